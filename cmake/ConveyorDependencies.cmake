@@ -1,0 +1,21 @@
+# Every dependency is a Debian 12 package (see README.md); nothing is fetched.
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(simdjson REQUIRED)
+
+# toml++ is header-only in Debian; compiled once in lib/src/config/toml_impl.cpp.
+find_path(TOMLPP_INCLUDE_DIR toml++/toml.h REQUIRED)
+add_library(conveyor_tomlpp INTERFACE)
+target_include_directories(conveyor_tomlpp SYSTEM INTERFACE ${TOMLPP_INCLUDE_DIR})
+target_compile_definitions(conveyor_tomlpp INTERFACE TOML_HEADER_ONLY=0 TOML_EXCEPTIONS=0)
+
+# Asio/Beast: used only inside exec/, net/ and the http plugin.
+add_library(conveyor_asio INTERFACE)
+target_link_libraries(conveyor_asio INTERFACE Boost::headers Threads::Threads)
+target_compile_definitions(conveyor_asio INTERFACE
+  BOOST_ASIO_NO_DEPRECATED BOOST_ASIO_DISABLE_BOOST_COROUTINE BOOST_ASIO_SEPARATE_COMPILATION
+  BOOST_BEAST_SEPARATE_COMPILATION)

@@ -1,0 +1,77 @@
+#pragma once
+
+#include "conveyor/config/diagnostic.hpp"
+#include "conveyor/registry/options.hpp"
+#include "conveyor/stage/stage.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace conveyor {
+
+struct FunctionDescriptor;
+
+enum class ExecutorKind : std::uint8_t { Dag, Channel, Async };
+enum class ErrorStrategy : std::uint8_t { Stop, Continue, Retry };
+
+std::string_view to_string(ExecutorKind kind) noexcept;
+std::string_view to_string(ErrorStrategy strategy) noexcept;
+std::string_view to_string(ExecutionMode mode) noexcept;
+
+/// `[global]`. Defaults here are the documented defaults.
+struct GlobalSpec {
+    ExecutorKind executor = ExecutorKind::Dag;
+    std::size_t channel_buffer_size = 100; ///< records per edge (channel/async)
+    std::size_t concurrency = 10;          ///< default in-flight requests of I/O stages
+    std::string log_level = "info";
+    std::optional<std::vector<std::string>> plugins; ///< optional plugins enabled (all if unset)
+    ExecutionMode execution_mode = ExecutionMode::Batch;
+    std::optional<double> timeout_seconds;       ///< bounds the whole run
+    std::map<std::string, std::string> variables; ///< `${name}` substitutions
+    std::size_t workers = 0;                      ///< worker threads; 0 = hardware threads
+    std::size_t batch_size = 4096;                ///< records per batch a source aims for
+    std::uint64_t max_buffered_bytes = 0;         ///< dag edge memory cap; 0 = half of RAM
+    double shutdown_timeout_seconds = 10.0;       ///< grace period after SIGINT/SIGTERM
+};
+
+/// `[error_handling]`.
+struct ErrorHandlingSpec {
+    ErrorStrategy strategy = ErrorStrategy::Stop;
+    std::uint32_t max_retries = 3;
+    double retry_delay_seconds = 1.0;
+    double max_retry_delay_seconds = 60.0;
+    bool dead_letter_enabled = false;
+    std::string dead_letter_path;
+};
+
+/// One `[[stages]]` entry after validation: options checked against the function's
+/// declaration and the stage definition built.
+struct StageSpec {
+    std::string id;
+    std::string function;
+    std::vector<std::string> inputs;
+    Options config;
+    SourceLocation where; ///< the stage's `[[stages]]` header
+    const FunctionDescriptor* descriptor = nullptr;
+    std::shared_ptr<const Stage> stage;
+};
+
+/// A validated pipeline: what `conveyor run` executes.
+struct PipelineSpec {
+    std::string name;
+    std::string version;
+    std::string description;
+    std::string file; ///< the file it was loaded from (or a label for strings)
+    GlobalSpec global;
+    ErrorHandlingSpec error_handling;
+    std::vector<StageSpec> stages; ///< in file order
+
+    [[nodiscard]] const StageSpec* find_stage(std::string_view id) const;
+};
+
+} // namespace conveyor

@@ -1,0 +1,113 @@
+#pragma once
+
+#include "conveyor/core/arena.hpp"
+#include "conveyor/core/schema.hpp"
+#include "conveyor/core/value.hpp"
+
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace conveyor {
+
+/// A move-only group of records sharing one schema, laid out row-major: row r is
+/// values[r * width .. (r + 1) * width). Stages exchange batches, never single records.
+///
+/// Storage: string and nested values point into memory the batch co-owns: input buffers kept
+/// alive through `keep_alive`, and arenas. The batch's own arena (`arena()`) is written by one
+/// stage at a time and is never shared while writable: clone() and share_storage_of() freeze it
+/// (it becomes a shared read-only owner) so the next write goes to a fresh arena.
+class Batch {
+public:
+    Batch() = default;
+    explicit Batch(SchemaRef schema, std::size_t reserve_rows = 0);
+    Batch(Batch&&) noexcept = default;
+    Batch& operator=(Batch&&) noexcept = default;
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+
+    /// A copy for fan-out: values are copied, storage is shared (this batch's arena is frozen).
+    [[nodiscard]] Batch clone();
+
+    [[nodiscard]] const SchemaRef& schema_ref() const noexcept { return schema_; }
+    [[nodiscard]] const Schema& schema() const noexcept { return *schema_; }
+    [[nodiscard]] std::size_t width() const noexcept { return width_; }
+    [[nodiscard]] std::size_t rows() const noexcept { return rows_; }
+    [[nodiscard]] bool empty() const noexcept { return rows_ == 0; }
+
+    [[nodiscard]] std::span<const Value> row(std::size_t r) const noexcept {
+        assert(r < rows_);
+        return {values_.data() + r * width_, width_};
+    }
+    [[nodiscard]] std::span<Value> row(std::size_t r) noexcept {
+        assert(r < rows_);
+        return {values_.data() + r * width_, width_};
+    }
+    [[nodiscard]] const Value& at(std::size_t r, std::size_t c) const noexcept {
+        assert(r < rows_ && c < width_);
+        return values_[r * width_ + c];
+    }
+    [[nodiscard]] Value& at(std::size_t r, std::size_t c) noexcept {
+        assert(r < rows_ && c < width_);
+        return values_[r * width_ + c];
+    }
+    [[nodiscard]] std::span<const Value> values() const noexcept { return values_; }
+
+    /// Appends a row of width() absent values and returns it for filling in.
+    std::span<Value> append_row() {
+        values_.resize(values_.size() + width_);
+        ++rows_;
+        return {values_.data() + (rows_ - 1) * width_, width_};
+    }
+    /// Appends a copy of `row` (must be width() long). Its storage must be co-owned already.
+    void append_row(std::span<const Value> row) {
+        assert(row.size() == width_);
+        values_.insert(values_.end(), row.begin(), row.end());
+        ++rows_;
+    }
+    void reserve_rows(std::size_t n) { values_.reserve(n * width_); }
+
+    /// Keeps only the rows whose flag is non-zero, in order; `keep.size() == rows()`.
+    void retain_rows(std::span<const std::uint8_t> keep);
+    /// Drops rows [n, rows()).
+    void truncate(std::size_t n);
+
+    /// Replaces the schema with one of a different width: row r's new values come from
+    /// `source_column[i]` of the old row (or absent where source_column[i] == npos).
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+    void remap_columns(SchemaRef schema, std::span<const std::size_t> source_column);
+
+    /// The batch's writable arena, created on first use.
+    Arena& arena();
+    /// Makes `owner` live at least as long as this batch.
+    void keep_alive(std::shared_ptr<const void> owner);
+    /// Shares all storage of `other` (whose values may then be copied in here). Freezes
+    /// other's arena: neither batch writes into it again.
+    void share_storage_of(Batch& other);
+
+    /// Approximate memory held (values plus attributed payload bytes), for [global]
+    /// max_buffered_bytes accounting.
+    [[nodiscard]] std::size_t memory_bytes() const noexcept {
+        return values_.capacity() * sizeof(Value) + payload_bytes_;
+    }
+    /// Producers attribute the bytes of text their values point to (e.g. the input bytes a
+    /// CSV batch was parsed from).
+    void set_payload_bytes(std::size_t n) noexcept { payload_bytes_ = n; }
+    [[nodiscard]] std::size_t payload_bytes() const noexcept { return payload_bytes_; }
+
+private:
+    void freeze_arena();
+
+    SchemaRef schema_;
+    std::size_t width_ = 0;
+    std::size_t rows_ = 0;
+    std::vector<Value> values_;
+    std::vector<std::shared_ptr<const void>> owners_;
+    std::shared_ptr<Arena> arena_;
+    std::size_t payload_bytes_ = 0;
+};
+
+} // namespace conveyor

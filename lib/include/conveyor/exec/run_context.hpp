@@ -1,0 +1,89 @@
+#pragma once
+
+#include "conveyor/core/error.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace conveyor {
+
+class Runtime; // exec/runtime.hpp: the Asio execution contexts of a run
+
+/// Paths of temporary output files currently being written, so that an immediate abort (second
+/// signal, kill by timeout) can delete them before the process exits. Thread-safe.
+class TempFiles {
+public:
+    void add(const std::string& path);
+    void remove(const std::string& path);
+    /// Unlinks every registered file; safe to call from any thread, more than once.
+    void remove_all() noexcept;
+
+private:
+    std::mutex mu_;
+    std::unordered_set<std::string> paths_;
+};
+
+/// Run-wide state shared by the executor and the stages: graceful stop, fatal cancellation,
+/// temporary files and the standard streams. One per run; owned by the caller of the executor.
+class RunContext {
+public:
+    RunContext();
+    ~RunContext();
+    RunContext(const RunContext&) = delete;
+    RunContext& operator=(const RunContext&) = delete;
+
+    /// Graceful stop (first SIGINT/SIGTERM): sources end as if at end of input, records in
+    /// flight drain, sinks finish. Thread-safe, idempotent.
+    void request_stop() noexcept;
+    [[nodiscard]] bool stop_requested() const noexcept {
+        return stop_.load(std::memory_order_relaxed);
+    }
+
+    /// Fatal cancellation: every stage abandons its work and sinks roll back. The first reason
+    /// wins. Runs the on_cancel callbacks. Thread-safe, idempotent.
+    void cancel(Error reason) noexcept;
+    [[nodiscard]] bool cancelled() const noexcept {
+        return cancelled_.load(std::memory_order_relaxed);
+    }
+    [[nodiscard]] std::optional<Error> cancel_reason() const;
+
+    /// Becomes readable once stop or cancel is requested; blocking reads poll() it together
+    /// with their file descriptor so that they can be interrupted.
+    [[nodiscard]] int interrupt_fd() const noexcept { return interrupt_fd_; }
+
+    using CallbackId = std::uint64_t;
+    /// Registers `fn` to run once when the run is cancelled (immediately if it already is).
+    /// It runs on the cancelling thread and must only post work or flip flags.
+    CallbackId on_cancel(std::function<void()> fn);
+    void remove_on_cancel(CallbackId id);
+
+    TempFiles& temp_files() noexcept { return temp_files_; }
+
+    /// The process's standard streams by default; tests substitute pipes.
+    int stdin_fd = 0;
+    int stdout_fd = 1;
+
+    /// The execution contexts of the run (set by the executor before stages open).
+    Runtime* runtime = nullptr;
+
+private:
+    void wake() noexcept;
+
+    std::atomic<bool> stop_{false};
+    std::atomic<bool> cancelled_{false};
+    int interrupt_fd_ = -1;
+    mutable std::mutex mu_;
+    std::optional<Error> reason_;
+    std::unordered_map<CallbackId, std::function<void()>> callbacks_;
+    CallbackId next_id_ = 1;
+    TempFiles temp_files_;
+};
+
+} // namespace conveyor

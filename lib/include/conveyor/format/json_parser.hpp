@@ -1,0 +1,41 @@
+#pragma once
+
+#include "conveyor/core/arena.hpp"
+#include "conveyor/core/result.hpp"
+#include "conveyor/core/value.hpp"
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+
+namespace conveyor::json {
+
+/// Where a JSON document failed to parse, relative to the text given to the parser.
+struct ParseError {
+    std::string message;   ///< e.g. "expected ':' after object key"
+    std::size_t offset = 0; ///< byte offset of the problem
+    std::size_t line = 1;   ///< 1-based
+    std::size_t column = 1; ///< 1-based, in bytes
+};
+
+/// Parses JSON text into arena-backed Values (simdjson underneath, kept out of this header).
+/// Reusable; not thread-safe (one per stage instance). Numbers keep their text when they are
+/// not plain int64 (so 1.0, 1e3 and big integers are written back exactly); object key order
+/// is preserved; duplicate keys are kept as they appear.
+class Parser {
+public:
+    Parser();
+    ~Parser();
+    Parser(const Parser&) = delete;
+    Parser& operator=(const Parser&) = delete;
+
+    /// Parses exactly one document (surrounding whitespace allowed). Strings, arrays and
+    /// objects are allocated in `arena`.
+    Result<Value> parse(std::string_view text, Arena& arena, ParseError* error = nullptr);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace conveyor::json

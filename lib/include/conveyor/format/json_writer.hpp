@@ -1,0 +1,31 @@
+#pragma once
+
+#include "conveyor/core/schema.hpp"
+#include "conveyor/core/value.hpp"
+
+#include <span>
+#include <string>
+#include <string_view>
+
+/// Writing JSON text straight into a growing buffer (no iostreams, no intermediate DOM).
+/// Strings are escaped per RFC 8259; bytes that are not valid UTF-8 are replaced by U+FFFD so
+/// the output is always valid JSON. Absent fields are omitted; non-finite doubles become null.
+namespace conveyor::json {
+
+void append_string(std::string& out, std::string_view s);
+void append_int(std::string& out, std::int64_t i);
+/// Shortest round-trip form; integral values keep a ".0" so they stay doubles.
+void append_double(std::string& out, double d);
+void append_value(std::string& out, const Value& v);
+/// `indent` spaces per level, starting at nesting `depth`.
+void append_value_pretty(std::string& out, const Value& v, int indent, int depth);
+
+/// One record as a JSON object: `{"a":1,"b":"x"}` in schema order, absent fields omitted.
+void append_record(std::string& out, const Schema& schema, std::span<const Value> row);
+void append_record_pretty(std::string& out, const Schema& schema, std::span<const Value> row,
+                          int indent, int depth);
+
+/// Compact JSON text of one value.
+std::string to_string(const Value& v);
+
+} // namespace conveyor::json

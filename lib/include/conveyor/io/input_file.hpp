@@ -1,0 +1,55 @@
+#pragma once
+
+#include "conveyor/core/result.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+namespace conveyor {
+
+class RunContext;
+
+/// A file (or stdin for "-") read in large blocks. Reads from pipes and terminals can block;
+/// they poll the run's interrupt fd too, so a graceful stop or a cancellation ends them
+/// (read() then reports end of input). Regular files are read directly.
+class InputFile {
+public:
+    InputFile() = default;
+    InputFile(InputFile&&) noexcept;
+    InputFile& operator=(InputFile&&) noexcept;
+    InputFile(const InputFile&) = delete;
+    InputFile& operator=(const InputFile&) = delete;
+    ~InputFile();
+
+    /// Opens `path` ("-" = the run's stdin). Missing or unreadable files fail with NoInput and
+    /// name the path; directories are rejected.
+    static Result<InputFile> open(const std::string& path, RunContext* run);
+
+    /// Reads up to dst.size() bytes; 0 at end of input (or when interrupted).
+    Result<std::size_t> read(std::span<char> dst);
+
+    [[nodiscard]] const std::string& path() const noexcept { return path_; }
+    /// "<stdin>" for "-", else the path as given: what error messages show.
+    [[nodiscard]] const std::string& display_name() const noexcept { return display_; }
+    /// Size of a regular file, for progress; nullopt for pipes.
+    [[nodiscard]] std::optional<std::uint64_t> size() const noexcept { return size_; }
+    [[nodiscard]] std::uint64_t bytes_read() const noexcept { return bytes_read_; }
+    /// True if the last read ended because of a stop/cancel rather than end of file.
+    [[nodiscard]] bool interrupted() const noexcept { return interrupted_; }
+
+private:
+    int fd_ = -1;
+    bool owns_fd_ = false;
+    bool regular_ = false;
+    bool interrupted_ = false;
+    std::string path_;
+    std::string display_;
+    std::optional<std::uint64_t> size_;
+    std::uint64_t bytes_read_ = 0;
+    RunContext* run_ = nullptr;
+};
+
+} // namespace conveyor

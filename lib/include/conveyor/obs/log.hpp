@@ -1,0 +1,19 @@
+#pragma once
+
+// Logging goes to stderr only (stdout carries data). Use spdlog's free functions
+// (spdlog::info, spdlog::debug, ...) after configure_logging().
+
+#include <spdlog/spdlog.h>
+
+#include <optional>
+#include <string_view>
+
+namespace conveyor {
+
+/// "trace" | "debug" | "info" | "warn" | "error" | "off" (also "warning", "critical").
+std::optional<spdlog::level::level_enum> parse_log_level(std::string_view name);
+
+/// Installs the stderr logger with `level`; idempotent.
+void configure_logging(spdlog::level::level_enum level);
+
+} // namespace conveyor

@@ -1,0 +1,33 @@
+#pragma once
+
+#include "conveyor/core/batch.hpp"
+
+#include <utility>
+#include <vector>
+
+namespace conveyor {
+
+/// Where a synchronous operator puts its output. Emitting never blocks: the executor drains
+/// the emitted batches into the stage's outputs (awaiting room downstream, which is where
+/// backpressure happens) before it hands the operator more work. An operator therefore emits
+/// at most what one call produces; sources produce one batch per call.
+class Emitter {
+public:
+    virtual ~Emitter() = default;
+    virtual void emit(Batch&& batch) = 0;
+};
+
+/// An Emitter that keeps what it is given, in order.
+class CollectingEmitter final : public Emitter {
+public:
+    void emit(Batch&& batch) override {
+        if (!batch.empty()) batches_.push_back(std::move(batch));
+    }
+    [[nodiscard]] bool empty() const noexcept { return batches_.empty(); }
+    std::vector<Batch> take() { return std::exchange(batches_, {}); }
+
+private:
+    std::vector<Batch> batches_;
+};
+
+} // namespace conveyor

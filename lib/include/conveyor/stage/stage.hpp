@@ -1,0 +1,89 @@
+#pragma once
+
+#include "conveyor/core/batch.hpp"
+#include "conveyor/core/result.hpp"
+#include "conveyor/core/schema.hpp"
+#include "conveyor/stage/emitter.hpp"
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace conveyor {
+
+class StreamOperator; // stage/stream_stage.hpp (asio-based, for I/O-bound stages)
+class RunContext;     // exec/run_context.hpp
+struct StageMetrics;  // obs/metrics.hpp
+
+enum class ExecutionMode : std::uint8_t { Batch, Streaming };
+
+/// A source's per-run state. Runs on a thread of its own (it may block on input), never on an
+/// I/O thread.
+class SourceOperator {
+public:
+    virtual ~SourceOperator() = default;
+    /// Produces the next batch (at most OpenContext::batch_size records) into `out`.
+    /// Returns true while more may follow, false at the end of the input.
+    /// The executor stops calling it once a graceful stop is requested.
+    virtual Result<bool> next(Emitter& out) = 0;
+};
+
+/// A transform's or sink's per-run state. Calls never overlap; they happen on one worker
+/// thread at a time, in this order: push()/input_done() as input arrives, then finish() once
+/// every input has ended. abort() instead of finish() when the run fails or is cancelled.
+class Operator {
+public:
+    virtual ~Operator() = default;
+    /// One batch from input `port` (the index in the stage's `inputs` list).
+    virtual Status push(std::size_t port, Batch&& batch, Emitter& out) = 0;
+    /// Input `port` has ended (all its batches were pushed).
+    virtual Status input_done(std::size_t /*port*/, Emitter& /*out*/) { return {}; }
+    /// Every input has ended. Barrier stages emit here; file sinks commit their output here
+    /// (temporary file, fsync, rename) and must not leave anything half-written on failure.
+    virtual Status finish(Emitter& /*out*/) { return {}; }
+    /// The run is abandoned: roll back (delete temporary files). Must not throw.
+    virtual void abort() noexcept {}
+};
+
+/// What open() returns: the run object plus the schema of the records it will emit first
+/// (nullptr when unknown before data flows, e.g. JSON whose first record is not read yet).
+struct OpenedStage {
+    std::variant<std::unique_ptr<SourceOperator>, std::unique_ptr<Operator>,
+                 std::unique_ptr<StreamOperator>>
+        op;
+    SchemaRef initial_schema;
+
+    OpenedStage(std::unique_ptr<SourceOperator> s, SchemaRef schema);
+    OpenedStage(std::unique_ptr<Operator> o, SchemaRef schema);
+    OpenedStage(std::unique_ptr<StreamOperator> s, SchemaRef schema);
+    OpenedStage(OpenedStage&&) noexcept;
+    OpenedStage& operator=(OpenedStage&&) noexcept;
+    ~OpenedStage();
+};
+
+/// Everything a stage may use while opening and running.
+struct OpenContext {
+    std::string_view stage_id;
+    /// The initial schema of each input, in `inputs` order (nullptr where unknown).
+    std::span<const SchemaRef> input_schemas;
+    /// Records per batch a source should aim for.
+    std::size_t batch_size = 1024;
+    ExecutionMode mode = ExecutionMode::Batch;
+    /// Run-wide services: cancellation, graceful stop, temporary files, I/O executors.
+    RunContext* run = nullptr;
+    StageMetrics* metrics = nullptr;
+};
+
+/// A stage's definition, built from validated options at load time. Immutable: open() creates
+/// the per-run state, so re-runs, retries and parallel copies need nothing special.
+class Stage {
+public:
+    virtual ~Stage() = default;
+    /// May do I/O (open input files, read a CSV header); errors name what failed.
+    virtual Result<OpenedStage> open(const OpenContext& ctx) const = 0;
+};
+
+} // namespace conveyor

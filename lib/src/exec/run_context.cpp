@@ -1,0 +1,83 @@
+#include "conveyor/exec/run_context.hpp"
+
+#include <cerrno>
+#include <cstdint>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <vector>
+
+namespace conveyor {
+
+void TempFiles::add(const std::string& path) {
+    std::lock_guard lock(mu_);
+    paths_.insert(path);
+}
+
+void TempFiles::remove(const std::string& path) {
+    std::lock_guard lock(mu_);
+    paths_.erase(path);
+}
+
+void TempFiles::remove_all() noexcept {
+    std::lock_guard lock(mu_);
+    for (const std::string& p : paths_) ::unlink(p.c_str());
+    paths_.clear();
+}
+
+RunContext::RunContext() : interrupt_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+RunContext::~RunContext() {
+    if (interrupt_fd_ >= 0) ::close(interrupt_fd_);
+}
+
+void RunContext::wake() noexcept {
+    if (interrupt_fd_ < 0) return;
+    const std::uint64_t one = 1;
+    ssize_t r;
+    do {
+        r = ::write(interrupt_fd_, &one, sizeof one);
+    } while (r < 0 && errno == EINTR);
+}
+
+void RunContext::request_stop() noexcept {
+    if (!stop_.exchange(true)) wake();
+}
+
+void RunContext::cancel(Error reason) noexcept {
+    std::vector<std::function<void()>> run;
+    {
+        std::lock_guard lock(mu_);
+        if (cancelled_.load()) return;
+        reason_ = std::move(reason);
+        cancelled_.store(true);
+        for (auto& [id, fn] : callbacks_) run.push_back(std::move(fn));
+        callbacks_.clear();
+    }
+    wake();
+    for (auto& fn : run) fn();
+}
+
+std::optional<Error> RunContext::cancel_reason() const {
+    std::lock_guard lock(mu_);
+    return reason_;
+}
+
+RunContext::CallbackId RunContext::on_cancel(std::function<void()> fn) {
+    {
+        std::lock_guard lock(mu_);
+        if (!cancelled_.load()) {
+            const CallbackId id = next_id_++;
+            callbacks_.emplace(id, std::move(fn));
+            return id;
+        }
+    }
+    fn();
+    return 0;
+}
+
+void RunContext::remove_on_cancel(CallbackId id) {
+    std::lock_guard lock(mu_);
+    callbacks_.erase(id);
+}
+
+} // namespace conveyor

@@ -1,0 +1,107 @@
+#include "conveyor/io/input_file.hpp"
+
+#include "conveyor/exec/run_context.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utility>
+
+namespace conveyor {
+
+InputFile::InputFile(InputFile&& o) noexcept { *this = std::move(o); }
+
+InputFile& InputFile::operator=(InputFile&& o) noexcept {
+    if (this != &o) {
+        if (owns_fd_ && fd_ >= 0) ::close(fd_);
+        fd_ = std::exchange(o.fd_, -1);
+        owns_fd_ = std::exchange(o.owns_fd_, false);
+        regular_ = o.regular_;
+        interrupted_ = o.interrupted_;
+        path_ = std::move(o.path_);
+        display_ = std::move(o.display_);
+        size_ = o.size_;
+        bytes_read_ = o.bytes_read_;
+        run_ = o.run_;
+    }
+    return *this;
+}
+
+InputFile::~InputFile() {
+    if (owns_fd_ && fd_ >= 0) ::close(fd_);
+}
+
+Result<InputFile> InputFile::open(const std::string& path, RunContext* run) {
+    InputFile f;
+    f.path_ = path;
+    f.run_ = run;
+    if (path == "-") {
+        f.fd_ = run ? run->stdin_fd : 0;
+        f.display_ = "<stdin>";
+    } else {
+        f.display_ = path;
+        int fd;
+        do {
+            fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        } while (fd < 0 && errno == EINTR);
+        if (fd < 0) {
+            const int err = errno;
+            return fail(ErrorKind::NoInput,
+                        std::string("cannot open input file: ") + std::strerror(err), path);
+        }
+        f.fd_ = fd;
+        f.owns_fd_ = true;
+    }
+    struct stat st {};
+    if (::fstat(f.fd_, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return fail(ErrorKind::NoInput, "is a directory, not a file", f.display_);
+        if (S_ISREG(st.st_mode)) {
+            f.regular_ = true;
+            f.size_ = static_cast<std::uint64_t>(st.st_size);
+            ::posix_fadvise(f.fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+        }
+    }
+    return f;
+}
+
+Result<std::size_t> InputFile::read(std::span<char> dst) {
+    if (dst.empty()) return std::size_t{0};
+    if (!regular_ && run_ && run_->interrupt_fd() >= 0) {
+        // Wait for data or for the run to be interrupted, whichever comes first.
+        for (;;) {
+            if (run_->stop_requested() || run_->cancelled()) {
+                interrupted_ = true;
+                return std::size_t{0};
+            }
+            pollfd fds[2] = {{fd_, POLLIN, 0}, {run_->interrupt_fd(), POLLIN, 0}};
+            const int n = ::poll(fds, 2, -1);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                return fail(ErrorKind::Runtime, std::string("poll: ") + std::strerror(errno),
+                            display_);
+            }
+            if (fds[1].revents) {
+                interrupted_ = true;
+                return std::size_t{0};
+            }
+            if (fds[0].revents) break;
+        }
+    }
+    for (;;) {
+        const ssize_t n = ::read(fd_, dst.data(), dst.size());
+        if (n >= 0) {
+            bytes_read_ += static_cast<std::uint64_t>(n);
+            return static_cast<std::size_t>(n);
+        }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) return read(dst); // non-blocking stdin: wait in poll again
+        return fail(ErrorKind::Runtime, std::string("read error: ") + std::strerror(errno),
+                    display_);
+    }
+}
+
+} // namespace conveyor

@@ -1,0 +1,179 @@
+#include "conveyor/io/output_file.hpp"
+
+#include "conveyor/exec/run_context.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <random>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utility>
+
+namespace conveyor {
+
+namespace {
+
+constexpr std::size_t kFlushThreshold = 1 << 20;
+
+Failure cant_create(const std::string& path, std::string what, int err) {
+    return fail(ErrorKind::CantCreate, what + ": " + std::strerror(err), path);
+}
+
+std::string random_suffix() {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    std::string s(8, 'x');
+    for (char& c : s) c = kChars[rng() % (sizeof kChars - 1)];
+    return s;
+}
+
+} // namespace
+
+OutputFile::OutputFile(OutputFile&& o) noexcept { *this = std::move(o); }
+
+OutputFile& OutputFile::operator=(OutputFile&& o) noexcept {
+    if (this != &o) {
+        abort();
+        fd_ = std::exchange(o.fd_, -1);
+        stdout_ = o.stdout_;
+        committed_ = std::exchange(o.committed_, true);
+        path_ = std::move(o.path_);
+        temp_path_ = std::move(o.temp_path_);
+        buffer_ = std::move(o.buffer_);
+        bytes_written_ = o.bytes_written_;
+        run_ = o.run_;
+        o.temp_path_.clear();
+    }
+    return *this;
+}
+
+OutputFile::~OutputFile() { abort(); }
+
+Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run) {
+    OutputFile f;
+    f.path_ = path;
+    f.run_ = run;
+    if (path == "-") {
+        f.stdout_ = true;
+        f.fd_ = run ? run->stdout_fd : 1;
+        f.committed_ = false;
+        return f;
+    }
+    namespace fs = std::filesystem;
+    const fs::path target(path);
+    if (target.filename().empty())
+        return fail(ErrorKind::CantCreate, "output path names a directory, not a file", path);
+    std::error_code ec;
+    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    fs::create_directories(dir, ec);
+    if (ec) return fail(ErrorKind::CantCreate, "cannot create directory " + dir.string() + ": " + ec.message(), path);
+    if (fs::is_directory(target, ec))
+        return fail(ErrorKind::CantCreate, "output path is an existing directory", path);
+
+    const std::string base = target.filename().string();
+    for (int attempt = 0; attempt < 16; ++attempt) {
+        const std::string temp = (dir / ("." + base + ".conveyor-" + random_suffix() + ".tmp")).string();
+        const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            f.fd_ = fd;
+            f.temp_path_ = temp;
+            if (run) run->temp_files().add(temp);
+            f.buffer_.reserve(kFlushThreshold + (kFlushThreshold >> 2));
+            return f;
+        }
+        if (errno != EEXIST) return cant_create(path, "cannot create output file", errno);
+    }
+    return fail(ErrorKind::CantCreate, "cannot create a temporary file next to the output", path);
+}
+
+Status OutputFile::write_all(const char* data, std::size_t n) {
+    while (n > 0) {
+        const ssize_t w = ::write(fd_, data, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (stdout_ && errno == EPIPE)
+                return fail(ErrorKind::Runtime, "standard output was closed (broken pipe)", "<stdout>");
+            return cant_create(stdout_ ? std::string("<stdout>") : path_, "write failed", errno);
+        }
+        data += w;
+        n -= static_cast<std::size_t>(w);
+        bytes_written_ += static_cast<std::uint64_t>(w);
+    }
+    return {};
+}
+
+Status OutputFile::write(std::string_view data) {
+    if (buffer_.size() + data.size() > kFlushThreshold) {
+        CONVEYOR_TRY(flush());
+        if (data.size() >= kFlushThreshold) return write_all(data.data(), data.size());
+    }
+    buffer_.append(data);
+    return {};
+}
+
+Status OutputFile::write_and_clear(std::string& buffer) {
+    if (buffer_.empty() && buffer.size() >= kFlushThreshold / 4) {
+        Status s = write_all(buffer.data(), buffer.size());
+        buffer.clear();
+        return s;
+    }
+    Status s = write(buffer);
+    buffer.clear();
+    return s;
+}
+
+Status OutputFile::flush() {
+    if (buffer_.empty()) return {};
+    Status s = write_all(buffer_.data(), buffer_.size());
+    buffer_.clear();
+    return s;
+}
+
+Status OutputFile::commit() {
+    if (committed_) return {};
+    CONVEYOR_TRY(flush());
+    if (stdout_) {
+        committed_ = true;
+        return {};
+    }
+    if (::fsync(fd_) != 0) return cant_create(path_, "fsync failed", errno);
+    if (::close(fd_) != 0) {
+        fd_ = -1;
+        return cant_create(path_, "close failed", errno);
+    }
+    fd_ = -1;
+    if (::rename(temp_path_.c_str(), path_.c_str()) != 0)
+        return cant_create(path_, "cannot move the finished output into place", errno);
+    if (run_) run_->temp_files().remove(temp_path_);
+    temp_path_.clear();
+    committed_ = true;
+    // Make the rename itself durable.
+    const std::filesystem::path parent = std::filesystem::path(path_).parent_path();
+    const std::string dir = parent.empty() ? "." : parent.string();
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+    return {};
+}
+
+void OutputFile::abort() noexcept {
+    if (stdout_) {
+        buffer_.clear();
+        return;
+    }
+    if (fd_ >= 0) {
+        ::close(fd_);
+        fd_ = -1;
+    }
+    if (!temp_path_.empty()) {
+        ::unlink(temp_path_.c_str());
+        if (run_) run_->temp_files().remove(temp_path_);
+        temp_path_.clear();
+    }
+}
+
+} // namespace conveyor

@@ -1,0 +1,4 @@
+#include "conveyor/registry/registry.hpp"
+namespace conveyor::plugins {
+void register_stdout(Registry&) {}
+}

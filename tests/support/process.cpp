@@ -1,0 +1,179 @@
+#include "support/process.hpp"
+
+#include "support/paths.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <poll.h>
+#include <spawn.h>
+#include <sstream>
+#include <stdexcept>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace conveyor::test {
+
+namespace {
+
+std::vector<std::string> build_env(const ProcessOptions& opts) {
+    std::map<std::string, std::string> env;
+    for (char** e = environ; *e; ++e) {
+        std::string kv(*e);
+        auto eq = kv.find('=');
+        if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    for (const auto& k : opts.unset_env) env.erase(k);
+    for (const auto& [k, v] : opts.env) env[k] = v;
+    std::vector<std::string> out;
+    for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+    return out;
+}
+
+} // namespace
+
+ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& opts) {
+    int in_pipe[2], out_pipe[2], err_pipe[2];
+    if (::pipe2(in_pipe, O_CLOEXEC) || ::pipe2(out_pipe, O_CLOEXEC) || ::pipe2(err_pipe, O_CLOEXEC))
+        throw std::runtime_error("pipe failed");
+
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+    if (!opts.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, opts.cwd.c_str());
+
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    auto env_strings = build_env(opts);
+    std::vector<char*> envp;
+    for (auto& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
+
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, argv[0].c_str(), &fa, nullptr, args.data(), envp.data());
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(in_pipe[0]);
+    ::close(out_pipe[1]);
+    ::close(err_pipe[1]);
+    if (rc != 0) {
+        ::close(in_pipe[1]);
+        ::close(out_pipe[0]);
+        ::close(err_pipe[0]);
+        throw std::runtime_error("posix_spawn " + argv[0] + ": " + std::strerror(rc));
+    }
+
+    std::string to_write = opts.stdin_data.value_or("");
+    std::size_t written = 0;
+    int in_fd = in_pipe[1];
+    if (to_write.empty()) {
+        ::close(in_fd);
+        in_fd = -1;
+    } else {
+        ::fcntl(in_fd, F_SETFL, O_NONBLOCK);
+    }
+
+    ProcessResult res;
+    const auto deadline = std::chrono::steady_clock::now() + opts.timeout;
+    int open_outputs = 2;
+    bool killed = false;
+    char buf[65536];
+    while (open_outputs > 0 || in_fd >= 0) {
+        std::vector<pollfd> fds;
+        fds.push_back({out_pipe[0], POLLIN, 0});
+        fds.push_back({err_pipe[0], POLLIN, 0});
+        if (in_fd >= 0) fds.push_back({in_fd, POLLOUT, 0});
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0 && !killed) {
+            ::kill(pid, SIGKILL);
+            killed = true;
+        }
+        const int n = ::poll(fds.data(), fds.size(), killed ? 1000 : static_cast<int>(left.count()));
+        if (n < 0 && errno != EINTR) break;
+        for (auto& p : fds) {
+            if (!p.revents) continue;
+            if (p.fd == in_fd) {
+                const ssize_t w = ::write(in_fd, to_write.data() + written, to_write.size() - written);
+                if (w > 0) written += static_cast<std::size_t>(w);
+                if (w < 0 && errno != EAGAIN) written = to_write.size();
+                if (written >= to_write.size()) {
+                    ::close(in_fd);
+                    in_fd = -1;
+                }
+                continue;
+            }
+            const ssize_t r = ::read(p.fd, buf, sizeof buf);
+            if (r > 0) {
+                (p.fd == out_pipe[0] ? res.out : res.err).append(buf, static_cast<std::size_t>(r));
+            } else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
+                if (p.fd == out_pipe[0]) out_pipe[0] = -1 - out_pipe[0];
+                else err_pipe[0] = -1 - err_pipe[0];
+                ::close(p.fd);
+                --open_outputs;
+            }
+        }
+        // Closed descriptors are negated above so poll ignores them.
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status)) res.exit_code = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status)) res.exit_code = 128 + WTERMSIG(status);
+    return res;
+}
+
+ProcessResult run_conveyor(const std::vector<std::string>& args, const ProcessOptions& opts) {
+    std::vector<std::string> argv{conveyor_binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_process(argv, opts);
+}
+
+TempDir::TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/conveyor-test-XXXXXX";
+    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+}
+
+std::string TempDir::write(const std::string& rel, const std::string& content) const {
+    const std::string p = file(rel);
+    std::filesystem::create_directories(std::filesystem::path(p).parent_path());
+    std::ofstream f(p, std::ios::binary);
+    f << content;
+    return p;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+bool file_exists(const std::string& path) { return std::filesystem::exists(path); }
+
+std::vector<std::string> list_dir(const std::string& path) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(path, ec))
+        out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+} // namespace conveyor::test
