@@ -1,7 +1,67 @@
-#include "conveyor/registry/registry.hpp"
+// conveyor: run ETL pipelines described in TOML files. The only place CLI11 is used; every
+// failure path ends in one of the documented exit codes (see README.md).
 
-int main() {
-    conveyor::Registry registry;
-    conveyor::register_builtin_plugins(registry);
-    return 0;
+#include "commands.hpp"
+
+#include "conveyor/core/error.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+using namespace conveyor;
+
+int main(int argc, char** argv) {
+    // A closed stdout (`conveyor run x.toml | head`) must surface as EPIPE, not kill us.
+    std::signal(SIGPIPE, SIG_IGN);
+
+    CLI::App app{"conveyor: run ETL pipelines described in TOML files", "conveyor"};
+    app.set_version_flag("-V,--version", std::string("conveyor ") + CONVEYOR_VERSION);
+    app.require_subcommand(1);
+    app.footer("Exit codes: 0 ok, 1 run failed, 3 completed with failed stages/records,\n"
+               "64 usage, 65 bad input data, 66 input missing, 73 cannot write output,\n"
+               "75 temporary failure (retry later), 78 invalid pipeline, 130/143 interrupted.");
+
+    cli::RunArgs run_args;
+    CLI::App* run = app.add_subcommand("run", "Run a pipeline");
+    run->add_option("file", run_args.file, "Pipeline file (TOML)")->required();
+    run->add_option("--executor", run_args.executor, "Override [global] executor")
+        ->check(CLI::IsMember({"dag", "channel", "async"}));
+    run->add_option("--log-level", run_args.log_level,
+                    "trace|debug|info|warn|error|off (overrides CONVEYOR_LOG and [global])")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "warning", "error", "off"}));
+    run->add_flag("--dry-run", run_args.dry_run,
+                  "Load, validate and print the plan without reading or writing data");
+    run->add_flag("-q,--quiet", run_args.quiet, "Only log warnings and errors");
+
+    std::string validate_file;
+    CLI::App* validate = app.add_subcommand("validate", "Check a pipeline file and report every problem");
+    validate->add_option("file", validate_file, "Pipeline file (TOML)")->required();
+
+    CLI::App* list = app.add_subcommand("list", "List every function with a one-line description");
+
+    std::string describe_name;
+    CLI::App* describe = app.add_subcommand("describe", "Show a function's options");
+    describe->add_option("function", describe_name, "Function name, e.g. csv.read")->required();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::fprintf(stderr, "conveyor: %s\nRun 'conveyor --help' for usage.\n", e.what());
+        return exit_codes::kUsage;
+    }
+
+    if (*run) return cli::cmd_run(run_args);
+    if (*validate) return cli::cmd_validate(validate_file);
+    if (*list) return cli::cmd_list();
+    if (*describe) return cli::cmd_describe(describe_name);
+    return exit_codes::kUsage;
 }

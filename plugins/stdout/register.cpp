@@ -1,4 +1,151 @@
+#include "conveyor/exec/run_context.hpp"
+#include "conveyor/format/json_writer.hpp"
+#include "conveyor/io/output_file.hpp"
+#include "conveyor/obs/log.hpp"
+#include "conveyor/obs/metrics.hpp"
 #include "conveyor/registry/registry.hpp"
+#include "table.hpp"
+
+#include <unistd.h>
+
 namespace conveyor::plugins {
-void register_stdout(Registry&) {}
+
+namespace {
+
+enum class Format { Table, Json, Jsonl };
+
+/// Writes records to standard output, a batch at a time (flushed after each batch, so a
+/// streaming run shows records as they come). A reader that goes away (`| head`) ends the
+/// stage quietly: the rest of its input is discarded.
+class StdoutOperator final : public Operator {
+public:
+    StdoutOperator(OutputFile out, Format format, std::optional<std::size_t> limit,
+                   StageMetrics* metrics)
+        : out_(std::move(out)), format_(format), limit_(limit), metrics_(metrics) {}
+
+    Status push(std::size_t, Batch&& batch, Emitter&) override {
+        if (closed_) return {};
+        const std::size_t rows = batch.rows();
+        std::size_t take = rows;
+        if (limit_) take = std::min(rows, *limit_ > seen_ ? *limit_ - seen_ : 0);
+        seen_ += rows;
+        if (take == 0) return {};
+        if (format_ == Format::Table) {
+            if (take < rows) batch.truncate(take);
+            table_.push_back(std::move(batch));
+            return {};
+        }
+        for (std::size_t r = 0; r < take; ++r) {
+            if (format_ == Format::Json) buf_ += written_ ? ",\n" : "[\n";
+            json::append_record(buf_, batch.schema(), batch.row(r));
+            if (format_ == Format::Jsonl) buf_ += '\n';
+            ++written_;
+        }
+        return write_out();
+    }
+
+    Status finish(Emitter&) override {
+        if (closed_) return {};
+        if (format_ == Format::Table) {
+            buf_ = stdout_sink::render_table(table_, seen_);
+        } else if (format_ == Format::Json) {
+            buf_ += written_ ? "\n]\n" : "[]\n";
+        } else if (limit_ && seen_ > written_) {
+            spdlog::info("stdout.write: showed {} of {} records (limit = {})", written_, seen_, *limit_);
+        }
+        CONVEYOR_TRY(write_out());
+        return out_.commit();
+    }
+
+    void abort() noexcept override { out_.abort(); }
+
+private:
+    Status write_out() {
+        const std::size_t n = buf_.size();
+        Status s = out_.write_and_clear(buf_);
+        if (s) s = out_.flush();
+        if (!s) {
+            if (s.error().message.find("broken pipe") != std::string::npos) {
+                spdlog::debug("standard output closed by the reader; discarding the rest");
+                closed_ = true;
+                return {};
+            }
+            return s;
+        }
+        if (metrics_) metrics_->bytes_written.fetch_add(n, std::memory_order_relaxed);
+        return {};
+    }
+
+    OutputFile out_;
+    Format format_;
+    std::optional<std::size_t> limit_;
+    StageMetrics* metrics_;
+    std::string buf_;
+    std::size_t seen_ = 0;
+    std::size_t written_ = 0;
+    bool closed_ = false;
+    std::vector<Batch> table_;
+};
+
+constexpr std::size_t kDefaultTableRows = 100;
+
+class StdoutStage final : public Stage {
+public:
+    StdoutStage(std::optional<Format> format, std::optional<std::size_t> limit)
+        : format_(format), limit_(limit) {}
+
+    Result<OpenedStage> open(const OpenContext& ctx) const override {
+        auto out = OutputFile::create("-", ctx.run);
+        if (!out) return std::move(out).error();
+        const int fd = ctx.run ? ctx.run->stdout_fd : 1;
+        // People get a table, programs get JSON lines.
+        const Format f = format_.value_or(::isatty(fd) ? Format::Table : Format::Jsonl);
+        std::optional<std::size_t> limit = limit_;
+        if (f == Format::Table && !limit) limit = kDefaultTableRows;
+        return OpenedStage(std::make_unique<StdoutOperator>(std::move(out).value(), f, limit, ctx.metrics),
+                           nullptr);
+    }
+
+private:
+    std::optional<Format> format_;
+    std::optional<std::size_t> limit_;
+};
+
+std::unique_ptr<Stage> build_stdout(BuildContext& ctx) {
+    const Options& o = ctx.options();
+    std::optional<Format> format;
+    if (o.given("format")) {
+        const std::string& f = o.get_string("format");
+        format = f == "table" ? Format::Table : f == "json" ? Format::Json : Format::Jsonl;
+    }
+    std::optional<std::size_t> limit;
+    if (o.given("limit")) limit = static_cast<std::size_t>(o.get_int("limit"));
+    return std::make_unique<StdoutStage>(format, limit);
 }
+
+} // namespace
+
+void register_stdout(Registry& registry) {
+    FunctionDescriptor fn;
+    fn.name = "stdout.write";
+    fn.role = StageRole::Sink;
+    fn.summary = "Print records to standard output (table, json, jsonl)";
+    fn.description =
+        "Writes every record to standard output. `format` defaults to a table when standard "
+        "output is a terminal and to JSON lines otherwise, so pipes get machine-readable "
+        "output. A table shows the first `limit` records (default 100) and counts the rest; "
+        "the other formats print everything unless `limit` is given. Inputs are concatenated.";
+    fn.options = {
+        {.name = "format", .type = OptionType::String,
+         .description = "table | json | jsonl (default: table on a terminal, else jsonl)",
+         .choices = {"table", "json", "jsonl"}},
+        {.name = "limit", .type = OptionType::Int,
+         .description = "Print at most this many records", .min = 0.0},
+    };
+    fn.min_inputs = 1;
+    fn.max_inputs = kUnboundedInputs;
+    fn.factory = build_stdout;
+    registry.add(std::move(fn));
+}
+
+} // namespace conveyor::plugins

@@ -24,6 +24,12 @@ public:
         if (!batch.empty()) batches_.push_back(std::move(batch));
     }
     [[nodiscard]] bool empty() const noexcept { return batches_.empty(); }
+    /// Records emitted and not yet taken.
+    [[nodiscard]] std::size_t rows() const noexcept {
+        std::size_t n = 0;
+        for (const Batch& b : batches_) n += b.rows();
+        return n;
+    }
     std::vector<Batch> take() { return std::exchange(batches_, {}); }
 
 private:

@@ -29,6 +29,8 @@ public:
     /// Returns true while more may follow, false at the end of the input.
     /// The executor stops calling it once a graceful stop is requested.
     virtual Result<bool> next(Emitter& out) = 0;
+    /// The run is abandoned; release what needs releasing. Must not throw.
+    virtual void abort() noexcept {}
 };
 
 /// A transform's or sink's per-run state. Calls never overlap; they happen on one worker
@@ -49,12 +51,15 @@ public:
 };
 
 /// What open() returns: the run object plus the schema of the records it will emit first
-/// (nullptr when unknown before data flows, e.g. JSON whose first record is not read yet).
+/// (nullptr when unknown before data flows, e.g. an empty JSON input).
 struct OpenedStage {
     std::variant<std::unique_ptr<SourceOperator>, std::unique_ptr<Operator>,
                  std::unique_ptr<StreamOperator>>
         op;
     SchemaRef initial_schema;
+    /// True when every record will have exactly initial_schema's fields (CSV); false when
+    /// records may differ (JSON). Lets transforms reject unknown column names at open time.
+    bool fixed_schema = false;
 
     OpenedStage(std::unique_ptr<SourceOperator> s, SchemaRef schema);
     OpenedStage(std::unique_ptr<Operator> o, SchemaRef schema);
@@ -69,6 +74,8 @@ struct OpenContext {
     std::string_view stage_id;
     /// The initial schema of each input, in `inputs` order (nullptr where unknown).
     std::span<const SchemaRef> input_schemas;
+    /// Per input: whether its schema is fixed (see OpenedStage::fixed_schema).
+    std::span<const bool> input_schemas_fixed;
     /// Records per batch a source should aim for.
     std::size_t batch_size = 1024;
     ExecutionMode mode = ExecutionMode::Batch;

@@ -1,0 +1,48 @@
+#pragma once
+
+#include "conveyor/config/pipeline_spec.hpp"
+#include "conveyor/core/result.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace conveyor {
+
+class MetricsRegistry;
+class RunContext;
+
+struct RunOptions {
+    /// Where per-stage counters go; a private registry is used when null.
+    MetricsRegistry* metrics = nullptr;
+    /// Handle SIGINT/SIGTERM (graceful stop, second signal aborts). The CLI sets this.
+    bool handle_signals = false;
+};
+
+/// How one stage ended.
+struct StageOutcome {
+    std::string id;
+    bool failed = false;
+    std::optional<Error> error;
+};
+
+/// How a run ended. exit_code() turns it into the documented process exit code.
+struct RunReport {
+    /// The error that stopped the run (stop strategy, timeout, cancellation); ok otherwise.
+    Status status;
+    std::vector<StageOutcome> stages;
+    /// Under `strategy = "continue"`: the run completed but some stages failed.
+    bool completed_with_failures = false;
+    /// SIGINT or SIGTERM if the run was interrupted by one (0 otherwise).
+    int signal = 0;
+    std::chrono::nanoseconds wall{0};
+
+    [[nodiscard]] int exit_code() const noexcept;
+};
+
+/// Runs a validated pipeline to completion with the executor it names (`[global] executor`).
+/// Blocks the calling thread; stages run on the run's own threads.
+RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunOptions& options = {});
+
+} // namespace conveyor

@@ -1,0 +1,221 @@
+#include "conveyor/exec/executor.hpp"
+
+#include "conveyor/exec/run_context.hpp"
+#include "conveyor/exec/runtime.hpp"
+#include "conveyor/graph/dag.hpp"
+#include "conveyor/obs/log.hpp"
+#include "conveyor/obs/metrics.hpp"
+#include "conveyor/stage/stream_stage.hpp"
+#include "plan.hpp"
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <thread>
+
+namespace asio = boost::asio;
+
+namespace conveyor {
+
+int RunReport::exit_code() const noexcept {
+    if (signal == SIGINT) return exit_codes::kSigint;
+    if (signal == SIGTERM) return exit_codes::kSigterm;
+    if (signal != 0) return 128 + signal;
+    if (!status) return conveyor::exit_code(status.error().kind);
+    if (completed_with_failures) return exit_codes::kCompletedWithFailures;
+    return exit_codes::kOk;
+}
+
+namespace exec {
+
+bool settle_stage(Plan& plan, Node& node, const Status& status) {
+    if (status) {
+        node.finished = true;
+        return false;
+    }
+    const Error& e = status.error();
+    // A stage that merely noticed the run's cancellation did not fail by itself.
+    if (e.kind == ErrorKind::Cancelled && plan.run->cancelled()) return false;
+    node.failed = true;
+    node.error = e;
+    if (plan.continue_on_error() && !plan.run->cancelled()) {
+        spdlog::error("{} (strategy = \"continue\": the rest of the run goes on)", e.to_string());
+        return true;
+    }
+    plan.run->cancel(e);
+    return false;
+}
+
+} // namespace exec
+
+namespace {
+
+std::size_t default_workers() {
+    const unsigned hw = std::thread::hardware_concurrency();
+    return hw ? hw : 2;
+}
+
+/// Opens every stage in dependency order, passing each the initial schemas of its inputs.
+Status open_stages(exec::Plan& plan, const Dag& dag) {
+    const GlobalSpec& g = plan.pipeline->global;
+    const bool streaming_exec = g.executor != ExecutorKind::Dag;
+    const std::size_t batch_size =
+        streaming_exec ? std::max<std::size_t>(1, std::min(g.batch_size, g.channel_buffer_size))
+                       : g.batch_size;
+    for (std::size_t i : dag.topological_order()) {
+        exec::Node& n = plan.nodes[i];
+        std::vector<SchemaRef> schemas;
+        std::unique_ptr<bool[]> fixed(new bool[n.producers.size() + 1]());
+        for (std::size_t k = 0; k < n.producers.size(); ++k) {
+            const exec::Node& prod = plan.nodes[n.producers[k]];
+            schemas.push_back(prod.opened ? prod.opened->initial_schema : nullptr);
+            fixed[k] = prod.opened && prod.opened->fixed_schema && prod.opened->initial_schema;
+        }
+        OpenContext ctx;
+        ctx.stage_id = n.id();
+        ctx.input_schemas = schemas;
+        ctx.input_schemas_fixed = std::span<const bool>(fixed.get(), n.producers.size());
+        ctx.batch_size = batch_size;
+        ctx.mode = g.execution_mode;
+        ctx.run = plan.run;
+        ctx.metrics = n.metrics;
+        Result<OpenedStage> opened = n.spec->stage->open(ctx);
+        if (!opened) {
+            Error e = std::move(opened).error().in_stage(n.id());
+            if (!plan.continue_on_error()) return e;
+            spdlog::error("{} (strategy = \"continue\": the rest of the run goes on)", e.to_string());
+            n.failed = true;
+            n.error = std::move(e);
+            n.metrics->set_state(StageState::Failed);
+            continue;
+        }
+        n.opened.emplace(std::move(opened).value());
+    }
+    return {};
+}
+
+void abort_unfinished(exec::Plan& plan) {
+    for (exec::Node& n : plan.nodes) {
+        if (!n.opened || n.finished) continue;
+        std::visit([](auto& op) { op->abort(); }, n.opened->op);
+    }
+}
+
+} // namespace
+
+RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunOptions& options) {
+    const auto started = std::chrono::steady_clock::now();
+    RunReport report;
+    MetricsRegistry own_metrics;
+    MetricsRegistry& metrics = options.metrics ? *options.metrics : own_metrics;
+
+    exec::Plan plan;
+    plan.pipeline = &pipeline;
+    plan.run = &run;
+    Dag dag(pipeline.stages.size());
+    plan.nodes.resize(pipeline.stages.size());
+    for (std::size_t i = 0; i < pipeline.stages.size(); ++i) {
+        exec::Node& n = plan.nodes[i];
+        n.spec = &pipeline.stages[i];
+        n.index = i;
+        n.metrics = &metrics.add(n.spec->id);
+    }
+    for (std::size_t i = 0; i < pipeline.stages.size(); ++i) {
+        for (const std::string& in : pipeline.stages[i].inputs) {
+            const auto it = std::find_if(pipeline.stages.begin(), pipeline.stages.end(),
+                                         [&](const StageSpec& s) { return s.id == in; });
+            const std::size_t p = static_cast<std::size_t>(it - pipeline.stages.begin());
+            plan.nodes[p].consumers.push_back({i, plan.nodes[i].producers.size()});
+            plan.nodes[i].producers.push_back(p);
+            dag.add_edge(p, i);
+        }
+    }
+    plan.levels = dag.levels();
+
+    std::size_t sources = 0;
+    for (const exec::Node& n : plan.nodes) sources += n.producers.empty() ? 1 : 0;
+    const GlobalSpec& g = pipeline.global;
+    Runtime runtime(g.workers ? g.workers : default_workers(), std::max<std::size_t>(1, sources));
+    plan.runtime = &runtime;
+    run.runtime = &runtime;
+
+    // Signals: the first SIGINT/SIGTERM stops sources gracefully (grace period
+    // shutdown_timeout_seconds); a second one aborts at once, deleting temporary files.
+    std::atomic<int> signal_seen{0};
+    std::optional<asio::signal_set> signals;
+    asio::steady_timer grace(runtime.io());
+    std::function<void()> arm_signals;
+    if (options.handle_signals) {
+        signals.emplace(runtime.io(), SIGINT, SIGTERM);
+        arm_signals = [&] {
+            signals->async_wait([&](const boost::system::error_code& ec, int sig) {
+                if (ec) return;
+                if (signal_seen.exchange(sig) != 0) {
+                    run.temp_files().remove_all();
+                    std::_Exit(128 + sig);
+                }
+                spdlog::warn("received {}: stopping sources; records in flight drain (again to abort)",
+                             sig == SIGINT ? "SIGINT" : "SIGTERM");
+                run.request_stop();
+                grace.expires_after(std::chrono::milliseconds(
+                    static_cast<std::int64_t>(g.shutdown_timeout_seconds * 1000)));
+                grace.async_wait([&](const boost::system::error_code& gec) {
+                    if (gec) return;
+                    run.cancel(Error(ErrorKind::Cancelled,
+                                     "the run did not drain within shutdown_timeout_seconds"));
+                });
+                arm_signals();
+            });
+        };
+        asio::post(runtime.io(), [&] { arm_signals(); });
+    }
+    asio::steady_timer deadline(runtime.io());
+    if (g.timeout_seconds) {
+        deadline.expires_after(std::chrono::milliseconds(
+            static_cast<std::int64_t>(*g.timeout_seconds * 1000)));
+        deadline.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;
+            run.cancel(Error(ErrorKind::Timeout, "the run exceeded [global] timeout_seconds = " +
+                                                     fmt::format("{}", *g.timeout_seconds)));
+        });
+    }
+
+    Status opened = open_stages(plan, dag);
+    if (!opened) {
+        run.cancel(opened.error());
+    } else {
+        switch (g.executor) {
+        case ExecutorKind::Dag: exec::run_dag(plan); break;
+        case ExecutorKind::Channel: exec::run_streaming(plan, false); break;
+        case ExecutorKind::Async: exec::run_streaming(plan, true); break;
+        }
+    }
+    abort_unfinished(plan);
+
+    // Stop timers and signal handling before the runtime goes away.
+    asio::post(runtime.io(), [&] {
+        deadline.cancel();
+        grace.cancel();
+        if (signals) signals->cancel();
+    });
+    runtime.shutdown();
+    run.runtime = nullptr;
+
+    report.signal = signal_seen.load();
+    if (run.cancelled()) {
+        Error reason = run.cancel_reason().value_or(Error(ErrorKind::Cancelled, "cancelled"));
+        report.status = reason;
+    }
+    for (const exec::Node& n : plan.nodes) {
+        report.stages.push_back({n.id(), n.failed, n.error});
+        if (n.failed) report.completed_with_failures = true;
+    }
+    if (!report.status) report.completed_with_failures = false;
+    report.wall = std::chrono::steady_clock::now() - started;
+    return report;
+}
+
+} // namespace conveyor

@@ -1,0 +1,176 @@
+#include "inbox.hpp"
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+namespace asio = boost::asio;
+
+namespace conveyor::exec {
+
+Inbox::Inbox(std::size_t ports, std::size_t capacity, bool shared_capacity)
+    : ports_(ports), capacity_(std::max<std::size_t>(capacity, 1)), shared_(shared_capacity) {}
+
+template <class H>
+Inbox::Handler Inbox::erase(H&& handler) {
+    asio::any_io_executor ex = asio::get_associated_executor(handler);
+    return Handler{asio::any_completion_handler<void()>(std::forward<H>(handler)), std::move(ex)};
+}
+
+void Inbox::resume(Handler h) {
+    asio::post(h.executor, [fn = std::move(h.fn)]() mutable { std::move(fn)(); });
+}
+
+bool Inbox::has_room(std::size_t port, std::size_t n) const {
+    const std::size_t fill = shared_ ? total_ : ports_[port].records;
+    return fill == 0 || fill + n <= capacity_;
+}
+
+asio::awaitable<void> Inbox::wait_for_room(std::size_t port, std::size_t n) {
+    co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
+        [this, port, n](auto handler) {
+            std::unique_lock lock(mu_);
+            if (cancelled_ || has_room(port, n)) {
+                lock.unlock();
+                resume(erase(std::move(handler)));
+                return;
+            }
+            producers_.push_back(Waiter{port, erase(std::move(handler))});
+        },
+        asio::use_awaitable);
+}
+
+asio::awaitable<void> Inbox::wait_for_data() {
+    co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
+        [this](auto handler) {
+            std::unique_lock lock(mu_);
+            bool ready = cancelled_;
+            for (const Port& p : ports_)
+                if (!p.queue.empty() || (p.closed && !p.end_reported)) ready = true;
+            if (ready) {
+                lock.unlock();
+                resume(erase(std::move(handler)));
+                return;
+            }
+            consumer_.emplace(erase(std::move(handler)));
+        },
+        asio::use_awaitable);
+}
+
+asio::awaitable<bool> Inbox::push(std::size_t port, Batch batch) {
+    const std::size_t n = batch.rows();
+    for (;;) {
+        std::optional<Handler> wake;
+        bool enqueued = false;
+        {
+            std::lock_guard lock(mu_);
+            if (cancelled_ || ports_[port].closed) co_return false;
+            if (has_room(port, n)) {
+                Port& p = ports_[port];
+                p.queue.push_back(std::move(batch));
+                p.records += n;
+                total_ += n;
+                max_total_ = std::max(max_total_, total_);
+                wake = std::exchange(consumer_, std::nullopt);
+                enqueued = true;
+            }
+        }
+        if (wake) resume(std::move(*wake));
+        if (enqueued) co_return true;
+        co_await wait_for_room(port, n);
+    }
+}
+
+void Inbox::close_port(std::size_t port) {
+    std::optional<Handler> wake;
+    {
+        std::lock_guard lock(mu_);
+        ports_[port].closed = true;
+        wake = std::exchange(consumer_, std::nullopt);
+    }
+    if (wake) resume(std::move(*wake));
+}
+
+asio::awaitable<std::optional<InputEvent>> Inbox::pop() {
+    for (;;) {
+        std::vector<Handler> wake;
+        std::optional<InputEvent> event;
+        bool finished = false;
+        {
+            std::lock_guard lock(mu_);
+            if (cancelled_) co_return std::nullopt;
+            const std::size_t n = ports_.size();
+            for (std::size_t k = 0; k < n && !event; ++k) {
+                const std::size_t i = (next_port_ + k) % n;
+                Port& p = ports_[i];
+                if (p.queue.empty()) continue;
+                event.emplace();
+                event->port = i;
+                event->batch.emplace(std::move(p.queue.front()));
+                p.queue.pop_front();
+                const std::size_t rows = event->batch->rows();
+                p.records -= rows;
+                total_ -= rows;
+                next_port_ = (i + 1) % n;
+                // Wake every producer that may now fit; they re-check under the lock.
+                auto it = std::partition(producers_.begin(), producers_.end(),
+                                         [&](const Waiter& w) { return !(shared_ || w.port == i); });
+                for (auto j = it; j != producers_.end(); ++j) wake.push_back(std::move(j->handler));
+                producers_.erase(it, producers_.end());
+            }
+            if (!event) {
+                for (std::size_t i = 0; i < n; ++i) {
+                    Port& p = ports_[i];
+                    if (p.closed && !p.end_reported) {
+                        p.end_reported = true;
+                        event.emplace();
+                        event->port = i;
+                        break;
+                    }
+                }
+            }
+            if (!event) {
+                finished = std::all_of(ports_.begin(), ports_.end(),
+                                       [](const Port& p) { return p.end_reported; });
+            }
+        }
+        for (Handler& h : wake) resume(std::move(h));
+        if (event) co_return event;
+        if (finished) co_return std::nullopt;
+        co_await wait_for_data();
+    }
+}
+
+void Inbox::cancel() {
+    std::vector<Handler> wake;
+    {
+        std::lock_guard lock(mu_);
+        if (cancelled_) return;
+        cancelled_ = true;
+        for (Waiter& w : producers_) wake.push_back(std::move(w.handler));
+        producers_.clear();
+        if (consumer_) wake.push_back(std::move(*consumer_));
+        consumer_.reset();
+        for (Port& p : ports_) {
+            p.queue.clear();
+            p.records = 0;
+        }
+        total_ = 0;
+    }
+    for (Handler& h : wake) resume(std::move(h));
+}
+
+std::size_t Inbox::queued_records() const {
+    std::lock_guard lock(mu_);
+    return total_;
+}
+
+std::size_t Inbox::max_queued_records() const {
+    std::lock_guard lock(mu_);
+    return max_total_;
+}
+
+} // namespace conveyor::exec

@@ -1,0 +1,87 @@
+#pragma once
+
+#include "conveyor/core/batch.hpp"
+#include "conveyor/stage/stream_stage.hpp"
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace conveyor::exec {
+
+/// The bounded input of one stage: one queue per input port, capacity counted in records.
+///
+/// - per-port capacity (`channel` executor): every edge is its own bounded channel.
+/// - shared capacity (`async` executor): one mailbox bounded as a whole.
+/// A push is admitted while the bound has room for the whole batch, or when the queue is
+/// empty (so a batch larger than the bound still moves): a queue never holds more than
+/// max(capacity, one batch) records. A full queue suspends the producer until the consumer
+/// takes something. The single consumer takes batches from whichever port has them
+/// (round-robin), then learns each port's end once it has drained.
+///
+/// Thread-safe: producers and the consumer may run on different executors. Suspended
+/// coroutines are resumed on their own executor.
+class Inbox {
+public:
+    Inbox(std::size_t ports, std::size_t capacity, bool shared_capacity);
+    Inbox(const Inbox&) = delete;
+    Inbox& operator=(const Inbox&) = delete;
+
+    /// Suspends while full. False if the inbox was cancelled (the consumer is gone): the batch
+    /// is dropped and the producer should stop sending here.
+    boost::asio::awaitable<bool> push(std::size_t port, Batch batch);
+    /// The producer of `port` has finished.
+    void close_port(std::size_t port);
+    /// Next batch or port end; nullopt when every port has ended (or after cancel()).
+    boost::asio::awaitable<std::optional<InputEvent>> pop();
+    /// Wakes everyone; later pushes fail and pops return nullopt. Idempotent.
+    void cancel();
+
+    /// Records queued now and the most ever queued at once (for tests and metrics).
+    [[nodiscard]] std::size_t queued_records() const;
+    [[nodiscard]] std::size_t max_queued_records() const;
+
+private:
+    /// A suspended coroutine: its completion handler and the executor it resumes on.
+    struct Handler {
+        boost::asio::any_completion_handler<void()> fn;
+        boost::asio::any_io_executor executor;
+    };
+    struct Port {
+        std::deque<Batch> queue;
+        std::size_t records = 0;
+        bool closed = false;
+        bool end_reported = false;
+    };
+    struct Waiter {
+        std::size_t port;
+        Handler handler;
+    };
+
+    bool has_room(std::size_t port, std::size_t n) const;
+    // Suspend until the condition may hold (callers re-check under the lock).
+    boost::asio::awaitable<void> wait_for_room(std::size_t port, std::size_t n);
+    boost::asio::awaitable<void> wait_for_data();
+    template <class H>
+    static Handler erase(H&& handler);
+    static void resume(Handler h);
+
+    mutable std::mutex mu_;
+    std::vector<Port> ports_;
+    std::size_t capacity_;
+    bool shared_;
+    std::size_t total_ = 0;
+    std::size_t max_total_ = 0;
+    std::size_t next_port_ = 0;
+    bool cancelled_ = false;
+    std::optional<Handler> consumer_;
+    std::vector<Waiter> producers_;
+};
+
+} // namespace conveyor::exec

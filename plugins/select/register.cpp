@@ -1,0 +1,156 @@
+#include "conveyor/core/per_schema.hpp"
+#include "conveyor/core/suggest.hpp"
+#include "conveyor/registry/registry.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace conveyor::plugins {
+
+namespace {
+
+std::string join(const std::vector<std::string>& names) {
+    std::string s;
+    for (std::size_t i = 0; i < names.size(); ++i) s += (i ? ", " : "") + names[i];
+    return s;
+}
+
+/// For one input schema: the output schema and where each output column comes from.
+struct Mapping {
+    SchemaRef schema;
+    std::vector<std::size_t> source;
+    bool identity = false;
+};
+
+/// Keeps (`columns`, in the order listed) or drops (`exclude`) fields of every record.
+class SelectOperator final : public Operator {
+public:
+    SelectOperator(const std::vector<std::string>& columns, bool exclude, SchemaRef fixed_out)
+        : columns_(columns), exclude_(exclude), fixed_out_(std::move(fixed_out)) {}
+
+    Status push(std::size_t, Batch&& batch, Emitter& out) override {
+        Mapping& m = mappings_.get(batch.schema_ref(), [&](const Schema& in) { return map(in); });
+        if (!m.identity) batch.remap_columns(m.schema, m.source);
+        out.emit(std::move(batch));
+        return {};
+    }
+
+private:
+    Mapping map(const Schema& in) const {
+        Mapping m;
+        std::vector<std::string> names;
+        if (exclude_) {
+            for (std::size_t i = 0; i < in.size(); ++i) {
+                if (std::find(columns_.begin(), columns_.end(), in.name(i)) != columns_.end())
+                    continue;
+                names.push_back(in.name(i));
+                m.source.push_back(i);
+            }
+        } else {
+            for (const std::string& c : columns_) {
+                names.push_back(c);
+                m.source.push_back(in.find(c).value_or(Batch::npos));
+            }
+        }
+        m.identity = names == in.names();
+        m.schema = fixed_out_ && fixed_out_->names() == names ? fixed_out_ : make_schema(std::move(names));
+        return m;
+    }
+
+    const std::vector<std::string>& columns_;
+    bool exclude_;
+    SchemaRef fixed_out_;
+    PerSchema<Mapping> mappings_;
+};
+
+class SelectStage final : public Stage {
+public:
+    SelectStage(std::vector<std::string> columns, bool exclude)
+        : columns_(std::move(columns)), exclude_(exclude) {}
+
+    Result<OpenedStage> open(const OpenContext& ctx) const override {
+        const SchemaRef in = ctx.input_schemas.empty() ? nullptr : ctx.input_schemas[0];
+        const bool fixed = !ctx.input_schemas_fixed.empty() && ctx.input_schemas_fixed[0];
+        if (in && fixed) {
+            for (const std::string& c : columns_) {
+                if (!in->find(c))
+                    return fail(ErrorKind::Config,
+                                "column '" + c + "' is not in the input (columns: " +
+                                    join(in->names()) + ")" + did_you_mean(c, in->names()));
+            }
+        }
+        SchemaRef out;
+        if (in) {
+            std::vector<std::string> names;
+            if (exclude_) {
+                for (const std::string& n : in->names())
+                    if (std::find(columns_.begin(), columns_.end(), n) == columns_.end())
+                        names.push_back(n);
+            } else {
+                names = columns_;
+            }
+            out = make_schema(std::move(names));
+        } else if (!exclude_) {
+            out = make_schema(columns_);
+        }
+        OpenedStage opened(std::make_unique<SelectOperator>(columns_, exclude_, out), out);
+        opened.fixed_schema = fixed;
+        return opened;
+    }
+
+private:
+    std::vector<std::string> columns_;
+    bool exclude_;
+};
+
+std::unique_ptr<Stage> build_select(BuildContext& ctx) {
+    const Options& o = ctx.options();
+    const bool has_columns = o.given("columns");
+    const bool has_exclude = o.given("exclude");
+    if (has_columns == has_exclude) {
+        ctx.error(has_columns ? "exclude" : "columns",
+                  has_columns ? "give either 'columns' (fields to keep) or 'exclude' (fields "
+                                "to drop), not both"
+                              : "missing 'columns' (fields to keep) or 'exclude' (fields to "
+                                "drop)");
+        return nullptr;
+    }
+    const char* key = has_columns ? "columns" : "exclude";
+    std::vector<std::string> list = o.get_string_list(key);
+    std::set<std::string> seen;
+    for (const std::string& c : list) {
+        if (!seen.insert(c).second) {
+            ctx.error(key, "column '" + c + "' is listed twice");
+            return nullptr;
+        }
+    }
+    if (has_columns && list.empty()) {
+        ctx.error(key, "'columns' is empty: nothing would be kept");
+        return nullptr;
+    }
+    return std::make_unique<SelectStage>(std::move(list), has_exclude);
+}
+
+} // namespace
+
+void register_select(Registry& registry) {
+    FunctionDescriptor fn;
+    fn.name = "select.apply";
+    fn.role = StageRole::Transform;
+    fn.summary = "Keep some fields (in the order listed) or drop some";
+    fn.description =
+        "With `columns`, every record keeps exactly those fields, in that order (a field a "
+        "record lacks stays absent). With `exclude`, the listed fields are dropped and the "
+        "rest keep their order. Against a CSV input, unknown column names are reported "
+        "before any data is read.";
+    fn.options = {
+        {.name = "columns", .type = OptionType::StringList,
+         .description = "Fields to keep, in output order (a string or an array)"},
+        {.name = "exclude", .type = OptionType::StringList,
+         .description = "Fields to drop (instead of columns)"},
+    };
+    fn.factory = build_select;
+    registry.add(std::move(fn));
+}
+
+} // namespace conveyor::plugins

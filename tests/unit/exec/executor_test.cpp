@@ -1,0 +1,294 @@
+#include "conveyor/exec/executor.hpp"
+#include "conveyor/exec/run_context.hpp"
+#include "conveyor/obs/metrics.hpp"
+#include "support/test_stages.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <thread>
+
+namespace conveyor {
+namespace {
+
+using test::Collected;
+using test::SpecBuilder;
+
+class ExecutorTest : public ::testing::TestWithParam<ExecutorKind> {
+protected:
+    SpecBuilder builder() {
+        SpecBuilder b;
+        b.executor(GetParam()).buffer(100).batch_size(64);
+        return b;
+    }
+    RunReport run(const PipelineSpec& p, MetricsRegistry* metrics = nullptr) {
+        RunContext ctx;
+        RunOptions o;
+        o.metrics = metrics;
+        return run_pipeline(p, ctx, o);
+    }
+    static std::vector<std::string> sorted(std::vector<std::string> v) {
+        std::sort(v.begin(), v.end());
+        return v;
+    }
+    static std::vector<std::string> expected_rows(std::size_t n, std::int64_t offset = 0) {
+        std::vector<std::string> v;
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::int64_t id = offset + static_cast<std::int64_t>(i);
+            v.push_back("id=" + std::to_string(id) + ";group=g" + std::to_string(i % 3) +
+                        ";value=" + std::to_string(id * 10));
+        }
+        return v;
+    }
+};
+
+TEST_P(ExecutorTest, LinearPipelineDeliversEveryRecordInOrder) {
+    auto out = std::make_shared<Collected>();
+    auto p = builder()
+                 .stage("src", test::memory_source(5000))
+                 .stage("sink", test::collect_sink(out), {"src"})
+                 .build();
+    MetricsRegistry m;
+    RunReport r = run(p, &m);
+    ASSERT_TRUE(r.status) << r.status.error().to_string();
+    EXPECT_EQ(r.exit_code(), 0);
+    EXPECT_TRUE(out->finished);
+    EXPECT_EQ(out->rows, expected_rows(5000));
+    EXPECT_EQ(m.find("src")->records_out.load(), 5000u);
+    EXPECT_EQ(m.find("sink")->records_in.load(), 5000u);
+}
+
+TEST_P(ExecutorTest, FanOutBroadcastsEveryRecordToEveryConsumer) {
+    auto a = std::make_shared<Collected>();
+    auto b = std::make_shared<Collected>();
+    auto c = std::make_shared<Collected>();
+    auto p = builder()
+                 .stage("src", test::memory_source(3000))
+                 .stage("a", test::collect_sink(a), {"src"})
+                 .stage("b", test::collect_sink(b), {"src"})
+                 .stage("c", test::collect_sink(c), {"src"})
+                 .build();
+    RunReport r = run(p);
+    ASSERT_TRUE(r.status) << r.status.error().to_string();
+    EXPECT_EQ(a->rows, expected_rows(3000));
+    EXPECT_EQ(b->rows, expected_rows(3000));
+    EXPECT_EQ(c->rows, expected_rows(3000));
+}
+
+TEST_P(ExecutorTest, FanInReceivesEveryRecordOfEveryInput) {
+    auto out = std::make_shared<Collected>();
+    auto p = builder()
+                 .stage("left", test::memory_source(2000, 3, 0))
+                 .stage("right", test::memory_source(1500, 3, 100000))
+                 .stage("sink", test::collect_sink(out), {"left", "right"})
+                 .build();
+    RunReport r = run(p);
+    ASSERT_TRUE(r.status) << r.status.error().to_string();
+    auto want = expected_rows(2000);
+    auto more = expected_rows(1500, 100000);
+    want.insert(want.end(), more.begin(), more.end());
+    EXPECT_EQ(sorted(out->rows), sorted(want));
+    if (GetParam() == ExecutorKind::Dag) EXPECT_EQ(out->rows, want) << "dag concatenates in input order";
+}
+
+TEST_P(ExecutorTest, DiamondWithFanOutAndFanInCompletes) {
+    auto out = std::make_shared<Collected>();
+    auto p = builder()
+                 .stage("src", test::memory_source(4000))
+                 .stage("x", test::failing_transform(1000000), {"src"})
+                 .stage("y", test::failing_transform(1000000), {"src"})
+                 .stage("sink", test::collect_sink(out), {"x", "y"})
+                 .build();
+    RunReport r = run(p);
+    ASSERT_TRUE(r.status) << r.status.error().to_string();
+    auto want = expected_rows(4000);
+    want.insert(want.end(), want.begin(), want.end());
+    EXPECT_EQ(sorted(out->rows), sorted(want));
+}
+
+TEST_P(ExecutorTest, StopStrategyFailsTheRunNamingTheStage) {
+    auto out = std::make_shared<Collected>();
+    auto p = builder()
+                 .stage("src", test::memory_source(10000))
+                 .stage("bad", test::failing_transform(3, ErrorKind::Data), {"src"})
+                 .stage("sink", test::collect_sink(out), {"bad"})
+                 .build();
+    RunReport r = run(p);
+    ASSERT_FALSE(r.status);
+    EXPECT_EQ(r.status.error().kind, ErrorKind::Data);
+    EXPECT_EQ(r.status.error().stage, "bad");
+    EXPECT_NE(r.status.error().to_string().find("injected failure on batch 3"), std::string::npos);
+    EXPECT_EQ(r.exit_code(), 65);
+    EXPECT_FALSE(out->finished) << "a sink must not finish (commit) a failed run";
+    EXPECT_TRUE(out->aborted);
+}
+
+TEST_P(ExecutorTest, FailingStageCancelsAnEndlessSourcePromptly) {
+    // The source would run for hours; only cancellation can end this run.
+    auto out = std::make_shared<Collected>();
+    auto p = builder()
+                 .stage("endless", test::memory_source(std::size_t{1} << 50))
+                 .stage("bad", test::failing_transform(5, ErrorKind::Runtime), {"endless"})
+                 .stage("sink", test::collect_sink(out), {"bad"})
+                 .build();
+    RunReport r = run(p);
+    ASSERT_FALSE(r.status);
+    EXPECT_EQ(r.status.error().stage, "bad");
+    EXPECT_EQ(r.exit_code(), 1);
+}
+
+TEST_P(ExecutorTest, ContinueStrategyIsolatesAFailingBranch) {
+    auto good = std::make_shared<Collected>();
+    auto after_bad = std::make_shared<Collected>();
+    auto p = builder()
+                 .strategy(ErrorStrategy::Continue)
+                 .stage("src", test::memory_source(3000))
+                 .stage("bad", test::failing_transform(2, ErrorKind::Data), {"src"})
+                 .stage("after_bad", test::collect_sink(after_bad), {"bad"})
+                 .stage("good", test::collect_sink(good), {"src"})
+                 .build();
+    RunReport r = run(p);
+    EXPECT_TRUE(r.status);
+    EXPECT_TRUE(r.completed_with_failures);
+    EXPECT_EQ(r.exit_code(), 3);
+    EXPECT_EQ(good->rows, expected_rows(3000)) << "the sibling sink runs to completion";
+    EXPECT_TRUE(good->finished);
+    EXPECT_TRUE(after_bad->finished) << "dependants of a failed stage see their input end";
+    EXPECT_LE(after_bad->rows.size(), 64u) << "only the batch before the failure got through";
+    auto failed = std::count_if(r.stages.begin(), r.stages.end(), [](auto& s) { return s.failed; });
+    EXPECT_EQ(failed, 1);
+}
+
+TEST_P(ExecutorTest, OpenFailureStopsTheRunWithItsExitCode) {
+    auto out = std::make_shared<Collected>();
+    auto p = builder()
+                 .stage("missing", test::failing_source(ErrorKind::NoInput))
+                 .stage("sink", test::collect_sink(out), {"missing"})
+                 .build();
+    RunReport r = run(p);
+    ASSERT_FALSE(r.status);
+    EXPECT_EQ(r.status.error().stage, "missing");
+    EXPECT_EQ(r.exit_code(), 66);
+}
+
+TEST_P(ExecutorTest, OpenFailureUnderContinueLetsOtherBranchesRun) {
+    auto a = std::make_shared<Collected>();
+    auto b = std::make_shared<Collected>();
+    auto p = builder()
+                 .strategy(ErrorStrategy::Continue)
+                 .stage("missing", test::failing_source(ErrorKind::NoInput))
+                 .stage("ok", test::memory_source(500))
+                 .stage("a", test::collect_sink(a), {"missing"})
+                 .stage("b", test::collect_sink(b), {"ok"})
+                 .build();
+    RunReport r = run(p);
+    EXPECT_TRUE(r.status);
+    EXPECT_EQ(r.exit_code(), 3);
+    EXPECT_TRUE(a->finished);
+    EXPECT_TRUE(a->rows.empty());
+    EXPECT_EQ(b->rows.size(), 500u);
+}
+
+TEST_P(ExecutorTest, TimeoutCancelsTheRun) {
+    auto p = builder().stage("src", test::memory_source(1000)).stage("stuck", test::blocking_sink(), {"src"}).build();
+    p.global.timeout_seconds = 0.2;
+    RunReport r = run(p);
+    ASSERT_FALSE(r.status);
+    EXPECT_EQ(r.status.error().kind, ErrorKind::Timeout);
+    EXPECT_EQ(r.exit_code(), 75);
+}
+
+TEST_P(ExecutorTest, GracefulStopEndsSourcesAndFinishesSinks) {
+    auto out = std::make_shared<Collected>();
+    auto p = builder()
+                 .stage("endless", test::memory_source(std::size_t{1} << 50))
+                 .stage("sink", test::collect_sink(out), {"endless"})
+                 .build();
+    if (GetParam() == ExecutorKind::Dag) GTEST_SKIP() << "dag materialises an endless source";
+    RunContext ctx;
+    MetricsRegistry m;
+    RunOptions o;
+    o.metrics = &m;
+    RunReport r;
+    std::thread t([&] { r = run_pipeline(p, ctx, o); });
+    // Wait until records reach the sink, then ask for a graceful stop.
+    for (;;) {
+        StageMetrics* s = m.find("sink");
+        if (s && s->records_in.load() > 0) break;
+        if (s) s->state.wait(s->state.load());
+        else std::this_thread::yield();
+    }
+    ctx.request_stop();
+    t.join();
+    EXPECT_TRUE(r.status) << r.status.error().to_string();
+    EXPECT_TRUE(out->finished);
+    EXPECT_GT(out->rows.size(), 0u);
+    EXPECT_EQ(m.find("sink")->records_in.load(), m.find("endless")->records_out.load())
+        << "records in flight drained into the sink";
+}
+
+INSTANTIATE_TEST_SUITE_P(AllExecutors, ExecutorTest,
+                         ::testing::Values(ExecutorKind::Dag, ExecutorKind::Channel, ExecutorKind::Async),
+                         [](const auto& info) { return std::string(to_string(info.param)); });
+
+class BackpressureTest : public ::testing::TestWithParam<ExecutorKind> {};
+
+TEST_P(BackpressureTest, SlowSinkThrottlesTheSourceToTheChannelBound) {
+    constexpr std::size_t kBuffer = 50;
+    MetricsRegistry m;
+    auto probe = std::make_shared<test::LeadProbe>();
+    auto out = std::make_shared<Collected>();
+    SpecBuilder b;
+    b.executor(GetParam()).buffer(kBuffer).batch_size(4096);
+    auto p = b.stage("src", test::memory_source(20000))
+                 .stage("slow", test::stall_sink(&m, "src", probe, out), {"src"})
+                 .build();
+    RunContext ctx;
+    RunOptions o;
+    o.metrics = &m;
+    RunReport r = run_pipeline(p, ctx, o);
+    ASSERT_TRUE(r.status) << r.status.error().to_string();
+    EXPECT_EQ(out->rows.size(), 20000u);
+    // Batches are cut to the channel size, so the source can be ahead by at most what the
+    // channel holds (kBuffer) plus the one batch it is trying to send.
+    EXPECT_LE(probe->max_lead.load(), kBuffer + kBuffer);
+    EXPECT_GE(probe->max_lead.load(), kBuffer) << "the sink was slower: the bound was reached";
+    EXPECT_GT(probe->waits_blocked.load(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(StreamingExecutors, BackpressureTest,
+                         ::testing::Values(ExecutorKind::Channel, ExecutorKind::Async),
+                         [](const auto& info) { return std::string(to_string(info.param)); });
+
+TEST(DagExecutorTest, MemoryCapFailsCleanlyNamingTheStage) {
+    auto out = std::make_shared<Collected>();
+    SpecBuilder b;
+    b.executor(ExecutorKind::Dag).batch_size(1000);
+    auto p = b.stage("big", test::memory_source(200000)).stage("sink", test::collect_sink(out), {"big"}).build();
+    p.global.max_buffered_bytes = 1 << 20;
+    RunContext ctx;
+    RunReport r = run_pipeline(p, ctx);
+    ASSERT_FALSE(r.status);
+    EXPECT_EQ(r.status.error().stage, "big");
+    EXPECT_NE(r.status.error().message.find("max_buffered_bytes"), std::string::npos);
+    EXPECT_FALSE(out->finished);
+}
+
+TEST(DagExecutorTest, LevelsRunInOrder) {
+    // The sink of level 1 only starts after its source finished: it sees every record at once.
+    MetricsRegistry m;
+    auto probe = std::make_shared<test::LeadProbe>();
+    auto out = std::make_shared<Collected>();
+    SpecBuilder b;
+    b.executor(ExecutorKind::Dag).batch_size(100);
+    auto p = b.stage("src", test::memory_source(1000)).stage("sink", test::stall_sink(&m, "src", probe, out), {"src"}).build();
+    RunContext ctx;
+    RunOptions o;
+    o.metrics = &m;
+    RunReport r = run_pipeline(p, ctx, o);
+    ASSERT_TRUE(r.status);
+    EXPECT_EQ(probe->max_lead.load(), 1000u) << "dag materialises the whole edge";
+}
+
+} // namespace
+} // namespace conveyor
