@@ -1,0 +1,226 @@
+#include "conveyor/format/json_parser.hpp"
+
+#include "json_diagnose.hpp"
+#include "json_number.hpp"
+
+#include <simdjson.h>
+
+#include <cassert>
+#include <cstring>
+#include <vector>
+
+namespace conveyor::json {
+
+namespace od = simdjson::ondemand;
+
+namespace {
+
+bool is_ws(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+std::string_view trim_right(std::string_view s) noexcept {
+    while (!s.empty() && is_ws(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+} // namespace
+
+/// simdjson's On-Demand front end walks the document once and materialises it into the
+/// caller's arena. It validates what it visits (which is everything); numbers are checked
+/// against the grammar here because only their raw text is taken. When anything fails, the
+/// slow diagnoser re-reads the text to say what and where.
+struct Parser::Impl {
+    od::parser sj{};
+    std::unique_ptr<char[]> buf;
+    std::size_t buf_cap = 0;
+    std::vector<Value> values;   // scratch stack for array elements
+    std::vector<Member> members; // scratch stack for object members
+    Arena* arena = nullptr;
+
+    Impl() {
+        // One spare level: our own limit (kMaxDepth) must trigger before simdjson's.
+        // A failed allocation here is retried (and reported) by iterate().
+        if (sj.allocate(64 * 1024, detail::kMaxDepth + 2) != simdjson::SUCCESS) return;
+    }
+
+    /// Copies `text` into the reusable padded buffer simdjson requires.
+    void load(std::string_view text) {
+        const std::size_t need = text.size() + simdjson::SIMDJSON_PADDING;
+        if (need > buf_cap) {
+            std::size_t cap = buf_cap ? buf_cap : 4096;
+            while (cap < need) cap *= 2;
+            buf = std::make_unique_for_overwrite<char[]>(cap);
+            buf_cap = cap;
+        }
+        if (!text.empty()) std::memcpy(buf.get(), text.data(), text.size());
+        std::memset(buf.get() + text.size(), 0, simdjson::SIMDJSON_PADDING);
+    }
+
+    bool number(std::string_view raw, Value& out) {
+        const std::string_view tok = trim_right(raw);
+        const detail::NumberScan s = detail::scan_number(tok);
+        if (s.shape == detail::NumberShape::Integer) {
+            // "-0" stays text: as an integer it would lose its sign.
+            if (s.int_digits <= 18 && !(tok.size() == 2 && tok[0] == '-' && tok[1] == '0')) {
+                std::int64_t v = 0;
+                std::size_t i = tok[0] == '-' ? 1 : 0;
+                for (; i < tok.size(); ++i) v = v * 10 + (tok[i] - '0');
+                out = Value::integer(tok[0] == '-' ? -v : v);
+                return true;
+            }
+            std::int64_t v = 0;
+            auto r = std::from_chars(tok.data(), tok.data() + tok.size(), v);
+            if (r.ec == std::errc{} && !(v == 0 && tok[0] == '-')) {
+                out = Value::integer(v);
+                return true;
+            }
+            // Beyond int64: keep the digits exactly.
+        } else if (s.shape == detail::NumberShape::Invalid ||
+                   !detail::number_is_finite(tok, s)) {
+            return false;
+        }
+        out = Value::number_text(arena->copy(tok));
+        return true;
+    }
+
+    static bool raw_token(od::value& v, std::string_view& raw) {
+        raw = v.raw_json_token();
+        return true;
+    }
+    static bool raw_token(od::document& d, std::string_view& raw) {
+        return d.raw_json_token().get(raw) == simdjson::SUCCESS;
+    }
+
+    template <class V>
+    bool scalar(V& v, od::json_type t, Value& out) {
+        switch (t) {
+        case od::json_type::number: {
+            std::string_view raw;
+            if (!raw_token(v, raw)) return false;
+            return number(raw, out);
+        }
+        case od::json_type::string: {
+            std::string_view s;
+            if (v.get_string().get(s)) return false;
+            out = Value::string(arena->copy(s));
+            return true;
+        }
+        case od::json_type::boolean: {
+            bool b = false;
+            if (v.get_bool().get(b)) return false;
+            out = Value::boolean(b);
+            return true;
+        }
+        case od::json_type::null: {
+            bool is_null = false;
+            if (v.is_null().get(is_null) || !is_null) return false;
+            out = Value::null();
+            return true;
+        }
+        default: return false;
+        }
+    }
+
+    bool visit(od::value v, int depth, Value& out) {
+        od::json_type t;
+        if (v.type().get(t)) return false;
+        switch (t) {
+        case od::json_type::array: {
+            if (depth >= detail::kMaxDepth) return false;
+            od::array arr;
+            if (v.get_array().get(arr)) return false;
+            const std::size_t base = values.size();
+            for (auto item : arr) {
+                od::value iv;
+                if (item.get(iv)) return false;
+                Value child;
+                if (!visit(iv, depth + 1, child)) return false;
+                values.push_back(child);
+            }
+            const std::size_t n = values.size() - base;
+            Value* items = nullptr;
+            if (n) {
+                items = arena->allocate_array<Value>(n);
+                std::memcpy(static_cast<void*>(items), values.data() + base, n * sizeof(Value));
+            }
+            values.resize(base);
+            out = Value::array(items, static_cast<std::uint32_t>(n));
+            return true;
+        }
+        case od::json_type::object: {
+            if (depth >= detail::kMaxDepth) return false;
+            od::object obj;
+            if (v.get_object().get(obj)) return false;
+            const std::size_t base = members.size();
+            for (auto field_r : obj) {
+                od::field field;
+                if (std::move(field_r).get(field)) return false;
+                std::string_view key;
+                if (field.unescaped_key().get(key)) return false;
+                const std::string_view stored = arena->copy(key);
+                Value child;
+                if (!visit(field.value(), depth + 1, child)) return false;
+                members.push_back(Member{stored, child});
+            }
+            const std::size_t n = members.size() - base;
+            Member* ms = nullptr;
+            if (n) {
+                ms = arena->allocate_array<Member>(n);
+                std::memcpy(static_cast<void*>(ms), members.data() + base, n * sizeof(Member));
+            }
+            members.resize(base);
+            out = Value::object(ms, static_cast<std::uint32_t>(n));
+            return true;
+        }
+        default: return scalar(v, t, out);
+        }
+    }
+
+    /// The fast path: true with `out` set, or false when the text is not valid JSON.
+    bool parse_fast(std::string_view text, Value& out) {
+        values.clear();
+        members.clear();
+        load(text);
+        od::document doc;
+        if (sj.iterate(buf.get(), text.size(), buf_cap).get(doc)) return false;
+        od::json_type t;
+        if (doc.type().get(t)) return false;
+        if (t == od::json_type::array || t == od::json_type::object) {
+            od::value root;
+            if (doc.get_value().get(root)) return false;
+            if (!visit(root, 0, out)) return false;
+            // Anything left after the root value is an error.
+            const char* rest = nullptr;
+            return doc.current_location().get(rest) == simdjson::OUT_OF_BOUNDS;
+        }
+        // A scalar document must be a single token (its raw text runs to the end).
+        std::string_view raw;
+        if (doc.raw_json_token().get(raw)) return false;
+        if (raw.data() + raw.size() != buf.get() + text.size()) return false;
+        return scalar(doc, t, out);
+    }
+};
+
+Parser::Parser() : impl_(std::make_unique<Impl>()) {}
+Parser::~Parser() = default;
+
+Result<Value> Parser::parse(std::string_view text, Arena& arena, ParseError* error) {
+    impl_->arena = &arena;
+    Value out;
+    if (impl_->parse_fast(text, out)) return out;
+
+    std::optional<detail::Problem> problem = detail::diagnose(text);
+    if (!problem) {
+        // The validator saw nothing wrong but the fast parser did: keep its reason.
+        problem = detail::Problem{0, "invalid JSON"};
+    }
+    ParseError e;
+    e.message = std::move(problem->message);
+    e.offset = problem->offset;
+    detail::locate(text, e.offset, e.line, e.column);
+    std::string msg = "line " + std::to_string(e.line) + ", column " + std::to_string(e.column) +
+                      ": " + e.message;
+    if (error) *error = std::move(e);
+    return fail(ErrorKind::Data, std::move(msg));
+}
+
+} // namespace conveyor::json

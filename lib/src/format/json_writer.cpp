@@ -1,0 +1,261 @@
+#include "conveyor/format/json_writer.hpp"
+
+#include "utf8.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace conveyor::json {
+
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+constexpr char kReplacement[] = "\xEF\xBF\xBD"; // U+FFFD
+
+/// Byte classes for the string scanner: 0 = copy as is, 1 = escape, 2 = start of a
+/// non-ASCII sequence (validated, then copied or replaced).
+struct ByteClasses {
+    unsigned char cls[256];
+    constexpr ByteClasses() : cls{} {
+        for (int c = 0; c < 256; ++c)
+            cls[c] = c < 0x20 || c == '"' || c == '\\' ? 1 : c >= 0x80 ? 2 : 0;
+    }
+};
+constexpr ByteClasses kClasses;
+
+/// Skips bytes that need no attention (printable ASCII other than '"' and '\\').
+inline const unsigned char* skip_plain(const unsigned char* p, const unsigned char* end) noexcept {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        // Signed compare: bytes >= 0x80 are negative, so this catches controls and non-ASCII.
+        const __m128i special = _mm_or_si128(
+            _mm_cmplt_epi8(x, space),
+            _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)));
+        const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(special));
+        if (mask != 0) return p + __builtin_ctz(mask);
+        p += 16;
+    }
+#endif
+    while (p < end && kClasses.cls[*p] == 0) ++p;
+    return p;
+}
+
+void append_escape(std::string& out, unsigned char c) {
+    char buf[6] = {'\\', 0, 0, 0, 0, 0};
+    switch (c) {
+    case '"': buf[1] = '"'; break;
+    case '\\': buf[1] = '\\'; break;
+    case '\b': buf[1] = 'b'; break;
+    case '\f': buf[1] = 'f'; break;
+    case '\n': buf[1] = 'n'; break;
+    case '\r': buf[1] = 'r'; break;
+    case '\t': buf[1] = 't'; break;
+    default:
+        buf[1] = 'u';
+        buf[2] = '0';
+        buf[3] = '0';
+        buf[4] = kHex[c >> 4];
+        buf[5] = kHex[c & 0xF];
+        out.append(buf, 6);
+        return;
+    }
+    out.append(buf, 2);
+}
+
+void append_newline_indent(std::string& out, int spaces) {
+    out.push_back('\n');
+    if (spaces > 0) out.append(static_cast<std::size_t>(spaces), ' ');
+}
+
+void append_pretty(std::string& out, const Value& v, int indent, int depth);
+
+template <class Get>
+void append_members_pretty(std::string& out, std::size_t n, Get get, int indent, int depth) {
+    bool first = true;
+    for (std::size_t i = 0; i < n; ++i) {
+        auto [key, value] = get(i);
+        if (value->is_absent()) continue;
+        out.append(first ? "{" : ",");
+        first = false;
+        append_newline_indent(out, (depth + 1) * indent);
+        append_string(out, key);
+        out.append(": ");
+        append_pretty(out, *value, indent, depth + 1);
+    }
+    if (first) {
+        out.append("{}");
+        return;
+    }
+    append_newline_indent(out, depth * indent);
+    out.push_back('}');
+}
+
+void append_pretty(std::string& out, const Value& v, int indent, int depth) {
+    switch (v.kind()) {
+    case Kind::Array: {
+        auto items = v.as_array();
+        if (items.empty()) {
+            out.append("[]");
+            return;
+        }
+        out.push_back('[');
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            if (i) out.push_back(',');
+            append_newline_indent(out, (depth + 1) * indent);
+            append_pretty(out, items[i], indent, depth + 1);
+        }
+        append_newline_indent(out, depth * indent);
+        out.push_back(']');
+        return;
+    }
+    case Kind::Object: {
+        auto members = v.as_object();
+        append_members_pretty(
+            out, members.size(),
+            [&](std::size_t i) {
+                return std::pair<std::string_view, const Value*>{members[i].key,
+                                                                 &members[i].value};
+            },
+            indent, depth);
+        return;
+    }
+    default: append_value(out, v); return;
+    }
+}
+
+} // namespace
+
+void append_string(std::string& out, std::string_view s) {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* const end = p + s.size();
+    // The common case (no escapes, valid UTF-8) ends up as a single append of the whole input.
+    out.reserve(out.size() + s.size() + 2);
+    out.push_back('"');
+    const unsigned char* run = p; // start of bytes that are copied as they are
+    while (p < end) {
+        p = skip_plain(p, end);
+        if (p == end) break;
+        const unsigned char c = *p;
+        if (c < 0x80) {
+            out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
+            append_escape(out, c);
+            run = ++p;
+            continue;
+        }
+        const int n = detail::utf8_sequence(p, static_cast<std::size_t>(end - p));
+        if (n > 0) {
+            p += n; // valid: stays part of the run
+            continue;
+        }
+        out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
+        out.append(kReplacement, 3);
+        p += -n;
+        run = p;
+    }
+    out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(end - run));
+    out.push_back('"');
+}
+
+void append_int(std::string& out, std::int64_t i) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, i);
+    out.append(buf, static_cast<std::size_t>(r.ptr - buf));
+}
+
+void append_double(std::string& out, double d) {
+    if (!std::isfinite(d)) {
+        out.append("null");
+        return;
+    }
+    char buf[40];
+    auto r = std::to_chars(buf, buf + sizeof buf, d);
+    const auto n = static_cast<std::size_t>(r.ptr - buf);
+    out.append(buf, n);
+    // "2" would read back as an integer; keep the value a double.
+    if (std::memchr(buf, '.', n) == nullptr && std::memchr(buf, 'e', n) == nullptr)
+        out.append(".0");
+}
+
+void append_value(std::string& out, const Value& v) {
+    switch (v.kind()) {
+    case Kind::Absent:
+    case Kind::Null: out.append("null"); return;
+    case Kind::Bool: v.as_bool() ? out.append("true") : out.append("false"); return;
+    case Kind::Int: append_int(out, v.as_int()); return;
+    case Kind::Double:
+        if (v.has_number_text()) out.append(v.number_text());
+        else append_double(out, v.as_double());
+        return;
+    case Kind::String: append_string(out, v.as_string()); return;
+    case Kind::Array: {
+        out.push_back('[');
+        bool first = true;
+        for (const Value& item : v.as_array()) {
+            if (!first) out.push_back(',');
+            first = false;
+            append_value(out, item);
+        }
+        out.push_back(']');
+        return;
+    }
+    case Kind::Object: {
+        out.push_back('{');
+        bool first = true;
+        for (const Member& m : v.as_object()) {
+            if (m.value.is_absent()) continue;
+            if (!first) out.push_back(',');
+            first = false;
+            append_string(out, m.key);
+            out.push_back(':');
+            append_value(out, m.value);
+        }
+        out.push_back('}');
+        return;
+    }
+    }
+}
+
+void append_value_pretty(std::string& out, const Value& v, int indent, int depth) {
+    append_pretty(out, v, indent, depth);
+}
+
+void append_record(std::string& out, const Schema& schema, std::span<const Value> row) {
+    out.push_back('{');
+    bool first = true;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+        if (row[i].is_absent()) continue;
+        if (!first) out.push_back(',');
+        first = false;
+        append_string(out, schema.name(i));
+        out.push_back(':');
+        append_value(out, row[i]);
+    }
+    out.push_back('}');
+}
+
+void append_record_pretty(std::string& out, const Schema& schema, std::span<const Value> row,
+                          int indent, int depth) {
+    append_members_pretty(
+        out, row.size(),
+        [&](std::size_t i) {
+            return std::pair<std::string_view, const Value*>{schema.name(i), &row[i]};
+        },
+        indent, depth);
+}
+
+std::string to_string(const Value& v) {
+    std::string out;
+    append_value(out, v);
+    return out;
+}
+
+} // namespace conveyor::json

@@ -1,0 +1,284 @@
+#include "conveyor/format/json_parser.hpp"
+#include "conveyor/format/json_writer.hpp"
+
+#include "support/paths.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace conveyor::json {
+namespace {
+
+std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+class ParserTest : public ::testing::Test {
+protected:
+    Result<Value> parse(std::string_view text, ParseError* err = nullptr) {
+        return parser_.parse(text, arena_, err);
+    }
+    Value ok(std::string_view text) {
+        auto r = parse(text);
+        EXPECT_TRUE(r.ok()) << text << " -> " << (r.ok() ? "" : r.error().message);
+        return r.ok() ? *r : Value::absent();
+    }
+    ParseError bad(std::string_view text) {
+        ParseError e;
+        auto r = parse(text, &e);
+        EXPECT_FALSE(r.ok()) << "accepted: " << text;
+        if (!r.ok()) {
+            EXPECT_EQ(r.error().kind, ErrorKind::Data);
+            EXPECT_NE(r.error().message.find("line"), std::string::npos) << r.error().message;
+        }
+        return e;
+    }
+
+    Arena arena_;
+    Parser parser_;
+};
+
+TEST_F(ParserTest, Scalars) {
+    EXPECT_EQ(ok("null").kind(), Kind::Null);
+    EXPECT_TRUE(ok(" true ").as_bool());
+    EXPECT_FALSE(ok("false").as_bool());
+    EXPECT_EQ(ok("42").as_int(), 42);
+    EXPECT_EQ(ok("-7").as_int(), -7);
+    EXPECT_EQ(ok("\"h\\u00e9\\n\"").as_string(), "h\xC3\xA9\n");
+    Value d = ok("1.5");
+    ASSERT_TRUE(d.has_number_text());
+    EXPECT_EQ(d.number_text(), "1.5");
+    EXPECT_DOUBLE_EQ(d.as_double(), 1.5);
+}
+
+TEST_F(ParserTest, IntegersAtTheInt64Limits) {
+    EXPECT_EQ(ok("9223372036854775807").as_int(), INT64_MAX);
+    EXPECT_EQ(ok("-9223372036854775808").as_int(), INT64_MIN);
+    EXPECT_EQ(ok("123456789012345678").as_int(), 123456789012345678);
+}
+
+TEST_F(ParserTest, BigIntegersKeepTheirDigits) {
+    for (std::string_view text : {"9223372036854775808", "-9223372036854775809",
+                                  "12345678901234567890", "123456789012345678901234567890"}) {
+        Value v = ok(text);
+        ASSERT_EQ(v.kind(), Kind::Double) << text;
+        ASSERT_TRUE(v.has_number_text());
+        EXPECT_EQ(v.number_text(), text);
+        EXPECT_EQ(to_string(v), text);
+    }
+}
+
+TEST_F(ParserTest, NumberTextIsPreserved) {
+    for (std::string_view text : {"1.0", "1e3", "1E+03", "-0.0", "0.1000", "2.50e-10", "-0"}) {
+        Value v = ok(text);
+        ASSERT_TRUE(v.has_number_text()) << text;
+        EXPECT_EQ(v.number_text(), text);
+    }
+    Value arr = ok("[1.0 , 2.50\n, 3]");
+    ASSERT_EQ(arr.kind(), Kind::Array);
+    EXPECT_EQ(arr.as_array()[0].number_text(), "1.0");
+    EXPECT_EQ(arr.as_array()[1].number_text(), "2.50");
+    EXPECT_EQ(arr.as_array()[2].as_int(), 3);
+    EXPECT_EQ(to_string(arr), "[1.0,2.50,3]");
+}
+
+TEST_F(ParserTest, HugeExponentsAreRejectedTinyOnesAccepted) {
+    ParseError e = bad("[1e400]");
+    EXPECT_NE(e.message.find("too large"), std::string::npos) << e.message;
+    EXPECT_EQ(e.column, 2u);
+    EXPECT_EQ(ok("1e-400").number_text(), "1e-400");
+    EXPECT_EQ(ok("0.0001e300").number_text(), "0.0001e300");
+}
+
+TEST_F(ParserTest, ObjectKeyOrderAndDuplicatesArePreserved) {
+    Value v = ok(R"({"z":1,"a":2,"m":{"y":true,"b":null},"a":3})");
+    ASSERT_EQ(v.kind(), Kind::Object);
+    auto m = v.as_object();
+    ASSERT_EQ(m.size(), 4u);
+    EXPECT_EQ(m[0].key, "z");
+    EXPECT_EQ(m[1].key, "a");
+    EXPECT_EQ(m[2].key, "m");
+    EXPECT_EQ(m[3].key, "a");
+    EXPECT_EQ(m[1].value.as_int(), 2);
+    EXPECT_EQ(m[3].value.as_int(), 3);
+    EXPECT_EQ(m[2].value.as_object()[0].key, "y");
+    EXPECT_EQ(to_string(v), R"({"z":1,"a":2,"m":{"y":true,"b":null},"a":3})");
+}
+
+TEST_F(ParserTest, EscapedKeysAreUnescaped) {
+    Value v = ok(R"({"a\"b\u0041":1, "":2})");
+    ASSERT_EQ(v.as_object().size(), 2u);
+    EXPECT_EQ(v.as_object()[0].key, "a\"bA");
+    EXPECT_EQ(v.as_object()[1].key, "");
+}
+
+TEST_F(ParserTest, ValuesSurviveTheNextParse) {
+    // Strings must live in the arena, not in the parser's reused buffers.
+    Value first = ok(R"({"name":"first value","list":["x","y"]})");
+    for (int i = 0; i < 50; ++i) ok(R"({"name":"something else entirely","list":["p","q","r"]})");
+    EXPECT_EQ(first.find("name")->as_string(), "first value");
+    EXPECT_EQ(first.find("list")->as_array()[1].as_string(), "y");
+}
+
+TEST_F(ParserTest, ErrorsSayWhereAndWhat) {
+    ParseError e = bad("{\n  \"a\": 1,\n  \"b\" 2\n}");
+    EXPECT_EQ(e.line, 3u);
+    EXPECT_EQ(e.column, 7u);
+    EXPECT_NE(e.message.find("expected ':'"), std::string::npos) << e.message;
+
+    e = bad("[1, 2,]");
+    EXPECT_EQ(e.line, 1u);
+    EXPECT_EQ(e.column, 7u);
+    EXPECT_NE(e.message.find("trailing comma"), std::string::npos) << e.message;
+
+    e = bad("{\"a\":1} x");
+    EXPECT_EQ(e.column, 9u);
+    EXPECT_NE(e.message.find("after the JSON value"), std::string::npos) << e.message;
+
+    e = bad("[\"abc");
+    EXPECT_EQ(e.column, 2u);
+    EXPECT_NE(e.message.find("unterminated string"), std::string::npos) << e.message;
+
+    e = bad("[01]");
+    EXPECT_NE(e.message.find("invalid number"), std::string::npos) << e.message;
+
+    e = bad("");
+    EXPECT_NE(e.message.find("empty"), std::string::npos) << e.message;
+
+    e = bad("[\"a\tb\"]");
+    EXPECT_NE(e.message.find("control character"), std::string::npos) << e.message;
+
+    e = bad("[\"a\xFF\"]");
+    EXPECT_EQ(e.column, 4u);
+    EXPECT_NE(e.message.find("UTF-8"), std::string::npos) << e.message;
+
+    e = bad("[tru]");
+    EXPECT_NE(e.message.find("literal"), std::string::npos) << e.message;
+}
+
+TEST_F(ParserTest, ErrorMessageCarriesLineAndColumn) {
+    auto r = parse("[1,\n  x]");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message.rfind("line 2, column 3: ", 0), 0u) << r.error().message;
+}
+
+TEST_F(ParserTest, DepthLimit) {
+    std::string ok_doc = std::string(1024, '[') + std::string(1024, ']');
+    EXPECT_TRUE(parse(ok_doc).ok());
+    std::string deep = std::string(1025, '[') + std::string(1025, ']');
+    ParseError e = bad(deep);
+    EXPECT_NE(e.message.find("deeper"), std::string::npos) << e.message;
+    EXPECT_EQ(e.column, 1025u);
+    std::string very_deep(100000, '[');
+    e = bad(very_deep);
+    EXPECT_NE(e.message.find("deeper"), std::string::npos) << e.message;
+    std::string deep_objects;
+    for (int i = 0; i < 2000; ++i) deep_objects += "{\"a\":";
+    bad(deep_objects);
+}
+
+TEST_F(ParserTest, ParserIsReusableAfterErrors) {
+    bad("[1,");
+    EXPECT_EQ(ok("[1]").as_array()[0].as_int(), 1);
+    bad("{\"a\"}");
+    EXPECT_EQ(ok(R"({"a":[{}]})").find("a")->as_array()[0].kind(), Kind::Object);
+}
+
+TEST_F(ParserTest, LargeDocumentsGrowTheBuffers) {
+    std::string doc = "[";
+    for (int i = 0; i < 200000; ++i) {
+        if (i) doc += ',';
+        doc += "{\"i\":" + std::to_string(i) + ",\"s\":\"" + std::string(i % 17, 'x') + "\"}";
+    }
+    doc += "]";
+    Value v = ok(doc);
+    ASSERT_EQ(v.as_array().size(), 200000u);
+    EXPECT_EQ(v.as_array()[199999].find("i")->as_int(), 199999);
+    EXPECT_EQ(to_string(v), doc);
+}
+
+TEST_F(ParserTest, RoundTripKeepsValuesAndNumberText) {
+    const std::vector<std::string> docs = {
+        R"({"a":1,"b":[1.0,2.5e3,-0,12345678901234567890],"c":{"d":"\u00e9\ud83d\ude00\t"},"e":null})",
+        R"([true,false,null,"",{},[],[[]],{"":{"":""}}])",
+        R"("\"\\\/\b\f\n\r\t\u0001")",
+        R"(-9223372036854775808)",
+    };
+    for (const std::string& doc : docs) {
+        Value v = ok(doc);
+        std::string text;
+        append_value(text, v);
+        Value again = ok(text);
+        EXPECT_TRUE(json_equal(v, again)) << doc << " -> " << text;
+        std::string text2;
+        append_value(text2, again);
+        EXPECT_EQ(text, text2);
+        std::string pretty;
+        append_value_pretty(pretty, v, 2, 0);
+        Value from_pretty = ok(pretty);
+        EXPECT_TRUE(json_equal(v, from_pretty)) << pretty;
+    }
+    EXPECT_EQ(to_string(ok(R"({"b":[1.0,2.5e3,-0,12345678901234567890]})")),
+              R"({"b":[1.0,2.5e3,-0,12345678901234567890]})");
+}
+
+// JSONTestSuite (https://github.com/nst/JSONTestSuite): y_ must parse, n_ must be rejected with a
+// located error, i_ may go either way but must not crash or hang.
+TEST(JsonTestSuite, Conformance) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::path(test::shared_dir()) / "corpora/JSONTestSuite/test_parsing";
+    if (!fs::is_directory(dir)) GTEST_SKIP() << "corpus not found: " << dir;
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(dir))
+        if (entry.path().extension() == ".json") files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+    ASSERT_GT(files.size(), 300u);
+
+    Parser parser;
+    std::size_t y = 0, n = 0, i = 0;
+    for (const fs::path& file : files) {
+        const std::string name = file.filename().string();
+        const std::string text = slurp(file);
+        Arena arena;
+        ParseError err;
+        auto r = parser.parse(text, arena, &err);
+        if (name.rfind("y_", 0) == 0) {
+            ++y;
+            EXPECT_TRUE(r.ok()) << name << ": " << (r.ok() ? "" : r.error().message);
+            if (r.ok()) {
+                // What we accept, we write back as JSON we accept again and write the same.
+                std::string out = to_string(*r);
+                Arena arena2;
+                auto again = parser.parse(out, arena2);
+                ASSERT_TRUE(again.ok()) << name << ": rewritten as " << out;
+                EXPECT_EQ(to_string(*again), out) << name;
+            }
+        } else if (name.rfind("n_", 0) == 0) {
+            ++n;
+            EXPECT_FALSE(r.ok()) << name << " was accepted";
+            if (!r.ok()) {
+                EXPECT_NE(r.error().message.find("line"), std::string::npos)
+                    << name << ": " << r.error().message;
+                EXPECT_LE(err.offset, text.size()) << name;
+                EXPECT_FALSE(err.message.empty()) << name;
+            }
+        } else {
+            ++i; // either way; reaching here means no crash
+        }
+    }
+    EXPECT_GT(y, 90u);
+    EXPECT_GT(n, 180u);
+    EXPECT_GT(i, 20u);
+}
+
+} // namespace
+} // namespace conveyor::json

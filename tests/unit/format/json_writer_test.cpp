@@ -1,0 +1,215 @@
+#include "conveyor/format/json_writer.hpp"
+
+#include "conveyor/core/arena.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace conveyor::json {
+namespace {
+
+std::string str(std::string_view s) {
+    std::string out;
+    append_string(out, s);
+    return out;
+}
+
+std::string dbl(double d) {
+    std::string out;
+    append_double(out, d);
+    return out;
+}
+
+TEST(JsonWriter, EscapesQuotesBackslashesAndControls) {
+    EXPECT_EQ(str(""), "\"\"");
+    EXPECT_EQ(str("plain text"), "\"plain text\"");
+    EXPECT_EQ(str("a\"b\\c"), R"("a\"b\\c")");
+    EXPECT_EQ(str("\b\f\n\r\t"), R"("\b\f\n\r\t")");
+    EXPECT_EQ(str(std::string_view("\0", 1)), R"("\u0000")");
+    EXPECT_EQ(str("\x01\x1f"), R"("\u0001\u001f")");
+    EXPECT_EQ(str("/"), "\"/\"");    // no need to escape the solidus
+    EXPECT_EQ(str("\x7f"), "\"\x7f\""); // DEL is allowed as is
+}
+
+TEST(JsonWriter, EveryControlCharacterIsEscaped) {
+    for (int c = 0; c < 0x20; ++c) {
+        const std::string out = str(std::string(1, static_cast<char>(c)));
+        ASSERT_EQ(out[1], '\\') << c;
+        for (char ch : out) EXPECT_GE(static_cast<unsigned char>(ch), 0x20) << c;
+    }
+}
+
+TEST(JsonWriter, EscapesInLongRunsAreFound) {
+    // Exercise the 16-byte scanner: specials at every position of a long string.
+    for (std::size_t pos = 0; pos < 40; ++pos) {
+        std::string s(40, 'x');
+        s[pos] = '"';
+        std::string expected = "\"" + s.substr(0, pos) + "\\\"" + s.substr(pos + 1) + "\"";
+        EXPECT_EQ(str(s), expected) << pos;
+    }
+}
+
+TEST(JsonWriter, ValidUtf8PassesThroughRaw) {
+    const std::string korean = "\xED\x95\x9C\xEA\xB5\xAD\xEC\x96\xB4"; // 한국어
+    EXPECT_EQ(str(korean), "\"" + korean + "\"");
+    const std::string mixed = "caf\xC3\xA9 \xF0\x9F\x98\x80 \xEF\xBF\xBF \xF4\x8F\xBF\xBF";
+    EXPECT_EQ(str(mixed), "\"" + mixed + "\"");
+}
+
+TEST(JsonWriter, InvalidUtf8IsReplaced) {
+    const std::string fffd = "\xEF\xBF\xBD";
+    struct Case {
+        std::string in;
+        std::string out;
+    };
+    const std::vector<Case> cases = {
+        {"a\xFF" "b", "a" + fffd + "b"},                    // never valid
+        {"\x80", fffd},                                    // stray continuation
+        {"\xC0\xAF", fffd + fffd},                         // overlong '/'
+        {"\xE0\x80\xAF", fffd + fffd + fffd},              // overlong, 3 bytes
+        {"\xED\xA0\x80", fffd + fffd + fffd},              // UTF-16 surrogate D800
+        {"\xF4\x90\x80\x80", fffd + fffd + fffd + fffd},   // above U+10FFFF
+        {"\xF5\x80", fffd + fffd},                         // lead byte out of range
+        {"x\xE2\x82", "x" + fffd},                         // truncated at the end
+        {"\xE2\x82x", fffd + "x"},                         // truncated in the middle
+        {"\xF0\x9F\x98", fffd},                            // truncated 4-byte sequence
+        {"\xC3\xA9\xC3", "\xC3\xA9" + fffd},               // valid then truncated
+    };
+    for (const Case& c : cases) EXPECT_EQ(str(c.in), "\"" + c.out + "\"") << c.in;
+}
+
+TEST(JsonWriter, Integers) {
+    std::string out;
+    append_int(out, 0);
+    out += ' ';
+    append_int(out, -42);
+    out += ' ';
+    append_int(out, std::numeric_limits<std::int64_t>::max());
+    out += ' ';
+    append_int(out, std::numeric_limits<std::int64_t>::min());
+    EXPECT_EQ(out, "0 -42 9223372036854775807 -9223372036854775808");
+}
+
+TEST(JsonWriter, Doubles) {
+    EXPECT_EQ(dbl(2.0), "2.0");
+    EXPECT_EQ(dbl(-3.0), "-3.0");
+    EXPECT_EQ(dbl(0.0), "0.0");
+    EXPECT_EQ(dbl(-0.0), "-0.0");
+    EXPECT_EQ(dbl(0.1), "0.1");
+    EXPECT_EQ(dbl(1.0 / 3.0), "0.3333333333333333");
+    EXPECT_EQ(dbl(1e21), "1e+21");
+    EXPECT_EQ(dbl(1e-7), "1e-07");
+    EXPECT_EQ(dbl(123456789.5), "123456789.5");
+    EXPECT_EQ(dbl(std::nan("")), "null");
+    EXPECT_EQ(dbl(std::numeric_limits<double>::infinity()), "null");
+    EXPECT_EQ(dbl(-std::numeric_limits<double>::infinity()), "null");
+    // Shortest text that reads back as the same double.
+    for (double d : {0.1 + 0.2, 5e-324, 1.7976931348623157e308, 123.456}) {
+        const std::string s = dbl(d);
+        EXPECT_EQ(std::strtod(s.c_str(), nullptr), d) << s;
+    }
+}
+
+TEST(JsonWriter, NumberTextIsWrittenVerbatim) {
+    EXPECT_EQ(to_string(Value::number_text("1.0")), "1.0");
+    EXPECT_EQ(to_string(Value::number_text("12345678901234567890")), "12345678901234567890");
+    EXPECT_EQ(to_string(Value::number_text("-2.50E+3")), "-2.50E+3");
+    EXPECT_EQ(to_string(Value::real(1.5)), "1.5");
+}
+
+TEST(JsonWriter, ScalarsAndContainers) {
+    EXPECT_EQ(to_string(Value::null()), "null");
+    EXPECT_EQ(to_string(Value::absent()), "null");
+    EXPECT_EQ(to_string(Value::boolean(true)), "true");
+    EXPECT_EQ(to_string(Value::boolean(false)), "false");
+    EXPECT_EQ(to_string(Value::array(nullptr, 0)), "[]");
+    EXPECT_EQ(to_string(Value::object(nullptr, 0)), "{}");
+
+    // Absent inside an array is null; absent members are omitted.
+    const Value items[] = {Value::integer(1), Value::absent(), Value::string("x")};
+    EXPECT_EQ(to_string(Value::array(items, 3)), R"([1,null,"x"])");
+    const Member members[] = {{"a", Value::absent()},
+                              {"b", Value::array(items, 3)},
+                              {"c", Value::absent()},
+                              {"d\"", Value::null()}};
+    EXPECT_EQ(to_string(Value::object(members, 4)), R"({"b":[1,null,"x"],"d\"":null})");
+    const Member only_absent[] = {{"a", Value::absent()}};
+    EXPECT_EQ(to_string(Value::object(only_absent, 1)), "{}");
+}
+
+TEST(JsonWriter, RecordsOmitAbsentFields) {
+    Schema schema({"id", "name", "tags", "note"});
+    const Value tags[] = {Value::string("a"), Value::string("b")};
+    const Value row[] = {Value::integer(7), Value::string("Kim \"K\""), Value::array(tags, 2),
+                         Value::absent()};
+    std::string out;
+    append_record(out, schema, row);
+    EXPECT_EQ(out, R"({"id":7,"name":"Kim \"K\"","tags":["a","b"]})");
+
+    const Value empty_row[] = {Value::absent(), Value::absent(), Value::absent(),
+                               Value::absent()};
+    out.clear();
+    append_record(out, schema, empty_row);
+    EXPECT_EQ(out, "{}");
+}
+
+TEST(JsonWriter, PrettyLayout) {
+    const Value inner_items[] = {Value::integer(1), Value::integer(2)};
+    const Member inner[] = {{"x", Value::array(inner_items, 2)}, {"y", Value::object(nullptr, 0)}};
+    const Member top[] = {{"a", Value::string("s")},
+                          {"skip", Value::absent()},
+                          {"b", Value::object(inner, 2)},
+                          {"c", Value::array(nullptr, 0)},
+                          {"d", Value::real(2.0)}};
+    std::string out;
+    append_value_pretty(out, Value::object(top, 5), 2, 0);
+    EXPECT_EQ(out, "{\n"
+                   "  \"a\": \"s\",\n"
+                   "  \"b\": {\n"
+                   "    \"x\": [\n"
+                   "      1,\n"
+                   "      2\n"
+                   "    ],\n"
+                   "    \"y\": {}\n"
+                   "  },\n"
+                   "  \"c\": [],\n"
+                   "  \"d\": 2.0\n"
+                   "}");
+
+    out.clear();
+    append_value_pretty(out, Value::integer(5), 4, 3);
+    EXPECT_EQ(out, "5");
+}
+
+TEST(JsonWriter, PrettyRecordAtDepth) {
+    Schema schema({"a", "b", "c"});
+    const Value items[] = {Value::boolean(true), Value::absent()};
+    const Value row[] = {Value::integer(1), Value::absent(), Value::array(items, 2)};
+    std::string out;
+    append_record_pretty(out, schema, row, 2, 1);
+    EXPECT_EQ(out, "{\n"
+                   "    \"a\": 1,\n"
+                   "    \"c\": [\n"
+                   "      true,\n"
+                   "      null\n"
+                   "    ]\n"
+                   "  }");
+    const Value none[] = {Value::absent(), Value::absent(), Value::absent()};
+    out.clear();
+    append_record_pretty(out, schema, none, 2, 1);
+    EXPECT_EQ(out, "{}");
+}
+
+TEST(JsonWriter, AppendsToExistingText) {
+    std::string out = "prefix:";
+    append_value(out, Value::string("v"));
+    EXPECT_EQ(out, "prefix:\"v\"");
+}
+
+} // namespace
+} // namespace conveyor::json
