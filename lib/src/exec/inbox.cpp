@@ -17,11 +17,12 @@ Inbox::Inbox(std::size_t ports, std::size_t capacity, bool shared_capacity)
 template <class H>
 Inbox::Handler Inbox::erase(H&& handler) {
     asio::any_io_executor ex = asio::get_associated_executor(handler);
-    return Handler{asio::any_completion_handler<void()>(std::forward<H>(handler)), std::move(ex)};
+    return Handler{std::make_unique<asio::any_completion_handler<void()>>(std::forward<H>(handler)),
+                   std::move(ex)};
 }
 
 void Inbox::resume(Handler h) {
-    asio::post(h.executor, [fn = std::move(h.fn)]() mutable { std::move(fn)(); });
+    asio::post(h.executor, [fn = std::move(h.fn)]() mutable { std::move(*fn)(); });
 }
 
 bool Inbox::has_room(std::size_t port, std::size_t n) const {

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -49,8 +50,10 @@ public:
 
 private:
     /// A suspended coroutine: its completion handler and the executor it resumes on.
+    /// Held by pointer: Boost 1.81's any_completion_handler move-assignment recurses
+    /// without end (it re-wraps its argument), so it must never be move-assigned.
     struct Handler {
-        boost::asio::any_completion_handler<void()> fn;
+        std::unique_ptr<boost::asio::any_completion_handler<void()>> fn;
         boost::asio::any_io_executor executor;
     };
     struct Port {

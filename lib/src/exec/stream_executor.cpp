@@ -56,7 +56,10 @@ public:
         for (std::size_t i = 0; i <= last; ++i) {
             Target& t = targets_[i];
             if (!t.live) continue;
-            const bool ok = co_await t.inbox->push(t.port, i == last ? std::move(batch) : batch.clone());
+            // Named, not a temporary inside the co_await expression (GCC 12 mishandles
+            // non-trivial temporaries there).
+            Batch payload = i == last ? std::move(batch) : batch.clone();
+            const bool ok = co_await t.inbox->push(t.port, std::move(payload));
             if (!ok) t.live = false;
         }
         if (run_.cancelled()) co_return false;

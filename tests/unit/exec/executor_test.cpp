@@ -102,7 +102,8 @@ TEST_P(ExecutorTest, DiamondWithFanOutAndFanInCompletes) {
     RunReport r = run(p);
     ASSERT_TRUE(r.status) << r.status.error().to_string();
     auto want = expected_rows(4000);
-    want.insert(want.end(), want.begin(), want.end());
+    const auto twice = want;
+    want.insert(want.end(), twice.begin(), twice.end());
     EXPECT_EQ(sorted(out->rows), sorted(want));
 }
 
@@ -287,7 +288,8 @@ TEST(DagExecutorTest, LevelsRunInOrder) {
     o.metrics = &m;
     RunReport r = run_pipeline(p, ctx, o);
     ASSERT_TRUE(r.status);
-    EXPECT_EQ(probe->max_lead.load(), 1000u) << "dag materialises the whole edge";
+    // When the first batch (100 records) reaches the sink, all 1000 have been read.
+    EXPECT_EQ(probe->max_lead.load(), 900u) << "dag materialises the whole edge";
 }
 
 } // namespace
