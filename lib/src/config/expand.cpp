@@ -8,7 +8,9 @@ bool is_name_start(char c) noexcept {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
 }
 
-bool is_name_char(char c) noexcept { return is_name_start(c) || (c >= '0' && c <= '9'); }
+bool is_name_char(char c) noexcept {
+    return is_name_start(c) || (c >= '0' && c <= '9');
+}
 
 /// Shortens long values so messages stay on one readable line.
 std::string quoted(std::string_view text) {
@@ -72,8 +74,8 @@ Result<std::string> expand_variables(std::string_view text, const VariableLookup
             std::string msg = "invalid variable name '" + std::string(name) + "' in " +
                               quoted(text) +
                               ": names are letters, digits and '_', not starting with a digit";
-            if (const std::size_t colon = name.find(':'); colon != std::string_view::npos &&
-                                                          is_variable_name(name.substr(0, colon)))
+            if (const std::size_t colon = name.find(':');
+                colon != std::string_view::npos && is_variable_name(name.substr(0, colon)))
                 msg += " (for a default value write '${" + std::string(name.substr(0, colon)) +
                        ":-" + std::string(name.substr(colon + 1)) + "}')";
             else
@@ -86,8 +88,7 @@ Result<std::string> expand_variables(std::string_view text, const VariableLookup
             if (!value || value->empty()) value = std::string(body.substr(sep + 2));
         } else if (!value) {
             return fail(ErrorKind::Config,
-                        "variable '" + std::string(name) + "' is not set (used in " +
-                            quoted(text) +
+                        "variable '" + std::string(name) + "' is not set (used in " + quoted(text) +
                             "); set it in the environment or in [global.variables], or give "
                             "a default: ${" +
                             std::string(name) + ":-value}");

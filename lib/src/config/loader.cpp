@@ -1,13 +1,12 @@
 #include "conveyor/config/loader.hpp"
 
+#include "conveyor/core/suggest.hpp"
+#include "conveyor/graph/dag.hpp"
+#include "conveyor/registry/registry.hpp"
 #include "expand.hpp"
 #include "sections.hpp"
 #include "stage_options.hpp"
 #include "toml_util.hpp"
-
-#include "conveyor/core/suggest.hpp"
-#include "conveyor/graph/dag.hpp"
-#include "conveyor/registry/registry.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -39,7 +38,7 @@ std::string plural(std::size_t n, std::string_view word) {
 
 /// "first", "second", ... for stages that have no id to name them by.
 std::string ordinal(std::size_t n) {
-    static const char* const kWords[] = {"first", "second", "third",  "fourth", "fifth",
+    static const char* const kWords[] = {"first", "second",  "third",  "fourth", "fifth",
                                          "sixth", "seventh", "eighth", "ninth",  "tenth"};
     if (n >= 1 && n <= 10) return kWords[n - 1];
     return "#" + std::to_string(n);
@@ -82,8 +81,8 @@ public:
 private:
     std::optional<std::string> getenv(std::string_view name) const;
     void expand_variables(toml::table& root, GlobalSpec& global);
-    void expand_tree(toml::node& node, const config::VariableLookup& lookup,
-                     const toml::node* skip, std::string_view stage);
+    void expand_tree(toml::node& node, const config::VariableLookup& lookup, const toml::node* skip,
+                     std::string_view stage);
     void expand_string(toml::node& node, const config::VariableLookup& lookup,
                        std::string_view stage);
     void check_top_level(const toml::table& root);
@@ -102,7 +101,7 @@ private:
     const Registry& registry_;
     const LoadOptions& options_;
     std::vector<StageDraft> stages_;
-    std::map<std::string, std::size_t, std::less<>> index_; ///< id -> first stage with it
+    std::map<std::string, std::size_t, std::less<>> index_;  ///< id -> first stage with it
     std::vector<std::pair<std::size_t, std::size_t>> edges_; ///< producer -> consumer
 };
 
@@ -132,9 +131,11 @@ void Loader::expand_tree(toml::node& node, const config::VariableLookup& lookup,
     if (node.is_string()) {
         expand_string(node, lookup, stage);
     } else if (toml::table* t = node.as_table()) {
-        for (auto&& [k, v] : *t) expand_tree(v, lookup, skip, stage);
+        for (auto&& [k, v] : *t)
+            expand_tree(v, lookup, skip, stage);
     } else if (toml::array* a = node.as_array()) {
-        for (toml::node& v : *a) expand_tree(v, lookup, skip, stage);
+        for (toml::node& v : *a)
+            expand_tree(v, lookup, skip, stage);
     }
 }
 
@@ -143,9 +144,7 @@ void Loader::expand_variables(toml::table& root, GlobalSpec& global) {
     if (toml::table* g = root["global"].as_table()) vars_node = g->get("variables");
 
     // [global.variables] values see only the environment: no order among them to define.
-    const config::VariableLookup env_only = [this](std::string_view name) {
-        return getenv(name);
-    };
+    const config::VariableLookup env_only = [this](std::string_view name) { return getenv(name); };
     if (vars_node) {
         toml::table* vars = vars_node->as_table();
         if (!vars) {
@@ -166,8 +165,9 @@ void Loader::expand_variables(toml::table& root, GlobalSpec& global) {
                 }
                 if (!config::is_variable_name(name))
                     ctx_.warning(ctx_.at(*e.key, value), {},
-                                 "variable '" + name + "' can never be used: names in ${...} "
-                                 "are letters, digits and '_', not starting with a digit");
+                                 "variable '" + name +
+                                     "' can never be used: names in ${...} "
+                                     "are letters, digits and '_', not starting with a digit");
                 expand_string(value, env_only, {});
                 if (!ctx_.is_poisoned(value)) global.variables[name] = value.as_string()->get();
             }
@@ -247,7 +247,8 @@ void Loader::resolve_function(StageDraft& draft, const GlobalSpec& global) {
     draft.descriptor = registry_.find(*name);
     if (!draft.descriptor) {
         std::vector<std::string> names;
-        for (const FunctionDescriptor* f : registry_.functions()) names.push_back(f->name);
+        for (const FunctionDescriptor* f : registry_.functions())
+            names.push_back(f->name);
         std::string hint = did_you_mean(*name, names);
         if (hint.empty()) hint = " (`conveyor list` shows every function)";
         ctx_.error(ctx_.at(node), draft.id, "unknown function '" + *name + "'" + hint);
@@ -262,8 +263,7 @@ void Loader::resolve_function(StageDraft& draft, const GlobalSpec& global) {
                    "function '" + *name + "' belongs to plugin '" + plugin +
                        "', which is not enabled: add \"" + plugin + "\" to [global] plugins");
     }
-    if (global.execution_mode == ExecutionMode::Streaming &&
-        draft.descriptor->needs_whole_input) {
+    if (global.execution_mode == ExecutionMode::Streaming && draft.descriptor->needs_whole_input) {
         ctx_.error(ctx_.at(node), draft.id,
                    "function '" + *name +
                        "' needs its whole input before it emits anything, so it cannot run "
@@ -340,8 +340,8 @@ void Loader::read_stage(const toml::table& table, StageDraft& draft, const Globa
             }
         } else {
             draft.inputs_ok = false;
-            std::string msg = "'inputs' must be an array of stage ids, not " +
-                              config::describe(node);
+            std::string msg =
+                "'inputs' must be an array of stage ids, not " + config::describe(node);
             if (node.is_string())
                 msg += " (write inputs = [" + config::quote(node.as_string()->get()) + "])";
             ctx_.error(ctx_.at(node), draft.id, std::move(msg));
@@ -485,14 +485,16 @@ void Loader::check_cycles() {
     std::vector<std::pair<std::size_t, std::size_t>> edges = edges_;
     for (std::size_t reported = 0; reported < kMaxCyclesReported; ++reported) {
         Dag dag(stages_.size());
-        for (auto [from, to] : edges) dag.add_edge(from, to);
+        for (auto [from, to] : edges)
+            dag.add_edge(from, to);
         std::optional<std::vector<std::size_t>> cycle = dag.find_cycle();
         if (!cycle || cycle->empty()) return;
         // Start at the stage written first, so the report is stable and easy to find.
         auto first = std::min_element(cycle->begin(), cycle->end());
         std::rotate(cycle->begin(), first, cycle->end());
         std::string path;
-        for (std::size_t n : *cycle) path += stages_[n].id + " -> ";
+        for (std::size_t n : *cycle)
+            path += stages_[n].id + " -> ";
         path += stages_[cycle->front()].id;
         const StageDraft& head = stages_[cycle->front()];
         ctx_.error(head.where, head.id, "stages form a cycle: " + path);
@@ -504,8 +506,8 @@ void Loader::check_cycles() {
 void Loader::check_stage_options() {
     for (StageDraft& s : stages_) {
         if (!s.descriptor || !s.config_ok) continue;
-        s.options_ok = config::validate_stage_options(ctx_, *s.descriptor, s.config, s.where,
-                                                      s.id, s.options);
+        s.options_ok =
+            config::validate_stage_options(ctx_, *s.descriptor, s.config, s.where, s.id, s.options);
     }
 }
 
@@ -529,7 +531,8 @@ void Loader::build_stages(const GlobalSpec& global) {
         if (!stage) {
             if (!build.failed())
                 ctx_.error(s.where, s.id,
-                           "function '" + fn.name + "' could not build the stage (no reason given)");
+                           "function '" + fn.name +
+                               "' could not build the stage (no reason given)");
             continue;
         }
         if (!build.failed()) s.stage = std::move(stage);
@@ -538,7 +541,8 @@ void Loader::build_stages(const GlobalSpec& global) {
 
 void Loader::warn_unused_outputs() {
     std::vector<bool> consumed(stages_.size(), false);
-    for (auto [from, to] : edges_) consumed[from] = true;
+    for (auto [from, to] : edges_)
+        consumed[from] = true;
     for (std::size_t i = 0; i < stages_.size(); ++i) {
         const StageDraft& s = stages_[i];
         if (consumed[i] || s.id.empty() || !s.descriptor || s.descriptor->role == StageRole::Sink)
@@ -553,7 +557,8 @@ std::optional<PipelineSpec> Loader::load(std::string_view text) {
     if (!parsed) {
         const toml::parse_error& err = parsed.error();
         std::string desc(err.description());
-        if (!desc.empty()) desc[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(desc[0])));
+        if (!desc.empty())
+            desc[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(desc[0])));
         ctx_.error(ctx_.at(err.source()), {}, "invalid TOML: " + desc);
         return std::nullopt;
     }
@@ -583,11 +588,13 @@ std::optional<PipelineSpec> Loader::load(std::string_view text) {
         StageSpec out;
         out.id = s.id;
         out.function = s.function;
-        for (const StageDraft::Input& in : s.inputs) out.inputs.push_back(in.id);
+        for (const StageDraft::Input& in : s.inputs)
+            out.inputs.push_back(in.id);
         out.config = std::move(s.options);
         out.where = s.where;
         out.descriptor = s.descriptor;
         out.stage = std::move(s.stage);
+        out.description = std::move(s.description);
         spec.stages.push_back(std::move(out));
     }
     return spec;
@@ -596,8 +603,7 @@ std::optional<PipelineSpec> Loader::load(std::string_view text) {
 LoadResult load(std::string_view text, std::string label, std::string default_name,
                 const Registry& registry, const LoadOptions& options) {
     LoadResult result;
-    Loader loader(std::move(label), std::move(default_name), registry, options,
-                  result.diagnostics);
+    Loader loader(std::move(label), std::move(default_name), registry, options, result.diagnostics);
     result.pipeline = loader.load(text);
     result.diagnostics.sort();
     return result;
@@ -615,7 +621,8 @@ LoadResult load_pipeline_file(const std::string& path, const Registry& registry,
     } else if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
         char buf[64 * 1024];
         std::size_t n = 0;
-        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+            text.append(buf, n);
         if (std::ferror(f)) problem = std::strerror(errno);
         std::fclose(f);
     } else {

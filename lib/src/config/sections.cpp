@@ -22,7 +22,7 @@ constexpr std::uint64_t kMaxBufferedBytes = std::uint64_t{1} << 50; // 1 PiB
 
 const std::vector<std::string> kExecutors = {"dag", "channel", "async"};
 const std::vector<std::string> kModes = {"batch", "streaming"};
-const std::vector<std::string> kLogLevels = {"trace", "debug",   "info",     "warn",
+const std::vector<std::string> kLogLevels = {"trace",   "debug", "info",     "warn",
                                              "warning", "error", "critical", "off"};
 const std::vector<std::string> kStrategies = {"stop", "continue", "retry"};
 const std::vector<std::string> kDeadLetterKeys = {"enabled", "path"};
@@ -30,8 +30,7 @@ const std::vector<std::string> kDeadLetterKeys = {"enabled", "path"};
 const toml::table* as_section(LoadContext& ctx, const toml::node& node, std::string_view name) {
     const toml::table* t = node.as_table();
     if (!t)
-        ctx.error(ctx.at(node), {},
-                  std::string(name) + " must be a table, not " + describe(node));
+        ctx.error(ctx.at(node), {}, std::string(name) + " must be a table, not " + describe(node));
     return t;
 }
 
@@ -39,16 +38,18 @@ void read_plugins(LoadContext& ctx, const toml::node& node, const Registry& regi
                   GlobalSpec& global) {
     const toml::array* arr = node.as_array();
     if (!arr) {
-        std::string msg = "[global] plugins must be an array of plugin names, not " +
-                          describe(node);
+        std::string msg =
+            "[global] plugins must be an array of plugin names, not " + describe(node);
         if (node.is_string()) msg += " (write plugins = [" + quote(node.as_string()->get()) + "])";
         ctx.error(ctx.at(node), {}, std::move(msg));
         return;
     }
     std::vector<std::string> known;
-    for (const PluginInfo& p : registry.plugins()) known.push_back(p.name);
+    for (const PluginInfo& p : registry.plugins())
+        known.push_back(p.name);
     std::string known_text;
-    for (const std::string& k : known) known_text += (known_text.empty() ? "" : ", ") + k;
+    for (const std::string& k : known)
+        known_text += (known_text.empty() ? "" : ", ") + k;
 
     std::vector<std::string> names;
     bool ok = true;
@@ -105,9 +106,9 @@ const std::vector<std::string>& pipeline_keys() {
 
 const std::vector<std::string>& global_keys() {
     static const std::vector<std::string> keys = {
-        "executor",        "channel_buffer_size", "concurrency",        "log_level",
-        "plugins",         "execution_mode",      "timeout_seconds",    "variables",
-        "workers",         "batch_size",          "max_buffered_bytes", "shutdown_timeout_seconds"};
+        "executor", "channel_buffer_size", "concurrency",        "log_level",
+        "plugins",  "execution_mode",      "timeout_seconds",    "variables",
+        "workers",  "batch_size",          "max_buffered_bytes", "shutdown_timeout_seconds"};
     return keys;
 }
 
@@ -119,8 +120,10 @@ const std::vector<std::string>& error_handling_keys() {
 
 std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
     auto trim = [](std::string_view s) {
-        while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-        while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+        while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
+            s.remove_prefix(1);
+        while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+            s.remove_suffix(1);
         return s;
     };
     text = trim(text);
@@ -141,10 +144,20 @@ std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
         double factor;
     };
     static constexpr Unit kUnits[] = {
-        {"", 1},           {"b", 1},
-        {"k", 1e3},        {"kb", 1e3},      {"m", 1e6},       {"mb", 1e6},
-        {"g", 1e9},        {"gb", 1e9},      {"t", 1e12},      {"tb", 1e12},
-        {"kib", 1024.0},   {"mib", 1048576.0}, {"gib", 1073741824.0}, {"tib", 1099511627776.0},
+        {"", 1},
+        {"b", 1},
+        {"k", 1e3},
+        {"kb", 1e3},
+        {"m", 1e6},
+        {"mb", 1e6},
+        {"g", 1e9},
+        {"gb", 1e9},
+        {"t", 1e12},
+        {"tb", 1e12},
+        {"kib", 1024.0},
+        {"mib", 1048576.0},
+        {"gib", 1073741824.0},
+        {"tib", 1099511627776.0},
     };
     for (const Unit& u : kUnits) {
         if (u.name != unit) continue;
@@ -262,8 +275,7 @@ void read_error_handling_section(LoadContext& ctx, const toml::node& node,
                         spec.dead_letter_enabled = *b;
                 } else if (dkey == "path") {
                     path_node = d.value;
-                    if (const std::string* s =
-                            read_string(ctx, *d.value, "dead_letter_queue.path"))
+                    if (const std::string* s = read_string(ctx, *d.value, "dead_letter_queue.path"))
                         spec.dead_letter_path = *s;
                 } else {
                     report_unknown_key(ctx, d, "[error_handling] dead_letter_queue",

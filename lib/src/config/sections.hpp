@@ -3,9 +3,8 @@
 // Readers of the fixed sections: [pipeline], [global], [error_handling]. Private to
 // lib/src/config.
 
-#include "toml_util.hpp"
-
 #include "conveyor/config/pipeline_spec.hpp"
+#include "toml_util.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -28,8 +27,7 @@ void read_pipeline_section(LoadContext& ctx, const toml::node& node, PipelineSpe
 /// complain about plugins the user did try to enable.
 void read_global_section(LoadContext& ctx, const toml::node& node, const Registry& registry,
                          GlobalSpec& global);
-void read_error_handling_section(LoadContext& ctx, const toml::node& node,
-                                 ErrorHandlingSpec& spec);
+void read_error_handling_section(LoadContext& ctx, const toml::node& node, ErrorHandlingSpec& spec);
 
 /// "512MB", "2GiB", "1.5 GB", "100" -> bytes; KB/MB/GB/TB are powers of 1000, KiB/MiB/GiB/TiB
 /// powers of 1024; units are case-insensitive. nullopt when malformed, zero or too large.

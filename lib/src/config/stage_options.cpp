@@ -57,8 +57,10 @@ public:
             if (!in_choices(node, s, {})) return std::nullopt;
             return OptionValue(s);
         }
-        case OptionType::StringList: return check_string_list(node);
-        case OptionType::StringMap: return check_string_map(node);
+        case OptionType::StringList:
+            return check_string_list(node);
+        case OptionType::StringMap:
+            return check_string_map(node);
         case OptionType::Any:
             if (node.is_table()) {
                 ctx_.error(ctx_.at(node), stage_,
@@ -110,8 +112,8 @@ private:
             if (c == s) return true;
         const std::string subject = what.empty() ? "key '" + std::string(key_) + "'" : what;
         ctx_.error(ctx_.at(node), stage_,
-                   subject + " must be one of " + quote_list(spec_.choices) + ", not " +
-                       quote(s) + did_you_mean(s, spec_.choices));
+                   subject + " must be one of " + quote_list(spec_.choices) + ", not " + quote(s) +
+                       did_you_mean(s, spec_.choices));
         return false;
     }
 
@@ -130,7 +132,8 @@ private:
             const std::string what =
                 "element " + std::to_string(i + 1) + " of key '" + std::string(key_) + "'";
             if (!item.is_string()) {
-                ctx_.error(ctx_.at(item), stage_, what + " must be a string, not " + describe(item));
+                ctx_.error(ctx_.at(item), stage_,
+                           what + " must be a string, not " + describe(item));
                 ok = false;
                 continue;
             }
@@ -150,8 +153,9 @@ private:
         for (const Entry& e : entries_in_file_order(*table)) {
             const std::string name(e.key->str());
             if (!e.value->is_string()) {
-                std::string msg = "key '" + std::string(key_) + "' must be a table of strings, but '" +
-                                  name + "' is " + describe(*e.value);
+                std::string msg = "key '" + std::string(key_) +
+                                  "' must be a table of strings, but '" + name + "' is " +
+                                  describe(*e.value);
                 if (e.value->is_number() || e.value->is_boolean()) msg += " (quote it)";
                 ctx_.error(ctx_.at(*e.value), stage_, std::move(msg));
                 ok = false;
@@ -189,14 +193,22 @@ struct Given {
 
 std::string_view expected_type(OptionType type) noexcept {
     switch (type) {
-    case OptionType::Bool: return "a boolean (true or false)";
-    case OptionType::Int: return "an integer";
-    case OptionType::Float: return "a number";
-    case OptionType::String: return "a string";
-    case OptionType::StringList: return "an array of strings";
-    case OptionType::StringMap: return "a table of strings";
-    case OptionType::Any: return "a value";
-    case OptionType::Table: return "a table";
+    case OptionType::Bool:
+        return "a boolean (true or false)";
+    case OptionType::Int:
+        return "an integer";
+    case OptionType::Float:
+        return "a number";
+    case OptionType::String:
+        return "a string";
+    case OptionType::StringList:
+        return "an array of strings";
+    case OptionType::StringMap:
+        return "a table of strings";
+    case OptionType::Any:
+        return "a value";
+    case OptionType::Table:
+        return "a table";
     }
     return "a value";
 }
@@ -211,7 +223,8 @@ bool validate_stage_options(LoadContext& ctx, const FunctionDescriptor& fn,
     std::vector<std::string> known;
     for (const OptionSpec& o : fn.options) {
         known.push_back(o.name);
-        for (const std::string& a : o.aliases) known.push_back(a);
+        for (const std::string& a : o.aliases)
+            known.push_back(a);
     }
 
     std::vector<Given> given(fn.options.size());
@@ -241,9 +254,9 @@ bool validate_stage_options(LoadContext& ctx, const FunctionDescriptor& fn,
                 const std::string first(g.key->str());
                 const std::string& alias = first == canonical ? key : first;
                 ctx.error(ctx.at(*e.key, *e.value), stage_id,
-                          "keys '" + first + "' and '" + key + "' set the same option ('" +
-                              alias + "' is an older spelling of '" + canonical +
-                              "'): keep only '" + canonical + "'");
+                          "keys '" + first + "' and '" + key + "' set the same option ('" + alias +
+                              "' is an older spelling of '" + canonical + "'): keep only '" +
+                              canonical + "'");
                 ok = false;
                 continue;
             }

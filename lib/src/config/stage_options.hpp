@@ -3,10 +3,9 @@
 // Checks a stage's `[stages.config]` against its function's declared options. Private to
 // lib/src/config.
 
-#include "toml_util.hpp"
-
 #include "conveyor/registry/options.hpp"
 #include "conveyor/registry/registry.hpp"
+#include "toml_util.hpp"
 
 #include <string_view>
 

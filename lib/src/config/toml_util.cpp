@@ -25,7 +25,8 @@ bool LoadContext::contains_poison(const toml::node& node) const {
 std::vector<Entry> entries_in_file_order(const toml::table& table) {
     std::vector<Entry> out;
     out.reserve(table.size());
-    for (const auto& [k, v] : table) out.push_back(Entry{&k, &v});
+    for (const auto& [k, v] : table)
+        out.push_back(Entry{&k, &v});
     std::stable_sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) {
         const auto& x = a.key->source().begin;
         const auto& y = b.key->source().begin;
@@ -61,28 +62,40 @@ std::string number_text(double value) {
 
 std::string describe(const toml::node& node) {
     switch (node.type()) {
-    case toml::node_type::string: return "string " + quote(node.as_string()->get());
-    case toml::node_type::integer: return "integer " + std::to_string(node.as_integer()->get());
+    case toml::node_type::string:
+        return "string " + quote(node.as_string()->get());
+    case toml::node_type::integer:
+        return "integer " + std::to_string(node.as_integer()->get());
     case toml::node_type::floating_point:
         return "float " + number_text(node.as_floating_point()->get());
-    case toml::node_type::boolean: return node.as_boolean()->get() ? "true" : "false";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::none: break;
+    case toml::node_type::boolean:
+        return node.as_boolean()->get() ? "true" : "false";
+    case toml::node_type::array:
+        return "an array";
+    case toml::node_type::table:
+        return "a table";
+    case toml::node_type::date:
+        return "a date";
+    case toml::node_type::time:
+        return "a time";
+    case toml::node_type::date_time:
+        return "a date-time";
+    case toml::node_type::none:
+        break;
     }
     return "nothing";
 }
 
 Converted to_option_value(const toml::node& node) {
     switch (node.type()) {
-    case toml::node_type::string: return {OptionValue(node.as_string()->get()), nullptr};
-    case toml::node_type::integer: return {OptionValue(node.as_integer()->get()), nullptr};
+    case toml::node_type::string:
+        return {OptionValue(node.as_string()->get()), nullptr};
+    case toml::node_type::integer:
+        return {OptionValue(node.as_integer()->get()), nullptr};
     case toml::node_type::floating_point:
         return {OptionValue(node.as_floating_point()->get()), nullptr};
-    case toml::node_type::boolean: return {OptionValue(node.as_boolean()->get()), nullptr};
+    case toml::node_type::boolean:
+        return {OptionValue(node.as_boolean()->get()), nullptr};
     case toml::node_type::array: {
         OptionValue::List list;
         for (const toml::node& item : *node.as_array()) {
@@ -101,7 +114,8 @@ Converted to_option_value(const toml::node& node) {
         }
         return {OptionValue(std::move(table)), nullptr};
     }
-    default: return {OptionValue(), &node};
+    default:
+        return {OptionValue(), &node};
     }
 }
 
@@ -122,8 +136,8 @@ bool quoted_number(const toml::node& node) {
 
 void type_error(LoadContext& ctx, const toml::node& node, std::string_view what,
                 std::string_view expected, std::string_view stage = {}) {
-    std::string msg = std::string(what) + " must be " + std::string(expected) + ", not " +
-                      describe(node);
+    std::string msg =
+        std::string(what) + " must be " + std::string(expected) + ", not " + describe(node);
     if (quoted_number(node) && expected != "a string") msg += " (remove the quotes)";
     ctx.error(ctx.at(node), stage, std::move(msg));
 }
@@ -148,8 +162,8 @@ std::optional<std::string> read_choice(LoadContext& ctx, const toml::node& node,
     for (const std::string& c : choices)
         if (c == *s) return *s;
     ctx.error(ctx.at(node), {},
-              std::string(what) + " must be one of " + quote_list(choices) + ", not " +
-                  quote(*s) + did_you_mean(*s, choices));
+              std::string(what) + " must be one of " + quote_list(choices) + ", not " + quote(*s) +
+                  did_you_mean(*s, choices));
     return std::nullopt;
 }
 
@@ -177,8 +191,8 @@ std::optional<std::int64_t> read_int(LoadContext& ctx, const toml::node& node,
     return v;
 }
 
-std::optional<double> read_seconds(LoadContext& ctx, const toml::node& node,
-                                   std::string_view what, bool allow_zero) {
+std::optional<double> read_seconds(LoadContext& ctx, const toml::node& node, std::string_view what,
+                                   bool allow_zero) {
     if (!node.is_number()) {
         type_error(ctx, node, what, "a number of seconds");
         return std::nullopt;

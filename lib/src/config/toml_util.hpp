@@ -6,11 +6,10 @@
 #include "conveyor/config/diagnostic.hpp"
 #include "conveyor/registry/option_value.hpp"
 
-#include <toml++/toml.h>
-
 #include <optional>
 #include <string>
 #include <string_view>
+#include <toml++/toml.h>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -90,8 +89,8 @@ std::optional<bool> read_bool(LoadContext& ctx, const toml::node& node, std::str
 std::optional<std::int64_t> read_int(LoadContext& ctx, const toml::node& node,
                                      std::string_view what, std::int64_t min, std::int64_t max);
 /// A number of seconds (integer or float), finite, greater than 0 (or at least 0).
-std::optional<double> read_seconds(LoadContext& ctx, const toml::node& node,
-                                   std::string_view what, bool allow_zero);
+std::optional<double> read_seconds(LoadContext& ctx, const toml::node& node, std::string_view what,
+                                   bool allow_zero);
 
 /// Reports `key` as unknown in `section` ("[global]"), suggesting the closest known key.
 void report_unknown_key(LoadContext& ctx, const Entry& entry, std::string_view section,

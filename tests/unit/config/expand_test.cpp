@@ -3,7 +3,6 @@
 #include "../../../lib/src/config/expand.hpp"
 
 #include <gtest/gtest.h>
-
 #include <map>
 #include <string>
 
@@ -25,8 +24,8 @@ protected:
         return r.error().message;
     }
 
-    std::map<std::string, std::string> vars_ = {{"A", "1"}, {"B_2", "two"}, {"EMPTY", ""},
-                                                {"NESTED", "${A}"}};
+    std::map<std::string, std::string> vars_ = {
+        {"A", "1"}, {"B_2", "two"}, {"EMPTY", ""}, {"NESTED", "${A}"}};
     VariableLookup lookup_ = [this](std::string_view name) -> std::optional<std::string> {
         auto it = vars_.find(std::string(name));
         if (it == vars_.end()) return std::nullopt;

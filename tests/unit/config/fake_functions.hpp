@@ -130,9 +130,9 @@ inline void register_seed_functions(Registry& r) {
     {
         OptionSpec op = option("operator", OptionType::String, false, OptionValue("=="));
         op.choices = {"==", "!=", ">", ">=", "<", "<=", "contains", "in"};
-        r.add(function("filter.apply", StageRole::Transform, 1, 1,
-                       {option("column", OptionType::String, true), op,
-                        option("value", OptionType::Any)}));
+        r.add(function(
+            "filter.apply", StageRole::Transform, 1, 1,
+            {option("column", OptionType::String, true), op, option("value", OptionType::Any)}));
         r.add(function("select.apply", StageRole::Transform, 1, 1,
                        {option("columns", OptionType::StringList, true)}));
         r.add(function("merge.apply", StageRole::Transform, 1, kUnboundedInputs));

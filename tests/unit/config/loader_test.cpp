@@ -1,11 +1,9 @@
 #include "conveyor/config/loader.hpp"
-
 #include "conveyor/registry/registry.hpp"
 #include "support/process.hpp"
 #include "unit/config/fake_functions.hpp"
 
 #include <gtest/gtest.h>
-
 #include <map>
 #include <string>
 #include <vector>
@@ -165,6 +163,7 @@ TEST_F(LoaderTest, LoadsAFullFileWithEverySection) {
     EXPECT_EQ(load_stage.function, "test.source");
     EXPECT_TRUE(load_stage.inputs.empty());
     EXPECT_EQ(load_stage.where.to_string(), "pipe.toml:27:1");
+    EXPECT_EQ(load_stage.description, "read the orders");
     EXPECT_EQ(load_stage.descriptor, registry_.find("test.source"));
     ASSERT_NE(load_stage.stage, nullptr);
     EXPECT_NE(dynamic_cast<const TrivialStage*>(load_stage.stage.get()), nullptr);
@@ -364,7 +363,10 @@ path = "${OUT_DIR:-/tmp}/out.csv"
 )";
 
 TEST_F(LoaderTest, ExpandsEnvironmentVariablesDefaultsAndEscapes) {
-    env_ = {{"USER_FIELD", "name"}, {"COL_A", "a"}, {"TOKEN", "t0k"}, {"SEG", "users"},
+    env_ = {{"USER_FIELD", "name"},
+            {"COL_A", "a"},
+            {"TOKEN", "t0k"},
+            {"SEG", "users"},
             {"OUT_DIR", ""}};
     // "${{ id }" has an invalid name: remove it first to check the valid cases.
     std::string text(kVariablesFile);
@@ -1111,7 +1113,8 @@ inputs = ["shape"]
             "pipe.toml:19:1: error: stage 'shape': keys 'has_header' and 'has_headers' set the "
             "same option ('has_headers' is an older spelling of 'has_header'): keep only "
             "'has_header'",
-            "pipe.toml:21:1: error: stage 'save': missing required key 'path' in [stages.config]"}));
+            "pipe.toml:21:1: error: stage 'save': missing required key 'path' in "
+            "[stages.config]"}));
 }
 
 TEST_F(LoaderTest, MoreOptionTypeChecks) {

@@ -4,19 +4,17 @@
 // functions named like the real ones.
 
 #include "conveyor/config/loader.hpp"
-
 #include "conveyor/registry/registry.hpp"
 #include "support/paths.hpp"
 #include "support/process.hpp"
 #include "unit/config/fake_functions.hpp"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <ostream>
 #include <fstream>
+#include <gtest/gtest.h>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -26,7 +24,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string fixture_dir() { return test::fixture("config/seed000"); }
+std::string fixture_dir() {
+    return test::fixture("config/seed000");
+}
 
 std::vector<std::string> errors(const LoadResult& r) {
     std::vector<std::string> out;
@@ -108,7 +108,9 @@ std::vector<SeedCase> seed_cases() {
     return cases;
 }
 
-void PrintTo(const SeedCase& c, std::ostream* os) { *os << c.file; }
+void PrintTo(const SeedCase& c, std::ostream* os) {
+    *os << c.file;
+}
 
 class SeedExampleTest : public ::testing::TestWithParam<SeedCase> {
 protected:
@@ -141,7 +143,8 @@ TEST(SeedExamples, EveryFixtureHasAnExpectation) {
         files.push_back(entry.path().filename().string());
     std::sort(files.begin(), files.end());
     std::vector<std::string> covered;
-    for (const SeedCase& c : seed_cases()) covered.push_back(c.file);
+    for (const SeedCase& c : seed_cases())
+        covered.push_back(c.file);
     EXPECT_EQ(files, covered);
 }
 
@@ -226,8 +229,7 @@ TEST(SeedExamples, FixturesMatchTheDocument) {
     const std::vector<SeedCase> cases = seed_cases();
     ASSERT_EQ(blocks.size(), cases.size());
     for (std::size_t i = 0; i < blocks.size(); ++i)
-        EXPECT_EQ(test::read_file(fixture_dir() + "/" + cases[i].file), blocks[i])
-            << cases[i].file;
+        EXPECT_EQ(test::read_file(fixture_dir() + "/" + cases[i].file), blocks[i]) << cases[i].file;
 }
 
 } // namespace

@@ -1,7 +1,6 @@
 #include "conveyor/core/batch.hpp"
 
 #include <gtest/gtest.h>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,7 +21,8 @@ Batch make_batch(std::size_t rows) {
 
 std::vector<std::int64_t> ids(const Batch& b) {
     std::vector<std::int64_t> out;
-    for (std::size_t r = 0; r < b.rows(); ++r) out.push_back(b.at(r, 0).as_int());
+    for (std::size_t r = 0; r < b.rows(); ++r)
+        out.push_back(b.at(r, 0).as_int());
     return out;
 }
 
@@ -163,8 +163,10 @@ TEST(BatchTest, MovesLeaveTheSourceEmpty) {
 TEST(ArenaTest, CopiesStayValidAcrossBlocks) {
     Arena arena(64);
     std::vector<std::string_view> views;
-    for (int i = 0; i < 500; ++i) views.push_back(arena.copy("value number " + std::to_string(i)));
-    for (int i = 0; i < 500; ++i) EXPECT_EQ(views[i], "value number " + std::to_string(i));
+    for (int i = 0; i < 500; ++i)
+        views.push_back(arena.copy("value number " + std::to_string(i)));
+    for (int i = 0; i < 500; ++i)
+        EXPECT_EQ(views[i], "value number " + std::to_string(i));
     EXPECT_GT(arena.reserved_bytes(), 64u);
     EXPECT_TRUE(arena.copy("").empty());
 

@@ -1,7 +1,6 @@
 #include "conveyor/core/schema.hpp"
 
 #include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
 
@@ -19,10 +18,12 @@ TEST(SchemaTest, NarrowSchemaFindsByName) {
 
 TEST(SchemaTest, WideSchemaUsesItsIndex) {
     std::vector<std::string> names;
-    for (int i = 0; i < 100; ++i) names.push_back("col" + std::to_string(i));
+    for (int i = 0; i < 100; ++i)
+        names.push_back("col" + std::to_string(i));
     SchemaRef s = make_schema(names);
     EXPECT_EQ(s->size(), 100u);
-    for (std::size_t i = 0; i < names.size(); ++i) EXPECT_EQ(s->find(names[i]), i);
+    for (std::size_t i = 0; i < names.size(); ++i)
+        EXPECT_EQ(s->find(names[i]), i);
     EXPECT_EQ(s->find("col100"), std::nullopt);
     EXPECT_EQ(s->names(), names);
 }

@@ -1,7 +1,6 @@
 #include "conveyor/core/suggest.hpp"
 
 #include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
 
@@ -11,11 +10,11 @@ namespace {
 const std::vector<std::string> kKeys = {"path", "has_header", "delimiter", "columns"};
 
 TEST(SuggestTest, FindsTypos) {
-    EXPECT_EQ(closest_match("pth", kKeys), "path");          // deletion
-    EXPECT_EQ(closest_match("paths", kKeys), "path");        // insertion
+    EXPECT_EQ(closest_match("pth", kKeys), "path");            // deletion
+    EXPECT_EQ(closest_match("paths", kKeys), "path");          // insertion
     EXPECT_EQ(closest_match("delimeter", kKeys), "delimiter"); // substitution
-    EXPECT_EQ(closest_match("colunms", kKeys), "columns");   // transposition
-    EXPECT_EQ(closest_match("PATH", kKeys), "path");         // case
+    EXPECT_EQ(closest_match("colunms", kKeys), "columns");     // transposition
+    EXPECT_EQ(closest_match("PATH", kKeys), "path");           // case
 }
 
 TEST(SuggestTest, RejectsWordsThatAreTooDifferent) {

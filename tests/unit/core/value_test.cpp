@@ -1,7 +1,6 @@
 #include "conveyor/core/value.hpp"
 
 #include <gtest/gtest.h>
-
 #include <string>
 #include <type_traits>
 

@@ -1,8 +1,7 @@
 #include "conveyor/graph/dag.hpp"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
+#include <gtest/gtest.h>
 #include <vector>
 
 namespace conveyor {
@@ -10,12 +9,15 @@ namespace {
 
 using Nodes = std::vector<std::size_t>;
 
-std::vector<Nodes> levels_of(const Dag& dag) { return dag.levels(); }
+std::vector<Nodes> levels_of(const Dag& dag) {
+    return dag.levels();
+}
 
 /// True when every edge goes from an earlier to a later position of `order`.
 bool respects_edges(const Dag& dag, const Nodes& order) {
     std::vector<std::size_t> pos(dag.size());
-    for (std::size_t i = 0; i < order.size(); ++i) pos[order[i]] = i;
+    for (std::size_t i = 0; i < order.size(); ++i)
+        pos[order[i]] = i;
     for (std::size_t n = 0; n < dag.size(); ++n)
         for (std::size_t c : dag.consumers(n))
             if (pos[n] >= pos[c]) return false;
@@ -142,7 +144,8 @@ TEST(DagTest, LargeChainHasOneNodePerLevel) {
     constexpr std::size_t kNodes = 2000;
     Dag dag(kNodes);
     // Written in reverse so that ties and stack depth are exercised.
-    for (std::size_t i = kNodes - 1; i > 0; --i) dag.add_edge(i, i - 1);
+    for (std::size_t i = kNodes - 1; i > 0; --i)
+        dag.add_edge(i, i - 1);
     EXPECT_FALSE(dag.find_cycle().has_value());
     const Nodes order = dag.topological_order();
     ASSERT_EQ(order.size(), kNodes);

@@ -1,7 +1,6 @@
 #include "conveyor/registry/options.hpp"
 
 #include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
 

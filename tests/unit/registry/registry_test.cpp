@@ -1,9 +1,7 @@
+#include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/registry/registry.hpp"
 
-#include "conveyor/config/pipeline_spec.hpp"
-
 #include <gtest/gtest.h>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,7 +18,8 @@ FunctionDescriptor fn(std::string name, StageRole role = StageRole::Transform) {
 
 std::vector<std::string> names(const std::vector<const FunctionDescriptor*>& fns) {
     std::vector<std::string> out;
-    for (const FunctionDescriptor* f : fns) out.push_back(f->name);
+    for (const FunctionDescriptor* f : fns)
+        out.push_back(f->name);
     return out;
 }
 
@@ -37,8 +36,8 @@ TEST(RegistryTest, FindsFunctionsAndListsThemSorted) {
     EXPECT_EQ(r.find("json.read")->plugin, "json");
     EXPECT_EQ(r.find("core.noop")->plugin, ""); // added outside any plugin
     EXPECT_EQ(r.find("json.parse"), nullptr);
-    EXPECT_EQ(names(r.functions()), (std::vector<std::string>{"core.noop", "json.read",
-                                                              "json.write"}));
+    EXPECT_EQ(names(r.functions()),
+              (std::vector<std::string>{"core.noop", "json.read", "json.write"}));
 }
 
 TEST(RegistryTest, PluginsRecordOptionalityAndTheirFunctions) {
