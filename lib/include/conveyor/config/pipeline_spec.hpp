@@ -59,6 +59,7 @@ struct StageSpec {
     SourceLocation where; ///< the stage's `[[stages]]` header
     const FunctionDescriptor* descriptor = nullptr;
     std::shared_ptr<const Stage> stage;
+    std::string description; ///< the optional `description` of the [[stages]] entry
 };
 
 /// A validated pipeline: what `conveyor run` executes.

@@ -1,0 +1,36 @@
+#pragma once
+
+// Readers of the fixed sections: [pipeline], [global], [error_handling]. Private to
+// lib/src/config.
+
+#include "conveyor/config/pipeline_spec.hpp"
+#include "toml_util.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace conveyor {
+class Registry;
+}
+
+namespace conveyor::config {
+
+/// The keys each section accepts, for "did you mean" and misplaced-key hints.
+const std::vector<std::string>& pipeline_keys();
+const std::vector<std::string>& global_keys();
+const std::vector<std::string>& error_handling_keys();
+
+void read_pipeline_section(LoadContext& ctx, const toml::node& node, PipelineSpec& spec);
+/// Reads every [global] key but `variables` (expanded and read before everything else).
+/// A `plugins` list with problems is reported and left unset, so that stages do not also
+/// complain about plugins the user did try to enable.
+void read_global_section(LoadContext& ctx, const toml::node& node, const Registry& registry,
+                         GlobalSpec& global);
+void read_error_handling_section(LoadContext& ctx, const toml::node& node, ErrorHandlingSpec& spec);
+
+/// "512MB", "2GiB", "1.5 GB", "100" -> bytes; KB/MB/GB/TB are powers of 1000, KiB/MiB/GiB/TiB
+/// powers of 1024; units are case-insensitive. nullopt when malformed, zero or too large.
+std::optional<std::uint64_t> parse_byte_size(std::string_view text);
+
+} // namespace conveyor::config

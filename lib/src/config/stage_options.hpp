@@ -1,0 +1,24 @@
+#pragma once
+
+// Checks a stage's `[stages.config]` against its function's declared options. Private to
+// lib/src/config.
+
+#include "conveyor/registry/options.hpp"
+#include "conveyor/registry/registry.hpp"
+#include "toml_util.hpp"
+
+#include <string_view>
+
+namespace conveyor::config {
+
+/// Validates `config` (nullptr when the stage has none) against `fn.options` and fills `out`
+/// with every given option (normalised to its declared type, aliases mapped to the canonical
+/// name) and every default. Reports each problem; returns false when there was any.
+bool validate_stage_options(LoadContext& ctx, const FunctionDescriptor& fn,
+                            const toml::table* config, const SourceLocation& stage_where,
+                            std::string_view stage_id, Options& out);
+
+/// "a boolean", "an integer", ... for "must be" messages.
+std::string_view expected_type(OptionType type) noexcept;
+
+} // namespace conveyor::config

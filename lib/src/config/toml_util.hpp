@@ -1,0 +1,100 @@
+#pragma once
+
+// Helpers shared by the pipeline loader's translation units. Private to lib/src/config: the only
+// place toml++ may be included.
+
+#include "conveyor/config/diagnostic.hpp"
+#include "conveyor/registry/option_value.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <toml++/toml.h>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace conveyor::config {
+
+/// What the loader's steps share: where messages go and which strings already failed.
+struct LoadContext {
+    std::string file;
+    Diagnostics& diags;
+    /// String nodes whose variable expansion failed; already reported, so later checks of
+    /// their value stay silent instead of piling a second error on the same spot.
+    std::unordered_set<const toml::node*> poisoned;
+
+    [[nodiscard]] SourceLocation at(const toml::source_region& region) const {
+        return SourceLocation{file, region.begin.line, region.begin.column};
+    }
+    [[nodiscard]] SourceLocation at(const toml::node& node) const { return at(node.source()); }
+    /// A key's own position, falling back to its value's.
+    [[nodiscard]] SourceLocation at(const toml::key& key, const toml::node& value) const {
+        return key.source().begin.line ? at(key.source()) : at(value);
+    }
+
+    void error(SourceLocation where, std::string_view stage, std::string message) {
+        diags.error(std::move(where), std::string(stage), std::move(message));
+    }
+    void warning(SourceLocation where, std::string_view stage, std::string message) {
+        diags.warning(std::move(where), std::string(stage), std::move(message));
+    }
+    [[nodiscard]] bool is_poisoned(const toml::node& node) const {
+        return poisoned.count(&node) != 0;
+    }
+    /// True when `node` or anything inside it failed expansion.
+    [[nodiscard]] bool contains_poison(const toml::node& node) const;
+};
+
+/// One `key = value` of a table.
+struct Entry {
+    const toml::key* key;
+    const toml::node* value;
+};
+
+/// The entries of a table in the order they were written (toml++ keeps them sorted by key).
+std::vector<Entry> entries_in_file_order(const toml::table& table);
+
+/// "string \"100\"", "integer 5", "array", "table", ... for "must be X, not Y" messages.
+std::string describe(const toml::node& node);
+
+/// `"text"` with quotes, shortened when long.
+std::string quote(std::string_view text);
+
+/// `"a", "b", "c"` for "must be one of" messages.
+std::string quote_list(const std::vector<std::string>& items);
+
+/// A number for messages: integral values without a fraction.
+std::string number_text(double value);
+
+/// Converts a TOML value into an OptionValue (tables keep file order). Dates and times have no
+/// equivalent: returns the offending node instead.
+struct Converted {
+    OptionValue value;
+    const toml::node* unsupported = nullptr;
+};
+Converted to_option_value(const toml::node& node);
+
+// Readers for the fixed sections ([pipeline], [global], [error_handling], [[stages]] keys).
+// Each reports "<what> must be ..., not ..." and returns nullopt/nullptr on a problem; a
+// string whose expansion already failed yields nullopt/nullptr silently.
+
+const std::string* read_string(LoadContext& ctx, const toml::node& node, std::string_view what,
+                               std::string_view stage = {});
+std::optional<std::string> read_choice(LoadContext& ctx, const toml::node& node,
+                                       std::string_view what,
+                                       const std::vector<std::string>& choices);
+std::optional<bool> read_bool(LoadContext& ctx, const toml::node& node, std::string_view what);
+/// An integer in [min, max].
+std::optional<std::int64_t> read_int(LoadContext& ctx, const toml::node& node,
+                                     std::string_view what, std::int64_t min, std::int64_t max);
+/// A number of seconds (integer or float), finite, greater than 0 (or at least 0).
+std::optional<double> read_seconds(LoadContext& ctx, const toml::node& node, std::string_view what,
+                                   bool allow_zero);
+
+/// Reports `key` as unknown in `section` ("[global]"), suggesting the closest known key.
+void report_unknown_key(LoadContext& ctx, const Entry& entry, std::string_view section,
+                        const std::vector<std::string>& known, std::string_view stage = {},
+                        std::string_view hint = {});
+
+} // namespace conveyor::config

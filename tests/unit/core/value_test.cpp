@@ -1,0 +1,123 @@
+#include "conveyor/core/value.hpp"
+
+#include <gtest/gtest.h>
+#include <string>
+#include <type_traits>
+
+namespace conveyor {
+namespace {
+
+static_assert(sizeof(Value) == 16);
+static_assert(std::is_trivially_copyable_v<Value>);
+
+TEST(ValueTest, KindsAndPredicates) {
+    EXPECT_EQ(Value().kind(), Kind::Absent);
+    EXPECT_TRUE(Value::absent().is_absent());
+    EXPECT_TRUE(Value::absent().is_null());
+    EXPECT_TRUE(Value::null().is_null());
+    EXPECT_FALSE(Value::null().is_absent());
+    EXPECT_FALSE(Value::boolean(false).is_null());
+
+    EXPECT_EQ(Value::boolean(true).kind(), Kind::Bool);
+    EXPECT_TRUE(Value::boolean(true).as_bool());
+    EXPECT_EQ(Value::integer(-42).kind(), Kind::Int);
+    EXPECT_EQ(Value::integer(-42).as_int(), -42);
+    EXPECT_TRUE(Value::integer(1).is_number());
+    EXPECT_EQ(Value::real(2.5).kind(), Kind::Double);
+    EXPECT_TRUE(Value::real(2.5).is_number());
+    EXPECT_FALSE(Value::real(2.5).has_number_text());
+
+    const std::string text = "héllo";
+    const Value s = Value::string(text);
+    EXPECT_EQ(s.kind(), Kind::String);
+    EXPECT_TRUE(s.is_string());
+    EXPECT_FALSE(s.is_number());
+    EXPECT_EQ(s.as_string(), "héllo");
+    EXPECT_EQ(s.as_string().data(), text.data()); // a view, not a copy
+}
+
+TEST(ValueTest, KindNames) {
+    EXPECT_EQ(to_string(Kind::Absent), "absent");
+    EXPECT_EQ(to_string(Kind::Double), "double");
+    EXPECT_EQ(to_string(Kind::Object), "object");
+}
+
+TEST(ValueTest, AsDoubleConvertsIntsAndParsesNumberText) {
+    EXPECT_DOUBLE_EQ(Value::integer(7).as_double(), 7.0);
+    EXPECT_DOUBLE_EQ(Value::real(-0.25).as_double(), -0.25);
+
+    const std::string text = "0.0460";
+    const Value n = Value::number_text(text);
+    EXPECT_EQ(n.kind(), Kind::Double);
+    EXPECT_TRUE(n.has_number_text());
+    EXPECT_EQ(n.number_text(), "0.0460"); // the spelling survives
+    EXPECT_DOUBLE_EQ(n.as_double(), 0.046);
+
+    const std::string exp = "-1.5E3";
+    EXPECT_DOUBLE_EQ(Value::number_text(exp).as_double(), -1500.0);
+    // Underflow goes to zero instead of failing.
+    const std::string tiny = "1e-400";
+    EXPECT_EQ(Value::number_text(tiny).as_double(), 0.0);
+    // Non-numbers have no numeric value.
+    EXPECT_EQ(Value::string("12").as_double(), 0.0);
+}
+
+TEST(ValueTest, ArraysAndObjects) {
+    const Value items[] = {Value::integer(1), Value::null(), Value::string("x")};
+    const Value arr = Value::array(items, 3);
+    EXPECT_EQ(arr.kind(), Kind::Array);
+    ASSERT_EQ(arr.as_array().size(), 3u);
+    EXPECT_EQ(arr.as_array()[2].as_string(), "x");
+
+    const Member members[] = {{"id", Value::integer(5)}, {"name", Value::string("ann")}};
+    const Value obj = Value::object(members, 2);
+    EXPECT_EQ(obj.kind(), Kind::Object);
+    ASSERT_NE(obj.find("name"), nullptr);
+    EXPECT_EQ(obj.find("name")->as_string(), "ann");
+    EXPECT_EQ(obj.find("missing"), nullptr);
+    EXPECT_EQ(arr.find("id"), nullptr); // only objects have members
+}
+
+TEST(ValueTest, JsonEqualComparesNumbersByValue) {
+    const std::string one_text = "1.0";
+    EXPECT_TRUE(json_equal(Value::integer(1), Value::real(1.0)));
+    EXPECT_TRUE(json_equal(Value::integer(1), Value::number_text(one_text)));
+    EXPECT_TRUE(json_equal(Value::number_text(one_text), Value::real(1.0)));
+    EXPECT_FALSE(json_equal(Value::integer(1), Value::integer(2)));
+    EXPECT_FALSE(json_equal(Value::real(0.1), Value::real(0.2)));
+    // Large ints compare exactly, not through double.
+    EXPECT_FALSE(json_equal(Value::integer(9007199254740993), Value::integer(9007199254740992)));
+}
+
+TEST(ValueTest, JsonEqualTreatsAbsentAsNull) {
+    EXPECT_TRUE(json_equal(Value::absent(), Value::null()));
+    EXPECT_TRUE(json_equal(Value::null(), Value::null()));
+    EXPECT_FALSE(json_equal(Value::null(), Value::boolean(false)));
+    EXPECT_FALSE(json_equal(Value::integer(0), Value::null()));
+    EXPECT_FALSE(json_equal(Value::string("1"), Value::integer(1)));
+    EXPECT_TRUE(json_equal(Value::boolean(true), Value::boolean(true)));
+    EXPECT_FALSE(json_equal(Value::boolean(true), Value::boolean(false)));
+    EXPECT_TRUE(json_equal(Value::string("a"), Value::string("a")));
+    EXPECT_FALSE(json_equal(Value::string("a"), Value::string("b")));
+}
+
+TEST(ValueTest, JsonEqualIsDeep) {
+    const Value a_items[] = {Value::integer(1), Value::string("x")};
+    const Value b_items[] = {Value::real(1.0), Value::string("x")};
+    const Value c_items[] = {Value::integer(1)};
+    EXPECT_TRUE(json_equal(Value::array(a_items, 2), Value::array(b_items, 2)));
+    EXPECT_FALSE(json_equal(Value::array(a_items, 2), Value::array(c_items, 1)));
+
+    // Member order does not matter; keys and values do.
+    const Member m1[] = {{"a", Value::integer(1)}, {"b", Value::array(a_items, 2)}};
+    const Member m2[] = {{"b", Value::array(b_items, 2)}, {"a", Value::integer(1)}};
+    const Member m3[] = {{"a", Value::integer(1)}, {"c", Value::array(a_items, 2)}};
+    const Member m4[] = {{"a", Value::integer(1)}};
+    EXPECT_TRUE(json_equal(Value::object(m1, 2), Value::object(m2, 2)));
+    EXPECT_FALSE(json_equal(Value::object(m1, 2), Value::object(m3, 2)));
+    EXPECT_FALSE(json_equal(Value::object(m1, 2), Value::object(m4, 1)));
+    EXPECT_FALSE(json_equal(Value::object(m4, 1), Value::array(c_items, 1)));
+}
+
+} // namespace
+} // namespace conveyor
