@@ -17,13 +17,27 @@ void append_json_string(std::string& out, std::string_view s) {
         out.append(s.data() + run, i - run);
         run = i + 1;
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        case '\b':
+            out += "\\b";
+            break;
+        case '\f':
+            out += "\\f";
+            break;
         default:
             out += "\\u00";
             out.push_back(kHex[c >> 4]);
@@ -49,8 +63,12 @@ bool append_double_text(std::string& out, double d) {
 void append_json(std::string& out, const Value& v) {
     switch (v.kind()) {
     case Kind::Absent:
-    case Kind::Null: out += "null"; return;
-    case Kind::Bool: out += v.as_bool() ? "true" : "false"; return;
+    case Kind::Null:
+        out += "null";
+        return;
+    case Kind::Bool:
+        out += v.as_bool() ? "true" : "false";
+        return;
     case Kind::Int: {
         char buf[24];
         const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.as_int());
@@ -63,7 +81,9 @@ void append_json(std::string& out, const Value& v) {
         else if (!append_double_text(out, v.as_double()))
             out += "null";
         return;
-    case Kind::String: append_json_string(out, v.as_string()); return;
+    case Kind::String:
+        append_json_string(out, v.as_string());
+        return;
     case Kind::Array: {
         out.push_back('[');
         bool first = true;

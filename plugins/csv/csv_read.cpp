@@ -1,12 +1,10 @@
 #include "csv_read.hpp"
 
-#include "csv_dialect.hpp"
-
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/obs/log.hpp"
+#include "csv_dialect.hpp"
 
 #include <fmt/format.h>
-
 #include <unordered_set>
 
 namespace conveyor::csv {
@@ -17,10 +15,10 @@ namespace {
 class CsvReadOperator final : public SourceOperator {
 public:
     CsvReadOperator(const CsvReadConfig& config, InputFile file, const OpenContext& ctx)
-        : reader_(std::move(file),
-                  ReaderConfig{config.delimiter, config.quote, config.infer_types,
-                               config.block_size},
-                  ctx.metrics),
+        : reader_(
+              std::move(file),
+              ReaderConfig{config.delimiter, config.quote, config.infer_types, config.block_size},
+              ctx.metrics),
           config_(config), batch_size_(std::max<std::size_t>(ctx.batch_size, 1)), run_(ctx.run) {}
 
     /// Reads what the schema comes from: the header row, or the first record of a file
@@ -70,7 +68,8 @@ Status CsvReadOperator::start() {
     std::vector<std::string> names;
     names.reserve(fields_.size());
     if (config_.headers) {
-        for (const Value& v : fields_) names.emplace_back(v.as_string());
+        for (const Value& v : fields_)
+            names.emplace_back(v.as_string());
         std::vector<std::pair<std::string, std::string>> renamed;
         names = normalise_header(std::move(names), &renamed);
         for (const auto& [from, to] : renamed)
@@ -197,8 +196,9 @@ std::unique_ptr<Stage> build_csv_read(BuildContext& ctx) {
     else if (ragged == "skip")
         config.on_ragged = RaggedPolicy::Skip;
     else
-        ctx.error("on_ragged",
-                  fmt::format("on_ragged must be \"error\", \"pad\" or \"skip\", not \"{}\"", ragged));
+        ctx.error(
+            "on_ragged",
+            fmt::format("on_ragged must be \"error\", \"pad\" or \"skip\", not \"{}\"", ragged));
 
     if (const OptionValue* v = options.find("columns"); v && !v->is_null()) {
         std::vector<std::string> columns = options.get_string_list("columns");

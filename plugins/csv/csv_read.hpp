@@ -1,9 +1,8 @@
 #pragma once
 
-#include "csv_reader.hpp"
-
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/stage.hpp"
+#include "csv_reader.hpp"
 
 #include <memory>
 #include <optional>

@@ -1,10 +1,10 @@
 #include "csv_reader.hpp"
 
+#include "conveyor/obs/metrics.hpp"
 #include "csv_typing.hpp"
 
-#include "conveyor/obs/metrics.hpp"
-
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -32,16 +32,16 @@ inline std::uint64_t special_mask(const char* p, std::size_t avail, char delimit
     const __m128i cr = _mm_set1_epi8('\r');
     for (int i = 0; i < 4; ++i) {
         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
-        const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, d), _mm_cmpeq_epi8(v, q)),
-                                         _mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, cr)));
+        const __m128i hit =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, d), _mm_cmpeq_epi8(v, q)),
+                         _mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, cr)));
         mask |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(_mm_movemask_epi8(hit)))
                 << (16 * i);
     }
 #else
     for (int i = 0; i < 64; ++i) {
         const char c = p[i];
-        if (c == delimiter || c == quote || c == '\n' || c == '\r')
-            mask |= std::uint64_t{1} << i;
+        if (c == delimiter || c == quote || c == '\n' || c == '\r') mask |= std::uint64_t{1} << i;
     }
 #endif
     if (avail < 64) mask &= (std::uint64_t{1} << avail) - 1;
@@ -60,9 +60,12 @@ void CsvReader::attach(Batch* batch) {
     if (batch_ && block_) batch_->keep_alive(block_);
 }
 
-std::string CsvReader::where() const { return fmt::format("{}:{}", display_name(), record_line_); }
+std::string CsvReader::where() const {
+    return fmt::format("{}:{}", display_name(), record_line_);
+}
 
-std::size_t CsvReader::find_special(std::size_t p) noexcept {
+// Inlined into the parse loop: one call per field.
+[[gnu::always_inline]] inline std::size_t CsvReader::find_special(std::size_t p) noexcept {
     for (;;) {
         if (p >= end_) return end_;
         if (p < chunk_ || p - chunk_ >= 64) {
@@ -76,7 +79,7 @@ std::size_t CsvReader::find_special(std::size_t p) noexcept {
 }
 
 // The end of an unquoted field: the next delimiter or line break. Quotes in it are literal.
-std::size_t CsvReader::find_unquoted_end(std::size_t p) noexcept {
+[[gnu::always_inline]] inline std::size_t CsvReader::find_unquoted_end(std::size_t p) noexcept {
     for (;;) {
         const std::size_t s = find_special(p);
         if (s >= end_ || data_[s] != config_.quote) return s;
@@ -84,7 +87,8 @@ std::size_t CsvReader::find_unquoted_end(std::size_t p) noexcept {
     }
 }
 
-Value CsvReader::make_value(std::string_view text, bool quoted) noexcept {
+[[gnu::always_inline]] inline Value CsvReader::make_value(std::string_view text,
+                                                          bool quoted) noexcept {
     if (config_.infer_types) return infer_value(text, quoted);
     return Value::string(text);
 }
@@ -101,7 +105,8 @@ std::string_view CsvReader::unescape(std::string_view quoted_text, std::string_v
     const char* p = quoted_text.data();
     const char* const end = p + quoted_text.size();
     while (p < end) {
-        const char* hit = static_cast<const char*>(std::memchr(p, q, static_cast<std::size_t>(end - p)));
+        const char* hit =
+            static_cast<const char*>(std::memchr(p, q, static_cast<std::size_t>(end - p)));
         if (!hit) hit = end;
         std::memcpy(w, p, static_cast<std::size_t>(hit - p));
         w += hit - p;
@@ -117,10 +122,15 @@ std::string_view CsvReader::unescape(std::string_view quoted_text, std::string_v
 Result<bool> CsvReader::next_record(std::vector<Value>& fields) {
     for (;;) {
         switch (parse_record(fields)) {
-        case Step::Record: return true;
-        case Step::End: return false;
-        case Step::Error: return error_;
-        case Step::NeedMore: CONVEYOR_TRY(refill()); break;
+        case Step::Record:
+            return true;
+        case Step::End:
+            return false;
+        case Step::Error:
+            return error_;
+        case Step::NeedMore:
+            CONVEYOR_TRY(refill());
+            break;
         }
     }
 }
@@ -261,11 +271,22 @@ CsvReader::Step CsvReader::parse_record(std::vector<Value>& fields) {
 // tail to the front of the block if nobody else holds it, or to a new block.
 Status CsvReader::refill() {
     const std::size_t tail = end_ - pos_;
+    if (tail > config_.max_record_bytes) {
+        return fail(ErrorKind::Data,
+                    fmt::format("record is larger than {} bytes; is a quote left open? (a quoted "
+                                "field runs until its closing quote, across lines)",
+                                config_.max_record_bytes),
+                    fmt::format("{}:{}", display_name(), line_));
+    }
     const std::size_t min_read = std::max<std::size_t>(config_.block_size / 8, 1);
     if (!block_ || capacity_ - end_ < min_read) {
         std::size_t want = config_.block_size;
-        while (want < tail + min_read) want *= 2; // one record larger than a block
+        while (want < tail + min_read)
+            want *= 2; // one record larger than a block
         if (block_ && block_.use_count() == 1 && capacity_ >= tail + min_read) {
+            // No batch holds the block any more. The fence pairs with the release in the last
+            // holder's reference drop, so its reads happen before these writes.
+            std::atomic_thread_fence(std::memory_order_acquire);
             std::memmove(data_, data_ + pos_, tail);
         } else {
             auto fresh = std::make_shared_for_overwrite<char[]>(want + kPadding);

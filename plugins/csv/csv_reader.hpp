@@ -20,6 +20,9 @@ namespace conveyor::csv {
 /// Bytes read from the input per block. Large enough that reads cost nothing per record, small
 /// enough that the batches keeping a block alive do not hold much more than they use.
 inline constexpr std::size_t kDefaultBlockSize = std::size_t{1} << 20;
+/// A record larger than this is an error rather than a reason to keep reading the whole input
+/// into memory: almost always a quote that was never closed.
+inline constexpr std::size_t kDefaultMaxRecordBytes = std::size_t{256} << 20;
 
 struct ReaderConfig {
     char delimiter = ',';
@@ -27,6 +30,7 @@ struct ReaderConfig {
     bool infer_types = true;
     /// Tests use tiny blocks so that records cross block boundaries many times.
     std::size_t block_size = kDefaultBlockSize;
+    std::size_t max_record_bytes = kDefaultMaxRecordBytes;
 };
 
 /// An RFC 4180 record reader over an InputFile (also lenient where most readers are: a quote
@@ -52,7 +56,8 @@ public:
 
     /// Parses the next record into `fields` (cleared first). Returns false at the end of the
     /// input (or when a read was interrupted by a stop request). Fails with a Data error
-    /// naming "file:line" for an unterminated quoted field; read errors pass through.
+    /// naming "file:line" for an unterminated quoted field or a record larger than
+    /// max_record_bytes; read errors pass through.
     Result<bool> next_record(std::vector<Value>& fields);
 
     /// Type inference on or off for the following records (headers are read as plain text).
@@ -65,9 +70,7 @@ public:
     /// True when the input ended because of a stop request rather than end of file.
     [[nodiscard]] bool interrupted() const noexcept { return interrupted_; }
     /// "<stdin>" or the path: what messages show.
-    [[nodiscard]] const std::string& display_name() const noexcept {
-        return file_.display_name();
-    }
+    [[nodiscard]] const std::string& display_name() const noexcept { return file_.display_name(); }
     /// "file:line" for messages about the record last returned.
     [[nodiscard]] std::string where() const;
 
@@ -88,9 +91,9 @@ private:
 
     std::shared_ptr<char[]> block_;
     char* data_ = nullptr;
-    std::size_t capacity_ = 0; // usable bytes; the allocation has kPadding more
-    std::size_t end_ = 0;      // valid bytes in the block
-    std::size_t pos_ = 0;      // start of the next record
+    std::size_t capacity_ = 0;       // usable bytes; the allocation has kPadding more
+    std::size_t end_ = 0;            // valid bytes in the block
+    std::size_t pos_ = 0;            // start of the next record
     std::uint64_t block_offset_ = 0; // input offset of data_[0]
     std::uint64_t line_ = 1;         // physical line at pos_
     std::uint64_t record_line_ = 0;

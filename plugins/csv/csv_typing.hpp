@@ -29,6 +29,19 @@ NumberShape classify_number(std::string_view text, std::int64_t* as_int = nullpt
 ///    value views `text`, so `text` must live in storage the batch co-owns);
 ///  - everything else (`007`, `+1`, `.5`, `1.`, `1e999`, `true`) stays a string viewing `text`.
 /// Quoted non-empty fields are typed like unquoted ones: quoting is a CSV syntax matter.
-Value infer_value(std::string_view text, bool quoted) noexcept;
+/// Inline because it runs once per field; most fields are decided by their first byte.
+inline Value infer_value(std::string_view text, bool quoted) noexcept;
+
+namespace detail {
+/// infer_value for text starting with a digit or '-'.
+Value infer_numeric(std::string_view text) noexcept;
+} // namespace detail
+
+inline Value infer_value(std::string_view text, bool quoted) noexcept {
+    if (text.empty()) return quoted ? Value::string(text) : Value::null();
+    const char c = text.front();
+    if ((c >= '0' && c <= '9') || c == '-') return detail::infer_numeric(text);
+    return Value::string(text);
+}
 
 } // namespace conveyor::csv

@@ -1,17 +1,15 @@
 #include "csv_write.hpp"
 
-#include "csv_dialect.hpp"
-#include "csv_nested_json.hpp"
-
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/obs/metrics.hpp"
-
-#include <fmt/format.h>
+#include "csv_dialect.hpp"
+#include "csv_nested_json.hpp"
 
 #include <array>
 #include <charconv>
 #include <cstring>
 #include <deque>
+#include <fmt/format.h>
 #include <vector>
 
 namespace conveyor::csv {
@@ -27,10 +25,10 @@ public:
         : config_(config), out_(std::move(out)), stage_id_(ctx.stage_id), metrics_(ctx.metrics),
           input_schemas_(ctx.input_schemas.begin(), ctx.input_schemas.end()) {
         if (!input_schemas_.empty()) header_ = input_schemas_.front();
-        for (const unsigned char c : {static_cast<unsigned char>(config_.delimiter),
-                                      static_cast<unsigned char>(config_.quote),
-                                      static_cast<unsigned char>('\n'),
-                                      static_cast<unsigned char>('\r')})
+        for (const unsigned char c :
+             {static_cast<unsigned char>(config_.delimiter),
+              static_cast<unsigned char>(config_.quote), static_cast<unsigned char>('\n'),
+              static_cast<unsigned char>('\r')})
             needs_quote_[c] = true;
     }
 
@@ -44,8 +42,8 @@ private:
     struct Mapping {
         SchemaRef schema; // held so that the pointer used as the key stays unique
         bool identity = false;
-        std::vector<std::size_t> source;  // per header column: index in schema, or npos
-        std::vector<std::size_t> extras;  // schema fields the header does not have
+        std::vector<std::size_t> source; // per header column: index in schema, or npos
+        std::vector<std::size_t> extras; // schema fields the header does not have
     };
 
     const Mapping& mapping_for(const SchemaRef& schema);
@@ -102,7 +100,8 @@ Status CsvWriteOperator::drain(std::size_t port) {
 }
 
 Status CsvWriteOperator::finish(Emitter&) {
-    for (std::size_t port = 0; port < held_.size(); ++port) CONVEYOR_TRY(drain(port));
+    for (std::size_t port = 0; port < held_.size(); ++port)
+        CONVEYOR_TRY(drain(port));
     if (!header_written_) {
         for (const SchemaRef& s : input_schemas_) {
             if (s) {
@@ -191,7 +190,9 @@ void CsvWriteOperator::append_field(const Value& v, bool only_column) {
             buf_.push_back(config_.quote);
         }
         return;
-    case Kind::Bool: buf_ += v.as_bool() ? "true" : "false"; return;
+    case Kind::Bool:
+        buf_ += v.as_bool() ? "true" : "false";
+        return;
     case Kind::Int: {
         char tmp[24];
         const auto [end, ec] = std::to_chars(tmp, tmp + sizeof tmp, v.as_int());
@@ -204,7 +205,9 @@ void CsvWriteOperator::append_field(const Value& v, bool only_column) {
         else if (!append_double_text(buf_, v.as_double()) && only_column)
             append_text({}); // not finite: empty, like null
         return;
-    case Kind::String: append_text(v.as_string()); return;
+    case Kind::String:
+        append_text(v.as_string());
+        return;
     case Kind::Array:
     case Kind::Object:
         nested_.clear();

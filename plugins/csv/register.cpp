@@ -1,7 +1,6 @@
+#include "conveyor/registry/registry.hpp"
 #include "csv_read.hpp"
 #include "csv_write.hpp"
-
-#include "conveyor/registry/registry.hpp"
 
 namespace conveyor::plugins {
 

@@ -1,12 +1,10 @@
-#include "csv_read.hpp"
-#include "csv_test_support.hpp"
-
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/obs/metrics.hpp"
+#include "csv_read.hpp"
+#include "csv_test_support.hpp"
 #include "support/process.hpp"
 
 #include <gtest/gtest.h>
-
 #include <random>
 #include <unistd.h>
 
@@ -132,7 +130,8 @@ TEST_F(CsvRead, RaggedRowsFailByDefaultNamingFileAndLine) {
 TEST_F(CsvRead, RaggedPadFillsShortRowsButNeverDropsData) {
     const SourceRun r = read("a,b,c\n1\n1,2\n1,2,3\n", {{"on_ragged", "pad"}});
     ASSERT_FALSE(r.error) << r.error->to_string();
-    EXPECT_EQ(r.rows(), (Rows{{"i:1", "null", "null"}, {"i:1", "i:2", "null"}, {"i:1", "i:2", "i:3"}}));
+    EXPECT_EQ(r.rows(),
+              (Rows{{"i:1", "null", "null"}, {"i:1", "i:2", "null"}, {"i:1", "i:2", "i:3"}}));
 
     const SourceRun longer = read("a,b\n1,2\n1,2,3\n", {{"on_ragged", "pad"}});
     ASSERT_TRUE(longer.error);
@@ -186,8 +185,7 @@ TEST_F(CsvRead, WithoutHeadersColumnsAreNumbered) {
 }
 
 TEST_F(CsvRead, WithoutHeadersColumnsNameTheFields) {
-    const OptionList opts = {{"headers", false},
-                             {"columns", OptionValue::List{"id", "name"}}};
+    const OptionList opts = {{"headers", false}, {"columns", OptionValue::List{"id", "name"}}};
     const SourceRun r = read("1,x\n2,y\n", opts);
     ASSERT_FALSE(r.error) << r.error->to_string();
     EXPECT_EQ(r.names(), (std::vector<std::string>{"id", "name"}));
@@ -211,9 +209,9 @@ TEST_F(CsvRead, ColumnsNeedHeadersOff) {
     EXPECT_NE(built.diags.to_string().find("headers = false"), std::string::npos)
         << built.diags.to_string();
 
-    auto dup = test::build("csv.read", {{"path", "x.csv"},
-                                        {"headers", false},
-                                        {"columns", OptionValue::List{"a", "b", "a"}}});
+    auto dup = test::build(
+        "csv.read",
+        {{"path", "x.csv"}, {"headers", false}, {"columns", OptionValue::List{"a", "b", "a"}}});
     EXPECT_EQ(dup.stage, nullptr);
     EXPECT_NE(dup.diags.to_string().find("'a' twice"), std::string::npos);
 }
@@ -222,8 +220,7 @@ TEST_F(CsvRead, DuplicateAndEmptyHeaderNames) {
     test::LogCapture log;
     const SourceRun r = read("a,a,,b,a,a_2\n1,2,3,4,5,6\n");
     ASSERT_FALSE(r.error) << r.error->to_string();
-    EXPECT_EQ(r.names(),
-              (std::vector<std::string>{"a", "a_3", "column3", "b", "a_4", "a_2"}));
+    EXPECT_EQ(r.names(), (std::vector<std::string>{"a", "a_3", "column3", "b", "a_4", "a_2"}));
     int warnings = 0;
     for (const std::string& line : log.lines())
         if (line.find("more than once") != std::string::npos) ++warnings;
@@ -299,18 +296,21 @@ TEST_F(CsvRead, MissingFileIsNoInputNamingThePath) {
 
 TEST_F(CsvRead, EachNextEmitsOneBatchOfAtMostBatchSize) {
     std::string text = "n\n";
-    for (int i = 0; i < 10; ++i) text += std::to_string(i) + "\n";
+    for (int i = 0; i < 10; ++i)
+        text += std::to_string(i) + "\n";
     const SourceRun r = read(text, {}, 3);
     ASSERT_FALSE(r.error);
     std::vector<std::size_t> sizes;
-    for (const Batch& b : r.batches) sizes.push_back(b.rows());
+    for (const Batch& b : r.batches)
+        sizes.push_back(b.rows());
     EXPECT_EQ(sizes, (std::vector<std::size_t>{3, 3, 3, 1}));
     EXPECT_EQ(r.next_calls, 4u);
 }
 
 TEST_F(CsvRead, ParsesLazilyOneBatchPerCall) {
     std::string text = "n,s\n";
-    for (int i = 0; i < 5000; ++i) text += std::to_string(i) + ",abc\n";
+    for (int i = 0; i < 5000; ++i)
+        text += std::to_string(i) + ",abc\n";
     path_ = dir_.write("lazy.csv", text);
     auto built = test::build("csv.read", {{"path", path_}});
     StageMetrics metrics("stage1");
@@ -333,8 +333,10 @@ TEST_F(CsvRead, ParsesLazilyOneBatchPerCall) {
     EXPECT_EQ(metrics.bytes_read.load(), text.size()); // one block holds it all
 
     std::size_t total = 100;
-    while (*(more = op->next(out))) total += out.take().front().rows();
-    for (Batch& b : out.take()) total += b.rows();
+    while (*(more = op->next(out)))
+        total += out.take().front().rows();
+    for (Batch& b : out.take())
+        total += b.rows();
     EXPECT_EQ(total, 5000u);
 }
 
@@ -383,6 +385,36 @@ TEST_F(CsvRead, RecordLargerThanABlock) {
     EXPECT_EQ(r.rows(), (Rows{{"i:1", "s:" + big + "\""}, {"i:2", "s:" + big}}));
 }
 
+TEST_F(CsvRead, OversizedRecordFailsInsteadOfReadingEverything) {
+    std::string text = "a,b\n1,2\n3,\"never closed\n";
+    for (int i = 0; i < 200; ++i)
+        text += "filler line " + std::to_string(i) + "\n";
+    CsvReadConfig config;
+    config.block_size = 64;
+    path_ = dir_.write("open.csv", text);
+    config.path = path_;
+    auto stage = make_csv_read_stage(config);
+    // Through the reader directly, to set its record size limit.
+    auto file = InputFile::open(path_, nullptr);
+    ASSERT_TRUE(file);
+    CsvReader reader(std::move(*file), ReaderConfig{',', '"', true, 64, 1000});
+    Batch batch;
+    reader.attach(&batch);
+    std::vector<Value> fields;
+    ASSERT_TRUE(*reader.next_record(fields)); // header
+    ASSERT_TRUE(*reader.next_record(fields));
+    auto r = reader.next_record(fields);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::Data);
+    EXPECT_EQ(r.error().where, where(3));
+    EXPECT_NE(r.error().message.find("larger than 1000 bytes"), std::string::npos);
+    // Without the limit the same input reports the unclosed quote at the end.
+    const SourceRun whole = test::run_source(*stage);
+    ASSERT_TRUE(whole.error);
+    EXPECT_EQ(whole.error->where, where(3));
+    EXPECT_NE(whole.error->message.find("never closed"), std::string::npos);
+}
+
 // An independent, obviously-correct (slow) parser of the same dialect, to check the block
 // parser against on generated input.
 Rows reference_parse(const std::string& s) {
@@ -418,7 +450,8 @@ Rows reference_parse(const std::string& s) {
                     field += s[i++];
                 }
             }
-            while (i < n && s[i] != ',' && s[i] != '\n' && s[i] != '\r') field += s[i++];
+            while (i < n && s[i] != ',' && s[i] != '\n' && s[i] != '\r')
+                field += s[i++];
             row.push_back("s:" + field);
             if (i >= n) break;
             if (s[i] == ',') {
@@ -433,6 +466,14 @@ Rows reference_parse(const std::string& s) {
     return rows;
 }
 
+// The physical line of byte `offset`: 1 + the line ends (LF, CRLF, lone CR) before it.
+int line_of(const std::string& s, std::size_t offset) {
+    int line = 1;
+    for (std::size_t i = 0; i < offset; ++i)
+        if (s[i] == '\n' || (s[i] == '\r' && (i + 1 >= s.size() || s[i + 1] != '\n'))) ++line;
+    return line;
+}
+
 std::string generate_csv(std::mt19937& rng, int records) {
     static const std::string kAlphabet = "ab1.-,\"\n\r x";
     std::uniform_int_distribution<int> len(0, 12);
@@ -444,10 +485,12 @@ std::string generate_csv(std::mt19937& rng, int records) {
         for (int c = 0; c < 3; ++c) {
             if (c) out += ',';
             std::string f;
-            for (int k = len(rng); k > 0; --k) f += kAlphabet[static_cast<std::size_t>(pick(rng))];
-            const bool must_quote = f.find_first_of(",\n\r") != std::string::npos ||
-                                    (!f.empty() && f.front() == '"');
-            if (must_quote || (f.find('"') != std::string::npos && coin(rng) < 5) || coin(rng) == 0) {
+            for (int k = len(rng); k > 0; --k)
+                f += kAlphabet[static_cast<std::size_t>(pick(rng))];
+            const bool must_quote =
+                f.find_first_of(",\n\r") != std::string::npos || (!f.empty() && f.front() == '"');
+            if (must_quote || (f.find('"') != std::string::npos && coin(rng) < 5) ||
+                coin(rng) == 0) {
                 out += '"';
                 for (char ch : f) {
                     if (ch == '"') out += '"';
@@ -478,13 +521,21 @@ TEST_F(CsvRead, BlockBoundariesAnywhereGiveTheSameRecords) {
             const SourceRun r = read_blocks(text, config, 37);
             ASSERT_FALSE(r.error) << r.error->to_string();
             ASSERT_EQ(r.rows(), expected) << "round " << round << ", block size " << block;
+
+            // A one-field record after all that: the error names the physical line it is on.
+            const std::string broken = text + "\nx\n";
+            const SourceRun bad = read_blocks(broken, config, 37);
+            ASSERT_TRUE(bad.error) << "round " << round << ", block size " << block;
+            EXPECT_EQ(bad.error->where, where(line_of(broken, broken.size() - 2)))
+                << "round " << round << ", block size " << block;
         }
     }
 }
 
 TEST_F(CsvRead, BlockBoundariesKeepLineNumbers) {
     std::string text = "a,b\n";
-    for (int i = 0; i < 50; ++i) text += "\"multi\nline\",\r\n" + std::to_string(i) + ",x\r";
+    for (int i = 0; i < 50; ++i)
+        text += "\"multi\nline\",\r\n" + std::to_string(i) + ",x\r";
     text += "1,2,3\n"; // records start on lines 2, 4, 5, 7, ...: this one on line 2 + 50 * 3
     for (const std::size_t block : {1, 4, 9, 64, 1 << 20}) {
         CsvReadConfig config;
@@ -498,7 +549,8 @@ TEST_F(CsvRead, BlockBoundariesKeepLineNumbers) {
 
 TEST_F(CsvRead, BlocksLiveAsLongAsTheirBatches) {
     std::string text = "a,b\n";
-    for (int i = 0; i < 2000; ++i) text += "\"q" + std::to_string(i) + "\",v" + std::to_string(i) + "\n";
+    for (int i = 0; i < 2000; ++i)
+        text += "\"q" + std::to_string(i) + "\",v" + std::to_string(i) + "\n";
     CsvReadConfig config;
     config.block_size = 256; // many blocks, reused in place when no batch holds them
     const SourceRun r = read_blocks(text, config, 10);

@@ -3,13 +3,11 @@
 
 #include "csv_read.hpp"
 #include "csv_test_support.hpp"
-
 #include "support/paths.hpp"
 #include "support/process.hpp"
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
+#include <gtest/gtest.h>
 #include <stdexcept>
 
 namespace conveyor::csv {
@@ -72,13 +70,24 @@ private:
             }
             c = s_.at(i_++);
             switch (c) {
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
+            case 'n':
+                out += '\n';
+                break;
+            case 'r':
+                out += '\r';
+                break;
+            case 't':
+                out += '\t';
+                break;
+            case 'b':
+                out += '\b';
+                break;
+            case 'f':
+                out += '\f';
+                break;
             case 'u': {
-                const unsigned cp = static_cast<unsigned>(std::stoul(std::string(s_.substr(i_, 4)), nullptr, 16));
+                const unsigned cp =
+                    static_cast<unsigned>(std::stoul(std::string(s_.substr(i_, 4)), nullptr, 16));
                 i_ += 4;
                 if (cp < 0x80) {
                     out += static_cast<char>(cp);
@@ -92,7 +101,8 @@ private:
                 }
                 break;
             }
-            default: out += c; // \" \\ \/
+            default:
+                out += c; // \" \\ \/
             }
         }
         expect('"');
@@ -100,7 +110,8 @@ private:
     }
 
     char peek() {
-        while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
+        while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_])))
+            ++i_;
         return i_ < s_.size() ? s_[i_] : '\0';
     }
     void expect(char c) {
@@ -129,8 +140,8 @@ TEST(CsvSpectrum, EveryCaseMatchesItsJson) {
 
         const std::vector<Record> expected =
             ExpectedJson(conveyor::test::read_file(json.string())).parse_records();
-        auto built = test::build("csv.read",
-                                 {{"path", entry.path().string()}, {"infer_types", false}});
+        auto built =
+            test::build("csv.read", {{"path", entry.path().string()}, {"infer_types", false}});
         ASSERT_NE(built.stage, nullptr);
         const test::SourceRun r = test::run_source(*built.stage);
         ASSERT_FALSE(r.error) << r.error->to_string();

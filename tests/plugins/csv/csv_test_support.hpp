@@ -10,10 +10,9 @@
 #include "conveyor/stage/stage.hpp"
 
 #include <gtest/gtest.h>
+#include <memory>
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
-
-#include <memory>
 #include <string>
 #include <utility>
 #include <variant>
@@ -42,7 +41,8 @@ inline Options make_options(const std::string& function, const OptionList& given
             if (!spec.default_value.is_null())
                 o.set(spec.name, spec.default_value, SourceLocation{}, false);
     }
-    for (const auto& [k, v] : given) o.set(k, v, SourceLocation{"test.toml", 1, 1}, true);
+    for (const auto& [k, v] : given)
+        o.set(k, v, SourceLocation{"test.toml", 1, 1}, true);
     return o;
 }
 
@@ -64,16 +64,23 @@ inline Built build(const std::string& function, const OptionList& given) {
 /// "null", "i:42", "n:1.5" (number with text), "d:2.5", "s:text", "b:true", "absent".
 inline std::string show(const Value& v) {
     switch (v.kind()) {
-    case Kind::Absent: return "absent";
-    case Kind::Null: return "null";
-    case Kind::Bool: return v.as_bool() ? "b:true" : "b:false";
-    case Kind::Int: return "i:" + std::to_string(v.as_int());
+    case Kind::Absent:
+        return "absent";
+    case Kind::Null:
+        return "null";
+    case Kind::Bool:
+        return v.as_bool() ? "b:true" : "b:false";
+    case Kind::Int:
+        return "i:" + std::to_string(v.as_int());
     case Kind::Double:
         return v.has_number_text() ? "n:" + std::string(v.number_text())
                                    : "d:" + std::to_string(v.as_double());
-    case Kind::String: return "s:" + std::string(v.as_string());
-    case Kind::Array: return "array";
-    case Kind::Object: return "object";
+    case Kind::String:
+        return "s:" + std::string(v.as_string());
+    case Kind::Array:
+        return "array";
+    case Kind::Object:
+        return "object";
     }
     return "?";
 }
@@ -82,17 +89,18 @@ using Rows = std::vector<std::vector<std::string>>;
 
 /// Everything a source produced, run to the end (or to its first error).
 struct SourceRun {
-    SchemaRef schema;             ///< the schema open() announced
+    SchemaRef schema; ///< the schema open() announced
     std::vector<Batch> batches;
     std::size_t next_calls = 0;
-    std::optional<Error> error;   ///< from open() or next()
+    std::optional<Error> error; ///< from open() or next()
 
     [[nodiscard]] Rows rows() const {
         Rows out;
         for (const Batch& b : batches)
             for (std::size_t r = 0; r < b.rows(); ++r) {
                 std::vector<std::string> row;
-                for (const Value& v : b.row(r)) row.push_back(show(v));
+                for (const Value& v : b.row(r))
+                    row.push_back(show(v));
                 out.push_back(std::move(row));
             }
         return out;
@@ -121,7 +129,8 @@ inline SourceRun run_source(const Stage& stage, std::size_t batch_size = 1024,
     for (;;) {
         ++result.next_calls;
         auto more = op->next(out);
-        for (Batch& b : out.take()) result.batches.push_back(std::move(b));
+        for (Batch& b : out.take())
+            result.batches.push_back(std::move(b));
         if (!more) {
             result.error = more.error();
             break;

@@ -1,7 +1,6 @@
 #include "csv_typing.hpp"
 
 #include <gtest/gtest.h>
-
 #include <string>
 
 namespace conveyor::csv {
@@ -24,9 +23,8 @@ TEST(CsvTyping, IntegersBecomeInts) {
 }
 
 TEST(CsvTyping, DecimalsKeepTheirTextWithoutCopying) {
-    for (const char* text : {"1.5", "0.0460", "-0.5", "1e3", "1E3", "1e+3", "1e-3", "2.50e10",
-                             "-0", "0.0", "1e308", "1.7976931348623157e308", "1e-999",
-                             "0.00001e310"}) {
+    for (const char* text : {"1.5", "0.0460", "-0.5", "1e3", "1E3", "1e+3", "1e-3", "2.50e10", "-0",
+                             "0.0", "1e308", "1.7976931348623157e308", "1e-999", "0.00001e310"}) {
         const std::string_view view(text);
         const Value v = infer_value(view, false);
         ASSERT_EQ(v.kind(), Kind::Double) << text;
@@ -39,12 +37,44 @@ TEST(CsvTyping, DecimalsKeepTheirTextWithoutCopying) {
 }
 
 TEST(CsvTyping, NonNumbersStayStrings) {
-    for (const char* text :
-         {"007", "00", "-007", "+1", "+1.5", "1e999", "-1e999", "1.8e308", "9e99999999999999999",
-          ".5", "-.5", "1.", "1.e5", "1e", "1e+", "-", "--1", "1-", "0x10", "1_000", " 1", "1 ",
-          "1,5", "NaN", "inf", "-inf", "Infinity", "true", "false", "null", "abc",
-          "9223372036854775808", "-9223372036854775809", "123456789012345678901234567890",
-          "2024-01-15", "1.2.3", "01.5", "١٢٣"}) {
+    for (const char* text : {"007",
+                             "00",
+                             "-007",
+                             "+1",
+                             "+1.5",
+                             "1e999",
+                             "-1e999",
+                             "1.8e308",
+                             "9e99999999999999999",
+                             ".5",
+                             "-.5",
+                             "1.",
+                             "1.e5",
+                             "1e",
+                             "1e+",
+                             "-",
+                             "--1",
+                             "1-",
+                             "0x10",
+                             "1_000",
+                             " 1",
+                             "1 ",
+                             "1,5",
+                             "NaN",
+                             "inf",
+                             "-inf",
+                             "Infinity",
+                             "true",
+                             "false",
+                             "null",
+                             "abc",
+                             "9223372036854775808",
+                             "-9223372036854775809",
+                             "123456789012345678901234567890",
+                             "2024-01-15",
+                             "1.2.3",
+                             "01.5",
+                             "١٢٣"}) {
         const std::string_view view(text);
         const Value v = infer_value(view, false);
         ASSERT_EQ(v.kind(), Kind::String) << text;

@@ -1,13 +1,11 @@
-#include "csv_read.hpp"
-#include "csv_test_support.hpp"
-
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/obs/metrics.hpp"
+#include "csv_read.hpp"
+#include "csv_test_support.hpp"
 #include "support/process.hpp"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
+#include <gtest/gtest.h>
 #include <limits>
 #include <unistd.h>
 
@@ -18,7 +16,8 @@ using test::OptionList;
 
 Batch make_batch(const SchemaRef& schema, const std::vector<std::vector<Value>>& rows) {
     Batch b(schema);
-    for (const auto& row : rows) b.append_row(row);
+    for (const auto& row : rows)
+        b.append_row(row);
     return b;
 }
 
@@ -99,9 +98,8 @@ TEST_F(CsvWrite, QuotesOnlyWhereNeeded) {
 TEST_F(CsvWrite, ScalarsNullsAndEmptyStrings) {
     const auto schema = make_schema({"a", "b", "c", "d", "e", "f", "g", "h", "i"});
     EXPECT_EQ(write(schema, {{Value::null(), Value::absent(), Value::boolean(true),
-                              Value::boolean(false), Value::integer(-5),
-                              Value::number_text("1.50"), Value::real(2.0), Value::real(0.1),
-                              Value::string("")}}),
+                              Value::boolean(false), Value::integer(-5), Value::number_text("1.50"),
+                              Value::real(2.0), Value::real(0.1), Value::string("")}}),
               "a,b,c,d,e,f,g,h,i\n,,true,false,-5,1.50,2.0,0.1,\"\"\n");
     EXPECT_EQ(write(make_schema({"x", "y"}),
                     {{Value::real(std::numeric_limits<double>::infinity()), Value::real(1e300)}}),
@@ -110,8 +108,9 @@ TEST_F(CsvWrite, ScalarsNullsAndEmptyStrings) {
 
 TEST_F(CsvWrite, OneColumnNullKeepsItsRecord) {
     // An empty line would be skipped by readers; "" keeps the record.
-    EXPECT_EQ(write(make_schema({"v"}), {{Value::integer(1)}, {Value::null()}, {Value::integer(2)}}),
-              "v\n1\n\"\"\n2\n");
+    EXPECT_EQ(
+        write(make_schema({"v"}), {{Value::integer(1)}, {Value::null()}, {Value::integer(2)}}),
+        "v\n1\n\"\"\n2\n");
 }
 
 TEST_F(CsvWrite, NestedValuesAreJsonText) {
@@ -126,8 +125,8 @@ TEST_F(CsvWrite, NestedValuesAreJsonText) {
     members[0] = Member{"k", Value::string("line\nbreak")};
     members[1] = Member{"gone", Value::absent()};
     members[2] = Member{"n", Value::real(1.5)};
-    b.append_row(std::vector<Value>{Value::integer(7), Value::array(items, 3),
-                                    Value::object(members, 3)});
+    b.append_row(
+        std::vector<Value>{Value::integer(7), Value::array(items, 3), Value::object(members, 3)});
     const std::string path = dir_.file("nested.csv");
     Writer w(path, {}, {schema});
     ASSERT_TRUE(w.push(std::move(b)));
@@ -143,7 +142,8 @@ TEST_F(CsvWrite, HeaderComesFromTheInitialSchemaAndBatchesAreMappedByName) {
     const std::string path = dir_.file("mapped.csv");
     Writer w(path, {}, {header});
     ASSERT_TRUE(w.push(make_batch(other, {{Value::integer(3), Value::integer(1)}})));
-    ASSERT_TRUE(w.push(make_batch(header, {{Value::integer(4), Value::integer(5), Value::integer(6)}})));
+    ASSERT_TRUE(
+        w.push(make_batch(header, {{Value::integer(4), Value::integer(5), Value::integer(6)}})));
     ASSERT_TRUE(w.push(make_batch(other, {{Value::integer(9), Value::integer(7)}})));
     ASSERT_TRUE(w.finish());
     EXPECT_EQ(conveyor::test::read_file(path), "a,b,c\n1,,3\n4,5,6\n7,,9\n");
@@ -152,7 +152,8 @@ TEST_F(CsvWrite, HeaderComesFromTheInitialSchemaAndBatchesAreMappedByName) {
 TEST_F(CsvWrite, HeaderFromTheFirstBatchWhenNoSchemaIsKnown) {
     const std::string path = dir_.file("first.csv");
     Writer w(path, {}, {nullptr});
-    ASSERT_TRUE(w.push(make_batch(make_schema({"x", "y"}), {{Value::integer(1), Value::integer(2)}})));
+    ASSERT_TRUE(
+        w.push(make_batch(make_schema({"x", "y"}), {{Value::integer(1), Value::integer(2)}})));
     ASSERT_TRUE(w.push(make_batch(make_schema({"y"}), {{Value::integer(3)}})));
     ASSERT_TRUE(w.finish());
     EXPECT_EQ(conveyor::test::read_file(path), "x,y\n1,2\n,3\n");
@@ -290,8 +291,8 @@ TEST_F(CsvWrite, RoundTripThroughCsvRead) {
          Value::string("007")},
         {Value::integer(-2), Value::string("with, comma"), Value::number_text("1e-5"),
          Value::string(""), Value::string("+1")},
-        {Value::integer(3), Value::string("quote \" and\r\nnew\nlines"),
-         Value::number_text("-0"), Value::string("1e999"), Value::string(" x ")},
+        {Value::integer(3), Value::string("quote \" and\r\nnew\nlines"), Value::number_text("-0"),
+         Value::string("1e999"), Value::string(" x ")},
         {Value::integer(INT64_MIN), Value::string("\"starts with quote"),
          Value::number_text("2.50"), Value::string("ab\"c"), Value::string("")},
     };
@@ -310,7 +311,8 @@ TEST_F(CsvWrite, RoundTripThroughCsvRead) {
         test::Rows expected;
         for (const auto& row : rows) {
             std::vector<std::string> shown;
-            for (const Value& v : row) shown.push_back(test::show(v));
+            for (const Value& v : row)
+                shown.push_back(test::show(v));
             expected.push_back(std::move(shown));
         }
         EXPECT_EQ(r.rows(), expected);
