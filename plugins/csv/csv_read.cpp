@@ -19,7 +19,8 @@ public:
               std::move(file),
               ReaderConfig{config.delimiter, config.quote, config.infer_types, config.block_size},
               ctx.metrics),
-          config_(config), batch_size_(std::max<std::size_t>(ctx.batch_size, 1)), run_(ctx.run) {}
+          config_(config), batch_size_(std::max<std::size_t>(ctx.batch_size, 1)), run_(ctx.run),
+          streaming_(ctx.mode == ExecutionMode::Streaming) {}
 
     /// Reads what the schema comes from: the header row, or the first record of a file
     /// without one (kept to be emitted first).
@@ -36,6 +37,7 @@ private:
     CsvReadConfig config_;
     std::size_t batch_size_;
     RunContext* run_;
+    bool streaming_;
     SchemaRef schema_;
     std::size_t width_ = 0;
     std::optional<Batch> pending_;
@@ -101,12 +103,15 @@ Result<bool> CsvReadOperator::next(Emitter& out) {
     pending_.reset();
     reader_.attach(&batch);
     while (batch.rows() < batch_size_) {
-        auto more = reader_.next_record(fields_);
-        if (!more) {
+        // Streaming: records that have arrived go out now rather than when a batch fills.
+        const bool may_wait = !streaming_ || batch.empty();
+        auto fetched = reader_.fetch_record(fields_, may_wait);
+        if (!fetched) {
             reader_.attach(nullptr);
-            return std::move(more).error();
+            return std::move(fetched).error();
         }
-        if (!*more) {
+        if (*fetched == CsvReader::Fetch::WouldWait) break;
+        if (*fetched == CsvReader::Fetch::End) {
             done_ = true;
             break;
         }

@@ -120,15 +120,22 @@ std::string_view CsvReader::unescape(std::string_view quoted_text, std::string_v
 }
 
 Result<bool> CsvReader::next_record(std::vector<Value>& fields) {
+    auto r = fetch_record(fields, true);
+    if (!r) return std::move(r).error();
+    return *r == Fetch::Record;
+}
+
+Result<CsvReader::Fetch> CsvReader::fetch_record(std::vector<Value>& fields, bool may_wait) {
     for (;;) {
         switch (parse_record(fields)) {
         case Step::Record:
-            return true;
+            return Fetch::Record;
         case Step::End:
-            return false;
+            return Fetch::End;
         case Step::Error:
             return error_;
         case Step::NeedMore:
+            if (!may_wait && block_ && !file_.size()) return Fetch::WouldWait;
             CONVEYOR_TRY(refill());
             break;
         }

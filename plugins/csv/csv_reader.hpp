@@ -60,6 +60,13 @@ public:
     /// max_record_bytes; read errors pass through.
     Result<bool> next_record(std::vector<Value>& fields);
 
+    enum class Fetch : std::uint8_t { Record, End, WouldWait };
+    /// next_record() that, with `may_wait` false, returns WouldWait instead of reading a pipe
+    /// or terminal when the buffered input holds no complete record (regular files are always
+    /// read: they never keep a reader waiting). Streaming sources use it to emit what they have
+    /// instead of holding records back until a batch fills.
+    Result<Fetch> fetch_record(std::vector<Value>& fields, bool may_wait);
+
     /// Type inference on or off for the following records (headers are read as plain text).
     void set_infer_types(bool on) noexcept { config_.infer_types = on; }
 

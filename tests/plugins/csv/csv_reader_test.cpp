@@ -376,6 +376,47 @@ TEST_F(CsvRead, ReadsStandardInputAndNamesItInErrors) {
     EXPECT_EQ(r.rows(), (Rows{{"i:1", "i:2"}}));
 }
 
+TEST_F(CsvRead, StreamingModeEmitsWhatHasArrivedFromAPipe) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    auto send = [&](const std::string& text) {
+        ASSERT_EQ(::write(fds[1], text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    };
+    RunContext run;
+    run.stdin_fd = fds[0];
+    auto built = test::build("csv.read", {{"path", "-"}});
+    send("a,b\n1,2\n3,");
+    OpenContext ctx;
+    ctx.batch_size = 100;
+    ctx.mode = ExecutionMode::Streaming;
+    ctx.run = &run;
+    auto opened = built.stage->open(ctx);
+    ASSERT_TRUE(opened);
+    auto& op = std::get<std::unique_ptr<SourceOperator>>(opened->op);
+    CollectingEmitter out;
+
+    // One complete record has arrived: it is emitted without waiting for 99 more (a batch-mode
+    // reader would block here until the pipe closes).
+    ASSERT_TRUE(*op->next(out));
+    auto batches = out.take();
+    ASSERT_EQ(batches.size(), 1u);
+    EXPECT_EQ(batches[0].rows(), 1u);
+
+    send("4\n5,6\n");
+    ASSERT_TRUE(*op->next(out));
+    batches = out.take();
+    ASSERT_EQ(batches.size(), 1u);
+    ASSERT_EQ(batches[0].rows(), 2u);
+    EXPECT_EQ(batches[0].at(0, 1).as_int(), 4);
+
+    ::close(fds[1]);
+    auto more = op->next(out);
+    ASSERT_TRUE(more);
+    EXPECT_FALSE(*more);
+    EXPECT_TRUE(out.empty());
+    ::close(fds[0]);
+}
+
 TEST_F(CsvRead, RecordLargerThanABlock) {
     const std::string big(10000, 'x');
     CsvReadConfig config;
