@@ -1,0 +1,318 @@
+#include "csv_read.hpp"
+
+#include "conveyor/exec/run_context.hpp"
+#include "conveyor/obs/log.hpp"
+#include "csv_dialect.hpp"
+
+#include <fmt/format.h>
+#include <unordered_set>
+
+namespace conveyor::csv {
+
+namespace {
+
+/// One run of csv.read: reads the header at start(), then one batch per next().
+class CsvReadOperator final : public SourceOperator {
+public:
+    CsvReadOperator(const CsvReadConfig& config, InputFile file, const OpenContext& ctx)
+        : reader_(
+              std::move(file),
+              ReaderConfig{config.delimiter, config.quote, config.infer_types, config.block_size},
+              ctx.metrics),
+          config_(config), batch_size_(std::max<std::size_t>(ctx.batch_size, 1)), run_(ctx.run),
+          streaming_(ctx.mode == ExecutionMode::Streaming) {}
+
+    /// Reads what the schema comes from: the header row, or the first record of a file
+    /// without one (kept to be emitted first).
+    Status start();
+    [[nodiscard]] const SchemaRef& schema() const noexcept { return schema_; }
+
+    Result<bool> next(Emitter& out) override;
+
+private:
+    Error ragged_error() const;
+    void end_of_input();
+
+    CsvReader reader_;
+    CsvReadConfig config_;
+    std::size_t batch_size_;
+    RunContext* run_;
+    bool streaming_;
+    SchemaRef schema_;
+    std::size_t width_ = 0;
+    std::optional<Batch> pending_;
+    std::vector<Value> fields_;
+    std::uint64_t consumed_mark_ = 0;
+    std::uint64_t skipped_ = 0;
+    std::string first_skipped_;
+    bool done_ = false;
+};
+
+Status CsvReadOperator::start() {
+    if (config_.columns) {
+        schema_ = make_schema(*config_.columns);
+        width_ = schema_->size();
+        return {};
+    }
+    Batch scratch; // owns the first block and any unescaped text until the row is placed
+    reader_.attach(&scratch);
+    if (config_.headers) reader_.set_infer_types(false);
+    auto first = reader_.next_record(fields_);
+    reader_.set_infer_types(config_.infer_types);
+    reader_.attach(nullptr);
+    if (!first) return std::move(first).error();
+    if (!*first) { // empty file: no records, no columns
+        schema_ = make_schema({});
+        done_ = true;
+        return {};
+    }
+
+    std::vector<std::string> names;
+    names.reserve(fields_.size());
+    if (config_.headers) {
+        for (const Value& v : fields_)
+            names.emplace_back(v.as_string());
+        std::vector<std::pair<std::string, std::string>> renamed;
+        names = normalise_header(std::move(names), &renamed);
+        for (const auto& [from, to] : renamed)
+            spdlog::warn("{}: column name '{}' appears more than once in the header; the "
+                         "repeat is called '{}'",
+                         reader_.where(), from, to);
+        consumed_mark_ = reader_.bytes_consumed();
+    } else {
+        for (std::size_t i = 0; i < fields_.size(); ++i)
+            names.push_back(fmt::format("column{}", i + 1));
+    }
+    schema_ = make_schema(std::move(names));
+    width_ = schema_->size();
+    if (!config_.headers) {
+        pending_.emplace(schema_, batch_size_);
+        pending_->share_storage_of(scratch);
+        pending_->append_row(fields_);
+    }
+    return {};
+}
+
+Result<bool> CsvReadOperator::next(Emitter& out) {
+    if (done_) return false;
+    if (run_ && run_->stop_requested()) {
+        end_of_input();
+        return false;
+    }
+    Batch batch = pending_ ? std::move(*pending_) : Batch(schema_, batch_size_);
+    pending_.reset();
+    reader_.attach(&batch);
+    while (batch.rows() < batch_size_) {
+        // Streaming: records that have arrived go out now rather than when a batch fills.
+        const bool may_wait = !streaming_ || batch.empty();
+        auto fetched = reader_.fetch_record(fields_, may_wait);
+        if (!fetched) {
+            reader_.attach(nullptr);
+            return std::move(fetched).error();
+        }
+        if (*fetched == CsvReader::Fetch::WouldWait) break;
+        if (*fetched == CsvReader::Fetch::End) {
+            done_ = true;
+            break;
+        }
+        if (fields_.size() != width_) {
+            if (config_.on_ragged == RaggedPolicy::Skip) {
+                if (skipped_++ == 0) first_skipped_ = reader_.where();
+                continue;
+            }
+            if (config_.on_ragged == RaggedPolicy::Pad && fields_.size() < width_) {
+                fields_.resize(width_, Value::null());
+            } else {
+                reader_.attach(nullptr);
+                return ragged_error();
+            }
+        }
+        batch.append_row(fields_);
+    }
+    reader_.attach(nullptr);
+    const std::uint64_t consumed = reader_.bytes_consumed();
+    batch.set_payload_bytes(static_cast<std::size_t>(consumed - consumed_mark_));
+    consumed_mark_ = consumed;
+    if (!batch.empty()) out.emit(std::move(batch));
+    if (done_) end_of_input();
+    return !done_;
+}
+
+Error CsvReadOperator::ragged_error() const {
+    const std::size_t n = fields_.size();
+    std::string msg = fmt::format("row has {} field{}, expected {}", n, n == 1 ? "" : "s", width_);
+    if (config_.columns) msg += " (the names listed in 'columns')";
+    if (config_.on_ragged == RaggedPolicy::Pad)
+        msg += "; on_ragged = \"pad\" only fills short rows and never drops data, "
+               "set on_ragged = \"skip\" to drop rows like this one";
+    else if (n < width_)
+        msg += "; set on_ragged = \"pad\" to fill missing fields with null, or \"skip\" to "
+               "drop such rows";
+    else
+        msg += "; set on_ragged = \"skip\" to drop such rows";
+    return Error(ErrorKind::Data, std::move(msg), reader_.where());
+}
+
+void CsvReadOperator::end_of_input() {
+    done_ = true;
+    if (skipped_ == 0) return;
+    spdlog::warn("{}: skipped {} row{} whose field count differs from the {} column{} expected "
+                 "(on_ragged = \"skip\"); the first was at {}",
+                 reader_.display_name(), skipped_, skipped_ == 1 ? "" : "s", width_,
+                 width_ == 1 ? "" : "s", first_skipped_);
+    skipped_ = 0;
+}
+
+class CsvReadStage final : public Stage {
+public:
+    explicit CsvReadStage(CsvReadConfig config) : config_(std::move(config)) {}
+
+    Result<OpenedStage> open(const OpenContext& ctx) const override {
+        auto file = InputFile::open(config_.path, ctx.run);
+        if (!file) return std::move(file).error();
+        auto op = std::make_unique<CsvReadOperator>(config_, std::move(*file), ctx);
+        CONVEYOR_TRY(op->start());
+        SchemaRef schema = op->schema();
+        return OpenedStage(std::unique_ptr<SourceOperator>(std::move(op)), std::move(schema));
+    }
+
+private:
+    CsvReadConfig config_;
+};
+
+std::unique_ptr<Stage> build_csv_read(BuildContext& ctx) {
+    const Options& options = ctx.options();
+    CsvReadConfig config;
+    config.path = string_option(options, "path", "");
+    if (config.path.empty())
+        ctx.error("path", "path must name a CSV file (or \"-\" for standard input)");
+    config.headers = bool_option(options, "headers", true);
+    if (const auto dialect = dialect_from_options(ctx)) {
+        config.delimiter = dialect->delimiter;
+        config.quote = dialect->quote;
+    }
+    config.infer_types = bool_option(options, "infer_types", true);
+
+    const std::string ragged = string_option(options, "on_ragged", "error");
+    if (ragged == "error")
+        config.on_ragged = RaggedPolicy::Error;
+    else if (ragged == "pad")
+        config.on_ragged = RaggedPolicy::Pad;
+    else if (ragged == "skip")
+        config.on_ragged = RaggedPolicy::Skip;
+    else
+        ctx.error(
+            "on_ragged",
+            fmt::format("on_ragged must be \"error\", \"pad\" or \"skip\", not \"{}\"", ragged));
+
+    if (const OptionValue* v = options.find("columns"); v && !v->is_null()) {
+        std::vector<std::string> columns = options.get_string_list("columns");
+        if (config.headers) {
+            ctx.error("columns", "'columns' names the fields of a file without a header row; "
+                                 "set headers = false as well (with a header row, the header "
+                                 "names the fields)");
+        } else if (columns.empty()) {
+            ctx.error("columns", "'columns' must list at least one name");
+        } else {
+            std::unordered_set<std::string_view> seen;
+            for (const std::string& c : columns) {
+                if (c.empty())
+                    ctx.error("columns", "'columns' contains an empty name");
+                else if (!seen.insert(c).second)
+                    ctx.error("columns", fmt::format("'columns' lists '{}' twice", c));
+            }
+        }
+        config.columns = std::move(columns);
+    }
+    if (ctx.failed()) return nullptr;
+    return make_csv_read_stage(std::move(config));
+}
+
+} // namespace
+
+std::vector<std::string>
+normalise_header(std::vector<std::string> names,
+                 std::vector<std::pair<std::string, std::string>>* renamed) {
+    for (std::size_t i = 0; i < names.size(); ++i)
+        if (names[i].empty()) names[i] = fmt::format("column{}", i + 1);
+    // Every name as written is reserved, so a suffix never takes a name a later column has.
+    std::unordered_set<std::string> taken(names.begin(), names.end());
+    std::unordered_set<std::string> seen;
+    for (std::string& name : names) {
+        if (seen.insert(name).second) continue;
+        for (std::size_t k = 2;; ++k) {
+            std::string candidate = fmt::format("{}_{}", name, k);
+            if (taken.insert(candidate).second) {
+                seen.insert(candidate);
+                if (renamed) renamed->emplace_back(name, candidate);
+                name = std::move(candidate);
+                break;
+            }
+        }
+    }
+    return names;
+}
+
+std::unique_ptr<Stage> make_csv_read_stage(CsvReadConfig config) {
+    return std::make_unique<CsvReadStage>(std::move(config));
+}
+
+FunctionDescriptor csv_read_descriptor() {
+    FunctionDescriptor fn;
+    fn.name = "csv.read";
+    fn.role = StageRole::Source;
+    fn.min_inputs = 0;
+    fn.max_inputs = 0;
+    fn.summary = "Read records from a CSV file (or standard input)";
+    fn.description =
+        "Reads an RFC 4180 CSV file: quoted fields may contain the delimiter, doubled quotes "
+        "and line breaks; lines may end with LF, CRLF or CR; a UTF-8 byte order mark and blank "
+        "lines are skipped. The first row names the fields (repeated names get a suffix such "
+        "as a_2, empty ones become columnN). With infer_types, integers become integers, "
+        "decimals become numbers that keep their spelling, empty fields become null and "
+        "everything else (including 007, +1 and quoted \"\") stays a string. Errors name the "
+        "file and the line where the record starts.";
+
+    OptionSpec path;
+    path.name = "path";
+    path.type = OptionType::String;
+    path.required = true;
+    path.description = "File to read; \"-\" reads standard input. Relative paths are relative "
+                       "to the current directory.";
+    fn.options.push_back(std::move(path));
+    fn.options.push_back(headers_option(
+        "The first row holds the field names. Without it, fields are called column1, "
+        "column2, ... unless 'columns' names them."));
+    fn.options.push_back(delimiter_option());
+    fn.options.push_back(quote_option());
+
+    OptionSpec infer;
+    infer.name = "infer_types";
+    infer.type = OptionType::Bool;
+    infer.default_value = true;
+    infer.description = "Turn integers and decimals into numbers and empty fields into null. "
+                        "When false every field is a string (empty fields are empty strings).";
+    fn.options.push_back(std::move(infer));
+
+    OptionSpec ragged;
+    ragged.name = "on_ragged";
+    ragged.type = OptionType::String;
+    ragged.default_value = "error";
+    ragged.choices = {"error", "pad", "skip"};
+    ragged.description = "A row with a different number of fields than the header: \"error\" "
+                         "stops with file:line, \"pad\" fills short rows with null (long rows "
+                         "still fail), \"skip\" drops the row and warns once with the count.";
+    fn.options.push_back(std::move(ragged));
+
+    OptionSpec columns;
+    columns.name = "columns";
+    columns.type = OptionType::StringList;
+    columns.description = "Field names for a file without a header row (headers = false); "
+                          "each row must have this many fields.";
+    fn.options.push_back(std::move(columns));
+
+    fn.factory = build_csv_read;
+    return fn;
+}
+
+} // namespace conveyor::csv

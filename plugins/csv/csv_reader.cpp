@@ -1,0 +1,325 @@
+#include "csv_reader.hpp"
+
+#include "conveyor/obs/metrics.hpp"
+#include "csv_typing.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <fmt/format.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace conveyor::csv {
+
+namespace {
+
+// Blocks are over-allocated by this much so the 64-byte scan may read past the valid bytes;
+// bits beyond them are masked off.
+constexpr std::size_t kPadding = 64;
+constexpr std::size_t kNoChunk = static_cast<std::size_t>(-1);
+
+// Bit i is set when p[i] is the delimiter, the quote, CR or LF.
+inline std::uint64_t special_mask(const char* p, std::size_t avail, char delimiter,
+                                  char quote) noexcept {
+    std::uint64_t mask = 0;
+#if defined(__SSE2__)
+    const __m128i d = _mm_set1_epi8(delimiter);
+    const __m128i q = _mm_set1_epi8(quote);
+    const __m128i lf = _mm_set1_epi8('\n');
+    const __m128i cr = _mm_set1_epi8('\r');
+    for (int i = 0; i < 4; ++i) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+        const __m128i hit =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, d), _mm_cmpeq_epi8(v, q)),
+                         _mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, cr)));
+        mask |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(_mm_movemask_epi8(hit)))
+                << (16 * i);
+    }
+#else
+    for (int i = 0; i < 64; ++i) {
+        const char c = p[i];
+        if (c == delimiter || c == quote || c == '\n' || c == '\r') mask |= std::uint64_t{1} << i;
+    }
+#endif
+    if (avail < 64) mask &= (std::uint64_t{1} << avail) - 1;
+    return mask;
+}
+
+} // namespace
+
+CsvReader::CsvReader(InputFile file, ReaderConfig config, StageMetrics* metrics)
+    : file_(std::move(file)), config_(config), metrics_(metrics) {
+    if (config_.block_size == 0) config_.block_size = 1;
+}
+
+void CsvReader::attach(Batch* batch) {
+    batch_ = batch;
+    if (batch_ && block_) batch_->keep_alive(block_);
+}
+
+std::string CsvReader::where() const {
+    return fmt::format("{}:{}", display_name(), record_line_);
+}
+
+// Inlined into the parse loop: one call per field.
+[[gnu::always_inline]] inline std::size_t CsvReader::find_special(std::size_t p) noexcept {
+    for (;;) {
+        if (p >= end_) return end_;
+        if (p < chunk_ || p - chunk_ >= 64) {
+            chunk_ = p;
+            mask_ = special_mask(data_ + p, end_ - p, config_.delimiter, config_.quote);
+        }
+        const std::uint64_t m = mask_ & (~std::uint64_t{0} << (p - chunk_));
+        if (m) return chunk_ + static_cast<std::size_t>(__builtin_ctzll(m));
+        p = chunk_ + 64;
+    }
+}
+
+// The end of an unquoted field: the next delimiter or line break. Quotes in it are literal.
+[[gnu::always_inline]] inline std::size_t CsvReader::find_unquoted_end(std::size_t p) noexcept {
+    for (;;) {
+        const std::size_t s = find_special(p);
+        if (s >= end_ || data_[s] != config_.quote) return s;
+        p = s + 1;
+    }
+}
+
+[[gnu::always_inline]] inline Value CsvReader::make_value(std::string_view text,
+                                                          bool quoted) noexcept {
+    if (config_.infer_types) return infer_value(text, quoted);
+    return Value::string(text);
+}
+
+// Copies a quoted field's content into the batch arena with doubled quotes made single, then
+// any text that followed the closing quote, literally.
+std::string_view CsvReader::unescape(std::string_view quoted_text, std::string_view literal_tail) {
+    Arena& arena = batch_->arena();
+    const std::size_t cap = quoted_text.size() + literal_tail.size();
+    if (cap == 0) return {};
+    char* out = arena.allocate_array<char>(cap);
+    char* w = out;
+    const char q = config_.quote;
+    const char* p = quoted_text.data();
+    const char* const end = p + quoted_text.size();
+    while (p < end) {
+        const char* hit =
+            static_cast<const char*>(std::memchr(p, q, static_cast<std::size_t>(end - p)));
+        if (!hit) hit = end;
+        std::memcpy(w, p, static_cast<std::size_t>(hit - p));
+        w += hit - p;
+        if (hit == end) break;
+        *w++ = q;
+        p = hit + 2; // the pair stands for one quote (inside a closed field quotes come in pairs)
+    }
+    std::memcpy(w, literal_tail.data(), literal_tail.size());
+    w += literal_tail.size();
+    return {out, static_cast<std::size_t>(w - out)};
+}
+
+Result<bool> CsvReader::next_record(std::vector<Value>& fields) {
+    auto r = fetch_record(fields, true);
+    if (!r) return std::move(r).error();
+    return *r == Fetch::Record;
+}
+
+Result<CsvReader::Fetch> CsvReader::fetch_record(std::vector<Value>& fields, bool may_wait) {
+    for (;;) {
+        switch (parse_record(fields)) {
+        case Step::Record:
+            return Fetch::Record;
+        case Step::End:
+            return Fetch::End;
+        case Step::Error:
+            return error_;
+        case Step::NeedMore:
+            if (!may_wait && block_ && !file_.size()) return Fetch::WouldWait;
+            CONVEYOR_TRY(refill());
+            break;
+        }
+    }
+}
+
+// Parses one record starting at pos_. Only a complete record moves pos_/line_ forward (blank
+// lines before it are consumed either way); NeedMore leaves the record to be parsed again once
+// more input is in the block.
+CsvReader::Step CsvReader::parse_record(std::vector<Value>& fields) {
+    assert(batch_ && "attach() a batch before reading");
+    fields.clear();
+    if (interrupted_) return Step::End;
+    if (!bom_checked_) {
+        if (end_ - pos_ < 3 && !eof_) return Step::NeedMore;
+        if (end_ - pos_ >= 3 && std::memcmp(data_ + pos_, "\xEF\xBB\xBF", 3) == 0) pos_ += 3;
+        bom_checked_ = true;
+    }
+
+    const char* const d = data_;
+    const std::size_t end = end_;
+    const char delimiter = config_.delimiter;
+    const char quote = config_.quote;
+
+    std::size_t p = pos_;
+    std::uint64_t line = line_;
+    for (;;) { // blank lines
+        if (p >= end) {
+            pos_ = p;
+            line_ = line;
+            return eof_ ? Step::End : Step::NeedMore;
+        }
+        if (d[p] == '\n') {
+            ++p;
+            ++line;
+        } else if (d[p] == '\r') {
+            if (p + 1 >= end && !eof_) break; // cannot tell CRLF from a lone CR yet
+            p += (p + 1 < end && d[p + 1] == '\n') ? 2 : 1;
+            ++line;
+        } else {
+            break;
+        }
+    }
+    pos_ = p;
+    line_ = line;
+    if (p >= end || d[p] == '\r') return Step::NeedMore; // the CR at the end of the block
+
+    for (;;) {
+        if (p < end && d[p] == quote) {
+            const std::uint64_t open_line = line;
+            const std::size_t content = p + 1;
+            std::size_t q = content;
+            bool doubled = false;
+            std::size_t close;
+            for (;;) {
+                const std::size_t s = find_special(q);
+                if (s >= end) {
+                    if (!eof_) return Step::NeedMore;
+                    error_ = Error(ErrorKind::Data,
+                                   "quoted field is never closed: the quote that opens it has no "
+                                   "closing quote before the end of the input",
+                                   fmt::format("{}:{}", display_name(), open_line));
+                    return Step::Error;
+                }
+                const char c = d[s];
+                if (c == quote) {
+                    if (s + 1 < end) {
+                        if (d[s + 1] == quote) {
+                            doubled = true;
+                            q = s + 2;
+                            continue;
+                        }
+                    } else if (!eof_) {
+                        return Step::NeedMore; // a doubled quote may continue in the next read
+                    }
+                    close = s;
+                    break;
+                }
+                if (c == '\n') {
+                    ++line;
+                } else if (c == '\r') {
+                    if (s + 1 >= end) {
+                        if (!eof_) return Step::NeedMore;
+                        ++line;
+                    } else if (d[s + 1] != '\n') {
+                        ++line;
+                    }
+                }
+                q = s + 1;
+            }
+            std::string_view text(d + content, close - content);
+            p = close + 1;
+            if (p < end && d[p] != delimiter && d[p] != '\n' && d[p] != '\r') {
+                // `"abc"def`: like most readers, keep what follows the closing quote literally.
+                const std::size_t e = find_unquoted_end(p);
+                if (e >= end && !eof_) return Step::NeedMore;
+                text = unescape(text, std::string_view(d + p, e - p));
+                p = e;
+            } else if (doubled) {
+                text = unescape(text, {});
+            }
+            fields.push_back(make_value(text, true));
+        } else {
+            const std::size_t e = find_unquoted_end(p);
+            if (e >= end && !eof_) return Step::NeedMore;
+            fields.push_back(make_value(std::string_view(d + p, e - p), false));
+            p = e;
+        }
+
+        if (p >= end) { // the last line has no line break (only reached at end of input)
+            record_line_ = line_;
+            pos_ = p;
+            line_ = line + 1;
+            return Step::Record;
+        }
+        const char c = d[p];
+        if (c == delimiter) {
+            ++p;
+            continue;
+        }
+        if (c == '\r') {
+            if (p + 1 >= end) {
+                if (!eof_) return Step::NeedMore;
+                ++p;
+            } else {
+                p += d[p + 1] == '\n' ? 2 : 1;
+            }
+        } else { // '\n'
+            ++p;
+        }
+        record_line_ = line_;
+        pos_ = p;
+        line_ = line + 1;
+        return Step::Record;
+    }
+}
+
+// Makes room for more input after the unparsed tail [pos_, end_) and reads once. Appends in
+// place while the block has room (values already handed out stay valid); otherwise moves the
+// tail to the front of the block if nobody else holds it, or to a new block.
+Status CsvReader::refill() {
+    const std::size_t tail = end_ - pos_;
+    if (tail > config_.max_record_bytes) {
+        return fail(ErrorKind::Data,
+                    fmt::format("record is larger than {} bytes; is a quote left open? (a quoted "
+                                "field runs until its closing quote, across lines)",
+                                config_.max_record_bytes),
+                    fmt::format("{}:{}", display_name(), line_));
+    }
+    const std::size_t min_read = std::max<std::size_t>(config_.block_size / 8, 1);
+    if (!block_ || capacity_ - end_ < min_read) {
+        std::size_t want = config_.block_size;
+        while (want < tail + min_read)
+            want *= 2; // one record larger than a block
+        if (block_ && block_.use_count() == 1 && capacity_ >= tail + min_read) {
+            // No batch holds the block any more. The fence pairs with the release in the last
+            // holder's reference drop, so its reads happen before these writes.
+            std::atomic_thread_fence(std::memory_order_acquire);
+            std::memmove(data_, data_ + pos_, tail);
+        } else {
+            auto fresh = std::make_shared_for_overwrite<char[]>(want + kPadding);
+            std::memset(fresh.get() + want, 0, kPadding);
+            if (tail) std::memcpy(fresh.get(), data_ + pos_, tail);
+            block_ = std::move(fresh);
+            data_ = block_.get();
+            capacity_ = want;
+            if (batch_) batch_->keep_alive(block_);
+        }
+        block_offset_ += pos_;
+        pos_ = 0;
+        end_ = tail;
+    }
+    chunk_ = kNoChunk; // the cached mask may cover bytes that were not valid yet
+
+    auto n = file_.read(std::span<char>(data_ + end_, capacity_ - end_));
+    if (!n) return std::move(n).error();
+    if (*n == 0) {
+        eof_ = true;
+        interrupted_ = file_.interrupted();
+        return {};
+    }
+    end_ += *n;
+    if (metrics_) metrics_->bytes_read.fetch_add(*n, std::memory_order_relaxed);
+    return {};
+}
+
+} // namespace conveyor::csv

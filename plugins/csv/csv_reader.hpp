@@ -1,0 +1,118 @@
+#pragma once
+
+#include "conveyor/core/batch.hpp"
+#include "conveyor/core/result.hpp"
+#include "conveyor/core/value.hpp"
+#include "conveyor/io/input_file.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace conveyor {
+struct StageMetrics;
+}
+
+namespace conveyor::csv {
+
+/// Bytes read from the input per block. Large enough that reads cost nothing per record, small
+/// enough that the batches keeping a block alive do not hold much more than they use.
+inline constexpr std::size_t kDefaultBlockSize = std::size_t{1} << 20;
+/// A record larger than this is an error rather than a reason to keep reading the whole input
+/// into memory: almost always a quote that was never closed.
+inline constexpr std::size_t kDefaultMaxRecordBytes = std::size_t{256} << 20;
+
+struct ReaderConfig {
+    char delimiter = ',';
+    char quote = '"';
+    bool infer_types = true;
+    /// Tests use tiny blocks so that records cross block boundaries many times.
+    std::size_t block_size = kDefaultBlockSize;
+    std::size_t max_record_bytes = kDefaultMaxRecordBytes;
+};
+
+/// An RFC 4180 record reader over an InputFile (also lenient where most readers are: a quote
+/// inside an unquoted field, or text after a closing quote, is kept literally; LF, CRLF and a
+/// lone CR all end a line; blank lines are skipped; a UTF-8 BOM is skipped).
+///
+/// Input is read in large blocks that values point into directly (zero copy); only fields with
+/// doubled quotes are unescaped, into the attached batch's arena. A record never straddles two
+/// blocks: an incomplete tail is carried into the next block and parsed again there. Special
+/// bytes are found 64 at a time with SIMD compares and walked as a bitmask.
+///
+/// Not thread-safe; one reader per run of a stage.
+class CsvReader {
+public:
+    CsvReader(InputFile file, ReaderConfig config, StageMetrics* metrics = nullptr);
+    CsvReader(CsvReader&&) noexcept = default;
+    CsvReader& operator=(CsvReader&&) noexcept = default;
+
+    /// The batch that values of following records go into: it keeps every block they point
+    /// into alive (from now on, including blocks read later) and holds unescaped text in its
+    /// arena. nullptr detaches.
+    void attach(Batch* batch);
+
+    /// Parses the next record into `fields` (cleared first). Returns false at the end of the
+    /// input (or when a read was interrupted by a stop request). Fails with a Data error
+    /// naming "file:line" for an unterminated quoted field or a record larger than
+    /// max_record_bytes; read errors pass through.
+    Result<bool> next_record(std::vector<Value>& fields);
+
+    enum class Fetch : std::uint8_t { Record, End, WouldWait };
+    /// next_record() that, with `may_wait` false, returns WouldWait instead of reading a pipe
+    /// or terminal when the buffered input holds no complete record (regular files are always
+    /// read: they never keep a reader waiting). Streaming sources use it to emit what they have
+    /// instead of holding records back until a batch fills.
+    Result<Fetch> fetch_record(std::vector<Value>& fields, bool may_wait);
+
+    /// Type inference on or off for the following records (headers are read as plain text).
+    void set_infer_types(bool on) noexcept { config_.infer_types = on; }
+
+    /// Physical line (1-based) where the record last returned by next_record() starts.
+    [[nodiscard]] std::uint64_t record_line() const noexcept { return record_line_; }
+    /// Input bytes consumed by the records returned so far (and the blank lines before them).
+    [[nodiscard]] std::uint64_t bytes_consumed() const noexcept { return block_offset_ + pos_; }
+    /// True when the input ended because of a stop request rather than end of file.
+    [[nodiscard]] bool interrupted() const noexcept { return interrupted_; }
+    /// "<stdin>" or the path: what messages show.
+    [[nodiscard]] const std::string& display_name() const noexcept { return file_.display_name(); }
+    /// "file:line" for messages about the record last returned.
+    [[nodiscard]] std::string where() const;
+
+private:
+    enum class Step : std::uint8_t { Record, NeedMore, End, Error };
+
+    Step parse_record(std::vector<Value>& fields);
+    Status refill();
+    std::size_t find_special(std::size_t p) noexcept;
+    std::size_t find_unquoted_end(std::size_t p) noexcept;
+    Value make_value(std::string_view text, bool quoted) noexcept;
+    std::string_view unescape(std::string_view quoted_text, std::string_view literal_tail);
+
+    InputFile file_;
+    ReaderConfig config_;
+    StageMetrics* metrics_ = nullptr;
+    Batch* batch_ = nullptr;
+
+    std::shared_ptr<char[]> block_;
+    char* data_ = nullptr;
+    std::size_t capacity_ = 0;       // usable bytes; the allocation has kPadding more
+    std::size_t end_ = 0;            // valid bytes in the block
+    std::size_t pos_ = 0;            // start of the next record
+    std::uint64_t block_offset_ = 0; // input offset of data_[0]
+    std::uint64_t line_ = 1;         // physical line at pos_
+    std::uint64_t record_line_ = 0;
+    bool eof_ = false;
+    bool interrupted_ = false;
+    bool bom_checked_ = false;
+
+    // The 64-byte window whose special-byte mask is cached (npos: none).
+    std::size_t chunk_ = static_cast<std::size_t>(-1);
+    std::uint64_t mask_ = 0;
+
+    Error error_;
+};
+
+} // namespace conveyor::csv

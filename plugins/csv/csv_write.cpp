@@ -1,0 +1,339 @@
+#include "csv_write.hpp"
+
+#include "conveyor/io/output_file.hpp"
+#include "conveyor/obs/metrics.hpp"
+#include "csv_dialect.hpp"
+#include "csv_nested_json.hpp"
+
+#include <array>
+#include <charconv>
+#include <cstring>
+#include <deque>
+#include <fmt/format.h>
+#include <vector>
+
+namespace conveyor::csv {
+
+namespace {
+
+/// One run of csv.write. Inputs are written one after another in port order: batches of a
+/// later port that arrive early (channel/async executors) wait in memory until the earlier
+/// ports have ended.
+class CsvWriteOperator final : public Operator {
+public:
+    CsvWriteOperator(const CsvWriteConfig& config, OutputFile out, const OpenContext& ctx)
+        : config_(config), out_(std::move(out)), stage_id_(ctx.stage_id), metrics_(ctx.metrics),
+          input_schemas_(ctx.input_schemas.begin(), ctx.input_schemas.end()) {
+        if (!input_schemas_.empty()) header_ = input_schemas_.front();
+        for (const unsigned char c :
+             {static_cast<unsigned char>(config_.delimiter),
+              static_cast<unsigned char>(config_.quote), static_cast<unsigned char>('\n'),
+              static_cast<unsigned char>('\r')})
+            needs_quote_[c] = true;
+    }
+
+    Status push(std::size_t port, Batch&& batch, Emitter& out) override;
+    Status input_done(std::size_t port, Emitter& out) override;
+    Status finish(Emitter& out) override;
+    void abort() noexcept override { out_.abort(); }
+
+private:
+    /// How the columns of one input schema line up with the header.
+    struct Mapping {
+        SchemaRef schema; // held so that the pointer used as the key stays unique
+        bool identity = false;
+        std::vector<std::size_t> source; // per header column: index in schema, or npos
+        std::vector<std::size_t> extras; // schema fields the header does not have
+    };
+
+    const Mapping& mapping_for(const SchemaRef& schema);
+    Status write_batch(const Batch& batch);
+    Status drain(std::size_t port);
+    void write_header();
+    void append_field(const Value& v, bool only_column);
+    void append_text(std::string_view s);
+    Status flush();
+    Error unknown_field_error(std::string_view field) const;
+
+    CsvWriteConfig config_;
+    OutputFile out_;
+    std::string stage_id_;
+    StageMetrics* metrics_;
+    std::vector<SchemaRef> input_schemas_;
+    SchemaRef header_;
+    bool header_written_ = false;
+    std::vector<Mapping> mappings_;
+    std::size_t last_mapping_ = 0;
+    std::vector<std::deque<Batch>> held_;
+    std::vector<bool> done_;
+    std::size_t current_port_ = 0;
+    std::string buf_;
+    std::string nested_;
+    std::array<bool, 256> needs_quote_{};
+};
+
+Status CsvWriteOperator::push(std::size_t port, Batch&& batch, Emitter&) {
+    if (port <= current_port_) return write_batch(batch);
+    if (held_.size() <= port) held_.resize(port + 1);
+    held_[port].push_back(std::move(batch));
+    return {};
+}
+
+Status CsvWriteOperator::input_done(std::size_t port, Emitter&) {
+    if (done_.size() <= port) done_.resize(port + 1, false);
+    done_[port] = true;
+    while (current_port_ < done_.size() && done_[current_port_]) {
+        ++current_port_;
+        CONVEYOR_TRY(drain(current_port_));
+    }
+    return {};
+}
+
+Status CsvWriteOperator::drain(std::size_t port) {
+    if (port >= held_.size()) return {};
+    auto& queue = held_[port];
+    while (!queue.empty()) {
+        CONVEYOR_TRY(write_batch(queue.front()));
+        queue.pop_front();
+    }
+    return {};
+}
+
+Status CsvWriteOperator::finish(Emitter&) {
+    for (std::size_t port = 0; port < held_.size(); ++port)
+        CONVEYOR_TRY(drain(port));
+    if (!header_written_) {
+        for (const SchemaRef& s : input_schemas_) {
+            if (s) {
+                header_ = s;
+                break;
+            }
+        }
+        if (header_) write_header();
+    }
+    CONVEYOR_TRY(flush());
+    return out_.commit();
+}
+
+const CsvWriteOperator::Mapping& CsvWriteOperator::mapping_for(const SchemaRef& schema) {
+    if (last_mapping_ < mappings_.size() && mappings_[last_mapping_].schema == schema)
+        return mappings_[last_mapping_];
+    for (std::size_t i = 0; i < mappings_.size(); ++i) {
+        if (mappings_[i].schema == schema) {
+            last_mapping_ = i;
+            return mappings_[i];
+        }
+    }
+    Mapping m;
+    m.schema = schema;
+    m.identity = schema == header_ || *schema == *header_;
+    if (!m.identity) {
+        m.source.reserve(header_->size());
+        for (const std::string& name : header_->names())
+            m.source.push_back(schema->find(name).value_or(Batch::npos));
+        for (std::size_t i = 0; i < schema->size(); ++i)
+            if (!header_->find(schema->name(i))) m.extras.push_back(i);
+    }
+    last_mapping_ = mappings_.size();
+    mappings_.push_back(std::move(m));
+    return mappings_.back();
+}
+
+Status CsvWriteOperator::write_batch(const Batch& batch) {
+    if (!header_) header_ = batch.schema_ref();
+    if (!header_written_) write_header();
+    if (batch.empty()) return {};
+    const Mapping& m = mapping_for(batch.schema_ref());
+    const std::size_t width = header_->size();
+    const char delimiter = config_.delimiter;
+    for (std::size_t r = 0; r < batch.rows(); ++r) {
+        const std::span<const Value> row = batch.row(r);
+        for (const std::size_t x : m.extras) {
+            if (!row[x].is_absent()) {
+                buf_.clear();
+                return unknown_field_error(batch.schema().name(x));
+            }
+        }
+        if (width == 0) continue;
+        for (std::size_t c = 0; c < width; ++c) {
+            if (c) buf_.push_back(delimiter);
+            if (m.identity) {
+                append_field(row[c], width == 1);
+            } else {
+                const std::size_t src = m.source[c];
+                append_field(src == Batch::npos ? Value::absent() : row[src], width == 1);
+            }
+        }
+        buf_.push_back('\n');
+    }
+    return flush();
+}
+
+void CsvWriteOperator::write_header() {
+    header_written_ = true;
+    if (!config_.headers || header_->size() == 0) return;
+    for (std::size_t c = 0; c < header_->size(); ++c) {
+        if (c) buf_.push_back(config_.delimiter);
+        append_text(header_->name(c));
+    }
+    buf_.push_back('\n');
+}
+
+// Null and absent are empty fields. A record whose only field is empty would be an empty line,
+// which readers skip, so that one is written as "" to keep the record.
+void CsvWriteOperator::append_field(const Value& v, bool only_column) {
+    switch (v.kind()) {
+    case Kind::Absent:
+    case Kind::Null:
+        if (only_column) {
+            buf_.push_back(config_.quote);
+            buf_.push_back(config_.quote);
+        }
+        return;
+    case Kind::Bool:
+        buf_ += v.as_bool() ? "true" : "false";
+        return;
+    case Kind::Int: {
+        char tmp[24];
+        const auto [end, ec] = std::to_chars(tmp, tmp + sizeof tmp, v.as_int());
+        buf_.append(tmp, end);
+        return;
+    }
+    case Kind::Double:
+        if (v.has_number_text())
+            buf_ += v.number_text();
+        else if (!append_double_text(buf_, v.as_double()) && only_column)
+            append_text({}); // not finite: empty, like null
+        return;
+    case Kind::String:
+        append_text(v.as_string());
+        return;
+    case Kind::Array:
+    case Kind::Object:
+        nested_.clear();
+        append_json(nested_, v);
+        append_text(nested_);
+        return;
+    }
+}
+
+// Quotes a field only when it must be (delimiter, quote, CR or LF inside). The empty string is
+// written as "" so that it reads back as an empty string rather than as null.
+void CsvWriteOperator::append_text(std::string_view s) {
+    const char quote = config_.quote;
+    if (s.empty()) {
+        buf_.push_back(quote);
+        buf_.push_back(quote);
+        return;
+    }
+    bool quoted = false;
+    for (const char c : s) {
+        if (needs_quote_[static_cast<unsigned char>(c)]) {
+            quoted = true;
+            break;
+        }
+    }
+    if (!quoted) {
+        buf_.append(s);
+        return;
+    }
+    buf_.push_back(quote);
+    const char* p = s.data();
+    const char* const end = p + s.size();
+    while (p < end) {
+        const void* hit = std::memchr(p, quote, static_cast<std::size_t>(end - p));
+        const char* stop = hit ? static_cast<const char*>(hit) + 1 : end;
+        buf_.append(p, stop);
+        if (hit) buf_.push_back(quote); // doubled
+        p = stop;
+    }
+    buf_.push_back(quote);
+}
+
+Status CsvWriteOperator::flush() {
+    if (buf_.empty()) return {};
+    if (metrics_) metrics_->bytes_written.fetch_add(buf_.size(), std::memory_order_relaxed);
+    return out_.write_and_clear(buf_);
+}
+
+Error CsvWriteOperator::unknown_field_error(std::string_view field) const {
+    constexpr std::size_t kShown = 12;
+    std::string columns;
+    for (std::size_t i = 0; i < header_->size() && i < kShown; ++i) {
+        if (i) columns += ", ";
+        columns += header_->name(i);
+    }
+    if (header_->size() > kShown) columns += fmt::format(", ... ({} in all)", header_->size());
+    return Error(ErrorKind::Data,
+                 fmt::format("record has field '{}' that is not in the CSV header (columns: {})",
+                             field, columns),
+                 out_.is_stdout() ? std::string("<stdout>") : out_.path(), stage_id_);
+}
+
+class CsvWriteStage final : public Stage {
+public:
+    explicit CsvWriteStage(CsvWriteConfig config) : config_(std::move(config)) {}
+
+    Result<OpenedStage> open(const OpenContext& ctx) const override {
+        auto out = OutputFile::create(config_.path, ctx.run);
+        if (!out) return std::move(out).error();
+        auto op = std::make_unique<CsvWriteOperator>(config_, std::move(*out), ctx);
+        return OpenedStage(std::unique_ptr<Operator>(std::move(op)), nullptr);
+    }
+
+private:
+    CsvWriteConfig config_;
+};
+
+std::unique_ptr<Stage> build_csv_write(BuildContext& ctx) {
+    const Options& options = ctx.options();
+    CsvWriteConfig config;
+    config.path = string_option(options, "path", "");
+    if (config.path.empty())
+        ctx.error("path", "path must name the CSV file to write (or \"-\" for standard output)");
+    config.headers = bool_option(options, "headers", true);
+    if (const auto dialect = dialect_from_options(ctx)) {
+        config.delimiter = dialect->delimiter;
+        config.quote = dialect->quote;
+    }
+    if (ctx.failed()) return nullptr;
+    return make_csv_write_stage(std::move(config));
+}
+
+} // namespace
+
+std::unique_ptr<Stage> make_csv_write_stage(CsvWriteConfig config) {
+    return std::make_unique<CsvWriteStage>(std::move(config));
+}
+
+FunctionDescriptor csv_write_descriptor() {
+    FunctionDescriptor fn;
+    fn.name = "csv.write";
+    fn.role = StageRole::Sink;
+    fn.min_inputs = 1;
+    fn.max_inputs = kUnboundedInputs;
+    fn.summary = "Write records to a CSV file (or standard output)";
+    fn.description =
+        "Writes RFC 4180 CSV with LF line ends, all or nothing: the file appears only when the "
+        "run succeeds. Several inputs are written one after another in the order of 'inputs'. "
+        "The columns are those of the first input's schema (or of the first batch); records "
+        "of other shapes are matched by field name, and a field the header lacks is an error. "
+        "Fields are quoted only when they contain the delimiter, the quote or a line break. "
+        "Null is an empty field, the empty string is \"\", numbers keep their spelling, and "
+        "arrays and objects are written as JSON text.";
+
+    OptionSpec path;
+    path.name = "path";
+    path.type = OptionType::String;
+    path.required = true;
+    path.description = "File to write (parent directories are created); \"-\" writes to "
+                       "standard output.";
+    fn.options.push_back(std::move(path));
+    fn.options.push_back(headers_option("Write a first row with the field names."));
+    fn.options.push_back(delimiter_option());
+    fn.options.push_back(quote_option());
+    fn.factory = build_csv_write;
+    return fn;
+}
+
+} // namespace conveyor::csv

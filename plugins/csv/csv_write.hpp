@@ -1,0 +1,25 @@
+#pragma once
+
+#include "conveyor/registry/registry.hpp"
+#include "conveyor/stage/stage.hpp"
+
+#include <memory>
+#include <string>
+
+namespace conveyor::csv {
+
+/// csv.write's definition, built from validated options.
+struct CsvWriteConfig {
+    std::string path; ///< "-" = stdout
+    bool headers = true;
+    char delimiter = ',';
+    char quote = '"';
+};
+
+/// The stage definition; open() creates the (temporary) output file.
+std::unique_ptr<Stage> make_csv_write_stage(CsvWriteConfig config);
+
+/// The `csv.write` function: options, documentation and factory.
+FunctionDescriptor csv_write_descriptor();
+
+} // namespace conveyor::csv

@@ -1,0 +1,323 @@
+#include "conveyor/exec/run_context.hpp"
+#include "conveyor/obs/metrics.hpp"
+#include "csv_read.hpp"
+#include "csv_test_support.hpp"
+#include "support/process.hpp"
+
+#include <cmath>
+#include <gtest/gtest.h>
+#include <limits>
+#include <unistd.h>
+
+namespace conveyor::csv {
+namespace {
+
+using test::OptionList;
+
+Batch make_batch(const SchemaRef& schema, const std::vector<std::vector<Value>>& rows) {
+    Batch b(schema);
+    for (const auto& row : rows)
+        b.append_row(row);
+    return b;
+}
+
+/// A csv.write run driven by hand, as an executor would.
+class Writer {
+public:
+    Writer(const std::string& path, OptionList options, std::vector<SchemaRef> inputs,
+           RunContext* run = nullptr)
+        : inputs_(std::move(inputs)), metrics_("sink") {
+        options.emplace_back("path", path);
+        auto built = test::build("csv.write", options);
+        EXPECT_NE(built.stage, nullptr) << built.diags.to_string();
+        stage_ = std::move(built.stage);
+        OpenContext ctx;
+        ctx.stage_id = "save";
+        ctx.input_schemas = inputs_;
+        ctx.run = run;
+        ctx.metrics = &metrics_;
+        auto opened = stage_->open(ctx);
+        if (!opened) {
+            open_error_ = opened.error();
+            return;
+        }
+        EXPECT_EQ(opened->initial_schema, nullptr);
+        op_ = std::move(std::get<std::unique_ptr<Operator>>(opened->op));
+    }
+
+    Status push(Batch b, std::size_t port = 0) { return op_->push(port, std::move(b), out_); }
+    Status done(std::size_t port = 0) { return op_->input_done(port, out_); }
+    Status finish() {
+        for (std::size_t p = 0; p < std::max<std::size_t>(inputs_.size(), 1); ++p)
+            CONVEYOR_TRY(done(p));
+        Status s = op_->finish(out_);
+        EXPECT_TRUE(out_.empty()); // a sink emits nothing
+        return s;
+    }
+    void abort() { op_->abort(); }
+
+    std::optional<Error> open_error_;
+    std::vector<SchemaRef> inputs_;
+    StageMetrics metrics_;
+
+private:
+    std::unique_ptr<Stage> stage_;
+    std::unique_ptr<Operator> op_;
+    CollectingEmitter out_;
+};
+
+class CsvWrite : public ::testing::Test {
+protected:
+    /// Writes `rows` (one input, schema known up front) and returns the file's text.
+    std::string write(const SchemaRef& schema, const std::vector<std::vector<Value>>& rows,
+                      OptionList options = {}) {
+        const std::string path = dir_.file("out.csv");
+        Writer w(path, std::move(options), {schema});
+        EXPECT_TRUE(w.push(make_batch(schema, rows)));
+        const Status s = w.finish();
+        EXPECT_TRUE(s) << s.error().to_string();
+        return conveyor::test::read_file(path);
+    }
+
+    conveyor::test::TempDir dir_;
+};
+
+TEST_F(CsvWrite, QuotesOnlyWhereNeeded) {
+    const auto schema = make_schema({"v"});
+    EXPECT_EQ(write(schema, {{Value::string("plain")},
+                             {Value::string(" spaced ")},
+                             {Value::string("a,b")},
+                             {Value::string("say \"hi\"")},
+                             {Value::string("line\nbreak")},
+                             {Value::string("cr\rhere")},
+                             {Value::string("semi;colon")}}),
+              "v\nplain\n spaced \n\"a,b\"\n\"say \"\"hi\"\"\"\n\"line\nbreak\"\n\"cr\rhere\"\n"
+              "semi;colon\n");
+}
+
+TEST_F(CsvWrite, ScalarsNullsAndEmptyStrings) {
+    const auto schema = make_schema({"a", "b", "c", "d", "e", "f", "g", "h", "i"});
+    EXPECT_EQ(write(schema, {{Value::null(), Value::absent(), Value::boolean(true),
+                              Value::boolean(false), Value::integer(-5), Value::number_text("1.50"),
+                              Value::real(2.0), Value::real(0.1), Value::string("")}}),
+              "a,b,c,d,e,f,g,h,i\n,,true,false,-5,1.50,2.0,0.1,\"\"\n");
+    EXPECT_EQ(write(make_schema({"x", "y"}),
+                    {{Value::real(std::numeric_limits<double>::infinity()), Value::real(1e300)}}),
+              "x,y\n,1e+300\n");
+}
+
+TEST_F(CsvWrite, OneColumnNullKeepsItsRecord) {
+    // An empty line would be skipped by readers; "" keeps the record.
+    EXPECT_EQ(
+        write(make_schema({"v"}), {{Value::integer(1)}, {Value::null()}, {Value::integer(2)}}),
+        "v\n1\n\"\"\n2\n");
+}
+
+TEST_F(CsvWrite, NestedValuesAreJsonText) {
+    const auto schema = make_schema({"id", "tags", "meta"});
+    Batch b(schema);
+    Arena& arena = b.arena();
+    Value* items = arena.allocate_array<Value>(3);
+    items[0] = Value::integer(1);
+    items[1] = Value::string("x\"y");
+    items[2] = Value::null();
+    Member* members = arena.allocate_array<Member>(3);
+    members[0] = Member{"k", Value::string("line\nbreak")};
+    members[1] = Member{"gone", Value::absent()};
+    members[2] = Member{"n", Value::real(1.5)};
+    b.append_row(
+        std::vector<Value>{Value::integer(7), Value::array(items, 3), Value::object(members, 3)});
+    const std::string path = dir_.file("nested.csv");
+    Writer w(path, {}, {schema});
+    ASSERT_TRUE(w.push(std::move(b)));
+    ASSERT_TRUE(w.finish());
+    EXPECT_EQ(conveyor::test::read_file(path),
+              "id,tags,meta\n7,\"[1,\"\"x\\\"\"y\"\",null]\",\"{\"\"k\"\":\"\"line\\nbreak\"\","
+              "\"\"n\"\":1.5}\"\n");
+}
+
+TEST_F(CsvWrite, HeaderComesFromTheInitialSchemaAndBatchesAreMappedByName) {
+    const auto header = make_schema({"a", "b", "c"});
+    const auto other = make_schema({"c", "a"});
+    const std::string path = dir_.file("mapped.csv");
+    Writer w(path, {}, {header});
+    ASSERT_TRUE(w.push(make_batch(other, {{Value::integer(3), Value::integer(1)}})));
+    ASSERT_TRUE(
+        w.push(make_batch(header, {{Value::integer(4), Value::integer(5), Value::integer(6)}})));
+    ASSERT_TRUE(w.push(make_batch(other, {{Value::integer(9), Value::integer(7)}})));
+    ASSERT_TRUE(w.finish());
+    EXPECT_EQ(conveyor::test::read_file(path), "a,b,c\n1,,3\n4,5,6\n7,,9\n");
+}
+
+TEST_F(CsvWrite, HeaderFromTheFirstBatchWhenNoSchemaIsKnown) {
+    const std::string path = dir_.file("first.csv");
+    Writer w(path, {}, {nullptr});
+    ASSERT_TRUE(
+        w.push(make_batch(make_schema({"x", "y"}), {{Value::integer(1), Value::integer(2)}})));
+    ASSERT_TRUE(w.push(make_batch(make_schema({"y"}), {{Value::integer(3)}})));
+    ASSERT_TRUE(w.finish());
+    EXPECT_EQ(conveyor::test::read_file(path), "x,y\n1,2\n,3\n");
+}
+
+TEST_F(CsvWrite, FieldOutsideTheHeaderIsAnError) {
+    const auto header = make_schema({"a", "b"});
+    const auto wider = make_schema({"a", "x"});
+    const std::string path = dir_.file("bad.csv");
+    Writer w(path, {}, {header});
+    // Absent values of unknown fields are fine (heterogeneous records)...
+    ASSERT_TRUE(w.push(make_batch(wider, {{Value::integer(1), Value::absent()}})));
+    // ...a value is not.
+    const Status s = w.push(make_batch(wider, {{Value::integer(2), Value::string("oops")}}));
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().kind, ErrorKind::Data);
+    EXPECT_EQ(s.error().stage, "save");
+    EXPECT_EQ(s.error().message,
+              "record has field 'x' that is not in the CSV header (columns: a, b)");
+    EXPECT_NE(s.error().to_string().find("stage 'save'"), std::string::npos);
+    w.abort();
+    EXPECT_FALSE(conveyor::test::file_exists(path));
+    EXPECT_TRUE(conveyor::test::list_dir(dir_.path()).empty());
+}
+
+TEST_F(CsvWrite, OutputAppearsOnlyWhenFinished) {
+    const auto schema = make_schema({"a"});
+    const std::string path = dir_.file("sub/dir/atomic.csv");
+    {
+        Writer w(path, {}, {schema});
+        ASSERT_TRUE(w.push(make_batch(schema, {{Value::integer(1)}})));
+        EXPECT_FALSE(conveyor::test::file_exists(path));
+        ASSERT_TRUE(w.finish());
+        EXPECT_EQ(conveyor::test::read_file(path), "a\n1\n");
+        EXPECT_EQ(w.metrics_.bytes_written.load(), 4u);
+    }
+    const std::string aborted = dir_.file("sub/dir/aborted.csv");
+    {
+        Writer w(aborted, {}, {schema});
+        ASSERT_TRUE(w.push(make_batch(schema, {{Value::integer(1)}})));
+        w.abort();
+    }
+    EXPECT_FALSE(conveyor::test::file_exists(aborted));
+    EXPECT_EQ(conveyor::test::list_dir(dir_.file("sub/dir")),
+              (std::vector<std::string>{"atomic.csv"}));
+}
+
+TEST_F(CsvWrite, InputsAreConcatenatedInPortOrder) {
+    const auto schema = make_schema({"n"});
+    const std::string path = dir_.file("ports.csv");
+    Writer w(path, {}, {schema, schema, schema});
+    ASSERT_TRUE(w.push(make_batch(schema, {{Value::integer(20)}}), 2));
+    ASSERT_TRUE(w.push(make_batch(schema, {{Value::integer(10)}}), 1));
+    ASSERT_TRUE(w.push(make_batch(schema, {{Value::integer(1)}}), 0));
+    ASSERT_TRUE(w.push(make_batch(schema, {{Value::integer(11)}}), 1));
+    ASSERT_TRUE(w.done(1));
+    ASSERT_TRUE(w.push(make_batch(schema, {{Value::integer(2)}}), 0));
+    ASSERT_TRUE(w.done(0));
+    ASSERT_TRUE(w.push(make_batch(schema, {{Value::integer(21)}}), 2));
+    ASSERT_TRUE(w.finish());
+    EXPECT_EQ(conveyor::test::read_file(path), "n\n1\n2\n10\n11\n20\n21\n");
+}
+
+TEST_F(CsvWrite, HeaderOnlyAndEmptyOutputs) {
+    const std::string header_only = dir_.file("header_only.csv");
+    {
+        Writer w(header_only, {}, {make_schema({"a", "b"})});
+        ASSERT_TRUE(w.finish());
+    }
+    EXPECT_EQ(conveyor::test::read_file(header_only), "a,b\n");
+
+    const std::string empty = dir_.file("empty.csv");
+    {
+        Writer w(empty, {}, {nullptr});
+        ASSERT_TRUE(w.finish());
+    }
+    EXPECT_TRUE(conveyor::test::file_exists(empty));
+    EXPECT_EQ(conveyor::test::read_file(empty), "");
+}
+
+TEST_F(CsvWrite, NoHeaderAndOtherDialects) {
+    const auto schema = make_schema({"a", "b"});
+    const std::vector<std::vector<Value>> rows = {{Value::string("x,y"), Value::string("p;q")}};
+    EXPECT_EQ(write(schema, rows, {{"headers", false}}), "\"x,y\",p;q\n");
+    EXPECT_EQ(write(schema, rows, {{"delimiter", ";"}}), "a;b\nx,y;\"p;q\"\n");
+    EXPECT_EQ(write(schema, rows, {{"delimiter", "tab"}}), "a\tb\nx,y\tp;q\n");
+    EXPECT_EQ(write(schema, {{Value::string("it's"), Value::string("\"")}}, {{"quote", "'"}}),
+              "a,b\n'it''s',\"\n");
+}
+
+TEST_F(CsvWrite, WritesToStandardOutput) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    RunContext run;
+    run.stdout_fd = fds[1];
+    const auto schema = make_schema({"a"});
+    {
+        Writer w("-", {}, {schema}, &run);
+        ASSERT_TRUE(w.push(make_batch(schema, {{Value::integer(1)}})));
+        ASSERT_TRUE(w.finish());
+    }
+    ::close(fds[1]);
+    char buf[64];
+    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    ::close(fds[0]);
+    EXPECT_EQ(std::string(buf, static_cast<std::size_t>(std::max<ssize_t>(n, 0))), "a\n1\n");
+}
+
+TEST_F(CsvWrite, UncreatableOutputIsCantCreateNamingThePath) {
+    const std::string file = dir_.write("plain", "x");
+    Writer w(file + "/out.csv", {}, {make_schema({"a"})});
+    ASSERT_TRUE(w.open_error_);
+    EXPECT_EQ(w.open_error_->kind, ErrorKind::CantCreate);
+    EXPECT_NE(w.open_error_->to_string().find(file + "/out.csv"), std::string::npos);
+}
+
+TEST_F(CsvWrite, BuildTimeOptionErrors) {
+    for (const char* bad : {"", ";;", "\n", "\xC2\xA7"}) {
+        auto built = test::build("csv.write", {{"path", "x.csv"}, {"delimiter", bad}});
+        EXPECT_EQ(built.stage, nullptr) << bad;
+        EXPECT_NE(built.diags.to_string().find("delimiter"), std::string::npos) << bad;
+    }
+    auto same = test::build("csv.write", {{"path", "x.csv"}, {"delimiter", "'"}, {"quote", "'"}});
+    EXPECT_EQ(same.stage, nullptr);
+    EXPECT_NE(same.diags.to_string().find("must differ"), std::string::npos);
+    auto quote = test::build("csv.read", {{"path", "x.csv"}, {"quote", "''"}});
+    EXPECT_EQ(quote.stage, nullptr);
+    EXPECT_NE(quote.diags.to_string().find("quote"), std::string::npos);
+}
+
+TEST_F(CsvWrite, RoundTripThroughCsvRead) {
+    const auto schema = make_schema({"id", "text", "num", "maybe", "flag"});
+    const std::vector<std::vector<Value>> rows = {
+        {Value::integer(1), Value::string("plain"), Value::number_text("0.0460"), Value::null(),
+         Value::string("007")},
+        {Value::integer(-2), Value::string("with, comma"), Value::number_text("1e-5"),
+         Value::string(""), Value::string("+1")},
+        {Value::integer(3), Value::string("quote \" and\r\nnew\nlines"), Value::number_text("-0"),
+         Value::string("1e999"), Value::string(" x ")},
+        {Value::integer(INT64_MIN), Value::string("\"starts with quote"),
+         Value::number_text("2.50"), Value::string("ab\"c"), Value::string("")},
+    };
+    for (const char* delimiter : {",", ";", "tab"}) {
+        SCOPED_TRACE(delimiter);
+        const std::string path = dir_.file(std::string("rt_") + delimiter + ".csv");
+        {
+            Writer w(path, {{"delimiter", delimiter}}, {schema});
+            ASSERT_TRUE(w.push(make_batch(schema, rows)));
+            ASSERT_TRUE(w.finish());
+        }
+        auto built = test::build("csv.read", {{"path", path}, {"delimiter", delimiter}});
+        const test::SourceRun r = test::run_source(*built.stage);
+        ASSERT_FALSE(r.error) << r.error->to_string();
+        EXPECT_EQ(r.names(), schema->names());
+        test::Rows expected;
+        for (const auto& row : rows) {
+            std::vector<std::string> shown;
+            for (const Value& v : row)
+                shown.push_back(test::show(v));
+            expected.push_back(std::move(shown));
+        }
+        EXPECT_EQ(r.rows(), expected);
+    }
+}
+
+} // namespace
+} // namespace conveyor::csv
