@@ -90,12 +90,15 @@ void BatchBuilder::place_new_keys() {
     order_scratch_.clear();
     std::size_t j = 0;
     for (const std::uint32_t id : order_) {
-        while (j < groups_.size() && groups_[j].first == id) order_scratch_.push_back(groups_[j++].second);
+        while (j < groups_.size() && groups_[j].first == id)
+            order_scratch_.push_back(groups_[j++].second);
         order_scratch_.push_back(id);
     }
-    while (j < groups_.size()) order_scratch_.push_back(groups_[j++].second);
+    while (j < groups_.size())
+        order_scratch_.push_back(groups_[j++].second);
     order_.swap(order_scratch_);
-    for (std::size_t p = 0; p < order_.size(); ++p) pos_[order_[p]] = static_cast<std::uint32_t>(p);
+    for (std::size_t p = 0; p < order_.size(); ++p)
+        pos_[order_[p]] = static_cast<std::uint32_t>(p);
 }
 
 Batch BatchBuilder::build(bool carry) {
@@ -105,7 +108,8 @@ Batch BatchBuilder::build(bool carry) {
     } else {
         std::vector<std::string> names;
         names.reserve(order_.size());
-        for (const std::uint32_t id : order_) names.push_back(names_[id]);
+        for (const std::uint32_t id : order_)
+            names.push_back(names_[id]);
         schema = make_schema(std::move(names));
         last_order_ = order_;
         last_schema_ = schema;
@@ -115,7 +119,8 @@ Batch BatchBuilder::build(bool carry) {
     std::size_t k = 0;
     for (const Value& record : records_) {
         std::span<Value> row = batch.append_row();
-        for (const Member& m : record.as_object()) row[pos_[member_ids_[k++]]] = m.value;
+        for (const Member& m : record.as_object())
+            row[pos_[member_ids_[k++]]] = m.value;
     }
     std::size_t payload = arena_->reserved_bytes();
     batch.keep_alive(arena_);
@@ -125,7 +130,8 @@ Batch BatchBuilder::build(bool carry) {
     }
     batch.set_payload_bytes(payload);
 
-    for (const std::uint32_t id : order_) pos_[id] = kNone;
+    for (const std::uint32_t id : order_)
+        pos_[id] = kNone;
     order_.clear();
     records_.clear();
     member_ids_.clear();

@@ -1,10 +1,9 @@
 #include "json_read.hpp"
 
-#include "json_batch_builder.hpp"
-#include "json_splitter.hpp"
-
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/io/input_file.hpp"
+#include "json_batch_builder.hpp"
+#include "json_splitter.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -25,13 +24,19 @@ bool ends_with_ci(std::string_view s, std::string_view suffix) {
 
 std::string_view kind_name(Kind k) {
     switch (k) {
-    case Kind::Array: return "an array";
-    case Kind::String: return "a string";
-    case Kind::Bool: return "a boolean";
-    case Kind::Null: return "null";
+    case Kind::Array:
+        return "an array";
+    case Kind::String:
+        return "a string";
+    case Kind::Bool:
+        return "a boolean";
+    case Kind::Null:
+        return "null";
     case Kind::Int:
-    case Kind::Double: return "a number";
-    default: return "not an object";
+    case Kind::Double:
+        return "a number";
+    default:
+        return "not an object";
     }
 }
 
@@ -104,8 +109,7 @@ private:
         const JsonSplitter::Position start = splitter_.locate(text.data());
         if (format_ == JsonFormat::Jsonl) {
             // "events.jsonl:17: <what> (column C)"
-            return fail(ErrorKind::Data,
-                        pe.message + " (column " + std::to_string(pe.column) + ")",
+            return fail(ErrorKind::Data, pe.message + " (column " + std::to_string(pe.column) + ")",
                         splitter_.display_name() + ":" + std::to_string(start.line));
         }
         const std::uint64_t line = start.line + pe.line - 1;

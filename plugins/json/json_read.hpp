@@ -1,8 +1,7 @@
 #pragma once
 
-#include "json_format.hpp"
-
 #include "conveyor/stage/stage.hpp"
+#include "json_format.hpp"
 
 #include <cstddef>
 #include <memory>

@@ -15,7 +15,9 @@ namespace {
 
 constexpr std::size_t kMaxDepth = 1024;
 
-bool is_ws(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_ws(char c) noexcept {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 bool is_blank(std::string_view s) noexcept {
     return std::all_of(s.begin(), s.end(), [](char c) { return is_ws(c); });
@@ -34,7 +36,8 @@ std::size_t find_quote_or_backslash(const char* b, std::size_t i, std::size_t n)
         i += 16;
     }
 #endif
-    while (i < n && b[i] != '"' && b[i] != '\\') ++i;
+    while (i < n && b[i] != '"' && b[i] != '\\')
+        ++i;
     return i;
 }
 
@@ -50,11 +53,15 @@ std::string describe(char ch) {
 /// What a value starting with `c` is, for "is not a JSON object (found ...)".
 std::string value_kind(char c) {
     switch (c) {
-    case '[': return "an array";
-    case '"': return "a string";
+    case '[':
+        return "an array";
+    case '"':
+        return "a string";
     case 't':
-    case 'f': return "a boolean";
-    case 'n': return "null";
+    case 'f':
+        return "a boolean";
+    case 'n':
+        return "null";
     default:
         if (c == '-' || (c >= '0' && c <= '9')) return "a number";
         return describe(c);
@@ -123,8 +130,7 @@ JsonSplitter::Position JsonSplitter::locate(const char* p) {
 Failure JsonSplitter::error_at(std::size_t index, std::string message) {
     const Position pos = locate(buf_.get() + index);
     return fail(ErrorKind::Data, std::move(message),
-                display_name() + ":" + std::to_string(pos.line) + ":" +
-                    std::to_string(pos.column));
+                display_name() + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column));
 }
 
 Result<JsonSplitter::Status> JsonSplitter::next(std::string_view& record, bool allow_read) {
@@ -201,7 +207,9 @@ bool JsonSplitter::scan_element() {
         }
         const char c = b[i];
         switch (c) {
-        case '"': in_string_ = true; break;
+        case '"':
+            in_string_ = true;
+            break;
         case '{':
         case '[':
             closers_.push_back(c == '{' ? '}' : ']');
@@ -215,7 +223,8 @@ bool JsonSplitter::scan_element() {
             closers_.pop_back();
             if (closers_.empty()) return found(i);
             break;
-        default: break;
+        default:
+            break;
         }
         ++i;
     }
@@ -223,10 +232,10 @@ bool JsonSplitter::scan_element() {
     return false;
 }
 
-Result<JsonSplitter::Status> JsonSplitter::next_element(std::string_view& record,
-                                                        bool allow_read) {
+Result<JsonSplitter::Status> JsonSplitter::next_element(std::string_view& record, bool allow_read) {
     for (;;) {
-        while (begin_ < end_ && is_ws(buf_[begin_])) ++begin_;
+        while (begin_ < end_ && is_ws(buf_[begin_]))
+            ++begin_;
         if (begin_ == end_) {
             if (!eof_) {
                 if (!allow_read) return Status::WouldRead;
@@ -247,10 +256,9 @@ Result<JsonSplitter::Status> JsonSplitter::next_element(std::string_view& record
                 state_ = ArrayState::FirstElement;
                 continue;
             }
-            return error_at(begin_,
-                            "expected '[' to start an array of records, found " + describe(c) +
-                                (c == '{' ? " (for one object per line, use format = \"jsonl\")"
-                                          : ""));
+            return error_at(
+                begin_, "expected '[' to start an array of records, found " + describe(c) +
+                            (c == '{' ? " (for one object per line, use format = \"jsonl\")" : ""));
         case ArrayState::FirstElement:
             if (c == ']') {
                 ++begin_;

@@ -1,9 +1,8 @@
 #pragma once
 
-#include "json_format.hpp"
-
 #include "conveyor/core/result.hpp"
 #include "conveyor/io/input_file.hpp"
+#include "json_format.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -23,8 +22,7 @@ namespace conveyor::plugins::json {
 /// of the outer array are reported here; the records themselves are left to the parser.
 class JsonSplitter {
 public:
-    JsonSplitter(InputFile file, JsonFormat format, std::size_t block_size,
-                 StageMetrics* metrics);
+    JsonSplitter(InputFile file, JsonFormat format, std::size_t block_size, StageMetrics* metrics);
 
     enum class Status : std::uint8_t {
         Record,    ///< `record` holds the next record's text
@@ -66,8 +64,8 @@ private:
 
     std::unique_ptr<char[]> buf_;
     std::size_t cap_ = 0;
-    std::size_t begin_ = 0; ///< first unconsumed byte
-    std::size_t end_ = 0;   ///< end of buffered data
+    std::size_t begin_ = 0;  ///< first unconsumed byte
+    std::size_t end_ = 0;    ///< end of buffered data
     std::uint64_t base_ = 0; ///< input offset of buf_[0]
     bool eof_ = false;
     bool at_start_ = true; ///< nothing consumed yet (byte order mark check)

@@ -42,7 +42,8 @@ public:
     }
 
     Status finish(Emitter& /*out*/) override {
-        for (std::size_t p = current_; p < pending_.size(); ++p) CONVEYOR_TRY(drain(p));
+        for (std::size_t p = current_; p < pending_.size(); ++p)
+            CONVEYOR_TRY(drain(p));
         if (format_ == JsonFormat::Records) buf_.append(any_ ? "\n]\n" : "[]\n");
         CONVEYOR_TRY(flush());
         return file_.commit();

@@ -1,7 +1,6 @@
+#include "conveyor/registry/registry.hpp"
 #include "json_read.hpp"
 #include "json_write.hpp"
-
-#include "conveyor/registry/registry.hpp"
 
 namespace conveyor::plugins {
 

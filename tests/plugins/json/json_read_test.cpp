@@ -1,12 +1,9 @@
 #include "json_test_util.hpp"
-
 #include "support/process.hpp"
 
 #include <gtest/gtest.h>
-
-#include <unistd.h>
-
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace conveyor::plugins::json {
@@ -66,7 +63,8 @@ TEST(JsonRead, RecordsArrayAcrossEveryBlockSize) {
             auto r = read_file(path, JsonFormat::Records, block, batch);
             ASSERT_TRUE(r.ok()) << block << ": " << r.error().to_string();
             EXPECT_EQ(to_jsonl(r->batches), expected_jsonl()) << "block " << block;
-            for (const Batch& b : r->batches) EXPECT_LE(b.rows(), batch);
+            for (const Batch& b : r->batches)
+                EXPECT_LE(b.rows(), batch);
         }
     }
 }
@@ -90,7 +88,8 @@ TEST(JsonRead, JsonlAcrossEveryBlockSize) {
 TEST(JsonRead, BatchesHoldAtMostBatchSizeRecords) {
     test::TempDir dir;
     std::string doc;
-    for (int i = 0; i < 10; ++i) doc += "{\"i\":" + std::to_string(i) + "}\n";
+    for (int i = 0; i < 10; ++i)
+        doc += "{\"i\":" + std::to_string(i) + "}\n";
     const std::string path = dir.write("n.jsonl", doc);
     auto r = read_file(path, JsonFormat::Jsonl, 4, 4);
     ASSERT_TRUE(r.ok()) << r.error().to_string();
@@ -140,8 +139,9 @@ TEST(JsonRead, CarriedRecordsSurviveAcrossBatchesAndBlocks) {
     test::TempDir dir;
     std::string doc;
     for (int i = 0; i < 50; ++i) {
-        doc += i % 2 ? "{\"s\":\"odd " + std::to_string(i) + "\",\"n\":" + std::to_string(i) + "}\n"
-                     : "{\"n\":" + std::to_string(i) + ",\"s\":\"even " + std::to_string(i) + "\"}\n";
+        doc += i % 2
+                   ? "{\"s\":\"odd " + std::to_string(i) + "\",\"n\":" + std::to_string(i) + "}\n"
+                   : "{\"n\":" + std::to_string(i) + ",\"s\":\"even " + std::to_string(i) + "\"}\n";
     }
     auto r = read_file(dir.write("alt.jsonl", doc), JsonFormat::Jsonl, 5, 8);
     ASSERT_TRUE(r.ok()) << r.error().to_string();
@@ -260,7 +260,8 @@ TEST(JsonRead, ErrorsNameFileLineAndColumn) {
 TEST(JsonRead, ErrorAfterManyBlocksCountsLinesCorrectly) {
     test::TempDir dir;
     std::string doc = "[\n";
-    for (int i = 0; i < 1000; ++i) doc += "  {\"i\": " + std::to_string(i) + ", \"s\": \"x\"},\n";
+    for (int i = 0; i < 1000; ++i)
+        doc += "  {\"i\": " + std::to_string(i) + ", \"s\": \"x\"},\n";
     doc += "  {\"i\": 1000, \"s\": \"x\" \"t\": 1}\n]\n";
     const std::string path = dir.write("long.json", doc);
     for (std::size_t block : {7, 4096, 1 << 20}) {
@@ -300,8 +301,8 @@ TEST(JsonRead, OptionsThroughTheRegistry) {
         EXPECT_EQ(total_rows(r->batches), 2u);
     }
     {
-        auto built = build("json.read", {{"path", dir.write("lines.json", lines)},
-                                         {"format", "jsonl"}});
+        auto built =
+            build("json.read", {{"path", dir.write("lines.json", lines)}, {"format", "jsonl"}});
         ASSERT_TRUE(built.stage);
         auto r = run_source(*built.stage);
         ASSERT_TRUE(r.ok()) << r.error().to_string();
@@ -309,8 +310,8 @@ TEST(JsonRead, OptionsThroughTheRegistry) {
     }
     {
         // A .jsonl path read as records because the option says so: not an array.
-        auto built = build("json.read", {{"path", dir.write("y.jsonl", lines)},
-                                         {"format", "records"}});
+        auto built =
+            build("json.read", {{"path", dir.write("y.jsonl", lines)}, {"format", "records"}});
         ASSERT_TRUE(built.stage);
         auto r = run_source(*built.stage);
         ASSERT_FALSE(r.ok());

@@ -3,9 +3,6 @@
 // Helpers shared by the json plugin tests: build stages through the registry (as a pipeline
 // would), run a source to its end, feed a sink.
 
-#include "json_read.hpp"
-#include "json_write.hpp"
-
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/format/json_parser.hpp"
@@ -13,9 +10,10 @@
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/emitter.hpp"
+#include "json_read.hpp"
+#include "json_write.hpp"
 
 #include <gtest/gtest.h>
-
 #include <map>
 #include <memory>
 #include <string>
@@ -86,7 +84,8 @@ inline Result<SourceRun> run_source(const Stage& stage, std::size_t batch_size =
         ++out.calls;
         Result<bool> more = (*source)->next(emitter);
         if (!more.ok()) return std::move(more).error();
-        for (Batch& b : emitter.take()) out.batches.push_back(std::move(b));
+        for (Batch& b : emitter.take())
+            out.batches.push_back(std::move(b));
         if (!*more) break;
         if (out.calls > 1000000) {
             ADD_FAILURE() << "source does not end";
@@ -110,7 +109,8 @@ inline std::string to_jsonl(const std::vector<Batch>& batches) {
 
 inline std::size_t total_rows(const std::vector<Batch>& batches) {
     std::size_t n = 0;
-    for (const Batch& b : batches) n += b.rows();
+    for (const Batch& b : batches)
+        n += b.rows();
     return n;
 }
 
@@ -134,7 +134,8 @@ inline Batch batch_of(const std::vector<std::string>& objects) {
     Batch batch(schema, parsed.size());
     for (const Value& v : parsed) {
         std::span<Value> row = batch.append_row();
-        for (const Member& m : v.as_object()) row[*schema->find(m.key)] = m.value;
+        for (const Member& m : v.as_object())
+            row[*schema->find(m.key)] = m.value;
     }
     batch.keep_alive(arena);
     return batch;

@@ -1,12 +1,9 @@
 #include "json_test_util.hpp"
-
 #include "support/process.hpp"
 
 #include <gtest/gtest.h>
-
-#include <unistd.h>
-
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace conveyor::plugins::json {
@@ -24,7 +21,8 @@ std::string write_all(const JsonWriteConfig& config, std::vector<Batch> batches)
     Status s = sink.open(*stage);
     EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().to_string());
     if (!s.ok()) return {};
-    for (Batch& b : batches) EXPECT_TRUE(sink.push(0, std::move(b)).ok());
+    for (Batch& b : batches)
+        EXPECT_TRUE(sink.push(0, std::move(b)).ok());
     EXPECT_TRUE(sink.done(0).ok());
     s = sink.finish();
     EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().to_string());
@@ -116,7 +114,8 @@ TEST(JsonWrite, OutputAppearsOnlyOnFinish) {
     // Enough to pass the writer's internal chunk size, so bytes really reach the temp file.
     std::vector<std::string> rows;
     for (int i = 0; i < 20000; ++i)
-        rows.push_back("{\"i\":" + std::to_string(i) + ",\"pad\":\"" + std::string(60, 'p') + "\"}");
+        rows.push_back("{\"i\":" + std::to_string(i) + ",\"pad\":\"" + std::string(60, 'p') +
+                       "\"}");
     ASSERT_TRUE(sink.push(0, batch_of(rows)).ok());
     EXPECT_FALSE(test::file_exists(path));
     const auto during = test::list_dir(dir.file("sub"));
@@ -199,8 +198,7 @@ TEST(JsonWrite, OptionsThroughTheRegistry) {
     };
     EXPECT_EQ(write_via_registry({{"path", dir.file("a.jsonl")}}), "{\"a\":1}\n{\"a\":2}\n");
     EXPECT_EQ(write_via_registry({{"path", dir.file("a.NDJSON")}}), "{\"a\":1}\n{\"a\":2}\n");
-    EXPECT_EQ(write_via_registry({{"path", dir.file("a.json")}}),
-              "[\n{\"a\":1},\n{\"a\":2}\n]\n");
+    EXPECT_EQ(write_via_registry({{"path", dir.file("a.json")}}), "[\n{\"a\":1},\n{\"a\":2}\n]\n");
     EXPECT_EQ(write_via_registry({{"path", dir.file("b.jsonl")}, {"format", "records"}}),
               "[\n{\"a\":1},\n{\"a\":2}\n]\n");
     EXPECT_EQ(write_via_registry({{"path", dir.file("b.json")}, {"format", "jsonl"}}),
@@ -234,9 +232,9 @@ TEST(JsonRoundTrip, ReadWriteRead) {
     for (const JsonFormat out_format : {JsonFormat::Records, JsonFormat::Jsonl}) {
         auto first = test_util::run_source(*make_json_read({input, JsonFormat::Records, 5}), 2);
         ASSERT_TRUE(first.ok()) << first.error().to_string();
-        const std::string out = dir.file(out_format == JsonFormat::Jsonl ? "out.jsonl" : "out.json");
-        const std::string written =
-            write_all({out, out_format, false}, std::move(first->batches));
+        const std::string out =
+            dir.file(out_format == JsonFormat::Jsonl ? "out.jsonl" : "out.json");
+        const std::string written = write_all({out, out_format, false}, std::move(first->batches));
         if (out_format == JsonFormat::Records) {
             EXPECT_EQ(written, records);
         }

@@ -1,13 +1,11 @@
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/format/json_writer.hpp"
-
 #include "support/paths.hpp"
-
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -124,7 +122,8 @@ TEST_F(ParserTest, EscapedKeysAreUnescaped) {
 TEST_F(ParserTest, ValuesSurviveTheNextParse) {
     // Strings must live in the arena, not in the parser's reused buffers.
     Value first = ok(R"({"name":"first value","list":["x","y"]})");
-    for (int i = 0; i < 50; ++i) ok(R"({"name":"something else entirely","list":["p","q","r"]})");
+    for (int i = 0; i < 50; ++i)
+        ok(R"({"name":"something else entirely","list":["p","q","r"]})");
     EXPECT_EQ(first.find("name")->as_string(), "first value");
     EXPECT_EQ(first.find("list")->as_array()[1].as_string(), "y");
 }
@@ -182,7 +181,8 @@ TEST_F(ParserTest, DepthLimit) {
     e = bad(very_deep);
     EXPECT_NE(e.message.find("deeper"), std::string::npos) << e.message;
     std::string deep_objects;
-    for (int i = 0; i < 2000; ++i) deep_objects += "{\"a\":";
+    for (int i = 0; i < 2000; ++i)
+        deep_objects += "{\"a\":";
     bad(deep_objects);
 }
 
