@@ -38,6 +38,7 @@ struct Parser::Impl {
     std::vector<Member> members; // scratch stack for object members
     Arena* arena = nullptr;
     bool failed = false;
+    simdjson::error_code sj_error = simdjson::SUCCESS;
 
     Impl() {
         // One spare level: our own limit (kMaxDepth) must trigger before simdjson's.
@@ -89,6 +90,13 @@ struct Parser::Impl {
         return d.raw_json_token().get(raw) == simdjson::SUCCESS;
     }
 
+    /// Remembers simdjson's reason, for the rare failure the diagnoser cannot place.
+    bool bad(simdjson::error_code e) noexcept {
+        if (e == simdjson::SUCCESS) return false;
+        sj_error = e;
+        return true;
+    }
+
     Value failure() {
         failed = true;
         return Value{};
@@ -115,17 +123,17 @@ struct Parser::Impl {
                 std::memchr(raw.data(), '\\', raw.size()) == nullptr)
                 return Value::string(arena->copy(raw.substr(1, raw.size() - 2)));
             std::string_view s;
-            if (v.get_string().get(s)) return failure();
+            if (bad(v.get_string().get(s))) return failure();
             return Value::string(arena->copy(s));
         }
         case od::json_type::boolean: {
             bool b = false;
-            if (v.get_bool().get(b)) return failure();
+            if (bad(v.get_bool().get(b))) return failure();
             return Value::boolean(b);
         }
         case od::json_type::null: {
             bool is_null = false;
-            if (v.is_null().get(is_null) || !is_null) return failure();
+            if (bad(v.is_null().get(is_null)) || !is_null) return failure();
             return Value::null();
         }
         default:
@@ -135,16 +143,16 @@ struct Parser::Impl {
 
     Value visit(od::value& v, int depth) {
         od::json_type t;
-        if (v.type().get(t)) return failure();
+        if (bad(v.type().get(t))) return failure();
         switch (t) {
         case od::json_type::array: {
             if (depth >= detail::kMaxDepth) return failure();
             od::array arr;
-            if (v.get_array().get(arr)) return failure();
+            if (bad(v.get_array().get(arr))) return failure();
             const std::size_t base = values.size();
             for (auto item : arr) {
                 od::value iv;
-                if (std::move(item).get(iv)) return failure();
+                if (bad(std::move(item).get(iv))) return failure();
                 const Value child = visit(iv, depth + 1);
                 if (failed) return Value{};
                 values.push_back(child);
@@ -161,13 +169,13 @@ struct Parser::Impl {
         case od::json_type::object: {
             if (depth >= detail::kMaxDepth) return failure();
             od::object obj;
-            if (v.get_object().get(obj)) return failure();
+            if (bad(v.get_object().get(obj))) return failure();
             const std::size_t base = members.size();
             for (auto field_r : obj) {
                 od::field field;
-                if (std::move(field_r).get(field)) return failure();
+                if (bad(std::move(field_r).get(field))) return failure();
                 std::string_view key = plain_key(field.key().raw());
-                if (key.data() == nullptr && field.unescaped_key().get(key)) return failure();
+                if (key.data() == nullptr && bad(field.unescaped_key().get(key))) return failure();
                 const std::string_view stored = arena->copy(key);
                 const Value child = visit(field.value(), depth + 1);
                 if (failed) return Value{};
@@ -205,14 +213,15 @@ struct Parser::Impl {
         values.clear();
         members.clear();
         failed = false;
+        sj_error = simdjson::SUCCESS;
         load(text);
         od::document doc;
-        if (sj.iterate(buf.get(), text.size(), buf_cap).get(doc)) return false;
+        if (bad(sj.iterate(buf.get(), text.size(), buf_cap).get(doc))) return false;
         od::json_type t;
-        if (doc.type().get(t)) return false;
+        if (bad(doc.type().get(t))) return false;
         if (t == od::json_type::array || t == od::json_type::object) {
             od::value root;
-            if (doc.get_value().get(root)) return false;
+            if (bad(doc.get_value().get(root))) return false;
             out = visit(root, 0);
             if (failed) return false;
             // Anything left after the root value is an error.
@@ -221,7 +230,7 @@ struct Parser::Impl {
         }
         // A scalar document must be a single token (its raw text runs to the end).
         std::string_view raw;
-        if (doc.raw_json_token().get(raw)) return false;
+        if (bad(doc.raw_json_token().get(raw))) return false;
         if (raw.data() + raw.size() != buf.get() + text.size()) return false;
         out = scalar(doc, t);
         return !failed;
@@ -239,7 +248,10 @@ Result<Value> Parser::parse(std::string_view text, Arena& arena, ParseError* err
     std::optional<detail::Problem> problem = detail::diagnose(text);
     if (!problem) {
         // The validator saw nothing wrong but the fast parser did: keep its reason.
-        problem = detail::Problem{0, "invalid JSON"};
+        std::string why = "invalid JSON";
+        if (impl_->sj_error != simdjson::SUCCESS)
+            why += std::string(" (") + simdjson::error_message(impl_->sj_error) + ")";
+        problem = detail::Problem{0, std::move(why)};
     }
     ParseError e;
     e.message = std::move(problem->message);

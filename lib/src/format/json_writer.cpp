@@ -1,5 +1,6 @@
 #include "conveyor/format/json_writer.hpp"
 
+#include "json_number.hpp"
 #include "utf8.hpp"
 
 #include <charconv>
@@ -214,10 +215,17 @@ void append_value(std::string& out, const Value& v) {
         append_int(out, v.as_int());
         return;
     case Kind::Double:
-        if (v.has_number_text())
-            out.append(v.number_text());
-        else
-            append_double(out, v.as_double());
+        if (v.has_number_text()) {
+            // Producers promise JSON number syntax; checking keeps the output valid JSON even
+            // when one does not ("+1", ".5", "1e999" are written from their value instead).
+            const std::string_view t = v.number_text();
+            const detail::NumberScan scan = detail::scan_number(t);
+            if (scan.shape != detail::NumberShape::Invalid && detail::number_is_finite(t, scan)) {
+                out.append(t);
+                return;
+            }
+        }
+        append_double(out, v.as_double());
         return;
     case Kind::String:
         append_string(out, v.as_string());

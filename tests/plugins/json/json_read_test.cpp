@@ -1,4 +1,5 @@
 #include "json_test_util.hpp"
+#include "support/paths.hpp"
 #include "support/process.hpp"
 
 #include <gtest/gtest.h>
@@ -380,6 +381,32 @@ TEST(JsonRead, StdinInStreamingModeEmitsWhatHasArrived) {
     EXPECT_FALSE(*more);
     EXPECT_TRUE(out.empty());
     ::close(fds[0]);
+}
+
+} // namespace
+} // namespace conveyor::plugins::json
+
+namespace conveyor::plugins::json {
+namespace {
+
+TEST(JsonFixtures, RecordsAndLinesHoldTheSameRecords) {
+    auto records = read_file(test::fixture("json/users.json"), JsonFormat::Records, 64, 2);
+    ASSERT_TRUE(records.ok()) << records.error().to_string();
+    auto lines = read_file(test::fixture("json/users.jsonl"), JsonFormat::Jsonl, 64, 3);
+    ASSERT_TRUE(lines.ok()) << lines.error().to_string();
+    EXPECT_EQ(total_rows(records->batches), 5u);
+    // users.jsonl is exactly users.json in the writer's compact spelling.
+    EXPECT_EQ(to_jsonl(records->batches), test::read_file(test::fixture("json/users.jsonl")));
+    EXPECT_EQ(to_jsonl(lines->batches), to_jsonl(records->batches));
+}
+
+TEST(JsonFixtures, InvalidFileReportsLineAndColumn) {
+    const std::string path = test::fixture("json/invalid_missing_comma.json");
+    auto r = read_file(path, JsonFormat::Records);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().where, path + ":3:37");
+    EXPECT_NE(r.error().message.find("expected ',' or '}'"), std::string::npos)
+        << r.error().to_string();
 }
 
 } // namespace

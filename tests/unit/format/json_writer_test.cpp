@@ -124,6 +124,13 @@ TEST(JsonWriter, NumberTextIsWrittenVerbatim) {
     EXPECT_EQ(to_string(Value::real(1.5)), "1.5");
 }
 
+TEST(JsonWriter, NumberTextThatIsNotJsonIsWrittenFromItsValue) {
+    // The output stays valid JSON even if a producer breaks the number-text promise.
+    EXPECT_EQ(to_string(Value::number_text("1.")), "1.0");
+    EXPECT_EQ(to_string(Value::number_text("007")), "7.0");
+    EXPECT_EQ(to_string(Value::number_text("1e999")), "null");
+}
+
 TEST(JsonWriter, ScalarsAndContainers) {
     EXPECT_EQ(to_string(Value::null()), "null");
     EXPECT_EQ(to_string(Value::absent()), "null");
