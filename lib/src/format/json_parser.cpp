@@ -115,13 +115,18 @@ struct Parser::Impl {
         }
         case od::json_type::string: {
             // Without a backslash the text between the quotes is the value: copy it directly
-            // (stage 1 has already checked UTF-8 and control characters).
+            // (stage 1 has already checked UTF-8 and control characters). The string must
+            // still be consumed: simdjson skips an unconsumed string followed by ':' as if it
+            // were an object key, which would accept ["a":1].
             std::string_view raw;
             if (!raw_token(v, raw)) return failure();
             raw = trim_right(raw);
             if (raw.size() >= 2 && raw.back() == '"' &&
-                std::memchr(raw.data(), '\\', raw.size()) == nullptr)
+                std::memchr(raw.data(), '\\', raw.size()) == nullptr) {
+                od::raw_json_string consumed;
+                if (bad(v.get_raw_json_string().get(consumed))) return failure();
                 return Value::string(arena->copy(raw.substr(1, raw.size() - 2)));
+            }
             std::string_view s;
             if (bad(v.get_string().get(s))) return failure();
             return Value::string(arena->copy(s));

@@ -3,6 +3,7 @@
 #include "support/process.hpp"
 
 #include <gtest/gtest.h>
+#include <random>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -407,6 +408,126 @@ TEST(JsonFixtures, InvalidFileReportsLineAndColumn) {
     EXPECT_EQ(r.error().where, path + ":3:37");
     EXPECT_NE(r.error().message.find("expected ',' or '}'"), std::string::npos)
         << r.error().to_string();
+}
+
+} // namespace
+} // namespace conveyor::plugins::json
+
+namespace conveyor::plugins::json {
+namespace {
+
+/// What a read produced, comparable across block sizes: the records or the error.
+std::string outcome(const Result<test_util::SourceRun>& r) {
+    if (r.ok()) return "ok\n" + to_jsonl(r->batches);
+    return "error " + std::string(to_string(r.error().kind)) + " " + r.error().where + ": " +
+           r.error().message;
+}
+
+bool is_blank(const std::string& s) {
+    return s.find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
+bool has_duplicate_keys(const Value& object) {
+    const auto members = object.as_object();
+    for (std::size_t i = 0; i < members.size(); ++i)
+        for (std::size_t j = i + 1; j < members.size(); ++j)
+            if (members[i].key == members[j].key) return true;
+    return false;
+}
+
+/// Damaged copies of a valid document: bytes deleted, duplicated or replaced by JSON syntax.
+std::vector<std::string> mutations(const std::string& doc, unsigned seed, int count) {
+    static constexpr char kSyntax[] = "{}[],:\"\\ \n0-.eatrx";
+    std::mt19937 rng(seed);
+    std::vector<std::string> out;
+    for (int i = 0; i < count; ++i) {
+        std::string m = doc;
+        const int edits = 1 + static_cast<int>(rng() % 3);
+        for (int e = 0; e < edits && !m.empty(); ++e) {
+            const std::size_t at = rng() % m.size();
+            switch (rng() % 3) {
+            case 0:
+                m.erase(at, 1);
+                break;
+            case 1:
+                m.insert(at, 1, m[at]);
+                break;
+            default:
+                m[at] = kSyntax[rng() % (sizeof kSyntax - 1)];
+                break;
+            }
+        }
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
+// The splitter must not change the outcome: whatever the block size, the same records or the
+// same error; and for records, the same answer as parsing the whole document at once.
+TEST(JsonReadProperty, BlockSizeNeverChangesTheOutcome) {
+    const std::string records = "[{\"a\":1,\"s\":\"x]}\\\"y\"},\n {\"b\":[1,{\"c\":\"\\\\\"}],"
+                                "\"d\":null},\n{\"e\":\"\xC3\xA9\",\"f\":-1.5e3}]\n";
+    const std::string lines = "{\"a\":1,\"s\":\"x]}\\\"y\"}\n{\"b\":[1,{\"c\":\"\\\\\"}],"
+                              "\"d\":null}\n\n{\"e\":\"\xC3\xA9\",\"f\":-1.5e3}\n";
+    test::TempDir dir;
+    conveyor::json::Parser parser;
+    int n = 0, accepted = 0, rejected = 0;
+    for (const auto& [doc, format] :
+         {std::pair{records, JsonFormat::Records}, std::pair{lines, JsonFormat::Jsonl}}) {
+        for (const std::string& m : mutations(doc, 12345, 1500)) {
+            const std::string path = dir.write("m" + std::to_string(n++) + ".json", m);
+            const std::string reference = outcome(read_file(path, format, 1 << 20, 2));
+            for (std::size_t block : {1, 2, 5}) {
+                ASSERT_EQ(outcome(read_file(path, format, block, 2)), reference)
+                    << "block " << block << " on:\n"
+                    << m;
+            }
+            // The oracle: the whole document (records) or each line (JSONL) parsed at once.
+            Arena arena;
+            std::vector<Value> objects;
+            bool valid = true;
+            if (format == JsonFormat::Records) {
+                Result<Value> whole = parser.parse(m, arena);
+                valid = whole.ok() && whole->kind() == Kind::Array;
+                if (valid) objects.assign(whole->as_array().begin(), whole->as_array().end());
+            } else {
+                std::size_t start = 0;
+                while (valid && start <= m.size()) {
+                    std::size_t nl = m.find('\n', start);
+                    if (nl == std::string::npos) nl = m.size();
+                    const std::string line = m.substr(start, nl - start);
+                    start = nl + 1;
+                    if (is_blank(line)) continue;
+                    Result<Value> v = parser.parse(line, arena);
+                    valid = v.ok();
+                    if (valid) objects.push_back(*v);
+                }
+            }
+            bool duplicates = false;
+            for (const Value& v : objects) {
+                valid &= v.kind() == Kind::Object;
+                duplicates |= valid && has_duplicate_keys(v);
+            }
+            if (duplicates) continue; // the reader keeps the last value; tested elsewhere
+            if (valid) {
+                std::string expected = "ok\n";
+                for (const Value& v : objects) {
+                    conveyor::json::append_value(expected, v);
+                    expected += "\n";
+                }
+                ASSERT_EQ(reference, expected) << m;
+                ++accepted;
+            } else {
+                ++rejected;
+                // Only an input with no records at all is accepted where the oracle refuses.
+                if (reference.rfind("ok", 0) == 0) {
+                    EXPECT_TRUE(is_blank(m)) << "accepted invalid input:\n" << m;
+                }
+            }
+        }
+    }
+    EXPECT_GT(accepted, 100);
+    EXPECT_GT(rejected, 100);
 }
 
 } // namespace

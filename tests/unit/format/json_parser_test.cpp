@@ -164,6 +164,16 @@ TEST_F(ParserTest, ErrorsSayWhereAndWhat) {
     EXPECT_NE(e.message.find("literal"), std::string::npos) << e.message;
 }
 
+TEST_F(ParserTest, ScalarsFollowedByJunkAreRejected) {
+    // simdjson skips values nobody consumed leniently; every scalar must be consumed.
+    for (std::string_view text :
+         {R"([1, "c":"x"])", R"({"a":["b":1]})", R"(["a":"b"])", R"([1, "c":"\"}])",
+          R"({"a":"b":"c"})", R"([1:2])", R"([true:1])", R"([null "x"])", R"({"a":1 "b":2})",
+          R"(["a" "b"])", R"([[1]:2])", R"({"a":{}:1})"}) {
+        bad(text);
+    }
+}
+
 TEST_F(ParserTest, ErrorMessageCarriesLineAndColumn) {
     auto r = parse("[1,\n  x]");
     ASSERT_FALSE(r.ok());
