@@ -12,7 +12,9 @@ constexpr std::size_t kMaxDictionary = 1 << 16;
 constexpr std::size_t kMaxArenaHint = 16u << 20;
 } // namespace
 
-BatchBuilder::BatchBuilder() { arena_ = std::make_shared<Arena>(arena_hint_); }
+BatchBuilder::BatchBuilder() {
+    arena_ = std::make_shared<Arena>(arena_hint_);
+}
 
 std::uint32_t BatchBuilder::id_of(std::string_view key, std::size_t index) {
     // Records of one file usually repeat the previous record's keys.

@@ -3,7 +3,6 @@
 #include "json_diagnose.hpp"
 #include "json_number.hpp"
 
-#include <cassert>
 #include <cstring>
 #include <simdjson.h>
 #include <vector>
@@ -41,9 +40,10 @@ struct Parser::Impl {
     simdjson::error_code sj_error = simdjson::SUCCESS;
 
     Impl() {
-        // One spare level: our own limit (kMaxDepth) must trigger before simdjson's.
-        // A failed allocation here is retried (and reported) by iterate().
-        if (sj.allocate(64 * 1024, detail::kMaxDepth + 2) != simdjson::SUCCESS) return;
+        // One spare level: our own limit (kMaxDepth) must trigger before simdjson's. A failure
+        // here is not final: iterate() allocates again and reports it.
+        const simdjson::error_code e = sj.allocate(64 * 1024, detail::kMaxDepth + 2);
+        static_cast<void>(e);
     }
 
     /// Copies `text` into the reusable padded buffer simdjson requires.
