@@ -9,7 +9,9 @@ namespace conveyor::json::detail {
 
 namespace {
 
-bool is_ws(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_ws(char c) noexcept {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 /// Ends a bare token (number or literal), as the fast parser's tokenizer sees it.
 bool is_delimiter(char c) noexcept {
@@ -19,9 +21,12 @@ bool is_delimiter(char c) noexcept {
 
 std::string describe(unsigned char c) {
     char buf[32];
-    if (c >= 0x21 && c < 0x7F) std::snprintf(buf, sizeof buf, "'%c'", c);
-    else if (c == ' ') std::snprintf(buf, sizeof buf, "a space");
-    else std::snprintf(buf, sizeof buf, "byte 0x%02X", c);
+    if (c >= 0x21 && c < 0x7F)
+        std::snprintf(buf, sizeof buf, "'%c'", c);
+    else if (c == ' ')
+        std::snprintf(buf, sizeof buf, "a space");
+    else
+        std::snprintf(buf, sizeof buf, "byte 0x%02X", c);
     return buf;
 }
 
@@ -56,7 +61,8 @@ private:
     }
 
     void skip_ws() {
-        while (p_ < e_ && is_ws(*p_)) ++p_;
+        while (p_ < e_ && is_ws(*p_))
+            ++p_;
     }
 
     bool value(int depth) {
@@ -64,12 +70,16 @@ private:
         if (p_ == e_) return fail(p_, "unexpected end of input, expected a value");
         const char c = *p_;
         switch (c) {
-        case '{': return object(depth + 1);
-        case '[': return array(depth + 1);
-        case '"': return string();
+        case '{':
+            return object(depth + 1);
+        case '[':
+            return array(depth + 1);
+        case '"':
+            return string();
         case 't':
         case 'f':
-        case 'n': return literal();
+        case 'n':
+            return literal();
         default:
             if (c == '-' || is_digit(c)) return number();
             return fail(p_, "expected a value, found " + describe(static_cast<unsigned char>(c)));
@@ -145,7 +155,8 @@ private:
     }
 
     const char* token_end(const char* p) const {
-        while (p < e_ && !is_delimiter(*p)) ++p;
+        while (p < e_ && !is_delimiter(*p))
+            ++p;
         return p;
     }
 
@@ -201,17 +212,17 @@ private:
                 case 'f':
                 case 'n':
                 case 'r':
-                case 't': p_ += 2; continue;
+                case 't':
+                    p_ += 2;
+                    continue;
                 case 'u': {
                     const int cp = hex4(p_ + 2);
-                    if (cp < 0)
-                        return fail(p_, "invalid \\u escape: expected four hex digits");
+                    if (cp < 0) return fail(p_, "invalid \\u escape: expected four hex digits");
                     if (cp >= 0xDC00 && cp <= 0xDFFF)
                         return fail(p_, "invalid \\u escape: low surrogate without a high one");
                     if (cp >= 0xD800 && cp <= 0xDBFF) {
-                        const int low = (e_ - p_ >= 12 && p_[6] == '\\' && p_[7] == 'u')
-                                            ? hex4(p_ + 8)
-                                            : -1;
+                        const int low =
+                            (e_ - p_ >= 12 && p_[6] == '\\' && p_[7] == 'u') ? hex4(p_ + 8) : -1;
                         if (low < 0xDC00 || low > 0xDFFF)
                             return fail(p_, "invalid \\u escape: high surrogate not followed "
                                             "by a low one");
@@ -229,8 +240,8 @@ private:
             }
             if (c < 0x20) {
                 char buf[80];
-                std::snprintf(buf, sizeof buf,
-                              "control character U+%04X in string must be escaped", c);
+                std::snprintf(buf, sizeof buf, "control character U+%04X in string must be escaped",
+                              c);
                 return fail(p_, buf);
             }
             if (c >= 0x80) {
@@ -253,7 +264,9 @@ private:
 
 } // namespace
 
-std::optional<Problem> diagnose(std::string_view text) { return Diagnoser(text).run(); }
+std::optional<Problem> diagnose(std::string_view text) {
+    return Diagnoser(text).run();
+}
 
 void locate(std::string_view text, std::size_t offset, std::size_t& line, std::size_t& column) {
     if (offset > text.size()) offset = text.size();

@@ -20,7 +20,9 @@ struct NumberScan {
     long exponent = 0;
 };
 
-inline bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+inline bool is_digit(char c) noexcept {
+    return c >= '0' && c <= '9';
+}
 
 /// Checks that all of `t` is one JSON number.
 inline NumberScan scan_number(std::string_view t) noexcept {
@@ -33,14 +35,16 @@ inline NumberScan scan_number(std::string_view t) noexcept {
     if (t[i] == '0') {
         ++i;
     } else {
-        while (i < n && is_digit(t[i])) ++i;
+        while (i < n && is_digit(t[i]))
+            ++i;
     }
     r.int_digits = i - int_begin;
     bool real = false;
     if (i < n && t[i] == '.') {
         ++i;
         if (i >= n || !is_digit(t[i])) return r;
-        while (i < n && is_digit(t[i])) ++i;
+        while (i < n && is_digit(t[i]))
+            ++i;
         real = true;
     }
     if (i < n && (t[i] == 'e' || t[i] == 'E')) {

@@ -3,10 +3,8 @@
 #include "json_diagnose.hpp"
 #include "json_number.hpp"
 
-#include <simdjson.h>
-
-#include <cassert>
 #include <cstring>
+#include <simdjson.h>
 #include <vector>
 
 namespace conveyor::json {
@@ -15,10 +13,13 @@ namespace od = simdjson::ondemand;
 
 namespace {
 
-bool is_ws(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_ws(char c) noexcept {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 std::string_view trim_right(std::string_view s) noexcept {
-    while (!s.empty() && is_ws(s.back())) s.remove_suffix(1);
+    while (!s.empty() && is_ws(s.back()))
+        s.remove_suffix(1);
     return s;
 }
 
@@ -35,11 +36,14 @@ struct Parser::Impl {
     std::vector<Value> values;   // scratch stack for array elements
     std::vector<Member> members; // scratch stack for object members
     Arena* arena = nullptr;
+    bool failed = false;
+    simdjson::error_code sj_error = simdjson::SUCCESS;
 
     Impl() {
-        // One spare level: our own limit (kMaxDepth) must trigger before simdjson's.
-        // A failed allocation here is retried (and reported) by iterate().
-        if (sj.allocate(64 * 1024, detail::kMaxDepth + 2) != simdjson::SUCCESS) return;
+        // One spare level: our own limit (kMaxDepth) must trigger before simdjson's. A failure
+        // here is not final: iterate() allocates again and reports it.
+        const simdjson::error_code e = sj.allocate(64 * 1024, detail::kMaxDepth + 2);
+        static_cast<void>(e);
     }
 
     /// Copies `text` into the reusable padded buffer simdjson requires.
@@ -47,7 +51,8 @@ struct Parser::Impl {
         const std::size_t need = text.size() + simdjson::SIMDJSON_PADDING;
         if (need > buf_cap) {
             std::size_t cap = buf_cap ? buf_cap : 4096;
-            while (cap < need) cap *= 2;
+            while (cap < need)
+                cap *= 2;
             buf = std::make_unique_for_overwrite<char[]>(cap);
             buf_cap = cap;
         }
@@ -55,7 +60,7 @@ struct Parser::Impl {
         std::memset(buf.get() + text.size(), 0, simdjson::SIMDJSON_PADDING);
     }
 
-    bool number(std::string_view raw, Value& out) {
+    Value number(std::string_view raw) {
         const std::string_view tok = trim_right(raw);
         const detail::NumberScan s = detail::scan_number(tok);
         if (s.shape == detail::NumberShape::Integer) {
@@ -63,23 +68,18 @@ struct Parser::Impl {
             if (s.int_digits <= 18 && !(tok.size() == 2 && tok[0] == '-' && tok[1] == '0')) {
                 std::int64_t v = 0;
                 std::size_t i = tok[0] == '-' ? 1 : 0;
-                for (; i < tok.size(); ++i) v = v * 10 + (tok[i] - '0');
-                out = Value::integer(tok[0] == '-' ? -v : v);
-                return true;
+                for (; i < tok.size(); ++i)
+                    v = v * 10 + (tok[i] - '0');
+                return Value::integer(tok[0] == '-' ? -v : v);
             }
             std::int64_t v = 0;
             auto r = std::from_chars(tok.data(), tok.data() + tok.size(), v);
-            if (r.ec == std::errc{} && !(v == 0 && tok[0] == '-')) {
-                out = Value::integer(v);
-                return true;
-            }
+            if (r.ec == std::errc{} && !(v == 0 && tok[0] == '-')) return Value::integer(v);
             // Beyond int64: keep the digits exactly.
-        } else if (s.shape == detail::NumberShape::Invalid ||
-                   !detail::number_is_finite(tok, s)) {
-            return false;
+        } else if (s.shape == detail::NumberShape::Invalid || !detail::number_is_finite(tok, s)) {
+            return failure();
         }
-        out = Value::number_text(arena->copy(tok));
-        return true;
+        return Value::number_text(arena->copy(tok));
     }
 
     static bool raw_token(od::value& v, std::string_view& raw) {
@@ -90,50 +90,76 @@ struct Parser::Impl {
         return d.raw_json_token().get(raw) == simdjson::SUCCESS;
     }
 
+    /// Remembers simdjson's reason, for the rare failure the diagnoser cannot place.
+    bool bad(simdjson::error_code e) noexcept {
+        if (e == simdjson::SUCCESS) return false;
+        sj_error = e;
+        return true;
+    }
+
+    Value failure() {
+        failed = true;
+        return Value{};
+    }
+
+    // Values are returned in registers and failure is a flag: passing them through memory
+    // made every level pay for store-forwarding stalls.
+
     template <class V>
-    bool scalar(V& v, od::json_type t, Value& out) {
+    Value scalar(V& v, od::json_type t) {
         switch (t) {
         case od::json_type::number: {
             std::string_view raw;
-            if (!raw_token(v, raw)) return false;
-            return number(raw, out);
+            if (!raw_token(v, raw)) return failure();
+            return number(raw);
         }
         case od::json_type::string: {
+            // Without a backslash the text between the quotes is the value: copy it directly
+            // (stage 1 has already checked UTF-8 and control characters). The string must
+            // still be consumed: simdjson skips an unconsumed string followed by ':' as if it
+            // were an object key, which would accept ["a":1].
+            std::string_view raw;
+            if (!raw_token(v, raw)) return failure();
+            raw = trim_right(raw);
+            if (raw.size() >= 2 && raw.back() == '"' &&
+                std::memchr(raw.data(), '\\', raw.size()) == nullptr) {
+                od::raw_json_string consumed;
+                if (bad(v.get_raw_json_string().get(consumed))) return failure();
+                return Value::string(arena->copy(raw.substr(1, raw.size() - 2)));
+            }
             std::string_view s;
-            if (v.get_string().get(s)) return false;
-            out = Value::string(arena->copy(s));
-            return true;
+            if (bad(v.get_string().get(s))) return failure();
+            return Value::string(arena->copy(s));
         }
         case od::json_type::boolean: {
             bool b = false;
-            if (v.get_bool().get(b)) return false;
-            out = Value::boolean(b);
-            return true;
+            if (bad(v.get_bool().get(b))) return failure();
+            return Value::boolean(b);
         }
         case od::json_type::null: {
             bool is_null = false;
-            if (v.is_null().get(is_null) || !is_null) return false;
-            out = Value::null();
-            return true;
+            if (bad(v.is_null().get(is_null)) || !is_null) return failure();
+            return Value::null();
         }
-        default: return false;
+        default:
+            return failure();
         }
     }
 
-    bool visit(od::value v, int depth, Value& out) {
+    Value visit(od::value& v, int depth) {
         od::json_type t;
-        if (v.type().get(t)) return false;
+        if (bad(v.type().get(t))) return failure();
         switch (t) {
         case od::json_type::array: {
-            if (depth >= detail::kMaxDepth) return false;
+            if (depth >= detail::kMaxDepth) return failure();
             od::array arr;
-            if (v.get_array().get(arr)) return false;
+            if (bad(v.get_array().get(arr))) return failure();
             const std::size_t base = values.size();
             for (auto item : arr) {
                 od::value iv;
-                if (item.get(iv)) return false;
-                Value child;
-                if (!visit(iv, depth + 1, child)) return false;
+                if (bad(std::move(item).get(iv))) return failure();
+                const Value child = visit(iv, depth + 1);
+                if (failed) return Value{};
                 values.push_back(child);
             }
             const std::size_t n = values.size() - base;
@@ -143,23 +169,24 @@ struct Parser::Impl {
                 std::memcpy(static_cast<void*>(items), values.data() + base, n * sizeof(Value));
             }
             values.resize(base);
-            out = Value::array(items, static_cast<std::uint32_t>(n));
-            return true;
+            return Value::array(items, static_cast<std::uint32_t>(n));
         }
         case od::json_type::object: {
-            if (depth >= detail::kMaxDepth) return false;
+            if (depth >= detail::kMaxDepth) return failure();
             od::object obj;
-            if (v.get_object().get(obj)) return false;
+            if (bad(v.get_object().get(obj))) return failure();
             const std::size_t base = members.size();
             for (auto field_r : obj) {
                 od::field field;
-                if (std::move(field_r).get(field)) return false;
-                std::string_view key;
-                if (field.unescaped_key().get(key)) return false;
+                if (bad(std::move(field_r).get(field))) return failure();
+                std::string_view key = plain_key(field.key().raw());
+                if (key.data() == nullptr && bad(field.unescaped_key().get(key))) return failure();
                 const std::string_view stored = arena->copy(key);
-                Value child;
-                if (!visit(field.value(), depth + 1, child)) return false;
-                members.push_back(Member{stored, child});
+                const Value child = visit(field.value(), depth + 1);
+                if (failed) return Value{};
+                Member& m = members.emplace_back();
+                m.key = stored;
+                m.value = child;
             }
             const std::size_t n = members.size() - base;
             Member* ms = nullptr;
@@ -168,35 +195,50 @@ struct Parser::Impl {
                 std::memcpy(static_cast<void*>(ms), members.data() + base, n * sizeof(Member));
             }
             members.resize(base);
-            out = Value::object(ms, static_cast<std::uint32_t>(n));
-            return true;
+            return Value::object(ms, static_cast<std::uint32_t>(n));
         }
-        default: return scalar(v, t, out);
+        default:
+            return scalar(v, t);
         }
+    }
+
+    /// The key starting at `p` (just after its opening quote) when it has no escapes; a null
+    /// view otherwise. Stage 1 guarantees the closing quote exists.
+    static std::string_view plain_key(const char* p) noexcept {
+        const char* q = p;
+        while (*q != '"') {
+            if (*q == '\\') return {};
+            ++q;
+        }
+        return {p, static_cast<std::size_t>(q - p)};
     }
 
     /// The fast path: true with `out` set, or false when the text is not valid JSON.
     bool parse_fast(std::string_view text, Value& out) {
         values.clear();
         members.clear();
+        failed = false;
+        sj_error = simdjson::SUCCESS;
         load(text);
         od::document doc;
-        if (sj.iterate(buf.get(), text.size(), buf_cap).get(doc)) return false;
+        if (bad(sj.iterate(buf.get(), text.size(), buf_cap).get(doc))) return false;
         od::json_type t;
-        if (doc.type().get(t)) return false;
+        if (bad(doc.type().get(t))) return false;
         if (t == od::json_type::array || t == od::json_type::object) {
             od::value root;
-            if (doc.get_value().get(root)) return false;
-            if (!visit(root, 0, out)) return false;
+            if (bad(doc.get_value().get(root))) return false;
+            out = visit(root, 0);
+            if (failed) return false;
             // Anything left after the root value is an error.
             const char* rest = nullptr;
             return doc.current_location().get(rest) == simdjson::OUT_OF_BOUNDS;
         }
         // A scalar document must be a single token (its raw text runs to the end).
         std::string_view raw;
-        if (doc.raw_json_token().get(raw)) return false;
+        if (bad(doc.raw_json_token().get(raw))) return false;
         if (raw.data() + raw.size() != buf.get() + text.size()) return false;
-        return scalar(doc, t, out);
+        out = scalar(doc, t);
+        return !failed;
     }
 };
 
@@ -211,7 +253,10 @@ Result<Value> Parser::parse(std::string_view text, Arena& arena, ParseError* err
     std::optional<detail::Problem> problem = detail::diagnose(text);
     if (!problem) {
         // The validator saw nothing wrong but the fast parser did: keep its reason.
-        problem = detail::Problem{0, "invalid JSON"};
+        std::string why = "invalid JSON";
+        if (impl_->sj_error != simdjson::SUCCESS)
+            why += std::string(" (") + simdjson::error_message(impl_->sj_error) + ")";
+        problem = detail::Problem{0, std::move(why)};
     }
     ParseError e;
     e.message = std::move(problem->message);

@@ -1,5 +1,6 @@
 #include "conveyor/format/json_writer.hpp"
 
+#include "json_number.hpp"
 #include "utf8.hpp"
 
 #include <charconv>
@@ -37,28 +38,43 @@ inline const unsigned char* skip_plain(const unsigned char* p, const unsigned ch
     while (end - p >= 16) {
         const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
         // Signed compare: bytes >= 0x80 are negative, so this catches controls and non-ASCII.
-        const __m128i special = _mm_or_si128(
-            _mm_cmplt_epi8(x, space),
-            _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)));
+        const __m128i special =
+            _mm_or_si128(_mm_cmplt_epi8(x, space),
+                         _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)));
         const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(special));
         if (mask != 0) return p + __builtin_ctz(mask);
         p += 16;
     }
 #endif
-    while (p < end && kClasses.cls[*p] == 0) ++p;
+    while (p < end && kClasses.cls[*p] == 0)
+        ++p;
     return p;
 }
 
 void append_escape(std::string& out, unsigned char c) {
     char buf[6] = {'\\', 0, 0, 0, 0, 0};
     switch (c) {
-    case '"': buf[1] = '"'; break;
-    case '\\': buf[1] = '\\'; break;
-    case '\b': buf[1] = 'b'; break;
-    case '\f': buf[1] = 'f'; break;
-    case '\n': buf[1] = 'n'; break;
-    case '\r': buf[1] = 'r'; break;
-    case '\t': buf[1] = 't'; break;
+    case '"':
+        buf[1] = '"';
+        break;
+    case '\\':
+        buf[1] = '\\';
+        break;
+    case '\b':
+        buf[1] = 'b';
+        break;
+    case '\f':
+        buf[1] = 'f';
+        break;
+    case '\n':
+        buf[1] = 'n';
+        break;
+    case '\r':
+        buf[1] = 'r';
+        break;
+    case '\t':
+        buf[1] = 't';
+        break;
     default:
         buf[1] = 'u';
         buf[2] = '0';
@@ -122,13 +138,14 @@ void append_pretty(std::string& out, const Value& v, int indent, int depth) {
         append_members_pretty(
             out, members.size(),
             [&](std::size_t i) {
-                return std::pair<std::string_view, const Value*>{members[i].key,
-                                                                 &members[i].value};
+                return std::pair<std::string_view, const Value*>{members[i].key, &members[i].value};
             },
             indent, depth);
         return;
     }
-    default: append_value(out, v); return;
+    default:
+        append_value(out, v);
+        return;
     }
 }
 
@@ -188,14 +205,31 @@ void append_double(std::string& out, double d) {
 void append_value(std::string& out, const Value& v) {
     switch (v.kind()) {
     case Kind::Absent:
-    case Kind::Null: out.append("null"); return;
-    case Kind::Bool: v.as_bool() ? out.append("true") : out.append("false"); return;
-    case Kind::Int: append_int(out, v.as_int()); return;
-    case Kind::Double:
-        if (v.has_number_text()) out.append(v.number_text());
-        else append_double(out, v.as_double());
+    case Kind::Null:
+        out.append("null");
         return;
-    case Kind::String: append_string(out, v.as_string()); return;
+    case Kind::Bool:
+        v.as_bool() ? out.append("true") : out.append("false");
+        return;
+    case Kind::Int:
+        append_int(out, v.as_int());
+        return;
+    case Kind::Double:
+        if (v.has_number_text()) {
+            // Producers promise JSON number syntax; checking keeps the output valid JSON even
+            // when one does not ("+1", ".5", "1e999" are written from their value instead).
+            const std::string_view t = v.number_text();
+            const detail::NumberScan scan = detail::scan_number(t);
+            if (scan.shape != detail::NumberShape::Invalid && detail::number_is_finite(t, scan)) {
+                out.append(t);
+                return;
+            }
+        }
+        append_double(out, v.as_double());
+        return;
+    case Kind::String:
+        append_string(out, v.as_string());
+        return;
     case Kind::Array: {
         out.push_back('[');
         bool first = true;

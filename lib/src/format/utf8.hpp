@@ -21,12 +21,16 @@ inline int utf8_sequence(const unsigned char* p, std::size_t avail) noexcept {
         need = 1;
     } else if (b0 >= 0xE0 && b0 <= 0xEF) {
         need = 2;
-        if (b0 == 0xE0) lo = 0xA0;      // no overlongs
-        else if (b0 == 0xED) hi = 0x9F; // no UTF-16 surrogates
+        if (b0 == 0xE0)
+            lo = 0xA0; // no overlongs
+        else if (b0 == 0xED)
+            hi = 0x9F; // no UTF-16 surrogates
     } else if (b0 >= 0xF0 && b0 <= 0xF4) {
         need = 3;
-        if (b0 == 0xF0) lo = 0x90;      // no overlongs
-        else if (b0 == 0xF4) hi = 0x8F; // nothing above U+10FFFF
+        if (b0 == 0xF0)
+            lo = 0x90; // no overlongs
+        else if (b0 == 0xF4)
+            hi = 0x8F; // nothing above U+10FFFF
     } else {
         return -1; // stray continuation byte, C0/C1 (overlong) or F5..FF
     }

@@ -1,13 +1,11 @@
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/format/json_writer.hpp"
-
 #include "support/paths.hpp"
-
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -124,7 +122,8 @@ TEST_F(ParserTest, EscapedKeysAreUnescaped) {
 TEST_F(ParserTest, ValuesSurviveTheNextParse) {
     // Strings must live in the arena, not in the parser's reused buffers.
     Value first = ok(R"({"name":"first value","list":["x","y"]})");
-    for (int i = 0; i < 50; ++i) ok(R"({"name":"something else entirely","list":["p","q","r"]})");
+    for (int i = 0; i < 50; ++i)
+        ok(R"({"name":"something else entirely","list":["p","q","r"]})");
     EXPECT_EQ(first.find("name")->as_string(), "first value");
     EXPECT_EQ(first.find("list")->as_array()[1].as_string(), "y");
 }
@@ -165,6 +164,18 @@ TEST_F(ParserTest, ErrorsSayWhereAndWhat) {
     EXPECT_NE(e.message.find("literal"), std::string::npos) << e.message;
 }
 
+TEST_F(ParserTest, ScalarsFollowedByJunkAreRejected) {
+    // simdjson skips values nobody consumed leniently; every scalar must be consumed.
+    for (std::string_view text :
+         {R"([1, "c":"x"])", R"({"a":["b":1]})", R"(["a":"b"])", R"([1, "c":"\\"}])",
+          R"([1, "c":"x"}])", R"({"a":["b":1}]})", R"([["b":1}]])", R"({"a":["b":"c"}],"d":1})",
+          R"({"a":"b":"c"})", R"([1:2])", R"([true:1])", R"([null "x"])", R"({"a":1 "b":2})",
+          R"(["a" "b"])", R"([[1]:2])", R"({"a":{}:1})", R"({"a":1:2})", R"({"a":1}:)",
+          R"([1]:)"}) {
+        bad(text);
+    }
+}
+
 TEST_F(ParserTest, ErrorMessageCarriesLineAndColumn) {
     auto r = parse("[1,\n  x]");
     ASSERT_FALSE(r.ok());
@@ -182,7 +193,8 @@ TEST_F(ParserTest, DepthLimit) {
     e = bad(very_deep);
     EXPECT_NE(e.message.find("deeper"), std::string::npos) << e.message;
     std::string deep_objects;
-    for (int i = 0; i < 2000; ++i) deep_objects += "{\"a\":";
+    for (int i = 0; i < 2000; ++i)
+        deep_objects += "{\"a\":";
     bad(deep_objects);
 }
 
@@ -278,6 +290,66 @@ TEST(JsonTestSuite, Conformance) {
     EXPECT_GT(y, 90u);
     EXPECT_GT(n, 180u);
     EXPECT_GT(i, 20u);
+}
+
+} // namespace
+} // namespace conveyor::json
+
+// White-box: the fast path (simdjson On-Demand) must accept exactly what the strict validator
+// used for error messages accepts. Damaged documents find the places where On-Demand is lenient.
+#include "../../../lib/src/format/json_diagnose.hpp"
+
+#include <random>
+
+namespace conveyor::json {
+namespace {
+
+TEST(ParserDifferential, FastPathAgreesWithTheValidator) {
+    std::vector<std::string> seeds = {
+        R"({"a":[1,2.5,-0,1e3,"s\"q",true,false,null,{"b":{}}],"c":"\u00e9\ud83d\ude00"})",
+        R"([{"k":"v"},[[]],{"x":[{"y":"z"}]},"tail"])",
+        R"("just a string")",
+        R"(12345678901234567890)",
+        R"({"deep":[[[[{"a":[[["b"]]]}]]]]})",
+    };
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::path(test::shared_dir()) / "corpora/JSONTestSuite/test_parsing";
+    if (fs::is_directory(dir)) {
+        for (const auto& entry : fs::directory_iterator(dir)) {
+            const std::string name = entry.path().filename().string();
+            if (name.rfind("y_", 0) == 0) seeds.push_back(slurp(entry.path()));
+        }
+    }
+    static constexpr char kSyntax[] = "{}[],:\"\\ \n0-.eE+tfnux";
+    std::mt19937 rng(2024);
+    Parser parser;
+    int checked = 0;
+    for (const std::string& seed : seeds) {
+        for (int i = 0; i < 40; ++i) {
+            std::string m = seed;
+            const int edits = 1 + static_cast<int>(rng() % 2);
+            for (int e = 0; e < edits && !m.empty(); ++e) {
+                const std::size_t at = rng() % m.size();
+                switch (rng() % 3) {
+                case 0:
+                    m.erase(at, 1);
+                    break;
+                case 1:
+                    m.insert(at, 1, kSyntax[rng() % (sizeof kSyntax - 1)]);
+                    break;
+                default:
+                    m[at] = kSyntax[rng() % (sizeof kSyntax - 1)];
+                    break;
+                }
+            }
+            Arena arena;
+            const bool fast_ok = parser.parse(m, arena).ok();
+            const bool strict_ok = !detail::diagnose(m).has_value();
+            EXPECT_EQ(fast_ok, strict_ok) << "document: " << m;
+            ++checked;
+        }
+    }
+    EXPECT_GT(checked, 200);
 }
 
 } // namespace

@@ -1,11 +1,9 @@
-#include "conveyor/format/json_writer.hpp"
-
 #include "conveyor/core/arena.hpp"
-
-#include <gtest/gtest.h>
+#include "conveyor/format/json_writer.hpp"
 
 #include <cmath>
 #include <cstdlib>
+#include <gtest/gtest.h>
 #include <limits>
 #include <string>
 #include <vector>
@@ -32,7 +30,7 @@ TEST(JsonWriter, EscapesQuotesBackslashesAndControls) {
     EXPECT_EQ(str("\b\f\n\r\t"), R"("\b\f\n\r\t")");
     EXPECT_EQ(str(std::string_view("\0", 1)), R"("\u0000")");
     EXPECT_EQ(str("\x01\x1f"), R"("\u0001\u001f")");
-    EXPECT_EQ(str("/"), "\"/\"");    // no need to escape the solidus
+    EXPECT_EQ(str("/"), "\"/\"");       // no need to escape the solidus
     EXPECT_EQ(str("\x7f"), "\"\x7f\""); // DEL is allowed as is
 }
 
@@ -40,7 +38,8 @@ TEST(JsonWriter, EveryControlCharacterIsEscaped) {
     for (int c = 0; c < 0x20; ++c) {
         const std::string out = str(std::string(1, static_cast<char>(c)));
         ASSERT_EQ(out[1], '\\') << c;
-        for (char ch : out) EXPECT_GE(static_cast<unsigned char>(ch), 0x20) << c;
+        for (char ch : out)
+            EXPECT_GE(static_cast<unsigned char>(ch), 0x20) << c;
     }
 }
 
@@ -68,19 +67,22 @@ TEST(JsonWriter, InvalidUtf8IsReplaced) {
         std::string out;
     };
     const std::vector<Case> cases = {
-        {"a\xFF" "b", "a" + fffd + "b"},                    // never valid
-        {"\x80", fffd},                                    // stray continuation
-        {"\xC0\xAF", fffd + fffd},                         // overlong '/'
-        {"\xE0\x80\xAF", fffd + fffd + fffd},              // overlong, 3 bytes
-        {"\xED\xA0\x80", fffd + fffd + fffd},              // UTF-16 surrogate D800
-        {"\xF4\x90\x80\x80", fffd + fffd + fffd + fffd},   // above U+10FFFF
-        {"\xF5\x80", fffd + fffd},                         // lead byte out of range
-        {"x\xE2\x82", "x" + fffd},                         // truncated at the end
-        {"\xE2\x82x", fffd + "x"},                         // truncated in the middle
-        {"\xF0\x9F\x98", fffd},                            // truncated 4-byte sequence
-        {"\xC3\xA9\xC3", "\xC3\xA9" + fffd},               // valid then truncated
+        {"a\xFF"
+         "b",
+         "a" + fffd + "b"},                              // never valid
+        {"\x80", fffd},                                  // stray continuation
+        {"\xC0\xAF", fffd + fffd},                       // overlong '/'
+        {"\xE0\x80\xAF", fffd + fffd + fffd},            // overlong, 3 bytes
+        {"\xED\xA0\x80", fffd + fffd + fffd},            // UTF-16 surrogate D800
+        {"\xF4\x90\x80\x80", fffd + fffd + fffd + fffd}, // above U+10FFFF
+        {"\xF5\x80", fffd + fffd},                       // lead byte out of range
+        {"x\xE2\x82", "x" + fffd},                       // truncated at the end
+        {"\xE2\x82x", fffd + "x"},                       // truncated in the middle
+        {"\xF0\x9F\x98", fffd},                          // truncated 4-byte sequence
+        {"\xC3\xA9\xC3", "\xC3\xA9" + fffd},             // valid then truncated
     };
-    for (const Case& c : cases) EXPECT_EQ(str(c.in), "\"" + c.out + "\"") << c.in;
+    for (const Case& c : cases)
+        EXPECT_EQ(str(c.in), "\"" + c.out + "\"") << c.in;
 }
 
 TEST(JsonWriter, Integers) {
@@ -122,6 +124,13 @@ TEST(JsonWriter, NumberTextIsWrittenVerbatim) {
     EXPECT_EQ(to_string(Value::real(1.5)), "1.5");
 }
 
+TEST(JsonWriter, NumberTextThatIsNotJsonIsWrittenFromItsValue) {
+    // The output stays valid JSON even if a producer breaks the number-text promise.
+    EXPECT_EQ(to_string(Value::number_text("1.")), "1.0");
+    EXPECT_EQ(to_string(Value::number_text("007")), "7.0");
+    EXPECT_EQ(to_string(Value::number_text("1e999")), "null");
+}
+
 TEST(JsonWriter, ScalarsAndContainers) {
     EXPECT_EQ(to_string(Value::null()), "null");
     EXPECT_EQ(to_string(Value::absent()), "null");
@@ -151,8 +160,7 @@ TEST(JsonWriter, RecordsOmitAbsentFields) {
     append_record(out, schema, row);
     EXPECT_EQ(out, R"({"id":7,"name":"Kim \"K\"","tags":["a","b"]})");
 
-    const Value empty_row[] = {Value::absent(), Value::absent(), Value::absent(),
-                               Value::absent()};
+    const Value empty_row[] = {Value::absent(), Value::absent(), Value::absent(), Value::absent()};
     out.clear();
     append_record(out, schema, empty_row);
     EXPECT_EQ(out, "{}");

@@ -31,6 +31,12 @@ public:
 
     /// Parses exactly one document (surrounding whitespace allowed). Strings, arrays and
     /// objects are allocated in `arena`.
+    ///
+    /// Integers that fit int64 become Value::integer (except "-0"); every other number becomes
+    /// Value::number_text with the exact source spelling. Numbers too large for a double
+    /// (1e400) are rejected. Nesting deeper than 1024 levels is an error, not a crash.
+    /// Failures are ErrorKind::Data with message "line L, column C: <what>" (column in bytes);
+    /// `error`, when given, receives the same position and the bare <what>.
     Result<Value> parse(std::string_view text, Arena& arena, ParseError* error = nullptr);
 
 private:

@@ -9,7 +9,8 @@
 
 /// Writing JSON text straight into a growing buffer (no iostreams, no intermediate DOM).
 /// Strings are escaped per RFC 8259; bytes that are not valid UTF-8 are replaced by U+FFFD so
-/// the output is always valid JSON. Absent fields are omitted; non-finite doubles become null.
+/// the output is always valid JSON. Absent fields are omitted (absent array items become null);
+/// non-finite doubles become null; a Double carrying its number text is written as that text.
 namespace conveyor::json {
 
 void append_string(std::string& out, std::string_view s);

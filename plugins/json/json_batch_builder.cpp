@@ -1,0 +1,164 @@
+#include "json_batch_builder.hpp"
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace conveyor::plugins::json {
+
+namespace {
+/// Beyond this many distinct keys (keys that are really data, e.g. ids), the dictionary is
+/// started afresh at the next batch so it cannot grow without bound.
+constexpr std::size_t kMaxDictionary = 1 << 16;
+constexpr std::size_t kMaxArenaHint = 16u << 20;
+} // namespace
+
+BatchBuilder::BatchBuilder() {
+    arena_ = std::make_shared<Arena>(arena_hint_);
+}
+
+std::uint32_t BatchBuilder::id_of(std::string_view key, std::size_t index) {
+    // Records of one file usually repeat the previous record's keys.
+    if (index < prev_ids_.size()) {
+        const std::uint32_t guess = prev_ids_[index];
+        if (names_[guess] == key) return guess;
+    }
+    if (auto it = ids_.find(key); it != ids_.end()) return it->second;
+    const auto id = static_cast<std::uint32_t>(names_.size());
+    names_.emplace_back(key);
+    ids_.emplace(std::string(key), id);
+    pos_.push_back(kNone);
+    stamp_.push_back(0);
+    return id;
+}
+
+bool BatchBuilder::add(const Value& object) {
+    const auto members = object.as_object();
+    const std::size_t n = members.size();
+    if (++record_stamp_ == 0) {
+        std::fill(stamp_.begin(), stamp_.end(), 0);
+        record_stamp_ = 1;
+    }
+    ids_scratch_.resize(n);
+    first_scratch_.resize(n);
+    std::int64_t last = -1;
+    bool has_new = false;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint32_t id = id_of(members[i].key, i);
+        ids_scratch_[i] = id;
+        if (stamp_[id] == record_stamp_) { // a duplicate key: no say in the order
+            first_scratch_[i] = 0;
+            continue;
+        }
+        stamp_[id] = record_stamp_;
+        first_scratch_[i] = 1;
+        const std::uint32_t p = pos_[id];
+        if (p == kNone) {
+            has_new = true;
+            continue;
+        }
+        if (static_cast<std::int64_t>(p) <= last) return false;
+        last = p;
+    }
+    if (has_new) place_new_keys();
+    records_.push_back(object);
+    member_ids_.insert(member_ids_.end(), ids_scratch_.begin(), ids_scratch_.end());
+    prev_ids_.assign(ids_scratch_.begin(), ids_scratch_.end());
+    return true;
+}
+
+void BatchBuilder::place_new_keys() {
+    // Each new key goes just before the record's next key that is already placed.
+    groups_.clear();
+    std::uint32_t anchor = kNone;
+    bool anchored = false;
+    for (std::size_t i = ids_scratch_.size(); i-- > 0;) {
+        if (!first_scratch_[i]) continue;
+        const std::uint32_t id = ids_scratch_[i];
+        if (pos_[id] != kNone) {
+            anchor = id;
+        } else {
+            groups_.emplace_back(anchor, id);
+            anchored |= anchor != kNone;
+        }
+    }
+    std::reverse(groups_.begin(), groups_.end());
+    if (!anchored) {
+        for (const auto& g : groups_) {
+            pos_[g.second] = static_cast<std::uint32_t>(order_.size());
+            order_.push_back(g.second);
+        }
+        return;
+    }
+    order_scratch_.clear();
+    std::size_t j = 0;
+    for (const std::uint32_t id : order_) {
+        while (j < groups_.size() && groups_[j].first == id)
+            order_scratch_.push_back(groups_[j++].second);
+        order_scratch_.push_back(id);
+    }
+    while (j < groups_.size())
+        order_scratch_.push_back(groups_[j++].second);
+    order_.swap(order_scratch_);
+    for (std::size_t p = 0; p < order_.size(); ++p)
+        pos_[order_[p]] = static_cast<std::uint32_t>(p);
+}
+
+Batch BatchBuilder::build(bool carry) {
+    SchemaRef schema;
+    if (last_schema_ && order_ == last_order_) {
+        schema = last_schema_;
+    } else {
+        std::vector<std::string> names;
+        names.reserve(order_.size());
+        for (const std::uint32_t id : order_)
+            names.push_back(names_[id]);
+        schema = make_schema(std::move(names));
+        last_order_ = order_;
+        last_schema_ = schema;
+    }
+
+    Batch batch(schema, records_.size());
+    std::size_t k = 0;
+    for (const Value& record : records_) {
+        std::span<Value> row = batch.append_row();
+        for (const Member& m : record.as_object())
+            row[pos_[member_ids_[k++]]] = m.value;
+    }
+    std::size_t payload = arena_->reserved_bytes();
+    batch.keep_alive(arena_);
+    for (auto& owner : carried_) {
+        payload += owner->reserved_bytes();
+        batch.keep_alive(std::move(owner));
+    }
+    batch.set_payload_bytes(payload);
+
+    for (const std::uint32_t id : order_)
+        pos_[id] = kNone;
+    order_.clear();
+    records_.clear();
+    member_ids_.clear();
+    carried_.clear();
+    if (carry) carried_.push_back(arena_);
+    arena_hint_ = std::clamp<std::size_t>(arena_->reserved_bytes(), 16 * 1024, kMaxArenaHint);
+    arena_ = std::make_shared<Arena>(arena_hint_);
+    if (names_.size() > kMaxDictionary) {
+        names_.clear();
+        ids_.clear();
+        pos_.clear();
+        stamp_.clear();
+        prev_ids_.clear();
+        last_order_.clear();
+        last_schema_.reset();
+    }
+    return batch;
+}
+
+SchemaRef BatchBuilder::keys_of(const Value& object) {
+    std::vector<std::string> names;
+    std::unordered_set<std::string_view> seen;
+    for (const Member& m : object.as_object())
+        if (seen.insert(m.key).second) names.emplace_back(m.key);
+    return make_schema(std::move(names));
+}
+
+} // namespace conveyor::plugins::json

@@ -1,0 +1,87 @@
+#pragma once
+
+#include "conveyor/core/arena.hpp"
+#include "conveyor/core/batch.hpp"
+#include "conveyor/core/schema.hpp"
+#include "conveyor/core/value.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace conveyor::plugins::json {
+
+/// Turns parsed JSON objects into batches. A batch's schema is the union of its records' keys;
+/// a record without a key gets Value::absent() there (writers omit it), so heterogeneous records
+/// come out as they went in. Every record's own key order is kept: a key new to the batch is
+/// placed just before the next of the record's keys already in the union (or at the end), and a
+/// record whose known keys are in an order the union cannot follow starts the next batch.
+/// Duplicate keys in one record: the last value wins.
+class BatchBuilder {
+public:
+    BatchBuilder();
+
+    /// Where the current batch's values are parsed into.
+    [[nodiscard]] Arena& arena() { return *arena_; }
+
+    /// Adds `object` (an Object value living in arena() or in an arena kept by keep()). False
+    /// when its key order conflicts with the batch: build() this batch, then add it again.
+    bool add(const Value& object);
+    [[nodiscard]] std::size_t rows() const noexcept { return records_.size(); }
+
+    /// The batch of everything added since the last build(); a new arena for the next one. The
+    /// previous arena stays alive with the next batch when `carry` (a record is carried over).
+    Batch build(bool carry);
+
+    /// The keys of `object` in order, without duplicates.
+    static SchemaRef keys_of(const Value& object);
+
+private:
+    static constexpr std::uint32_t kNone = 0xFFFFFFFFu;
+
+    std::uint32_t id_of(std::string_view key, std::size_t index);
+    void place_new_keys();
+
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    struct Eq {
+        using is_transparent = void;
+        bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+    };
+
+    // Key dictionary, kept across batches so that ids (and schema reuse) are stable.
+    std::vector<std::string> names_;
+    std::unordered_map<std::string, std::uint32_t, Hash, Eq> ids_;
+    std::vector<std::uint32_t> pos_;   ///< id -> position in order_, or kNone
+    std::vector<std::uint32_t> stamp_; ///< id -> last record that had it
+    std::uint32_t record_stamp_ = 0;
+
+    // The batch being built.
+    std::shared_ptr<Arena> arena_;
+    std::vector<std::shared_ptr<Arena>> carried_;
+    std::vector<std::uint32_t> order_;      ///< key ids in schema order
+    std::vector<Value> records_;            ///< the objects, in order
+    std::vector<std::uint32_t> member_ids_; ///< ids of every member of every record, flat
+    std::vector<std::uint32_t> prev_ids_;   ///< the previous record's ids: the usual guess
+
+    // Scratch for add().
+    std::vector<std::uint32_t> ids_scratch_;
+    std::vector<std::uint8_t> first_scratch_;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> groups_; ///< (anchor id, new id)
+    std::vector<std::uint32_t> order_scratch_;
+
+    // The last schema built, reused while the key order stays the same.
+    std::vector<std::uint32_t> last_order_;
+    SchemaRef last_schema_;
+    std::size_t arena_hint_ = 64 * 1024;
+};
+
+} // namespace conveyor::plugins::json

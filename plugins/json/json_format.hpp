@@ -1,0 +1,19 @@
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace conveyor::plugins::json {
+
+enum class JsonFormat : std::uint8_t {
+    Records, ///< one JSON array of objects
+    Jsonl,   ///< one JSON object per line
+};
+
+/// Jsonl when the path ends in .jsonl or .ndjson (any case), else Records.
+JsonFormat default_format_for(std::string_view path);
+
+/// "records" | "jsonl"
+JsonFormat parse_format(std::string_view name);
+
+} // namespace conveyor::plugins::json

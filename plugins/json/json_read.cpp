@@ -1,0 +1,166 @@
+#include "json_read.hpp"
+
+#include "conveyor/format/json_parser.hpp"
+#include "conveyor/io/input_file.hpp"
+#include "json_batch_builder.hpp"
+#include "json_splitter.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+
+namespace conveyor::plugins::json {
+
+namespace {
+
+bool ends_with_ci(std::string_view s, std::string_view suffix) {
+    if (s.size() < suffix.size()) return false;
+    return std::equal(suffix.begin(), suffix.end(), s.end() - static_cast<long>(suffix.size()),
+                      [](char a, char b) {
+                          return std::tolower(static_cast<unsigned char>(a)) ==
+                                 std::tolower(static_cast<unsigned char>(b));
+                      });
+}
+
+std::string_view kind_name(Kind k) {
+    switch (k) {
+    case Kind::Array:
+        return "an array";
+    case Kind::String:
+        return "a string";
+    case Kind::Bool:
+        return "a boolean";
+    case Kind::Null:
+        return "null";
+    case Kind::Int:
+    case Kind::Double:
+        return "a number";
+    default:
+        return "not an object";
+    }
+}
+
+class JsonReadOperator final : public SourceOperator {
+public:
+    JsonReadOperator(JsonSplitter splitter, JsonFormat format, std::size_t batch_size,
+                     bool streaming)
+        : splitter_(std::move(splitter)), format_(format),
+          batch_size_(std::max<std::size_t>(batch_size, 1)), streaming_(streaming) {}
+
+    /// Reads the first record (open() reports its keys as the initial schema); nullptr for an
+    /// input without records.
+    Result<SchemaRef> prime() {
+        Result<std::optional<Value>> first = read_record(true);
+        if (!first.ok()) return std::move(first).error();
+        if (!*first) return SchemaRef{};
+        const bool added = builder_.add(**first);
+        (void)added; // the first record of a batch always fits
+        return BatchBuilder::keys_of(**first);
+    }
+
+    Result<bool> next(Emitter& out) override {
+        while (builder_.rows() < batch_size_) {
+            if (carried_) {
+                const bool added = builder_.add(*carried_);
+                (void)added; // a fresh batch takes any record
+                carried_.reset();
+                continue;
+            }
+            if (finished_) break;
+            // Streaming: hand on what is complete rather than wait for a full batch.
+            const bool allow_read = !streaming_ || builder_.rows() == 0;
+            Result<std::optional<Value>> record = read_record(allow_read);
+            if (!record.ok()) return std::move(record).error();
+            if (!*record) break;
+            if (!builder_.add(**record)) {
+                carried_ = **record;
+                break;
+            }
+        }
+        if (builder_.rows() > 0) out.emit(builder_.build(carried_.has_value()));
+        return !finished_ || carried_.has_value();
+    }
+
+private:
+    /// The next record parsed into the batch arena; nullopt at the end (finished_ set) or when
+    /// reading was not allowed and nothing is buffered.
+    Result<std::optional<Value>> read_record(bool allow_read) {
+        std::string_view text;
+        Result<JsonSplitter::Status> st = splitter_.next(text, allow_read);
+        if (!st.ok()) return std::move(st).error();
+        if (*st == JsonSplitter::Status::End) finished_ = true;
+        if (*st != JsonSplitter::Status::Record) return std::optional<Value>{};
+
+        conveyor::json::ParseError pe;
+        Result<Value> v = parser_.parse(text, builder_.arena(), &pe);
+        if (!v.ok()) return located(text, pe);
+        if (v->kind() != Kind::Object) {
+            const JsonSplitter::Position at = splitter_.locate(text.data());
+            return fail(ErrorKind::Data,
+                        std::string("expected a JSON object on each line, found ") +
+                            std::string(kind_name(v->kind())),
+                        splitter_.display_name() + ":" + std::to_string(at.line));
+        }
+        return std::optional<Value>{*v};
+    }
+
+    /// A record's parse error in the file's terms.
+    Failure located(std::string_view text, const conveyor::json::ParseError& pe) {
+        const JsonSplitter::Position start = splitter_.locate(text.data());
+        if (format_ == JsonFormat::Jsonl) {
+            // "events.jsonl:17: <what> (column C)"
+            return fail(ErrorKind::Data, pe.message + " (column " + std::to_string(pe.column) + ")",
+                        splitter_.display_name() + ":" + std::to_string(start.line));
+        }
+        const std::uint64_t line = start.line + pe.line - 1;
+        const std::uint64_t column = pe.line == 1 ? start.column + pe.column - 1 : pe.column;
+        return fail(ErrorKind::Data, pe.message,
+                    splitter_.display_name() + ":" + std::to_string(line) + ":" +
+                        std::to_string(column));
+    }
+
+    JsonSplitter splitter_;
+    JsonFormat format_;
+    std::size_t batch_size_;
+    bool streaming_;
+    conveyor::json::Parser parser_;
+    BatchBuilder builder_;
+    std::optional<Value> carried_; ///< the record that starts the next batch
+    bool finished_ = false;
+};
+
+class JsonReadStage final : public Stage {
+public:
+    explicit JsonReadStage(JsonReadConfig config) : config_(std::move(config)) {}
+
+    Result<OpenedStage> open(const OpenContext& ctx) const override {
+        Result<InputFile> file = InputFile::open(config_.path, ctx.run);
+        if (!file.ok()) return std::move(file).error();
+        auto op = std::make_unique<JsonReadOperator>(
+            JsonSplitter(std::move(*file), config_.format, config_.block_size, ctx.metrics),
+            config_.format, ctx.batch_size, ctx.mode == ExecutionMode::Streaming);
+        Result<SchemaRef> schema = op->prime();
+        if (!schema.ok()) return std::move(schema).error();
+        return OpenedStage(std::unique_ptr<SourceOperator>(std::move(op)), std::move(*schema));
+    }
+
+private:
+    JsonReadConfig config_;
+};
+
+} // namespace
+
+JsonFormat default_format_for(std::string_view path) {
+    return ends_with_ci(path, ".jsonl") || ends_with_ci(path, ".ndjson") ? JsonFormat::Jsonl
+                                                                         : JsonFormat::Records;
+}
+
+JsonFormat parse_format(std::string_view name) {
+    return name == "jsonl" ? JsonFormat::Jsonl : JsonFormat::Records;
+}
+
+std::unique_ptr<Stage> make_json_read(JsonReadConfig config) {
+    return std::make_unique<JsonReadStage>(std::move(config));
+}
+
+} // namespace conveyor::plugins::json

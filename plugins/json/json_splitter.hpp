@@ -1,0 +1,90 @@
+#pragma once
+
+#include "conveyor/core/result.hpp"
+#include "conveyor/io/input_file.hpp"
+#include "json_format.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace conveyor {
+struct StageMetrics;
+}
+
+namespace conveyor::plugins::json {
+
+/// Cuts a JSON input into the texts of its records without holding more than a few blocks:
+/// lines for JSONL, the elements of the top-level array for records (found with a small
+/// string-aware bracket tracker, so an element may span any number of blocks). Structural errors
+/// of the outer array are reported here; the records themselves are left to the parser.
+class JsonSplitter {
+public:
+    JsonSplitter(InputFile file, JsonFormat format, std::size_t block_size, StageMetrics* metrics);
+
+    enum class Status : std::uint8_t {
+        Record,    ///< `record` holds the next record's text
+        End,       ///< the input is finished (or the run was interrupted)
+        WouldRead, ///< no complete record is buffered and reading was not allowed
+    };
+
+    /// The next record's text, valid until the next call. Reads more input only when
+    /// `allow_read` (streaming sources emit what they have instead of waiting).
+    Result<Status> next(std::string_view& record, bool allow_read = true);
+
+    struct Position {
+        std::uint64_t line = 1;
+        std::uint64_t column = 1;
+    };
+    /// Line and byte column of `p`, a pointer into the last record returned (or to the end of its
+    /// text). Positions must be asked for in increasing order.
+    Position locate(const char* p);
+
+    [[nodiscard]] const std::string& display_name() const noexcept { return file_.display_name(); }
+
+private:
+    enum class ArrayState : std::uint8_t { Start, FirstElement, AfterComma, AfterElement, Done };
+
+    /// Reads another block; false at end of input.
+    Result<bool> fill();
+    void count_lines_to(std::uint64_t abs);
+    Failure error_at(std::size_t index, std::string message);
+
+    Result<Status> next_line(std::string_view& record, bool allow_read);
+    Result<Status> next_element(std::string_view& record, bool allow_read);
+    /// Scans the element starting at begin_ for its end; true when found (elem_end_ set).
+    bool scan_element();
+
+    InputFile file_;
+    JsonFormat format_;
+    std::size_t block_size_;
+    StageMetrics* metrics_;
+
+    std::unique_ptr<char[]> buf_;
+    std::size_t cap_ = 0;
+    std::size_t begin_ = 0;  ///< first unconsumed byte
+    std::size_t end_ = 0;    ///< end of buffered data
+    std::uint64_t base_ = 0; ///< input offset of buf_[0]
+    bool eof_ = false;
+    bool at_start_ = true; ///< nothing consumed yet (byte order mark check)
+
+    // Line accounting, lazily: newlines are counted up to counted_ only when a position is
+    // needed or bytes are about to leave the buffer.
+    std::uint64_t counted_ = 0;
+    std::uint64_t line_ = 1;
+    std::uint64_t line_start_ = 0;
+
+    // JSONL: bytes after begin_ already known to hold no newline.
+    std::size_t scanned_ = 0;
+
+    // Records: the outer array and the element being scanned.
+    ArrayState state_ = ArrayState::Start;
+    std::size_t scan_pos_ = 0; ///< relative to begin_
+    bool in_string_ = false;
+    std::string closers_; ///< expected closing brackets of the open containers
+    std::size_t elem_end_ = 0;
+};
+
+} // namespace conveyor::plugins::json

@@ -1,0 +1,161 @@
+#include "json_write.hpp"
+
+#include "conveyor/format/json_writer.hpp"
+#include "conveyor/io/output_file.hpp"
+#include "conveyor/obs/metrics.hpp"
+
+#include <deque>
+#include <vector>
+
+namespace conveyor::plugins::json {
+
+namespace {
+
+/// Hand a serialised chunk to the file once it is this big, so one huge batch does not need
+/// its whole text in memory.
+constexpr std::size_t kChunk = 1 << 20;
+
+class JsonWriteOperator final : public Operator {
+public:
+    JsonWriteOperator(OutputFile file, const JsonWriteConfig& config, std::size_t inputs,
+                      StageMetrics* metrics)
+        : file_(std::move(file)), format_(config.format),
+          pretty_(config.pretty && config.format == JsonFormat::Records), metrics_(metrics),
+          pending_(std::max<std::size_t>(inputs, 1)), done_(pending_.size(), false) {}
+
+    Status push(std::size_t port, Batch&& batch, Emitter& /*out*/) override {
+        ensure_port(port);
+        // Inputs are concatenated in port order: later ports wait until earlier ones end.
+        if (port == current_) return write_batch(batch);
+        pending_[port].push_back(std::move(batch));
+        return {};
+    }
+
+    Status input_done(std::size_t port, Emitter& /*out*/) override {
+        ensure_port(port);
+        done_[port] = true;
+        while (current_ < done_.size() && done_[current_]) {
+            ++current_;
+            if (current_ < pending_.size()) CONVEYOR_TRY(drain(current_));
+        }
+        return {};
+    }
+
+    Status finish(Emitter& /*out*/) override {
+        for (std::size_t p = current_; p < pending_.size(); ++p)
+            CONVEYOR_TRY(drain(p));
+        if (format_ == JsonFormat::Records) buf_.append(any_ ? "\n]\n" : "[]\n");
+        CONVEYOR_TRY(flush());
+        return file_.commit();
+    }
+
+    void abort() noexcept override { file_.abort(); }
+
+private:
+    void ensure_port(std::size_t port) {
+        if (port >= pending_.size()) {
+            pending_.resize(port + 1);
+            done_.resize(port + 1, false);
+        }
+    }
+
+    Status drain(std::size_t port) {
+        while (!pending_[port].empty()) {
+            Batch b = std::move(pending_[port].front());
+            pending_[port].pop_front();
+            CONVEYOR_TRY(write_batch(b));
+        }
+        return {};
+    }
+
+    /// `"key":` for each column of the batch's schema, escaped once per schema.
+    void prepare_keys(const SchemaRef& schema) {
+        if (schema == keys_schema_) return;
+        keys_schema_ = schema;
+        keys_.clear();
+        for (const std::string& name : schema->names()) {
+            std::string k;
+            conveyor::json::append_string(k, name);
+            k.push_back(':');
+            keys_.push_back(std::move(k));
+        }
+    }
+
+    void append_compact(std::span<const Value> row) {
+        buf_.push_back('{');
+        bool first = true;
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            if (row[i].is_absent()) continue;
+            if (!first) buf_.push_back(',');
+            first = false;
+            buf_.append(keys_[i]);
+            conveyor::json::append_value(buf_, row[i]);
+        }
+        buf_.push_back('}');
+    }
+
+    Status write_batch(const Batch& batch) {
+        if (batch.empty()) return {};
+        prepare_keys(batch.schema_ref());
+        for (std::size_t r = 0; r < batch.rows(); ++r) {
+            const std::span<const Value> row = batch.row(r);
+            if (format_ == JsonFormat::Jsonl) {
+                append_compact(row);
+                buf_.push_back('\n');
+            } else {
+                buf_.append(any_ ? ",\n" : "[\n");
+                if (pretty_) {
+                    buf_.append("  ");
+                    conveyor::json::append_record_pretty(buf_, batch.schema(), row, 2, 1);
+                } else {
+                    append_compact(row);
+                }
+            }
+            any_ = true;
+            if (buf_.size() >= kChunk) CONVEYOR_TRY(flush());
+        }
+        return flush();
+    }
+
+    Status flush() {
+        if (buf_.empty()) return {};
+        if (metrics_) metrics_->bytes_written.fetch_add(buf_.size(), std::memory_order_relaxed);
+        return file_.write_and_clear(buf_);
+    }
+
+    OutputFile file_;
+    JsonFormat format_;
+    bool pretty_;
+    StageMetrics* metrics_;
+    std::vector<std::deque<Batch>> pending_; ///< batches of ports after current_
+    std::vector<bool> done_;
+    std::size_t current_ = 0; ///< the port being written
+    bool any_ = false;        ///< a record was written
+    std::string buf_;
+    SchemaRef keys_schema_;
+    std::vector<std::string> keys_;
+};
+
+class JsonWriteStage final : public Stage {
+public:
+    explicit JsonWriteStage(JsonWriteConfig config) : config_(std::move(config)) {}
+
+    Result<OpenedStage> open(const OpenContext& ctx) const override {
+        Result<OutputFile> file = OutputFile::create(config_.path, ctx.run);
+        if (!file.ok()) return std::move(file).error();
+        auto op = std::make_unique<JsonWriteOperator>(std::move(*file), config_,
+                                                      ctx.input_schemas.size(), ctx.metrics);
+        return OpenedStage(std::unique_ptr<Operator>(std::move(op)), nullptr);
+    }
+
+private:
+    JsonWriteConfig config_;
+};
+
+} // namespace
+
+std::unique_ptr<Stage> make_json_write(JsonWriteConfig config) {
+    return std::make_unique<JsonWriteStage>(std::move(config));
+}
+
+} // namespace conveyor::plugins::json

@@ -1,0 +1,20 @@
+#pragma once
+
+#include "conveyor/stage/stage.hpp"
+#include "json_format.hpp"
+
+#include <memory>
+#include <string>
+
+namespace conveyor::plugins::json {
+
+/// What a json.write stage is built from.
+struct JsonWriteConfig {
+    std::string path; ///< "-" = the run's stdout
+    JsonFormat format = JsonFormat::Records;
+    bool pretty = false; ///< records only: each object indented by 2
+};
+
+std::unique_ptr<Stage> make_json_write(JsonWriteConfig config);
+
+} // namespace conveyor::plugins::json
