@@ -13,9 +13,16 @@ TEST(DiagnosticTest, LocationForms) {
 }
 
 TEST(DiagnosticTest, MessageForms) {
-    Diagnostic d{Diagnostic::Severity::Error, {"p.toml", 3, 1}, "load", "unknown key 'pth'"};
+    Diagnostic d;
+    d.where.file = "p.toml";
+    d.where.line = 3;
+    d.where.column = 1;
+    d.stage = "load";
+    d.message = "unknown key 'pth'";
     EXPECT_EQ(d.to_string(), "p.toml:3:1: error: stage 'load': unknown key 'pth'");
-    Diagnostic w{Diagnostic::Severity::Warning, {}, "", "nothing to do"};
+    Diagnostic w;
+    w.severity = Diagnostic::Severity::Warning;
+    w.message = "nothing to do";
     EXPECT_EQ(w.to_string(), "warning: nothing to do");
 }
 
