@@ -1,5 +1,6 @@
 #include "conveyor/exec/executor.hpp"
 
+#include "conveyor/exec/dead_letter.hpp"
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/runtime.hpp"
 #include "conveyor/graph/dag.hpp"
@@ -183,7 +184,18 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
         });
     }
 
-    Status opened = open_stages(plan, dag);
+    std::unique_ptr<DeadLetterQueue> dlq;
+    Status opened;
+    if (pipeline.error_handling.dead_letter_enabled) {
+        auto q = DeadLetterQueue::open(pipeline.error_handling.dead_letter_path, &run);
+        if (q) {
+            dlq = std::move(q).value();
+            run.dead_letters = dlq.get();
+        } else {
+            opened = std::move(q).error();
+        }
+    }
+    if (opened) opened = open_stages(plan, dag);
     if (!opened) {
         run.cancel(opened.error());
     } else {
@@ -203,6 +215,13 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
     });
     runtime.shutdown();
     run.runtime = nullptr;
+    if (dlq) {
+        run.dead_letters = nullptr;
+        if (dlq->count() > 0)
+            spdlog::warn("{} record{} written to the dead-letter queue {}", dlq->count(),
+                         dlq->count() == 1 ? "" : "s", dlq->path());
+        if (Status s = dlq->commit(); !s && !run.cancelled()) run.cancel(s.error());
+    }
 
     report.signal = signal_seen.load();
     if (run.cancelled()) {

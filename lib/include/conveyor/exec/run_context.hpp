@@ -14,7 +14,8 @@
 
 namespace conveyor {
 
-class Runtime; // exec/runtime.hpp: the Asio execution contexts of a run
+class Runtime;         // exec/runtime.hpp: the Asio execution contexts of a run
+class DeadLetterQueue; // exec/dead_letter.hpp
 
 /// Paths of temporary output files currently being written, so that an immediate abort (second
 /// signal, kill by timeout) can delete them before the process exits. Thread-safe.
@@ -72,6 +73,10 @@ public:
 
     /// The execution contexts of the run (set by the executor before stages open).
     Runtime* runtime = nullptr;
+
+    /// Where stages send records they give up on; nullptr unless
+    /// `[error_handling] dead_letter_queue` is enabled (set by the executor).
+    DeadLetterQueue* dead_letters = nullptr;
 
 private:
     void wake() noexcept;

@@ -1,0 +1,74 @@
+#include "conveyor/exec/dead_letter.hpp"
+
+#include "conveyor/format/json_writer.hpp"
+#include "conveyor/io/output_file.hpp"
+
+#include <chrono>
+#include <ctime>
+
+namespace conveyor {
+
+namespace {
+
+std::string utc_now() {
+    using namespace std::chrono;
+    const auto now = system_clock::now();
+    const std::time_t t = system_clock::to_time_t(now);
+    const auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+    return buf;
+}
+
+} // namespace
+
+DeadLetterQueue::~DeadLetterQueue() = default;
+
+Result<std::unique_ptr<DeadLetterQueue>> DeadLetterQueue::open(const std::string& path, RunContext* run) {
+    auto out = OutputFile::create(path, run);
+    if (!out) return std::move(out).error();
+    std::unique_ptr<DeadLetterQueue> q(new DeadLetterQueue());
+    q->out_ = std::make_unique<OutputFile>(std::move(out).value());
+    q->path_ = path;
+    return q;
+}
+
+Status DeadLetterQueue::add(std::string_view stage, const Schema& schema, std::span<const Value> row,
+                            const Error& error, std::uint32_t attempts) {
+    std::lock_guard lock(mu_);
+    buf_.clear();
+    buf_ += "{\"stage\":";
+    json::append_string(buf_, stage);
+    buf_ += ",\"error\":{\"kind\":";
+    json::append_string(buf_, to_string(error.kind));
+    buf_ += ",\"message\":";
+    json::append_string(buf_, error.message);
+    buf_ += "},\"attempts\":";
+    json::append_int(buf_, attempts);
+    buf_ += ",\"timestamp\":";
+    json::append_string(buf_, utc_now());
+    if (!error.where.empty()) {
+        buf_ += ",\"where\":";
+        json::append_string(buf_, error.where);
+    }
+    buf_ += ",\"record\":";
+    json::append_record(buf_, schema, row);
+    buf_ += "}\n";
+    ++count_;
+    return out_->write(buf_);
+}
+
+std::uint64_t DeadLetterQueue::count() const {
+    std::lock_guard lock(mu_);
+    return count_;
+}
+
+Status DeadLetterQueue::commit() {
+    std::lock_guard lock(mu_);
+    return out_->commit();
+}
+
+} // namespace conveyor
