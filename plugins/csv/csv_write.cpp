@@ -8,7 +8,7 @@
 #include <array>
 #include <charconv>
 #include <cstring>
-#include <deque>
+#include <algorithm>
 #include <fmt/format.h>
 #include <vector>
 
@@ -16,15 +16,22 @@ namespace conveyor::csv {
 
 namespace {
 
-/// One run of csv.write. Inputs are written one after another in port order: batches of a
-/// later port that arrive early (channel/async executors) wait in memory until the earlier
-/// ports have ended.
+/// One run of csv.write. Records are written as they arrive, whatever input they come from
+/// (under `dag`: one input after another in the order listed); nothing is held back. The
+/// header is the union of the inputs' fields (in input order, then field order).
 class CsvWriteOperator final : public Operator {
 public:
     CsvWriteOperator(const CsvWriteConfig& config, OutputFile out, const OpenContext& ctx)
         : config_(config), out_(std::move(out)), stage_id_(ctx.stage_id), metrics_(ctx.metrics),
           input_schemas_(ctx.input_schemas.begin(), ctx.input_schemas.end()) {
-        if (!input_schemas_.empty()) header_ = input_schemas_.front();
+        std::vector<std::string> names;
+        for (const SchemaRef& in : input_schemas_) {
+            if (!in) continue;
+            for (const std::string& n : in->names())
+                if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+        }
+        if (!names.empty())
+            header_ = input_schemas_.size() == 1 ? input_schemas_.front() : make_schema(std::move(names));
         for (const unsigned char c :
              {static_cast<unsigned char>(config_.delimiter),
               static_cast<unsigned char>(config_.quote), static_cast<unsigned char>('\n'),
@@ -33,7 +40,6 @@ public:
     }
 
     Status push(std::size_t port, Batch&& batch, Emitter& out) override;
-    Status input_done(std::size_t port, Emitter& out) override;
     Status finish(Emitter& out) override;
     void abort() noexcept override { out_.abort(); }
 
@@ -48,7 +54,6 @@ private:
 
     const Mapping& mapping_for(const SchemaRef& schema);
     Status write_batch(const Batch& batch);
-    Status drain(std::size_t port);
     void write_header();
     void append_field(const Value& v, bool only_column);
     void append_text(std::string_view s);
@@ -64,53 +69,15 @@ private:
     bool header_written_ = false;
     std::vector<Mapping> mappings_;
     std::size_t last_mapping_ = 0;
-    std::vector<std::deque<Batch>> held_;
-    std::vector<bool> done_;
-    std::size_t current_port_ = 0;
     std::string buf_;
     std::string nested_;
     std::array<bool, 256> needs_quote_{};
 };
 
-Status CsvWriteOperator::push(std::size_t port, Batch&& batch, Emitter&) {
-    if (port <= current_port_) return write_batch(batch);
-    if (held_.size() <= port) held_.resize(port + 1);
-    held_[port].push_back(std::move(batch));
-    return {};
-}
-
-Status CsvWriteOperator::input_done(std::size_t port, Emitter&) {
-    if (done_.size() <= port) done_.resize(port + 1, false);
-    done_[port] = true;
-    while (current_port_ < done_.size() && done_[current_port_]) {
-        ++current_port_;
-        CONVEYOR_TRY(drain(current_port_));
-    }
-    return {};
-}
-
-Status CsvWriteOperator::drain(std::size_t port) {
-    if (port >= held_.size()) return {};
-    auto& queue = held_[port];
-    while (!queue.empty()) {
-        CONVEYOR_TRY(write_batch(queue.front()));
-        queue.pop_front();
-    }
-    return {};
-}
+Status CsvWriteOperator::push(std::size_t, Batch&& batch, Emitter&) { return write_batch(batch); }
 
 Status CsvWriteOperator::finish(Emitter&) {
-    for (std::size_t port = 0; port < held_.size(); ++port)
-        CONVEYOR_TRY(drain(port));
-    if (!header_written_) {
-        for (const SchemaRef& s : input_schemas_) {
-            if (s) {
-                header_ = s;
-                break;
-            }
-        }
-        if (header_) write_header();
-    }
+    if (!header_written_ && header_) write_header();
     CONVEYOR_TRY(flush());
     return out_.commit();
 }

@@ -4,7 +4,6 @@
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/obs/metrics.hpp"
 
-#include <deque>
 #include <vector>
 
 namespace conveyor::plugins::json {
@@ -20,30 +19,18 @@ public:
     JsonWriteOperator(OutputFile file, const JsonWriteConfig& config, std::size_t inputs,
                       StageMetrics* metrics)
         : file_(std::move(file)), format_(config.format),
-          pretty_(config.pretty && config.format == JsonFormat::Records), metrics_(metrics),
-          pending_(std::max<std::size_t>(inputs, 1)), done_(pending_.size(), false) {}
-
-    Status push(std::size_t port, Batch&& batch, Emitter& /*out*/) override {
-        ensure_port(port);
-        // Inputs are concatenated in port order: later ports wait until earlier ones end.
-        if (port == current_) return write_batch(batch);
-        pending_[port].push_back(std::move(batch));
-        return {};
+          pretty_(config.pretty && config.format == JsonFormat::Records), metrics_(metrics) {
+        (void)inputs;
     }
 
-    Status input_done(std::size_t port, Emitter& /*out*/) override {
-        ensure_port(port);
-        done_[port] = true;
-        while (current_ < done_.size() && done_[current_]) {
-            ++current_;
-            if (current_ < pending_.size()) CONVEYOR_TRY(drain(current_));
-        }
-        return {};
+    /// Records are written as they arrive, whatever input they come from: under `dag` that is
+    /// one input after another in the order listed; the streaming executors interleave them.
+    /// Nothing is held back, so memory stays bounded.
+    Status push(std::size_t /*port*/, Batch&& batch, Emitter& /*out*/) override {
+        return write_batch(batch);
     }
 
     Status finish(Emitter& /*out*/) override {
-        for (std::size_t p = current_; p < pending_.size(); ++p)
-            CONVEYOR_TRY(drain(p));
         if (format_ == JsonFormat::Records) buf_.append(any_ ? "\n]\n" : "[]\n");
         CONVEYOR_TRY(flush());
         return file_.commit();
@@ -52,22 +39,6 @@ public:
     void abort() noexcept override { file_.abort(); }
 
 private:
-    void ensure_port(std::size_t port) {
-        if (port >= pending_.size()) {
-            pending_.resize(port + 1);
-            done_.resize(port + 1, false);
-        }
-    }
-
-    Status drain(std::size_t port) {
-        while (!pending_[port].empty()) {
-            Batch b = std::move(pending_[port].front());
-            pending_[port].pop_front();
-            CONVEYOR_TRY(write_batch(b));
-        }
-        return {};
-    }
-
     /// `"key":` for each column of the batch's schema, escaped once per schema.
     void prepare_keys(const SchemaRef& schema) {
         if (schema == keys_schema_) return;
@@ -127,9 +98,6 @@ private:
     JsonFormat format_;
     bool pretty_;
     StageMetrics* metrics_;
-    std::vector<std::deque<Batch>> pending_; ///< batches of ports after current_
-    std::vector<bool> done_;
-    std::size_t current_ = 0; ///< the port being written
     bool any_ = false;        ///< a record was written
     std::string buf_;
     SchemaRef keys_schema_;
