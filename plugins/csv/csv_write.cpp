@@ -3,10 +3,11 @@
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "csv_dialect.hpp"
-#include "csv_nested_json.hpp"
+#include "conveyor/format/json_writer.hpp"
 
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <algorithm>
 #include <fmt/format.h>
@@ -169,7 +170,9 @@ void CsvWriteOperator::append_field(const Value& v, bool only_column) {
     case Kind::Double:
         if (v.has_number_text())
             buf_ += v.number_text();
-        else if (!append_double_text(buf_, v.as_double()) && only_column)
+        else if (std::isfinite(v.as_double()))
+            json::append_double(buf_, v.as_double());
+        else if (only_column)
             append_text({}); // not finite: empty, like null
         return;
     case Kind::String:
@@ -178,7 +181,7 @@ void CsvWriteOperator::append_field(const Value& v, bool only_column) {
     case Kind::Array:
     case Kind::Object:
         nested_.clear();
-        append_json(nested_, v);
+        json::append_value(nested_, v);
         append_text(nested_);
         return;
     }

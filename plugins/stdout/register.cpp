@@ -4,6 +4,7 @@
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/registry/registry.hpp"
+#include "csv_write.hpp"
 #include "table.hpp"
 
 #include <unistd.h>
@@ -111,9 +112,49 @@ private:
     std::optional<std::size_t> limit_;
 };
 
+/// format = "csv": csv.write's writer aimed at standard output, behind the same limit.
+class LimitedCsvStage final : public Stage {
+public:
+    explicit LimitedCsvStage(std::optional<std::size_t> limit)
+        : csv_(csv::make_csv_write_stage(csv::CsvWriteConfig{"-"})), limit_(limit) {}
+
+    Result<OpenedStage> open(const OpenContext& ctx) const override {
+        auto opened = csv_->open(ctx);
+        if (!opened || !limit_) return opened;
+        auto& inner = std::get<std::unique_ptr<Operator>>(opened->op);
+        return OpenedStage(std::make_unique<Limited>(std::move(inner), *limit_), nullptr);
+    }
+
+private:
+    class Limited final : public Operator {
+    public:
+        Limited(std::unique_ptr<Operator> inner, std::size_t limit) : inner_(std::move(inner)), left_(limit) {}
+        Status push(std::size_t port, Batch&& batch, Emitter& out) override {
+            if (left_ == 0) return {};
+            if (batch.rows() > left_) batch.truncate(left_);
+            left_ -= batch.rows();
+            return inner_->push(port, std::move(batch), out);
+        }
+        Status finish(Emitter& out) override { return inner_->finish(out); }
+        void abort() noexcept override { inner_->abort(); }
+
+    private:
+        std::unique_ptr<Operator> inner_;
+        std::size_t left_;
+    };
+
+    std::unique_ptr<Stage> csv_;
+    std::optional<std::size_t> limit_;
+};
+
 std::unique_ptr<Stage> build_stdout(BuildContext& ctx) {
     const Options& o = ctx.options();
     std::optional<Format> format;
+    if (o.given("format") && o.get_string("format") == "csv") {
+        std::optional<std::size_t> limit;
+        if (o.given("limit")) limit = static_cast<std::size_t>(o.get_int("limit"));
+        return std::make_unique<LimitedCsvStage>(limit);
+    }
     if (o.given("format")) {
         const std::string& f = o.get_string("format");
         format = f == "table" ? Format::Table : f == "json" ? Format::Json : Format::Jsonl;
@@ -129,7 +170,7 @@ void register_stdout(Registry& registry) {
     FunctionDescriptor fn;
     fn.name = "stdout.write";
     fn.role = StageRole::Sink;
-    fn.summary = "Print records to standard output (table, json, jsonl)";
+    fn.summary = "Print records to standard output (table, json, jsonl, csv)";
     fn.description =
         "Writes every record to standard output. `format` defaults to a table when standard "
         "output is a terminal and to JSON lines otherwise, so pipes get machine-readable "
@@ -137,8 +178,8 @@ void register_stdout(Registry& registry) {
         "the other formats print everything unless `limit` is given. Inputs are concatenated.";
     fn.options = {
         {.name = "format", .type = OptionType::String,
-         .description = "table | json | jsonl (default: table on a terminal, else jsonl)",
-         .choices = {"table", "json", "jsonl"}},
+         .description = "table | json | jsonl | csv (default: table on a terminal, else jsonl)",
+         .choices = {"table", "json", "jsonl", "csv"}},
         {.name = "limit", .type = OptionType::Int,
          .description = "Print at most this many records", .min = 0.0},
     };
