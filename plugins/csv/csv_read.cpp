@@ -173,7 +173,10 @@ public:
         auto op = std::make_unique<CsvReadOperator>(config_, std::move(*file), ctx);
         CONVEYOR_TRY(op->start());
         SchemaRef schema = op->schema();
-        return OpenedStage(std::unique_ptr<SourceOperator>(std::move(op)), std::move(schema));
+        OpenedStage opened(std::unique_ptr<SourceOperator>(std::move(op)), std::move(schema));
+        // Every record has exactly the header's fields (ragged rows are padded or refused).
+        opened.fixed_schema = true;
+        return opened;
     }
 
 private:

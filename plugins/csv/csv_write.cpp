@@ -31,7 +31,9 @@ public:
             for (const std::string& n : in->names())
                 if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
         }
-        if (!names.empty())
+        if (!config_.columns.empty())
+            header_ = make_schema(config_.columns);
+        else if (!names.empty())
             header_ = input_schemas_.size() == 1 ? input_schemas_.front() : make_schema(std::move(names));
         for (const unsigned char c :
              {static_cast<unsigned char>(config_.delimiter),
@@ -117,7 +119,7 @@ Status CsvWriteOperator::write_batch(const Batch& batch) {
     for (std::size_t r = 0; r < batch.rows(); ++r) {
         const std::span<const Value> row = batch.row(r);
         for (const std::size_t x : m.extras) {
-            if (!row[x].is_absent()) {
+            if (!row[x].is_absent() && config_.columns.empty()) {
                 buf_.clear();
                 return unknown_field_error(batch.schema().name(x));
             }
@@ -235,7 +237,9 @@ Error CsvWriteOperator::unknown_field_error(std::string_view field) const {
     }
     if (header_->size() > kShown) columns += fmt::format(", ... ({} in all)", header_->size());
     return Error(ErrorKind::Data,
-                 fmt::format("record has field '{}' that is not in the CSV header (columns: {})",
+                 fmt::format("record has field '{}' that is not in the CSV header (columns: {}); "
+                             "list the columns to write with 'columns = [...]' or choose them "
+                             "with select.apply before this stage",
                              field, columns),
                  out_.is_stdout() ? std::string("<stdout>") : out_.path(), stage_id_);
 }
@@ -262,6 +266,10 @@ std::unique_ptr<Stage> build_csv_write(BuildContext& ctx) {
     if (config.path.empty())
         ctx.error("path", "path must name the CSV file to write (or \"-\" for standard output)");
     config.headers = bool_option(options, "headers", true);
+    if (options.given("columns")) {
+        config.columns = options.get_string_list("columns");
+        if (config.columns.empty()) ctx.error("columns", "'columns' is empty: there would be no column to write");
+    }
     if (const auto dialect = dialect_from_options(ctx)) {
         config.delimiter = dialect->delimiter;
         config.quote = dialect->quote;
@@ -285,9 +293,11 @@ FunctionDescriptor csv_write_descriptor() {
     fn.summary = "Write records to a CSV file (or standard output)";
     fn.description =
         "Writes RFC 4180 CSV with LF line ends, all or nothing: the file appears only when the "
-        "run succeeds. Several inputs are written one after another in the order of 'inputs'. "
-        "The columns are those of the first input's schema (or of the first batch); records "
-        "of other shapes are matched by field name, and a field the header lacks is an error. "
+        "run succeeds. Records are written as they arrive (under dag: one input after another "
+        "in the order of 'inputs'). The columns are 'columns' when given, else the union of the "
+        "inputs' fields as known when the run starts (for JSON: the first record's); records "
+        "of other shapes are matched by field name, and a field the header lacks is an error "
+        "unless 'columns' was given. "
         "Fields are quoted only when they contain the delimiter, the quote or a line break. "
         "Null is an empty field, the empty string is \"\", numbers keep their spelling, and "
         "arrays and objects are written as JSON text.";
@@ -302,6 +312,12 @@ FunctionDescriptor csv_write_descriptor() {
     fn.options.push_back(headers_option("Write a first row with the field names."));
     fn.options.push_back(delimiter_option());
     fn.options.push_back(quote_option());
+    OptionSpec columns;
+    columns.name = "columns";
+    columns.type = OptionType::StringList;
+    columns.description = "The columns to write, in this order; other fields are left out and "
+                          "missing ones are empty.";
+    fn.options.push_back(std::move(columns));
     fn.factory = build_csv_write;
     return fn;
 }

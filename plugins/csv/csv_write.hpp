@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace conveyor::csv {
 
@@ -14,6 +15,8 @@ struct CsvWriteConfig {
     bool headers = true;
     char delimiter = ',';
     char quote = '"';
+    /// Fixed header chosen by the user: fields not listed are left out on purpose.
+    std::vector<std::string> columns;
 };
 
 /// The stage definition; open() creates the (temporary) output file.

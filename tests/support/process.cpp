@@ -177,3 +177,152 @@ std::vector<std::string> list_dir(const std::string& path) {
 }
 
 } // namespace conveyor::test
+
+namespace conveyor::test {
+
+Child::Child(const std::vector<std::string>& argv, const ProcessOptions& opts) {
+    int in_pipe[2], out_pipe[2], err_pipe[2];
+    if (::pipe2(in_pipe, O_CLOEXEC) || ::pipe2(out_pipe, O_CLOEXEC) || ::pipe2(err_pipe, O_CLOEXEC))
+        throw std::runtime_error("pipe failed");
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+    if (!opts.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, opts.cwd.c_str());
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    auto env_strings = build_env(opts);
+    std::vector<char*> envp;
+    for (auto& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, argv[0].c_str(), &fa, nullptr, args.data(), envp.data());
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(in_pipe[0]);
+    ::close(out_pipe[1]);
+    ::close(err_pipe[1]);
+    in_ = in_pipe[1];
+    out_ = out_pipe[0];
+    err_ = err_pipe[0];
+    if (rc != 0) throw std::runtime_error("posix_spawn " + argv[0] + ": " + std::strerror(rc));
+}
+
+Child::~Child() {
+    if (!reaped_ && pid_ > 0) {
+        ::kill(pid_, SIGKILL);
+        int st;
+        ::waitpid(pid_, &st, 0);
+    }
+    for (int fd : {in_, out_, err_})
+        if (fd >= 0) ::close(fd);
+}
+
+std::optional<std::string> Child::read_line(std::chrono::milliseconds deadline) {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    for (;;) {
+        if (auto nl = out_buf_.find('\n'); nl != std::string::npos) {
+            std::string line = out_buf_.substr(0, nl);
+            out_buf_.erase(0, nl + 1);
+            return line;
+        }
+        if (out_ < 0) return std::nullopt;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return std::nullopt;
+        pollfd p{out_, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+        char buf[4096];
+        const ssize_t n = ::read(out_, buf, sizeof buf);
+        if (n <= 0) {
+            ::close(out_);
+            out_ = -1;
+        } else {
+            out_buf_.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+}
+
+bool Child::wait_for_stderr(const std::string& text, std::chrono::milliseconds deadline) {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    for (;;) {
+        if (err_buf_.find(text) != std::string::npos) return true;
+        if (err_ < 0) return false;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return false;
+        pollfd p{err_, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+        char buf[4096];
+        const ssize_t n = ::read(err_, buf, sizeof buf);
+        if (n <= 0) {
+            ::close(err_);
+            err_ = -1;
+        } else {
+            err_buf_.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+}
+
+void Child::write_stdin(const std::string& data) {
+    std::size_t off = 0;
+    while (off < data.size()) {
+        const ssize_t w = ::write(in_, data.data() + off, data.size() - off);
+        if (w <= 0) {
+            if (errno == EINTR) continue;
+            return;
+        }
+        off += static_cast<std::size_t>(w);
+    }
+}
+
+void Child::close_stdin() {
+    if (in_ >= 0) ::close(in_);
+    in_ = -1;
+}
+
+void Child::signal(int sig) { ::kill(pid_, sig); }
+
+ProcessResult Child::wait(std::chrono::milliseconds deadline, bool read_stdout) {
+    ProcessResult res;
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    bool killed = false;
+    char buf[65536];
+    while ((read_stdout && out_ >= 0) || err_ >= 0) {
+        std::vector<pollfd> fds;
+        if (out_ >= 0 && read_stdout) fds.push_back({out_, POLLIN, 0});
+        if (err_ >= 0) fds.push_back({err_, POLLIN, 0});
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        if (left.count() <= 0 && !killed) {
+            ::kill(pid_, SIGKILL);
+            killed = true;
+        }
+        if (::poll(fds.data(), fds.size(), killed ? 1000 : static_cast<int>(left.count())) <= 0) continue;
+        for (auto& p : fds) {
+            if (!p.revents) continue;
+            const ssize_t n = ::read(p.fd, buf, sizeof buf);
+            std::string& dst = p.fd == out_ ? out_buf_ : err_buf_;
+            if (n > 0) {
+                dst.append(buf, static_cast<std::size_t>(n));
+            } else {
+                ::close(p.fd);
+                (p.fd == out_ ? out_ : err_) = -1;
+            }
+        }
+    }
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    reaped_ = true;
+    if (WIFEXITED(status)) res.exit_code = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status)) res.exit_code = 128 + WTERMSIG(status);
+    res.out = std::move(out_buf_);
+    res.err = std::move(err_buf_);
+    return res;
+}
+
+std::unique_ptr<Child> spawn_conveyor(const std::vector<std::string>& args, const ProcessOptions& opts) {
+    std::vector<std::string> argv{conveyor_binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return std::make_unique<Child>(argv, opts);
+}
+
+} // namespace conveyor::test

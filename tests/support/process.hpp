@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,5 +50,43 @@ std::string read_file(const std::string& path);
 bool file_exists(const std::string& path);
 /// Names of the entries of a directory (not recursive), sorted.
 std::vector<std::string> list_dir(const std::string& path);
+
+} // namespace conveyor::test
+
+namespace conveyor::test {
+
+/// A running process whose output the test reads as it comes (for signal and streaming
+/// tests). stdin is a pipe the test may write to and close.
+class Child {
+public:
+    Child(const std::vector<std::string>& argv, const ProcessOptions& opts = {});
+    ~Child(); ///< kills (SIGKILL) and reaps if still running
+    Child(const Child&) = delete;
+    Child& operator=(const Child&) = delete;
+
+    [[nodiscard]] int pid() const noexcept { return pid_; }
+    /// Reads stdout until a full line is available (returned without '\n') or the deadline
+    /// passes / stdout closes (nullopt).
+    std::optional<std::string> read_line(std::chrono::milliseconds deadline);
+    /// Reads stderr until it contains `text` (true) or the deadline passes / stderr closes.
+    bool wait_for_stderr(const std::string& text, std::chrono::milliseconds deadline);
+    void write_stdin(const std::string& data);
+    void close_stdin();
+    void signal(int sig);
+    /// Waits for exit; collects the rest of stdout/stderr. Kills it after `deadline`.
+    /// With `read_stdout = false` stdout is left unread (its pipe may fill and block the
+    /// child's writes), for tests that need a stuck writer.
+    ProcessResult wait(std::chrono::milliseconds deadline = std::chrono::seconds(60),
+                       bool read_stdout = true);
+
+private:
+    int pid_ = -1;
+    int in_ = -1, out_ = -1, err_ = -1;
+    std::string out_buf_, err_buf_;
+    bool reaped_ = false;
+};
+
+/// Spawns the built conveyor binary with `args`.
+std::unique_ptr<Child> spawn_conveyor(const std::vector<std::string>& args, const ProcessOptions& opts = {});
 
 } // namespace conveyor::test

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <thread>
 
@@ -151,22 +152,28 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
     std::function<void()> arm_signals;
     if (options.handle_signals) {
         signals.emplace(runtime.io(), SIGINT, SIGTERM);
-        arm_signals = [&] {
-            signals->async_wait([&](const boost::system::error_code& ec, int sig) {
+        // Abort at once: delete every temporary output file and exit; used for a second
+        // signal and when the grace period ends (a sink may be stuck in a blocking write).
+        auto abort_now = [&run](int sig) {
+            run.temp_files().remove_all();
+            std::fprintf(stderr, "conveyor: aborted by %s\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            std::_Exit(128 + sig);
+        };
+        arm_signals = [&, abort_now] {
+            signals->async_wait([&, abort_now](const boost::system::error_code& ec, int sig) {
                 if (ec) return;
-                if (signal_seen.exchange(sig) != 0) {
-                    run.temp_files().remove_all();
-                    std::_Exit(128 + sig);
-                }
-                spdlog::warn("received {}: stopping sources; records in flight drain (again to abort)",
-                             sig == SIGINT ? "SIGINT" : "SIGTERM");
+                if (signal_seen.exchange(sig) != 0) abort_now(sig);
+                spdlog::warn("received {}: stopping sources, letting records in flight drain "
+                             "(up to {} s; a second signal aborts at once)",
+                             sig == SIGINT ? "SIGINT" : "SIGTERM", g.shutdown_timeout_seconds);
                 run.request_stop();
                 grace.expires_after(std::chrono::milliseconds(
                     static_cast<std::int64_t>(g.shutdown_timeout_seconds * 1000)));
-                grace.async_wait([&](const boost::system::error_code& gec) {
+                grace.async_wait([&, abort_now, sig](const boost::system::error_code& gec) {
                     if (gec) return;
-                    run.cancel(Error(ErrorKind::Cancelled,
-                                     "the run did not drain within shutdown_timeout_seconds"));
+                    spdlog::error("the run did not drain within shutdown_timeout_seconds = {}",
+                                  g.shutdown_timeout_seconds);
+                    abort_now(sig);
                 });
                 arm_signals();
             });

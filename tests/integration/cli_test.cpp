@@ -1,0 +1,311 @@
+// The command line as a user meets it: subcommands, exit codes, and error messages that
+// name the file, the line and the stage.
+
+#include "support/paths.hpp"
+#include "support/process.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace conveyor {
+namespace {
+
+using test::run_conveyor;
+using test::TempDir;
+using ::testing::HasSubstr;
+
+test::ProcessOptions in_dir(const TempDir& dir) {
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    o.unset_env = {"CONVEYOR_LOG"};
+    return o;
+}
+
+const char* kCsv = "id,name,amount\n1,Ann,10\n2,\"Bo, B\",2000\n3,Cy,\n";
+
+std::string linear(const std::string& input, const std::string& output, const std::string& extra = "") {
+    return extra + R"(
+[[stages]]
+id = "load"
+function = "csv.read"
+inputs = []
+[stages.config]
+path = ")" + input + R"("
+
+[[stages]]
+id = "big"
+function = "filter.apply"
+inputs = ["load"]
+[stages.config]
+column = "amount"
+operator = ">="
+value = 100
+
+[[stages]]
+id = "save"
+function = "json.write"
+inputs = ["big"]
+[stages.config]
+path = ")" + output + R"("
+)";
+}
+
+TEST(Cli, VersionAndHelp) {
+    auto v = run_conveyor({"--version"});
+    EXPECT_EQ(v.exit_code, 0);
+    EXPECT_THAT(v.out, HasSubstr("conveyor "));
+    auto h = run_conveyor({"--help"});
+    EXPECT_EQ(h.exit_code, 0);
+    EXPECT_THAT(h.out, HasSubstr("run"));
+    EXPECT_THAT(h.out, HasSubstr("Exit codes"));
+    auto rh = run_conveyor({"run", "--help"});
+    EXPECT_EQ(rh.exit_code, 0);
+    EXPECT_THAT(rh.out, HasSubstr("--dry-run"));
+}
+
+TEST(Cli, BadCommandLinesExit64) {
+    EXPECT_EQ(run_conveyor({}).exit_code, 64);
+    EXPECT_EQ(run_conveyor({"frobnicate"}).exit_code, 64);
+    EXPECT_EQ(run_conveyor({"run"}).exit_code, 64);
+    auto r = run_conveyor({"run", "x.toml", "--executor", "fast"});
+    EXPECT_EQ(r.exit_code, 64);
+    EXPECT_THAT(r.err, HasSubstr("executor"));
+}
+
+TEST(Cli, ListAndDescribe) {
+    auto l = run_conveyor({"list"});
+    EXPECT_EQ(l.exit_code, 0);
+    for (const char* f : {"csv.read", "csv.write", "json.read", "json.write", "filter.apply",
+                          "select.apply", "merge.apply", "stdout.write"})
+        EXPECT_THAT(l.out, HasSubstr(f));
+    auto d = run_conveyor({"describe", "filter.apply"});
+    EXPECT_EQ(d.exit_code, 0);
+    EXPECT_THAT(d.out, HasSubstr("operator"));
+    EXPECT_THAT(d.out, HasSubstr("required"));
+    auto u = run_conveyor({"describe", "csv.reed"});
+    EXPECT_EQ(u.exit_code, 64);
+    EXPECT_THAT(u.err, HasSubstr("did you mean 'csv.read'"));
+}
+
+TEST(Cli, RunWritesTheOutputAndExitsZero) {
+    TempDir dir;
+    dir.write("in.csv", kCsv);
+    dir.write("p.toml", linear("in.csv", "out/big.json"));
+    auto r = run_conveyor({"run", "p.toml"}, in_dir(dir));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out/big.json")), "[\n{\"id\":2,\"name\":\"Bo, B\",\"amount\":2000}\n]\n");
+    EXPECT_EQ(r.out, "") << "stdout carries data only";
+}
+
+TEST(Cli, DryRunPrintsThePlanAndTouchesNothing) {
+    TempDir dir;
+    dir.write("p.toml", linear("does-not-exist.csv", "out/big.json"));
+    auto r = run_conveyor({"run", "p.toml", "--dry-run"}, in_dir(dir));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("level 0"));
+    EXPECT_THAT(r.out, HasSubstr("save (json.write) <- big"));
+    EXPECT_FALSE(test::file_exists(dir.file("out")));
+}
+
+TEST(Cli, ValidateReportsOkOrEveryProblem) {
+    TempDir dir;
+    dir.write("good.toml", linear("in.csv", "out.json"));
+    auto ok = run_conveyor({"validate", "good.toml"}, in_dir(dir));
+    EXPECT_EQ(ok.exit_code, 0) << ok.err;
+    EXPECT_THAT(ok.out, HasSubstr("OK"));
+
+    dir.write("bad.toml", R"([global]
+executor = "chanel"
+
+[[stages]]
+id = "load"
+function = "csv.raed"
+inputs = []
+[stages.config]
+pth = "in.csv"
+
+[[stages]]
+id = "save"
+function = "json.write"
+inputs = ["lod"]
+[stages.config]
+path = "out.json"
+)");
+    auto bad = run_conveyor({"validate", "bad.toml"}, in_dir(dir));
+    EXPECT_EQ(bad.exit_code, 78);
+    EXPECT_THAT(bad.err, HasSubstr("bad.toml:2:"));
+    EXPECT_THAT(bad.err, HasSubstr("'channel'"));
+    EXPECT_THAT(bad.err, HasSubstr("bad.toml:6:"));
+    EXPECT_THAT(bad.err, HasSubstr("did you mean 'csv.read'"));
+    EXPECT_THAT(bad.err, HasSubstr("stage 'save'"));
+    EXPECT_THAT(bad.err, HasSubstr("did you mean 'load'"));
+}
+
+TEST(Cli, BrokenTomlNamesLineAndColumn) {
+    TempDir dir;
+    dir.write("p.toml", "[[stages]]\nid = \"a\nfunction = \"csv.read\"\n");
+    auto r = run_conveyor({"run", "p.toml"}, in_dir(dir));
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("p.toml:2:"));
+}
+
+TEST(Cli, MissingPipelineFileExits66) {
+    TempDir dir;
+    auto r = run_conveyor({"run", "nope.toml"}, in_dir(dir));
+    EXPECT_EQ(r.exit_code, 66);
+    EXPECT_THAT(r.err, HasSubstr("nope.toml"));
+}
+
+TEST(Cli, MissingInputFileExits66NamingStageAndPath) {
+    TempDir dir;
+    dir.write("p.toml", linear("missing.csv", "out.json"));
+    auto r = run_conveyor({"run", "p.toml"}, in_dir(dir));
+    EXPECT_EQ(r.exit_code, 66);
+    EXPECT_THAT(r.err, HasSubstr("stage 'load'"));
+    EXPECT_THAT(r.err, HasSubstr("missing.csv"));
+    EXPECT_FALSE(test::file_exists(dir.file("out.json")));
+    EXPECT_EQ(test::list_dir(dir.path()), (std::vector<std::string>{"p.toml"})) << "no temporary file left";
+}
+
+TEST(Cli, MalformedCsvExits65NamingFileAndLine) {
+    TempDir dir;
+    dir.write("in.csv", "id,name,amount\n1,Ann,10\n2,Bo\n");
+    dir.write("p.toml", linear("in.csv", "out.json"));
+    for (const char* executor : {"dag", "channel", "async"}) {
+        auto r = run_conveyor({"run", "p.toml", "--executor", executor}, in_dir(dir));
+        EXPECT_EQ(r.exit_code, 65) << executor;
+        EXPECT_THAT(r.err, HasSubstr("in.csv:3")) << executor;
+        EXPECT_THAT(r.err, HasSubstr("stage 'load'")) << executor;
+        EXPECT_FALSE(test::file_exists(dir.file("out.json"))) << "no half-written output";
+    }
+}
+
+TEST(Cli, MalformedJsonExits65NamingFileAndLine) {
+    TempDir dir;
+    dir.write("in.jsonl", "{\"a\":1}\n{\"a\":2,}\n");
+    dir.write("p.toml", R"(
+[[stages]]
+id = "load"
+function = "json.read"
+inputs = []
+[stages.config]
+path = "in.jsonl"
+
+[[stages]]
+id = "out"
+function = "stdout.write"
+inputs = ["load"]
+)");
+    auto r = run_conveyor({"run", "p.toml"}, in_dir(dir));
+    EXPECT_EQ(r.exit_code, 65);
+    EXPECT_THAT(r.err, HasSubstr("in.jsonl:2"));
+}
+
+TEST(Cli, UnwritableOutputExits73) {
+    TempDir dir;
+    dir.write("in.csv", kCsv);
+    dir.write("blocker", "a file where a directory is needed");
+    dir.write("p.toml", linear("in.csv", "blocker/out.json"));
+    auto r = run_conveyor({"run", "p.toml"}, in_dir(dir));
+    EXPECT_EQ(r.exit_code, 73);
+    EXPECT_THAT(r.err, HasSubstr("blocker/out.json"));
+}
+
+TEST(Cli, UnknownColumnIsReportedBeforeReading) {
+    TempDir dir;
+    dir.write("in.csv", kCsv);
+    std::string p = linear("in.csv", "out.json");
+    p.replace(p.find("column = \"amount\""), 17, "column = \"amout\"");
+    dir.write("p.toml", p);
+    auto r = run_conveyor({"run", "p.toml"}, in_dir(dir));
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("stage 'big'"));
+    EXPECT_THAT(r.err, HasSubstr("did you mean 'amount'"));
+}
+
+TEST(Cli, ContinueStrategyCompletesWithExitCode3) {
+    TempDir dir;
+    dir.write("good.csv", kCsv);
+    dir.write("bad.csv", "id,name,amount\n1,Ann\n");
+    dir.write("p.toml", R"(
+[error_handling]
+strategy = "continue"
+
+[[stages]]
+id = "good"
+function = "csv.read"
+inputs = []
+[stages.config]
+path = "good.csv"
+
+[[stages]]
+id = "bad"
+function = "csv.read"
+inputs = []
+[stages.config]
+path = "bad.csv"
+
+[[stages]]
+id = "good_out"
+function = "json.write"
+inputs = ["good"]
+[stages.config]
+path = "good.jsonl"
+
+[[stages]]
+id = "bad_out"
+function = "json.write"
+inputs = ["bad"]
+[stages.config]
+path = "bad.jsonl"
+)");
+    for (const char* executor : {"dag", "channel", "async"}) {
+        auto r = run_conveyor({"run", "p.toml", "--executor", executor}, in_dir(dir));
+        EXPECT_EQ(r.exit_code, 3) << executor << r.err;
+        EXPECT_THAT(r.err, HasSubstr("bad.csv:2"));
+        EXPECT_EQ(test::read_file(dir.file("good.jsonl")),
+                  "{\"id\":1,\"name\":\"Ann\",\"amount\":10}\n{\"id\":2,\"name\":\"Bo, B\",\"amount\":2000}\n"
+                  "{\"id\":3,\"name\":\"Cy\",\"amount\":null}\n")
+            << executor;
+        EXPECT_EQ(test::read_file(dir.file("bad.jsonl")), "") << "dependants of a failed source see an empty input";
+    }
+}
+
+TEST(Cli, EnvironmentVariablesAndLogLevel) {
+    TempDir dir;
+    dir.write("in.csv", kCsv);
+    dir.write("p.toml", linear("${IN}", "${OUT:-default.json}", "[global]\nlog_level = \"debug\"\n"));
+    auto o = in_dir(dir);
+    o.env["IN"] = "in.csv";
+    auto r = run_conveyor({"run", "p.toml", "--log-level", "warn"}, o);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(test::file_exists(dir.file("default.json")));
+    EXPECT_EQ(r.err, "") << "--log-level overrides [global] log_level";
+    auto o2 = in_dir(dir);
+    auto missing = run_conveyor({"run", "p.toml"}, o2);
+    EXPECT_EQ(missing.exit_code, 78);
+    EXPECT_THAT(missing.err, HasSubstr("IN"));
+}
+
+TEST(Cli, TimeoutExits75) {
+    TempDir dir;
+    // A FIFO nobody writes to: the source waits forever, the run timeout ends it.
+    ASSERT_EQ(::mkfifo(dir.file("never.csv").c_str(), 0600), 0);
+    dir.write("p.toml", linear("never.csv", "out.json", "[global]\ntimeout_seconds = 0.3\n"));
+    // Keep a writer open so the reader's open() returns and then blocks on read.
+    auto o = in_dir(dir);
+    auto child = test::spawn_conveyor({"run", "p.toml", "--executor", "channel"}, o);
+    const int fd = ::open(dir.file("never.csv").c_str(), O_WRONLY);
+    auto r = child->wait();
+    ::close(fd);
+    EXPECT_EQ(r.exit_code, 75) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("timeout_seconds"));
+    EXPECT_FALSE(test::file_exists(dir.file("out.json")));
+}
+
+} // namespace
+} // namespace conveyor

@@ -1,0 +1,80 @@
+// Golden tests: every pipelines/examples/*.toml runs under every executor and must produce
+// exactly the files (and standard output) recorded in pipelines/examples/expected/<name>/.
+// Where fan-in interleaves inputs (an UNORDERED marker), files compare as sets of lines.
+
+#include "support/paths.hpp"
+#include "support/process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+
+namespace conveyor {
+namespace {
+
+namespace fs = std::filesystem;
+using test::run_conveyor;
+
+std::vector<std::string> example_names() {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(test::source_dir() + "/pipelines/examples"))
+        if (e.path().extension() == ".toml") names.push_back(e.path().stem().string());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+std::vector<std::string> sorted_lines(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    std::sort(lines.begin(), lines.end());
+    return lines;
+}
+
+using Param = std::tuple<std::string, std::string>;
+
+class ExamplesTest : public ::testing::TestWithParam<Param> {};
+
+TEST_P(ExamplesTest, ProducesTheExpectedOutput) {
+    const auto& [name, executor] = GetParam();
+    const std::string expected_dir = test::source_dir() + "/pipelines/examples/expected/" + name;
+    ASSERT_TRUE(fs::is_directory(expected_dir)) << "no expected output for " << name;
+    const bool unordered = fs::exists(expected_dir + "/UNORDERED");
+
+    test::TempDir out;
+    test::ProcessOptions opts;
+    opts.cwd = test::source_dir();
+    opts.env["OUT_DIR"] = out.path();
+    opts.unset_env = {"MIN_AMOUNT", "CONVEYOR_LOG"};
+    auto r = run_conveyor({"run", "pipelines/examples/" + name + ".toml", "--executor", executor, "-q"}, opts);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err, "") << "a successful quiet run prints nothing on stderr";
+
+    auto compare = [&](const std::string& file, const std::string& want, const std::string& got) {
+        if (unordered) EXPECT_EQ(sorted_lines(got), sorted_lines(want)) << file;
+        else EXPECT_EQ(got, want) << file;
+    };
+    std::vector<std::string> expected_files;
+    for (const auto& e : fs::directory_iterator(expected_dir)) {
+        const std::string f = e.path().filename().string();
+        if (f == "UNORDERED" || f == "stdout.txt") continue;
+        expected_files.push_back(f);
+        compare(f, test::read_file(e.path().string()), test::read_file(out.file(f)));
+    }
+    std::sort(expected_files.begin(), expected_files.end());
+    EXPECT_EQ(test::list_dir(out.path()), expected_files) << "no extra or temporary files";
+    const std::string stdout_file = expected_dir + "/stdout.txt";
+    compare("stdout", fs::exists(stdout_file) ? test::read_file(stdout_file) : "", r.out);
+}
+
+INSTANTIATE_TEST_SUITE_P(Examples, ExamplesTest,
+                         ::testing::Combine(::testing::ValuesIn(example_names()),
+                                            ::testing::Values("dag", "channel", "async")),
+                         [](const auto& param_info) {
+                             return std::get<0>(param_info.param) + "_" + std::get<1>(param_info.param);
+                         });
+
+} // namespace
+} // namespace conveyor

@@ -1,0 +1,203 @@
+// SIGINT/SIGTERM: sources stop, records in flight drain, sinks finish their files, exit
+// 130/143; a second signal aborts at once and leaves no temporary file behind.
+// Synchronisation is by reading the process's output and by FIFO rendezvous, never by sleeping.
+
+#include "support/paths.hpp"
+#include "support/process.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace conveyor {
+namespace {
+
+using ::testing::HasSubstr;
+
+class SignalTest : public ::testing::TestWithParam<std::string> {};
+
+std::string fifo_pipeline(const std::string& executor) {
+    return R"([global]
+executor = ")" + executor + R"("
+channel_buffer_size = 10
+
+[[stages]]
+id = "feed"
+function = "csv.read"
+inputs = []
+[stages.config]
+path = "feed.csv"
+
+[[stages]]
+id = "echo"
+function = "stdout.write"
+inputs = ["feed"]
+[stages.config]
+format = "jsonl"
+
+[[stages]]
+id = "save"
+function = "json.write"
+inputs = ["feed"]
+[stages.config]
+path = "out/saved.json"
+)";
+}
+
+TEST_P(SignalTest, SigtermDrainsFinishesSinksAndExits143) {
+    const std::string executor = GetParam();
+    test::TempDir dir;
+    ASSERT_EQ(::mkfifo(dir.file("feed.csv").c_str(), 0600), 0);
+    dir.write("p.toml", fifo_pipeline(executor));
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    auto child = test::spawn_conveyor({"run", "p.toml"}, o);
+    // Opening the FIFO's write end returns once conveyor opened it for reading, which
+    // happens after its signal handling is installed.
+    const int fd = ::open(dir.file("feed.csv").c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    std::string rows = "id,word\n";
+    for (int i = 1; i <= 25; ++i) rows += std::to_string(i) + ",w" + std::to_string(i) + "\n";
+    ASSERT_EQ(::write(fd, rows.data(), rows.size()), static_cast<ssize_t>(rows.size()));
+    if (executor != "dag") {
+        // Streaming executors pass records on while the source still waits for more.
+        auto first = child->read_line(std::chrono::seconds(30));
+        ASSERT_TRUE(first.has_value());
+        EXPECT_EQ(*first, R"({"id":1,"word":"w1"})");
+    }
+    child->signal(SIGTERM);
+    auto r = child->wait();
+    ::close(fd);
+    EXPECT_EQ(r.exit_code, 143) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("SIGTERM"));
+    // The file that was being written is complete and well-formed, with what was read.
+    const std::string saved = test::read_file(dir.file("out/saved.json"));
+    ASSERT_FALSE(saved.empty());
+    EXPECT_EQ(saved.front(), '[');
+    EXPECT_EQ(saved.substr(saved.size() - 2), "]\n");
+    if (executor != "dag") {
+        EXPECT_THAT(saved, HasSubstr(R"({"id":25,"word":"w25"})"));
+    }
+    EXPECT_EQ(test::list_dir(dir.file("out")), std::vector<std::string>{"saved.json"})
+        << "no temporary file left";
+}
+
+TEST_P(SignalTest, SigintExits130) {
+    test::TempDir dir;
+    ASSERT_EQ(::mkfifo(dir.file("feed.csv").c_str(), 0600), 0);
+    dir.write("p.toml", fifo_pipeline(GetParam()));
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    auto child = test::spawn_conveyor({"run", "p.toml"}, o);
+    const int fd = ::open(dir.file("feed.csv").c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    child->signal(SIGINT);
+    auto r = child->wait();
+    ::close(fd);
+    EXPECT_EQ(r.exit_code, 130) << r.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(Executors, SignalTest, ::testing::Values("dag", "channel", "async"));
+
+TEST(SignalAbort, SecondSignalAbortsAtOnceWithoutLeavingFiles) {
+    test::TempDir dir;
+    // Rows of 2 KB: the records in flight alone are more than a pipe holds.
+    std::string big = "id,text\n";
+    const std::string filler(2000, 'x');
+    for (int i = 0; i < 5000; ++i) big += std::to_string(i) + "," + filler + "\n";
+    dir.write("big.csv", big);
+    dir.write("p.toml", R"([global]
+executor = "channel"
+
+[[stages]]
+id = "load"
+function = "csv.read"
+inputs = []
+[stages.config]
+path = "big.csv"
+
+[[stages]]
+id = "echo"
+function = "stdout.write"
+inputs = ["load"]
+[stages.config]
+format = "jsonl"
+
+[[stages]]
+id = "save"
+function = "json.write"
+inputs = ["load"]
+[stages.config]
+path = "out/all.json"
+)");
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    auto child = test::spawn_conveyor({"run", "p.toml"}, o);
+    // Read one line to know the run is under way, then stop reading: stdout fills up and
+    // the stdout sink blocks, so the graceful drain cannot finish on its own.
+    ASSERT_TRUE(child->read_line(std::chrono::seconds(30)).has_value());
+    child->signal(SIGTERM);
+    ASSERT_TRUE(child->wait_for_stderr("received SIGTERM", std::chrono::seconds(30)));
+    child->signal(SIGTERM);
+    auto r = child->wait(std::chrono::seconds(60), /*read_stdout=*/false);
+    EXPECT_EQ(r.exit_code, 143);
+    EXPECT_THAT(r.err, HasSubstr("aborted"));
+    EXPECT_FALSE(test::file_exists(dir.file("out/all.json")));
+    EXPECT_TRUE(test::list_dir(dir.file("out")).empty()) << "temporary files are removed";
+}
+
+TEST(SignalAbort, GracePeriodEndsAStuckDrain) {
+    test::TempDir dir;
+    // Rows of 2 KB: the records in flight alone are more than a pipe holds.
+    std::string big = "id,text\n";
+    const std::string filler(2000, 'x');
+    for (int i = 0; i < 5000; ++i) big += std::to_string(i) + "," + filler + "\n";
+    dir.write("big.csv", big);
+    dir.write("p.toml", R"([global]
+executor = "async"
+shutdown_timeout_seconds = 0.5
+
+[[stages]]
+id = "load"
+function = "csv.read"
+inputs = []
+[stages.config]
+path = "big.csv"
+
+[[stages]]
+id = "echo"
+function = "stdout.write"
+inputs = ["load"]
+[stages.config]
+format = "jsonl"
+
+[[stages]]
+id = "save"
+function = "json.write"
+inputs = ["load"]
+[stages.config]
+path = "out/all.json"
+)");
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    auto child = test::spawn_conveyor({"run", "p.toml"}, o);
+    ASSERT_TRUE(child->read_line(std::chrono::seconds(30)).has_value());
+    child->signal(SIGTERM);
+    auto r = child->wait(std::chrono::seconds(60), /*read_stdout=*/false);
+    EXPECT_EQ(r.exit_code, 143);
+    EXPECT_THAT(r.err, HasSubstr("shutdown_timeout_seconds"));
+    // The JSON sink may have finished its (shortened) file before the grace period ended;
+    // if so it is complete. Nothing else is left.
+    for (const std::string& f : test::list_dir(dir.file("out"))) {
+        EXPECT_EQ(f, "all.json") << "no temporary file left";
+        const std::string saved = test::read_file(dir.file("out/all.json"));
+        EXPECT_EQ(saved.substr(saved.size() - 2), "]\n");
+    }
+}
+
+} // namespace
+} // namespace conveyor
