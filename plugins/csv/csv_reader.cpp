@@ -135,6 +135,9 @@ Result<CsvReader::Fetch> CsvReader::fetch_record(std::vector<Value>& fields, boo
         case Step::Error:
             return error_;
         case Step::NeedMore:
+            // After a stop the complete records already read were passed on; an incomplete
+            // one at the end of what was read is not a record.
+            if (interrupted_) return Fetch::End;
             if (!may_wait && block_ && !file_.size()) return Fetch::WouldWait;
             CONVEYOR_TRY(refill());
             break;
@@ -148,7 +151,6 @@ Result<CsvReader::Fetch> CsvReader::fetch_record(std::vector<Value>& fields, boo
 CsvReader::Step CsvReader::parse_record(std::vector<Value>& fields) {
     assert(batch_ && "attach() a batch before reading");
     fields.clear();
-    if (interrupted_) return Step::End;
     if (!bom_checked_) {
         if (end_ - pos_ < 3 && !eof_) return Step::NeedMore;
         if (end_ - pos_ >= 3 && std::memcmp(data_ + pos_, "\xEF\xBB\xBF", 3) == 0) pos_ += 3;
@@ -313,8 +315,8 @@ Status CsvReader::refill() {
     auto n = file_.read(std::span<char>(data_ + end_, capacity_ - end_));
     if (!n) return std::move(n).error();
     if (*n == 0) {
-        eof_ = true;
-        interrupted_ = file_.interrupted();
+        if (file_.interrupted()) interrupted_ = true;
+        else eof_ = true;
         return {};
     }
     end_ += *n;

@@ -31,9 +31,11 @@ std::string render(const Batch& b, std::size_t r) {
 class MemorySourceOp final : public SourceOperator {
 public:
     MemorySourceOp(SchemaRef schema, std::size_t count, std::size_t groups, std::int64_t offset,
-                   std::size_t batch)
-        : schema_(std::move(schema)), count_(count), groups_(groups), offset_(offset), batch_(batch) {}
+                   std::size_t batch, RunContext* run)
+        : schema_(std::move(schema)), count_(count), groups_(groups), offset_(offset), batch_(batch),
+          run_(run) {}
     Result<bool> next(Emitter& out) override {
+        if (run_ && run_->stop_requested()) return false; // a graceful stop ends the input
         const std::size_t n = std::min(batch_, count_ - done_);
         Batch b(schema_, n);
         for (std::size_t i = 0; i < n; ++i, ++done_) {
@@ -52,6 +54,7 @@ private:
     std::size_t count_, groups_;
     std::int64_t offset_;
     std::size_t batch_;
+    RunContext* run_;
     std::size_t done_ = 0;
 };
 
@@ -61,7 +64,7 @@ public:
         : count_(count), groups_(groups), offset_(offset) {}
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         auto schema = make_schema({"id", "group", "value"});
-        OpenedStage o(std::make_unique<MemorySourceOp>(schema, count_, groups_, offset_, ctx.batch_size),
+        OpenedStage o(std::make_unique<MemorySourceOp>(schema, count_, groups_, offset_, ctx.batch_size, ctx.run),
                       schema);
         o.fixed_schema = true;
         return o;

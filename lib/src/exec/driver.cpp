@@ -52,7 +52,6 @@ asio::awaitable<Status> drive_source(Node& node, SourceOperator& op, StageOutput
     CollectingEmitter em;
     for (;;) {
         if (run.cancelled()) co_return cancelled_error(run);
-        if (run.stop_requested()) break;
         Result<bool> more = [&] {
             BusyTimer t(m);
             return op.next(em);

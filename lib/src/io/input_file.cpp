@@ -70,6 +70,12 @@ Result<InputFile> InputFile::open(const std::string& path, RunContext* run) {
 
 Result<std::size_t> InputFile::read(std::span<char> dst) {
     if (dst.empty()) return std::size_t{0};
+    // A graceful stop (or a cancellation) ends the input: what was read before is still
+    // parsed and passed on, nothing more is read.
+    if (run_ && (run_->stop_requested() || run_->cancelled())) {
+        interrupted_ = true;
+        return std::size_t{0};
+    }
     if (!regular_ && run_ && run_->interrupt_fd() >= 0) {
         // Wait for data or for the run to be interrupted, whichever comes first.
         for (;;) {

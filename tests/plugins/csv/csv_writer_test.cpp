@@ -172,7 +172,9 @@ TEST_F(CsvWrite, FieldOutsideTheHeaderIsAnError) {
     EXPECT_EQ(s.error().kind, ErrorKind::Data);
     EXPECT_EQ(s.error().stage, "save");
     EXPECT_EQ(s.error().message,
-              "record has field 'x' that is not in the CSV header (columns: a, b)");
+              "record has field 'x' that is not in the CSV header (columns: a, b); list the "
+              "columns to write with 'columns = [...]' or choose them with select.apply before "
+              "this stage");
     EXPECT_NE(s.error().to_string().find("stage 'save'"), std::string::npos);
     w.abort();
     EXPECT_FALSE(conveyor::test::file_exists(path));

@@ -349,7 +349,7 @@ TEST(ParserDifferential, FastPathAgreesWithTheValidator) {
             ++checked;
         }
     }
-    EXPECT_GT(checked, 200);
+    EXPECT_GE(checked, 200); // 5 built-in seeds x 40, more with the corpus
 }
 
 } // namespace

@@ -12,9 +12,10 @@ namespace conveyor {
 
 class RunContext;
 
-/// A file (or stdin for "-") read in large blocks. Reads from pipes and terminals can block;
-/// they poll the run's interrupt fd too, so a graceful stop or a cancellation ends them
-/// (read() then reports end of input). Regular files are read directly.
+/// A file (or stdin for "-") read in large blocks. Once a graceful stop or a cancellation is
+/// requested, read() reports end of input: the source parses and passes on what it already
+/// read, then ends. Reads from pipes and terminals can block; they poll the run's interrupt
+/// fd too, so a stop wakes them.
 class InputFile {
 public:
     InputFile() = default;

@@ -27,7 +27,8 @@ public:
     virtual ~SourceOperator() = default;
     /// Produces the next batch (at most OpenContext::batch_size records) into `out`.
     /// Returns true while more may follow, false at the end of the input.
-    /// The executor stops calling it once a graceful stop is requested.
+    /// After a graceful stop is requested (RunContext::stop_requested) a source must end
+    /// soon: pass on what it has already read, read nothing more (InputFile does this).
     virtual Result<bool> next(Emitter& out) = 0;
     /// The run is abandoned; release what needs releasing. Must not throw.
     virtual void abort() noexcept {}
