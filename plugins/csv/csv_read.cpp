@@ -95,10 +95,8 @@ Status CsvReadOperator::start() {
 
 Result<bool> CsvReadOperator::next(Emitter& out) {
     if (done_) return false;
-    if (run_ && run_->stop_requested()) {
-        end_of_input();
-        return false;
-    }
+    // A graceful stop needs nothing here: the input then reports its end, and the complete
+    // records already read still go out.
     Batch batch = pending_ ? std::move(*pending_) : Batch(schema_, batch_size_);
     pending_.reset();
     reader_.attach(&batch);
