@@ -127,12 +127,27 @@ int cmd_run(const RunArgs& args) {
         print_err("conveyor: error: " + report.status.error().to_string() + "\n");
     } else if (report.completed_with_failures) {
         std::size_t failed = 0;
-        for (const StageOutcome& s : report.stages) failed += s.failed;
-        print_err(fmt::format("conveyor: pipeline '{}' completed in {:.2f} s with {} failed stage{} "
-                              "(strategy = \"continue\"):\n",
-                              p.name, secs, failed, failed == 1 ? "" : "s"));
-        for (const StageOutcome& s : report.stages)
+        std::uint64_t records = 0;
+        for (const StageOutcome& s : report.stages) {
+            failed += s.failed;
+            records += s.failed_records;
+        }
+        std::string what;
+        if (failed) what = fmt::format("{} failed stage{}", failed, failed == 1 ? "" : "s");
+        if (records)
+            what += fmt::format("{}{} failed record{}", what.empty() ? "" : " and ", records,
+                                records == 1 ? "" : "s");
+        print_err(fmt::format("conveyor: pipeline '{}' completed in {:.2f} s with {}:\n", p.name,
+                              secs, what));
+        for (const StageOutcome& s : report.stages) {
             if (s.failed && s.error) print_err("  " + s.error->to_string() + "\n");
+            if (s.failed_records)
+                print_err(fmt::format("  stage '{}': {} record{} left out{}\n", s.id, s.failed_records,
+                                      s.failed_records == 1 ? "" : "s",
+                                      p.error_handling.dead_letter_enabled
+                                          ? " (see the dead-letter queue " + p.error_handling.dead_letter_path + ")"
+                                          : ""));
+        }
     } else {
         spdlog::info("pipeline '{}' completed in {:.2f} s", p.name, secs);
     }

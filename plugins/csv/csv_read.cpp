@@ -1,6 +1,7 @@
 #include "csv_read.hpp"
 
 #include "conveyor/exec/run_context.hpp"
+#include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/obs/log.hpp"
 #include "csv_dialect.hpp"
 
@@ -19,7 +20,7 @@ public:
               std::move(file),
               ReaderConfig{config.delimiter, config.quote, config.infer_types, config.block_size},
               ctx.metrics),
-          config_(config), batch_size_(std::max<std::size_t>(ctx.batch_size, 1)), run_(ctx.run),
+          config_(config), batch_size_(std::max<std::size_t>(ctx.batch_size, 1)), run_(ctx.run), errors_(ctx.errors),
           streaming_(ctx.mode == ExecutionMode::Streaming) {}
 
     /// Reads what the schema comes from: the header row, or the first record of a file
@@ -37,6 +38,7 @@ private:
     CsvReadConfig config_;
     std::size_t batch_size_;
     RunContext* run_;
+    StageErrors* errors_;
     bool streaming_;
     SchemaRef schema_;
     std::size_t width_ = 0;
@@ -121,8 +123,13 @@ Result<bool> CsvReadOperator::next(Emitter& out) {
             if (config_.on_ragged == RaggedPolicy::Pad && fields_.size() < width_) {
                 fields_.resize(width_, Value::null());
             } else {
+                // The error strategy decides: fail the stage, or leave the row out (into the
+                // dead-letter queue, with its text and file:line) and go on.
+                Status handled = errors_ ? errors_->raw_failed(reader_.last_record_text(), ragged_error())
+                                         : Status(ragged_error());
+                if (handled) continue;
                 reader_.attach(nullptr);
-                return ragged_error();
+                return std::move(handled).error();
             }
         }
         batch.append_row(fields_);

@@ -249,6 +249,7 @@ CsvReader::Step CsvReader::parse_record(std::vector<Value>& fields) {
 
         if (p >= end) { // the last line has no line break (only reached at end of input)
             record_line_ = line_;
+            record_start_ = pos_;
             pos_ = p;
             line_ = line + 1;
             return Step::Record;
@@ -269,10 +270,17 @@ CsvReader::Step CsvReader::parse_record(std::vector<Value>& fields) {
             ++p;
         }
         record_line_ = line_;
+        record_start_ = pos_;
         pos_ = p;
         line_ = line + 1;
         return Step::Record;
     }
+}
+
+std::string_view CsvReader::last_record_text() const noexcept {
+    std::size_t e = pos_;
+    while (e > record_start_ && (data_[e - 1] == '\n' || data_[e - 1] == '\r')) --e;
+    return {data_ + record_start_, e - record_start_};
 }
 
 // Makes room for more input after the unparsed tail [pos_, end_) and reads once. Appends in

@@ -80,6 +80,9 @@ public:
     [[nodiscard]] const std::string& display_name() const noexcept { return file_.display_name(); }
     /// "file:line" for messages about the record last returned.
     [[nodiscard]] std::string where() const;
+    /// The input text of the record last returned (without its line break); valid until the
+    /// next call that reads (for dead-letter entries of records that cannot be used).
+    [[nodiscard]] std::string_view last_record_text() const noexcept;
 
 private:
     enum class Step : std::uint8_t { Record, NeedMore, End, Error };
@@ -101,6 +104,7 @@ private:
     std::size_t capacity_ = 0;       // usable bytes; the allocation has kPadding more
     std::size_t end_ = 0;            // valid bytes in the block
     std::size_t pos_ = 0;            // start of the next record
+    std::size_t record_start_ = 0;   // start of the record last returned
     std::uint64_t block_offset_ = 0; // input offset of data_[0]
     std::uint64_t line_ = 1;         // physical line at pos_
     std::uint64_t record_line_ = 0;

@@ -1,5 +1,6 @@
 #include "json_read.hpp"
 
+#include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/io/input_file.hpp"
 #include "json_batch_builder.hpp"
@@ -43,8 +44,8 @@ std::string_view kind_name(Kind k) {
 class JsonReadOperator final : public SourceOperator {
 public:
     JsonReadOperator(JsonSplitter splitter, JsonFormat format, std::size_t batch_size,
-                     bool streaming)
-        : splitter_(std::move(splitter)), format_(format),
+                     bool streaming, StageErrors* errors)
+        : splitter_(std::move(splitter)), errors_(errors), format_(format),
           batch_size_(std::max<std::size_t>(batch_size, 1)), streaming_(streaming) {}
 
     /// Reads the first record (open() reports its keys as the initial schema); nullptr for an
@@ -85,23 +86,32 @@ private:
     /// The next record parsed into the batch arena; nullopt at the end (finished_ set) or when
     /// reading was not allowed and nothing is buffered.
     Result<std::optional<Value>> read_record(bool allow_read) {
-        std::string_view text;
-        Result<JsonSplitter::Status> st = splitter_.next(text, allow_read);
-        if (!st.ok()) return std::move(st).error();
-        if (*st == JsonSplitter::Status::End) finished_ = true;
-        if (*st != JsonSplitter::Status::Record) return std::optional<Value>{};
+        for (;;) {
+            std::string_view text;
+            Result<JsonSplitter::Status> st = splitter_.next(text, allow_read);
+            if (!st.ok()) return std::move(st).error();
+            if (*st == JsonSplitter::Status::End) finished_ = true;
+            if (*st != JsonSplitter::Status::Record) return std::optional<Value>{};
 
-        conveyor::json::ParseError pe;
-        Result<Value> v = parser_.parse(text, builder_.arena(), &pe);
-        if (!v.ok()) return located(text, pe);
-        if (v->kind() != Kind::Object) {
-            const JsonSplitter::Position at = splitter_.locate(text.data());
-            return fail(ErrorKind::Data,
-                        std::string("expected a JSON object on each line, found ") +
-                            std::string(kind_name(v->kind())),
-                        splitter_.display_name() + ":" + std::to_string(at.line));
+            conveyor::json::ParseError pe;
+            Result<Value> v = parser_.parse(text, builder_.arena(), &pe);
+            std::optional<Error> bad;
+            if (!v.ok()) {
+                bad = located(text, pe).error;
+            } else if (v->kind() != Kind::Object) {
+                const JsonSplitter::Position at = splitter_.locate(text.data());
+                bad = Error(ErrorKind::Data,
+                            std::string("expected a JSON object on each line, found ") +
+                                std::string(kind_name(v->kind())),
+                            splitter_.display_name() + ":" + std::to_string(at.line));
+            }
+            if (!bad) return std::optional<Value>{*v};
+            // The error strategy decides: fail the stage, or leave the record out (into the
+            // dead-letter queue with its text and position) and go on.
+            if (!errors_) return *bad;
+            Status handled = errors_->raw_failed(text, std::move(*bad));
+            if (!handled) return std::move(handled).error();
         }
-        return std::optional<Value>{*v};
     }
 
     /// A record's parse error in the file's terms.
@@ -120,6 +130,7 @@ private:
     }
 
     JsonSplitter splitter_;
+    StageErrors* errors_ = nullptr;
     JsonFormat format_;
     std::size_t batch_size_;
     bool streaming_;
@@ -138,7 +149,7 @@ public:
         if (!file.ok()) return std::move(file).error();
         auto op = std::make_unique<JsonReadOperator>(
             JsonSplitter(std::move(*file), config_.format, config_.block_size, ctx.metrics),
-            config_.format, ctx.batch_size, ctx.mode == ExecutionMode::Streaming);
+            config_.format, ctx.batch_size, ctx.mode == ExecutionMode::Streaming, ctx.errors);
         Result<SchemaRef> schema = op->prime();
         if (!schema.ok()) return std::move(schema).error();
         return OpenedStage(std::unique_ptr<SourceOperator>(std::move(op)), std::move(*schema));

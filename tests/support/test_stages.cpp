@@ -1,6 +1,7 @@
 #include "support/test_stages.hpp"
 
 #include "conveyor/exec/run_context.hpp"
+#include "conveyor/exec/stage_errors.hpp"
 
 #include <poll.h>
 #include <unistd.h>
@@ -75,6 +76,24 @@ private:
     std::int64_t offset_;
 };
 
+class FlakySource final : public Stage {
+public:
+    FlakySource(std::shared_ptr<std::atomic<bool>> ready, std::shared_ptr<std::atomic<int>> opens,
+                std::size_t count, ErrorKind kind)
+        : ready_(std::move(ready)), opens_(std::move(opens)), inner_(count, 3, 0), kind_(kind) {}
+    Result<OpenedStage> open(const OpenContext& ctx) const override {
+        opens_->fetch_add(1);
+        if (!ready_->load()) return fail(kind_, "cannot open input file: No such file or directory", "late.csv");
+        return inner_.open(ctx);
+    }
+
+private:
+    std::shared_ptr<std::atomic<bool>> ready_;
+    std::shared_ptr<std::atomic<int>> opens_;
+    MemorySource inner_;
+    ErrorKind kind_;
+};
+
 class CollectOp final : public Operator {
 public:
     explicit CollectOp(std::shared_ptr<Collected> out) : out_(std::move(out)) {}
@@ -137,6 +156,39 @@ public:
 private:
     std::size_t on_;
     ErrorKind kind_;
+};
+
+class RecordFailingOp final : public Operator {
+public:
+    RecordFailingOp(std::int64_t n, StageErrors* errors) : n_(n), errors_(errors) {}
+    Status push(std::size_t, Batch&& b, Emitter& out) override {
+        std::vector<std::uint8_t> keep(b.rows(), 1);
+        for (std::size_t r = 0; r < b.rows(); ++r) {
+            if (b.at(r, 0).as_int() % n_ != 0) continue;
+            keep[r] = 0;
+            CONVEYOR_TRY(errors_->record_failed(b.schema(), b.row(r),
+                                                Error(ErrorKind::Data, "id divisible by " + std::to_string(n_))));
+        }
+        b.retain_rows(keep);
+        if (!b.empty()) out.emit(std::move(b));
+        return {};
+    }
+
+private:
+    std::int64_t n_;
+    StageErrors* errors_;
+};
+
+class RecordFailingTransform final : public Stage {
+public:
+    explicit RecordFailingTransform(std::int64_t n) : n_(n) {}
+    Result<OpenedStage> open(const OpenContext& ctx) const override {
+        return OpenedStage(std::make_unique<RecordFailingOp>(n_, ctx.errors),
+                           ctx.input_schemas.empty() ? nullptr : ctx.input_schemas[0]);
+    }
+
+private:
+    std::int64_t n_;
 };
 
 class FailingSource final : public Stage {
@@ -236,6 +288,14 @@ std::shared_ptr<const Stage> failing_transform(std::size_t fail_on_batch, ErrorK
     return std::make_shared<FailingTransform>(fail_on_batch, kind);
 }
 std::shared_ptr<const Stage> failing_source(ErrorKind kind) { return std::make_shared<FailingSource>(kind); }
+std::shared_ptr<const Stage> record_failing_transform(std::int64_t n) {
+    return std::make_shared<RecordFailingTransform>(n);
+}
+std::shared_ptr<const Stage> flaky_source(std::shared_ptr<std::atomic<bool>> ready,
+                                          std::shared_ptr<std::atomic<int>> opens, std::size_t count,
+                                          ErrorKind kind) {
+    return std::make_shared<FlakySource>(std::move(ready), std::move(opens), count, kind);
+}
 std::shared_ptr<const Stage> stall_sink(MetricsRegistry* metrics, std::string source_id,
                                         std::shared_ptr<LeadProbe> probe, std::shared_ptr<Collected> out) {
     return std::make_shared<StallSink>(metrics, std::move(source_id), std::move(probe), std::move(out));
@@ -280,6 +340,7 @@ PipelineSpec SpecBuilder::build() const {
         c.function = s.function;
         c.inputs = s.inputs;
         c.stage = s.stage;
+        c.error_handling = spec_.error_handling;
         p.stages.push_back(std::move(c));
     }
     return p;

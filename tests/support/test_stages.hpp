@@ -39,8 +39,16 @@ std::shared_ptr<const Stage> collect_sink(std::shared_ptr<Collected> out);
 /// (1-based; 0 = fail in finish()).
 std::shared_ptr<const Stage> failing_transform(std::size_t fail_on_batch,
                                                ErrorKind kind = ErrorKind::Data);
+/// Transform reporting every record whose id is a multiple of `n` as failed (through
+/// OpenContext::errors, so the error strategy decides) and passing the others on.
+std::shared_ptr<const Stage> record_failing_transform(std::int64_t n);
 /// Source that fails when opened (e.g. a missing file).
 std::shared_ptr<const Stage> failing_source(ErrorKind kind = ErrorKind::NoInput);
+/// Source whose open() fails with `kind` until `*ready` is true, then yields `count` records
+/// like memory_source; `*opens` counts the calls to open().
+std::shared_ptr<const Stage> flaky_source(std::shared_ptr<std::atomic<bool>> ready,
+                                          std::shared_ptr<std::atomic<int>> opens, std::size_t count,
+                                          ErrorKind kind = ErrorKind::NoInput);
 /// Sink that takes a batch only once `source` (looked up in `metrics` during the run) is
 /// stalled on a full queue or done, so the source always runs as far ahead as the executor
 /// allows. Records the largest lead (source records read - sink records received).

@@ -28,7 +28,8 @@ using config::Entry;
 using config::LoadContext;
 
 const std::vector<std::string> kSections = {"pipeline", "global", "error_handling", "stages"};
-const std::vector<std::string> kStageKeys = {"id", "function", "inputs", "description", "config"};
+const std::vector<std::string> kStageKeys = {"id",     "function", "inputs", "description",
+                                             "config", "error_handling"};
 /// Enough to show several independent cycles without flooding the report.
 constexpr std::size_t kMaxCyclesReported = 10;
 
@@ -54,6 +55,8 @@ struct StageDraft {
     std::string function;
     const toml::node* function_node = nullptr;
     const FunctionDescriptor* descriptor = nullptr;
+    const toml::node* error_handling_node = nullptr; ///< [stages.error_handling]
+    ErrorHandlingSpec error_handling;                ///< effective for this stage
     struct Input {
         std::string id;
         const toml::node* node;
@@ -287,6 +290,8 @@ void Loader::read_stage(const toml::table& table, StageDraft& draft, const Globa
             description_node = e.value;
         else if (key == "config")
             config_node = e.value;
+        else if (key == "error_handling")
+            draft.error_handling_node = e.value;
         else
             unknown.push_back(e);
     }
@@ -577,6 +582,12 @@ std::optional<PipelineSpec> Loader::load(std::string_view text) {
         config::read_error_handling_section(ctx_, *n, spec.error_handling);
 
     read_stages(root.get("stages"), spec.global);
+    for (StageDraft& s : stages_) {
+        s.error_handling = spec.error_handling;
+        if (s.error_handling_node)
+            config::read_error_handling_section(ctx_, *s.error_handling_node, s.error_handling,
+                                                s.id.empty() ? "?" : s.id);
+    }
     check_inputs();
     check_cycles();
     check_stage_options();
@@ -595,6 +606,7 @@ std::optional<PipelineSpec> Loader::load(std::string_view text) {
         out.descriptor = s.descriptor;
         out.stage = std::move(s.stage);
         out.description = std::move(s.description);
+        out.error_handling = s.error_handling;
         spec.stages.push_back(std::move(out));
     }
     return spec;

@@ -26,6 +26,7 @@ const std::vector<std::string> kLogLevels = {"trace",   "debug", "info",     "wa
                                              "warning", "error", "critical", "off"};
 const std::vector<std::string> kStrategies = {"stop", "continue", "retry"};
 const std::vector<std::string> kDeadLetterKeys = {"enabled", "path"};
+const std::vector<std::string> kOnExhausted = {"stop", "continue"};
 
 const toml::table* as_section(LoadContext& ctx, const toml::node& node, std::string_view name) {
     const toml::table* t = node.as_table();
@@ -114,7 +115,8 @@ const std::vector<std::string>& global_keys() {
 
 const std::vector<std::string>& error_handling_keys() {
     static const std::vector<std::string> keys = {"strategy", "max_retries", "retry_delay_seconds",
-                                                  "max_retry_delay_seconds", "dead_letter_queue"};
+                                                  "max_retry_delay_seconds", "on_exhausted",
+                                                  "dead_letter_queue"};
     return keys;
 }
 
@@ -239,14 +241,22 @@ void read_global_section(LoadContext& ctx, const toml::node& node, const Registr
 }
 
 void read_error_handling_section(LoadContext& ctx, const toml::node& node,
-                                 ErrorHandlingSpec& spec) {
-    const toml::table* t = as_section(ctx, node, "[error_handling]");
+                                 ErrorHandlingSpec& spec, const std::string& stage_id) {
+    const bool per_stage = !stage_id.empty();
+    const std::string section = per_stage ? "[stages.error_handling]" : "[error_handling]";
+    const toml::table* t = as_section(ctx, node, section);
     if (!t) return;
     const toml::node* max_delay_node = nullptr;
     for (const Entry& e : entries_in_file_order(*t)) {
         const std::string_view key = e.key->str();
         const toml::node& v = *e.value;
-        const std::string what = "[error_handling] " + std::string(key);
+        const std::string what = section + " " + std::string(key);
+        if (per_stage && key == "dead_letter_queue") {
+            ctx.error(ctx.at(v), stage_id,
+                      "the dead-letter queue is set for the whole run in [error_handling], not "
+                      "per stage");
+            continue;
+        }
         if (key == "strategy") {
             if (auto s = read_choice(ctx, v, what, kStrategies))
                 spec.strategy = *s == "continue" ? ErrorStrategy::Continue
@@ -255,6 +265,9 @@ void read_error_handling_section(LoadContext& ctx, const toml::node& node,
         } else if (key == "max_retries") {
             if (auto n = read_int(ctx, v, what, 0, kMaxRetries))
                 spec.max_retries = static_cast<std::uint32_t>(*n);
+        } else if (key == "on_exhausted") {
+            if (auto s = read_choice(ctx, v, what, kOnExhausted))
+                spec.on_exhausted = *s == "continue" ? ErrorStrategy::Continue : ErrorStrategy::Stop;
         } else if (key == "retry_delay_seconds") {
             if (auto d = read_seconds(ctx, v, what, true)) spec.retry_delay_seconds = *d;
         } else if (key == "max_retry_delay_seconds") {
@@ -293,15 +306,15 @@ void read_error_handling_section(LoadContext& ctx, const toml::node& node,
                             "dead_letter_queue has a path but is not enabled (add enabled = "
                             "true to use it)");
         } else {
-            report_unknown_key(ctx, e, "[error_handling]", error_handling_keys());
+            report_unknown_key(ctx, e, section, error_handling_keys(), stage_id);
         }
     }
     // Without an explicit cap, a long first delay raises the cap rather than being cut.
     if (!max_delay_node && spec.max_retry_delay_seconds < spec.retry_delay_seconds)
         spec.max_retry_delay_seconds = spec.retry_delay_seconds;
     if (max_delay_node && spec.max_retry_delay_seconds < spec.retry_delay_seconds)
-        ctx.error(ctx.at(*max_delay_node), {},
-                  "[error_handling] max_retry_delay_seconds (" +
+        ctx.error(ctx.at(*max_delay_node), stage_id,
+                  section + " max_retry_delay_seconds (" +
                       number_text(spec.max_retry_delay_seconds) +
                       ") must not be less than retry_delay_seconds (" +
                       number_text(spec.retry_delay_seconds) + ")");

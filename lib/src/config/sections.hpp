@@ -27,7 +27,11 @@ void read_pipeline_section(LoadContext& ctx, const toml::node& node, PipelineSpe
 /// complain about plugins the user did try to enable.
 void read_global_section(LoadContext& ctx, const toml::node& node, const Registry& registry,
                          GlobalSpec& global);
-void read_error_handling_section(LoadContext& ctx, const toml::node& node, ErrorHandlingSpec& spec);
+/// Reads `[error_handling]` into `spec`. For a stage's `[stages.error_handling]` pass its
+/// `stage_id`: the keys override the run-wide values already in `spec`, and the dead-letter
+/// queue (run-wide) is refused.
+void read_error_handling_section(LoadContext& ctx, const toml::node& node, ErrorHandlingSpec& spec,
+                                 const std::string& stage_id = {});
 
 /// "512MB", "2GiB", "1.5 GB", "100" -> bytes; KB/MB/GB/TB are powers of 1000, KiB/MiB/GiB/TiB
 /// powers of 1024; units are case-insensitive. nullopt when malformed, zero or too large.

@@ -36,9 +36,7 @@ Result<std::unique_ptr<DeadLetterQueue>> DeadLetterQueue::open(const std::string
     return q;
 }
 
-Status DeadLetterQueue::add(std::string_view stage, const Schema& schema, std::span<const Value> row,
-                            const Error& error, std::uint32_t attempts) {
-    std::lock_guard lock(mu_);
+void DeadLetterQueue::begin_entry(std::string_view stage, const Error& error, std::uint32_t attempts) {
     buf_.clear();
     buf_ += "{\"stage\":";
     json::append_string(buf_, stage);
@@ -54,8 +52,24 @@ Status DeadLetterQueue::add(std::string_view stage, const Schema& schema, std::s
         buf_ += ",\"where\":";
         json::append_string(buf_, error.where);
     }
+}
+
+Status DeadLetterQueue::add(std::string_view stage, const Schema& schema, std::span<const Value> row,
+                            const Error& error, std::uint32_t attempts) {
+    std::lock_guard lock(mu_);
+    begin_entry(stage, error, attempts);
     buf_ += ",\"record\":";
     json::append_record(buf_, schema, row);
+    buf_ += "}\n";
+    ++count_;
+    return out_->write(buf_);
+}
+
+Status DeadLetterQueue::add_raw(std::string_view stage, std::string_view raw, const Error& error) {
+    std::lock_guard lock(mu_);
+    begin_entry(stage, error, 1);
+    buf_ += ",\"raw\":";
+    json::append_string(buf_, raw);
     buf_ += "}\n";
     ++count_;
     return out_->write(buf_);

@@ -29,6 +29,13 @@ private:
     Clock::time_point start_;
 };
 
+/// Records a stage has left out so far (filtered, failed, dropped).
+std::uint64_t left_out(const StageMetrics& m) {
+    return m.records_filtered.load(std::memory_order_relaxed) +
+           m.records_failed.load(std::memory_order_relaxed) +
+           m.records_dropped.load(std::memory_order_relaxed);
+}
+
 Error cancelled_error(RunContext& run) {
     if (auto reason = run.cancel_reason()) return Error(ErrorKind::Cancelled, "cancelled: " + reason->to_string());
     return Error(ErrorKind::Cancelled, "cancelled");
@@ -86,7 +93,12 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
                 const std::size_t rows = ev->batch->rows();
                 m.records_in.fetch_add(rows, std::memory_order_relaxed);
                 m.batches_in.fetch_add(1, std::memory_order_relaxed);
+                const std::uint64_t left_out_before = left_out(m);
                 s = op.push(ev->port, std::move(*ev->batch), em);
+                // A sink's output is what it wrote: what it took minus what it left out.
+                if (s && node.consumers.empty())
+                    m.records_out.fetch_add(rows - (left_out(m) - left_out_before),
+                                            std::memory_order_relaxed);
             } else {
                 s = op.input_done(ev->port, em);
             }

@@ -43,7 +43,7 @@ bool settle_stage(Plan& plan, Node& node, const Status& status) {
     if (e.kind == ErrorKind::Cancelled && plan.run->cancelled()) return false;
     node.failed = true;
     node.error = e;
-    if (plan.continue_on_error() && !plan.run->cancelled()) {
+    if (node.policy().continues() && !plan.run->cancelled()) {
         spdlog::error("{} (strategy = \"continue\": the rest of the run goes on)", e.to_string());
         return true;
     }
@@ -84,10 +84,27 @@ Status open_stages(exec::Plan& plan, const Dag& dag) {
         ctx.mode = g.execution_mode;
         ctx.run = plan.run;
         ctx.metrics = n.metrics;
+        ctx.errors = n.errors.get();
         Result<OpenedStage> opened = n.spec->stage->open(ctx);
+        // strategy = "retry": opening again may succeed (an input not there yet, a server
+        // restarting); bad data or a bad pipeline never will.
+        const ErrorHandlingSpec& policy = n.policy();
+        for (std::uint32_t attempt = 0; !opened && policy.strategy == ErrorStrategy::Retry &&
+                                        attempt < policy.max_retries &&
+                                        is_retryable(opened.error().kind) && !plan.run->stop_requested();
+             ++attempt) {
+            const auto delay = backoff_delay(attempt, policy.retry_delay_seconds,
+                                             policy.max_retry_delay_seconds, plan.run->uniform01);
+            spdlog::warn("stage '{}': {}; retrying in {} ms (attempt {} of {})", n.id(),
+                         opened.error().to_string(), delay.count(), attempt + 2, policy.max_retries + 1);
+            n.metrics->retries.fetch_add(1, std::memory_order_relaxed);
+            if (plan.run->on_backoff) plan.run->on_backoff(n.id(), delay);
+            if (!plan.run->wait_for(delay)) break; // interrupted
+            opened = n.spec->stage->open(ctx);
+        }
         if (!opened) {
             Error e = std::move(opened).error().in_stage(n.id());
-            if (!plan.continue_on_error()) return e;
+            if (!policy.continues()) return e;
             spdlog::error("{} (strategy = \"continue\": the rest of the run goes on)", e.to_string());
             n.failed = true;
             n.error = std::move(e);
@@ -125,6 +142,10 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
         n.index = i;
         n.metrics = &metrics.add(n.spec->id);
     }
+    auto attach_errors = [&](DeadLetterQueue* dlq) {
+        for (exec::Node& n : plan.nodes)
+            n.errors = std::make_unique<StageErrors>(n.spec->id, n.spec->error_handling, dlq, n.metrics);
+    };
     for (std::size_t i = 0; i < pipeline.stages.size(); ++i) {
         for (const std::string& in : pipeline.stages[i].inputs) {
             const auto it = std::find_if(pipeline.stages.begin(), pipeline.stages.end(),
@@ -202,6 +223,7 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
             opened = std::move(q).error();
         }
     }
+    attach_errors(dlq.get());
     if (opened) opened = open_stages(plan, dag);
     if (!opened) {
         run.cancel(opened.error());
@@ -236,8 +258,9 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
         report.status = reason;
     }
     for (const exec::Node& n : plan.nodes) {
-        report.stages.push_back({n.id(), n.failed, n.error});
-        if (n.failed) report.completed_with_failures = true;
+        const std::uint64_t failed_records = n.metrics->records_failed.load();
+        report.stages.push_back({n.id(), n.failed, n.error, failed_records});
+        if (n.failed || failed_records > 0) report.completed_with_failures = true;
     }
     if (!report.status) report.completed_with_failures = false;
     report.wall = std::chrono::steady_clock::now() - started;

@@ -2,6 +2,7 @@
 
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/exec/executor.hpp"
+#include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/stage/stage.hpp"
 
@@ -33,11 +34,13 @@ struct Node {
     std::vector<Consumer> consumers;
     std::optional<OpenedStage> opened;
     StageMetrics* metrics = nullptr;
+    std::unique_ptr<StageErrors> errors;
     bool finished = false; ///< ended normally (finish() done)
     bool failed = false;
     std::optional<Error> error;
 
     [[nodiscard]] const std::string& id() const { return spec->id; }
+    [[nodiscard]] const ErrorHandlingSpec& policy() const { return spec->error_handling; }
 };
 
 /// Everything an executor needs: nodes in file order plus run-wide services.
@@ -48,9 +51,6 @@ struct Plan {
     RunContext* run = nullptr;
     Runtime* runtime = nullptr;
 
-    [[nodiscard]] bool continue_on_error() const {
-        return pipeline->error_handling.strategy == ErrorStrategy::Continue;
-    }
 };
 
 /// Counts running stage coroutines; the thread that started them waits for zero.
@@ -75,9 +75,10 @@ private:
     std::size_t pending_ = 0;
 };
 
-/// Records how a stage's coroutine ended and applies the error strategy: under "stop" the
-/// first failure cancels the run; under "continue" only the stage is marked failed.
-/// Returns true if the stage failed and should be isolated (continue strategy).
+/// Records how a stage's coroutine ended and applies the stage's error strategy: under "stop"
+/// the first failure cancels the run; under "continue" (or "retry" with on_exhausted =
+/// "continue") only the stage is marked failed. Returns true if the stage failed and should be
+/// isolated.
 bool settle_stage(Plan& plan, Node& node, const Status& status);
 
 void run_dag(Plan& plan);

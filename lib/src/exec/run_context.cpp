@@ -2,6 +2,8 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <poll.h>
+#include <random>
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include <vector>
@@ -24,7 +26,22 @@ void TempFiles::remove_all() noexcept {
     paths_.clear();
 }
 
-RunContext::RunContext() : interrupt_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+RunContext::RunContext() : interrupt_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
+    uniform01 = [rng] { return std::uniform_real_distribution<double>(0.0, 1.0)(*rng); };
+}
+
+bool RunContext::wait_for(std::chrono::milliseconds d) const {
+    const auto until = std::chrono::steady_clock::now() + d;
+    for (;;) {
+        if (stop_requested() || cancelled()) return false;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return true;
+        pollfd p{interrupt_fd_, POLLIN, 0};
+        ::poll(&p, 1, static_cast<int>(left.count()));
+    }
+}
 
 RunContext::~RunContext() {
     if (interrupt_fd_ >= 0) ::close(interrupt_fd_);

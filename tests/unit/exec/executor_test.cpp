@@ -1,5 +1,6 @@
 #include "conveyor/exec/executor.hpp"
 #include "conveyor/exec/run_context.hpp"
+#include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "support/test_stages.hpp"
 
@@ -231,6 +232,121 @@ TEST_P(ExecutorTest, GracefulStopEndsSourcesAndFinishesSinks) {
         << "records in flight drained into the sink";
 }
 
+TEST_P(ExecutorTest, RetryStrategyReopensAStageUntilItsInputAppears) {
+    auto ready = std::make_shared<std::atomic<bool>>(false);
+    auto opens = std::make_shared<std::atomic<int>>(0);
+    auto out = std::make_shared<Collected>();
+    auto p = builder()
+                 .strategy(ErrorStrategy::Retry)
+                 .stage("late", test::flaky_source(ready, opens, 100))
+                 .stage("sink", test::collect_sink(out), {"late"})
+                 .build();
+    for (StageSpec& s : p.stages) {
+        s.error_handling.max_retries = 5;
+        s.error_handling.retry_delay_seconds = 0.002;
+        s.error_handling.max_retry_delay_seconds = 0.006;
+    }
+    RunContext ctx;
+    ctx.uniform01 = [] { return 0.5; }; // fixed jitter: every delay is half its cap
+    std::vector<std::int64_t> delays;
+    ctx.on_backoff = [&](std::string_view stage, std::chrono::milliseconds d) {
+        EXPECT_EQ(stage, "late");
+        delays.push_back(d.count());
+        if (delays.size() == 3) ready->store(true); // the input appears during the third wait
+    };
+    MetricsRegistry m;
+    RunOptions o;
+    o.metrics = &m;
+    RunReport r = run_pipeline(p, ctx, o);
+    ASSERT_TRUE(r.status) << r.status.error().to_string();
+    EXPECT_EQ(opens->load(), 4);
+    // Caps 2, 4, 6 (max) ms; half of each, rounded.
+    EXPECT_EQ(delays, (std::vector<std::int64_t>{1, 2, 3}));
+    EXPECT_EQ(m.find("late")->retries.load(), 3u);
+    EXPECT_EQ(out->rows.size(), 100u);
+}
+
+TEST_P(ExecutorTest, RetriesExhaustedFollowOnExhausted) {
+    for (ErrorStrategy exhausted : {ErrorStrategy::Stop, ErrorStrategy::Continue}) {
+        auto never = std::make_shared<std::atomic<bool>>(false);
+        auto opens = std::make_shared<std::atomic<int>>(0);
+        auto out = std::make_shared<Collected>();
+        auto p = builder()
+                     .strategy(ErrorStrategy::Retry)
+                     .stage("late", test::flaky_source(never, opens, 10, ErrorKind::TempFail))
+                     .stage("sink", test::collect_sink(out), {"late"})
+                     .build();
+        for (StageSpec& s : p.stages) {
+            s.error_handling.max_retries = 2;
+            s.error_handling.retry_delay_seconds = 0.001;
+            s.error_handling.on_exhausted = exhausted;
+        }
+        RunContext ctx;
+        RunReport r = run_pipeline(p, ctx);
+        EXPECT_EQ(opens->load(), 3) << "one try and two retries";
+        if (exhausted == ErrorStrategy::Stop) {
+            ASSERT_FALSE(r.status);
+            EXPECT_EQ(r.exit_code(), 75) << "a transient failure that outlasted its retries";
+        } else {
+            EXPECT_TRUE(r.status);
+            EXPECT_EQ(r.exit_code(), 3);
+            EXPECT_TRUE(out->finished);
+        }
+    }
+}
+
+TEST_P(ExecutorTest, DataErrorsAreNotRetried) {
+    auto never = std::make_shared<std::atomic<bool>>(false);
+    auto opens = std::make_shared<std::atomic<int>>(0);
+    auto out = std::make_shared<Collected>();
+    auto p = builder()
+                 .strategy(ErrorStrategy::Retry)
+                 .stage("bad", test::flaky_source(never, opens, 10, ErrorKind::Data))
+                 .stage("sink", test::collect_sink(out), {"bad"})
+                 .build();
+    RunContext ctx;
+    RunReport r = run_pipeline(p, ctx);
+    EXPECT_EQ(opens->load(), 1);
+    EXPECT_EQ(r.exit_code(), 65);
+}
+
+TEST_P(ExecutorTest, AccountingInvariantHoldsForEveryStageAndStrategy) {
+    for (ErrorStrategy strategy : {ErrorStrategy::Stop, ErrorStrategy::Continue}) {
+        auto a = std::make_shared<Collected>();
+        auto b = std::make_shared<Collected>();
+        auto p = builder()
+                     .strategy(strategy)
+                     .stage("src", test::memory_source(5000))
+                     .stage("picky", test::record_failing_transform(7), {"src"})
+                     .stage("sink_a", test::collect_sink(a), {"picky"})
+                     .stage("sink_b", test::collect_sink(b), {"src"})
+                     .build();
+        MetricsRegistry m;
+        RunReport r = run(p, &m);
+        for (const auto& sm : m.all()) {
+            // Under "stop" the run ends at the first failure: records in flight elsewhere
+            // were neither passed on nor left out. Stages that finished must balance.
+            if (strategy == ErrorStrategy::Stop && sm.get_state() != StageState::Done) continue;
+            if (sm.id == "src") {
+                EXPECT_EQ(sm.records_read.load(), sm.records_out.load());
+                continue;
+            }
+            // records in = records out + filtered + failed (dead-lettered or skipped) + dropped
+            EXPECT_EQ(sm.records_in.load(), sm.records_out.load() + sm.records_filtered.load() +
+                                                sm.records_failed.load() + sm.records_dropped.load())
+                << sm.id << " strategy " << to_string(strategy);
+        }
+        if (strategy == ErrorStrategy::Continue) {
+            EXPECT_EQ(r.exit_code(), 3);
+            EXPECT_EQ(m.find("picky")->records_failed.load(), 715u); // ids 0, 7, ..., 4998
+            EXPECT_EQ(a->rows.size(), 5000u - 715u);
+            EXPECT_EQ(b->rows.size(), 5000u);
+        } else {
+            EXPECT_EQ(r.exit_code(), 65);
+        }
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllExecutors, ExecutorTest,
                          ::testing::Values(ExecutorKind::Dag, ExecutorKind::Channel, ExecutorKind::Async),
                          [](const auto& param_info) { return std::string(to_string(param_info.param)); });
@@ -263,6 +379,16 @@ TEST_P(BackpressureTest, SlowSinkThrottlesTheSourceToTheChannelBound) {
 INSTANTIATE_TEST_SUITE_P(StreamingExecutors, BackpressureTest,
                          ::testing::Values(ExecutorKind::Channel, ExecutorKind::Async),
                          [](const auto& param_info) { return std::string(to_string(param_info.param)); });
+
+TEST(Backoff, FullJitterUpToAnExponentialCap) {
+    auto at = [](double u) { return [u] { return u; }; };
+    EXPECT_EQ(backoff_delay(0, 1.0, 60.0, at(1.0)).count(), 1000);
+    EXPECT_EQ(backoff_delay(3, 1.0, 60.0, at(1.0)).count(), 8000);
+    EXPECT_EQ(backoff_delay(10, 1.0, 60.0, at(1.0)).count(), 60000) << "capped";
+    EXPECT_EQ(backoff_delay(3, 1.0, 60.0, at(0.25)).count(), 2000);
+    EXPECT_EQ(backoff_delay(3, 1.0, 60.0, at(0.0)).count(), 0) << "full jitter reaches zero";
+    EXPECT_EQ(backoff_delay(1000, 0.5, 30.0, at(0.5)).count(), 15000) << "no overflow";
+}
 
 TEST(DagExecutorTest, MemoryCapFailsCleanlyNamingTheStage) {
     auto out = std::make_shared<Collected>();

@@ -39,14 +39,24 @@ struct GlobalSpec {
     double shutdown_timeout_seconds = 10.0;       ///< grace period after SIGINT/SIGTERM
 };
 
-/// `[error_handling]`.
+/// `[error_handling]` (run-wide) and `[stages.error_handling]` (one stage's override; the
+/// dead-letter queue is run-wide only).
 struct ErrorHandlingSpec {
     ErrorStrategy strategy = ErrorStrategy::Stop;
     std::uint32_t max_retries = 3;
     double retry_delay_seconds = 1.0;
     double max_retry_delay_seconds = 60.0;
+    /// strategy = "retry": what happens once retries are exhausted (Stop or Continue).
+    ErrorStrategy on_exhausted = ErrorStrategy::Stop;
     bool dead_letter_enabled = false;
     std::string dead_letter_path;
+
+    /// Whether a failure that is not retried (or no longer) skips the record/stage and lets
+    /// the run go on.
+    [[nodiscard]] bool continues() const noexcept {
+        return strategy == ErrorStrategy::Continue ||
+               (strategy == ErrorStrategy::Retry && on_exhausted == ErrorStrategy::Continue);
+    }
 };
 
 /// One `[[stages]]` entry after validation: options checked against the function's
@@ -59,6 +69,8 @@ struct StageSpec {
     SourceLocation where; ///< the stage's `[[stages]]` header
     const FunctionDescriptor* descriptor = nullptr;
     std::shared_ptr<const Stage> stage;
+    /// The run-wide [error_handling] with this stage's [stages.error_handling] applied.
+    ErrorHandlingSpec error_handling;
     std::string description; ///< the optional `description` of the [[stages]] entry
 };
 

@@ -21,6 +21,7 @@ class RunContext;
 /// gave up on, so nothing is lost silently:
 ///   {"stage":"fetch","error":{"kind":"temporary","message":"..."},"attempts":4,
 ///    "timestamp":"2026-11-23T14:08:12.123Z","where":"users.csv:17","record":{...}}
+/// Input that could not be parsed into a record carries `"raw":"<the text>"` instead.
 /// Written like every other output: a temporary file renamed into place when the run ends
 /// (commit), so a killed run leaves no partial file. Thread-safe.
 class DeadLetterQueue {
@@ -31,6 +32,8 @@ public:
     /// Appends one failed record (`row` laid out as `schema`).
     Status add(std::string_view stage, const Schema& schema, std::span<const Value> row,
                const Error& error, std::uint32_t attempts);
+    /// Appends input that never became a record: `"raw": "<text>"` instead of `"record"`.
+    Status add_raw(std::string_view stage, std::string_view raw, const Error& error);
     [[nodiscard]] std::uint64_t count() const;
     /// Makes the file visible (called once the run has ended, whatever its outcome).
     Status commit();
@@ -38,6 +41,7 @@ public:
 
 private:
     DeadLetterQueue() = default;
+    void begin_entry(std::string_view stage, const Error& error, std::uint32_t attempts);
     mutable std::mutex mu_;
     std::unique_ptr<OutputFile> out_;
     std::string path_;

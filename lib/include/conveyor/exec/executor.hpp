@@ -4,6 +4,7 @@
 #include "conveyor/core/result.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,8 @@ struct StageOutcome {
     std::string id;
     bool failed = false;
     std::optional<Error> error;
+    /// Records left out because they could not be processed (continue strategy).
+    std::uint64_t failed_records = 0;
 };
 
 /// How a run ended. exit_code() turns it into the documented process exit code.
@@ -32,7 +35,7 @@ struct RunReport {
     /// The error that stopped the run (stop strategy, timeout, cancellation); ok otherwise.
     Status status;
     std::vector<StageOutcome> stages;
-    /// Under `strategy = "continue"`: the run completed but some stages failed.
+    /// Under `strategy = "continue"`: the run completed but some stages or records failed.
     bool completed_with_failures = false;
     /// SIGINT or SIGTERM if the run was interrupted by one (0 otherwise).
     int signal = 0;

@@ -3,11 +3,13 @@
 #include "conveyor/core/error.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -73,6 +75,15 @@ public:
 
     /// The execution contexts of the run (set by the executor before stages open).
     Runtime* runtime = nullptr;
+
+    /// Uniform numbers in [0, 1) for retry jitter; tests replace it with a fixed sequence.
+    std::function<double()> uniform01;
+    /// Called before every retry wait with the stage and the delay chosen (tests record them).
+    std::function<void(std::string_view stage, std::chrono::milliseconds delay)> on_backoff;
+
+    /// Waits up to `d` on the calling thread, returning early (false) when a stop or a
+    /// cancellation is requested. Not for I/O threads.
+    bool wait_for(std::chrono::milliseconds d) const;
 
     /// Where stages send records they give up on; nullptr unless
     /// `[error_handling] dead_letter_queue` is enabled (set by the executor).

@@ -33,8 +33,16 @@ struct StageMetrics {
     /// Records a source has produced so far (read from its input); equals records_out for
     /// sources unless a batch is still waiting for room downstream.
     std::atomic<std::uint64_t> records_read{0};
+    /// Records the stage could not process and left out (continue strategy).
     std::atomic<std::uint64_t> records_failed{0};
+    /// Of those, the ones written to the dead-letter queue.
+    std::atomic<std::uint64_t> records_dead_lettered{0};
+    /// Records a filter-like stage chose not to pass on.
     std::atomic<std::uint64_t> records_filtered{0};
+    /// Records a stage removed on purpose for another reason (e.g. http.fetch on_error = drop).
+    std::atomic<std::uint64_t> records_dropped{0};
+    /// Retries made (of requests, batches or opening the stage).
+    std::atomic<std::uint64_t> retries{0};
     std::atomic<std::uint64_t> bytes_read{0};
     std::atomic<std::uint64_t> bytes_written{0};
     std::atomic<std::uint64_t> busy_ns{0};

@@ -16,6 +16,7 @@ namespace conveyor {
 
 class StreamOperator; // stage/stream_stage.hpp (asio-based, for I/O-bound stages)
 class RunContext;     // exec/run_context.hpp
+class StageErrors;    // exec/stage_errors.hpp
 struct StageMetrics;  // obs/metrics.hpp
 
 enum class ExecutionMode : std::uint8_t { Batch, Streaming };
@@ -83,6 +84,9 @@ struct OpenContext {
     /// Run-wide services: cancellation, graceful stop, temporary files, I/O executors.
     RunContext* run = nullptr;
     StageMetrics* metrics = nullptr;
+    /// Where the stage reports records it cannot process (the error strategy decides whether
+    /// that fails the stage or skips the record into the dead-letter queue).
+    StageErrors* errors = nullptr;
 };
 
 /// A stage's definition, built from validated options at load time. Immutable: open() creates
