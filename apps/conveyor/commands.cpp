@@ -4,6 +4,7 @@
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/exec/executor.hpp"
 #include "conveyor/exec/run_context.hpp"
+#include "conveyor/exec/run_lock.hpp"
 #include "conveyor/graph/dag.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
@@ -12,6 +13,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <random>
+#include <thread>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -91,6 +95,24 @@ std::string plan_text(const PipelineSpec& p) {
 
 } // namespace
 
+std::optional<double> parse_duration_seconds(const std::string& text) {
+    std::size_t used = 0;
+    double v = 0;
+    try {
+        v = std::stod(text, &used);
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    const std::string unit = text.substr(used);
+    double factor = 0;
+    if (unit.empty() || unit == "s") factor = 1;
+    else if (unit == "ms") factor = 0.001;
+    else if (unit == "m" || unit == "min") factor = 60;
+    else if (unit == "h") factor = 3600;
+    if (factor == 0 || !std::isfinite(v) || v < 0) return std::nullopt;
+    return v * factor;
+}
+
 int cmd_run(const RunArgs& args) {
     configure_logging(pick_level(args.log_level, args.quiet, "info"));
     Registry registry;
@@ -108,6 +130,23 @@ int cmd_run(const RunArgs& args) {
     if (args.dry_run) {
         std::fputs(plan_text(p).c_str(), stdout);
         return exit_codes::kOk;
+    }
+
+    if (args.jitter) {
+        const double max_s = *parse_duration_seconds(*args.jitter);
+        std::mt19937_64 rng{std::random_device{}()};
+        const double wait = std::uniform_real_distribution<double>(0.0, max_s)(rng);
+        spdlog::info("waiting {:.1f} s before starting (--jitter {})", wait, *args.jitter);
+        std::this_thread::sleep_for(std::chrono::duration<double>(wait));
+    }
+    RunLock lock;
+    if (args.lock || p.global.lock) {
+        auto acquired = RunLock::acquire(p);
+        if (!acquired) {
+            print_err("conveyor: " + acquired.error().to_string() + "\n");
+            return exit_code(acquired.error().kind);
+        }
+        lock = std::move(acquired).value();
     }
 
     RunContext run;

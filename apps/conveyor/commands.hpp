@@ -11,7 +11,12 @@ struct RunArgs {
     std::optional<std::string> log_level;
     bool dry_run = false;
     bool quiet = false;
+    bool lock = false;                 ///< one run at a time (also [global] lock)
+    std::optional<std::string> jitter; ///< wait a random 0..DURATION first ("30s", "2m")
 };
+
+/// "30s", "1.5m", "500ms", "2h" or plain seconds; nullopt when malformed or negative.
+std::optional<double> parse_duration_seconds(const std::string& text);
 
 int cmd_run(const RunArgs& args);
 int cmd_validate(const std::string& file);

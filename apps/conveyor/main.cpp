@@ -35,6 +35,14 @@ int main(int argc, char** argv) {
     run->add_flag("--dry-run", run_args.dry_run,
                   "Load, validate and print the plan without reading or writing data");
     run->add_flag("-q,--quiet", run_args.quiet, "Only log warnings and errors");
+    run->add_flag("--lock", run_args.lock,
+                  "Refuse to start while another run of this pipeline holds its lock (exit 4)");
+    run->add_option("--jitter", run_args.jitter,
+                    "Wait a random time up to DURATION (e.g. 30s, 2m) before starting, so jobs "
+                    "scheduled for the same minute do not start together")
+        ->check([](const std::string& v) {
+            return cli::parse_duration_seconds(v) ? std::string() : "expected a duration such as 30s, 2m or 500ms";
+        });
 
     std::string validate_file;
     CLI::App* validate = app.add_subcommand("validate", "Check a pipeline file and report every problem");

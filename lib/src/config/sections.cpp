@@ -27,6 +27,7 @@ const std::vector<std::string> kLogLevels = {"trace",   "debug", "info",     "wa
 const std::vector<std::string> kStrategies = {"stop", "continue", "retry"};
 const std::vector<std::string> kDeadLetterKeys = {"enabled", "path"};
 const std::vector<std::string> kOnExhausted = {"stop", "continue"};
+constexpr std::int64_t kMaxCheckpointInterval = 1'000'000'000;
 
 const toml::table* as_section(LoadContext& ctx, const toml::node& node, std::string_view name) {
     const toml::table* t = node.as_table();
@@ -109,7 +110,8 @@ const std::vector<std::string>& global_keys() {
     static const std::vector<std::string> keys = {
         "executor", "channel_buffer_size", "concurrency",        "log_level",
         "plugins",  "execution_mode",      "timeout_seconds",    "variables",
-        "workers",  "batch_size",          "max_buffered_bytes", "shutdown_timeout_seconds"};
+        "workers",  "batch_size",          "max_buffered_bytes", "shutdown_timeout_seconds",
+        "state_dir", "lock",               "checkpoint_interval"};
     return keys;
 }
 
@@ -232,6 +234,16 @@ void read_global_section(LoadContext& ctx, const toml::node& node, const Registr
                 global.batch_size = static_cast<std::size_t>(*n);
         } else if (key == "max_buffered_bytes") {
             read_max_buffered_bytes(ctx, v, global);
+        } else if (key == "state_dir") {
+            if (const std::string* s = read_string(ctx, v, what)) {
+                if (s->empty()) ctx.error(ctx.at(v), {}, "[global] state_dir must not be empty");
+                else global.state_dir = *s;
+            }
+        } else if (key == "lock") {
+            if (auto b = read_bool(ctx, v, what)) global.lock = *b;
+        } else if (key == "checkpoint_interval") {
+            if (auto n = read_int(ctx, v, what, 1, kMaxCheckpointInterval))
+                global.checkpoint_interval = static_cast<std::uint64_t>(*n);
         } else if (key == "variables") {
             // Read (and expanded) before everything else.
         } else {

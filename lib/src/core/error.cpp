@@ -12,6 +12,7 @@ std::string_view to_string(ErrorKind kind) noexcept {
     case ErrorKind::TempFail: return "temporary";
     case ErrorKind::Timeout: return "timeout";
     case ErrorKind::Cancelled: return "cancelled";
+    case ErrorKind::Busy: return "busy";
     case ErrorKind::Runtime: return "runtime";
     case ErrorKind::Internal: return "internal";
     }
@@ -29,6 +30,7 @@ int exit_code(ErrorKind kind) noexcept {
     case ErrorKind::TempFail:
     case ErrorKind::Timeout: return kTempFail;
     case ErrorKind::Internal: return kSoftware;
+    case ErrorKind::Busy: return kAlreadyRunning;
     case ErrorKind::Cancelled:
     case ErrorKind::Runtime: return kFailed;
     }

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <random>
+#include <csignal>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <utility>
@@ -27,6 +28,31 @@ std::string random_suffix() {
     std::string s(8, 'x');
     for (char& c : s) c = kChars[rng() % (sizeof kChars - 1)];
     return s;
+}
+
+/// Temporary files of this target left by a run that was killed (kill -9 gives no chance to
+/// clean up): `.<name>.conveyor-<pid>-<random>.tmp` whose process no longer exists.
+void remove_stale_temporaries(const std::filesystem::path& dir, const std::string& base) {
+    const std::string prefix = "." + base + ".conveyor-";
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.size() <= prefix.size() + 4 || name.compare(0, prefix.size(), prefix) != 0 ||
+            !name.ends_with(".tmp"))
+            continue;
+        const std::size_t dash = name.find('-', prefix.size());
+        if (dash == std::string::npos) continue;
+        long pid = 0;
+        try {
+            pid = std::stol(name.substr(prefix.size(), dash - prefix.size()));
+        } catch (const std::exception&) {
+            continue;
+        }
+        if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+            std::error_code rm;
+            std::filesystem::remove(entry.path(), rm);
+        }
+    }
 }
 
 } // namespace
@@ -73,8 +99,10 @@ Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run) 
         return fail(ErrorKind::CantCreate, "output path is an existing directory", path);
 
     const std::string base = target.filename().string();
+    remove_stale_temporaries(dir, base);
+    const std::string prefix = "." + base + ".conveyor-" + std::to_string(::getpid()) + "-";
     for (int attempt = 0; attempt < 16; ++attempt) {
-        const std::string temp = (dir / ("." + base + ".conveyor-" + random_suffix() + ".tmp")).string();
+        const std::string temp = (dir / (prefix + random_suffix() + ".tmp")).string();
         const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd >= 0) {
             f.fd_ = fd;

@@ -37,6 +37,10 @@ struct GlobalSpec {
     std::size_t batch_size = 4096;                ///< records per batch a source aims for
     std::uint64_t max_buffered_bytes = 0;         ///< dag edge memory cap; 0 = half of RAM
     double shutdown_timeout_seconds = 10.0;       ///< grace period after SIGINT/SIGTERM
+    /// Run state (lock file, journal); empty = `.conveyor/` beside the pipeline file.
+    std::string state_dir;
+    bool lock = false;                      ///< one run at a time per pipeline (also --lock)
+    std::uint64_t checkpoint_interval = 1000; ///< records between checkpoints (--resume)
 };
 
 /// `[error_handling]` (run-wide) and `[stages.error_handling]` (one stage's override; the

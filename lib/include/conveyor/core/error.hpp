@@ -17,6 +17,7 @@ enum class ErrorKind : std::uint8_t {
     TempFail,   ///< transient failure worth retrying         -> 75
     Timeout,    ///< [global] timeout_seconds elapsed         -> 75
     Cancelled,  ///< stopped by a signal or by another stage's failure
+    Busy,       ///< another run of the pipeline holds its lock (--lock)   -> 4
     Runtime,    ///< any other failure of a stage             -> 1
     Internal,   ///< a bug in conveyor                        -> 70
 };
@@ -28,6 +29,7 @@ namespace exit_codes {
 inline constexpr int kOk = 0;
 inline constexpr int kFailed = 1;
 inline constexpr int kCompletedWithFailures = 3;
+inline constexpr int kAlreadyRunning = 4;
 inline constexpr int kUsage = 64;
 inline constexpr int kData = 65;
 inline constexpr int kNoInput = 66;
