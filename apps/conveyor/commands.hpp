@@ -18,7 +18,14 @@ struct RunArgs {
 /// "30s", "1.5m", "500ms", "2h" or plain seconds; nullopt when malformed or negative.
 std::optional<double> parse_duration_seconds(const std::string& text);
 
+struct ReplayArgs {
+    std::string dead_letters;
+    std::string pipeline;
+    std::string from_stage;
+};
+
 int cmd_run(const RunArgs& args);
+int cmd_replay(const ReplayArgs& args);
 int cmd_validate(const std::string& file);
 int cmd_list();
 int cmd_describe(const std::string& function);

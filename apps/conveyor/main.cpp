@@ -44,6 +44,14 @@ int main(int argc, char** argv) {
             return cli::parse_duration_seconds(v) ? std::string() : "expected a duration such as 30s, 2m or 500ms";
         });
 
+    cli::ReplayArgs replay_args;
+    CLI::App* replay = app.add_subcommand(
+        "replay", "Feed the records a stage dead-lettered back into that stage and run it and "
+                  "everything downstream of it");
+    replay->add_option("dead_letters", replay_args.dead_letters, "Dead-letter queue file (NDJSON)")->required();
+    replay->add_option("pipeline", replay_args.pipeline, "Pipeline file (TOML)")->required();
+    replay->add_option("--from-stage", replay_args.from_stage, "The stage to feed")->required();
+
     std::string validate_file;
     CLI::App* validate = app.add_subcommand("validate", "Check a pipeline file and report every problem");
     validate->add_option("file", validate_file, "Pipeline file (TOML)")->required();
@@ -69,6 +77,7 @@ int main(int argc, char** argv) {
 
     if (*run) return cli::cmd_run(run_args);
     if (*validate) return cli::cmd_validate(validate_file);
+    if (*replay) return cli::cmd_replay(replay_args);
     if (*list) return cli::cmd_list();
     if (*describe) return cli::cmd_describe(describe_name);
     return exit_codes::kUsage;

@@ -1,0 +1,185 @@
+// conveyor replay DLQ_FILE PIPELINE --from-stage ID: feeds the records a stage gave up on
+// (dead-letter entries of that stage) back into it, and runs it and everything downstream.
+
+#include "commands.hpp"
+
+#include "conveyor/config/loader.hpp"
+#include "conveyor/core/suggest.hpp"
+#include "conveyor/exec/executor.hpp"
+#include "conveyor/exec/run_context.hpp"
+#include "conveyor/format/json_parser.hpp"
+#include "conveyor/format/json_writer.hpp"
+#include "conveyor/io/input_file.hpp"
+#include "conveyor/io/output_file.hpp"
+#include "conveyor/obs/log.hpp"
+#include "conveyor/obs/metrics.hpp"
+#include "conveyor/registry/registry.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <set>
+#include <unistd.h>
+
+namespace conveyor::cli {
+
+namespace {
+
+void print_err(const std::string& s) { std::fputs(s.c_str(), stderr); }
+
+struct Extracted {
+    std::size_t records = 0;
+    std::size_t other_stages = 0;
+    std::size_t raw = 0;
+};
+
+/// Copies the `record` of every entry of `stage` from the dead-letter file into `out_path`
+/// as JSON lines.
+Result<Extracted> extract(const std::string& dlq_path, const std::string& stage, const std::string& out_path) {
+    auto in = InputFile::open(dlq_path, nullptr);
+    if (!in) return std::move(in).error();
+    std::string text;
+    char buf[1 << 16];
+    for (;;) {
+        auto n = in->read(buf);
+        if (!n) return std::move(n).error();
+        if (*n == 0) break;
+        text.append(buf, *n);
+    }
+    auto out = OutputFile::create(out_path, nullptr);
+    if (!out) return std::move(out).error();
+    Extracted ex;
+    json::Parser parser;
+    std::size_t line_no = 0, pos = 0;
+    std::string line_out;
+    while (pos < text.size()) {
+        const std::size_t nl = text.find('\n', pos);
+        const std::string_view line(text.data() + pos, (nl == std::string::npos ? text.size() : nl) - pos);
+        pos = nl == std::string::npos ? text.size() : nl + 1;
+        ++line_no;
+        if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+        Arena arena;
+        auto v = parser.parse(line, arena);
+        if (!v || v->kind() != Kind::Object)
+            return fail(ErrorKind::Data, "not a dead-letter entry (a JSON object per line)",
+                        fmt::format("{}:{}", dlq_path, line_no));
+        const Value* who = v->find("stage");
+        if (!who || who->kind() != Kind::String || who->as_string() != stage) {
+            ++ex.other_stages;
+            continue;
+        }
+        const Value* record = v->find("record");
+        if (!record || record->kind() != Kind::Object) {
+            ++ex.raw; // input that never became a record cannot be fed to a stage
+            continue;
+        }
+        line_out.clear();
+        json::append_value(line_out, *record);
+        line_out += '\n';
+        CONVEYOR_TRY(out->write(line_out));
+        ++ex.records;
+    }
+    CONVEYOR_TRY(out->commit());
+    return ex;
+}
+
+} // namespace
+
+int cmd_replay(const ReplayArgs& args) {
+    configure_logging(spdlog::level::info);
+    Registry registry;
+    register_builtin_plugins(registry);
+    LoadResult loaded = load_pipeline_file(args.pipeline, registry, {});
+    loaded.diagnostics.sort();
+    print_err(loaded.diagnostics.to_string());
+    if (!loaded.pipeline) return exit_code(loaded.failure);
+    PipelineSpec& p = *loaded.pipeline;
+
+    const StageSpec* target = p.find_stage(args.from_stage);
+    if (!target) {
+        std::vector<std::string> ids;
+        for (const StageSpec& s : p.stages) ids.push_back(s.id);
+        print_err(fmt::format("conveyor: no stage '{}' in {}{}\n", args.from_stage, args.pipeline,
+                              did_you_mean(args.from_stage, ids)));
+        return exit_codes::kUsage;
+    }
+    if (target->inputs.empty()) {
+        print_err(fmt::format("conveyor: stage '{}' is a source: replay feeds records into a stage "
+                              "that takes input (the records a source could not parse are in the "
+                              "dead-letter queue as raw text to fix by hand)\n",
+                              args.from_stage));
+        return exit_codes::kUsage;
+    }
+
+    // The records to replay, as JSON lines next to the pipeline's state.
+    const std::string tmp = (std::filesystem::temp_directory_path() /
+                             fmt::format("conveyor-replay-{}.jsonl", ::getpid()))
+                                .string();
+    auto ex = extract(args.dead_letters, args.from_stage, tmp);
+    if (!ex) {
+        print_err("conveyor: " + ex.error().to_string() + "\n");
+        return exit_code(ex.error().kind);
+    }
+    struct Cleanup {
+        std::string path;
+        ~Cleanup() { std::filesystem::remove(path); }
+    } cleanup{tmp};
+    spdlog::info("replaying {} record{} into stage '{}'{}{}", ex->records, ex->records == 1 ? "" : "s",
+                 args.from_stage,
+                 ex->other_stages ? fmt::format(" ({} entries of other stages left alone)", ex->other_stages) : "",
+                 ex->raw ? fmt::format(" ({} unparsed inputs cannot be replayed)", ex->raw) : "");
+
+    // The stage, everything downstream of it, and a source of the dead-lettered records.
+    std::set<std::string> keep{args.from_stage};
+    for (bool grew = true; grew;) {
+        grew = false;
+        for (const StageSpec& s : p.stages)
+            for (const std::string& in : s.inputs)
+                if (keep.count(in) && keep.insert(s.id).second) grew = true;
+    }
+    std::string source_id = "dead_letters";
+    while (p.find_stage(source_id)) source_id += "_";
+    StageSpec source;
+    source.id = source_id;
+    source.function = "json.read";
+    source.descriptor = registry.find("json.read");
+    source.error_handling = p.error_handling;
+    source.config.set("path", std::string(tmp), {}, true);
+    source.config.set("format", std::string("jsonl"), {}, true);
+    for (const OptionSpec& o : source.descriptor->options)
+        if (!source.config.find(o.name) && !o.default_value.is_null()) source.config.set(o.name, o.default_value, {}, false);
+    Diagnostics diags;
+    BuildContext bctx(source.id, source.config, p.global, diags);
+    std::unique_ptr<Stage> built = source.descriptor->factory(bctx);
+    if (!built) {
+        print_err(diags.to_string());
+        return exit_codes::kSoftware;
+    }
+    source.stage = std::move(built);
+
+    std::vector<StageSpec> stages;
+    stages.push_back(std::move(source));
+    for (StageSpec& s : p.stages) {
+        if (!keep.count(s.id)) continue;
+        if (s.id == args.from_stage) s.inputs = {source_id};
+        stages.push_back(std::move(s));
+    }
+    p.stages = std::move(stages);
+
+    RunContext run;
+    MetricsRegistry metrics;
+    RunOptions ro;
+    ro.metrics = &metrics;
+    ro.handle_signals = true;
+    RunReport report = run_pipeline(p, run, ro);
+    if (!report.status) print_err("conveyor: error: " + report.status.error().to_string() + "\n");
+    else if (report.completed_with_failures)
+        print_err("conveyor: replay completed, but some records failed again (see the dead-letter queue)\n");
+    else
+        spdlog::info("replay of {} record{} into '{}' completed", ex->records, ex->records == 1 ? "" : "s",
+                     args.from_stage);
+    return report.exit_code();
+}
+
+} // namespace conveyor::cli

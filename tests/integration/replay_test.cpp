@@ -1,0 +1,75 @@
+// conveyor replay: dead-lettered records go back into their stage, which runs with
+// everything downstream of it (and nothing upstream).
+
+#include "support/paths.hpp"
+#include "support/process.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace conveyor {
+namespace {
+
+using ::testing::HasSubstr;
+
+const char* kPipeline = R"(
+[[stages]]
+id = "load"
+function = "csv.read"
+inputs = []
+[stages.config]
+path = "does-not-matter.csv"
+
+[[stages]]
+id = "big"
+function = "filter.apply"
+inputs = ["load"]
+[stages.config]
+column = "amount"
+operator = ">="
+value = 100
+
+[[stages]]
+id = "save"
+function = "json.write"
+inputs = ["big"]
+[stages.config]
+path = "out/replayed.jsonl"
+)";
+
+TEST(Replay, FeedsTheStagesDeadLettersBackIntoIt) {
+    test::TempDir dir;
+    dir.write("p.toml", kPipeline);
+    dir.write("failed.jsonl",
+              R"({"stage":"big","error":{"kind":"temporary","message":"x"},"attempts":3,"timestamp":"t","record":{"id":1,"amount":150}})" "\n"
+              R"({"stage":"big","error":{"kind":"temporary","message":"x"},"attempts":3,"timestamp":"t","record":{"id":2,"amount":5}})" "\n"
+              R"({"stage":"load","error":{"kind":"data","message":"row"},"attempts":1,"timestamp":"t","where":"a.csv:3","raw":"1,2,3"})" "\n"
+              R"({"stage":"save","error":{"kind":"data","message":"x"},"attempts":1,"timestamp":"t","record":{"id":9}})" "\n"
+              R"({"stage":"big","error":{"kind":"temporary","message":"x"},"attempts":3,"timestamp":"t","record":{"id":3,"amount":700,"note":"fixed"}})" "\n");
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    auto r = test::run_conveyor({"replay", "failed.jsonl", "p.toml", "--from-stage", "big"}, o);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("replaying 3 records into stage 'big'"));
+    EXPECT_EQ(test::read_file(dir.file("out/replayed.jsonl")),
+              "{\"id\":1,\"amount\":150}\n{\"id\":3,\"amount\":700,\"note\":\"fixed\"}\n");
+}
+
+TEST(Replay, RefusesUnknownStagesAndSources) {
+    test::TempDir dir;
+    dir.write("p.toml", kPipeline);
+    dir.write("failed.jsonl", "");
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    auto unknown = test::run_conveyor({"replay", "failed.jsonl", "p.toml", "--from-stage", "bgi"}, o);
+    EXPECT_EQ(unknown.exit_code, 64);
+    EXPECT_THAT(unknown.err, HasSubstr("did you mean 'big'"));
+    auto source = test::run_conveyor({"replay", "failed.jsonl", "p.toml", "--from-stage", "load"}, o);
+    EXPECT_EQ(source.exit_code, 64);
+    EXPECT_THAT(source.err, HasSubstr("is a source"));
+    auto missing = test::run_conveyor({"replay", "nope.jsonl", "p.toml", "--from-stage", "big"}, o);
+    EXPECT_EQ(missing.exit_code, 66);
+}
+
+} // namespace
+} // namespace conveyor
