@@ -3,6 +3,7 @@
 #include "conveyor/config/loader.hpp"
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/exec/executor.hpp"
+#include "conveyor/exec/journal.hpp"
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/run_lock.hpp"
 #include "conveyor/graph/dag.hpp"
@@ -19,6 +20,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 
 namespace conveyor::cli {
 
@@ -149,7 +151,17 @@ int cmd_run(const RunArgs& args) {
         lock = std::move(acquired).value();
     }
 
+    std::string journal_note;
+    auto journal = RunJournal::open(p, args.resume ? RunJournal::Mode::Resume : RunJournal::Mode::Fresh,
+                                    &journal_note);
+    if (!journal) {
+        print_err("conveyor: " + journal.error().to_string() + "\n");
+        return exit_code(journal.error().kind);
+    }
+    if (!journal_note.empty()) spdlog::info("{}", journal_note);
+
     RunContext run;
+    run.journal = journal->get();
     MetricsRegistry metrics;
     RunOptions ro;
     ro.metrics = &metrics;
@@ -159,6 +171,11 @@ int cmd_run(const RunArgs& args) {
 
     const double secs = std::chrono::duration<double>(report.wall).count();
     const int code = report.exit_code();
+    // A run that got to its end needs no journal; an interrupted or failed one keeps it for
+    // --resume.
+    if (report.status && !report.signal) (*journal)->complete();
+    else if ((*journal)->loaded() + (*journal)->reused() > 0 || std::filesystem::exists((*journal)->directory()))
+        spdlog::info("run journal kept in {} (conveyor run --resume continues this run)", (*journal)->directory());
     if (report.signal) {
         print_err(fmt::format("conveyor: interrupted by {} after {:.2f} s\n",
                               report.signal == SIGINT ? "SIGINT" : "SIGTERM", secs));

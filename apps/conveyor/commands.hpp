@@ -12,6 +12,8 @@ struct RunArgs {
     bool dry_run = false;
     bool quiet = false;
     bool lock = false;                 ///< one run at a time (also [global] lock)
+    bool resume = false;               ///< continue an unfinished run from its journal
+    bool fresh = false;                ///< discard an unfinished run's journal
     std::optional<std::string> jitter; ///< wait a random 0..DURATION first ("30s", "2m")
 };
 

@@ -37,6 +37,11 @@ int main(int argc, char** argv) {
     run->add_flag("-q,--quiet", run_args.quiet, "Only log warnings and errors");
     run->add_flag("--lock", run_args.lock,
                   "Refuse to start while another run of this pipeline holds its lock (exit 4)");
+    auto* resume_flag = run->add_flag("--resume", run_args.resume,
+                   "Finish a run that was interrupted (crash, kill): work recorded in its journal "
+                   "(http.fetch responses) is not done again");
+    run->add_flag("--fresh", run_args.fresh, "Ignore (and discard) an unfinished run's journal")
+        ->excludes(resume_flag);
     run->add_option("--jitter", run_args.jitter,
                     "Wait a random time up to DURATION (e.g. 30s, 2m) before starting, so jobs "
                     "scheduled for the same minute do not start together")

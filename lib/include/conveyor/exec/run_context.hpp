@@ -18,6 +18,7 @@ namespace conveyor {
 
 class Runtime;         // exec/runtime.hpp: the Asio execution contexts of a run
 class DeadLetterQueue; // exec/dead_letter.hpp
+class RunJournal;      // exec/journal.hpp
 
 /// Paths of temporary output files currently being written, so that an immediate abort (second
 /// signal, kill by timeout) can delete them before the process exits. Thread-safe.
@@ -84,6 +85,10 @@ public:
     /// Waits up to `d` on the calling thread, returning early (false) when a stop or a
     /// cancellation is requested. Not for I/O threads.
     bool wait_for(std::chrono::milliseconds d) const;
+
+    /// Results of finished work (http.fetch responses) recorded for `--resume`; nullptr when
+    /// the run keeps no journal.
+    RunJournal* journal = nullptr;
 
     /// Where stages send records they give up on; nullptr unless
     /// `[error_handling] dead_letter_queue` is enabled (set by the executor).

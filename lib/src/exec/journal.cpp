@@ -1,0 +1,191 @@
+#include "conveyor/exec/journal.hpp"
+
+#include "conveyor/exec/run_lock.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace conveyor {
+
+namespace {
+
+constexpr char kSep = '\x1f';
+
+std::uint64_t fnv1a(std::string_view s, std::uint64_t h) {
+    for (unsigned char c : s) {
+        h ^= c;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+std::string read_all(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+/// What the journal was made for: the pipeline file's content and each input file's size and
+/// modification time. Any change means recorded results may no longer be the right ones.
+std::string describe_run(const PipelineSpec& p) {
+    std::string meta = "pipeline " + RunJournal::fingerprint(read_all(p.file)) + "\n";
+    for (const StageSpec& s : p.stages) {
+        if (!s.inputs.empty()) continue;
+        const OptionValue* path = s.config.find("path");
+        if (!path || !path->is_string() || path->as_string() == "-") continue;
+        struct stat st {};
+        if (::stat(path->as_string().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        meta += fmt::format("input {} {} {}.{:09}\n", path->as_string(), st.st_size, st.st_mtim.tv_sec,
+                            st.st_mtim.tv_nsec);
+    }
+    return meta;
+}
+
+} // namespace
+
+std::string RunJournal::fingerprint(std::string_view text) {
+    return fmt::format("{:016x}{:016x}", fnv1a(text, 0xcbf29ce484222325ULL),
+                       fnv1a(text, 0x84222325cbf29ce4ULL));
+}
+
+Result<std::unique_ptr<RunJournal>> RunJournal::open(const PipelineSpec& pipeline, Mode mode,
+                                                     std::string* note) {
+    std::unique_ptr<RunJournal> j(new RunJournal());
+    j->dir_ = (fs::path(state_dir_for(pipeline)) / (pipeline.name + ".journal")).string();
+    j->meta_ = describe_run(pipeline);
+    j->interval_ = std::max<std::uint64_t>(1, pipeline.global.checkpoint_interval);
+    std::error_code ec;
+    const bool exists = fs::exists(fs::path(j->dir_) / "meta", ec);
+    if (exists && mode == Mode::Resume) {
+        const std::string old = read_all((fs::path(j->dir_) / "meta").string());
+        if (old != j->meta_) {
+            if (note)
+                *note = "the journal of the unfinished run was made for a different pipeline file or "
+                        "input files (they changed since); starting from the beginning";
+            fs::remove_all(j->dir_, ec);
+            return j;
+        }
+        // Entries: one per line, "<stage>\t<key>\t<result>"; a last line cut short by a crash
+        // is ignored.
+        const std::string text = read_all((fs::path(j->dir_) / "entries").string());
+        std::size_t pos = 0;
+        while (pos < text.size()) {
+            const std::size_t nl = text.find('\n', pos);
+            if (nl == std::string::npos) break;
+            const std::string_view line(text.data() + pos, nl - pos);
+            pos = nl + 1;
+            const std::size_t a = line.find('\t');
+            const std::size_t b = a == std::string_view::npos ? a : line.find('\t', a + 1);
+            if (b == std::string_view::npos) continue;
+            std::string k(line.substr(0, a));
+            k += kSep;
+            k += line.substr(a + 1, b - a - 1);
+            j->entries_[std::move(k)] = std::string(line.substr(b + 1));
+        }
+        j->loaded_ = j->entries_.size();
+        if (note)
+            *note = fmt::format("resuming: {} result{} recorded by the unfinished run will not be "
+                                "fetched again",
+                                j->loaded_, j->loaded_ == 1 ? "" : "s");
+        // Keep appending to the same journal.
+        j->fd_ = ::open((fs::path(j->dir_) / "entries").c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        return j;
+    }
+    if (exists) {
+        if (note && mode == Mode::Fresh)
+            *note = "discarding the journal of an unfinished earlier run (use --resume to continue it)";
+        fs::remove_all(j->dir_, ec);
+    } else if (mode == Mode::Resume && note) {
+        *note = "nothing to resume (no unfinished run of this pipeline); running from the beginning";
+    }
+    return j;
+}
+
+RunJournal::~RunJournal() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+Status RunJournal::ensure_open() {
+    if (fd_ >= 0) return {};
+    std::error_code ec;
+    fs::create_directories(dir_, ec);
+    if (ec) return fail(ErrorKind::CantCreate, "cannot create the run journal: " + ec.message(), dir_);
+    const std::string meta_path = (fs::path(dir_) / "meta").string();
+    {
+        std::ofstream m(meta_path, std::ios::binary | std::ios::trunc);
+        m << meta_;
+        if (!m) return fail(ErrorKind::CantCreate, "cannot write the run journal", meta_path);
+    }
+    fd_ = ::open((fs::path(dir_) / "entries").c_str(), O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0)
+        return fail(ErrorKind::CantCreate, std::string("cannot write the run journal: ") + std::strerror(errno), dir_);
+    return {};
+}
+
+std::optional<std::string> RunJournal::lookup(std::string_view stage, std::string_view key) const {
+    std::string k(stage);
+    k += kSep;
+    k += key;
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(k);
+    if (it == entries_.end()) return std::nullopt;
+    ++reused_;
+    return it->second;
+}
+
+Status RunJournal::record(std::string_view stage, std::string_view key, std::string_view result) {
+    std::lock_guard lock(mu_);
+    CONVEYOR_TRY(ensure_open());
+    std::string line;
+    line.reserve(stage.size() + key.size() + result.size() + 3);
+    line.append(stage).append("\t").append(key).append("\t").append(result).append("\n");
+    // One write per entry: a crash leaves whole lines (and at most a cut-short last one).
+    const char* p = line.data();
+    std::size_t n = line.size();
+    while (n > 0) {
+        const ssize_t w = ::write(fd_, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return fail(ErrorKind::CantCreate, std::string("cannot write the run journal: ") + std::strerror(errno), dir_);
+        }
+        p += w;
+        n -= static_cast<std::size_t>(w);
+    }
+    std::string k(stage);
+    k += kSep;
+    k += key;
+    entries_[std::move(k)] = std::string(result);
+    if (++since_sync_ >= interval_) {
+        ::fdatasync(fd_);
+        since_sync_ = 0;
+    }
+    return {};
+}
+
+std::uint64_t RunJournal::reused() const {
+    std::lock_guard lock(mu_);
+    return reused_;
+}
+
+void RunJournal::complete() {
+    std::lock_guard lock(mu_);
+    if (fd_ >= 0) {
+        ::close(fd_);
+        fd_ = -1;
+    }
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+}
+
+} // namespace conveyor
