@@ -21,6 +21,7 @@ InputFile& InputFile::operator=(InputFile&& o) noexcept {
         owns_fd_ = std::exchange(o.owns_fd_, false);
         regular_ = o.regular_;
         interrupted_ = o.interrupted_;
+        end_handler_ = std::exchange(o.end_handler_, nullptr);
         path_ = std::move(o.path_);
         display_ = std::move(o.display_);
         size_ = o.size_;
@@ -68,6 +69,20 @@ Result<InputFile> InputFile::open(const std::string& path, RunContext* run) {
     return f;
 }
 
+void InputFile::follow(EndHandler* handler) noexcept {
+    end_handler_ = handler;
+    size_.reset();
+}
+
+Status InputFile::skip_to_end() {
+    if (!regular_) return {};
+    const off_t end = ::lseek(fd_, 0, SEEK_END);
+    if (end < 0)
+        return fail(ErrorKind::Runtime, std::string("seek failed: ") + std::strerror(errno),
+                    display_);
+    return {};
+}
+
 Result<std::size_t> InputFile::read(std::span<char> dst) {
     if (dst.empty()) return std::size_t{0};
     // A graceful stop (or a cancellation) ends the input: what was read before is still
@@ -99,6 +114,13 @@ Result<std::size_t> InputFile::read(std::span<char> dst) {
     }
     for (;;) {
         const ssize_t n = ::read(fd_, dst.data(), dst.size());
+        if (n == 0 && end_handler_ && regular_) {
+            Result<bool> more = end_handler_->at_end(fd_);
+            if (!more) return std::move(more).error();
+            if (*more) continue;
+            if (run_ && (run_->stop_requested() || run_->cancelled())) interrupted_ = true;
+            return std::size_t{0};
+        }
         if (n >= 0) {
             bytes_read_ += static_cast<std::uint64_t>(n);
             return static_cast<std::size_t>(n);

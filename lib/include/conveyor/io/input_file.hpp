@@ -18,6 +18,15 @@ class RunContext;
 /// fd too, so a stop wakes them.
 class InputFile {
 public:
+    /// What a read at the end of a followed regular file does (FollowedFile implements it).
+    class EndHandler {
+    public:
+        virtual ~EndHandler() = default;
+        /// Called when a read of `fd` found nothing more. Waits until more may be read and
+        /// returns true (the read is retried), or returns false to report the end of input.
+        virtual Result<bool> at_end(int fd) = 0;
+    };
+
     InputFile() = default;
     InputFile(InputFile&&) noexcept;
     InputFile& operator=(InputFile&&) noexcept;
@@ -31,6 +40,14 @@ public:
 
     /// Reads up to dst.size() bytes; 0 at end of input (or when interrupted).
     Result<std::size_t> read(std::span<char> dst);
+
+    /// Follow mode (`tail -F`): the end of a regular file is handed to `handler`, which must
+    /// outlive this object; size() becomes unknown, so readers treat the file like a pipe
+    /// (emit what has arrived instead of waiting to fill a batch).
+    void follow(EndHandler* handler) noexcept;
+    /// Moves to the current end of a regular file (file.watch `from = "end"`): only data
+    /// appended later is read.
+    Status skip_to_end();
 
     [[nodiscard]] const std::string& path() const noexcept { return path_; }
     /// "<stdin>" for "-", else the path as given: what error messages show.
@@ -46,6 +63,7 @@ private:
     bool owns_fd_ = false;
     bool regular_ = false;
     bool interrupted_ = false;
+    EndHandler* end_handler_ = nullptr;
     std::string path_;
     std::string display_;
     std::optional<std::uint64_t> size_;
