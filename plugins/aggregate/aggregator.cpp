@@ -222,8 +222,10 @@ Status Aggregator::push(const Batch& batch, std::vector<Batch>& out) {
         if (inserted) {
             Group g;
             g.key.reserve(c.keys.size());
+            // A missing key field groups with null (they encode the same) and shows as null.
             for (const auto& k : c.keys)
-                g.key.push_back(k ? copy_into(*w.arena, row[*k]) : Value::null());
+                g.key.push_back(k && !row[*k].is_absent() ? copy_into(*w.arena, row[*k])
+                                                          : Value::null());
             w.groups.push_back(std::move(g));
         }
         const Value v = c.value ? row[*c.value] : Value::absent();
