@@ -34,10 +34,10 @@ public:
           flush_each_batch_(ctx.mode == ExecutionMode::Streaming || config.append),
           last_sync_(std::chrono::steady_clock::now()) {
         if (existing_header) {
-            // Appending under an existing header: it names the columns, and is not repeated.
+            // Appending under an existing header: it names the columns (a field it lacks is
+            // an error, as for any header), and is not repeated.
             header_ = std::move(existing_header);
             header_written_ = true;
-            if (config_.columns.empty()) config_.columns = header_->names();
             for (const unsigned char c :
                  {static_cast<unsigned char>(config_.delimiter),
                   static_cast<unsigned char>(config_.quote), static_cast<unsigned char>('\n'),
