@@ -4,6 +4,7 @@
 #include "conveyor/obs/log.hpp"
 
 #include <cerrno>
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <fcntl.h>
@@ -62,7 +63,11 @@ Result<std::unique_ptr<FollowedFile>> FollowedFile::open(const std::string& path
                         path);
         Result<InputFile> file = InputFile::open(path, run);
         if (!file) return std::move(file).error();
-        if (options.from == FollowFrom::End) CONVEYOR_TRY(file->skip_to_end());
+        if (options.from == FollowFrom::End) {
+            Result<std::uint64_t> end = file->skip_to_end();
+            if (!end) return std::move(end).error();
+            f->first_pos_ = static_cast<std::int64_t>(*end);
+        }
         f->first_.emplace(std::move(file).value());
     } else if (errno != ENOENT) {
         return io_error(path, "cannot open input file", errno);
@@ -80,9 +85,11 @@ bool FollowedFile::interrupted() const noexcept {
 
 Result<std::optional<InputFile>> FollowedFile::next_segment() {
     std::optional<InputFile> file;
+    std::int64_t start = 0;
     if (segments_ == 0 && first_) {
         file.emplace(std::move(*first_));
         first_.reset();
+        start = first_pos_;
     }
     while (!file) {
         if (interrupted()) return std::optional<InputFile>{};
@@ -119,8 +126,55 @@ Result<std::optional<InputFile>> FollowedFile::next_segment() {
     }
     ++segments_;
     end_ = End::None;
+    mark_len_ = 0;
+    pos_ = start;
     file->follow(this);
     return file;
+}
+
+bool FollowedFile::rewritten(int fd) const {
+    if (mark_len_ == 0) return false;
+    char now[sizeof mark_];
+    const ssize_t n = ::pread(fd, now, mark_len_, pos_ - static_cast<std::int64_t>(mark_len_));
+    return n != static_cast<ssize_t>(mark_len_) || std::memcmp(now, mark_, mark_len_) != 0;
+}
+
+Result<std::size_t> FollowedFile::read(int fd, std::span<char> dst) {
+    for (;;) {
+        if (interrupted()) {
+            end_ = End::Stopped;
+            return std::size_t{0};
+        }
+        if (rewritten(fd)) {
+            spdlog::info("{}: file was truncated; reading it again from its beginning", path_);
+            end_ = End::Truncated;
+            return std::size_t{0};
+        }
+        const ssize_t n = ::read(fd, dst.data(), dst.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail(ErrorKind::Runtime, std::string("read error: ") + std::strerror(errno),
+                        path_);
+        }
+        if (n > 0) {
+            // Keep the last bytes read: the tail of this read, after what is left of the old.
+            const auto got = static_cast<std::size_t>(n);
+            if (got >= sizeof mark_) {
+                std::memcpy(mark_, dst.data() + got - sizeof mark_, sizeof mark_);
+                mark_len_ = sizeof mark_;
+            } else {
+                const std::size_t keep = std::min(mark_len_, sizeof mark_ - got);
+                std::memmove(mark_, mark_ + mark_len_ - keep, keep);
+                std::memcpy(mark_ + keep, dst.data(), got);
+                mark_len_ = keep + got;
+            }
+            pos_ += n;
+            return got;
+        }
+        Result<bool> more = at_end(fd);
+        if (!more) return std::move(more).error();
+        if (!*more) return std::size_t{0};
+    }
 }
 
 Result<bool> FollowedFile::at_end(int fd) {
@@ -137,10 +191,9 @@ Result<bool> FollowedFile::at_end(int fd) {
                                               static_cast<std::uint64_t>(at_path.st_ino) != ino_);
         struct stat cur {};
         if (::fstat(fd, &cur) != 0) return io_error(path_, "cannot stat the followed file", errno);
-        const off_t pos = ::lseek(fd, 0, SEEK_CUR);
-        if (pos < 0) return io_error(path_, "cannot tell the read position", errno);
-        if (cur.st_size > pos) return true;
-        if (cur.st_size < pos) {
+        // Grown (read() checks the bytes before pos_ first), or shorter: truncated.
+        if (cur.st_size > pos_) return true;
+        if (cur.st_size < pos_) {
             spdlog::info("{}: file was truncated; reading it again from its beginning", path_);
             end_ = End::Truncated;
             return false;

@@ -137,6 +137,23 @@ TEST(FollowedFileTest, TruncationStartsAgainFromTheBeginning) {
     EXPECT_EQ(read_some(again), "g\n");
 }
 
+TEST(FollowedFileTest, ATruncationAlreadyWrittenPastTheOldEndIsStillNoticed) {
+    test::TempDir dir;
+    const std::string path = dir.write("app.log", "abcdef\n");
+    RunContext run;
+    auto f = open_followed(path, run);
+    ASSERT_TRUE(f);
+    InputFile in = first_segment(*f);
+    EXPECT_EQ(read_some(in), "abcdef\n");
+    // copytruncate, and the writer goes on before conveyor looks: the file is longer again.
+    ASSERT_EQ(::truncate(path.c_str(), 0), 0);
+    append(path, "0123456789\n");
+    EXPECT_EQ(read_some(in), "") << "not \"789\\n\": the bytes before the position changed";
+    EXPECT_EQ(f->last_end(), FollowedFile::End::Truncated);
+    InputFile again = first_segment(*f);
+    EXPECT_EQ(read_some(again), "0123456789\n");
+}
+
 TEST(FollowedFileTest, FromEndSkipsWhatTheFileHeldAtTheStart) {
     test::TempDir dir;
     const std::string path = dir.write("app.log", "old\n");

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 namespace conveyor {
@@ -28,12 +29,14 @@ enum class FollowFrom : std::uint8_t { Beginning, End };
 /// segment with a fresh reader, so a CSV header at the top of a new file is read as a header.
 ///
 /// Changes are noticed through inotify on the file's directory, and by looking again every
-/// `poll_interval` (file systems without inotify). Known limits, as with `tail -F`: lines a
-/// writer still adds to the old file after the switch are not read; a truncation followed by
-/// writes past the old length before conveyor looks is not noticed as a truncation.
+/// `poll_interval` (file systems without inotify). A truncation followed at once by writes
+/// past the old length is noticed too: before each read the last bytes read (up to 64) are
+/// compared with what the file now holds there. Known limits, as with `tail -F`: lines a writer still adds to the old file after
+/// the switch are not read; a rewrite with the very same bytes before the read position is
+/// taken for an append.
 ///
 /// Not thread-safe: one source thread uses it. Blocking waits wake on stop/cancel.
-class FollowedFile final : private InputFile::EndHandler {
+class FollowedFile final : private InputFile::Follower {
 public:
     struct Options {
         FollowFrom from = FollowFrom::Beginning;
@@ -63,7 +66,13 @@ public:
 
 private:
     FollowedFile() = default;
-    Result<bool> at_end(int fd) override;
+    Result<std::size_t> read(int fd, std::span<char> dst) override;
+    /// At the end of the file: waits until more may be read (true), or the segment is over
+    /// (false, end_ set).
+    Result<bool> at_end(int fd);
+    /// The bytes just before pos_ are no longer the ones read: the file was truncated and
+    /// written again past pos_.
+    [[nodiscard]] bool rewritten(int fd) const;
     /// Waits for a change notification, the poll interval, or an interruption. False when
     /// interrupted.
     Result<bool> wait();
@@ -76,10 +85,14 @@ private:
     Options options_;
     int inotify_fd_ = -1;
     std::optional<InputFile> first_; ///< opened by open() when the file existed
+    std::int64_t first_pos_ = 0;     ///< where first_ starts (its end for `from = End`)
     std::size_t segments_ = 0;
     End end_ = End::None;
     std::uint64_t dev_ = 0; ///< identity of the current segment's file
     std::uint64_t ino_ = 0;
+    std::int64_t pos_ = 0;  ///< read position in it
+    char mark_[64] = {};    ///< the last bytes read (up to 64), to notice a rewrite
+    std::size_t mark_len_ = 0;
     bool missing_logged_ = false;
 };
 

@@ -18,13 +18,13 @@ class RunContext;
 /// fd too, so a stop wakes them.
 class InputFile {
 public:
-    /// What a read at the end of a followed regular file does (FollowedFile implements it).
-    class EndHandler {
+    /// Reads a followed regular file (FollowedFile implements it).
+    class Follower {
     public:
-        virtual ~EndHandler() = default;
-        /// Called when a read of `fd` found nothing more. Waits until more may be read and
-        /// returns true (the read is retried), or returns false to report the end of input.
-        virtual Result<bool> at_end(int fd) = 0;
+        virtual ~Follower() = default;
+        /// Reads what follows in `fd` into `dst`, waiting at the end of the file for more.
+        /// 0 when this instance of the file is done (rotated, truncated) or a stop came.
+        virtual Result<std::size_t> read(int fd, std::span<char> dst) = 0;
     };
 
     InputFile() = default;
@@ -41,13 +41,13 @@ public:
     /// Reads up to dst.size() bytes; 0 at end of input (or when interrupted).
     Result<std::size_t> read(std::span<char> dst);
 
-    /// Follow mode (`tail -F`): the end of a regular file is handed to `handler`, which must
+    /// Follow mode (`tail -F`): reads of a regular file go through `follower`, which must
     /// outlive this object; size() becomes unknown, so readers treat the file like a pipe
     /// (emit what has arrived instead of waiting to fill a batch).
-    void follow(EndHandler* handler) noexcept;
+    void follow(Follower* follower) noexcept;
     /// Moves to the current end of a regular file (file.watch `from = "end"`): only data
-    /// appended later is read.
-    Status skip_to_end();
+    /// appended later is read. Returns the new position.
+    Result<std::uint64_t> skip_to_end();
 
     [[nodiscard]] const std::string& path() const noexcept { return path_; }
     /// "<stdin>" for "-", else the path as given: what error messages show.
@@ -63,7 +63,7 @@ private:
     bool owns_fd_ = false;
     bool regular_ = false;
     bool interrupted_ = false;
-    EndHandler* end_handler_ = nullptr;
+    Follower* follower_ = nullptr;
     std::string path_;
     std::string display_;
     std::optional<std::uint64_t> size_;
