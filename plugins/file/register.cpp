@@ -122,9 +122,10 @@ void register_file(Registry& registry) {
         "the new one from its beginning; when it is truncated, it is read again from its "
         "beginning (a CSV header repeated at the top of the new file is skipped). A file that "
         "does not exist yet is waited for. Changes are noticed at once through inotify, or by "
-        "looking every poll_interval_ms. Limits, as with `tail -F`: lines still written to the "
-        "old file after the new one appeared are not read, and a truncation followed by writes "
-        "past the old size before conveyor looks is not seen as a truncation.";
+        "looking every poll_interval_ms; a truncation quickly followed by writes past the old size "
+        "is recognised because the last bytes read have changed. Limits, as with `tail -F`: "
+        "lines still written to the old file after the new one appeared are not read, and a "
+        "rewrite with the very same bytes where reading stopped passes for an append.";
     OptionSpec path;
     path.name = "path";
     path.type = OptionType::String;

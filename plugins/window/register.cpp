@@ -68,6 +68,13 @@ public:
                 // with its input.
                 if (!ev.batch || !downstream) continue;
                 engine_.push(std::move(*ev.batch), clock_(), produced);
+                if (engine_.forced_releases() && !warned_forced_) {
+                    warned_forced_ = true;
+                    spdlog::warn("stage '{}': more than {} records waited for the watermark "
+                                 "(timestamps not advancing?); the oldest go on early, and "
+                                 "records that arrive later for their windows count as late",
+                                 stage_, spec_.max_held);
+                }
                 downstream = co_await emit_all(out, produced);
                 continue;
             }
@@ -183,6 +190,7 @@ private:
     WindowEngine engine_;
     bool warned_late_ = false;
     bool warned_untimed_ = false;
+    bool warned_forced_ = false;
     std::optional<Error> dead_letter_failure_;
 };
 
@@ -342,7 +350,8 @@ FunctionDescriptor window_apply_descriptor(WindowClock clock) {
         "arrived; windows start on whole multiples of the size since 1970 and close on time "
         "even if nothing arrives), or the time in time_field. On a time_field, records may "
         "arrive out of order by up to allowed_lateness: they are held and passed on in time "
-        "order once the watermark (the latest time seen minus allowed_lateness) passes them; a "
+        "order once the watermark (the latest time seen minus allowed_lateness) reaches them "
+        "(at most a million records are held; past that the oldest go on early); a "
         "window closes when the watermark reaches its end (so only as later records arrive, or "
         "at the end of the input). Records older than the watermark, and records without a "
         "valid timestamp, are dropped with a warning and a count (and go to the dead-letter "

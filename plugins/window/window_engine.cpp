@@ -220,12 +220,26 @@ void WindowEngine::push_event_time(Batch&& batch, std::vector<Batch>& out) {
         }
     }
     if (held_.back().pending == 0) held_.pop_back();
+    if (heap_.size() > spec_.max_held) {
+        // Too much held: move the watermark up to the oldest records so they go on now.
+        ++forced_;
+        std::vector<Held> keep;
+        while (heap_.size() > spec_.max_held / 2) {
+            keep.push_back(heap_.top());
+            heap_.pop();
+        }
+        const std::int64_t forced = keep.back().ts;
+        for (const Held& h : keep) heap_.push(h);
+        if (!watermark_ || forced > *watermark_) watermark_ = forced;
+    }
     if (watermark_) release(*watermark_, false, out);
 }
 
 void WindowEngine::release(std::int64_t up_to, bool all, std::vector<Batch>& out) {
     Sink sink{&out};
-    while (!heap_.empty() && (all || heap_.top().ts < up_to)) {
+    // Records at the watermark itself go too: later records may tie with them but never
+    // come before them, and windows ending there close only below.
+    while (!heap_.empty() && (all || heap_.top().ts <= up_to)) {
         const Held h = heap_.top();
         heap_.pop();
         HeldBatch& hb = held_[h.batch - held_base_];

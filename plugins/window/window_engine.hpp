@@ -41,7 +41,7 @@
 ///   advance() or push() is called at or after their end.
 /// - event time (`time_field`): a record's time is its field. Records may come out of order
 ///   by up to `allowed_lateness`: they are held and released in time order once the
-///   watermark (the latest time seen minus allowed_lateness) has passed them, so windows see
+///   watermark (the latest time seen minus allowed_lateness) has reached them, so windows see
 ///   them in order and close when the watermark reaches their end. A record older than the
 ///   watermark is late: its windows may have closed already, so it is dropped (on_drop), as
 ///   is a record without a valid timestamp.
@@ -64,6 +64,10 @@ struct WindowSpec {
     std::optional<std::string> time_field; ///< event time; processing time when absent
     std::int64_t allowed_lateness = 0;     ///< event time: milliseconds
     EpochUnit epoch_unit = EpochUnit::Seconds;
+    /// Event time: at most this many records are held for reordering. Past it the oldest are
+    /// released early (as if allowed_lateness were shorter), so memory stays bounded even when
+    /// timestamps stop advancing.
+    std::size_t max_held = 1'000'000;
 };
 
 class WindowEngine {
@@ -95,6 +99,8 @@ public:
     /// Records held for reordering (event time).
     [[nodiscard]] std::size_t held_records() const noexcept { return heap_.size(); }
     [[nodiscard]] std::optional<std::int64_t> watermark() const noexcept { return watermark_; }
+    /// Times the holding limit (max_held) forced records out early.
+    [[nodiscard]] std::uint64_t forced_releases() const noexcept { return forced_; }
 
 private:
     struct Window {
@@ -161,6 +167,7 @@ private:
     std::uint64_t seq_ = 0;
     std::uint64_t late_ = 0;
     std::uint64_t untimed_ = 0;
+    std::uint64_t forced_ = 0;
 };
 
 } // namespace conveyor::plugins::window
