@@ -16,11 +16,16 @@ constexpr std::string_view kClosed = "window_closed";
 
 std::string_view kind_name(Kind k) {
     switch (k) {
-    case Kind::String: return "a string";
-    case Kind::Bool: return "a boolean";
-    case Kind::Array: return "an array";
-    case Kind::Object: return "an object";
-    default: return "not a number";
+    case Kind::String:
+        return "a string";
+    case Kind::Bool:
+        return "a boolean";
+    case Kind::Array:
+        return "an array";
+    case Kind::Object:
+        return "an object";
+    default:
+        return "not a number";
     }
 }
 
@@ -84,7 +89,8 @@ Value copy_into(Arena& arena, const Value& v) {
     case Kind::Array: {
         const std::span<const Value> items = v.as_array();
         Value* copy = arena.allocate_array<Value>(items.size());
-        for (std::size_t i = 0; i < items.size(); ++i) copy[i] = copy_into(arena, items[i]);
+        for (std::size_t i = 0; i < items.size(); ++i)
+            copy[i] = copy_into(arena, items[i]);
         return Value::array(copy, static_cast<std::uint32_t>(items.size()));
     }
     case Kind::Object: {
@@ -175,7 +181,8 @@ void Aggregator::emit(Window& w, const Value& end, std::vector<Batch>& out) {
     const std::size_t keys = spec_.group_by.size();
     for (const Group& g : w.groups) {
         std::span<Value> row = b.append_row();
-        for (std::size_t k = 0; k < keys; ++k) row[k] = g.key[k];
+        for (std::size_t k = 0; k < keys; ++k)
+            row[k] = g.key[k];
         row[keys] = result(g.acc);
         row[keys + 1] = w.start;
         row[keys + 2] = end_copy;
@@ -191,7 +198,8 @@ Status Aggregator::push(const Batch& batch, std::vector<Batch>& out) {
         cols.end = s.find(kEnd);
         cols.closed = s.find(kClosed);
         if (spec_.value_column) cols.value = s.find(*spec_.value_column);
-        for (const std::string& k : spec_.group_by) cols.keys.push_back(s.find(k));
+        for (const std::string& k : spec_.group_by)
+            cols.keys.push_back(s.find(k));
         return cols;
     });
     if (!c.start)
@@ -217,7 +225,8 @@ Status Aggregator::push(const Batch& batch, std::vector<Batch>& out) {
         Window& w = last && json_equal(last->start, start) ? *last : window_for(start);
         last = &w;
         key_.clear();
-        for (const auto& k : c.keys) encode(key_, k ? row[*k] : Value::absent());
+        for (const auto& k : c.keys)
+            encode(key_, k ? row[*k] : Value::absent());
         auto [it, inserted] = w.index.try_emplace(key_, w.groups.size());
         if (inserted) {
             Group g;
@@ -235,7 +244,8 @@ Status Aggregator::push(const Batch& batch, std::vector<Batch>& out) {
 }
 
 void Aggregator::finish(std::vector<Batch>& out) {
-    for (auto& w : windows_) emit(*w, Value::null(), out);
+    for (auto& w : windows_)
+        emit(*w, Value::null(), out);
     windows_.clear();
 }
 

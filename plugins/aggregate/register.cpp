@@ -18,13 +18,15 @@ public:
 
     Status push(std::size_t, Batch&& batch, Emitter& out) override {
         CONVEYOR_TRY(agg_.push(batch, produced_));
-        for (Batch& b : produced_) out.emit(std::move(b));
+        for (Batch& b : produced_)
+            out.emit(std::move(b));
         produced_.clear();
         return {};
     }
     Status finish(Emitter& out) override {
         agg_.finish(produced_);
-        for (Batch& b : produced_) out.emit(std::move(b));
+        for (Batch& b : produced_)
+            out.emit(std::move(b));
         produced_.clear();
         return {};
     }

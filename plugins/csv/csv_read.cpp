@@ -3,10 +3,10 @@
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/io/followed_file.hpp"
-#include "conveyor/stage/following_source.hpp"
-#include "csv_typing.hpp"
 #include "conveyor/obs/log.hpp"
+#include "conveyor/stage/following_source.hpp"
 #include "csv_dialect.hpp"
+#include "csv_typing.hpp"
 
 #include <fmt/format.h>
 #include <unordered_set>
@@ -87,7 +87,8 @@ Status CsvReadOperator::start() {
         consumed_mark_ = reader_.bytes_consumed();
         if (same) return {};
         if (config_.infer_types)
-            for (Value& v : fields_) v = infer_value(v.as_string(), false);
+            for (Value& v : fields_)
+                v = infer_value(v.as_string(), false);
         if (fields_.size() != width_) {
             if (config_.on_ragged == RaggedPolicy::Skip) return {};
             if (config_.on_ragged == RaggedPolicy::Pad && fields_.size() < width_)
@@ -209,8 +210,8 @@ public:
             OpenContext source_ctx = ctx; // a source has no inputs: nothing to dangle
             source_ctx.input_schemas = {};
             source_ctx.input_schemas_fixed = {};
-            FollowingSource::Factory make = [config = config_, source_ctx,
-                                             state](InputFile segment, std::size_t) {
+            FollowingSource::Factory make = [config = config_, source_ctx, state](InputFile segment,
+                                                                                  std::size_t) {
                 return Result<std::unique_ptr<SourceOperator>>(
                     make_csv_source(std::move(segment), config, source_ctx, state));
             };

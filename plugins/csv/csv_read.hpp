@@ -1,9 +1,9 @@
 #pragma once
 
+#include "conveyor/io/input_file.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/stage.hpp"
 #include "csv_reader.hpp"
-#include "conveyor/io/input_file.hpp"
 
 #include <memory>
 #include <optional>

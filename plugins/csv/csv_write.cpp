@@ -1,19 +1,19 @@
 #include "csv_write.hpp"
 
+#include "conveyor/config/pipeline_spec.hpp"
+#include "conveyor/format/json_writer.hpp"
+#include "conveyor/io/input_file.hpp"
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "csv_dialect.hpp"
 #include "csv_reader.hpp"
-#include "conveyor/io/input_file.hpp"
-#include "conveyor/config/pipeline_spec.hpp"
-#include "conveyor/format/json_writer.hpp"
 
+#include <algorithm>
 #include <array>
-#include <chrono>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstring>
-#include <algorithm>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <vector>
@@ -302,8 +302,8 @@ public:
                                         fmt::join(config_.columns, ",")),
                             config_.path);
         }
-        auto op = std::make_unique<CsvWriteOperator>(config_, std::move(*out), ctx,
-                                                     std::move(existing));
+        auto op =
+            std::make_unique<CsvWriteOperator>(config_, std::move(*out), ctx, std::move(existing));
         return OpenedStage(std::unique_ptr<Operator>(std::move(op)), nullptr);
     }
 
@@ -321,7 +321,8 @@ private:
         if (!got) return std::move(got).error();
         if (!*got) return SchemaRef{};
         std::vector<std::string> names;
-        for (const Value& v : fields) names.emplace_back(v.as_string());
+        for (const Value& v : fields)
+            names.emplace_back(v.as_string());
         return make_schema(std::move(names));
     }
 
@@ -344,7 +345,8 @@ std::unique_ptr<Stage> build_csv_write(BuildContext& ctx) {
         config.quote = dialect->quote;
     }
     config.append = bool_option(options, "append", false);
-    if (options.find("fsync_interval_ms")) config.fsync_interval_ms = options.get_int("fsync_interval_ms");
+    if (options.find("fsync_interval_ms"))
+        config.fsync_interval_ms = options.get_int("fsync_interval_ms");
     if (config.append && config.path == "-")
         ctx.error("append", "append = true writes to the end of a file; standard output has "
                             "no end to append to (leave append out)");
@@ -370,7 +372,8 @@ FunctionDescriptor csv_write_descriptor() {
     fn.summary = "Write records to a CSV file (or standard output)";
     fn.description =
         "Writes RFC 4180 CSV with LF line ends, all or nothing: the file appears only when the "
-        "run succeeds (with append = true records are added to the file as they come). Records are written as they arrive (under dag: one input after another "
+        "run succeeds (with append = true records are added to the file as they come). Records are "
+        "written as they arrive (under dag: one input after another "
         "in the order of 'inputs'). The columns are 'columns' when given, else the union of the "
         "inputs' fields as known when the run starts (for JSON: the first record's); records "
         "of other shapes are matched by field name, and a field the header lacks is an error "

@@ -27,9 +27,9 @@ struct WatchConfig {
 Result<SchemaRef> csv_header_of(const WatchConfig& config) {
     Result<InputFile> in = InputFile::open(config.path, nullptr);
     if (!in) return SchemaRef{}; // not there yet
-    csv::CsvReader reader(std::move(*in),
-                          csv::ReaderConfig{config.format.csv.delimiter, config.format.csv.quote,
-                                            false, 64 * 1024});
+    csv::CsvReader reader(
+        std::move(*in),
+        csv::ReaderConfig{config.format.csv.delimiter, config.format.csv.quote, false, 64 * 1024});
     Batch scratch;
     reader.attach(&scratch);
     std::vector<Value> fields;
@@ -38,7 +38,8 @@ Result<SchemaRef> csv_header_of(const WatchConfig& config) {
     if (!got) return std::move(got).error();
     if (!*got) return SchemaRef{};
     std::vector<std::string> names;
-    for (const Value& v : fields) names.emplace_back(v.as_string());
+    for (const Value& v : fields)
+        names.emplace_back(v.as_string());
     return make_schema(csv::normalise_header(std::move(names)));
 }
 

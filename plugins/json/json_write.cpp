@@ -22,8 +22,7 @@ public:
         : file_(std::move(file)), format_(config.format),
           pretty_(config.pretty && config.format == JsonFormat::Records), metrics_(metrics),
           append_(config.append), flush_each_batch_(streaming || config.append),
-          fsync_interval_(config.fsync_interval_ms),
-          last_sync_(std::chrono::steady_clock::now()) {}
+          fsync_interval_(config.fsync_interval_ms), last_sync_(std::chrono::steady_clock::now()) {}
 
     /// Records are written as they arrive, whatever input they come from: under `dag` that is
     /// one input after another in the order listed; the streaming executors interleave them.

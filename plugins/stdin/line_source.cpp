@@ -12,8 +12,7 @@ namespace {
 
 class LineSource final : public SourceOperator {
 public:
-    LineSource(InputFile file, const OpenContext& ctx, std::size_t block_size,
-               std::size_t max_line)
+    LineSource(InputFile file, const OpenContext& ctx, std::size_t block_size, std::size_t max_line)
         : file_(std::move(file)), schema_(line_schema()),
           batch_size_(std::max<std::size_t>(ctx.batch_size, 1)),
           streaming_(ctx.mode == ExecutionMode::Streaming), metrics_(ctx.metrics),
@@ -28,7 +27,8 @@ public:
             const char* const base = block_.get();
             const void* nl = pos_ < end_ ? std::memchr(base + pos_, '\n', end_ - pos_) : nullptr;
             if (nl) {
-                const std::size_t at = static_cast<std::size_t>(static_cast<const char*>(nl) - base);
+                const std::size_t at =
+                    static_cast<std::size_t>(static_cast<const char*>(nl) - base);
                 add_line(batch, pos_, at);
                 consumed += at + 1 - pos_;
                 pos_ = at + 1;
@@ -70,10 +70,10 @@ private:
     Result<bool> refill() {
         const std::size_t partial = end_ - pos_;
         if (partial > max_line_)
-            return fail(ErrorKind::Data,
-                        fmt::format("line is longer than {} MiB (no line break found)",
-                                    max_line_ >> 20),
-                        fmt::format("{}:{}", file_.display_name(), line_));
+            return fail(
+                ErrorKind::Data,
+                fmt::format("line is longer than {} MiB (no line break found)", max_line_ >> 20),
+                fmt::format("{}:{}", file_.display_name(), line_));
         if (!block_ || cap_ - end_ < block_size_ / 4) {
             const std::size_t cap = std::max(block_size_, 2 * partial);
             std::shared_ptr<char[]> fresh(new char[cap]);

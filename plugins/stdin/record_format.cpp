@@ -125,7 +125,8 @@ std::optional<FormatConfig> format_from_options(BuildContext& ctx, std::string_v
         c.columns = std::move(columns);
     }
     if (config.format != RecordFormat::Csv) {
-        for (const char* key : {"headers", "delimiter", "quote", "infer_types", "on_ragged", "columns"})
+        for (const char* key :
+             {"headers", "delimiter", "quote", "infer_types", "on_ragged", "columns"})
             if (o.given(key))
                 ctx.warning(key, fmt::format("'{}' only applies to format = \"csv\"", key));
     }

@@ -24,7 +24,8 @@ public:
         return {};
     }
     Status finish(Emitter& out) override {
-        for (Batch& b : held_) out.emit(std::move(b));
+        for (Batch& b : held_)
+            out.emit(std::move(b));
         held_.clear();
         return {};
     }
@@ -56,7 +57,8 @@ void register_stream(Registry& registry) {
     fn.role = StageRole::Transform;
     fn.min_inputs = 1;
     fn.max_inputs = 1;
-    fn.summary = "Turn a stream into records: a barrier in batch mode, a pass-through when streaming";
+    fn.summary =
+        "Turn a stream into records: a barrier in batch mode, a pass-through when streaming";
     fn.description =
         "Accepted for pipelines written for the earlier tool, where a stream had to become "
         "records before a fan-out. Here every stage already exchanges records, so fan-out needs "

@@ -12,7 +12,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <chrono>
 #include <deque>
 #include <exception>
@@ -43,10 +42,9 @@ class WindowOperator final : public StreamOperator {
 public:
     WindowOperator(WindowSpec spec, std::string stage, RunContext* run, WindowClock clock)
         : spec_(spec), stage_(std::move(stage)), run_(run), clock_(std::move(clock)),
-          engine_(std::move(spec), [this](WindowEngine::Drop why, const Batch& b,
-                                          std::size_t row, std::int64_t ts, std::int64_t wm) {
-              on_drop(why, b, row, ts, wm);
-          }) {}
+          engine_(std::move(spec),
+                  [this](WindowEngine::Drop why, const Batch& b, std::size_t row, std::int64_t ts,
+                         std::int64_t wm) { on_drop(why, b, row, ts, wm); }) {}
 
     asio::awaitable<Status> run(StreamInput& in, StreamOutput& out) override {
         const asio::any_io_executor ex = co_await asio::this_coro::executor;
@@ -154,11 +152,11 @@ private:
             const Value v = col ? b.at(row, *col) : Value::absent();
             std::string shown = v.is_absent() ? std::string("missing") : json::to_string(v);
             if (shown.size() > 80) shown = shown.substr(0, 77) + "...";
-            message = fmt::format("time_field '{}' is {}, not a timestamp (an RFC 3339 time such "
-                                  "as \"2024-05-01T12:00:00Z\", or {} since 1970-01-01)",
-                                  *spec_.time_field, shown,
-                                  spec_.epoch_unit == EpochUnit::Seconds ? "seconds"
-                                                                         : "milliseconds");
+            message =
+                fmt::format("time_field '{}' is {}, not a timestamp (an RFC 3339 time such "
+                            "as \"2024-05-01T12:00:00Z\", or {} since 1970-01-01)",
+                            *spec_.time_field, shown,
+                            spec_.epoch_unit == EpochUnit::Seconds ? "seconds" : "milliseconds");
             if (!warned_untimed_)
                 spdlog::warn("stage '{}': {}; record dropped (later ones are counted)", stage_,
                              message);
@@ -178,9 +176,9 @@ private:
                          engine_.late_records(), engine_.late_records() == 1 ? "" : "s",
                          duration_text(spec_.allowed_lateness), where);
         if (engine_.untimed_records())
-            spdlog::warn("stage '{}': dropped {} record{} without a valid '{}' timestamp{}",
-                         stage_, engine_.untimed_records(),
-                         engine_.untimed_records() == 1 ? "" : "s", *spec_.time_field, where);
+            spdlog::warn("stage '{}': dropped {} record{} without a valid '{}' timestamp{}", stage_,
+                         engine_.untimed_records(), engine_.untimed_records() == 1 ? "" : "s",
+                         *spec_.time_field, where);
     }
 
     WindowSpec spec_;
@@ -196,7 +194,8 @@ private:
 
 class WindowStage final : public Stage {
 public:
-    WindowStage(WindowSpec spec, WindowClock clock) : spec_(std::move(spec)), clock_(std::move(clock)) {}
+    WindowStage(WindowSpec spec, WindowClock clock)
+        : spec_(std::move(spec)), clock_(std::move(clock)) {}
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         const SchemaRef in = ctx.input_schemas.empty() ? nullptr : ctx.input_schemas.front();
@@ -269,19 +268,25 @@ std::unique_ptr<Stage> build_window(BuildContext& ctx, const WindowClock& clock)
         spec.time_field = o.get_string("time_field");
         if (spec.time_field->empty()) ctx.error("time_field", "time_field must name a field");
     }
-    spec.epoch_unit = o.get_string("epoch_unit") == "ms" ? EpochUnit::Milliseconds : EpochUnit::Seconds;
+    spec.epoch_unit =
+        o.get_string("epoch_unit") == "ms" ? EpochUnit::Milliseconds : EpochUnit::Seconds;
 
     const std::optional<Extent> size = read_extent(ctx, "size");
     const std::optional<Extent> slide = read_extent(ctx, "slide");
     if (spec.type == WindowType::Session) {
-        if (o.given("size")) ctx.error("size", "a session window has no size: it lasts while records keep coming less than 'gap' apart");
+        if (o.given("size"))
+            ctx.error("size", "a session window has no size: it lasts while records keep coming "
+                              "less than 'gap' apart");
         if (o.given("slide")) ctx.error("slide", "'slide' is for type = \"sliding\"");
         if (!o.given("gap")) {
-            ctx.error("gap", "type = \"session\" needs 'gap', the silence that ends a session (e.g. \"30s\")");
+            ctx.error(
+                "gap",
+                "type = \"session\" needs 'gap', the silence that ends a session (e.g. \"30s\")");
         } else {
             const auto gap = parse_duration_ms(o.get_string("gap"));
             if (!gap || *gap == 0)
-                ctx.error("gap", fmt::format("gap = \"{}\" is not a duration such as \"30s\"", o.get_string("gap")));
+                ctx.error("gap", fmt::format("gap = \"{}\" is not a duration such as \"30s\"",
+                                             o.get_string("gap")));
             else
                 spec.gap = *gap;
         }
@@ -300,14 +305,18 @@ std::unique_ptr<Stage> build_window(BuildContext& ctx, const WindowClock& clock)
                                    "after the previous one");
             } else if (slide && size) {
                 if (slide->count != size->count)
-                    ctx.error("slide", "size and slide must both be record counts or both be durations");
+                    ctx.error("slide",
+                              "size and slide must both be record counts or both be durations");
                 else if (slide->value > size->value)
-                    ctx.error("slide", "slide must not be larger than size (records would fall between windows)");
+                    ctx.error(
+                        "slide",
+                        "slide must not be larger than size (records would fall between windows)");
                 else
                     spec.slide = slide->value;
             }
         } else if (o.given("slide")) {
-            ctx.error("slide", "'slide' is for type = \"sliding\" (a tumbling window slides by its size)");
+            ctx.error("slide",
+                      "'slide' is for type = \"sliding\" (a tumbling window slides by its size)");
         }
     }
     if (spec.by_count && spec.time_field)
@@ -316,13 +325,15 @@ std::unique_ptr<Stage> build_window(BuildContext& ctx, const WindowClock& clock)
     if (o.given("allowed_lateness")) {
         const auto lateness = parse_duration_ms(o.get_string("allowed_lateness"));
         if (!lateness)
-            ctx.error("allowed_lateness", fmt::format("allowed_lateness = \"{}\" is not a duration such as \"30s\"",
-                                                      o.get_string("allowed_lateness")));
+            ctx.error("allowed_lateness",
+                      fmt::format("allowed_lateness = \"{}\" is not a duration such as \"30s\"",
+                                  o.get_string("allowed_lateness")));
         else
             spec.allowed_lateness = *lateness;
         if (!spec.time_field)
-            ctx.error("allowed_lateness", "allowed_lateness is for windows on a timestamp field "
-                                          "(time_field); records on processing time are never late");
+            ctx.error("allowed_lateness",
+                      "allowed_lateness is for windows on a timestamp field "
+                      "(time_field); records on processing time are never late");
     }
     if (ctx.failed()) return nullptr;
     return std::make_unique<WindowStage>(std::move(spec), clock);

@@ -91,7 +91,8 @@ std::optional<std::int64_t> parse_rfc3339_ms(std::string_view s) noexcept {
             ++i;
         }
         if (n == 0) return std::nullopt;
-        for (; n < 3; ++n) ms *= 10;
+        for (; n < 3; ++n)
+            ms *= 10;
     }
     std::int64_t offset_min = 0;
     if (i < s.size()) {

@@ -91,15 +91,16 @@ void WindowEngine::emit_row(Batch& in, std::size_t row, const Window& w, Sink& s
         b.share_storage_of(in);
         sink.owners.push_back(in_id);
     }
-    if (w.text && std::find(sink.owners.begin(), sink.owners.end(), w.text.get()) ==
-                      sink.owners.end()) {
+    if (w.text &&
+        std::find(sink.owners.begin(), sink.owners.end(), w.text.get()) == sink.owners.end()) {
         b.keep_alive(w.text);
         sink.owners.push_back(w.text.get());
     }
     const Mapping& m = mapping(in.schema_ref());
     const std::span<const Value> src = in.row(row);
     std::span<Value> dst = b.append_row();
-    for (std::size_t c = 0; c < m.start; ++c) dst[c] = src[m.source[c]];
+    for (std::size_t c = 0; c < m.start; ++c)
+        dst[c] = src[m.source[c]];
     dst[m.start] = w.vstart;
     dst[m.end] = w.vend;
 }
@@ -114,8 +115,8 @@ void WindowEngine::emit_marker(const Window& w, Sink& sink) {
         end = m.end;
         closed = m.closed;
     }
-    if (w.text && std::find(sink.owners.begin(), sink.owners.end(), w.text.get()) ==
-                      sink.owners.end()) {
+    if (w.text &&
+        std::find(sink.owners.begin(), sink.owners.end(), w.text.get()) == sink.owners.end()) {
         b.keep_alive(w.text);
         sink.owners.push_back(w.text.get());
     }
@@ -143,18 +144,21 @@ void WindowEngine::close_front(Sink& sink) {
 }
 
 void WindowEngine::close_until(std::int64_t t, Sink& sink) {
-    while (!open_.empty() && open_.front().end <= t) close_front(sink);
+    while (!open_.empty() && open_.front().end <= t)
+        close_front(sink);
 }
 
 void WindowEngine::close_all(Sink& sink) {
-    while (!open_.empty()) close_front(sink);
+    while (!open_.empty())
+        close_front(sink);
 }
 
 void WindowEngine::place(Batch& in, std::size_t row, std::int64_t t, Sink& sink) {
     if (spec_.by_count) {
         // Windows [k*slide, k*slide + size) holding record number t.
         const std::int64_t hi = floor_div(t, spec_.slide);
-        const std::int64_t lo = std::max<std::int64_t>(0, floor_div(t - spec_.size, spec_.slide) + 1);
+        const std::int64_t lo =
+            std::max<std::int64_t>(0, floor_div(t - spec_.size, spec_.slide) + 1);
         for (std::int64_t k = lo; k <= hi; ++k) {
             const std::int64_t start = k * spec_.slide;
             emit_row(in, row, open_window(start, start + spec_.size), sink);
@@ -229,7 +233,8 @@ void WindowEngine::push_event_time(Batch&& batch, std::vector<Batch>& out) {
             heap_.pop();
         }
         const std::int64_t forced = keep.back().ts;
-        for (const Held& h : keep) heap_.push(h);
+        for (const Held& h : keep)
+            heap_.push(h);
         if (!watermark_ || forced > *watermark_) watermark_ = forced;
     }
     if (watermark_) release(*watermark_, false, out);

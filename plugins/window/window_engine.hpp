@@ -58,9 +58,9 @@ inline constexpr std::string_view kClosedField = "window_closed";
 struct WindowSpec {
     WindowType type = WindowType::Tumbling;
     bool by_count = false;
-    std::int64_t size = 0;  ///< records (by_count) or milliseconds
-    std::int64_t slide = 0; ///< sliding: records or milliseconds (0 for the others)
-    std::int64_t gap = 0;   ///< session: milliseconds of silence that end a session
+    std::int64_t size = 0;                 ///< records (by_count) or milliseconds
+    std::int64_t slide = 0;                ///< sliding: records or milliseconds (0 for the others)
+    std::int64_t gap = 0;                  ///< session: milliseconds of silence that end a session
     std::optional<std::string> time_field; ///< event time; processing time when absent
     std::int64_t allowed_lateness = 0;     ///< event time: milliseconds
     EpochUnit epoch_unit = EpochUnit::Seconds;
@@ -105,7 +105,7 @@ public:
 private:
     struct Window {
         std::int64_t start = 0;
-        std::int64_t end = 0;  ///< exclusive; sessions: last record's time + gap
+        std::int64_t end = 0;              ///< exclusive; sessions: last record's time + gap
         std::shared_ptr<std::string> text; ///< start and end as RFC 3339, viewed by the values
         Value vstart;
         Value vend; ///< null for a session's records
@@ -153,7 +153,7 @@ private:
 
     WindowSpec spec_;
     DropHandler on_drop_;
-    std::deque<Window> open_; ///< by start; tumbling and session: at most one
+    std::deque<Window> open_;  ///< by start; tumbling and session: at most one
     std::int64_t records_ = 0; ///< count windows: records placed so far
     PerSchema<Mapping> mappings_;
     SchemaRef marker_schema_;

@@ -4,10 +4,9 @@
 
 #include "support/process.hpp"
 
+#include <csignal>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <csignal>
 
 namespace conveyor {
 namespace {
@@ -20,8 +19,8 @@ constexpr auto kDeadline = 10s;
 class StreamingStdinTest : public ::testing::TestWithParam<std::string> {
 protected:
     std::unique_ptr<test::Child> start(const std::string& body) {
-        dir_.write("p.toml", "[global]\nexecution_mode = \"streaming\"\nexecutor = \"" + GetParam() +
-                                 "\"\n" + body);
+        dir_.write("p.toml", "[global]\nexecution_mode = \"streaming\"\nexecutor = \"" +
+                                 GetParam() + "\"\n" + body);
         test::ProcessOptions o;
         o.cwd = dir_.path();
         o.unset_env = {"CONVEYOR_LOG"};
@@ -131,14 +130,16 @@ TEST_P(StreamingStdinTest, SigintFlushesOpenWindowsAndClosesSinks) {
     // The count window (1000 records) was still open: the stop closed it.
     EXPECT_EQ(test::read_file(dir_.file("out/counts.csv")),
               "level,count,window_start,window_end\ninfo,1,0,3\nerror,2,0,3\n");
-    EXPECT_EQ(test::list_dir(dir_.file("out")), (std::vector<std::string>{"counts.csv", "errors.jsonl"}));
+    EXPECT_EQ(test::list_dir(dir_.file("out")),
+              (std::vector<std::string>{"counts.csv", "errors.jsonl"}));
 }
 
 TEST_P(StreamingStdinTest, SigtermAndThenARestartAppends) {
     for (int round = 0; round < 2; ++round) {
         auto child = start(kLogs);
         child->write_stdin("{\"level\":\"error\",\"msg\":\"r" + std::to_string(round) + "\"}\n");
-        EXPECT_EQ(child->read_line(kDeadline), "{\"level\":\"error\",\"msg\":\"r" + std::to_string(round) + "\"}");
+        EXPECT_EQ(child->read_line(kDeadline),
+                  "{\"level\":\"error\",\"msg\":\"r" + std::to_string(round) + "\"}");
         child->signal(SIGTERM);
         auto r = child->wait(kDeadline);
         EXPECT_EQ(r.exit_code, 143) << r.err;
@@ -219,18 +220,21 @@ inputs = ["n"]
     // Watermark 112 - 5 = 107: window [100, 110) is still open (the record at 108 is held).
     child->write_stdin("{\"ts\":109}\n{\"ts\":116}\n");
     // Watermark 111: [100, 110) closes with 100, 103, 108 and 109 (109 arrived after 112).
-    EXPECT_EQ(child->read_line(kDeadline),
-              R"({"count":4,"window_start":"1970-01-01T00:01:40Z","window_end":"1970-01-01T00:01:50Z"})");
+    EXPECT_EQ(
+        child->read_line(kDeadline),
+        R"({"count":4,"window_start":"1970-01-01T00:01:40Z","window_end":"1970-01-01T00:01:50Z"})");
     child->write_stdin("{\"ts\":104}\n"); // late: before the watermark
     child->close_stdin();
-    EXPECT_EQ(child->read_line(kDeadline),
-              R"({"count":2,"window_start":"1970-01-01T00:01:50Z","window_end":"1970-01-01T00:02:00Z"})");
+    EXPECT_EQ(
+        child->read_line(kDeadline),
+        R"({"count":2,"window_start":"1970-01-01T00:01:50Z","window_end":"1970-01-01T00:02:00Z"})");
     auto r = child->wait(kDeadline);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.err, HasSubstr("dropped 1 late record (allowed_lateness = 5s)"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Executors, StreamingStdinTest, ::testing::Values("dag", "channel", "async"),
+INSTANTIATE_TEST_SUITE_P(Executors, StreamingStdinTest,
+                         ::testing::Values("dag", "channel", "async"),
                          [](const auto& param_info) { return param_info.param; });
 
 TEST(StreamingValidationTest, FileWatchInBatchModeIsRefusedBeforeRunning) {

@@ -12,9 +12,8 @@
 #include "conveyor/stage/emitter.hpp"
 #include "conveyor/stage/stage.hpp"
 
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <map>
 #include <memory>
 #include <string>
@@ -38,7 +37,8 @@ inline Options options_for(const FunctionDescriptor& fn,
     Options o;
     for (const OptionSpec& spec : fn.options)
         if (!spec.default_value.is_null()) o.set(spec.name, spec.default_value, {}, false);
-    for (const auto& [k, v] : given) o.set(k, v, SourceLocation{"test.toml", 1, 1}, true);
+    for (const auto& [k, v] : given)
+        o.set(k, v, SourceLocation{"test.toml", 1, 1}, true);
     return o;
 }
 
@@ -97,7 +97,8 @@ inline Batch batch_from_json(const std::vector<std::string>& objects) {
     b.keep_alive(arena);
     for (const Value& obj : parsed) {
         std::span<Value> row = b.append_row();
-        for (const Member& m : obj.as_object()) row[*schema->find(m.key)] = m.value;
+        for (const Member& m : obj.as_object())
+            row[*schema->find(m.key)] = m.value;
     }
     return b;
 }

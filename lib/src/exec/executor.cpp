@@ -218,7 +218,7 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
         const ExecutorKind executor = effective_executor(g);
         if (executor != g.executor)
             spdlog::debug("execution_mode = \"streaming\": running with executor = \"channel\" "
-                         "(the dag executor waits for each stage's whole output)");
+                          "(the dag executor waits for each stage's whole output)");
         switch (executor) {
         case ExecutorKind::Dag: exec::run_dag(plan); break;
         case ExecutorKind::Channel: exec::run_streaming(plan, false); break;

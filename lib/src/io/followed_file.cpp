@@ -3,8 +3,8 @@
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/obs/log.hpp"
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstring>
 #include <fcntl.h>
@@ -47,7 +47,8 @@ Result<std::unique_ptr<FollowedFile>> FollowedFile::open(const std::string& path
     // Without inotify (limits reached, unusual file systems) the directory is looked at every
     // poll_interval instead.
     f->inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (f->inotify_fd_ >= 0 && ::inotify_add_watch(f->inotify_fd_, f->dir_.c_str(), kDirEvents) < 0) {
+    if (f->inotify_fd_ >= 0 &&
+        ::inotify_add_watch(f->inotify_fd_, f->dir_.c_str(), kDirEvents) < 0) {
         spdlog::debug("{}: inotify unavailable ({}); checking every {} ms", path,
                       std::strerror(errno), options.poll_interval.count());
         ::close(f->inotify_fd_);

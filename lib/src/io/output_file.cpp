@@ -100,7 +100,9 @@ Result<OutputFile> OutputFile::open_append(const std::string& path, RunContext* 
     std::error_code ec;
     const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
     fs::create_directories(dir, ec);
-    if (ec) return fail(ErrorKind::CantCreate, "cannot create directory " + dir.string() + ": " + ec.message(), path);
+    if (ec)
+        return fail(ErrorKind::CantCreate,
+                    "cannot create directory " + dir.string() + ": " + ec.message(), path);
     OutputFile f;
     f.path_ = path;
     f.run_ = run;
@@ -175,7 +177,8 @@ Status OutputFile::flush() {
 Status OutputFile::sync() {
     CONVEYOR_TRY(flush());
     if (stdout_ || fd_ < 0) return {};
-    if (::fdatasync(fd_) != 0 && errno != EINVAL) return cant_create(path_, "fdatasync failed", errno);
+    if (::fdatasync(fd_) != 0 && errno != EINVAL)
+        return cant_create(path_, "fdatasync failed", errno);
     return {};
 }
 

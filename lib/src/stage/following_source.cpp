@@ -6,7 +6,9 @@ FollowingSource::FollowingSource(std::unique_ptr<FollowedFile> file, Factory mak
     : file_(std::move(file)), make_(std::move(make)) {}
 
 // The inner source (and the segment it reads) goes before the file that hands out segments.
-FollowingSource::~FollowingSource() { inner_.reset(); }
+FollowingSource::~FollowingSource() {
+    inner_.reset();
+}
 
 Result<bool> FollowingSource::next(Emitter& out) {
     if (!inner_) {

@@ -27,8 +27,8 @@ std::string rec(int start, const std::string& fields) {
            ",\"window_end\":" + std::to_string(start + 10) + "}";
 }
 std::string close(int start, int end) {
-    return "{\"window_start\":" + std::to_string(start) + ",\"window_end\":" +
-           std::to_string(end) + ",\"window_closed\":true}";
+    return "{\"window_start\":" + std::to_string(start) + ",\"window_end\":" + std::to_string(end) +
+           ",\"window_closed\":true}";
 }
 
 std::string run(Aggregator& a, const std::vector<std::string>& records) {
@@ -52,8 +52,8 @@ TEST(AggregatorTest, CountPerKeyWhenTheWindowCloses) {
 
 TEST(AggregatorTest, SumStaysAnIntegerWhileEveryValueIsOne) {
     Aggregator ints(spec(Operation::Sum, "v", {}, "total"));
-    EXPECT_EQ(run(ints, {rec(0, "\"v\":1"), rec(0, "\"v\":2"), rec(0, "\"v\":null"), rec(0, "\"w\":9"),
-                         close(0, 10)}),
+    EXPECT_EQ(run(ints, {rec(0, "\"v\":1"), rec(0, "\"v\":2"), rec(0, "\"v\":null"),
+                         rec(0, "\"w\":9"), close(0, 10)}),
               "{\"total\":3,\"window_start\":0,\"window_end\":10}\n");
     Aggregator mixed(spec(Operation::Sum, "v", {}, "total"));
     EXPECT_EQ(run(mixed, {rec(0, "\"v\":1"), rec(0, "\"v\":0.5"), close(0, 10)}),
@@ -110,15 +110,17 @@ TEST(AggregatorTest, StringsOutliveTheirInputBatches) {
     Aggregator a(spec(Operation::Max, "v", {"host"}, "max"));
     std::vector<Batch> out;
     {
-        Batch b = batch_from_json({"{\"host\":\"alpha\",\"v\":2.50,\"window_start\":\"2024-05-01T12:00:00Z\"}"});
+        Batch b = batch_from_json(
+            {"{\"host\":\"alpha\",\"v\":2.50,\"window_start\":\"2024-05-01T12:00:00Z\"}"});
         ASSERT_TRUE(a.push(b, out).ok());
     } // the input batch and its storage are gone
     ASSERT_TRUE(a.push(batch_from_json({"{\"window_start\":\"2024-05-01T12:00:00Z\",\"window_end\":"
-                                         "\"2024-05-01T12:01:00Z\",\"window_closed\":true}"}),
+                                        "\"2024-05-01T12:01:00Z\",\"window_closed\":true}"}),
                        out)
                     .ok());
-    EXPECT_EQ(jsonl(out), "{\"host\":\"alpha\",\"max\":2.50,\"window_start\":\"2024-05-01T12:00:00Z\","
-                          "\"window_end\":\"2024-05-01T12:01:00Z\"}\n");
+    EXPECT_EQ(jsonl(out),
+              "{\"host\":\"alpha\",\"max\":2.50,\"window_start\":\"2024-05-01T12:00:00Z\","
+              "\"window_end\":\"2024-05-01T12:01:00Z\"}\n");
 }
 
 TEST(AggregatorTest, ANonNumericValueIsADataError) {
@@ -151,13 +153,13 @@ TEST(AggregateStreamTest, OptionsAreChecked) {
     auto no_value = test::build_stage("aggregate.stream", {{"operation", "sum"}});
     EXPECT_FALSE(no_value.stage);
     EXPECT_NE(no_value.errors().find("needs value_column"), std::string::npos) << no_value.errors();
-    auto clash = test::build_stage("aggregate.stream",
-                                   {{"operation", "count"}, {"group_by", OptionValue::List{"count"}}});
+    auto clash = test::build_stage(
+        "aggregate.stream", {{"operation", "count"}, {"group_by", OptionValue::List{"count"}}});
     EXPECT_FALSE(clash.stage);
     EXPECT_NE(clash.errors().find("clash"), std::string::npos) << clash.errors();
-    auto ok = test::build_stage("aggregate.stream",
-                                {{"operation", "avg"}, {"value_column", "ms"}, {"group_by", "host"}},
-                                ExecutionMode::Streaming);
+    auto ok = test::build_stage(
+        "aggregate.stream", {{"operation", "avg"}, {"value_column", "ms"}, {"group_by", "host"}},
+        ExecutionMode::Streaming);
     EXPECT_TRUE(ok.stage) << ok.errors();
 }
 

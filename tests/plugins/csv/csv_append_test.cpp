@@ -33,7 +33,8 @@ id = "out"
 function = "csv.write"
 inputs = ["in"]
 [stages.config]
-path = ")" + output + "\"\nappend = true\n" + extra;
+path = ")" + output + "\"\nappend = true\n" +
+                             extra;
     LoadResult loaded = load_pipeline_text(text, "p.toml", test::builtin_registry());
     if (!loaded.pipeline) return "LOAD " + loaded.diagnostics.to_string();
     RunContext run;
@@ -72,7 +73,8 @@ TEST(CsvAppendTest, ColumnsThatContradictTheFileAreRefused) {
     test::TempDir dir;
     const std::string out = dir.write("log.csv", "a,b\n");
     const std::string in = dir.write("a.jsonl", "{\"a\":1,\"b\":2}\n");
-    EXPECT_THAT(append_run(in, out, "columns = [\"b\", \"a\"]\n"), HasSubstr("differs from 'columns'"));
+    EXPECT_THAT(append_run(in, out, "columns = [\"b\", \"a\"]\n"),
+                HasSubstr("differs from 'columns'"));
 }
 
 TEST(CsvAppendTest, StandardOutputCannotBeAppendedTo) {
@@ -82,7 +84,8 @@ TEST(CsvAppendTest, StandardOutputCannotBeAppendedTo) {
 }
 
 TEST(CsvAppendTest, FsyncIntervalWithoutAppendIsWarnedAbout) {
-    auto b = test::build_stage("csv.write", {{"path", "x.csv"}, {"fsync_interval_ms", std::int64_t{0}}});
+    auto b =
+        test::build_stage("csv.write", {{"path", "x.csv"}, {"fsync_interval_ms", std::int64_t{0}}});
     EXPECT_TRUE(b.stage);
     EXPECT_THAT(b.errors(), HasSubstr("only matters with append = true"));
 }

@@ -5,12 +5,11 @@
 #include "support/process.hpp"
 #include "support/stage_harness.hpp"
 
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 namespace conveyor {
@@ -152,8 +151,8 @@ TEST(FollowOptionTest, CsvReadFollowNeedsStreamingMode) {
 }
 
 TEST(FollowOptionTest, JsonReadFollowRefusesStandardInput) {
-    auto b = test::build_stage("json.read", {{"path", "-"}, {"follow", true}},
-                               ExecutionMode::Streaming);
+    auto b =
+        test::build_stage("json.read", {{"path", "-"}, {"follow", true}}, ExecutionMode::Streaming);
     EXPECT_FALSE(b.stage);
     EXPECT_NE(b.errors().find("standard input"), std::string::npos) << b.errors();
 }
@@ -167,8 +166,8 @@ TEST_P(FollowOptionRead, ReadsAppendedRecords) {
     const std::string path =
         dir.write(csv ? "in.csv" : "in.jsonl", csv ? "a,b\n1,x\n" : "{\"a\":1,\"b\":\"x\"}\n");
     RunContext run;
-    auto b = test::build_stage(GetParam(), {{"path", path}, {"follow", true}},
-                               ExecutionMode::Streaming);
+    auto b =
+        test::build_stage(GetParam(), {{"path", path}, {"follow", true}}, ExecutionMode::Streaming);
     ASSERT_TRUE(b.stage) << b.errors();
     auto src = test::open_source(*b.stage, run, ExecutionMode::Streaming);
     ASSERT_TRUE(src->op);
@@ -184,7 +183,9 @@ TEST_P(FollowOptionRead, ReadsAppendedRecords) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Readers, FollowOptionRead, ::testing::Values("csv.read", "json.read"),
-                         [](const auto& param_info) { return param_info.param == "csv.read" ? "csv" : "json"; });
+                         [](const auto& param_info) {
+                             return param_info.param == "csv.read" ? "csv" : "json";
+                         });
 
 } // namespace
 } // namespace conveyor

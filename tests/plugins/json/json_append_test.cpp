@@ -31,13 +31,15 @@ id = "in"
 function = "csv.read"
 inputs = []
 [stages.config]
-path = ")" + in + R"("
+path = ")" +
+           in + R"("
 [[stages]]
 id = "out"
 function = "json.write"
 inputs = ["in"]
 [stages.config]
-path = ")" + out + "\"\nformat = \"jsonl\"\nappend = true\n" + sink_extra;
+path = ")" +
+           out + "\"\nformat = \"jsonl\"\nappend = true\n" + sink_extra;
 }
 
 TEST(JsonAppendTest, RecordsAreAddedAfterWhatTheFileHolds) {
@@ -57,9 +59,11 @@ TEST(JsonAppendTest, AFailedRunLeavesWholeLinesAndKeepsWhatWasThere) {
     // The source fails on its second batch (ragged row) and cancels the run: whatever the
     // sink wrote before stays, as whole lines; nothing is rolled back or deleted.
     const std::string in = dir.write("in.csv", "id\n1\n2\n3,4\n");
-    const std::string text = "[global]\nexecution_mode = \"streaming\"\nbatch_size = 2\n"
-                             "channel_buffer_size = 2\n" +
-                             pipeline(in, out, "").substr(std::string("\n[global]\nexecution_mode = \"streaming\"\n").size());
+    const std::string text =
+        "[global]\nexecution_mode = \"streaming\"\nbatch_size = 2\n"
+        "channel_buffer_size = 2\n" +
+        pipeline(in, out, "")
+            .substr(std::string("\n[global]\nexecution_mode = \"streaming\"\n").size());
     EXPECT_THAT(run_text(text), HasSubstr("row has 2 fields"));
     const std::string got = test::read_file(out);
     EXPECT_TRUE(got == "{\"id\":0}\n" || got == "{\"id\":0}\n{\"id\":1}\n{\"id\":2}\n") << got;

@@ -5,10 +5,9 @@
 #include "support/process.hpp"
 #include "support/stage_harness.hpp"
 
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <future>
+#include <gtest/gtest.h>
 
 namespace conveyor {
 namespace {
@@ -38,8 +37,9 @@ TEST(StdinReadTest, LinesAreRecordsWithoutTheirLineEnds) {
     EXPECT_TRUE(s.src->opened->fixed_schema);
     s.pipe.write("a\r\n\nb \"q\"\nlast");
     s.pipe.close_write();
-    EXPECT_EQ(s.src->drain(),
-              "{\"line\":\"a\"}\n{\"line\":\"\"}\n{\"line\":\"b \\\"q\\\"\"}\n{\"line\":\"last\"}\n");
+    EXPECT_EQ(
+        s.src->drain(),
+        "{\"line\":\"a\"}\n{\"line\":\"\"}\n{\"line\":\"b \\\"q\\\"\"}\n{\"line\":\"last\"}\n");
 }
 
 TEST(StdinReadTest, StreamingPassesOnWhatHasArrivedWithoutFillingABatch) {
@@ -134,7 +134,8 @@ TEST(StdinReadTest, CsvOptionsWithAnotherFormatAreWarnedAbout) {
 }
 
 TEST(StdinReadTest, ColumnsNeedHeadersFalse) {
-    auto b = test::build_stage("stdin.read", {{"format", "csv"}, {"columns", OptionValue::List{"x"}}});
+    auto b =
+        test::build_stage("stdin.read", {{"format", "csv"}, {"columns", OptionValue::List{"x"}}});
     EXPECT_FALSE(b.stage);
     EXPECT_NE(b.errors().find("headers = false"), std::string::npos) << b.errors();
 }
@@ -183,7 +184,8 @@ TEST(LineSourceTest, ALineLongerThanTheLimitIsADataError) {
     auto op = plugins::stdin_source::make_line_source(std::move(*file), ctx, 16, 64);
     CollectingEmitter out;
     Result<bool> r = true;
-    while (r.ok() && *r) r = op->next(out);
+    while (r.ok() && *r)
+        r = op->next(out);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().kind, ErrorKind::Data);
     EXPECT_NE(r.error().where.find("in.txt:2"), std::string::npos) << r.error().to_string();

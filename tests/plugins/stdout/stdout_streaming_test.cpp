@@ -3,10 +3,9 @@
 
 #include "support/stage_harness.hpp"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <fcntl.h>
 #include <unistd.h>
 
 namespace conveyor {

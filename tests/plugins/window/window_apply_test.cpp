@@ -36,7 +36,8 @@ TEST(WindowApplyOptionsTest, EachTypeTakesItsOwnOptions) {
                 HasSubstr("both be record counts or both be durations"));
     EXPECT_THAT(build_errors({{"type", "sliding"}, {"size", "1m"}, {"slide", "2m"}}),
                 HasSubstr("must not be larger than size"));
-    EXPECT_THAT(build_errors({{"size", "1m"}, {"slide", "10s"}}), HasSubstr("is for type = \"sliding\""));
+    EXPECT_THAT(build_errors({{"size", "1m"}, {"slide", "10s"}}),
+                HasSubstr("is for type = \"sliding\""));
     EXPECT_THAT(build_errors({{"type", "session"}}), HasSubstr("needs 'gap'"));
     EXPECT_THAT(build_errors({{"type", "session"}, {"gap", "30s"}, {"size", "1m"}}),
                 HasSubstr("has no size"));
@@ -44,9 +45,11 @@ TEST(WindowApplyOptionsTest, EachTypeTakesItsOwnOptions) {
                 HasSubstr("do not use time"));
     EXPECT_THAT(build_errors({{"size", "1m"}, {"allowed_lateness", "5s"}}),
                 HasSubstr("records on processing time are never late"));
-    EXPECT_TRUE(test::build_stage("window.apply", {{"type", "session"}, {"gap", "30s"},
-                                                   {"time_field", "ts"}, {"allowed_lateness", "1m"}})
-                    .stage);
+    EXPECT_TRUE(
+        test::build_stage(
+            "window.apply",
+            {{"type", "session"}, {"gap", "30s"}, {"time_field", "ts"}, {"allowed_lateness", "1m"}})
+            .stage);
 }
 
 TEST(WindowApplyOptionsTest, AKnownInputWithoutTheTimeFieldFailsAtOpen) {
@@ -84,7 +87,8 @@ id = "in"
 function = "json.read"
 inputs = []
 [stages.config]
-path = ")" + dir.file("events.jsonl") + R"("
+path = ")" + dir.file("events.jsonl") +
+                             R"("
 
 [[stages]]
 id = "w"
@@ -108,25 +112,32 @@ id = "out"
 function = "json.write"
 inputs = ["agg"]
 [stages.config]
-path = ")" + dir.file("counts.jsonl") + "\"\n";
+path = ")" + dir.file("counts.jsonl") +
+                             "\"\n";
     LoadResult loaded = load_pipeline_text(text, "p.toml", test::builtin_registry());
     ASSERT_TRUE(loaded.pipeline) << loaded.diagnostics.to_string();
     RunContext run;
     RunReport report = run_pipeline(*loaded.pipeline, run);
     ASSERT_TRUE(report.status) << report.status.error().to_string();
     EXPECT_EQ(test::read_file(dir.file("counts.jsonl")),
-              "{\"level\":\"error\",\"count\":2,\"window_start\":\"2024-05-01T12:00:00Z\",\"window_end\":\"2024-05-01T12:01:00Z\"}\n"
-              "{\"level\":\"info\",\"count\":1,\"window_start\":\"2024-05-01T12:00:00Z\",\"window_end\":\"2024-05-01T12:01:00Z\"}\n"
-              "{\"level\":\"error\",\"count\":1,\"window_start\":\"2024-05-01T12:01:00Z\",\"window_end\":\"2024-05-01T12:02:00Z\"}\n"
-              "{\"level\":\"info\",\"count\":1,\"window_start\":\"2024-05-01T12:01:00Z\",\"window_end\":\"2024-05-01T12:02:00Z\"}\n"
-              "{\"level\":\"info\",\"count\":1,\"window_start\":\"2024-05-01T12:02:00Z\",\"window_end\":\"2024-05-01T12:03:00Z\"}\n");
+              "{\"level\":\"error\",\"count\":2,\"window_start\":\"2024-05-01T12:00:00Z\",\"window_"
+              "end\":\"2024-05-01T12:01:00Z\"}\n"
+              "{\"level\":\"info\",\"count\":1,\"window_start\":\"2024-05-01T12:00:00Z\",\"window_"
+              "end\":\"2024-05-01T12:01:00Z\"}\n"
+              "{\"level\":\"error\",\"count\":1,\"window_start\":\"2024-05-01T12:01:00Z\",\"window_"
+              "end\":\"2024-05-01T12:02:00Z\"}\n"
+              "{\"level\":\"info\",\"count\":1,\"window_start\":\"2024-05-01T12:01:00Z\",\"window_"
+              "end\":\"2024-05-01T12:02:00Z\"}\n"
+              "{\"level\":\"info\",\"count\":1,\"window_start\":\"2024-05-01T12:02:00Z\",\"window_"
+              "end\":\"2024-05-01T12:03:00Z\"}\n");
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, WindowPipelineTest,
                          ::testing::Combine(::testing::Values("dag", "channel", "async"),
                                             ::testing::Values("batch", "streaming")),
                          [](const auto& param_info) {
-                             return std::get<0>(param_info.param) + "_" + std::get<1>(param_info.param);
+                             return std::get<0>(param_info.param) + "_" +
+                                    std::get<1>(param_info.param);
                          });
 
 } // namespace

@@ -5,7 +5,6 @@
 #include "window_engine.hpp"
 
 #include <gtest/gtest.h>
-
 #include <random>
 
 namespace conveyor::plugins::window {
@@ -37,7 +36,8 @@ WindowSpec event_spec(WindowType type, std::int64_t size_ms, std::int64_t latene
 /// {"v":N} records for the given values.
 Batch values(std::initializer_list<int> vs) {
     std::vector<std::string> objs;
-    for (int v : vs) objs.push_back("{\"v\":" + std::to_string(v) + "}");
+    for (int v : vs)
+        objs.push_back("{\"v\":" + std::to_string(v) + "}");
     return batch_from_json(objs);
 }
 
@@ -45,7 +45,8 @@ Batch values(std::initializer_list<int> vs) {
 Batch at_seconds(std::initializer_list<std::pair<int, int>> ts_v) {
     std::vector<std::string> objs;
     for (auto [sec, v] : ts_v)
-        objs.push_back("{\"ts\":\"" + format_rfc3339(kT0 + sec * 1000) + "\",\"v\":" + std::to_string(v) + "}");
+        objs.push_back("{\"ts\":\"" + format_rfc3339(kT0 + sec * 1000) +
+                       "\",\"v\":" + std::to_string(v) + "}");
     return batch_from_json(objs);
 }
 
@@ -53,7 +54,9 @@ std::string marker(const std::string& start, const std::string& end) {
     return "{\"window_start\":" + start + ",\"window_end\":" + end + ",\"window_closed\":true}\n";
 }
 
-std::string q(std::int64_t ms) { return "\"" + format_rfc3339(ms) + "\""; }
+std::string q(std::int64_t ms) {
+    return "\"" + format_rfc3339(ms) + "\"";
+}
 
 TEST(WindowEngineTest, TumblingCountWindowsCloseRightAfterTheirLastRecord) {
     WindowEngine e(count_spec(WindowType::Tumbling, 2));
@@ -61,8 +64,7 @@ TEST(WindowEngineTest, TumblingCountWindowsCloseRightAfterTheirLastRecord) {
     e.push(values({1, 2, 3}), 0, out);
     EXPECT_EQ(jsonl(out), "{\"v\":1,\"window_start\":0,\"window_end\":2}\n"
                           "{\"v\":2,\"window_start\":0,\"window_end\":2}\n" +
-                              marker("0", "2") +
-                              "{\"v\":3,\"window_start\":2,\"window_end\":4}\n");
+                              marker("0", "2") + "{\"v\":3,\"window_start\":2,\"window_end\":4}\n");
     EXPECT_EQ(out.size(), 1u) << "one output batch per input batch";
     out.clear();
     e.finish(out);
@@ -91,7 +93,8 @@ TEST(WindowEngineTest, ProcessingTimeWindowsCloseWhenTimePassesWithoutInput) {
     std::vector<Batch> out;
     EXPECT_FALSE(e.next_deadline());
     e.push(values({1}), kT0 + 3000, out);
-    EXPECT_EQ(jsonl(out), "{\"v\":1,\"window_start\":" + q(kT0) + ",\"window_end\":" + q(kT0 + 10000) + "}\n");
+    EXPECT_EQ(jsonl(out),
+              "{\"v\":1,\"window_start\":" + q(kT0) + ",\"window_end\":" + q(kT0 + 10000) + "}\n");
     ASSERT_TRUE(e.next_deadline());
     EXPECT_EQ(*e.next_deadline(), kT0 + 10000);
     out.clear();
@@ -127,8 +130,10 @@ TEST(WindowEngineTest, SessionsOnProcessingTimeEndAfterAGap) {
     e.push(values({2}), kT0 + 4000, out);
     EXPECT_EQ(*e.next_deadline(), kT0 + 9000);
     e.advance(kT0 + 8999, out);
-    EXPECT_EQ(jsonl(out), "{\"v\":1,\"window_start\":" + q(kT0) + ",\"window_end\":null}\n"
-                          "{\"v\":2,\"window_start\":" + q(kT0) + ",\"window_end\":null}\n");
+    EXPECT_EQ(jsonl(out), "{\"v\":1,\"window_start\":" + q(kT0) +
+                              ",\"window_end\":null}\n"
+                              "{\"v\":2,\"window_start\":" +
+                              q(kT0) + ",\"window_end\":null}\n");
     out.clear();
     e.advance(kT0 + 9000, out);
     EXPECT_EQ(jsonl(out), marker(q(kT0), q(kT0 + 9000)));
@@ -144,8 +149,10 @@ TEST(WindowEngineTest, EventTimeReordersWithinAllowedLateness) {
     EXPECT_EQ(e.held_records(), 2u);
     out.clear();
     e.push(at_seconds({{91, 4}}), 0, out); // watermark 61s: window [0, 60s) closes
-    EXPECT_EQ(jsonl(out), "{\"ts\":" + q(kT0 + 40000) + ",\"v\":3," + w0 + "}\n"
-                          "{\"ts\":" + q(kT0 + 50000) + ",\"v\":2," + w0 + "}\n" +
+    EXPECT_EQ(jsonl(out), "{\"ts\":" + q(kT0 + 40000) + ",\"v\":3," + w0 +
+                              "}\n"
+                              "{\"ts\":" +
+                              q(kT0 + 50000) + ",\"v\":2," + w0 + "}\n" +
                               marker(q(kT0), q(kT0 + 60000)));
 }
 
@@ -163,10 +170,15 @@ TEST(WindowEngineTest, EventTimeRecordsBeforeTheWatermarkAreDropped) {
     EXPECT_EQ(dropped, std::vector<std::string>{"3"}) << "90s is the watermark itself: not late";
     EXPECT_EQ(e.late_records(), 1u);
     e.finish(out);
-    const std::string w = "\"window_start\":" + q(kT0 + 60000) + ",\"window_end\":" + q(kT0 + 120000);
-    EXPECT_EQ(jsonl(out), "{\"ts\":" + q(kT0 + 90000) + ",\"v\":4," + w + "}\n"
-                          "{\"ts\":" + q(kT0 + 95000) + ",\"v\":2," + w + "}\n"
-                          "{\"ts\":" + q(kT0 + 100000) + ",\"v\":1," + w + "}\n" +
+    const std::string w =
+        "\"window_start\":" + q(kT0 + 60000) + ",\"window_end\":" + q(kT0 + 120000);
+    EXPECT_EQ(jsonl(out), "{\"ts\":" + q(kT0 + 90000) + ",\"v\":4," + w +
+                              "}\n"
+                              "{\"ts\":" +
+                              q(kT0 + 95000) + ",\"v\":2," + w +
+                              "}\n"
+                              "{\"ts\":" +
+                              q(kT0 + 100000) + ",\"v\":1," + w + "}\n" +
                               marker(q(kT0 + 60000), q(kT0 + 120000)));
 }
 
@@ -180,27 +192,30 @@ TEST(WindowEngineTest, HeldRecordsStayBoundedWhenTimestampsStopAdvancing) {
         e.push(at_seconds({{5, i}}), 0, out); // the same time, forever
         EXPECT_LE(e.held_records(), 8u);
     }
-    for (const Batch& b : out) rows += b.rows();
+    for (const Batch& b : out)
+        rows += b.rows();
     EXPECT_GE(rows, 92u) << "the oldest went on early";
     EXPECT_GT(e.forced_releases(), 0u);
     EXPECT_EQ(e.late_records(), 0u) << "records at the forced watermark are not late";
     out.clear();
     e.finish(out);
     rows = 0;
-    for (const Batch& b : out) rows += b.rows();
+    for (const Batch& b : out)
+        rows += b.rows();
     EXPECT_GE(rows, 1u);
 }
 
 TEST(WindowEngineTest, RecordsWithoutATimestampAreDroppedNotFatal) {
     int calls = 0;
-    WindowEngine e(event_spec(WindowType::Tumbling, 60000, 0),
-                   [&](WindowEngine::Drop why, const Batch&, std::size_t, std::int64_t, std::int64_t) {
-                       EXPECT_EQ(why, WindowEngine::Drop::NoTimestamp);
-                       ++calls;
-                   });
+    WindowEngine e(
+        event_spec(WindowType::Tumbling, 60000, 0),
+        [&](WindowEngine::Drop why, const Batch&, std::size_t, std::int64_t, std::int64_t) {
+            EXPECT_EQ(why, WindowEngine::Drop::NoTimestamp);
+            ++calls;
+        });
     std::vector<Batch> out;
-    e.push(batch_from_json({"{\"ts\":\"yesterday\"}", "{\"v\":1}", "{\"ts\":null}",
-                            "{\"ts\":1714564800}"}),
+    e.push(batch_from_json(
+               {"{\"ts\":\"yesterday\"}", "{\"v\":1}", "{\"ts\":null}", "{\"ts\":1714564800}"}),
            0, out);
     EXPECT_EQ(calls, 3);
     EXPECT_EQ(e.untimed_records(), 3u);
@@ -252,7 +267,8 @@ TEST(WindowEngineTest, BatchBoundariesDoNotChangeTheOutcome) {
     std::vector<std::string> records;
     for (int i = 0; i < 400; ++i) {
         const int sec = i * 3 + static_cast<int>(rng() % 40) - 20; // out of order by up to 40s
-        records.push_back("{\"ts\":" + std::to_string(kT0 / 1000 + sec) + ",\"i\":" + std::to_string(i) + "}");
+        records.push_back("{\"ts\":" + std::to_string(kT0 / 1000 + sec) +
+                          ",\"i\":" + std::to_string(i) + "}");
     }
     auto run = [&records](std::size_t batch) {
         WindowSpec s = event_spec(WindowType::Sliding, 60000, 15000);
@@ -260,8 +276,9 @@ TEST(WindowEngineTest, BatchBoundariesDoNotChangeTheOutcome) {
         WindowEngine e(s);
         std::vector<Batch> out;
         for (std::size_t i = 0; i < records.size(); i += batch) {
-            std::vector<std::string> part(records.begin() + static_cast<long>(i),
-                                          records.begin() + static_cast<long>(std::min(records.size(), i + batch)));
+            std::vector<std::string> part(
+                records.begin() + static_cast<long>(i),
+                records.begin() + static_cast<long>(std::min(records.size(), i + batch)));
             e.push(batch_from_json(part), 0, out);
         }
         e.finish(out);

@@ -5,12 +5,11 @@
 #include "conveyor/io/followed_file.hpp"
 #include "support/process.hpp"
 
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,7 +69,8 @@ TEST(FollowedFileTest, AReadAtTheEndWaitsForAppendedData) {
     InputFile in = first_segment(*f);
     auto got = std::async(std::launch::async, [&in] {
         std::string all;
-        while (all.size() < 4) all += read_some(in);
+        while (all.size() < 4)
+            all += read_some(in);
         return all;
     });
     append(path, "x\n");

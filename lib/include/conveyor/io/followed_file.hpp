@@ -31,9 +31,9 @@ enum class FollowFrom : std::uint8_t { Beginning, End };
 /// Changes are noticed through inotify on the file's directory, and by looking again every
 /// `poll_interval` (file systems without inotify). A truncation followed at once by writes
 /// past the old length is noticed too: before each read the last bytes read (up to 64) are
-/// compared with what the file now holds there. Known limits, as with `tail -F`: lines a writer still adds to the old file after
-/// the switch are not read; a rewrite with the very same bytes before the read position is
-/// taken for an append.
+/// compared with what the file now holds there. Known limits, as with `tail -F`: lines a writer
+/// still adds to the old file after the switch are not read; a rewrite with the very same bytes
+/// before the read position is taken for an append.
 ///
 /// Not thread-safe: one source thread uses it. Blocking waits wake on stop/cancel.
 class FollowedFile final : private InputFile::Follower {
@@ -90,8 +90,8 @@ private:
     End end_ = End::None;
     std::uint64_t dev_ = 0; ///< identity of the current segment's file
     std::uint64_t ino_ = 0;
-    std::int64_t pos_ = 0;  ///< read position in it
-    char mark_[64] = {};    ///< the last bytes read (up to 64), to notice a rewrite
+    std::int64_t pos_ = 0; ///< read position in it
+    char mark_[64] = {};   ///< the last bytes read (up to 64), to notice a rewrite
     std::size_t mark_len_ = 0;
     bool missing_logged_ = false;
 };

@@ -16,8 +16,8 @@ namespace conveyor {
 class FollowingSource final : public SourceOperator {
 public:
     /// Makes the inner source of segment number `index` (0-based).
-    using Factory =
-        std::function<Result<std::unique_ptr<SourceOperator>>(InputFile segment, std::size_t index)>;
+    using Factory = std::function<Result<std::unique_ptr<SourceOperator>>(InputFile segment,
+                                                                          std::size_t index)>;
 
     FollowingSource(std::unique_ptr<FollowedFile> file, Factory make);
     ~FollowingSource() override;
