@@ -1,9 +1,13 @@
 #include "csv_read.hpp"
 
+#include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/stage_errors.hpp"
+#include "conveyor/io/followed_file.hpp"
 #include "conveyor/obs/log.hpp"
+#include "conveyor/stage/following_source.hpp"
 #include "csv_dialect.hpp"
+#include "csv_typing.hpp"
 
 #include <fmt/format.h>
 #include <unordered_set>
@@ -15,16 +19,19 @@ namespace {
 /// One run of csv.read: reads the header at start(), then one batch per next().
 class CsvReadOperator final : public SourceOperator {
 public:
-    CsvReadOperator(const CsvReadConfig& config, InputFile file, const OpenContext& ctx)
+    CsvReadOperator(const CsvReadConfig& config, InputFile file, const OpenContext& ctx,
+                    std::shared_ptr<CsvFollowState> follow = nullptr)
         : reader_(
               std::move(file),
               ReaderConfig{config.delimiter, config.quote, config.infer_types, config.block_size},
               ctx.metrics),
-          config_(config), batch_size_(std::max<std::size_t>(ctx.batch_size, 1)), run_(ctx.run), errors_(ctx.errors),
-          streaming_(ctx.mode == ExecutionMode::Streaming) {}
+          config_(config), batch_size_(std::max<std::size_t>(ctx.batch_size, 1)), run_(ctx.run),
+          errors_(ctx.errors), streaming_(ctx.mode == ExecutionMode::Streaming),
+          follow_(std::move(follow)) {}
 
     /// Reads what the schema comes from: the header row, or the first record of a file
-    /// without one (kept to be emitted first).
+    /// without one (kept to be emitted first). Called by open(), or by the first next() when
+    /// the input may not have the header yet (a pipe in streaming mode, a followed file).
     Status start();
     [[nodiscard]] const SchemaRef& schema() const noexcept { return schema_; }
 
@@ -40,6 +47,8 @@ private:
     RunContext* run_;
     StageErrors* errors_;
     bool streaming_;
+    std::shared_ptr<CsvFollowState> follow_;
+    bool started_ = false;
     SchemaRef schema_;
     std::size_t width_ = 0;
     std::optional<Batch> pending_;
@@ -51,6 +60,7 @@ private:
 };
 
 Status CsvReadOperator::start() {
+    started_ = true;
     if (config_.columns) {
         schema_ = make_schema(*config_.columns);
         width_ = schema_->size();
@@ -66,6 +76,32 @@ Status CsvReadOperator::start() {
     if (!*first) { // empty file: no records, no columns
         schema_ = make_schema({});
         done_ = true;
+        return {};
+    }
+
+    if (config_.headers && follow_ && follow_->header) {
+        // A later segment of a followed file: a repeated header is skipped; anything else is
+        // the first record, under the header already known.
+        schema_ = follow_->header;
+        width_ = schema_->size();
+        bool same = fields_.size() == width_;
+        for (std::size_t i = 0; same && i < width_; ++i)
+            same = fields_[i].as_string() == schema_->name(i);
+        consumed_mark_ = reader_.bytes_consumed();
+        if (same) return {};
+        if (config_.infer_types)
+            for (Value& v : fields_)
+                v = infer_value(v.as_string(), false);
+        if (fields_.size() != width_) {
+            if (config_.on_ragged == RaggedPolicy::Skip) return {};
+            if (config_.on_ragged == RaggedPolicy::Pad && fields_.size() < width_)
+                fields_.resize(width_, Value::null());
+            else
+                return ragged_error();
+        }
+        pending_.emplace(schema_, batch_size_);
+        pending_->share_storage_of(scratch);
+        pending_->append_row(fields_);
         return {};
     }
 
@@ -87,6 +123,7 @@ Status CsvReadOperator::start() {
     }
     schema_ = make_schema(std::move(names));
     width_ = schema_->size();
+    if (follow_) follow_->header = schema_;
     if (!config_.headers) {
         pending_.emplace(schema_, batch_size_);
         pending_->share_storage_of(scratch);
@@ -96,6 +133,7 @@ Status CsvReadOperator::start() {
 }
 
 Result<bool> CsvReadOperator::next(Emitter& out) {
+    if (!started_) CONVEYOR_TRY(start());
     if (done_) return false;
     // A graceful stop needs nothing here: the input then reports its end, and the complete
     // records already read still go out.
@@ -173,8 +211,29 @@ public:
     explicit CsvReadStage(CsvReadConfig config) : config_(std::move(config)) {}
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
+        if (config_.follow) {
+            auto followed = FollowedFile::open(config_.path, ctx.run, {});
+            if (!followed) return std::move(followed).error();
+            auto state = std::make_shared<CsvFollowState>();
+            OpenContext source_ctx = ctx; // a source has no inputs: nothing to dangle
+            source_ctx.input_schemas = {};
+            source_ctx.input_schemas_fixed = {};
+            FollowingSource::Factory make = [config = config_, source_ctx, state](InputFile segment,
+                                                                                  std::size_t) {
+                return Result<std::unique_ptr<SourceOperator>>(
+                    make_csv_source(std::move(segment), config, source_ctx, state));
+            };
+            // The header is read when the file has one: the schema is not known yet.
+            return OpenedStage(std::unique_ptr<SourceOperator>(std::make_unique<FollowingSource>(
+                                   std::move(followed).value(), std::move(make))),
+                               nullptr);
+        }
         auto file = InputFile::open(config_.path, ctx.run);
         if (!file) return std::move(file).error();
+        if (ctx.mode == ExecutionMode::Streaming && !file->size()) {
+            // A pipe in streaming mode: do not wait for the header while the run starts.
+            return OpenedStage(make_csv_source(std::move(*file), config_, ctx), nullptr);
+        }
         auto op = std::make_unique<CsvReadOperator>(config_, std::move(*file), ctx);
         CONVEYOR_TRY(op->start());
         SchemaRef schema = op->schema();
@@ -232,6 +291,15 @@ std::unique_ptr<Stage> build_csv_read(BuildContext& ctx) {
         }
         config.columns = std::move(columns);
     }
+    config.follow = bool_option(options, "follow", false);
+    if (config.follow) {
+        if (config.path == "-")
+            ctx.error("follow", "follow = true reads a file as it grows; standard input is "
+                                "read as it comes anyway (leave follow out, or use stdin.read)");
+        else if (ctx.global().execution_mode != ExecutionMode::Streaming)
+            ctx.error("follow", "follow = true never reaches the end of the file, so it needs "
+                                "[global] execution_mode = \"streaming\"");
+    }
     if (ctx.failed()) return nullptr;
     return make_csv_read_stage(std::move(config));
 }
@@ -259,6 +327,12 @@ normalise_header(std::vector<std::string> names,
         }
     }
     return names;
+}
+
+std::unique_ptr<SourceOperator> make_csv_source(InputFile file, const CsvReadConfig& config,
+                                                const OpenContext& ctx,
+                                                std::shared_ptr<CsvFollowState> follow) {
+    return std::make_unique<CsvReadOperator>(config, std::move(file), ctx, std::move(follow));
 }
 
 std::unique_ptr<Stage> make_csv_read_stage(CsvReadConfig config) {
@@ -318,6 +392,17 @@ FunctionDescriptor csv_read_descriptor() {
     columns.description = "Field names for a file without a header row (headers = false); "
                           "each row must have this many fields.";
     fn.options.push_back(std::move(columns));
+
+    OptionSpec follow;
+    follow.name = "follow";
+    follow.type = OptionType::Bool;
+    follow.default_value = false;
+    follow.description =
+        "Keep reading what is appended to the file, like `tail -F`, until the run is stopped "
+        "(SIGINT/SIGTERM); a file rotated by rename or truncated is read again from its "
+        "beginning (a repeated header is skipped). Needs execution_mode = \"streaming\"; "
+        "file.watch does the same with more choices.";
+    fn.options.push_back(std::move(follow));
 
     fn.factory = build_csv_read;
     return fn;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "conveyor/io/input_file.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/stage.hpp"
 #include "csv_reader.hpp"
@@ -28,8 +29,24 @@ struct CsvReadConfig {
     RaggedPolicy on_ragged = RaggedPolicy::Error;
     /// Column names for a file without a header row.
     std::optional<std::vector<std::string>> columns;
+    /// Keep reading data appended to the file, across rotations (streaming mode only).
+    bool follow = false;
     std::size_t block_size = kDefaultBlockSize; ///< internal knob for tests
 };
+
+/// What the segments of one followed file share: the header read from the first one.
+struct CsvFollowState {
+    SchemaRef header;
+};
+
+/// A csv.read source over an already open input (stdin.read, file.watch, followed files).
+/// The header (or the first record) is read by the first next(), never before: a pipe or a
+/// followed file may not have it yet. With `follow` state from an earlier segment, a first row
+/// equal to the known header is skipped as a repeated header; any other first row is data
+/// with the known columns (a file truncated and written again without a header).
+std::unique_ptr<SourceOperator> make_csv_source(InputFile file, const CsvReadConfig& config,
+                                                const OpenContext& ctx,
+                                                std::shared_ptr<CsvFollowState> follow = nullptr);
 
 /// The stage definition; open() opens the file and reads the header, so the opened stage
 /// knows its schema before any batch flows.

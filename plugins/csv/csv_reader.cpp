@@ -114,7 +114,8 @@ std::string_view CsvReader::unescape(std::string_view quoted_text, std::string_v
         *w++ = q;
         p = hit + 2; // the pair stands for one quote (inside a closed field quotes come in pairs)
     }
-    std::memcpy(w, literal_tail.data(), literal_tail.size());
+    // An empty tail may have a null data(): memcpy must not see it (UBSan reports it).
+    if (!literal_tail.empty()) std::memcpy(w, literal_tail.data(), literal_tail.size());
     w += literal_tail.size();
     return {out, static_cast<std::size_t>(w - out)};
 }

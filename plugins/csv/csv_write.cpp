@@ -1,16 +1,21 @@
 #include "csv_write.hpp"
 
+#include "conveyor/config/pipeline_spec.hpp"
+#include "conveyor/format/json_writer.hpp"
+#include "conveyor/io/input_file.hpp"
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "csv_dialect.hpp"
-#include "conveyor/format/json_writer.hpp"
+#include "csv_reader.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstring>
-#include <algorithm>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <vector>
 
 namespace conveyor::csv {
@@ -22,9 +27,25 @@ namespace {
 /// header is the union of the inputs' fields (in input order, then field order).
 class CsvWriteOperator final : public Operator {
 public:
-    CsvWriteOperator(const CsvWriteConfig& config, OutputFile out, const OpenContext& ctx)
+    CsvWriteOperator(const CsvWriteConfig& config, OutputFile out, const OpenContext& ctx,
+                     SchemaRef existing_header)
         : config_(config), out_(std::move(out)), stage_id_(ctx.stage_id), metrics_(ctx.metrics),
-          input_schemas_(ctx.input_schemas.begin(), ctx.input_schemas.end()) {
+          input_schemas_(ctx.input_schemas.begin(), ctx.input_schemas.end()),
+          flush_each_batch_(ctx.mode == ExecutionMode::Streaming || config.append),
+          last_sync_(std::chrono::steady_clock::now()) {
+        if (existing_header) {
+            // Appending under an existing header: it names the columns (a field it lacks is
+            // an error, as for any header), and is not repeated.
+            header_ = std::move(existing_header);
+            header_written_ = true;
+            for (const unsigned char c :
+                 {static_cast<unsigned char>(config_.delimiter),
+                  static_cast<unsigned char>(config_.quote), static_cast<unsigned char>('\n'),
+                  static_cast<unsigned char>('\r')})
+                needs_quote_[c] = true;
+            return;
+        }
+        if (config_.append && out_.initial_size() > 0) header_written_ = true; // no header row
         std::vector<std::string> names;
         for (const SchemaRef& in : input_schemas_) {
             if (!in) continue;
@@ -57,6 +78,9 @@ private:
 
     const Mapping& mapping_for(const SchemaRef& schema);
     Status write_batch(const Batch& batch);
+    /// Hands the batch's text to the file; in streaming or append mode also writes it out
+    /// (whole lines, one write) and syncs when fsync_interval_ms has passed.
+    Status end_of_batch();
     void write_header();
     void append_field(const Value& v, bool only_column);
     void append_text(std::string_view s);
@@ -70,6 +94,8 @@ private:
     std::vector<SchemaRef> input_schemas_;
     SchemaRef header_;
     bool header_written_ = false;
+    bool flush_each_batch_;
+    std::chrono::steady_clock::time_point last_sync_;
     std::vector<Mapping> mappings_;
     std::size_t last_mapping_ = 0;
     std::string buf_;
@@ -83,6 +109,17 @@ Status CsvWriteOperator::finish(Emitter&) {
     if (!header_written_ && header_) write_header();
     CONVEYOR_TRY(flush());
     return out_.commit();
+}
+
+Status CsvWriteOperator::end_of_batch() {
+    CONVEYOR_TRY(flush());
+    if (!flush_each_batch_) return {};
+    if (!config_.append) return out_.flush();
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_sync_ < std::chrono::milliseconds(config_.fsync_interval_ms))
+        return out_.flush();
+    last_sync_ = now;
+    return out_.sync();
 }
 
 const CsvWriteOperator::Mapping& CsvWriteOperator::mapping_for(const SchemaRef& schema) {
@@ -136,7 +173,7 @@ Status CsvWriteOperator::write_batch(const Batch& batch) {
         }
         buf_.push_back('\n');
     }
-    return flush();
+    return end_of_batch();
 }
 
 void CsvWriteOperator::write_header() {
@@ -249,13 +286,46 @@ public:
     explicit CsvWriteStage(CsvWriteConfig config) : config_(std::move(config)) {}
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
-        auto out = OutputFile::create(config_.path, ctx.run);
+        auto out = config_.append ? OutputFile::open_append(config_.path, ctx.run)
+                                  : OutputFile::create(config_.path, ctx.run);
         if (!out) return std::move(out).error();
-        auto op = std::make_unique<CsvWriteOperator>(config_, std::move(*out), ctx);
+        SchemaRef existing;
+        if (config_.append && config_.headers && out->initial_size() > 0) {
+            auto header = read_existing_header();
+            if (!header) return std::move(header).error();
+            existing = std::move(header).value();
+            if (existing && !config_.columns.empty() && existing->names() != config_.columns)
+                return fail(ErrorKind::Config,
+                            fmt::format("append = true: the file's header ({}) differs from "
+                                        "'columns' ({})",
+                                        fmt::join(existing->names(), ","),
+                                        fmt::join(config_.columns, ",")),
+                            config_.path);
+        }
+        auto op =
+            std::make_unique<CsvWriteOperator>(config_, std::move(*out), ctx, std::move(existing));
         return OpenedStage(std::unique_ptr<Operator>(std::move(op)), nullptr);
     }
 
 private:
+    /// The header row of the file being appended to (nullptr when it has none).
+    Result<SchemaRef> read_existing_header() const {
+        auto in = InputFile::open(config_.path, nullptr);
+        if (!in) return std::move(in).error();
+        CsvReader reader(std::move(*in), ReaderConfig{config_.delimiter, config_.quote, false});
+        Batch scratch;
+        reader.attach(&scratch);
+        std::vector<Value> fields;
+        auto got = reader.next_record(fields);
+        reader.attach(nullptr);
+        if (!got) return std::move(got).error();
+        if (!*got) return SchemaRef{};
+        std::vector<std::string> names;
+        for (const Value& v : fields)
+            names.emplace_back(v.as_string());
+        return make_schema(std::move(names));
+    }
+
     CsvWriteConfig config_;
 };
 
@@ -274,6 +344,15 @@ std::unique_ptr<Stage> build_csv_write(BuildContext& ctx) {
         config.delimiter = dialect->delimiter;
         config.quote = dialect->quote;
     }
+    config.append = bool_option(options, "append", false);
+    if (options.find("fsync_interval_ms"))
+        config.fsync_interval_ms = options.get_int("fsync_interval_ms");
+    if (config.append && config.path == "-")
+        ctx.error("append", "append = true writes to the end of a file; standard output has "
+                            "no end to append to (leave append out)");
+    if (options.given("fsync_interval_ms") && !config.append)
+        ctx.warning("fsync_interval_ms", "fsync_interval_ms only matters with append = true (a "
+                                         "file written whole is synced once, when it is complete)");
     if (ctx.failed()) return nullptr;
     return make_csv_write_stage(std::move(config));
 }
@@ -293,7 +372,8 @@ FunctionDescriptor csv_write_descriptor() {
     fn.summary = "Write records to a CSV file (or standard output)";
     fn.description =
         "Writes RFC 4180 CSV with LF line ends, all or nothing: the file appears only when the "
-        "run succeeds. Records are written as they arrive (under dag: one input after another "
+        "run succeeds (with append = true records are added to the file as they come). Records are "
+        "written as they arrive (under dag: one input after another "
         "in the order of 'inputs'). The columns are 'columns' when given, else the union of the "
         "inputs' fields as known when the run starts (for JSON: the first record's); records "
         "of other shapes are matched by field name, and a field the header lacks is an error "
@@ -318,6 +398,25 @@ FunctionDescriptor csv_write_descriptor() {
     columns.description = "The columns to write, in this order; other fields are left out and "
                           "missing ones are empty.";
     fn.options.push_back(std::move(columns));
+    OptionSpec append;
+    append.name = "append";
+    append.type = OptionType::Bool;
+    append.default_value = false;
+    append.description =
+        "Append to the file in place instead of replacing it when the run succeeds: records "
+        "are written as they arrive (whole lines, one write per batch), the header only to an "
+        "empty file, and an existing header names the columns. For streaming runs.";
+    fn.options.push_back(std::move(append));
+    OptionSpec fsync;
+    fsync.name = "fsync_interval_ms";
+    fsync.type = OptionType::Int;
+    fsync.default_value = std::int64_t{1000};
+    fsync.min = 0.0;
+    fsync.description =
+        "With append = true: data is made durable (fdatasync) at the first batch written this "
+        "many milliseconds after the previous sync, and when the stage ends; 0 syncs every "
+        "batch. Records are visible to readers as soon as they are written either way.";
+    fn.options.push_back(std::move(fsync));
     fn.factory = build_csv_write;
     return fn;
 }

@@ -3,6 +3,7 @@
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/stage.hpp"
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +18,12 @@ struct CsvWriteConfig {
     char quote = '"';
     /// Fixed header chosen by the user: fields not listed are left out on purpose.
     std::vector<std::string> columns;
+    /// Append to the file in place (no temporary file); the header is written only to an
+    /// empty file, and an existing file's header names the columns.
+    bool append = false;
+    /// Append mode: fdatasync at the first batch written this long after the last one (0:
+    /// after every batch), and when the stage finishes.
+    std::int64_t fsync_interval_ms = 1000;
 };
 
 /// The stage definition; open() creates the (temporary) output file.

@@ -2,7 +2,9 @@
 
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/format/json_parser.hpp"
+#include "conveyor/io/followed_file.hpp"
 #include "conveyor/io/input_file.hpp"
+#include "conveyor/stage/following_source.hpp"
 #include "json_batch_builder.hpp"
 #include "json_splitter.hpp"
 
@@ -145,8 +147,30 @@ public:
     explicit JsonReadStage(JsonReadConfig config) : config_(std::move(config)) {}
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
+        if (config_.follow) {
+            auto followed = FollowedFile::open(config_.path, ctx.run, {});
+            if (!followed) return std::move(followed).error();
+            OpenContext source_ctx = ctx; // a source has no inputs: nothing to dangle
+            source_ctx.input_schemas = {};
+            source_ctx.input_schemas_fixed = {};
+            FollowingSource::Factory make = [format = config_.format, source_ctx,
+                                             block = config_.block_size](InputFile segment,
+                                                                         std::size_t) {
+                return Result<std::unique_ptr<SourceOperator>>(
+                    make_json_source(std::move(segment), format, source_ctx, block));
+            };
+            return OpenedStage(std::unique_ptr<SourceOperator>(std::make_unique<FollowingSource>(
+                                   std::move(followed).value(), std::move(make))),
+                               nullptr);
+        }
         Result<InputFile> file = InputFile::open(config_.path, ctx.run);
         if (!file.ok()) return std::move(file).error();
+        if (ctx.mode == ExecutionMode::Streaming && !file->size()) {
+            // A pipe in streaming mode: do not wait for the first record while the run starts.
+            return OpenedStage(
+                make_json_source(std::move(*file), config_.format, ctx, config_.block_size),
+                nullptr);
+        }
         auto op = std::make_unique<JsonReadOperator>(
             JsonSplitter(std::move(*file), config_.format, config_.block_size, ctx.metrics),
             config_.format, ctx.batch_size, ctx.mode == ExecutionMode::Streaming, ctx.errors);
@@ -168,6 +192,13 @@ JsonFormat default_format_for(std::string_view path) {
 
 JsonFormat parse_format(std::string_view name) {
     return name == "jsonl" ? JsonFormat::Jsonl : JsonFormat::Records;
+}
+
+std::unique_ptr<SourceOperator> make_json_source(InputFile file, JsonFormat format,
+                                                 const OpenContext& ctx, std::size_t block_size) {
+    return std::make_unique<JsonReadOperator>(
+        JsonSplitter(std::move(file), format, block_size, ctx.metrics), format, ctx.batch_size,
+        ctx.mode == ExecutionMode::Streaming, ctx.errors);
 }
 
 std::unique_ptr<Stage> make_json_read(JsonReadConfig config) {

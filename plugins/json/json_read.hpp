@@ -1,5 +1,6 @@
 #pragma once
 
+#include "conveyor/io/input_file.hpp"
 #include "conveyor/stage/stage.hpp"
 #include "json_format.hpp"
 
@@ -16,8 +17,16 @@ struct JsonReadConfig {
     /// Bytes per read. Memory stays near two blocks plus the largest record; tests use tiny
     /// blocks to put records across block boundaries.
     std::size_t block_size = 1 << 20;
+    /// Keep reading what is appended to the file, across rotations (streaming mode only).
+    bool follow = false;
 };
 
 std::unique_ptr<Stage> make_json_read(JsonReadConfig config);
+
+/// A json.read source over an already open input (stdin.read, file.watch, followed files).
+/// Nothing is read before the first next(): a pipe or a followed file may have no record yet.
+std::unique_ptr<SourceOperator> make_json_source(InputFile file, JsonFormat format,
+                                                 const OpenContext& ctx,
+                                                 std::size_t block_size = 1 << 20);
 
 } // namespace conveyor::plugins::json

@@ -4,6 +4,7 @@
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/obs/metrics.hpp"
 
+#include <chrono>
 #include <vector>
 
 namespace conveyor::plugins::json {
@@ -16,12 +17,12 @@ constexpr std::size_t kChunk = 1 << 20;
 
 class JsonWriteOperator final : public Operator {
 public:
-    JsonWriteOperator(OutputFile file, const JsonWriteConfig& config, std::size_t inputs,
+    JsonWriteOperator(OutputFile file, const JsonWriteConfig& config, bool streaming,
                       StageMetrics* metrics)
         : file_(std::move(file)), format_(config.format),
-          pretty_(config.pretty && config.format == JsonFormat::Records), metrics_(metrics) {
-        (void)inputs;
-    }
+          pretty_(config.pretty && config.format == JsonFormat::Records), metrics_(metrics),
+          append_(config.append), flush_each_batch_(streaming || config.append),
+          fsync_interval_(config.fsync_interval_ms), last_sync_(std::chrono::steady_clock::now()) {}
 
     /// Records are written as they arrive, whatever input they come from: under `dag` that is
     /// one input after another in the order listed; the streaming executors interleave them.
@@ -85,7 +86,15 @@ private:
             any_ = true;
             if (buf_.size() >= kChunk) CONVEYOR_TRY(flush());
         }
-        return flush();
+        CONVEYOR_TRY(flush());
+        if (!flush_each_batch_) return {};
+        // Streaming: the batch goes out now (whole lines in one write), and in append mode
+        // it is synced once fsync_interval_ms has passed since the last sync.
+        if (!append_) return file_.flush();
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_sync_ < fsync_interval_) return file_.flush();
+        last_sync_ = now;
+        return file_.sync();
     }
 
     Status flush() {
@@ -98,6 +107,10 @@ private:
     JsonFormat format_;
     bool pretty_;
     StageMetrics* metrics_;
+    bool append_;
+    bool flush_each_batch_;
+    std::chrono::milliseconds fsync_interval_;
+    std::chrono::steady_clock::time_point last_sync_;
     bool any_ = false;        ///< a record was written
     std::string buf_;
     SchemaRef keys_schema_;
@@ -109,10 +122,11 @@ public:
     explicit JsonWriteStage(JsonWriteConfig config) : config_(std::move(config)) {}
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
-        Result<OutputFile> file = OutputFile::create(config_.path, ctx.run);
+        Result<OutputFile> file = config_.append ? OutputFile::open_append(config_.path, ctx.run)
+                                                 : OutputFile::create(config_.path, ctx.run);
         if (!file.ok()) return std::move(file).error();
-        auto op = std::make_unique<JsonWriteOperator>(std::move(*file), config_,
-                                                      ctx.input_schemas.size(), ctx.metrics);
+        auto op = std::make_unique<JsonWriteOperator>(
+            std::move(*file), config_, ctx.mode == ExecutionMode::Streaming, ctx.metrics);
         return OpenedStage(std::unique_ptr<Operator>(std::move(op)), nullptr);
     }
 

@@ -1,3 +1,4 @@
+#include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "json_read.hpp"
 #include "json_write.hpp"
@@ -42,6 +43,19 @@ std::unique_ptr<Stage> build_read(BuildContext& ctx) {
         return nullptr;
     }
     config.format = format_of(o, config.path);
+    config.follow = o.find("follow") && o.get_bool("follow");
+    if (config.follow) {
+        if (config.path == "-") {
+            ctx.error("follow", "follow = true reads a file as it grows; standard input is read "
+                                "as it comes anyway (leave follow out, or use stdin.read)");
+            return nullptr;
+        }
+        if (ctx.global().execution_mode != ExecutionMode::Streaming) {
+            ctx.error("follow", "follow = true never reaches the end of the file, so it needs "
+                                "[global] execution_mode = \"streaming\"");
+            return nullptr;
+        }
+    }
     return json::make_json_read(std::move(config));
 }
 
@@ -55,6 +69,21 @@ std::unique_ptr<Stage> build_write(BuildContext& ctx) {
     }
     config.format = format_of(o, config.path);
     config.pretty = o.get_bool("pretty");
+    config.append = o.find("append") && o.get_bool("append");
+    if (o.find("fsync_interval_ms")) config.fsync_interval_ms = o.get_int("fsync_interval_ms");
+    if (config.append && config.format != JsonFormat::Jsonl) {
+        ctx.error("append", "append = true needs format = \"jsonl\" (records can be added to "
+                            "the end of a JSON Lines file, not inside a JSON array)");
+        return nullptr;
+    }
+    if (config.append && config.path == "-") {
+        ctx.error("append", "append = true writes to the end of a file; standard output has no "
+                            "end to append to (leave append out)");
+        return nullptr;
+    }
+    if (o.given("fsync_interval_ms") && !config.append)
+        ctx.warning("fsync_interval_ms", "fsync_interval_ms only matters with append = true (a "
+                                         "file written whole is synced once, when it is complete)");
     if (config.pretty && config.format == JsonFormat::Jsonl)
         ctx.warning("pretty",
                     "pretty = true is ignored for format \"jsonl\": each record stays on one line");
@@ -82,6 +111,16 @@ void register_json(Registry& registry) {
         fn.options.push_back(format_option(
             "\"records\" (a JSON array of objects) or \"jsonl\" (one object per line). When not "
             "given: \"jsonl\" for paths ending in .jsonl or .ndjson, else \"records\"."));
+        OptionSpec follow;
+        follow.name = "follow";
+        follow.type = OptionType::Bool;
+        follow.default_value = false;
+        follow.description =
+            "Keep reading what is appended to the file, like `tail -F`, until the run is "
+            "stopped (SIGINT/SIGTERM); a file rotated by rename or truncated is read again from "
+            "its beginning. Needs execution_mode = \"streaming\"; file.watch does the same with "
+            "more choices.";
+        fn.options.push_back(std::move(follow));
         fn.min_inputs = 0;
         fn.max_inputs = 0;
         fn.factory = build_read;
@@ -98,8 +137,8 @@ void register_json(Registry& registry) {
             "or indented with pretty = true) or one object per line (format \"jsonl\"). Absent "
             "fields are left out; numbers read from text are written as they were spelled; "
             "strings are escaped and invalid UTF-8 is replaced by U+FFFD. The file appears only "
-            "when the run succeeds (written to a temporary file, then renamed); \"-\" writes to "
-            "standard output.";
+            "when the run succeeds (written to a temporary file, then renamed) unless append = "
+            "true adds to it as records come; \"-\" writes to standard output.";
         fn.options.push_back(path_option("File to write; \"-\" writes standard output."));
         fn.options.push_back(format_option(
             "\"records\" (a JSON array of objects) or \"jsonl\" (one object per line). When not "
@@ -110,6 +149,25 @@ void register_json(Registry& registry) {
         pretty.default_value = false;
         pretty.description = "Indent each object by 2 spaces (format \"records\" only).";
         fn.options.push_back(std::move(pretty));
+        OptionSpec append;
+        append.name = "append";
+        append.type = OptionType::Bool;
+        append.default_value = false;
+        append.description =
+            "Append to the file in place instead of replacing it when the run succeeds "
+            "(format \"jsonl\" only): records are written as they arrive, whole lines in one "
+            "write per batch, so a reader never sees half a record. For streaming runs.";
+        fn.options.push_back(std::move(append));
+        OptionSpec fsync;
+        fsync.name = "fsync_interval_ms";
+        fsync.type = OptionType::Int;
+        fsync.default_value = std::int64_t{1000};
+        fsync.min = 0.0;
+        fsync.description =
+            "With append = true: data is made durable (fdatasync) at the first batch written "
+            "this many milliseconds after the previous sync, and when the stage ends; 0 syncs "
+            "every batch. Records are visible to readers as soon as they are written either way.";
+        fn.options.push_back(std::move(fsync));
         fn.min_inputs = 1;
         fn.max_inputs = kUnboundedInputs;
         fn.factory = build_write;

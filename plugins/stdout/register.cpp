@@ -21,8 +21,9 @@ enum class Format { Table, Json, Jsonl };
 class StdoutOperator final : public Operator {
 public:
     StdoutOperator(OutputFile out, Format format, std::optional<std::size_t> limit,
-                   StageMetrics* metrics)
-        : out_(std::move(out)), format_(format), limit_(limit), metrics_(metrics) {}
+                   StageMetrics* metrics, bool streaming)
+        : out_(std::move(out)), format_(format), limit_(limit), metrics_(metrics),
+          streaming_(streaming) {}
 
     Status push(std::size_t, Batch&& batch, Emitter&) override {
         if (closed_) return {};
@@ -33,6 +34,13 @@ public:
         if (take == 0) return {};
         if (format_ == Format::Table) {
             if (take < rows) batch.truncate(take);
+            if (streaming_) {
+                // A stream has no end to wait for: each batch is its own small table.
+                std::vector<Batch> one;
+                one.push_back(std::move(batch));
+                buf_ = stdout_sink::render_table(one, take);
+                return write_out();
+            }
             table_.push_back(std::move(batch));
             return {};
         }
@@ -48,7 +56,7 @@ public:
     Status finish(Emitter&) override {
         if (closed_) return {};
         if (format_ == Format::Table) {
-            buf_ = stdout_sink::render_table(table_, seen_);
+            if (!streaming_) buf_ = stdout_sink::render_table(table_, seen_);
         } else if (format_ == Format::Json) {
             buf_ += written_ ? "\n]\n" : "[]\n";
         } else if (limit_ && seen_ > written_) {
@@ -84,6 +92,7 @@ private:
     std::string buf_;
     std::size_t seen_ = 0;
     std::size_t written_ = 0;
+    bool streaming_;
     bool closed_ = false;
     std::vector<Batch> table_;
 };
@@ -99,11 +108,15 @@ public:
         auto out = OutputFile::create("-", ctx.run);
         if (!out) return std::move(out).error();
         const int fd = ctx.run ? ctx.run->stdout_fd : 1;
-        // People get a table, programs get JSON lines.
-        const Format f = format_.value_or(::isatty(fd) ? Format::Table : Format::Jsonl);
+        // People get a table, programs get JSON lines. A stream never ends, and a table is
+        // drawn at the end: streaming runs print JSON lines unless a table is asked for.
+        const bool streaming = ctx.mode == ExecutionMode::Streaming;
+        const Format f =
+            format_.value_or(::isatty(fd) && !streaming ? Format::Table : Format::Jsonl);
         std::optional<std::size_t> limit = limit_;
-        if (f == Format::Table && !limit) limit = kDefaultTableRows;
-        return OpenedStage(std::make_unique<StdoutOperator>(std::move(out).value(), f, limit, ctx.metrics),
+        if (f == Format::Table && !limit && !streaming) limit = kDefaultTableRows;
+        return OpenedStage(std::make_unique<StdoutOperator>(std::move(out).value(), f, limit,
+                                                            ctx.metrics, streaming),
                            nullptr);
     }
 
@@ -175,7 +188,10 @@ void register_stdout(Registry& registry) {
         "Writes every record to standard output. `format` defaults to a table when standard "
         "output is a terminal and to JSON lines otherwise, so pipes get machine-readable "
         "output. A table shows the first `limit` records (default 100) and counts the rest; "
-        "the other formats print everything unless `limit` is given. Inputs are concatenated.";
+        "the other formats print everything unless `limit` is given. Inputs are concatenated. "
+        "Each batch is written out as soon as it arrives (line-buffered), so with "
+        "execution_mode = \"streaming\" records show as they come; there the default is JSON "
+        "lines even on a terminal, and format = \"table\" prints one small table per batch.";
     fn.options = {
         {.name = "format", .type = OptionType::String,
          .description = "table | json | jsonl | csv (default: table on a terminal, else jsonl)",

@@ -60,10 +60,19 @@ std::size_t default_workers() {
     return hw ? hw : 2;
 }
 
+/// The executor that runs the pipeline. Streaming mode needs stages that pass records on as
+/// they come, and the dag executor materialises each stage's whole output (an endless source
+/// would never end its level): streaming pipelines run with the channel executor instead.
+ExecutorKind effective_executor(const GlobalSpec& g) {
+    if (g.execution_mode == ExecutionMode::Streaming && g.executor == ExecutorKind::Dag)
+        return ExecutorKind::Channel;
+    return g.executor;
+}
+
 /// Opens every stage in dependency order, passing each the initial schemas of its inputs.
 Status open_stages(exec::Plan& plan, const Dag& dag) {
     const GlobalSpec& g = plan.pipeline->global;
-    const bool streaming_exec = g.executor != ExecutorKind::Dag;
+    const bool streaming_exec = effective_executor(g) != ExecutorKind::Dag;
     const std::size_t batch_size =
         streaming_exec ? std::max<std::size_t>(1, std::min(g.batch_size, g.channel_buffer_size))
                        : g.batch_size;
@@ -228,7 +237,11 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
     if (!opened) {
         run.cancel(opened.error());
     } else {
-        switch (g.executor) {
+        const ExecutorKind executor = effective_executor(g);
+        if (executor != g.executor)
+            spdlog::debug("execution_mode = \"streaming\": running with executor = \"channel\" "
+                          "(the dag executor waits for each stage's whole output)");
+        switch (executor) {
         case ExecutorKind::Dag: exec::run_dag(plan); break;
         case ExecutorKind::Channel: exec::run_streaming(plan, false); break;
         case ExecutorKind::Async: exec::run_streaming(plan, true); break;

@@ -21,6 +21,7 @@ InputFile& InputFile::operator=(InputFile&& o) noexcept {
         owns_fd_ = std::exchange(o.owns_fd_, false);
         regular_ = o.regular_;
         interrupted_ = o.interrupted_;
+        follower_ = std::exchange(o.follower_, nullptr);
         path_ = std::move(o.path_);
         display_ = std::move(o.display_);
         size_ = o.size_;
@@ -68,6 +69,20 @@ Result<InputFile> InputFile::open(const std::string& path, RunContext* run) {
     return f;
 }
 
+void InputFile::follow(Follower* follower) noexcept {
+    follower_ = regular_ ? follower : nullptr;
+    size_.reset();
+}
+
+Result<std::uint64_t> InputFile::skip_to_end() {
+    if (!regular_) return std::uint64_t{0};
+    const off_t end = ::lseek(fd_, 0, SEEK_END);
+    if (end < 0)
+        return fail(ErrorKind::Runtime, std::string("seek failed: ") + std::strerror(errno),
+                    display_);
+    return static_cast<std::uint64_t>(end);
+}
+
 Result<std::size_t> InputFile::read(std::span<char> dst) {
     if (dst.empty()) return std::size_t{0};
     // A graceful stop (or a cancellation) ends the input: what was read before is still
@@ -75,6 +90,13 @@ Result<std::size_t> InputFile::read(std::span<char> dst) {
     if (run_ && (run_->stop_requested() || run_->cancelled())) {
         interrupted_ = true;
         return std::size_t{0};
+    }
+    if (follower_) {
+        Result<std::size_t> n = follower_->read(fd_, dst);
+        if (!n) return n;
+        if (*n == 0 && run_ && (run_->stop_requested() || run_->cancelled())) interrupted_ = true;
+        bytes_read_ += *n;
+        return n;
     }
     if (!regular_ && run_ && run_->interrupt_fd() >= 0) {
         // Wait for data or for the run to be interrupted, whichever comes first.

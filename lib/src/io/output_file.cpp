@@ -1,6 +1,7 @@
 #include "conveyor/io/output_file.hpp"
 
 #include "conveyor/exec/run_context.hpp"
+#include "conveyor/obs/log.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -65,6 +66,8 @@ OutputFile& OutputFile::operator=(OutputFile&& o) noexcept {
         fd_ = std::exchange(o.fd_, -1);
         stdout_ = o.stdout_;
         committed_ = std::exchange(o.committed_, true);
+        append_ = o.append_;
+        initial_size_ = o.initial_size_;
         path_ = std::move(o.path_);
         temp_path_ = std::move(o.temp_path_);
         buffer_ = std::move(o.buffer_);
@@ -116,6 +119,46 @@ Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run) 
     return fail(ErrorKind::CantCreate, "cannot create a temporary file next to the output", path);
 }
 
+Result<OutputFile> OutputFile::open_append(const std::string& path, RunContext* run) {
+    if (path == "-") return create(path, run);
+    namespace fs = std::filesystem;
+    const fs::path target(path);
+    if (target.filename().empty())
+        return fail(ErrorKind::CantCreate, "output path names a directory, not a file", path);
+    std::error_code ec;
+    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    fs::create_directories(dir, ec);
+    if (ec)
+        return fail(ErrorKind::CantCreate,
+                    "cannot create directory " + dir.string() + ": " + ec.message(), path);
+    OutputFile f;
+    f.path_ = path;
+    f.run_ = run;
+    f.append_ = true;
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (fd < 0) return cant_create(path, "cannot open output file for appending", errno);
+    f.fd_ = fd;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return cant_create(path, "cannot stat output file", errno);
+    if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode))
+        return fail(ErrorKind::CantCreate, "is not a regular file", path);
+    f.initial_size_ = S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
+    if (f.initial_size_ > 0) {
+        char last = '\n';
+        if (::pread(fd, &last, 1, static_cast<off_t>(f.initial_size_ - 1)) != 1)
+            return cant_create(path, "cannot read the end of the output file", errno);
+        if (last != '\n') {
+            spdlog::warn("{}: the file does not end with a line break (its last line was cut "
+                         "short, perhaps by a crash); that line is ended here and the new "
+                         "records start on the next one",
+                         path);
+            CONVEYOR_TRY(f.write_all("\n", 1));
+        }
+    }
+    f.buffer_.reserve(kFlushThreshold + (kFlushThreshold >> 2));
+    return f;
+}
+
 Status OutputFile::write_all(const char* data, std::size_t n) {
     while (n > 0) {
         const ssize_t w = ::write(fd_, data, n);
@@ -159,11 +202,26 @@ Status OutputFile::flush() {
     return s;
 }
 
+Status OutputFile::sync() {
+    CONVEYOR_TRY(flush());
+    if (stdout_ || fd_ < 0) return {};
+    if (::fdatasync(fd_) != 0 && errno != EINVAL)
+        return cant_create(path_, "fdatasync failed", errno);
+    return {};
+}
+
 Status OutputFile::commit() {
     if (committed_) return {};
     CONVEYOR_TRY(flush());
     if (stdout_) {
         committed_ = true;
+        return {};
+    }
+    if (append_) {
+        CONVEYOR_TRY(sync());
+        const int fd = std::exchange(fd_, -1);
+        committed_ = true;
+        if (::close(fd) != 0) return cant_create(path_, "close failed", errno);
         return {};
     }
     if (::fsync(fd_) != 0) return cant_create(path_, "fsync failed", errno);
@@ -191,6 +249,16 @@ Status OutputFile::commit() {
 void OutputFile::abort() noexcept {
     if (stdout_) {
         buffer_.clear();
+        return;
+    }
+    if (append_) {
+        // Nothing to roll back: what was written stays (whole records). What is still
+        // buffered was never written and is dropped.
+        buffer_.clear();
+        if (fd_ >= 0) {
+            ::close(fd_);
+            fd_ = -1;
+        }
         return;
     }
     if (fd_ >= 0) {

@@ -18,6 +18,15 @@ class RunContext;
 /// fd too, so a stop wakes them.
 class InputFile {
 public:
+    /// Reads a followed regular file (FollowedFile implements it).
+    class Follower {
+    public:
+        virtual ~Follower() = default;
+        /// Reads what follows in `fd` into `dst`, waiting at the end of the file for more.
+        /// 0 when this instance of the file is done (rotated, truncated) or a stop came.
+        virtual Result<std::size_t> read(int fd, std::span<char> dst) = 0;
+    };
+
     InputFile() = default;
     InputFile(InputFile&&) noexcept;
     InputFile& operator=(InputFile&&) noexcept;
@@ -31,6 +40,14 @@ public:
 
     /// Reads up to dst.size() bytes; 0 at end of input (or when interrupted).
     Result<std::size_t> read(std::span<char> dst);
+
+    /// Follow mode (`tail -F`): reads of a regular file go through `follower`, which must
+    /// outlive this object; size() becomes unknown, so readers treat the file like a pipe
+    /// (emit what has arrived instead of waiting to fill a batch).
+    void follow(Follower* follower) noexcept;
+    /// Moves to the current end of a regular file (file.watch `from = "end"`): only data
+    /// appended later is read. Returns the new position.
+    Result<std::uint64_t> skip_to_end();
 
     [[nodiscard]] const std::string& path() const noexcept { return path_; }
     /// "<stdin>" for "-", else the path as given: what error messages show.
@@ -46,6 +63,7 @@ private:
     bool owns_fd_ = false;
     bool regular_ = false;
     bool interrupted_ = false;
+    Follower* follower_ = nullptr;
     std::string path_;
     std::string display_;
     std::optional<std::uint64_t> size_;

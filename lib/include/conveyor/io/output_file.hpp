@@ -17,6 +17,12 @@ class RunContext;
 /// temporary file is deleted: the target is never seen half-written.
 ///
 /// "-" writes to the run's stdout instead (nothing to rename; commit() just flushes).
+///
+/// Append mode (open_append(), for sinks with `append = true`) writes to the target itself,
+/// at its end: there is no temporary file and nothing is rolled back. Callers hand over whole
+/// records (write_and_clear() with complete lines, then flush()), so every write() ends at a
+/// line end and a reader never sees half a record unless the process dies inside a write.
+/// sync() makes what was written durable (fdatasync); commit() flushes, syncs and closes.
 class OutputFile {
 public:
     OutputFile() = default;
@@ -28,6 +34,11 @@ public:
 
     /// Fails with CantCreate naming the path.
     static Result<OutputFile> create(const std::string& path, RunContext* run);
+    /// Opens `path` for appending (created if missing, parent directories too). A file whose
+    /// last byte is not a line break (a line cut short by a crash) gets one first, so the
+    /// records appended now start on a line of their own; a warning names the file. "-" is
+    /// the run's stdout, as for create().
+    static Result<OutputFile> open_append(const std::string& path, RunContext* run);
 
     /// Buffers `data`; writes to the file in large chunks.
     Status write(std::string_view data);
@@ -37,11 +48,16 @@ public:
     /// Pushes buffered bytes to the file (and, for stdout, to the reader).
     Status flush();
     Status commit();
+    /// Flushes and, for a file, makes everything written so far durable (fdatasync).
+    Status sync();
     /// Deletes the temporary file now (idempotent; also done by the destructor).
     void abort() noexcept;
 
     [[nodiscard]] const std::string& path() const noexcept { return path_; }
     [[nodiscard]] bool is_stdout() const noexcept { return stdout_; }
+    [[nodiscard]] bool is_append() const noexcept { return append_; }
+    /// Append mode: the file's size when it was opened (0 for a new file).
+    [[nodiscard]] std::uint64_t initial_size() const noexcept { return initial_size_; }
     [[nodiscard]] std::uint64_t bytes_written() const noexcept { return bytes_written_; }
 
 private:
@@ -50,6 +66,8 @@ private:
     int fd_ = -1;
     bool stdout_ = false;
     bool committed_ = false;
+    bool append_ = false;
+    std::uint64_t initial_size_ = 0;
     std::string path_;
     std::string temp_path_;
     std::string buffer_;

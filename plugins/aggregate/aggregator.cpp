@@ -1,0 +1,252 @@
+#include "aggregator.hpp"
+
+#include "conveyor/format/json_writer.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <fmt/format.h>
+
+namespace conveyor::plugins::aggregate {
+
+namespace {
+
+constexpr std::string_view kStart = "window_start";
+constexpr std::string_view kEnd = "window_end";
+constexpr std::string_view kClosed = "window_closed";
+
+std::string_view kind_name(Kind k) {
+    switch (k) {
+    case Kind::String:
+        return "a string";
+    case Kind::Bool:
+        return "a boolean";
+    case Kind::Array:
+        return "an array";
+    case Kind::Object:
+        return "an object";
+    default:
+        return "not a number";
+    }
+}
+
+/// Appends a byte encoding of `v` to `key` such that values equal as JSON (1 and 1.0) encode
+/// the same and different values differently.
+void encode(std::string& key, const Value& v) {
+    auto put = [&key](const void* p, std::size_t n) { key.append(static_cast<const char*>(p), n); };
+    switch (v.kind()) {
+    case Kind::Absent:
+    case Kind::Null:
+        key.push_back('n');
+        return;
+    case Kind::Bool:
+        key.push_back(v.as_bool() ? 't' : 'f');
+        return;
+    case Kind::Int: {
+        key.push_back('i');
+        const std::int64_t i = v.as_int();
+        put(&i, sizeof i);
+        return;
+    }
+    case Kind::Double: {
+        const double d = v.as_double();
+        if (d == std::trunc(d) && std::fabs(d) < 9.2e18) {
+            key.push_back('i');
+            const auto i = static_cast<std::int64_t>(d);
+            put(&i, sizeof i);
+            return;
+        }
+        key.push_back('d');
+        put(&d, sizeof d);
+        return;
+    }
+    case Kind::String: {
+        key.push_back('s');
+        const auto n = static_cast<std::uint32_t>(v.as_string().size());
+        put(&n, sizeof n);
+        key.append(v.as_string());
+        return;
+    }
+    case Kind::Array:
+    case Kind::Object: {
+        const std::string text = json::to_string(v);
+        key.push_back('j');
+        const auto n = static_cast<std::uint32_t>(text.size());
+        put(&n, sizeof n);
+        key.append(text);
+        return;
+    }
+    }
+}
+
+} // namespace
+
+Value copy_into(Arena& arena, const Value& v) {
+    switch (v.kind()) {
+    case Kind::String:
+        return Value::string(arena.copy(v.as_string()));
+    case Kind::Double:
+        return v.has_number_text() ? Value::number_text(arena.copy(v.number_text())) : v;
+    case Kind::Array: {
+        const std::span<const Value> items = v.as_array();
+        Value* copy = arena.allocate_array<Value>(items.size());
+        for (std::size_t i = 0; i < items.size(); ++i)
+            copy[i] = copy_into(arena, items[i]);
+        return Value::array(copy, static_cast<std::uint32_t>(items.size()));
+    }
+    case Kind::Object: {
+        const std::span<const Member> members = v.as_object();
+        Member* copy = arena.allocate_array<Member>(members.size());
+        for (std::size_t i = 0; i < members.size(); ++i)
+            copy[i] = Member{arena.copy(members[i].key), copy_into(arena, members[i].value)};
+        return Value::object(copy, static_cast<std::uint32_t>(members.size()));
+    }
+    default:
+        return v;
+    }
+}
+
+Aggregator::Aggregator(AggregateSpec spec) : spec_(std::move(spec)) {
+    std::vector<std::string> names = spec_.group_by;
+    names.push_back(spec_.output_column);
+    names.emplace_back(kStart);
+    names.emplace_back(kEnd);
+    out_schema_ = make_schema(std::move(names));
+}
+
+Aggregator::Window& Aggregator::window_for(const Value& start) {
+    // Records of one window come together; sliding windows keep a few open at once.
+    for (auto it = windows_.rbegin(); it != windows_.rend(); ++it)
+        if (json_equal((*it)->start, start)) return **it;
+    auto w = std::make_unique<Window>();
+    w->start = copy_into(*w->arena, start);
+    windows_.push_back(std::move(w));
+    return *windows_.back();
+}
+
+Status Aggregator::fold(Acc& acc, const Value& v, std::string_view column, Arena& arena) {
+    if (spec_.operation == Operation::Count) {
+        if (!spec_.value_column || !v.is_null()) ++acc.count;
+        return {};
+    }
+    if (v.is_null()) return {}; // like SQL: nothing to add
+    if (!v.is_number()) {
+        std::string shown = json::to_string(v);
+        if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
+        return fail(ErrorKind::Data,
+                    fmt::format("value_column '{}' is {} ({}), not a number; filter such records "
+                                "out before aggregate.stream",
+                                column, shown, kind_name(v.kind())));
+    }
+    ++acc.count;
+    const double d = v.as_double();
+    acc.dsum += d;
+    if (v.kind() == Kind::Int && acc.int_only) {
+        if (__builtin_add_overflow(acc.isum, v.as_int(), &acc.isum)) acc.int_only = false;
+    } else {
+        acc.int_only = false;
+    }
+    if (spec_.operation == Operation::Min || spec_.operation == Operation::Max) {
+        const bool better = acc.best.is_absent() ||
+                            (spec_.operation == Operation::Min ? d < acc.best_d : d > acc.best_d);
+        if (better) {
+            acc.best = copy_into(arena, v); // the input batch goes away; its text with it
+            acc.best_d = d;
+        }
+    }
+    return {};
+}
+
+Value Aggregator::result(const Acc& acc) const {
+    switch (spec_.operation) {
+    case Operation::Count:
+        return Value::integer(acc.count);
+    case Operation::Sum:
+        if (acc.count == 0) return Value::null();
+        return acc.int_only ? Value::integer(acc.isum) : Value::real(acc.dsum);
+    case Operation::Avg:
+        if (acc.count == 0) return Value::null();
+        return Value::real(acc.dsum / static_cast<double>(acc.count));
+    case Operation::Min:
+    case Operation::Max:
+        return acc.best.is_absent() ? Value::null() : acc.best;
+    }
+    return Value::null();
+}
+
+void Aggregator::emit(Window& w, const Value& end, std::vector<Batch>& out) {
+    if (w.groups.empty()) return;
+    Batch b(out_schema_, w.groups.size());
+    b.keep_alive(w.arena);
+    const Value end_copy = copy_into(*w.arena, end);
+    const std::size_t keys = spec_.group_by.size();
+    for (const Group& g : w.groups) {
+        std::span<Value> row = b.append_row();
+        for (std::size_t k = 0; k < keys; ++k)
+            row[k] = g.key[k];
+        row[keys] = result(g.acc);
+        row[keys + 1] = w.start;
+        row[keys + 2] = end_copy;
+    }
+    out.push_back(std::move(b));
+}
+
+Status Aggregator::push(const Batch& batch, std::vector<Batch>& out) {
+    if (batch.empty()) return {};
+    const Columns& c = columns_.get(batch.schema_ref(), [this](const Schema& s) {
+        Columns cols;
+        cols.start = s.find(kStart);
+        cols.end = s.find(kEnd);
+        cols.closed = s.find(kClosed);
+        if (spec_.value_column) cols.value = s.find(*spec_.value_column);
+        for (const std::string& k : spec_.group_by)
+            cols.keys.push_back(s.find(k));
+        return cols;
+    });
+    if (!c.start)
+        return fail(ErrorKind::Data,
+                    "aggregate.stream takes the records of window.apply, which carry "
+                    "'window_start' and mark where each window closes; this input has no "
+                    "'window_start' field (put a window.apply stage before it)");
+    Window* last = nullptr;
+    const std::string_view column = spec_.value_column ? *spec_.value_column : std::string_view();
+    for (std::size_t r = 0; r < batch.rows(); ++r) {
+        const std::span<const Value> row = batch.row(r);
+        const Value& start = row[*c.start];
+        if (c.closed && row[*c.closed].kind() == Kind::Bool && row[*c.closed].as_bool()) {
+            for (auto it = windows_.begin(); it != windows_.end(); ++it) {
+                if (!json_equal((*it)->start, start)) continue;
+                emit(**it, c.end ? row[*c.end] : Value::null(), out);
+                windows_.erase(it);
+                break;
+            }
+            last = nullptr;
+            continue;
+        }
+        Window& w = last && json_equal(last->start, start) ? *last : window_for(start);
+        last = &w;
+        key_.clear();
+        for (const auto& k : c.keys)
+            encode(key_, k ? row[*k] : Value::absent());
+        auto [it, inserted] = w.index.try_emplace(key_, w.groups.size());
+        if (inserted) {
+            Group g;
+            g.key.reserve(c.keys.size());
+            // A missing key field groups with null (they encode the same) and shows as null.
+            for (const auto& k : c.keys)
+                g.key.push_back(k && !row[*k].is_absent() ? copy_into(*w.arena, row[*k])
+                                                          : Value::null());
+            w.groups.push_back(std::move(g));
+        }
+        const Value v = c.value ? row[*c.value] : Value::absent();
+        CONVEYOR_TRY(fold(w.groups[it->second].acc, v, column, *w.arena));
+    }
+    return {};
+}
+
+void Aggregator::finish(std::vector<Batch>& out) {
+    for (auto& w : windows_)
+        emit(*w, Value::null(), out);
+    windows_.clear();
+}
+
+} // namespace conveyor::plugins::aggregate

@@ -1,0 +1,165 @@
+#include "aggregator.hpp"
+#include "conveyor/registry/registry.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace conveyor::plugins {
+
+namespace {
+
+using aggregate::AggregateSpec;
+using aggregate::Aggregator;
+using aggregate::Operation;
+
+class AggregateOperator final : public Operator {
+public:
+    explicit AggregateOperator(const AggregateSpec& spec) : agg_(spec) {}
+
+    Status push(std::size_t, Batch&& batch, Emitter& out) override {
+        CONVEYOR_TRY(agg_.push(batch, produced_));
+        for (Batch& b : produced_)
+            out.emit(std::move(b));
+        produced_.clear();
+        return {};
+    }
+    Status finish(Emitter& out) override {
+        agg_.finish(produced_);
+        for (Batch& b : produced_)
+            out.emit(std::move(b));
+        produced_.clear();
+        return {};
+    }
+
+private:
+    Aggregator agg_;
+    std::vector<Batch> produced_;
+};
+
+class AggregateStage final : public Stage {
+public:
+    explicit AggregateStage(AggregateSpec spec) : spec_(std::move(spec)) {}
+
+    Result<OpenedStage> open(const OpenContext& ctx) const override {
+        const SchemaRef in = ctx.input_schemas.empty() ? nullptr : ctx.input_schemas.front();
+        if (in && !in->find("window_start"))
+            return fail(ErrorKind::Config,
+                        "aggregate.stream takes the records of window.apply (with window_start "
+                        "and the markers that close windows); its input has no window_start "
+                        "field: put a window.apply stage before it");
+        if (in && !ctx.input_schemas_fixed.empty() && ctx.input_schemas_fixed.front()) {
+            std::vector<std::string> missing;
+            for (const std::string& k : spec_.group_by)
+                if (!in->find(k)) missing.push_back(k);
+            if (spec_.value_column && !in->find(*spec_.value_column))
+                missing.push_back(*spec_.value_column);
+            if (!missing.empty())
+                return fail(ErrorKind::Config,
+                            fmt::format("field{} {} not in the input (its fields: {})",
+                                        missing.size() == 1 ? "" : "s", fmt::join(missing, ", "),
+                                        fmt::join(in->names(), ", ")));
+        }
+        auto op = std::make_unique<AggregateOperator>(spec_);
+        SchemaRef schema = Aggregator(spec_).output_schema();
+        OpenedStage opened(std::unique_ptr<Operator>(std::move(op)), std::move(schema));
+        opened.fixed_schema = true;
+        return opened;
+    }
+
+private:
+    AggregateSpec spec_;
+};
+
+std::unique_ptr<Stage> build_aggregate(BuildContext& ctx) {
+    const Options& o = ctx.options();
+    AggregateSpec spec;
+    const std::string op = o.get_string("operation");
+    spec.operation = op == "sum"   ? Operation::Sum
+                     : op == "avg" ? Operation::Avg
+                     : op == "min" ? Operation::Min
+                     : op == "max" ? Operation::Max
+                                   : Operation::Count;
+    if (o.given("value_column")) {
+        spec.value_column = o.get_string("value_column");
+        if (spec.value_column->empty()) ctx.error("value_column", "value_column must name a field");
+    } else if (spec.operation != Operation::Count) {
+        ctx.error("value_column", fmt::format("operation = \"{}\" needs value_column, the field "
+                                              "whose numbers it takes",
+                                              op));
+    }
+    if (o.given("group_by")) spec.group_by = o.get_string_list("group_by");
+    spec.output_column = o.given("output_column") ? o.get_string("output_column") : op;
+    if (spec.output_column.empty()) ctx.error("output_column", "output_column must not be empty");
+    for (std::size_t i = 0; i < spec.group_by.size(); ++i) {
+        const std::string& k = spec.group_by[i];
+        if (k.empty()) ctx.error("group_by", "group_by has an empty field name");
+        if (std::find(spec.group_by.begin(), spec.group_by.begin() + static_cast<long>(i), k) !=
+            spec.group_by.begin() + static_cast<long>(i))
+            ctx.error("group_by", fmt::format("group_by lists '{}' twice", k));
+        if (k == "window_start" || k == "window_end" || k == "window_closed")
+            ctx.error("group_by", fmt::format("'{}' is already part of every result; group_by "
+                                              "names the fields of the records",
+                                              k));
+    }
+    const std::string& out = spec.output_column;
+    if (std::find(spec.group_by.begin(), spec.group_by.end(), out) != spec.group_by.end() ||
+        out == "window_start" || out == "window_end")
+        ctx.error(o.given("output_column") ? "output_column" : "operation",
+                  fmt::format("the result field '{}' would clash with a group_by field or the "
+                              "window bounds; choose another output_column",
+                              out));
+    if (ctx.failed()) return nullptr;
+    return std::make_unique<AggregateStage>(std::move(spec));
+}
+
+} // namespace
+
+void register_aggregate(Registry& registry) {
+    FunctionDescriptor fn;
+    fn.name = "aggregate.stream";
+    fn.role = StageRole::Transform;
+    fn.min_inputs = 1;
+    fn.max_inputs = 1;
+    fn.summary = "Count, sum, average, min or max per window (from window.apply) and key";
+    fn.description =
+        "Aggregates the records of window.apply: when a window closes it emits one record per "
+        "key (the group_by fields) seen in that window, with the group_by fields, the result "
+        "(output_column, named after the operation by default) and the window's bounds "
+        "(window_start, window_end), keys in the order they first appeared. count counts "
+        "records (or, with value_column, its non-null values); sum, avg, min and max take the "
+        "numbers of value_column, skipping null and missing values (a window whose values are "
+        "all null gives null); a value that is not a number stops the run. sum stays an integer "
+        "while every value is one. Memory is one accumulator per open window and key: nothing "
+        "waits for the end of the input, so it runs in streaming mode. Put window.apply "
+        "directly before it (a stage in between must keep the marker records that close "
+        "windows: they have only window_start, window_end and window_closed = true).";
+    OptionSpec op;
+    op.name = "operation";
+    op.type = OptionType::String;
+    op.required = true;
+    op.choices = {"count", "sum", "avg", "min", "max"};
+    op.description = "What to compute per window and key.";
+    fn.options.push_back(std::move(op));
+    OptionSpec value;
+    value.name = "value_column";
+    value.type = OptionType::String;
+    value.description = "The field whose numbers are summed, averaged, ... (count: optional, "
+                        "counts its non-null values).";
+    fn.options.push_back(std::move(value));
+    OptionSpec group;
+    group.name = "group_by";
+    group.type = OptionType::StringList;
+    group.description = "Fields that make the key: one result per window and distinct key. "
+                        "Empty: one result per window.";
+    fn.options.push_back(std::move(group));
+    OptionSpec output;
+    output.name = "output_column";
+    output.type = OptionType::String;
+    output.description = "Name of the result field (default: the operation's name, e.g. "
+                         "\"count\").";
+    fn.options.push_back(std::move(output));
+    fn.factory = build_aggregate;
+    registry.add(std::move(fn));
+}
+
+} // namespace conveyor::plugins

@@ -1,0 +1,52 @@
+#pragma once
+
+#include "conveyor/io/input_file.hpp"
+#include "conveyor/registry/registry.hpp"
+#include "conveyor/stage/stage.hpp"
+#include "csv_read.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+/// The formats a byte stream (standard input, a followed file) can hold, shared by stdin.read
+/// and file.watch. Parsing is done by the csv and json plugins' readers.
+namespace conveyor::plugins::stdin_source {
+
+enum class RecordFormat : std::uint8_t {
+    Lines, ///< one record {line: "..."} per line
+    Jsonl, ///< one JSON object per line
+    Json,  ///< one JSON array of objects
+    Csv,   ///< RFC 4180 CSV with a header row (or `columns`)
+};
+
+struct FormatConfig {
+    RecordFormat format = RecordFormat::Jsonl;
+    csv::CsvReadConfig csv; ///< format = "csv": dialect, header, typing
+};
+
+/// "lines" | "jsonl" | "json" | "csv"
+RecordFormat parse_record_format(std::string_view name);
+/// The format a path's extension suggests: .csv csv, .jsonl/.ndjson jsonl, .json json,
+/// anything else lines.
+RecordFormat record_format_for_path(std::string_view path);
+
+/// Declares `format` (with `default_format`, or none when it depends on the path) and the CSV
+/// options (headers, delimiter, quote, infer_types, on_ragged, columns).
+void add_format_options(FunctionDescriptor& fn, std::optional<std::string> default_format);
+
+/// Reads the options declared by add_format_options; `path` picks the format when `format`
+/// was not given. Problems go to `ctx` (nullopt then).
+std::optional<FormatConfig> format_from_options(BuildContext& ctx, std::string_view path);
+
+/// The records of `file` in `config`'s format, read from the first next() on (never at open).
+/// `csv_state` is shared by the segments of a followed file.
+std::unique_ptr<SourceOperator>
+make_format_source(InputFile file, const FormatConfig& config, const OpenContext& ctx,
+                   std::shared_ptr<csv::CsvFollowState> csv_state = nullptr);
+
+/// The initial schema of such a source: known up front only for "lines" (and CSV `columns`).
+SchemaRef initial_format_schema(const FormatConfig& config);
+
+} // namespace conveyor::plugins::stdin_source

@@ -1,0 +1,433 @@
+#include "conveyor/exec/dead_letter.hpp"
+#include "conveyor/exec/run_context.hpp"
+#include "conveyor/format/json_writer.hpp"
+#include "conveyor/obs/log.hpp"
+#include "conveyor/registry/registry.hpp"
+#include "conveyor/stage/stream_stage.hpp"
+#include "window_engine.hpp"
+#include "window_stage.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <deque>
+#include <exception>
+#include <fmt/format.h>
+
+namespace asio = boost::asio;
+
+namespace conveyor::plugins::window {
+
+namespace {
+
+std::int64_t system_now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string duration_text(std::int64_t ms) {
+    if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
+    return fmt::format("{}ms", ms);
+}
+
+/// One run of window.apply: an I/O-side stage, because windows on processing time must close
+/// when their time is up even if no record arrives. Two coroutines share the run's strand:
+/// a reader that takes input events one at a time, and the main loop that feeds the engine
+/// and otherwise sleeps until the next window ends (woken early by the reader).
+class WindowOperator final : public StreamOperator {
+public:
+    WindowOperator(WindowSpec spec, std::string stage, RunContext* run, WindowClock clock)
+        : spec_(spec), stage_(std::move(stage)), run_(run), clock_(std::move(clock)),
+          engine_(std::move(spec),
+                  [this](WindowEngine::Drop why, const Batch& b, std::size_t row, std::int64_t ts,
+                         std::int64_t wm) { on_drop(why, b, row, ts, wm); }) {}
+
+    asio::awaitable<Status> run(StreamInput& in, StreamOutput& out) override {
+        const asio::any_io_executor ex = co_await asio::this_coro::executor;
+        Shared st(ex);
+        asio::co_spawn(ex, read_input(in, st), [&st](std::exception_ptr ep) {
+            st.reader_failure = ep;
+            st.reader_done = true;
+            st.wake.cancel();
+        });
+        bool downstream = true;
+        std::vector<Batch> produced;
+        for (;;) {
+            if (!st.queue.empty()) {
+                InputEvent ev = std::move(st.queue.front());
+                st.queue.pop_front();
+                st.gate.cancel();
+                // Downstream gone (only when the run is cancelled or, under strategy =
+                // "continue", every consumer failed): input is drained so the reader ends
+                // with its input.
+                if (!ev.batch || !downstream) continue;
+                engine_.push(std::move(*ev.batch), clock_(), produced);
+                if (engine_.forced_releases() && !warned_forced_) {
+                    warned_forced_ = true;
+                    spdlog::warn("stage '{}': more than {} records waited for the watermark "
+                                 "(timestamps not advancing?); the oldest go on early, and "
+                                 "records that arrive later for their windows count as late",
+                                 stage_, spec_.max_held);
+                }
+                downstream = co_await emit_all(out, produced);
+                continue;
+            }
+            if (st.reader_done) break;
+            const std::optional<std::int64_t> deadline =
+                downstream ? engine_.next_deadline() : std::nullopt;
+            if (deadline)
+                st.wake.expires_after(
+                    std::chrono::milliseconds(std::max<std::int64_t>(0, *deadline - clock_())));
+            else
+                st.wake.expires_at(asio::steady_timer::time_point::max());
+            co_await st.wake.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (deadline) {
+                engine_.advance(clock_(), produced);
+                downstream = co_await emit_all(out, produced);
+            }
+        }
+        if (st.reader_failure) std::rethrow_exception(st.reader_failure);
+        if (run_ && run_->cancelled()) co_return Status{};
+        // The end of the input (or a graceful stop): open windows close now.
+        if (downstream) {
+            engine_.finish(produced);
+            co_await emit_all(out, produced);
+        }
+        report_drops();
+        if (dead_letter_failure_) co_return *dead_letter_failure_;
+        co_return Status{};
+    }
+
+private:
+    struct Shared {
+        explicit Shared(const asio::any_io_executor& ex) : wake(ex), gate(ex) {}
+        std::deque<InputEvent> queue; ///< at most one event: the inbox upstream is the buffer
+        bool reader_done = false;
+        std::exception_ptr reader_failure;
+        asio::steady_timer wake; ///< the main loop sleeps on it; cancel() wakes it
+        asio::steady_timer gate; ///< the reader waits on it while the queue is full
+    };
+
+    static asio::awaitable<void> read_input(StreamInput& in, Shared& st) {
+        for (;;) {
+            while (!st.queue.empty()) {
+                st.gate.expires_at(asio::steady_timer::time_point::max());
+                co_await st.gate.async_wait(asio::as_tuple(asio::use_awaitable));
+            }
+            std::optional<InputEvent> ev = co_await in.next();
+            if (!ev) break;
+            st.queue.push_back(std::move(*ev));
+            st.wake.cancel();
+        }
+    }
+
+    static asio::awaitable<bool> emit_all(StreamOutput& out, std::vector<Batch>& batches) {
+        bool ok = true;
+        for (Batch& b : batches) {
+            if (!ok || b.empty()) continue;
+            ok = co_await out.emit(std::move(b));
+        }
+        batches.clear();
+        co_return ok;
+    }
+
+    void on_drop(WindowEngine::Drop why, const Batch& b, std::size_t row, std::int64_t ts,
+                 std::int64_t watermark) {
+        std::string message;
+        if (why == WindowEngine::Drop::Late) {
+            message = fmt::format("late record: its time {} is before the watermark {} (the "
+                                  "latest time seen minus allowed_lateness = {}), so its "
+                                  "windows may have closed",
+                                  format_rfc3339(ts), format_rfc3339(watermark),
+                                  duration_text(spec_.allowed_lateness));
+            if (!warned_late_)
+                spdlog::warn("stage '{}': {}; dropped (later ones are counted)", stage_, message);
+            warned_late_ = true;
+        } else {
+            const std::optional<std::size_t> col = b.schema().find(*spec_.time_field);
+            const Value v = col ? b.at(row, *col) : Value::absent();
+            std::string shown = v.is_absent() ? std::string("missing") : json::to_string(v);
+            if (shown.size() > 80) shown = shown.substr(0, 77) + "...";
+            message =
+                fmt::format("time_field '{}' is {}, not a timestamp (an RFC 3339 time such "
+                            "as \"2024-05-01T12:00:00Z\", or {} since 1970-01-01)",
+                            *spec_.time_field, shown,
+                            spec_.epoch_unit == EpochUnit::Seconds ? "seconds" : "milliseconds");
+            if (!warned_untimed_)
+                spdlog::warn("stage '{}': {}; record dropped (later ones are counted)", stage_,
+                             message);
+            warned_untimed_ = true;
+        }
+        if (run_ && run_->dead_letters) {
+            Status s = run_->dead_letters->add(stage_, b.schema(), b.row(row),
+                                               Error(ErrorKind::Data, message), 1);
+            if (!s && !dead_letter_failure_) dead_letter_failure_ = std::move(s).error();
+        }
+    }
+
+    void report_drops() const {
+        const char* where = run_ && run_->dead_letters ? " (see the dead-letter queue)" : "";
+        if (engine_.late_records())
+            spdlog::warn("stage '{}': dropped {} late record{} (allowed_lateness = {}){}", stage_,
+                         engine_.late_records(), engine_.late_records() == 1 ? "" : "s",
+                         duration_text(spec_.allowed_lateness), where);
+        if (engine_.untimed_records())
+            spdlog::warn("stage '{}': dropped {} record{} without a valid '{}' timestamp{}", stage_,
+                         engine_.untimed_records(), engine_.untimed_records() == 1 ? "" : "s",
+                         *spec_.time_field, where);
+    }
+
+    WindowSpec spec_;
+    std::string stage_;
+    RunContext* run_;
+    WindowClock clock_;
+    WindowEngine engine_;
+    bool warned_late_ = false;
+    bool warned_untimed_ = false;
+    bool warned_forced_ = false;
+    std::optional<Error> dead_letter_failure_;
+};
+
+class WindowStage final : public Stage {
+public:
+    WindowStage(WindowSpec spec, WindowClock clock)
+        : spec_(std::move(spec)), clock_(std::move(clock)) {}
+
+    Result<OpenedStage> open(const OpenContext& ctx) const override {
+        const SchemaRef in = ctx.input_schemas.empty() ? nullptr : ctx.input_schemas.front();
+        const bool fixed = !ctx.input_schemas_fixed.empty() && ctx.input_schemas_fixed.front();
+        if (spec_.time_field && in && fixed && !in->find(*spec_.time_field))
+            return fail(ErrorKind::Config,
+                        fmt::format("time_field '{}' is not a field of the input (its fields: "
+                                    "{})",
+                                    *spec_.time_field, fmt::join(in->names(), ", ")));
+        SchemaRef out;
+        if (in) {
+            std::vector<std::string> names;
+            for (const std::string& n : in->names())
+                if (n != kStartField && n != kEndField && n != kClosedField) names.push_back(n);
+            names.emplace_back(kStartField);
+            names.emplace_back(kEndField);
+            names.emplace_back(kClosedField);
+            out = make_schema(std::move(names));
+        }
+        return OpenedStage(std::unique_ptr<StreamOperator>(std::make_unique<WindowOperator>(
+                               spec_, std::string(ctx.stage_id), ctx.run, clock_)),
+                           std::move(out));
+    }
+
+private:
+    WindowSpec spec_;
+    WindowClock clock_;
+};
+
+/// `size` or `slide`: an integer counts records, a string is a duration.
+struct Extent {
+    bool count = false;
+    std::int64_t value = 0;
+};
+
+std::optional<Extent> read_extent(BuildContext& ctx, const char* key) {
+    const OptionValue* v = ctx.options().find(key);
+    if (!v || v->is_null()) return std::nullopt;
+    if (v->is_int()) {
+        if (v->as_int() < 1) {
+            ctx.error(key, fmt::format("{} must be at least 1 record", key));
+            return std::nullopt;
+        }
+        return Extent{true, v->as_int()};
+    }
+    if (v->is_string()) {
+        const auto ms = parse_duration_ms(v->as_string());
+        if (!ms || *ms == 0) {
+            ctx.error(key, fmt::format("{} = \"{}\" is not a duration: write a whole number and a "
+                                       "unit, such as \"500ms\", \"10s\", \"5m\", \"1h\" or \"1d\"",
+                                       key, v->as_string()));
+            return std::nullopt;
+        }
+        return Extent{false, *ms};
+    }
+    ctx.error(key, fmt::format("{} must be a number of records (an integer such as 100) or a "
+                               "duration (a string such as \"10s\"), not {}",
+                               key, v->to_string()));
+    return std::nullopt;
+}
+
+std::unique_ptr<Stage> build_window(BuildContext& ctx, const WindowClock& clock) {
+    const Options& o = ctx.options();
+    WindowSpec spec;
+    const std::string type = o.get_string("type");
+    spec.type = type == "sliding"   ? WindowType::Sliding
+                : type == "session" ? WindowType::Session
+                                    : WindowType::Tumbling;
+    if (o.given("time_field")) {
+        spec.time_field = o.get_string("time_field");
+        if (spec.time_field->empty()) ctx.error("time_field", "time_field must name a field");
+    }
+    spec.epoch_unit =
+        o.get_string("epoch_unit") == "ms" ? EpochUnit::Milliseconds : EpochUnit::Seconds;
+
+    const std::optional<Extent> size = read_extent(ctx, "size");
+    const std::optional<Extent> slide = read_extent(ctx, "slide");
+    if (spec.type == WindowType::Session) {
+        if (o.given("size"))
+            ctx.error("size", "a session window has no size: it lasts while records keep coming "
+                              "less than 'gap' apart");
+        if (o.given("slide")) ctx.error("slide", "'slide' is for type = \"sliding\"");
+        if (!o.given("gap")) {
+            ctx.error(
+                "gap",
+                "type = \"session\" needs 'gap', the silence that ends a session (e.g. \"30s\")");
+        } else {
+            const auto gap = parse_duration_ms(o.get_string("gap"));
+            if (!gap || *gap == 0)
+                ctx.error("gap", fmt::format("gap = \"{}\" is not a duration such as \"30s\"",
+                                             o.get_string("gap")));
+            else
+                spec.gap = *gap;
+        }
+    } else {
+        if (o.given("gap")) ctx.error("gap", "'gap' is for type = \"session\"");
+        if (!o.given("size"))
+            ctx.error("size", "window size missing: a number of records (size = 100) or a "
+                              "duration (size = \"1m\")");
+        if (size) {
+            spec.by_count = size->count;
+            spec.size = size->value;
+        }
+        if (spec.type == WindowType::Sliding) {
+            if (!o.given("slide")) {
+                ctx.error("slide", "type = \"sliding\" needs 'slide', how far each window starts "
+                                   "after the previous one");
+            } else if (slide && size) {
+                if (slide->count != size->count)
+                    ctx.error("slide",
+                              "size and slide must both be record counts or both be durations");
+                else if (slide->value > size->value)
+                    ctx.error(
+                        "slide",
+                        "slide must not be larger than size (records would fall between windows)");
+                else
+                    spec.slide = slide->value;
+            }
+        } else if (o.given("slide")) {
+            ctx.error("slide",
+                      "'slide' is for type = \"sliding\" (a tumbling window slides by its size)");
+        }
+    }
+    if (spec.by_count && spec.time_field)
+        ctx.error("time_field", "windows sized by a count of records do not use time: remove "
+                                "time_field, or give size as a duration");
+    if (o.given("allowed_lateness")) {
+        const auto lateness = parse_duration_ms(o.get_string("allowed_lateness"));
+        if (!lateness)
+            ctx.error("allowed_lateness",
+                      fmt::format("allowed_lateness = \"{}\" is not a duration such as \"30s\"",
+                                  o.get_string("allowed_lateness")));
+        else
+            spec.allowed_lateness = *lateness;
+        if (!spec.time_field)
+            ctx.error("allowed_lateness",
+                      "allowed_lateness is for windows on a timestamp field "
+                      "(time_field); records on processing time are never late");
+    }
+    if (ctx.failed()) return nullptr;
+    return std::make_unique<WindowStage>(std::move(spec), clock);
+}
+
+} // namespace
+
+FunctionDescriptor window_apply_descriptor(WindowClock clock) {
+    FunctionDescriptor fn;
+    fn.name = "window.apply";
+    fn.role = StageRole::Transform;
+    fn.min_inputs = 1;
+    fn.max_inputs = 1;
+    fn.summary = "Group a stream into tumbling, sliding or session windows (for aggregate.stream)";
+    fn.description =
+        "Assigns every record to windows and marks where each window closes, so that "
+        "aggregate.stream can emit one result per window. Records go on at once with "
+        "window_start and window_end added (the window's bounds: RFC 3339 times, or record "
+        "numbers counted from 0 for count windows; window_end is null on the records of a "
+        "session, whose end is known only when it closes); when a window closes, a marker "
+        "record follows with its final bounds and window_closed = true. A record in several "
+        "sliding windows goes on once per window. Windows span the whole stream (group by key "
+        "in aggregate.stream); a window without records produces nothing. "
+        "size = 100 counts records; size = \"1m\" is time: processing time (when the record "
+        "arrived; windows start on whole multiples of the size since 1970 and close on time "
+        "even if nothing arrives), or the time in time_field. On a time_field, records may "
+        "arrive out of order by up to allowed_lateness: they are held and passed on in time "
+        "order once the watermark (the latest time seen minus allowed_lateness) reaches them "
+        "(at most a million records are held; past that the oldest go on early); a "
+        "window closes when the watermark reaches its end (so only as later records arrive, or "
+        "at the end of the input). Records older than the watermark, and records without a "
+        "valid timestamp, are dropped with a warning and a count (and go to the dead-letter "
+        "queue when it is enabled). At the end of the input, or on SIGINT/SIGTERM, every open "
+        "window closes.";
+    OptionSpec type;
+    type.name = "type";
+    type.type = OptionType::String;
+    type.default_value = "tumbling";
+    type.choices = {"tumbling", "sliding", "session"};
+    type.description = "tumbling: back to back windows of 'size'; sliding: windows of 'size' "
+                       "starting every 'slide'; session: windows that last while records come "
+                       "less than 'gap' apart.";
+    fn.options.push_back(std::move(type));
+    OptionSpec size;
+    size.name = "size";
+    size.type = OptionType::Any;
+    size.description = "An integer counts records (size = 100); a string is a duration "
+                       "(\"500ms\", \"10s\", \"5m\", \"1h\", \"1d\").";
+    fn.options.push_back(std::move(size));
+    OptionSpec slide;
+    slide.name = "slide";
+    slide.type = OptionType::Any;
+    slide.description = "Sliding windows: how far each window starts after the previous one, "
+                        "in the same kind of unit as size and no larger than it.";
+    fn.options.push_back(std::move(slide));
+    OptionSpec gap;
+    gap.name = "gap";
+    gap.type = OptionType::String;
+    gap.description = "Session windows: the silence (a duration) that ends a session; its end "
+                      "is the last record's time + gap.";
+    fn.options.push_back(std::move(gap));
+    OptionSpec time_field;
+    time_field.name = "time_field";
+    time_field.type = OptionType::String;
+    time_field.description = "Use this field's time (event time) instead of the arrival time: "
+                             "RFC 3339 text (\"2024-05-01T12:00:00Z\", an offset or none = UTC) "
+                             "or a number of seconds since 1970 (see epoch_unit).";
+    fn.options.push_back(std::move(time_field));
+    OptionSpec lateness;
+    lateness.name = "allowed_lateness";
+    lateness.type = OptionType::String;
+    lateness.default_value = "0s";
+    lateness.description = "With time_field: how far out of order records may come (a "
+                           "duration). Larger values hold records (and close windows) that much "
+                           "later.";
+    fn.options.push_back(std::move(lateness));
+    OptionSpec unit;
+    unit.name = "epoch_unit";
+    unit.type = OptionType::String;
+    unit.default_value = "s";
+    unit.choices = {"s", "ms"};
+    unit.description = "Numeric timestamps count seconds (\"s\") or milliseconds (\"ms\") since "
+                       "1970-01-01 UTC.";
+    fn.options.push_back(std::move(unit));
+    fn.factory = [clock = std::move(clock)](BuildContext& ctx) { return build_window(ctx, clock); };
+    return fn;
+}
+
+} // namespace conveyor::plugins::window
+
+namespace conveyor::plugins {
+
+void register_window(Registry& registry) {
+    registry.add(window::window_apply_descriptor(window::system_now_ms));
+}
+
+} // namespace conveyor::plugins
