@@ -578,6 +578,11 @@ std::optional<PipelineSpec> Loader::load(std::string_view text) {
     if (const toml::node* n = root.get("global"))
         config::read_global_section(ctx_, *n, registry_, spec.global);
     if (options_.executor_override) spec.global.executor = *options_.executor_override;
+    // dag waits for each stage's whole output, which an endless source never finishes:
+    // streaming pipelines run with the channel executor (what validate and --dry-run show).
+    if (spec.global.execution_mode == ExecutionMode::Streaming &&
+        spec.global.executor == ExecutorKind::Dag)
+        spec.global.executor = ExecutorKind::Channel;
     if (const toml::node* n = root.get("error_handling"))
         config::read_error_handling_section(ctx_, *n, spec.error_handling);
 
