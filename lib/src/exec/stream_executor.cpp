@@ -84,8 +84,14 @@ private:
 void run_streaming(Plan& plan, bool shared_mailbox) {
     const std::size_t capacity = plan.pipeline->global.channel_buffer_size;
     std::vector<std::unique_ptr<Inbox>> inboxes;
-    for (Node& n : plan.nodes)
+    for (Node& n : plan.nodes) {
         inboxes.push_back(std::make_unique<Inbox>(n.producers.size(), capacity, shared_mailbox));
+        // Fill level for live metrics and progress.
+        inboxes.back()->publish_fill(&n.metrics->queued_records);
+        n.metrics->queue_capacity.store(
+            n.producers.empty() ? 0 : shared_mailbox ? capacity : capacity * n.producers.size(),
+            std::memory_order_relaxed);
+    }
 
     // A failed stage (continue strategy) or one that never opened takes no input.
     for (Node& n : plan.nodes)
