@@ -91,6 +91,7 @@ public:
         if (run_.cancelled()) co_return false;
         node_.metrics->records_out.fetch_add(batch.rows(), std::memory_order_relaxed);
         node_.metrics->batches_out.fetch_add(1, std::memory_order_relaxed);
+        if (node_.observer) node_.observer->on_batch(node_.id(), batch);
         if (copies_ == 0) co_return true; // nobody consumes it (a sink's output)
         const std::uint64_t bytes = batch.memory_bytes() * copies_;
         const std::uint64_t used = budget_.used.fetch_add(bytes) + bytes;

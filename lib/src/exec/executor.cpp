@@ -124,6 +124,7 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
         n.spec = &pipeline.stages[i];
         n.index = i;
         n.metrics = &metrics.add(n.spec->id);
+        if (options.observer && options.observer->observes(n.spec->id)) n.observer = options.observer;
     }
     for (std::size_t i = 0; i < pipeline.stages.size(); ++i) {
         for (const std::string& in : pipeline.stages[i].inputs) {

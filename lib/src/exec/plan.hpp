@@ -2,6 +2,7 @@
 
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/exec/executor.hpp"
+#include "conveyor/obs/batch_observer.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/stage/stage.hpp"
 
@@ -33,6 +34,8 @@ struct Node {
     std::vector<Consumer> consumers;
     std::optional<OpenedStage> opened;
     StageMetrics* metrics = nullptr;
+    /// Sees this stage's output batches (RunOptions::observer), when it observes the stage.
+    BatchObserver* observer = nullptr;
     bool finished = false; ///< ended normally (finish() done)
     bool failed = false;
     std::optional<Error> error;
