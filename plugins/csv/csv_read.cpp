@@ -2,6 +2,7 @@
 
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/obs/log.hpp"
+#include "conveyor/obs/metrics.hpp"
 #include "csv_dialect.hpp"
 
 #include <fmt/format.h>
@@ -168,6 +169,7 @@ public:
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         auto file = InputFile::open(config_.path, ctx.run);
         if (!file) return std::move(file).error();
+        if (ctx.metrics) ctx.metrics->bytes_total.store(file->size().value_or(0)); // progress
         auto op = std::make_unique<CsvReadOperator>(config_, std::move(*file), ctx);
         CONVEYOR_TRY(op->start());
         SchemaRef schema = op->schema();

@@ -2,6 +2,7 @@
 
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/io/input_file.hpp"
+#include "conveyor/obs/metrics.hpp"
 #include "json_batch_builder.hpp"
 #include "json_splitter.hpp"
 
@@ -136,6 +137,7 @@ public:
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         Result<InputFile> file = InputFile::open(config_.path, ctx.run);
         if (!file.ok()) return std::move(file).error();
+        if (ctx.metrics) ctx.metrics->bytes_total.store(file->size().value_or(0)); // progress
         auto op = std::make_unique<JsonReadOperator>(
             JsonSplitter(std::move(*file), config_.format, config_.block_size, ctx.metrics),
             config_.format, ctx.batch_size, ctx.mode == ExecutionMode::Streaming);
