@@ -79,22 +79,18 @@ std::string ProgressDisplay::frame(const RunStats& stats, int columns) {
     std::string out = std::string(bold) + header + reset;
 
     for (const StageStats& s : stats.stages) {
-        // Rates are smoothed over successive frames (exponential moving average).
         Rate& r = rates_[s.id];
         const std::uint64_t records = s.records_handled();
         const double t = stats.wall_seconds;
-        if (r.last_time >= 0 && t > r.last_time) {
-            const double dt = t - r.last_time;
-            const double rec = static_cast<double>(records - std::min(records, r.last_records)) / dt;
-            const double byt =
-                static_cast<double>(s.bytes_read - std::min(s.bytes_read, r.last_bytes)) / dt;
-            const double a = std::min(1.0, dt / 2.0);
-            r.records_per_s = r.records_per_s == 0 ? rec : r.records_per_s + a * (rec - r.records_per_s);
-            r.bytes_per_s = r.bytes_per_s == 0 ? byt : r.bytes_per_s + a * (byt - r.bytes_per_s);
+        r.samples.push_back({t, records, s.bytes_read});
+        while (r.samples.size() > 2 && t - r.samples[1].time >= kWindow) r.samples.pop_front();
+        const Sample& first = r.samples.front();
+        if (t > first.time) {
+            const double dt = t - first.time;
+            r.records_per_s = static_cast<double>(records - std::min(records, first.records)) / dt;
+            r.bytes_per_s =
+                static_cast<double>(s.bytes_read - std::min(s.bytes_read, first.bytes)) / dt;
         }
-        r.last_records = records;
-        r.last_bytes = s.bytes_read;
-        r.last_time = t;
         if (!running(s.state)) continue;
 
         std::string rest;
@@ -117,9 +113,12 @@ std::string ProgressDisplay::frame(const RunStats& stats, int columns) {
                                human_count(r.records_per_s));
             if (s.queue_capacity > 0)
                 rest += fmt::format("  queue {}/{}", s.queued_records, s.queue_capacity);
+            else if (s.queued_records > 0)
+                rest += fmt::format("  queued {}", group_thousands(s.queued_records));
         }
-        if (s.state == StageState::WaitingForOutput) rest += "  (waiting for room downstream)";
-        else if (s.state == StageState::WaitingForInput && !s.source) rest += "  (waiting for input)";
+        // Where a stage waits shows where the pipeline is slow.
+        if (s.state == StageState::WaitingForOutput) rest += "  [output full]";
+        else if (s.state == StageState::WaitingForInput && !s.source) rest += "  [idle]";
 
         std::string id = "  " + s.id;
         if (id.size() >= width) {

@@ -13,9 +13,8 @@ namespace conveyor::obs {
 std::string group_thousands(std::uint64_t n) {
     std::string digits = std::to_string(n);
     std::string out;
-    const std::size_t lead = digits.size() % 3;
     for (std::size_t i = 0; i < digits.size(); ++i) {
-        if (i && (i - lead) % 3 == 0) out += ',';
+        if (i && (digits.size() - i) % 3 == 0) out += ',';
         out += digits[i];
     }
     return out;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <string>
@@ -38,13 +39,19 @@ public:
     std::string frame(const RunStats& stats, int columns);
 
 private:
+    /// Recent (time, records, bytes) samples of a stage: rates are taken over the last
+    /// kWindow seconds, so a stalled stage shows 0 rec/s soon, not a slowly fading average.
+    struct Sample {
+        double time;
+        std::uint64_t records;
+        std::uint64_t bytes;
+    };
     struct Rate {
-        std::uint64_t last_records = 0;
-        std::uint64_t last_bytes = 0;
-        double last_time = -1;
+        std::deque<Sample> samples;
         double records_per_s = 0;
         double bytes_per_s = 0;
     };
+    static constexpr double kWindow = 3.0;
     void loop();
 
     RunDescription run_;
