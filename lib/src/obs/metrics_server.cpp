@@ -208,6 +208,9 @@ void MetricsServer::stop() {
     // destroyed with it.
     impl_->io.stop();
     if (impl_->thread.joinable()) impl_->thread.join();
+    // The thread is gone: closing here is safe, and new connections are refused at once.
+    boost::system::error_code ignored;
+    impl_->acceptor.close(ignored);
 }
 
 } // namespace conveyor::obs
