@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace conveyor::cli {
@@ -49,7 +50,7 @@ OptionDoc option_doc(const CLI::Option& opt) {
     d.positional = opt.get_positional();
     d.required = opt.get_required();
     d.description = opt.get_description();
-    const bool flag = !d.positional && opt.get_type_size_max() == 0;
+    const bool flag = !d.positional && opt.get_expected_max() == 0;
     if (flag) return d;
     const std::string type = opt.get_type_name();
     d.name = d.positional ? opt.get_name() : type.substr(0, type.find(':'));
@@ -156,8 +157,16 @@ std::string bash_script(const CLI::App& app) {
     s += "_conveyor() {\n";
     s += "    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n";
     s += "    local sub= i npos=0\n";
+    // Options that take a value: the word after them is that value, not a positional.
+    std::vector<std::string> valued;
+    for (const CommandDoc& c : cmds)
+        for (const OptionDoc& o : c.options)
+            if (!o.positional && o.kind != ValueKind::None)
+                for (const std::string& n : o.names)
+                    if (std::find(valued.begin(), valued.end(), n) == valued.end()) valued.push_back(n);
     s += "    for ((i = 1; i < COMP_CWORD; i++)); do\n";
     s += "        case ${COMP_WORDS[i]} in\n";
+    if (!valued.empty()) s += "            " + join(valued, "|") + ") ((i++)) ;;\n";
     s += "            -*) ;;\n";
     s += "            *) if [[ -z $sub ]]; then sub=${COMP_WORDS[i]}; else ((npos++)); fi ;;\n";
     s += "        esac\n";
@@ -184,8 +193,6 @@ std::string bash_script(const CLI::App& app) {
         s += "            return\n";
         s += "        fi\n";
         const auto pos = c.positionals();
-        // Positionals are counted among the words after the subcommand that are not options
-        // (an option's value is counted too; good enough for one positional per command).
         if (!pos.empty()) {
             s += "        case $npos in\n";
             for (std::size_t k = 0; k < pos.size(); ++k)
