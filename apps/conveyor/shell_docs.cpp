@@ -53,7 +53,8 @@ OptionDoc option_doc(const CLI::Option& opt) {
     const bool flag = !d.positional && opt.get_expected_max() == 0;
     if (flag) return d;
     const std::string type = opt.get_type_name();
-    d.name = d.positional ? opt.get_name() : type.substr(0, type.find(':'));
+    // "TEXT:{a,b}" carries choices; other type names ("STAGE[:N]") are shown whole.
+    d.name = d.positional ? opt.get_name() : type;
     if (const auto open = type.find('{'); open != std::string::npos) {
         const auto close = type.find('}', open);
         std::string list = type.substr(open + 1, close - open - 1);

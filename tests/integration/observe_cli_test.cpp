@@ -131,11 +131,19 @@ TEST(ObserveCli, ZshCompletionIsGeneratedFromTheSameDefinitions) {
     EXPECT_THAT(script.out, HasSubstr("'*--tap[")) << "repeatable";
     EXPECT_THAT(script.out, HasSubstr(":(dag channel async)"));
     EXPECT_THAT(script.out, HasSubstr("(csv.read csv.write"));
-    if (!fs::exists("/bin/zsh") && !fs::exists("/usr/bin/zsh")) GTEST_SKIP() << "zsh not installed";
+    const std::string zsh = fs::exists("/usr/bin/zsh") ? "/usr/bin/zsh" : "/bin/zsh";
+    if (!fs::exists(zsh)) GTEST_SKIP() << "zsh not installed";
     test::TempDir dir;
     const std::string file = dir.write("_conveyor", script.out);
-    auto r = run_process({"zsh", "-n", file});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto syntax = run_process({zsh, "-n", file});
+    EXPECT_EQ(syntax.exit_code, 0) << syntax.err;
+    // Loaded by compinit from $fpath, the function registers itself without errors.
+    auto loaded = run_process({zsh, "-f", "-c",
+                               "fpath=(" + dir.path() + " $fpath); autoload -U compinit; compinit -u -D; "
+                               "whence -w _conveyor && echo ${_comps[conveyor]}"});
+    EXPECT_EQ(loaded.exit_code, 0) << loaded.err;
+    EXPECT_THAT(loaded.out, HasSubstr("_conveyor"));
+    EXPECT_EQ(loaded.err, "");
 }
 
 TEST(ObserveCli, ManPageIsGeneratedAtBuildTime) {
