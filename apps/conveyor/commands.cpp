@@ -25,6 +25,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <unistd.h>
 
 namespace conveyor::cli {
 
@@ -79,6 +80,17 @@ std::optional<ExecutorKind> executor_kind(const std::optional<std::string>& name
     return *name == "channel" ? ExecutorKind::Channel
            : *name == "async" ? ExecutorKind::Async
                               : ExecutorKind::Dag;
+}
+
+/// True when a stage writes records to standard output (stdout.write, or a sink path "-").
+bool writes_stdout(const PipelineSpec& p) {
+    for (const StageSpec& st : p.stages) {
+        if (!st.descriptor || st.descriptor->role != StageRole::Sink) continue;
+        if (st.function == "stdout.write") return true;
+        const OptionValue* path = st.config.find("path");
+        if (path && path->is_string() && path->as_string() == "-") return true;
+    }
+    return false;
 }
 
 /// Checks every --tap against the pipeline: the stage exists and passes records on.
@@ -182,8 +194,12 @@ int cmd_run(const RunArgs& args) {
         else spdlog::info("serving metrics at http://{}/metrics", server->bound_address());
     }
 
+    // A display redrawn in place would tear records a stage prints on the same terminal.
+    const bool data_on_terminal = writes_stdout(p) && ::isatty(1) == 1;
+    if (data_on_terminal && terminal.live && !args.quiet && !args.no_progress)
+        spdlog::debug("no progress display: records are printed on the terminal");
     std::optional<obs::ProgressDisplay> progress;
-    if (terminal.live && !args.quiet && !args.no_progress) {
+    if (terminal.live && !args.quiet && !args.no_progress && !data_on_terminal) {
         obs::ProgressDisplay::Options po;
         po.color = terminal.color;
         progress.emplace(description, metrics, po);

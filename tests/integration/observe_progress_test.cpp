@@ -133,6 +133,31 @@ TEST(ObserveProgress, NotATerminalMeansNoDisplayAndNoTableUnlessAsked) {
     EXPECT_EQ(quiet.err, "") << "a quiet successful run prints nothing (cron)";
 }
 
+TEST(ObserveProgress, NoDisplayWhenRecordsArePrintedOnTheSameTerminal) {
+    // stdout.write prints on the terminal too: redrawing in place would tear its table.
+    TempDir dir;
+    dir.write("p.toml", R"([[stages]]
+id = "load"
+function = "json.read"
+[stages.config]
+path = "-"
+format = "jsonl"
+
+[[stages]]
+id = "show"
+function = "stdout.write"
+inputs = ["load"]
+)");
+    Spawned::Options o = on_terminal(dir);
+    o.stdout_too = true;
+    Spawned run({"run", "p.toml"}, o);
+    run.write_stdin("{\"a\":1}\n");
+    run.close_stdin();
+    EXPECT_EQ(run.wait(), 0) << run.err;
+    EXPECT_THAT(run.err, Not(HasSubstr("\x1b[J")));
+    EXPECT_THAT(run.err, HasSubstr("stage  function")) << "the summary still follows the records";
+}
+
 TEST(ObserveProgress, NoProgressFlagKeepsTheTerminalQuietUntilTheSummary) {
     TempDir dir;
     dir.write("p.toml", pipeline("-"));

@@ -33,6 +33,7 @@ public:
         std::map<std::string, std::string> env; ///< added / overriding
         std::vector<std::string> unset_env;
         bool stderr_pty = false; ///< stderr on a pseudo-terminal (120 columns) instead of a pipe
+        bool stdout_too = false; ///< with stderr_pty: stdout on the same terminal (read as `err`)
     };
 
     Spawned(const std::vector<std::string>& args, const Options& o) {
@@ -71,7 +72,7 @@ public:
         pid_ = ::fork();
         if (pid_ == 0) {
             ::dup2(in[0], 0);
-            ::dup2(out[1], 1);
+            ::dup2(o.stderr_pty && o.stdout_too ? err_child : out[1], 1);
             ::dup2(err_child, 2);
             if (!o.cwd.empty() && ::chdir(o.cwd.c_str()) != 0) ::_exit(127);
             ::execve(argv[0], argv.data(), envp.data());
