@@ -1,15 +1,12 @@
 #include "commands.hpp"
 
-#include "plan.hpp"
-#include "schema.hpp"
-
 #include "conveyor/config/loader.hpp"
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/exec/executor.hpp"
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/graph/dag.hpp"
-#include "conveyor/obs/log.hpp"
 #include "conveyor/io/output_file.hpp"
+#include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/obs/metrics_server.hpp"
 #include "conveyor/obs/progress.hpp"
@@ -18,20 +15,23 @@
 #include "conveyor/obs/tap.hpp"
 #include "conveyor/obs/terminal.hpp"
 #include "conveyor/registry/registry.hpp"
-
-#include <fmt/format.h>
+#include "plan.hpp"
+#include "schema.hpp"
 
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fmt/format.h>
 #include <unistd.h>
 
 namespace conveyor::cli {
 
 namespace {
 
-void print_err(const std::string& s) { std::fputs(s.c_str(), stderr); }
+void print_err(const std::string& s) {
+    std::fputs(s.c_str(), stderr);
+}
 
 /// Log level: --log-level, else CONVEYOR_LOG, else `fallback` ([global] log_level).
 spdlog::level::level_enum pick_level(const std::optional<std::string>& flag, bool quiet,
@@ -105,9 +105,11 @@ std::optional<std::vector<obs::TapRequest>> check_taps(const RunArgs& args, cons
         const StageSpec* st = p.find_stage(t->stage);
         if (!st) {
             std::vector<std::string> ids;
-            for (const StageSpec& s : p.stages) ids.push_back(s.id);
+            for (const StageSpec& s : p.stages)
+                ids.push_back(s.id);
             std::string known;
-            for (const std::string& id : ids) known += (known.empty() ? "" : ", ") + id;
+            for (const std::string& id : ids)
+                known += (known.empty() ? "" : ", ") + id;
             const std::string hint = did_you_mean(t->stage, ids);
             print_err(fmt::format("conveyor: --tap: pipeline '{}' has no stage '{}'{}\n", p.name,
                                   t->stage, hint.empty() ? " (stages: " + known + ")" : hint));
@@ -115,10 +117,12 @@ std::optional<std::vector<obs::TapRequest>> check_taps(const RunArgs& args, cons
         }
         if (st->descriptor && st->descriptor->role == StageRole::Sink) {
             std::string feeders;
-            for (const std::string& in : st->inputs) feeders += (feeders.empty() ? "'" : ", '") + in + "'";
-            print_err(fmt::format("conveyor: --tap: stage '{}' is a sink ({}): it passes no records "
-                                  "on; tap the stage that feeds it{}\n",
-                                  st->id, st->function, feeders.empty() ? "" : " (" + feeders + ")"));
+            for (const std::string& in : st->inputs)
+                feeders += (feeders.empty() ? "'" : ", '") + in + "'";
+            print_err(
+                fmt::format("conveyor: --tap: stage '{}' is a sink ({}): it passes no records "
+                            "on; tap the stage that feeds it{}\n",
+                            st->id, st->function, feeders.empty() ? "" : " (" + feeders + ")"));
             return std::nullopt;
         }
         taps.push_back(std::move(t).value());
@@ -149,7 +153,8 @@ int cmd_run(const RunArgs& args) {
     if (!taps) return exit_codes::kUsage;
     std::optional<obs::MetricsServer::Address> metrics_addr;
     if (args.metrics_addr) {
-        Result<obs::MetricsServer::Address> a = obs::MetricsServer::parse_address(*args.metrics_addr);
+        Result<obs::MetricsServer::Address> a =
+            obs::MetricsServer::parse_address(*args.metrics_addr);
         if (!a) {
             print_err("conveyor: " + a.error().message + "\n");
             return exit_codes::kUsage;
@@ -187,11 +192,13 @@ int cmd_run(const RunArgs& args) {
             return exit_code(s.error().kind);
         }
         server = std::move(s).value();
-        const std::string where =
-            fmt::format("conveyor: serving metrics at http://{}/metrics\n", server->bound_address());
+        const std::string where = fmt::format("conveyor: serving metrics at http://{}/metrics\n",
+                                              server->bound_address());
         // With port 0 the address is news the user needs, whatever the log level.
-        if (metrics_addr->port == 0) obs::StderrWriter::instance().write(where);
-        else spdlog::info("serving metrics at http://{}/metrics", server->bound_address());
+        if (metrics_addr->port == 0)
+            obs::StderrWriter::instance().write(where);
+        else
+            spdlog::info("serving metrics at http://{}/metrics", server->bound_address());
     }
 
     // A display redrawn in place would tear records a stage prints on the same terminal.
@@ -225,7 +232,8 @@ int cmd_run(const RunArgs& args) {
     };
     if (observer) note(observer->finish(), "--keep-intermediate");
     const obs::RunStats stats = obs::collect_stats(description, metrics, report);
-    if (args.stats_json) note(write_atomically(*args.stats_json, obs::render_stats_json(stats)), "--stats-json");
+    if (args.stats_json)
+        note(write_atomically(*args.stats_json, obs::render_stats_json(stats)), "--stats-json");
     if (args.metrics_textfile) {
         if (!args.metrics_textfile->ends_with(".prom"))
             spdlog::warn("--metrics-textfile {}: node_exporter's textfile collector only reads "
@@ -249,10 +257,12 @@ int cmd_run(const RunArgs& args) {
         print_err("conveyor: error: " + report.status.error().to_string() + "\n");
     } else if (report.completed_with_failures) {
         std::size_t failed = 0;
-        for (const StageOutcome& s : report.stages) failed += s.failed;
-        print_err(fmt::format("conveyor: pipeline '{}' completed in {:.2f} s with {} failed stage{} "
-                              "(strategy = \"continue\"):\n",
-                              p.name, secs, failed, failed == 1 ? "" : "s"));
+        for (const StageOutcome& s : report.stages)
+            failed += s.failed;
+        print_err(
+            fmt::format("conveyor: pipeline '{}' completed in {:.2f} s with {} failed stage{} "
+                        "(strategy = \"continue\"):\n",
+                        p.name, secs, failed, failed == 1 ? "" : "s"));
         for (const StageOutcome& s : report.stages)
             if (s.failed && s.error) print_err("  " + s.error->to_string() + "\n");
     } else if (!table) {
@@ -301,8 +311,8 @@ int cmd_validate(const std::string& file) {
     Loaded loaded = load(file, registry, {});
     if (!loaded.pipeline) return loaded.exit_code;
     const PipelineSpec& p = *loaded.pipeline;
-    std::printf("%s: OK (pipeline '%s', %zu stage%s, executor = %s)\n", file.c_str(), p.name.c_str(),
-                p.stages.size(), p.stages.size() == 1 ? "" : "s",
+    std::printf("%s: OK (pipeline '%s', %zu stage%s, executor = %s)\n", file.c_str(),
+                p.name.c_str(), p.stages.size(), p.stages.size() == 1 ? "" : "s",
                 std::string(to_string(p.global.executor)).c_str());
     return exit_codes::kOk;
 }
@@ -311,7 +321,8 @@ int cmd_list() {
     Registry registry;
     register_builtin_plugins(registry);
     std::size_t w = 0;
-    for (const FunctionDescriptor* f : registry.functions()) w = std::max(w, f->name.size());
+    for (const FunctionDescriptor* f : registry.functions())
+        w = std::max(w, f->name.size());
     for (const FunctionDescriptor* f : registry.functions()) {
         std::printf("%-*s  %-9s  %s\n", static_cast<int>(w), f->name.c_str(),
                     std::string(to_string(f->role)).c_str(), f->summary.c_str());
@@ -325,34 +336,44 @@ int cmd_describe(const std::string& function) {
     const FunctionDescriptor* f = registry.find(function);
     if (!f) {
         std::vector<std::string> names;
-        for (const FunctionDescriptor* d : registry.functions()) names.push_back(d->name);
-        print_err(fmt::format("conveyor: unknown function '{}'{}\nRun 'conveyor list' to see them all.\n",
-                              function, did_you_mean(function, names)));
+        for (const FunctionDescriptor* d : registry.functions())
+            names.push_back(d->name);
+        print_err(
+            fmt::format("conveyor: unknown function '{}'{}\nRun 'conveyor list' to see them all.\n",
+                        function, did_you_mean(function, names)));
         return exit_codes::kUsage;
     }
-    std::string s = fmt::format("{} ({}{})\n  {}\n\n{}\n", f->name, to_string(f->role),
-                                f->plugin.empty() ? "" : ", plugin " + f->plugin, f->summary,
-                                f->description);
-    if (f->role == StageRole::Source) s += "\nInputs: none (a source)\n";
-    else if (f->max_inputs == kUnboundedInputs) s += fmt::format("\nInputs: {} or more\n", f->min_inputs);
-    else s += fmt::format("\nInputs: {}\n", f->min_inputs == f->max_inputs ? std::to_string(f->min_inputs)
-                                                       : fmt::format("{} to {}", f->min_inputs, f->max_inputs));
+    std::string s =
+        fmt::format("{} ({}{})\n  {}\n\n{}\n", f->name, to_string(f->role),
+                    f->plugin.empty() ? "" : ", plugin " + f->plugin, f->summary, f->description);
+    if (f->role == StageRole::Source)
+        s += "\nInputs: none (a source)\n";
+    else if (f->max_inputs == kUnboundedInputs)
+        s += fmt::format("\nInputs: {} or more\n", f->min_inputs);
+    else
+        s += fmt::format("\nInputs: {}\n",
+                         f->min_inputs == f->max_inputs
+                             ? std::to_string(f->min_inputs)
+                             : fmt::format("{} to {}", f->min_inputs, f->max_inputs));
     if (f->options.empty()) {
         s += "\nOptions: none\n";
     } else {
         s += "\nOptions ([stages.config]):\n";
         for (const OptionSpec& o : f->options) {
-            s += fmt::format("  {} ({}{})", o.name, to_string(o.type), o.required ? ", required" : "");
+            s += fmt::format("  {} ({}{})", o.name, to_string(o.type),
+                             o.required ? ", required" : "");
             if (!o.default_value.is_null()) s += " = " + o.default_value.to_string();
             s += "\n      " + o.description + "\n";
             if (!o.choices.empty()) {
                 s += "      one of:";
-                for (const std::string& c : o.choices) s += " " + c;
+                for (const std::string& c : o.choices)
+                    s += " " + c;
                 s += "\n";
             }
             if (!o.aliases.empty()) {
                 s += "      also accepted as:";
-                for (const std::string& a : o.aliases) s += " " + a;
+                for (const std::string& a : o.aliases)
+                    s += " " + a;
                 s += "\n";
             }
         }

@@ -64,15 +64,26 @@ private:
         const std::string pad(static_cast<std::size_t>(depth + 1) * 2, ' ');
         const std::string end_pad(static_cast<std::size_t>(depth) * 2, ' ');
         switch (v_.index()) {
-        case 0: out += "null"; break;
-        case 1: out += std::get<bool>(v_) ? "true" : "false"; break;
-        case 2: json::append_int(out, std::get<std::int64_t>(v_)); break;
-        case 3: json::append_double(out, std::get<double>(v_)); break;
-        case 4: json::append_string(out, std::get<std::string>(v_)); break;
+        case 0:
+            out += "null";
+            break;
+        case 1:
+            out += std::get<bool>(v_) ? "true" : "false";
+            break;
+        case 2:
+            json::append_int(out, std::get<std::int64_t>(v_));
+            break;
+        case 3:
+            json::append_double(out, std::get<double>(v_));
+            break;
+        case 4:
+            json::append_string(out, std::get<std::string>(v_));
+            break;
         case 5: {
             const auto& a = std::get<Array>(v_);
             bool flat = true;
-            for (const JsonDoc& x : a) flat = flat && x.scalar();
+            for (const JsonDoc& x : a)
+                flat = flat && x.scalar();
             out += '[';
             for (std::size_t i = 0; i < a.size(); ++i) {
                 out += i ? (flat ? ", " : ",\n" + pad) : (flat ? "" : "\n" + pad);

@@ -3,11 +3,9 @@
 // scripts and the man page are generated from the CLI11 definitions below (shell_docs.cpp).
 
 #include "commands.hpp"
-
 #include "conveyor/core/error.hpp"
 
 #include <CLI/CLI.hpp>
-
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -63,8 +61,11 @@ int main(int argc, char** argv) {
         ->type_name("DIR");
 
     std::string validate_file;
-    CLI::App* validate = app.add_subcommand("validate", "Check a pipeline file and report every problem");
-    validate->add_option("file", validate_file, "Pipeline file (TOML)")->required()->type_name("FILE");
+    CLI::App* validate =
+        app.add_subcommand("validate", "Check a pipeline file and report every problem");
+    validate->add_option("file", validate_file, "Pipeline file (TOML)")
+        ->required()
+        ->type_name("FILE");
 
     CLI::App* list = app.add_subcommand("list", "List every function with a one-line description");
 
@@ -75,20 +76,29 @@ int main(int argc, char** argv) {
         ->type_name("FUNCTION");
 
     cli::GraphArgs graph_args;
-    CLI::App* graph = app.add_subcommand("graph", "Print the pipeline's graph (Graphviz DOT or Mermaid)");
-    graph->add_option("file", graph_args.file, "Pipeline file (TOML)")->required()->type_name("FILE");
-    graph->add_option("--format", graph_args.format, "dot (default; render with `dot -Tsvg`) or mermaid")
+    CLI::App* graph =
+        app.add_subcommand("graph", "Print the pipeline's graph (Graphviz DOT or Mermaid)");
+    graph->add_option("file", graph_args.file, "Pipeline file (TOML)")
+        ->required()
+        ->type_name("FILE");
+    graph
+        ->add_option("--format", graph_args.format,
+                     "dot (default; render with `dot -Tsvg`) or mermaid")
         ->check(CLI::IsMember({"dot", "mermaid"}));
 
     cli::ExplainArgs explain_args;
     CLI::App* explain = app.add_subcommand(
-        "explain", "Print the execution plan: levels or channels, capacities, threads, parallelism");
-    explain->add_option("file", explain_args.file, "Pipeline file (TOML)")->required()->type_name("FILE");
+        "explain",
+        "Print the execution plan: levels or channels, capacities, threads, parallelism");
+    explain->add_option("file", explain_args.file, "Pipeline file (TOML)")
+        ->required()
+        ->type_name("FILE");
     explain->add_option("--executor", explain_args.executor, "Override [global] executor")
         ->check(CLI::IsMember({"dag", "channel", "async"}));
 
     CLI::App* schema = app.add_subcommand(
-        "schema", "Print a JSON Schema of pipeline files (for editors), from the functions' options");
+        "schema",
+        "Print a JSON Schema of pipeline files (for editors), from the functions' options");
 
     std::string new_name;
     CLI::App* make_new = app.add_subcommand("new", "Write a commented starter pipeline NAME.toml");
@@ -98,7 +108,9 @@ int main(int argc, char** argv) {
 
     std::string shell;
     CLI::App* completion = app.add_subcommand("completion", "Print a shell completion script");
-    completion->add_option("shell", shell, "bash or zsh")->required()->check(CLI::IsMember({"bash", "zsh"}));
+    completion->add_option("shell", shell, "bash or zsh")
+        ->required()
+        ->check(CLI::IsMember({"bash", "zsh"}));
     std::string completion_output;
     completion->add_option("-o,--output", completion_output, "Write to FILE instead of stdout")
         ->type_name("FILE");
@@ -107,7 +119,8 @@ int main(int argc, char** argv) {
     std::string man_output;
     CLI::App* man = app.add_subcommand("man", "Print the conveyor(1) man page (roff)");
     man->group("");
-    man->add_option("-o,--output", man_output, "Write to FILE instead of stdout")->type_name("FILE");
+    man->add_option("-o,--output", man_output, "Write to FILE instead of stdout")
+        ->type_name("FILE");
 
     try {
         app.parse(argc, argv);

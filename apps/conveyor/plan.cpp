@@ -3,9 +3,8 @@
 #include "conveyor/obs/summary.hpp"
 #include "conveyor/registry/registry.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
+#include <fmt/format.h>
 #include <thread>
 #include <unistd.h>
 
@@ -26,7 +25,8 @@ std::string PlanView::describe_stage(std::size_t i) const {
     std::string line = fmt::format("{} ({})", st.id, st.function);
     if (!st.inputs.empty()) {
         line += " <- ";
-        for (std::size_t k = 0; k < st.inputs.size(); ++k) line += (k ? ", " : "") + st.inputs[k];
+        for (std::size_t k = 0; k < st.inputs.size(); ++k)
+            line += (k ? ", " : "") + st.inputs[k];
     }
     return line;
 }
@@ -43,20 +43,24 @@ bool PlanView::is_sink(std::size_t i) const {
 
 std::string plan_text(const PipelineSpec& p) {
     const PlanView v(p);
-    std::string s = fmt::format("pipeline '{}' ({}): {} stage{}, executor = {}, mode = {}\n", p.name,
-                                p.file, p.stages.size(), p.stages.size() == 1 ? "" : "s",
+    std::string s = fmt::format("pipeline '{}' ({}): {} stage{}, executor = {}, mode = {}\n",
+                                p.name, p.file, p.stages.size(), p.stages.size() == 1 ? "" : "s",
                                 to_string(p.global.executor), to_string(p.global.execution_mode));
     if (p.global.executor == ExecutorKind::Dag) {
         const auto levels = v.dag.levels();
         for (std::size_t l = 0; l < levels.size(); ++l) {
-            s += fmt::format("  level {}{}:\n", l, levels[l].size() > 1 ? " (runs concurrently)" : "");
-            for (std::size_t i : levels[l]) s += "    " + v.describe_stage(i) + "\n";
+            s += fmt::format("  level {}{}:\n", l,
+                             levels[l].size() > 1 ? " (runs concurrently)" : "");
+            for (std::size_t i : levels[l])
+                s += "    " + v.describe_stage(i) + "\n";
         }
     } else {
         s += fmt::format("  every stage runs concurrently; each {} holds at most {} records\n",
-                         p.global.executor == ExecutorKind::Channel ? "edge (channel)" : "stage mailbox",
+                         p.global.executor == ExecutorKind::Channel ? "edge (channel)"
+                                                                    : "stage mailbox",
                          p.global.channel_buffer_size);
-        for (std::size_t i : v.dag.topological_order()) s += "    " + v.describe_stage(i) + "\n";
+        for (std::size_t i : v.dag.topological_order())
+            s += "    " + v.describe_stage(i) + "\n";
     }
     return s;
 }
@@ -81,7 +85,8 @@ std::string plural(std::size_t n, std::string_view word) {
 
 std::string join_ids(const PipelineSpec& p, const std::vector<std::size_t>& nodes) {
     std::string s;
-    for (std::size_t k = 0; k < nodes.size(); ++k) s += (k ? ", " : "") + p.stages[nodes[k]].id;
+    for (std::size_t k = 0; k < nodes.size(); ++k)
+        s += (k ? ", " : "") + p.stages[nodes[k]].id;
     return s;
 }
 
@@ -92,10 +97,12 @@ std::string explain_text(const PipelineSpec& p) {
     const GlobalSpec& g = p.global;
     const bool dag = g.executor == ExecutorKind::Dag;
     std::size_t sources = 0;
-    for (std::size_t i = 0; i < p.stages.size(); ++i) sources += v.dag.producers(i).empty();
+    for (std::size_t i = 0; i < p.stages.size(); ++i)
+        sources += v.dag.producers(i).empty();
     const std::size_t workers = g.workers ? g.workers : hardware_threads();
-    const std::size_t batch = dag ? g.batch_size
-                                  : std::max<std::size_t>(1, std::min(g.batch_size, g.channel_buffer_size));
+    const std::size_t batch =
+        dag ? g.batch_size
+            : std::max<std::size_t>(1, std::min(g.batch_size, g.channel_buffer_size));
 
     std::string s = fmt::format("pipeline '{}' ({}{}): {}\n", p.name, p.file,
                                 p.version.empty() ? "" : ", version " + p.version,
@@ -108,21 +115,22 @@ std::string explain_text(const PipelineSpec& p) {
                          ? "channel: every stage runs at once; one bounded channel per edge"
                          : "async: every stage runs at once as an actor with one bounded mailbox");
     s += fmt::format("  mode            {}\n", to_string(g.execution_mode));
-    s += fmt::format("  batch size      {} records{}\n", batch,
-                     batch != g.batch_size ? fmt::format(" (batch_size {} capped by channel_buffer_size)",
-                                                         g.batch_size)
-                                           : "");
-    s += fmt::format("  workers         {} for transforms and sinks{}\n",
-                     plural(workers, "thread"),
+    s += fmt::format(
+        "  batch size      {} records{}\n", batch,
+        batch != g.batch_size
+            ? fmt::format(" (batch_size {} capped by channel_buffer_size)", g.batch_size)
+            : "");
+    s += fmt::format("  workers         {} for transforms and sinks{}\n", plural(workers, "thread"),
                      g.workers ? "" : " (workers = 0: one per hardware thread)");
     s += fmt::format("  source threads  {} (one per source)\n", sources);
     s += "  I/O thread      1 (network, timers, signals)\n";
     s += fmt::format("  concurrency     {} in-flight requests per I/O stage (http.fetch)\n",
                      g.concurrency);
     if (dag)
-        s += fmt::format("  memory cap      {} for buffered edges{}\n",
-                         obs::human_bytes(g.max_buffered_bytes ? g.max_buffered_bytes : half_of_ram()),
-                         g.max_buffered_bytes ? "" : " (max_buffered_bytes unset: half of RAM)");
+        s += fmt::format(
+            "  memory cap      {} for buffered edges{}\n",
+            obs::human_bytes(g.max_buffered_bytes ? g.max_buffered_bytes : half_of_ram()),
+            g.max_buffered_bytes ? "" : " (max_buffered_bytes unset: half of RAM)");
     s += fmt::format("  timeout         {}\n",
                      g.timeout_seconds ? fmt::format("{} s for the whole run", *g.timeout_seconds)
                                        : std::string("none"));
@@ -144,14 +152,16 @@ std::string explain_text(const PipelineSpec& p) {
                          plural(levels.size(), "level"));
         for (std::size_t l = 0; l < levels.size(); ++l) {
             s += fmt::format("  level {}{}\n", l,
-                             levels[l].size() > 1
-                                 ? fmt::format(": {} run in parallel", plural(levels[l].size(), "stage"))
-                                 : "");
-            for (std::size_t i : levels[l]) s += "    " + v.describe_stage(i) + "\n";
+                             levels[l].size() > 1 ? fmt::format(": {} run in parallel",
+                                                                plural(levels[l].size(), "stage"))
+                                                  : "");
+            for (std::size_t i : levels[l])
+                s += "    " + v.describe_stage(i) + "\n";
         }
     } else {
         s += "\nstages (all running at once):\n";
-        for (std::size_t i : v.dag.topological_order()) s += "  " + v.describe_stage(i) + "\n";
+        for (std::size_t i : v.dag.topological_order())
+            s += "  " + v.describe_stage(i) + "\n";
         if (g.executor == ExecutorKind::Channel) {
             s += fmt::format("\nchannels ({}, at most {} records each; a full channel makes its "
                              "producer wait):\n",
@@ -160,12 +170,14 @@ std::string explain_text(const PipelineSpec& p) {
                 s += fmt::format("  {} -> {}  capacity {}\n", p.stages[from].id, p.stages[to].id,
                                  g.channel_buffer_size);
         } else {
-            s += fmt::format("\nmailboxes (at most {} records each, shared by the stage's inputs):\n",
-                             g.channel_buffer_size);
+            s += fmt::format(
+                "\nmailboxes (at most {} records each, shared by the stage's inputs):\n",
+                g.channel_buffer_size);
             for (std::size_t i = 0; i < p.stages.size(); ++i)
                 if (!v.dag.producers(i).empty())
                     s += fmt::format("  {}  capacity {}, fed by {}\n", p.stages[i].id,
-                                     g.channel_buffer_size, plural(v.dag.producers(i).size(), "input"));
+                                     g.channel_buffer_size,
+                                     plural(v.dag.producers(i).size(), "input"));
         }
         // Stages on different branches work on different records at the same time; stages on
         // one path overlap too (pipelining), bounded by the worker threads.
@@ -178,13 +190,15 @@ std::string explain_text(const PipelineSpec& p) {
     for (std::size_t i = 0; i < p.stages.size(); ++i) {
         const auto consumers = v.dag.consumers(i);
         if (consumers.size() > 1)
-            fan += fmt::format("  {} fans out to {} (every record goes to each)\n", p.stages[i].id,
-                               join_ids(p, std::vector<std::size_t>(consumers.begin(), consumers.end())));
+            fan += fmt::format(
+                "  {} fans out to {} (every record goes to each)\n", p.stages[i].id,
+                join_ids(p, std::vector<std::size_t>(consumers.begin(), consumers.end())));
         const auto producers = v.dag.producers(i);
         if (producers.size() > 1)
-            fan += fmt::format("  {} fans in from {}{}\n", p.stages[i].id,
-                               join_ids(p, std::vector<std::size_t>(producers.begin(), producers.end())),
-                               dag ? " (one input after the other)" : " (interleaved as records arrive)");
+            fan += fmt::format(
+                "  {} fans in from {}{}\n", p.stages[i].id,
+                join_ids(p, std::vector<std::size_t>(producers.begin(), producers.end())),
+                dag ? " (one input after the other)" : " (interleaved as records arrive)");
     }
     if (!fan.empty()) s += "\nfan-out / fan-in:\n" + fan;
     return s;
@@ -208,11 +222,16 @@ std::string dot_quote(std::string_view s) {
 std::string mermaid_text(std::string_view s) {
     std::string out;
     for (char c : s) {
-        if (c == '"') out += "#quot;";
-        else if (c == '<') out += "#lt;";
-        else if (c == '>') out += "#gt;";
-        else if (c == '\n') out += ' ';
-        else out += c;
+        if (c == '"')
+            out += "#quot;";
+        else if (c == '<')
+            out += "#lt;";
+        else if (c == '>')
+            out += "#gt;";
+        else if (c == '\n')
+            out += ' ';
+        else
+            out += c;
     }
     return out;
 }
@@ -225,7 +244,9 @@ std::string graph_dot(const PipelineSpec& p) {
     s += "  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n";
     for (std::size_t i = 0; i < p.stages.size(); ++i) {
         const StageSpec& st = p.stages[i];
-        const char* shape = v.is_source(i) ? ", shape=invhouse" : v.is_sink(i) ? ", shape=house" : "";
+        const char* shape = v.is_source(i) ? ", shape=invhouse"
+                            : v.is_sink(i) ? ", shape=house"
+                                           : "";
         // \n inside a DOT label is a line break; written as the two characters.
         s += "  " + dot_quote(st.id) + " [label=" + dot_quote(st.id + "\n" + st.function) + shape +
              "];\n";
@@ -241,13 +262,15 @@ std::string graph_mermaid(const PipelineSpec& p) {
     std::string s = "flowchart LR\n";
     for (std::size_t i = 0; i < p.stages.size(); ++i) {
         const StageSpec& st = p.stages[i];
-        const std::string label = "\"" + mermaid_text(st.id) + "<br/>" + mermaid_text(st.function) + "\"";
+        const std::string label =
+            "\"" + mermaid_text(st.id) + "<br/>" + mermaid_text(st.function) + "\"";
         const std::string shape = v.is_source(i) ? "[/" + label + "/]"
-                                  : v.is_sink(i)  ? "[\\" + label + "\\]"
-                                                  : "[" + label + "]";
+                                  : v.is_sink(i) ? "[\\" + label + "\\]"
+                                                 : "[" + label + "]";
         s += fmt::format("  s{}{}\n", i, shape);
     }
-    for (const auto& [from, to] : v.edges) s += fmt::format("  s{} --> s{}\n", from, to);
+    for (const auto& [from, to] : v.edges)
+        s += fmt::format("  s{} --> s{}\n", from, to);
     return s;
 }
 

@@ -3,17 +3,15 @@
 // [global] defaults from GlobalSpec, so the starter file cannot drift from what conveyor accepts.
 
 #include "commands.hpp"
-
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/core/error.hpp"
 #include "conveyor/registry/registry.hpp"
-
-#include <fmt/format.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <map>
 #include <unistd.h>
 
@@ -55,14 +53,20 @@ std::string comment(std::string_view text, std::string_view indent = "") {
 
 std::string placeholder(const OptionSpec& o) {
     switch (o.type) {
-    case OptionType::Bool: return "false";
-    case OptionType::Int: return "0";
-    case OptionType::Float: return "0.0";
-    case OptionType::StringList: return "[]";
+    case OptionType::Bool:
+        return "false";
+    case OptionType::Int:
+        return "0";
+    case OptionType::Float:
+        return "0.0";
+    case OptionType::StringList:
+        return "[]";
     case OptionType::StringMap:
-    case OptionType::Table: return "{}";
+    case OptionType::Table:
+        return "{}";
     case OptionType::String:
-    case OptionType::Any: return o.choices.empty() ? "\"\"" : toml_string(o.choices.front());
+    case OptionType::Any:
+        return o.choices.empty() ? "\"\"" : toml_string(o.choices.front());
     }
     return "\"\"";
 }
@@ -82,14 +86,16 @@ std::string stage_text(const Registry& registry, const StarterStage& s) {
     out += "function = " + toml_string(s.function) + "\n";
     if (!s.inputs.empty()) {
         out += "inputs = [";
-        for (std::size_t i = 0; i < s.inputs.size(); ++i) out += (i ? ", " : "") + toml_string(s.inputs[i]);
+        for (std::size_t i = 0; i < s.inputs.size(); ++i)
+            out += (i ? ", " : "") + toml_string(s.inputs[i]);
         out += "]\n";
     }
     out += "description = " + toml_string(s.description) + "\n";
     const FunctionDescriptor* f = registry.find(s.function);
     out += "[stages.config]\n";
     if (!f) { // not compiled in: keep what we know
-        for (const auto& [k, v] : s.set) out += k + " = " + v + "\n";
+        for (const auto& [k, v] : s.set)
+            out += k + " = " + v + "\n";
         return out + "\n";
     }
     for (const OptionSpec& o : f->options) {
@@ -98,7 +104,8 @@ std::string stage_text(const Registry& registry, const StarterStage& s) {
         if (!about.empty() && about.back() != '.') about += '.';
         if (!o.choices.empty()) {
             about += " One of:";
-            for (const std::string& c : o.choices) about += " " + c;
+            for (const std::string& c : o.choices)
+                about += " " + c;
             about += ".";
         }
         if (o.required) about += " (required)";
@@ -106,7 +113,8 @@ std::string stage_text(const Registry& registry, const StarterStage& s) {
         if (it != s.set.end()) {
             out += o.name + " = " + it->second + "\n";
         } else {
-            const std::string value = o.default_value.is_null() ? placeholder(o) : o.default_value.to_string();
+            const std::string value =
+                o.default_value.is_null() ? placeholder(o) : o.default_value.to_string();
             out += (o.required ? "" : "# ") + o.name + " = " + value + "\n";
         }
     }
@@ -121,7 +129,8 @@ int cmd_new(const std::string& name) {
     std::string path = name;
     if (!path.ends_with(".toml")) path += ".toml";
     std::string stem = path.substr(0, path.size() - 5);
-    if (const auto slash = stem.rfind('/'); slash != std::string::npos) stem = stem.substr(slash + 1);
+    if (const auto slash = stem.rfind('/'); slash != std::string::npos)
+        stem = stem.substr(slash + 1);
     if (stem.empty()) {
         std::fprintf(stderr, "conveyor: new: '%s' has no name before .toml\n", name.c_str());
         return exit_codes::kUsage;
@@ -130,7 +139,8 @@ int cmd_new(const std::string& name) {
     const GlobalSpec g; // documented defaults
     std::string t;
     t += "# " + stem + ".toml: a conveyor pipeline (started with `conveyor new`).\n#\n";
-    t += "#   conveyor run " + path + "        run it (add --stats for a summary, --tap STAGE to peek)\n";
+    t += "#   conveyor run " + path +
+         "        run it (add --stats for a summary, --tap STAGE to peek)\n";
     t += "#   conveyor validate " + path + "   check it without running anything\n";
     t += "#   conveyor explain " + path + "    see how it will run; `conveyor graph` draws it\n";
     t += "#   conveyor list / conveyor describe FUNCTION   the functions and their options\n";
@@ -141,13 +151,18 @@ int cmd_new(const std::string& name) {
     t += "description = \"Read a CSV file, keep the large orders, write them as JSON\"\n\n";
     t += "[global]\n";
     t += comment("Every key is optional; the values shown are the defaults.");
-    t += fmt::format("# executor = \"{}\"            # dag | channel | async\n", to_string(g.executor));
-    t += fmt::format("# channel_buffer_size = {}   # records per edge (channel) or mailbox (async)\n",
-                     g.channel_buffer_size);
-    t += fmt::format("# batch_size = {}           # records per batch a source aims for\n", g.batch_size);
-    t += fmt::format("# workers = {}                 # worker threads; 0 = one per hardware thread\n",
-                     g.workers);
-    t += fmt::format("# concurrency = {}            # in-flight requests of I/O stages\n", g.concurrency);
+    t += fmt::format("# executor = \"{}\"            # dag | channel | async\n",
+                     to_string(g.executor));
+    t += fmt::format(
+        "# channel_buffer_size = {}   # records per edge (channel) or mailbox (async)\n",
+        g.channel_buffer_size);
+    t += fmt::format("# batch_size = {}           # records per batch a source aims for\n",
+                     g.batch_size);
+    t += fmt::format(
+        "# workers = {}                 # worker threads; 0 = one per hardware thread\n",
+        g.workers);
+    t += fmt::format("# concurrency = {}            # in-flight requests of I/O stages\n",
+                     g.concurrency);
     t += "# timeout_seconds = 3600      # bounds the whole run (exit 75)\n";
     t += fmt::format("# log_level = \"{}\"          # trace | debug | info | warn | error | off\n",
                      g.log_level);
@@ -157,22 +172,33 @@ int cmd_new(const std::string& name) {
     t += "[error_handling]\n";
     t += "# strategy = \"stop\"           # stop | continue (isolate a failing stage, exit 3)\n\n";
 
-    t += stage_text(registry, {"load", "csv.read", {}, "Read the orders",
-                               {{"path", "\"${data_dir}/input.csv\""}}});
-    t += stage_text(registry, {"large", "filter.apply", {"load"}, "Keep orders of 100 or more",
-                               {{"column", "\"amount\""}, {"operator", "\">=\""}, {"value", "100"}}});
-    t += stage_text(registry, {"save", "json.write", {"large"}, "Write them as a JSON array",
+    t += stage_text(
+        registry,
+        {"load", "csv.read", {}, "Read the orders", {{"path", "\"${data_dir}/input.csv\""}}});
+    t += stage_text(registry,
+                    {"large",
+                     "filter.apply",
+                     {"load"},
+                     "Keep orders of 100 or more",
+                     {{"column", "\"amount\""}, {"operator", "\">=\""}, {"value", "100"}}});
+    t += stage_text(registry, {"save",
+                               "json.write",
+                               {"large"},
+                               "Write them as a JSON array",
                                {{"path", "\"${data_dir}/output.json\""}}});
-    while (t.ends_with("\n\n")) t.pop_back();
+    while (t.ends_with("\n\n"))
+        t.pop_back();
 
     // O_EXCL: never overwrite, not even a file created a moment ago by someone else.
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
         const int err = errno;
         if (err == EEXIST)
-            std::fprintf(stderr, "conveyor: new: %s already exists; not overwriting it\n", path.c_str());
+            std::fprintf(stderr, "conveyor: new: %s already exists; not overwriting it\n",
+                         path.c_str());
         else
-            std::fprintf(stderr, "conveyor: new: cannot create %s: %s\n", path.c_str(), std::strerror(err));
+            std::fprintf(stderr, "conveyor: new: cannot create %s: %s\n", path.c_str(),
+                         std::strerror(err));
         return exit_codes::kCantCreate;
     }
     std::string_view rest = t;
@@ -183,7 +209,8 @@ int cmd_new(const std::string& name) {
             const int err = errno;
             ::close(fd);
             ::unlink(path.c_str());
-            std::fprintf(stderr, "conveyor: new: cannot write %s: %s\n", path.c_str(), std::strerror(err));
+            std::fprintf(stderr, "conveyor: new: cannot write %s: %s\n", path.c_str(),
+                         std::strerror(err));
             return exit_codes::kCantCreate;
         }
         rest.remove_prefix(static_cast<std::size_t>(n));
@@ -191,7 +218,8 @@ int cmd_new(const std::string& name) {
     if (::close(fd) != 0) {
         const int err = errno;
         ::unlink(path.c_str());
-        std::fprintf(stderr, "conveyor: new: cannot write %s: %s\n", path.c_str(), std::strerror(err));
+        std::fprintf(stderr, "conveyor: new: cannot write %s: %s\n", path.c_str(),
+                     std::strerror(err));
         return exit_codes::kCantCreate;
     }
     std::printf("wrote %s; try: conveyor validate %s\n", path.c_str(), path.c_str());

@@ -33,7 +33,8 @@ constexpr const char* kVariablePattern = "\\$\\{";
 
 JsonDoc strings(const std::vector<std::string>& v) {
     Arr a;
-    for (const std::string& s : v) a.emplace_back(s);
+    for (const std::string& s : v)
+        a.emplace_back(s);
     return JsonDoc(std::move(a));
 }
 
@@ -56,8 +57,10 @@ JsonDoc integer(std::int64_t min, std::int64_t max) {
 JsonDoc seconds(bool allow_zero) {
     JsonDoc s = JsonDoc::object();
     s.set("type", "number");
-    if (allow_zero) s.set("minimum", 0);
-    else s.set("exclusiveMinimum", 0);
+    if (allow_zero)
+        s.set("minimum", 0);
+    else
+        s.set("exclusiveMinimum", 0);
     s.set("maximum", kMaxSeconds);
     return s;
 }
@@ -75,12 +78,14 @@ JsonDoc to_json(const OptionValue& v) {
     if (v.is_string()) return v.as_string();
     if (v.is_list()) {
         Arr a;
-        for (const OptionValue& x : v.as_list()) a.push_back(to_json(x));
+        for (const OptionValue& x : v.as_list())
+            a.push_back(to_json(x));
         return JsonDoc(std::move(a));
     }
     if (v.is_table()) {
         Obj o;
-        for (const auto& [k, x] : v.as_table()) o.emplace_back(k, to_json(x));
+        for (const auto& [k, x] : v.as_table())
+            o.emplace_back(k, to_json(x));
         return JsonDoc(std::move(o));
     }
     return {};
@@ -89,13 +94,17 @@ JsonDoc to_json(const OptionValue& v) {
 JsonDoc option_schema(const OptionSpec& o) {
     JsonDoc s;
     auto bounds = [&](JsonDoc& t) {
-        if (o.min) t.set("minimum", o.type == OptionType::Int ? JsonDoc(static_cast<std::int64_t>(*o.min))
-                                                             : JsonDoc(*o.min));
-        if (o.max) t.set("maximum", o.type == OptionType::Int ? JsonDoc(static_cast<std::int64_t>(*o.max))
-                                                             : JsonDoc(*o.max));
+        if (o.min)
+            t.set("minimum", o.type == OptionType::Int ? JsonDoc(static_cast<std::int64_t>(*o.min))
+                                                       : JsonDoc(*o.min));
+        if (o.max)
+            t.set("maximum", o.type == OptionType::Int ? JsonDoc(static_cast<std::int64_t>(*o.max))
+                                                       : JsonDoc(*o.max));
     };
     switch (o.type) {
-    case OptionType::Bool: s = Obj{{"type", "boolean"}}; break;
+    case OptionType::Bool:
+        s = Obj{{"type", "boolean"}};
+        break;
     case OptionType::Int:
         s = Obj{{"type", "integer"}};
         bounds(s);
@@ -104,7 +113,9 @@ JsonDoc option_schema(const OptionSpec& o) {
         s = Obj{{"type", "number"}};
         bounds(s);
         break;
-    case OptionType::String: s = o.choices.empty() ? string_type() : choice(o.choices); break;
+    case OptionType::String:
+        s = o.choices.empty() ? string_type() : choice(o.choices);
+        break;
     case OptionType::StringList: {
         // A single string is accepted as a list of one.
         JsonDoc item = o.choices.empty() ? string_type() : choice(o.choices);
@@ -120,7 +131,9 @@ JsonDoc option_schema(const OptionSpec& o) {
     case OptionType::Any:
         s = Obj{{"type", Arr{"string", "number", "boolean", "array"}}};
         break;
-    case OptionType::Table: s = Obj{{"type", "object"}}; break;
+    case OptionType::Table:
+        s = Obj{{"type", "object"}};
+        break;
     }
     std::string description = o.description;
     if (o.required) description += description.empty() ? "(required)" : " (required)";
@@ -136,7 +149,7 @@ JsonDoc function_config_schema(const FunctionDescriptor& f) {
         props.set(o.name, option_schema(o));
         for (const std::string& alias : o.aliases)
             props.set(alias, described(option_schema(o), fmt::format("Older spelling of '{}': {}",
-                                                                      o.name, o.description)));
+                                                                     o.name, o.description)));
         if (o.required) required.push(o.name);
     }
     JsonDoc s = JsonDoc::object();
@@ -147,7 +160,8 @@ JsonDoc function_config_schema(const FunctionDescriptor& f) {
     s.set("additionalProperties", false);
     // Only when some option is required: an empty "required" is invalid in older drafts.
     bool any_required = false;
-    for (const OptionSpec& o : f.options) any_required = any_required || o.required;
+    for (const OptionSpec& o : f.options)
+        any_required = any_required || o.required;
     if (any_required) s.set("required", std::move(required));
     return s;
 }
@@ -157,7 +171,8 @@ JsonDoc pipeline_section() {
         {"type", "object"},
         {"description", "About the pipeline (optional)."},
         {"properties",
-         Obj{{"name", described(string_type(1), "Name shown in logs and metrics; defaults to the file's stem.")},
+         Obj{{"name", described(string_type(1),
+                                "Name shown in logs and metrics; defaults to the file's stem.")},
              {"version", described(string_type(), "Free-form version of the pipeline.")},
              {"description", described(string_type(), "What the pipeline does.")}}},
         {"additionalProperties", false}});
@@ -166,7 +181,8 @@ JsonDoc pipeline_section() {
 JsonDoc global_section(const Registry& registry) {
     const GlobalSpec d; // the documented defaults
     std::vector<std::string> plugins;
-    for (const PluginInfo& p : registry.plugins()) plugins.push_back(p.name);
+    for (const PluginInfo& p : registry.plugins())
+        plugins.push_back(p.name);
     auto with_default = [](JsonDoc s, JsonDoc def) {
         s.set("default", std::move(def));
         return s;
@@ -188,9 +204,10 @@ JsonDoc global_section(const Registry& registry) {
               with_default(described(integer(1, kMaxChannelBuffer),
                                      "Records per edge (channel) or per stage mailbox (async)."),
                            static_cast<std::int64_t>(d.channel_buffer_size))},
-             {"concurrency", with_default(described(integer(1, kMaxConcurrency),
-                                                    "In-flight requests of I/O stages (http.fetch)."),
-                                          static_cast<std::int64_t>(d.concurrency))},
+             {"concurrency",
+              with_default(described(integer(1, kMaxConcurrency),
+                                     "In-flight requests of I/O stages (http.fetch)."),
+                           static_cast<std::int64_t>(d.concurrency))},
              {"log_level",
               with_default(described(choice({"trace", "debug", "info", "warn", "warning", "error",
                                              "critical", "off"}),
@@ -199,13 +216,16 @@ JsonDoc global_section(const Registry& registry) {
              {"plugins", described(JsonDoc(Obj{{"type", "array"}, {"items", choice(plugins)}}),
                                    "Optional plugins to enable (all when omitted).")},
              {"execution_mode",
-              with_default(described(choice({"batch", "streaming"}),
-                                     "batch, or streaming (refuses stages that need their whole input)."),
-                           std::string(to_string(d.execution_mode)))},
-             {"timeout_seconds", described(seconds(false), "Bounds the whole run (exit 75 when it elapses).")},
-             {"variables", described(JsonDoc(Obj{{"type", "object"},
-                                                 {"additionalProperties", Obj{{"type", "string"}}}}),
-                                     "Values for ${name} in string values; may use ${ENV:-default}.")},
+              with_default(
+                  described(choice({"batch", "streaming"}),
+                            "batch, or streaming (refuses stages that need their whole input)."),
+                  std::string(to_string(d.execution_mode)))},
+             {"timeout_seconds",
+              described(seconds(false), "Bounds the whole run (exit 75 when it elapses).")},
+             {"variables",
+              described(JsonDoc(Obj{{"type", "object"},
+                                    {"additionalProperties", Obj{{"type", "string"}}}}),
+                        "Values for ${name} in string values; may use ${ENV:-default}.")},
              {"workers", with_default(described(integer(0, kMaxWorkers),
                                                 "Worker threads; 0 = one per hardware thread."),
                                       static_cast<std::int64_t>(d.workers))},
@@ -233,13 +253,14 @@ JsonDoc error_handling_section() {
         {"description", "What happens when a stage fails."},
         {"properties",
          Obj{{"strategy",
-              with_default(described(choice({"stop", "continue", "retry"}),
-                                     "stop: the first failure cancels the run; continue: isolate "
-                                     "the failing stage (exit 3); retry: retry what can be retried."),
-                           std::string(to_string(d.strategy)))},
-             {"max_retries", with_default(described(integer(0, kMaxRetries),
-                                                    "Retries of a failing operation."),
-                                          static_cast<std::int64_t>(d.max_retries))},
+              with_default(
+                  described(choice({"stop", "continue", "retry"}),
+                            "stop: the first failure cancels the run; continue: isolate "
+                            "the failing stage (exit 3); retry: retry what can be retried."),
+                  std::string(to_string(d.strategy)))},
+             {"max_retries",
+              with_default(described(integer(0, kMaxRetries), "Retries of a failing operation."),
+                           static_cast<std::int64_t>(d.max_retries))},
              {"retry_delay_seconds",
               with_default(described(seconds(true), "First delay between retries."),
                            d.retry_delay_seconds)},
@@ -258,11 +279,14 @@ JsonDoc error_handling_section() {
         {"additionalProperties", false}});
 }
 
-std::string definition_name(const FunctionDescriptor& f) { return "config:" + f.name; }
+std::string definition_name(const FunctionDescriptor& f) {
+    return "config:" + f.name;
+}
 
 JsonDoc stage_schema(const Registry& registry) {
     std::vector<std::string> names;
-    for (const FunctionDescriptor* f : registry.functions()) names.push_back(f->name);
+    for (const FunctionDescriptor* f : registry.functions())
+        names.push_back(f->name);
     JsonDoc all_of = JsonDoc::array();
     for (const FunctionDescriptor* f : registry.functions()) {
         JsonDoc then = JsonDoc::object();
@@ -280,7 +304,8 @@ JsonDoc stage_schema(const Registry& registry) {
         then.set("properties", std::move(props));
         JsonDoc required = JsonDoc::array();
         bool any_required_option = false;
-        for (const OptionSpec& o : f->options) any_required_option = any_required_option || o.required;
+        for (const OptionSpec& o : f->options)
+            any_required_option = any_required_option || o.required;
         if (any_required_option) required.push("config");
         if (f->role != StageRole::Source && f->min_inputs > 0) required.push("inputs");
         if (any_required_option || (f->role != StageRole::Source && f->min_inputs > 0))
@@ -289,19 +314,21 @@ JsonDoc stage_schema(const Registry& registry) {
                                    {"required", Arr{"function"}}}},
                         {"then", std::move(then)}});
     }
-    return JsonDoc(Obj{
-        {"type", "object"},
-        {"properties",
-         Obj{{"id", described(string_type(1), "Unique id of the stage; other stages name it in 'inputs'.")},
-             {"function", described(choice(names), "What the stage does (conveyor list).")},
-             {"inputs", described(JsonDoc(Obj{{"type", "array"}, {"items", Obj{{"type", "string"}}}}),
-                                  "Ids of the stages whose records this stage reads.")},
-             {"description", described(string_type(), "What this stage is for.")},
-             {"config", described(JsonDoc(Obj{{"type", "object"}}),
-                                  "The function's options (conveyor describe FUNCTION).")}}},
-        {"required", Arr{"id", "function"}},
-        {"additionalProperties", false},
-        {"allOf", std::move(all_of)}});
+    return JsonDoc(
+        Obj{{"type", "object"},
+            {"properties",
+             Obj{{"id", described(string_type(1),
+                                  "Unique id of the stage; other stages name it in 'inputs'.")},
+                 {"function", described(choice(names), "What the stage does (conveyor list).")},
+                 {"inputs",
+                  described(JsonDoc(Obj{{"type", "array"}, {"items", Obj{{"type", "string"}}}}),
+                            "Ids of the stages whose records this stage reads.")},
+                 {"description", described(string_type(), "What this stage is for.")},
+                 {"config", described(JsonDoc(Obj{{"type", "object"}}),
+                                      "The function's options (conveyor describe FUNCTION).")}}},
+            {"required", Arr{"id", "function"}},
+            {"additionalProperties", false},
+            {"allOf", std::move(all_of)}});
 }
 
 } // namespace
@@ -317,13 +344,14 @@ std::string pipeline_schema(const Registry& registry) {
     root.set("description", std::string("A conveyor pipeline file (TOML), conveyor ") +
                                 CONVEYOR_VERSION + ". Generated by `conveyor schema`.");
     root.set("type", "object");
-    root.set("properties", Obj{{"pipeline", pipeline_section()},
-                               {"global", global_section(registry)},
-                               {"error_handling", error_handling_section()},
-                               {"stages", described(JsonDoc(Obj{{"type", "array"},
-                                                                {"minItems", 1},
-                                                                {"items", Obj{{"$ref", "#/definitions/stage"}}}}),
-                                                    "The stages, as [[stages]] tables.")}});
+    root.set("properties",
+             Obj{{"pipeline", pipeline_section()},
+                 {"global", global_section(registry)},
+                 {"error_handling", error_handling_section()},
+                 {"stages", described(JsonDoc(Obj{{"type", "array"},
+                                                  {"minItems", 1},
+                                                  {"items", Obj{{"$ref", "#/definitions/stage"}}}}),
+                                      "The stages, as [[stages]] tables.")}});
     root.set("required", Arr{"stages"});
     root.set("additionalProperties", false);
     root.set("definitions", std::move(definitions));

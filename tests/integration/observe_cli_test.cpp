@@ -6,19 +6,18 @@
 #include "support/paths.hpp"
 #include "support/process.hpp"
 
+#include <filesystem>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <filesystem>
 
 namespace conveyor {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
-using ::testing::Not;
 using test::run_conveyor;
 using test::run_process;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 test::ProcessOptions in_repo(const test::TempDir& out) {
     test::ProcessOptions o;
@@ -30,7 +29,8 @@ test::ProcessOptions in_repo(const test::TempDir& out) {
 
 TEST(ObserveCli, StatsPrintsTheSummaryTableOnStderrOnly) {
     test::TempDir out;
-    auto r = run_conveyor({"run", "pipelines/examples/quickstart.toml", "-q", "--stats"}, in_repo(out));
+    auto r =
+        run_conveyor({"run", "pipelines/examples/quickstart.toml", "-q", "--stats"}, in_repo(out));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.err, HasSubstr("stage    function"));
     EXPECT_THAT(r.err, HasSubstr("orders   csv.read"));
@@ -41,8 +41,8 @@ TEST(ObserveCli, StatsPrintsTheSummaryTableOnStderrOnly) {
 
 TEST(ObserveCli, StatsJsonIsWrittenAtomicallyWithTheRunsNumbers) {
     test::TempDir out;
-    auto r = run_conveyor({"run", "pipelines/examples/quickstart.toml", "-q", "--executor", "channel",
-                           "--stats-json", out.file("stats/run.json")},
+    auto r = run_conveyor({"run", "pipelines/examples/quickstart.toml", "-q", "--executor",
+                           "channel", "--stats-json", out.file("stats/run.json")},
                           in_repo(out));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.err, "");
@@ -60,8 +60,10 @@ TEST(ObserveCli, StatsJsonIsWrittenAtomicallyWithTheRunsNumbers) {
     EXPECT_EQ(stages[0].find("id")->as_string(), "orders");
     EXPECT_EQ(stages[0].find("records")->find("out")->as_int(), 12);
     EXPECT_EQ(stages[0].find("bytes")->find("input_size")->as_int(),
-              static_cast<std::int64_t>(fs::file_size(test::source_dir() + "/pipelines/examples/data/orders.csv")));
-    EXPECT_EQ(stages[0].find("bytes")->find("read")->as_int(), stages[0].find("bytes")->find("input_size")->as_int());
+              static_cast<std::int64_t>(
+                  fs::file_size(test::source_dir() + "/pipelines/examples/data/orders.csv")));
+    EXPECT_EQ(stages[0].find("bytes")->find("read")->as_int(),
+              stages[0].find("bytes")->find("input_size")->as_int());
     const std::int64_t shipped = stages[1].find("records")->find("out")->as_int();
     EXPECT_EQ(stages[1].find("records")->find("filtered")->as_int() + shipped, 12);
     EXPECT_EQ(stages[4].find("records")->find("in")->as_int(), shipped);
@@ -118,7 +120,8 @@ TEST(ObserveCli, BashCompletionCompletesSubcommandsOptionsValuesAndFunctions) {
     EXPECT_EQ(complete("conveyor run --executor ''"), "async channel dag ");
     EXPECT_EQ(complete("conveyor describe csv."), "csv.read csv.write ");
     EXPECT_EQ(complete("conveyor run ''"), "a.toml ") << "pipeline files only";
-    EXPECT_EQ(complete("conveyor run --executor dag ''"), "a.toml ") << "an option's value is not the file";
+    EXPECT_EQ(complete("conveyor run --executor dag ''"), "a.toml ")
+        << "an option's value is not the file";
     EXPECT_THAT(complete("conveyor run --ta"), HasSubstr("--tap"));
     EXPECT_EQ(complete("conveyor graph a.toml --format ''"), "dot mermaid ");
     EXPECT_EQ(complete("conveyor completion ''"), "bash zsh ");
@@ -139,8 +142,9 @@ TEST(ObserveCli, ZshCompletionIsGeneratedFromTheSameDefinitions) {
     EXPECT_EQ(syntax.exit_code, 0) << syntax.err;
     // Loaded by compinit from $fpath, the function registers itself without errors.
     auto loaded = run_process({zsh, "-f", "-c",
-                               "fpath=(" + dir.path() + " $fpath); autoload -U compinit; compinit -u -D; "
-                               "whence -w _conveyor && echo ${_comps[conveyor]}"});
+                               "fpath=(" + dir.path() +
+                                   " $fpath); autoload -U compinit; compinit -u -D; "
+                                   "whence -w _conveyor && echo ${_comps[conveyor]}"});
     EXPECT_EQ(loaded.exit_code, 0) << loaded.err;
     EXPECT_THAT(loaded.out, HasSubstr("_conveyor"));
     EXPECT_EQ(loaded.err, "");
@@ -168,7 +172,8 @@ TEST(ObserveCli, ManPageIsGeneratedAtBuildTime) {
 
 TEST(ObserveCli, HelpListsTheNewCommandsButNotTheManGenerator) {
     auto r = run_conveyor({"--help"});
-    for (const char* c : {"graph", "explain", "schema", "new", "completion"}) EXPECT_THAT(r.out, HasSubstr(c));
+    for (const char* c : {"graph", "explain", "schema", "new", "completion"})
+        EXPECT_THAT(r.out, HasSubstr(c));
     EXPECT_THAT(r.out, Not(HasSubstr("man ")));
 }
 

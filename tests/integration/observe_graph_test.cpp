@@ -5,28 +5,26 @@
 // toml++ as the core library compiles it (lib/src/config/toml_impl.cpp).
 #define TOML_HEADER_ONLY 0
 #define TOML_EXCEPTIONS 0
-#include <toml++/toml.h>
-
 #include "support/paths.hpp"
 #include "support/process.hpp"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <filesystem>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <map>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <toml++/toml.h>
 
 namespace conveyor {
 namespace {
 
 namespace fs = std::filesystem;
+using test::run_conveyor;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using test::run_conveyor;
 
 struct Graph {
     std::set<std::string> nodes;
@@ -47,7 +45,8 @@ Graph graph_of_file(const std::string& path) {
         g.nodes.insert(id);
         g.function[id] = t["function"].value_or(std::string());
         if (const toml::array* inputs = t["inputs"].as_array())
-            for (const toml::node& in : *inputs) g.edges.emplace(in.value_or(std::string()), id);
+            for (const toml::node& in : *inputs)
+                g.edges.emplace(in.value_or(std::string()), id);
     }
     return g;
 }
@@ -212,8 +211,8 @@ TEST(ObserveExplain, ChannelShowsEveryChannelWithItsCapacity) {
     EXPECT_THAT(r.out, HasSubstr("batch size      100 records (batch_size 4096 capped"));
     EXPECT_THAT(r.out, HasSubstr("parallelism: all 8 stages work at once"));
 
-    auto a = run_conveyor({"explain", "pipelines/examples/merge_sources.toml", "--executor", "async"},
-                          in_repo());
+    auto a = run_conveyor(
+        {"explain", "pipelines/examples/merge_sources.toml", "--executor", "async"}, in_repo());
     ASSERT_EQ(a.exit_code, 0) << a.err;
     EXPECT_THAT(a.out, HasSubstr("mailboxes (at most 50 records each"));
     EXPECT_THAT(a.out, HasSubstr("all  capacity 50, fed by 2 inputs"));
@@ -221,8 +220,8 @@ TEST(ObserveExplain, ChannelShowsEveryChannelWithItsCapacity) {
 }
 
 TEST(ObserveExplain, DryRunKeepsItsShortPlan) {
-    auto r = run_conveyor({"run", "pipelines/examples/fan_out.toml", "--dry-run", "--executor", "dag"},
-                          in_repo());
+    auto r = run_conveyor(
+        {"run", "pipelines/examples/fan_out.toml", "--dry-run", "--executor", "dag"}, in_repo());
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.out, HasSubstr("level 1 (runs concurrently):"));
     EXPECT_THAT(r.out, Not(HasSubstr("settings:")));

@@ -10,15 +10,14 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <regex>
 
 namespace conveyor {
 namespace {
 
-using ::testing::HasSubstr;
 using test::Spawned;
 using test::TempDir;
+using ::testing::HasSubstr;
 
 constexpr const char* kPipeline = R"([pipeline]
 name = "live"
@@ -90,13 +89,17 @@ TEST(ObserveMetrics, EndpointServesLiveCountersDuringTheRunAndFilesGetTheFinalOn
     const std::string part = "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n";
     run.write_stdin(part);
     std::string last;
-    auto live = scrape_until(port, [&](const test::PromText& p) {
-        // json.read reads its first record while opening; then the run starts and the source
-        // waits on stdin for more, running.
-        auto read = p.value("conveyor_bytes_read_total{" + kLabels + "\"load\"}");
-        auto running = p.value("conveyor_stage_state{" + kLabels + "\"load\",state=\"running\"}");
-        return read && *read >= static_cast<double>(part.size()) && running == 1.0;
-    }, last);
+    auto live = scrape_until(
+        port,
+        [&](const test::PromText& p) {
+            // json.read reads its first record while opening; then the run starts and the source
+            // waits on stdin for more, running.
+            auto read = p.value("conveyor_bytes_read_total{" + kLabels + "\"load\"}");
+            auto running =
+                p.value("conveyor_stage_state{" + kLabels + "\"load\",state=\"running\"}");
+            return read && *read >= static_cast<double>(part.size()) && running == 1.0;
+        },
+        last);
     ASSERT_TRUE(live) << "the source never showed as running with its bytes read; last scrape:\n"
                       << last;
     ASSERT_EQ(live->error, "") << last;
@@ -138,7 +141,8 @@ TEST(ObserveMetrics, EndpointServesLiveCountersDuringTheRunAndFilesGetTheFinalOn
     const auto stages = doc->find("stages")->as_array();
     ASSERT_EQ(stages.size(), 3u);
     EXPECT_EQ(stages[0].find("records")->find("out")->as_int(), 4);
-    EXPECT_EQ(stages[0].find("bytes")->find("read")->as_int(), static_cast<std::int64_t>(part.size() + 8));
+    EXPECT_EQ(stages[0].find("bytes")->find("read")->as_int(),
+              static_cast<std::int64_t>(part.size() + 8));
     EXPECT_EQ(stages[1].find("records")->find("filtered")->as_int(), 1);
     EXPECT_EQ(stages[2].find("role")->as_string(), "sink");
     EXPECT_GT(stages[2].find("bytes")->find("written")->as_int(), 0);
@@ -151,9 +155,8 @@ TEST(ObserveMetrics, AFailedRunStillLeavesItsMetricsAndStats) {
     dir.write("p.toml", p);
     test::ProcessOptions o;
     o.cwd = dir.path();
-    auto r = test::run_conveyor({"run", "p.toml", "-q", "--metrics-textfile", "m.prom",
-                                 "--stats-json", "s.json"},
-                                o);
+    auto r = test::run_conveyor(
+        {"run", "p.toml", "-q", "--metrics-textfile", "m.prom", "--stats-json", "s.json"}, o);
     EXPECT_EQ(r.exit_code, 66) << r.err;
     const test::PromText fin = test::parse_prometheus(test::read_file(dir.file("m.prom")));
     ASSERT_EQ(fin.error, "");

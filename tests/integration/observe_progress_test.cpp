@@ -7,16 +7,15 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <regex>
 
 namespace conveyor {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using test::Spawned;
 using test::TempDir;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string pipeline(const std::string& input) {
     return R"([pipeline]
@@ -26,7 +25,8 @@ name = "prog"
 id = "load"
 function = "json.read"
 [stages.config]
-path = ")" + input + R"("
+path = ")" +
+           input + R"("
 format = "jsonl"
 
 [[stages]]
@@ -38,7 +38,9 @@ path = "out.jsonl"
 )";
 }
 
-bool has_sgr(const std::string& s) { return std::regex_search(s, std::regex("\x1b\\[[0-9;]*m")); }
+bool has_sgr(const std::string& s) {
+    return std::regex_search(s, std::regex("\x1b\\[[0-9;]*m"));
+}
 
 Spawned::Options on_terminal(const TempDir& dir, std::map<std::string, std::string> env = {}) {
     Spawned::Options o;

@@ -6,22 +6,20 @@
 // toml++ as the core library compiles it (lib/src/config/toml_impl.cpp).
 #define TOML_HEADER_ONLY 0
 #define TOML_EXCEPTIONS 0
-#include <toml++/toml.h>
-
 #include "../../lib/src/config/sections.hpp"
 #include "conveyor/core/arena.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "support/paths.hpp"
 #include "support/process.hpp"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <filesystem>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <toml++/toml.h>
 
 namespace conveyor {
 namespace {
@@ -70,19 +68,25 @@ private:
 
     static bool equal(const Value& v, const toml::node& n) {
         switch (v.kind()) {
-        case Kind::String: return n.is_string() && n.as_string()->get() == v.as_string();
-        case Kind::Int: return n.is_integer() && n.as_integer()->get() == v.as_int();
-        case Kind::Bool: return n.is_boolean() && n.as_boolean()->get() == v.as_bool();
-        default: return false;
+        case Kind::String:
+            return n.is_string() && n.as_string()->get() == v.as_string();
+        case Kind::Int:
+            return n.is_integer() && n.as_integer()->get() == v.as_int();
+        case Kind::Bool:
+            return n.is_boolean() && n.as_boolean()->get() == v.as_bool();
+        default:
+            return false;
         }
     }
 
     static double number(const toml::node& n) {
-        return n.is_integer() ? static_cast<double>(n.as_integer()->get()) : n.as_floating_point()->get();
+        return n.is_integer() ? static_cast<double>(n.as_integer()->get())
+                              : n.as_floating_point()->get();
     }
 
     /// True when `doc` satisfies `schema`; problems are appended unless `quiet`.
-    bool check(const Value& schema, const toml::node& doc, const std::string& path, bool quiet = false) {
+    bool check(const Value& schema, const toml::node& doc, const std::string& path,
+               bool quiet = false) {
         bool ok = true;
         auto fail = [&](const std::string& what) {
             ok = false;
@@ -98,21 +102,26 @@ private:
                 ok = check(resolve(str(v)), doc, path, quiet) && ok;
             } else if (k == "type") {
                 bool any = false;
-                if (v.kind() == Kind::String) any = is_type(doc, str(v));
+                if (v.kind() == Kind::String)
+                    any = is_type(doc, str(v));
                 else
-                    for (const Value& t : v.as_array()) any = any || is_type(doc, str(t));
+                    for (const Value& t : v.as_array())
+                        any = any || is_type(doc, str(t));
                 if (!any) fail("wrong type");
             } else if (k == "enum") {
                 bool any = false;
-                for (const Value& e : v.as_array()) any = any || equal(e, doc);
+                for (const Value& e : v.as_array())
+                    any = any || equal(e, doc);
                 if (!any) fail("not one of the allowed values");
             } else if (k == "const") {
                 if (!equal(v, doc)) fail("not the constant");
             } else if (k == "pattern") {
-                if (doc.is_string() && !std::regex_search(doc.as_string()->get(), std::regex(std::string(str(v)))))
+                if (doc.is_string() &&
+                    !std::regex_search(doc.as_string()->get(), std::regex(std::string(str(v)))))
                     fail("does not match " + std::string(str(v)));
             } else if (k == "minLength") {
-                if (doc.is_string() && doc.as_string()->get().size() < static_cast<std::size_t>(v.as_int()))
+                if (doc.is_string() &&
+                    doc.as_string()->get().size() < static_cast<std::size_t>(v.as_int()))
                     fail("too short");
             } else if (k == "minimum" || k == "maximum" || k == "exclusiveMinimum") {
                 if (!doc.is_number()) continue;
@@ -128,16 +137,19 @@ private:
             } else if (k == "items") {
                 if (const toml::array* a = doc.as_array())
                     for (std::size_t i = 0; i < a->size(); ++i)
-                        ok = check(v, *a->get(i), path + "[" + std::to_string(i) + "]", quiet) && ok;
+                        ok =
+                            check(v, *a->get(i), path + "[" + std::to_string(i) + "]", quiet) && ok;
             } else if (k == "required") {
                 if (const toml::table* t = doc.as_table())
                     for (const Value& name : v.as_array())
-                        if (!t->contains(str(name))) fail("missing '" + std::string(str(name)) + "'");
+                        if (!t->contains(str(name)))
+                            fail("missing '" + std::string(str(name)) + "'");
             } else if (k == "properties") {
                 if (const toml::table* t = doc.as_table())
                     for (const Member& p : v.as_object())
                         if (const toml::node* child = t->get(p.key))
-                            ok = check(p.value, *child, path + "." + std::string(p.key), quiet) && ok;
+                            ok = check(p.value, *child, path + "." + std::string(p.key), quiet) &&
+                                 ok;
             } else if (k == "additionalProperties") {
                 const toml::table* t = doc.as_table();
                 if (!t) continue;
@@ -152,13 +164,16 @@ private:
                 }
             } else if (k == "anyOf") {
                 bool any = false;
-                for (const Value& alt : v.as_array()) any = any || check(alt, doc, path, true);
+                for (const Value& alt : v.as_array())
+                    any = any || check(alt, doc, path, true);
                 if (!any) fail("matches none of the alternatives");
             } else if (k == "allOf") {
-                for (const Value& part : v.as_array()) ok = check(part, doc, path, quiet) && ok;
+                for (const Value& part : v.as_array())
+                    ok = check(part, doc, path, quiet) && ok;
             } else if (k == "if") {
                 if (check(v, doc, path, true))
-                    if (const Value* then = schema.find("then")) ok = check(*then, doc, path, quiet) && ok;
+                    if (const Value* then = schema.find("then"))
+                        ok = check(*then, doc, path, quiet) && ok;
             } else {
                 fail("the test validator does not know keyword '" + std::string(k) + "'");
             }
@@ -192,7 +207,8 @@ protected:
     /// Property names of a fixed section in the schema.
     std::set<std::string> section_keys(std::string_view section) {
         std::set<std::string> keys;
-        for (const Member& m : schema_.find("properties")->find(section)->find("properties")->as_object())
+        for (const Member& m :
+             schema_.find("properties")->find(section)->find("properties")->as_object())
             keys.emplace(m.key);
         return keys;
     }
@@ -235,7 +251,8 @@ TEST_F(ObserveSchema, SeedFixtureSectionsConveyorAcceptsValidate) {
         o.unset_env = {"CONVEYOR_LOG"};
         if (run_conveyor({"validate", file}, o).exit_code != 0) continue;
         ++accepted;
-        EXPECT_EQ(problems(text.str()), std::vector<std::string>{}) << e.path() << "\n" << text.str();
+        EXPECT_EQ(problems(text.str()), std::vector<std::string>{}) << e.path() << "\n"
+                                                                    << text.str();
     }
     EXPECT_GE(accepted, 8u);
 }
@@ -249,25 +266,31 @@ TEST_F(ObserveSchema, TheNewStarterValidates) {
 }
 
 TEST_F(ObserveSchema, BrokenPipelinesAreRejected) {
-    const std::string stage = "[[stages]]\nid = \"load\"\nfunction = \"csv.read\"\n[stages.config]\npath = \"x.csv\"\n";
+    const std::string stage =
+        "[[stages]]\nid = \"load\"\nfunction = \"csv.read\"\n[stages.config]\npath = \"x.csv\"\n";
     EXPECT_EQ(problems(stage), std::vector<std::string>{}) << "the base case is valid";
     const std::vector<std::pair<std::string, std::string>> broken = {
         {"[globl]\nexecutor = \"dag\"\n" + stage, "unknown key 'globl'"},
         {"[global]\nexecutor = \"chanel\"\n" + stage, "$.global.executor"},
-        {"[global]\nchannel_buffer_size = \"100\"\n" + stage, "$.global.channel_buffer_size: wrong type"},
+        {"[global]\nchannel_buffer_size = \"100\"\n" + stage,
+         "$.global.channel_buffer_size: wrong type"},
         {"[global]\nchannel_buffer_size = 0\n" + stage, "minimum violated"},
         {"[global]\nexecuter = \"dag\"\n" + stage, "unknown key 'executer'"},
         {"[error_handling]\nstrategy = \"ignore\"\n" + stage, "$.error_handling.strategy"},
-        {"[error_handling.dead_letter_queue]\nenabled = \"yes\"\n" + stage, "dead_letter_queue.enabled"},
+        {"[error_handling.dead_letter_queue]\nenabled = \"yes\"\n" + stage,
+         "dead_letter_queue.enabled"},
         {"[[stages]]\nid = \"load\"\nfunction = \"csv.reed\"\n", "$.stages[0].function"},
         {"[[stages]]\nid = \"load\"\nfunction = \"csv.read\"\n", "missing 'config'"},
-        {"[[stages]]\nid = \"load\"\nfunction = \"csv.read\"\n[stages.config]\nheaders = true\n", "missing 'path'"},
+        {"[[stages]]\nid = \"load\"\nfunction = \"csv.read\"\n[stages.config]\nheaders = true\n",
+         "missing 'path'"},
         {stage + "delimitr = \";\"\n", "unknown key 'delimitr'"},
         {stage + "on_ragged = \"ignore\"\n", "$.stages[0].config.on_ragged"},
         {stage + "headers = \"true\"\n", "$.stages[0].config.headers: wrong type"},
-        {"[[stages]]\nid = \"load\"\nfunction = \"csv.read\"\ninputs = [\"x\"]\n[stages.config]\npath = \"x\"\n",
+        {"[[stages]]\nid = \"load\"\nfunction = \"csv.read\"\ninputs = "
+         "[\"x\"]\n[stages.config]\npath = \"x\"\n",
          "maxItems violated"},
-        {stage + "[[stages]]\nid = \"f\"\nfunction = \"filter.apply\"\n[stages.config]\ncolumn = \"a\"\noperator = \"==\"\n",
+        {stage + "[[stages]]\nid = \"f\"\nfunction = \"filter.apply\"\n[stages.config]\ncolumn = "
+                 "\"a\"\noperator = \"==\"\n",
          "missing 'inputs'"},
         {"[[stages]]\nfunction = \"csv.read\"\n[stages.config]\npath = \"x\"\n", "missing 'id'"},
         {"[pipeline]\nname = \"x\"\n", "missing 'stages'"},
@@ -275,20 +298,25 @@ TEST_F(ObserveSchema, BrokenPipelinesAreRejected) {
     for (const auto& [text, want] : broken) {
         const auto p = problems(text);
         std::string all;
-        for (const std::string& s : p) all += s + "\n";
+        for (const std::string& s : p)
+            all += s + "\n";
         EXPECT_THAT(all, ::testing::HasSubstr(want)) << text;
     }
 }
 
 TEST_F(ObserveSchema, VariablesAreAcceptedWhereTheyCanStand) {
-    EXPECT_EQ(problems("[global]\nexecutor = \"${EXECUTOR:-dag}\"\n[[stages]]\nid = \"l\"\n"
-                       "function = \"json.read\"\n[stages.config]\npath = \"${IN}\"\nformat = \"${FMT}\"\n"),
-              std::vector<std::string>{});
+    EXPECT_EQ(
+        problems(
+            "[global]\nexecutor = \"${EXECUTOR:-dag}\"\n[[stages]]\nid = \"l\"\n"
+            "function = \"json.read\"\n[stages.config]\npath = \"${IN}\"\nformat = \"${FMT}\"\n"),
+        std::vector<std::string>{});
 }
 
 TEST_F(ObserveSchema, FixedSectionsListTheKeysTheLoaderReads) {
     // The loader's own key lists (lib/src/config/sections.cpp): the schema must not drift.
-    auto as_set = [](const std::vector<std::string>& v) { return std::set<std::string>(v.begin(), v.end()); };
+    auto as_set = [](const std::vector<std::string>& v) {
+        return std::set<std::string>(v.begin(), v.end());
+    };
     EXPECT_EQ(section_keys("global"), as_set(config::global_keys()));
     EXPECT_EQ(section_keys("pipeline"), as_set(config::pipeline_keys()));
     EXPECT_EQ(section_keys("error_handling"), as_set(config::error_handling_keys()));

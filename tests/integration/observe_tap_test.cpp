@@ -9,19 +9,19 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <sstream>
 
 namespace conveyor {
 namespace {
 
-using ::testing::HasSubstr;
 using test::run_conveyor;
+using ::testing::HasSubstr;
 
 std::vector<std::string> lines_of(const std::string& text) {
     std::vector<std::string> out;
     std::istringstream in(text);
-    for (std::string l; std::getline(in, l);) out.push_back(l);
+    for (std::string l; std::getline(in, l);)
+        out.push_back(l);
     return out;
 }
 
@@ -37,8 +37,8 @@ class ObserveTap : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ObserveTap, PrintsExactlyNRecordsAndChangesNothingDownstream) {
     test::TempDir out;
-    auto r = run_conveyor({"run", "pipelines/examples/quickstart.toml", "-q", "--executor", GetParam(),
-                           "--tap", "shipped:2"},
+    auto r = run_conveyor({"run", "pipelines/examples/quickstart.toml", "-q", "--executor",
+                           GetParam(), "--tap", "shipped:2"},
                           in_repo(out));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto lines = lines_of(r.err);
@@ -82,8 +82,8 @@ TEST(ObserveTapCli, UnknownStageOrSinkIsAUsageError) {
                                 in_repo(out));
     EXPECT_EQ(unknown.exit_code, 64);
     EXPECT_THAT(unknown.err, HasSubstr("did you mean 'shipped'"));
-    auto sink = run_conveyor({"run", "pipelines/examples/quickstart.toml", "--tap", "save"},
-                             in_repo(out));
+    auto sink =
+        run_conveyor({"run", "pipelines/examples/quickstart.toml", "--tap", "save"}, in_repo(out));
     EXPECT_EQ(sink.exit_code, 64);
     EXPECT_THAT(sink.err, HasSubstr("'save' is a sink"));
     EXPECT_THAT(sink.err, HasSubstr("'summary'"));

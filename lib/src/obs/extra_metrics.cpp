@@ -78,10 +78,15 @@ Series& ExtraMetrics::find_or_add(std::string_view name, std::string_view help, 
     s.labels = std::move(labels);
     s.kind = kind;
     switch (kind) {
-    case SeriesKind::Counter: s.counter = std::make_unique<Counter>(); break;
-    case SeriesKind::Gauge: s.gauge = std::make_unique<Gauge>(); break;
+    case SeriesKind::Counter:
+        s.counter = std::make_unique<Counter>();
+        break;
+    case SeriesKind::Gauge:
+        s.gauge = std::make_unique<Gauge>();
+        break;
     case SeriesKind::Histogram:
-        s.histogram = std::make_unique<Histogram>(std::vector<double>(bounds.begin(), bounds.end()));
+        s.histogram =
+            std::make_unique<Histogram>(std::vector<double>(bounds.begin(), bounds.end()));
         break;
     }
     return s;
@@ -105,7 +110,8 @@ Histogram& ExtraMetrics::histogram(std::string_view name, std::string_view help,
 
 void ExtraMetrics::for_each(const std::function<void(const Series&)>& fn) const {
     std::lock_guard lock(mu_);
-    for (const Series& s : series_) fn(s);
+    for (const Series& s : series_)
+        fn(s);
 }
 
 bool ExtraMetrics::empty() const {

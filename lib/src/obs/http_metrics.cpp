@@ -53,7 +53,9 @@ void HttpMetrics::Request::finish(unsigned status) noexcept {
     end(m_ ? &m_->responses(status) : nullptr);
 }
 
-void HttpMetrics::Request::finish_error() noexcept { end(m_ ? &m_->errors : nullptr); }
+void HttpMetrics::Request::finish_error() noexcept {
+    end(m_ ? &m_->errors : nullptr);
+}
 
 void HttpMetrics::Request::end(Counter* outcome) noexcept {
     if (done_) return;

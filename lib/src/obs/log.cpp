@@ -2,10 +2,9 @@
 
 #include "conveyor/obs/terminal.hpp"
 
-#include <spdlog/sinks/stdout_color_sinks.h>
-
 #include <cstdlib>
 #include <memory>
+#include <spdlog/sinks/stdout_color_sinks.h>
 
 namespace conveyor {
 
@@ -49,8 +48,8 @@ void configure_logging(spdlog::level::level_enum level) {
     if (!installed) {
         // Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org).
         const char* no_color = std::getenv("NO_COLOR");
-        const auto mode = no_color && *no_color ? spdlog::color_mode::never
-                                                : spdlog::color_mode::automatic;
+        const auto mode =
+            no_color && *no_color ? spdlog::color_mode::never : spdlog::color_mode::automatic;
         auto logger = std::make_shared<spdlog::logger>(
             "conveyor", std::make_shared<ArbitratedStderrSink>(mode));
         logger->set_pattern("%^[%H:%M:%S.%e %l]%$ %v");

@@ -13,11 +13,9 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-
-#include <fmt/format.h>
-
 #include <charconv>
 #include <exception>
+#include <fmt/format.h>
 #include <thread>
 
 namespace asio = boost::asio;
@@ -162,12 +160,15 @@ Result<MetricsServer::Address> MetricsServer::parse_address(std::string_view tex
 
 MetricsServer::MetricsServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-MetricsServer::~MetricsServer() { stop(); }
+MetricsServer::~MetricsServer() {
+    stop();
+}
 
-const std::string& MetricsServer::bound_address() const noexcept { return impl_->bound; }
+const std::string& MetricsServer::bound_address() const noexcept {
+    return impl_->bound;
+}
 
-Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const Address& address,
-                                                            Render render) {
+Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const Address& address, Render render) {
     auto impl = std::make_unique<Impl>();
     impl->render = std::move(render);
     boost::system::error_code ec;
@@ -176,9 +177,8 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const Address& addre
                                  ? fmt::format("[{}]:{}", address.host, address.port)
                                  : fmt::format("{}:{}", address.host, address.port);
     auto fail = [&](std::string_view step) -> Result<std::unique_ptr<MetricsServer>> {
-        return Error(ErrorKind::CantCreate,
-                     fmt::format("cannot serve metrics on {}: {} failed: {}", what, step,
-                                 ec.message()));
+        return Error(ErrorKind::CantCreate, fmt::format("cannot serve metrics on {}: {} failed: {}",
+                                                        what, step, ec.message()));
     };
     if (ec) return fail("parsing the address");
     impl->acceptor.open(endpoint.protocol(), ec);

@@ -3,10 +3,9 @@
 #include "conveyor/obs/summary.hpp"
 #include "conveyor/obs/terminal.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cmath>
+#include <fmt/format.h>
 
 namespace conveyor::obs {
 
@@ -29,7 +28,9 @@ bool running(StageState s) {
 ProgressDisplay::ProgressDisplay(RunDescription run, MetricsRegistry& metrics, Options options)
     : run_(std::move(run)), metrics_(metrics), options_(options) {}
 
-ProgressDisplay::~ProgressDisplay() { stop(); }
+ProgressDisplay::~ProgressDisplay() {
+    stop();
+}
 
 void ProgressDisplay::start() {
     if (thread_.joinable()) return;
@@ -72,9 +73,9 @@ std::string ProgressDisplay::frame(const RunStats& stats, int columns) {
         active += running(s.state);
         done += s.state == StageState::Done || s.state == StageState::Failed;
     }
-    std::string header = fmt::format("conveyor: '{}' {}  {} of {} stages running, {} done",
-                                     stats.pipeline, human_seconds(stats.wall_seconds), active,
-                                     stats.stages.size(), done);
+    std::string header =
+        fmt::format("conveyor: '{}' {}  {} of {} stages running, {} done", stats.pipeline,
+                    human_seconds(stats.wall_seconds), active, stats.stages.size(), done);
     if (header.size() > width) header.resize(width);
     std::string out = std::string(bold) + header + reset;
 
@@ -83,7 +84,8 @@ std::string ProgressDisplay::frame(const RunStats& stats, int columns) {
         const std::uint64_t records = s.records_handled();
         const double t = stats.wall_seconds;
         r.samples.push_back({t, records, s.bytes_read});
-        while (r.samples.size() > 2 && t - r.samples[1].time >= kWindow) r.samples.pop_front();
+        while (r.samples.size() > 2 && t - r.samples[1].time >= kWindow)
+            r.samples.pop_front();
         const Sample& first = r.samples.front();
         if (t > first.time) {
             const double dt = t - first.time;
@@ -95,12 +97,14 @@ std::string ProgressDisplay::frame(const RunStats& stats, int columns) {
 
         std::string rest;
         if (s.source) {
-            rest = fmt::format(" ({})  {} rec  {} rec/s", s.function, group_thousands(s.records_out),
-                               human_count(r.records_per_s));
+            rest = fmt::format(" ({})  {} rec  {} rec/s", s.function,
+                               group_thousands(s.records_out), human_count(r.records_per_s));
             if (s.bytes_total > 0) {
-                const double pct = 100.0 * static_cast<double>(std::min(s.bytes_read, s.bytes_total)) /
+                const double pct = 100.0 *
+                                   static_cast<double>(std::min(s.bytes_read, s.bytes_total)) /
                                    static_cast<double>(s.bytes_total);
-                const double left = static_cast<double>(s.bytes_total - std::min(s.bytes_read, s.bytes_total));
+                const double left =
+                    static_cast<double>(s.bytes_total - std::min(s.bytes_read, s.bytes_total));
                 rest += fmt::format("  {} / {}  {:.0f}%  ETA {}", human_bytes(s.bytes_read),
                                     human_bytes(s.bytes_total), pct,
                                     r.bytes_per_s > 0 ? eta_text(left / r.bytes_per_s) : "--:--");
@@ -117,8 +121,10 @@ std::string ProgressDisplay::frame(const RunStats& stats, int columns) {
                 rest += fmt::format("  queued {}", group_thousands(s.queued_records));
         }
         // Where a stage waits shows where the pipeline is slow.
-        if (s.state == StageState::WaitingForOutput) rest += "  [output full]";
-        else if (s.state == StageState::WaitingForInput && !s.source) rest += "  [idle]";
+        if (s.state == StageState::WaitingForOutput)
+            rest += "  [output full]";
+        else if (s.state == StageState::WaitingForInput && !s.source)
+            rest += "  [idle]";
 
         std::string id = "  " + s.id;
         if (id.size() >= width) {

@@ -1,8 +1,7 @@
 #include "conveyor/obs/prometheus.hpp"
 
-#include <fmt/format.h>
-
 #include <cmath>
+#include <fmt/format.h>
 #include <functional>
 #include <map>
 
@@ -12,10 +11,14 @@ std::string escape_label_value(std::string_view v) {
     std::string out;
     out.reserve(v.size());
     for (char c : v) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '"') out += "\\\"";
-        else if (c == '\n') out += "\\n";
-        else out += c;
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '"')
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
     }
     return out;
 }
@@ -25,7 +28,8 @@ namespace {
 std::string number(double v) {
     if (std::isnan(v)) return "NaN";
     if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-    if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt::format("{}", static_cast<std::int64_t>(v));
+    if (v == std::floor(v) && std::fabs(v) < 1e15)
+        return fmt::format("{}", static_cast<std::int64_t>(v));
     return fmt::format("{}", v);
 }
 
@@ -54,7 +58,8 @@ private:
 
 std::string extra_labels(const Labels& labels) {
     std::string s;
-    for (const auto& [k, v] : labels) s += "," + k + "=\"" + escape_label_value(v) + "\"";
+    for (const auto& [k, v] : labels)
+        s += "," + k + "=\"" + escape_label_value(v) + "\"";
     return s;
 }
 
@@ -112,9 +117,9 @@ const std::vector<StageCounter>& stage_series() {
     return series;
 }
 
-constexpr StageState kStates[] = {StageState::Pending,          StageState::Running,
-                                  StageState::WaitingForInput,  StageState::WaitingForOutput,
-                                  StageState::Done,             StageState::Failed};
+constexpr StageState kStates[] = {
+    StageState::Pending,          StageState::Running, StageState::WaitingForInput,
+    StageState::WaitingForOutput, StageState::Done,    StageState::Failed};
 
 /// Every stage's extra series, grouped by metric name (one HELP/TYPE per family).
 struct Family {
@@ -166,7 +171,7 @@ void render_extra(Writer& w, const RunStats& stats, MetricsRegistry& metrics) {
     for (const std::string& name : order) {
         const Family& f = families[name];
         w.family(name,
-                 f.kind == SeriesKind::Counter   ? "counter"
+                 f.kind == SeriesKind::Counter ? "counter"
                  : f.kind == SeriesKind::Gauge ? "gauge"
                                                : "histogram",
                  f.help);
@@ -197,8 +202,8 @@ std::string render_prometheus(const RunStats& stats, MetricsRegistry& metrics) {
              "waiting_for_output, done, failed), 0 for the others.");
     for (const StageStats& s : stats.stages)
         for (StageState st : kStates)
-            w.sample("conveyor_stage_state", s.id,
-                     fmt::format(",state=\"{}\"", to_string(st)), s.state == st ? "1" : "0");
+            w.sample("conveyor_stage_state", s.id, fmt::format(",state=\"{}\"", to_string(st)),
+                     s.state == st ? "1" : "0");
     render_extra(w, stats, metrics);
 
     const double start = std::chrono::duration<double>(stats.started_at.time_since_epoch()).count();

@@ -10,7 +10,9 @@ namespace conveyor::obs {
 
 namespace {
 
-double seconds(std::int64_t ns) { return static_cast<double>(ns) / 1e9; }
+double seconds(std::int64_t ns) {
+    return static_cast<double>(ns) / 1e9;
+}
 
 StageStats stage_stats(const RunDescription::Stage& d, StageMetrics* m, std::int64_t now) {
     StageStats s;

@@ -2,11 +2,10 @@
 
 #include "conveyor/format/json_writer.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <fmt/format.h>
 
 namespace conveyor::obs {
 
@@ -119,7 +118,8 @@ std::string render_summary_table(const RunStats& stats, bool color) {
     std::vector<std::size_t> width;
     for (const Column& col : cols) {
         std::size_t w = col.title.size();
-        for (const std::string& cell : col.cells) w = std::max(w, cell.size());
+        for (const std::string& cell : col.cells)
+            w = std::max(w, cell.size());
         width.push_back(w);
     }
     const char* bold = color ? "\x1b[1m" : "";
@@ -176,13 +176,17 @@ std::string render_stats_json(const RunStats& stats) {
     };
     auto opt_str = [&](std::string_view k, const std::optional<std::string>& v) {
         key(k);
-        if (v) json::append_string(o, *v);
-        else o += "null";
+        if (v)
+            json::append_string(o, *v);
+        else
+            o += "null";
         o += ',';
     };
     auto close = [&](char c) {
-        if (o.back() == ',') o.back() = c;
-        else o += c;
+        if (o.back() == ',')
+            o.back() = c;
+        else
+            o += c;
     };
 
     o += '{';

@@ -6,9 +6,8 @@
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/terminal.hpp"
 
-#include <fmt/format.h>
-
 #include <charconv>
+#include <fmt/format.h>
 #include <mutex>
 #include <set>
 
@@ -40,15 +39,16 @@ Result<TapRequest> parse_tap(std::string_view text) {
         t.limit = v;
     }
     if (t.stage.empty())
-        return Error(ErrorKind::Usage, fmt::format("--tap '{}': name a stage (--tap STAGE[:N])", text));
+        return Error(ErrorKind::Usage,
+                     fmt::format("--tap '{}': name a stage (--tap STAGE[:N])", text));
     return t;
 }
 
 std::string intermediate_file_name(std::string_view stage_id) {
     std::string name;
     for (char c : stage_id) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '.' || c == '_' || c == '-';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
         name += ok ? c : '_';
     }
     if (name.empty() || name.front() == '.') name.insert(name.begin(), '_');

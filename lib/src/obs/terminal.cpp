@@ -1,11 +1,10 @@
 #include "conveyor/obs/terminal.hpp"
 
-#include <fmt/format.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fmt/format.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -58,7 +57,8 @@ void StderrWriter::draw_locked() {
     if (frame_.empty()) return;
     write_stderr(frame_);
     lines_shown_ = 1;
-    for (char c : frame_) lines_shown_ += c == '\n';
+    for (char c : frame_)
+        lines_shown_ += c == '\n';
 }
 
 void StderrWriter::write(std::string_view text) {
@@ -89,7 +89,8 @@ void StderrWriter::show_live(const std::string& frame) {
     lines_shown_ = 0;
     if (!frame_.empty()) {
         lines_shown_ = 1;
-        for (char c : frame_) lines_shown_ += c == '\n';
+        for (char c : frame_)
+            lines_shown_ += c == '\n';
     }
     write_stderr(seq + frame_);
 }

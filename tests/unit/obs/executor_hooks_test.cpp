@@ -9,7 +9,6 @@
 #include "support/test_stages.hpp"
 
 #include <gtest/gtest.h>
-
 #include <map>
 #include <mutex>
 
@@ -74,9 +73,15 @@ TEST_P(ExecutorHooks, InputQueuesPublishTheirCapacityAndDrainToZero) {
     ASSERT_TRUE(r.status) << r.status.error().to_string();
     const StageMetrics& sink = *m.find("sink");
     switch (GetParam()) {
-    case ExecutorKind::Dag: EXPECT_EQ(sink.queue_capacity.load(), 0u) << "dag edges are not bounded in records"; break;
-    case ExecutorKind::Channel: EXPECT_EQ(sink.queue_capacity.load(), 200u) << "100 per input edge"; break;
-    case ExecutorKind::Async: EXPECT_EQ(sink.queue_capacity.load(), 100u) << "one mailbox"; break;
+    case ExecutorKind::Dag:
+        EXPECT_EQ(sink.queue_capacity.load(), 0u) << "dag edges are not bounded in records";
+        break;
+    case ExecutorKind::Channel:
+        EXPECT_EQ(sink.queue_capacity.load(), 200u) << "100 per input edge";
+        break;
+    case ExecutorKind::Async:
+        EXPECT_EQ(sink.queue_capacity.load(), 100u) << "one mailbox";
+        break;
     }
     EXPECT_EQ(m.find("a")->queue_capacity.load(), 0u) << "a source has no input queue";
     EXPECT_EQ(sink.queued_records.load(), 0u) << "everything was consumed";
@@ -85,8 +90,11 @@ TEST_P(ExecutorHooks, InputQueuesPublishTheirCapacityAndDrainToZero) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllExecutors, ExecutorHooks,
-                         ::testing::Values(ExecutorKind::Dag, ExecutorKind::Channel, ExecutorKind::Async),
-                         [](const auto& param_info) { return std::string(to_string(param_info.param)); });
+                         ::testing::Values(ExecutorKind::Dag, ExecutorKind::Channel,
+                                           ExecutorKind::Async),
+                         [](const auto& param_info) {
+                             return std::string(to_string(param_info.param));
+                         });
 
 } // namespace
 } // namespace conveyor

@@ -3,7 +3,6 @@
 #include "conveyor/obs/metrics.hpp"
 
 #include <gtest/gtest.h>
-
 #include <thread>
 #include <vector>
 
@@ -12,7 +11,8 @@ namespace {
 
 TEST(Histogram, CountsEachObservationInItsBucketCumulatively) {
     Histogram h({0.1, 1, 10});
-    for (double v : {0.05, 0.1, 0.5, 2.0, 20.0, 30.0}) h.observe(v);
+    for (double v : {0.05, 0.1, 0.5, 2.0, 20.0, 30.0})
+        h.observe(v);
     const Histogram::Snapshot s = h.snapshot();
     EXPECT_EQ(s.bounds, (std::vector<double>{0.1, 1, 10}));
     // <= 0.1: 0.05 and 0.1 (bounds are inclusive); <= 1: + 0.5; <= 10: + 2; +Inf: all.
@@ -26,9 +26,11 @@ TEST(Histogram, ConcurrentObservationsAreAllCounted) {
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t)
         threads.emplace_back([&h] {
-            for (int i = 0; i < 10000; ++i) h.observe(1.5);
+            for (int i = 0; i < 10000; ++i)
+                h.observe(1.5);
         });
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+        t.join();
     const auto s = h.snapshot();
     EXPECT_EQ(s.count, 40000u);
     EXPECT_EQ(s.cumulative[0], 0u);

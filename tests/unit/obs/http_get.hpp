@@ -5,14 +5,13 @@
 // Also used by tests/integration/observe_metrics_test.cpp.
 
 #include <arpa/inet.h>
+#include <chrono>
 #include <netinet/in.h>
+#include <optional>
 #include <poll.h>
+#include <string>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <chrono>
-#include <optional>
-#include <string>
 
 namespace conveyor::test {
 
@@ -24,9 +23,9 @@ struct HttpReply {
 
 /// Sends `raw` (a whole request) to 127.0.0.1:port; returns everything the server sent before
 /// closing, or nullopt when it cannot connect or the deadline passes.
-inline std::optional<std::string> http_exchange(unsigned short port, const std::string& raw,
-                                                std::chrono::milliseconds deadline =
-                                                    std::chrono::seconds(10)) {
+inline std::optional<std::string>
+http_exchange(unsigned short port, const std::string& raw,
+              std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return std::nullopt;
     sockaddr_in addr{};

@@ -1,10 +1,9 @@
 #include "conveyor/obs/metrics_server.hpp"
 #include "http_get.hpp"
 
-#include <gtest/gtest.h>
-#include <gmock/gmock.h>
-
 #include <atomic>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 namespace conveyor::obs {
 namespace {
@@ -41,7 +40,8 @@ TEST(MetricsServer, ParsesAddresses) {
     auto e = MetricsServer::parse_address("localhost:1");
     ASSERT_TRUE(e);
     EXPECT_EQ(e->host, "127.0.0.1");
-    for (const char* bad : {"127.0.0.1:70000", "127.0.0.1:", "example.com:80", "::1:80", "[::1]80", "1.2.3:4"}) {
+    for (const char* bad :
+         {"127.0.0.1:70000", "127.0.0.1:", "example.com:80", "::1:80", "[::1]80", "1.2.3:4"}) {
         auto r = MetricsServer::parse_address(bad);
         ASSERT_FALSE(r) << bad;
         EXPECT_EQ(r.error().kind, ErrorKind::Usage);

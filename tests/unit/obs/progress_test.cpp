@@ -1,7 +1,7 @@
 #include "conveyor/obs/progress.hpp"
 
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 namespace conveyor::obs {
 namespace {
@@ -90,7 +90,8 @@ TEST(Progress, LinesNeverWrapPastTheTerminalWidth) {
         std::string visible;
         for (std::size_t i = 0; i < l.size(); ++i) {
             if (l[i] == '\x1b') {
-                while (i < l.size() && l[i] != 'm') ++i;
+                while (i < l.size() && l[i] != 'm')
+                    ++i;
                 continue;
             }
             visible += l[i];

@@ -6,20 +6,19 @@
 
 #include "support/paths.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <pty.h>
-#include <signal.h>
-#include <sys/ioctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <fcntl.h>
 #include <map>
 #include <optional>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
 #include <string>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 extern char** environ;
@@ -56,17 +55,21 @@ public:
             const std::string kv = *e;
             const std::string key = kv.substr(0, kv.find('='));
             bool drop = o.env.count(key) > 0;
-            for (const std::string& u : o.unset_env) drop = drop || u == key;
+            for (const std::string& u : o.unset_env)
+                drop = drop || u == key;
             if (!drop) env_strings.push_back(kv);
         }
-        for (const auto& [k, v] : o.env) env_strings.push_back(k + "=" + v);
+        for (const auto& [k, v] : o.env)
+            env_strings.push_back(k + "=" + v);
         std::vector<char*> envp;
-        for (std::string& s : env_strings) envp.push_back(s.data());
+        for (std::string& s : env_strings)
+            envp.push_back(s.data());
         envp.push_back(nullptr);
         std::vector<std::string> argv_strings{conveyor_binary()};
         argv_strings.insert(argv_strings.end(), args.begin(), args.end());
         std::vector<char*> argv;
-        for (std::string& s : argv_strings) argv.push_back(s.data());
+        for (std::string& s : argv_strings)
+            argv.push_back(s.data());
         argv.push_back(nullptr);
 
         pid_ = ::fork();
@@ -148,8 +151,8 @@ private:
         if (out_ >= 0) fds.push_back({out_, POLLIN, 0});
         if (err_ >= 0) fds.push_back({err_, POLLIN, 0});
         if (fds.empty()) return false;
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            end - std::chrono::steady_clock::now());
         if (left.count() <= 0) return false;
         const int r = ::poll(fds.data(), fds.size(), static_cast<int>(left.count()));
         if (r < 0 && errno == EINTR) return true;

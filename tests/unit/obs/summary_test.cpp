@@ -53,17 +53,17 @@ TEST(Summary, NumberFormats) {
     EXPECT_EQ(human_count(950), "950");
     EXPECT_EQ(human_count(12345), "12.3k");
     EXPECT_EQ(human_count(4560000), "4.56M");
-    EXPECT_EQ(rfc3339_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(1700000000123))),
+    EXPECT_EQ(rfc3339_utc(
+                  std::chrono::system_clock::time_point(std::chrono::milliseconds(1700000000123))),
               "2023-11-14T22:13:20.123Z");
 }
 
 TEST(Summary, TableHasARowPerStageAndTheWallTime) {
     const std::string t = render_summary_table(sample_stats(), false);
-    EXPECT_EQ(t,
-              "stage  function           in        out    bytes    busy   rec/s\n"
-              "load   csv.read            -  1,234,567  3.0 MiB  1.25 s  617.3k\n"
-              "save   json.write  1,234,567          -    512 B  0.00 s  617.3k\n"
-              "total 2.50 s wall time, pipeline 'orders' ok\n");
+    EXPECT_EQ(t, "stage  function           in        out    bytes    busy   rec/s\n"
+                 "load   csv.read            -  1,234,567  3.0 MiB  1.25 s  617.3k\n"
+                 "save   json.write  1,234,567          -    512 B  0.00 s  617.3k\n"
+                 "total 2.50 s wall time, pipeline 'orders' ok\n");
     EXPECT_EQ(t.find('\x1b'), std::string::npos) << "no colour unless asked";
 }
 

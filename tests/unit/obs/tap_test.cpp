@@ -2,9 +2,8 @@
 #include "conveyor/obs/tap.hpp"
 #include "support/process.hpp"
 
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 namespace conveyor::obs {

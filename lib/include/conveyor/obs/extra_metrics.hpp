@@ -27,7 +27,9 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 class Counter {
 public:
     void add(std::uint64_t n = 1) noexcept { v_.fetch_add(n, std::memory_order_relaxed); }
-    [[nodiscard]] std::uint64_t value() const noexcept { return v_.load(std::memory_order_relaxed); }
+    [[nodiscard]] std::uint64_t value() const noexcept {
+        return v_.load(std::memory_order_relaxed);
+    }
 
 private:
     std::atomic<std::uint64_t> v_{0};
@@ -56,7 +58,7 @@ public:
     void observe(double value) noexcept;
 
     struct Snapshot {
-        std::vector<double> bounds;       ///< finite upper bounds
+        std::vector<double> bounds;            ///< finite upper bounds
         std::vector<std::uint64_t> cumulative; ///< per bound, then +Inf (= count)
         std::uint64_t count = 0;
         double sum = 0;
