@@ -7,11 +7,18 @@
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/run_lock.hpp"
 #include "conveyor/graph/dag.hpp"
+#include "conveyor/io/output_file.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
+#include "conveyor/obs/metrics_server.hpp"
+#include "conveyor/obs/progress.hpp"
+#include "conveyor/obs/prometheus.hpp"
+#include "conveyor/obs/summary.hpp"
+#include "conveyor/obs/tap.hpp"
+#include "conveyor/obs/terminal.hpp"
 #include "conveyor/registry/registry.hpp"
-
-#include <fmt/format.h>
+#include "plan.hpp"
+#include "schema.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -21,12 +28,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fmt/format.h>
+#include <unistd.h>
 
 namespace conveyor::cli {
 
 namespace {
 
-void print_err(const std::string& s) { std::fputs(s.c_str(), stderr); }
+void print_err(const std::string& s) {
+    std::fputs(s.c_str(), stderr);
+}
 
 /// Log level: --log-level, else CONVEYOR_LOG, else `fallback` ([global] log_level).
 spdlog::level::level_enum pick_level(const std::optional<std::string>& flag, bool quiet,
@@ -62,37 +73,67 @@ Loaded load(const std::string& file, const Registry& registry, const LoadOptions
     return out;
 }
 
-std::string plan_text(const PipelineSpec& p) {
-    std::string s = fmt::format("pipeline '{}' ({}): {} stage{}, executor = {}, mode = {}\n", p.name,
-                                p.file, p.stages.size(), p.stages.size() == 1 ? "" : "s",
-                                to_string(p.global.executor), to_string(p.global.execution_mode));
-    Dag dag(p.stages.size());
-    for (std::size_t i = 0; i < p.stages.size(); ++i)
-        for (const std::string& in : p.stages[i].inputs)
-            for (std::size_t j = 0; j < p.stages.size(); ++j)
-                if (p.stages[j].id == in) dag.add_edge(j, i);
-    auto describe_stage = [&](std::size_t i) {
-        const StageSpec& st = p.stages[i];
-        std::string line = fmt::format("{} ({})", st.id, st.function);
-        if (!st.inputs.empty()) {
-            line += " <- ";
-            for (std::size_t k = 0; k < st.inputs.size(); ++k) line += (k ? ", " : "") + st.inputs[k];
-        }
-        return line;
-    };
-    if (p.global.executor == ExecutorKind::Dag) {
-        const auto levels = dag.levels();
-        for (std::size_t l = 0; l < levels.size(); ++l) {
-            s += fmt::format("  level {}{}:\n", l, levels[l].size() > 1 ? " (runs concurrently)" : "");
-            for (std::size_t i : levels[l]) s += "    " + describe_stage(i) + "\n";
-        }
-    } else {
-        s += fmt::format("  every stage runs concurrently; each {} holds at most {} records\n",
-                         p.global.executor == ExecutorKind::Channel ? "edge (channel)" : "stage mailbox",
-                         p.global.channel_buffer_size);
-        for (std::size_t i : dag.topological_order()) s += "    " + describe_stage(i) + "\n";
+/// Writes `text` to `path` through a temporary file renamed into place ("-": stdout).
+Status write_atomically(const std::string& path, const std::string& text) {
+    Result<OutputFile> f = OutputFile::create(path, nullptr);
+    if (!f) return std::move(f).error();
+    CONVEYOR_TRY(f->write(text));
+    return f->commit();
+}
+
+std::optional<ExecutorKind> executor_kind(const std::optional<std::string>& name) {
+    if (!name) return std::nullopt;
+    return *name == "channel" ? ExecutorKind::Channel
+           : *name == "async" ? ExecutorKind::Async
+                              : ExecutorKind::Dag;
+}
+
+/// True when a stage writes records to standard output (stdout.write, or a sink path "-").
+bool writes_stdout(const PipelineSpec& p) {
+    for (const StageSpec& st : p.stages) {
+        if (!st.descriptor || st.descriptor->role != StageRole::Sink) continue;
+        if (st.function == "stdout.write") return true;
+        const OptionValue* path = st.config.find("path");
+        if (path && path->is_string() && path->as_string() == "-") return true;
     }
-    return s;
+    return false;
+}
+
+/// Checks every --tap against the pipeline: the stage exists and passes records on.
+std::optional<std::vector<obs::TapRequest>> check_taps(const RunArgs& args, const PipelineSpec& p) {
+    std::vector<obs::TapRequest> taps;
+    for (const std::string& text : args.taps) {
+        Result<obs::TapRequest> t = obs::parse_tap(text);
+        if (!t) {
+            print_err("conveyor: " + t.error().message + "\n");
+            return std::nullopt;
+        }
+        const StageSpec* st = p.find_stage(t->stage);
+        if (!st) {
+            std::vector<std::string> ids;
+            for (const StageSpec& s : p.stages)
+                ids.push_back(s.id);
+            std::string known;
+            for (const std::string& id : ids)
+                known += (known.empty() ? "" : ", ") + id;
+            const std::string hint = did_you_mean(t->stage, ids);
+            print_err(fmt::format("conveyor: --tap: pipeline '{}' has no stage '{}'{}\n", p.name,
+                                  t->stage, hint.empty() ? " (stages: " + known + ")" : hint));
+            return std::nullopt;
+        }
+        if (st->descriptor && st->descriptor->role == StageRole::Sink) {
+            std::string feeders;
+            for (const std::string& in : st->inputs)
+                feeders += (feeders.empty() ? "'" : ", '") + in + "'";
+            print_err(
+                fmt::format("conveyor: --tap: stage '{}' is a sink ({}): it passes no records "
+                            "on; tap the stage that feeds it{}\n",
+                            st->id, st->function, feeders.empty() ? "" : " (" + feeders + ")"));
+            return std::nullopt;
+        }
+        taps.push_back(std::move(t).value());
+    }
+    return taps;
 }
 
 } // namespace
@@ -120,10 +161,7 @@ int cmd_run(const RunArgs& args) {
     Registry registry;
     register_builtin_plugins(registry);
     LoadOptions options;
-    if (args.executor)
-        options.executor_override = *args.executor == "channel" ? ExecutorKind::Channel
-                                    : *args.executor == "async" ? ExecutorKind::Async
-                                                                : ExecutorKind::Dag;
+    options.executor_override = executor_kind(args.executor);
     Loaded loaded = load(args.file, registry, options);
     if (!loaded.pipeline) return loaded.exit_code;
     const PipelineSpec& p = *loaded.pipeline;
@@ -132,6 +170,20 @@ int cmd_run(const RunArgs& args) {
     if (args.dry_run) {
         std::fputs(plan_text(p).c_str(), stdout);
         return exit_codes::kOk;
+    }
+
+    // Everything the user asked to observe is checked before anything runs.
+    std::optional<std::vector<obs::TapRequest>> taps = check_taps(args, p);
+    if (!taps) return exit_codes::kUsage;
+    std::optional<obs::MetricsServer::Address> metrics_addr;
+    if (args.metrics_addr) {
+        Result<obs::MetricsServer::Address> a =
+            obs::MetricsServer::parse_address(*args.metrics_addr);
+        if (!a) {
+            print_err("conveyor: " + a.error().message + "\n");
+            return exit_codes::kUsage;
+        }
+        metrics_addr = std::move(a).value();
     }
 
     if (args.jitter) {
@@ -163,18 +215,96 @@ int cmd_run(const RunArgs& args) {
     RunContext run;
     run.journal = journal->get();
     MetricsRegistry metrics;
+    const obs::RunDescription description = obs::describe_run(p);
+    const obs::TerminalInfo terminal = obs::stderr_terminal();
+
+    std::unique_ptr<obs::Taps> observer;
+    if (!taps->empty() || args.keep_intermediate) {
+        std::vector<std::string> kept; // sinks pass nothing on: no file for them
+        for (const StageSpec& st : p.stages)
+            if (!(st.descriptor && st.descriptor->role == StageRole::Sink)) kept.push_back(st.id);
+        Result<std::unique_ptr<obs::Taps>> t =
+            obs::Taps::create(std::move(*taps), args.keep_intermediate, kept, &run);
+        if (!t) {
+            print_err("conveyor: error: --keep-intermediate: " + t.error().to_string() + "\n");
+            return exit_code(t.error().kind);
+        }
+        observer = std::move(t).value();
+    }
+
+    std::unique_ptr<obs::MetricsServer> server;
+    if (metrics_addr) {
+        Result<std::unique_ptr<obs::MetricsServer>> s =
+            obs::MetricsServer::start(*metrics_addr, [&description, &metrics] {
+                return obs::render_prometheus(obs::collect_stats(description, metrics), metrics);
+            });
+        if (!s) {
+            print_err("conveyor: error: " + s.error().to_string() + "\n");
+            return exit_code(s.error().kind);
+        }
+        server = std::move(s).value();
+        const std::string where = fmt::format("conveyor: serving metrics at http://{}/metrics\n",
+                                              server->bound_address());
+        // With port 0 the address is news the user needs, whatever the log level.
+        if (metrics_addr->port == 0)
+            obs::StderrWriter::instance().write(where);
+        else
+            spdlog::info("serving metrics at http://{}/metrics", server->bound_address());
+    }
+
+    // A display redrawn in place would tear records a stage prints on the same terminal.
+    const bool data_on_terminal = writes_stdout(p) && ::isatty(1) == 1;
+    if (data_on_terminal && terminal.live && !args.quiet && !args.no_progress)
+        spdlog::debug("no progress display: records are printed on the terminal");
+    std::optional<obs::ProgressDisplay> progress;
+    if (terminal.live && !args.quiet && !args.no_progress && !data_on_terminal) {
+        obs::ProgressDisplay::Options po;
+        po.color = terminal.color;
+        progress.emplace(description, metrics, po);
+        progress->start();
+    }
+
     RunOptions ro;
     ro.metrics = &metrics;
     ro.handle_signals = true;
+    ro.observer = observer.get();
     spdlog::debug("running pipeline '{}' with executor = {}", p.name, to_string(p.global.executor));
     RunReport report = run_pipeline(p, run, ro);
+    if (progress) progress->stop();
+    if (server) server->stop();
+
+    // Outputs the user asked for besides the pipeline's own; the first failure is reported and
+    // turns a successful run into exit 73.
+    std::optional<Error> side_error;
+    auto note = [&side_error](Status s, std::string_view what) {
+        if (s) return;
+        spdlog::error("{}: {}", what, s.error().to_string());
+        if (!side_error) side_error = std::move(s).error();
+    };
+    if (observer) note(observer->finish(), "--keep-intermediate");
+    const obs::RunStats stats = obs::collect_stats(description, metrics, report);
+    if (args.stats_json)
+        note(write_atomically(*args.stats_json, obs::render_stats_json(stats)), "--stats-json");
+    if (args.metrics_textfile) {
+        if (!args.metrics_textfile->ends_with(".prom"))
+            spdlog::warn("--metrics-textfile {}: node_exporter's textfile collector only reads "
+                         "files ending in .prom",
+                         *args.metrics_textfile);
+        note(write_atomically(*args.metrics_textfile, obs::render_prometheus(stats, metrics)),
+             "--metrics-textfile");
+    }
+
+    // The summary: on a terminal unless -q (someone is watching), elsewhere only with --stats
+    // (cron mails whatever a job prints; scripts read --stats-json).
+    const bool table = args.stats || (terminal.tty && !args.quiet);
+    if (table) print_err(obs::render_summary_table(stats, terminal.color));
 
     const double secs = std::chrono::duration<double>(report.wall).count();
-    const int code = report.exit_code();
+    int code = report.exit_code();
     // A run that got to its end needs no journal; an interrupted or failed one keeps it for
     // --resume.
     if (report.status && !report.signal) (*journal)->complete();
-    else if ((*journal)->loaded() + (*journal)->reused() > 0 || std::filesystem::exists((*journal)->directory()))
+    else if (std::filesystem::exists((*journal)->directory()))
         spdlog::info("run journal kept in {} (conveyor run --resume continues this run)", (*journal)->directory());
     if (report.signal) {
         print_err(fmt::format("conveyor: interrupted by {} after {:.2f} s\n",
@@ -204,10 +334,43 @@ int cmd_run(const RunArgs& args) {
                                           ? " (see the dead-letter queue " + p.error_handling.dead_letter_path + ")"
                                           : ""));
         }
-    } else {
+    } else if (!table) {
+        // The table's last line says the same.
         spdlog::info("pipeline '{}' completed in {:.2f} s", p.name, secs);
     }
+    if (side_error && code == exit_codes::kOk) code = exit_code(side_error->kind);
     return code;
+}
+
+int cmd_graph(const GraphArgs& args) {
+    configure_logging(pick_level(std::nullopt, false, "info"));
+    Registry registry;
+    register_builtin_plugins(registry);
+    Loaded loaded = load(args.file, registry, {});
+    if (!loaded.pipeline) return loaded.exit_code;
+    const std::string text =
+        args.format == "mermaid" ? graph_mermaid(*loaded.pipeline) : graph_dot(*loaded.pipeline);
+    std::fputs(text.c_str(), stdout);
+    return exit_codes::kOk;
+}
+
+int cmd_explain(const ExplainArgs& args) {
+    configure_logging(pick_level(std::nullopt, false, "info"));
+    Registry registry;
+    register_builtin_plugins(registry);
+    LoadOptions options;
+    options.executor_override = executor_kind(args.executor);
+    Loaded loaded = load(args.file, registry, options);
+    if (!loaded.pipeline) return loaded.exit_code;
+    std::fputs(explain_text(*loaded.pipeline).c_str(), stdout);
+    return exit_codes::kOk;
+}
+
+int cmd_schema() {
+    Registry registry;
+    register_builtin_plugins(registry);
+    std::fputs(pipeline_schema(registry).c_str(), stdout);
+    return exit_codes::kOk;
 }
 
 int cmd_validate(const std::string& file) {
@@ -217,8 +380,8 @@ int cmd_validate(const std::string& file) {
     Loaded loaded = load(file, registry, {});
     if (!loaded.pipeline) return loaded.exit_code;
     const PipelineSpec& p = *loaded.pipeline;
-    std::printf("%s: OK (pipeline '%s', %zu stage%s, executor = %s)\n", file.c_str(), p.name.c_str(),
-                p.stages.size(), p.stages.size() == 1 ? "" : "s",
+    std::printf("%s: OK (pipeline '%s', %zu stage%s, executor = %s)\n", file.c_str(),
+                p.name.c_str(), p.stages.size(), p.stages.size() == 1 ? "" : "s",
                 std::string(to_string(p.global.executor)).c_str());
     return exit_codes::kOk;
 }
@@ -227,7 +390,8 @@ int cmd_list() {
     Registry registry;
     register_builtin_plugins(registry);
     std::size_t w = 0;
-    for (const FunctionDescriptor* f : registry.functions()) w = std::max(w, f->name.size());
+    for (const FunctionDescriptor* f : registry.functions())
+        w = std::max(w, f->name.size());
     for (const FunctionDescriptor* f : registry.functions()) {
         std::printf("%-*s  %-9s  %s\n", static_cast<int>(w), f->name.c_str(),
                     std::string(to_string(f->role)).c_str(), f->summary.c_str());
@@ -241,34 +405,44 @@ int cmd_describe(const std::string& function) {
     const FunctionDescriptor* f = registry.find(function);
     if (!f) {
         std::vector<std::string> names;
-        for (const FunctionDescriptor* d : registry.functions()) names.push_back(d->name);
-        print_err(fmt::format("conveyor: unknown function '{}'{}\nRun 'conveyor list' to see them all.\n",
-                              function, did_you_mean(function, names)));
+        for (const FunctionDescriptor* d : registry.functions())
+            names.push_back(d->name);
+        print_err(
+            fmt::format("conveyor: unknown function '{}'{}\nRun 'conveyor list' to see them all.\n",
+                        function, did_you_mean(function, names)));
         return exit_codes::kUsage;
     }
-    std::string s = fmt::format("{} ({}{})\n  {}\n\n{}\n", f->name, to_string(f->role),
-                                f->plugin.empty() ? "" : ", plugin " + f->plugin, f->summary,
-                                f->description);
-    if (f->role == StageRole::Source) s += "\nInputs: none (a source)\n";
-    else if (f->max_inputs == kUnboundedInputs) s += fmt::format("\nInputs: {} or more\n", f->min_inputs);
-    else s += fmt::format("\nInputs: {}\n", f->min_inputs == f->max_inputs ? std::to_string(f->min_inputs)
-                                                       : fmt::format("{} to {}", f->min_inputs, f->max_inputs));
+    std::string s =
+        fmt::format("{} ({}{})\n  {}\n\n{}\n", f->name, to_string(f->role),
+                    f->plugin.empty() ? "" : ", plugin " + f->plugin, f->summary, f->description);
+    if (f->role == StageRole::Source)
+        s += "\nInputs: none (a source)\n";
+    else if (f->max_inputs == kUnboundedInputs)
+        s += fmt::format("\nInputs: {} or more\n", f->min_inputs);
+    else
+        s += fmt::format("\nInputs: {}\n",
+                         f->min_inputs == f->max_inputs
+                             ? std::to_string(f->min_inputs)
+                             : fmt::format("{} to {}", f->min_inputs, f->max_inputs));
     if (f->options.empty()) {
         s += "\nOptions: none\n";
     } else {
         s += "\nOptions ([stages.config]):\n";
         for (const OptionSpec& o : f->options) {
-            s += fmt::format("  {} ({}{})", o.name, to_string(o.type), o.required ? ", required" : "");
+            s += fmt::format("  {} ({}{})", o.name, to_string(o.type),
+                             o.required ? ", required" : "");
             if (!o.default_value.is_null()) s += " = " + o.default_value.to_string();
             s += "\n      " + o.description + "\n";
             if (!o.choices.empty()) {
                 s += "      one of:";
-                for (const std::string& c : o.choices) s += " " + c;
+                for (const std::string& c : o.choices)
+                    s += " " + c;
                 s += "\n";
             }
             if (!o.aliases.empty()) {
                 s += "      also accepted as:";
-                for (const std::string& a : o.aliases) s += " " + a;
+                for (const std::string& a : o.aliases)
+                    s += " " + a;
                 s += "\n";
             }
         }

@@ -2,6 +2,11 @@
 
 #include <optional>
 #include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
 
 namespace conveyor::cli {
 
@@ -15,6 +20,13 @@ struct RunArgs {
     bool resume = false;               ///< continue an unfinished run from its journal
     bool fresh = false;                ///< discard an unfinished run's journal
     std::optional<std::string> jitter; ///< wait a random 0..DURATION first ("30s", "2m")
+    bool stats = false;       ///< summary table even when stderr is not a terminal
+    bool no_progress = false; ///< no live display even on a terminal
+    std::optional<std::string> stats_json;
+    std::optional<std::string> metrics_addr;
+    std::optional<std::string> metrics_textfile;
+    std::vector<std::string> taps; ///< STAGE[:N]
+    std::optional<std::string> keep_intermediate;
 };
 
 /// "30s", "1.5m", "500ms", "2h" or plain seconds; nullopt when malformed or negative.
@@ -26,10 +38,27 @@ struct ReplayArgs {
     std::string from_stage;
 };
 
+struct GraphArgs {
+    std::string file;
+    std::string format = "dot";
+};
+
+struct ExplainArgs {
+    std::string file;
+    std::optional<std::string> executor;
+};
+
 int cmd_run(const RunArgs& args);
 int cmd_replay(const ReplayArgs& args);
 int cmd_validate(const std::string& file);
 int cmd_list();
 int cmd_describe(const std::string& function);
+int cmd_graph(const GraphArgs& args);
+int cmd_explain(const ExplainArgs& args);
+int cmd_schema();
+int cmd_new(const std::string& name);
+/// `output` empty: stdout.
+int cmd_completion(const CLI::App& app, const std::string& shell, const std::string& output);
+int cmd_man(const CLI::App& app, const std::string& output);
 
 } // namespace conveyor::cli

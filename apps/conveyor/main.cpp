@@ -1,12 +1,11 @@
 // conveyor: run ETL pipelines described in TOML files. The only place CLI11 is used; every
-// failure path ends in one of the documented exit codes (see README.md).
+// failure path ends in one of the documented exit codes (see README.md). The completion
+// scripts and the man page are generated from the CLI11 definitions below (shell_docs.cpp).
 
 #include "commands.hpp"
-
 #include "conveyor/core/error.hpp"
 
 #include <CLI/CLI.hpp>
-
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -26,7 +25,7 @@ int main(int argc, char** argv) {
 
     cli::RunArgs run_args;
     CLI::App* run = app.add_subcommand("run", "Run a pipeline");
-    run->add_option("file", run_args.file, "Pipeline file (TOML)")->required();
+    run->add_option("file", run_args.file, "Pipeline file (TOML)")->required()->type_name("FILE");
     run->add_option("--executor", run_args.executor, "Override [global] executor")
         ->check(CLI::IsMember({"dag", "channel", "async"}));
     run->add_option("--log-level", run_args.log_level,
@@ -34,7 +33,32 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "warning", "error", "off"}));
     run->add_flag("--dry-run", run_args.dry_run,
                   "Load, validate and print the plan without reading or writing data");
-    run->add_flag("-q,--quiet", run_args.quiet, "Only log warnings and errors");
+    run->add_flag("-q,--quiet", run_args.quiet,
+                  "Only log warnings and errors; no progress display, no summary (unless --stats)");
+    run->add_flag("--stats", run_args.stats,
+                  "Print the end-of-run summary table on stderr even when stderr is not a "
+                  "terminal (or with -q)");
+    run->add_flag("--no-progress", run_args.no_progress,
+                  "No live progress display on the terminal");
+    run->add_option("--stats-json", run_args.stats_json,
+                    "Write the run's statistics as JSON to FILE (atomically), whatever the outcome")
+        ->type_name("FILE");
+    run->add_option("--metrics-addr", run_args.metrics_addr,
+                    "Serve Prometheus metrics at http://ADDR/metrics during the run "
+                    "(e.g. 127.0.0.1:9464; port 0 picks a free port, printed on stderr)")
+        ->type_name("ADDR");
+    run->add_option("--metrics-textfile", run_args.metrics_textfile,
+                    "Write the final metrics to FILE (atomically) for node_exporter's textfile "
+                    "collector (name it *.prom)")
+        ->type_name("FILE");
+    run->add_option("--tap", run_args.taps,
+                    "Print the first N (default 10) records leaving STAGE to stderr as JSON lines; "
+                    "repeatable")
+        ->type_name("STAGE[:N]")
+        ->allow_extra_args(false); // one stage per --tap: `--tap a p.toml` keeps p.toml the file
+    run->add_option("--keep-intermediate", run_args.keep_intermediate,
+                    "Write every stage's output records to DIR/STAGE.jsonl")
+        ->type_name("DIR");
     run->add_flag("--lock", run_args.lock,
                   "Refuse to start while another run of this pipeline holds its lock (exit 4)");
     auto* resume_flag = run->add_flag("--resume", run_args.resume,
@@ -58,14 +82,66 @@ int main(int argc, char** argv) {
     replay->add_option("--from-stage", replay_args.from_stage, "The stage to feed")->required();
 
     std::string validate_file;
-    CLI::App* validate = app.add_subcommand("validate", "Check a pipeline file and report every problem");
-    validate->add_option("file", validate_file, "Pipeline file (TOML)")->required();
+    CLI::App* validate =
+        app.add_subcommand("validate", "Check a pipeline file and report every problem");
+    validate->add_option("file", validate_file, "Pipeline file (TOML)")
+        ->required()
+        ->type_name("FILE");
 
     CLI::App* list = app.add_subcommand("list", "List every function with a one-line description");
 
     std::string describe_name;
     CLI::App* describe = app.add_subcommand("describe", "Show a function's options");
-    describe->add_option("function", describe_name, "Function name, e.g. csv.read")->required();
+    describe->add_option("function", describe_name, "Function name, e.g. csv.read")
+        ->required()
+        ->type_name("FUNCTION");
+
+    cli::GraphArgs graph_args;
+    CLI::App* graph =
+        app.add_subcommand("graph", "Print the pipeline's graph (Graphviz DOT or Mermaid)");
+    graph->add_option("file", graph_args.file, "Pipeline file (TOML)")
+        ->required()
+        ->type_name("FILE");
+    graph
+        ->add_option("--format", graph_args.format,
+                     "dot (default; render with `dot -Tsvg`) or mermaid")
+        ->check(CLI::IsMember({"dot", "mermaid"}));
+
+    cli::ExplainArgs explain_args;
+    CLI::App* explain = app.add_subcommand(
+        "explain",
+        "Print the execution plan: levels or channels, capacities, threads, parallelism");
+    explain->add_option("file", explain_args.file, "Pipeline file (TOML)")
+        ->required()
+        ->type_name("FILE");
+    explain->add_option("--executor", explain_args.executor, "Override [global] executor")
+        ->check(CLI::IsMember({"dag", "channel", "async"}));
+
+    CLI::App* schema = app.add_subcommand(
+        "schema",
+        "Print a JSON Schema of pipeline files (for editors), from the functions' options");
+
+    std::string new_name;
+    CLI::App* make_new = app.add_subcommand("new", "Write a commented starter pipeline NAME.toml");
+    make_new->add_option("name", new_name, "Pipeline name or path (NAME or NAME.toml)")
+        ->required()
+        ->type_name("NAME");
+
+    std::string shell;
+    CLI::App* completion = app.add_subcommand("completion", "Print a shell completion script");
+    completion->add_option("shell", shell, "bash or zsh")
+        ->required()
+        ->check(CLI::IsMember({"bash", "zsh"}));
+    std::string completion_output;
+    completion->add_option("-o,--output", completion_output, "Write to FILE instead of stdout")
+        ->type_name("FILE");
+
+    // Used by the build to generate the man page; not shown in --help.
+    std::string man_output;
+    CLI::App* man = app.add_subcommand("man", "Print the conveyor(1) man page (roff)");
+    man->group("");
+    man->add_option("-o,--output", man_output, "Write to FILE instead of stdout")
+        ->type_name("FILE");
 
     try {
         app.parse(argc, argv);
@@ -85,5 +161,11 @@ int main(int argc, char** argv) {
     if (*replay) return cli::cmd_replay(replay_args);
     if (*list) return cli::cmd_list();
     if (*describe) return cli::cmd_describe(describe_name);
+    if (*graph) return cli::cmd_graph(graph_args);
+    if (*explain) return cli::cmd_explain(explain_args);
+    if (*schema) return cli::cmd_schema();
+    if (*make_new) return cli::cmd_new(new_name);
+    if (*completion) return cli::cmd_completion(app, shell, completion_output);
+    if (*man) return cli::cmd_man(app, man_output);
     return exit_codes::kUsage;
 }

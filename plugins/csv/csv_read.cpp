@@ -6,6 +6,7 @@
 #include "conveyor/io/followed_file.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/stage/following_source.hpp"
+#include "conveyor/obs/metrics.hpp"
 #include "csv_dialect.hpp"
 #include "csv_typing.hpp"
 
@@ -230,6 +231,7 @@ public:
         }
         auto file = InputFile::open(config_.path, ctx.run);
         if (!file) return std::move(file).error();
+        if (ctx.metrics) ctx.metrics->bytes_total.store(file->size().value_or(0)); // progress
         if (ctx.mode == ExecutionMode::Streaming && !file->size()) {
             // A pipe in streaming mode: do not wait for the header while the run starts.
             return OpenedStage(make_csv_source(std::move(*file), config_, ctx), nullptr);

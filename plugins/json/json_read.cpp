@@ -5,6 +5,7 @@
 #include "conveyor/io/followed_file.hpp"
 #include "conveyor/io/input_file.hpp"
 #include "conveyor/stage/following_source.hpp"
+#include "conveyor/obs/metrics.hpp"
 #include "json_batch_builder.hpp"
 #include "json_splitter.hpp"
 
@@ -165,6 +166,7 @@ public:
         }
         Result<InputFile> file = InputFile::open(config_.path, ctx.run);
         if (!file.ok()) return std::move(file).error();
+        if (ctx.metrics) ctx.metrics->bytes_total.store(file->size().value_or(0)); // progress
         if (ctx.mode == ExecutionMode::Streaming && !file->size()) {
             // A pipe in streaming mode: do not wait for the first record while the run starts.
             return OpenedStage(

@@ -48,8 +48,9 @@ struct Budget {
 /// Input of a dag stage: every batch of port 0, its end, then port 1, ... in `inputs` order.
 class DagInput final : public StreamInput {
 public:
-    DagInput(std::vector<std::deque<Batch>> ports, Budget& budget, RunContext& run)
-        : ports_(std::move(ports)), budget_(budget), run_(run) {}
+    DagInput(std::vector<std::deque<Batch>> ports, Budget& budget, RunContext& run,
+             StageMetrics& metrics)
+        : ports_(std::move(ports)), budget_(budget), run_(run), metrics_(metrics) {}
 
     asio::awaitable<std::optional<InputEvent>> next() override {
         if (run_.cancelled()) co_return std::nullopt;
@@ -60,6 +61,7 @@ public:
                 ev.port = port_;
                 ev.batch.emplace(std::move(q.front()));
                 q.pop_front();
+                metrics_.queued_records.fetch_sub(ev.batch->rows(), std::memory_order_relaxed);
                 budget_.used.fetch_sub(std::min<std::uint64_t>(budget_.used.load(),
                                                                ev.batch->memory_bytes()));
                 co_return ev;
@@ -76,6 +78,7 @@ private:
     std::size_t port_ = 0;
     Budget& budget_;
     RunContext& run_;
+    StageMetrics& metrics_;
 };
 
 /// Output of a dag stage: kept in memory until the level is done, within the budget.
@@ -88,6 +91,7 @@ public:
         if (run_.cancelled()) co_return false;
         node_.metrics->records_out.fetch_add(batch.rows(), std::memory_order_relaxed);
         node_.metrics->batches_out.fetch_add(1, std::memory_order_relaxed);
+        if (node_.observer) node_.observer->on_batch(node_.id(), batch);
         if (copies_ == 0) co_return true; // nobody consumes it (a sink's output)
         const std::uint64_t bytes = batch.memory_bytes() * copies_;
         const std::uint64_t used = budget_.used.fetch_add(bytes) + bytes;
@@ -136,7 +140,8 @@ void run_dag(Plan& plan) {
             Node& n = plan.nodes[idx];
             if (!n.opened) continue; // failed to open (continue strategy)
             started.push_back(&n);
-            ins.push_back(std::make_unique<DagInput>(std::move(inputs[idx]), budget, *plan.run));
+            ins.push_back(std::make_unique<DagInput>(std::move(inputs[idx]), budget, *plan.run,
+                                                     *n.metrics));
             outs.push_back(
                 std::make_unique<DagOutput>(n, n.consumers.size(), budget, *plan.run));
         }
@@ -172,7 +177,14 @@ void run_dag(Plan& plan) {
                 const Consumer& to = n.consumers[c];
                 auto& q = inputs[to.node][to.port];
                 const bool last = c + 1 == n.consumers.size();
-                for (Batch& b : batches) q.push_back(last ? std::move(b) : b.clone());
+                std::uint64_t rows = 0;
+                for (Batch& b : batches) {
+                    rows += b.rows();
+                    q.push_back(last ? std::move(b) : b.clone());
+                }
+                // Waiting records, for live metrics and progress.
+                plan.nodes[to.node].metrics->queued_records.fetch_add(rows,
+                                                                      std::memory_order_relaxed);
             }
             batches.clear();
         }

@@ -150,6 +150,7 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
         n.spec = &pipeline.stages[i];
         n.index = i;
         n.metrics = &metrics.add(n.spec->id);
+        if (options.observer && options.observer->observes(n.spec->id)) n.observer = options.observer;
     }
     auto attach_errors = [&](DeadLetterQueue* dlq) {
         for (exec::Node& n : plan.nodes)

@@ -75,6 +75,7 @@ asio::awaitable<bool> Inbox::push(std::size_t port, Batch batch) {
                 p.records += n;
                 total_ += n;
                 max_total_ = std::max(max_total_, total_);
+                publish();
                 wake = std::exchange(consumer_, std::nullopt);
                 enqueued = true;
             }
@@ -115,6 +116,7 @@ asio::awaitable<std::optional<InputEvent>> Inbox::pop() {
                 const std::size_t rows = event->batch->rows();
                 p.records -= rows;
                 total_ -= rows;
+                publish();
                 next_port_ = (i + 1) % n;
                 // Wake every producer that may now fit; they re-check under the lock.
                 auto it = std::partition(producers_.begin(), producers_.end(),
@@ -160,6 +162,7 @@ void Inbox::cancel() {
             p.records = 0;
         }
         total_ = 0;
+        publish();
     }
     for (Handler& h : wake) resume(std::move(h));
 }

@@ -7,7 +7,9 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -44,6 +46,9 @@ public:
     /// Wakes everyone; later pushes fail and pops return nullopt. Idempotent.
     void cancel();
 
+    /// Keeps `*gauge` equal to the records queued (for live metrics); call before use.
+    void publish_fill(std::atomic<std::uint64_t>* gauge) { fill_ = gauge; }
+
     /// Records queued now and the most ever queued at once (for tests and metrics).
     [[nodiscard]] std::size_t queued_records() const;
     [[nodiscard]] std::size_t max_queued_records() const;
@@ -68,6 +73,9 @@ private:
     };
 
     bool has_room(std::size_t port, std::size_t n) const;
+    void publish() const noexcept {
+        if (fill_) fill_->store(total_, std::memory_order_relaxed);
+    }
     // Suspend until the condition may hold (callers re-check under the lock).
     boost::asio::awaitable<void> wait_for_room(std::size_t port, std::size_t n);
     boost::asio::awaitable<void> wait_for_data();
@@ -85,6 +93,7 @@ private:
     bool cancelled_ = false;
     std::optional<Handler> consumer_;
     std::vector<Waiter> producers_;
+    std::atomic<std::uint64_t>* fill_ = nullptr;
 };
 
 } // namespace conveyor::exec

@@ -3,6 +3,7 @@
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/exec/executor.hpp"
 #include "conveyor/exec/stage_errors.hpp"
+#include "conveyor/obs/batch_observer.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/stage/stage.hpp"
 
@@ -35,6 +36,8 @@ struct Node {
     std::optional<OpenedStage> opened;
     StageMetrics* metrics = nullptr;
     std::unique_ptr<StageErrors> errors;
+    /// Sees this stage's output batches (RunOptions::observer), when it observes the stage.
+    BatchObserver* observer = nullptr;
     bool finished = false; ///< ended normally (finish() done)
     bool failed = false;
     std::optional<Error> error;

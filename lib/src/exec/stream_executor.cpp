@@ -48,6 +48,7 @@ public:
         if (run_.cancelled()) co_return false;
         node_.metrics->records_out.fetch_add(batch.rows(), std::memory_order_relaxed);
         node_.metrics->batches_out.fetch_add(1, std::memory_order_relaxed);
+        if (node_.observer) node_.observer->on_batch(node_.id(), batch);
         if (targets_.empty()) co_return true;
         std::size_t last = targets_.size();
         for (std::size_t i = 0; i < targets_.size(); ++i)
@@ -84,8 +85,14 @@ private:
 void run_streaming(Plan& plan, bool shared_mailbox) {
     const std::size_t capacity = plan.pipeline->global.channel_buffer_size;
     std::vector<std::unique_ptr<Inbox>> inboxes;
-    for (Node& n : plan.nodes)
+    for (Node& n : plan.nodes) {
         inboxes.push_back(std::make_unique<Inbox>(n.producers.size(), capacity, shared_mailbox));
+        // Fill level for live metrics and progress.
+        inboxes.back()->publish_fill(&n.metrics->queued_records);
+        n.metrics->queue_capacity.store(
+            n.producers.empty() ? 0 : shared_mailbox ? capacity : capacity * n.producers.size(),
+            std::memory_order_relaxed);
+    }
 
     // A failed stage (continue strategy) or one that never opened takes no input.
     for (Node& n : plan.nodes)

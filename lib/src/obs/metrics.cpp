@@ -15,3 +15,25 @@ StageMetrics* MetricsRegistry::find(std::string_view stage_id) {
 }
 
 } // namespace conveyor
+
+namespace conveyor {
+
+std::string_view to_string(StageState state) noexcept {
+    switch (state) {
+    case StageState::Pending:
+        return "pending";
+    case StageState::Running:
+        return "running";
+    case StageState::WaitingForInput:
+        return "waiting_for_input";
+    case StageState::WaitingForOutput:
+        return "waiting_for_output";
+    case StageState::Done:
+        return "done";
+    case StageState::Failed:
+        return "failed";
+    }
+    return "pending";
+}
+
+} // namespace conveyor

@@ -11,6 +11,7 @@
 
 namespace conveyor {
 
+class BatchObserver;
 class MetricsRegistry;
 class RunContext;
 
@@ -19,6 +20,9 @@ struct RunOptions {
     MetricsRegistry* metrics = nullptr;
     /// Handle SIGINT/SIGTERM (graceful stop, second signal aborts). The CLI sets this.
     bool handle_signals = false;
+    /// Sees every batch leaving the stages it observes, before it moves downstream
+    /// (`--tap`, `--keep-intermediate`; obs/batch_observer.hpp). Null: nothing is observed.
+    BatchObserver* observer = nullptr;
 };
 
 /// How one stage ended.

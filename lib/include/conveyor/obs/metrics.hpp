@@ -1,8 +1,12 @@
 #pragma once
 
+#include "conveyor/obs/extra_metrics.hpp"
+
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -41,21 +45,54 @@ struct StageMetrics {
     std::atomic<std::uint64_t> records_filtered{0};
     /// Records a stage removed on purpose for another reason (e.g. http.fetch on_error = drop).
     std::atomic<std::uint64_t> records_dropped{0};
-    /// Retries made (of requests, batches or opening the stage).
+    /// Retry attempts beyond the first (a request tried three times counts 2), of requests or
+    /// of opening the stage.
     std::atomic<std::uint64_t> retries{0};
     std::atomic<std::uint64_t> bytes_read{0};
     std::atomic<std::uint64_t> bytes_written{0};
     std::atomic<std::uint64_t> busy_ns{0};
+    /// Size of a source's input when it is known (a regular file), for percent and ETA;
+    /// 0 = unknown. Set once by the source when it opens its input.
+    std::atomic<std::uint64_t> bytes_total{0};
+    /// Records waiting in the stage's input queue now, and what the queue holds at most
+    /// (0 = not bounded in records, e.g. dag edges). Kept by the executor.
+    std::atomic<std::uint64_t> queued_records{0};
+    std::atomic<std::uint64_t> queue_capacity{0};
+    /// steady_clock time (ns since its epoch) when the stage first ran and when it ended;
+    /// 0 until then. Kept by set_state().
+    std::atomic<std::int64_t> started_ns{0};
+    std::atomic<std::int64_t> ended_ns{0};
     std::atomic<int> state{static_cast<int>(StageState::Pending)};
 
     void set_state(StageState s) noexcept {
+        if (s != StageState::Pending && started_ns.load(std::memory_order_relaxed) == 0) {
+            std::int64_t expected = 0;
+            started_ns.compare_exchange_strong(expected, now_ns(), std::memory_order_relaxed);
+        }
+        if (s == StageState::Done || s == StageState::Failed)
+            ended_ns.store(now_ns(), std::memory_order_relaxed);
         state.store(static_cast<int>(s), std::memory_order_release);
         state.notify_all();
     }
     [[nodiscard]] StageState get_state() const noexcept {
         return static_cast<StageState>(state.load(std::memory_order_acquire));
     }
+
+    /// Series the stage defines for itself (obs/extra_metrics.hpp, obs/http_metrics.hpp).
+    [[nodiscard]] obs::ExtraMetrics& extra() noexcept { return *extra_; }
+    [[nodiscard]] const obs::ExtraMetrics& extra() const noexcept { return *extra_; }
+
+    static std::int64_t now_ns() noexcept {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+    }
+
+private:
+    std::unique_ptr<obs::ExtraMetrics> extra_ = std::make_unique<obs::ExtraMetrics>();
 };
+
+std::string_view to_string(StageState state) noexcept;
 
 /// The metrics of every stage of a run. Owned by whoever starts the run (the CLI, or a test
 /// that wants to watch counters while the run goes on). Entries never move once added.

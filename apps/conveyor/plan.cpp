@@ -1,0 +1,277 @@
+#include "plan.hpp"
+
+#include "conveyor/obs/summary.hpp"
+#include "conveyor/registry/registry.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <thread>
+#include <unistd.h>
+
+namespace conveyor::cli {
+
+PlanView::PlanView(const PipelineSpec& pipeline) : p(pipeline), dag(pipeline.stages.size()) {
+    for (std::size_t i = 0; i < p.stages.size(); ++i)
+        for (const std::string& in : p.stages[i].inputs)
+            for (std::size_t j = 0; j < p.stages.size(); ++j)
+                if (p.stages[j].id == in) {
+                    dag.add_edge(j, i);
+                    edges.emplace_back(j, i);
+                }
+}
+
+std::string PlanView::describe_stage(std::size_t i) const {
+    const StageSpec& st = p.stages[i];
+    std::string line = fmt::format("{} ({})", st.id, st.function);
+    if (!st.inputs.empty()) {
+        line += " <- ";
+        for (std::size_t k = 0; k < st.inputs.size(); ++k)
+            line += (k ? ", " : "") + st.inputs[k];
+    }
+    return line;
+}
+
+bool PlanView::is_source(std::size_t i) const {
+    const StageSpec& st = p.stages[i];
+    return st.descriptor ? st.descriptor->role == StageRole::Source : st.inputs.empty();
+}
+
+bool PlanView::is_sink(std::size_t i) const {
+    const StageSpec& st = p.stages[i];
+    return st.descriptor && st.descriptor->role == StageRole::Sink;
+}
+
+std::string plan_text(const PipelineSpec& p) {
+    const PlanView v(p);
+    std::string s = fmt::format("pipeline '{}' ({}): {} stage{}, executor = {}, mode = {}\n",
+                                p.name, p.file, p.stages.size(), p.stages.size() == 1 ? "" : "s",
+                                to_string(p.global.executor), to_string(p.global.execution_mode));
+    if (p.global.executor == ExecutorKind::Dag) {
+        const auto levels = v.dag.levels();
+        for (std::size_t l = 0; l < levels.size(); ++l) {
+            s += fmt::format("  level {}{}:\n", l,
+                             levels[l].size() > 1 ? " (runs concurrently)" : "");
+            for (std::size_t i : levels[l])
+                s += "    " + v.describe_stage(i) + "\n";
+        }
+    } else {
+        s += fmt::format("  every stage runs concurrently; each {} holds at most {} records\n",
+                         p.global.executor == ExecutorKind::Channel ? "edge (channel)"
+                                                                    : "stage mailbox",
+                         p.global.channel_buffer_size);
+        for (std::size_t i : v.dag.topological_order())
+            s += "    " + v.describe_stage(i) + "\n";
+    }
+    return s;
+}
+
+namespace {
+
+std::size_t hardware_threads() {
+    const unsigned hw = std::thread::hardware_concurrency();
+    return hw ? hw : 2; // as the executor does
+}
+
+std::uint64_t half_of_ram() {
+    const long pages = ::sysconf(_SC_PHYS_PAGES);
+    const long page = ::sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || page <= 0) return std::uint64_t{4} << 30;
+    return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) / 2;
+}
+
+std::string plural(std::size_t n, std::string_view word) {
+    return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
+}
+
+std::string join_ids(const PipelineSpec& p, const std::vector<std::size_t>& nodes) {
+    std::string s;
+    for (std::size_t k = 0; k < nodes.size(); ++k)
+        s += (k ? ", " : "") + p.stages[nodes[k]].id;
+    return s;
+}
+
+} // namespace
+
+std::string explain_text(const PipelineSpec& p) {
+    const PlanView v(p);
+    const GlobalSpec& g = p.global;
+    const bool dag = g.executor == ExecutorKind::Dag;
+    std::size_t sources = 0;
+    for (std::size_t i = 0; i < p.stages.size(); ++i)
+        sources += v.dag.producers(i).empty();
+    const std::size_t workers = g.workers ? g.workers : hardware_threads();
+    const std::size_t batch =
+        dag ? g.batch_size
+            : std::max<std::size_t>(1, std::min(g.batch_size, g.channel_buffer_size));
+
+    std::string s = fmt::format("pipeline '{}' ({}{}): {}\n", p.name, p.file,
+                                p.version.empty() ? "" : ", version " + p.version,
+                                plural(p.stages.size(), "stage"));
+    if (!p.description.empty()) s += "  " + p.description + "\n";
+    s += "\nsettings:\n";
+    s += fmt::format("  executor        {}\n",
+                     dag ? "dag: stages run level by level; each level's output is kept in memory"
+                     : g.executor == ExecutorKind::Channel
+                         ? "channel: every stage runs at once; one bounded channel per edge"
+                         : "async: every stage runs at once as an actor with one bounded mailbox");
+    s += fmt::format("  mode            {}\n", to_string(g.execution_mode));
+    s += fmt::format(
+        "  batch size      {} records{}\n", batch,
+        batch != g.batch_size
+            ? fmt::format(" (batch_size {} capped by channel_buffer_size)", g.batch_size)
+            : "");
+    s += fmt::format("  workers         {} for transforms and sinks{}\n", plural(workers, "thread"),
+                     g.workers ? "" : " (workers = 0: one per hardware thread)");
+    s += fmt::format("  source threads  {} (one per source)\n", sources);
+    s += "  I/O thread      1 (network, timers, signals)\n";
+    s += fmt::format("  concurrency     {} in-flight requests per I/O stage (http.fetch)\n",
+                     g.concurrency);
+    if (dag)
+        s += fmt::format(
+            "  memory cap      {} for buffered edges{}\n",
+            obs::human_bytes(g.max_buffered_bytes ? g.max_buffered_bytes : half_of_ram()),
+            g.max_buffered_bytes ? "" : " (max_buffered_bytes unset: half of RAM)");
+    s += fmt::format("  timeout         {}\n",
+                     g.timeout_seconds ? fmt::format("{} s for the whole run", *g.timeout_seconds)
+                                       : std::string("none"));
+    s += fmt::format("  shutdown grace  {} s after SIGINT/SIGTERM\n", g.shutdown_timeout_seconds);
+    const ErrorHandlingSpec& e = p.error_handling;
+    s += fmt::format("  on error        {}\n",
+                     e.strategy == ErrorStrategy::Continue
+                         ? "continue: a failing stage is isolated, the rest runs (exit 3)"
+                     : e.strategy == ErrorStrategy::Retry
+                         ? fmt::format("retry: up to {} retries, waiting {} s, growing up to {} s",
+                                       e.max_retries, e.retry_delay_seconds,
+                                       e.max_retry_delay_seconds)
+                         : std::string("stop: the first failure cancels the run"));
+    if (e.dead_letter_enabled) s += fmt::format("  dead letters    {}\n", e.dead_letter_path);
+
+    if (dag) {
+        const auto levels = v.dag.levels();
+        s += fmt::format("\nlevels ({}; a level starts when the previous one has finished):\n",
+                         plural(levels.size(), "level"));
+        for (std::size_t l = 0; l < levels.size(); ++l) {
+            s += fmt::format("  level {}{}\n", l,
+                             levels[l].size() > 1 ? fmt::format(": {} run in parallel",
+                                                                plural(levels[l].size(), "stage"))
+                                                  : "");
+            for (std::size_t i : levels[l])
+                s += "    " + v.describe_stage(i) + "\n";
+        }
+    } else {
+        s += "\nstages (all running at once):\n";
+        for (std::size_t i : v.dag.topological_order())
+            s += "  " + v.describe_stage(i) + "\n";
+        if (g.executor == ExecutorKind::Channel) {
+            s += fmt::format("\nchannels ({}, at most {} records each; a full channel makes its "
+                             "producer wait):\n",
+                             plural(v.edges.size(), "channel"), g.channel_buffer_size);
+            for (const auto& [from, to] : v.edges)
+                s += fmt::format("  {} -> {}  capacity {}\n", p.stages[from].id, p.stages[to].id,
+                                 g.channel_buffer_size);
+        } else {
+            s += fmt::format(
+                "\nmailboxes (at most {} records each, shared by the stage's inputs):\n",
+                g.channel_buffer_size);
+            for (std::size_t i = 0; i < p.stages.size(); ++i)
+                if (!v.dag.producers(i).empty())
+                    s += fmt::format("  {}  capacity {}, fed by {}\n", p.stages[i].id,
+                                     g.channel_buffer_size,
+                                     plural(v.dag.producers(i).size(), "input"));
+        }
+        // Stages on different branches work on different records at the same time; stages on
+        // one path overlap too (pipelining), bounded by the worker threads.
+        s += fmt::format("\nparallelism: all {} work at once (sources on their own threads, the "
+                         "others sharing {} worker thread{})\n",
+                         plural(p.stages.size(), "stage"), workers, workers == 1 ? "" : "s");
+    }
+    // Fan-out and fan-in are where records are copied or interleaved.
+    std::string fan;
+    for (std::size_t i = 0; i < p.stages.size(); ++i) {
+        const auto consumers = v.dag.consumers(i);
+        if (consumers.size() > 1)
+            fan += fmt::format(
+                "  {} fans out to {} (every record goes to each)\n", p.stages[i].id,
+                join_ids(p, std::vector<std::size_t>(consumers.begin(), consumers.end())));
+        const auto producers = v.dag.producers(i);
+        if (producers.size() > 1)
+            fan += fmt::format(
+                "  {} fans in from {}{}\n", p.stages[i].id,
+                join_ids(p, std::vector<std::size_t>(producers.begin(), producers.end())),
+                dag ? " (one input after the other)" : " (interleaved as records arrive)");
+    }
+    if (!fan.empty()) s += "\nfan-out / fan-in:\n" + fan;
+    return s;
+}
+
+namespace {
+
+std::string dot_quote(std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::string mermaid_text(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '"')
+            out += "#quot;";
+        else if (c == '<')
+            out += "#lt;";
+        else if (c == '>')
+            out += "#gt;";
+        else if (c == '\n')
+            out += ' ';
+        else
+            out += c;
+    }
+    return out;
+}
+
+} // namespace
+
+std::string graph_dot(const PipelineSpec& p) {
+    const PlanView v(p);
+    std::string s = "digraph " + dot_quote(p.name) + " {\n";
+    s += "  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n";
+    for (std::size_t i = 0; i < p.stages.size(); ++i) {
+        const StageSpec& st = p.stages[i];
+        const char* shape = v.is_source(i) ? ", shape=invhouse"
+                            : v.is_sink(i) ? ", shape=house"
+                                           : "";
+        // \n inside a DOT label is a line break; written as the two characters.
+        s += "  " + dot_quote(st.id) + " [label=" + dot_quote(st.id + "\n" + st.function) + shape +
+             "];\n";
+    }
+    for (const auto& [from, to] : v.edges)
+        s += "  " + dot_quote(p.stages[from].id) + " -> " + dot_quote(p.stages[to].id) + ";\n";
+    s += "}\n";
+    return s;
+}
+
+std::string graph_mermaid(const PipelineSpec& p) {
+    const PlanView v(p);
+    std::string s = "flowchart LR\n";
+    for (std::size_t i = 0; i < p.stages.size(); ++i) {
+        const StageSpec& st = p.stages[i];
+        const std::string label =
+            "\"" + mermaid_text(st.id) + "<br/>" + mermaid_text(st.function) + "\"";
+        const std::string shape = v.is_source(i) ? "[/" + label + "/]"
+                                  : v.is_sink(i) ? "[\\" + label + "\\]"
+                                                 : "[" + label + "]";
+        s += fmt::format("  s{}{}\n", i, shape);
+    }
+    for (const auto& [from, to] : v.edges)
+        s += fmt::format("  s{} --> s{}\n", from, to);
+    return s;
+}
+
+} // namespace conveyor::cli

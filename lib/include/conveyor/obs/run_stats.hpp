@@ -1,0 +1,94 @@
+#pragma once
+
+// A plain snapshot of a run's counters, taken during the run (progress, /metrics) or at its end
+// (summary table, --stats-json, --metrics-textfile): every exporter renders the same numbers.
+
+#include "conveyor/obs/metrics.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace conveyor {
+struct PipelineSpec;
+struct RunReport;
+} // namespace conveyor
+
+namespace conveyor::obs {
+
+/// What is known of a run before it starts.
+struct RunDescription {
+    struct Stage {
+        std::string id;
+        std::string function;
+        bool source = false;
+        bool sink = false;
+    };
+    std::string pipeline;
+    std::string file;
+    std::string executor;
+    std::vector<Stage> stages; ///< file order
+    std::chrono::system_clock::time_point started_at;
+    std::int64_t started_ns = 0; ///< steady clock, as StageMetrics::now_ns()
+};
+
+/// Describes `pipeline`, timestamped now (call it when the run starts).
+RunDescription describe_run(const PipelineSpec& pipeline);
+
+struct StageStats {
+    std::string id;
+    std::string function;
+    bool source = false;
+    bool sink = false;
+    StageState state = StageState::Pending;
+    std::uint64_t records_in = 0;
+    std::uint64_t records_out = 0;
+    std::uint64_t records_read = 0;
+    std::uint64_t records_filtered = 0;
+    std::uint64_t records_failed = 0;
+    std::uint64_t records_dead_lettered = 0;
+    std::uint64_t retries = 0;
+    std::uint64_t batches_in = 0;
+    std::uint64_t batches_out = 0;
+    std::uint64_t bytes_read = 0;
+    std::uint64_t bytes_written = 0;
+    std::uint64_t bytes_total = 0; ///< a source's input size; 0 = unknown
+    std::uint64_t queued_records = 0;
+    std::uint64_t queue_capacity = 0;
+    double busy_seconds = 0;   ///< time spent in the stage's own code
+    double active_seconds = 0; ///< from its start to its end (or now)
+    std::optional<std::string> error;
+
+    /// Records a source produced, else records the stage received.
+    [[nodiscard]] std::uint64_t records_handled() const noexcept {
+        return source ? records_out : records_in;
+    }
+    /// records_handled() per active second (0 before the stage ran).
+    [[nodiscard]] double records_per_second() const noexcept {
+        return active_seconds > 0 ? static_cast<double>(records_handled()) / active_seconds : 0;
+    }
+};
+
+struct RunStats {
+    std::string pipeline;
+    std::string file;
+    std::string executor;
+    std::chrono::system_clock::time_point started_at;
+    double wall_seconds = 0;
+    bool finished = false;
+    int exit_code = 0; ///< meaningful once finished
+    /// "running", then "ok" | "failed" | "completed_with_failures" | "interrupted".
+    std::string status = "running";
+    std::optional<std::string> error;
+    std::vector<StageStats> stages; ///< file order
+};
+
+/// A snapshot while the run goes on. Stages the executor has not registered yet read as zero.
+RunStats collect_stats(const RunDescription& run, MetricsRegistry& metrics);
+/// The final numbers and how the run ended.
+RunStats collect_stats(const RunDescription& run, MetricsRegistry& metrics,
+                       const RunReport& report);
+
+} // namespace conveyor::obs

@@ -1,0 +1,262 @@
+#include "conveyor/obs/summary.hpp"
+
+#include "conveyor/format/json_writer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <fmt/format.h>
+
+namespace conveyor::obs {
+
+std::string group_thousands(std::uint64_t n) {
+    std::string digits = std::to_string(n);
+    std::string out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
+std::string human_bytes(std::uint64_t n) {
+    if (n < 1024) return fmt::format("{} B", n);
+    const char* units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = static_cast<double>(n) / 1024;
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        ++u;
+    }
+    return fmt::format("{:.1f} {}", v, units[u]);
+}
+
+std::string human_seconds(double s) {
+    if (!(s >= 0)) s = 0;
+    if (s < 60) return fmt::format("{:.2f} s", s);
+    const auto total = static_cast<std::uint64_t>(s);
+    if (total < 3600) return fmt::format("{}m{:02}s", total / 60, total % 60);
+    return fmt::format("{}h{:02}m", total / 3600, total % 3600 / 60);
+}
+
+std::string human_count(double n) {
+    if (!(n >= 0)) n = 0;
+    if (n < 10000) return fmt::format("{:.0f}", n);
+    if (n < 1e6) return fmt::format("{:.1f}k", n / 1e3);
+    if (n < 1e9) return fmt::format("{:.2f}M", n / 1e6);
+    return fmt::format("{:.2f}G", n / 1e9);
+}
+
+std::string rfc3339_utc(std::chrono::system_clock::time_point t) {
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+    const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
+                       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+}
+
+namespace {
+
+std::string_view role(const StageStats& s) {
+    return s.source ? "source" : s.sink ? "sink" : "transform";
+}
+
+struct Column {
+    std::string title;
+    bool left = false;
+    std::vector<std::string> cells;
+};
+
+} // namespace
+
+std::string render_summary_table(const RunStats& stats, bool color) {
+    auto any = [&](auto field) {
+        return std::any_of(stats.stages.begin(), stats.stages.end(),
+                           [&](const StageStats& s) { return field(s) != 0; });
+    };
+    const bool show_filtered = any([](const StageStats& s) { return s.records_filtered; });
+    const bool show_failed = any([](const StageStats& s) { return s.records_failed; });
+    const bool show_dead = any([](const StageStats& s) { return s.records_dead_lettered; });
+    const bool show_retries = any([](const StageStats& s) { return s.retries; });
+
+    std::vector<Column> cols;
+    auto add = [&](std::string title, bool left = false) -> Column& {
+        cols.push_back(Column{std::move(title), left, {}});
+        return cols.back();
+    };
+    add("stage", true);
+    add("function", true);
+    add("in");
+    add("out");
+    if (show_filtered) add("filtered");
+    if (show_failed) add("failed");
+    if (show_dead) add("dead-lettered");
+    if (show_retries) add("retries");
+    add("bytes");
+    add("busy");
+    add("rec/s");
+
+    for (const StageStats& s : stats.stages) {
+        std::size_t c = 0;
+        auto cell = [&](std::string text) { cols[c++].cells.push_back(std::move(text)); };
+        cell(s.id);
+        cell(s.function);
+        cell(s.source ? "-" : group_thousands(s.records_in));
+        cell(s.sink && s.records_out == 0 ? "-" : group_thousands(s.records_out));
+        if (show_filtered) cell(group_thousands(s.records_filtered));
+        if (show_failed) cell(group_thousands(s.records_failed));
+        if (show_dead) cell(group_thousands(s.records_dead_lettered));
+        if (show_retries) cell(group_thousands(s.retries));
+        const std::uint64_t bytes = s.bytes_read + s.bytes_written;
+        cell(bytes ? human_bytes(bytes) : "-");
+        cell(human_seconds(s.busy_seconds));
+        cell(s.active_seconds > 0 ? human_count(s.records_per_second()) : "-");
+    }
+
+    std::vector<std::size_t> width;
+    for (const Column& col : cols) {
+        std::size_t w = col.title.size();
+        for (const std::string& cell : col.cells)
+            w = std::max(w, cell.size());
+        width.push_back(w);
+    }
+    const char* bold = color ? "\x1b[1m" : "";
+    const char* red = color ? "\x1b[31m" : "";
+    const char* reset = color ? "\x1b[0m" : "";
+    auto pad = [](const std::string& text, std::size_t w, bool left) {
+        const std::string fill(w > text.size() ? w - text.size() : 0, ' ');
+        return left ? text + fill : fill + text;
+    };
+
+    std::string out = bold;
+    for (std::size_t c = 0; c < cols.size(); ++c)
+        out += (c ? "  " : "") + pad(cols[c].title, width[c], cols[c].left);
+    // No trailing spaces after the last (right-aligned) column.
+    out += reset;
+    out += '\n';
+    for (std::size_t r = 0; r < stats.stages.size(); ++r) {
+        const bool failed = stats.stages[r].state == StageState::Failed || stats.stages[r].error;
+        if (failed) out += red;
+        for (std::size_t c = 0; c < cols.size(); ++c)
+            out += (c ? "  " : "") + pad(cols[c].cells[r], width[c], cols[c].left);
+        if (failed) out += reset;
+        out += '\n';
+    }
+    std::string outcome = stats.status;
+    if (stats.status == "completed_with_failures") outcome = "completed with failures";
+    out += fmt::format("{}total{} {} wall time, pipeline '{}' {}{}\n", bold, reset,
+                       human_seconds(stats.wall_seconds), stats.pipeline,
+                       stats.finished ? "" : "still ", outcome);
+    return out;
+}
+
+std::string render_stats_json(const RunStats& stats) {
+    std::string o;
+    auto key = [&](std::string_view k) {
+        json::append_string(o, k);
+        o += ':';
+    };
+    auto str = [&](std::string_view k, std::string_view v) {
+        key(k);
+        json::append_string(o, v);
+        o += ',';
+    };
+    auto num = [&](std::string_view k, std::uint64_t v) {
+        key(k);
+        o += std::to_string(v);
+        o += ',';
+    };
+    auto dbl = [&](std::string_view k, double v) {
+        key(k);
+        // Microsecond precision is plenty and keeps the numbers short.
+        json::append_double(o, std::isfinite(v) ? std::round(v * 1e6) / 1e6 : 0.0);
+        o += ',';
+    };
+    auto opt_str = [&](std::string_view k, const std::optional<std::string>& v) {
+        key(k);
+        if (v)
+            json::append_string(o, *v);
+        else
+            o += "null";
+        o += ',';
+    };
+    auto close = [&](char c) {
+        if (o.back() == ',')
+            o.back() = c;
+        else
+            o += c;
+    };
+
+    o += '{';
+    num("schema_version", 1);
+    str("pipeline", stats.pipeline);
+    str("file", stats.file);
+    str("executor", stats.executor);
+    str("started_at", rfc3339_utc(stats.started_at));
+    dbl("wall_seconds", stats.wall_seconds);
+    str("status", stats.status);
+    key("exit_code");
+    o += std::to_string(stats.exit_code) + ",";
+    opt_str("error", stats.error);
+    key("stages");
+    o += '[';
+    std::uint64_t failed = 0, dead = 0, retries = 0, read = 0, written = 0;
+    for (const StageStats& s : stats.stages) {
+        o += "\n  {";
+        str("id", s.id);
+        str("function", s.function);
+        str("role", role(s));
+        str("state", to_string(s.state));
+        key("records");
+        o += '{';
+        num("in", s.records_in);
+        num("out", s.records_out);
+        num("filtered", s.records_filtered);
+        num("failed", s.records_failed);
+        num("dead_lettered", s.records_dead_lettered);
+        close('}');
+        o += ',';
+        num("retries", s.retries);
+        key("batches");
+        o += '{';
+        num("in", s.batches_in);
+        num("out", s.batches_out);
+        close('}');
+        o += ',';
+        key("bytes");
+        o += '{';
+        num("read", s.bytes_read);
+        num("written", s.bytes_written);
+        key("input_size");
+        o += s.bytes_total ? std::to_string(s.bytes_total) : "null";
+        o += '}';
+        o += ',';
+        dbl("busy_seconds", s.busy_seconds);
+        dbl("active_seconds", s.active_seconds);
+        dbl("records_per_second", s.records_per_second());
+        opt_str("error", s.error);
+        close('}');
+        o += ',';
+        failed += s.records_failed;
+        dead += s.records_dead_lettered;
+        retries += s.retries;
+        read += s.bytes_read;
+        written += s.bytes_written;
+    }
+    if (o.back() == ',') o.back() = '\n';
+    o += "],\n";
+    key("totals");
+    o += '{';
+    num("records_failed", failed);
+    num("records_dead_lettered", dead);
+    num("retries", retries);
+    num("bytes_read", read);
+    num("bytes_written", written);
+    close('}');
+    o += "}\n";
+    return o;
+}
+
+} // namespace conveyor::obs
