@@ -612,6 +612,7 @@ private:
     /// Moves every emittable record into output batches (one per run of equal schemas).
     std::vector<Batch> take_ready() {
         std::vector<Batch> batches;
+        std::vector<std::size_t> payload; // per batch: bytes its values point to (for budgets)
         const SchemaInfo* info_of_last = nullptr;
         std::vector<const Chunk*> shared;
         std::unordered_map<const Response*, Value> parsed; // batch mode: one parse per batch
@@ -623,6 +624,7 @@ private:
             const SchemaInfo& info = *s.chunk->info;
             if (batches.empty() || info_of_last != &info) {
                 batches.emplace_back(info.output, flush_threshold_);
+                payload.push_back(0);
                 info_of_last = &info;
                 shared.clear();
                 parsed.clear();
@@ -633,14 +635,17 @@ private:
                 shared.push_back(s.chunk.get());
             }
             const auto in_row = s.chunk->batch.row(s.row);
+            payload.back() += s.chunk->batch.payload_bytes() / s.chunk->batch.rows();
             auto row = out.append_row();
             for (std::size_t c = 0; c < row.size(); ++c)
                 if (info.source_column[c] != kNoColumn) row[c] = in_row[info.source_column[c]];
             Value result = Value::null();
             if (s.outcome == Outcome::Ok) {
                 auto it = parsed.find(s.response.get());
-                if (it == parsed.end())
+                if (it == parsed.end()) {
                     it = parsed.emplace(s.response.get(), parse_body(*s.response, out.arena())).first;
+                    payload.back() += s.response->body.size();
+                }
                 result = it->second;
             }
             row[info.result_col] = result;
@@ -668,6 +673,7 @@ private:
             }
             unordered_ready_ = 0;
         }
+        for (std::size_t i = 0; i < batches.size(); ++i) batches[i].set_payload_bytes(payload[i]);
         return batches;
     }
 

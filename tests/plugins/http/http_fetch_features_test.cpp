@@ -144,6 +144,20 @@ TEST(HttpFetchResponses, ResultFieldOverwritesAnExistingColumn) {
     EXPECT_EQ(o.lines[0], R"({"id":1,"name":"new"})");
 }
 
+TEST(HttpFetchResponses, DagMemoryCapCountsResponseBodies) {
+    HttpTestServer server;
+    // 20 responses of 100 kB against a 1 MB cap (the CSV input itself fits easily).
+    server.route("/users/", [](const HttpTestRequest&) { return HttpTestReply::huge(100000); });
+    PipelineFixture fx(20);
+    Outcome o = fx.run(fx.pipeline(ExecutorKind::Dag, url_line(server), "max_buffered_bytes = 1000000\n"));
+    ASSERT_TRUE(o.loaded) << errors_of(o);
+    ASSERT_FALSE(o.report.status);
+    EXPECT_EQ(o.report.status.error().stage, "fetch");
+    EXPECT_NE(o.report.status.error().message.find("max_buffered_bytes"), std::string::npos)
+        << o.report.status.error().message;
+    EXPECT_FALSE(o.output_exists);
+}
+
 TEST(HttpFetchBatchMode, OneRequestPerGroupAndTheResponseOnEveryRecord) {
     HttpTestServer server;
     PipelineFixture fx(25);
