@@ -138,7 +138,8 @@ void add_ext(X509* cert, int nid, const char* value) {
 }
 
 /// A fresh P-256 key and a self-signed certificate for 127.0.0.1 / localhost, valid one day.
-std::pair<std::unique_ptr<X509, X509Deleter>, std::unique_ptr<EVP_PKEY, PkeyDeleter>> make_cert() {
+std::pair<std::unique_ptr<X509, X509Deleter>, std::unique_ptr<EVP_PKEY, PkeyDeleter>>
+make_cert(const std::string& subject_alt_names) {
     std::unique_ptr<EVP_PKEY, PkeyDeleter> key(EVP_EC_gen("P-256"));
     if (!key) throw std::runtime_error("EVP_EC_gen failed");
     std::unique_ptr<X509, X509Deleter> cert(X509_new());
@@ -157,7 +158,7 @@ std::pair<std::unique_ptr<X509, X509Deleter>, std::unique_ptr<EVP_PKEY, PkeyDele
     X509_set_issuer_name(cert.get(), name);
     add_ext(cert.get(), NID_basic_constraints, "critical,CA:TRUE");
     add_ext(cert.get(), NID_subject_key_identifier, "hash");
-    add_ext(cert.get(), NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
+    add_ext(cert.get(), NID_subject_alt_name, subject_alt_names.c_str());
     if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) throw std::runtime_error("X509_sign failed");
     return {std::move(cert), std::move(key)};
 }
@@ -187,6 +188,7 @@ struct HttpTestServer::Impl {
     std::optional<tcp::acceptor> acceptor;
     std::optional<ssl::context> tls;
     std::string cert_pem;
+    std::string sni; ///< under mu
     std::uint16_t port = 0;
     std::thread thread;
 
@@ -376,11 +378,21 @@ HttpTestServer::HttpTestServer(Options options) : impl_(std::make_shared<Impl>()
     im.options = options;
     im.ioc.emplace(1);
     if (options.tls) {
-        auto [cert, key] = make_cert();
+        auto [cert, key] = make_cert(options.subject_alt_names);
         im.cert_pem = to_pem(cert.get());
         im.tls.emplace(ssl::context::tls_server);
         SSL_CTX_use_certificate(im.tls->native_handle(), cert.get());
         SSL_CTX_use_PrivateKey(im.tls->native_handle(), key.get());
+        // Record the server name each client asks for (SNI); never reject.
+        SSL_CTX_set_tlsext_servername_arg(im.tls->native_handle(), &im);
+        SSL_CTX_set_tlsext_servername_callback(
+            im.tls->native_handle(), +[](SSL* ssl, int*, void* arg) -> int {
+                auto* self = static_cast<Impl*>(arg);
+                const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+                std::lock_guard lock(self->mu);
+                self->sni = name ? name : "";
+                return SSL_TLSEXT_ERR_OK;
+            });
     }
     im.acceptor.emplace(*im.ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     im.port = im.acceptor->local_endpoint().port();
@@ -461,6 +473,11 @@ bool HttpTestServer::wait_for_concurrent(std::size_t n, std::chrono::millisecond
 }
 
 const std::string& HttpTestServer::certificate_pem() const { return impl_->cert_pem; }
+
+std::string HttpTestServer::last_sni() const {
+    std::lock_guard lock(impl_->mu);
+    return impl_->sni;
+}
 
 std::string HttpTestServer::write_certificate(const std::string& path) const {
     std::ofstream out(path, std::ios::binary);

@@ -76,6 +76,8 @@ class HttpTestServer {
 public:
     struct Options {
         bool tls = false;
+        /// subjectAltName of the generated certificate (OpenSSL config syntax).
+        std::string subject_alt_names = "IP:127.0.0.1,DNS:localhost";
     };
     HttpTestServer();
     explicit HttpTestServer(Options options);
@@ -110,6 +112,8 @@ public:
 
     /// TLS mode: the self-signed certificate (PEM); writes it to `path` and returns `path`.
     [[nodiscard]] const std::string& certificate_pem() const;
+    /// TLS mode: the server name (SNI) the last client asked for ("" when none).
+    [[nodiscard]] std::string last_sni() const;
     std::string write_certificate(const std::string& path) const;
 
     struct Impl;

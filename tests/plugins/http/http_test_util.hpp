@@ -13,6 +13,7 @@
 #include "conveyor/registry/registry.hpp"
 #include "http_fetch.hpp"
 #include "support/http_test_server.hpp"
+#include "support/paths.hpp"
 #include "support/process.hpp"
 
 #include <boost/asio/post.hpp>

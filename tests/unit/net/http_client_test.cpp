@@ -231,6 +231,36 @@ TEST(HttpClient, TlsWithoutVerificationAcceptsASelfSignedServer) {
     ASSERT_TRUE(r.ok()) << r.message;
 }
 
+TEST(HttpClient, TlsChecksTheHostNameAgainstTheCertificate) {
+    // A trusted certificate for another name: the chain verifies, the name does not.
+    HttpTestServer server(HttpTestServer::Options{true, "DNS:service.example.invalid"});
+    test::TempDir dir;
+    auto tls = TlsContext::create({true, server.write_certificate(dir.file("ca.pem"))});
+    ASSERT_TRUE(tls);
+    ClientOptions o;
+    o.tls = *tls;
+    HttpResult r = send_one(get(server.url("/")), o);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.failure, FailureKind::Tls);
+    EXPECT_NE(r.message.find("mismatch"), std::string::npos) << r.message;
+}
+
+TEST(HttpClient, TlsSendsTheHostNameAsSniButNeverAnAddress) {
+    HttpTestServer server(HttpTestServer::Options{true});
+    test::TempDir dir;
+    auto tls = TlsContext::create({true, server.write_certificate(dir.file("ca.pem"))});
+    ASSERT_TRUE(tls);
+    ClientOptions o;
+    o.tls = *tls;
+    HttpResult by_ip = send_one(get(server.url("/")), o);
+    ASSERT_TRUE(by_ip.ok()) << by_ip.message;
+    EXPECT_EQ(server.last_sni(), "");
+    // "localhost" resolves to the loopback interface; the certificate names it too.
+    HttpResult by_name = send_one(get("https://localhost:" + std::to_string(server.port()) + "/"), o);
+    ASSERT_TRUE(by_name.ok()) << by_name.message;
+    EXPECT_EQ(server.last_sni(), "localhost");
+}
+
 TEST(HttpClient, UnreadableCaFileIsAConfigError) {
     auto tls = TlsContext::create({true, "/nonexistent/ca.pem"});
     ASSERT_FALSE(tls);
