@@ -13,6 +13,7 @@
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/stage/stream_stage.hpp"
 
+#include <algorithm>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -20,8 +21,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <algorithm>
 #include <cctype>
 #include <exception>
 #include <map>
@@ -52,7 +51,9 @@ void raise_max(std::atomic<T>& a, T v) {
     }
 }
 
-void add(std::atomic<std::uint64_t>& a, std::uint64_t n = 1) { a.fetch_add(n, std::memory_order_relaxed); }
+void add(std::atomic<std::uint64_t>& a, std::uint64_t n = 1) {
+    a.fetch_add(n, std::memory_order_relaxed);
+}
 
 std::string lower(std::string_view s) {
     std::string out(s);
@@ -109,7 +110,8 @@ SchemaRef output_schema_for(const HttpFetchConfig& cfg, const Schema& in,
                             std::size_t* status_col, std::size_t* headers_col) {
     std::vector<std::string> names = in.names();
     std::vector<std::size_t> src(names.size());
-    for (std::size_t i = 0; i < src.size(); ++i) src[i] = i;
+    for (std::size_t i = 0; i < src.size(); ++i)
+        src[i] = i;
     auto place = [&](const std::string& name) {
         if (auto c = in.find(name)) {
             src[*c] = kNoColumn; // overwritten by the stage
@@ -155,7 +157,8 @@ public:
         clock_ = hooks.make_clock ? hooks.make_clock(ex_) : net::make_steady_clock(ex_);
         random_ = hooks.random ? hooks.random : net::default_random();
         if (cfg_->rate_limit_per_second)
-            bucket_.emplace(*cfg_->rate_limit_per_second, *cfg_->rate_limit_per_second, clock_->now());
+            bucket_.emplace(*cfg_->rate_limit_per_second, *cfg_->rate_limit_per_second,
+                            clock_->now());
         linger_.emplace(ex_);
 
         std::weak_ptr<FetchRun> weak = weak_from_this();
@@ -169,17 +172,19 @@ public:
         }
 
         reader_running_ = true;
-        asio::co_spawn(ex_, read_loop(in),
-                       asio::bind_cancellation_slot(
-                           reader_cancel_.slot(), [self = shared_from_this()](std::exception_ptr ep) {
-                               self->reader_running_ = false;
-                               if (ep) self->internal_error(ep);
-                               self->wake_.notify();
-                           }));
+        asio::co_spawn(
+            ex_, read_loop(in),
+            asio::bind_cancellation_slot(reader_cancel_.slot(),
+                                         [self = shared_from_this()](std::exception_ptr ep) {
+                                             self->reader_running_ = false;
+                                             if (ep) self->internal_error(ep);
+                                             self->wake_.notify();
+                                         }));
 
         co_await emit_loop(out);
         stop();
-        while (reader_running_ || tasks_ > 0) co_await wake_.wait();
+        while (reader_running_ || tasks_ > 0)
+            co_await wake_.wait();
         if (run_) run_->remove_on_cancel(cancel_id);
         finish_stats();
         if (fatal_) co_return *fatal_;
@@ -258,7 +263,8 @@ private:
                                          &info->status_col, &info->headers_col);
         info->url = net::BoundTemplate(cfg_->url, *in);
         if (cfg_->body) info->body.emplace(*cfg_->body, *in);
-        for (const auto& [name, tpl] : cfg_->headers) info->headers.emplace_back(tpl, *in);
+        for (const auto& [name, tpl] : cfg_->headers)
+            info->headers.emplace_back(tpl, *in);
         schemas_.emplace(in.get(), info);
         return info;
     }
@@ -286,9 +292,10 @@ private:
             }
             if (Status s = render(*chunk, r, n, job.request); !s) {
                 add(stats_->template_errors);
-                settle_failure(job, Error(ErrorKind::Runtime, "cannot build the request: " +
-                                                                  s.error().message),
-                               0, nullptr);
+                settle_failure(
+                    job,
+                    Error(ErrorKind::Runtime, "cannot build the request: " + s.error().message), 0,
+                    nullptr);
                 continue;
             }
             if (!co_await limiter_.acquire()) break;
@@ -328,7 +335,8 @@ private:
             // Batch mode: url and headers are literal (checked when the pipeline is loaded);
             // the body's {{ records }} is the group as a JSON array.
             req.url = cfg_->url.text();
-            for (const auto& [name, tpl] : cfg_->headers) req.headers.push_back({name, tpl.text()});
+            for (const auto& [name, tpl] : cfg_->headers)
+                req.headers.push_back({name, tpl.text()});
             auto append_records = [&](std::string& out) {
                 out += '[';
                 for (std::size_t k = 0; k < n; ++k) {
@@ -385,21 +393,37 @@ private:
     void count(const net::HttpResult& res) {
         if (res.ok()) {
             const int st = res.response->status;
-            if (st >= 200 && st < 300) add(stats_->responses_2xx);
-            else if (st >= 300 && st < 400) add(stats_->responses_3xx);
-            else if (st >= 400 && st < 500) add(stats_->responses_4xx);
-            else if (st >= 500 && st < 600) add(stats_->responses_5xx);
-            else add(stats_->responses_other);
+            if (st >= 200 && st < 300)
+                add(stats_->responses_2xx);
+            else if (st >= 300 && st < 400)
+                add(stats_->responses_3xx);
+            else if (st >= 400 && st < 500)
+                add(stats_->responses_4xx);
+            else if (st >= 500 && st < 600)
+                add(stats_->responses_5xx);
+            else
+                add(stats_->responses_other);
             return;
         }
         switch (res.failure) {
-        case net::FailureKind::Timeout: add(stats_->timeouts); break;
+        case net::FailureKind::Timeout:
+            add(stats_->timeouts);
+            break;
         case net::FailureKind::Resolve:
-        case net::FailureKind::Connect: add(stats_->connect_errors); break;
-        case net::FailureKind::Reset: add(stats_->resets); break;
-        case net::FailureKind::Tls: add(stats_->tls_errors); break;
-        case net::FailureKind::TooLarge: add(stats_->too_large); break;
-        default: break;
+        case net::FailureKind::Connect:
+            add(stats_->connect_errors);
+            break;
+        case net::FailureKind::Reset:
+            add(stats_->resets);
+            break;
+        case net::FailureKind::Tls:
+            add(stats_->tls_errors);
+            break;
+        case net::FailureKind::TooLarge:
+            add(stats_->too_large);
+            break;
+        default:
+            break;
         }
     }
 
@@ -446,8 +470,8 @@ private:
             if (res.ok()) final_response = to_response(std::move(*res.response));
             if (!v.retryable || attempt >= cfg_->retries) {
                 const ErrorKind kind = v.retryable ? ErrorKind::TempFail : ErrorKind::Runtime;
-                std::string message = job.request.method + " " + net::redact_url(job.request.url) +
-                                      " failed";
+                std::string message =
+                    job.request.method + " " + net::redact_url(job.request.url) + " failed";
                 if (attempt > 0) message += " after " + std::to_string(attempt + 1) + " attempts";
                 message += ": " + v.cause;
                 settle_failure(job, Error(kind, std::move(message)), attempt + 1, final_response);
@@ -494,7 +518,8 @@ private:
             }
             break;
         case OnError::Drop:
-            for (std::uint64_t seq : job.seqs) slots_.at(seq).outcome = Outcome::Removed;
+            for (std::uint64_t seq : job.seqs)
+                slots_.at(seq).outcome = Outcome::Removed;
             add(stats_->records_dropped, n);
             break;
         case OnError::DeadLetter:
@@ -513,7 +538,8 @@ private:
             break;
         case OnError::Fail:
             add(stats_->records_failed, n);
-            for (std::uint64_t seq : job.seqs) slots_.at(seq).outcome = Outcome::Removed;
+            for (std::uint64_t seq : job.seqs)
+                slots_.at(seq).outcome = Outcome::Removed;
             set_fatal(std::move(error));
             return;
         }
@@ -643,14 +669,16 @@ private:
             if (s.outcome == Outcome::Ok) {
                 auto it = parsed.find(s.response.get());
                 if (it == parsed.end()) {
-                    it = parsed.emplace(s.response.get(), parse_body(*s.response, out.arena())).first;
+                    it = parsed.emplace(s.response.get(), parse_body(*s.response, out.arena()))
+                             .first;
                     payload.back() += s.response->body.size();
                 }
                 result = it->second;
             }
             row[info.result_col] = result;
             if (info.status_col != kNoColumn)
-                row[info.status_col] = s.response ? Value::integer(s.response->status) : Value::null();
+                row[info.status_col] =
+                    s.response ? Value::integer(s.response->status) : Value::null();
             if (info.headers_col != kNoColumn)
                 row[info.headers_col] =
                     s.response ? headers_object(*s.response, out.arena()) : Value::null();
@@ -673,7 +701,8 @@ private:
             }
             unordered_ready_ = 0;
         }
-        for (std::size_t i = 0; i < batches.size(); ++i) batches[i].set_payload_bytes(payload[i]);
+        for (std::size_t i = 0; i < batches.size(); ++i)
+            batches[i].set_payload_bytes(payload[i]);
         return batches;
     }
 
@@ -722,7 +751,8 @@ public:
           input_batch_(input_batch), stats_(std::move(stats)), tls_(std::move(tls)) {}
 
     asio::awaitable<Status> run(StreamInput& in, StreamOutput& out) override {
-        auto r = std::make_shared<FetchRun>(cfg_, stage_id_, run_, metrics_, input_batch_, stats_, tls_);
+        auto r =
+            std::make_shared<FetchRun>(cfg_, stage_id_, run_, metrics_, input_batch_, stats_, tls_);
         Status s = co_await r->run(in, out);
         co_return s;
     }

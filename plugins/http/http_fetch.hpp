@@ -9,9 +9,8 @@
 #include "conveyor/net/template.hpp"
 #include "conveyor/stage/stage.hpp"
 
-#include <boost/asio/any_io_executor.hpp>
-
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -70,6 +69,10 @@ struct HttpFetchConfig {
 /// where records_ok + records_null = records emitted (counted when emitted), and
 /// records_unfinished counts records the stage had received but not emitted or otherwise
 /// disposed of when it stopped early (on_error = "fail", cancellation, downstream gone).
+///
+/// The stage also adds to its StageMetrics: records_in/batches_in (a stream stage counts its
+/// own input), and records_failed = every record whose request failed after its last attempt,
+/// whatever on_error then did with it (null, drop, dead_letter or fail).
 struct HttpStats {
     std::atomic<std::uint64_t> records_in{0};
     std::atomic<std::uint64_t> requests_sent{0}; ///< attempts, retries included

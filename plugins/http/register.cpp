@@ -32,8 +32,8 @@ OptionSpec int_option(std::string name, OptionValue def, double min, double max,
 }
 
 bool is_token_char(unsigned char c) {
-    return std::isalnum(c) != 0 || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-                                        std::string_view::npos;
+    return std::isalnum(c) != 0 ||
+           std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
 std::string upper(std::string s) {
@@ -89,10 +89,15 @@ std::unique_ptr<Stage> build_fetch(BuildContext& ctx) {
                                          "\" is set by conveyor from the URL and body; remove it");
                 continue;
             }
+            if (value.find_first_of("\r\n") != std::string::npos) {
+                ctx.error("headers", "the value of header \"" + name + "\" contains a line break");
+                continue;
+            }
             if (lname == "content-type") cfg.content_type_given = true;
             auto tpl = net::Template::parse(value);
             if (!tpl) {
-                ctx.error("headers", "invalid template for header \"" + name + "\": " + tpl.error().message);
+                ctx.error("headers",
+                          "invalid template for header \"" + name + "\": " + tpl.error().message);
                 continue;
             }
             cfg.headers.emplace_back(name, std::move(tpl).value());
@@ -112,13 +117,15 @@ std::unique_ptr<Stage> build_fetch(BuildContext& ctx) {
                              "carries many records (put them in the body with {{ records }})");
         for (const auto& [name, tpl] : cfg.headers)
             if (tpl.has_placeholders())
-                ctx.error("headers", "in mode = \"batch\" header \"" + name +
-                                         "\" cannot use record fields");
+                ctx.error("headers",
+                          "in mode = \"batch\" header \"" + name + "\" cannot use record fields");
         if (cfg.body) {
             for (const std::string& n : cfg.body->names())
                 if (n != "records")
-                    ctx.error("body", "in mode = \"batch\" the body can only use {{ records }} (the "
-                                      "group's records as a JSON array), not {{ " + n + " }}");
+                    ctx.error("body",
+                              "in mode = \"batch\" the body can only use {{ records }} (the "
+                              "group's records as a JSON array), not {{ " +
+                                  n + " }}");
         }
     }
 
@@ -169,7 +176,8 @@ std::unique_ptr<Stage> build_fetch(BuildContext& ctx) {
     cfg.batch_size = static_cast<std::size_t>(o.get_int("batch_size"));
     if (o.given("batch_size") && cfg.mode != FetchMode::Batch)
         ctx.warning("batch_size", "batch_size is used only with mode = \"batch\"");
-    for (const std::string& name : {std::string("response_status"), std::string("response_headers")})
+    for (const std::string& name :
+         {std::string("response_status"), std::string("response_headers")})
         if (o.get_bool(name) && name == cfg.result_field)
             ctx.error("result_field", "\"" + name + "\" is also written by " + name + " = true");
 
@@ -256,10 +264,11 @@ void register_http(Registry& registry) {
                                 "bursts of at most one second's worth)."));
     fn.options.push_back(option("tls_verify", OptionType::Bool, true,
                                 "Verify server certificates and host names (https)."));
-    fn.options.push_back(option("ca_file", OptionType::String, {},
-                                "PEM file of extra trusted CA certificates (self-signed servers)."));
-    fn.options.push_back(int_option("batch_size", 100, 1, 1000000,
-                                    "Records per request in mode = \"batch\"."));
+    fn.options.push_back(
+        option("ca_file", OptionType::String, {},
+               "PEM file of extra trusted CA certificates (self-signed servers)."));
+    fn.options.push_back(
+        int_option("batch_size", 100, 1, 1000000, "Records per request in mode = \"batch\"."));
     fn.min_inputs = 1;
     fn.max_inputs = 1;
     fn.factory = build_fetch;

@@ -2,6 +2,7 @@
 
 #include "conveyor/format/json_writer.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -16,16 +17,13 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-
+#include <cctype>
+#include <fstream>
+#include <map>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-
-#include <algorithm>
-#include <cctype>
-#include <fstream>
-#include <map>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -159,7 +157,8 @@ make_cert(const std::string& subject_alt_names) {
     add_ext(cert.get(), NID_basic_constraints, "critical,CA:TRUE");
     add_ext(cert.get(), NID_subject_key_identifier, "hash");
     add_ext(cert.get(), NID_subject_alt_name, subject_alt_names.c_str());
-    if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) throw std::runtime_error("X509_sign failed");
+    if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0)
+        throw std::runtime_error("X509_sign failed");
     return {std::move(cert), std::move(key)};
 }
 
@@ -275,7 +274,8 @@ struct HttpTestServer::Impl {
         }
         if (release) {
             // This request completes the group: wake the others and go on without waiting.
-            for (asio::steady_timer* t : held) t->cancel();
+            for (asio::steady_timer* t : held)
+                t->cancel();
             held.clear();
             co_return;
         }
@@ -302,11 +302,13 @@ struct HttpTestServer::Impl {
             const std::size_t q = r.target.find('?');
             r.path = r.target.substr(0, q);
             if (q != std::string::npos) r.query = r.target.substr(q + 1);
-            for (const auto& f : req) r.headers.emplace_back(lower(f.name_string()), std::string(f.value()));
+            for (const auto& f : req)
+                r.headers.emplace_back(lower(f.name_string()), std::string(f.value()));
             r.body = req.body();
             r.connection = conn;
             HttpTestReply reply = handle(r);
-            if (reply.hold_until_requests > 0) co_await wait_for_requests(reply.hold_until_requests);
+            if (reply.hold_until_requests > 0)
+                co_await wait_for_requests(reply.hold_until_requests);
             co_await pass_gate();
             if (reply.delay.count() > 0) {
                 asio::steady_timer t(*ioc, reply.delay);
@@ -329,14 +331,16 @@ struct HttpTestServer::Impl {
             }
             http::response<http::string_body> res{static_cast<http::status>(reply.status), 11};
             res.set(http::field::content_type, reply.content_type);
-            for (const auto& [k, v] : reply.headers) res.insert(k, v);
+            for (const auto& [k, v] : reply.headers)
+                res.insert(k, v);
             res.body() = std::move(reply.body);
             res.keep_alive(req.keep_alive() && !reply.close);
             res.prepare_payload();
             // Counted as answered before the bytes leave: the client cannot send its next
             // request before reading this response, so max_concurrent never overstates.
             done_one();
-            auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+            auto [wec, wn] =
+                co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
             if (wec || !res.keep_alive() || reply.silent_close) {
                 error_code ignored;
                 socket.shutdown(tcp::socket::shutdown_send, ignored);
@@ -359,7 +363,8 @@ struct HttpTestServer::Impl {
 
     asio::awaitable<void> accept_loop() {
         for (;;) {
-            auto [ec, socket] = co_await acceptor->async_accept(asio::as_tuple(asio::use_awaitable));
+            auto [ec, socket] =
+                co_await acceptor->async_accept(asio::as_tuple(asio::use_awaitable));
             if (ec) co_return;
             std::size_t conn = 0;
             {
@@ -411,11 +416,13 @@ HttpTestServer::~HttpTestServer() {
     im.ioc.reset();
 }
 
-std::uint16_t HttpTestServer::port() const noexcept { return impl_->port; }
+std::uint16_t HttpTestServer::port() const noexcept {
+    return impl_->port;
+}
 
 std::string HttpTestServer::url(std::string_view path) const {
-    return std::string(impl_->options.tls ? "https" : "http") + "://127.0.0.1:" +
-           std::to_string(impl_->port) + std::string(path);
+    return std::string(impl_->options.tls ? "https" : "http") +
+           "://127.0.0.1:" + std::to_string(impl_->port) + std::string(path);
 }
 
 void HttpTestServer::route(std::string prefix, HttpTestHandler handler) {
@@ -437,7 +444,8 @@ void HttpTestServer::open_gate() {
     }
     Impl* im = impl_.get();
     asio::post(*im->ioc, [im] {
-        for (asio::steady_timer* t : im->held) t->cancel();
+        for (asio::steady_timer* t : im->held)
+            t->cancel();
         im->held.clear();
     });
 }
@@ -472,7 +480,9 @@ bool HttpTestServer::wait_for_concurrent(std::size_t n, std::chrono::millisecond
     return impl_->cv.wait_for(lock, timeout, [&] { return impl_->current >= n; });
 }
 
-const std::string& HttpTestServer::certificate_pem() const { return impl_->cert_pem; }
+const std::string& HttpTestServer::certificate_pem() const {
+    return impl_->cert_pem;
+}
 
 std::string HttpTestServer::last_sni() const {
     std::lock_guard lock(impl_->mu);

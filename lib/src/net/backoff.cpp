@@ -12,8 +12,10 @@ namespace conveyor::net {
 namespace {
 
 std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
     return s;
 }
 
@@ -57,7 +59,8 @@ bool read_time(std::string_view& s, int& h, int& m, int& sec) {
 std::optional<std::chrono::system_clock::time_point> make_time(int y, int mo, int d, int h, int mi,
                                                                int s) {
     using namespace std::chrono;
-    const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+    const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
+                             day{static_cast<unsigned>(d)}};
     if (!ymd.ok()) return std::nullopt;
     return sys_days{ymd} + hours{h} + minutes{mi} + seconds{s};
 }
@@ -78,11 +81,13 @@ std::chrono::milliseconds BackoffPolicy::ceiling(std::uint32_t attempt) const no
     const std::int64_t cap = std::max<std::int64_t>(0, max_delay.count());
     if (base == 0) return std::chrono::milliseconds{0};
     std::int64_t c = base;
-    for (std::uint32_t i = 0; i < attempt && c < cap; ++i) c *= 2;
+    for (std::uint32_t i = 0; i < attempt && c < cap; ++i)
+        c *= 2;
     return std::chrono::milliseconds{std::min(c, cap)};
 }
 
-std::chrono::milliseconds BackoffPolicy::delay(std::uint32_t attempt, const UniformRandom& random) const {
+std::chrono::milliseconds BackoffPolicy::delay(std::uint32_t attempt,
+                                               const UniformRandom& random) const {
     const auto top = static_cast<std::uint64_t>(ceiling(attempt).count());
     const std::uint64_t r = random ? random(top) : top;
     return std::chrono::milliseconds{static_cast<std::int64_t>(std::min(r, top))};
@@ -96,16 +101,16 @@ std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string
         // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
         s.remove_prefix(4);
         if (!(expect(s, " ") && read_number(s, 2, day) && expect(s, " ") && read_month(s, month) &&
-              expect(s, " ") && read_number(s, 4, year) && expect(s, " ") && read_time(s, h, m, sec) &&
-              expect(s, " GMT") && s.empty()))
+              expect(s, " ") && read_number(s, 4, year) && expect(s, " ") &&
+              read_time(s, h, m, sec) && expect(s, " GMT") && s.empty()))
             return std::nullopt;
     } else if (comma != std::string_view::npos) {
         // RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT"
         s.remove_prefix(comma + 1);
         int yy = 0;
         if (!(expect(s, " ") && read_number(s, 2, day) && expect(s, "-") && read_month(s, month) &&
-              expect(s, "-") && read_number(s, 2, yy) && expect(s, " ") && read_time(s, h, m, sec) &&
-              expect(s, " GMT") && s.empty()))
+              expect(s, "-") && read_number(s, 2, yy) && expect(s, " ") &&
+              read_time(s, h, m, sec) && expect(s, " GMT") && s.empty()))
             return std::nullopt;
         // Two-digit years: RFC 9110 says interpret as within 50 years of now; 70..99 -> 19xx.
         year = yy >= 70 ? 1900 + yy : 2000 + yy;
@@ -120,15 +125,15 @@ std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string
         } else if (!read_number(s, 2, day)) {
             return std::nullopt;
         }
-        if (!(expect(s, " ") && read_time(s, h, m, sec) && expect(s, " ") && read_number(s, 4, year) &&
-              s.empty()))
+        if (!(expect(s, " ") && read_time(s, h, m, sec) && expect(s, " ") &&
+              read_number(s, 4, year) && s.empty()))
             return std::nullopt;
     }
     return make_time(year, month, day, h, m, std::min(sec, 59));
 }
 
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
-                                                           std::chrono::system_clock::time_point now) {
+std::optional<std::chrono::milliseconds>
+parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now) {
     const std::string_view s = trim(value);
     if (s.empty()) return std::nullopt;
     if (std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {

@@ -3,7 +3,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <list>
 
 namespace asio = boost::asio;
@@ -36,7 +35,8 @@ public:
 
     void cancel_all() override {
         cancelled_ = true;
-        for (auto& t : timers_) t.cancel();
+        for (auto& t : timers_)
+            t.cancel();
     }
 
 private:

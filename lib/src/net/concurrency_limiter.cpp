@@ -1,13 +1,12 @@
 #include "conveyor/net/concurrency_limiter.hpp"
 
+#include <algorithm>
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <algorithm>
 #include <cassert>
 
 namespace asio = boost::asio;
@@ -19,8 +18,7 @@ namespace conveyor::net {
 struct ConcurrencyLimiter::Waiter {
     template <class H>
     explicit Waiter(H&& h)
-        : executor(asio::get_associated_executor(h)),
-          handler(std::forward<H>(h)) {}
+        : executor(asio::get_associated_executor(h)), handler(std::forward<H>(h)) {}
     asio::any_io_executor executor;
     asio::any_completion_handler<void(bool)> handler;
 };
@@ -28,15 +26,17 @@ struct ConcurrencyLimiter::Waiter {
 struct WakeSignal::Waiter {
     template <class H>
     explicit Waiter(H&& h)
-        : executor(asio::get_associated_executor(h)),
-          handler(std::forward<H>(h)) {}
+        : executor(asio::get_associated_executor(h)), handler(std::forward<H>(h)) {}
     asio::any_io_executor executor;
     asio::any_completion_handler<void()> handler;
 };
 
-ConcurrencyLimiter::ConcurrencyLimiter(std::size_t permits) : permits_(std::max<std::size_t>(1, permits)) {}
+ConcurrencyLimiter::ConcurrencyLimiter(std::size_t permits)
+    : permits_(std::max<std::size_t>(1, permits)) {}
 
-ConcurrencyLimiter::~ConcurrencyLimiter() { close(); }
+ConcurrencyLimiter::~ConcurrencyLimiter() {
+    close();
+}
 
 asio::awaitable<bool> ConcurrencyLimiter::acquire() {
     if (closed_) co_return false;
@@ -47,9 +47,7 @@ asio::awaitable<bool> ConcurrencyLimiter::acquire() {
     }
     // The permit is counted by release() when it hands it over.
     const bool granted = co_await asio::async_initiate<decltype(asio::use_awaitable), void(bool)>(
-        [this](auto handler) {
-            waiters_.push_back(std::make_unique<Waiter>(std::move(handler)));
-        },
+        [this](auto handler) { waiters_.push_back(std::make_unique<Waiter>(std::move(handler))); },
         asio::use_awaitable);
     co_return granted;
 }
@@ -79,13 +77,13 @@ void ConcurrencyLimiter::close() {
 
 WakeSignal::WakeSignal() = default;
 
-WakeSignal::~WakeSignal() { notify(); }
+WakeSignal::~WakeSignal() {
+    notify();
+}
 
 asio::awaitable<void> WakeSignal::wait() {
     co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
-        [this](auto handler) {
-            waiters_.push_back(std::make_unique<Waiter>(std::move(handler)));
-        },
+        [this](auto handler) { waiters_.push_back(std::make_unique<Waiter>(std::move(handler))); },
         asio::use_awaitable);
 }
 

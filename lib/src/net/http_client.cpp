@@ -2,6 +2,7 @@
 
 #include "conveyor/net/url.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -16,13 +17,10 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-
+#include <cctype>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-
-#include <algorithm>
-#include <cctype>
 #include <poll.h>
 #include <unordered_map>
 #include <unordered_set>
@@ -38,16 +36,26 @@ namespace conveyor::net {
 
 std::string_view to_string(FailureKind kind) noexcept {
     switch (kind) {
-    case FailureKind::None: return "none";
-    case FailureKind::BadUrl: return "bad request";
-    case FailureKind::Resolve: return "host lookup failed";
-    case FailureKind::Connect: return "connection failed";
-    case FailureKind::Timeout: return "timeout";
-    case FailureKind::Reset: return "connection reset";
-    case FailureKind::Tls: return "TLS error";
-    case FailureKind::TooLarge: return "response too large";
-    case FailureKind::Protocol: return "invalid HTTP response";
-    case FailureKind::Cancelled: return "cancelled";
+    case FailureKind::None:
+        return "none";
+    case FailureKind::BadUrl:
+        return "bad request";
+    case FailureKind::Resolve:
+        return "host lookup failed";
+    case FailureKind::Connect:
+        return "connection failed";
+    case FailureKind::Timeout:
+        return "timeout";
+    case FailureKind::Reset:
+        return "connection reset";
+    case FailureKind::Tls:
+        return "TLS error";
+    case FailureKind::TooLarge:
+        return "response too large";
+    case FailureKind::Protocol:
+        return "invalid HTTP response";
+    case FailureKind::Cancelled:
+        return "cancelled";
     }
     return "unknown";
 }
@@ -57,8 +65,10 @@ bool is_retryable(FailureKind kind) noexcept {
     case FailureKind::Resolve:
     case FailureKind::Connect:
     case FailureKind::Timeout:
-    case FailureKind::Reset: return true;
-    default: return false;
+    case FailureKind::Reset:
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -82,16 +92,17 @@ struct TlsContext::Impl {
 TlsContext::TlsContext() : impl_(std::make_unique<Impl>()) {}
 TlsContext::~TlsContext() = default;
 
-bool TlsContext::verify() const noexcept { return impl_->verify; }
+bool TlsContext::verify() const noexcept {
+    return impl_->verify;
+}
 
 Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& options) {
     std::shared_ptr<TlsContext> t(new TlsContext());
     ssl::context& ctx = t->impl_->ctx;
     error_code ec;
     SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
-    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                        ssl::context::no_sslv3,
-                    ec);
+    ctx.set_options(
+        ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3, ec);
     t->impl_->verify = options.verify;
     // Without a system store (minimal containers) only ca_file can make verification pass;
     // the handshake then fails with a message saying the certificate could not be verified.
@@ -258,7 +269,8 @@ struct HttpClient::Impl {
                                 "cannot resolve host \"" + url.host + "\": " + rec.message());
                 co_return nullptr;
             }
-            for (const auto& r : results) endpoints.push_back(r.endpoint());
+            for (const auto& r : results)
+                endpoints.push_back(r.endpoint());
         }
         auto conn = std::make_unique<Connection>();
         if (url.tls) {
@@ -286,8 +298,8 @@ struct HttpClient::Impl {
             co_return nullptr;
         }
         if (cec) {
-            error = failure(FailureKind::Connect, "cannot connect to " + url.host_header() + ": " +
-                                                      cec.message());
+            error = failure(FailureKind::Connect,
+                            "cannot connect to " + url.host_header() + ": " + cec.message());
             co_return nullptr;
         }
         ++opened;
@@ -306,8 +318,8 @@ struct HttpClient::Impl {
                 else
                     X509_VERIFY_PARAM_set1_host(param, url.host.c_str(), url.host.size());
             }
-            auto [hec] = co_await conn->secure->async_handshake(ssl::stream_base::client,
-                                                                asio::as_tuple(asio::use_awaitable));
+            auto [hec] = co_await conn->secure->async_handshake(
+                ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
             if (op.interrupted()) {
                 error = interrupted(op, timeout);
                 co_return nullptr;
@@ -317,8 +329,9 @@ struct HttpClient::Impl {
                     error = failure(FailureKind::Reset, "TLS handshake with " + url.host_header() +
                                                             " failed: " + hec.message());
                 else
-                    error = failure(FailureKind::Tls, "TLS handshake with " + url.host_header() +
-                                                          " failed: " + ssl_error_text(hec, native));
+                    error =
+                        failure(FailureKind::Tls, "TLS handshake with " + url.host_header() +
+                                                      " failed: " + ssl_error_text(hec, native));
                 co_return nullptr;
             }
         }
@@ -348,14 +361,16 @@ struct HttpClient::Impl {
         req.body() = rq.body;
         req.prepare_payload();
 
-        auto [wec, written] = co_await http::async_write(stream, req, asio::as_tuple(asio::use_awaitable));
+        auto [wec, written] =
+            co_await http::async_write(stream, req, asio::as_tuple(asio::use_awaitable));
         if (op.interrupted()) {
             out.result = interrupted(op, timeout);
             co_return out;
         }
         if (wec) {
             out.stale = reused;
-            out.result = failure(FailureKind::Reset, "sending the request failed: " + wec.message());
+            out.result =
+                failure(FailureKind::Reset, "sending the request failed: " + wec.message());
             co_return out;
         }
         http::response_parser<http::string_body> parser;
@@ -375,18 +390,21 @@ struct HttpClient::Impl {
                                          std::to_string(options.max_response_bytes) + " bytes)");
             } else if (is_broken_connection(rec)) {
                 out.stale = reused && !parser.got_some();
-                out.result = failure(FailureKind::Reset,
-                                     "the connection was closed before the whole response arrived (" +
-                                         rec.message() + ")");
+                out.result =
+                    failure(FailureKind::Reset,
+                            "the connection was closed before the whole response arrived (" +
+                                rec.message() + ")");
             } else if (rec.category() == error_code(http::error::end_of_stream).category() ||
                        rec == http::error::header_limit) {
-                out.result = failure(FailureKind::Protocol, "invalid HTTP response: " + rec.message());
+                out.result =
+                    failure(FailureKind::Protocol, "invalid HTTP response: " + rec.message());
             } else if (rec.category() == asio::error::get_ssl_category() ||
                        rec.category() == ssl::error::get_stream_category()) {
                 out.result = failure(FailureKind::Tls, "TLS error while reading: " + rec.message());
             } else {
                 out.stale = reused && !parser.got_some();
-                out.result = failure(FailureKind::Reset, "reading the response failed: " + rec.message());
+                out.result =
+                    failure(FailureKind::Reset, "reading the response failed: " + rec.message());
             }
             co_return out;
         }
@@ -450,7 +468,8 @@ HttpClient::HttpClient(asio::any_io_executor executor, ClientOptions options)
 HttpClient::~HttpClient() {
     if (!impl_) return;
     for (auto& [key, list] : impl_->idle)
-        for (auto& c : list) c->close();
+        for (auto& c : list)
+            c->close();
 }
 
 asio::awaitable<HttpResult> HttpClient::send(const HttpRequest& request, Millis timeout) {
@@ -460,7 +479,8 @@ asio::awaitable<HttpResult> HttpClient::send(const HttpRequest& request, Millis 
     if (!url) co_return failure(FailureKind::BadUrl, url.error().message);
     const http::verb verb = http::string_to_verb(request.method);
     if (verb == http::verb::unknown)
-        co_return failure(FailureKind::BadUrl, "unsupported HTTP method \"" + request.method + "\"");
+        co_return failure(FailureKind::BadUrl,
+                          "unsupported HTTP method \"" + request.method + "\"");
 
     auto op = std::make_shared<Operation>();
     im.active.insert(op.get());
@@ -486,10 +506,13 @@ void HttpClient::cancel_all() {
         op->abort();
     }
     for (auto& [key, list] : im.idle)
-        for (auto& c : list) c->close();
+        for (auto& c : list)
+            c->close();
     im.idle.clear();
 }
 
-std::uint64_t HttpClient::connections_opened() const noexcept { return impl_->opened; }
+std::uint64_t HttpClient::connections_opened() const noexcept {
+    return impl_->opened;
+}
 
 } // namespace conveyor::net

@@ -10,11 +10,15 @@ namespace conveyor::net {
 
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    while (!s.empty() && is_space(s.front()))
+        s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back()))
+        s.remove_suffix(1);
     return s;
 }
 
@@ -58,16 +62,24 @@ const Value* step(const Value& v, std::string_view key) {
 
 void append_scalar_text(std::string& out, const Value& v) {
     switch (v.kind()) {
-    case Kind::Bool: out += v.as_bool() ? "true" : "false"; break;
-    case Kind::Int: json::append_int(out, v.as_int()); break;
+    case Kind::Bool:
+        out += v.as_bool() ? "true" : "false";
+        break;
+    case Kind::Int:
+        json::append_int(out, v.as_int());
+        break;
     case Kind::Double:
         if (v.has_number_text())
             out += v.number_text();
         else
             json::append_double(out, v.as_double());
         break;
-    case Kind::String: out += v.as_string(); break;
-    default: json::append_value(out, v); break;
+    case Kind::String:
+        out += v.as_string();
+        break;
+    default:
+        json::append_value(out, v);
+        break;
     }
 }
 
@@ -90,7 +102,8 @@ Result<Template> Template::parse(std::string_view text) {
             return template_error(open, "\"{{\" has no closing \"}}\"");
         const std::string_view inner_raw = text.substr(open + 2, close - open - 2);
         const std::string_view inner = trim(inner_raw);
-        if (inner.empty()) return template_error(open, "empty placeholder \"{{ }}\": put a field name inside");
+        if (inner.empty())
+            return template_error(open, "empty placeholder \"{{ }}\": put a field name inside");
         if (inner.front() == '{')
             return template_error(open, "\"{{{\" is not supported: use \"{{ name }}\"");
         if (inner.front() == '#' || inner.front() == '/' || inner.front() == '!' ||
@@ -119,7 +132,8 @@ Result<Template> Template::parse(std::string_view text) {
 }
 
 bool Template::has_placeholders() const noexcept {
-    return std::any_of(parts_.begin(), parts_.end(), [](const Part& p) { return p.is_placeholder(); });
+    return std::any_of(parts_.begin(), parts_.end(),
+                       [](const Part& p) { return p.is_placeholder(); });
 }
 
 std::vector<std::string> Template::names() const {
@@ -162,7 +176,8 @@ Status BoundTemplate::render(std::span<const Value> row, Escape escape, std::str
         if (s.column >= row.size())
             return fail(ErrorKind::Data, "field '" + p.name + "' is missing from the record");
         const Value* v = &row[s.column];
-        for (std::size_t k = s.path_from; k < p.path.size() && v; ++k) v = step(*v, p.path[k]);
+        for (std::size_t k = s.path_from; k < p.path.size() && v; ++k)
+            v = step(*v, p.path[k]);
         if (!v || v->is_absent())
             return fail(ErrorKind::Data, "field '" + p.name + "' is missing from the record");
         CONVEYOR_TRY(append_escaped(out, *v, escape, p.name));
@@ -172,7 +187,8 @@ Status BoundTemplate::render(std::span<const Value> row, Escape escape, std::str
 
 Status append_escaped(std::string& out, const Value& v, Escape escape, std::string_view name) {
     if (v.is_absent())
-        return fail(ErrorKind::Data, "field '" + std::string(name) + "' is missing from the record");
+        return fail(ErrorKind::Data,
+                    "field '" + std::string(name) + "' is missing from the record");
     switch (escape) {
     case Escape::Url: {
         if (v.kind() == Kind::Null)
@@ -191,8 +207,8 @@ Status append_escaped(std::string& out, const Value& v, Escape escape, std::stri
         if (v.kind() == Kind::String) {
             const std::size_t at = out.size();
             json::append_string(out, v.as_string());
-            out.pop_back();     // closing quote
-            out.erase(at, 1);   // opening quote
+            out.pop_back();   // closing quote
+            out.erase(at, 1); // opening quote
         } else {
             json::append_value(out, v);
         }

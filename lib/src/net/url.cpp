@@ -12,7 +12,9 @@ bool is_unreserved(unsigned char c) {
     return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
-char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+char lower(char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
 
 std::string to_lower(std::string_view s) {
     std::string out(s);
@@ -31,8 +33,8 @@ int hex_value(char c) {
 bool looks_secret(std::string_view name) {
     const std::string n = to_lower(percent_decode(name));
     static constexpr std::array<std::string_view, 10> kWords = {
-        "key", "token", "secret", "password", "passwd", "pwd", "auth", "sig", "credential",
-        "session"};
+        "key", "token", "secret", "password",   "passwd",
+        "pwd", "auth",  "sig",    "credential", "session"};
     return std::any_of(kWords.begin(), kWords.end(),
                        [&](std::string_view w) { return n.find(w) != std::string::npos; });
 }
@@ -57,7 +59,8 @@ Result<Url> parse_url(std::string_view text) {
     Url url;
     std::string_view rest = text;
     const std::size_t colon = rest.find("://");
-    if (colon == std::string_view::npos) return bad_url(text, "it must start with http:// or https://");
+    if (colon == std::string_view::npos)
+        return bad_url(text, "it must start with http:// or https://");
     const std::string scheme = to_lower(rest.substr(0, colon));
     if (scheme == "https") {
         url.tls = true;
@@ -74,7 +77,8 @@ Result<Url> parse_url(std::string_view text) {
         rest = rest.substr(0, hash);
     const std::size_t path_at = rest.find_first_of("/?");
     std::string_view authority = rest.substr(0, path_at);
-    std::string_view target = path_at == std::string_view::npos ? std::string_view{} : rest.substr(path_at);
+    std::string_view target =
+        path_at == std::string_view::npos ? std::string_view{} : rest.substr(path_at);
     if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
         url.userinfo = std::string(authority.substr(0, at));
         authority.remove_prefix(at + 1);
@@ -87,7 +91,8 @@ Result<Url> parse_url(std::string_view text) {
         host = authority.substr(1, close - 1);
         std::string_view after = authority.substr(close + 1);
         if (!after.empty()) {
-            if (after.front() != ':') return bad_url(text, "unexpected text after the IPv6 address");
+            if (after.front() != ':')
+                return bad_url(text, "unexpected text after the IPv6 address");
             port = after.substr(1);
         }
     } else if (const std::size_t c = authority.rfind(':'); c != std::string_view::npos) {

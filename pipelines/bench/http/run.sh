@@ -88,11 +88,12 @@ once() {
   t1=$(now)
   local st; st=$(curl -s "$U/__stats")
   local lines; lines=$( [ -f "$out" ] && wc -l < "$out" || echo 0)
-  printf '%s %s %s %s %s %s %s\n' "$(sub "$t1" "$t0")" "$rc" \
+  printf '%s %s %s %s %s %s %s %s\n' "$(sub "$t1" "$t0")" "$rc" \
     "$(echo "$st" | jq .max_concurrent_requests)" \
     "$(echo "$st" | jq '.connections_total - 1')" \
     "$(echo "$st" | jq .requests)" \
-    "$(echo "$st" | jq -c .status | tr -d '{}" ')" "$lines"
+    "$(echo "$st" | jq -c .status | tr -d '{}" ')" "$lines" \
+    "$(echo "$st" | jq '.first_request_to_last_response_s // 0')"
 }
 
 # run LABEL TOOL C BOUND MAXC_LIMIT OUTFILE cmd...
@@ -107,8 +108,8 @@ run() {
   for ((i = 0; i < reps; i++)); do results+=("$(once "$out" "$@")"); done
   local median; median=$(printf '%s\n' "${results[@]}" | sort -n -k1,1 | sed -n "$(( (reps + 1) / 2 ))p")
   local walls; walls=$(printf '%s\n' "${results[@]}" | awk '{ printf "%s%s", sep, $1; sep = " " }')
-  local wall rc maxc conns reqs codes lines
-  read -r wall rc maxc conns reqs codes lines <<< "$median"
+  local wall rc maxc conns reqs codes lines span
+  read -r wall rc maxc conns reqs codes lines span <<< "$median"
   local ratio; ratio=$(awk -v w="$wall" -v b="$bound" -v s="$STARTUP" 'BEGIN { printf "%.3f", w / (b + s) }')
   local verdict="-"
   if [ "$tool" = conveyor ]; then
@@ -117,16 +118,16 @@ run() {
                printf "%s", ok ? "pass" : "FAIL" }')
   fi
   local row
-  row=$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s | %s |' \
-    "$label" "$tool" "$c" "$N" "$bound" "$wall" "$walls" "$ratio" "$maxc" "$limit" "$conns" "$reqs" "$codes" "$verdict")
+  row=$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s | %s |' \
+    "$label" "$tool" "$c" "$N" "$bound" "$wall" "$walls" "$ratio" "$span" "$maxc" "$limit" "$conns" "$reqs" "$codes" "$verdict")
   echo "$row"
   ROWS+=("$row")
 }
 
 gen() { sed "s/@C@/$2/g" "$HERE/$1.toml.in" > "$WORK/$1_c$2.toml"; echo "$WORK/$1_c$2.toml"; }
 
-HEADER='| workload | tool | C | N | bound (s) | measured (s) | all runs (s) | ratio | max in flight / limit | connections | requests | status | check |'
-SEP='|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|'
+HEADER='| workload | tool | C | N | bound (s) | measured (s) | all runs (s) | ratio | server span (s) | max in flight / limit | connections | requests | status | check |'
+SEP='|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|---|'
 echo "start-up (csv.read -> json.write, no HTTP, median of 3): ${STARTUP} s"
 echo "$HEADER"; echo "$SEP"
 
@@ -137,6 +138,12 @@ for C in $CONCS; do
   if [ "${SKIP_CURL:-0}" != "1" ]; then
     run "one stage" "xargs -P C curl" "$C" "$bound" "$C" "$WORK/x.out" sh -c \
       "tail -n +2 '$WORK/input.csv' | cut -d, -f1 | xargs -P $C -I{} curl -sS -m 10 -w '\n' '$U/users/{}/profile' > '$WORK/x.out'"
+    # One curl process with its own parallel engine and keep-alive pool: a strong reference
+    # client, to tell the server's share of the overhead from conveyor's.
+    tail -n +2 "$WORK/input.csv" | cut -d, -f1 |
+      awk -v u="$U" '{ printf "url = \"%s/users/%s/profile\"\noutput = \"/dev/null\"\n", u, $1 }' > "$WORK/one.curl"
+    run "one stage" "curl -Z --parallel-max C" "$C" "$bound" "$C" "$WORK/z.out" sh -c \
+      "curl -sS --fail -m 10 -Z --parallel-max $C -K '$WORK/one.curl' && seq $N > '$WORK/z.out'"
   fi
 done
 
@@ -149,6 +156,8 @@ for C in $TWO_CONCS; do
   if [ "${SKIP_CURL:-0}" != "1" ]; then
     run "two requests per row" "xargs -P C row_fetch.sh" "$C" "$dag" "$C" "$WORK/x.out" sh -c \
       "tail -n +2 '$WORK/input.csv' | cut -d, -f1 | xargs -P $C -n 1 '$BENCH/w2/row_fetch.sh' $PORT > '$WORK/x.out'"
+    run "two requests per row" "curl -Z (curl_parallel.sh)" "$C" "$dag" "$C" "$WORK/z.out" \
+      "$BENCH/w2/curl_parallel.sh" "$PORT" "$C" "$WORK/input.csv" "$WORK/z.out"
   fi
 done
 
@@ -166,9 +175,11 @@ done
   echo
   echo "## Reading the table"
   echo
+  echo "- tools: conveyor (this build); xargs -P C curl (one curl process per request, as in /work/shared/bench/w2); curl -Z --parallel-max C (one curl process, its own keep-alive pool; for two requests per row the W2 script curl_parallel.sh, which fetches all 2N URLs with C in flight and joins them afterwards)."
   echo "- bound: the latency bound. One stage: N·L/C. Two chained stages under \`channel\`: N·L/C + L (both stages run at once); under \`dag\`: 2·N·L/C (the second stage starts when the first is done). xargs rows: the same bounds for the same work (row_fetch.sh makes its two requests one after the other)."
   echo "- measured: wall time of the whole command, start-up included; the median of ${REPEAT:-3} runs when the bound is <= 30 s (all runs listed), else one run. Start-up (csv.read -> json.write of the same file without HTTP, median of 3): ${STARTUP} s."
   echo "- ratio: measured / (bound + start-up); the target is <= 1.10."
+  echo "- server span: the server's time from the first request received to the last response sent (the part of the wall time the client cannot shorten)."
   echo "- max in flight: the server's max_concurrent_requests; limit is C (2C for two stages running at once under channel). Target for conveyor: 0.9·limit <= max <= limit."
   echo "- connections: TCP connections the server accepted during the run (keep-alive reuse shows as <= C for conveyor; curl opens one per request)."
   echo "- check: pass when the run succeeded, wrote N records, ratio <= 1.10 and max in flight is within [0.9·limit, limit]."

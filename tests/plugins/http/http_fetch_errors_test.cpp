@@ -2,12 +2,10 @@
 // read from a fake clock), what is and is not retried, every on_error mode, timeouts, resets,
 // oversized bodies and template errors.
 
+#include "conveyor/format/json_parser.hpp"
 #include "plugins/http/http_test_util.hpp"
 
-#include "conveyor/format/json_parser.hpp"
-
 #include <gtest/gtest.h>
-
 #include <map>
 
 namespace conveyor::plugins::http {
@@ -65,13 +63,13 @@ TEST(HttpFetchRetry, BackoffIsCappedAndRetriesAreBounded) {
     HttpTestServer server;
     server.route("/users/", [](const HttpTestRequest&) { return HttpTestReply::status_only(503); });
     PipelineFixture fx(1);
-    Outcome o = fx.run(fx.pipeline(ExecutorKind::Dag,
-                                   url_line(server) + "retries = 5\nretry_base_delay_ms = 100\n"
-                                                      "max_retry_delay_ms = 300\n"));
+    Outcome o = fx.run(fx.pipeline(ExecutorKind::Dag, url_line(server) +
+                                                          "retries = 5\nretry_base_delay_ms = 100\n"
+                                                          "max_retry_delay_ms = 300\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
-    EXPECT_EQ(time.sleeps(), (std::vector<milliseconds>{milliseconds{100}, milliseconds{200},
-                                                       milliseconds{300}, milliseconds{300},
-                                                       milliseconds{300}}));
+    EXPECT_EQ(time.sleeps(),
+              (std::vector<milliseconds>{milliseconds{100}, milliseconds{200}, milliseconds{300},
+                                         milliseconds{300}, milliseconds{300}}));
     EXPECT_EQ(server.requests(), 6u);
     ASSERT_EQ(o.lines.size(), 1u);
     EXPECT_EQ(o.lines[0], R"({"id":1,"name":"n1","http_result":null})");
@@ -90,8 +88,8 @@ TEST(HttpFetchRetry, RetryAfterSecondsAreHonouredAndCapped) {
         return HttpTestReply::json("{}");
     });
     PipelineFixture fx(2);
-    Outcome o = fx.run(fx.pipeline(ExecutorKind::Async,
-                                   url_line(server) + "max_retry_delay_ms = 5000\n"));
+    Outcome o =
+        fx.run(fx.pipeline(ExecutorKind::Async, url_line(server) + "max_retry_delay_ms = 5000\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     auto sleeps = time.sleeps();
     std::sort(sleeps.begin(), sleeps.end());
@@ -125,7 +123,8 @@ TEST(HttpFetchRetry, ClientErrorsAreNotRetried) {
         return HttpTestReply::status_only(id % 2 ? 404 : 400);
     });
     PipelineFixture fx(6);
-    Outcome o = fx.run(fx.pipeline(ExecutorKind::Channel, url_line(server) + "response_status = true\n"));
+    Outcome o =
+        fx.run(fx.pipeline(ExecutorKind::Channel, url_line(server) + "response_status = true\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_EQ(server.requests(), 6u);
     EXPECT_TRUE(time.sleeps().empty());
@@ -141,8 +140,9 @@ TEST(HttpFetchRetry, RequestTimeoutRetriesAHangingServer) {
     HttpTestServer server;
     server.route("/users/", [](const HttpTestRequest&) { return HttpTestReply::hang(); });
     PipelineFixture fx(4);
-    Outcome o = fx.run(fx.pipeline(ExecutorKind::Channel,
-                                   url_line(server) + "concurrency = 4\ntimeout_ms = 100\nretries = 1\n"));
+    Outcome o =
+        fx.run(fx.pipeline(ExecutorKind::Channel,
+                           url_line(server) + "concurrency = 4\ntimeout_ms = 100\nretries = 1\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_EQ(o.stats->timeouts.load(), 8u);
     EXPECT_EQ(o.stats->retries.load(), 4u);
@@ -157,8 +157,8 @@ TEST(HttpFetchRetry, TimeoutSecondsIsTheEarlierToolsSpelling) {
     HttpTestServer server;
     server.route("/users/", [](const HttpTestRequest&) { return HttpTestReply::hang(); });
     PipelineFixture fx(1);
-    Outcome o = fx.run(fx.pipeline(ExecutorKind::Dag,
-                                   url_line(server) + "timeout_seconds = 0.1\nretries = 0\n"));
+    Outcome o = fx.run(
+        fx.pipeline(ExecutorKind::Dag, url_line(server) + "timeout_seconds = 0.1\nretries = 0\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_EQ(o.stats->timeouts.load(), 1u);
 }
@@ -188,8 +188,8 @@ TEST(HttpFetchRetry, OversizedBodyIsAnErrorForThatRecordAndNotRetried) {
         return HttpTestReply::json("1");
     });
     PipelineFixture fx(3);
-    Outcome o = fx.run(fx.pipeline(ExecutorKind::Channel,
-                                   url_line(server) + "max_response_bytes = 10000\n"));
+    Outcome o = fx.run(
+        fx.pipeline(ExecutorKind::Channel, url_line(server) + "max_response_bytes = 10000\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_EQ(server.requests(), 3u);
     EXPECT_EQ(o.stats->too_large.load(), 1u);
@@ -229,7 +229,8 @@ TEST_P(OnErrorModes, DropRemovesTheRecordAndCountsIt) {
     HttpTestServer server;
     route_some_failures(server);
     PipelineFixture fx(5);
-    Outcome o = fx.run(fx.pipeline(GetParam(), url_line(server) + "retries = 1\non_error = \"drop\"\n"));
+    Outcome o =
+        fx.run(fx.pipeline(GetParam(), url_line(server) + "retries = 1\non_error = \"drop\"\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     ASSERT_EQ(o.lines.size(), 3u);
     EXPECT_EQ(o.lines[0], R"({"id":1,"name":"n1","http_result":{"v":1}})");
@@ -246,8 +247,8 @@ TEST_P(OnErrorModes, DeadLetterWritesTheRecordAndTheError) {
     PipelineFixture fx(5);
     const std::string tail = "[error_handling]\ndead_letter_queue = { enabled = true, path = \"" +
                              fx.dlq_path() + "\" }\n";
-    Outcome o = fx.run(fx.pipeline(GetParam(),
-                                   url_line(server) + "retries = 2\non_error = \"dead_letter\"\n", "", tail));
+    Outcome o = fx.run(fx.pipeline(
+        GetParam(), url_line(server) + "retries = 2\non_error = \"dead_letter\"\n", "", tail));
     ASSERT_TRUE(o.loaded) << errors_of(o);
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     ASSERT_EQ(o.lines.size(), 3u);
@@ -257,7 +258,8 @@ TEST_P(OnErrorModes, DeadLetterWritesTheRecordAndTheError) {
     std::vector<std::string> dl;
     std::string line;
     std::istringstream in(o.dead_letters);
-    while (std::getline(in, line)) dl.push_back(line);
+    while (std::getline(in, line))
+        dl.push_back(line);
     ASSERT_EQ(dl.size(), 2u) << o.dead_letters;
     std::sort(dl.begin(), dl.end());
     json::Parser parser;
@@ -285,9 +287,11 @@ TEST_P(OnErrorModes, FailStopsTheRunWithATempFailNamingStageAndRedactedUrl) {
     HttpTestServer server;
     route_some_failures(server);
     PipelineFixture fx(5);
-    const std::string url = "url = \"http://alice:s3cret@127.0.0.1:" + std::to_string(server.port()) +
-                            "/users/{{ id }}?api_key=k3y\"\n";
-    Outcome o = fx.run(fx.pipeline(GetParam(), url + "retries = 1\non_error = \"fail\"\nconcurrency = 1\n"));
+    const std::string url =
+        "url = \"http://alice:s3cret@127.0.0.1:" + std::to_string(server.port()) +
+        "/users/{{ id }}?api_key=k3y\"\n";
+    Outcome o = fx.run(
+        fx.pipeline(GetParam(), url + "retries = 1\non_error = \"fail\"\nconcurrency = 1\n"));
     ASSERT_FALSE(o.report.status);
     const Error& e = o.report.status.error();
     EXPECT_EQ(e.kind, ErrorKind::TempFail);
@@ -341,8 +345,8 @@ TEST_P(OnErrorModes, MissingTemplateFieldGoesThroughOnError) {
     ASSERT_EQ(o.lines.size(), 3u);
     EXPECT_EQ(o.lines[0], R"({"id":1,"name":"n1","http_result":null})");
 
-    Outcome f = fx.run(fx.pipeline(GetParam(), url_line(server, "/users/{{ nope }}") +
-                                                   "on_error = \"fail\"\n"));
+    Outcome f = fx.run(
+        fx.pipeline(GetParam(), url_line(server, "/users/{{ nope }}") + "on_error = \"fail\"\n"));
     ASSERT_FALSE(f.report.status);
     EXPECT_EQ(f.report.status.error().kind, ErrorKind::Runtime);
     EXPECT_NE(f.report.status.error().message.find(
@@ -355,12 +359,13 @@ TEST_P(OnErrorModes, HeaderValueWithALineBreakIsAnErrorForThatRecord) {
     HttpTestServer server;
     PipelineFixture fx;
     fx.write_csv("id,token\n1,good\n2,\"bad\r\nX-Injected: 1\"\n3,fine\n");
-    Outcome o = fx.run(fx.pipeline(GetParam(), url_line(server) +
-                                                   "[stages.config.headers]\nX-Token = \"{{ token }}\"\n"));
+    Outcome o = fx.run(fx.pipeline(
+        GetParam(), url_line(server) + "[stages.config.headers]\nX-Token = \"{{ token }}\"\n"));
     ASSERT_TRUE(o.loaded) << errors_of(o);
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_EQ(server.requests(), 2u);
-    for (const auto& r : server.received()) EXPECT_TRUE(r.header("x-injected").empty());
+    for (const auto& r : server.received())
+        EXPECT_TRUE(r.header("x-injected").empty());
     ASSERT_EQ(o.lines.size(), 3u);
     EXPECT_NE(o.lines[1].find("\"http_result\":null"), std::string::npos) << o.lines[1];
     EXPECT_EQ(o.stats->template_errors.load(), 1u);
@@ -369,7 +374,9 @@ TEST_P(OnErrorModes, HeaderValueWithALineBreakIsAnErrorForThatRecord) {
 INSTANTIATE_TEST_SUITE_P(Executors, OnErrorModes,
                          ::testing::Values(ExecutorKind::Dag, ExecutorKind::Channel,
                                            ExecutorKind::Async),
-                         [](const ::testing::TestParamInfo<ExecutorKind>& p) { return executor_name(p.param); });
+                         [](const ::testing::TestParamInfo<ExecutorKind>& p) {
+                             return executor_name(p.param);
+                         });
 
 } // namespace
 } // namespace conveyor::plugins::http

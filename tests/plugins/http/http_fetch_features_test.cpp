@@ -2,16 +2,14 @@
 // headers, response handling, batch mode, rate limiting, TLS, configuration errors and
 // plugin enabling.
 
-#include "plugins/http/http_test_util.hpp"
-
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/net/url.hpp"
+#include "plugins/http/http_test_util.hpp"
 
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
-
 #include <sstream>
 
 namespace conveyor::plugins::http {
@@ -36,8 +34,10 @@ TEST(HttpFetchTemplates, ValuesCannotChangeThePathOrQuery) {
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     auto seen = server.received();
     ASSERT_EQ(seen.size(), 2u);
-    std::sort(seen.begin(), seen.end(), [](const auto& a, const auto& b) { return a.query < b.query; });
-    const HttpTestRequest* first = seen[0].query.find("id=1") != std::string::npos ? &seen[0] : &seen[1];
+    std::sort(seen.begin(), seen.end(),
+              [](const auto& a, const auto& b) { return a.query < b.query; });
+    const HttpTestRequest* first =
+        seen[0].query.find("id=1") != std::string::npos ? &seen[0] : &seen[1];
     const HttpTestRequest* second = first == &seen[0] ? &seen[1] : &seen[0];
     EXPECT_EQ(first->path, "/items/a%20b%2F..%2Fc%3Fx%3D1");
     EXPECT_EQ(net::percent_decode(first->path.substr(7)), "a b/../c?x=1");
@@ -50,10 +50,11 @@ TEST(HttpFetchTemplates, PostBodyIsJsonEscapedAndHeadersAreFilledPerRecord) {
     HttpTestServer server;
     PipelineFixture fx;
     fx.write_csv("id,name,score\n1,\"Ann \"\"A\"\"\",1.50\n2,\"back\\slash\",\n");
-    const std::string cfg = url_line(server, "/submit") +
-                            "method = \"POST\"\n"
-                            "body = '{\"id\": {{ id }}, \"name\": \"{{ name }}\", \"score\": {{ score }}}'\n"
-                            "[stages.config.headers]\nX-Record = \"rec-{{ id }}\"\nAuthorization = \"Bearer t0k\"\n";
+    const std::string cfg =
+        url_line(server, "/submit") +
+        "method = \"POST\"\n"
+        "body = '{\"id\": {{ id }}, \"name\": \"{{ name }}\", \"score\": {{ score }}}'\n"
+        "[stages.config.headers]\nX-Record = \"rec-{{ id }}\"\nAuthorization = \"Bearer t0k\"\n";
     Outcome o = fx.run(fx.pipeline(ExecutorKind::Dag, cfg));
     ASSERT_TRUE(o.loaded) << errors_of(o);
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
@@ -81,9 +82,10 @@ TEST(HttpFetchTemplates, PostBodyIsJsonEscapedAndHeadersAreFilledPerRecord) {
 TEST(HttpFetchTemplates, AContentTypeHeaderReplacesTheJsonDefault) {
     HttpTestServer server;
     PipelineFixture fx(1);
-    Outcome o = fx.run(fx.pipeline(ExecutorKind::Dag, url_line(server, "/x") +
-                                                          "method = \"PUT\"\nbody = \"id={{ id }}\"\n"
-                                                          "[stages.config.headers]\ncontent-type = \"text/plain\"\n"));
+    Outcome o = fx.run(fx.pipeline(ExecutorKind::Dag,
+                                   url_line(server, "/x") +
+                                       "method = \"PUT\"\nbody = \"id={{ id }}\"\n"
+                                       "[stages.config.headers]\ncontent-type = \"text/plain\"\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     const auto seen = server.received();
     ASSERT_EQ(seen.size(), 1u);
@@ -91,7 +93,8 @@ TEST(HttpFetchTemplates, AContentTypeHeaderReplacesTheJsonDefault) {
     EXPECT_EQ(r.method, "PUT");
     EXPECT_EQ(r.body, "id=1");
     int content_types = 0;
-    for (const auto& [k, v] : r.headers) content_types += k == "content-type" ? 1 : 0;
+    for (const auto& [k, v] : r.headers)
+        content_types += k == "content-type" ? 1 : 0;
     EXPECT_EQ(content_types, 1);
     EXPECT_EQ(r.header("content-type"), "text/plain");
 }
@@ -105,16 +108,18 @@ TEST(HttpFetchLogging, DebugLogShowsEachRequestWithSecretsRedacted) {
     auto previous = spdlog::default_logger();
     spdlog::set_default_logger(logger);
     PipelineFixture fx(2);
-    const std::string url = "url = \"http://alice:hunter2@127.0.0.1:" + std::to_string(server.port()) +
-                            "/users/{{ id }}?token=tok3n\"\n";
-    Outcome o = fx.run(fx.pipeline(ExecutorKind::Channel,
-                                   url + "[stages.config.headers]\nX-Api-Key = \"sekrit-value\"\n"));
+    const std::string url =
+        "url = \"http://alice:hunter2@127.0.0.1:" + std::to_string(server.port()) +
+        "/users/{{ id }}?token=tok3n\"\n";
+    Outcome o = fx.run(fx.pipeline(
+        ExecutorKind::Channel, url + "[stages.config.headers]\nX-Api-Key = \"sekrit-value\"\n"));
     spdlog::set_default_logger(previous);
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     ASSERT_EQ(server.received().size(), 2u);
     EXPECT_EQ(server.received()[0].header("x-api-key"), "sekrit-value"); // it was sent
     const std::string log = out->str();
-    const std::string prefix = "http.fetch 'fetch': GET http://***@127.0.0.1:" + std::to_string(server.port());
+    const std::string prefix =
+        "http.fetch 'fetch': GET http://***@127.0.0.1:" + std::to_string(server.port());
     EXPECT_NE(log.find(prefix + "/users/1?token=*** -> 200 in "), std::string::npos) << log;
     EXPECT_NE(log.find(prefix + "/users/2?token=*** -> 200 in "), std::string::npos) << log;
     EXPECT_NE(log.find(" ms (attempt 1)"), std::string::npos) << log;
@@ -127,7 +132,8 @@ TEST(HttpFetchTemplates, NestedFieldsFromJsonInput) {
     HttpTestServer server;
     PipelineFixture fx;
     const std::string in = fx.dir().write("in.jsonl", "{\"user\":{\"name\":\"zoë\",\"id\":7}}\n");
-    std::string text = fx.pipeline(ExecutorKind::Channel, url_line(server, "/u/{{ user.id }}/{{ user.name }}"));
+    std::string text =
+        fx.pipeline(ExecutorKind::Channel, url_line(server, "/u/{{ user.id }}/{{ user.name }}"));
     const std::string csv_fn = "function = \"csv.read\"";
     text.replace(text.find(csv_fn), csv_fn.size(), "function = \"json.read\"");
     const std::size_t p = text.find("input.csv");
@@ -165,9 +171,9 @@ TEST(HttpFetchResponses, StatusAndHeadersOnRequest) {
         return r;
     });
     PipelineFixture fx(2);
-    Outcome o = fx.run(fx.pipeline(ExecutorKind::Async, url_line(server) +
-                                                            "result_field = \"r\"\nresponse_status = true\n"
-                                                            "response_headers = true\n"));
+    Outcome o = fx.run(fx.pipeline(
+        ExecutorKind::Async, url_line(server) + "result_field = \"r\"\nresponse_status = true\n"
+                                                "response_headers = true\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     ASSERT_EQ(o.lines.size(), 2u);
     json::Parser parser;
@@ -187,7 +193,8 @@ TEST(HttpFetchResponses, ResultFieldOverwritesAnExistingColumn) {
     HttpTestServer server;
     server.route("/users/", [](const HttpTestRequest&) { return HttpTestReply::json("\"new\""); });
     PipelineFixture fx(1);
-    Outcome o = fx.run(fx.pipeline(ExecutorKind::Dag, url_line(server) + "result_field = \"name\"\n"));
+    Outcome o =
+        fx.run(fx.pipeline(ExecutorKind::Dag, url_line(server) + "result_field = \"name\"\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     ASSERT_EQ(o.lines.size(), 1u);
     EXPECT_EQ(o.lines[0], R"({"id":1,"name":"new"})");
@@ -198,7 +205,8 @@ TEST(HttpFetchResponses, DagMemoryCapCountsResponseBodies) {
     // 20 responses of 100 kB against a 1 MB cap (the CSV input itself fits easily).
     server.route("/users/", [](const HttpTestRequest&) { return HttpTestReply::huge(100000); });
     PipelineFixture fx(20);
-    Outcome o = fx.run(fx.pipeline(ExecutorKind::Dag, url_line(server), "max_buffered_bytes = 1000000\n"));
+    Outcome o =
+        fx.run(fx.pipeline(ExecutorKind::Dag, url_line(server), "max_buffered_bytes = 1000000\n"));
     ASSERT_TRUE(o.loaded) << errors_of(o);
     ASSERT_FALSE(o.report.status);
     EXPECT_EQ(o.report.status.error().stage, "fetch");
@@ -246,8 +254,8 @@ TEST(HttpFetchBatchMode, OneRequestPerGroupAndTheResponseOnEveryRecord) {
 TEST(HttpFetchBatchMode, WithoutABodyTheGroupIsTheBody) {
     HttpTestServer server;
     PipelineFixture fx(3);
-    Outcome o = fx.run(fx.pipeline(ExecutorKind::Channel,
-                                   url_line(server, "/bulk") + "mode = \"batch\"\nbatch_size = 5\n"));
+    Outcome o = fx.run(fx.pipeline(
+        ExecutorKind::Channel, url_line(server, "/bulk") + "mode = \"batch\"\nbatch_size = 5\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     ASSERT_EQ(server.received().size(), 1u);
     EXPECT_EQ(server.received()[0].body,
@@ -259,9 +267,10 @@ TEST(HttpFetchBatchMode, AFailedGroupFollowsOnErrorForEachRecord) {
     HttpTestServer server;
     server.route("/bulk", [](const HttpTestRequest&) { return HttpTestReply::status_only(500); });
     PipelineFixture fx(7);
-    Outcome o = fx.run(fx.pipeline(ExecutorKind::Async, url_line(server, "/bulk") +
-                                                            "mode = \"batch\"\nbatch_size = 4\nretries = 1\n"
-                                                            "on_error = \"drop\"\n"));
+    Outcome o = fx.run(
+        fx.pipeline(ExecutorKind::Async, url_line(server, "/bulk") +
+                                             "mode = \"batch\"\nbatch_size = 4\nretries = 1\n"
+                                             "on_error = \"drop\"\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_TRUE(o.lines.empty());
     EXPECT_EQ(o.stats->records_dropped.load(), 7u);
@@ -273,8 +282,8 @@ TEST(HttpFetchRateLimit, RequestsAreSpacedByTheTokenBucket) {
     FakeTime time;
     HttpTestServer server;
     PipelineFixture fx(20);
-    Outcome o = fx.run(fx.pipeline(ExecutorKind::Channel,
-                                   url_line(server) + "rate_limit_per_second = 5\nconcurrency = 1\n"));
+    Outcome o = fx.run(fx.pipeline(
+        ExecutorKind::Channel, url_line(server) + "rate_limit_per_second = 5\nconcurrency = 1\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     // A burst of one second's worth (5), then one request every 200 ms.
     EXPECT_EQ(time.sleeps(), std::vector<milliseconds>(15, milliseconds{200}));
@@ -287,9 +296,9 @@ TEST(HttpFetchRateLimit, RetriesCountAgainstTheRate) {
     HttpTestServer server;
     server.route("/users/", [](const HttpTestRequest&) { return HttpTestReply::status_only(500); });
     PipelineFixture fx(1);
-    Outcome o = fx.run(fx.pipeline(ExecutorKind::Dag,
-                                   url_line(server) + "rate_limit_per_second = 1\nretries = 2\n"
-                                                      "retry_base_delay_ms = 0\n"));
+    Outcome o = fx.run(fx.pipeline(ExecutorKind::Dag, url_line(server) +
+                                                          "rate_limit_per_second = 1\nretries = 2\n"
+                                                          "retry_base_delay_ms = 0\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     // Attempt 1 uses the burst; attempts 2 and 3 each wait a full second for a token (the
     // zero backoff sleeps are recorded too).
@@ -309,8 +318,8 @@ protected:
 TEST_F(HttpFetchTls, CaFileTrustsTheSelfSignedServer) {
     PipelineFixture fx(4);
     const std::string ca = server.write_certificate(fx.dir().file("ca.pem"));
-    Outcome o = fx.run(fx.pipeline(ExecutorKind::Channel,
-                                   url_line(server) + "ca_file = \"" + ca + "\"\nconcurrency = 2\n"));
+    Outcome o = fx.run(fx.pipeline(ExecutorKind::Channel, url_line(server) + "ca_file = \"" + ca +
+                                                              "\"\nconcurrency = 2\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     ASSERT_EQ(o.lines.size(), 4u);
     EXPECT_NE(o.lines[0].find("\"path\":\"/users/1\""), std::string::npos) << o.lines[0];
@@ -326,7 +335,8 @@ TEST_F(HttpFetchTls, VerificationCanBeTurnedOff) {
 
 TEST_F(HttpFetchTls, UntrustedCertificateFailsWithoutRetrying) {
     PipelineFixture fx(2);
-    Outcome o = fx.run(fx.pipeline(ExecutorKind::Async, url_line(server) + "on_error = \"fail\"\n"));
+    Outcome o =
+        fx.run(fx.pipeline(ExecutorKind::Async, url_line(server) + "on_error = \"fail\"\n"));
     ASSERT_FALSE(o.report.status);
     const Error& e = o.report.status.error();
     EXPECT_EQ(e.kind, ErrorKind::Runtime);
@@ -337,7 +347,8 @@ TEST_F(HttpFetchTls, UntrustedCertificateFailsWithoutRetrying) {
 
 TEST_F(HttpFetchTls, MissingCaFileFailsWhenTheStageOpens) {
     PipelineFixture fx(2);
-    Outcome o = fx.run(fx.pipeline(ExecutorKind::Dag, url_line(server) + "ca_file = \"/nonexistent/ca.pem\"\n"));
+    Outcome o = fx.run(
+        fx.pipeline(ExecutorKind::Dag, url_line(server) + "ca_file = \"/nonexistent/ca.pem\"\n"));
     ASSERT_FALSE(o.report.status);
     EXPECT_EQ(o.report.status.error().kind, ErrorKind::Config);
     EXPECT_NE(o.report.status.error().message.find("/nonexistent/ca.pem"), std::string::npos);
@@ -353,11 +364,13 @@ std::string load_errors(const std::string& text) {
 
 TEST(HttpFetchConfig, MalformedTemplatesAreReportedWithTheirKey) {
     PipelineFixture fx;
-    const std::string bad_url = load_errors(fx.pipeline(ExecutorKind::Dag, "url = \"http://h/{{ id\"\n"));
+    const std::string bad_url =
+        load_errors(fx.pipeline(ExecutorKind::Dag, "url = \"http://h/{{ id\"\n"));
     EXPECT_NE(bad_url.find("stage 'fetch'"), std::string::npos) << bad_url;
     EXPECT_NE(bad_url.find("invalid url template"), std::string::npos) << bad_url;
     EXPECT_NE(bad_url.find("\"{{\" has no closing \"}}\""), std::string::npos) << bad_url;
-    const std::string empty = load_errors(fx.pipeline(ExecutorKind::Dag, "url = \"http://h/{{}}\"\n"));
+    const std::string empty =
+        load_errors(fx.pipeline(ExecutorKind::Dag, "url = \"http://h/{{}}\"\n"));
     EXPECT_NE(empty.find("empty placeholder"), std::string::npos) << empty;
     const std::string body = load_errors(
         fx.pipeline(ExecutorKind::Dag, "url = \"http://h/\"\nbody = \"{{#each records}}\"\n"));
@@ -377,11 +390,15 @@ TEST(HttpFetchConfig, OptionConflictsAndBadValues) {
     EXPECT_NE(err("rate_limit_per_second = 0\n").find("positive"), std::string::npos);
     EXPECT_NE(err("on_error = \"explode\"\n").find("on_error"), std::string::npos);
     EXPECT_NE(err("concurrency = 0\n").find("concurrency"), std::string::npos);
-    EXPECT_NE(err("[stages.config.headers]\n\"Bad Name\" = \"x\"\n").find("not a valid header name"),
-              std::string::npos);
+    EXPECT_NE(
+        err("[stages.config.headers]\n\"Bad Name\" = \"x\"\n").find("not a valid header name"),
+        std::string::npos);
     EXPECT_NE(err("[stages.config.headers]\nContent-Length = \"3\"\n").find("set by conveyor"),
               std::string::npos);
-    EXPECT_TRUE(err("method = \"post\"\ntimeout = 2.5\n").empty()) << err("method = \"post\"\ntimeout = 2.5\n");
+    EXPECT_NE(err("[stages.config.headers]\nX-A = \"a\\r\\nX-B: b\"\n").find("line break"),
+              std::string::npos);
+    EXPECT_TRUE(err("method = \"post\"\ntimeout = 2.5\n").empty())
+        << err("method = \"post\"\ntimeout = 2.5\n");
     const std::string batch_body = load_errors(fx.pipeline(
         ExecutorKind::Dag, "url = \"http://h/\"\nmode = \"batch\"\nbody = '{\"x\": {{ id }}}'\n"));
     EXPECT_NE(batch_body.find("can only use {{ records }}"), std::string::npos) << batch_body;
@@ -390,12 +407,14 @@ TEST(HttpFetchConfig, OptionConflictsAndBadValues) {
 TEST(HttpFetchConfig, PluginListEnablesIt) {
     HttpTestServer server;
     PipelineFixture fx(1);
-    const std::string on = fx.pipeline(ExecutorKind::Dag, url_line(server), "plugins = [\"http\"]\n");
+    const std::string on =
+        fx.pipeline(ExecutorKind::Dag, url_line(server), "plugins = [\"http\"]\n");
     EXPECT_TRUE(load_errors(on).empty()) << load_errors(on);
     Outcome o = fx.run(on);
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_EQ(o.lines.size(), 1u);
-    const std::string off = fx.pipeline(ExecutorKind::Dag, url_line(server), "plugins = [\"csv\"]\n");
+    const std::string off =
+        fx.pipeline(ExecutorKind::Dag, url_line(server), "plugins = [\"csv\"]\n");
     EXPECT_NE(load_errors(off).find("add \"http\" to [global] plugins"), std::string::npos)
         << load_errors(off);
 }

@@ -4,7 +4,6 @@
 #include "plugins/http/http_test_util.hpp"
 
 #include <gtest/gtest.h>
-
 #include <set>
 #include <thread>
 #include <unistd.h>
@@ -42,13 +41,15 @@ class HttpFetchFlow : public ::testing::TestWithParam<ExecutorKind> {};
 TEST_P(HttpFetchFlow, OrderedOutputKeepsInputOrderWhateverTheCompletionOrder) {
     HttpTestServer server;
     // Later records answer sooner: completion order is roughly the reverse of input order.
-    route_users(server, [](int id, HttpTestReply& r) { r.delay = milliseconds{(40 - id % 40) / 4}; });
+    route_users(server,
+                [](int id, HttpTestReply& r) { r.delay = milliseconds{(40 - id % 40) / 4}; });
     PipelineFixture fx(120);
     Outcome o = fx.run(fx.pipeline(GetParam(), url_line(server) + "concurrency = 8\n"));
     ASSERT_TRUE(o.loaded) << errors_of(o);
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     ASSERT_EQ(o.lines.size(), 120u);
-    for (int i = 1; i <= 120; ++i) EXPECT_EQ(o.lines[static_cast<std::size_t>(i - 1)], expected_line(i));
+    for (int i = 1; i <= 120; ++i)
+        EXPECT_EQ(o.lines[static_cast<std::size_t>(i - 1)], expected_line(i));
     expect_accounting(o, 120);
     EXPECT_EQ(o.stats->records_ok.load(), 120u);
     EXPECT_EQ(o.stats->requests_sent.load(), 120u);
@@ -63,7 +64,8 @@ TEST_P(HttpFetchFlow, UnorderedOutputLetsASlowRecordFinishLast) {
         if (id == 1) r.hold_until_requests = 40;
     });
     PipelineFixture fx(40);
-    Outcome o = fx.run(fx.pipeline(GetParam(), url_line(server) + "concurrency = 4\nordered = false\n"));
+    Outcome o =
+        fx.run(fx.pipeline(GetParam(), url_line(server) + "concurrency = 4\nordered = false\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     ASSERT_EQ(o.lines.size(), 40u);
     const auto first = std::find(o.lines.begin(), o.lines.end(), expected_line(1));
@@ -72,7 +74,8 @@ TEST_P(HttpFetchFlow, UnorderedOutputLetsASlowRecordFinishLast) {
     // the last ones can share its final flush, where records go in input order.
     EXPECT_GE(first - o.lines.begin(), 30);
     std::set<std::string> got(o.lines.begin(), o.lines.end());
-    for (int i = 1; i <= 40; ++i) EXPECT_TRUE(got.count(expected_line(i))) << i;
+    for (int i = 1; i <= 40; ++i)
+        EXPECT_TRUE(got.count(expected_line(i))) << i;
     expect_accounting(o, 40);
 
     HttpTestServer server2;
@@ -94,8 +97,9 @@ TEST_P(HttpFetchFlow, ExactlyConcurrencyRequestsInFlightOverReusedConnections) {
     PipelineFixture fx(100);
     // Small batches: the stage must keep reading the next batch while the previous one's
     // requests are still in flight, or the tail of each batch could never reach 8.
-    Outcome o = fx.run(fx.pipeline(GetParam(), url_line(server) + "concurrency = 8\n",
-                                   "batch_size = 10\nchannel_buffer_size = 10\ntimeout_seconds = 60\n"));
+    Outcome o =
+        fx.run(fx.pipeline(GetParam(), url_line(server) + "concurrency = 8\n",
+                           "batch_size = 10\nchannel_buffer_size = 10\ntimeout_seconds = 60\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_EQ(o.lines.size(), 100u);
     EXPECT_EQ(server.max_concurrent(), 8u);
@@ -112,7 +116,8 @@ TEST_P(HttpFetchFlow, GlobalConcurrencyAppliesAndTheStageOptionOverridesIt) {
     route_users(server);
     server.gate(3, 30);
     PipelineFixture fx(30);
-    Outcome o = fx.run(fx.pipeline(GetParam(), url_line(server), "concurrency = 3\ntimeout_seconds = 60\n"));
+    Outcome o = fx.run(
+        fx.pipeline(GetParam(), url_line(server), "concurrency = 3\ntimeout_seconds = 60\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_EQ(server.max_concurrent(), 3u);
 
@@ -143,7 +148,8 @@ TEST_P(HttpFetchFlow, TwoChainedFetchStages) {
                  "[stages.config]\n" +
                      url_line(server, "/orders/{{ profile.p }}") +
                      "result_field = \"orders\"\nconcurrency = 4\n\n" + save);
-    text.replace(text.find("inputs = [\"fetch\"]\n[stages.config]\npath"), 18, "inputs = [\"orders\"]");
+    text.replace(text.find("inputs = [\"fetch\"]\n[stages.config]\npath"), 18,
+                 "inputs = [\"orders\"]");
     Outcome o = fx.run(text);
     ASSERT_TRUE(o.loaded) << errors_of(o);
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
@@ -156,8 +162,8 @@ TEST_P(HttpFetchFlow, CancellationAbortsHangingRequestsPromptly) {
     HttpTestServer server;
     server.route("/users/", [](const HttpTestRequest&) { return HttpTestReply::hang(); });
     PipelineFixture fx(50);
-    const std::string text = fx.pipeline(GetParam(), url_line(server) +
-                                                         "concurrency = 4\ntimeout_ms = 600000\n");
+    const std::string text =
+        fx.pipeline(GetParam(), url_line(server) + "concurrency = 4\ntimeout_ms = 600000\n");
     Outcome o = fx.run(text, [&](RunContext& ctx) {
         // Once four requests hang, a sibling failure cancels the run (as settle_stage does).
         ASSERT_TRUE(server.wait_for_concurrent(4, milliseconds{30000}));
@@ -166,7 +172,7 @@ TEST_P(HttpFetchFlow, CancellationAbortsHangingRequestsPromptly) {
     ASSERT_FALSE(o.report.status);
     EXPECT_EQ(o.report.status.error().message, "a sibling stage failed");
     EXPECT_LT(o.report.wall, std::chrono::seconds{30}); // not the 600 s request timeout
-    EXPECT_FALSE(o.output_exists); // the sink rolled back
+    EXPECT_FALSE(o.output_exists);                      // the sink rolled back
     ASSERT_TRUE(o.stats);
     EXPECT_EQ(o.stats->max_in_flight.load(), 4u);
     EXPECT_EQ(o.stats->records_ok.load(), 0u);
@@ -178,10 +184,13 @@ TEST_P(HttpFetchFlow, AFailingSiblingStageEndsTheRunWhileRequestsHang) {
     server.route("/users/", [](const HttpTestRequest&) { return HttpTestReply::hang(); });
     PipelineFixture fx(20);
     const std::string bad_json = fx.dir().write("bad.json", "[{\"a\":1},{\"a\":]");
-    std::string text = fx.pipeline(GetParam(), url_line(server) + "concurrency = 4\ntimeout_ms = 600000\n");
-    text += "\n[[stages]]\nid = \"broken\"\nfunction = \"json.read\"\ninputs = []\n[stages.config]\npath = \"" +
+    std::string text =
+        fx.pipeline(GetParam(), url_line(server) + "concurrency = 4\ntimeout_ms = 600000\n");
+    text += "\n[[stages]]\nid = \"broken\"\nfunction = \"json.read\"\ninputs = "
+            "[]\n[stages.config]\npath = \"" +
             bad_json + "\"\n";
-    text += "\n[[stages]]\nid = \"sink2\"\nfunction = \"json.write\"\ninputs = [\"broken\"]\n[stages.config]\npath = \"" +
+    text += "\n[[stages]]\nid = \"sink2\"\nfunction = \"json.write\"\ninputs = "
+            "[\"broken\"]\n[stages.config]\npath = \"" +
             fx.dir().file("other.json") + "\"\n";
     Outcome o = fx.run(text);
     ASSERT_TRUE(o.loaded) << errors_of(o);
@@ -240,7 +249,8 @@ TEST_P(HttpFetchStalledInput, FailEndsTheRunWhileUpstreamIsStalled) {
     ::close(fds[0]);
     ASSERT_TRUE(o.loaded) << errors_of(o);
     ASSERT_FALSE(o.report.status);
-    EXPECT_EQ(o.report.status.error().kind, ErrorKind::Runtime) << o.report.status.error().to_string();
+    EXPECT_EQ(o.report.status.error().kind, ErrorKind::Runtime)
+        << o.report.status.error().to_string();
     EXPECT_NE(o.report.status.error().message.find("HTTP 404"), std::string::npos);
     EXPECT_EQ(o.report.status.error().stage, "fetch");
 }
@@ -254,7 +264,9 @@ INSTANTIATE_TEST_SUITE_P(StreamingExecutors, HttpFetchStalledInput,
 INSTANTIATE_TEST_SUITE_P(Executors, HttpFetchFlow,
                          ::testing::Values(ExecutorKind::Dag, ExecutorKind::Channel,
                                            ExecutorKind::Async),
-                         [](const ::testing::TestParamInfo<ExecutorKind>& p) { return executor_name(p.param); });
+                         [](const ::testing::TestParamInfo<ExecutorKind>& p) {
+                             return executor_name(p.param);
+                         });
 
 } // namespace
 } // namespace conveyor::plugins::http

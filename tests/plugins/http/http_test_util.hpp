@@ -16,13 +16,11 @@
 #include "support/paths.hpp"
 #include "support/process.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <gtest/gtest.h>
-
-#include <algorithm>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -33,9 +31,12 @@ namespace conveyor::plugins::http::test_util {
 
 inline std::string executor_name(ExecutorKind k) {
     switch (k) {
-    case ExecutorKind::Dag: return "dag";
-    case ExecutorKind::Channel: return "channel";
-    case ExecutorKind::Async: return "async";
+    case ExecutorKind::Dag:
+        return "dag";
+    case ExecutorKind::Channel:
+        return "channel";
+    case ExecutorKind::Async:
+        return "async";
     }
     return "dag";
 }
@@ -43,7 +44,8 @@ inline std::string executor_name(ExecutorKind k) {
 /// "id,name\n1,n1\n2,n2\n..." with ids 1..n.
 inline std::string ids_csv(std::size_t n) {
     std::string s = "id,name\n";
-    for (std::size_t i = 1; i <= n; ++i) s += std::to_string(i) + ",n" + std::to_string(i) + "\n";
+    for (std::size_t i = 1; i <= n; ++i)
+        s += std::to_string(i) + ",n" + std::to_string(i) + "\n";
     return s;
 }
 
@@ -73,7 +75,9 @@ public:
     std::chrono::steady_clock::time_point now() const override {
         return std::chrono::steady_clock::time_point{} + std::chrono::hours{1000} + virtual_;
     }
-    std::chrono::system_clock::time_point system_now() const override { return system_epoch() + virtual_; }
+    std::chrono::system_clock::time_point system_now() const override {
+        return system_epoch() + virtual_;
+    }
     boost::asio::awaitable<bool> sleep_for(std::chrono::nanoseconds d) override {
         {
             std::lock_guard lock(log_->mu);
@@ -144,7 +148,9 @@ inline std::vector<std::string> read_lines(const std::string& path) {
 /// A pipeline test: a temp dir with input.csv, a pipeline text, and a way to run it.
 class PipelineFixture {
 public:
-    explicit PipelineFixture(std::size_t rows = 10) { csv_ = dir_.write("input.csv", ids_csv(rows)); }
+    explicit PipelineFixture(std::size_t rows = 10) {
+        csv_ = dir_.write("input.csv", ids_csv(rows));
+    }
 
     void write_csv(const std::string& content) { csv_ = dir_.write("input.csv", content); }
     [[nodiscard]] const test::TempDir& dir() const { return dir_; }
@@ -159,11 +165,14 @@ public:
         std::string t = "[pipeline]\nname = \"http-test\"\n\n[global]\nexecutor = \"" +
                         executor_name(executor) + "\"\n" + global + "\n";
         t += tail + "\n";
-        t += "[[stages]]\nid = \"load\"\nfunction = \"csv.read\"\ninputs = []\n[stages.config]\npath = \"" +
+        t += "[[stages]]\nid = \"load\"\nfunction = \"csv.read\"\ninputs = "
+             "[]\n[stages.config]\npath = \"" +
              csv_ + "\"\n\n";
-        t += "[[stages]]\nid = \"fetch\"\nfunction = \"http.fetch\"\ninputs = [\"load\"]\n[stages.config]\n" +
+        t += "[[stages]]\nid = \"fetch\"\nfunction = \"http.fetch\"\ninputs = "
+             "[\"load\"]\n[stages.config]\n" +
              fetch_config + "\n\n";
-        t += "[[stages]]\nid = \"save\"\nfunction = \"json.write\"\ninputs = [\"fetch\"]\n[stages.config]\npath = \"" +
+        t += "[[stages]]\nid = \"save\"\nfunction = \"json.write\"\ninputs = "
+             "[\"fetch\"]\n[stages.config]\npath = \"" +
              out_path() + "\"\n";
         return t;
     }
@@ -189,7 +198,8 @@ public:
         o.report = run_pipeline(*lr.pipeline, ctx, opts);
         if (side.joinable()) side.join();
         if (const StageSpec* s = lr.pipeline->find_stage("fetch"))
-            if (auto* f = dynamic_cast<const HttpFetchStage*>(s->stage.get())) o.stats = f->last_stats();
+            if (auto* f = dynamic_cast<const HttpFetchStage*>(s->stage.get()))
+                o.stats = f->last_stats();
         o.output_exists = test::file_exists(out_path());
         if (o.output_exists) o.lines = read_lines(out_path());
         if (test::file_exists(dlq_path())) o.dead_letters = test::read_file(dlq_path());
@@ -215,9 +225,12 @@ inline void expect_accounting(const Outcome& o, std::size_t records_in) {
     EXPECT_EQ(m->records_in.load(), records_in);
     EXPECT_EQ(m->records_out.load(), s.records_ok.load() + s.records_null.load());
     EXPECT_EQ(m->records_failed.load(), s.records_null.load() + s.records_dropped.load() +
-                                            s.records_dead_lettered.load() + s.records_failed.load());
+                                            s.records_dead_lettered.load() +
+                                            s.records_failed.load());
 }
 
-inline std::string errors_of(const Outcome& o) { return o.diagnostics.to_string(); }
+inline std::string errors_of(const Outcome& o) {
+    return o.diagnostics.to_string();
+}
 
 } // namespace conveyor::plugins::http::test_util

@@ -1,7 +1,6 @@
 #include "conveyor/net/backoff.hpp"
 
 #include <gtest/gtest.h>
-
 #include <vector>
 
 namespace conveyor::net {
@@ -24,7 +23,10 @@ TEST(Backoff, FullJitterDrawsUniformlyFromZeroToTheCeiling) {
     BackoffPolicy p{milliseconds{100}, milliseconds{1000}};
     std::vector<std::uint64_t> asked;
     // A fixed source: always the top of the range, then always zero, then the middle.
-    UniformRandom top = [&](std::uint64_t max) { asked.push_back(max); return max; };
+    UniformRandom top = [&](std::uint64_t max) {
+        asked.push_back(max);
+        return max;
+    };
     EXPECT_EQ(p.delay(0, top), milliseconds{100});
     EXPECT_EQ(p.delay(3, top), milliseconds{800});
     EXPECT_EQ(p.delay(9, top), milliseconds{1000});
@@ -40,7 +42,8 @@ TEST(Backoff, FullJitterDrawsUniformlyFromZeroToTheCeiling) {
 
 TEST(Backoff, DefaultRandomStaysInRange) {
     UniformRandom r = default_random();
-    for (int i = 0; i < 1000; ++i) EXPECT_LE(r(37), 37u);
+    for (int i = 0; i < 1000; ++i)
+        EXPECT_LE(r(37), 37u);
     EXPECT_EQ(r(0), 0u);
 }
 
@@ -56,7 +59,8 @@ TEST(RetryAfter, ParsesDeltaSeconds) {
 
 TEST(RetryAfter, ParsesTheThreeHttpDateForms) {
     using namespace std::chrono;
-    const sys_seconds when = sys_days{year{1994} / November / 6} + hours{8} + minutes{49} + seconds{37};
+    const sys_seconds when =
+        sys_days{year{1994} / November / 6} + hours{8} + minutes{49} + seconds{37};
     EXPECT_EQ(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), when);
     EXPECT_EQ(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), when);
     EXPECT_EQ(parse_http_date("Sun Nov  6 08:49:37 1994"), when);

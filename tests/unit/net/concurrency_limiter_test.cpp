@@ -5,9 +5,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <gtest/gtest.h>
-
 #include <vector>
 
 namespace conveyor::net {
@@ -17,7 +15,8 @@ namespace asio = boost::asio;
 
 /// Lets every coroutine posted so far run (all work here is on one strand).
 asio::awaitable<void> yield_a_few(asio::any_io_executor ex) {
-    for (int i = 0; i < 10; ++i) co_await asio::post(ex, asio::use_awaitable);
+    for (int i = 0; i < 10; ++i)
+        co_await asio::post(ex, asio::use_awaitable);
 }
 
 TEST(ConcurrencyLimiter, GrantsAtMostNAndHandsPermitsOverInArrivalOrder) {
@@ -29,9 +28,12 @@ TEST(ConcurrencyLimiter, GrantsAtMostNAndHandsPermitsOverInArrivalOrder) {
             EXPECT_TRUE(co_await lim.acquire());
             EXPECT_EQ(lim.in_use(), 2u);
             for (int i = 0; i < 3; ++i) {
-                asio::co_spawn(ex, [&lim, &got, i]() -> asio::awaitable<void> {
-                    if (co_await lim.acquire()) got.push_back(i);
-                }, asio::detached);
+                asio::co_spawn(
+                    ex,
+                    [&lim, &got, i]() -> asio::awaitable<void> {
+                        if (co_await lim.acquire()) got.push_back(i);
+                    },
+                    asio::detached);
             }
             co_await yield_a_few(ex);
             EXPECT_TRUE(got.empty());
@@ -55,9 +57,12 @@ TEST(ConcurrencyLimiter, CloseWakesWaitersWithFalse) {
         int n = 0;
         EXPECT_TRUE(co_await lim.acquire());
         for (int i = 0; i < 2; ++i) {
-            asio::co_spawn(ex, [&lim, &n]() -> asio::awaitable<void> {
-                if (!co_await lim.acquire()) ++n;
-            }, asio::detached);
+            asio::co_spawn(
+                ex,
+                [&lim, &n]() -> asio::awaitable<void> {
+                    if (!co_await lim.acquire()) ++n;
+                },
+                asio::detached);
         }
         co_await yield_a_few(ex);
         lim.close();
@@ -73,10 +78,13 @@ TEST(WakeSignal, NotifyWakesEveryWaiter) {
         WakeSignal sig;
         int n = 0;
         for (int i = 0; i < 3; ++i) {
-            asio::co_spawn(ex, [&sig, &n]() -> asio::awaitable<void> {
-                co_await sig.wait();
-                ++n;
-            }, asio::detached);
+            asio::co_spawn(
+                ex,
+                [&sig, &n]() -> asio::awaitable<void> {
+                    co_await sig.wait();
+                    ++n;
+                },
+                asio::detached);
         }
         co_await yield_a_few(ex);
         EXPECT_EQ(n, 0);

@@ -6,19 +6,17 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
-
 #include <gtest/gtest.h>
-
 #include <thread>
 
 namespace conveyor::net {
 namespace {
 
 namespace asio = boost::asio;
+using std::chrono::milliseconds;
 using test::HttpTestReply;
 using test::HttpTestRequest;
 using test::HttpTestServer;
-using std::chrono::milliseconds;
 
 HttpRequest get(std::string url) {
     HttpRequest r;
@@ -28,9 +26,9 @@ HttpRequest get(std::string url) {
 
 /// Sends `requests` one after the other on one client; returns the results and the client's
 /// connection count.
-std::pair<std::vector<HttpResult>, std::uint64_t> send_all(std::vector<HttpRequest> requests,
-                                                           ClientOptions options = {},
-                                                           milliseconds timeout = milliseconds{5000}) {
+std::pair<std::vector<HttpResult>, std::uint64_t>
+send_all(std::vector<HttpRequest> requests, ClientOptions options = {},
+         milliseconds timeout = milliseconds{5000}) {
     using Out = std::pair<std::vector<HttpResult>, std::uint64_t>;
     return test_util::run<Out>([&](asio::any_io_executor ex) -> asio::awaitable<Out> {
         HttpClient client(ex, options);
@@ -105,9 +103,11 @@ TEST(HttpClient, SendsMethodHeadersBodyAndBasicCredentials) {
 TEST(HttpClient, KeepAliveReusesOneConnectionForSequentialRequests) {
     HttpTestServer server;
     std::vector<HttpRequest> reqs;
-    for (int i = 0; i < 5; ++i) reqs.push_back(get(server.url("/n/" + std::to_string(i))));
+    for (int i = 0; i < 5; ++i)
+        reqs.push_back(get(server.url("/n/" + std::to_string(i))));
     auto [results, opened] = send_all(reqs);
-    for (const HttpResult& r : results) ASSERT_TRUE(r.ok()) << r.message;
+    for (const HttpResult& r : results)
+        ASSERT_TRUE(r.ok()) << r.message;
     EXPECT_EQ(opened, 1u);
     EXPECT_EQ(server.connections_opened(), 1u);
     EXPECT_EQ(server.requests(), 5u);
@@ -121,7 +121,8 @@ TEST(HttpClient, ConnectionCloseIsHonoured) {
         return r;
     });
     auto [results, opened] = send_all({get(server.url("/a")), get(server.url("/b"))});
-    for (const HttpResult& r : results) ASSERT_TRUE(r.ok()) << r.message;
+    for (const HttpResult& r : results)
+        ASSERT_TRUE(r.ok()) << r.message;
     EXPECT_EQ(opened, 2u);
     EXPECT_EQ(server.connections_opened(), 2u);
 }
@@ -134,7 +135,8 @@ TEST(HttpClient, AnIdleConnectionClosedByTheServerIsReplaced) {
         return r;
     });
     auto [results, opened] = send_all({get(server.url("/a")), get(server.url("/b"))});
-    for (const HttpResult& r : results) ASSERT_TRUE(r.ok()) << r.message;
+    for (const HttpResult& r : results)
+        ASSERT_TRUE(r.ok()) << r.message;
     EXPECT_EQ(opened, 2u);
     EXPECT_EQ(server.requests(), 2u);
 }
@@ -202,7 +204,8 @@ TEST(HttpClient, TlsWithTheServersCertificateAsCaFile) {
     ClientOptions o;
     o.tls = *tls;
     auto [results, opened] = send_all({get(server.url("/a")), get(server.url("/b"))}, o);
-    for (const HttpResult& r : results) ASSERT_TRUE(r.ok()) << r.message;
+    for (const HttpResult& r : results)
+        ASSERT_TRUE(r.ok()) << r.message;
     EXPECT_EQ(opened, 1u); // TLS connections are kept alive too
     EXPECT_EQ(server.connections_opened(), 1u);
 }
@@ -256,7 +259,8 @@ TEST(HttpClient, TlsSendsTheHostNameAsSniButNeverAnAddress) {
     ASSERT_TRUE(by_ip.ok()) << by_ip.message;
     EXPECT_EQ(server.last_sni(), "");
     // "localhost" resolves to the loopback interface; the certificate names it too.
-    HttpResult by_name = send_one(get("https://localhost:" + std::to_string(server.port()) + "/"), o);
+    HttpResult by_name =
+        send_one(get("https://localhost:" + std::to_string(server.port()) + "/"), o);
     ASSERT_TRUE(by_name.ok()) << by_name.message;
     EXPECT_EQ(server.last_sni(), "localhost");
 }

@@ -2,7 +2,6 @@
 #include "conveyor/net/url.hpp"
 
 #include <gtest/gtest.h>
-
 #include <vector>
 
 namespace conveyor::net {
@@ -33,8 +32,8 @@ Record sample() {
                                   {"tags", Value::array(tags, 2)}};
     Record r;
     r.schema = make_schema({"id", "name", "user", "ok", "score", "none", "dotted.key"});
-    r.row = {Value::integer(42),        Value::string("a b/../c?x=1"), Value::object(user, 2),
-             Value::boolean(true),      Value::number_text("1.50"),    Value::null(),
+    r.row = {Value::integer(42),   Value::string("a b/../c?x=1"), Value::object(user, 2),
+             Value::boolean(true), Value::number_text("1.50"),    Value::null(),
              Value::string("D")};
     return r;
 }
@@ -81,8 +80,8 @@ TEST(Template, UrlValuesArePercentEncodedSoTheyCannotChangeTheUrl) {
 
 TEST(Template, UrlRendersScalarsAsTextAndNestedFields) {
     Record r = sample();
-    auto out = render(parse_ok("http://h/{{ok}}/{{score}}/{{user.name}}/{{user.tags.1}}"),
-                      Escape::Url, r);
+    auto out =
+        render(parse_ok("http://h/{{ok}}/{{score}}/{{user.name}}/{{user.tags.1}}"), Escape::Url, r);
     ASSERT_TRUE(out) << out.error().message;
     EXPECT_EQ(*out, "http://h/true/1.50/Ann%20%22A%22%0A/y");
 }

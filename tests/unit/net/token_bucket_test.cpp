@@ -11,7 +11,8 @@ using TP = steady_clock::time_point;
 TEST(TokenBucket, StartsFullThenQueuesAtTheRate) {
     const TP t0{};
     TokenBucket b(10.0, 10.0, t0);
-    for (int i = 0; i < 10; ++i) EXPECT_EQ(b.reserve(t0), nanoseconds{0}) << i;
+    for (int i = 0; i < 10; ++i)
+        EXPECT_EQ(b.reserve(t0), nanoseconds{0}) << i;
     // Empty: each further caller waits one more interval (100 ms at 10/s).
     EXPECT_EQ(b.reserve(t0), milliseconds{100});
     EXPECT_EQ(b.reserve(t0), milliseconds{200});
@@ -21,12 +22,14 @@ TEST(TokenBucket, StartsFullThenQueuesAtTheRate) {
 TEST(TokenBucket, RefillsWithTimeButNeverBeyondTheBurst) {
     const TP t0{};
     TokenBucket b(5.0, 5.0, t0);
-    for (int i = 0; i < 5; ++i) EXPECT_EQ(b.reserve(t0), nanoseconds{0});
+    for (int i = 0; i < 5; ++i)
+        EXPECT_EQ(b.reserve(t0), nanoseconds{0});
     EXPECT_EQ(b.reserve(t0 + milliseconds{200}), nanoseconds{0}); // one token accrued
     EXPECT_EQ(b.reserve(t0 + milliseconds{200}), milliseconds{200});
     // After a long pause the bucket holds at most `burst` tokens.
     const TP later = t0 + seconds{100};
-    for (int i = 0; i < 5; ++i) EXPECT_EQ(b.reserve(later), nanoseconds{0}) << i;
+    for (int i = 0; i < 5; ++i)
+        EXPECT_EQ(b.reserve(later), nanoseconds{0}) << i;
     EXPECT_GT(b.reserve(later), nanoseconds{0});
 }
 
@@ -42,7 +45,8 @@ TEST(TokenBucket, UsageInAnyWindowStaysWithinBurstPlusRate) {
     }
     for (std::size_t i = 0; i < used.size(); ++i) {
         std::size_t in_window = 0;
-        for (std::size_t j = i; j < used.size() && used[j] < used[i] + seconds{1}; ++j) ++in_window;
+        for (std::size_t j = i; j < used.size() && used[j] < used[i] + seconds{1}; ++j)
+            ++in_window;
         EXPECT_LE(in_window, 40u) << "window starting at request " << i;
     }
     // 200 requests at 20/s with a burst of 20 need at least (200 - 20) / 20 = 9 s.

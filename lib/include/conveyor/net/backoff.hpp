@@ -23,14 +23,15 @@ struct BackoffPolicy {
 
     /// The ceiling min(max_delay, base_delay * 2^attempt), without overflow.
     [[nodiscard]] std::chrono::milliseconds ceiling(std::uint32_t attempt) const noexcept;
-    [[nodiscard]] std::chrono::milliseconds delay(std::uint32_t attempt, const UniformRandom& random) const;
+    [[nodiscard]] std::chrono::milliseconds delay(std::uint32_t attempt,
+                                                  const UniformRandom& random) const;
 };
 
 /// Parses a Retry-After header value: delta-seconds ("120") or an HTTP-date (IMF-fixdate
 /// "Sun, 06 Nov 1994 08:49:37 GMT", and the obsolete RFC 850 and asctime forms). A date in the
 /// past gives zero. Returns nullopt when the value is neither.
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
-                                                           std::chrono::system_clock::time_point now);
+std::optional<std::chrono::milliseconds>
+parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now);
 
 /// Parses an HTTP-date (the three forms of RFC 9110 section 5.6.7) as UTC.
 std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view value);

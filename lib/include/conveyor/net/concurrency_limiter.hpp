@@ -5,7 +5,6 @@
 // from the strand the waiters run on (waiters are resumed by posting to their own executor).
 
 #include <boost/asio/awaitable.hpp>
-
 #include <cstddef>
 #include <deque>
 #include <memory>

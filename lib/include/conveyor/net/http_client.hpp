@@ -9,7 +9,6 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -30,7 +29,7 @@ struct HttpRequest {
     std::string method = "GET"; ///< GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS
     std::string url;            ///< absolute http:// or https:// URL
     std::vector<Header> headers;
-    std::string body;           ///< sent with Content-Length when not empty
+    std::string body; ///< sent with Content-Length when not empty
 };
 
 struct HttpResponse {

@@ -10,12 +10,12 @@ namespace conveyor::net {
 
 /// An absolute http:// or https:// URL split into what a request needs.
 struct Url {
-    bool tls = false;          ///< https
-    std::string userinfo;      ///< "user:password" as written (still percent-encoded), or empty
-    std::string host;          ///< without brackets for IPv6 literals, lower-cased
-    std::uint16_t port = 0;    ///< explicit or the scheme's default (80 / 443)
+    bool tls = false;       ///< https
+    std::string userinfo;   ///< "user:password" as written (still percent-encoded), or empty
+    std::string host;       ///< without brackets for IPv6 literals, lower-cased
+    std::uint16_t port = 0; ///< explicit or the scheme's default (80 / 443)
     bool explicit_port = false;
-    std::string target;        ///< path and query ("/a/b?x=1"); "/" when the URL has no path
+    std::string target; ///< path and query ("/a/b?x=1"); "/" when the URL has no path
 
     /// The Host header value: host (bracketed if IPv6) plus ":port" when not the default.
     [[nodiscard]] std::string host_header() const;
