@@ -13,6 +13,7 @@
 #   SKIP_CURL=1      skip the xargs + curl comparison
 #   REPEAT=3         runs per configuration when the bound is <= 30 s (the median is reported)
 #   BENCH_DIR        where delay_server.py and gen_data.py live (default <repo>/../shared/bench)
+#   RESULTS=path     where to write the table (default RESULTS.md next to this script)
 #
 # Starts delay_server.py on 127.0.0.1 (ephemeral port, stops itself after 900 s, stopped by
 # PID on exit), prints a markdown table and writes it with the machine description to
@@ -143,7 +144,7 @@ for C in $CONCS; do
     tail -n +2 "$WORK/input.csv" | cut -d, -f1 |
       awk -v u="$U" '{ printf "url = \"%s/users/%s/profile\"\noutput = \"/dev/null\"\n", u, $1 }' > "$WORK/one.curl"
     run "one stage" "curl -Z --parallel-max C" "$C" "$bound" "$C" "$WORK/z.out" sh -c \
-      "curl -sS --fail -m 10 -Z --parallel-max $C -K '$WORK/one.curl' && seq $N > '$WORK/z.out'"
+      "curl -sS --no-progress-meter --fail -m 10 -Z --parallel-max $C -K '$WORK/one.curl' && seq $N > '$WORK/z.out'"
   fi
 done
 
@@ -156,8 +157,8 @@ for C in $TWO_CONCS; do
   if [ "${SKIP_CURL:-0}" != "1" ]; then
     run "two requests per row" "xargs -P C row_fetch.sh" "$C" "$dag" "$C" "$WORK/x.out" sh -c \
       "tail -n +2 '$WORK/input.csv' | cut -d, -f1 | xargs -P $C -n 1 '$BENCH/w2/row_fetch.sh' $PORT > '$WORK/x.out'"
-    run "two requests per row" "curl -Z (curl_parallel.sh)" "$C" "$dag" "$C" "$WORK/z.out" \
-      "$BENCH/w2/curl_parallel.sh" "$PORT" "$C" "$WORK/input.csv" "$WORK/z.out"
+    run "two requests per row" "curl -Z (curl_parallel.sh)" "$C" "$dag" "$C" "$WORK/z.out" sh -c \
+      "'$BENCH/w2/curl_parallel.sh' $PORT $C '$WORK/input.csv' '$WORK/z.out' 2> /dev/null"
   fi
 done
 
@@ -179,7 +180,7 @@ done
   echo "- bound: the latency bound. One stage: N·L/C. Two chained stages under \`channel\`: N·L/C + L (both stages run at once); under \`dag\`: 2·N·L/C (the second stage starts when the first is done). xargs rows: the same bounds for the same work (row_fetch.sh makes its two requests one after the other)."
   echo "- measured: wall time of the whole command, start-up included; the median of ${REPEAT:-3} runs when the bound is <= 30 s (all runs listed), else one run. Start-up (csv.read -> json.write of the same file without HTTP, median of 3): ${STARTUP} s."
   echo "- ratio: measured / (bound + start-up); the target is <= 1.10."
-  echo "- server span: the server's time from the first request received to the last response sent (the part of the wall time the client cannot shorten)."
+  echo "- server span: the server's time from the first request received to the last response sent (all of the waiting on the server plus the client's turnaround between a response and the next request; not start-up or writing the output)."
   echo "- max in flight: the server's max_concurrent_requests; limit is C (2C for two stages running at once under channel). Target for conveyor: 0.9·limit <= max <= limit."
   echo "- connections: TCP connections the server accepted during the run (keep-alive reuse shows as <= C for conveyor; curl opens one per request)."
   echo "- check: pass when the run succeeded, wrote N records, ratio <= 1.10 and max in flight is within [0.9·limit, limit]."
@@ -187,6 +188,6 @@ done
   echo "$HEADER"
   echo "$SEP"
   printf '%s\n' "${ROWS[@]}"
-} > "$HERE/RESULTS.md"
+} > "${RESULTS:-$HERE/RESULTS.md}"
 echo
-echo "wrote $HERE/RESULTS.md"
+echo "wrote ${RESULTS:-$HERE/RESULTS.md}"
