@@ -137,6 +137,9 @@ asio::awaitable<Status> drive_stage(Node& node, StreamInput& in, StageOutput& ou
     else {
         auto& stream = *std::get<std::unique_ptr<StreamOperator>>(op);
         s = co_await stream.run(in, out);
+        // A stream stage sees only emit() == false; the reason (dag memory cap) is here.
+        if (s && !run.cancelled())
+            if (auto f = out.failure()) s = *f;
         if (s && run.cancelled()) s = cancelled_error(run);
         if (!s) s = std::move(s).error().in_stage(node.id());
     }

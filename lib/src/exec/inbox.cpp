@@ -1,8 +1,10 @@
 #include "inbox.hpp"
 
+#include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -47,6 +49,7 @@ asio::awaitable<void> Inbox::wait_for_room(std::size_t port, std::size_t n) {
 asio::awaitable<void> Inbox::wait_for_data() {
     co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
         [this](auto handler) {
+            auto slot = asio::get_associated_cancellation_slot(handler);
             std::unique_lock lock(mu_);
             bool ready = cancelled_;
             for (const Port& p : ports_)
@@ -57,6 +60,18 @@ asio::awaitable<void> Inbox::wait_for_data() {
                 return;
             }
             consumer_.emplace(erase(std::move(handler)));
+            // A consumer whose coroutine has a cancellation slot (a stream stage that stops
+            // reading early) can be woken; pop() then returns nullopt.
+            if (slot.is_connected()) {
+                slot.assign([this](asio::cancellation_type) {
+                    std::optional<Handler> wake;
+                    {
+                        std::lock_guard guard(mu_);
+                        wake = std::exchange(consumer_, std::nullopt);
+                    }
+                    if (wake) resume(std::move(*wake));
+                });
+            }
         },
         asio::use_awaitable);
 }
@@ -144,6 +159,8 @@ asio::awaitable<std::optional<InputEvent>> Inbox::pop() {
         if (event) co_return event;
         if (finished) co_return std::nullopt;
         co_await wait_for_data();
+        if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
+            co_return std::nullopt;
     }
 }
 

@@ -41,7 +41,9 @@ public:
     boost::asio::awaitable<bool> push(std::size_t port, Batch batch);
     /// The producer of `port` has finished.
     void close_port(std::size_t port);
-    /// Next batch or port end; nullopt when every port has ended (or after cancel()).
+    /// Next batch or port end; nullopt when every port has ended (or after cancel()). Also
+    /// nullopt when the consumer's coroutine is cancelled through its cancellation slot (a
+    /// stream stage that has to stop reading before its inputs end, e.g. http.fetch failing).
     boost::asio::awaitable<std::optional<InputEvent>> pop();
     /// Wakes everyone; later pushes fail and pops return nullopt. Idempotent.
     void cancel();

@@ -1,0 +1,130 @@
+#pragma once
+
+// An HTTP/1.1 client for I/O stages: keep-alive connections pooled per host:port(:tls), TLS
+// through OpenSSL with certificate and host name verification, one deadline per request,
+// response bodies bounded. Boost.Beast does the protocol work, hidden in http_client.cpp; this
+// header exposes only Asio's awaitable and executor types.
+
+#include "conveyor/core/result.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace conveyor::net {
+
+struct Header {
+    std::string name;
+    std::string value;
+};
+
+struct HttpRequest {
+    std::string method = "GET"; ///< GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS
+    std::string url;            ///< absolute http:// or https:// URL
+    std::vector<Header> headers;
+    std::string body; ///< sent with Content-Length when not empty
+};
+
+struct HttpResponse {
+    int status = 0;
+    std::string reason;
+    std::vector<Header> headers; ///< in arrival order, names as the server wrote them
+    std::string body;
+
+    /// The first header named `name` (case-insensitive), if any.
+    [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
+};
+
+/// Why a request got no response.
+enum class FailureKind : std::uint8_t {
+    None,
+    BadUrl,    ///< the URL does not parse
+    Resolve,   ///< host name lookup failed
+    Connect,   ///< TCP connect failed (refused, unreachable)
+    Timeout,   ///< the deadline passed (connect + TLS + write + read)
+    Reset,     ///< the connection broke before the whole response arrived
+    Tls,       ///< TLS handshake or certificate verification failed
+    TooLarge,  ///< the response body exceeds max_response_bytes
+    Protocol,  ///< the response is not valid HTTP/1.x
+    Cancelled, ///< cancel_all() was called
+};
+
+std::string_view to_string(FailureKind kind) noexcept;
+
+/// Transient failures are worth retrying: resolve, connect, timeout, reset.
+bool is_retryable(FailureKind kind) noexcept;
+
+struct HttpResult {
+    std::optional<HttpResponse> response; ///< any status; empty on failure
+    FailureKind failure = FailureKind::None;
+    std::string message; ///< what failed, in plain words (no header values, URL redacted)
+
+    [[nodiscard]] bool ok() const noexcept { return response.has_value(); }
+};
+
+struct TlsOptions {
+    bool verify = true;  ///< verify the certificate chain and the host name
+    std::string ca_file; ///< PEM file of trusted CAs, in addition to the system store
+};
+
+/// An OpenSSL client context: built once per stage run (loading the CA store is slow) and
+/// shared by its connections.
+class TlsContext {
+public:
+    ~TlsContext();
+    /// Fails (ErrorKind::Config) when `ca_file` cannot be loaded.
+    static Result<std::shared_ptr<TlsContext>> create(const TlsOptions& options);
+    [[nodiscard]] bool verify() const noexcept;
+    struct Impl;
+    [[nodiscard]] Impl& impl() noexcept { return *impl_; }
+
+private:
+    TlsContext();
+    std::unique_ptr<Impl> impl_;
+};
+
+struct ClientOptions {
+    std::size_t max_response_bytes = 10u << 20;
+    /// Idle keep-alive connections kept per host:port(:tls); more are closed.
+    std::size_t max_idle_per_host = 64;
+    std::string user_agent = "conveyor/" CONVEYOR_VERSION;
+    /// Needed for https:// URLs; created on first use with default options when null.
+    std::shared_ptr<TlsContext> tls;
+};
+
+/// Not thread-safe: create it on, and call it only from, one strand (an I/O stage's).
+class HttpClient {
+public:
+    HttpClient(boost::asio::any_io_executor executor, ClientOptions options);
+    ~HttpClient();
+    HttpClient(const HttpClient&) = delete;
+    HttpClient& operator=(const HttpClient&) = delete;
+
+    /// Sends `request` and reads the whole response within `timeout` (DNS, connect, TLS
+    /// handshake, write and read all count). Reuses an idle connection to the same
+    /// host:port(:tls) when one is alive; a reused connection that turns out to have been closed
+    /// by the server before answering is replaced once, transparently. Never throws for network
+    /// errors: they come back as HttpResult::failure. Cancellation: cancel_all().
+    boost::asio::awaitable<HttpResult> send(const HttpRequest& request,
+                                            std::chrono::milliseconds timeout);
+
+    /// Aborts every request in flight (they complete with FailureKind::Cancelled), closes idle
+    /// connections, and makes later sends fail at once.
+    void cancel_all();
+
+    /// TCP connections opened so far (connection reuse shows as fewer connections than requests).
+    [[nodiscard]] std::uint64_t connections_opened() const noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace conveyor::net

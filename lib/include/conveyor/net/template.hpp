@@ -1,0 +1,82 @@
+#pragma once
+
+#include "conveyor/core/result.hpp"
+#include "conveyor/core/schema.hpp"
+#include "conveyor/core/value.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace conveyor::net {
+
+/// How a value is put into the text around it.
+enum class Escape : std::uint8_t {
+    /// Percent-encoded (RFC 3986 unreserved kept, everything else %XX): a value can never change
+    /// the path or query structure of the URL. null and missing values are errors.
+    Url,
+    /// JSON: a string is inserted as escaped content without quotes (the template supplies
+    /// them); numbers and booleans as their text, null as `null`, arrays/objects as compact JSON.
+    Json,
+    /// Raw text for an HTTP header value; a value containing CR, LF or NUL is an error (header
+    /// injection), as is null.
+    Header,
+};
+
+/// A text with `{{ name }}` placeholders (`{{name}}` too; `{{ user.name }}` reaches into nested
+/// objects, `{{ items.0 }}` into arrays). Parsed once when the pipeline is loaded; immutable.
+class Template {
+public:
+    struct Part {
+        std::string literal;           ///< text before the placeholder
+        std::string name;              ///< empty for the final literal-only part
+        std::vector<std::string> path; ///< name split on '.'
+        std::size_t offset = 0;        ///< byte offset of "{{" in the template
+        [[nodiscard]] bool is_placeholder() const noexcept { return !name.empty(); }
+    };
+
+    /// Errors (ErrorKind::Config) say what is wrong and at which byte ("... (at byte 9)"):
+    /// `{{` without `}}`, an empty name, a name with spaces, block helpers like `{{#each}}`.
+    static Result<Template> parse(std::string_view text);
+
+    [[nodiscard]] const std::string& text() const noexcept { return text_; }
+    [[nodiscard]] const std::vector<Part>& parts() const noexcept { return parts_; }
+    [[nodiscard]] bool has_placeholders() const noexcept;
+    /// The placeholder names, in order of first use.
+    [[nodiscard]] std::vector<std::string> names() const;
+    /// The literal text before the first placeholder (the whole text when there is none).
+    [[nodiscard]] std::string_view literal_prefix() const noexcept;
+
+private:
+    std::string text_;
+    std::vector<Part> parts_;
+};
+
+/// A template's placeholders resolved against one schema (cache it per schema pointer): each
+/// placeholder becomes a column plus a member path below it. `a.b` names column "a.b" when the
+/// schema has one, else member "b" of column "a".
+class BoundTemplate {
+public:
+    BoundTemplate() = default;
+    BoundTemplate(const Template& tpl, const Schema& schema);
+
+    /// Appends the rendering of `row`. A placeholder whose field is missing (or absent) is an
+    /// error (ErrorKind::Data) naming the field - never an empty string.
+    Status render(std::span<const Value> row, Escape escape, std::string& out) const;
+
+private:
+    struct Slot {
+        std::size_t column = static_cast<std::size_t>(-1);
+        std::size_t path_from = 0; ///< first element of Part::path below the column
+    };
+    const Template* tpl_ = nullptr;
+    std::vector<Slot> slots_; ///< one per part
+};
+
+/// Appends `v` escaped for `escape`; `name` names the field in errors.
+Status append_escaped(std::string& out, const Value& v, Escape escape, std::string_view name);
+
+} // namespace conveyor::net

@@ -1,0 +1,518 @@
+#include "conveyor/net/http_client.hpp"
+
+#include "conveyor/net/url.hpp"
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <cctype>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+namespace conveyor::net {
+
+std::string_view to_string(FailureKind kind) noexcept {
+    switch (kind) {
+    case FailureKind::None:
+        return "none";
+    case FailureKind::BadUrl:
+        return "bad request";
+    case FailureKind::Resolve:
+        return "host lookup failed";
+    case FailureKind::Connect:
+        return "connection failed";
+    case FailureKind::Timeout:
+        return "timeout";
+    case FailureKind::Reset:
+        return "connection reset";
+    case FailureKind::Tls:
+        return "TLS error";
+    case FailureKind::TooLarge:
+        return "response too large";
+    case FailureKind::Protocol:
+        return "invalid HTTP response";
+    case FailureKind::Cancelled:
+        return "cancelled";
+    }
+    return "unknown";
+}
+
+bool is_retryable(FailureKind kind) noexcept {
+    switch (kind) {
+    case FailureKind::Resolve:
+    case FailureKind::Connect:
+    case FailureKind::Timeout:
+    case FailureKind::Reset:
+        return true;
+    default:
+        return false;
+    }
+}
+
+std::optional<std::string_view> HttpResponse::header(std::string_view name) const {
+    for (const Header& h : headers) {
+        if (h.name.size() == name.size() &&
+            std::equal(h.name.begin(), h.name.end(), name.begin(), [](char a, char b) {
+                return std::tolower(static_cast<unsigned char>(a)) ==
+                       std::tolower(static_cast<unsigned char>(b));
+            }))
+            return std::string_view(h.value);
+    }
+    return std::nullopt;
+}
+
+struct TlsContext::Impl {
+    ssl::context ctx{ssl::context::tls_client};
+    bool verify = true;
+};
+
+TlsContext::TlsContext() : impl_(std::make_unique<Impl>()) {}
+TlsContext::~TlsContext() = default;
+
+bool TlsContext::verify() const noexcept {
+    return impl_->verify;
+}
+
+Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& options) {
+    std::shared_ptr<TlsContext> t(new TlsContext());
+    ssl::context& ctx = t->impl_->ctx;
+    error_code ec;
+    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+    ctx.set_options(
+        ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3, ec);
+    t->impl_->verify = options.verify;
+    // Without a system store (minimal containers) only ca_file can make verification pass;
+    // the handshake then fails with a message saying the certificate could not be verified.
+    ctx.set_default_verify_paths(ec);
+    if (!options.ca_file.empty()) {
+        ctx.load_verify_file(options.ca_file, ec);
+        if (ec)
+            return fail(ErrorKind::Config, "cannot load ca_file \"" + options.ca_file +
+                                               "\": " + ec.message() +
+                                               " (it must be a PEM file of CA certificates)");
+    }
+    ctx.set_verify_mode(options.verify ? ssl::verify_peer : ssl::verify_none, ec);
+    return t;
+}
+
+namespace {
+
+using Millis = std::chrono::milliseconds;
+
+/// One TCP (or TLS over TCP) connection and the bytes read past the last response.
+struct Connection {
+    std::optional<beast::tcp_stream> plain;
+    std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+    beast::flat_buffer buffer;
+
+    tcp::socket& socket() {
+        return secure ? beast::get_lowest_layer(*secure).socket() : plain->socket();
+    }
+    void close() {
+        error_code ec;
+        socket().shutdown(tcp::socket::shutdown_both, ec);
+        socket().close(ec);
+    }
+    /// An idle keep-alive connection is still usable if the server has neither closed it nor
+    /// sent anything unasked (a readable idle socket means EOF, RST or junk).
+    bool idle_usable() {
+        if (!socket().is_open() || buffer.size() != 0) return false;
+        pollfd p{};
+        p.fd = socket().native_handle();
+        p.events = POLLIN | POLLRDHUP;
+        return ::poll(&p, 1, 0) == 0;
+    }
+};
+
+/// One send() in progress: what the deadline timer or cancel_all() must interrupt.
+struct Operation {
+    bool timed_out = false;
+    bool cancelled = false;
+    bool finished = false;
+    Connection* conn = nullptr;
+    tcp::resolver* resolver = nullptr;
+
+    void abort() {
+        if (conn) conn->close();
+        if (resolver) resolver->cancel();
+    }
+    [[nodiscard]] bool interrupted() const noexcept { return timed_out || cancelled; }
+};
+
+HttpResult failure(FailureKind kind, std::string message) {
+    HttpResult r;
+    r.failure = kind;
+    r.message = std::move(message);
+    return r;
+}
+
+bool is_ip_literal(const std::string& host) {
+    error_code ec;
+    (void)asio::ip::make_address(host, ec);
+    return !ec;
+}
+
+std::string ssl_error_text(const error_code& ec, SSL* native) {
+    std::string text = ec.message();
+    if (native) {
+        const long v = SSL_get_verify_result(native);
+        if (v != X509_V_OK) {
+            text += " (";
+            text += X509_verify_cert_error_string(v);
+            text += ")";
+        }
+    }
+    return text;
+}
+
+bool is_broken_connection(const error_code& ec) {
+    return ec == asio::error::eof || ec == asio::error::connection_reset ||
+           ec == asio::error::connection_aborted || ec == asio::error::broken_pipe ||
+           ec == asio::error::not_connected || ec == http::error::end_of_stream ||
+           ec == http::error::partial_message || ec == ssl::error::stream_truncated;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+} // namespace
+
+struct HttpClient::Impl {
+    asio::any_io_executor ex;
+    ClientOptions options;
+    std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+    std::unordered_set<Operation*> active;
+    bool cancelled = false;
+    std::uint64_t opened = 0;
+
+    /// The outcome of writing a request and reading its response on one connection.
+    struct Exchange {
+        HttpResult result;
+        bool keep_alive = false;
+        bool stale = false; ///< failed before any response byte: a closed keep-alive connection
+    };
+
+    std::unique_ptr<Connection> take_idle(const std::string& key) {
+        auto it = idle.find(key);
+        if (it == idle.end()) return nullptr;
+        auto& list = it->second;
+        while (!list.empty()) {
+            std::unique_ptr<Connection> c = std::move(list.back());
+            list.pop_back();
+            if (c->idle_usable()) return c;
+            c->close();
+        }
+        return nullptr;
+    }
+
+    void put_idle(const std::string& key, std::unique_ptr<Connection> c) {
+        auto& list = idle[key];
+        if (list.size() >= options.max_idle_per_host) {
+            c->close();
+            return;
+        }
+        list.push_back(std::move(c));
+    }
+
+    HttpResult interrupted(const Operation& op, Millis timeout) const {
+        if (op.cancelled) return failure(FailureKind::Cancelled, "cancelled");
+        return failure(FailureKind::Timeout,
+                       "no complete response within " + std::to_string(timeout.count()) + " ms");
+    }
+
+    asio::awaitable<std::unique_ptr<Connection>> connect(Operation& op, const Url& url,
+                                                         HttpResult& error, Millis timeout) {
+        std::vector<tcp::endpoint> endpoints;
+        error_code ec;
+        const asio::ip::address addr = asio::ip::make_address(url.host, ec);
+        if (!ec) {
+            endpoints.emplace_back(addr, url.port);
+        } else {
+            tcp::resolver resolver(ex);
+            op.resolver = &resolver;
+            auto [rec, results] = co_await resolver.async_resolve(
+                url.host, std::to_string(url.port), asio::as_tuple(asio::use_awaitable));
+            op.resolver = nullptr;
+            if (op.interrupted()) {
+                error = interrupted(op, timeout);
+                co_return nullptr;
+            }
+            if (rec) {
+                error = failure(FailureKind::Resolve,
+                                "cannot resolve host \"" + url.host + "\": " + rec.message());
+                co_return nullptr;
+            }
+            for (const auto& r : results)
+                endpoints.push_back(r.endpoint());
+        }
+        auto conn = std::make_unique<Connection>();
+        if (url.tls) {
+            if (!options.tls) {
+                auto t = TlsContext::create({});
+                if (!t) {
+                    error = failure(FailureKind::Tls, t.error().message);
+                    co_return nullptr;
+                }
+                options.tls = std::move(t).value();
+            }
+            conn->secure.emplace(ex, options.tls->impl().ctx);
+        } else {
+            conn->plain.emplace(ex);
+        }
+        op.conn = conn.get();
+        if (op.interrupted()) {
+            error = interrupted(op, timeout);
+            co_return nullptr;
+        }
+        auto [cec, endpoint] = co_await asio::async_connect(conn->socket(), endpoints,
+                                                            asio::as_tuple(asio::use_awaitable));
+        if (op.interrupted()) {
+            error = interrupted(op, timeout);
+            co_return nullptr;
+        }
+        if (cec) {
+            error = failure(FailureKind::Connect,
+                            "cannot connect to " + url.host_header() + ": " + cec.message());
+            co_return nullptr;
+        }
+        ++opened;
+        error_code ignored;
+        conn->socket().set_option(tcp::no_delay(true), ignored);
+        if (url.tls) {
+            SSL* native = conn->secure->native_handle();
+            const bool ip = is_ip_literal(url.host);
+            // SNI carries host names only (RFC 6066), never address literals.
+            if (!ip) SSL_set_tlsext_host_name(native, url.host.c_str());
+            if (options.tls->verify()) {
+                X509_VERIFY_PARAM* param = SSL_get0_param(native);
+                X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+                if (ip)
+                    X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str());
+                else
+                    X509_VERIFY_PARAM_set1_host(param, url.host.c_str(), url.host.size());
+            }
+            auto [hec] = co_await conn->secure->async_handshake(
+                ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
+            if (op.interrupted()) {
+                error = interrupted(op, timeout);
+                co_return nullptr;
+            }
+            if (hec) {
+                if (is_broken_connection(hec))
+                    error = failure(FailureKind::Reset, "TLS handshake with " + url.host_header() +
+                                                            " failed: " + hec.message());
+                else
+                    error =
+                        failure(FailureKind::Tls, "TLS handshake with " + url.host_header() +
+                                                      " failed: " + ssl_error_text(hec, native));
+                co_return nullptr;
+            }
+        }
+        co_return conn;
+    }
+
+    template <class Stream>
+    asio::awaitable<Exchange> exchange_on(Stream& stream, Connection& conn, Operation& op,
+                                          const Url& url, http::verb verb, const HttpRequest& rq,
+                                          Millis timeout, bool reused) {
+        Exchange out;
+        http::request<http::string_body> req{verb, url.target, 11};
+        req.set(http::field::host, url.host_header());
+        bool has_agent = false;
+        bool has_auth = false;
+        bool wants_close = false;
+        for (const Header& h : rq.headers) {
+            req.insert(h.name, h.value);
+            if (iequals(h.name, "user-agent")) has_agent = true;
+            if (iequals(h.name, "authorization")) has_auth = true;
+            if (iequals(h.name, "connection") && iequals(h.value, "close")) wants_close = true;
+        }
+        if (!has_agent) req.set(http::field::user_agent, options.user_agent);
+        if (!has_auth && !url.userinfo.empty())
+            req.set(http::field::authorization,
+                    "Basic " + base64_encode(percent_decode(url.userinfo)));
+        req.body() = rq.body;
+        req.prepare_payload();
+
+        auto [wec, written] =
+            co_await http::async_write(stream, req, asio::as_tuple(asio::use_awaitable));
+        if (op.interrupted()) {
+            out.result = interrupted(op, timeout);
+            co_return out;
+        }
+        if (wec) {
+            out.stale = reused;
+            out.result =
+                failure(FailureKind::Reset, "sending the request failed: " + wec.message());
+            co_return out;
+        }
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(options.max_response_bytes);
+        parser.header_limit(64 * 1024);
+        if (verb == http::verb::head) parser.skip(true);
+        auto [rec, read] = co_await http::async_read(stream, conn.buffer, parser,
+                                                     asio::as_tuple(asio::use_awaitable));
+        if (op.interrupted()) {
+            out.result = interrupted(op, timeout);
+            co_return out;
+        }
+        if (rec) {
+            if (rec == http::error::body_limit) {
+                out.result = failure(FailureKind::TooLarge,
+                                     "the response body is larger than max_response_bytes (" +
+                                         std::to_string(options.max_response_bytes) + " bytes)");
+            } else if (is_broken_connection(rec)) {
+                out.stale = reused && !parser.got_some();
+                out.result =
+                    failure(FailureKind::Reset,
+                            "the connection was closed before the whole response arrived (" +
+                                rec.message() + ")");
+            } else if (rec.category() == error_code(http::error::end_of_stream).category() ||
+                       rec == http::error::header_limit) {
+                out.result =
+                    failure(FailureKind::Protocol, "invalid HTTP response: " + rec.message());
+            } else if (rec.category() == asio::error::get_ssl_category() ||
+                       rec.category() == ssl::error::get_stream_category()) {
+                out.result = failure(FailureKind::Tls, "TLS error while reading: " + rec.message());
+            } else {
+                out.stale = reused && !parser.got_some();
+                out.result =
+                    failure(FailureKind::Reset, "reading the response failed: " + rec.message());
+            }
+            co_return out;
+        }
+        auto& msg = parser.get();
+        HttpResponse resp;
+        resp.status = static_cast<int>(msg.result_int());
+        resp.reason = std::string(msg.reason());
+        for (const auto& field : msg)
+            resp.headers.push_back({std::string(field.name_string()), std::string(field.value())});
+        resp.body = std::move(msg.body());
+        out.keep_alive = msg.keep_alive() && !wants_close;
+        out.result.response = std::move(resp);
+        co_return out;
+    }
+
+    asio::awaitable<HttpResult> run(Operation& op, const Url& url, http::verb verb,
+                                    const HttpRequest& rq, Millis timeout) {
+        const std::string key = url.pool_key();
+        std::unique_ptr<Connection> conn = take_idle(key);
+        bool reused = conn != nullptr;
+        for (;;) {
+            if (!conn) {
+                HttpResult error;
+                conn = co_await connect(op, url, error, timeout);
+                op.conn = nullptr;
+                if (!conn) co_return error;
+                reused = false;
+            }
+            op.conn = conn.get();
+            // Two statements, not a conditional expression: GCC 12 bit-copies the result of a
+            // ?: whose branches are co_await expressions (a moved std::string then points
+            // into freed frame memory).
+            Exchange ex;
+            if (conn->secure)
+                ex = co_await exchange_on(*conn->secure, *conn, op, url, verb, rq, timeout, reused);
+            else
+                ex = co_await exchange_on(*conn->plain, *conn, op, url, verb, rq, timeout, reused);
+            op.conn = nullptr;
+            if (ex.stale && !op.interrupted()) {
+                // The server had closed this idle connection: try once more on a new one.
+                conn->close();
+                conn.reset();
+                reused = false;
+                continue;
+            }
+            if (ex.result.ok() && ex.keep_alive && !cancelled)
+                put_idle(key, std::move(conn));
+            else
+                conn->close();
+            co_return std::move(ex.result);
+        }
+    }
+};
+
+HttpClient::HttpClient(asio::any_io_executor executor, ClientOptions options)
+    : impl_(std::make_unique<Impl>()) {
+    impl_->ex = std::move(executor);
+    impl_->options = std::move(options);
+}
+
+HttpClient::~HttpClient() {
+    if (!impl_) return;
+    for (auto& [key, list] : impl_->idle)
+        for (auto& c : list)
+            c->close();
+}
+
+asio::awaitable<HttpResult> HttpClient::send(const HttpRequest& request, Millis timeout) {
+    Impl& im = *impl_;
+    if (im.cancelled) co_return failure(FailureKind::Cancelled, "cancelled");
+    Result<Url> url = parse_url(request.url);
+    if (!url) co_return failure(FailureKind::BadUrl, url.error().message);
+    const http::verb verb = http::string_to_verb(request.method);
+    if (verb == http::verb::unknown)
+        co_return failure(FailureKind::BadUrl,
+                          "unsupported HTTP method \"" + request.method + "\"");
+
+    auto op = std::make_shared<Operation>();
+    im.active.insert(op.get());
+    asio::steady_timer deadline(im.ex);
+    deadline.expires_after(timeout);
+    deadline.async_wait([op](const error_code& ec) {
+        if (ec || op->finished) return;
+        op->timed_out = true;
+        op->abort();
+    });
+    HttpResult result = co_await im.run(*op, *url, verb, request, timeout);
+    op->finished = true;
+    im.active.erase(op.get());
+    deadline.cancel();
+    co_return result;
+}
+
+void HttpClient::cancel_all() {
+    Impl& im = *impl_;
+    im.cancelled = true;
+    for (Operation* op : im.active) {
+        op->cancelled = true;
+        op->abort();
+    }
+    for (auto& [key, list] : im.idle)
+        for (auto& c : list)
+            c->close();
+    im.idle.clear();
+}
+
+std::uint64_t HttpClient::connections_opened() const noexcept {
+    return impl_->opened;
+}
+
+} // namespace conveyor::net

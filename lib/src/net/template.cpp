@@ -1,0 +1,235 @@
+#include "conveyor/net/template.hpp"
+
+#include "conveyor/format/json_writer.hpp"
+#include "conveyor/net/url.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace conveyor::net {
+
+namespace {
+
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && is_space(s.front()))
+        s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back()))
+        s.remove_suffix(1);
+    return s;
+}
+
+Failure template_error(std::size_t offset, std::string what) {
+    return fail(ErrorKind::Config, std::move(what) + " (at byte " + std::to_string(offset) + ")");
+}
+
+std::vector<std::string> split_path(std::string_view name) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    for (;;) {
+        const std::size_t dot = name.find('.', start);
+        out.emplace_back(name.substr(start, dot == std::string_view::npos ? dot : dot - start));
+        if (dot == std::string_view::npos) break;
+        start = dot + 1;
+    }
+    return out;
+}
+
+std::string join_path(const std::vector<std::string>& path, std::size_t n) {
+    std::string out;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i) out += '.';
+        out += path[i];
+    }
+    return out;
+}
+
+/// Member `key` of an object, or element `key` (a decimal index) of an array.
+const Value* step(const Value& v, std::string_view key) {
+    if (v.kind() == Kind::Object) return v.find(key);
+    if (v.kind() == Kind::Array) {
+        std::size_t index = 0;
+        const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), index);
+        if (ec != std::errc{} || end != key.data() + key.size()) return nullptr;
+        const auto items = v.as_array();
+        return index < items.size() ? &items[index] : nullptr;
+    }
+    return nullptr;
+}
+
+void append_scalar_text(std::string& out, const Value& v) {
+    switch (v.kind()) {
+    case Kind::Bool:
+        out += v.as_bool() ? "true" : "false";
+        break;
+    case Kind::Int:
+        json::append_int(out, v.as_int());
+        break;
+    case Kind::Double:
+        if (v.has_number_text())
+            out += v.number_text();
+        else
+            json::append_double(out, v.as_double());
+        break;
+    case Kind::String:
+        out += v.as_string();
+        break;
+    default:
+        json::append_value(out, v);
+        break;
+    }
+}
+
+} // namespace
+
+Result<Template> Template::parse(std::string_view text) {
+    Template t;
+    t.text_ = std::string(text);
+    std::size_t pos = 0;
+    Part current;
+    while (pos < text.size()) {
+        const std::size_t open = text.find("{{", pos);
+        if (open == std::string_view::npos) {
+            current.literal.append(text.substr(pos));
+            break;
+        }
+        current.literal.append(text.substr(pos, open - pos));
+        const std::size_t close = text.find("}}", open + 2);
+        if (close == std::string_view::npos)
+            return template_error(open, "\"{{\" has no closing \"}}\"");
+        const std::string_view inner_raw = text.substr(open + 2, close - open - 2);
+        const std::string_view inner = trim(inner_raw);
+        if (inner.empty())
+            return template_error(open, "empty placeholder \"{{ }}\": put a field name inside");
+        if (inner.front() == '{')
+            return template_error(open, "\"{{{\" is not supported: use \"{{ name }}\"");
+        if (inner.front() == '#' || inner.front() == '/' || inner.front() == '!' ||
+            inner.front() == '>' || inner.front() == '^')
+            return template_error(
+                open, "\"{{" + std::string(inner) +
+                          "}}\": block helpers and partials are not supported; only field "
+                          "placeholders such as \"{{ id }}\" or \"{{ user.name }}\" (in mode = "
+                          "\"batch\", \"{{ records }}\" inserts the records as a JSON array)");
+        if (std::any_of(inner.begin(), inner.end(), [](char c) { return is_space(c) || c == '{'; }))
+            return template_error(open, "\"{{" + std::string(inner_raw) +
+                                            "}}\": a field name cannot contain spaces or '{'");
+        std::vector<std::string> path = split_path(inner);
+        if (std::any_of(path.begin(), path.end(), [](const std::string& s) { return s.empty(); }))
+            return template_error(open, "\"{{" + std::string(inner_raw) +
+                                            "}}\": empty part in a dotted field name");
+        current.name = std::string(inner);
+        current.path = std::move(path);
+        current.offset = open;
+        t.parts_.push_back(std::move(current));
+        current = Part{};
+        pos = close + 2;
+    }
+    if (!current.literal.empty() || t.parts_.empty()) t.parts_.push_back(std::move(current));
+    return t;
+}
+
+bool Template::has_placeholders() const noexcept {
+    return std::any_of(parts_.begin(), parts_.end(),
+                       [](const Part& p) { return p.is_placeholder(); });
+}
+
+std::vector<std::string> Template::names() const {
+    std::vector<std::string> out;
+    for (const Part& p : parts_)
+        if (p.is_placeholder() && std::find(out.begin(), out.end(), p.name) == out.end())
+            out.push_back(p.name);
+    return out;
+}
+
+std::string_view Template::literal_prefix() const noexcept {
+    if (parts_.empty()) return {};
+    return parts_.front().literal;
+}
+
+BoundTemplate::BoundTemplate(const Template& tpl, const Schema& schema) : tpl_(&tpl) {
+    slots_.resize(tpl.parts().size());
+    for (std::size_t i = 0; i < tpl.parts().size(); ++i) {
+        const Template::Part& p = tpl.parts()[i];
+        if (!p.is_placeholder()) continue;
+        // The longest dotted prefix that names a column wins ("a.b" may be a CSV header).
+        for (std::size_t n = p.path.size(); n > 0; --n) {
+            if (auto col = schema.find(n == p.path.size() ? p.name : join_path(p.path, n))) {
+                slots_[i].column = *col;
+                slots_[i].path_from = n;
+                break;
+            }
+        }
+    }
+}
+
+Status BoundTemplate::render(std::span<const Value> row, Escape escape, std::string& out) const {
+    if (!tpl_) return {};
+    const auto& parts = tpl_->parts();
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        const Template::Part& p = parts[i];
+        out += p.literal;
+        if (!p.is_placeholder()) continue;
+        const Slot& s = slots_[i];
+        if (s.column >= row.size())
+            return fail(ErrorKind::Data, "field '" + p.name + "' is missing from the record");
+        const Value* v = &row[s.column];
+        for (std::size_t k = s.path_from; k < p.path.size() && v; ++k)
+            v = step(*v, p.path[k]);
+        if (!v || v->is_absent())
+            return fail(ErrorKind::Data, "field '" + p.name + "' is missing from the record");
+        CONVEYOR_TRY(append_escaped(out, *v, escape, p.name));
+    }
+    return {};
+}
+
+Status append_escaped(std::string& out, const Value& v, Escape escape, std::string_view name) {
+    if (v.is_absent())
+        return fail(ErrorKind::Data,
+                    "field '" + std::string(name) + "' is missing from the record");
+    switch (escape) {
+    case Escape::Url: {
+        if (v.kind() == Kind::Null)
+            return fail(ErrorKind::Data,
+                        "field '" + std::string(name) + "' is null and cannot be put in a URL");
+        if (v.kind() == Kind::String) {
+            append_percent_encoded(out, v.as_string());
+        } else {
+            std::string text;
+            append_scalar_text(text, v);
+            append_percent_encoded(out, text);
+        }
+        return {};
+    }
+    case Escape::Json: {
+        if (v.kind() == Kind::String) {
+            const std::size_t at = out.size();
+            json::append_string(out, v.as_string());
+            out.pop_back();   // closing quote
+            out.erase(at, 1); // opening quote
+        } else {
+            json::append_value(out, v);
+        }
+        return {};
+    }
+    case Escape::Header: {
+        if (v.kind() == Kind::Null)
+            return fail(ErrorKind::Data, "field '" + std::string(name) +
+                                             "' is null and cannot be put in a header value");
+        const std::size_t at = out.size();
+        append_scalar_text(out, v);
+        if (out.find_first_of(std::string_view("\r\n\0", 3), at) != std::string::npos) {
+            out.resize(at);
+            return fail(ErrorKind::Data,
+                        "field '" + std::string(name) +
+                            "' contains a line break or NUL, which cannot go in a header value");
+        }
+        return {};
+    }
+    }
+    return {};
+}
+
+} // namespace conveyor::net
