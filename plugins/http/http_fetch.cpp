@@ -1,6 +1,7 @@
 #include "http_fetch.hpp"
 
 #include "conveyor/exec/dead_letter.hpp"
+#include "conveyor/exec/journal.hpp"
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/format/json_writer.hpp"
@@ -9,6 +10,7 @@
 #include "conveyor/net/http_client.hpp"
 #include "conveyor/net/token_bucket.hpp"
 #include "conveyor/net/url.hpp"
+#include "conveyor/obs/http_metrics.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/stage/stream_stage.hpp"
@@ -140,6 +142,7 @@ public:
              std::shared_ptr<net::TlsContext> tls)
         : cfg_(std::move(cfg)), stage_id_(std::move(stage_id)), run_(run), metrics_(metrics),
           stats_(std::move(stats)), tls_(std::move(tls)), limiter_(cfg_->concurrency) {
+        if (metrics_) http_metrics_.emplace(*metrics_);
         const std::size_t unit = cfg_->mode == FetchMode::Batch ? cfg_->batch_size : 1;
         const std::size_t in_batch = std::max<std::size_t>(1, input_batch);
         window_cap_ = cfg_->concurrency * unit + in_batch;
@@ -443,11 +446,30 @@ private:
                 limiter_.release();
                 co_return;
             }
+            // A response recorded in the run journal by an interrupted run (--resume) is not
+            // requested again.
+            const std::string journal_key = run_ && run_->journal ? request_key(job.request) : std::string();
+            if (!journal_key.empty()) {
+                if (auto recorded = run_->journal->lookup(stage_id_, journal_key)) {
+                    if (auto resp = decode_response(*recorded)) {
+                        limiter_.release();
+                        add(stats_->journal_hits);
+                        settle_success(job, std::move(*resp));
+                        co_return;
+                    }
+                }
+            }
             ++in_flight_;
             raise_max(stats_->max_in_flight, static_cast<std::uint64_t>(in_flight_));
             add(stats_->requests_sent);
             const auto started = std::chrono::steady_clock::now();
+            std::optional<obs::HttpMetrics::Request> live;
+            if (http_metrics_) live.emplace(&*http_metrics_);
             net::HttpResult res = co_await client_->send(job.request, cfg_->timeout);
+            if (live) {
+                if (res.ok()) live->finish(static_cast<unsigned>(res.response->status));
+                else live->finish_error();
+            }
             --in_flight_;
             limiter_.release();
             if (spdlog::should_log(spdlog::level::debug)) {
@@ -463,6 +485,13 @@ private:
             count(res);
             Verdict v = judge(res);
             if (v.success) {
+                if (!journal_key.empty()) {
+                    if (Status st = run_->journal->record(stage_id_, journal_key, encode_response(*res.response));
+                        !st) {
+                        set_fatal(std::move(st).error().in_stage(stage_id_));
+                        co_return;
+                    }
+                }
                 settle_success(job, std::move(*res.response));
                 co_return;
             }
@@ -481,10 +510,72 @@ private:
                 v.retry_after ? std::min(*v.retry_after, cfg_->backoff.max_delay)
                               : cfg_->backoff.delay(attempt, random_);
             add(stats_->retries);
+            if (metrics_) metrics_->retries.fetch_add(1, std::memory_order_relaxed);
             if (!co_await clock_->sleep_for(delay)) co_return;
             if (!co_await limiter_.acquire()) co_return;
             ++attempt;
         }
+    }
+
+    /// What identifies a request for the run journal: method, URL, headers and body.
+    static std::string request_key(const net::HttpRequest& r) {
+        std::string k = r.method;
+        k += '\n';
+        k += r.url;
+        for (const auto& h : r.headers) {
+            k += '\n';
+            k += h.name;
+            k += ':';
+            k += h.value;
+        }
+        k += "\n\n";
+        k += r.body;
+        return RunJournal::fingerprint(k);
+    }
+
+    /// A response as one line of JSON for the journal: {"s":200,"h":[["k","v"],...],"b":"..."}.
+    static std::string encode_response(const net::HttpResponse& r) {
+        std::string out = "{\"s\":";
+        json::append_int(out, r.status);
+        out += ",\"r\":";
+        json::append_string(out, r.reason);
+        out += ",\"h\":[";
+        for (std::size_t i = 0; i < r.headers.size(); ++i) {
+            if (i) out += ',';
+            out += '[';
+            json::append_string(out, r.headers[i].name);
+            out += ',';
+            json::append_string(out, r.headers[i].value);
+            out += ']';
+        }
+        out += "],\"b\":";
+        json::append_string(out, r.body);
+        out += '}';
+        return out;
+    }
+
+    static std::optional<net::HttpResponse> decode_response(const std::string& text) {
+        json::Parser parser;
+        Arena arena;
+        auto v = parser.parse(text, arena);
+        if (!v || v->kind() != Kind::Object) return std::nullopt;
+        const Value* s = v->find("s");
+        const Value* r = v->find("r");
+        const Value* h = v->find("h");
+        const Value* b = v->find("b");
+        if (!s || s->kind() != Kind::Int || !b || b->kind() != Kind::String || !h ||
+            h->kind() != Kind::Array)
+            return std::nullopt;
+        net::HttpResponse resp;
+        resp.status = static_cast<int>(s->as_int());
+        if (r && r->kind() == Kind::String) resp.reason = std::string(r->as_string());
+        for (const Value& pair : h->as_array()) {
+            if (pair.kind() != Kind::Array || pair.as_array().size() != 2) return std::nullopt;
+            resp.headers.push_back({std::string(pair.as_array()[0].as_string()),
+                                    std::string(pair.as_array()[1].as_string())});
+        }
+        resp.body = std::string(b->as_string());
+        return resp;
     }
 
     static std::shared_ptr<const Response> to_response(net::HttpResponse r) {
@@ -521,6 +612,7 @@ private:
             for (std::uint64_t seq : job.seqs)
                 slots_.at(seq).outcome = Outcome::Removed;
             add(stats_->records_dropped, n);
+            if (metrics_) metrics_->records_dropped.fetch_add(n, std::memory_order_relaxed);
             break;
         case OnError::DeadLetter:
             for (std::uint64_t seq : job.seqs) {
@@ -534,6 +626,7 @@ private:
                     return;
                 }
                 add(stats_->records_dead_lettered);
+                if (metrics_) metrics_->records_dead_lettered.fetch_add(1, std::memory_order_relaxed);
             }
             break;
         case OnError::Fail:
@@ -710,6 +803,7 @@ private:
     std::string stage_id_;
     RunContext* run_;
     StageMetrics* metrics_;
+    std::optional<obs::HttpMetrics> http_metrics_; ///< live series for /metrics
     std::shared_ptr<HttpStats> stats_;
     std::shared_ptr<net::TlsContext> tls_;
 

@@ -97,6 +97,8 @@ struct HttpStats {
     std::atomic<std::uint64_t> records_unfinished{0};
     std::atomic<std::uint64_t> max_in_flight{0};
     std::atomic<std::uint64_t> connections_opened{0};
+    /// Responses taken from the run journal of an interrupted run (--resume), not requested.
+    std::atomic<std::uint64_t> journal_hits{0};
 };
 
 /// The http.fetch stage definition. Immutable apart from `last_stats()` bookkeeping.

@@ -29,10 +29,10 @@ private:
     Clock::time_point start_;
 };
 
-/// Records a stage has left out so far (filtered, failed, dropped).
+/// Records a stage has left out so far (filtered, dead-lettered, dropped).
 std::uint64_t left_out(const StageMetrics& m) {
     return m.records_filtered.load(std::memory_order_relaxed) +
-           m.records_failed.load(std::memory_order_relaxed) +
+           m.records_dead_lettered.load(std::memory_order_relaxed) +
            m.records_dropped.load(std::memory_order_relaxed);
 }
 

@@ -33,6 +33,7 @@ Status StageErrors::settle(Error error, const std::function<Status(Error&)>& dea
         CONVEYOR_TRY(dead_letter(error));
         if (metrics_) metrics_->records_dead_lettered.fetch_add(1, std::memory_order_relaxed);
     } else {
+        if (metrics_) metrics_->records_dropped.fetch_add(1, std::memory_order_relaxed);
         spdlog::warn("skipped a record: {}", error.to_string());
     }
     return {};

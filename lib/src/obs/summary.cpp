@@ -79,6 +79,7 @@ std::string render_summary_table(const RunStats& stats, bool color) {
     const bool show_filtered = any([](const StageStats& s) { return s.records_filtered; });
     const bool show_failed = any([](const StageStats& s) { return s.records_failed; });
     const bool show_dead = any([](const StageStats& s) { return s.records_dead_lettered; });
+    const bool show_dropped = any([](const StageStats& s) { return s.records_dropped; });
     const bool show_retries = any([](const StageStats& s) { return s.retries; });
 
     std::vector<Column> cols;
@@ -93,6 +94,7 @@ std::string render_summary_table(const RunStats& stats, bool color) {
     if (show_filtered) add("filtered");
     if (show_failed) add("failed");
     if (show_dead) add("dead-lettered");
+    if (show_dropped) add("dropped");
     if (show_retries) add("retries");
     add("bytes");
     add("busy");
@@ -108,6 +110,7 @@ std::string render_summary_table(const RunStats& stats, bool color) {
         if (show_filtered) cell(group_thousands(s.records_filtered));
         if (show_failed) cell(group_thousands(s.records_failed));
         if (show_dead) cell(group_thousands(s.records_dead_lettered));
+        if (show_dropped) cell(group_thousands(s.records_dropped));
         if (show_retries) cell(group_thousands(s.retries));
         const std::uint64_t bytes = s.bytes_read + s.bytes_written;
         cell(bytes ? human_bytes(bytes) : "-");
@@ -216,6 +219,7 @@ std::string render_stats_json(const RunStats& stats) {
         num("filtered", s.records_filtered);
         num("failed", s.records_failed);
         num("dead_lettered", s.records_dead_lettered);
+        num("dropped", s.records_dropped);
         close('}');
         o += ',';
         num("retries", s.retries);

@@ -331,9 +331,10 @@ TEST_P(ExecutorTest, AccountingInvariantHoldsForEveryStageAndStrategy) {
                 EXPECT_EQ(sm.records_read.load(), sm.records_out.load());
                 continue;
             }
-            // records in = records out + filtered + failed (dead-lettered or skipped) + dropped
+            // records in = records out + filtered + dead-lettered + dropped
             EXPECT_EQ(sm.records_in.load(), sm.records_out.load() + sm.records_filtered.load() +
-                                                sm.records_failed.load() + sm.records_dropped.load())
+                                                sm.records_dead_lettered.load() +
+                                                sm.records_dropped.load())
                 << sm.id << " strategy " << to_string(strategy);
         }
         if (strategy == ErrorStrategy::Continue) {

@@ -37,13 +37,16 @@ struct StageMetrics {
     /// Records a source has produced so far (read from its input); equals records_out for
     /// sources unless a batch is still waiting for room downstream.
     std::atomic<std::uint64_t> records_read{0};
-    /// Records the stage could not process and left out (continue strategy).
+    /// Records the stage could not process, whatever happened to them next (left out, sent to
+    /// the dead-letter queue, or kept with a null result by http.fetch on_error = "null").
+    /// Any makes the run exit 3 ("completed with failures").
     std::atomic<std::uint64_t> records_failed{0};
-    /// Of those, the ones written to the dead-letter queue.
+    /// Records left out and written to the dead-letter queue.
     std::atomic<std::uint64_t> records_dead_lettered{0};
     /// Records a filter-like stage chose not to pass on.
     std::atomic<std::uint64_t> records_filtered{0};
-    /// Records a stage removed on purpose for another reason (e.g. http.fetch on_error = drop).
+    /// Records left out without a dead-letter queue (continue strategy, on_error = "drop").
+    /// Per stage: records in = records out + filtered + dead-lettered + dropped.
     std::atomic<std::uint64_t> records_dropped{0};
     /// Retry attempts beyond the first (a request tried three times counts 2), of requests or
     /// of opening the stage.
