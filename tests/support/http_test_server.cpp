@@ -480,6 +480,11 @@ bool HttpTestServer::wait_for_concurrent(std::size_t n, std::chrono::millisecond
     return impl_->cv.wait_for(lock, timeout, [&] { return impl_->current >= n; });
 }
 
+bool HttpTestServer::wait_for_answered(std::size_t n, std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(impl_->mu);
+    return impl_->cv.wait_for(lock, timeout, [&] { return impl_->requests - impl_->current >= n; });
+}
+
 const std::string& HttpTestServer::certificate_pem() const {
     return impl_->cert_pem;
 }

@@ -109,6 +109,9 @@ public:
     /// Blocks until at least `n` requests are in flight (received, unanswered) or `timeout`
     /// passes; returns whether they are. For tests that must act while requests hang.
     bool wait_for_concurrent(std::size_t n, std::chrono::milliseconds timeout) const;
+    /// Blocks until at least `n` requests have been answered (over the server's life) or
+    /// `timeout` passes; returns whether they have.
+    bool wait_for_answered(std::size_t n, std::chrono::milliseconds timeout) const;
 
     /// TLS mode: the self-signed certificate (PEM); writes it to `path` and returns `path`.
     [[nodiscard]] const std::string& certificate_pem() const;

@@ -1,0 +1,177 @@
+// Crash and resume: a run with a slow http.fetch is killed (-9) at several points, resumed
+// with --resume, and must end with exactly the output of an uninterrupted run, while the
+// server sees each finished request only once (only requests in flight at a kill repeat).
+
+#include "support/http_test_server.hpp"
+#include "support/paths.hpp"
+#include "support/process.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <csignal>
+#include <memory>
+#include <filesystem>
+
+namespace conveyor {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using test::HttpTestReply;
+using test::HttpTestRequest;
+using test::HttpTestServer;
+
+constexpr int kRows = 240;
+constexpr int kConcurrency = 4;
+
+std::string pipeline(const HttpTestServer& server, const std::string& executor) {
+    return R"([global]
+executor = ")" + executor + R"("
+concurrency = )" + std::to_string(kConcurrency) + R"(
+channel_buffer_size = 20
+checkpoint_interval = 10
+
+[[stages]]
+id = "items"
+function = "csv.read"
+inputs = []
+[stages.config]
+path = "items.csv"
+
+[[stages]]
+id = "fetch"
+function = "http.fetch"
+inputs = ["items"]
+[stages.config]
+url = ")" + server.url("/items/{{ id }}") + R"("
+result_field = "detail"
+
+[[stages]]
+id = "save"
+function = "json.write"
+inputs = ["fetch"]
+[stages.config]
+path = "out/items.jsonl"
+)";
+}
+
+void serve_items(HttpTestServer& server) {
+    server.route("/items/", [](const HttpTestRequest& r) {
+        HttpTestReply reply = HttpTestReply::json(R"({"item":")" + r.path.substr(7) + R"(","ok":true})");
+        reply.delay = 3ms;
+        return reply;
+    });
+}
+
+class ResumeTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ResumeTest, KilledRunsResumeToTheCleanOutputWithoutRepeatingFinishedRequests) {
+    std::string rows = "id,name\n";
+    for (int i = 1; i <= kRows; ++i) rows += std::to_string(i) + ",n" + std::to_string(i) + "\n";
+
+    // The output of an uninterrupted run, for comparison.
+    std::string clean;
+    {
+        HttpTestServer server;
+        serve_items(server);
+        test::TempDir dir;
+        dir.write("items.csv", rows);
+        dir.write("p.toml", pipeline(server, GetParam()));
+        test::ProcessOptions o;
+        o.cwd = dir.path();
+        auto r = test::run_conveyor({"run", "p.toml", "-q"}, o);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        clean = test::read_file(dir.file("out/items.jsonl"));
+        ASSERT_EQ(server.requests(), static_cast<std::size_t>(kRows));
+        EXPECT_FALSE(std::filesystem::exists(dir.file(".conveyor/p.journal"))) << "a finished run keeps no journal";
+    }
+
+    HttpTestServer server;
+    serve_items(server);
+    test::TempDir dir;
+    dir.write("items.csv", rows);
+    dir.write("p.toml", pipeline(server, GetParam()));
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    // Kill it twice, at different points, then let a resumed run finish.
+    int kills = 0;
+    for (std::size_t answered_before_kill : {60u, 150u}) {
+        auto child = test::spawn_conveyor(kills == 0 ? std::vector<std::string>{"run", "p.toml"}
+                                                     : std::vector<std::string>{"run", "p.toml", "--resume"},
+                                          o);
+        ASSERT_TRUE(server.wait_for_answered(answered_before_kill, 60s));
+        child->signal(SIGKILL);
+        EXPECT_EQ(child->wait().exit_code, 128 + SIGKILL);
+        ++kills;
+        EXPECT_FALSE(test::file_exists(dir.file("out/items.jsonl"))) << "never a partial output";
+    }
+    auto r = test::run_conveyor({"run", "p.toml", "--resume"}, o);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("resuming:"));
+    EXPECT_EQ(test::read_file(dir.file("out/items.jsonl")), clean) << "byte for byte";
+    // Each finished request is asked once; only those in flight at a kill are asked again.
+    EXPECT_LE(server.requests(), static_cast<std::size_t>(kRows + kills * kConcurrency));
+    EXPECT_GE(server.requests(), static_cast<std::size_t>(kRows));
+    EXPECT_FALSE(std::filesystem::exists(dir.file(".conveyor/p.journal")));
+}
+
+TEST_P(ResumeTest, AChangedInputMakesResumeStartAfresh) {
+    HttpTestServer server;
+    auto hang = std::make_shared<std::atomic<bool>>(true);
+    server.route("/items/", [hang](const HttpTestRequest& r) {
+        if (r.path == "/items/2" && hang->load()) return HttpTestReply::hang();
+        return HttpTestReply::json(R"({"item":")" + r.path.substr(7) + R"("})");
+    });
+    test::TempDir dir;
+    dir.write("items.csv", "id,name\n1,a\n2,b\n");
+    std::string p = pipeline(server, GetParam());
+    p.replace(p.find("[global]\n"), 9, "[global]\ntimeout_seconds = 1\n");
+    dir.write("p.toml", p);
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    // Item 1 is fetched (and journaled), item 2 hangs until the run times out.
+    auto timed_out = test::run_conveyor({"run", "p.toml"}, o);
+    ASSERT_EQ(timed_out.exit_code, 75) << timed_out.err;
+    EXPECT_THAT(timed_out.err, HasSubstr("--resume"));
+    hang->store(false);
+    const std::size_t before = server.requests();
+    dir.write("items.csv", "id,name\n1,a\n2,b\n3,c\n");
+    auto r = test::run_conveyor({"run", "p.toml", "--resume"}, o);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("changed"));
+    EXPECT_EQ(server.requests() - before, 3u) << "nothing reused from a journal made for other input";
+}
+
+TEST_P(ResumeTest, ResumeReusesWhatATimedOutRunFetched) {
+    HttpTestServer server;
+    auto hang = std::make_shared<std::atomic<bool>>(true);
+    server.route("/items/", [hang](const HttpTestRequest& r) {
+        if (r.path == "/items/3" && hang->load()) return HttpTestReply::hang();
+        return HttpTestReply::json(R"({"item":")" + r.path.substr(7) + R"("})");
+    });
+    test::TempDir dir;
+    dir.write("items.csv", "id,name\n1,a\n2,b\n3,c\n");
+    std::string p = pipeline(server, GetParam());
+    p.replace(p.find("[global]\n"), 9, "[global]\ntimeout_seconds = 1\n");
+    dir.write("p.toml", p);
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    ASSERT_EQ(test::run_conveyor({"run", "p.toml"}, o).exit_code, 75);
+    hang->store(false);
+    const std::size_t before = server.requests();
+    auto r = test::run_conveyor({"run", "p.toml", "--resume"}, o);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("resuming: 2 results"));
+    EXPECT_EQ(server.requests() - before, 1u) << "only the request that never finished";
+    EXPECT_EQ(test::read_file(dir.file("out/items.jsonl")),
+              "{\"id\":1,\"name\":\"a\",\"detail\":{\"item\":\"1\"}}\n"
+              "{\"id\":2,\"name\":\"b\",\"detail\":{\"item\":\"2\"}}\n"
+              "{\"id\":3,\"name\":\"c\",\"detail\":{\"item\":\"3\"}}\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(Executors, ResumeTest, ::testing::Values("dag", "channel", "async"));
+
+} // namespace
+} // namespace conveyor
