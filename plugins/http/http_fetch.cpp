@@ -3,6 +3,7 @@
 #include "conveyor/exec/dead_letter.hpp"
 #include "conveyor/exec/journal.hpp"
 #include "conveyor/exec/run_context.hpp"
+#include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/net/clock.hpp"
@@ -872,7 +873,29 @@ std::shared_ptr<const HttpStats> HttpFetchStage::last_stats() const {
 }
 
 Result<OpenedStage> HttpFetchStage::open(const OpenContext& ctx) const {
-    const HttpFetchConfig& cfg = *config_;
+    // What the options leave open follows the stage's error handling.
+    std::shared_ptr<const HttpFetchConfig> effective = config_;
+    if (ctx.errors && (!config_->on_error_given || !config_->retries_given || !config_->backoff_given)) {
+        auto c = std::make_shared<HttpFetchConfig>(*config_);
+        const ErrorHandlingSpec& policy = ctx.errors->policy();
+        if (!c->on_error_given) {
+            const bool has_dlq = ctx.run && ctx.run->dead_letters;
+            c->on_error = !policy.continues() ? OnError::Fail
+                          : has_dlq           ? OnError::DeadLetter
+                                              : OnError::Drop;
+        }
+        if (policy.strategy == ErrorStrategy::Retry) {
+            if (!c->retries_given) c->retries = policy.max_retries;
+            if (!c->backoff_given) {
+                c->backoff.base_delay = std::chrono::milliseconds(
+                    static_cast<std::int64_t>(policy.retry_delay_seconds * 1000));
+                c->backoff.max_delay = std::chrono::milliseconds(
+                    static_cast<std::int64_t>(policy.max_retry_delay_seconds * 1000));
+            }
+        }
+        effective = std::move(c);
+    }
+    const HttpFetchConfig& cfg = *effective;
     if (cfg.on_error == OnError::DeadLetter && (!ctx.run || !ctx.run->dead_letters))
         return fail(ErrorKind::Config,
                     "on_error = \"dead_letter\" needs the dead-letter queue: enable it with "
@@ -898,7 +921,7 @@ Result<OpenedStage> HttpFetchStage::open(const OpenContext& ctx) const {
         fixed = !ctx.input_schemas_fixed.empty() && ctx.input_schemas_fixed[0];
     }
     OpenedStage opened(std::unique_ptr<StreamOperator>(std::make_unique<FetchOperator>(
-                           config_, std::string(ctx.stage_id), ctx.run, ctx.metrics, ctx.batch_size,
+                           effective, std::string(ctx.stage_id), ctx.run, ctx.metrics, ctx.batch_size,
                            std::move(stats), std::move(tls))),
                        std::move(initial));
     opened.fixed_schema = fixed;

@@ -52,6 +52,11 @@ struct HttpFetchConfig {
     std::uint32_t retries = 3;
     net::BackoffPolicy backoff;
     OnError on_error = OnError::Null;
+    /// Which of on_error, retries and the backoff were set in [stages.config]; the others
+    /// follow the stage's error handling when the stage opens (see HttpFetchStage::open).
+    bool on_error_given = false;
+    bool retries_given = false;
+    bool backoff_given = false;
     std::chrono::milliseconds timeout{30000};
     std::size_t max_response_bytes = 10u << 20;
     bool response_status = false;

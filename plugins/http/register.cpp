@@ -136,12 +136,17 @@ std::unique_ptr<Stage> build_fetch(BuildContext& ctx) {
     cfg.retries = static_cast<std::uint32_t>(o.get_int("retries"));
     cfg.backoff.base_delay = std::chrono::milliseconds{o.get_int("retry_base_delay_ms")};
     cfg.backoff.max_delay = std::chrono::milliseconds{o.get_int("max_retry_delay_ms")};
+    cfg.retries_given = o.given("retries");
+    cfg.backoff_given = o.given("retry_base_delay_ms") || o.given("max_retry_delay_ms");
+    cfg.on_error_given = o.given("on_error");
 
-    const std::string& on_error = o.get_string("on_error");
-    cfg.on_error = on_error == "drop"          ? OnError::Drop
-                   : on_error == "fail"        ? OnError::Fail
-                   : on_error == "dead_letter" ? OnError::DeadLetter
-                                               : OnError::Null;
+    if (cfg.on_error_given) {
+        const std::string& on_error = o.get_string("on_error");
+        cfg.on_error = on_error == "drop"          ? OnError::Drop
+                       : on_error == "fail"        ? OnError::Fail
+                       : on_error == "dead_letter" ? OnError::DeadLetter
+                                                   : OnError::Null;
+    }
 
     if (o.given("timeout_ms") && o.given("timeout_seconds")) {
         ctx.error("timeout_seconds", "give either timeout_ms or timeout_seconds, not both");
@@ -203,7 +208,10 @@ void register_http(Registry& registry) {
         "false. Timeouts, connection errors, 408, 429 and 5xx are retried with exponential "
         "backoff and full jitter (Retry-After is honoured); other 4xx are not. After the last "
         "attempt on_error decides: null (keep the record, result null), drop, fail (stop the "
-        "run; exit 75 for transient causes) or dead_letter. HTTPS verifies certificates against "
+        "run; exit 75 for transient causes) or dead_letter. Without on_error the stage follows "
+        "[error_handling] (or its own [stages.error_handling]): strategy \"stop\" fails, "
+        "\"continue\" dead-letters (drops without a dead-letter queue), \"retry\" uses "
+        "max_retries and retry_delay_seconds and then on_exhausted. HTTPS verifies certificates against "
         "the system store (ca_file adds a CA; tls_verify = false turns checks off). Debug logs "
         "show each request with credentials redacted; header values are never logged.";
     OptionSpec url = option("url", OptionType::String, {},
@@ -239,10 +247,12 @@ void register_http(Registry& registry) {
                                     "max_retry_delay_ms, retry_base_delay_ms * 2^n)]."));
     fn.options.push_back(int_option("max_retry_delay_ms", 10000, 0, 3600000,
                                     "Longest wait before a retry (also caps Retry-After)."));
-    OptionSpec on_error = option("on_error", OptionType::String, "null",
+    OptionSpec on_error = option("on_error", OptionType::String, {},
                                  "After the last attempt: \"null\" (keep the record with a null "
-                                 "result), \"drop\", \"fail\" or \"dead_letter\" (needs "
-                                 "[error_handling] dead_letter_queue).");
+                                 "result, the earlier tool's behaviour), \"drop\", \"fail\" or "
+                                 "\"dead_letter\" (needs [error_handling] dead_letter_queue). "
+                                 "Default: what the stage's error strategy says (stop: fail; "
+                                 "continue: dead_letter, or drop without a queue).");
     on_error.choices = {"null", "drop", "fail", "dead_letter"};
     fn.options.push_back(std::move(on_error));
     fn.options.push_back(int_option("timeout_ms", 30000, 1, 86400000,
