@@ -15,6 +15,7 @@ Workloads (see pipelines/bench/README.md):
            sink's output compared across executors.
   startup  `conveyor run` of a one-record pipeline and `conveyor validate`, median of 30.
   scaling  W1 wall at 1M vs 5M rows, and workers = 1 vs 2 (plus CPU time / wall).
+  w2       http.fetch against the shared 100 ms delay server (pipelines/bench/http/run.sh).
 
 Only the Python standard library is used. Peers are skipped (and say so) when missing:
 Miller (`mlr`), DuckDB through node + @duckdb/node-api (installed into the build directory
@@ -343,6 +344,22 @@ class Bench:
             f"- workers = 1 -> 2 at 1M rows: {speedup:.2f}x faster "
             "(sources run on their own thread, so even workers = 1 overlaps parsing with the rest)", ""]))
 
+    # ---- W2 (http.fetch against the shared delay server) ---------------------------------
+    def w2(self):
+        script = BENCH / "http" / "run.sh"
+        env = dict(os.environ)
+        env.setdefault("SKIP_C1", "1")           # the C = 1 rows take 100 s each
+        env.setdefault("BENCH_DIR", str(self.shared / "bench"))
+        log("W2: pipelines/bench/http/run.sh (about 5 minutes) ...")
+        subprocess.run(["bash", str(script), str(self.build)], check=True, env=env,
+                       stdout=subprocess.DEVNULL)
+        text = (BENCH / "http" / "RESULTS.md").read_text()
+        table = text[text.index("| workload"):] if "| workload" in text else text
+        self.sections.append("\n".join([
+            "## W2: csv.read -> http.fetch (-> http.fetch) -> json.write against a 100 ms server", "",
+            "From `pipelines/bench/http/run.sh` (details and the machine in "
+            "`pipelines/bench/http/RESULTS.md`).", "", table.strip(), ""]))
+
     def report(self):
         cpu = "unknown"
         try:
@@ -453,7 +470,7 @@ def main():
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"), help="the shared/ folder (generator, peers)")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--only", default="w1,memory,w3,startup,scaling")
+    ap.add_argument("--only", default="w1,memory,w3,startup,scaling,w2")
     ap.add_argument("--w1-sizes", default="1m,5m")
     ap.add_argument("--write", default=str(BENCH / "RESULTS.md"), help="also write the tables here ('' = no)")
     args = ap.parse_args()

@@ -93,6 +93,40 @@ OptionSpec quote_option() {
     return o;
 }
 
+OptionSpec infer_types_option(std::string_view context) {
+    OptionSpec o;
+    o.name = "infer_types";
+    o.type = OptionType::Bool;
+    o.default_value = true;
+    o.description = std::string(context) +
+                    "Turn integers and decimals into numbers and empty fields into null. When "
+                    "false every field is a string (empty fields are empty strings).";
+    return o;
+}
+
+OptionSpec on_ragged_option(std::string_view context) {
+    OptionSpec o;
+    o.name = "on_ragged";
+    o.type = OptionType::String;
+    o.default_value = "error";
+    o.choices = {"error", "pad", "skip"};
+    o.description = std::string(context) +
+                    "A row with a different number of fields than the header: \"error\" stops "
+                    "with file:line, \"pad\" fills short rows with null (long rows still fail), "
+                    "\"skip\" drops the row and warns once with the count.";
+    return o;
+}
+
+OptionSpec columns_option(std::string_view context) {
+    OptionSpec o;
+    o.name = "columns";
+    o.type = OptionType::StringList;
+    o.description = std::string(context) +
+                    "Field names for input without a header row (headers = false); each row "
+                    "must have this many fields.";
+    return o;
+}
+
 bool bool_option(const Options& options, std::string_view name, bool fallback) {
     const OptionValue* v = options.find(name);
     return v && v->is_bool() ? v->as_bool() : fallback;

@@ -26,6 +26,11 @@ std::optional<Dialect> dialect_from_options(BuildContext& ctx);
 OptionSpec headers_option(std::string description);
 OptionSpec delimiter_option();
 OptionSpec quote_option();
+/// Options of every CSV reader (csv.read, stdin.read and file.watch with format = "csv").
+/// `context` prefixes the descriptions where the options only apply to one format.
+OptionSpec infer_types_option(std::string_view context = {});
+OptionSpec on_ragged_option(std::string_view context = {});
+OptionSpec columns_option(std::string_view context = {});
 
 /// Typed option access that also works when a test fills in only some options: the declared
 /// default applies when the key is missing.

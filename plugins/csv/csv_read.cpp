@@ -370,30 +370,9 @@ FunctionDescriptor csv_read_descriptor() {
     fn.options.push_back(delimiter_option());
     fn.options.push_back(quote_option());
 
-    OptionSpec infer;
-    infer.name = "infer_types";
-    infer.type = OptionType::Bool;
-    infer.default_value = true;
-    infer.description = "Turn integers and decimals into numbers and empty fields into null. "
-                        "When false every field is a string (empty fields are empty strings).";
-    fn.options.push_back(std::move(infer));
-
-    OptionSpec ragged;
-    ragged.name = "on_ragged";
-    ragged.type = OptionType::String;
-    ragged.default_value = "error";
-    ragged.choices = {"error", "pad", "skip"};
-    ragged.description = "A row with a different number of fields than the header: \"error\" "
-                         "stops with file:line, \"pad\" fills short rows with null (long rows "
-                         "still fail), \"skip\" drops the row and warns once with the count.";
-    fn.options.push_back(std::move(ragged));
-
-    OptionSpec columns;
-    columns.name = "columns";
-    columns.type = OptionType::StringList;
-    columns.description = "Field names for a file without a header row (headers = false); "
-                          "each row must have this many fields.";
-    fn.options.push_back(std::move(columns));
+    fn.options.push_back(infer_types_option());
+    fn.options.push_back(on_ragged_option());
+    fn.options.push_back(columns_option());
 
     OptionSpec follow;
     follow.name = "follow";

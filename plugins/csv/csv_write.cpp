@@ -4,6 +4,7 @@
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/input_file.hpp"
 #include "conveyor/io/output_file.hpp"
+#include "conveyor/registry/sink_options.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "csv_dialect.hpp"
 #include "csv_reader.hpp"
@@ -398,25 +399,9 @@ FunctionDescriptor csv_write_descriptor() {
     columns.description = "The columns to write, in this order; other fields are left out and "
                           "missing ones are empty.";
     fn.options.push_back(std::move(columns));
-    OptionSpec append;
-    append.name = "append";
-    append.type = OptionType::Bool;
-    append.default_value = false;
-    append.description =
-        "Append to the file in place instead of replacing it when the run succeeds: records "
-        "are written as they arrive (whole lines, one write per batch), the header only to an "
-        "empty file, and an existing header names the columns. For streaming runs.";
-    fn.options.push_back(std::move(append));
-    OptionSpec fsync;
-    fsync.name = "fsync_interval_ms";
-    fsync.type = OptionType::Int;
-    fsync.default_value = std::int64_t{1000};
-    fsync.min = 0.0;
-    fsync.description =
-        "With append = true: data is made durable (fdatasync) at the first batch written this "
-        "many milliseconds after the previous sync, and when the stage ends; 0 syncs every "
-        "batch. Records are visible to readers as soon as they are written either way.";
-    fn.options.push_back(std::move(fsync));
+    fn.options.push_back(append_option(
+        "the header goes only into an empty file, and an existing header names the columns"));
+    fn.options.push_back(fsync_interval_option());
     fn.factory = build_csv_write;
     return fn;
 }

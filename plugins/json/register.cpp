@@ -1,5 +1,6 @@
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/registry/registry.hpp"
+#include "conveyor/registry/sink_options.hpp"
 #include "json_read.hpp"
 #include "json_write.hpp"
 
@@ -149,25 +150,8 @@ void register_json(Registry& registry) {
         pretty.default_value = false;
         pretty.description = "Indent each object by 2 spaces (format \"records\" only).";
         fn.options.push_back(std::move(pretty));
-        OptionSpec append;
-        append.name = "append";
-        append.type = OptionType::Bool;
-        append.default_value = false;
-        append.description =
-            "Append to the file in place instead of replacing it when the run succeeds "
-            "(format \"jsonl\" only): records are written as they arrive, whole lines in one "
-            "write per batch, so a reader never sees half a record. For streaming runs.";
-        fn.options.push_back(std::move(append));
-        OptionSpec fsync;
-        fsync.name = "fsync_interval_ms";
-        fsync.type = OptionType::Int;
-        fsync.default_value = std::int64_t{1000};
-        fsync.min = 0.0;
-        fsync.description =
-            "With append = true: data is made durable (fdatasync) at the first batch written "
-            "this many milliseconds after the previous sync, and when the stage ends; 0 syncs "
-            "every batch. Records are visible to readers as soon as they are written either way.";
-        fn.options.push_back(std::move(fsync));
+        fn.options.push_back(append_option("format \"jsonl\" only"));
+        fn.options.push_back(fsync_interval_option());
         fn.min_inputs = 1;
         fn.max_inputs = kUnboundedInputs;
         fn.factory = build_write;

@@ -62,29 +62,9 @@ void add_format_options(FunctionDescriptor& fn, std::optional<std::string> defau
     fn.options.push_back(csv::delimiter_option());
     fn.options.push_back(csv::quote_option());
 
-    OptionSpec infer;
-    infer.name = "infer_types";
-    infer.type = OptionType::Bool;
-    infer.default_value = true;
-    infer.description = "format = \"csv\": integers and decimals become numbers, empty fields "
-                        "null (as csv.read).";
-    fn.options.push_back(std::move(infer));
-
-    OptionSpec ragged;
-    ragged.name = "on_ragged";
-    ragged.type = OptionType::String;
-    ragged.default_value = "error";
-    ragged.choices = {"error", "pad", "skip"};
-    ragged.description = "format = \"csv\": a row with another number of fields than the "
-                         "header stops the run (\"error\"), is filled with null (\"pad\") or is "
-                         "dropped with a warning (\"skip\").";
-    fn.options.push_back(std::move(ragged));
-
-    OptionSpec columns;
-    columns.name = "columns";
-    columns.type = OptionType::StringList;
-    columns.description = "format = \"csv\" with headers = false: the field names.";
-    fn.options.push_back(std::move(columns));
+    fn.options.push_back(csv::infer_types_option("format = \"csv\": "));
+    fn.options.push_back(csv::on_ragged_option("format = \"csv\": "));
+    fn.options.push_back(csv::columns_option("format = \"csv\": "));
 }
 
 std::optional<FormatConfig> format_from_options(BuildContext& ctx, std::string_view path) {

@@ -2,6 +2,7 @@
 // output in place (the next run also sweeps the dead run's temporary file).
 
 #include "support/paths.hpp"
+#include "support/pipelines.hpp"
 #include "support/process.hpp"
 
 #include <gmock/gmock.h>
@@ -92,34 +93,8 @@ path = "out.json"
 
 TEST(Crash, KillNineNeverLeavesAPartialOutputAndTheNextRunCleansUp) {
     test::TempDir dir;
-    std::string big = "id,text\n";
-    const std::string filler(2000, 'x');
-    for (int i = 0; i < 5000; ++i) big += std::to_string(i) + "," + filler + "\n";
-    dir.write("big.csv", big);
-    dir.write("p.toml", R"([global]
-executor = "channel"
-
-[[stages]]
-id = "load"
-function = "csv.read"
-inputs = []
-[stages.config]
-path = "big.csv"
-
-[[stages]]
-id = "echo"
-function = "stdout.write"
-inputs = ["load"]
-[stages.config]
-format = "jsonl"
-
-[[stages]]
-id = "save"
-function = "json.write"
-inputs = ["load"]
-[stages.config]
-path = "out/all.json"
-)");
+    dir.write("big.csv", test::wide_rows_csv(5000));
+    dir.write("p.toml", test::echo_and_save_pipeline("big.csv", "out/all.json", "executor = \"channel\"\n"));
     test::ProcessOptions o;
     o.cwd = dir.path();
     {

@@ -3,6 +3,7 @@
 // Synchronisation is by reading the process's output and by FIFO rendezvous, never by sleeping.
 
 #include "support/paths.hpp"
+#include "support/pipelines.hpp"
 #include "support/process.hpp"
 
 #include <gmock/gmock.h>
@@ -106,34 +107,8 @@ INSTANTIATE_TEST_SUITE_P(Executors, SignalTest, ::testing::Values("dag", "channe
 TEST(SignalAbort, SecondSignalAbortsAtOnceWithoutLeavingFiles) {
     test::TempDir dir;
     // Rows of 2 KB: the records in flight alone are more than a pipe holds.
-    std::string big = "id,text\n";
-    const std::string filler(2000, 'x');
-    for (int i = 0; i < 5000; ++i) big += std::to_string(i) + "," + filler + "\n";
-    dir.write("big.csv", big);
-    dir.write("p.toml", R"([global]
-executor = "channel"
-
-[[stages]]
-id = "load"
-function = "csv.read"
-inputs = []
-[stages.config]
-path = "big.csv"
-
-[[stages]]
-id = "echo"
-function = "stdout.write"
-inputs = ["load"]
-[stages.config]
-format = "jsonl"
-
-[[stages]]
-id = "save"
-function = "json.write"
-inputs = ["load"]
-[stages.config]
-path = "out/all.json"
-)");
+    dir.write("big.csv", test::wide_rows_csv(5000));
+    dir.write("p.toml", test::echo_and_save_pipeline("big.csv", "out/all.json", "executor = \"channel\"\n"));
     test::ProcessOptions o;
     o.cwd = dir.path();
     auto child = test::spawn_conveyor({"run", "p.toml"}, o);
@@ -153,35 +128,9 @@ path = "out/all.json"
 TEST(SignalAbort, GracePeriodEndsAStuckDrain) {
     test::TempDir dir;
     // Rows of 2 KB: the records in flight alone are more than a pipe holds.
-    std::string big = "id,text\n";
-    const std::string filler(2000, 'x');
-    for (int i = 0; i < 5000; ++i) big += std::to_string(i) + "," + filler + "\n";
-    dir.write("big.csv", big);
-    dir.write("p.toml", R"([global]
-executor = "async"
-shutdown_timeout_seconds = 0.5
-
-[[stages]]
-id = "load"
-function = "csv.read"
-inputs = []
-[stages.config]
-path = "big.csv"
-
-[[stages]]
-id = "echo"
-function = "stdout.write"
-inputs = ["load"]
-[stages.config]
-format = "jsonl"
-
-[[stages]]
-id = "save"
-function = "json.write"
-inputs = ["load"]
-[stages.config]
-path = "out/all.json"
-)");
+    dir.write("big.csv", test::wide_rows_csv(5000));
+    dir.write("p.toml", test::echo_and_save_pipeline("big.csv", "out/all.json",
+                                                      "executor = \"async\"\nshutdown_timeout_seconds = 0.5\n"));
     test::ProcessOptions o;
     o.cwd = dir.path();
     auto child = test::spawn_conveyor({"run", "p.toml"}, o);
