@@ -440,7 +440,7 @@ private:
                 const auto wait = bucket_->reserve(clock_->now());
                 if (wait > std::chrono::nanoseconds::zero()) {
                     add(stats_->rate_limit_waits);
-                    co_await clock_->sleep_for(wait);
+                    co_await clock_->wait_for(wait);
                 }
             }
             if (stopping_) {
@@ -512,7 +512,7 @@ private:
                               : cfg_->backoff.delay(attempt, random_);
             add(stats_->retries);
             if (metrics_) metrics_->retries.fetch_add(1, std::memory_order_relaxed);
-            if (!co_await clock_->sleep_for(delay)) co_return;
+            if (!co_await clock_->wait_for(delay)) co_return;
             if (!co_await limiter_.acquire()) co_return;
             ++attempt;
         }

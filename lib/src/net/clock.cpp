@@ -22,7 +22,7 @@ public:
         return std::chrono::system_clock::now();
     }
 
-    asio::awaitable<bool> sleep_for(std::chrono::nanoseconds d) override {
+    asio::awaitable<bool> wait_for(std::chrono::nanoseconds d) override {
         if (cancelled_) co_return false;
         if (d <= std::chrono::nanoseconds::zero()) co_return true;
         // Timers live in a list (stable addresses) so cancel_all() can reach them.

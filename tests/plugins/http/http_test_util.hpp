@@ -66,7 +66,7 @@ struct ClockLog {
     }
 };
 
-/// Virtual time: sleep_for() records the duration, moves virtual time to the wake-up point and
+/// Virtual time: wait_for() records the duration, moves virtual time to the wake-up point and
 /// returns at once (after a post, so other coroutines run as they would while sleeping).
 class FakeClock final : public net::Clock {
 public:
@@ -78,7 +78,7 @@ public:
     std::chrono::system_clock::time_point system_now() const override {
         return system_epoch() + virtual_;
     }
-    boost::asio::awaitable<bool> sleep_for(std::chrono::nanoseconds d) override {
+    boost::asio::awaitable<bool> wait_for(std::chrono::nanoseconds d) override {
         {
             std::lock_guard lock(log_->mu);
             log_->sleeps.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(d));

@@ -19,7 +19,7 @@ public:
     [[nodiscard]] virtual std::chrono::system_clock::time_point system_now() const = 0;
     /// Suspends for `d`. Returns true when the time has passed, false when cancel_all()
     /// interrupted the wait. Only from the executor (strand) the clock was made for.
-    virtual boost::asio::awaitable<bool> sleep_for(std::chrono::nanoseconds d) = 0;
+    virtual boost::asio::awaitable<bool> wait_for(std::chrono::nanoseconds d) = 0;
     /// Ends every pending sleep (they return false) and makes later sleeps return false at
     /// once. Only from the clock's executor.
     virtual void cancel_all() = 0;
