@@ -80,7 +80,7 @@ Literal Literal::from_option(const OptionValue& v) {
     return lit;
 }
 
-std::optional<int> compare(const Value& v, const Literal& lit) {
+std::optional<int> compare(const Value& v, const Literal& lit, bool ordering) {
     switch (v.kind()) {
     case Kind::Int:
         if (lit.integer) return three_way(v.as_int(), *lit.integer);
@@ -97,6 +97,8 @@ std::optional<int> compare(const Value& v, const Literal& lit) {
                     if (auto i = parse_int(s)) return three_way(*i, *lit.integer);
                 return three_way(*d, *lit.number);
             }
+            // "n/a" is neither above nor below 1000; it is only unequal to it.
+            if (ordering) return std::nullopt;
         }
         if (lit.text) return three_way(s.compare(*lit.text), 0);
         return std::nullopt;
@@ -109,7 +111,7 @@ std::optional<int> compare(const Value& v, const Literal& lit) {
 }
 
 bool Condition::equals(const Value& v, const Literal& lit) const {
-    auto c = compare(v, lit);
+    auto c = compare(v, lit, false);
     return c && *c == 0;
 }
 
@@ -121,19 +123,19 @@ bool Condition::matches(const Value& v) const {
     case Op::Eq: return equals(v, values_[0]);
     case Op::Ne: return !equals(v, values_[0]);
     case Op::Gt: {
-        auto c = compare(v, values_[0]);
+        auto c = compare(v, values_[0], true);
         return c && *c > 0;
     }
     case Op::Ge: {
-        auto c = compare(v, values_[0]);
+        auto c = compare(v, values_[0], true);
         return c && *c >= 0;
     }
     case Op::Lt: {
-        auto c = compare(v, values_[0]);
+        auto c = compare(v, values_[0], true);
         return c && *c < 0;
     }
     case Op::Le: {
-        auto c = compare(v, values_[0]);
+        auto c = compare(v, values_[0], true);
         return c && *c <= 0;
     }
     case Op::Contains: {

@@ -44,7 +44,8 @@ private:
 };
 
 /// Three-way comparison of a record value with a literal; nullopt when they cannot be
-/// compared (null, or kinds with nothing in common).
-std::optional<int> compare(const Value& v, const Literal& lit);
+/// compared (null, or kinds with nothing in common). With `ordering` (<, >, ...) a string
+/// that is not a number has no order against a numeric literal; for equality it is text.
+std::optional<int> compare(const Value& v, const Literal& lit, bool ordering);
 
 } // namespace conveyor::plugins::filter

@@ -136,7 +136,8 @@ void register_filter(Registry& registry) {
     fn.description =
         "Keeps records where `column <operator> value` holds. Numbers compare numerically "
         "whatever the TOML literal type (value = \"100\" against a numeric column compares as "
-        "a number), strings lexically (byte order), booleans by value. Null or missing values "
+        "a number; a string that is not a number is never above or below a number), strings "
+        "lexically (byte order), booleans by value. Null or missing values "
         "never match a comparison; use is_null / not_null to select them. `contains` tests a "
         "substring of a string or an element of an array; `in` / `not_in` take a list.";
     fn.options = {

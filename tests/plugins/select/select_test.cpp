@@ -1,0 +1,64 @@
+#include "support/stage_harness.hpp"
+
+#include <gtest/gtest.h>
+
+namespace conveyor {
+namespace {
+
+std::string run_select(const std::map<std::string, OptionValue>& options,
+                       const std::vector<std::string>& records) {
+    auto built = test::build_stage("select.apply", options);
+    EXPECT_TRUE(built.stage) << built.errors();
+    if (!built.stage) return "BUILD FAILED";
+    OpenContext ctx;
+    ctx.stage_id = "s";
+    auto opened = built.stage->open(ctx);
+    EXPECT_TRUE(opened);
+    auto& op = std::get<std::unique_ptr<Operator>>(opened->op);
+    CollectingEmitter out;
+    EXPECT_TRUE(op->push(0, test::batch_from_json(records), out));
+    return test::jsonl(out.take());
+}
+
+TEST(SelectApply, ColumnsKeepsThoseFieldsInTheOrderListed) {
+    EXPECT_EQ(run_select({{"columns", OptionValue::List{"c", "a"}}},
+                         {R"({"a":1,"b":2,"c":3})", R"({"a":4,"c":6})"}),
+              "{\"c\":3,\"a\":1}\n{\"c\":6,\"a\":4}\n");
+    EXPECT_EQ(run_select({{"columns", "a"}}, {R"({"a":1,"b":2})"}), "{\"a\":1}\n") << "a single string";
+}
+
+TEST(SelectApply, AFieldARecordLacksStaysAbsent) {
+    EXPECT_EQ(run_select({{"columns", OptionValue::List{"a", "z"}}}, {R"({"a":1,"b":2})"}), "{\"a\":1}\n");
+}
+
+TEST(SelectApply, ExcludeDropsFieldsAndKeepsTheRestInOrder) {
+    EXPECT_EQ(run_select({{"exclude", OptionValue::List{"b"}}}, {R"({"a":1,"b":2,"c":{"d":3}})"}),
+              "{\"a\":1,\"c\":{\"d\":3}}\n");
+}
+
+TEST(SelectApply, MistakesAreReportedWhenThePipelineLoads) {
+    auto neither = test::build_stage("select.apply", {});
+    EXPECT_FALSE(neither.stage);
+    EXPECT_NE(neither.errors().find("missing 'columns'"), std::string::npos);
+    auto both = test::build_stage("select.apply", {{"columns", "a"}, {"exclude", "b"}});
+    EXPECT_FALSE(both.stage);
+    auto twice = test::build_stage("select.apply", {{"columns", OptionValue::List{"a", "a"}}});
+    EXPECT_FALSE(twice.stage);
+    EXPECT_NE(twice.errors().find("listed twice"), std::string::npos);
+}
+
+TEST(SelectApply, UnknownColumnsOfAFixedSchemaAreReportedWhenTheStageOpens) {
+    auto built = test::build_stage("select.apply", {{"columns", OptionValue::List{"id", "nmae"}}});
+    ASSERT_TRUE(built.stage);
+    SchemaRef schema = make_schema({"id", "name"});
+    const bool fixed[] = {true};
+    OpenContext ctx;
+    ctx.input_schemas = std::span<const SchemaRef>(&schema, 1);
+    ctx.input_schemas_fixed = fixed;
+    auto opened = built.stage->open(ctx);
+    ASSERT_FALSE(opened);
+    EXPECT_NE(opened.error().message.find("did you mean 'name'"), std::string::npos);
+}
+
+} // namespace
+} // namespace conveyor
