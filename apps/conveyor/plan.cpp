@@ -41,18 +41,31 @@ bool PlanView::is_sink(std::size_t i) const {
     return st.descriptor && st.descriptor->role == StageRole::Sink;
 }
 
+std::vector<std::vector<Dag::Chain>> PlanView::dag_steps() const {
+    return dag.steps([this](std::size_t i) {
+        const FunctionDescriptor* d = p.stages[i].descriptor;
+        return !(d && d->asynchronous);
+    });
+}
+
+std::string PlanView::describe_chain(const Dag::Chain& chain, std::string_view indent) const {
+    std::string s = fmt::format("{}{}\n", indent, describe_stage(chain.front()));
+    for (std::size_t k = 1; k < chain.size(); ++k)
+        s += fmt::format("{}  streams into {}\n", indent, describe_stage(chain[k]));
+    return s;
+}
+
 std::string plan_text(const PipelineSpec& p) {
     const PlanView v(p);
     std::string s = fmt::format("pipeline '{}' ({}): {} stage{}, executor = {}, mode = {}\n",
                                 p.name, p.file, p.stages.size(), p.stages.size() == 1 ? "" : "s",
                                 to_string(p.global.executor), to_string(p.global.execution_mode));
     if (p.global.executor == ExecutorKind::Dag) {
-        const auto levels = v.dag.levels();
+        const auto levels = v.dag_steps();
         for (std::size_t l = 0; l < levels.size(); ++l) {
             s += fmt::format("  level {}{}:\n", l,
                              levels[l].size() > 1 ? " (runs concurrently)" : "");
-            for (std::size_t i : levels[l])
-                s += "    " + v.describe_stage(i) + "\n";
+            for (const Dag::Chain& chain : levels[l]) s += v.describe_chain(chain, "    ");
         }
     } else {
         s += fmt::format("  every stage runs concurrently; each {} holds at most {} records\n",
@@ -110,7 +123,8 @@ std::string explain_text(const PipelineSpec& p) {
     if (!p.description.empty()) s += "  " + p.description + "\n";
     s += "\nsettings:\n";
     s += fmt::format("  executor        {}\n",
-                     dag ? "dag: stages run level by level; each level's output is kept in memory"
+                     dag ? "dag: level by level; each level's output is kept in memory, chains "
+                           "of stages stream inside a level"
                      : g.executor == ExecutorKind::Channel
                          ? "channel: every stage runs at once; one bounded channel per edge"
                          : "async: every stage runs at once as an actor with one bounded mailbox");
@@ -147,16 +161,16 @@ std::string explain_text(const PipelineSpec& p) {
     if (e.dead_letter_enabled) s += fmt::format("  dead letters    {}\n", e.dead_letter_path);
 
     if (dag) {
-        const auto levels = v.dag.levels();
-        s += fmt::format("\nlevels ({}; a level starts when the previous one has finished):\n",
-                         plural(levels.size(), "level"));
+        const auto levels = v.dag_steps();
+        s += fmt::format("\nlevels ({}; a level starts when the previous one has finished; "
+                         "a chain streams through queues of {} records inside its level):\n",
+                         plural(levels.size(), "level"), g.channel_buffer_size);
         for (std::size_t l = 0; l < levels.size(); ++l) {
             s += fmt::format("  level {}{}\n", l,
                              levels[l].size() > 1 ? fmt::format(": {} run in parallel",
-                                                                plural(levels[l].size(), "stage"))
+                                                                plural(levels[l].size(), "step"))
                                                   : "");
-            for (std::size_t i : levels[l])
-                s += "    " + v.describe_stage(i) + "\n";
+            for (const Dag::Chain& chain : levels[l]) s += v.describe_chain(chain, "    ");
         }
     } else {
         s += "\nstages (all running at once):\n";

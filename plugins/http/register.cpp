@@ -195,6 +195,7 @@ std::unique_ptr<Stage> build_fetch(BuildContext& ctx) {
 void register_http(Registry& registry) {
     FunctionDescriptor fn;
     fn.name = "http.fetch";
+    fn.asynchronous = true; // a coroutine on the I/O thread (requests in flight)
     fn.role = StageRole::Transform;
     fn.summary = "Call an HTTP API for each record (or group of records) and keep the response";
     fn.description =

@@ -344,6 +344,7 @@ std::unique_ptr<Stage> build_window(BuildContext& ctx, const WindowClock& clock)
 FunctionDescriptor window_apply_descriptor(WindowClock clock) {
     FunctionDescriptor fn;
     fn.name = "window.apply";
+    fn.asynchronous = true; // a coroutine on the I/O thread (window timers)
     fn.role = StageRole::Transform;
     fn.min_inputs = 1;
     fn.max_inputs = 1;

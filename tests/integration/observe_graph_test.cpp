@@ -195,9 +195,11 @@ TEST(ObserveExplain, DagShowsLevelsAndWhatRunsInParallel) {
                           in_repo());
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.out, HasSubstr("executor        dag"));
-    EXPECT_THAT(r.out, HasSubstr("levels (3 levels"));
-    EXPECT_THAT(r.out, HasSubstr("level 1: 4 stages run in parallel"));
-    EXPECT_THAT(r.out, HasSubstr("large (filter.apply) <- orders"));
+    EXPECT_THAT(r.out, HasSubstr("levels (2 levels"));
+    EXPECT_THAT(r.out, HasSubstr("level 1: 4 steps run in parallel"));
+    EXPECT_THAT(r.out, HasSubstr("large (filter.apply) <- orders\n"
+                                 "      streams into large_out (json.write) <- large"))
+        << "a fork is a barrier; a one-to-one link streams inside its level";
     EXPECT_THAT(r.out, HasSubstr("memory cap"));
     EXPECT_THAT(r.out, HasSubstr("orders fans out to large, french, open, copy"));
 }

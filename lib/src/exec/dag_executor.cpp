@@ -1,13 +1,19 @@
 // executor = "dag": stages grouped by level (longest path from a source); the stages of one
-// level run concurrently, the next level starts when the level is done. Edges are
-// materialised, so their total size is capped by [global] max_buffered_bytes.
+// level run concurrently, the next level starts when the level is done. Edges between levels
+// are materialised, so their total size is capped by [global] max_buffered_bytes.
+//
+// A chain of compute stages where each link has one producer and one consumer (csv.read ->
+// filter.apply -> json.write) is one step of a level: its inner edges stream through bounded
+// queues (channel_buffer_size records), as materialising them would only cost memory and
+// time. The graph's forks and joins, and the edges into and out of I/O stages (http.fetch),
+// stay level barriers.
 
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/runtime.hpp"
-#include "driver.hpp"
+#include "conveyor/graph/dag.hpp"
+#include "edges.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/strand.hpp>
 
 #include <fmt/format.h>
 
@@ -119,59 +125,102 @@ private:
     std::optional<Error> failure_;
 };
 
+/// The steps of the run (Dag::steps): a stage that did not open, or runs as a coroutine on
+/// the I/O thread (http.fetch), is a step of its own.
+std::vector<std::vector<Dag::Chain>> plan_steps(const Plan& plan) {
+    Dag dag(plan.nodes.size());
+    for (const Node& n : plan.nodes)
+        for (std::size_t p : n.producers) dag.add_edge(p, n.index);
+    return dag.steps([&plan](std::size_t i) {
+        const Node& n = plan.nodes[i];
+        return n.opened && !std::holds_alternative<std::unique_ptr<StreamOperator>>(n.opened->op);
+    });
+}
+
 } // namespace
 
 void run_dag(Plan& plan) {
     Budget budget;
     const std::uint64_t configured = plan.pipeline->global.max_buffered_bytes;
     budget.cap = configured ? configured : default_memory_cap();
+    const std::size_t capacity = plan.pipeline->global.channel_buffer_size;
 
     // inputs[node][port]: batches waiting for the node.
     std::vector<std::vector<std::deque<Batch>>> inputs(plan.nodes.size());
     for (Node& n : plan.nodes) inputs[n.index].resize(n.producers.size());
 
-    for (const auto& level : plan.levels) {
+    for (const std::vector<Dag::Chain>& group : plan_steps(plan)) {
         if (plan.run->cancelled()) break;
-        std::vector<std::unique_ptr<DagInput>> ins;
-        std::vector<std::unique_ptr<DagOutput>> outs;
-        std::vector<Node*> started;
-        Completion completion;
-        for (std::size_t idx : level) {
-            Node& n = plan.nodes[idx];
-            if (!n.opened) continue; // failed to open (continue strategy)
-            started.push_back(&n);
-            ins.push_back(std::make_unique<DagInput>(std::move(inputs[idx]), budget, *plan.run,
-                                                     *n.metrics));
-            outs.push_back(
-                std::make_unique<DagOutput>(n, n.consumers.size(), budget, *plan.run));
+        // Per stage of this group: its input, its output, and (inside a chain) its inbox.
+        std::vector<std::unique_ptr<Inbox>> inboxes;
+        std::vector<std::unique_ptr<StreamInput>> ins;
+        std::vector<std::unique_ptr<StageOutput>> outs;
+        struct Started {
+            Node* node;
+            Inbox* inbox;              ///< null for a chain's head
+            BroadcastOutput* to_next;  ///< null for a chain's tail
+            DagOutput* materialised;   ///< the tail's output
+        };
+        std::vector<Started> started;
+        for (const Dag::Chain& seg : group) {
+            if (!plan.nodes[seg.front()].opened) continue; // failed to open (continue strategy)
+            // Inboxes first: each stage's output points at the next one's.
+            std::vector<Inbox*> seg_inboxes(seg.size(), nullptr);
+            for (std::size_t i = 1; i < seg.size(); ++i) {
+                Node& n = plan.nodes[seg[i]];
+                inboxes.push_back(std::make_unique<Inbox>(1, capacity, false));
+                inboxes.back()->publish_fill(&n.metrics->queued_records);
+                n.metrics->queue_capacity.store(capacity, std::memory_order_relaxed);
+                seg_inboxes[i] = inboxes.back().get();
+            }
+            for (std::size_t i = 0; i < seg.size(); ++i) {
+                Node& n = plan.nodes[seg[i]];
+                Started st{&n, seg_inboxes[i], nullptr, nullptr};
+                if (i == 0)
+                    ins.push_back(std::make_unique<DagInput>(std::move(inputs[n.index]), budget,
+                                                             *plan.run, *n.metrics));
+                else
+                    ins.push_back(std::make_unique<InboxInput>(*seg_inboxes[i]));
+                if (i + 1 < seg.size()) {
+                    auto out = std::make_unique<BroadcastOutput>(
+                        n, std::vector<BroadcastOutput::Target>{{seg_inboxes[i + 1], 0, true}},
+                        *plan.run);
+                    st.to_next = out.get();
+                    outs.push_back(std::move(out));
+                } else {
+                    auto out = std::make_unique<DagOutput>(n, n.consumers.size(), budget, *plan.run);
+                    st.materialised = out.get();
+                    outs.push_back(std::move(out));
+                }
+                started.push_back(st);
+            }
         }
+        const auto cancel_id = plan.run->on_cancel([&inboxes] {
+            for (auto& ib : inboxes) ib->cancel();
+        });
+        Completion completion;
         completion.add(started.size());
         for (std::size_t k = 0; k < started.size(); ++k) {
-            Node& n = *started[k];
-            const bool is_source = n.producers.empty();
-            const bool is_stream = std::holds_alternative<std::unique_ptr<StreamOperator>>(n.opened->op);
-            asio::any_io_executor ex =
-                is_stream ? asio::any_io_executor(asio::make_strand(plan.runtime->io()))
-                : is_source ? asio::any_io_executor(asio::make_strand(plan.runtime->sources()))
-                            : asio::any_io_executor(asio::make_strand(plan.runtime->workers()));
-            asio::co_spawn(ex, drive_stage(n, *ins[k], *outs[k], *plan.run),
-                           [&plan, &n, &completion, &outs, k](std::exception_ptr ep, Status s) {
-                               if (ep) {
-                                   try {
-                                       std::rethrow_exception(ep);
-                                   } catch (const std::exception& e) {
-                                       s = Error(ErrorKind::Internal, e.what(), {}, n.id());
-                                   }
-                               }
-                               if (settle_stage(plan, n, s)) outs[k]->batches().clear();
+            Node& n = *started[k].node;
+            asio::co_spawn(stage_executor(plan, n), drive_stage(n, *ins[k], *outs[k], *plan.run),
+                           [&plan, &completion, st = started[k]](std::exception_ptr ep, Status s) {
+                               s = stage_status(*st.node, ep, std::move(s));
+                               const bool isolated = settle_stage(plan, *st.node, s);
+                               // Like the streaming executors: a finished or failed link
+                               // takes no more input, and the next one sees its input end.
+                               if (st.inbox) st.inbox->cancel();
+                               if (st.to_next) st.to_next->close();
+                               if (isolated && st.materialised) st.materialised->batches().clear();
                                completion.done();
                            });
         }
         completion.wait();
-        // Hand each finished stage's output to its consumers (clones for all but the last).
-        for (std::size_t k = 0; k < started.size(); ++k) {
-            Node& n = *started[k];
-            auto& batches = outs[k]->batches();
+        plan.run->remove_on_cancel(cancel_id);
+        // Hand each finished step's output to its consumers (clones for all but the last).
+        for (const Started& st : started) {
+            if (!st.materialised) continue;
+            Node& n = *st.node;
+            auto& batches = st.materialised->batches();
             if (n.failed || plan.run->cancelled()) continue;
             for (std::size_t c = 0; c < n.consumers.size(); ++c) {
                 const Consumer& to = n.consumers[c];

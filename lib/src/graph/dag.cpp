@@ -81,4 +81,34 @@ std::vector<std::vector<std::size_t>> Dag::levels() const {
     return out;
 }
 
+std::vector<std::vector<Dag::Chain>>
+Dag::steps(const std::function<bool(std::size_t)>& chainable) const {
+    const auto by_level = levels();
+    std::vector<std::size_t> chain_of(size(), 0);
+    std::vector<Chain> chains;
+    std::vector<std::size_t> head_level;
+    for (std::size_t l = 0; l < by_level.size(); ++l) {
+        for (std::size_t n : by_level[l]) {
+            const bool joins = producers_[n].size() == 1 &&
+                               consumers_[producers_[n][0]].size() == 1 && chainable(n) &&
+                               chainable(producers_[n][0]);
+            if (joins) {
+                chain_of[n] = chain_of[producers_[n][0]];
+                chains[chain_of[n]].push_back(n);
+            } else {
+                chain_of[n] = chains.size();
+                chains.push_back({n});
+                head_level.push_back(l);
+            }
+        }
+    }
+    std::vector<std::vector<Chain>> groups(by_level.size());
+    for (std::size_t c = 0; c < chains.size(); ++c)
+        groups[head_level[c]].push_back(std::move(chains[c]));
+    std::vector<std::vector<Chain>> out;
+    for (auto& g : groups)
+        if (!g.empty()) out.push_back(std::move(g));
+    return out;
+}
+
 } // namespace conveyor

@@ -129,7 +129,6 @@ TEST_P(ExecutorTest, StopStrategyFailsTheRunNamingTheStage) {
 
 TEST_P(ExecutorTest, FailingStageCancelsAnEndlessSourcePromptly) {
     // The source would run for hours; only cancellation can end this run.
-    if (GetParam() == ExecutorKind::Dag) GTEST_SKIP() << "dag runs the source to its end first";
     auto out = std::make_shared<Collected>();
     auto p = builder()
                  .stage("endless", test::memory_source(std::size_t{1} << 50))
@@ -209,7 +208,6 @@ TEST_P(ExecutorTest, GracefulStopEndsSourcesAndFinishesSinks) {
                  .stage("endless", test::memory_source(std::size_t{1} << 50))
                  .stage("sink", test::collect_sink(out), {"endless"})
                  .build();
-    if (GetParam() == ExecutorKind::Dag) GTEST_SKIP() << "dag materialises an endless source";
     RunContext ctx;
     MetricsRegistry m;
     RunOptions o;
@@ -392,10 +390,15 @@ TEST(Backoff, FullJitterUpToAnExponentialCap) {
 }
 
 TEST(DagExecutorTest, MemoryCapFailsCleanlyNamingTheStage) {
+    // A fork is a level barrier: the source's whole output is held for both sinks.
     auto out = std::make_shared<Collected>();
+    auto other = std::make_shared<Collected>();
     SpecBuilder b;
     b.executor(ExecutorKind::Dag).batch_size(1000);
-    auto p = b.stage("big", test::memory_source(200000)).stage("sink", test::collect_sink(out), {"big"}).build();
+    auto p = b.stage("big", test::memory_source(200000))
+                 .stage("sink", test::collect_sink(out), {"big"})
+                 .stage("copy", test::collect_sink(other), {"big"})
+                 .build();
     p.global.max_buffered_bytes = 1 << 20;
     RunContext ctx;
     RunReport r = run_pipeline(p, ctx);
@@ -403,16 +406,21 @@ TEST(DagExecutorTest, MemoryCapFailsCleanlyNamingTheStage) {
     EXPECT_EQ(r.status.error().stage, "big");
     EXPECT_NE(r.status.error().message.find("max_buffered_bytes"), std::string::npos);
     EXPECT_FALSE(out->finished);
+    EXPECT_FALSE(other->finished);
 }
 
-TEST(DagExecutorTest, LevelsRunInOrder) {
-    // The sink of level 1 only starts after its source finished: it sees every record at once.
+TEST(DagExecutorTest, AForkIsALevelBarrier) {
+    // The sinks of level 1 only start after their source finished: they see every record.
     MetricsRegistry m;
     auto probe = std::make_shared<test::LeadProbe>();
     auto out = std::make_shared<Collected>();
+    auto other = std::make_shared<Collected>();
     SpecBuilder b;
     b.executor(ExecutorKind::Dag).batch_size(100);
-    auto p = b.stage("src", test::memory_source(1000)).stage("sink", test::stall_sink(&m, "src", probe, out), {"src"}).build();
+    auto p = b.stage("src", test::memory_source(1000))
+                 .stage("sink", test::stall_sink(&m, "src", probe, out), {"src"})
+                 .stage("copy", test::collect_sink(other), {"src"})
+                 .build();
     RunContext ctx;
     RunOptions o;
     o.metrics = &m;
@@ -420,6 +428,30 @@ TEST(DagExecutorTest, LevelsRunInOrder) {
     ASSERT_TRUE(r.status);
     // When the first batch (100 records) reaches the sink, all 1000 have been read.
     EXPECT_EQ(probe->max_lead.load(), 900u) << "dag materialises the whole edge";
+    EXPECT_EQ(out->rows.size(), 1000u);
+    EXPECT_EQ(other->rows.size(), 1000u);
+}
+
+TEST(DagExecutorTest, AChainStreamsWithinItsLevel) {
+    // source -> transform -> sink, one producer and one consumer per link: one step of the
+    // level, streamed through bounded queues rather than materialised.
+    constexpr std::size_t kBuffer = 100;
+    MetricsRegistry m;
+    auto probe = std::make_shared<test::LeadProbe>();
+    auto out = std::make_shared<Collected>();
+    SpecBuilder b;
+    b.executor(ExecutorKind::Dag).buffer(kBuffer).batch_size(kBuffer);
+    auto p = b.stage("src", test::memory_source(20000))
+                 .stage("sink", test::stall_sink(&m, "src", probe, out), {"src"})
+                 .build();
+    RunContext ctx;
+    RunOptions o;
+    o.metrics = &m;
+    RunReport r = run_pipeline(p, ctx, o);
+    ASSERT_TRUE(r.status) << r.status.error().to_string();
+    EXPECT_EQ(out->rows.size(), 20000u);
+    EXPECT_LE(probe->max_lead.load(), 2 * kBuffer) << "one queued batch and one being sent";
+    EXPECT_GT(probe->waits_blocked.load(), 0u) << "the source waited for the slow sink";
 }
 
 } // namespace

@@ -56,6 +56,28 @@ TEST(DagTest, LevelsFollowTheLongestPathFromASource) {
     EXPECT_EQ(levels_of(dag), (std::vector<Nodes>{{0, 1}, {2}, {3, 4, 5}}));
 }
 
+TEST(DagTest, StepsChainLinearRunsAndBreakAtForksJoinsAndUnchainableNodes) {
+    // 0 -> 1 -> 2 -> 3 (a chain, but 2 is not chainable), 1... ; 4 -> 5, 4 -> 6 (a fork);
+    // 5 -> 7 <- 6 (a join); 7 -> 8.
+    Dag dag(9);
+    dag.add_edge(0, 1);
+    dag.add_edge(1, 2);
+    dag.add_edge(2, 3);
+    dag.add_edge(4, 5);
+    dag.add_edge(4, 6);
+    dag.add_edge(5, 7);
+    dag.add_edge(6, 7);
+    dag.add_edge(7, 8);
+    using Chains = std::vector<Nodes>;
+    const auto all = dag.steps([](std::size_t) { return true; });
+    EXPECT_EQ(all, (std::vector<Chains>{{{0, 1, 2, 3}, {4}}, {{5}, {6}}, {{7, 8}}}));
+    const auto no2 = dag.steps([](std::size_t n) { return n != 2; });
+    EXPECT_EQ(no2, (std::vector<Chains>{{{0, 1}, {4}}, {{5}, {6}}, {{2}, {7, 8}}, {{3}}}));
+    const auto none = dag.steps([](std::size_t) { return false; });
+    EXPECT_EQ(none.size(), dag.levels().size()) << "nothing chained: the steps are the levels";
+    EXPECT_TRUE(Dag(0).steps([](std::size_t) { return true; }).empty());
+}
+
 TEST(DagTest, DisconnectedNodesAreLevelZero) {
     Dag dag(3);
     dag.add_edge(2, 0);

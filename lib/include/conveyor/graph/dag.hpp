@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <span>
 #include <utility>
@@ -32,6 +33,15 @@ public:
     [[nodiscard]] std::vector<std::size_t> topological_order() const;
     /// levels()[k] = nodes whose longest path from a source has k edges. Requires acyclic.
     [[nodiscard]] std::vector<std::vector<std::size_t>> levels() const;
+
+    /// A chain: nodes head first, each the only consumer of the one before and fed by it alone.
+    using Chain = std::vector<std::size_t>;
+    /// The dag executor's steps: maximal chains of nodes for which `chainable` holds (a node
+    /// joins its producer's chain when it has one producer, that producer has one consumer and
+    /// both are chainable), grouped by the level of their head. Every producer of a chain's
+    /// head is in an earlier group. Requires acyclic.
+    [[nodiscard]] std::vector<std::vector<Chain>>
+    steps(const std::function<bool(std::size_t)>& chainable) const;
 
 private:
     std::vector<std::vector<std::size_t>> producers_;

@@ -59,6 +59,9 @@ struct FunctionDescriptor {
     std::size_t max_inputs = 1;
     /// Needs its whole input before emitting (sort, group-by): refused in streaming mode.
     bool needs_whole_input = false;
+    /// Runs as a coroutine on the I/O thread (network, timers: a StreamOperator). Under
+    /// executor = "dag" its edges stay level barriers instead of streaming inside a chain.
+    bool asynchronous = false;
     StageFactory factory;
     std::string plugin; ///< filled in by Registry::add
 

@@ -1,0 +1,61 @@
+#include "edges.hpp"
+
+#include "conveyor/exec/run_context.hpp"
+#include "conveyor/exec/runtime.hpp"
+
+#include <boost/asio/strand.hpp>
+
+#include <exception>
+
+namespace asio = boost::asio;
+
+namespace conveyor::exec {
+
+asio::awaitable<bool> BroadcastOutput::emit(Batch batch) {
+    if (run_.cancelled()) co_return false;
+    node_.metrics->records_out.fetch_add(batch.rows(), std::memory_order_relaxed);
+    node_.metrics->batches_out.fetch_add(1, std::memory_order_relaxed);
+    if (node_.observer) node_.observer->on_batch(node_.id(), batch);
+    if (targets_.empty()) co_return true;
+    std::size_t last = targets_.size();
+    for (std::size_t i = 0; i < targets_.size(); ++i)
+        if (targets_[i].live) last = i;
+    if (last == targets_.size()) co_return false; // every consumer is gone
+    for (std::size_t i = 0; i <= last; ++i) {
+        Target& t = targets_[i];
+        if (!t.live) continue;
+        // Named, not a temporary inside the co_await expression (GCC 12 mishandles
+        // non-trivial temporaries there).
+        Batch payload = i == last ? std::move(batch) : batch.clone();
+        const bool ok = co_await t.inbox->push(t.port, std::move(payload));
+        if (!ok) t.live = false;
+    }
+    if (run_.cancelled()) co_return false;
+    for (const Target& t : targets_)
+        if (t.live) co_return true;
+    co_return false;
+}
+
+void BroadcastOutput::close() {
+    for (Target& t : targets_) t.inbox->close_port(t.port);
+}
+
+asio::any_io_executor stage_executor(Plan& plan, const Node& node) {
+    if (std::holds_alternative<std::unique_ptr<StreamOperator>>(node.opened->op))
+        return asio::make_strand(plan.runtime->io());
+    if (node.producers.empty()) return asio::make_strand(plan.runtime->sources());
+    return asio::make_strand(plan.runtime->workers());
+}
+
+Status stage_status(const Node& node, std::exception_ptr ep, Status s) {
+    if (!ep) return s;
+    try {
+        std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+        return Error(ErrorKind::Internal, e.what(), {}, node.id());
+    } catch (...) {
+        return Error(ErrorKind::Internal, "unknown exception", {}, node.id());
+    }
+}
+
+} // namespace conveyor::exec

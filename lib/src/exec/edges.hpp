@@ -1,0 +1,52 @@
+#pragma once
+
+// The streaming ends of an edge, shared by the executors: a stage reads its Inbox through
+// InboxInput and sends to its consumers' inboxes through BroadcastOutput.
+
+#include "driver.hpp"
+#include "inbox.hpp"
+#include "plan.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+
+namespace conveyor::exec {
+
+class InboxInput final : public StreamInput {
+public:
+    explicit InboxInput(Inbox& inbox) : inbox_(inbox) {}
+    boost::asio::awaitable<std::optional<InputEvent>> next() override { return inbox_.pop(); }
+
+private:
+    Inbox& inbox_;
+};
+
+/// Sends every batch to every live consumer: clones for all but the last. emit() is false
+/// once every consumer is gone or the run is cancelled.
+class BroadcastOutput final : public StageOutput {
+public:
+    struct Target {
+        Inbox* inbox;
+        std::size_t port;
+        bool live = true;
+    };
+    BroadcastOutput(Node& node, std::vector<Target> targets, RunContext& run)
+        : node_(node), targets_(std::move(targets)), run_(run) {}
+
+    boost::asio::awaitable<bool> emit(Batch batch) override;
+    /// Ends this stage's outputs: consumers see the ports end.
+    void close();
+
+private:
+    Node& node_;
+    std::vector<Target> targets_;
+    RunContext& run_;
+};
+
+/// Where a stage's coroutine runs: I/O stages on the I/O context, sources on the source pool
+/// (a blocking read never starves a transform), the rest on the worker pool; one strand each.
+boost::asio::any_io_executor stage_executor(Plan& plan, const Node& node);
+
+/// The status of a finished stage coroutine, an escaped exception made an Internal error.
+Status stage_status(const Node& node, std::exception_ptr ep, Status s);
+
+} // namespace conveyor::exec
