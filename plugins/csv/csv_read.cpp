@@ -145,8 +145,23 @@ Result<bool> CsvReadOperator::next(Emitter& out) {
         // Streaming: records that have arrived go out now rather than when a batch fills.
         const bool may_wait = !streaming_ || batch.empty();
         auto fetched = reader_.fetch_record(fields_, may_wait);
+        if (!fetched && errors_ && reader_.unterminated()) {
+            // A quote never closed: the rest of the input is one broken record. Under a
+            // continuing strategy the records before it still go out and the rest goes to
+            // the dead-letter queue as text.
+            Status handled = errors_->raw_failed(reader_.take_unterminated(),
+                                                 std::move(fetched).error());
+            if (!handled) {
+                reader_.attach(nullptr);
+                return std::move(handled).error();
+            }
+            done_ = true;
+            break;
+        }
         if (!fetched) {
             reader_.attach(nullptr);
+            // The records before the failure are good: they go on if the run does.
+            if (!batch.empty()) out.emit(std::move(batch));
             return std::move(fetched).error();
         }
         if (*fetched == CsvReader::Fetch::WouldWait) break;

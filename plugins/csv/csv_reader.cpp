@@ -201,6 +201,8 @@ CsvReader::Step CsvReader::parse_record(std::vector<Value>& fields) {
                                    "quoted field is never closed: the quote that opens it has no "
                                    "closing quote before the end of the input",
                                    fmt::format("{}:{}", display_name(), open_line));
+                    unterminated_ = true;
+                    record_line_ = open_line;
                     return Step::Error;
                 }
                 const char c = d[s];
@@ -276,6 +278,16 @@ CsvReader::Step CsvReader::parse_record(std::vector<Value>& fields) {
         line_ = line + 1;
         return Step::Record;
     }
+}
+
+std::string_view CsvReader::take_unterminated() noexcept {
+    if (!unterminated_) return {};
+    unterminated_ = false;
+    std::size_t e = end_;
+    while (e > pos_ && (data_[e - 1] == '\n' || data_[e - 1] == '\r')) --e;
+    const std::string_view tail(data_ + pos_, e - pos_);
+    pos_ = end_;
+    return tail;
 }
 
 std::string_view CsvReader::last_record_text() const noexcept {

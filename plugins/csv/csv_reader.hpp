@@ -83,6 +83,11 @@ public:
     /// The input text of the record last returned (without its line break); valid until the
     /// next call that reads (for dead-letter entries of records that cannot be used).
     [[nodiscard]] std::string_view last_record_text() const noexcept;
+    /// After next_record() failed on a quoted field that is never closed: true, and
+    /// take_unterminated() gives the text from that record's start to the end of the input
+    /// (no record was made of it) and leaves the reader at its end.
+    [[nodiscard]] bool unterminated() const noexcept { return unterminated_; }
+    std::string_view take_unterminated() noexcept;
 
 private:
     enum class Step : std::uint8_t { Record, NeedMore, End, Error };
@@ -111,6 +116,7 @@ private:
     bool eof_ = false;
     bool interrupted_ = false;
     bool bom_checked_ = false;
+    bool unterminated_ = false;
 
     // The 64-byte window whose special-byte mask is cached (npos: none).
     std::size_t chunk_ = static_cast<std::size_t>(-1);

@@ -74,7 +74,11 @@ public:
             // Streaming: hand on what is complete rather than wait for a full batch.
             const bool allow_read = !streaming_ || builder_.rows() == 0;
             Result<std::optional<Value>> record = read_record(allow_read);
-            if (!record.ok()) return std::move(record).error();
+            if (!record.ok()) {
+                // The records before the failure are good: they go on if the run does.
+                if (builder_.rows() > 0) out.emit(builder_.build(false));
+                return std::move(record).error();
+            }
             if (!*record) break;
             if (!builder_.add(**record)) {
                 carried_ = **record;

@@ -105,6 +105,21 @@ TEST_P(ErrorStrategyTest, ContinueSkipsBadRecordsIntoTheDeadLetterQueue) {
     EXPECT_THAT(all, HasSubstr(R"("timestamp":")"));
 }
 
+TEST_P(ErrorStrategyTest, AQuoteNeverClosedDeadLettersTheRestOfTheFileAndKeepsWhatCameBefore) {
+    dir_.write("orders.csv", "id,amount\n1,150\n2,\"300\n3,400\n");
+    dir_.write("events.jsonl", "{\"e\":1}\n");
+    auto r = run("continue");
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_EQ(test::read_file(dir_.file("out/orders.jsonl")), "{\"id\":1,\"amount\":150}\n");
+    const std::string dlq = test::read_file(dir_.file("dlq/failed.jsonl"));
+    EXPECT_THAT(dlq, HasSubstr(R"("where":"orders.csv:3","raw":"2,\"300\n3,400")")) << dlq;
+    EXPECT_THAT(dlq, HasSubstr("quoted field is never closed"));
+
+    auto stopped = run("stop");
+    EXPECT_EQ(stopped.exit_code, 65);
+    EXPECT_THAT(stopped.err, HasSubstr("orders.csv:3: quoted field is never closed"));
+}
+
 TEST_P(ErrorStrategyTest, StopNamesTheFirstBadRecordAndExits65) {
     auto r = run("stop");
     EXPECT_EQ(r.exit_code, 65) << r.err;
@@ -143,6 +158,19 @@ format = "jsonl"
     EXPECT_EQ(r.exit_code, 3) << r.err;
     EXPECT_EQ(lines_of(r.out).size(), 3u);
     EXPECT_EQ(lines_of(test::read_file(dir_.file("dlq/failed.jsonl"))).size(), 2u);
+}
+
+TEST_P(ErrorStrategyTest, ATruncatedJsonArrayKeepsTheRecordsBeforeTheBreak) {
+    dir_.write("events.jsonl", "");
+    dir_.write("arr.json", "[{\"e\":1},{\"e\":2},{\"e\":3");
+    std::string p = kPipeline;
+    p.replace(p.find("path = \"events.jsonl\""), 21, "path = \"arr.json\"");
+    dir_.write("p.toml", p);
+    auto r = run("continue");
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_EQ(test::read_file(dir_.file("out/events.jsonl")), "{\"e\":1}\n{\"e\":2}\n");
+    EXPECT_THAT(test::read_file(dir_.file("dlq/failed.jsonl")), HasSubstr(R"("raw":"{\"e\":3")"));
+    EXPECT_THAT(r.err, HasSubstr("arr.json:1:24: unexpected end of input"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, ErrorStrategyTest, ::testing::Values("dag", "channel", "async"));

@@ -63,7 +63,15 @@ asio::awaitable<Status> drive_source(Node& node, SourceOperator& op, StageOutput
             BusyTimer t(m);
             return op.next(em);
         }();
-        if (!more) co_return std::move(more).error().in_stage(node.id());
+        if (!more) {
+            // Under a continuing strategy the records read before the failure still go on
+            // (the source hands them over before failing); otherwise the run is cancelled.
+            if (node.policy().continues() && !em.empty()) {
+                m.records_read.fetch_add(em.rows(), std::memory_order_relaxed);
+                co_await drain(em, out, m);
+            }
+            co_return std::move(more).error().in_stage(node.id());
+        }
         // Count what was read before handing it on: read - sink's input is the lead that
         // backpressure bounds.
         m.records_read.fetch_add(em.rows(), std::memory_order_relaxed);

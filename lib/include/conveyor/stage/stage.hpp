@@ -27,7 +27,9 @@ class SourceOperator {
 public:
     virtual ~SourceOperator() = default;
     /// Produces the next batch (at most OpenContext::batch_size records) into `out`.
-    /// Returns true while more may follow, false at the end of the input.
+    /// Returns true while more may follow, false at the end of the input. On an error, what
+    /// was emitted before it still goes downstream when the stage's strategy continues:
+    /// a source should emit the complete records it read before the one that failed.
     /// After a graceful stop is requested (RunContext::stop_requested) a source must end
     /// soon: pass on what it has already read, read nothing more (InputFile does this).
     virtual Result<bool> next(Emitter& out) = 0;
