@@ -67,6 +67,8 @@ public:
     Status push(std::size_t port, Batch&& batch, Emitter& out) override;
     Status finish(Emitter& out) override;
     void abort() noexcept override { out_.abort(); }
+    /// path = "-" and the reader closed standard output (`| head`).
+    [[nodiscard]] bool satisfied() const noexcept override { return out_.reader_gone(); }
 
 private:
     /// How the columns of one input schema line up with the header.

@@ -38,6 +38,8 @@ public:
     }
 
     void abort() noexcept override { file_.abort(); }
+    /// path = "-" and the reader closed standard output (`| head`).
+    [[nodiscard]] bool satisfied() const noexcept override { return file_.reader_gone(); }
 
 private:
     /// `"key":` for each column of the batch's schema, escaped once per schema.

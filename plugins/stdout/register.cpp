@@ -17,13 +17,19 @@ enum class Format { Table, Json, Jsonl };
 
 /// Writes records to standard output, a batch at a time (flushed after each batch, so a
 /// streaming run shows records as they come). A reader that goes away (`| head`) ends the
-/// stage quietly: the rest of its input is discarded.
+/// stage quietly: it takes no more input.
 class StdoutOperator final : public Operator {
 public:
+    /// `stop_at_limit`: once `limit` records are shown the rest of the input is not read
+    /// (an explicit limit, like head); without it the rest is counted (the table's total).
     StdoutOperator(OutputFile out, Format format, std::optional<std::size_t> limit,
-                   StageMetrics* metrics, bool streaming)
-        : out_(std::move(out)), format_(format), limit_(limit), metrics_(metrics),
-          streaming_(streaming) {}
+                   bool stop_at_limit, StageMetrics* metrics, bool streaming)
+        : out_(std::move(out)), format_(format), limit_(limit), stop_at_limit_(stop_at_limit),
+          metrics_(metrics), streaming_(streaming) {}
+
+    [[nodiscard]] bool satisfied() const noexcept override {
+        return closed_ || (stop_at_limit_ && limit_ && seen_ >= *limit_);
+    }
 
     Status push(std::size_t, Batch&& batch, Emitter&) override {
         if (closed_) return {};
@@ -59,8 +65,10 @@ public:
             if (!streaming_) buf_ = stdout_sink::render_table(table_, seen_);
         } else if (format_ == Format::Json) {
             buf_ += written_ ? "\n]\n" : "[]\n";
-        } else if (limit_ && seen_ > written_) {
+        } else if (limit_ && seen_ > written_ && !stop_at_limit_) {
             spdlog::info("stdout.write: showed {} of {} records (limit = {})", written_, seen_, *limit_);
+        } else if (limit_ && stop_at_limit_ && written_ == *limit_) {
+            spdlog::info("stdout.write: showed the first {} records (limit = {})", written_, *limit_);
         }
         CONVEYOR_TRY(write_out());
         return out_.commit();
@@ -73,13 +81,10 @@ private:
         const std::size_t n = buf_.size();
         Status s = out_.write_and_clear(buf_);
         if (s) s = out_.flush();
-        if (!s) {
-            if (s.error().message.find("broken pipe") != std::string::npos) {
-                spdlog::debug("standard output closed by the reader; discarding the rest");
-                closed_ = true;
-                return {};
-            }
-            return s;
+        if (!s) return s;
+        if (out_.reader_gone()) {
+            closed_ = true; // `| head` has what it wanted: the rest is not read
+            return {};
         }
         if (metrics_) metrics_->bytes_written.fetch_add(n, std::memory_order_relaxed);
         return {};
@@ -88,6 +93,7 @@ private:
     OutputFile out_;
     Format format_;
     std::optional<std::size_t> limit_;
+    bool stop_at_limit_;
     StageMetrics* metrics_;
     std::string buf_;
     std::size_t seen_ = 0;
@@ -116,7 +122,8 @@ public:
         std::optional<std::size_t> limit = limit_;
         if (f == Format::Table && !limit && !streaming) limit = kDefaultTableRows;
         return OpenedStage(std::make_unique<StdoutOperator>(std::move(out).value(), f, limit,
-                                                            ctx.metrics, streaming),
+                                                            limit_.has_value(), ctx.metrics,
+                                                            streaming),
                            nullptr);
     }
 
@@ -150,6 +157,9 @@ private:
         }
         Status finish(Emitter& out) override { return inner_->finish(out); }
         void abort() noexcept override { inner_->abort(); }
+        [[nodiscard]] bool satisfied() const noexcept override {
+            return left_ == 0 || inner_->satisfied();
+        }
 
     private:
         std::unique_ptr<Operator> inner_;
@@ -197,7 +207,7 @@ void register_stdout(Registry& registry) {
          .description = "table | json | jsonl | csv (default: table on a terminal, else jsonl)",
          .choices = {"table", "json", "jsonl", "csv"}},
         {.name = "limit", .type = OptionType::Int,
-         .description = "Print at most this many records", .min = 0.0},
+         .description = "Print at most this many records, then take no more input (like head)", .min = 0.0},
     };
     fn.min_inputs = 1;
     fn.max_inputs = kUnboundedInputs;

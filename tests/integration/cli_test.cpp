@@ -291,6 +291,55 @@ TEST(Cli, EnvironmentVariablesAndLogLevel) {
     EXPECT_THAT(missing.err, HasSubstr("IN"));
 }
 
+TEST(Cli, AReaderClosingStdoutEndsTheRunEarlyAndCleanly) {
+    // `conveyor run p.toml | head -1`: once the reader is gone the sink takes no more input
+    // and the source stops reading, instead of reading everything to discard it.
+    test::TempDir dir;
+    std::string csv = "id,name\n";
+    for (int i = 0; i < 200000; ++i) csv += std::to_string(i) + ",name" + std::to_string(i) + "\n";
+    dir.write("big.csv", csv);
+    dir.write("p.toml", R"([[stages]]
+id = "read"
+function = "csv.read"
+inputs = []
+[stages.config]
+path = "big.csv"
+
+[[stages]]
+id = "show"
+function = "stdout.write"
+inputs = ["read"]
+[stages.config]
+format = "jsonl"
+)");
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    auto child = test::spawn_conveyor({"run", "p.toml", "--stats-json", "stats.json"}, o);
+    EXPECT_EQ(child->read_line(std::chrono::seconds(30)), R"({"id":0,"name":"name0"})");
+    child->close_stdout();
+    auto r = child->wait(std::chrono::seconds(60), false);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, ::testing::Not(HasSubstr("error")));
+    // The stdout pipe holds about 64 KiB: the source cannot have been far ahead of the reader.
+    const std::string stats = test::read_file(dir.file("stats.json"));
+    const auto at = stats.find(R"("id":"read")");
+    ASSERT_NE(at, std::string::npos) << stats;
+    const auto out = stats.find(R"("out":)", at);
+    ASSERT_NE(out, std::string::npos);
+    EXPECT_LT(std::stoull(stats.substr(out + 6)), 200000u) << "the source stopped early";
+
+    // An explicit limit is a head of its own.
+    std::string p = test::read_file(dir.file("p.toml"));
+    dir.write("p.toml", p + "limit = 2\n");
+    auto limited = test::run_conveyor({"run", "p.toml", "--stats-json", "stats.json"}, o);
+    EXPECT_EQ(limited.exit_code, 0) << limited.err;
+    EXPECT_EQ(limited.out, "{\"id\":0,\"name\":\"name0\"}\n{\"id\":1,\"name\":\"name1\"}\n");
+    EXPECT_THAT(limited.err, HasSubstr("showed the first 2 records (limit = 2)"));
+    const std::string s2 = test::read_file(dir.file("stats.json"));
+    const auto out2 = s2.find(R"("out":)", s2.find(R"("id":"read")"));
+    EXPECT_LT(std::stoull(s2.substr(out2 + 6)), 200000u);
+}
+
 TEST(Cli, TimeoutExits75) {
     TempDir dir;
     // A FIFO nobody writes to: the source waits forever, the run timeout ends it.

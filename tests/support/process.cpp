@@ -279,6 +279,11 @@ void Child::close_stdin() {
     in_ = -1;
 }
 
+void Child::close_stdout() {
+    if (out_ >= 0) ::close(out_);
+    out_ = -1;
+}
+
 void Child::signal(int sig) { ::kill(pid_, sig); }
 
 ProcessResult Child::wait(std::chrono::milliseconds deadline, bool read_stdout) {

@@ -72,6 +72,9 @@ public:
     bool wait_for_stderr(const std::string& text, std::chrono::milliseconds deadline);
     void write_stdin(const std::string& data);
     void close_stdin();
+    /// Closes the test's end of the child's stdout, as `| head` does after its lines: the
+    /// child's next write fails with EPIPE.
+    void close_stdout();
     void signal(int sig);
     /// Waits for exit; collects the rest of stdout/stderr. Kills it after `deadline`.
     /// With `read_stdout = false` stdout is left unread (its pipe may fill and block the

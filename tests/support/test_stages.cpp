@@ -96,7 +96,12 @@ private:
 
 class CollectOp final : public Operator {
 public:
-    explicit CollectOp(std::shared_ptr<Collected> out) : out_(std::move(out)) {}
+    CollectOp(std::shared_ptr<Collected> out, std::size_t enough)
+        : out_(std::move(out)), enough_(enough) {}
+    [[nodiscard]] bool satisfied() const noexcept override {
+        std::lock_guard lock(out_->mu);
+        return enough_ > 0 && out_->rows.size() >= enough_;
+    }
     Status push(std::size_t, Batch&& b, Emitter&) override {
         std::lock_guard lock(out_->mu);
         for (std::size_t r = 0; r < b.rows(); ++r) out_->rows.push_back(render(b, r));
@@ -114,17 +119,20 @@ public:
 
 private:
     std::shared_ptr<Collected> out_;
+    std::size_t enough_;
 };
 
 class CollectSink final : public Stage {
 public:
-    explicit CollectSink(std::shared_ptr<Collected> out) : out_(std::move(out)) {}
+    CollectSink(std::shared_ptr<Collected> out, std::size_t enough)
+        : out_(std::move(out)), enough_(enough) {}
     Result<OpenedStage> open(const OpenContext&) const override {
-        return OpenedStage(std::make_unique<CollectOp>(out_), nullptr);
+        return OpenedStage(std::make_unique<CollectOp>(out_, enough_), nullptr);
     }
 
 private:
     std::shared_ptr<Collected> out_;
+    std::size_t enough_;
 };
 
 class FailingOp final : public Operator {
@@ -281,8 +289,8 @@ public:
 std::shared_ptr<const Stage> memory_source(std::size_t count, std::size_t groups, std::int64_t id_offset) {
     return std::make_shared<MemorySource>(count, groups, id_offset);
 }
-std::shared_ptr<const Stage> collect_sink(std::shared_ptr<Collected> out) {
-    return std::make_shared<CollectSink>(std::move(out));
+std::shared_ptr<const Stage> collect_sink(std::shared_ptr<Collected> out, std::size_t enough) {
+    return std::make_shared<CollectSink>(std::move(out), enough);
 }
 std::shared_ptr<const Stage> failing_transform(std::size_t fail_on_batch, ErrorKind kind) {
     return std::make_shared<FailingTransform>(fail_on_batch, kind);

@@ -34,7 +34,9 @@ struct Collected {
 std::shared_ptr<const Stage> memory_source(std::size_t count, std::size_t groups = 3,
                                            std::int64_t id_offset = 0);
 /// Sink appending every record to `out` (any number of inputs, concatenated).
-std::shared_ptr<const Stage> collect_sink(std::shared_ptr<Collected> out);
+/// Collects every record it gets; with `enough` > 0 it wants no more input once it has that
+/// many (Operator::satisfied, like a reader closing a pipe).
+std::shared_ptr<const Stage> collect_sink(std::shared_ptr<Collected> out, std::size_t enough = 0);
 /// Transform passing records through, failing with `kind` on batch number `fail_on_batch`
 /// (1-based; 0 = fail in finish()).
 std::shared_ptr<const Stage> failing_transform(std::size_t fail_on_batch,

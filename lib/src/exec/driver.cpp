@@ -116,6 +116,7 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
             if (auto f = out.failure()) co_return f->in_stage(node.id());
             co_return Status{}; // downstream is gone: nothing more to do
         }
+        if (op.satisfied()) break; // the rest of the input is not needed
     }
     if (run.cancelled()) co_return cancelled_error(run);
     Status s;

@@ -65,6 +65,7 @@ OutputFile& OutputFile::operator=(OutputFile&& o) noexcept {
         abort();
         fd_ = std::exchange(o.fd_, -1);
         stdout_ = o.stdout_;
+        reader_gone_ = o.reader_gone_;
         committed_ = std::exchange(o.committed_, true);
         append_ = o.append_;
         initial_size_ = o.initial_size_;
@@ -160,12 +161,19 @@ Result<OutputFile> OutputFile::open_append(const std::string& path, RunContext* 
 }
 
 Status OutputFile::write_all(const char* data, std::size_t n) {
+    if (reader_gone_) return {};
     while (n > 0) {
         const ssize_t w = ::write(fd_, data, n);
         if (w < 0) {
             if (errno == EINTR) continue;
-            if (stdout_ && errno == EPIPE)
-                return fail(ErrorKind::Runtime, "standard output was closed (broken pipe)", "<stdout>");
+            if (stdout_ && errno == EPIPE) {
+                // `conveyor run x.toml | head`: the reader has what it wanted. Not an error;
+                // the rest is discarded and the sink asks for no more input.
+                spdlog::debug("standard output closed by its reader; discarding the rest");
+                reader_gone_ = true;
+                buffer_.clear();
+                return {};
+            }
             return cant_create(stdout_ ? std::string("<stdout>") : path_, "write failed", errno);
         }
         data += w;

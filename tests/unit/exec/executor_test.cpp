@@ -230,6 +230,36 @@ TEST_P(ExecutorTest, GracefulStopEndsSourcesAndFinishesSinks) {
         << "records in flight drained into the sink";
 }
 
+TEST_P(ExecutorTest, SatisfiedSinksEndAnEndlessRun) {
+    // `| head`: a sink that wants no more input stops being fed, its producers stop sending,
+    // and a source whose consumers are all satisfied stops reading. Only that ends this run.
+    // Under dag a fork is a level barrier (an endless source would never end its level), so
+    // there the source feeds one chain; the streaming executors also feed a second sink.
+    const bool fork = GetParam() != ExecutorKind::Dag;
+    auto few = std::make_shared<Collected>();
+    auto more = std::make_shared<Collected>();
+    auto b = builder();
+    b.stage("endless", test::memory_source(std::size_t{1} << 50))
+        .stage("pass", test::failing_transform(std::size_t{1} << 40), {"endless"})
+        .stage("few", test::collect_sink(few, 10), {"pass"});
+    if (fork) b.stage("more", test::collect_sink(more, 5000), {"endless"});
+    auto p = b.build();
+    MetricsRegistry m;
+    RunContext ctx;
+    RunOptions o;
+    o.metrics = &m;
+    RunReport r = run_pipeline(p, ctx, o);
+    ASSERT_TRUE(r.status) << r.status.error().to_string();
+    EXPECT_EQ(r.exit_code(), 0);
+    EXPECT_TRUE(few->finished) << "a satisfied sink still finishes (commits)";
+    EXPECT_GE(few->rows.size(), 10u);
+    if (fork) {
+        EXPECT_TRUE(more->finished);
+        EXPECT_GE(more->rows.size(), 5000u);
+    }
+    EXPECT_LT(m.find("endless")->records_out.load(), std::uint64_t{1} << 40);
+}
+
 TEST_P(ExecutorTest, RetryStrategyReopensAStageUntilItsInputAppears) {
     auto ready = std::make_shared<std::atomic<bool>>(false);
     auto opens = std::make_shared<std::atomic<int>>(0);

@@ -55,6 +55,9 @@ public:
 
     [[nodiscard]] const std::string& path() const noexcept { return path_; }
     [[nodiscard]] bool is_stdout() const noexcept { return stdout_; }
+    /// Standard output was closed by its reader (EPIPE): writes are discarded from then on
+    /// and succeed; a sink should stop taking input (Operator::satisfied).
+    [[nodiscard]] bool reader_gone() const noexcept { return reader_gone_; }
     [[nodiscard]] bool is_append() const noexcept { return append_; }
     /// Append mode: the file's size when it was opened (0 for a new file).
     [[nodiscard]] std::uint64_t initial_size() const noexcept { return initial_size_; }
@@ -65,6 +68,7 @@ private:
 
     int fd_ = -1;
     bool stdout_ = false;
+    bool reader_gone_ = false;
     bool committed_ = false;
     bool append_ = false;
     std::uint64_t initial_size_ = 0;

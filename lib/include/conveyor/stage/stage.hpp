@@ -52,6 +52,10 @@ public:
     virtual Status finish(Emitter& /*out*/) { return {}; }
     /// The run is abandoned: roll back (delete temporary files). Must not throw.
     virtual void abort() noexcept {}
+    /// True once the stage wants no more input (its reader closed standard output, its limit
+    /// is reached): the executor stops feeding it and calls finish(); its producers stop
+    /// sending to it, and a source with no consumer left stops reading.
+    [[nodiscard]] virtual bool satisfied() const noexcept { return false; }
 };
 
 /// What open() returns: the run object plus the schema of the records it will emit first
