@@ -3,6 +3,7 @@
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/input_file.hpp"
+#include "conveyor/io/flush_schedule.hpp"
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/registry/sink_options.hpp"
 #include "conveyor/obs/metrics.hpp"
@@ -33,7 +34,10 @@ public:
         : config_(config), out_(std::move(out)), stage_id_(ctx.stage_id), metrics_(ctx.metrics),
           input_schemas_(ctx.input_schemas.begin(), ctx.input_schemas.end()),
           flush_each_batch_(ctx.mode == ExecutionMode::Streaming || config.append),
-          last_sync_(std::chrono::steady_clock::now()) {
+          schedule_(std::chrono::milliseconds(config.flush_interval_ms),
+                    config.append ? std::optional(std::chrono::milliseconds(config.fsync_interval_ms))
+                                  : std::nullopt,
+                    FlushSchedule::Clock::now()) {
         if (existing_header) {
             // Appending under an existing header: it names the columns (a field it lacks is
             // an error, as for any header), and is not repeated.
@@ -69,6 +73,11 @@ public:
     void abort() noexcept override { out_.abort(); }
     /// path = "-" and the reader closed standard output (`| head`).
     [[nodiscard]] bool satisfied() const noexcept override { return out_.reader_gone(); }
+    [[nodiscard]] std::optional<FlushSchedule::Clock::time_point> timer() const override {
+        if (!flush_each_batch_) return std::nullopt;
+        return schedule_.next(out_.buffered() > 0);
+    }
+    Status on_timer(Emitter& /*out*/) override { return write_out(FlushSchedule::Clock::now()); }
 
 private:
     /// How the columns of one input schema line up with the header.
@@ -84,6 +93,9 @@ private:
     /// Hands the batch's text to the file; in streaming or append mode also writes it out
     /// (whole lines, one write) and syncs when fsync_interval_ms has passed.
     Status end_of_batch();
+    /// Streaming or append mode: buffered lines go to the file when the schedule says so,
+    /// and are synced when that is due.
+    Status write_out(FlushSchedule::Clock::time_point now);
     void write_header();
     void append_field(const Value& v, bool only_column);
     void append_text(std::string_view s);
@@ -98,7 +110,7 @@ private:
     SchemaRef header_;
     bool header_written_ = false;
     bool flush_each_batch_;
-    std::chrono::steady_clock::time_point last_sync_;
+    FlushSchedule schedule_;
     std::vector<Mapping> mappings_;
     std::size_t last_mapping_ = 0;
     std::string buf_;
@@ -117,12 +129,19 @@ Status CsvWriteOperator::finish(Emitter&) {
 Status CsvWriteOperator::end_of_batch() {
     CONVEYOR_TRY(flush());
     if (!flush_each_batch_) return {};
-    if (!config_.append) return out_.flush();
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_sync_ < std::chrono::milliseconds(config_.fsync_interval_ms))
-        return out_.flush();
-    last_sync_ = now;
-    return out_.sync();
+    return write_out(FlushSchedule::Clock::now());
+}
+
+Status CsvWriteOperator::write_out(FlushSchedule::Clock::time_point now) {
+    if (schedule_.flush_due(out_.buffered() > 0, now)) {
+        CONVEYOR_TRY(out_.flush());
+        schedule_.flushed(now);
+    }
+    if (schedule_.sync_due(now)) {
+        CONVEYOR_TRY(out_.sync());
+        schedule_.synced(now);
+    }
+    return {};
 }
 
 const CsvWriteOperator::Mapping& CsvWriteOperator::mapping_for(const SchemaRef& schema) {
@@ -350,6 +369,13 @@ std::unique_ptr<Stage> build_csv_write(BuildContext& ctx) {
     config.append = bool_option(options, "append", false);
     if (options.find("fsync_interval_ms"))
         config.fsync_interval_ms = options.get_int("fsync_interval_ms");
+    if (options.find("flush_interval_ms"))
+        config.flush_interval_ms = options.get_int("flush_interval_ms");
+    if (options.given("flush_interval_ms") && !config.append &&
+        ctx.global().execution_mode != ExecutionMode::Streaming)
+        ctx.warning("flush_interval_ms", "flush_interval_ms only matters in streaming mode or "
+                                         "with append = true (a file written whole is written "
+                                         "out in large blocks)");
     if (config.append && config.path == "-")
         ctx.error("append", "append = true writes to the end of a file; standard output has "
                             "no end to append to (leave append out)");
@@ -404,6 +430,7 @@ FunctionDescriptor csv_write_descriptor() {
     fn.options.push_back(append_option(
         "the header goes only into an empty file, and an existing header names the columns"));
     fn.options.push_back(fsync_interval_option());
+    fn.options.push_back(flush_interval_option());
     fn.factory = build_csv_write;
     return fn;
 }

@@ -21,9 +21,11 @@ struct CsvWriteConfig {
     /// Append to the file in place (no temporary file); the header is written only to an
     /// empty file, and an existing file's header names the columns.
     bool append = false;
-    /// Append mode: fdatasync at the first batch written this long after the last one (0:
-    /// after every batch), and when the stage finishes.
+    /// Append mode: fdatasync once this long has passed since the last sync (0: every
+    /// write), and when the stage finishes.
     std::int64_t fsync_interval_ms = 1000;
+    /// Streaming or append mode: write out every batch (0) or at most every N ms.
+    std::int64_t flush_interval_ms = 0;
 };
 
 /// The stage definition; open() creates the (temporary) output file.

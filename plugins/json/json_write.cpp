@@ -1,6 +1,7 @@
 #include "json_write.hpp"
 
 #include "conveyor/format/json_writer.hpp"
+#include "conveyor/io/flush_schedule.hpp"
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/obs/metrics.hpp"
 
@@ -22,7 +23,10 @@ public:
         : file_(std::move(file)), format_(config.format),
           pretty_(config.pretty && config.format == JsonFormat::Records), metrics_(metrics),
           append_(config.append), flush_each_batch_(streaming || config.append),
-          fsync_interval_(config.fsync_interval_ms), last_sync_(std::chrono::steady_clock::now()) {}
+          schedule_(std::chrono::milliseconds(config.flush_interval_ms),
+                    config.append ? std::optional(std::chrono::milliseconds(config.fsync_interval_ms))
+                                  : std::nullopt,
+                    FlushSchedule::Clock::now()) {}
 
     /// Records are written as they arrive, whatever input they come from: under `dag` that is
     /// one input after another in the order listed; the streaming executors interleave them.
@@ -38,6 +42,11 @@ public:
     }
 
     void abort() noexcept override { file_.abort(); }
+    [[nodiscard]] std::optional<FlushSchedule::Clock::time_point> timer() const override {
+        if (!flush_each_batch_) return std::nullopt;
+        return schedule_.next(file_.buffered() > 0);
+    }
+    Status on_timer(Emitter& /*out*/) override { return write_out(FlushSchedule::Clock::now()); }
     /// path = "-" and the reader closed standard output (`| head`).
     [[nodiscard]] bool satisfied() const noexcept override { return file_.reader_gone(); }
 
@@ -90,13 +99,21 @@ private:
         }
         CONVEYOR_TRY(flush());
         if (!flush_each_batch_) return {};
-        // Streaming: the batch goes out now (whole lines in one write), and in append mode
-        // it is synced once fsync_interval_ms has passed since the last sync.
-        if (!append_) return file_.flush();
-        const auto now = std::chrono::steady_clock::now();
-        if (now - last_sync_ < fsync_interval_) return file_.flush();
-        last_sync_ = now;
-        return file_.sync();
+        return write_out(FlushSchedule::Clock::now());
+    }
+
+    /// Streaming or append mode: what is buffered goes to the file (whole lines, one write)
+    /// when the schedule says so, and is synced when that is due.
+    Status write_out(FlushSchedule::Clock::time_point now) {
+        if (schedule_.flush_due(file_.buffered() > 0, now)) {
+            CONVEYOR_TRY(file_.flush());
+            schedule_.flushed(now);
+        }
+        if (schedule_.sync_due(now)) {
+            CONVEYOR_TRY(file_.sync());
+            schedule_.synced(now);
+        }
+        return {};
     }
 
     Status flush() {
@@ -111,8 +128,7 @@ private:
     StageMetrics* metrics_;
     bool append_;
     bool flush_each_batch_;
-    std::chrono::milliseconds fsync_interval_;
-    std::chrono::steady_clock::time_point last_sync_;
+    FlushSchedule schedule_;
     bool any_ = false;        ///< a record was written
     std::string buf_;
     SchemaRef keys_schema_;

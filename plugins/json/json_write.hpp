@@ -16,11 +16,11 @@ struct JsonWriteConfig {
     bool pretty = false; ///< records only: each object indented by 2
     /// jsonl only: append to the file in place, one write per batch of whole lines.
     bool append = false;
-    /// Append mode: fdatasync at the first batch written this long after the last sync (0:
-    /// every batch), and when the stage finishes.
+    /// Append mode: fdatasync once this long has passed since the last sync (0: every
+    /// write), and when the stage finishes.
     std::int64_t fsync_interval_ms = 1000;
-    /// Hand every batch to the file at once (streaming mode); else buffered.
-    bool flush_each_batch = false;
+    /// Streaming or append mode: write out every batch (0) or at most every N ms.
+    std::int64_t flush_interval_ms = 0;
 };
 
 std::unique_ptr<Stage> make_json_write(JsonWriteConfig config);

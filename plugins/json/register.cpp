@@ -72,6 +72,12 @@ std::unique_ptr<Stage> build_write(BuildContext& ctx) {
     config.pretty = o.get_bool("pretty");
     config.append = o.find("append") && o.get_bool("append");
     if (o.find("fsync_interval_ms")) config.fsync_interval_ms = o.get_int("fsync_interval_ms");
+    if (o.find("flush_interval_ms")) config.flush_interval_ms = o.get_int("flush_interval_ms");
+    if (o.given("flush_interval_ms") && !config.append &&
+        ctx.global().execution_mode != ExecutionMode::Streaming)
+        ctx.warning("flush_interval_ms", "flush_interval_ms only matters in streaming mode or "
+                                         "with append = true (a file written whole is written "
+                                         "out in large blocks)");
     if (config.append && config.format != JsonFormat::Jsonl) {
         ctx.error("append", "append = true needs format = \"jsonl\" (records can be added to "
                             "the end of a JSON Lines file, not inside a JSON array)");
@@ -152,6 +158,7 @@ void register_json(Registry& registry) {
         fn.options.push_back(std::move(pretty));
         fn.options.push_back(append_option("format \"jsonl\" only"));
         fn.options.push_back(fsync_interval_option());
+        fn.options.push_back(flush_interval_option());
         fn.min_inputs = 1;
         fn.max_inputs = kUnboundedInputs;
         fn.factory = build_write;

@@ -1,6 +1,8 @@
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/format/json_writer.hpp"
+#include "conveyor/io/flush_schedule.hpp"
 #include "conveyor/io/output_file.hpp"
+#include "conveyor/registry/sink_options.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/registry/registry.hpp"
@@ -23,9 +25,16 @@ public:
     /// `stop_at_limit`: once `limit` records are shown the rest of the input is not read
     /// (an explicit limit, like head); without it the rest is counted (the table's total).
     StdoutOperator(OutputFile out, Format format, std::optional<std::size_t> limit,
-                   bool stop_at_limit, StageMetrics* metrics, bool streaming)
+                   bool stop_at_limit, std::chrono::milliseconds flush_interval,
+                   StageMetrics* metrics, bool streaming)
         : out_(std::move(out)), format_(format), limit_(limit), stop_at_limit_(stop_at_limit),
-          metrics_(metrics), streaming_(streaming) {}
+          metrics_(metrics), streaming_(streaming),
+          schedule_(flush_interval, std::nullopt, FlushSchedule::Clock::now()) {}
+
+    [[nodiscard]] std::optional<FlushSchedule::Clock::time_point> timer() const override {
+        return schedule_.next(out_.buffered() > 0);
+    }
+    Status on_timer(Emitter& /*out*/) override { return flush_due(FlushSchedule::Clock::now()); }
 
     [[nodiscard]] bool satisfied() const noexcept override {
         return closed_ || (stop_at_limit_ && limit_ && seen_ >= *limit_);
@@ -80,13 +89,22 @@ private:
     Status write_out() {
         const std::size_t n = buf_.size();
         Status s = out_.write_and_clear(buf_);
-        if (s) s = out_.flush();
+        if (s) s = flush_due(FlushSchedule::Clock::now());
         if (!s) return s;
         if (out_.reader_gone()) {
             closed_ = true; // `| head` has what it wanted: the rest is not read
             return {};
         }
         if (metrics_) metrics_->bytes_written.fetch_add(n, std::memory_order_relaxed);
+        return {};
+    }
+
+    /// Hands buffered output to the reader: every batch, or every flush_interval_ms.
+    Status flush_due(FlushSchedule::Clock::time_point now) {
+        if (!schedule_.flush_due(out_.buffered() > 0, now)) return {};
+        CONVEYOR_TRY(out_.flush());
+        schedule_.flushed(now);
+        if (out_.reader_gone()) closed_ = true;
         return {};
     }
 
@@ -101,14 +119,16 @@ private:
     bool streaming_;
     bool closed_ = false;
     std::vector<Batch> table_;
+    FlushSchedule schedule_;
 };
 
 constexpr std::size_t kDefaultTableRows = 100;
 
 class StdoutStage final : public Stage {
 public:
-    StdoutStage(std::optional<Format> format, std::optional<std::size_t> limit)
-        : format_(format), limit_(limit) {}
+    StdoutStage(std::optional<Format> format, std::optional<std::size_t> limit,
+                std::chrono::milliseconds flush_interval)
+        : format_(format), limit_(limit), flush_interval_(flush_interval) {}
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         auto out = OutputFile::create("-", ctx.run);
@@ -122,21 +142,22 @@ public:
         std::optional<std::size_t> limit = limit_;
         if (f == Format::Table && !limit && !streaming) limit = kDefaultTableRows;
         return OpenedStage(std::make_unique<StdoutOperator>(std::move(out).value(), f, limit,
-                                                            limit_.has_value(), ctx.metrics,
-                                                            streaming),
+                                                            limit_.has_value(), flush_interval_,
+                                                            ctx.metrics, streaming),
                            nullptr);
     }
 
 private:
     std::optional<Format> format_;
     std::optional<std::size_t> limit_;
+    std::chrono::milliseconds flush_interval_;
 };
 
 /// format = "csv": csv.write's writer aimed at standard output, behind the same limit.
 class LimitedCsvStage final : public Stage {
 public:
-    explicit LimitedCsvStage(std::optional<std::size_t> limit)
-        : csv_(csv::make_csv_write_stage(csv::CsvWriteConfig{"-"})), limit_(limit) {}
+    LimitedCsvStage(std::optional<std::size_t> limit, std::int64_t flush_interval_ms)
+        : csv_(csv::make_csv_write_stage(csv_config(flush_interval_ms))), limit_(limit) {}
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         auto opened = csv_->open(ctx);
@@ -160,11 +181,22 @@ private:
         [[nodiscard]] bool satisfied() const noexcept override {
             return left_ == 0 || inner_->satisfied();
         }
+        [[nodiscard]] std::optional<FlushSchedule::Clock::time_point> timer() const override {
+            return inner_->timer();
+        }
+        Status on_timer(Emitter& out) override { return inner_->on_timer(out); }
 
     private:
         std::unique_ptr<Operator> inner_;
         std::size_t left_;
     };
+
+    static csv::CsvWriteConfig csv_config(std::int64_t flush_interval_ms) {
+        csv::CsvWriteConfig c;
+        c.path = "-";
+        c.flush_interval_ms = flush_interval_ms;
+        return c;
+    }
 
     std::unique_ptr<Stage> csv_;
     std::optional<std::size_t> limit_;
@@ -173,10 +205,11 @@ private:
 std::unique_ptr<Stage> build_stdout(BuildContext& ctx) {
     const Options& o = ctx.options();
     std::optional<Format> format;
+    const std::int64_t flush_ms = o.find("flush_interval_ms") ? o.get_int("flush_interval_ms") : 0;
     if (o.given("format") && o.get_string("format") == "csv") {
         std::optional<std::size_t> limit;
         if (o.given("limit")) limit = static_cast<std::size_t>(o.get_int("limit"));
-        return std::make_unique<LimitedCsvStage>(limit);
+        return std::make_unique<LimitedCsvStage>(limit, flush_ms);
     }
     if (o.given("format")) {
         const std::string& f = o.get_string("format");
@@ -184,7 +217,7 @@ std::unique_ptr<Stage> build_stdout(BuildContext& ctx) {
     }
     std::optional<std::size_t> limit;
     if (o.given("limit")) limit = static_cast<std::size_t>(o.get_int("limit"));
-    return std::make_unique<StdoutStage>(format, limit);
+    return std::make_unique<StdoutStage>(format, limit, std::chrono::milliseconds(flush_ms));
 }
 
 } // namespace
@@ -199,7 +232,8 @@ void register_stdout(Registry& registry) {
         "output is a terminal and to JSON lines otherwise, so pipes get machine-readable "
         "output. A table shows the first `limit` records (default 100) and counts the rest; "
         "the other formats print everything unless `limit` is given. Inputs are concatenated. "
-        "Each batch is written out as soon as it arrives (line-buffered), so with "
+        "Each batch is written out as soon as it arrives (line-buffered; flush_interval_ms "
+        "gathers writes instead), so with "
         "execution_mode = \"streaming\" records show as they come; there the default is JSON "
         "lines even on a terminal, and format = \"table\" prints one small table per batch.";
     fn.options = {
@@ -208,6 +242,7 @@ void register_stdout(Registry& registry) {
          .choices = {"table", "json", "jsonl", "csv"}},
         {.name = "limit", .type = OptionType::Int,
          .description = "Print at most this many records, then take no more input (like head)", .min = 0.0},
+        flush_interval_option(),
     };
     fn.min_inputs = 1;
     fn.max_inputs = kUnboundedInputs;

@@ -55,6 +55,29 @@ TEST_P(StreamingStdinTest, EachLineComesOutWhileTheRunGoesOn) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+TEST_P(StreamingStdinTest, FlushIntervalGathersWritesButNoRecordWaitsLongerThanIt) {
+    // Nothing more comes after the line: only the sink's timer can write it out.
+    for (const std::string sink : {"function = \"stdout.write\"\ninputs = [\"in\"]\n[stages.config]\n",
+                                   "function = \"json.write\"\ninputs = [\"in\"]\n[stages.config]\n"
+                                   "path = \"-\"\nformat = \"jsonl\"\n",
+                                   "function = \"csv.write\"\ninputs = [\"in\"]\n[stages.config]\n"
+                                   "path = \"-\"\n"}) {
+        auto child = start(std::string(kEcho).substr(0, std::string(kEcho).find("function = \"stdout.write\"")) +
+                           sink + "flush_interval_ms = 200\n");
+        child->write_stdin("first\n");
+        auto line = child->read_line(kDeadline);
+        if (line == "line") line = child->read_line(kDeadline); // csv header
+        EXPECT_THAT(line.value_or("<nothing>"), HasSubstr("first")) << sink;
+        // Sent right after the first was written out: within the interval, so it is held
+        // back, and comes out when the interval ends.
+        child->write_stdin("second\n");
+        EXPECT_THAT(child->read_line(kDeadline).value_or("<nothing>"), HasSubstr("second")) << sink;
+        child->close_stdin();
+        auto r = child->wait(kDeadline);
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+    }
+}
+
 // Seed 000's real-time log use case: stdin -> stream.to_records -> filter -> several outputs.
 const char* kLogs = R"(
 [[stages]]

@@ -91,7 +91,27 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
     CollectingEmitter em;
     for (;;) {
         m.set_state(StageState::WaitingForInput);
-        std::optional<InputEvent> ev = co_await in.next();
+        std::optional<InputEvent> ev;
+        if (const auto at = op.timer()) {
+            StreamInput::Timed t = co_await in.next_until(*at);
+            m.set_state(StageState::Running);
+            if (t.timed_out) {
+                Status s;
+                {
+                    BusyTimer busy(m);
+                    s = op.on_timer(em);
+                }
+                if (!s) co_return std::move(s).error().in_stage(node.id());
+                if (!co_await drain(em, out, m)) {
+                    if (auto f = out.failure()) co_return f->in_stage(node.id());
+                    co_return Status{};
+                }
+                continue;
+            }
+            ev = std::move(t.event);
+        } else {
+            ev = co_await in.next();
+        }
         m.set_state(StageState::Running);
         if (!ev) break;
         Status s;

@@ -4,6 +4,7 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -111,6 +112,45 @@ void Inbox::close_port(std::size_t port) {
     if (wake) resume(std::move(*wake));
 }
 
+std::optional<InputEvent> Inbox::take_locked(std::vector<Handler>& wake, bool& finished) {
+    std::optional<InputEvent> event;
+    const std::size_t n = ports_.size();
+    for (std::size_t k = 0; k < n && !event; ++k) {
+        const std::size_t i = (next_port_ + k) % n;
+        Port& p = ports_[i];
+        if (p.queue.empty()) continue;
+        event.emplace();
+        event->port = i;
+        event->batch.emplace(std::move(p.queue.front()));
+        p.queue.pop_front();
+        const std::size_t rows = event->batch->rows();
+        p.records -= rows;
+        total_ -= rows;
+        publish();
+        next_port_ = (i + 1) % n;
+        // Wake every producer that may now fit; they re-check under the lock.
+        auto it = std::partition(producers_.begin(), producers_.end(),
+                                 [&](const Waiter& w) { return !(shared_ || w.port == i); });
+        for (auto j = it; j != producers_.end(); ++j) wake.push_back(std::move(j->handler));
+        producers_.erase(it, producers_.end());
+    }
+    if (!event) {
+        for (std::size_t i = 0; i < n; ++i) {
+            Port& p = ports_[i];
+            if (p.closed && !p.end_reported) {
+                p.end_reported = true;
+                event.emplace();
+                event->port = i;
+                break;
+            }
+        }
+    }
+    if (!event)
+        finished = std::all_of(ports_.begin(), ports_.end(),
+                               [](const Port& p) { return p.end_reported; });
+    return event;
+}
+
 asio::awaitable<std::optional<InputEvent>> Inbox::pop() {
     for (;;) {
         std::vector<Handler> wake;
@@ -119,41 +159,7 @@ asio::awaitable<std::optional<InputEvent>> Inbox::pop() {
         {
             std::lock_guard lock(mu_);
             if (cancelled_) co_return std::nullopt;
-            const std::size_t n = ports_.size();
-            for (std::size_t k = 0; k < n && !event; ++k) {
-                const std::size_t i = (next_port_ + k) % n;
-                Port& p = ports_[i];
-                if (p.queue.empty()) continue;
-                event.emplace();
-                event->port = i;
-                event->batch.emplace(std::move(p.queue.front()));
-                p.queue.pop_front();
-                const std::size_t rows = event->batch->rows();
-                p.records -= rows;
-                total_ -= rows;
-                publish();
-                next_port_ = (i + 1) % n;
-                // Wake every producer that may now fit; they re-check under the lock.
-                auto it = std::partition(producers_.begin(), producers_.end(),
-                                         [&](const Waiter& w) { return !(shared_ || w.port == i); });
-                for (auto j = it; j != producers_.end(); ++j) wake.push_back(std::move(j->handler));
-                producers_.erase(it, producers_.end());
-            }
-            if (!event) {
-                for (std::size_t i = 0; i < n; ++i) {
-                    Port& p = ports_[i];
-                    if (p.closed && !p.end_reported) {
-                        p.end_reported = true;
-                        event.emplace();
-                        event->port = i;
-                        break;
-                    }
-                }
-            }
-            if (!event) {
-                finished = std::all_of(ports_.begin(), ports_.end(),
-                                       [](const Port& p) { return p.end_reported; });
-            }
+            event = take_locked(wake, finished);
         }
         for (Handler& h : wake) resume(std::move(h));
         if (event) co_return event;
@@ -162,6 +168,55 @@ asio::awaitable<std::optional<InputEvent>> Inbox::pop() {
         if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
             co_return std::nullopt;
     }
+}
+
+asio::awaitable<StreamInput::Timed> Inbox::pop_until(std::chrono::steady_clock::time_point deadline) {
+    StreamInput::Timed out;
+    for (;;) {
+        std::vector<Handler> wake;
+        bool finished = false;
+        {
+            std::lock_guard lock(mu_);
+            if (cancelled_) co_return out;
+            out.event = take_locked(wake, finished);
+        }
+        for (Handler& h : wake) resume(std::move(h));
+        if (out.event || finished) co_return out;
+        if (std::chrono::steady_clock::now() >= deadline) {
+            out.timed_out = true;
+            co_return out;
+        }
+        co_await wait_for_data_until(deadline);
+        if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
+            co_return out;
+    }
+}
+
+asio::awaitable<void> Inbox::wait_for_data_until(std::chrono::steady_clock::time_point deadline) {
+    // The timer runs on the consumer's own executor (its strand), as does the consumer: once
+    // the wait is over `over` is set before anything else runs there, so a timer that fired
+    // meanwhile (its handler queued, beyond cancel's reach) touches nothing, not even a
+    // destroyed inbox.
+    struct State {
+        explicit State(const asio::any_io_executor& ex) : timer(ex) {}
+        asio::steady_timer timer;
+        bool over = false;
+    };
+    const asio::any_io_executor ex = co_await asio::this_coro::executor;
+    auto state = std::make_shared<State>(ex);
+    state->timer.expires_at(deadline);
+    state->timer.async_wait([this, state](const boost::system::error_code& ec) {
+        if (ec || state->over) return;
+        std::optional<Handler> wake;
+        {
+            std::lock_guard lock(mu_);
+            wake = std::exchange(consumer_, std::nullopt);
+        }
+        if (wake) resume(std::move(*wake));
+    });
+    co_await wait_for_data();
+    state->over = true;
+    state->timer.cancel();
 }
 
 void Inbox::cancel() {

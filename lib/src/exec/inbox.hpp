@@ -45,6 +45,8 @@ public:
     /// nullopt when the consumer's coroutine is cancelled through its cancellation slot (a
     /// stream stage that has to stop reading before its inputs end, e.g. http.fetch failing).
     boost::asio::awaitable<std::optional<InputEvent>> pop();
+    /// pop(), giving up at `deadline` (timed_out) when nothing came by then.
+    boost::asio::awaitable<StreamInput::Timed> pop_until(std::chrono::steady_clock::time_point deadline);
     /// Wakes everyone; later pushes fail and pops return nullopt. Idempotent.
     void cancel();
 
@@ -81,6 +83,11 @@ private:
     // Suspend until the condition may hold (callers re-check under the lock).
     boost::asio::awaitable<void> wait_for_room(std::size_t port, std::size_t n);
     boost::asio::awaitable<void> wait_for_data();
+    /// wait_for_data(), woken at `deadline` at the latest (possibly earlier: callers re-check).
+    boost::asio::awaitable<void> wait_for_data_until(std::chrono::steady_clock::time_point deadline);
+    /// Under the lock: the next batch or port end, if any; `finished` when every port has
+    /// ended; producers that may now fit go to `wake`.
+    std::optional<InputEvent> take_locked(std::vector<Handler>& wake, bool& finished);
     template <class H>
     static Handler erase(H&& handler);
     static void resume(Handler h);

@@ -23,10 +23,22 @@ OptionSpec fsync_interval_option() {
     o.type = OptionType::Int;
     o.default_value = std::int64_t{1000};
     o.min = 0.0;
-    o.description = "With append = true: data is made durable (fdatasync) at the first batch "
-                    "written this many milliseconds after the previous sync, and when the stage "
-                    "ends; 0 syncs every batch. Records are visible to readers as soon as they "
-                    "are written either way.";
+    o.description = "With append = true: written data is made durable (fdatasync) once this "
+                    "many milliseconds have passed since the previous sync (also when no more "
+                    "records come), and when the stage ends; 0 syncs every write. Records are "
+                    "visible to readers as soon as they are written either way.";
+    return o;
+}
+
+OptionSpec flush_interval_option() {
+    OptionSpec o;
+    o.name = "flush_interval_ms";
+    o.type = OptionType::Int;
+    o.default_value = std::int64_t{0};
+    o.min = 0.0;
+    o.description = "In streaming mode (or with append = true): 0 writes every batch out as it "
+                    "arrives; N writes at most every N milliseconds, in fewer and larger "
+                    "writes, and no record waits longer than N. Whole lines either way.";
     return o;
 }
 

@@ -58,6 +58,8 @@ public:
     /// Standard output was closed by its reader (EPIPE): writes are discarded from then on
     /// and succeed; a sink should stop taking input (Operator::satisfied).
     [[nodiscard]] bool reader_gone() const noexcept { return reader_gone_; }
+    /// Bytes taken by write() and not yet handed to the file (flush() does).
+    [[nodiscard]] std::size_t buffered() const noexcept { return buffer_.size(); }
     [[nodiscard]] bool is_append() const noexcept { return append_; }
     /// Append mode: the file's size when it was opened (0 for a new file).
     [[nodiscard]] std::uint64_t initial_size() const noexcept { return initial_size_; }

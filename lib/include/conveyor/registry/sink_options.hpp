@@ -11,5 +11,7 @@ namespace conveyor {
 OptionSpec append_option(std::string_view detail);
 /// `fsync_interval_ms`: how often appended data is made durable.
 OptionSpec fsync_interval_option();
+/// `flush_interval_ms`: how often a sink writing as records arrive writes its output out.
+OptionSpec flush_interval_option();
 
 } // namespace conveyor

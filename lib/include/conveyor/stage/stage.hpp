@@ -5,8 +5,10 @@
 #include "conveyor/core/schema.hpp"
 #include "conveyor/stage/emitter.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -56,6 +58,14 @@ public:
     /// is reached): the executor stops feeding it and calls finish(); its producers stop
     /// sending to it, and a source with no consumer left stops reading.
     [[nodiscard]] virtual bool satisfied() const noexcept { return false; }
+    /// When the stage wants on_timer() called even if no input arrives by then (a sink whose
+    /// buffered output must be written within flush_interval_ms); nullopt: no such time.
+    /// Asked again after every call.
+    [[nodiscard]] virtual std::optional<std::chrono::steady_clock::time_point> timer() const {
+        return std::nullopt;
+    }
+    /// The time timer() named has come; called like push(), between pushes.
+    virtual Status on_timer(Emitter& /*out*/) { return {}; }
 };
 
 /// What open() returns: the run object plus the schema of the records it will emit first

@@ -9,6 +9,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 
@@ -28,6 +29,18 @@ public:
     virtual ~StreamInput() = default;
     /// The next event; std::nullopt once every input has ended or the run is cancelled.
     virtual boost::asio::awaitable<std::optional<InputEvent>> next() = 0;
+
+    struct Timed {
+        std::optional<InputEvent> event; ///< as from next(), when not timed out
+        bool timed_out = false;          ///< `deadline` came before any event
+    };
+    /// next(), waiting no later than `deadline`. Inputs that never wait (materialised ones)
+    /// keep this default.
+    virtual boost::asio::awaitable<Timed> next_until(std::chrono::steady_clock::time_point) {
+        Timed t;
+        t.event = co_await next();
+        co_return t;
+    }
 };
 
 /// A stage's outputs. emit() suspends while downstream is full (backpressure) and returns false
