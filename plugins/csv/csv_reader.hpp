@@ -19,7 +19,7 @@ namespace conveyor::csv {
 
 /// Bytes read from the input per block. Large enough that reads cost nothing per record, small
 /// enough that the batches keeping a block alive do not hold much more than they use.
-inline constexpr std::size_t kDefaultBlockSize = std::size_t{1} << 20;
+inline constexpr std::size_t kDefaultBlockSize = std::size_t{1} << 18;
 /// A record larger than this is an error rather than a reason to keep reading the whole input
 /// into memory: almost always a quote that was never closed.
 inline constexpr std::size_t kDefaultMaxRecordBytes = std::size_t{256} << 20;
