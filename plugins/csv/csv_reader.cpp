@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstring>
 #include <fmt/format.h>
+#include <mutex>
+#include <vector>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -50,9 +52,53 @@ inline std::uint64_t special_mask(const char* p, std::size_t avail, char delimit
 
 } // namespace
 
+/// The reader's blocks, recycled: a block released by the last batch holding it (on whatever
+/// thread) comes back here instead of going to malloc, so a long read keeps reusing the same
+/// few blocks. Without it, freed blocks and other allocations interleave in the heap and the
+/// process grows in steps as it runs; fresh blocks also cost page faults.
+class BlockPool : public std::enable_shared_from_this<BlockPool> {
+public:
+    explicit BlockPool(std::size_t bytes) : bytes_(bytes) {}
+
+    /// A block of `bytes` (+ padding, zeroed); other sizes (a record larger than a block) are
+    /// allocated and freed as usual.
+    std::shared_ptr<char[]> take(std::size_t bytes) {
+        char* raw = nullptr;
+        if (bytes == bytes_) {
+            std::lock_guard lock(mu_);
+            if (!free_.empty()) {
+                raw = free_.back().release();
+                free_.pop_back();
+            }
+        }
+        if (!raw) {
+            raw = new char[bytes + kPadding];
+            std::memset(raw + bytes, 0, kPadding);
+        }
+        return std::shared_ptr<char[]>(raw, [pool = shared_from_this(), bytes](char* p) {
+            pool->give_back(p, bytes);
+        });
+    }
+
+private:
+    static constexpr std::size_t kKept = 16;
+
+    void give_back(char* p, std::size_t bytes) {
+        std::unique_ptr<char[]> block(p);
+        if (bytes != bytes_) return;
+        std::lock_guard lock(mu_);
+        if (free_.size() < kKept) free_.push_back(std::move(block));
+    }
+
+    std::size_t bytes_;
+    std::mutex mu_;
+    std::vector<std::unique_ptr<char[]>> free_;
+};
+
 CsvReader::CsvReader(InputFile file, ReaderConfig config, StageMetrics* metrics)
     : file_(std::move(file)), config_(config), metrics_(metrics) {
     if (config_.block_size == 0) config_.block_size = 1;
+    pool_ = std::make_shared<BlockPool>(config_.block_size);
 }
 
 void CsvReader::attach(Batch* batch) {
@@ -319,8 +365,7 @@ Status CsvReader::refill() {
             std::atomic_thread_fence(std::memory_order_acquire);
             std::memmove(data_, data_ + pos_, tail);
         } else {
-            auto fresh = std::make_shared_for_overwrite<char[]>(want + kPadding);
-            std::memset(fresh.get() + want, 0, kPadding);
+            auto fresh = pool_->take(want);
             if (tail) std::memcpy(fresh.get(), data_ + pos_, tail);
             block_ = std::move(fresh);
             data_ = block_.get();

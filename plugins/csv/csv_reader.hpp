@@ -17,6 +17,8 @@ struct StageMetrics;
 
 namespace conveyor::csv {
 
+class BlockPool;
+
 /// Bytes read from the input per block. Large enough that reads cost nothing per record, small
 /// enough that the batches keeping a block alive do not hold much more than they use.
 inline constexpr std::size_t kDefaultBlockSize = std::size_t{1} << 18;
@@ -104,6 +106,7 @@ private:
     StageMetrics* metrics_ = nullptr;
     Batch* batch_ = nullptr;
 
+    std::shared_ptr<BlockPool> pool_;
     std::shared_ptr<char[]> block_;
     char* data_ = nullptr;
     std::size_t capacity_ = 0;       // usable bytes; the allocation has kPadding more
