@@ -77,7 +77,9 @@ public:
         if (!flush_each_batch_) return std::nullopt;
         return schedule_.next(out_.buffered() > 0);
     }
-    Status on_timer(Emitter& /*out*/) override { return write_out(FlushSchedule::Clock::now()); }
+    Status on_timer(Emitter& /*out*/) override {
+        return conveyor::write_out(schedule_, out_, FlushSchedule::Clock::now());
+    }
 
 private:
     /// How the columns of one input schema line up with the header.
@@ -93,9 +95,6 @@ private:
     /// Hands the batch's text to the file; in streaming or append mode also writes it out
     /// (whole lines, one write) and syncs when fsync_interval_ms has passed.
     Status end_of_batch();
-    /// Streaming or append mode: buffered lines go to the file when the schedule says so,
-    /// and are synced when that is due.
-    Status write_out(FlushSchedule::Clock::time_point now);
     void write_header();
     void append_field(const Value& v, bool only_column);
     void append_text(std::string_view s);
@@ -129,20 +128,9 @@ Status CsvWriteOperator::finish(Emitter&) {
 Status CsvWriteOperator::end_of_batch() {
     CONVEYOR_TRY(flush());
     if (!flush_each_batch_) return {};
-    return write_out(FlushSchedule::Clock::now());
+    return conveyor::write_out(schedule_, out_, FlushSchedule::Clock::now());
 }
 
-Status CsvWriteOperator::write_out(FlushSchedule::Clock::time_point now) {
-    if (schedule_.flush_due(out_.buffered() > 0, now)) {
-        CONVEYOR_TRY(out_.flush());
-        schedule_.flushed(now);
-    }
-    if (schedule_.sync_due(now)) {
-        CONVEYOR_TRY(out_.sync());
-        schedule_.synced(now);
-    }
-    return {};
-}
 
 const CsvWriteOperator::Mapping& CsvWriteOperator::mapping_for(const SchemaRef& schema) {
     if (last_mapping_ < mappings_.size() && mappings_[last_mapping_].schema == schema)

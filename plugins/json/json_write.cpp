@@ -46,7 +46,9 @@ public:
         if (!flush_each_batch_) return std::nullopt;
         return schedule_.next(file_.buffered() > 0);
     }
-    Status on_timer(Emitter& /*out*/) override { return write_out(FlushSchedule::Clock::now()); }
+    Status on_timer(Emitter& /*out*/) override {
+        return conveyor::write_out(schedule_, file_, FlushSchedule::Clock::now());
+    }
     /// path = "-" and the reader closed standard output (`| head`).
     [[nodiscard]] bool satisfied() const noexcept override { return file_.reader_gone(); }
 
@@ -99,21 +101,7 @@ private:
         }
         CONVEYOR_TRY(flush());
         if (!flush_each_batch_) return {};
-        return write_out(FlushSchedule::Clock::now());
-    }
-
-    /// Streaming or append mode: what is buffered goes to the file (whole lines, one write)
-    /// when the schedule says so, and is synced when that is due.
-    Status write_out(FlushSchedule::Clock::time_point now) {
-        if (schedule_.flush_due(file_.buffered() > 0, now)) {
-            CONVEYOR_TRY(file_.flush());
-            schedule_.flushed(now);
-        }
-        if (schedule_.sync_due(now)) {
-            CONVEYOR_TRY(file_.sync());
-            schedule_.synced(now);
-        }
-        return {};
+        return conveyor::write_out(schedule_, file_, FlushSchedule::Clock::now());
     }
 
     Status flush() {

@@ -101,9 +101,7 @@ private:
 
     /// Hands buffered output to the reader: every batch, or every flush_interval_ms.
     Status flush_due(FlushSchedule::Clock::time_point now) {
-        if (!schedule_.flush_due(out_.buffered() > 0, now)) return {};
-        CONVEYOR_TRY(out_.flush());
-        schedule_.flushed(now);
+        CONVEYOR_TRY(conveyor::write_out(schedule_, out_, now));
         if (out_.reader_gone()) closed_ = true;
         return {};
     }

@@ -103,6 +103,28 @@ inline Batch batch_from_json(const std::vector<std::string>& objects) {
     return b;
 }
 
+/// Builds `function` with `options`, opens it (one input, schema unknown) and pushes one
+/// batch of `records` (JSON objects): what it emits, as JSON lines. `metrics` (optional)
+/// receives its counters.
+inline std::string transform_jsonl(const std::string& function,
+                                   const std::map<std::string, OptionValue>& options,
+                                   const std::vector<std::string>& records,
+                                   StageMetrics* metrics = nullptr) {
+    auto built = build_stage(function, options);
+    EXPECT_TRUE(built.stage) << built.errors();
+    if (!built.stage) return "BUILD FAILED";
+    OpenContext ctx;
+    ctx.stage_id = "t";
+    ctx.metrics = metrics;
+    auto opened = built.stage->open(ctx);
+    EXPECT_TRUE(opened);
+    if (!opened) return "OPEN FAILED";
+    auto& op = std::get<std::unique_ptr<Operator>>(opened->op);
+    CollectingEmitter out;
+    EXPECT_TRUE(op->push(0, batch_from_json(records), out));
+    return jsonl(out.take());
+}
+
 /// A pipe whose read end a run uses as stdin; the test writes and closes the write end.
 class StdinPipe {
 public:

@@ -4,7 +4,6 @@
 #include "conveyor/exec/runtime.hpp"
 
 #include <boost/asio/strand.hpp>
-
 #include <exception>
 
 namespace asio = boost::asio;
@@ -37,7 +36,8 @@ asio::awaitable<bool> BroadcastOutput::emit(Batch batch) {
 }
 
 void BroadcastOutput::close() {
-    for (Target& t : targets_) t.inbox->close_port(t.port);
+    for (Target& t : targets_)
+        t.inbox->close_port(t.port);
 }
 
 asio::any_io_executor stage_executor(Plan& plan, const Node& node) {

@@ -15,7 +15,8 @@ class InboxInput final : public StreamInput {
 public:
     explicit InboxInput(Inbox& inbox) : inbox_(inbox) {}
     boost::asio::awaitable<std::optional<InputEvent>> next() override { return inbox_.pop(); }
-    boost::asio::awaitable<Timed> next_until(std::chrono::steady_clock::time_point deadline) override {
+    boost::asio::awaitable<Timed>
+    next_until(std::chrono::steady_clock::time_point deadline) override {
         return inbox_.pop_until(deadline);
     }
 

@@ -1,5 +1,7 @@
 #include "conveyor/io/flush_schedule.hpp"
 
+#include "conveyor/io/output_file.hpp"
+
 #include <algorithm>
 
 namespace conveyor {
@@ -36,6 +38,18 @@ std::optional<FlushSchedule::Clock::time_point> FlushSchedule::next(bool buffere
         at = at ? std::min(*at, sync_at) : sync_at;
     }
     return at;
+}
+
+Status write_out(FlushSchedule& schedule, OutputFile& file, FlushSchedule::Clock::time_point now) {
+    if (schedule.flush_due(file.buffered() > 0, now)) {
+        CONVEYOR_TRY(file.flush());
+        schedule.flushed(now);
+    }
+    if (schedule.sync_due(now)) {
+        CONVEYOR_TRY(file.sync());
+        schedule.synced(now);
+    }
+    return {};
 }
 
 } // namespace conveyor

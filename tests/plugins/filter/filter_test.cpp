@@ -14,18 +14,7 @@ using plugins::filter::Op;
 /// Runs filter.apply with `options` over `records` (JSON objects); the kept ones as JSON lines.
 std::string run_filter(const std::map<std::string, OptionValue>& options,
                        const std::vector<std::string>& records, StageMetrics* metrics = nullptr) {
-    auto built = test::build_stage("filter.apply", options);
-    EXPECT_TRUE(built.stage) << built.errors();
-    if (!built.stage) return "BUILD FAILED";
-    OpenContext ctx;
-    ctx.stage_id = "f";
-    ctx.metrics = metrics;
-    auto opened = built.stage->open(ctx);
-    EXPECT_TRUE(opened);
-    auto& op = std::get<std::unique_ptr<Operator>>(opened->op);
-    CollectingEmitter out;
-    EXPECT_TRUE(op->push(0, test::batch_from_json(records), out));
-    return test::jsonl(out.take());
+    return test::transform_jsonl("filter.apply", options, records, metrics);
 }
 
 std::map<std::string, OptionValue> cond(std::string column, std::string op, OptionValue value = {}) {

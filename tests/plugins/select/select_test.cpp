@@ -7,17 +7,7 @@ namespace {
 
 std::string run_select(const std::map<std::string, OptionValue>& options,
                        const std::vector<std::string>& records) {
-    auto built = test::build_stage("select.apply", options);
-    EXPECT_TRUE(built.stage) << built.errors();
-    if (!built.stage) return "BUILD FAILED";
-    OpenContext ctx;
-    ctx.stage_id = "s";
-    auto opened = built.stage->open(ctx);
-    EXPECT_TRUE(opened);
-    auto& op = std::get<std::unique_ptr<Operator>>(opened->op);
-    CollectingEmitter out;
-    EXPECT_TRUE(op->push(0, test::batch_from_json(records), out));
-    return test::jsonl(out.take());
+    return test::transform_jsonl("select.apply", options, records);
 }
 
 TEST(SelectApply, ColumnsKeepsThoseFieldsInTheOrderListed) {

@@ -1,9 +1,13 @@
 #pragma once
 
+#include "conveyor/core/result.hpp"
+
 #include <chrono>
 #include <optional>
 
 namespace conveyor {
+
+class OutputFile;
 
 /// When a sink that writes as records arrive (streaming mode, or append = true) hands its
 /// buffered output to the file, and when it makes it durable:
@@ -36,5 +40,9 @@ private:
     Clock::time_point last_sync_;
     bool unsynced_ = false;
 };
+
+/// What a sink does after a batch, and on its timer: hands `file`'s buffered output to the
+/// file when `schedule` says so, and syncs it when that is due.
+Status write_out(FlushSchedule& schedule, OutputFile& file, FlushSchedule::Clock::time_point now);
 
 } // namespace conveyor
