@@ -338,6 +338,21 @@ struct HttpClient::Impl {
         co_return conn;
     }
 
+    /// Requests that may be sent again without asking: the server may have acted on one whose
+    /// connection died after it was written (a POST must not be made twice behind the user's
+    /// back; it goes through the stage's retry policy instead).
+    static bool idempotent(http::verb verb) {
+        switch (verb) {
+        case http::verb::get:
+        case http::verb::head:
+        case http::verb::put:
+        case http::verb::delete_:
+        case http::verb::options:
+        case http::verb::trace: return true;
+        default: return false;
+        }
+    }
+
     template <class Stream>
     asio::awaitable<Exchange> exchange_on(Stream& stream, Connection& conn, Operation& op,
                                           const Url& url, http::verb verb, const HttpRequest& rq,
@@ -389,7 +404,7 @@ struct HttpClient::Impl {
                                      "the response body is larger than max_response_bytes (" +
                                          std::to_string(options.max_response_bytes) + " bytes)");
             } else if (is_broken_connection(rec)) {
-                out.stale = reused && !parser.got_some();
+                out.stale = reused && !parser.got_some() && idempotent(verb);
                 out.result =
                     failure(FailureKind::Reset,
                             "the connection was closed before the whole response arrived (" +
@@ -402,7 +417,7 @@ struct HttpClient::Impl {
                        rec.category() == ssl::error::get_stream_category()) {
                 out.result = failure(FailureKind::Tls, "TLS error while reading: " + rec.message());
             } else {
-                out.stale = reused && !parser.got_some();
+                out.stale = reused && !parser.got_some() && idempotent(verb);
                 out.result =
                     failure(FailureKind::Reset, "reading the response failed: " + rec.message());
             }
@@ -444,7 +459,8 @@ struct HttpClient::Impl {
                 ex = co_await exchange_on(*conn->plain, *conn, op, url, verb, rq, timeout, reused);
             op.conn = nullptr;
             if (ex.stale && !op.interrupted()) {
-                // The server had closed this idle connection: try once more on a new one.
+                // The server had closed this idle connection: try once more on a new one
+                // (any request whose sending failed; after that, idempotent ones only).
                 conn->close();
                 conn.reset();
                 reused = false;

@@ -141,6 +141,26 @@ TEST(HttpClient, AnIdleConnectionClosedByTheServerIsReplaced) {
     EXPECT_EQ(server.requests(), 2u);
 }
 
+TEST(HttpClient, ARequestLostOnAReusedConnectionIsResentOnlyIfIdempotent) {
+    // The server reads the second request, then drops the connection without answering: it
+    // may have acted on it. A GET is sent again on a new connection; a POST is not (it is
+    // reported, for the stage's retry policy to decide).
+    for (const std::string method : {"GET", "POST"}) {
+        HttpTestServer server;
+        server.route("/ok", [](const HttpTestRequest&) { return HttpTestReply::json("{}"); });
+        server.route("/drop", [](const HttpTestRequest&) { return HttpTestReply::reset(); });
+        HttpRequest first = get(server.url("/ok"));
+        HttpRequest second = get(server.url("/drop"));
+        first.method = second.method = method;
+        second.body = "{\"order\":1}";
+        auto [results, opened] = send_all({first, second});
+        ASSERT_TRUE(results[0].ok()) << results[0].message;
+        EXPECT_FALSE(results[1].ok());
+        EXPECT_EQ(results[1].failure, FailureKind::Reset) << results[1].message;
+        EXPECT_EQ(server.requests(), method == "GET" ? 3u : 2u) << method;
+    }
+}
+
 TEST(HttpClient, HangingServerTimesOut) {
     HttpTestServer server;
     server.route("/hang", [](const HttpTestRequest&) { return HttpTestReply::hang(); });
