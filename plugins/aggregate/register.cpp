@@ -132,7 +132,8 @@ void register_aggregate(Registry& registry) {
         "while every value is one. Memory is one accumulator per open window and key: nothing "
         "waits for the end of the input, so it runs in streaming mode. Put window.apply "
         "directly before it (a stage in between must keep the marker records that close "
-        "windows: they have only window_start, window_end and window_closed = true).";
+        "windows: they have only window_start, window_end and window_closed = true; "
+        "filter.apply lets them through).";
     OptionSpec op;
     op.name = "operation";
     op.type = OptionType::String;

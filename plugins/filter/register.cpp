@@ -25,6 +25,9 @@ public:
         const auto col = columns_.get(batch.schema_ref(), [&](const Schema& s) {
             return s.find(column_);
         });
+        const auto closed = closed_columns_.get(batch.schema_ref(), [](const Schema& s) {
+            return s.find(kWindowClosed);
+        });
         keep_.assign(rows, 0);
         std::size_t kept = 0;
         if (col) {
@@ -39,6 +42,17 @@ public:
             std::fill(keep_.begin(), keep_.end(), static_cast<std::uint8_t>(k));
             kept = k ? rows : 0;
         }
+        if (closed) {
+            // A window.apply marker (window_closed = true, no data) closes a window for the
+            // aggregate after this filter: it always passes.
+            for (std::size_t r = 0; r < rows; ++r) {
+                const Value& v = batch.at(r, *closed);
+                if (!keep_[r] && v.kind() == Kind::Bool && v.as_bool()) {
+                    keep_[r] = 1;
+                    ++kept;
+                }
+            }
+        }
         if (metrics_) metrics_->records_filtered.fetch_add(rows - kept, std::memory_order_relaxed);
         if (kept == 0) return {};
         if (kept != rows) batch.retain_rows(keep_);
@@ -50,7 +64,9 @@ private:
     std::string column_;
     const Condition& cond_;
     StageMetrics* metrics_;
+    static constexpr std::string_view kWindowClosed = "window_closed";
     PerSchema<std::optional<std::size_t>> columns_;
+    PerSchema<std::optional<std::size_t>> closed_columns_;
     std::vector<std::uint8_t> keep_;
 };
 
@@ -139,7 +155,9 @@ void register_filter(Registry& registry) {
         "a number; a string that is not a number is never above or below a number), strings "
         "lexically (byte order), booleans by value. Null or missing values "
         "never match a comparison; use is_null / not_null to select them. `contains` tests a "
-        "substring of a string or an element of an array; `in` / `not_in` take a list.";
+        "substring of a string or an element of an array; `in` / `not_in` take a list. "
+        "window.apply's markers (window_closed = true) always pass, so a filter between "
+        "window.apply and aggregate.stream keeps windows closing.";
     fn.options = {
         {.name = "column", .type = OptionType::String, .required = true,
          .description = "Field to test"},
