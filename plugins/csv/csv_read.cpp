@@ -254,9 +254,13 @@ public:
         auto op = std::make_unique<CsvReadOperator>(config_, std::move(*file), ctx);
         CONVEYOR_TRY(op->start());
         SchemaRef schema = op->schema();
+        // An empty file has no header: no records and no columns to check names against (a
+        // cron job's input is sometimes empty; that is not a mistake in the pipeline).
+        const bool empty = schema->size() == 0;
+        if (empty) spdlog::warn("stage '{}': {} is empty (no header, no records)", ctx.stage_id, config_.path);
         OpenedStage opened(std::unique_ptr<SourceOperator>(std::move(op)), std::move(schema));
         // Every record has exactly the header's fields (ragged rows are padded or refused).
-        opened.fixed_schema = true;
+        opened.fixed_schema = !empty;
         return opened;
     }
 

@@ -171,6 +171,20 @@ TEST(Cli, MissingInputFileExits66NamingStageAndPath) {
     EXPECT_EQ(test::list_dir(dir.path()), (std::vector<std::string>{"p.toml"})) << "no temporary file left";
 }
 
+TEST(Cli, AnEmptyInputFileGivesAnEmptyOutputNotAnError) {
+    // A cron job's input is sometimes empty: no header, no records. The filter's column cannot
+    // be checked against a header that is not there, and nothing is wrong with the pipeline.
+    TempDir dir;
+    dir.write("in.csv", "");
+    dir.write("p.toml", linear("in.csv", "out.json"));
+    for (const char* executor : {"dag", "channel", "async"}) {
+        auto r = run_conveyor({"run", "p.toml", "--executor", executor}, in_dir(dir));
+        EXPECT_EQ(r.exit_code, 0) << executor << r.err;
+        EXPECT_THAT(r.err, HasSubstr("in.csv is empty")) << executor;
+        EXPECT_EQ(test::read_file(dir.file("out.json")), "[]\n") << executor;
+    }
+}
+
 TEST(Cli, MalformedCsvExits65NamingFileAndLine) {
     TempDir dir;
     dir.write("in.csv", "id,name,amount\n1,Ann,10\n2,Bo\n");
