@@ -33,11 +33,9 @@ public:
                      SchemaRef existing_header)
         : config_(config), out_(std::move(out)), stage_id_(ctx.stage_id), metrics_(ctx.metrics),
           input_schemas_(ctx.input_schemas.begin(), ctx.input_schemas.end()),
-          flush_each_batch_(ctx.mode == ExecutionMode::Streaming || config.append),
-          schedule_(std::chrono::milliseconds(config.flush_interval_ms),
-                    config.append ? std::optional(std::chrono::milliseconds(config.fsync_interval_ms))
-                                  : std::nullopt,
-                    FlushSchedule::Clock::now()) {
+          flush_each_batch_(ctx.mode == ExecutionMode::Streaming || config.writing.append),
+          schedule_(FlushSchedule::for_sink(config.writing.flush_interval_ms, config.writing.append,
+                                            config.writing.fsync_interval_ms)) {
         if (existing_header) {
             // Appending under an existing header: it names the columns (a field it lacks is
             // an error, as for any header), and is not repeated.
@@ -50,7 +48,7 @@ public:
                 needs_quote_[c] = true;
             return;
         }
-        if (config_.append && out_.initial_size() > 0) header_written_ = true; // no header row
+        if (config_.writing.append && out_.initial_size() > 0) header_written_ = true; // no header row
         std::vector<std::string> names;
         for (const SchemaRef& in : input_schemas_) {
             if (!in) continue;
@@ -296,11 +294,11 @@ public:
     explicit CsvWriteStage(CsvWriteConfig config) : config_(std::move(config)) {}
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
-        auto out = config_.append ? OutputFile::open_append(config_.path, ctx.run)
+        auto out = config_.writing.append ? OutputFile::open_append(config_.path, ctx.run)
                                   : OutputFile::create(config_.path, ctx.run);
         if (!out) return std::move(out).error();
         SchemaRef existing;
-        if (config_.append && config_.headers && out->initial_size() > 0) {
+        if (config_.writing.append && config_.headers && out->initial_size() > 0) {
             auto header = read_existing_header();
             if (!header) return std::move(header).error();
             existing = std::move(header).value();
@@ -354,22 +352,7 @@ std::unique_ptr<Stage> build_csv_write(BuildContext& ctx) {
         config.delimiter = dialect->delimiter;
         config.quote = dialect->quote;
     }
-    config.append = bool_option(options, "append", false);
-    if (options.find("fsync_interval_ms"))
-        config.fsync_interval_ms = options.get_int("fsync_interval_ms");
-    if (options.find("flush_interval_ms"))
-        config.flush_interval_ms = options.get_int("flush_interval_ms");
-    if (options.given("flush_interval_ms") && !config.append &&
-        ctx.global().execution_mode != ExecutionMode::Streaming)
-        ctx.warning("flush_interval_ms", "flush_interval_ms only matters in streaming mode or "
-                                         "with append = true (a file written whole is written "
-                                         "out in large blocks)");
-    if (config.append && config.path == "-")
-        ctx.error("append", "append = true writes to the end of a file; standard output has "
-                            "no end to append to (leave append out)");
-    if (options.given("fsync_interval_ms") && !config.append)
-        ctx.warning("fsync_interval_ms", "fsync_interval_ms only matters with append = true (a "
-                                         "file written whole is synced once, when it is complete)");
+    config.writing = read_sink_writing(ctx, config.path);
     if (ctx.failed()) return nullptr;
     return make_csv_write_stage(std::move(config));
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "conveyor/registry/registry.hpp"
+#include "conveyor/registry/sink_options.hpp"
 #include "conveyor/stage/stage.hpp"
 
 #include <cstdint>
@@ -18,14 +19,9 @@ struct CsvWriteConfig {
     char quote = '"';
     /// Fixed header chosen by the user: fields not listed are left out on purpose.
     std::vector<std::string> columns;
-    /// Append to the file in place (no temporary file); the header is written only to an
-    /// empty file, and an existing file's header names the columns.
-    bool append = false;
-    /// Append mode: fdatasync once this long has passed since the last sync (0: every
-    /// write), and when the stage finishes.
-    std::int64_t fsync_interval_ms = 1000;
-    /// Streaming or append mode: write out every batch (0) or at most every N ms.
-    std::int64_t flush_interval_ms = 0;
+    /// append (in place, no temporary file; the header is written only to an empty file, and
+    /// an existing file's header names the columns), flush and fsync intervals.
+    SinkWriting writing;
 };
 
 /// The stage definition; open() creates the (temporary) output file.

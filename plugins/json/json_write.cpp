@@ -22,11 +22,9 @@ public:
                       StageMetrics* metrics)
         : file_(std::move(file)), format_(config.format),
           pretty_(config.pretty && config.format == JsonFormat::Records), metrics_(metrics),
-          append_(config.append), flush_each_batch_(streaming || config.append),
-          schedule_(std::chrono::milliseconds(config.flush_interval_ms),
-                    config.append ? std::optional(std::chrono::milliseconds(config.fsync_interval_ms))
-                                  : std::nullopt,
-                    FlushSchedule::Clock::now()) {}
+          append_(config.writing.append), flush_each_batch_(streaming || config.writing.append),
+          schedule_(FlushSchedule::for_sink(config.writing.flush_interval_ms, config.writing.append,
+                                            config.writing.fsync_interval_ms)) {}
 
     /// Records are written as they arrive, whatever input they come from: under `dag` that is
     /// one input after another in the order listed; the streaming executors interleave them.
@@ -128,7 +126,7 @@ public:
     explicit JsonWriteStage(JsonWriteConfig config) : config_(std::move(config)) {}
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
-        Result<OutputFile> file = config_.append ? OutputFile::open_append(config_.path, ctx.run)
+        Result<OutputFile> file = config_.writing.append ? OutputFile::open_append(config_.path, ctx.run)
                                                  : OutputFile::create(config_.path, ctx.run);
         if (!file.ok()) return std::move(file).error();
         auto op = std::make_unique<JsonWriteOperator>(

@@ -70,27 +70,13 @@ std::unique_ptr<Stage> build_write(BuildContext& ctx) {
     }
     config.format = format_of(o, config.path);
     config.pretty = o.get_bool("pretty");
-    config.append = o.find("append") && o.get_bool("append");
-    if (o.find("fsync_interval_ms")) config.fsync_interval_ms = o.get_int("fsync_interval_ms");
-    if (o.find("flush_interval_ms")) config.flush_interval_ms = o.get_int("flush_interval_ms");
-    if (o.given("flush_interval_ms") && !config.append &&
-        ctx.global().execution_mode != ExecutionMode::Streaming)
-        ctx.warning("flush_interval_ms", "flush_interval_ms only matters in streaming mode or "
-                                         "with append = true (a file written whole is written "
-                                         "out in large blocks)");
-    if (config.append && config.format != JsonFormat::Jsonl) {
+    config.writing = read_sink_writing(ctx, config.path);
+    if (ctx.failed()) return nullptr;
+    if (config.writing.append && config.format != JsonFormat::Jsonl) {
         ctx.error("append", "append = true needs format = \"jsonl\" (records can be added to "
                             "the end of a JSON Lines file, not inside a JSON array)");
         return nullptr;
     }
-    if (config.append && config.path == "-") {
-        ctx.error("append", "append = true writes to the end of a file; standard output has no "
-                            "end to append to (leave append out)");
-        return nullptr;
-    }
-    if (o.given("fsync_interval_ms") && !config.append)
-        ctx.warning("fsync_interval_ms", "fsync_interval_ms only matters with append = true (a "
-                                         "file written whole is synced once, when it is complete)");
     if (config.pretty && config.format == JsonFormat::Jsonl)
         ctx.warning("pretty",
                     "pretty = true is ignored for format \"jsonl\": each record stays on one line");

@@ -34,14 +34,16 @@ public:
     [[nodiscard]] std::optional<FlushSchedule::Clock::time_point> timer() const override {
         return schedule_.next(out_.buffered() > 0);
     }
-    Status on_timer(Emitter& /*out*/) override { return flush_due(FlushSchedule::Clock::now()); }
+    Status on_timer(Emitter& /*out*/) override {
+        return conveyor::write_out(schedule_, out_, FlushSchedule::Clock::now());
+    }
 
     [[nodiscard]] bool satisfied() const noexcept override {
-        return closed_ || (stop_at_limit_ && limit_ && seen_ >= *limit_);
+        return out_.reader_gone() || (stop_at_limit_ && limit_ && seen_ >= *limit_);
     }
 
     Status push(std::size_t, Batch&& batch, Emitter&) override {
-        if (closed_) return {};
+        if (out_.reader_gone()) return {};
         const std::size_t rows = batch.rows();
         std::size_t take = rows;
         if (limit_) take = std::min(rows, *limit_ > seen_ ? *limit_ - seen_ : 0);
@@ -69,7 +71,7 @@ public:
     }
 
     Status finish(Emitter&) override {
-        if (closed_) return {};
+        if (out_.reader_gone()) return {}; // `| head` has what it wanted
         if (format_ == Format::Table) {
             if (!streaming_) buf_ = stdout_sink::render_table(table_, seen_);
         } else if (format_ == Format::Json) {
@@ -86,23 +88,14 @@ public:
     void abort() noexcept override { out_.abort(); }
 
 private:
+    /// Hands the rendered text on; it reaches the reader every batch, or every
+    /// flush_interval_ms. A reader that went away (`| head`) is not an error.
     Status write_out() {
         const std::size_t n = buf_.size();
-        Status s = out_.write_and_clear(buf_);
-        if (s) s = flush_due(FlushSchedule::Clock::now());
-        if (!s) return s;
-        if (out_.reader_gone()) {
-            closed_ = true; // `| head` has what it wanted: the rest is not read
-            return {};
-        }
-        if (metrics_) metrics_->bytes_written.fetch_add(n, std::memory_order_relaxed);
-        return {};
-    }
-
-    /// Hands buffered output to the reader: every batch, or every flush_interval_ms.
-    Status flush_due(FlushSchedule::Clock::time_point now) {
-        CONVEYOR_TRY(conveyor::write_out(schedule_, out_, now));
-        if (out_.reader_gone()) closed_ = true;
+        CONVEYOR_TRY(out_.write_and_clear(buf_));
+        CONVEYOR_TRY(conveyor::write_out(schedule_, out_, FlushSchedule::Clock::now()));
+        if (metrics_ && !out_.reader_gone())
+            metrics_->bytes_written.fetch_add(n, std::memory_order_relaxed);
         return {};
     }
 
@@ -115,7 +108,6 @@ private:
     std::size_t seen_ = 0;
     std::size_t written_ = 0;
     bool streaming_;
-    bool closed_ = false;
     std::vector<Batch> table_;
     FlushSchedule schedule_;
 };
@@ -192,7 +184,7 @@ private:
     static csv::CsvWriteConfig csv_config(std::int64_t flush_interval_ms) {
         csv::CsvWriteConfig c;
         c.path = "-";
-        c.flush_interval_ms = flush_interval_ms;
+        c.writing.flush_interval_ms = flush_interval_ms;
         return c;
     }
 

@@ -152,25 +152,16 @@ std::optional<InputEvent> Inbox::take_locked(std::vector<Handler>& wake, bool& f
 }
 
 asio::awaitable<std::optional<InputEvent>> Inbox::pop() {
-    for (;;) {
-        std::vector<Handler> wake;
-        std::optional<InputEvent> event;
-        bool finished = false;
-        {
-            std::lock_guard lock(mu_);
-            if (cancelled_) co_return std::nullopt;
-            event = take_locked(wake, finished);
-        }
-        for (Handler& h : wake) resume(std::move(h));
-        if (event) co_return event;
-        if (finished) co_return std::nullopt;
-        co_await wait_for_data();
-        if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
-            co_return std::nullopt;
-    }
+    StreamInput::Timed t = co_await pop_impl(std::nullopt);
+    co_return std::move(t.event);
 }
 
 asio::awaitable<StreamInput::Timed> Inbox::pop_until(std::chrono::steady_clock::time_point deadline) {
+    return pop_impl(deadline);
+}
+
+asio::awaitable<StreamInput::Timed>
+Inbox::pop_impl(std::optional<std::chrono::steady_clock::time_point> deadline) {
     StreamInput::Timed out;
     for (;;) {
         std::vector<Handler> wake;
@@ -182,11 +173,14 @@ asio::awaitable<StreamInput::Timed> Inbox::pop_until(std::chrono::steady_clock::
         }
         for (Handler& h : wake) resume(std::move(h));
         if (out.event || finished) co_return out;
-        if (std::chrono::steady_clock::now() >= deadline) {
+        if (!deadline) {
+            co_await wait_for_data();
+        } else if (std::chrono::steady_clock::now() >= *deadline) {
             out.timed_out = true;
             co_return out;
+        } else {
+            co_await wait_for_data_until(*deadline);
         }
-        co_await wait_for_data_until(deadline);
         if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
             co_return out;
     }

@@ -83,6 +83,9 @@ private:
     // Suspend until the condition may hold (callers re-check under the lock).
     boost::asio::awaitable<void> wait_for_room(std::size_t port, std::size_t n);
     boost::asio::awaitable<void> wait_for_data();
+    /// pop() and pop_until(): the next event, waiting without end or until `deadline`.
+    boost::asio::awaitable<StreamInput::Timed>
+    pop_impl(std::optional<std::chrono::steady_clock::time_point> deadline);
     /// wait_for_data(), woken at `deadline` at the latest (possibly earlier: callers re-check).
     boost::asio::awaitable<void> wait_for_data_until(std::chrono::steady_clock::time_point deadline);
     /// Under the lock: the next batch or port end, if any; `finished` when every port has

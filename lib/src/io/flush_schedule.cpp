@@ -12,6 +12,14 @@ FlushSchedule::FlushSchedule(std::chrono::milliseconds flush_interval,
     : flush_interval_(flush_interval), fsync_interval_(fsync_interval), last_flush_(now),
       last_sync_(now) {}
 
+FlushSchedule FlushSchedule::for_sink(std::int64_t flush_interval_ms, bool append,
+                                      std::int64_t fsync_interval_ms) {
+    return FlushSchedule(std::chrono::milliseconds(flush_interval_ms),
+                         append ? std::optional(std::chrono::milliseconds(fsync_interval_ms))
+                                : std::nullopt,
+                         Clock::now());
+}
+
 bool FlushSchedule::flush_due(bool buffered, Clock::time_point now) const {
     return buffered && now - last_flush_ >= flush_interval_;
 }

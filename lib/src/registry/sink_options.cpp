@@ -1,5 +1,8 @@
 #include "conveyor/registry/sink_options.hpp"
 
+#include "conveyor/config/pipeline_spec.hpp"
+#include "conveyor/registry/registry.hpp"
+
 #include <string>
 
 namespace conveyor {
@@ -40,6 +43,26 @@ OptionSpec flush_interval_option() {
                     "arrives; N writes at most every N milliseconds, in fewer and larger "
                     "writes, and no record waits longer than N. Whole lines either way.";
     return o;
+}
+
+SinkWriting read_sink_writing(BuildContext& ctx, const std::string& path) {
+    const Options& o = ctx.options();
+    SinkWriting w;
+    w.append = o.find("append") && o.get_bool("append");
+    if (o.find("flush_interval_ms")) w.flush_interval_ms = o.get_int("flush_interval_ms");
+    if (o.find("fsync_interval_ms")) w.fsync_interval_ms = o.get_int("fsync_interval_ms");
+    if (w.append && path == "-")
+        ctx.error("append", "append = true writes to the end of a file; standard output has no "
+                            "end to append to (leave append out)");
+    if (o.given("flush_interval_ms") && !w.append &&
+        ctx.global().execution_mode != ExecutionMode::Streaming)
+        ctx.warning("flush_interval_ms", "flush_interval_ms only matters in streaming mode or "
+                                         "with append = true (a file written whole is written "
+                                         "out in large blocks)");
+    if (o.given("fsync_interval_ms") && !w.append)
+        ctx.warning("fsync_interval_ms", "fsync_interval_ms only matters with append = true (a "
+                                         "file written whole is synced once, when it is complete)");
+    return w;
 }
 
 } // namespace conveyor

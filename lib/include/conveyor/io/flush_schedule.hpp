@@ -3,6 +3,7 @@
 #include "conveyor/core/result.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 
 namespace conveyor {
@@ -22,6 +23,10 @@ public:
 
     FlushSchedule(std::chrono::milliseconds flush_interval,
                   std::optional<std::chrono::milliseconds> fsync_interval, Clock::time_point now);
+    /// A file sink's schedule from now: flushes every `flush_interval_ms`, syncs every
+    /// `fsync_interval_ms` in append mode only.
+    static FlushSchedule for_sink(std::int64_t flush_interval_ms, bool append,
+                                  std::int64_t fsync_interval_ms);
 
     /// Output is buffered (`buffered`): should it be written now?
     [[nodiscard]] bool flush_due(bool buffered, Clock::time_point now) const;
