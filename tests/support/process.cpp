@@ -37,9 +37,14 @@ std::vector<std::string> build_env(const ProcessOptions& opts) {
     return out;
 }
 
-} // namespace
+/// A started process and the test's ends of its stdin, stdout and stderr pipes.
+struct Spawned {
+    pid_t pid;
+    int in, out, err;
+};
 
-ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& opts) {
+/// Starts `argv` with piped stdin/stdout/stderr, in `opts.cwd` with `opts`' environment.
+Spawned spawn_piped(const std::vector<std::string>& argv, const ProcessOptions& opts) {
     int in_pipe[2], out_pipe[2], err_pipe[2];
     if (::pipe2(in_pipe, O_CLOEXEC) || ::pipe2(out_pipe, O_CLOEXEC) || ::pipe2(err_pipe, O_CLOEXEC))
         throw std::runtime_error("pipe failed");
@@ -71,10 +76,20 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
         ::close(err_pipe[0]);
         throw std::runtime_error("posix_spawn " + argv[0] + ": " + std::strerror(rc));
     }
+    return {pid, in_pipe[1], out_pipe[0], err_pipe[0]};
+}
+
+} // namespace
+
+ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& opts) {
+    const Spawned child = spawn_piped(argv, opts);
+    const pid_t pid = child.pid;
+    int out_fd = child.out;
+    int err_fd = child.err;
 
     std::string to_write = opts.stdin_data.value_or("");
     std::size_t written = 0;
-    int in_fd = in_pipe[1];
+    int in_fd = child.in;
     if (to_write.empty()) {
         ::close(in_fd);
         in_fd = -1;
@@ -89,8 +104,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
     char buf[65536];
     while (open_outputs > 0 || in_fd >= 0) {
         std::vector<pollfd> fds;
-        fds.push_back({out_pipe[0], POLLIN, 0});
-        fds.push_back({err_pipe[0], POLLIN, 0});
+        fds.push_back({out_fd, POLLIN, 0});
+        fds.push_back({err_fd, POLLIN, 0});
         if (in_fd >= 0) fds.push_back({in_fd, POLLOUT, 0});
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
@@ -114,10 +129,10 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
             }
             const ssize_t r = ::read(p.fd, buf, sizeof buf);
             if (r > 0) {
-                (p.fd == out_pipe[0] ? res.out : res.err).append(buf, static_cast<std::size_t>(r));
+                (p.fd == out_fd ? res.out : res.err).append(buf, static_cast<std::size_t>(r));
             } else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
-                if (p.fd == out_pipe[0]) out_pipe[0] = -1 - out_pipe[0];
-                else err_pipe[0] = -1 - err_pipe[0];
+                if (p.fd == out_fd) out_fd = -1 - out_fd;
+                else err_fd = -1 - err_fd;
                 ::close(p.fd);
                 --open_outputs;
             }
@@ -181,31 +196,11 @@ std::vector<std::string> list_dir(const std::string& path) {
 namespace conveyor::test {
 
 Child::Child(const std::vector<std::string>& argv, const ProcessOptions& opts) {
-    int in_pipe[2], out_pipe[2], err_pipe[2];
-    if (::pipe2(in_pipe, O_CLOEXEC) || ::pipe2(out_pipe, O_CLOEXEC) || ::pipe2(err_pipe, O_CLOEXEC))
-        throw std::runtime_error("pipe failed");
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
-    if (!opts.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, opts.cwd.c_str());
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    auto env_strings = build_env(opts);
-    std::vector<char*> envp;
-    for (auto& e : env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, argv[0].c_str(), &fa, nullptr, args.data(), envp.data());
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(in_pipe[0]);
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
-    in_ = in_pipe[1];
-    out_ = out_pipe[0];
-    err_ = err_pipe[0];
-    if (rc != 0) throw std::runtime_error("posix_spawn " + argv[0] + ": " + std::strerror(rc));
+    const Spawned child = spawn_piped(argv, opts);
+    pid_ = child.pid;
+    in_ = child.in;
+    out_ = child.out;
+    err_ = child.err;
 }
 
 Child::~Child() {
@@ -218,48 +213,46 @@ Child::~Child() {
         if (fd >= 0) ::close(fd);
 }
 
-std::optional<std::string> Child::read_line(std::chrono::milliseconds deadline) {
+namespace {
+
+/// Reads `fd` into `buf` until `done(buf)` holds (true) or the deadline passes or `fd` closes
+/// (false; a closed `fd` is set to -1).
+template <class Done>
+bool read_until(int& fd, std::string& buf, std::chrono::milliseconds deadline, Done done) {
     const auto until = std::chrono::steady_clock::now() + deadline;
     for (;;) {
-        if (auto nl = out_buf_.find('\n'); nl != std::string::npos) {
-            std::string line = out_buf_.substr(0, nl);
-            out_buf_.erase(0, nl + 1);
-            return line;
-        }
-        if (out_ < 0) return std::nullopt;
+        if (done(buf)) return true;
+        if (fd < 0) return false;
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return std::nullopt;
-        pollfd p{out_, POLLIN, 0};
+        if (left.count() <= 0) return false;
+        pollfd p{fd, POLLIN, 0};
         if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-        char buf[4096];
-        const ssize_t n = ::read(out_, buf, sizeof buf);
+        char chunk[4096];
+        const ssize_t n = ::read(fd, chunk, sizeof chunk);
         if (n <= 0) {
-            ::close(out_);
-            out_ = -1;
+            ::close(fd);
+            fd = -1;
         } else {
-            out_buf_.append(buf, static_cast<std::size_t>(n));
+            buf.append(chunk, static_cast<std::size_t>(n));
         }
     }
 }
 
+} // namespace
+
+std::optional<std::string> Child::read_line(std::chrono::milliseconds deadline) {
+    if (!read_until(out_, out_buf_, deadline,
+                    [](const std::string& b) { return b.find('\n') != std::string::npos; }))
+        return std::nullopt;
+    const std::size_t nl = out_buf_.find('\n');
+    std::string line = out_buf_.substr(0, nl);
+    out_buf_.erase(0, nl + 1);
+    return line;
+}
+
 bool Child::wait_for_stderr(const std::string& text, std::chrono::milliseconds deadline) {
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    for (;;) {
-        if (err_buf_.find(text) != std::string::npos) return true;
-        if (err_ < 0) return false;
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return false;
-        pollfd p{err_, POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-        char buf[4096];
-        const ssize_t n = ::read(err_, buf, sizeof buf);
-        if (n <= 0) {
-            ::close(err_);
-            err_ = -1;
-        } else {
-            err_buf_.append(buf, static_cast<std::size_t>(n));
-        }
-    }
+    return read_until(err_, err_buf_, deadline,
+                      [&](const std::string& b) { return b.find(text) != std::string::npos; });
 }
 
 void Child::write_stdin(const std::string& data) {
