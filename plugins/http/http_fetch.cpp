@@ -1,4 +1,5 @@
 #include "http_fetch.hpp"
+#include "conveyor/core/ascii.hpp"
 
 #include "conveyor/exec/dead_letter.hpp"
 #include "conveyor/exec/journal.hpp"
@@ -58,12 +59,6 @@ void add(std::atomic<std::uint64_t>& a, std::uint64_t n = 1) {
     a.fetch_add(n, std::memory_order_relaxed);
 }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 /// Per input schema: the output layout and the templates bound to the input's columns.
 struct SchemaInfo {
@@ -713,7 +708,7 @@ private:
     Value headers_object(const Response& r, Arena& arena) {
         std::vector<std::pair<std::string, std::string>> merged;
         for (const net::Header& h : r.headers) {
-            std::string name = lower(h.name);
+            std::string name = ascii_lower(h.name);
             auto it = std::find_if(merged.begin(), merged.end(),
                                    [&](const auto& m) { return m.first == name; });
             if (it == merged.end())

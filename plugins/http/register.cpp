@@ -1,4 +1,5 @@
 #include "conveyor/config/pipeline_spec.hpp"
+#include "conveyor/core/ascii.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "http_fetch.hpp"
 
@@ -42,11 +43,6 @@ std::string upper(std::string s) {
     return s;
 }
 
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
 
 std::unique_ptr<Stage> build_fetch(BuildContext& ctx) {
     const Options& o = ctx.options();
@@ -54,7 +50,7 @@ std::unique_ptr<Stage> build_fetch(BuildContext& ctx) {
 
     if (auto url = net::Template::parse(o.get_string("url")); url) {
         cfg.url = std::move(url).value();
-        const std::string prefix = lower(std::string(cfg.url.literal_prefix().substr(0, 8)));
+        const std::string prefix = ascii_lower(cfg.url.literal_prefix().substr(0, 8));
         if (!prefix.starts_with("http://") && !prefix.starts_with("https://"))
             ctx.error("url", "must start with http:// or https:// (the scheme cannot come from a "
                              "record field)");
@@ -83,7 +79,7 @@ std::unique_ptr<Stage> build_fetch(BuildContext& ctx) {
                 ctx.error("headers", "\"" + name + "\" is not a valid header name");
                 continue;
             }
-            const std::string lname = lower(name);
+            const std::string lname = ascii_lower(name);
             if (lname == "host" || lname == "content-length" || lname == "transfer-encoding") {
                 ctx.error("headers", "header \"" + name +
                                          "\" is set by conveyor from the URL and body; remove it");

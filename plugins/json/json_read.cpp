@@ -1,4 +1,5 @@
 #include "json_read.hpp"
+#include "conveyor/core/ascii.hpp"
 
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/format/json_parser.hpp"
@@ -17,14 +18,6 @@ namespace conveyor::plugins::json {
 
 namespace {
 
-bool ends_with_ci(std::string_view s, std::string_view suffix) {
-    if (s.size() < suffix.size()) return false;
-    return std::equal(suffix.begin(), suffix.end(), s.end() - static_cast<long>(suffix.size()),
-                      [](char a, char b) {
-                          return std::tolower(static_cast<unsigned char>(a)) ==
-                                 std::tolower(static_cast<unsigned char>(b));
-                      });
-}
 
 std::string_view kind_name(Kind k) {
     switch (k) {
@@ -192,7 +185,7 @@ private:
 } // namespace
 
 JsonFormat default_format_for(std::string_view path) {
-    return ends_with_ci(path, ".jsonl") || ends_with_ci(path, ".ndjson") ? JsonFormat::Jsonl
+    return iends_with(path, ".jsonl") || iends_with(path, ".ndjson") ? JsonFormat::Jsonl
                                                                          : JsonFormat::Records;
 }
 

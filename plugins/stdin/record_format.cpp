@@ -1,4 +1,5 @@
 #include "record_format.hpp"
+#include "conveyor/core/ascii.hpp"
 
 #include "csv_dialect.hpp"
 #include "json_format.hpp"
@@ -14,14 +15,6 @@ namespace conveyor::plugins::stdin_source {
 
 namespace {
 
-bool ends_with_ci(std::string_view s, std::string_view suffix) {
-    if (s.size() < suffix.size()) return false;
-    return std::equal(suffix.begin(), suffix.end(), s.end() - static_cast<long>(suffix.size()),
-                      [](char a, char b) {
-                          return std::tolower(static_cast<unsigned char>(a)) ==
-                                 std::tolower(static_cast<unsigned char>(b));
-                      });
-}
 
 } // namespace
 
@@ -33,9 +26,9 @@ RecordFormat parse_record_format(std::string_view name) {
 }
 
 RecordFormat record_format_for_path(std::string_view path) {
-    if (ends_with_ci(path, ".csv")) return RecordFormat::Csv;
-    if (ends_with_ci(path, ".jsonl") || ends_with_ci(path, ".ndjson")) return RecordFormat::Jsonl;
-    if (ends_with_ci(path, ".json")) return RecordFormat::Json;
+    if (iends_with(path, ".csv")) return RecordFormat::Csv;
+    if (iends_with(path, ".jsonl") || iends_with(path, ".ndjson")) return RecordFormat::Jsonl;
+    if (iends_with(path, ".json")) return RecordFormat::Json;
     return RecordFormat::Lines;
 }
 

@@ -1,4 +1,5 @@
 #include "support/http_test_server.hpp"
+#include "conveyor/core/ascii.hpp"
 
 #include "conveyor/format/json_writer.hpp"
 
@@ -172,13 +173,6 @@ std::string to_pem(X509* cert) {
     return pem;
 }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
 } // namespace
 
 struct HttpTestServer::Impl {
@@ -303,7 +297,7 @@ struct HttpTestServer::Impl {
             r.path = r.target.substr(0, q);
             if (q != std::string::npos) r.query = r.target.substr(q + 1);
             for (const auto& f : req)
-                r.headers.emplace_back(lower(f.name_string()), std::string(f.value()));
+                r.headers.emplace_back(ascii_lower(f.name_string()), std::string(f.value()));
             r.body = req.body();
             r.connection = conn;
             HttpTestReply reply = handle(r);

@@ -1,4 +1,5 @@
 #include "conveyor/net/http_client.hpp"
+#include "conveyor/core/ascii.hpp"
 
 #include "conveyor/net/url.hpp"
 
@@ -74,12 +75,7 @@ bool is_retryable(FailureKind kind) noexcept {
 
 std::optional<std::string_view> HttpResponse::header(std::string_view name) const {
     for (const Header& h : headers) {
-        if (h.name.size() == name.size() &&
-            std::equal(h.name.begin(), h.name.end(), name.begin(), [](char a, char b) {
-                return std::tolower(static_cast<unsigned char>(a)) ==
-                       std::tolower(static_cast<unsigned char>(b));
-            }))
-            return std::string_view(h.value);
+        if (iequals(h.name, name)) return std::string_view(h.value);
     }
     return std::nullopt;
 }
@@ -195,12 +191,6 @@ bool is_broken_connection(const error_code& ec) {
            ec == http::error::partial_message || ec == ssl::error::stream_truncated;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
 
 } // namespace
 
