@@ -81,6 +81,26 @@ OutputFile& OutputFile::operator=(OutputFile&& o) noexcept {
 
 OutputFile::~OutputFile() { abort(); }
 
+namespace {
+
+/// The directory an output file goes into, created if missing; fails when `path` names a
+/// directory (ends with a separator).
+Result<std::filesystem::path> prepare_directory(const std::string& path) {
+    namespace fs = std::filesystem;
+    const fs::path target(path);
+    if (target.filename().empty())
+        return fail(ErrorKind::CantCreate, "output path names a directory, not a file", path);
+    std::error_code ec;
+    fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    fs::create_directories(dir, ec);
+    if (ec)
+        return fail(ErrorKind::CantCreate,
+                    "cannot create directory " + dir.string() + ": " + ec.message(), path);
+    return dir;
+}
+
+} // namespace
+
 Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run) {
     OutputFile f;
     f.path_ = path;
@@ -93,12 +113,10 @@ Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run) 
     }
     namespace fs = std::filesystem;
     const fs::path target(path);
-    if (target.filename().empty())
-        return fail(ErrorKind::CantCreate, "output path names a directory, not a file", path);
+    auto prepared = prepare_directory(path);
+    if (!prepared) return std::move(prepared).error();
+    const fs::path& dir = *prepared;
     std::error_code ec;
-    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-    fs::create_directories(dir, ec);
-    if (ec) return fail(ErrorKind::CantCreate, "cannot create directory " + dir.string() + ": " + ec.message(), path);
     if (fs::is_directory(target, ec))
         return fail(ErrorKind::CantCreate, "output path is an existing directory", path);
 
@@ -122,16 +140,7 @@ Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run) 
 
 Result<OutputFile> OutputFile::open_append(const std::string& path, RunContext* run) {
     if (path == "-") return create(path, run);
-    namespace fs = std::filesystem;
-    const fs::path target(path);
-    if (target.filename().empty())
-        return fail(ErrorKind::CantCreate, "output path names a directory, not a file", path);
-    std::error_code ec;
-    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-    fs::create_directories(dir, ec);
-    if (ec)
-        return fail(ErrorKind::CantCreate,
-                    "cannot create directory " + dir.string() + ": " + ec.message(), path);
+    if (auto prepared = prepare_directory(path); !prepared) return std::move(prepared).error();
     OutputFile f;
     f.path_ = path;
     f.run_ = run;
