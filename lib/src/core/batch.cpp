@@ -11,6 +11,7 @@ Batch::Batch(SchemaRef schema, std::size_t reserve_rows)
 }
 
 Batch Batch::clone() {
+    if (checkpoint_ != 0) return checkpoint_marker(checkpoint_);
     freeze_arena();
     Batch b(schema_);
     b.rows_ = rows_;

@@ -32,6 +32,16 @@ public:
     /// A copy for fan-out: values are copied, storage is shared (this batch's arena is frozen).
     [[nodiscard]] Batch clone();
 
+    /// A checkpoint marker (see stage/stage.hpp, Checkpoint): no records; it travels on the
+    /// edges in order with the batches, so every stage sees it after the records it covers.
+    [[nodiscard]] static Batch checkpoint_marker(std::uint64_t id) {
+        Batch b;
+        b.checkpoint_ = id;
+        return b;
+    }
+    /// The checkpoint this batch marks; 0 for a batch of records.
+    [[nodiscard]] std::uint64_t checkpoint_id() const noexcept { return checkpoint_; }
+
     [[nodiscard]] const SchemaRef& schema_ref() const noexcept { return schema_; }
     [[nodiscard]] const Schema& schema() const noexcept { return *schema_; }
     [[nodiscard]] std::size_t width() const noexcept { return width_; }
@@ -108,6 +118,7 @@ private:
     std::vector<std::shared_ptr<const void>> owners_;
     std::shared_ptr<Arena> arena_;
     std::size_t payload_bytes_ = 0;
+    std::uint64_t checkpoint_ = 0;
 };
 
 } // namespace conveyor

@@ -23,6 +23,25 @@ struct StageMetrics;  // obs/metrics.hpp
 
 enum class ExecutionMode : std::uint8_t { Batch, Streaming };
 
+/// A checkpoint of the run (`conveyor run --resume`, `[global] checkpoint_interval`): a
+/// consistent cut through the pipeline. Sources emit a checkpoint marker after the records it
+/// covers; every stage passes it on after the records before it; when every source and sync
+/// stage has reported its state for the same checkpoint, the run journal commits it. A resumed
+/// run opens each stage with the state it reported for the last committed checkpoint
+/// (OpenContext::resume): sources continue after that position, sinks carry on writing the
+/// output they had written, so only the records after the checkpoint are done again.
+///
+/// A run takes checkpoints only when every stage takes part (OpenedStage::checkpoints);
+/// otherwise --resume reads the inputs again from the start (journaled http.fetch responses
+/// are still reused).
+struct Checkpoint {
+    std::uint64_t id = 0;
+    /// Make what the stage wrote so far survive a machine crash (fdatasync), not only a killed
+    /// process. Asked for at most about once a second; other checkpoints only need what was
+    /// written to be handed to the kernel (write()).
+    bool durable = false;
+};
+
 /// A source's per-run state. Runs on a thread of its own (it may block on input), never on an
 /// I/O thread.
 class SourceOperator {
@@ -37,6 +56,10 @@ public:
     virtual Result<bool> next(Emitter& out) = 0;
     /// The run is abandoned; release what needs releasing. Must not throw.
     virtual void abort() noexcept {}
+    /// Only for sources that set OpenedStage::checkpoints. Called between next() calls: where
+    /// the source stands after every record it has emitted so far, as text (no line breaks)
+    /// that open() accepts back through OpenContext::resume to continue right after them.
+    virtual Result<std::string> checkpoint(const Checkpoint& /*cp*/) { return std::string(); }
 };
 
 /// A transform's or sink's per-run state. Calls never overlap; they happen on one worker
@@ -66,6 +89,13 @@ public:
     }
     /// The time timer() named has come; called like push(), between pushes.
     virtual Status on_timer(Emitter& /*out*/) { return {}; }
+    /// Only for stages that set OpenedStage::checkpoints. Called between pushes once every
+    /// record before checkpoint `cp` (on every input) has been pushed, and before any record
+    /// after it. Returns the stage's state as text (no line breaks) that open() accepts back
+    /// through OpenContext::resume: "" for a stateless transform; for a file sink, what it
+    /// needs to carry on writing the same output (its temporary file and how many bytes of it
+    /// are good), after handing everything it buffered to that file.
+    virtual Result<std::string> checkpoint(const Checkpoint& /*cp*/) { return std::string(); }
 };
 
 /// What open() returns: the run object plus the schema of the records it will emit first
@@ -78,6 +108,11 @@ struct OpenedStage {
     /// True when every record will have exactly initial_schema's fields (CSV); false when
     /// records may differ (JSON). Lets transforms reject unknown column names at open time.
     bool fixed_schema = false;
+    /// The stage takes part in checkpoints (see Checkpoint): a source can report its position
+    /// and continue from it, a transform passes checkpoint markers on in order, a sink can
+    /// carry on writing its output after a resume. False (the default) turns checkpoints off
+    /// for the whole run.
+    bool checkpoints = false;
 
     OpenedStage(std::unique_ptr<SourceOperator> s, SchemaRef schema);
     OpenedStage(std::unique_ptr<Operator> o, SchemaRef schema);
@@ -103,7 +138,12 @@ struct OpenContext {
     /// Where the stage reports records it cannot process (the error strategy decides whether
     /// that fails the stage or skips the record into the dead-letter queue).
     StageErrors* errors = nullptr;
-};
+    /// Resuming an interrupted run (`--resume`): the state this stage reported for the last
+    /// committed checkpoint (SourceOperator/Operator::checkpoint). The stage must continue
+    /// from it (a source after that position, a sink appending to the output it had) or fail
+    /// naming what does not match. Not set on a fresh run.
+    std::optional<std::string> resume;
+
 
 /// A stage's definition, built from validated options at load time. Immutable: open() creates
 /// the per-run state, so re-runs, retries and parallel copies need nothing special.
