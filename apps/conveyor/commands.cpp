@@ -303,8 +303,14 @@ int cmd_run(const RunArgs& args) {
     int code = report.exit_code();
     // A run that got to its end needs no journal; an interrupted or failed one keeps it for
     // --resume.
-    if (report.status && !report.signal) (*journal)->complete();
-    else if (std::filesystem::exists((*journal)->directory()))
+    if (report.status && !report.signal) {
+        (*journal)->complete();
+    } else {
+        // Its outputs were rolled back (failure) or committed as they were (stop): there is
+        // no output to carry on from a checkpoint; --resume starts again, reusing results.
+        (*journal)->discard_checkpoints();
+    }
+    if (!(report.status && !report.signal) && std::filesystem::exists((*journal)->directory()))
         spdlog::info("run journal kept in {} (conveyor run --resume continues this run)", (*journal)->directory());
     if (report.signal) {
         print_err(fmt::format("conveyor: interrupted by {} after {:.2f} s\n",

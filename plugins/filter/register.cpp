@@ -84,6 +84,7 @@ public:
         }
         OpenedStage opened(std::make_unique<FilterOperator>(column_, cond_, ctx.metrics), in);
         opened.fixed_schema = fixed;
+        opened.checkpoints = true; // stateless: a checkpoint marker just passes on
         return opened;
     }
 

@@ -87,13 +87,15 @@ struct Response {
     std::string body;
 };
 
-enum class Outcome : std::uint8_t { Pending, Ok, Null, Removed };
+enum class Outcome : std::uint8_t { Pending, Ok, Null, Removed, Marker };
 
-/// A record between arrival and emission.
+/// A record between arrival and emission, or a checkpoint marker (Outcome::Marker) that goes
+/// out after the records before it.
 struct Slot {
     std::shared_ptr<Chunk> chunk;
     std::size_t row = 0;
     Outcome outcome = Outcome::Pending;
+    std::uint64_t marker = 0; ///< the checkpoint id of a marker
     std::shared_ptr<const Response> response; ///< the final response, if one arrived
 };
 
@@ -239,6 +241,10 @@ private:
         while (!stopping_) {
             std::optional<InputEvent> ev = co_await in.next();
             if (!ev) break;
+            if (ev->batch && ev->batch->checkpoint_id() != 0) {
+                co_await add_marker(ev->batch->checkpoint_id());
+                continue;
+            }
             if (!ev->batch || ev->batch->empty()) continue;
             Batch batch = std::move(*ev->batch);
             const std::size_t rows = batch.rows();
@@ -250,6 +256,20 @@ private:
             if (stopping_) break;
             co_await dispatch(std::move(batch));
         }
+    }
+
+    /// A checkpoint marker takes its place in the output after every record that came before
+    /// it. Unordered output sends records as they complete, so there the marker waits until
+    /// every earlier record has gone out (records after it are not read meanwhile).
+    asio::awaitable<void> add_marker(std::uint64_t id) {
+        if (!cfg_->ordered)
+            while (!stopping_ && !slots_.empty())
+                co_await room_.wait();
+        if (stopping_) co_return;
+        Slot& s = slots_[next_seq_++];
+        s.outcome = Outcome::Marker;
+        s.marker = id;
+        ready_changed(1);
     }
 
     std::shared_ptr<const SchemaInfo> schema_info(const SchemaRef& in) {
@@ -671,7 +691,7 @@ private:
                 }
                 room_.notify();
                 for (Batch& b : batches) {
-                    if (b.empty()) continue;
+                    if (b.empty() && b.checkpoint_id() == 0) continue;
                     if (metrics_) metrics_->set_state(StageState::WaitingForOutput);
                     const bool more = co_await out.emit(std::move(b));
                     if (metrics_) metrics_->set_state(StageState::Running);
@@ -733,6 +753,12 @@ private:
         std::unordered_map<const Response*, Value> parsed; // batch mode: one parse per batch
         auto put = [&](Slot& s) {
             if (s.outcome == Outcome::Removed) return;
+            if (s.outcome == Outcome::Marker) {
+                batches.push_back(Batch::checkpoint_marker(s.marker));
+                payload.push_back(0);
+                info_of_last = nullptr; // records after it start a batch of their own
+                return;
+            }
             // Counted when emitted, so that a stage stopping early reports settled but
             // unemitted records as unfinished.
             add(s.outcome == Outcome::Ok ? stats_->records_ok : stats_->records_null);
@@ -920,6 +946,8 @@ Result<OpenedStage> HttpFetchStage::open(const OpenContext& ctx) const {
                            std::move(stats), std::move(tls))),
                        std::move(initial));
     opened.fixed_schema = fixed;
+    // Markers pass on after the records before them; responses are in the run journal.
+    opened.checkpoints = true;
     return opened;
 }
 

@@ -82,6 +82,7 @@ public:
         SchemaRef u = names.empty() ? nullptr : make_schema(std::move(names));
         OpenedStage opened(std::make_unique<MergeOperator>(u), u);
         opened.fixed_schema = fixed;
+        opened.checkpoints = true; // stateless: the executor aligns the markers of the inputs
         return opened;
     }
 };

@@ -95,6 +95,7 @@ public:
         }
         OpenedStage opened(std::make_unique<SelectOperator>(columns_, exclude_, out), out);
         opened.fixed_schema = fixed;
+        opened.checkpoints = true; // stateless
         return opened;
     }
 

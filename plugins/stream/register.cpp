@@ -43,8 +43,11 @@ public:
         else
             op = std::make_unique<Barrier>();
         SchemaRef schema = ctx.input_schemas.empty() ? nullptr : ctx.input_schemas.front();
+        // Passing through keeps no state; holding everything until the end would need it saved.
+        const bool passes_through = ctx.mode == ExecutionMode::Streaming;
         OpenedStage opened(std::move(op), std::move(schema));
         opened.fixed_schema = !ctx.input_schemas_fixed.empty() && ctx.input_schemas_fixed.front();
+        opened.checkpoints = passes_through;
         return opened;
     }
 };

@@ -51,20 +51,23 @@ struct Budget {
     std::uint64_t cap = 0;
 };
 
-/// Input of a dag stage: every batch of port 0, its end, then port 1, ... in `inputs` order.
+/// Input of a dag stage: every batch of port 0, its end, then port 1, ... in `inputs` order
+/// (a held port is passed over until it is released: checkpoint alignment).
 class DagInput final : public StreamInput {
 public:
     DagInput(std::vector<std::deque<Batch>> ports, Budget& budget, RunContext& run,
              StageMetrics& metrics)
-        : ports_(std::move(ports)), budget_(budget), run_(run), metrics_(metrics) {}
+        : ports_(std::move(ports)), ended_(ports_.size(), false), held_(ports_.size(), false),
+          budget_(budget), run_(run), metrics_(metrics) {}
 
     asio::awaitable<std::optional<InputEvent>> next() override {
         if (run_.cancelled()) co_return std::nullopt;
-        while (port_ < ports_.size()) {
-            auto& q = ports_[port_];
+        for (std::size_t p = 0; p < ports_.size(); ++p) {
+            if (ended_[p] || held_[p]) continue;
+            auto& q = ports_[p];
             if (!q.empty()) {
                 InputEvent ev;
-                ev.port = port_;
+                ev.port = p;
                 ev.batch.emplace(std::move(q.front()));
                 q.pop_front();
                 metrics_.queued_records.fetch_sub(ev.batch->rows(), std::memory_order_relaxed);
@@ -72,16 +75,19 @@ public:
                                                                ev.batch->memory_bytes()));
                 co_return ev;
             }
+            ended_[p] = true;
             InputEvent end;
-            end.port = port_++;
+            end.port = p;
             co_return end;
         }
         co_return std::nullopt;
     }
+    void hold(std::size_t port, bool held) override { held_[port] = held; }
 
 private:
     std::vector<std::deque<Batch>> ports_;
-    std::size_t port_ = 0;
+    std::vector<bool> ended_;
+    std::vector<bool> held_;
     Budget& budget_;
     RunContext& run_;
     StageMetrics& metrics_;
@@ -95,9 +101,11 @@ public:
 
     asio::awaitable<bool> emit(Batch batch) override {
         if (run_.cancelled()) co_return false;
-        node_.metrics->records_out.fetch_add(batch.rows(), std::memory_order_relaxed);
-        node_.metrics->batches_out.fetch_add(1, std::memory_order_relaxed);
-        if (node_.observer) node_.observer->on_batch(node_.id(), batch);
+        if (batch.checkpoint_id() == 0) {
+            node_.metrics->records_out.fetch_add(batch.rows(), std::memory_order_relaxed);
+            node_.metrics->batches_out.fetch_add(1, std::memory_order_relaxed);
+            if (node_.observer) node_.observer->on_batch(node_.id(), batch);
+        }
         if (copies_ == 0) co_return true; // nobody consumes it (a sink's output)
         const std::uint64_t bytes = batch.memory_bytes() * copies_;
         const std::uint64_t used = budget_.used.fetch_add(bytes) + bytes;

@@ -1,5 +1,6 @@
 #include "driver.hpp"
 
+#include "checkpointer.hpp"
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/stage/emitter.hpp"
 
@@ -53,10 +54,57 @@ asio::awaitable<bool> drain(CollectingEmitter& em, StageOutput& out, StageMetric
     co_return true;
 }
 
+/// Puts checkpoint markers into a source's output when they are due (Checkpointer::due),
+/// reporting the source's position for each.
+class SourceMarkers {
+public:
+    explicit SourceMarkers(Node& node)
+        : node_(node), cp_(node.checkpoints),
+          own_(cp_ ? cp_->last_committed_at_start() : 0) {}
+
+    /// After `rows` more records went out: emits the markers now due. False with `error` set
+    /// when the source cannot say where it is; false without when nobody wants more.
+    asio::awaitable<bool> after(std::size_t rows, SourceOperator& op, StageOutput& out,
+                                std::optional<Error>& error) {
+        if (!cp_) co_return true;
+        since_ += rows;
+        const std::uint64_t target = cp_->due(own_, since_);
+        if (target == 0) co_return true;
+        while (own_ < target) {
+            const std::uint64_t id = own_ + 1;
+            Result<std::string> state = op.checkpoint(Checkpoint{id, cp_->durable(id)});
+            if (!state) {
+                error = std::move(state).error();
+                co_return false;
+            }
+            cp_->report(node_.index, id, std::move(state).value());
+            own_ = id;
+            if (!co_await out.emit(Batch::checkpoint_marker(id))) co_return false;
+        }
+        since_ = 0;
+        co_return true;
+    }
+    /// The source has ended: its final position stands for every later checkpoint.
+    Status finished(SourceOperator& op) {
+        if (!cp_) return {};
+        Result<std::string> state = op.checkpoint(Checkpoint{own_ + 1, false});
+        if (!state) return std::move(state).error();
+        cp_->finished(node_.index, std::move(state).value(), false);
+        return {};
+    }
+
+private:
+    Node& node_;
+    Checkpointer* cp_;
+    std::uint64_t own_;
+    std::uint64_t since_ = 0;
+};
+
 asio::awaitable<Status> drive_source(Node& node, SourceOperator& op, StageOutput& out,
                                      RunContext& run) {
     StageMetrics& m = *node.metrics;
     CollectingEmitter em;
+    SourceMarkers markers(node);
     for (;;) {
         if (run.cancelled()) co_return cancelled_error(run);
         Result<bool> more = [&] {
@@ -74,21 +122,84 @@ asio::awaitable<Status> drive_source(Node& node, SourceOperator& op, StageOutput
         }
         // Count what was read before handing it on: read - sink's input is the lead that
         // backpressure bounds.
-        m.records_read.fetch_add(em.rows(), std::memory_order_relaxed);
+        const std::size_t rows = em.rows();
+        m.records_read.fetch_add(rows, std::memory_order_relaxed);
         if (!co_await drain(em, out, m)) {
             if (auto f = out.failure()) co_return f->in_stage(node.id());
-            break; // every consumer is gone
+            co_return Status{}; // every consumer is gone
+        }
+        std::optional<Error> marker_error;
+        if (!co_await markers.after(rows, op, out, marker_error)) {
+            if (marker_error) co_return std::move(*marker_error).in_stage(node.id());
+            if (auto f = out.failure()) co_return f->in_stage(node.id());
+            co_return Status{}; // every consumer is gone
         }
         if (!*more) break;
     }
     if (run.cancelled()) co_return cancelled_error(run);
+    if (Status s = markers.finished(op); !s) co_return std::move(s).error().in_stage(node.id());
     co_return Status{};
 }
+
+/// Checkpoint alignment for a sync stage: a marker from one input holds that input until
+/// every other input has brought the same marker (or ended); then the stage reports its state
+/// and the marker goes on, after everything the stage emitted for the records before it.
+class OperatorMarkers {
+public:
+    OperatorMarkers(Node& node)
+        : node_(node), passed_(node.producers.size(), 0), ended_(node.producers.size(), false) {}
+
+    /// A marker arrived on `port`: true when it completes checkpoint `id` (call take()).
+    bool arrived(std::size_t port, std::uint64_t id, StreamInput& in) {
+        passed_[port] = id;
+        if (aligned(id)) return true;
+        in.hold(port, true);
+        return false;
+    }
+    /// `port` ended: the checkpoint now complete, if any (0: none).
+    std::uint64_t port_ended(std::size_t port) {
+        ended_[port] = true;
+        for (std::size_t p = 0; p < passed_.size(); ++p)
+            if (!ended_[p] && passed_[p] > emitted_ && aligned(passed_[p])) return passed_[p];
+        return 0;
+    }
+    /// Checkpoint `id` is complete: reports the stage's state, releases the held inputs and
+    /// sends the marker on. False when the marker could not go on (error set, or nobody wants
+    /// more).
+    asio::awaitable<bool> take(std::uint64_t id, Operator& op, StreamInput& in, StageOutput& out,
+                               std::optional<Error>& error) {
+        emitted_ = id;
+        if (Checkpointer* cp = node_.checkpoints) {
+            Result<std::string> state = op.checkpoint(Checkpoint{id, cp->durable(id)});
+            if (!state) {
+                error = std::move(state).error();
+                co_return false;
+            }
+            cp->report(node_.index, id, std::move(state).value());
+        }
+        for (std::size_t p = 0; p < passed_.size(); ++p)
+            if (!ended_[p]) in.hold(p, false);
+        co_return co_await out.emit(Batch::checkpoint_marker(id));
+    }
+
+private:
+    bool aligned(std::uint64_t id) const {
+        for (std::size_t p = 0; p < passed_.size(); ++p)
+            if (!ended_[p] && passed_[p] < id) return false;
+        return true;
+    }
+
+    Node& node_;
+    std::vector<std::uint64_t> passed_; ///< per input: the last marker it brought
+    std::vector<bool> ended_;
+    std::uint64_t emitted_ = 0;
+};
 
 asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in,
                                        StageOutput& out, RunContext& run) {
     StageMetrics& m = *node.metrics;
     CollectingEmitter em;
+    OperatorMarkers markers(node);
     for (;;) {
         m.set_state(StageState::WaitingForInput);
         std::optional<InputEvent> ev;
@@ -114,8 +225,18 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
         }
         m.set_state(StageState::Running);
         if (!ev) break;
+        // A checkpoint marker: complete once every input brought it.
+        std::uint64_t complete = 0;
+        if (ev->batch && ev->batch->checkpoint_id() != 0) {
+            if (markers.arrived(ev->port, ev->batch->checkpoint_id(), in))
+                complete = ev->batch->checkpoint_id();
+        } else if (!ev->batch) {
+            complete = markers.port_ended(ev->port);
+        }
         Status s;
-        {
+        if (ev->batch && ev->batch->checkpoint_id() != 0) {
+            // nothing to push
+        } else {
             BusyTimer t(m);
             if (ev->batch) {
                 const std::size_t rows = ev->batch->rows();
@@ -136,6 +257,14 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
             if (auto f = out.failure()) co_return f->in_stage(node.id());
             co_return Status{}; // downstream is gone: nothing more to do
         }
+        if (complete != 0) {
+            std::optional<Error> error;
+            if (!co_await markers.take(complete, op, in, out, error)) {
+                if (error) co_return std::move(*error).in_stage(node.id());
+                if (auto f = out.failure()) co_return f->in_stage(node.id());
+                co_return Status{};
+            }
+        }
         if (op.satisfied()) break; // the rest of the input is not needed
     }
     if (run.cancelled()) co_return cancelled_error(run);
@@ -149,6 +278,8 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
         if (auto f = out.failure()) co_return f->in_stage(node.id());
     }
     if (run.cancelled()) co_return cancelled_error(run);
+    // A sink has committed its output: a resumed run leaves it alone.
+    if (node.checkpoints) node.checkpoints->finished(node.index, std::string(), node.consumers.empty());
     co_return Status{};
 }
 

@@ -12,9 +12,11 @@ namespace conveyor::exec {
 
 asio::awaitable<bool> BroadcastOutput::emit(Batch batch) {
     if (run_.cancelled()) co_return false;
-    node_.metrics->records_out.fetch_add(batch.rows(), std::memory_order_relaxed);
-    node_.metrics->batches_out.fetch_add(1, std::memory_order_relaxed);
-    if (node_.observer) node_.observer->on_batch(node_.id(), batch);
+    if (batch.checkpoint_id() == 0) {
+        node_.metrics->records_out.fetch_add(batch.rows(), std::memory_order_relaxed);
+        node_.metrics->batches_out.fetch_add(1, std::memory_order_relaxed);
+        if (node_.observer) node_.observer->on_batch(node_.id(), batch);
+    }
     if (targets_.empty()) co_return true;
     std::size_t last = targets_.size();
     for (std::size_t i = 0; i < targets_.size(); ++i)

@@ -19,6 +19,7 @@ public:
     next_until(std::chrono::steady_clock::time_point deadline) override {
         return inbox_.pop_until(deadline);
     }
+    void hold(std::size_t port, bool held) override { inbox_.hold(port, held); }
 
 private:
     Inbox& inbox_;

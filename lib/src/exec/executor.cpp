@@ -1,6 +1,8 @@
 #include "conveyor/exec/executor.hpp"
 
+#include "checkpointer.hpp"
 #include "conveyor/exec/dead_letter.hpp"
+#include "conveyor/exec/journal.hpp"
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/runtime.hpp"
 #include "conveyor/graph/dag.hpp"
@@ -43,6 +45,9 @@ bool settle_stage(Plan& plan, Node& node, const Status& status) {
     if (e.kind == ErrorKind::Cancelled && plan.run->cancelled()) return false;
     node.failed = true;
     node.error = e;
+    // A stage that failed cannot report its state any more: no further checkpoint can be
+    // complete.
+    if (plan.checkpoints) plan.checkpoints->disable();
     if (node.policy().continues() && !plan.run->cancelled()) {
         spdlog::error("{} (strategy = \"continue\": the rest of the run goes on)", e.to_string());
         return true;
@@ -69,15 +74,30 @@ ExecutorKind effective_executor(const GlobalSpec& g) {
     return g.executor;
 }
 
-/// Opens every stage in dependency order, passing each the initial schemas of its inputs.
-Status open_stages(exec::Plan& plan, const Dag& dag) {
-    const GlobalSpec& g = plan.pipeline->global;
+/// Records per batch the sources of the run aim for: within a checkpoint interval when the
+/// run may take checkpoints, so that markers can come every checkpoint_interval records.
+std::size_t batch_size_for(const GlobalSpec& g, bool source, bool checkpoints) {
     const bool streaming_exec = effective_executor(g) != ExecutorKind::Dag;
-    const std::size_t batch_size =
-        streaming_exec ? std::max<std::size_t>(1, std::min(g.batch_size, g.channel_buffer_size))
-                       : g.batch_size;
+    std::size_t n = streaming_exec ? std::min(g.batch_size, g.channel_buffer_size) : g.batch_size;
+    if (source && checkpoints && g.checkpoint_interval > 0)
+        n = std::min<std::size_t>(n, g.checkpoint_interval);
+    return std::max<std::size_t>(1, n);
+}
+
+/// Opens every stage in dependency order, passing each the initial schemas of its inputs.
+/// `resume`: the checkpoint to continue from (each stage gets its state from it); stages that
+/// had finished their output before the interruption are left alone (not opened).
+Status open_stages(exec::Plan& plan, const Dag& dag, const RunJournal* resume) {
+    const GlobalSpec& g = plan.pipeline->global;
     for (std::size_t i : dag.topological_order()) {
         exec::Node& n = plan.nodes[i];
+        if (resume && resume->finished_before(n.id()) && n.consumers.empty()) {
+            spdlog::info("stage '{}' finished its output before the interruption; it is left as it is",
+                         n.id());
+            n.finished = true;
+            n.metrics->set_state(StageState::Done);
+            continue;
+        }
         std::vector<SchemaRef> schemas;
         std::unique_ptr<bool[]> fixed(new bool[n.producers.size() + 1]());
         for (std::size_t k = 0; k < n.producers.size(); ++k) {
@@ -89,8 +109,12 @@ Status open_stages(exec::Plan& plan, const Dag& dag) {
         ctx.stage_id = n.id();
         ctx.input_schemas = schemas;
         ctx.input_schemas_fixed = std::span<const bool>(fixed.get(), n.producers.size());
-        ctx.batch_size = batch_size;
+        ctx.batch_size = batch_size_for(g, n.producers.empty(), plan.run->journal != nullptr);
         ctx.mode = g.execution_mode;
+        if (resume) {
+            const auto& states = resume->resumed_checkpoint()->states;
+            if (auto it = states.find(n.id()); it != states.end()) ctx.resume = it->second;
+        }
         ctx.run = plan.run;
         ctx.metrics = n.metrics;
         ctx.errors = n.errors.get();
@@ -130,6 +154,67 @@ void abort_unfinished(exec::Plan& plan) {
         if (!n.opened || n.finished) continue;
         std::visit([](auto& op) { op->abort(); }, n.opened->op);
     }
+}
+
+/// Why the run cannot take checkpoints, or nullopt when it can: every stage must take part.
+std::optional<std::string> no_checkpoints_because(const exec::Plan& plan, bool dead_letters) {
+    if (plan.pipeline->global.checkpoint_interval == 0) return "checkpoint_interval = 0";
+    if (dead_letters)
+        return "the dead-letter queue is enabled (its entries are not part of checkpoints yet)";
+    for (const exec::Node& n : plan.nodes) {
+        if (n.finished && !n.opened) continue; // finished before the interruption
+        if (!n.opened) return fmt::format("stage '{}' did not open", n.id());
+        if (!n.opened->checkpoints)
+            return fmt::format("stage '{}' ({}) cannot continue from a checkpoint", n.id(),
+                               n.spec->function);
+    }
+    return std::nullopt;
+}
+
+/// Opens the stages, from the interrupted run's checkpoint when resuming from one. When that
+/// is not possible (an output it had is gone, a stage cannot take part), reopens everything
+/// to start from the beginning. Sets up the checkpoint coordinator when the run can take
+/// checkpoints.
+Status open_run(exec::Plan& plan, const Dag& dag, bool dead_letters,
+                std::unique_ptr<exec::Checkpointer>& checkpoints) {
+    RunJournal* journal = plan.run->journal;
+    const bool resuming = journal && journal->resumed_checkpoint();
+    Status opened = open_stages(plan, dag, resuming ? journal : nullptr);
+    std::optional<std::string> why_not = no_checkpoints_because(plan, dead_letters);
+    if (resuming && (!opened || why_not)) {
+        const std::string reason = !opened ? opened.error().to_string() : *why_not;
+        spdlog::warn("cannot continue from checkpoint {} ({}); starting from the beginning "
+                     "(recorded results are still reused)",
+                     journal->resumed_checkpoint()->id, reason);
+        for (exec::Node& n : plan.nodes) {
+            if (n.opened) std::visit([](auto& op) { op->abort(); }, n.opened->op);
+            n.opened.reset();
+            n.finished = n.failed = false;
+            n.error.reset();
+            n.metrics->set_state(StageState::Pending);
+        }
+        journal->forget_resumed_checkpoint();
+        opened = open_stages(plan, dag, nullptr);
+        why_not = no_checkpoints_because(plan, dead_letters);
+    }
+    if (!opened) return opened;
+    if (!journal) return {};
+    if (why_not) {
+        spdlog::debug("no checkpoints this run: {}", *why_not);
+        return {};
+    }
+    std::vector<std::optional<std::string>> participants;
+    for (const exec::Node& n : plan.nodes) {
+        const bool reports = n.opened && !std::holds_alternative<std::unique_ptr<StreamOperator>>(n.opened->op);
+        participants.push_back(reports ? std::optional<std::string>(n.id()) : std::nullopt);
+    }
+    const GlobalSpec& g = plan.pipeline->global;
+    checkpoints = std::make_unique<exec::Checkpointer>(
+        *journal, std::move(participants), g.checkpoint_interval, batch_size_for(g, true, true),
+        resuming ? journal->resumed_checkpoint()->id : 0);
+    plan.checkpoints = checkpoints.get();
+    for (exec::Node& n : plan.nodes) n.checkpoints = checkpoints.get();
+    return {};
 }
 
 } // namespace
@@ -234,7 +319,8 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
         }
     }
     attach_errors(dlq.get());
-    if (opened) opened = open_stages(plan, dag);
+    std::unique_ptr<exec::Checkpointer> checkpoints;
+    if (opened) opened = open_run(plan, dag, dlq != nullptr, checkpoints);
     if (!opened) {
         run.cancel(opened.error());
     } else {

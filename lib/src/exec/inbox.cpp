@@ -29,7 +29,9 @@ void Inbox::resume(Handler h) {
 }
 
 bool Inbox::has_room(std::size_t port, std::size_t n) const {
-    const std::size_t fill = shared_ ? total_ : ports_[port].records;
+    const std::size_t fill = !shared_             ? ports_[port].records
+                             : ports_[port].held ? total_
+                                                 : total_ - held_records_;
     return fill == 0 || fill + n <= capacity_;
 }
 
@@ -54,7 +56,7 @@ asio::awaitable<void> Inbox::wait_for_data() {
             std::unique_lock lock(mu_);
             bool ready = cancelled_;
             for (const Port& p : ports_)
-                if (!p.queue.empty() || (p.closed && !p.end_reported)) ready = true;
+                if (!p.held && (!p.queue.empty() || (p.closed && !p.end_reported))) ready = true;
             if (ready) {
                 lock.unlock();
                 resume(erase(std::move(handler)));
@@ -90,6 +92,7 @@ asio::awaitable<bool> Inbox::push(std::size_t port, Batch batch) {
                 p.queue.push_back(std::move(batch));
                 p.records += n;
                 total_ += n;
+                if (p.held) held_records_ += n;
                 max_total_ = std::max(max_total_, total_);
                 publish();
                 wake = std::exchange(consumer_, std::nullopt);
@@ -118,7 +121,7 @@ std::optional<InputEvent> Inbox::take_locked(std::vector<Handler>& wake, bool& f
     for (std::size_t k = 0; k < n && !event; ++k) {
         const std::size_t i = (next_port_ + k) % n;
         Port& p = ports_[i];
-        if (p.queue.empty()) continue;
+        if (p.held || p.queue.empty()) continue;
         event.emplace();
         event->port = i;
         event->batch.emplace(std::move(p.queue.front()));
@@ -137,7 +140,7 @@ std::optional<InputEvent> Inbox::take_locked(std::vector<Handler>& wake, bool& f
     if (!event) {
         for (std::size_t i = 0; i < n; ++i) {
             Port& p = ports_[i];
-            if (p.closed && !p.end_reported) {
+            if (!p.held && p.closed && !p.end_reported) {
                 p.end_reported = true;
                 event.emplace();
                 event->port = i;
@@ -228,7 +231,28 @@ void Inbox::cancel() {
             p.records = 0;
         }
         total_ = 0;
+        held_records_ = 0;
         publish();
+    }
+    for (Handler& h : wake) resume(std::move(h));
+}
+
+void Inbox::hold(std::size_t port, bool held) {
+    std::vector<Handler> wake;
+    {
+        std::lock_guard lock(mu_);
+        Port& p = ports_[port];
+        if (p.held == held) return;
+        p.held = held;
+        if (held)
+            held_records_ += p.records;
+        else
+            held_records_ -= p.records;
+        // With a shared bound the other ports may have room now: let their producers re-check.
+        if (shared_) {
+            for (Waiter& w : producers_) wake.push_back(std::move(w.handler));
+            producers_.clear();
+        }
     }
     for (Handler& h : wake) resume(std::move(h));
 }

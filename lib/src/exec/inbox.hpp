@@ -49,6 +49,11 @@ public:
     boost::asio::awaitable<StreamInput::Timed> pop_until(std::chrono::steady_clock::time_point deadline);
     /// Wakes everyone; later pushes fail and pops return nullopt. Idempotent.
     void cancel();
+    /// Checkpoint alignment (consumer only): while `port` is held, pop() takes nothing from it
+    /// (neither batches nor its end); its producer may still fill its share. With a shared
+    /// bound, the records waiting in held ports do not count against the other ports, so they
+    /// can still bring their checkpoint markers (at most twice the bound is queued then).
+    void hold(std::size_t port, bool held);
 
     /// Keeps `*gauge` equal to the records queued (for live metrics); call before use.
     void publish_fill(std::atomic<std::uint64_t>* gauge) { fill_ = gauge; }
@@ -70,6 +75,7 @@ private:
         std::size_t records = 0;
         bool closed = false;
         bool end_reported = false;
+        bool held = false;
     };
     struct Waiter {
         std::size_t port;
@@ -100,6 +106,7 @@ private:
     std::size_t capacity_;
     bool shared_;
     std::size_t total_ = 0;
+    std::size_t held_records_ = 0; ///< records queued in held ports
     std::size_t max_total_ = 0;
     std::size_t next_port_ = 0;
     bool cancelled_ = false;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
@@ -52,6 +53,62 @@ std::string describe_run(const PipelineSpec& p) {
     return meta;
 }
 
+/// Checkpoint lines are tab-separated; states and stage ids are escaped so that they never
+/// contain a tab or a line break.
+void append_escaped(std::string& out, std::string_view s) {
+    for (char c : s) {
+        switch (c) {
+        case '\\': out += "\\\\"; break;
+        case '\t': out += "\\t"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        default: out += c;
+        }
+    }
+}
+
+std::string unescape(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] != '\\' || i + 1 == s.size()) {
+            out += s[i];
+            continue;
+        }
+        const char c = s[++i];
+        out += c == 't' ? '\t' : c == 'n' ? '\n' : c == 'r' ? '\r' : c;
+    }
+    return out;
+}
+
+std::vector<std::string_view> split_tabs(std::string_view line) {
+    std::vector<std::string_view> parts;
+    std::size_t pos = 0;
+    for (;;) {
+        const std::size_t tab = line.find('\t', pos);
+        parts.push_back(line.substr(pos, tab == std::string_view::npos ? tab : tab - pos));
+        if (tab == std::string_view::npos) break;
+        pos = tab + 1;
+    }
+    return parts;
+}
+
+Status write_whole(int fd, const std::string& line, const std::string& dir) {
+    const char* p = line.data();
+    std::size_t n = line.size();
+    while (n > 0) {
+        const ssize_t w = ::write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return fail(ErrorKind::CantCreate,
+                        std::string("cannot write the run journal: ") + std::strerror(errno), dir);
+        }
+        p += w;
+        n -= static_cast<std::size_t>(w);
+    }
+    return {};
+}
+
 } // namespace
 
 std::string RunJournal::fingerprint(std::string_view text) {
@@ -94,10 +151,19 @@ Result<std::unique_ptr<RunJournal>> RunJournal::open(const PipelineSpec& pipelin
             j->entries_[std::move(k)] = std::string(line.substr(b + 1));
         }
         j->loaded_ = j->entries_.size();
-        if (note)
-            *note = fmt::format("resuming: {} result{} recorded by the unfinished run will not be "
-                                "fetched again",
-                                j->loaded_, j->loaded_ == 1 ? "" : "s");
+        j->load_checkpoints();
+        if (note) {
+            const std::string results =
+                fmt::format("{} result{} recorded by the unfinished run will not be fetched again",
+                            j->loaded_, j->loaded_ == 1 ? "" : "s");
+            if (j->resumed_)
+                *note = fmt::format("resuming: from checkpoint {} of the unfinished run; {}",
+                                    j->resumed_->id, results);
+            else
+                *note = fmt::format("resuming: {}; the inputs are read again from the start (the "
+                                    "unfinished run left no checkpoint)",
+                                    results);
+        }
         // Keep appending to the same journal.
         j->fd_ = ::open((fs::path(j->dir_) / "entries").c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         return j;
@@ -114,6 +180,98 @@ Result<std::unique_ptr<RunJournal>> RunJournal::open(const PipelineSpec& pipelin
 
 RunJournal::~RunJournal() {
     if (fd_ >= 0) ::close(fd_);
+    if (checkpoints_fd_ >= 0) ::close(checkpoints_fd_);
+}
+
+// The checkpoints file: "c\t<id>(\t<stage>\t<state>)*" per committed checkpoint and
+// "f\t<stage>" per finished sink; a last line cut short by a crash is ignored.
+void RunJournal::load_checkpoints() {
+    const std::string text = read_all((fs::path(dir_) / "checkpoints").string());
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        const std::size_t nl = text.find('\n', pos);
+        if (nl == std::string::npos) break;
+        const std::string_view line(text.data() + pos, nl - pos);
+        pos = nl + 1;
+        const std::vector<std::string_view> parts = split_tabs(line);
+        if (parts.size() == 2 && parts[0] == "f") {
+            finished_.push_back(unescape(parts[1]));
+        } else if (parts.size() >= 2 && parts.size() % 2 == 0 && parts[0] == "c") {
+            CommittedCheckpoint cp;
+            try {
+                cp.id = std::stoull(std::string(parts[1]));
+            } catch (const std::exception&) {
+                continue;
+            }
+            for (std::size_t i = 2; i + 1 < parts.size(); i += 2)
+                cp.states[unescape(parts[i])] = unescape(parts[i + 1]);
+            resumed_ = std::move(cp);
+        }
+    }
+}
+
+bool RunJournal::finished_before(std::string_view stage) const {
+    return std::find(finished_.begin(), finished_.end(), stage) != finished_.end();
+}
+
+void RunJournal::forget_resumed_checkpoint() {
+    resumed_.reset();
+    finished_.clear();
+    discard_checkpoints();
+}
+
+Status RunJournal::ensure_checkpoints_open() {
+    if (checkpoints_fd_ >= 0) return {};
+    CONVEYOR_TRY(ensure_open());
+    checkpoints_fd_ = ::open((fs::path(dir_) / "checkpoints").c_str(),
+                             O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (checkpoints_fd_ < 0)
+        return fail(ErrorKind::CantCreate, std::string("cannot write the run journal: ") + std::strerror(errno), dir_);
+    return {};
+}
+
+Status RunJournal::commit_checkpoint(std::uint64_t id,
+                                     const std::vector<std::pair<std::string, std::string>>& states,
+                                     bool durable) {
+    std::lock_guard lock(mu_);
+    CONVEYOR_TRY(ensure_checkpoints_open());
+    std::string line = fmt::format("c\t{}", id);
+    for (const auto& [stage, state] : states) {
+        line += '\t';
+        append_escaped(line, stage);
+        line += '\t';
+        append_escaped(line, state);
+    }
+    line += '\n';
+    // One write: a crash leaves whole lines (and at most a cut-short last one).
+    CONVEYOR_TRY(write_whole(checkpoints_fd_, line, dir_));
+    if (durable) {
+        // The recorded results the checkpoint relies on first, then the checkpoint itself.
+        if (fd_ >= 0) ::fdatasync(fd_);
+        ::fdatasync(checkpoints_fd_);
+    }
+    return {};
+}
+
+Status RunJournal::record_finished(std::string_view stage) {
+    std::lock_guard lock(mu_);
+    CONVEYOR_TRY(ensure_checkpoints_open());
+    std::string line = "f\t";
+    append_escaped(line, stage);
+    line += '\n';
+    CONVEYOR_TRY(write_whole(checkpoints_fd_, line, dir_));
+    ::fdatasync(checkpoints_fd_);
+    return {};
+}
+
+void RunJournal::discard_checkpoints() {
+    std::lock_guard lock(mu_);
+    if (checkpoints_fd_ >= 0) {
+        ::close(checkpoints_fd_);
+        checkpoints_fd_ = -1;
+    }
+    std::error_code ec;
+    fs::remove(fs::path(dir_) / "checkpoints", ec);
 }
 
 Status RunJournal::ensure_open() {
@@ -151,17 +309,7 @@ Status RunJournal::record(std::string_view stage, std::string_view key, std::str
     line.reserve(stage.size() + key.size() + result.size() + 3);
     line.append(stage).append("\t").append(key).append("\t").append(result).append("\n");
     // One write per entry: a crash leaves whole lines (and at most a cut-short last one).
-    const char* p = line.data();
-    std::size_t n = line.size();
-    while (n > 0) {
-        const ssize_t w = ::write(fd_, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return fail(ErrorKind::CantCreate, std::string("cannot write the run journal: ") + std::strerror(errno), dir_);
-        }
-        p += w;
-        n -= static_cast<std::size_t>(w);
-    }
+    CONVEYOR_TRY(write_whole(fd_, line, dir_));
     std::string k(stage);
     k += kSep;
     k += key;
@@ -183,6 +331,10 @@ void RunJournal::complete() {
     if (fd_ >= 0) {
         ::close(fd_);
         fd_ = -1;
+    }
+    if (checkpoints_fd_ >= 0) {
+        ::close(checkpoints_fd_);
+        checkpoints_fd_ = -1;
     }
     std::error_code ec;
     fs::remove_all(dir_, ec);

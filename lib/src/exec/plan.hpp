@@ -21,6 +21,8 @@ class RunContext;
 
 namespace conveyor::exec {
 
+class Checkpointer;
+
 /// An edge seen from its producer: which consumer, and at which of its input ports.
 struct Consumer {
     std::size_t node;
@@ -38,6 +40,8 @@ struct Node {
     std::unique_ptr<StageErrors> errors;
     /// Sees this stage's output batches (RunOptions::observer), when it observes the stage.
     BatchObserver* observer = nullptr;
+    /// The run's checkpoint coordinator, when the run takes checkpoints.
+    Checkpointer* checkpoints = nullptr;
     bool finished = false; ///< ended normally (finish() done)
     bool failed = false;
     std::optional<Error> error;
@@ -53,7 +57,8 @@ struct Plan {
     std::vector<std::vector<std::size_t>> levels;
     RunContext* run = nullptr;
     Runtime* runtime = nullptr;
-
+    /// The checkpoint coordinator when the run takes checkpoints (every node points to it).
+    Checkpointer* checkpoints = nullptr;
 };
 
 /// Counts running stage coroutines; the thread that started them waits for zero.

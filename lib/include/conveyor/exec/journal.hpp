@@ -10,19 +10,29 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace conveyor {
 
 class OutputFile;
 
-/// The run journal behind `conveyor run --resume`: work that is expensive or must not be done
-/// twice (an http.fetch response) is recorded as it finishes, keyed by what was asked (a
-/// request's fingerprint). Each entry is written at once, so a killed process loses nothing it
-/// recorded, and fsynced every `[global] checkpoint_interval` entries, so a machine crash loses
-/// at most that many. A resumed run goes through the pipeline again: it re-reads its (local)
-/// inputs, rewrites its outputs from scratch (all or nothing, as always) and takes every
-/// recorded result from the journal instead of doing the work again, so its output is the one
-/// an uninterrupted run gives and only the work in flight at the crash is repeated.
+/// The run journal behind `conveyor run --resume`. It holds two things:
+///
+/// - Results of work that is expensive or must not be done twice (an http.fetch response),
+///   recorded as it finishes, keyed by what was asked (a request's fingerprint). Each entry is
+///   written at once, so a killed process loses nothing it recorded, and fsynced every
+///   `[global] checkpoint_interval` entries, so a machine crash loses at most that many.
+/// - Checkpoints (stage/stage.hpp, Checkpoint): every stage's state at a consistent cut, each
+///   committed in one write once every stage has reported it, and which sinks had finished
+///   their output. A killed run resumes from its last checkpoint: sources continue after their
+///   positions, sinks carry on writing the output they had.
+///
+/// A resumed run without a usable checkpoint (its stages do not all take part, or the run
+/// ended by failing or being stopped, which rolls its outputs back or commits them) goes
+/// through the pipeline again from the start, taking every recorded result from the journal
+/// instead of doing the work again; either way its output is the one an uninterrupted run
+/// gives.
 ///
 /// Lives in `<state_dir>/<pipeline>.journal/`; created on the first entry (runs that record
 /// nothing leave nothing behind) and removed when the run completes. The journal remembers the
@@ -53,12 +63,38 @@ public:
 
     [[nodiscard]] const std::string& directory() const noexcept { return dir_; }
 
+    /// The last checkpoint the interrupted run committed (Resume mode); nullopt when none.
+    struct CommittedCheckpoint {
+        std::uint64_t id = 0;
+        std::unordered_map<std::string, std::string> states; ///< stage id -> state
+    };
+    [[nodiscard]] const std::optional<CommittedCheckpoint>& resumed_checkpoint() const noexcept {
+        return resumed_;
+    }
+    /// Whether `stage` finished its output (a sink committed its file) in the interrupted run.
+    [[nodiscard]] bool finished_before(std::string_view stage) const;
+    /// Forgets the interrupted run's checkpoint (its outputs cannot be carried on): a resume
+    /// starts from the beginning, still reusing recorded results.
+    void forget_resumed_checkpoint();
+
+    /// Commits checkpoint `id` with each stage's state (one write; fdatasync when `durable`).
+    Status commit_checkpoint(std::uint64_t id,
+                             const std::vector<std::pair<std::string, std::string>>& states,
+                             bool durable);
+    /// `stage` committed its output: a resume leaves it alone.
+    Status record_finished(std::string_view stage);
+    /// Drops every checkpoint of this run (it failed or was stopped: its outputs were rolled
+    /// back or committed, so there is nothing to carry on); recorded results stay.
+    void discard_checkpoints();
+
     /// A stable 128-bit fingerprint (hex) of `text`, for keys.
     static std::string fingerprint(std::string_view text);
 
 private:
     RunJournal() = default;
     Status ensure_open();
+    Status ensure_checkpoints_open();
+    void load_checkpoints();
 
     mutable std::mutex mu_;
     std::string dir_;
@@ -69,6 +105,9 @@ private:
     mutable std::uint64_t reused_ = 0;
     std::uint64_t since_sync_ = 0;
     int fd_ = -1;
+    int checkpoints_fd_ = -1;
+    std::optional<CommittedCheckpoint> resumed_;
+    std::vector<std::string> finished_; ///< stages finished in the interrupted run
 };
 
 } // namespace conveyor

@@ -41,6 +41,9 @@ public:
         t.event = co_await next();
         co_return t;
     }
+    /// Checkpoint alignment at a fan-in (the executor's driver does it): while `port` is
+    /// held, next() delivers nothing from it, neither batches nor its end.
+    virtual void hold(std::size_t port, bool held) = 0;
 };
 
 /// A stage's outputs. emit() suspends while downstream is full (backpressure) and returns false

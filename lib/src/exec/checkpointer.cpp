@@ -1,0 +1,112 @@
+#include "checkpointer.hpp"
+
+#include "conveyor/exec/journal.hpp"
+#include "conveyor/obs/log.hpp"
+
+namespace conveyor::exec {
+
+namespace {
+constexpr auto kDurableEvery = std::chrono::seconds(1);
+}
+
+Checkpointer::Checkpointer(RunJournal& journal, std::vector<std::optional<std::string>> participants,
+                           std::uint64_t interval, std::size_t source_batch,
+                           std::uint64_t last_committed)
+    : journal_(journal), interval_(std::max<std::uint64_t>(1, interval)),
+      source_batch_(std::max<std::size_t>(1, source_batch)), start_(last_committed),
+      requested_(last_committed), committed_(last_committed),
+      last_durable_(std::chrono::steady_clock::now()) {
+    for (auto& p : participants) {
+        if (p)
+            participants_.push_back(Participant{std::move(*p)});
+        else
+            participants_.emplace_back();
+    }
+}
+
+std::uint64_t Checkpointer::due(std::uint64_t own, std::uint64_t since) {
+    std::lock_guard lock(mu_);
+    if (disabled_) return 0;
+    // Emit when the next batch could take this source past the interval.
+    if (since > 0 && since + source_batch_ > interval_) requested_ = std::max(requested_, own + 1);
+    return requested_ > own ? requested_ : 0;
+}
+
+bool Checkpointer::durable(std::uint64_t id) {
+    std::lock_guard lock(mu_);
+    auto [it, inserted] = durable_.try_emplace(id, false);
+    if (inserted) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_durable_ >= kDurableEvery) {
+            it->second = true;
+            last_durable_ = now;
+        }
+    }
+    return it->second;
+}
+
+void Checkpointer::report(std::size_t node, std::uint64_t id, std::string state) {
+    std::lock_guard lock(mu_);
+    if (disabled_ || id <= committed_ || !participants_[node]) return;
+    auto& states = pending_[id];
+    states.resize(participants_.size());
+    states[node] = std::move(state);
+    try_commit_locked();
+}
+
+void Checkpointer::finished(std::size_t node, std::string final_state, bool committed_output) {
+    std::lock_guard lock(mu_);
+    if (!participants_[node]) return;
+    Participant& p = *participants_[node];
+    p.done = true;
+    p.final_state = std::move(final_state);
+    if (disabled_) return;
+    if (committed_output) {
+        if (Status s = journal_.record_finished(p.stage); !s) {
+            spdlog::warn("no more checkpoints this run: {}", s.error().to_string());
+            disabled_ = true;
+            return;
+        }
+    }
+    try_commit_locked();
+}
+
+void Checkpointer::disable() {
+    std::lock_guard lock(mu_);
+    disabled_ = true;
+    pending_.clear();
+}
+
+std::uint64_t Checkpointer::committed() const {
+    std::lock_guard lock(mu_);
+    return committed_;
+}
+
+void Checkpointer::try_commit_locked() {
+    while (!disabled_ && !pending_.empty() && pending_.begin()->first == committed_ + 1) {
+        const std::uint64_t id = pending_.begin()->first;
+        std::vector<std::optional<std::string>>& states = pending_.begin()->second;
+        for (std::size_t i = 0; i < participants_.size(); ++i)
+            if (participants_[i] && !states[i] && !participants_[i]->done)
+                return; // still waiting for this stage
+        std::vector<std::pair<std::string, std::string>> cut;
+        for (std::size_t i = 0; i < participants_.size(); ++i) {
+            if (!participants_[i]) continue;
+            const Participant& p = *participants_[i];
+            cut.emplace_back(p.stage, states[i] ? std::move(*states[i]) : p.final_state);
+        }
+        bool is_durable = false;
+        if (auto d = durable_.find(id); d != durable_.end()) is_durable = d->second;
+        if (Status s = journal_.commit_checkpoint(id, cut, is_durable); !s) {
+            spdlog::warn("no more checkpoints this run: {}", s.error().to_string());
+            disabled_ = true;
+            pending_.clear();
+            return;
+        }
+        committed_ = id;
+        pending_.erase(pending_.begin());
+        durable_.erase(durable_.begin(), durable_.upper_bound(id));
+    }
+}
+
+} // namespace conveyor::exec

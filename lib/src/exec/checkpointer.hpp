@@ -1,0 +1,78 @@
+#pragma once
+
+// The run's checkpoint coordinator (stage/stage.hpp, Checkpoint): sources ask it when to put a
+// checkpoint marker into their output, every source and sync stage reports its state for each
+// checkpoint, and once all have reported one it is committed to the run journal.
+
+#include "conveyor/core/result.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace conveyor {
+class RunJournal;
+}
+
+namespace conveyor::exec {
+
+class Checkpointer {
+public:
+    /// `participants[i]`: stage i reports states (a source or sync stage), with its id.
+    /// Checkpoint ids continue after `last_committed` (the resumed checkpoint's, or 0).
+    /// A source puts a marker in its output at most every `interval` records; `source_batch`
+    /// is the most records a source emits at once.
+    Checkpointer(RunJournal& journal, std::vector<std::optional<std::string>> participants,
+                 std::uint64_t interval, std::size_t source_batch, std::uint64_t last_committed);
+
+    [[nodiscard]] std::uint64_t last_committed_at_start() const noexcept { return start_; }
+
+    /// A source that emitted `since` records after its last marker (whose id was `own`): the
+    /// id of the marker to emit now (> own), or 0 for none yet. Markers also follow when
+    /// another source has started a checkpoint, so that every source takes part in every one.
+    [[nodiscard]] std::uint64_t due(std::uint64_t own, std::uint64_t since);
+    /// Whether checkpoint `id` should be durable (about once a second; the first to ask decides).
+    [[nodiscard]] bool durable(std::uint64_t id);
+
+    /// Stage `node`'s state at checkpoint `id`.
+    void report(std::size_t node, std::uint64_t id, std::string state);
+    /// Stage `node` is done: a source with `final_state` (its position at the end) stands for
+    /// every later checkpoint; a sink that committed its output is recorded as finished.
+    void finished(std::size_t node, std::string final_state, bool committed_output);
+    /// No more checkpoints this run (a stage failed under strategy = "continue"; writing the
+    /// journal failed).
+    void disable();
+
+    [[nodiscard]] std::uint64_t committed() const;
+
+private:
+    void try_commit_locked();
+
+    struct Participant {
+        std::string stage;
+        bool done = false;
+        std::string final_state;
+    };
+
+    RunJournal& journal_;
+    std::vector<std::optional<Participant>> participants_;
+    std::uint64_t interval_;
+    std::size_t source_batch_;
+    std::uint64_t start_;
+
+    mutable std::mutex mu_;
+    bool disabled_ = false;
+    std::uint64_t requested_ = 0; ///< highest id a source has started
+    std::uint64_t committed_ = 0; ///< highest id committed
+    /// Per pending checkpoint id: the states reported so far, per stage.
+    std::map<std::uint64_t, std::vector<std::optional<std::string>>> pending_;
+    std::map<std::uint64_t, bool> durable_;
+    std::chrono::steady_clock::time_point last_durable_{};
+};
+
+} // namespace conveyor::exec
