@@ -96,6 +96,7 @@ struct Slot {
     std::size_t row = 0;
     Outcome outcome = Outcome::Pending;
     std::uint64_t marker = 0; ///< the checkpoint id of a marker
+    std::uint64_t epoch = 0;  ///< the last checkpoint before the record (its dead letter waits for the next)
     std::shared_ptr<const Response> response; ///< the final response, if one arrived
 };
 
@@ -136,10 +137,10 @@ SchemaRef output_schema_for(const HttpFetchConfig& cfg, const Schema& in,
 class FetchRun : public std::enable_shared_from_this<FetchRun> {
 public:
     FetchRun(std::shared_ptr<const HttpFetchConfig> cfg, std::string stage_id, RunContext* run,
-             StageMetrics* metrics, std::size_t input_batch, std::shared_ptr<HttpStats> stats,
-             std::shared_ptr<net::TlsContext> tls)
+             StageMetrics* metrics, const StageErrors* errors, std::size_t input_batch,
+             std::shared_ptr<HttpStats> stats, std::shared_ptr<net::TlsContext> tls)
         : cfg_(std::move(cfg)), stage_id_(std::move(stage_id)), run_(run), metrics_(metrics),
-          stats_(std::move(stats)), tls_(std::move(tls)), limiter_(cfg_->concurrency) {
+          errors_(errors), stats_(std::move(stats)), tls_(std::move(tls)), limiter_(cfg_->concurrency) {
         if (metrics_) http_metrics_.emplace(*metrics_);
         const std::size_t unit = cfg_->mode == FetchMode::Batch ? cfg_->batch_size : 1;
         const std::size_t in_batch = std::max<std::size_t>(1, input_batch);
@@ -238,6 +239,8 @@ private:
         // Once stop() has cancelled this coroutine, awaiting must not throw: the loop notices
         // stopping_ instead.
         co_await asio::this_coro::throw_if_cancelled(false);
+        // Checkpoints: records before the first marker come after the checkpoint resumed from.
+        if (errors_) epoch_ = errors_->checkpoint_epoch();
         while (!stopping_) {
             std::optional<InputEvent> ev = co_await in.next();
             if (!ev) break;
@@ -269,6 +272,7 @@ private:
         Slot& s = slots_[next_seq_++];
         s.outcome = Outcome::Marker;
         s.marker = id;
+        epoch_ = id;
         ready_changed(1);
     }
 
@@ -307,6 +311,7 @@ private:
                 Slot& s = slots_[seq];
                 s.chunk = chunk;
                 s.row = r + k;
+                s.epoch = epoch_;
                 job.seqs.push_back(seq);
             }
             if (Status s = render(*chunk, r, n, job.request); !s) {
@@ -636,7 +641,7 @@ private:
                 s.outcome = Outcome::Removed;
                 const Batch& b = s.chunk->batch;
                 if (Status st = run_->dead_letters->add(stage_id_, b.schema(), b.row(s.row), error,
-                                                        attempts);
+                                                        attempts, s.epoch);
                     !st) {
                     set_fatal(std::move(st).error());
                     return;
@@ -825,6 +830,7 @@ private:
     std::string stage_id_;
     RunContext* run_;
     StageMetrics* metrics_;
+    const StageErrors* errors_;
     std::optional<obs::HttpMetrics> http_metrics_; ///< live series for /metrics
     std::shared_ptr<HttpStats> stats_;
     std::shared_ptr<net::TlsContext> tls_;
@@ -846,6 +852,7 @@ private:
     std::unordered_map<const Schema*, std::shared_ptr<const SchemaInfo>> schemas_;
     std::map<std::uint64_t, Slot> slots_;
     std::uint64_t next_seq_ = 0;
+    std::uint64_t epoch_ = 0; ///< the last checkpoint marker read
     std::uint64_t ready_end_ = 0;   ///< ordered: every seq below is settled
     std::uint64_t emitted_end_ = 0; ///< ordered: every seq below has been emitted
     std::size_t unordered_ready_ = 0;
@@ -861,14 +868,14 @@ private:
 class FetchOperator final : public StreamOperator {
 public:
     FetchOperator(std::shared_ptr<const HttpFetchConfig> cfg, std::string stage_id, RunContext* run,
-                  StageMetrics* metrics, std::size_t input_batch, std::shared_ptr<HttpStats> stats,
-                  std::shared_ptr<net::TlsContext> tls)
+                  StageMetrics* metrics, const StageErrors* errors, std::size_t input_batch,
+                  std::shared_ptr<HttpStats> stats, std::shared_ptr<net::TlsContext> tls)
         : cfg_(std::move(cfg)), stage_id_(std::move(stage_id)), run_(run), metrics_(metrics),
-          input_batch_(input_batch), stats_(std::move(stats)), tls_(std::move(tls)) {}
+          errors_(errors), input_batch_(input_batch), stats_(std::move(stats)), tls_(std::move(tls)) {}
 
     asio::awaitable<Status> run(StreamInput& in, StreamOutput& out) override {
         auto r =
-            std::make_shared<FetchRun>(cfg_, stage_id_, run_, metrics_, input_batch_, stats_, tls_);
+            std::make_shared<FetchRun>(cfg_, stage_id_, run_, metrics_, errors_, input_batch_, stats_, tls_);
         Status s = co_await r->run(in, out);
         co_return s;
     }
@@ -878,6 +885,7 @@ private:
     std::string stage_id_;
     RunContext* run_;
     StageMetrics* metrics_;
+    const StageErrors* errors_;
     std::size_t input_batch_;
     std::shared_ptr<HttpStats> stats_;
     std::shared_ptr<net::TlsContext> tls_;
@@ -942,7 +950,7 @@ Result<OpenedStage> HttpFetchStage::open(const OpenContext& ctx) const {
         fixed = !ctx.input_schemas_fixed.empty() && ctx.input_schemas_fixed[0];
     }
     OpenedStage opened(std::unique_ptr<StreamOperator>(std::make_unique<FetchOperator>(
-                           effective, std::string(ctx.stage_id), ctx.run, ctx.metrics, ctx.batch_size,
+                           effective, std::string(ctx.stage_id), ctx.run, ctx.metrics, ctx.errors, ctx.batch_size,
                            std::move(stats), std::move(tls))),
                        std::move(initial));
     opened.fixed_schema = fixed;

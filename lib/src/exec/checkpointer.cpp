@@ -1,5 +1,6 @@
 #include "checkpointer.hpp"
 
+#include "conveyor/exec/dead_letter.hpp"
 #include "conveyor/exec/journal.hpp"
 #include "conveyor/obs/log.hpp"
 
@@ -11,8 +12,8 @@ constexpr auto kDurableEvery = std::chrono::seconds(1);
 
 Checkpointer::Checkpointer(RunJournal& journal, std::vector<std::optional<std::string>> participants,
                            std::uint64_t interval, std::size_t source_batch,
-                           std::uint64_t last_committed)
-    : journal_(journal), interval_(std::max<std::uint64_t>(1, interval)),
+                           std::uint64_t last_committed, DeadLetterQueue* dead_letters)
+    : journal_(journal), dead_letters_(dead_letters), interval_(std::max<std::uint64_t>(1, interval)),
       source_batch_(std::max<std::size_t>(1, source_batch)), start_(last_committed),
       requested_(last_committed), committed_(last_committed),
       last_durable_(std::chrono::steady_clock::now()) {
@@ -97,7 +98,16 @@ void Checkpointer::try_commit_locked() {
         }
         bool is_durable = false;
         if (auto d = durable_.find(id); d != durable_.end()) is_durable = d->second;
-        if (Status s = journal_.commit_checkpoint(id, cut, is_durable); !s) {
+        Status s;
+        if (dead_letters_) {
+            Result<std::string> state = dead_letters_->checkpoint(id, is_durable);
+            if (state)
+                cut.emplace_back(std::string(DeadLetterQueue::kCheckpointName), std::move(state).value());
+            else
+                s = std::move(state).error();
+        }
+        if (s) s = journal_.commit_checkpoint(id, cut, is_durable);
+        if (!s) {
             spdlog::warn("no more checkpoints this run: {}", s.error().to_string());
             disabled_ = true;
             pending_.clear();

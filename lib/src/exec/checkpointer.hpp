@@ -16,8 +16,9 @@
 #include <vector>
 
 namespace conveyor {
+class DeadLetterQueue;
 class RunJournal;
-}
+} // namespace conveyor
 
 namespace conveyor::exec {
 
@@ -26,9 +27,11 @@ public:
     /// `participants[i]`: stage i reports states (a source or sync stage), with its id.
     /// Checkpoint ids continue after `last_committed` (the resumed checkpoint's, or 0).
     /// A source puts a marker in its output at most every `interval` records; `source_batch`
-    /// is the most records a source emits at once.
+    /// is the most records a source emits at once. `dead_letters` (may be null) writes the
+    /// entries of each committed checkpoint's records and adds its state to it.
     Checkpointer(RunJournal& journal, std::vector<std::optional<std::string>> participants,
-                 std::uint64_t interval, std::size_t source_batch, std::uint64_t last_committed);
+                 std::uint64_t interval, std::size_t source_batch, std::uint64_t last_committed,
+                 DeadLetterQueue* dead_letters);
 
     [[nodiscard]] std::uint64_t last_committed_at_start() const noexcept { return start_; }
 
@@ -60,6 +63,7 @@ private:
     };
 
     RunJournal& journal_;
+    DeadLetterQueue* dead_letters_;
     std::vector<std::optional<Participant>> participants_;
     std::uint64_t interval_;
     std::size_t source_batch_;

@@ -3,7 +3,11 @@
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/output_file.hpp"
 
+#include <fmt/format.h>
+
 #include <chrono>
+#include <cinttypes>
+#include <cstdio>
 #include <ctime>
 
 namespace conveyor {
@@ -27,13 +31,57 @@ std::string utc_now() {
 
 DeadLetterQueue::~DeadLetterQueue() = default;
 
-Result<std::unique_ptr<DeadLetterQueue>> DeadLetterQueue::open(const std::string& path, RunContext* run) {
+// The checkpoint state: "<bytes> <entries> <file>".
+Result<std::unique_ptr<DeadLetterQueue>> DeadLetterQueue::open(const std::string& path, RunContext* run,
+                                                               const std::optional<std::string>& resume) {
+    std::unique_ptr<DeadLetterQueue> q(new DeadLetterQueue());
+    q->path_ = path;
+    if (resume) {
+        std::uint64_t length = 0;
+        std::uint64_t entries = 0;
+        int used = 0;
+        if (std::sscanf(resume->c_str(), "%" SCNu64 " %" SCNu64 " %n", &length, &entries, &used) != 2 ||
+            used <= 0 || static_cast<std::size_t>(used) >= resume->size())
+            return fail(ErrorKind::Config, "the checkpoint's dead-letter state is malformed: " + *resume, path);
+        auto out = OutputFile::adopt(path, resume->substr(static_cast<std::size_t>(used)), length, false, run);
+        if (!out) return std::move(out).error();
+        q->out_ = std::make_unique<OutputFile>(std::move(out).value());
+        q->count_ = entries;
+        return q;
+    }
     auto out = OutputFile::create(path, run);
     if (!out) return std::move(out).error();
-    std::unique_ptr<DeadLetterQueue> q(new DeadLetterQueue());
     q->out_ = std::make_unique<OutputFile>(std::move(out).value());
-    q->path_ = path;
     return q;
+}
+
+void DeadLetterQueue::keep_back_for_checkpoints() {
+    std::lock_guard lock(mu_);
+    keep_back_ = true;
+}
+
+Status DeadLetterQueue::put_locked(std::uint64_t epoch) {
+    ++count_;
+    if (!keep_back_) return out_->write(buf_);
+    waiting_.emplace_back(epoch, buf_);
+    return {};
+}
+
+Result<std::string> DeadLetterQueue::checkpoint(std::uint64_t id, bool durable) {
+    std::lock_guard lock(mu_);
+    std::uint64_t written = count_ - waiting_.size();
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+        if (it->first >= id) {
+            ++it;
+            continue;
+        }
+        CONVEYOR_TRY(out_->write(it->second));
+        ++written;
+        it = waiting_.erase(it);
+    }
+    Result<OutputFile::Position> at = out_->checkpoint(durable);
+    if (!at) return std::move(at).error();
+    return fmt::format("{} {} {}", at->length, written, at->file);
 }
 
 void DeadLetterQueue::begin_entry(std::string_view stage, const Error& error, std::uint32_t attempts) {
@@ -55,24 +103,23 @@ void DeadLetterQueue::begin_entry(std::string_view stage, const Error& error, st
 }
 
 Status DeadLetterQueue::add(std::string_view stage, const Schema& schema, std::span<const Value> row,
-                            const Error& error, std::uint32_t attempts) {
+                            const Error& error, std::uint32_t attempts, std::uint64_t epoch) {
     std::lock_guard lock(mu_);
     begin_entry(stage, error, attempts);
     buf_ += ",\"record\":";
     json::append_record(buf_, schema, row);
     buf_ += "}\n";
-    ++count_;
-    return out_->write(buf_);
+    return put_locked(epoch);
 }
 
-Status DeadLetterQueue::add_raw(std::string_view stage, std::string_view raw, const Error& error) {
+Status DeadLetterQueue::add_raw(std::string_view stage, std::string_view raw, const Error& error,
+                                std::uint64_t epoch) {
     std::lock_guard lock(mu_);
     begin_entry(stage, error, 1);
     buf_ += ",\"raw\":";
     json::append_string(buf_, raw);
     buf_ += "}\n";
-    ++count_;
-    return out_->write(buf_);
+    return put_locked(epoch);
 }
 
 std::uint64_t DeadLetterQueue::count() const {
@@ -82,6 +129,8 @@ std::uint64_t DeadLetterQueue::count() const {
 
 Status DeadLetterQueue::commit() {
     std::lock_guard lock(mu_);
+    for (const auto& [epoch, line] : waiting_) CONVEYOR_TRY(out_->write(line));
+    waiting_.clear();
     return out_->commit();
 }
 

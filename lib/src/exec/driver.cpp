@@ -2,6 +2,7 @@
 
 #include "checkpointer.hpp"
 #include "conveyor/exec/run_context.hpp"
+#include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/stage/emitter.hpp"
 
 #include <chrono>
@@ -79,6 +80,8 @@ public:
             }
             cp_->report(node_.index, id, std::move(state).value());
             own_ = id;
+            // What the source reports failed from now on is after this checkpoint.
+            if (node_.errors) node_.errors->passed_checkpoint(id);
             if (!co_await out.emit(Batch::checkpoint_marker(id))) co_return false;
         }
         since_ = 0;
@@ -176,6 +179,8 @@ public:
                 co_return false;
             }
             cp->report(node_.index, id, std::move(state).value());
+            // Records this stage fails from now on are after the checkpoint.
+            if (node_.errors) node_.errors->passed_checkpoint(id);
         }
         for (std::size_t p = 0; p < passed_.size(); ++p)
             if (!ended_[p]) in.hold(p, false);

@@ -157,10 +157,8 @@ void abort_unfinished(exec::Plan& plan) {
 }
 
 /// Why the run cannot take checkpoints, or nullopt when it can: every stage must take part.
-std::optional<std::string> no_checkpoints_because(const exec::Plan& plan, bool dead_letters) {
+std::optional<std::string> no_checkpoints_because(const exec::Plan& plan) {
     if (plan.pipeline->global.checkpoint_interval == 0) return "checkpoint_interval = 0";
-    if (dead_letters)
-        return "the dead-letter queue is enabled (its entries are not part of checkpoints yet)";
     for (const exec::Node& n : plan.nodes) {
         if (n.finished && !n.opened) continue; // finished before the interruption
         if (!n.opened) return fmt::format("stage '{}' did not open", n.id());
@@ -171,16 +169,49 @@ std::optional<std::string> no_checkpoints_because(const exec::Plan& plan, bool d
     return std::nullopt;
 }
 
-/// Opens the stages, from the interrupted run's checkpoint when resuming from one. When that
-/// is not possible (an output it had is gone, a stage cannot take part), reopens everything
-/// to start from the beginning. Sets up the checkpoint coordinator when the run can take
-/// checkpoints.
-Status open_run(exec::Plan& plan, const Dag& dag, bool dead_letters,
-                std::unique_ptr<exec::Checkpointer>& checkpoints) {
+/// What open_run() sets up besides the stages.
+struct RunSetup {
+    std::unique_ptr<DeadLetterQueue> dead_letters;
+    std::unique_ptr<exec::Checkpointer> checkpoints;
+};
+
+/// Opens the dead-letter queue (when enabled) and gives every stage its StageErrors.
+Status open_dead_letters(exec::Plan& plan, RunSetup& setup, const std::optional<std::string>& resume) {
+    const PipelineSpec& p = *plan.pipeline;
+    setup.dead_letters.reset();
+    plan.run->dead_letters = nullptr;
+    Status s;
+    if (p.error_handling.dead_letter_enabled) {
+        auto q = DeadLetterQueue::open(p.error_handling.dead_letter_path, plan.run, resume);
+        if (q) {
+            setup.dead_letters = std::move(q).value();
+            plan.run->dead_letters = setup.dead_letters.get();
+        } else {
+            s = std::move(q).error();
+        }
+    }
+    for (exec::Node& n : plan.nodes)
+        n.errors = std::make_unique<StageErrors>(n.spec->id, n.spec->error_handling,
+                                                 setup.dead_letters.get(), n.metrics);
+    return s;
+}
+
+/// Opens the dead-letter queue and the stages, from the interrupted run's checkpoint when
+/// resuming from one. When that is not possible (an output it had is gone, a stage cannot take
+/// part), opens everything again to start from the beginning. Sets up the checkpoint
+/// coordinator when the run can take checkpoints.
+Status open_run(exec::Plan& plan, const Dag& dag, RunSetup& setup) {
     RunJournal* journal = plan.run->journal;
     const bool resuming = journal && journal->resumed_checkpoint();
-    Status opened = open_stages(plan, dag, resuming ? journal : nullptr);
-    std::optional<std::string> why_not = no_checkpoints_because(plan, dead_letters);
+    std::optional<std::string> dlq_state;
+    if (resuming) {
+        const auto& states = journal->resumed_checkpoint()->states;
+        if (auto it = states.find(std::string(DeadLetterQueue::kCheckpointName)); it != states.end())
+            dlq_state = it->second;
+    }
+    Status opened = open_dead_letters(plan, setup, dlq_state);
+    if (opened) opened = open_stages(plan, dag, resuming ? journal : nullptr);
+    std::optional<std::string> why_not = no_checkpoints_because(plan);
     if (resuming && (!opened || why_not)) {
         const std::string reason = !opened ? opened.error().to_string() : *why_not;
         spdlog::warn("cannot continue from checkpoint {} ({}); starting from the beginning "
@@ -194,8 +225,9 @@ Status open_run(exec::Plan& plan, const Dag& dag, bool dead_letters,
             n.metrics->set_state(StageState::Pending);
         }
         journal->forget_resumed_checkpoint();
-        opened = open_stages(plan, dag, nullptr);
-        why_not = no_checkpoints_because(plan, dead_letters);
+        opened = open_dead_letters(plan, setup, std::nullopt);
+        if (opened) opened = open_stages(plan, dag, nullptr);
+        why_not = no_checkpoints_because(plan);
     }
     if (!opened) return opened;
     if (!journal) return {};
@@ -209,11 +241,17 @@ Status open_run(exec::Plan& plan, const Dag& dag, bool dead_letters,
         participants.push_back(reports ? std::optional<std::string>(n.id()) : std::nullopt);
     }
     const GlobalSpec& g = plan.pipeline->global;
-    checkpoints = std::make_unique<exec::Checkpointer>(
-        *journal, std::move(participants), g.checkpoint_interval, batch_size_for(g, true, true),
-        resuming ? journal->resumed_checkpoint()->id : 0);
-    plan.checkpoints = checkpoints.get();
-    for (exec::Node& n : plan.nodes) n.checkpoints = checkpoints.get();
+    const std::uint64_t start = journal->resumed_checkpoint() ? journal->resumed_checkpoint()->id : 0;
+    setup.checkpoints = std::make_unique<exec::Checkpointer>(
+        *journal, std::move(participants), g.checkpoint_interval, batch_size_for(g, true, true), start,
+        setup.dead_letters.get());
+    if (setup.dead_letters) setup.dead_letters->keep_back_for_checkpoints();
+    plan.checkpoints = setup.checkpoints.get();
+    for (exec::Node& n : plan.nodes) {
+        n.checkpoints = setup.checkpoints.get();
+        // Records before the first marker of this run come after the resumed checkpoint.
+        n.errors->passed_checkpoint(start);
+    }
     return {};
 }
 
@@ -237,10 +275,6 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
         n.metrics = &metrics.add(n.spec->id);
         if (options.observer && options.observer->observes(n.spec->id)) n.observer = options.observer;
     }
-    auto attach_errors = [&](DeadLetterQueue* dlq) {
-        for (exec::Node& n : plan.nodes)
-            n.errors = std::make_unique<StageErrors>(n.spec->id, n.spec->error_handling, dlq, n.metrics);
-    };
     for (std::size_t i = 0; i < pipeline.stages.size(); ++i) {
         for (const std::string& in : pipeline.stages[i].inputs) {
             const auto it = std::find_if(pipeline.stages.begin(), pipeline.stages.end(),
@@ -307,20 +341,8 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
         });
     }
 
-    std::unique_ptr<DeadLetterQueue> dlq;
-    Status opened;
-    if (pipeline.error_handling.dead_letter_enabled) {
-        auto q = DeadLetterQueue::open(pipeline.error_handling.dead_letter_path, &run);
-        if (q) {
-            dlq = std::move(q).value();
-            run.dead_letters = dlq.get();
-        } else {
-            opened = std::move(q).error();
-        }
-    }
-    attach_errors(dlq.get());
-    std::unique_ptr<exec::Checkpointer> checkpoints;
-    if (opened) opened = open_run(plan, dag, dlq != nullptr, checkpoints);
+    RunSetup setup;
+    Status opened = open_run(plan, dag, setup);
     if (!opened) {
         run.cancel(opened.error());
     } else {
@@ -344,7 +366,7 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
     });
     runtime.shutdown();
     run.runtime = nullptr;
-    if (dlq) {
+    if (DeadLetterQueue* dlq = setup.dead_letters.get()) {
         run.dead_letters = nullptr;
         if (dlq->count() > 0)
             spdlog::warn("{} record{} written to the dead-letter queue {}", dlq->count(),

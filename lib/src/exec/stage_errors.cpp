@@ -42,12 +42,14 @@ Status StageErrors::settle(Error error, const std::function<Status(Error&)>& dea
 Status StageErrors::record_failed(const Schema& schema, std::span<const Value> row, Error error,
                                   std::uint32_t attempts) {
     return settle(std::move(error), [&](Error& e) {
-        return dead_letters_->add(stage_id_, schema, row, e, attempts);
+        return dead_letters_->add(stage_id_, schema, row, e, attempts, checkpoint_epoch());
     });
 }
 
 Status StageErrors::raw_failed(std::string_view raw, Error error) {
-    return settle(std::move(error), [&](Error& e) { return dead_letters_->add_raw(stage_id_, raw, e); });
+    return settle(std::move(error), [&](Error& e) {
+        return dead_letters_->add_raw(stage_id_, raw, e, checkpoint_epoch());
+    });
 }
 
 } // namespace conveyor

@@ -7,7 +7,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <deque>
 #include <mutex>
+#include <optional>
+#include <utility>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,17 +27,35 @@ class RunContext;
 /// Input that could not be parsed into a record carries `"raw":"<the text>"` instead.
 /// Written like every other output: a temporary file renamed into place when the run ends
 /// (commit), so a killed run leaves no partial file. Thread-safe.
+///
+/// Checkpoints: the queue takes part like a sink. An entry carries its record's epoch (the last
+/// checkpoint its stage had passed, StageErrors::checkpoint_epoch); while the run takes
+/// checkpoints, entries wait in memory until the checkpoint after their record is committed
+/// (checkpoint()), so the file at a checkpoint holds exactly the entries of the records before
+/// it. A resumed run adopts that file (open() with the state) and the records after the
+/// checkpoint, processed again, add their entries once.
 class DeadLetterQueue {
 public:
+    /// The name its state has in a checkpoint (not a valid stage id).
+    static constexpr std::string_view kCheckpointName = "[dead letters]";
+
     ~DeadLetterQueue();
-    static Result<std::unique_ptr<DeadLetterQueue>> open(const std::string& path, RunContext* run);
+    /// `resume`: the state checkpoint() returned in the interrupted run.
+    static Result<std::unique_ptr<DeadLetterQueue>> open(const std::string& path, RunContext* run,
+                                                         const std::optional<std::string>& resume = std::nullopt);
 
     /// Appends one failed record (`row` laid out as `schema`).
     Status add(std::string_view stage, const Schema& schema, std::span<const Value> row,
-               const Error& error, std::uint32_t attempts);
+               const Error& error, std::uint32_t attempts, std::uint64_t epoch = 0);
     /// Appends input that never became a record: `"raw": "<text>"` instead of `"record"`.
-    Status add_raw(std::string_view stage, std::string_view raw, const Error& error);
+    Status add_raw(std::string_view stage, std::string_view raw, const Error& error,
+                   std::uint64_t epoch = 0);
     [[nodiscard]] std::uint64_t count() const;
+    /// The run takes checkpoints: entries wait for the checkpoint after their record.
+    void keep_back_for_checkpoints();
+    /// Checkpoint `id` is being committed: writes the entries of the records before it (epoch
+    /// below `id`) and returns the state open() continues from.
+    Result<std::string> checkpoint(std::uint64_t id, bool durable);
     /// Makes the file visible (called once the run has ended, whatever its outcome).
     Status commit();
     [[nodiscard]] const std::string& path() const noexcept { return path_; }
@@ -42,11 +63,14 @@ public:
 private:
     DeadLetterQueue() = default;
     void begin_entry(std::string_view stage, const Error& error, std::uint32_t attempts);
+    Status put_locked(std::uint64_t epoch);
     mutable std::mutex mu_;
     std::unique_ptr<OutputFile> out_;
     std::string path_;
     std::string buf_;
     std::uint64_t count_ = 0;
+    bool keep_back_ = false;
+    std::deque<std::pair<std::uint64_t, std::string>> waiting_; ///< (epoch, entry line)
 };
 
 } // namespace conveyor

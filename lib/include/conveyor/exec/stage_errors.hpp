@@ -6,6 +6,7 @@
 #include "conveyor/core/schema.hpp"
 #include "conveyor/core/value.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -49,6 +50,14 @@ public:
     /// `raw` is its text, kept in the dead-letter entry.
     Status raw_failed(std::string_view raw, Error error);
 
+    /// Checkpoints: the stage has passed checkpoint `id` (the executor says so; at the start of
+    /// a resumed run, the checkpoint it resumed from). Records it fails from now on are after
+    /// that checkpoint: their dead-letter entries wait for the next one (DeadLetterQueue).
+    void passed_checkpoint(std::uint64_t id) noexcept { epoch_.store(id, std::memory_order_relaxed); }
+    [[nodiscard]] std::uint64_t checkpoint_epoch() const noexcept {
+        return epoch_.load(std::memory_order_relaxed);
+    }
+
 private:
     Status settle(Error error, const std::function<Status(Error&)>& dead_letter);
 
@@ -56,6 +65,7 @@ private:
     ErrorHandlingSpec policy_;
     DeadLetterQueue* dead_letters_;
     StageMetrics* metrics_;
+    std::atomic<std::uint64_t> epoch_{0};
 };
 
 } // namespace conveyor

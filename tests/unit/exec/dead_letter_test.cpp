@@ -1,0 +1,95 @@
+// The dead-letter queue under checkpoints: an entry waits until the checkpoint after its record
+// is committed, so the file at a checkpoint holds exactly the entries of the records before it,
+// and a resumed run carries on from that file.
+
+#include "conveyor/exec/dead_letter.hpp"
+#include "conveyor/exec/run_context.hpp"
+#include "support/process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace conveyor {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// The ids of the records in a dead-letter file, in order.
+std::vector<std::int64_t> ids_in(const std::string& text) {
+    std::vector<std::int64_t> ids;
+    std::size_t pos = 0;
+    while ((pos = text.find("\"record\":{\"id\":", pos)) != std::string::npos) {
+        pos += 15;
+        ids.push_back(std::stoll(text.substr(pos)));
+    }
+    return ids;
+}
+
+void add(DeadLetterQueue& q, std::int64_t id, std::uint64_t epoch) {
+    const SchemaRef schema = make_schema({"id"});
+    const Value row[] = {Value::integer(id)};
+    ASSERT_TRUE(q.add("stage", *schema, row, Error(ErrorKind::Data, "bad"), 1, epoch));
+}
+
+TEST(DeadLetterQueue, WithoutCheckpointsEntriesAreWrittenInArrivalOrder) {
+    test::TempDir dir;
+    RunContext run;
+    auto q = DeadLetterQueue::open(dir.file("dead.jsonl"), &run);
+    ASSERT_TRUE(q);
+    add(**q, 1, 5);
+    add(**q, 2, 0);
+    ASSERT_TRUE((*q)->commit());
+    EXPECT_EQ(ids_in(test::read_file(dir.file("dead.jsonl"))), (std::vector<std::int64_t>{1, 2}));
+}
+
+TEST(DeadLetterQueue, ACheckpointWritesTheEntriesOfTheRecordsBeforeItAndAResumeCarriesOn) {
+    test::TempDir dir;
+    const std::string path = dir.file("dead.jsonl");
+    std::string state;
+    std::string temp_copy;
+    std::string temp_path;
+    {
+        RunContext run;
+        auto q = DeadLetterQueue::open(path, &run);
+        ASSERT_TRUE(q);
+        (*q)->keep_back_for_checkpoints();
+        add(**q, 1, 0);
+        add(**q, 2, 1); // after checkpoint 1: waits for checkpoint 2
+        add(**q, 3, 0); // a slower stage, still before checkpoint 1
+        Result<std::string> s1 = (*q)->checkpoint(1, false);
+        ASSERT_TRUE(s1) << s1.error().to_string();
+        add(**q, 4, 2);
+        Result<std::string> s2 = (*q)->checkpoint(2, true);
+        ASSERT_TRUE(s2);
+        state = *s2;
+        add(**q, 5, 2); // after checkpoint 2, then the process dies
+        temp_path = state.substr(state.find(' ', state.find(' ') + 1) + 1);
+        ASSERT_TRUE(fs::exists(temp_path)) << state;
+        EXPECT_EQ(ids_in(test::read_file(temp_path)), (std::vector<std::int64_t>{1, 3, 2}))
+            << "checkpoint 1 covers 1 and 3, checkpoint 2 adds 2; 4 and 5 wait";
+        // A killed process leaves its temporary file behind; keep a copy to put back.
+        temp_copy = test::read_file(temp_path);
+    }
+    dir.write(fs::path(temp_path).filename().string(), temp_copy);
+    RunContext run;
+    auto q = DeadLetterQueue::open(path, &run, state);
+    ASSERT_TRUE(q) << q.error().to_string();
+    EXPECT_EQ((*q)->count(), 3u);
+    add(**q, 4, 2); // the records after checkpoint 2 are processed again
+    add(**q, 5, 2);
+    ASSERT_TRUE((*q)->commit());
+    EXPECT_EQ(ids_in(test::read_file(path)), (std::vector<std::int64_t>{1, 3, 2, 4, 5}))
+        << "every entry once";
+}
+
+TEST(DeadLetterQueue, AMalformedOrMissingCheckpointStateIsAnError) {
+    test::TempDir dir;
+    RunContext run;
+    EXPECT_FALSE(DeadLetterQueue::open(dir.file("dead.jsonl"), &run, std::string("nonsense")));
+    EXPECT_FALSE(DeadLetterQueue::open(dir.file("dead.jsonl"), &run,
+                                       "10 1 " + dir.file(".dead.jsonl.conveyor-1-gone.tmp")));
+}
+
+} // namespace
+} // namespace conveyor
