@@ -451,6 +451,15 @@ private:
         }
     }
 
+    /// The error a request ends with after `attempt` + 1 attempts.
+    static Error refusal(const Job& job, const Verdict& v, std::uint32_t attempt) {
+        const ErrorKind kind = v.retryable ? ErrorKind::TempFail : ErrorKind::Runtime;
+        std::string message = job.request.method + " " + net::redact_url(job.request.url) + " failed";
+        if (attempt > 0) message += " after " + std::to_string(attempt + 1) + " attempts";
+        message += ": " + v.cause;
+        return Error(kind, std::move(message));
+    }
+
     /// One request with its retries. Entered holding a permit; gives it back while it sleeps
     /// between attempts and takes one again before the next.
     asio::awaitable<void> run_job(Job job) {
@@ -468,14 +477,21 @@ private:
                 co_return;
             }
             // A response recorded in the run journal by an interrupted run (--resume) is not
-            // requested again.
+            // requested again: a success, or a refusal that asking again would not change.
             const std::string journal_key = run_ && run_->journal ? request_key(job.request) : std::string();
             if (!journal_key.empty()) {
                 if (auto recorded = run_->journal->lookup(stage_id_, journal_key)) {
-                    if (auto resp = decode_response(*recorded)) {
+                    net::HttpResult again;
+                    again.response = decode_response(*recorded);
+                    const Verdict v = again.ok() ? judge(again) : Verdict{};
+                    if (again.ok() && (v.success || !v.retryable)) {
                         limiter_.release();
                         add(stats_->journal_hits);
-                        settle_success(job, std::move(*resp));
+                        if (v.success)
+                            settle_success(job, std::move(*again.response));
+                        else
+                            settle_failure(job, refusal(job, v, attempt), attempt + 1,
+                                           to_response(std::move(*again.response)));
                         co_return;
                     }
                 }
@@ -505,7 +521,7 @@ private:
             if (stopping_) co_return;
             count(res);
             Verdict v = judge(res);
-            if (v.success) {
+            if (v.success || (res.ok() && !v.retryable)) {
                 if (!journal_key.empty()) {
                     if (Status st = run_->journal->record(stage_id_, journal_key, encode_response(*res.response));
                         !st) {
@@ -513,18 +529,15 @@ private:
                         co_return;
                     }
                 }
-                settle_success(job, std::move(*res.response));
-                co_return;
+                if (v.success) {
+                    settle_success(job, std::move(*res.response));
+                    co_return;
+                }
             }
             std::shared_ptr<const Response> final_response;
             if (res.ok()) final_response = to_response(std::move(*res.response));
             if (!v.retryable || attempt >= cfg_->retries) {
-                const ErrorKind kind = v.retryable ? ErrorKind::TempFail : ErrorKind::Runtime;
-                std::string message =
-                    job.request.method + " " + net::redact_url(job.request.url) + " failed";
-                if (attempt > 0) message += " after " + std::to_string(attempt + 1) + " attempts";
-                message += ": " + v.cause;
-                settle_failure(job, Error(kind, std::move(message)), attempt + 1, final_response);
+                settle_failure(job, refusal(job, v, attempt), attempt + 1, final_response);
                 co_return;
             }
             const std::chrono::milliseconds delay =
