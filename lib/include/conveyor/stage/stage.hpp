@@ -143,7 +143,7 @@ struct OpenContext {
     /// from it (a source after that position, a sink appending to the output it had) or fail
     /// naming what does not match. Not set on a fresh run.
     std::optional<std::string> resume;
-
+};
 
 /// A stage's definition, built from validated options at load time. Immutable: open() creates
 /// the per-run state, so re-runs, retries and parallel copies need nothing special.
