@@ -1,7 +1,5 @@
 #include "conveyor/io/flush_schedule.hpp"
 
-#include "conveyor/io/output_file.hpp"
-
 #include <algorithm>
 
 namespace conveyor {
@@ -58,6 +56,16 @@ Status write_out(FlushSchedule& schedule, OutputFile& file, FlushSchedule::Clock
         schedule.synced(now);
     }
     return {};
+}
+
+Result<OutputFile::Position> checkpoint_out(FlushSchedule& schedule, OutputFile& file, bool durable,
+                                            FlushSchedule::Clock::time_point now) {
+    const bool buffered = file.buffered() > 0;
+    auto at = file.checkpoint(durable);
+    if (!at) return at;
+    if (buffered) schedule.flushed(now);
+    if (durable) schedule.synced(now);
+    return at;
 }
 
 } // namespace conveyor

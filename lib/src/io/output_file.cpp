@@ -31,15 +31,22 @@ std::string random_suffix() {
     return s;
 }
 
+/// `.<base>.conveyor-`: how the names of `base`'s temporary files start.
+std::string temp_prefix(const std::string& base) {
+    return "." + base + ".conveyor-";
+}
+
 /// Temporary files of this target left by a run that was killed (kill -9 gives no chance to
-/// clean up): `.<name>.conveyor-<pid>-<random>.tmp` whose process no longer exists.
-void remove_stale_temporaries(const std::filesystem::path& dir, const std::string& base) {
-    const std::string prefix = "." + base + ".conveyor-";
+/// clean up): `.<name>.conveyor-<pid>-<random>.tmp` whose process no longer exists. `keep`
+/// (a file name in `dir`) is spared: a resumed run writes on in the killed run's file.
+void remove_stale_temporaries(const std::filesystem::path& dir, const std::string& base,
+                              const std::string& keep = {}) {
+    const std::string prefix = temp_prefix(base);
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
         const std::string name = entry.path().filename().string();
         if (name.size() <= prefix.size() + 4 || name.compare(0, prefix.size(), prefix) != 0 ||
-            !name.ends_with(".tmp"))
+            !name.ends_with(".tmp") || name == keep)
             continue;
         const std::size_t dash = name.find('-', prefix.size());
         if (dash == std::string::npos) continue;
@@ -69,6 +76,7 @@ OutputFile& OutputFile::operator=(OutputFile&& o) noexcept {
         committed_ = std::exchange(o.committed_, true);
         append_ = o.append_;
         initial_size_ = o.initial_size_;
+        start_ = o.start_;
         path_ = std::move(o.path_);
         temp_path_ = std::move(o.temp_path_);
         buffer_ = std::move(o.buffer_);
@@ -122,7 +130,7 @@ Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run) 
 
     const std::string base = target.filename().string();
     remove_stale_temporaries(dir, base);
-    const std::string prefix = "." + base + ".conveyor-" + std::to_string(::getpid()) + "-";
+    const std::string prefix = temp_prefix(base) + std::to_string(::getpid()) + "-";
     for (int attempt = 0; attempt < 16; ++attempt) {
         const std::string temp = (dir / (prefix + random_suffix() + ".tmp")).string();
         const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
@@ -153,6 +161,7 @@ Result<OutputFile> OutputFile::open_append(const std::string& path, RunContext* 
     if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode))
         return fail(ErrorKind::CantCreate, "is not a regular file", path);
     f.initial_size_ = S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
+    f.start_ = f.initial_size_;
     if (f.initial_size_ > 0) {
         char last = '\n';
         if (::pread(fd, &last, 1, static_cast<off_t>(f.initial_size_ - 1)) != 1)
@@ -164,6 +173,82 @@ Result<OutputFile> OutputFile::open_append(const std::string& path, RunContext* 
                          path);
             CONVEYOR_TRY(f.write_all("\n", 1));
         }
+    }
+    f.buffer_.reserve(kFlushThreshold + (kFlushThreshold >> 2));
+    return f;
+}
+
+Result<OutputFile> OutputFile::adopt(const std::string& target,
+                                     const std::string& file_at_checkpoint, std::uint64_t length,
+                                     bool append, RunContext* run) {
+    namespace fs = std::filesystem;
+    if (target == "-")
+        return fail(ErrorKind::Runtime, "standard output cannot be continued after a checkpoint",
+                    target);
+    auto prepared = prepare_directory(target);
+    if (!prepared) return std::move(prepared).error();
+    const fs::path& dir = *prepared;
+    const std::string base = fs::path(target).filename().string();
+    const std::string start_over = " (`conveyor run --fresh` starts the run over)";
+    const fs::path file(file_at_checkpoint);
+    if (append ? file_at_checkpoint != target
+               : file.parent_path().lexically_normal() != dir.lexically_normal() ||
+                     !file.filename().string().starts_with(temp_prefix(base)) ||
+                     !file_at_checkpoint.ends_with(".tmp"))
+        // Never truncate a file the checkpoint text merely names.
+        return fail(
+            ErrorKind::Runtime,
+            "the checkpoint to resume from names '" + file_at_checkpoint + "', which is not " +
+                (append ? std::string("this output") : "one of this output's temporary files") +
+                start_over,
+            target);
+
+    OutputFile f;
+    f.path_ = target;
+    f.run_ = run;
+    f.append_ = append;
+    int flags = O_WRONLY | O_CLOEXEC | (append ? O_APPEND : 0);
+    // An append target may never have been created before the checkpoint.
+    if (append && length == 0) flags |= O_CREAT;
+    const int fd = ::open(file_at_checkpoint.c_str(), flags, 0666);
+    if (fd < 0) {
+        const int err = errno;
+        if (err == ENOENT)
+            return fail(ErrorKind::CantCreate,
+                        "the output written before the interruption is gone, so the run cannot "
+                        "carry on from its checkpoint" +
+                            start_over,
+                        file_at_checkpoint);
+        return cant_create(file_at_checkpoint, "cannot open the output to resume", err);
+    }
+    f.fd_ = fd;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return cant_create(file_at_checkpoint, "cannot stat", errno);
+    if (!S_ISREG(st.st_mode))
+        return fail(ErrorKind::CantCreate, "is not a regular file", file_at_checkpoint);
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (size < length)
+        return fail(ErrorKind::CantCreate,
+                    "the output is " + std::to_string(size) + " bytes, shorter than the " +
+                        std::to_string(length) +
+                        " it had at the checkpoint to resume from, so the run cannot carry on "
+                        "from there" +
+                        start_over,
+                    file_at_checkpoint);
+    // What was written after the checkpoint is written again by this run.
+    if (size > length && ::ftruncate(fd, static_cast<off_t>(length)) != 0)
+        return cant_create(file_at_checkpoint, "cannot cut the output back to its checkpoint",
+                           errno);
+    if (::lseek(fd, 0, SEEK_END) < 0)
+        return cant_create(file_at_checkpoint, "cannot seek to the end", errno);
+    f.initial_size_ = length;
+    f.start_ = length;
+    if (!append) {
+        // Ours from now on: deleted on failure like a file create() made. Until here a failure
+        // leaves it as it was.
+        f.temp_path_ = file_at_checkpoint;
+        if (run) run->temp_files().add(file_at_checkpoint);
+        remove_stale_temporaries(dir, base, file.filename().string());
     }
     f.buffer_.reserve(kFlushThreshold + (kFlushThreshold >> 2));
     return f;
@@ -225,6 +310,15 @@ Status OutputFile::sync() {
     if (::fdatasync(fd_) != 0 && errno != EINVAL)
         return cant_create(path_, "fdatasync failed", errno);
     return {};
+}
+
+Result<OutputFile::Position> OutputFile::checkpoint(bool durable) {
+    if (stdout_) return fail(ErrorKind::Internal, "standard output has no checkpoint", "<stdout>");
+    if (fd_ < 0) return fail(ErrorKind::Internal, "checkpoint of an output that is closed", path_);
+    CONVEYOR_TRY(flush());
+    if (durable && ::fdatasync(fd_) != 0 && errno != EINVAL)
+        return cant_create(path_, "fdatasync failed", errno);
+    return Position{append_ ? path_ : temp_path_, start_ + bytes_written_};
 }
 
 Status OutputFile::commit() {

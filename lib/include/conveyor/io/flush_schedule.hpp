@@ -1,14 +1,13 @@
 #pragma once
 
 #include "conveyor/core/result.hpp"
+#include "conveyor/io/output_file.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
 
 namespace conveyor {
-
-class OutputFile;
 
 /// When a sink that writes as records arrive (streaming mode, or append = true) hands its
 /// buffered output to the file, and when it makes it durable:
@@ -49,5 +48,11 @@ private:
 /// What a sink does after a batch, and on its timer: hands `file`'s buffered output to the
 /// file when `schedule` says so, and syncs it when that is due.
 Status write_out(FlushSchedule& schedule, OutputFile& file, FlushSchedule::Clock::time_point now);
+
+/// What a sink does at a checkpoint (Operator::checkpoint): hands all of `file`'s buffered
+/// output to the file, syncs it when `durable`, and tells `schedule`, which counts from `now`
+/// again: a checkpoint is a flush (when something was buffered) and, when durable, a sync.
+Result<OutputFile::Position> checkpoint_out(FlushSchedule& schedule, OutputFile& file, bool durable,
+                                            FlushSchedule::Clock::time_point now);
 
 } // namespace conveyor

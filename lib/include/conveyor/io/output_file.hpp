@@ -23,8 +23,19 @@ class RunContext;
 /// records (write_and_clear() with complete lines, then flush()), so every write() ends at a
 /// line end and a reader never sees half a record unless the process dies inside a write.
 /// sync() makes what was written durable (fdatasync); commit() flushes, syncs and closes.
+///
+/// Checkpoints (`conveyor run --resume`): checkpoint() hands everything to the file and says
+/// which file holds the output so far and how many bytes of it are good; after the process was
+/// killed, adopt() takes that file up again in the resumed run.
 class OutputFile {
 public:
+    /// Where the output stands at a checkpoint: the file being written (the temporary file, or
+    /// the target in append mode) and how many bytes of it are the output so far.
+    struct Position {
+        std::string file;
+        std::uint64_t length = 0;
+    };
+
     OutputFile() = default;
     OutputFile(OutputFile&&) noexcept;
     OutputFile& operator=(OutputFile&&) noexcept;
@@ -39,6 +50,20 @@ public:
     /// records appended now start on a line of their own; a warning names the file. "-" is
     /// the run's stdout, as for create().
     static Result<OutputFile> open_append(const std::string& path, RunContext* run);
+    /// Resuming after the process was killed: continues the output `target` had at a
+    /// checkpoint (Position `file_at_checkpoint`, `length`) as if this object had written it.
+    /// Without `append`, `file_at_checkpoint` is the killed run's temporary file (another pid
+    /// in its name); it must be one of `target`'s temporary files, in its directory. It keeps
+    /// its name (a checkpoint of this run names the same file, so a resume from an older
+    /// checkpoint still finds it), is registered in run->temp_files(), is not taken for a dead
+    /// run's leftover by this run's stale-file cleanup, and commit() renames it over `target`.
+    /// With `append`, `file_at_checkpoint` must be `target`. Either way the file is cut back
+    /// to `length` (what was written after the checkpoint is written again) and written on at
+    /// its end; initial_size() is `length`. Fails (CantCreate, naming the file and saying that
+    /// `conveyor run --fresh` starts over) when the file is gone or shorter than `length`.
+    static Result<OutputFile> adopt(const std::string& target,
+                                    const std::string& file_at_checkpoint, std::uint64_t length,
+                                    bool append, RunContext* run);
 
     /// Buffers `data`; writes to the file in large chunks.
     Status write(std::string_view data);
@@ -50,6 +75,10 @@ public:
     Status commit();
     /// Flushes and, for a file, makes everything written so far durable (fdatasync).
     Status sync();
+    /// A checkpoint: hands every buffered byte to the file (write()) and, when `durable`, makes
+    /// it survive a machine crash (fdatasync); returns the file written to and its length in
+    /// bytes, which adopt() takes back. Not for standard output, nor after commit().
+    Result<Position> checkpoint(bool durable);
     /// Deletes the temporary file now (idempotent; also done by the destructor).
     void abort() noexcept;
 
@@ -61,7 +90,8 @@ public:
     /// Bytes taken by write() and not yet handed to the file (flush() does).
     [[nodiscard]] std::size_t buffered() const noexcept { return buffer_.size(); }
     [[nodiscard]] bool is_append() const noexcept { return append_; }
-    /// Append mode: the file's size when it was opened (0 for a new file).
+    /// Append mode: the file's size when it was opened (0 for a new file); adopt(): the
+    /// checkpoint's length.
     [[nodiscard]] std::uint64_t initial_size() const noexcept { return initial_size_; }
     [[nodiscard]] std::uint64_t bytes_written() const noexcept { return bytes_written_; }
 
@@ -74,6 +104,9 @@ private:
     bool committed_ = false;
     bool append_ = false;
     std::uint64_t initial_size_ = 0;
+    /// The file's length before this object wrote to it: initial_size_ when appending or
+    /// adopting, 0 for a new temporary file. Position::length = start_ + bytes_written_.
+    std::uint64_t start_ = 0;
     std::string path_;
     std::string temp_path_;
     std::string buffer_;
