@@ -2,11 +2,11 @@
 
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/format/json_writer.hpp"
-#include "conveyor/io/input_file.hpp"
 #include "conveyor/io/flush_schedule.hpp"
+#include "conveyor/io/input_file.hpp"
 #include "conveyor/io/output_file.hpp"
-#include "conveyor/registry/sink_options.hpp"
 #include "conveyor/obs/metrics.hpp"
+#include "conveyor/registry/sink_options.hpp"
 #include "csv_dialect.hpp"
 #include "csv_reader.hpp"
 
@@ -18,11 +18,21 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 namespace conveyor::csv {
 
 namespace {
+
+constexpr std::string_view kSinkName = "csv.write";
+
+/// The writer's state in a checkpoint (see csv_write.hpp).
+struct ResumeState {
+    bool header_written = false;
+    SchemaRef header; ///< nullptr: not known yet (no input schema, no batch so far)
+};
 
 /// One run of csv.write. Records are written as they arrive, whatever input they come from
 /// (under `dag`: one input after another in the order listed); nothing is held back. The
@@ -66,6 +76,12 @@ public:
             needs_quote_[c] = true;
     }
 
+    /// Carries on after a checkpoint whose output `out_` was adopted from.
+    void restore(ResumeState state) {
+        header_ = std::move(state.header);
+        header_written_ = state.header_written;
+    }
+
     Status push(std::size_t port, Batch&& batch, Emitter& out) override;
     Status finish(Emitter& out) override;
     void abort() noexcept override { out_.abort(); }
@@ -78,6 +94,8 @@ public:
     Status on_timer(Emitter& /*out*/) override {
         return conveyor::write_out(schedule_, out_, FlushSchedule::Clock::now());
     }
+    /// Files only (OpenedStage::checkpoints). See csv_write.hpp for the text.
+    Result<std::string> checkpoint(const Checkpoint& cp) override;
 
 private:
     /// How the columns of one input schema line up with the header.
@@ -121,6 +139,25 @@ Status CsvWriteOperator::finish(Emitter&) {
     if (!header_written_ && header_) write_header();
     CONVEYOR_TRY(flush());
     return out_.commit();
+}
+
+Result<std::string> CsvWriteOperator::checkpoint(const Checkpoint& cp) {
+    CONVEYOR_TRY(flush());
+    auto at = conveyor::checkpoint_out(schedule_, out_, cp.durable, FlushSchedule::Clock::now());
+    if (!at) return std::move(at).error();
+    std::string state = header_written_ ? "\"header_written\":true" : "\"header_written\":false";
+    state += ",\"header\":";
+    if (header_) {
+        state.push_back('[');
+        for (std::size_t c = 0; c < header_->size(); ++c) {
+            if (c) state.push_back(',');
+            json::append_string(state, header_->name(c));
+        }
+        state.push_back(']');
+    } else {
+        state += "null";
+    }
+    return sink_checkpoint_text(kSinkName, out_.path(), config_.writing.append, *at, state);
 }
 
 Status CsvWriteOperator::end_of_batch() {
@@ -289,16 +326,53 @@ Error CsvWriteOperator::unknown_field_error(std::string_view field) const {
                  out_.is_stdout() ? std::string("<stdout>") : out_.path(), stage_id_);
 }
 
+Result<ResumeState> read_resume_state(const SinkResume& resume, const CsvWriteConfig& config) {
+    ResumeState state;
+    auto written = resume.get_bool("header_written");
+    if (!written) return std::move(written).error();
+    state.header_written = *written;
+    auto header = resume.get_string_list("header");
+    if (!header) return std::move(header).error();
+    if (*header) {
+        if (!config.columns.empty() && **header != config.columns)
+            return resume.error(fmt::format("the checkpoint's columns ({}) differ from 'columns' "
+                                            "({})",
+                                            fmt::join(**header, ","),
+                                            fmt::join(config.columns, ",")));
+        state.header = make_schema(std::move(**header));
+    }
+    return state;
+}
+
 class CsvWriteStage final : public Stage {
 public:
     explicit CsvWriteStage(CsvWriteConfig config) : config_(std::move(config)) {}
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
-        auto out = config_.writing.append ? OutputFile::open_append(config_.path, ctx.run)
-                                  : OutputFile::create(config_.path, ctx.run);
+        const bool to_file = config_.path != "-";
+        if (ctx.resume && !to_file)
+            return fail(ErrorKind::Runtime, "standard output cannot be resumed from a checkpoint",
+                        "<stdout>");
+        // Everything in the text is checked before the output is adopted: a failure after that
+        // would delete it.
+        std::optional<SinkResume> resume;
+        ResumeState state;
+        if (ctx.resume) {
+            auto parsed =
+                SinkResume::parse(kSinkName, *ctx.resume, config_.path, config_.writing.append);
+            if (!parsed) return std::move(parsed).error();
+            auto read = read_resume_state(*parsed, config_);
+            if (!read) return std::move(read).error();
+            state = std::move(*read);
+            resume = std::move(*parsed);
+        }
+        auto out = resume                   ? resume->adopt(ctx.run)
+                   : config_.writing.append ? OutputFile::open_append(config_.path, ctx.run)
+                                            : OutputFile::create(config_.path, ctx.run);
         if (!out) return std::move(out).error();
         SchemaRef existing;
-        if (config_.writing.append && config_.headers && out->initial_size() > 0) {
+        // Resuming, the checkpoint says what the header is, whatever the file holds now.
+        if (!resume && config_.writing.append && config_.headers && out->initial_size() > 0) {
             auto header = read_existing_header();
             if (!header) return std::move(header).error();
             existing = std::move(header).value();
@@ -312,7 +386,10 @@ public:
         }
         auto op =
             std::make_unique<CsvWriteOperator>(config_, std::move(*out), ctx, std::move(existing));
-        return OpenedStage(std::unique_ptr<Operator>(std::move(op)), nullptr);
+        if (resume) op->restore(std::move(state));
+        OpenedStage opened(std::unique_ptr<Operator>(std::move(op)), nullptr);
+        opened.checkpoints = to_file;
+        return opened;
     }
 
 private:

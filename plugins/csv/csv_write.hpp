@@ -25,6 +25,19 @@ struct CsvWriteConfig {
 };
 
 /// The stage definition; open() creates the (temporary) output file.
+///
+/// Writing a file (not "-"), the stage takes part in checkpoints (OpenedStage::checkpoints):
+/// Operator::checkpoint() hands everything to the file and returns sink_checkpoint_text() with
+/// the writer's state after the common members:
+/// `{"sink":"csv.write","target":"out.csv","append":false,
+///   "file":"./.out.csv.conveyor-4711-k3j5x0qa.tmp","length":812,
+///   "header_written":true,"header":["id","name"]}`
+/// (`header`: the columns, null while not known yet; `header_written`: the header row, if
+/// any, is in the file). Opened with OpenContext::resume, the stage adopts that file cut back
+/// to `length` and writes on under the same columns, whatever the inputs' schemas are now;
+/// the finished file is the one an uninterrupted run writes. Text that does not fit
+/// (malformed, another target, columns other than 'columns') fails open() before the file is
+/// touched.
 std::unique_ptr<Stage> make_csv_write_stage(CsvWriteConfig config);
 
 /// The `csv.write` function: options, documentation and factory.

@@ -4,8 +4,11 @@
 #include "conveyor/io/flush_schedule.hpp"
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/obs/metrics.hpp"
+#include "conveyor/registry/sink_options.hpp"
 
 #include <chrono>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 namespace conveyor::plugins::json {
@@ -15,6 +18,12 @@ namespace {
 /// Hand a serialised chunk to the file once it is this big, so one huge batch does not need
 /// its whole text in memory.
 constexpr std::size_t kChunk = 1 << 20;
+
+constexpr std::string_view kSinkName = "json.write";
+
+std::string_view format_name(JsonFormat format) {
+    return format == JsonFormat::Jsonl ? "jsonl" : "records";
+}
 
 class JsonWriteOperator final : public Operator {
 public:
@@ -49,6 +58,22 @@ public:
     }
     /// path = "-" and the reader closed standard output (`| head`).
     [[nodiscard]] bool satisfied() const noexcept override { return file_.reader_gone(); }
+
+    /// Files only (OpenedStage::checkpoints). See json_write.hpp for the text.
+    Result<std::string> checkpoint(const Checkpoint& cp) override {
+        CONVEYOR_TRY(flush());
+        auto at =
+            conveyor::checkpoint_out(schedule_, file_, cp.durable, FlushSchedule::Clock::now());
+        if (!at) return std::move(at).error();
+        std::string state = "\"format\":";
+        conveyor::json::append_string(state, format_name(format_));
+        state += pretty_ ? ",\"pretty\":true" : ",\"pretty\":false";
+        state += any_ ? ",\"array_open\":true" : ",\"array_open\":false";
+        return sink_checkpoint_text(kSinkName, file_.path(), append_, *at, state);
+    }
+
+    /// Carries on after a checkpoint (read_resume_state) whose output `file_` was adopted from.
+    void restore(bool array_open) { any_ = array_open; }
 
 private:
     /// `"key":` for each column of the batch's schema, escaped once per schema.
@@ -121,17 +146,54 @@ private:
     std::vector<std::string> keys_;
 };
 
+/// The writer's state in a checkpoint: whether the array has an element (the next one needs a
+/// separator, finish() closes it with "\n]"). Fails when the checkpoint is of another format.
+Result<bool> read_resume_state(const SinkResume& resume, const JsonWriteConfig& config) {
+    auto format = resume.get_string("format");
+    if (!format) return std::move(format).error();
+    auto pretty = resume.get_bool("pretty");
+    if (!pretty) return std::move(pretty).error();
+    const bool pretty_now = config.pretty && config.format == JsonFormat::Records;
+    if (*format != format_name(config.format) || *pretty != pretty_now)
+        return resume.error("the checkpoint was taken with format \"" + *format + "\"" +
+                            (*pretty ? " and pretty = true" : "") +
+                            ", which this stage no longer has");
+    return resume.get_bool("array_open");
+}
+
 class JsonWriteStage final : public Stage {
 public:
     explicit JsonWriteStage(JsonWriteConfig config) : config_(std::move(config)) {}
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
-        Result<OutputFile> file = config_.writing.append ? OutputFile::open_append(config_.path, ctx.run)
-                                                 : OutputFile::create(config_.path, ctx.run);
+        const bool to_file = config_.path != "-";
+        if (ctx.resume && !to_file)
+            return fail(ErrorKind::Runtime, "standard output cannot be resumed from a checkpoint",
+                        "<stdout>");
+        // Everything in the text is checked before the output is adopted: a failure after that
+        // would delete it.
+        std::optional<SinkResume> resume;
+        bool array_open = false;
+        if (ctx.resume) {
+            auto parsed =
+                SinkResume::parse(kSinkName, *ctx.resume, config_.path, config_.writing.append);
+            if (!parsed) return std::move(parsed).error();
+            auto state = read_resume_state(*parsed, config_);
+            if (!state) return std::move(state).error();
+            array_open = *state;
+            resume = std::move(*parsed);
+        }
+        Result<OutputFile> file = resume ? resume->adopt(ctx.run)
+                                  : config_.writing.append
+                                      ? OutputFile::open_append(config_.path, ctx.run)
+                                      : OutputFile::create(config_.path, ctx.run);
         if (!file.ok()) return std::move(file).error();
         auto op = std::make_unique<JsonWriteOperator>(
             std::move(*file), config_, ctx.mode == ExecutionMode::Streaming, ctx.metrics);
-        return OpenedStage(std::unique_ptr<Operator>(std::move(op)), nullptr);
+        if (resume) op->restore(array_open);
+        OpenedStage opened(std::unique_ptr<Operator>(std::move(op)), nullptr);
+        opened.checkpoints = to_file;
+        return opened;
     }
 
 private:

@@ -20,6 +20,17 @@ struct JsonWriteConfig {
     SinkWriting writing;
 };
 
+/// A json.write stage. Writing a file (not "-"), it takes part in checkpoints
+/// (OpenedStage::checkpoints): Operator::checkpoint() hands everything to the file and returns
+/// sink_checkpoint_text() with the writer's state after the common members:
+/// `{"sink":"json.write","target":"out.json","append":false,
+///   "file":"./.out.json.conveyor-4711-k3j5x0qa.tmp","length":5120,
+///   "format":"records","pretty":false,"array_open":true}`
+/// (`array_open`: the array has an element, so the next one needs a separator and finish()
+/// closes it with "\n]"; jsonl ignores it). Opened with OpenContext::resume, the stage adopts
+/// that file cut back to `length` and carries on; the finished file is the one an
+/// uninterrupted run writes. Text that does not fit (malformed, another format or target)
+/// fails open() before the file is touched.
 std::unique_ptr<Stage> make_json_write(JsonWriteConfig config);
 
 } // namespace conveyor::plugins::json

@@ -188,6 +188,9 @@ Result<OutputFile> OutputFile::adopt(const std::string& target,
     auto prepared = prepare_directory(target);
     if (!prepared) return std::move(prepared).error();
     const fs::path& dir = *prepared;
+    std::error_code ec;
+    if (fs::is_directory(target, ec))
+        return fail(ErrorKind::CantCreate, "output path is an existing directory", target);
     const std::string base = fs::path(target).filename().string();
     const std::string start_over = " (`conveyor run --fresh` starts the run over)";
     const fs::path file(file_at_checkpoint);

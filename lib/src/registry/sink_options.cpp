@@ -1,6 +1,8 @@
 #include "conveyor/registry/sink_options.hpp"
 
 #include "conveyor/config/pipeline_spec.hpp"
+#include "conveyor/format/json_parser.hpp"
+#include "conveyor/format/json_writer.hpp"
 #include "conveyor/registry/registry.hpp"
 
 #include <string>
@@ -63,6 +65,107 @@ SinkWriting read_sink_writing(BuildContext& ctx, const std::string& path) {
         ctx.warning("fsync_interval_ms", "fsync_interval_ms only matters with append = true (a "
                                          "file written whole is synced once, when it is complete)");
     return w;
+}
+
+std::string sink_checkpoint_text(std::string_view sink, const std::string& target, bool append,
+                                 const OutputFile::Position& at, std::string_view state) {
+    std::string out = "{\"sink\":";
+    json::append_string(out, sink);
+    out += ",\"target\":";
+    json::append_string(out, target);
+    out += append ? ",\"append\":true" : ",\"append\":false";
+    out += ",\"file\":";
+    json::append_string(out, at.file);
+    out += ",\"length\":";
+    json::append_int(out, static_cast<std::int64_t>(at.length));
+    if (!state.empty()) {
+        out.push_back(',');
+        out.append(state);
+    }
+    out.push_back('}');
+    return out;
+}
+
+Error SinkResume::error(std::string_view what) const {
+    return Error(ErrorKind::Runtime,
+                 "cannot resume: " + std::string(what) +
+                     " (`conveyor run --fresh` starts the run over)",
+                 target_);
+}
+
+Result<Value> SinkResume::member(std::string_view name, Kind kind) const {
+    const Value* v = root_.find(name);
+    if (!v || v->kind() != kind)
+        return error("the checkpoint has no " + std::string(to_string(kind)) + " '" +
+                     std::string(name) + "'");
+    return *v;
+}
+
+Result<SinkResume> SinkResume::parse(std::string_view sink, std::string_view text,
+                                     const std::string& target, bool append) {
+    SinkResume r;
+    r.target_ = target;
+    r.append_ = append;
+    r.arena_ = std::make_shared<Arena>(1024);
+    json::Parser parser;
+    Result<Value> root = parser.parse(text, *r.arena_);
+    if (!root) return r.error("the checkpoint is not JSON: " + root.error().message);
+    if (root->kind() != Kind::Object) return r.error("the checkpoint is not a JSON object");
+    r.root_ = *root;
+
+    auto sink_name = r.get_string("sink");
+    if (!sink_name) return std::move(sink_name).error();
+    if (*sink_name != sink)
+        return r.error("the checkpoint was written by " + *sink_name + ", not " +
+                       std::string(sink));
+    auto its_target = r.get_string("target");
+    if (!its_target) return std::move(its_target).error();
+    if (*its_target != target)
+        return r.error("the checkpoint is for '" + *its_target + "', not this output");
+    auto its_append = r.get_bool("append");
+    if (!its_append) return std::move(its_append).error();
+    if (*its_append != append)
+        return r.error(append ? "the checkpoint was taken without append = true"
+                              : "the checkpoint was taken with append = true");
+    auto file = r.get_string("file");
+    if (!file) return std::move(file).error();
+    if (file->empty()) return r.error("the checkpoint names no file");
+    auto length = r.member("length", Kind::Int);
+    if (!length) return std::move(length).error();
+    if (length->as_int() < 0) return r.error("the checkpoint's length is negative");
+    r.at_ = OutputFile::Position{std::move(*file), static_cast<std::uint64_t>(length->as_int())};
+    return r;
+}
+
+Result<OutputFile> SinkResume::adopt(RunContext* run) const {
+    return OutputFile::adopt(target_, at_.file, at_.length, append_, run);
+}
+
+Result<bool> SinkResume::get_bool(std::string_view name) const {
+    auto v = member(name, Kind::Bool);
+    if (!v) return std::move(v).error();
+    return v->as_bool();
+}
+
+Result<std::string> SinkResume::get_string(std::string_view name) const {
+    auto v = member(name, Kind::String);
+    if (!v) return std::move(v).error();
+    return std::string(v->as_string());
+}
+
+Result<std::optional<std::vector<std::string>>>
+SinkResume::get_string_list(std::string_view name) const {
+    const Value* v = root_.find(name);
+    if (v && v->kind() == Kind::Null) return std::optional<std::vector<std::string>>();
+    auto list = member(name, Kind::Array);
+    if (!list) return std::move(list).error();
+    std::vector<std::string> out;
+    for (const Value& item : list->as_array()) {
+        if (!item.is_string())
+            return error("the checkpoint's '" + std::string(name) + "' is not a list of strings");
+        out.emplace_back(item.as_string());
+    }
+    return std::optional<std::vector<std::string>>(std::move(out));
 }
 
 } // namespace conveyor

@@ -1,10 +1,16 @@
 #pragma once
 
+#include "conveyor/core/arena.hpp"
+#include "conveyor/core/result.hpp"
+#include "conveyor/core/value.hpp"
+#include "conveyor/io/output_file.hpp"
 #include "conveyor/registry/options.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace conveyor {
 
@@ -28,5 +34,48 @@ struct SinkWriting {
 /// standard output is an error, an interval that cannot matter is a warning (fsync without
 /// append; flush without append outside streaming mode).
 SinkWriting read_sink_writing(BuildContext& ctx, const std::string& path);
+
+/// A file sink's checkpoint text (Operator::checkpoint, OpenContext::resume): one line of
+/// compact JSON naming the sink, its target, where the output stands (OutputFile::Position)
+/// and, after those, the sink's own state as `"name":value` members (`state`, without braces,
+/// may be empty):
+/// `{"sink":"csv.write","target":"out.csv","append":false,
+///   "file":"./.out.csv.conveyor-4711-k3j5x0qa.tmp","length":812,"header_written":true,...}`
+std::string sink_checkpoint_text(std::string_view sink, const std::string& target, bool append,
+                                 const OutputFile::Position& at, std::string_view state);
+
+/// A file sink's checkpoint text read back on `--resume`. Every failure is ErrorKind::Runtime
+/// naming the target and saying that `conveyor run --fresh` starts over.
+class SinkResume {
+public:
+    /// Fails when `text` is not JSON of that shape, or was written by another sink, for another
+    /// target or with another `append`.
+    static Result<SinkResume> parse(std::string_view sink, std::string_view text,
+                                    const std::string& target, bool append);
+
+    /// The output as it stood at the checkpoint, to write on (OutputFile::adopt).
+    Result<OutputFile> adopt(RunContext* run) const;
+
+    /// The sink's own state members; missing or of another type is an error.
+    [[nodiscard]] Result<bool> get_bool(std::string_view name) const;
+    [[nodiscard]] Result<std::string> get_string(std::string_view name) const;
+    /// A list of strings, or nullopt for `null`.
+    [[nodiscard]] Result<std::optional<std::vector<std::string>>>
+    get_string_list(std::string_view name) const;
+
+    /// A failure about this checkpoint: `what`, then how to start over.
+    [[nodiscard]] Error error(std::string_view what) const;
+
+    [[nodiscard]] const OutputFile::Position& position() const noexcept { return at_; }
+
+private:
+    Result<Value> member(std::string_view name, Kind kind) const;
+
+    std::string target_;
+    bool append_ = false;
+    OutputFile::Position at_;
+    std::shared_ptr<Arena> arena_; ///< owns what root_ points into
+    Value root_;
+};
 
 } // namespace conveyor
