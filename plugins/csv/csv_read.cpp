@@ -5,17 +5,104 @@
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/io/followed_file.hpp"
 #include "conveyor/obs/log.hpp"
-#include "conveyor/stage/following_source.hpp"
 #include "conveyor/obs/metrics.hpp"
+#include "conveyor/stage/following_source.hpp"
 #include "csv_dialect.hpp"
 #include "csv_typing.hpp"
 
+#include <array>
+#include <charconv>
 #include <fmt/format.h>
 #include <unordered_set>
 
 namespace conveyor::csv {
 
 namespace {
+
+/// csv.read's checkpoint (`conveyor run --resume`), one line of text:
+/// `csv1 offset=O line=L records=R columns=C skipped=S first_skipped=F check=H`: byte offset
+/// and physical line just after the last record emitted, records emitted, the header's width,
+/// rows dropped as ragged so far and the line of the first (0: none; for the warning at the
+/// end), and a checksum (hex) of the bytes before the offset (InputFile::checksum_before).
+struct CsvPosition {
+    static constexpr std::string_view kTag = "csv1";
+
+    std::uint64_t offset = 0;
+    std::uint64_t line = 1;
+    std::uint64_t records = 0;
+    std::uint64_t columns = 0;
+    std::uint64_t skipped = 0;
+    std::uint64_t first_skipped = 0;
+    std::uint64_t check = 0;
+
+    [[nodiscard]] std::string to_text() const {
+        return fmt::format("{} offset={} line={} records={} columns={} skipped={} "
+                           "first_skipped={} check={:016x}",
+                           kTag, offset, line, records, columns, skipped, first_skipped, check);
+    }
+
+    /// The position `text` describes; the error says what is wrong with it (no location).
+    static Result<CsvPosition> parse(std::string_view text) {
+        CsvPosition p;
+        struct Field {
+            std::string_view key;
+            std::uint64_t* value;
+            int base;
+            bool seen = false;
+        };
+        std::array<Field, 7> fields{{{"offset", &p.offset, 10},
+                                     {"line", &p.line, 10},
+                                     {"records", &p.records, 10},
+                                     {"columns", &p.columns, 10},
+                                     {"skipped", &p.skipped, 10},
+                                     {"first_skipped", &p.first_skipped, 10},
+                                     {"check", &p.check, 16}}};
+        auto bad = [&](std::string why) {
+            return fail(ErrorKind::Config, "the saved position \"" +
+                                               std::string(text.substr(0, 200)) +
+                                               "\" is not a csv.read checkpoint: " + why);
+        };
+        std::size_t i = 0;
+        bool tagged = false;
+        while (i < text.size()) {
+            if (text[i] == ' ') {
+                ++i;
+                continue;
+            }
+            std::size_t e = text.find(' ', i);
+            if (e == std::string_view::npos) e = text.size();
+            const std::string_view token = text.substr(i, e - i);
+            i = e;
+            if (!tagged) {
+                if (token != kTag) return bad(fmt::format("it does not start with '{}'", kTag));
+                tagged = true;
+                continue;
+            }
+            const std::size_t eq = token.find('=');
+            if (eq == std::string_view::npos)
+                return bad(fmt::format("'{}' is not key=value", token));
+            const std::string_view key = token.substr(0, eq);
+            const std::string_view value = token.substr(eq + 1);
+            Field* f = nullptr;
+            for (Field& candidate : fields)
+                if (candidate.key == key) f = &candidate;
+            if (!f) return bad(fmt::format("unknown key '{}'", key));
+            if (f->seen) return bad(fmt::format("'{}' appears twice", key));
+            const auto [end, ec] =
+                std::from_chars(value.data(), value.data() + value.size(), *f->value, f->base);
+            if (value.empty() || ec != std::errc() || end != value.data() + value.size())
+                return bad(fmt::format("'{}' is not a valid {}", value, key));
+            f->seen = true;
+        }
+        if (!tagged) return bad("it is empty");
+        for (const Field& f : fields)
+            if (!f.seen) return bad(fmt::format("'{}' is missing", f.key));
+        if (p.line == 0 || p.line > p.offset + 1) return bad("the line does not fit the offset");
+        if (p.first_skipped == 0 ? p.skipped != 0 : p.skipped == 0)
+            return bad("skipped and first_skipped do not agree");
+        return p;
+    }
+};
 
 /// One run of csv.read: reads the header at start(), then one batch per next().
 class CsvReadOperator final : public SourceOperator {
@@ -28,19 +115,28 @@ public:
               ctx.metrics),
           config_(config), batch_size_(std::max<std::size_t>(ctx.batch_size, 1)), run_(ctx.run),
           errors_(ctx.errors), streaming_(ctx.mode == ExecutionMode::Streaming),
-          follow_(std::move(follow)) {}
+          follow_(std::move(follow)), metrics_(ctx.metrics) {}
 
     /// Reads what the schema comes from: the header row, or the first record of a file
     /// without one (kept to be emitted first). Called by open(), or by the first next() when
     /// the input may not have the header yet (a pipe in streaming mode, a followed file).
     Status start();
     [[nodiscard]] const SchemaRef& schema() const noexcept { return schema_; }
+    /// After start(): continues after the position a checkpoint() of an earlier run returned
+    /// (a regular file only). Fails with a Config error when `text` is not such a position or
+    /// does not fit this file (it changed, or has another header).
+    Status resume(std::string_view text);
 
     Result<bool> next(Emitter& out) override;
+    Result<std::string> checkpoint(const Checkpoint& cp) override;
 
 private:
     Error ragged_error() const;
     void end_of_input();
+    void emitted_up_to(std::uint64_t offset, std::uint64_t line) noexcept {
+        emitted_offset_ = offset;
+        emitted_line_ = line;
+    }
 
     CsvReader reader_;
     CsvReadConfig config_;
@@ -56,8 +152,15 @@ private:
     std::vector<Value> fields_;
     std::uint64_t consumed_mark_ = 0;
     std::uint64_t skipped_ = 0;
-    std::string first_skipped_;
+    std::uint64_t first_skipped_ = 0; ///< line of the first row skipped as ragged
     bool done_ = false;
+    // Where the input stands after the records emitted so far (pending_ is not emitted yet):
+    // what checkpoint() reports.
+    std::uint64_t emitted_offset_ = 0;
+    std::uint64_t emitted_line_ = 1;
+    std::uint64_t records_ = 0;
+    std::uint64_t data_start_ = 0; ///< offset after the header row
+    StageMetrics* metrics_ = nullptr;
 };
 
 Status CsvReadOperator::start() {
@@ -118,6 +221,8 @@ Status CsvReadOperator::start() {
                          "repeat is called '{}'",
                          reader_.where(), from, to);
         consumed_mark_ = reader_.bytes_consumed();
+        data_start_ = consumed_mark_;
+        emitted_up_to(consumed_mark_, reader_.next_line());
     } else {
         for (std::size_t i = 0; i < fields_.size(); ++i)
             names.push_back(fmt::format("column{}", i + 1));
@@ -160,7 +265,10 @@ Result<bool> CsvReadOperator::next(Emitter& out) {
         }
         if (!fetched) {
             reader_.attach(nullptr);
-            // The records before the failure are good: they go on if the run does.
+            // The records before the failure are good: they go on if the run does. A record
+            // that fails to parse does not move the reader.
+            records_ += batch.rows();
+            emitted_up_to(reader_.bytes_consumed(), reader_.next_line());
             if (!batch.empty()) out.emit(std::move(batch));
             return std::move(fetched).error();
         }
@@ -171,7 +279,7 @@ Result<bool> CsvReadOperator::next(Emitter& out) {
         }
         if (fields_.size() != width_) {
             if (config_.on_ragged == RaggedPolicy::Skip) {
-                if (skipped_++ == 0) first_skipped_ = reader_.where();
+                if (skipped_++ == 0) first_skipped_ = reader_.record_line();
                 continue;
             }
             if (config_.on_ragged == RaggedPolicy::Pad && fields_.size() < width_) {
@@ -183,6 +291,10 @@ Result<bool> CsvReadOperator::next(Emitter& out) {
                                          : Status(ragged_error());
                 if (handled) continue;
                 reader_.attach(nullptr);
+                // The records before this one are good: they go on if the run does.
+                records_ += batch.rows();
+                emitted_up_to(reader_.record_offset(), reader_.record_line());
+                if (!batch.empty()) out.emit(std::move(batch));
                 return std::move(handled).error();
             }
         }
@@ -192,9 +304,76 @@ Result<bool> CsvReadOperator::next(Emitter& out) {
     const std::uint64_t consumed = reader_.bytes_consumed();
     batch.set_payload_bytes(static_cast<std::size_t>(consumed - consumed_mark_));
     consumed_mark_ = consumed;
+    records_ += batch.rows();
+    emitted_up_to(consumed, reader_.next_line());
     if (!batch.empty()) out.emit(std::move(batch));
     if (done_) end_of_input();
     return !done_;
+}
+
+Result<std::string> CsvReadOperator::checkpoint(const Checkpoint& /*cp*/) {
+    CsvPosition p;
+    p.offset = emitted_offset_;
+    p.line = emitted_line_;
+    p.records = records_;
+    p.columns = width_;
+    p.skipped = skipped_;
+    p.first_skipped = first_skipped_;
+    auto check = reader_.file().checksum_before(p.offset);
+    if (!check) return std::move(check).error();
+    p.check = *check;
+    return p.to_text();
+}
+
+Status CsvReadOperator::resume(std::string_view text) {
+    const std::string& file = reader_.display_name();
+    auto parsed = CsvPosition::parse(text);
+    if (!parsed) {
+        Error e = std::move(parsed).error();
+        e.where = file;
+        return e;
+    }
+    const CsvPosition& p = *parsed;
+    auto refuse = [&](const std::string& why) {
+        return fail(ErrorKind::Config,
+                    "cannot resume from the saved position (" + p.to_text() + "): " + why +
+                        "; run again without --resume to read the file from its start",
+                    file);
+    };
+    if (p.columns != width_)
+        return refuse(fmt::format("the file now has {} column{}, the interrupted run read {}",
+                                  width_, width_ == 1 ? "" : "s", p.columns));
+    const std::uint64_t size = reader_.file().size().value_or(0);
+    if (p.offset > size)
+        return refuse(fmt::format("the file has only {} bytes, fewer than the {} already read",
+                                  size, p.offset));
+    if (p.offset < data_start_)
+        return refuse(fmt::format("byte {} is inside the header row, which ends at byte {}",
+                                  p.offset, data_start_));
+    auto check = reader_.file().checksum_before(p.offset);
+    if (!check) return std::move(check).error();
+    if (*check != p.check)
+        return refuse(fmt::format("the bytes before byte {} are not what the interrupted run "
+                                  "read: the file has changed",
+                                  p.offset));
+    const std::uint64_t read_at_open = reader_.file().bytes_read(); // the header's block
+    CONVEYOR_TRY(reader_.resume_at(p.offset, p.line));
+    // The first record a file without a header row was read for its width is emitted again
+    // only if the checkpoint came before it.
+    pending_.reset();
+    done_ = false;
+    records_ = p.records;
+    skipped_ = p.skipped;
+    first_skipped_ = p.first_skipped;
+    consumed_mark_ = p.offset;
+    emitted_up_to(p.offset, p.line);
+    // Progress goes on from where the interrupted run was: the bytes before the position count
+    // as read, the header's block read again does not (unsigned wrap-around keeps the sum).
+    if (metrics_) {
+        metrics_->bytes_read.fetch_add(p.offset, std::memory_order_relaxed);
+        metrics_->bytes_read.fetch_sub(read_at_open, std::memory_order_relaxed);
+    }
+    return {};
 }
 
 Error CsvReadOperator::ragged_error() const {
@@ -218,7 +397,8 @@ void CsvReadOperator::end_of_input() {
     spdlog::warn("{}: skipped {} row{} whose field count differs from the {} column{} expected "
                  "(on_ragged = \"skip\"); the first was at {}",
                  reader_.display_name(), skipped_, skipped_ == 1 ? "" : "s", width_,
-                 width_ == 1 ? "" : "s", first_skipped_);
+                 width_ == 1 ? "" : "s",
+                 fmt::format("{}:{}", reader_.display_name(), first_skipped_));
     skipped_ = 0;
 }
 
@@ -228,6 +408,7 @@ public:
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         if (config_.follow) {
+            if (ctx.resume) return cannot_resume(ctx);
             auto followed = FollowedFile::open(config_.path, ctx.run, {});
             if (!followed) return std::move(followed).error();
             auto state = std::make_shared<CsvFollowState>();
@@ -247,12 +428,22 @@ public:
         auto file = InputFile::open(config_.path, ctx.run);
         if (!file) return std::move(file).error();
         if (ctx.metrics) ctx.metrics->bytes_total.store(file->size().value_or(0)); // progress
+        // Only a regular file can be read again from a position; stdin cannot, even when it
+        // is redirected from a file.
+        const bool checkpoints = config_.path != "-" && file->seekable();
+        if (ctx.resume && !checkpoints) return cannot_resume(ctx);
         if (ctx.mode == ExecutionMode::Streaming && !file->size()) {
             // A pipe in streaming mode: do not wait for the header while the run starts.
             return OpenedStage(make_csv_source(std::move(*file), config_, ctx), nullptr);
         }
         auto op = std::make_unique<CsvReadOperator>(config_, std::move(*file), ctx);
         CONVEYOR_TRY(op->start());
+        // The header is read as in a fresh run (same schema), then reading goes on after the
+        // records the interrupted run had emitted.
+        if (ctx.resume) {
+            Status resumed = op->resume(*ctx.resume);
+            if (!resumed) return std::move(resumed).error().in_stage(ctx.stage_id);
+        }
         SchemaRef schema = op->schema();
         // An empty file has no header: no records and no columns to check names against (a
         // cron job's input is sometimes empty; that is not a mistake in the pipeline).
@@ -261,10 +452,22 @@ public:
         OpenedStage opened(std::unique_ptr<SourceOperator>(std::move(op)), std::move(schema));
         // Every record has exactly the header's fields (ragged rows are padded or refused).
         opened.fixed_schema = !empty;
+        opened.checkpoints = checkpoints;
         return opened;
     }
 
 private:
+    /// Standard input and followed files take no checkpoints, so there is no position to
+    /// resume from (a run that had one would not be resumed with them).
+    [[nodiscard]] Failure cannot_resume(const OpenContext& ctx) const {
+        return fail(Error(ErrorKind::Config,
+                          config_.follow ? "cannot resume: a followed file (follow = true) is "
+                                           "not read from a saved position"
+                                         : "cannot resume: the input is not a regular file, so "
+                                           "it cannot be read again from a saved position",
+                          config_.path, std::string(ctx.stage_id)));
+    }
+
     CsvReadConfig config_;
 };
 

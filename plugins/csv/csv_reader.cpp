@@ -326,6 +326,21 @@ CsvReader::Step CsvReader::parse_record(std::vector<Value>& fields) {
     }
 }
 
+Status CsvReader::resume_at(std::uint64_t offset, std::uint64_t line) {
+    CONVEYOR_TRY(file_.seek(offset));
+    block_.reset();
+    data_ = nullptr;
+    capacity_ = end_ = pos_ = record_start_ = 0;
+    block_offset_ = offset;
+    line_ = line;
+    record_line_ = 0;
+    eof_ = interrupted_ = unterminated_ = false;
+    // Only the start of the file can hold a byte order mark.
+    bom_checked_ = offset != 0;
+    chunk_ = kNoChunk;
+    return {};
+}
+
 std::string_view CsvReader::take_unterminated() noexcept {
     if (!unterminated_) return {};
     unterminated_ = false;

@@ -76,6 +76,19 @@ public:
     [[nodiscard]] std::uint64_t record_line() const noexcept { return record_line_; }
     /// Input bytes consumed by the records returned so far (and the blank lines before them).
     [[nodiscard]] std::uint64_t bytes_consumed() const noexcept { return block_offset_ + pos_; }
+    /// Physical line at bytes_consumed(): where the next record (or a blank line) starts.
+    [[nodiscard]] std::uint64_t next_line() const noexcept { return line_; }
+    /// Input offset where the record last returned starts (valid until the next read).
+    [[nodiscard]] std::uint64_t record_offset() const noexcept {
+        return block_offset_ + record_start_;
+    }
+
+    /// Continues reading a regular file at byte `offset`, which is on physical line `line`
+    /// (`--resume`: the position a checkpoint saved). What was buffered is dropped; values
+    /// already handed out stay valid (their blocks are kept by their batches).
+    Status resume_at(std::uint64_t offset, std::uint64_t line);
+    /// The input file (to check a checkpoint's position against it).
+    [[nodiscard]] InputFile& file() noexcept { return file_; }
     /// True when the input ended because of a stop request rather than end of file.
     [[nodiscard]] bool interrupted() const noexcept { return interrupted_; }
     /// "<stdin>" or the path: what messages show.

@@ -1,23 +1,133 @@
 #include "json_read.hpp"
-#include "conveyor/core/ascii.hpp"
 
+#include "conveyor/core/ascii.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/io/followed_file.hpp"
 #include "conveyor/io/input_file.hpp"
-#include "conveyor/stage/following_source.hpp"
 #include "conveyor/obs/metrics.hpp"
+#include "conveyor/stage/following_source.hpp"
 #include "json_batch_builder.hpp"
 #include "json_splitter.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <charconv>
+#include <fmt/format.h>
 #include <optional>
 
 namespace conveyor::plugins::json {
 
 namespace {
 
+using ArrayState = JsonSplitter::ArrayState;
+
+constexpr std::array<std::pair<ArrayState, std::string_view>, 5> kStateNames{{
+    {ArrayState::Start, "start"},
+    {ArrayState::FirstElement, "first"},
+    {ArrayState::AfterComma, "comma"},
+    {ArrayState::AfterElement, "element"},
+    {ArrayState::Done, "done"},
+}};
+
+/// json.read's checkpoint (`conveyor run --resume`), one line of text:
+/// `json1 offset=O line=L column=C state=S records=R check=H`: byte offset, line and byte
+/// column just after the last record emitted; S is `line` for JSONL, else where the outer array
+/// stands (`start`: before '[', `first`: after it, `comma`: after a ',', `element`: after an
+/// element, `done`: after ']'); records emitted; a checksum (hex) of the bytes before the offset
+/// (InputFile::checksum_before).
+struct JsonPosition {
+    static constexpr std::string_view kTag = "json1";
+
+    JsonSplitter::Mark mark;
+    bool lines = false; ///< a JSONL position (no array state)
+    std::uint64_t records = 0;
+    std::uint64_t check = 0;
+
+    [[nodiscard]] std::string to_text() const {
+        std::string_view state = "line";
+        if (!lines)
+            for (const auto& [s, name] : kStateNames)
+                if (s == mark.state) state = name;
+        return fmt::format("{} offset={} line={} column={} state={} records={} check={:016x}", kTag,
+                           mark.offset, mark.line, mark.column, state, records, check);
+    }
+
+    /// The position `text` describes; the error says what is wrong with it (no location).
+    static Result<JsonPosition> parse(std::string_view text) {
+        JsonPosition p;
+        std::string_view state;
+        struct Field {
+            std::string_view key;
+            std::uint64_t* value; ///< nullptr: `state`
+            int base;
+            bool seen = false;
+        };
+        std::array<Field, 6> fields{{{"offset", &p.mark.offset, 10},
+                                     {"line", &p.mark.line, 10},
+                                     {"column", &p.mark.column, 10},
+                                     {"state", nullptr, 0},
+                                     {"records", &p.records, 10},
+                                     {"check", &p.check, 16}}};
+        auto bad = [&](std::string why) {
+            return fail(ErrorKind::Config, "the saved position \"" +
+                                               std::string(text.substr(0, 200)) +
+                                               "\" is not a json.read checkpoint: " + why);
+        };
+        std::size_t i = 0;
+        bool tagged = false;
+        while (i < text.size()) {
+            if (text[i] == ' ') {
+                ++i;
+                continue;
+            }
+            std::size_t e = text.find(' ', i);
+            if (e == std::string_view::npos) e = text.size();
+            const std::string_view token = text.substr(i, e - i);
+            i = e;
+            if (!tagged) {
+                if (token != kTag) return bad(fmt::format("it does not start with '{}'", kTag));
+                tagged = true;
+                continue;
+            }
+            const std::size_t eq = token.find('=');
+            if (eq == std::string_view::npos)
+                return bad(fmt::format("'{}' is not key=value", token));
+            const std::string_view key = token.substr(0, eq);
+            const std::string_view value = token.substr(eq + 1);
+            Field* f = nullptr;
+            for (Field& candidate : fields)
+                if (candidate.key == key) f = &candidate;
+            if (!f) return bad(fmt::format("unknown key '{}'", key));
+            if (f->seen) return bad(fmt::format("'{}' appears twice", key));
+            f->seen = true;
+            if (!f->value) {
+                state = value;
+                continue;
+            }
+            const auto [end, ec] =
+                std::from_chars(value.data(), value.data() + value.size(), *f->value, f->base);
+            if (value.empty() || ec != std::errc() || end != value.data() + value.size())
+                return bad(fmt::format("'{}' is not a valid {}", value, key));
+        }
+        if (!tagged) return bad("it is empty");
+        for (const Field& f : fields)
+            if (!f.seen) return bad(fmt::format("'{}' is missing", f.key));
+        p.lines = state == "line";
+        bool known = p.lines;
+        for (const auto& [s, name] : kStateNames)
+            if (name == state) {
+                p.mark.state = s;
+                known = true;
+            }
+        if (!known) return bad(fmt::format("unknown state '{}'", state));
+        const JsonSplitter::Mark& m = p.mark;
+        if (m.line == 0 || m.line > m.offset + 1 || m.column == 0 || m.column > m.offset + 1)
+            return bad("the line and column do not fit the offset");
+        return p;
+    }
+};
 
 std::string_view kind_name(Kind k) {
     switch (k) {
@@ -40,19 +150,75 @@ std::string_view kind_name(Kind k) {
 class JsonReadOperator final : public SourceOperator {
 public:
     JsonReadOperator(JsonSplitter splitter, JsonFormat format, std::size_t batch_size,
-                     bool streaming, StageErrors* errors)
-        : splitter_(std::move(splitter)), errors_(errors), format_(format),
-          batch_size_(std::max<std::size_t>(batch_size, 1)), streaming_(streaming) {}
+                     bool streaming, StageErrors* errors, StageMetrics* metrics = nullptr,
+                     bool positions = false)
+        : splitter_(std::move(splitter)), errors_(errors), metrics_(metrics), format_(format),
+          batch_size_(std::max<std::size_t>(batch_size, 1)), streaming_(streaming),
+          positions_(positions) {}
 
     /// Reads the first record (open() reports its keys as the initial schema); nullptr for an
-    /// input without records.
+    /// input without records. After resume(), the first record after the saved position.
     Result<SchemaRef> prime() {
         Result<std::optional<Value>> first = read_record(true);
         if (!first.ok()) return std::move(first).error();
+        // The record stays in the builder until next() emits it.
+        if (positions_) emitted_ = *first ? before_ : splitter_.mark();
         if (!*first) return SchemaRef{};
         const bool added = builder_.add(**first);
         (void)added; // the first record of a batch always fits
         return BatchBuilder::keys_of(**first);
+    }
+
+    /// Before prime(): continues after the position a checkpoint() of an earlier run over the
+    /// same file returned. Fails with a Config error when `text` is not such a position or does
+    /// not fit this file (another format, or the file changed).
+    Status resume(std::string_view text) {
+        const std::string& file = splitter_.display_name();
+        Result<JsonPosition> parsed = JsonPosition::parse(text);
+        if (!parsed.ok()) {
+            Error e = std::move(parsed).error();
+            e.where = file;
+            return e;
+        }
+        const JsonPosition& p = *parsed;
+        auto refuse = [&](const std::string& why) {
+            return fail(ErrorKind::Config,
+                        "cannot resume from the saved position (" + p.to_text() + "): " + why +
+                            "; run again without --resume to read the file from its start",
+                        file);
+        };
+        if (p.lines != (format_ == JsonFormat::Jsonl))
+            return refuse(p.lines ? "it is a position in JSON lines, but the stage reads an "
+                                    "array of records"
+                                  : "it is a position in an array of records, but the stage "
+                                    "reads JSON lines");
+        const std::uint64_t size = splitter_.file().size().value_or(0);
+        if (p.mark.offset > size)
+            return refuse(fmt::format("the file has only {} bytes, fewer than the {} already read",
+                                      size, p.mark.offset));
+        Result<std::uint64_t> check = splitter_.file().checksum_before(p.mark.offset);
+        if (!check.ok()) return std::move(check).error();
+        if (*check != p.check)
+            return refuse(fmt::format("the bytes before byte {} are not what the interrupted run "
+                                      "read: the file has changed",
+                                      p.mark.offset));
+        CONVEYOR_TRY(splitter_.resume_at(p.mark));
+        emitted_ = before_ = p.mark;
+        records_ = p.records;
+        // Progress goes on from where the interrupted run was.
+        if (metrics_) metrics_->bytes_read.fetch_add(p.mark.offset, std::memory_order_relaxed);
+        return {};
+    }
+
+    Result<std::string> checkpoint(const Checkpoint& /*cp*/) override {
+        JsonPosition p;
+        p.mark = emitted_;
+        p.lines = format_ == JsonFormat::Jsonl;
+        p.records = records_;
+        Result<std::uint64_t> check = splitter_.file().checksum_before(p.mark.offset);
+        if (!check.ok()) return std::move(check).error();
+        p.check = *check;
+        return p.to_text();
     }
 
     Result<bool> next(Emitter& out) override {
@@ -69,15 +235,21 @@ public:
             Result<std::optional<Value>> record = read_record(allow_read);
             if (!record.ok()) {
                 // The records before the failure are good: they go on if the run does.
+                emitted_ = before_;
+                records_ += builder_.rows();
                 if (builder_.rows() > 0) out.emit(builder_.build(false));
                 return std::move(record).error();
             }
             if (!*record) break;
             if (!builder_.add(**record)) {
                 carried_ = **record;
+                carried_from_ = before_;
                 break;
             }
         }
+        // Everything read has gone out but a carried record: the position is before it.
+        if (positions_) emitted_ = carried_ ? carried_from_ : splitter_.mark();
+        records_ += builder_.rows();
         if (builder_.rows() > 0) out.emit(builder_.build(carried_.has_value()));
         return !finished_ || carried_.has_value();
     }
@@ -87,6 +259,9 @@ private:
     /// reading was not allowed and nothing is buffered.
     Result<std::optional<Value>> read_record(bool allow_read) {
         for (;;) {
+            // Where this record starts, should it not be emitted in the same next() (the
+            // first record read by prime(), a carried one, one that fails).
+            if (positions_) before_ = splitter_.mark();
             std::string_view text;
             Result<JsonSplitter::Status> st = splitter_.next(text, allow_read);
             if (!st.ok()) return std::move(st).error();
@@ -131,6 +306,7 @@ private:
 
     JsonSplitter splitter_;
     StageErrors* errors_ = nullptr;
+    StageMetrics* metrics_ = nullptr;
     JsonFormat format_;
     std::size_t batch_size_;
     bool streaming_;
@@ -138,6 +314,14 @@ private:
     BatchBuilder builder_;
     std::optional<Value> carried_; ///< the record that starts the next batch
     bool finished_ = false;
+
+    // Checkpoints (regular files only: positions_): where the splitter stood before the record
+    // read last, before the carried record, and after the records emitted so far.
+    bool positions_ = false;
+    JsonSplitter::Mark before_;
+    JsonSplitter::Mark carried_from_;
+    JsonSplitter::Mark emitted_;
+    std::uint64_t records_ = 0;
 };
 
 class JsonReadStage final : public Stage {
@@ -146,6 +330,7 @@ public:
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         if (config_.follow) {
+            if (ctx.resume) return cannot_resume(ctx);
             auto followed = FollowedFile::open(config_.path, ctx.run, {});
             if (!followed) return std::move(followed).error();
             OpenContext source_ctx = ctx; // a source has no inputs: nothing to dangle
@@ -164,6 +349,10 @@ public:
         Result<InputFile> file = InputFile::open(config_.path, ctx.run);
         if (!file.ok()) return std::move(file).error();
         if (ctx.metrics) ctx.metrics->bytes_total.store(file->size().value_or(0)); // progress
+        // Only a regular file can be read again from a position; stdin cannot, even when it
+        // is redirected from a file.
+        const bool checkpoints = config_.path != "-" && file->seekable();
+        if (ctx.resume && !checkpoints) return cannot_resume(ctx);
         if (ctx.mode == ExecutionMode::Streaming && !file->size()) {
             // A pipe in streaming mode: do not wait for the first record while the run starts.
             return OpenedStage(
@@ -172,13 +361,32 @@ public:
         }
         auto op = std::make_unique<JsonReadOperator>(
             JsonSplitter(std::move(*file), config_.format, config_.block_size, ctx.metrics),
-            config_.format, ctx.batch_size, ctx.mode == ExecutionMode::Streaming, ctx.errors);
+            config_.format, ctx.batch_size, ctx.mode == ExecutionMode::Streaming, ctx.errors,
+            ctx.metrics, checkpoints);
+        if (ctx.resume) {
+            // The initial schema is that of the first record after the saved position.
+            Status resumed = op->resume(*ctx.resume);
+            if (!resumed.ok()) return std::move(resumed).error().in_stage(ctx.stage_id);
+        }
         Result<SchemaRef> schema = op->prime();
         if (!schema.ok()) return std::move(schema).error();
-        return OpenedStage(std::unique_ptr<SourceOperator>(std::move(op)), std::move(*schema));
+        OpenedStage opened(std::unique_ptr<SourceOperator>(std::move(op)), std::move(*schema));
+        opened.checkpoints = checkpoints;
+        return opened;
     }
 
 private:
+    /// Standard input and followed files take no checkpoints, so there is no position to
+    /// resume from (a run that had one would not be resumed with them).
+    [[nodiscard]] Failure cannot_resume(const OpenContext& ctx) const {
+        return fail(Error(ErrorKind::Config,
+                          config_.follow ? "cannot resume: a followed file (follow = true) is "
+                                           "not read from a saved position"
+                                         : "cannot resume: the input is not a regular file, so "
+                                           "it cannot be read again from a saved position",
+                          config_.path, std::string(ctx.stage_id)));
+    }
+
     JsonReadConfig config_;
 };
 

@@ -127,6 +127,31 @@ JsonSplitter::Position JsonSplitter::locate(const char* p) {
     return {line_, abs - line_start_ + 1};
 }
 
+JsonSplitter::Mark JsonSplitter::mark() {
+    const Position at = locate(buf_.get() + begin_);
+    return {base_ + begin_, at.line, at.column, state_};
+}
+
+conveyor::Status JsonSplitter::resume_at(const Mark& at) {
+    if (at.column == 0 || at.column - 1 > at.offset || at.line == 0)
+        return fail(ErrorKind::Runtime, "invalid position", display_name());
+    CONVEYOR_TRY(file_.seek(at.offset));
+    begin_ = end_ = 0;
+    base_ = at.offset;
+    eof_ = false;
+    at_start_ = at.offset == 0; // only the start of the file can hold a byte order mark
+    counted_ = at.offset;
+    line_ = at.line;
+    line_start_ = at.offset - (at.column - 1);
+    scanned_ = 0;
+    state_ = at.state;
+    scan_pos_ = 0;
+    in_string_ = false;
+    closers_.clear();
+    elem_end_ = 0;
+    return {};
+}
+
 Failure JsonSplitter::error_at(std::size_t index, std::string message) {
     const Position pos = locate(buf_.get() + index);
     return fail(ErrorKind::Data, std::move(message),

@@ -44,9 +44,29 @@ public:
 
     [[nodiscard]] const std::string& display_name() const noexcept { return file_.display_name(); }
 
-private:
+    /// Where the outer array of a records input stands.
     enum class ArrayState : std::uint8_t { Start, FirstElement, AfterComma, AfterElement, Done };
 
+    /// Everything needed to go on splitting from a point of the input, for checkpoints:
+    /// the byte offset, its line and byte column, and (records) the outer array's state.
+    struct Mark {
+        std::uint64_t offset = 0;
+        std::uint64_t line = 1;
+        std::uint64_t column = 1;
+        ArrayState state = ArrayState::Start;
+    };
+    /// Where the splitter stands now: after every record returned so far (and the separators
+    /// and blank lines consumed after them). Counts lines up to there, so marks must be taken
+    /// in increasing order together with locate().
+    Mark mark();
+    /// Continues at `at` (a mark of an earlier run over the same regular file): seeks the file
+    /// and drops what was buffered. Fails when the file cannot be seeked there.
+    conveyor::Status resume_at(const Mark& at);
+    /// The input file (to check a checkpoint's position against it).
+    [[nodiscard]] InputFile& file() noexcept { return file_; }
+    [[nodiscard]] JsonFormat format() const noexcept { return format_; }
+
+private:
     /// Reads another block; false at end of input.
     Result<bool> fill();
     void count_lines_to(std::uint64_t abs);

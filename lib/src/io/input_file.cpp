@@ -2,10 +2,12 @@
 
 #include "conveyor/exec/run_context.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
+#include <string>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <utility>
@@ -81,6 +83,60 @@ Result<std::uint64_t> InputFile::skip_to_end() {
         return fail(ErrorKind::Runtime, std::string("seek failed: ") + std::strerror(errno),
                     display_);
     return static_cast<std::uint64_t>(end);
+}
+
+Status InputFile::seek(std::uint64_t offset) {
+    if (!seekable()) return fail(ErrorKind::Runtime, "cannot seek: not a regular file", display_);
+    // A file that shrank since the position was taken holds different data: refuse it
+    // rather than read from a hole.
+    struct stat st {};
+    if (::fstat(fd_, &st) == 0 && static_cast<std::uint64_t>(st.st_size) < offset)
+        return fail(ErrorKind::Runtime,
+                    "cannot seek to byte " + std::to_string(offset) + ": the file has only " +
+                        std::to_string(st.st_size) + " bytes",
+                    display_);
+    if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0)
+        return fail(ErrorKind::Runtime, std::string("seek failed: ") + std::strerror(errno),
+                    display_);
+    return {};
+}
+
+Result<std::size_t> InputFile::read_at(std::uint64_t offset, std::span<char> dst) {
+    if (!seekable())
+        return fail(ErrorKind::Runtime, "cannot read at an offset: not a regular file", display_);
+    std::size_t done = 0;
+    while (done < dst.size()) {
+        const ssize_t n =
+            ::pread(fd_, dst.data() + done, dst.size() - done, static_cast<off_t>(offset + done));
+        if (n == 0) break;
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail(ErrorKind::Runtime, std::string("read error: ") + std::strerror(errno),
+                        display_);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    return done;
+}
+
+Result<std::uint64_t> InputFile::checksum_before(std::uint64_t offset) {
+    constexpr std::uint64_t kSpan = 64;
+    std::uint64_t h = 14695981039346656037ull;
+    const std::uint64_t tail = offset < kSpan ? 0 : offset - kSpan;
+    for (const std::uint64_t from : {std::uint64_t{0}, tail}) {
+        const std::uint64_t len = std::min(kSpan, offset - from);
+        char bytes[kSpan];
+        Result<std::size_t> n = read_at(from, std::span<char>(bytes, len));
+        if (!n) return std::move(n).error();
+        if (*n != len)
+            return fail(ErrorKind::Runtime, "the file ends before byte " + std::to_string(offset),
+                        display_);
+        for (std::size_t i = 0; i < *n; ++i) {
+            h ^= static_cast<unsigned char>(bytes[i]);
+            h *= 1099511628211ull;
+        }
+    }
+    return h;
 }
 
 Result<std::size_t> InputFile::read(std::span<char> dst) {

@@ -49,12 +49,27 @@ public:
     /// appended later is read. Returns the new position.
     Result<std::uint64_t> skip_to_end();
 
+    /// Moves a regular file to byte `offset` (`conveyor run --resume`: a source continues
+    /// where its checkpoint says); the next read() starts there. Fails for pipes, followed
+    /// files and offsets past the end of the file.
+    Status seek(std::uint64_t offset);
+    /// Reads up to dst.size() bytes at `offset` of a regular file without moving the read
+    /// position (a source checking that the file still holds what its checkpoint saw).
+    Result<std::size_t> read_at(std::uint64_t offset, std::span<char> dst);
+    /// A checksum (FNV-1a) of the first 64 bytes of a regular file and of the 64 just before
+    /// `offset` (fewer when the offset is smaller): a source's checkpoint keeps it so that a
+    /// resumed run can tell that the file still holds what the interrupted one had read (and
+    /// that the offset falls where a record ended) without reading the whole file again.
+    Result<std::uint64_t> checksum_before(std::uint64_t offset);
+
     [[nodiscard]] const std::string& path() const noexcept { return path_; }
     /// "<stdin>" for "-", else the path as given: what error messages show.
     [[nodiscard]] const std::string& display_name() const noexcept { return display_; }
     /// Size of a regular file, for progress; nullopt for pipes.
     [[nodiscard]] std::optional<std::uint64_t> size() const noexcept { return size_; }
     [[nodiscard]] std::uint64_t bytes_read() const noexcept { return bytes_read_; }
+    /// True for a regular file (seek() and read_at() work) that is not followed.
+    [[nodiscard]] bool seekable() const noexcept { return regular_ && !follower_; }
     /// True if the last read ended because of a stop/cancel rather than end of file.
     [[nodiscard]] bool interrupted() const noexcept { return interrupted_; }
 

@@ -1,0 +1,106 @@
+// InputFile positions for checkpoints: seek(), read_at() and checksum_before() on regular
+// files; pipes refuse them.
+
+#include "conveyor/exec/run_context.hpp"
+#include "conveyor/io/input_file.hpp"
+#include "support/process.hpp"
+
+#include <gtest/gtest.h>
+#include <string>
+#include <unistd.h>
+
+namespace conveyor {
+namespace {
+
+std::string read_all(InputFile& in) {
+    std::string out;
+    char buf[7];
+    for (;;) {
+        Result<std::size_t> n = in.read(buf);
+        EXPECT_TRUE(n.ok());
+        if (!n.ok() || *n == 0) return out;
+        out.append(buf, *n);
+    }
+}
+
+std::string text_of(std::size_t n) {
+    std::string s;
+    for (std::size_t i = 0; i < n; ++i)
+        s.push_back(static_cast<char>('a' + i % 26));
+    return s;
+}
+
+TEST(InputFilePosition, SeekThenReadGoesOnFromThere) {
+    test::TempDir dir;
+    const std::string text = text_of(300);
+    auto in = InputFile::open(dir.write("f.txt", text), nullptr);
+    ASSERT_TRUE(in.ok());
+    EXPECT_TRUE(in->seekable());
+    ASSERT_TRUE(in->seek(123).ok());
+    EXPECT_EQ(read_all(*in), text.substr(123));
+    ASSERT_TRUE(in->seek(300).ok()); // the end is a position too
+    EXPECT_EQ(read_all(*in), "");
+    const Status past = in->seek(301);
+    ASSERT_FALSE(past.ok());
+    EXPECT_NE(past.error().message.find("only 300 bytes"), std::string::npos);
+}
+
+TEST(InputFilePosition, ReadAtDoesNotMoveTheReadPosition) {
+    test::TempDir dir;
+    const std::string text = text_of(100);
+    auto in = InputFile::open(dir.write("f.txt", text), nullptr);
+    ASSERT_TRUE(in.ok());
+    char buf[10];
+    Result<std::size_t> n = in->read_at(95, buf);
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(std::string(buf, *n), text.substr(95));
+    EXPECT_EQ(read_all(*in), text);
+}
+
+TEST(InputFilePosition, ChecksumSeesTheStartOfTheFileAndTheBytesBeforeTheOffset) {
+    test::TempDir dir;
+    const std::string text = text_of(1000);
+    auto sum = [&](const std::string& content, std::uint64_t offset) {
+        auto in = InputFile::open(dir.write("c.txt", content), nullptr);
+        EXPECT_TRUE(in.ok());
+        Result<std::uint64_t> h = in->checksum_before(offset);
+        EXPECT_TRUE(h.ok());
+        return h.ok() ? *h : 0;
+    };
+    const std::uint64_t base = sum(text, 500);
+    EXPECT_EQ(sum(text, 500), base);
+    EXPECT_NE(sum(text, 501), base);
+    std::string changed = text;
+    changed[10] = '#'; // among the first bytes
+    EXPECT_NE(sum(changed, 500), base);
+    changed = text;
+    changed[480] = '#'; // just before the offset
+    EXPECT_NE(sum(changed, 500), base);
+    changed = text;
+    changed[700] = '#'; // after it: not part of what was read
+    EXPECT_EQ(sum(changed, 500), base);
+    EXPECT_EQ(sum(text, 0), sum("other", 0));
+
+    auto in = InputFile::open(dir.write("short.txt", "abc"), nullptr);
+    ASSERT_TRUE(in.ok());
+    EXPECT_FALSE(in->checksum_before(4).ok());
+}
+
+TEST(InputFilePosition, PipesCannotSeek) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    RunContext run;
+    run.stdin_fd = fds[0];
+    auto in = InputFile::open("-", &run);
+    ASSERT_TRUE(in.ok());
+    EXPECT_FALSE(in->seekable());
+    EXPECT_FALSE(in->seek(0).ok());
+    char buf[4];
+    EXPECT_FALSE(in->read_at(0, buf).ok());
+    EXPECT_FALSE(in->checksum_before(2).ok());
+    ::close(fds[0]);
+    ::close(fds[1]);
+}
+
+} // namespace
+} // namespace conveyor
