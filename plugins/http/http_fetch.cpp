@@ -244,11 +244,12 @@ private:
         while (!stopping_) {
             std::optional<InputEvent> ev = co_await in.next();
             if (!ev) break;
-            if (ev->batch && ev->batch->checkpoint_id() != 0) {
-                co_await add_marker(ev->batch->checkpoint_id());
+            // A checkpoint marker, alone or after the batch's records.
+            const std::uint64_t marker = ev->batch ? ev->batch->take_checkpoint() : 0;
+            if (!ev->batch || ev->batch->empty()) {
+                if (marker != 0) co_await add_marker(marker);
                 continue;
             }
-            if (!ev->batch || ev->batch->empty()) continue;
             Batch batch = std::move(*ev->batch);
             const std::size_t rows = batch.rows();
             if (metrics_) {
@@ -258,6 +259,7 @@ private:
             add(stats_->records_in, rows);
             if (stopping_) break;
             co_await dispatch(std::move(batch));
+            if (marker != 0) co_await add_marker(marker);
         }
     }
 
@@ -772,8 +774,13 @@ private:
         auto put = [&](Slot& s) {
             if (s.outcome == Outcome::Removed) return;
             if (s.outcome == Outcome::Marker) {
-                batches.push_back(Batch::checkpoint_marker(s.marker));
-                payload.push_back(0);
+                // On the last batch (its records come before the marker), or alone.
+                if (!batches.empty() && batches.back().checkpoint_id() == 0 && !batches.back().empty()) {
+                    batches.back().set_checkpoint(s.marker);
+                } else {
+                    batches.push_back(Batch::checkpoint_marker(s.marker));
+                    payload.push_back(0);
+                }
                 info_of_last = nullptr; // records after it start a batch of their own
                 return;
             }

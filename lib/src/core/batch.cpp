@@ -11,13 +11,14 @@ Batch::Batch(SchemaRef schema, std::size_t reserve_rows)
 }
 
 Batch Batch::clone() {
-    if (checkpoint_ != 0) return checkpoint_marker(checkpoint_);
+    if (!schema_) return checkpoint_marker(checkpoint_);
     freeze_arena();
     Batch b(schema_);
     b.rows_ = rows_;
     b.values_ = values_;
     b.owners_ = owners_;
     b.payload_bytes_ = payload_bytes_;
+    b.checkpoint_ = checkpoint_;
     return b;
 }
 

@@ -43,16 +43,30 @@ Error cancelled_error(RunContext& run) {
     return Error(ErrorKind::Cancelled, "cancelled");
 }
 
-/// Sends what the operator emitted downstream. False when nobody wants more.
-asio::awaitable<bool> drain(CollectingEmitter& em, StageOutput& out, StageMetrics& m) {
-    if (em.empty()) co_return true;
-    for (Batch& b : em.take()) {
+/// Sends `batches` downstream, in order. False when nobody wants more.
+asio::awaitable<bool> send(std::vector<Batch> batches, StageOutput& out, StageMetrics& m) {
+    for (Batch& b : batches) {
         m.set_state(StageState::WaitingForOutput);
         const bool more = co_await out.emit(std::move(b));
         m.set_state(StageState::Running);
         if (!more) co_return false;
     }
     co_return true;
+}
+
+/// Sends what the operator emitted downstream. False when nobody wants more.
+asio::awaitable<bool> drain(CollectingEmitter& em, StageOutput& out, StageMetrics& m) {
+    if (em.empty()) co_return true;
+    co_return co_await send(em.take(), out, m);
+}
+
+/// Puts checkpoint marker `id` after `batches`: on the last one when it has records and no
+/// marker yet (no hand-off of its own), else as a marker alone.
+void append_marker(std::vector<Batch>& batches, std::uint64_t id) {
+    if (!batches.empty() && !batches.back().empty() && batches.back().checkpoint_id() == 0)
+        batches.back().set_checkpoint(id);
+    else
+        batches.push_back(Batch::checkpoint_marker(id));
 }
 
 /// Puts checkpoint markers into a source's output when they are due (Checkpointer::due),
@@ -63,29 +77,25 @@ public:
         : node_(node), cp_(node.checkpoints),
           own_(cp_ ? cp_->last_committed_at_start() : 0) {}
 
-    /// After `rows` more records went out: emits the markers now due. False with `error` set
-    /// when the source cannot say where it is; false without when nobody wants more.
-    asio::awaitable<bool> after(std::size_t rows, SourceOperator& op, StageOutput& out,
-                                std::optional<Error>& error) {
-        if (!cp_) co_return true;
+    /// The source has just emitted `batches` (`rows` records): adds the markers now due after
+    /// them. An error when the source cannot say where it is.
+    Status after(std::size_t rows, SourceOperator& op, std::vector<Batch>& batches) {
+        if (!cp_) return {};
         since_ += rows;
         const std::uint64_t target = cp_->due(own_, since_);
-        if (target == 0) co_return true;
+        if (target == 0) return {};
         while (own_ < target) {
             const std::uint64_t id = own_ + 1;
             Result<std::string> state = op.checkpoint(Checkpoint{id, cp_->durable(id)});
-            if (!state) {
-                error = std::move(state).error();
-                co_return false;
-            }
+            if (!state) return std::move(state).error();
             cp_->report(node_.index, id, std::move(state).value());
             own_ = id;
             // What the source reports failed from now on is after this checkpoint.
             if (node_.errors) node_.errors->passed_checkpoint(id);
-            if (!co_await out.emit(Batch::checkpoint_marker(id))) co_return false;
+            append_marker(batches, id);
         }
         since_ = 0;
-        co_return true;
+        return {};
     }
     /// The source has ended: its final position stands for every later checkpoint.
     Status finished(SourceOperator& op) {
@@ -127,13 +137,10 @@ asio::awaitable<Status> drive_source(Node& node, SourceOperator& op, StageOutput
         // backpressure bounds.
         const std::size_t rows = em.rows();
         m.records_read.fetch_add(rows, std::memory_order_relaxed);
-        if (!co_await drain(em, out, m)) {
-            if (auto f = out.failure()) co_return f->in_stage(node.id());
-            co_return Status{}; // every consumer is gone
-        }
-        std::optional<Error> marker_error;
-        if (!co_await markers.after(rows, op, out, marker_error)) {
-            if (marker_error) co_return std::move(*marker_error).in_stage(node.id());
+        std::vector<Batch> batches = em.take();
+        if (Status s = markers.after(rows, op, batches); !s)
+            co_return std::move(s).error().in_stage(node.id());
+        if (!co_await send(std::move(batches), out, m)) {
             if (auto f = out.failure()) co_return f->in_stage(node.id());
             co_return Status{}; // every consumer is gone
         }
@@ -167,24 +174,20 @@ public:
         return 0;
     }
     /// Checkpoint `id` is complete: reports the stage's state, releases the held inputs and
-    /// sends the marker on. False when the marker could not go on (error set, or nobody wants
-    /// more).
-    asio::awaitable<bool> take(std::uint64_t id, Operator& op, StreamInput& in, StageOutput& out,
-                               std::optional<Error>& error) {
+    /// puts the marker after `batches` (what the stage emitted for the records before it).
+    Status take(std::uint64_t id, Operator& op, StreamInput& in, std::vector<Batch>& batches) {
         emitted_ = id;
         if (Checkpointer* cp = node_.checkpoints) {
             Result<std::string> state = op.checkpoint(Checkpoint{id, cp->durable(id)});
-            if (!state) {
-                error = std::move(state).error();
-                co_return false;
-            }
+            if (!state) return std::move(state).error();
             cp->report(node_.index, id, std::move(state).value());
             // Records this stage fails from now on are after the checkpoint.
             if (node_.errors) node_.errors->passed_checkpoint(id);
         }
         for (std::size_t p = 0; p < passed_.size(); ++p)
             if (!ended_[p]) in.hold(p, false);
-        co_return co_await out.emit(Batch::checkpoint_marker(id));
+        append_marker(batches, id);
+        return {};
     }
 
 private:
@@ -230,18 +233,11 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
         }
         m.set_state(StageState::Running);
         if (!ev) break;
-        // A checkpoint marker: complete once every input brought it.
-        std::uint64_t complete = 0;
-        if (ev->batch && ev->batch->checkpoint_id() != 0) {
-            if (markers.arrived(ev->port, ev->batch->checkpoint_id(), in))
-                complete = ev->batch->checkpoint_id();
-        } else if (!ev->batch) {
-            complete = markers.port_ended(ev->port);
-        }
+        // A checkpoint marker (alone, or after the batch's records) completes once every input
+        // brought it.
+        const std::uint64_t marker = ev->batch ? ev->batch->take_checkpoint() : 0;
         Status s;
-        if (ev->batch && ev->batch->checkpoint_id() != 0) {
-            // nothing to push
-        } else {
+        if (!(marker != 0 && ev->batch->empty())) {
             BusyTimer t(m);
             if (ev->batch) {
                 const std::size_t rows = ev->batch->rows();
@@ -258,17 +254,18 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
             }
         }
         if (!s) co_return std::move(s).error().in_stage(node.id());
-        if (!co_await drain(em, out, m)) {
+        std::uint64_t complete = 0;
+        if (marker != 0)
+            complete = markers.arrived(ev->port, marker, in) ? marker : 0;
+        else if (!ev->batch)
+            complete = markers.port_ended(ev->port);
+        std::vector<Batch> batches = em.take();
+        if (complete != 0)
+            if (Status t = markers.take(complete, op, in, batches); !t)
+                co_return std::move(t).error().in_stage(node.id());
+        if (!co_await send(std::move(batches), out, m)) {
             if (auto f = out.failure()) co_return f->in_stage(node.id());
             co_return Status{}; // downstream is gone: nothing more to do
-        }
-        if (complete != 0) {
-            std::optional<Error> error;
-            if (!co_await markers.take(complete, op, in, out, error)) {
-                if (error) co_return std::move(*error).in_stage(node.id());
-                if (auto f = out.failure()) co_return f->in_stage(node.id());
-                co_return Status{};
-            }
         }
         if (op.satisfied()) break; // the rest of the input is not needed
     }

@@ -28,6 +28,7 @@ InputFile& InputFile::operator=(InputFile&& o) noexcept {
         display_ = std::move(o.display_);
         size_ = o.size_;
         bytes_read_ = o.bytes_read_;
+        head_ = std::move(o.head_);
         run_ = o.run_;
     }
     return *this;
@@ -123,16 +124,30 @@ Result<std::uint64_t> InputFile::checksum_before(std::uint64_t offset) {
     constexpr std::uint64_t kSpan = 64;
     std::uint64_t h = 14695981039346656037ull;
     const std::uint64_t tail = offset < kSpan ? 0 : offset - kSpan;
+    // The head is the same for every checkpoint of a run: read it once.
+    if (head_.size() < std::min(kSpan, offset)) {
+        head_.resize(kSpan);
+        Result<std::size_t> n = read_at(0, std::span<char>(head_.data(), kSpan));
+        if (!n) return std::move(n).error();
+        head_.resize(*n);
+    }
     for (const std::uint64_t from : {std::uint64_t{0}, tail}) {
         const std::uint64_t len = std::min(kSpan, offset - from);
         char bytes[kSpan];
-        Result<std::size_t> n = read_at(from, std::span<char>(bytes, len));
-        if (!n) return std::move(n).error();
-        if (*n != len)
+        const char* data = head_.data();
+        if (from != 0) {
+            Result<std::size_t> n = read_at(from, std::span<char>(bytes, len));
+            if (!n) return std::move(n).error();
+            if (*n != len)
+                return fail(ErrorKind::Runtime, "the file ends before byte " + std::to_string(offset),
+                            display_);
+            data = bytes;
+        } else if (head_.size() < len) {
             return fail(ErrorKind::Runtime, "the file ends before byte " + std::to_string(offset),
                         display_);
-        for (std::size_t i = 0; i < *n; ++i) {
-            h ^= static_cast<unsigned char>(bytes[i]);
+        }
+        for (std::size_t i = 0; i < len; ++i) {
+            h ^= static_cast<unsigned char>(data[i]);
             h *= 1099511628211ull;
         }
     }

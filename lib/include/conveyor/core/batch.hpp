@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace conveyor {
@@ -32,15 +33,22 @@ public:
     /// A copy for fan-out: values are copied, storage is shared (this batch's arena is frozen).
     [[nodiscard]] Batch clone();
 
-    /// A checkpoint marker (see stage/stage.hpp, Checkpoint): no records; it travels on the
-    /// edges in order with the batches, so every stage sees it after the records it covers.
+    /// A checkpoint marker (see stage/stage.hpp, Checkpoint): it travels on the edges in order
+    /// with the batches, so every stage sees it after the records it covers. Usually it rides
+    /// on the last batch before it (set_checkpoint: "these records, then checkpoint id"), so
+    /// it costs no hand-off of its own; a marker alone is a batch without records.
     [[nodiscard]] static Batch checkpoint_marker(std::uint64_t id) {
         Batch b;
         b.checkpoint_ = id;
         return b;
     }
-    /// The checkpoint this batch marks; 0 for a batch of records.
+    /// The checkpoint that follows this batch's records; 0 for none.
     [[nodiscard]] std::uint64_t checkpoint_id() const noexcept { return checkpoint_; }
+    void set_checkpoint(std::uint64_t id) noexcept { checkpoint_ = id; }
+    /// checkpoint_id(), leaving the batch a plain batch of records.
+    std::uint64_t take_checkpoint() noexcept { return std::exchange(checkpoint_, 0); }
+    /// A checkpoint marker without records.
+    [[nodiscard]] bool is_marker_only() const noexcept { return checkpoint_ != 0 && rows_ == 0; }
 
     [[nodiscard]] const SchemaRef& schema_ref() const noexcept { return schema_; }
     [[nodiscard]] const Schema& schema() const noexcept { return *schema_; }

@@ -83,6 +83,7 @@ private:
     std::string display_;
     std::optional<std::uint64_t> size_;
     std::uint64_t bytes_read_ = 0;
+    std::string head_; ///< the file's first bytes, read once for checksum_before()
     RunContext* run_ = nullptr;
 };
 
