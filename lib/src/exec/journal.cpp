@@ -154,15 +154,17 @@ Result<std::unique_ptr<RunJournal>> RunJournal::open(const PipelineSpec& pipelin
         j->load_checkpoints();
         if (note) {
             const std::string results =
-                fmt::format("{} result{} recorded by the unfinished run will not be fetched again",
-                            j->loaded_, j->loaded_ == 1 ? "" : "s");
+                j->loaded_ == 0 ? std::string()
+                                : fmt::format("; {} result{} recorded by the unfinished run will not be "
+                                              "fetched again",
+                                              j->loaded_, j->loaded_ == 1 ? "" : "s");
             if (j->resumed_)
-                *note = fmt::format("resuming: from checkpoint {} of the unfinished run; {}",
+                *note = fmt::format("resuming: from checkpoint {} of the unfinished run{}",
                                     j->resumed_->id, results);
             else
-                *note = fmt::format("resuming: {}; the inputs are read again from the start (the "
+                *note = fmt::format("resuming{}; the inputs are read again from the start (the "
                                     "unfinished run left no checkpoint)",
-                                    results);
+                                    results.empty() ? std::string() : ":" + results.substr(1));
         }
         // Keep appending to the same journal.
         j->fd_ = ::open((fs::path(j->dir_) / "entries").c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
