@@ -245,8 +245,9 @@ JsonDoc global_section(const Registry& registry) {
                                              "One run at a time (like --lock; exit 4 otherwise)."),
                                    d.lock)},
              {"checkpoint_interval",
-              with_default(described(integer(1, 1'000'000'000),
-                                     "Journal entries between fsyncs (for --resume)."),
+              with_default(described(integer(0, 1'000'000'000),
+                                     "Records between checkpoints, and journal entries between "
+                                     "fsyncs (for --resume); 0 turns checkpoints off."),
                            static_cast<std::int64_t>(d.checkpoint_interval))}}},
         {"additionalProperties", false}});
 }

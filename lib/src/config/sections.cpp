@@ -242,7 +242,7 @@ void read_global_section(LoadContext& ctx, const toml::node& node, const Registr
         } else if (key == "lock") {
             if (auto b = read_bool(ctx, v, what)) global.lock = *b;
         } else if (key == "checkpoint_interval") {
-            if (auto n = read_int(ctx, v, what, 1, kMaxCheckpointInterval))
+            if (auto n = read_int(ctx, v, what, 0, kMaxCheckpointInterval))
                 global.checkpoint_interval = static_cast<std::uint64_t>(*n);
         } else if (key == "variables") {
             // Read (and expanded) before everything else.

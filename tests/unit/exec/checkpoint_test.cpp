@@ -157,6 +157,19 @@ TEST_P(CheckpointTest, AStageThatCannotTakePartTurnsCheckpointsOff) {
     EXPECT_FALSE(last_checkpoint(p));
 }
 
+TEST_P(CheckpointTest, IntervalZeroTurnsCheckpointsOff) {
+    auto ledger = std::make_shared<Ledger>();
+    auto out = std::make_shared<Output>();
+    SpecBuilder b = builder(0);
+    b.stage("src", test::count_source("src", 200, 0, ledger).stage)
+        .stage("sink", test::resumable_sink(out, 0, ledger), {"src"});
+    PipelineSpec p = finish(b);
+    ASSERT_TRUE(run(p, RunJournal::Mode::Fresh).status);
+    EXPECT_EQ(out->rows, range(0, 200));
+    EXPECT_TRUE(ledger->at.empty()) << "no stage was asked for its state";
+    EXPECT_FALSE(last_checkpoint(p));
+}
+
 TEST_P(CheckpointTest, AnOutputThatCannotBeCarriedOnMakesTheResumeStartFromTheBeginning) {
     auto ledger = std::make_shared<Ledger>();
     auto out = std::make_shared<Output>();
