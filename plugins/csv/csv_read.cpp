@@ -3,6 +3,7 @@
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/stage_errors.hpp"
+#include "conveyor/stage/checkpoint_text.hpp"
 #include "conveyor/io/followed_file.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
@@ -10,8 +11,7 @@
 #include "csv_dialect.hpp"
 #include "csv_typing.hpp"
 
-#include <array>
-#include <charconv>
+#include <tuple>
 #include <fmt/format.h>
 #include <unordered_set>
 
@@ -43,60 +43,21 @@ struct CsvPosition {
 
     /// The position `text` describes; the error says what is wrong with it (no location).
     static Result<CsvPosition> parse(std::string_view text) {
+        auto t = CheckpointText::parse(
+            text, kTag, {"offset", "line", "records", "columns", "skipped", "first_skipped", "check"},
+            "a csv.read checkpoint");
+        if (!t) return std::move(t).error();
         CsvPosition p;
-        struct Field {
-            std::string_view key;
-            std::uint64_t* value;
-            int base;
-            bool seen = false;
-        };
-        std::array<Field, 7> fields{{{"offset", &p.offset, 10},
-                                     {"line", &p.line, 10},
-                                     {"records", &p.records, 10},
-                                     {"columns", &p.columns, 10},
-                                     {"skipped", &p.skipped, 10},
-                                     {"first_skipped", &p.first_skipped, 10},
-                                     {"check", &p.check, 16}}};
-        auto bad = [&](std::string why) {
-            return fail(ErrorKind::Config, "the saved position \"" +
-                                               std::string(text.substr(0, 200)) +
-                                               "\" is not a csv.read checkpoint: " + why);
-        };
-        std::size_t i = 0;
-        bool tagged = false;
-        while (i < text.size()) {
-            if (text[i] == ' ') {
-                ++i;
-                continue;
-            }
-            std::size_t e = text.find(' ', i);
-            if (e == std::string_view::npos) e = text.size();
-            const std::string_view token = text.substr(i, e - i);
-            i = e;
-            if (!tagged) {
-                if (token != kTag) return bad(fmt::format("it does not start with '{}'", kTag));
-                tagged = true;
-                continue;
-            }
-            const std::size_t eq = token.find('=');
-            if (eq == std::string_view::npos)
-                return bad(fmt::format("'{}' is not key=value", token));
-            const std::string_view key = token.substr(0, eq);
-            const std::string_view value = token.substr(eq + 1);
-            Field* f = nullptr;
-            for (Field& candidate : fields)
-                if (candidate.key == key) f = &candidate;
-            if (!f) return bad(fmt::format("unknown key '{}'", key));
-            if (f->seen) return bad(fmt::format("'{}' appears twice", key));
-            const auto [end, ec] =
-                std::from_chars(value.data(), value.data() + value.size(), *f->value, f->base);
-            if (value.empty() || ec != std::errc() || end != value.data() + value.size())
-                return bad(fmt::format("'{}' is not a valid {}", value, key));
-            f->seen = true;
+        for (auto [key, value, base] :
+             {std::tuple{"offset", &p.offset, 10}, std::tuple{"line", &p.line, 10},
+              std::tuple{"records", &p.records, 10}, std::tuple{"columns", &p.columns, 10},
+              std::tuple{"skipped", &p.skipped, 10}, std::tuple{"first_skipped", &p.first_skipped, 10},
+              std::tuple{"check", &p.check, 16}}) {
+            Result<std::uint64_t> n = t->number(key, base);
+            if (!n) return std::move(n).error();
+            *value = *n;
         }
-        if (!tagged) return bad("it is empty");
-        for (const Field& f : fields)
-            if (!f.seen) return bad(fmt::format("'{}' is missing", f.key));
+        auto bad = [&t](std::string_view why) { return t->bad(why); };
         if (p.line == 0 || p.line > p.offset + 1) return bad("the line does not fit the offset");
         if (p.first_skipped == 0 ? p.skipped != 0 : p.skipped == 0)
             return bad("skipped and first_skipped do not agree");

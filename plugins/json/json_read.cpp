@@ -2,6 +2,7 @@
 
 #include "conveyor/core/ascii.hpp"
 #include "conveyor/exec/stage_errors.hpp"
+#include "conveyor/stage/checkpoint_text.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/io/followed_file.hpp"
 #include "conveyor/io/input_file.hpp"
@@ -13,9 +14,9 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <charconv>
 #include <fmt/format.h>
 #include <optional>
+#include <tuple>
 
 namespace conveyor::plugins::json {
 
@@ -56,64 +57,21 @@ struct JsonPosition {
 
     /// The position `text` describes; the error says what is wrong with it (no location).
     static Result<JsonPosition> parse(std::string_view text) {
+        auto t = CheckpointText::parse(text, kTag,
+                                       {"offset", "line", "column", "state", "records", "check"},
+                                       "a json.read checkpoint");
+        if (!t) return std::move(t).error();
         JsonPosition p;
-        std::string_view state;
-        struct Field {
-            std::string_view key;
-            std::uint64_t* value; ///< nullptr: `state`
-            int base;
-            bool seen = false;
-        };
-        std::array<Field, 6> fields{{{"offset", &p.mark.offset, 10},
-                                     {"line", &p.mark.line, 10},
-                                     {"column", &p.mark.column, 10},
-                                     {"state", nullptr, 0},
-                                     {"records", &p.records, 10},
-                                     {"check", &p.check, 16}}};
-        auto bad = [&](std::string why) {
-            return fail(ErrorKind::Config, "the saved position \"" +
-                                               std::string(text.substr(0, 200)) +
-                                               "\" is not a json.read checkpoint: " + why);
-        };
-        std::size_t i = 0;
-        bool tagged = false;
-        while (i < text.size()) {
-            if (text[i] == ' ') {
-                ++i;
-                continue;
-            }
-            std::size_t e = text.find(' ', i);
-            if (e == std::string_view::npos) e = text.size();
-            const std::string_view token = text.substr(i, e - i);
-            i = e;
-            if (!tagged) {
-                if (token != kTag) return bad(fmt::format("it does not start with '{}'", kTag));
-                tagged = true;
-                continue;
-            }
-            const std::size_t eq = token.find('=');
-            if (eq == std::string_view::npos)
-                return bad(fmt::format("'{}' is not key=value", token));
-            const std::string_view key = token.substr(0, eq);
-            const std::string_view value = token.substr(eq + 1);
-            Field* f = nullptr;
-            for (Field& candidate : fields)
-                if (candidate.key == key) f = &candidate;
-            if (!f) return bad(fmt::format("unknown key '{}'", key));
-            if (f->seen) return bad(fmt::format("'{}' appears twice", key));
-            f->seen = true;
-            if (!f->value) {
-                state = value;
-                continue;
-            }
-            const auto [end, ec] =
-                std::from_chars(value.data(), value.data() + value.size(), *f->value, f->base);
-            if (value.empty() || ec != std::errc() || end != value.data() + value.size())
-                return bad(fmt::format("'{}' is not a valid {}", value, key));
+        for (auto [key, value, base] :
+             {std::tuple{"offset", &p.mark.offset, 10}, std::tuple{"line", &p.mark.line, 10},
+              std::tuple{"column", &p.mark.column, 10}, std::tuple{"records", &p.records, 10},
+              std::tuple{"check", &p.check, 16}}) {
+            Result<std::uint64_t> n = t->number(key, base);
+            if (!n) return std::move(n).error();
+            *value = *n;
         }
-        if (!tagged) return bad("it is empty");
-        for (const Field& f : fields)
-            if (!f.seen) return bad(fmt::format("'{}' is missing", f.key));
+        const std::string_view state = t->get("state");
+        auto bad = [&t](std::string_view why) { return t->bad(why); };
         p.lines = state == "line";
         bool known = p.lines;
         for (const auto& [s, name] : kStateNames)

@@ -142,6 +142,7 @@ asio::awaitable<Status> drive_source(Node& node, SourceOperator& op, StageOutput
             co_return std::move(s).error().in_stage(node.id());
         if (!co_await send(std::move(batches), out, m)) {
             if (auto f = out.failure()) co_return f->in_stage(node.id());
+            if (run.cancelled()) co_return cancelled_error(run);
             co_return Status{}; // every consumer is gone
         }
         if (!*more) break;

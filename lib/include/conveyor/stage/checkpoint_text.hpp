@@ -1,0 +1,38 @@
+#pragma once
+
+#include "conveyor/core/result.hpp"
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace conveyor {
+
+/// The text of a source's checkpoint (SourceOperator::checkpoint): a tag naming the format and
+/// its version, then `key=value` fields separated by spaces, e.g.
+/// `csv1 offset=4096 line=57 records=55`. Values hold no spaces.
+class CheckpointText {
+public:
+    /// Reads `text`, which must start with `tag` and hold each of `keys` exactly once (and no
+    /// other). Errors say what is wrong, naming `what` ("a csv.read checkpoint").
+    static Result<CheckpointText> parse(std::string_view text, std::string_view tag,
+                                        std::initializer_list<std::string_view> keys,
+                                        std::string_view what);
+
+    /// The value of `key` (one of the keys given to parse()).
+    [[nodiscard]] std::string_view get(std::string_view key) const;
+    /// The value of `key` as an unsigned number in `base`.
+    [[nodiscard]] Result<std::uint64_t> number(std::string_view key, int base = 10) const;
+    /// An error about this text: "the saved position "..." is not <what>: <why>".
+    [[nodiscard]] Error bad(std::string_view why) const;
+
+private:
+    std::string text_;
+    std::string what_;
+    std::vector<std::pair<std::string, std::string>> fields_;
+};
+
+} // namespace conveyor

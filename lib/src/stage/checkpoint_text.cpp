@@ -1,0 +1,67 @@
+#include "conveyor/stage/checkpoint_text.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+
+namespace conveyor {
+
+Error CheckpointText::bad(std::string_view why) const {
+    return Error(ErrorKind::Config, fmt::format("the saved position \"{}\" is not {}: {}",
+                                                std::string_view(text_).substr(0, 200), what_, why));
+}
+
+Result<CheckpointText> CheckpointText::parse(std::string_view text, std::string_view tag,
+                                             std::initializer_list<std::string_view> keys,
+                                             std::string_view what) {
+    CheckpointText t;
+    t.text_ = std::string(text);
+    t.what_ = std::string(what);
+    std::size_t i = 0;
+    bool tagged = false;
+    while (i < text.size()) {
+        if (text[i] == ' ') {
+            ++i;
+            continue;
+        }
+        std::size_t e = text.find(' ', i);
+        if (e == std::string_view::npos) e = text.size();
+        const std::string_view token = text.substr(i, e - i);
+        i = e;
+        if (!tagged) {
+            if (token != tag) return t.bad(fmt::format("it does not start with '{}'", tag));
+            tagged = true;
+            continue;
+        }
+        const std::size_t eq = token.find('=');
+        if (eq == std::string_view::npos) return t.bad(fmt::format("'{}' is not key=value", token));
+        const std::string_view key = token.substr(0, eq);
+        if (std::find(keys.begin(), keys.end(), key) == keys.end())
+            return t.bad(fmt::format("unknown key '{}'", key));
+        for (const auto& [k, v] : t.fields_)
+            if (k == key) return t.bad(fmt::format("'{}' appears twice", key));
+        t.fields_.emplace_back(std::string(key), std::string(token.substr(eq + 1)));
+    }
+    if (!tagged) return t.bad("it is empty");
+    for (std::string_view key : keys)
+        if (t.get(key).data() == nullptr) return t.bad(fmt::format("'{}' is missing", key));
+    return t;
+}
+
+std::string_view CheckpointText::get(std::string_view key) const {
+    for (const auto& [k, v] : fields_)
+        if (k == key) return v;
+    return {};
+}
+
+Result<std::uint64_t> CheckpointText::number(std::string_view key, int base) const {
+    const std::string_view value = get(key);
+    std::uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n, base);
+    if (value.empty() || ec != std::errc() || end != value.data() + value.size())
+        return bad(fmt::format("'{}' is not a valid {}", value, key));
+    return n;
+}
+
+} // namespace conveyor
