@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 #include <atomic>
 #include <csignal>
 #include <memory>
@@ -225,9 +227,26 @@ path = "out/even.csv"
 )";
 }
 
-void serve_items_refusing_some(HttpTestServer& server) {
-    server.route("/items/", [](const HttpTestRequest& r) {
+/// How often each id was asked for, to name the repeated ones when a bound fails.
+struct AskedIds {
+    std::mutex mu;
+    std::map<int, int> times;
+    std::string repeated() {
+        std::lock_guard lock(mu);
+        std::string s;
+        for (const auto& [id, n] : times)
+            if (n > 1) s += std::to_string(id) + "x" + std::to_string(n) + " ";
+        return s;
+    }
+};
+
+void serve_items_refusing_some(HttpTestServer& server, std::shared_ptr<AskedIds> asked = nullptr) {
+    server.route("/items/", [asked](const HttpTestRequest& r) {
         const int id = std::atoi(r.path.c_str() + 7);
+        if (asked) {
+            std::lock_guard lock(asked->mu);
+            ++asked->times[id];
+        }
         if (id % 13 == 0) return HttpTestReply::status_only(404);
         HttpTestReply reply = HttpTestReply::json(R"({"item":)" + std::to_string(id) + "}");
         reply.delay = 3ms;
@@ -278,7 +297,8 @@ TEST_P(ResumeTest, KilledRunsContinueFromTheirLastCheckpoint) {
     }
 
     HttpTestServer server;
-    serve_items_refusing_some(server);
+    auto asked = std::make_shared<AskedIds>();
+    serve_items_refusing_some(server, asked);
     test::TempDir dir;
     dir.write("items.csv", rows);
     dir.write("p.toml", two_sink_pipeline(server, GetParam()));
@@ -306,7 +326,8 @@ TEST_P(ResumeTest, KilledRunsContinueFromTheirLastCheckpoint) {
     EXPECT_EQ(test::read_file(dir.file("out/even.csv")), clean_even) << "byte for byte";
     EXPECT_EQ(dead_letter_ids(test::read_file(dir.file("out/dead.jsonl"))), clean_dead)
         << "each refused record once";
-    EXPECT_LE(server.requests(), static_cast<std::size_t>(kRows + kills * kConcurrency));
+    EXPECT_LE(server.requests(), static_cast<std::size_t>(kRows + kills * kConcurrency))
+        << "asked more than once: " << asked->repeated();
     if (GetParam() != "dag") {
         // Streaming executors commit checkpoints as the sinks get to them: the last run went
         // on from about where the second one was killed instead of reading everything again.

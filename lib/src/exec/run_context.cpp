@@ -69,9 +69,16 @@ void RunContext::cancel(Error reason) noexcept {
         cancelled_.store(true);
         for (auto& [id, fn] : callbacks_) run.push_back(std::move(fn));
         callbacks_.clear();
+        running_callbacks_ = true;
+        cancelling_thread_ = std::this_thread::get_id();
     }
     wake();
     for (auto& fn : run) fn();
+    {
+        std::lock_guard lock(mu_);
+        running_callbacks_ = false;
+    }
+    callbacks_done_.notify_all();
 }
 
 std::optional<Error> RunContext::cancel_reason() const {
@@ -93,8 +100,11 @@ RunContext::CallbackId RunContext::on_cancel(std::function<void()> fn) {
 }
 
 void RunContext::remove_on_cancel(CallbackId id) {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     callbacks_.erase(id);
+    // A callback cancel() took may be running right now on another thread.
+    if (cancelling_thread_ != std::this_thread::get_id())
+        callbacks_done_.wait(lock, [this] { return !running_callbacks_; });
 }
 
 } // namespace conveyor

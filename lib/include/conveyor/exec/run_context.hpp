@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -11,6 +12,7 @@
 #include <optional>
 #include <string_view>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -66,6 +68,8 @@ public:
     /// Registers `fn` to run once when the run is cancelled (immediately if it already is).
     /// It runs on the cancelling thread and must only post work or flip flags.
     CallbackId on_cancel(std::function<void()> fn);
+    /// Unregisters a callback. If cancel() is running the callbacks on another thread, waits
+    /// until they are done: what a callback refers to may go away once this returns.
     void remove_on_cancel(CallbackId id);
 
     TempFiles& temp_files() noexcept { return temp_files_; }
@@ -103,6 +107,9 @@ private:
     mutable std::mutex mu_;
     std::optional<Error> reason_;
     std::unordered_map<CallbackId, std::function<void()>> callbacks_;
+    std::condition_variable callbacks_done_;
+    bool running_callbacks_ = false;
+    std::thread::id cancelling_thread_;
     CallbackId next_id_ = 1;
     TempFiles temp_files_;
 };
