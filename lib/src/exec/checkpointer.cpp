@@ -47,17 +47,18 @@ bool Checkpointer::durable(std::uint64_t id) {
 }
 
 void Checkpointer::report(std::size_t node, std::uint64_t id, std::string state) {
-    std::lock_guard lock(mu_);
-    if (disabled_ || id <= committed_ || !participants_[node]) return;
+    if (!participants_[node]) return; // fixed at construction: no lock needed
+    std::unique_lock lock(mu_);
+    if (disabled_ || id <= committed_) return;
     auto& states = pending_[id];
     states.resize(participants_.size());
     states[node] = std::move(state);
-    try_commit_locked();
+    commit_ready(lock);
 }
 
 void Checkpointer::finished(std::size_t node, std::string final_state, bool committed_output) {
-    std::lock_guard lock(mu_);
     if (!participants_[node]) return;
+    std::unique_lock lock(mu_);
     Participant& p = *participants_[node];
     p.done = true;
     p.final_state = std::move(final_state);
@@ -69,7 +70,7 @@ void Checkpointer::finished(std::size_t node, std::string final_state, bool comm
             return;
         }
     }
-    try_commit_locked();
+    commit_ready(lock);
 }
 
 void Checkpointer::disable() {
@@ -83,13 +84,18 @@ std::uint64_t Checkpointer::committed() const {
     return committed_;
 }
 
-void Checkpointer::try_commit_locked() {
+void Checkpointer::commit_ready(std::unique_lock<std::mutex>& lock) {
+    // One thread commits at a time, in id order; reports arriving meanwhile only record their
+    // state (the committing thread picks up what became complete).
+    if (committing_) return;
+    committing_ = true;
     while (!disabled_ && !pending_.empty() && pending_.begin()->first == committed_ + 1) {
         const std::uint64_t id = pending_.begin()->first;
         std::vector<std::optional<std::string>>& states = pending_.begin()->second;
-        for (std::size_t i = 0; i < participants_.size(); ++i)
-            if (participants_[i] && !states[i] && !participants_[i]->done)
-                return; // still waiting for this stage
+        bool complete = true;
+        for (std::size_t i = 0; i < participants_.size() && complete; ++i)
+            if (participants_[i] && !states[i] && !participants_[i]->done) complete = false;
+        if (!complete) break; // still waiting for a stage
         std::vector<std::pair<std::string, std::string>> cut;
         for (std::size_t i = 0; i < participants_.size(); ++i) {
             if (!participants_[i]) continue;
@@ -98,6 +104,10 @@ void Checkpointer::try_commit_locked() {
         }
         bool is_durable = false;
         if (auto d = durable_.find(id); d != durable_.end()) is_durable = d->second;
+        pending_.erase(pending_.begin());
+        durable_.erase(durable_.begin(), durable_.upper_bound(id));
+        // The writes (and a durable checkpoint's fdatasync) happen without holding the lock.
+        lock.unlock();
         Status s;
         if (dead_letters_) {
             Result<std::string> state = dead_letters_->checkpoint(id, is_durable);
@@ -107,16 +117,16 @@ void Checkpointer::try_commit_locked() {
                 s = std::move(state).error();
         }
         if (s) s = journal_.commit_checkpoint(id, cut, is_durable);
+        lock.lock();
         if (!s) {
             spdlog::warn("no more checkpoints this run: {}", s.error().to_string());
             disabled_ = true;
             pending_.clear();
-            return;
+            break;
         }
         committed_ = id;
-        pending_.erase(pending_.begin());
-        durable_.erase(durable_.begin(), durable_.upper_bound(id));
     }
+    committing_ = false;
 }
 
 } // namespace conveyor::exec

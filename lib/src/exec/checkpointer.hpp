@@ -24,7 +24,8 @@ namespace conveyor::exec {
 
 class Checkpointer {
 public:
-    /// `participants[i]`: stage i reports states (a source or sync stage), with its id.
+    /// `participants[i]`: stage i reports states (a source or a sink), with its id. Transforms
+    /// pass markers on but keep no state that a checkpoint must hold.
     /// Checkpoint ids continue after `last_committed` (the resumed checkpoint's, or 0).
     /// A source puts a marker in its output at most every `interval` records; `source_batch`
     /// is the most records a source emits at once. `dead_letters` (may be null) writes the
@@ -54,7 +55,8 @@ public:
     [[nodiscard]] std::uint64_t committed() const;
 
 private:
-    void try_commit_locked();
+    /// Commits every checkpoint now complete, in order (drops the lock while writing).
+    void commit_ready(std::unique_lock<std::mutex>& lock);
 
     struct Participant {
         std::string stage;
@@ -71,6 +73,7 @@ private:
 
     mutable std::mutex mu_;
     bool disabled_ = false;
+    bool committing_ = false;
     std::uint64_t requested_ = 0; ///< highest id a source has started
     std::uint64_t committed_ = 0; ///< highest id committed
     /// Per pending checkpoint id: the states reported so far, per stage.

@@ -237,7 +237,10 @@ Status open_run(exec::Plan& plan, const Dag& dag, RunSetup& setup) {
     }
     std::vector<std::optional<std::string>> participants;
     for (const exec::Node& n : plan.nodes) {
-        const bool reports = n.opened && !std::holds_alternative<std::unique_ptr<StreamOperator>>(n.opened->op);
+        // Sources and sinks hold the state of a checkpoint; transforms that take part are
+        // stateless (their markers pass on once aligned).
+        const bool reports = n.opened && !std::holds_alternative<std::unique_ptr<StreamOperator>>(n.opened->op) &&
+                             (n.producers.empty() || n.consumers.empty());
         participants.push_back(reports ? std::optional<std::string>(n.id()) : std::nullopt);
     }
     const GlobalSpec& g = plan.pipeline->global;

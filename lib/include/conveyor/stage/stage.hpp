@@ -92,9 +92,10 @@ public:
     /// Only for stages that set OpenedStage::checkpoints. Called between pushes once every
     /// record before checkpoint `cp` (on every input) has been pushed, and before any record
     /// after it. Returns the stage's state as text (no line breaks) that open() accepts back
-    /// through OpenContext::resume: "" for a stateless transform; for a file sink, what it
-    /// needs to carry on writing the same output (its temporary file and how many bytes of it
-    /// are good), after handing everything it buffered to that file.
+    /// through OpenContext::resume: for a file sink, what it needs to carry on writing the same
+    /// output (its temporary file and how many bytes of it are good), after handing everything
+    /// it buffered to that file. Only sinks' states are recorded: a transform that takes part
+    /// must keep no state from one batch to the next (markers just pass through it).
     virtual Result<std::string> checkpoint(const Checkpoint& /*cp*/) { return std::string(); }
 };
 
@@ -109,9 +110,9 @@ struct OpenedStage {
     /// records may differ (JSON). Lets transforms reject unknown column names at open time.
     bool fixed_schema = false;
     /// The stage takes part in checkpoints (see Checkpoint): a source can report its position
-    /// and continue from it, a transform passes checkpoint markers on in order, a sink can
-    /// carry on writing its output after a resume. False (the default) turns checkpoints off
-    /// for the whole run.
+    /// and continue from it, a transform keeps no state across batches and passes checkpoint
+    /// markers on in order, a sink can carry on writing its output after a resume. False (the
+    /// default) turns checkpoints off for the whole run.
     bool checkpoints = false;
 
     OpenedStage(std::unique_ptr<SourceOperator> s, SchemaRef schema);
