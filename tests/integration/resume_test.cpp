@@ -174,41 +174,16 @@ TEST_P(ResumeTest, ResumeReusesWhatATimedOutRunFetched) {
               "{\"id\":3,\"name\":\"c\",\"detail\":{\"item\":\"3\"}}\n");
 }
 
-/// csv.read feeding two branches: http.fetch -> json.write, and filter.apply -> csv.write;
-/// records the server refuses go to the dead-letter queue.
+/// pipeline() with a second branch from csv.read (filter.apply -> csv.write) and a dead-letter
+/// queue for the records the server refuses.
 std::string two_sink_pipeline(const HttpTestServer& server, const std::string& executor) {
-    return R"([global]
-executor = ")" + executor + R"("
-concurrency = )" + std::to_string(kConcurrency) + R"(
-channel_buffer_size = 20
-checkpoint_interval = 10
-
-[error_handling]
+    std::string p = pipeline(server, executor);
+    p.insert(p.find("[[stages]]"), R"([error_handling]
 strategy = "continue"
 dead_letter_queue = { enabled = true, path = "out/dead.jsonl" }
 
-[[stages]]
-id = "items"
-function = "csv.read"
-inputs = []
-[stages.config]
-path = "items.csv"
-
-[[stages]]
-id = "fetch"
-function = "http.fetch"
-inputs = ["items"]
-[stages.config]
-url = ")" + server.url("/items/{{ id }}") + R"("
-result_field = "detail"
-
-[[stages]]
-id = "save"
-function = "json.write"
-inputs = ["fetch"]
-[stages.config]
-path = "out/items.jsonl"
-
+)");
+    return p + R"(
 [[stages]]
 id = "even"
 function = "filter.apply"
