@@ -157,6 +157,34 @@ TEST_P(CheckpointTest, AStageThatCannotTakePartTurnsCheckpointsOff) {
     EXPECT_FALSE(last_checkpoint(p));
 }
 
+TEST_P(CheckpointTest, ASinkThatFinishedBeforeTheCrashIsLeftAlone) {
+    auto ledger = std::make_shared<Ledger>();
+    auto short_out = std::make_shared<Output>();
+    auto long_out = std::make_shared<Output>();
+    SpecBuilder b = builder(20);
+    b.stage("few", test::count_source("few", 50, 0, ledger).stage)
+        .stage("many", test::count_source("many", 1000, 5000, ledger).stage)
+        .stage("short", test::resumable_sink(short_out, 0, ledger), {"few"})
+        .stage("long", test::resumable_sink(long_out, 600, ledger), {"many"});
+    PipelineSpec p = finish(b);
+    ASSERT_FALSE(run(p, RunJournal::Mode::Fresh).status);
+    ASSERT_EQ(short_out->rows, range(0, 50)) << "finished before the other sink crashed";
+    ASSERT_TRUE(last_checkpoint(p));
+
+    auto few = test::count_source("few", 50, 0, ledger);
+    SpecBuilder b2 = builder(20);
+    b2.stage("few", few.stage)
+        .stage("many", test::count_source("many", 1000, 5000, ledger).stage)
+        // Opened again, this sink would start a new output: it must not be opened at all.
+        .stage("short", test::resumable_sink(short_out, 1, ledger), {"few"})
+        .stage("long", test::resumable_sink(long_out, 0, ledger), {"many"});
+    RunReport second = run(finish(b2), RunJournal::Mode::Resume);
+    ASSERT_TRUE(second.status) << second.status.error().to_string();
+    EXPECT_EQ(short_out->rows, range(0, 50)) << "left as it was";
+    EXPECT_EQ(long_out->rows, range(5000, 1000));
+    EXPECT_EQ(few.emitted->load(), 0u) << "its only consumer had finished";
+}
+
 TEST_P(CheckpointTest, IntervalZeroTurnsCheckpointsOff) {
     auto ledger = std::make_shared<Ledger>();
     auto out = std::make_shared<Output>();
