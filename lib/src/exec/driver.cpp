@@ -157,7 +157,7 @@ asio::awaitable<Status> drive_source(Node& node, SourceOperator& op, StageOutput
 /// and the marker goes on, after everything the stage emitted for the records before it.
 class OperatorMarkers {
 public:
-    OperatorMarkers(Node& node)
+    explicit OperatorMarkers(Node& node)
         : node_(node), passed_(node.producers.size(), 0), ended_(node.producers.size(), false) {}
 
     /// A marker arrived on `port`: true when it completes checkpoint `id` (call take()).
@@ -187,7 +187,7 @@ public:
         }
         for (std::size_t p = 0; p < passed_.size(); ++p)
             if (!ended_[p]) in.hold(p, false);
-        append_marker(batches, id);
+        if (!node_.consumers.empty()) append_marker(batches, id); // a sink has nobody to tell
         return {};
     }
 
