@@ -295,12 +295,7 @@ Status CsvReadOperator::resume(std::string_view text) {
         return e;
     }
     const CsvPosition& p = *parsed;
-    auto refuse = [&](const std::string& why) {
-        return fail(ErrorKind::Config,
-                    "cannot resume from the saved position (" + p.to_text() + "): " + why +
-                        "; run again without --resume to read the file from its start",
-                    file);
-    };
+    auto refuse = [&](const std::string& why) { return CheckpointText::refuse(p.to_text(), why, file); };
     if (p.columns != width_)
         return refuse(fmt::format("the file now has {} column{}, the interrupted run read {}",
                                   width_, width_ == 1 ? "" : "s", p.columns));

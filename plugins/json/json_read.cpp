@@ -140,10 +140,7 @@ public:
         }
         const JsonPosition& p = *parsed;
         auto refuse = [&](const std::string& why) {
-            return fail(ErrorKind::Config,
-                        "cannot resume from the saved position (" + p.to_text() + "): " + why +
-                            "; run again without --resume to read the file from its start",
-                        file);
+            return CheckpointText::refuse(p.to_text(), why, file);
         };
         if (p.lines != (format_ == JsonFormat::Jsonl))
             return refuse(p.lines ? "it is a position in JSON lines, but the stage reads an "

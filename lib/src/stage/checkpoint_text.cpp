@@ -12,6 +12,14 @@ Error CheckpointText::bad(std::string_view why) const {
                                                 std::string_view(text_).substr(0, 200), what_, why));
 }
 
+Error CheckpointText::refuse(std::string_view position, std::string_view why, const std::string& file) {
+    return Error(ErrorKind::Config,
+                 fmt::format("cannot resume from the saved position ({}): {}; run again without "
+                             "--resume to read the file from its start",
+                             position, why),
+                 file);
+}
+
 Result<CheckpointText> CheckpointText::parse(std::string_view text, std::string_view tag,
                                              std::initializer_list<std::string_view> keys,
                                              std::string_view what) {

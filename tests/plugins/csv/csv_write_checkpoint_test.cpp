@@ -9,7 +9,7 @@
 #include "csv_test_support.hpp"
 #include "csv_write.hpp"
 #include "support/process.hpp"
-#include "unit/io/killed_process.hpp"
+#include "support/killed_process.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>

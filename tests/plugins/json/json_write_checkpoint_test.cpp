@@ -6,7 +6,7 @@
 #include "conveyor/registry/sink_options.hpp"
 #include "json_test_util.hpp"
 #include "support/process.hpp"
-#include "unit/io/killed_process.hpp"
+#include "support/killed_process.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>

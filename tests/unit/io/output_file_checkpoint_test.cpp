@@ -7,7 +7,7 @@
 #include "conveyor/io/flush_schedule.hpp"
 #include "conveyor/io/output_file.hpp"
 #include "support/process.hpp"
-#include "unit/io/killed_process.hpp"
+#include "support/killed_process.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>

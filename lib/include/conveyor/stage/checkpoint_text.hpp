@@ -28,6 +28,10 @@ public:
     [[nodiscard]] Result<std::uint64_t> number(std::string_view key, int base = 10) const;
     /// An error about this text: "the saved position "..." is not <what>: <why>".
     [[nodiscard]] Error bad(std::string_view why) const;
+    /// A well-formed position that does not fit the input any more (`file` changed, another
+    /// format): a Config error naming the file. The executor then starts the run over.
+    [[nodiscard]] static Error refuse(std::string_view position, std::string_view why,
+                                      const std::string& file);
 
 private:
     std::string text_;

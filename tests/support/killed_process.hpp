@@ -3,7 +3,7 @@
 // Killing a test's own work with SIGKILL, as `kill -9` kills a run: the work runs in a forked
 // child that dies with everything it made still open (no destructor, no abort()), so what it
 // leaves behind (a temporary file named after a pid that is gone) is what a resumed run finds.
-// Used by the OutputFile, json.write and csv.write checkpoint tests; belongs in tests/support/.
+// Used by the OutputFile, json.write and csv.write checkpoint tests.
 
 #include <csignal>
 #include <cstddef>
