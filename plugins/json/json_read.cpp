@@ -334,12 +334,7 @@ private:
     /// Standard input and followed files take no checkpoints, so there is no position to
     /// resume from (a run that had one would not be resumed with them).
     [[nodiscard]] Failure cannot_resume(const OpenContext& ctx) const {
-        return fail(Error(ErrorKind::Config,
-                          config_.follow ? "cannot resume: a followed file (follow = true) is "
-                                           "not read from a saved position"
-                                         : "cannot resume: the input is not a regular file, so "
-                                           "it cannot be read again from a saved position",
-                          config_.path, std::string(ctx.stage_id)));
+        return fail(CheckpointText::not_resumable(config_.follow, config_.path, ctx.stage_id));
     }
 
     JsonReadConfig config_;

@@ -93,6 +93,19 @@ std::vector<std::string_view> split_tabs(std::string_view line) {
     return parts;
 }
 
+/// Calls `fn` with each complete line of `text` (without its '\n'); a last line cut short by
+/// a crash is left out.
+template <class Fn>
+void for_each_line(const std::string& text, Fn&& fn) {
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        const std::size_t nl = text.find('\n', pos);
+        if (nl == std::string::npos) break;
+        fn(std::string_view(text.data() + pos, nl - pos));
+        pos = nl + 1;
+    }
+}
+
 Status write_whole(int fd, const std::string& line, const std::string& dir) {
     const char* p = line.data();
     std::size_t n = line.size();
@@ -135,21 +148,15 @@ Result<std::unique_ptr<RunJournal>> RunJournal::open(const PipelineSpec& pipelin
         }
         // Entries: one per line, "<stage>\t<key>\t<result>"; a last line cut short by a crash
         // is ignored.
-        const std::string text = read_all((fs::path(j->dir_) / "entries").string());
-        std::size_t pos = 0;
-        while (pos < text.size()) {
-            const std::size_t nl = text.find('\n', pos);
-            if (nl == std::string::npos) break;
-            const std::string_view line(text.data() + pos, nl - pos);
-            pos = nl + 1;
+        for_each_line(read_all((fs::path(j->dir_) / "entries").string()), [&](std::string_view line) {
             const std::size_t a = line.find('\t');
             const std::size_t b = a == std::string_view::npos ? a : line.find('\t', a + 1);
-            if (b == std::string_view::npos) continue;
+            if (b == std::string_view::npos) return;
             std::string k(line.substr(0, a));
             k += kSep;
             k += line.substr(a + 1, b - a - 1);
             j->entries_[std::move(k)] = std::string(line.substr(b + 1));
-        }
+        });
         j->loaded_ = j->entries_.size();
         j->load_checkpoints();
         if (note) {
@@ -188,13 +195,7 @@ RunJournal::~RunJournal() {
 // The checkpoints file: "c\t<id>(\t<stage>\t<state>)*" per committed checkpoint and
 // "f\t<stage>" per finished sink; a last line cut short by a crash is ignored.
 void RunJournal::load_checkpoints() {
-    const std::string text = read_all((fs::path(dir_) / "checkpoints").string());
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        const std::size_t nl = text.find('\n', pos);
-        if (nl == std::string::npos) break;
-        const std::string_view line(text.data() + pos, nl - pos);
-        pos = nl + 1;
+    for_each_line(read_all((fs::path(dir_) / "checkpoints").string()), [&](std::string_view line) {
         const std::vector<std::string_view> parts = split_tabs(line);
         if (parts.size() == 2 && parts[0] == "f") {
             finished_.push_back(unescape(parts[1]));
@@ -203,13 +204,13 @@ void RunJournal::load_checkpoints() {
             try {
                 cp.id = std::stoull(std::string(parts[1]));
             } catch (const std::exception&) {
-                continue;
+                return;
             }
             for (std::size_t i = 2; i + 1 < parts.size(); i += 2)
                 cp.states[unescape(parts[i])] = unescape(parts[i + 1]);
             resumed_ = std::move(cp);
         }
-    }
+    });
 }
 
 bool RunJournal::finished_before(std::string_view stage) const {

@@ -20,6 +20,15 @@ Error CheckpointText::refuse(std::string_view position, std::string_view why, co
                  file);
 }
 
+Error CheckpointText::not_resumable(bool followed, const std::string& path, std::string_view stage) {
+    return Error(ErrorKind::Config,
+                 followed ? "cannot resume: a followed file (follow = true) is not read from a saved "
+                            "position"
+                          : "cannot resume: the input is not a regular file, so it cannot be read "
+                            "again from a saved position",
+                 path, std::string(stage));
+}
+
 Result<CheckpointText> CheckpointText::parse(std::string_view text, std::string_view tag,
                                              std::initializer_list<std::string_view> keys,
                                              std::string_view what) {

@@ -10,6 +10,7 @@
 #include "csv_write.hpp"
 #include "support/process.hpp"
 #include "support/killed_process.hpp"
+#include "support/sink_driver.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>
@@ -43,42 +44,8 @@ std::vector<Batch> input() {
     return batches;
 }
 
-/// An opened csv.write and what it needs, driven as the executor drives it.
-struct Sink {
-    RunContext run;
-    StageMetrics metrics{"save"};
-    std::vector<SchemaRef> input_schemas;
-    std::unique_ptr<Operator> op;
-    bool checkpoints = false;
-    CollectingEmitter emitter;
-
-    Status open(const Stage& stage, SchemaRef input, std::optional<std::string> resume,
-                ExecutionMode mode = ExecutionMode::Batch) {
-        input_schemas = {std::move(input)};
-        OpenContext ctx;
-        ctx.stage_id = "save";
-        ctx.input_schemas = input_schemas;
-        ctx.run = &run;
-        ctx.metrics = &metrics;
-        ctx.mode = mode;
-        ctx.resume = std::move(resume);
-        Result<OpenedStage> opened = stage.open(ctx);
-        if (!opened.ok()) return std::move(opened).error();
-        checkpoints = opened->checkpoints;
-        op = std::move(std::get<std::unique_ptr<Operator>>(opened->op));
-        return {};
-    }
-    /// Pushes batches [from, to) of `batches`.
-    Status push(std::vector<Batch>& batches, std::size_t from, std::size_t to) {
-        for (std::size_t i = from; i < to && i < batches.size(); ++i)
-            CONVEYOR_TRY(op->push(0, std::move(batches[i]), emitter));
-        return {};
-    }
-    Status finish() {
-        CONVEYOR_TRY(op->input_done(0, emitter));
-        return op->finish(emitter);
-    }
-};
+/// An opened csv.write, driven as the executor drives it.
+using Sink = conveyor::test::SinkDriver;
 
 struct Case {
     bool headers = true;

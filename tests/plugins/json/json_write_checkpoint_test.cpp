@@ -7,6 +7,7 @@
 #include "json_test_util.hpp"
 #include "support/process.hpp"
 #include "support/killed_process.hpp"
+#include "support/sink_driver.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>
@@ -36,39 +37,13 @@ std::vector<Batch> input() {
     return batches;
 }
 
-/// An opened json.write and what it needs, driven as the executor drives it.
-struct Sink {
-    RunContext run;
-    StageMetrics metrics{"write"};
-    std::vector<SchemaRef> input_schemas{nullptr};
-    std::unique_ptr<Operator> op;
-    bool checkpoints = false;
-    CollectingEmitter emitter;
-
+/// An opened json.write, driven as the executor drives it (no input schema: records carry
+/// their own).
+struct Sink : conveyor::test::SinkDriver {
+    Sink() : SinkDriver("write") {}
     Status open(const Stage& stage, std::optional<std::string> resume,
                 ExecutionMode mode = ExecutionMode::Batch) {
-        OpenContext ctx;
-        ctx.stage_id = "write";
-        ctx.input_schemas = input_schemas;
-        ctx.run = &run;
-        ctx.metrics = &metrics;
-        ctx.mode = mode;
-        ctx.resume = std::move(resume);
-        Result<OpenedStage> opened = stage.open(ctx);
-        if (!opened.ok()) return std::move(opened).error();
-        checkpoints = opened->checkpoints;
-        op = std::move(std::get<std::unique_ptr<Operator>>(opened->op));
-        return {};
-    }
-    /// Pushes batches [from, to) of `batches`.
-    Status push(std::vector<Batch>& batches, std::size_t from, std::size_t to) {
-        for (std::size_t i = from; i < to && i < batches.size(); ++i)
-            CONVEYOR_TRY(op->push(0, std::move(batches[i]), emitter));
-        return {};
-    }
-    Status finish() {
-        CONVEYOR_TRY(op->input_done(0, emitter));
-        return op->finish(emitter);
+        return SinkDriver::open(stage, nullptr, std::move(resume), mode);
     }
 };
 

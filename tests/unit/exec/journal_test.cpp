@@ -98,5 +98,36 @@ TEST(RunJournal, FreshDiscardsAndSaysSo) {
     EXPECT_NE(note.find("nothing to resume"), std::string::npos) << note;
 }
 
+TEST(RunJournal, TheLastWholeCheckpointIsTheOneResumedFrom) {
+    test::TempDir dir;
+    PipelineSpec p = pipeline_in(dir, dir.write("in.csv", "a\n1\n"));
+    std::string journal_dir;
+    {
+        auto j = RunJournal::open(p, RunJournal::Mode::Fresh, nullptr);
+        ASSERT_TRUE(j);
+        ASSERT_TRUE((*j)->commit_checkpoint(1, {{"in", "csv1 offset=2"}, {"out", "{\"length\":0}"}}, false));
+        // States may hold tabs, backslashes and line breaks: they are escaped in the file.
+        ASSERT_TRUE((*j)->commit_checkpoint(2, {{"in", "a\tb\\c\nd"}, {"out", "{\"length\":9}"}}, true));
+        ASSERT_TRUE((*j)->record_finished("side"));
+        journal_dir = (*j)->directory();
+    }
+    std::ofstream(journal_dir + "/checkpoints", std::ios::app) << "c\t3\tin\tcut-sh";
+    std::string note;
+    auto j = RunJournal::open(p, RunJournal::Mode::Resume, &note);
+    ASSERT_TRUE(j);
+    const auto& cp = (*j)->resumed_checkpoint();
+    ASSERT_TRUE(cp);
+    EXPECT_EQ(cp->id, 2u);
+    EXPECT_EQ(cp->states.at("in"), "a\tb\\c\nd");
+    EXPECT_EQ(cp->states.at("out"), "{\"length\":9}");
+    EXPECT_TRUE((*j)->finished_before("side"));
+    EXPECT_FALSE((*j)->finished_before("out"));
+    EXPECT_NE(note.find("from checkpoint 2"), std::string::npos) << note;
+    (*j)->discard_checkpoints();
+    auto again = RunJournal::open(p, RunJournal::Mode::Resume, nullptr);
+    ASSERT_TRUE(again);
+    EXPECT_FALSE((*again)->resumed_checkpoint()) << "a failed or stopped run leaves none";
+}
+
 } // namespace
 } // namespace conveyor

@@ -32,6 +32,9 @@ public:
     /// format): a Config error naming the file. The executor then starts the run over.
     [[nodiscard]] static Error refuse(std::string_view position, std::string_view why,
                                       const std::string& file);
+    /// A source over standard input or a followed file was given a position to resume from.
+    [[nodiscard]] static Error not_resumable(bool followed, const std::string& path,
+                                             std::string_view stage);
 
 private:
     std::string text_;
