@@ -16,6 +16,7 @@
 #include <csignal>
 #include <memory>
 #include <filesystem>
+#include <functional>
 
 namespace conveyor {
 namespace {
@@ -68,6 +69,25 @@ void serve_items(HttpTestServer& server) {
     });
 }
 
+/// Runs p.toml in `o.cwd` and kills it (-9) once the server has answered each count in
+/// `kill_points` (the first run fresh, the others --resume); `after_kill` checks what a kill
+/// left. Returns the number of kills.
+int run_and_kill(const HttpTestServer& server, const test::ProcessOptions& o,
+                 std::initializer_list<std::size_t> kill_points, const std::function<void()>& after_kill) {
+    int kills = 0;
+    for (std::size_t answered_before_kill : kill_points) {
+        auto child = test::spawn_conveyor(kills == 0 ? std::vector<std::string>{"run", "p.toml"}
+                                                     : std::vector<std::string>{"run", "p.toml", "--resume"},
+                                          o);
+        EXPECT_TRUE(server.wait_for_answered(answered_before_kill, 60s));
+        child->signal(SIGKILL);
+        EXPECT_EQ(child->wait().exit_code, 128 + SIGKILL);
+        ++kills;
+        after_kill();
+    }
+    return kills;
+}
+
 class ResumeTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ResumeTest, KilledRunsResumeToTheCleanOutputWithoutRepeatingFinishedRequests) {
@@ -99,17 +119,9 @@ TEST_P(ResumeTest, KilledRunsResumeToTheCleanOutputWithoutRepeatingFinishedReque
     test::ProcessOptions o;
     o.cwd = dir.path();
     // Kill it twice, at different points, then let a resumed run finish.
-    int kills = 0;
-    for (std::size_t answered_before_kill : {60u, 150u}) {
-        auto child = test::spawn_conveyor(kills == 0 ? std::vector<std::string>{"run", "p.toml"}
-                                                     : std::vector<std::string>{"run", "p.toml", "--resume"},
-                                          o);
-        ASSERT_TRUE(server.wait_for_answered(answered_before_kill, 60s));
-        child->signal(SIGKILL);
-        EXPECT_EQ(child->wait().exit_code, 128 + SIGKILL);
-        ++kills;
+    const int kills = run_and_kill(server, o, {60u, 150u}, [&] {
         EXPECT_FALSE(test::file_exists(dir.file("out/items.jsonl"))) << "never a partial output";
-    }
+    });
     auto r = test::run_conveyor({"run", "p.toml", "--resume"}, o);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.err, HasSubstr("resuming:"));
@@ -279,22 +291,14 @@ TEST_P(ResumeTest, KilledRunsContinueFromTheirLastCheckpoint) {
     dir.write("p.toml", two_sink_pipeline(server, GetParam()));
     test::ProcessOptions o;
     o.cwd = dir.path();
-    int kills = 0;
-    for (std::size_t answered_before_kill : {60u, 150u}) {
-        auto child = test::spawn_conveyor(kills == 0 ? std::vector<std::string>{"run", "p.toml"}
-                                                     : std::vector<std::string>{"run", "p.toml", "--resume"},
-                                          o);
-        ASSERT_TRUE(server.wait_for_answered(answered_before_kill, 60s));
-        child->signal(SIGKILL);
-        EXPECT_EQ(child->wait().exit_code, 128 + SIGKILL);
-        ++kills;
+    const int kills = run_and_kill(server, o, {60u, 150u}, [&] {
         // Never a partial output: a sink that finished before the kill (under dag the even
         // branch can finish first) has its whole file in place, the others none yet.
         EXPECT_FALSE(test::file_exists(dir.file("out/items.jsonl")));
         EXPECT_FALSE(test::file_exists(dir.file("out/dead.jsonl")));
         if (test::file_exists(dir.file("out/even.csv")))
             EXPECT_EQ(test::read_file(dir.file("out/even.csv")), clean_even);
-    }
+    });
     auto r = test::run_conveyor({"run", "p.toml", "--resume", "--stats-json", "stats.json"}, o);
     ASSERT_EQ(r.exit_code, 3) << r.err;
     EXPECT_EQ(test::read_file(dir.file("out/items.jsonl")), clean_items) << "byte for byte";
