@@ -3,6 +3,7 @@
 #include "conveyor/core/batch.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 namespace conveyor::test {
 
@@ -96,13 +97,31 @@ public:
 class ResumableSink final : public Stage {
     class Op final : public Operator {
     public:
-        Op(std::shared_ptr<Output> out, std::uint64_t crash_after, std::shared_ptr<Ledger> ledger)
-            : out_(std::move(out)), crash_after_(crash_after), ledger_(std::move(ledger)) {}
+        Op(std::shared_ptr<Output> out, std::uint64_t crash_after, std::shared_ptr<Ledger> ledger,
+           std::shared_ptr<Output> wait_for)
+            : out_(std::move(out)), crash_after_(crash_after), ledger_(std::move(ledger)),
+              wait_for_(std::move(wait_for)) {}
         Status push(std::size_t, Batch&& b, Emitter&) override {
-            std::lock_guard lock(out_->mu);
-            for (std::size_t r = 0; r < b.rows(); ++r) out_->rows.push_back(b.at(r, 0).as_int());
-            taken_ += b.rows();
-            if (crash_after_ && taken_ >= crash_after_) return fail(ErrorKind::Internal, "simulated crash");
+            {
+                std::lock_guard lock(out_->mu);
+                for (std::size_t r = 0; r < b.rows(); ++r) out_->rows.push_back(b.at(r, 0).as_int());
+                taken_ += b.rows();
+            }
+            if (!crash_after_ || taken_ < crash_after_) return {};
+            if (wait_for_) {
+                // Bounded, so that a broken run fails the test instead of hanging it.
+                std::unique_lock lock(wait_for_->mu);
+                wait_for_->changed.wait_for(lock, std::chrono::seconds(10),
+                                            [this] { return wait_for_->finished; });
+            }
+            return fail(ErrorKind::Internal, "simulated crash");
+        }
+        Status finish(Emitter&) override {
+            {
+                std::lock_guard lock(out_->mu);
+                out_->finished = true;
+            }
+            out_->changed.notify_all();
             return {};
         }
         Result<std::string> checkpoint(const Checkpoint& cp) override {
@@ -115,14 +134,15 @@ class ResumableSink final : public Stage {
         std::shared_ptr<Output> out_;
         std::uint64_t crash_after_;
         std::shared_ptr<Ledger> ledger_;
+        std::shared_ptr<Output> wait_for_;
         std::uint64_t taken_ = 0;
     };
 
 public:
     ResumableSink(std::shared_ptr<Output> out, std::uint64_t crash_after, std::shared_ptr<Ledger> ledger,
-                  bool reject_resume = false)
+                  bool reject_resume, std::shared_ptr<Output> wait_for)
         : out_(std::move(out)), crash_after_(crash_after), ledger_(std::move(ledger)),
-          reject_resume_(reject_resume) {}
+          reject_resume_(reject_resume), wait_for_(std::move(wait_for)) {}
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         if (ctx.resume && reject_resume_) return fail(ErrorKind::NoInput, "the output at the checkpoint is gone");
         Result<std::uint64_t> keep = parse_count(ctx.resume);
@@ -131,8 +151,10 @@ public:
             std::lock_guard lock(out_->mu);
             if (*keep > out_->rows.size()) return fail(ErrorKind::Config, "output shorter than the checkpoint");
             out_->rows.resize(*keep);
+            out_->finished = false;
         }
-        OpenedStage o(std::unique_ptr<Operator>(std::make_unique<Op>(out_, crash_after_, ledger_)), nullptr);
+        OpenedStage o(std::unique_ptr<Operator>(std::make_unique<Op>(out_, crash_after_, ledger_, wait_for_)),
+                      nullptr);
         o.checkpoints = true;
         return o;
     }
@@ -142,6 +164,7 @@ private:
     std::uint64_t crash_after_;
     std::shared_ptr<Ledger> ledger_;
     bool reject_resume_;
+    std::shared_ptr<Output> wait_for_;
 };
 
 } // namespace
@@ -153,8 +176,10 @@ CountSourceHandle count_source(std::string name, std::uint64_t count, std::int64
 }
 std::shared_ptr<const Stage> pass_stage() { return std::make_shared<PassStage>(); }
 std::shared_ptr<const Stage> resumable_sink(std::shared_ptr<Output> out, std::uint64_t crash_after,
-                                            std::shared_ptr<Ledger> ledger, bool reject_resume) {
-    return std::make_shared<ResumableSink>(std::move(out), crash_after, std::move(ledger), reject_resume);
+                                            std::shared_ptr<Ledger> ledger, bool reject_resume,
+                                            std::shared_ptr<Output> crash_after_finished_of) {
+    return std::make_shared<ResumableSink>(std::move(out), crash_after, std::move(ledger), reject_resume,
+                                           std::move(crash_after_finished_of));
 }
 
 } // namespace conveyor::test

@@ -9,6 +9,7 @@
 #include "conveyor/stage/stage.hpp"
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -39,6 +40,8 @@ struct Ledger {
 struct Output {
     std::mutex mu;
     std::vector<std::int64_t> rows;
+    bool finished = false; ///< the sink's finish() ran
+    std::condition_variable changed;
 };
 
 /// Records {id: offset + i} for i in [0, count); `*emitted` counts what it emitted (all runs).
@@ -53,7 +56,9 @@ std::shared_ptr<const Stage> pass_stage();
 /// Appends column 0 (an integer) of every record to `out`; fails ("crashes") once it has
 /// taken `crash_after` records in this run (0: never). Opened with a resume state it keeps the
 /// first k rows of `out`; with `reject_resume` it refuses to resume (its output is gone).
+/// With `crash_after_finished_of`, the crash waits until that output's sink has finished.
 std::shared_ptr<const Stage> resumable_sink(std::shared_ptr<Output> out, std::uint64_t crash_after,
-                                            std::shared_ptr<Ledger> ledger, bool reject_resume = false);
+                                            std::shared_ptr<Ledger> ledger, bool reject_resume = false,
+                                            std::shared_ptr<Output> crash_after_finished_of = nullptr);
 
 } // namespace conveyor::test

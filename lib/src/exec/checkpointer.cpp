@@ -8,7 +8,13 @@ namespace conveyor::exec {
 
 namespace {
 constexpr auto kDurableEvery = std::chrono::seconds(1);
+
+void warn_no_more(const Error& e) {
+    spdlog::warn("no more checkpoints this run ({}): if it is killed, --resume starts from the "
+                 "beginning; [global] state_dir can point the run journal at a writable directory",
+                 e.to_string());
 }
+} // namespace
 
 Checkpointer::Checkpointer(RunJournal& journal, std::vector<std::optional<std::string>> participants,
                            std::uint64_t interval, std::size_t source_batch,
@@ -65,7 +71,7 @@ void Checkpointer::finished(std::size_t node, std::string final_state, bool comm
     if (disabled_) return;
     if (committed_output) {
         if (Status s = journal_.record_finished(p.stage); !s) {
-            spdlog::warn("no more checkpoints this run: {}", s.error().to_string());
+            warn_no_more(s.error());
             disabled_ = true;
             return;
         }
@@ -119,7 +125,7 @@ void Checkpointer::commit_ready(std::unique_lock<std::mutex>& lock) {
         if (s) s = journal_.commit_checkpoint(id, cut, is_durable);
         lock.lock();
         if (!s) {
-            spdlog::warn("no more checkpoints this run: {}", s.error().to_string());
+            warn_no_more(s.error());
             disabled_ = true;
             pending_.clear();
             break;

@@ -230,7 +230,7 @@ Status open_run(exec::Plan& plan, const Dag& dag, RunSetup& setup) {
         why_not = no_checkpoints_because(plan);
     }
     if (!opened) return opened;
-    if (!journal) return {};
+    if (!journal || !journal->usable()) return {};
     if (why_not) {
         spdlog::debug("no checkpoints this run: {}", *why_not);
         return {};

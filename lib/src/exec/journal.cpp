@@ -1,12 +1,14 @@
 #include "conveyor/exec/journal.hpp"
 
 #include "conveyor/exec/run_lock.hpp"
+#include "conveyor/obs/log.hpp"
 
 #include <fmt/format.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <filesystem>
 #include <algorithm>
 #include <fstream>
@@ -137,6 +139,23 @@ Result<std::unique_ptr<RunJournal>> RunJournal::open(const PipelineSpec& pipelin
     j->interval_ = std::max<std::uint64_t>(1, pipeline.global.checkpoint_interval);
     std::error_code ec;
     const bool exists = fs::exists(fs::path(j->dir_) / "meta", ec);
+    // An earlier run's journal is only touched with its lock: the run may still be going.
+    if (exists) {
+        Result<bool> locked = j->lock();
+        if (!locked) return std::move(locked).error();
+        if (!*locked) {
+            if (mode == Mode::Resume)
+                return fail(ErrorKind::TempFail,
+                            "the run to resume is still going (another process holds its journal); "
+                            "wait for it to end or stop it, then resume",
+                            j->dir_);
+            if (note)
+                *note = "another run of this pipeline is going on; this run keeps no journal (and "
+                        "takes no checkpoints)";
+            j->busy_ = true;
+            return j;
+        }
+    }
     if (exists && mode == Mode::Resume) {
         const std::string old = read_all((fs::path(j->dir_) / "meta").string());
         if (old != j->meta_) {
@@ -190,6 +209,35 @@ Result<std::unique_ptr<RunJournal>> RunJournal::open(const PipelineSpec& pipelin
 RunJournal::~RunJournal() {
     if (fd_ >= 0) ::close(fd_);
     if (checkpoints_fd_ >= 0) ::close(checkpoints_fd_);
+    if (lock_fd_ >= 0) ::close(lock_fd_); // releases the flock
+}
+
+Result<bool> RunJournal::lock() {
+    if (lock_fd_ >= 0) return true;
+    if (busy_) return false;
+    std::error_code ec;
+    const fs::path dir = fs::path(dir_).parent_path();
+    fs::create_directories(dir, ec);
+    if (ec) return fail(ErrorKind::CantCreate, "cannot create the run journal: " + ec.message(), dir.string());
+    const std::string path = dir_ + ".lock";
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return fail(ErrorKind::CantCreate, std::string("cannot create the run journal: ") + std::strerror(errno), path);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        if (errno == EWOULDBLOCK) {
+            busy_ = true;
+            return false;
+        }
+        return fail(ErrorKind::CantCreate, std::string("cannot lock the run journal: ") + std::strerror(errno), path);
+    }
+    lock_fd_ = fd;
+    return true;
+}
+
+bool RunJournal::usable() const {
+    std::lock_guard lock(mu_);
+    return !busy_;
 }
 
 // The checkpoints file: "c\t<id>(\t<stage>\t<state>)*" per committed checkpoint and
@@ -226,6 +274,7 @@ void RunJournal::forget_resumed_checkpoint() {
 Status RunJournal::ensure_checkpoints_open() {
     if (checkpoints_fd_ >= 0) return {};
     CONVEYOR_TRY(ensure_open());
+    if (busy_) return {};
     checkpoints_fd_ = ::open((fs::path(dir_) / "checkpoints").c_str(),
                              O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (checkpoints_fd_ < 0)
@@ -238,6 +287,7 @@ Status RunJournal::commit_checkpoint(std::uint64_t id,
                                      bool durable) {
     std::lock_guard lock(mu_);
     CONVEYOR_TRY(ensure_checkpoints_open());
+    if (busy_) return {};
     std::string line = fmt::format("c\t{}", id);
     for (const auto& [stage, state] : states) {
         line += '\t';
@@ -259,6 +309,7 @@ Status RunJournal::commit_checkpoint(std::uint64_t id,
 Status RunJournal::record_finished(std::string_view stage) {
     std::lock_guard lock(mu_);
     CONVEYOR_TRY(ensure_checkpoints_open());
+    if (busy_) return {};
     std::string line = "f\t";
     append_escaped(line, stage);
     line += '\n';
@@ -269,6 +320,7 @@ Status RunJournal::record_finished(std::string_view stage) {
 
 void RunJournal::discard_checkpoints() {
     std::lock_guard lock(mu_);
+    if (lock_fd_ < 0) return; // not ours (or nothing was written)
     if (checkpoints_fd_ >= 0) {
         ::close(checkpoints_fd_);
         checkpoints_fd_ = -1;
@@ -278,7 +330,14 @@ void RunJournal::discard_checkpoints() {
 }
 
 Status RunJournal::ensure_open() {
-    if (fd_ >= 0) return {};
+    if (fd_ >= 0 || busy_) return {};
+    Result<bool> locked = lock();
+    if (!locked) return std::move(locked).error();
+    if (!*locked) {
+        spdlog::info("another run of this pipeline is going on and keeps the run journal; this run "
+                     "keeps none (and takes no checkpoints)");
+        return {};
+    }
     std::error_code ec;
     fs::create_directories(dir_, ec);
     if (ec) return fail(ErrorKind::CantCreate, "cannot create the run journal: " + ec.message(), dir_);
@@ -308,6 +367,7 @@ std::optional<std::string> RunJournal::lookup(std::string_view stage, std::strin
 Status RunJournal::record(std::string_view stage, std::string_view key, std::string_view result) {
     std::lock_guard lock(mu_);
     CONVEYOR_TRY(ensure_open());
+    if (busy_) return {};
     std::string line;
     line.reserve(stage.size() + key.size() + result.size() + 3);
     line.append(stage).append("\t").append(key).append("\t").append(result).append("\n");
@@ -339,8 +399,12 @@ void RunJournal::complete() {
         ::close(checkpoints_fd_);
         checkpoints_fd_ = -1;
     }
+    if (lock_fd_ < 0) return; // another run's journal, or none was written
     std::error_code ec;
     fs::remove_all(dir_, ec);
+    // The lock file stays (removing it could let two runs lock two different files).
+    ::close(lock_fd_);
+    lock_fd_ = -1;
 }
 
 } // namespace conveyor

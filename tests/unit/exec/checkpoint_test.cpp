@@ -165,7 +165,8 @@ TEST_P(CheckpointTest, ASinkThatFinishedBeforeTheCrashIsLeftAlone) {
     b.stage("few", test::count_source("few", 50, 0, ledger).stage)
         .stage("many", test::count_source("many", 1000, 5000, ledger).stage)
         .stage("short", test::resumable_sink(short_out, 0, ledger), {"few"})
-        .stage("long", test::resumable_sink(long_out, 600, ledger), {"many"});
+        .stage("long", test::resumable_sink(long_out, 600, ledger, false, short_out), {"many"});
+    b.global().workers = 2; // the crashing sink waits on one worker while the other finishes
     PipelineSpec p = finish(b);
     ASSERT_FALSE(run(p, RunJournal::Mode::Fresh).status);
     ASSERT_EQ(short_out->rows, range(0, 50)) << "finished before the other sink crashed";

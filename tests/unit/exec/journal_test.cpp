@@ -77,6 +77,7 @@ TEST(RunJournal, AChangedInputOrPipelineStartsAfresh) {
     EXPECT_EQ((*j)->loaded(), 0u);
     EXPECT_NE(note.find("changed"), std::string::npos) << note;
     ASSERT_TRUE((*j)->record("s", "k", "v"));
+    j->reset(); // this run is over (one journal owner at a time)
 
     dir.write("p.toml", "# edited pipeline\n");
     auto again = RunJournal::open(p, RunJournal::Mode::Resume, &note);
@@ -124,9 +125,38 @@ TEST(RunJournal, TheLastWholeCheckpointIsTheOneResumedFrom) {
     EXPECT_FALSE((*j)->finished_before("out"));
     EXPECT_NE(note.find("from checkpoint 2"), std::string::npos) << note;
     (*j)->discard_checkpoints();
+    j->reset();
     auto again = RunJournal::open(p, RunJournal::Mode::Resume, nullptr);
     ASSERT_TRUE(again);
     EXPECT_FALSE((*again)->resumed_checkpoint()) << "a failed or stopped run leaves none";
+}
+
+TEST(RunJournal, AnOverlappingRunLeavesTheOwnersJournalAlone) {
+    test::TempDir dir;
+    PipelineSpec p = pipeline_in(dir, dir.write("in.csv", "a\n1\n"));
+    auto owner = RunJournal::open(p, RunJournal::Mode::Fresh, nullptr);
+    ASSERT_TRUE(owner);
+    ASSERT_TRUE((*owner)->record("fetch", "k1", "v1"));
+    ASSERT_TRUE((*owner)->commit_checkpoint(1, {{"in", "csv1"}}, false));
+
+    // A second run of the same pipeline while the first is going.
+    std::string note;
+    auto second = RunJournal::open(p, RunJournal::Mode::Fresh, &note);
+    ASSERT_TRUE(second);
+    EXPECT_FALSE((*second)->usable());
+    EXPECT_NE(note.find("another run"), std::string::npos) << note;
+    EXPECT_TRUE((*second)->record("fetch", "k2", "v2")) << "records nothing, fails nothing";
+    (*second)->complete();
+    EXPECT_TRUE(std::filesystem::exists((*owner)->directory())) << "not removed by the other run";
+    auto resume_now = RunJournal::open(p, RunJournal::Mode::Resume, nullptr);
+    ASSERT_FALSE(resume_now) << "the run to resume is still going";
+    EXPECT_EQ(resume_now.error().kind, ErrorKind::TempFail);
+
+    owner->reset(); // killed: the lock goes with the process
+    auto resumed = RunJournal::open(p, RunJournal::Mode::Resume, nullptr);
+    ASSERT_TRUE(resumed);
+    EXPECT_EQ((*resumed)->loaded(), 1u);
+    EXPECT_TRUE((*resumed)->resumed_checkpoint());
 }
 
 } // namespace

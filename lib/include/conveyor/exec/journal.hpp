@@ -37,7 +37,9 @@ class OutputFile;
 /// Lives in `<state_dir>/<pipeline>.journal/`; created on the first entry (runs that record
 /// nothing leave nothing behind) and removed when the run completes. The journal remembers the
 /// pipeline file and the input files it was made for; if any changed, --resume says so and
-/// starts afresh. Thread-safe.
+/// starts afresh. One run owns it at a time (an flock on `<pipeline>.journal.lock` beside
+/// it): a run of the same pipeline overlapping a running one keeps no journal (and so takes
+/// no checkpoints) and never touches the other's. Thread-safe.
 class RunJournal {
 public:
     enum class Mode : std::uint8_t {
@@ -46,8 +48,13 @@ public:
     };
 
     /// `note` receives what happened to an earlier journal, for the log (may stay empty).
+    /// Resume fails (TempFail) while the run to resume is still running.
     static Result<std::unique_ptr<RunJournal>> open(const PipelineSpec& pipeline, Mode mode,
                                                     std::string* note);
+
+    /// False when another run of the pipeline, still running, owns the journal: this run
+    /// records nothing (record() and the checkpoint calls do nothing).
+    [[nodiscard]] bool usable() const;
     ~RunJournal();
 
     /// A result recorded for `key` by stage `stage` (in this run or the resumed one).
@@ -93,6 +100,9 @@ public:
 private:
     RunJournal() = default;
     Status ensure_open();
+    /// Takes the journal's lock (creating the state directory); false when another live run
+    /// holds it.
+    Result<bool> lock();
     Status ensure_checkpoints_open();
     void load_checkpoints();
 
@@ -106,6 +116,8 @@ private:
     std::uint64_t since_sync_ = 0;
     int fd_ = -1;
     int checkpoints_fd_ = -1;
+    int lock_fd_ = -1;       ///< held while this run owns the journal
+    bool busy_ = false;      ///< another running run owns it: record nothing
     std::optional<CommittedCheckpoint> resumed_;
     std::vector<std::string> finished_; ///< stages finished in the interrupted run
 };
