@@ -2,11 +2,11 @@
 
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/output_file.hpp"
+#include "conveyor/registry/sink_options.hpp"
 
 #include <fmt/format.h>
 
 #include <chrono>
-#include <cinttypes>
 #include <cstdio>
 #include <ctime>
 
@@ -31,22 +31,20 @@ std::string utc_now() {
 
 DeadLetterQueue::~DeadLetterQueue() = default;
 
-// The checkpoint state: "<bytes> <entries> <file>".
+// The checkpoint state is a file sink's (sink_checkpoint_text) with the entries written.
 Result<std::unique_ptr<DeadLetterQueue>> DeadLetterQueue::open(const std::string& path, RunContext* run,
                                                                const std::optional<std::string>& resume) {
     std::unique_ptr<DeadLetterQueue> q(new DeadLetterQueue());
     q->path_ = path;
     if (resume) {
-        std::uint64_t length = 0;
-        std::uint64_t entries = 0;
-        int used = 0;
-        if (std::sscanf(resume->c_str(), "%" SCNu64 " %" SCNu64 " %n", &length, &entries, &used) != 2 ||
-            used <= 0 || static_cast<std::size_t>(used) >= resume->size())
-            return fail(ErrorKind::Config, "the checkpoint's dead-letter state is malformed: " + *resume, path);
-        auto out = OutputFile::adopt(path, resume->substr(static_cast<std::size_t>(used)), length, false, run);
+        auto parsed = SinkResume::parse(kCheckpointName, *resume, path, false);
+        if (!parsed) return std::move(parsed).error();
+        auto entries = parsed->get_count("entries");
+        if (!entries) return std::move(entries).error();
+        auto out = parsed->adopt(run);
         if (!out) return std::move(out).error();
         q->out_ = std::make_unique<OutputFile>(std::move(out).value());
-        q->count_ = entries;
+        q->count_ = *entries;
         return q;
     }
     auto out = OutputFile::create(path, run);
@@ -81,7 +79,7 @@ Result<std::string> DeadLetterQueue::checkpoint(std::uint64_t id, bool durable) 
     }
     Result<OutputFile::Position> at = out_->checkpoint(durable);
     if (!at) return std::move(at).error();
-    return fmt::format("{} {} {}", at->length, written, at->file);
+    return sink_checkpoint_text(kCheckpointName, path_, false, *at, fmt::format("\"entries\":{}", written));
 }
 
 void DeadLetterQueue::begin_entry(std::string_view stage, const Error& error, std::uint32_t attempts) {

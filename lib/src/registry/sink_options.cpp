@@ -130,11 +130,17 @@ Result<SinkResume> SinkResume::parse(std::string_view sink, std::string_view tex
     auto file = r.get_string("file");
     if (!file) return std::move(file).error();
     if (file->empty()) return r.error("the checkpoint names no file");
-    auto length = r.member("length", Kind::Int);
+    auto length = r.get_count("length");
     if (!length) return std::move(length).error();
-    if (length->as_int() < 0) return r.error("the checkpoint's length is negative");
-    r.at_ = OutputFile::Position{std::move(*file), static_cast<std::uint64_t>(length->as_int())};
+    r.at_ = OutputFile::Position{std::move(*file), *length};
     return r;
+}
+
+Result<std::uint64_t> SinkResume::get_count(std::string_view name) const {
+    auto v = member(name, Kind::Int);
+    if (!v) return std::move(v).error();
+    if (v->as_int() < 0) return error("the checkpoint's " + std::string(name) + " is negative");
+    return static_cast<std::uint64_t>(v->as_int());
 }
 
 Result<OutputFile> SinkResume::adopt(RunContext* run) const {

@@ -4,6 +4,7 @@
 
 #include "conveyor/exec/dead_letter.hpp"
 #include "conveyor/exec/run_context.hpp"
+#include "conveyor/registry/sink_options.hpp"
 #include "support/process.hpp"
 
 #include <gtest/gtest.h>
@@ -64,7 +65,9 @@ TEST(DeadLetterQueue, ACheckpointWritesTheEntriesOfTheRecordsBeforeItAndAResumeC
         ASSERT_TRUE(s2);
         state = *s2;
         add(**q, 5, 2); // after checkpoint 2, then the process dies
-        temp_path = state.substr(state.find(' ', state.find(' ') + 1) + 1);
+        auto parsed = SinkResume::parse(DeadLetterQueue::kCheckpointName, state, path, false);
+        ASSERT_TRUE(parsed) << state;
+        temp_path = parsed->position().file;
         ASSERT_TRUE(fs::exists(temp_path)) << state;
         EXPECT_EQ(ids_in(test::read_file(temp_path)), (std::vector<std::int64_t>{1, 3, 2}))
             << "checkpoint 1 covers 1 and 3, checkpoint 2 adds 2; 4 and 5 wait";
@@ -87,8 +90,11 @@ TEST(DeadLetterQueue, AMalformedOrMissingCheckpointStateIsAnError) {
     test::TempDir dir;
     RunContext run;
     EXPECT_FALSE(DeadLetterQueue::open(dir.file("dead.jsonl"), &run, std::string("nonsense")));
-    EXPECT_FALSE(DeadLetterQueue::open(dir.file("dead.jsonl"), &run,
-                                       "10 1 " + dir.file(".dead.jsonl.conveyor-1-gone.tmp")));
+    const std::string path = dir.file("dead.jsonl");
+    EXPECT_FALSE(DeadLetterQueue::open(
+        path, &run,
+        sink_checkpoint_text(DeadLetterQueue::kCheckpointName, path, false,
+                             {dir.file(".dead.jsonl.conveyor-1-gone.tmp"), 10}, "\"entries\":1")));
 }
 
 } // namespace

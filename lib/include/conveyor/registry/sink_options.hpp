@@ -59,6 +59,8 @@ public:
     /// The sink's own state members; missing or of another type is an error.
     [[nodiscard]] Result<bool> get_bool(std::string_view name) const;
     [[nodiscard]] Result<std::string> get_string(std::string_view name) const;
+    /// A count: an integer, not negative.
+    [[nodiscard]] Result<std::uint64_t> get_count(std::string_view name) const;
     /// A list of strings, or nullopt for `null`.
     [[nodiscard]] Result<std::optional<std::vector<std::string>>>
     get_string_list(std::string_view name) const;
