@@ -35,6 +35,10 @@ public:
                  DeadLetterQueue* dead_letters);
 
     [[nodiscard]] std::uint64_t last_committed_at_start() const noexcept { return start_; }
+    /// Whether stage `node` reports states (a transform only passes markers on).
+    [[nodiscard]] bool participates(std::size_t node) const noexcept {
+        return participants_[node].has_value();
+    }
 
     /// A source that emitted `since` records after its last marker (whose id was `own`): the
     /// id of the marker to emit now (> own), or 0 for none yet. Markers also follow when

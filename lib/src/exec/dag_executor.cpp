@@ -101,11 +101,7 @@ public:
 
     asio::awaitable<bool> emit(Batch batch) override {
         if (run_.cancelled()) co_return false;
-        if (!batch.is_marker_only()) {
-            node_.metrics->records_out.fetch_add(batch.rows(), std::memory_order_relaxed);
-            node_.metrics->batches_out.fetch_add(1, std::memory_order_relaxed);
-            if (node_.observer) node_.observer->on_batch(node_.id(), batch);
-        }
+        note_emitted(node_, batch);
         if (copies_ == 0) co_return true; // nobody consumes it (a sink's output)
         const std::uint64_t bytes = batch.memory_bytes() * copies_;
         const std::uint64_t used = budget_.used.fetch_add(bytes) + bytes;

@@ -178,13 +178,14 @@ public:
     /// puts the marker after `batches` (what the stage emitted for the records before it).
     Status take(std::uint64_t id, Operator& op, StreamInput& in, std::vector<Batch>& batches) {
         emitted_ = id;
-        if (Checkpointer* cp = node_.checkpoints) {
+        Checkpointer* cp = node_.checkpoints;
+        if (cp && cp->participates(node_.index)) {
             Result<std::string> state = op.checkpoint(Checkpoint{id, cp->durable(id)});
             if (!state) return std::move(state).error();
             cp->report(node_.index, id, std::move(state).value());
-            // Records this stage fails from now on are after the checkpoint.
-            if (node_.errors) node_.errors->passed_checkpoint(id);
         }
+        // Records this stage fails from now on are after the checkpoint.
+        if (node_.errors) node_.errors->passed_checkpoint(id);
         for (std::size_t p = 0; p < passed_.size(); ++p)
             if (!ended_[p]) in.hold(p, false);
         if (!node_.consumers.empty()) append_marker(batches, id); // a sink has nobody to tell

@@ -12,11 +12,7 @@ namespace conveyor::exec {
 
 asio::awaitable<bool> BroadcastOutput::emit(Batch batch) {
     if (run_.cancelled()) co_return false;
-    if (!batch.is_marker_only()) {
-        node_.metrics->records_out.fetch_add(batch.rows(), std::memory_order_relaxed);
-        node_.metrics->batches_out.fetch_add(1, std::memory_order_relaxed);
-        if (node_.observer) node_.observer->on_batch(node_.id(), batch);
-    }
+    note_emitted(node_, batch);
     if (targets_.empty()) co_return true;
     std::size_t last = targets_.size();
     for (std::size_t i = 0; i < targets_.size(); ++i)
@@ -35,6 +31,13 @@ asio::awaitable<bool> BroadcastOutput::emit(Batch batch) {
     for (const Target& t : targets_)
         if (t.live) co_return true;
     co_return false;
+}
+
+void note_emitted(Node& node, const Batch& batch) {
+    if (batch.is_marker_only()) return;
+    node.metrics->records_out.fetch_add(batch.rows(), std::memory_order_relaxed);
+    node.metrics->batches_out.fetch_add(1, std::memory_order_relaxed);
+    if (node.observer) node.observer->on_batch(node.id(), batch);
 }
 
 void BroadcastOutput::close() {

@@ -47,6 +47,10 @@ private:
     RunContext& run_;
 };
 
+/// Counts a batch a stage emits (records and batches out) and shows it to the stage's observer;
+/// a checkpoint marker alone is neither.
+void note_emitted(Node& node, const Batch& batch);
+
 /// Where a stage's coroutine runs: I/O stages on the I/O context, sources on the source pool
 /// (a blocking read never starves a transform), the rest on the worker pool; one strand each.
 boost::asio::any_io_executor stage_executor(Plan& plan, const Node& node);

@@ -89,13 +89,13 @@ public:
     }
     /// The time timer() named has come; called like push(), between pushes.
     virtual Status on_timer(Emitter& /*out*/) { return {}; }
-    /// Only for stages that set OpenedStage::checkpoints. Called between pushes once every
-    /// record before checkpoint `cp` (on every input) has been pushed, and before any record
-    /// after it. Returns the stage's state as text (no line breaks) that open() accepts back
-    /// through OpenContext::resume: for a file sink, what it needs to carry on writing the same
-    /// output (its temporary file and how many bytes of it are good), after handing everything
-    /// it buffered to that file. Only sinks' states are recorded: a transform that takes part
-    /// must keep no state from one batch to the next (markers just pass through it).
+    /// Only for sinks that set OpenedStage::checkpoints (a transform that takes part keeps no
+    /// state from one batch to the next: markers just pass through it, and this is not
+    /// called). Called between pushes once every record before checkpoint `cp` (on every
+    /// input) has been pushed, and before any record after it. Returns the sink's state as text
+    /// (no line breaks) that open() accepts back through OpenContext::resume: what it needs to
+    /// carry on writing the same output (its temporary file and how many bytes of it are
+    /// good), after handing everything it buffered to that file.
     virtual Result<std::string> checkpoint(const Checkpoint& /*cp*/) { return std::string(); }
 };
 
