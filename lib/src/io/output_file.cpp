@@ -76,7 +76,6 @@ OutputFile& OutputFile::operator=(OutputFile&& o) noexcept {
         committed_ = std::exchange(o.committed_, true);
         append_ = o.append_;
         initial_size_ = o.initial_size_;
-        start_ = o.start_;
         path_ = std::move(o.path_);
         temp_path_ = std::move(o.temp_path_);
         buffer_ = std::move(o.buffer_);
@@ -161,7 +160,6 @@ Result<OutputFile> OutputFile::open_append(const std::string& path, RunContext* 
     if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode))
         return fail(ErrorKind::CantCreate, "is not a regular file", path);
     f.initial_size_ = S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
-    f.start_ = f.initial_size_;
     if (f.initial_size_ > 0) {
         char last = '\n';
         if (::pread(fd, &last, 1, static_cast<off_t>(f.initial_size_ - 1)) != 1)
@@ -245,7 +243,6 @@ Result<OutputFile> OutputFile::adopt(const std::string& target,
     if (::lseek(fd, 0, SEEK_END) < 0)
         return cant_create(file_at_checkpoint, "cannot seek to the end", errno);
     f.initial_size_ = length;
-    f.start_ = length;
     if (!append) {
         // Ours from now on: deleted on failure like a file create() made. Until here a failure
         // leaves it as it was.
@@ -321,7 +318,8 @@ Result<OutputFile::Position> OutputFile::checkpoint(bool durable) {
     CONVEYOR_TRY(flush());
     if (durable && ::fdatasync(fd_) != 0 && errno != EINVAL)
         return cant_create(path_, "fdatasync failed", errno);
-    return Position{append_ ? path_ : temp_path_, start_ + bytes_written_};
+    // Everything this object wrote follows what the file held when it was opened.
+    return Position{append_ ? path_ : temp_path_, initial_size_ + bytes_written_};
 }
 
 Status OutputFile::commit() {

@@ -104,9 +104,6 @@ private:
     bool committed_ = false;
     bool append_ = false;
     std::uint64_t initial_size_ = 0;
-    /// The file's length before this object wrote to it: initial_size_ when appending or
-    /// adopting, 0 for a new temporary file. Position::length = start_ + bytes_written_.
-    std::uint64_t start_ = 0;
     std::string path_;
     std::string temp_path_;
     std::string buffer_;
