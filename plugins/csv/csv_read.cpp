@@ -299,19 +299,11 @@ Status CsvReadOperator::resume(std::string_view text) {
     if (p.columns != width_)
         return refuse(fmt::format("the file now has {} column{}, the interrupted run read {}",
                                   width_, width_ == 1 ? "" : "s", p.columns));
-    const std::uint64_t size = reader_.file().size().value_or(0);
-    if (p.offset > size)
-        return refuse(fmt::format("the file has only {} bytes, fewer than the {} already read",
-                                  size, p.offset));
+    // (A position inside the header row is never beyond the end of the file.)
     if (p.offset < data_start_)
         return refuse(fmt::format("byte {} is inside the header row, which ends at byte {}",
                                   p.offset, data_start_));
-    auto check = reader_.file().checksum_before(p.offset);
-    if (!check) return std::move(check).error();
-    if (*check != p.check)
-        return refuse(fmt::format("the bytes before byte {} are not what the interrupted run "
-                                  "read: the file has changed",
-                                  p.offset));
+    CONVEYOR_TRY(CheckpointText::verify_file(reader_.file(), p.offset, p.check, p.to_text()));
     const std::uint64_t read_at_open = reader_.file().bytes_read(); // the header's block
     CONVEYOR_TRY(reader_.resume_at(p.offset, p.line));
     // The first record a file without a header row was read for its width is emitted again

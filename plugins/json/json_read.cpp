@@ -147,16 +147,7 @@ public:
                                     "array of records"
                                   : "it is a position in an array of records, but the stage "
                                     "reads JSON lines");
-        const std::uint64_t size = splitter_.file().size().value_or(0);
-        if (p.mark.offset > size)
-            return refuse(fmt::format("the file has only {} bytes, fewer than the {} already read",
-                                      size, p.mark.offset));
-        Result<std::uint64_t> check = splitter_.file().checksum_before(p.mark.offset);
-        if (!check.ok()) return std::move(check).error();
-        if (*check != p.check)
-            return refuse(fmt::format("the bytes before byte {} are not what the interrupted run "
-                                      "read: the file has changed",
-                                      p.mark.offset));
+        CONVEYOR_TRY(CheckpointText::verify_file(splitter_.file(), p.mark.offset, p.check, p.to_text()));
         CONVEYOR_TRY(splitter_.resume_at(p.mark));
         emitted_ = before_ = p.mark;
         records_ = p.records;

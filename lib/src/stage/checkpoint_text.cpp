@@ -1,5 +1,7 @@
 #include "conveyor/stage/checkpoint_text.hpp"
 
+#include "conveyor/io/input_file.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -18,6 +20,24 @@ Error CheckpointText::refuse(std::string_view position, std::string_view why, co
                              "--resume to read the file from its start",
                              position, why),
                  file);
+}
+
+Status CheckpointText::verify_file(InputFile& file, std::uint64_t offset, std::uint64_t check,
+                                   std::string_view position) {
+    const std::uint64_t size = file.size().value_or(0);
+    if (offset > size)
+        return refuse(position,
+                      fmt::format("the file has only {} bytes, fewer than the {} already read", size, offset),
+                      file.display_name());
+    Result<std::uint64_t> now = file.checksum_before(offset);
+    if (!now) return std::move(now).error();
+    if (*now != check)
+        return refuse(position,
+                      fmt::format("the bytes before byte {} are not what the interrupted run read: "
+                                  "the file has changed",
+                                  offset),
+                      file.display_name());
+    return {};
 }
 
 Error CheckpointText::not_resumable(bool followed, const std::string& path, std::string_view stage) {

@@ -11,6 +11,8 @@
 
 namespace conveyor {
 
+class InputFile;
+
 /// The text of a source's checkpoint (SourceOperator::checkpoint): a tag naming the format and
 /// its version, then `key=value` fields separated by spaces, e.g.
 /// `csv1 offset=4096 line=57 records=55`. Values hold no spaces.
@@ -32,6 +34,11 @@ public:
     /// format): a Config error naming the file. The executor then starts the run over.
     [[nodiscard]] static Error refuse(std::string_view position, std::string_view why,
                                       const std::string& file);
+    /// Checks that `file` still holds what the interrupted run had read before byte `offset`:
+    /// it is that long, and the bytes checked by InputFile::checksum_before give `check`.
+    /// refuse() (for `position`) when not.
+    static Status verify_file(InputFile& file, std::uint64_t offset, std::uint64_t check,
+                              std::string_view position);
     /// A source over standard input or a followed file was given a position to resume from.
     [[nodiscard]] static Error not_resumable(bool followed, const std::string& path,
                                              std::string_view stage);
