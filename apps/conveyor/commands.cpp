@@ -309,9 +309,10 @@ int cmd_run(const RunArgs& args) {
         // Its outputs were rolled back (failure) or committed as they were (stop): there is
         // no output to carry on from a checkpoint; --resume starts again, reusing results.
         (*journal)->discard_checkpoints();
+        if (std::filesystem::exists((*journal)->directory()))
+            spdlog::info("run journal kept in {} (conveyor run --resume continues this run)",
+                         (*journal)->directory());
     }
-    if (!(report.status && !report.signal) && std::filesystem::exists((*journal)->directory()))
-        spdlog::info("run journal kept in {} (conveyor run --resume continues this run)", (*journal)->directory());
     if (report.signal) {
         print_err(fmt::format("conveyor: interrupted by {} after {:.2f} s\n",
                               report.signal == SIGINT ? "SIGINT" : "SIGTERM", secs));
