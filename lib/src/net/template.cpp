@@ -83,6 +83,54 @@ void append_scalar_text(std::string& out, const Value& v) {
     }
 }
 
+/// Where the path of the URL in `url` starts and ends: after "scheme://authority" (or at 0 when
+/// there is no "://"), up to the first '?' or '#'.
+std::pair<std::size_t, std::size_t> path_span(std::string_view url) {
+    std::size_t begin = 0;
+    if (const std::size_t scheme = url.find("://"); scheme != std::string_view::npos) {
+        begin = url.find_first_of("/?#", scheme + 3);
+        if (begin == std::string_view::npos) return {url.size(), url.size()};
+    }
+    std::size_t end = url.find_first_of("?#", begin);
+    if (end == std::string_view::npos) end = url.size();
+    return {begin, end};
+}
+
+/// Percent-encodes the dots of each path segment of the URL in `url` from `base` on that is
+/// exactly "." or ".." and holds a value from `dot_values` (byte ranges of `url` where a value
+/// made only of dots was put): such a segment would otherwise climb or stay in the path (RFC
+/// 3986 section 5.2.4), letting a record's value reach another resource. Dot segments written
+/// in the template itself are the user's intent and stay as written. Values are
+/// percent-encoded, so only the template's own text holds the '/', '?' and '#' that delimit
+/// segments, and only an all-dots value can be part of a dot segment.
+void encode_dot_segments(std::string& url, std::size_t base,
+                         const std::vector<std::pair<std::size_t, std::size_t>>& dot_values) {
+    auto [begin, end] = path_span(std::string_view(url).substr(base));
+    begin += base;
+    end += base;
+    std::string out;
+    std::size_t copied = base;
+    std::size_t seg = begin;
+    for (;;) {
+        std::size_t stop = url.find('/', seg);
+        if (stop == std::string::npos || stop > end) stop = end;
+        const std::string_view segment(url.data() + seg, stop - seg);
+        const bool dots = segment == "." || segment == "..";
+        if (dots && std::any_of(dot_values.begin(), dot_values.end(),
+                                [&](const auto& v) { return v.first < stop && v.second > seg; })) {
+            out.append(url, copied, seg - copied);
+            for (std::size_t i = seg; i < stop; ++i)
+                out += "%2E";
+            copied = stop;
+        }
+        if (stop == end) break;
+        seg = stop + 1;
+    }
+    if (copied == base) return;
+    out.append(url, copied, std::string::npos);
+    url.replace(base, std::string::npos, out);
+}
+
 } // namespace
 
 Result<Template> Template::parse(std::string_view text) {
@@ -167,6 +215,17 @@ BoundTemplate::BoundTemplate(const Template& tpl, const Schema& schema) : tpl_(&
 
 Status BoundTemplate::render(std::span<const Value> row, Escape escape, std::string& out) const {
     if (!tpl_) return {};
+    const std::size_t base = out.size();
+    // Filled only by a value made of dots: the rare case that needs the path looked at again.
+    std::vector<std::pair<std::size_t, std::size_t>> dot_values;
+    CONVEYOR_TRY(render_parts(row, escape, out, escape == Escape::Url ? &dot_values : nullptr));
+    if (!dot_values.empty()) encode_dot_segments(out, base, dot_values);
+    return {};
+}
+
+Status
+BoundTemplate::render_parts(std::span<const Value> row, Escape escape, std::string& out,
+                            std::vector<std::pair<std::size_t, std::size_t>>* dot_values) const {
     const auto& parts = tpl_->parts();
     for (std::size_t i = 0; i < parts.size(); ++i) {
         const Template::Part& p = parts[i];
@@ -180,7 +239,12 @@ Status BoundTemplate::render(std::span<const Value> row, Escape escape, std::str
             v = step(*v, p.path[k]);
         if (!v || v->is_absent())
             return fail(ErrorKind::Data, "field '" + p.name + "' is missing from the record");
+        const std::size_t at = out.size();
         CONVEYOR_TRY(append_escaped(out, *v, escape, p.name));
+        if (dot_values && at < out.size() &&
+            std::all_of(out.begin() + static_cast<std::ptrdiff_t>(at), out.end(),
+                        [](char c) { return c == '.'; }))
+            dot_values->emplace_back(at, out.size());
     }
     return {};
 }

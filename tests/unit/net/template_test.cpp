@@ -65,6 +65,50 @@ TEST(Template, ReportsMalformedTemplatesWithTheirPosition) {
     EXPECT_NE(parse_error("{{{ raw }}}").find("not supported"), std::string::npos);
 }
 
+TEST(Template, DotSegmentValuesAreEncodedSoTheyCannotMoveAlongThePath) {
+    const Template t = parse_ok("http://h/users/{{ id }}/profile?q={{ id }}");
+    const std::pair<std::string, std::string> cases[] = {
+        {"..", "http://h/users/%2E%2E/profile?q=.."},
+        {".", "http://h/users/%2E/profile?q=."},
+        {"...", "http://h/users/.../profile?q=..."},
+        {"a..", "http://h/users/a../profile?q=a.."},
+        {"../admin", "http://h/users/..%2Fadmin/profile?q=..%2Fadmin"},
+        {"a/b", "http://h/users/a%2Fb/profile?q=a%2Fb"},
+        {"a?b=1", "http://h/users/a%3Fb%3D1/profile?q=a%3Fb%3D1"},
+        {"x#frag", "http://h/users/x%23frag/profile?q=x%23frag"},
+        {"100%", "http://h/users/100%25/profile?q=100%25"},
+        {"%2E%2E", "http://h/users/%252E%252E/profile?q=%252E%252E"},
+        {"a&admin=1", "http://h/users/a%26admin%3D1/profile?q=a%26admin%3D1"},
+    };
+    for (const auto& [value, want] : cases) {
+        Record r{make_schema({"id"}), {Value::string(value)}};
+        auto out = render(t, Escape::Url, r);
+        ASSERT_TRUE(out) << out.error().message;
+        EXPECT_EQ(*out, want) << value;
+    }
+}
+
+TEST(Template, DotSegmentsMadeOfValueAndTemplateTextAreEncodedButTheTemplatesOwnAreKept) {
+    Record r{make_schema({"a", "b"}), {Value::string("."), Value::string(".")}};
+    auto joined = render(parse_ok("http://h/x/{{a}}{{b}}/y"), Escape::Url, r);
+    ASSERT_TRUE(joined);
+    EXPECT_EQ(*joined, "http://h/x/%2E%2E/y");
+    auto with_literal = render(parse_ok("http://h/x/.{{a}}/y"), Escape::Url, r);
+    ASSERT_TRUE(with_literal);
+    EXPECT_EQ(*with_literal, "http://h/x/%2E%2E/y");
+    auto last = render(parse_ok("http://h/x/{{a}}"), Escape::Url, r);
+    ASSERT_TRUE(last);
+    EXPECT_EQ(*last, "http://h/x/%2E");
+    // The template's own dot segments are the user's, and a dot in the host is no segment.
+    auto own = render(parse_ok("http://h{{a}}example/x/../{{b}}z"), Escape::Url, r);
+    ASSERT_TRUE(own);
+    EXPECT_EQ(*own, "http://h.example/x/../.z");
+    // A body or header is not a URL: dots stay.
+    auto json = render(parse_ok("{{a}}{{b}}"), Escape::Json, r);
+    ASSERT_TRUE(json);
+    EXPECT_EQ(*json, "..");
+}
+
 TEST(Template, UrlValuesArePercentEncodedSoTheyCannotChangeTheUrl) {
     Record r = sample();
     auto out = render(parse_ok("http://h/items/{{ name }}?q={{name}}&id={{ id }}"), Escape::Url, r);

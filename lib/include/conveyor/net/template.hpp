@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace conveyor::net {
@@ -64,10 +65,18 @@ public:
     BoundTemplate(const Template& tpl, const Schema& schema);
 
     /// Appends the rendering of `row`. A placeholder whose field is missing (or absent) is an
-    /// error (ErrorKind::Data) naming the field - never an empty string.
+    /// error (ErrorKind::Data) naming the field - never an empty string. With Escape::Url the
+    /// template is a whole URL: a path segment that is exactly "." or ".." and comes (partly)
+    /// from a value is sent as "%2E" / "%2E%2E", so no value can move the request up or along
+    /// the path; dot segments written in the template itself are kept.
     Status render(std::span<const Value> row, Escape escape, std::string& out) const;
 
 private:
+    /// render() without the URL post-processing; when `dot_values` is not null, adds the byte
+    /// range of `out` of each value made only of dots.
+    Status render_parts(std::span<const Value> row, Escape escape, std::string& out,
+                        std::vector<std::pair<std::size_t, std::size_t>>* dot_values) const;
+
     struct Slot {
         std::size_t column = static_cast<std::size_t>(-1);
         std::size_t path_from = 0; ///< first element of Part::path below the column
