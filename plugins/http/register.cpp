@@ -200,7 +200,8 @@ void register_http(Registry& registry) {
         "connections, and stores the response body, parsed as JSON (or as a string when it is not "
         "JSON), in result_field. Templates fill {{ field }} (or {{ user.name }} for nested "
         "objects) from the record: percent-encoded in the URL (a value can never change the "
-        "path or query), JSON-escaped in the body, raw in headers (a line break is an error). A "
+        "path or query; a value that makes a path segment \".\" or \"..\" is sent as %2E), "
+        "JSON-escaped in the body, raw in headers (a line break is an error). A "
         "missing field is an error for that record. Output keeps input order unless ordered = "
         "false. Timeouts, connection errors, 408, 429 and 5xx are retried with exponential "
         "backoff and full jitter (Retry-After is honoured); other 4xx are not. After the last "
@@ -261,7 +262,9 @@ void register_http(Registry& registry) {
     timeout_s.aliases = {"timeout"};
     fn.options.push_back(std::move(timeout_s));
     fn.options.push_back(int_option("max_response_bytes", 10 * 1024 * 1024, 0, 4.0e9,
-                                    "Larger response bodies are an error for that record."));
+                                    "Larger response bodies are an error for that record, "
+                                    "before and after undoing a gzip or deflate "
+                                    "Content-Encoding."));
     fn.options.push_back(option("response_status", OptionType::Bool, false,
                                 "Add field response_status (the final HTTP status)."));
     fn.options.push_back(option("response_headers", OptionType::Bool, false,

@@ -14,6 +14,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -26,8 +27,10 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -333,8 +336,26 @@ struct HttpTestServer::Impl {
             // Counted as answered before the bytes leave: the client cannot send its next
             // request before reading this response, so max_concurrent never overstates.
             done_one();
-            auto [wec, wn] =
-                co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+            error_code wec;
+            if (reply.interim.empty() && reply.trailing_bytes.empty()) {
+                std::tie(wec, std::ignore) =
+                    co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+            } else {
+                // One write, so the client finds the interim responses, the response and what
+                // follows it together in its buffer.
+                std::ostringstream text;
+                for (const HttpTestInterim& i : reply.interim) {
+                    text << "HTTP/1.1 " << i.status << ' '
+                         << http::obsolete_reason(static_cast<http::status>(i.status)) << "\r\n";
+                    for (const auto& [k, v] : i.headers)
+                        text << k << ": " << v << "\r\n";
+                    text << "\r\n";
+                }
+                text << res << reply.trailing_bytes;
+                const std::string bytes = std::move(text).str();
+                std::tie(wec, std::ignore) = co_await asio::async_write(
+                    stream, asio::buffer(bytes), asio::as_tuple(asio::use_awaitable));
+            }
             if (wec || !res.keep_alive() || reply.silent_close) {
                 error_code ignored;
                 socket.shutdown(tcp::socket::shutdown_send, ignored);

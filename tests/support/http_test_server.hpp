@@ -4,10 +4,11 @@
 // Runs on its own thread; the destructor stops it. Each request is answered by the handler
 // whose path prefix matches longest (default: echo). Faults are scripted per path or per
 // request count: fixed delays (server-side timers), any status with headers (429 +
-// Retry-After), hang (never answer), reset (RST), non-JSON or huge bodies, and a gate that
-// holds requests until N are in flight at once (to observe a concurrency limit exactly,
-// without timing). Optional TLS with a self-signed certificate for 127.0.0.1 generated at
-// start-up with the OpenSSL C API. Keep Asio/Beast out of this header.
+// Retry-After), interim 1xx responses before the answer and raw bytes after it, hang (never
+// answer), reset (RST), non-JSON, huge or compressed bodies, and a gate that holds requests
+// until N are in flight at once (to observe a concurrency limit exactly, without timing).
+// Optional TLS with a self-signed certificate for 127.0.0.1 generated at start-up with the
+// OpenSSL C API. Keep Asio/Beast out of this header.
 
 #include <chrono>
 #include <condition_variable>
@@ -37,6 +38,12 @@ struct HttpTestRequest {
     [[nodiscard]] std::string header(std::string_view name) const;
 };
 
+/// An interim (1xx) response written before the final one, e.g. 100 Continue or 103 Early Hints.
+struct HttpTestInterim {
+    int status = 100;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
 struct HttpTestReply {
     enum class Action { Respond, Hang, Reset };
     Action action = Action::Respond;
@@ -50,6 +57,11 @@ struct HttpTestReply {
     /// Answer only once this many requests have arrived in total (counted over the server's
     /// life); 0 = no wait. Makes "this record finishes last" deterministic.
     std::size_t hold_until_requests = 0;
+    /// Written before the response, in order (with it, in one write).
+    std::vector<HttpTestInterim> interim;
+    /// Raw bytes written right after the response, in the same write: e.g. a second response
+    /// nobody asked for.
+    std::string trailing_bytes;
 
     static HttpTestReply json(std::string body, int status = 200);
     static HttpTestReply text(std::string body, int status = 200);

@@ -1,6 +1,7 @@
 #include "conveyor/net/http_client.hpp"
 #include "conveyor/core/ascii.hpp"
 
+#include "conveyor/net/http_response_reader.hpp"
 #include "conveyor/net/url.hpp"
 
 #include <algorithm>
@@ -14,7 +15,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -117,6 +117,9 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& options
 namespace {
 
 using Millis = std::chrono::milliseconds;
+
+/// How much one socket read may add to a connection's buffer.
+constexpr std::size_t kReadChunk = 64 * 1024;
 
 /// One TCP (or TLS over TCP) connection and the bytes read past the last response.
 struct Connection {
@@ -229,6 +232,12 @@ struct HttpClient::Impl {
             return;
         }
         list.push_back(std::move(c));
+    }
+
+    [[nodiscard]] ResponseLimits limits() const {
+        ResponseLimits l;
+        l.max_body_bytes = options.max_response_bytes;
+        return l;
     }
 
     HttpResult interrupted(const Operation& op, Millis timeout) const {
@@ -352,17 +361,21 @@ struct HttpClient::Impl {
         req.set(http::field::host, url.host_header());
         bool has_agent = false;
         bool has_auth = false;
+        bool has_accept_encoding = false;
         bool wants_close = false;
         for (const Header& h : rq.headers) {
             req.insert(h.name, h.value);
             if (iequals(h.name, "user-agent")) has_agent = true;
             if (iequals(h.name, "authorization")) has_auth = true;
+            if (iequals(h.name, "accept-encoding")) has_accept_encoding = true;
             if (iequals(h.name, "connection") && iequals(h.value, "close")) wants_close = true;
         }
         if (!has_agent) req.set(http::field::user_agent, options.user_agent);
         if (!has_auth && !url.userinfo.empty())
             req.set(http::field::authorization,
                     "Basic " + base64_encode(percent_decode(url.userinfo)));
+        // Only codings decode_content() can undo are offered (a user's own header wins).
+        if (!has_accept_encoding) req.set(http::field::accept_encoding, "gzip, deflate");
         req.body() = rq.body;
         req.prepare_payload();
 
@@ -378,50 +391,55 @@ struct HttpClient::Impl {
                 failure(FailureKind::Reset, "sending the request failed: " + wec.message());
             co_return out;
         }
-        http::response_parser<http::string_body> parser;
-        parser.body_limit(options.max_response_bytes);
-        parser.header_limit(64 * 1024);
-        if (verb == http::verb::head) parser.skip(true);
-        auto [rec, read] = co_await http::async_read(stream, conn.buffer, parser,
-                                                     asio::as_tuple(asio::use_awaitable));
-        if (op.interrupted()) {
-            out.result = interrupted(op, timeout);
-            co_return out;
+        ResponseReader reader(limits(), verb == http::verb::head);
+        error_code rec;
+        for (;;) {
+            if (conn.buffer.size() > 0) {
+                const auto data = conn.buffer.data();
+                conn.buffer.consume(reader.put(
+                    std::string_view(static_cast<const char*>(data.data()), data.size())));
+                if (reader.state() != ResponseReader::State::NeedMore) break;
+            }
+            auto [ec, n] = co_await stream.async_read_some(conn.buffer.prepare(kReadChunk),
+                                                           asio::as_tuple(asio::use_awaitable));
+            if (op.interrupted()) {
+                out.result = interrupted(op, timeout);
+                co_return out;
+            }
+            if (ec == asio::error::eof) {
+                reader.put_eof();
+                break;
+            }
+            if (ec) {
+                rec = ec;
+                break;
+            }
+            conn.buffer.commit(n);
         }
         if (rec) {
-            if (rec == http::error::body_limit) {
-                out.result = failure(FailureKind::TooLarge,
-                                     "the response body is larger than max_response_bytes (" +
-                                         std::to_string(options.max_response_bytes) + " bytes)");
-            } else if (is_broken_connection(rec)) {
-                out.stale = reused && !parser.got_some() && idempotent(verb);
+            out.stale = reused && !reader.got_some() && idempotent(verb);
+            if (is_broken_connection(rec)) {
                 out.result =
                     failure(FailureKind::Reset,
                             "the connection was closed before the whole response arrived (" +
                                 rec.message() + ")");
-            } else if (rec.category() == error_code(http::error::end_of_stream).category() ||
-                       rec == http::error::header_limit) {
-                out.result =
-                    failure(FailureKind::Protocol, "invalid HTTP response: " + rec.message());
             } else if (rec.category() == asio::error::get_ssl_category() ||
                        rec.category() == ssl::error::get_stream_category()) {
+                out.stale = false;
                 out.result = failure(FailureKind::Tls, "TLS error while reading: " + rec.message());
             } else {
-                out.stale = reused && !parser.got_some() && idempotent(verb);
                 out.result =
                     failure(FailureKind::Reset, "reading the response failed: " + rec.message());
             }
             co_return out;
         }
-        auto& msg = parser.get();
-        HttpResponse resp;
-        resp.status = static_cast<int>(msg.result_int());
-        resp.reason = std::string(msg.reason());
-        for (const auto& field : msg)
-            resp.headers.push_back({std::string(field.name_string()), std::string(field.value())});
-        resp.body = std::move(msg.body());
-        out.keep_alive = msg.keep_alive() && !wants_close;
-        out.result.response = std::move(resp);
+        const bool done = reader.state() == ResponseReader::State::Done;
+        // The connection closed with nothing of a response: the keep-alive connection was stale.
+        out.stale = !done && reused && !reader.got_some() && idempotent(verb);
+        // Bytes after the final response answer nothing we asked: the connection can no longer
+        // tell which response belongs to which request, so it is not used again.
+        out.keep_alive = done && reader.keep_alive() && !wants_close && conn.buffer.size() == 0;
+        out.result = reader.take_result();
         co_return out;
     }
 

@@ -316,5 +316,141 @@ TEST(HttpClient, CancelAllAbortsARequestInFlight) {
     EXPECT_EQ(result->failure, FailureKind::Cancelled);
 }
 
+/// A JSON body naming the request's path, sent after `interim` 1xx responses.
+HttpTestReply path_reply(const HttpTestRequest& r, std::vector<test::HttpTestInterim> interim) {
+    HttpTestReply reply = HttpTestReply::json("\"" + r.path + "\"");
+    reply.interim = std::move(interim);
+    return reply;
+}
+
+TEST(HttpClient, InterimResponsesAreSkippedAndEachRequestGetsItsOwnResponse) {
+    HttpTestServer server;
+    server.route("/n/", [](const HttpTestRequest& r) {
+        switch (r.index % 3) {
+        case 0:
+            return path_reply(r, {{100, {}}});
+        case 1:
+            return path_reply(r, {{100, {}}, {103, {{"Link", "</a.css>; rel=preload"}}}});
+        default:
+            return path_reply(r, {{102, {}}});
+        }
+    });
+    std::vector<HttpRequest> reqs;
+    for (int i = 0; i < 6; ++i)
+        reqs.push_back(get(server.url("/n/" + std::to_string(i))));
+    reqs[2].method = "POST";
+    reqs[2].body = "{\"x\":1}";
+    auto [results, opened] = send_all(reqs);
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        ASSERT_TRUE(results[i].ok()) << i << ": " << results[i].message;
+        EXPECT_EQ(results[i].response->status, 200) << i;
+        EXPECT_EQ(results[i].response->body, "\"/n/" + std::to_string(i) + "\"") << i;
+    }
+    EXPECT_EQ(opened, 1u) << "interim responses do not cost the connection";
+}
+
+TEST(HttpClient, AnUnaskedSwitchingProtocolsFailsTheRequestAndItsConnection) {
+    HttpTestServer server;
+    server.route("/upgrade", [](const HttpTestRequest& r) {
+        return path_reply(r, {{101, {{"Upgrade", "websocket"}, {"Connection", "upgrade"}}}});
+    });
+    server.route("/n/", [](const HttpTestRequest& r) { return path_reply(r, {}); });
+    auto [results, opened] = send_all({get(server.url("/upgrade")), get(server.url("/n/1"))});
+    ASSERT_FALSE(results[0].ok());
+    EXPECT_EQ(results[0].failure, FailureKind::Protocol) << results[0].message;
+    EXPECT_FALSE(is_retryable(results[0].failure));
+    ASSERT_TRUE(results[1].ok()) << results[1].message;
+    EXPECT_EQ(results[1].response->body, "\"/n/1\"");
+    EXPECT_EQ(opened, 2u);
+}
+
+TEST(HttpClient, BytesAfterAResponseAreNeverTakenForTheNextRequestsResponse) {
+    HttpTestServer server;
+    server.route("/extra", [](const HttpTestRequest& r) {
+        HttpTestReply reply = path_reply(r, {});
+        reply.trailing_bytes = "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n\"stolen\"";
+        return reply;
+    });
+    server.route("/n/", [](const HttpTestRequest& r) { return path_reply(r, {}); });
+    auto [results, opened] =
+        send_all({get(server.url("/extra")), get(server.url("/n/1")), get(server.url("/n/2"))});
+    for (const HttpResult& r : results)
+        ASSERT_TRUE(r.ok()) << r.message;
+    EXPECT_EQ(results[0].response->body, "\"/extra\"");
+    EXPECT_EQ(results[1].response->body, "\"/n/1\"");
+    EXPECT_EQ(results[2].response->body, "\"/n/2\"");
+    EXPECT_EQ(opened, 2u) << "the connection with the unasked response is closed";
+}
+
+TEST(HttpClient, GzipAndDeflateBodiesAreOfferedAndDecoded) {
+    const std::string text = R"({"message":"decoded on arrival","n":[1,2,3,1,2,3,1,2,3]})";
+    HttpTestServer server;
+    server.route("/gzip", [&](const HttpTestRequest&) {
+        HttpTestReply r = HttpTestReply::json(test_util::compress(text, test_util::Wrapper::Gzip));
+        r.headers.emplace_back("Content-Encoding", "gzip");
+        return r;
+    });
+    server.route("/deflate", [&](const HttpTestRequest&) {
+        HttpTestReply r = HttpTestReply::json(test_util::compress(text, test_util::Wrapper::Zlib));
+        r.headers.emplace_back("Content-Encoding", "deflate");
+        return r;
+    });
+    auto [results, opened] = send_all({get(server.url("/gzip")), get(server.url("/deflate"))});
+    for (const HttpResult& r : results) {
+        ASSERT_TRUE(r.ok()) << r.message;
+        EXPECT_EQ(r.response->body, text);
+    }
+    EXPECT_EQ(opened, 1u);
+    for (const HttpTestRequest& seen : server.received())
+        EXPECT_EQ(seen.header("accept-encoding"), "gzip, deflate");
+}
+
+TEST(HttpClient, ARequestsOwnAcceptEncodingIsSentInstead) {
+    HttpTestServer server;
+    HttpRequest req = get(server.url("/plain"));
+    req.headers.push_back({"Accept-Encoding", "identity"});
+    HttpResult r = send_one(req);
+    ASSERT_TRUE(r.ok()) << r.message;
+    ASSERT_EQ(server.received().size(), 1u);
+    EXPECT_EQ(server.received()[0].header("accept-encoding"), "identity");
+}
+
+TEST(HttpClient, UndecodableBodiesFailTheRequestWithAClearMessage) {
+    HttpTestServer server;
+    const std::string bomb =
+        test_util::compress(std::string(32u << 20, 'z'), test_util::Wrapper::Gzip);
+    server.route("/bomb", [&](const HttpTestRequest&) {
+        HttpTestReply r = HttpTestReply::json(bomb);
+        r.headers.emplace_back("Content-Encoding", "gzip");
+        return r;
+    });
+    server.route("/corrupt", [](const HttpTestRequest&) {
+        HttpTestReply r = HttpTestReply::json(std::string("\x1f\x8b\x08\x00garbage", 11));
+        r.headers.emplace_back("Content-Encoding", "gzip");
+        return r;
+    });
+    server.route("/brotli", [](const HttpTestRequest&) {
+        HttpTestReply r = HttpTestReply::json("\x0b\x02\x80");
+        r.headers.emplace_back("Content-Encoding", "br");
+        return r;
+    });
+    ClientOptions o;
+    o.max_response_bytes = 1u << 20;
+    auto [results, opened] = send_all(
+        {get(server.url("/bomb")), get(server.url("/corrupt")), get(server.url("/brotli"))}, o);
+    ASSERT_EQ(results.size(), 3u);
+    EXPECT_EQ(results[0].failure, FailureKind::TooLarge);
+    EXPECT_EQ(results[0].message, "response body over 1048576 bytes after decoding gzip (the "
+                                  "limit is max_response_bytes)");
+    EXPECT_EQ(results[1].failure, FailureKind::Protocol);
+    EXPECT_EQ(results[1].message.rfind("cannot decode the gzip response body", 0), 0u)
+        << results[1].message;
+    EXPECT_EQ(results[2].failure, FailureKind::Protocol);
+    EXPECT_NE(results[2].message.find("Content-Encoding \"br\""), std::string::npos)
+        << results[2].message;
+    for (const HttpResult& r : results)
+        EXPECT_FALSE(is_retryable(r.failure));
+}
+
 } // namespace
 } // namespace conveyor::net

@@ -91,6 +91,8 @@ private:
 };
 
 struct ClientOptions {
+    /// Bounds the response body as received and again after its gzip/deflate content coding is
+    /// undone (FailureKind::TooLarge either way).
     std::size_t max_response_bytes = 10u << 20;
     /// Idle keep-alive connections kept per host:port(:tls); more are closed.
     std::size_t max_idle_per_host = 64;
@@ -110,8 +112,12 @@ public:
     /// Sends `request` and reads the whole response within `timeout` (DNS, connect, TLS
     /// handshake, write and read all count). Reuses an idle connection to the same
     /// host:port(:tls) when one is alive; a reused connection that turns out to have been closed
-    /// by the server before answering is replaced once, transparently. Never throws for network
-    /// errors: they come back as HttpResult::failure. Cancellation: cancel_all().
+    /// by the server before answering is replaced once, transparently. Interim 1xx responses are
+    /// skipped (an unasked 101 is FailureKind::Protocol); a body sent with Content-Encoding gzip
+    /// or deflate (offered through Accept-Encoding unless the request sets that header) comes
+    /// back decoded, any other coding is FailureKind::Protocol. A connection that delivered
+    /// bytes past the final response is closed, never reused. Never throws for network errors:
+    /// they come back as HttpResult::failure. Cancellation: cancel_all().
     boost::asio::awaitable<HttpResult> send(const HttpRequest& request,
                                             std::chrono::milliseconds timeout);
 
