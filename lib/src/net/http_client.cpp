@@ -352,6 +352,30 @@ struct HttpClient::Impl {
         }
     }
 
+    /// Feeds `reader` from the connection's buffer and then the socket until it is done or has
+    /// failed; the socket's end counts as the end of the response. Returns the read error that
+    /// stopped it, if any (an interrupted operation shows as one: its socket was closed).
+    template <class Stream>
+    static asio::awaitable<error_code> read_response(Stream& stream, Connection& conn,
+                                                     ResponseReader& reader) {
+        for (;;) {
+            if (conn.buffer.size() > 0) {
+                const auto data = conn.buffer.data();
+                conn.buffer.consume(reader.put(
+                    std::string_view(static_cast<const char*>(data.data()), data.size())));
+                if (reader.state() != ResponseReader::State::NeedMore) co_return error_code{};
+            }
+            auto [ec, n] = co_await stream.async_read_some(conn.buffer.prepare(kReadChunk),
+                                                           asio::as_tuple(asio::use_awaitable));
+            if (ec == asio::error::eof) {
+                reader.put_eof();
+                co_return error_code{};
+            }
+            if (ec) co_return ec;
+            conn.buffer.commit(n);
+        }
+    }
+
     template <class Stream>
     asio::awaitable<Exchange> exchange_on(Stream& stream, Connection& conn, Operation& op,
                                           const Url& url, http::verb verb, const HttpRequest& rq,
@@ -392,29 +416,10 @@ struct HttpClient::Impl {
             co_return out;
         }
         ResponseReader reader(limits(), verb == http::verb::head);
-        error_code rec;
-        for (;;) {
-            if (conn.buffer.size() > 0) {
-                const auto data = conn.buffer.data();
-                conn.buffer.consume(reader.put(
-                    std::string_view(static_cast<const char*>(data.data()), data.size())));
-                if (reader.state() != ResponseReader::State::NeedMore) break;
-            }
-            auto [ec, n] = co_await stream.async_read_some(conn.buffer.prepare(kReadChunk),
-                                                           asio::as_tuple(asio::use_awaitable));
-            if (op.interrupted()) {
-                out.result = interrupted(op, timeout);
-                co_return out;
-            }
-            if (ec == asio::error::eof) {
-                reader.put_eof();
-                break;
-            }
-            if (ec) {
-                rec = ec;
-                break;
-            }
-            conn.buffer.commit(n);
+        const error_code rec = co_await read_response(stream, conn, reader);
+        if (op.interrupted()) {
+            out.result = interrupted(op, timeout);
+            co_return out;
         }
         if (rec) {
             out.stale = reused && !reader.got_some() && idempotent(verb);
