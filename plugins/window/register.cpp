@@ -494,8 +494,11 @@ FunctionDescriptor window_apply_descriptor(WindowClock clock) {
         "window closes when the watermark reaches its end (so only as later records arrive, or "
         "at the end of the input). Records older than the watermark, and records without a "
         "valid timestamp, are dropped with a warning and a count (and go to the dead-letter "
-        "queue when it is enabled). At the end of the input, or on SIGINT/SIGTERM, every open "
-        "window closes.";
+        "queue when it is enabled). Times must lie within 0000-01-01T00:00:00Z and "
+        "9999-12-31T23:59:59.999Z, and so must the bounds of their windows: a record outside "
+        "(such as a number of milliseconds near 2^63) is a record error, settled by the stage's "
+        "error strategy (the stage fails under stop; counted and dead-lettered under "
+        "continue). At the end of the input, or on SIGINT/SIGTERM, every open window closes.";
     OptionSpec type;
     type.name = "type";
     type.type = OptionType::String;
@@ -515,7 +518,9 @@ FunctionDescriptor window_apply_descriptor(WindowClock clock) {
     slide.name = "slide";
     slide.type = OptionType::Any;
     slide.description = "Sliding windows: how far each window starts after the previous one, "
-                        "in the same kind of unit as size and no larger than it.";
+                        "in the same kind of unit as size and no larger than it. Each record "
+                        "goes on once per window it is in, so size / slide may be at most "
+                        "10000 (a load error otherwise).";
     fn.options.push_back(std::move(slide));
     OptionSpec gap;
     gap.name = "gap";
