@@ -122,15 +122,20 @@ Timestamp in_range(std::int64_t ms) noexcept {
     return {Timestamp::Status::Ok, ms};
 }
 
-/// Text with an ISO 8601 expanded year ("+275760-09-13T00:00:00Z", "-001000-01-01T00:00:00Z"),
-/// or a year of more than four digits: a date-time, but not one of the range handled.
-bool is_expanded_year(std::string_view s) noexcept {
+/// Text with an ISO 8601 expanded year ("+275760-09-13T00:00:00Z", "-001000-01-01T00:00:00Z")
+/// or a year of more than four digits, naming a year after 9999 or before 0: a date-time, but
+/// out of the range handled. (Such a form of a year within the range stays unparsed.)
+bool is_year_out_of_range(std::string_view s) noexcept {
+    const bool negative = !s.empty() && s[0] == '-';
     std::size_t i = (!s.empty() && (s[0] == '+' || s[0] == '-')) ? 1 : 0;
     const std::size_t first = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+    std::uint64_t year = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+        if (year < 1'000'000'000) year = year * 10 + static_cast<unsigned>(s[i] - '0');
         ++i;
-    const std::size_t n = i - first;
-    if (n < 4 || (n == 4 && first == 0) || i >= s.size() || s[i] != '-') return false;
+    }
+    if (i - first < 4 || i >= s.size() || s[i] != '-') return false;
+    if (!(year > 9999 || (negative && year > 0))) return false;
     // The rest must be a valid date-time: check it with a four-digit year in its place.
     std::array<char, 64> rewritten{'2', '0', '0', '0'};
     const std::string_view rest = s.substr(i);
@@ -159,7 +164,7 @@ Timestamp read_timestamp(const Value& v, EpochUnit unit) noexcept {
     }
     case Kind::String: {
         if (const auto ms = parse_rfc3339_ms(v.as_string())) return in_range(*ms);
-        if (is_expanded_year(v.as_string())) return {Timestamp::Status::OutOfRange, 0};
+        if (is_year_out_of_range(v.as_string())) return {Timestamp::Status::OutOfRange, 0};
         return {};
     }
     default:

@@ -563,7 +563,9 @@ TEST(TimeTextTest, TimestampsTellOutOfRangeFromNotATime) {
     EXPECT_EQ(status(Value::string("12024-05-01T12:00:00Z")), S::OutOfRange);
     EXPECT_EQ(status(Value::string("9999-12-31T23:59:59.999Z")), S::Ok);
     EXPECT_EQ(status(Value::string("9999-12-31T23:59:59-00:01")), S::OutOfRange);
-    EXPECT_EQ(status(Value::string("+2024-05-01")), S::NotATime);
+    EXPECT_EQ(status(Value::string("-000001-12-31T00:00:00Z")), S::OutOfRange);
+    EXPECT_EQ(status(Value::string("+2024-05-01T12:00:00Z")), S::NotATime) << "in range";
+    EXPECT_EQ(status(Value::string("+10000-05-01")), S::NotATime) << "no time of day";
     EXPECT_EQ(status(Value::string("120240501")), S::NotATime);
     EXPECT_EQ(status(Value::null()), S::NotATime);
     EXPECT_EQ(format_rfc3339(kMinTimeMs), "0000-01-01T00:00:00Z");
