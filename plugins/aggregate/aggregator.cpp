@@ -210,6 +210,8 @@ Status Aggregator::push(const Batch& batch, std::vector<Batch>& out) {
     Window* last = nullptr;
     const std::string_view column = spec_.value_column ? *spec_.value_column : std::string_view();
     for (std::size_t r = 0; r < batch.rows(); ++r) {
+        if (interrupt_ && (r & 0xFFFu) == 0xFFFu && interrupt_())
+            return fail(ErrorKind::Cancelled, "cancelled");
         const std::span<const Value> row = batch.row(r);
         const Value& start = row[*c.start];
         if (c.closed && row[*c.closed].kind() == Kind::Bool && row[*c.closed].as_bool()) {
@@ -244,8 +246,10 @@ Status Aggregator::push(const Batch& batch, std::vector<Batch>& out) {
 }
 
 void Aggregator::finish(std::vector<Batch>& out) {
-    for (auto& w : windows_)
+    for (auto& w : windows_) {
+        if (interrupt_ && interrupt_()) break;
         emit(*w, Value::null(), out);
+    }
     windows_.clear();
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,11 @@ struct AggregateSpec {
 class Aggregator {
 public:
     explicit Aggregator(AggregateSpec spec);
+
+    /// Asked every few thousand records while push() or finish() work (a batch of sliding
+    /// windows' records can be millions of rows); once it returns true they stop: push()
+    /// fails with ErrorKind::Cancelled, finish() returns with what it emitted so far.
+    void set_interrupt(std::function<bool()> interrupt) { interrupt_ = std::move(interrupt); }
 
     /// Folds a batch in; results of the windows it closes are appended to `out`. Fails on a
     /// record without window fields (not from window.apply) or a value that is not a number.
@@ -77,6 +83,7 @@ private:
     PerSchema<Columns> columns_;
     std::vector<std::unique_ptr<Window>> windows_; ///< open, in order of first record
     std::string key_;                              ///< scratch: the encoded group key
+    std::function<bool()> interrupt_;
 };
 
 /// A deep copy of `v` whose strings, arrays and objects live in `arena`.

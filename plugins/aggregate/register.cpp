@@ -1,4 +1,5 @@
 #include "aggregator.hpp"
+#include "conveyor/exec/run_context.hpp"
 #include "conveyor/registry/registry.hpp"
 
 #include <algorithm>
@@ -14,7 +15,10 @@ using aggregate::Operation;
 
 class AggregateOperator final : public Operator {
 public:
-    explicit AggregateOperator(const AggregateSpec& spec) : agg_(spec) {}
+    AggregateOperator(const AggregateSpec& spec, const RunContext* run) : agg_(spec), run_(run) {
+        // A cancelled run abandons the batch at hand instead of folding all of it.
+        if (run_) agg_.set_interrupt([run] { return run->cancelled(); });
+    }
 
     Status push(std::size_t, Batch&& batch, Emitter& out) override {
         CONVEYOR_TRY(agg_.push(batch, produced_));
@@ -25,6 +29,10 @@ public:
     }
     Status finish(Emitter& out) override {
         agg_.finish(produced_);
+        if (run_ && run_->cancelled()) {
+            produced_.clear();
+            return fail(ErrorKind::Cancelled, "cancelled");
+        }
         for (Batch& b : produced_)
             out.emit(std::move(b));
         produced_.clear();
@@ -33,6 +41,7 @@ public:
 
 private:
     Aggregator agg_;
+    const RunContext* run_;
     std::vector<Batch> produced_;
 };
 
@@ -59,7 +68,7 @@ public:
                                         missing.size() == 1 ? "" : "s", fmt::join(missing, ", "),
                                         fmt::join(in->names(), ", ")));
         }
-        auto op = std::make_unique<AggregateOperator>(spec_);
+        auto op = std::make_unique<AggregateOperator>(spec_, ctx.run);
         SchemaRef schema = Aggregator(spec_).output_schema();
         OpenedStage opened(std::unique_ptr<Operator>(std::move(op)), std::move(schema));
         opened.fixed_schema = true;

@@ -1,5 +1,7 @@
 #include "conveyor/exec/dead_letter.hpp"
 #include "conveyor/exec/run_context.hpp"
+#include "conveyor/exec/runtime.hpp"
+#include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/registry/registry.hpp"
@@ -34,17 +36,31 @@ std::string duration_text(std::int64_t ms) {
     return fmt::format("{}ms", ms);
 }
 
+Error cancelled_error(const RunContext& run) {
+    if (auto reason = run.cancel_reason())
+        return Error(ErrorKind::Cancelled, "cancelled: " + reason->to_string());
+    return Error(ErrorKind::Cancelled, "cancelled");
+}
+
 /// One run of window.apply: an I/O-side stage, because windows on processing time must close
 /// when their time is up even if no record arrives. Two coroutines share the run's strand:
 /// a reader that takes input events one at a time, and the main loop that feeds the engine
-/// and otherwise sleeps until the next window ends (woken early by the reader).
+/// and otherwise sleeps until the next window ends (woken early by the reader). The engine's
+/// work (up to kMaxWindowsPerRecord output rows per record) runs on the worker pool, so the
+/// I/O thread stays free for signals and timers; the engine gives up as soon as the run is
+/// cancelled or a record error must stop the stage.
 class WindowOperator final : public StreamOperator {
 public:
-    WindowOperator(WindowSpec spec, std::string stage, RunContext* run, WindowClock clock)
-        : spec_(spec), stage_(std::move(stage)), run_(run), clock_(std::move(clock)),
+    WindowOperator(WindowSpec spec, std::string stage, RunContext* run, StageErrors* errors,
+                   WindowClock clock)
+        : spec_(spec), stage_(std::move(stage)), run_(run), errors_(errors),
+          clock_(std::move(clock)),
           engine_(std::move(spec),
                   [this](WindowEngine::Drop why, const Batch& b, std::size_t row, std::int64_t ts,
-                         std::int64_t wm) { on_drop(why, b, row, ts, wm); }) {}
+                         std::int64_t wm) { on_drop(why, b, row, ts, wm); }) {
+        engine_.set_interrupt(
+            [this] { return (run_ && run_->cancelled()) || record_failure_.has_value(); });
+    }
 
     asio::awaitable<Status> run(StreamInput& in, StreamOutput& out) override {
         const asio::any_io_executor ex = co_await asio::this_coro::executor;
@@ -65,7 +81,12 @@ public:
                 // "continue", every consumer failed): input is drained so the reader ends
                 // with its input.
                 if (!ev.batch || !downstream) continue;
-                engine_.push(std::move(*ev.batch), clock_(), produced);
+                const std::int64_t now = clock_();
+                co_await off_io([&] { engine_.push(std::move(*ev.batch), now, produced); });
+                if (stopped(produced)) {
+                    downstream = false;
+                    continue;
+                }
                 if (engine_.forced_releases() && !warned_forced_) {
                     warned_forced_ = true;
                     spdlog::warn("stage '{}': more than {} records waited for the watermark "
@@ -87,14 +108,22 @@ public:
             co_await st.wake.async_wait(asio::as_tuple(asio::use_awaitable));
             if (deadline) {
                 engine_.advance(clock_(), produced);
-                downstream = co_await emit_all(out, produced);
+                if (stopped(produced))
+                    downstream = false;
+                else
+                    downstream = co_await emit_all(out, produced);
             }
         }
         if (st.reader_failure) std::rethrow_exception(st.reader_failure);
-        if (run_ && run_->cancelled()) co_return Status{};
+        if (record_failure_) co_return *record_failure_;
+        if (run_ && run_->cancelled()) co_return cancelled_error(*run_);
         // The end of the input (or a graceful stop): open windows close now.
         if (downstream) {
-            engine_.finish(produced);
+            co_await off_io([&] { engine_.finish(produced); });
+            if (stopped(produced)) {
+                if (record_failure_) co_return *record_failure_;
+                co_return cancelled_error(*run_);
+            }
             co_await emit_all(out, produced);
         }
         report_drops();
@@ -125,6 +154,35 @@ private:
         }
     }
 
+    /// Runs `work` (the engine's) on the run's worker pool and comes back; inline when there
+    /// is no runtime (tests driving the operator by hand).
+    template <typename F>
+    asio::awaitable<void> off_io(F work) {
+        if (!run_ || !run_->runtime) {
+            work();
+            co_return;
+        }
+        co_await asio::co_spawn(
+            run_->runtime->workers(),
+            [&work]() -> asio::awaitable<void> {
+                work();
+                co_return;
+            },
+            asio::use_awaitable);
+    }
+
+    /// After an engine call: whether the stage must stop, for a record error the strategy did
+    /// not settle or the run's cancellation (the engine may have given up midway: what it
+    /// produced is dropped). The input is then only drained, so that the reader can end; a
+    /// record error cancels the run, as the stage's failure would anyway (a strategy that
+    /// continues settles record errors), so that the input ends at once.
+    bool stopped(std::vector<Batch>& produced) {
+        if (!record_failure_ && !(run_ && run_->cancelled())) return false;
+        produced.clear();
+        if (record_failure_ && run_) run_->cancel(record_failure_->in_stage(stage_));
+        return true;
+    }
+
     static asio::awaitable<bool> emit_all(StreamOutput& out, std::vector<Batch>& batches) {
         bool ok = true;
         for (Batch& b : batches) {
@@ -135,8 +193,43 @@ private:
         co_return ok;
     }
 
+    /// The field's value as shown in messages.
+    std::string shown_time(const Batch& b, std::size_t row) const {
+        const std::optional<std::size_t> col = b.schema().find(*spec_.time_field);
+        const Value v = col ? b.at(row, *col) : Value::absent();
+        std::string shown = v.is_absent() ? std::string("missing") : json::to_string(v);
+        if (shown.size() > 80) shown = shown.substr(0, 77) + "...";
+        return shown;
+    }
+
+    /// A record whose time is out of the range handled: a record error, which the stage's
+    /// strategy settles (counted and dead-lettered under continue; the stage fails under
+    /// stop).
+    void on_out_of_range(const Batch& b, std::size_t row, std::int64_t ts) {
+        const std::string what =
+            spec_.time_field
+                ? fmt::format("time_field '{}' is {}", *spec_.time_field, shown_time(b, row))
+                : fmt::format("the arrival time (processing time) is {} ms since 1970", ts);
+        Error error(ErrorKind::Data,
+                    fmt::format("{}: out of the range window.apply handles (times and the "
+                                "windows they fall in must lie within {} to {})",
+                                what, format_rfc3339(kMinTimeMs), format_rfc3339(kMaxTimeMs)),
+                    {}, stage_);
+        if (record_failure_) return;
+        if (!errors_) {
+            record_failure_ = std::move(error);
+            return;
+        }
+        Status s = errors_->record_failed(b.schema(), b.row(row), std::move(error));
+        if (!s) record_failure_ = std::move(s).error();
+    }
+
     void on_drop(WindowEngine::Drop why, const Batch& b, std::size_t row, std::int64_t ts,
                  std::int64_t watermark) {
+        if (why == WindowEngine::Drop::OutOfRange) {
+            on_out_of_range(b, row, ts);
+            return;
+        }
         std::string message;
         if (why == WindowEngine::Drop::Late) {
             message = fmt::format("late record: its time {} is before the watermark {} (the "
@@ -148,10 +241,7 @@ private:
                 spdlog::warn("stage '{}': {}; dropped (later ones are counted)", stage_, message);
             warned_late_ = true;
         } else {
-            const std::optional<std::size_t> col = b.schema().find(*spec_.time_field);
-            const Value v = col ? b.at(row, *col) : Value::absent();
-            std::string shown = v.is_absent() ? std::string("missing") : json::to_string(v);
-            if (shown.size() > 80) shown = shown.substr(0, 77) + "...";
+            const std::string shown = shown_time(b, row);
             message =
                 fmt::format("time_field '{}' is {}, not a timestamp (an RFC 3339 time such "
                             "as \"2024-05-01T12:00:00Z\", or {} since 1970-01-01)",
@@ -184,7 +274,10 @@ private:
     WindowSpec spec_;
     std::string stage_;
     RunContext* run_;
+    StageErrors* errors_;
     WindowClock clock_;
+    /// The first record error the strategy did not settle: the stage fails with it.
+    std::optional<Error> record_failure_;
     WindowEngine engine_;
     bool warned_late_ = false;
     bool warned_untimed_ = false;
@@ -216,7 +309,7 @@ public:
             out = make_schema(std::move(names));
         }
         return OpenedStage(std::unique_ptr<StreamOperator>(std::make_unique<WindowOperator>(
-                               spec_, std::string(ctx.stage_id), ctx.run, clock_)),
+                               spec_, std::string(ctx.stage_id), ctx.run, ctx.errors, clock_)),
                            std::move(out));
     }
 
@@ -230,6 +323,17 @@ struct Extent {
     bool count = false;
     std::int64_t value = 0;
 };
+
+/// "the 10,000 years window.apply handles": durations longer than the whole range of times
+/// cannot fit a window (and would make time arithmetic overflow).
+std::optional<std::int64_t> duration_in_range(BuildContext& ctx, const char* key, std::int64_t ms,
+                                              std::string_view text) {
+    if (ms <= kMaxDurationMs) return ms;
+    ctx.error(key, fmt::format("{} = \"{}\" is longer than the times window.apply handles "
+                               "(0000-01-01 to 9999-12-31, about 10,000 years)",
+                               key, text));
+    return std::nullopt;
+}
 
 std::optional<Extent> read_extent(BuildContext& ctx, const char* key) {
     const OptionValue* v = ctx.options().find(key);
@@ -249,12 +353,32 @@ std::optional<Extent> read_extent(BuildContext& ctx, const char* key) {
                                        key, v->as_string()));
             return std::nullopt;
         }
+        if (!duration_in_range(ctx, key, *ms, v->as_string())) return std::nullopt;
         return Extent{false, *ms};
     }
     ctx.error(key, fmt::format("{} must be a number of records (an integer such as 100) or a "
                                "duration (a string such as \"10s\"), not {}",
                                key, v->to_string()));
     return std::nullopt;
+}
+
+/// Sliding windows whose size / slide exceeds kMaxWindowsPerRecord: says what the options
+/// give, the limit, and the smallest slide that the size allows.
+std::string too_many_windows(const Extent& size, const Extent& slide, const Options& o) {
+    auto shown = [&o](const char* key, const Extent& e) {
+        return e.count ? std::to_string(e.value) : "\"" + o.get_string(key) + "\"";
+    };
+    // The smallest slide s with ceil(size / s) <= kMaxWindowsPerRecord.
+    const std::int64_t min_slide =
+        size.value / kMaxWindowsPerRecord + (size.value % kMaxWindowsPerRecord != 0 ? 1 : 0);
+    return fmt::format(
+        "size = {} with slide = {} puts every record in {} windows; window.apply allows at "
+        "most {} windows per record (size / slide <= {}), because each record goes on once per "
+        "window: make slide at least {}{} or size smaller",
+        shown("size", size), shown("slide", slide), windows_per_record(size.value, slide.value),
+        kMaxWindowsPerRecord, kMaxWindowsPerRecord,
+        size.count ? std::to_string(min_slide) : "\"" + duration_text(min_slide) + "\"",
+        size.count ? " records" : "");
 }
 
 std::unique_ptr<Stage> build_window(BuildContext& ctx, const WindowClock& clock) {
@@ -287,7 +411,7 @@ std::unique_ptr<Stage> build_window(BuildContext& ctx, const WindowClock& clock)
             if (!gap || *gap == 0)
                 ctx.error("gap", fmt::format("gap = \"{}\" is not a duration such as \"30s\"",
                                              o.get_string("gap")));
-            else
+            else if (duration_in_range(ctx, "gap", *gap, o.get_string("gap")))
                 spec.gap = *gap;
         }
     } else {
@@ -311,6 +435,8 @@ std::unique_ptr<Stage> build_window(BuildContext& ctx, const WindowClock& clock)
                     ctx.error(
                         "slide",
                         "slide must not be larger than size (records would fall between windows)");
+                else if (windows_per_record(size->value, slide->value) > kMaxWindowsPerRecord)
+                    ctx.error("slide", too_many_windows(*size, *slide, o));
                 else
                     spec.slide = slide->value;
             }
@@ -328,7 +454,8 @@ std::unique_ptr<Stage> build_window(BuildContext& ctx, const WindowClock& clock)
             ctx.error("allowed_lateness",
                       fmt::format("allowed_lateness = \"{}\" is not a duration such as \"30s\"",
                                   o.get_string("allowed_lateness")));
-        else
+        else if (duration_in_range(ctx, "allowed_lateness", *lateness,
+                                   o.get_string("allowed_lateness")))
             spec.allowed_lateness = *lateness;
         if (!spec.time_field)
             ctx.error("allowed_lateness",
@@ -367,8 +494,11 @@ FunctionDescriptor window_apply_descriptor(WindowClock clock) {
         "window closes when the watermark reaches its end (so only as later records arrive, or "
         "at the end of the input). Records older than the watermark, and records without a "
         "valid timestamp, are dropped with a warning and a count (and go to the dead-letter "
-        "queue when it is enabled). At the end of the input, or on SIGINT/SIGTERM, every open "
-        "window closes.";
+        "queue when it is enabled). Times must lie within 0000-01-01T00:00:00Z and "
+        "9999-12-31T23:59:59.999Z, and so must the bounds of their windows: a record outside "
+        "(such as a number of milliseconds near 2^63) is a record error, settled by the stage's "
+        "error strategy (the stage fails under stop; counted and dead-lettered under "
+        "continue). At the end of the input, or on SIGINT/SIGTERM, every open window closes.";
     OptionSpec type;
     type.name = "type";
     type.type = OptionType::String;
@@ -388,7 +518,9 @@ FunctionDescriptor window_apply_descriptor(WindowClock clock) {
     slide.name = "slide";
     slide.type = OptionType::Any;
     slide.description = "Sliding windows: how far each window starts after the previous one, "
-                        "in the same kind of unit as size and no larger than it.";
+                        "in the same kind of unit as size and no larger than it. Each record "
+                        "goes on once per window it is in, so size / slide may be at most "
+                        "10000 (a load error otherwise).";
     fn.options.push_back(std::move(slide));
     OptionSpec gap;
     gap.name = "gap";

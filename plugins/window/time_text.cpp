@@ -1,5 +1,7 @@
 #include "time_text.hpp"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <fmt/format.h>
@@ -113,23 +115,67 @@ std::optional<std::int64_t> parse_rfc3339_ms(std::string_view s) noexcept {
     return secs * 1000 + ms;
 }
 
-std::optional<std::int64_t> timestamp_ms(const Value& v, EpochUnit unit) noexcept {
-    const double scale = unit == EpochUnit::Seconds ? 1000.0 : 1.0;
+namespace {
+
+Timestamp in_range(std::int64_t ms) noexcept {
+    if (ms < kMinTimeMs || ms > kMaxTimeMs) return {Timestamp::Status::OutOfRange, ms};
+    return {Timestamp::Status::Ok, ms};
+}
+
+/// Text with an ISO 8601 expanded year ("+275760-09-13T00:00:00Z", "-001000-01-01T00:00:00Z")
+/// or a year of more than four digits, naming a year after 9999 or before 0: a date-time, but
+/// out of the range handled. (Such a form of a year within the range stays unparsed.)
+bool is_year_out_of_range(std::string_view s) noexcept {
+    const bool negative = !s.empty() && s[0] == '-';
+    std::size_t i = (!s.empty() && (s[0] == '+' || s[0] == '-')) ? 1 : 0;
+    const std::size_t first = i;
+    std::uint64_t year = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+        if (year < 1'000'000'000) year = year * 10 + static_cast<unsigned>(s[i] - '0');
+        ++i;
+    }
+    if (i - first < 4 || i >= s.size() || s[i] != '-') return false;
+    if (!(year > 9999 || (negative && year > 0))) return false;
+    // The rest must be a valid date-time: check it with a four-digit year in its place.
+    std::array<char, 64> rewritten{'2', '0', '0', '0'};
+    const std::string_view rest = s.substr(i);
+    if (rest.size() > rewritten.size() - 4) return false;
+    std::copy(rest.begin(), rest.end(), rewritten.begin() + 4);
+    return parse_rfc3339_ms(std::string_view(rewritten.data(), rest.size() + 4)).has_value();
+}
+
+} // namespace
+
+Timestamp read_timestamp(const Value& v, EpochUnit unit) noexcept {
     switch (v.kind()) {
-    case Kind::Int:
-        if (unit == EpochUnit::Milliseconds) return v.as_int();
-        if (v.as_int() > INT64_MAX / 1000 || v.as_int() < INT64_MIN / 1000) return std::nullopt;
-        return v.as_int() * 1000;
+    case Kind::Int: {
+        std::int64_t ms = v.as_int();
+        if (unit == EpochUnit::Seconds && __builtin_mul_overflow(v.as_int(), 1000, &ms))
+            return {Timestamp::Status::OutOfRange, 0};
+        return in_range(ms);
+    }
     case Kind::Double: {
-        const double d = v.as_double() * scale;
-        if (!std::isfinite(d) || std::fabs(d) > 9.0e18) return std::nullopt;
-        return static_cast<std::int64_t>(std::floor(d));
+        const double d = v.as_double() * (unit == EpochUnit::Seconds ? 1000.0 : 1.0);
+        if (std::isnan(d)) return {};
+        // Compared as doubles first: converting a double beyond int64 is undefined.
+        if (!(d >= static_cast<double>(kMinTimeMs) && d < static_cast<double>(kMaxTimeMs) + 1))
+            return {Timestamp::Status::OutOfRange, 0};
+        return in_range(static_cast<std::int64_t>(std::floor(d)));
     }
-    case Kind::String:
-        return parse_rfc3339_ms(v.as_string());
+    case Kind::String: {
+        if (const auto ms = parse_rfc3339_ms(v.as_string())) return in_range(*ms);
+        if (is_year_out_of_range(v.as_string())) return {Timestamp::Status::OutOfRange, 0};
+        return {};
+    }
     default:
-        return std::nullopt;
+        return {};
     }
+}
+
+std::optional<std::int64_t> timestamp_ms(const Value& v, EpochUnit unit) noexcept {
+    const Timestamp t = read_timestamp(v, unit);
+    if (t.status != Timestamp::Status::Ok) return std::nullopt;
+    return t.ms;
 }
 
 std::string format_rfc3339(std::int64_t ms) {

@@ -73,29 +73,45 @@ void WindowEngine::make_bounds(Window& w) const {
                  : Value::string(std::string_view(w.text->data() + split, w.text->size() - split));
 }
 
-WindowEngine::Window& WindowEngine::open_window(std::int64_t start, std::int64_t end) {
-    auto it = std::find_if(open_.begin(), open_.end(),
-                           [start](const Window& w) { return w.start >= start; });
-    if (it != open_.end() && it->start == start) return *it;
+WindowEngine::Window& WindowEngine::open_window(std::int64_t start, std::int64_t end,
+                                                std::map<std::int64_t, Window>::iterator& hint) {
+    if (hint != open_.end() && hint->first == start) return (hint++)->second;
     Window w;
     w.start = start;
     w.end = end;
     make_bounds(w);
-    return *open_.insert(it, std::move(w));
+    return open_.emplace_hint(hint, start, std::move(w))->second;
+}
+
+bool WindowEngine::tick() {
+    // Asking on every row would cost more than the row; 4096 rows take well under a
+    // millisecond.
+    if (!interrupted_ && interrupt_ && (++ticks_ & 0xFFFu) == 0 && interrupt_())
+        interrupted_ = true;
+    return interrupted_;
+}
+
+bool WindowEngine::placeable(std::int64_t t) const noexcept {
+    if (t < kMinTimeMs || t > kMaxTimeMs) return false;
+    std::int64_t last_end = 0;
+    if (spec_.type == WindowType::Session)
+        return !__builtin_add_overflow(t, spec_.gap, &last_end) && last_end <= kMaxTimeMs;
+    // The windows holding t start in (t - size, t], on multiples of slide.
+    std::int64_t before = 0;
+    std::int64_t first_start = 0;
+    if (__builtin_sub_overflow(t, spec_.size, &before) ||
+        __builtin_mul_overflow(floor_div(before, spec_.slide) + 1, spec_.slide, &first_start) ||
+        first_start < kMinTimeMs)
+        return false;
+    const std::int64_t last_start = floor_div(t, spec_.slide) * spec_.slide; // in (t - slide, t]
+    return !__builtin_add_overflow(last_start, spec_.size, &last_end) && last_end <= kMaxTimeMs;
 }
 
 void WindowEngine::emit_row(Batch& in, std::size_t row, const Window& w, Sink& sink) {
     Batch& b = sink_batch(sink, in.schema_ref());
     const void* in_id = &in;
-    if (std::find(sink.owners.begin(), sink.owners.end(), in_id) == sink.owners.end()) {
-        b.share_storage_of(in);
-        sink.owners.push_back(in_id);
-    }
-    if (w.text &&
-        std::find(sink.owners.begin(), sink.owners.end(), w.text.get()) == sink.owners.end()) {
-        b.keep_alive(w.text);
-        sink.owners.push_back(w.text.get());
-    }
+    if (sink.owners.insert(in_id).second) b.share_storage_of(in);
+    if (w.text && sink.owners.insert(w.text.get()).second) b.keep_alive(w.text);
     const Mapping& m = mapping(in.schema_ref());
     const std::span<const Value> src = in.row(row);
     std::span<Value> dst = b.append_row();
@@ -103,6 +119,7 @@ void WindowEngine::emit_row(Batch& in, std::size_t row, const Window& w, Sink& s
         dst[c] = src[m.source[c]];
     dst[m.start] = w.vstart;
     dst[m.end] = w.vend;
+    tick();
 }
 
 void WindowEngine::emit_marker(const Window& w, Sink& sink) {
@@ -115,20 +132,17 @@ void WindowEngine::emit_marker(const Window& w, Sink& sink) {
         end = m.end;
         closed = m.closed;
     }
-    if (w.text &&
-        std::find(sink.owners.begin(), sink.owners.end(), w.text.get()) == sink.owners.end()) {
-        b.keep_alive(w.text);
-        sink.owners.push_back(w.text.get());
-    }
+    if (w.text && sink.owners.insert(w.text.get()).second) b.keep_alive(w.text);
     std::span<Value> dst = b.append_row();
     dst[start] = w.vstart;
     dst[end] = w.vend;
     dst[closed] = Value::boolean(true);
+    tick();
 }
 
 void WindowEngine::close_front(Sink& sink) {
-    Window w = std::move(open_.front());
-    open_.pop_front();
+    Window w = std::move(open_.begin()->second);
+    open_.erase(open_.begin());
     if (spec_.by_count && w.end > records_) {
         w.end = records_; // the input ended inside this window
         make_bounds(w);
@@ -144,12 +158,12 @@ void WindowEngine::close_front(Sink& sink) {
 }
 
 void WindowEngine::close_until(std::int64_t t, Sink& sink) {
-    while (!open_.empty() && open_.front().end <= t)
+    while (!interrupted_ && !open_.empty() && open_.begin()->second.end <= t)
         close_front(sink);
 }
 
 void WindowEngine::close_all(Sink& sink) {
-    while (!open_.empty())
+    while (!interrupted_ && !open_.empty())
         close_front(sink);
 }
 
@@ -159,27 +173,36 @@ void WindowEngine::place(Batch& in, std::size_t row, std::int64_t t, Sink& sink)
         const std::int64_t hi = floor_div(t, spec_.slide);
         const std::int64_t lo =
             std::max<std::int64_t>(0, floor_div(t - spec_.size, spec_.slide) + 1);
-        for (std::int64_t k = lo; k <= hi; ++k) {
-            const std::int64_t start = k * spec_.slide;
-            emit_row(in, row, open_window(start, start + spec_.size), sink);
+        auto hint = open_.lower_bound(lo * spec_.slide);
+        for (std::int64_t k = lo; k <= hi && !interrupted_; ++k) {
+            const std::int64_t start = k * spec_.slide; // at most t
+            std::int64_t end = 0;
+            if (__builtin_add_overflow(start, spec_.size, &end)) end = INT64_MAX; // never ends
+            emit_row(in, row, open_window(start, end, hint), sink);
         }
         ++records_;
         close_until(records_, sink);
         return;
     }
+    // Callers checked placeable(t): t, t + gap and every window bound below are within
+    // [kMinTimeMs, kMaxTimeMs], so nothing here overflows.
     close_until(t, sink); // in time order: windows that ended by t are over
+    if (interrupted_) return;
     if (spec_.type == WindowType::Session) {
-        if (open_.empty()) open_window(t, t + spec_.gap);
-        Window& w = open_.front();
+        auto hint = open_.end();
+        Window& w = open_.empty() ? open_window(t, t + spec_.gap, hint) : open_.begin()->second;
         w.end = std::max(w.end, t + spec_.gap);
         emit_row(in, row, w, sink);
         return;
     }
+    // The windows holding t: those starting in (t - size, t] on multiples of slide, at most
+    // kMaxWindowsPerRecord of them, found from the first one on.
     const std::int64_t hi = floor_div(t, spec_.slide);
     const std::int64_t lo = floor_div(t - spec_.size, spec_.slide) + 1;
-    for (std::int64_t k = lo; k <= hi; ++k) {
+    auto hint = open_.lower_bound(lo * spec_.slide);
+    for (std::int64_t k = lo; k <= hi && !interrupted_; ++k) {
         const std::int64_t start = k * spec_.slide;
-        emit_row(in, row, open_window(start, start + spec_.size), sink);
+        emit_row(in, row, open_window(start, start + spec_.size, hint), sink);
     }
 }
 
@@ -188,26 +211,46 @@ void WindowEngine::push(Batch&& batch, std::int64_t now, std::vector<Batch>& out
         push_event_time(std::move(batch), out);
         return;
     }
+    if (interrupted_) return;
     Sink sink{&out};
-    if (!spec_.by_count) close_until(now, sink);
-    for (std::size_t r = 0; r < batch.rows(); ++r)
-        place(batch, r, spec_.by_count ? records_ : now, sink);
+    if (spec_.by_count) {
+        for (std::size_t r = 0; r < batch.rows() && !interrupted_; ++r)
+            place(batch, r, records_, sink);
+        return;
+    }
+    close_until(now, sink);
+    if (!placeable(now)) {
+        // Only a clock far off (a test's) gets here: the records cannot be given windows.
+        for (std::size_t r = 0; r < batch.rows(); ++r) {
+            ++out_of_range_;
+            if (on_drop_) on_drop_(Drop::OutOfRange, batch, r, now, 0);
+        }
+        return;
+    }
+    for (std::size_t r = 0; r < batch.rows() && !interrupted_; ++r)
+        place(batch, r, now, sink);
 }
 
 void WindowEngine::push_event_time(Batch&& batch, std::vector<Batch>& out) {
-    if (batch.empty()) return;
+    if (batch.empty() || interrupted_) return;
     const std::optional<std::size_t> col = batch.schema().find(*spec_.time_field);
     held_.push_back(HeldBatch{std::move(batch), 0});
     const std::uint64_t id = held_base_ + held_.size() - 1;
     Batch& b = held_.back().batch;
     for (std::size_t r = 0; r < b.rows(); ++r) {
         const Value v = col ? b.at(r, *col) : Value::absent();
-        const std::optional<std::int64_t> ts = timestamp_ms(v, spec_.epoch_unit);
-        if (!ts) {
+        const Timestamp read = read_timestamp(v, spec_.epoch_unit);
+        if (read.status == Timestamp::Status::NotATime) {
             ++untimed_;
             if (on_drop_) on_drop_(Drop::NoTimestamp, b, r, 0, watermark_.value_or(0));
             continue;
         }
+        if (read.status == Timestamp::Status::OutOfRange || !placeable(read.ms)) {
+            ++out_of_range_;
+            if (on_drop_) on_drop_(Drop::OutOfRange, b, r, read.ms, watermark_.value_or(0));
+            continue;
+        }
+        const std::optional<std::int64_t> ts = read.ms;
         if (watermark_ && *ts < *watermark_) {
             ++late_;
             if (on_drop_) on_drop_(Drop::Late, b, r, *ts, *watermark_);
@@ -219,7 +262,8 @@ void WindowEngine::push_event_time(Batch&& batch, std::vector<Batch>& out) {
         // how the input was cut into batches.
         if (!max_ts_ || *ts > *max_ts_) {
             max_ts_ = *ts;
-            const std::int64_t wm = *ts - spec_.allowed_lateness;
+            std::int64_t wm = 0; // ts is in range; a lateness beyond it saturates
+            if (__builtin_sub_overflow(*ts, spec_.allowed_lateness, &wm)) wm = INT64_MIN;
             if (!watermark_ || wm > *watermark_) watermark_ = wm;
         }
     }
@@ -241,10 +285,11 @@ void WindowEngine::push_event_time(Batch&& batch, std::vector<Batch>& out) {
 }
 
 void WindowEngine::release(std::int64_t up_to, bool all, std::vector<Batch>& out) {
+    if (interrupted_) return;
     Sink sink{&out};
     // Records at the watermark itself go too: later records may tie with them but never
     // come before them, and windows ending there close only below.
-    while (!heap_.empty() && (all || heap_.top().ts <= up_to)) {
+    while (!interrupted_ && !heap_.empty() && (all || heap_.top().ts <= up_to)) {
         const Held h = heap_.top();
         heap_.pop();
         HeldBatch& hb = held_[h.batch - held_base_];
@@ -262,7 +307,7 @@ void WindowEngine::release(std::int64_t up_to, bool all, std::vector<Batch>& out
 }
 
 void WindowEngine::advance(std::int64_t now, std::vector<Batch>& out) {
-    if (spec_.time_field || spec_.by_count) return;
+    if (spec_.time_field || spec_.by_count || interrupted_) return;
     Sink sink{&out};
     close_until(now, sink);
 }
@@ -277,8 +322,8 @@ void WindowEngine::finish(std::vector<Batch>& out) {
 }
 
 std::optional<std::int64_t> WindowEngine::next_deadline() const {
-    if (spec_.time_field || spec_.by_count || open_.empty()) return std::nullopt;
-    return open_.front().end;
+    if (spec_.time_field || spec_.by_count || open_.empty() || interrupted_) return std::nullopt;
+    return open_.begin()->second.end;
 }
 
 } // namespace conveyor::plugins::window

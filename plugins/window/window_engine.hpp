@@ -9,11 +9,13 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <queue>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 /// The windowing logic of window.apply, without threads, timers or clocks: the caller says
@@ -45,6 +47,9 @@
 ///   them in order and close when the watermark reaches their end. A record older than the
 ///   watermark is late: its windows may have closed already, so it is dropped (on_drop), as
 ///   is a record without a valid timestamp.
+/// - Range: times, and the bounds of the windows a record falls in, stay within
+///   [kMinTimeMs, kMaxTimeMs] (years 0000 to 9999); a record outside goes to on_drop as
+///   OutOfRange (the stage makes it a record error), so no arithmetic on times can overflow.
 ///   Without new records the watermark does not move: windows close on later records or at
 ///   the end of the input.
 namespace conveyor::plugins::window {
@@ -54,6 +59,16 @@ enum class WindowType : std::uint8_t { Tumbling, Sliding, Session };
 inline constexpr std::string_view kStartField = "window_start";
 inline constexpr std::string_view kEndField = "window_end";
 inline constexpr std::string_view kClosedField = "window_closed";
+
+/// Sliding windows: the most windows one record may fall in (ceil(size / slide)). Each record
+/// goes on once per window, so this bounds the work and the output per record; larger
+/// ratios are refused when the pipeline is loaded.
+inline constexpr std::int64_t kMaxWindowsPerRecord = 10'000;
+
+/// How many windows of `size` starting every `slide` hold one record: ceil(size / slide).
+constexpr std::int64_t windows_per_record(std::int64_t size, std::int64_t slide) noexcept {
+    return size / slide + (size % slide != 0 ? 1 : 0);
+}
 
 struct WindowSpec {
     WindowType type = WindowType::Tumbling;
@@ -75,13 +90,23 @@ public:
     enum class Drop : std::uint8_t {
         Late,        ///< older than the watermark: its windows may have closed
         NoTimestamp, ///< time_field missing or not a timestamp
+        /// its time (event time: the field; else the arrival time `ts`), or a bound of one of
+        /// its windows, is outside [kMinTimeMs, kMaxTimeMs]
+        OutOfRange,
     };
-    /// Called for each record dropped (event time) before it goes; `ts` is meaningless for
-    /// NoTimestamp.
+    /// Called for each record dropped before it goes; `ts` is meaningful for Late only (and
+    /// for OutOfRange on processing time).
     using DropHandler = std::function<void(Drop why, const Batch& batch, std::size_t row,
                                            std::int64_t ts, std::int64_t watermark)>;
 
     explicit WindowEngine(WindowSpec spec, DropHandler on_drop = {});
+
+    /// Asked every few thousand output rows while push(), advance() or finish() work; once it
+    /// returns true the engine abandons its work (those calls return at once from then on,
+    /// interrupted() is true) and what it produced is incomplete. For cancellation: a batch
+    /// may place each of its records in up to kMaxWindowsPerRecord windows.
+    void set_interrupt(std::function<bool()> interrupt) { interrupt_ = std::move(interrupt); }
+    [[nodiscard]] bool interrupted() const noexcept { return interrupted_; }
 
     /// One input batch, arriving at `now` (ms since the epoch; used by processing time only).
     /// Output batches are appended to `out`. A record that cannot be placed (late, or without
@@ -96,6 +121,7 @@ public:
 
     [[nodiscard]] std::uint64_t late_records() const noexcept { return late_; }
     [[nodiscard]] std::uint64_t untimed_records() const noexcept { return untimed_; }
+    [[nodiscard]] std::uint64_t out_of_range_records() const noexcept { return out_of_range_; }
     /// Records held for reordering (event time).
     [[nodiscard]] std::size_t held_records() const noexcept { return heap_.size(); }
     [[nodiscard]] std::optional<std::int64_t> watermark() const noexcept { return watermark_; }
@@ -115,7 +141,8 @@ private:
         std::vector<Batch>* out = nullptr;
         std::size_t index = SIZE_MAX; ///< in *out, SIZE_MAX: none yet
         SchemaRef in_schema;          ///< input schema of the batch being filled
-        std::vector<const void*> owners;
+        /// A set: a batch of sliding windows' rows co-owns the bounds of thousands of windows.
+        std::unordered_set<const void*> owners;
     };
     struct Mapping {
         SchemaRef out_schema;
@@ -144,7 +171,14 @@ private:
     void close_until(std::int64_t t, Sink& sink); ///< closes windows with end <= t
     void close_all(Sink& sink);
     void close_front(Sink& sink);
-    Window& open_window(std::int64_t start, std::int64_t end);
+    /// Whether `t` and the bounds of every window holding it lie within the range handled.
+    [[nodiscard]] bool placeable(std::int64_t t) const noexcept;
+    /// Counts a unit of work and asks interrupt_ now and then; true once interrupted.
+    bool tick();
+    /// The window starting at `start`, opened (ending at `end`) if it is not yet. `hint`: where
+    /// to look first (the window after the previous one of the same record); left after it.
+    Window& open_window(std::int64_t start, std::int64_t end,
+                        std::map<std::int64_t, Window>::iterator& hint);
     void make_bounds(Window& w) const;
     void emit_row(Batch& in, std::size_t row, const Window& w, Sink& sink);
     void emit_marker(const Window& w, Sink& sink);
@@ -153,7 +187,9 @@ private:
 
     WindowSpec spec_;
     DropHandler on_drop_;
-    std::deque<Window> open_;  ///< by start; tumbling and session: at most one
+    /// Open windows by start (for sliding windows also by end); tumbling and session: at most
+    /// one. A record finds its windows in O(log n + its windows).
+    std::map<std::int64_t, Window> open_;
     std::int64_t records_ = 0; ///< count windows: records placed so far
     PerSchema<Mapping> mappings_;
     SchemaRef marker_schema_;
@@ -168,6 +204,11 @@ private:
     std::uint64_t late_ = 0;
     std::uint64_t untimed_ = 0;
     std::uint64_t forced_ = 0;
+    std::uint64_t out_of_range_ = 0;
+
+    std::function<bool()> interrupt_;
+    std::uint32_t ticks_ = 0;
+    bool interrupted_ = false;
 };
 
 } // namespace conveyor::plugins::window

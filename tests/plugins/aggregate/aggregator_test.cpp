@@ -176,5 +176,32 @@ TEST(AggregateStreamTest, OpeningAfterAStageWithoutWindowFieldsFails) {
     EXPECT_NE(opened.error().message.find("put a window.apply stage before it"), std::string::npos);
 }
 
+// Issue 13: a batch of sliding windows' rows can hold millions of records; a cancelled run
+// must not fold all of them first.
+TEST(AggregatorTest, ACancelledRunStopsFoldingMidBatch) {
+    Aggregator a(spec(Operation::Count, std::nullopt, {}, "count"));
+    int asked = 0;
+    a.set_interrupt([&asked] { return ++asked >= 2; });
+    std::vector<std::string> records;
+    for (int i = 0; i < 20000; ++i)
+        records.push_back(rec(0, "\"i\":" + std::to_string(i)));
+    std::vector<Batch> out;
+    Status s = a.push(batch_from_json(records), out);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().kind, ErrorKind::Cancelled);
+    EXPECT_EQ(asked, 2) << "asked every 4096 records, not per record nor never";
+    EXPECT_TRUE(out.empty());
+}
+
+TEST(AggregatorTest, ACancelledRunStopsEmittingOpenWindowsAtFinish) {
+    Aggregator a(spec(Operation::Count, std::nullopt, {}, "count"));
+    EXPECT_EQ(run(a, {rec(0, "\"k\":1"), rec(10, "\"k\":1"), rec(20, "\"k\":1")}), "");
+    a.set_interrupt([] { return true; });
+    std::vector<Batch> out;
+    a.finish(out);
+    EXPECT_TRUE(out.empty());
+    EXPECT_EQ(a.open_windows(), 0u);
+}
+
 } // namespace
 } // namespace conveyor::plugins::aggregate

@@ -4,7 +4,9 @@
 #include "support/stage_harness.hpp"
 #include "window_engine.hpp"
 
+#include <chrono>
 #include <gtest/gtest.h>
+#include <limits>
 #include <random>
 
 namespace conveyor::plugins::window {
@@ -290,6 +292,217 @@ TEST(WindowEngineTest, BatchBoundariesDoNotChangeTheOutcome) {
     EXPECT_EQ(run(400), one);
 }
 
+/// Output rows across batches.
+std::size_t rows_of(const std::vector<Batch>& out) {
+    std::size_t n = 0;
+    for (const Batch& b : out)
+        n += b.rows();
+    return n;
+}
+
+/// {"ts":N} records (epoch milliseconds).
+Batch at_ms(std::initializer_list<std::int64_t> times) {
+    std::vector<std::string> objs;
+    for (std::int64_t t : times)
+        objs.push_back("{\"ts\":" + std::to_string(t) + "}");
+    return batch_from_json(objs);
+}
+
+/// Sliding windows on event time (epoch milliseconds) holding each record in exactly
+/// kMaxWindowsPerRecord windows: size 10000 s, slide 1 s.
+WindowSpec sliding_at_the_limit() {
+    WindowSpec s = event_spec(WindowType::Sliding, kMaxWindowsPerRecord * 1000, 0);
+    s.slide = 1000;
+    s.epoch_unit = EpochUnit::Milliseconds;
+    return s;
+}
+
+// Issue 13: placing a record scanned every open window for each of its windows (quadratic in
+// size / slide). At the limit, 50 records in 10,000 windows each must take well under the
+// generous bound below (a fraction of a second); before the fix it took minutes.
+TEST(WindowEngineTest, SlidingWindowsAtTheLimitPlaceRecordsInLinearTime) {
+    WindowEngine e(sliding_at_the_limit());
+    std::vector<Batch> out;
+    const auto started = std::chrono::steady_clock::now();
+    std::vector<std::string> objs;
+    for (int i = 0; i < 50; ++i)
+        objs.push_back("{\"ts\":" + std::to_string(kT0 + i * 1000) + "}");
+    e.push(batch_from_json(objs), 0, out);
+    e.finish(out);
+    const auto took = std::chrono::steady_clock::now() - started;
+    // Every record in 10,000 windows; windows starting from kT0 - 9999 s to kT0 + 49 s close.
+    EXPECT_EQ(rows_of(out), 50u * 10000u + 10049u);
+    EXPECT_LT(took, std::chrono::seconds(20));
+    // The windows of the last record, in order of start, then the markers in that order.
+    const std::string got = jsonl(out);
+    EXPECT_NE(got.find(marker(q(kT0 - 9999000), q(kT0 + 1000))), std::string::npos);
+    EXPECT_NE(got.find(marker(q(kT0 + 49000), q(kT0 + 10049000))), std::string::npos);
+}
+
+// A cancelled run must not wait for a batch whose records each fill 10,000 windows: the engine
+// asks its interrupt every few thousand rows and gives up.
+TEST(WindowEngineTest, AnInterruptStopsTheEngineWithinAFewThousandRows) {
+    WindowEngine e(sliding_at_the_limit());
+    int asked = 0;
+    e.set_interrupt([&asked] { return ++asked >= 2; });
+    std::vector<Batch> out;
+    std::vector<std::string> objs;
+    for (int i = 0; i < 100; ++i) // a million output rows if it went on
+        objs.push_back("{\"ts\":" + std::to_string(kT0 + i * 1000) + "}");
+    e.push(batch_from_json(objs), 0, out);
+    EXPECT_TRUE(e.interrupted());
+    EXPECT_EQ(asked, 2);
+    EXPECT_LE(rows_of(out), 2u * 4096u);
+    const std::size_t before = rows_of(out);
+    e.finish(out);
+    e.push(at_ms({kT0}), 0, out);
+    EXPECT_EQ(rows_of(out), before) << "an interrupted engine does nothing more";
+}
+
+TEST(WindowEngineTest, AnInterruptAlsoStopsClosingManyWindowsAtTheEnd) {
+    WindowEngine e(sliding_at_the_limit());
+    std::vector<Batch> out;
+    e.push(at_ms({kT0}), 0, out); // 10,000 open windows
+    bool stop = false;
+    e.set_interrupt([&stop] { return stop; });
+    stop = true;
+    out.clear();
+    e.finish(out);
+    EXPECT_TRUE(e.interrupted());
+    EXPECT_LE(rows_of(out), 4096u) << "not 10,000 markers";
+}
+
+/// Pushes `batch` to a fresh engine for `spec` and returns the records it refused as out of
+/// range (their row numbers) and the output.
+struct RangeOutcome {
+    std::vector<std::size_t> refused;
+    std::string out;
+};
+RangeOutcome push_times(const WindowSpec& spec, Batch batch) {
+    RangeOutcome r;
+    WindowEngine e(spec, [&r](WindowEngine::Drop why, const Batch&, std::size_t row, std::int64_t,
+                              std::int64_t) {
+        EXPECT_EQ(why, WindowEngine::Drop::OutOfRange);
+        r.refused.push_back(row);
+    });
+    std::vector<Batch> out;
+    e.push(std::move(batch), 0, out);
+    e.finish(out);
+    EXPECT_EQ(e.out_of_range_records(), r.refused.size());
+    r.out = jsonl(out);
+    return r;
+}
+
+// Issue 13: a timestamp near INT64_MAX made start + size overflow (UBSan; window_end before
+// window_start, exit 0). Times outside 0000..9999, or whose windows would reach outside, are
+// refused (the stage makes them record errors); the others go on.
+TEST(WindowEngineTest, TimesOutOfRangeAreRefusedNotOverflowed) {
+    WindowSpec tumbling = event_spec(WindowType::Tumbling, 60000, 0);
+    tumbling.epoch_unit = EpochUnit::Milliseconds;
+    const std::int64_t max = std::numeric_limits<std::int64_t>::max();
+    const std::int64_t min = std::numeric_limits<std::int64_t>::min();
+    // In time order among those accepted (lateness 0).
+    RangeOutcome r =
+        push_times(tumbling, at_ms({max, min, max - 1, min + 1, kMinTimeMs - 1, kMinTimeMs, -1, kT0,
+                                    kMaxTimeMs - 60000, kMaxTimeMs}));
+    // kMaxTimeMs's window would end after 9999-12-31T23:59:59.999Z; kMaxTimeMs - 1 min's
+    // does not, barely.
+    EXPECT_EQ(r.refused, (std::vector<std::size_t>{0, 1, 2, 3, 4, 9}));
+    EXPECT_NE(r.out.find("{\"ts\":" + std::to_string(kMaxTimeMs - 60000) +
+                         ",\"window_start\":\"9999-12-31T23:58:00Z\",\"window_end\":"
+                         "\"9999-12-31T23:59:00Z\"}"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("{\"ts\":" + std::to_string(kMinTimeMs) +
+                         ",\"window_start\":\"0000-01-01T00:00:00Z\",\"window_end\":"
+                         "\"0000-01-01T00:01:00Z\"}"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("{\"ts\":-1,\"window_start\":\"1969-12-31T23:59:00Z\",\"window_end\":"
+                         "\"1970-01-01T00:00:00Z\"}"),
+              std::string::npos)
+        << "negative times align down: " << r.out;
+
+    // Sliding: the first window of a time near the start of year 0 would start before it.
+    WindowSpec sliding = tumbling;
+    sliding.type = WindowType::Sliding;
+    sliding.slide = 30000;
+    EXPECT_EQ(push_times(sliding, at_ms({kMinTimeMs, kMinTimeMs + 30000})).refused,
+              (std::vector<std::size_t>{0}));
+
+    // Sessions: the session's end, last time + gap, must stay in range too.
+    WindowSpec session = event_spec(WindowType::Session, 0, 0);
+    session.gap = 1000;
+    session.epoch_unit = EpochUnit::Milliseconds;
+    EXPECT_EQ(push_times(session, at_ms({max, kMaxTimeMs, kMaxTimeMs - 1000})).refused,
+              (std::vector<std::size_t>{0, 1}));
+}
+
+TEST(WindowEngineTest, HugeEpochNumbersAndFarFutureDatesAreOutOfRangeNotMissing) {
+    WindowSpec s = event_spec(WindowType::Tumbling, 60000, 0); // epoch seconds
+    RangeOutcome r = push_times(
+        s, batch_from_json(
+               {"{\"ts\":9223372036854775807}",  // * 1000 overflows
+                "{\"ts\":-9223372036854775808}", // likewise, downward
+                "{\"ts\":9223372036854775}",     // * 1000 fits, beyond 9999
+                "{\"ts\":1e300}", "{\"ts\":-1e300}", "{\"ts\":\"+275760-09-13T00:00:00Z\"}",
+                "{\"ts\":\"-001000-01-01T00:00:00Z\"}", "{\"ts\":\"10000-01-01T00:00:00Z\"}",
+                "{\"ts\":\"0000-01-01T00:00:00+01:00\"}", // before year 0 in UTC
+                "{\"ts\":1714564800}", "{\"ts\":\"9999-12-31T23:58:59Z\"}"})); // in range
+    EXPECT_EQ(r.refused, (std::vector<std::size_t>{0, 1, 2, 3, 4, 5, 6, 7, 8}));
+    EXPECT_NE(r.out.find(marker(q(kT0), q(kT0 + 60000))), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"window_end\":\"9999-12-31T23:59:00Z\""), std::string::npos) << r.out;
+}
+
+TEST(WindowEngineTest, ProcessingTimeOutOfRangeIsRefused) {
+    WindowSpec s;
+    s.size = 60000;
+    int refused = 0;
+    WindowEngine e(s, [&refused](WindowEngine::Drop why, const Batch&, std::size_t, std::int64_t ts,
+                                 std::int64_t) {
+        EXPECT_EQ(why, WindowEngine::Drop::OutOfRange);
+        EXPECT_EQ(ts, std::numeric_limits<std::int64_t>::max());
+        ++refused;
+    });
+    std::vector<Batch> out;
+    e.push(values({1, 2}), std::numeric_limits<std::int64_t>::max(), out);
+    EXPECT_EQ(refused, 2);
+    EXPECT_TRUE(out.empty());
+}
+
+// The watermark is the latest time minus allowed_lateness: no overflow for any lateness.
+TEST(WindowEngineTest, AHugeLatenessSaturatesTheWatermark) {
+    WindowSpec s =
+        event_spec(WindowType::Tumbling, 60000, std::numeric_limits<std::int64_t>::max());
+    s.epoch_unit = EpochUnit::Milliseconds;
+    WindowEngine e(s);
+    std::vector<Batch> out;
+    e.push(at_ms({-5000, kMinTimeMs + 5000}), 0, out);
+    EXPECT_TRUE(out.empty()) << "held: nothing is ever behind the watermark";
+    ASSERT_TRUE(e.watermark());
+    EXPECT_EQ(*e.watermark(), std::numeric_limits<std::int64_t>::min());
+    e.finish(out);
+    EXPECT_EQ(rows_of(out), 4u);
+}
+
+// Count windows: k * slide + size used to overflow for a huge size.
+TEST(WindowEngineTest, CountWindowEndsSaturateInsteadOfOverflowing) {
+    WindowEngine e(count_spec(WindowType::Sliding, std::numeric_limits<std::int64_t>::max(), 1));
+    std::vector<Batch> out;
+    e.push(values({1, 2}), 0, out);
+    const std::string max = std::to_string(std::numeric_limits<std::int64_t>::max());
+    EXPECT_EQ(jsonl(out), "{\"v\":1,\"window_start\":0,\"window_end\":" + max +
+                              "}\n"
+                              "{\"v\":2,\"window_start\":0,\"window_end\":" +
+                              max +
+                              "}\n"
+                              "{\"v\":2,\"window_start\":1,\"window_end\":" +
+                              max + "}\n");
+    out.clear();
+    e.finish(out);
+    EXPECT_EQ(jsonl(out), marker("0", "2") + marker("1", "2"));
+}
+
 TEST(TimeTextTest, Durations) {
     EXPECT_EQ(parse_duration_ms("250ms"), 250);
     EXPECT_EQ(parse_duration_ms("10s"), 10000);
@@ -326,6 +539,38 @@ TEST(TimeTextTest, Timestamps) {
     EXPECT_EQ(timestamp_ms(Value::real(1714564800.5), EpochUnit::Seconds), kT0 + 500);
     EXPECT_FALSE(timestamp_ms(Value::null(), EpochUnit::Seconds));
     EXPECT_FALSE(timestamp_ms(Value::boolean(true), EpochUnit::Seconds));
+}
+
+TEST(TimeTextTest, TimestampsTellOutOfRangeFromNotATime) {
+    using S = Timestamp::Status;
+    const std::int64_t max = std::numeric_limits<std::int64_t>::max();
+    const std::int64_t min = std::numeric_limits<std::int64_t>::min();
+    auto status = [](const Value& v, EpochUnit unit = EpochUnit::Seconds) {
+        return read_timestamp(v, unit).status;
+    };
+    EXPECT_EQ(status(Value::integer(max)), S::OutOfRange);
+    EXPECT_EQ(status(Value::integer(min)), S::OutOfRange);
+    EXPECT_EQ(status(Value::integer(max / 1000)), S::OutOfRange);
+    EXPECT_EQ(status(Value::integer(max), EpochUnit::Milliseconds), S::OutOfRange);
+    EXPECT_EQ(status(Value::integer(min), EpochUnit::Milliseconds), S::OutOfRange);
+    EXPECT_EQ(status(Value::integer(kMaxTimeMs), EpochUnit::Milliseconds), S::Ok);
+    EXPECT_EQ(status(Value::integer(kMaxTimeMs + 1), EpochUnit::Milliseconds), S::OutOfRange);
+    EXPECT_EQ(status(Value::integer(kMinTimeMs), EpochUnit::Milliseconds), S::Ok);
+    EXPECT_EQ(status(Value::integer(kMinTimeMs - 1), EpochUnit::Milliseconds), S::OutOfRange);
+    EXPECT_EQ(status(Value::real(9.3e18)), S::OutOfRange);
+    EXPECT_EQ(status(Value::real(-9.3e18), EpochUnit::Milliseconds), S::OutOfRange);
+    EXPECT_EQ(status(Value::string("+275760-09-13T00:00:00Z")), S::OutOfRange);
+    EXPECT_EQ(status(Value::string("12024-05-01T12:00:00Z")), S::OutOfRange);
+    EXPECT_EQ(status(Value::string("9999-12-31T23:59:59.999Z")), S::Ok);
+    EXPECT_EQ(status(Value::string("9999-12-31T23:59:59-00:01")), S::OutOfRange);
+    EXPECT_EQ(status(Value::string("-000001-12-31T00:00:00Z")), S::OutOfRange);
+    EXPECT_EQ(status(Value::string("+2024-05-01T12:00:00Z")), S::NotATime) << "in range";
+    EXPECT_EQ(status(Value::string("+10000-05-01")), S::NotATime) << "no time of day";
+    EXPECT_EQ(status(Value::string("120240501")), S::NotATime);
+    EXPECT_EQ(status(Value::null()), S::NotATime);
+    EXPECT_EQ(format_rfc3339(kMinTimeMs), "0000-01-01T00:00:00Z");
+    EXPECT_EQ(format_rfc3339(kMaxTimeMs), "9999-12-31T23:59:59.999Z");
+    EXPECT_EQ(parse_rfc3339_ms("0000-01-01T00:00:00Z"), kMinTimeMs);
 }
 
 } // namespace
