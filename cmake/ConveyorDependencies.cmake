@@ -20,3 +20,8 @@ target_link_libraries(conveyor_asio INTERFACE Boost::headers Threads::Threads)
 target_compile_definitions(conveyor_asio INTERFACE
   BOOST_ASIO_NO_DEPRECATED BOOST_ASIO_DISABLE_BOOST_COROUTINE BOOST_ASIO_SEPARATE_COMPILATION
   BOOST_BEAST_SEPARATE_COMPILATION)
+
+# RE2 (Debian libre2-dev) ships only a pkg-config file: regular expressions of the expression
+# language (=~, regex_replace, ...), linear-time matching whatever the pattern.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)

@@ -1,6 +1,8 @@
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/core/per_schema.hpp"
 #include "conveyor/core/suggest.hpp"
+#include "conveyor/exec/stage_errors.hpp"
+#include "conveyor/expr/expression.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "filter.hpp"
@@ -17,14 +19,19 @@ using filter::Op;
 /// time, in place (rows are compacted, nothing is copied out).
 class FilterOperator final : public Operator {
 public:
-    FilterOperator(std::string column, const Condition& cond, StageMetrics* metrics)
-        : column_(std::move(column)), cond_(cond), metrics_(metrics) {}
+    FilterOperator(const expr::FieldPath& column, const Condition& cond, StageMetrics* metrics)
+        : column_(column), cond_(cond), metrics_(metrics) {}
 
     Status push(std::size_t, Batch&& batch, Emitter& out) override {
         const std::size_t rows = batch.rows();
-        const auto col = columns_.get(batch.schema_ref(), [&](const Schema& s) {
-            return s.find(column_);
+        const expr::ResolvedPath where = columns_.get(batch.schema_ref(), [&](const Schema& s) {
+            return expr::resolve(column_, s);
         });
+        // A plain column is tested in place; a path (user.address.city) is looked up per row.
+        const std::optional<std::size_t> col =
+            where.found() && where.next_step == column_.steps().size()
+                ? std::optional<std::size_t>(where.column)
+                : std::nullopt;
         const auto closed = closed_columns_.get(batch.schema_ref(), [](const Schema& s) {
             return s.find(kWindowClosed);
         });
@@ -33,6 +40,12 @@ public:
         if (col) {
             for (std::size_t r = 0; r < rows; ++r) {
                 const bool k = cond_.matches(batch.at(r, *col));
+                keep_[r] = k;
+                kept += k;
+            }
+        } else if (where.found()) {
+            for (std::size_t r = 0; r < rows; ++r) {
+                const bool k = cond_.matches(expr::lookup(column_, where, batch.row(r)));
                 keep_[r] = k;
                 kept += k;
             }
@@ -61,26 +74,32 @@ public:
     }
 
 private:
-    std::string column_;
+    const expr::FieldPath& column_;
     const Condition& cond_;
     StageMetrics* metrics_;
     static constexpr std::string_view kWindowClosed = "window_closed";
-    PerSchema<std::optional<std::size_t>> columns_;
+    PerSchema<expr::ResolvedPath> columns_;
     PerSchema<std::optional<std::size_t>> closed_columns_;
     std::vector<std::uint8_t> keep_;
 };
 
 class FilterStage final : public Stage {
 public:
-    FilterStage(std::string column, Condition cond) : column_(std::move(column)), cond_(std::move(cond)) {}
+    FilterStage(std::string column, Condition cond)
+        : name_(std::move(column)), cond_(std::move(cond)) {
+        // `user.address.city` is a path into nested values; a name that is not a valid path
+        // ("first name") is taken literally, as it always was.
+        auto path = expr::FieldPath::parse(name_);
+        column_ = path ? std::move(*path) : expr::FieldPath::single(name_);
+    }
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         const SchemaRef in = ctx.input_schemas.empty() ? nullptr : ctx.input_schemas[0];
         const bool fixed = !ctx.input_schemas_fixed.empty() && ctx.input_schemas_fixed[0];
-        if (in && fixed && !in->find(column_)) {
+        if (in && fixed && !expr::resolve(column_, *in).found()) {
             return fail(ErrorKind::Config,
-                        "column '" + column_ + "' is not in the input (columns: " +
-                            join(in->names()) + ")" + did_you_mean(column_, in->names()));
+                        "column '" + name_ + "' is not in the input (columns: " +
+                            join(in->names()) + ")" + did_you_mean(name_, in->names()));
         }
         OpenedStage opened(std::make_unique<FilterOperator>(column_, cond_, ctx.metrics), in);
         opened.fixed_schema = fixed;
@@ -95,12 +114,125 @@ public:
     }
 
 private:
-    std::string column_;
+    std::string name_;
+    expr::FieldPath column_;
     Condition cond_;
 };
 
+/// Keeps the records for which `expression` is true (null counts as false). A record the
+/// expression cannot be evaluated on (a failed cast, a division by zero) is a record error: it
+/// follows the stage's error strategy.
+class ExpressionFilterOperator final : public Operator {
+public:
+    ExpressionFilterOperator(expr::Expression e, StageErrors* errors, StageMetrics* metrics)
+        : eval_(std::move(e)), errors_(errors), metrics_(metrics) {}
+
+    Status push(std::size_t, Batch&& batch, Emitter& out) override {
+        const std::size_t rows = batch.rows();
+        eval_.bind(batch.schema_ref());
+        const auto closed = closed_columns_.get(batch.schema_ref(), [](const Schema& s) {
+            return s.find(kWindowClosed);
+        });
+        Arena scratch; // strings made while testing; nothing of it is kept
+        keep_.assign(rows, 0);
+        std::size_t kept = 0;
+        std::size_t failed = 0;
+        for (std::size_t r = 0; r < rows; ++r) {
+            const auto row = batch.row(r);
+            if (closed) {
+                // A window.apply marker (window_closed = true, no data) always passes.
+                const Value& v = row[*closed];
+                if (v.kind() == Kind::Bool && v.as_bool()) {
+                    keep_[r] = 1;
+                    ++kept;
+                    continue;
+                }
+            }
+            const auto pass = eval_.test(row, scratch);
+            if (!pass) {
+                ++failed;
+                Error e(ErrorKind::Data, eval_.error());
+                if (!errors_) return fail(std::move(e));
+                if (Status st = errors_->record_failed(batch.schema(), row, std::move(e)); !st)
+                    return st;
+                continue;
+            }
+            keep_[r] = *pass;
+            kept += *pass;
+        }
+        if (metrics_)
+            metrics_->records_filtered.fetch_add(rows - kept - failed, std::memory_order_relaxed);
+        if (kept == 0) return {};
+        if (kept != rows) batch.retain_rows(keep_);
+        out.emit(std::move(batch));
+        return {};
+    }
+
+private:
+    static constexpr std::string_view kWindowClosed = "window_closed";
+    expr::Evaluator eval_;
+    StageErrors* errors_;
+    StageMetrics* metrics_;
+    PerSchema<std::optional<std::size_t>> closed_columns_;
+    std::vector<std::uint8_t> keep_;
+};
+
+class ExpressionFilterStage final : public Stage {
+public:
+    explicit ExpressionFilterStage(expr::Expression e) : expression_(std::move(e)) {}
+
+    Result<OpenedStage> open(const OpenContext& ctx) const override {
+        const SchemaRef in = ctx.input_schemas.empty() ? nullptr : ctx.input_schemas[0];
+        const bool fixed = !ctx.input_schemas_fixed.empty() && ctx.input_schemas_fixed[0];
+        if (in && fixed) {
+            if (auto d = expression_.check_fields(*in))
+                return fail(ErrorKind::Config, "expression: " + d->render(expression_.text()));
+        }
+        OpenedStage opened(
+            std::make_unique<ExpressionFilterOperator>(expression_, ctx.errors, ctx.metrics), in);
+        opened.fixed_schema = fixed;
+        opened.checkpoints = true; // stateless: a checkpoint marker just passes on
+        return opened;
+    }
+
+private:
+    expr::Expression expression_;
+};
+
+std::unique_ptr<Stage> build_expression_filter(BuildContext& ctx, const std::string& text) {
+    const Options& o = ctx.options();
+    for (const char* key : {"column", "operator", "value"}) {
+        if (o.given(key)) {
+            ctx.error(key, std::string("give either 'expression' or column/operator/value, not "
+                                       "both ('") +
+                               key + "' is given with 'expression')");
+            return nullptr;
+        }
+    }
+    auto e = expr::Expression::compile(text);
+    if (!e) {
+        ctx.error("expression", e.error().message);
+        return nullptr;
+    }
+    if (e->type() != expr::Type::Bool && e->type() != expr::Type::Any &&
+        e->type() != expr::Type::Null) {
+        ctx.error("expression", "a filter needs a condition (true or false); this expression "
+                                "gives a " + std::string(expr::to_string(e->type())));
+        return nullptr;
+    }
+    return std::make_unique<ExpressionFilterStage>(std::move(*e));
+}
+
 std::unique_ptr<Stage> build_filter(BuildContext& ctx) {
     const Options& o = ctx.options();
+    if (const OptionValue* e = o.find("expression"); e && o.given("expression"))
+        return build_expression_filter(ctx, e->as_string());
+    if (!o.given("column") || !o.given("operator")) {
+        ctx.error(o.given("column") ? "operator" : "column",
+                  "filter.apply needs either expression = \"...\" (e.g. \"amount >= 1000 and "
+                  "country == 'DE'\") or column and operator (and value)");
+        return nullptr;
+    }
     const std::string& op_text = o.get_string("operator");
     const auto op = filter::parse_op(op_text);
     if (!op) {
@@ -149,9 +281,11 @@ void register_filter(Registry& registry) {
     FunctionDescriptor fn;
     fn.name = "filter.apply";
     fn.role = StageRole::Transform;
-    fn.summary = "Keep the records whose column satisfies a condition";
+    fn.summary = "Keep the records that satisfy a condition";
     fn.description =
-        "Keeps records where `column <operator> value` holds. Numbers compare numerically "
+        "Keeps the records for which `expression` is true (null counts as false; a record the "
+        "expression fails on is a record error that follows the error strategy), or, in the "
+        "older form, those where `column <operator> value` holds. Numbers compare numerically "
         "whatever the TOML literal type (value = \"100\" against a numeric column compares as "
         "a number; a string that is not a number is never above or below a number), strings "
         "lexically (byte order), booleans by value. Null or missing values "
@@ -160,9 +294,12 @@ void register_filter(Registry& registry) {
         "window.apply's markers (window_closed = true) always pass, so a filter between "
         "window.apply and aggregate.stream keeps windows closing.";
     fn.options = {
-        {.name = "column", .type = OptionType::String, .required = true,
-         .description = "Field to test"},
-        {.name = "operator", .type = OptionType::String, .required = true,
+        {.name = "expression", .type = OptionType::String,
+         .description = "A condition in the expression language, e.g. \"amount >= 1000 and "
+                        "(country == 'DE' or vip)\" (instead of column/operator/value)"},
+        {.name = "column", .type = OptionType::String,
+         .description = "Field to test (a path such as user.address.city)"},
+        {.name = "operator", .type = OptionType::String,
          .description = "==, !=, >, >=, <, <=, contains, in, not_in, is_null, not_null "
                         "(also = and <>)",
          .choices = filter::op_spellings()},

@@ -129,6 +129,96 @@ TEST(FilterApply, AnUnknownColumnOfAFixedSchemaIsReportedWhenTheStageOpens) {
     EXPECT_TRUE(built.stage->open(ctx)) << "JSON input: the field may come later";
 }
 
+std::map<std::string, OptionValue> where(std::string expression) {
+    return {{"expression", std::move(expression)}};
+}
+
+TEST(FilterApply, ExpressionsCombineConditionsWithAndOrAndParentheses) {
+    EXPECT_EQ(ids(run_filter(where("amount >= 1000"), kRows)), "1 4 ");
+    EXPECT_EQ(ids(run_filter(where("(amount >= 1000 and name != 'Dee') or id == 5"), kRows)),
+              "1 5 ");
+    EXPECT_EQ(ids(run_filter(where("lower(name) =~ '^(ann|ed)$'"), kRows)), "1 5 ");
+    EXPECT_EQ(ids(run_filter(where("name in ['Bob', 'Cy'] or 'b' in tags"), kRows)), "1 2 3 ");
+    EXPECT_EQ(ids(run_filter(where("is_null(amount)"), kRows)), "3 5 ");
+    EXPECT_EQ(ids(run_filter(where("amount ?? 0 < 1"), kRows)), "3 5 ") << "?? fills the nulls";
+    EXPECT_EQ(ids(run_filter(where("amount > 1000 or amount < 1000"), kRows)), "1 2 ")
+        << "'n/a' is neither above nor below a number; null matches nothing";
+}
+
+TEST(FilterApply, ExpressionsAndColumnsReadNestedPaths) {
+    const std::vector<std::string> rows = {
+        R"({"id":1,"user":{"address":{"city":"Lyon"}},"tags":["x"]})",
+        R"({"id":2,"user":{"address":{"city":"Oslo"}},"tags":["y","x"]})",
+        R"({"id":3,"user":{}})",
+    };
+    EXPECT_EQ(ids(run_filter(where("user.address.city == 'Oslo'"), rows)), "2 ");
+    EXPECT_EQ(ids(run_filter(where("tags[0] == 'x'"), rows)), "1 ");
+    EXPECT_EQ(ids(run_filter(cond("user.address.city", "==", "Lyon"), rows)), "1 ")
+        << "the column form takes the same paths";
+    EXPECT_EQ(ids(run_filter(cond("user.address.city", "is_null"), rows)), "3 ");
+}
+
+TEST(FilterApply, ARecordTheExpressionFailsOnIsARecordError) {
+    // Without an error strategy (no StageErrors here) the record error fails the stage,
+    // naming what went wrong; under "continue" it would be counted and dead-lettered.
+    auto built = test::build_stage("filter.apply", where("int(name) > 1"));
+    ASSERT_TRUE(built.stage);
+    OpenContext ctx;
+    ctx.stage_id = "f";
+    auto opened = built.stage->open(ctx);
+    ASSERT_TRUE(opened);
+    auto& op = std::get<std::unique_ptr<Operator>>(opened->op);
+    CollectingEmitter out;
+    Status st = op->push(0, test::batch_from_json({R"({"id":1,"name":"12"})",
+                                                   R"({"id":2,"name":"x"})"}),
+                         out);
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().kind, ErrorKind::Data);
+    EXPECT_NE(st.error().message.find("int(): cannot make an integer of string 'x'"),
+              std::string::npos)
+        << st.error().message;
+}
+
+TEST(FilterApply, ExpressionMistakesAreReportedWhenThePipelineLoads) {
+    auto unknown = test::build_stage("filter.apply", where("lwoer(name) == 'x'"));
+    EXPECT_FALSE(unknown.stage);
+    EXPECT_NE(unknown.errors().find("unknown function 'lwoer' (did you mean 'lower'?)"),
+              std::string::npos)
+        << unknown.errors();
+    EXPECT_NE(unknown.errors().find("^^^^^"), std::string::npos) << unknown.errors();
+    auto not_condition = test::build_stage("filter.apply", where("amount * 2"));
+    EXPECT_FALSE(not_condition.stage);
+    EXPECT_NE(not_condition.errors().find("needs a condition"), std::string::npos);
+    auto both = where("amount > 1");
+    both["column"] = "amount";
+    auto mixed = test::build_stage("filter.apply", both);
+    EXPECT_FALSE(mixed.stage);
+    EXPECT_NE(mixed.errors().find("either 'expression' or column/operator/value"),
+              std::string::npos)
+        << mixed.errors();
+    auto neither = test::build_stage("filter.apply", {});
+    EXPECT_FALSE(neither.stage);
+    EXPECT_NE(neither.errors().find("needs either expression"), std::string::npos)
+        << neither.errors();
+}
+
+TEST(FilterApply, AnUnknownFieldInAnExpressionOverAFixedSchemaIsReportedWhenTheStageOpens) {
+    auto built = test::build_stage("filter.apply", where("amout > 1"));
+    ASSERT_TRUE(built.stage);
+    SchemaRef schema = make_schema({"id", "amount"});
+    const bool fixed[] = {true};
+    OpenContext ctx;
+    ctx.stage_id = "f";
+    ctx.input_schemas = std::span<const SchemaRef>(&schema, 1);
+    ctx.input_schemas_fixed = fixed;
+    auto opened = built.stage->open(ctx);
+    ASSERT_FALSE(opened);
+    EXPECT_EQ(opened.error().kind, ErrorKind::Config);
+    EXPECT_NE(opened.error().message.find("unknown field 'amout' (did you mean 'amount'?)"),
+              std::string::npos)
+        << opened.error().message;
+}
+
 TEST(FilterCondition, ComparesWithTheLiteralsForms) {
     const Literal hundred = Literal::from_option(OptionValue("100"));
     EXPECT_EQ(plugins::filter::compare(Value::integer(100), hundred, true), 0);

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+/// Reading and writing points in time as text: ISO 8601 / RFC 3339 and strftime-style formats.
+/// Independent of the process's locale and TZ: times are UTC instants; offsets written in the
+/// text (`+02:00`, `Z`) are honoured when reading and chosen explicitly when writing.
+namespace conveyor::timefmt {
+
+/// An instant: seconds since the Unix epoch (UTC) plus a fraction in nanoseconds [0, 1e9).
+struct Instant {
+    std::int64_t seconds = 0;
+    std::int32_t nanos = 0;
+};
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (month 1-12, day 1-31).
+std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) noexcept;
+
+/// Parses `text` with a strftime-style `format`: %Y %m %d %H %M %S %y %b %B %h %e %j %p %I %z
+/// %Z %f (fraction digits) %s (epoch seconds) %F %T %% ; a space matches any run of spaces;
+/// other characters match themselves. Without %z the text is taken as UTC. The whole text must
+/// match. nullopt (and `why` set when given) otherwise.
+std::optional<Instant> parse(std::string_view text, std::string_view format,
+                             std::string* why = nullptr);
+
+/// ISO 8601 / RFC 3339: `2024-05-01`, `2024-05-01T12:00`, `2024-05-01 12:00:00.25+02:00`,
+/// `2024-05-01T12:00:00Z`. No offset means UTC.
+std::optional<Instant> parse_iso(std::string_view text, std::string* why = nullptr);
+
+/// A fixed UTC offset in seconds from "UTC", "Z", "GMT", "+02:00", "-0530", "+5". nullopt for
+/// anything else (named zones such as "Europe/Paris" are not supported).
+std::optional<std::int32_t> parse_offset(std::string_view text) noexcept;
+
+/// Formats `t` shifted by `offset_seconds` with a strftime-style format (the directives of
+/// parse() plus %a %A). An empty format gives ISO 8601: `2024-05-01T12:00:00Z` (or `+02:00`
+/// when offset), with a fraction (`.25`) only when there is one. nullopt when the year falls
+/// outside 0..9999.
+std::optional<std::string> format(Instant t, std::string_view format, std::int32_t offset_seconds);
+
+} // namespace conveyor::timefmt

@@ -1,0 +1,66 @@
+#pragma once
+
+// What the evaluator and the functions share: the per-row context, record errors, and the
+// conversions between values (numbers from numeric text, text from numbers). Private to
+// lib/src/expr.
+
+#include "program.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace conveyor::expr {
+
+/// A number taken from a value: an integer when it is one, else a double.
+struct Num {
+    bool is_int = true;
+    std::int64_t i = 0;
+    double d = 0;
+    [[nodiscard]] double as_double() const noexcept {
+        return is_int ? static_cast<double>(i) : d;
+    }
+};
+
+struct EvalContext {
+    const Program* program = nullptr;
+    std::span<const Value> row;
+    const std::vector<ResolvedPath>* resolved = nullptr;
+    Arena* arena = nullptr;
+    /// Regexes whose pattern was only known at run time, by pattern.
+    std::unordered_map<std::string, std::shared_ptr<const re2::RE2>>* regex_cache = nullptr;
+    bool failed = false;
+    std::string error;
+
+    /// Records a record error at `node` and returns null (callers return it on).
+    Value fail(const Node& node, std::string message);
+    /// A string value owned by the arena.
+    Value string(std::string_view s) { return Value::string(arena->copy(s)); }
+    /// A list value owned by the arena.
+    Value list(std::span<const Value> items);
+    /// The regex of a call or match: the one compiled at load, or built now from `pattern`.
+    const re2::RE2* regex(const Node& node, const Value& pattern);
+};
+
+/// The number in `v`: ints and doubles, and strings that are plain decimal numbers ("42",
+/// "-2.5", "1e3"). nullopt for anything else.
+std::optional<Num> to_number(const Value& v) noexcept;
+/// A Value holding `n`.
+Value from_number(const Num& n) noexcept;
+/// The text of a scalar: a string as is, numbers as written, booleans as true/false (written
+/// into `ctx.arena` when needed); nullopt for lists and objects.
+std::optional<std::string_view> to_text(EvalContext& ctx, const Value& v);
+/// The kind of a value in messages: "string 'abc'", "number 3", "list".
+std::string describe(const Value& v);
+
+/// == as the language defines it (numbers with numeric text, null equals null).
+bool values_equal(const Value& a, const Value& b) noexcept;
+/// Ordering: negative, zero, positive; nullopt when the two cannot be ordered (null, a number
+/// and non-numeric text, different kinds).
+std::optional<int> compare_values(const Value& a, const Value& b) noexcept;
+
+/// Evaluates a node (eval.cpp).
+Value eval_node(const Node& node, EvalContext& ctx);
+
+} // namespace conveyor::expr

@@ -1,0 +1,77 @@
+#include "conveyor/format/time_text.hpp"
+
+#include <gtest/gtest.h>
+
+namespace conveyor::timefmt {
+namespace {
+
+std::int64_t seconds(std::string_view text, std::string_view format = {}) {
+    std::string why;
+    auto t = parse(text, format, &why);
+    EXPECT_TRUE(t.has_value()) << text << ": " << why;
+    return t ? t->seconds : -1;
+}
+
+std::string why_not(std::string_view text, std::string_view format = {}) {
+    std::string why;
+    auto t = parse(text, format, &why);
+    EXPECT_FALSE(t.has_value()) << text;
+    return why;
+}
+
+TEST(TimeTextTest, DaysFromCivilAcrossEras) {
+    EXPECT_EQ(days_from_civil(1970, 1, 1), 0);
+    EXPECT_EQ(days_from_civil(2000, 3, 1), 11017);
+    EXPECT_EQ(days_from_civil(1969, 12, 31), -1);
+    EXPECT_EQ(days_from_civil(1600, 1, 1), -135140);
+    EXPECT_EQ(days_from_civil(9999, 12, 31), 2932896);
+}
+
+TEST(TimeTextTest, IsoFormsAndOffsets) {
+    EXPECT_EQ(seconds("2024-05-01"), 1714521600);
+    EXPECT_EQ(seconds("2024-05-01T12:00"), 1714564800);
+    EXPECT_EQ(seconds("2024-05-01 12:00:00Z"), 1714564800);
+    EXPECT_EQ(seconds("2024-05-01T14:00:00+02:00"), 1714564800);
+    EXPECT_EQ(seconds("2024-05-01T06:30:00-0530"), 1714564800);
+    auto frac = parse_iso("2024-05-01T12:00:00.123456789Z");
+    ASSERT_TRUE(frac.has_value());
+    EXPECT_EQ(frac->nanos, 123456789);
+    EXPECT_NE(why_not("2024-13-01"), "");
+    EXPECT_NE(why_not("2024-02-30"), "");
+    EXPECT_NE(why_not("2024-05-01T25:00"), "");
+    EXPECT_NE(why_not("2024-05-01T12:00+25:00"), "");
+    EXPECT_NE(why_not("2024-05-01x"), "");
+}
+
+TEST(TimeTextTest, StrftimeDirectives) {
+    EXPECT_EQ(seconds("01/05/24 12:00 PM", "%d/%m/%y %I:%M %p"), 1714564800);
+    EXPECT_EQ(seconds("1 May 2024", "%e %B %Y"), 1714521600);
+    EXPECT_EQ(seconds("May 1, 2024", "%b %d, %Y"), 1714521600);
+    EXPECT_EQ(seconds("2024-122", "%Y-%j"), 1714521600);
+    EXPECT_EQ(seconds("1714564800", "%s"), 1714564800);
+    EXPECT_EQ(seconds("Wed, 01 May 2024 12:00:00 GMT", "%a, %d %b %Y %T %Z"), 1714564800);
+    EXPECT_EQ(seconds("12:00:00 100%", "%T 100%%") % 86400, 43200);
+    EXPECT_NE(why_not("2024-05-01", "%Y/%m/%d").find("expected '/'"), std::string::npos);
+    EXPECT_NE(why_not("x", "%Q").find("unsupported directive %Q"), std::string::npos);
+}
+
+TEST(TimeTextTest, FormatsIsoWithFractionsAndOffsets) {
+    EXPECT_EQ(*format({0, 0}, "", 0), "1970-01-01T00:00:00Z");
+    EXPECT_EQ(*format({1714564800, 500000000}, "", 0), "2024-05-01T12:00:00.5Z");
+    EXPECT_EQ(*format({1714564800, 0}, "", -5 * 3600 - 1800), "2024-05-01T06:30:00-05:30");
+    EXPECT_EQ(*format({1714564800, 0}, "%A %B %e %H:%M:%S %z", 3600),
+              "Wednesday May  1 13:00:00 +0100");
+    EXPECT_FALSE(format({400000000000, 0}, "", 0).has_value()); // past year 9999
+}
+
+TEST(TimeTextTest, Offsets) {
+    EXPECT_EQ(parse_offset("UTC"), 0);
+    EXPECT_EQ(parse_offset("+02:00"), 7200);
+    EXPECT_EQ(parse_offset("-0530"), -19800);
+    EXPECT_EQ(parse_offset("+5"), 18000);
+    EXPECT_FALSE(parse_offset("Europe/Paris").has_value());
+    EXPECT_FALSE(parse_offset("+24:00").has_value());
+}
+
+} // namespace
+} // namespace conveyor::timefmt
