@@ -152,7 +152,10 @@ std::optional<double> parse_duration_seconds(const std::string& text) {
     else if (unit == "ms") factor = 0.001;
     else if (unit == "m" || unit == "min") factor = 60;
     else if (unit == "h") factor = 3600;
-    if (factor == 0 || !std::isfinite(v) || v < 0) return std::nullopt;
+    // --jitter sleeps for up to this long: beyond a day it is a typo, and far beyond, the
+    // conversion to the clock's nanoseconds overflowed into no wait at all.
+    constexpr double kMaxSeconds = 24 * 3600;
+    if (factor == 0 || !std::isfinite(v) || v < 0 || v * factor > kMaxSeconds) return std::nullopt;
     return v * factor;
 }
 

@@ -29,7 +29,8 @@ struct RunArgs {
     std::optional<std::string> keep_intermediate;
 };
 
-/// "30s", "1.5m", "500ms", "2h" or plain seconds; nullopt when malformed or negative.
+/// "30s", "1.5m", "500ms", "2h" or plain seconds, up to 24h; nullopt when malformed, negative,
+/// not finite or longer.
 std::optional<double> parse_duration_seconds(const std::string& text);
 
 struct ReplayArgs {

@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
                     "Wait a random time up to DURATION (e.g. 30s, 2m) before starting, so jobs "
                     "scheduled for the same minute do not start together")
         ->check([](const std::string& v) {
-            return cli::parse_duration_seconds(v) ? std::string() : "expected a duration such as 30s, 2m or 500ms";
+            return cli::parse_duration_seconds(v) ? std::string() : "expected a duration up to 24h, such as 30s, 2m or 500ms";
         });
 
     cli::ReplayArgs replay_args;

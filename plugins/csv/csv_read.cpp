@@ -476,22 +476,31 @@ std::unique_ptr<Stage> build_csv_read(BuildContext& ctx) {
 std::vector<std::string>
 normalise_header(std::vector<std::string> names,
                  std::vector<std::pair<std::string, std::string>>* renamed) {
-    for (std::size_t i = 0; i < names.size(); ++i)
-        if (names[i].empty()) names[i] = fmt::format("column{}", i + 1);
-    // Every name as written is reserved, so a suffix never takes a name a later column has.
-    std::unordered_set<std::string> taken(names.begin(), names.end());
+    // Every name the user wrote is reserved first, so neither a repeat's suffix nor an empty
+    // cell's generated name can take a name that some column of the file has.
+    std::unordered_set<std::string> taken;
+    for (const std::string& name : names)
+        if (!name.empty()) taken.insert(name);
+    // `base_k` for the first k = 2, 3, ... that is free; taking it reserves it.
+    auto next_free = [&taken](const std::string& base) {
+        for (std::size_t k = 2;; ++k) {
+            std::string candidate = fmt::format("{}_{}", base, k);
+            if (taken.insert(candidate).second) return candidate;
+        }
+    };
+    // Repeats of a written name, left to right: the first keeps it, later ones get a suffix.
     std::unordered_set<std::string> seen;
     for (std::string& name : names) {
-        if (seen.insert(name).second) continue;
-        for (std::size_t k = 2;; ++k) {
-            std::string candidate = fmt::format("{}_{}", name, k);
-            if (taken.insert(candidate).second) {
-                seen.insert(candidate);
-                if (renamed) renamed->emplace_back(name, candidate);
-                name = std::move(candidate);
-                break;
-            }
-        }
+        if (name.empty() || seen.insert(name).second) continue;
+        std::string candidate = next_free(name);
+        if (renamed) renamed->emplace_back(name, candidate);
+        name = std::move(candidate);
+    }
+    // Empty cells last: `columnN` for position N, or `columnN_2`, ... when that is taken.
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (!names[i].empty()) continue;
+        std::string generated = fmt::format("column{}", i + 1);
+        names[i] = taken.insert(generated).second ? std::move(generated) : next_free(generated);
     }
     return names;
 }
@@ -517,7 +526,8 @@ FunctionDescriptor csv_read_descriptor() {
         "Reads an RFC 4180 CSV file: quoted fields may contain the delimiter, doubled quotes "
         "and line breaks; lines may end with LF, CRLF or CR; a UTF-8 byte order mark and blank "
         "lines are skipped. The first row names the fields (repeated names get a suffix such "
-        "as a_2, empty ones become columnN). With infer_types, integers become integers, "
+        "as a_2, an empty one becomes columnN for its position N, or columnN_2 when the header "
+        "already has columnN). With infer_types, integers become integers, "
         "decimals become numbers that keep their spelling, empty fields become null and "
         "everything else (including 007, +1 and quoted \"\") stays a string. Errors name the "
         "file and the line where the record starts.";

@@ -55,8 +55,10 @@ std::unique_ptr<Stage> make_csv_read_stage(CsvReadConfig config);
 /// The `csv.read` function: options, documentation and factory.
 FunctionDescriptor csv_read_descriptor();
 
-/// Header names made usable as field names: empty ones become `columnN` (1-based position),
-/// repeated ones get a suffix (`a`, `a_2`, `a_3`). Renamed duplicates are appended to
+/// Header names made usable as field names. Names written in the header are never taken by
+/// a generated one: a repeated name gets the first free suffix (`a`, `a_2`, `a_3`), and an
+/// empty cell at 1-based position N becomes `columnN`, or the first free `columnN_2`,
+/// `columnN_3`, ... when the header has `columnN` elsewhere. Renamed repeats are appended to
 /// `renamed` as (original, new) when it is non-null.
 std::vector<std::string>
 normalise_header(std::vector<std::string> names,

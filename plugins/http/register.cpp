@@ -260,6 +260,9 @@ void register_http(Registry& registry) {
                                   "The same deadline in seconds (the earlier tool's key); give "
                                   "either this or timeout_ms.");
     timeout_s.aliases = {"timeout"};
+    // timeout_ms's range: a longer deadline would overflow when turned into milliseconds.
+    timeout_s.min = 0.001;
+    timeout_s.max = 86400;
     fn.options.push_back(std::move(timeout_s));
     fn.options.push_back(int_option("max_response_bytes", 10 * 1024 * 1024, 0, 4.0e9,
                                     "Larger response bodies are an error for that record, "
@@ -269,9 +272,16 @@ void register_http(Registry& registry) {
                                 "Add field response_status (the final HTTP status)."));
     fn.options.push_back(option("response_headers", OptionType::Bool, false,
                                 "Add field response_headers (object, lower-case names)."));
-    fn.options.push_back(option("rate_limit_per_second", OptionType::Float, {},
-                                "Request rate cap for the stage, retries included (token bucket, "
-                                "bursts of at most one second's worth)."));
+    OptionSpec rate = option("rate_limit_per_second", OptionType::Float, {},
+                             "Request rate cap for the stage, retries included (token bucket, "
+                             "bursts of at most one second's worth); from 0.001 (one request "
+                             "every 1000 s) to 1e9.");
+    // Below the minimum the waits of queued requests no longer fit the timer's nanoseconds
+    // (a rate of 1e-10 overflowed into no limit at all); above the maximum the bucket's
+    // arithmetic loses whole tokens.
+    rate.min = 0.001;
+    rate.max = 1e9;
+    fn.options.push_back(std::move(rate));
     fn.options.push_back(option("tls_verify", OptionType::Bool, true,
                                 "Verify server certificates and host names (https)."));
     fn.options.push_back(

@@ -50,7 +50,8 @@ TEST(Lock, ASecondRunExits4WhileTheFirstHoldsTheLock) {
     auto second = test::run_conveyor({"run", "p.toml"}, o);
     EXPECT_EQ(second.exit_code, 4) << second.err;
     EXPECT_THAT(second.err, HasSubstr("another run of pipeline 'p' is in progress"));
-    EXPECT_THAT(second.err, HasSubstr(".conveyor/p.lock"));
+    EXPECT_THAT(second.err, HasSubstr(".conveyor/p-")); // <name>-<hash of the file>.lock
+    EXPECT_THAT(second.err, HasSubstr(".lock"));
     const std::string data = "a\n1\n";
     ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
     ::close(fd);

@@ -6,6 +6,7 @@
 #include "expand.hpp"
 #include "sections.hpp"
 #include "stage_options.hpp"
+#include "toml_limits.hpp"
 #include "toml_util.hpp"
 
 #include <algorithm>
@@ -430,9 +431,20 @@ void Loader::check_inputs() {
 
     for (std::size_t i = 0; i < stages_.size(); ++i) {
         StageDraft& s = stages_[i];
-        for (const StageDraft::Input& in : s.inputs) {
+        for (std::size_t k = 0; k < s.inputs.size(); ++k) {
+            const StageDraft::Input& in = s.inputs[k];
             if (!s.id.empty() && in.id == s.id) {
                 ctx_.error(ctx_.at(*in.node), s.id, "stage lists itself in 'inputs'");
+                continue;
+            }
+            // A second edge from the same stage would feed it every record twice.
+            const auto first = std::find_if(s.inputs.begin(), s.inputs.begin() + k,
+                                            [&in](const auto& other) { return other.id == in.id; });
+            if (first != s.inputs.begin() + k) {
+                ctx_.error(ctx_.at(*in.node), s.id,
+                           "input '" + in.id + "' is listed more than once in 'inputs' (first at " +
+                               ctx_.at(*first->node).to_string() +
+                               "); each listed stage's records would arrive once per listing");
                 continue;
             }
             auto it = index_.find(in.id);
@@ -557,17 +569,29 @@ void Loader::warn_unused_outputs() {
     }
 }
 
-std::optional<PipelineSpec> Loader::load(std::string_view text) {
-    toml::parse_result parsed = toml::parse(text, std::string_view(ctx_.file));
+/// Parses `text` as TOML after checking the limits on size and nesting; reports the first
+/// problem (the parser stops there) and returns nullopt on one.
+std::optional<toml::table> parse_toml(std::string_view text, LoadContext& ctx) {
+    if (std::optional<config::LimitProblem> p = config::check_toml_limits(text)) {
+        ctx.error(SourceLocation{ctx.file, p->line, p->column}, {}, std::move(p->message));
+        return std::nullopt;
+    }
+    toml::parse_result parsed = toml::parse(text, std::string_view(ctx.file));
     if (!parsed) {
         const toml::parse_error& err = parsed.error();
         std::string desc(err.description());
         if (!desc.empty())
             desc[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(desc[0])));
-        ctx_.error(ctx_.at(err.source()), {}, "invalid TOML: " + desc);
+        ctx.error(ctx.at(err.source()), {}, "invalid TOML: " + desc);
         return std::nullopt;
     }
-    toml::table& root = parsed.table();
+    return std::move(parsed).table();
+}
+
+std::optional<PipelineSpec> Loader::load(std::string_view text) {
+    std::optional<toml::table> parsed = parse_toml(text, ctx_);
+    if (!parsed) return std::nullopt;
+    toml::table& root = *parsed;
 
     PipelineSpec spec;
     spec.file = ctx_.file;
@@ -636,9 +660,11 @@ LoadResult load_pipeline_file(const std::string& path, const Registry& registry,
     if (fs::is_directory(path, ec)) {
         problem = "it is a directory";
     } else if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
+        // One byte past the limit is enough to refuse the file (a device or a huge file is
+        // never read whole).
         char buf[64 * 1024];
         std::size_t n = 0;
-        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+        while (text.size() <= kMaxPipelineFileBytes && (n = std::fread(buf, 1, sizeof buf, f)) > 0)
             text.append(buf, n);
         if (std::ferror(f)) problem = std::strerror(errno);
         std::fclose(f);
@@ -658,6 +684,13 @@ LoadResult load_pipeline_text(std::string_view text, std::string file_label,
                               const Registry& registry, const LoadOptions& options) {
     std::string name = fs::path(file_label).stem().string();
     return load(text, std::move(file_label), std::move(name), registry, options);
+}
+
+Diagnostics check_toml_text(std::string_view text, std::string file_label) {
+    Diagnostics diags;
+    LoadContext ctx{std::move(file_label), diags, {}};
+    parse_toml(text, ctx);
+    return diags;
 }
 
 } // namespace conveyor

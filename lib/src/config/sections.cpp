@@ -270,20 +270,20 @@ void read_error_handling_section(LoadContext& ctx, const toml::node& node,
             continue;
         }
         if (key == "strategy") {
-            if (auto s = read_choice(ctx, v, what, kStrategies))
+            if (auto s = read_choice(ctx, v, what, kStrategies, stage_id))
                 spec.strategy = *s == "continue" ? ErrorStrategy::Continue
                                 : *s == "retry"  ? ErrorStrategy::Retry
                                                  : ErrorStrategy::Stop;
         } else if (key == "max_retries") {
-            if (auto n = read_int(ctx, v, what, 0, kMaxRetries))
+            if (auto n = read_int(ctx, v, what, 0, kMaxRetries, stage_id))
                 spec.max_retries = static_cast<std::uint32_t>(*n);
         } else if (key == "on_exhausted") {
-            if (auto s = read_choice(ctx, v, what, kOnExhausted))
+            if (auto s = read_choice(ctx, v, what, kOnExhausted, stage_id))
                 spec.on_exhausted = *s == "continue" ? ErrorStrategy::Continue : ErrorStrategy::Stop;
         } else if (key == "retry_delay_seconds") {
-            if (auto d = read_seconds(ctx, v, what, true)) spec.retry_delay_seconds = *d;
+            if (auto d = read_seconds(ctx, v, what, true, stage_id)) spec.retry_delay_seconds = *d;
         } else if (key == "max_retry_delay_seconds") {
-            if (auto d = read_seconds(ctx, v, what, true)) {
+            if (auto d = read_seconds(ctx, v, what, true, stage_id)) {
                 spec.max_retry_delay_seconds = *d;
                 max_delay_node = &v;
             }

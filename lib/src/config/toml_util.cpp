@@ -156,34 +156,37 @@ const std::string* read_string(LoadContext& ctx, const toml::node& node, std::st
 
 std::optional<std::string> read_choice(LoadContext& ctx, const toml::node& node,
                                        std::string_view what,
-                                       const std::vector<std::string>& choices) {
-    const std::string* s = read_string(ctx, node, what);
+                                       const std::vector<std::string>& choices,
+                                       std::string_view stage) {
+    const std::string* s = read_string(ctx, node, what, stage);
     if (!s) return std::nullopt;
     for (const std::string& c : choices)
         if (c == *s) return *s;
-    ctx.error(ctx.at(node), {},
+    ctx.error(ctx.at(node), stage,
               std::string(what) + " must be one of " + quote_list(choices) + ", not " + quote(*s) +
                   did_you_mean(*s, choices));
     return std::nullopt;
 }
 
-std::optional<bool> read_bool(LoadContext& ctx, const toml::node& node, std::string_view what) {
+std::optional<bool> read_bool(LoadContext& ctx, const toml::node& node, std::string_view what,
+                              std::string_view stage) {
     if (!node.is_boolean()) {
-        type_error(ctx, node, what, "a boolean (true or false)");
+        type_error(ctx, node, what, "a boolean (true or false)", stage);
         return std::nullopt;
     }
     return node.as_boolean()->get();
 }
 
 std::optional<std::int64_t> read_int(LoadContext& ctx, const toml::node& node,
-                                     std::string_view what, std::int64_t min, std::int64_t max) {
+                                     std::string_view what, std::int64_t min, std::int64_t max,
+                                     std::string_view stage) {
     if (!node.is_integer()) {
-        type_error(ctx, node, what, min > 0 ? "a positive integer" : "an integer");
+        type_error(ctx, node, what, min > 0 ? "a positive integer" : "an integer", stage);
         return std::nullopt;
     }
     const std::int64_t v = node.as_integer()->get();
     if (v < min || v > max) {
-        ctx.error(ctx.at(node), {},
+        ctx.error(ctx.at(node), stage,
                   std::string(what) + " must be between " + std::to_string(min) + " and " +
                       std::to_string(max) + ", got " + std::to_string(v));
         return std::nullopt;
@@ -192,9 +195,9 @@ std::optional<std::int64_t> read_int(LoadContext& ctx, const toml::node& node,
 }
 
 std::optional<double> read_seconds(LoadContext& ctx, const toml::node& node, std::string_view what,
-                                   bool allow_zero) {
+                                   bool allow_zero, std::string_view stage) {
     if (!node.is_number()) {
-        type_error(ctx, node, what, "a number of seconds");
+        type_error(ctx, node, what, "a number of seconds", stage);
         return std::nullopt;
     }
     const double v = node.is_integer() ? static_cast<double>(node.as_integer()->get())
@@ -202,7 +205,7 @@ std::optional<double> read_seconds(LoadContext& ctx, const toml::node& node, std
     // A year bounds every sensible delay and keeps conversions to durations safe.
     constexpr double kMaxSeconds = 365.0 * 24 * 3600;
     if (!std::isfinite(v) || v < 0 || (v == 0 && !allow_zero) || v > kMaxSeconds) {
-        ctx.error(ctx.at(node), {},
+        ctx.error(ctx.at(node), stage,
                   std::string(what) + " must be a number of seconds " +
                       (allow_zero ? "from 0" : "greater than 0") + " up to " +
                       number_text(kMaxSeconds) + ", got " + number_text(v));

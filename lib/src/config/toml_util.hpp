@@ -83,14 +83,17 @@ const std::string* read_string(LoadContext& ctx, const toml::node& node, std::st
                                std::string_view stage = {});
 std::optional<std::string> read_choice(LoadContext& ctx, const toml::node& node,
                                        std::string_view what,
-                                       const std::vector<std::string>& choices);
-std::optional<bool> read_bool(LoadContext& ctx, const toml::node& node, std::string_view what);
+                                       const std::vector<std::string>& choices,
+                                       std::string_view stage = {});
+std::optional<bool> read_bool(LoadContext& ctx, const toml::node& node, std::string_view what,
+                              std::string_view stage = {});
 /// An integer in [min, max].
 std::optional<std::int64_t> read_int(LoadContext& ctx, const toml::node& node,
-                                     std::string_view what, std::int64_t min, std::int64_t max);
+                                     std::string_view what, std::int64_t min, std::int64_t max,
+                                     std::string_view stage = {});
 /// A number of seconds (integer or float), finite, greater than 0 (or at least 0).
 std::optional<double> read_seconds(LoadContext& ctx, const toml::node& node, std::string_view what,
-                                   bool allow_zero);
+                                   bool allow_zero, std::string_view stage = {});
 
 /// Reports `key` as unknown in `section` ("[global]"), suggesting the closest known key.
 void report_unknown_key(LoadContext& ctx, const Entry& entry, std::string_view section,

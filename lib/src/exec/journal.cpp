@@ -134,7 +134,8 @@ std::string RunJournal::fingerprint(std::string_view text) {
 Result<std::unique_ptr<RunJournal>> RunJournal::open(const PipelineSpec& pipeline, Mode mode,
                                                      std::string* note) {
     std::unique_ptr<RunJournal> j(new RunJournal());
-    j->dir_ = (fs::path(state_dir_for(pipeline)) / (pipeline.name + ".journal")).string();
+    j->dir_ =
+        (fs::path(state_dir_for(pipeline)) / (state_file_stem(pipeline) + ".journal")).string();
     j->meta_ = describe_run(pipeline);
     j->interval_ = std::max<std::uint64_t>(1, pipeline.global.checkpoint_interval);
     std::error_code ec;

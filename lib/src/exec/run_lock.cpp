@@ -1,8 +1,10 @@
 #include "conveyor/exec/run_lock.hpp"
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <filesystem>
 #include <string>
 #include <sys/file.h>
@@ -16,6 +18,36 @@ std::string state_dir_for(const PipelineSpec& pipeline) {
     const std::filesystem::path file(pipeline.file);
     const std::filesystem::path dir = file.has_parent_path() ? file.parent_path() : ".";
     return (dir / ".conveyor").string();
+}
+
+std::string state_file_stem(const PipelineSpec& pipeline) {
+    // Long enough to tell pipelines apart at a glance, short enough for any file system.
+    constexpr std::size_t kMaxReadable = 64;
+    std::string stem;
+    for (const char c : pipeline.name) {
+        if (stem.size() == kMaxReadable) break;
+        const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                          (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                          (c == '.' && !stem.empty());
+        stem += safe ? c : '_';
+    }
+    if (stem.empty()) stem = "pipeline";
+
+    // The file's identity, not the name it was given on the command line: `p.toml`,
+    // `./p.toml` and a symlink to it are the same pipeline.
+    std::error_code ec;
+    std::filesystem::path where = std::filesystem::absolute(pipeline.file, ec);
+    if (!ec) {
+        std::filesystem::path canonical = std::filesystem::weakly_canonical(where, ec);
+        if (!ec) where = std::move(canonical);
+    }
+    const std::string text = where.lexically_normal().string();
+    std::uint64_t h = 0xcbf29ce484222325ULL; // FNV-1a: stable across runs and builds
+    for (const char c : text) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 0x100000001b3ULL;
+    }
+    return fmt::format("{}-{:08x}", stem, static_cast<std::uint32_t>(h ^ (h >> 32)));
 }
 
 RunLock::RunLock(RunLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)), path_(std::move(o.path_)) {}
@@ -39,7 +71,7 @@ Result<RunLock> RunLock::acquire(const PipelineSpec& pipeline) {
     std::filesystem::create_directories(dir, ec);
     if (ec) return fail(ErrorKind::CantCreate, "cannot create the state directory: " + ec.message(), dir);
     RunLock lock;
-    lock.path_ = (std::filesystem::path(dir) / (pipeline.name + ".lock")).string();
+    lock.path_ = (std::filesystem::path(dir) / (state_file_stem(pipeline) + ".lock")).string();
     lock.fd_ = ::open(lock.path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lock.fd_ < 0)
         return fail(ErrorKind::CantCreate, std::string("cannot open the lock file: ") + std::strerror(errno),

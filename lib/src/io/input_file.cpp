@@ -8,11 +8,37 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string>
+#include <string_view>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <utility>
 
 namespace conveyor {
+
+namespace {
+
+/// Byte-order marks of the encodings conveyor cannot read, longest first (UTF-32 LE's mark
+/// begins with UTF-16 LE's).
+struct WideMark {
+    std::string_view bytes;
+    std::string_view name;   ///< for the message
+    std::string_view family; ///< what iconv -f takes
+};
+constexpr WideMark kWideMarks[] = {
+    {std::string_view("\xFF\xFE\x00\x00", 4), "UTF-32 LE", "UTF-32"},
+    {std::string_view("\x00\x00\xFE\xFF", 4), "UTF-32 BE", "UTF-32"},
+    {std::string_view("\xFF\xFE", 2), "UTF-16 LE", "UTF-16"},
+    {std::string_view("\xFE\xFF", 2), "UTF-16 BE", "UTF-16"},
+};
+
+/// True while `head` is too short to tell whether it starts with one of the marks.
+bool may_be_incomplete_mark(std::string_view head) {
+    for (const WideMark& m : kWideMarks)
+        if (head.size() < m.bytes.size() && m.bytes.starts_with(head)) return true;
+    return false;
+}
+
+} // namespace
 
 InputFile::InputFile(InputFile&& o) noexcept { *this = std::move(o); }
 
@@ -23,6 +49,7 @@ InputFile& InputFile::operator=(InputFile&& o) noexcept {
         owns_fd_ = std::exchange(o.owns_fd_, false);
         regular_ = o.regular_;
         interrupted_ = o.interrupted_;
+        start_checked_ = o.start_checked_;
         follower_ = std::exchange(o.follower_, nullptr);
         path_ = std::move(o.path_);
         display_ = std::move(o.display_);
@@ -83,6 +110,7 @@ Result<std::uint64_t> InputFile::skip_to_end() {
     if (end < 0)
         return fail(ErrorKind::Runtime, std::string("seek failed: ") + std::strerror(errno),
                     display_);
+    start_checked_ = end != 0;
     return static_cast<std::uint64_t>(end);
 }
 
@@ -99,6 +127,7 @@ Status InputFile::seek(std::uint64_t offset) {
     if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0)
         return fail(ErrorKind::Runtime, std::string("seek failed: ") + std::strerror(errno),
                     display_);
+    start_checked_ = offset != 0; // the start was checked by the run that read past it
     return {};
 }
 
@@ -155,6 +184,34 @@ Result<std::uint64_t> InputFile::checksum_before(std::uint64_t offset) {
 }
 
 Result<std::size_t> InputFile::read(std::span<char> dst) {
+    Result<std::size_t> n = read_block(dst);
+    if (!n || start_checked_ || dst.empty()) return n;
+    return check_start(dst, *n);
+}
+
+Result<std::size_t> InputFile::check_start(std::span<char> dst, std::size_t have) {
+    // A pipe may deliver the mark in pieces: read until it is whole (or cannot be one).
+    while (have > 0 && have < dst.size() &&
+           may_be_incomplete_mark(std::string_view(dst.data(), have))) {
+        Result<std::size_t> more = read_block(dst.subspan(have));
+        if (!more) return more;
+        if (*more == 0) break;
+        have += *more;
+    }
+    if (have == 0 && interrupted_) return have; // nothing seen yet: check when reading resumes
+    start_checked_ = true;
+    const std::string_view head(dst.data(), have);
+    for (const WideMark& m : kWideMarks) {
+        if (!head.starts_with(m.bytes)) continue;
+        return fail(ErrorKind::Data,
+                    "not UTF-8 (" + std::string(m.name) + " byte-order mark); convert it with "
+                    "iconv -f " + std::string(m.family) + " -t UTF-8",
+                    display_);
+    }
+    return have;
+}
+
+Result<std::size_t> InputFile::read_block(std::span<char> dst) {
     if (dst.empty()) return std::size_t{0};
     // A graceful stop (or a cancellation) ends the input: what was read before is still
     // parsed and passed on, nothing more is read.
@@ -197,7 +254,7 @@ Result<std::size_t> InputFile::read(std::span<char> dst) {
             return static_cast<std::size_t>(n);
         }
         if (errno == EINTR) continue;
-        if (errno == EAGAIN) return read(dst); // non-blocking stdin: wait in poll again
+        if (errno == EAGAIN) return read_block(dst); // non-blocking stdin: wait in poll again
         return fail(ErrorKind::Runtime, std::string("read error: ") + std::strerror(errno),
                     display_);
     }

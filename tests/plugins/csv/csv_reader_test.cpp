@@ -228,8 +228,23 @@ TEST_F(CsvRead, DuplicateAndEmptyHeaderNames) {
 }
 
 TEST(CsvHeader, Normalise) {
+    // The user's own "column2" keeps its name; the empty cell at position 2 goes around it.
     EXPECT_EQ(normalise_header({"x", "", "x", "column2"}),
-              (std::vector<std::string>{"x", "column2", "x_2", "column2_2"}));
+              (std::vector<std::string>{"x", "column2_2", "x_2", "column2"}));
+}
+
+TEST(CsvHeader, GeneratedNamesForEmptyCellsNeverTakeAWrittenName) {
+    EXPECT_EQ(normalise_header({"", "", "column2", ""}),
+              (std::vector<std::string>{"column1", "column2_2", "column2", "column4"}));
+    // The next free suffix, past names the user wrote and names given to repeats.
+    EXPECT_EQ(normalise_header({"", "column1", "column1_2", "column1"}),
+              (std::vector<std::string>{"column1_4", "column1", "column1_2", "column1_3"}));
+}
+
+TEST_F(CsvRead, EmptyHeaderCellBesideAWrittenColumnNameKeepsBothColumns) {
+    const SourceRun r = read(",,column2,\n1,2,3,4\n");
+    ASSERT_FALSE(r.error) << r.error->to_string();
+    EXPECT_EQ(r.names(), (std::vector<std::string>{"column1", "column2_2", "column2", "column4"}));
 }
 
 TEST_F(CsvRead, HeaderNamesAreNeverTyped) {

@@ -387,7 +387,7 @@ TEST(HttpFetchConfig, OptionConflictsAndBadValues) {
     EXPECT_NE(err("timeout_ms = 100\ntimeout_seconds = 1\n").find("not both"), std::string::npos);
     EXPECT_NE(err("method = \"FETCH\"\n").find("must be one of GET"), std::string::npos);
     EXPECT_NE(err("mode = \"batch\"\n").find("cannot use record fields"), std::string::npos);
-    EXPECT_NE(err("rate_limit_per_second = 0\n").find("positive"), std::string::npos);
+    EXPECT_NE(err("rate_limit_per_second = 0\n").find("between 0.001 and"), std::string::npos);
     EXPECT_NE(err("on_error = \"explode\"\n").find("on_error"), std::string::npos);
     EXPECT_NE(err("concurrency = 0\n").find("concurrency"), std::string::npos);
     EXPECT_NE(

@@ -838,7 +838,10 @@ field = "f"
             "pipe.toml:44:10: error: stage 'both': 'test.join' needs at least 2 inputs, but "
             "'inputs' lists 1",
             "pipe.toml:49:10: error: stage 'two': 'test.map' takes at most 1 input, but 'inputs' "
-            "lists 2"}));
+            "lists 2",
+            "pipe.toml:49:19: error: stage 'two': input 'load' is listed more than once in "
+            "'inputs' (first at pipe.toml:49:11); each listed stage's records would arrive once "
+            "per listing"}));
 }
 
 TEST_F(LoaderTest, UnknownFunctionWithoutCloseMatchPointsToList) {
@@ -1266,6 +1269,56 @@ config = { path = "p" }
               std::vector<std::string>{"pipe.toml:5:1: error: stage 'bad': function "
                                        "'test.broken' could not build the stage (no reason "
                                        "given)"});
+}
+
+} // namespace
+} // namespace conveyor
+
+namespace conveyor {
+namespace {
+
+TEST_F(LoaderTest, AStageListedTwiceInInputsIsAnErrorNotDoubledRecords) {
+    EXPECT_EQ(load_errors(R"(
+[[stages]]
+id = "load"
+function = "test.source"
+
+[[stages]]
+id = "save"
+function = "test.sink"
+inputs = ["load", "load"]
+[stages.config]
+path = "p"
+)"),
+              (std::vector<std::string>{
+                  "pipe.toml:8:19: error: stage 'save': input 'load' is listed more than once in "
+                  "'inputs' (first at pipe.toml:8:11); each listed stage's records would arrive "
+                  "once per listing"}));
+}
+
+TEST_F(LoaderTest, PerStageErrorHandlingValuesNameTheStage) {
+    const std::vector<std::string> errs = load_errors(R"(
+[[stages]]
+id = "load"
+function = "test.source"
+
+[[stages]]
+id = "save"
+function = "test.sink"
+inputs = ["load"]
+[stages.config]
+path = "p"
+[stages.error_handling]
+retry_delay_seconds = nan
+max_retries = 1e3
+)");
+    ASSERT_EQ(errs.size(), 2u);
+    EXPECT_EQ(errs[0], "pipe.toml:12:23: error: stage 'save': [stages.error_handling] "
+                       "retry_delay_seconds must be a number of seconds from 0 up to 31536000, "
+                       "got nan");
+    EXPECT_NE(errs[1].find("stage 'save': [stages.error_handling] max_retries must be"),
+              std::string::npos)
+        << errs[1];
 }
 
 } // namespace

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 #include <string>
+#include <sys/ioctl.h>
+#include <thread>
 #include <unistd.h>
 
 namespace conveyor {
@@ -100,6 +102,74 @@ TEST(InputFilePosition, PipesCannotSeek) {
     EXPECT_FALSE(in->checksum_before(2).ok());
     ::close(fds[0]);
     ::close(fds[1]);
+}
+
+/// The error of the first read of `content` from a file, or "" when it reads.
+std::string first_read_error(const std::string& content) {
+    test::TempDir dir;
+    auto in = InputFile::open(dir.write("wide.csv", content), nullptr);
+    EXPECT_TRUE(in.ok());
+    char buf[64];
+    Result<std::size_t> n = in->read(buf);
+    if (n.ok()) return "";
+    EXPECT_EQ(n.error().kind, ErrorKind::Data);
+    return n.error().to_string();
+}
+
+TEST(InputFileEncoding, Utf16AndUtf32ByteOrderMarksAreADataErrorNamingTheFix) {
+    using namespace std::string_literals;
+    EXPECT_NE(first_read_error("\xFF\xFE" "a\0,\0b\0"s)
+                  .find("wide.csv: not UTF-8 (UTF-16 LE byte-order mark); convert it with "
+                        "iconv -f UTF-16 -t UTF-8"),
+              std::string::npos);
+    EXPECT_NE(first_read_error("\xFE\xFF\0a"s).find("(UTF-16 BE byte-order mark); convert it "
+                                                     "with iconv -f UTF-16 -t UTF-8"),
+              std::string::npos);
+    EXPECT_NE(first_read_error("\xFF\xFE\0\0a\0\0\0"s)
+                  .find("(UTF-32 LE byte-order mark); convert it with iconv -f UTF-32 -t UTF-8"),
+              std::string::npos);
+    EXPECT_NE(first_read_error("\0\0\xFE\xFF\0\0\0a"s).find("(UTF-32 BE byte-order mark)"),
+              std::string::npos);
+    // UTF-8, with or without its mark (the readers skip it), and other text read as before.
+    EXPECT_EQ(first_read_error("\xEF\xBB\xBF" "a,b\n"), "");
+    EXPECT_EQ(first_read_error("a,b\n"), "");
+    EXPECT_EQ(first_read_error(""), "");
+}
+
+TEST(InputFileEncoding, AMarkArrivingInPiecesThroughAPipeIsStillSeen) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    RunContext run;
+    run.stdin_fd = fds[0];
+    auto in = InputFile::open("-", &run);
+    ASSERT_TRUE(in.ok());
+    // The first byte alone could begin UTF-16 or UTF-32 LE: the reader must wait for the
+    // rest, which the writer sends only once that byte has been taken out of the pipe.
+    ASSERT_EQ(::write(fds[1], "\xFF", 1), 1);
+    std::thread writer([fd_in = fds[0], fd_out = fds[1]] {
+        int pending = 1;
+        while (pending > 0 && ::ioctl(fd_in, FIONREAD, &pending) == 0)
+            std::this_thread::yield();
+        EXPECT_EQ(::write(fd_out, "\xFE\0\0", 3), 3);
+        ::close(fd_out);
+    });
+    char buf[64];
+    Result<std::size_t> n = in->read(buf);
+    writer.join();
+    ASSERT_FALSE(n.ok());
+    EXPECT_NE(n.error().to_string().find("<stdin>: not UTF-8 (UTF-32 LE byte-order mark)"),
+              std::string::npos)
+        << n.error().to_string();
+    ::close(fds[0]);
+}
+
+TEST(InputFileEncoding, ReadingOnFromACheckpointDoesNotLookForAMark) {
+    test::TempDir dir;
+    // Bytes 4.. happen to look like a UTF-16 mark; only the start of a file can hold one.
+    auto in = InputFile::open(dir.write("f.txt", "abcd\xFF\xFExyz"), nullptr);
+    ASSERT_TRUE(in.ok());
+    ASSERT_TRUE(in->seek(4).ok());
+    EXPECT_EQ(read_all(*in), "\xFF\xFExyz");
 }
 
 } // namespace

@@ -4,6 +4,7 @@
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/core/error.hpp"
 
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <string>
@@ -12,6 +13,14 @@
 namespace conveyor {
 
 class Registry;
+
+/// The largest pipeline file conveyor reads (4 MiB; real pipelines are a few KiB). Larger
+/// files are refused with exit 78 before they are parsed.
+inline constexpr std::size_t kMaxPipelineFileBytes = std::size_t{4} * 1024 * 1024;
+/// How deep tables, arrays, inline tables and dotted keys may nest in a pipeline file (a real
+/// pipeline nests 3 or 4 levels). Deeper text is refused with exit 78 and its line:column
+/// before the TOML parser, which recurses once per level, could overflow the stack.
+inline constexpr std::size_t kMaxPipelineNesting = 128;
 
 struct LoadOptions {
     /// Environment lookup for `${NAME}`; the process environment when empty.
@@ -35,5 +44,10 @@ LoadResult load_pipeline_file(const std::string& path, const Registry& registry,
 /// The same for text in memory; `file_label` names it in messages.
 LoadResult load_pipeline_text(std::string_view text, std::string file_label,
                               const Registry& registry, const LoadOptions& options = {});
+
+/// Checks that `text` is TOML 1.0 within the limits above, without reading it as a pipeline:
+/// the errors (located in `file_label`) the loader would report before looking at any
+/// section. Empty when the text parses.
+Diagnostics check_toml_text(std::string_view text, std::string file_label);
 
 } // namespace conveyor

@@ -34,10 +34,10 @@ class OutputFile;
 /// instead of doing the work again; either way its output is the one an uninterrupted run
 /// gives.
 ///
-/// Lives in `<state_dir>/<pipeline>.journal/`; created on the first entry (runs that record
+/// Lives in `<state_dir>/<stem>.journal/`; created on the first entry (runs that record
 /// nothing leave nothing behind) and removed when the run completes. The journal remembers the
 /// pipeline file and the input files it was made for; if any changed, --resume says so and
-/// starts afresh. One run owns it at a time (an flock on `<pipeline>.journal.lock` beside
+/// starts afresh. One run owns it at a time (an flock on `<stem>.journal.lock` beside
 /// it): a run of the same pipeline overlapping a running one keeps no journal (and so takes
 /// no checkpoints) and never touches the other's. Thread-safe.
 class RunJournal {

@@ -11,9 +11,19 @@ namespace conveyor {
 /// directory of the pipeline file.
 std::string state_dir_for(const PipelineSpec& pipeline);
 
+/// How a pipeline's files in its state directory are named (`<stem>.lock`,
+/// `<stem>.journal/`): `[pipeline] name` made safe as a file name (ASCII letters, digits, '-',
+/// '_' and '.' kept, not leading '.'; anything else, path separators and line breaks included,
+/// becomes '_'; at most 64 characters; "pipeline" when nothing is left) then '-' and 8 hex
+/// digits of a hash of the pipeline file's canonical path, e.g. `orders-1a2b3c4d`. So a name
+/// can never place a file outside the state directory, and two pipelines of the same name in
+/// different directories sharing a state_dir never share a lock or a journal.
+std::string state_file_stem(const PipelineSpec& pipeline);
+
 /// One run at a time per pipeline (`--lock`, `[global] lock = true`): an exclusive flock on
-/// `<state_dir>/<name>.lock`, released when the process ends however it ends (kill -9
-/// included). A second run fails at once with ErrorKind::Busy (exit 4) naming the holder.
+/// `<state_dir>/<stem>.lock` (stem: state_file_stem), released when the process ends however
+/// it ends (kill -9 included). A second run fails at once with ErrorKind::Busy (exit 4) naming
+/// the holder.
 class RunLock {
 public:
     RunLock() = default;

@@ -38,7 +38,11 @@ public:
     /// name the path; directories are rejected.
     static Result<InputFile> open(const std::string& path, RunContext* run);
 
-    /// Reads up to dst.size() bytes; 0 at end of input (or when interrupted).
+    /// Reads up to dst.size() bytes; 0 at end of input (or when interrupted). Input that starts
+    /// with a UTF-16 or UTF-32 byte-order mark fails with ErrorKind::Data (exit 65) on the
+    /// first read, naming the encoding and the iconv command that converts it: every reader
+    /// of this class parses UTF-8 text. (A UTF-8 byte-order mark is left to the readers, which
+    /// skip it.)
     Result<std::size_t> read(std::span<char> dst);
 
     /// Follow mode (`tail -F`): reads of a regular file go through `follower`, which must
@@ -74,10 +78,17 @@ public:
     [[nodiscard]] bool interrupted() const noexcept { return interrupted_; }
 
 private:
+    /// read() without the check of the input's first bytes.
+    Result<std::size_t> read_block(std::span<char> dst);
+    /// Fails for input starting with a UTF-16/UTF-32 byte-order mark; `have` bytes of `dst`
+    /// were read from the start of the input (more are read while a mark may be incomplete).
+    Result<std::size_t> check_start(std::span<char> dst, std::size_t have);
+
     int fd_ = -1;
     bool owns_fd_ = false;
     bool regular_ = false;
     bool interrupted_ = false;
+    bool start_checked_ = false; ///< the first bytes were checked (or reading starts later)
     Follower* follower_ = nullptr;
     std::string path_;
     std::string display_;

@@ -1,0 +1,201 @@
+#include "toml_limits.hpp"
+
+#include "conveyor/config/loader.hpp"
+
+#include <string>
+#include <vector>
+
+namespace conveyor::config {
+
+namespace {
+
+/// One pass over the text, tracking how deep the parser will nest at each point.
+class LimitScanner {
+public:
+    explicit LimitScanner(std::string_view text) : text_(text) {}
+
+    std::optional<LimitProblem> run() {
+        while (pos_ < text_.size() && !problem_) {
+            const char c = text_[pos_];
+            if (c == '\n') {
+                entry_dots_ = 0;
+                line_start_ = true;
+                bump();
+                continue;
+            }
+            if (c == ' ' || c == '\t' || c == '\r') {
+                bump();
+                continue;
+            }
+            const bool at_line_start = line_start_;
+            line_start_ = false;
+            switch (c) {
+            case '#':
+                while (pos_ < text_.size() && text_[pos_] != '\n')
+                    bump();
+                break;
+            case '"':
+            case '\'':
+                skip_string();
+                break;
+            case '[':
+                // At the start of a top-level line a bracket opens a table header; anywhere
+                // else (after '=', inside an array) it opens an array.
+                if (at_line_start && frames_.empty())
+                    header();
+                else
+                    open();
+                break;
+            case '{':
+                open();
+                break;
+            case ']':
+            case '}':
+                if (!frames_.empty()) frames_.pop_back();
+                entry_dots_ = 0;
+                bump();
+                break;
+            case ',':
+                entry_dots_ = 0;
+                bump();
+                break;
+            case '.':
+                ++entry_dots_;
+                check(base() + entry_dots_ + 1);
+                bump();
+                break;
+            default:
+                bump();
+                break;
+            }
+        }
+        return std::move(problem_);
+    }
+
+private:
+    /// Moves past one byte; columns count characters, not UTF-8 continuation bytes.
+    void bump() {
+        const auto b = static_cast<unsigned char>(text_[pos_++]);
+        if (b == '\n') {
+            ++line_;
+            column_ = 1;
+        } else if ((b & 0xC0) != 0x80) {
+            ++column_;
+        }
+    }
+
+    [[nodiscard]] bool at(std::size_t offset, char c) const {
+        return pos_ + offset < text_.size() && text_[pos_ + offset] == c;
+    }
+
+    /// The depth of the table or container the current entry belongs to.
+    [[nodiscard]] std::size_t base() const {
+        return frames_.empty() ? header_depth_ : frames_.back();
+    }
+
+    void check(std::size_t depth) {
+        if (depth <= kMaxPipelineNesting || problem_) return;
+        problem_ = LimitProblem{line_, column_,
+                                "tables, arrays and dotted keys nest deeper than " +
+                                    std::to_string(kMaxPipelineNesting) +
+                                    " levels here (the most a pipeline file may nest)"};
+    }
+
+    void open() {
+        const std::size_t depth = base() + entry_dots_ + 1;
+        check(depth);
+        frames_.push_back(depth);
+        entry_dots_ = 0;
+        bump();
+    }
+
+    /// `[a.b]` nests one level per key part, `[[a.b]]` one more for the array.
+    void header() {
+        bump();
+        std::size_t depth = 1;
+        if (at(0, '[')) {
+            ++depth;
+            bump();
+        }
+        while (pos_ < text_.size() && text_[pos_] != ']' && text_[pos_] != '\n' && !problem_) {
+            const char c = text_[pos_];
+            if (c == '"' || c == '\'') {
+                skip_string();
+                continue;
+            }
+            if (c == '.') check(++depth);
+            bump();
+        }
+        check(depth);
+        header_depth_ = depth;
+        entry_dots_ = 0;
+    }
+
+    /// Skips a string of any of TOML's four kinds. A single-line string that is not closed
+    /// ends at the end of its line (the parser reports it); a multi-line one at the end of
+    /// the text.
+    void skip_string() {
+        const char quote = text_[pos_];
+        const bool basic = quote == '"';
+        if (at(1, quote) && at(2, quote)) {
+            bump();
+            bump();
+            bump();
+            while (pos_ < text_.size()) {
+                if (basic && text_[pos_] == '\\' && pos_ + 1 < text_.size()) {
+                    bump();
+                    bump();
+                    continue;
+                }
+                if (at(0, quote) && at(1, quote) && at(2, quote)) {
+                    bump();
+                    bump();
+                    bump();
+                    // Up to two more quotes belong to the content (`"""a"""""`).
+                    for (int extra = 0; extra < 2 && at(0, quote); ++extra)
+                        bump();
+                    return;
+                }
+                bump();
+            }
+            return;
+        }
+        bump();
+        while (pos_ < text_.size() && text_[pos_] != '\n') {
+            if (basic && text_[pos_] == '\\' && pos_ + 1 < text_.size() &&
+                text_[pos_ + 1] != '\n') {
+                bump();
+                bump();
+                continue;
+            }
+            if (text_[pos_] == quote) {
+                bump();
+                return;
+            }
+            bump();
+        }
+    }
+
+    std::string_view text_;
+    std::size_t pos_ = 0;
+    std::uint32_t line_ = 1;
+    std::uint32_t column_ = 1;
+    bool line_start_ = true;
+    std::size_t header_depth_ = 0;
+    std::size_t entry_dots_ = 0;
+    std::vector<std::size_t> frames_; ///< depth of each open array or inline table
+    std::optional<LimitProblem> problem_;
+};
+
+} // namespace
+
+std::optional<LimitProblem> check_toml_limits(std::string_view text) {
+    if (text.size() > kMaxPipelineFileBytes)
+        return LimitProblem{0, 0,
+                            "the file is larger than " +
+                                std::to_string(kMaxPipelineFileBytes / (1024 * 1024)) +
+                                " MiB, the most a pipeline file may hold"};
+    return LimitScanner(text).run();
+}
+
+} // namespace conveyor::config
