@@ -921,13 +921,13 @@ public:
                   std::shared_ptr<HttpStats> stats, std::shared_ptr<net::TlsContext> tls,
                   bool halt_on_stop)
         : cfg_(std::move(cfg)), stage_id_(std::move(stage_id)), run_(run), metrics_(metrics),
-          errors_(errors), input_batch_(input_batch), stats_(std::move(stats)), tls_(std::move(tls)),
-          halt_on_stop_(halt_on_stop) {}
+          errors_(errors), input_batch_(input_batch), stats_(std::move(stats)),
+          tls_(std::move(tls)), halt_on_stop_(halt_on_stop) {}
 
     asio::awaitable<Status> run(StreamInput& in, StreamOutput& out) override {
         auto r =
-            std::make_shared<FetchRun>(cfg_, stage_id_, run_, metrics_, errors_, input_batch_, stats_, tls_,
-                                       halt_on_stop_);
+            std::make_shared<FetchRun>(cfg_, stage_id_, run_, metrics_, errors_, input_batch_,
+                                       stats_, tls_, halt_on_stop_);
         Status s = co_await r->run(in, out);
         co_return s;
     }

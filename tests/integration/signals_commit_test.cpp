@@ -110,7 +110,8 @@ TEST_P(BatchStopTest, KeepsThePreviousOutputStartsNoRequestAndResumesToTheCleanO
     server.gate(1000, 1000000);
     ASSERT_TRUE(server.wait_for_concurrent(kConcurrency, 60s));
     child->signal(sig);
-    ASSERT_TRUE(child->wait_for_stderr(sig == SIGINT ? "received SIGINT" : "received SIGTERM", 60s));
+    ASSERT_TRUE(
+        child->wait_for_stderr(sig == SIGINT ? "received SIGINT" : "received SIGTERM", 60s));
     const std::size_t requested_before_stop = server.requests();
     server.open_gate();
     auto r = child->wait();
@@ -186,7 +187,8 @@ path = "out/orders.jsonl"
     o.file_size_limit.reset();
     auto ok = test::run_conveyor({"run", "p.toml"}, o);
     EXPECT_EQ(ok.exit_code, 3) << ok.err;
-    EXPECT_THAT(ok.err, HasSubstr("2995 records written to the dead-letter queue dlq/failed.jsonl"));
+    EXPECT_THAT(ok.err,
+                HasSubstr("2995 records written to the dead-letter queue dlq/failed.jsonl"));
     EXPECT_TRUE(test::file_exists(dir.file("dlq/failed.jsonl")));
     EXPECT_NE(test::read_file(dir.file("out/orders.jsonl")), kPrevious);
 }

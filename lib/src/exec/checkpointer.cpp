@@ -21,7 +21,8 @@ Checkpointer::Checkpointer(RunJournal& journal, std::vector<std::optional<std::s
                            std::uint64_t interval, std::size_t source_batch,
                            std::uint64_t last_committed, DeadLetterQueue* dead_letters,
                            RunContext& run)
-    : journal_(journal), dead_letters_(dead_letters), run_(run), interval_(std::max<std::uint64_t>(1, interval)),
+    : journal_(journal), dead_letters_(dead_letters), run_(run),
+      interval_(std::max<std::uint64_t>(1, interval)),
       source_batch_(std::max<std::size_t>(1, source_batch)), start_(last_committed),
       requested_(last_committed), committed_(last_committed),
       last_durable_(std::chrono::steady_clock::now()) {
@@ -128,7 +129,8 @@ void Checkpointer::commit_ready(std::unique_lock<std::mutex>& lock) {
                 dead_letters_failed = std::move(state).error();
                 break;
             }
-            cut.emplace_back(std::string(DeadLetterQueue::kCheckpointName), std::move(state).value());
+            cut.emplace_back(std::string(DeadLetterQueue::kCheckpointName),
+                             std::move(state).value());
         }
         if (s) s = journal_.commit_checkpoint(id, cut, is_durable);
         lock.lock();

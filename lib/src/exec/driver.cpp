@@ -160,7 +160,8 @@ asio::awaitable<Status> drive_source(Node& node, SourceOperator& op, StageOutput
     }
     if (run.cancelled()) co_return cancelled_error(run);
     std::vector<Batch> last;
-    if (Status s = markers.finished(op, last); !s) co_return std::move(s).error().in_stage(node.id());
+    if (Status s = markers.finished(op, last); !s)
+        co_return std::move(s).error().in_stage(node.id());
     if (!co_await send(std::move(last), out, m)) {
         if (auto f = out.failure()) co_return f->in_stage(node.id());
         if (run.cancelled()) co_return cancelled_error(run);

@@ -287,7 +287,8 @@ void settle_outputs(exec::Plan& plan, RunSetup& setup, RunReport& report) {
             }
         }
         if (!run.cancelled()) {
-            if (Status s = outputs.commit_all(run.temp_files()); !s) run.cancel(std::move(s).error());
+            if (Status s = outputs.commit_all(run.temp_files()); !s)
+                run.cancel(std::move(s).error());
             return;
         }
         outputs.roll_back(run.temp_files(), false);
