@@ -136,6 +136,24 @@ std::optional<std::vector<obs::TapRequest>> check_taps(const RunArgs& args, cons
     return taps;
 }
 
+/// What an interrupted run did to its outputs and how to carry on, for stderr.
+std::string interrupted_hint(const std::string& file, const RunReport& report) {
+    if (report.resumable)
+        return fmt::format("conveyor: no output was committed (the previous files are as they "
+                           "were); `conveyor run {} --resume` continues where it stopped\n",
+                           file);
+    if (!report.status)
+        return "conveyor: error: " + report.status.error().to_string() +
+               "\nconveyor: no output was committed\n";
+    if (report.stopped_batch)
+        return fmt::format("conveyor: no output was committed (the previous files are as they "
+                           "were) and the run took no checkpoint to continue from; "
+                           "`conveyor run {}` starts it over\n",
+                           file);
+    return "conveyor: execution_mode = \"streaming\": the records that arrived before the "
+               "stop were written\n";
+}
+
 } // namespace
 
 std::optional<double> parse_duration_seconds(const std::string& text) {
@@ -309,9 +327,10 @@ int cmd_run(const RunArgs& args) {
     if (report.status && !report.signal) {
         (*journal)->complete();
     } else {
-        // Its outputs were rolled back (failure) or committed as they were (stop): there is
-        // no output to carry on from a checkpoint; --resume starts again, reusing results.
-        (*journal)->discard_checkpoints();
+        // A batch run stopped after a checkpoint kept the files it names: --resume carries
+        // them on. Otherwise its outputs were rolled back (failure, stop) or committed as they
+        // were (streaming stop): --resume starts again, reusing recorded results.
+        if (!report.resumable) (*journal)->discard_checkpoints();
         if (std::filesystem::exists((*journal)->directory()))
             spdlog::info("run journal kept in {} (conveyor run --resume continues this run)",
                          (*journal)->directory());
@@ -319,6 +338,7 @@ int cmd_run(const RunArgs& args) {
     if (report.signal) {
         print_err(fmt::format("conveyor: interrupted by {} after {:.2f} s\n",
                               report.signal == SIGINT ? "SIGINT" : "SIGTERM", secs));
+        print_err(interrupted_hint(args.file, report));
     } else if (!report.status) {
         print_err("conveyor: error: " + report.status.error().to_string() + "\n");
     } else if (report.completed_with_failures) {

@@ -18,6 +18,7 @@ using namespace conveyor;
 int main(int argc, char** argv) {
     // A closed stdout (`conveyor run x.toml | head`) must surface as EPIPE, not kill us.
     std::signal(SIGPIPE, SIG_IGN);
+    std::signal(SIGXFSZ, SIG_IGN);
 #ifdef __GLIBC__
     // Batches are allocated on one thread and freed on another; with glibc's per-thread
     // arenas each arena grows to its own high-water mark, so peak memory creeps up with the

@@ -136,10 +136,13 @@ SchemaRef output_schema_for(const HttpFetchConfig& cfg, const Schema& in,
 /// only from coroutines and handlers running there.
 class FetchRun : public std::enable_shared_from_this<FetchRun> {
 public:
+    /// `halt_on_stop`: batch mode, where a stopped run is resumed (see halted()).
     FetchRun(std::shared_ptr<const HttpFetchConfig> cfg, std::string stage_id, RunContext* run,
              StageMetrics* metrics, const StageErrors* errors, std::size_t input_batch,
-             std::shared_ptr<HttpStats> stats, std::shared_ptr<net::TlsContext> tls)
-        : cfg_(std::move(cfg)), stage_id_(std::move(stage_id)), run_(run), metrics_(metrics),
+             std::shared_ptr<HttpStats> stats, std::shared_ptr<net::TlsContext> tls,
+             bool halt_on_stop)
+        : halt_on_stop_(halt_on_stop), cfg_(std::move(cfg)), stage_id_(std::move(stage_id)),
+          run_(run), metrics_(metrics),
           errors_(errors), stats_(std::move(stats)), tls_(std::move(tls)), limiter_(cfg_->concurrency) {
         if (metrics_) http_metrics_.emplace(*metrics_);
         const std::size_t unit = cfg_->mode == FetchMode::Batch ? cfg_->batch_size : 1;
@@ -188,6 +191,10 @@ public:
         while (reader_running_ || tasks_ > 0)
             co_await wake_.wait();
         if (run_) run_->remove_on_cancel(cancel_id);
+        if (left_out_ > 0)
+            spdlog::warn("stage '{}': stopped before requesting {} record{} it was given; the "
+                         "run's last checkpoint comes before them, so --resume requests them",
+                         stage_id_, left_out_, left_out_ == 1 ? "" : "s");
         finish_stats();
         if (fatal_) co_return *fatal_;
         co_return Status{};
@@ -208,6 +215,14 @@ private:
         if (linger_) linger_->cancel();
         room_.notify();
         wake_.notify();
+    }
+
+    /// Batch mode and the run was asked to stop (first SIGINT/SIGTERM): no new request starts;
+    /// the ones in flight finish. The records not requested are not passed on, nor is any
+    /// checkpoint marker after them, so the last checkpoint lies before them and a resumed run
+    /// requests them. (In streaming mode the run commits what arrived: every record goes on.)
+    [[nodiscard]] bool halted() const noexcept {
+        return halt_on_stop_ && run_ && run_->stop_requested();
     }
 
     void set_fatal(Error e) {
@@ -241,7 +256,7 @@ private:
         co_await asio::this_coro::throw_if_cancelled(false);
         // Checkpoints: records before the first marker come after the checkpoint resumed from.
         if (errors_) epoch_ = errors_->checkpoint_epoch();
-        while (!stopping_) {
+        while (!stopping_ && left_out_ == 0) {
             std::optional<InputEvent> ev = co_await in.next();
             if (!ev) break;
             // A checkpoint marker, alone or after the batch's records.
@@ -258,8 +273,13 @@ private:
             }
             add(stats_->records_in, rows);
             if (stopping_) break;
+            if (halted()) {
+                left_out_ += rows;
+                break;
+            }
             co_await dispatch(std::move(batch));
-            if (marker != 0) co_await add_marker(marker);
+            // Records left out: the marker after them must not pass.
+            if (marker != 0 && left_out_ == 0) co_await add_marker(marker);
         }
     }
 
@@ -307,6 +327,17 @@ private:
             while (!stopping_ && !slots_.empty() && slots_.size() + n > window_cap_)
                 co_await room_.wait();
             if (stopping_) break;
+            if (halted()) {
+                left_out_ += rows - r;
+                break;
+            }
+            // The permit first: waiting for it may outlast a stop request.
+            if (!co_await limiter_.acquire()) break;
+            if (stopping_ || halted()) {
+                limiter_.release();
+                if (!stopping_) left_out_ += rows - r;
+                break;
+            }
             Job job;
             for (std::size_t k = 0; k < n; ++k) {
                 const std::uint64_t seq = next_seq_++;
@@ -317,17 +348,13 @@ private:
                 job.seqs.push_back(seq);
             }
             if (Status s = render(*chunk, r, n, job.request); !s) {
+                limiter_.release();
                 add(stats_->template_errors);
                 settle_failure(
                     job,
                     Error(ErrorKind::Runtime, "cannot build the request: " + s.error().message), 0,
                     nullptr);
                 continue;
-            }
-            if (!co_await limiter_.acquire()) break;
-            if (stopping_) {
-                limiter_.release();
-                break;
             }
             ++tasks_;
             asio::co_spawn(ex_, run_job(std::move(job)),
@@ -846,6 +873,7 @@ private:
         return batches;
     }
 
+    bool halt_on_stop_;
     std::shared_ptr<const HttpFetchConfig> cfg_;
     std::string stage_id_;
     RunContext* run_;
@@ -882,6 +910,7 @@ private:
     std::size_t in_flight_ = 0;
     bool reader_running_ = false;
     bool stopping_ = false;
+    std::uint64_t left_out_ = 0; ///< records never requested because of a stop (halted())
     std::optional<Error> fatal_;
 };
 
@@ -889,13 +918,16 @@ class FetchOperator final : public StreamOperator {
 public:
     FetchOperator(std::shared_ptr<const HttpFetchConfig> cfg, std::string stage_id, RunContext* run,
                   StageMetrics* metrics, const StageErrors* errors, std::size_t input_batch,
-                  std::shared_ptr<HttpStats> stats, std::shared_ptr<net::TlsContext> tls)
+                  std::shared_ptr<HttpStats> stats, std::shared_ptr<net::TlsContext> tls,
+                  bool halt_on_stop)
         : cfg_(std::move(cfg)), stage_id_(std::move(stage_id)), run_(run), metrics_(metrics),
-          errors_(errors), input_batch_(input_batch), stats_(std::move(stats)), tls_(std::move(tls)) {}
+          errors_(errors), input_batch_(input_batch), stats_(std::move(stats)),
+          tls_(std::move(tls)), halt_on_stop_(halt_on_stop) {}
 
     asio::awaitable<Status> run(StreamInput& in, StreamOutput& out) override {
         auto r =
-            std::make_shared<FetchRun>(cfg_, stage_id_, run_, metrics_, errors_, input_batch_, stats_, tls_);
+            std::make_shared<FetchRun>(cfg_, stage_id_, run_, metrics_, errors_, input_batch_,
+                                       stats_, tls_, halt_on_stop_);
         Status s = co_await r->run(in, out);
         co_return s;
     }
@@ -909,6 +941,7 @@ private:
     std::size_t input_batch_;
     std::shared_ptr<HttpStats> stats_;
     std::shared_ptr<net::TlsContext> tls_;
+    bool halt_on_stop_;
 };
 
 } // namespace
@@ -971,7 +1004,7 @@ Result<OpenedStage> HttpFetchStage::open(const OpenContext& ctx) const {
     }
     OpenedStage opened(std::unique_ptr<StreamOperator>(std::make_unique<FetchOperator>(
                            effective, std::string(ctx.stage_id), ctx.run, ctx.metrics, ctx.errors, ctx.batch_size,
-                           std::move(stats), std::move(tls))),
+                           std::move(stats), std::move(tls), ctx.mode == ExecutionMode::Batch)),
                        std::move(initial));
     opened.fixed_schema = fixed;
     // Markers pass on after the records before them; responses are in the run journal.

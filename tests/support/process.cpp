@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <filesystem>
 #include <fstream>
 #include <poll.h>
@@ -64,8 +65,17 @@ Spawned spawn_piped(const std::vector<std::string>& argv, const ProcessOptions& 
     for (auto& e : env_strings) envp.push_back(e.data());
     envp.push_back(nullptr);
 
+    // posix_spawn has no per-child rlimit: the child inherits ours, lowered for the call.
+    rlimit saved{};
+    if (opts.file_size_limit) {
+        ::getrlimit(RLIMIT_FSIZE, &saved);
+        rlimit lowered = saved;
+        lowered.rlim_cur = static_cast<rlim_t>(*opts.file_size_limit);
+        ::setrlimit(RLIMIT_FSIZE, &lowered);
+    }
     pid_t pid = -1;
     const int rc = posix_spawn(&pid, argv[0].c_str(), &fa, nullptr, args.data(), envp.data());
+    if (opts.file_size_limit) ::setrlimit(RLIMIT_FSIZE, &saved);
     posix_spawn_file_actions_destroy(&fa);
     ::close(in_pipe[0]);
     ::close(out_pipe[1]);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -21,6 +22,9 @@ struct ProcessOptions {
     std::vector<std::string> unset_env;
     std::optional<std::string> stdin_data;     ///< written to stdin, then closed
     std::chrono::seconds timeout{120};         ///< killed (SIGKILL) after this
+    /// RLIMIT_FSIZE for the process: writes past this many bytes of a file fail (EFBIG), as
+    /// on a full disk. Unset: inherited.
+    std::optional<std::uint64_t> file_size_limit;
 };
 
 /// Runs `argv` (argv[0] is a path) to completion, capturing its output. No shell.

@@ -17,6 +17,7 @@
 
 namespace conveyor {
 class DeadLetterQueue;
+class RunContext;
 class RunJournal;
 } // namespace conveyor
 
@@ -29,10 +30,11 @@ public:
     /// Checkpoint ids continue after `last_committed` (the resumed checkpoint's, or 0).
     /// A source puts a marker in its output at most every `interval` records; `source_batch`
     /// is the most records a source emits at once. `dead_letters` (may be null) writes the
-    /// entries of each committed checkpoint's records and adds its state to it.
+    /// entries of each committed checkpoint's records and adds its state to it; when it
+    /// cannot, `run` is cancelled with that error (like a sink that cannot write).
     Checkpointer(RunJournal& journal, std::vector<std::optional<std::string>> participants,
                  std::uint64_t interval, std::size_t source_batch, std::uint64_t last_committed,
-                 DeadLetterQueue* dead_letters);
+                 DeadLetterQueue* dead_letters, RunContext& run);
 
     [[nodiscard]] std::uint64_t last_committed_at_start() const noexcept { return start_; }
     /// Whether stage `node` reports states (a transform only passes markers on).
@@ -44,14 +46,21 @@ public:
     /// id of the marker to emit now (> own), or 0 for none yet. Markers also follow when
     /// another source has started a checkpoint, so that every source takes part in every one.
     [[nodiscard]] std::uint64_t due(std::uint64_t own, std::uint64_t since);
+    /// A source has ended (or stopped) after marker `own`: the id of the last marker to put
+    /// after its records (> own), so that the run has a checkpoint after everything it read;
+    /// 0 when no more checkpoints are taken.
+    [[nodiscard]] std::uint64_t due_at_end(std::uint64_t own);
     /// Whether checkpoint `id` should be durable (about once a second; the first to ask decides).
     [[nodiscard]] bool durable(std::uint64_t id);
 
     /// Stage `node`'s state at checkpoint `id`.
     void report(std::size_t node, std::uint64_t id, std::string state);
-    /// Stage `node` is done: a source with `final_state` (its position at the end) stands for
-    /// every later checkpoint; a sink that committed its output is recorded as finished.
-    void finished(std::size_t node, std::string final_state, bool committed_output);
+    /// Stage `node` is done. A source passes `final_state` (its position at the end), which
+    /// stands for every later checkpoint. A sink passes none: a checkpoint it did not report
+    /// never completes, since a marker it never got means that records before it did not
+    /// reach the sink (a stage stopped by a signal left them out), and its output is only
+    /// committed with the run's (FinishedOutputs), so a resume never leaves it alone.
+    void finished(std::size_t node, std::optional<std::string> final_state);
     /// No more checkpoints this run (a stage failed under strategy = "continue"; writing the
     /// journal failed).
     void disable();
@@ -65,11 +74,12 @@ private:
     struct Participant {
         std::string stage;
         bool done = false;
-        std::string final_state;
+        std::optional<std::string> final_state; ///< a source's, standing for later checkpoints
     };
 
     RunJournal& journal_;
     DeadLetterQueue* dead_letters_;
+    RunContext& run_;
     std::vector<std::optional<Participant>> participants_;
     std::uint64_t interval_;
     std::size_t source_batch_;

@@ -1,6 +1,7 @@
 #include "conveyor/exec/dead_letter.hpp"
 
 #include "conveyor/format/json_writer.hpp"
+#include "conveyor/exec/run_context.hpp"
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/registry/sink_options.hpp"
 
@@ -36,6 +37,7 @@ Result<std::unique_ptr<DeadLetterQueue>> DeadLetterQueue::open(const std::string
                                                                const std::optional<std::string>& resume) {
     std::unique_ptr<DeadLetterQueue> q(new DeadLetterQueue());
     q->path_ = path;
+    q->run_ = run;
     if (resume) {
         auto parsed = SinkResume::parse(kCheckpointName, *resume, path, false);
         if (!parsed) return std::move(parsed).error();
@@ -102,22 +104,37 @@ void DeadLetterQueue::begin_entry(std::string_view stage, const Error& error, st
 
 Status DeadLetterQueue::add(std::string_view stage, const Schema& schema, std::span<const Value> row,
                             const Error& error, std::uint32_t attempts, std::uint64_t epoch) {
-    std::lock_guard lock(mu_);
-    begin_entry(stage, error, attempts);
-    buf_ += ",\"record\":";
-    json::append_record(buf_, schema, row);
-    buf_ += "}\n";
-    return put_locked(epoch);
+    Status s;
+    {
+        std::lock_guard lock(mu_);
+        begin_entry(stage, error, attempts);
+        buf_ += ",\"record\":";
+        json::append_record(buf_, schema, row);
+        buf_ += "}\n";
+        s = put_locked(epoch);
+    }
+    return failed(std::move(s));
 }
 
 Status DeadLetterQueue::add_raw(std::string_view stage, std::string_view raw, const Error& error,
                                 std::uint64_t epoch) {
-    std::lock_guard lock(mu_);
-    begin_entry(stage, error, 1);
-    buf_ += ",\"raw\":";
-    json::append_string(buf_, raw);
-    buf_ += "}\n";
-    return put_locked(epoch);
+    Status s;
+    {
+        std::lock_guard lock(mu_);
+        begin_entry(stage, error, 1);
+        buf_ += ",\"raw\":";
+        json::append_string(buf_, raw);
+        buf_ += "}\n";
+        s = put_locked(epoch);
+    }
+    return failed(std::move(s));
+}
+
+Status DeadLetterQueue::failed(Status s) {
+    // The stage's strategy may continue past its own failures; dead letters that cannot be
+    // written are the run's: it stops and commits nothing.
+    if (!s && run_) run_->cancel(s.error());
+    return s;
 }
 
 std::uint64_t DeadLetterQueue::count() const {

@@ -97,12 +97,23 @@ public:
         since_ = 0;
         return {};
     }
-    /// The source has ended: its final position stands for every later checkpoint.
-    Status finished(SourceOperator& op) {
+    /// The source has ended (at the end of its input, or stopped by a signal): puts a last
+    /// marker into `batches`, so that the run gets a checkpoint after everything the source
+    /// emitted (a batch run stopped by a signal resumes from there), and its final position
+    /// stands for every later checkpoint.
+    Status finished(SourceOperator& op, std::vector<Batch>& batches) {
         if (!cp_) return {};
-        Result<std::string> state = op.checkpoint(Checkpoint{own_ + 1, false});
+        const std::uint64_t target = cp_->due_at_end(own_);
+        Result<std::string> state = op.checkpoint(
+            Checkpoint{target != 0 ? target : own_ + 1, target != 0 && cp_->durable(target)});
         if (!state) return std::move(state).error();
-        cp_->finished(node_.index, std::move(state).value(), false);
+        while (own_ < target) {
+            const std::uint64_t id = ++own_;
+            cp_->report(node_.index, id, *state);
+            if (node_.errors) node_.errors->passed_checkpoint(id);
+            append_marker(batches, id);
+        }
+        cp_->finished(node_.index, std::move(state).value());
         return {};
     }
 
@@ -148,7 +159,13 @@ asio::awaitable<Status> drive_source(Node& node, SourceOperator& op, StageOutput
         if (!*more) break;
     }
     if (run.cancelled()) co_return cancelled_error(run);
-    if (Status s = markers.finished(op); !s) co_return std::move(s).error().in_stage(node.id());
+    std::vector<Batch> last;
+    if (Status s = markers.finished(op, last); !s)
+        co_return std::move(s).error().in_stage(node.id());
+    if (!co_await send(std::move(last), out, m)) {
+        if (auto f = out.failure()) co_return f->in_stage(node.id());
+        if (run.cancelled()) co_return cancelled_error(run);
+    }
     co_return Status{};
 }
 
@@ -282,8 +299,9 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
         if (auto f = out.failure()) co_return f->in_stage(node.id());
     }
     if (run.cancelled()) co_return cancelled_error(run);
-    // A sink has committed its output: a resumed run leaves it alone.
-    if (node.checkpoints) node.checkpoints->finished(node.index, std::string(), node.consumers.empty());
+    // A sink's finish() hands its output to the run (FinishedOutputs), which commits it with
+    // the others or rolls it back: a resumed run carries it on from its last checkpoint.
+    if (node.checkpoints) node.checkpoints->finished(node.index, std::nullopt);
     co_return Status{};
 }
 

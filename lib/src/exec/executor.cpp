@@ -247,7 +247,7 @@ Status open_run(exec::Plan& plan, const Dag& dag, RunSetup& setup) {
     const std::uint64_t start = journal->resumed_checkpoint() ? journal->resumed_checkpoint()->id : 0;
     setup.checkpoints = std::make_unique<exec::Checkpointer>(
         *journal, std::move(participants), g.checkpoint_interval, batch_size_for(g, true, true), start,
-        setup.dead_letters.get());
+        setup.dead_letters.get(), *plan.run);
     if (setup.dead_letters) setup.dead_letters->keep_back_for_checkpoints();
     plan.checkpoints = setup.checkpoints.get();
     for (exec::Node& n : plan.nodes) {
@@ -256,6 +256,58 @@ Status open_run(exec::Plan& plan, const Dag& dag, RunSetup& setup) {
         n.errors->passed_checkpoint(start);
     }
     return {};
+}
+
+std::string records(std::uint64_t n) {
+    return fmt::format("{} record{}", n, n == 1 ? "" : "s");
+}
+
+/// Ends the run's outputs once every stage has ended: commits them all (the dead-letter queue
+/// first: if its file cannot be written, no output is committed), or, when the run failed, was
+/// cancelled or was stopped in batch mode, rolls them all back. A batch run stopped after a
+/// checkpoint keeps the files that checkpoint names (report.resumable): `--resume` carries
+/// them on.
+void settle_outputs(exec::Plan& plan, RunSetup& setup, RunReport& report) {
+    RunContext& run = *plan.run;
+    FinishedOutputs& outputs = run.finished_outputs();
+    DeadLetterQueue* dlq = setup.dead_letters.get();
+    run.dead_letters = nullptr;
+    report.stopped_batch =
+        run.stop_requested() && plan.pipeline->global.execution_mode == ExecutionMode::Batch;
+    const std::uint64_t dead = dlq ? dlq->count() : 0;
+    if (!run.cancelled() && !report.stopped_batch) {
+        outputs.set_deferring(false);
+        if (dlq) {
+            if (Status s = dlq->commit(); !s) {
+                spdlog::error("{} could not be written to the dead-letter queue {}: {}",
+                              records(dead), dlq->path(), s.error().to_string());
+                run.cancel(std::move(s).error());
+            } else if (dead > 0) {
+                spdlog::warn("{} written to the dead-letter queue {}", records(dead), dlq->path());
+            }
+        }
+        if (!run.cancelled()) {
+            if (Status s = outputs.commit_all(run.temp_files()); !s)
+                run.cancel(std::move(s).error());
+            return;
+        }
+        outputs.roll_back(run.temp_files(), false);
+        return;
+    }
+    report.resumable = report.stopped_batch && !run.cancelled() && plan.checkpoints &&
+                       plan.checkpoints->committed() > 0;
+    // Kept for --resume, the queue's file is handed over like the sinks' (its checkpoint
+    // names it); otherwise it goes with the queue.
+    if (dlq && report.resumable) {
+        if (Status s = dlq->commit(); !s) report.resumable = false;
+    }
+    outputs.roll_back(run.temp_files(), report.resumable);
+    outputs.set_deferring(false);
+    if (dead > 0)
+        spdlog::warn("{} for the dead-letter queue {} not written: the run {}", records(dead),
+                     dlq->path(),
+                     report.resumable ? "stopped; `--resume` writes them"
+                                      : "ended without committing its outputs");
 }
 
 } // namespace
@@ -316,10 +368,11 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
             signals->async_wait([&, abort_now](const boost::system::error_code& ec, int sig) {
                 if (ec) return;
                 if (signal_seen.exchange(sig) != 0) abort_now(sig);
+                // Stop first: what reads the log (a test) may count on the stop being seen.
+                run.request_stop();
                 spdlog::warn("received {}: stopping sources, letting records in flight drain "
                              "(up to {} s; a second signal aborts at once)",
                              sig == SIGINT ? "SIGINT" : "SIGTERM", g.shutdown_timeout_seconds);
-                run.request_stop();
                 grace.expires_after(std::chrono::milliseconds(
                     static_cast<std::int64_t>(g.shutdown_timeout_seconds * 1000)));
                 grace.async_wait([&, abort_now, sig](const boost::system::error_code& gec) {
@@ -344,6 +397,8 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
         });
     }
 
+    // Outputs finished by their stages are committed together at the end (settle_outputs).
+    run.finished_outputs().set_deferring(true);
     RunSetup setup;
     Status opened = open_run(plan, dag, setup);
     if (!opened) {
@@ -369,15 +424,9 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
     });
     runtime.shutdown();
     run.runtime = nullptr;
-    if (DeadLetterQueue* dlq = setup.dead_letters.get()) {
-        run.dead_letters = nullptr;
-        if (dlq->count() > 0)
-            spdlog::warn("{} record{} written to the dead-letter queue {}", dlq->count(),
-                         dlq->count() == 1 ? "" : "s", dlq->path());
-        if (Status s = dlq->commit(); !s && !run.cancelled()) run.cancel(s.error());
-    }
-
     report.signal = signal_seen.load();
+    settle_outputs(plan, setup, report);
+
     if (run.cancelled()) {
         Error reason = run.cancel_reason().value_or(Error(ErrorKind::Cancelled, "cancelled"));
         report.status = reason;

@@ -1,6 +1,10 @@
 #include "conveyor/exec/run_context.hpp"
 
 #include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <cstdio>
 #include <cstdint>
 #include <poll.h>
 #include <random>
@@ -24,6 +28,62 @@ void TempFiles::remove_all() noexcept {
     std::lock_guard lock(mu_);
     for (const std::string& p : paths_) ::unlink(p.c_str());
     paths_.clear();
+}
+
+void FinishedOutputs::add(std::string temp, std::string target) {
+    std::lock_guard lock(mu_);
+    entries_.push_back({std::move(temp), std::move(target)});
+}
+
+std::size_t FinishedOutputs::size() const {
+    std::lock_guard lock(mu_);
+    return entries_.size();
+}
+
+Status FinishedOutputs::commit_all(TempFiles& temp_files) {
+    std::vector<Entry> entries;
+    {
+        std::lock_guard lock(mu_);
+        entries.swap(entries_);
+    }
+    std::size_t done = 0;
+    Status status;
+    for (; done < entries.size(); ++done) {
+        const Entry& e = entries[done];
+        if (::rename(e.temp.c_str(), e.target.c_str()) != 0) {
+            status = fail(ErrorKind::CantCreate,
+                          std::string("cannot move the finished output into place: ") +
+                              std::strerror(errno),
+                          e.target);
+            break;
+        }
+        temp_files.remove(e.temp);
+        // Make the rename itself durable.
+        const std::filesystem::path parent = std::filesystem::path(e.target).parent_path();
+        const std::string dir = parent.empty() ? "." : parent.string();
+        const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            ::fsync(dfd);
+            ::close(dfd);
+        }
+    }
+    for (std::size_t i = done; i < entries.size(); ++i) {
+        ::unlink(entries[i].temp.c_str());
+        temp_files.remove(entries[i].temp);
+    }
+    return status;
+}
+
+void FinishedOutputs::roll_back(TempFiles& temp_files, bool keep) noexcept {
+    std::vector<Entry> entries;
+    {
+        std::lock_guard lock(mu_);
+        entries.swap(entries_);
+    }
+    for (const Entry& e : entries) {
+        if (!keep) ::unlink(e.temp.c_str());
+        temp_files.remove(e.temp);
+    }
 }
 
 RunContext::RunContext() : interrupt_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {

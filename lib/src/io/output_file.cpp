@@ -342,6 +342,13 @@ Status OutputFile::commit() {
         return cant_create(path_, "close failed", errno);
     }
     fd_ = -1;
+    if (run_ && run_->finished_outputs().deferring()) {
+        // The run renames it together with its other outputs, or rolls it back (the file
+        // stays registered in temp_files() until then).
+        run_->finished_outputs().add(std::exchange(temp_path_, std::string()), path_);
+        committed_ = true;
+        return {};
+    }
     if (::rename(temp_path_.c_str(), path_.c_str()) != 0)
         return cant_create(path_, "cannot move the finished output into place", errno);
     if (run_) run_->temp_files().remove(temp_path_);

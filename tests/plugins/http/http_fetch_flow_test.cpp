@@ -201,13 +201,16 @@ TEST_P(HttpFetchFlow, AFailingSiblingStageEndsTheRunWhileRequestsHang) {
     EXPECT_FALSE(o.output_exists);
 }
 
-TEST_P(HttpFetchFlow, GracefulStopFinishesRequestsInFlight) {
+// Streaming mode: a stop drains everything that arrived and commits it. (Batch mode is below:
+// until issue 13 this test ran in batch mode, where every record already read was requested.)
+TEST_P(HttpFetchFlow, GracefulStopInStreamingModeFinishesRequestsInFlight) {
     HttpTestServer server;
     route_users(server);
     server.gate(3, 1000000); // with concurrency = 2 nothing is answered until open_gate()
     PipelineFixture fx(1000);
-    const std::string text = fx.pipeline(GetParam(), url_line(server) + "concurrency = 2\n",
-                                         "batch_size = 10\nchannel_buffer_size = 10\n");
+    const std::string text =
+        fx.pipeline(GetParam(), url_line(server) + "concurrency = 2\n",
+                    "batch_size = 10\nchannel_buffer_size = 10\nexecution_mode = \"streaming\"\n");
     Outcome o = fx.run(text, [&](RunContext& ctx) {
         ASSERT_TRUE(server.wait_for_concurrent(2, milliseconds{30000}));
         ctx.request_stop(); // sources end early; what is in flight must still come out
@@ -225,6 +228,31 @@ TEST_P(HttpFetchFlow, GracefulStopFinishesRequestsInFlight) {
     // (A stopped source still passes on what it had read: this small file was read at once,
     // so every record may come through; what matters is that none is lost or half-done.)
     expect_accounting(o, o.lines.size());
+}
+
+// Batch mode: after a stop no request starts (those in flight finish), the records not
+// requested are accounted as unfinished, and no output is committed (a resume requests them).
+TEST_P(HttpFetchFlow, GracefulStopInBatchModeStartsNoNewRequest) {
+    HttpTestServer server;
+    route_users(server);
+    server.gate(3, 1000000); // with concurrency = 2 nothing is answered until open_gate()
+    PipelineFixture fx(1000);
+    const std::string text = fx.pipeline(GetParam(), url_line(server) + "concurrency = 2\n",
+                                         "batch_size = 10\nchannel_buffer_size = 10\n");
+    std::size_t requested_at_stop = 0;
+    Outcome o = fx.run(text, [&](RunContext& ctx) {
+        ASSERT_TRUE(server.wait_for_concurrent(2, milliseconds{30000}));
+        ctx.request_stop();
+        requested_at_stop = server.requests();
+        server.open_gate();
+    });
+    ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
+    EXPECT_EQ(requested_at_stop, 2u);
+    EXPECT_EQ(server.requests(), requested_at_stop) << "requests started after the stop";
+    ASSERT_TRUE(o.stats);
+    EXPECT_EQ(o.stats->records_ok.load(), 2u);
+    EXPECT_EQ(o.stats->records_unfinished.load(), o.stats->records_in.load() - 2);
+    EXPECT_FALSE(o.output_exists) << "a stopped batch run commits no output";
 }
 
 /// on_error = "fail" must end the stage even while its reader waits for more input from an

@@ -26,7 +26,9 @@ class RunContext;
 ///    "timestamp":"2026-11-23T14:08:12.123Z","where":"users.csv:17","record":{...}}
 /// Input that could not be parsed into a record carries `"raw":"<the text>"` instead.
 /// Written like every other output: a temporary file renamed into place when the run ends
-/// (commit), so a killed run leaves no partial file. Thread-safe.
+/// (commit), so a killed run leaves no partial file. Dead letters that cannot be written (a
+/// full disk) fail the run whatever the stages' strategy: add() cancels the run, and
+/// run_pipeline commits no output when commit() fails. Thread-safe.
 ///
 /// Checkpoints: the queue takes part like a sink. An entry carries its record's epoch (the last
 /// checkpoint its stage had passed, StageErrors::checkpoint_epoch); while the run takes
@@ -44,7 +46,8 @@ public:
     static Result<std::unique_ptr<DeadLetterQueue>> open(const std::string& path, RunContext* run,
                                                          const std::optional<std::string>& resume = std::nullopt);
 
-    /// Appends one failed record (`row` laid out as `schema`).
+    /// Appends one failed record (`row` laid out as `schema`). A failure to write cancels the
+    /// run (`run` given to open()) with the error, which names the file.
     Status add(std::string_view stage, const Schema& schema, std::span<const Value> row,
                const Error& error, std::uint32_t attempts, std::uint64_t epoch = 0);
     /// Appends input that never became a record: `"raw": "<text>"` instead of `"record"`.
@@ -56,7 +59,10 @@ public:
     /// Checkpoint `id` is being committed: writes the entries of the records before it (epoch
     /// below `id`) and returns the state open() continues from.
     Result<std::string> checkpoint(std::uint64_t id, bool durable);
-    /// Makes the file visible (called once the run has ended, whatever its outcome).
+    /// Writes the entries still held back and commits the file (OutputFile::commit(): renamed
+    /// now, or handed to the run's FinishedOutputs while it defers). Called by run_pipeline once
+    /// every stage has ended, when the run commits its outputs or keeps them for --resume;
+    /// otherwise the queue is destroyed uncommitted and its file deleted.
     Status commit();
     [[nodiscard]] const std::string& path() const noexcept { return path_; }
 
@@ -64,8 +70,11 @@ private:
     DeadLetterQueue() = default;
     void begin_entry(std::string_view stage, const Error& error, std::uint32_t attempts);
     Status put_locked(std::uint64_t epoch);
+    /// Cancels the run when `s` is a failure; returns `s`.
+    Status failed(Status s);
     mutable std::mutex mu_;
     std::unique_ptr<OutputFile> out_;
+    RunContext* run_ = nullptr;
     std::string path_;
     std::string buf_;
     std::uint64_t count_ = 0;

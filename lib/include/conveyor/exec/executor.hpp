@@ -43,6 +43,11 @@ struct RunReport {
     bool completed_with_failures = false;
     /// SIGINT or SIGTERM if the run was interrupted by one (0 otherwise).
     int signal = 0;
+    /// A batch run was stopped (signal): its outputs were rolled back, none was committed.
+    bool stopped_batch = false;
+    /// Stopped in batch mode after a checkpoint: the run journal holds it and the files it
+    /// names were kept, so `conveyor run --resume` carries the run on from there.
+    bool resumable = false;
     std::chrono::nanoseconds wall{0};
 
     [[nodiscard]] int exit_code() const noexcept;

@@ -28,9 +28,11 @@ class OutputFile;
 ///   their output. A killed run resumes from its last checkpoint: sources continue after their
 ///   positions, sinks carry on writing the output they had.
 ///
-/// A resumed run without a usable checkpoint (its stages do not all take part, or the run
-/// ended by failing or being stopped, which rolls its outputs back or commits them) goes
-/// through the pipeline again from the start, taking every recorded result from the journal
+/// A batch run stopped by a signal keeps its checkpoints (its outputs were rolled back, the
+/// files its last checkpoint names kept): a resume carries on from there. A resumed run without
+/// a usable checkpoint (its stages do not all take part, or the run failed, which rolls its
+/// outputs back, or was stopped in streaming mode, which commits them) goes through the
+/// pipeline again from the start, taking every recorded result from the journal
 /// instead of doing the work again; either way its output is the one an uninterrupted run
 /// gives.
 ///
@@ -88,10 +90,13 @@ public:
     Status commit_checkpoint(std::uint64_t id,
                              const std::vector<std::pair<std::string, std::string>>& states,
                              bool durable);
-    /// `stage` committed its output: a resume leaves it alone.
+    /// `stage` committed its output: a resume leaves it alone. (Runs no longer record this:
+    /// outputs are committed together when the run ends, FinishedOutputs; journals that hold
+    /// it are still honoured.)
     Status record_finished(std::string_view stage);
-    /// Drops every checkpoint of this run (it failed or was stopped: its outputs were rolled
-    /// back or committed, so there is nothing to carry on); recorded results stay.
+    /// Drops every checkpoint of this run (it failed, or was stopped in streaming mode: its
+    /// outputs were rolled back or committed, so there is nothing to carry on); recorded
+    /// results stay.
     void discard_checkpoints();
 
     /// A stable 128-bit fingerprint (hex) of `text`, for keys.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "conveyor/core/error.hpp"
+#include "conveyor/core/result.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -15,6 +16,7 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 namespace conveyor {
 
@@ -36,6 +38,41 @@ private:
     std::unordered_set<std::string> paths_;
 };
 
+/// Output files their stage has finished (every byte written, fsynced, closed) that are not in
+/// place yet. While a run's stages run (run_pipeline), OutputFile::commit() hands its rename
+/// over to this list instead of renaming, so that a run commits all of its outputs or none:
+/// once every stage has ended, run_pipeline calls commit_all() if the run ended well, and
+/// roll_back() if it failed, was cancelled or was stopped in batch mode. Until then each file
+/// stays a temporary file beside its target, registered in TempFiles (an abort deletes it).
+/// Thread-safe.
+class FinishedOutputs {
+public:
+    /// Whether OutputFile::commit() hands its rename over to this list.
+    [[nodiscard]] bool deferring() const noexcept {
+        return deferring_.load(std::memory_order_acquire);
+    }
+    void set_deferring(bool on) noexcept { deferring_.store(on, std::memory_order_release); }
+
+    /// `temp` is complete and durable; renaming it over `target` commits it.
+    void add(std::string temp, std::string target);
+    /// Moves every file into place in the order added, fsyncing each directory. At the first
+    /// failure the files not yet moved are deleted and the error names the target.
+    Status commit_all(TempFiles& temp_files);
+    /// Deletes every file, or with `keep` leaves them where they are (a checkpoint of the run
+    /// names them: `--resume` takes them up again).
+    void roll_back(TempFiles& temp_files, bool keep) noexcept;
+    [[nodiscard]] std::size_t size() const;
+
+private:
+    struct Entry {
+        std::string temp;
+        std::string target;
+    };
+    std::atomic<bool> deferring_{false};
+    mutable std::mutex mu_;
+    std::vector<Entry> entries_;
+};
+
 /// Run-wide state shared by the executor and the stages: graceful stop, fatal cancellation,
 /// temporary files and the standard streams. One per run; owned by the caller of the executor.
 class RunContext {
@@ -46,7 +83,9 @@ public:
     RunContext& operator=(const RunContext&) = delete;
 
     /// Graceful stop (first SIGINT/SIGTERM): sources end as if at end of input, records in
-    /// flight drain, sinks finish. Thread-safe, idempotent.
+    /// flight drain, sinks finish. In batch mode run_pipeline then rolls the outputs back
+    /// (FinishedOutputs) and keeps what `--resume` needs; in streaming mode it commits what
+    /// arrived. Thread-safe, idempotent.
     void request_stop() noexcept;
     [[nodiscard]] bool stop_requested() const noexcept {
         return stop_.load(std::memory_order_relaxed);
@@ -73,6 +112,7 @@ public:
     void remove_on_cancel(CallbackId id);
 
     TempFiles& temp_files() noexcept { return temp_files_; }
+    FinishedOutputs& finished_outputs() noexcept { return finished_outputs_; }
 
     /// The process's standard streams by default; tests substitute pipes.
     int stdin_fd = 0;
@@ -112,6 +152,7 @@ private:
     std::thread::id cancelling_thread_;
     CallbackId next_id_ = 1;
     TempFiles temp_files_;
+    FinishedOutputs finished_outputs_;
 };
 
 } // namespace conveyor

@@ -16,6 +16,11 @@ class RunContext;
 /// target and fsyncs the directory. Destroyed without commit() (failure, cancellation), the
 /// temporary file is deleted: the target is never seen half-written.
 ///
+/// Inside a run (run_pipeline, RunContext::finished_outputs() deferring), commit() does all but
+/// the rename: the file is complete and durable, and the run renames it together with its
+/// other outputs once every stage has ended well, or rolls it back (a failed run, a batch run
+/// stopped by a signal): a run commits all of its outputs or none.
+///
 /// "-" writes to the run's stdout instead (nothing to rename; commit() just flushes).
 ///
 /// Append mode (open_append(), for sinks with `append = true`) writes to the target itself,
@@ -72,6 +77,9 @@ public:
     Status write_and_clear(std::string& buffer);
     /// Pushes buffered bytes to the file (and, for stdout, to the reader).
     Status flush();
+    /// Flushes, fsyncs and closes the file, then renames it over the target and fsyncs the
+    /// directory, or hands the rename over to the run (see the class comment). Append mode
+    /// and stdout: flushes and syncs. Fails (CantCreate naming the target) without renaming.
     Status commit();
     /// Flushes and, for a file, makes everything written so far durable (fdatasync).
     Status sync();
