@@ -119,7 +119,7 @@ public:
             if (fixed) {
                 for (const Computed& c : computed_) {
                     if (auto d = c.expression.check_fields(*in))
-                        return fail(ErrorKind::Config, "'" + c.name + "': " +
+                        return fail(ErrorKind::Config, "columns." + c.name + ": " +
                                                            d->render(c.expression.text()));
                 }
             }
@@ -180,7 +180,8 @@ std::unique_ptr<Stage> build_map(BuildContext& ctx) {
         }
         auto e = expr::Expression::compile(text);
         if (!e) {
-            ctx.error(key, (has_expression ? std::string() : "'" + name + "': ") + e.error().message);
+            ctx.error(key, (has_expression ? std::string("expression: ") : "columns." + name + ": ") +
+                               e.error().message);
             return nullptr;
         }
         computed.push_back({name, std::move(*e)});

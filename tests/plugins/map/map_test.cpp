@@ -71,7 +71,7 @@ TEST(MapApply, MistakesAreReportedWhenThePipelineLoads) {
     EXPECT_TRUE(typo.stage) << "fields are checked against the input when it is known";
     auto bad = test::build_stage("map.apply", {{"columns", columns({{"t", "uper(x)"}})}});
     EXPECT_FALSE(bad.stage);
-    EXPECT_NE(bad.errors().find("'t': unknown function 'uper' (did you mean 'upper'?)"),
+    EXPECT_NE(bad.errors().find("columns.t: unknown function 'uper' (did you mean 'upper'?)"),
               std::string::npos)
         << bad.errors();
     auto neither = test::build_stage("map.apply", {});
