@@ -211,7 +211,7 @@ std::unique_ptr<Stage> build_expression_filter(BuildContext& ctx, const std::str
     }
     auto e = expr::Expression::compile(text);
     if (!e) {
-        ctx.error("expression", e.error().message);
+        ctx.error("expression", "expression: " + e.error().message);
         return nullptr;
     }
     if (e->type() != expr::Type::Bool && e->type() != expr::Type::Any &&

@@ -1,0 +1,103 @@
+#include "support/stage_harness.hpp"
+
+#include <gtest/gtest.h>
+
+namespace conveyor {
+namespace {
+
+std::string run_map(const std::map<std::string, OptionValue>& options,
+                    const std::vector<std::string>& records) {
+    return test::transform_jsonl("map.apply", options, records);
+}
+
+OptionValue columns(std::vector<std::pair<std::string, std::string>> m) {
+    OptionValue::Table t;
+    for (auto& [k, v] : m) t.emplace_back(k, OptionValue(v));
+    return OptionValue(std::move(t));
+}
+
+TEST(MapApply, ComputesNewFieldsInTheOrderWrittenAndReplacesInPlace) {
+    const std::string out = run_map(
+        {{"columns", columns({{"total", "price * qty"}, {"name", "upper(name)"},
+                              {"big", "price * qty >= 10"}})}},
+        {R"({"name":"ann","price":2.5,"qty":4})", R"({"name":"bob","price":1,"qty":3})"});
+    EXPECT_EQ(out, "{\"name\":\"ANN\",\"price\":2.5,\"qty\":4,\"total\":10.0,\"big\":true}\n"
+                   "{\"name\":\"BOB\",\"price\":1,\"qty\":3,\"total\":3,\"big\":false}\n");
+}
+
+TEST(MapApply, EveryExpressionSeesTheRecordAsItCameIn) {
+    const std::string out =
+        run_map({{"columns", columns({{"a", "a + 1"}, {"b", "a * 10"}})}}, {R"({"a":1,"b":0})"});
+    EXPECT_EQ(out, "{\"a\":2,\"b\":10}\n");
+}
+
+TEST(MapApply, TheEarlierToolsExpressionAndOutputColumnForm) {
+    const std::string out =
+        run_map({{"expression", OptionValue("coalesce(user.email, 'none')")},
+                 {"output_column", OptionValue("email")}},
+                {R"({"user":{"email":"a@b.c"}})", R"({"user":{}})"});
+    EXPECT_EQ(out, "{\"user\":{\"email\":\"a@b.c\"},\"email\":\"a@b.c\"}\n"
+                   "{\"user\":{},\"email\":\"none\"}\n");
+}
+
+TEST(MapApply, LiteralStringsAndNewStringsOutliveTheExpressionsScratch) {
+    const std::string out =
+        run_map({{"columns", columns({{"tag", "'constant'"}, {"id_text", "concat('#', id)"},
+                                      {"parts", "split(csv, ';')"}})}},
+                {R"({"id":7,"csv":"x;y"})"});
+    EXPECT_EQ(out, "{\"id\":7,\"csv\":\"x;y\",\"tag\":\"constant\",\"id_text\":\"#7\","
+                   "\"parts\":[\"x\",\"y\"]}\n");
+}
+
+TEST(MapApply, ARecordAnExpressionFailsOnIsARecordError) {
+    auto built = test::build_stage("map.apply", {{"columns", columns({{"n", "int(s)"}})}});
+    ASSERT_TRUE(built.stage);
+    OpenContext ctx;
+    ctx.stage_id = "m";
+    auto opened = built.stage->open(ctx);
+    ASSERT_TRUE(opened);
+    auto& op = std::get<std::unique_ptr<Operator>>(opened->op);
+    CollectingEmitter out;
+    Status st = op->push(0, test::batch_from_json({R"({"s":"1"})", R"({"s":"x"})"}), out);
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().kind, ErrorKind::Data);
+    EXPECT_NE(st.error().message.find("'n': int(): cannot make an integer of string 'x'"),
+              std::string::npos)
+        << st.error().message;
+}
+
+TEST(MapApply, MistakesAreReportedWhenThePipelineLoads) {
+    auto typo = test::build_stage("map.apply", {{"columns", columns({{"t", "prce * 2"}})}});
+    EXPECT_TRUE(typo.stage) << "fields are checked against the input when it is known";
+    auto bad = test::build_stage("map.apply", {{"columns", columns({{"t", "uper(x)"}})}});
+    EXPECT_FALSE(bad.stage);
+    EXPECT_NE(bad.errors().find("columns.t: unknown function 'uper' (did you mean 'upper'?)"),
+              std::string::npos)
+        << bad.errors();
+    auto neither = test::build_stage("map.apply", {});
+    EXPECT_FALSE(neither.stage);
+    EXPECT_NE(neither.errors().find("map.apply needs columns"), std::string::npos);
+    auto no_output = test::build_stage("map.apply", {{"expression", OptionValue("1")}});
+    EXPECT_FALSE(no_output.stage);
+    EXPECT_NE(no_output.errors().find("needs 'output_column'"), std::string::npos);
+}
+
+TEST(MapApply, AnUnknownFieldOverAFixedSchemaIsReportedWhenTheStageOpens) {
+    auto built = test::build_stage("map.apply", {{"columns", columns({{"t", "prce * 2"}})}});
+    ASSERT_TRUE(built.stage);
+    SchemaRef schema = make_schema({"id", "price"});
+    const bool fixed[] = {true};
+    OpenContext ctx;
+    ctx.stage_id = "m";
+    ctx.input_schemas = std::span<const SchemaRef>(&schema, 1);
+    ctx.input_schemas_fixed = fixed;
+    auto opened = built.stage->open(ctx);
+    ASSERT_FALSE(opened);
+    EXPECT_NE(opened.error().message.find("unknown field 'prce' (did you mean 'price'?)"),
+              std::string::npos)
+        << opened.error().message;
+    EXPECT_EQ(opened.error().kind, ErrorKind::Config);
+}
+
+} // namespace
+} // namespace conveyor
