@@ -14,6 +14,7 @@
 #include <spawn.h>
 #include <sstream>
 #include <stdexcept>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,7 +66,25 @@ Spawned spawn_piped(const std::vector<std::string>& argv, const ProcessOptions& 
     envp.push_back(nullptr);
 
     pid_t pid = -1;
-    const int rc = posix_spawn(&pid, argv[0].c_str(), &fa, nullptr, args.data(), envp.data());
+    int rc = 0;
+    if (opts.file_size_limit) {
+        // posix_spawn cannot set a resource limit: fork, and only async-signal-safe calls
+        // until exec.
+        const rlim_t limit = static_cast<rlim_t>(*opts.file_size_limit);
+        const rlimit fsize{limit, limit};
+        pid = ::fork();
+        if (pid == 0) {
+            if (::dup2(in_pipe[0], 0) < 0 || ::dup2(out_pipe[1], 1) < 0 ||
+                ::dup2(err_pipe[1], 2) < 0 || (!opts.cwd.empty() && ::chdir(opts.cwd.c_str())) ||
+                ::setrlimit(RLIMIT_FSIZE, &fsize) != 0 || ::signal(SIGXFSZ, SIG_DFL) == SIG_ERR)
+                ::_exit(127);
+            ::execve(argv[0].c_str(), args.data(), envp.data());
+            ::_exit(127);
+        }
+        rc = pid < 0 ? errno : 0;
+    } else {
+        rc = posix_spawn(&pid, argv[0].c_str(), &fa, nullptr, args.data(), envp.data());
+    }
     posix_spawn_file_actions_destroy(&fa);
     ::close(in_pipe[0]);
     ::close(out_pipe[1]);
@@ -171,6 +190,36 @@ std::string TempDir::write(const std::string& rel, const std::string& content) c
     std::ofstream f(p, std::ios::binary);
     f << content;
     return p;
+}
+
+FifoReader::FifoReader(std::string path)
+    : path_(std::move(path)), thread_([this] {
+          const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+          if (fd < 0) return;
+          char buf[65536];
+          for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+              text_.append(buf, static_cast<std::size_t>(n));
+          ::close(fd);
+          done_.store(true);
+      }) {}
+
+FifoReader::~FifoReader() { text(); }
+
+const std::string& FifoReader::text() {
+    if (!thread_.joinable()) return text_;
+    // A reader still waiting in open() (no writer came) is let go by opening the write end;
+    // that fails (ENXIO) while no reader has the FIFO open: either the reader is done, or its
+    // thread has not reached open() yet, so try again until one of the two is seen.
+    while (!done_.load()) {
+        const int fd = ::open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0) {
+            ::close(fd);
+            break;
+        }
+        std::this_thread::yield();
+    }
+    thread_.join();
+    return text_;
 }
 
 std::string read_file(const std::string& path) {

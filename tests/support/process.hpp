@@ -1,10 +1,13 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace conveyor::test {
@@ -21,6 +24,10 @@ struct ProcessOptions {
     std::vector<std::string> unset_env;
     std::optional<std::string> stdin_data;     ///< written to stdin, then closed
     std::chrono::seconds timeout{120};         ///< killed (SIGKILL) after this
+    /// The child's file-size limit (RLIMIT_FSIZE, as `ulimit -f`), in bytes: a write that
+    /// would take a file past it fails with EFBIG (a full disk without mounting one). SIGXFSZ
+    /// is at its default action in the child, as in a program started from a shell.
+    std::optional<std::uint64_t> file_size_limit;
 };
 
 /// Runs `argv` (argv[0] is a path) to completion, capturing its output. No shell.
@@ -44,6 +51,25 @@ public:
 
 private:
     std::string path_;
+};
+
+/// Reads the FIFO `path` on a thread until its writer closes it, as `cat path` would: the
+/// thread's open() waits for a writer, so the test needs no sleep to line the two up.
+class FifoReader {
+public:
+    explicit FifoReader(std::string path);
+    ~FifoReader(); ///< text(), discarded
+    FifoReader(const FifoReader&) = delete;
+    FifoReader& operator=(const FifoReader&) = delete;
+    /// Everything the writer wrote (waits for it to close the FIFO). When no writer came, the
+    /// waiting reader is let go and the text is empty.
+    const std::string& text();
+
+private:
+    std::string path_;
+    std::string text_;
+    std::atomic<bool> done_{false};
+    std::thread thread_;
 };
 
 std::string read_file(const std::string& path);
