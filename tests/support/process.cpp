@@ -192,33 +192,52 @@ std::string TempDir::write(const std::string& rel, const std::string& content) c
     return p;
 }
 
-FifoReader::FifoReader(std::string path)
-    : path_(std::move(path)), thread_([this] {
-          const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-          if (fd < 0) return;
-          char buf[65536];
-          for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
-              text_.append(buf, static_cast<std::size_t>(n));
-          ::close(fd);
-          done_.store(true);
-      }) {}
+FifoReader::FifoReader(std::string path) : path_(std::move(path)) {
+    // Non-blocking: no writer is needed to open, and reading never waits but in poll().
+    fd_ = ::open(path_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd_ < 0) throw std::runtime_error("cannot open the FIFO " + path_);
+    if (::pipe2(stop_, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    thread_ = std::thread([this] { read_until_closed(); });
+}
 
-FifoReader::~FifoReader() { text(); }
+FifoReader::~FifoReader() {
+    text();
+    for (int fd : {fd_, stop_[0], stop_[1]})
+        if (fd >= 0) ::close(fd);
+}
+
+void FifoReader::read_until_closed() {
+    char buf[65536];
+    bool stopping = false;
+    for (;;) {
+        // Until text() is called, wait for data or the writer's close (POLLHUP comes only once
+        // a writer has been and gone); after, take what is buffered without waiting.
+        pollfd p[2] = {{fd_, POLLIN, 0}, {stop_[0], POLLIN, 0}};
+        const int n = ::poll(p, stopping ? 1 : 2, stopping ? 0 : -1);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return;
+        }
+        if (p[0].revents != 0) {
+            const ssize_t r = ::read(fd_, buf, sizeof buf);
+            if (r > 0) {
+                text_.append(buf, static_cast<std::size_t>(r));
+                continue;
+            }
+            if (r == 0 || (errno != EAGAIN && errno != EINTR)) return; // the writer closed
+        }
+        if (stopping) return;
+        if (p[1].revents != 0) stopping = true;
+    }
+}
 
 const std::string& FifoReader::text() {
-    if (!thread_.joinable()) return text_;
-    // A reader still waiting in open() (no writer came) is let go by opening the write end;
-    // that fails (ENXIO) while no reader has the FIFO open: either the reader is done, or its
-    // thread has not reached open() yet, so try again until one of the two is seen.
-    while (!done_.load()) {
-        const int fd = ::open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-        if (fd >= 0) {
-            ::close(fd);
-            break;
+    if (thread_.joinable()) {
+        const char stop = 1;
+        while (::write(stop_[1], &stop, 1) < 0 && errno == EINTR) {
         }
-        std::this_thread::yield();
+        thread_.join();
     }
-    thread_.join();
     return text_;
 }
 

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -53,22 +52,26 @@ private:
     std::string path_;
 };
 
-/// Reads the FIFO `path` on a thread until its writer closes it, as `cat path` would: the
-/// thread's open() waits for a writer, so the test needs no sleep to line the two up.
+/// Reads the FIFO `path` on a thread until its writer closes it, as `cat path` would. The FIFO
+/// is opened for reading at once, so a writer's open() does not wait, and text() ends the
+/// reading even when no writer ever came (or the FIFO was replaced): no sleeps, no hangs.
 class FifoReader {
 public:
     explicit FifoReader(std::string path);
     ~FifoReader(); ///< text(), discarded
     FifoReader(const FifoReader&) = delete;
     FifoReader& operator=(const FifoReader&) = delete;
-    /// Everything the writer wrote (waits for it to close the FIFO). When no writer came, the
-    /// waiting reader is let go and the text is empty.
+    /// Everything written, once the writer is gone: call it after the writer closed the FIFO
+    /// (e.g. its process exited); what is still buffered is read, then reading stops.
     const std::string& text();
 
 private:
+    void read_until_closed();
+
     std::string path_;
     std::string text_;
-    std::atomic<bool> done_{false};
+    int fd_ = -1;
+    int stop_[2] = {-1, -1}; ///< a pipe: text() writes to it to end the reading
     std::thread thread_;
 };
 

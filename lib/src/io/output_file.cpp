@@ -89,14 +89,14 @@ enum class Existing : std::uint8_t {
     Special, ///< a character device or a FIFO: written directly
 };
 
-/// What `file` (`name` with links followed) is; anything but a regular file, a character device
-/// or a FIFO is refused, naming `name`.
-Result<Existing> existing_kind(const std::string& file, const std::string& name) {
+/// What `path` is, links followed; anything but a regular file, a character device or a FIFO
+/// is refused.
+Result<Existing> existing_kind(const std::string& path) {
     struct stat st {};
-    if (::stat(file.c_str(), &st) != 0) {
+    if (::stat(path.c_str(), &st) != 0) {
         // A missing parent directory is created (prepare_directory() reports what stops it).
         if (errno == ENOENT || errno == ENOTDIR) return Existing::Nothing;
-        return cant_create(name, "cannot examine the output path", errno);
+        return cant_create(path, "cannot examine the output path", errno);
     }
     if (S_ISREG(st.st_mode)) return Existing::Regular;
     if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) return Existing::Special;
@@ -107,7 +107,7 @@ Result<Existing> existing_kind(const std::string& file, const std::string& name)
     return fail(ErrorKind::CantCreate,
                 std::string("output path is ") + what +
                     "; outputs are regular files, character devices (such as /dev/null) or FIFOs",
-                name);
+                path);
 }
 
 } // namespace
@@ -196,11 +196,13 @@ Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run) 
         return f;
     }
     namespace fs = std::filesystem;
+    // stat() follows every link, /proc's magic ones (/dev/stdout) too, which only the kernel
+    // can follow: a device or FIFO is opened by the path as given.
+    auto existing = existing_kind(path);
+    if (!existing) return std::move(existing).error();
+    if (*existing == Existing::Special) return open_special(path, path, run);
     auto file = follow_links(path);
     if (!file) return std::move(file).error();
-    auto existing = existing_kind(*file, path);
-    if (!existing) return std::move(existing).error();
-    if (*existing == Existing::Special) return open_special(path, *file, run);
     // The temporary file goes beside the file itself, so that the rename replaces that file
     // and not a link to it.
     f.path_ = *file;
@@ -229,12 +231,12 @@ Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run) 
 
 Result<OutputFile> OutputFile::open_append(const std::string& path, RunContext* run) {
     if (path == "-") return create(path, run);
-    auto file = follow_links(path);
-    if (!file) return std::move(file).error();
-    auto existing = existing_kind(*file, path);
+    auto existing = existing_kind(path);
     if (!existing) return std::move(existing).error();
     // O_RDWR below would make a FIFO never wait for a reader (and lose what is written).
-    if (*existing == Existing::Special) return open_special(path, *file, run);
+    if (*existing == Existing::Special) return open_special(path, path, run);
+    auto file = follow_links(path);
+    if (!file) return std::move(file).error();
     if (auto prepared = prepare_directory(*file); !prepared) return std::move(prepared).error();
     OutputFile f;
     f.name_ = path;
@@ -273,10 +275,10 @@ Result<OutputFile> OutputFile::adopt(const std::string& target,
         return fail(ErrorKind::Runtime, "standard output cannot be continued after a checkpoint",
                     target);
     // The output was written where create() or open_append() put it: links followed.
+    auto existing = existing_kind(target);
+    if (!existing) return std::move(existing).error();
     auto resolved = follow_links(target);
     if (!resolved) return std::move(resolved).error();
-    auto existing = existing_kind(*resolved, target);
-    if (!existing) return std::move(existing).error();
     const std::string start_over = " (`conveyor run --fresh` starts the run over)";
     if (*existing == Existing::Special)
         return fail(ErrorKind::CantCreate,

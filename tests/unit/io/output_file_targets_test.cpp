@@ -107,7 +107,7 @@ TEST(OutputFileTargetsTest, AFifoGetsTheOutputAndStaysAFifo) {
     test::FifoReader reader(fifo);
     RunContext run;
     {
-        auto f = OutputFile::create(fifo, &run); // waits for the reader to open
+        auto f = OutputFile::create(fifo, &run);
         ASSERT_TRUE(f.ok()) << f.error().to_string();
         EXPECT_TRUE(f->is_special());
         ASSERT_TRUE(f->write("{\"a\":1}\n"));
@@ -121,7 +121,7 @@ TEST(OutputFileTargetsTest, AFifoGetsTheOutputAndStaysAFifo) {
     EXPECT_EQ(test::list_dir(dir.path()), std::vector<std::string>{"pipe"});
 }
 
-TEST(OutputFileTargetsTest, AppendingToAFifoWaitsForItsReader) {
+TEST(OutputFileTargetsTest, AppendingToAFifoWritesToItsReaderAndStaysAFifo) {
     test::TempDir dir;
     const std::string fifo = dir.file("pipe");
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
@@ -130,10 +130,14 @@ TEST(OutputFileTargetsTest, AppendingToAFifoWaitsForItsReader) {
     {
         auto f = OutputFile::open_append(fifo, &run);
         ASSERT_TRUE(f.ok()) << f.error().to_string();
+        EXPECT_TRUE(f->is_special());
         ASSERT_TRUE(f->write("line\n"));
         ASSERT_TRUE(f->commit());
     }
     EXPECT_EQ(reader.text(), "line\n");
+    struct stat st {};
+    ASSERT_EQ(::lstat(fifo.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISFIFO(st.st_mode));
 }
 
 TEST(OutputFileTargetsTest, ASocketIsRefusedAndLeftAlone) {
