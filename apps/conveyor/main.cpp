@@ -18,6 +18,9 @@ using namespace conveyor;
 int main(int argc, char** argv) {
     // A closed stdout (`conveyor run x.toml | head`) must surface as EPIPE, not kill us.
     std::signal(SIGPIPE, SIG_IGN);
+    // Past a file-size limit (ulimit -f) a write must fail with EFBIG, an output error (exit 73)
+    // that rolls the output back or cuts it to its last record, instead of killing the process
+    // with a partial file and its temporary files left behind.
     std::signal(SIGXFSZ, SIG_IGN);
 #ifdef __GLIBC__
     // Batches are allocated on one thread and freed on another; with glibc's per-thread

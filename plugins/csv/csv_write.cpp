@@ -133,7 +133,14 @@ private:
     std::array<bool, 256> needs_quote_{};
 };
 
-Status CsvWriteOperator::push(std::size_t, Batch&& batch, Emitter&) { return write_batch(batch); }
+Status CsvWriteOperator::push(std::size_t, Batch&& batch, Emitter&) {
+    Status s = write_batch(batch);
+    // None of a batch that fails reaches the output (its text is dropped; an appended file is
+    // cut back to its last complete record): all its records failed, so that the stage's
+    // records in = out + failed (the executor counts in and out).
+    if (!s && metrics_) metrics_->records_failed.fetch_add(batch.rows(), std::memory_order_relaxed);
+    return s;
+}
 
 Status CsvWriteOperator::finish(Emitter&) {
     if (!header_written_ && header_) write_header();
@@ -306,8 +313,10 @@ void CsvWriteOperator::append_text(std::string_view s) {
 
 Status CsvWriteOperator::flush() {
     if (buf_.empty()) return {};
-    if (metrics_) metrics_->bytes_written.fetch_add(buf_.size(), std::memory_order_relaxed);
-    return out_.write_and_clear(buf_);
+    const std::size_t n = buf_.size();
+    CONVEYOR_TRY(out_.write_and_clear(buf_));
+    if (metrics_) metrics_->bytes_written.fetch_add(n, std::memory_order_relaxed);
+    return {};
 }
 
 Error CsvWriteOperator::unknown_field_error(std::string_view field) const {
@@ -370,6 +379,7 @@ public:
                    : config_.writing.append ? OutputFile::open_append(config_.path, ctx.run)
                                             : OutputFile::create(config_.path, ctx.run);
         if (!out) return std::move(out).error();
+        const bool special = out->is_special();
         SchemaRef existing;
         // Resuming, the checkpoint says what the header is, whatever the file holds now.
         if (!resume && config_.writing.append && config_.headers && out->initial_size() > 0) {
@@ -388,7 +398,8 @@ public:
             std::make_unique<CsvWriteOperator>(config_, std::move(*out), ctx, std::move(existing));
         if (resume) op->restore(std::move(state));
         OpenedStage opened(std::unique_ptr<Operator>(std::move(op)), nullptr);
-        opened.checkpoints = to_file;
+        // A device or FIFO is written directly: nothing a resumed run could take up again.
+        opened.checkpoints = to_file && !special;
         return opened;
     }
 

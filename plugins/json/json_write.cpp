@@ -39,7 +39,12 @@ public:
     /// one input after another in the order listed; the streaming executors interleave them.
     /// Nothing is held back, so memory stays bounded.
     Status push(std::size_t /*port*/, Batch&& batch, Emitter& /*out*/) override {
-        return write_batch(batch);
+        Status s = write_batch(batch);
+        // As csv.write: a batch that fails does not reach the output, so all its records
+        // failed and records in = out + failed.
+        if (!s && metrics_)
+            metrics_->records_failed.fetch_add(batch.rows(), std::memory_order_relaxed);
+        return s;
     }
 
     Status finish(Emitter& /*out*/) override {
@@ -129,8 +134,10 @@ private:
 
     Status flush() {
         if (buf_.empty()) return {};
-        if (metrics_) metrics_->bytes_written.fetch_add(buf_.size(), std::memory_order_relaxed);
-        return file_.write_and_clear(buf_);
+        const std::size_t n = buf_.size();
+        CONVEYOR_TRY(file_.write_and_clear(buf_));
+        if (metrics_) metrics_->bytes_written.fetch_add(n, std::memory_order_relaxed);
+        return {};
     }
 
     OutputFile file_;
@@ -188,11 +195,13 @@ public:
                                       ? OutputFile::open_append(config_.path, ctx.run)
                                       : OutputFile::create(config_.path, ctx.run);
         if (!file.ok()) return std::move(file).error();
+        // A device or FIFO is written directly: nothing a resumed run could take up again.
+        const bool checkpoints = to_file && !file->is_special();
         auto op = std::make_unique<JsonWriteOperator>(
             std::move(*file), config_, ctx.mode == ExecutionMode::Streaming, ctx.metrics);
         if (resume) op->restore(array_open);
         OpenedStage opened(std::unique_ptr<Operator>(std::move(op)), nullptr);
-        opened.checkpoints = to_file;
+        opened.checkpoints = checkpoints;
         return opened;
     }
 

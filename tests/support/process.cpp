@@ -15,6 +15,7 @@
 #include <spawn.h>
 #include <sstream>
 #include <stdexcept>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,17 +66,26 @@ Spawned spawn_piped(const std::vector<std::string>& argv, const ProcessOptions& 
     for (auto& e : env_strings) envp.push_back(e.data());
     envp.push_back(nullptr);
 
-    // posix_spawn has no per-child rlimit: the child inherits ours, lowered for the call.
-    rlimit saved{};
-    if (opts.file_size_limit) {
-        ::getrlimit(RLIMIT_FSIZE, &saved);
-        rlimit lowered = saved;
-        lowered.rlim_cur = static_cast<rlim_t>(*opts.file_size_limit);
-        ::setrlimit(RLIMIT_FSIZE, &lowered);
-    }
     pid_t pid = -1;
-    const int rc = posix_spawn(&pid, argv[0].c_str(), &fa, nullptr, args.data(), envp.data());
-    if (opts.file_size_limit) ::setrlimit(RLIMIT_FSIZE, &saved);
+    int rc = 0;
+    if (opts.file_size_limit) {
+        // posix_spawn cannot set a resource limit: fork, and only async-signal-safe calls
+        // until exec.
+        const rlim_t limit = static_cast<rlim_t>(*opts.file_size_limit);
+        const rlimit fsize{limit, limit};
+        pid = ::fork();
+        if (pid == 0) {
+            if (::dup2(in_pipe[0], 0) < 0 || ::dup2(out_pipe[1], 1) < 0 ||
+                ::dup2(err_pipe[1], 2) < 0 || (!opts.cwd.empty() && ::chdir(opts.cwd.c_str())) ||
+                ::setrlimit(RLIMIT_FSIZE, &fsize) != 0 || ::signal(SIGXFSZ, SIG_DFL) == SIG_ERR)
+                ::_exit(127);
+            ::execve(argv[0].c_str(), args.data(), envp.data());
+            ::_exit(127);
+        }
+        rc = pid < 0 ? errno : 0;
+    } else {
+        rc = posix_spawn(&pid, argv[0].c_str(), &fa, nullptr, args.data(), envp.data());
+    }
     posix_spawn_file_actions_destroy(&fa);
     ::close(in_pipe[0]);
     ::close(out_pipe[1]);
@@ -181,6 +191,55 @@ std::string TempDir::write(const std::string& rel, const std::string& content) c
     std::ofstream f(p, std::ios::binary);
     f << content;
     return p;
+}
+
+FifoReader::FifoReader(std::string path) : path_(std::move(path)) {
+    // Non-blocking: no writer is needed to open, and reading never waits but in poll().
+    fd_ = ::open(path_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd_ < 0) throw std::runtime_error("cannot open the FIFO " + path_);
+    if (::pipe2(stop_, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    thread_ = std::thread([this] { read_until_closed(); });
+}
+
+FifoReader::~FifoReader() {
+    text();
+    for (int fd : {fd_, stop_[0], stop_[1]})
+        if (fd >= 0) ::close(fd);
+}
+
+void FifoReader::read_until_closed() {
+    char buf[65536];
+    bool stopping = false;
+    for (;;) {
+        // Until text() is called, wait for data or the writer's close (POLLHUP comes only once
+        // a writer has been and gone); after, take what is buffered without waiting.
+        pollfd p[2] = {{fd_, POLLIN, 0}, {stop_[0], POLLIN, 0}};
+        const int n = ::poll(p, stopping ? 1 : 2, stopping ? 0 : -1);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return;
+        }
+        if (p[0].revents != 0) {
+            const ssize_t r = ::read(fd_, buf, sizeof buf);
+            if (r > 0) {
+                text_.append(buf, static_cast<std::size_t>(r));
+                continue;
+            }
+            if (r == 0 || (errno != EAGAIN && errno != EINTR)) return; // the writer closed
+        }
+        if (stopping) return;
+        if (p[1].revents != 0) stopping = true;
+    }
+}
+
+const std::string& FifoReader::text() {
+    if (thread_.joinable()) {
+        const char stop = 1;
+        while (::write(stop_[1], &stop, 1) < 0 && errno == EINTR) {
+        }
+        thread_.join();
+    }
+    return text_;
 }
 
 std::string read_file(const std::string& path) {

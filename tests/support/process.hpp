@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace conveyor::test {
@@ -22,8 +23,9 @@ struct ProcessOptions {
     std::vector<std::string> unset_env;
     std::optional<std::string> stdin_data;     ///< written to stdin, then closed
     std::chrono::seconds timeout{120};         ///< killed (SIGKILL) after this
-    /// RLIMIT_FSIZE for the process: writes past this many bytes of a file fail (EFBIG), as
-    /// on a full disk. Unset: inherited.
+    /// The child's file-size limit (RLIMIT_FSIZE, as `ulimit -f`), in bytes: a write that
+    /// would take a file past it fails with EFBIG (a full disk without mounting one). SIGXFSZ
+    /// is at its default action in the child, as in a program started from a shell.
     std::optional<std::uint64_t> file_size_limit;
 };
 
@@ -48,6 +50,29 @@ public:
 
 private:
     std::string path_;
+};
+
+/// Reads the FIFO `path` on a thread until its writer closes it, as `cat path` would. The FIFO
+/// is opened for reading at once, so a writer's open() does not wait, and text() ends the
+/// reading even when no writer ever came (or the FIFO was replaced): no sleeps, no hangs.
+class FifoReader {
+public:
+    explicit FifoReader(std::string path);
+    ~FifoReader(); ///< text(), discarded
+    FifoReader(const FifoReader&) = delete;
+    FifoReader& operator=(const FifoReader&) = delete;
+    /// Everything written, once the writer is gone: call it after the writer closed the FIFO
+    /// (e.g. its process exited); what is still buffered is read, then reading stops.
+    const std::string& text();
+
+private:
+    void read_until_closed();
+
+    std::string path_;
+    std::string text_;
+    int fd_ = -1;
+    int stop_[2] = {-1, -1}; ///< a pipe: text() writes to it to end the reading
+    std::thread thread_;
 };
 
 std::string read_file(const std::string& path);

@@ -63,6 +63,53 @@ void remove_stale_temporaries(const std::filesystem::path& dir, const std::strin
     }
 }
 
+/// `path` with symbolic links in its last component followed to the file they finally name,
+/// which may not exist yet (a dangling link names the file to create). Links in the directories
+/// above need nothing: the kernel follows them for the temporary file and the rename alike.
+Result<std::string> follow_links(const std::string& path) {
+    namespace fs = std::filesystem;
+    constexpr int kMaxLinks = 40; // as the kernel's ELOOP limit
+    fs::path p(path);
+    for (int hops = 0; hops < kMaxLinks; ++hops) {
+        std::error_code ec;
+        if (!fs::is_symlink(fs::symlink_status(p, ec))) return p.string();
+        const fs::path to = fs::read_symlink(p, ec);
+        if (ec)
+            return fail(ErrorKind::CantCreate,
+                        "cannot read the symbolic link " + p.string() + ": " + ec.message(), path);
+        p = to.is_absolute() ? to : p.parent_path() / to;
+    }
+    return fail(ErrorKind::CantCreate, "too many levels of symbolic links", path);
+}
+
+/// What an output path (links followed) holds before it is written.
+enum class Existing : std::uint8_t {
+    Nothing, ///< to be created
+    Regular,
+    Special, ///< a character device or a FIFO: written directly
+};
+
+/// What `path` is, links followed; anything but a regular file, a character device or a FIFO
+/// is refused.
+Result<Existing> existing_kind(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        // A missing parent directory is created (prepare_directory() reports what stops it).
+        if (errno == ENOENT || errno == ENOTDIR) return Existing::Nothing;
+        return cant_create(path, "cannot examine the output path", errno);
+    }
+    if (S_ISREG(st.st_mode)) return Existing::Regular;
+    if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) return Existing::Special;
+    const char* what = S_ISDIR(st.st_mode)    ? "an existing directory"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "not a regular file";
+    return fail(ErrorKind::CantCreate,
+                std::string("output path is ") + what +
+                    "; outputs are regular files, character devices (such as /dev/null) or FIFOs",
+                path);
+}
+
 } // namespace
 
 OutputFile::OutputFile(OutputFile&& o) noexcept { *this = std::move(o); }
@@ -75,7 +122,9 @@ OutputFile& OutputFile::operator=(OutputFile&& o) noexcept {
         reader_gone_ = o.reader_gone_;
         committed_ = std::exchange(o.committed_, true);
         append_ = o.append_;
+        special_ = o.special_;
         initial_size_ = o.initial_size_;
+        name_ = std::move(o.name_);
         path_ = std::move(o.path_);
         temp_path_ = std::move(o.temp_path_);
         buffer_ = std::move(o.buffer_);
@@ -108,8 +157,36 @@ Result<std::filesystem::path> prepare_directory(const std::string& path) {
 
 } // namespace
 
+Result<OutputFile> OutputFile::open_special(const std::string& name, const std::string& file,
+                                            RunContext* run) {
+    OutputFile f;
+    f.name_ = name;
+    f.path_ = file;
+    f.run_ = run;
+    f.special_ = true;
+    // Written in place, as an append target is: commit() and abort() have nothing to rename or
+    // delete. A temporary file renamed over a device or FIFO would destroy it.
+    f.append_ = true;
+    // No O_CREAT, no O_TRUNC: the device or FIFO is there and stays what it is. A FIFO's open
+    // waits for a reader.
+    const int fd = ::open(file.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return cant_create(name, "cannot open output", errno);
+    f.fd_ = fd;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return cant_create(name, "cannot stat output", errno);
+    if (!S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode))
+        return fail(ErrorKind::CantCreate,
+                    "output path changed while it was opened (no longer a device or FIFO)", name);
+    spdlog::debug("{}: a {} is written directly, not through a temporary file: the output is "
+                  "not atomic (a failed run leaves what it wrote there) and a resumed run "
+                  "cannot continue it (it has no checkpoint)",
+                  name, S_ISFIFO(st.st_mode) ? "FIFO" : "character device");
+    return f;
+}
+
 Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run) {
     OutputFile f;
+    f.name_ = path;
     f.path_ = path;
     f.run_ = run;
     if (path == "-") {
@@ -119,13 +196,20 @@ Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run) 
         return f;
     }
     namespace fs = std::filesystem;
-    const fs::path target(path);
-    auto prepared = prepare_directory(path);
+    // stat() follows every link, /proc's magic ones (/dev/stdout) too, which only the kernel
+    // can follow: a device or FIFO is opened by the path as given.
+    auto existing = existing_kind(path);
+    if (!existing) return std::move(existing).error();
+    if (*existing == Existing::Special) return open_special(path, path, run);
+    auto file = follow_links(path);
+    if (!file) return std::move(file).error();
+    // The temporary file goes beside the file itself, so that the rename replaces that file
+    // and not a link to it.
+    f.path_ = *file;
+    const fs::path target(*file);
+    auto prepared = prepare_directory(*file);
     if (!prepared) return std::move(prepared).error();
     const fs::path& dir = *prepared;
-    std::error_code ec;
-    if (fs::is_directory(target, ec))
-        return fail(ErrorKind::CantCreate, "output path is an existing directory", path);
 
     const std::string base = target.filename().string();
     remove_stale_temporaries(dir, base);
@@ -147,12 +231,19 @@ Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run) 
 
 Result<OutputFile> OutputFile::open_append(const std::string& path, RunContext* run) {
     if (path == "-") return create(path, run);
-    if (auto prepared = prepare_directory(path); !prepared) return std::move(prepared).error();
+    auto existing = existing_kind(path);
+    if (!existing) return std::move(existing).error();
+    // O_RDWR below would make a FIFO never wait for a reader (and lose what is written).
+    if (*existing == Existing::Special) return open_special(path, path, run);
+    auto file = follow_links(path);
+    if (!file) return std::move(file).error();
+    if (auto prepared = prepare_directory(*file); !prepared) return std::move(prepared).error();
     OutputFile f;
-    f.path_ = path;
+    f.name_ = path;
+    f.path_ = *file;
     f.run_ = run;
     f.append_ = true;
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    const int fd = ::open(file->c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
     if (fd < 0) return cant_create(path, "cannot open output file for appending", errno);
     f.fd_ = fd;
     struct stat st {};
@@ -183,16 +274,24 @@ Result<OutputFile> OutputFile::adopt(const std::string& target,
     if (target == "-")
         return fail(ErrorKind::Runtime, "standard output cannot be continued after a checkpoint",
                     target);
-    auto prepared = prepare_directory(target);
+    // The output was written where create() or open_append() put it: links followed.
+    auto existing = existing_kind(target);
+    if (!existing) return std::move(existing).error();
+    auto resolved = follow_links(target);
+    if (!resolved) return std::move(resolved).error();
+    const std::string start_over = " (`conveyor run --fresh` starts the run over)";
+    if (*existing == Existing::Special)
+        return fail(ErrorKind::CantCreate,
+                    "output path is a character device or FIFO, which a run cannot continue "
+                    "from a checkpoint" +
+                        start_over,
+                    target);
+    auto prepared = prepare_directory(*resolved);
     if (!prepared) return std::move(prepared).error();
     const fs::path& dir = *prepared;
-    std::error_code ec;
-    if (fs::is_directory(target, ec))
-        return fail(ErrorKind::CantCreate, "output path is an existing directory", target);
-    const std::string base = fs::path(target).filename().string();
-    const std::string start_over = " (`conveyor run --fresh` starts the run over)";
+    const std::string base = fs::path(*resolved).filename().string();
     const fs::path file(file_at_checkpoint);
-    if (append ? file_at_checkpoint != target
+    if (append ? file_at_checkpoint != target && file_at_checkpoint != *resolved
                : file.parent_path().lexically_normal() != dir.lexically_normal() ||
                      !file.filename().string().starts_with(temp_prefix(base)) ||
                      !file_at_checkpoint.ends_with(".tmp"))
@@ -205,7 +304,8 @@ Result<OutputFile> OutputFile::adopt(const std::string& target,
             target);
 
     OutputFile f;
-    f.path_ = target;
+    f.name_ = target;
+    f.path_ = *resolved;
     f.run_ = run;
     f.append_ = append;
     int flags = O_WRONLY | O_CLOEXEC | (append ? O_APPEND : 0);
@@ -256,11 +356,13 @@ Result<OutputFile> OutputFile::adopt(const std::string& target,
 
 Status OutputFile::write_all(const char* data, std::size_t n) {
     if (reader_gone_) return {};
+    const std::uint64_t before = bytes_written_;
     while (n > 0) {
         const ssize_t w = ::write(fd_, data, n);
         if (w < 0) {
-            if (errno == EINTR) continue;
-            if (stdout_ && errno == EPIPE) {
+            const int err = errno;
+            if (err == EINTR) continue;
+            if (stdout_ && err == EPIPE) {
                 // `conveyor run x.toml | head`: the reader has what it wanted. Not an error;
                 // the rest is discarded and the sink asks for no more input.
                 spdlog::debug("standard output closed by its reader; discarding the rest");
@@ -268,13 +370,31 @@ Status OutputFile::write_all(const char* data, std::size_t n) {
                 buffer_.clear();
                 return {};
             }
-            return cant_create(stdout_ ? std::string("<stdout>") : path_, "write failed", errno);
+            return write_failed(err, before);
         }
         data += w;
         n -= static_cast<std::size_t>(w);
         bytes_written_ += static_cast<std::uint64_t>(w);
     }
     return {};
+}
+
+Failure OutputFile::write_failed(int err, std::uint64_t before) {
+    std::string what = std::string("write failed: ") + std::strerror(err);
+    // Appending, the file is the output: part of a record must not stay at its end. Callers
+    // hand over whole records, so the length before this write ends with the last complete
+    // one. (A temporary file is deleted anyway; a device or FIFO cannot take bytes back.)
+    if (append_ && !special_ && bytes_written_ > before) {
+        if (::ftruncate(fd_, static_cast<off_t>(initial_size_ + before)) == 0) {
+            bytes_written_ = before;
+            what += "; the file was cut back to its last complete record";
+        } else {
+            what += std::string("; cutting the file back to its last complete record failed "
+                                "too (") +
+                    std::strerror(errno) + "), so its last line may be incomplete";
+        }
+    }
+    return fail(ErrorKind::CantCreate, std::move(what), stdout_ ? std::string("<stdout>") : name_);
 }
 
 Status OutputFile::write(std::string_view data) {
@@ -306,7 +426,8 @@ Status OutputFile::flush() {
 
 Status OutputFile::sync() {
     CONVEYOR_TRY(flush());
-    if (stdout_ || fd_ < 0) return {};
+    // A device or FIFO has nothing to make durable (a FIFO's fdatasync fails with EINVAL).
+    if (stdout_ || special_ || fd_ < 0) return {};
     if (::fdatasync(fd_) != 0 && errno != EINVAL)
         return cant_create(path_, "fdatasync failed", errno);
     return {};
@@ -315,6 +436,11 @@ Status OutputFile::sync() {
 Result<OutputFile::Position> OutputFile::checkpoint(bool durable) {
     if (stdout_) return fail(ErrorKind::Internal, "standard output has no checkpoint", "<stdout>");
     if (fd_ < 0) return fail(ErrorKind::Internal, "checkpoint of an output that is closed", path_);
+    if (special_)
+        return fail(ErrorKind::Runtime,
+                    "a character device or FIFO is written directly and a resumed run cannot "
+                    "continue it, so it has no checkpoint",
+                    name_);
     CONVEYOR_TRY(flush());
     if (durable && ::fdatasync(fd_) != 0 && errno != EINVAL)
         return cant_create(path_, "fdatasync failed", errno);

@@ -181,6 +181,21 @@ TEST_F(CsvWrite, FieldOutsideTheHeaderIsAnError) {
     EXPECT_TRUE(conveyor::test::list_dir(dir_.path()).empty());
 }
 
+TEST_F(CsvWrite, ABatchThatFailsCountsAllItsRecordsAsFailed) {
+    const auto header = make_schema({"a", "b"});
+    const auto wider = make_schema({"a", "x"});
+    Writer w(dir_.file("out.csv"), {}, {header});
+    ASSERT_TRUE(w.push(make_batch(header, {{Value::integer(1), Value::integer(2)}})));
+    // The second record has a field the header lacks: none of the batch is written.
+    const Status s = w.push(make_batch(wider, {{Value::integer(3), Value::absent()},
+                                               {Value::integer(4), Value::string("oops")},
+                                               {Value::integer(5), Value::absent()}}));
+    ASSERT_FALSE(s);
+    EXPECT_EQ(w.metrics_.records_failed.load(), 3u)
+        << "in = out + failed: the executor counts 4 in and 1 out";
+    w.abort();
+}
+
 TEST_F(CsvWrite, OutputAppearsOnlyWhenFinished) {
     const auto schema = make_schema({"a"});
     const std::string path = dir_.file("sub/dir/atomic.csv");

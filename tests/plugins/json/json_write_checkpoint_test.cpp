@@ -13,6 +13,8 @@
 #include <gtest/gtest.h>
 #include <optional>
 #include <string>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <vector>
 
@@ -229,6 +231,25 @@ TEST(JsonWriteCheckpoint, OnlyFilesTakePartInCheckpoints) {
     EXPECT_FALSE(to_stdout.checkpoints);
     Sink resumed_stdout;
     EXPECT_FALSE(resumed_stdout.open(*stdout_stage, std::string("{}")));
+}
+
+TEST(JsonWriteCheckpoint, ACharacterDeviceOrFifoTakesNoPartInCheckpoints) {
+    test::TempDir dir;
+    // A copy of /dev/null where a device node can be made, else the system's.
+    std::string null = dir.file("null");
+    if (::mknod(null.c_str(), S_IFCHR | 0666, makedev(1, 3)) != 0) null = "/dev/null";
+    auto device_stage = make_json_write({null, JsonFormat::Jsonl, false, {}});
+    Sink to_device;
+    ASSERT_TRUE(to_device.open(*device_stage, std::nullopt));
+    EXPECT_FALSE(to_device.checkpoints) << "written directly: a resumed run cannot continue it";
+
+    const std::string fifo = dir.file("pipe");
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    test::FifoReader reader(fifo);
+    auto fifo_stage = make_json_write({fifo, JsonFormat::Jsonl, false, {}});
+    Sink to_fifo;
+    ASSERT_TRUE(to_fifo.open(*fifo_stage, std::nullopt));
+    EXPECT_FALSE(to_fifo.checkpoints);
 }
 
 TEST(JsonWriteCheckpoint, MalformedTextIsAClearError) {

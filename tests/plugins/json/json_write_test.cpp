@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 #include <string>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <vector>
 
@@ -161,6 +163,22 @@ TEST(JsonWrite, CannotCreateNamesThePath) {
     ASSERT_FALSE(s.ok());
     EXPECT_EQ(s.error().kind, ErrorKind::CantCreate);
     EXPECT_NE(s.error().to_string().find(path), std::string::npos) << s.error().to_string();
+}
+
+TEST(JsonWrite, ABatchThatCannotBeWrittenCountsAllItsRecordsAsFailed) {
+    test::TempDir dir;
+    // A copy of /dev/full where a device node can be made, else the system's.
+    std::string full = dir.file("full");
+    if (::mknod(full.c_str(), S_IFCHR | 0666, makedev(1, 7)) != 0) full = "/dev/full";
+    JsonWriteConfig config{full, JsonFormat::Jsonl, false, {}};
+    config.writing.append = true; // each batch is written as it comes
+    auto stage = make_json_write(config);
+    SinkRun sink;
+    ASSERT_TRUE(sink.open(*stage).ok());
+    const Status s = sink.push(0, batch_of({R"({"a":1})", R"({"a":2})"}));
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().kind, ErrorKind::CantCreate);
+    EXPECT_EQ(sink.metrics.records_failed.load(), 2u) << "in = out + failed";
 }
 
 TEST(JsonWrite, StdoutIsWrittenThroughTheRunsStream) {

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <gtest/gtest.h>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace conveyor {
@@ -191,6 +192,50 @@ TEST(OutputFileCheckpointTest, AdoptTouchesOnlyTheTargetsOwnTemporaryFiles) {
     auto f = OutputFile::adopt(dir.file("data.txt"), bystander, 0, true, &run);
     EXPECT_FALSE(f.ok()) << "append mode adopts only the target itself";
     EXPECT_EQ(test::read_file(bystander), "precious\n");
+}
+
+TEST(OutputFileCheckpointTest, AdoptThroughASymlinkWritesOnBesideItsTargetAndKeepsTheLink) {
+    test::TempDir dir;
+    const std::string target = dir.write("data/out.txt", "old\n");
+    const std::string link = dir.file("out.txt");
+    std::filesystem::create_symlink("data/out.txt", link);
+    const Checkpointed cp = parse(write_then_die(link, "one\n", "lost\n"));
+    EXPECT_EQ(std::filesystem::path(cp.file).parent_path(), std::filesystem::path(dir.file("data")))
+        << "the temporary file is beside the file the link names";
+    RunContext run;
+    auto f = OutputFile::adopt(link, cp.file, cp.length, false, &run);
+    ASSERT_TRUE(f.ok()) << f.error().to_string();
+    ASSERT_TRUE(f->write("two\n"));
+    ASSERT_TRUE(f->commit());
+    EXPECT_TRUE(std::filesystem::is_symlink(link));
+    EXPECT_EQ(test::read_file(target), "one\ntwo\n");
+    EXPECT_EQ(test::list_dir(dir.file("data")), std::vector<std::string>{"out.txt"});
+}
+
+TEST(OutputFileCheckpointTest, AdoptInAppendModeThroughASymlinkCutsItsTargetBack) {
+    test::TempDir dir;
+    const std::string target = dir.write("data/log.txt", "old\n");
+    const std::string link = dir.file("log.txt");
+    std::filesystem::create_symlink("data/log.txt", link);
+    const Checkpointed cp = parse(write_then_die(link, "one\n", "lost\n", true));
+    RunContext run;
+    auto f = OutputFile::adopt(link, cp.file, cp.length, true, &run);
+    ASSERT_TRUE(f.ok()) << f.error().to_string();
+    ASSERT_TRUE(f->write("two\n"));
+    ASSERT_TRUE(f->commit());
+    EXPECT_TRUE(std::filesystem::is_symlink(link));
+    EXPECT_EQ(test::read_file(target), "old\none\ntwo\n");
+}
+
+TEST(OutputFileCheckpointTest, AdoptRefusesADeviceOrFifoInPlaceOfTheOutput) {
+    test::TempDir dir;
+    const std::string target = dir.file("out.txt");
+    ASSERT_EQ(::mkfifo(target.c_str(), 0600), 0);
+    RunContext run;
+    // Without a reader, opening the FIFO for writing would wait for ever: refused before.
+    auto f = OutputFile::adopt(target, target, 0, true, &run);
+    ASSERT_FALSE(f.ok());
+    EXPECT_NE(f.error().message.find("FIFO"), std::string::npos) << f.error().message;
 }
 
 TEST(OutputFileCheckpointTest, ACheckpointCountsAsAFlushAndADurableOneAsASync) {

@@ -23,11 +23,21 @@ class RunContext;
 ///
 /// "-" writes to the run's stdout instead (nothing to rename; commit() just flushes).
 ///
+/// A symbolic link is written through, never replaced: the temporary file goes beside the file
+/// the link finally names and is renamed over that file (a dangling link's target is created).
+/// A character device (/dev/null, a terminal) or a FIFO is written directly, like standard
+/// output: no temporary file, no rename, so there is no atomicity (a reader sees what was
+/// written before a failure) and no checkpoint (checkpoint() fails: a resumed run could not
+/// take such an output up again). Anything else that is not a regular file (a directory, a
+/// block device, a socket) is refused. Write errors are CantCreate (exit 73) naming the path.
+///
 /// Append mode (open_append(), for sinks with `append = true`) writes to the target itself,
 /// at its end: there is no temporary file and nothing is rolled back. Callers hand over whole
 /// records (write_and_clear() with complete lines, then flush()), so every write() ends at a
 /// line end and a reader never sees half a record unless the process dies inside a write.
 /// sync() makes what was written durable (fdatasync); commit() flushes, syncs and closes.
+/// A write that fails (a full disk: ENOSPC, EFBIG past a file-size limit, EIO) cuts the file
+/// back to the length it had before that write, so it ends with the last complete record.
 ///
 /// Checkpoints (`conveyor run --resume`): checkpoint() hands everything to the file and says
 /// which file holds the output so far and how many bytes of it are good; after the process was
@@ -48,12 +58,14 @@ public:
     OutputFile& operator=(const OutputFile&) = delete;
     ~OutputFile();
 
-    /// Fails with CantCreate naming the path.
+    /// Fails with CantCreate naming the path. A FIFO waits, as any writer does, until a reader
+    /// opens it.
     static Result<OutputFile> create(const std::string& path, RunContext* run);
     /// Opens `path` for appending (created if missing, parent directories too). A file whose
     /// last byte is not a line break (a line cut short by a crash) gets one first, so the
     /// records appended now start on a line of their own; a warning names the file. "-" is
-    /// the run's stdout, as for create().
+    /// the run's stdout, as for create(); links, devices and FIFOs are taken as create() takes
+    /// them (a character device or FIFO gets the records and nothing else).
     static Result<OutputFile> open_append(const std::string& path, RunContext* run);
     /// Resuming after the process was killed: continues the output `target` had at a
     /// checkpoint (Position `file_at_checkpoint`, `length`) as if this object had written it.
@@ -85,34 +97,47 @@ public:
     Status sync();
     /// A checkpoint: hands every buffered byte to the file (write()) and, when `durable`, makes
     /// it survive a machine crash (fdatasync); returns the file written to and its length in
-    /// bytes, which adopt() takes back. Not for standard output, nor after commit().
+    /// bytes, which adopt() takes back. Not for standard output, a character device or a FIFO
+    /// (is_special()), nor after commit().
     Result<Position> checkpoint(bool durable);
     /// Deletes the temporary file now (idempotent; also done by the destructor).
     void abort() noexcept;
 
-    [[nodiscard]] const std::string& path() const noexcept { return path_; }
+    /// The path as given (a symbolic link there is written through), what messages name.
+    [[nodiscard]] const std::string& path() const noexcept { return name_; }
     [[nodiscard]] bool is_stdout() const noexcept { return stdout_; }
+    /// The output is a character device or a FIFO, written directly: nothing to roll back, and
+    /// a sink writing it cannot take part in checkpoints.
+    [[nodiscard]] bool is_special() const noexcept { return special_; }
     /// Standard output was closed by its reader (EPIPE): writes are discarded from then on
     /// and succeed; a sink should stop taking input (Operator::satisfied).
     [[nodiscard]] bool reader_gone() const noexcept { return reader_gone_; }
     /// Bytes taken by write() and not yet handed to the file (flush() does).
     [[nodiscard]] std::size_t buffered() const noexcept { return buffer_.size(); }
-    [[nodiscard]] bool is_append() const noexcept { return append_; }
+    [[nodiscard]] bool is_append() const noexcept { return append_ && !special_; }
     /// Append mode: the file's size when it was opened (0 for a new file); adopt(): the
     /// checkpoint's length.
     [[nodiscard]] std::uint64_t initial_size() const noexcept { return initial_size_; }
     [[nodiscard]] std::uint64_t bytes_written() const noexcept { return bytes_written_; }
 
 private:
+    /// A character device or FIFO `file` (links followed from `name`), opened for writing.
+    static Result<OutputFile> open_special(const std::string& name, const std::string& file,
+                                           RunContext* run);
     Status write_all(const char* data, std::size_t n);
+    /// A write failed with `err`; `before` is bytes_written_ when it began. See the class
+    /// comment on append mode.
+    Failure write_failed(int err, std::uint64_t before);
 
     int fd_ = -1;
     bool stdout_ = false;
     bool reader_gone_ = false;
     bool committed_ = false;
-    bool append_ = false;
+    bool append_ = false; ///< written in place: append mode, or a special file
+    bool special_ = false;
     std::uint64_t initial_size_ = 0;
-    std::string path_;
+    std::string name_; ///< the path as given
+    std::string path_; ///< the file itself: name_ with symbolic links followed
     std::string temp_path_;
     std::string buffer_;
     std::uint64_t bytes_written_ = 0;
