@@ -9,7 +9,7 @@
 # copied into a scratch corpus (FUZZ_WORK, default build-fuzz/fuzz-work/<target>/corpus) that
 # libFuzzer grows, so the checked-in corpora stay as they are and a later run starts from
 # what earlier runs found. Environment: FUZZ_BUILD_DIR (default build-fuzz), FUZZ_WORK,
-# FUZZ_ARGS (extra libFuzzer flags).
+# FUZZ_ARGS (extra libFuzzer flags), FUZZ_CORPORA (default ../shared/corpora).
 #
 # Exit status: 0 when no target crashed; 1 otherwise, after printing each crash input's path
 # (reproduce with: build-fuzz/fuzz/<target> <crash file>).
@@ -20,7 +20,11 @@ seconds="${1:-30}"
 shift || true
 build="${FUZZ_BUILD_DIR:-build-fuzz}"
 work="${FUZZ_WORK:-$build/fuzz-work}"
-shared="../shared/corpora"
+shared="${FUZZ_CORPORA:-../shared/corpora}"
+# Symbolized stacks in reports (the `llvm` package's llvm-symbolizer).
+if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ] && [ -x /usr/bin/llvm-symbolizer ]; then
+    export ASAN_SYMBOLIZER_PATH=/usr/bin/llvm-symbolizer
+fi
 
 if [ "$#" -gt 0 ]; then
     targets=("$@")
