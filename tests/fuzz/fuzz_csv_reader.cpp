@@ -1,0 +1,84 @@
+// csv.read's record reader (plugins/csv/csv_reader.*) on arbitrary bytes, with the dialect, type
+// inference, block size and record size limit taken from the first bytes. Besides crashes and
+// undefined behaviour it checks what the reader promises:
+// - values stay valid for as long as their batch (blocks are kept alive, never reused under
+//   them): every record is written out as JSON when read and again after the whole input;
+// - what it produces is writable as JSON that parses back (inferred numbers keep their text,
+//   which must be a JSON number);
+// - lines only go forward, and no more bytes are consumed than the input holds.
+
+#include "conveyor/core/arena.hpp"
+#include "conveyor/core/batch.hpp"
+#include "conveyor/format/json_parser.hpp"
+#include "conveyor/format/json_writer.hpp"
+#include "csv_reader.hpp"
+#include "fuzz_input.hpp"
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace {
+
+using conveyor::Value;
+
+std::string to_json(const std::vector<Value>& fields) {
+    const Value array = Value::array(fields.data(), static_cast<std::uint32_t>(fields.size()));
+    std::string out;
+    conveyor::json::append_value(out, array);
+    return out;
+}
+
+void check(bool ok) {
+    if (!ok) std::abort();
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    static conveyor::fuzz::MemoryFile memory;
+    static conveyor::json::Parser parser;
+
+    conveyor::fuzz::Knobs knobs(data, size);
+    const std::uint8_t dialect = knobs.byte();
+    const std::uint8_t blocks = knobs.byte();
+    conveyor::csv::ReaderConfig config;
+    static constexpr char kDelimiters[] = {',', ';', '\t', '|'};
+    config.delimiter = kDelimiters[dialect & 3];
+    config.quote = (dialect & 4) ? '\'' : '"';
+    config.infer_types = (dialect & 8) == 0;
+    // Tiny blocks make records cross block boundaries; the default one is covered too.
+    config.block_size = (blocks & 0x80) ? conveyor::csv::kDefaultBlockSize : (blocks & 0x3F) + 1;
+    if (dialect & 0x10) config.max_record_bytes = 64;
+
+    conveyor::csv::CsvReader reader(memory.open(data, size), config);
+    conveyor::Batch batch;
+    reader.attach(&batch);
+    std::vector<Value> fields;
+    std::vector<std::vector<Value>> records;
+    std::vector<std::string> texts;
+    std::uint64_t last_line = 0;
+    for (;;) {
+        auto more = reader.next_record(fields);
+        if (!more.ok()) {
+            if (reader.unterminated()) {
+                const std::string_view rest = reader.take_unterminated();
+                check(rest.size() <= size);
+            }
+            break;
+        }
+        if (!*more) break;
+        check(reader.record_line() > last_line);
+        last_line = reader.record_line();
+        check(reader.bytes_consumed() <= size);
+        check(reader.last_record_text().size() <= size);
+        texts.push_back(to_json(fields));
+        conveyor::Arena arena;
+        check(parser.parse(texts.back(), arena).ok());
+        records.push_back(fields);
+    }
+    for (std::size_t i = 0; i < records.size(); ++i)
+        check(to_json(records[i]) == texts[i]);
+    return 0;
+}

@@ -1,0 +1,92 @@
+// json.read's two halves on arbitrary bytes: the splitter (plugins/json/json_splitter.*) that cuts
+// a records array or JSON lines into record texts across blocks, and the parser
+// (lib/src/format/json_parser.cpp) that turns each text into Values, then the batch builder that
+// gathers records into batches. The first byte picks the format and block size; with its top bit
+// set the whole rest is given to the parser alone, as one document. Besides crashes and undefined
+// behaviour it checks that what the parser accepts is written back as JSON that parses to the
+// same text again (a value read and written keeps its meaning), and that located positions stay
+// inside the input.
+
+#include "conveyor/core/arena.hpp"
+#include "conveyor/core/value.hpp"
+#include "conveyor/format/json_parser.hpp"
+#include "conveyor/format/json_writer.hpp"
+#include "fuzz_input.hpp"
+#include "json_batch_builder.hpp"
+#include "json_splitter.hpp"
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+namespace {
+
+namespace json = conveyor::json;
+using conveyor::plugins::json::BatchBuilder;
+using conveyor::plugins::json::JsonFormat;
+using conveyor::plugins::json::JsonSplitter;
+
+void check(bool ok) {
+    if (!ok) std::abort();
+}
+
+/// Parses `text`; when it is valid, its JSON writing must parse again and be written the same.
+conveyor::Result<conveyor::Value> parse_and_round_trip(json::Parser& parser, std::string_view text,
+                                                       conveyor::Arena& arena) {
+    json::ParseError error;
+    auto value = parser.parse(text, arena, &error);
+    if (!value.ok()) {
+        check(error.offset <= text.size());
+        check(error.line >= 1 && error.column >= 1);
+        return value;
+    }
+    const std::string once = json::to_string(*value);
+    conveyor::Arena again_arena;
+    auto again = parser.parse(once, again_arena);
+    check(again.ok());
+    check(json::to_string(*again) == once);
+    return value;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    static conveyor::fuzz::MemoryFile memory;
+    static json::Parser parser;
+
+    conveyor::fuzz::Knobs knobs(data, size);
+    const std::uint8_t mode = knobs.byte();
+    if (mode & 0x80) {
+        conveyor::Arena arena;
+        (void)parse_and_round_trip(
+            parser, std::string_view(reinterpret_cast<const char*>(data), size), arena);
+        return 0;
+    }
+
+    const JsonFormat format = (mode & 1) ? JsonFormat::Jsonl : JsonFormat::Records;
+    // Tiny blocks make records span many reads; the last choice is json.read's usual size.
+    const std::size_t block_size = (mode & 0x40) ? std::size_t{1} << 16 : ((mode >> 1) & 0x1F) + 1;
+    JsonSplitter splitter(memory.open(data, size), format, block_size, nullptr);
+    BatchBuilder builder;
+    std::uint64_t last_line = 1;
+    for (;;) {
+        std::string_view text;
+        auto status = splitter.next(text);
+        if (!status.ok() || *status != JsonSplitter::Status::Record) break;
+        check(text.size() <= size);
+        const JsonSplitter::Position at = splitter.locate(text.data());
+        check(at.line >= last_line && at.column >= 1);
+        last_line = at.line;
+        auto value = parse_and_round_trip(parser, text, builder.arena());
+        if (!value.ok() || value->kind() != conveyor::Kind::Object) continue;
+        if (!builder.add(*value)) {
+            (void)builder.build(true);
+            check(builder.add(*value));
+        }
+        const JsonSplitter::Mark mark = splitter.mark();
+        check(mark.offset <= size && mark.line >= at.line);
+    }
+    (void)builder.build(false);
+    return 0;
+}

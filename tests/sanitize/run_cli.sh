@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Runs every example pipeline (under each executor) and every CLI subcommand with a conveyor
+# binary built with sanitizers (the `asan` preset: ctest label `sanitize`), and fails on any
+# sanitizer report or unexpected exit code. Checks that the runs work, not what they print: the
+# integration tests compare outputs.
+#
+#   tests/sanitize/run_cli.sh BUILD/bin/conveyor
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+bin="$(realpath "$1")"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+# Sanitizers stop the process at the first report (the build uses -fno-sanitize-recover=all);
+# their exit code is 99 to set it apart from conveyor's own.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}:exitcode=99"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}:halt_on_error=1:exitcode=99"
+export TSAN_OPTIONS="${TSAN_OPTIONS:-}:halt_on_error=1:exitcode=99"
+unset CONVEYOR_LOG MIN_AMOUNT
+
+failures=0
+runs=0
+# expect CODE ARGS...: runs conveyor ARGS (stdin from /dev/null) and checks its exit code and
+# that no sanitizer spoke.
+expect() {
+    local want="$1"
+    shift
+    runs=$((runs + 1))
+    local err="$work/stderr" status
+    "$bin" "$@" </dev/null >"$work/stdout" 2>"$err"
+    status=$?
+    if [ "$status" -ne "$want" ] ||
+        grep -qE 'Sanitizer|runtime error:|==[0-9]+==ERROR' "$err"; then
+        failures=$((failures + 1))
+        echo "FAILED: conveyor $* (exit $status, expected $want)"
+        head -c 20000 "$err"
+    fi
+}
+
+# Every example under every executor, as the golden tests run them.
+for p in pipelines/examples/*.toml; do
+    for ex in dag channel async; do
+        out="$work/out-$(basename "$p" .toml)-$ex"
+        mkdir -p "$out"
+        OUT_DIR="$out" expect 0 run "$p" --executor "$ex" -q
+    done
+    expect 0 validate "$p"
+    expect 0 graph "$p"
+    expect 0 graph "$p" --format mermaid
+    expect 0 explain "$p"
+    expect 0 explain "$p" --executor async
+    OUT_DIR="$work/dry" expect 0 run "$p" --dry-run
+done
+
+# The observation flags on one run.
+q=pipelines/examples/quickstart.toml
+OUT_DIR="$work/obs" expect 0 run "$q" --stats --stats-json "$work/stats.json" \
+    --metrics-textfile "$work/m.prom" --tap "$(sed -n 's/^id = "\(.*\)"/\1/p' "$q" | head -1)" \
+    --keep-intermediate "$work/keep" --lock --no-progress --log-level debug
+
+# The commands that need no pipeline.
+expect 0 list
+"$bin" list 2>/dev/null | awk '{print $1}' | grep -E '^[a-z_]+\.[a-z_]+$' >"$work/functions"
+while read -r fn; do expect 0 describe "$fn"; done <"$work/functions"
+expect 0 schema
+expect 0 completion bash
+expect 0 completion zsh
+expect 0 man
+expect 0 --version
+expect 0 --help
+expect 0 run --help
+pushd "$work" >/dev/null
+expect 0 new starter
+expect 0 validate starter.toml
+popd >/dev/null
+
+# replay: dead letters back into a stage.
+cat >"$work/replay.toml" <<'TOML'
+[[stages]]
+id = "load"
+function = "csv.read"
+inputs = []
+[stages.config]
+path = "unused.csv"
+[[stages]]
+id = "big"
+function = "filter.apply"
+inputs = ["load"]
+[stages.config]
+column = "amount"
+operator = ">="
+value = 100
+[[stages]]
+id = "save"
+function = "json.write"
+inputs = ["big"]
+[stages.config]
+path = "replayed.jsonl"
+TOML
+printf '%s\n' \
+    '{"stage":"big","error":{"kind":"temporary","message":"x"},"attempts":3,"timestamp":"t","record":{"id":1,"amount":150}}' \
+    '{"stage":"load","error":{"kind":"data","message":"row"},"attempts":1,"timestamp":"t","where":"a.csv:3","raw":"1,2,3"}' \
+    >"$work/failed.jsonl"
+pushd "$work" >/dev/null
+expect 0 replay failed.jsonl replay.toml --from-stage big
+popd >/dev/null
+
+# Failures take their documented exits, cleanly.
+expect 64 frobnicate
+expect 64 run
+expect 66 run "$work/missing.toml"
+printf '[[stages]]\nid = "x"\nfunction = "csv.raed"\n' >"$work/bad.toml"
+expect 78 validate "$work/bad.toml"
+expect 78 run "$work/bad.toml"
+
+echo "sanitized CLI: $runs runs, $failures failed"
+[ "$failures" -eq 0 ]
