@@ -85,7 +85,10 @@ TEST(Cli, ListAndDescribe) {
     auto d = run_conveyor({"describe", "filter.apply"});
     EXPECT_EQ(d.exit_code, 0);
     EXPECT_THAT(d.out, HasSubstr("operator"));
-    EXPECT_THAT(d.out, HasSubstr("required"));
+    EXPECT_THAT(d.out, HasSubstr("expression"));
+    auto r = run_conveyor({"describe", "csv.read"});
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_THAT(r.out, HasSubstr("required"));
     auto u = run_conveyor({"describe", "csv.reed"});
     EXPECT_EQ(u.exit_code, 64);
     EXPECT_THAT(u.err, HasSubstr("did you mean 'csv.read'"));

@@ -65,6 +65,14 @@ public:
                 bump();
                 break;
             default:
+                // TOML allows other than ASCII only in strings and comments. toml++ 3.3 reaches
+                // an unreachable branch (undefined behaviour) on some such bytes in a bare key,
+                // so they are refused here, where the position is known.
+                if (static_cast<unsigned char>(c) >= 0x80) {
+                    refuse("a character that is not ASCII outside a quoted string (a key with "
+                           "such characters must be quoted: \"clé\" = 1)");
+                    break;
+                }
                 bump();
                 break;
             }
@@ -93,6 +101,10 @@ private:
         return frames_.empty() ? header_depth_ : frames_.back();
     }
 
+    void refuse(std::string message) {
+        if (!problem_) problem_ = LimitProblem{line_, column_, std::move(message)};
+    }
+
     void check(std::size_t depth) {
         if (depth <= kMaxPipelineNesting || problem_) return;
         problem_ = LimitProblem{line_, column_,
@@ -117,15 +129,26 @@ private:
             ++depth;
             bump();
         }
+        bool named = false;
         while (pos_ < text_.size() && text_[pos_] != ']' && text_[pos_] != '\n' && !problem_) {
             const char c = text_[pos_];
             if (c == '"' || c == '\'') {
+                named = true;
                 skip_string();
                 continue;
             }
             if (c == '.') check(++depth);
+            if (c != ' ' && c != '\t' && c != '\r') named = true;
+            if (static_cast<unsigned char>(c) >= 0x80) {
+                refuse("a character that is not ASCII in a table header outside quotes (quote "
+                       "that part of the name: [\"clé\"])");
+                return;
+            }
             bump();
         }
+        // toml++ 3.3 asserts on a header with no name (`[` alone on a line), which is
+        // undefined behaviour in a release build: refuse it here.
+        if (!named && !problem_) refuse("a table header needs a name, such as [global]");
         check(depth);
         header_depth_ = depth;
         entry_dots_ = 0;

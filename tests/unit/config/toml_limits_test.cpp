@@ -43,6 +43,21 @@ protected:
     Registry registry_;
 };
 
+TEST_F(TomlLimits, InputsThatTomlPlusPlusMishandlesAreRefusedBeforeItRuns) {
+    // Found by fuzz_pipeline_loader: toml++ 3.3 asserts (undefined behaviour in a release build)
+    // on a nameless table header and on some non-ASCII bytes in a bare key.
+    EXPECT_THAT(refusal(load("[\n")), HasSubstr("deep.toml:1:2: error: a table header needs a name"));
+    EXPECT_THAT(refusal(load("x = 1\n[[ ]]\n")), HasSubstr("a table header needs a name"));
+    EXPECT_THAT(refusal(load("\xce\xbc = \"greek small letter mu\"\n")),
+                HasSubstr("deep.toml:1:1: error: a character that is not ASCII outside a quoted string"));
+    EXPECT_THAT(refusal(load("[\xec\xa0\x95]\n")), HasSubstr("not ASCII in a table header"));
+    // Quoted, and in strings and comments, such characters are fine.
+    const LoadResult ok = load("# caf\xc3\xa9\n[pipeline]\nname = \"caf\xc3\xa9\"\n"
+                               "description = '\xce\xbc'\n");
+    for (const auto& d : ok.diagnostics.all())
+        EXPECT_THAT(d.to_string(), ::testing::Not(HasSubstr("ASCII")));
+}
+
 TEST_F(TomlLimits, TwentyThousandNestedTableHeaderPartsAreRefusedWithTheirPosition) {
     const std::string error = refusal(load(deep_header(20000)));
     // The 129th part is where the limit is crossed: column 1 + 128 * 2.
