@@ -15,6 +15,7 @@ public:
     explicit LimitScanner(std::string_view text) : text_(text) {}
 
     std::optional<LimitProblem> run() {
+        if (text_.starts_with("\xEF\xBB\xBF")) pos_ = 3; // a UTF-8 byte-order mark
         while (pos_ < text_.size() && !problem_) {
             const char c = text_[pos_];
             if (c == '\n') {
