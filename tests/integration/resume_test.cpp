@@ -4,6 +4,7 @@
 
 #include "support/http_test_server.hpp"
 #include "support/paths.hpp"
+#include "support/pipelines.hpp"
 #include "support/process.hpp"
 
 #include <gmock/gmock.h>
@@ -39,35 +40,9 @@ constexpr int kRows = 240;
 constexpr int kConcurrency = 4;
 
 std::string pipeline(const HttpTestServer& server, const std::string& executor) {
-    return R"([global]
-executor = ")" + executor + R"("
-concurrency = )" + std::to_string(kConcurrency) + R"(
-channel_buffer_size = 20
-checkpoint_interval = 10
-
-[[stages]]
-id = "items"
-function = "csv.read"
-inputs = []
-[stages.config]
-path = "items.csv"
-
-[[stages]]
-id = "fetch"
-function = "http.fetch"
-inputs = ["items"]
-[stages.config]
-url = ")" + server.url("/items/{{ id }}") + R"("
-result_field = "detail"
-
-[[stages]]
-id = "save"
-function = "json.write"
-inputs = ["fetch"]
-[stages.config]
-path = "out/items.jsonl"
-)";
+    return test::fetch_items_pipeline(server.url("/items/{{ id }}"), executor, kConcurrency);
 }
+
 
 void serve_items(HttpTestServer& server) {
     server.route("/items/", [](const HttpTestRequest& r) {
@@ -99,8 +74,7 @@ int run_and_kill(const HttpTestServer& server, const test::ProcessOptions& o,
 class ResumeTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ResumeTest, KilledRunsResumeToTheCleanOutputWithoutRepeatingFinishedRequests) {
-    std::string rows = "id,name\n";
-    for (int i = 1; i <= kRows; ++i) rows += std::to_string(i) + ",n" + std::to_string(i) + "\n";
+    const std::string rows = test::items_csv(kRows);
 
     // The output of an uninterrupted run, for comparison.
     std::string clean;

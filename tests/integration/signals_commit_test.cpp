@@ -8,6 +8,7 @@
 
 #include "support/http_test_server.hpp"
 #include "support/paths.hpp"
+#include "support/pipelines.hpp"
 #include "support/process.hpp"
 
 #include <gmock/gmock.h>
@@ -32,41 +33,10 @@ constexpr std::size_t kConcurrency = 4;
 const std::string kPrevious = "{\"the\":\"previous, complete output\"}\n";
 
 std::string fetch_pipeline(const HttpTestServer& server, const std::string& executor) {
-    return R"([global]
-executor = ")" + executor + R"("
-concurrency = )" + std::to_string(kConcurrency) + R"(
-channel_buffer_size = 20
-checkpoint_interval = 10
-
-[[stages]]
-id = "items"
-function = "csv.read"
-inputs = []
-[stages.config]
-path = "items.csv"
-
-[[stages]]
-id = "fetch"
-function = "http.fetch"
-inputs = ["items"]
-[stages.config]
-url = ")" + server.url("/items/{{ id }}") + R"("
-result_field = "detail"
-
-[[stages]]
-id = "save"
-function = "json.write"
-inputs = ["fetch"]
-[stages.config]
-path = "out/items.jsonl"
-)";
+    return test::fetch_items_pipeline(server.url("/items/{{ id }}"), executor, kConcurrency);
 }
 
-std::string items_csv() {
-    std::string rows = "id,name\n";
-    for (int i = 1; i <= kRows; ++i) rows += std::to_string(i) + ",n" + std::to_string(i) + "\n";
-    return rows;
-}
+
 
 void serve_items(HttpTestServer& server) {
     server.route("/items/", [](const HttpTestRequest& r) {
@@ -79,7 +49,7 @@ std::string clean_output(const std::string& executor) {
     HttpTestServer server;
     serve_items(server);
     test::TempDir dir;
-    dir.write("items.csv", items_csv());
+    dir.write("items.csv", test::items_csv(kRows));
     dir.write("p.toml", fetch_pipeline(server, executor));
     test::ProcessOptions o;
     o.cwd = dir.path();
@@ -98,7 +68,7 @@ TEST_P(BatchStopTest, KeepsThePreviousOutputStartsNoRequestAndResumesToTheCleanO
     HttpTestServer server;
     serve_items(server);
     test::TempDir dir;
-    dir.write("items.csv", items_csv());
+    dir.write("items.csv", test::items_csv(kRows));
     dir.write("p.toml", fetch_pipeline(server, executor));
     dir.write("out/items.jsonl", kPrevious);
     test::ProcessOptions o;

@@ -41,4 +41,45 @@ inputs = ["load"]
 path = ")" + output + "\"\n";
 }
 
+/// "id,name" and rows 1..`rows` ("1,n1", ...), the input of fetch_items_pipeline().
+inline std::string items_csv(int rows) {
+    std::string csv = "id,name\n";
+    for (int i = 1; i <= rows; ++i) csv += std::to_string(i) + ",n" + std::to_string(i) + "\n";
+    return csv;
+}
+
+/// items.csv -> http.fetch of `items_url` (a URL template with {{ id }}) -> out/items.jsonl,
+/// with a checkpoint every 10 records: the pipeline the signal and resume tests interrupt.
+inline std::string fetch_items_pipeline(const std::string& items_url, const std::string& executor,
+                                        std::size_t concurrency) {
+    return R"([global]
+executor = ")" + executor + R"("
+concurrency = )" + std::to_string(concurrency) + R"(
+channel_buffer_size = 20
+checkpoint_interval = 10
+
+[[stages]]
+id = "items"
+function = "csv.read"
+inputs = []
+[stages.config]
+path = "items.csv"
+
+[[stages]]
+id = "fetch"
+function = "http.fetch"
+inputs = ["items"]
+[stages.config]
+url = ")" + items_url + R"("
+result_field = "detail"
+
+[[stages]]
+id = "save"
+function = "json.write"
+inputs = ["fetch"]
+[stages.config]
+path = "out/items.jsonl"
+)";
+}
+
 } // namespace conveyor::test

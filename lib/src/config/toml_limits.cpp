@@ -2,6 +2,7 @@
 
 #include "conveyor/config/loader.hpp"
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -66,12 +67,10 @@ public:
                 bump();
                 break;
             default:
-                // TOML allows other than ASCII only in strings and comments. toml++ 3.3 reaches
-                // an unreachable branch (undefined behaviour) on some such bytes in a bare key,
-                // so they are refused here, where the position is known.
-                if (static_cast<unsigned char>(c) >= 0x80) {
-                    refuse("a character that is not ASCII outside a quoted string (a key with "
-                           "such characters must be quoted: \"clé\" = 1)");
+                if (mishandled_character()) {
+                    refuse("the character " + code_point_name() +
+                           " outside a quoted string (TOML allows it only in strings and "
+                           "comments; a key with it must be quoted: \"clé\" = 1)");
                     break;
                 }
                 bump();
@@ -100,6 +99,40 @@ private:
     /// The depth of the table or container the current entry belongs to.
     [[nodiscard]] std::size_t base() const {
         return frames_.empty() ? header_depth_ : frames_.back();
+    }
+
+    /// The code point at pos_ when it starts a valid UTF-8 sequence, else 0.
+    [[nodiscard]] char32_t code_point() const {
+        const auto b = [&](std::size_t i) {
+            return pos_ + i < text_.size() ? static_cast<unsigned char>(text_[pos_ + i]) : 0u;
+        };
+        const unsigned lead = b(0);
+        auto cont = [&](std::size_t i) { return (b(i) & 0xC0u) == 0x80u ? (b(i) & 0x3Fu) : 0x100u; };
+        if (lead >= 0xC2 && lead < 0xE0 && cont(1) < 0x100)
+            return static_cast<char32_t>(((lead & 0x1Fu) << 6) | cont(1));
+        if (lead >= 0xE0 && lead < 0xF0 && cont(1) < 0x100 && cont(2) < 0x100)
+            return static_cast<char32_t>(((lead & 0x0Fu) << 12) | (cont(1) << 6) | cont(2));
+        return 0;
+    }
+
+    [[nodiscard]] std::string code_point_name() const {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "U+%04X", static_cast<unsigned>(code_point()));
+        return buf;
+    }
+
+    /// Outside strings and comments TOML allows only ASCII, and the parser says so for most
+    /// characters. But toml++ 3.3, asking whether such a character is white space, reaches an
+    /// unreachable branch (undefined behaviour: a crash or worse in a release build) for the
+    /// code points its lookup table puts in blocks 0, 11 and 63 of 0x3FA code points from
+    /// U+00A0 (Latin-1 letters, Greek, Cyrillic among them; found by fuzz_pipeline_loader).
+    /// Those are refused here, before the parser sees them; the others get its own message.
+    [[nodiscard]] bool mishandled_character() const {
+        if (static_cast<unsigned char>(text_[pos_]) < 0x80) return false;
+        const char32_t c = code_point();
+        if (c <= 0xA0 || c >= 0xFEFF || c == 0x3000) return false;
+        const auto block = (static_cast<std::uint32_t>(c) - 0xA0u) / 0x3FAu;
+        return block == 0 || block == 11 || block == 63;
     }
 
     void refuse(std::string message) {
@@ -140,9 +173,10 @@ private:
             }
             if (c == '.') check(++depth);
             if (c != ' ' && c != '\t' && c != '\r') named = true;
-            if (static_cast<unsigned char>(c) >= 0x80) {
-                refuse("a character that is not ASCII in a table header outside quotes (quote "
-                       "that part of the name: [\"clé\"])");
+            if (mishandled_character()) {
+                refuse("the character " + code_point_name() +
+                       " in a table header outside quotes (quote that part of the name: "
+                       "[\"clé\"])");
                 return;
             }
             bump();
