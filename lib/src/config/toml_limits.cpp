@@ -135,6 +135,11 @@ private:
         return block == 0 || block == 11 || block == 63;
     }
 
+    static bool is_bare_key_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '_';
+    }
+
     void refuse(std::string message) {
         if (!problem_) problem_ = LimitProblem{line_, column_, std::move(message)};
     }
@@ -164,15 +169,31 @@ private:
             bump();
         }
         bool named = false;
+        // toml++ 3.3 asserts (undefined behaviour in a release build) when a key part of a
+        // header does not start with a bare-key character or a quote: `[.]`, `[a..b]`, `[!]`.
+        bool expect_part = true;
         while (pos_ < text_.size() && text_[pos_] != ']' && text_[pos_] != '\n' && !problem_) {
             const char c = text_[pos_];
+            if (c == ' ' || c == '\t' || c == '\r') {
+                bump();
+                continue;
+            }
+            if (expect_part && !is_bare_key_char(c) && c != '"' && c != '\'') {
+                refuse("a table header is made of names (letters, digits, '-', '_') or quoted "
+                       "names, joined by '.': [a.b], [\"a b\"]");
+                return;
+            }
+            expect_part = false;
             if (c == '"' || c == '\'') {
                 named = true;
                 skip_string();
                 continue;
             }
-            if (c == '.') check(++depth);
-            if (c != ' ' && c != '\t' && c != '\r') named = true;
+            if (c == '.') {
+                check(++depth);
+                expect_part = true;
+            }
+            named = true;
             if (mishandled_character()) {
                 refuse("the character " + code_point_name() +
                        " in a table header outside quotes (quote that part of the name: "
@@ -184,6 +205,7 @@ private:
         // toml++ 3.3 asserts on a header with no name (`[` alone on a line), which is
         // undefined behaviour in a release build: refuse it here.
         if (!named && !problem_) refuse("a table header needs a name, such as [global]");
+        else if (expect_part && !problem_) refuse("a table header cannot end with '.'");
         check(depth);
         header_depth_ = depth;
         entry_dots_ = 0;
