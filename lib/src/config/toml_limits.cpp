@@ -135,6 +135,26 @@ private:
         return block == 0 || block == 11 || block == 63;
     }
 
+    /// At a backslash in a multi-line basic string: when it ends its line, the parser skips the
+    /// white space after it, and toml++ 3.3 then asks whether the next character is white
+    /// space, reaching its unreachable branch for the characters mishandled_character() names
+    /// (its issue 190). Such a character is refused here; true when the scan stopped.
+    bool line_ending_backslash() {
+        std::size_t i = pos_ + 1;
+        while (i < text_.size() && (text_[i] == ' ' || text_[i] == '\t' || text_[i] == '\r')) ++i;
+        if (i >= text_.size() || text_[i] != '\n') return false;
+        while (i < text_.size() && (text_[i] == ' ' || text_[i] == '\t' || text_[i] == '\r' ||
+                                    text_[i] == '\n'))
+            ++i;
+        while (pos_ < i) bump();
+        if (pos_ >= text_.size() || !mishandled_character()) return false;
+        refuse("the character " + code_point_name() +
+               " right after a line-ending backslash in a \"\"\" string, which the TOML library "
+               "conveyor uses mishandles: write it as \\u" + code_point_name().substr(2) +
+               " or start the line with another character");
+        return true;
+    }
+
     static bool is_bare_key_char(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                c == '-' || c == '_';
@@ -222,6 +242,7 @@ private:
             bump();
             bump();
             while (pos_ < text_.size()) {
+                if (basic && text_[pos_] == '\\' && line_ending_backslash()) return;
                 if (basic && text_[pos_] == '\\' && pos_ + 1 < text_.size()) {
                     bump();
                     bump();

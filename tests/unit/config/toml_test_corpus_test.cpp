@@ -1,6 +1,7 @@
 // Conformance with toml-test (TOML 1.0, the files `files-toml-1.0.0` lists): every invalid
 // file is refused by the loader as a config error (exit 78) with a located message, never a
-// crash; every valid one parses as TOML (the TOML layer: they are not pipelines). The limits
+// crash; every valid one parses as TOML (the TOML layer: they are not pipelines), but for one
+// that the TOML library mishandles and that is refused with a message instead. The limits
 // on size and nesting must not refuse any valid file.
 
 #include "conveyor/config/loader.hpp"
@@ -60,6 +61,15 @@ TEST(TomlTestCorpus, Toml10InvalidFilesAreRefusedAndValidFilesParse) {
         } else if (line.starts_with("valid/")) {
             ++valid;
             const Diagnostics d = check_toml_text(text, line);
+            if (line == "valid/string/start-mb.toml") {
+                // Valid TOML that toml++ 3.3 mishandles (undefined behaviour, its issue 190: a
+                // character such as U+00A7 right after a line-ending backslash): refused, with
+                // a message saying how to write it, instead of handed to the parser.
+                ASSERT_TRUE(d.has_errors()) << line;
+                EXPECT_NE(d.to_string().find("line-ending backslash"), std::string::npos)
+                    << d.to_string();
+                continue;
+            }
             EXPECT_FALSE(d.has_errors()) << line << ": " << d.to_string();
         }
     }
