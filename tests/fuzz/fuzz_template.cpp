@@ -66,7 +66,11 @@ void check_escapes(const conveyor::Schema& schema, std::span<const Value> row,
     for (std::size_t i = 0; i < schema.size(); ++i) {
         const std::string& name = schema.name(i);
         auto tpl = Template::parse("{{ " + name + " }}");
-        if (!tpl.ok() || tpl->parts().size() < 1 || tpl->parts()[0].path.size() != 1) continue;
+        // Only where the template names exactly this column (a name such as "n}}e" cannot be
+        // written in a template: "{{ n}}e }}" names "n", and the checks below are about row[i]).
+        if (!tpl.ok() || tpl->parts().size() != 1 || tpl->parts()[0].path.size() != 1 ||
+            tpl->parts()[0].path[0] != name)
+            continue;
         const BoundTemplate bound(*tpl, schema);
         std::string url;
         if (bound.render(row, Escape::Url, url).ok()) check(url_safe(url));

@@ -242,7 +242,11 @@ private:
             bump();
             bump();
             while (pos_ < text_.size()) {
-                if (basic && text_[pos_] == '\\' && line_ending_backslash()) return;
+                if (basic && text_[pos_] == '\\') {
+                    const std::size_t before = pos_;
+                    if (line_ending_backslash()) return;
+                    if (pos_ != before) continue; // past the line break and white space
+                }
                 if (basic && text_[pos_] == '\\' && pos_ + 1 < text_.size()) {
                     bump();
                     bump();
