@@ -50,6 +50,9 @@ TEST_F(TomlLimits, InputsThatTomlPlusPlusMishandlesAreRefusedBeforeItRuns) {
     EXPECT_THAT(refusal(load("x = 1\n[[ ]]\n")), HasSubstr("a table header needs a name"));
     for (const char* header : {"[.]\n", "[..]\n", "[!]\n", "[a..b]\n", "[ a . ]\n", "[[a.]]\n"})
         EXPECT_THAT(refusal(load(header)), HasSubstr("a table header")) << header;
+    // A line-ending backslash at the very end of the text (found by the fuzzer: the scan read
+    // past the end under ASan).
+    EXPECT_THAT(refusal(load("bee = \"\"\"\nhee\ngee\\\t \n")), HasSubstr("deep.toml"));
     const LoadResult valid = load("[ a . \"b c\" . d-e_1 ]\nk = 1\n");
     for (const auto& d : valid.diagnostics.all())
         EXPECT_THAT(d.to_string(), ::testing::Not(HasSubstr("table header"))) << "valid TOML";
