@@ -376,13 +376,15 @@ Value eval_node(const Node& node, EvalContext& ctx) {
     }
     case Op::Call: {
         const Function& f = *node.function;
-        if (f.info.name == "if") {
+        // Only the lazy functions (if, coalesce) have no impl: no name comparison per call
+        // for the others.
+        if (!f.impl && f.info.name == "if") {
             const Value c = eval_node(*node.args[0], ctx);
             bool b = false;
             if (ctx.failed || !truthy_or_fail(ctx, *node.args[0], c, b)) return {};
             return eval_node(*node.args[b ? 1 : 2], ctx);
         }
-        if (f.info.name == "coalesce") {
+        if (!f.impl) { // coalesce
             for (const auto& a : node.args) {
                 const Value v = eval_node(*a, ctx);
                 if (ctx.failed) return {};

@@ -446,19 +446,20 @@ Value fn_max(EvalContext& ctx, const Node& call, std::span<const Value> args) {
 
 // ---- casts and tests --------------------------------------------------------------------
 
+/// The number int() and float() make of a value: numeric text may have white space around it.
+std::optional<Num> cast_number(const Value& v) {
+    if (v.kind() != Kind::String) return to_number(v);
+    std::string_view s = v.as_string();
+    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    return to_number(Value::string(s));
+}
+
 Value fn_int(EvalContext& ctx, const Node& call, std::span<const Value> args) {
     const Value& v = args[0];
     if (v.is_null()) return Value::null();
     if (v.kind() == Kind::Bool) return Value::integer(v.as_bool() ? 1 : 0);
-    std::optional<Num> n;
-    if (v.kind() == Kind::String) {
-        std::string_view s = v.as_string();
-        while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-        while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-        n = to_number(Value::string(s));
-    } else {
-        n = to_number(v);
-    }
+    const std::optional<Num> n = cast_number(v);
     if (!n) return ctx.fail(call, "int(): cannot make an integer of " + describe(v));
     if (n->is_int) return Value::integer(n->i);
     if (!(std::fabs(n->d) < 9.2e18)) return ctx.fail(call, "int(): " + describe(v) + " is out of range");
@@ -469,15 +470,7 @@ Value fn_float(EvalContext& ctx, const Node& call, std::span<const Value> args) 
     const Value& v = args[0];
     if (v.is_null()) return Value::null();
     if (v.kind() == Kind::Bool) return Value::real(v.as_bool() ? 1.0 : 0.0);
-    std::optional<Num> n;
-    if (v.kind() == Kind::String) {
-        std::string_view s = v.as_string();
-        while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-        while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-        n = to_number(Value::string(s));
-    } else {
-        n = to_number(v);
-    }
+    const std::optional<Num> n = cast_number(v);
     if (!n) return ctx.fail(call, "float(): cannot make a number of " + describe(v));
     return Value::real(n->as_double());
 }

@@ -19,7 +19,7 @@ std::string why_not(std::string_view text, std::string_view format = {}) {
     return why;
 }
 
-TEST(TimeTextTest, DaysFromCivilAcrossEras) {
+TEST(TimeFormatTest, DaysFromCivilAcrossEras) {
     EXPECT_EQ(days_from_civil(1970, 1, 1), 0);
     EXPECT_EQ(days_from_civil(2000, 3, 1), 11017);
     EXPECT_EQ(days_from_civil(1969, 12, 31), -1);
@@ -27,7 +27,7 @@ TEST(TimeTextTest, DaysFromCivilAcrossEras) {
     EXPECT_EQ(days_from_civil(9999, 12, 31), 2932896);
 }
 
-TEST(TimeTextTest, IsoFormsAndOffsets) {
+TEST(TimeFormatTest, IsoFormsAndOffsets) {
     EXPECT_EQ(seconds("2024-05-01"), 1714521600);
     EXPECT_EQ(seconds("2024-05-01T12:00"), 1714564800);
     EXPECT_EQ(seconds("2024-05-01 12:00:00Z"), 1714564800);
@@ -43,7 +43,7 @@ TEST(TimeTextTest, IsoFormsAndOffsets) {
     EXPECT_NE(why_not("2024-05-01x"), "");
 }
 
-TEST(TimeTextTest, StrftimeDirectives) {
+TEST(TimeFormatTest, StrftimeDirectives) {
     EXPECT_EQ(seconds("01/05/24 12:00 PM", "%d/%m/%y %I:%M %p"), 1714564800);
     EXPECT_EQ(seconds("1 May 2024", "%e %B %Y"), 1714521600);
     EXPECT_EQ(seconds("May 1, 2024", "%b %d, %Y"), 1714521600);
@@ -55,7 +55,7 @@ TEST(TimeTextTest, StrftimeDirectives) {
     EXPECT_NE(why_not("x", "%Q").find("unsupported directive %Q"), std::string::npos);
 }
 
-TEST(TimeTextTest, FormatsIsoWithFractionsAndOffsets) {
+TEST(TimeFormatTest, FormatsIsoWithFractionsAndOffsets) {
     EXPECT_EQ(*format({0, 0}, "", 0), "1970-01-01T00:00:00Z");
     EXPECT_EQ(*format({1714564800, 500000000}, "", 0), "2024-05-01T12:00:00.5Z");
     EXPECT_EQ(*format({1714564800, 0}, "", -5 * 3600 - 1800), "2024-05-01T06:30:00-05:30");
@@ -64,7 +64,7 @@ TEST(TimeTextTest, FormatsIsoWithFractionsAndOffsets) {
     EXPECT_FALSE(format({400000000000, 0}, "", 0).has_value()); // past year 9999
 }
 
-TEST(TimeTextTest, Offsets) {
+TEST(TimeFormatTest, Offsets) {
     EXPECT_EQ(parse_offset("UTC"), 0);
     EXPECT_EQ(parse_offset("+02:00"), 7200);
     EXPECT_EQ(parse_offset("-0530"), -19800);
