@@ -199,17 +199,43 @@ private:
     expr::Expression expression_;
 };
 
-std::unique_ptr<Stage> build_expression_filter(BuildContext& ctx, const std::string& text) {
-    const Options& o = ctx.options();
+/// filter.apply's options: either `expression`, or the older column/operator/value.
+struct FilterOptions {
+    std::optional<std::string> expression;
+    std::optional<std::string> column;
+    std::optional<std::string> op;
+    OptionValue value;
+};
+
+const OptionTable<FilterOptions>& filter_options() {
+    static const auto table =
+        OptionTable<FilterOptions>()
+            .add("expression", &FilterOptions::expression,
+                 {.description = "A condition in the expression language, e.g. \"amount >= 1000 "
+                                 "and (country == 'DE' or vip)\" (instead of "
+                                 "column/operator/value)",
+                  .example = "\"amount >= 1000 and country == 'DE'\""})
+            .add("column", &FilterOptions::column,
+                 {.description = "Field to test (a path such as user.address.city)"})
+            .add("operator", &FilterOptions::op,
+                 {.description = "==, !=, >, >=, <, <=, contains, in, not_in, is_null, not_null "
+                                 "(also = and <>)",
+                  .choices = filter::op_spellings()})
+            .add("value", &FilterOptions::value,
+                 {.description = "Value to compare with (a list for in / not_in)"});
+    return table;
+}
+
+std::unique_ptr<Stage> build_expression_filter(BuildContext& ctx, const FilterOptions& o) {
     for (const char* key : {"column", "operator", "value"}) {
-        if (o.given(key)) {
+        if (ctx.options().given(key)) {
             ctx.error(key, std::string("give either 'expression' or column/operator/value, not "
                                        "both ('") +
                                key + "' is given with 'expression')");
             return nullptr;
         }
     }
-    auto e = expr::Expression::compile(text);
+    auto e = expr::Expression::compile(*o.expression);
     if (!e) {
         ctx.error("expression", "expression: " + e.error().message);
         return nullptr;
@@ -223,17 +249,15 @@ std::unique_ptr<Stage> build_expression_filter(BuildContext& ctx, const std::str
     return std::make_unique<ExpressionFilterStage>(std::move(*e));
 }
 
-std::unique_ptr<Stage> build_filter(BuildContext& ctx) {
-    const Options& o = ctx.options();
-    if (const OptionValue* e = o.find("expression"); e && o.given("expression"))
-        return build_expression_filter(ctx, e->as_string());
-    if (!o.given("column") || !o.given("operator")) {
-        ctx.error(o.given("column") ? "operator" : "column",
+std::unique_ptr<Stage> build_filter(BuildContext& ctx, const FilterOptions& o) {
+    if (o.expression) return build_expression_filter(ctx, o);
+    if (!o.column || !o.op) {
+        ctx.error(o.column ? "operator" : "column",
                   "filter.apply needs either expression = \"...\" (e.g. \"amount >= 1000 and "
                   "country == 'DE'\") or column and operator (and value)");
         return nullptr;
     }
-    const std::string& op_text = o.get_string("operator");
+    const std::string& op_text = *o.op;
     const auto op = filter::parse_op(op_text);
     if (!op) {
         ctx.error("operator", "unknown operator '" + op_text + "'" +
@@ -242,11 +266,11 @@ std::unique_ptr<Stage> build_filter(BuildContext& ctx) {
                                   "not_in, is_null, not_null");
         return nullptr;
     }
-    const OptionValue* value = o.find("value");
-    const bool has_value = value && !value->is_null();
+    const OptionValue* value = &o.value;
+    const bool has_value = !value->is_null();
     std::vector<Literal> literals;
     if (*op == Op::IsNull || *op == Op::NotNull) {
-        if (o.given("value"))
+        if (ctx.options().given("value"))
             ctx.warning("value", "'value' is ignored by operator '" + op_text + "'");
     } else if (!has_value) {
         ctx.error("operator", "operator '" + op_text + "' needs a 'value' to compare with");
@@ -272,7 +296,7 @@ std::unique_ptr<Stage> build_filter(BuildContext& ctx) {
         }
         literals.push_back(Literal::from_option(*value));
     }
-    return std::make_unique<FilterStage>(o.get_string("column"), Condition(*op, std::move(literals)));
+    return std::make_unique<FilterStage>(*o.column, Condition(*op, std::move(literals)));
 }
 
 } // namespace
@@ -293,22 +317,10 @@ void register_filter(Registry& registry) {
         "substring of a string or an element of an array; `in` / `not_in` take a list. "
         "window.apply's markers (window_closed = true) always pass, so a filter between "
         "window.apply and aggregate.stream keeps windows closing.";
-    fn.options = {
-        {.name = "expression", .type = OptionType::String,
-         .description = "A condition in the expression language, e.g. \"amount >= 1000 and "
-                        "(country == 'DE' or vip)\" (instead of column/operator/value)"},
-        {.name = "column", .type = OptionType::String,
-         .description = "Field to test (a path such as user.address.city)"},
-        {.name = "operator", .type = OptionType::String,
-         .description = "==, !=, >, >=, <, <=, contains, in, not_in, is_null, not_null "
-                        "(also = and <>)",
-         .choices = filter::op_spellings()},
-        {.name = "value", .type = OptionType::Any,
-         .description = "Value to compare with (a list for in / not_in)"},
-    };
+    fn.options = filter_options().specs();
     fn.min_inputs = 1;
     fn.max_inputs = 1;
-    fn.factory = build_filter;
+    fn.factory = bind_options(filter_options(), build_filter);
     registry.add(std::move(fn));
 }
 

@@ -536,6 +536,11 @@ void Loader::build_stages(const GlobalSpec& global) {
             ctx_.error(s.where, s.id, "function '" + fn.name + "' cannot be built (no factory)");
             continue;
         }
+        // An option that inherits a [global] key defaults to that key's value.
+        for (const OptionSpec& o : fn.options)
+            if (!o.inherits.empty() && !s.options.given(o.name))
+                s.options.set(o.name, config::global_value(global, o.inherits),
+                              s.options.location(o.name), false);
         BuildContext build(s.id, s.options, global, ctx_.diags);
         std::unique_ptr<Stage> stage;
         // Plugin code is a library edge: a throwing factory becomes a diagnostic.

@@ -332,4 +332,9 @@ void read_error_handling_section(LoadContext& ctx, const toml::node& node,
                       number_text(spec.retry_delay_seconds) + ")");
 }
 
+OptionValue global_value(const GlobalSpec& global, std::string_view key) {
+    if (key == "concurrency") return OptionValue(static_cast<std::int64_t>(global.concurrency));
+    return OptionValue();
+}
+
 } // namespace conveyor::config

@@ -33,6 +33,10 @@ void read_global_section(LoadContext& ctx, const toml::node& node, const Registr
 void read_error_handling_section(LoadContext& ctx, const toml::node& node, ErrorHandlingSpec& spec,
                                  const std::string& stage_id = {});
 
+/// The value [global] key `key` has in `global`, as an option value (null for an unknown
+/// key): the default of a stage option that inherits it.
+OptionValue global_value(const GlobalSpec& global, std::string_view key);
+
 /// "512MB", "2GiB", "1.5 GB", "100" -> bytes; KB/MB/GB/TB are powers of 1000, KiB/MiB/GiB/TiB
 /// powers of 1024; units are case-insensitive. nullopt when malformed, zero or too large.
 std::optional<std::uint64_t> parse_byte_size(std::string_view text);

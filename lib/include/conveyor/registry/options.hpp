@@ -38,6 +38,9 @@ struct OptionSpec {
     std::vector<std::string> aliases;      ///< older spellings still accepted (e.g. has_headers)
     std::optional<double> min;             ///< inclusive bounds of Int/Float options
     std::optional<double> max;
+    std::string deprecated; ///< non-empty: using the option warns with this advice
+    std::string example;    ///< TOML text of a typical value, for `conveyor new` and the schema
+    std::string inherits;   ///< [global] key whose value is the default when not given
 };
 
 /// A stage's validated config: every declared option that was given or has a default.

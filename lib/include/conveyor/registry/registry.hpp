@@ -1,6 +1,7 @@
 #pragma once
 
 #include "conveyor/config/diagnostic.hpp"
+#include "conveyor/registry/option_table.hpp"
 #include "conveyor/registry/options.hpp"
 #include "conveyor/stage/stage.hpp"
 
@@ -45,6 +46,16 @@ private:
 
 /// Builds a stage definition; returns nullptr after reporting problems through the context.
 using StageFactory = std::function<std::unique_ptr<Stage>(BuildContext&)>;
+
+/// A factory that receives its options as the struct `table` fills (the table must outlive
+/// the registry: declare it as a function-local static). `build(BuildContext&, Config)`
+/// checks what types alone cannot and builds the stage.
+template <class Config, class Build>
+StageFactory bind_options(const OptionTable<Config>& table, Build build) {
+    return [&table, build = std::move(build)](BuildContext& ctx) -> std::unique_ptr<Stage> {
+        return build(ctx, table.fill(ctx.options()));
+    };
+}
 
 inline constexpr std::size_t kUnboundedInputs = std::numeric_limits<std::size_t>::max();
 
