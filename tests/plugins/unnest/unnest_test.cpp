@@ -1,0 +1,77 @@
+#include "support/stage_harness.hpp"
+
+#include <gtest/gtest.h>
+
+namespace conveyor {
+namespace {
+
+std::string run_unnest(const std::map<std::string, OptionValue>& options,
+                       const std::vector<std::string>& records) {
+    return test::transform_jsonl("unnest.apply", options, records);
+}
+
+TEST(UnnestApply, OneRecordPerElementWithTheOtherFieldsCopied) {
+    EXPECT_EQ(run_unnest({{"column", OptionValue("tags")}},
+                         {R"({"id":1,"tags":["a","b"]})", R"({"id":2,"tags":["c"]})"}),
+              "{\"id\":1,\"tags\":\"a\"}\n{\"id\":1,\"tags\":\"b\"}\n{\"id\":2,\"tags\":\"c\"}\n");
+}
+
+TEST(UnnestApply, EmptyNullOrAbsentArraysDropTheRecordUnlessKept) {
+    const std::vector<std::string> in = {R"({"id":1,"tags":[]})", R"({"id":2,"tags":null})",
+                                         R"({"id":3})", R"({"id":4,"tags":["x"]})"};
+    EXPECT_EQ(run_unnest({{"column", OptionValue("tags")}}, in), "{\"id\":4,\"tags\":\"x\"}\n");
+    EXPECT_EQ(run_unnest({{"column", OptionValue("tags")}, {"keep_empty", OptionValue(true)}}, in),
+              "{\"id\":1,\"tags\":null}\n{\"id\":2,\"tags\":null}\n{\"id\":3,\"tags\":null}\n"
+              "{\"id\":4,\"tags\":\"x\"}\n");
+}
+
+TEST(UnnestApply, AScalarCountsAsAnArrayOfOne) {
+    EXPECT_EQ(run_unnest({{"column", OptionValue("tags")}}, {R"({"tags":"solo"})"}),
+              "{\"tags\":\"solo\"}\n");
+}
+
+TEST(UnnestApply, IndexColumnGivesEachElementsPosition) {
+    EXPECT_EQ(run_unnest({{"column", OptionValue("t")}, {"index_column", OptionValue("i")}},
+                         {R"({"t":[{"k":1},{"k":2}]})"}),
+              "{\"t\":{\"k\":1},\"i\":0}\n{\"t\":{\"k\":2},\"i\":1}\n");
+}
+
+TEST(UnnestApply, LongArraysAreSplitIntoBatchesOfBatchSize) {
+    auto built = test::build_stage("unnest.apply", {{"column", OptionValue("t")}});
+    ASSERT_TRUE(built.stage);
+    OpenContext ctx;
+    ctx.stage_id = "u";
+    ctx.batch_size = 2;
+    auto opened = built.stage->open(ctx);
+    ASSERT_TRUE(opened);
+    auto& op = std::get<std::unique_ptr<Operator>>(opened->op);
+    CollectingEmitter out;
+    ASSERT_TRUE(op->push(0, test::batch_from_json({R"({"t":[1,2,3,4,5]})"}), out));
+    const std::vector<Batch> batches = out.take();
+    ASSERT_EQ(batches.size(), 3U);
+    EXPECT_EQ(batches[0].rows(), 2U);
+    EXPECT_EQ(batches[2].rows(), 1U);
+    EXPECT_EQ(test::jsonl(batches), "{\"t\":1}\n{\"t\":2}\n{\"t\":3}\n{\"t\":4}\n{\"t\":5}\n");
+}
+
+TEST(UnnestApply, MissingColumnIsALoadErrorOverAKnownSchema) {
+    auto none = test::build_stage("unnest.apply", {});
+    EXPECT_FALSE(none.stage);
+    EXPECT_NE(none.errors().find("column"), std::string::npos) << none.errors();
+
+    auto built = test::build_stage("unnest.apply", {{"column", OptionValue("tgas")}});
+    ASSERT_TRUE(built.stage);
+    SchemaRef schema = make_schema({"id", "tags"});
+    const bool fixed[] = {true};
+    OpenContext ctx;
+    ctx.stage_id = "u";
+    ctx.input_schemas = std::span<const SchemaRef>(&schema, 1);
+    ctx.input_schemas_fixed = fixed;
+    auto opened = built.stage->open(ctx);
+    ASSERT_FALSE(opened);
+    EXPECT_NE(opened.error().message.find("did you mean 'tags'?"), std::string::npos)
+        << opened.error().message;
+}
+
+} // namespace
+} // namespace conveyor
