@@ -1,6 +1,7 @@
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/registry/sink_options.hpp"
+#include "json_extract.hpp"
 #include "json_read.hpp"
 #include "json_write.hpp"
 
@@ -86,6 +87,7 @@ std::unique_ptr<Stage> build_write(BuildContext& ctx) {
 } // namespace
 
 void register_json(Registry& registry) {
+    json::register_extract(registry);
     {
         FunctionDescriptor fn;
         fn.name = "json.read";
