@@ -534,12 +534,29 @@ std::optional<timefmt::Instant> instant_of(EvalContext& ctx, const Node& call, c
     return std::nullopt;
 }
 
+/// A time as the caller asked for it: argument `at` (when given) is 'epoch' (seconds, the
+/// default) or 'iso' (ISO 8601 text in UTC).
+Value time_result(EvalContext& ctx, const Node& call, std::span<const Value> args, std::size_t at,
+                  const timefmt::Instant& t) {
+    if (args.size() <= at || args[at].is_null()) return epoch_value(t);
+    auto as = text_arg(ctx, call, args, at);
+    if (!as) return {};
+    if (*as == "epoch") return epoch_value(t);
+    if (*as == "iso") {
+        auto out = timefmt::format(t, {}, 0);
+        if (!out) return ctx.fail(call, fname(call) + "(): the year is outside 0..9999");
+        return ctx.string(*out);
+    }
+    return ctx.fail(call, fname(call) + "(): the result can be 'epoch' or 'iso', not '" +
+                              std::string(*as) + "'");
+}
+
 Value fn_parse_time(EvalContext& ctx, const Node& call, std::span<const Value> args) {
-    if (any_null(args)) return Value::null();
+    if (args[0].is_null()) return Value::null();
     auto s = text_arg(ctx, call, args, 0);
     if (!s) return {};
-    std::string_view format;
-    if (args.size() > 1) {
+    std::string_view format; // null or absent: ISO 8601
+    if (args.size() > 1 && !args[1].is_null()) {
         auto f = text_arg(ctx, call, args, 1);
         if (!f) return {};
         format = *f;
@@ -550,7 +567,7 @@ Value fn_parse_time(EvalContext& ctx, const Node& call, std::span<const Value> a
         return ctx.fail(call, "parse_time(): '" + std::string(*s) + "' does not match " +
                                   (format.empty() ? std::string("ISO 8601") : "'" + std::string(format) + "'") +
                                   ": " + why);
-    return epoch_value(*t);
+    return time_result(ctx, call, args, 2, *t);
 }
 
 Value fn_format_time(EvalContext& ctx, const Node& call, std::span<const Value> args) {
@@ -578,10 +595,12 @@ Value fn_format_time(EvalContext& ctx, const Node& call, std::span<const Value> 
     return ctx.string(*out);
 }
 
-Value fn_now(EvalContext&, const Node&, std::span<const Value>) {
+Value fn_now(EvalContext& ctx, const Node& call, std::span<const Value> args) {
     const auto since = std::chrono::system_clock::now().time_since_epoch();
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(since).count();
-    return Value::real(static_cast<double>(us) / 1e6);
+    if (args.empty()) return Value::real(static_cast<double>(us) / 1e6);
+    const timefmt::Instant t{us / 1'000'000, static_cast<std::int32_t>((us % 1'000'000) * 1000)};
+    return time_result(ctx, call, args, 0, t);
 }
 
 // ---- hashing and ids --------------------------------------------------------------------
@@ -650,9 +669,9 @@ const Function kFunctions[] = {
     {{"is_string", "is_string(x)", "true when x is text"}, 1, 1, Type::Bool, -1, fn_is_string},
     {{"if", "if(condition, then, else)", "then when the condition is true, else otherwise (null counts as false)"}, 3, 3, Type::Any, -1, nullptr},
     {{"coalesce", "coalesce(a, b, ...)", "the first non-null argument"}, 1, kAny, Type::Any, -1, nullptr},
-    {{"parse_time", "parse_time(s, format = ISO 8601)", "epoch seconds of a time written with a strftime format (%Y-%m-%d %H:%M:%S %z ...)"}, 1, 2, Type::Number, -1, fn_parse_time},
+    {{"parse_time", "parse_time(s, format = ISO 8601, as = 'epoch')", "a time written with a strftime format (%Y-%m-%d %H:%M:%S %z ...), as epoch seconds or, with as = 'iso', ISO 8601 text in UTC"}, 1, 3, Type::Any, -1, fn_parse_time},
     {{"format_time", "format_time(t, format = ISO 8601, zone = 'UTC')", "a time (epoch seconds or ISO text) written with a strftime format, at a UTC offset such as '+02:00'"}, 1, 3, Type::String, -1, fn_format_time},
-    {{"now", "now()", "the current time in epoch seconds"}, 0, 0, Type::Number, -1, fn_now},
+    {{"now", "now(as = 'epoch')", "the current time in epoch seconds, or ISO 8601 text in UTC with as = 'iso'"}, 0, 1, Type::Any, -1, fn_now},
     {{"sha256", "sha256(s)", "SHA-256 of text, hex"}, 1, 1, Type::String, -1, fn_sha256},
     {{"md5", "md5(s)", "MD5 of text, hex"}, 1, 1, Type::String, -1, fn_md5},
     {{"hmac_sha256", "hmac_sha256(s, key)", "HMAC-SHA-256 of text with a key, hex"}, 2, 2, Type::String, -1, fn_hmac_sha256},

@@ -300,6 +300,19 @@ TEST(ExpressionTest, TimeParsingFormattingAndOffsets) {
     EXPECT_EQ(r.eval("now() > parse_time('2020-01-01')"), "true");
 }
 
+TEST(ExpressionTest, TimesComeAsEpochSecondsOrIsoTextAsAsked) {
+    Record r(R"({"ts": "04/12/2026 10:30 +0200"})");
+    EXPECT_EQ(r.eval("parse_time(ts, '%d/%m/%Y %H:%M %z', 'iso')"), "\"2026-12-04T08:30:00Z\"");
+    EXPECT_EQ(r.eval("parse_time(ts, '%d/%m/%Y %H:%M %z', 'epoch')"), "1796373000");
+    EXPECT_EQ(r.eval("parse_time('2026-12-04T10:30:00.5Z', null, 'iso')"),
+              "\"2026-12-04T10:30:00.5Z\"");
+    EXPECT_TRUE(starts_with(r.eval("parse_time(ts, '%d/%m/%Y %H:%M %z', 'seconds')"),
+                            "error: parse_time(): the result can be 'epoch' or 'iso'"));
+    EXPECT_TRUE(starts_with(r.eval("now('iso')"), "\"20"));
+    EXPECT_EQ(r.eval("now('iso') > '2026-01-01'"), "true");
+    EXPECT_EQ(r.eval("is_number(now('epoch'))"), "true");
+}
+
 TEST(ExpressionTest, HashesAndIds) {
     Record r;
     EXPECT_EQ(r.eval("sha256('abc')"),
