@@ -243,6 +243,51 @@ class Bench:
                 text.append("")
         self.sections.append("\n".join(text))
 
+    # ---- expressions (issue 15) -----------------------------------------------------------
+    def expressions(self):
+        """W1's filter as an expression vs as column/operator/value, and W1 plus map.apply
+        computing three columns vs W1; Miller doing the same work in the same run."""
+        mlr = shutil.which("mlr")
+        size = self.args.w1_sizes[0]
+        data = self.dataset(size)
+        runs = self.args.runs
+        self.out.mkdir(parents=True, exist_ok=True)
+        cmds = []  # (name, Measure, output)
+        for name, file in (("W1 column filter", "w1_filter.toml"),
+                           ("W1 expression filter", "w1_expression.toml"),
+                           ("W1 + map.apply (3 columns)", "w1_map.toml")):
+            o = self.out / f"expr_{file}_{size}.ndjson"
+            env = self.conveyor_env(BENCH_EXECUTOR="channel", BENCH_IN=data, BENCH_OUT=o)
+            cmds.append((f"conveyor: {name}",
+                         Measure([str(self.conveyor), "run", str(BENCH / file), "-q"], env=env), o))
+        if mlr:
+            o = self.out / f"expr_mlr_filter_{size}.ndjson"
+            cmds.append(("Miller: filter", Measure(
+                f"mlr --icsv --ojsonl filter '$amount >= 1000' {data} > {o}", shell=True), o))
+            o = self.out / f"expr_mlr_put_{size}.ndjson"
+            cmds.append(("Miller: filter + put (3 columns)", Measure(
+                f"mlr --icsv --ojsonl filter '$amount >= 1000' then put "
+                f"'$gross = roundm($amount * 1.2, 0.01); $country_lc = tolower($country); "
+                f"$high_score = $score >= 0.5' {data} > {o}", shell=True), o))
+        results = {}
+        for name, m, o in cmds:
+            log(f"expressions {size}: {name} x{runs}")
+            m.run(runs)
+            results[name] = (m, o)
+        base = results["conveyor: W1 column filter"][0].median
+        rows = [[name, fmt_s(m.median), f"{fmt_s(min(m.walls))}..{fmt_s(max(m.walls))}",
+                 f"{m.rss_mib:,.0f}", f"{count_records(o):,}", f"{m.median / base:.2f}"]
+                for name, (m, o) in results.items()]
+        expr_ratio = results["conveyor: W1 expression filter"][0].median / base
+        map_ratio = results["conveyor: W1 + map.apply (3 columns)"][0].median / base
+        self.sections.append("\n".join([
+            f"## Expressions: {SIZES[size]:,} rows, NDJSON, channel, median of {runs} runs", "",
+            table(["run", "wall (s)", "min..max", "peak RSS (MiB)", "records", "x W1"], rows), "",
+            f"- expression filter / column filter: {expr_ratio:.2f} (target <= 1.2): "
+            f"{'met' if expr_ratio <= 1.2 else 'NOT met'}",
+            f"- W1 + map.apply (3 columns) / W1: {map_ratio:.2f} (target <= 1.5): "
+            f"{'met' if map_ratio <= 1.5 else 'NOT met'}", ""]))
+
     # ---- memory (issue 3) ---------------------------------------------------------------
     def memory(self):
         """Peak RSS at 500k and 5M rows. The peak varies from run to run (it depends on how the
