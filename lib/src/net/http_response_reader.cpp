@@ -29,6 +29,9 @@ HttpResult failed(FailureKind kind, std::string message) {
 
 } // namespace
 
+/// See Impl::starving.
+constexpr std::size_t kMinResumeBytes = 5;
+
 struct ResponseReader::Impl {
     ResponseLimits limits;
     bool head = false;
@@ -36,6 +39,11 @@ struct ResponseReader::Impl {
     std::size_t interim = 0;
     bool got_some = false;
     bool eof = false;
+    /// The parser asked for more bytes last time. Beast 1.81's chunk parser asserts when it is
+    /// then given fewer than 5 bytes in its final-chunk state ("0\r\n" then "\r"; fixed in
+    /// Beast 1.86, boostorg/beast#2861): it is not called again until 5 unused bytes wait. No
+    /// message can end sooner (the shortest final chunk, "0\r\n\r\n", is 5 bytes).
+    bool starving = false;
     State state = State::NeedMore;
     HttpResult result;
 
@@ -118,12 +126,17 @@ struct ResponseReader::Impl {
     std::size_t put(std::string_view bytes) {
         std::size_t used_total = 0;
         while (state == State::NeedMore && used_total < bytes.size()) {
+            if (starving && bytes.size() - used_total < kMinResumeBytes) break;
+            starving = false;
             error_code ec;
             const std::size_t used = parser->put(
                 asio::const_buffer(bytes.data() + used_total, bytes.size() - used_total), ec);
             used_total += used;
             if (used > 0) got_some = true;
-            if (ec == http::error::need_more) break;
+            if (ec == http::error::need_more) {
+                starving = true;
+                break;
+            }
             if (ec) {
                 fail_parse(ec);
                 break;

@@ -75,6 +75,25 @@ TEST(ResponseReader, ReadsChunkedAndCloseDelimitedBodies) {
     EXPECT_EQ(reader.take_result().response->body, "all of it");
 }
 
+TEST(ResponseReader, AChunkedEndArrivingAByteAtATimeIsRead) {
+    // Beast 1.81 asserted (in builds with assertions: the sanitizer and fuzz builds) when the
+    // final chunk "0\r\n" was followed by fewer than two more bytes; found by fuzz_http_response.
+    const std::string bytes = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              "2\r\nab\r\n0\r\n\r\n";
+    for (std::size_t slice : {1U, 2U, 3U, 7U}) {
+        HttpResult r = parse_in_slices(bytes, slice);
+        ASSERT_TRUE(r.ok()) << "slice " << slice << ": " << r.message;
+        EXPECT_EQ(r.response->body, "ab") << "slice " << slice;
+    }
+    // A final chunk cut short is an incomplete response, whatever the slices.
+    for (std::size_t slice : {1U, 9U}) {
+        HttpResult r = parse_in_slices("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                       "0\r\n\n",
+                                       slice);
+        EXPECT_FALSE(r.ok()) << "slice " << slice;
+    }
+}
+
 TEST(ResponseReader, InterimResponsesAreSkippedUpToTheFinalResponse) {
     const std::string interim = "HTTP/1.1 100 Continue\r\n\r\n"
                                 "HTTP/1.1 102 Processing\r\n\r\n"
