@@ -15,7 +15,7 @@ bool is_name_char(char c) noexcept {
     return is_name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '$' || c == '@';
 }
 
-Failure path_error(std::string_view text, std::size_t pos, std::string what) {
+Failure path_error(std::string_view text, std::size_t pos, const std::string& what) {
     return fail(ErrorKind::Config, "invalid field path '" + std::string(text) + "': " + what +
                                        " at position " + std::to_string(pos + 1));
 }

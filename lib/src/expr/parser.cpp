@@ -166,12 +166,10 @@ private:
         std::size_t j = pos_;
         bool decimal = false;
         while (j < s_.size() && digit(s_[j])) ++j;
-        if (j < s_.size() && s_[j] == '.' && j + 1 < s_.size() && digit(s_[j + 1])) {
+        // A fraction: "1.5", or ".5" (the dot first).
+        const bool dot = j < s_.size() && s_[j] == '.';
+        if (dot && ((j + 1 < s_.size() && digit(s_[j + 1])) || j == pos_)) {
             decimal = true;
-            ++j;
-            while (j < s_.size() && digit(s_[j])) ++j;
-        } else if (j < s_.size() && s_[j] == '.' && j == pos_) {
-            decimal = true; // ".5"
             ++j;
             while (j < s_.size() && digit(s_[j])) ++j;
         }

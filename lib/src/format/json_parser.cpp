@@ -157,7 +157,7 @@ struct Parser::Impl {
             const std::size_t base = values.size();
             for (auto item : arr) {
                 od::value iv;
-                if (bad(std::move(item).get(iv))) return failure();
+                if (bad(item.get(iv))) return failure();
                 const Value child = visit(iv, depth + 1);
                 if (failed) return Value{};
                 values.push_back(child);

@@ -19,7 +19,7 @@ namespace {
 
 constexpr std::size_t kFlushThreshold = 1 << 20;
 
-Failure cant_create(const std::string& path, std::string what, int err) {
+Failure cant_create(const std::string& path, const std::string& what, int err) {
     return fail(ErrorKind::CantCreate, what + ": " + std::strerror(err), path);
 }
 

@@ -97,7 +97,7 @@ asio::awaitable<void> session(tcp::socket socket, MetricsServer::Impl& impl) {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-void log_session_end(std::exception_ptr ep) {
+void log_session_end(const std::exception_ptr& ep) {
     if (!ep) return;
     try {
         std::rethrow_exception(ep);

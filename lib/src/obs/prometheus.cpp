@@ -35,7 +35,7 @@ std::string number(double v) {
 
 class Writer {
 public:
-    explicit Writer(std::string pipeline) : pipeline_(escape_label_value(pipeline)) {}
+    explicit Writer(std::string_view pipeline) : pipeline_(escape_label_value(pipeline)) {}
 
     void family(std::string_view name, std::string_view type, std::string_view help) {
         out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);

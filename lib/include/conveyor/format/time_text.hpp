@@ -38,6 +38,6 @@ std::optional<std::int32_t> parse_offset(std::string_view text) noexcept;
 /// parse() plus %a %A). An empty format gives ISO 8601: `2024-05-01T12:00:00Z` (or `+02:00`
 /// when offset), with a fraction (`.25`) only when there is one. nullopt when the year falls
 /// outside 0..9999.
-std::optional<std::string> format(Instant t, std::string_view format, std::int32_t offset_seconds);
+std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t offset_seconds);
 
 } // namespace conveyor::timefmt

@@ -227,7 +227,7 @@ private:
         std::function<OptionValue(const Config&)> read;
     };
 
-    static OptionSpec make_spec(std::string name, OptionType type, OptionInfo info) {
+    static OptionSpec make_spec(std::string&& name, OptionType type, OptionInfo&& info) {
         OptionSpec spec;
         spec.name = std::move(name);
         spec.type = info.type.value_or(type);

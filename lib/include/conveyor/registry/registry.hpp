@@ -76,7 +76,7 @@ struct FunctionDescriptor {
     StageFactory factory;
     std::string plugin; ///< filled in by Registry::add
 
-    [[nodiscard]] const OptionSpec* find_option(std::string_view name) const;
+    [[nodiscard]] const OptionSpec* find_option(std::string_view option) const;
 };
 
 struct PluginInfo {
