@@ -1,5 +1,6 @@
 #include "conveyor/net/template.hpp"
 
+#include "conveyor/expr/field_path.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/net/url.hpp"
 
@@ -47,17 +48,31 @@ std::string join_path(const std::vector<std::string>& path, std::size_t n) {
     return out;
 }
 
-/// Member `key` of an object, or element `key` (a decimal index) of an array.
+/// Member `key` of an object, or element `key` (a decimal index; negative counts from the end)
+/// of an array.
 const Value* step(const Value& v, std::string_view key) {
     if (v.kind() == Kind::Object) return v.find(key);
     if (v.kind() == Kind::Array) {
-        std::size_t index = 0;
+        std::int64_t index = 0;
         const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), index);
         if (ec != std::errc{} || end != key.data() + key.size()) return nullptr;
         const auto items = v.as_array();
-        return index < items.size() ? &items[index] : nullptr;
+        const auto size = static_cast<std::int64_t>(items.size());
+        if (index < 0) index += size;
+        return index >= 0 && index < size ? &items[static_cast<std::size_t>(index)] : nullptr;
     }
     return nullptr;
+}
+
+/// The steps of a placeholder written in the expression path syntax (`tags[0]`,
+/// `` `first name` ``): member names, and array indices as their decimal text.
+Result<std::vector<std::string>> path_syntax_steps(std::string_view inner) {
+    auto parsed = expr::FieldPath::parse(inner);
+    if (!parsed) return parsed.error();
+    std::vector<std::string> out;
+    for (const expr::PathStep& st : parsed->steps())
+        out.push_back(st.is_index ? std::to_string(st.index) : st.key);
+    return out;
 }
 
 void append_scalar_text(std::string& out, const Value& v) {
@@ -161,10 +176,23 @@ Result<Template> Template::parse(std::string_view text) {
                           "}}\": block helpers and partials are not supported; only field "
                           "placeholders such as \"{{ id }}\" or \"{{ user.name }}\" (in mode = "
                           "\"batch\", \"{{ records }}\" inserts the records as a JSON array)");
-        if (std::any_of(inner.begin(), inner.end(), [](char c) { return is_space(c) || c == '{'; }))
-            return template_error(open, "\"{{" + std::string(inner_raw) +
-                                            "}}\": a field name cannot contain spaces or '{'");
-        std::vector<std::string> path = split_path(inner);
+        std::vector<std::string> path;
+        if (inner.find_first_of("[`") != std::string_view::npos) {
+            // The path syntax of expressions: tags[0], `first name`, `a.b`.
+            auto steps = path_syntax_steps(inner);
+            if (!steps)
+                return template_error(open, "\"{{" + std::string(inner_raw) +
+                                                "}}\": " + steps.error().message);
+            path = std::move(*steps);
+        } else {
+            if (std::any_of(inner.begin(), inner.end(),
+                            [](char c) { return is_space(c) || c == '{'; }))
+                return template_error(open,
+                                      "\"{{" + std::string(inner_raw) +
+                                          "}}\": a field name cannot contain spaces or '{' "
+                                          "(write `first name` in backquotes)");
+            path = split_path(inner);
+        }
         if (std::any_of(path.begin(), path.end(), [](const std::string& s) { return s.empty(); }))
             return template_error(open, "\"{{" + std::string(inner_raw) +
                                             "}}\": empty part in a dotted field name");
@@ -204,7 +232,7 @@ BoundTemplate::BoundTemplate(const Template& tpl, const Schema& schema) : tpl_(&
         if (!p.is_placeholder()) continue;
         // The longest dotted prefix that names a column wins ("a.b" may be a CSV header).
         for (std::size_t n = p.path.size(); n > 0; --n) {
-            if (auto col = schema.find(n == p.path.size() ? p.name : join_path(p.path, n))) {
+            if (auto col = schema.find(join_path(p.path, n))) {
                 slots_[i].column = *col;
                 slots_[i].path_from = n;
                 break;

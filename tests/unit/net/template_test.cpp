@@ -130,6 +130,17 @@ TEST(Template, UrlRendersScalarsAsTextAndNestedFields) {
     EXPECT_EQ(*out, "http://h/true/1.50/Ann%20%22A%22%0A/y");
 }
 
+TEST(Template, PlaceholdersTakeThePathSyntaxOfExpressions) {
+    Record r = sample();
+    auto out = render(parse_ok("{{ user.tags[1] }}/{{user.tags[-2]}}/{{ `dotted.key` }}"),
+                      Escape::Url, r);
+    ASSERT_TRUE(out) << out.error().message;
+    EXPECT_EQ(*out, "y/x/D");
+    const std::string bad = parse_error("{{ user.tags[x] }}");
+    EXPECT_NE(bad.find("expected an array index"), std::string::npos) << bad;
+    EXPECT_NE(parse_error("{{ first name }}").find("in backquotes"), std::string::npos);
+}
+
 TEST(Template, DottedColumnNameWinsOverNesting) {
     Record r = sample();
     auto out = render(parse_ok("{{ dotted.key }}"), Escape::Url, r);
