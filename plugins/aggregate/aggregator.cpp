@@ -12,7 +12,6 @@ namespace {
 
 constexpr std::string_view kStart = "window_start";
 constexpr std::string_view kEnd = "window_end";
-constexpr std::string_view kClosed = "window_closed";
 
 std::string_view kind_name(Kind k) {
     switch (k) {
@@ -196,7 +195,6 @@ Status Aggregator::push(const Batch& batch, std::vector<Batch>& out) {
         Columns cols;
         cols.start = s.find(kStart);
         cols.end = s.find(kEnd);
-        cols.closed = s.find(kClosed);
         if (spec_.value_column) cols.value = s.find(*spec_.value_column);
         for (const std::string& k : spec_.group_by)
             cols.keys.push_back(s.find(k));
@@ -214,16 +212,6 @@ Status Aggregator::push(const Batch& batch, std::vector<Batch>& out) {
             return fail(ErrorKind::Cancelled, "cancelled");
         const std::span<const Value> row = batch.row(r);
         const Value& start = row[*c.start];
-        if (c.closed && row[*c.closed].kind() == Kind::Bool && row[*c.closed].as_bool()) {
-            for (auto it = windows_.begin(); it != windows_.end(); ++it) {
-                if (!json_equal((*it)->start, start)) continue;
-                emit(**it, c.end ? row[*c.end] : Value::null(), out);
-                windows_.erase(it);
-                break;
-            }
-            last = nullptr;
-            continue;
-        }
         Window& w = last && json_equal(last->start, start) ? *last : window_for(start);
         last = &w;
         key_.clear();
@@ -243,6 +231,15 @@ Status Aggregator::push(const Batch& batch, std::vector<Batch>& out) {
         CONVEYOR_TRY(fold(w.groups[it->second].acc, v, column, *w.arena));
     }
     return {};
+}
+
+void Aggregator::close(const WindowClosed& closed, std::vector<Batch>& out) {
+    for (auto it = windows_.begin(); it != windows_.end(); ++it) {
+        if (!json_equal((*it)->start, closed.start)) continue;
+        emit(**it, closed.end, out);
+        windows_.erase(it);
+        return;
+    }
 }
 
 void Aggregator::finish(std::vector<Batch>& out) {

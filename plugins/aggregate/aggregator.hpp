@@ -16,8 +16,8 @@
 #include <vector>
 
 /// The state of aggregate.stream, without any stage machinery: records annotated by
-/// window.apply go in, one record per window and key comes out when the window's marker
-/// (window_closed = true) arrives. Memory is the open windows times their keys.
+/// window.apply go in, one record per window and key comes out when the window closes
+/// (window.apply's WindowClosed metadata). Memory is the open windows times their keys.
 namespace conveyor::plugins::aggregate {
 
 enum class Operation : std::uint8_t { Count, Sum, Avg, Min, Max };
@@ -41,7 +41,10 @@ public:
     /// Folds a batch in; results of the windows it closes are appended to `out`. Fails on a
     /// record without window fields (not from window.apply) or a value that is not a number.
     Status push(const Batch& batch, std::vector<Batch>& out);
-    /// Windows still open (no marker came: the input was not window.apply's) are emitted with
+    /// The window that starts at closed.start has closed: its results are appended to `out`
+    /// (nothing when no record of it came).
+    void close(const WindowClosed& closed, std::vector<Batch>& out);
+    /// Windows still open (no close came: the input was not window.apply's) are emitted with
     /// window_end null.
     void finish(std::vector<Batch>& out);
 
@@ -69,7 +72,7 @@ private:
         std::vector<Group> groups;                          ///< in first-seen order
     };
     struct Columns {
-        std::optional<std::size_t> start, end, closed, value;
+        std::optional<std::size_t> start, end, value;
         std::vector<std::optional<std::size_t>> keys;
     };
 

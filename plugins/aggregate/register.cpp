@@ -27,6 +27,16 @@ public:
         produced_.clear();
         return {};
     }
+    [[nodiscard]] bool consumes(const BatchInfo& info) const noexcept override {
+        return std::holds_alternative<WindowClosed>(info);
+    }
+    Status on_info(const BatchInfo& info, Emitter& out) override {
+        agg_.close(std::get<WindowClosed>(info), produced_);
+        for (Batch& b : produced_)
+            out.emit(std::move(b));
+        produced_.clear();
+        return {};
+    }
     Status finish(Emitter& out) override {
         agg_.finish(produced_);
         if (run_ && run_->cancelled()) {
@@ -53,8 +63,8 @@ public:
         const SchemaRef in = ctx.input_schemas.empty() ? nullptr : ctx.input_schemas.front();
         if (in && !in->find("window_start"))
             return fail(ErrorKind::Config,
-                        "aggregate.stream takes the records of window.apply (with window_start "
-                        "and the markers that close windows); its input has no window_start "
+                        "aggregate.stream takes the records of window.apply (with window_start, "
+                        "and the signals that close windows); its input has no window_start "
                         "field: put a window.apply stage before it");
         if (in && !ctx.input_schemas_fixed.empty() && ctx.input_schemas_fixed.front()) {
             std::vector<std::string> missing;
@@ -105,7 +115,7 @@ std::unique_ptr<Stage> build_aggregate(BuildContext& ctx) {
         if (std::find(spec.group_by.begin(), spec.group_by.begin() + static_cast<long>(i), k) !=
             spec.group_by.begin() + static_cast<long>(i))
             ctx.error("group_by", fmt::format("group_by lists '{}' twice", k));
-        if (k == "window_start" || k == "window_end" || k == "window_closed")
+        if (k == "window_start" || k == "window_end")
             ctx.error("group_by", fmt::format("'{}' is already part of every result; group_by "
                                               "names the fields of the records",
                                               k));
@@ -140,9 +150,8 @@ void register_aggregate(Registry& registry) {
         "all null gives null); a value that is not a number stops the run. sum stays an integer "
         "while every value is one. Memory is one accumulator per open window and key: nothing "
         "waits for the end of the input, so it runs in streaming mode. Put window.apply "
-        "directly before it (a stage in between must keep the marker records that close "
-        "windows: they have only window_start, window_end and window_closed = true; "
-        "filter.apply lets them through).";
+        "before it; stages in between (filter.apply, map.apply, select.apply, ...) pass the "
+        "signals that close windows on by themselves, since they are not records.";
     OptionSpec op;
     op.name = "operation";
     op.type = OptionType::String;

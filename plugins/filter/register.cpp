@@ -32,9 +32,6 @@ public:
             where.found() && where.next_step == column_.steps().size()
                 ? std::optional<std::size_t>(where.column)
                 : std::nullopt;
-        const auto closed = closed_columns_.get(batch.schema_ref(), [](const Schema& s) {
-            return s.find(kWindowClosed);
-        });
         keep_.assign(rows, 0);
         std::size_t kept = 0;
         if (col) {
@@ -55,17 +52,6 @@ public:
             std::fill(keep_.begin(), keep_.end(), static_cast<std::uint8_t>(k));
             kept = k ? rows : 0;
         }
-        if (closed) {
-            // A window.apply marker (window_closed = true, no data) closes a window for the
-            // aggregate after this filter: it always passes.
-            for (std::size_t r = 0; r < rows; ++r) {
-                const Value& v = batch.at(r, *closed);
-                if (!keep_[r] && v.kind() == Kind::Bool && v.as_bool()) {
-                    keep_[r] = 1;
-                    ++kept;
-                }
-            }
-        }
         if (metrics_) metrics_->records_filtered.fetch_add(rows - kept, std::memory_order_relaxed);
         if (kept == 0) return {};
         if (kept != rows) batch.retain_rows(keep_);
@@ -77,9 +63,7 @@ private:
     const expr::FieldPath& column_;
     const Condition& cond_;
     StageMetrics* metrics_;
-    static constexpr std::string_view kWindowClosed = "window_closed";
     PerSchema<expr::ResolvedPath> columns_;
-    PerSchema<std::optional<std::size_t>> closed_columns_;
     std::vector<std::uint8_t> keep_;
 };
 
@@ -130,24 +114,12 @@ public:
     Status push(std::size_t, Batch&& batch, Emitter& out) override {
         const std::size_t rows = batch.rows();
         eval_.bind(batch.schema_ref());
-        const auto closed = closed_columns_.get(batch.schema_ref(), [](const Schema& s) {
-            return s.find(kWindowClosed);
-        });
         Arena scratch; // strings made while testing; nothing of it is kept
         keep_.assign(rows, 0);
         std::size_t kept = 0;
         std::size_t failed = 0;
         for (std::size_t r = 0; r < rows; ++r) {
             const auto row = batch.row(r);
-            if (closed) {
-                // A window.apply marker (window_closed = true, no data) always passes.
-                const Value& v = row[*closed];
-                if (v.kind() == Kind::Bool && v.as_bool()) {
-                    keep_[r] = 1;
-                    ++kept;
-                    continue;
-                }
-            }
             const auto pass = eval_.test(row, scratch);
             if (!pass) {
                 ++failed;
@@ -169,11 +141,9 @@ public:
     }
 
 private:
-    static constexpr std::string_view kWindowClosed = "window_closed";
     expr::Evaluator eval_;
     StageErrors* errors_;
     StageMetrics* metrics_;
-    PerSchema<std::optional<std::size_t>> closed_columns_;
     std::vector<std::uint8_t> keep_;
 };
 
@@ -315,8 +285,8 @@ void register_filter(Registry& registry) {
         "lexically (byte order), booleans by value. Null or missing values "
         "never match a comparison; use is_null / not_null to select them. `contains` tests a "
         "substring of a string or an element of an array; `in` / `not_in` take a list. "
-        "window.apply's markers (window_closed = true) always pass, so a filter between "
-        "window.apply and aggregate.stream keeps windows closing.";
+        "Between window.apply and aggregate.stream, windows keep closing: their closing "
+        "signals are not records and pass every filter.";
     fn.options = filter_options().specs();
     fn.min_inputs = 1;
     fn.max_inputs = 1;

@@ -186,7 +186,7 @@ private:
     static asio::awaitable<bool> emit_all(StreamOutput& out, std::vector<Batch>& batches) {
         bool ok = true;
         for (Batch& b : batches) {
-            if (!ok || b.empty()) continue;
+            if (!ok || (b.empty() && b.infos().empty())) continue;
             ok = co_await out.emit(std::move(b));
         }
         batches.clear();
@@ -302,10 +302,9 @@ public:
         if (in) {
             std::vector<std::string> names;
             for (const std::string& n : in->names())
-                if (n != kStartField && n != kEndField && n != kClosedField) names.push_back(n);
+                if (n != kStartField && n != kEndField) names.push_back(n);
             names.emplace_back(kStartField);
             names.emplace_back(kEndField);
-            names.emplace_back(kClosedField);
             out = make_schema(std::move(names));
         }
         return OpenedStage(std::unique_ptr<StreamOperator>(std::make_unique<WindowOperator>(
@@ -481,8 +480,9 @@ FunctionDescriptor window_apply_descriptor(WindowClock clock) {
         "aggregate.stream can emit one result per window. Records go on at once with "
         "window_start and window_end added (the window's bounds: RFC 3339 times, or record "
         "numbers counted from 0 for count windows; window_end is null on the records of a "
-        "session, whose end is known only when it closes); when a window closes, a marker "
-        "record follows with its final bounds and window_closed = true. A record in several "
+        "session, whose end is known only when it closes); when a window closes, a signal with "
+        "its final bounds follows (batch metadata, not a record: sinks never write it, and "
+        "stages in between pass it on). A record in several "
         "sliding windows goes on once per window. Windows span the whole stream (group by key "
         "in aggregate.stream); a window without records produces nothing. "
         "size = 100 counts records; size = \"1m\" is time: processing time (when the record "

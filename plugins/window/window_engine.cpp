@@ -13,15 +13,13 @@ constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
 }
 
 bool is_window_field(std::string_view name) noexcept {
-    return name == kStartField || name == kEndField || name == kClosedField;
+    return name == kStartField || name == kEndField;
 }
 
 } // namespace
 
 WindowEngine::WindowEngine(WindowSpec spec, DropHandler on_drop)
-    : spec_(std::move(spec)), on_drop_(std::move(on_drop)),
-      marker_schema_(make_schema(
-          {std::string(kStartField), std::string(kEndField), std::string(kClosedField)})) {
+    : spec_(std::move(spec)), on_drop_(std::move(on_drop)) {
     if (spec_.type == WindowType::Tumbling) spec_.slide = spec_.size;
 }
 
@@ -36,10 +34,8 @@ const WindowEngine::Mapping& WindowEngine::mapping(const SchemaRef& in_schema) {
         }
         m.start = names.size();
         m.end = m.start + 1;
-        m.closed = m.start + 2;
         names.emplace_back(kStartField);
         names.emplace_back(kEndField);
-        names.emplace_back(kClosedField);
         m.source.resize(names.size(), Batch::npos);
         m.out_schema = make_schema(std::move(names));
         return m;
@@ -49,8 +45,7 @@ const WindowEngine::Mapping& WindowEngine::mapping(const SchemaRef& in_schema) {
 Batch& WindowEngine::sink_batch(Sink& sink, const SchemaRef& in_schema) {
     std::vector<Batch>& out = *sink.out;
     if (sink.index == SIZE_MAX || sink.in_schema != in_schema) {
-        const SchemaRef& schema = in_schema ? mapping(in_schema).out_schema : marker_schema_;
-        out.emplace_back(schema);
+        out.emplace_back(mapping(in_schema).out_schema);
         sink.index = out.size() - 1;
         sink.in_schema = in_schema;
         sink.owners.clear();
@@ -123,20 +118,17 @@ void WindowEngine::emit_row(Batch& in, std::size_t row, const Window& w, Sink& s
 }
 
 void WindowEngine::emit_marker(const Window& w, Sink& sink) {
-    // The batch being filled takes the marker (its other fields absent); else one of its own.
-    Batch& b = sink_batch(sink, sink.index == SIZE_MAX ? nullptr : sink.in_schema);
-    std::size_t start = 0, end = 1, closed = 2;
-    if (sink.in_schema) {
-        const Mapping& m = mapping(sink.in_schema);
-        start = m.start;
-        end = m.end;
-        closed = m.closed;
-    }
-    if (w.text && sink.owners.insert(w.text.get()).second) b.keep_alive(w.text);
-    std::span<Value> dst = b.append_row();
-    dst[start] = w.vstart;
-    dst[end] = w.vend;
-    dst[closed] = Value::boolean(true);
+    // The close follows the rows before it: it rides on the last output batch (which is then
+    // complete: later rows start a new one), or alone. Never a record (typed metadata).
+    WindowClosed info{w.vstart, w.vend, w.text};
+    std::vector<Batch>& out = *sink.out;
+    if (!out.empty() && out.back().checkpoint_id() == 0)
+        out.back().add_info(std::move(info));
+    else
+        out.push_back(Batch::info_only(std::move(info)));
+    sink.index = SIZE_MAX;
+    sink.in_schema = nullptr;
+    sink.owners.clear();
     tick();
 }
 

@@ -23,14 +23,14 @@
 /// clock and a timer.
 ///
 /// How window.apply talks to aggregate.stream (or any stage after it): every record goes on
-/// with three more fields,
+/// with two more fields,
 ///   window_start   the window's start: an RFC 3339 time, or for count windows the number of
 ///                  the window's first record (counting from 0)
 ///   window_end     its end (exclusive): a time, or the number after its last record; null on
 ///                  the records of a session window, whose end is known only when it closes
-///   window_closed  absent on records
-/// and when a window closes, one *marker* record follows its last record: window_start and
-/// window_end set to the final bounds, window_closed = true, every other field absent.
+/// and when a window closes, typed batch metadata (WindowClosed, core/batch.hpp) with its final
+/// bounds follows its last record. It is not a record: sinks never write it, and stages that
+/// do not act on it pass it on in order.
 /// A record in several sliding windows goes on once per window. Windows span the whole stream
 /// (they are not per key: aggregate.stream groups inside each window), and a window that
 /// received no record produces nothing.
@@ -58,7 +58,6 @@ enum class WindowType : std::uint8_t { Tumbling, Sliding, Session };
 
 inline constexpr std::string_view kStartField = "window_start";
 inline constexpr std::string_view kEndField = "window_end";
-inline constexpr std::string_view kClosedField = "window_closed";
 
 /// Sliding windows: the most windows one record may fall in (ceil(size / slide)). Each record
 /// goes on once per window, so this bounds the work and the output per record; larger
@@ -147,7 +146,7 @@ private:
     struct Mapping {
         SchemaRef out_schema;
         std::vector<std::size_t> source; ///< per output column: input column or npos
-        std::size_t start = 0, end = 0, closed = 0;
+        std::size_t start = 0, end = 0;
     };
     struct Held {
         std::int64_t ts;
@@ -192,7 +191,6 @@ private:
     std::map<std::int64_t, Window> open_;
     std::int64_t records_ = 0; ///< count windows: records placed so far
     PerSchema<Mapping> mappings_;
-    SchemaRef marker_schema_;
 
     // Event time.
     std::optional<std::int64_t> watermark_;

@@ -66,14 +66,25 @@ inline BuiltStage build_stage(const std::string& function,
     return b;
 }
 
-/// Compact JSON per record, one per line (absent fields left out).
+/// Compact JSON per record, one per line (absent fields left out). Batch metadata follows its
+/// batch's records as a line of its own, marked so it cannot pass for a record:
+/// `@window_closed {"window_start":S,"window_end":E}`.
 inline std::string jsonl(const std::vector<Batch>& batches) {
     std::string out;
-    for (const Batch& b : batches)
+    for (const Batch& b : batches) {
         for (std::size_t r = 0; r < b.rows(); ++r) {
             json::append_record(out, b.schema(), b.row(r));
             out.push_back('\n');
         }
+        for (const BatchInfo& info : b.infos()) {
+            const auto& closed = std::get<WindowClosed>(info);
+            out += "@window_closed {\"window_start\":";
+            json::append_value(out, closed.start);
+            out += ",\"window_end\":";
+            json::append_value(out, closed.end);
+            out += "}\n";
+        }
+    }
     return out;
 }
 

@@ -11,7 +11,11 @@ Batch::Batch(SchemaRef schema, std::size_t reserve_rows)
 }
 
 Batch Batch::clone() {
-    if (!schema_) return checkpoint_marker(checkpoint_);
+    if (!schema_) {
+        Batch b = checkpoint_marker(checkpoint_);
+        b.infos_ = infos_;
+        return b;
+    }
     freeze_arena();
     Batch b(schema_);
     b.rows_ = rows_;
@@ -19,6 +23,7 @@ Batch Batch::clone() {
     b.owners_ = owners_;
     b.payload_bytes_ = payload_bytes_;
     b.checkpoint_ = checkpoint_;
+    b.infos_ = infos_;
     return b;
 }
 

@@ -69,6 +69,26 @@ void append_marker(std::vector<Batch>& batches, std::uint64_t id) {
         batches.push_back(Batch::checkpoint_marker(id));
 }
 
+/// Metadata that followed a batch's records (BatchInfo): handed to the operator when it acts
+/// on that kind (what it emits goes on in order), else passed on after `batches` (on the last
+/// one when it carries no checkpoint, else on a batch of its own).
+Status pass_infos(std::vector<BatchInfo> infos, Operator& op, CollectingEmitter& em,
+                  std::vector<Batch>& batches) {
+    for (BatchInfo& info : infos) {
+        if (op.consumes(info)) {
+            CONVEYOR_TRY(op.on_info(info, em));
+            for (Batch& b : em.take())
+                batches.push_back(std::move(b));
+            continue;
+        }
+        if (!batches.empty() && batches.back().checkpoint_id() == 0)
+            batches.back().add_info(std::move(info));
+        else
+            batches.push_back(Batch::info_only(std::move(info)));
+    }
+    return {};
+}
+
 /// Puts checkpoint markers into a source's output when they are due (Checkpointer::due),
 /// reporting the source's position for each.
 class SourceMarkers {
@@ -255,8 +275,10 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
         // A checkpoint marker (alone, or after the batch's records) completes once every input
         // brought it.
         const std::uint64_t marker = ev->batch ? ev->batch->take_checkpoint() : 0;
+        std::vector<BatchInfo> infos;
+        if (ev->batch) infos = ev->batch->take_infos();
         Status s;
-        if (!(marker != 0 && ev->batch->empty())) {
+        if (!((marker != 0 || !infos.empty()) && ev->batch->empty())) {
             BusyTimer t(m);
             if (ev->batch) {
                 const std::size_t rows = ev->batch->rows();
@@ -273,12 +295,15 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
             }
         }
         if (!s) co_return std::move(s).error().in_stage(node.id());
+        std::vector<Batch> batches = em.take();
+        if (!infos.empty())
+            if (Status t = pass_infos(std::move(infos), op, em, batches); !t)
+                co_return std::move(t).error().in_stage(node.id());
         std::uint64_t complete = 0;
         if (marker != 0)
             complete = markers.arrived(ev->port, marker, in) ? marker : 0;
         else if (!ev->batch)
             complete = markers.port_ended(ev->port);
-        std::vector<Batch> batches = em.take();
         if (complete != 0)
             if (Status t = markers.take(complete, op, in, batches); !t)
                 co_return std::move(t).error().in_stage(node.id());

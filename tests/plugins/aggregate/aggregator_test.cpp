@@ -1,10 +1,12 @@
-// Aggregator fed with what window.apply produces: records with window_start/window_end and
-// marker records (window_closed = true) that close windows.
+// Aggregator fed with what window.apply produces: records with window_start/window_end, and
+// the closes of windows (WindowClosed batch metadata, written close(start, end) here).
 
 #include "aggregator.hpp"
 #include "support/stage_harness.hpp"
 
 #include <gtest/gtest.h>
+
+#include <cstdio>
 
 namespace conveyor::plugins::aggregate {
 namespace {
@@ -26,15 +28,32 @@ std::string rec(int start, const std::string& fields) {
     return "{" + fields + ",\"window_start\":" + std::to_string(start) +
            ",\"window_end\":" + std::to_string(start + 10) + "}";
 }
+/// Stands for the close of the window [start, end) among the records given to run().
 std::string close(int start, int end) {
-    return "{\"window_start\":" + std::to_string(start) + ",\"window_end\":" + std::to_string(end) +
-           ",\"window_closed\":true}";
+    return "CLOSE " + std::to_string(start) + " " + std::to_string(end);
 }
 
+/// Pushes the records (consecutive ones as one batch) and the closes, in order.
 std::string run(Aggregator& a, const std::vector<std::string>& records) {
     std::vector<Batch> out;
-    Status s = a.push(batch_from_json(records), out);
-    EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().to_string());
+    std::vector<std::string> pending;
+    auto flush = [&] {
+        if (pending.empty()) return;
+        Status s = a.push(batch_from_json(pending), out);
+        EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().to_string());
+        pending.clear();
+    };
+    for (const std::string& r : records) {
+        if (!r.starts_with("CLOSE ")) {
+            pending.push_back(r);
+            continue;
+        }
+        flush();
+        int start = 0, end = 0;
+        std::sscanf(r.c_str(), "CLOSE %d %d", &start, &end);
+        a.close(WindowClosed{Value::integer(start), Value::integer(end), nullptr}, out);
+    }
+    flush();
     return jsonl(out);
 }
 
@@ -114,10 +133,13 @@ TEST(AggregatorTest, StringsOutliveTheirInputBatches) {
             {"{\"host\":\"alpha\",\"v\":2.50,\"window_start\":\"2024-05-01T12:00:00Z\"}"});
         ASSERT_TRUE(a.push(b, out).ok());
     } // the input batch and its storage are gone
-    ASSERT_TRUE(a.push(batch_from_json({"{\"window_start\":\"2024-05-01T12:00:00Z\",\"window_end\":"
-                                        "\"2024-05-01T12:01:00Z\",\"window_closed\":true}"}),
-                       out)
-                    .ok());
+    {
+        // The close's bounds point into storage that goes away with it, too.
+        auto text = std::make_shared<std::string>("2024-05-01T12:00:00Z2024-05-01T12:01:00Z");
+        WindowClosed closed{Value::string(std::string_view(*text).substr(0, 20)),
+                            Value::string(std::string_view(*text).substr(20)), text};
+        a.close(closed, out);
+    }
     EXPECT_EQ(jsonl(out),
               "{\"host\":\"alpha\",\"max\":2.50,\"window_start\":\"2024-05-01T12:00:00Z\","
               "\"window_end\":\"2024-05-01T12:01:00Z\"}\n");

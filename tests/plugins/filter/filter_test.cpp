@@ -77,19 +77,6 @@ TEST(FilterApply, BooleansCompareByValueAndWithTheirText) {
     EXPECT_EQ(ids(run_filter(cond("ok", "!=", true), rows)), "2 ");
 }
 
-TEST(FilterApply, WindowMarkersAlwaysPass) {
-    // Between window.apply and aggregate.stream: the marker that closes a window has no data
-    // (so no `level`) but must reach the aggregate, or the window never closes.
-    const std::vector<std::string> rows = {
-        R"({"level":"error","window_start":0,"window_end":3})",
-        R"({"level":"info","window_start":0,"window_end":3})",
-        R"({"window_start":0,"window_end":3,"window_closed":true})",
-    };
-    EXPECT_EQ(run_filter(cond("level", "==", "error"), rows),
-              "{\"level\":\"error\",\"window_start\":0,\"window_end\":3}\n"
-              "{\"window_start\":0,\"window_end\":3,\"window_closed\":true}\n");
-}
-
 TEST(FilterApply, CountsWhatItFiltersOut) {
     StageMetrics m("f");
     run_filter(cond("amount", ">=", 1000), kRows, &m);

@@ -244,8 +244,8 @@ TEST(WindowApplyRunTest, OutOfRangeTimesAreCountedAndSkippedUnderContinue) {
               "\"window_end\":\"2024-05-01T12:01:00Z\"}\n"
               "{\"ts\":1714564801,\"v\":4,\"window_start\":\"2024-05-01T12:00:00Z\","
               "\"window_end\":\"2024-05-01T12:01:00Z\"}\n"
-              "{\"window_start\":\"2024-05-01T12:00:00Z\",\"window_end\":"
-              "\"2024-05-01T12:01:00Z\",\"window_closed\":true}\n");
+              "@window_closed {\"window_start\":\"2024-05-01T12:00:00Z\",\"window_end\":"
+              "\"2024-05-01T12:01:00Z\"}\n");
 }
 
 /// A pipeline file: json.read of `input` -> window.apply with `window` (TOML lines) ->

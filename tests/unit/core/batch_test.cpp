@@ -1,4 +1,5 @@
 #include "conveyor/core/batch.hpp"
+#include "conveyor/stage/emitter.hpp"
 
 #include <gtest/gtest.h>
 #include <memory>
@@ -158,6 +159,27 @@ TEST(BatchTest, MovesLeaveTheSourceEmpty) {
     Batch b = std::move(a);
     EXPECT_EQ(b.rows(), 2u);
     EXPECT_EQ(b.at(1, 1).as_string(), "name-1");
+}
+
+TEST(BatchTest, MetadataFollowsTheRecordsAndIsClonedForFanOut) {
+    Batch b(make_schema({"a"}));
+    b.append_row()[0] = Value::integer(1);
+    EXPECT_FALSE(b.is_marker_only());
+    b.add_info(WindowClosed{Value::integer(0), Value::integer(4), nullptr});
+    Batch copy = b.clone();
+    ASSERT_EQ(copy.infos().size(), 1U);
+    EXPECT_EQ(std::get<WindowClosed>(copy.infos()[0]).end.as_int(), 4);
+    const std::vector<BatchInfo> taken = b.take_infos();
+    EXPECT_EQ(taken.size(), 1U);
+    EXPECT_TRUE(b.infos().empty());
+    EXPECT_EQ(copy.rows(), 1U) << "the records stay records";
+
+    Batch alone = Batch::info_only(WindowClosed{Value::integer(4), Value::integer(8), nullptr});
+    EXPECT_TRUE(alone.is_marker_only()) << "metadata without records is no data";
+    EXPECT_EQ(alone.clone().infos().size(), 1U);
+    CollectingEmitter em;
+    em.emit(std::move(alone));
+    EXPECT_FALSE(em.empty()) << "an emitter keeps metadata-only batches";
 }
 
 TEST(ArenaTest, CopiesStayValidAcrossBlocks) {

@@ -10,9 +10,25 @@
 #include <memory>
 #include <span>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace conveyor {
+
+/// Typed batch metadata: window.apply closed a window. `start` and `end` are the bounds its
+/// records carried (window_start / window_end: RFC 3339 text, or record numbers for count
+/// windows); `storage` owns the text they point to.
+struct WindowClosed {
+    Value start;
+    Value end;
+    std::shared_ptr<const void> storage;
+};
+
+/// A control signal that rides on a batch, after its records (as ClickHouse attaches ChunkInfo
+/// to a chunk): never a record, so sinks never write it and transforms never see it as data.
+/// A stage that does not act on a kind passes it on in order (exec/driver.cpp); one that does
+/// says so with Operator::consumes. Checkpoint markers ride the same way (checkpoint_id()).
+using BatchInfo = std::variant<WindowClosed>;
 
 /// A move-only group of records sharing one schema, laid out row-major: row r is
 /// values[r * width .. (r + 1) * width). Stages exchange batches, never single records.
@@ -47,8 +63,22 @@ public:
     void set_checkpoint(std::uint64_t id) noexcept { checkpoint_ = id; }
     /// checkpoint_id(), leaving the batch a plain batch of records.
     std::uint64_t take_checkpoint() noexcept { return std::exchange(checkpoint_, 0); }
-    /// A checkpoint marker without records.
-    [[nodiscard]] bool is_marker_only() const noexcept { return checkpoint_ != 0 && rows_ == 0; }
+    /// Control signals only: a checkpoint marker or metadata, without records.
+    [[nodiscard]] bool is_marker_only() const noexcept {
+        return rows_ == 0 && (checkpoint_ != 0 || !infos_.empty());
+    }
+
+    /// A batch carrying only metadata (see BatchInfo).
+    [[nodiscard]] static Batch info_only(BatchInfo info) {
+        Batch b;
+        b.infos_.push_back(std::move(info));
+        return b;
+    }
+    /// The metadata that follows this batch's records, in order.
+    [[nodiscard]] const std::vector<BatchInfo>& infos() const noexcept { return infos_; }
+    void add_info(BatchInfo info) { infos_.push_back(std::move(info)); }
+    /// infos(), leaving the batch without them.
+    std::vector<BatchInfo> take_infos() noexcept { return std::exchange(infos_, {}); }
 
     [[nodiscard]] const SchemaRef& schema_ref() const noexcept { return schema_; }
     [[nodiscard]] const Schema& schema() const noexcept { return *schema_; }
@@ -127,6 +157,7 @@ private:
     std::shared_ptr<Arena> arena_;
     std::size_t payload_bytes_ = 0;
     std::uint64_t checkpoint_ = 0;
+    std::vector<BatchInfo> infos_;
 };
 
 } // namespace conveyor

@@ -21,7 +21,7 @@ public:
 class CollectingEmitter final : public Emitter {
 public:
     void emit(Batch&& batch) override {
-        if (!batch.empty()) batches_.push_back(std::move(batch));
+        if (!batch.empty() || !batch.infos().empty()) batches_.push_back(std::move(batch));
     }
     [[nodiscard]] bool empty() const noexcept { return batches_.empty(); }
     /// Records emitted and not yet taken.
