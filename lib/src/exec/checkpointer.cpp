@@ -28,7 +28,7 @@ Checkpointer::Checkpointer(RunJournal& journal, std::vector<std::optional<std::s
       last_durable_(std::chrono::steady_clock::now()) {
     for (auto& p : participants) {
         if (p)
-            participants_.push_back(Participant{std::move(*p)});
+            participants_.emplace_back(Participant{std::move(*p)});
         else
             participants_.emplace_back();
     }
@@ -110,7 +110,10 @@ void Checkpointer::commit_ready(std::unique_lock<std::mutex>& lock) {
         for (std::size_t i = 0; i < participants_.size(); ++i) {
             if (!participants_[i]) continue;
             const Participant& p = *participants_[i];
-            cut.emplace_back(p.stage, states[i] ? std::move(*states[i]) : *p.final_state);
+            if (states[i])
+                cut.emplace_back(p.stage, std::move(*states[i]));
+            else
+                cut.emplace_back(p.stage, *p.final_state);
         }
         bool is_durable = false;
         if (auto d = durable_.find(id); d != durable_.end()) is_durable = d->second;

@@ -207,7 +207,7 @@ void run_dag(Plan& plan) {
         for (std::size_t k = 0; k < started.size(); ++k) {
             Node& n = *started[k].node;
             asio::co_spawn(stage_executor(plan, n), drive_stage(n, *ins[k], *outs[k], *plan.run),
-                           [&plan, &completion, st = started[k]](std::exception_ptr ep, Status s) {
+                           [&plan, &completion, st = started[k]](const std::exception_ptr& ep, Status s) {
                                s = stage_status(*st.node, ep, std::move(s));
                                const bool isolated = settle_stage(plan, *st.node, s);
                                // Like the streaming executors: a finished or failed link

@@ -23,7 +23,8 @@ asio::awaitable<bool> BroadcastOutput::emit(Batch batch) {
         if (!t.live) continue;
         // Named, not a temporary inside the co_await expression (GCC 12 mishandles
         // non-trivial temporaries there).
-        Batch payload = i == last ? std::move(batch) : batch.clone();
+        // Moved only on the last pass of the loop: no use after the move.
+        Batch payload = i == last ? std::move(batch) : batch.clone(); // NOLINT(bugprone-use-after-move)
         const bool ok = co_await t.inbox->push(t.port, std::move(payload));
         if (!ok) t.live = false;
     }
@@ -52,7 +53,7 @@ asio::any_io_executor stage_executor(Plan& plan, const Node& node) {
     return asio::make_strand(plan.runtime->workers());
 }
 
-Status stage_status(const Node& node, std::exception_ptr ep, Status s) {
+Status stage_status(const Node& node, const std::exception_ptr& ep, Status s) {
     if (!ep) return s;
     try {
         std::rethrow_exception(ep);

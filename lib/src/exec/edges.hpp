@@ -56,6 +56,6 @@ void note_emitted(Node& node, const Batch& batch);
 boost::asio::any_io_executor stage_executor(Plan& plan, const Node& node);
 
 /// The status of a finished stage coroutine, an escaped exception made an Internal error.
-Status stage_status(const Node& node, std::exception_ptr ep, Status s);
+Status stage_status(const Node& node, const std::exception_ptr& ep, Status s);
 
 } // namespace conveyor::exec

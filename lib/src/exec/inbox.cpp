@@ -89,7 +89,8 @@ asio::awaitable<bool> Inbox::push(std::size_t port, Batch batch) {
             if (cancelled_ || ports_[port].closed) co_return false;
             if (has_room(port, n)) {
                 Port& p = ports_[port];
-                p.queue.push_back(std::move(batch));
+                // Enqueued at most once: the loop ends right after (enqueued = true).
+                p.queue.push_back(std::move(batch)); // NOLINT(bugprone-use-after-move)
                 p.records += n;
                 total_ += n;
                 if (p.held) held_records_ += n;

@@ -61,7 +61,7 @@ void run_streaming(Plan& plan, bool shared_mailbox) {
     for (Node& n : plan.nodes) {
         if (!n.opened) continue;
         asio::co_spawn(stage_executor(plan, n), drive_stage(n, *ins[n.index], *outs[n.index], *plan.run),
-                       [&plan, &n, &inboxes, &outs, &completion](std::exception_ptr ep, Status s) {
+                       [&plan, &n, &inboxes, &outs, &completion](const std::exception_ptr& ep, Status s) {
                            s = stage_status(n, ep, std::move(s));
                            // Whatever happened, this stage takes no more input and its
                            // consumers learn that its output has ended.
