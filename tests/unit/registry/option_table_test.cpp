@@ -88,7 +88,8 @@ TEST(OptionTableTest, IntegerMembersAreBoundedByTheirTypeUnlessDeclared) {
 }
 
 TEST(OptionTableTest, ChoiceOptionsListTheirSpellingsAndDefaultToTheMembersSpelling) {
-    const OptionSpec& color = spec(sample_table().specs(), "color");
+    const std::vector<OptionSpec> specs = sample_table().specs();
+    const OptionSpec& color = spec(specs, "color");
     EXPECT_EQ(color.type, OptionType::String);
     EXPECT_EQ(color.choices, (std::vector<std::string>{"red", "green"}));
     EXPECT_EQ(color.default_value, OptionValue("green"));
