@@ -8,7 +8,7 @@
 #include <random>
 #include <unistd.h>
 
-namespace conveyor::csv {
+namespace conveyor::plugins::csv {
 namespace {
 
 using test::OptionList;
@@ -635,4 +635,4 @@ TEST_F(CsvRead, BuildTimeOptionErrors) {
 }
 
 } // namespace
-} // namespace conveyor::csv
+} // namespace conveyor::plugins::csv
