@@ -15,7 +15,7 @@ namespace conveyor::plugins::csv {
 
 /// csv.write's options as a pipeline gives them; the initializers are the options' defaults.
 struct CsvWriteOptions {
-    std::string path; ///< required
+    std::string path;        ///< required
     CsvFormatOptions format; ///< headers, delimiter and quote
     /// Fixed header chosen by the user: fields not listed are left out on purpose.
     std::optional<std::vector<std::string>> columns;

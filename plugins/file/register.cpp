@@ -97,8 +97,7 @@ const OptionTable<WatchOptions>& watch_options() {
     static const auto table =
         OptionTable<WatchOptions>()
             .add("path", &WatchOptions::path,
-                 {.description = "The file to follow; its directory must exist.",
-                  .required = true})
+                 {.description = "The file to follow; its directory must exist.", .required = true})
             .add_choice("from", &WatchOptions::from,
                         {{"beginning", FollowFrom::Beginning}, {"end", FollowFrom::End}},
                         {.description = "Where to start in the file as it is when the run "
@@ -110,8 +109,7 @@ const OptionTable<WatchOptions>& watch_options() {
                                  "arrives (file systems without inotify, such as NFS).",
                   .min = 10,
                   .max = 60000})
-            .embed(&WatchOptions::input,
-                   stdin_source::format_options(WatchOptions{}.input.format));
+            .embed(&WatchOptions::input, stdin_source::format_options(WatchOptions{}.input.format));
     return table;
 }
 

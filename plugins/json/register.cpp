@@ -13,8 +13,8 @@ using json::JsonFormat;
 using json::JsonReadConfig;
 using json::JsonWriteConfig;
 
-const std::vector<std::pair<std::string, JsonFormat>> kFormats = {
-    {"records", JsonFormat::Records}, {"jsonl", JsonFormat::Jsonl}};
+const std::vector<std::pair<std::string, JsonFormat>> kFormats = {{"records", JsonFormat::Records},
+                                                                  {"jsonl", JsonFormat::Jsonl}};
 
 constexpr const char* kFormatDescription =
     "\"records\" (a JSON array of objects) or \"jsonl\" (one object per line). When not "
@@ -46,8 +46,7 @@ const OptionTable<JsonWriteConfig>& write_options() {
     static const auto table =
         OptionTable<JsonWriteConfig>()
             .add("path", &JsonWriteConfig::path,
-                 {.description = "File to write; \"-\" writes standard output.",
-                  .required = true})
+                 {.description = "File to write; \"-\" writes standard output.", .required = true})
             .add_choice("format", &JsonWriteConfig::format, kFormats,
                         {.description = kFormatDescription})
             .add("pretty", &JsonWriteConfig::pretty,
