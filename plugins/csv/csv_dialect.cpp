@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-namespace conveyor::csv {
+namespace conveyor::plugins::csv {
 
 namespace {
 
@@ -22,12 +22,11 @@ std::optional<char> parse_delimiter(std::string_view text) noexcept {
     return std::nullopt;
 }
 
-std::optional<Dialect> dialect_from_options(BuildContext& ctx) {
-    const Options& options = ctx.options();
+std::optional<Dialect> dialect_from_options(BuildContext& ctx, const CsvFormatOptions& options) {
     Dialect dialect;
     bool ok = true;
 
-    const std::string delimiter = string_option(options, "delimiter", ",");
+    const std::string& delimiter = options.delimiter;
     if (const auto d = parse_delimiter(delimiter)) {
         dialect.delimiter = *d;
         if (*d == '\n' || *d == '\r') {
@@ -42,7 +41,7 @@ std::optional<Dialect> dialect_from_options(BuildContext& ctx) {
         ok = false;
     }
 
-    const std::string quote = string_option(options, "quote", "\"");
+    const std::string& quote = options.quote;
     if (quote.size() == 1) {
         dialect.quote = quote.front();
         if (dialect.quote == '\n' || dialect.quote == '\r') {
@@ -63,78 +62,35 @@ std::optional<Dialect> dialect_from_options(BuildContext& ctx) {
     return dialect;
 }
 
-OptionSpec headers_option(std::string description) {
-    OptionSpec o;
-    o.name = "headers";
-    o.type = OptionType::Bool;
-    o.default_value = true;
-    o.description = std::move(description);
-    o.aliases = {"has_headers"};
-    return o;
+OptionTable<CsvFormatOptions> csv_format_options(std::string headers_description,
+                                                 std::string_view context) {
+    const std::string prefix(context);
+    return OptionTable<CsvFormatOptions>()
+        .add("headers", &CsvFormatOptions::headers,
+             {.description = std::move(headers_description), .aliases = {"has_headers"}})
+        .add("delimiter", &CsvFormatOptions::delimiter,
+             {.description = "Field separator: one byte such as \",\", \";\" or \"|\"; \"tab\" "
+                             "or \"\\t\" for tab-separated files."})
+        .add("quote", &CsvFormatOptions::quote,
+             {.description = "Quote character (one byte) around fields that contain the "
+                             "delimiter, the quote itself or line breaks; a quote inside a "
+                             "quoted field is doubled."})
+        .add("infer_types", &CsvFormatOptions::infer_types,
+             {.description = prefix + "Turn integers and decimals into numbers and empty fields "
+                                      "into null. When false every field is a string (empty "
+                                      "fields are empty strings)."})
+        .add_choice("on_ragged", &CsvFormatOptions::on_ragged,
+                    {{"error", RaggedPolicy::Error},
+                     {"pad", RaggedPolicy::Pad},
+                     {"skip", RaggedPolicy::Skip}},
+                    {.description = prefix + "A row with a different number of fields than the "
+                                             "header: \"error\" stops with file:line, \"pad\" "
+                                             "fills short rows with null (long rows still "
+                                             "fail), \"skip\" drops the row and warns once "
+                                             "with the count."})
+        .add("columns", &CsvFormatOptions::columns,
+             {.description = prefix + "Field names for input without a header row (headers = "
+                                      "false); each row must have this many fields."});
 }
 
-OptionSpec delimiter_option() {
-    OptionSpec o;
-    o.name = "delimiter";
-    o.type = OptionType::String;
-    o.default_value = ",";
-    o.description = "Field separator: one byte such as \",\", \";\" or \"|\"; \"tab\" or \"\\t\" "
-                    "for tab-separated files.";
-    return o;
-}
-
-OptionSpec quote_option() {
-    OptionSpec o;
-    o.name = "quote";
-    o.type = OptionType::String;
-    o.default_value = "\"";
-    o.description = "Quote character (one byte) around fields that contain the delimiter, the "
-                    "quote itself or line breaks; a quote inside a quoted field is doubled.";
-    return o;
-}
-
-OptionSpec infer_types_option(std::string_view context) {
-    OptionSpec o;
-    o.name = "infer_types";
-    o.type = OptionType::Bool;
-    o.default_value = true;
-    o.description = std::string(context) +
-                    "Turn integers and decimals into numbers and empty fields into null. When "
-                    "false every field is a string (empty fields are empty strings).";
-    return o;
-}
-
-OptionSpec on_ragged_option(std::string_view context) {
-    OptionSpec o;
-    o.name = "on_ragged";
-    o.type = OptionType::String;
-    o.default_value = "error";
-    o.choices = {"error", "pad", "skip"};
-    o.description = std::string(context) +
-                    "A row with a different number of fields than the header: \"error\" stops "
-                    "with file:line, \"pad\" fills short rows with null (long rows still fail), "
-                    "\"skip\" drops the row and warns once with the count.";
-    return o;
-}
-
-OptionSpec columns_option(std::string_view context) {
-    OptionSpec o;
-    o.name = "columns";
-    o.type = OptionType::StringList;
-    o.description = std::string(context) +
-                    "Field names for input without a header row (headers = false); each row "
-                    "must have this many fields.";
-    return o;
-}
-
-bool bool_option(const Options& options, std::string_view name, bool fallback) {
-    const OptionValue* v = options.find(name);
-    return v && v->is_bool() ? v->as_bool() : fallback;
-}
-
-std::string string_option(const Options& options, std::string_view name, std::string fallback) {
-    const OptionValue* v = options.find(name);
-    return v && v->is_string() ? v->as_string() : fallback;
-}
-
-} // namespace conveyor::csv
+} // namespace conveyor::plugins::csv

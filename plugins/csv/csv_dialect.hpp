@@ -1,40 +1,56 @@
 #pragma once
 
+#include "conveyor/registry/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
-/// The options csv.read and csv.write share: how fields are separated and quoted.
-namespace conveyor::csv {
+/// The options csv.read and csv.write share (how fields are separated and quoted), and those
+/// of every CSV reader (csv.read, stdin.read and file.watch with format = "csv").
+namespace conveyor::plugins::csv {
 
 struct Dialect {
     char delimiter = ',';
     char quote = '"';
 };
 
+/// What to do with a row whose field count differs from the header's.
+enum class RaggedPolicy : std::uint8_t {
+    Error, ///< fail naming file:line
+    Pad,   ///< fill short rows with null; long rows still fail (data is never dropped silently)
+    Skip,  ///< drop the row; one warning at the end counts them
+};
+
+/// The CSV options as a pipeline gives them; the initializers are the options' defaults.
+/// `delimiter` and `quote` are still text here: dialect_from_options() checks and converts them.
+struct CsvFormatOptions {
+    bool headers = true;
+    std::string delimiter = std::string(1, Dialect{}.delimiter);
+    std::string quote = std::string(1, Dialect{}.quote);
+    bool infer_types = true;
+    RaggedPolicy on_ragged = RaggedPolicy::Error;
+    /// Field names for input without a header row.
+    std::optional<std::vector<std::string>> columns;
+};
+
+/// The declarations of CsvFormatOptions, in this order: headers (described by
+/// `headers_description`, which says how the function uses it), delimiter, quote, infer_types,
+/// on_ragged, columns. `context` prefixes the descriptions of the reader-only options where
+/// they only apply to one format. A function embeds them (OptionTable::embed), a writer picks
+/// headers, delimiter and quote.
+OptionTable<CsvFormatOptions> csv_format_options(std::string headers_description,
+                                                 std::string_view context = {});
+
 /// The delimiter `text` names: exactly one byte, or "tab" / a two-character `\t` for a tab
 /// (a TOML basic string "\t" already is one tab byte). nullopt when it is none of those.
 std::optional<char> parse_delimiter(std::string_view text) noexcept;
 
-/// Reads `delimiter` and `quote` from the validated options, reporting every problem through
-/// `ctx` (a multi-byte delimiter, a line break, quote == delimiter). nullopt after an error.
-std::optional<Dialect> dialect_from_options(BuildContext& ctx);
+/// Checks and converts `delimiter` and `quote`, reporting every problem through `ctx` (a
+/// multi-byte delimiter, a line break, quote == delimiter). nullopt after an error.
+std::optional<Dialect> dialect_from_options(BuildContext& ctx, const CsvFormatOptions& options);
 
-/// Declarations shared by both functions, so `conveyor describe` reads the same for both.
-OptionSpec headers_option(std::string description);
-OptionSpec delimiter_option();
-OptionSpec quote_option();
-/// Options of every CSV reader (csv.read, stdin.read and file.watch with format = "csv").
-/// `context` prefixes the descriptions where the options only apply to one format.
-OptionSpec infer_types_option(std::string_view context = {});
-OptionSpec on_ragged_option(std::string_view context = {});
-OptionSpec columns_option(std::string_view context = {});
-
-/// Typed option access that also works when a test fills in only some options: the declared
-/// default applies when the key is missing.
-bool bool_option(const Options& options, std::string_view name, bool fallback);
-std::string string_option(const Options& options, std::string_view name, std::string fallback);
-
-} // namespace conveyor::csv
+} // namespace conveyor::plugins::csv

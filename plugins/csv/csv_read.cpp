@@ -15,7 +15,7 @@
 #include <fmt/format.h>
 #include <unordered_set>
 
-namespace conveyor::csv {
+namespace conveyor::plugins::csv {
 
 namespace {
 
@@ -414,33 +414,41 @@ private:
     CsvReadConfig config_;
 };
 
-std::unique_ptr<Stage> build_csv_read(BuildContext& ctx) {
-    const Options& options = ctx.options();
+const OptionTable<CsvReadOptions>& csv_read_options() {
+    static const auto table =
+        OptionTable<CsvReadOptions>()
+            .add("path", &CsvReadOptions::path,
+                 {.description = "File to read; \"-\" reads standard input. Relative paths are "
+                                 "relative to the current directory.",
+                  .required = true})
+            .embed(&CsvReadOptions::format,
+                   csv_format_options("The first row holds the field names. Without it, fields "
+                                      "are called column1, column2, ... unless 'columns' names "
+                                      "them."))
+            .add("follow", &CsvReadOptions::follow,
+                 {.description = "Keep reading what is appended to the file, like `tail -F`, "
+                                 "until the run is stopped (SIGINT/SIGTERM); a file rotated by "
+                                 "rename or truncated is read again from its beginning (a "
+                                 "repeated header is skipped). Needs execution_mode = "
+                                 "\"streaming\"; file.watch does the same with more choices."});
+    return table;
+}
+
+std::unique_ptr<Stage> build_csv_read(BuildContext& ctx, const CsvReadOptions& o) {
     CsvReadConfig config;
-    config.path = string_option(options, "path", "");
+    config.path = o.path;
     if (config.path.empty())
         ctx.error("path", "path must name a CSV file (or \"-\" for standard input)");
-    config.headers = bool_option(options, "headers", true);
-    if (const auto dialect = dialect_from_options(ctx)) {
+    config.headers = o.format.headers;
+    if (const auto dialect = dialect_from_options(ctx, o.format)) {
         config.delimiter = dialect->delimiter;
         config.quote = dialect->quote;
     }
-    config.infer_types = bool_option(options, "infer_types", true);
+    config.infer_types = o.format.infer_types;
+    config.on_ragged = o.format.on_ragged;
 
-    const std::string ragged = string_option(options, "on_ragged", "error");
-    if (ragged == "error")
-        config.on_ragged = RaggedPolicy::Error;
-    else if (ragged == "pad")
-        config.on_ragged = RaggedPolicy::Pad;
-    else if (ragged == "skip")
-        config.on_ragged = RaggedPolicy::Skip;
-    else
-        ctx.error(
-            "on_ragged",
-            fmt::format("on_ragged must be \"error\", \"pad\" or \"skip\", not \"{}\"", ragged));
-
-    if (const OptionValue* v = options.find("columns"); v && !v->is_null()) {
-        std::vector<std::string> columns = options.get_string_list("columns");
+    if (o.format.columns) {
+        const std::vector<std::string>& columns = *o.format.columns;
         if (config.headers) {
             ctx.error("columns", "'columns' names the fields of a file without a header row; "
                                  "set headers = false as well (with a header row, the header "
@@ -456,9 +464,9 @@ std::unique_ptr<Stage> build_csv_read(BuildContext& ctx) {
                     ctx.error("columns", fmt::format("'columns' lists '{}' twice", c));
             }
         }
-        config.columns = std::move(columns);
+        config.columns = columns;
     }
-    config.follow = bool_option(options, "follow", false);
+    config.follow = o.follow;
     if (config.follow) {
         if (config.path == "-")
             ctx.error("follow", "follow = true reads a file as it grows; standard input is "
@@ -532,36 +540,9 @@ FunctionDescriptor csv_read_descriptor() {
         "everything else (including 007, +1 and quoted \"\") stays a string. Errors name the "
         "file and the line where the record starts.";
 
-    OptionSpec path;
-    path.name = "path";
-    path.type = OptionType::String;
-    path.required = true;
-    path.description = "File to read; \"-\" reads standard input. Relative paths are relative "
-                       "to the current directory.";
-    fn.options.push_back(std::move(path));
-    fn.options.push_back(headers_option(
-        "The first row holds the field names. Without it, fields are called column1, "
-        "column2, ... unless 'columns' names them."));
-    fn.options.push_back(delimiter_option());
-    fn.options.push_back(quote_option());
-
-    fn.options.push_back(infer_types_option());
-    fn.options.push_back(on_ragged_option());
-    fn.options.push_back(columns_option());
-
-    OptionSpec follow;
-    follow.name = "follow";
-    follow.type = OptionType::Bool;
-    follow.default_value = false;
-    follow.description =
-        "Keep reading what is appended to the file, like `tail -F`, until the run is stopped "
-        "(SIGINT/SIGTERM); a file rotated by rename or truncated is read again from its "
-        "beginning (a repeated header is skipped). Needs execution_mode = \"streaming\"; "
-        "file.watch does the same with more choices.";
-    fn.options.push_back(std::move(follow));
-
-    fn.factory = build_csv_read;
+    fn.options = csv_read_options().specs();
+    fn.factory = bind_options(csv_read_options(), build_csv_read);
     return fn;
 }
 
-} // namespace conveyor::csv
+} // namespace conveyor::plugins::csv

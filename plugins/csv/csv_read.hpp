@@ -3,6 +3,7 @@
 #include "conveyor/io/input_file.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/stage.hpp"
+#include "csv_dialect.hpp"
 #include "csv_reader.hpp"
 
 #include <memory>
@@ -10,27 +11,27 @@
 #include <string>
 #include <vector>
 
-namespace conveyor::csv {
+namespace conveyor::plugins::csv {
 
-/// What to do with a row whose field count differs from the header's.
-enum class RaggedPolicy : std::uint8_t {
-    Error, ///< fail naming file:line
-    Pad,   ///< fill short rows with null; long rows still fail (data is never dropped silently)
-    Skip,  ///< drop the row; one warning at the end counts them
+/// csv.read's options as a pipeline gives them; the initializers are the options' defaults.
+struct CsvReadOptions {
+    std::string path; ///< required
+    CsvFormatOptions format;
+    bool follow = false;
 };
 
-/// csv.read's definition, built from validated options.
+/// csv.read's definition, built from validated options (the defaults are the options').
 struct CsvReadConfig {
     std::string path; ///< "-" = stdin
-    bool headers = true;
-    char delimiter = ',';
-    char quote = '"';
-    bool infer_types = true;
-    RaggedPolicy on_ragged = RaggedPolicy::Error;
+    bool headers = CsvFormatOptions{}.headers;
+    char delimiter = Dialect{}.delimiter;
+    char quote = Dialect{}.quote;
+    bool infer_types = CsvFormatOptions{}.infer_types;
+    RaggedPolicy on_ragged = CsvFormatOptions{}.on_ragged;
     /// Column names for a file without a header row.
     std::optional<std::vector<std::string>> columns;
     /// Keep reading data appended to the file, across rotations (streaming mode only).
-    bool follow = false;
+    bool follow = CsvReadOptions{}.follow;
     std::size_t block_size = kDefaultBlockSize; ///< internal knob for tests
 };
 
@@ -64,4 +65,4 @@ std::vector<std::string>
 normalise_header(std::vector<std::string> names,
                  std::vector<std::pair<std::string, std::string>>* renamed = nullptr);
 
-} // namespace conveyor::csv
+} // namespace conveyor::plugins::csv

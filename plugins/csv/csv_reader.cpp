@@ -14,7 +14,7 @@
 #include <emmintrin.h>
 #endif
 
-namespace conveyor::csv {
+namespace conveyor::plugins::csv {
 
 namespace {
 
@@ -405,4 +405,4 @@ Status CsvReader::refill() {
     return {};
 }
 
-} // namespace conveyor::csv
+} // namespace conveyor::plugins::csv

@@ -15,7 +15,7 @@ namespace conveyor {
 struct StageMetrics;
 }
 
-namespace conveyor::csv {
+namespace conveyor::plugins::csv {
 
 class BlockPool;
 
@@ -141,4 +141,4 @@ private:
     Error error_;
 };
 
-} // namespace conveyor::csv
+} // namespace conveyor::plugins::csv

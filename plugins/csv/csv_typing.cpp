@@ -5,7 +5,7 @@
 #include <limits>
 #include <system_error>
 
-namespace conveyor::csv {
+namespace conveyor::plugins::csv {
 
 namespace {
 
@@ -105,4 +105,4 @@ Value infer_numeric(std::string_view text) noexcept {
 
 } // namespace detail
 
-} // namespace conveyor::csv
+} // namespace conveyor::plugins::csv

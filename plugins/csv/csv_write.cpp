@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-namespace conveyor::csv {
+namespace conveyor::plugins::csv {
 
 namespace {
 
@@ -425,22 +425,42 @@ private:
     CsvWriteConfig config_;
 };
 
-std::unique_ptr<Stage> build_csv_write(BuildContext& ctx) {
-    const Options& options = ctx.options();
+const OptionTable<CsvWriteOptions>& csv_write_options() {
+    static const auto table =
+        OptionTable<CsvWriteOptions>()
+            .add("path", &CsvWriteOptions::path,
+                 {.description = "File to write (parent directories are created); \"-\" writes "
+                                 "to standard output.",
+                  .required = true})
+            .embed(&CsvWriteOptions::format,
+                   csv_format_options("Write a first row with the field names."),
+                   {"headers", "delimiter", "quote"})
+            .add("columns", &CsvWriteOptions::columns,
+                 {.description = "The columns to write, in this order; other fields are left "
+                                 "out and missing ones are empty."})
+            .embed(&CsvWriteOptions::writing,
+                   sink_writing_options("the header goes only into an empty file, and an "
+                                        "existing header names the columns"));
+    return table;
+}
+
+std::unique_ptr<Stage> build_csv_write(BuildContext& ctx, const CsvWriteOptions& o) {
     CsvWriteConfig config;
-    config.path = string_option(options, "path", "");
+    config.path = o.path;
     if (config.path.empty())
         ctx.error("path", "path must name the CSV file to write (or \"-\" for standard output)");
-    config.headers = bool_option(options, "headers", true);
-    if (options.given("columns")) {
-        config.columns = options.get_string_list("columns");
-        if (config.columns.empty()) ctx.error("columns", "'columns' is empty: there would be no column to write");
+    config.headers = o.format.headers;
+    if (o.columns) {
+        config.columns = *o.columns;
+        if (config.columns.empty())
+            ctx.error("columns", "'columns' is empty: there would be no column to write");
     }
-    if (const auto dialect = dialect_from_options(ctx)) {
+    if (const auto dialect = dialect_from_options(ctx, o.format)) {
         config.delimiter = dialect->delimiter;
         config.quote = dialect->quote;
     }
-    config.writing = read_sink_writing(ctx, config.path);
+    config.writing = o.writing;
+    check_sink_writing(ctx, config.writing, config.path);
     if (ctx.failed()) return nullptr;
     return make_csv_write_stage(std::move(config));
 }
@@ -470,28 +490,9 @@ FunctionDescriptor csv_write_descriptor() {
         "Null is an empty field, the empty string is \"\", numbers keep their spelling, and "
         "arrays and objects are written as JSON text.";
 
-    OptionSpec path;
-    path.name = "path";
-    path.type = OptionType::String;
-    path.required = true;
-    path.description = "File to write (parent directories are created); \"-\" writes to "
-                       "standard output.";
-    fn.options.push_back(std::move(path));
-    fn.options.push_back(headers_option("Write a first row with the field names."));
-    fn.options.push_back(delimiter_option());
-    fn.options.push_back(quote_option());
-    OptionSpec columns;
-    columns.name = "columns";
-    columns.type = OptionType::StringList;
-    columns.description = "The columns to write, in this order; other fields are left out and "
-                          "missing ones are empty.";
-    fn.options.push_back(std::move(columns));
-    fn.options.push_back(append_option(
-        "the header goes only into an empty file, and an existing header names the columns"));
-    fn.options.push_back(fsync_interval_option());
-    fn.options.push_back(flush_interval_option());
-    fn.factory = build_csv_write;
+    fn.options = csv_write_options().specs();
+    fn.factory = bind_options(csv_write_options(), build_csv_write);
     return fn;
 }
 
-} // namespace conveyor::csv
+} // namespace conveyor::plugins::csv

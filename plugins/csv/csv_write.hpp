@@ -3,20 +3,31 @@
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/registry/sink_options.hpp"
 #include "conveyor/stage/stage.hpp"
+#include "csv_dialect.hpp"
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-namespace conveyor::csv {
+namespace conveyor::plugins::csv {
 
-/// csv.write's definition, built from validated options.
+/// csv.write's options as a pipeline gives them; the initializers are the options' defaults.
+struct CsvWriteOptions {
+    std::string path;        ///< required
+    CsvFormatOptions format; ///< headers, delimiter and quote
+    /// Fixed header chosen by the user: fields not listed are left out on purpose.
+    std::optional<std::vector<std::string>> columns;
+    SinkWriting writing;
+};
+
+/// csv.write's definition, built from validated options (the defaults are the options').
 struct CsvWriteConfig {
     std::string path; ///< "-" = stdout
-    bool headers = true;
-    char delimiter = ',';
-    char quote = '"';
+    bool headers = CsvFormatOptions{}.headers;
+    char delimiter = Dialect{}.delimiter;
+    char quote = Dialect{}.quote;
     /// Fixed header chosen by the user: fields not listed are left out on purpose.
     std::vector<std::string> columns;
     /// append (in place, no temporary file; the header is written only to an empty file, and
@@ -43,4 +54,4 @@ std::unique_ptr<Stage> make_csv_write_stage(CsvWriteConfig config);
 /// The `csv.write` function: options, documentation and factory.
 FunctionDescriptor csv_write_descriptor();
 
-} // namespace conveyor::csv
+} // namespace conveyor::plugins::csv

@@ -14,11 +14,12 @@ namespace {
 using stdin_source::FormatConfig;
 using stdin_source::RecordFormat;
 
+/// file.watch's definition, filled by build_file_watch from the validated options.
 struct WatchConfig {
     FormatConfig format;
     std::string path;
-    FollowFrom from = FollowFrom::Beginning;
-    std::chrono::milliseconds poll_interval{500};
+    FollowFrom from{};
+    std::chrono::milliseconds poll_interval{};
 };
 
 /// The header row of a CSV file, for `from = "end"`: the rows after it are skipped, the header
@@ -84,10 +85,37 @@ private:
     WatchConfig config_;
 };
 
-std::unique_ptr<Stage> build_file_watch(BuildContext& ctx) {
-    const Options& o = ctx.options();
+/// file.watch's options as a pipeline gives them; the initializers are the defaults.
+struct WatchOptions {
+    std::string path; ///< required
+    FollowFrom from = FollowFrom::Beginning;
+    std::int64_t poll_interval_ms = 500;
+    stdin_source::FormatOptions input; ///< no format: the path's extension decides
+};
+
+const OptionTable<WatchOptions>& watch_options() {
+    static const auto table =
+        OptionTable<WatchOptions>()
+            .add("path", &WatchOptions::path,
+                 {.description = "The file to follow; its directory must exist.", .required = true})
+            .add_choice("from", &WatchOptions::from,
+                        {{"beginning", FollowFrom::Beginning}, {"end", FollowFrom::End}},
+                        {.description = "Where to start in the file as it is when the run "
+                                        "starts: \"beginning\" reads what it already holds, "
+                                        "\"end\" only what is appended (a CSV header is still "
+                                        "read from the top)."})
+            .add("poll_interval_ms", &WatchOptions::poll_interval_ms,
+                 {.description = "How often the file is looked at when no change notification "
+                                 "arrives (file systems without inotify, such as NFS).",
+                  .min = 10,
+                  .max = 60000})
+            .embed(&WatchOptions::input, stdin_source::format_options(WatchOptions{}.input.format));
+    return table;
+}
+
+std::unique_ptr<Stage> build_file_watch(BuildContext& ctx, const WatchOptions& o) {
     WatchConfig config;
-    config.path = o.get_string("path");
+    config.path = o.path;
     if (config.path.empty() || config.path == "-") {
         ctx.error("path", "must name a file (to read standard input as it comes, use stdin.read)");
         return nullptr;
@@ -98,12 +126,12 @@ std::unique_ptr<Stage> build_file_watch(BuildContext& ctx) {
                           "csv.read or json.read)");
         return nullptr;
     }
-    auto format = stdin_source::format_from_options(ctx, config.path);
+    auto format = stdin_source::format_from_options(ctx, o.input, config.path);
     if (!format) return nullptr;
     config.format = std::move(*format);
     config.format.csv.path = config.path;
-    config.from = o.get_string("from") == "end" ? FollowFrom::End : FollowFrom::Beginning;
-    config.poll_interval = std::chrono::milliseconds(o.get_int("poll_interval_ms"));
+    config.from = o.from;
+    config.poll_interval = std::chrono::milliseconds(o.poll_interval_ms);
     return std::make_unique<FileWatchStage>(std::move(config));
 }
 
@@ -127,32 +155,8 @@ void register_file(Registry& registry) {
         "is recognised because the last bytes read have changed. Limits, as with `tail -F`: "
         "lines still written to the old file after the new one appeared are not read, and a "
         "rewrite with the very same bytes where reading stopped passes for an append.";
-    OptionSpec path;
-    path.name = "path";
-    path.type = OptionType::String;
-    path.required = true;
-    path.description = "The file to follow; its directory must exist.";
-    fn.options.push_back(std::move(path));
-    OptionSpec from;
-    from.name = "from";
-    from.type = OptionType::String;
-    from.default_value = "beginning";
-    from.choices = {"beginning", "end"};
-    from.description = "Where to start in the file as it is when the run starts: \"beginning\" "
-                       "reads what it already holds, \"end\" only what is appended (a CSV "
-                       "header is still read from the top).";
-    fn.options.push_back(std::move(from));
-    OptionSpec poll;
-    poll.name = "poll_interval_ms";
-    poll.type = OptionType::Int;
-    poll.default_value = std::int64_t{500};
-    poll.min = 10.0;
-    poll.max = 60000.0;
-    poll.description = "How often the file is looked at when no change notification arrives "
-                       "(file systems without inotify, such as NFS).";
-    fn.options.push_back(std::move(poll));
-    stdin_source::add_format_options(fn, std::nullopt);
-    fn.factory = build_file_watch;
+    fn.options = watch_options().specs();
+    fn.factory = bind_options(watch_options(), build_file_watch);
     registry.add(std::move(fn));
 }
 

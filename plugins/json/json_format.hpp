@@ -13,7 +13,4 @@ enum class JsonFormat : std::uint8_t {
 /// Jsonl when the path ends in .jsonl or .ndjson (any case), else Records.
 JsonFormat default_format_for(std::string_view path);
 
-/// "records" | "jsonl"
-JsonFormat parse_format(std::string_view name);
-
 } // namespace conveyor::plugins::json

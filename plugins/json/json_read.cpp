@@ -338,10 +338,6 @@ JsonFormat default_format_for(std::string_view path) {
                                                                          : JsonFormat::Records;
 }
 
-JsonFormat parse_format(std::string_view name) {
-    return name == "jsonl" ? JsonFormat::Jsonl : JsonFormat::Records;
-}
-
 std::unique_ptr<SourceOperator> make_json_source(InputFile file, JsonFormat format,
                                                  const OpenContext& ctx, std::size_t block_size) {
     return std::make_unique<JsonReadOperator>(

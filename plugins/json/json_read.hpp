@@ -10,7 +10,8 @@
 
 namespace conveyor::plugins::json {
 
-/// What a json.read stage is built from (the validated options, plus internal knobs).
+/// What a json.read stage is built from: the validated options (json.read's option table
+/// fills it; the initializers are the options' defaults), plus internal knobs.
 struct JsonReadConfig {
     std::string path; ///< "-" = the run's stdin
     JsonFormat format = JsonFormat::Records;

@@ -10,7 +10,8 @@
 
 namespace conveyor::plugins::json {
 
-/// What a json.write stage is built from.
+/// What a json.write stage is built from: json.write's option table fills it (the
+/// initializers are the options' defaults).
 struct JsonWriteConfig {
     std::string path; ///< "-" = the run's stdout
     JsonFormat format = JsonFormat::Records;

@@ -11,41 +11,57 @@ namespace {
 
 using json::JsonFormat;
 
-OptionSpec path_option(std::string description) {
-    OptionSpec o;
-    o.name = "path";
-    o.type = OptionType::String;
-    o.required = true;
-    o.description = std::move(description);
-    return o;
+using json::JsonReadConfig;
+using json::JsonWriteConfig;
+
+const std::vector<std::pair<std::string, JsonFormat>> kFormats = {{"records", JsonFormat::Records},
+                                                                  {"jsonl", JsonFormat::Jsonl}};
+
+constexpr const char* kFormatDescription =
+    "\"records\" (a JSON array of objects) or \"jsonl\" (one object per line). When not "
+    "given: \"jsonl\" for paths ending in .jsonl or .ndjson, else \"records\".";
+
+/// The format given, or the path's extension when the option was not given.
+JsonFormat format_of(const BuildContext& ctx, JsonFormat format, const std::string& path) {
+    return ctx.options().given("format") ? format : json::default_format_for(path);
 }
 
-OptionSpec format_option(std::string description) {
-    OptionSpec o;
-    o.name = "format";
-    o.type = OptionType::String;
-    o.default_value = "records";
-    o.choices = {"records", "jsonl"};
-    o.description = std::move(description);
-    return o;
+/// json.read's options fill its config directly; its initializers are the defaults.
+const OptionTable<JsonReadConfig>& read_options() {
+    static const auto table =
+        OptionTable<JsonReadConfig>()
+            .add("path", &JsonReadConfig::path,
+                 {.description = "File to read; \"-\" reads standard input.", .required = true})
+            .add_choice("format", &JsonReadConfig::format, kFormats,
+                        {.description = kFormatDescription})
+            .add("follow", &JsonReadConfig::follow,
+                 {.description = "Keep reading what is appended to the file, like `tail -F`, "
+                                 "until the run is stopped (SIGINT/SIGTERM); a file rotated by "
+                                 "rename or truncated is read again from its beginning. Needs "
+                                 "execution_mode = \"streaming\"; file.watch does the same "
+                                 "with more choices."});
+    return table;
 }
 
-/// The format option, or the path's extension when the option was not given.
-JsonFormat format_of(const Options& options, const std::string& path) {
-    if (options.given("format")) return json::parse_format(options.get_string("format"));
-    return json::default_format_for(path);
+const OptionTable<JsonWriteConfig>& write_options() {
+    static const auto table =
+        OptionTable<JsonWriteConfig>()
+            .add("path", &JsonWriteConfig::path,
+                 {.description = "File to write; \"-\" writes standard output.", .required = true})
+            .add_choice("format", &JsonWriteConfig::format, kFormats,
+                        {.description = kFormatDescription})
+            .add("pretty", &JsonWriteConfig::pretty,
+                 {.description = "Indent each object by 2 spaces (format \"records\" only)."})
+            .embed(&JsonWriteConfig::writing, sink_writing_options("format \"jsonl\" only"));
+    return table;
 }
 
-std::unique_ptr<Stage> build_read(BuildContext& ctx) {
-    const Options& o = ctx.options();
-    json::JsonReadConfig config;
-    config.path = o.get_string("path");
+std::unique_ptr<Stage> build_read(BuildContext& ctx, JsonReadConfig config) {
     if (config.path.empty()) {
         ctx.error("path", "must name a file, or \"-\" for standard input");
         return nullptr;
     }
-    config.format = format_of(o, config.path);
-    config.follow = o.find("follow") && o.get_bool("follow");
+    config.format = format_of(ctx, config.format, config.path);
     if (config.follow) {
         if (config.path == "-") {
             ctx.error("follow", "follow = true reads a file as it grows; standard input is read "
@@ -61,17 +77,13 @@ std::unique_ptr<Stage> build_read(BuildContext& ctx) {
     return json::make_json_read(std::move(config));
 }
 
-std::unique_ptr<Stage> build_write(BuildContext& ctx) {
-    const Options& o = ctx.options();
-    json::JsonWriteConfig config;
-    config.path = o.get_string("path");
+std::unique_ptr<Stage> build_write(BuildContext& ctx, JsonWriteConfig config) {
     if (config.path.empty()) {
         ctx.error("path", "must name a file, or \"-\" for standard output");
         return nullptr;
     }
-    config.format = format_of(o, config.path);
-    config.pretty = o.get_bool("pretty");
-    config.writing = read_sink_writing(ctx, config.path);
+    config.format = format_of(ctx, config.format, config.path);
+    check_sink_writing(ctx, config.writing, config.path);
     if (ctx.failed()) return nullptr;
     if (config.writing.append && config.format != JsonFormat::Jsonl) {
         ctx.error("append", "append = true needs format = \"jsonl\" (records can be added to "
@@ -102,23 +114,10 @@ void register_json(Registry& registry) {
             "objects and arrays stay nested; numbers keep their spelling (1.0 stays 1.0, big "
             "integers keep every digit). Malformed input stops the run with the file, line and "
             "column of the problem.";
-        fn.options.push_back(path_option("File to read; \"-\" reads standard input."));
-        fn.options.push_back(format_option(
-            "\"records\" (a JSON array of objects) or \"jsonl\" (one object per line). When not "
-            "given: \"jsonl\" for paths ending in .jsonl or .ndjson, else \"records\"."));
-        OptionSpec follow;
-        follow.name = "follow";
-        follow.type = OptionType::Bool;
-        follow.default_value = false;
-        follow.description =
-            "Keep reading what is appended to the file, like `tail -F`, until the run is "
-            "stopped (SIGINT/SIGTERM); a file rotated by rename or truncated is read again from "
-            "its beginning. Needs execution_mode = \"streaming\"; file.watch does the same with "
-            "more choices.";
-        fn.options.push_back(std::move(follow));
+        fn.options = read_options().specs();
         fn.min_inputs = 0;
         fn.max_inputs = 0;
-        fn.factory = build_read;
+        fn.factory = bind_options(read_options(), build_read);
         registry.add(std::move(fn));
     }
     {
@@ -134,22 +133,10 @@ void register_json(Registry& registry) {
             "strings are escaped and invalid UTF-8 is replaced by U+FFFD. The file appears only "
             "when the run succeeds (written to a temporary file, then renamed) unless append = "
             "true adds to it as records come; \"-\" writes to standard output.";
-        fn.options.push_back(path_option("File to write; \"-\" writes standard output."));
-        fn.options.push_back(format_option(
-            "\"records\" (a JSON array of objects) or \"jsonl\" (one object per line). When not "
-            "given: \"jsonl\" for paths ending in .jsonl or .ndjson, else \"records\"."));
-        OptionSpec pretty;
-        pretty.name = "pretty";
-        pretty.type = OptionType::Bool;
-        pretty.default_value = false;
-        pretty.description = "Indent each object by 2 spaces (format \"records\" only).";
-        fn.options.push_back(std::move(pretty));
-        fn.options.push_back(append_option("format \"jsonl\" only"));
-        fn.options.push_back(fsync_interval_option());
-        fn.options.push_back(flush_interval_option());
+        fn.options = write_options().specs();
         fn.min_inputs = 1;
         fn.max_inputs = kUnboundedInputs;
-        fn.factory = build_write;
+        fn.factory = bind_options(write_options(), build_write);
         registry.add(std::move(fn));
     }
 }

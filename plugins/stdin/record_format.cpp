@@ -15,15 +15,30 @@ namespace conveyor::plugins::stdin_source {
 
 namespace {
 
+const std::vector<std::pair<std::string, RecordFormat>>& format_spellings() {
+    static const std::vector<std::pair<std::string, RecordFormat>> spellings = {
+        {"lines", RecordFormat::Lines},
+        {"jsonl", RecordFormat::Jsonl},
+        {"json", RecordFormat::Json},
+        {"csv", RecordFormat::Csv}};
+    return spellings;
+}
+
+std::string format_description(std::optional<RecordFormat> default_format) {
+    std::string d = "\"lines\" (one record {line: \"...\"} per line of text), \"jsonl\" (one JSON "
+                    "object per line), \"json\" (one JSON array of objects) or \"csv\" (a header "
+                    "row, then records)";
+    if (!default_format) {
+        d += "; when not given: csv for .csv, jsonl for .jsonl/.ndjson, json for .json, else "
+             "lines";
+    } else {
+        for (const auto& [text, value] : format_spellings())
+            if (value == *default_format) d += "; default " + text;
+    }
+    return d + ".";
+}
 
 } // namespace
-
-RecordFormat parse_record_format(std::string_view name) {
-    if (name == "lines") return RecordFormat::Lines;
-    if (name == "json") return RecordFormat::Json;
-    if (name == "csv") return RecordFormat::Csv;
-    return RecordFormat::Jsonl;
-}
 
 RecordFormat record_format_for_path(std::string_view path) {
     if (iends_with(path, ".csv")) return RecordFormat::Csv;
@@ -32,56 +47,33 @@ RecordFormat record_format_for_path(std::string_view path) {
     return RecordFormat::Lines;
 }
 
-void add_format_options(FunctionDescriptor& fn, std::optional<std::string> default_format) {
-    OptionSpec format;
-    format.name = "format";
-    format.type = OptionType::String;
-    format.choices = {"lines", "jsonl", "json", "csv"};
-    if (default_format) format.default_value = *default_format;
-    format.description =
-        "\"lines\" (one record {line: \"...\"} per line of text), \"jsonl\" (one JSON object per "
-        "line), \"json\" (one JSON array of objects) or \"csv\" (a header row, then records)";
-    if (!default_format)
-        format.description += "; when not given: csv for .csv, jsonl for .jsonl/.ndjson, "
-                              "json for .json, else lines";
-    else
-        format.description += "; default " + *default_format;
-    format.description += ".";
-    fn.options.push_back(std::move(format));
-
-    fn.options.push_back(csv::headers_option(
-        "format = \"csv\": the first row holds the field names (else column1, column2, ... "
-        "unless 'columns' names them)."));
-    fn.options.push_back(csv::delimiter_option());
-    fn.options.push_back(csv::quote_option());
-
-    fn.options.push_back(csv::infer_types_option("format = \"csv\": "));
-    fn.options.push_back(csv::on_ragged_option("format = \"csv\": "));
-    fn.options.push_back(csv::columns_option("format = \"csv\": "));
+OptionTable<FormatOptions> format_options(std::optional<RecordFormat> default_format) {
+    return OptionTable<FormatOptions>()
+        .add_choice("format", &FormatOptions::format, format_spellings(),
+                    {.description = format_description(default_format)})
+        .embed(&FormatOptions::csv,
+               csv::csv_format_options("format = \"csv\": the first row holds the field names "
+                                       "(else column1, column2, ... unless 'columns' names "
+                                       "them).",
+                                       "format = \"csv\": "));
 }
 
-std::optional<FormatConfig> format_from_options(BuildContext& ctx, std::string_view path) {
-    const Options& o = ctx.options();
+std::optional<FormatConfig> format_from_options(BuildContext& ctx, const FormatOptions& options,
+                                                std::string_view path) {
     FormatConfig config;
-    if (o.given("format") || (o.find("format") && !o.find("format")->is_null()))
-        config.format = parse_record_format(o.get_string("format"));
-    else
-        config.format = record_format_for_path(path);
+    config.format = options.format.value_or(record_format_for_path(path));
 
     csv::CsvReadConfig& c = config.csv;
     c.path = std::string(path);
-    c.headers = csv::bool_option(o, "headers", true);
-    if (const auto dialect = csv::dialect_from_options(ctx)) {
+    c.headers = options.csv.headers;
+    if (const auto dialect = csv::dialect_from_options(ctx, options.csv)) {
         c.delimiter = dialect->delimiter;
         c.quote = dialect->quote;
     }
-    c.infer_types = csv::bool_option(o, "infer_types", true);
-    const std::string ragged = csv::string_option(o, "on_ragged", "error");
-    c.on_ragged = ragged == "pad"    ? csv::RaggedPolicy::Pad
-                  : ragged == "skip" ? csv::RaggedPolicy::Skip
-                                     : csv::RaggedPolicy::Error;
-    if (const OptionValue* v = o.find("columns"); v && !v->is_null()) {
-        std::vector<std::string> columns = o.get_string_list("columns");
+    c.infer_types = options.csv.infer_types;
+    c.on_ragged = options.csv.on_ragged;
+    if (options.csv.columns) {
+        const std::vector<std::string>& columns = *options.csv.columns;
         if (c.headers) {
             ctx.error("columns", "'columns' names the fields of CSV without a header row; set "
                                  "headers = false as well");
@@ -95,12 +87,13 @@ std::optional<FormatConfig> format_from_options(BuildContext& ctx, std::string_v
                                                      "'{}'",
                                                      name));
         }
-        c.columns = std::move(columns);
+        c.columns = columns;
     }
     if (config.format != RecordFormat::Csv) {
+        // Whether the pipeline wrote the key, not what the struct holds (it holds defaults).
         for (const char* key :
              {"headers", "delimiter", "quote", "infer_types", "on_ragged", "columns"})
-            if (o.given(key))
+            if (ctx.options().given(key))
                 ctx.warning(key, fmt::format("'{}' only applies to format = \"csv\"", key));
     }
     if (ctx.failed()) return std::nullopt;

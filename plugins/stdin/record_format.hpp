@@ -1,6 +1,7 @@
 #pragma once
 
 #include "conveyor/io/input_file.hpp"
+#include "conveyor/registry/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/stage.hpp"
 #include "csv_read.hpp"
@@ -26,19 +27,26 @@ struct FormatConfig {
     csv::CsvReadConfig csv; ///< format = "csv": dialect, header, typing
 };
 
-/// "lines" | "jsonl" | "json" | "csv"
-RecordFormat parse_record_format(std::string_view name);
+/// The format options as a pipeline gives them.
+struct FormatOptions {
+    /// nullopt: the path's extension decides (a function whose format has no default).
+    std::optional<RecordFormat> format;
+    csv::CsvFormatOptions csv; ///< format = "csv"
+};
+
 /// The format a path's extension suggests: .csv csv, .jsonl/.ndjson jsonl, .json json,
 /// anything else lines.
 RecordFormat record_format_for_path(std::string_view path);
 
-/// Declares `format` (with `default_format`, or none when it depends on the path) and the CSV
-/// options (headers, delimiter, quote, infer_types, on_ragged, columns).
-void add_format_options(FunctionDescriptor& fn, std::optional<std::string> default_format);
+/// Declares `format` and the CSV options (headers, delimiter, quote, infer_types, on_ragged,
+/// columns). `default_format` is the format the embedding struct starts with (its
+/// FormatOptions member's initializer), for the description: none when it depends on the path.
+OptionTable<FormatOptions> format_options(std::optional<RecordFormat> default_format);
 
-/// Reads the options declared by add_format_options; `path` picks the format when `format`
-/// was not given. Problems go to `ctx` (nullopt then).
-std::optional<FormatConfig> format_from_options(BuildContext& ctx, std::string_view path);
+/// Checks and converts the options declared by format_options; `path` picks the format when
+/// `format` has no value. Problems go to `ctx` (nullopt then).
+std::optional<FormatConfig> format_from_options(BuildContext& ctx, const FormatOptions& options,
+                                                std::string_view path);
 
 /// The records of `file` in `config`'s format, read from the first next() on (never at open).
 /// `csv_state` is shared by the segments of a followed file.

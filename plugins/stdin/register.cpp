@@ -29,8 +29,19 @@ private:
     FormatConfig config_;
 };
 
-std::unique_ptr<Stage> build_stdin_read(BuildContext& ctx) {
-    auto config = stdin_source::format_from_options(ctx, "-");
+/// stdin.read's options: the format options, JSON lines unless given.
+struct StdinReadOptions {
+    stdin_source::FormatOptions input{.format = stdin_source::RecordFormat::Jsonl};
+};
+
+const OptionTable<StdinReadOptions>& stdin_read_options() {
+    static const auto table = OptionTable<StdinReadOptions>().embed(
+        &StdinReadOptions::input, stdin_source::format_options(StdinReadOptions{}.input.format));
+    return table;
+}
+
+std::unique_ptr<Stage> build_stdin_read(BuildContext& ctx, const StdinReadOptions& o) {
+    auto config = stdin_source::format_from_options(ctx, o.input, "-");
     if (!config) return nullptr;
     config->csv.path = "-";
     return std::make_unique<StdinReadStage>(std::move(*config));
@@ -53,8 +64,8 @@ void register_stdin(Registry& registry) {
         "reads to the end of input. format = \"lines\" gives one record {line: \"...\"} per line "
         "(LF or CRLF, empty lines included); \"jsonl\", \"json\" and \"csv\" parse like json.read "
         "and csv.read, with the same error messages (\"<stdin>:LINE\").";
-    stdin_source::add_format_options(fn, "jsonl");
-    fn.factory = build_stdin_read;
+    fn.options = stdin_read_options().specs();
+    fn.factory = bind_options(stdin_read_options(), build_stdin_read);
     registry.add(std::move(fn));
 }
 

@@ -15,7 +15,8 @@ namespace conveyor::plugins {
 
 namespace {
 
-enum class Format { Table, Json, Jsonl };
+/// `format`; Csv is written by csv.write's writer (LimitedCsvStage), never by StdoutOperator.
+enum class Format { Table, Json, Jsonl, Csv };
 
 /// Writes records to standard output, a batch at a time (flushed after each batch, so a
 /// streaming run shows records as they come). A reader that goes away (`| head`) ends the
@@ -192,22 +193,38 @@ private:
     std::optional<std::size_t> limit_;
 };
 
-std::unique_ptr<Stage> build_stdout(BuildContext& ctx) {
-    const Options& o = ctx.options();
+/// stdout.write's options as a pipeline gives them; the initializers are the defaults.
+struct StdoutOptions {
+    /// nullopt: a table on a terminal (outside streaming runs), else JSON lines.
     std::optional<Format> format;
-    const std::int64_t flush_ms = o.find("flush_interval_ms") ? o.get_int("flush_interval_ms") : 0;
-    if (o.given("format") && o.get_string("format") == "csv") {
-        std::optional<std::size_t> limit;
-        if (o.given("limit")) limit = static_cast<std::size_t>(o.get_int("limit"));
-        return std::make_unique<LimitedCsvStage>(limit, flush_ms);
-    }
-    if (o.given("format")) {
-        const std::string& f = o.get_string("format");
-        format = f == "table" ? Format::Table : f == "json" ? Format::Json : Format::Jsonl;
-    }
+    std::optional<std::int64_t> limit;
+    SinkWriting writing; ///< flush_interval_ms only
+};
+
+const OptionTable<StdoutOptions>& stdout_options() {
+    static const auto table =
+        OptionTable<StdoutOptions>()
+            .add_choice("format", &StdoutOptions::format,
+                        {{"table", Format::Table},
+                         {"json", Format::Json},
+                         {"jsonl", Format::Jsonl},
+                         {"csv", Format::Csv}},
+                        {.description = "table | json | jsonl | csv (default: table on a "
+                                        "terminal, else jsonl)"})
+            .add("limit", &StdoutOptions::limit,
+                 {.description = "Print at most this many records, then take no more input "
+                                 "(like head)",
+                  .min = 0})
+            .embed(&StdoutOptions::writing, sink_writing_options({}), {"flush_interval_ms"});
+    return table;
+}
+
+std::unique_ptr<Stage> build_stdout(BuildContext&, const StdoutOptions& o) {
     std::optional<std::size_t> limit;
-    if (o.given("limit")) limit = static_cast<std::size_t>(o.get_int("limit"));
-    return std::make_unique<StdoutStage>(format, limit, std::chrono::milliseconds(flush_ms));
+    if (o.limit) limit = static_cast<std::size_t>(*o.limit);
+    const std::int64_t flush_ms = o.writing.flush_interval_ms;
+    if (o.format == Format::Csv) return std::make_unique<LimitedCsvStage>(limit, flush_ms);
+    return std::make_unique<StdoutStage>(o.format, limit, std::chrono::milliseconds(flush_ms));
 }
 
 } // namespace
@@ -226,17 +243,10 @@ void register_stdout(Registry& registry) {
         "gathers writes instead), so with "
         "execution_mode = \"streaming\" records show as they come; there the default is JSON "
         "lines even on a terminal, and format = \"table\" prints one small table per batch.";
-    fn.options = {
-        {.name = "format", .type = OptionType::String,
-         .description = "table | json | jsonl | csv (default: table on a terminal, else jsonl)",
-         .choices = {"table", "json", "jsonl", "csv"}},
-        {.name = "limit", .type = OptionType::Int,
-         .description = "Print at most this many records, then take no more input (like head)", .min = 0.0},
-        flush_interval_option(),
-    };
+    fn.options = stdout_options().specs();
     fn.min_inputs = 1;
     fn.max_inputs = kUnboundedInputs;
-    fn.factory = build_stdout;
+    fn.factory = bind_options(stdout_options(), build_stdout);
     registry.add(std::move(fn));
 }
 

@@ -43,16 +43,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     conveyor::fuzz::Knobs knobs(data, size);
     const std::uint8_t dialect = knobs.byte();
     const std::uint8_t blocks = knobs.byte();
-    conveyor::csv::ReaderConfig config;
+    conveyor::plugins::csv::ReaderConfig config;
     static constexpr char kDelimiters[] = {',', ';', '\t', '|'};
     config.delimiter = kDelimiters[dialect & 3];
     config.quote = (dialect & 4) ? '\'' : '"';
     config.infer_types = (dialect & 8) == 0;
     // Tiny blocks make records cross block boundaries; the default one is covered too.
-    config.block_size = (blocks & 0x80) ? conveyor::csv::kDefaultBlockSize : (blocks & 0x3F) + 1;
+    config.block_size =
+        (blocks & 0x80) ? conveyor::plugins::csv::kDefaultBlockSize : (blocks & 0x3F) + 1;
     if (dialect & 0x10) config.max_record_bytes = 64;
 
-    conveyor::csv::CsvReader reader(memory.open(data, size), config);
+    conveyor::plugins::csv::CsvReader reader(memory.open(data, size), config);
     conveyor::Batch batch;
     reader.attach(&batch);
     std::vector<Value> fields;

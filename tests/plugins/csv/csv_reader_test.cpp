@@ -8,7 +8,7 @@
 #include <random>
 #include <unistd.h>
 
-namespace conveyor::csv {
+namespace conveyor::plugins::csv {
 namespace {
 
 using test::OptionList;
@@ -625,14 +625,18 @@ TEST_F(CsvRead, BlocksLiveAsLongAsTheirBatches) {
     }
 }
 
-TEST_F(CsvRead, BuildTimeOptionErrors) {
-    auto bad_ragged = test::build("csv.read", {{"path", "x.csv"}, {"on_ragged", "drop"}});
-    EXPECT_EQ(bad_ragged.stage, nullptr);
-    EXPECT_NE(bad_ragged.diags.to_string().find("on_ragged"), std::string::npos);
+TEST_F(CsvRead, OnRaggedIsCheckedByItsDeclaredChoices) {
+    // Validation refuses any other spelling (with "must be one of") before the factory runs.
+    const OptionSpec* ragged = test::registry().find("csv.read")->find_option("on_ragged");
+    ASSERT_NE(ragged, nullptr);
+    EXPECT_EQ(ragged->choices, (std::vector<std::string>{"error", "pad", "skip"}));
+    EXPECT_EQ(ragged->default_value, OptionValue("error"));
+}
 
+TEST_F(CsvRead, BuildTimeOptionErrors) {
     auto no_path = test::build("csv.read", {{"path", ""}});
     EXPECT_EQ(no_path.stage, nullptr);
 }
 
 } // namespace
-} // namespace conveyor::csv
+} // namespace conveyor::plugins::csv

@@ -16,7 +16,7 @@
 #include <sstream>
 #include <unistd.h>
 
-namespace conveyor::csv {
+namespace conveyor::plugins::csv {
 namespace {
 
 using test::Rows;
@@ -436,4 +436,4 @@ TEST_F(CsvResume, StandardInputAndFollowedFilesTakeNoCheckpoints) {
 }
 
 } // namespace
-} // namespace conveyor::csv
+} // namespace conveyor::plugins::csv

@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 #include <stdexcept>
 
-namespace conveyor::csv {
+namespace conveyor::plugins::csv {
 namespace {
 
 using Record = std::vector<std::pair<std::string, std::string>>;
@@ -163,4 +163,4 @@ TEST(CsvSpectrum, EveryCaseMatchesItsJson) {
 }
 
 } // namespace
-} // namespace conveyor::csv
+} // namespace conveyor::plugins::csv

@@ -18,7 +18,7 @@
 #include <variant>
 #include <vector>
 
-namespace conveyor::csv::test {
+namespace conveyor::plugins::csv::test {
 
 inline const Registry& registry() {
     static const Registry r = [] {
@@ -159,4 +159,4 @@ private:
     std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
 };
 
-} // namespace conveyor::csv::test
+} // namespace conveyor::plugins::csv::test

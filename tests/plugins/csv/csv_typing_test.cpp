@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <string>
 
-namespace conveyor::csv {
+namespace conveyor::plugins::csv {
 namespace {
 
 TEST(CsvTyping, IntegersBecomeInts) {
@@ -109,4 +109,4 @@ TEST(CsvTyping, ClassifyNumber) {
 }
 
 } // namespace
-} // namespace conveyor::csv
+} // namespace conveyor::plugins::csv

@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include <vector>
 
-namespace conveyor::csv {
+namespace conveyor::plugins::csv {
 namespace {
 
 constexpr std::size_t kBatches = 6;
@@ -284,4 +284,4 @@ TEST(CsvWriteCheckpoint, MalformedTextIsAClearErrorAndTouchesNothing) {
 }
 
 } // namespace
-} // namespace conveyor::csv
+} // namespace conveyor::plugins::csv

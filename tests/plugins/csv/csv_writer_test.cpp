@@ -9,7 +9,7 @@
 #include <limits>
 #include <unistd.h>
 
-namespace conveyor::csv {
+namespace conveyor::plugins::csv {
 namespace {
 
 using test::OptionList;
@@ -345,4 +345,4 @@ TEST_F(CsvWrite, RoundTripThroughCsvRead) {
 }
 
 } // namespace
-} // namespace conveyor::csv
+} // namespace conveyor::plugins::csv

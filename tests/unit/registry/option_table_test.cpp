@@ -144,5 +144,61 @@ TEST(OptionTableTest, ReadGivesAMembersValueByOptionName) {
     EXPECT_TRUE(sample_table().read(s, "no_such_option").is_null());
 }
 
+/// A shared struct, declared once and embedded by two functions.
+struct Shared {
+    bool headers = true;
+    std::int64_t interval = 0;
+    std::optional<Color> tint;
+};
+
+OptionTable<Shared> shared_table() {
+    return OptionTable<Shared>()
+        .add("headers", &Shared::headers, {.description = "header row"})
+        .add("interval", &Shared::interval, {.min = 0})
+        .add_choice("tint", &Shared::tint, {{"red", Color::Red}, {"green", Color::Green}});
+}
+
+struct Outer {
+    std::string path;
+    Shared shared{.headers = false};
+};
+
+const OptionTable<Outer>& outer_table() {
+    static const auto table = OptionTable<Outer>()
+                                  .add("path", &Outer::path, {.required = true})
+                                  .embed(&Outer::shared, shared_table(), {"headers", "tint"});
+    return table;
+}
+
+TEST(OptionTableTest, EmbedAddsTheChosenSharedOptionsWithTheOuterStructsDefaults) {
+    const std::vector<OptionSpec> specs = outer_table().specs();
+    ASSERT_EQ(specs.size(), 3U);
+    EXPECT_EQ(specs[0].name, "path");
+    EXPECT_EQ(specs[1].name, "headers");
+    EXPECT_EQ(specs[1].description, "header row");
+    EXPECT_EQ(specs[1].default_value, OptionValue(false)); // Outer's initializer, not Shared's
+    EXPECT_EQ(specs[2].name, "tint");
+    EXPECT_EQ(specs[2].choices, (std::vector<std::string>{"red", "green"}));
+    EXPECT_TRUE(specs[2].default_value.is_null()); // an optional choice has no default
+    EXPECT_EQ(shared_table().specs()[0].default_value, OptionValue(true));
+}
+
+TEST(OptionTableTest, EmbeddedOptionsFillTheMemberStruct) {
+    Options o;
+    o.set("path", "in.csv", {}, true);
+    o.set("headers", true, {}, true);
+    o.set("tint", "red", {}, true);
+    const Outer filled = outer_table().fill(o);
+    EXPECT_EQ(filled.path, "in.csv");
+    EXPECT_TRUE(filled.shared.headers);
+    EXPECT_EQ(filled.shared.tint, Color::Red);
+    EXPECT_EQ(outer_table().read(filled, "tint"), OptionValue("red"));
+
+    const Outer absent = outer_table().fill(Options{});
+    EXPECT_FALSE(absent.shared.headers);
+    EXPECT_FALSE(absent.shared.tint.has_value());
+    EXPECT_TRUE(outer_table().read(absent, "tint").is_null());
+}
+
 } // namespace
 } // namespace conveyor

@@ -2,6 +2,7 @@
 
 #include "conveyor/registry/options.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <cstdint>
 #include <functional>
@@ -9,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -170,26 +172,45 @@ public:
     /// A string option whose spellings map onto the values of `member` (usually an enum).
     /// The spellings are the option's choices; the default is the spelling of Config{}'s value.
     template <class E>
+        requires(!detail::is_optional<E>::value)
     OptionTable& add_choice(std::string name, E Config::*member,
                             std::vector<std::pair<std::string, E>> spellings,
                             OptionInfo info = {}) {
-        assert(!spellings.empty());
-        OptionSpec spec = make_spec(std::move(name), OptionType::String, std::move(info));
-        spec.choices.clear();
+        return add_spellings(std::move(name), member, std::move(spellings), std::move(info));
+    }
+
+    /// add_choice for an optional member: absent (no default) unless given or Config{} has one.
+    template <class E>
+    OptionTable& add_choice(std::string name, std::optional<E> Config::*member,
+                            const std::vector<std::pair<std::string, E>>& spellings,
+                            OptionInfo info = {}) {
+        std::vector<std::pair<std::string, std::optional<E>>> optional;
         for (const auto& [text, value] : spellings)
-            spec.choices.push_back(text);
-        auto read = [member, spellings](const Config& c) {
-            for (const auto& [text, value] : spellings)
-                if (value == c.*member) return OptionValue(text);
-            return OptionValue();
-        };
-        if (!spec.required) spec.default_value = read(Config{});
-        entries_.push_back(Entry{std::move(spec),
-                                 [member, spellings](Config& c, const OptionValue& v) {
-                                     for (const auto& [text, value] : spellings)
-                                         if (text == v.as_string()) c.*member = value;
-                                 },
-                                 std::move(read)});
+            optional.emplace_back(text, value);
+        return add_spellings(std::move(name), member, std::move(optional), std::move(info));
+    }
+
+    /// The options of `sub` (declared once and shared by several functions, such as the CSV
+    /// dialect or a file sink's writing options), filling the struct member `member`, in
+    /// `sub`'s order; `only`, when not empty, picks the ones (by name) this function has.
+    /// The defaults are those of Config{}'s `member`, so a function may start the shared
+    /// struct with other values.
+    template <class Sub>
+    OptionTable& embed(Sub Config::*member, const OptionTable<Sub>& sub,
+                       const std::vector<std::string_view>& only = {}) {
+        for (const auto& e : sub.entries_) {
+            if (!only.empty() && std::find(only.begin(), only.end(), e.spec.name) == only.end())
+                continue;
+            OptionSpec spec = e.spec;
+            if (!spec.required) spec.default_value = e.read(Config{}.*member);
+            entries_.push_back(Entry{std::move(spec),
+                                     [member, assign = e.assign](Config& c, const OptionValue& v) {
+                                         assign(c.*member, v);
+                                     },
+                                     [member, read = e.read](const Config& c) {
+                                         return read(c.*member);
+                                     }});
+        }
         return *this;
     }
 
@@ -221,11 +242,38 @@ public:
     }
 
 private:
+    template <class Other> friend class OptionTable; // embed() copies another table's entries
+
     struct Entry {
         OptionSpec spec;
         std::function<void(Config&, const OptionValue&)> assign;
         std::function<OptionValue(const Config&)> read;
     };
+
+    /// add_choice's work, for plain and optional members alike.
+    template <class E>
+    OptionTable& add_spellings(std::string name, E Config::*member,
+                               std::vector<std::pair<std::string, E>> spellings,
+                               OptionInfo info) {
+        assert(!spellings.empty());
+        OptionSpec spec = make_spec(std::move(name), OptionType::String, std::move(info));
+        spec.choices.clear();
+        for (const auto& [text, value] : spellings)
+            spec.choices.push_back(text);
+        auto read = [member, spellings](const Config& c) {
+            for (const auto& [text, value] : spellings)
+                if (value == c.*member) return OptionValue(text);
+            return OptionValue();
+        };
+        if (!spec.required) spec.default_value = read(Config{});
+        entries_.push_back(Entry{std::move(spec),
+                                 [member, spellings](Config& c, const OptionValue& v) {
+                                     for (const auto& [text, value] : spellings)
+                                         if (text == v.as_string()) c.*member = value;
+                                 },
+                                 std::move(read)});
+        return *this;
+    }
 
     static OptionSpec make_spec(std::string&& name, OptionType type, OptionInfo&& info) {
         OptionSpec spec;

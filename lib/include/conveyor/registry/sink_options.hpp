@@ -4,7 +4,7 @@
 #include "conveyor/core/result.hpp"
 #include "conveyor/core/value.hpp"
 #include "conveyor/io/output_file.hpp"
-#include "conveyor/registry/options.hpp"
+#include "conveyor/registry/option_table.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -16,24 +16,26 @@ namespace conveyor {
 
 class BuildContext;
 
-/// `append`: file sinks add to the file in place (streaming runs) instead of replacing it when
-/// the run succeeds. `detail` says what is particular to the sink (e.g. its header).
-OptionSpec append_option(std::string_view detail);
-/// `fsync_interval_ms`: how often appended data is made durable.
-OptionSpec fsync_interval_option();
-/// `flush_interval_ms`: how often a sink writing as records arrive writes its output out.
-OptionSpec flush_interval_option();
-
-/// How a file sink writes, from its `append`, `flush_interval_ms` and `fsync_interval_ms`.
+/// How a file sink writes: its `append`, `flush_interval_ms` and `fsync_interval_ms` options
+/// (the initializers are the options' defaults).
 struct SinkWriting {
     bool append = false;
     std::int64_t flush_interval_ms = 0;
     std::int64_t fsync_interval_ms = 1000;
 };
-/// Reads those options (the ones the function declares) for a sink writing `path`: append to
-/// standard output is an error, an interval that cannot matter is a warning (fsync without
-/// append; flush without append outside streaming mode).
-SinkWriting read_sink_writing(BuildContext& ctx, const std::string& path);
+
+/// The declarations of SinkWriting's options, shared by every file sink, in this order:
+/// `append` (file sinks add to the file in place, for streaming runs, instead of replacing it
+/// when the run succeeds; `append_detail` says what is particular to the sink, e.g. its
+/// header), `fsync_interval_ms` (how often appended data is made durable) and
+/// `flush_interval_ms` (how often a sink writing as records arrive writes its output out).
+/// A sink embeds them (OptionTable::embed); one that only streams picks flush_interval_ms.
+OptionTable<SinkWriting> sink_writing_options(std::string_view append_detail);
+
+/// Checks a sink's writing options for a sink writing `path`: append to standard output is an
+/// error, an interval that cannot matter is a warning (fsync without append; flush without
+/// append outside streaming mode).
+void check_sink_writing(BuildContext& ctx, const SinkWriting& writing, const std::string& path);
 
 /// A file sink's checkpoint text (Operator::checkpoint, OpenContext::resume): one line of
 /// compact JSON naming the sink, its target, where the output stands (OutputFile::Position)
