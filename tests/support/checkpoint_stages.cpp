@@ -108,12 +108,17 @@ class ResumableSink final : public Stage {
                 taken_ += b.rows();
             }
             if (!crash_after_ || taken_ < crash_after_) return {};
-            if (wait_for_) {
+            if (wait_for_ && !armed_at_) {
                 // Bounded, so that a broken run fails the test instead of hanging it.
                 std::unique_lock lock(wait_for_->mu);
                 wait_for_->changed.wait_for(lock, std::chrono::seconds(10),
                                             [this] { return wait_for_->finished; });
+                // The other sink reported its last checkpoint before it finished: once this
+                // sink reported it too, that checkpoint is complete (every source reports a
+                // marker's state before emitting it), so the crash must come after it.
+                armed_at_ = std::max<std::uint64_t>(1, wait_for_->last_checkpoint);
             }
+            if (wait_for_ && reported_ < armed_at_) return {};
             return fail(ErrorKind::Internal, "simulated crash");
         }
         Status finish(Emitter&) override {
@@ -127,6 +132,8 @@ class ResumableSink final : public Stage {
         Result<std::string> checkpoint(const Checkpoint& cp) override {
             std::lock_guard lock(out_->mu);
             ledger_->note("sink", cp.id, out_->rows.size());
+            out_->last_checkpoint = cp.id;
+            reported_ = cp.id;
             return std::to_string(out_->rows.size());
         }
 
@@ -136,6 +143,8 @@ class ResumableSink final : public Stage {
         std::shared_ptr<Ledger> ledger_;
         std::shared_ptr<Output> wait_for_;
         std::uint64_t taken_ = 0;
+        std::uint64_t armed_at_ = 0; ///< with wait_for_: crash once reported_ reaches it
+        std::uint64_t reported_ = 0;
     };
 
 public:
