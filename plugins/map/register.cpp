@@ -1,11 +1,12 @@
 #include "conveyor/core/per_schema.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/expr/expression.hpp"
+#include "conveyor/registry/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 
 #include <set>
 
-namespace conveyor::plugins {
+namespace conveyor::plugins::map {
 
 namespace {
 
@@ -136,10 +137,29 @@ private:
     std::vector<Computed> computed_;
 };
 
-std::unique_ptr<Stage> build_map(BuildContext& ctx) {
-    const Options& o = ctx.options();
-    const bool has_expression = o.given("expression");
-    const bool has_columns = o.given("columns");
+/// map.apply's options: `columns`, or the earlier tool's `expression` with `output_column`.
+struct MapOptions {
+    std::optional<StringPairs> columns;
+    std::optional<std::string> expression;
+    std::optional<std::string> output_column;
+};
+
+const OptionTable<MapOptions>& map_options() {
+    static const auto table =
+        OptionTable<MapOptions>()
+            .add("columns", &MapOptions::columns,
+                 {.description = "Output field = expression, in output order, e.g. { total = "
+                                 "\"price * qty\", name = \"upper(name)\" }"})
+            .add("expression", &MapOptions::expression,
+                 {.description = "One expression (with output_column), instead of columns"})
+            .add("output_column", &MapOptions::output_column,
+                 {.description = "The field that receives expression's value"});
+    return table;
+}
+
+std::unique_ptr<Stage> build_map(BuildContext& ctx, const MapOptions& o) {
+    const bool has_expression = o.expression.has_value();
+    const bool has_columns = o.columns.has_value();
     if (has_expression == has_columns) {
         ctx.error(has_columns ? "expression" : "columns",
                   has_columns ? "give either 'columns' or 'expression' with 'output_column', "
@@ -150,17 +170,17 @@ std::unique_ptr<Stage> build_map(BuildContext& ctx) {
     }
     std::vector<std::pair<std::string, std::string>> wanted;
     if (has_expression) {
-        if (!o.given("output_column")) {
+        if (!o.output_column) {
             ctx.error("output_column", "'expression' needs 'output_column': the field that "
                                        "receives its value");
             return nullptr;
         }
-        wanted.emplace_back(o.get_string("output_column"), o.get_string("expression"));
+        wanted.emplace_back(*o.output_column, *o.expression);
     } else {
-        if (o.given("output_column"))
+        if (o.output_column)
             ctx.warning("output_column", "'output_column' is ignored with 'columns' (each key "
                                          "of 'columns' names its output field)");
-        for (const auto& [name, text] : o.get_string_map("columns")) wanted.emplace_back(name, text);
+        wanted = *o.columns;
         if (wanted.empty()) {
             ctx.error("columns", "'columns' is empty: nothing to compute");
             return nullptr;
@@ -189,9 +209,7 @@ std::unique_ptr<Stage> build_map(BuildContext& ctx) {
     return std::make_unique<MapStage>(std::move(computed));
 }
 
-} // namespace
-
-void register_map(Registry& registry) {
+FunctionDescriptor map_apply() {
     FunctionDescriptor fn;
     fn.name = "map.apply";
     fn.role = StageRole::Transform;
@@ -203,17 +221,19 @@ void register_map(Registry& registry) {
         "`output_column`. Every expression sees the record as it came in. A record an "
         "expression fails on (a failed cast, a division by zero) is a record error: it follows "
         "the stage's error strategy.";
-    fn.options = {
-        {.name = "columns", .type = OptionType::StringMap,
-         .description = "Output field = expression, in output order, e.g. { total = "
-                        "\"price * qty\", name = \"upper(name)\" }"},
-        {.name = "expression", .type = OptionType::String,
-         .description = "One expression (with output_column), instead of columns"},
-        {.name = "output_column", .type = OptionType::String,
-         .description = "The field that receives expression's value"},
-    };
-    fn.factory = build_map;
-    registry.add(std::move(fn));
+    fn.options = map_options().specs();
+    fn.factory = bind_options(map_options(), build_map);
+    return fn;
+}
+
+} // namespace
+
+} // namespace conveyor::plugins::map
+
+namespace conveyor::plugins {
+
+void register_map(Registry& registry) {
+    registry.add(map::map_apply());
 }
 
 } // namespace conveyor::plugins

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-namespace conveyor::plugins {
+namespace conveyor::plugins::merge {
 
 namespace {
 
@@ -87,9 +87,7 @@ public:
     }
 };
 
-} // namespace
-
-void register_merge(Registry& registry) {
+FunctionDescriptor merge_apply() {
     FunctionDescriptor fn;
     fn.name = "merge.apply";
     fn.role = StageRole::Transform;
@@ -102,7 +100,17 @@ void register_merge(Registry& registry) {
     fn.min_inputs = 1;
     fn.max_inputs = kUnboundedInputs;
     fn.factory = [](BuildContext&) -> std::unique_ptr<Stage> { return std::make_unique<MergeStage>(); };
-    registry.add(std::move(fn));
+    return fn;
+}
+
+} // namespace
+
+} // namespace conveyor::plugins::merge
+
+namespace conveyor::plugins {
+
+void register_merge(Registry& registry) {
+    registry.add(merge::merge_apply());
 }
 
 } // namespace conveyor::plugins

@@ -1,11 +1,12 @@
 #include "conveyor/core/per_schema.hpp"
 #include "conveyor/core/suggest.hpp"
+#include "conveyor/registry/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 
 #include <algorithm>
 #include <set>
 
-namespace conveyor::plugins {
+namespace conveyor::plugins::select {
 
 namespace {
 
@@ -104,10 +105,25 @@ private:
     bool exclude_;
 };
 
-std::unique_ptr<Stage> build_select(BuildContext& ctx) {
-    const Options& o = ctx.options();
-    const bool has_columns = o.given("columns");
-    const bool has_exclude = o.given("exclude");
+/// select.apply's options: the fields to keep, or the fields to drop.
+struct SelectOptions {
+    std::optional<std::vector<std::string>> columns;
+    std::optional<std::vector<std::string>> exclude;
+};
+
+const OptionTable<SelectOptions>& select_options() {
+    static const auto table =
+        OptionTable<SelectOptions>()
+            .add("columns", &SelectOptions::columns,
+                 {.description = "Fields to keep, in output order (a string or an array)"})
+            .add("exclude", &SelectOptions::exclude,
+                 {.description = "Fields to drop (instead of columns)"});
+    return table;
+}
+
+std::unique_ptr<Stage> build_select(BuildContext& ctx, const SelectOptions& o) {
+    const bool has_columns = o.columns.has_value();
+    const bool has_exclude = o.exclude.has_value();
     if (has_columns == has_exclude) {
         ctx.error(has_columns ? "exclude" : "columns",
                   has_columns ? "give either 'columns' (fields to keep) or 'exclude' (fields "
@@ -117,7 +133,7 @@ std::unique_ptr<Stage> build_select(BuildContext& ctx) {
         return nullptr;
     }
     const char* key = has_columns ? "columns" : "exclude";
-    std::vector<std::string> list = o.get_string_list(key);
+    std::vector<std::string> list = has_columns ? *o.columns : *o.exclude;
     std::set<std::string> seen;
     for (const std::string& c : list) {
         if (!seen.insert(c).second) {
@@ -132,9 +148,7 @@ std::unique_ptr<Stage> build_select(BuildContext& ctx) {
     return std::make_unique<SelectStage>(std::move(list), has_exclude);
 }
 
-} // namespace
-
-void register_select(Registry& registry) {
+FunctionDescriptor select_apply() {
     FunctionDescriptor fn;
     fn.name = "select.apply";
     fn.role = StageRole::Transform;
@@ -144,14 +158,19 @@ void register_select(Registry& registry) {
         "record lacks stays absent). With `exclude`, the listed fields are dropped and the "
         "rest keep their order. Against a CSV input, unknown column names are reported "
         "before any data is read.";
-    fn.options = {
-        {.name = "columns", .type = OptionType::StringList,
-         .description = "Fields to keep, in output order (a string or an array)"},
-        {.name = "exclude", .type = OptionType::StringList,
-         .description = "Fields to drop (instead of columns)"},
-    };
-    fn.factory = build_select;
-    registry.add(std::move(fn));
+    fn.options = select_options().specs();
+    fn.factory = bind_options(select_options(), build_select);
+    return fn;
+}
+
+} // namespace
+
+} // namespace conveyor::plugins::select
+
+namespace conveyor::plugins {
+
+void register_select(Registry& registry) {
+    registry.add(select::select_apply());
 }
 
 } // namespace conveyor::plugins
