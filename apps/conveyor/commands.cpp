@@ -22,13 +22,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
-#include <thread>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
+#include <random>
+#include <thread>
 #include <unistd.h>
 
 namespace conveyor::cli {
@@ -151,7 +151,7 @@ std::string interrupted_hint(const std::string& file, const RunReport& report) {
                            "`conveyor run {}` starts it over\n",
                            file);
     return "conveyor: execution_mode = \"streaming\": the records that arrived before the "
-               "stop were written\n";
+           "stop were written\n";
 }
 
 } // namespace
@@ -166,10 +166,14 @@ std::optional<double> parse_duration_seconds(const std::string& text) {
     }
     const std::string unit = text.substr(used);
     double factor = 0;
-    if (unit.empty() || unit == "s") factor = 1;
-    else if (unit == "ms") factor = 0.001;
-    else if (unit == "m" || unit == "min") factor = 60;
-    else if (unit == "h") factor = 3600;
+    if (unit.empty() || unit == "s")
+        factor = 1;
+    else if (unit == "ms")
+        factor = 0.001;
+    else if (unit == "m" || unit == "min")
+        factor = 60;
+    else if (unit == "h")
+        factor = 3600;
     // --jitter sleeps for up to this long: beyond a day it is a typo, and far beyond, the
     // conversion to the clock's nanoseconds overflowed into no wait at all.
     constexpr double kMaxSeconds = 24 * 3600;
@@ -225,8 +229,8 @@ int cmd_run(const RunArgs& args) {
     }
 
     std::string journal_note;
-    auto journal = RunJournal::open(p, args.resume ? RunJournal::Mode::Resume : RunJournal::Mode::Fresh,
-                                    &journal_note);
+    auto journal = RunJournal::open(
+        p, args.resume ? RunJournal::Mode::Resume : RunJournal::Mode::Fresh, &journal_note);
     if (!journal) {
         print_err("conveyor: " + journal.error().to_string() + "\n");
         return exit_code(journal.error().kind);
@@ -358,10 +362,11 @@ int cmd_run(const RunArgs& args) {
         for (const StageOutcome& s : report.stages) {
             if (s.failed && s.error) print_err("  " + s.error->to_string() + "\n");
             if (s.failed_records)
-                print_err(fmt::format("  stage '{}': {} record{} left out{}\n", s.id, s.failed_records,
-                                      s.failed_records == 1 ? "" : "s",
+                print_err(fmt::format("  stage '{}': {} record{} left out{}\n", s.id,
+                                      s.failed_records, s.failed_records == 1 ? "" : "s",
                                       p.error_handling.dead_letter_enabled
-                                          ? " (see the dead-letter queue " + p.error_handling.dead_letter_path + ")"
+                                          ? " (see the dead-letter queue " +
+                                                p.error_handling.dead_letter_path + ")"
                                           : ""));
         }
     } else if (!table) {

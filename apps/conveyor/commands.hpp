@@ -20,8 +20,8 @@ struct RunArgs {
     bool resume = false;               ///< continue an unfinished run from its journal
     bool fresh = false;                ///< discard an unfinished run's journal
     std::optional<std::string> jitter; ///< wait a random 0..DURATION first ("30s", "2m")
-    bool stats = false;       ///< summary table even when stderr is not a terminal
-    bool no_progress = false; ///< no live display even on a terminal
+    bool stats = false;                ///< summary table even when stderr is not a terminal
+    bool no_progress = false;          ///< no live display even on a terminal
     std::optional<std::string> stats_json;
     std::optional<std::string> metrics_addr;
     std::optional<std::string> metrics_textfile;

@@ -75,23 +75,27 @@ int main(int argc, char** argv) {
         ->type_name("DIR");
     run->add_flag("--lock", run_args.lock,
                   "Refuse to start while another run of this pipeline holds its lock (exit 4)");
-    auto* resume_flag = run->add_flag("--resume", run_args.resume,
-                   "Finish a run that was interrupted (crash, kill): work recorded in its journal "
-                   "(http.fetch responses) is not done again");
+    auto* resume_flag = run->add_flag(
+        "--resume", run_args.resume,
+        "Finish a run that was interrupted (crash, kill): work recorded in its journal "
+        "(http.fetch responses) is not done again");
     run->add_flag("--fresh", run_args.fresh, "Ignore (and discard) an unfinished run's journal")
         ->excludes(resume_flag);
     run->add_option("--jitter", run_args.jitter,
                     "Wait a random time up to DURATION (e.g. 30s, 2m) before starting, so jobs "
                     "scheduled for the same minute do not start together")
         ->check([](const std::string& v) {
-            return cli::parse_duration_seconds(v) ? std::string() : "expected a duration up to 24h, such as 30s, 2m or 500ms";
+            return cli::parse_duration_seconds(v)
+                       ? std::string()
+                       : "expected a duration up to 24h, such as 30s, 2m or 500ms";
         });
 
     cli::ReplayArgs replay_args;
     CLI::App* replay = app.add_subcommand(
         "replay", "Feed the records a stage dead-lettered back into that stage and run it and "
                   "everything downstream of it");
-    replay->add_option("dead_letters", replay_args.dead_letters, "Dead-letter queue file (NDJSON)")->required();
+    replay->add_option("dead_letters", replay_args.dead_letters, "Dead-letter queue file (NDJSON)")
+        ->required();
     replay->add_option("pipeline", replay_args.pipeline, "Pipeline file (TOML)")->required();
     replay->add_option("--from-stage", replay_args.from_stage, "The stage to feed")->required();
 

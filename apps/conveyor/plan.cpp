@@ -65,7 +65,8 @@ std::string plan_text(const PipelineSpec& p) {
         for (std::size_t l = 0; l < levels.size(); ++l) {
             s += fmt::format("  level {}{}:\n", l,
                              levels[l].size() > 1 ? " (runs concurrently)" : "");
-            for (const Dag::Chain& chain : levels[l]) s += v.describe_chain(chain, "    ");
+            for (const Dag::Chain& chain : levels[l])
+                s += v.describe_chain(chain, "    ");
         }
     } else {
         s += fmt::format("  every stage runs concurrently; each {} holds at most {} records\n",
@@ -170,7 +171,8 @@ std::string explain_text(const PipelineSpec& p) {
                              levels[l].size() > 1 ? fmt::format(": {} run in parallel",
                                                                 plural(levels[l].size(), "step"))
                                                   : "");
-            for (const Dag::Chain& chain : levels[l]) s += v.describe_chain(chain, "    ");
+            for (const Dag::Chain& chain : levels[l])
+                s += v.describe_chain(chain, "    ");
         }
     } else {
         s += "\nstages (all running at once):\n";

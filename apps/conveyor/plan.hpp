@@ -27,7 +27,8 @@ struct PlanView {
     /// run on the I/O thread, such as http.fetch, are steps of their own).
     [[nodiscard]] std::vector<std::vector<Dag::Chain>> dag_steps() const;
     /// The stage and, indented under it, the stages that stream from it inside its chain.
-    [[nodiscard]] std::string describe_chain(const Dag::Chain& chain, std::string_view indent) const;
+    [[nodiscard]] std::string describe_chain(const Dag::Chain& chain,
+                                             std::string_view indent) const;
 };
 
 /// The short plan `run --dry-run` prints: levels (dag) or the stages in order (channel, async).

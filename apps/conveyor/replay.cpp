@@ -2,7 +2,6 @@
 // (dead-letter entries of that stage) back into it, and runs it and everything downstream.
 
 #include "commands.hpp"
-
 #include "conveyor/config/loader.hpp"
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/exec/executor.hpp"
@@ -15,10 +14,9 @@
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/registry/registry.hpp"
 
-#include <fmt/format.h>
-
 #include <cstdio>
 #include <filesystem>
+#include <fmt/format.h>
 #include <set>
 #include <unistd.h>
 
@@ -26,7 +24,9 @@ namespace conveyor::cli {
 
 namespace {
 
-void print_err(const std::string& s) { std::fputs(s.c_str(), stderr); }
+void print_err(const std::string& s) {
+    std::fputs(s.c_str(), stderr);
+}
 
 struct Extracted {
     std::size_t records = 0;
@@ -36,7 +36,8 @@ struct Extracted {
 
 /// Copies the `record` of every entry of `stage` from the dead-letter file into `out_path`
 /// as JSON lines.
-Result<Extracted> extract(const std::string& dlq_path, const std::string& stage, const std::string& out_path) {
+Result<Extracted> extract(const std::string& dlq_path, const std::string& stage,
+                          const std::string& out_path) {
     auto in = InputFile::open(dlq_path, nullptr);
     if (!in) return std::move(in).error();
     std::string text;
@@ -55,7 +56,8 @@ Result<Extracted> extract(const std::string& dlq_path, const std::string& stage,
     std::string line_out;
     while (pos < text.size()) {
         const std::size_t nl = text.find('\n', pos);
-        const std::string_view line(text.data() + pos, (nl == std::string::npos ? text.size() : nl) - pos);
+        const std::string_view line(text.data() + pos,
+                                    (nl == std::string::npos ? text.size() : nl) - pos);
         pos = nl == std::string::npos ? text.size() : nl + 1;
         ++line_no;
         if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
@@ -99,7 +101,8 @@ int cmd_replay(const ReplayArgs& args) {
     const StageSpec* target = p.find_stage(args.from_stage);
     if (!target) {
         std::vector<std::string> ids;
-        for (const StageSpec& s : p.stages) ids.push_back(s.id);
+        for (const StageSpec& s : p.stages)
+            ids.push_back(s.id);
         print_err(fmt::format("conveyor: no stage '{}' in {}{}\n", args.from_stage, args.pipeline,
                               did_you_mean(args.from_stage, ids)));
         return exit_codes::kUsage;
@@ -125,9 +128,11 @@ int cmd_replay(const ReplayArgs& args) {
         std::string path;
         ~Cleanup() { std::filesystem::remove(path); }
     } cleanup{tmp};
-    spdlog::info("replaying {} record{} into stage '{}'{}{}", ex->records, ex->records == 1 ? "" : "s",
-                 args.from_stage,
-                 ex->other_stages ? fmt::format(" ({} entries of other stages left alone)", ex->other_stages) : "",
+    spdlog::info("replaying {} record{} into stage '{}'{}{}", ex->records,
+                 ex->records == 1 ? "" : "s", args.from_stage,
+                 ex->other_stages
+                     ? fmt::format(" ({} entries of other stages left alone)", ex->other_stages)
+                     : "",
                  ex->raw ? fmt::format(" ({} unparsed inputs cannot be replayed)", ex->raw) : "");
 
     // The stage, everything downstream of it, and a source of the dead-lettered records.
@@ -139,7 +144,8 @@ int cmd_replay(const ReplayArgs& args) {
                 if (keep.count(in) && keep.insert(s.id).second) grew = true;
     }
     std::string source_id = "dead_letters";
-    while (p.find_stage(source_id)) source_id += "_";
+    while (p.find_stage(source_id))
+        source_id += "_";
     StageSpec source;
     source.id = source_id;
     source.function = "json.read";
@@ -148,7 +154,8 @@ int cmd_replay(const ReplayArgs& args) {
     source.config.set("path", std::string(tmp), {}, true);
     source.config.set("format", std::string("jsonl"), {}, true);
     for (const OptionSpec& o : source.descriptor->options)
-        if (!source.config.find(o.name) && !o.default_value.is_null()) source.config.set(o.name, o.default_value, {}, false);
+        if (!source.config.find(o.name) && !o.default_value.is_null())
+            source.config.set(o.name, o.default_value, {}, false);
     Diagnostics diags;
     BuildContext bctx(source.id, source.config, p.global, diags);
     std::unique_ptr<Stage> built = source.descriptor->factory(bctx);
@@ -173,12 +180,14 @@ int cmd_replay(const ReplayArgs& args) {
     ro.metrics = &metrics;
     ro.handle_signals = true;
     RunReport report = run_pipeline(p, run, ro);
-    if (!report.status) print_err("conveyor: error: " + report.status.error().to_string() + "\n");
+    if (!report.status)
+        print_err("conveyor: error: " + report.status.error().to_string() + "\n");
     else if (report.completed_with_failures)
-        print_err("conveyor: replay completed, but some records failed again (see the dead-letter queue)\n");
+        print_err("conveyor: replay completed, but some records failed again (see the dead-letter "
+                  "queue)\n");
     else
-        spdlog::info("replay of {} record{} into '{}' completed", ex->records, ex->records == 1 ? "" : "s",
-                     args.from_stage);
+        spdlog::info("replay of {} record{} into '{}' completed", ex->records,
+                     ex->records == 1 ? "" : "s", args.from_stage);
     return report.exit_code();
 }
 

@@ -3,16 +3,16 @@
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/stage_errors.hpp"
-#include "conveyor/stage/checkpoint_text.hpp"
 #include "conveyor/io/followed_file.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
+#include "conveyor/stage/checkpoint_text.hpp"
 #include "conveyor/stage/following_source.hpp"
 #include "csv_dialect.hpp"
 #include "csv_typing.hpp"
 
-#include <tuple>
 #include <fmt/format.h>
+#include <tuple>
 #include <unordered_set>
 
 namespace conveyor::plugins::csv {
@@ -44,14 +44,16 @@ struct CsvPosition {
     /// The position `text` describes; the error says what is wrong with it (no location).
     static Result<CsvPosition> parse(std::string_view text) {
         auto t = CheckpointText::parse(
-            text, kTag, {"offset", "line", "records", "columns", "skipped", "first_skipped", "check"},
+            text, kTag,
+            {"offset", "line", "records", "columns", "skipped", "first_skipped", "check"},
             "a csv.read checkpoint");
         if (!t) return std::move(t).error();
         CsvPosition p;
         for (auto [key, value, base] :
              {std::tuple{"offset", &p.offset, 10}, std::tuple{"line", &p.line, 10},
               std::tuple{"records", &p.records, 10}, std::tuple{"columns", &p.columns, 10},
-              std::tuple{"skipped", &p.skipped, 10}, std::tuple{"first_skipped", &p.first_skipped, 10},
+              std::tuple{"skipped", &p.skipped, 10},
+              std::tuple{"first_skipped", &p.first_skipped, 10},
               std::tuple{"check", &p.check, 16}}) {
             Result<std::uint64_t> n = t->number(key, base);
             if (!n) return std::move(n).error();
@@ -215,8 +217,8 @@ Result<bool> CsvReadOperator::next(Emitter& out) {
             // A quote never closed: the rest of the input is one broken record. Under a
             // continuing strategy the records before it still go out and the rest goes to
             // the dead-letter queue as text.
-            Status handled = errors_->raw_failed(reader_.take_unterminated(),
-                                                 std::move(fetched).error());
+            Status handled =
+                errors_->raw_failed(reader_.take_unterminated(), std::move(fetched).error());
             if (!handled) {
                 reader_.attach(nullptr);
                 return std::move(handled).error();
@@ -248,8 +250,9 @@ Result<bool> CsvReadOperator::next(Emitter& out) {
             } else {
                 // The error strategy decides: fail the stage, or leave the row out (into the
                 // dead-letter queue, with its text and file:line) and go on.
-                Status handled = errors_ ? errors_->raw_failed(reader_.last_record_text(), ragged_error())
-                                         : Status(ragged_error());
+                Status handled =
+                    errors_ ? errors_->raw_failed(reader_.last_record_text(), ragged_error())
+                            : Status(ragged_error());
                 if (handled) continue;
                 reader_.attach(nullptr);
                 // The records before this one are good: they go on if the run does.
@@ -295,7 +298,9 @@ Status CsvReadOperator::resume(std::string_view text) {
         return e;
     }
     const CsvPosition& p = *parsed;
-    auto refuse = [&](const std::string& why) { return CheckpointText::refuse(p.to_text(), why, file); };
+    auto refuse = [&](const std::string& why) {
+        return CheckpointText::refuse(p.to_text(), why, file);
+    };
     if (p.columns != width_)
         return refuse(fmt::format("the file now has {} column{}, the interrupted run read {}",
                                   width_, width_ == 1 ? "" : "s", p.columns));
@@ -396,7 +401,9 @@ public:
         // An empty file has no header: no records and no columns to check names against (a
         // cron job's input is sometimes empty; that is not a mistake in the pipeline).
         const bool empty = schema->size() == 0;
-        if (empty) spdlog::warn("stage '{}': {} is empty (no header, no records)", ctx.stage_id, config_.path);
+        if (empty)
+            spdlog::warn("stage '{}': {} is empty (no header, no records)", ctx.stage_id,
+                         config_.path);
         OpenedStage opened(std::unique_ptr<SourceOperator>(std::move(op)), std::move(schema));
         // Every record has exactly the header's fields (ragged rows are padded or refused).
         opened.fixed_schema = !empty;

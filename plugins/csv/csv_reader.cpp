@@ -75,9 +75,8 @@ public:
             raw = new char[bytes + kPadding];
             std::memset(raw + bytes, 0, kPadding);
         }
-        return std::shared_ptr<char[]>(raw, [pool = shared_from_this(), bytes](char* p) {
-            pool->give_back(p, bytes);
-        });
+        return std::shared_ptr<char[]>(
+            raw, [pool = shared_from_this(), bytes](char* p) { pool->give_back(p, bytes); });
     }
 
 private:
@@ -345,7 +344,8 @@ std::string_view CsvReader::take_unterminated() noexcept {
     if (!unterminated_) return {};
     unterminated_ = false;
     std::size_t e = end_;
-    while (e > pos_ && (data_[e - 1] == '\n' || data_[e - 1] == '\r')) --e;
+    while (e > pos_ && (data_[e - 1] == '\n' || data_[e - 1] == '\r'))
+        --e;
     const std::string_view tail(data_ + pos_, e - pos_);
     pos_ = end_;
     return tail;
@@ -353,7 +353,8 @@ std::string_view CsvReader::take_unterminated() noexcept {
 
 std::string_view CsvReader::last_record_text() const noexcept {
     std::size_t e = pos_;
-    while (e > record_start_ && (data_[e - 1] == '\n' || data_[e - 1] == '\r')) --e;
+    while (e > record_start_ && (data_[e - 1] == '\n' || data_[e - 1] == '\r'))
+        --e;
     return {data_ + record_start_, e - record_start_};
 }
 
@@ -396,8 +397,10 @@ Status CsvReader::refill() {
     auto n = file_.read(std::span<char>(data_ + end_, capacity_ - end_));
     if (!n) return std::move(n).error();
     if (*n == 0) {
-        if (file_.interrupted()) interrupted_ = true;
-        else eof_ = true;
+        if (file_.interrupted())
+            interrupted_ = true;
+        else
+            eof_ = true;
         return {};
     }
     end_ += *n;

@@ -58,7 +58,8 @@ public:
                 needs_quote_[c] = true;
             return;
         }
-        if (config_.writing.append && out_.initial_size() > 0) header_written_ = true; // no header row
+        if (config_.writing.append && out_.initial_size() > 0)
+            header_written_ = true; // no header row
         std::vector<std::string> names;
         for (const SchemaRef& in : input_schemas_) {
             if (!in) continue;
@@ -68,7 +69,8 @@ public:
         if (!config_.columns.empty())
             header_ = make_schema(config_.columns);
         else if (!names.empty())
-            header_ = input_schemas_.size() == 1 ? input_schemas_.front() : make_schema(std::move(names));
+            header_ =
+                input_schemas_.size() == 1 ? input_schemas_.front() : make_schema(std::move(names));
         for (const unsigned char c :
              {static_cast<unsigned char>(config_.delimiter),
               static_cast<unsigned char>(config_.quote), static_cast<unsigned char>('\n'),
@@ -172,7 +174,6 @@ Status CsvWriteOperator::end_of_batch() {
     if (!flush_each_batch_) return {};
     return conveyor::write_out(schedule_, out_, FlushSchedule::Clock::now());
 }
-
 
 const CsvWriteOperator::Mapping& CsvWriteOperator::mapping_for(const SchemaRef& schema) {
     if (last_mapping_ < mappings_.size() && mappings_[last_mapping_].schema == schema)

@@ -12,10 +12,19 @@ struct Spelling {
     Op op;
 };
 constexpr Spelling kSpellings[] = {
-    {"==", Op::Eq},  {"=", Op::Eq},      {"!=", Op::Ne},           {"<>", Op::Ne},
-    {">", Op::Gt},   {">=", Op::Ge},     {"<", Op::Lt},            {"<=", Op::Le},
-    {"contains", Op::Contains},          {"in", Op::In},           {"not_in", Op::NotIn},
-    {"is_null", Op::IsNull},             {"not_null", Op::NotNull},
+    {"==", Op::Eq},
+    {"=", Op::Eq},
+    {"!=", Op::Ne},
+    {"<>", Op::Ne},
+    {">", Op::Gt},
+    {">=", Op::Ge},
+    {"<", Op::Lt},
+    {"<=", Op::Le},
+    {"contains", Op::Contains},
+    {"in", Op::In},
+    {"not_in", Op::NotIn},
+    {"is_null", Op::IsNull},
+    {"not_null", Op::NotNull},
 };
 
 /// A string that is a plain decimal number ("100", "-2.5", "1e3", "007"): compared as a
@@ -53,7 +62,8 @@ std::optional<Op> parse_op(std::string_view text) {
 const std::vector<std::string>& op_spellings() {
     static const std::vector<std::string> all = [] {
         std::vector<std::string> v;
-        for (const Spelling& s : kSpellings) v.emplace_back(s.text);
+        for (const Spelling& s : kSpellings)
+            v.emplace_back(s.text);
         return v;
     }();
     return all;
@@ -104,9 +114,11 @@ std::optional<int> compare(const Value& v, const Literal& lit, bool ordering) {
         return std::nullopt;
     }
     case Kind::Bool:
-        if (lit.boolean) return three_way(static_cast<int>(v.as_bool()), static_cast<int>(*lit.boolean));
+        if (lit.boolean)
+            return three_way(static_cast<int>(v.as_bool()), static_cast<int>(*lit.boolean));
         return std::nullopt;
-    default: return std::nullopt;
+    default:
+        return std::nullopt;
     }
 }
 
@@ -120,8 +132,10 @@ bool Condition::matches(const Value& v) const {
     if (op_ == Op::NotNull) return !v.is_null();
     if (v.is_null()) return false;
     switch (op_) {
-    case Op::Eq: return equals(v, values_[0]);
-    case Op::Ne: return !equals(v, values_[0]);
+    case Op::Eq:
+        return equals(v, values_[0]);
+    case Op::Ne:
+        return !equals(v, values_[0]);
     case Op::Gt: {
         auto c = compare(v, values_[0], true);
         return c && *c > 0;
@@ -140,7 +154,8 @@ bool Condition::matches(const Value& v) const {
     }
     case Op::Contains: {
         if (v.kind() == Kind::String)
-            return values_[0].text && v.as_string().find(*values_[0].text) != std::string_view::npos;
+            return values_[0].text &&
+                   v.as_string().find(*values_[0].text) != std::string_view::npos;
         if (v.kind() == Kind::Array) {
             for (const Value& item : v.as_array())
                 if (!item.is_null() && equals(item, values_[0])) return true;
@@ -155,7 +170,8 @@ bool Condition::matches(const Value& v) const {
         for (const Literal& lit : values_)
             if (equals(v, lit)) return false;
         return true;
-    default: return false;
+    default:
+        return false;
     }
 }
 

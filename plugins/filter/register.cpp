@@ -24,9 +24,8 @@ public:
 
     Status push(std::size_t, Batch&& batch, Emitter& out) override {
         const std::size_t rows = batch.rows();
-        const expr::ResolvedPath where = columns_.get(batch.schema_ref(), [&](const Schema& s) {
-            return expr::resolve(column_, s);
-        });
+        const expr::ResolvedPath where = columns_.get(
+            batch.schema_ref(), [&](const Schema& s) { return expr::resolve(column_, s); });
         // A plain column is tested in place; a path (user.address.city) is looked up per row.
         const std::optional<std::size_t> col =
             where.found() && where.next_step == column_.steps().size()
@@ -81,9 +80,9 @@ public:
         const SchemaRef in = ctx.input_schemas.empty() ? nullptr : ctx.input_schemas[0];
         const bool fixed = !ctx.input_schemas_fixed.empty() && ctx.input_schemas_fixed[0];
         if (in && fixed && !expr::resolve(column_, *in).found()) {
-            return fail(ErrorKind::Config,
-                        "column '" + name_ + "' is not in the input (columns: " +
-                            join(in->names()) + ")" + did_you_mean(name_, in->names()));
+            return fail(ErrorKind::Config, "column '" + name_ + "' is not in the input (columns: " +
+                                               join(in->names()) + ")" +
+                                               did_you_mean(name_, in->names()));
         }
         OpenedStage opened(std::make_unique<FilterOperator>(column_, cond_, ctx.metrics), in);
         opened.fixed_schema = fixed;
@@ -93,7 +92,8 @@ public:
 
     static std::string join(const std::vector<std::string>& names) {
         std::string s;
-        for (std::size_t i = 0; i < names.size(); ++i) s += (i ? ", " : "") + names[i];
+        for (std::size_t i = 0; i < names.size(); ++i)
+            s += (i ? ", " : "") + names[i];
         return s;
     }
 
@@ -213,7 +213,8 @@ std::unique_ptr<Stage> build_expression_filter(BuildContext& ctx, const FilterOp
     if (e->type() != expr::Type::Bool && e->type() != expr::Type::Any &&
         e->type() != expr::Type::Null) {
         ctx.error("expression", "a filter needs a condition (true or false); this expression "
-                                "gives a " + std::string(expr::to_string(e->type())));
+                                "gives a " +
+                                    std::string(expr::to_string(e->type())));
         return nullptr;
     }
     return std::make_unique<ExpressionFilterStage>(std::move(*e));
@@ -247,8 +248,8 @@ std::unique_ptr<Stage> build_filter(BuildContext& ctx, const FilterOptions& o) {
         return nullptr;
     } else if (*op == Op::In || *op == Op::NotIn) {
         if (!value->is_list()) {
-            ctx.error("value", "operator '" + op_text +
-                                   "' needs a list value, e.g. value = [\"a\", \"b\"]");
+            ctx.error("value",
+                      "operator '" + op_text + "' needs a list value, e.g. value = [\"a\", \"b\"]");
             return nullptr;
         }
         for (const OptionValue& item : value->as_list()) {

@@ -115,8 +115,8 @@ private:
 
     bool add_nested(const Value& v, std::size_t first) {
         const bool object = v.kind() == Kind::Object && !v.as_object().empty();
-        const bool array = options_.arrays == Arrays::Index && v.kind() == Kind::Array &&
-                           !v.as_array().empty();
+        const bool array =
+            options_.arrays == Arrays::Index && v.kind() == Kind::Array && !v.as_array().empty();
         if (!object && !array) return add(v, first);
         const std::size_t base = path_.size();
         if (object) {

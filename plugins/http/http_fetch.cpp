@@ -1,6 +1,6 @@
 #include "http_fetch.hpp"
-#include "conveyor/core/ascii.hpp"
 
+#include "conveyor/core/ascii.hpp"
 #include "conveyor/exec/dead_letter.hpp"
 #include "conveyor/exec/journal.hpp"
 #include "conveyor/exec/run_context.hpp"
@@ -59,7 +59,6 @@ void add(std::atomic<std::uint64_t>& a, std::uint64_t n = 1) {
     a.fetch_add(n, std::memory_order_relaxed);
 }
 
-
 /// Per input schema: the output layout and the templates bound to the input's columns.
 struct SchemaInfo {
     SchemaRef input; ///< keeps the pointer used as cache key alive
@@ -96,7 +95,8 @@ struct Slot {
     std::size_t row = 0;
     Outcome outcome = Outcome::Pending;
     std::uint64_t marker = 0; ///< the checkpoint id of a marker
-    std::uint64_t epoch = 0;  ///< the last checkpoint before the record (its dead letter waits for the next)
+    std::uint64_t epoch =
+        0; ///< the last checkpoint before the record (its dead letter waits for the next)
     std::shared_ptr<const Response> response; ///< the final response, if one arrived
 };
 
@@ -142,8 +142,8 @@ public:
              std::shared_ptr<HttpStats> stats, std::shared_ptr<net::TlsContext> tls,
              bool halt_on_stop)
         : halt_on_stop_(halt_on_stop), cfg_(std::move(cfg)), stage_id_(std::move(stage_id)),
-          run_(run), metrics_(metrics),
-          errors_(errors), stats_(std::move(stats)), tls_(std::move(tls)), limiter_(cfg_->concurrency) {
+          run_(run), metrics_(metrics), errors_(errors), stats_(std::move(stats)),
+          tls_(std::move(tls)), limiter_(cfg_->concurrency) {
         if (metrics_) http_metrics_.emplace(*metrics_);
         const std::size_t unit = cfg_->mode == FetchMode::Batch ? cfg_->batch_size : 1;
         const std::size_t in_batch = std::max<std::size_t>(1, input_batch);
@@ -483,7 +483,8 @@ private:
     /// The error a request ends with after `attempt` + 1 attempts.
     static Error refusal(const Job& job, const Verdict& v, std::uint32_t attempt) {
         const ErrorKind kind = v.retryable ? ErrorKind::TempFail : ErrorKind::Runtime;
-        std::string message = job.request.method + " " + net::redact_url(job.request.url) + " failed";
+        std::string message =
+            job.request.method + " " + net::redact_url(job.request.url) + " failed";
         if (attempt > 0) message += " after " + std::to_string(attempt + 1) + " attempts";
         message += ": " + v.cause;
         return Error(kind, std::move(message));
@@ -507,7 +508,8 @@ private:
             }
             // A response recorded in the run journal by an interrupted run (--resume) is not
             // requested again: a success, or a refusal that asking again would not change.
-            const std::string journal_key = run_ && run_->journal ? request_key(job.request) : std::string();
+            const std::string journal_key =
+                run_ && run_->journal ? request_key(job.request) : std::string();
             if (!journal_key.empty()) {
                 if (auto recorded = run_->journal->lookup(stage_id_, journal_key)) {
                     net::HttpResult again;
@@ -533,8 +535,10 @@ private:
             if (http_metrics_) live.emplace(&*http_metrics_);
             net::HttpResult res = co_await client_->send(job.request, cfg_->timeout);
             if (live) {
-                if (res.ok()) live->finish(static_cast<unsigned>(res.response->status));
-                else live->finish_error();
+                if (res.ok())
+                    live->finish(static_cast<unsigned>(res.response->status));
+                else
+                    live->finish_error();
             }
             --in_flight_;
             limiter_.release();
@@ -552,7 +556,8 @@ private:
             Verdict v = judge(res);
             if (v.success || (res.ok() && !v.retryable)) {
                 if (!journal_key.empty()) {
-                    if (Status st = run_->journal->record(stage_id_, journal_key, encode_response(*res.response));
+                    if (Status st = run_->journal->record(stage_id_, journal_key,
+                                                          encode_response(*res.response));
                         !st) {
                         set_fatal(std::move(st).error().in_stage(stage_id_));
                         co_return;
@@ -689,7 +694,8 @@ private:
                     return;
                 }
                 add(stats_->records_dead_lettered);
-                if (metrics_) metrics_->records_dead_lettered.fetch_add(1, std::memory_order_relaxed);
+                if (metrics_)
+                    metrics_->records_dead_lettered.fetch_add(1, std::memory_order_relaxed);
             }
             break;
         case OnError::Fail:
@@ -802,7 +808,8 @@ private:
             if (s.outcome == Outcome::Removed) return;
             if (s.outcome == Outcome::Marker) {
                 // On the last batch (its records come before the marker), or alone.
-                if (!batches.empty() && batches.back().checkpoint_id() == 0 && !batches.back().empty()) {
+                if (!batches.empty() && batches.back().checkpoint_id() == 0 &&
+                    !batches.back().empty()) {
                     batches.back().set_checkpoint(s.marker);
                 } else {
                     batches.push_back(Batch::checkpoint_marker(s.marker));
@@ -900,7 +907,7 @@ private:
     std::unordered_map<const Schema*, std::shared_ptr<const SchemaInfo>> schemas_;
     std::map<std::uint64_t, Slot> slots_;
     std::uint64_t next_seq_ = 0;
-    std::uint64_t epoch_ = 0; ///< the last checkpoint marker read
+    std::uint64_t epoch_ = 0;       ///< the last checkpoint marker read
     std::uint64_t ready_end_ = 0;   ///< ordered: every seq below is settled
     std::uint64_t emitted_end_ = 0; ///< ordered: every seq below has been emitted
     std::size_t unordered_ready_ = 0;
@@ -925,9 +932,8 @@ public:
           tls_(std::move(tls)), halt_on_stop_(halt_on_stop) {}
 
     asio::awaitable<Status> run(StreamInput& in, StreamOutput& out) override {
-        auto r =
-            std::make_shared<FetchRun>(cfg_, stage_id_, run_, metrics_, errors_, input_batch_,
-                                       stats_, tls_, halt_on_stop_);
+        auto r = std::make_shared<FetchRun>(cfg_, stage_id_, run_, metrics_, errors_, input_batch_,
+                                            stats_, tls_, halt_on_stop_);
         Status s = co_await r->run(in, out);
         co_return s;
     }
@@ -957,7 +963,8 @@ std::shared_ptr<const HttpStats> HttpFetchStage::last_stats() const {
 Result<OpenedStage> HttpFetchStage::open(const OpenContext& ctx) const {
     // What the options leave open follows the stage's error handling.
     std::shared_ptr<const HttpFetchConfig> effective = config_;
-    if (ctx.errors && (!config_->on_error_given || !config_->retries_given || !config_->backoff_given)) {
+    if (ctx.errors &&
+        (!config_->on_error_given || !config_->retries_given || !config_->backoff_given)) {
         auto c = std::make_shared<HttpFetchConfig>(*config_);
         const ErrorHandlingSpec& policy = ctx.errors->policy();
         if (!c->on_error_given) {
@@ -1002,10 +1009,11 @@ Result<OpenedStage> HttpFetchStage::open(const OpenContext& ctx) const {
         initial = output_schema_for(cfg, *ctx.input_schemas[0], nullptr, nullptr, nullptr, nullptr);
         fixed = !ctx.input_schemas_fixed.empty() && ctx.input_schemas_fixed[0];
     }
-    OpenedStage opened(std::unique_ptr<StreamOperator>(std::make_unique<FetchOperator>(
-                           effective, std::string(ctx.stage_id), ctx.run, ctx.metrics, ctx.errors, ctx.batch_size,
-                           std::move(stats), std::move(tls), ctx.mode == ExecutionMode::Batch)),
-                       std::move(initial));
+    OpenedStage opened(
+        std::unique_ptr<StreamOperator>(std::make_unique<FetchOperator>(
+            effective, std::string(ctx.stage_id), ctx.run, ctx.metrics, ctx.errors, ctx.batch_size,
+            std::move(stats), std::move(tls), ctx.mode == ExecutionMode::Batch)),
+        std::move(initial));
     opened.fixed_schema = fixed;
     // Markers pass on after the records before them; responses are in the run journal.
     opened.checkpoints = true;

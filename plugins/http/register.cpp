@@ -43,7 +43,6 @@ std::string upper(std::string s) {
     return s;
 }
 
-
 std::unique_ptr<Stage> build_fetch(BuildContext& ctx) {
     const Options& o = ctx.options();
     HttpFetchConfig cfg;
@@ -209,7 +208,8 @@ void register_http(Registry& registry) {
         "run; exit 75 for transient causes) or dead_letter. Without on_error the stage follows "
         "[error_handling] (or its own [stages.error_handling]): strategy \"stop\" fails, "
         "\"continue\" dead-letters (drops without a dead-letter queue), \"retry\" uses "
-        "max_retries and retry_delay_seconds and then on_exhausted. HTTPS verifies certificates against "
+        "max_retries and retry_delay_seconds and then on_exhausted. HTTPS verifies certificates "
+        "against "
         "the system store (ca_file adds a CA; tls_verify = false turns checks off). Debug logs "
         "show each request with credentials redacted; header values are never logged.";
     OptionSpec url = option("url", OptionType::String, {},

@@ -102,11 +102,11 @@ public:
             if (v.is_string()) {
                 auto parsed = parser_.parse(v.as_string(), arena);
                 if (!parsed) {
-                    Error e(ErrorKind::Data, "'" + column_ + "' is not JSON: " +
-                                                 parsed.error().message);
+                    Error e(ErrorKind::Data,
+                            "'" + column_ + "' is not JSON: " + parsed.error().message);
                     if (!errors_) return fail(std::move(e));
-                    if (Status st = errors_->record_failed(batch.schema(), batch.row(r),
-                                                           std::move(e));
+                    if (Status st =
+                            errors_->record_failed(batch.schema(), batch.row(r), std::move(e));
                         !st)
                         return st;
                     keep_[r] = 0;

@@ -2,11 +2,11 @@
 
 #include "conveyor/core/ascii.hpp"
 #include "conveyor/exec/stage_errors.hpp"
-#include "conveyor/stage/checkpoint_text.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/io/followed_file.hpp"
 #include "conveyor/io/input_file.hpp"
 #include "conveyor/obs/metrics.hpp"
+#include "conveyor/stage/checkpoint_text.hpp"
 #include "conveyor/stage/following_source.hpp"
 #include "json_batch_builder.hpp"
 #include "json_splitter.hpp"
@@ -147,7 +147,8 @@ public:
                                     "array of records"
                                   : "it is a position in an array of records, but the stage "
                                     "reads JSON lines");
-        CONVEYOR_TRY(CheckpointText::verify_file(splitter_.file(), p.mark.offset, p.check, p.to_text()));
+        CONVEYOR_TRY(
+            CheckpointText::verify_file(splitter_.file(), p.mark.offset, p.check, p.to_text()));
         CONVEYOR_TRY(splitter_.resume_at(p.mark));
         emitted_ = before_ = p.mark;
         records_ = p.records;
@@ -335,7 +336,7 @@ private:
 
 JsonFormat default_format_for(std::string_view path) {
     return iends_with(path, ".jsonl") || iends_with(path, ".ndjson") ? JsonFormat::Jsonl
-                                                                         : JsonFormat::Records;
+                                                                     : JsonFormat::Records;
 }
 
 std::unique_ptr<SourceOperator> make_json_source(InputFile file, JsonFormat format,

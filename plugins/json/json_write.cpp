@@ -147,7 +147,7 @@ private:
     bool append_;
     bool flush_each_batch_;
     FlushSchedule schedule_;
-    bool any_ = false;        ///< a record was written
+    bool any_ = false; ///< a record was written
     std::string buf_;
     SchemaRef keys_schema_;
     std::vector<std::string> keys_;

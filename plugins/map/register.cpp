@@ -28,7 +28,8 @@ struct MapLayout {
 MapLayout layout_for(const Schema& in, const std::vector<Computed>& computed) {
     MapLayout m;
     std::vector<std::string> names = in.names();
-    for (std::size_t i = 0; i < in.size(); ++i) m.source.push_back(i);
+    for (std::size_t i = 0; i < in.size(); ++i)
+        m.source.push_back(i);
     for (const Computed& c : computed) {
         if (auto at = in.find(c.name)) {
             m.target.push_back(*at); // replacing a field keeps its position
@@ -48,8 +49,7 @@ MapLayout layout_for(const Schema& in, const std::vector<Computed>& computed) {
 /// record error (the stage's strategy decides: fail, or leave it out and dead-letter it).
 class MapOperator final : public Operator {
 public:
-    MapOperator(const std::vector<Computed>& computed, StageErrors* errors)
-        : errors_(errors) {
+    MapOperator(const std::vector<Computed>& computed, StageErrors* errors) : errors_(errors) {
         for (const Computed& c : computed) {
             evaluators_.emplace_back(c.expression);
             storage_.push_back(c.expression.storage());
@@ -60,10 +60,10 @@ public:
     Status push(std::size_t, Batch&& batch, Emitter& out) override {
         const std::size_t rows = batch.rows();
         const std::size_t n = evaluators_.size();
-        const MapLayout& m = layouts_.get(batch.schema_ref(), [&](const Schema& in) {
-            return layout_for(in, *computed_);
-        });
-        for (auto& e : evaluators_) e.bind(batch.schema_ref());
+        const MapLayout& m = layouts_.get(
+            batch.schema_ref(), [&](const Schema& in) { return layout_for(in, *computed_); });
+        for (auto& e : evaluators_)
+            e.bind(batch.schema_ref());
         results_.assign(rows * n, Value());
         keep_.assign(rows, 1);
         std::size_t failed = 0;
@@ -76,7 +76,8 @@ public:
                     results_[r * n + i] = *v;
                     continue;
                 }
-                Error e(ErrorKind::Data, "'" + (*computed_)[i].name + "': " + evaluators_[i].error());
+                Error e(ErrorKind::Data,
+                        "'" + (*computed_)[i].name + "': " + evaluators_[i].error());
                 if (!errors_) return fail(std::move(e));
                 if (Status st = errors_->record_failed(batch.schema(), row, std::move(e)); !st)
                     return st;
@@ -89,9 +90,11 @@ public:
         for (std::size_t r = 0; r < rows; ++r) {
             if (!keep_[r]) continue;
             auto row = batch.row(r);
-            for (std::size_t i = 0; i < n; ++i) row[m.target[i]] = results_[r * n + i];
+            for (std::size_t i = 0; i < n; ++i)
+                row[m.target[i]] = results_[r * n + i];
         }
-        for (const auto& owner : storage_) batch.keep_alive(owner); // literal strings
+        for (const auto& owner : storage_)
+            batch.keep_alive(owner); // literal strings
         if (failed == rows) return {};
         if (failed) batch.retain_rows(keep_);
         out.emit(std::move(batch));
@@ -120,8 +123,8 @@ public:
             if (fixed) {
                 for (const Computed& c : computed_) {
                     if (auto d = c.expression.check_fields(*in))
-                        return fail(ErrorKind::Config, "columns." + c.name + ": " +
-                                                           d->render(c.expression.text()));
+                        return fail(ErrorKind::Config,
+                                    "columns." + c.name + ": " + d->render(c.expression.text()));
                 }
             }
             MapLayout m = layout_for(*in, computed_);
@@ -200,8 +203,9 @@ std::unique_ptr<Stage> build_map(BuildContext& ctx, const MapOptions& o) {
         }
         auto e = expr::Expression::compile(text);
         if (!e) {
-            ctx.error(key, (has_expression ? std::string("expression: ") : "columns." + name + ": ") +
-                               e.error().message);
+            ctx.error(key,
+                      (has_expression ? std::string("expression: ") : "columns." + name + ": ") +
+                          e.error().message);
             return nullptr;
         }
         computed.push_back({name, std::move(*e)});

@@ -10,7 +10,7 @@ namespace {
 /// For one input schema: the output schema and where each output field comes from.
 struct Mapping {
     SchemaRef schema;
-    std::vector<std::size_t> source; ///< Batch::npos: not in this input -> null
+    std::vector<std::size_t> source;    ///< Batch::npos: not in this input -> null
     std::vector<std::uint8_t> in_union; ///< field belongs to the union (absent -> null)
 };
 
@@ -22,7 +22,8 @@ public:
     explicit MergeOperator(SchemaRef union_schema) : union_(std::move(union_schema)) {}
 
     Status push(std::size_t, Batch&& batch, Emitter& out) override {
-        const Mapping& m = mappings_.get(batch.schema_ref(), [&](const Schema& in) { return map(in); });
+        const Mapping& m =
+            mappings_.get(batch.schema_ref(), [&](const Schema& in) { return map(in); });
         const std::size_t rows = batch.rows();
         const std::size_t width = m.schema->size();
         Batch merged(m.schema, rows);
@@ -59,7 +60,8 @@ private:
             m.source.push_back(i);
             m.in_union.push_back(0);
         }
-        m.schema = union_ && names.size() == union_->size() ? union_ : make_schema(std::move(names));
+        m.schema =
+            union_ && names.size() == union_->size() ? union_ : make_schema(std::move(names));
         return m;
     }
 
@@ -99,7 +101,9 @@ FunctionDescriptor merge_apply() {
         "order, then field order); a field an input does not have is null.";
     fn.min_inputs = 1;
     fn.max_inputs = kUnboundedInputs;
-    fn.factory = [](BuildContext&) -> std::unique_ptr<Stage> { return std::make_unique<MergeStage>(); };
+    fn.factory = [](BuildContext&) -> std::unique_ptr<Stage> {
+        return std::make_unique<MergeStage>();
+    };
     return fn;
 }
 

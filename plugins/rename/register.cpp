@@ -81,8 +81,8 @@ public:
         : renames_(renames), errors_(errors) {}
 
     Status push(std::size_t, Batch&& batch, Emitter& out) override {
-        const RenameLayout& m = layouts_.get(batch.schema_ref(),
-                                             [&](const Schema& in) { return layout_for(in, renames_); });
+        const RenameLayout& m = layouts_.get(
+            batch.schema_ref(), [&](const Schema& in) { return layout_for(in, renames_); });
         if (m.unchanged) {
             out.emit(std::move(batch));
             return {};
@@ -96,9 +96,9 @@ public:
                 for (const auto& [from, to] : m.merges) {
                     if (row[from].is_absent()) continue;
                     if (!row[to].is_absent()) {
-                        Error e(ErrorKind::Data,
-                                "cannot rename '" + batch.schema().name(from) + "' to '" +
-                                    batch.schema().name(to) + "': the record has both fields");
+                        Error e(ErrorKind::Data, "cannot rename '" + batch.schema().name(from) +
+                                                     "' to '" + batch.schema().name(to) +
+                                                     "': the record has both fields");
                         if (!errors_) return fail(std::move(e));
                         if (Status st = errors_->record_failed(batch.schema(), row, std::move(e));
                             !st)
@@ -143,10 +143,9 @@ public:
                                 "columns: field '" + from + "' is not in the input (fields: " +
                                     join(in->names()) + ")" + did_you_mean(from, in->names()));
                 if (stays(*in, renames_, to))
-                    return fail(ErrorKind::Config,
-                                "columns: cannot rename '" + from + "' to '" + to +
-                                    "': the input already has a field '" + to +
-                                    "' (rename or drop that one too)");
+                    return fail(ErrorKind::Config, "columns: cannot rename '" + from + "' to '" +
+                                                       to + "': the input already has a field '" +
+                                                       to + "' (rename or drop that one too)");
             }
         }
         if (in) {
@@ -176,8 +175,8 @@ std::unique_ptr<Stage> build_rename(BuildContext& ctx, const RenameOptions& o) {
             return nullptr;
         }
         if (const auto [it, fresh] = by_new.emplace(to, from); !fresh) {
-            ctx.error("columns", "'" + it->second + "' and '" + from + "' are both renamed to '" +
-                                     to + "'");
+            ctx.error("columns",
+                      "'" + it->second + "' and '" + from + "' are both renamed to '" + to + "'");
             return nullptr;
         }
         if (from != to) renames.emplace(from, to);

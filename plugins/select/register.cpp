@@ -12,7 +12,8 @@ namespace {
 
 std::string join(const std::vector<std::string>& names) {
     std::string s;
-    for (std::size_t i = 0; i < names.size(); ++i) s += (i ? ", " : "") + names[i];
+    for (std::size_t i = 0; i < names.size(); ++i)
+        s += (i ? ", " : "") + names[i];
     return s;
 }
 
@@ -54,7 +55,8 @@ private:
             }
         }
         m.identity = names == in.names();
-        m.schema = fixed_out_ && fixed_out_->names() == names ? fixed_out_ : make_schema(std::move(names));
+        m.schema =
+            fixed_out_ && fixed_out_->names() == names ? fixed_out_ : make_schema(std::move(names));
         return m;
     }
 

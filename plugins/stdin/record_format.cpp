@@ -1,6 +1,6 @@
 #include "record_format.hpp"
-#include "conveyor/core/ascii.hpp"
 
+#include "conveyor/core/ascii.hpp"
 #include "csv_dialect.hpp"
 #include "json_format.hpp"
 #include "json_read.hpp"

@@ -2,10 +2,10 @@
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/flush_schedule.hpp"
 #include "conveyor/io/output_file.hpp"
-#include "conveyor/registry/sink_options.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/registry/registry.hpp"
+#include "conveyor/registry/sink_options.hpp"
 #include "csv_write.hpp"
 #include "table.hpp"
 
@@ -78,9 +78,11 @@ public:
         } else if (format_ == Format::Json) {
             buf_ += written_ ? "\n]\n" : "[]\n";
         } else if (limit_ && seen_ > written_ && !stop_at_limit_) {
-            spdlog::info("stdout.write: showed {} of {} records (limit = {})", written_, seen_, *limit_);
+            spdlog::info("stdout.write: showed {} of {} records (limit = {})", written_, seen_,
+                         *limit_);
         } else if (limit_ && stop_at_limit_ && written_ == *limit_) {
-            spdlog::info("stdout.write: showed the first {} records (limit = {})", written_, *limit_);
+            spdlog::info("stdout.write: showed the first {} records (limit = {})", written_,
+                         *limit_);
         }
         CONVEYOR_TRY(write_out());
         return out_.commit();
@@ -160,7 +162,8 @@ public:
 private:
     class Limited final : public Operator {
     public:
-        Limited(std::unique_ptr<Operator> inner, std::size_t limit) : inner_(std::move(inner)), left_(limit) {}
+        Limited(std::unique_ptr<Operator> inner, std::size_t limit)
+            : inner_(std::move(inner)), left_(limit) {}
         Status push(std::size_t port, Batch&& batch, Emitter& out) override {
             if (left_ == 0) return {};
             if (batch.rows() > left_) batch.truncate(left_);

@@ -11,7 +11,8 @@ namespace {
 /// Display width: UTF-8 code points (continuation bytes do not count).
 std::size_t width_of(std::string_view s) {
     std::size_t w = 0;
-    for (unsigned char c : s) w += (c & 0xC0) != 0x80;
+    for (unsigned char c : s)
+        w += (c & 0xC0) != 0x80;
     return w;
 }
 
@@ -32,8 +33,10 @@ std::string clip(std::string s, std::size_t max) {
 
 std::string cell_text(const Value& v) {
     switch (v.kind()) {
-    case Kind::Absent: return "";
-    case Kind::Null: return "null";
+    case Kind::Absent:
+        return "";
+    case Kind::Null:
+        return "null";
     case Kind::String: {
         std::string s(v.as_string());
         // Keep one record per line.
@@ -41,7 +44,8 @@ std::string cell_text(const Value& v) {
             if (c == '\n' || c == '\r' || c == '\t') c = ' ';
         return s;
     }
-    default: return json::to_string(v);
+    default:
+        return json::to_string(v);
     }
 }
 
@@ -58,10 +62,12 @@ std::string render_table(const std::vector<Batch>& batches, std::size_t total_ro
     std::vector<std::vector<std::string>> cells;
     std::vector<std::vector<bool>> numeric;
     std::vector<std::size_t> width(columns.size());
-    for (std::size_t c = 0; c < columns.size(); ++c) width[c] = width_of(clip(columns[c], max_cell));
+    for (std::size_t c = 0; c < columns.size(); ++c)
+        width[c] = width_of(clip(columns[c], max_cell));
     for (const Batch& b : batches) {
         std::vector<std::size_t> at(columns.size());
-        for (std::size_t c = 0; c < columns.size(); ++c) at[c] = b.schema().find(columns[c]).value_or(Batch::npos);
+        for (std::size_t c = 0; c < columns.size(); ++c)
+            at[c] = b.schema().find(columns[c]).value_or(Batch::npos);
         for (std::size_t r = 0; r < b.rows(); ++r) {
             auto& row = cells.emplace_back(columns.size());
             auto& num = numeric.emplace_back(columns.size(), false);
@@ -87,18 +93,23 @@ std::string render_table(const std::vector<Batch>& batches, std::size_t total_ro
             if (c) out += "  ";
             const bool last = c + 1 == columns.size();
             const bool right = num && (*num)[c];
-            if (last && !right) out += row[c];
-            else pad(row[c], width[c], right);
+            if (last && !right)
+                out += row[c];
+            else
+                pad(row[c], width[c], right);
         }
         out += '\n';
     };
     std::vector<std::string> header;
-    for (const std::string& c : columns) header.push_back(clip(c, max_cell));
+    for (const std::string& c : columns)
+        header.push_back(clip(c, max_cell));
     line(header, nullptr);
     std::vector<std::string> rule;
-    for (std::size_t w : width) rule.emplace_back(w, '-');
+    for (std::size_t w : width)
+        rule.emplace_back(w, '-');
     line(rule, nullptr);
-    for (std::size_t r = 0; r < cells.size(); ++r) line(cells[r], &numeric[r]);
+    for (std::size_t r = 0; r < cells.size(); ++r)
+        line(cells[r], &numeric[r]);
     if (total_rows > cells.size()) {
         out.append("(showing ").append(std::to_string(cells.size()));
         out.append(" of ").append(std::to_string(total_rows)).append(" records)\n");

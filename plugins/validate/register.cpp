@@ -127,7 +127,8 @@ std::unique_ptr<Stage> build_validate(BuildContext& ctx, const ValidateOptions& 
             continue;
         }
         ctx.error("field_types", "field_types." + field + ": unknown type '" + type + "'" +
-                                     did_you_mean(type, field_type_names()) + " (types: string, "
+                                     did_you_mean(type, field_type_names()) +
+                                     " (types: string, "
                                      "int, float, number, bool, object, array, timestamp)");
         ok = false;
     }
@@ -136,19 +137,18 @@ std::unique_ptr<Stage> build_validate(BuildContext& ctx, const ValidateOptions& 
         options.set_log_errors(false);
         auto re = std::make_shared<RE2>(pattern, options);
         if (!re->ok()) {
-            ctx.error("patterns", "patterns." + field + ": invalid regular expression: " +
-                                      re->error());
+            ctx.error("patterns",
+                      "patterns." + field + ": invalid regular expression: " + re->error());
             ok = false;
             continue;
         }
         rules.patterns.emplace_back(field, std::move(re));
     }
     for (const char* key : {"required_fields", "non_nullable", "unique_fields"}) {
-        const std::vector<std::string>& list = std::string_view(key) == "required_fields"
-                                                   ? o.required_fields
-                                                   : std::string_view(key) == "non_nullable"
-                                                         ? o.non_nullable
-                                                         : o.unique_fields;
+        const std::vector<std::string>& list =
+            std::string_view(key) == "required_fields" ? o.required_fields
+            : std::string_view(key) == "non_nullable"  ? o.non_nullable
+                                                       : o.unique_fields;
         std::set<std::string> seen;
         for (const std::string& f : list) {
             if (!seen.insert(f).second) {

@@ -4,17 +4,17 @@
 #include "conveyor/format/time_text.hpp"
 
 #include <charconv>
-#include <functional>
 #include <cmath>
+#include <functional>
 
 namespace conveyor::plugins::validate {
 
 namespace {
 
 constexpr std::pair<std::string_view, FieldType> kTypes[] = {
-    {"string", FieldType::String}, {"int", FieldType::Int},       {"integer", FieldType::Int},
-    {"float", FieldType::Float},   {"number", FieldType::Number}, {"bool", FieldType::Bool},
-    {"boolean", FieldType::Bool},  {"object", FieldType::Object}, {"array", FieldType::Array},
+    {"string", FieldType::String},      {"int", FieldType::Int},       {"integer", FieldType::Int},
+    {"float", FieldType::Float},        {"number", FieldType::Number}, {"bool", FieldType::Bool},
+    {"boolean", FieldType::Bool},       {"object", FieldType::Object}, {"array", FieldType::Array},
     {"timestamp", FieldType::Timestamp}};
 
 bool reads_as_int(std::string_view s) {
@@ -33,7 +33,8 @@ bool has_type(const Value& v, FieldType t) {
     const bool text = v.is_string();
     const std::string_view s = text ? v.as_string() : std::string_view{};
     switch (t) {
-    case FieldType::String: return text;
+    case FieldType::String:
+        return text;
     case FieldType::Int:
         if (v.kind() == Kind::Int) return true;
         if (v.kind() == Kind::Double) {
@@ -42,11 +43,16 @@ bool has_type(const Value& v, FieldType t) {
         }
         return text && reads_as_int(s);
     case FieldType::Float:
-    case FieldType::Number: return v.is_number() || (text && reads_as_number(s));
-    case FieldType::Bool: return v.kind() == Kind::Bool || s == "true" || s == "false";
-    case FieldType::Object: return v.kind() == Kind::Object;
-    case FieldType::Array: return v.kind() == Kind::Array;
-    case FieldType::Timestamp: return v.is_number() || (text && timefmt::parse_iso(s).has_value());
+    case FieldType::Number:
+        return v.is_number() || (text && reads_as_number(s));
+    case FieldType::Bool:
+        return v.kind() == Kind::Bool || s == "true" || s == "false";
+    case FieldType::Object:
+        return v.kind() == Kind::Object;
+    case FieldType::Array:
+        return v.kind() == Kind::Array;
+    case FieldType::Timestamp:
+        return v.is_number() || (text && timefmt::parse_iso(s).has_value());
     }
     return false;
 }
@@ -59,7 +65,9 @@ std::uint64_t fnv1a(std::string_view s, std::uint64_t h) {
     return h;
 }
 
-std::string_view kind_name(const Value& v) { return to_string(v.kind()); }
+std::string_view kind_name(const Value& v) {
+    return to_string(v.kind());
+}
 
 } // namespace
 
@@ -119,14 +127,15 @@ std::vector<Violation> Checker::check(const Schema& schema, std::span<const Valu
         const Value v = field(f);
         if (v.is_null()) continue;
         if (v.kind() == Kind::Object || v.kind() == Kind::Array) {
-            out.push_back({"patterns", f, "'" + f + "' is " + std::string(kind_name(v)) +
-                                              ", not text a pattern can match"});
+            out.push_back(
+                {"patterns", f,
+                 "'" + f + "' is " + std::string(kind_name(v)) + ", not text a pattern can match"});
             continue;
         }
         const std::string text = value_text(v);
         if (!RE2::PartialMatch(text, *re))
-            out.push_back({"patterns", f,
-                           "'" + f + "' does not match /" + re->pattern() + "/: " + text});
+            out.push_back(
+                {"patterns", f, "'" + f + "' does not match /" + re->pattern() + "/: " + text});
     }
     if (!out.empty() || rules_.unique.empty()) return out;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> digests;
@@ -142,9 +151,9 @@ std::vector<Violation> Checker::check(const Schema& schema, std::span<const Valu
                                                         std::hash<std::string>{}(text)};
         digests.push_back(d);
         if (seen_[i].contains(d))
-            out.push_back({"unique_fields", rules_.unique[i],
-                           "'" + rules_.unique[i] + "' repeats an earlier record's value " +
-                               value_text(v)});
+            out.push_back(
+                {"unique_fields", rules_.unique[i],
+                 "'" + rules_.unique[i] + "' repeats an earlier record's value " + value_text(v)});
     }
     if (out.empty()) {
         for (std::size_t i = 0; i < digests.size(); ++i)

@@ -3,11 +3,10 @@
 #include "conveyor/core/schema.hpp"
 #include "conveyor/core/value.hpp"
 
-#include <re2/re2.h>
-
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <re2/re2.h>
 #include <set>
 #include <span>
 #include <string>
@@ -27,7 +26,7 @@ std::string_view to_string(FieldType type) noexcept;
 
 /// One broken rule of one record.
 struct Violation {
-    std::string rule;  ///< required_fields, non_nullable, field_types, patterns, unique_fields
+    std::string rule; ///< required_fields, non_nullable, field_types, patterns, unique_fields
     std::string field;
     std::string message;
 };

@@ -5,13 +5,12 @@
 
 #include "conveyor/io/input_file.hpp"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <sys/mman.h>
+#include <unistd.h>
 
 namespace conveyor::fuzz {
 

@@ -109,7 +109,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::vector<Value> row;
     for (const conveyor::Member& m : object->as_object()) {
         bool seen = false;
-        for (const std::string& n : names) seen = seen || n == m.key;
+        for (const std::string& n : names)
+            seen = seen || n == m.key;
         if (seen) continue; // a schema's names are unique
         names.emplace_back(m.key);
         row.push_back(m.value);

@@ -4,10 +4,9 @@
 #include "support/paths.hpp"
 #include "support/process.hpp"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,14 +26,16 @@ test::ProcessOptions in_dir(const TempDir& dir) {
 
 const char* kCsv = "id,name,amount\n1,Ann,10\n2,\"Bo, B\",2000\n3,Cy,\n";
 
-std::string linear(const std::string& input, const std::string& output, const std::string& extra = "") {
+std::string linear(const std::string& input, const std::string& output,
+                   const std::string& extra = "") {
     return extra + R"(
 [[stages]]
 id = "load"
 function = "csv.read"
 inputs = []
 [stages.config]
-path = ")" + input + R"("
+path = ")" +
+           input + R"("
 
 [[stages]]
 id = "big"
@@ -50,7 +51,8 @@ id = "save"
 function = "json.write"
 inputs = ["big"]
 [stages.config]
-path = ")" + output + R"("
+path = ")" +
+           output + R"("
 )";
 }
 
@@ -100,7 +102,8 @@ TEST(Cli, RunWritesTheOutputAndExitsZero) {
     dir.write("p.toml", linear("in.csv", "out/big.json"));
     auto r = run_conveyor({"run", "p.toml"}, in_dir(dir));
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(test::read_file(dir.file("out/big.json")), "[\n{\"id\":2,\"name\":\"Bo, B\",\"amount\":2000}\n]\n");
+    EXPECT_EQ(test::read_file(dir.file("out/big.json")),
+              "[\n{\"id\":2,\"name\":\"Bo, B\",\"amount\":2000}\n]\n");
     EXPECT_EQ(r.out, "") << "stdout carries data only";
 }
 
@@ -171,7 +174,8 @@ TEST(Cli, MissingInputFileExits66NamingStageAndPath) {
     EXPECT_THAT(r.err, HasSubstr("stage 'load'"));
     EXPECT_THAT(r.err, HasSubstr("missing.csv"));
     EXPECT_FALSE(test::file_exists(dir.file("out.json")));
-    EXPECT_EQ(test::list_dir(dir.path()), (std::vector<std::string>{"p.toml"})) << "no temporary file left";
+    EXPECT_EQ(test::list_dir(dir.path()), (std::vector<std::string>{"p.toml"}))
+        << "no temporary file left";
 }
 
 TEST(Cli, AnEmptyInputFileGivesAnEmptyOutputNotAnError) {
@@ -285,17 +289,20 @@ path = "bad.jsonl"
         EXPECT_EQ(r.exit_code, 3) << executor << r.err;
         EXPECT_THAT(r.err, HasSubstr("bad.csv:2"));
         EXPECT_EQ(test::read_file(dir.file("good.jsonl")),
-                  "{\"id\":1,\"name\":\"Ann\",\"amount\":10}\n{\"id\":2,\"name\":\"Bo, B\",\"amount\":2000}\n"
+                  "{\"id\":1,\"name\":\"Ann\",\"amount\":10}\n{\"id\":2,\"name\":\"Bo, "
+                  "B\",\"amount\":2000}\n"
                   "{\"id\":3,\"name\":\"Cy\",\"amount\":null}\n")
             << executor;
-        EXPECT_EQ(test::read_file(dir.file("bad.jsonl")), "") << "dependants of a failed source see an empty input";
+        EXPECT_EQ(test::read_file(dir.file("bad.jsonl")), "")
+            << "dependants of a failed source see an empty input";
     }
 }
 
 TEST(Cli, EnvironmentVariablesAndLogLevel) {
     TempDir dir;
     dir.write("in.csv", kCsv);
-    dir.write("p.toml", linear("${IN}", "${OUT:-default.json}", "[global]\nlog_level = \"debug\"\n"));
+    dir.write("p.toml",
+              linear("${IN}", "${OUT:-default.json}", "[global]\nlog_level = \"debug\"\n"));
     auto o = in_dir(dir);
     o.env["IN"] = "in.csv";
     auto r = run_conveyor({"run", "p.toml", "--log-level", "warn"}, o);
@@ -313,7 +320,8 @@ TEST(Cli, AReaderClosingStdoutEndsTheRunEarlyAndCleanly) {
     // and the source stops reading, instead of reading everything to discard it.
     test::TempDir dir;
     std::string csv = "id,name\n";
-    for (int i = 0; i < 200000; ++i) csv += std::to_string(i) + ",name" + std::to_string(i) + "\n";
+    for (int i = 0; i < 200000; ++i)
+        csv += std::to_string(i) + ",name" + std::to_string(i) + "\n";
     dir.write("big.csv", csv);
     dir.write("p.toml", R"([[stages]]
 id = "read"

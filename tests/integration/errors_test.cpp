@@ -7,7 +7,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <sstream>
 
 namespace conveyor {
@@ -93,7 +92,8 @@ TEST_P(ErrorStrategyTest, ContinueSkipsBadRecordsIntoTheDeadLetterQueue) {
     const auto dlq = lines_of(test::read_file(dir_.file("dlq/failed.jsonl")));
     ASSERT_EQ(dlq.size(), 4u);
     std::string all;
-    for (const auto& l : dlq) all += l + "\n";
+    for (const auto& l : dlq)
+        all += l + "\n";
     // Each entry names the stage, the kind of error, where it was and the input text.
     EXPECT_THAT(all, HasSubstr(R"("stage":"orders","error":{"kind":"data")"));
     EXPECT_THAT(all, HasSubstr(R"("where":"orders.csv:3","raw":"2,20,oops")"));
@@ -173,7 +173,8 @@ TEST_P(ErrorStrategyTest, ATruncatedJsonArrayKeepsTheRecordsBeforeTheBreak) {
     EXPECT_THAT(r.err, HasSubstr("arr.json:1:24: unexpected end of input"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Executors, ErrorStrategyTest, ::testing::Values("dag", "channel", "async"));
+INSTANTIATE_TEST_SUITE_P(Executors, ErrorStrategyTest,
+                         ::testing::Values("dag", "channel", "async"));
 
 TEST(ErrorHandlingConfig, DeadLetterQueueIsRunWideOnly) {
     test::TempDir dir;

@@ -7,11 +7,10 @@
 #include "support/paths.hpp"
 #include "support/process.hpp"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
-#include <regex>
 #include <filesystem>
+#include <gtest/gtest.h>
+#include <regex>
 #include <sstream>
 
 namespace conveyor {
@@ -31,7 +30,8 @@ std::vector<std::string> example_names() {
 std::vector<std::string> sorted_lines(const std::string& text) {
     std::vector<std::string> lines;
     std::istringstream in(text);
-    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    for (std::string l; std::getline(in, l);)
+        lines.push_back(l);
     std::sort(lines.begin(), lines.end());
     return lines;
 }
@@ -51,7 +51,8 @@ TEST_P(ExamplesTest, ProducesTheExpectedOutput) {
     opts.cwd = test::source_dir();
     opts.env["OUT_DIR"] = out.path();
     opts.unset_env = {"MIN_AMOUNT", "CONVEYOR_LOG"};
-    auto r = run_conveyor({"run", "pipelines/examples/" + name + ".toml", "--executor", executor, "-q"}, opts);
+    auto r = run_conveyor(
+        {"run", "pipelines/examples/" + name + ".toml", "--executor", executor, "-q"}, opts);
     const std::string exit_file = expected_dir + "/exit_code";
     const int want_exit = fs::exists(exit_file) ? std::stoi(test::read_file(exit_file)) : 0;
     ASSERT_EQ(r.exit_code, want_exit) << r.err;
@@ -62,8 +63,10 @@ TEST_P(ExamplesTest, ProducesTheExpectedOutput) {
                        const std::string& got_text) {
         const std::string want = std::regex_replace(want_text, timestamp, R"("timestamp":"")");
         const std::string got = std::regex_replace(got_text, timestamp, R"("timestamp":"")");
-        if (unordered) EXPECT_EQ(sorted_lines(got), sorted_lines(want)) << file;
-        else EXPECT_EQ(got, want) << file;
+        if (unordered)
+            EXPECT_EQ(sorted_lines(got), sorted_lines(want)) << file;
+        else
+            EXPECT_EQ(got, want) << file;
     };
     std::vector<std::string> expected_files;
     for (const auto& e : fs::directory_iterator(expected_dir)) {
@@ -82,7 +85,8 @@ INSTANTIATE_TEST_SUITE_P(Examples, ExamplesTest,
                          ::testing::Combine(::testing::ValuesIn(example_names()),
                                             ::testing::Values("dag", "channel", "async")),
                          [](const auto& param_info) {
-                             return std::get<0>(param_info.param) + "_" + std::get<1>(param_info.param);
+                             return std::get<0>(param_info.param) + "_" +
+                                    std::get<1>(param_info.param);
                          });
 
 } // namespace

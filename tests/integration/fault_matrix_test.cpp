@@ -8,10 +8,9 @@
 #include "support/paths.hpp"
 #include "support/process.hpp"
 
+#include <atomic>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,10 +31,14 @@ enum class Strategy { Stop, Continue, Retry };
 
 std::string name_of(Fault f) {
     switch (f) {
-    case Fault::ServerError: return "500";
-    case Fault::TooManyRequests: return "429";
-    case Fault::Timeout: return "timeout";
-    case Fault::Reset: return "reset";
+    case Fault::ServerError:
+        return "500";
+    case Fault::TooManyRequests:
+        return "429";
+    case Fault::Timeout:
+        return "timeout";
+    case Fault::Reset:
+        return "reset";
     }
     return "?";
 }
@@ -43,7 +46,9 @@ std::string name_of(Strategy s) {
     return s == Strategy::Stop ? "stop" : s == Strategy::Continue ? "continue" : "retry";
 }
 
-int id_in(const std::string& path) { return std::stoi(path.substr(path.rfind('/') + 1)); }
+int id_in(const std::string& path) {
+    return std::stoi(path.substr(path.rfind('/') + 1));
+}
 
 void install(HttpTestServer& server, Fault fault, std::shared_ptr<std::set<int>> seen) {
     auto mu = std::make_shared<std::mutex>();
@@ -56,12 +61,15 @@ void install(HttpTestServer& server, Fault fault, std::shared_ptr<std::set<int>>
         }
         if (id % 3 == 0) {
             switch (fault) {
-            case Fault::ServerError: return HttpTestReply::status_only(500);
+            case Fault::ServerError:
+                return HttpTestReply::status_only(500);
             case Fault::TooManyRequests: // transient: the retry succeeds
                 if (first) return HttpTestReply::retry_after(429, "0");
                 break;
-            case Fault::Timeout: return HttpTestReply::hang();
-            case Fault::Reset: return HttpTestReply::reset();
+            case Fault::Timeout:
+                return HttpTestReply::hang();
+            case Fault::Reset:
+                return HttpTestReply::reset();
             }
         }
         return HttpTestReply::json("{\"id\":" + std::to_string(id) + "}");
@@ -75,7 +83,8 @@ std::string pipeline(const HttpTestServer& server, Strategy strategy, const std:
               "on_exhausted = \"continue\"\n";
     eh += "dead_letter_queue = { enabled = true, path = \"dlq.jsonl\" }\n";
     std::string fetch_opts = "timeout_ms = 150\n";
-    if (strategy != Strategy::Retry) fetch_opts += "retries = 2\nretry_base_delay_ms = 1\nmax_retry_delay_ms = 5\n";
+    if (strategy != Strategy::Retry)
+        fetch_opts += "retries = 2\nretry_base_delay_ms = 1\nmax_retry_delay_ms = 5\n";
     return "[global]\nexecutor = \"" + executor + "\"\nchannel_buffer_size = 8\n\n" + eh + R"(
 [[stages]]
 id = "items"
@@ -89,7 +98,8 @@ id = "fetch"
 function = "http.fetch"
 inputs = ["items"]
 [stages.config]
-url = ")" + server.url("/items/{{ id }}") + "\"\n" + fetch_opts + R"(
+url = ")" + server.url("/items/{{ id }}") +
+           "\"\n" + fetch_opts + R"(
 [[stages]]
 id = "save"
 function = "json.write"
@@ -101,7 +111,8 @@ path = "out.jsonl"
 
 std::size_t count_lines(const std::string& text) {
     std::size_t n = 0;
-    for (char c : text) n += c == '\n';
+    for (char c : text)
+        n += c == '\n';
     return n;
 }
 
@@ -115,7 +126,8 @@ TEST_P(FaultMatrix, ExitCodesDeadLettersAndAccounting) {
     install(server, fault, seen);
     test::TempDir dir;
     std::string rows = "id,name\n";
-    for (int i = 1; i <= kRows; ++i) rows += std::to_string(i) + ",n" + std::to_string(i) + "\n";
+    for (int i = 1; i <= kRows; ++i)
+        rows += std::to_string(i) + ",n" + std::to_string(i) + "\n";
     dir.write("items.csv", rows);
     dir.write("p.toml", pipeline(server, strategy, executor));
     test::ProcessOptions o;
@@ -126,8 +138,10 @@ TEST_P(FaultMatrix, ExitCodesDeadLettersAndAccounting) {
     const std::size_t faulty = recovers ? 0 : kRows / 3;
     if (recovers) {
         EXPECT_EQ(r.exit_code, 0) << r.err;
-        EXPECT_EQ(count_lines(test::read_file(dir.file("out.jsonl"))), static_cast<std::size_t>(kRows));
-        EXPECT_EQ(server.requests(), static_cast<std::size_t>(kRows + kRows / 3)) << "one retry each";
+        EXPECT_EQ(count_lines(test::read_file(dir.file("out.jsonl"))),
+                  static_cast<std::size_t>(kRows));
+        EXPECT_EQ(server.requests(), static_cast<std::size_t>(kRows + kRows / 3))
+            << "one retry each";
     } else if (strategy == Strategy::Stop) {
         EXPECT_EQ(r.exit_code, 75) << "gave up on a transient failure: retry later\n" << r.err;
         EXPECT_THAT(r.err, ::testing::HasSubstr("stage 'fetch'"));
@@ -153,7 +167,8 @@ TEST_P(FaultMatrix, ExitCodesDeadLettersAndAccounting) {
     const std::string dlq = test::read_file(dir.file("dlq.jsonl"));
     EXPECT_EQ(count_lines(dlq), strategy == Strategy::Stop ? 0 : faulty);
     if (faulty && strategy != Strategy::Stop) {
-        EXPECT_THAT(dlq, ::testing::HasSubstr("\"stage\":\"fetch\",\"error\":{\"kind\":\"temporary\""));
+        EXPECT_THAT(dlq,
+                    ::testing::HasSubstr("\"stage\":\"fetch\",\"error\":{\"kind\":\"temporary\""));
         EXPECT_THAT(dlq, ::testing::HasSubstr("\"attempts\":3"));
         EXPECT_THAT(dlq, ::testing::HasSubstr("\"record\":{\"id\":3,\"name\":\"n3\"}"));
     }
@@ -172,20 +187,21 @@ TEST_P(FaultMatrix, ExitCodesDeadLettersAndAccounting) {
         const std::string_view id = st.find("id")->as_string();
         if (id == "items") continue; // a source: nothing comes in
         const Value& rec = *st.find("records");
-        EXPECT_EQ(num(rec, "in"),
-                  num(rec, "out") + num(rec, "filtered") + num(rec, "dead_lettered") + num(rec, "dropped"))
+        EXPECT_EQ(num(rec, "in"), num(rec, "out") + num(rec, "filtered") +
+                                      num(rec, "dead_lettered") + num(rec, "dropped"))
             << id;
     }
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Matrix, FaultMatrix,
-    ::testing::Combine(::testing::Values(Fault::ServerError, Fault::TooManyRequests, Fault::Timeout, Fault::Reset),
+    ::testing::Combine(::testing::Values(Fault::ServerError, Fault::TooManyRequests, Fault::Timeout,
+                                         Fault::Reset),
                        ::testing::Values(Strategy::Stop, Strategy::Continue, Strategy::Retry),
                        ::testing::Values("dag", "channel", "async")),
     [](const auto& param_info) {
-        return name_of(std::get<0>(param_info.param)) + "_" + name_of(std::get<1>(param_info.param)) +
-               "_" + std::get<2>(param_info.param);
+        return name_of(std::get<0>(param_info.param)) + "_" +
+               name_of(std::get<1>(param_info.param)) + "_" + std::get<2>(param_info.param);
     });
 
 } // namespace

@@ -8,10 +8,9 @@
 #include "conveyor/format/json_parser.hpp"
 #include "support/process.hpp"
 
+#include <filesystem>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <filesystem>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -37,16 +36,19 @@ path = "in.csv"
 
 [[stages]]
 id = "save"
-function = ")" + function + R"("
+function = ")" +
+           function + R"("
 inputs = ["load"]
 [stages.config]
-path = ")" + path + "\"\n" + sink_extra;
+path = ")" +
+           path + "\"\n" + sink_extra;
 }
 
 /// "id,name" and `rows` rows.
 std::string rows_csv(int rows) {
     std::string csv = "id,name\n";
-    for (int i = 0; i < rows; ++i) csv += std::to_string(i) + ",name" + std::to_string(i) + "\n";
+    for (int i = 0; i < rows; ++i)
+        csv += std::to_string(i) + ",name" + std::to_string(i) + "\n";
     return csv;
 }
 

@@ -116,7 +116,8 @@ TEST(ObserveCli, BashCompletionCompletesSubcommandsOptionsValuesAndFunctions) {
         EXPECT_EQ(r.exit_code, 0) << r.err;
         return r.out;
     };
-    EXPECT_THAT(complete("conveyor ''"), HasSubstr("explain graph list new replay run schema validate"));
+    EXPECT_THAT(complete("conveyor ''"),
+                HasSubstr("explain graph list new replay run schema validate"));
     EXPECT_EQ(complete("conveyor run --executor ''"), "async channel dag ");
     EXPECT_EQ(complete("conveyor describe csv."), "csv.read csv.write ");
     EXPECT_EQ(complete("conveyor run ''"), "a.toml ") << "pipeline files only";

@@ -40,12 +40,18 @@ path = "out/replayed.jsonl"
 TEST(Replay, FeedsTheStagesDeadLettersBackIntoIt) {
     test::TempDir dir;
     dir.write("p.toml", kPipeline);
-    dir.write("failed.jsonl",
-              R"({"stage":"big","error":{"kind":"temporary","message":"x"},"attempts":3,"timestamp":"t","record":{"id":1,"amount":150}})" "\n"
-              R"({"stage":"big","error":{"kind":"temporary","message":"x"},"attempts":3,"timestamp":"t","record":{"id":2,"amount":5}})" "\n"
-              R"({"stage":"load","error":{"kind":"data","message":"row"},"attempts":1,"timestamp":"t","where":"a.csv:3","raw":"1,2,3"})" "\n"
-              R"({"stage":"save","error":{"kind":"data","message":"x"},"attempts":1,"timestamp":"t","record":{"id":9}})" "\n"
-              R"({"stage":"big","error":{"kind":"temporary","message":"x"},"attempts":3,"timestamp":"t","record":{"id":3,"amount":700,"note":"fixed"}})" "\n");
+    dir.write(
+        "failed.jsonl",
+        R"({"stage":"big","error":{"kind":"temporary","message":"x"},"attempts":3,"timestamp":"t","record":{"id":1,"amount":150}})"
+        "\n"
+        R"({"stage":"big","error":{"kind":"temporary","message":"x"},"attempts":3,"timestamp":"t","record":{"id":2,"amount":5}})"
+        "\n"
+        R"({"stage":"load","error":{"kind":"data","message":"row"},"attempts":1,"timestamp":"t","where":"a.csv:3","raw":"1,2,3"})"
+        "\n"
+        R"({"stage":"save","error":{"kind":"data","message":"x"},"attempts":1,"timestamp":"t","record":{"id":9}})"
+        "\n"
+        R"({"stage":"big","error":{"kind":"temporary","message":"x"},"attempts":3,"timestamp":"t","record":{"id":3,"amount":700,"note":"fixed"}})"
+        "\n");
     test::ProcessOptions o;
     o.cwd = dir.path();
     auto r = test::run_conveyor({"replay", "failed.jsonl", "p.toml", "--from-stage", "big"}, o);
@@ -61,10 +67,12 @@ TEST(Replay, RefusesUnknownStagesAndSources) {
     dir.write("failed.jsonl", "");
     test::ProcessOptions o;
     o.cwd = dir.path();
-    auto unknown = test::run_conveyor({"replay", "failed.jsonl", "p.toml", "--from-stage", "bgi"}, o);
+    auto unknown =
+        test::run_conveyor({"replay", "failed.jsonl", "p.toml", "--from-stage", "bgi"}, o);
     EXPECT_EQ(unknown.exit_code, 64);
     EXPECT_THAT(unknown.err, HasSubstr("did you mean 'big'"));
-    auto source = test::run_conveyor({"replay", "failed.jsonl", "p.toml", "--from-stage", "load"}, o);
+    auto source =
+        test::run_conveyor({"replay", "failed.jsonl", "p.toml", "--from-stage", "load"}, o);
     EXPECT_EQ(source.exit_code, 64);
     EXPECT_THAT(source.err, HasSubstr("is a source"));
     auto missing = test::run_conveyor({"replay", "nope.jsonl", "p.toml", "--from-stage", "big"}, o);

@@ -7,17 +7,16 @@
 #include "support/pipelines.hpp"
 #include "support/process.hpp"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <algorithm>
-#include <map>
-#include <mutex>
 #include <atomic>
 #include <csignal>
-#include <memory>
 #include <filesystem>
 #include <functional>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <map>
+#include <memory>
+#include <mutex>
 
 namespace conveyor {
 namespace {
@@ -43,10 +42,10 @@ std::string pipeline(const HttpTestServer& server, const std::string& executor) 
     return test::fetch_items_pipeline(server.url("/items/{{ id }}"), executor, kConcurrency);
 }
 
-
 void serve_items(HttpTestServer& server) {
     server.route("/items/", [](const HttpTestRequest& r) {
-        HttpTestReply reply = HttpTestReply::json(R"({"item":")" + r.path.substr(7) + R"(","ok":true})");
+        HttpTestReply reply =
+            HttpTestReply::json(R"({"item":")" + r.path.substr(7) + R"(","ok":true})");
         reply.delay = 3ms;
         return reply;
     });
@@ -56,12 +55,14 @@ void serve_items(HttpTestServer& server) {
 /// `kill_points` (the first run fresh, the others --resume); `after_kill` checks what a kill
 /// left. Returns the number of kills.
 int run_and_kill(const HttpTestServer& server, const test::ProcessOptions& o,
-                 std::initializer_list<std::size_t> kill_points, const std::function<void()>& after_kill) {
+                 std::initializer_list<std::size_t> kill_points,
+                 const std::function<void()>& after_kill) {
     int kills = 0;
     for (std::size_t answered_before_kill : kill_points) {
-        auto child = test::spawn_conveyor(kills == 0 ? std::vector<std::string>{"run", "p.toml"}
-                                                     : std::vector<std::string>{"run", "p.toml", "--resume"},
-                                          o);
+        auto child =
+            test::spawn_conveyor(kills == 0 ? std::vector<std::string>{"run", "p.toml"}
+                                            : std::vector<std::string>{"run", "p.toml", "--resume"},
+                                 o);
         EXPECT_TRUE(server.wait_for_answered(answered_before_kill, 60s));
         child->signal(SIGKILL);
         EXPECT_EQ(child->wait().exit_code, 128 + SIGKILL);
@@ -138,7 +139,8 @@ TEST_P(ResumeTest, AChangedInputMakesResumeStartAfresh) {
     auto r = test::run_conveyor({"run", "p.toml", "--resume"}, o);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.err, HasSubstr("changed"));
-    EXPECT_EQ(server.requests() - before, 3u) << "nothing reused from a journal made for other input";
+    EXPECT_EQ(server.requests() - before, 3u)
+        << "nothing reused from a journal made for other input";
 }
 
 TEST_P(ResumeTest, ResumeReusesWhatATimedOutRunFetched) {
@@ -245,7 +247,8 @@ std::uint64_t records_out_of(const std::string& stats_json, const std::string& i
 
 TEST_P(ResumeTest, KilledRunsContinueFromTheirLastCheckpoint) {
     std::string rows = "id,parity\n";
-    for (int i = 1; i <= kRows; ++i) rows += std::to_string(i) + (i % 2 ? ",odd\n" : ",even\n");
+    for (int i = 1; i <= kRows; ++i)
+        rows += std::to_string(i) + (i % 2 ? ",odd\n" : ",even\n");
 
     std::string clean_items, clean_even;
     std::vector<int> clean_dead;
@@ -295,9 +298,11 @@ TEST_P(ResumeTest, KilledRunsContinueFromTheirLastCheckpoint) {
         // (Under dag the sinks run after http.fetch has finished its level, so a kill during
         // the fetch level leaves no checkpoint; recorded responses still spare the requests.)
         EXPECT_THAT(r.err, HasSubstr("from checkpoint"));
-        const std::uint64_t reread = records_out_of(test::read_file(dir.file("stats.json")), "items");
+        const std::uint64_t reread =
+            records_out_of(test::read_file(dir.file("stats.json")), "items");
         EXPECT_GT(reread, 0u);
-        EXPECT_LT(reread, static_cast<std::uint64_t>(kRows - 60)) << "records read again by the last run";
+        EXPECT_LT(reread, static_cast<std::uint64_t>(kRows - 60))
+            << "records read again by the last run";
     }
 }
 

@@ -5,11 +5,10 @@
 #include "support/pipelines.hpp"
 #include "support/process.hpp"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <csignal>
 #include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -95,7 +94,8 @@ path = "out.json"
 TEST(Crash, KillNineNeverLeavesAPartialOutputAndTheNextRunCleansUp) {
     test::TempDir dir;
     dir.write("big.csv", test::wide_rows_csv(5000));
-    dir.write("p.toml", test::echo_and_save_pipeline("big.csv", "out/all.json", "executor = \"channel\"\n"));
+    dir.write("p.toml",
+              test::echo_and_save_pipeline("big.csv", "out/all.json", "executor = \"channel\"\n"));
     test::ProcessOptions o;
     o.cwd = dir.path();
     {

@@ -11,10 +11,9 @@
 #include "support/pipelines.hpp"
 #include "support/process.hpp"
 
+#include <csignal>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <csignal>
 #include <string>
 #include <tuple>
 
@@ -22,11 +21,11 @@ namespace conveyor {
 namespace {
 
 using namespace std::chrono_literals;
-using ::testing::HasSubstr;
-using ::testing::Not;
 using test::HttpTestReply;
 using test::HttpTestRequest;
 using test::HttpTestServer;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr int kRows = 400;
 constexpr std::size_t kConcurrency = 4;
@@ -35,8 +34,6 @@ const std::string kPrevious = "{\"the\":\"previous, complete output\"}\n";
 std::string fetch_pipeline(const HttpTestServer& server, const std::string& executor) {
     return test::fetch_items_pipeline(server.url("/items/{{ id }}"), executor, kConcurrency);
 }
-
-
 
 void serve_items(HttpTestServer& server) {
     server.route("/items/", [](const HttpTestRequest& r) {
@@ -112,12 +109,15 @@ TEST_P(DeadLetterFullDiskTest, AFailedDeadLetterWriteCommitsNothingAndSaysSo) {
     test::TempDir dir;
     // A few good rows (a small output) and many bad ones (a large dead-letter queue).
     std::string csv = "id,amount\n";
-    for (int i = 1; i <= 5; ++i) csv += std::to_string(i) + ",100\n";
-    for (int i = 6; i <= 3000; ++i) csv += std::to_string(i) + ",20,oops\n";
+    for (int i = 1; i <= 5; ++i)
+        csv += std::to_string(i) + ",100\n";
+    for (int i = 6; i <= 3000; ++i)
+        csv += std::to_string(i) + ",20,oops\n";
     dir.write("orders.csv", csv);
     dir.write("out/orders.jsonl", kPrevious);
     dir.write("p.toml", R"([global]
-executor = ")" + GetParam() + R"("
+executor = ")" + GetParam() +
+                            R"("
 
 [error_handling]
 strategy = "continue"

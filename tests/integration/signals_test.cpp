@@ -7,11 +7,10 @@
 #include "support/pipelines.hpp"
 #include "support/process.hpp"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <csignal>
 #include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,9 +23,11 @@ class SignalTest : public ::testing::TestWithParam<std::string> {};
 
 std::string fifo_pipeline(const std::string& executor, const std::string& global = "") {
     return R"([global]
-executor = ")" + executor + R"("
+executor = ")" +
+           executor + R"("
 channel_buffer_size = 10
-)" + global + R"(
+)" + global +
+           R"(
 
 [[stages]]
 id = "feed"
@@ -63,7 +64,8 @@ test::ProcessResult feed_and_stop(const test::TempDir& dir, const std::string& e
     EXPECT_GE(fd, 0);
     if (fd < 0) return {};
     std::string rows = "id,word\n";
-    for (int i = 1; i <= 25; ++i) rows += std::to_string(i) + ",w" + std::to_string(i) + "\n";
+    for (int i = 1; i <= 25; ++i)
+        rows += std::to_string(i) + ",w" + std::to_string(i) + "\n";
     EXPECT_EQ(::write(fd, rows.data(), rows.size()), static_cast<ssize_t>(rows.size()));
     if (streaming || executor != "dag") {
         // Streaming executors pass records on while the source still waits for more.
@@ -134,7 +136,8 @@ TEST(SignalAbort, SecondSignalAbortsAtOnceWithoutLeavingFiles) {
     test::TempDir dir;
     // Rows of 2 KB: the records in flight alone are more than a pipe holds.
     dir.write("big.csv", test::wide_rows_csv(5000));
-    dir.write("p.toml", test::echo_and_save_pipeline("big.csv", "out/all.json", "executor = \"channel\"\n"));
+    dir.write("p.toml",
+              test::echo_and_save_pipeline("big.csv", "out/all.json", "executor = \"channel\"\n"));
     test::ProcessOptions o;
     o.cwd = dir.path();
     auto child = test::spawn_conveyor({"run", "p.toml"}, o);
@@ -155,8 +158,9 @@ TEST(SignalAbort, GracePeriodEndsAStuckDrain) {
     test::TempDir dir;
     // Rows of 2 KB: the records in flight alone are more than a pipe holds.
     dir.write("big.csv", test::wide_rows_csv(5000));
-    dir.write("p.toml", test::echo_and_save_pipeline("big.csv", "out/all.json",
-                                                      "executor = \"async\"\nshutdown_timeout_seconds = 0.5\n"));
+    dir.write("p.toml", test::echo_and_save_pipeline(
+                            "big.csv", "out/all.json",
+                            "executor = \"async\"\nshutdown_timeout_seconds = 0.5\n"));
     test::ProcessOptions o;
     o.cwd = dir.path();
     auto child = test::spawn_conveyor({"run", "p.toml"}, o);

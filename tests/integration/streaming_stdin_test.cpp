@@ -57,13 +57,15 @@ TEST_P(StreamingStdinTest, EachLineComesOutWhileTheRunGoesOn) {
 
 TEST_P(StreamingStdinTest, FlushIntervalGathersWritesButNoRecordWaitsLongerThanIt) {
     // Nothing more comes after the line: only the sink's timer can write it out.
-    for (const std::string sink : {"function = \"stdout.write\"\ninputs = [\"in\"]\n[stages.config]\n",
-                                   "function = \"json.write\"\ninputs = [\"in\"]\n[stages.config]\n"
-                                   "path = \"-\"\nformat = \"jsonl\"\n",
-                                   "function = \"csv.write\"\ninputs = [\"in\"]\n[stages.config]\n"
-                                   "path = \"-\"\n"}) {
-        auto child = start(std::string(kEcho).substr(0, std::string(kEcho).find("function = \"stdout.write\"")) +
-                           sink + "flush_interval_ms = 200\n");
+    for (const std::string sink :
+         {"function = \"stdout.write\"\ninputs = [\"in\"]\n[stages.config]\n",
+          "function = \"json.write\"\ninputs = [\"in\"]\n[stages.config]\n"
+          "path = \"-\"\nformat = \"jsonl\"\n",
+          "function = \"csv.write\"\ninputs = [\"in\"]\n[stages.config]\n"
+          "path = \"-\"\n"}) {
+        auto child = start(
+            std::string(kEcho).substr(0, std::string(kEcho).find("function = \"stdout.write\"")) +
+            sink + "flush_interval_ms = 200\n");
         child->write_stdin("first\n");
         auto line = child->read_line(kDeadline);
         if (line == "line") line = child->read_line(kDeadline); // csv header

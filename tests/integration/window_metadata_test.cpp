@@ -5,7 +5,6 @@
 #include "support/process.hpp"
 
 #include <gtest/gtest.h>
-
 #include <string>
 
 namespace conveyor {
@@ -22,14 +21,16 @@ std::string input_lines() {
     return s;
 }
 
-std::string pipeline(const std::string& in, const std::string& middle, const std::string& sink_input,
-                     const std::string& out) {
+std::string pipeline(const std::string& in, const std::string& middle,
+                     const std::string& sink_input, const std::string& out) {
     return "[[stages]]\nid = \"in\"\nfunction = \"json.read\"\ninputs = []\n[stages.config]\n"
-           "path = \"" + in + "\"\nformat = \"jsonl\"\n\n"
+           "path = \"" +
+           in +
+           "\"\nformat = \"jsonl\"\n\n"
            "[[stages]]\nid = \"win\"\nfunction = \"window.apply\"\ninputs = [\"in\"]\n"
-           "[stages.config]\nsize = 4\n\n" + middle +
-           "[[stages]]\nid = \"out\"\nfunction = \"csv.write\"\ninputs = [\"" + sink_input +
-           "\"]\n[stages.config]\npath = \"" + out + "\"\n";
+           "[stages.config]\nsize = 4\n\n" +
+           middle + "[[stages]]\nid = \"out\"\nfunction = \"csv.write\"\ninputs = [\"" +
+           sink_input + "\"]\n[stages.config]\npath = \"" + out + "\"\n";
 }
 
 class WindowMetadataTest : public ::testing::TestWithParam<std::string> {};
@@ -37,8 +38,7 @@ class WindowMetadataTest : public ::testing::TestWithParam<std::string> {};
 TEST_P(WindowMetadataTest, ACsvSinkAfterWindowApplyWritesOnlyTheRecords) {
     test::TempDir dir;
     const std::string in = dir.write("in.jsonl", input_lines());
-    const std::string file = dir.write(
-        "p.toml", pipeline(in, "", "win", dir.file("out.csv")));
+    const std::string file = dir.write("p.toml", pipeline(in, "", "win", dir.file("out.csv")));
     auto r = run_conveyor({"run", file, "--executor", GetParam(), "-q"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::string csv = test::read_file(dir.file("out.csv"));
@@ -56,7 +56,9 @@ TEST_P(WindowMetadataTest, AFilterBetweenWindowAndAggregateNeedsToKnowNothingOfW
         const std::string in = dir.write("in.jsonl", input_lines());
         const std::string middle =
             "[[stages]]\nid = \"errors\"\nfunction = \"filter.apply\"\ninputs = [\"win\"]\n"
-            "[stages.config]\n" + filter + "\n"
+            "[stages.config]\n" +
+            filter +
+            "\n"
             "[[stages]]\nid = \"agg\"\nfunction = \"aggregate.stream\"\ninputs = [\"errors\"]\n"
             "[stages.config]\noperation = \"count\"\ngroup_by = [\"level\"]\n\n";
         const std::string file =
@@ -65,11 +67,10 @@ TEST_P(WindowMetadataTest, AFilterBetweenWindowAndAggregateNeedsToKnowNothingOfW
         ASSERT_EQ(r.exit_code, 0) << r.err;
         // Errors are ids 0, 3, 6, 9: windows [0,4) 2, [4,8) 1, [8,10) 1, each closed in order
         // (the last by the end of the input).
-        EXPECT_EQ(test::read_file(dir.file("out.csv")),
-                  "level,count,window_start,window_end\n"
-                  "error,2,0,4\n"
-                  "error,1,4,8\n"
-                  "error,1,8,10\n")
+        EXPECT_EQ(test::read_file(dir.file("out.csv")), "level,count,window_start,window_end\n"
+                                                        "error,2,0,4\n"
+                                                        "error,1,4,8\n"
+                                                        "error,1,8,10\n")
             << filter;
     }
 }
@@ -87,15 +88,15 @@ TEST_P(WindowMetadataTest, StagesThatDoNotKnowWindowsPassTheirClosesOnInOrder) {
         "[[stages]]\nid = \"agg\"\nfunction = \"aggregate.stream\"\ninputs = [\"up\"]\n"
         "[stages.config]\noperation = \"count\"\ngroup_by = [\"level\"]\n\n"
         "[[stages]]\nid = \"copy\"\nfunction = \"json.write\"\ninputs = [\"up\"]\n"
-        "[stages.config]\npath = \"" + dir.file("copy.jsonl") + "\"\nformat = \"jsonl\"\n\n";
+        "[stages.config]\npath = \"" +
+        dir.file("copy.jsonl") + "\"\nformat = \"jsonl\"\n\n";
     const std::string file = dir.write("p.toml", pipeline(in, middle, "agg", dir.file("out.csv")));
     auto r = run_conveyor({"run", file, "--executor", GetParam(), "-q"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(test::read_file(dir.file("out.csv")),
-              "level,count,window_start,window_end\n"
-              "ERROR,2,0,4\nINFO,2,0,4\n"
-              "INFO,3,4,8\nERROR,1,4,8\n"
-              "INFO,1,8,10\nERROR,1,8,10\n");
+    EXPECT_EQ(test::read_file(dir.file("out.csv")), "level,count,window_start,window_end\n"
+                                                    "ERROR,2,0,4\nINFO,2,0,4\n"
+                                                    "INFO,3,4,8\nERROR,1,4,8\n"
+                                                    "INFO,1,8,10\nERROR,1,8,10\n");
     const std::string copy = test::read_file(dir.file("copy.jsonl"));
     EXPECT_EQ(std::count(copy.begin(), copy.end(), '\n'), 10) << copy;
 }

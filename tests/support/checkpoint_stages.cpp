@@ -53,7 +53,8 @@ private:
 
 class CountSource final : public Stage {
 public:
-    CountSource(std::string name, std::uint64_t count, std::int64_t offset, std::shared_ptr<Ledger> ledger)
+    CountSource(std::string name, std::uint64_t count, std::int64_t offset,
+                std::shared_ptr<Ledger> ledger)
         : name_(std::move(name)), count_(count), offset_(offset), ledger_(std::move(ledger)) {}
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         Result<std::uint64_t> start = parse_count(ctx.resume);
@@ -66,7 +67,8 @@ public:
         o.checkpoints = true;
         return o;
     }
-    std::shared_ptr<std::atomic<std::uint64_t>> emitted = std::make_shared<std::atomic<std::uint64_t>>(0);
+    std::shared_ptr<std::atomic<std::uint64_t>> emitted =
+        std::make_shared<std::atomic<std::uint64_t>>(0);
 
 private:
     std::string name_;
@@ -87,7 +89,8 @@ class PassStage final : public Stage {
 
 public:
     Result<OpenedStage> open(const OpenContext& ctx) const override {
-        OpenedStage o(std::unique_ptr<Operator>(std::make_unique<Op>()), ctx.input_schemas.empty() ? nullptr : ctx.input_schemas[0]);
+        OpenedStage o(std::unique_ptr<Operator>(std::make_unique<Op>()),
+                      ctx.input_schemas.empty() ? nullptr : ctx.input_schemas[0]);
         o.checkpoints = true;
         return o;
     }
@@ -104,7 +107,8 @@ class ResumableSink final : public Stage {
         Status push(std::size_t, Batch&& b, Emitter&) override {
             {
                 std::lock_guard lock(out_->mu);
-                for (std::size_t r = 0; r < b.rows(); ++r) out_->rows.push_back(b.at(r, 0).as_int());
+                for (std::size_t r = 0; r < b.rows(); ++r)
+                    out_->rows.push_back(b.at(r, 0).as_int());
                 taken_ += b.rows();
             }
             if (!crash_after_ || taken_ < crash_after_) return {};
@@ -148,22 +152,26 @@ class ResumableSink final : public Stage {
     };
 
 public:
-    ResumableSink(std::shared_ptr<Output> out, std::uint64_t crash_after, std::shared_ptr<Ledger> ledger,
-                  bool reject_resume, std::shared_ptr<Output> wait_for)
+    ResumableSink(std::shared_ptr<Output> out, std::uint64_t crash_after,
+                  std::shared_ptr<Ledger> ledger, bool reject_resume,
+                  std::shared_ptr<Output> wait_for)
         : out_(std::move(out)), crash_after_(crash_after), ledger_(std::move(ledger)),
           reject_resume_(reject_resume), wait_for_(std::move(wait_for)) {}
     Result<OpenedStage> open(const OpenContext& ctx) const override {
-        if (ctx.resume && reject_resume_) return fail(ErrorKind::NoInput, "the output at the checkpoint is gone");
+        if (ctx.resume && reject_resume_)
+            return fail(ErrorKind::NoInput, "the output at the checkpoint is gone");
         Result<std::uint64_t> keep = parse_count(ctx.resume);
         if (!keep) return std::move(keep).error();
         {
             std::lock_guard lock(out_->mu);
-            if (*keep > out_->rows.size()) return fail(ErrorKind::Config, "output shorter than the checkpoint");
+            if (*keep > out_->rows.size())
+                return fail(ErrorKind::Config, "output shorter than the checkpoint");
             out_->rows.resize(*keep);
             out_->finished = false;
         }
-        OpenedStage o(std::unique_ptr<Operator>(std::make_unique<Op>(out_, crash_after_, ledger_, wait_for_)),
-                      nullptr);
+        OpenedStage o(
+            std::unique_ptr<Operator>(std::make_unique<Op>(out_, crash_after_, ledger_, wait_for_)),
+            nullptr);
         o.checkpoints = true;
         return o;
     }
@@ -183,12 +191,14 @@ CountSourceHandle count_source(std::string name, std::uint64_t count, std::int64
     auto s = std::make_shared<CountSource>(std::move(name), count, offset, std::move(ledger));
     return {s, s->emitted};
 }
-std::shared_ptr<const Stage> pass_stage() { return std::make_shared<PassStage>(); }
+std::shared_ptr<const Stage> pass_stage() {
+    return std::make_shared<PassStage>();
+}
 std::shared_ptr<const Stage> resumable_sink(std::shared_ptr<Output> out, std::uint64_t crash_after,
                                             std::shared_ptr<Ledger> ledger, bool reject_resume,
                                             std::shared_ptr<Output> crash_after_finished_of) {
-    return std::make_shared<ResumableSink>(std::move(out), crash_after, std::move(ledger), reject_resume,
-                                           std::move(crash_after_finished_of));
+    return std::make_shared<ResumableSink>(std::move(out), crash_after, std::move(ledger),
+                                           reject_resume, std::move(crash_after_finished_of));
 }
 
 } // namespace conveyor::test

@@ -40,7 +40,7 @@ struct Ledger {
 struct Output {
     std::mutex mu;
     std::vector<std::int64_t> rows;
-    bool finished = false; ///< the sink's finish() ran
+    bool finished = false;             ///< the sink's finish() ran
     std::uint64_t last_checkpoint = 0; ///< the last checkpoint the sink reported its state for
     std::condition_variable changed;
 };
@@ -60,8 +60,9 @@ std::shared_ptr<const Stage> pass_stage();
 /// With `crash_after_finished_of`, the crash waits until that output's sink has finished and
 /// this sink has reported its state for that sink's last checkpoint too, so that the crash
 /// comes after a checkpoint that has the other sink's whole output.
-std::shared_ptr<const Stage> resumable_sink(std::shared_ptr<Output> out, std::uint64_t crash_after,
-                                            std::shared_ptr<Ledger> ledger, bool reject_resume = false,
-                                            std::shared_ptr<Output> crash_after_finished_of = nullptr);
+std::shared_ptr<const Stage>
+resumable_sink(std::shared_ptr<Output> out, std::uint64_t crash_after,
+               std::shared_ptr<Ledger> ledger, bool reject_resume = false,
+               std::shared_ptr<Output> crash_after_finished_of = nullptr);
 
 } // namespace conveyor::test

@@ -1,6 +1,6 @@
 #include "support/http_test_server.hpp"
-#include "conveyor/core/ascii.hpp"
 
+#include "conveyor/core/ascii.hpp"
 #include "conveyor/format/json_writer.hpp"
 
 #include <algorithm>

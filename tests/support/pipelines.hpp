@@ -11,7 +11,8 @@ namespace conveyor::test {
 inline std::string wide_rows_csv(int rows, std::size_t width = 2000) {
     std::string csv = "id,text\n";
     const std::string filler(width, 'x');
-    for (int i = 0; i < rows; ++i) csv += std::to_string(i) + "," + filler + "\n";
+    for (int i = 0; i < rows; ++i)
+        csv += std::to_string(i) + "," + filler + "\n";
     return csv;
 }
 
@@ -24,7 +25,8 @@ id = "load"
 function = "csv.read"
 inputs = []
 [stages.config]
-path = ")" + input + R"("
+path = ")" +
+           input + R"("
 
 [[stages]]
 id = "echo"
@@ -38,13 +40,15 @@ id = "save"
 function = "json.write"
 inputs = ["load"]
 [stages.config]
-path = ")" + output + "\"\n";
+path = ")" +
+           output + "\"\n";
 }
 
 /// "id,name" and rows 1..`rows` ("1,n1", ...), the input of fetch_items_pipeline().
 inline std::string items_csv(int rows) {
     std::string csv = "id,name\n";
-    for (int i = 1; i <= rows; ++i) csv += std::to_string(i) + ",n" + std::to_string(i) + "\n";
+    for (int i = 1; i <= rows; ++i)
+        csv += std::to_string(i) + ",n" + std::to_string(i) + "\n";
     return csv;
 }
 
@@ -53,8 +57,10 @@ inline std::string items_csv(int rows) {
 inline std::string fetch_items_pipeline(const std::string& items_url, const std::string& executor,
                                         std::size_t concurrency) {
     return R"([global]
-executor = ")" + executor + R"("
-concurrency = )" + std::to_string(concurrency) + R"(
+executor = ")" +
+           executor + R"("
+concurrency = )" +
+           std::to_string(concurrency) + R"(
 channel_buffer_size = 20
 checkpoint_interval = 10
 
@@ -70,7 +76,8 @@ id = "fetch"
 function = "http.fetch"
 inputs = ["items"]
 [stages.config]
-url = ")" + items_url + R"("
+url = ")" + items_url +
+           R"("
 result_field = "detail"
 
 [[stages]]

@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <filesystem>
 #include <fstream>
 #include <poll.h>
@@ -32,10 +31,13 @@ std::vector<std::string> build_env(const ProcessOptions& opts) {
         auto eq = kv.find('=');
         if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
-    for (const auto& k : opts.unset_env) env.erase(k);
-    for (const auto& [k, v] : opts.env) env[k] = v;
+    for (const auto& k : opts.unset_env)
+        env.erase(k);
+    for (const auto& [k, v] : opts.env)
+        env[k] = v;
     std::vector<std::string> out;
-    for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+    for (const auto& [k, v] : env)
+        out.push_back(k + "=" + v);
     return out;
 }
 
@@ -59,11 +61,13 @@ Spawned spawn_piped(const std::vector<std::string>& argv, const ProcessOptions& 
     if (!opts.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, opts.cwd.c_str());
 
     std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : argv)
+        args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     auto env_strings = build_env(opts);
     std::vector<char*> envp;
-    for (auto& e : env_strings) envp.push_back(e.data());
+    for (auto& e : env_strings)
+        envp.push_back(e.data());
     envp.push_back(nullptr);
 
     pid_t pid = -1;
@@ -133,12 +137,14 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
             ::kill(pid, SIGKILL);
             killed = true;
         }
-        const int n = ::poll(fds.data(), fds.size(), killed ? 1000 : static_cast<int>(left.count()));
+        const int n =
+            ::poll(fds.data(), fds.size(), killed ? 1000 : static_cast<int>(left.count()));
         if (n < 0 && errno != EINTR) break;
         for (auto& p : fds) {
             if (!p.revents) continue;
             if (p.fd == in_fd) {
-                const ssize_t w = ::write(in_fd, to_write.data() + written, to_write.size() - written);
+                const ssize_t w =
+                    ::write(in_fd, to_write.data() + written, to_write.size() - written);
                 if (w > 0) written += static_cast<std::size_t>(w);
                 if (w < 0 && errno != EAGAIN) written = to_write.size();
                 if (written >= to_write.size()) {
@@ -151,8 +157,10 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
             if (r > 0) {
                 (p.fd == out_fd ? res.out : res.err).append(buf, static_cast<std::size_t>(r));
             } else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
-                if (p.fd == out_fd) out_fd = -1 - out_fd;
-                else err_fd = -1 - err_fd;
+                if (p.fd == out_fd)
+                    out_fd = -1 - out_fd;
+                else
+                    err_fd = -1 - err_fd;
                 ::close(p.fd);
                 --open_outputs;
             }
@@ -162,8 +170,10 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (WIFEXITED(status)) res.exit_code = WEXITSTATUS(status);
-    else if (WIFSIGNALED(status)) res.exit_code = 128 + WTERMSIG(status);
+    if (WIFEXITED(status))
+        res.exit_code = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+        res.exit_code = 128 + WTERMSIG(status);
     return res;
 }
 
@@ -249,7 +259,9 @@ std::string read_file(const std::string& path) {
     return ss.str();
 }
 
-bool file_exists(const std::string& path) { return std::filesystem::exists(path); }
+bool file_exists(const std::string& path) {
+    return std::filesystem::exists(path);
+}
 
 std::vector<std::string> list_dir(const std::string& path) {
     std::vector<std::string> out;
@@ -292,7 +304,8 @@ bool read_until(int& fd, std::string& buf, std::chrono::milliseconds deadline, D
     for (;;) {
         if (done(buf)) return true;
         if (fd < 0) return false;
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
         if (left.count() <= 0) return false;
         pollfd p{fd, POLLIN, 0};
         if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
@@ -346,7 +359,9 @@ void Child::close_stdout() {
     out_ = -1;
 }
 
-void Child::signal(int sig) { ::kill(pid_, sig); }
+void Child::signal(int sig) {
+    ::kill(pid_, sig);
+}
 
 ProcessResult Child::wait(std::chrono::milliseconds deadline, bool read_stdout) {
     ProcessResult res;
@@ -357,12 +372,14 @@ ProcessResult Child::wait(std::chrono::milliseconds deadline, bool read_stdout) 
         std::vector<pollfd> fds;
         if (out_ >= 0 && read_stdout) fds.push_back({out_, POLLIN, 0});
         if (err_ >= 0) fds.push_back({err_, POLLIN, 0});
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
         if (left.count() <= 0 && !killed) {
             ::kill(pid_, SIGKILL);
             killed = true;
         }
-        if (::poll(fds.data(), fds.size(), killed ? 1000 : static_cast<int>(left.count())) <= 0) continue;
+        if (::poll(fds.data(), fds.size(), killed ? 1000 : static_cast<int>(left.count())) <= 0)
+            continue;
         for (auto& p : fds) {
             if (!p.revents) continue;
             const ssize_t n = ::read(p.fd, buf, sizeof buf);
@@ -379,14 +396,17 @@ ProcessResult Child::wait(std::chrono::milliseconds deadline, bool read_stdout) 
     while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }
     reaped_ = true;
-    if (WIFEXITED(status)) res.exit_code = WEXITSTATUS(status);
-    else if (WIFSIGNALED(status)) res.exit_code = 128 + WTERMSIG(status);
+    if (WIFEXITED(status))
+        res.exit_code = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+        res.exit_code = 128 + WTERMSIG(status);
     res.out = std::move(out_buf_);
     res.err = std::move(err_buf_);
     return res;
 }
 
-std::unique_ptr<Child> spawn_conveyor(const std::vector<std::string>& args, const ProcessOptions& opts) {
+std::unique_ptr<Child> spawn_conveyor(const std::vector<std::string>& args,
+                                      const ProcessOptions& opts) {
     std::vector<std::string> argv{conveyor_binary()};
     argv.insert(argv.end(), args.begin(), args.end());
     return std::make_unique<Child>(argv, opts);

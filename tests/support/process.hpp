@@ -12,17 +12,17 @@
 namespace conveyor::test {
 
 struct ProcessResult {
-    int exit_code = -1;   ///< exit status, or 128 + signal number when killed by a signal
-    std::string out;      ///< everything written to stdout
-    std::string err;      ///< everything written to stderr
+    int exit_code = -1; ///< exit status, or 128 + signal number when killed by a signal
+    std::string out;    ///< everything written to stdout
+    std::string err;    ///< everything written to stderr
 };
 
 struct ProcessOptions {
-    std::string cwd;                           ///< empty: inherit
-    std::map<std::string, std::string> env;    ///< added to (and overriding) the environment
+    std::string cwd;                        ///< empty: inherit
+    std::map<std::string, std::string> env; ///< added to (and overriding) the environment
     std::vector<std::string> unset_env;
-    std::optional<std::string> stdin_data;     ///< written to stdin, then closed
-    std::chrono::seconds timeout{120};         ///< killed (SIGKILL) after this
+    std::optional<std::string> stdin_data; ///< written to stdin, then closed
+    std::chrono::seconds timeout{120};     ///< killed (SIGKILL) after this
     /// The child's file-size limit (RLIMIT_FSIZE, as `ulimit -f`), in bytes: a write that
     /// would take a file past it fails with EFBIG (a full disk without mounting one). SIGXFSZ
     /// is at its default action in the child, as in a program started from a shell.
@@ -119,6 +119,7 @@ private:
 };
 
 /// Spawns the built conveyor binary with `args`.
-std::unique_ptr<Child> spawn_conveyor(const std::vector<std::string>& args, const ProcessOptions& opts = {});
+std::unique_ptr<Child> spawn_conveyor(const std::vector<std::string>& args,
+                                      const ProcessOptions& opts = {});
 
 } // namespace conveyor::test

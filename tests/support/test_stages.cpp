@@ -18,12 +18,24 @@ std::string render(const Batch& b, std::size_t r) {
         s += '=';
         const Value& v = b.at(r, c);
         switch (v.kind()) {
-        case Kind::Int: s += std::to_string(v.as_int()); break;
-        case Kind::String: s += v.as_string(); break;
-        case Kind::Null: s += "null"; break;
-        case Kind::Absent: s += "absent"; break;
-        case Kind::Bool: s += v.as_bool() ? "true" : "false"; break;
-        default: s += "?"; break;
+        case Kind::Int:
+            s += std::to_string(v.as_int());
+            break;
+        case Kind::String:
+            s += v.as_string();
+            break;
+        case Kind::Null:
+            s += "null";
+            break;
+        case Kind::Absent:
+            s += "absent";
+            break;
+        case Kind::Bool:
+            s += v.as_bool() ? "true" : "false";
+            break;
+        default:
+            s += "?";
+            break;
         }
     }
     return s;
@@ -33,8 +45,8 @@ class MemorySourceOp final : public SourceOperator {
 public:
     MemorySourceOp(SchemaRef schema, std::size_t count, std::size_t groups, std::int64_t offset,
                    std::size_t batch, RunContext* run)
-        : schema_(std::move(schema)), count_(count), groups_(groups), offset_(offset), batch_(batch),
-          run_(run) {}
+        : schema_(std::move(schema)), count_(count), groups_(groups), offset_(offset),
+          batch_(batch), run_(run) {}
     Result<bool> next(Emitter& out) override {
         if (run_ && run_->stop_requested()) return false; // a graceful stop ends the input
         const std::size_t n = std::min(batch_, count_ - done_);
@@ -65,7 +77,8 @@ public:
         : count_(count), groups_(groups), offset_(offset) {}
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         auto schema = make_schema({"id", "group", "value"});
-        OpenedStage o(std::make_unique<MemorySourceOp>(schema, count_, groups_, offset_, ctx.batch_size, ctx.run),
+        OpenedStage o(std::make_unique<MemorySourceOp>(schema, count_, groups_, offset_,
+                                                       ctx.batch_size, ctx.run),
                       schema);
         o.fixed_schema = true;
         return o;
@@ -83,7 +96,8 @@ public:
         : ready_(std::move(ready)), opens_(std::move(opens)), inner_(count, 3, 0), kind_(kind) {}
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         opens_->fetch_add(1);
-        if (!ready_->load()) return fail(kind_, "cannot open input file: No such file or directory", "late.csv");
+        if (!ready_->load())
+            return fail(kind_, "cannot open input file: No such file or directory", "late.csv");
         return inner_.open(ctx);
     }
 
@@ -104,7 +118,8 @@ public:
     }
     Status push(std::size_t, Batch&& b, Emitter&) override {
         std::lock_guard lock(out_->mu);
-        for (std::size_t r = 0; r < b.rows(); ++r) out_->rows.push_back(render(b, r));
+        for (std::size_t r = 0; r < b.rows(); ++r)
+            out_->rows.push_back(render(b, r));
         return {};
     }
     Status finish(Emitter&) override {
@@ -174,8 +189,9 @@ public:
         for (std::size_t r = 0; r < b.rows(); ++r) {
             if (b.at(r, 0).as_int() % n_ != 0) continue;
             keep[r] = 0;
-            CONVEYOR_TRY(errors_->record_failed(b.schema(), b.row(r),
-                                                Error(ErrorKind::Data, "id divisible by " + std::to_string(n_))));
+            CONVEYOR_TRY(errors_->record_failed(
+                b.schema(), b.row(r),
+                Error(ErrorKind::Data, "id divisible by " + std::to_string(n_))));
         }
         b.retain_rows(keep);
         if (!b.empty()) out.emit(std::move(b));
@@ -224,7 +240,8 @@ public:
         for (;;) {
             const int st = src->state.load();
             const auto s = static_cast<StageState>(st);
-            if (s == StageState::WaitingForOutput || s == StageState::Done || s == StageState::Failed)
+            if (s == StageState::WaitingForOutput || s == StageState::Done ||
+                s == StageState::Failed)
                 break;
             src->state.wait(st);
         }
@@ -236,7 +253,8 @@ public:
         while (lead > prev && !probe_->max_lead.compare_exchange_weak(prev, lead)) {
         }
         std::lock_guard lock(out_->mu);
-        for (std::size_t r = 0; r < b.rows(); ++r) out_->rows.push_back(render(b, r));
+        for (std::size_t r = 0; r < b.rows(); ++r)
+            out_->rows.push_back(render(b, r));
         return {};
     }
 
@@ -250,10 +268,12 @@ private:
 
 class StallSink final : public Stage {
 public:
-    StallSink(MetricsRegistry* m, std::string src, std::shared_ptr<LeadProbe> p, std::shared_ptr<Collected> out)
+    StallSink(MetricsRegistry* m, std::string src, std::shared_ptr<LeadProbe> p,
+              std::shared_ptr<Collected> out)
         : metrics_(m), source_(std::move(src)), probe_(std::move(p)), out_(std::move(out)) {}
     Result<OpenedStage> open(const OpenContext& ctx) const override {
-        return OpenedStage(std::make_unique<StallOp>(metrics_, source_, probe_, out_, ctx.metrics), nullptr);
+        return OpenedStage(std::make_unique<StallOp>(metrics_, source_, probe_, out_, ctx.metrics),
+                           nullptr);
     }
 
 private:
@@ -269,7 +289,8 @@ public:
     Status push(std::size_t, Batch&&, Emitter&) override {
         // Blocks this worker until the run is cancelled: waits on the interrupt fd.
         pollfd p{run_->interrupt_fd(), POLLIN, 0};
-        while (!run_->cancelled()) ::poll(&p, 1, -1);
+        while (!run_->cancelled())
+            ::poll(&p, 1, -1);
         return {};
     }
 
@@ -286,7 +307,8 @@ public:
 
 } // namespace
 
-std::shared_ptr<const Stage> memory_source(std::size_t count, std::size_t groups, std::int64_t id_offset) {
+std::shared_ptr<const Stage> memory_source(std::size_t count, std::size_t groups,
+                                           std::int64_t id_offset) {
     return std::make_shared<MemorySource>(count, groups, id_offset);
 }
 std::shared_ptr<const Stage> collect_sink(std::shared_ptr<Collected> out, std::size_t enough) {
@@ -295,20 +317,26 @@ std::shared_ptr<const Stage> collect_sink(std::shared_ptr<Collected> out, std::s
 std::shared_ptr<const Stage> failing_transform(std::size_t fail_on_batch, ErrorKind kind) {
     return std::make_shared<FailingTransform>(fail_on_batch, kind);
 }
-std::shared_ptr<const Stage> failing_source(ErrorKind kind) { return std::make_shared<FailingSource>(kind); }
+std::shared_ptr<const Stage> failing_source(ErrorKind kind) {
+    return std::make_shared<FailingSource>(kind);
+}
 std::shared_ptr<const Stage> record_failing_transform(std::int64_t n) {
     return std::make_shared<RecordFailingTransform>(n);
 }
 std::shared_ptr<const Stage> flaky_source(std::shared_ptr<std::atomic<bool>> ready,
-                                          std::shared_ptr<std::atomic<int>> opens, std::size_t count,
-                                          ErrorKind kind) {
+                                          std::shared_ptr<std::atomic<int>> opens,
+                                          std::size_t count, ErrorKind kind) {
     return std::make_shared<FlakySource>(std::move(ready), std::move(opens), count, kind);
 }
 std::shared_ptr<const Stage> stall_sink(MetricsRegistry* metrics, std::string source_id,
-                                        std::shared_ptr<LeadProbe> probe, std::shared_ptr<Collected> out) {
-    return std::make_shared<StallSink>(metrics, std::move(source_id), std::move(probe), std::move(out));
+                                        std::shared_ptr<LeadProbe> probe,
+                                        std::shared_ptr<Collected> out) {
+    return std::make_shared<StallSink>(metrics, std::move(source_id), std::move(probe),
+                                       std::move(out));
 }
-std::shared_ptr<const Stage> blocking_sink() { return std::make_shared<BlockingSink>(); }
+std::shared_ptr<const Stage> blocking_sink() {
+    return std::make_shared<BlockingSink>();
+}
 
 SpecBuilder& SpecBuilder::executor(ExecutorKind k) {
     spec_.global.executor = k;

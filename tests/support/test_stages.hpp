@@ -49,8 +49,8 @@ std::shared_ptr<const Stage> failing_source(ErrorKind kind = ErrorKind::NoInput)
 /// Source whose open() fails with `kind` until `*ready` is true, then yields `count` records
 /// like memory_source; `*opens` counts the calls to open().
 std::shared_ptr<const Stage> flaky_source(std::shared_ptr<std::atomic<bool>> ready,
-                                          std::shared_ptr<std::atomic<int>> opens, std::size_t count,
-                                          ErrorKind kind = ErrorKind::NoInput);
+                                          std::shared_ptr<std::atomic<int>> opens,
+                                          std::size_t count, ErrorKind kind = ErrorKind::NoInput);
 /// Sink that takes a batch only once `source` (looked up in `metrics` during the run) is
 /// stalled on a full queue or done, so the source always runs as far ahead as the executor
 /// allows. Records the largest lead (source records read - sink records received).

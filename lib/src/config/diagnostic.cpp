@@ -23,13 +23,13 @@ std::string Diagnostic::to_string() const {
 }
 
 void Diagnostics::error(SourceLocation where, std::string stage, std::string message) {
-    items_.push_back({Diagnostic::Severity::Error, std::move(where), std::move(stage),
-                      std::move(message)});
+    items_.push_back(
+        {Diagnostic::Severity::Error, std::move(where), std::move(stage), std::move(message)});
 }
 
 void Diagnostics::warning(SourceLocation where, std::string stage, std::string message) {
-    items_.push_back({Diagnostic::Severity::Warning, std::move(where), std::move(stage),
-                      std::move(message)});
+    items_.push_back(
+        {Diagnostic::Severity::Warning, std::move(where), std::move(stage), std::move(message)});
 }
 
 bool Diagnostics::has_errors() const noexcept {

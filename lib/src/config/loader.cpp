@@ -29,8 +29,8 @@ using config::Entry;
 using config::LoadContext;
 
 const std::vector<std::string> kSections = {"pipeline", "global", "error_handling", "stages"};
-const std::vector<std::string> kStageKeys = {"id",     "function", "inputs", "description",
-                                             "config", "error_handling"};
+const std::vector<std::string> kStageKeys = {"id",          "function", "inputs",
+                                             "description", "config",   "error_handling"};
 /// Enough to show several independent cycles without flooding the report.
 constexpr std::size_t kMaxCyclesReported = 10;
 

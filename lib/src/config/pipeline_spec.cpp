@@ -4,18 +4,24 @@ namespace conveyor {
 
 std::string_view to_string(ExecutorKind kind) noexcept {
     switch (kind) {
-    case ExecutorKind::Dag: return "dag";
-    case ExecutorKind::Channel: return "channel";
-    case ExecutorKind::Async: return "async";
+    case ExecutorKind::Dag:
+        return "dag";
+    case ExecutorKind::Channel:
+        return "channel";
+    case ExecutorKind::Async:
+        return "async";
     }
     return "dag";
 }
 
 std::string_view to_string(ErrorStrategy strategy) noexcept {
     switch (strategy) {
-    case ErrorStrategy::Stop: return "stop";
-    case ErrorStrategy::Continue: return "continue";
-    case ErrorStrategy::Retry: return "retry";
+    case ErrorStrategy::Stop:
+        return "stop";
+    case ErrorStrategy::Continue:
+        return "continue";
+    case ErrorStrategy::Retry:
+        return "retry";
     }
     return "stop";
 }

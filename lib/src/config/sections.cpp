@@ -107,18 +107,28 @@ const std::vector<std::string>& pipeline_keys() {
 }
 
 const std::vector<std::string>& global_keys() {
-    static const std::vector<std::string> keys = {
-        "executor", "channel_buffer_size", "concurrency",        "log_level",
-        "plugins",  "execution_mode",      "timeout_seconds",    "variables",
-        "workers",  "batch_size",          "max_buffered_bytes", "shutdown_timeout_seconds",
-        "state_dir", "lock",               "checkpoint_interval"};
+    static const std::vector<std::string> keys = {"executor",
+                                                  "channel_buffer_size",
+                                                  "concurrency",
+                                                  "log_level",
+                                                  "plugins",
+                                                  "execution_mode",
+                                                  "timeout_seconds",
+                                                  "variables",
+                                                  "workers",
+                                                  "batch_size",
+                                                  "max_buffered_bytes",
+                                                  "shutdown_timeout_seconds",
+                                                  "state_dir",
+                                                  "lock",
+                                                  "checkpoint_interval"};
     return keys;
 }
 
 const std::vector<std::string>& error_handling_keys() {
-    static const std::vector<std::string> keys = {"strategy", "max_retries", "retry_delay_seconds",
-                                                  "max_retry_delay_seconds", "on_exhausted",
-                                                  "dead_letter_queue"};
+    static const std::vector<std::string> keys = {
+        "strategy",     "max_retries",      "retry_delay_seconds", "max_retry_delay_seconds",
+        "on_exhausted", "dead_letter_queue"};
     return keys;
 }
 
@@ -236,8 +246,10 @@ void read_global_section(LoadContext& ctx, const toml::node& node, const Registr
             read_max_buffered_bytes(ctx, v, global);
         } else if (key == "state_dir") {
             if (const std::string* s = read_string(ctx, v, what)) {
-                if (s->empty()) ctx.error(ctx.at(v), {}, "[global] state_dir must not be empty");
-                else global.state_dir = *s;
+                if (s->empty())
+                    ctx.error(ctx.at(v), {}, "[global] state_dir must not be empty");
+                else
+                    global.state_dir = *s;
             }
         } else if (key == "lock") {
             if (auto b = read_bool(ctx, v, what)) global.lock = *b;
@@ -252,8 +264,8 @@ void read_global_section(LoadContext& ctx, const toml::node& node, const Registr
     }
 }
 
-void read_error_handling_section(LoadContext& ctx, const toml::node& node,
-                                 ErrorHandlingSpec& spec, const std::string& stage_id) {
+void read_error_handling_section(LoadContext& ctx, const toml::node& node, ErrorHandlingSpec& spec,
+                                 const std::string& stage_id) {
     const bool per_stage = !stage_id.empty();
     const std::string section = per_stage ? "[stages.error_handling]" : "[error_handling]";
     const toml::table* t = as_section(ctx, node, section);
@@ -279,7 +291,8 @@ void read_error_handling_section(LoadContext& ctx, const toml::node& node,
                 spec.max_retries = static_cast<std::uint32_t>(*n);
         } else if (key == "on_exhausted") {
             if (auto s = read_choice(ctx, v, what, kOnExhausted, stage_id))
-                spec.on_exhausted = *s == "continue" ? ErrorStrategy::Continue : ErrorStrategy::Stop;
+                spec.on_exhausted =
+                    *s == "continue" ? ErrorStrategy::Continue : ErrorStrategy::Stop;
         } else if (key == "retry_delay_seconds") {
             if (auto d = read_seconds(ctx, v, what, true, stage_id)) spec.retry_delay_seconds = *d;
         } else if (key == "max_retry_delay_seconds") {

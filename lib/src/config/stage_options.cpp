@@ -276,8 +276,8 @@ bool validate_stage_options(LoadContext& ctx, const FunctionDescriptor& fn,
             }
             if (!spec.deprecated.empty())
                 ctx.warning(ctx.at(*g.key, *g.value), stage_id,
-                            "key '" + std::string(g.key->str()) + "' is deprecated: " +
-                                spec.deprecated);
+                            "key '" + std::string(g.key->str()) +
+                                "' is deprecated: " + spec.deprecated);
             out.set(spec.name, std::move(*v), ctx.at(*g.value), true);
         } else if (spec.required) {
             ctx.error(table_where, stage_id,

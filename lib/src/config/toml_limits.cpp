@@ -107,7 +107,9 @@ private:
             return pos_ + i < text_.size() ? static_cast<unsigned char>(text_[pos_ + i]) : 0u;
         };
         const unsigned lead = b(0);
-        auto cont = [&](std::size_t i) { return (b(i) & 0xC0u) == 0x80u ? (b(i) & 0x3Fu) : 0x100u; };
+        auto cont = [&](std::size_t i) {
+            return (b(i) & 0xC0u) == 0x80u ? (b(i) & 0x3Fu) : 0x100u;
+        };
         if (lead >= 0xC2 && lead < 0xE0 && cont(1) < 0x100)
             return static_cast<char32_t>(((lead & 0x1Fu) << 6) | cont(1));
         if (lead >= 0xE0 && lead < 0xF0 && cont(1) < 0x100 && cont(2) < 0x100)
@@ -141,17 +143,19 @@ private:
     /// (its issue 190). Such a character is refused here; true when the scan stopped.
     bool line_ending_backslash() {
         std::size_t i = pos_ + 1;
-        while (i < text_.size() && (text_[i] == ' ' || text_[i] == '\t' || text_[i] == '\r')) ++i;
-        if (i >= text_.size() || text_[i] != '\n') return false;
-        while (i < text_.size() && (text_[i] == ' ' || text_[i] == '\t' || text_[i] == '\r' ||
-                                    text_[i] == '\n'))
+        while (i < text_.size() && (text_[i] == ' ' || text_[i] == '\t' || text_[i] == '\r'))
             ++i;
-        while (pos_ < i) bump();
+        if (i >= text_.size() || text_[i] != '\n') return false;
+        while (i < text_.size() &&
+               (text_[i] == ' ' || text_[i] == '\t' || text_[i] == '\r' || text_[i] == '\n'))
+            ++i;
+        while (pos_ < i)
+            bump();
         if (pos_ >= text_.size() || !mishandled_character()) return false;
         refuse("the character " + code_point_name() +
                " right after a line-ending backslash in a \"\"\" string, which the TOML library "
-               "conveyor uses mishandles: write it as \\u" + code_point_name().substr(2) +
-               " or start the line with another character");
+               "conveyor uses mishandles: write it as \\u" +
+               code_point_name().substr(2) + " or start the line with another character");
         return true;
     }
 
@@ -224,8 +228,10 @@ private:
         }
         // toml++ 3.3 asserts on a header with no name (`[` alone on a line), which is
         // undefined behaviour in a release build: refuse it here.
-        if (!named && !problem_) refuse("a table header needs a name, such as [global]");
-        else if (expect_part && !problem_) refuse("a table header cannot end with '.'");
+        if (!named && !problem_)
+            refuse("a table header needs a name, such as [global]");
+        else if (expect_part && !problem_)
+            refuse("a table header cannot end with '.'");
         check(depth);
         header_depth_ = depth;
         entry_dots_ = 0;

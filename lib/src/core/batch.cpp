@@ -78,7 +78,8 @@ void Batch::keep_alive(std::shared_ptr<const void> owner) {
 void Batch::share_storage_of(Batch& other) {
     if (&other == this) return;
     other.freeze_arena();
-    for (auto& o : other.owners_) keep_alive(o);
+    for (auto& o : other.owners_)
+        keep_alive(o);
 }
 
 void Batch::freeze_arena() {

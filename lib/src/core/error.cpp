@@ -4,17 +4,28 @@ namespace conveyor {
 
 std::string_view to_string(ErrorKind kind) noexcept {
     switch (kind) {
-    case ErrorKind::Usage: return "usage";
-    case ErrorKind::Config: return "config";
-    case ErrorKind::Data: return "data";
-    case ErrorKind::NoInput: return "no-input";
-    case ErrorKind::CantCreate: return "cant-create";
-    case ErrorKind::TempFail: return "temporary";
-    case ErrorKind::Timeout: return "timeout";
-    case ErrorKind::Cancelled: return "cancelled";
-    case ErrorKind::Busy: return "busy";
-    case ErrorKind::Runtime: return "runtime";
-    case ErrorKind::Internal: return "internal";
+    case ErrorKind::Usage:
+        return "usage";
+    case ErrorKind::Config:
+        return "config";
+    case ErrorKind::Data:
+        return "data";
+    case ErrorKind::NoInput:
+        return "no-input";
+    case ErrorKind::CantCreate:
+        return "cant-create";
+    case ErrorKind::TempFail:
+        return "temporary";
+    case ErrorKind::Timeout:
+        return "timeout";
+    case ErrorKind::Cancelled:
+        return "cancelled";
+    case ErrorKind::Busy:
+        return "busy";
+    case ErrorKind::Runtime:
+        return "runtime";
+    case ErrorKind::Internal:
+        return "internal";
     }
     return "unknown";
 }
@@ -22,17 +33,26 @@ std::string_view to_string(ErrorKind kind) noexcept {
 int exit_code(ErrorKind kind) noexcept {
     using namespace exit_codes;
     switch (kind) {
-    case ErrorKind::Usage: return kUsage;
-    case ErrorKind::Config: return kConfig;
-    case ErrorKind::Data: return kData;
-    case ErrorKind::NoInput: return kNoInput;
-    case ErrorKind::CantCreate: return kCantCreate;
+    case ErrorKind::Usage:
+        return kUsage;
+    case ErrorKind::Config:
+        return kConfig;
+    case ErrorKind::Data:
+        return kData;
+    case ErrorKind::NoInput:
+        return kNoInput;
+    case ErrorKind::CantCreate:
+        return kCantCreate;
     case ErrorKind::TempFail:
-    case ErrorKind::Timeout: return kTempFail;
-    case ErrorKind::Internal: return kSoftware;
-    case ErrorKind::Busy: return kAlreadyRunning;
+    case ErrorKind::Timeout:
+        return kTempFail;
+    case ErrorKind::Internal:
+        return kSoftware;
+    case ErrorKind::Busy:
+        return kAlreadyRunning;
     case ErrorKind::Cancelled:
-    case ErrorKind::Runtime: return kFailed;
+    case ErrorKind::Runtime:
+        return kFailed;
     }
     return kFailed;
 }

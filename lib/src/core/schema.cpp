@@ -9,7 +9,8 @@ constexpr std::size_t kLinearLookupMax = 16;
 Schema::Schema(std::vector<std::string> names) : names_(std::move(names)) {
     if (names_.size() > kLinearLookupMax) {
         index_.reserve(names_.size());
-        for (std::size_t i = 0; i < names_.size(); ++i) index_.emplace(names_[i], i);
+        for (std::size_t i = 0; i < names_.size(); ++i)
+            index_.emplace(names_[i], i);
     }
 }
 

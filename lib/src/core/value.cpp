@@ -8,14 +8,22 @@ namespace conveyor {
 
 std::string_view to_string(Kind kind) noexcept {
     switch (kind) {
-    case Kind::Absent: return "absent";
-    case Kind::Null: return "null";
-    case Kind::Bool: return "bool";
-    case Kind::Int: return "int";
-    case Kind::Double: return "double";
-    case Kind::String: return "string";
-    case Kind::Array: return "array";
-    case Kind::Object: return "object";
+    case Kind::Absent:
+        return "absent";
+    case Kind::Null:
+        return "null";
+    case Kind::Bool:
+        return "bool";
+    case Kind::Int:
+        return "int";
+    case Kind::Double:
+        return "double";
+    case Kind::String:
+        return "string";
+    case Kind::Array:
+        return "array";
+    case Kind::Object:
+        return "object";
     }
     return "unknown";
 }
@@ -50,8 +58,10 @@ bool json_equal(const Value& a, const Value& b) noexcept {
     }
     if (a.kind() != b.kind()) return false;
     switch (a.kind()) {
-    case Kind::Bool: return a.as_bool() == b.as_bool();
-    case Kind::String: return a.as_string() == b.as_string();
+    case Kind::Bool:
+        return a.as_bool() == b.as_bool();
+    case Kind::String:
+        return a.as_string() == b.as_string();
     case Kind::Array: {
         auto x = a.as_array(), y = b.as_array();
         if (x.size() != y.size()) return false;
@@ -68,7 +78,8 @@ bool json_equal(const Value& a, const Value& b) noexcept {
         }
         return true;
     }
-    default: return false;
+    default:
+        return false;
     }
 }
 

@@ -17,7 +17,8 @@ void warn_no_more(const Error& e) {
 }
 } // namespace
 
-Checkpointer::Checkpointer(RunJournal& journal, std::vector<std::optional<std::string>> participants,
+Checkpointer::Checkpointer(RunJournal& journal,
+                           std::vector<std::optional<std::string>> participants,
                            std::uint64_t interval, std::size_t source_batch,
                            std::uint64_t last_committed, DeadLetterQueue* dead_letters,
                            RunContext& run)

@@ -14,11 +14,9 @@
 #include "edges.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-
-#include <fmt/format.h>
-
 #include <deque>
 #include <exception>
+#include <fmt/format.h>
 #include <unistd.h>
 
 namespace asio = boost::asio;
@@ -71,8 +69,8 @@ public:
                 ev.batch.emplace(std::move(q.front()));
                 q.pop_front();
                 metrics_.queued_records.fetch_sub(ev.batch->rows(), std::memory_order_relaxed);
-                budget_.used.fetch_sub(std::min<std::uint64_t>(budget_.used.load(),
-                                                               ev.batch->memory_bytes()));
+                budget_.used.fetch_sub(
+                    std::min<std::uint64_t>(budget_.used.load(), ev.batch->memory_bytes()));
                 co_return ev;
             }
             ended_[p] = true;
@@ -134,7 +132,8 @@ private:
 std::vector<std::vector<Dag::Chain>> plan_steps(const Plan& plan) {
     Dag dag(plan.nodes.size());
     for (const Node& n : plan.nodes)
-        for (std::size_t p : n.producers) dag.add_edge(p, n.index);
+        for (std::size_t p : n.producers)
+            dag.add_edge(p, n.index);
     return dag.steps([&plan](std::size_t i) {
         const Node& n = plan.nodes[i];
         return n.opened && !std::holds_alternative<std::unique_ptr<StreamOperator>>(n.opened->op);
@@ -151,7 +150,8 @@ void run_dag(Plan& plan) {
 
     // inputs[node][port]: batches waiting for the node.
     std::vector<std::vector<std::deque<Batch>>> inputs(plan.nodes.size());
-    for (Node& n : plan.nodes) inputs[n.index].resize(n.producers.size());
+    for (Node& n : plan.nodes)
+        inputs[n.index].resize(n.producers.size());
 
     for (const std::vector<Dag::Chain>& group : plan_steps(plan)) {
         if (plan.run->cancelled()) break;
@@ -161,9 +161,9 @@ void run_dag(Plan& plan) {
         std::vector<std::unique_ptr<StageOutput>> outs;
         struct Started {
             Node* node;
-            Inbox* inbox;              ///< null for a chain's head
-            BroadcastOutput* to_next;  ///< null for a chain's tail
-            DagOutput* materialised;   ///< the tail's output
+            Inbox* inbox;             ///< null for a chain's head
+            BroadcastOutput* to_next; ///< null for a chain's tail
+            DagOutput* materialised;  ///< the tail's output
         };
         std::vector<Started> started;
         for (const Dag::Chain& seg : group) {
@@ -192,7 +192,8 @@ void run_dag(Plan& plan) {
                     st.to_next = out.get();
                     outs.push_back(std::move(out));
                 } else {
-                    auto out = std::make_unique<DagOutput>(n, n.consumers.size(), budget, *plan.run);
+                    auto out =
+                        std::make_unique<DagOutput>(n, n.consumers.size(), budget, *plan.run);
                     st.materialised = out.get();
                     outs.push_back(std::move(out));
                 }
@@ -200,23 +201,25 @@ void run_dag(Plan& plan) {
             }
         }
         const auto cancel_id = plan.run->on_cancel([&inboxes] {
-            for (auto& ib : inboxes) ib->cancel();
+            for (auto& ib : inboxes)
+                ib->cancel();
         });
         Completion completion;
         completion.add(started.size());
         for (std::size_t k = 0; k < started.size(); ++k) {
             Node& n = *started[k].node;
-            asio::co_spawn(stage_executor(plan, n), drive_stage(n, *ins[k], *outs[k], *plan.run),
-                           [&plan, &completion, st = started[k]](const std::exception_ptr& ep, Status s) {
-                               s = stage_status(*st.node, ep, std::move(s));
-                               const bool isolated = settle_stage(plan, *st.node, s);
-                               // Like the streaming executors: a finished or failed link
-                               // takes no more input, and the next one sees its input end.
-                               if (st.inbox) st.inbox->cancel();
-                               if (st.to_next) st.to_next->close();
-                               if (isolated && st.materialised) st.materialised->batches().clear();
-                               completion.done();
-                           });
+            asio::co_spawn(
+                stage_executor(plan, n), drive_stage(n, *ins[k], *outs[k], *plan.run),
+                [&plan, &completion, st = started[k]](const std::exception_ptr& ep, Status s) {
+                    s = stage_status(*st.node, ep, std::move(s));
+                    const bool isolated = settle_stage(plan, *st.node, s);
+                    // Like the streaming executors: a finished or failed link
+                    // takes no more input, and the next one sees its input end.
+                    if (st.inbox) st.inbox->cancel();
+                    if (st.to_next) st.to_next->close();
+                    if (isolated && st.materialised) st.materialised->batches().clear();
+                    completion.done();
+                });
         }
         completion.wait();
         plan.run->remove_on_cancel(cancel_id);

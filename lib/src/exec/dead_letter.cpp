@@ -1,15 +1,14 @@
 #include "conveyor/exec/dead_letter.hpp"
 
-#include "conveyor/format/json_writer.hpp"
 #include "conveyor/exec/run_context.hpp"
+#include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/registry/sink_options.hpp"
-
-#include <fmt/format.h>
 
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <fmt/format.h>
 
 namespace conveyor {
 
@@ -24,7 +23,8 @@ std::string utc_now() {
     gmtime_r(&t, &tm);
     char buf[96];
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms));
     return buf;
 }
 
@@ -33,8 +33,9 @@ std::string utc_now() {
 DeadLetterQueue::~DeadLetterQueue() = default;
 
 // The checkpoint state is a file sink's (sink_checkpoint_text) with the entries written.
-Result<std::unique_ptr<DeadLetterQueue>> DeadLetterQueue::open(const std::string& path, RunContext* run,
-                                                               const std::optional<std::string>& resume) {
+Result<std::unique_ptr<DeadLetterQueue>>
+DeadLetterQueue::open(const std::string& path, RunContext* run,
+                      const std::optional<std::string>& resume) {
     std::unique_ptr<DeadLetterQueue> q(new DeadLetterQueue());
     q->path_ = path;
     q->run_ = run;
@@ -81,10 +82,12 @@ Result<std::string> DeadLetterQueue::checkpoint(std::uint64_t id, bool durable) 
     }
     Result<OutputFile::Position> at = out_->checkpoint(durable);
     if (!at) return std::move(at).error();
-    return sink_checkpoint_text(kCheckpointName, path_, false, *at, fmt::format("\"entries\":{}", written));
+    return sink_checkpoint_text(kCheckpointName, path_, false, *at,
+                                fmt::format("\"entries\":{}", written));
 }
 
-void DeadLetterQueue::begin_entry(std::string_view stage, const Error& error, std::uint32_t attempts) {
+void DeadLetterQueue::begin_entry(std::string_view stage, const Error& error,
+                                  std::uint32_t attempts) {
     buf_.clear();
     buf_ += "{\"stage\":";
     json::append_string(buf_, stage);
@@ -102,8 +105,9 @@ void DeadLetterQueue::begin_entry(std::string_view stage, const Error& error, st
     }
 }
 
-Status DeadLetterQueue::add(std::string_view stage, const Schema& schema, std::span<const Value> row,
-                            const Error& error, std::uint32_t attempts, std::uint64_t epoch) {
+Status DeadLetterQueue::add(std::string_view stage, const Schema& schema,
+                            std::span<const Value> row, const Error& error, std::uint32_t attempts,
+                            std::uint64_t epoch) {
     Status s;
     {
         std::lock_guard lock(mu_);
@@ -144,7 +148,8 @@ std::uint64_t DeadLetterQueue::count() const {
 
 Status DeadLetterQueue::commit() {
     std::lock_guard lock(mu_);
-    for (const auto& [epoch, line] : waiting_) CONVEYOR_TRY(out_->write(line));
+    for (const auto& [epoch, line] : waiting_)
+        CONVEYOR_TRY(out_->write(line));
     waiting_.clear();
     return out_->commit();
 }

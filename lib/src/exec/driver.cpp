@@ -19,11 +19,11 @@ class BusyTimer {
 public:
     explicit BusyTimer(StageMetrics& m) : m_(m), start_(Clock::now()) {}
     ~BusyTimer() {
-        m_.busy_ns.fetch_add(static_cast<std::uint64_t>(
-                                 std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                     Clock::now() - start_)
-                                     .count()),
-                             std::memory_order_relaxed);
+        m_.busy_ns.fetch_add(
+            static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start_)
+                    .count()),
+            std::memory_order_relaxed);
     }
 
 private:
@@ -39,7 +39,8 @@ std::uint64_t left_out(const StageMetrics& m) {
 }
 
 Error cancelled_error(RunContext& run) {
-    if (auto reason = run.cancel_reason()) return Error(ErrorKind::Cancelled, "cancelled: " + reason->to_string());
+    if (auto reason = run.cancel_reason())
+        return Error(ErrorKind::Cancelled, "cancelled: " + reason->to_string());
     return Error(ErrorKind::Cancelled, "cancelled");
 }
 
@@ -94,8 +95,7 @@ Status pass_infos(std::vector<BatchInfo> infos, Operator& op, CollectingEmitter&
 class SourceMarkers {
 public:
     explicit SourceMarkers(Node& node)
-        : node_(node), cp_(node.checkpoints),
-          own_(cp_ ? cp_->last_committed_at_start() : 0) {}
+        : node_(node), cp_(node.checkpoints), own_(cp_ ? cp_->last_committed_at_start() : 0) {}
 
     /// The source has just emitted `batches` (`rows` records): adds the markers now due after
     /// them. An error when the source cannot say where it is.
@@ -242,8 +242,8 @@ private:
     std::uint64_t emitted_ = 0;
 };
 
-asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in,
-                                       StageOutput& out, RunContext& run) {
+asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in, StageOutput& out,
+                                       RunContext& run) {
     StageMetrics& m = *node.metrics;
     CollectingEmitter em;
     OperatorMarkers markers(node);

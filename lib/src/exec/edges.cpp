@@ -24,7 +24,8 @@ asio::awaitable<bool> BroadcastOutput::emit(Batch batch) {
         // Named, not a temporary inside the co_await expression (GCC 12 mishandles
         // non-trivial temporaries there).
         // Moved only on the last pass of the loop: no use after the move.
-        Batch payload = i == last ? std::move(batch) : batch.clone(); // NOLINT(bugprone-use-after-move)
+        Batch payload =
+            i == last ? std::move(batch) : batch.clone(); // NOLINT(bugprone-use-after-move)
         const bool ok = co_await t.inbox->push(t.port, std::move(payload));
         if (!ok) t.live = false;
     }

@@ -11,10 +11,9 @@
 #include "conveyor/stage/stream_stage.hpp"
 #include "plan.hpp"
 
+#include <algorithm>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-
-#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -92,8 +91,9 @@ Status open_stages(exec::Plan& plan, const Dag& dag, const RunJournal* resume) {
     for (std::size_t i : dag.topological_order()) {
         exec::Node& n = plan.nodes[i];
         if (resume && resume->finished_before(n.id()) && n.consumers.empty()) {
-            spdlog::info("stage '{}' finished its output before the interruption; it is left as it is",
-                         n.id());
+            spdlog::info(
+                "stage '{}' finished its output before the interruption; it is left as it is",
+                n.id());
             n.finished = true;
             n.metrics->set_state(StageState::Done);
             continue;
@@ -122,14 +122,15 @@ Status open_stages(exec::Plan& plan, const Dag& dag, const RunJournal* resume) {
         // strategy = "retry": opening again may succeed (an input not there yet, a server
         // restarting); bad data or a bad pipeline never will.
         const ErrorHandlingSpec& policy = n.policy();
-        for (std::uint32_t attempt = 0; !opened && policy.strategy == ErrorStrategy::Retry &&
-                                        attempt < policy.max_retries &&
-                                        is_retryable(opened.error().kind) && !plan.run->stop_requested();
+        for (std::uint32_t attempt = 0;
+             !opened && policy.strategy == ErrorStrategy::Retry && attempt < policy.max_retries &&
+             is_retryable(opened.error().kind) && !plan.run->stop_requested();
              ++attempt) {
             const auto delay = backoff_delay(attempt, policy.retry_delay_seconds,
                                              policy.max_retry_delay_seconds, plan.run->uniform01);
             spdlog::warn("stage '{}': {}; retrying in {} ms (attempt {} of {})", n.id(),
-                         opened.error().to_string(), delay.count(), attempt + 2, policy.max_retries + 1);
+                         opened.error().to_string(), delay.count(), attempt + 2,
+                         policy.max_retries + 1);
             n.metrics->retries.fetch_add(1, std::memory_order_relaxed);
             if (plan.run->on_backoff) plan.run->on_backoff(n.id(), delay);
             if (!plan.run->wait_for(delay)) break; // interrupted
@@ -138,7 +139,8 @@ Status open_stages(exec::Plan& plan, const Dag& dag, const RunJournal* resume) {
         if (!opened) {
             Error e = std::move(opened).error().in_stage(n.id());
             if (!policy.continues()) return e;
-            spdlog::error("{} (strategy = \"continue\": the rest of the run goes on)", e.to_string());
+            spdlog::error("{} (strategy = \"continue\": the rest of the run goes on)",
+                          e.to_string());
             n.failed = true;
             n.error = std::move(e);
             n.metrics->set_state(StageState::Failed);
@@ -176,7 +178,8 @@ struct RunSetup {
 };
 
 /// Opens the dead-letter queue (when enabled) and gives every stage its StageErrors.
-Status open_dead_letters(exec::Plan& plan, RunSetup& setup, const std::optional<std::string>& resume) {
+Status open_dead_letters(exec::Plan& plan, RunSetup& setup,
+                         const std::optional<std::string>& resume) {
     const PipelineSpec& p = *plan.pipeline;
     setup.dead_letters.reset();
     plan.run->dead_letters = nullptr;
@@ -206,7 +209,8 @@ Status open_run(exec::Plan& plan, const Dag& dag, RunSetup& setup) {
     std::optional<std::string> dlq_state;
     if (resuming) {
         const auto& states = journal->resumed_checkpoint()->states;
-        if (auto it = states.find(std::string(DeadLetterQueue::kCheckpointName)); it != states.end())
+        if (auto it = states.find(std::string(DeadLetterQueue::kCheckpointName));
+            it != states.end())
             dlq_state = it->second;
     }
     Status opened = open_dead_letters(plan, setup, dlq_state);
@@ -239,15 +243,17 @@ Status open_run(exec::Plan& plan, const Dag& dag, RunSetup& setup) {
     for (const exec::Node& n : plan.nodes) {
         // Sources and sinks hold the state of a checkpoint; transforms that take part are
         // stateless (their markers pass on once aligned).
-        const bool reports = n.opened && !std::holds_alternative<std::unique_ptr<StreamOperator>>(n.opened->op) &&
-                             (n.producers.empty() || n.consumers.empty());
+        const bool reports =
+            n.opened && !std::holds_alternative<std::unique_ptr<StreamOperator>>(n.opened->op) &&
+            (n.producers.empty() || n.consumers.empty());
         participants.push_back(reports ? std::optional<std::string>(n.id()) : std::nullopt);
     }
     const GlobalSpec& g = plan.pipeline->global;
-    const std::uint64_t start = journal->resumed_checkpoint() ? journal->resumed_checkpoint()->id : 0;
+    const std::uint64_t start =
+        journal->resumed_checkpoint() ? journal->resumed_checkpoint()->id : 0;
     setup.checkpoints = std::make_unique<exec::Checkpointer>(
-        *journal, std::move(participants), g.checkpoint_interval, batch_size_for(g, true, true), start,
-        setup.dead_letters.get(), *plan.run);
+        *journal, std::move(participants), g.checkpoint_interval, batch_size_for(g, true, true),
+        start, setup.dead_letters.get(), *plan.run);
     if (setup.dead_letters) setup.dead_letters->keep_back_for_checkpoints();
     plan.checkpoints = setup.checkpoints.get();
     for (exec::Node& n : plan.nodes) {
@@ -328,7 +334,8 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
         n.spec = &pipeline.stages[i];
         n.index = i;
         n.metrics = &metrics.add(n.spec->id);
-        if (options.observer && options.observer->observes(n.spec->id)) n.observer = options.observer;
+        if (options.observer && options.observer->observes(n.spec->id))
+            n.observer = options.observer;
     }
     for (std::size_t i = 0; i < pipeline.stages.size(); ++i) {
         for (const std::string& in : pipeline.stages[i].inputs) {
@@ -343,7 +350,8 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
     plan.levels = dag.levels();
 
     std::size_t sources = 0;
-    for (const exec::Node& n : plan.nodes) sources += n.producers.empty() ? 1 : 0;
+    for (const exec::Node& n : plan.nodes)
+        sources += n.producers.empty() ? 1 : 0;
     const GlobalSpec& g = pipeline.global;
     Runtime runtime(g.workers ? g.workers : default_workers(), std::max<std::size_t>(1, sources));
     plan.runtime = &runtime;
@@ -388,8 +396,8 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
     }
     asio::steady_timer deadline(runtime.io());
     if (g.timeout_seconds) {
-        deadline.expires_after(std::chrono::milliseconds(
-            static_cast<std::int64_t>(*g.timeout_seconds * 1000)));
+        deadline.expires_after(
+            std::chrono::milliseconds(static_cast<std::int64_t>(*g.timeout_seconds * 1000)));
         deadline.async_wait([&](const boost::system::error_code& ec) {
             if (ec) return;
             run.cancel(Error(ErrorKind::Timeout, "the run exceeded [global] timeout_seconds = " +
@@ -409,9 +417,15 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
             spdlog::debug("execution_mode = \"streaming\": running with executor = \"channel\" "
                           "(the dag executor waits for each stage's whole output)");
         switch (executor) {
-        case ExecutorKind::Dag: exec::run_dag(plan); break;
-        case ExecutorKind::Channel: exec::run_streaming(plan, false); break;
-        case ExecutorKind::Async: exec::run_streaming(plan, true); break;
+        case ExecutorKind::Dag:
+            exec::run_dag(plan);
+            break;
+        case ExecutorKind::Channel:
+            exec::run_streaming(plan, false);
+            break;
+        case ExecutorKind::Async:
+            exec::run_streaming(plan, true);
+            break;
         }
     }
     abort_unfinished(plan);

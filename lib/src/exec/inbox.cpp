@@ -1,5 +1,6 @@
 #include "inbox.hpp"
 
+#include <algorithm>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -7,8 +8,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <algorithm>
 
 namespace asio = boost::asio;
 
@@ -25,11 +24,11 @@ Inbox::Handler Inbox::erase(H&& handler) {
 }
 
 void Inbox::resume(Handler h) {
-    asio::post(h.executor, [fn = std::move(h.fn)]() mutable { std::move(*fn)(); });
+    asio::post(h.executor, [fn = std::move(h.fn)]() mutable { std::move (*fn)(); });
 }
 
 bool Inbox::has_room(std::size_t port, std::size_t n) const {
-    const std::size_t fill = !shared_             ? ports_[port].records
+    const std::size_t fill = !shared_            ? ports_[port].records
                              : ports_[port].held ? total_
                                                  : total_ - held_records_;
     return fill == 0 || fill + n <= capacity_;
@@ -135,7 +134,8 @@ std::optional<InputEvent> Inbox::take_locked(std::vector<Handler>& wake, bool& f
         // Wake every producer that may now fit; they re-check under the lock.
         auto it = std::partition(producers_.begin(), producers_.end(),
                                  [&](const Waiter& w) { return !(shared_ || w.port == i); });
-        for (auto j = it; j != producers_.end(); ++j) wake.push_back(std::move(j->handler));
+        for (auto j = it; j != producers_.end(); ++j)
+            wake.push_back(std::move(j->handler));
         producers_.erase(it, producers_.end());
     }
     if (!event) {
@@ -150,8 +150,8 @@ std::optional<InputEvent> Inbox::take_locked(std::vector<Handler>& wake, bool& f
         }
     }
     if (!event)
-        finished = std::all_of(ports_.begin(), ports_.end(),
-                               [](const Port& p) { return p.end_reported; });
+        finished =
+            std::all_of(ports_.begin(), ports_.end(), [](const Port& p) { return p.end_reported; });
     return event;
 }
 
@@ -160,7 +160,8 @@ asio::awaitable<std::optional<InputEvent>> Inbox::pop() {
     co_return std::move(t.event);
 }
 
-asio::awaitable<StreamInput::Timed> Inbox::pop_until(std::chrono::steady_clock::time_point deadline) {
+asio::awaitable<StreamInput::Timed>
+Inbox::pop_until(std::chrono::steady_clock::time_point deadline) {
     return pop_impl(deadline);
 }
 
@@ -175,7 +176,8 @@ Inbox::pop_impl(std::optional<std::chrono::steady_clock::time_point> deadline) {
             if (cancelled_) co_return out;
             out.event = take_locked(wake, finished);
         }
-        for (Handler& h : wake) resume(std::move(h));
+        for (Handler& h : wake)
+            resume(std::move(h));
         if (out.event || finished) co_return out;
         if (!deadline) {
             co_await wait_for_data();
@@ -185,7 +187,8 @@ Inbox::pop_impl(std::optional<std::chrono::steady_clock::time_point> deadline) {
         } else {
             co_await wait_for_data_until(*deadline);
         }
-        if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
+        if ((co_await asio::this_coro::cancellation_state).cancelled() !=
+            asio::cancellation_type::none)
             co_return out;
     }
 }
@@ -223,7 +226,8 @@ void Inbox::cancel() {
         std::lock_guard lock(mu_);
         if (cancelled_) return;
         cancelled_ = true;
-        for (Waiter& w : producers_) wake.push_back(std::move(w.handler));
+        for (Waiter& w : producers_)
+            wake.push_back(std::move(w.handler));
         producers_.clear();
         if (consumer_) wake.push_back(std::move(*consumer_));
         consumer_.reset();
@@ -235,7 +239,8 @@ void Inbox::cancel() {
         held_records_ = 0;
         publish();
     }
-    for (Handler& h : wake) resume(std::move(h));
+    for (Handler& h : wake)
+        resume(std::move(h));
 }
 
 void Inbox::hold(std::size_t port, bool held) {
@@ -251,11 +256,13 @@ void Inbox::hold(std::size_t port, bool held) {
             held_records_ -= p.records;
         // With a shared bound the other ports may have room now: let their producers re-check.
         if (shared_) {
-            for (Waiter& w : producers_) wake.push_back(std::move(w.handler));
+            for (Waiter& w : producers_)
+                wake.push_back(std::move(w.handler));
             producers_.clear();
         }
     }
-    for (Handler& h : wake) resume(std::move(h));
+    for (Handler& h : wake)
+        resume(std::move(h));
 }
 
 std::size_t Inbox::queued_records() const {

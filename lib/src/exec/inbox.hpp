@@ -3,11 +3,10 @@
 #include "conveyor/core/batch.hpp"
 #include "conveyor/stage/stream_stage.hpp"
 
+#include <atomic>
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -46,7 +45,8 @@ public:
     /// stream stage that has to stop reading before its inputs end, e.g. http.fetch failing).
     boost::asio::awaitable<std::optional<InputEvent>> pop();
     /// pop(), giving up at `deadline` (timed_out) when nothing came by then.
-    boost::asio::awaitable<StreamInput::Timed> pop_until(std::chrono::steady_clock::time_point deadline);
+    boost::asio::awaitable<StreamInput::Timed>
+    pop_until(std::chrono::steady_clock::time_point deadline);
     /// Wakes everyone; later pushes fail and pops return nullopt. Idempotent.
     void cancel();
     /// Checkpoint alignment (consumer only): while `port` is held, pop() takes nothing from it
@@ -93,7 +93,8 @@ private:
     boost::asio::awaitable<StreamInput::Timed>
     pop_impl(std::optional<std::chrono::steady_clock::time_point> deadline);
     /// wait_for_data(), woken at `deadline` at the latest (possibly earlier: callers re-check).
-    boost::asio::awaitable<void> wait_for_data_until(std::chrono::steady_clock::time_point deadline);
+    boost::asio::awaitable<void>
+    wait_for_data_until(std::chrono::steady_clock::time_point deadline);
     /// Under the lock: the next batch or port end, if any; `finished` when every port has
     /// ended; producers that may now fit go to `wake`.
     std::optional<InputEvent> take_locked(std::vector<Handler>& wake, bool& finished);

@@ -3,16 +3,15 @@
 #include "conveyor/exec/run_lock.hpp"
 #include "conveyor/obs/log.hpp"
 
-#include <fmt/format.h>
-
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <filesystem>
-#include <algorithm>
+#include <fmt/format.h>
 #include <fstream>
 #include <sstream>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,8 +48,8 @@ std::string describe_run(const PipelineSpec& p) {
         if (!path || !path->is_string() || path->as_string() == "-") continue;
         struct stat st {};
         if (::stat(path->as_string().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-        meta += fmt::format("input {} {} {}.{:09}\n", path->as_string(), st.st_size, st.st_mtim.tv_sec,
-                            st.st_mtim.tv_nsec);
+        meta += fmt::format("input {} {} {}.{:09}\n", path->as_string(), st.st_size,
+                            st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
     }
     return meta;
 }
@@ -60,11 +59,20 @@ std::string describe_run(const PipelineSpec& p) {
 void append_escaped(std::string& out, std::string_view s) {
     for (char c : s) {
         switch (c) {
-        case '\\': out += "\\\\"; break;
-        case '\t': out += "\\t"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        default: out += c;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        default:
+            out += c;
         }
     }
 }
@@ -161,30 +169,33 @@ Result<std::unique_ptr<RunJournal>> RunJournal::open(const PipelineSpec& pipelin
         const std::string old = read_all((fs::path(j->dir_) / "meta").string());
         if (old != j->meta_) {
             if (note)
-                *note = "the journal of the unfinished run was made for a different pipeline file or "
-                        "input files (they changed since); starting from the beginning";
+                *note =
+                    "the journal of the unfinished run was made for a different pipeline file or "
+                    "input files (they changed since); starting from the beginning";
             fs::remove_all(j->dir_, ec);
             return j;
         }
         // Entries: one per line, "<stage>\t<key>\t<result>"; a last line cut short by a crash
         // is ignored.
-        for_each_line(read_all((fs::path(j->dir_) / "entries").string()), [&](std::string_view line) {
-            const std::size_t a = line.find('\t');
-            const std::size_t b = a == std::string_view::npos ? a : line.find('\t', a + 1);
-            if (b == std::string_view::npos) return;
-            std::string k(line.substr(0, a));
-            k += kSep;
-            k += line.substr(a + 1, b - a - 1);
-            j->entries_[std::move(k)] = std::string(line.substr(b + 1));
-        });
+        for_each_line(
+            read_all((fs::path(j->dir_) / "entries").string()), [&](std::string_view line) {
+                const std::size_t a = line.find('\t');
+                const std::size_t b = a == std::string_view::npos ? a : line.find('\t', a + 1);
+                if (b == std::string_view::npos) return;
+                std::string k(line.substr(0, a));
+                k += kSep;
+                k += line.substr(a + 1, b - a - 1);
+                j->entries_[std::move(k)] = std::string(line.substr(b + 1));
+            });
         j->loaded_ = j->entries_.size();
         j->load_checkpoints();
         if (note) {
             const std::string results =
-                j->loaded_ == 0 ? std::string()
-                                : fmt::format("; {} result{} recorded by the unfinished run will not be "
-                                              "fetched again",
-                                              j->loaded_, j->loaded_ == 1 ? "" : "s");
+                j->loaded_ == 0
+                    ? std::string()
+                    : fmt::format("; {} result{} recorded by the unfinished run will not be "
+                                  "fetched again",
+                                  j->loaded_, j->loaded_ == 1 ? "" : "s");
             if (j->resumed_)
                 *note = fmt::format("resuming: from checkpoint {} of the unfinished run{}",
                                     j->resumed_->id, results);
@@ -194,15 +205,18 @@ Result<std::unique_ptr<RunJournal>> RunJournal::open(const PipelineSpec& pipelin
                                     results.empty() ? std::string() : ":" + results.substr(1));
         }
         // Keep appending to the same journal.
-        j->fd_ = ::open((fs::path(j->dir_) / "entries").c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        j->fd_ = ::open((fs::path(j->dir_) / "entries").c_str(),
+                        O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         return j;
     }
     if (exists) {
         if (note && mode == Mode::Fresh)
-            *note = "discarding the journal of an unfinished earlier run (use --resume to continue it)";
+            *note =
+                "discarding the journal of an unfinished earlier run (use --resume to continue it)";
         fs::remove_all(j->dir_, ec);
     } else if (mode == Mode::Resume && note) {
-        *note = "nothing to resume (no unfinished run of this pipeline); running from the beginning";
+        *note =
+            "nothing to resume (no unfinished run of this pipeline); running from the beginning";
     }
     return j;
 }
@@ -219,18 +233,22 @@ Result<bool> RunJournal::lock() {
     std::error_code ec;
     const fs::path dir = fs::path(dir_).parent_path();
     fs::create_directories(dir, ec);
-    if (ec) return fail(ErrorKind::CantCreate, "cannot create the run journal: " + ec.message(), dir.string());
+    if (ec)
+        return fail(ErrorKind::CantCreate, "cannot create the run journal: " + ec.message(),
+                    dir.string());
     const std::string path = dir_ + ".lock";
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
-        return fail(ErrorKind::CantCreate, std::string("cannot create the run journal: ") + std::strerror(errno), path);
+        return fail(ErrorKind::CantCreate,
+                    std::string("cannot create the run journal: ") + std::strerror(errno), path);
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
         ::close(fd);
         if (errno == EWOULDBLOCK) {
             busy_ = true;
             return false;
         }
-        return fail(ErrorKind::CantCreate, std::string("cannot lock the run journal: ") + std::strerror(errno), path);
+        return fail(ErrorKind::CantCreate,
+                    std::string("cannot lock the run journal: ") + std::strerror(errno), path);
     }
     lock_fd_ = fd;
     return true;
@@ -279,7 +297,8 @@ Status RunJournal::ensure_checkpoints_open() {
     checkpoints_fd_ = ::open((fs::path(dir_) / "checkpoints").c_str(),
                              O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (checkpoints_fd_ < 0)
-        return fail(ErrorKind::CantCreate, std::string("cannot write the run journal: ") + std::strerror(errno), dir_);
+        return fail(ErrorKind::CantCreate,
+                    std::string("cannot write the run journal: ") + std::strerror(errno), dir_);
     return {};
 }
 
@@ -341,16 +360,19 @@ Status RunJournal::ensure_open() {
     }
     std::error_code ec;
     fs::create_directories(dir_, ec);
-    if (ec) return fail(ErrorKind::CantCreate, "cannot create the run journal: " + ec.message(), dir_);
+    if (ec)
+        return fail(ErrorKind::CantCreate, "cannot create the run journal: " + ec.message(), dir_);
     const std::string meta_path = (fs::path(dir_) / "meta").string();
     {
         std::ofstream m(meta_path, std::ios::binary | std::ios::trunc);
         m << meta_;
         if (!m) return fail(ErrorKind::CantCreate, "cannot write the run journal", meta_path);
     }
-    fd_ = ::open((fs::path(dir_) / "entries").c_str(), O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd_ = ::open((fs::path(dir_) / "entries").c_str(),
+                 O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd_ < 0)
-        return fail(ErrorKind::CantCreate, std::string("cannot write the run journal: ") + std::strerror(errno), dir_);
+        return fail(ErrorKind::CantCreate,
+                    std::string("cannot write the run journal: ") + std::strerror(errno), dir_);
     return {};
 }
 

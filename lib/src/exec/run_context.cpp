@@ -1,11 +1,11 @@
 #include "conveyor/exec/run_context.hpp"
 
 #include <cerrno>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
-#include <cstdio>
-#include <cstdint>
 #include <poll.h>
 #include <random>
 #include <sys/eventfd.h>
@@ -26,7 +26,8 @@ void TempFiles::remove(const std::string& path) {
 
 void TempFiles::remove_all() noexcept {
     std::lock_guard lock(mu_);
-    for (const std::string& p : paths_) ::unlink(p.c_str());
+    for (const std::string& p : paths_)
+        ::unlink(p.c_str());
     paths_.clear();
 }
 
@@ -127,13 +128,15 @@ void RunContext::cancel(Error reason) noexcept {
         if (cancelled_.load()) return;
         reason_ = std::move(reason);
         cancelled_.store(true);
-        for (auto& [id, fn] : callbacks_) run.push_back(std::move(fn));
+        for (auto& [id, fn] : callbacks_)
+            run.push_back(std::move(fn));
         callbacks_.clear();
         running_callbacks_ = true;
         cancelling_thread_ = std::this_thread::get_id();
     }
     wake();
-    for (auto& fn : run) fn();
+    for (auto& fn : run)
+        fn();
     {
         std::lock_guard lock(mu_);
         running_callbacks_ = false;

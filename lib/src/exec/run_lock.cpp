@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <cstring>
 #include <fcntl.h>
-#include <fmt/format.h>
 #include <filesystem>
+#include <fmt/format.h>
 #include <string>
 #include <sys/file.h>
 #include <unistd.h>
@@ -69,20 +69,24 @@ Result<RunLock> RunLock::acquire(const PipelineSpec& pipeline) {
     const std::string dir = state_dir_for(pipeline);
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
-    if (ec) return fail(ErrorKind::CantCreate, "cannot create the state directory: " + ec.message(), dir);
+    if (ec)
+        return fail(ErrorKind::CantCreate, "cannot create the state directory: " + ec.message(),
+                    dir);
     RunLock lock;
     lock.path_ = (std::filesystem::path(dir) / (state_file_stem(pipeline) + ".lock")).string();
     lock.fd_ = ::open(lock.path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lock.fd_ < 0)
-        return fail(ErrorKind::CantCreate, std::string("cannot open the lock file: ") + std::strerror(errno),
-                    lock.path_);
+        return fail(ErrorKind::CantCreate,
+                    std::string("cannot open the lock file: ") + std::strerror(errno), lock.path_);
     if (::flock(lock.fd_, LOCK_EX | LOCK_NB) != 0) {
         if (errno != EWOULDBLOCK)
-            return fail(ErrorKind::CantCreate, std::string("cannot lock: ") + std::strerror(errno), lock.path_);
+            return fail(ErrorKind::CantCreate, std::string("cannot lock: ") + std::strerror(errno),
+                        lock.path_);
         char holder[64] = {};
         const ssize_t n = ::pread(lock.fd_, holder, sizeof holder - 1, 0);
         std::string who = n > 0 ? std::string(holder, static_cast<std::size_t>(n)) : std::string();
-        while (!who.empty() && (who.back() == '\n' || who.back() == ' ')) who.pop_back();
+        while (!who.empty() && (who.back() == '\n' || who.back() == ' '))
+            who.pop_back();
         return fail(ErrorKind::Busy,
                     "another run of pipeline '" + pipeline.name + "' is in progress" +
                         (who.empty() ? std::string() : " (" + who + ")") +

@@ -14,8 +14,10 @@ bool is_retryable(ErrorKind kind) noexcept {
 }
 
 std::chrono::milliseconds backoff_delay(std::uint32_t attempt, double base_seconds,
-                                        double max_seconds, const std::function<double()>& uniform01) {
-    const double cap = std::min(max_seconds, base_seconds * std::ldexp(1.0, static_cast<int>(std::min(attempt, 62u))));
+                                        double max_seconds,
+                                        const std::function<double()>& uniform01) {
+    const double cap = std::min(
+        max_seconds, base_seconds * std::ldexp(1.0, static_cast<int>(std::min(attempt, 62u))));
     const double u = std::clamp(uniform01(), 0.0, 1.0);
     return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(cap * u * 1000.0)));
 }

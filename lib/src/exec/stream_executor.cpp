@@ -13,7 +13,6 @@
 #include "edges.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-
 #include <exception>
 
 namespace asio = boost::asio;
@@ -27,9 +26,10 @@ void run_streaming(Plan& plan, bool shared_mailbox) {
         inboxes.push_back(std::make_unique<Inbox>(n.producers.size(), capacity, shared_mailbox));
         // Fill level for live metrics and progress.
         inboxes.back()->publish_fill(&n.metrics->queued_records);
-        n.metrics->queue_capacity.store(
-            n.producers.empty() ? 0 : shared_mailbox ? capacity : capacity * n.producers.size(),
-            std::memory_order_relaxed);
+        n.metrics->queue_capacity.store(n.producers.empty() ? 0
+                                        : shared_mailbox    ? capacity
+                                                            : capacity * n.producers.size(),
+                                        std::memory_order_relaxed);
     }
 
     // A failed stage (continue strategy) or one that never opened takes no input.
@@ -37,7 +37,8 @@ void run_streaming(Plan& plan, bool shared_mailbox) {
         if (!n.opened) inboxes[n.index]->cancel();
 
     const auto cancel_id = plan.run->on_cancel([&inboxes] {
-        for (auto& ib : inboxes) ib->cancel();
+        for (auto& ib : inboxes)
+            ib->cancel();
     });
 
     std::vector<std::unique_ptr<InboxInput>> ins;
@@ -46,7 +47,8 @@ void run_streaming(Plan& plan, bool shared_mailbox) {
         ins.push_back(std::make_unique<InboxInput>(*inboxes[n.index]));
         std::vector<BroadcastOutput::Target> targets;
         for (const Consumer& c : n.consumers)
-            targets.push_back({inboxes[c.node].get(), c.port, plan.nodes[c.node].opened.has_value()});
+            targets.push_back(
+                {inboxes[c.node].get(), c.port, plan.nodes[c.node].opened.has_value()});
         outs.push_back(std::make_unique<BroadcastOutput>(n, std::move(targets), *plan.run));
     }
 
@@ -60,16 +62,17 @@ void run_streaming(Plan& plan, bool shared_mailbox) {
     }
     for (Node& n : plan.nodes) {
         if (!n.opened) continue;
-        asio::co_spawn(stage_executor(plan, n), drive_stage(n, *ins[n.index], *outs[n.index], *plan.run),
-                       [&plan, &n, &inboxes, &outs, &completion](const std::exception_ptr& ep, Status s) {
-                           s = stage_status(n, ep, std::move(s));
-                           // Whatever happened, this stage takes no more input and its
-                           // consumers learn that its output has ended.
-                           settle_stage(plan, n, s);
-                           inboxes[n.index]->cancel();
-                           outs[n.index]->close();
-                           completion.done();
-                       });
+        asio::co_spawn(
+            stage_executor(plan, n), drive_stage(n, *ins[n.index], *outs[n.index], *plan.run),
+            [&plan, &n, &inboxes, &outs, &completion](const std::exception_ptr& ep, Status s) {
+                s = stage_status(n, ep, std::move(s));
+                // Whatever happened, this stage takes no more input and its
+                // consumers learn that its output has ended.
+                settle_stage(plan, n, s);
+                inboxes[n.index]->cancel();
+                outs[n.index]->close();
+                completion.done();
+            });
     }
     completion.wait();
     plan.run->remove_on_cancel(cancel_id);

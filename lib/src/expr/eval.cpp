@@ -5,11 +5,10 @@
 
 #include "conveyor/format/json_writer.hpp"
 
-#include <re2/re2.h>
-
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <re2/re2.h>
 
 namespace conveyor::expr {
 
@@ -56,8 +55,8 @@ Value arithmetic(Op op, const Node& node, const Value& a, const Value& b, EvalCo
                       : op == Op::Div ? "/"
                                       : "%";
     if (!x || !y)
-        return ctx.fail(node, std::string("'") + sym + "' needs numbers, got " +
-                                  describe(x ? b : a));
+        return ctx.fail(node,
+                        std::string("'") + sym + "' needs numbers, got " + describe(x ? b : a));
     if (x->is_int && y->is_int) {
         std::int64_t r = 0;
         switch (op) {
@@ -82,16 +81,23 @@ Value arithmetic(Op op, const Node& node, const Value& a, const Value& b, EvalCo
             if (m != 0 && ((m < 0) != (y->i < 0))) m += y->i; // the sign of the divisor
             return Value::integer(m);
         }
-        default: break;
+        default:
+            break;
         }
     }
     const double p = x->as_double();
     const double q = y->as_double();
     double r = 0;
     switch (op) {
-    case Op::Add: r = p + q; break;
-    case Op::Sub: r = p - q; break;
-    case Op::Mul: r = p * q; break;
+    case Op::Add:
+        r = p + q;
+        break;
+    case Op::Sub:
+        r = p - q;
+        break;
+    case Op::Mul:
+        r = p * q;
+        break;
     case Op::Div:
         if (q == 0) return ctx.fail(node, "division by zero");
         r = p / q;
@@ -101,7 +107,8 @@ Value arithmetic(Op op, const Node& node, const Value& a, const Value& b, EvalCo
         r = std::fmod(p, q);
         if (r != 0 && ((r < 0) != (q < 0))) r += q;
         break;
-    default: break;
+    default:
+        break;
     }
     if (!std::isfinite(r)) return ctx.fail(node, std::string("'") + sym + "' overflowed");
     return Value::real(r);
@@ -113,8 +120,7 @@ Value match(const Node& node, const Value& subject, const Value& pattern, EvalCo
     if (!re) return Value::null();
     const auto text = to_text(ctx, subject);
     if (!text) return Value::boolean(false);
-    return Value::boolean(
-        RE2::PartialMatch(re2::StringPiece(text->data(), text->size()), *re));
+    return Value::boolean(RE2::PartialMatch(re2::StringPiece(text->data(), text->size()), *re));
 }
 
 bool contained(const Value& item, const Value& list) {
@@ -130,7 +136,8 @@ Value EvalContext::fail(const Node& node, std::string message) {
     if (!failed) {
         failed = true;
         const std::string_view where =
-            std::string_view(program->text).substr(node.offset, std::min<std::size_t>(node.length, 60));
+            std::string_view(program->text)
+                .substr(node.offset, std::min<std::size_t>(node.length, 60));
         error = std::move(message) + " (in '" + std::string(where) + "')";
     }
     return Value::null();
@@ -138,7 +145,8 @@ Value EvalContext::fail(const Node& node, std::string message) {
 
 Value EvalContext::list(std::span<const Value> items) {
     Value* out = arena->allocate_array<Value>(items.size());
-    for (std::size_t i = 0; i < items.size(); ++i) out[i] = items[i];
+    for (std::size_t i = 0; i < items.size(); ++i)
+        out[i] = items[i];
     return Value::array(out, static_cast<std::uint32_t>(items.size()));
 }
 
@@ -163,15 +171,18 @@ const re2::RE2* EvalContext::regex(const Node& node, const Value& pattern) {
 
 std::optional<Num> to_number(const Value& v) noexcept {
     switch (v.kind()) {
-    case Kind::Int: return Num{true, v.as_int(), 0};
+    case Kind::Int:
+        return Num{true, v.as_int(), 0};
     case Kind::Double: {
         if (v.has_number_text()) {
             if (auto n = parse_numeric_text(v.number_text())) return n;
         }
         return Num{false, 0, v.as_double()};
     }
-    case Kind::String: return parse_numeric_text(v.as_string());
-    default: return std::nullopt;
+    case Kind::String:
+        return parse_numeric_text(v.as_string());
+    default:
+        return std::nullopt;
     }
 }
 
@@ -181,8 +192,10 @@ Value from_number(const Num& n) noexcept {
 
 std::optional<std::string_view> to_text(EvalContext& ctx, const Value& v) {
     switch (v.kind()) {
-    case Kind::String: return v.as_string();
-    case Kind::Bool: return v.as_bool() ? std::string_view("true") : std::string_view("false");
+    case Kind::String:
+        return v.as_string();
+    case Kind::Bool:
+        return v.as_bool() ? std::string_view("true") : std::string_view("false");
     case Kind::Int: {
         char buf[24];
         auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v.as_int());
@@ -195,24 +208,31 @@ std::optional<std::string_view> to_text(EvalContext& ctx, const Value& v) {
         json::append_double(s, v.as_double());
         return ctx.arena->copy(s);
     }
-    default: return std::nullopt;
+    default:
+        return std::nullopt;
     }
 }
 
 std::string describe(const Value& v) {
     switch (v.kind()) {
     case Kind::Absent:
-    case Kind::Null: return "null";
-    case Kind::Bool: return v.as_bool() ? "true" : "false";
-    case Kind::Int: return "number " + std::to_string(v.as_int());
-    case Kind::Double: return "number " + json::to_string(v);
+    case Kind::Null:
+        return "null";
+    case Kind::Bool:
+        return v.as_bool() ? "true" : "false";
+    case Kind::Int:
+        return "number " + std::to_string(v.as_int());
+    case Kind::Double:
+        return "number " + json::to_string(v);
     case Kind::String: {
         std::string_view s = v.as_string();
         if (s.size() > 40) return "string '" + std::string(s.substr(0, 40)) + "...'";
         return "string '" + std::string(s) + "'";
     }
-    case Kind::Array: return "list";
-    case Kind::Object: return "object";
+    case Kind::Array:
+        return "list";
+    case Kind::Object:
+        return "object";
     }
     return "value";
 }
@@ -228,8 +248,10 @@ bool values_equal(const Value& a, const Value& b) noexcept {
     }
     if (a.kind() != b.kind()) return false;
     switch (a.kind()) {
-    case Kind::Bool: return a.as_bool() == b.as_bool();
-    case Kind::String: return a.as_string() == b.as_string();
+    case Kind::Bool:
+        return a.as_bool() == b.as_bool();
+    case Kind::String:
+        return a.as_string() == b.as_string();
     case Kind::Array: {
         const auto x = a.as_array();
         const auto y = b.as_array();
@@ -238,7 +260,8 @@ bool values_equal(const Value& a, const Value& b) noexcept {
             if (!values_equal(x[i], y[i])) return false;
         return true;
     }
-    default: return json_equal(a, b);
+    default:
+        return json_equal(a, b);
     }
 }
 
@@ -265,7 +288,8 @@ std::optional<int> compare_values(const Value& a, const Value& b) noexcept {
 
 Value eval_node(const Node& node, EvalContext& ctx) {
     switch (node.op) {
-    case Op::Literal: return node.literal;
+    case Op::Literal:
+        return node.literal;
     case Op::Field: {
         const FieldPath& path = ctx.program->fields[node.slot];
         const ResolvedPath& r = (*ctx.resolved)[node.slot];
@@ -347,10 +371,14 @@ Value eval_node(const Node& node, EvalContext& ctx) {
         const auto c = compare_values(l, r);
         if (!c) return Value::boolean(false);
         switch (node.op) {
-        case Op::Lt: return Value::boolean(*c < 0);
-        case Op::Le: return Value::boolean(*c <= 0);
-        case Op::Gt: return Value::boolean(*c > 0);
-        default: return Value::boolean(*c >= 0);
+        case Op::Lt:
+            return Value::boolean(*c < 0);
+        case Op::Le:
+            return Value::boolean(*c <= 0);
+        case Op::Gt:
+            return Value::boolean(*c > 0);
+        default:
+            return Value::boolean(*c >= 0);
         }
     }
     case Op::Match:

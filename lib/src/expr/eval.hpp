@@ -18,9 +18,7 @@ struct Num {
     bool is_int = true;
     std::int64_t i = 0;
     double d = 0;
-    [[nodiscard]] double as_double() const noexcept {
-        return is_int ? static_cast<double>(i) : d;
-    }
+    [[nodiscard]] double as_double() const noexcept { return is_int ? static_cast<double>(i) : d; }
 };
 
 struct EvalContext {

@@ -4,7 +4,6 @@
 #include "eval.hpp"
 
 #include <re2/re2.h>
-
 #include <unordered_map>
 #include <variant>
 
@@ -24,21 +23,27 @@ std::string Diagnostic::render(std::string_view text) const {
 
 std::string_view to_string(Type t) noexcept {
     switch (t) {
-    case Type::Any: return "value";
-    case Type::Null: return "null";
-    case Type::Bool: return "true/false";
-    case Type::Number: return "number";
-    case Type::String: return "text";
-    case Type::List: return "list";
-    case Type::Object: return "object";
+    case Type::Any:
+        return "value";
+    case Type::Null:
+        return "null";
+    case Type::Bool:
+        return "true/false";
+    case Type::Number:
+        return "number";
+    case Type::String:
+        return "text";
+    case Type::List:
+        return "list";
+    case Type::Object:
+        return "object";
     }
     return "value";
 }
 
 Result<Expression> Expression::compile(std::string_view text) {
     auto parsed = parse_program(text);
-    if (auto* d = std::get_if<Diagnostic>(&parsed))
-        return fail(ErrorKind::Config, d->render(text));
+    if (auto* d = std::get_if<Diagnostic>(&parsed)) return fail(ErrorKind::Config, d->render(text));
     return Expression(std::move(std::get<std::shared_ptr<Program>>(parsed)));
 }
 
@@ -48,15 +53,23 @@ std::optional<Diagnostic> Expression::check(std::string_view text) {
     return std::nullopt;
 }
 
-const std::string& Expression::text() const noexcept { return program_->text; }
-Type Expression::type() const noexcept { return program_->root->type; }
-std::span<const FieldPath> Expression::fields() const noexcept { return program_->fields; }
+const std::string& Expression::text() const noexcept {
+    return program_->text;
+}
+Type Expression::type() const noexcept {
+    return program_->root->type;
+}
+std::span<const FieldPath> Expression::fields() const noexcept {
+    return program_->fields;
+}
 
 const FieldPath* Expression::as_field() const noexcept {
     return program_->root->op == Op::Field ? &program_->fields[program_->root->slot] : nullptr;
 }
 
-std::shared_ptr<const void> Expression::storage() const noexcept { return program_; }
+std::shared_ptr<const void> Expression::storage() const noexcept {
+    return program_;
+}
 
 namespace {
 
@@ -76,7 +89,8 @@ std::optional<Diagnostic> Expression::check_fields(const Schema& schema) const {
         if (resolve(path, schema).found()) continue;
         const Node* node = find_field_node(*program_->root, i);
         Diagnostic d;
-        d.message = "unknown field '" + path.root() + "'" + did_you_mean(path.root(), schema.names());
+        d.message =
+            "unknown field '" + path.root() + "'" + did_you_mean(path.root(), schema.names());
         if (node) {
             d.offset = node->offset;
             d.length = node->length;

@@ -62,7 +62,8 @@ Result<FieldPath> FieldPath::parse(std::string_view text) {
             } else if (is_name_start(c) || (c >= '0' && c <= '9')) {
                 // Plain names; digits may start one (CSV headers like `2024`).
                 std::size_t j = i;
-                while (j < text.size() && is_name_char(text[j])) ++j;
+                while (j < text.size() && is_name_char(text[j]))
+                    ++j;
                 p.steps_.push_back({std::string(text.substr(i, j - i)), 0, false});
                 i = j;
             } else {

@@ -2,21 +2,19 @@
 // (if and coalesce are lazy and live in eval.cpp). Null in, null out, unless the function is
 // about nulls; a value of the wrong kind is a record error naming the function.
 
-#include "eval.hpp"
-
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/format/time_text.hpp"
-
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-#include <re2/re2.h>
+#include "eval.hpp"
 
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <re2/re2.h>
 
 namespace conveyor::expr {
 
@@ -28,7 +26,9 @@ bool any_null(std::span<const Value> args) {
     return std::any_of(args.begin(), args.end(), [](const Value& v) { return v.is_null(); });
 }
 
-std::string fname(const Node& call) { return std::string(call.function->info.name); }
+std::string fname(const Node& call) {
+    return std::string(call.function->info.name);
+}
 
 /// The text of argument `i`, or a record error.
 std::optional<std::string_view> text_arg(EvalContext& ctx, const Node& call,
@@ -49,8 +49,8 @@ std::optional<Num> number_arg(EvalContext& ctx, const Node& call, std::span<cons
     return n;
 }
 
-std::optional<std::int64_t> int_arg(EvalContext& ctx, const Node& call,
-                                    std::span<const Value> args, std::size_t i) {
+std::optional<std::int64_t> int_arg(EvalContext& ctx, const Node& call, std::span<const Value> args,
+                                    std::size_t i) {
     auto n = number_arg(ctx, call, args, i);
     if (!n) return std::nullopt;
     if (n->is_int) return n->i;
@@ -63,11 +63,14 @@ std::optional<std::int64_t> int_arg(EvalContext& ctx, const Node& call,
 }
 
 // UTF-8: code points are counted by their lead bytes.
-bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+bool is_continuation(char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+}
 
 std::size_t code_points(std::string_view s) {
     std::size_t n = 0;
-    for (char c : s) n += is_continuation(c) ? 0 : 1;
+    for (char c : s)
+        n += is_continuation(c) ? 0 : 1;
     return n;
 }
 
@@ -93,16 +96,19 @@ std::string change_case(std::string_view s, bool upper) {
     for (std::size_t i = 0; i < s.size(); ++i) {
         const auto c = static_cast<unsigned char>(s[i]);
         if (c < 0x80) {
-            if (upper && c >= 'a' && c <= 'z') out += static_cast<char>(c - 32);
-            else if (!upper && c >= 'A' && c <= 'Z') out += static_cast<char>(c + 32);
-            else out += static_cast<char>(c);
+            if (upper && c >= 'a' && c <= 'z')
+                out += static_cast<char>(c - 32);
+            else if (!upper && c >= 'A' && c <= 'Z')
+                out += static_cast<char>(c + 32);
+            else
+                out += static_cast<char>(c);
             continue;
         }
         if ((c & 0xE0) == 0xC0 && i + 1 < s.size() && is_continuation(s[i + 1])) {
             std::uint32_t cp = ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(s[i + 1]) & 0x3Fu);
             if (upper) {
-                if ((cp >= 0xE0 && cp <= 0xFE && cp != 0xF7) || (cp >= 0x3B1 && cp <= 0x3C9 && cp != 0x3C2) ||
-                    (cp >= 0x430 && cp <= 0x44F))
+                if ((cp >= 0xE0 && cp <= 0xFE && cp != 0xF7) ||
+                    (cp >= 0x3B1 && cp <= 0x3C9 && cp != 0x3C2) || (cp >= 0x430 && cp <= 0x44F))
                     cp -= 0x20;
                 else if (cp >= 0x450 && cp <= 0x45F)
                     cp -= 0x50;
@@ -123,7 +129,9 @@ std::string change_case(std::string_view s, bool upper) {
     return out;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 std::string hex(const unsigned char* p, std::size_t n) {
     static constexpr char kHex[] = "0123456789abcdef";
@@ -165,16 +173,20 @@ Value fn_trim(EvalContext& ctx, const Node& call, std::span<const Value> args) {
     auto t = text_arg(ctx, call, args, 0);
     if (!t) return {};
     std::string_view s = *t;
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    while (!s.empty() && is_space(s.front()))
+        s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back()))
+        s.remove_suffix(1);
     return Value::string(s.data() == t->data() && s.size() == t->size() ? *t : ctx.arena->copy(s));
 }
 
 Value fn_len(EvalContext& ctx, const Node& call, std::span<const Value> args) {
     const Value& v = args[0];
     if (v.is_null()) return Value::null();
-    if (v.kind() == Kind::Array) return Value::integer(static_cast<std::int64_t>(v.as_array().size()));
-    if (v.kind() == Kind::Object) return Value::integer(static_cast<std::int64_t>(v.as_object().size()));
+    if (v.kind() == Kind::Array)
+        return Value::integer(static_cast<std::int64_t>(v.as_array().size()));
+    if (v.kind() == Kind::Object)
+        return Value::integer(static_cast<std::int64_t>(v.as_object().size()));
     auto t = text_arg(ctx, call, args, 0);
     return t ? Value::integer(static_cast<std::int64_t>(code_points(*t))) : Value();
 }
@@ -263,7 +275,8 @@ Value fn_split(EvalContext& ctx, const Node& call, std::span<const Value> args) 
         std::size_t i = 0;
         while (i < s->size()) {
             std::size_t j = i + 1;
-            while (j < s->size() && is_continuation((*s)[j])) ++j;
+            while (j < s->size() && is_continuation((*s)[j]))
+                ++j;
             parts.push_back(Value::string(ctx.arena->copy(s->substr(i, j - i))));
             i = j;
         }
@@ -348,14 +361,16 @@ Value fn_pad_left(EvalContext& ctx, const Node& call, std::span<const Value> arg
     if (args.size() > 2) {
         auto f = text_arg(ctx, call, args, 2);
         if (!f) return {};
-        if (code_points(*f) != 1) return ctx.fail(call, "pad_left(): the fill must be one character");
+        if (code_points(*f) != 1)
+            return ctx.fail(call, "pad_left(): the fill must be one character");
         fill = *f;
     }
     if (*width > 1'000'000) return ctx.fail(call, "pad_left(): width over 1000000");
     const auto have = static_cast<std::int64_t>(code_points(*s));
     if (have >= *width) return Value::string(*s);
     std::string out;
-    for (std::int64_t i = have; i < *width; ++i) out.append(fill);
+    for (std::int64_t i = have; i < *width; ++i)
+        out.append(fill);
     out.append(*s);
     return ctx.string(out);
 }
@@ -406,7 +421,8 @@ Value rounding(EvalContext& ctx, const Node& call, std::span<const Value> args,
     }
     const double scale = std::pow(10.0, static_cast<double>(digits_wanted));
     const double r = how(n->as_double() * scale) / scale;
-    if (digits_wanted < 0 && std::fabs(r) < 9.2e18) return Value::integer(static_cast<std::int64_t>(r));
+    if (digits_wanted < 0 && std::fabs(r) < 9.2e18)
+        return Value::integer(static_cast<std::int64_t>(r));
     return Value::real(r);
 }
 
@@ -431,7 +447,9 @@ Value extreme(EvalContext& ctx, const Node& call, std::span<const Value> args, b
             continue;
         }
         const auto c = compare_values(v, best);
-        if (!c) return ctx.fail(call, fname(call) + "() cannot compare " + describe(v) + " with " + describe(best));
+        if (!c)
+            return ctx.fail(call, fname(call) + "() cannot compare " + describe(v) + " with " +
+                                      describe(best));
         if (want_max ? *c > 0 : *c < 0) best = v;
     }
     return best;
@@ -450,8 +468,10 @@ Value fn_max(EvalContext& ctx, const Node& call, std::span<const Value> args) {
 std::optional<Num> cast_number(const Value& v) {
     if (v.kind() != Kind::String) return to_number(v);
     std::string_view s = v.as_string();
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    while (!s.empty() && is_space(s.front()))
+        s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back()))
+        s.remove_suffix(1);
     return to_number(Value::string(s));
 }
 
@@ -462,7 +482,8 @@ Value fn_int(EvalContext& ctx, const Node& call, std::span<const Value> args) {
     const std::optional<Num> n = cast_number(v);
     if (!n) return ctx.fail(call, "int(): cannot make an integer of " + describe(v));
     if (n->is_int) return Value::integer(n->i);
-    if (!(std::fabs(n->d) < 9.2e18)) return ctx.fail(call, "int(): " + describe(v) + " is out of range");
+    if (!(std::fabs(n->d) < 9.2e18))
+        return ctx.fail(call, "int(): " + describe(v) + " is out of range");
     return Value::integer(static_cast<std::int64_t>(std::trunc(n->d)));
 }
 
@@ -490,8 +511,10 @@ Value fn_bool(EvalContext& ctx, const Node& call, std::span<const Value> args) {
     if (v.is_number()) return Value::boolean(v.as_double() != 0);
     if (v.kind() == Kind::String) {
         std::string s = change_case(v.as_string(), false);
-        if (s == "true" || s == "yes" || s == "y" || s == "1" || s == "on") return Value::boolean(true);
-        if (s == "false" || s == "no" || s == "n" || s == "0" || s == "off") return Value::boolean(false);
+        if (s == "true" || s == "yes" || s == "y" || s == "1" || s == "on")
+            return Value::boolean(true);
+        if (s == "false" || s == "no" || s == "n" || s == "0" || s == "off")
+            return Value::boolean(false);
     }
     return ctx.fail(call, "bool(): cannot make true/false of " + describe(v));
 }
@@ -521,16 +544,19 @@ std::optional<timefmt::Instant> instant_of(EvalContext& ctx, const Node& call, c
             ctx.fail(call, fname(call) + "(): time " + describe(v) + " is out of range");
             return std::nullopt;
         }
-        return timefmt::Instant{static_cast<std::int64_t>(s),
-                                static_cast<std::int32_t>(std::llround((n->d - s) * 1e9) % 1000000000)};
+        return timefmt::Instant{
+            static_cast<std::int64_t>(s),
+            static_cast<std::int32_t>(std::llround((n->d - s) * 1e9) % 1000000000)};
     }
     if (v.kind() == Kind::String) {
         std::string why;
         auto t = timefmt::parse_iso(v.as_string(), &why);
-        if (!t) ctx.fail(call, fname(call) + "(): " + describe(v) + " is not an ISO 8601 time: " + why);
+        if (!t)
+            ctx.fail(call, fname(call) + "(): " + describe(v) + " is not an ISO 8601 time: " + why);
         return t;
     }
-    ctx.fail(call, fname(call) + "() needs a time (epoch seconds or ISO 8601 text), got " + describe(v));
+    ctx.fail(call,
+             fname(call) + "() needs a time (epoch seconds or ISO 8601 text), got " + describe(v));
     return std::nullopt;
 }
 
@@ -564,9 +590,10 @@ Value fn_parse_time(EvalContext& ctx, const Node& call, std::span<const Value> a
     std::string why;
     auto t = timefmt::parse(*s, format, &why);
     if (!t)
-        return ctx.fail(call, "parse_time(): '" + std::string(*s) + "' does not match " +
-                                  (format.empty() ? std::string("ISO 8601") : "'" + std::string(format) + "'") +
-                                  ": " + why);
+        return ctx.fail(
+            call, "parse_time(): '" + std::string(*s) + "' does not match " +
+                      (format.empty() ? std::string("ISO 8601") : "'" + std::string(format) + "'") +
+                      ": " + why);
     return time_result(ctx, call, args, 2, *t);
 }
 
@@ -640,48 +667,195 @@ constexpr int kAny = -1;
 const Function kFunctions[] = {
     {{"lower", "lower(s)", "lower-case text"}, 1, 1, Type::String, -1, fn_lower},
     {{"upper", "upper(s)", "upper-case text"}, 1, 1, Type::String, -1, fn_upper},
-    {{"trim", "trim(s)", "text without leading and trailing white space"}, 1, 1, Type::String, -1, fn_trim},
-    {{"len", "len(x)", "characters of text, items of a list, members of an object"}, 1, 1, Type::Number, -1, fn_len},
-    {{"substr", "substr(s, start, length = rest)", "part of text by character position (0-based; negative start counts from the end)"}, 2, 3, Type::String, -1, fn_substr},
-    {{"replace", "replace(s, old, new)", "every occurrence of old replaced by new"}, 3, 3, Type::String, -1, fn_replace},
-    {{"regex_replace", "regex_replace(s, pattern, replacement)", "every match replaced; \\1 in the replacement is group 1"}, 3, 3, Type::String, 1, fn_regex_replace},
-    {{"regex_extract", "regex_extract(s, pattern, group = 0)", "the first match (or one of its groups); null when none"}, 2, 3, Type::String, 1, fn_regex_extract},
-    {{"split", "split(s, separator)", "a list of the parts of text"}, 2, 2, Type::List, -1, fn_split},
-    {{"join", "join(list, separator)", "the items of a list as one text (nulls skipped)"}, 2, 2, Type::String, -1, fn_join},
-    {{"concat", "concat(a, b, ...)", "texts joined; null when any is null"}, 1, kAny, Type::String, -1, fn_concat},
-    {{"starts_with", "starts_with(s, prefix)", "true when s begins with prefix"}, 2, 2, Type::Bool, -1, fn_starts_with},
-    {{"ends_with", "ends_with(s, suffix)", "true when s ends with suffix"}, 2, 2, Type::Bool, -1, fn_ends_with},
-    {{"contains", "contains(s, part)", "true when text contains part, or a list contains an item equal to part"}, 2, 2, Type::Bool, -1, fn_contains},
-    {{"pad_left", "pad_left(s, width, fill = ' ')", "text padded on the left to width characters"}, 2, 3, Type::String, -1, fn_pad_left},
-    {{"mask", "mask(s, keep_last = 4)", "every character but the last keep_last replaced by *"}, 1, 2, Type::String, -1, fn_mask},
+    {{"trim", "trim(s)", "text without leading and trailing white space"},
+     1,
+     1,
+     Type::String,
+     -1,
+     fn_trim},
+    {{"len", "len(x)", "characters of text, items of a list, members of an object"},
+     1,
+     1,
+     Type::Number,
+     -1,
+     fn_len},
+    {{"substr", "substr(s, start, length = rest)",
+      "part of text by character position (0-based; negative start counts from the end)"},
+     2,
+     3,
+     Type::String,
+     -1,
+     fn_substr},
+    {{"replace", "replace(s, old, new)", "every occurrence of old replaced by new"},
+     3,
+     3,
+     Type::String,
+     -1,
+     fn_replace},
+    {{"regex_replace", "regex_replace(s, pattern, replacement)",
+      "every match replaced; \\1 in the replacement is group 1"},
+     3,
+     3,
+     Type::String,
+     1,
+     fn_regex_replace},
+    {{"regex_extract", "regex_extract(s, pattern, group = 0)",
+      "the first match (or one of its groups); null when none"},
+     2,
+     3,
+     Type::String,
+     1,
+     fn_regex_extract},
+    {{"split", "split(s, separator)", "a list of the parts of text"},
+     2,
+     2,
+     Type::List,
+     -1,
+     fn_split},
+    {{"join", "join(list, separator)", "the items of a list as one text (nulls skipped)"},
+     2,
+     2,
+     Type::String,
+     -1,
+     fn_join},
+    {{"concat", "concat(a, b, ...)", "texts joined; null when any is null"},
+     1,
+     kAny,
+     Type::String,
+     -1,
+     fn_concat},
+    {{"starts_with", "starts_with(s, prefix)", "true when s begins with prefix"},
+     2,
+     2,
+     Type::Bool,
+     -1,
+     fn_starts_with},
+    {{"ends_with", "ends_with(s, suffix)", "true when s ends with suffix"},
+     2,
+     2,
+     Type::Bool,
+     -1,
+     fn_ends_with},
+    {{"contains", "contains(s, part)",
+      "true when text contains part, or a list contains an item equal to part"},
+     2,
+     2,
+     Type::Bool,
+     -1,
+     fn_contains},
+    {{"pad_left", "pad_left(s, width, fill = ' ')", "text padded on the left to width characters"},
+     2,
+     3,
+     Type::String,
+     -1,
+     fn_pad_left},
+    {{"mask", "mask(s, keep_last = 4)", "every character but the last keep_last replaced by *"},
+     1,
+     2,
+     Type::String,
+     -1,
+     fn_mask},
     {{"abs", "abs(x)", "absolute value"}, 1, 1, Type::Number, -1, fn_abs},
-    {{"round", "round(x, digits = 0)", "rounded half away from zero"}, 1, 2, Type::Number, -1, fn_round},
+    {{"round", "round(x, digits = 0)", "rounded half away from zero"},
+     1,
+     2,
+     Type::Number,
+     -1,
+     fn_round},
     {{"floor", "floor(x, digits = 0)", "rounded down"}, 1, 2, Type::Number, -1, fn_floor},
     {{"ceil", "ceil(x, digits = 0)", "rounded up"}, 1, 2, Type::Number, -1, fn_ceil},
-    {{"min", "min(a, b, ...) or min(list)", "the smallest non-null value"}, 1, kAny, Type::Any, -1, fn_min},
-    {{"max", "max(a, b, ...) or max(list)", "the largest non-null value"}, 1, kAny, Type::Any, -1, fn_max},
-    {{"int", "int(x)", "an integer (text is parsed, decimals truncated); a failure is a record error"}, 1, 1, Type::Number, -1, fn_int},
-    {{"float", "float(x)", "a floating-point number; a failure is a record error"}, 1, 1, Type::Number, -1, fn_float},
-    {{"string", "string(x)", "text (lists and objects as JSON)"}, 1, 1, Type::String, -1, fn_string},
-    {{"bool", "bool(x)", "true/false from true/false, yes/no, 1/0, on/off or a number"}, 1, 1, Type::Bool, -1, fn_bool},
+    {{"min", "min(a, b, ...) or min(list)", "the smallest non-null value"},
+     1,
+     kAny,
+     Type::Any,
+     -1,
+     fn_min},
+    {{"max", "max(a, b, ...) or max(list)", "the largest non-null value"},
+     1,
+     kAny,
+     Type::Any,
+     -1,
+     fn_max},
+    {{"int", "int(x)",
+      "an integer (text is parsed, decimals truncated); a failure is a record error"},
+     1,
+     1,
+     Type::Number,
+     -1,
+     fn_int},
+    {{"float", "float(x)", "a floating-point number; a failure is a record error"},
+     1,
+     1,
+     Type::Number,
+     -1,
+     fn_float},
+    {{"string", "string(x)", "text (lists and objects as JSON)"},
+     1,
+     1,
+     Type::String,
+     -1,
+     fn_string},
+    {{"bool", "bool(x)", "true/false from true/false, yes/no, 1/0, on/off or a number"},
+     1,
+     1,
+     Type::Bool,
+     -1,
+     fn_bool},
     {{"is_null", "is_null(x)", "true when x is null or missing"}, 1, 1, Type::Bool, -1, fn_is_null},
     {{"is_number", "is_number(x)", "true when x is a number"}, 1, 1, Type::Bool, -1, fn_is_number},
     {{"is_string", "is_string(x)", "true when x is text"}, 1, 1, Type::Bool, -1, fn_is_string},
-    {{"if", "if(condition, then, else)", "then when the condition is true, else otherwise (null counts as false)"}, 3, 3, Type::Any, -1, nullptr},
-    {{"coalesce", "coalesce(a, b, ...)", "the first non-null argument"}, 1, kAny, Type::Any, -1, nullptr},
-    {{"parse_time", "parse_time(s, format = ISO 8601, as = 'epoch')", "a time written with a strftime format (%Y-%m-%d %H:%M:%S %z ...), as epoch seconds or, with as = 'iso', ISO 8601 text in UTC"}, 1, 3, Type::Any, -1, fn_parse_time},
-    {{"format_time", "format_time(t, format = ISO 8601, zone = 'UTC')", "a time (epoch seconds or ISO text) written with a strftime format, at a UTC offset such as '+02:00'"}, 1, 3, Type::String, -1, fn_format_time},
-    {{"now", "now(as = 'epoch')", "the current time in epoch seconds, or ISO 8601 text in UTC with as = 'iso'"}, 0, 1, Type::Any, -1, fn_now},
+    {{"if", "if(condition, then, else)",
+      "then when the condition is true, else otherwise (null counts as false)"},
+     3,
+     3,
+     Type::Any,
+     -1,
+     nullptr},
+    {{"coalesce", "coalesce(a, b, ...)", "the first non-null argument"},
+     1,
+     kAny,
+     Type::Any,
+     -1,
+     nullptr},
+    {{"parse_time", "parse_time(s, format = ISO 8601, as = 'epoch')",
+      "a time written with a strftime format (%Y-%m-%d %H:%M:%S %z ...), as epoch seconds or, with "
+      "as = 'iso', ISO 8601 text in UTC"},
+     1,
+     3,
+     Type::Any,
+     -1,
+     fn_parse_time},
+    {{"format_time", "format_time(t, format = ISO 8601, zone = 'UTC')",
+      "a time (epoch seconds or ISO text) written with a strftime format, at a UTC offset such as "
+      "'+02:00'"},
+     1,
+     3,
+     Type::String,
+     -1,
+     fn_format_time},
+    {{"now", "now(as = 'epoch')",
+      "the current time in epoch seconds, or ISO 8601 text in UTC with as = 'iso'"},
+     0,
+     1,
+     Type::Any,
+     -1,
+     fn_now},
     {{"sha256", "sha256(s)", "SHA-256 of text, hex"}, 1, 1, Type::String, -1, fn_sha256},
     {{"md5", "md5(s)", "MD5 of text, hex"}, 1, 1, Type::String, -1, fn_md5},
-    {{"hmac_sha256", "hmac_sha256(s, key)", "HMAC-SHA-256 of text with a key, hex"}, 2, 2, Type::String, -1, fn_hmac_sha256},
+    {{"hmac_sha256", "hmac_sha256(s, key)", "HMAC-SHA-256 of text with a key, hex"},
+     2,
+     2,
+     Type::String,
+     -1,
+     fn_hmac_sha256},
     {{"uuid", "uuid()", "a random (version 4) UUID"}, 0, 0, Type::String, -1, fn_uuid},
 };
 
 const std::vector<FunctionInfo>& infos() {
     static const std::vector<FunctionInfo> all = [] {
         std::vector<FunctionInfo> v;
-        for (const Function& f : kFunctions) v.push_back(f.info);
+        for (const Function& f : kFunctions)
+            v.push_back(f.info);
         return v;
     }();
     return all;
@@ -695,6 +869,8 @@ const Function* find_function(std::string_view name) noexcept {
     return nullptr;
 }
 
-std::span<const FunctionInfo> functions() noexcept { return infos(); }
+std::span<const FunctionInfo> functions() noexcept {
+    return infos();
+}
 
 } // namespace conveyor::expr

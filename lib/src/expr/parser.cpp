@@ -3,14 +3,12 @@
 // A syntax error unwinds the recursion as a ParseFailure exception that never leaves this file:
 // parse_program() catches it and returns the Diagnostic.
 
-#include "program.hpp"
-
 #include "conveyor/core/suggest.hpp"
-
-#include <re2/re2.h>
+#include "program.hpp"
 
 #include <charconv>
 #include <cmath>
+#include <re2/re2.h>
 #include <variant>
 
 namespace conveyor::expr {
@@ -19,8 +17,8 @@ namespace {
 
 enum class Tok : std::uint8_t {
     End,
-    Name,      ///< identifier (field, function or keyword)
-    Quoted,    ///< `backquoted name`
+    Name,   ///< identifier (field, function or keyword)
+    Quoted, ///< `backquoted name`
     Int,
     Decimal,
     String,
@@ -68,8 +66,12 @@ bool name_start(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
            static_cast<unsigned char>(c) >= 0x80;
 }
-bool name_char(char c) { return name_start(c) || (c >= '0' && c <= '9'); }
-bool digit(char c) { return c >= '0' && c <= '9'; }
+bool name_char(char c) {
+    return name_start(c) || (c >= '0' && c <= '9');
+}
+bool digit(char c) {
+    return c >= '0' && c <= '9';
+}
 
 void append_utf8(std::string& out, std::uint32_t cp) {
     if (cp < 0x80) {
@@ -94,8 +96,8 @@ public:
     explicit Lexer(std::string_view text) : s_(text) {}
 
     Token next() {
-        while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' ||
-                                    s_[pos_] == '\r'))
+        while (pos_ < s_.size() &&
+               (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
             ++pos_;
         Token t;
         t.offset = pos_;
@@ -103,7 +105,8 @@ public:
         const char c = s_[pos_];
         if (name_start(c)) {
             std::size_t j = pos_;
-            while (j < s_.size() && name_char(s_[j])) ++j;
+            while (j < s_.size() && name_char(s_[j]))
+                ++j;
             return take(t, Tok::Name, j - pos_, std::string(s_.substr(pos_, j - pos_)));
         }
         if (digit(c)) return number(t);
@@ -111,19 +114,29 @@ public:
         if (c == '`') return quoted(t);
         const char n = pos_ + 1 < s_.size() ? s_[pos_ + 1] : '\0';
         switch (c) {
-        case '(': return take(t, Tok::LParen, 1);
-        case ')': return take(t, Tok::RParen, 1);
-        case '[': return take(t, Tok::LBracket, 1);
-        case ']': return take(t, Tok::RBracket, 1);
-        case ',': return take(t, Tok::Comma, 1);
+        case '(':
+            return take(t, Tok::LParen, 1);
+        case ')':
+            return take(t, Tok::RParen, 1);
+        case '[':
+            return take(t, Tok::LBracket, 1);
+        case ']':
+            return take(t, Tok::RBracket, 1);
+        case ',':
+            return take(t, Tok::Comma, 1);
         case '.':
             if (digit(n)) return number(t);
             return take(t, Tok::Dot, 1);
-        case '+': return take(t, Tok::Plus, 1);
-        case '-': return take(t, Tok::Minus, 1);
-        case '*': return take(t, Tok::Star, 1);
-        case '/': return take(t, Tok::Slash, 1);
-        case '%': return take(t, Tok::Percent, 1);
+        case '+':
+            return take(t, Tok::Plus, 1);
+        case '-':
+            return take(t, Tok::Minus, 1);
+        case '*':
+            return take(t, Tok::Star, 1);
+        case '/':
+            return take(t, Tok::Slash, 1);
+        case '%':
+            return take(t, Tok::Percent, 1);
         case '=':
             if (n == '=') return take(t, Tok::EqEq, 2);
             if (n == '~') return take(t, Tok::Match, 2);
@@ -141,14 +154,17 @@ public:
             return take(t, Tok::Greater, 1);
         case '?':
             if (n == '?') return take(t, Tok::Coalesce, 2);
-            raise(pos_, 1, "'?' is not an operator (did you mean '?" "?', the first non-null?)");
+            raise(pos_, 1,
+                  "'?' is not an operator (did you mean '?"
+                  "?', the first non-null?)");
         case '&':
             if (n == '&') return take(t, Tok::AndAnd, 2);
             raise(pos_, 1, "'&' is not an operator (did you mean 'and'?)");
         case '|':
             if (n == '|') return take(t, Tok::OrOr, 2);
             raise(pos_, 1, "'|' is not an operator (did you mean 'or'?)");
-        default: break;
+        default:
+            break;
         }
         raise(pos_, 1, "unexpected character '" + std::string(1, c) + "'");
     }
@@ -165,13 +181,15 @@ private:
     Token number(Token& t) {
         std::size_t j = pos_;
         bool decimal = false;
-        while (j < s_.size() && digit(s_[j])) ++j;
+        while (j < s_.size() && digit(s_[j]))
+            ++j;
         // A fraction: "1.5", or ".5" (the dot first).
         const bool dot = j < s_.size() && s_[j] == '.';
         if (dot && ((j + 1 < s_.size() && digit(s_[j + 1])) || j == pos_)) {
             decimal = true;
             ++j;
-            while (j < s_.size() && digit(s_[j])) ++j;
+            while (j < s_.size() && digit(s_[j]))
+                ++j;
         }
         if (j < s_.size() && (s_[j] == 'e' || s_[j] == 'E')) {
             std::size_t k = j + 1;
@@ -179,7 +197,8 @@ private:
             if (k < s_.size() && digit(s_[k])) {
                 decimal = true;
                 j = k;
-                while (j < s_.size() && digit(s_[j])) ++j;
+                while (j < s_.size() && digit(s_[j]))
+                    ++j;
             }
         }
         if (j < s_.size() && name_start(s_[j]))
@@ -205,13 +224,27 @@ private:
             if (j + 1 >= s_.size()) raise(pos_, s_.size() - pos_, "unclosed string");
             const char e = s_[j + 1];
             switch (e) {
-            case 'n': out += '\n'; break;
-            case 't': out += '\t'; break;
-            case 'r': out += '\r'; break;
-            case '0': out += '\0'; break;
-            case '\\': out += '\\'; break;
-            case '\'': out += '\''; break;
-            case '"': out += '"'; break;
+            case 'n':
+                out += '\n';
+                break;
+            case 't':
+                out += '\t';
+                break;
+            case 'r':
+                out += '\r';
+                break;
+            case '0':
+                out += '\0';
+                break;
+            case '\\':
+                out += '\\';
+                break;
+            case '\'':
+                out += '\'';
+                break;
+            case '"':
+                out += '"';
+                break;
             case 'u': {
                 std::uint32_t cp = 0;
                 if (j + 6 > s_.size()) raise(j, 2, "\\u needs four hex digits");
@@ -264,12 +297,17 @@ bool is_keyword(std::string_view w) {
 
 std::vector<std::string> function_names() {
     std::vector<std::string> names;
-    for (const FunctionInfo& f : functions()) names.emplace_back(f.name);
+    for (const FunctionInfo& f : functions())
+        names.emplace_back(f.name);
     return names;
 }
 
-bool is_numeric_type(Type t) { return t == Type::Number || t == Type::Any || t == Type::Null; }
-bool is_condition_type(Type t) { return t == Type::Bool || t == Type::Any || t == Type::Null; }
+bool is_numeric_type(Type t) {
+    return t == Type::Number || t == Type::Any || t == Type::Null;
+}
+bool is_condition_type(Type t) {
+    return t == Type::Bool || t == Type::Any || t == Type::Null;
+}
 
 class Parser {
 public:
@@ -281,9 +319,10 @@ public:
         auto root = expression();
         if (tok_.kind != Tok::End) {
             if (tok_.kind == Tok::RParen) raise(tok_.offset, 1, "')' without a matching '('");
-            raise(tok_.offset, tok_.length, "unexpected '" + token_text(tok_) +
-                                                "' after a complete expression (missing an "
-                                                "operator such as 'and'?)");
+            raise(tok_.offset, tok_.length,
+                  "unexpected '" + token_text(tok_) +
+                      "' after a complete expression (missing an "
+                      "operator such as 'and'?)");
         }
         return root;
     }
@@ -407,14 +446,30 @@ private:
         Op op;
         Token at = tok_;
         switch (tok_.kind) {
-        case Tok::EqEq: op = Op::Eq; break;
-        case Tok::NotEq: op = Op::Ne; break;
-        case Tok::Less: op = Op::Lt; break;
-        case Tok::LessEq: op = Op::Le; break;
-        case Tok::Greater: op = Op::Gt; break;
-        case Tok::GreaterEq: op = Op::Ge; break;
-        case Tok::Match: op = Op::Match; break;
-        case Tok::NotMatch: op = Op::NotMatch; break;
+        case Tok::EqEq:
+            op = Op::Eq;
+            break;
+        case Tok::NotEq:
+            op = Op::Ne;
+            break;
+        case Tok::Less:
+            op = Op::Lt;
+            break;
+        case Tok::LessEq:
+            op = Op::Le;
+            break;
+        case Tok::Greater:
+            op = Op::Gt;
+            break;
+        case Tok::GreaterEq:
+            op = Op::Ge;
+            break;
+        case Tok::Match:
+            op = Op::Match;
+            break;
+        case Tok::NotMatch:
+            op = Op::NotMatch;
+            break;
         case Tok::Name:
             if (tok_.text == "in") {
                 op = Op::In;
@@ -430,7 +485,8 @@ private:
                 break;
             }
             return left;
-        default: return left;
+        default:
+            return left;
         }
         advance();
         auto right = coalesce();
@@ -461,7 +517,8 @@ private:
         case Tok::GreaterEq:
             raise(tok_.offset, tok_.length,
                   "comparisons cannot be chained: write 'a < b and b < c'");
-        default: break;
+        default:
+            break;
         }
         return n;
     }
@@ -482,8 +539,7 @@ private:
     void check_arith(const Node& n, const Token& op) {
         if (n.op == Op::Literal && n.literal.is_string()) {
             raise(n.offset, n.length,
-                  "'" + token_text(op) +
-                      "' works on numbers; use concat() to join text");
+                  "'" + token_text(op) + "' works on numbers; use concat() to join text");
         }
         if (!is_numeric_type(n.type) && n.type != Type::String)
             raise(n.offset, n.length,
@@ -561,8 +617,10 @@ private:
                 Token at = tok_;
                 advance();
                 std::string key;
-                if (tok_.kind == Tok::Name || tok_.kind == Tok::Quoted) key = tok_.text;
-                else raise(tok_.offset, tok_.length, "expected a field name after '.'");
+                if (tok_.kind == Tok::Name || tok_.kind == Tok::Quoted)
+                    key = tok_.text;
+                else
+                    raise(tok_.offset, tok_.length, "expected a field name after '.'");
                 Token name = tok_;
                 advance();
                 if (n->op == Op::Field) {
@@ -590,8 +648,8 @@ private:
                     raise(tok_.offset, tok_.length,
                           "expected an index (a whole number) inside [ ]");
                 std::int64_t index = 0;
-                auto [ptr, ec] = std::from_chars(tok_.text.data(),
-                                                 tok_.text.data() + tok_.text.size(), index);
+                auto [ptr, ec] =
+                    std::from_chars(tok_.text.data(), tok_.text.data() + tok_.text.size(), index);
                 if (ec != std::errc{}) raise(tok_.offset, tok_.length, "index out of range");
                 (void)ptr;
                 if (negative) index = -index;
@@ -670,9 +728,12 @@ private:
             expect(Tok::RParen, "')'", at);
             return inner;
         }
-        case Tok::LBracket: return list(at);
-        case Tok::Name: break;
-        case Tok::End: raise(at.offset, 1, "expected a value, found the end of the expression");
+        case Tok::LBracket:
+            return list(at);
+        case Tok::Name:
+            break;
+        case Tok::End:
+            raise(at.offset, 1, "expected a value, found the end of the expression");
         default:
             raise(at.offset, at.length,
                   "expected a value (a field, a number, a 'string', a function call), found '" +
@@ -716,10 +777,12 @@ private:
         extend(*n, close);
         // A list of literals is a literal.
         bool constant = true;
-        for (const auto& a : n->args) constant = constant && a->op == Op::Literal;
+        for (const auto& a : n->args)
+            constant = constant && a->op == Op::Literal;
         if (constant) {
             std::vector<Value>& items = p_.lists.emplace_back();
-            for (const auto& a : n->args) items.push_back(a->literal);
+            for (const auto& a : n->args)
+                items.push_back(a->literal);
             n->op = Op::Literal;
             n->literal = Value::array(items.data(), static_cast<std::uint32_t>(items.size()));
             n->args.clear();
@@ -753,12 +816,10 @@ private:
         extend(*n, close);
         const int argc = static_cast<int>(n->args.size());
         if (argc < f->min_args || (f->max_args >= 0 && argc > f->max_args)) {
-            std::string expected = f->min_args == f->max_args
-                                       ? std::to_string(f->min_args)
-                                       : f->max_args < 0
-                                             ? "at least " + std::to_string(f->min_args)
-                                             : std::to_string(f->min_args) + " to " +
-                                                   std::to_string(f->max_args);
+            std::string expected = f->min_args == f->max_args ? std::to_string(f->min_args)
+                                   : f->max_args < 0 ? "at least " + std::to_string(f->min_args)
+                                                     : std::to_string(f->min_args) + " to " +
+                                                           std::to_string(f->max_args);
             raise(n->offset, n->length,
                   std::string(f->info.name) + "() takes " + expected + " argument" +
                       (expected == "1" ? "" : "s") + ", got " + std::to_string(argc) + ": " +
@@ -794,8 +855,8 @@ private:
 std::shared_ptr<const re2::RE2> compile_regex(std::string_view pattern, std::string* error) {
     RE2::Options options;
     options.set_log_errors(false);
-    auto re = std::make_shared<const RE2>(re2::StringPiece(pattern.data(), pattern.size()),
-                                          options);
+    auto re =
+        std::make_shared<const RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
     if (!re->ok()) {
         if (error) *error = re->error();
         return nullptr;

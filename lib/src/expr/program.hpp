@@ -20,8 +20,8 @@ namespace conveyor::expr {
 
 enum class Op : std::uint8_t {
     Literal,
-    Field,    ///< a field path (slot into Program::fields)
-    List,     ///< [a, b, ...] with non-constant items
+    Field, ///< a field path (slot into Program::fields)
+    List,  ///< [a, b, ...] with non-constant items
     Neg,
     Not,
     And,
@@ -42,9 +42,9 @@ enum class Op : std::uint8_t {
     NotMatch, ///< a !~ 'regex'
     In,
     NotIn,
-    Call,     ///< a function (Function*)
-    Member,   ///< (expr).name
-    Index,    ///< (expr)[i]
+    Call,   ///< a function (Function*)
+    Member, ///< (expr).name
+    Index,  ///< (expr)[i]
 };
 
 struct EvalContext; // eval.cpp

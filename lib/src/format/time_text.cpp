@@ -7,25 +7,32 @@ namespace conveyor::timefmt {
 
 namespace {
 
-constexpr std::array<std::string_view, 12> kMonths = {"january", "february", "march",
-                                                      "april",   "may",      "june",
-                                                      "july",    "august",   "september",
-                                                      "october", "november", "december"};
-constexpr std::array<std::string_view, 7> kWeekdays = {"Thursday", "Friday",  "Saturday",
-                                                       "Sunday",   "Monday",  "Tuesday",
-                                                       "Wednesday"}; // 1970-01-01 was a Thursday
+constexpr std::array<std::string_view, 12> kMonths = {
+    "january", "february", "march",     "april",   "may",      "june",
+    "july",    "august",   "september", "october", "november", "december"};
+constexpr std::array<std::string_view, 7> kWeekdays = {
+    "Thursday", "Friday",  "Saturday", "Sunday",
+    "Monday",   "Tuesday", "Wednesday"}; // 1970-01-01 was a Thursday
 
 constexpr std::int64_t kSecondsPerDay = 86400;
 
 // Locale-free character classes: time text is ASCII by definition.
-constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-constexpr bool is_space(char c) noexcept { return c == ' ' || c == '\t'; }
-constexpr bool is_alpha(char c) noexcept { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+constexpr bool is_digit(char c) noexcept {
+    return c >= '0' && c <= '9';
+}
+constexpr bool is_space(char c) noexcept {
+    return c == ' ' || c == '\t';
+}
+constexpr bool is_alpha(char c) noexcept {
+    return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+}
 constexpr char to_lower(char c) noexcept {
     return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
 }
 
-bool is_leap(std::int64_t y) noexcept { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool is_leap(std::int64_t y) noexcept {
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 unsigned days_in_month(std::int64_t y, unsigned m) noexcept {
     static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -121,7 +128,8 @@ std::optional<std::int32_t> read_fraction(std::string_view s, std::size_t& pos) 
         ++pos;
     }
     if (n == 0) return std::nullopt;
-    for (; n < 9; ++n) nanos *= 10;
+    for (; n < 9; ++n)
+        nanos *= 10;
     return static_cast<std::int32_t>(nanos);
 }
 
@@ -163,7 +171,8 @@ bool match_format(std::string_view s, std::size_t& pos, std::string_view format,
             continue;
         }
         if (c == ' ') {
-            while (pos < s.size() && is_space(s[pos])) ++pos;
+            while (pos < s.size() && is_space(s[pos]))
+                ++pos;
             continue;
         }
         if (pos >= s.size() || s[pos] != c)
@@ -207,7 +216,8 @@ bool apply_directive(char d, std::string_view s, std::size_t& pos, Fields& f, st
     }
     case 'd':
     case 'e': {
-        while (d == 'e' && pos < s.size() && s[pos] == ' ') ++pos;
+        while (d == 'e' && pos < s.size() && s[pos] == ' ')
+            ++pos;
         auto v = number("a day of the month", 1, 2, 1, 31);
         if (!v) return false;
         f.day = static_cast<unsigned>(*v);
@@ -278,7 +288,8 @@ bool apply_directive(char d, std::string_view s, std::size_t& pos, Fields& f, st
     case 'A': {
         // Weekday names are accepted and ignored (the date decides the day).
         std::size_t start = pos;
-        while (pos < s.size() && is_alpha(s[pos])) ++pos;
+        while (pos < s.size() && is_alpha(s[pos]))
+            ++pos;
         if (pos - start < 3)
             return fail(why, "expected a weekday name at position " + std::to_string(start + 1));
         return true;
@@ -311,11 +322,16 @@ bool apply_directive(char d, std::string_view s, std::size_t& pos, Fields& f, st
         f.epoch = negative ? -*v : *v;
         return true;
     }
-    case 'F': return match_format(s, pos, "%Y-%m-%d", f, why);
-    case 'T': return match_format(s, pos, "%H:%M:%S", f, why);
-    case 'D': return match_format(s, pos, "%m/%d/%y", f, why);
-    case 'R': return match_format(s, pos, "%H:%M", f, why);
-    default: return fail(why, std::string("unsupported directive %") + d);
+    case 'F':
+        return match_format(s, pos, "%Y-%m-%d", f, why);
+    case 'T':
+        return match_format(s, pos, "%H:%M:%S", f, why);
+    case 'D':
+        return match_format(s, pos, "%m/%d/%y", f, why);
+    case 'R':
+        return match_format(s, pos, "%H:%M", f, why);
+    default:
+        return fail(why, std::string("unsupported directive %") + d);
     }
 }
 
@@ -338,10 +354,12 @@ std::optional<Instant> to_instant(const Fields& f, std::string* why) {
         return std::nullopt;
     }
     int hour = f.hour;
-    if (f.hour12 >= 0) hour = f.hour12 % 12 + (f.pm == 1 ? 12 : 0);
-    else if (f.pm == 1 && hour < 12) hour += 12;
-    const std::int64_t secs = days_from_civil(f.year, month, day) * kSecondsPerDay +
-                              hour * 3600 + f.minute * 60 + f.second - f.offset;
+    if (f.hour12 >= 0)
+        hour = f.hour12 % 12 + (f.pm == 1 ? 12 : 0);
+    else if (f.pm == 1 && hour < 12)
+        hour += 12;
+    const std::int64_t secs = days_from_civil(f.year, month, day) * kSecondsPerDay + hour * 3600 +
+                              f.minute * 60 + f.second - f.offset;
     return Instant{secs, f.nanos};
 }
 
@@ -364,7 +382,8 @@ void append_fraction(std::string& out, std::int32_t nanos) {
     char buf[16];
     std::snprintf(buf, sizeof buf, "%09d", nanos);
     std::string_view digits_text(buf, 9);
-    while (!digits_text.empty() && digits_text.back() == '0') digits_text.remove_suffix(1);
+    while (!digits_text.empty() && digits_text.back() == '0')
+        digits_text.remove_suffix(1);
     out += '.';
     out += digits_text;
 }
@@ -477,8 +496,10 @@ std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t 
         out += ':';
         append_padded(out, second, 2);
         append_fraction(out, t.nanos);
-        if (offset_seconds == 0) out += 'Z';
-        else append_offset(out, offset_seconds, true);
+        if (offset_seconds == 0)
+            out += 'Z';
+        else
+            append_offset(out, offset_seconds, true);
         return out;
     }
     for (std::size_t i = 0; i < fmt.size(); ++i) {
@@ -487,21 +508,41 @@ std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t 
             continue;
         }
         switch (const char d = fmt[++i]) {
-        case 'Y': append_padded(out, c.year, 4); break;
-        case 'y': append_padded(out, c.year % 100, 2); break;
-        case 'm': append_padded(out, c.month, 2); break;
-        case 'd': append_padded(out, c.day, 2); break;
+        case 'Y':
+            append_padded(out, c.year, 4);
+            break;
+        case 'y':
+            append_padded(out, c.year % 100, 2);
+            break;
+        case 'm':
+            append_padded(out, c.month, 2);
+            break;
+        case 'd':
+            append_padded(out, c.day, 2);
+            break;
         case 'e': {
             if (c.day < 10) out += ' ';
             append_padded(out, c.day, 1);
             break;
         }
-        case 'j': append_padded(out, days - days_from_civil(c.year, 1, 1) + 1, 3); break;
-        case 'H': append_padded(out, hour, 2); break;
-        case 'I': append_padded(out, hour % 12 == 0 ? 12 : hour % 12, 2); break;
-        case 'p': out += hour < 12 ? "AM" : "PM"; break;
-        case 'M': append_padded(out, minute, 2); break;
-        case 'S': append_padded(out, second, 2); break;
+        case 'j':
+            append_padded(out, days - days_from_civil(c.year, 1, 1) + 1, 3);
+            break;
+        case 'H':
+            append_padded(out, hour, 2);
+            break;
+        case 'I':
+            append_padded(out, hour % 12 == 0 ? 12 : hour % 12, 2);
+            break;
+        case 'p':
+            out += hour < 12 ? "AM" : "PM";
+            break;
+        case 'M':
+            append_padded(out, minute, 2);
+            break;
+        case 'S':
+            append_padded(out, second, 2);
+            break;
         case 'f': {
             char buf[16];
             std::snprintf(buf, sizeof buf, "%06d", t.nanos / 1000);
@@ -509,8 +550,12 @@ std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t 
             break;
         }
         case 'b':
-        case 'h': out += capitalised(kMonths[c.month - 1].substr(0, 3)); break;
-        case 'B': out += capitalised(kMonths[c.month - 1]); break;
+        case 'h':
+            out += capitalised(kMonths[c.month - 1].substr(0, 3));
+            break;
+        case 'B':
+            out += capitalised(kMonths[c.month - 1]);
+            break;
         case 'a':
         case 'A': {
             const std::int64_t w = ((days % 7) + 7) % 7;
@@ -518,12 +563,18 @@ std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t 
             out += d == 'a' ? name.substr(0, 3) : name;
             break;
         }
-        case 'z': append_offset(out, offset_seconds, false); break;
-        case 'Z':
-            if (offset_seconds == 0) out += "UTC";
-            else append_offset(out, offset_seconds, true);
+        case 'z':
+            append_offset(out, offset_seconds, false);
             break;
-        case 's': out += std::to_string(t.seconds); break;
+        case 'Z':
+            if (offset_seconds == 0)
+                out += "UTC";
+            else
+                append_offset(out, offset_seconds, true);
+            break;
+        case 's':
+            out += std::to_string(t.seconds);
+            break;
         case 'F':
             append_padded(out, c.year, 4);
             out += '-';
@@ -538,7 +589,9 @@ std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t 
             out += ':';
             append_padded(out, second, 2);
             break;
-        case '%': out += '%'; break;
+        case '%':
+            out += '%';
+            break;
         default:
             out += '%';
             out += d;

@@ -48,7 +48,8 @@ std::optional<std::vector<std::size_t>> Dag::find_cycle() const {
 
 std::vector<std::size_t> Dag::topological_order() const {
     std::vector<std::size_t> pending(size());
-    for (std::size_t i = 0; i < size(); ++i) pending[i] = producers_[i].size();
+    for (std::size_t i = 0; i < size(); ++i)
+        pending[i] = producers_[i].size();
     std::vector<std::size_t> order;
     order.reserve(size());
     // Repeatedly take the first ready node in file order: stable and deterministic.
@@ -59,7 +60,8 @@ std::vector<std::size_t> Dag::topological_order() const {
             if (done[i] || pending[i] != 0) continue;
             done[i] = true;
             order.push_back(i);
-            for (std::size_t c : consumers_[i]) --pending[c];
+            for (std::size_t c : consumers_[i])
+                --pending[c];
             progressed = true;
             break;
         }
@@ -73,11 +75,13 @@ std::vector<std::vector<std::size_t>> Dag::levels() const {
     std::vector<std::size_t> level(size(), 0);
     std::size_t max_level = 0;
     for (std::size_t n : topological_order()) {
-        for (std::size_t p : producers_[n]) level[n] = std::max(level[n], level[p] + 1);
+        for (std::size_t p : producers_[n])
+            level[n] = std::max(level[n], level[p] + 1);
         max_level = std::max(max_level, level[n]);
     }
     std::vector<std::vector<std::size_t>> out(size() ? max_level + 1 : 0);
-    for (std::size_t i = 0; i < size(); ++i) out[level[i]].push_back(i);
+    for (std::size_t i = 0; i < size(); ++i)
+        out[level[i]].push_back(i);
     return out;
 }
 

@@ -40,7 +40,9 @@ bool may_be_incomplete_mark(std::string_view head) {
 
 } // namespace
 
-InputFile::InputFile(InputFile&& o) noexcept { *this = std::move(o); }
+InputFile::InputFile(InputFile&& o) noexcept {
+    *this = std::move(o);
+}
 
 InputFile& InputFile::operator=(InputFile&& o) noexcept {
     if (this != &o) {
@@ -168,8 +170,8 @@ Result<std::uint64_t> InputFile::checksum_before(std::uint64_t offset) {
             Result<std::size_t> n = read_at(from, std::span<char>(bytes, len));
             if (!n) return std::move(n).error();
             if (*n != len)
-                return fail(ErrorKind::Runtime, "the file ends before byte " + std::to_string(offset),
-                            display_);
+                return fail(ErrorKind::Runtime,
+                            "the file ends before byte " + std::to_string(offset), display_);
             data = bytes;
         } else if (head_.size() < len) {
             return fail(ErrorKind::Runtime, "the file ends before byte " + std::to_string(offset),
@@ -204,8 +206,10 @@ Result<std::size_t> InputFile::check_start(std::span<char> dst, std::size_t have
     for (const WideMark& m : kWideMarks) {
         if (!head.starts_with(m.bytes)) continue;
         return fail(ErrorKind::Data,
-                    "not UTF-8 (" + std::string(m.name) + " byte-order mark); convert it with "
-                    "iconv -f " + std::string(m.family) + " -t UTF-8",
+                    "not UTF-8 (" + std::string(m.name) +
+                        " byte-order mark); convert it with "
+                        "iconv -f " +
+                        std::string(m.family) + " -t UTF-8",
                     display_);
     }
     return have;

@@ -4,11 +4,11 @@
 #include "conveyor/obs/log.hpp"
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
 #include <random>
-#include <csignal>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <utility>
@@ -27,7 +27,8 @@ std::string random_suffix() {
     static thread_local std::mt19937_64 rng{std::random_device{}()};
     static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
     std::string s(8, 'x');
-    for (char& c : s) c = kChars[rng() % (sizeof kChars - 1)];
+    for (char& c : s)
+        c = kChars[rng() % (sizeof kChars - 1)];
     return s;
 }
 
@@ -112,7 +113,9 @@ Result<Existing> existing_kind(const std::string& path) {
 
 } // namespace
 
-OutputFile::OutputFile(OutputFile&& o) noexcept { *this = std::move(o); }
+OutputFile::OutputFile(OutputFile&& o) noexcept {
+    *this = std::move(o);
+}
 
 OutputFile& OutputFile::operator=(OutputFile&& o) noexcept {
     if (this != &o) {
@@ -135,7 +138,9 @@ OutputFile& OutputFile::operator=(OutputFile&& o) noexcept {
     return *this;
 }
 
-OutputFile::~OutputFile() { abort(); }
+OutputFile::~OutputFile() {
+    abort();
+}
 
 namespace {
 

@@ -1,6 +1,6 @@
 #include "conveyor/net/http_client.hpp"
-#include "conveyor/core/ascii.hpp"
 
+#include "conveyor/core/ascii.hpp"
 #include "conveyor/net/http_response_reader.hpp"
 #include "conveyor/net/url.hpp"
 
@@ -194,7 +194,6 @@ bool is_broken_connection(const error_code& ec) {
            ec == http::error::partial_message || ec == ssl::error::stream_truncated;
 }
 
-
 } // namespace
 
 struct HttpClient::Impl {
@@ -347,8 +346,10 @@ struct HttpClient::Impl {
         case http::verb::put:
         case http::verb::delete_:
         case http::verb::options:
-        case http::verb::trace: return true;
-        default: return false;
+        case http::verb::trace:
+            return true;
+        default:
+            return false;
         }
     }
 

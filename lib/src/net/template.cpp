@@ -187,10 +187,9 @@ Result<Template> Template::parse(std::string_view text) {
         } else {
             if (std::any_of(inner.begin(), inner.end(),
                             [](char c) { return is_space(c) || c == '{'; }))
-                return template_error(open,
-                                      "\"{{" + std::string(inner_raw) +
-                                          "}}\": a field name cannot contain spaces or '{' "
-                                          "(write `first name` in backquotes)");
+                return template_error(open, "\"{{" + std::string(inner_raw) +
+                                                "}}\": a field name cannot contain spaces or '{' "
+                                                "(write `first name` in backquotes)");
             path = split_path(inner);
         }
         if (std::any_of(path.begin(), path.end(), [](const std::string& s) { return s.empty(); }))

@@ -13,9 +13,12 @@ const OptionValue* OptionValue::find(std::string_view key) const {
 
 std::string OptionValue::to_string() const {
     switch (v_.index()) {
-    case 0: return "null";
-    case 1: return as_bool() ? "true" : "false";
-    case 2: return std::to_string(as_int());
+    case 0:
+        return "null";
+    case 1:
+        return as_bool() ? "true" : "false";
+    case 2:
+        return std::to_string(as_int());
     case 3: {
         char buf[64];
         std::snprintf(buf, sizeof buf, "%g", std::get<3>(v_));

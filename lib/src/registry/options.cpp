@@ -6,14 +6,22 @@ namespace conveyor {
 
 std::string_view to_string(OptionType type) noexcept {
     switch (type) {
-    case OptionType::Bool: return "boolean";
-    case OptionType::Int: return "integer";
-    case OptionType::Float: return "number";
-    case OptionType::String: return "string";
-    case OptionType::StringList: return "array of strings";
-    case OptionType::StringMap: return "table of strings";
-    case OptionType::Any: return "value";
-    case OptionType::Table: return "table";
+    case OptionType::Bool:
+        return "boolean";
+    case OptionType::Int:
+        return "integer";
+    case OptionType::Float:
+        return "number";
+    case OptionType::String:
+        return "string";
+    case OptionType::StringList:
+        return "array of strings";
+    case OptionType::StringMap:
+        return "table of strings";
+    case OptionType::Any:
+        return "value";
+    case OptionType::Table:
+        return "table";
     }
     return "value";
 }
@@ -72,7 +80,8 @@ std::vector<std::string> Options::get_string_list(std::string_view name) const {
         return out;
     }
     assert(v->is_list());
-    for (const OptionValue& item : v->as_list()) out.push_back(item.as_string());
+    for (const OptionValue& item : v->as_list())
+        out.push_back(item.as_string());
     return out;
 }
 
@@ -82,7 +91,8 @@ Options::get_string_map(std::string_view name) const {
     const OptionValue* v = find(name);
     if (!v) return out;
     assert(v->is_table());
-    for (const auto& [k, item] : v->as_table()) out.emplace_back(k, item.as_string());
+    for (const auto& [k, item] : v->as_table())
+        out.emplace_back(k, item.as_string());
     return out;
 }
 

@@ -9,9 +9,12 @@ namespace conveyor {
 
 std::string_view to_string(StageRole role) noexcept {
     switch (role) {
-    case StageRole::Source: return "source";
-    case StageRole::Transform: return "transform";
-    case StageRole::Sink: return "sink";
+    case StageRole::Source:
+        return "source";
+    case StageRole::Transform:
+        return "transform";
+    case StageRole::Sink:
+        return "sink";
     }
     return "stage";
 }
@@ -36,7 +39,9 @@ void Registry::begin_plugin(std::string name, bool optional) {
     if (!find_plugin(name)) plugins_.push_back(PluginInfo{std::move(name), optional, {}});
 }
 
-void Registry::end_plugin() { current_plugin_.clear(); }
+void Registry::end_plugin() {
+    current_plugin_.clear();
+}
 
 void Registry::add(FunctionDescriptor fn) {
     assert(!find(fn.name) && "function registered twice");
@@ -57,7 +62,8 @@ const FunctionDescriptor* Registry::find(std::string_view name) const {
 std::vector<const FunctionDescriptor*> Registry::functions() const {
     std::vector<const FunctionDescriptor*> out;
     out.reserve(functions_.size());
-    for (const auto& f : functions_) out.push_back(f.get());
+    for (const auto& f : functions_)
+        out.push_back(f.get());
     std::sort(out.begin(), out.end(),
               [](const auto* a, const auto* b) { return a->name < b->name; });
     return out;

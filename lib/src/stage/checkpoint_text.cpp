@@ -2,19 +2,20 @@
 
 #include "conveyor/io/input_file.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <charconv>
+#include <fmt/format.h>
 
 namespace conveyor {
 
 Error CheckpointText::bad(std::string_view why) const {
-    return Error(ErrorKind::Config, fmt::format("the saved position \"{}\" is not {}: {}",
-                                                std::string_view(text_).substr(0, 200), what_, why));
+    return Error(ErrorKind::Config,
+                 fmt::format("the saved position \"{}\" is not {}: {}",
+                             std::string_view(text_).substr(0, 200), what_, why));
 }
 
-Error CheckpointText::refuse(std::string_view position, std::string_view why, const std::string& file) {
+Error CheckpointText::refuse(std::string_view position, std::string_view why,
+                             const std::string& file) {
     return Error(ErrorKind::Config,
                  fmt::format("cannot resume from the saved position ({}): {}; run again without "
                              "--resume to read the file from its start",
@@ -26,9 +27,10 @@ Status CheckpointText::verify_file(InputFile& file, std::uint64_t offset, std::u
                                    std::string_view position) {
     const std::uint64_t size = file.size().value_or(0);
     if (offset > size)
-        return refuse(position,
-                      fmt::format("the file has only {} bytes, fewer than the {} already read", size, offset),
-                      file.display_name());
+        return refuse(
+            position,
+            fmt::format("the file has only {} bytes, fewer than the {} already read", size, offset),
+            file.display_name());
     Result<std::uint64_t> now = file.checksum_before(offset);
     if (!now) return std::move(now).error();
     if (*now != check)
@@ -40,12 +42,14 @@ Status CheckpointText::verify_file(InputFile& file, std::uint64_t offset, std::u
     return {};
 }
 
-Error CheckpointText::not_resumable(bool followed, const std::string& path, std::string_view stage) {
+Error CheckpointText::not_resumable(bool followed, const std::string& path,
+                                    std::string_view stage) {
     return Error(ErrorKind::Config,
-                 followed ? "cannot resume: a followed file (follow = true) is not read from a saved "
-                            "position"
-                          : "cannot resume: the input is not a regular file, so it cannot be read "
-                            "again from a saved position",
+                 followed
+                     ? "cannot resume: a followed file (follow = true) is not read from a saved "
+                       "position"
+                     : "cannot resume: the input is not a regular file, so it cannot be read "
+                       "again from a saved position",
                  path, std::string(stage));
 }
 

@@ -4,9 +4,8 @@
 #include "aggregator.hpp"
 #include "support/stage_harness.hpp"
 
-#include <gtest/gtest.h>
-
 #include <cstdio>
+#include <gtest/gtest.h>
 
 namespace conveyor::plugins::aggregate {
 namespace {

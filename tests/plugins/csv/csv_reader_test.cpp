@@ -375,7 +375,8 @@ TEST_F(CsvRead, StopRequestPassesOnWhatWasReadThenEnds) {
     for (;;) {
         auto more = op->next(out);
         ASSERT_TRUE(more);
-        for (Batch& b : out.take()) rows += b.rows();
+        for (Batch& b : out.take())
+            rows += b.rows();
         if (!*more || ++calls > 10) break;
     }
     EXPECT_EQ(rows, 2u);

@@ -8,8 +8,8 @@
 #include "conveyor/registry/sink_options.hpp"
 #include "csv_test_support.hpp"
 #include "csv_write.hpp"
-#include "support/process.hpp"
 #include "support/killed_process.hpp"
+#include "support/process.hpp"
 #include "support/sink_driver.hpp"
 
 #include <filesystem>

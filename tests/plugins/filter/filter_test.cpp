@@ -17,8 +17,10 @@ std::string run_filter(const std::map<std::string, OptionValue>& options,
     return test::transform_jsonl("filter.apply", options, records, metrics);
 }
 
-std::map<std::string, OptionValue> cond(std::string column, std::string op, OptionValue value = {}) {
-    std::map<std::string, OptionValue> m{{"column", std::move(column)}, {"operator", std::move(op)}};
+std::map<std::string, OptionValue> cond(std::string column, std::string op,
+                                        OptionValue value = {}) {
+    std::map<std::string, OptionValue> m{{"column", std::move(column)},
+                                         {"operator", std::move(op)}};
     if (!value.is_null()) m["value"] = std::move(value);
     return m;
 }
@@ -65,7 +67,8 @@ TEST(FilterApply, StringsCompareLexicallyAndContainsLooksInsideStringsAndArrays)
 
 TEST(FilterApply, InAndNotInTakeALists) {
     EXPECT_EQ(ids(run_filter(cond("id", "in", OptionValue::List{2, "4", 9}), kRows)), "2 4 ");
-    EXPECT_EQ(ids(run_filter(cond("name", "not_in", OptionValue::List{"Ann", "Ed"}), kRows)), "2 3 4 6 ");
+    EXPECT_EQ(ids(run_filter(cond("name", "not_in", OptionValue::List{"Ann", "Ed"}), kRows)),
+              "2 3 4 6 ");
     EXPECT_EQ(ids(run_filter(cond("amount", "not_in", OptionValue::List{1500}), kRows)), "2 4 6 ")
         << "null is in no list, and not out of one either";
 }
@@ -156,9 +159,8 @@ TEST(FilterApply, ARecordTheExpressionFailsOnIsARecordError) {
     ASSERT_TRUE(opened);
     auto& op = std::get<std::unique_ptr<Operator>>(opened->op);
     CollectingEmitter out;
-    Status st = op->push(0, test::batch_from_json({R"({"id":1,"name":"12"})",
-                                                   R"({"id":2,"name":"x"})"}),
-                         out);
+    Status st = op->push(
+        0, test::batch_from_json({R"({"id":1,"name":"12"})", R"({"id":2,"name":"x"})"}), out);
     ASSERT_FALSE(st);
     EXPECT_EQ(st.error().kind, ErrorKind::Data);
     EXPECT_NE(st.error().message.find("int(): cannot make an integer of string 'x'"),
@@ -210,16 +212,21 @@ TEST(FilterCondition, ComparesWithTheLiteralsForms) {
     const Literal hundred = Literal::from_option(OptionValue("100"));
     EXPECT_EQ(plugins::filter::compare(Value::integer(100), hundred, true), 0);
     EXPECT_EQ(plugins::filter::compare(Value::number_text("100.0"), hundred, true), 0);
-    EXPECT_EQ(plugins::filter::compare(Value::string("007"), Literal::from_option(OptionValue(7)), true), 0)
+    EXPECT_EQ(
+        plugins::filter::compare(Value::string("007"), Literal::from_option(OptionValue(7)), true),
+        0)
         << "a numeric string against a number compares as a number";
     const Literal thousand = Literal::from_option(OptionValue(1000));
     EXPECT_FALSE(plugins::filter::compare(Value::string("n/a"), thousand, true).has_value())
         << "no order between text and a number";
     EXPECT_NE(plugins::filter::compare(Value::string("n/a"), thousand, false), 0) << "but unequal";
     EXPECT_FALSE(plugins::filter::compare(Value::null(), hundred, false).has_value());
-    EXPECT_FALSE(plugins::filter::compare(Value::integer(1), Literal::from_option(OptionValue("x")), false).has_value());
+    EXPECT_FALSE(
+        plugins::filter::compare(Value::integer(1), Literal::from_option(OptionValue("x")), false)
+            .has_value());
     Condition between(Op::Lt, {Literal::from_option(OptionValue(std::int64_t{9007199254740993}))});
-    EXPECT_TRUE(between.matches(Value::integer(9007199254740992))) << "ints beyond doubles stay exact";
+    EXPECT_TRUE(between.matches(Value::integer(9007199254740992)))
+        << "ints beyond doubles stay exact";
 }
 
 } // namespace

@@ -28,7 +28,8 @@ TEST(FlattenApply, ArraysStayValuesUnlessIndexed) {
 }
 
 TEST(FlattenApply, TheSeparatorAndTheColumnsOptions) {
-    EXPECT_EQ(run_flatten({{"separator", OptionValue("_")}, {"columns", OptionValue(OptionValue::List{OptionValue("a")})}},
+    EXPECT_EQ(run_flatten({{"separator", OptionValue("_")},
+                           {"columns", OptionValue(OptionValue::List{OptionValue("a")})}},
                           {R"({"a":{"b":1},"c":{"d":2}})"}),
               "{\"a_b\":1,\"c\":{\"d\":2}}\n");
 }

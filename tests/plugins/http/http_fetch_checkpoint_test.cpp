@@ -35,10 +35,10 @@ TEST_P(HttpFetchCheckpoints, MarkersLeaveAfterTheRecordsBeforeThem) {
     conveyor::test::TempDir dir;
     auto ledger = std::make_shared<conveyor::test::Ledger>();
     auto out = std::make_shared<conveyor::test::Output>();
-    auto fetch = conveyor::test::build_stage(
-        "http.fetch", {{"url", OptionValue(server.url("/users/{{ id }}"))},
-                       {"concurrency", OptionValue(std::int64_t{8})},
-                       {"ordered", OptionValue(ordered)}});
+    auto fetch = conveyor::test::build_stage("http.fetch",
+                                             {{"url", OptionValue(server.url("/users/{{ id }}"))},
+                                              {"concurrency", OptionValue(std::int64_t{8})},
+                                              {"ordered", OptionValue(ordered)}});
     ASSERT_TRUE(fetch.stage) << fetch.errors();
     conveyor::test::SpecBuilder b;
     b.executor(executor).buffer(30).batch_size(10);
@@ -62,17 +62,19 @@ TEST_P(HttpFetchCheckpoints, MarkersLeaveAfterTheRecordsBeforeThem) {
     for (const auto& [id, n] : sink)
         EXPECT_EQ(n, ledger->position("src", id)) << "checkpoint " << id;
     if (ordered)
-        for (std::size_t i = 0; i < out->rows.size(); ++i) EXPECT_EQ(out->rows[i], static_cast<std::int64_t>(i + 1));
+        for (std::size_t i = 0; i < out->rows.size(); ++i)
+            EXPECT_EQ(out->rows[i], static_cast<std::int64_t>(i + 1));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Executors, HttpFetchCheckpoints,
-    ::testing::Combine(::testing::Values(ExecutorKind::Dag, ExecutorKind::Channel, ExecutorKind::Async),
-                       ::testing::Bool()),
-    [](const auto& info) {
-        return std::string(to_string(std::get<0>(info.param))) +
-               (std::get<1>(info.param) ? "_ordered" : "_unordered");
-    });
+INSTANTIATE_TEST_SUITE_P(Executors, HttpFetchCheckpoints,
+                         ::testing::Combine(::testing::Values(ExecutorKind::Dag,
+                                                              ExecutorKind::Channel,
+                                                              ExecutorKind::Async),
+                                            ::testing::Bool()),
+                         [](const auto& info) {
+                             return std::string(to_string(std::get<0>(info.param))) +
+                                    (std::get<1>(info.param) ? "_ordered" : "_unordered");
+                         });
 
 } // namespace
 } // namespace conveyor::plugins::http

@@ -63,9 +63,10 @@ TEST(HttpFetchRetry, BackoffIsCappedAndRetriesAreBounded) {
     HttpTestServer server;
     server.route("/users/", [](const HttpTestRequest&) { return HttpTestReply::status_only(503); });
     PipelineFixture fx(1);
-    Outcome o = fx.run(fx.pipeline(ExecutorKind::Dag, url_line(server) +
-                                                          "on_error = \"null\"\nretries = 5\nretry_base_delay_ms = 100\n"
-                                                          "max_retry_delay_ms = 300\n"));
+    Outcome o = fx.run(fx.pipeline(
+        ExecutorKind::Dag, url_line(server) +
+                               "on_error = \"null\"\nretries = 5\nretry_base_delay_ms = 100\n"
+                               "max_retry_delay_ms = 300\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_EQ(time.sleeps(),
               (std::vector<milliseconds>{milliseconds{100}, milliseconds{200}, milliseconds{300},
@@ -123,8 +124,8 @@ TEST(HttpFetchRetry, ClientErrorsAreNotRetried) {
         return HttpTestReply::status_only(id % 2 ? 404 : 400);
     });
     PipelineFixture fx(6);
-    Outcome o =
-        fx.run(fx.pipeline(ExecutorKind::Channel, url_line(server) + "on_error = \"null\"\nresponse_status = true\n"));
+    Outcome o = fx.run(fx.pipeline(
+        ExecutorKind::Channel, url_line(server) + "on_error = \"null\"\nresponse_status = true\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_EQ(server.requests(), 6u);
     EXPECT_TRUE(time.sleeps().empty());
@@ -140,9 +141,10 @@ TEST(HttpFetchRetry, RequestTimeoutRetriesAHangingServer) {
     HttpTestServer server;
     server.route("/users/", [](const HttpTestRequest&) { return HttpTestReply::hang(); });
     PipelineFixture fx(4);
-    Outcome o =
-        fx.run(fx.pipeline(ExecutorKind::Channel,
-                           url_line(server) + "on_error = \"null\"\nconcurrency = 4\ntimeout_ms = 100\nretries = 1\n"));
+    Outcome o = fx.run(
+        fx.pipeline(ExecutorKind::Channel,
+                    url_line(server) +
+                        "on_error = \"null\"\nconcurrency = 4\ntimeout_ms = 100\nretries = 1\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_EQ(o.stats->timeouts.load(), 8u);
     EXPECT_EQ(o.stats->retries.load(), 4u);
@@ -157,8 +159,9 @@ TEST(HttpFetchRetry, TimeoutSecondsIsTheEarlierToolsSpelling) {
     HttpTestServer server;
     server.route("/users/", [](const HttpTestRequest&) { return HttpTestReply::hang(); });
     PipelineFixture fx(1);
-    Outcome o = fx.run(
-        fx.pipeline(ExecutorKind::Dag, url_line(server) + "on_error = \"null\"\ntimeout_seconds = 0.1\nretries = 0\n"));
+    Outcome o = fx.run(fx.pipeline(
+        ExecutorKind::Dag,
+        url_line(server) + "on_error = \"null\"\ntimeout_seconds = 0.1\nretries = 0\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_EQ(o.stats->timeouts.load(), 1u);
 }
@@ -188,8 +191,9 @@ TEST(HttpFetchRetry, OversizedBodyIsAnErrorForThatRecordAndNotRetried) {
         return HttpTestReply::json("1");
     });
     PipelineFixture fx(3);
-    Outcome o = fx.run(
-        fx.pipeline(ExecutorKind::Channel, url_line(server) + "on_error = \"null\"\nmax_response_bytes = 10000\n"));
+    Outcome o =
+        fx.run(fx.pipeline(ExecutorKind::Channel,
+                           url_line(server) + "on_error = \"null\"\nmax_response_bytes = 10000\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_EQ(server.requests(), 3u);
     EXPECT_EQ(o.stats->too_large.load(), 1u);
@@ -214,7 +218,8 @@ TEST_P(OnErrorModes, NullKeepsTheRecordWithANullResult) {
     HttpTestServer server;
     route_some_failures(server);
     PipelineFixture fx(5);
-    Outcome o = fx.run(fx.pipeline(GetParam(), url_line(server) + "on_error = \"null\"\nretries = 1\n"));
+    Outcome o =
+        fx.run(fx.pipeline(GetParam(), url_line(server) + "on_error = \"null\"\nretries = 1\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     ASSERT_EQ(o.lines.size(), 5u);
     EXPECT_EQ(o.lines[1], R"({"id":2,"name":"n2","http_result":null})");
@@ -337,7 +342,8 @@ TEST_P(OnErrorModes, DeadLetterWithoutTheQueueIsAConfigError) {
 TEST_P(OnErrorModes, MissingTemplateFieldGoesThroughOnError) {
     HttpTestServer server;
     PipelineFixture fx(3);
-    Outcome o = fx.run(fx.pipeline(GetParam(), url_line(server, "/users/{{ nope }}") + "on_error = \"null\"\n"));
+    Outcome o = fx.run(
+        fx.pipeline(GetParam(), url_line(server, "/users/{{ nope }}") + "on_error = \"null\"\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_EQ(server.requests(), 0u);
     EXPECT_EQ(o.stats->template_errors.load(), 3u);
@@ -360,7 +366,9 @@ TEST_P(OnErrorModes, HeaderValueWithALineBreakIsAnErrorForThatRecord) {
     PipelineFixture fx;
     fx.write_csv("id,token\n1,good\n2,\"bad\r\nX-Injected: 1\"\n3,fine\n");
     Outcome o = fx.run(fx.pipeline(
-        GetParam(), url_line(server) + "on_error = \"null\"\n[stages.config.headers]\nX-Token = \"{{ token }}\"\n"));
+        GetParam(),
+        url_line(server) +
+            "on_error = \"null\"\n[stages.config.headers]\nX-Token = \"{{ token }}\"\n"));
     ASSERT_TRUE(o.loaded) << errors_of(o);
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_EQ(server.requests(), 2u);

@@ -296,9 +296,10 @@ TEST(HttpFetchRateLimit, RetriesCountAgainstTheRate) {
     HttpTestServer server;
     server.route("/users/", [](const HttpTestRequest&) { return HttpTestReply::status_only(500); });
     PipelineFixture fx(1);
-    Outcome o = fx.run(fx.pipeline(ExecutorKind::Dag, url_line(server) +
-                                                          "on_error = \"null\"\nrate_limit_per_second = 1\nretries = 2\n"
-                                                          "retry_base_delay_ms = 0\n"));
+    Outcome o = fx.run(fx.pipeline(
+        ExecutorKind::Dag, url_line(server) +
+                               "on_error = \"null\"\nrate_limit_per_second = 1\nretries = 2\n"
+                               "retry_base_delay_ms = 0\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     // Attempt 1 uses the burst; attempts 2 and 3 each wait a full second for a token (the
     // zero backoff sleeps are recorded too).

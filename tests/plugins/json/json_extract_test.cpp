@@ -55,15 +55,14 @@ TEST(JsonExtract, TextThatIsNotJsonIsARecordError) {
 }
 
 TEST(JsonExtract, BadOptionsAreLoadErrorsNamingTheKey) {
-    auto bad_path = test::build_stage("json.extract",
-                                      {{"column", OptionValue("p")}, {"path", OptionValue("a..b")}});
+    auto bad_path = test::build_stage(
+        "json.extract", {{"column", OptionValue("p")}, {"path", OptionValue("a..b")}});
     EXPECT_FALSE(bad_path.stage);
     EXPECT_NE(bad_path.errors().find("invalid path"), std::string::npos) << bad_path.errors();
     auto unnamed = test::build_stage("json.extract",
                                      {{"column", OptionValue("p")}, {"path", OptionValue("[0]")}});
     EXPECT_FALSE(unnamed.stage);
-    EXPECT_NE(unnamed.errors().find("give 'output_column'"), std::string::npos)
-        << unnamed.errors();
+    EXPECT_NE(unnamed.errors().find("give 'output_column'"), std::string::npos) << unnamed.errors();
 }
 
 } // namespace

@@ -5,8 +5,8 @@
 
 #include "conveyor/registry/sink_options.hpp"
 #include "json_test_util.hpp"
-#include "support/process.hpp"
 #include "support/killed_process.hpp"
+#include "support/process.hpp"
 #include "support/sink_driver.hpp"
 
 #include <filesystem>

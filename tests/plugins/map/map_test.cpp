@@ -12,15 +12,17 @@ std::string run_map(const std::map<std::string, OptionValue>& options,
 
 OptionValue columns(std::vector<std::pair<std::string, std::string>> m) {
     OptionValue::Table t;
-    for (auto& [k, v] : m) t.emplace_back(k, OptionValue(v));
+    for (auto& [k, v] : m)
+        t.emplace_back(k, OptionValue(v));
     return OptionValue(std::move(t));
 }
 
 TEST(MapApply, ComputesNewFieldsInTheOrderWrittenAndReplacesInPlace) {
-    const std::string out = run_map(
-        {{"columns", columns({{"total", "price * qty"}, {"name", "upper(name)"},
-                              {"big", "price * qty >= 10"}})}},
-        {R"({"name":"ann","price":2.5,"qty":4})", R"({"name":"bob","price":1,"qty":3})"});
+    const std::string out =
+        run_map({{"columns", columns({{"total", "price * qty"},
+                                      {"name", "upper(name)"},
+                                      {"big", "price * qty >= 10"}})}},
+                {R"({"name":"ann","price":2.5,"qty":4})", R"({"name":"bob","price":1,"qty":3})"});
     EXPECT_EQ(out, "{\"name\":\"ANN\",\"price\":2.5,\"qty\":4,\"total\":10.0,\"big\":true}\n"
                    "{\"name\":\"BOB\",\"price\":1,\"qty\":3,\"total\":3,\"big\":false}\n");
 }
@@ -32,19 +34,18 @@ TEST(MapApply, EveryExpressionSeesTheRecordAsItCameIn) {
 }
 
 TEST(MapApply, TheEarlierToolsExpressionAndOutputColumnForm) {
-    const std::string out =
-        run_map({{"expression", OptionValue("coalesce(user.email, 'none')")},
-                 {"output_column", OptionValue("email")}},
-                {R"({"user":{"email":"a@b.c"}})", R"({"user":{}})"});
+    const std::string out = run_map({{"expression", OptionValue("coalesce(user.email, 'none')")},
+                                     {"output_column", OptionValue("email")}},
+                                    {R"({"user":{"email":"a@b.c"}})", R"({"user":{}})"});
     EXPECT_EQ(out, "{\"user\":{\"email\":\"a@b.c\"},\"email\":\"a@b.c\"}\n"
                    "{\"user\":{},\"email\":\"none\"}\n");
 }
 
 TEST(MapApply, LiteralStringsAndNewStringsOutliveTheExpressionsScratch) {
-    const std::string out =
-        run_map({{"columns", columns({{"tag", "'constant'"}, {"id_text", "concat('#', id)"},
-                                      {"parts", "split(csv, ';')"}})}},
-                {R"({"id":7,"csv":"x;y"})"});
+    const std::string out = run_map({{"columns", columns({{"tag", "'constant'"},
+                                                          {"id_text", "concat('#', id)"},
+                                                          {"parts", "split(csv, ';')"}})}},
+                                    {R"({"id":7,"csv":"x;y"})"});
     EXPECT_EQ(out, "{\"id\":7,\"csv\":\"x;y\",\"tag\":\"constant\",\"id_text\":\"#7\","
                    "\"parts\":[\"x\",\"y\"]}\n");
 }

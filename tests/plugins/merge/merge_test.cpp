@@ -20,10 +20,9 @@ TEST(MergeApply, EveryRecordGetsTheUnionOfTheInputsFields) {
     ASSERT_TRUE(op->push(1, test::batch_from_json({R"({"id":2,"score":7})"}), out));
     // A field no input announced is kept, after the union's.
     ASSERT_TRUE(op->push(1, test::batch_from_json({R"({"id":3,"score":8,"extra":true})"}), out));
-    EXPECT_EQ(test::jsonl(out.take()),
-              "{\"id\":1,\"name\":\"a\",\"score\":null}\n"
-              "{\"id\":2,\"name\":null,\"score\":7}\n"
-              "{\"id\":3,\"name\":null,\"score\":8,\"extra\":true}\n");
+    EXPECT_EQ(test::jsonl(out.take()), "{\"id\":1,\"name\":\"a\",\"score\":null}\n"
+                                       "{\"id\":2,\"name\":null,\"score\":7}\n"
+                                       "{\"id\":3,\"name\":null,\"score\":8,\"extra\":true}\n");
 }
 
 TEST(MergeApply, AFieldMissingFromOneRecordIsNullLikeForAWholeInput) {

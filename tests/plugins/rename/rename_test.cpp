@@ -36,10 +36,11 @@ std::string open_over_fixed(std::vector<std::pair<std::string, std::string>> m,
 }
 
 TEST(RenameApply, RenamedFieldsKeepTheirPositionAndValues) {
-    EXPECT_EQ(run_rename({{"amt", "amount"}, {"cust", "customer"}},
-                         {R"({"id":1,"amt":2.5,"cust":"ann"})", R"({"id":2,"amt":3,"cust":"bob"})"}),
-              "{\"id\":1,\"amount\":2.5,\"customer\":\"ann\"}\n"
-              "{\"id\":2,\"amount\":3,\"customer\":\"bob\"}\n");
+    EXPECT_EQ(
+        run_rename({{"amt", "amount"}, {"cust", "customer"}},
+                   {R"({"id":1,"amt":2.5,"cust":"ann"})", R"({"id":2,"amt":3,"cust":"bob"})"}),
+        "{\"id\":1,\"amount\":2.5,\"customer\":\"ann\"}\n"
+        "{\"id\":2,\"amount\":3,\"customer\":\"bob\"}\n");
 }
 
 TEST(RenameApply, TwoFieldsCanSwapNames) {
@@ -92,7 +93,8 @@ TEST(RenameApply, BadOptionsAreLoadErrorsNamingTheKey) {
     auto empty = test::build_stage("rename.apply", {{"columns", renames({})}});
     EXPECT_FALSE(empty.stage);
     EXPECT_NE(empty.errors().find("'columns' is empty"), std::string::npos) << empty.errors();
-    auto twice = test::build_stage("rename.apply", {{"columns", renames({{"a", "x"}, {"b", "x"}})}});
+    auto twice =
+        test::build_stage("rename.apply", {{"columns", renames({{"a", "x"}, {"b", "x"}})}});
     EXPECT_FALSE(twice.stage);
     EXPECT_NE(twice.errors().find("'a' and 'b' are both renamed to 'x'"), std::string::npos)
         << twice.errors();

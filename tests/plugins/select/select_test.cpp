@@ -14,11 +14,13 @@ TEST(SelectApply, ColumnsKeepsThoseFieldsInTheOrderListed) {
     EXPECT_EQ(run_select({{"columns", OptionValue::List{"c", "a"}}},
                          {R"({"a":1,"b":2,"c":3})", R"({"a":4,"c":6})"}),
               "{\"c\":3,\"a\":1}\n{\"c\":6,\"a\":4}\n");
-    EXPECT_EQ(run_select({{"columns", "a"}}, {R"({"a":1,"b":2})"}), "{\"a\":1}\n") << "a single string";
+    EXPECT_EQ(run_select({{"columns", "a"}}, {R"({"a":1,"b":2})"}), "{\"a\":1}\n")
+        << "a single string";
 }
 
 TEST(SelectApply, AFieldARecordLacksStaysAbsent) {
-    EXPECT_EQ(run_select({{"columns", OptionValue::List{"a", "z"}}}, {R"({"a":1,"b":2})"}), "{\"a\":1}\n");
+    EXPECT_EQ(run_select({{"columns", OptionValue::List{"a", "z"}}}, {R"({"a":1,"b":2})"}),
+              "{\"a\":1}\n");
 }
 
 TEST(SelectApply, ExcludeDropsFieldsAndKeepsTheRestInOrder) {

@@ -47,9 +47,9 @@ Outcome run_validate(const std::map<std::string, OptionValue>& options,
 }
 
 TEST(ValidateSchema, ValidRecordsPassUnchanged) {
-    const Outcome o = run_validate(
-        {{"required_fields", list({"id"})}, {"field_types", table({{"id", "int"}})}},
-        {R"({"id":1,"x":"a"})", R"({"id":"2"})"});
+    const Outcome o =
+        run_validate({{"required_fields", list({"id"})}, {"field_types", table({{"id", "int"}})}},
+                     {R"({"id":1,"x":"a"})", R"({"id":"2"})"});
     EXPECT_EQ(o.passed, "{\"id\":1,\"x\":\"a\"}\n{\"id\":\"2\"}\n");
     EXPECT_EQ(o.error, "");
 }
@@ -64,16 +64,16 @@ TEST(ValidateSchema, EachRuleReportsWhatItFound) {
     EXPECT_NE(run_validate({{"field_types", table({{"age", "int"}})}}, {R"({"age":"forty"})"})
                   .error.find("'age' should be int, got string forty (field_types)"),
               std::string::npos);
-    EXPECT_NE(run_validate({{"patterns", table({{"email", "^[^@]+@[^@]+$"}})}},
-                           {R"({"email":"nope"})"})
-                  .error.find("'email' does not match /^[^@]+@[^@]+$/: nope (patterns)"),
-              std::string::npos);
+    EXPECT_NE(
+        run_validate({{"patterns", table({{"email", "^[^@]+@[^@]+$"}})}}, {R"({"email":"nope"})"})
+            .error.find("'email' does not match /^[^@]+@[^@]+$/: nope (patterns)"),
+        std::string::npos);
 }
 
 TEST(ValidateSchema, EveryBrokenRuleOfARecordIsListed) {
-    const Outcome o = run_validate({{"required_fields", list({"id"})},
-                                    {"field_types", table({{"n", "number"}})}},
-                                   {R"({"n":"x"})"});
+    const Outcome o =
+        run_validate({{"required_fields", list({"id"})}, {"field_types", table({{"n", "number"}})}},
+                     {R"({"n":"x"})"});
     EXPECT_NE(o.error.find("'id' is missing"), std::string::npos) << o.error;
     EXPECT_NE(o.error.find("'n' should be number"), std::string::npos) << o.error;
 }

@@ -46,7 +46,8 @@ protected:
 TEST_F(TomlLimits, InputsThatTomlPlusPlusMishandlesAreRefusedBeforeItRuns) {
     // Found by fuzz_pipeline_loader: toml++ 3.3 asserts (undefined behaviour in a release build)
     // on a nameless table header and on some non-ASCII bytes in a bare key.
-    EXPECT_THAT(refusal(load("[\n")), HasSubstr("deep.toml:1:2: error: a table header needs a name"));
+    EXPECT_THAT(refusal(load("[\n")),
+                HasSubstr("deep.toml:1:2: error: a table header needs a name"));
     EXPECT_THAT(refusal(load("x = 1\n[[ ]]\n")), HasSubstr("a table header needs a name"));
     for (const char* header : {"[.]\n", "[..]\n", "[!]\n", "[a..b]\n", "[ a . ]\n", "[[a.]]\n"})
         EXPECT_THAT(refusal(load(header)), HasSubstr("a table header")) << header;

@@ -10,9 +10,8 @@
 #include "support/process.hpp"
 #include "support/test_stages.hpp"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
+#include <gtest/gtest.h>
 #include <map>
 #include <mutex>
 
@@ -54,7 +53,8 @@ protected:
 
 std::vector<std::int64_t> range(std::int64_t from, std::int64_t n) {
     std::vector<std::int64_t> v;
-    for (std::int64_t i = 0; i < n; ++i) v.push_back(from + i);
+    for (std::int64_t i = 0; i < n; ++i)
+        v.push_back(from + i);
     return v;
 }
 
@@ -64,7 +64,8 @@ TEST_P(CheckpointTest, ALinearRunResumesAfterItsLastCheckpoint) {
     auto out = std::make_shared<Output>();
     auto crashing = test::count_source("src", 1000, 0, ledger);
     SpecBuilder b = builder(kInterval);
-    b.stage("src", crashing.stage).stage("pass", test::pass_stage(), {"src"})
+    b.stage("src", crashing.stage)
+        .stage("pass", test::pass_stage(), {"src"})
         .stage("sink", test::resumable_sink(out, 537, ledger), {"pass"});
     PipelineSpec p = finish(b);
     RunReport first = run(p, RunJournal::Mode::Fresh);
@@ -79,21 +80,25 @@ TEST_P(CheckpointTest, ALinearRunResumesAfterItsLastCheckpoint) {
     for (const auto& [id, n] : ledger->at["sink"])
         EXPECT_EQ(n, ledger->position("src", id)) << "checkpoint " << id;
     const std::uint64_t k = std::stoull(cp->states.at("sink"));
-    EXPECT_EQ(k, ledger->at["sink"].rbegin()->second) << "the sink reports last: its last checkpoint is committed";
+    EXPECT_EQ(k, ledger->at["sink"].rbegin()->second)
+        << "the sink reports last: its last checkpoint is committed";
     EXPECT_EQ(cp->states.at("src"), std::to_string(k));
-    EXPECT_LE(taken - k, kInterval + 16) << "at most one interval (plus the batch that crashed) is done again";
+    EXPECT_LE(taken - k, kInterval + 16)
+        << "at most one interval (plus the batch that crashed) is done again";
 
     // The resumed run: the source continues at the checkpoint, the sink keeps its first k rows.
     auto resumed = test::count_source("src", 1000, 0, ledger);
     SpecBuilder b2 = builder(kInterval);
-    b2.stage("src", resumed.stage).stage("pass", test::pass_stage(), {"src"})
+    b2.stage("src", resumed.stage)
+        .stage("pass", test::pass_stage(), {"src"})
         .stage("sink", test::resumable_sink(out, 0, ledger), {"pass"});
     std::string note;
     RunReport second = run(finish(b2), RunJournal::Mode::Resume, &note);
     ASSERT_TRUE(second.status) << second.status.error().to_string();
     EXPECT_NE(note.find("from checkpoint " + std::to_string(cp->id)), std::string::npos) << note;
     EXPECT_EQ(out->rows, range(0, 1000)) << "the output of an uninterrupted run";
-    EXPECT_EQ(resumed.emitted->load(), 1000 - k) << "only the records after the checkpoint are read again";
+    EXPECT_EQ(resumed.emitted->load(), 1000 - k)
+        << "only the records after the checkpoint are read again";
 }
 
 TEST_P(CheckpointTest, MarkersAlignAtAFanInSoEveryCheckpointIsAConsistentCut) {
@@ -118,13 +123,16 @@ TEST_P(CheckpointTest, MarkersAlignAtAFanInSoEveryCheckpointIsAConsistentCut) {
     auto a = test::count_source("a", 300, 0, ledger);
     auto b_src = test::count_source("b", 130, 10000, ledger);
     SpecBuilder b2 = builder(kInterval);
-    b2.stage("a", a.stage).stage("b", b_src.stage).stage("sink", test::resumable_sink(out, 0, ledger), {"a", "b"});
+    b2.stage("a", a.stage)
+        .stage("b", b_src.stage)
+        .stage("sink", test::resumable_sink(out, 0, ledger), {"a", "b"});
     RunReport second = run(finish(b2), RunJournal::Mode::Resume);
     ASSERT_TRUE(second.status) << second.status.error().to_string();
     std::vector<std::int64_t> got = out->rows;
     std::sort(got.begin(), got.end());
     std::vector<std::int64_t> want = range(0, 300);
-    for (std::int64_t v : range(10000, 130)) want.push_back(v);
+    for (std::int64_t v : range(10000, 130))
+        want.push_back(v);
     EXPECT_EQ(got, want) << "every record exactly once";
     EXPECT_EQ(a.emitted->load() + b_src.emitted->load(), 430 - k);
 }
@@ -140,7 +148,8 @@ TEST_P(CheckpointTest, ADiamondAlignsTheMarkersOfBothBranches) {
     ASSERT_TRUE(run(finish(b), RunJournal::Mode::Fresh).status);
     ASSERT_FALSE(ledger->at["sink"].empty());
     for (const auto& [id, n] : ledger->at["sink"])
-        EXPECT_EQ(n, 2 * ledger->position("src", id)) << "checkpoint " << id << ": both copies of the same records";
+        EXPECT_EQ(n, 2 * ledger->position("src", id))
+            << "checkpoint " << id << ": both copies of the same records";
     EXPECT_EQ(out->rows.size(), 800u);
 }
 
@@ -214,12 +223,14 @@ TEST_P(CheckpointTest, AnOutputThatCannotBeCarriedOnMakesTheResumeStartFromTheBe
     b2.stage("src", again.stage).stage("sink", test::resumable_sink(out, 0, ledger, true), {"src"});
     RunReport second = run(finish(b2), RunJournal::Mode::Resume);
     ASSERT_TRUE(second.status) << second.status.error().to_string();
-    EXPECT_EQ(out->rows, range(0, 300)) << "a fresh sink (opened without a resume state) starts empty";
+    EXPECT_EQ(out->rows, range(0, 300))
+        << "a fresh sink (opened without a resume state) starts empty";
     EXPECT_EQ(again.emitted->load(), 300u) << "read again from the start";
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, CheckpointTest,
-                         ::testing::Values(ExecutorKind::Dag, ExecutorKind::Channel, ExecutorKind::Async),
+                         ::testing::Values(ExecutorKind::Dag, ExecutorKind::Channel,
+                                           ExecutorKind::Async),
                          [](const auto& info) { return std::string(to_string(info.param)); });
 
 } // namespace

@@ -7,9 +7,8 @@
 #include "conveyor/registry/sink_options.hpp"
 #include "support/process.hpp"
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
+#include <gtest/gtest.h>
 
 namespace conveyor {
 namespace {

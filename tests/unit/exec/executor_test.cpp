@@ -4,9 +4,8 @@
 #include "conveyor/obs/metrics.hpp"
 #include "support/test_stages.hpp"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
+#include <gtest/gtest.h>
 #include <thread>
 
 namespace conveyor {
@@ -194,7 +193,10 @@ TEST_P(ExecutorTest, OpenFailureUnderContinueLetsOtherBranchesRun) {
 }
 
 TEST_P(ExecutorTest, TimeoutCancelsTheRun) {
-    auto p = builder().stage("src", test::memory_source(1000)).stage("stuck", test::blocking_sink(), {"src"}).build();
+    auto p = builder()
+                 .stage("src", test::memory_source(1000))
+                 .stage("stuck", test::blocking_sink(), {"src"})
+                 .build();
     p.global.timeout_seconds = 0.2;
     RunReport r = run(p);
     ASSERT_FALSE(r.status);
@@ -218,8 +220,10 @@ TEST_P(ExecutorTest, GracefulStopEndsSourcesAndFinishesSinks) {
     for (;;) {
         StageMetrics* s = m.find("sink");
         if (s && s->records_in.load() > 0) break;
-        if (s) s->state.wait(s->state.load());
-        else std::this_thread::yield();
+        if (s)
+            s->state.wait(s->state.load());
+        else
+            std::this_thread::yield();
     }
     ctx.request_stop();
     t.join();
@@ -377,8 +381,11 @@ TEST_P(ExecutorTest, AccountingInvariantHoldsForEveryStageAndStrategy) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllExecutors, ExecutorTest,
-                         ::testing::Values(ExecutorKind::Dag, ExecutorKind::Channel, ExecutorKind::Async),
-                         [](const auto& param_info) { return std::string(to_string(param_info.param)); });
+                         ::testing::Values(ExecutorKind::Dag, ExecutorKind::Channel,
+                                           ExecutorKind::Async),
+                         [](const auto& param_info) {
+                             return std::string(to_string(param_info.param));
+                         });
 
 class BackpressureTest : public ::testing::TestWithParam<ExecutorKind> {};
 
@@ -407,7 +414,9 @@ TEST_P(BackpressureTest, SlowSinkThrottlesTheSourceToTheChannelBound) {
 
 INSTANTIATE_TEST_SUITE_P(StreamingExecutors, BackpressureTest,
                          ::testing::Values(ExecutorKind::Channel, ExecutorKind::Async),
-                         [](const auto& param_info) { return std::string(to_string(param_info.param)); });
+                         [](const auto& param_info) {
+                             return std::string(to_string(param_info.param));
+                         });
 
 TEST(Backoff, FullJitterUpToAnExponentialCap) {
     auto at = [](double u) { return [u] { return u; }; };

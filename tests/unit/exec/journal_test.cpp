@@ -1,10 +1,9 @@
 #include "conveyor/exec/journal.hpp"
 #include "support/process.hpp"
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
+#include <gtest/gtest.h>
 
 namespace conveyor {
 namespace {
@@ -30,7 +29,8 @@ TEST(RunJournal, RecordsAreFoundAgainByAResumedRun) {
         auto j = RunJournal::open(p, RunJournal::Mode::Fresh, &note);
         ASSERT_TRUE(j);
         EXPECT_EQ(note, "");
-        EXPECT_FALSE(std::filesystem::exists((*j)->directory())) << "nothing recorded, nothing created";
+        EXPECT_FALSE(std::filesystem::exists((*j)->directory()))
+            << "nothing recorded, nothing created";
         ASSERT_TRUE((*j)->record("fetch", RunJournal::fingerprint("GET /1"), R"({"ok":1})"));
         ASSERT_TRUE((*j)->record("fetch", RunJournal::fingerprint("GET /2"), R"({"ok":2})"));
         // ... and the process dies here: no complete().
@@ -95,7 +95,8 @@ TEST(RunJournal, FreshDiscardsAndSaysSo) {
     auto j = RunJournal::open(p, RunJournal::Mode::Fresh, &note);
     EXPECT_NE(note.find("--resume"), std::string::npos);
     EXPECT_FALSE((*j)->lookup("s", "k"));
-    auto nothing = RunJournal::open(pipeline_in(dir, dir.file("in.csv")), RunJournal::Mode::Resume, &note);
+    auto nothing =
+        RunJournal::open(pipeline_in(dir, dir.file("in.csv")), RunJournal::Mode::Resume, &note);
     EXPECT_NE(note.find("nothing to resume"), std::string::npos) << note;
 }
 
@@ -106,9 +107,11 @@ TEST(RunJournal, TheLastWholeCheckpointIsTheOneResumedFrom) {
     {
         auto j = RunJournal::open(p, RunJournal::Mode::Fresh, nullptr);
         ASSERT_TRUE(j);
-        ASSERT_TRUE((*j)->commit_checkpoint(1, {{"in", "csv1 offset=2"}, {"out", "{\"length\":0}"}}, false));
+        ASSERT_TRUE((*j)->commit_checkpoint(1, {{"in", "csv1 offset=2"}, {"out", "{\"length\":0}"}},
+                                            false));
         // States may hold tabs, backslashes and line breaks: they are escaped in the file.
-        ASSERT_TRUE((*j)->commit_checkpoint(2, {{"in", "a\tb\\c\nd"}, {"out", "{\"length\":9}"}}, true));
+        ASSERT_TRUE(
+            (*j)->commit_checkpoint(2, {{"in", "a\tb\\c\nd"}, {"out", "{\"length\":9}"}}, true));
         ASSERT_TRUE((*j)->record_finished("side"));
         journal_dir = (*j)->directory();
     }

@@ -1,11 +1,9 @@
 #include "conveyor/expr/expression.hpp"
-
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/format/json_writer.hpp"
 
-#include <gtest/gtest.h>
-
 #include <cstdint>
+#include <gtest/gtest.h>
 #include <string>
 #include <vector>
 
@@ -61,7 +59,9 @@ std::string compile_error(std::string_view text) {
     return d ? d->render(text) : std::string("(compiled)");
 }
 
-bool starts_with(const std::string& s, std::string_view p) { return s.rfind(p, 0) == 0; }
+bool starts_with(const std::string& s, std::string_view p) {
+    return s.rfind(p, 0) == 0;
+}
 
 TEST(ExpressionTest, LiteralsOfEveryKind) {
     Record r;
@@ -91,8 +91,8 @@ TEST(ExpressionTest, PrecedenceAndParentheses) {
     EXPECT_EQ(r.eval("(true or false) and false"), "false");
     EXPECT_EQ(r.eval("not true or true"), "true"); // not binds tighter than or
     EXPECT_EQ(r.eval("not (true or true)"), "false");
-    EXPECT_EQ(r.eval("null ?? 1 + 1"), "2");     // ?? below arithmetic
-    EXPECT_EQ(r.eval("null ?? 3 > 2"), "true");  // ?? above comparison
+    EXPECT_EQ(r.eval("null ?? 1 + 1"), "2");    // ?? below arithmetic
+    EXPECT_EQ(r.eval("null ?? 3 > 2"), "true"); // ?? above comparison
     EXPECT_EQ(r.eval("1 < 2 and 3 < 4 or false"), "true");
 }
 
@@ -118,8 +118,8 @@ TEST(ExpressionTest, FieldsPathsIndicesAndBackquotes) {
     EXPECT_EQ(r.eval("tags[-1]"), "\"c\"");
     EXPECT_EQ(r.eval("tags[9]"), "null");
     EXPECT_EQ(r.eval("`first name`"), "\"Ada\"");
-    EXPECT_EQ(r.eval("`a.b`"), "1");  // the field whose name has a dot
-    EXPECT_EQ(r.eval("a.b"), "2");    // the nested member
+    EXPECT_EQ(r.eval("`a.b`"), "1"); // the field whose name has a dot
+    EXPECT_EQ(r.eval("a.b"), "2");   // the nested member
     EXPECT_EQ(r.eval("user.missing.x"), "null");
     EXPECT_EQ(r.eval("nope"), "null"); // a missing field reads as null
     EXPECT_EQ(r.eval("split('x,y', ',')[1]"), "\"y\"");
@@ -290,7 +290,8 @@ TEST(ExpressionTest, TimeParsingFormattingAndOffsets) {
     EXPECT_EQ(r.eval("format_time(1796380200)"), "\"2026-12-04T10:30:00Z\"");
     EXPECT_EQ(r.eval("format_time(1796380200, '', '+02:00')"), "\"2026-12-04T12:30:00+02:00\"");
     EXPECT_EQ(r.eval("format_time(iso, '%Y-%m-%d %H:%M')"), "\"2026-12-04 08:30\"");
-    EXPECT_EQ(r.eval("format_time(0, '%a %d %b %Y %I:%M %p %Z')"), "\"Thu 01 Jan 1970 12:00 AM UTC\"");
+    EXPECT_EQ(r.eval("format_time(0, '%a %d %b %Y %I:%M %p %Z')"),
+              "\"Thu 01 Jan 1970 12:00 AM UTC\"");
     EXPECT_EQ(r.eval("format_time(-1)"), "\"1969-12-31T23:59:59Z\"");
     EXPECT_EQ(r.eval("format_time(951782400, '%j')"), "\"060\""); // 2000-02-29
     EXPECT_EQ(r.eval("format_time(parse_time('29/02/2024', '%d/%m/%Y'), '%F')"), "\"2024-02-29\"");
@@ -331,22 +332,18 @@ TEST(ExpressionTest, MalformedExpressionsAreLocated) {
               "unknown function 'lwoer' (did you mean 'lower'?)\n"
               "    lwoer(name) == 'x'\n"
               "    ^^^^^");
-    EXPECT_EQ(compile_error("amount = 5"),
-              "'=' is not an operator here (did you mean '=='?)\n"
-              "    amount = 5\n"
-              "           ^");
-    EXPECT_EQ(compile_error("(a + b"),
-              "expected ')' to close this, found the end\n"
-              "    (a + b\n"
-              "    ^");
-    EXPECT_EQ(compile_error("upper(a, b)"),
-              "upper() takes 1 argument, got 2: upper(s)\n"
-              "    upper(a, b)\n"
-              "    ^^^^^^^^^^^");
-    EXPECT_EQ(compile_error("a + 'x'"),
-              "'+' works on numbers; use concat() to join text\n"
-              "    a + 'x'\n"
-              "        ^^^");
+    EXPECT_EQ(compile_error("amount = 5"), "'=' is not an operator here (did you mean '=='?)\n"
+                                           "    amount = 5\n"
+                                           "           ^");
+    EXPECT_EQ(compile_error("(a + b"), "expected ')' to close this, found the end\n"
+                                       "    (a + b\n"
+                                       "    ^");
+    EXPECT_EQ(compile_error("upper(a, b)"), "upper() takes 1 argument, got 2: upper(s)\n"
+                                            "    upper(a, b)\n"
+                                            "    ^^^^^^^^^^^");
+    EXPECT_EQ(compile_error("a + 'x'"), "'+' works on numbers; use concat() to join text\n"
+                                        "    a + 'x'\n"
+                                        "        ^^^");
     EXPECT_EQ(compile_error("name =~ '(unclosed'"),
               "invalid regular expression: missing ): (unclosed\n"
               "    name =~ '(unclosed'\n"
@@ -362,10 +359,10 @@ TEST(ExpressionTest, MalformedExpressionsAreLocated) {
     EXPECT_TRUE(starts_with(compile_error("and"), "'and' is an operator"));
     EXPECT_TRUE(starts_with(compile_error("2abc"), "a name cannot start with a digit"));
     // A hostile nesting depth is refused, not a stack overflow.
-    EXPECT_TRUE(starts_with(compile_error(std::string(100000, '(') + "1"),
-                            "expression nested too deeply"));
-    EXPECT_TRUE(starts_with(compile_error(std::string(100000, '-') + "1"),
-                            "expression nested too deeply"));
+    EXPECT_TRUE(
+        starts_with(compile_error(std::string(100000, '(') + "1"), "expression nested too deeply"));
+    EXPECT_TRUE(
+        starts_with(compile_error(std::string(100000, '-') + "1"), "expression nested too deeply"));
 }
 
 TEST(ExpressionTest, AliasesForCommonOperators) {
@@ -380,10 +377,9 @@ TEST(ExpressionTest, UnknownFieldsAgainstAKnownSchemaSuggestTheClosest) {
     ASSERT_TRUE(e.ok());
     auto d = e->check_fields(r.schema());
     ASSERT_TRUE(d.has_value());
-    EXPECT_EQ(d->render(e->text()),
-              "unknown field 'amout' (did you mean 'amount'?)\n"
-              "    amout > 5 and country == 'DE'\n"
-              "    ^^^^^");
+    EXPECT_EQ(d->render(e->text()), "unknown field 'amout' (did you mean 'amount'?)\n"
+                                    "    amout > 5 and country == 'DE'\n"
+                                    "    ^^^^^");
     auto ok = Expression::compile("amount > 5 and country == 'DE'");
     ASSERT_TRUE(ok.ok());
     EXPECT_FALSE(ok->check_fields(r.schema()).has_value());
@@ -393,7 +389,8 @@ TEST(ExpressionTest, FieldsListsEveryPathRead) {
     auto e = Expression::compile("a.b + c[0] + `d e`");
     ASSERT_TRUE(e.ok());
     std::vector<std::string> paths;
-    for (const FieldPath& p : e->fields()) paths.push_back(p.text());
+    for (const FieldPath& p : e->fields())
+        paths.push_back(p.text());
     EXPECT_EQ(paths, (std::vector<std::string>{"a.b", "c[0]", "`d e`"}));
     auto f = Expression::compile("user.name");
     ASSERT_TRUE(f.ok());
@@ -416,16 +413,18 @@ TEST(ExpressionTest, EvaluatorRebindsWhenTheSchemaChanges) {
 }
 
 TEST(ExpressionTest, EveryDocumentedFunctionExists) {
-    const char* required[] = {"lower", "upper", "trim", "len", "substr", "replace",
-                              "regex_replace", "regex_extract", "split", "join", "concat",
-                              "starts_with", "ends_with", "contains", "pad_left", "abs", "round",
-                              "floor", "ceil", "min", "max", "int", "float", "string", "bool",
-                              "is_null", "is_number", "is_string", "if", "coalesce",
-                              "parse_time", "format_time", "now", "sha256", "md5",
-                              "hmac_sha256", "mask", "uuid"};
+    const char* required[] = {
+        "lower",         "upper",         "trim",      "len",       "substr", "replace",
+        "regex_replace", "regex_extract", "split",     "join",      "concat", "starts_with",
+        "ends_with",     "contains",      "pad_left",  "abs",       "round",  "floor",
+        "ceil",          "min",           "max",       "int",       "float",  "string",
+        "bool",          "is_null",       "is_number", "is_string", "if",     "coalesce",
+        "parse_time",    "format_time",   "now",       "sha256",    "md5",    "hmac_sha256",
+        "mask",          "uuid"};
     for (const char* name : required) {
         bool found = false;
-        for (const FunctionInfo& f : functions()) found = found || f.name == name;
+        for (const FunctionInfo& f : functions())
+            found = found || f.name == name;
         EXPECT_TRUE(found) << name;
     }
 }

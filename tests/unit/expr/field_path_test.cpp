@@ -1,5 +1,4 @@
 #include "conveyor/expr/field_path.hpp"
-
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/format/json_writer.hpp"
 
@@ -20,8 +19,7 @@ std::vector<std::string> steps_of(std::string_view text) {
 
 TEST(FieldPathTest, ParsesNamesDotsIndicesAndBackquotes) {
     EXPECT_EQ(steps_of("price"), (std::vector<std::string>{"price"}));
-    EXPECT_EQ(steps_of("user.address.city"),
-              (std::vector<std::string>{"user", "address", "city"}));
+    EXPECT_EQ(steps_of("user.address.city"), (std::vector<std::string>{"user", "address", "city"}));
     EXPECT_EQ(steps_of("tags[0]"), (std::vector<std::string>{"tags", "[0]"}));
     EXPECT_EQ(steps_of("a[1][-2].b"), (std::vector<std::string>{"a", "[1]", "[-2]", "b"}));
     EXPECT_EQ(steps_of("`first name`"), (std::vector<std::string>{"first name"}));
@@ -46,8 +44,8 @@ TEST(FieldPathTest, RefusesMalformedPathsNamingThePosition) {
 }
 
 TEST(FieldPathTest, TextRoundTrips) {
-    for (std::string_view t : {"a", "user.address.city", "tags[0]", "`first name`", "`a.b`.c",
-                               "a[-1].b"}) {
+    for (std::string_view t :
+         {"a", "user.address.city", "tags[0]", "`first name`", "`a.b`.c", "a[-1].b"}) {
         auto p = FieldPath::parse(t);
         ASSERT_TRUE(p.ok()) << t;
         EXPECT_EQ(p->text(), t);

@@ -118,12 +118,14 @@ std::string first_read_error(const std::string& content) {
 
 TEST(InputFileEncoding, Utf16AndUtf32ByteOrderMarksAreADataErrorNamingTheFix) {
     using namespace std::string_literals;
-    EXPECT_NE(first_read_error("\xFF\xFE" "a\0,\0b\0"s)
+    EXPECT_NE(first_read_error("\xFF\xFE"
+                               "a\0,\0b\0"s)
                   .find("wide.csv: not UTF-8 (UTF-16 LE byte-order mark); convert it with "
                         "iconv -f UTF-16 -t UTF-8"),
               std::string::npos);
-    EXPECT_NE(first_read_error("\xFE\xFF\0a"s).find("(UTF-16 BE byte-order mark); convert it "
-                                                     "with iconv -f UTF-16 -t UTF-8"),
+    EXPECT_NE(first_read_error("\xFE\xFF\0a"s)
+                  .find("(UTF-16 BE byte-order mark); convert it "
+                        "with iconv -f UTF-16 -t UTF-8"),
               std::string::npos);
     EXPECT_NE(first_read_error("\xFF\xFE\0\0a\0\0\0"s)
                   .find("(UTF-32 LE byte-order mark); convert it with iconv -f UTF-32 -t UTF-8"),
@@ -131,7 +133,9 @@ TEST(InputFileEncoding, Utf16AndUtf32ByteOrderMarksAreADataErrorNamingTheFix) {
     EXPECT_NE(first_read_error("\0\0\xFE\xFF\0\0\0a"s).find("(UTF-32 BE byte-order mark)"),
               std::string::npos);
     // UTF-8, with or without its mark (the readers skip it), and other text read as before.
-    EXPECT_EQ(first_read_error("\xEF\xBB\xBF" "a,b\n"), "");
+    EXPECT_EQ(first_read_error("\xEF\xBB\xBF"
+                               "a,b\n"),
+              "");
     EXPECT_EQ(first_read_error("a,b\n"), "");
     EXPECT_EQ(first_read_error(""), "");
 }

@@ -4,9 +4,8 @@
 #include "conveyor/io/output_file.hpp"
 #include "support/process.hpp"
 
-#include <gtest/gtest.h>
-
 #include <csignal>
+#include <gtest/gtest.h>
 #include <sys/resource.h>
 
 namespace conveyor {

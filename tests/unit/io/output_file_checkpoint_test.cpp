@@ -6,8 +6,8 @@
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/io/flush_schedule.hpp"
 #include "conveyor/io/output_file.hpp"
-#include "support/process.hpp"
 #include "support/killed_process.hpp"
+#include "support/process.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>

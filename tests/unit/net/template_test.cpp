@@ -132,8 +132,8 @@ TEST(Template, UrlRendersScalarsAsTextAndNestedFields) {
 
 TEST(Template, PlaceholdersTakeThePathSyntaxOfExpressions) {
     Record r = sample();
-    auto out = render(parse_ok("{{ user.tags[1] }}/{{user.tags[-2]}}/{{ `dotted.key` }}"),
-                      Escape::Url, r);
+    auto out =
+        render(parse_ok("{{ user.tags[1] }}/{{user.tags[-2]}}/{{ `dotted.key` }}"), Escape::Url, r);
     ASSERT_TRUE(out) << out.error().message;
     EXPECT_EQ(*out, "y/x/D");
     const std::string bad = parse_error("{{ user.tags[x] }}");

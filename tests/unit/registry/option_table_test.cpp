@@ -1,8 +1,7 @@
 #include "conveyor/registry/option_table.hpp"
 
-#include <gtest/gtest.h>
-
 #include <cstdint>
+#include <gtest/gtest.h>
 #include <optional>
 #include <string>
 #include <vector>

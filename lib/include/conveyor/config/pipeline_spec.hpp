@@ -31,7 +31,7 @@ struct GlobalSpec {
     std::string log_level = "info";
     std::optional<std::vector<std::string>> plugins; ///< optional plugins enabled (all if unset)
     ExecutionMode execution_mode = ExecutionMode::Batch;
-    std::optional<double> timeout_seconds;       ///< bounds the whole run
+    std::optional<double> timeout_seconds;        ///< bounds the whole run
     std::map<std::string, std::string> variables; ///< `${name}` substitutions
     std::size_t workers = 0;                      ///< worker threads; 0 = hardware threads
     std::size_t batch_size = 4096;                ///< records per batch a source aims for
@@ -39,7 +39,7 @@ struct GlobalSpec {
     double shutdown_timeout_seconds = 10.0;       ///< grace period after SIGINT/SIGTERM
     /// Run state (lock file, journal); empty = `.conveyor/` beside the pipeline file.
     std::string state_dir;
-    bool lock = false;                      ///< one run at a time per pipeline (also --lock)
+    bool lock = false;                        ///< one run at a time per pipeline (also --lock)
     std::uint64_t checkpoint_interval = 1000; ///< records between checkpoints (--resume)
 };
 

@@ -15,7 +15,8 @@ class PerSchema {
 public:
     template <class Compute>
     T& get(const SchemaRef& schema, Compute&& compute) {
-        if (last_ < entries_.size() && entries_[last_].first == schema) return entries_[last_].second;
+        if (last_ < entries_.size() && entries_[last_].first == schema)
+            return entries_[last_].second;
         for (std::size_t i = 0; i < entries_.size(); ++i) {
             if (entries_[i].first == schema) {
                 last_ = i;

@@ -13,7 +13,9 @@ namespace conveyor {
 struct Failure {
     Error error;
 };
-inline Failure fail(Error e) { return Failure{std::move(e)}; }
+inline Failure fail(Error e) {
+    return Failure{std::move(e)};
+}
 inline Failure fail(ErrorKind kind, std::string message, std::string where = {}) {
     return Failure{Error{kind, std::move(message), std::move(where)}};
 }
@@ -26,25 +28,40 @@ public:
     Result(Failure f) : v_(std::in_place_index<1>, std::move(f.error)) {}
     Result(Error e) : v_(std::in_place_index<1>, std::move(e)) {}
     template <class U>
-        requires(std::is_convertible_v<U &&, T> && !std::is_same_v<std::decay_t<U>, T> &&
-                 !std::is_same_v<std::decay_t<U>, Failure> &&
-                 !std::is_same_v<std::decay_t<U>, Error>)
-    Result(U&& value) : v_(std::in_place_index<0>, std::forward<U>(value)) {}
+    requires(std::is_convertible_v<U&&, T> && !std::is_same_v<std::decay_t<U>, T> &&
+             !std::is_same_v<std::decay_t<U>, Failure> && !std::is_same_v<std::decay_t<U>, Error>)
+        Result(U&& value)
+        : v_(std::in_place_index<0>, std::forward<U>(value)) {}
 
     [[nodiscard]] bool ok() const noexcept { return v_.index() == 0; }
     explicit operator bool() const noexcept { return ok(); }
 
-    T& value() & { assert(ok()); return std::get<0>(v_); }
-    const T& value() const& { assert(ok()); return std::get<0>(v_); }
-    T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+    T& value() & {
+        assert(ok());
+        return std::get<0>(v_);
+    }
+    const T& value() const& {
+        assert(ok());
+        return std::get<0>(v_);
+    }
+    T&& value() && {
+        assert(ok());
+        return std::get<0>(std::move(v_));
+    }
     T& operator*() & { return value(); }
     const T& operator*() const& { return value(); }
     T&& operator*() && { return std::move(*this).value(); }
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
 
-    const Error& error() const& { assert(!ok()); return std::get<1>(v_); }
-    Error&& error() && { assert(!ok()); return std::get<1>(std::move(v_)); }
+    const Error& error() const& {
+        assert(!ok());
+        return std::get<1>(v_);
+    }
+    Error&& error() && {
+        assert(!ok());
+        return std::get<1>(std::move(v_));
+    }
 
 private:
     std::variant<T, Error> v_;
@@ -59,8 +76,14 @@ public:
 
     [[nodiscard]] bool ok() const noexcept { return !failed_; }
     explicit operator bool() const noexcept { return ok(); }
-    const Error& error() const& { assert(failed_); return err_; }
-    Error&& error() && { assert(failed_); return std::move(err_); }
+    const Error& error() const& {
+        assert(failed_);
+        return err_;
+    }
+    Error&& error() && {
+        assert(failed_);
+        return std::move(err_);
+    }
 
 private:
     Error err_;
@@ -69,7 +92,9 @@ private:
 
 using Status = Result<void>;
 
-inline Status ok_status() { return {}; }
+inline Status ok_status() {
+    return {};
+}
 
 } // namespace conveyor
 

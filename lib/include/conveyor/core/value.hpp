@@ -121,7 +121,9 @@ struct Member {
     Value value;
 };
 
-inline std::span<const Member> Value::as_object() const noexcept { return {u_.o, size_}; }
+inline std::span<const Member> Value::as_object() const noexcept {
+    return {u_.o, size_};
+}
 
 /// Deep structural equality as JSON sees it: numbers compare by value (1 == 1.0),
 /// absent equals null.

@@ -6,14 +6,14 @@
 #include "conveyor/core/value.hpp"
 
 #include <cstdint>
-#include <memory>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
-#include <utility>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace conveyor {
 
@@ -43,8 +43,9 @@ public:
 
     ~DeadLetterQueue();
     /// `resume`: the state checkpoint() returned in the interrupted run.
-    static Result<std::unique_ptr<DeadLetterQueue>> open(const std::string& path, RunContext* run,
-                                                         const std::optional<std::string>& resume = std::nullopt);
+    static Result<std::unique_ptr<DeadLetterQueue>>
+    open(const std::string& path, RunContext* run,
+         const std::optional<std::string>& resume = std::nullopt);
 
     /// Appends one failed record (`row` laid out as `schema`). A failure to write cancels the
     /// run (`run` given to open()) with the error, which names the file.

@@ -55,6 +55,7 @@ struct RunReport {
 
 /// Runs a validated pipeline to completion with the executor it names (`[global] executor`).
 /// Blocks the calling thread; stages run on the run's own threads.
-RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunOptions& options = {});
+RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run,
+                       const RunOptions& options = {});
 
 } // namespace conveyor

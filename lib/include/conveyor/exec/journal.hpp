@@ -60,7 +60,8 @@ public:
     ~RunJournal();
 
     /// A result recorded for `key` by stage `stage` (in this run or the resumed one).
-    [[nodiscard]] std::optional<std::string> lookup(std::string_view stage, std::string_view key) const;
+    [[nodiscard]] std::optional<std::string> lookup(std::string_view stage,
+                                                    std::string_view key) const;
     /// Records a result (any text without newlines, e.g. compact JSON).
     Status record(std::string_view stage, std::string_view key, std::string_view result);
     /// Results taken from an earlier run so far.
@@ -121,8 +122,8 @@ private:
     std::uint64_t since_sync_ = 0;
     int fd_ = -1;
     int checkpoints_fd_ = -1;
-    int lock_fd_ = -1;       ///< held while this run owns the journal
-    bool busy_ = false;      ///< another running run owns it: record nothing
+    int lock_fd_ = -1;  ///< held while this run owns the journal
+    bool busy_ = false; ///< another running run owns it: record nothing
     std::optional<CommittedCheckpoint> resumed_;
     std::vector<std::string> finished_; ///< stages finished in the interrupted run
 };

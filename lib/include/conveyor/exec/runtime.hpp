@@ -7,7 +7,6 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
-
 #include <cstddef>
 #include <optional>
 #include <thread>
@@ -36,7 +35,8 @@ public:
 private:
     std::size_t worker_count_;
     boost::asio::io_context io_;
-    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> io_work_;
+    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
+        io_work_;
     std::thread io_thread_;
     boost::asio::thread_pool workers_;
     boost::asio::thread_pool sources_;

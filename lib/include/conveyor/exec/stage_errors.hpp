@@ -27,7 +27,8 @@ bool is_retryable(ErrorKind kind) noexcept;
 /// [0, min(max, base * 2^k)], so many clients retrying together do not stampede.
 /// `uniform01` returns numbers in [0, 1); tests pass a fixed sequence.
 std::chrono::milliseconds backoff_delay(std::uint32_t attempt, double base_seconds,
-                                        double max_seconds, const std::function<double()>& uniform01);
+                                        double max_seconds,
+                                        const std::function<double()>& uniform01);
 
 /// How one stage deals with failures, as `[error_handling]` (and the stage's own
 /// `[stages.error_handling]`) says. Given to every stage in OpenContext::errors. Thread-safe.
@@ -53,7 +54,9 @@ public:
     /// Checkpoints: the stage has passed checkpoint `id` (the executor says so; at the start of
     /// a resumed run, the checkpoint it resumed from). Records it fails from now on are after
     /// that checkpoint: their dead-letter entries wait for the next one (DeadLetterQueue).
-    void passed_checkpoint(std::uint64_t id) noexcept { epoch_.store(id, std::memory_order_relaxed); }
+    void passed_checkpoint(std::uint64_t id) noexcept {
+        epoch_.store(id, std::memory_order_relaxed);
+    }
     [[nodiscard]] std::uint64_t checkpoint_epoch() const noexcept {
         return epoch_.load(std::memory_order_relaxed);
     }

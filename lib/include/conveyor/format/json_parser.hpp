@@ -12,7 +12,7 @@ namespace conveyor::json {
 
 /// Where a JSON document failed to parse, relative to the text given to the parser.
 struct ParseError {
-    std::string message;   ///< e.g. "expected ':' after object key"
+    std::string message;    ///< e.g. "expected ':' after object key"
     std::size_t offset = 0; ///< byte offset of the problem
     std::size_t line = 1;   ///< 1-based
     std::size_t column = 1; ///< 1-based, in bytes

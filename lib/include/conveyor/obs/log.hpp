@@ -3,9 +3,8 @@
 // Logging goes to stderr only (stdout carries data). Use spdlog's free functions
 // (spdlog::info, spdlog::debug, ...) after configure_logging().
 
-#include <spdlog/spdlog.h>
-
 #include <optional>
+#include <spdlog/spdlog.h>
 #include <string_view>
 
 namespace conveyor {

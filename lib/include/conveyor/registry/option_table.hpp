@@ -37,39 +37,45 @@ using StringPairs = std::vector<std::pair<std::string, std::string>>;
 
 namespace detail {
 
-template <class T> struct is_optional : std::false_type {};
-template <class T> struct is_optional<std::optional<T>> : std::true_type {};
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
 
 /// How a member type maps onto an option type and back.
-template <class T> struct OptionTraits;
+template <class T>
+struct OptionTraits;
 
-template <> struct OptionTraits<bool> {
+template <>
+struct OptionTraits<bool> {
     static constexpr OptionType type = OptionType::Bool;
     static OptionValue to(bool v) { return OptionValue(v); }
     static bool from(const OptionValue& v) { return v.as_bool(); }
 };
 
 template <class T>
-    requires(std::is_integral_v<T> && !std::is_same_v<T, bool>)
-struct OptionTraits<T> {
+requires(std::is_integral_v<T> && !std::is_same_v<T, bool>) struct OptionTraits<T> {
     static constexpr OptionType type = OptionType::Int;
     static OptionValue to(T v) { return OptionValue(static_cast<std::int64_t>(v)); }
     static T from(const OptionValue& v) { return static_cast<T>(v.as_int()); }
 };
 
-template <> struct OptionTraits<double> {
+template <>
+struct OptionTraits<double> {
     static constexpr OptionType type = OptionType::Float;
     static OptionValue to(double v) { return OptionValue(v); }
     static double from(const OptionValue& v) { return v.as_double(); }
 };
 
-template <> struct OptionTraits<std::string> {
+template <>
+struct OptionTraits<std::string> {
     static constexpr OptionType type = OptionType::String;
     static OptionValue to(const std::string& v) { return OptionValue(v); }
     static std::string from(const OptionValue& v) { return v.as_string(); }
 };
 
-template <> struct OptionTraits<std::vector<std::string>> {
+template <>
+struct OptionTraits<std::vector<std::string>> {
     static constexpr OptionType type = OptionType::StringList;
     static OptionValue to(const std::vector<std::string>& v) {
         OptionValue::List l;
@@ -85,7 +91,8 @@ template <> struct OptionTraits<std::vector<std::string>> {
     }
 };
 
-template <> struct OptionTraits<StringPairs> {
+template <>
+struct OptionTraits<StringPairs> {
     static constexpr OptionType type = OptionType::StringMap;
     static OptionValue to(const StringPairs& v) {
         OptionValue::Table t;
@@ -101,7 +108,8 @@ template <> struct OptionTraits<StringPairs> {
     }
 };
 
-template <> struct OptionTraits<std::map<std::string, std::string>> {
+template <>
+struct OptionTraits<std::map<std::string, std::string>> {
     static constexpr OptionType type = OptionType::StringMap;
     static OptionValue to(const std::map<std::string, std::string>& v) {
         OptionValue::Table t;
@@ -117,13 +125,15 @@ template <> struct OptionTraits<std::map<std::string, std::string>> {
     }
 };
 
-template <> struct OptionTraits<OptionValue> {
+template <>
+struct OptionTraits<OptionValue> {
     static constexpr OptionType type = OptionType::Any;
     static OptionValue to(const OptionValue& v) { return v; }
     static OptionValue from(const OptionValue& v) { return v; }
 };
 
-template <class T> struct OptionTraits<std::optional<T>> {
+template <class T>
+struct OptionTraits<std::optional<T>> {
     static constexpr OptionType type = OptionTraits<T>::type;
     static OptionValue to(const std::optional<T>& v) {
         return v ? OptionTraits<T>::to(*v) : OptionValue();
@@ -149,7 +159,8 @@ template <class T> struct OptionTraits<std::optional<T>> {
 /// An std::optional member has no default (absent unless given or inherited); an integer
 /// member is bounded by its type's range unless `min`/`max` say more; an enum member is
 /// declared with its spellings (`add_choice`).
-template <class Config> class OptionTable {
+template <class Config>
+class OptionTable {
 public:
     template <class T>
     OptionTable& add(std::string name, T Config::*member, OptionInfo info = {}) {
@@ -161,21 +172,19 @@ public:
             if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) bound_by_type<V>(spec);
         }
         if (!spec.required) spec.default_value = Traits::to(Config{}.*member);
-        entries_.push_back(Entry{std::move(spec),
-                                 [member](Config& c, const OptionValue& v) {
-                                     c.*member = Traits::from(v);
-                                 },
-                                 [member](const Config& c) { return Traits::to(c.*member); }});
+        entries_.push_back(
+            Entry{std::move(spec),
+                  [member](Config& c, const OptionValue& v) { c.*member = Traits::from(v); },
+                  [member](const Config& c) { return Traits::to(c.*member); }});
         return *this;
     }
 
     /// A string option whose spellings map onto the values of `member` (usually an enum).
     /// The spellings are the option's choices; the default is the spelling of Config{}'s value.
     template <class E>
-        requires(!detail::is_optional<E>::value)
-    OptionTable& add_choice(std::string name, E Config::*member,
-                            std::vector<std::pair<std::string, E>> spellings,
-                            OptionInfo info = {}) {
+    requires(!detail::is_optional<E>::value) OptionTable& add_choice(
+        std::string name, E Config::*member, std::vector<std::pair<std::string, E>> spellings,
+        OptionInfo info = {}) {
         return add_spellings(std::move(name), member, std::move(spellings), std::move(info));
     }
 
@@ -203,13 +212,12 @@ public:
                 continue;
             OptionSpec spec = e.spec;
             if (!spec.required) spec.default_value = e.read(Config{}.*member);
-            entries_.push_back(Entry{std::move(spec),
-                                     [member, assign = e.assign](Config& c, const OptionValue& v) {
-                                         assign(c.*member, v);
-                                     },
-                                     [member, read = e.read](const Config& c) {
-                                         return read(c.*member);
-                                     }});
+            entries_.push_back(
+                Entry{std::move(spec),
+                      [member, assign = e.assign](Config& c, const OptionValue& v) {
+                          assign(c.*member, v);
+                      },
+                      [member, read = e.read](const Config& c) { return read(c.*member); }});
         }
         return *this;
     }
@@ -242,7 +250,8 @@ public:
     }
 
 private:
-    template <class Other> friend class OptionTable; // embed() copies another table's entries
+    template <class Other>
+    friend class OptionTable; // embed() copies another table's entries
 
     struct Entry {
         OptionSpec spec;
@@ -253,8 +262,7 @@ private:
     /// add_choice's work, for plain and optional members alike.
     template <class E>
     OptionTable& add_spellings(std::string name, E Config::*member,
-                               std::vector<std::pair<std::string, E>> spellings,
-                               OptionInfo info) {
+                               std::vector<std::pair<std::string, E>> spellings, OptionInfo info) {
         assert(!spellings.empty());
         OptionSpec spec = make_spec(std::move(name), OptionType::String, std::move(info));
         spec.choices.clear();
@@ -291,7 +299,8 @@ private:
         return spec;
     }
 
-    template <class T> static void bound_by_type(OptionSpec& spec) {
+    template <class T>
+    static void bound_by_type(OptionSpec& spec) {
         // Only bounds narrower than an int64 say anything (and stay exact as doubles).
         if constexpr (std::is_unsigned_v<T>) {
             if (!spec.min) spec.min = 0;

@@ -15,8 +15,8 @@ namespace conveyor {
 /// The types a declared option can have. Loading checks them and normalises the value.
 enum class OptionType : std::uint8_t {
     Bool,
-    Int,        ///< TOML integer
-    Float,      ///< TOML float or integer (stored as double)
+    Int,   ///< TOML integer
+    Float, ///< TOML float or integer (stored as double)
     String,
     StringList, ///< array of strings; a single string is accepted as a list of one
     StringMap,  ///< table of string values (e.g. HTTP headers), in file order
@@ -34,9 +34,9 @@ struct OptionSpec {
     bool required = false;
     OptionValue default_value; ///< null when there is no default
     std::string description;
-    std::vector<std::string> choices;      ///< allowed values of a String option
-    std::vector<std::string> aliases;      ///< older spellings still accepted (e.g. has_headers)
-    std::optional<double> min;             ///< inclusive bounds of Int/Float options
+    std::vector<std::string> choices; ///< allowed values of a String option
+    std::vector<std::string> aliases; ///< older spellings still accepted (e.g. has_headers)
+    std::optional<double> min;        ///< inclusive bounds of Int/Float options
     std::optional<double> max;
     std::string deprecated; ///< non-empty: using the option warns with this advice
     std::string example;    ///< TOML text of a typical value, for `conveyor new` and the schema

@@ -27,7 +27,8 @@ public:
     /// Records emitted and not yet taken.
     [[nodiscard]] std::size_t rows() const noexcept {
         std::size_t n = 0;
-        for (const Batch& b : batches_) n += b.rows();
+        for (const Batch& b : batches_)
+            n += b.rows();
         return n;
     }
     std::vector<Batch> take() { return std::exchange(batches_, {}); }

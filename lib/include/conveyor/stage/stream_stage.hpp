@@ -8,7 +8,6 @@
 #include "conveyor/core/result.hpp"
 
 #include <boost/asio/awaitable.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <optional>
