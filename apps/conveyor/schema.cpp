@@ -6,6 +6,7 @@
 
 #include "schema.hpp"
 
+#include "conveyor/config/limits.hpp"
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "json_doc.hpp"
@@ -19,13 +20,12 @@ namespace {
 using Obj = JsonDoc::Object;
 using Arr = JsonDoc::Array;
 
-// Bounds enforced by lib/src/config/sections.cpp.
-constexpr std::int64_t kMaxChannelBuffer = 10'000'000;
-constexpr std::int64_t kMaxConcurrency = 100'000;
-constexpr std::int64_t kMaxWorkers = 4096;
-constexpr std::int64_t kMaxBatchSize = 1'000'000;
-constexpr std::int64_t kMaxRetries = 1000;
-constexpr std::int64_t kMaxBufferedBytes = std::int64_t{1} << 50;
+using config::kMaxBatchSize;
+using config::kMaxChannelBuffer;
+using config::kMaxConcurrency;
+using config::kMaxRetries;
+using config::kMaxWorkers;
+constexpr auto kMaxBufferedBytes = static_cast<std::int64_t>(config::kMaxBufferedBytes);
 constexpr double kMaxSeconds = 365.0 * 24 * 3600;
 
 /// A string expanded at load time (`${NAME}`) can be anything afterwards: enums accept it.
@@ -245,7 +245,7 @@ JsonDoc global_section(const Registry& registry) {
                                              "One run at a time (like --lock; exit 4 otherwise)."),
                                    d.lock)},
              {"checkpoint_interval",
-              with_default(described(integer(0, 1'000'000'000),
+              with_default(described(integer(0, config::kMaxCheckpointInterval),
                                      "Records between checkpoints, and journal entries between "
                                      "fsyncs (for --resume); 0 turns checkpoints off."),
                            static_cast<std::int64_t>(d.checkpoint_interval))}}},

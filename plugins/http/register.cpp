@@ -1,3 +1,4 @@
+#include "conveyor/config/limits.hpp"
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/core/ascii.hpp"
 #include "conveyor/registry/registry.hpp"
@@ -234,7 +235,7 @@ void register_http(Registry& registry) {
     fn.options.push_back(option("body", OptionType::String, {},
                                 "Request body template (values JSON-escaped, strings without "
                                 "quotes). Content-Type defaults to application/json."));
-    fn.options.push_back(int_option("concurrency", {}, 1, 100000,
+    fn.options.push_back(int_option("concurrency", {}, 1, config::kMaxConcurrency,
                                     "Requests in flight at most (default: [global] concurrency)."));
     fn.options.push_back(option("ordered", OptionType::Bool, true,
                                 "Emit records in input order (false: as responses arrive)."));

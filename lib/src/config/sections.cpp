@@ -1,5 +1,6 @@
 #include "sections.hpp"
 
+#include "conveyor/config/limits.hpp"
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/registry/registry.hpp"
 
@@ -12,14 +13,6 @@ namespace conveyor::config {
 
 namespace {
 
-// Sane upper bounds: beyond them a value is a typo, not a tuning choice.
-constexpr std::int64_t kMaxChannelBuffer = 10'000'000;
-constexpr std::int64_t kMaxConcurrency = 100'000;
-constexpr std::int64_t kMaxWorkers = 4096;
-constexpr std::int64_t kMaxBatchSize = 1'000'000;
-constexpr std::int64_t kMaxRetries = 1000;
-constexpr std::uint64_t kMaxBufferedBytes = std::uint64_t{1} << 50; // 1 PiB
-
 const std::vector<std::string> kExecutors = {"dag", "channel", "async"};
 const std::vector<std::string> kModes = {"batch", "streaming"};
 const std::vector<std::string> kLogLevels = {"trace",   "debug", "info",     "warn",
@@ -27,7 +20,6 @@ const std::vector<std::string> kLogLevels = {"trace",   "debug", "info",     "wa
 const std::vector<std::string> kStrategies = {"stop", "continue", "retry"};
 const std::vector<std::string> kDeadLetterKeys = {"enabled", "path"};
 const std::vector<std::string> kOnExhausted = {"stop", "continue"};
-constexpr std::int64_t kMaxCheckpointInterval = 1'000'000'000;
 
 const toml::table* as_section(LoadContext& ctx, const toml::node& node, std::string_view name) {
     const toml::table* t = node.as_table();

@@ -84,6 +84,9 @@ struct OptionTraits<std::vector<std::string>> {
         return OptionValue(std::move(l));
     }
     static std::vector<std::string> from(const OptionValue& v) {
+        // A single string is a list of one, as Options::get_string_list reads it: the loader
+        // makes a list of it, options built by hand (tests) may not.
+        if (v.is_string()) return {v.as_string()};
         std::vector<std::string> out;
         for (const OptionValue& item : v.as_list())
             out.push_back(item.as_string());
