@@ -123,8 +123,8 @@ std::optional<std::vector<obs::TapRequest>> check_taps(const RunArgs& args, cons
         }
         if (st->descriptor && st->descriptor->role == StageRole::Sink) {
             std::string feeders;
-            for (const std::string& in : st->inputs)
-                feeders += (feeders.empty() ? "'" : ", '") + in + "'";
+            for (std::size_t k = 0; k < st->inputs.size(); ++k)
+                feeders += (feeders.empty() ? "'" : ", '") + st->input_label(k) + "'";
             print_err(
                 fmt::format("conveyor: --tap: stage '{}' is a sink ({}): it passes no records "
                             "on; tap the stage that feeds it{}\n",

@@ -12,11 +12,14 @@ namespace conveyor::cli {
 
 PlanView::PlanView(const PipelineSpec& pipeline) : p(pipeline), dag(pipeline.stages.size()) {
     for (std::size_t i = 0; i < p.stages.size(); ++i)
-        for (const std::string& in : p.stages[i].inputs)
+        for (std::size_t k = 0; k < p.stages[i].inputs.size(); ++k)
             for (std::size_t j = 0; j < p.stages.size(); ++j)
-                if (p.stages[j].id == in) {
+                if (p.stages[j].id == p.stages[i].inputs[k]) {
                     dag.add_edge(j, i);
                     edges.emplace_back(j, i);
+                    edge_outputs.push_back(k < p.stages[i].input_outputs.size()
+                                               ? p.stages[i].input_outputs[k]
+                                               : std::string());
                 }
 }
 
@@ -26,7 +29,7 @@ std::string PlanView::describe_stage(std::size_t i) const {
     if (!st.inputs.empty()) {
         line += " <- ";
         for (std::size_t k = 0; k < st.inputs.size(); ++k)
-            line += (k ? ", " : "") + st.inputs[k];
+            line += (k ? ", " : "") + st.input_label(k);
     }
     return line;
 }
@@ -182,9 +185,13 @@ std::string explain_text(const PipelineSpec& p) {
             s += fmt::format("\nchannels ({}, at most {} records each; a full channel makes its "
                              "producer wait):\n",
                              plural(v.edges.size(), "channel"), g.channel_buffer_size);
-            for (const auto& [from, to] : v.edges)
-                s += fmt::format("  {} -> {}  capacity {}\n", p.stages[from].id, p.stages[to].id,
+            for (std::size_t e = 0; e < v.edges.size(); ++e) {
+                const auto& [from, to] = v.edges[e];
+                const std::string& output = v.edge_outputs[e];
+                s += fmt::format("  {}{} -> {}  capacity {}\n", p.stages[from].id,
+                                 output.empty() ? "" : "." + output, p.stages[to].id,
                                  g.channel_buffer_size);
+            }
         } else {
             s += fmt::format(
                 "\nmailboxes (at most {} records each, shared by the stage's inputs):\n",
@@ -267,8 +274,13 @@ std::string graph_dot(const PipelineSpec& p) {
         s += "  " + dot_quote(st.id) + " [label=" + dot_quote(st.id + "\n" + st.function) + shape +
              "];\n";
     }
-    for (const auto& [from, to] : v.edges)
-        s += "  " + dot_quote(p.stages[from].id) + " -> " + dot_quote(p.stages[to].id) + ";\n";
+    for (std::size_t e = 0; e < v.edges.size(); ++e) {
+        const auto& [from, to] = v.edges[e];
+        s += "  " + dot_quote(p.stages[from].id) + " -> " + dot_quote(p.stages[to].id);
+        // A named output (route.apply's routes) labels its edge.
+        if (!v.edge_outputs[e].empty()) s += " [label=" + dot_quote(v.edge_outputs[e]) + "]";
+        s += ";\n";
+    }
     s += "}\n";
     return s;
 }
@@ -285,8 +297,13 @@ std::string graph_mermaid(const PipelineSpec& p) {
                                                  : "[" + label + "]";
         s += fmt::format("  s{}{}\n", i, shape);
     }
-    for (const auto& [from, to] : v.edges)
-        s += fmt::format("  s{} --> s{}\n", from, to);
+    for (std::size_t e = 0; e < v.edges.size(); ++e) {
+        const auto& [from, to] = v.edges[e];
+        if (v.edge_outputs[e].empty())
+            s += fmt::format("  s{} --> s{}\n", from, to);
+        else
+            s += fmt::format("  s{} -->|\"{}\"| s{}\n", from, mermaid_text(v.edge_outputs[e]), to);
+    }
     return s;
 }
 

@@ -18,6 +18,8 @@ struct PlanView {
     Dag dag;
     /// (producer, consumer) per `inputs` entry, in file order of the consumers.
     std::vector<std::pair<std::size_t, std::size_t>> edges;
+    /// Per edge: the producer's named output it carries ("" = its main output).
+    std::vector<std::string> edge_outputs;
 
     /// "filter (filter.apply) <- load".
     [[nodiscard]] std::string describe_stage(std::size_t i) const;

@@ -1,3 +1,4 @@
+#include "conveyor/core/per_schema.hpp"
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/registry/registry.hpp"
@@ -41,20 +42,33 @@ const OptionTable<ValidateOptions>& validate_options() {
     return table;
 }
 
-/// Checks each record against the rules; a valid record passes on, an invalid one is a record
-/// error whose message lists every rule it breaks (the stage's error strategy decides: fail
-/// the run, or leave it out and write it to the dead-letter queue).
+constexpr std::string_view kInvalidOutput = "invalid";
+constexpr std::string_view kErrorsField = "_errors";
+
+/// Checks each record against the rules; a valid record passes on. An invalid one goes to the
+/// named output `invalid` with an `_errors` list ({rule, field, message} per broken rule) when
+/// a stage reads that output; otherwise it is a record error whose message lists every rule
+/// it breaks (the stage's error strategy decides: fail the run, or leave it out and write it
+/// to the dead-letter queue).
 class ValidateOperator final : public Operator {
 public:
-    ValidateOperator(const Rules& rules, StageErrors* errors) : checker_(rules), errors_(errors) {}
+    ValidateOperator(const Rules& rules, StageErrors* errors, bool invalid_read)
+        : checker_(rules), errors_(errors), invalid_read_(invalid_read) {}
 
     Status push(std::size_t, Batch&& batch, Emitter& out) override {
         const std::size_t rows = batch.rows();
         keep_.assign(rows, 1);
+        invalid_.clear();
         std::size_t failed = 0;
         for (std::size_t r = 0; r < rows; ++r) {
             std::vector<Violation> broken = checker_.check(batch.schema(), batch.row(r));
             if (broken.empty()) continue;
+            keep_[r] = 0;
+            ++failed;
+            if (invalid_read_) {
+                invalid_.emplace_back(r, std::move(broken));
+                continue;
+            }
             std::string message = "invalid record: ";
             for (std::size_t i = 0; i < broken.size(); ++i)
                 message += (i ? "; " : "") + broken[i].message + " (" + broken[i].rule + ")";
@@ -62,9 +76,8 @@ public:
             if (!errors_) return fail(std::move(e));
             if (Status st = errors_->record_failed(batch.schema(), batch.row(r), std::move(e)); !st)
                 return st;
-            keep_[r] = 0;
-            ++failed;
         }
+        if (!invalid_.empty()) out.emit_to(1, invalid_batch(batch));
         if (failed == rows) return {};
         if (failed) batch.retain_rows(keep_);
         out.emit(std::move(batch));
@@ -72,9 +85,54 @@ public:
     }
 
 private:
+    /// Where `_errors` goes in records of a schema: its own column if the input has one (a
+    /// second validation), else a new last one.
+    struct Layout {
+        SchemaRef schema;
+        std::size_t errors_column = 0;
+    };
+
+    Batch invalid_batch(Batch& batch) {
+        const Layout& layout = layouts_.get(batch.schema_ref(), [](const Schema& s) {
+            Layout l;
+            if (auto c = s.find(kErrorsField)) {
+                l.errors_column = *c;
+                return l; // schema stays the input's (set below)
+            }
+            std::vector<std::string> names = s.names();
+            l.errors_column = names.size();
+            names.emplace_back(kErrorsField);
+            l.schema = make_schema(std::move(names));
+            return l;
+        });
+        const SchemaRef& schema = layout.schema ? layout.schema : batch.schema_ref();
+        Batch part(schema, invalid_.size());
+        part.share_storage_of(batch);
+        Arena& arena = part.arena();
+        for (const auto& [r, broken] : invalid_) {
+            std::span<Value> row = part.append_row();
+            const auto in = batch.row(r);
+            std::copy(in.begin(), in.end(), row.begin());
+            Value* items = arena.allocate_array<Value>(broken.size());
+            for (std::size_t i = 0; i < broken.size(); ++i) {
+                Member* m = arena.allocate_array<Member>(3);
+                m[0] = {arena.copy("rule"), Value::string(arena.copy(broken[i].rule))};
+                m[1] = {arena.copy("field"), Value::string(arena.copy(broken[i].field))};
+                m[2] = {arena.copy("message"), Value::string(arena.copy(broken[i].message))};
+                items[i] = Value::object(m, 3);
+            }
+            row[layout.errors_column] =
+                Value::array(items, static_cast<std::uint32_t>(broken.size()));
+        }
+        return part;
+    }
+
     Checker checker_;
     StageErrors* errors_;
+    bool invalid_read_;
     std::vector<std::uint8_t> keep_;
+    std::vector<std::pair<std::size_t, std::vector<Violation>>> invalid_;
+    PerSchema<Layout> layouts_;
 };
 
 class ValidateStage final : public Stage {
@@ -103,12 +161,20 @@ public:
             for (const std::string& f : rules_.unique)
                 if (Status st = known(f, "unique_fields"); !st) return st.error();
         }
-        OpenedStage opened(std::make_unique<ValidateOperator>(rules_, ctx.errors), in);
+        const bool invalid_read = !ctx.named_outputs_read.empty() && ctx.named_outputs_read[0];
+        OpenedStage opened(std::make_unique<ValidateOperator>(rules_, ctx.errors, invalid_read),
+                           in);
         opened.fixed_schema = fixed;
         // unique_fields remembers what it saw; that memory is not part of a checkpoint, so a
         // run that checks uniqueness takes none (--resume starts over).
         opened.checkpoints = rules_.unique.empty();
         return opened;
+    }
+
+    [[nodiscard]] std::vector<NamedOutput> named_outputs() const override {
+        return {{std::string(kInvalidOutput),
+                 "invalid records, each with an _errors list of {rule, field, message}",
+                 /*may_go_unread=*/true}};
     }
 
 private:
@@ -177,11 +243,14 @@ void register_validate(Registry& registry) {
     FunctionDescriptor fn;
     fn.name = "validate.schema";
     fn.role = StageRole::Transform;
-    fn.summary = "Check records against rules; invalid ones are record errors";
+    fn.summary = "Check records against rules; invalid ones go to output 'invalid'";
     fn.description =
         "Checks every record against the rules given: required_fields, non_nullable, "
         "field_types, patterns (RE2) and unique_fields. A valid record passes on unchanged. An "
-        "invalid one is a record error whose message lists every rule it breaks: under "
+        "invalid one goes to the named output `invalid` (read it with inputs = "
+        "[\"<stage>.invalid\"]) with an `_errors` list of {rule, field, message}, one per rule "
+        "it breaks. When no stage reads that output, an invalid record is a record error whose "
+        "message lists every rule it breaks: under "
         "strategy = \"continue\" it is left out and written to the dead-letter queue (when "
         "enabled) with that message; under \"stop\" the run fails naming the record's "
         "problems. Over CSV input, a rule naming a field that is not in the header is an "

@@ -75,7 +75,8 @@ Graph parse_dot(const std::string& text) {
     const std::regex header(R"(^digraph )" + q + R"( \{$)");
     const std::regex attr(R"(^  (rankdir=LR|node \[.*\]);$)");
     const std::regex node("^  " + q + R"( \[label=)" + q + R"((, shape=\w+)?\];$)");
-    const std::regex edge("^  " + q + " -> " + q + ";$");
+    // A named output (inputs = ["router.big"]) labels its edge.
+    const std::regex edge("^  " + q + " -> " + q + "(?: \\[label=" + q + "\\])?;$");
     std::getline(in, line);
     EXPECT_TRUE(std::regex_match(line, header)) << line;
     bool closed = false;
@@ -90,7 +91,8 @@ Graph parse_dot(const std::string& text) {
             EXPECT_EQ(label.substr(0, label.find('\n')), id);
             g.function[id] = label.substr(label.find('\n') + 1);
         } else if (std::regex_match(line, m, edge)) {
-            g.edges.emplace(unquote_dot(m[1]), unquote_dot(m[2]));
+            const std::string output = m[3].matched ? "." + unquote_dot(m[3]) : "";
+            g.edges.emplace(unquote_dot(m[1]) + output, unquote_dot(m[2]));
         } else {
             EXPECT_TRUE(std::regex_match(line, attr)) << "unexpected DOT line: " << line;
         }
@@ -107,7 +109,7 @@ Graph parse_mermaid(const std::string& text) {
     EXPECT_EQ(line, "flowchart LR");
     std::map<std::string, std::string> ids; // s3 -> stage id
     const std::regex node(R"re(^  (s\d+)(?:\[/|\[\\|\[)"([^"]*)<br/>([^"]*)"(?:/\]|\\\]|\])$)re");
-    const std::regex edge(R"(^  (s\d+) --> (s\d+)$)");
+    const std::regex edge(R"re(^  (s\d+) -->(?:\|"([^"]*)"\|)? (s\d+)$)re");
     while (std::getline(in, line)) {
         std::smatch m;
         if (std::regex_match(line, m, node)) {
@@ -115,7 +117,8 @@ Graph parse_mermaid(const std::string& text) {
             g.nodes.insert(m[2]);
             g.function[m[2]] = m[3];
         } else if (std::regex_match(line, m, edge)) {
-            g.edges.emplace(ids.at(m[1]), ids.at(m[2]));
+            const std::string output = m[2].matched ? "." + m[2].str() : "";
+            g.edges.emplace(ids.at(m[1]) + output, ids.at(m[3]));
         } else {
             ADD_FAILURE() << "unexpected Mermaid line: " << line;
         }

@@ -66,13 +66,15 @@ inline BuiltStage build_stage(const std::string& function,
     return b;
 }
 
-/// Compact JSON per record, one per line (absent fields left out). Batch metadata follows its
-/// batch's records as a line of its own, marked so it cannot pass for a record:
+/// Compact JSON per record, one per line (absent fields left out); a record emitted on named
+/// output k (Emitter::emit_to) is prefixed "[k] ". Batch metadata follows its batch's records
+/// as a line of its own, marked so it cannot pass for a record:
 /// `@window_closed {"window_start":S,"window_end":E}`.
 inline std::string jsonl(const std::vector<Batch>& batches) {
     std::string out;
     for (const Batch& b : batches) {
         for (std::size_t r = 0; r < b.rows(); ++r) {
+            if (b.output() != 0) out += "[" + std::to_string(b.output()) + "] ";
             json::append_record(out, b.schema(), b.row(r));
             out.push_back('\n');
         }

@@ -59,8 +59,10 @@ struct StageDraft {
     const toml::node* error_handling_node = nullptr; ///< [stages.error_handling]
     ErrorHandlingSpec error_handling;                ///< effective for this stage
     struct Input {
-        std::string id;
+        std::string id; ///< the stage it reads
         const toml::node* node;
+        std::string output;                                  ///< its named output read ("" = main)
+        std::size_t producer = static_cast<std::size_t>(-1); ///< index of stage `id`, once known
     };
     std::vector<Input> inputs;
     const toml::node* inputs_node = nullptr;
@@ -98,6 +100,7 @@ private:
     void check_cycles();
     void check_stage_options();
     void build_stages(const GlobalSpec& global);
+    void check_named_outputs();
     void warn_unused_outputs();
 
     LoadContext ctx_;
@@ -431,15 +434,27 @@ void Loader::check_inputs() {
 
     for (std::size_t i = 0; i < stages_.size(); ++i) {
         StageDraft& s = stages_[i];
+        // "router.big" reads output 'big' of stage 'router' unless a stage is named
+        // "router.big" itself (ids may contain dots).
+        for (StageDraft::Input& in : s.inputs) {
+            const std::size_t dot = in.id.rfind('.');
+            if (index_.count(in.id) || dot == std::string::npos || dot == 0 ||
+                dot + 1 == in.id.size() || !index_.count(in.id.substr(0, dot)))
+                continue;
+            in.output = in.id.substr(dot + 1);
+            in.id.resize(dot);
+        }
         for (std::size_t k = 0; k < s.inputs.size(); ++k) {
-            const StageDraft::Input& in = s.inputs[k];
+            StageDraft::Input& in = s.inputs[k];
             if (!s.id.empty() && in.id == s.id) {
                 ctx_.error(ctx_.at(*in.node), s.id, "stage lists itself in 'inputs'");
                 continue;
             }
             // A second edge from the same stage would feed it every record twice.
-            const auto first = std::find_if(s.inputs.begin(), s.inputs.begin() + k,
-                                            [&in](const auto& other) { return other.id == in.id; });
+            const auto first =
+                std::find_if(s.inputs.begin(), s.inputs.begin() + k, [&in](const auto& other) {
+                    return other.id == in.id && other.output == in.output;
+                });
             if (first != s.inputs.begin() + k) {
                 ctx_.error(ctx_.at(*in.node), s.id,
                            "input '" + in.id + "' is listed more than once in 'inputs' (first at " +
@@ -453,13 +468,14 @@ void Loader::check_inputs() {
                 std::string hint = did_you_mean(in.id, ids);
                 if (hint.empty() && !ids.empty() && ids.size() <= 12) {
                     hint = " (stages: ";
-                    for (std::size_t k = 0; k < ids.size(); ++k)
-                        hint += (k ? ", " : "") + ids[k];
+                    for (std::size_t j = 0; j < ids.size(); ++j)
+                        hint += (j ? ", " : "") + ids[j];
                     hint += ")";
                 }
                 ctx_.error(ctx_.at(*in.node), s.id, msg + hint);
                 continue;
             }
+            in.producer = it->second;
             edges_.emplace_back(it->second, i);
         }
         check_input_count(s);
@@ -561,16 +577,81 @@ void Loader::build_stages(const GlobalSpec& global) {
     }
 }
 
+namespace {
+
+std::string list_outputs(const std::string& stage, const std::vector<NamedOutput>& outputs) {
+    std::string s;
+    for (std::size_t k = 0; k < outputs.size(); ++k)
+        s += (k ? ", " : "") + stage + "." + outputs[k].name;
+    return s;
+}
+
+} // namespace
+
+void Loader::check_named_outputs() {
+    for (StageDraft& s : stages_) {
+        for (StageDraft::Input& in : s.inputs) {
+            if (in.producer >= stages_.size() || !stages_[in.producer].stage) continue;
+            const Stage& from = *stages_[in.producer].stage;
+            const std::vector<NamedOutput> outputs = from.named_outputs();
+            if (in.output.empty()) {
+                if (from.has_main_output()) continue;
+                ctx_.error(ctx_.at(*in.node), s.id,
+                           "stage '" + in.id +
+                               "' sends its records to named outputs only: read one of them, "
+                               "e.g. inputs = [\"" +
+                               (outputs.empty() ? in.id : in.id + "." + outputs.front().name) +
+                               "\"] (outputs: " + list_outputs(in.id, outputs) + ")");
+                continue;
+            }
+            const bool known = std::any_of(outputs.begin(), outputs.end(),
+                                           [&](const auto& o) { return o.name == in.output; });
+            if (known) continue;
+            if (outputs.empty()) {
+                ctx_.error(ctx_.at(*in.node), s.id,
+                           "input '" + in.id + "." + in.output + "': stage '" + in.id +
+                               "' has no named outputs (write inputs = [\"" + in.id + "\"])");
+                continue;
+            }
+            std::vector<std::string> names;
+            for (const NamedOutput& o : outputs)
+                names.push_back(o.name);
+            ctx_.error(ctx_.at(*in.node), s.id,
+                       "input '" + in.id + "." + in.output + "': stage '" + in.id +
+                           "' has no output '" + in.output + "'" + did_you_mean(in.output, names) +
+                           " (outputs: " + list_outputs(in.id, outputs) + ")");
+        }
+    }
+}
+
 void Loader::warn_unused_outputs() {
     std::vector<bool> consumed(stages_.size(), false);
-    for (auto [from, to] : edges_)
-        consumed[from] = true;
+    std::vector<std::vector<std::string>> read(stages_.size()); // named outputs read
+    for (const StageDraft& s : stages_)
+        for (const StageDraft::Input& in : s.inputs) {
+            if (in.producer >= stages_.size()) continue;
+            if (in.output.empty())
+                consumed[in.producer] = true;
+            else
+                read[in.producer].push_back(in.output);
+        }
     for (std::size_t i = 0; i < stages_.size(); ++i) {
         const StageDraft& s = stages_[i];
-        if (consumed[i] || s.id.empty() || !s.descriptor || s.descriptor->role == StageRole::Sink)
-            continue;
-        ctx_.warning(s.where, s.id,
-                     "output of stage '" + s.id + "' is not used: no stage lists it in 'inputs'");
+        if (s.id.empty() || !s.descriptor || s.descriptor->role == StageRole::Sink) continue;
+        const bool main = !s.stage || s.stage->has_main_output();
+        if (main && !consumed[i] && read[i].empty())
+            ctx_.warning(s.where, s.id,
+                         "output of stage '" + s.id +
+                             "' is not used: no stage lists it in 'inputs'");
+        if (!s.stage) continue;
+        for (const NamedOutput& o : s.stage->named_outputs()) {
+            if (o.may_go_unread ||
+                std::find(read[i].begin(), read[i].end(), o.name) != read[i].end())
+                continue;
+            ctx_.warning(s.where, s.id,
+                         "output '" + s.id + "." + o.name +
+                             "' is not read by any stage: the records sent to it are dropped");
+        }
     }
 }
 
@@ -626,6 +707,7 @@ std::optional<PipelineSpec> Loader::load(std::string_view text) {
     check_cycles();
     check_stage_options();
     build_stages(spec.global);
+    check_named_outputs();
     warn_unused_outputs();
 
     if (ctx_.diags.has_errors()) return std::nullopt;
@@ -633,8 +715,10 @@ std::optional<PipelineSpec> Loader::load(std::string_view text) {
         StageSpec out;
         out.id = s.id;
         out.function = s.function;
-        for (const StageDraft::Input& in : s.inputs)
+        for (const StageDraft::Input& in : s.inputs) {
             out.inputs.push_back(in.id);
+            out.input_outputs.push_back(in.output);
+        }
         out.config = std::move(s.options);
         out.where = s.where;
         out.descriptor = s.descriptor;

@@ -30,6 +30,12 @@ std::string_view to_string(ExecutionMode mode) noexcept {
     return mode == ExecutionMode::Streaming ? "streaming" : "batch";
 }
 
+std::string StageSpec::input_label(std::size_t k) const {
+    if (k < input_outputs.size() && !input_outputs[k].empty())
+        return inputs[k] + "." + input_outputs[k];
+    return inputs[k];
+}
+
 const StageSpec* PipelineSpec::find_stage(std::string_view id) const {
     for (const StageSpec& s : stages)
         if (s.id == id) return &s;

@@ -23,6 +23,7 @@ Batch Batch::clone() {
     b.owners_ = owners_;
     b.payload_bytes_ = payload_bytes_;
     b.checkpoint_ = checkpoint_;
+    b.output_ = output_;
     b.infos_ = infos_;
     return b;
 }

@@ -186,8 +186,11 @@ void run_dag(Plan& plan) {
                 else
                     ins.push_back(std::make_unique<InboxInput>(*seg_inboxes[i]));
                 if (i + 1 < seg.size()) {
+                    // Inside a chain a stage has one consumer, the next link.
+                    const std::uint32_t output = n.consumers.empty() ? 0 : n.consumers[0].output;
                     auto out = std::make_unique<BroadcastOutput>(
-                        n, std::vector<BroadcastOutput::Target>{{seg_inboxes[i + 1], 0, true}},
+                        n,
+                        std::vector<BroadcastOutput::Target>{{seg_inboxes[i + 1], 0, true, output}},
                         *plan.run);
                     st.to_next = out.get();
                     outs.push_back(std::move(out));
@@ -235,8 +238,10 @@ void run_dag(Plan& plan) {
                 const bool last = c + 1 == n.consumers.size();
                 std::uint64_t rows = 0;
                 for (Batch& b : batches) {
-                    rows += b.rows();
-                    q.push_back(last ? std::move(b) : b.clone());
+                    std::optional<Batch> payload = payload_for(b, to.output, last);
+                    if (!payload) continue;
+                    rows += payload->rows();
+                    q.push_back(std::move(*payload));
                 }
                 // Waiting records, for live metrics and progress.
                 plan.nodes[to.node].metrics->queued_records.fetch_add(rows,

@@ -24,9 +24,9 @@ asio::awaitable<bool> BroadcastOutput::emit(Batch batch) {
         // Named, not a temporary inside the co_await expression (GCC 12 mishandles
         // non-trivial temporaries there).
         // Moved only on the last pass of the loop: no use after the move.
-        Batch payload =
-            i == last ? std::move(batch) : batch.clone(); // NOLINT(bugprone-use-after-move)
-        const bool ok = co_await t.inbox->push(t.port, std::move(payload));
+        std::optional<Batch> payload = payload_for(batch, t.output, i == last);
+        if (!payload) continue;
+        const bool ok = co_await t.inbox->push(t.port, std::move(*payload));
         if (!ok) t.live = false;
     }
     if (run_.cancelled()) co_return false;
@@ -35,10 +35,21 @@ asio::awaitable<bool> BroadcastOutput::emit(Batch batch) {
     co_return false;
 }
 
+std::optional<Batch> payload_for(Batch& batch, std::uint32_t output, bool last) {
+    if (batch.output() != output) {
+        if (batch.checkpoint_id() == 0 && batch.infos().empty()) return std::nullopt;
+        return batch.control_only();
+    }
+    Batch b = last ? std::move(batch) : batch.clone();
+    b.set_output(0);
+    return b;
+}
+
 void note_emitted(Node& node, const Batch& batch) {
     if (batch.is_marker_only()) return;
     node.metrics->records_out.fetch_add(batch.rows(), std::memory_order_relaxed);
     node.metrics->batches_out.fetch_add(1, std::memory_order_relaxed);
+    if (batch.output() != 0) node.metrics->add_named_output_records(batch.output(), batch.rows());
     if (node.observer) node.observer->on_batch(node.id(), batch);
 }
 

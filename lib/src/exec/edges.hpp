@@ -33,6 +33,7 @@ public:
         Inbox* inbox;
         std::size_t port;
         bool live = true;
+        std::uint32_t output = 0; ///< the stage's output this consumer reads
     };
     BroadcastOutput(Node& node, std::vector<Target> targets, RunContext& run)
         : node_(node), targets_(std::move(targets)), run_(run) {}
@@ -46,6 +47,12 @@ private:
     std::vector<Target> targets_;
     RunContext& run_;
 };
+
+/// What a consumer reading output `output` of the emitting stage gets of `batch`: the batch
+/// itself (moved when `last`, else cloned) when it left by that output, else only its
+/// checkpoint marker and metadata (nothing at all when it has neither). The output tag is
+/// cleared: it meant something only to the stage that emitted the batch.
+std::optional<Batch> payload_for(Batch& batch, std::uint32_t output, bool last);
 
 /// Counts a batch a stage emits (records and batches out) and shows it to the stage's observer;
 /// a checkpoint marker alone is neither.

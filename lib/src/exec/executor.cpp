@@ -118,6 +118,13 @@ Status open_stages(exec::Plan& plan, const Dag& dag, const RunJournal* resume) {
         ctx.run = plan.run;
         ctx.metrics = n.metrics;
         ctx.errors = n.errors.get();
+        // Outputs nobody reads: all false (the stage may handle those records itself).
+        const std::size_t named = n.spec->stage ? n.spec->stage->named_outputs().size() : 0;
+        if (named && !n.named_outputs_read) {
+            n.named_outputs_read.reset(new bool[named]());
+            n.named_outputs = named;
+        }
+        ctx.named_outputs_read = std::span<const bool>(n.named_outputs_read.get(), n.named_outputs);
         Result<OpenedStage> opened = n.spec->stage->open(ctx);
         // strategy = "retry": opening again may succeed (an input not there yet, a server
         // restarting); bad data or a bad pipeline never will.
@@ -334,15 +341,35 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
         n.spec = &pipeline.stages[i];
         n.index = i;
         n.metrics = &metrics.add(n.spec->id);
+        if (n.spec->stage)
+            if (const std::size_t named = n.spec->stage->named_outputs().size())
+                n.metrics->count_named_outputs(named);
         if (options.observer && options.observer->observes(n.spec->id))
             n.observer = options.observer;
     }
     for (std::size_t i = 0; i < pipeline.stages.size(); ++i) {
-        for (const std::string& in : pipeline.stages[i].inputs) {
-            const auto it = std::find_if(pipeline.stages.begin(), pipeline.stages.end(),
-                                         [&](const StageSpec& s) { return s.id == in; });
+        const StageSpec& spec = pipeline.stages[i];
+        for (std::size_t k = 0; k < spec.inputs.size(); ++k) {
+            const auto it =
+                std::find_if(pipeline.stages.begin(), pipeline.stages.end(),
+                             [&](const StageSpec& s) { return s.id == spec.inputs[k]; });
             const std::size_t p = static_cast<std::size_t>(it - pipeline.stages.begin());
-            plan.nodes[p].consumers.push_back({i, plan.nodes[i].producers.size()});
+            exec::Node& producer = plan.nodes[p];
+            std::uint32_t output = 0;
+            if (k < spec.input_outputs.size() && !spec.input_outputs[k].empty() && it->stage) {
+                // The loader checked that the output exists.
+                const std::vector<NamedOutput> named = it->stage->named_outputs();
+                for (std::size_t o = 0; o < named.size(); ++o)
+                    if (named[o].name == spec.input_outputs[k]) {
+                        output = static_cast<std::uint32_t>(o + 1);
+                        if (!producer.named_outputs_read) {
+                            producer.named_outputs_read.reset(new bool[named.size()]());
+                            producer.named_outputs = named.size();
+                        }
+                        producer.named_outputs_read[o] = true;
+                    }
+            }
+            producer.consumers.push_back({i, plan.nodes[i].producers.size(), output});
             plan.nodes[i].producers.push_back(p);
             dag.add_edge(p, i);
         }

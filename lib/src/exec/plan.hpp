@@ -27,6 +27,7 @@ class Checkpointer;
 struct Consumer {
     std::size_t node;
     std::size_t port;
+    std::uint32_t output = 0; ///< the producer's output it reads (Batch::output)
 };
 
 /// One stage of the run: its spec, its graph position and its per-run state.
@@ -35,6 +36,9 @@ struct Node {
     std::size_t index = 0;
     std::vector<std::size_t> producers; ///< producer node per input port
     std::vector<Consumer> consumers;
+    /// Per named output of the stage (Stage::named_outputs): whether a consumer reads it.
+    std::unique_ptr<bool[]> named_outputs_read;
+    std::size_t named_outputs = 0;
     std::optional<OpenedStage> opened;
     StageMetrics* metrics = nullptr;
     std::unique_ptr<StageErrors> errors;

@@ -48,7 +48,7 @@ void run_streaming(Plan& plan, bool shared_mailbox) {
         std::vector<BroadcastOutput::Target> targets;
         for (const Consumer& c : n.consumers)
             targets.push_back(
-                {inboxes[c.node].get(), c.port, plan.nodes[c.node].opened.has_value()});
+                {inboxes[c.node].get(), c.port, plan.nodes[c.node].opened.has_value(), c.output});
         outs.push_back(std::make_unique<BroadcastOutput>(n, std::move(targets), *plan.run));
     }
 

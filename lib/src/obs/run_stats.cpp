@@ -20,7 +20,11 @@ StageStats stage_stats(const RunDescription::Stage& d, StageMetrics* m, std::int
     s.function = d.function;
     s.source = d.source;
     s.sink = d.sink;
+    for (const std::string& name : d.named_outputs)
+        s.named_outputs.emplace_back(name, 0);
     if (!m) return s;
+    for (std::size_t k = 0; k < s.named_outputs.size(); ++k)
+        s.named_outputs[k].second = m->named_output_records(k);
     constexpr auto r = std::memory_order_relaxed;
     s.state = m->get_state();
     s.records_in = m->records_in.load(r);
@@ -58,6 +62,9 @@ RunDescription describe_run(const PipelineSpec& pipeline) {
         s.function = st.function;
         s.source = st.descriptor ? st.descriptor->role == StageRole::Source : st.inputs.empty();
         s.sink = st.descriptor && st.descriptor->role == StageRole::Sink;
+        if (st.stage)
+            for (const NamedOutput& o : st.stage->named_outputs())
+                s.named_outputs.push_back(o.name);
         d.stages.push_back(std::move(s));
     }
     d.started_at = std::chrono::system_clock::now();

@@ -147,6 +147,14 @@ std::string render_summary_table(const RunStats& stats, bool color) {
         if (failed) out += reset;
         out += '\n';
     }
+    for (const StageStats& s : stats.stages) {
+        if (s.named_outputs.empty()) continue;
+        out += fmt::format("outputs of '{}':", s.id);
+        for (std::size_t k = 0; k < s.named_outputs.size(); ++k)
+            out += fmt::format("{} {}.{} {}", k ? "," : "", s.id, s.named_outputs[k].first,
+                               group_thousands(s.named_outputs[k].second));
+        out += '\n';
+    }
     std::string outcome = stats.status;
     if (stats.status == "completed_with_failures") outcome = "completed with failures";
     out += fmt::format("{}total{} {} wall time, pipeline '{}' {}{}\n", bold, reset,
@@ -222,6 +230,14 @@ std::string render_stats_json(const RunStats& stats) {
         num("dropped", s.records_dropped);
         close('}');
         o += ',';
+        if (!s.named_outputs.empty()) {
+            key("outputs");
+            o += '{';
+            for (const auto& [name, n] : s.named_outputs)
+                num(name, n);
+            close('}');
+            o += ',';
+        }
         num("retries", s.retries);
         key("batches");
         o += '{';

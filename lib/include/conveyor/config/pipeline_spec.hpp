@@ -69,6 +69,9 @@ struct StageSpec {
     std::string id;
     std::string function;
     std::vector<std::string> inputs;
+    /// Per input: the named output of that stage it reads ("" = its main output), from
+    /// inputs = ["router.big"].
+    std::vector<std::string> input_outputs;
     Options config;
     SourceLocation where; ///< the stage's `[[stages]]` header
     const FunctionDescriptor* descriptor = nullptr;
@@ -76,6 +79,9 @@ struct StageSpec {
     /// The run-wide [error_handling] with this stage's [stages.error_handling] applied.
     ErrorHandlingSpec error_handling;
     std::string description; ///< the optional `description` of the [[stages]] entry
+
+    /// Input k as the file names it: "<stage>" or "<stage>.<output>".
+    [[nodiscard]] std::string input_label(std::size_t k) const;
 };
 
 /// A validated pipeline: what `conveyor run` executes.

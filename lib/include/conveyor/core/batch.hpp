@@ -74,6 +74,20 @@ public:
         b.infos_.push_back(std::move(info));
         return b;
     }
+    /// The output of the emitting stage this batch leaves by: 0 the main output, k its k-th
+    /// named output (Stage::named_outputs, e.g. route.apply's routes). Set with
+    /// Emitter::emit_to; the executor delivers the records only to the consumers of that
+    /// output (the others get its checkpoint marker and metadata alone) and clears it.
+    [[nodiscard]] std::uint32_t output() const noexcept { return output_; }
+    void set_output(std::uint32_t k) noexcept { output_ = k; }
+    /// A batch with this one's checkpoint marker and metadata but none of its records: what a
+    /// consumer of another output gets, so that markers and windows still reach it in order.
+    [[nodiscard]] Batch control_only() const {
+        Batch b = checkpoint_marker(checkpoint_);
+        b.infos_ = infos_;
+        return b;
+    }
+
     /// The metadata that follows this batch's records, in order.
     [[nodiscard]] const std::vector<BatchInfo>& infos() const noexcept { return infos_; }
     void add_info(BatchInfo info) { infos_.push_back(std::move(info)); }
@@ -157,6 +171,7 @@ private:
     std::shared_ptr<Arena> arena_;
     std::size_t payload_bytes_ = 0;
     std::uint64_t checkpoint_ = 0;
+    std::uint32_t output_ = 0;
     std::vector<BatchInfo> infos_;
 };
 

@@ -81,6 +81,20 @@ struct StageMetrics {
         return static_cast<StageState>(state.load(std::memory_order_acquire));
     }
 
+    /// Records sent to each named output (Stage::named_outputs, in order); sized once before
+    /// the run by count_named_outputs().
+    void count_named_outputs(std::size_t n) {
+        named_output_records_ = std::make_unique<std::atomic<std::uint64_t>[]>(n);
+        named_outputs_ = n;
+    }
+    void add_named_output_records(std::uint32_t output, std::uint64_t rows) noexcept {
+        if (output >= 1 && output <= named_outputs_)
+            named_output_records_[output - 1].fetch_add(rows, std::memory_order_relaxed);
+    }
+    [[nodiscard]] std::uint64_t named_output_records(std::size_t k) const noexcept {
+        return k < named_outputs_ ? named_output_records_[k].load(std::memory_order_relaxed) : 0;
+    }
+
     /// Series the stage defines for itself (obs/extra_metrics.hpp, obs/http_metrics.hpp).
     [[nodiscard]] obs::ExtraMetrics& extra() noexcept { return *extra_; }
     [[nodiscard]] const obs::ExtraMetrics& extra() const noexcept { return *extra_; }
@@ -93,6 +107,8 @@ struct StageMetrics {
 
 private:
     std::unique_ptr<obs::ExtraMetrics> extra_ = std::make_unique<obs::ExtraMetrics>();
+    std::unique_ptr<std::atomic<std::uint64_t>[]> named_output_records_;
+    std::size_t named_outputs_ = 0;
 };
 
 std::string_view to_string(StageState state) noexcept;

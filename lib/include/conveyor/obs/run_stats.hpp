@@ -25,6 +25,7 @@ struct RunDescription {
         std::string function;
         bool source = false;
         bool sink = false;
+        std::vector<std::string> named_outputs; ///< Stage::named_outputs, in order
     };
     std::string pipeline;
     std::string file;
@@ -58,6 +59,8 @@ struct StageStats {
     std::uint64_t bytes_total = 0; ///< a source's input size; 0 = unknown
     std::uint64_t queued_records = 0;
     std::uint64_t queue_capacity = 0;
+    /// Records sent to each named output (route.apply's routes), in declaration order.
+    std::vector<std::pair<std::string, std::uint64_t>> named_outputs;
     double busy_seconds = 0;   ///< time spent in the stage's own code
     double active_seconds = 0; ///< from its start to its end (or now)
     std::optional<std::string> error;

@@ -15,6 +15,12 @@ class Emitter {
 public:
     virtual ~Emitter() = default;
     virtual void emit(Batch&& batch) = 0;
+    /// Emits `batch` on the stage's named output `output` (1-based, in the order of
+    /// Stage::named_outputs; 0 is the main output).
+    void emit_to(std::uint32_t output, Batch&& batch) {
+        batch.set_output(output);
+        emit(std::move(batch));
+    }
 };
 
 /// An Emitter that keeps what it is given, in order.

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace conveyor {
 
@@ -149,6 +150,20 @@ struct OpenContext {
     /// from it (a source after that position, a sink appending to the output it had) or fail
     /// naming what does not match. Not set on a fresh run.
     std::optional<std::string> resume;
+    /// Per named output (Stage::named_outputs, in order): whether a stage reads it. Records
+    /// emitted on an output nobody reads are dropped; a stage may do something else with
+    /// them instead (validate.schema dead-letters invalid records then).
+    std::span<const bool> named_outputs_read;
+};
+
+/// An output of a stage besides its main one (route.apply's routes, validate.schema's
+/// `invalid`): a downstream stage reads it with inputs = ["<stage>.<name>"].
+struct NamedOutput {
+    std::string name;
+    std::string description;
+    /// Whether leaving it unread is normal (no load warning): the stage then handles those
+    /// records itself (see OpenContext::named_outputs_read).
+    bool may_go_unread = false;
 };
 
 /// A stage's definition, built from validated options at load time. Immutable: open() creates
@@ -158,6 +173,12 @@ public:
     virtual ~Stage() = default;
     /// May do I/O (open input files, read a CSV header); errors name what failed.
     virtual Result<OpenedStage> open(const OpenContext& ctx) const = 0;
+    /// The stage's named outputs, fixed when it is built (Emitter::emit_to numbers them
+    /// from 1 in this order).
+    [[nodiscard]] virtual std::vector<NamedOutput> named_outputs() const { return {}; }
+    /// False for a stage whose records all leave by named outputs (route.apply): a plain
+    /// inputs = ["<stage>"] is then a load error that names them.
+    [[nodiscard]] virtual bool has_main_output() const { return true; }
 };
 
 } // namespace conveyor
