@@ -1,6 +1,7 @@
 #include "csv_read.hpp"
 
 #include "conveyor/config/pipeline_spec.hpp"
+#include "conveyor/core/suggest.hpp"
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/io/followed_file.hpp"
@@ -95,6 +96,11 @@ public:
 
 private:
     Error ragged_error() const;
+    /// Finds the columns of `types` in the schema: a name that is not there is a config error.
+    Status resolve_types();
+    /// Converts the declared columns of fields_ (new text into `into`'s arena); a field that
+    /// is not of its type is a data error naming file:line, the column and the value.
+    std::optional<Error> apply_types(Batch& into);
     void end_of_input();
     void emitted_up_to(std::uint64_t offset, std::uint64_t line) noexcept {
         emitted_offset_ = offset;
@@ -113,6 +119,7 @@ private:
     std::size_t width_ = 0;
     std::optional<Batch> pending_;
     std::vector<Value> fields_;
+    std::vector<std::pair<std::size_t, coltype::ColumnType>> typed_; ///< column, declared type
     std::uint64_t consumed_mark_ = 0;
     std::uint64_t skipped_ = 0;
     std::uint64_t first_skipped_ = 0; ///< line of the first row skipped as ragged
@@ -131,7 +138,7 @@ Status CsvReadOperator::start() {
     if (config_.columns) {
         schema_ = make_schema(*config_.columns);
         width_ = schema_->size();
-        return {};
+        return resolve_types();
     }
     Batch scratch; // owns the first block and any unescaped text until the row is placed
     reader_.attach(&scratch);
@@ -168,6 +175,7 @@ Status CsvReadOperator::start() {
         }
         pending_.emplace(schema_, batch_size_);
         pending_->share_storage_of(scratch);
+        if (auto e = apply_types(*pending_)) return std::move(*e);
         pending_->append_row(fields_);
         return {};
     }
@@ -193,9 +201,11 @@ Status CsvReadOperator::start() {
     schema_ = make_schema(std::move(names));
     width_ = schema_->size();
     if (follow_) follow_->header = schema_;
+    CONVEYOR_TRY(resolve_types());
     if (!config_.headers) {
         pending_.emplace(schema_, batch_size_);
         pending_->share_storage_of(scratch);
+        if (auto e = apply_types(*pending_)) return std::move(*e);
         pending_->append_row(fields_);
     }
     return {};
@@ -256,6 +266,20 @@ Result<bool> CsvReadOperator::next(Emitter& out) {
                 if (handled) continue;
                 reader_.attach(nullptr);
                 // The records before this one are good: they go on if the run does.
+                records_ += batch.rows();
+                emitted_up_to(reader_.record_offset(), reader_.record_line());
+                if (!batch.empty()) out.emit(std::move(batch));
+                return std::move(handled).error();
+            }
+        }
+        if (!typed_.empty()) {
+            if (auto e = apply_types(batch)) {
+                // Like a ragged row: the error strategy fails the stage or leaves the record
+                // out (dead-lettered with its text).
+                Status handled = errors_ ? errors_->raw_failed(reader_.last_record_text(), *e)
+                                         : Status(std::move(*e));
+                if (handled) continue;
+                reader_.attach(nullptr);
                 records_ += batch.rows();
                 emitted_up_to(reader_.record_offset(), reader_.record_line());
                 if (!batch.empty()) out.emit(std::move(batch));
@@ -327,6 +351,40 @@ Status CsvReadOperator::resume(std::string_view text) {
         metrics_->bytes_read.fetch_sub(read_at_open, std::memory_order_relaxed);
     }
     return {};
+}
+
+Status CsvReadOperator::resolve_types() {
+    typed_.clear();
+    for (const auto& [name, type] : config_.types) {
+        const std::optional<std::size_t> c = schema_->find(name);
+        if (!c) {
+            std::string known;
+            for (const std::string& n : schema_->names())
+                known += (known.empty() ? "" : ", ") + n;
+            return Error(ErrorKind::Config,
+                         fmt::format("types: column '{}' is not in the {} (columns: {}){}", name,
+                                     config_.columns ? "names of 'columns'" : "header", known,
+                                     did_you_mean(name, schema_->names())),
+                         reader_.display_name());
+        }
+        typed_.emplace_back(*c, type);
+    }
+    return {};
+}
+
+std::optional<Error> CsvReadOperator::apply_types(Batch& into) {
+    std::string why;
+    for (const auto& [c, type] : typed_) {
+        if (c >= fields_.size()) continue; // a short row padded later, or ragged
+        std::optional<Value> v = coltype::convert(fields_[c], type, into.arena(), &why);
+        if (!v)
+            return Error(ErrorKind::Data,
+                         fmt::format("column '{}' (types.{} = \"{}\"): {}", schema_->name(c),
+                                     schema_->name(c), coltype::to_string(type), why),
+                         reader_.where());
+        fields_[c] = *v;
+    }
+    return std::nullopt;
 }
 
 Error CsvReadOperator::ragged_error() const {
@@ -432,6 +490,14 @@ const OptionTable<CsvReadOptions>& csv_read_options() {
                    csv_format_options("The first row holds the field names. Without it, fields "
                                       "are called column1, column2, ... unless 'columns' names "
                                       "them."))
+            .add("types", &CsvReadOptions::types,
+                 {.description = "Column = type, overriding infer_types for those columns: "
+                                 "string (keeps the text as written: zip codes, ids), int, "
+                                 "float, bool (true/false, 1/0, yes/no), timestamp (ISO 8601 "
+                                 "or epoch seconds, written back as UTC ISO 8601). A field "
+                                 "that is not of its type is a record error naming file:line; "
+                                 "empty fields stay null.",
+                  .example = "{ zip = \"string\", qty = \"int\", when = \"timestamp\" }"})
             .add("follow", &CsvReadOptions::follow,
                  {.description = "Keep reading what is appended to the file, like `tail -F`, "
                                  "until the run is stopped (SIGINT/SIGTERM); a file rotated by "
@@ -472,6 +538,15 @@ std::unique_ptr<Stage> build_csv_read(BuildContext& ctx, const CsvReadOptions& o
             }
         }
         config.columns = columns;
+    }
+    for (const auto& [column, type] : o.types) {
+        if (auto t = coltype::parse(type)) {
+            config.types.emplace_back(column, *t);
+            continue;
+        }
+        ctx.error("types", fmt::format("types.{}: unknown type '{}'{} (types: string, int, "
+                                       "float, bool, timestamp)",
+                                       column, type, did_you_mean(type, coltype::names())));
     }
     config.follow = o.follow;
     if (config.follow) {

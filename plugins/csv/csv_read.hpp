@@ -1,6 +1,8 @@
 #pragma once
 
+#include "conveyor/format/column_types.hpp"
 #include "conveyor/io/input_file.hpp"
+#include "conveyor/registry/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/stage.hpp"
 #include "csv_dialect.hpp"
@@ -18,6 +20,7 @@ struct CsvReadOptions {
     std::string path; ///< required
     CsvFormatOptions format;
     bool follow = false;
+    StringPairs types; ///< column = type name, overriding inference for those columns
 };
 
 /// csv.read's definition, built from validated options (the defaults are the options').
@@ -30,6 +33,8 @@ struct CsvReadConfig {
     RaggedPolicy on_ragged = CsvFormatOptions{}.on_ragged;
     /// Column names for a file without a header row.
     std::optional<std::vector<std::string>> columns;
+    /// Declared column types (`types`), overriding inference for those columns.
+    std::vector<std::pair<std::string, coltype::ColumnType>> types;
     /// Keep reading data appended to the file, across rotations (streaming mode only).
     bool follow = CsvReadOptions{}.follow;
     std::size_t block_size = kDefaultBlockSize; ///< internal knob for tests

@@ -168,6 +168,11 @@ public:
         return p.to_text();
     }
 
+    /// Declared field types (json.read `types`), applied to every batch before it goes out.
+    void set_types(const std::vector<std::pair<std::string, coltype::ColumnType>>* types) {
+        types_ = types;
+    }
+
     Result<bool> next(Emitter& out) override {
         while (builder_.rows() < batch_size_) {
             if (carried_) {
@@ -184,7 +189,7 @@ public:
                 // The records before the failure are good: they go on if the run does.
                 emitted_ = before_;
                 records_ += builder_.rows();
-                if (builder_.rows() > 0) out.emit(builder_.build(false));
+                if (builder_.rows() > 0) CONVEYOR_TRY(emit(builder_.build(false), out));
                 return std::move(record).error();
             }
             if (!*record) break;
@@ -197,11 +202,49 @@ public:
         // Everything read has gone out but a carried record: the position is before it.
         if (positions_) emitted_ = carried_ ? carried_from_ : splitter_.mark();
         records_ += builder_.rows();
-        if (builder_.rows() > 0) out.emit(builder_.build(carried_.has_value()));
+        if (builder_.rows() > 0) CONVEYOR_TRY(emit(builder_.build(carried_.has_value()), out));
         return !finished_ || carried_.has_value();
     }
 
 private:
+    /// Applies the declared types, then emits. A field that is not of its type makes its
+    /// record a record error (the stage's error strategy decides: fail, or leave it out).
+    Status emit(Batch batch, Emitter& out) {
+        if (types_ && !types_->empty()) {
+            std::vector<std::uint8_t> keep(batch.rows(), 1);
+            std::size_t dropped = 0;
+            std::string why;
+            for (const auto& [name, type] : *types_) {
+                const std::optional<std::size_t> c = batch.schema().find(name);
+                if (!c) continue; // no record of this batch has the field: null stays null
+                for (std::size_t r = 0; r < batch.rows(); ++r) {
+                    if (!keep[r]) continue;
+                    Value& v = batch.at(r, *c);
+                    std::optional<Value> typed = coltype::convert(v, type, batch.arena(), &why);
+                    if (typed) {
+                        v = *typed;
+                        continue;
+                    }
+                    Error e(ErrorKind::Data,
+                            fmt::format("field '{}' (types.{} = \"{}\"): {}", name, name,
+                                        coltype::to_string(type), why),
+                            splitter_.display_name());
+                    if (!errors_) return e;
+                    CONVEYOR_TRY(
+                        errors_->record_failed(batch.schema(), batch.row(r), std::move(e)));
+                    keep[r] = 0;
+                    ++dropped;
+                }
+            }
+            if (dropped == batch.rows()) return {};
+            if (dropped) batch.retain_rows(keep);
+        }
+        out.emit(std::move(batch));
+        return {};
+    }
+
+    const std::vector<std::pair<std::string, coltype::ColumnType>>* types_ = nullptr;
+
     /// The next record parsed into the batch arena; nullopt at the end (finished_ set) or when
     /// reading was not allowed and nothing is buffered.
     Result<std::optional<Value>> read_record(bool allow_read) {
@@ -310,6 +353,7 @@ public:
             JsonSplitter(std::move(*file), config_.format, config_.block_size, ctx.metrics),
             config_.format, ctx.batch_size, ctx.mode == ExecutionMode::Streaming, ctx.errors,
             ctx.metrics, checkpoints);
+        op->set_types(&config_.column_types);
         if (ctx.resume) {
             // The initial schema is that of the first record after the saved position.
             Status resumed = op->resume(*ctx.resume);

@@ -1,12 +1,16 @@
 #pragma once
 
+#include "conveyor/format/column_types.hpp"
 #include "conveyor/io/input_file.hpp"
+#include "conveyor/registry/option_table.hpp"
 #include "conveyor/stage/stage.hpp"
 #include "json_format.hpp"
 
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace conveyor::plugins::json {
 
@@ -20,6 +24,9 @@ struct JsonReadConfig {
     std::size_t block_size = 1 << 20;
     /// Keep reading what is appended to the file, across rotations (streaming mode only).
     bool follow = false;
+    /// `types`: field = type name, as written (checked and parsed into column_types).
+    StringPairs types;
+    std::vector<std::pair<std::string, coltype::ColumnType>> column_types;
 };
 
 std::unique_ptr<Stage> make_json_read(JsonReadConfig config);

@@ -1,4 +1,5 @@
 #include "conveyor/config/pipeline_spec.hpp"
+#include "conveyor/core/suggest.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/registry/sink_options.hpp"
 #include "json_extract.hpp"
@@ -34,6 +35,13 @@ const OptionTable<JsonReadConfig>& read_options() {
                  {.description = "File to read; \"-\" reads standard input.", .required = true})
             .add_choice("format", &JsonReadConfig::format, kFormats,
                         {.description = kFormatDescription})
+            .add("types", &JsonReadConfig::types,
+                 {.description = "Field = type, for fields whose JSON type is not the one "
+                                 "wanted: string, int, float, bool, timestamp (ISO 8601 or "
+                                 "epoch seconds, written back as UTC ISO 8601). A value that "
+                                 "cannot be read as its type is a record error; null stays "
+                                 "null.",
+                  .example = "{ zip = \"string\", amount = \"float\" }"})
             .add("follow", &JsonReadConfig::follow,
                  {.description = "Keep reading what is appended to the file, like `tail -F`, "
                                  "until the run is stopped (SIGINT/SIGTERM); a file rotated by "
@@ -62,6 +70,16 @@ std::unique_ptr<Stage> build_read(BuildContext& ctx, JsonReadConfig config) {
         return nullptr;
     }
     config.format = format_of(ctx, config.format, config.path);
+    for (const auto& [field, type] : config.types) {
+        if (auto t = coltype::parse(type)) {
+            config.column_types.emplace_back(field, *t);
+            continue;
+        }
+        ctx.error("types", "types." + field + ": unknown type '" + type + "'" +
+                               did_you_mean(type, coltype::names()) +
+                               " (types: string, int, float, bool, timestamp)");
+        return nullptr;
+    }
     if (config.follow) {
         if (config.path == "-") {
             ctx.error("follow", "follow = true reads a file as it grows; standard input is read "
