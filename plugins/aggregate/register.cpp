@@ -1,5 +1,6 @@
 #include "aggregator.hpp"
 #include "conveyor/exec/run_context.hpp"
+#include "conveyor/registry/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 
 #include <algorithm>
@@ -89,25 +90,66 @@ private:
     AggregateSpec spec_;
 };
 
-std::unique_ptr<Stage> build_aggregate(BuildContext& ctx) {
-    const Options& o = ctx.options();
+/// aggregate.stream's options.
+struct AggregateOptions {
+    Operation operation = Operation::Count; ///< required
+    std::optional<std::string> value_column;
+    std::vector<std::string> group_by;
+    std::optional<std::string> output_column;
+};
+
+constexpr std::string_view operation_name(Operation op) noexcept {
+    switch (op) {
+    case Operation::Sum:
+        return "sum";
+    case Operation::Avg:
+        return "avg";
+    case Operation::Min:
+        return "min";
+    case Operation::Max:
+        return "max";
+    case Operation::Count:
+        break;
+    }
+    return "count";
+}
+
+const OptionTable<AggregateOptions>& aggregate_options() {
+    static const auto table =
+        OptionTable<AggregateOptions>()
+            .add_choice("operation", &AggregateOptions::operation,
+                        {{"count", Operation::Count},
+                         {"sum", Operation::Sum},
+                         {"avg", Operation::Avg},
+                         {"min", Operation::Min},
+                         {"max", Operation::Max}},
+                        {.description = "What to compute per window and key.", .required = true})
+            .add("value_column", &AggregateOptions::value_column,
+                 {.description = "The field whose numbers are summed, averaged, ... (count: "
+                                 "optional, counts its non-null values)."})
+            .add("group_by", &AggregateOptions::group_by,
+                 {.description = "Fields that make the key: one result per window and distinct "
+                                 "key. Empty: one result per window."})
+            .add("output_column", &AggregateOptions::output_column,
+                 {.description = "Name of the result field (default: the operation's name, "
+                                 "e.g. \"count\")."});
+    return table;
+}
+
+std::unique_ptr<Stage> build_aggregate(BuildContext& ctx, const AggregateOptions& opts) {
     AggregateSpec spec;
-    const std::string op = o.get_string("operation");
-    spec.operation = op == "sum"   ? Operation::Sum
-                     : op == "avg" ? Operation::Avg
-                     : op == "min" ? Operation::Min
-                     : op == "max" ? Operation::Max
-                                   : Operation::Count;
-    if (o.given("value_column")) {
-        spec.value_column = o.get_string("value_column");
+    spec.operation = opts.operation;
+    const std::string op(operation_name(opts.operation));
+    if (opts.value_column) {
+        spec.value_column = *opts.value_column;
         if (spec.value_column->empty()) ctx.error("value_column", "value_column must name a field");
     } else if (spec.operation != Operation::Count) {
         ctx.error("value_column", fmt::format("operation = \"{}\" needs value_column, the field "
                                               "whose numbers it takes",
                                               op));
     }
-    if (o.given("group_by")) spec.group_by = o.get_string_list("group_by");
-    spec.output_column = o.given("output_column") ? o.get_string("output_column") : op;
+    spec.group_by = opts.group_by;
+    spec.output_column = opts.output_column ? *opts.output_column : op;
     if (spec.output_column.empty()) ctx.error("output_column", "output_column must not be empty");
     for (std::size_t i = 0; i < spec.group_by.size(); ++i) {
         const std::string& k = spec.group_by[i];
@@ -123,7 +165,7 @@ std::unique_ptr<Stage> build_aggregate(BuildContext& ctx) {
     const std::string& out = spec.output_column;
     if (std::find(spec.group_by.begin(), spec.group_by.end(), out) != spec.group_by.end() ||
         out == "window_start" || out == "window_end")
-        ctx.error(o.given("output_column") ? "output_column" : "operation",
+        ctx.error(opts.output_column ? "output_column" : "operation",
                   fmt::format("the result field '{}' would clash with a group_by field or the "
                               "window bounds; choose another output_column",
                               out));
@@ -152,32 +194,8 @@ void register_aggregate(Registry& registry) {
         "waits for the end of the input, so it runs in streaming mode. Put window.apply "
         "before it; stages in between (filter.apply, map.apply, select.apply, ...) pass the "
         "signals that close windows on by themselves, since they are not records.";
-    OptionSpec op;
-    op.name = "operation";
-    op.type = OptionType::String;
-    op.required = true;
-    op.choices = {"count", "sum", "avg", "min", "max"};
-    op.description = "What to compute per window and key.";
-    fn.options.push_back(std::move(op));
-    OptionSpec value;
-    value.name = "value_column";
-    value.type = OptionType::String;
-    value.description = "The field whose numbers are summed, averaged, ... (count: optional, "
-                        "counts its non-null values).";
-    fn.options.push_back(std::move(value));
-    OptionSpec group;
-    group.name = "group_by";
-    group.type = OptionType::StringList;
-    group.description = "Fields that make the key: one result per window and distinct key. "
-                        "Empty: one result per window.";
-    fn.options.push_back(std::move(group));
-    OptionSpec output;
-    output.name = "output_column";
-    output.type = OptionType::String;
-    output.description = "Name of the result field (default: the operation's name, e.g. "
-                         "\"count\").";
-    fn.options.push_back(std::move(output));
-    fn.factory = build_aggregate;
+    fn.options = aggregate_options().specs();
+    fn.factory = bind_options(aggregate_options(), build_aggregate);
     registry.add(std::move(fn));
 }
 

@@ -4,6 +4,7 @@
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/obs/log.hpp"
+#include "conveyor/registry/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/stream_stage.hpp"
 #include "window_engine.hpp"
@@ -317,6 +318,55 @@ private:
     WindowClock clock_;
 };
 
+/// window.apply's options.
+struct WindowOptions {
+    WindowType type = WindowType::Tumbling;
+    OptionValue size;  ///< an integer counts records, a string is a duration
+    OptionValue slide; ///< like size
+    std::optional<std::string> gap;
+    std::optional<std::string> time_field;
+    std::string allowed_lateness = "0s";
+    EpochUnit epoch_unit = EpochUnit::Seconds;
+};
+
+const OptionTable<WindowOptions>& window_options() {
+    static const auto table =
+        OptionTable<WindowOptions>()
+            .add_choice("type", &WindowOptions::type,
+                        {{"tumbling", WindowType::Tumbling},
+                         {"sliding", WindowType::Sliding},
+                         {"session", WindowType::Session}},
+                        {.description = "tumbling: back to back windows of 'size'; sliding: "
+                                        "windows of 'size' starting every 'slide'; session: "
+                                        "windows that last while records come less than 'gap' "
+                                        "apart."})
+            .add("size", &WindowOptions::size,
+                 {.description = "An integer counts records (size = 100); a string is a duration "
+                                 "(\"500ms\", \"10s\", \"5m\", \"1h\", \"1d\")."})
+            .add("slide", &WindowOptions::slide,
+                 {.description = "Sliding windows: how far each window starts after the previous "
+                                 "one, in the same kind of unit as size and no larger than it. "
+                                 "Each record goes on once per window it is in, so size / slide "
+                                 "may be at most 10000 (a load error otherwise)."})
+            .add("gap", &WindowOptions::gap,
+                 {.description = "Session windows: the silence (a duration) that ends a "
+                                 "session; its end is the last record's time + gap."})
+            .add("time_field", &WindowOptions::time_field,
+                 {.description = "Use this field's time (event time) instead of the arrival "
+                                 "time: RFC 3339 text (\"2024-05-01T12:00:00Z\", an offset or "
+                                 "none = UTC) or a number of seconds since 1970 (see "
+                                 "epoch_unit)."})
+            .add("allowed_lateness", &WindowOptions::allowed_lateness,
+                 {.description = "With time_field: how far out of order records may come (a "
+                                 "duration). Larger values hold records (and close windows) "
+                                 "that much later."})
+            .add_choice("epoch_unit", &WindowOptions::epoch_unit,
+                        {{"s", EpochUnit::Seconds}, {"ms", EpochUnit::Milliseconds}},
+                        {.description = "Numeric timestamps count seconds (\"s\") or "
+                                        "milliseconds (\"ms\") since 1970-01-01 UTC."});
+    return table;
+}
+
 /// `size` or `slide`: an integer counts records, a string is a duration.
 struct Extent {
     bool count = false;
@@ -334,9 +384,9 @@ std::optional<std::int64_t> duration_in_range(BuildContext& ctx, const char* key
     return std::nullopt;
 }
 
-std::optional<Extent> read_extent(BuildContext& ctx, const char* key) {
-    const OptionValue* v = ctx.options().find(key);
-    if (!v || v->is_null()) return std::nullopt;
+std::optional<Extent> read_extent(BuildContext& ctx, const char* key, const OptionValue& value) {
+    const OptionValue* v = &value;
+    if (v->is_null()) return std::nullopt;
     if (v->is_int()) {
         if (v->as_int() < 1) {
             ctx.error(key, fmt::format("{} must be at least 1 record", key));
@@ -380,37 +430,34 @@ std::string too_many_windows(const Extent& size, const Extent& slide, const Opti
         size.count ? " records" : "");
 }
 
-std::unique_ptr<Stage> build_window(BuildContext& ctx, const WindowClock& clock) {
-    const Options& o = ctx.options();
+std::unique_ptr<Stage> build_window(BuildContext& ctx, const WindowOptions& opts,
+                                    const WindowClock& clock) {
+    const Options& o = ctx.options(); // given(): whether the pipeline wrote a key
     WindowSpec spec;
-    const std::string type = o.get_string("type");
-    spec.type = type == "sliding"   ? WindowType::Sliding
-                : type == "session" ? WindowType::Session
-                                    : WindowType::Tumbling;
-    if (o.given("time_field")) {
-        spec.time_field = o.get_string("time_field");
+    spec.type = opts.type;
+    if (opts.time_field) {
+        spec.time_field = *opts.time_field;
         if (spec.time_field->empty()) ctx.error("time_field", "time_field must name a field");
     }
-    spec.epoch_unit =
-        o.get_string("epoch_unit") == "ms" ? EpochUnit::Milliseconds : EpochUnit::Seconds;
+    spec.epoch_unit = opts.epoch_unit;
 
-    const std::optional<Extent> size = read_extent(ctx, "size");
-    const std::optional<Extent> slide = read_extent(ctx, "slide");
+    const std::optional<Extent> size = read_extent(ctx, "size", opts.size);
+    const std::optional<Extent> slide = read_extent(ctx, "slide", opts.slide);
     if (spec.type == WindowType::Session) {
         if (o.given("size"))
             ctx.error("size", "a session window has no size: it lasts while records keep coming "
                               "less than 'gap' apart");
         if (o.given("slide")) ctx.error("slide", "'slide' is for type = \"sliding\"");
-        if (!o.given("gap")) {
+        if (!opts.gap) {
             ctx.error(
                 "gap",
                 "type = \"session\" needs 'gap', the silence that ends a session (e.g. \"30s\")");
         } else {
-            const auto gap = parse_duration_ms(o.get_string("gap"));
+            const auto gap = parse_duration_ms(*opts.gap);
             if (!gap || *gap == 0)
-                ctx.error("gap", fmt::format("gap = \"{}\" is not a duration such as \"30s\"",
-                                             o.get_string("gap")));
-            else if (duration_in_range(ctx, "gap", *gap, o.get_string("gap")))
+                ctx.error("gap",
+                          fmt::format("gap = \"{}\" is not a duration such as \"30s\"", *opts.gap));
+            else if (duration_in_range(ctx, "gap", *gap, *opts.gap))
                 spec.gap = *gap;
         }
     } else {
@@ -448,13 +495,12 @@ std::unique_ptr<Stage> build_window(BuildContext& ctx, const WindowClock& clock)
         ctx.error("time_field", "windows sized by a count of records do not use time: remove "
                                 "time_field, or give size as a duration");
     if (o.given("allowed_lateness")) {
-        const auto lateness = parse_duration_ms(o.get_string("allowed_lateness"));
+        const auto lateness = parse_duration_ms(opts.allowed_lateness);
         if (!lateness)
             ctx.error("allowed_lateness",
                       fmt::format("allowed_lateness = \"{}\" is not a duration such as \"30s\"",
-                                  o.get_string("allowed_lateness")));
-        else if (duration_in_range(ctx, "allowed_lateness", *lateness,
-                                   o.get_string("allowed_lateness")))
+                                  opts.allowed_lateness));
+        else if (duration_in_range(ctx, "allowed_lateness", *lateness, opts.allowed_lateness))
             spec.allowed_lateness = *lateness;
         if (!spec.time_field)
             ctx.error("allowed_lateness",
@@ -499,59 +545,11 @@ FunctionDescriptor window_apply_descriptor(WindowClock clock) {
         "(such as a number of milliseconds near 2^63) is a record error, settled by the stage's "
         "error strategy (the stage fails under stop; counted and dead-lettered under "
         "continue). At the end of the input, or on SIGINT/SIGTERM, every open window closes.";
-    OptionSpec type;
-    type.name = "type";
-    type.type = OptionType::String;
-    type.default_value = "tumbling";
-    type.choices = {"tumbling", "sliding", "session"};
-    type.description = "tumbling: back to back windows of 'size'; sliding: windows of 'size' "
-                       "starting every 'slide'; session: windows that last while records come "
-                       "less than 'gap' apart.";
-    fn.options.push_back(std::move(type));
-    OptionSpec size;
-    size.name = "size";
-    size.type = OptionType::Any;
-    size.description = "An integer counts records (size = 100); a string is a duration "
-                       "(\"500ms\", \"10s\", \"5m\", \"1h\", \"1d\").";
-    fn.options.push_back(std::move(size));
-    OptionSpec slide;
-    slide.name = "slide";
-    slide.type = OptionType::Any;
-    slide.description = "Sliding windows: how far each window starts after the previous one, "
-                        "in the same kind of unit as size and no larger than it. Each record "
-                        "goes on once per window it is in, so size / slide may be at most "
-                        "10000 (a load error otherwise).";
-    fn.options.push_back(std::move(slide));
-    OptionSpec gap;
-    gap.name = "gap";
-    gap.type = OptionType::String;
-    gap.description = "Session windows: the silence (a duration) that ends a session; its end "
-                      "is the last record's time + gap.";
-    fn.options.push_back(std::move(gap));
-    OptionSpec time_field;
-    time_field.name = "time_field";
-    time_field.type = OptionType::String;
-    time_field.description = "Use this field's time (event time) instead of the arrival time: "
-                             "RFC 3339 text (\"2024-05-01T12:00:00Z\", an offset or none = UTC) "
-                             "or a number of seconds since 1970 (see epoch_unit).";
-    fn.options.push_back(std::move(time_field));
-    OptionSpec lateness;
-    lateness.name = "allowed_lateness";
-    lateness.type = OptionType::String;
-    lateness.default_value = "0s";
-    lateness.description = "With time_field: how far out of order records may come (a "
-                           "duration). Larger values hold records (and close windows) that much "
-                           "later.";
-    fn.options.push_back(std::move(lateness));
-    OptionSpec unit;
-    unit.name = "epoch_unit";
-    unit.type = OptionType::String;
-    unit.default_value = "s";
-    unit.choices = {"s", "ms"};
-    unit.description = "Numeric timestamps count seconds (\"s\") or milliseconds (\"ms\") since "
-                       "1970-01-01 UTC.";
-    fn.options.push_back(std::move(unit));
-    fn.factory = [clock = std::move(clock)](BuildContext& ctx) { return build_window(ctx, clock); };
+    fn.options = window_options().specs();
+    fn.factory = bind_options(
+        window_options(), [clock = std::move(clock)](BuildContext& ctx, const WindowOptions& o) {
+            return build_window(ctx, o, clock);
+        });
     return fn;
 }
 
