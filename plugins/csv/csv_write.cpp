@@ -1,6 +1,7 @@
 #include "csv_write.hpp"
 
 #include "conveyor/config/pipeline_spec.hpp"
+#include "conveyor/expr/field_path.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/flush_schedule.hpp"
 #include "conveyor/io/input_file.hpp"
@@ -71,6 +72,14 @@ public:
         else if (!names.empty())
             header_ =
                 input_schemas_.size() == 1 ? input_schemas_.front() : make_schema(std::move(names));
+        // "user.address.city" in `columns` writes that nested value (unless a field of that
+        // very name exists).
+        for (const std::string& c : config_.columns) {
+            auto path = expr::FieldPath::parse(c);
+            column_paths_.push_back(path && path->steps().size() > 1
+                                        ? std::optional<expr::FieldPath>(std::move(*path))
+                                        : std::nullopt);
+        }
         for (const unsigned char c :
              {static_cast<unsigned char>(config_.delimiter),
               static_cast<unsigned char>(config_.quote), static_cast<unsigned char>('\n'),
@@ -106,6 +115,9 @@ private:
         bool identity = false;
         std::vector<std::size_t> source; // per header column: index in schema, or npos
         std::vector<std::size_t> extras; // schema fields the header does not have
+        // Per header column without a field of its name: where its path (a `columns` entry
+        // such as "user.address.city") leads in records of this schema.
+        std::vector<expr::ResolvedPath> nested;
     };
 
     const Mapping& mapping_for(const SchemaRef& schema);
@@ -130,6 +142,8 @@ private:
     FlushSchedule schedule_;
     std::vector<Mapping> mappings_;
     std::size_t last_mapping_ = 0;
+    /// Per `columns` entry: its path into nested values, when it is one.
+    std::vector<std::optional<expr::FieldPath>> column_paths_;
     std::string buf_;
     std::string nested_;
     std::array<bool, 256> needs_quote_{};
@@ -191,6 +205,10 @@ const CsvWriteOperator::Mapping& CsvWriteOperator::mapping_for(const SchemaRef& 
         m.source.reserve(header_->size());
         for (const std::string& name : header_->names())
             m.source.push_back(schema->find(name).value_or(Batch::npos));
+        m.nested.resize(header_->size());
+        for (std::size_t c = 0; c < column_paths_.size() && c < header_->size(); ++c)
+            if (m.source[c] == Batch::npos && column_paths_[c])
+                m.nested[c] = expr::resolve(*column_paths_[c], *schema);
         for (std::size_t i = 0; i < schema->size(); ++i)
             if (!header_->find(schema->name(i))) m.extras.push_back(i);
     }
@@ -221,7 +239,12 @@ Status CsvWriteOperator::write_batch(const Batch& batch) {
                 append_field(row[c], width == 1);
             } else {
                 const std::size_t src = m.source[c];
-                append_field(src == Batch::npos ? Value::absent() : row[src], width == 1);
+                if (src != Batch::npos)
+                    append_field(row[src], width == 1);
+                else if (m.nested[c].found())
+                    append_field(expr::lookup(*column_paths_[c], m.nested[c], row), width == 1);
+                else
+                    append_field(Value::absent(), width == 1);
             }
         }
         buf_.push_back('\n');

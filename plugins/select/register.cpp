@@ -1,5 +1,6 @@
 #include "conveyor/core/per_schema.hpp"
 #include "conveyor/core/suggest.hpp"
+#include "conveyor/expr/field_path.hpp"
 #include "conveyor/registry/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 
@@ -17,22 +18,56 @@ std::string join(const std::vector<std::string>& names) {
     return s;
 }
 
+/// A kept column named by a path into a nested value (`user.address.city`): which output
+/// column gets it, and where it is in records of the mapped schema.
+struct NestedColumn {
+    std::size_t out = 0;
+    const expr::FieldPath* path = nullptr;
+    expr::ResolvedPath where;
+};
+
 /// For one input schema: the output schema and where each output column comes from.
 struct Mapping {
     SchemaRef schema;
     std::vector<std::size_t> source;
+    std::vector<NestedColumn> nested;
     bool identity = false;
 };
+
+/// `name` as a path (`user.address.city`, `tags[0]`), or nullopt when it is a plain name or
+/// not a path at all ("first name" stays a literal name).
+std::optional<expr::FieldPath> path_of(const std::string& name) {
+    auto p = expr::FieldPath::parse(name);
+    if (!p || p->steps().size() < 2) return std::nullopt;
+    return std::move(*p);
+}
 
 /// Keeps (`columns`, in the order listed) or drops (`exclude`) fields of every record.
 class SelectOperator final : public Operator {
 public:
-    SelectOperator(const std::vector<std::string>& columns, bool exclude, SchemaRef fixed_out)
-        : columns_(columns), exclude_(exclude), fixed_out_(std::move(fixed_out)) {}
+    SelectOperator(const std::vector<std::string>& columns,
+                   const std::vector<std::optional<expr::FieldPath>>& paths, bool exclude,
+                   SchemaRef fixed_out)
+        : columns_(columns), paths_(paths), exclude_(exclude), fixed_out_(std::move(fixed_out)) {}
 
     Status push(std::size_t, Batch&& batch, Emitter& out) override {
         Mapping& m = mappings_.get(batch.schema_ref(), [&](const Schema& in) { return map(in); });
+        if (!m.nested.empty()) {
+            // Nested values are looked up before the remap drops the fields holding them; they
+            // point into storage the batch keeps.
+            values_.resize(batch.rows() * m.nested.size());
+            for (std::size_t r = 0; r < batch.rows(); ++r)
+                for (std::size_t k = 0; k < m.nested.size(); ++k) {
+                    const NestedColumn& n = m.nested[k];
+                    values_[r * m.nested.size() + k] =
+                        n.where.found() ? expr::lookup(*n.path, n.where, batch.row(r))
+                                        : Value::absent();
+                }
+        }
         if (!m.identity) batch.remap_columns(m.schema, m.source);
+        for (std::size_t r = 0; r < batch.rows() && !m.nested.empty(); ++r)
+            for (std::size_t k = 0; k < m.nested.size(); ++k)
+                batch.at(r, m.nested[k].out) = values_[r * m.nested.size() + k];
         out.emit(std::move(batch));
         return {};
     }
@@ -49,9 +84,14 @@ private:
                 m.source.push_back(i);
             }
         } else {
-            for (const std::string& c : columns_) {
+            for (std::size_t k = 0; k < columns_.size(); ++k) {
+                const std::string& c = columns_[k];
                 names.push_back(c);
-                m.source.push_back(in.find(c).value_or(Batch::npos));
+                const std::optional<std::size_t> at = in.find(c);
+                m.source.push_back(at.value_or(Batch::npos));
+                // A field literally named "a.b" wins over the path a -> b.
+                if (!at && paths_[k])
+                    m.nested.push_back({k, &*paths_[k], expr::resolve(*paths_[k], in)});
             }
         }
         m.identity = names == in.names();
@@ -61,22 +101,28 @@ private:
     }
 
     const std::vector<std::string>& columns_;
+    const std::vector<std::optional<expr::FieldPath>>& paths_;
     bool exclude_;
     SchemaRef fixed_out_;
     PerSchema<Mapping> mappings_;
+    std::vector<Value> values_;
 };
 
 class SelectStage final : public Stage {
 public:
     SelectStage(std::vector<std::string> columns, bool exclude)
-        : columns_(std::move(columns)), exclude_(exclude) {}
+        : columns_(std::move(columns)), exclude_(exclude) {
+        for (const std::string& c : columns_)
+            paths_.push_back(exclude_ ? std::nullopt : path_of(c));
+    }
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         const SchemaRef in = ctx.input_schemas.empty() ? nullptr : ctx.input_schemas[0];
         const bool fixed = !ctx.input_schemas_fixed.empty() && ctx.input_schemas_fixed[0];
         if (in && fixed) {
-            for (const std::string& c : columns_) {
-                if (!in->find(c))
+            for (std::size_t k = 0; k < columns_.size(); ++k) {
+                const std::string& c = columns_[k];
+                if (!in->find(c) && !(paths_[k] && expr::resolve(*paths_[k], *in).found()))
                     return fail(ErrorKind::Config,
                                 "column '" + c + "' is not in the input (columns: " +
                                     join(in->names()) + ")" + did_you_mean(c, in->names()));
@@ -96,7 +142,7 @@ public:
         } else if (!exclude_) {
             out = make_schema(columns_);
         }
-        OpenedStage opened(std::make_unique<SelectOperator>(columns_, exclude_, out), out);
+        OpenedStage opened(std::make_unique<SelectOperator>(columns_, paths_, exclude_, out), out);
         opened.fixed_schema = fixed;
         opened.checkpoints = true; // stateless
         return opened;
@@ -104,6 +150,7 @@ public:
 
 private:
     std::vector<std::string> columns_;
+    std::vector<std::optional<expr::FieldPath>> paths_; ///< per column: its path, if one
     bool exclude_;
 };
 
