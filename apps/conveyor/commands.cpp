@@ -4,6 +4,7 @@
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/exec/executor.hpp"
 #include "conveyor/exec/journal.hpp"
+#include "conveyor/exec/probe.hpp"
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/run_lock.hpp"
 #include "conveyor/graph/dag.hpp"
@@ -415,6 +416,18 @@ int cmd_validate(const std::string& file) {
     Loaded loaded = load(file, registry, {});
     if (!loaded.pipeline) return loaded.exit_code;
     const PipelineSpec& p = *loaded.pipeline;
+    // What only the input files show: a column an expression or an option names that is not
+    // in a CSV header.
+    const std::vector<Error> problems = probe_pipeline(p);
+    for (const Error& e : problems) {
+        const StageSpec* st = p.find_stage(e.stage);
+        print_err(fmt::format("{}: error: {}\n", st ? st->where.to_string() : file, e.to_string()));
+    }
+    if (!problems.empty()) {
+        print_err(fmt::format("conveyor: {} problem{} in {}\n", problems.size(),
+                              problems.size() == 1 ? "" : "s", file));
+        return exit_codes::kConfig;
+    }
     std::printf("%s: OK (pipeline '%s', %zu stage%s, executor = %s)\n", file.c_str(),
                 p.name.c_str(), p.stages.size(), p.stages.size() == 1 ? "" : "s",
                 std::string(to_string(p.global.executor)).c_str());

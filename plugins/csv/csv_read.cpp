@@ -417,6 +417,8 @@ class CsvReadStage final : public Stage {
 public:
     explicit CsvReadStage(CsvReadConfig config) : config_(std::move(config)) {}
 
+    [[nodiscard]] bool can_probe() const override { return !config_.follow && config_.path != "-"; }
+
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         if (config_.follow) {
             if (ctx.resume) return cannot_resume(ctx);

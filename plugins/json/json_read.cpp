@@ -318,6 +318,8 @@ class JsonReadStage final : public Stage {
 public:
     explicit JsonReadStage(JsonReadConfig config) : config_(std::move(config)) {}
 
+    [[nodiscard]] bool can_probe() const override { return !config_.follow && config_.path != "-"; }
+
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         if (config_.follow) {
             if (ctx.resume) return cannot_resume(ctx);

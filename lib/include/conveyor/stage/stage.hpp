@@ -179,6 +179,11 @@ public:
     /// False for a stage whose records all leave by named outputs (route.apply): a plain
     /// inputs = ["<stage>"] is then a load error that names them.
     [[nodiscard]] virtual bool has_main_output() const { return true; }
+    /// Sources only: whether open() reads no more than a regular file's header or first
+    /// record and returns at once (never a pipe, standard input or a followed file), so that
+    /// `conveyor validate` may open it to check the stages after it against the schema it
+    /// finds (exec/probe.hpp).
+    [[nodiscard]] virtual bool can_probe() const { return false; }
 };
 
 } // namespace conveyor
