@@ -56,7 +56,9 @@ TEST_P(ExamplesTest, ProducesTheExpectedOutput) {
     const std::string exit_file = expected_dir + "/exit_code";
     const int want_exit = fs::exists(exit_file) ? std::stoi(test::read_file(exit_file)) : 0;
     ASSERT_EQ(r.exit_code, want_exit) << r.err;
-    if (want_exit == 0) EXPECT_EQ(r.err, "") << "a successful quiet run prints nothing on stderr";
+    if (want_exit == 0) {
+        EXPECT_EQ(r.err, "") << "a successful quiet run prints nothing on stderr";
+    }
 
     static const std::regex timestamp(R"("timestamp":"[^"]*")");
     auto compare = [&](const std::string& file, const std::string& want_text,
