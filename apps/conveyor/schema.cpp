@@ -187,10 +187,13 @@ JsonDoc global_section(const Registry& registry) {
         s.set("default", std::move(def));
         return s;
     };
-    JsonDoc max_bytes_any = JsonDoc::array();
-    max_bytes_any.push(Obj{{"type", "integer"}, {"minimum", 1}, {"maximum", kMaxBufferedBytes}});
-    max_bytes_any.push(Obj{{"type", "string"},
-                           {"pattern", "^\\s*[0-9.]+\\s*([kKmMgGtT]([iI]?[bB])?|[bB])?\\s*$"}});
+    auto byte_size = [] {
+        JsonDoc any = JsonDoc::array();
+        any.push(Obj{{"type", "integer"}, {"minimum", 1}, {"maximum", kMaxBufferedBytes}});
+        any.push(Obj{{"type", "string"},
+                     {"pattern", "^\\s*[0-9.]+\\s*([kKmMgGtT]([iI]?[bB])?|[bB])?\\s*$"}});
+        return JsonDoc(Obj{{"anyOf", std::move(any)}});
+    };
     return JsonDoc(Obj{
         {"type", "object"},
         {"description", "Run-wide settings (all optional)."},
@@ -233,9 +236,13 @@ JsonDoc global_section(const Registry& registry) {
                                                    "Records per batch a source aims for."),
                                          static_cast<std::int64_t>(d.batch_size))},
              {"max_buffered_bytes",
-              described(JsonDoc(Obj{{"anyOf", std::move(max_bytes_any)}}),
+              described(byte_size(),
                         "dag only: memory cap of materialised edges, bytes or \"512MB\", \"2GiB\" "
                         "(default: half of RAM).")},
+             {"memory_limit",
+              described(byte_size(), "Memory the stages that hold their input (sort.apply) "
+                                     "share, bytes or \"256MiB\"; beyond it they spill to "
+                                     "state_dir (default: a quarter of RAM).")},
              {"shutdown_timeout_seconds",
               with_default(described(seconds(false), "Grace period after SIGINT/SIGTERM."),
                            d.shutdown_timeout_seconds)},

@@ -16,6 +16,8 @@ Workloads (see pipelines/bench/README.md):
   startup  `conveyor run` of a one-record pipeline and `conveyor validate`, median of 30.
   scaling  W1 wall at 1M vs 5M rows, and workers = 1 vs 2 (plus CPU time / wall).
   w2       http.fetch against the shared 100 ms delay server (pipelines/bench/http/run.sh).
+  w4       csv.read -> sort.apply (amount descending) -> NDJSON at the --w1-sizes, in memory and
+           with memory_limit = 64MiB (spilling), vs DuckDB's ORDER BY and Miller's sort -nr.
 
 Only the Python standard library is used. Peers are skipped (and say so) when missing:
 Miller (`mlr`), DuckDB through node + @duckdb/node-api (installed into the build directory
@@ -287,6 +289,55 @@ class Bench:
             f"{'met' if expr_ratio <= 1.2 else 'NOT met'}",
             f"- W1 + map.apply (3 columns) / W1: {map_ratio:.2f} (target <= 1.5): "
             f"{'met' if map_ratio <= 1.5 else 'NOT met'}", ""]))
+
+    # ---- W4 sort (issue 16) --------------------------------------------------------------
+    def w4(self):
+        """W4: sort by amount descending -> NDJSON, in memory and with memory_limit = 64MiB
+        (spilling), against DuckDB and Miller in the same run."""
+        duck = self.duckdb()
+        mlr = shutil.which("mlr")
+        text = ["## W4: csv.read -> sort.apply (amount descending) -> json.write (NDJSON)", ""]
+        for size in self.args.w1_sizes:
+            data = self.dataset(size)
+            mb = data.stat().st_size / 1e6
+            runs = self.args.runs
+            self.out.mkdir(parents=True, exist_ok=True)
+            cmds = []
+            for label, memory in (("conveyor (in memory)", "4GiB"),
+                                  ("conveyor memory_limit=64MiB", "64MiB")):
+                o = self.out / f"w4_conveyor_{memory}_{size}.ndjson"
+                env = self.conveyor_env(BENCH_IN=data, BENCH_OUT=o, BENCH_MEMORY=memory,
+                                        BENCH_STATE=self.out / "w4_state")
+                cmds.append((label, Measure([str(self.conveyor), "run", str(BENCH / "w4_sort.toml"),
+                                             "-q"], env=env), o))
+            if duck:
+                o = self.out / f"w4_duck_{size}.ndjson"
+                sql = (f"COPY (SELECT * FROM read_csv_auto('{data}') ORDER BY amount DESC) "
+                       f"TO '{o}' (FORMAT JSON)")
+                cmds.append(("DuckDB", Measure(duck + [sql]), o))
+            if mlr and size != "5m":
+                o = self.out / f"w4_mlr_{size}.ndjson"
+                cmds.append(("Miller", Measure(
+                    f"mlr --icsv --ojsonl sort -nr amount {data} > {o}", shell=True), o))
+            results = {}
+            for name, m, o in cmds:
+                log(f"W4 {size}: {name} x{runs}")
+                m.run(runs)
+                results[name] = (m, o)
+            duck_m = results.get("DuckDB")
+            rows = [[name, fmt_s(m.median), f"{fmt_s(min(m.walls))}..{fmt_s(max(m.walls))}",
+                     f"{m.cpu_median:.2f}", f"{m.rss_mib:,.0f}", f"{count_records(o):,}",
+                     f"{m.median / duck_m[0].median:.2f}" if duck_m else "-"]
+                    for name, (m, o) in results.items()]
+            text += [f"### {SIZES[size]:,} rows ({mb:.1f} MB), median of {runs} runs", "",
+                     table(["tool", "wall (s)", "min..max", "CPU (s)", "peak RSS (MiB)",
+                            "records", "x DuckDB"], rows), ""]
+            a = results["conveyor (in memory)"][1]
+            b = results["conveyor memory_limit=64MiB"][1]
+            same = a.read_bytes() == b.read_bytes()
+            text.append(f"In memory vs spilled output: {'byte-identical' if same else 'DIFFERENT'}")
+            text.append("")
+        self.sections.append("\n".join(text))
 
     # ---- memory (issue 3) ---------------------------------------------------------------
     def memory(self):

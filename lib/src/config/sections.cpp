@@ -66,8 +66,10 @@ void read_plugins(LoadContext& ctx, const toml::node& node, const Registry& regi
     if (ok) global.plugins = std::move(names);
 }
 
-void read_max_buffered_bytes(LoadContext& ctx, const toml::node& node, GlobalSpec& global) {
-    const std::string what = "[global] max_buffered_bytes";
+/// A size in bytes: an integer, or a string with a unit ("512MB", "2GiB").
+void read_byte_size(LoadContext& ctx, const toml::node& node, const std::string& key,
+                    std::uint64_t& target) {
+    const std::string what = "[global] " + key;
     if (node.is_integer()) {
         const std::int64_t v = node.as_integer()->get();
         if (v <= 0 || static_cast<std::uint64_t>(v) > kMaxBufferedBytes) {
@@ -76,13 +78,13 @@ void read_max_buffered_bytes(LoadContext& ctx, const toml::node& node, GlobalSpe
                           std::to_string(v));
             return;
         }
-        global.max_buffered_bytes = static_cast<std::uint64_t>(v);
+        target = static_cast<std::uint64_t>(v);
         return;
     }
     if (node.is_string()) {
         if (ctx.is_poisoned(node)) return;
         if (auto bytes = parse_byte_size(node.as_string()->get())) {
-            global.max_buffered_bytes = *bytes;
+            target = *bytes;
             return;
         }
     }
@@ -110,6 +112,7 @@ const std::vector<std::string>& global_keys() {
                                                   "workers",
                                                   "batch_size",
                                                   "max_buffered_bytes",
+                                                  "memory_limit",
                                                   "shutdown_timeout_seconds",
                                                   "state_dir",
                                                   "lock",
@@ -235,7 +238,9 @@ void read_global_section(LoadContext& ctx, const toml::node& node, const Registr
             if (auto n = read_int(ctx, v, what, 1, kMaxBatchSize))
                 global.batch_size = static_cast<std::size_t>(*n);
         } else if (key == "max_buffered_bytes") {
-            read_max_buffered_bytes(ctx, v, global);
+            read_byte_size(ctx, v, "max_buffered_bytes", global.max_buffered_bytes);
+        } else if (key == "memory_limit") {
+            read_byte_size(ctx, v, "memory_limit", global.memory_limit);
         } else if (key == "state_dir") {
             if (const std::string* s = read_string(ctx, v, what)) {
                 if (s->empty())

@@ -322,6 +322,23 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
     if (!s) co_return std::move(s).error().in_stage(node.id());
     if (!co_await drain(em, out, m)) {
         if (auto f = out.failure()) co_return f->in_stage(node.id());
+    } else {
+        // Output made after the end of the input, a piece at a time (a sort's merge); not
+        // once downstream is gone.
+        for (;;) {
+            if (run.cancelled()) co_return cancelled_error(run);
+            Result<bool> more = false;
+            {
+                BusyTimer t(m);
+                more = op.finish_more(em);
+            }
+            if (!more) co_return std::move(more).error().in_stage(node.id());
+            if (!co_await drain(em, out, m)) {
+                if (auto f = out.failure()) co_return f->in_stage(node.id());
+                break; // downstream is gone
+            }
+            if (!*more) break;
+        }
     }
     if (run.cancelled()) co_return cancelled_error(run);
     // A sink's finish() hands its output to the run (FinishedOutputs), which commits it with

@@ -4,8 +4,10 @@
 #include "conveyor/exec/dead_letter.hpp"
 #include "conveyor/exec/journal.hpp"
 #include "conveyor/exec/run_context.hpp"
+#include "conveyor/exec/run_lock.hpp"
 #include "conveyor/exec/runtime.hpp"
 #include "conveyor/graph/dag.hpp"
+#include "conveyor/registry/registry.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/stage/stream_stage.hpp"
@@ -17,7 +19,9 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
+#include <unistd.h>
 
 namespace asio = boost::asio;
 
@@ -59,6 +63,14 @@ bool settle_stage(Plan& plan, Node& node, const Status& status) {
 
 namespace {
 
+/// [global] memory_limit's default: a quarter of the machine's memory.
+std::uint64_t default_memory_limit() {
+    const long pages = ::sysconf(_SC_PHYS_PAGES);
+    const long page = ::sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || page <= 0) return std::uint64_t{1} << 30;
+    return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) / 4;
+}
+
 std::size_t default_workers() {
     const unsigned hw = std::thread::hardware_concurrency();
     return hw ? hw : 2;
@@ -88,6 +100,14 @@ std::size_t batch_size_for(const GlobalSpec& g, bool source, bool checkpoints) {
 /// had finished their output before the interruption are left alone (not opened).
 Status open_stages(exec::Plan& plan, const Dag& dag, const RunJournal* resume) {
     const GlobalSpec& g = plan.pipeline->global;
+    // Stages that hold their input share [global] memory_limit equally.
+    std::size_t holders = 0;
+    for (const StageSpec& s : plan.pipeline->stages)
+        holders += s.descriptor && s.descriptor->needs_whole_input ? 1 : 0;
+    const std::uint64_t memory_share = (g.memory_limit ? g.memory_limit : default_memory_limit()) /
+                                       std::max<std::size_t>(1, holders);
+    const std::string spill_dir =
+        (std::filesystem::path(state_dir_for(*plan.pipeline)) / "spill").string();
     for (std::size_t i : dag.topological_order()) {
         exec::Node& n = plan.nodes[i];
         if (resume && resume->finished_before(n.id()) && n.consumers.empty()) {
@@ -118,6 +138,10 @@ Status open_stages(exec::Plan& plan, const Dag& dag, const RunJournal* resume) {
         ctx.run = plan.run;
         ctx.metrics = n.metrics;
         ctx.errors = n.errors.get();
+        if (n.spec->descriptor && n.spec->descriptor->needs_whole_input) {
+            ctx.memory_budget = memory_share;
+            ctx.spill_dir = spill_dir;
+        }
         // Outputs nobody reads: all false (the stage may handle those records itself).
         const std::size_t named = n.spec->stage ? n.spec->stage->named_outputs().size() : 0;
         if (named && !n.named_outputs_read) {

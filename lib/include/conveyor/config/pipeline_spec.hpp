@@ -36,6 +36,9 @@ struct GlobalSpec {
     std::size_t workers = 0;                      ///< worker threads; 0 = hardware threads
     std::size_t batch_size = 4096;                ///< records per batch a source aims for
     std::uint64_t max_buffered_bytes = 0;         ///< dag edge memory cap; 0 = half of RAM
+    /// Memory the stages that hold their input (sort) share; beyond it they spill to
+    /// state_dir. 0 = a quarter of RAM.
+    std::uint64_t memory_limit = 0;
     double shutdown_timeout_seconds = 10.0;       ///< grace period after SIGINT/SIGTERM
     /// Run state (lock file, journal); empty = `.conveyor/` beside the pipeline file.
     std::string state_dir;

@@ -76,6 +76,10 @@ public:
     /// Every input has ended. Barrier stages emit here; file sinks commit their output here
     /// (temporary file, fsync, rename) and must not leave anything half-written on failure.
     virtual Status finish(Emitter& /*out*/) { return {}; }
+    /// After finish(): called again, each time after what it emitted went downstream, while it
+    /// returns true. A stage whose output after the end of its input is large (a sort merging
+    /// the runs it spilled) emits it a batch or so at a time here, so that it never piles up.
+    virtual Result<bool> finish_more(Emitter& /*out*/) { return false; }
     /// The run is abandoned: roll back (delete temporary files). Must not throw.
     virtual void abort() noexcept {}
     /// True once the stage wants no more input (its reader closed standard output, its limit
@@ -154,6 +158,12 @@ struct OpenContext {
     /// emitted on an output nobody reads are dropped; a stage may do something else with
     /// them instead (validate.schema dead-letters invalid records then).
     std::span<const bool> named_outputs_read;
+    /// Bytes of memory the stage may hold (its share of [global] memory_limit), for stages
+    /// that hold their input (FunctionDescriptor::needs_whole_input): beyond it they spill to
+    /// `spill_dir`. 0 for other stages.
+    std::uint64_t memory_budget = 0;
+    /// Where such a stage writes its spill files (under the run's state_dir; it removes them).
+    std::string spill_dir;
 };
 
 /// An output of a stage besides its main one (route.apply's routes, validate.schema's

@@ -1,0 +1,466 @@
+// sort.apply: a stable, multi-key sort. Input is held in memory up to the stage's share of
+// [global] memory_limit; beyond it each full buffer is sorted and spilled as a run to the
+// spill directory, and the runs are merged k-way at the end of the input (in passes of at
+// most kMaxFanIn runs). Output goes out a batch at a time (Operator::finish_more).
+
+#include "conveyor/core/per_schema.hpp"
+#include "conveyor/core/suggest.hpp"
+#include "conveyor/exec/run_context.hpp"
+#include "conveyor/obs/log.hpp"
+#include "conveyor/registry/option_table.hpp"
+#include "conveyor/registry/registry.hpp"
+#include "sort_order.hpp"
+#include "spill.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <csignal>
+#include <filesystem>
+#include <fmt/format.h>
+#include <numeric>
+#include <queue>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace conveyor::plugins::sort {
+
+namespace {
+
+/// Runs merged at once; more are merged in passes (each reader holds a buffer and an arena).
+constexpr std::size_t kMaxFanIn = 64;
+
+/// The spill file names of one stage of this process: `<pid>-<stage>`.
+std::string spill_stem(std::string_view stage) {
+    std::string s = std::to_string(::getpid()) + "-";
+    for (char c : stage)
+        s.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '_');
+    return s;
+}
+
+/// Removes the spill files of this stage left by a process that no longer runs (killed -9).
+void remove_stale_runs(const std::string& dir, std::string_view stage) {
+    std::error_code ec;
+    const std::string suffix = spill_stem(stage).substr(spill_stem(stage).find('-'));
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        const std::string name = e.path().filename().string();
+        const std::size_t dash = name.find('-');
+        if (dash == std::string::npos || name.compare(dash, suffix.size(), suffix) != 0) continue;
+        // Then "-<seq>.run.gz": another stage whose id starts with this one's is not ours.
+        const std::string rest = name.substr(dash + suffix.size());
+        if (rest.size() < 9 || rest[0] != '-' || !rest.ends_with(".run.gz") ||
+            !std::all_of(rest.begin() + 1, rest.end() - 7,
+                         [](char c) { return c >= '0' && c <= '9'; }))
+            continue;
+        const pid_t pid = static_cast<pid_t>(std::atol(name.substr(0, dash).c_str()));
+        if (pid <= 0 || pid == ::getpid()) continue;
+        if (::kill(pid, 0) == 0 || errno != ESRCH) continue; // still running (or not ours)
+        fs::remove(e.path(), ec);
+    }
+}
+
+class SortOperator final : public Operator {
+public:
+    SortOperator(const SortOrder& order, const OpenContext& ctx)
+        : order_(order), batch_size_(std::max<std::size_t>(ctx.batch_size, 1)),
+          budget_(ctx.memory_budget ? ctx.memory_budget : std::uint64_t{256} << 20),
+          spill_dir_(ctx.spill_dir.empty() ? ".conveyor/spill" : ctx.spill_dir),
+          stage_(ctx.stage_id), temp_files_(ctx.run ? &ctx.run->temp_files() : nullptr) {}
+    ~SortOperator() override { remove_runs(); }
+    SortOperator(const SortOperator&) = delete;
+    SortOperator& operator=(const SortOperator&) = delete;
+
+    Status push(std::size_t, Batch&& batch, Emitter&) override {
+        if (batch.empty()) return {};
+        const std::size_t nk = order_.keys.size();
+        const auto& where = paths_.get(batch.schema_ref(), [&](const Schema& s) {
+            std::vector<expr::ResolvedPath> w;
+            for (const SortKey& k : order_.keys)
+                w.push_back(expr::resolve(k.path, s));
+            return w;
+        });
+        const auto b = static_cast<std::uint32_t>(batches_.size());
+        for (std::size_t r = 0; r < batch.rows(); ++r) {
+            const auto row = batch.row(r);
+            for (std::size_t k = 0; k < nk; ++k)
+                keys_.push_back(where[k].found() ? expr::lookup(order_.keys[k].path, where[k], row)
+                                                 : Value::absent());
+            refs_.push_back({b, static_cast<std::uint32_t>(r)});
+        }
+        bytes_ += batch.memory_bytes() + batch.rows() * (nk * sizeof(Value) + sizeof(Ref));
+        batches_.push_back(std::move(batch));
+        if (bytes_ > budget_) return spill();
+        return {};
+    }
+
+    Status finish(Emitter&) override {
+        if (runs_.empty()) {
+            sort_held();
+            return {};
+        }
+        if (!refs_.empty()) CONVEYOR_TRY(spill());
+        while (runs_.size() > kMaxFanIn)
+            CONVEYOR_TRY(merge_pass());
+        return start_merge(runs_);
+    }
+
+    Result<bool> finish_more(Emitter& out) override {
+        if (runs_.empty()) return emit_held(out);
+        return emit_merged(out);
+    }
+
+    void abort() noexcept override {
+        readers_.clear();
+        remove_runs();
+    }
+
+private:
+    struct Ref {
+        std::uint32_t batch;
+        std::uint32_t row;
+    };
+
+    const Value* keys_of(std::uint32_t i) const { return keys_.data() + i * order_.keys.size(); }
+
+    /// Sorts what is held (stable: equal keys keep their input order).
+    void sort_held() {
+        order_idx_.resize(refs_.size());
+        std::iota(order_idx_.begin(), order_idx_.end(), 0u);
+        std::stable_sort(order_idx_.begin(), order_idx_.end(),
+                         [this](std::uint32_t a, std::uint32_t b) {
+                             return order_.compare(keys_of(a), keys_of(b)) < 0;
+                         });
+        emitted_ = 0;
+    }
+
+    /// Sorts what is held and writes it as a run, then lets it go.
+    Status spill() {
+        sort_held();
+        if (runs_.empty()) remove_stale_runs(spill_dir_, stage_);
+        Result<RunWriter> w =
+            RunWriter::create(spill_dir_, spill_stem(stage_), seq_++, temp_files_);
+        if (!w) return std::move(w).error().in_stage(stage_);
+        const std::size_t nk = order_.keys.size();
+        for (std::uint32_t i : order_idx_) {
+            const Ref& ref = refs_[i];
+            const Batch& b = batches_[ref.batch];
+            CONVEYOR_TRY(
+                w->add(std::span<const Value>(keys_of(i), nk), b.schema(), b.row(ref.row)));
+        }
+        CONVEYOR_TRY(w->close());
+        spilled_bytes_ += w->bytes();
+        runs_.push_back(w->path());
+        if (runs_.size() == 1)
+            spdlog::info("stage '{}': input beyond its memory share ({} MiB): sorting in runs "
+                         "spilled to {}",
+                         stage_, budget_ >> 20, spill_dir_);
+        release_held();
+        return {};
+    }
+
+    void release_held() {
+        batches_.clear();
+        keys_.clear();
+        refs_.clear();
+        order_idx_.clear();
+        bytes_ = 0;
+    }
+
+    /// Emits the next batch of held records in sorted order (records of one schema per batch).
+    Result<bool> emit_held(Emitter& out) {
+        std::optional<Batch> cur;
+        std::vector<bool> shared(batches_.size(), false);
+        std::size_t n = 0;
+        while (emitted_ < order_idx_.size() && n < batch_size_) {
+            const Ref& ref = refs_[order_idx_[emitted_]];
+            Batch& src = batches_[ref.batch];
+            if (cur && cur->schema_ref() != src.schema_ref()) {
+                out.emit(std::move(*cur));
+                cur.reset();
+                std::fill(shared.begin(), shared.end(), false);
+            }
+            if (!cur) cur.emplace(src.schema_ref(), batch_size_);
+            if (!shared[ref.batch]) {
+                cur->share_storage_of(src);
+                shared[ref.batch] = true;
+            }
+            cur->append_row(src.row(ref.row));
+            ++emitted_;
+            ++n;
+        }
+        if (cur) out.emit(std::move(*cur));
+        if (emitted_ < order_idx_.size()) return true;
+        release_held();
+        return false;
+    }
+
+    /// Opens `paths` for merging (readers_ and the heap).
+    Status start_merge(const std::vector<std::string>& paths) {
+        readers_.clear();
+        heap_ = decltype(heap_)(HeapOrder{this});
+        for (const std::string& p : paths) {
+            auto r = RunReader::open(p, order_.keys.size());
+            if (!r) return std::move(r).error().in_stage(stage_);
+            readers_.push_back(std::move(*r));
+            Result<bool> got = readers_.back()->next();
+            if (!got) return std::move(got).error().in_stage(stage_);
+            if (*got) heap_.push(readers_.size() - 1);
+        }
+        return {};
+    }
+
+    struct HeapOrder {
+        const SortOperator* self;
+        /// priority_queue keeps the largest on top: "a after b" puts b first. Ties go to the
+        /// earlier run, which holds earlier input: the merge stays stable.
+        bool operator()(std::size_t a, std::size_t b) const {
+            const int c =
+                self->order_.compare(self->readers_[a]->keys(), self->readers_[b]->keys());
+            return c != 0 ? c > 0 : a > b;
+        }
+    };
+
+    /// Merges the first kMaxFanIn runs into one.
+    Status merge_pass() {
+        std::vector<std::string> group(runs_.begin(), runs_.begin() + kMaxFanIn);
+        CONVEYOR_TRY(start_merge(group));
+        Result<RunWriter> w =
+            RunWriter::create(spill_dir_, spill_stem(stage_), seq_++, temp_files_);
+        if (!w) return std::move(w).error().in_stage(stage_);
+        while (!heap_.empty()) {
+            const std::size_t i = heap_.top();
+            heap_.pop();
+            CONVEYOR_TRY(w->add_line(readers_[i]->line()));
+            Result<bool> got = readers_[i]->next();
+            if (!got) return std::move(got).error().in_stage(stage_);
+            if (*got) heap_.push(i);
+        }
+        CONVEYOR_TRY(w->close());
+        readers_.clear();
+        for (const std::string& p : group)
+            remove_run(p);
+        runs_.erase(runs_.begin(), runs_.begin() + kMaxFanIn);
+        // The merged run holds the earliest input: it goes first, to keep the merge stable.
+        runs_.insert(runs_.begin(), w->path());
+        return {};
+    }
+
+    Result<bool> emit_merged(Emitter& out) {
+        std::optional<Batch> cur;
+        const void* kept = nullptr;
+        std::size_t n = 0;
+        while (!heap_.empty() && n < batch_size_) {
+            const std::size_t i = heap_.top();
+            heap_.pop();
+            RunReader& r = *readers_[i];
+            const std::span<const Member> fields = r.record().as_object();
+            if (cur && !same_names(cur->schema(), fields)) {
+                out.emit(std::move(*cur));
+                cur.reset();
+            }
+            if (!cur) {
+                cur.emplace(schema_for(fields), batch_size_);
+                kept = nullptr;
+            }
+            if (kept != r.arena().get()) {
+                // Several readers alternate: keeping an arena twice is harmless.
+                cur->keep_alive(r.arena());
+                kept = r.arena().get();
+            }
+            std::span<Value> row = cur->append_row();
+            for (std::size_t c = 0; c < fields.size(); ++c)
+                row[c] = fields[c].value;
+            ++n;
+            Result<bool> got = r.next();
+            if (!got) return std::move(got).error().in_stage(stage_);
+            if (*got) heap_.push(i);
+        }
+        if (cur) out.emit(std::move(*cur));
+        if (!heap_.empty()) return true;
+        readers_.clear();
+        remove_runs();
+        return false;
+    }
+
+    static bool same_names(const Schema& s, std::span<const Member> fields) {
+        if (s.size() != fields.size()) return false;
+        for (std::size_t c = 0; c < fields.size(); ++c)
+            if (s.name(c) != fields[c].key) return false;
+        return true;
+    }
+
+    SchemaRef schema_for(std::span<const Member> fields) {
+        if (last_schema_ && same_names(*last_schema_, fields)) return last_schema_;
+        std::vector<std::string> names;
+        for (const Member& m : fields)
+            names.emplace_back(m.key);
+        last_schema_ = make_schema(std::move(names));
+        return last_schema_;
+    }
+
+    void remove_run(const std::string& path) noexcept {
+        std::error_code ec;
+        fs::remove(path, ec);
+        if (temp_files_) temp_files_->remove(path);
+    }
+
+    void remove_runs() noexcept {
+        for (const std::string& p : runs_)
+            remove_run(p);
+        runs_.clear();
+    }
+
+    const SortOrder& order_;
+    std::size_t batch_size_;
+    std::uint64_t budget_;
+    std::string spill_dir_;
+    std::string stage_;
+    TempFiles* temp_files_;
+
+    // Held input: batches, the key values of their rows (keys.size() per row), row refs.
+    std::vector<Batch> batches_;
+    std::vector<Value> keys_;
+    std::vector<Ref> refs_;
+    std::vector<std::uint32_t> order_idx_;
+    std::size_t emitted_ = 0;
+    std::uint64_t bytes_ = 0;
+    PerSchema<std::vector<expr::ResolvedPath>> paths_;
+
+    // Spilled runs and their merge.
+    std::vector<std::string> runs_;
+    std::size_t seq_ = 0;
+    std::uint64_t spilled_bytes_ = 0;
+    std::vector<std::unique_ptr<RunReader>> readers_;
+    std::priority_queue<std::size_t, std::vector<std::size_t>, HeapOrder> heap_{HeapOrder{this}};
+    SchemaRef last_schema_;
+};
+
+class SortStage final : public Stage {
+public:
+    explicit SortStage(SortOrder order) : order_(std::move(order)) {}
+
+    Result<OpenedStage> open(const OpenContext& ctx) const override {
+        const SchemaRef in = ctx.input_schemas.empty() ? nullptr : ctx.input_schemas[0];
+        const bool fixed = !ctx.input_schemas_fixed.empty() && ctx.input_schemas_fixed[0];
+        if (in && fixed) {
+            for (const SortKey& k : order_.keys)
+                if (!expr::resolve(k.path, *in).found())
+                    return fail(ErrorKind::Config, "by: field '" + k.text +
+                                                       "' is not in the input" +
+                                                       did_you_mean(k.text, in->names()));
+        }
+        OpenedStage opened(std::make_unique<SortOperator>(order_, ctx), in);
+        opened.fixed_schema = fixed;
+        // What it holds is not part of a checkpoint: a run with a sort takes none, and
+        // --resume reads its input again from the start.
+        opened.checkpoints = false;
+        return opened;
+    }
+
+private:
+    SortOrder order_;
+};
+
+struct SortOptions {
+    std::vector<std::string> by; ///< required
+    OptionValue descending = OptionValue(false);
+    bool nulls_last = true;
+    Collation collation = Collation::Binary;
+};
+
+const OptionTable<SortOptions>& sort_options() {
+    static const auto table =
+        OptionTable<SortOptions>()
+            .add("by", &SortOptions::by,
+                 {.description = "The key field, or fields in order of importance (paths such as "
+                                 "user.address.city allowed).",
+                  .required = true,
+                  .example = "[\"country\", \"amount\"]"})
+            .add("descending", &SortOptions::descending,
+                 {.description = "true sorts every key from high to low; a list gives one "
+                                 "direction per key of 'by'."})
+            .add("nulls_last", &SortOptions::nulls_last,
+                 {.description = "Nulls and missing fields after every value (whatever the "
+                                 "direction); false puts them first."})
+            .add_choice("collation", &SortOptions::collation,
+                        {{"binary", Collation::Binary}, {"natural", Collation::Natural}},
+                        {.description = "How strings compare: binary (by bytes) or natural "
+                                        "(runs of digits by value: file2 before file10)."});
+    return table;
+}
+
+std::unique_ptr<Stage> build_sort(BuildContext& ctx, const SortOptions& o) {
+    SortOrder order;
+    order.nulls_last = o.nulls_last;
+    order.collation = o.collation;
+    if (o.by.empty()) {
+        ctx.error("by", "'by' names no field: give the key, e.g. by = \"amount\"");
+        return nullptr;
+    }
+    for (const std::string& text : o.by) {
+        auto path = expr::FieldPath::parse(text);
+        SortKey k;
+        k.text = text;
+        k.path = path ? std::move(*path) : expr::FieldPath::single(text);
+        order.keys.push_back(std::move(k));
+    }
+    const OptionValue& d = o.descending;
+    if (d.is_bool()) {
+        for (SortKey& k : order.keys)
+            k.descending = d.as_bool();
+    } else if (d.is_list()) {
+        const auto& list = d.as_list();
+        if (list.size() != order.keys.size()) {
+            ctx.error("descending",
+                      fmt::format("'descending' lists {} directions for {} keys in 'by': give "
+                                  "one per key (or one true/false for all)",
+                                  list.size(), order.keys.size()));
+            return nullptr;
+        }
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            if (!list[i].is_bool()) {
+                ctx.error("descending", "'descending' must hold true or false values");
+                return nullptr;
+            }
+            order.keys[i].descending = list[i].as_bool();
+        }
+    } else {
+        ctx.error("descending", "'descending' must be true, false or a list of them");
+        return nullptr;
+    }
+    return std::make_unique<SortStage>(std::move(order));
+}
+
+FunctionDescriptor sort_apply() {
+    FunctionDescriptor fn;
+    fn.name = "sort.apply";
+    fn.role = StageRole::Transform;
+    fn.summary = "Sort records by one or more keys (spills to disk beyond its memory)";
+    fn.description =
+        "A stable sort (records with equal keys keep their input order) by the fields in `by`, "
+        "each ascending or descending. Numbers compare as numbers whatever their type, strings "
+        "by bytes (or naturally, collation = \"natural\"), nulls and missing fields last (or "
+        "first); values of different kinds are ordered numbers, strings, booleans, lists, "
+        "objects. It holds its input up to its share of [global] memory_limit; beyond that it "
+        "sorts what it holds, writes it compressed to state_dir/spill, and merges those runs "
+        "at the end of the input. Spill files are removed when the stage ends, fails or is "
+        "interrupted, and by the next run after a kill -9. Output goes out as it is merged. "
+        "A run with a sort takes no checkpoints: --resume reads its input again.";
+    fn.options = sort_options().specs();
+    fn.needs_whole_input = true;
+    fn.factory = bind_options(sort_options(), build_sort);
+    return fn;
+}
+
+} // namespace
+
+} // namespace conveyor::plugins::sort
+
+namespace conveyor::plugins {
+
+void register_sort(Registry& registry) {
+    registry.add(sort::sort_apply());
+}
+
+} // namespace conveyor::plugins

@@ -1,0 +1,39 @@
+#pragma once
+
+// The order sort.apply puts records in: keys (field paths), each ascending or descending,
+// nulls first or last, strings by bytes or "naturally" (file2 before file10).
+
+#include "conveyor/core/value.hpp"
+#include "conveyor/expr/field_path.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace conveyor::plugins::sort {
+
+enum class Collation : std::uint8_t { Binary, Natural };
+
+struct SortKey {
+    std::string text;     ///< as written in `by`
+    expr::FieldPath path; ///< `amount`, `user.address.city`, `tags[0]`
+    bool descending = false;
+};
+
+struct SortOrder {
+    std::vector<SortKey> keys;
+    /// Nulls (and missing fields) after every value, whatever the direction; else before.
+    bool nulls_last = true;
+    Collation collation = Collation::Binary;
+
+    /// <0, 0, >0 as the record with key values `a` goes before, with, or after the one with
+    /// `b` (each keys.size() long). Numbers compare as numbers (1 < 2.5 < 10), strings by
+    /// bytes (or naturally), false < true; values of different kinds by kind (numbers, then
+    /// strings, booleans, lists, objects), so that every input has one order.
+    [[nodiscard]] int compare(const Value* a, const Value* b) const;
+};
+
+/// a <=> b for two non-null values under `collation`, ascending.
+int compare_values(const Value& a, const Value& b, Collation collation);
+
+} // namespace conveyor::plugins::sort
