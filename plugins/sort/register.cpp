@@ -84,8 +84,9 @@ public:
         for (std::size_t r = 0; r < batch.rows(); ++r) {
             const auto row = batch.row(r);
             for (std::size_t k = 0; k < nk; ++k)
-                keys_.push_back(where[k].found() ? expr::lookup(order_.keys[k].path, where[k], row)
-                                                 : Value::absent());
+                keys_.push_back(where[k].found()
+                                    ? key_value(expr::lookup(order_.keys[k].path, where[k], row))
+                                    : Value::absent());
             refs_.push_back({b, static_cast<std::uint32_t>(r)});
         }
         bytes_ += batch.memory_bytes() + batch.rows() * (nk * sizeof(Value) + sizeof(Ref));

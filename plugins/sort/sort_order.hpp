@@ -33,6 +33,12 @@ struct SortOrder {
     [[nodiscard]] int compare(const Value* a, const Value* b) const;
 };
 
+/// `v` as a sort key: a decimal that keeps its text (as read from CSV or JSON) becomes a plain
+/// double, so that comparisons do not parse it again and again.
+inline Value key_value(const Value& v) noexcept {
+    return v.kind() == Kind::Double ? Value::real(v.as_double()) : v;
+}
+
 /// a <=> b for two non-null values under `collation`, ascending.
 int compare_values(const Value& a, const Value& b, Collation collation);
 

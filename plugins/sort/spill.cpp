@@ -2,6 +2,7 @@
 
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/format/json_writer.hpp"
+#include "sort_order.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -155,7 +156,9 @@ Result<bool> RunReader::next() {
         v.as_array().back().kind() != Kind::Object)
         return Error(ErrorKind::Runtime, "a spill file holds a broken record", path_);
     const std::span<const Value> items = v.as_array();
-    keys_.assign(items.begin(), items.end() - 1);
+    keys_.clear();
+    for (auto it = items.begin(); it != items.end() - 1; ++it)
+        keys_.push_back(key_value(*it));
     record_ = items.back();
     return true;
 }
