@@ -5,6 +5,7 @@
 #include "support/process.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -140,6 +141,42 @@ TEST(SortRun, JsonRecordsOfDifferentShapesSurviveASpillUnchanged) {
     }
     EXPECT_EQ(outputs[0], outputs[1]) << "spilled runs give back the same records";
     EXPECT_THAT(outputs[1], HasSubstr("\"tags\":[\"x\",{\"n\":1.50}],\"note\":\"café \\\"q\\\"\""));
+}
+
+/// A pipeline whose sort spills many runs of a large input, for the signal tests.
+std::string spilling_pipeline(test::TempDir& dir) {
+    std::string csv = "id,k\n";
+    for (int i = 0; i < 300000; ++i)
+        csv += std::to_string(i) + "," + std::to_string((i * 7919LL) % 100003) + "\n";
+    const std::string in = dir.write("in.csv", csv);
+    return dir.write("p.toml", pipeline(in, "by = \"k\"\n", dir.file("out.csv"),
+                                        "memory_limit = \"64KiB\"\nstate_dir = \"" +
+                                            dir.file("state") + "\"\n"));
+}
+
+TEST(SortRun, SigtermWhileSpillingLeavesNoSpillFileAndNoOutput) {
+    test::TempDir dir;
+    const std::string file = spilling_pipeline(dir);
+    auto child = test::spawn_conveyor({"run", file});
+    ASSERT_TRUE(child->wait_for_stderr("spilled to", std::chrono::seconds(60)));
+    child->signal(SIGTERM);
+    const auto r = child->wait();
+    EXPECT_EQ(r.exit_code, 143) << r.err;
+    EXPECT_EQ(files_in(dir.file("state/spill")), 0u);
+    EXPECT_FALSE(test::file_exists(dir.file("out.csv")));
+}
+
+TEST(SortRun, TheSpillFilesOfAKilledRunAreRemovedByTheNextOne) {
+    test::TempDir dir;
+    const std::string file = spilling_pipeline(dir);
+    auto child = test::spawn_conveyor({"run", file});
+    ASSERT_TRUE(child->wait_for_stderr("spilled to", std::chrono::seconds(60)));
+    child->signal(SIGKILL);
+    child->wait();
+    EXPECT_GT(files_in(dir.file("state/spill")), 0u) << "kill -9 leaves them";
+    auto r = run_conveyor({"run", file, "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(files_in(dir.file("state/spill")), 0u) << "the next run removed them";
 }
 
 TEST(SortRun, AMisspeltKeyOverACsvHeaderIsAConfigError) {
