@@ -231,7 +231,7 @@ TEST_P(CheckpointTest, AnOutputThatCannotBeCarriedOnMakesTheResumeStartFromTheBe
 INSTANTIATE_TEST_SUITE_P(Executors, CheckpointTest,
                          ::testing::Values(ExecutorKind::Dag, ExecutorKind::Channel,
                                            ExecutorKind::Async),
-                         [](const auto& info) { return std::string(to_string(info.param)); });
+                         [](const auto& p) { return std::string(to_string(p.param)); });
 
 } // namespace
 } // namespace conveyor
