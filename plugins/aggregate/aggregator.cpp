@@ -104,7 +104,32 @@ Value copy_into(Arena& arena, const Value& v) {
     }
 }
 
+namespace {
+
+/// `name` as a path of two steps or more (`user.country`), or nullopt.
+std::optional<expr::FieldPath> path_of(const std::string& name) {
+    auto p = expr::FieldPath::parse(name);
+    if (!p || p->steps().size() < 2) return std::nullopt;
+    return std::move(*p);
+}
+
+} // namespace
+
+Aggregator::FieldRef Aggregator::field_ref(const Schema& s, const std::string& name,
+                                           const std::optional<expr::FieldPath>& path) const {
+    FieldRef f;
+    f.column = s.find(name);
+    if (!f.column && path) {
+        f.path = &*path;
+        f.where = expr::resolve(*path, s);
+    }
+    return f;
+}
+
 Aggregator::Aggregator(AggregateSpec spec) : spec_(std::move(spec)) {
+    for (const std::string& k : spec_.group_by)
+        key_paths_.push_back(path_of(k));
+    if (spec_.value_column) value_path_ = path_of(*spec_.value_column);
     std::vector<std::string> names = spec_.group_by;
     names.push_back(spec_.output_column);
     names.emplace_back(kStart);
@@ -195,9 +220,9 @@ Status Aggregator::push(const Batch& batch, std::vector<Batch>& out) {
         Columns cols;
         cols.start = s.find(kStart);
         cols.end = s.find(kEnd);
-        if (spec_.value_column) cols.value = s.find(*spec_.value_column);
-        for (const std::string& k : spec_.group_by)
-            cols.keys.push_back(s.find(k));
+        if (spec_.value_column) cols.value = field_ref(s, *spec_.value_column, value_path_);
+        for (std::size_t k = 0; k < spec_.group_by.size(); ++k)
+            cols.keys.push_back(field_ref(s, spec_.group_by[k], key_paths_[k]));
         return cols;
     });
     if (!c.start)
@@ -215,19 +240,20 @@ Status Aggregator::push(const Batch& batch, std::vector<Batch>& out) {
         Window& w = last && json_equal(last->start, start) ? *last : window_for(start);
         last = &w;
         key_.clear();
-        for (const auto& k : c.keys)
-            encode(key_, k ? row[*k] : Value::absent());
+        for (const FieldRef& k : c.keys)
+            encode(key_, k.get(row));
         auto [it, inserted] = w.index.try_emplace(key_, w.groups.size());
         if (inserted) {
             Group g;
             g.key.reserve(c.keys.size());
             // A missing key field groups with null (they encode the same) and shows as null.
-            for (const auto& k : c.keys)
-                g.key.push_back(k && !row[*k].is_absent() ? copy_into(*w.arena, row[*k])
-                                                          : Value::null());
+            for (const FieldRef& k : c.keys) {
+                const Value v = k.get(row);
+                g.key.push_back(!v.is_absent() ? copy_into(*w.arena, v) : Value::null());
+            }
             w.groups.push_back(std::move(g));
         }
-        const Value v = c.value ? row[*c.value] : Value::absent();
+        const Value v = c.value.get(row);
         CONVEYOR_TRY(fold(w.groups[it->second].acc, v, column, *w.arena));
     }
     return {};

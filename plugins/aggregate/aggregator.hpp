@@ -4,6 +4,7 @@
 #include "conveyor/core/batch.hpp"
 #include "conveyor/core/per_schema.hpp"
 #include "conveyor/core/result.hpp"
+#include "conveyor/expr/field_path.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -71,10 +72,26 @@ private:
         std::unordered_map<std::string, std::size_t> index; ///< encoded key -> groups_
         std::vector<Group> groups;                          ///< in first-seen order
     };
-    struct Columns {
-        std::optional<std::size_t> start, end, value;
-        std::vector<std::optional<std::size_t>> keys;
+    /// Where a group_by field or value_column is in records of one schema: a column, or a
+    /// path into a nested value (`user.country`) when no field has that very name.
+    struct FieldRef {
+        std::optional<std::size_t> column;
+        const expr::FieldPath* path = nullptr;
+        expr::ResolvedPath where;
+        [[nodiscard]] bool found() const { return column || (path && where.found()); }
+        [[nodiscard]] Value get(std::span<const Value> row) const {
+            if (column) return row[*column];
+            if (path && where.found()) return expr::lookup(*path, where, row);
+            return Value::absent();
+        }
     };
+    struct Columns {
+        std::optional<std::size_t> start, end;
+        FieldRef value;
+        std::vector<FieldRef> keys;
+    };
+    FieldRef field_ref(const Schema& s, const std::string& name,
+                       const std::optional<expr::FieldPath>& path) const;
 
     Window& window_for(const Value& start);
     Status fold(Acc& acc, const Value& v, std::string_view column, Arena& arena);
@@ -82,6 +99,8 @@ private:
     Value result(const Acc& acc) const;
 
     AggregateSpec spec_;
+    std::vector<std::optional<expr::FieldPath>> key_paths_; ///< per group_by field, if a path
+    std::optional<expr::FieldPath> value_path_;
     SchemaRef out_schema_;
     PerSchema<Columns> columns_;
     std::vector<std::unique_ptr<Window>> windows_; ///< open, in order of first record

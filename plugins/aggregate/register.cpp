@@ -69,9 +69,15 @@ public:
                         "field: put a window.apply stage before it");
         if (in && !ctx.input_schemas_fixed.empty() && ctx.input_schemas_fixed.front()) {
             std::vector<std::string> missing;
+            // A field of that name, or a path whose first field is there (user.country).
+            auto known = [&](const std::string& name) {
+                if (in->find(name)) return true;
+                auto path = expr::FieldPath::parse(name);
+                return path && expr::resolve(*path, *in).found();
+            };
             for (const std::string& k : spec_.group_by)
-                if (!in->find(k)) missing.push_back(k);
-            if (spec_.value_column && !in->find(*spec_.value_column))
+                if (!known(k)) missing.push_back(k);
+            if (spec_.value_column && !known(*spec_.value_column))
                 missing.push_back(*spec_.value_column);
             if (!missing.empty())
                 return fail(ErrorKind::Config,

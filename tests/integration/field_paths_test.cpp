@@ -87,5 +87,28 @@ TEST(FieldPaths, OverACsvHeaderAPathWhoseFirstFieldIsMissingIsAnOpenError) {
     EXPECT_NE(r.err.find("column 'usr.name' is not in the input"), std::string::npos) << r.err;
 }
 
+TEST(FieldPaths, AggregateGroupsAndSumsByNestedFields) {
+    test::TempDir dir;
+    const std::string in =
+        dir.write("in.jsonl", "{\"user\":{\"country\":\"DE\"},\"order\":{\"amount\":5}}\n"
+                              "{\"user\":{\"country\":\"FR\"},\"order\":{\"amount\":7}}\n"
+                              "{\"user\":{\"country\":\"DE\"},\"order\":{\"amount\":1}}\n"
+                              "{\"user\":{},\"order\":{\"amount\":2}}\n");
+    const std::string file = dir.write(
+        "p.toml", source(in) +
+                      "[[stages]]\nid = \"win\"\nfunction = \"window.apply\"\ninputs = [\"in\"]\n"
+                      "[stages.config]\nsize = 100\n\n"
+                      "[[stages]]\nid = \"agg\"\nfunction = \"aggregate.stream\"\ninputs = "
+                      "[\"win\"]\n[stages.config]\noperation = \"sum\"\nvalue_column = "
+                      "\"order.amount\"\ngroup_by = [\"user.country\"]\n\n"
+                      "[[stages]]\nid = \"out\"\nfunction = \"csv.write\"\ninputs = [\"agg\"]\n"
+                      "[stages.config]\npath = \"" +
+                      dir.file("out.csv") + "\"\n");
+    auto r = run_conveyor({"run", file, "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.csv")),
+              "user.country,sum,window_start,window_end\nDE,6,0,4\nFR,7,0,4\n,2,0,4\n");
+}
+
 } // namespace
 } // namespace conveyor

@@ -48,6 +48,35 @@ struct BuiltStage {
     [[nodiscard]] std::string errors() const { return diagnostics.to_string(); }
 };
 
+/// A TOML table of strings as the loader gives it (`columns = { a = "b" }`), in order.
+inline OptionValue string_table(const std::vector<std::pair<std::string, std::string>>& pairs) {
+    OptionValue::Table t;
+    for (const auto& [k, v] : pairs)
+        t.emplace_back(k, OptionValue(v));
+    return OptionValue(std::move(t));
+}
+
+/// A TOML array of strings.
+inline OptionValue string_list(const std::vector<std::string>& items) {
+    OptionValue::List l;
+    for (const std::string& s : items)
+        l.emplace_back(s);
+    return OptionValue(std::move(l));
+}
+
+/// Opens `stage` with one input whose records have `fields`: a fixed schema (CSV) by default,
+/// else one that may change (JSON).
+inline Result<OpenedStage> open_over(const Stage& stage, std::vector<std::string> fields,
+                                     bool fixed = true) {
+    const SchemaRef schema = make_schema(std::move(fields));
+    const bool fixed_flag[] = {fixed};
+    OpenContext ctx;
+    ctx.stage_id = "t";
+    ctx.input_schemas = std::span<const SchemaRef>(&schema, 1);
+    ctx.input_schemas_fixed = fixed_flag;
+    return stage.open(ctx);
+}
+
 /// Runs `function`'s factory (from `registry`, all built-in plugins by default).
 inline BuiltStage build_stage(const std::string& function,
                               const std::map<std::string, OptionValue>& given,

@@ -10,11 +10,8 @@ std::string run_map(const std::map<std::string, OptionValue>& options,
     return test::transform_jsonl("map.apply", options, records);
 }
 
-OptionValue columns(std::vector<std::pair<std::string, std::string>> m) {
-    OptionValue::Table t;
-    for (auto& [k, v] : m)
-        t.emplace_back(k, OptionValue(v));
-    return OptionValue(std::move(t));
+OptionValue columns(const std::vector<std::pair<std::string, std::string>>& m) {
+    return test::string_table(m);
 }
 
 TEST(MapApply, ComputesNewFieldsInTheOrderWrittenAndReplacesInPlace) {
@@ -86,13 +83,7 @@ TEST(MapApply, MistakesAreReportedWhenThePipelineLoads) {
 TEST(MapApply, AnUnknownFieldOverAFixedSchemaIsReportedWhenTheStageOpens) {
     auto built = test::build_stage("map.apply", {{"columns", columns({{"t", "prce * 2"}})}});
     ASSERT_TRUE(built.stage);
-    SchemaRef schema = make_schema({"id", "price"});
-    const bool fixed[] = {true};
-    OpenContext ctx;
-    ctx.stage_id = "m";
-    ctx.input_schemas = std::span<const SchemaRef>(&schema, 1);
-    ctx.input_schemas_fixed = fixed;
-    auto opened = built.stage->open(ctx);
+    auto opened = test::open_over(*built.stage, {"id", "price"});
     ASSERT_FALSE(opened);
     EXPECT_NE(opened.error().message.find("unknown field 'prce' (did you mean 'price'?)"),
               std::string::npos)

@@ -5,11 +5,8 @@
 namespace conveyor {
 namespace {
 
-OptionValue renames(std::vector<std::pair<std::string, std::string>> m) {
-    OptionValue::Table t;
-    for (auto& [k, v] : m)
-        t.emplace_back(k, OptionValue(v));
-    return OptionValue(std::move(t));
+OptionValue renames(const std::vector<std::pair<std::string, std::string>>& m) {
+    return test::string_table(m);
 }
 
 std::string run_rename(std::vector<std::pair<std::string, std::string>> m,
@@ -23,13 +20,7 @@ std::string open_over_fixed(std::vector<std::pair<std::string, std::string>> m,
     auto built = test::build_stage("rename.apply", {{"columns", renames(std::move(m))}});
     EXPECT_TRUE(built.stage) << built.errors();
     if (!built.stage) return "BUILD FAILED";
-    SchemaRef schema = make_schema(std::move(fields));
-    const bool fixed[] = {true};
-    OpenContext ctx;
-    ctx.stage_id = "r";
-    ctx.input_schemas = std::span<const SchemaRef>(&schema, 1);
-    ctx.input_schemas_fixed = fixed;
-    auto opened = built.stage->open(ctx);
+    auto opened = test::open_over(*built.stage, std::move(fields));
     if (opened) return "";
     EXPECT_EQ(opened.error().kind, ErrorKind::Config);
     return opened.error().message;

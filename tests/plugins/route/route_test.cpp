@@ -5,11 +5,8 @@
 namespace conveyor {
 namespace {
 
-OptionValue routes(std::vector<std::pair<std::string, std::string>> m) {
-    OptionValue::Table t;
-    for (auto& [k, v] : m)
-        t.emplace_back(k, OptionValue(v));
-    return OptionValue(std::move(t));
+OptionValue routes(const std::vector<std::pair<std::string, std::string>>& m) {
+    return test::string_table(m);
 }
 
 const std::vector<std::string> kOrders = {
@@ -106,13 +103,7 @@ TEST(RouteApply, BadOptionsAreLoadErrorsNamingTheKey) {
 TEST(RouteApply, OverAKnownSchemaAnUnknownFieldIsAnOpenErrorWithASuggestion) {
     auto built = test::build_stage("route.apply", {{"routes", routes({{"big", "amont > 1"}})}});
     ASSERT_TRUE(built.stage) << built.errors();
-    SchemaRef schema = make_schema({"id", "amount"});
-    const bool fixed[] = {true};
-    OpenContext ctx;
-    ctx.stage_id = "r";
-    ctx.input_schemas = std::span<const SchemaRef>(&schema, 1);
-    ctx.input_schemas_fixed = fixed;
-    auto opened = built.stage->open(ctx);
+    auto opened = test::open_over(*built.stage, {"id", "amount"});
     ASSERT_FALSE(opened);
     EXPECT_EQ(opened.error().kind, ErrorKind::Config);
     EXPECT_NE(opened.error().message.find("routes.big: "), std::string::npos)

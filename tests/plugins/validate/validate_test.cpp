@@ -5,18 +5,12 @@
 namespace conveyor {
 namespace {
 
-OptionValue list(std::vector<std::string> items) {
-    OptionValue::List l;
-    for (auto& s : items)
-        l.emplace_back(s);
-    return OptionValue(std::move(l));
+OptionValue list(const std::vector<std::string>& items) {
+    return test::string_list(items);
 }
 
-OptionValue table(std::vector<std::pair<std::string, std::string>> m) {
-    OptionValue::Table t;
-    for (auto& [k, v] : m)
-        t.emplace_back(k, OptionValue(v));
-    return OptionValue(std::move(t));
+OptionValue table(const std::vector<std::pair<std::string, std::string>>& m) {
+    return test::string_table(m);
 }
 
 /// Pushes `records` one batch at a time through validate.schema: what passes, and the
@@ -115,13 +109,7 @@ TEST(ValidateSchema, BadOptionsAreLoadErrorsNamingTheKey) {
 TEST(ValidateSchema, OverAKnownSchemaAnUnknownFieldIsAnOpenError) {
     auto built = test::build_stage("validate.schema", {{"required_fields", list({"emial"})}});
     ASSERT_TRUE(built.stage);
-    SchemaRef schema = make_schema({"id", "email"});
-    const bool fixed[] = {true};
-    OpenContext ctx;
-    ctx.stage_id = "v";
-    ctx.input_schemas = std::span<const SchemaRef>(&schema, 1);
-    ctx.input_schemas_fixed = fixed;
-    auto opened = built.stage->open(ctx);
+    auto opened = test::open_over(*built.stage, {"id", "email"});
     ASSERT_FALSE(opened);
     EXPECT_NE(opened.error().message.find("did you mean 'email'?"), std::string::npos)
         << opened.error().message;
