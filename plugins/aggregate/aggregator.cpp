@@ -28,81 +28,7 @@ std::string_view kind_name(Kind k) {
     }
 }
 
-/// Appends a byte encoding of `v` to `key` such that values equal as JSON (1 and 1.0) encode
-/// the same and different values differently.
-void encode(std::string& key, const Value& v) {
-    auto put = [&key](const void* p, std::size_t n) { key.append(static_cast<const char*>(p), n); };
-    switch (v.kind()) {
-    case Kind::Absent:
-    case Kind::Null:
-        key.push_back('n');
-        return;
-    case Kind::Bool:
-        key.push_back(v.as_bool() ? 't' : 'f');
-        return;
-    case Kind::Int: {
-        key.push_back('i');
-        const std::int64_t i = v.as_int();
-        put(&i, sizeof i);
-        return;
-    }
-    case Kind::Double: {
-        const double d = v.as_double();
-        if (d == std::trunc(d) && std::fabs(d) < 9.2e18) {
-            key.push_back('i');
-            const auto i = static_cast<std::int64_t>(d);
-            put(&i, sizeof i);
-            return;
-        }
-        key.push_back('d');
-        put(&d, sizeof d);
-        return;
-    }
-    case Kind::String: {
-        key.push_back('s');
-        const auto n = static_cast<std::uint32_t>(v.as_string().size());
-        put(&n, sizeof n);
-        key.append(v.as_string());
-        return;
-    }
-    case Kind::Array:
-    case Kind::Object: {
-        const std::string text = json::to_string(v);
-        key.push_back('j');
-        const auto n = static_cast<std::uint32_t>(text.size());
-        put(&n, sizeof n);
-        key.append(text);
-        return;
-    }
-    }
-}
-
 } // namespace
-
-Value copy_into(Arena& arena, const Value& v) {
-    switch (v.kind()) {
-    case Kind::String:
-        return Value::string(arena.copy(v.as_string()));
-    case Kind::Double:
-        return v.has_number_text() ? Value::number_text(arena.copy(v.number_text())) : v;
-    case Kind::Array: {
-        const std::span<const Value> items = v.as_array();
-        Value* copy = arena.allocate_array<Value>(items.size());
-        for (std::size_t i = 0; i < items.size(); ++i)
-            copy[i] = copy_into(arena, items[i]);
-        return Value::array(copy, static_cast<std::uint32_t>(items.size()));
-    }
-    case Kind::Object: {
-        const std::span<const Member> members = v.as_object();
-        Member* copy = arena.allocate_array<Member>(members.size());
-        for (std::size_t i = 0; i < members.size(); ++i)
-            copy[i] = Member{arena.copy(members[i].key), copy_into(arena, members[i].value)};
-        return Value::object(copy, static_cast<std::uint32_t>(members.size()));
-    }
-    default:
-        return v;
-    }
-}
 
 namespace {
 
@@ -241,7 +167,7 @@ Status Aggregator::push(const Batch& batch, std::vector<Batch>& out) {
         last = &w;
         key_.clear();
         for (const FieldRef& k : c.keys)
-            encode(key_, k.get(row));
+            encode_key(key_, k.get(row));
         auto [it, inserted] = w.index.try_emplace(key_, w.groups.size());
         if (inserted) {
             Group g;

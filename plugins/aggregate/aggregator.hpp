@@ -5,6 +5,7 @@
 #include "conveyor/core/per_schema.hpp"
 #include "conveyor/core/result.hpp"
 #include "conveyor/expr/field_path.hpp"
+#include "conveyor/format/value_key.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -107,8 +108,5 @@ private:
     std::string key_;                              ///< scratch: the encoded group key
     std::function<bool()> interrupt_;
 };
-
-/// A deep copy of `v` whose strings, arrays and objects live in `arena`.
-Value copy_into(Arena& arena, const Value& v);
 
 } // namespace conveyor::plugins::aggregate

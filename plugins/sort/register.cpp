@@ -6,23 +6,16 @@
 #include "conveyor/core/per_schema.hpp"
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/exec/run_context.hpp"
+#include "conveyor/exec/spill.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/registry/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "sort_order.hpp"
-#include "spill.hpp"
 
 #include <algorithm>
-#include <cctype>
-#include <cerrno>
-#include <csignal>
-#include <filesystem>
 #include <fmt/format.h>
 #include <numeric>
 #include <queue>
-#include <unistd.h>
-
-namespace fs = std::filesystem;
 
 namespace conveyor::plugins::sort {
 
@@ -30,35 +23,6 @@ namespace {
 
 /// Runs merged at once; more are merged in passes (each reader holds a buffer and an arena).
 constexpr std::size_t kMaxFanIn = 64;
-
-/// The spill file names of one stage of this process: `<pid>-<stage>`.
-std::string spill_stem(std::string_view stage) {
-    std::string s = std::to_string(::getpid()) + "-";
-    for (char c : stage)
-        s.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '_');
-    return s;
-}
-
-/// Removes the spill files of this stage left by a process that no longer runs (killed -9).
-void remove_stale_runs(const std::string& dir, std::string_view stage) {
-    std::error_code ec;
-    const std::string suffix = spill_stem(stage).substr(spill_stem(stage).find('-'));
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-        const std::string name = e.path().filename().string();
-        const std::size_t dash = name.find('-');
-        if (dash == std::string::npos || name.compare(dash, suffix.size(), suffix) != 0) continue;
-        // Then "-<seq>.run.gz": another stage whose id starts with this one's is not ours.
-        const std::string rest = name.substr(dash + suffix.size());
-        if (rest.size() < 9 || rest[0] != '-' || !rest.ends_with(".run.gz") ||
-            !std::all_of(rest.begin() + 1, rest.end() - 7,
-                         [](char c) { return c >= '0' && c <= '9'; }))
-            continue;
-        const pid_t pid = static_cast<pid_t>(std::atol(name.substr(0, dash).c_str()));
-        if (pid <= 0 || pid == ::getpid()) continue;
-        if (::kill(pid, 0) == 0 || errno != ESRCH) continue; // still running (or not ours)
-        fs::remove(e.path(), ec);
-    }
-}
 
 class SortOperator final : public Operator {
 public:
@@ -138,9 +102,9 @@ private:
     /// Sorts what is held and writes it as a run, then lets it go.
     Status spill() {
         sort_held();
-        if (runs_.empty()) remove_stale_runs(spill_dir_, stage_);
-        Result<RunWriter> w =
-            RunWriter::create(spill_dir_, spill_stem(stage_), seq_++, temp_files_);
+        if (runs_.empty()) spill::remove_stale(spill_dir_, stage_);
+        Result<spill::RunWriter> w =
+            spill::RunWriter::create(spill_dir_, spill::file_stem(stage_), seq_++, temp_files_);
         if (!w) return std::move(w).error().in_stage(stage_);
         const std::size_t nk = order_.keys.size();
         for (std::uint32_t i : order_idx_) {
@@ -201,7 +165,7 @@ private:
         readers_.clear();
         heap_ = decltype(heap_)(HeapOrder{this});
         for (const std::string& p : paths) {
-            auto r = RunReader::open(p, order_.keys.size());
+            auto r = spill::RunReader::open(p, order_.keys.size());
             if (!r) return std::move(r).error().in_stage(stage_);
             readers_.push_back(std::move(*r));
             Result<bool> got = readers_.back()->next();
@@ -226,8 +190,8 @@ private:
     Status merge_pass() {
         std::vector<std::string> group(runs_.begin(), runs_.begin() + kMaxFanIn);
         CONVEYOR_TRY(start_merge(group));
-        Result<RunWriter> w =
-            RunWriter::create(spill_dir_, spill_stem(stage_), seq_++, temp_files_);
+        Result<spill::RunWriter> w =
+            spill::RunWriter::create(spill_dir_, spill::file_stem(stage_), seq_++, temp_files_);
         if (!w) return std::move(w).error().in_stage(stage_);
         while (!heap_.empty()) {
             const std::size_t i = heap_.top();
@@ -254,7 +218,7 @@ private:
         while (!heap_.empty() && n < batch_size_) {
             const std::size_t i = heap_.top();
             heap_.pop();
-            RunReader& r = *readers_[i];
+            spill::RunReader& r = *readers_[i];
             const std::span<const Member> fields = r.record().as_object();
             if (cur && !same_names(cur->schema(), fields)) {
                 out.emit(std::move(*cur));
@@ -300,11 +264,7 @@ private:
         return last_schema_;
     }
 
-    void remove_run(const std::string& path) noexcept {
-        std::error_code ec;
-        fs::remove(path, ec);
-        if (temp_files_) temp_files_->remove(path);
-    }
+    void remove_run(const std::string& path) noexcept { spill::remove(path, temp_files_); }
 
     void remove_runs() noexcept {
         for (const std::string& p : runs_)
@@ -332,7 +292,7 @@ private:
     std::vector<std::string> runs_;
     std::size_t seq_ = 0;
     std::uint64_t spilled_bytes_ = 0;
-    std::vector<std::unique_ptr<RunReader>> readers_;
+    std::vector<std::unique_ptr<spill::RunReader>> readers_;
     std::priority_queue<std::size_t, std::vector<std::size_t>, HeapOrder> heap_{HeapOrder{this}};
     SchemaRef last_schema_;
 };

@@ -4,6 +4,7 @@
 // nulls first or last, strings by bytes or "naturally" (file2 before file10).
 
 #include "conveyor/core/value.hpp"
+#include "conveyor/format/value_key.hpp"
 #include "conveyor/expr/field_path.hpp"
 
 #include <cstdint>
@@ -11,8 +12,6 @@
 #include <vector>
 
 namespace conveyor::plugins::sort {
-
-enum class Collation : std::uint8_t { Binary, Natural };
 
 struct SortKey {
     std::string text;     ///< as written in `by`
@@ -32,14 +31,5 @@ struct SortOrder {
     /// strings, booleans, lists, objects), so that every input has one order.
     [[nodiscard]] int compare(const Value* a, const Value* b) const;
 };
-
-/// `v` as a sort key: a decimal that keeps its text (as read from CSV or JSON) becomes a plain
-/// double, so that comparisons do not parse it again and again.
-inline Value key_value(const Value& v) noexcept {
-    return v.kind() == Kind::Double ? Value::real(v.as_double()) : v;
-}
-
-/// a <=> b for two non-null values under `collation`, ascending.
-int compare_values(const Value& a, const Value& b, Collation collation);
 
 } // namespace conveyor::plugins::sort

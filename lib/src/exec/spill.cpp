@@ -1,18 +1,22 @@
-#include "spill.hpp"
+#include "conveyor/exec/spill.hpp"
 
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/format/json_writer.hpp"
-#include "sort_order.hpp"
+#include "conveyor/format/value_key.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
+#include <unistd.h>
 #include <zlib.h>
 
 namespace fs = std::filesystem;
 
-namespace conveyor::plugins::sort {
+namespace conveyor::spill {
 
 namespace {
 
@@ -34,6 +38,40 @@ std::string gz_error(const GzHandle& h) {
 }
 
 } // namespace
+
+std::string file_stem(std::string_view stage) {
+    std::string s = std::to_string(::getpid()) + "-";
+    for (char c : stage)
+        s.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '_');
+    return s;
+}
+
+void remove_stale(const std::string& dir, std::string_view stage) {
+    std::error_code ec;
+    const std::string stem = file_stem(stage);
+    const std::string suffix = stem.substr(stem.find('-'));
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        const std::string name = e.path().filename().string();
+        const std::size_t dash = name.find('-');
+        if (dash == std::string::npos || name.compare(dash, suffix.size(), suffix) != 0) continue;
+        // Then "-<seq>.run.gz": another stage whose id starts with this one's is not ours.
+        const std::string rest = name.substr(dash + suffix.size());
+        if (rest.size() < 9 || rest[0] != '-' || !rest.ends_with(".run.gz") ||
+            !std::all_of(rest.begin() + 1, rest.end() - 7,
+                         [](char c) { return c >= '0' && c <= '9'; }))
+            continue;
+        const pid_t pid = static_cast<pid_t>(std::atol(name.substr(0, dash).c_str()));
+        if (pid <= 0 || pid == ::getpid()) continue;
+        if (::kill(pid, 0) == 0 || errno != ESRCH) continue; // still running (or not ours)
+        fs::remove(e.path(), ec);
+    }
+}
+
+void remove(const std::string& path, TempFiles* temp_files) noexcept {
+    std::error_code ec;
+    fs::remove(path, ec);
+    if (temp_files) temp_files->remove(path);
+}
 
 void GzCloser::operator()(void* f) const noexcept {
     gzclose(static_cast<gzFile>(f));
@@ -163,4 +201,87 @@ Result<bool> RunReader::next() {
     return true;
 }
 
-} // namespace conveyor::plugins::sort
+namespace {
+
+bool same_names(const Schema& s, std::span<const Member> fields) {
+    if (s.size() != fields.size()) return false;
+    for (std::size_t c = 0; c < fields.size(); ++c)
+        if (s.name(c) != fields[c].key) return false;
+    return true;
+}
+
+} // namespace
+
+const SchemaRef& RowShaper::schema_for(std::span<const Member> fields) {
+    if (last_ && same_names(*last_, fields)) return last_;
+    std::vector<std::string> names;
+    names.reserve(fields.size());
+    for (const Member& m : fields)
+        names.emplace_back(m.key);
+    last_ = make_schema(std::move(names));
+    return last_;
+}
+
+bool Merger::Later::operator()(std::size_t a, std::size_t b) const {
+    const int c = self->compare_(self->readers_[a]->keys(), self->readers_[b]->keys());
+    return c != 0 ? c > 0 : a > b;
+}
+
+Result<std::unique_ptr<Merger>> Merger::open(const std::vector<std::string>& paths,
+                                             std::size_t keys, Compare compare) {
+    std::unique_ptr<Merger> m(new Merger());
+    m->compare_ = std::move(compare);
+    for (const std::string& p : paths) {
+        auto r = RunReader::open(p, keys);
+        if (!r) return std::move(r).error();
+        m->readers_.push_back(std::move(*r));
+        Result<bool> got = m->readers_.back()->next();
+        if (!got) return std::move(got).error();
+        if (*got) m->heap_.push(m->readers_.size() - 1);
+    }
+    return m;
+}
+
+Status Merger::pop() {
+    const std::size_t i = heap_.top();
+    heap_.pop();
+    Result<bool> got = readers_[i]->next();
+    if (!got) return std::move(got).error();
+    if (*got) heap_.push(i);
+    return {};
+}
+
+Result<bool> Merger::next(std::size_t max_rows, std::vector<Batch>& out) {
+    std::optional<Batch> cur;
+    const void* kept = nullptr;
+    for (std::size_t n = 0; !heap_.empty() && n < max_rows; ++n) {
+        const RunReader& r = top();
+        const std::span<const Member> fields = r.record().as_object();
+        if (cur && !same_names(cur->schema(), fields)) {
+            out.push_back(std::move(*cur));
+            cur.reset();
+        }
+        if (!cur) {
+            cur.emplace(shaper_.schema_for(fields), max_rows);
+            kept = nullptr;
+        }
+        if (kept != r.arena().get()) {
+            cur->keep_alive(r.arena());
+            kept = r.arena().get();
+        }
+        std::span<Value> row = cur->append_row();
+        for (std::size_t c = 0; c < fields.size(); ++c)
+            row[c] = fields[c].value;
+        CONVEYOR_TRY(pop());
+    }
+    if (cur) out.push_back(std::move(*cur));
+    return !heap_.empty();
+}
+
+int compare_sequence(const Value* a, const Value* b) {
+    const std::int64_t x = a[0].as_int();
+    const std::int64_t y = b[0].as_int();
+    return x < y ? -1 : x > y ? 1 : 0;
+}
+
+} // namespace conveyor::spill

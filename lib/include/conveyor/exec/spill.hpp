@@ -1,0 +1,152 @@
+#pragma once
+
+// Spill files of the blocking stages (sort, group-by, distinct, join): runs of records written
+// to the run's spill directory (state_dir/spill), compressed (gzip, level 1: spilling is bound
+// by the disk, and this halves what it writes), one JSON array per line: some key values
+// (sort keys, a sequence number), then the record itself. Files are named
+// `<pid>-<stage>-<seq>.run.gz`, registered with the run's TempFiles while they exist, and
+// those a killed process left are removed by the next run of the stage.
+
+#include "conveyor/core/arena.hpp"
+#include "conveyor/core/batch.hpp"
+#include "conveyor/core/result.hpp"
+#include "conveyor/core/schema.hpp"
+#include "conveyor/core/value.hpp"
+#include "conveyor/format/json_parser.hpp"
+
+#include <functional>
+#include <memory>
+#include <queue>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace conveyor {
+class TempFiles;
+}
+
+namespace conveyor::spill {
+
+/// `<pid>-<stage>`: the start of the names of one stage's spill files in this process.
+std::string file_stem(std::string_view stage);
+
+/// Removes the spill files of `stage` in `dir` left by a process that no longer runs.
+void remove_stale(const std::string& dir, std::string_view stage);
+
+/// Removes a spill file (and forgets it in `temp_files`, which may be null).
+void remove(const std::string& path, TempFiles* temp_files) noexcept;
+
+struct GzCloser {
+    void operator()(void* f) const noexcept;
+};
+using GzHandle = std::unique_ptr<void, GzCloser>;
+
+/// Writes one run. The file is registered with the run's TempFiles as soon as it exists, so
+/// that a failed or interrupted run removes it.
+class RunWriter {
+public:
+    /// A new file `<dir>/<stem>-<seq>.run.gz` (the directory is created).
+    static Result<RunWriter> create(const std::string& dir, const std::string& stem,
+                                    std::size_t seq, TempFiles* temp_files);
+
+    Status add(std::span<const Value> keys, const Schema& schema, std::span<const Value> row);
+    /// A line another run holds (keys and record as written), for merging runs into one.
+    Status add_line(std::string_view line);
+    /// Writes what is buffered and closes the file.
+    Status close();
+    [[nodiscard]] const std::string& path() const noexcept { return path_; }
+    [[nodiscard]] std::uint64_t bytes() const noexcept { return bytes_; }
+
+private:
+    Status write_out();
+
+    GzHandle file_;
+    std::string path_;
+    std::string buf_;
+    std::uint64_t bytes_ = 0; ///< uncompressed bytes written
+};
+
+/// Reads a run back, one record at a time. Values point into arenas the reader hands out
+/// (arena()): a batch that takes a record must keep the arena alive.
+class RunReader {
+public:
+    static Result<std::unique_ptr<RunReader>> open(const std::string& path, std::size_t keys);
+
+    /// The next record; false at the end of the run.
+    Result<bool> next();
+    [[nodiscard]] const Value* keys() const noexcept { return keys_.data(); }
+    /// The record: an object whose members are its fields in order.
+    [[nodiscard]] const Value& record() const noexcept { return record_; }
+    [[nodiscard]] std::string_view line() const noexcept { return line_; }
+    [[nodiscard]] const std::shared_ptr<Arena>& arena() const noexcept { return arena_; }
+    [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+private:
+    RunReader() = default;
+    /// The next line (without '\n') into line_; false at the end.
+    Result<bool> read_line();
+
+    GzHandle file_;
+    std::string path_;
+    std::size_t key_count_ = 0;
+    std::string buf_;
+    std::size_t pos_ = 0;
+    bool eof_ = false;
+    json::Parser parser_;
+    std::shared_ptr<Arena> arena_;
+    std::size_t arena_bytes_ = 0;
+    std::string_view line_;
+    std::vector<Value> keys_;
+    Value record_;
+};
+
+/// Turns records read back from a run (objects) into rows of batches: the schema of the last
+/// record is reused while the field names stay the same.
+class RowShaper {
+public:
+    /// The schema of `record`'s fields, in order.
+    const SchemaRef& schema_for(std::span<const Member> fields);
+
+private:
+    SchemaRef last_;
+};
+
+/// Merges runs whose records are each in order of their keys into one stream in that order;
+/// equal keys go to the earlier run first (a stable merge).
+class Merger {
+public:
+    /// <0, 0, >0 as a record with keys `a` goes before, with or after one with keys `b`.
+    using Compare = std::function<int(const Value* a, const Value* b)>;
+
+    /// Opens the runs at `paths` (each line holds `keys` key values, then the record).
+    static Result<std::unique_ptr<Merger>> open(const std::vector<std::string>& paths,
+                                                std::size_t keys, Compare compare);
+
+    /// Emits up to `max_rows` next records, as batches (one schema each) appended to `out`;
+    /// false once every run is through.
+    Result<bool> next(std::size_t max_rows, std::vector<Batch>& out);
+    /// The next record's keys and the record itself, one at a time (with next_line()); the
+    /// record points into `arena()` of the reader it came from.
+    [[nodiscard]] bool done() const noexcept { return heap_.empty(); }
+    [[nodiscard]] const RunReader& top() const noexcept { return *readers_[heap_.top()]; }
+    /// Moves past top().
+    Status pop();
+
+private:
+    struct Later {
+        const Merger* self;
+        bool operator()(std::size_t a, std::size_t b) const;
+    };
+    Merger() : heap_(Later{this}) {}
+
+    std::vector<std::unique_ptr<RunReader>> readers_;
+    Compare compare_;
+    std::priority_queue<std::size_t, std::vector<std::size_t>, Later> heap_;
+    RowShaper shaper_;
+};
+
+/// A run's sequence-number order: the first key of each line, ascending.
+int compare_sequence(const Value* a, const Value* b);
+
+} // namespace conveyor::spill

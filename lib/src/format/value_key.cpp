@@ -1,0 +1,174 @@
+#include "conveyor/format/value_key.hpp"
+
+#include "conveyor/format/json_writer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string_view>
+
+namespace conveyor {
+
+namespace {
+
+int kind_rank(const Value& v) {
+    if (v.is_number()) return 0;
+    switch (v.kind()) {
+    case Kind::String:
+        return 1;
+    case Kind::Bool:
+        return 2;
+    case Kind::Array:
+        return 3;
+    default:
+        return 4;
+    }
+}
+
+int sign(int c) {
+    return (c > 0) - (c < 0);
+}
+
+int compare_bytes(std::string_view a, std::string_view b) {
+    const std::size_t n = std::min(a.size(), b.size());
+    if (n != 0)
+        if (const int c = std::memcmp(a.data(), b.data(), n); c != 0) return sign(c);
+    return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
+}
+
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+
+/// Runs of digits compare by their value (file2 < file10), everything else by bytes.
+int compare_natural(std::string_view a, std::string_view b) {
+    std::size_t i = 0, j = 0;
+    while (i < a.size() && j < b.size()) {
+        if (is_digit(a[i]) && is_digit(b[j])) {
+            std::size_t si = i, sj = j;
+            while (si < a.size() && a[si] == '0')
+                ++si;
+            while (sj < b.size() && b[sj] == '0')
+                ++sj;
+            std::size_t ei = si, ej = sj;
+            while (ei < a.size() && is_digit(a[ei]))
+                ++ei;
+            while (ej < b.size() && is_digit(b[ej]))
+                ++ej;
+            // More significant digits: the larger number.
+            if (ei - si != ej - sj) return ei - si < ej - sj ? -1 : 1;
+            if (const int c = compare_bytes(a.substr(si, ei - si), b.substr(sj, ej - sj)); c != 0)
+                return c;
+            // Equal values: fewer leading zeros first, so that the order stays total.
+            if (ei - i != ej - j) return ei - i < ej - j ? -1 : 1;
+            i = ei;
+            j = ej;
+            continue;
+        }
+        if (a[i] != b[j])
+            return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]) ? -1 : 1;
+        ++i;
+        ++j;
+    }
+    return i < a.size() ? 1 : j < b.size() ? -1 : 0;
+}
+
+} // namespace
+
+int compare_values(const Value& a, const Value& b, Collation collation) {
+    const int ra = kind_rank(a);
+    const int rb = kind_rank(b);
+    if (ra != rb) return ra < rb ? -1 : 1;
+    switch (ra) {
+    case 0:
+        if (a.kind() == Kind::Int && b.kind() == Kind::Int)
+            return a.as_int() < b.as_int() ? -1 : a.as_int() > b.as_int() ? 1 : 0;
+        {
+            const double x = a.as_double();
+            const double y = b.as_double();
+            return x < y ? -1 : x > y ? 1 : 0;
+        }
+    case 1:
+        return collation == Collation::Natural ? compare_natural(a.as_string(), b.as_string())
+                                               : compare_bytes(a.as_string(), b.as_string());
+    case 2:
+        return static_cast<int>(a.as_bool()) - static_cast<int>(b.as_bool());
+    default:
+        return compare_bytes(json::to_string(a), json::to_string(b));
+    }
+}
+
+void encode_key(std::string& key, const Value& v) {
+    auto put = [&key](const void* p, std::size_t n) { key.append(static_cast<const char*>(p), n); };
+    switch (v.kind()) {
+    case Kind::Absent:
+    case Kind::Null:
+        key.push_back('n');
+        return;
+    case Kind::Bool:
+        key.push_back(v.as_bool() ? 't' : 'f');
+        return;
+    case Kind::Int: {
+        key.push_back('i');
+        const std::int64_t i = v.as_int();
+        put(&i, sizeof i);
+        return;
+    }
+    case Kind::Double: {
+        const double d = v.as_double();
+        if (d == std::trunc(d) && std::fabs(d) < 9.2e18) {
+            key.push_back('i');
+            const auto i = static_cast<std::int64_t>(d);
+            put(&i, sizeof i);
+            return;
+        }
+        key.push_back('d');
+        put(&d, sizeof d);
+        return;
+    }
+    case Kind::String: {
+        key.push_back('s');
+        const auto n = static_cast<std::uint32_t>(v.as_string().size());
+        put(&n, sizeof n);
+        key.append(v.as_string());
+        return;
+    }
+    case Kind::Array:
+    case Kind::Object: {
+        const std::string text = json::to_string(v);
+        key.push_back('j');
+        const auto n = static_cast<std::uint32_t>(text.size());
+        put(&n, sizeof n);
+        key.append(text);
+        return;
+    }
+    }
+}
+
+
+Value copy_into(Arena& arena, const Value& v) {
+    switch (v.kind()) {
+    case Kind::String:
+        return Value::string(arena.copy(v.as_string()));
+    case Kind::Double:
+        return v.has_number_text() ? Value::number_text(arena.copy(v.number_text())) : v;
+    case Kind::Array: {
+        const std::span<const Value> items = v.as_array();
+        Value* copy = arena.allocate_array<Value>(items.size());
+        for (std::size_t i = 0; i < items.size(); ++i)
+            copy[i] = copy_into(arena, items[i]);
+        return Value::array(copy, static_cast<std::uint32_t>(items.size()));
+    }
+    case Kind::Object: {
+        const std::span<const Member> members = v.as_object();
+        Member* copy = arena.allocate_array<Member>(members.size());
+        for (std::size_t i = 0; i < members.size(); ++i)
+            copy[i] = Member{arena.copy(members[i].key), copy_into(arena, members[i].value)};
+        return Value::object(copy, static_cast<std::uint32_t>(members.size()));
+    }
+    default:
+        return v;
+    }
+}
+
+} // namespace conveyor

@@ -1,0 +1,210 @@
+#include "aggregation.hpp"
+
+#include "conveyor/format/json_writer.hpp"
+#include "conveyor/format/value_key.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <fmt/format.h>
+
+namespace conveyor::plugins::groupby {
+
+namespace {
+
+constexpr std::array<std::string_view, 14> kNames = {
+    "count", "count_distinct", "sum", "avg",  "mean",  "min",  "max",
+    "median", "percentile",    "std", "var",  "first", "last", "collect"};
+
+constexpr std::array<Op, 14> kOps = {Op::Count,  Op::CountDistinct, Op::Sum,   Op::Avg,
+                                     Op::Avg,    Op::Min,           Op::Max,   Op::Median,
+                                     Op::Percentile, Op::Std,       Op::Var,   Op::First,
+                                     Op::Last,   Op::Collect};
+
+bool is_numeric(Op op) {
+    switch (op) {
+    case Op::Sum:
+    case Op::Avg:
+    case Op::Median:
+    case Op::Percentile:
+    case Op::Std:
+    case Op::Var:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/// The value at fraction p of sorted `xs` (linear interpolation between neighbours, as
+/// numpy's default and DuckDB's quantile_cont).
+double quantile(std::vector<double>& xs, double p) {
+    std::sort(xs.begin(), xs.end());
+    const double pos = p * static_cast<double>(xs.size() - 1);
+    const auto lo = static_cast<std::size_t>(std::floor(pos));
+    const std::size_t hi = std::min(lo + 1, xs.size() - 1);
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - static_cast<double>(lo));
+}
+
+/// A double that is a whole number within range as an integer value, else a real.
+Value number(double d) {
+    return Value::real(d);
+}
+
+} // namespace
+
+std::optional<Op> op_named(std::string_view name) {
+    for (std::size_t i = 0; i < kNames.size(); ++i)
+        if (kNames[i] == name) return kOps[i];
+    return std::nullopt;
+}
+
+std::span<const std::string_view> op_names() noexcept {
+    return kNames;
+}
+
+std::size_t AggState::extra_bytes_hint() const noexcept {
+    std::size_t n = 0;
+    if (numbers) n += numbers->size() * sizeof(double);
+    if (items) n += items->size() * sizeof(Value);
+    if (seen) n += seen->size() * 64; // node, hash, short key
+    return n;
+}
+
+std::optional<double> as_number(const Value& v) {
+    if (v.is_number()) return v.as_double();
+    if (!v.is_string()) return std::nullopt;
+    std::string_view s = v.as_string();
+    while (!s.empty() && s.front() == ' ')
+        s.remove_prefix(1);
+    while (!s.empty() && s.back() == ' ')
+        s.remove_suffix(1);
+    if (s.empty()) return std::nullopt;
+    if (s.front() == '+') s.remove_prefix(1);
+    double d = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+    if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(d)) return std::nullopt;
+    return d;
+}
+
+Status fold(const Aggregation& a, AggState& s, const Value& v, Arena& arena) {
+    if (!a.input) { // a bare count: records
+        ++s.count;
+        return {};
+    }
+    // Nothing to add, as in SQL; an empty string (CSV read without types) is no value either.
+    if (v.is_null() || (v.is_string() && v.as_string().empty() && is_numeric(a.op))) return {};
+    if (is_numeric(a.op)) {
+        const std::optional<double> d = as_number(v);
+        if (!d) {
+            std::string shown = json::to_string(v);
+            if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
+            return fail(ErrorKind::Data,
+                        fmt::format("column '{}' holds {}, not a number (for {})",
+                                    a.input->text(), shown, a.output));
+        }
+        ++s.count;
+        switch (a.op) {
+        case Op::Sum:
+        case Op::Avg:
+            s.sum += *d;
+            if (v.kind() == Kind::Int && s.int_only) {
+                if (__builtin_add_overflow(s.isum, v.as_int(), &s.isum)) s.int_only = false;
+            } else {
+                s.int_only = false;
+            }
+            break;
+        case Op::Std:
+        case Op::Var: {
+            const double delta = *d - s.mean;
+            s.mean += delta / static_cast<double>(s.count);
+            s.m2 += delta * (*d - s.mean);
+            break;
+        }
+        default:
+            if (!s.numbers) s.numbers = std::make_unique<std::vector<double>>();
+            s.numbers->push_back(*d);
+        }
+        return {};
+    }
+    switch (a.op) {
+    case Op::Count:
+        ++s.count;
+        break;
+    case Op::CountDistinct: {
+        if (!s.seen) s.seen = std::make_unique<std::unordered_set<std::string>>();
+        std::string key;
+        encode_key(key, v);
+        s.seen->insert(std::move(key));
+        break;
+    }
+    case Op::Min:
+    case Op::Max: {
+        // Numbers written as strings (CSV read without types) still compare as numbers.
+        const std::optional<double> d = v.is_string() ? as_number(v) : std::nullopt;
+        const Value cand = d ? Value::real(*d) : key_value(v);
+        const Value cur = s.kept.is_string() ? key_value(s.kept) : s.kept;
+        bool better = s.kept.is_absent();
+        if (!better) {
+            const std::optional<double> cd = cur.is_string() ? as_number(cur) : std::nullopt;
+            const int c = compare_values(cand, cd ? Value::real(*cd) : key_value(cur));
+            better = a.op == Op::Min ? c < 0 : c > 0;
+        }
+        if (better) s.kept = copy_into(arena, v);
+        break;
+    }
+    case Op::First:
+        if (s.kept.is_absent()) s.kept = copy_into(arena, v);
+        break;
+    case Op::Last:
+        s.kept = copy_into(arena, v);
+        break;
+    case Op::Collect:
+        if (!s.items) s.items = std::make_unique<std::vector<Value>>();
+        s.items->push_back(copy_into(arena, v));
+        break;
+    default:
+        break;
+    }
+    ++s.count;
+    return {};
+}
+
+Value result(const Aggregation& a, AggState& s, Arena& arena) {
+    switch (a.op) {
+    case Op::Count:
+        return Value::integer(s.count);
+    case Op::CountDistinct:
+        return Value::integer(s.seen ? static_cast<std::int64_t>(s.seen->size()) : 0);
+    case Op::Sum:
+        return s.int_only ? Value::integer(s.isum) : number(s.sum);
+    case Op::Avg:
+        return s.count ? number(s.sum / static_cast<double>(s.count)) : Value::null();
+    case Op::Min:
+    case Op::Max:
+    case Op::First:
+    case Op::Last:
+        return s.kept.is_absent() ? Value::null() : s.kept;
+    case Op::Median:
+    case Op::Percentile:
+        if (!s.numbers || s.numbers->empty()) return Value::null();
+        return number(quantile(*s.numbers, a.op == Op::Median ? 0.5 : a.p));
+    case Op::Std:
+    case Op::Var: {
+        // Sample variance (n - 1), as SQL's var_samp / stddev_samp and pandas.
+        if (s.count < 2) return Value::null();
+        const double var = s.m2 / static_cast<double>(s.count - 1);
+        return number(a.op == Op::Var ? var : std::sqrt(var));
+    }
+    case Op::Collect: {
+        const std::size_t n = s.items ? s.items->size() : 0;
+        Value* items = arena.allocate_array<Value>(n);
+        for (std::size_t i = 0; i < n; ++i)
+            items[i] = (*s.items)[i];
+        return Value::array(items, static_cast<std::uint32_t>(n));
+    }
+    }
+    return Value::null();
+}
+
+} // namespace conveyor::plugins::groupby

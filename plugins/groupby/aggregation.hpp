@@ -1,0 +1,78 @@
+#pragma once
+
+// The aggregations of groupby.apply and reduce.apply: what each computes over the values of a
+// group, and the state it keeps while the input goes by.
+
+#include "conveyor/core/arena.hpp"
+#include "conveyor/core/result.hpp"
+#include "conveyor/core/value.hpp"
+#include "conveyor/expr/operand.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+namespace conveyor::plugins::groupby {
+
+enum class Op : std::uint8_t {
+    Count,
+    CountDistinct,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    Median,
+    Percentile,
+    Std,
+    Var,
+    First,
+    Last,
+    Collect
+};
+
+/// The operation called `name` (`mean` is avg), or nullopt.
+std::optional<Op> op_named(std::string_view name);
+/// Every operation name, for messages and documentation.
+std::span<const std::string_view> op_names() noexcept;
+
+struct Aggregation {
+    Op op = Op::Count;
+    std::optional<expr::Operand> input; ///< `column`; count without it counts records
+    std::string output;                 ///< `output_column`
+    double p = 0.5;                     ///< percentile, in [0, 1]
+};
+
+/// One aggregation's state in one group. Values it keeps (min, max, first, last, collect) are
+/// copied into the group table's arena.
+struct AggState {
+    std::int64_t count = 0; ///< values taken (non-null), or records for a bare count
+    std::int64_t isum = 0;
+    double sum = 0;
+    bool int_only = true; ///< every value so far was an integer and the sum fits
+    double mean = 0;      ///< Welford's running mean and sum of squared deviations
+    double m2 = 0;
+    Value kept; ///< min, max, first, last (absent: none yet)
+    std::unique_ptr<std::vector<double>> numbers;       ///< median, percentile
+    std::unique_ptr<std::vector<Value>> items;          ///< collect
+    std::unique_ptr<std::unordered_set<std::string>> seen; ///< count_distinct
+
+    /// About the bytes this state holds beyond its own size (for the memory budget), cheap
+    /// to ask after every value.
+    [[nodiscard]] std::size_t extra_bytes_hint() const noexcept;
+};
+
+/// Folds `v` (the aggregation's input for one record; absent for a bare count) into `s`.
+/// A value that should be a number and is not is an error naming the column.
+Status fold(const Aggregation& a, AggState& s, const Value& v, Arena& arena);
+
+/// The result of `s`: in `arena` where it needs memory.
+Value result(const Aggregation& a, AggState& s, Arena& arena);
+
+/// `v` as a number when it is one or is a string that reads fully as one.
+std::optional<double> as_number(const Value& v);
+
+} // namespace conveyor::plugins::groupby
