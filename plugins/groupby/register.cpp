@@ -51,8 +51,8 @@ struct Pass {
         : depth(d), table(spec.keys.size(), spec.aggregations) {}
     int depth;
     GroupTable table;
-    bool spilling = false;
-    std::vector<std::optional<spill::RunWriter>> parts;
+    /// Set once the pass is over its share: records of new groups go there.
+    std::optional<spill::Partitions> parts;
 };
 
 class GroupByOperator final : public Operator {
@@ -61,13 +61,13 @@ public:
         : spec_(spec), reader_(spec.operands),
           batch_size_(std::max<std::size_t>(ctx.batch_size, 1)),
           budget_(ctx.memory_budget ? ctx.memory_budget : std::uint64_t{256} << 20),
-          spill_dir_(ctx.spill_dir.empty() ? ".conveyor/spill" : ctx.spill_dir),
-          stage_(ctx.stage_id), temp_files_(ctx.run ? &ctx.run->temp_files() : nullptr),
+          stage_(ctx.stage_id),
+          files_(ctx.spill_dir.empty() ? ".conveyor/spill" : ctx.spill_dir, stage_,
+                 ctx.run ? &ctx.run->temp_files() : nullptr),
           errors_(ctx.errors), top_(std::make_unique<Pass>(0, spec)) {
         values_.resize(spec.operands.size());
         inputs_.resize(spec.aggregations.size());
     }
-    ~GroupByOperator() override { remove_files(); }
     GroupByOperator(const GroupByOperator&) = delete;
     GroupByOperator& operator=(const GroupByOperator&) = delete;
 
@@ -79,12 +79,12 @@ public:
     }
 
     Status finish(Emitter&) override {
-        if (top_->table.size() == 0 && spec_.keys.empty() && !top_->spilling) {
+        if (top_->table.size() == 0 && spec_.keys.empty() && !top_->parts) {
             // A whole-input aggregation of no records is one row (count 0), as in SQL.
             key_.clear();
             top_->table.insert(key_, nullptr, 0);
         }
-        if (!top_->spilling) {
+        if (!top_->parts) {
             if (spec_.sorted)
                 order_ = top_->table.key_order();
             else {
@@ -123,7 +123,7 @@ public:
                 out.emit(std::move(b));
             if (!*more) {
                 merger_.reset();
-                remove_files();
+                files_.remove_all();
             }
             return *more;
         }
@@ -141,7 +141,7 @@ public:
     void abort() noexcept override {
         merger_.reset();
         top_.reset();
-        remove_files();
+        files_.remove_all();
     }
 
 private:
@@ -156,22 +156,20 @@ private:
             encode_key(key_, values_[k]);
         std::optional<std::uint32_t> g = pass.table.find(key_);
         if (!g) {
-            if (pass.spilling) return spill_record(pass, schema, row, seq);
+            if (pass.parts) return pass.parts->add(key_, seq, schema, row);
             g = pass.table.insert(key_, values_.data(), seq);
         }
         for (std::size_t a = 0; a < inputs_.size(); ++a)
             inputs_[a] = spec_.input_of[a] == npos ? Value::absent() : values_[spec_.input_of[a]];
         if (Status st = pass.table.fold(*g, inputs_.data()); !st)
             return record_failed(schema, row, std::move(st).error());
-        if (pass.table.bytes() > budget_ && pass.depth < kMaxDepth) {
-            pass.spilling = true;
-            pass.parts.resize(kPartitions);
+        if (!pass.parts && pass.table.bytes() > budget_ && pass.depth < kMaxDepth) {
+            pass.parts.emplace(files_, kPartitions, static_cast<std::uint64_t>(pass.depth));
             if (!logged_) {
                 logged_ = true;
-                spill::remove_stale(spill_dir_, stage_);
                 spdlog::info("stage '{}': groups beyond its memory share ({} MiB): records of "
                              "new groups spilled to {}",
-                             stage_, budget_ >> 20, spill_dir_);
+                             stage_, budget_ >> 20, files_.dir());
             }
         }
         return {};
@@ -182,29 +180,10 @@ private:
         return errors_->record_failed(schema, row, std::move(e));
     }
 
-    Status spill_record(Pass& pass, const Schema& schema, std::span<const Value> row,
-                        std::int64_t seq) {
-        // Another hash at every depth, so that a partition splits again.
-        const std::size_t h = std::hash<std::string>{}(key_) ^
-                              (static_cast<std::size_t>(pass.depth) * 0x9E3779B97F4A7C15ull);
-        auto& part = pass.parts[(h >> 17) % kPartitions];
-        if (!part) {
-            Result<spill::RunWriter> w = spill::RunWriter::create(
-                spill_dir_, spill::file_stem(stage_), file_seq_++, temp_files_);
-            if (!w) return std::move(w).error().in_stage(stage_);
-            part.emplace(std::move(*w));
-            files_.push_back(part->path());
-        }
-        const Value key = Value::integer(seq);
-        return part->add(std::span<const Value>(&key, 1), schema, row);
-    }
-
     /// Writes what `pass` holds as a result run and closes its partitions (added to `parts`).
     Status close_pass(Pass& pass, std::vector<std::string>& parts) {
-        Result<spill::RunWriter> w = spill::RunWriter::create(
-            spill_dir_, spill::file_stem(stage_), file_seq_++, temp_files_);
-        if (!w) return std::move(w).error().in_stage(stage_);
-        files_.push_back(w->path());
+        Result<spill::RunWriter> w = files_.create();
+        if (!w) return std::move(w).error();
         std::vector<std::uint32_t> order;
         if (spec_.sorted) {
             order = pass.table.key_order();
@@ -224,10 +203,11 @@ private:
         }
         CONVEYOR_TRY(w->close());
         results_.push_back(w->path());
-        for (auto& part : pass.parts) {
-            if (!part) continue;
-            CONVEYOR_TRY(part->close());
-            parts.push_back(part->path());
+        if (pass.parts) {
+            Result<std::vector<std::string>> paths = pass.parts->close();
+            if (!paths) return std::move(paths).error().in_stage(stage_);
+            for (std::string& p : *paths)
+                if (!p.empty()) parts.push_back(std::move(p));
         }
         return {};
     }
@@ -237,27 +217,16 @@ private:
         int depth = 1;
         if (auto it = depth_of_.find(path); it != depth_of_.end()) depth = it->second;
         auto pass = std::make_unique<Pass>(depth, spec_);
-        {
-            auto merger = spill::Merger::open({path}, 1, spill::compare_sequence);
-            if (!merger) return std::move(merger).error().in_stage(stage_);
-            spill::RowShaper shaper;
-            std::vector<Value> row;
-            auto scratch = std::make_unique<Arena>();
-            std::size_t n = 0;
-            while (!(*merger)->done()) {
-                const spill::RunReader& r = (*merger)->top();
-                const std::span<const Member> fields = r.record().as_object();
-                const SchemaRef& schema = shaper.schema_for(fields);
-                row.resize(fields.size());
-                for (std::size_t c = 0; c < fields.size(); ++c)
-                    row[c] = fields[c].value;
+        auto scratch = std::make_unique<Arena>();
+        std::size_t n = 0;
+        Status read = spill::read_records(
+            path, [&](std::int64_t seq, const SchemaRef& schema, std::span<const Value> row) {
                 reader_.bind(schema);
-                CONVEYOR_TRY(add(*pass, *schema, row, *scratch, r.keys()[0].as_int()));
                 if (++n % 4096 == 0) scratch = std::make_unique<Arena>();
-                CONVEYOR_TRY((*merger)->pop());
-            }
-        }
-        remove_file(path);
+                return add(*pass, *schema, row, *scratch, seq);
+            });
+        if (!read) return std::move(read).error().in_stage(stage_);
+        files_.remove(path);
         const std::size_t before = parts.size();
         CONVEYOR_TRY(close_pass(*pass, parts));
         for (std::size_t i = before; i < parts.size(); ++i)
@@ -265,24 +234,12 @@ private:
         return {};
     }
 
-    void remove_file(const std::string& path) noexcept {
-        spill::remove(path, temp_files_);
-        std::erase(files_, path);
-    }
-
-    void remove_files() noexcept {
-        for (const std::string& p : files_)
-            spill::remove(p, temp_files_);
-        files_.clear();
-    }
-
     const GroupBySpec& spec_;
     expr::OperandReader reader_;
     std::size_t batch_size_;
     std::uint64_t budget_;
-    std::string spill_dir_;
     std::string stage_;
-    TempFiles* temp_files_;
+    spill::Files files_;
     StageErrors* errors_;
 
     std::unique_ptr<Pass> top_;
@@ -295,8 +252,6 @@ private:
     std::vector<std::uint32_t> order_;
     std::size_t emitted_ = 0;
 
-    std::size_t file_seq_ = 0;
-    std::vector<std::string> files_;   ///< every spill file that exists
     std::vector<std::string> results_; ///< result runs, to merge
     std::unordered_map<std::string, int> depth_of_;
     std::unique_ptr<spill::Merger> merger_;

@@ -278,6 +278,74 @@ Result<bool> Merger::next(std::size_t max_rows, std::vector<Batch>& out) {
     return !heap_.empty();
 }
 
+Result<RunWriter> Files::create() {
+    if (seq_ == 0) remove_stale(dir_, stage_);
+    Result<RunWriter> w = RunWriter::create(dir_, file_stem(stage_), seq_++, temp_files_);
+    if (!w) return std::move(w).error().in_stage(stage_);
+    paths_.push_back(w->path());
+    return w;
+}
+
+void Files::remove(const std::string& path) noexcept {
+    spill::remove(path, temp_files_);
+    std::erase(paths_, path);
+}
+
+void Files::remove_all() noexcept {
+    for (const std::string& p : paths_)
+        spill::remove(p, temp_files_);
+    paths_.clear();
+}
+
+std::size_t Partitions::partition_of(std::string_view key) const noexcept {
+    const std::size_t h = std::hash<std::string_view>{}(key) ^ (salt_ * 0x9E3779B97F4A7C15ull);
+    // Mixed again: the low bits pick the bucket of the hash table that reads a partition.
+    return ((h ^ (h >> 29)) * 0xBF58476D1CE4E5B9ull >> 32) % writers_.size();
+}
+
+Status Partitions::add(std::size_t partition, std::int64_t seq, const Schema& schema,
+                       std::span<const Value> row) {
+    auto& w = writers_[partition];
+    if (!w) {
+        Result<RunWriter> created = files_.create();
+        if (!created) return std::move(created).error();
+        w.emplace(std::move(*created));
+    }
+    const Value key = Value::integer(seq);
+    return w->add(std::span<const Value>(&key, 1), schema, row);
+}
+
+Result<std::vector<std::string>> Partitions::close() {
+    std::vector<std::string> paths(writers_.size());
+    for (std::size_t i = 0; i < writers_.size(); ++i) {
+        if (!writers_[i]) continue;
+        CONVEYOR_TRY(writers_[i]->close());
+        paths[i] = writers_[i]->path();
+        writers_[i].reset();
+    }
+    return paths;
+}
+
+Status read_records(
+    const std::string& path,
+    const std::function<Status(std::int64_t, const SchemaRef&, std::span<const Value>)>& fn) {
+    auto reader = RunReader::open(path, 1);
+    if (!reader) return std::move(reader).error();
+    RowShaper shaper;
+    std::vector<Value> row;
+    for (;;) {
+        Result<bool> got = (*reader)->next();
+        if (!got) return std::move(got).error();
+        if (!*got) return {};
+        const std::span<const Member> fields = (*reader)->record().as_object();
+        const SchemaRef& schema = shaper.schema_for(fields);
+        row.resize(fields.size());
+        for (std::size_t c = 0; c < fields.size(); ++c)
+            row[c] = fields[c].value;
+        CONVEYOR_TRY(fn((*reader)->keys()[0].as_int(), schema, row));
+    }
+}
+
 int compare_sequence(const Value* a, const Value* b) {
     const std::int64_t x = a[0].as_int();
     const std::int64_t y = b[0].as_int();

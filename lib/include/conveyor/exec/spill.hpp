@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <span>
 #include <string>
@@ -145,6 +146,61 @@ private:
     std::priority_queue<std::size_t, std::vector<std::size_t>, Later> heap_;
     RowShaper shaper_;
 };
+
+/// The spill files of one stage: created on demand, removed one by one as they are used up and
+/// all together when the stage ends (destructor), fails or is aborted.
+class Files {
+public:
+    Files(std::string dir, std::string stage, TempFiles* temp_files)
+        : dir_(std::move(dir)), stage_(std::move(stage)), temp_files_(temp_files) {}
+    ~Files() { remove_all(); }
+    Files(const Files&) = delete;
+    Files& operator=(const Files&) = delete;
+
+    /// A new run file (the first call also removes what a killed run of the stage left).
+    Result<RunWriter> create();
+    void remove(const std::string& path) noexcept;
+    void remove_all() noexcept;
+    [[nodiscard]] const std::string& dir() const noexcept { return dir_; }
+
+private:
+    std::string dir_;
+    std::string stage_;
+    TempFiles* temp_files_;
+    std::size_t seq_ = 0;
+    std::vector<std::string> paths_;
+};
+
+/// Records split into hash partitions by a key, each line keyed by the record's sequence
+/// number (input order).
+class Partitions {
+public:
+    /// `salt`: another hash per level, so that a partition of a partition splits again.
+    Partitions(Files& files, std::size_t count, std::uint64_t salt = 0)
+        : files_(files), salt_(salt), writers_(count) {}
+
+    [[nodiscard]] std::size_t partition_of(std::string_view key) const noexcept;
+    Status add(std::size_t partition, std::int64_t seq, const Schema& schema,
+               std::span<const Value> row);
+    Status add(std::string_view key, std::int64_t seq, const Schema& schema,
+               std::span<const Value> row) {
+        return add(partition_of(key), seq, schema, row);
+    }
+    /// Closes the files; per partition, its file or "" when no record went to it.
+    Result<std::vector<std::string>> close();
+    [[nodiscard]] std::size_t count() const noexcept { return writers_.size(); }
+
+private:
+    Files& files_;
+    std::uint64_t salt_;
+    std::vector<std::optional<RunWriter>> writers_;
+};
+
+/// Calls `fn(seq, schema, row)` for each record of a run whose lines carry one key (a
+/// sequence number), in file order. Rows point into storage valid during the call only.
+Status read_records(
+    const std::string& path,
+    const std::function<Status(std::int64_t, const SchemaRef&, std::span<const Value>)>& fn);
 
 /// A run's sequence-number order: the first key of each line, ascending.
 int compare_sequence(const Value* a, const Value* b);
