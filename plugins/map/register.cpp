@@ -1,4 +1,5 @@
 #include "conveyor/core/per_schema.hpp"
+#include "conveyor/core/column_layout.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/expr/expression.hpp"
 #include "conveyor/registry/option_table.hpp"
@@ -16,32 +17,12 @@ struct Computed {
     expr::Expression expression;
 };
 
-/// For one input schema: the output schema, where each output column comes from (an input
-/// column, or npos for a new one), and where each computed field goes.
-struct MapLayout {
-    SchemaRef schema;
-    std::vector<std::size_t> source;
-    std::vector<std::size_t> target; ///< per computed field
-    bool same_schema = false;
-};
-
-MapLayout layout_for(const Schema& in, const std::vector<Computed>& computed) {
-    MapLayout m;
-    std::vector<std::string> names = in.names();
-    for (std::size_t i = 0; i < in.size(); ++i)
-        m.source.push_back(i);
-    for (const Computed& c : computed) {
-        if (auto at = in.find(c.name)) {
-            m.target.push_back(*at); // replacing a field keeps its position
-            continue;
-        }
-        m.target.push_back(names.size());
+/// The names of the computed fields, in order.
+std::vector<std::string> names_of(const std::vector<Computed>& computed) {
+    std::vector<std::string> names;
+    for (const Computed& c : computed)
         names.push_back(c.name);
-        m.source.push_back(Batch::npos);
-    }
-    m.same_schema = names.size() == in.size();
-    m.schema = m.same_schema ? nullptr : make_schema(std::move(names));
-    return m;
+    return names;
 }
 
 /// Computes fields with expressions, a batch at a time. Every expression sees the record as it
@@ -60,8 +41,8 @@ public:
     Status push(std::size_t, Batch&& batch, Emitter& out) override {
         const std::size_t rows = batch.rows();
         const std::size_t n = evaluators_.size();
-        const MapLayout& m = layouts_.get(
-            batch.schema_ref(), [&](const Schema& in) { return layout_for(in, *computed_); });
+        const ColumnLayout& m = layouts_.get(
+            batch.schema_ref(), [&](const Schema& in) { return layout_setting(in, names_of(*computed_)); });
         for (auto& e : evaluators_)
             e.bind(batch.schema_ref());
         results_.assign(rows * n, Value());
@@ -106,7 +87,7 @@ private:
     StageErrors* errors_;
     std::vector<expr::Evaluator> evaluators_;
     std::vector<std::shared_ptr<const void>> storage_;
-    PerSchema<MapLayout> layouts_;
+    PerSchema<ColumnLayout> layouts_;
     std::vector<Value> results_;
     std::vector<std::uint8_t> keep_;
 };
@@ -127,7 +108,7 @@ public:
                                     "columns." + c.name + ": " + d->render(c.expression.text()));
                 }
             }
-            MapLayout m = layout_for(*in, computed_);
+            ColumnLayout m = layout_setting(*in, names_of(computed_));
             out = m.same_schema ? in : m.schema;
         }
         OpenedStage opened(std::make_unique<MapOperator>(computed_, ctx.errors), out);

@@ -251,7 +251,8 @@ Status Merger::pop() {
     return {};
 }
 
-Result<bool> Merger::next(std::size_t max_rows, std::vector<Batch>& out) {
+Result<bool> Merger::next(std::size_t max_rows, std::vector<Batch>& out,
+                          std::vector<std::int64_t>* first_keys) {
     std::optional<Batch> cur;
     const void* kept = nullptr;
     for (std::size_t n = 0; !heap_.empty() && n < max_rows; ++n) {
@@ -272,6 +273,7 @@ Result<bool> Merger::next(std::size_t max_rows, std::vector<Batch>& out) {
         std::span<Value> row = cur->append_row();
         for (std::size_t c = 0; c < fields.size(); ++c)
             row[c] = fields[c].value;
+        if (first_keys) first_keys->push_back(r.keys()[0].as_int());
         CONVEYOR_TRY(pop());
     }
     if (cur) out.push_back(std::move(*cur));

@@ -125,8 +125,9 @@ public:
                                                 std::size_t keys, Compare compare);
 
     /// Emits up to `max_rows` next records, as batches (one schema each) appended to `out`;
-    /// false once every run is through.
-    Result<bool> next(std::size_t max_rows, std::vector<Batch>& out);
+    /// false once every run is through. `first_keys`, when given, gets each record's first key.
+    Result<bool> next(std::size_t max_rows, std::vector<Batch>& out,
+                      std::vector<std::int64_t>* first_keys = nullptr);
     /// The next record's keys and the record itself, one at a time (with next_line()); the
     /// record points into `arena()` of the reader it came from.
     [[nodiscard]] bool done() const noexcept { return heap_.empty(); }
