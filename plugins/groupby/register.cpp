@@ -31,6 +31,7 @@ constexpr std::size_t kPartitions = 16;
 /// Partitions of partitions: beyond this depth a part is aggregated in memory whatever it holds
 /// (its keys hash alike at every depth, so splitting it again would not help).
 constexpr int kMaxDepth = 3;
+constexpr std::uint64_t kPartFloor = 4 << 20;
 
 struct GroupBySpec {
     std::vector<expr::Operand> keys;
@@ -102,13 +103,15 @@ public:
             partitions.pop_back();
             CONVEYOR_TRY(aggregate_partition(path, partitions));
         }
-        auto merger = spill::Merger::open(
-            results_, spec_.sorted ? spec_.keys.size() : 1,
-            spec_.sorted ? spill::Merger::Compare([n = spec_.keys.size()](const Value* a,
-                                                                          const Value* b) {
-                return compare_keys(a, b, n);
+        const std::size_t keys = spec_.sorted ? spec_.keys.size() : 1;
+        const spill::Merger::Compare compare =
+            spec_.sorted ? spill::Merger::Compare([keys](const Value* a, const Value* b) {
+                return compare_keys(a, b, keys);
             })
-                         : spill::Merger::Compare(spill::compare_sequence));
+                         : spill::Merger::Compare(spill::compare_sequence);
+        if (Status st = spill::merge_down(files_, results_, keys, compare); !st)
+            return std::move(st).error().in_stage(stage_);
+        auto merger = spill::Merger::open(results_, keys, compare);
         if (!merger) return std::move(merger).error().in_stage(stage_);
         merger_ = std::move(*merger);
         return {};
@@ -163,7 +166,10 @@ private:
             inputs_[a] = spec_.input_of[a] == npos ? Value::absent() : values_[spec_.input_of[a]];
         if (Status st = pass.table.fold(*g, inputs_.data()); !st)
             return record_failed(schema, row, std::move(st).error());
-        if (!pass.parts && pass.table.bytes() > budget_ && pass.depth < kMaxDepth) {
+        // A partition is split again only past a floor: splitting small ones costs more in
+        // files than it saves in memory.
+        const std::uint64_t limit = pass.depth == 0 ? budget_ : std::max(budget_, kPartFloor);
+        if (!pass.parts && pass.table.bytes() > limit && pass.depth < kMaxDepth) {
             pass.parts.emplace(files_, kPartitions, static_cast<std::uint64_t>(pass.depth));
             if (!logged_) {
                 logged_ = true;

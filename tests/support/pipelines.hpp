@@ -89,4 +89,24 @@ path = "out/items.jsonl"
 )";
 }
 
+/// A [[stages]] table: `config` is the TOML body of its [stages.config] ("key = value" lines).
+inline std::string stage_toml(const std::string& id, const std::string& function,
+                              const std::string& inputs, const std::string& config) {
+    return "\n[[stages]]\nid = \"" + id + "\"\nfunction = \"" + function + "\"\ninputs = [" +
+           inputs + "]\n[stages.config]\n" + config + "\n";
+}
+
+/// csv.read of `input` -> `function` (with `config`) -> csv.write of `output`.
+inline std::string csv_through(const std::string& input, const std::string& function,
+                               const std::string& config, const std::string& output,
+                               const std::string& global = "") {
+    return "[global]\n" + global + "\n" +
+           stage_toml("in", "csv.read", "", "path = \"" + input + "\"") +
+           stage_toml("step", function, "\"in\"", config) +
+           stage_toml("out", "csv.write", "\"step\"", "path = \"" + output + "\"");
+}
+
+/// Files in `dir` and below (0 when it does not exist): spill files left behind.
+std::size_t count_files(const std::string& dir);
+
 } // namespace conveyor::test

@@ -1,6 +1,7 @@
 #include "support/process.hpp"
 
 #include "support/paths.hpp"
+#include "support/pipelines.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -410,6 +411,19 @@ std::unique_ptr<Child> spawn_conveyor(const std::vector<std::string>& args,
     std::vector<std::string> argv{conveyor_binary()};
     argv.insert(argv.end(), args.begin(), args.end());
     return std::make_unique<Child>(argv, opts);
+}
+
+} // namespace conveyor::test
+
+namespace conveyor::test {
+
+std::size_t count_files(const std::string& dir) {
+    std::error_code ec;
+    std::size_t n = 0;
+    for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+        n += it->is_regular_file() ? 1 : 0;
+    return n;
 }
 
 } // namespace conveyor::test

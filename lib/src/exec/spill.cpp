@@ -348,6 +348,29 @@ Status read_records(
     }
 }
 
+Status merge_down(Files& files, std::vector<std::string>& runs, std::size_t keys,
+                  const Merger::Compare& compare) {
+    while (runs.size() > kMaxFanIn) {
+        std::vector<std::string> group(runs.begin(), runs.begin() + kMaxFanIn);
+        Result<RunWriter> w = files.create();
+        if (!w) return std::move(w).error();
+        {
+            auto m = Merger::open(group, keys, compare);
+            if (!m) return std::move(m).error();
+            while (!(*m)->done()) {
+                CONVEYOR_TRY(w->add_line((*m)->top().line()));
+                CONVEYOR_TRY((*m)->pop());
+            }
+        }
+        CONVEYOR_TRY(w->close());
+        for (const std::string& p : group)
+            files.remove(p);
+        runs.erase(runs.begin(), runs.begin() + kMaxFanIn);
+        runs.insert(runs.begin(), w->path());
+    }
+    return {};
+}
+
 int compare_sequence(const Value* a, const Value* b) {
     const std::int64_t x = a[0].as_int();
     const std::int64_t y = b[0].as_int();

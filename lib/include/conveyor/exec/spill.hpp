@@ -203,6 +203,15 @@ Status read_records(
     const std::string& path,
     const std::function<Status(std::int64_t, const SchemaRef&, std::span<const Value>)>& fn);
 
+/// Runs merged at once: each open reader holds buffers and an arena.
+inline constexpr std::size_t kMaxFanIn = 64;
+
+/// Merges `runs` (each ordered by `compare` over `keys` key values) in groups of kMaxFanIn
+/// into fewer runs until at most kMaxFanIn are left; the earliest runs go first, so that a
+/// stable merge of the result stays stable.
+Status merge_down(Files& files, std::vector<std::string>& runs, std::size_t keys,
+                  const Merger::Compare& compare);
+
 /// A run's sequence-number order: the first key of each line, ascending.
 int compare_sequence(const Value* a, const Value* b);
 
