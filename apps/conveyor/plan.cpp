@@ -1,5 +1,6 @@
 #include "plan.hpp"
 
+#include "conveyor/exec/run_lock.hpp"
 #include "conveyor/obs/summary.hpp"
 #include "conveyor/registry/registry.hpp"
 
@@ -30,6 +31,16 @@ std::string PlanView::describe_stage(std::size_t i) const {
         line += " <- ";
         for (std::size_t k = 0; k < st.inputs.size(); ++k)
             line += (k ? ", " : "") + st.input_label(k);
+    }
+    if (st.descriptor && st.descriptor->needs_whole_input) {
+        const auto top = p.consumers_take_at_most(i);
+        if (top && st.function == "sort.apply" && *top <= 1000000)
+            line += fmt::format("  [top {}: a limit takes at most {} records, so the sort keeps "
+                                "only that many]",
+                                *top, *top);
+        else
+            line += fmt::format("  [holds its input: spills to {}/spill beyond {}]",
+                                state_dir_for(p), obs::human_bytes(p.memory_share()));
     }
     return line;
 }
@@ -185,9 +196,9 @@ std::string explain_text(const PipelineSpec& p) {
             s += fmt::format("\nchannels ({}, at most {} records each; a full channel makes its "
                              "producer wait):\n",
                              plural(v.edges.size(), "channel"), g.channel_buffer_size);
-            for (std::size_t e = 0; e < v.edges.size(); ++e) {
-                const auto& [from, to] = v.edges[e];
-                const std::string& output = v.edge_outputs[e];
+            for (std::size_t k = 0; k < v.edges.size(); ++k) {
+                const auto& [from, to] = v.edges[k];
+                const std::string& output = v.edge_outputs[k];
                 s += fmt::format("  {}{} -> {}  capacity {}\n", p.stages[from].id,
                                  output.empty() ? "" : "." + output, p.stages[to].id,
                                  g.channel_buffer_size);

@@ -106,14 +106,19 @@ Status fold(const Aggregation& a, AggState& s, const Value& v, Arena& arena) {
         ++s.count;
         switch (a.op) {
         case Op::Sum:
-        case Op::Avg:
-            s.sum += *d;
+        case Op::Avg: {
+            // Compensated (Neumaier) summation: a sum of many decimals stays exact to the last
+            // digit shown instead of drifting (0.1 + 0.2 + ...).
+            const double t = s.sum + *d;
+            s.carry += std::fabs(s.sum) >= std::fabs(*d) ? (s.sum - t) + *d : (*d - t) + s.sum;
+            s.sum = t;
             if (v.kind() == Kind::Int && s.int_only) {
                 if (__builtin_add_overflow(s.isum, v.as_int(), &s.isum)) s.int_only = false;
             } else {
                 s.int_only = false;
             }
             break;
+        }
         case Op::Std:
         case Op::Var: {
             const double delta = *d - s.mean;
@@ -177,9 +182,9 @@ Value result(const Aggregation& a, AggState& s, Arena& arena) {
     case Op::CountDistinct:
         return Value::integer(s.seen ? static_cast<std::int64_t>(s.seen->size()) : 0);
     case Op::Sum:
-        return s.int_only ? Value::integer(s.isum) : number(s.sum);
+        return s.int_only ? Value::integer(s.isum) : number(s.sum + s.carry);
     case Op::Avg:
-        return s.count ? number(s.sum / static_cast<double>(s.count)) : Value::null();
+        return s.count ? number((s.sum + s.carry) / static_cast<double>(s.count)) : Value::null();
     case Op::Min:
     case Op::Max:
     case Op::First:

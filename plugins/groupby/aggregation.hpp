@@ -52,6 +52,7 @@ struct AggState {
     std::int64_t count = 0; ///< values taken (non-null), or records for a bare count
     std::int64_t isum = 0;
     double sum = 0;
+    double carry = 0;     ///< Neumaier's compensation: what rounding took from sum
     bool int_only = true; ///< every value so far was an integer and the sum fits
     double mean = 0;      ///< Welford's running mean and sum of squared deviations
     double m2 = 0;

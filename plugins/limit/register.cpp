@@ -63,6 +63,10 @@ public:
         return opened;
     }
 
+    [[nodiscard]] std::optional<std::uint64_t> takes_at_most() const override {
+        return count_ + offset_;
+    }
+
 private:
     std::uint64_t count_;
     std::uint64_t offset_;

@@ -23,6 +23,8 @@ namespace {
 
 /// Runs merged at once; more are merged in passes (each reader holds a buffer and an arena).
 constexpr std::size_t kMaxFanIn = 64;
+/// Largest limit after a sort kept as a top-N (beyond it the sort spills as usual).
+constexpr std::uint64_t kMaxTop = 1000000;
 
 class SortOperator final : public Operator {
 public:
@@ -30,7 +32,9 @@ public:
         : order_(order), batch_size_(std::max<std::size_t>(ctx.batch_size, 1)),
           budget_(ctx.memory_budget ? ctx.memory_budget : std::uint64_t{256} << 20),
           spill_dir_(ctx.spill_dir.empty() ? ".conveyor/spill" : ctx.spill_dir),
-          stage_(ctx.stage_id), temp_files_(ctx.run ? &ctx.run->temp_files() : nullptr) {}
+          stage_(ctx.stage_id), temp_files_(ctx.run ? &ctx.run->temp_files() : nullptr) {
+        if (ctx.output_limit && *ctx.output_limit <= kMaxTop) top_ = *ctx.output_limit;
+    }
     ~SortOperator() override { remove_runs(); }
     SortOperator(const SortOperator&) = delete;
     SortOperator& operator=(const SortOperator&) = delete;
@@ -45,16 +49,35 @@ public:
             return w;
         });
         const auto b = static_cast<std::uint32_t>(batches_.size());
+        std::size_t taken = 0;
         for (std::size_t r = 0; r < batch.rows(); ++r) {
             const auto row = batch.row(r);
+            const std::size_t at = keys_.size();
             for (std::size_t k = 0; k < nk; ++k)
                 keys_.push_back(where[k].found()
                                     ? key_value(expr::lookup(order_.keys[k].path, where[k], row))
                                     : Value::absent());
+            // A top-N holding N records already: one that does not go before the last of them
+            // (equal keys keep input order) is not in it.
+            if (top_ && !threshold_.empty() &&
+                order_.compare(keys_.data() + at, threshold_.data()) >= 0) {
+                keys_.resize(at);
+                continue;
+            }
             refs_.push_back({b, static_cast<std::uint32_t>(r)});
+            ++taken;
         }
-        bytes_ += batch.memory_bytes() + batch.rows() * (nk * sizeof(Value) + sizeof(Ref));
+        if (taken == 0) return {};
+        bytes_ += batch.memory_bytes() + taken * (nk * sizeof(Value) + sizeof(Ref));
         batches_.push_back(std::move(batch));
+        if (top_) {
+            // Compacted when the records held are twice the top, or when the batches kept
+            // for the few records each still holds are many MiB over what the top needs.
+            if (refs_.size() >= std::max<std::uint64_t>(2 * *top_, batch_size_ * 2) ||
+                bytes_ > 2 * compacted_bytes_ + (std::uint64_t{8} << 20))
+                compact_top();
+            return {};
+        }
         if (bytes_ > budget_) return spill();
         return {};
     }
@@ -62,6 +85,7 @@ public:
     Status finish(Emitter&) override {
         if (runs_.empty()) {
             sort_held();
+            if (top_ && order_idx_.size() > *top_) order_idx_.resize(*top_);
             return {};
         }
         if (!refs_.empty()) CONVEYOR_TRY(spill());
@@ -97,6 +121,50 @@ private:
                              return order_.compare(keys_of(a), keys_of(b)) < 0;
                          });
         emitted_ = 0;
+    }
+
+    /// Top-N: keeps the first N records of what is held, copied into batches of their own so
+    /// that the input batches go, and notes the last one's keys (the bar a record must pass).
+    void compact_top() {
+        sort_held();
+        const std::size_t n = std::min<std::size_t>(order_idx_.size(), *top_);
+        const std::size_t nk = order_.keys.size();
+        std::vector<Batch> kept;
+        std::vector<Value> keys;
+        std::vector<Ref> refs;
+        keys.reserve(n * nk);
+        refs.reserve(n);
+        auto arena = std::make_shared<Arena>();
+        for (std::size_t i = 0; i < n; ++i) {
+            const Ref& ref = refs_[order_idx_[i]];
+            const Batch& src = batches_[ref.batch];
+            if (kept.empty() || kept.back().schema_ref() != src.schema_ref()) {
+                kept.emplace_back(src.schema_ref());
+                kept.back().keep_alive(arena);
+            }
+            Batch& dst = kept.back();
+            std::span<Value> row = dst.append_row();
+            const auto from = src.row(ref.row);
+            for (std::size_t c = 0; c < from.size(); ++c)
+                row[c] = copy_into(*arena, from[c]);
+            const Value* k = keys_of(order_idx_[i]);
+            for (std::size_t j = 0; j < nk; ++j)
+                keys.push_back(copy_into(*arena, k[j]));
+            refs.push_back({static_cast<std::uint32_t>(kept.size() - 1),
+                            static_cast<std::uint32_t>(dst.rows() - 1)});
+        }
+        batches_ = std::move(kept);
+        keys_ = std::move(keys);
+        refs_ = std::move(refs);
+        order_idx_.clear();
+        bytes_ = arena->reserved_bytes() + keys_.size() * sizeof(Value);
+        for (const Batch& b : batches_)
+            bytes_ += b.memory_bytes();
+        compacted_bytes_ = bytes_;
+        if (n == *top_ && n > 0) {
+            threshold_.assign(keys_.end() - static_cast<std::ptrdiff_t>(nk), keys_.end());
+            threshold_storage_ = arena;
+        }
     }
 
     /// Sorts what is held and writes it as a run, then lets it go.
@@ -288,6 +356,12 @@ private:
     std::uint64_t bytes_ = 0;
     PerSchema<std::vector<expr::ResolvedPath>> paths_;
 
+    // Top-N (a limit after the sort): at most this many records are kept.
+    std::optional<std::uint64_t> top_;
+    std::vector<Value> threshold_; ///< keys of the N-th record held, once N are
+    std::shared_ptr<Arena> threshold_storage_;
+    std::uint64_t compacted_bytes_ = 0; ///< held right after the last compaction
+
     // Spilled runs and their merge.
     std::vector<std::string> runs_;
     std::size_t seq_ = 0;
@@ -311,6 +385,9 @@ public:
                                                        "' is not in the input" +
                                                        did_you_mean(k.text, in->names()));
         }
+        if (ctx.output_limit && *ctx.output_limit <= kMaxTop)
+            spdlog::debug("stage '{}': a top-{} (keeps at most that many records)", ctx.stage_id,
+                          *ctx.output_limit);
         OpenedStage opened(std::make_unique<SortOperator>(order_, ctx), in);
         opened.fixed_schema = fixed;
         // What it holds is not part of a checkpoint: a run with a sort takes none, and

@@ -208,5 +208,37 @@ TEST(SortRun, InStreamingModeASortIsALoadError) {
     EXPECT_THAT(r.err, HasSubstr("sort.apply"));
 }
 
+TEST(SortRun, ASortBeforeALimitKeepsATopNEqualToTheHeadOfTheFullSort) {
+    const std::vector<Row> rows = random_rows(60000, 9);
+    const std::string sorted = expected_sorted(rows);
+    // The header and the first 250 records of the full, stable sort (ties included).
+    std::size_t end = 0;
+    for (int line = 0; line < 251; ++line)
+        end = sorted.find('\n', end) + 1;
+    test::TempDir dir;
+    const std::string in = dir.write("in.csv", to_csv(rows));
+    const std::string file = dir.write(
+        "p.toml",
+        "[[stages]]\nid = \"in\"\nfunction = \"csv.read\"\n[stages.config]\npath = \"" + in +
+            "\"\n\n[[stages]]\nid = \"sorted\"\nfunction = \"sort.apply\"\ninputs = [\"in\"]\n"
+            "[stages.config]\nby = [\"k1\", \"k2\"]\ndescending = [true, false]\n\n"
+            "[[stages]]\nid = \"top\"\nfunction = \"limit.apply\"\ninputs = [\"sorted\"]\n"
+            "[stages.config]\ncount = 200\noffset = 50\n\n[[stages]]\nid = \"out\"\n"
+            "function = \"csv.write\"\ninputs = [\"top\"]\n[stages.config]\npath = \"" +
+            dir.file("out.csv") + "\"\n");
+    auto r = run_conveyor({"run", file, "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // Records 51..250 of the sort.
+    std::size_t from = sorted.find('\n') + 1;
+    for (int line = 0; line < 50; ++line)
+        from = sorted.find('\n', from) + 1;
+    EXPECT_EQ(test::read_file(dir.file("out.csv")),
+              "id,k1,k2\n" + sorted.substr(from, end - from));
+    auto explain = run_conveyor({"explain", file});
+    ASSERT_EQ(explain.exit_code, 0) << explain.err;
+    EXPECT_THAT(explain.out, HasSubstr("sorted (sort.apply) <- in  [top 250: a limit takes at "
+                                       "most 250 records, so the sort keeps only that many]"));
+}
+
 } // namespace
 } // namespace conveyor

@@ -63,14 +63,6 @@ bool settle_stage(Plan& plan, Node& node, const Status& status) {
 
 namespace {
 
-/// [global] memory_limit's default: a quarter of the machine's memory.
-std::uint64_t default_memory_limit() {
-    const long pages = ::sysconf(_SC_PHYS_PAGES);
-    const long page = ::sysconf(_SC_PAGE_SIZE);
-    if (pages <= 0 || page <= 0) return std::uint64_t{1} << 30;
-    return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) / 4;
-}
-
 std::size_t default_workers() {
     const unsigned hw = std::thread::hardware_concurrency();
     return hw ? hw : 2;
@@ -100,12 +92,7 @@ std::size_t batch_size_for(const GlobalSpec& g, bool source, bool checkpoints) {
 /// had finished their output before the interruption are left alone (not opened).
 Status open_stages(exec::Plan& plan, const Dag& dag, const RunJournal* resume) {
     const GlobalSpec& g = plan.pipeline->global;
-    // Stages that hold their input share [global] memory_limit equally.
-    std::size_t holders = 0;
-    for (const StageSpec& s : plan.pipeline->stages)
-        holders += s.descriptor && s.descriptor->needs_whole_input ? 1 : 0;
-    const std::uint64_t memory_share = (g.memory_limit ? g.memory_limit : default_memory_limit()) /
-                                       std::max<std::size_t>(1, holders);
+    const std::uint64_t memory_share = plan.pipeline->memory_share();
     const std::string spill_dir =
         (std::filesystem::path(state_dir_for(*plan.pipeline)) / "spill").string();
     for (std::size_t i : dag.topological_order()) {
@@ -141,6 +128,8 @@ Status open_stages(exec::Plan& plan, const Dag& dag, const RunJournal* resume) {
         if (n.spec->descriptor && n.spec->descriptor->needs_whole_input) {
             ctx.memory_budget = memory_share;
             ctx.spill_dir = spill_dir;
+            ctx.output_limit = plan.pipeline->consumers_take_at_most(
+                static_cast<std::size_t>(n.spec - plan.pipeline->stages.data()));
         }
         // Outputs nobody reads: all false (the stage may handle those records itself).
         const std::size_t named = n.spec->stage ? n.spec->stage->named_outputs().size() : 0;

@@ -98,6 +98,12 @@ struct PipelineSpec {
     std::vector<StageSpec> stages; ///< in file order
 
     [[nodiscard]] const StageSpec* find_stage(std::string_view id) const;
+    /// When every consumer of stage `i` takes at most N of its records (limit.apply after a
+    /// sort: Stage::takes_at_most), the largest such N; nullopt otherwise.
+    [[nodiscard]] std::optional<std::uint64_t> consumers_take_at_most(std::size_t i) const;
+    /// The memory a stage that holds its input (FunctionDescriptor::needs_whole_input) may
+    /// use before it spills: [global] memory_limit (default a quarter of RAM) shared equally.
+    [[nodiscard]] std::uint64_t memory_share() const;
 };
 
 } // namespace conveyor

@@ -162,6 +162,9 @@ struct OpenContext {
     /// that hold their input (FunctionDescriptor::needs_whole_input): beyond it they spill to
     /// `spill_dir`. 0 for other stages.
     std::uint64_t memory_budget = 0;
+    /// Every consumer of this stage takes at most this many of its records
+    /// (PipelineSpec::consumers_take_at_most): a sort keeps only that many.
+    std::optional<std::uint64_t> output_limit;
     /// Where such a stage writes its spill files (under the run's state_dir; it removes them).
     std::string spill_dir;
 };
@@ -189,6 +192,12 @@ public:
     /// False for a stage whose records all leave by named outputs (route.apply): a plain
     /// inputs = ["<stage>"] is then a load error that names them.
     [[nodiscard]] virtual bool has_main_output() const { return true; }
+    /// When the stage takes at most this many records of its input and ignores the rest
+    /// (limit.apply: count + offset), so that its producer need not make more (a sort then
+    /// keeps only that many: OpenContext::output_limit).
+    [[nodiscard]] virtual std::optional<std::uint64_t> takes_at_most() const {
+        return std::nullopt;
+    }
     /// Sources only: whether open() reads no more than a regular file's header or first
     /// record and returns at once (never a pipe, standard input or a followed file), so that
     /// `conveyor validate` may open it to check the stages after it against the schema it
