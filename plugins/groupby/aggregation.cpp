@@ -64,11 +64,9 @@ std::span<const std::string_view> op_names() noexcept {
 }
 
 std::size_t AggState::extra_bytes_hint() const noexcept {
-    std::size_t n = 0;
-    if (numbers) n += numbers->size() * sizeof(double);
-    if (items) n += items->size() * sizeof(Value);
-    if (seen) n += seen->size() * 64; // node, hash, short key
-    return n;
+    if (!extra) return 0;
+    return sizeof(AggExtra) + extra->numbers.size() * sizeof(double) +
+           extra->items.size() * sizeof(Value) + extra->seen.size() * 64; // node, hash, key
 }
 
 std::optional<double> as_number(const Value& v) {
@@ -121,14 +119,14 @@ Status fold(const Aggregation& a, AggState& s, const Value& v, Arena& arena) {
         }
         case Op::Std:
         case Op::Var: {
-            const double delta = *d - s.mean;
-            s.mean += delta / static_cast<double>(s.count);
-            s.m2 += delta * (*d - s.mean);
+            const double delta = *d - s.sum; // sum: the mean, carry: M2
+            s.sum += delta / static_cast<double>(s.count);
+            s.carry += delta * (*d - s.sum);
             break;
         }
         default:
-            if (!s.numbers) s.numbers = std::make_unique<std::vector<double>>();
-            s.numbers->push_back(*d);
+            if (!s.extra) s.extra = std::make_unique<AggExtra>();
+            s.extra->numbers.push_back(*d);
         }
         return {};
     }
@@ -137,10 +135,10 @@ Status fold(const Aggregation& a, AggState& s, const Value& v, Arena& arena) {
         ++s.count;
         break;
     case Op::CountDistinct: {
-        if (!s.seen) s.seen = std::make_unique<std::unordered_set<std::string>>();
+        if (!s.extra) s.extra = std::make_unique<AggExtra>();
         std::string key;
         encode_key(key, v);
-        s.seen->insert(std::move(key));
+        s.extra->seen.insert(std::move(key));
         break;
     }
     case Op::Min:
@@ -165,8 +163,8 @@ Status fold(const Aggregation& a, AggState& s, const Value& v, Arena& arena) {
         s.kept = copy_into(arena, v);
         break;
     case Op::Collect:
-        if (!s.items) s.items = std::make_unique<std::vector<Value>>();
-        s.items->push_back(copy_into(arena, v));
+        if (!s.extra) s.extra = std::make_unique<AggExtra>();
+        s.extra->items.push_back(copy_into(arena, v));
         break;
     default:
         break;
@@ -180,7 +178,7 @@ Value result(const Aggregation& a, AggState& s, Arena& arena) {
     case Op::Count:
         return Value::integer(s.count);
     case Op::CountDistinct:
-        return Value::integer(s.seen ? static_cast<std::int64_t>(s.seen->size()) : 0);
+        return Value::integer(s.extra ? static_cast<std::int64_t>(s.extra->seen.size()) : 0);
     case Op::Sum:
         return s.int_only ? Value::integer(s.isum) : number(s.sum + s.carry);
     case Op::Avg:
@@ -192,20 +190,20 @@ Value result(const Aggregation& a, AggState& s, Arena& arena) {
         return s.kept.is_absent() ? Value::null() : s.kept;
     case Op::Median:
     case Op::Percentile:
-        if (!s.numbers || s.numbers->empty()) return Value::null();
-        return number(quantile(*s.numbers, a.op == Op::Median ? 0.5 : a.p));
+        if (!s.extra || s.extra->numbers.empty()) return Value::null();
+        return number(quantile(s.extra->numbers, a.op == Op::Median ? 0.5 : a.p));
     case Op::Std:
     case Op::Var: {
         // Sample variance (n - 1), as SQL's var_samp / stddev_samp and pandas.
         if (s.count < 2) return Value::null();
-        const double var = s.m2 / static_cast<double>(s.count - 1);
+        const double var = s.carry / static_cast<double>(s.count - 1);
         return number(a.op == Op::Var ? var : std::sqrt(var));
     }
     case Op::Collect: {
-        const std::size_t n = s.items ? s.items->size() : 0;
+        const std::size_t n = s.extra ? s.extra->items.size() : 0;
         Value* items = arena.allocate_array<Value>(n);
         for (std::size_t i = 0; i < n; ++i)
-            items[i] = (*s.items)[i];
+            items[i] = s.extra->items[i];
         return Value::array(items, static_cast<std::uint32_t>(n));
     }
     }

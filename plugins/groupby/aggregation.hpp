@@ -46,20 +46,26 @@ struct Aggregation {
     double p = 0.5;                     ///< percentile, in [0, 1]
 };
 
-/// One aggregation's state in one group. Values it keeps (min, max, first, last, collect) are
-/// copied into the group table's arena.
+/// What some aggregations keep beyond a few numbers.
+struct AggExtra {
+    std::vector<double> numbers;              ///< median, percentile
+    std::vector<Value> items;                 ///< collect
+    std::unordered_set<std::string> seen;     ///< count_distinct (encoded values)
+};
+
+/// One aggregation's state in one group (48 bytes: a group-by of millions of keys holds one
+/// per key and aggregation). Values it keeps (min, max, first, last, collect) are copied into
+/// the group table's arena.
 struct AggState {
     std::int64_t count = 0; ///< values taken (non-null), or records for a bare count
+    /// sum/avg: the integer sum while every value is an integer (int_only) and the double sum;
+    /// std/var: Welford's running mean (as `sum`) and sum of squared deviations (`carry`).
     std::int64_t isum = 0;
     double sum = 0;
-    double carry = 0;     ///< Neumaier's compensation: what rounding took from sum
-    bool int_only = true; ///< every value so far was an integer and the sum fits
-    double mean = 0;      ///< Welford's running mean and sum of squared deviations
-    double m2 = 0;
-    Value kept; ///< min, max, first, last (absent: none yet)
-    std::unique_ptr<std::vector<double>> numbers;       ///< median, percentile
-    std::unique_ptr<std::vector<Value>> items;          ///< collect
-    std::unique_ptr<std::unordered_set<std::string>> seen; ///< count_distinct
+    double carry = 0; ///< sum/avg: Neumaier's compensation, what rounding took from sum
+    Value kept;       ///< min, max, first, last (absent: none yet)
+    std::unique_ptr<AggExtra> extra;
+    bool int_only = true;
 
     /// About the bytes this state holds beyond its own size (for the memory budget), cheap
     /// to ask after every value.

@@ -13,14 +13,11 @@ GroupTable::GroupTable(std::size_t key_count, const std::vector<Aggregation>& ag
 std::uint32_t GroupTable::insert(const std::string& key, const Value* keys,
                                  std::int64_t first_seq) {
     const auto g = static_cast<std::uint32_t>(first_seq_.size());
-    index_.emplace(key, g);
+    index_.insert(key);
     for (std::size_t k = 0; k < key_count_; ++k)
         keys_.push_back(keys[k].is_null() ? Value::null() : copy_into(*arena_, keys[k]));
     states_.resize(states_.size() + aggregations_.size());
     first_seq_.push_back(first_seq);
-    // The map node, its key, the key values and the states.
-    bytes_ += key.size() + 64 + key_count_ * sizeof(Value) +
-              aggregations_.size() * sizeof(AggState) + sizeof(std::int64_t);
     return g;
 }
 

@@ -4,6 +4,7 @@
 // key values and aggregation states, in order of first appearance.
 
 #include "aggregation.hpp"
+#include "conveyor/core/key_table.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -20,8 +21,7 @@ public:
 
     /// The group whose encoded key is `key`, if any.
     [[nodiscard]] std::optional<std::uint32_t> find(const std::string& key) const {
-        const auto it = index_.find(key);
-        return it == index_.end() ? std::nullopt : std::optional<std::uint32_t>(it->second);
+        return index_.find(key);
     }
     /// A new group: its key values (copied; a missing value becomes null) and the sequence
     /// number of its first record.
@@ -35,7 +35,11 @@ public:
         return keys_.data() + static_cast<std::size_t>(g) * key_count_;
     }
     /// Approximate bytes held, for the memory budget.
-    [[nodiscard]] std::uint64_t bytes() const noexcept { return bytes_ + arena_->reserved_bytes(); }
+    [[nodiscard]] std::uint64_t bytes() const noexcept {
+        return bytes_ + arena_->reserved_bytes() + index_.memory_bytes() +
+               keys_.capacity() * sizeof(Value) + states_.capacity() * sizeof(AggState) +
+               first_seq_.capacity() * sizeof(std::int64_t);
+    }
     /// Where key values and kept values live: a batch holding results keeps it alive.
     [[nodiscard]] const std::shared_ptr<Arena>& arena() const noexcept { return arena_; }
     /// Group `g`'s output row: its keys, then each aggregation's result (in `arena`).
@@ -46,7 +50,7 @@ public:
 private:
     std::size_t key_count_;
     const std::vector<Aggregation>& aggregations_;
-    std::unordered_map<std::string, std::uint32_t> index_;
+    KeyTable index_; ///< encoded key -> group (slots are group numbers)
     std::vector<Value> keys_;
     std::vector<AggState> states_;
     std::vector<std::int64_t> first_seq_;

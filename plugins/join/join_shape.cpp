@@ -6,12 +6,19 @@ namespace conveyor::plugins::join {
 
 void JoinShape::fill(std::span<const Value> l, std::span<const Value> r,
                      std::span<Value> out) const {
-    for (std::size_t c = 0; c < out.size(); ++c) {
-        Value v = Value::null();
-        if (left[c] != npos && !l.empty()) v = l[left[c]];
-        if (v.is_null() && right[c] != npos && !r.empty()) v = r[right[c]];
-        out[c] = v.is_absent() ? Value::null() : v;
+    if (l.empty())
+        std::fill(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(left_width),
+                  Value::null());
+    else
+        std::copy(l.begin(), l.begin() + static_cast<std::ptrdiff_t>(left_width), out.begin());
+    if (r.empty()) {
+        std::fill(out.begin() + static_cast<std::ptrdiff_t>(left_width), out.end(), Value::null());
+        return;
     }
+    for (std::size_t c = left_width; c < out.size(); ++c)
+        out[c] = r[right[c]];
+    for (std::size_t c : coalesced)
+        if (out[c].is_null()) out[c] = r[right[c]];
 }
 
 JoinShape make_shape(const Schema& left, const Schema& right,
@@ -45,6 +52,9 @@ JoinShape make_shape(const Schema& left, const Schema& right,
         s.left.push_back(JoinShape::npos);
         s.right.push_back(j);
     }
+    s.left_width = left.size();
+    for (std::size_t c = 0; c < s.left_width; ++c)
+        if (s.right[c] != JoinShape::npos) s.coalesced.push_back(c);
     s.schema = make_schema(std::move(names));
     return s;
 }

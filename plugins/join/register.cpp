@@ -5,6 +5,7 @@
 // go to hash partitions in the spill directory, each pair of partitions is joined at the end,
 // and the results are merged back into probe order.
 
+#include "conveyor/core/key_table.hpp"
 #include "conveyor/core/per_schema.hpp"
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/exec/run_context.hpp"
@@ -70,7 +71,7 @@ public:
         if (cur_ && (cur_->schema_ref() != schema || cur_->rows() >= batch_size_)) flush();
         if (!cur_) {
             cur_.emplace(schema, run_ ? 1 : batch_size_);
-            shared_.clear();
+            ++generation_;
         }
         return cur_->append_row();
     }
@@ -81,16 +82,18 @@ public:
         cur_->truncate(0);
         return st;
     }
-    void share(Batch& b) {
+    /// Makes the current batch co-own `b`'s storage; `id` names `b` among the batches rows
+    /// come from (0 the probe batch, k + 1 the build table's batch k).
+    void share(Batch& b, std::size_t id) {
         if (run_) return; // rows are written out at once
-        if (std::find(shared_.begin(), shared_.end(), &b) != shared_.end()) return;
+        if (id >= marks_.size()) marks_.resize(id + 1, 0);
+        if (marks_[id] == generation_) return;
+        marks_[id] = generation_;
         cur_->share_storage_of(b);
-        shared_.push_back(&b);
     }
     void flush() {
         if (cur_ && cur_->rows() && !run_) ready_.push_back(std::move(*cur_));
         cur_.reset();
-        shared_.clear();
     }
     [[nodiscard]] bool ready_empty() const noexcept { return ready_.empty(); }
     /// Emits what is complete.
@@ -105,7 +108,8 @@ private:
     std::size_t batch_size_;
     spill::RunWriter* run_ = nullptr;
     std::optional<Batch> cur_;
-    std::vector<const Batch*> shared_;
+    std::vector<std::uint64_t> marks_; ///< per source id: the generation it was shared in
+    std::uint64_t generation_ = 0;     ///< one per output batch
     std::vector<Batch> ready_;
     Value key_[2];
 };
@@ -122,7 +126,8 @@ struct BuildTable {
     std::vector<Ref> rows;
     std::vector<std::uint32_t> next; ///< next row of the same key, or none
     std::vector<std::uint8_t> matched;
-    std::unordered_map<std::string, std::pair<std::uint32_t, std::uint32_t>> heads; ///< first, last
+    KeyTable keys;                                            ///< key -> slot
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> heads; ///< per slot: first, last row
     std::uint64_t bytes = 0;
     static constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
 
@@ -293,12 +298,13 @@ private:
                 key_of(spec_.build_port(), batch.schema(), batch.row(r), batch.arena(), report);
             if (!k) return std::move(k).error();
             if (!*k) continue;
-            auto [it, inserted] = t.heads.try_emplace(key_, i, i);
+            const auto [slot, inserted] = t.keys.insert(key_);
             if (inserted) {
-                t.bytes += key_.size() + 64;
+                t.heads.emplace_back(i, i);
+                t.bytes += key_.size() + 32;
             } else {
-                t.next[it->second.second] = i;
-                it->second.second = i;
+                t.next[t.heads[slot].second] = i;
+                t.heads[slot].second = i;
             }
         }
         t.bytes += batch.memory_bytes() + batch.rows() * (sizeof(BuildTable::Ref) + 5);
@@ -339,14 +345,43 @@ private:
                       const std::int64_t* seqs = nullptr) {
         const std::size_t pp = spec_.probe_port();
         reader(pp).bind(batch.schema_ref());
-        for (std::size_t r = 0; r < batch.rows(); ++r) {
-            const auto row = batch.row(r);
-            Result<bool> k = key_of(pp, batch.schema(), row, batch.arena());
+        const std::size_t rows = batch.rows();
+        // First every key and its hash, prefetching where it sits in the table; then the
+        // lookups, prefetching the first matching build row; then the output. The cache
+        // misses of a batch overlap instead of coming one after another.
+        probe_keys_.clear();
+        key_ends_.resize(rows);
+        hashes_.resize(rows);
+        has_key_.resize(rows);
+        for (std::size_t r = 0; r < rows; ++r) {
+            Result<bool> k = key_of(pp, batch.schema(), batch.row(r), batch.arena());
             if (!k) return std::move(k).error();
-            std::uint32_t m = BuildTable::kNone;
+            has_key_[r] = *k ? 1 : 0;
             if (*k) {
-                if (auto it = t.heads.find(key_); it != t.heads.end()) m = it->second.first;
+                probe_keys_ += key_;
+                hashes_[r] = KeyTable::hash_of(key_);
+                t.keys.prefetch(hashes_[r]);
             }
+            key_ends_[r] = probe_keys_.size();
+        }
+        first_match_.resize(rows);
+        for (std::size_t r = 0; r < rows; ++r) {
+            std::uint32_t m = BuildTable::kNone;
+            if (has_key_[r]) {
+                const std::size_t from = r ? key_ends_[r - 1] : 0;
+                const std::string_view key =
+                    std::string_view(probe_keys_).substr(from, key_ends_[r] - from);
+                if (const auto slot = t.keys.find(key, hashes_[r])) {
+                    m = t.heads[*slot].first;
+                    const BuildTable::Ref& ref = t.rows[m];
+                    __builtin_prefetch(t.batches[ref.batch].row(ref.row).data());
+                }
+            }
+            first_match_[r] = m;
+        }
+        for (std::size_t r = 0; r < rows; ++r) {
+            const auto row = batch.row(r);
+            std::uint32_t m = first_match_[r];
             const std::int64_t seq = seqs ? seqs[r] : seq0 + static_cast<std::int64_t>(r);
             std::int64_t n = 0;
             if (spec_.left_only() && !spec_.build_left) {
@@ -354,7 +389,7 @@ private:
                 if ((m != BuildTable::kNone) == (spec_.type == JoinType::Semi)) {
                     std::span<Value> o = out_.row(batch.schema_ref(), seq, 0);
                     std::copy(row.begin(), row.end(), o.begin());
-                    out_.share(batch);
+                    out_.share(batch, 0);
                     CONVEYOR_TRY(out_.done());
                 }
                 continue;
@@ -362,14 +397,14 @@ private:
             for (; m != BuildTable::kNone; m = t.next[m]) {
                 t.matched[m] = 1;
                 if (spec_.left_only()) continue; // built on the left: put out at the end
-                Batch& bb = t.batches[t.rows[m].batch];
-                const auto brow = bb.row(t.rows[m].row);
-                emit_pair(batch, row, bb, brow, seq, n++);
+                const std::uint32_t bi = t.rows[m].batch;
+                Batch& bb = t.batches[bi];
+                emit_pair(batch, row, bb, bi, bb.row(t.rows[m].row), seq, n++);
                 CONVEYOR_TRY(out_.done());
             }
             const bool keep_unmatched = spec_.build_left ? spec_.keep_right() : spec_.keep_left();
             if (n == 0 && keep_unmatched && !spec_.left_only()) {
-                emit_one_sided(pp, batch, row, seq);
+                emit_one_sided(pp, batch, 0, row, seq);
                 CONVEYOR_TRY(out_.done());
             }
         }
@@ -377,22 +412,23 @@ private:
     }
 
     /// A probe row and a build row as one output row.
-    void emit_pair(Batch& pb, std::span<const Value> prow, Batch& bb, std::span<const Value> brow,
-                   std::int64_t seq, std::int64_t n) {
-        Batch& lb = spec_.build_left ? bb : pb;
-        Batch& rb = spec_.build_left ? pb : bb;
+    void emit_pair(Batch& pb, std::span<const Value> prow, Batch& bb, std::uint32_t bi,
+                   std::span<const Value> brow, std::int64_t seq, std::int64_t n) {
+        const Batch& lb = spec_.build_left ? bb : pb;
+        const Batch& rb = spec_.build_left ? pb : bb;
         const auto lrow = spec_.build_left ? brow : prow;
         const auto rrow = spec_.build_left ? prow : brow;
         const JoinShape& s = shape(lb.schema_ref(), rb.schema_ref());
         std::span<Value> o = out_.row(s.schema, seq, n);
         s.fill(lrow, rrow, o);
-        out_.share(lb);
-        out_.share(rb);
+        out_.share(pb, 0);
+        out_.share(bb, std::size_t{bi} + 1);
     }
 
     /// A record of one side only, the other side's fields null.
-    void emit_one_sided(std::size_t port, Batch& b, std::span<const Value> row, std::int64_t a,
-                        std::int64_t n = 0) {
+    /// `id`: b's name for Output::share.
+    void emit_one_sided(std::size_t port, Batch& b, std::size_t id, std::span<const Value> row,
+                        std::int64_t a, std::int64_t n = 0) {
         if (spec_.left_only()) {
             std::span<Value> o = out_.row(b.schema_ref(), a, n);
             std::copy(row.begin(), row.end(), o.begin());
@@ -404,7 +440,7 @@ private:
             s.fill(port == 0 ? row : std::span<const Value>(),
                    port == 1 ? row : std::span<const Value>(), o);
         }
-        out_.share(b);
+        out_.share(b, id);
     }
 
     /// The build records of table batch `i` that go out after the probe side.
@@ -419,7 +455,7 @@ private:
             else
                 wanted = !matched; // anti, and the unmatched of left/right/full
             if (!wanted) continue;
-            emit_one_sided(spec_.build_port(), b, b.row(r), kAtEnd,
+            emit_one_sided(spec_.build_port(), b, i + 1, b.row(r), kAtEnd,
                            t.batch_seq[i] + static_cast<std::int64_t>(r));
             CONVEYOR_TRY(out_.done());
         }
@@ -551,6 +587,13 @@ private:
     const ShapeEntry* last_shape_ = nullptr;
     std::string key_;
     std::vector<Value> values_;
+    // A probe batch's keys (back to back), their ends, hashes, whether each has one, and
+    // the first build row each matches.
+    std::string probe_keys_;
+    std::vector<std::size_t> key_ends_;
+    std::vector<std::uint64_t> hashes_;
+    std::vector<std::uint8_t> has_key_;
+    std::vector<std::uint32_t> first_match_;
 
     BuildTable table_;
     bool build_done_ = false;

@@ -21,10 +21,10 @@ namespace conveyor::spill {
 namespace {
 
 constexpr std::size_t kWriteChunk = 1 << 18;
-constexpr std::size_t kReadChunk = 1 << 18;
+constexpr std::size_t kReadChunk = 1 << 16;
 /// A reader starts a new arena past this much text, so that the records a merge has passed
 /// on are freed with the batches that hold them.
-constexpr std::size_t kArenaBytes = 4 << 20;
+constexpr std::size_t kArenaBytes = 1 << 20;
 
 gzFile gz(const GzHandle& h) {
     return static_cast<gzFile>(h.get());
@@ -143,7 +143,7 @@ Result<std::unique_ptr<RunReader>> RunReader::open(const std::string& path, std:
     if (!r->file_)
         return Error(ErrorKind::Runtime,
                      std::string("cannot read back a spill file: ") + std::strerror(errno), path);
-    gzbuffer(gz(r->file_), 1 << 17);
+    gzbuffer(gz(r->file_), 1 << 16);
     r->arena_ = std::make_shared<Arena>();
     return r;
 }
