@@ -18,6 +18,13 @@ Workloads (see pipelines/bench/README.md):
   w2       http.fetch against the shared 100 ms delay server (pipelines/bench/http/run.sh).
   w4       csv.read -> sort.apply (amount descending) -> NDJSON at the --w1-sizes, in memory and
            with memory_limit = 64MiB (spilling), vs DuckDB's ORDER BY and Miller's sort -nr.
+  top      sort.apply + limit.apply (top 100 by amount) at 5M rows vs the full sort (W4) and
+           DuckDB's ORDER BY ... LIMIT 100.
+  w5       groupby.apply by country, category (count, sum, avg, max of amount) at 5M rows vs
+           DuckDB's GROUP BY and Miller's stats1; then a 5M-key group-by with memory_limit =
+           64MiB (spilling) vs in memory.
+  w6       join.apply of 5M orders with 500k customers (inner and left) vs DuckDB's JOIN and
+           Miller's join; then the inner join with memory_limit = 64MiB (grace hash join).
 
 Only the Python standard library is used. Peers are skipped (and say so) when missing:
 Miller (`mlr`), DuckDB through node + @duckdb/node-api (installed into the build directory
@@ -338,6 +345,174 @@ class Bench:
             text.append(f"In memory vs spilled output: {'byte-identical' if same else 'DIFFERENT'}")
             text.append("")
         self.sections.append("\n".join(text))
+
+    # ---- top-N, W5 group-by, W6 join (issue 16) -----------------------------------------
+    def compare(self, title, cmds, runs, note=""):
+        """Runs (name, Measure, output) commands and adds a table with ratios to DuckDB."""
+        results = {}
+        for name, m, o in cmds:
+            log(f"{title}: {name} x{runs}")
+            m.run(runs)
+            results[name] = (m, o)
+        duck = results.get("DuckDB")
+        rows = [[name, fmt_s(m.median), f"{fmt_s(min(m.walls))}..{fmt_s(max(m.walls))}",
+                 f"{m.cpu_median:.2f}", f"{m.rss_mib:,.0f}",
+                 f"{count_records(o):,}" if o else "-",
+                 f"{m.median / duck[0].median:.2f}" if duck else "-"]
+                for name, (m, o) in results.items()]
+        self.sections.append("\n".join(
+            [f"## {title}", "", f"Median of {runs} runs. {note}".strip(), "",
+             table(["tool", "wall (s)", "min..max", "CPU (s)", "peak RSS (MiB)", "records",
+                    "x DuckDB"], rows), ""]))
+        return results
+
+    def top(self):
+        duck = self.duckdb()
+        data = self.dataset("5m")
+        self.out.mkdir(parents=True, exist_ok=True)
+        cmds = []
+        o_top = self.out / "top_conveyor.ndjson"
+        cmds.append(("conveyor sort + limit 100", Measure(
+            [str(self.conveyor), "run", str(BENCH / "w4_top.toml"), "-q"],
+            env=self.conveyor_env(BENCH_IN=data, BENCH_OUT=o_top)), o_top))
+        o_full = self.out / "top_full.ndjson"
+        cmds.append(("conveyor full sort (W4)", Measure(
+            [str(self.conveyor), "run", str(BENCH / "w4_sort.toml"), "-q"],
+            env=self.conveyor_env(BENCH_IN=data, BENCH_OUT=o_full)), o_full))
+        if duck:
+            o = self.out / "top_duck.ndjson"
+            cmds.append(("DuckDB", Measure(duck + [
+                f"COPY (SELECT * FROM read_csv_auto('{data}') ORDER BY amount DESC LIMIT 100) "
+                f"TO '{o}' (FORMAT JSON)"]), o))
+        runs = self.args.runs
+        r = self.compare("Top-100 of 5M rows by amount (sort.apply + limit.apply)", cmds, runs)
+        top_m = r["conveyor sort + limit 100"][0]
+        full_m = r["conveyor full sort (W4)"][0]
+        head = b"".join(o_full.open("rb").readlines()[:100])
+        self.sections.append(
+            f"- top-100 / full sort: {top_m.median / full_m.median:.2f} (target <= 0.5): "
+            f"{'met' if top_m.median / full_m.median <= 0.5 else 'NOT met'}; the top-100 "
+            f"equals the full sort's first 100 records: "
+            f"{'yes' if head == o_top.read_bytes() else 'NO'}\n")
+
+    def w5(self):
+        duck = self.duckdb()
+        mlr = shutil.which("mlr")
+        data = self.dataset("5m")
+        self.out.mkdir(parents=True, exist_ok=True)
+        pipeline = str(BENCH / "w5_groupby.toml")
+        cmds = []
+        o = self.out / "w5_conveyor.csv"
+        cmds.append(("conveyor", Measure([str(self.conveyor), "run", pipeline, "-q"],
+                                         env=self.conveyor_env(BENCH_IN=data, BENCH_OUT=o)), o))
+        if duck:
+            od = self.out / "w5_duck.csv"
+            cmds.append(("DuckDB", Measure(duck + [
+                f"COPY (SELECT country, category, count(*) AS n, sum(amount) AS total, "
+                f"avg(amount) AS mean, max(amount) AS top FROM read_csv_auto('{data}') "
+                f"GROUP BY country, category) TO '{od}' (HEADER)"]), od))
+        if mlr:
+            om = self.out / "w5_mlr.csv"
+            cmds.append(("Miller", Measure(
+                f"mlr --icsv --ocsv stats1 -a count,sum,mean,max -f amount -g country,category "
+                f"{data} > {om}", shell=True), om))
+        runs = self.args.runs
+        r = self.compare("W5: group-by 5M rows by country, category (count, sum, avg, max)",
+                         cmds, runs)
+        if "DuckDB" in r:
+            ratio = r["conveyor"][0].median / r["DuckDB"][0].median
+            self.sections.append(f"- conveyor / DuckDB: {ratio:.2f} (target <= 0.6): "
+                                 f"{'met' if ratio <= 0.6 else 'NOT met'}\n")
+        # 5M distinct keys (id, country), in memory and spilling under 64 MiB.
+        cmds = []
+        outs = {}
+        for label, memory in (("conveyor 5M keys, in memory", "8GiB"),
+                              ("conveyor 5M keys, memory_limit=64MiB", "64MiB")):
+            o = self.out / f"w5_keys_{memory}.csv"
+            outs[label] = o
+            cmds.append((label, Measure([str(self.conveyor), "run", pipeline, "-q"],
+                                        env=self.conveyor_env(BENCH_IN=data, BENCH_OUT=o,
+                                                              BENCH_BY1="id", BENCH_BY2="country",
+                                                              BENCH_MEMORY=memory,
+                                                              BENCH_STATE=self.out / "w5_state")),
+                         o))
+        if duck:
+            od = self.out / "w5_keys_duck.csv"
+            cmds.append(("DuckDB", Measure(duck + [
+                f"COPY (SELECT id, country, count(*) AS n, sum(amount) AS total, avg(amount) AS "
+                f"mean, max(amount) AS top FROM read_csv_auto('{data}') GROUP BY id, country) "
+                f"TO '{od}' (HEADER)"]), od))
+        self.compare("W5b: group-by of 5M distinct keys, in memory and spilling", cmds,
+                     max(1, runs // 2))
+        vals = [o.read_bytes() for o in outs.values()]
+        self.sections.append(f"- in memory vs spilled output: "
+                             f"{'byte-identical' if vals[0] == vals[1] else 'DIFFERENT'}\n")
+
+    def join_data(self):
+        orders = self.data / "orders_5m.csv"
+        customers = self.data / "customers_500k.csv"
+        if not orders.exists():
+            log("deriving orders_5m.csv (customer_id = id * 7919 mod 500000) ...")
+            rows = self.dataset("5m")
+            with rows.open() as src, orders.open("w") as dst:
+                header = src.readline().rstrip("\n")
+                dst.write(header + ",customer_id\n")
+                for line in src:
+                    line = line.rstrip("\n")
+                    i = int(line[:line.index(",")])
+                    dst.write(f"{line},{i * 7919 % 500000}\n")
+        if not customers.exists():
+            log("writing customers_500k.csv ...")
+            tiers = ["bronze", "silver", "gold", "platinum"]
+            with customers.open("w") as f:
+                f.write("customer_id,tier,region,since\n")
+                for i in range(500000):
+                    f.write(f"{i},{tiers[i * 31 % 4]},r{i * 17 % 50 + 1},{2000 + i % 27}\n")
+        return orders, customers
+
+    def w6(self):
+        duck = self.duckdb()
+        mlr = shutil.which("mlr")
+        orders, customers = self.join_data()
+        self.out.mkdir(parents=True, exist_ok=True)
+        pipeline = str(BENCH / "w6_join.toml")
+        runs = self.args.runs
+        for kind in ("inner", "left"):
+            cmds = []
+            o = self.out / f"w6_{kind}_conveyor.csv"
+            cmds.append(("conveyor", Measure([str(self.conveyor), "run", pipeline, "-q"],
+                                             env=self.conveyor_env(BENCH_ORDERS=orders,
+                                                                   BENCH_CUSTOMERS=customers,
+                                                                   BENCH_TYPE=kind,
+                                                                   BENCH_OUT=o)), o))
+            if kind == "inner":
+                o64 = self.out / "w6_inner_64MiB.csv"
+                cmds.append(("conveyor memory_limit=64MiB (grace hash join)", Measure(
+                    [str(self.conveyor), "run", pipeline, "-q"],
+                    env=self.conveyor_env(BENCH_ORDERS=orders, BENCH_CUSTOMERS=customers,
+                                          BENCH_TYPE=kind, BENCH_OUT=o64, BENCH_MEMORY="64MiB",
+                                          BENCH_STATE=self.out / "w6_state")), o64))
+            if duck:
+                od = self.out / f"w6_{kind}_duck.csv"
+                cmds.append(("DuckDB", Measure(duck + [
+                    f"COPY (SELECT * FROM read_csv_auto('{orders}') o {kind.upper()} JOIN "
+                    f"read_csv_auto('{customers}') c USING (customer_id)) TO '{od}' (HEADER)"]),
+                    od))
+            if mlr:
+                om = self.out / f"w6_{kind}_mlr.csv"
+                unpaired = "--ul " if kind == "left" else ""
+                cmds.append(("Miller", Measure(
+                    f"mlr --icsv --ocsv join {unpaired}-j customer_id -f {customers} {orders} "
+                    f"> {om}", shell=True), om))
+            r = self.compare(f"W6: {kind} join of 5M orders with 500k customers", cmds, runs)
+            if "DuckDB" in r:
+                ratio = r["conveyor"][0].median / r["DuckDB"][0].median
+                self.sections.append(f"- conveyor / DuckDB: {ratio:.2f} (target <= 1.0): "
+                                     f"{'met' if ratio <= 1.0 else 'NOT met'}\n")
+            if kind == "inner":
+                same = o.read_bytes() == o64.read_bytes()
+                self.sections.append(f"- in memory vs grace hash join output: "
+                                     f"{'byte-identical' if same else 'DIFFERENT'}\n")
 
     # ---- memory (issue 3) ---------------------------------------------------------------
     def memory(self):

@@ -4,6 +4,7 @@
 // memory_limit, records not yet decided go to hash partitions in the spill directory; each is
 // deduplicated on its own at the end and the survivors are merged back into input order.
 
+#include "conveyor/core/key_table.hpp"
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/spill.hpp"
 #include "conveyor/exec/stage_errors.hpp"
@@ -15,8 +16,6 @@
 #include "conveyor/registry/registry.hpp"
 
 #include <algorithm>
-#include <unordered_map>
-#include <unordered_set>
 
 namespace conveyor::plugins::distinct {
 
@@ -56,21 +55,20 @@ public:
             if (!ok) return std::move(ok).error();
             if (!*ok) continue; // a record error, handled
             if (parts_) {
-                if (spec_.keep == Keep::First && seen_.contains(key_)) continue;
+                if (spec_.keep == Keep::First && seen_.find(key_)) continue;
                 CONVEYOR_TRY(spill_row(seq, batch.schema(), batch.row(r)));
                 continue;
             }
+            const auto [slot, inserted] = seen_.insert(key_);
             if (spec_.keep == Keep::First) {
-                if (!seen_.insert(key_).second) continue;
-                bytes_ += key_.size() + 64;
+                if (!inserted) continue;
                 keep_[r] = 1;
                 ++kept;
             } else {
-                auto [it, inserted] = last_.try_emplace(key_, seq);
                 if (inserted)
-                    bytes_ += key_.size() + 72;
+                    last_.push_back(seq);
                 else
-                    it->second = seq;
+                    last_[slot] = seq;
                 keep_[r] = 1;
             }
         }
@@ -85,7 +83,8 @@ public:
             bytes_ += batch.memory_bytes() + rows;
             held_.push_back(std::move(batch));
         }
-        if (!parts_ && bytes_ > budget_) return start_spilling();
+        if (!parts_ && bytes_ + seen_.memory_bytes() + last_.capacity() * 8 > budget_)
+            return start_spilling();
         return {};
     }
 
@@ -121,7 +120,7 @@ public:
                 if (!keep[r]) continue;
                 Result<bool> ok = key_of(b.schema(), b.row(r), b.arena(), false);
                 if (!ok) return std::move(ok).error();
-                keep[r] = last_.at(key_) == first + static_cast<std::int64_t>(r) ? 1 : 0;
+                keep[r] = last_[*seen_.find(key_)] == first + static_cast<std::int64_t>(r) ? 1 : 0;
                 kept += keep[r];
             }
             if (metrics_)
@@ -207,13 +206,15 @@ private:
         held_keep_.clear();
         first_seq_.clear();
         last_.clear();
+        seen_.clear();
         bytes_ = 0;
         return {};
     }
 
     /// The records of one partition that survive, in input order, as a run of their own.
     Result<std::string> dedupe_partition(const std::string& path) {
-        std::unordered_map<std::string, std::int64_t> chosen; // key -> seq of the survivor
+        KeyTable part_keys;               // the partition's keys
+        std::vector<std::int64_t> chosen; // per key: seq of the survivor
         auto scratch = std::make_unique<Arena>();
         std::size_t n = 0;
         auto keys = [&](const SchemaRef& schema, std::span<const Value> row) {
@@ -225,10 +226,11 @@ private:
             path, [&](std::int64_t seq, const SchemaRef& schema, std::span<const Value> row) {
                 Result<bool> ok = keys(schema, row);
                 if (!ok) return Status(std::move(ok).error());
-                if (spec_.keep == Keep::First)
-                    chosen.try_emplace(key_, seq);
-                else
-                    chosen[key_] = seq;
+                const auto [slot, inserted] = part_keys.insert(key_);
+                if (inserted)
+                    chosen.push_back(seq);
+                else if (spec_.keep == Keep::Last)
+                    chosen[slot] = seq;
                 return Status();
             }));
         Result<spill::RunWriter> w = files_.create();
@@ -238,7 +240,7 @@ private:
             path, [&](std::int64_t seq, const SchemaRef& schema, std::span<const Value> row) {
                 Result<bool> ok = keys(schema, row);
                 if (!ok) return Status(std::move(ok).error());
-                if (chosen.at(key_) != seq) {
+                if (chosen[*part_keys.find(key_)] != seq) {
                     ++dropped;
                     return Status();
                 }
@@ -266,8 +268,8 @@ private:
     std::vector<std::uint8_t> keep_;
     std::uint64_t bytes_ = 0;
 
-    std::unordered_set<std::string> seen_;                // keep = "first"
-    std::unordered_map<std::string, std::int64_t> last_;  // keep = "last": key -> last seq
+    KeyTable seen_;                   // keys seen (keep = "first": those passed on)
+    std::vector<std::int64_t> last_;  // keep = "last": per key, the seq of its last record
     std::vector<Batch> held_;                             // keep = "last"
     std::vector<std::vector<std::uint8_t>> held_keep_;    // rows with a readable key
     std::vector<std::int64_t> first_seq_;                 // seq of each held batch's row 0

@@ -131,8 +131,7 @@ Status fold(const Aggregation& a, AggState& s, const Value& v, Arena& arena) {
         return {};
     }
     switch (a.op) {
-    case Op::Count:
-        ++s.count;
+    case Op::Count: // counted below, as every value taken
         break;
     case Op::CountDistinct: {
         if (!s.extra) s.extra = std::make_unique<AggExtra>();

@@ -34,6 +34,8 @@ public:
           spill_dir_(ctx.spill_dir.empty() ? ".conveyor/spill" : ctx.spill_dir),
           stage_(ctx.stage_id), temp_files_(ctx.run ? &ctx.run->temp_files() : nullptr) {
         if (ctx.output_limit && *ctx.output_limit <= kMaxTop) top_ = *ctx.output_limit;
+        // What a killed run of this stage left, whether or not this run spills.
+        spill::remove_stale(spill_dir_, stage_);
     }
     ~SortOperator() override { remove_runs(); }
     SortOperator(const SortOperator&) = delete;
@@ -170,7 +172,6 @@ private:
     /// Sorts what is held and writes it as a run, then lets it go.
     Status spill() {
         sort_held();
-        if (runs_.empty()) spill::remove_stale(spill_dir_, stage_);
         Result<spill::RunWriter> w =
             spill::RunWriter::create(spill_dir_, spill::file_stem(stage_), seq_++, temp_files_);
         if (!w) return std::move(w).error().in_stage(stage_);

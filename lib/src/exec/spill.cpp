@@ -280,8 +280,12 @@ Result<bool> Merger::next(std::size_t max_rows, std::vector<Batch>& out,
     return !heap_.empty();
 }
 
+Files::Files(std::string dir, std::string stage, TempFiles* temp_files)
+    : dir_(std::move(dir)), stage_(std::move(stage)), temp_files_(temp_files) {
+    remove_stale(dir_, stage_);
+}
+
 Result<RunWriter> Files::create() {
-    if (seq_ == 0) remove_stale(dir_, stage_);
     Result<RunWriter> w = RunWriter::create(dir_, file_stem(stage_), seq_++, temp_files_);
     if (!w) return std::move(w).error().in_stage(stage_);
     paths_.push_back(w->path());

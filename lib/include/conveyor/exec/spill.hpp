@@ -152,13 +152,14 @@ private:
 /// all together when the stage ends (destructor), fails or is aborted.
 class Files {
 public:
-    Files(std::string dir, std::string stage, TempFiles* temp_files)
-        : dir_(std::move(dir)), stage_(std::move(stage)), temp_files_(temp_files) {}
+    /// Removes what a killed run of the stage left in `dir` (spill files of a process that no
+    /// longer runs), whether or not this run spills.
+    Files(std::string dir, std::string stage, TempFiles* temp_files);
     ~Files() { remove_all(); }
     Files(const Files&) = delete;
     Files& operator=(const Files&) = delete;
 
-    /// A new run file (the first call also removes what a killed run of the stage left).
+    /// A new run file.
     Result<RunWriter> create();
     void remove(const std::string& path) noexcept;
     void remove_all() noexcept;
