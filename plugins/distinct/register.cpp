@@ -131,15 +131,8 @@ public:
             return true;
         }
         if (!merger_) return false;
-        std::vector<Batch> batches;
-        Result<bool> more = merger_->next(batch_size_, batches);
+        Result<bool> more = spill::emit_merged(merger_, batch_size_, out, files_);
         if (!more) return std::move(more).error().in_stage(stage_);
-        for (Batch& b : batches)
-            out.emit(std::move(b));
-        if (!*more) {
-            merger_.reset();
-            files_.remove_all();
-        }
         return *more;
     }
 

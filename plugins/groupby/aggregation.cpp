@@ -22,7 +22,9 @@ constexpr std::array<Op, 14> kOps = {Op::Count,  Op::CountDistinct, Op::Sum,   O
                                      Op::Percentile, Op::Std,       Op::Var,   Op::First,
                                      Op::Last,   Op::Collect};
 
-bool is_numeric(Op op) {
+} // namespace
+
+bool is_numeric(Op op) noexcept {
     switch (op) {
     case Op::Sum:
     case Op::Avg:
@@ -35,6 +37,13 @@ bool is_numeric(Op op) {
         return false;
     }
 }
+
+bool has_extra(Op op) noexcept {
+    return op == Op::Median || op == Op::Percentile || op == Op::CountDistinct ||
+           op == Op::Collect;
+}
+
+namespace {
 
 /// The value at fraction p of sorted `xs` (linear interpolation between neighbours, as
 /// numpy's default and DuckDB's quantile_cont).
@@ -85,7 +94,12 @@ std::optional<double> as_number(const Value& v) {
     return d;
 }
 
-Status fold(const Aggregation& a, AggState& s, const Value& v, Arena& arena) {
+Input Input::of(const Value& v) {
+    return {v, as_number(v)};
+}
+
+Status fold(const Aggregation& a, AggState& s, const Input& in, Arena& arena) {
+    const Value& v = in.value;
     if (!a.input) { // a bare count: records
         ++s.count;
         return {};
@@ -93,7 +107,7 @@ Status fold(const Aggregation& a, AggState& s, const Value& v, Arena& arena) {
     // Nothing to add, as in SQL; an empty string (CSV read without types) is no value either.
     if (v.is_null() || (v.is_string() && v.as_string().empty() && is_numeric(a.op))) return {};
     if (is_numeric(a.op)) {
-        const std::optional<double> d = as_number(v);
+        const std::optional<double>& d = in.number;
         if (!d) {
             std::string shown = json::to_string(v);
             if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
@@ -142,17 +156,24 @@ Status fold(const Aggregation& a, AggState& s, const Value& v, Arena& arena) {
     }
     case Op::Min:
     case Op::Max: {
-        // Numbers written as strings (CSV read without types) still compare as numbers.
-        const std::optional<double> d = v.is_string() ? as_number(v) : std::nullopt;
-        const Value cand = d ? Value::real(*d) : key_value(v);
-        const Value cur = s.kept.is_string() ? key_value(s.kept) : s.kept;
+        // Numbers (also written as strings, CSV read without types) compare as numbers. While
+        // the value kept is one, its number is in s.sum (and s.int_only says so), so that each
+        // value is parsed once.
+        const std::optional<double>& d = in.number;
         bool better = s.kept.is_absent();
-        if (!better) {
-            const std::optional<double> cd = cur.is_string() ? as_number(cur) : std::nullopt;
-            const int c = compare_values(cand, cd ? Value::real(*cd) : key_value(cur));
+        if (!better && d && s.int_only) {
+            better = a.op == Op::Min ? *d < s.sum : *d > s.sum;
+        } else if (!better) {
+            const Value cand = d ? Value::real(*d) : key_value(v);
+            const std::optional<double> cd = s.kept.is_string() ? as_number(s.kept) : std::nullopt;
+            const int c = compare_values(cand, cd ? Value::real(*cd) : key_value(s.kept));
             better = a.op == Op::Min ? c < 0 : c > 0;
         }
-        if (better) s.kept = copy_into(arena, v);
+        if (better) {
+            s.kept = copy_into(arena, v);
+            s.int_only = d.has_value();
+            if (d) s.sum = *d;
+        }
         break;
     }
     case Op::First:

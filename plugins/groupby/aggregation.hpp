@@ -38,6 +38,8 @@ enum class Op : std::uint8_t {
 std::optional<Op> op_named(std::string_view name);
 /// Every operation name, for messages and documentation.
 std::span<const std::string_view> op_names() noexcept;
+/// Whether operation `op` reads its values as numbers only (sum, avg, median, ...).
+bool is_numeric(Op op) noexcept;
 
 struct Aggregation {
     Op op = Op::Count;
@@ -59,7 +61,8 @@ struct AggExtra {
 struct AggState {
     std::int64_t count = 0; ///< values taken (non-null), or records for a bare count
     /// sum/avg: the integer sum while every value is an integer (int_only) and the double sum;
-    /// std/var: Welford's running mean (as `sum`) and sum of squared deviations (`carry`).
+    /// std/var: Welford's running mean (as `sum`) and sum of squared deviations (`carry`);
+    /// min/max: the kept value's number (as `sum`) while it is one (int_only).
     std::int64_t isum = 0;
     double sum = 0;
     double carry = 0; ///< sum/avg: Neumaier's compensation, what rounding took from sum
@@ -72,12 +75,27 @@ struct AggState {
     [[nodiscard]] std::size_t extra_bytes_hint() const noexcept;
 };
 
-/// Folds `v` (the aggregation's input for one record; absent for a bare count) into `s`.
-/// A value that should be a number and is not is an error naming the column.
-Status fold(const Aggregation& a, AggState& s, const Value& v, Arena& arena);
+/// An aggregation's input for one record: the value, and its number when it is or reads as
+/// one (parsed once per record however many aggregations read the column).
+struct Input {
+    Value value;
+    std::optional<double> number;
+
+    static Input of(const Value& v);
+};
+
+/// Folds `in` (absent for a bare count) into `s`. A value that should be a number and is not
+/// is an error naming the column.
+Status fold(const Aggregation& a, AggState& s, const Input& in, Arena& arena);
+inline Status fold(const Aggregation& a, AggState& s, const Value& v, Arena& arena) {
+    return fold(a, s, Input::of(v), arena);
+}
 
 /// The result of `s`: in `arena` where it needs memory.
 Value result(const Aggregation& a, AggState& s, Arena& arena);
+
+/// Whether operation `op` keeps extra memory (AggExtra) as values come.
+bool has_extra(Op op) noexcept;
 
 /// `v` as a number when it is one or is a string that reads fully as one.
 std::optional<double> as_number(const Value& v);

@@ -40,6 +40,8 @@ struct GroupBySpec {
     /// Keys, then the inputs of the aggregations that have one.
     std::vector<expr::Operand> operands;
     std::vector<std::size_t> input_of; ///< per aggregation: index in operands, or npos
+    /// Per operand: read as a number by some aggregation (parsed once per record).
+    std::vector<std::uint8_t> wants_number;
     SchemaRef out_schema;
 };
 
@@ -67,6 +69,7 @@ public:
                  ctx.run ? &ctx.run->temp_files() : nullptr),
           errors_(ctx.errors), top_(std::make_unique<Pass>(0, spec)) {
         values_.resize(spec.operands.size());
+        read_.resize(spec.operands.size());
         inputs_.resize(spec.aggregations.size());
     }
     GroupByOperator(const GroupByOperator&) = delete;
@@ -119,15 +122,8 @@ public:
 
     Result<bool> finish_more(Emitter& out) override {
         if (merger_) {
-            std::vector<Batch> batches;
-            Result<bool> more = merger_->next(batch_size_, batches);
+            Result<bool> more = spill::emit_merged(merger_, batch_size_, out, files_);
             if (!more) return std::move(more).error().in_stage(stage_);
-            for (Batch& b : batches)
-                out.emit(std::move(b));
-            if (!*more) {
-                merger_.reset();
-                files_.remove_all();
-            }
             return *more;
         }
         const std::size_t end = std::min(order_.size(), emitted_ + batch_size_);
@@ -157,13 +153,16 @@ private:
         key_.clear();
         for (std::size_t k = 0; k < spec_.keys.size(); ++k)
             encode_key(key_, values_[k]);
+
         std::optional<std::uint32_t> g = pass.table.find(key_);
         if (!g) {
             if (pass.parts) return pass.parts->add(key_, seq, schema, row);
             g = pass.table.insert(key_, values_.data(), seq);
         }
+        for (std::size_t i = spec_.keys.size(); i < values_.size(); ++i)
+            read_[i] = spec_.wants_number[i] ? Input::of(values_[i]) : Input{values_[i], {}};
         for (std::size_t a = 0; a < inputs_.size(); ++a)
-            inputs_[a] = spec_.input_of[a] == npos ? Value::absent() : values_[spec_.input_of[a]];
+            inputs_[a] = spec_.input_of[a] == npos ? Input{} : read_[spec_.input_of[a]];
         if (Status st = pass.table.fold(*g, inputs_.data()); !st)
             return record_failed(schema, row, std::move(st).error());
         // A partition is split again only past a floor: splitting small ones costs more in
@@ -252,7 +251,8 @@ private:
     std::int64_t seq_ = 0;
     std::string key_;
     std::vector<Value> values_;
-    std::vector<Value> inputs_;
+    std::vector<Input> read_;   ///< per operand, for this record
+    std::vector<Input> inputs_; ///< per aggregation
     bool logged_ = false;
 
     std::vector<std::uint32_t> order_;
@@ -366,14 +366,23 @@ bool finish_spec(BuildContext& ctx, GroupBySpec& spec) {
         names.push_back(k.text());
         spec.operands.push_back(k);
     }
+    spec.wants_number.assign(spec.keys.size(), 0);
     for (const Aggregation& a : spec.aggregations) {
         names.push_back(a.output);
-        if (a.input) {
-            spec.input_of.push_back(spec.operands.size());
-            spec.operands.push_back(*a.input);
-        } else {
+        if (!a.input) {
             spec.input_of.push_back(npos);
+            continue;
         }
+        // One operand per distinct input (sum, avg and max of amount read it once).
+        std::size_t at = spec.keys.size();
+        while (at < spec.operands.size() && spec.operands[at].text() != a.input->text())
+            ++at;
+        if (at == spec.operands.size()) {
+            spec.operands.push_back(*a.input);
+            spec.wants_number.push_back(0);
+        }
+        if (is_numeric(a.op) || a.op == Op::Min || a.op == Op::Max) spec.wants_number[at] = 1;
+        spec.input_of.push_back(at);
     }
     for (const std::string& n : names)
         if (!seen.insert(n).second) {

@@ -123,6 +123,9 @@ struct BuildTable {
     std::vector<Batch> batches;
     std::vector<std::int64_t> batch_seq;   ///< build sequence number of each batch's row 0
     std::vector<std::uint32_t> batch_base; ///< index in rows of each batch's row 0
+    /// Per row, its build sequence number, when rows of a batch are not consecutive (read
+    /// back from a partition); empty otherwise (batch_seq + row).
+    std::vector<std::int64_t> row_seq;
     std::vector<Ref> rows;
     std::vector<std::uint32_t> next; ///< next row of the same key, or none
     std::vector<std::uint8_t> matched;
@@ -219,15 +222,8 @@ public:
 
     Result<bool> finish_more(Emitter& out) override {
         if (merger_) {
-            std::vector<Batch> batches;
-            Result<bool> more = merger_->next(batch_size_, batches);
+            Result<bool> more = spill::emit_merged(merger_, batch_size_, out, files_);
             if (!more) return std::move(more).error().in_stage(stage_);
-            for (Batch& b : batches)
-                out.emit(std::move(b));
-            if (!*more) {
-                merger_.reset();
-                files_.remove_all();
-            }
             return *more;
         }
         // Build records the probe side did not match (or did, for a semi join built on the
@@ -286,7 +282,10 @@ private:
 
     /// `report`: a key that cannot be read is a record error (false when it was reported
     /// already, reading back a partition).
-    Status build_into(BuildTable& t, Batch&& batch, std::int64_t seq0, bool report = true) {
+    /// `seqs`: each row's sequence number, when they are not seq0, seq0 + 1, ...
+    Status build_into(BuildTable& t, Batch&& batch, std::int64_t seq0, bool report = true,
+                      const std::int64_t* seqs = nullptr) {
+        if (seqs) t.row_seq.insert(t.row_seq.end(), seqs, seqs + batch.rows());
         const auto b = static_cast<std::uint32_t>(t.batches.size());
         reader(spec_.build_port()).bind(batch.schema_ref());
         for (std::size_t r = 0; r < batch.rows(); ++r) {
@@ -455,8 +454,10 @@ private:
             else
                 wanted = !matched; // anti, and the unmatched of left/right/full
             if (!wanted) continue;
-            emit_one_sided(spec_.build_port(), b, i + 1, b.row(r), kAtEnd,
-                           t.batch_seq[i] + static_cast<std::int64_t>(r));
+            const std::int64_t seq = t.row_seq.empty()
+                                         ? t.batch_seq[i] + static_cast<std::int64_t>(r)
+                                         : t.row_seq[base + r];
+            emit_one_sided(spec_.build_port(), b, i + 1, b.row(r), kAtEnd, seq);
             CONVEYOR_TRY(out_.done());
         }
         return {};
@@ -516,46 +517,19 @@ private:
     /// there is nothing).
     Result<std::string> join_partition(const std::string& bpath, const std::string& ppath) {
         BuildTable t;
-        if (!bpath.empty()) {
-            auto m = spill::Merger::open({bpath}, 1, spill::compare_sequence);
-            if (!m) return std::move(m).error();
-            std::vector<Batch> batches;
-            std::vector<std::int64_t> seqs;
-            for (bool more = true; more;) {
-                batches.clear();
-                seqs.clear();
-                Result<bool> got = (*m)->next(batch_size_, batches, &seqs);
-                if (!got) return std::move(got).error();
-                more = *got;
-                std::size_t at = 0;
-                for (Batch& b : batches) {
-                    const std::int64_t first = seqs[at];
-                    at += b.rows();
-                    CONVEYOR_TRY(build_into(t, std::move(b), first, false));
-                }
-            }
-        }
+        if (!bpath.empty())
+            CONVEYOR_TRY(spill::read_batches(
+                bpath, batch_size_, [&](Batch& b, std::span<const std::int64_t> seqs) {
+                    return build_into(t, std::move(b), seqs[0], false, seqs.data());
+                }));
         Result<spill::RunWriter> w = files_.create();
         if (!w) return std::move(w).error();
         out_.to_run(&*w);
-        if (!ppath.empty()) {
-            auto m = spill::Merger::open({ppath}, 1, spill::compare_sequence);
-            if (!m) return std::move(m).error();
-            std::vector<Batch> batches;
-            std::vector<std::int64_t> seqs;
-            for (bool more = true; more;) {
-                batches.clear();
-                seqs.clear();
-                Result<bool> got = (*m)->next(batch_size_, batches, &seqs);
-                if (!got) return std::move(got).error();
-                more = *got;
-                std::size_t at = 0;
-                for (Batch& b : batches) {
-                    CONVEYOR_TRY(probe_with(t, b, 0, seqs.data() + at));
-                    at += b.rows();
-                }
-            }
-        }
+        if (!ppath.empty())
+            CONVEYOR_TRY(spill::read_batches(
+                ppath, batch_size_, [&](Batch& b, std::span<const std::int64_t> seqs) {
+                    return probe_with(t, b, 0, seqs.data());
+                }));
         if (at_end_wanted())
             for (std::size_t i = 0; i < t.batches.size(); ++i)
                 CONVEYOR_TRY(emit_unmatched_build(t, i, 0));

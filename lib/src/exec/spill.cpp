@@ -3,6 +3,7 @@
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/format/value_key.hpp"
+#include "conveyor/stage/emitter.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -350,6 +351,41 @@ Status read_records(
             row[c] = fields[c].value;
         CONVEYOR_TRY(fn((*reader)->keys()[0].as_int(), schema, row));
     }
+}
+
+Result<bool> emit_merged(std::unique_ptr<Merger>& merger, std::size_t max_rows, Emitter& out,
+                         Files& files) {
+    std::vector<Batch> batches;
+    Result<bool> more = merger->next(max_rows, batches);
+    if (!more) return more;
+    for (Batch& b : batches)
+        out.emit(std::move(b));
+    if (!*more) {
+        merger.reset();
+        files.remove_all();
+    }
+    return more;
+}
+
+Status read_batches(const std::string& path, std::size_t max_rows,
+                    const std::function<Status(Batch&, std::span<const std::int64_t>)>& fn) {
+    auto m = Merger::open({path}, 1, compare_sequence);
+    if (!m) return std::move(m).error();
+    std::vector<Batch> batches;
+    std::vector<std::int64_t> seqs;
+    for (bool more = true; more;) {
+        batches.clear();
+        seqs.clear();
+        Result<bool> got = (*m)->next(max_rows, batches, &seqs);
+        if (!got) return std::move(got).error();
+        more = *got;
+        std::size_t at = 0;
+        for (Batch& b : batches) {
+            CONVEYOR_TRY(fn(b, std::span<const std::int64_t>(seqs).subspan(at, b.rows())));
+            at += b.rows();
+        }
+    }
+    return {};
 }
 
 Status merge_down(Files& files, std::vector<std::string>& runs, std::size_t keys,

@@ -24,8 +24,9 @@
 #include <vector>
 
 namespace conveyor {
+class Emitter;
 class TempFiles;
-}
+} // namespace conveyor
 
 namespace conveyor::spill {
 
@@ -203,6 +204,16 @@ private:
 Status read_records(
     const std::string& path,
     const std::function<Status(std::int64_t, const SchemaRef&, std::span<const Value>)>& fn);
+
+/// Emits up to `max_rows` records of `merger` (batches of one schema each) to `out`. Once every
+/// run is through it resets `merger` and removes the stage's spill files; false then.
+Result<bool> emit_merged(std::unique_ptr<Merger>& merger, std::size_t max_rows, Emitter& out,
+                         Files& files);
+
+/// Calls `fn(batch, seqs)` for the records of a run whose lines carry one key (a sequence
+/// number), `max_rows` at a time, in file order; seqs[r] is row r's sequence number.
+Status read_batches(const std::string& path, std::size_t max_rows,
+                    const std::function<Status(Batch&, std::span<const std::int64_t>)>& fn);
 
 /// Runs merged at once: each open reader holds buffers and an arena.
 inline constexpr std::size_t kMaxFanIn = 64;
