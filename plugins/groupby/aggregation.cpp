@@ -98,6 +98,17 @@ Input Input::of(const Value& v) {
     return {v, as_number(v)};
 }
 
+Status check(const Aggregation& a, const Input& in) {
+    const Value& v = in.value;
+    if (!a.input || !is_numeric(a.op) || in.number || v.is_null() ||
+        (v.is_string() && v.as_string().empty()))
+        return {};
+    std::string shown = json::to_string(v);
+    if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
+    return fail(ErrorKind::Data, fmt::format("column '{}' holds {}, not a number (for {})",
+                                             a.input->text(), shown, a.output));
+}
+
 Status fold(const Aggregation& a, AggState& s, const Input& in, Arena& arena) {
     const Value& v = in.value;
     if (!a.input) { // a bare count: records
@@ -107,14 +118,8 @@ Status fold(const Aggregation& a, AggState& s, const Input& in, Arena& arena) {
     // Nothing to add, as in SQL; an empty string (CSV read without types) is no value either.
     if (v.is_null() || (v.is_string() && v.as_string().empty() && is_numeric(a.op))) return {};
     if (is_numeric(a.op)) {
+        CONVEYOR_TRY(check(a, in));
         const std::optional<double>& d = in.number;
-        if (!d) {
-            std::string shown = json::to_string(v);
-            if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
-            return fail(ErrorKind::Data,
-                        fmt::format("column '{}' holds {}, not a number (for {})",
-                                    a.input->text(), shown, a.output));
-        }
         ++s.count;
         switch (a.op) {
         case Op::Sum:

@@ -84,8 +84,12 @@ struct Input {
     static Input of(const Value& v);
 };
 
-/// Folds `in` (absent for a bare count) into `s`. A value that should be a number and is not
-/// is an error naming the column.
+/// Whether `a` can take `in`: a value that should be a number and is not is an error naming
+/// the column. A record is checked against every aggregation before any folds it, so that a
+/// failed record counts nowhere.
+Status check(const Aggregation& a, const Input& in);
+
+/// Folds `in` (absent for a bare count) into `s`; it must pass check() (fold checks again).
 Status fold(const Aggregation& a, AggState& s, const Input& in, Arena& arena);
 inline Status fold(const Aggregation& a, AggState& s, const Value& v, Arena& arena) {
     return fold(a, s, Input::of(v), arena);

@@ -155,14 +155,17 @@ private:
             encode_key(key_, values_[k]);
 
         std::optional<std::uint32_t> g = pass.table.find(key_);
-        if (!g) {
-            if (pass.parts) return pass.parts->add(key_, seq, schema, row);
-            g = pass.table.insert(key_, values_.data(), seq);
-        }
+        if (!g && pass.parts) return pass.parts->add(key_, seq, schema, row);
         for (std::size_t i = spec_.keys.size(); i < values_.size(); ++i)
             read_[i] = spec_.wants_number[i] ? Input::of(values_[i]) : Input{values_[i], {}};
-        for (std::size_t a = 0; a < inputs_.size(); ++a)
+        for (std::size_t a = 0; a < inputs_.size(); ++a) {
             inputs_[a] = spec_.input_of[a] == npos ? Input{} : read_[spec_.input_of[a]];
+            // Checked before anything is folded (or a group made): a failed record counts
+            // nowhere.
+            if (Status st = check(spec_.aggregations[a], inputs_[a]); !st)
+                return record_failed(schema, row, std::move(st).error());
+        }
+        if (!g) g = pass.table.insert(key_, values_.data(), seq);
         if (Status st = pass.table.fold(*g, inputs_.data()); !st)
             return record_failed(schema, row, std::move(st).error());
         // A partition is split again only past a floor: splitting small ones costs more in

@@ -199,6 +199,15 @@ private:
     Status compute_row(Batch& batch, std::size_t r, Value* out) {
         if (!reader_.read(batch.row(r), batch.arena(), values_.data()))
             return fail(ErrorKind::Data, reader_.error());
+        // Checked before any state changes: a failed record counts nowhere.
+        for (std::size_t o = 0; o < spec_.operations.size(); ++o) {
+            const Operation& op = spec_.operations[o];
+            if (op.op != Op::Sum && op.op != Op::Avg) continue;
+            const Value& v = values_[spec_.input_of[o]];
+            if (v.is_null() || (v.is_string() && v.as_string().empty()) || number_of(v)) continue;
+            return fail(ErrorKind::Data, fmt::format("column '{}' holds {}, not a number",
+                                                     op.input->text(), json::to_string(v)));
+        }
         partition_key();
         auto [it, inserted] = partitions_.try_emplace(key_);
         std::vector<State>& states = it->second;
@@ -218,11 +227,7 @@ private:
             case Op::Sum:
             case Op::Avg: {
                 if (!v.is_null() && !(v.is_string() && v.as_string().empty())) {
-                    const std::optional<double> d = number_of(v);
-                    if (!d)
-                        return fail(ErrorKind::Data,
-                                    fmt::format("column '{}' holds {}, not a number",
-                                                op.input->text(), json::to_string(v)));
+                    const std::optional<double> d = number_of(v); // checked above
                     ++s.count;
                     s.sum += *d;
                     if (v.kind() == Kind::Int && s.int_only) {

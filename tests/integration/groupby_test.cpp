@@ -185,8 +185,9 @@ TEST(GroupByRun, BadOptionsAreLoadErrorsNamingStageAndKey) {
 
 TEST(GroupByRun, AValueThatIsNotANumberIsARecordErrorUnderTheStrategy) {
     test::TempDir dir;
-    const std::string in = dir.write("in.csv", "k,v\na,1\na,oops\nb,2\n");
-    const std::string config = "by = \"k\"\naggregations = [{ column = \"v\", operation = \"sum\" }]";
+    const std::string in = dir.write("in.csv", "k,v\na,1\na,oops\nb,2\nc,oops\n");
+    const std::string config = "by = \"k\"\naggregations = [{ operation = \"count\" }, { column = "
+                               "\"v\", operation = \"sum\" }]";
     const std::string stop = dir.write("stop.toml", csv_through(in, "groupby.apply", config,
                                                                 dir.file("out.csv")));
     auto r = run_conveyor({"run", stop});
@@ -199,7 +200,8 @@ TEST(GroupByRun, AValueThatIsNotANumberIsARecordErrorUnderTheStrategy) {
                        csv_through(in, "groupby.apply", config, dir.file("out.csv")));
     r = run_conveyor({"run", go, "-q"});
     EXPECT_EQ(r.exit_code, 3) << r.err; // completed, with a record left out
-    EXPECT_EQ(test::read_file(dir.file("out.csv")), "k,v_sum\na,1\nb,2\n");
+    // The records left out count nowhere: not in a's count, and c has no group.
+    EXPECT_EQ(test::read_file(dir.file("out.csv")), "k,count,v_sum\na,1,1\nb,1,2\n");
 }
 
 } // namespace

@@ -88,6 +88,21 @@ TEST_P(SampleRunningTest, RunningTotalsAndNeighboursPerPartition) {
               "6,c,1,1,1,,,,1\n");
 }
 
+TEST_P(SampleRunningTest, ARecordThatFailsCountsInNoRunningTotal) {
+    test::TempDir dir;
+    const std::string in = dir.write("in.csv", "id,amount\n1,10\n2,oops\n3,5\n");
+    const std::string file = dir.write(
+        "p.toml", "[error_handling]\nstrategy = \"continue\"\n" +
+                      csv_through(in, "running.apply",
+                                  "operations = [{ operation = \"row_number\" }, { column = "
+                                  "\"amount\", operation = \"running_sum\" }]",
+                                  dir.file("out.csv"), "executor = \"" + GetParam() + "\"\n"));
+    auto r = run_conveyor({"run", file, "-q"});
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.csv")),
+              "id,amount,row_number,amount_running_sum\n1,10,1,10\n3,5,2,15\n");
+}
+
 INSTANTIATE_TEST_SUITE_P(Executors, SampleRunningTest,
                          ::testing::Values("dag", "channel", "async"));
 
