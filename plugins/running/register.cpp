@@ -97,7 +97,6 @@ public:
     RunningOperator(const RunningSpec& spec, const OpenContext& ctx)
         : spec_(spec), reader_(spec.operands), errors_(ctx.errors), stage_(ctx.stage_id) {
         values_.resize(spec.operands.size());
-        results_.resize(spec.operations.size());
     }
 
     Status push(std::size_t, Batch&& batch, Emitter& out) override {
@@ -301,7 +300,6 @@ private:
     std::unordered_map<std::string, std::vector<State>> partitions_;
     std::string key_;
     std::vector<Value> values_;
-    std::vector<Value> results_;
     std::vector<Value> out_;
     std::vector<std::uint8_t> keep_;
     std::vector<std::shared_ptr<Arena>> storage_;
