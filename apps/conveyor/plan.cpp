@@ -100,13 +100,6 @@ std::size_t hardware_threads() {
     return hw ? hw : 2; // as the executor does
 }
 
-std::uint64_t half_of_ram() {
-    const long pages = ::sysconf(_SC_PHYS_PAGES);
-    const long page = ::sysconf(_SC_PAGE_SIZE);
-    if (pages <= 0 || page <= 0) return std::uint64_t{4} << 30;
-    return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) / 2;
-}
-
 std::string plural(std::size_t n, std::string_view word) {
     return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
 }
@@ -155,11 +148,14 @@ std::string explain_text(const PipelineSpec& p) {
     s += "  I/O thread      1 (network, timers, signals)\n";
     s += fmt::format("  concurrency     {} in-flight requests per I/O stage (http.fetch)\n",
                      g.concurrency);
+    s += fmt::format("  memory limit    {}{}, shared by the stages that hold their input{}\n",
+                     obs::human_bytes(p.memory_limit()),
+                     g.memory_limit ? "" : " (memory_limit unset: a quarter of RAM)",
+                     dag ? " and the buffered edges" : "");
     if (dag)
-        s += fmt::format(
-            "  memory cap      {} for buffered edges{}\n",
-            obs::human_bytes(g.max_buffered_bytes ? g.max_buffered_bytes : half_of_ram()),
-            g.max_buffered_bytes ? "" : " (max_buffered_bytes unset: half of RAM)");
+        s += fmt::format("  memory cap      {} for buffered edges, beyond it they spill to {}/spill{}\n",
+                         obs::human_bytes(p.edge_share()), state_dir_for(p),
+                         g.max_buffered_bytes ? " (max_buffered_bytes)" : "");
     s += fmt::format("  timeout         {}\n",
                      g.timeout_seconds ? fmt::format("{} s for the whole run", *g.timeout_seconds)
                                        : std::string("none"));

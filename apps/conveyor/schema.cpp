@@ -237,10 +237,12 @@ JsonDoc global_section(const Registry& registry) {
                                          static_cast<std::int64_t>(d.batch_size))},
              {"max_buffered_bytes",
               described(byte_size(),
-                        "dag only: memory cap of materialised edges, bytes or \"512MB\", \"2GiB\" "
-                        "(default: half of RAM).")},
+                        "dag only: memory the materialised edges hold before they spill to "
+                        "state_dir, bytes or \"512MB\", \"2GiB\" (default: their share of "
+                        "memory_limit).")},
              {"memory_limit",
-              described(byte_size(), "Memory the stages that hold their input (sort.apply) "
+              described(byte_size(), "Memory the stages that hold their input (sort, "
+                                     "group-by, join, distinct) and dag's materialised edges "
                                      "share, bytes or \"256MiB\"; beyond it they spill to "
                                      "state_dir (default: a quarter of RAM).")},
              {"shutdown_timeout_seconds",

@@ -4,6 +4,7 @@
 #include "conveyor/stage/stage.hpp"
 
 #include <algorithm>
+#include <map>
 #include <unistd.h>
 
 namespace conveyor {
@@ -48,19 +49,48 @@ const StageSpec* PipelineSpec::find_stage(std::string_view id) const {
     return nullptr;
 }
 
-std::uint64_t PipelineSpec::memory_share() const {
-    std::uint64_t limit = global.memory_limit;
-    if (limit == 0) {
-        const long pages = ::sysconf(_SC_PHYS_PAGES);
-        const long page = ::sysconf(_SC_PAGE_SIZE);
-        limit = pages > 0 && page > 0
-                    ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) / 4
-                    : std::uint64_t{1} << 30;
+std::uint64_t PipelineSpec::memory_limit() const {
+    if (global.memory_limit != 0) return global.memory_limit;
+    const long pages = ::sysconf(_SC_PHYS_PAGES);
+    const long page = ::sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0
+               ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) / 4
+               : std::uint64_t{1} << 30;
+}
+
+namespace {
+
+/// Whether the dag executor materialises some edge of `p`: at a fork or a join, and around
+/// a stage that runs on the I/O thread (dag_executor.cpp, plan_steps).
+bool materialises_edges(const PipelineSpec& p) {
+    if (p.global.executor != ExecutorKind::Dag) return false;
+    std::map<std::string_view, std::size_t> consumers;
+    for (const StageSpec& s : p.stages) {
+        if (s.inputs.size() > 1 || (s.descriptor && s.descriptor->asynchronous)) return true;
+        for (const std::string& in : s.inputs)
+            if (++consumers[in] > 1) return true;
     }
-    std::size_t holders = 0;
-    for (const StageSpec& s : stages)
+    return false;
+}
+
+/// Holders of a share of memory_limit: each stage that holds its input, and the materialised
+/// edges together.
+std::size_t memory_holders(const PipelineSpec& p) {
+    std::size_t holders = materialises_edges(p) ? 1 : 0;
+    for (const StageSpec& s : p.stages)
         holders += s.descriptor && s.descriptor->needs_whole_input ? 1 : 0;
-    return limit / std::max<std::size_t>(1, holders);
+    return std::max<std::size_t>(1, holders);
+}
+
+} // namespace
+
+std::uint64_t PipelineSpec::memory_share() const {
+    return memory_limit() / memory_holders(*this);
+}
+
+std::uint64_t PipelineSpec::edge_share() const {
+    if (global.max_buffered_bytes != 0) return global.max_buffered_bytes;
+    return memory_limit() / memory_holders(*this);
 }
 
 std::optional<std::uint64_t> PipelineSpec::consumers_take_at_most(std::size_t i) const {

@@ -1,6 +1,7 @@
 // executor = "dag": stages grouped by level (longest path from a source); the stages of one
 // level run concurrently, the next level starts when the level is done. Edges between levels
-// are materialised, so their total size is capped by [global] max_buffered_bytes.
+// are materialised: held in memory up to the edges' share of [global] memory_limit
+// (max_buffered_bytes sets it), beyond it spilled to state_dir/spill (edge_spill.hpp).
 //
 // A chain of compute stages where each link has one producer and one consumer (csv.read ->
 // filter.apply -> json.write) is one step of a level: its inner edges stream through bounded
@@ -9,39 +10,23 @@
 // stay level barriers.
 
 #include "conveyor/exec/run_context.hpp"
+#include "conveyor/exec/run_lock.hpp"
 #include "conveyor/exec/runtime.hpp"
 #include "conveyor/graph/dag.hpp"
+#include "edge_spill.hpp"
 #include "edges.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <deque>
 #include <exception>
+#include <filesystem>
 #include <fmt/format.h>
-#include <unistd.h>
 
 namespace asio = boost::asio;
 
 namespace conveyor::exec {
 
 namespace {
-
-std::uint64_t default_memory_cap() {
-    const long pages = ::sysconf(_SC_PHYS_PAGES);
-    const long page = ::sysconf(_SC_PAGE_SIZE);
-    if (pages <= 0 || page <= 0) return std::uint64_t{4} << 30;
-    return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) / 2;
-}
-
-std::string format_bytes(std::uint64_t n) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = static_cast<double>(n);
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        ++u;
-    }
-    return fmt::format("{:.1f} {}", v, units[u]);
-}
 
 /// Memory held by materialised edges, shared by all stages of the run.
 struct Budget {
@@ -50,30 +35,39 @@ struct Budget {
 };
 
 /// Input of a dag stage: every batch of port 0, its end, then port 1, ... in `inputs` order
-/// (a held port is passed over until it is released: checkpoint alignment).
+/// (a held port is passed over until it is released: checkpoint alignment). Spilled batches
+/// are read back as they come.
 class DagInput final : public StreamInput {
 public:
-    DagInput(std::vector<std::deque<Batch>> ports, Budget& budget, RunContext& run,
+    DagInput(std::vector<std::deque<EdgeItem>> ports, Budget& budget, RunContext& run,
              StageMetrics& metrics)
-        : ports_(std::move(ports)), ended_(ports_.size(), false), held_(ports_.size(), false),
-          budget_(budget), run_(run), metrics_(metrics) {}
+        : ports_(std::move(ports)), readers_(ports_.size()), ended_(ports_.size(), false),
+          held_(ports_.size(), false), budget_(budget), run_(run), metrics_(metrics) {}
 
     asio::awaitable<std::optional<InputEvent>> next() override {
-        if (run_.cancelled()) co_return std::nullopt;
+        if (run_.cancelled() || failure_) co_return std::nullopt;
         for (std::size_t p = 0; p < ports_.size(); ++p) {
             if (ended_[p] || held_[p]) continue;
             auto& q = ports_[p];
             if (!q.empty()) {
+                EdgeItem item = std::move(q.front());
+                q.pop_front();
+                if (item.spilled_rows == 0)
+                    budget_.used.fetch_sub(
+                        std::min<std::uint64_t>(budget_.used.load(), item.batch.memory_bytes()));
+                Result<Batch> batch = readers_[p].restore(std::move(item));
+                if (!batch) {
+                    failure_ = std::move(batch).error();
+                    co_return std::nullopt;
+                }
                 InputEvent ev;
                 ev.port = p;
-                ev.batch.emplace(std::move(q.front()));
-                q.pop_front();
+                ev.batch.emplace(std::move(*batch));
                 metrics_.queued_records.fetch_sub(ev.batch->rows(), std::memory_order_relaxed);
-                budget_.used.fetch_sub(
-                    std::min<std::uint64_t>(budget_.used.load(), ev.batch->memory_bytes()));
                 co_return ev;
             }
             ended_[p] = true;
+            readers_[p] = EdgeSpillReader{}; // its spill file is read through
             InputEvent end;
             end.port = p;
             co_return end;
@@ -81,21 +75,26 @@ public:
         co_return std::nullopt;
     }
     void hold(std::size_t port, bool held) override { held_[port] = held; }
+    [[nodiscard]] std::optional<Error> failure() const override { return failure_; }
 
 private:
-    std::vector<std::deque<Batch>> ports_;
+    std::vector<std::deque<EdgeItem>> ports_;
+    std::vector<EdgeSpillReader> readers_;
     std::vector<bool> ended_;
     std::vector<bool> held_;
     Budget& budget_;
     RunContext& run_;
     StageMetrics& metrics_;
+    std::optional<Error> failure_;
 };
 
-/// Output of a dag stage: kept in memory until the level is done, within the budget.
+/// Output of a dag stage: kept until the level is done, in memory within the edges' share,
+/// beyond it in a spill file per output of the stage.
 class DagOutput final : public StageOutput {
 public:
-    DagOutput(Node& node, std::size_t copies, Budget& budget, RunContext& run)
-        : node_(node), copies_(copies), budget_(budget), run_(run) {}
+    DagOutput(Node& node, std::size_t copies, Budget& budget, RunContext& run,
+              const std::string& spill_dir)
+        : node_(node), copies_(copies), budget_(budget), run_(run), spill_dir_(spill_dir) {}
 
     asio::awaitable<bool> emit(Batch batch) override {
         if (run_.cancelled()) co_return false;
@@ -103,27 +102,42 @@ public:
         if (copies_ == 0) co_return true; // nobody consumes it (a sink's output)
         const std::uint64_t bytes = batch.memory_bytes() * copies_;
         const std::uint64_t used = budget_.used.fetch_add(bytes) + bytes;
-        if (used > budget_.cap) {
-            failure_ = Error(ErrorKind::Runtime,
-                             fmt::format("buffered output exceeds [global] max_buffered_bytes "
-                                         "({}) under executor = \"dag\", which keeps each "
-                                         "stage's whole output in memory; use executor = "
-                                         "\"channel\" to stream, or raise max_buffered_bytes",
-                                         format_bytes(budget_.cap)));
+        if (used <= budget_.cap || batch.rows() == 0) {
+            items_.push_back(EdgeItem{std::move(batch), 0, nullptr});
+            co_return true;
+        }
+        budget_.used.fetch_sub(bytes);
+        const std::uint32_t output = batch.output();
+        if (writers_.size() <= output) writers_.resize(output + 1);
+        if (!writers_[output])
+            writers_[output] = std::make_unique<EdgeSpillWriter>(spill_dir_, node_.id(), output,
+                                                                 run_.temp_files());
+        Result<EdgeItem> item = writers_[output]->spill(std::move(batch));
+        if (!item) {
+            failure_ = std::move(item).error();
             co_return false;
         }
-        batches_.push_back(std::move(batch));
+        node_.metrics->records_spilled.fetch_add(item->spilled_rows, std::memory_order_relaxed);
+        items_.push_back(std::move(*item));
         co_return true;
     }
     [[nodiscard]] std::optional<Error> failure() const override { return failure_; }
-    std::vector<Batch>& batches() { return batches_; }
+    /// Closes the spill files, so that consumers can read them.
+    Status close() {
+        for (auto& w : writers_)
+            if (w) CONVEYOR_TRY(w->close());
+        return {};
+    }
+    std::vector<EdgeItem>& items() { return items_; }
 
 private:
     Node& node_;
     std::size_t copies_;
     Budget& budget_;
     RunContext& run_;
-    std::vector<Batch> batches_;
+    const std::string& spill_dir_;
+    std::vector<EdgeItem> items_;
+    std::vector<std::unique_ptr<EdgeSpillWriter>> writers_;
     std::optional<Error> failure_;
 };
 
@@ -144,12 +158,21 @@ std::vector<std::vector<Dag::Chain>> plan_steps(const Plan& plan) {
 
 void run_dag(Plan& plan) {
     Budget budget;
-    const std::uint64_t configured = plan.pipeline->global.max_buffered_bytes;
-    budget.cap = configured ? configured : default_memory_cap();
+    budget.cap = plan.pipeline->edge_share();
+    const std::string spill_dir =
+        (std::filesystem::path(state_dir_for(*plan.pipeline)) / "spill").string();
     const std::size_t capacity = plan.pipeline->global.channel_buffer_size;
 
+    // Spill files of edges a killed run left (a run that spills removes them too, but this
+    // one may not spill).
+    std::error_code ec;
+    if (std::filesystem::is_directory(spill_dir, ec))
+        for (const Node& n : plan.nodes)
+            for (const Consumer& c : n.consumers)
+                spill::remove_stale(spill_dir, edge_spill_name(n.id(), c.output));
+
     // inputs[node][port]: batches waiting for the node.
-    std::vector<std::vector<std::deque<Batch>>> inputs(plan.nodes.size());
+    std::vector<std::vector<std::deque<EdgeItem>>> inputs(plan.nodes.size());
     for (Node& n : plan.nodes)
         inputs[n.index].resize(n.producers.size());
 
@@ -196,7 +219,8 @@ void run_dag(Plan& plan) {
                     outs.push_back(std::move(out));
                 } else {
                     auto out =
-                        std::make_unique<DagOutput>(n, n.consumers.size(), budget, *plan.run);
+                        std::make_unique<DagOutput>(n, n.consumers.size(), budget, *plan.run,
+                                                    spill_dir);
                     st.materialised = out.get();
                     outs.push_back(std::move(out));
                 }
@@ -220,7 +244,7 @@ void run_dag(Plan& plan) {
                     // takes no more input, and the next one sees its input end.
                     if (st.inbox) st.inbox->cancel();
                     if (st.to_next) st.to_next->close();
-                    if (isolated && st.materialised) st.materialised->batches().clear();
+                    if (isolated && st.materialised) st.materialised->items().clear();
                     completion.done();
                 });
         }
@@ -230,24 +254,32 @@ void run_dag(Plan& plan) {
         for (const Started& st : started) {
             if (!st.materialised) continue;
             Node& n = *st.node;
-            auto& batches = st.materialised->batches();
+            auto& items = st.materialised->items();
             if (n.failed || plan.run->cancelled()) continue;
+            if (Status s = st.materialised->close(); !s) {
+                settle_stage(plan, n, std::move(s));
+                items.clear();
+                continue;
+            }
             for (std::size_t c = 0; c < n.consumers.size(); ++c) {
                 const Consumer& to = n.consumers[c];
                 auto& q = inputs[to.node][to.port];
                 const bool last = c + 1 == n.consumers.size();
                 std::uint64_t rows = 0;
-                for (Batch& b : batches) {
-                    std::optional<Batch> payload = payload_for(b, to.output, last);
+                for (EdgeItem& item : items) {
+                    const bool ours = item.batch.output() == to.output;
+                    std::optional<Batch> payload = payload_for(item.batch, to.output, last);
                     if (!payload) continue;
-                    rows += payload->rows();
-                    q.push_back(std::move(*payload));
+                    EdgeItem copy{std::move(*payload), ours ? item.spilled_rows : 0,
+                                  ours ? item.file : nullptr};
+                    rows += copy.batch.rows() + copy.spilled_rows;
+                    q.push_back(std::move(copy));
                 }
                 // Waiting records, for live metrics and progress.
                 plan.nodes[to.node].metrics->queued_records.fetch_add(rows,
                                                                       std::memory_order_relaxed);
             }
-            batches.clear();
+            items.clear();
         }
     }
 }

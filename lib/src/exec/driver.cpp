@@ -271,7 +271,10 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
             ev = co_await in.next();
         }
         m.set_state(StageState::Running);
-        if (!ev) break;
+        if (!ev) {
+            if (auto f = in.failure()) co_return f->in_stage(node.id());
+            break;
+        }
         // A checkpoint marker (alone, or after the batch's records) completes once every input
         // brought it.
         const std::uint64_t marker = ev->batch ? ev->batch->take_checkpoint() : 0;
@@ -364,6 +367,8 @@ asio::awaitable<Status> drive_stage(Node& node, StreamInput& in, StageOutput& ou
         // A stream stage sees only emit() == false; the reason (dag memory cap) is here.
         if (s && !run.cancelled())
             if (auto f = out.failure()) s = *f;
+        if (s && !run.cancelled())
+            if (auto f = in.failure()) s = *f;
         if (s && run.cancelled()) s = cancelled_error(run);
         if (!s) s = std::move(s).error().in_stage(node.id());
     }

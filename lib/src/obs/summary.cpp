@@ -81,6 +81,7 @@ std::string render_summary_table(const RunStats& stats, bool color) {
     const bool show_dead = any([](const StageStats& s) { return s.records_dead_lettered; });
     const bool show_dropped = any([](const StageStats& s) { return s.records_dropped; });
     const bool show_retries = any([](const StageStats& s) { return s.retries; });
+    const bool show_spilled = any([](const StageStats& s) { return s.records_spilled; });
 
     std::vector<Column> cols;
     auto add = [&](std::string title, bool left = false) -> Column& {
@@ -96,6 +97,7 @@ std::string render_summary_table(const RunStats& stats, bool color) {
     if (show_dead) add("dead-lettered");
     if (show_dropped) add("dropped");
     if (show_retries) add("retries");
+    if (show_spilled) add("spilled");
     add("bytes");
     add("busy");
     add("rec/s");
@@ -112,6 +114,7 @@ std::string render_summary_table(const RunStats& stats, bool color) {
         if (show_dead) cell(group_thousands(s.records_dead_lettered));
         if (show_dropped) cell(group_thousands(s.records_dropped));
         if (show_retries) cell(group_thousands(s.retries));
+        if (show_spilled) cell(group_thousands(s.records_spilled));
         const std::uint64_t bytes = s.bytes_read + s.bytes_written;
         cell(bytes ? human_bytes(bytes) : "-");
         cell(human_seconds(s.busy_seconds));
@@ -228,6 +231,7 @@ std::string render_stats_json(const RunStats& stats) {
         num("failed", s.records_failed);
         num("dead_lettered", s.records_dead_lettered);
         num("dropped", s.records_dropped);
+        num("spilled", s.records_spilled);
         close('}');
         o += ',';
         if (!s.named_outputs.empty()) {

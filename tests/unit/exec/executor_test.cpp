@@ -2,6 +2,8 @@
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/obs/metrics.hpp"
+#include "support/pipelines.hpp"
+#include "support/process.hpp"
 #include "support/test_stages.hpp"
 
 #include <algorithm>
@@ -428,24 +430,43 @@ TEST(Backoff, FullJitterUpToAnExponentialCap) {
     EXPECT_EQ(backoff_delay(1000, 0.5, 30.0, at(0.5)).count(), 15000) << "no overflow";
 }
 
-TEST(DagExecutorTest, MemoryCapFailsCleanlyNamingTheStage) {
-    // A fork is a level barrier: the source's whole output is held for both sinks.
+TEST(DagExecutorTest, EdgesBeyondTheirShareSpillAndEveryConsumerGetsEverything) {
+    // A fork is a level barrier: the source's whole output is held for both sinks, 1 MiB of it
+    // in memory and the rest in a spill file under state_dir.
+    test::TempDir dir;
+    auto run = [&](std::uint64_t cap, std::shared_ptr<Collected> out,
+                   std::shared_ptr<Collected> other, std::uint64_t* spilled) {
+        SpecBuilder b;
+        b.executor(ExecutorKind::Dag).batch_size(1000);
+        auto p = b.stage("big", test::memory_source(200000))
+                     .stage("sink", test::collect_sink(out), {"big"})
+                     .stage("copy", test::collect_sink(other), {"big"})
+                     .build();
+        p.global.max_buffered_bytes = cap;
+        p.global.state_dir = dir.path();
+        RunContext ctx;
+        MetricsRegistry m;
+        RunOptions o;
+        o.metrics = &m;
+        RunReport r = run_pipeline(p, ctx, o);
+        ASSERT_TRUE(r.status) << r.status.error().to_string();
+        *spilled = m.find("big")->records_spilled.load();
+    };
     auto out = std::make_shared<Collected>();
     auto other = std::make_shared<Collected>();
-    SpecBuilder b;
-    b.executor(ExecutorKind::Dag).batch_size(1000);
-    auto p = b.stage("big", test::memory_source(200000))
-                 .stage("sink", test::collect_sink(out), {"big"})
-                 .stage("copy", test::collect_sink(other), {"big"})
-                 .build();
-    p.global.max_buffered_bytes = 1 << 20;
-    RunContext ctx;
-    RunReport r = run_pipeline(p, ctx);
-    ASSERT_FALSE(r.status);
-    EXPECT_EQ(r.status.error().stage, "big");
-    EXPECT_NE(r.status.error().message.find("max_buffered_bytes"), std::string::npos);
-    EXPECT_FALSE(out->finished);
-    EXPECT_FALSE(other->finished);
+    std::uint64_t spilled = 0;
+    run(1 << 20, out, other, &spilled);
+    EXPECT_GT(spilled, 100000u) << "most of the output went to disk";
+    EXPECT_LT(spilled, 200000u) << "the first MiB stayed in memory";
+    auto ref = std::make_shared<Collected>();
+    auto ref_other = std::make_shared<Collected>();
+    std::uint64_t none = 0;
+    run(0, ref, ref_other, &none);
+    EXPECT_EQ(none, 0u);
+    ASSERT_EQ(ref->rows.size(), 200000u);
+    EXPECT_EQ(out->rows, ref->rows) << "every record, in order, with its values";
+    EXPECT_EQ(other->rows, ref->rows);
+    EXPECT_EQ(test::count_files(dir.path() + "/spill"), 0u) << "spill files removed";
 }
 
 TEST(DagExecutorTest, AForkIsALevelBarrier) {

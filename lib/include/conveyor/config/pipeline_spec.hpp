@@ -35,9 +35,12 @@ struct GlobalSpec {
     std::map<std::string, std::string> variables; ///< `${name}` substitutions
     std::size_t workers = 0;                      ///< worker threads; 0 = hardware threads
     std::size_t batch_size = 4096;                ///< records per batch a source aims for
-    std::uint64_t max_buffered_bytes = 0;         ///< dag edge memory cap; 0 = half of RAM
-    /// Memory the stages that hold their input (sort) share; beyond it they spill to
-    /// state_dir. 0 = a quarter of RAM.
+    /// dag's materialised edges: memory they hold before they spill (sets their share of
+    /// memory_limit); 0 = their share.
+    std::uint64_t max_buffered_bytes = 0;
+    /// Memory the stages that hold their input (sort, group-by, join, distinct) and, under
+    /// dag, the materialised edges share; beyond it they spill to state_dir. 0 = a quarter
+    /// of RAM.
     std::uint64_t memory_limit = 0;
     double shutdown_timeout_seconds = 10.0;       ///< grace period after SIGINT/SIGTERM
     /// Run state (lock file, journal); empty = `.conveyor/` beside the pipeline file.
@@ -101,9 +104,15 @@ struct PipelineSpec {
     /// When every consumer of stage `i` takes at most N of its records (limit.apply after a
     /// sort: Stage::takes_at_most), the largest such N; nullopt otherwise.
     [[nodiscard]] std::optional<std::uint64_t> consumers_take_at_most(std::size_t i) const;
+    /// [global] memory_limit, or a quarter of RAM when unset.
+    [[nodiscard]] std::uint64_t memory_limit() const;
     /// The memory a stage that holds its input (FunctionDescriptor::needs_whole_input) may
-    /// use before it spills: [global] memory_limit (default a quarter of RAM) shared equally.
+    /// use before it spills: memory_limit() shared equally by those stages and, under dag,
+    /// the materialised edges.
     [[nodiscard]] std::uint64_t memory_share() const;
+    /// What dag's materialised edges together hold in memory before they spill:
+    /// max_buffered_bytes when set, else their share of memory_limit().
+    [[nodiscard]] std::uint64_t edge_share() const;
 };
 
 } // namespace conveyor

@@ -61,6 +61,9 @@ struct StageMetrics {
     /// (0 = not bounded in records, e.g. dag edges). Kept by the executor.
     std::atomic<std::uint64_t> queued_records{0};
     std::atomic<std::uint64_t> queue_capacity{0};
+    /// Records of the stage's output that waited on disk instead of in memory (dag edges
+    /// beyond their share of memory_limit).
+    std::atomic<std::uint64_t> records_spilled{0};
     /// steady_clock time (ns since its epoch) when the stage first ran and when it ended;
     /// 0 until then. Kept by set_state().
     std::atomic<std::int64_t> started_ns{0};

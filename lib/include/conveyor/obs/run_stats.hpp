@@ -51,6 +51,7 @@ struct StageStats {
     std::uint64_t records_failed = 0;
     std::uint64_t records_dead_lettered = 0;
     std::uint64_t records_dropped = 0;
+    std::uint64_t records_spilled = 0; ///< StageMetrics::records_spilled
     std::uint64_t retries = 0;
     std::uint64_t batches_in = 0;
     std::uint64_t batches_out = 0;

@@ -43,6 +43,9 @@ public:
     /// Checkpoint alignment at a fan-in (the executor's driver does it): while `port` is
     /// held, next() delivers nothing from it, neither batches nor its end.
     virtual void hold(std::size_t port, bool held) = 0;
+    /// Why next() ended the input early (a materialised edge's spill file could not be read
+    /// back), if it did.
+    [[nodiscard]] virtual std::optional<Error> failure() const { return std::nullopt; }
 };
 
 /// A stage's outputs. emit() suspends while downstream is full (backpressure) and returns false

@@ -1,0 +1,92 @@
+#include "edge_spill.hpp"
+
+#include "conveyor/exec/run_context.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace conveyor::exec {
+
+std::string edge_spill_name(std::string_view stage, std::uint32_t output) {
+    return fmt::format("{}.edge{}", stage, output);
+}
+
+Result<EdgeItem> EdgeSpillWriter::spill(Batch batch) {
+    if (!writer_) {
+        const std::string name = edge_spill_name(stage_, output_);
+        spill::remove_stale(dir_, name);
+        Result<spill::RunWriter> w =
+            spill::RunWriter::create(dir_, spill::file_stem(name), 0, &temp_files_);
+        if (!w) return std::move(w).error().in_stage(stage_);
+        writer_.emplace(std::move(*w));
+        file_ = std::make_shared<EdgeSpillFile>(writer_->path(), temp_files_);
+        spdlog::info("stage '{}': its buffered output is beyond the edges' memory share: the "
+                     "rest waits for its consumers in {}",
+                     stage_, writer_->path());
+    }
+    for (std::size_t r = 0; r < batch.rows(); ++r)
+        if (Status s = writer_->add({}, batch.schema(), batch.row(r)); !s)
+            return std::move(s).error().in_stage(stage_);
+    EdgeItem item;
+    item.batch = Batch(batch.schema_ref());
+    item.batch.set_checkpoint(batch.take_checkpoint());
+    for (BatchInfo& info : batch.take_infos())
+        item.batch.add_info(std::move(info));
+    item.batch.set_output(batch.output());
+    item.spilled_rows = batch.rows();
+    item.file = file_;
+    return item;
+}
+
+Status EdgeSpillWriter::close() {
+    if (!writer_) return {};
+    Status s = writer_->close();
+    writer_.reset();
+    if (!s) return std::move(s).error().in_stage(stage_);
+    return {};
+}
+
+Result<Batch> EdgeSpillReader::restore(EdgeItem item) {
+    Batch b = std::move(item.batch);
+    if (item.spilled_rows == 0) return b;
+    if (file_ != item.file) {
+        reader_.reset();
+        Result<std::unique_ptr<spill::RunReader>> r = spill::RunReader::open(item.file->path(), 0);
+        if (!r) return std::move(r).error();
+        reader_ = std::move(*r);
+        file_ = item.file;
+    }
+    // The shell keeps the schema the records were written with; a record lists the fields it
+    // had (absent ones left out) in that order.
+    const Schema& schema = b.schema();
+    Batch out(b.schema_ref(), item.spilled_rows);
+    const void* kept = nullptr;
+    for (std::size_t n = 0; n < item.spilled_rows; ++n) {
+        Result<bool> got = reader_->next();
+        if (!got) return std::move(got).error();
+        if (!*got)
+            return Error(ErrorKind::Runtime, "a spill file of an edge ended early",
+                         reader_->path());
+        if (kept != reader_->arena().get()) {
+            out.keep_alive(reader_->arena());
+            kept = reader_->arena().get();
+        }
+        std::span<Value> row = out.append_row();
+        std::size_t c = 0;
+        for (const Member& m : reader_->record().as_object()) {
+            while (c < schema.size() && schema.name(c) != m.key)
+                ++c;
+            if (c == schema.size())
+                return Error(ErrorKind::Runtime, "a spill file of an edge holds a broken record",
+                             reader_->path());
+            row[c++] = m.value;
+        }
+    }
+    out.set_checkpoint(b.take_checkpoint());
+    for (BatchInfo& info : b.take_infos())
+        out.add_info(std::move(info));
+    out.set_output(b.output());
+    return out;
+}
+
+} // namespace conveyor::exec
