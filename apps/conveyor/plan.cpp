@@ -39,7 +39,10 @@ std::string PlanView::describe_stage(std::size_t i) const {
                                 "only that many]",
                                 *top, *top);
         else
-            line += fmt::format("  [holds its input: spills to {}/spill beyond {}]",
+            line += fmt::format("  [holds {}: spills to {}/spill beyond {}]",
+                                p.global.execution_mode == ExecutionMode::Streaming
+                                    ? "each window's records (runs once per window)"
+                                    : "its input",
                                 state_dir_for(p), obs::human_bytes(p.memory_share()));
     }
     return line;

@@ -517,6 +517,7 @@ FunctionDescriptor window_apply_descriptor(WindowClock clock) {
     FunctionDescriptor fn;
     fn.name = "window.apply";
     fn.asynchronous = true; // a coroutine on the I/O thread (window timers)
+    fn.opens_windows = true;
     fn.role = StageRole::Transform;
     fn.min_inputs = 1;
     fn.max_inputs = 1;

@@ -98,6 +98,9 @@ private:
     void check_inputs();
     void check_input_count(const StageDraft& s);
     void check_cycles();
+    /// Whether stage i's output comes in windows (see FunctionDescriptor::opens_windows).
+    bool windowed(std::size_t i, std::vector<int>& memo) const;
+    void check_streaming(const GlobalSpec& global);
     void check_stage_options();
     void build_stages(const GlobalSpec& global);
     void check_named_outputs();
@@ -269,12 +272,6 @@ void Loader::resolve_function(StageDraft& draft, const GlobalSpec& global) {
         ctx_.error(ctx_.at(node), draft.id,
                    "function '" + *name + "' belongs to plugin '" + plugin +
                        "', which is not enabled: add \"" + plugin + "\" to [global] plugins");
-    }
-    if (global.execution_mode == ExecutionMode::Streaming && draft.descriptor->needs_whole_input) {
-        ctx_.error(ctx_.at(node), draft.id,
-                   "function '" + *name +
-                       "' needs its whole input before it emits anything, so it cannot run "
-                       "with execution_mode = \"streaming\" (use \"batch\" or remove the stage)");
     }
 }
 
@@ -536,6 +533,48 @@ void Loader::check_cycles() {
     }
 }
 
+bool Loader::windowed(std::size_t i, std::vector<int>& memo) const {
+    if (memo[i] >= 0) return memo[i] != 0;
+    memo[i] = 0; // also what a stage on a cycle gets (reported already)
+    const StageDraft& s = stages_[i];
+    bool w = false;
+    if (s.descriptor && s.descriptor->opens_windows) {
+        w = true;
+    } else if (s.descriptor && s.descriptor->role == StageRole::Transform && !s.inputs.empty() &&
+               (!s.descriptor->needs_whole_input || s.inputs.size() == 1)) {
+        w = std::all_of(s.inputs.begin(), s.inputs.end(), [&](const StageDraft::Input& in) {
+            return in.producer < stages_.size() && windowed(in.producer, memo);
+        });
+    }
+    memo[i] = w ? 1 : 0;
+    return w;
+}
+
+void Loader::check_streaming(const GlobalSpec& global) {
+    if (global.execution_mode != ExecutionMode::Streaming) return;
+    // A stage that needs its whole input can run in a stream only per window: after
+    // window.apply (perhaps through transforms that pass the windows on).
+    std::vector<int> memo(stages_.size(), -1);
+    for (std::size_t i = 0; i < stages_.size(); ++i) {
+        const StageDraft& s = stages_[i];
+        if (!s.descriptor || !s.descriptor->needs_whole_input || !s.inputs_ok) continue;
+        const std::string who = "function '" + s.function + "'";
+        const SourceLocation where = s.function_node ? ctx_.at(*s.function_node) : s.where;
+        if (s.inputs.size() > 1) {
+            ctx_.error(where, s.id,
+                       who + " needs its whole input before it emits anything and reads " +
+                           std::to_string(s.inputs.size()) +
+                           " inputs, so it cannot run with execution_mode = \"streaming\", not "
+                           "even per window (use \"batch\" or remove the stage)");
+        } else if (s.inputs.size() == 1 && !windowed(i, memo)) {
+            ctx_.error(where, s.id,
+                       who + " needs its whole input before it emits anything, so with "
+                             "execution_mode = \"streaming\" it runs only per window: put a "
+                             "window.apply before it (or use \"batch\", or remove the stage)");
+        }
+    }
+}
+
 void Loader::check_stage_options() {
     for (StageDraft& s : stages_) {
         if (!s.descriptor || !s.config_ok) continue;
@@ -705,6 +744,7 @@ std::optional<PipelineSpec> Loader::load(std::string_view text) {
     }
     check_inputs();
     check_cycles();
+    check_streaming(spec.global);
     check_stage_options();
     build_stages(spec.global);
     check_named_outputs();

@@ -11,6 +11,7 @@
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/stage/stream_stage.hpp"
+#include "per_window.hpp"
 #include "plan.hpp"
 
 #include <algorithm>
@@ -166,6 +167,11 @@ Status open_stages(exec::Plan& plan, const Dag& dag, const RunJournal* resume) {
             n.metrics->set_state(StageState::Failed);
             continue;
         }
+        // In a stream, after window.apply (the loader allows it only there): once per window.
+        if (g.execution_mode == ExecutionMode::Streaming && n.spec->descriptor &&
+            n.spec->descriptor->needs_whole_input)
+            if (auto* op = std::get_if<std::unique_ptr<Operator>>(&opened->op))
+                *op = exec::per_window(*n.spec->stage, ctx, std::move(*op));
         n.opened.emplace(std::move(opened).value());
     }
     return {};

@@ -6,6 +6,7 @@
 #include "conveyor/stage/emitter.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <csignal>
@@ -287,7 +288,10 @@ Files::Files(std::string dir, std::string stage, TempFiles* temp_files)
 }
 
 Result<RunWriter> Files::create() {
-    Result<RunWriter> w = RunWriter::create(dir_, file_stem(stage_), seq_++, temp_files_);
+    // Numbered across the process: a stage that runs once per window has several instances
+    // at a time, each with its own Files.
+    static std::atomic<std::size_t> next_seq{0};
+    Result<RunWriter> w = RunWriter::create(dir_, file_stem(stage_), next_seq++, temp_files_);
     if (!w) return std::move(w).error().in_stage(stage_);
     paths_.push_back(w->path());
     return w;

@@ -61,9 +61,10 @@ TEST_P(HttpFetchCheckpoints, MarkersLeaveAfterTheRecordsBeforeThem) {
     ASSERT_GE(sink.size(), 10u) << "a checkpoint about every 15 records";
     for (const auto& [id, n] : sink)
         EXPECT_EQ(n, ledger->position("src", id)) << "checkpoint " << id;
-    if (ordered)
+    if (ordered) {
         for (std::size_t i = 0; i < out->rows.size(); ++i)
             EXPECT_EQ(out->rows[i], static_cast<std::int64_t>(i + 1));
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, HttpFetchCheckpoints,
@@ -71,9 +72,9 @@ INSTANTIATE_TEST_SUITE_P(Executors, HttpFetchCheckpoints,
                                                               ExecutorKind::Channel,
                                                               ExecutorKind::Async),
                                             ::testing::Bool()),
-                         [](const auto& info) {
-                             return std::string(to_string(std::get<0>(info.param))) +
-                                    (std::get<1>(info.param) ? "_ordered" : "_unordered");
+                         [](const auto& p) {
+                             return std::string(to_string(std::get<0>(p.param))) +
+                                    (std::get<1>(p.param) ? "_ordered" : "_unordered");
                          });
 
 } // namespace

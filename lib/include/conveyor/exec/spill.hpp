@@ -170,7 +170,6 @@ private:
     std::string dir_;
     std::string stage_;
     TempFiles* temp_files_;
-    std::size_t seq_ = 0;
     std::vector<std::string> paths_;
 };
 

@@ -68,8 +68,12 @@ struct FunctionDescriptor {
     std::vector<OptionSpec> options;
     std::size_t min_inputs = 1;
     std::size_t max_inputs = 1;
-    /// Needs its whole input before emitting (sort, group-by): refused in streaming mode.
+    /// Needs its whole input before emitting (sort, group-by). In streaming mode such a stage
+    /// runs only after windows (opens_windows), once per window (exec/per_window.hpp).
     bool needs_whole_input = false;
+    /// Its output comes in windows: every record carries `window_start`, and a WindowClosed
+    /// (batch metadata) with those bounds follows a window's last record (window.apply).
+    bool opens_windows = false;
     /// Runs as a coroutine on the I/O thread (network, timers: a StreamOperator). Under
     /// executor = "dag" its edges stay level barriers instead of streaming inside a chain.
     bool asynchronous = false;
