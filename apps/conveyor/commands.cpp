@@ -60,7 +60,8 @@ struct Loaded {
 Loaded load(const std::string& file, const Registry& registry, const LoadOptions& options) {
     LoadResult r = load_pipeline_file(file, registry, options);
     r.diagnostics.sort();
-    print_err(r.diagnostics.to_string());
+    // The first start printed the warnings already (huge_pages.cpp).
+    if (!r.pipeline || !restarted_for_huge_pages()) print_err(r.diagnostics.to_string());
     Loaded out;
     if (!r.pipeline) {
         std::size_t errors = 0;
@@ -192,6 +193,10 @@ int cmd_run(const RunArgs& args) {
     if (!loaded.pipeline) return loaded.exit_code;
     const PipelineSpec& p = *loaded.pipeline;
     configure_logging(pick_level(args.log_level, args.quiet, p.global.log_level));
+    // A pipeline read from a pipe (`run <(...)`) cannot be read a second time.
+    std::error_code ec;
+    if (!args.dry_run && p.holds_data() && std::filesystem::is_regular_file(args.file, ec))
+        use_huge_pages();
 
     if (args.dry_run) {
         std::fputs(plan_text(p).c_str(), stdout);

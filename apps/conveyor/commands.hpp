@@ -10,6 +10,15 @@ class App;
 
 namespace conveyor::cli {
 
+/// Called first in main(): keeps argv for use_huge_pages().
+void note_start(char** argv);
+/// Starts the process again with glibc's transparent huge pages on, where the machine gives
+/// them only to those who ask (returns when it does not: already done, turned off with
+/// CONVEYOR_HUGE_PAGES=0, GLIBC_TUNABLES set by the user, under valgrind).
+void use_huge_pages();
+/// Whether this process is that second start.
+bool restarted_for_huge_pages();
+
 struct RunArgs {
     std::string file;
     std::optional<std::string> executor;

@@ -16,6 +16,7 @@
 using namespace conveyor;
 
 int main(int argc, char** argv) {
+    cli::note_start(argv);
     // A closed stdout (`conveyor run x.toml | head`) must surface as EPIPE, not kill us.
     std::signal(SIGPIPE, SIG_IGN);
     // Past a file-size limit (ulimit -f) a write must fail with EFBIG, an output error (exit 73)

@@ -115,13 +115,32 @@ private:
     const Value* keys_of(std::uint32_t i) const { return keys_.data() + i * order_.keys.size(); }
 
     /// Sorts what is held (stable: equal keys keep their input order).
+    /// Compares first keys reduced to 64 bits (SortOrder::prefix), the whole keys only when
+    /// those are equal, and the input positions last.
     void sort_held() {
-        order_idx_.resize(refs_.size());
-        std::iota(order_idx_.begin(), order_idx_.end(), 0u);
-        std::stable_sort(order_idx_.begin(), order_idx_.end(),
-                         [this](std::uint32_t a, std::uint32_t b) {
-                             return order_.compare(keys_of(a), keys_of(b)) < 0;
-                         });
+        struct Entry {
+            std::uint64_t bits;
+            std::uint32_t idx;
+            std::uint8_t cls;
+            bool exact;
+        };
+        std::vector<Entry> entries(refs_.size());
+        for (std::uint32_t i = 0; i < entries.size(); ++i) {
+            const SortOrder::Prefix p = order_.prefix(keys_of(i)[0]);
+            entries[i] = Entry{p.bits, i, p.cls, p.exact};
+        }
+        const bool one_key = order_.keys.size() == 1;
+        std::sort(entries.begin(), entries.end(), [this, one_key](const Entry& a, const Entry& b) {
+            if (a.cls != b.cls) return a.cls < b.cls;
+            if (a.bits != b.bits) return a.bits < b.bits;
+            if (!(one_key && a.exact && b.exact))
+                if (const int c = order_.compare(keys_of(a.idx), keys_of(b.idx)); c != 0)
+                    return c < 0;
+            return a.idx < b.idx;
+        });
+        order_idx_.resize(entries.size());
+        for (std::size_t i = 0; i < entries.size(); ++i)
+            order_idx_[i] = entries[i].idx;
         emitted_ = 0;
     }
 
@@ -195,6 +214,7 @@ private:
 
     void release_held() {
         batches_.clear();
+        held_storage_.reset();
         keys_.clear();
         refs_.clear();
         order_idx_.clear();
@@ -203,8 +223,14 @@ private:
 
     /// Emits the next batch of held records in sorted order (records of one schema per batch).
     Result<bool> emit_held(Emitter& out) {
+        // The storage of every held batch, co-owned by each output batch through one owner:
+        // an output batch takes rows from up to batch_size input batches.
+        if (!held_storage_) {
+            held_storage_ = std::make_shared<Batch>();
+            for (Batch& b : batches_)
+                held_storage_->share_storage_of(b);
+        }
         std::optional<Batch> cur;
-        std::vector<bool> shared(batches_.size(), false);
         std::size_t n = 0;
         while (emitted_ < order_idx_.size() && n < batch_size_) {
             const Ref& ref = refs_[order_idx_[emitted_]];
@@ -212,12 +238,10 @@ private:
             if (cur && cur->schema_ref() != src.schema_ref()) {
                 out.emit(std::move(*cur));
                 cur.reset();
-                std::fill(shared.begin(), shared.end(), false);
             }
-            if (!cur) cur.emplace(src.schema_ref(), batch_size_);
-            if (!shared[ref.batch]) {
-                cur->share_storage_of(src);
-                shared[ref.batch] = true;
+            if (!cur) {
+                cur.emplace(src.schema_ref(), batch_size_);
+                cur->keep_alive(held_storage_);
             }
             cur->append_row(src.row(ref.row));
             ++emitted_;
@@ -350,6 +374,7 @@ private:
 
     // Held input: batches, the key values of their rows (keys.size() per row), row refs.
     std::vector<Batch> batches_;
+    std::shared_ptr<Batch> held_storage_; ///< emit_held: the storage of batches_, in one owner
     std::vector<Value> keys_;
     std::vector<Ref> refs_;
     std::vector<std::uint32_t> order_idx_;

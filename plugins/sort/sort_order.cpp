@@ -1,5 +1,8 @@
 #include "sort_order.hpp"
 
+#include <bit>
+#include <cmath>
+
 
 namespace conveyor::plugins::sort {
 
@@ -16,6 +19,47 @@ int SortOrder::compare(const Value* a, const Value* b) const {
         return keys[k].descending ? -c : c;
     }
     return 0;
+}
+
+SortOrder::Prefix SortOrder::prefix(const Value& v) const {
+    Prefix p;
+    if (v.is_null()) {
+        p.cls = nulls_last ? 6 : 0;
+        p.exact = true;
+        return p;
+    }
+    const bool desc = !keys.empty() && keys[0].descending;
+    // compare_values' order of kinds: numbers, strings, booleans, arrays, the rest.
+    int rank = 4;
+    if (v.is_number()) {
+        rank = 0;
+        double d = v.as_double();
+        if (d == 0) d = 0; // -0.0 equals 0.0
+        if (std::isnan(d)) {
+            p.bits = 0;
+        } else {
+            const auto u = std::bit_cast<std::uint64_t>(d);
+            p.bits = (u >> 63) != 0 ? ~u : u | (std::uint64_t{1} << 63);
+            constexpr std::int64_t kExact = std::int64_t{1} << 53;
+            p.exact = v.kind() == Kind::Double || (v.as_int() >= -kExact && v.as_int() <= kExact);
+        }
+    } else if (v.is_string()) {
+        rank = 1;
+        if (collation == Collation::Binary) {
+            const std::string_view s = v.as_string();
+            for (std::size_t i = 0; i < 8; ++i)
+                p.bits = (p.bits << 8) | (i < s.size() ? static_cast<unsigned char>(s[i]) : 0u);
+        }
+    } else if (v.kind() == Kind::Bool) {
+        rank = 2;
+        p.bits = v.as_bool() ? 1 : 0;
+        p.exact = true;
+    } else if (v.kind() == Kind::Array) {
+        rank = 3;
+    }
+    p.cls = static_cast<std::uint8_t>(1 + (desc ? 4 - rank : rank));
+    if (desc) p.bits = ~p.bits;
+    return p;
 }
 
 } // namespace conveyor::plugins::sort

@@ -30,6 +30,16 @@ struct SortOrder {
     /// bytes (or naturally), false < true; values of different kinds by kind (numbers, then
     /// strings, booleans, lists, objects), so that every input has one order.
     [[nodiscard]] int compare(const Value* a, const Value* b) const;
+
+    /// What a sort compares first: the first key reduced to a class and 64 bits, so that
+    /// records whose prefixes differ are in the order of compare(); `exact` when equal
+    /// prefixes mean an equal first key (numbers that a double holds exactly, booleans, nulls).
+    struct Prefix {
+        std::uint64_t bits = 0;
+        std::uint8_t cls = 0;
+        bool exact = false;
+    };
+    [[nodiscard]] Prefix prefix(const Value& first) const;
 };
 
 } // namespace conveyor::plugins::sort

@@ -93,7 +93,7 @@ TEST(PerWindowLoad, WithoutAWindowBeforeItABlockingStageIsALoadErrorSayingWhatTo
     auto r = test::run_conveyor({"validate", dir.write("p.toml", p)});
     EXPECT_EQ(r.exit_code, 78);
     EXPECT_THAT(r.err, HasSubstr("stage 'g': function 'groupby.apply' needs its whole input"));
-    EXPECT_THAT(r.err, HasSubstr("put a window.apply before it"));
+    EXPECT_THAT(r.err, HasSubstr("unless a window.apply comes before it"));
 }
 
 TEST(PerWindowLoad, ATransformBetweenTheWindowAndTheStageKeepsItPerWindow) {

@@ -568,9 +568,10 @@ void Loader::check_streaming(const GlobalSpec& global) {
                            "even per window (use \"batch\" or remove the stage)");
         } else if (s.inputs.size() == 1 && !windowed(i, memo)) {
             ctx_.error(where, s.id,
-                       who + " needs its whole input before it emits anything, so with "
-                             "execution_mode = \"streaming\" it runs only per window: put a "
-                             "window.apply before it (or use \"batch\", or remove the stage)");
+                       who + " needs its whole input before it emits anything, so it cannot "
+                             "run with execution_mode = \"streaming\" (use \"batch\" or remove "
+                             "the stage) unless a window.apply comes before it: then it runs "
+                             "once per window");
         }
     }
 }

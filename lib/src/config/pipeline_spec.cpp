@@ -88,6 +88,13 @@ std::uint64_t PipelineSpec::memory_share() const {
     return memory_limit() / memory_holders(*this);
 }
 
+bool PipelineSpec::holds_data() const {
+    if (materialises_edges(*this)) return true;
+    return std::any_of(stages.begin(), stages.end(), [](const StageSpec& s) {
+        return s.descriptor && s.descriptor->needs_whole_input;
+    });
+}
+
 std::uint64_t PipelineSpec::edge_share() const {
     if (global.max_buffered_bytes != 0) return global.max_buffered_bytes;
     return memory_limit() / memory_holders(*this);

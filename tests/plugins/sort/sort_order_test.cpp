@@ -1,6 +1,11 @@
 #include "sort_order.hpp"
 
+#include "conveyor/format/json_writer.hpp"
+
+#include <cstdint>
 #include <gtest/gtest.h>
+#include <string>
+#include <vector>
 
 namespace conveyor::plugins::sort {
 namespace {
@@ -56,6 +61,50 @@ TEST(SortOrder, LaterKeysBreakTiesAndEachHasItsDirection) {
     EXPECT_GT(o.compare(a, b), 0) << "second key descending";
     EXPECT_LT(o.compare(c, a), 0) << "first key decides";
     EXPECT_EQ(o.compare(a, a), 0);
+}
+
+TEST(SortOrder, PrefixesAgreeWithCompareOnEveryPair) {
+    // The sort compares prefixes first: wherever two prefixes differ they must order the two
+    // values as compare() does, and equal exact prefixes must mean equal values.
+    std::vector<std::string> texts = {"", "a", "ab", std::string("ab\0", 3), "abcdefgh",
+                                      "abcdefghi", "abcdefgh\xff", "\xff", "B", "file10",
+                                      "file2"};
+    std::vector<Value> values = {Value::null(), Value::absent(), Value::boolean(false),
+                                 Value::boolean(true), Value::real(-0.0), Value::real(0.0),
+                                 Value::integer(0), Value::integer(-1), Value::real(-1.5),
+                                 Value::real(1e300), Value::real(-1e300),
+                                 Value::integer(std::int64_t{1} << 53),
+                                 Value::integer((std::int64_t{1} << 53) + 1),
+                                 Value::real(9007199254740992.0),
+                                 Value::integer(INT64_MAX), Value::integer(INT64_MIN)};
+    for (const std::string& t : texts)
+        values.push_back(Value::string(t));
+    for (const Collation collation : {Collation::Binary, Collation::Natural})
+        for (const bool descending : {false, true})
+            for (const bool nulls_last : {false, true}) {
+                SortOrder o;
+                o.keys.resize(1);
+                o.keys[0].descending = descending;
+                o.nulls_last = nulls_last;
+                o.collation = collation;
+                for (const Value& a : values)
+                    for (const Value& b : values) {
+                        const auto pa = o.prefix(a);
+                        const auto pb = o.prefix(b);
+                        const int c = o.compare(&a, &b);
+                        const std::string what = json::to_string(a) + " vs " +
+                                                 json::to_string(b) +
+                                                 (descending ? " desc" : " asc");
+                        if (pa.cls != pb.cls || pa.bits != pb.bits) {
+                            const bool before =
+                                pa.cls != pb.cls ? pa.cls < pb.cls : pa.bits < pb.bits;
+                            EXPECT_EQ(before, c < 0) << what;
+                            EXPECT_NE(c, 0) << what;
+                        } else if (pa.exact && pb.exact) {
+                            EXPECT_EQ(c, 0) << what;
+                        }
+                    }
+            }
 }
 
 } // namespace

@@ -997,7 +997,8 @@ path = "p"
               std::vector<std::string>{
                   "pipe.toml:10:12: error: stage 'sorted': function 'test.sort' needs its whole "
                   "input before it emits anything, so it cannot run with execution_mode = "
-                  "\"streaming\" (use \"batch\" or remove the stage)"});
+                  "\"streaming\" (use \"batch\" or remove the stage) unless a window.apply "
+                  "comes before it: then it runs once per window"});
     LoadResult batch = load(with("batch"));
     EXPECT_TRUE(batch.pipeline.has_value()) << batch.diagnostics.to_string();
 }

@@ -113,6 +113,9 @@ struct PipelineSpec {
     /// What dag's materialised edges together hold in memory before they spill:
     /// max_buffered_bytes when set, else their share of memory_limit().
     [[nodiscard]] std::uint64_t edge_share() const;
+    /// Whether some stage holds its input or dag materialises some edge: the run may hold
+    /// much of its data in memory.
+    [[nodiscard]] bool holds_data() const;
 };
 
 } // namespace conveyor
