@@ -7,7 +7,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <map>
+#include <random>
 #include <sstream>
+#include <vector>
 
 namespace conveyor {
 namespace {
@@ -101,6 +104,109 @@ TEST_P(SampleRunningTest, ARecordThatFailsCountsInNoRunningTotal) {
     EXPECT_EQ(r.exit_code, 3) << r.err;
     EXPECT_EQ(test::read_file(dir.file("out.csv")),
               "id,amount,row_number,amount_running_sum\n1,10,1,10\n3,5,2,15\n");
+}
+
+TEST_P(SampleRunningTest, RunningOperationsEqualANaiveComputationOnRandomData) {
+    // Property: per partition, each operation equals what a loop over the partition's records
+    // in input order computes.
+    std::mt19937 rng(GetParam().size());
+    struct Row {
+        int id;
+        std::string part;
+        long amount;
+    };
+    std::vector<Row> rows;
+    std::string csv = "id,part,amount\n";
+    for (int i = 1; i <= 3000; ++i) {
+        rows.push_back({i, std::string(1, static_cast<char>('a' + rng() % 7)),
+                        static_cast<long>(rng() % 2001) - 1000});
+        csv += std::to_string(i) + "," + rows.back().part + "," +
+               std::to_string(rows.back().amount) + "\n";
+    }
+    struct State {
+        long sum = 0, count = 0, min = 0, max = 0, prev_amount = 0;
+        int prev_id = 0;
+    };
+    std::map<std::string, State> state;
+    std::map<std::string, std::vector<std::size_t>> members;
+    for (std::size_t r = 0; r < rows.size(); ++r)
+        members[rows[r].part].push_back(r);
+    std::vector<int> lead(rows.size(), 0);
+    for (const auto& [part, idx] : members)
+        for (std::size_t k = 0; k + 1 < idx.size(); ++k)
+            lead[idx[k]] = rows[idx[k + 1]].id;
+    std::string want = "id,part,amount,sum,count,min,max,n,lag,lead,delta\n";
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        const Row& row = rows[r];
+        State& st = state[row.part];
+        const bool first = st.count == 0;
+        st.sum += row.amount;
+        st.min = first ? row.amount : std::min(st.min, row.amount);
+        st.max = first ? row.amount : std::max(st.max, row.amount);
+        ++st.count;
+        auto opt = [](bool has, long v) { return has ? std::to_string(v) : std::string(); };
+        want += std::to_string(row.id) + "," + row.part + "," + std::to_string(row.amount) + "," +
+                std::to_string(st.sum) + "," + std::to_string(st.count) + "," +
+                std::to_string(st.min) + "," + std::to_string(st.max) + "," +
+                std::to_string(st.count) + "," + opt(!first, st.prev_id) + "," +
+                opt(lead[r] != 0, lead[r]) + "," + opt(!first, row.amount - st.prev_amount) +
+                "\n";
+        st.prev_id = row.id;
+        st.prev_amount = row.amount;
+    }
+    test::TempDir dir;
+    const std::string in = dir.write("in.csv", csv);
+    const std::string file = dir.write(
+        "p.toml",
+        csv_through(in, "running.apply",
+                    "by = \"part\"\noperations = [\n"
+                    "  { column = \"amount\", operation = \"running_sum\", output_column = \"sum\" },\n"
+                    "  { column = \"amount\", operation = \"running_count\", output_column = \"count\" },\n"
+                    "  { column = \"amount\", operation = \"running_min\", output_column = \"min\" },\n"
+                    "  { column = \"amount\", operation = \"running_max\", output_column = \"max\" },\n"
+                    "  { operation = \"row_number\", output_column = \"n\" },\n"
+                    "  { column = \"id\", operation = \"lag\", output_column = \"lag\" },\n"
+                    "  { column = \"id\", operation = \"lead\", output_column = \"lead\" },\n"
+                    "  { column = \"amount\", operation = \"delta\", output_column = \"delta\" },\n"
+                    "]",
+                    dir.file("out.csv"),
+                    "executor = \"" + GetParam() + "\"\nbatch_size = 64\n"));
+    auto r = run_conveyor({"run", file, "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.csv")), want);
+}
+
+TEST_P(SampleRunningTest, ASampleIsASubsetOfItsInputInOrderForEverySeed) {
+    // Property: for any seed, a count sample has exactly min(count, n) distinct input records
+    // in input order, and a fraction sample is a subsequence of the input.
+    test::TempDir dir;
+    const std::string in = dir.write("in.csv", test::items_csv(700));
+    const std::string input = test::read_file(in);
+    for (int seed = 1; seed <= 4; ++seed)
+        for (const std::string config : {"count = 50", "count = 1000", "fraction = 0.3"}) {
+            const std::string file = dir.write(
+                "p.toml", csv_through(in, "sample.apply",
+                                      config + "\nseed = " + std::to_string(seed),
+                                      dir.file("out.csv"),
+                                      "executor = \"" + GetParam() + "\"\nbatch_size = 64\n"));
+            auto r = run_conveyor({"run", file, "-q"});
+            ASSERT_EQ(r.exit_code, 0) << r.err;
+            const std::string out = test::read_file(dir.file("out.csv"));
+            std::istringstream got(out);
+            std::istringstream all(input);
+            std::string line, from;
+            std::size_t n = 0;
+            bool subsequence = true;
+            while (std::getline(got, line)) {
+                ++n;
+                while (std::getline(all, from) && from != line) {
+                }
+                if (from != line) subsequence = false;
+            }
+            EXPECT_TRUE(subsequence) << config << " seed " << seed;
+            if (config == "count = 50") EXPECT_EQ(n, 51u) << seed;
+            if (config == "count = 1000") EXPECT_EQ(n, 701u) << seed;
+        }
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, SampleRunningTest,
