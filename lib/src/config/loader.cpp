@@ -17,8 +17,10 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
+#include <set>
 
 namespace conveyor {
 
@@ -128,6 +130,7 @@ void Loader::expand_string(toml::node& node, const config::VariableLookup& looku
     if (!config::needs_expansion(text)) return;
     Result<std::string> r = config::expand_variables(text, lookup);
     if (!r) {
+        if (ctx_.is_poisoned(node)) return; // a variable it uses failed, and said why
         ctx_.error(ctx_.at(node), stage, r.error().message);
         ctx_.poisoned.insert(&node);
         return;
@@ -153,8 +156,8 @@ void Loader::expand_variables(toml::table& root, GlobalSpec& global) {
     toml::node* vars_node = nullptr;
     if (toml::table* g = root["global"].as_table()) vars_node = g->get("variables");
 
-    // [global.variables] values see only the environment: no order among them to define.
-    const config::VariableLookup env_only = [this](std::string_view name) { return getenv(name); };
+    // [global.variables] values may use each other, in any order, and the environment.
+    std::set<std::string, std::less<>> failed_variables;
     if (vars_node) {
         toml::table* vars = vars_node->as_table();
         if (!vars) {
@@ -162,6 +165,8 @@ void Loader::expand_variables(toml::table& root, GlobalSpec& global) {
                        "[global] variables must be a table of strings, not " +
                            config::describe(*vars_node));
         } else {
+            std::map<std::string, toml::node*, std::less<>> defined;
+            std::vector<std::string> order;
             for (const Entry& e : config::entries_in_file_order(*vars)) {
                 const std::string name(e.key->str());
                 toml::node& value = *vars->get(name);
@@ -178,15 +183,61 @@ void Loader::expand_variables(toml::table& root, GlobalSpec& global) {
                                  "variable '" + name +
                                      "' can never be used: names in ${...} "
                                      "are letters, digits and '_', not starting with a digit");
-                expand_string(value, env_only, {});
-                if (!ctx_.is_poisoned(value)) global.variables[name] = value.as_string()->get();
+                defined.emplace(name, &value);
+                order.push_back(name);
             }
+            // Depth-first: a variable is expanded once the ones it uses are.
+            enum class Mark { None, Busy, Done };
+            std::map<std::string, Mark, std::less<>> mark;
+            std::vector<std::string> path;
+            std::function<bool(const std::string&)> resolve;
+            const config::VariableLookup lookup_var =
+                [&](std::string_view name) -> std::optional<std::string> {
+                const auto it = defined.find(name);
+                if (it == defined.end()) return getenv(name);
+                // One that failed was reported where it failed: its users go on quietly
+                // (the load fails anyway).
+                if (!resolve(it->first)) return std::string();
+                const auto got = global.variables.find(it->first);
+                if (got == global.variables.end()) return std::nullopt;
+                return got->second;
+            };
+            resolve = [&](const std::string& name) -> bool {
+                Mark& m = mark[name];
+                if (m == Mark::Done) return failed_variables.count(name) == 0;
+                toml::node& value = *defined.at(name);
+                if (m == Mark::Busy) {
+                    const auto from = std::find(path.begin(), path.end(), name);
+                    std::string cycle;
+                    for (auto it = from; it != path.end(); ++it)
+                        cycle += *it + " -> ";
+                    cycle += name;
+                    ctx_.error(ctx_.at(value), {},
+                               "[global.variables] refer to each other in a cycle: " + cycle);
+                    return false;
+                }
+                m = Mark::Busy;
+                path.push_back(name);
+                if (!ctx_.is_poisoned(value)) expand_string(value, lookup_var, {});
+                path.pop_back();
+                m = Mark::Done;
+                if (ctx_.is_poisoned(value)) {
+                    failed_variables.insert(name);
+                    return false;
+                }
+                global.variables[name] = value.as_string()->get();
+                return true;
+            };
+            for (const std::string& name : order)
+                resolve(name);
         }
     }
 
-    const config::VariableLookup lookup = [this, &global](std::string_view name) {
+    const config::VariableLookup lookup = [this, &global,
+                                           &failed_variables](std::string_view name) {
         if (auto it = global.variables.find(std::string(name)); it != global.variables.end())
             return std::optional<std::string>(it->second);
+        if (failed_variables.count(name)) return std::optional<std::string>(std::string());
         return getenv(name);
     };
     for (auto&& [key, value] : root) {

@@ -475,12 +475,62 @@ path = "${data}/${region}.csv"
               (std::map<std::string, std::string>{{"data", "/home/u/data"}, {"region", "eu"}}));
 }
 
-TEST_F(LoaderTest, GlobalVariablesSeeOnlyTheEnvironment) {
+TEST_F(LoaderTest, GlobalVariablesUseEachOtherInAnyOrderAndTheEnvironment) {
+    env_ = {{"HOME_DIR", "/home/u"}};
+    LoadResult r = load(R"(
+[global.variables]
+out = "${base}/out"
+base = "${HOME_DIR}/${name}"
+name = "job"
+
+[[stages]]
+id = "load"
+function = "test.source"
+
+[[stages]]
+id = "save"
+function = "test.sink"
+inputs = ["load"]
+[stages.config]
+path = "${out}/x.csv"
+)");
+    ASSERT_TRUE(r.pipeline.has_value()) << r.diagnostics.to_string();
+    EXPECT_EQ(r.pipeline->stages[1].config.get_string("path"), "/home/u/job/out/x.csv");
+    EXPECT_EQ(r.pipeline->global.variables.at("out"), "/home/u/job/out");
+}
+
+TEST_F(LoaderTest, ACycleOfGlobalVariablesIsOneErrorNamingIt) {
     EXPECT_EQ(load_errors(R"(
 [global.variables]
-a = "x"
-b = "${a}"
+a = "${b}/x"
+b = "${c}"
+c = "${a}"
+d = "${a}-d"
 n = 5
+
+[[stages]]
+id = "load"
+function = "test.source"
+
+[[stages]]
+id = "save"
+function = "test.sink"
+inputs = ["load"]
+[stages.config]
+path = "${d}"
+)"),
+              (std::vector<std::string>{
+                  "pipe.toml:2:5: error: [global.variables] refer to each other in a cycle: "
+                  "a -> b -> c -> a",
+                  "pipe.toml:6:5: error: variable 'n' in [global.variables] must be a string, "
+                  "not integer 5 (quote it)"}));
+}
+
+TEST_F(LoaderTest, AnUnsetVariableInsideAGlobalVariableIsReportedThere) {
+    EXPECT_EQ(load_errors(R"(
+[global.variables]
+a = "${NOT_SET_ANYWHERE}"
+b = "${a}"
 
 [[stages]]
 id = "load"
@@ -494,14 +544,9 @@ inputs = ["load"]
 path = "${b}"
 )"),
               (std::vector<std::string>{
-                  "pipe.toml:3:5: error: variable 'a' is not set (used in \"${a}\"); set it in "
-                  "the environment or in [global.variables], or give a default: ${a:-value}",
-                  "pipe.toml:4:5: error: variable 'n' in [global.variables] must be a string, "
-                  "not integer 5 (quote it)",
-                  // b failed, so it is not defined: its users fail too, each at its own place.
-                  "pipe.toml:15:8: error: stage 'save': variable 'b' is not set (used in "
-                  "\"${b}\"); set it in the environment or in [global.variables], or give a "
-                  "default: ${b:-value}"}));
+                  "pipe.toml:2:5: error: variable 'NOT_SET_ANYWHERE' is not set (used in "
+                  "\"${NOT_SET_ANYWHERE}\"); set it in the environment or in [global.variables], "
+                  "or give a default: ${NOT_SET_ANYWHERE:-value}"}));
 }
 
 TEST_F(LoaderTest, UsesTheProcessEnvironmentByDefault) {
