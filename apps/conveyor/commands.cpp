@@ -189,6 +189,10 @@ int cmd_run(const RunArgs& args) {
     register_builtin_plugins(registry);
     LoadOptions options;
     options.executor_override = executor_kind(args.executor);
+    options.overrides = args.sets;
+    if (args.workers) options.overrides.push_back("global.workers=" + *args.workers);
+    if (args.concurrency) options.overrides.push_back("global.concurrency=" + *args.concurrency);
+    if (args.batch_size) options.overrides.push_back("global.batch_size=" + *args.batch_size);
     Loaded loaded = load(args.file, registry, options);
     if (!loaded.pipeline) return loaded.exit_code;
     const PipelineSpec& p = *loaded.pipeline;
@@ -200,6 +204,8 @@ int cmd_run(const RunArgs& args) {
 
     if (args.dry_run) {
         std::fputs(plan_text(p).c_str(), stdout);
+        for (const std::string& o : options.overrides)
+            std::fprintf(stdout, "  set on the command line: %s\n", o.c_str());
         return exit_codes::kOk;
     }
 

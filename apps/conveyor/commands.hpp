@@ -36,6 +36,11 @@ struct RunArgs {
     std::optional<std::string> metrics_textfile;
     std::vector<std::string> taps; ///< STAGE[:N]
     std::optional<std::string> keep_intermediate;
+    /// --set KEY=VALUE, in order, then --workers/--concurrency/--batch-size as such.
+    std::vector<std::string> sets;
+    std::optional<std::string> workers;
+    std::optional<std::string> concurrency;
+    std::optional<std::string> batch_size;
 };
 
 /// "30s", "1.5m", "500ms", "2h" or plain seconds, up to 24h; nullopt when malformed, negative,

@@ -43,6 +43,18 @@ int main(int argc, char** argv) {
     run->add_option("file", run_args.file, "Pipeline file (TOML)")->required()->type_name("FILE");
     run->add_option("--executor", run_args.executor, "Override [global] executor")
         ->check(CLI::IsMember({"dag", "channel", "async"}));
+    run->add_option("--set", run_args.sets,
+                    "Set a pipeline value, checked like the file's: global.KEY=VALUE, "
+                    "error_handling.KEY=VALUE, stages.ID.KEY=VALUE (that stage's config); "
+                    "repeatable")
+        ->type_name("KEY=VALUE")
+        ->allow_extra_args(false);
+    run->add_option("--workers", run_args.workers, "Same as --set global.workers=N")
+        ->type_name("N");
+    run->add_option("--concurrency", run_args.concurrency, "Same as --set global.concurrency=N")
+        ->type_name("N");
+    run->add_option("--batch-size", run_args.batch_size, "Same as --set global.batch_size=N")
+        ->type_name("N");
     run->add_option("--log-level", run_args.log_level,
                     "trace|debug|info|warn|error|off (overrides CONVEYOR_LOG and [global])")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "warning", "error", "off"}));

@@ -4,6 +4,7 @@
 #include "conveyor/graph/dag.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "expand.hpp"
+#include "overrides.hpp"
 #include "sections.hpp"
 #include "stage_options.hpp"
 #include "toml_limits.hpp"
@@ -128,6 +129,9 @@ void Loader::expand_string(toml::node& node, const config::VariableLookup& looku
                            std::string_view stage) {
     std::string& text = node.as_string()->get();
     if (!config::needs_expansion(text)) return;
+    // Exactly one ${...}: the value takes the type its option wants.
+    if (text.size() > 3 && text.starts_with("${") && text.find('}') == text.size() - 1)
+        ctx_.substituted.emplace(&node, text);
     Result<std::string> r = config::expand_variables(text, lookup);
     if (!r) {
         if (ctx_.is_poisoned(node)) return; // a variable it uses failed, and said why
@@ -773,6 +777,7 @@ std::optional<PipelineSpec> Loader::load(std::string_view text) {
     PipelineSpec spec;
     spec.file = ctx_.file;
     spec.name = default_name_;
+    config::apply_overrides(ctx_, root, options_.overrides);
     expand_variables(root, spec.global);
     check_top_level(root);
     if (const toml::node* n = root.get("pipeline")) config::read_pipeline_section(ctx_, *n, spec);

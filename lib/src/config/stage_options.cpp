@@ -29,19 +29,22 @@ public:
         // A string whose expansion failed was reported already.
         if (ctx_.contains_poison(node)) return std::nullopt;
         switch (spec_.type) {
-        case OptionType::Bool:
-            if (!node.is_boolean()) return type_error(node);
-            return OptionValue(node.as_boolean()->get());
+        case OptionType::Bool: {
+            const std::optional<bool> b = ctx_.bool_of(node);
+            if (!b) return type_error(node);
+            return OptionValue(*b);
+        }
         case OptionType::Int: {
-            if (!node.is_integer()) return type_error(node);
-            const std::int64_t v = node.as_integer()->get();
+            const std::optional<std::int64_t> n = ctx_.int_of(node);
+            if (!n) return type_error(node);
+            const std::int64_t v = *n;
             if (!in_bounds(node, static_cast<double>(v))) return std::nullopt;
             return OptionValue(v);
         }
         case OptionType::Float: {
-            if (!node.is_number()) return type_error(node);
-            const double v = node.is_integer() ? static_cast<double>(node.as_integer()->get())
-                                               : node.as_floating_point()->get();
+            const std::optional<double> n = ctx_.number_of(node);
+            if (!n) return type_error(node);
+            const double v = *n;
             if (!std::isfinite(v)) {
                 ctx_.error(ctx_.at(node), stage_,
                            "key '" + std::string(key_) + "' must be a finite number, not " +
@@ -80,7 +83,9 @@ private:
     std::optional<OptionValue> type_error(const toml::node& node) {
         std::string msg = "key '" + std::string(key_) + "' must be " +
                           std::string(expected_type(spec_.type)) + ", not " + describe(node);
-        if (node.is_string() && spec_.type != OptionType::String &&
+        if (ctx_.substituted.count(&node))
+            msg += ctx_.substitution_note(node);
+        else if (node.is_string() && spec_.type != OptionType::String &&
             spec_.type != OptionType::StringList && looks_like_scalar(node.as_string()->get()))
             msg += " (remove the quotes)";
         else if (spec_.type == OptionType::Int && node.is_floating_point())

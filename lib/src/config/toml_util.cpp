@@ -22,6 +22,52 @@ bool LoadContext::contains_poison(const toml::node& node) const {
     return false;
 }
 
+namespace {
+
+const std::string* substituted_text(const LoadContext& ctx, const toml::node& node) {
+    if (!node.is_string() || ctx.substituted.count(&node) == 0) return nullptr;
+    return &node.as_string()->get();
+}
+
+} // namespace
+
+std::optional<std::int64_t> LoadContext::int_of(const toml::node& node) const {
+    if (node.is_integer()) return node.as_integer()->get();
+    const std::string* s = substituted_text(*this, node);
+    if (!s || s->empty()) return std::nullopt;
+    std::int64_t v = 0;
+    const char* begin = s->data() + (s->front() == '+' ? 1 : 0);
+    auto [ptr, ec] = std::from_chars(begin, s->data() + s->size(), v);
+    if (ec != std::errc() || ptr != s->data() + s->size()) return std::nullopt;
+    return v;
+}
+
+std::optional<double> LoadContext::number_of(const toml::node& node) const {
+    if (node.is_integer()) return static_cast<double>(node.as_integer()->get());
+    if (node.is_floating_point()) return node.as_floating_point()->get();
+    const std::string* s = substituted_text(*this, node);
+    if (!s || s->empty()) return std::nullopt;
+    double v = 0;
+    const char* begin = s->data() + (s->front() == '+' ? 1 : 0);
+    auto [ptr, ec] = std::from_chars(begin, s->data() + s->size(), v);
+    if (ec != std::errc() || ptr != s->data() + s->size()) return std::nullopt;
+    return v;
+}
+
+std::optional<bool> LoadContext::bool_of(const toml::node& node) const {
+    if (node.is_boolean()) return node.as_boolean()->get();
+    const std::string* s = substituted_text(*this, node);
+    if (!s) return std::nullopt;
+    if (*s == "true") return true;
+    if (*s == "false") return false;
+    return std::nullopt;
+}
+
+std::string LoadContext::substitution_note(const toml::node& node) const {
+    const auto it = substituted.find(&node);
+    return it == substituted.end() ? std::string() : " (the value of " + it->second + ")";
+}
+
 std::vector<Entry> entries_in_file_order(const toml::table& table) {
     std::vector<Entry> out;
     out.reserve(table.size());
@@ -138,7 +184,10 @@ void type_error(LoadContext& ctx, const toml::node& node, std::string_view what,
                 std::string_view expected, std::string_view stage = {}) {
     std::string msg =
         std::string(what) + " must be " + std::string(expected) + ", not " + describe(node);
-    if (quoted_number(node) && expected != "a string") msg += " (remove the quotes)";
+    if (ctx.substituted.count(&node))
+        msg += ctx.substitution_note(node);
+    else if (quoted_number(node) && expected != "a string")
+        msg += " (remove the quotes)";
     ctx.error(ctx.at(node), stage, std::move(msg));
 }
 
@@ -170,21 +219,20 @@ std::optional<std::string> read_choice(LoadContext& ctx, const toml::node& node,
 
 std::optional<bool> read_bool(LoadContext& ctx, const toml::node& node, std::string_view what,
                               std::string_view stage) {
-    if (!node.is_boolean()) {
-        type_error(ctx, node, what, "a boolean (true or false)", stage);
-        return std::nullopt;
-    }
-    return node.as_boolean()->get();
+    const std::optional<bool> b = ctx.bool_of(node);
+    if (!b) type_error(ctx, node, what, "a boolean (true or false)", stage);
+    return b;
 }
 
 std::optional<std::int64_t> read_int(LoadContext& ctx, const toml::node& node,
                                      std::string_view what, std::int64_t min, std::int64_t max,
                                      std::string_view stage) {
-    if (!node.is_integer()) {
+    const std::optional<std::int64_t> n = ctx.int_of(node);
+    if (!n) {
         type_error(ctx, node, what, min > 0 ? "a positive integer" : "an integer", stage);
         return std::nullopt;
     }
-    const std::int64_t v = node.as_integer()->get();
+    const std::int64_t v = *n;
     if (v < min || v > max) {
         ctx.error(ctx.at(node), stage,
                   std::string(what) + " must be between " + std::to_string(min) + " and " +
@@ -196,12 +244,12 @@ std::optional<std::int64_t> read_int(LoadContext& ctx, const toml::node& node,
 
 std::optional<double> read_seconds(LoadContext& ctx, const toml::node& node, std::string_view what,
                                    bool allow_zero, std::string_view stage) {
-    if (!node.is_number()) {
+    const std::optional<double> n = ctx.number_of(node);
+    if (!n) {
         type_error(ctx, node, what, "a number of seconds", stage);
         return std::nullopt;
     }
-    const double v = node.is_integer() ? static_cast<double>(node.as_integer()->get())
-                                       : node.as_floating_point()->get();
+    const double v = *n;
     // A year bounds every sensible delay and keeps conversions to durations safe.
     constexpr double kMaxSeconds = 365.0 * 24 * 3600;
     if (!std::isfinite(v) || v < 0 || (v == 0 && !allow_zero) || v > kMaxSeconds) {

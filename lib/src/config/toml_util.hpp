@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <toml++/toml.h>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -23,8 +24,13 @@ struct LoadContext {
     /// String nodes whose variable expansion failed; already reported, so later checks of
     /// their value stay silent instead of piling a second error on the same spot.
     std::unordered_set<const toml::node*> poisoned;
+    /// String nodes that were exactly one `${...}` before expansion, with that text: their
+    /// value takes the type the option wants (`workers = "${W:-2}"` is the integer 2).
+    std::unordered_map<const toml::node*, std::string> substituted;
 
     [[nodiscard]] SourceLocation at(const toml::source_region& region) const {
+        // A value given on the command line (config/overrides.hpp) is located there.
+        if (region.path && region.path->starts_with("--set ")) return SourceLocation{*region.path};
         return SourceLocation{file, region.begin.line, region.begin.column};
     }
     [[nodiscard]] SourceLocation at(const toml::node& node) const { return at(node.source()); }
@@ -44,6 +50,13 @@ struct LoadContext {
     }
     /// True when `node` or anything inside it failed expansion.
     [[nodiscard]] bool contains_poison(const toml::node& node) const;
+    /// `node` as an integer, float or boolean: its value when it is one, or the text of a
+    /// substituted string (see `substituted`) when that reads as one; nullopt otherwise.
+    [[nodiscard]] std::optional<std::int64_t> int_of(const toml::node& node) const;
+    [[nodiscard]] std::optional<double> number_of(const toml::node& node) const;
+    [[nodiscard]] std::optional<bool> bool_of(const toml::node& node) const;
+    /// " (the value of ${W:-x})" for a substituted string, else "".
+    [[nodiscard]] std::string substitution_note(const toml::node& node) const;
 };
 
 /// One `key = value` of a table.

@@ -549,6 +549,87 @@ path = "${b}"
                   "or give a default: ${NOT_SET_ANYWHERE:-value}"}));
 }
 
+TEST_F(LoaderTest, AValueThatIsExactlyOneVariableTakesTheTypeOfItsOption) {
+    env_ = {{"W", "3"}, {"RATIO", "0.25"}, {"FLAG", "true"}, {"ID", "007"}};
+    LoadResult r = load(R"(
+[global]
+workers = "${W}"
+lock = "${LOCK:-true}"
+timeout_seconds = "${T:-1.5}"
+
+[[stages]]
+id = "load"
+function = "test.source"
+[stages.config]
+count = "${COUNT:-42}"
+
+[[stages]]
+id = "m"
+function = "test.map"
+inputs = ["load"]
+[stages.config]
+field = "${ID}"
+flag = "${FLAG}"
+ratio = "${RATIO}"
+limit = "${W}"
+
+[[stages]]
+id = "save"
+function = "test.sink"
+inputs = ["m"]
+[stages.config]
+path = "${ID}.csv"
+)");
+    ASSERT_TRUE(r.pipeline.has_value()) << r.diagnostics.to_string();
+    const PipelineSpec& p = *r.pipeline;
+    EXPECT_EQ(p.global.workers, 3u);
+    EXPECT_TRUE(p.global.lock);
+    EXPECT_EQ(p.global.timeout_seconds, 1.5);
+    EXPECT_EQ(p.stages[0].config.get_int("count"), 42);
+    EXPECT_EQ(p.stages[1].config.get_string("field"), "007") << "a string option stays a string";
+    EXPECT_TRUE(p.stages[1].config.get_bool("flag"));
+    EXPECT_EQ(p.stages[1].config.get_double("ratio"), 0.25);
+    EXPECT_EQ(p.stages[1].config.get_int("limit"), 3);
+}
+
+TEST_F(LoaderTest, AVariableThatDoesNotReadAsItsOptionsTypeIsAnErrorNamingIt) {
+    env_ = {{"W", "two"}, {"L", "500"}};
+    EXPECT_EQ(load_errors(R"(
+[global]
+workers = "${W:-2}"
+lock = "${LOCK:-yes}"
+
+[[stages]]
+id = "load"
+function = "test.source"
+
+[[stages]]
+id = "m"
+function = "test.map"
+inputs = ["load"]
+[stages.config]
+field = "x"
+limit = "${L}"
+ratio = "half ${L}"
+
+[[stages]]
+id = "save"
+function = "test.sink"
+inputs = ["m"]
+[stages.config]
+path = "p"
+)"),
+              (std::vector<std::string>{
+                  "pipe.toml:2:11: error: [global] workers must be an integer, not string "
+                  "\"two\" (the value of ${W:-2})",
+                  "pipe.toml:3:8: error: [global] lock must be a boolean (true or false), not "
+                  "string \"yes\" (the value of ${LOCK:-yes})",
+                  "pipe.toml:15:9: error: stage 'm': key 'limit' must be between 1 and 100, got "
+                  "500",
+                  "pipe.toml:16:9: error: stage 'm': key 'ratio' must be a number, not string "
+                  "\"half 500\""}));
+}
+
 TEST_F(LoaderTest, UsesTheProcessEnvironmentByDefault) {
     ::setenv("CONVEYOR_LOADER_TEST_PATH", "from-env.csv", 1);
     LoadResult r = load_pipeline_text(toml_text(R"(

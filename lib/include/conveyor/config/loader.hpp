@@ -27,6 +27,9 @@ struct LoadOptions {
     std::function<std::optional<std::string>(std::string_view)> getenv;
     /// `conveyor run --executor`: replaces `[global] executor`.
     std::optional<ExecutorKind> executor_override;
+    /// `conveyor run --set KEY=VALUE` (and --workers, ...), in order: put into the pipeline's
+    /// TOML before it is read (config/overrides.hpp).
+    std::vector<std::string> overrides;
 };
 
 /// The outcome of loading: a pipeline, or every problem found (both may carry warnings).
