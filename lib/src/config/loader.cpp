@@ -5,6 +5,7 @@
 #include "conveyor/registry/registry.hpp"
 #include "expand.hpp"
 #include "overrides.hpp"
+#include "variables.hpp"
 #include "sections.hpp"
 #include "stage_options.hpp"
 #include "toml_limits.hpp"
@@ -90,10 +91,6 @@ public:
 private:
     std::optional<std::string> getenv(std::string_view name) const;
     void expand_variables(toml::table& root, GlobalSpec& global);
-    void expand_tree(toml::node& node, const config::VariableLookup& lookup, const toml::node* skip,
-                     std::string_view stage);
-    void expand_string(toml::node& node, const config::VariableLookup& lookup,
-                       std::string_view stage);
     void check_top_level(const toml::table& root);
     void read_stages(const toml::node* node, const GlobalSpec& global);
     void read_stage(const toml::table& table, StageDraft& draft, const GlobalSpec& global);
@@ -125,147 +122,9 @@ std::optional<std::string> Loader::getenv(std::string_view name) const {
     return std::nullopt;
 }
 
-void Loader::expand_string(toml::node& node, const config::VariableLookup& lookup,
-                           std::string_view stage) {
-    std::string& text = node.as_string()->get();
-    if (!config::needs_expansion(text)) return;
-    // Exactly one ${...}: the value takes the type its option wants.
-    if (text.size() > 3 && text.starts_with("${") && text.find('}') == text.size() - 1)
-        ctx_.substituted.emplace(&node, text);
-    Result<std::string> r = config::expand_variables(text, lookup);
-    if (!r) {
-        if (ctx_.is_poisoned(node)) return; // a variable it uses failed, and said why
-        ctx_.error(ctx_.at(node), stage, r.error().message);
-        ctx_.poisoned.insert(&node);
-        return;
-    }
-    text = std::move(*r);
-}
-
-void Loader::expand_tree(toml::node& node, const config::VariableLookup& lookup,
-                         const toml::node* skip, std::string_view stage) {
-    if (&node == skip) return;
-    if (node.is_string()) {
-        expand_string(node, lookup, stage);
-    } else if (toml::table* t = node.as_table()) {
-        for (auto&& [k, v] : *t)
-            expand_tree(v, lookup, skip, stage);
-    } else if (toml::array* a = node.as_array()) {
-        for (toml::node& v : *a)
-            expand_tree(v, lookup, skip, stage);
-    }
-}
-
 void Loader::expand_variables(toml::table& root, GlobalSpec& global) {
-    toml::node* vars_node = nullptr;
-    if (toml::table* g = root["global"].as_table()) vars_node = g->get("variables");
-
-    // [global.variables] values may use each other, in any order, and the environment.
-    std::set<std::string, std::less<>> failed_variables;
-    if (vars_node) {
-        toml::table* vars = vars_node->as_table();
-        if (!vars) {
-            ctx_.error(ctx_.at(*vars_node), {},
-                       "[global] variables must be a table of strings, not " +
-                           config::describe(*vars_node));
-        } else {
-            std::map<std::string, toml::node*, std::less<>> defined;
-            std::vector<std::string> order;
-            for (const Entry& e : config::entries_in_file_order(*vars)) {
-                const std::string name(e.key->str());
-                toml::node& value = *vars->get(name);
-                if (!value.is_string()) {
-                    std::string msg = "variable '" + name +
-                                      "' in [global.variables] must be a string, not " +
-                                      config::describe(value);
-                    if (value.is_number() || value.is_boolean()) msg += " (quote it)";
-                    ctx_.error(ctx_.at(value), {}, std::move(msg));
-                    continue;
-                }
-                if (!config::is_variable_name(name))
-                    ctx_.warning(ctx_.at(*e.key, value), {},
-                                 "variable '" + name +
-                                     "' can never be used: names in ${...} "
-                                     "are letters, digits and '_', not starting with a digit");
-                defined.emplace(name, &value);
-                order.push_back(name);
-            }
-            // Depth-first: a variable is expanded once the ones it uses are.
-            enum class Mark { None, Busy, Done };
-            std::map<std::string, Mark, std::less<>> mark;
-            std::vector<std::string> path;
-            std::function<bool(const std::string&)> resolve;
-            const config::VariableLookup lookup_var =
-                [&](std::string_view name) -> std::optional<std::string> {
-                const auto it = defined.find(name);
-                if (it == defined.end()) return getenv(name);
-                // One that failed was reported where it failed: its users go on quietly
-                // (the load fails anyway).
-                if (!resolve(it->first)) return std::string();
-                const auto got = global.variables.find(it->first);
-                if (got == global.variables.end()) return std::nullopt;
-                return got->second;
-            };
-            resolve = [&](const std::string& name) -> bool {
-                Mark& m = mark[name];
-                if (m == Mark::Done) return failed_variables.count(name) == 0;
-                toml::node& value = *defined.at(name);
-                if (m == Mark::Busy) {
-                    const auto from = std::find(path.begin(), path.end(), name);
-                    std::string cycle;
-                    for (auto it = from; it != path.end(); ++it)
-                        cycle += *it + " -> ";
-                    cycle += name;
-                    ctx_.error(ctx_.at(value), {},
-                               "[global.variables] refer to each other in a cycle: " + cycle);
-                    return false;
-                }
-                m = Mark::Busy;
-                path.push_back(name);
-                if (!ctx_.is_poisoned(value)) expand_string(value, lookup_var, {});
-                path.pop_back();
-                m = Mark::Done;
-                if (ctx_.is_poisoned(value)) {
-                    failed_variables.insert(name);
-                    return false;
-                }
-                global.variables[name] = value.as_string()->get();
-                return true;
-            };
-            for (const std::string& name : order)
-                resolve(name);
-        }
-    }
-
-    const config::VariableLookup lookup = [this, &global,
-                                           &failed_variables](std::string_view name) {
-        if (auto it = global.variables.find(std::string(name)); it != global.variables.end())
-            return std::optional<std::string>(it->second);
-        if (failed_variables.count(name)) return std::optional<std::string>(std::string());
-        return getenv(name);
-    };
-    for (auto&& [key, value] : root) {
-        toml::array* stages = key == "stages" ? value.as_array() : nullptr;
-        if (!stages) {
-            expand_tree(value, lookup, vars_node, {});
-            continue;
-        }
-        // Inside a stage, messages name it: expand its id first (once), then the rest.
-        for (toml::node& item : *stages) {
-            toml::table* t = item.as_table();
-            if (!t) {
-                expand_tree(item, lookup, nullptr, {});
-                continue;
-            }
-            std::string id;
-            if (toml::node* id_node = t->get("id"); id_node && id_node->is_string()) {
-                expand_string(*id_node, lookup, {});
-                if (!ctx_.is_poisoned(*id_node)) id = id_node->as_string()->get();
-            }
-            for (auto&& [k, v] : *t)
-                if (k != "id") expand_tree(v, lookup, nullptr, id);
-        }
-    }
+    config::expand_pipeline_variables(ctx_, root, global,
+                                      [this](std::string_view name) { return getenv(name); });
 }
 
 void Loader::check_top_level(const toml::table& root) {
