@@ -39,11 +39,11 @@ std::string PlanView::describe_stage(std::size_t i) const {
                                 "only that many]",
                                 *top, *top);
         else
-            line += fmt::format("  [holds {}: spills to {}/spill beyond {}]",
+            line += fmt::format("  [holds {}: spills to {} beyond {}]",
                                 p.global.execution_mode == ExecutionMode::Streaming
                                     ? "each window's records (runs once per window)"
                                     : "its input",
-                                state_dir_for(p), obs::human_bytes(p.memory_share()));
+                                spill_dir_for(p), obs::human_bytes(p.memory_share()));
     }
     return line;
 }
@@ -156,8 +156,8 @@ std::string explain_text(const PipelineSpec& p) {
                      g.memory_limit ? "" : " (memory_limit unset: a quarter of RAM)",
                      dag ? " and the buffered edges" : "");
     if (dag)
-        s += fmt::format("  memory cap      {} for buffered edges, beyond it they spill to {}/spill{}\n",
-                         obs::human_bytes(p.edge_share()), state_dir_for(p),
+        s += fmt::format("  memory cap      {} for buffered edges, beyond it they spill to {}{}\n",
+                         obs::human_bytes(p.edge_share()), spill_dir_for(p),
                          g.max_buffered_bytes ? " (max_buffered_bytes)" : "");
     s += fmt::format("  timeout         {}\n",
                      g.timeout_seconds ? fmt::format("{} s for the whole run", *g.timeout_seconds)

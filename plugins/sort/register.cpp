@@ -223,18 +223,16 @@ private:
 
     /// Emits the next batch of held records in sorted order (records of one schema per batch).
     Result<bool> emit_held(Emitter& out) {
-        // The storage of every held batch, co-owned by each output batch through one owner:
-        // an output batch takes rows from up to batch_size input batches.
-        if (!held_storage_) {
-            held_storage_ = std::make_shared<Batch>();
-            for (Batch& b : batches_)
-                held_storage_->share_storage_of(b);
-        }
+        // The held batches become one owner that every output batch keeps alive: an output
+        // batch takes rows from up to batch_size of them.
+        if (!held_storage_)
+            held_storage_ = std::make_shared<std::vector<Batch>>(std::move(batches_));
+        const std::vector<Batch>& held = *held_storage_;
         std::optional<Batch> cur;
         std::size_t n = 0;
         while (emitted_ < order_idx_.size() && n < batch_size_) {
             const Ref& ref = refs_[order_idx_[emitted_]];
-            Batch& src = batches_[ref.batch];
+            const Batch& src = held[ref.batch];
             if (cur && cur->schema_ref() != src.schema_ref()) {
                 out.emit(std::move(*cur));
                 cur.reset();
@@ -374,7 +372,8 @@ private:
 
     // Held input: batches, the key values of their rows (keys.size() per row), row refs.
     std::vector<Batch> batches_;
-    std::shared_ptr<Batch> held_storage_; ///< emit_held: the storage of batches_, in one owner
+    /// emit_held: batches_, moved into one owner that the output batches share.
+    std::shared_ptr<const std::vector<Batch>> held_storage_;
     std::vector<Value> keys_;
     std::vector<Ref> refs_;
     std::vector<std::uint32_t> order_idx_;

@@ -20,6 +20,7 @@ namespace conveyor::config {
 
 /// Applies `overrides` ("KEY=VALUE" each) to `root`; a malformed one, or a stage id no stage
 /// has, is an error (located at "--set KEY=VALUE").
-void apply_overrides(LoadContext& ctx, toml::table& root, const std::vector<std::string>& overrides);
+void apply_overrides(LoadContext& ctx, toml::table& root,
+                     const std::vector<std::string>& overrides);
 
 } // namespace conveyor::config

@@ -79,25 +79,22 @@ std::size_t memory_holders(const PipelineSpec& p) {
     std::size_t holders = materialises_edges(p) ? 1 : 0;
     for (const StageSpec& s : p.stages)
         holders += s.descriptor && s.descriptor->needs_whole_input ? 1 : 0;
-    return std::max<std::size_t>(1, holders);
+    return holders;
 }
 
 } // namespace
 
 std::uint64_t PipelineSpec::memory_share() const {
-    return memory_limit() / memory_holders(*this);
+    return memory_limit() / std::max<std::size_t>(1, memory_holders(*this));
 }
 
 bool PipelineSpec::holds_data() const {
-    if (materialises_edges(*this)) return true;
-    return std::any_of(stages.begin(), stages.end(), [](const StageSpec& s) {
-        return s.descriptor && s.descriptor->needs_whole_input;
-    });
+    return memory_holders(*this) != 0;
 }
 
 std::uint64_t PipelineSpec::edge_share() const {
     if (global.max_buffered_bytes != 0) return global.max_buffered_bytes;
-    return memory_limit() / memory_holders(*this);
+    return memory_share();
 }
 
 std::optional<std::uint64_t> PipelineSpec::consumers_take_at_most(std::size_t i) const {

@@ -29,29 +29,28 @@ const std::string* substituted_text(const LoadContext& ctx, const toml::node& no
     return &node.as_string()->get();
 }
 
-} // namespace
-
-std::optional<std::int64_t> LoadContext::int_of(const toml::node& node) const {
-    if (node.is_integer()) return node.as_integer()->get();
-    const std::string* s = substituted_text(*this, node);
+/// The whole of `s` as a T (an optional leading '+' allowed), or nullopt.
+template <class T>
+std::optional<T> whole_number(const std::string* s) {
     if (!s || s->empty()) return std::nullopt;
-    std::int64_t v = 0;
+    T v{};
     const char* begin = s->data() + (s->front() == '+' ? 1 : 0);
     auto [ptr, ec] = std::from_chars(begin, s->data() + s->size(), v);
     if (ec != std::errc() || ptr != s->data() + s->size()) return std::nullopt;
     return v;
 }
 
+} // namespace
+
+std::optional<std::int64_t> LoadContext::int_of(const toml::node& node) const {
+    if (node.is_integer()) return node.as_integer()->get();
+    return whole_number<std::int64_t>(substituted_text(*this, node));
+}
+
 std::optional<double> LoadContext::number_of(const toml::node& node) const {
     if (node.is_integer()) return static_cast<double>(node.as_integer()->get());
     if (node.is_floating_point()) return node.as_floating_point()->get();
-    const std::string* s = substituted_text(*this, node);
-    if (!s || s->empty()) return std::nullopt;
-    double v = 0;
-    const char* begin = s->data() + (s->front() == '+' ? 1 : 0);
-    auto [ptr, ec] = std::from_chars(begin, s->data() + s->size(), v);
-    if (ec != std::errc() || ptr != s->data() + s->size()) return std::nullopt;
-    return v;
+    return whole_number<double>(substituted_text(*this, node));
 }
 
 std::optional<bool> LoadContext::bool_of(const toml::node& node) const {

@@ -55,8 +55,7 @@ void expand_pipeline_variables(LoadContext& ctx, toml::table& root, GlobalSpec& 
         toml::table* vars = vars_node->as_table();
         if (!vars) {
             ctx.error(ctx.at(*vars_node), {},
-                       "[global] variables must be a table of strings, not " +
-                           describe(*vars_node));
+                      "[global] variables must be a table of strings, not " + describe(*vars_node));
         } else {
             std::map<std::string, toml::node*, std::less<>> defined;
             std::vector<std::string> order;
@@ -73,15 +72,14 @@ void expand_pipeline_variables(LoadContext& ctx, toml::table& root, GlobalSpec& 
                 }
                 if (!is_variable_name(name))
                     ctx.warning(ctx.at(*e.key, value), {},
-                                 "variable '" + name +
-                                     "' can never be used: names in ${...} "
-                                     "are letters, digits and '_', not starting with a digit");
+                                "variable '" + name +
+                                    "' can never be used: names in ${...} "
+                                    "are letters, digits and '_', not starting with a digit");
                 defined.emplace(name, &value);
                 order.push_back(name);
             }
-            // Depth-first: a variable is expanded once the ones it uses are.
-            enum class Mark { None, Busy, Done };
-            std::map<std::string, Mark, std::less<>> mark;
+            // Depth-first: a variable is expanded once the ones it uses are. `path` holds those
+            // being expanded; a name met again on it closes a cycle.
             std::vector<std::string> path;
             std::function<bool(const std::string&)> resolve;
             const VariableLookup lookup_var =
@@ -96,24 +94,22 @@ void expand_pipeline_variables(LoadContext& ctx, toml::table& root, GlobalSpec& 
                 return got->second;
             };
             resolve = [&](const std::string& name) -> bool {
-                Mark& m = mark[name];
-                if (m == Mark::Done) return failed_variables.count(name) == 0;
+                if (failed_variables.count(name)) return false;
+                if (global.variables.count(name)) return true;
                 toml::node& value = *defined.at(name);
-                if (m == Mark::Busy) {
-                    const auto from = std::find(path.begin(), path.end(), name);
+                if (const auto from = std::find(path.begin(), path.end(), name);
+                    from != path.end()) {
                     std::string cycle;
                     for (auto it = from; it != path.end(); ++it)
                         cycle += *it + " -> ";
                     cycle += name;
                     ctx.error(ctx.at(value), {},
-                               "[global.variables] refer to each other in a cycle: " + cycle);
+                              "[global.variables] refer to each other in a cycle: " + cycle);
                     return false;
                 }
-                m = Mark::Busy;
                 path.push_back(name);
                 if (!ctx.is_poisoned(value)) expand_string(ctx, value, lookup_var, {});
                 path.pop_back();
-                m = Mark::Done;
                 if (ctx.is_poisoned(value)) {
                     failed_variables.insert(name);
                     return false;
@@ -126,8 +122,7 @@ void expand_pipeline_variables(LoadContext& ctx, toml::table& root, GlobalSpec& 
         }
     }
 
-    const VariableLookup lookup = [&getenv, &global,
-                                    &failed_variables](std::string_view name) {
+    const VariableLookup lookup = [&getenv, &global, &failed_variables](std::string_view name) {
         if (auto it = global.variables.find(std::string(name)); it != global.variables.end())
             return std::optional<std::string>(it->second);
         if (failed_variables.count(name)) return std::optional<std::string>(std::string());

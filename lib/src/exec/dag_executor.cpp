@@ -159,8 +159,7 @@ std::vector<std::vector<Dag::Chain>> plan_steps(const Plan& plan) {
 void run_dag(Plan& plan) {
     Budget budget;
     budget.cap = plan.pipeline->edge_share();
-    const std::string spill_dir =
-        (std::filesystem::path(state_dir_for(*plan.pipeline)) / "spill").string();
+    const std::string spill_dir = spill_dir_for(*plan.pipeline);
     const std::size_t capacity = plan.pipeline->global.channel_buffer_size;
 
     // Spill files of edges a killed run left (a run that spills removes them too, but this

@@ -7,14 +7,27 @@
 
 namespace conveyor::exec {
 
+namespace {
+
+/// Moves `from`'s checkpoint marker, metadata and output tag to `to`: what travels with a
+/// batch's records, for the shell that stands for them on the edge and back.
+void move_control(Batch& from, Batch& to) {
+    to.set_checkpoint(from.take_checkpoint());
+    for (BatchInfo& info : from.take_infos())
+        to.add_info(std::move(info));
+    to.set_output(from.output());
+}
+
+} // namespace
+
 std::string edge_spill_name(std::string_view stage, std::uint32_t output) {
     return fmt::format("{}.edge{}", stage, output);
 }
 
 Result<EdgeItem> EdgeSpillWriter::spill(Batch batch) {
     if (!writer_) {
+        // What a killed run left was removed when this one started (run_dag).
         const std::string name = edge_spill_name(stage_, output_);
-        spill::remove_stale(dir_, name);
         Result<spill::RunWriter> w =
             spill::RunWriter::create(dir_, spill::file_stem(name), 0, &temp_files_);
         if (!w) return std::move(w).error().in_stage(stage_);
@@ -29,10 +42,7 @@ Result<EdgeItem> EdgeSpillWriter::spill(Batch batch) {
             return std::move(s).error().in_stage(stage_);
     EdgeItem item;
     item.batch = Batch(batch.schema_ref());
-    item.batch.set_checkpoint(batch.take_checkpoint());
-    for (BatchInfo& info : batch.take_infos())
-        item.batch.add_info(std::move(info));
-    item.batch.set_output(batch.output());
+    move_control(batch, item.batch);
     item.spilled_rows = batch.rows();
     item.file = file_;
     return item;
@@ -82,10 +92,7 @@ Result<Batch> EdgeSpillReader::restore(EdgeItem item) {
             row[c++] = m.value;
         }
     }
-    out.set_checkpoint(b.take_checkpoint());
-    for (BatchInfo& info : b.take_infos())
-        out.add_info(std::move(info));
-    out.set_output(b.output());
+    move_control(b, out);
     return out;
 }
 

@@ -46,8 +46,7 @@ struct EdgeItem {
 /// Writes the records of batches one stage output spills, in emission order.
 class EdgeSpillWriter {
 public:
-    /// `stage`: the emitting stage's id (names the file); spill files of that stage a killed
-    /// run left in `dir` are removed first.
+    /// `stage`: the emitting stage's id (names the file).
     EdgeSpillWriter(std::string dir, std::string stage, std::uint32_t output,
                     TempFiles& temp_files)
         : dir_(std::move(dir)), stage_(std::move(stage)), output_(output),

@@ -20,7 +20,6 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <thread>
 #include <unistd.h>
 
@@ -94,8 +93,7 @@ std::size_t batch_size_for(const GlobalSpec& g, bool source, bool checkpoints) {
 Status open_stages(exec::Plan& plan, const Dag& dag, const RunJournal* resume) {
     const GlobalSpec& g = plan.pipeline->global;
     const std::uint64_t memory_share = plan.pipeline->memory_share();
-    const std::string spill_dir =
-        (std::filesystem::path(state_dir_for(*plan.pipeline)) / "spill").string();
+    const std::string spill_dir = spill_dir_for(*plan.pipeline);
     for (std::size_t i : dag.topological_order()) {
         exec::Node& n = plan.nodes[i];
         if (resume && resume->finished_before(n.id()) && n.consumers.empty()) {

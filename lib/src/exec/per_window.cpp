@@ -3,6 +3,7 @@
 #include "conveyor/format/value_key.hpp"
 #include "conveyor/stage/emitter.hpp"
 
+#include <algorithm>
 #include <list>
 #include <string>
 #include <unordered_map>
@@ -17,13 +18,12 @@ class PerWindow final : public Operator {
 public:
     PerWindow(const Stage& stage, const OpenContext& ctx, std::unique_ptr<Operator> first)
         : stage_(stage), ctx_(ctx), schemas_(ctx.input_schemas.begin(), ctx.input_schemas.end()),
-          fixed_(ctx.input_schemas_fixed.begin(), ctx.input_schemas_fixed.end()),
-          spare_(std::move(first)) {
-        fixed_flags_.reset(new bool[fixed_.size() + 1]());
-        for (std::size_t k = 0; k < fixed_.size(); ++k)
-            fixed_flags_[k] = fixed_[k];
+          fixed_(new bool[ctx.input_schemas_fixed.size() + 1]()), spare_(std::move(first)) {
+        std::copy(ctx.input_schemas_fixed.begin(), ctx.input_schemas_fixed.end(), fixed_.get());
+        // The copy's spans point at this object's copies: the executor's go with open_stages.
         ctx_.input_schemas = schemas_;
-        ctx_.input_schemas_fixed = std::span<const bool>(fixed_flags_.get(), fixed_.size());
+        ctx_.input_schemas_fixed =
+            std::span<const bool>(fixed_.get(), ctx.input_schemas_fixed.size());
         ctx_.resume.reset(); // a window starts empty
     }
 
@@ -138,8 +138,7 @@ private:
     const Stage& stage_;
     OpenContext ctx_;
     std::vector<SchemaRef> schemas_;
-    std::vector<bool> fixed_;
-    std::unique_ptr<bool[]> fixed_flags_;
+    std::unique_ptr<bool[]> fixed_;
     std::unique_ptr<Operator> spare_; ///< opened and not given a window yet
     std::list<Window> windows_;       ///< open windows, in order of their first record
     std::unordered_map<std::string, std::list<Window>::iterator> index_;

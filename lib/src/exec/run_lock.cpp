@@ -20,6 +20,10 @@ std::string state_dir_for(const PipelineSpec& pipeline) {
     return (dir / ".conveyor").string();
 }
 
+std::string spill_dir_for(const PipelineSpec& pipeline) {
+    return (std::filesystem::path(state_dir_for(pipeline)) / "spill").string();
+}
+
 std::string state_file_stem(const PipelineSpec& pipeline) {
     // Long enough to tell pipelines apart at a glance, short enough for any file system.
     constexpr std::size_t kMaxReadable = 64;

@@ -11,6 +11,10 @@ namespace conveyor {
 /// directory of the pipeline file.
 std::string state_dir_for(const PipelineSpec& pipeline);
 
+/// Where the stages that hold their input, and dag's buffered edges, spill: `spill/` in
+/// state_dir_for().
+std::string spill_dir_for(const PipelineSpec& pipeline);
+
 /// How a pipeline's files in its state directory are named (`<stem>.lock`,
 /// `<stem>.journal/`): `[pipeline] name` made safe as a file name (ASCII letters, digits, '-',
 /// '_' and '.' kept, not leading '.'; anything else, path separators and line breaks included,
