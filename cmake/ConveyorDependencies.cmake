@@ -25,3 +25,7 @@ target_compile_definitions(conveyor_asio INTERFACE
 # language (=~, regex_replace, ...), linear-time matching whatever the pattern.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+
+# zstd (Debian libzstd-dev, pkg-config only): reading and writing .zst files alongside gzip
+# (zlib); the reference implementation, streaming with bounded windows.
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)

@@ -101,6 +101,17 @@ bool writes_stdout(const PipelineSpec& p) {
     return false;
 }
 
+/// The first stage that reads records from standard input (stdin.read, or a source path "-").
+const StageSpec* reads_stdin(const PipelineSpec& p) {
+    for (const StageSpec& st : p.stages) {
+        if (!st.descriptor || st.descriptor->role != StageRole::Source) continue;
+        if (st.function == "stdin.read") return &st;
+        const OptionValue* path = st.config.find("path");
+        if (path && path->is_string() && path->as_string() == "-") return &st;
+    }
+    return nullptr;
+}
+
 /// Checks every --tap against the pipeline: the stage exists and passes records on.
 std::optional<std::vector<obs::TapRequest>> check_taps(const RunArgs& args, const PipelineSpec& p) {
     std::vector<obs::TapRequest> taps;
@@ -197,6 +208,14 @@ int cmd_run(const RunArgs& args) {
     if (!loaded.pipeline) return loaded.exit_code;
     const PipelineSpec& p = *loaded.pipeline;
     configure_logging(pick_level(args.log_level, args.quiet, p.global.log_level));
+    if (const StageSpec* st = args.file == "-" ? reads_stdin(p) : nullptr) {
+        print_err(fmt::format(
+            "conveyor: {}: stage '{}' ({}) reads its records from standard input, but the "
+            "pipeline itself was read from there (`conveyor run -`): put the pipeline in a file "
+            "(`conveyor run pipeline.toml < data`) or the records in one\n",
+            st->where.to_string(), st->id, st->function));
+        return exit_codes::kUsage;
+    }
     // A pipeline read from a pipe (`run <(...)`) cannot be read a second time.
     std::error_code ec;
     if (!args.dry_run && p.holds_data() && std::filesystem::is_regular_file(args.file, ec))

@@ -23,6 +23,8 @@ Workloads (see pipelines/bench/README.md):
   w5       groupby.apply by country, category (count, sum, avg, max of amount) at 5M rows vs
            DuckDB's GROUP BY and Miller's stats1; then a 5M-key group-by with memory_limit =
            64MiB (spilling) vs in memory.
+  w1gz     W1 (NDJSON) reading rows_<size>.csv.gz (gzip -6 of the W1 data) vs the plain file,
+           `zcat | mlr`, DuckDB reading the .gz, and zcat alone (the decompression floor).
   w6       join.apply of 5M orders with 500k customers (inner and left) vs DuckDB's JOIN and
            Miller's join; then the inner join with memory_limit = 64MiB (grace hash join).
 
@@ -251,6 +253,57 @@ class Bench:
                             f" — {detail}")
                 text.append("")
         self.sections.append("\n".join(text))
+
+    # ---- W1 on gzip (issue 17) ---------------------------------------------------------------
+    def w1gz(self):
+        duck = self.duckdb()
+        mlr = shutil.which("mlr")
+        size = self.args.w1_sizes[-1]
+        data = self.dataset(size)
+        gz = data.with_suffix(".csv.gz")
+        if not gz.exists() or gz.stat().st_mtime < data.stat().st_mtime:
+            log(f"compressing {data.name} (gzip -6) ...")
+            with open(gz, "wb") as f:
+                subprocess.run(["gzip", "-6", "-c", str(data)], stdout=f, check=True)
+        runs = self.args.runs
+        self.out.mkdir(parents=True, exist_ok=True)
+        pipeline = str(BENCH / "w1_filter.toml")
+        cmds = [("zcat > /dev/null (decompression floor)",
+                 Measure(f"zcat {gz} > /dev/null", shell=True), None)]
+        for name, src in (("conveyor, plain .csv", data), ("conveyor, .csv.gz", gz)):
+            o = self.out / f"gz_{'gz' if src == gz else 'plain'}_{size}.ndjson"
+            env = self.conveyor_env(BENCH_EXECUTOR="channel", BENCH_IN=src, BENCH_OUT=o)
+            cmds.append((name, Measure([str(self.conveyor), "run", pipeline, "-q"], env=env), o))
+        if mlr:
+            o = self.out / f"gz_mlr_{size}.ndjson"
+            cmds.append(("zcat, piped to mlr", Measure(
+                f"zcat {gz} | mlr --icsv --ojsonl filter '$amount >= 1000' > {o}", shell=True), o))
+        if duck:
+            o = self.out / f"gz_duck_{size}.ndjson"
+            sql = (f"COPY (SELECT * FROM read_csv_auto('{gz}') WHERE amount >= 1000) "
+                   f"TO '{o}' (FORMAT JSON)")
+            cmds.append(("DuckDB, .csv.gz", Measure(duck + [sql]), o))
+        results = {}
+        for name, m, o in cmds:
+            log(f"w1gz {size}: {name} x{runs}")
+            m.run(runs)
+            results[name] = (m, o)
+        ours = results["conveyor, .csv.gz"][0].median
+        rows = [[name, fmt_s(m.median), f"{fmt_s(min(m.walls))}..{fmt_s(max(m.walls))}",
+                 f"{m.cpu_median:.2f}", f"{m.rss_mib:,.0f}",
+                 f"{count_records(o):,}" if o else "-", f"{m.median / ours:.2f}"]
+                for name, (m, o) in results.items()]
+        text = [f"## W1 on gzip: {SIZES[size]:,} rows ({gz.stat().st_size / 1e6:.1f} MB "
+                f"compressed), NDJSON, median of {runs} runs", "",
+                table(["run", "wall (s)", "min..max", "CPU (s)", "peak RSS (MiB)", "records",
+                       "x conveyor .gz"], rows), ""]
+        for peer in ("DuckDB, .csv.gz", "zcat, piped to mlr"):
+            if peer in results:
+                text.append(f"- conveyor .gz / {peer}: {ours / results[peer][0].median:.2f}")
+        if "DuckDB, .csv.gz" in results:
+            ok, detail = same_records(results["conveyor, .csv.gz"][1], results["DuckDB, .csv.gz"][1])
+            text.append(f"- output vs DuckDB (as records): {'identical' if ok else 'DIFFERENT'} — {detail}")
+        self.sections.append("\n".join(text + [""]))
 
     # ---- expressions (issue 15) -----------------------------------------------------------
     def expressions(self):

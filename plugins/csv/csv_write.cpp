@@ -399,9 +399,8 @@ public:
             state = std::move(*read);
             resume = std::move(*parsed);
         }
-        auto out = resume                   ? resume->adopt(ctx.run)
-                   : config_.writing.append ? OutputFile::open_append(config_.path, ctx.run)
-                                            : OutputFile::create(config_.path, ctx.run);
+        auto out = open_sink_output(config_.path, config_.writing,
+                                    resume ? &*resume : nullptr, ctx.run);
         if (!out) return std::move(out).error();
         const bool special = out->is_special();
         SchemaRef existing;

@@ -340,11 +340,11 @@ public:
         }
         Result<InputFile> file = InputFile::open(config_.path, ctx.run);
         if (!file.ok()) return std::move(file).error();
-        if (ctx.metrics) ctx.metrics->bytes_total.store(file->size().value_or(0)); // progress
+        if (ctx.metrics) ctx.metrics->bytes_total.store(file->progress_size().value_or(0));
         // Only a regular file can be read again from a position; stdin cannot, even when it
         // is redirected from a file.
         const bool checkpoints = config_.path != "-" && file->seekable();
-        if (ctx.resume && !checkpoints) return cannot_resume(ctx);
+        if (ctx.resume && !checkpoints) return cannot_resume(ctx, file->compression());
         if (ctx.mode == ExecutionMode::Streaming && !file->size()) {
             // A pipe in streaming mode: do not wait for the first record while the run starts.
             return OpenedStage(
@@ -369,10 +369,12 @@ public:
     }
 
 private:
-    /// Standard input and followed files take no checkpoints, so there is no position to
-    /// resume from (a run that had one would not be resumed with them).
-    [[nodiscard]] Failure cannot_resume(const OpenContext& ctx) const {
-        return fail(CheckpointText::not_resumable(config_.follow, config_.path, ctx.stage_id));
+    /// Standard input, followed and compressed files take no checkpoints, so there is no
+    /// position to resume from (a run that had one would not be resumed with them).
+    [[nodiscard]] Failure cannot_resume(const OpenContext& ctx,
+                                        Compression compressed = Compression::None) const {
+        return fail(CheckpointText::not_resumable(config_.follow, config_.path, ctx.stage_id,
+                                                  compressed));
     }
 
     JsonReadConfig config_;

@@ -190,10 +190,8 @@ public:
             array_open = *state;
             resume = std::move(*parsed);
         }
-        Result<OutputFile> file = resume ? resume->adopt(ctx.run)
-                                  : config_.writing.append
-                                      ? OutputFile::open_append(config_.path, ctx.run)
-                                      : OutputFile::create(config_.path, ctx.run);
+        auto file = open_sink_output(config_.path, config_.writing,
+                                    resume ? &*resume : nullptr, ctx.run);
         if (!file.ok()) return std::move(file).error();
         // A device or FIFO is written directly: nothing a resumed run could take up again.
         const bool checkpoints = to_file && !file->is_special();

@@ -49,6 +49,9 @@ public:
         std::size_t take = rows;
         if (limit_) take = std::min(rows, *limit_ > seen_ ? *limit_ - seen_ : 0);
         seen_ += rows;
+        // Records past the limit are left out: the stage's output is what it showed.
+        if (metrics_ && take < rows)
+            metrics_->records_filtered.fetch_add(rows - take, std::memory_order_relaxed);
         if (take == 0) return {};
         if (format_ == Format::Table) {
             if (take < rows) batch.truncate(take);
@@ -156,17 +159,22 @@ public:
         auto opened = csv_->open(ctx);
         if (!opened || !limit_) return opened;
         auto& inner = std::get<std::unique_ptr<Operator>>(opened->op);
-        return OpenedStage(std::make_unique<Limited>(std::move(inner), *limit_), nullptr);
+        return OpenedStage(std::make_unique<Limited>(std::move(inner), *limit_, ctx.metrics),
+                           nullptr);
     }
 
 private:
     class Limited final : public Operator {
     public:
-        Limited(std::unique_ptr<Operator> inner, std::size_t limit)
-            : inner_(std::move(inner)), left_(limit) {}
+        Limited(std::unique_ptr<Operator> inner, std::size_t limit, StageMetrics* metrics)
+            : inner_(std::move(inner)), left_(limit), metrics_(metrics) {}
         Status push(std::size_t port, Batch&& batch, Emitter& out) override {
+            // Records past the limit are left out: the stage's output is what it wrote.
+            const std::size_t past = batch.rows() > left_ ? batch.rows() - left_ : 0;
+            if (metrics_ && past > 0)
+                metrics_->records_filtered.fetch_add(past, std::memory_order_relaxed);
             if (left_ == 0) return {};
-            if (batch.rows() > left_) batch.truncate(left_);
+            if (past > 0) batch.truncate(left_);
             left_ -= batch.rows();
             return inner_->push(port, std::move(batch), out);
         }
@@ -183,6 +191,7 @@ private:
     private:
         std::unique_ptr<Operator> inner_;
         std::size_t left_;
+        StageMetrics* metrics_;
     };
 
     static csv::CsvWriteConfig csv_config(std::int64_t flush_interval_ms) {

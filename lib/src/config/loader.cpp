@@ -702,7 +702,18 @@ LoadResult load_pipeline_file(const std::string& path, const Registry& registry,
     std::string text;
     std::string problem;
     std::error_code ec;
-    if (fs::is_directory(path, ec)) {
+    if (path == "-") {
+        // `conveyor run -`: the pipeline comes from standard input (a heredoc, a generator).
+        char buf[64 * 1024];
+        std::size_t n = 0;
+        while (text.size() <= kMaxPipelineFileBytes && (n = std::fread(buf, 1, sizeof buf, stdin)) > 0)
+            text.append(buf, n);
+        if (std::ferror(stdin)) {
+            problem = std::strerror(errno);
+        } else {
+            return load(text, "<stdin>", "stdin", registry, options);
+        }
+    } else if (fs::is_directory(path, ec)) {
         problem = "it is a directory";
     } else if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
         // One byte past the limit is enough to refuse the file (a device or a huge file is

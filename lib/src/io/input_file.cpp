@@ -31,6 +31,25 @@ constexpr WideMark kWideMarks[] = {
     {std::string_view("\xFE\xFF", 2), "UTF-16 BE", "UTF-16"},
 };
 
+/// Raw bytes read at a time from a compressed input.
+constexpr std::size_t kRawBlock = std::size_t{1} << 18;
+/// Enough of an input's start to recognise every compressed format (compression.hpp).
+constexpr std::size_t kMagicBytes = 10;
+
+/// True while `head` may still grow into the magic number of a compressed format.
+bool may_be_magic(std::string_view head) {
+    static constexpr std::string_view kMagics[] = {
+        std::string_view("\x1f\x8b\x08", 3),        std::string_view("\x28\xb5\x2f\xfd", 4),
+        std::string_view("\xfd" "7zXZ\x00", 6),     std::string_view("\x04\x22\x4d\x18", 4),
+        std::string_view("PK\x03\x04", 4),          std::string_view("7z\xbc\xaf\x27\x1c", 6),
+        std::string_view("BZh", 3)};
+    for (const std::string_view m : kMagics) {
+        const std::size_t n = std::min(head.size(), m.size());
+        if (head.substr(0, n) == m.substr(0, n)) return true;
+    }
+    return false;
+}
+
 /// True while `head` is too short to tell whether it starts with one of the marks.
 bool may_be_incomplete_mark(std::string_view head) {
     for (const WideMark& m : kWideMarks)
@@ -59,6 +78,14 @@ InputFile& InputFile::operator=(InputFile&& o) noexcept {
         bytes_read_ = o.bytes_read_;
         head_ = std::move(o.head_);
         run_ = o.run_;
+        recognised_ = o.recognised_;
+        compression_ = o.compression_;
+        decoder_ = std::move(o.decoder_);
+        raw_ = std::move(o.raw_);
+        raw_begin_ = o.raw_begin_;
+        raw_end_ = o.raw_end_;
+        raw_eof_ = o.raw_eof_;
+        raw_consumed_ = o.raw_consumed_;
     }
     return *this;
 }
@@ -96,6 +123,11 @@ Result<InputFile> InputFile::open(const std::string& path, RunContext* run) {
             f.regular_ = true;
             f.size_ = static_cast<std::uint64_t>(st.st_size);
             ::posix_fadvise(f.fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+            // A regular file is recognised now, so that seekable() is right from the start.
+            char head[kMagicBytes];
+            Result<std::size_t> n = f.read_at(0, std::span<char>(head, sizeof head));
+            if (!n) return std::move(n).error();
+            CONVEYOR_TRY(f.recognise(std::string_view(head, *n)));
         }
     }
     return f;
@@ -133,8 +165,91 @@ Status InputFile::seek(std::uint64_t offset) {
     return {};
 }
 
+Status InputFile::recognise(std::string_view head) {
+    recognised_ = true;
+    if (auto other = unsupported_compression(head))
+        return fail(ErrorKind::Data, "holds " + *other, display_);
+    compression_ = detect_compression(head);
+    if (compression_ != Compression::None) decoder_ = Decompressor::make(compression_);
+    return {};
+}
+
+Status InputFile::recognise_stream() {
+    // A pipe may deliver the first bytes in pieces: read until the magic numbers are whole,
+    // the input ends or a stop comes. Text is not waited on: its first bytes rule out every
+    // compressed format.
+    raw_.resize(kRawBlock);
+    while (raw_end_ < kMagicBytes &&
+           (raw_end_ == 0 || may_be_magic(std::string_view(raw_.data(), raw_end_)))) {
+        Result<std::size_t> n =
+            read_block(std::span<char>(raw_.data() + raw_end_, raw_.size() - raw_end_));
+        if (!n) return std::move(n).error();
+        if (*n == 0) {
+            if (!interrupted_) raw_eof_ = true;
+            break;
+        }
+        raw_end_ += *n;
+    }
+    if (raw_end_ == 0 && interrupted_) return {}; // nothing seen yet: recognise it later
+    return recognise(std::string_view(raw_.data(), raw_end_));
+}
+
+Result<std::size_t> InputFile::read_data(std::span<char> dst) {
+    if (decoder_) return read_decoded(dst);
+    if (raw_begin_ < raw_end_) { // bytes read ahead to recognise the format
+        const std::size_t n = std::min(dst.size(), raw_end_ - raw_begin_);
+        std::memcpy(dst.data(), raw_.data() + raw_begin_, n);
+        raw_begin_ += n;
+        return n;
+    }
+    if (raw_eof_) return std::size_t{0};
+    return read_block(dst);
+}
+
+Result<std::size_t> InputFile::read_decoded(std::span<char> dst) {
+    for (;;) {
+        if (raw_begin_ < raw_end_ || raw_eof_) {
+            Decompressor::Step step;
+            Status decoded = decoder_->decode(
+                std::span<const char>(raw_.data() + raw_begin_, raw_end_ - raw_begin_), dst, step);
+            raw_begin_ += step.consumed;
+            raw_consumed_ += step.consumed;
+            if (!decoded)
+                return fail(ErrorKind::Data,
+                            decoded.error().message + " at byte " +
+                                std::to_string(raw_consumed_) + " of the compressed file",
+                            display_);
+            if (step.produced > 0) return step.produced;
+            if (raw_eof_ && raw_begin_ == raw_end_) {
+                if (!decoder_->complete() && !interrupted_)
+                    return fail(ErrorKind::Data,
+                                "truncated " + std::string(to_string(compression_)) +
+                                    " archive: the compressed data ends at byte " +
+                                    std::to_string(raw_consumed_) +
+                                    " before the archive does (the file was cut short, or is "
+                                    "still being written)",
+                                display_);
+                return std::size_t{0};
+            }
+            if (step.consumed > 0) continue;
+        }
+        // Read more: what is left (a piece the decoder could not use yet) moves to the front.
+        if (raw_.size() < kRawBlock) raw_.resize(kRawBlock);
+        const std::size_t left = raw_end_ - raw_begin_;
+        if (left == raw_.size())
+            return fail(ErrorKind::Internal, "the decompressor takes no input", display_);
+        std::memmove(raw_.data(), raw_.data() + raw_begin_, left);
+        raw_begin_ = 0;
+        raw_end_ = left;
+        Result<std::size_t> n = read_block(std::span<char>(raw_.data() + left, raw_.size() - left));
+        if (!n) return n;
+        if (*n == 0) raw_eof_ = true;
+        raw_end_ += *n;
+    }
+}
+
 Result<std::size_t> InputFile::read_at(std::uint64_t offset, std::span<char> dst) {
-    if (!seekable())
+    if (!regular_ || follower_)
         return fail(ErrorKind::Runtime, "cannot read at an offset: not a regular file", display_);
     std::size_t done = 0;
     while (done < dst.size()) {
@@ -186,7 +301,11 @@ Result<std::uint64_t> InputFile::checksum_before(std::uint64_t offset) {
 }
 
 Result<std::size_t> InputFile::read(std::span<char> dst) {
-    Result<std::size_t> n = read_block(dst);
+    if (!recognised_ && !dst.empty()) {
+        CONVEYOR_TRY(recognise_stream());
+        if (!recognised_) return std::size_t{0}; // interrupted before the first byte
+    }
+    Result<std::size_t> n = read_data(dst);
     if (!n || start_checked_ || dst.empty()) return n;
     return check_start(dst, *n);
 }
@@ -195,7 +314,7 @@ Result<std::size_t> InputFile::check_start(std::span<char> dst, std::size_t have
     // A pipe may deliver the mark in pieces: read until it is whole (or cannot be one).
     while (have > 0 && have < dst.size() &&
            may_be_incomplete_mark(std::string_view(dst.data(), have))) {
-        Result<std::size_t> more = read_block(dst.subspan(have));
+        Result<std::size_t> more = read_data(dst.subspan(have));
         if (!more) return more;
         if (*more == 0) break;
         have += *more;

@@ -133,6 +133,8 @@ OutputFile& OutputFile::operator=(OutputFile&& o) noexcept {
         buffer_ = std::move(o.buffer_);
         bytes_written_ = o.bytes_written_;
         run_ = o.run_;
+        encoder_ = std::move(o.encoder_);
+        encoded_ = std::move(o.encoded_);
         o.temp_path_.clear();
     }
     return *this;
@@ -256,7 +258,12 @@ Result<OutputFile> OutputFile::open_append(const std::string& path, RunContext* 
     if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode))
         return fail(ErrorKind::CantCreate, "is not a regular file", path);
     f.initial_size_ = S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
-    if (f.initial_size_ > 0) {
+    // A compressed file ends where its last archive does, with any byte: it is not a line.
+    char head[4] = {};
+    const bool compressed = f.initial_size_ > 0 && ::pread(fd, head, sizeof head, 0) > 0 &&
+                            detect_compression(std::string_view(head, sizeof head)) !=
+                                Compression::None;
+    if (f.initial_size_ > 0 && !compressed) {
         char last = '\n';
         if (::pread(fd, &last, 1, static_cast<off_t>(f.initial_size_ - 1)) != 1)
             return cant_create(path, "cannot read the end of the output file", errno);
@@ -402,7 +409,32 @@ Failure OutputFile::write_failed(int err, std::uint64_t before) {
     return fail(ErrorKind::CantCreate, std::move(what), stdout_ ? std::string("<stdout>") : name_);
 }
 
+Status OutputFile::compress(Compression c, int level) {
+    if (c == Compression::None) return {};
+    auto encoder = Compressor::make(c, level);
+    if (!encoder) return std::move(encoder).error();
+    encoder_ = std::move(encoder).value();
+    return {};
+}
+
+Status OutputFile::write_compressed(bool end_frame) {
+    if (reader_gone_) {
+        buffer_.clear();
+        return {};
+    }
+    Status s = encoder_->compress(buffer_, encoded_);
+    buffer_.clear();
+    if (s && end_frame) s = encoder_->end_frame(encoded_);
+    if (s && !encoded_.empty()) s = write_all(encoded_.data(), encoded_.size());
+    encoded_.clear();
+    return s;
+}
+
 Status OutputFile::write(std::string_view data) {
+    if (encoder_) { // buffered whole, so that each write to the file ends an archive's piece
+        buffer_.append(data);
+        return buffer_.size() >= kFlushThreshold ? flush() : Status{};
+    }
     if (buffer_.size() + data.size() > kFlushThreshold) {
         CONVEYOR_TRY(flush());
         if (data.size() >= kFlushThreshold) return write_all(data.data(), data.size());
@@ -412,7 +444,7 @@ Status OutputFile::write(std::string_view data) {
 }
 
 Status OutputFile::write_and_clear(std::string& buffer) {
-    if (buffer_.empty() && buffer.size() >= kFlushThreshold / 4) {
+    if (!encoder_ && buffer_.empty() && buffer.size() >= kFlushThreshold / 4) {
         Status s = write_all(buffer.data(), buffer.size());
         buffer.clear();
         return s;
@@ -423,6 +455,9 @@ Status OutputFile::write_and_clear(std::string& buffer) {
 }
 
 Status OutputFile::flush() {
+    // Appending (or writing standard output, a device, a FIFO), what is handed over is read
+    // as it is: it ends with a complete archive.
+    if (encoder_) return write_compressed(append_ || stdout_);
     if (buffer_.empty()) return {};
     Status s = write_all(buffer_.data(), buffer_.size());
     buffer_.clear();
@@ -447,6 +482,8 @@ Result<OutputFile::Position> OutputFile::checkpoint(bool durable) {
                     "continue it, so it has no checkpoint",
                     name_);
     CONVEYOR_TRY(flush());
+    // A resumed run cuts the file back to here and writes on: a complete archive ends here.
+    if (encoder_) CONVEYOR_TRY(write_compressed(true));
     if (durable && ::fdatasync(fd_) != 0 && errno != EINVAL)
         return cant_create(path_, "fdatasync failed", errno);
     // Everything this object wrote follows what the file held when it was opened.
@@ -456,6 +493,12 @@ Result<OutputFile::Position> OutputFile::checkpoint(bool durable) {
 Status OutputFile::commit() {
     if (committed_) return {};
     CONVEYOR_TRY(flush());
+    if (encoder_) {
+        // An output with no records is still a valid (empty) archive.
+        CONVEYOR_TRY(encoder_->end_frame(encoded_, initial_size_ + bytes_written_ == 0));
+        if (!encoded_.empty()) CONVEYOR_TRY(write_all(encoded_.data(), encoded_.size()));
+        encoded_.clear();
+    }
     if (stdout_) {
         committed_ = true;
         return {};

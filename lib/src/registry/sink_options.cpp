@@ -3,8 +3,10 @@
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/format/json_writer.hpp"
+#include "conveyor/io/input_file.hpp"
 #include "conveyor/registry/registry.hpp"
 
+#include <fmt/format.h>
 #include <string>
 
 namespace conveyor {
@@ -30,7 +32,52 @@ OptionTable<SinkWriting> sink_writing_options(std::string_view append_detail) {
                              "out as it arrives; N writes at most every N milliseconds, in fewer "
                              "and larger writes, and no record waits longer than N. Whole lines "
                              "either way.",
-              .min = 0});
+              .min = 0})
+        .add_choice("compression", &SinkWriting::compression,
+                    {{"none", Compression::None},
+                     {"gzip", Compression::Gzip},
+                     {"zstd", Compression::Zstd}},
+                    {.description = "none | gzip | zstd. Default: as the path's extension says "
+                                    "(.gz or .gzip: gzip, .zst or .zstd: zstd, else none; "
+                                    "standard output: none). A checkpoint, an append and every "
+                                    "flush of standard output end a complete archive, so what "
+                                    "is on disk always decompresses."})
+        .add("compression_level", &SinkWriting::compression_level,
+             {.description = "gzip 1 (fastest) to 9 (smallest), default 6; zstd 1 to 19 (up to "
+                             "22 with much more memory), default 3.",
+              .min = 1,
+              .max = 22});
+}
+
+Compression sink_compression(const SinkWriting& writing, const std::string& path) {
+    if (writing.compression) return *writing.compression;
+    return compression_for_path(path);
+}
+
+Result<OutputFile> open_sink_output(const std::string& path, const SinkWriting& writing,
+                                    const SinkResume* resume, RunContext* run) {
+    const Compression c = sink_compression(writing, path);
+    if (c != Compression::None && writing.append && !resume && path != "-") {
+        // Another archive after the ones there is a valid file; after anything else it is not.
+        Result<InputFile> existing = InputFile::open(path, nullptr);
+        if (existing && existing->size().value_or(0) > 0 && existing->compression() != c)
+            return fail(ErrorKind::CantCreate,
+                        "append = true with compression = \"" + std::string(to_string(c)) +
+                            "\", but the file holds " +
+                            (existing->compression() == Compression::None
+                                 ? std::string("data that is not compressed")
+                                 : std::string(to_string(existing->compression())) + " data") +
+                            ": appending would make it unreadable",
+                        path);
+    }
+    Result<OutputFile> out = resume           ? resume->adopt(run)
+                             : writing.append ? OutputFile::open_append(path, run)
+                                              : OutputFile::create(path, run);
+    if (!out) return out;
+    const int level = writing.compression_level ? static_cast<int>(*writing.compression_level)
+                                                : compression_levels(c).fallback;
+    CONVEYOR_TRY(out->compress(c, level));
+    return out;
 }
 
 void check_sink_writing(BuildContext& ctx, const SinkWriting& writing, const std::string& path) {
@@ -46,6 +93,26 @@ void check_sink_writing(BuildContext& ctx, const SinkWriting& writing, const std
     if (o.given("fsync_interval_ms") && !writing.append)
         ctx.warning("fsync_interval_ms", "fsync_interval_ms only matters with append = true (a "
                                          "file written whole is synced once, when it is complete)");
+    const Compression c = sink_compression(writing, path);
+    const Compression named = compression_for_path(path);
+    if (writing.compression && named != Compression::None && named != c)
+        ctx.warning("compression",
+                    fmt::format("the path ends like a {} file, but compression = \"{}\" writes "
+                                "{}: readers that go by the name will fail",
+                                to_string(named), to_string(c),
+                                c == Compression::None ? "it uncompressed"
+                                                       : std::string(to_string(c)) + " data"));
+    if (writing.compression_level) {
+        const CompressionLevels levels = compression_levels(c);
+        if (c == Compression::None)
+            ctx.warning("compression_level",
+                        "compression_level only matters when the output is compressed "
+                        "(compression = \"gzip\" or \"zstd\", or a .gz or .zst path)");
+        else if (*writing.compression_level < levels.min || *writing.compression_level > levels.max)
+            ctx.error("compression_level",
+                      fmt::format("{} compression levels go from {} to {}, not {}", to_string(c),
+                                  levels.min, levels.max, *writing.compression_level));
+    }
 }
 
 std::string sink_checkpoint_text(std::string_view sink, const std::string& target, bool append,

@@ -43,7 +43,13 @@ Status CheckpointText::verify_file(InputFile& file, std::uint64_t offset, std::u
 }
 
 Error CheckpointText::not_resumable(bool followed, const std::string& path,
-                                    std::string_view stage) {
+                                    std::string_view stage, Compression compressed) {
+    if (compressed != Compression::None)
+        return Error(ErrorKind::Config,
+                     "cannot resume: the input is " + std::string(to_string(compressed)) +
+                         "-compressed, and a compressed file cannot be read again from a saved "
+                         "position (`conveyor run --fresh` reads it from the start)",
+                     path, std::string(stage));
     return Error(ErrorKind::Config,
                  followed
                      ? "cannot resume: a followed file (follow = true) is not read from a saved "

@@ -42,6 +42,8 @@ struct LoadResult {
 
 /// Reads, expands (`${NAME}`, `${NAME:-default}`, `[global.variables]`), validates and builds
 /// a pipeline. Reports every problem at once, each with file:line:column and stage id.
+/// `path` "-" reads the pipeline from standard input (named "<stdin>" in messages, "stdin" when
+/// [pipeline] name is not given).
 LoadResult load_pipeline_file(const std::string& path, const Registry& registry,
                               const LoadOptions& options = {});
 /// The same for text in memory; `file_label` names it in messages.

@@ -1,9 +1,11 @@
 #pragma once
 
 #include "conveyor/core/result.hpp"
+#include "conveyor/io/compression.hpp"
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -12,7 +14,9 @@ namespace conveyor {
 
 class RunContext;
 
-/// A file (or stdin for "-") read in large blocks. Once a graceful stop or a cancellation is
+/// A file (or stdin for "-") read in large blocks, gzip and zstd undone on the way (recognised
+/// by their magic bytes, whatever the name): readers see the text. A compressed input cannot
+/// be read from a position (seekable() is false), so its source takes no checkpoints. Once a graceful stop or a cancellation is
 /// requested, read() reports end of input: the source parses and passes on what it already
 /// read, then ends. Reads from pipes and terminals can block; they poll the run's interrupt
 /// fd too, so a stop wakes them.
@@ -35,7 +39,8 @@ public:
     ~InputFile();
 
     /// Opens `path` ("-" = the run's stdin). Missing or unreadable files fail with NoInput and
-    /// name the path; directories are rejected.
+    /// name the path; directories are rejected; a file compressed in a format conveyor does
+    /// not read (xz, bzip2, zip, ...) fails with Data naming the format and how to undo it.
     static Result<InputFile> open(const std::string& path, RunContext* run);
 
     /// Reads up to dst.size() bytes; 0 at end of input (or when interrupted). Input that starts
@@ -72,14 +77,34 @@ public:
     /// Size of a regular file, for progress; nullopt for pipes.
     [[nodiscard]] std::optional<std::uint64_t> size() const noexcept { return size_; }
     [[nodiscard]] std::uint64_t bytes_read() const noexcept { return bytes_read_; }
-    /// True for a regular file (seek() and read_at() work) that is not followed.
-    [[nodiscard]] bool seekable() const noexcept { return regular_ && !follower_; }
+    /// True for a regular file (seek() and read_at() work) that is not followed and not
+    /// compressed.
+    [[nodiscard]] bool seekable() const noexcept {
+        return regular_ && !follower_ && compression_ == Compression::None;
+    }
+    /// The compression undone while reading (known at open for a regular file, after the first
+    /// read for a pipe).
+    [[nodiscard]] Compression compression() const noexcept { return compression_; }
+    /// What progress can measure reading against: the size of an uncompressed regular file,
+    /// nullopt when the number of bytes the readers will see is not known.
+    [[nodiscard]] std::optional<std::uint64_t> progress_size() const noexcept {
+        return compression_ == Compression::None ? size_ : std::nullopt;
+    }
     /// True if the last read ended because of a stop/cancel rather than end of file.
     [[nodiscard]] bool interrupted() const noexcept { return interrupted_; }
 
 private:
-    /// read() without the check of the input's first bytes.
+    /// Reads raw bytes from the file descriptor (or the follower).
     Result<std::size_t> read_block(std::span<char> dst);
+    /// read() without the check of the input's first bytes: raw bytes or decompressed ones.
+    Result<std::size_t> read_data(std::span<char> dst);
+    /// Undoes the compression into `dst`.
+    Result<std::size_t> read_decoded(std::span<char> dst);
+    /// Looks at the first bytes of the input (`head`) for a compressed format: sets up the
+    /// decoder, or fails for a format conveyor does not read.
+    Status recognise(std::string_view head);
+    /// A pipe's first bytes, read into raw_ to recognise a compressed format.
+    Status recognise_stream();
     /// Fails for input starting with a UTF-16/UTF-32 byte-order mark; `have` bytes of `dst`
     /// were read from the start of the input (more are read while a mark may be incomplete).
     Result<std::size_t> check_start(std::span<char> dst, std::size_t have);
@@ -96,6 +121,14 @@ private:
     std::uint64_t bytes_read_ = 0;
     std::string head_; ///< the file's first bytes, read once for checksum_before()
     RunContext* run_ = nullptr;
+    bool recognised_ = false; ///< the input's first bytes were checked for a compressed format
+    Compression compression_ = Compression::None;
+    std::unique_ptr<Decompressor> decoder_;
+    std::string raw_;                ///< raw bytes read ahead: [raw_begin_, raw_end_) not used yet
+    std::size_t raw_begin_ = 0;
+    std::size_t raw_end_ = 0;
+    bool raw_eof_ = false;           ///< the raw input has ended
+    std::uint64_t raw_consumed_ = 0; ///< raw bytes handed to the decoder (error offsets)
 };
 
 } // namespace conveyor

@@ -1,9 +1,11 @@
 #pragma once
 
 #include "conveyor/core/result.hpp"
+#include "conveyor/io/compression.hpp"
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -39,6 +41,12 @@ class RunContext;
 /// A write that fails (a full disk: ENOSPC, EFBIG past a file-size limit, EIO) cuts the file
 /// back to the length it had before that write, so it ends with the last complete record.
 ///
+/// Compression (compress()): bytes are gzip- or zstd-compressed on their way to the file. The
+/// archive is completed by commit(), by checkpoint() and, in append mode and on standard
+/// output, by every flush(): whatever a reader or a resumed run finds ends with a complete
+/// archive, and what follows it is another one (gzip members, zstd frames), which every reader
+/// takes as the continuation.
+///
 /// Checkpoints (`conveyor run --resume`): checkpoint() hands everything to the file and says
 /// which file holds the output so far and how many bytes of it are good; after the process was
 /// killed, adopt() takes that file up again in the resumed run.
@@ -62,7 +70,8 @@ public:
     /// opens it.
     static Result<OutputFile> create(const std::string& path, RunContext* run);
     /// Opens `path` for appending (created if missing, parent directories too). A file whose
-    /// last byte is not a line break (a line cut short by a crash) gets one first, so the
+    /// last byte is not a line break (a line cut short by a crash; a compressed file is not
+    /// looked at) gets one first, so the
     /// records appended now start on a line of their own; a warning names the file. "-" is
     /// the run's stdout, as for create(); links, devices and FIFOs are taken as create() takes
     /// them (a character device or FIFO gets the records and nothing else).
@@ -81,6 +90,10 @@ public:
     static Result<OutputFile> adopt(const std::string& target,
                                     const std::string& file_at_checkpoint, std::uint64_t length,
                                     bool append, RunContext* run);
+
+    /// Compresses what is written from now on (before the first write): `level` within
+    /// compression_levels(c). Compression::None does nothing.
+    Status compress(Compression c, int level);
 
     /// Buffers `data`; writes to the file in large chunks.
     Status write(std::string_view data);
@@ -112,12 +125,14 @@ public:
     /// Standard output was closed by its reader (EPIPE): writes are discarded from then on
     /// and succeed; a sink should stop taking input (Operator::satisfied).
     [[nodiscard]] bool reader_gone() const noexcept { return reader_gone_; }
-    /// Bytes taken by write() and not yet handed to the file (flush() does).
+    /// Bytes taken by write() and not yet handed to the file (flush() does), before
+    /// compression.
     [[nodiscard]] std::size_t buffered() const noexcept { return buffer_.size(); }
     [[nodiscard]] bool is_append() const noexcept { return append_ && !special_; }
     /// Append mode: the file's size when it was opened (0 for a new file); adopt(): the
     /// checkpoint's length.
     [[nodiscard]] std::uint64_t initial_size() const noexcept { return initial_size_; }
+    /// Bytes written to the file (compressed, when compressing).
     [[nodiscard]] std::uint64_t bytes_written() const noexcept { return bytes_written_; }
 
 private:
@@ -125,6 +140,8 @@ private:
     static Result<OutputFile> open_special(const std::string& name, const std::string& file,
                                            RunContext* run);
     Status write_all(const char* data, std::size_t n);
+    /// Compresses what is buffered (completing the archive when `end_frame`) and writes it.
+    Status write_compressed(bool end_frame);
     /// A write failed with `err`; `before` is bytes_written_ when it began. See the class
     /// comment on append mode.
     Failure write_failed(int err, std::uint64_t before);
@@ -142,6 +159,8 @@ private:
     std::string buffer_;
     std::uint64_t bytes_written_ = 0;
     RunContext* run_ = nullptr;
+    std::unique_ptr<Compressor> encoder_; ///< null: written as is
+    std::string encoded_;                 ///< compressed bytes on their way to the file
 };
 
 } // namespace conveyor

@@ -3,11 +3,13 @@
 #include "conveyor/core/arena.hpp"
 #include "conveyor/core/result.hpp"
 #include "conveyor/core/value.hpp"
+#include "conveyor/io/compression.hpp"
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/registry/option_table.hpp"
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,26 +18,43 @@ namespace conveyor {
 
 class BuildContext;
 
-/// How a file sink writes: its `append`, `flush_interval_ms` and `fsync_interval_ms` options
-/// (the initializers are the options' defaults).
+/// How a file sink writes: its `append`, `flush_interval_ms`, `fsync_interval_ms`,
+/// `compression` and `compression_level` options (the initializers are the options' defaults).
 struct SinkWriting {
     bool append = false;
     std::int64_t flush_interval_ms = 0;
     std::int64_t fsync_interval_ms = 1000;
+    std::optional<Compression> compression; ///< nullopt: as the path's extension says
+    std::optional<std::int64_t> compression_level; ///< nullopt: the format's usual level
 };
 
 /// The declarations of SinkWriting's options, shared by every file sink, in this order:
 /// `append` (file sinks add to the file in place, for streaming runs, instead of replacing it
 /// when the run succeeds; `append_detail` says what is particular to the sink, e.g. its
-/// header), `fsync_interval_ms` (how often appended data is made durable) and
-/// `flush_interval_ms` (how often a sink writing as records arrive writes its output out).
+/// header), `fsync_interval_ms` (how often appended data is made durable),
+/// `flush_interval_ms` (how often a sink writing as records arrive writes its output out),
+/// `compression` and `compression_level`.
 /// A sink embeds them (OptionTable::embed); one that only streams picks flush_interval_ms.
 OptionTable<SinkWriting> sink_writing_options(std::string_view append_detail);
 
 /// Checks a sink's writing options for a sink writing `path`: append to standard output is an
 /// error, an interval that cannot matter is a warning (fsync without append; flush without
-/// append outside streaming mode).
+/// append outside streaming mode), so are a compression the path's extension contradicts and
+/// a level without compression; a level out of the format's range is an error.
 void check_sink_writing(BuildContext& ctx, const SinkWriting& writing, const std::string& path);
+
+/// The compression of a sink writing `path`: its `compression` option, else what the path's
+/// extension names (`.gz`, `.zst`; none for standard output).
+Compression sink_compression(const SinkWriting& writing, const std::string& path);
+
+class SinkResume;
+
+/// A file sink's output: taken up again from `resume` when given, else opened for appending or
+/// created as `writing` says, and compressed as it says. Appending compressed records to a file
+/// that holds something else (plain text, the other format) fails (CantCreate): the result
+/// would be unreadable.
+Result<OutputFile> open_sink_output(const std::string& path, const SinkWriting& writing,
+                                    const SinkResume* resume, RunContext* run);
 
 /// A file sink's checkpoint text (Operator::checkpoint, OpenContext::resume): one line of
 /// compact JSON naming the sink, its target, where the output stands (OutputFile::Position)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "conveyor/core/result.hpp"
+#include "conveyor/io/compression.hpp"
 
 #include <cstdint>
 #include <initializer_list>
@@ -39,9 +40,11 @@ public:
     /// refuse() (for `position`) when not.
     static Status verify_file(InputFile& file, std::uint64_t offset, std::uint64_t check,
                               std::string_view position);
-    /// A source over standard input or a followed file was given a position to resume from.
+    /// A source over standard input, a followed file or a compressed file (`compressed` says
+    /// which compression) was given a position to resume from.
     [[nodiscard]] static Error not_resumable(bool followed, const std::string& path,
-                                             std::string_view stage);
+                                             std::string_view stage,
+                                             Compression compressed = Compression::None);
 
 private:
     std::string text_;

@@ -1,0 +1,68 @@
+// Frictions a new user met (issue 17): `conveyor run -` reads the pipeline from standard
+// input (and refuses records from there too, exit 64); stdout.write's `limit` counts what it
+// left out, so its stats say out = what it showed.
+
+#include "support/pipelines.hpp"
+#include "support/process.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace conveyor {
+namespace {
+
+using test::stage_toml;
+using ::testing::HasSubstr;
+
+TEST(RunFromStdin, ThePipelineComesFromStandardInput) {
+    test::TempDir dir;
+    const std::string in = dir.write("in.csv", test::items_csv(4));
+    test::ProcessOptions opts;
+    opts.stdin_data = "[pipeline]\nname = \"inline\"\n" +
+                      stage_toml("in", "csv.read", "", "path = \"" + in + "\"") +
+                      stage_toml("out", "csv.write", "\"in\"",
+                                 "path = \"" + dir.file("out.csv") + "\"");
+    auto r = test::run_conveyor({"run", "-q", "-"}, opts);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.csv")), test::items_csv(4));
+
+    // validate too, with errors located in <stdin>.
+    opts.stdin_data = stage_toml("in", "csv.raed", "", "path = \"x\"");
+    r = test::run_conveyor({"validate", "-"}, opts);
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("<stdin>:"));
+    EXPECT_THAT(r.err, HasSubstr("csv.read"));
+}
+
+TEST(RunFromStdin, RecordsCannotComeFromStandardInputToo) {
+    test::TempDir dir;
+    test::ProcessOptions opts;
+    opts.stdin_data = stage_toml("in", "csv.read", "", "path = \"-\"") +
+                      stage_toml("out", "csv.write", "\"in\"",
+                                 "path = \"" + dir.file("out.csv") + "\"");
+    auto r = test::run_conveyor({"run", "-"}, opts);
+    EXPECT_EQ(r.exit_code, 64);
+    EXPECT_THAT(r.err, HasSubstr("stage 'in' (csv.read) reads its records from standard input, "
+                                 "but the pipeline itself was read from there"));
+    EXPECT_FALSE(test::file_exists(dir.file("out.csv")));
+}
+
+TEST(StdoutLimit, StatsSayWhatWasShownAndWhatWasLeftOut) {
+    test::TempDir dir;
+    const std::string in = dir.write("in.csv", test::items_csv(7));
+    for (const char* format : {"jsonl", "csv", "table"}) {
+        const std::string file = dir.write(
+            "p.toml", stage_toml("in", "csv.read", "", "path = \"" + in + "\"") +
+                          stage_toml("show", "stdout.write", "\"in\"",
+                                     std::string("limit = 4\nformat = \"") + format + "\""));
+        auto r = test::run_conveyor({"run", "-q", "--stats-json", dir.file("s.json"), file});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        const std::string stats = test::read_file(dir.file("s.json"));
+        const std::size_t at = stats.find("\"id\":\"show\"");
+        ASSERT_NE(at, std::string::npos) << stats;
+        EXPECT_THAT(stats.substr(at), HasSubstr("\"in\":7,\"out\":4,\"filtered\":3")) << format;
+    }
+}
+
+} // namespace
+} // namespace conveyor
