@@ -8,6 +8,7 @@
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/registry/sink_options.hpp"
+#include "conveyor/stage/split_sink.hpp"
 #include "csv_dialect.hpp"
 #include "csv_reader.hpp"
 
@@ -96,6 +97,11 @@ public:
     Status push(std::size_t port, Batch&& batch, Emitter& out) override;
     Status finish(Emitter& out) override;
     void abort() noexcept override { out_.abort(); }
+    Status suspend() override {
+        CONVEYOR_TRY(flush());
+        std::string().swap(buf_);
+        return out_.suspend();
+    }
     /// path = "-" and the reader closed standard output (`| head`).
     [[nodiscard]] bool satisfied() const noexcept override { return out_.reader_gone(); }
     [[nodiscard]] std::optional<FlushSchedule::Clock::time_point> timer() const override {
@@ -382,6 +388,22 @@ public:
     explicit CsvWriteStage(CsvWriteConfig config) : config_(std::move(config)) {}
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
+        if (config_.split) {
+            // One writer per file, each a stage of its own config aimed at that file.
+            OpenFileWriter open_file = [config = config_](const std::string& path,
+                                                          const OpenContext& c)
+                -> Result<std::unique_ptr<Operator>> {
+                CsvWriteConfig one = config;
+                one.path = path;
+                one.split.reset();
+                one.split_member = true;
+                auto opened = CsvWriteStage(std::move(one)).open(c);
+                if (!opened) return std::move(opened).error();
+                return std::move(std::get<std::unique_ptr<Operator>>(opened->op));
+            };
+            return OpenedStage(make_split_sink(*config_.split, ctx, std::move(open_file)),
+                               nullptr);
+        }
         const bool to_file = config_.path != "-";
         if (ctx.resume && !to_file)
             return fail(ErrorKind::Runtime, "standard output cannot be resumed from a checkpoint",
@@ -399,8 +421,8 @@ public:
             state = std::move(*read);
             resume = std::move(*parsed);
         }
-        auto out = open_sink_output(config_.path, config_.writing,
-                                    resume ? &*resume : nullptr, ctx.run);
+        auto out = open_sink_output(config_.path, config_.writing, resume ? &*resume : nullptr,
+                                    ctx.run, !config_.split_member);
         if (!out) return std::move(out).error();
         const bool special = out->is_special();
         SchemaRef existing;
@@ -453,7 +475,9 @@ const OptionTable<CsvWriteOptions>& csv_write_options() {
         OptionTable<CsvWriteOptions>()
             .add("path", &CsvWriteOptions::path,
                  {.description = "File to write (parent directories are created); \"-\" writes "
-                                 "to standard output.",
+                                 "to standard output. {{ field }} placeholders write one file "
+                                 "per distinct value (out/{{ country }}.csv, each with its "
+                                 "header), the value made safe for a file name.",
                   .required = true})
             .embed(&CsvWriteOptions::format,
                    csv_format_options("Write a first row with the field names."),
@@ -463,7 +487,8 @@ const OptionTable<CsvWriteOptions>& csv_write_options() {
                                  "out and missing ones are empty."})
             .embed(&CsvWriteOptions::writing,
                    sink_writing_options("the header goes only into an empty file, and an "
-                                        "existing header names the columns"));
+                                        "existing header names the columns"))
+            .embed(&CsvWriteOptions::splitting, sink_splitting_options());
     return table;
 }
 
@@ -484,6 +509,7 @@ std::unique_ptr<Stage> build_csv_write(BuildContext& ctx, const CsvWriteOptions&
     }
     config.writing = o.writing;
     check_sink_writing(ctx, config.writing, config.path);
+    config.split = SplitPlan::from(ctx, config.path, o.splitting);
     if (ctx.failed()) return nullptr;
     return make_csv_write_stage(std::move(config));
 }

@@ -2,6 +2,7 @@
 
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/registry/sink_options.hpp"
+#include "conveyor/stage/split_sink.hpp"
 #include "conveyor/stage/stage.hpp"
 #include "csv_dialect.hpp"
 
@@ -20,6 +21,7 @@ struct CsvWriteOptions {
     /// Fixed header chosen by the user: fields not listed are left out on purpose.
     std::optional<std::vector<std::string>> columns;
     SinkWriting writing;
+    SinkSplitting splitting;
 };
 
 /// csv.write's definition, built from validated options (the defaults are the options').
@@ -33,6 +35,9 @@ struct CsvWriteConfig {
     /// append (in place, no temporary file; the header is written only to an empty file, and
     /// an existing file's header names the columns), flush and fsync intervals.
     SinkWriting writing;
+    /// Set when the output is split over files ({{ field }} in path, rolling limits).
+    std::optional<SplitPlan> split;
+    bool split_member = false; ///< one file of a split output
 };
 
 /// The stage definition; open() creates the (temporary) output file.

@@ -383,6 +383,12 @@ private:
 } // namespace
 
 JsonFormat default_format_for(std::string_view path) {
+    // The format's extension comes before a compression's: data.jsonl.gz is JSON lines.
+    for (const std::string_view ext : {".gz", ".gzip", ".zst", ".zstd"})
+        if (iends_with(path, ext)) {
+            path.remove_suffix(ext.size());
+            break;
+        }
     return iends_with(path, ".jsonl") || iends_with(path, ".ndjson") ? JsonFormat::Jsonl
                                                                      : JsonFormat::Records;
 }

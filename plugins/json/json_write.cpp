@@ -1,5 +1,7 @@
 #include "json_write.hpp"
 
+#include "conveyor/stage/split_sink.hpp"
+
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/flush_schedule.hpp"
 #include "conveyor/io/output_file.hpp"
@@ -54,6 +56,11 @@ public:
     }
 
     void abort() noexcept override { file_.abort(); }
+    Status suspend() override {
+        CONVEYOR_TRY(flush());
+        std::string().swap(buf_);
+        return file_.suspend();
+    }
     [[nodiscard]] std::optional<FlushSchedule::Clock::time_point> timer() const override {
         if (!flush_each_batch_) return std::nullopt;
         return schedule_.next(file_.buffered() > 0);
@@ -173,6 +180,22 @@ public:
     explicit JsonWriteStage(JsonWriteConfig config) : config_(std::move(config)) {}
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
+        if (config_.split) {
+            // One writer per file, each a stage of its own config aimed at that file.
+            OpenFileWriter open_file = [config = config_](const std::string& path,
+                                                          const OpenContext& c)
+                -> Result<std::unique_ptr<Operator>> {
+                JsonWriteConfig one = config;
+                one.path = path;
+                one.split.reset();
+                one.split_member = true;
+                auto opened = JsonWriteStage(std::move(one)).open(c);
+                if (!opened) return std::move(opened).error();
+                return std::move(std::get<std::unique_ptr<Operator>>(opened->op));
+            };
+            return OpenedStage(make_split_sink(*config_.split, ctx, std::move(open_file)),
+                               nullptr);
+        }
         const bool to_file = config_.path != "-";
         if (ctx.resume && !to_file)
             return fail(ErrorKind::Runtime, "standard output cannot be resumed from a checkpoint",
@@ -190,8 +213,8 @@ public:
             array_open = *state;
             resume = std::move(*parsed);
         }
-        auto file = open_sink_output(config_.path, config_.writing,
-                                    resume ? &*resume : nullptr, ctx.run);
+        auto file = open_sink_output(config_.path, config_.writing, resume ? &*resume : nullptr,
+                                     ctx.run, !config_.split_member);
         if (!file.ok()) return std::move(file).error();
         // A device or FIFO is written directly: nothing a resumed run could take up again.
         const bool checkpoints = to_file && !file->is_special();

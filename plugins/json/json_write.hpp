@@ -1,11 +1,13 @@
 #pragma once
 
 #include "conveyor/registry/sink_options.hpp"
+#include "conveyor/stage/split_sink.hpp"
 #include "conveyor/stage/stage.hpp"
 #include "json_format.hpp"
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace conveyor::plugins::json {
@@ -19,6 +21,10 @@ struct JsonWriteConfig {
     /// append (jsonl only: in place, one write per batch of whole lines), flush and fsync
     /// intervals.
     SinkWriting writing;
+    SinkSplitting splitting;
+    /// Built from `path` and `splitting`: set when the output is split over files.
+    std::optional<SplitPlan> split;
+    bool split_member = false; ///< one file of a split output
 };
 
 /// A json.write stage. Writing a file (not "-"), it takes part in checkpoints

@@ -20,7 +20,8 @@ const std::vector<std::pair<std::string, JsonFormat>> kFormats = {{"records", Js
 
 constexpr const char* kFormatDescription =
     "\"records\" (a JSON array of objects) or \"jsonl\" (one object per line). When not "
-    "given: \"jsonl\" for paths ending in .jsonl or .ndjson, else \"records\".";
+    "given: \"jsonl\" for paths ending in .jsonl or .ndjson (also followed by .gz or .zst), "
+    "else \"records\".";
 
 /// The format given, or the path's extension when the option was not given.
 JsonFormat format_of(const BuildContext& ctx, JsonFormat format, const std::string& path) {
@@ -55,12 +56,17 @@ const OptionTable<JsonWriteConfig>& write_options() {
     static const auto table =
         OptionTable<JsonWriteConfig>()
             .add("path", &JsonWriteConfig::path,
-                 {.description = "File to write; \"-\" writes standard output.", .required = true})
+                 {.description = "File to write; \"-\" writes standard output. {{ field }} "
+                                 "placeholders write one file per distinct value "
+                                 "(out/{{ country }}.jsonl), the value made safe for a file "
+                                 "name.",
+                  .required = true})
             .add_choice("format", &JsonWriteConfig::format, kFormats,
                         {.description = kFormatDescription})
             .add("pretty", &JsonWriteConfig::pretty,
                  {.description = "Indent each object by 2 spaces (format \"records\" only)."})
-            .embed(&JsonWriteConfig::writing, sink_writing_options("format \"jsonl\" only"));
+            .embed(&JsonWriteConfig::writing, sink_writing_options("format \"jsonl\" only"))
+            .embed(&JsonWriteConfig::splitting, sink_splitting_options());
     return table;
 }
 
@@ -102,6 +108,7 @@ std::unique_ptr<Stage> build_write(BuildContext& ctx, JsonWriteConfig config) {
     }
     config.format = format_of(ctx, config.format, config.path);
     check_sink_writing(ctx, config.writing, config.path);
+    config.split = SplitPlan::from(ctx, config.path, config.splitting);
     if (ctx.failed()) return nullptr;
     if (config.writing.append && config.format != JsonFormat::Jsonl) {
         ctx.error("append", "append = true needs format = \"jsonl\" (records can be added to "

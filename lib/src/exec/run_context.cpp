@@ -6,6 +6,8 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <set>
+#include <sys/stat.h>
 #include <poll.h>
 #include <random>
 #include <sys/eventfd.h>
@@ -31,9 +33,9 @@ void TempFiles::remove_all() noexcept {
     paths_.clear();
 }
 
-void FinishedOutputs::add(std::string temp, std::string target) {
+void FinishedOutputs::add(std::string temp, std::string target, bool needs_sync) {
     std::lock_guard lock(mu_);
-    entries_.push_back({std::move(temp), std::move(target)});
+    entries_.push_back({std::move(temp), std::move(target), needs_sync});
 }
 
 std::size_t FinishedOutputs::size() const {
@@ -49,7 +51,28 @@ Status FinishedOutputs::commit_all(TempFiles& temp_files) {
     }
     std::size_t done = 0;
     Status status;
-    for (; done < entries.size(); ++done) {
+    const auto dir_of = [](const std::string& path) {
+        const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+        return parent.empty() ? std::string(".") : parent.string();
+    };
+    // Files whose writers left the fsync to now (many small files): one syncfs per file
+    // system makes them all durable.
+    std::set<dev_t> synced;
+    for (const Entry& e : entries) {
+        if (!e.needs_sync || !status) continue;
+        struct stat st {};
+        if (::stat(e.temp.c_str(), &st) != 0 || synced.count(st.st_dev)) continue;
+        const int fd = ::open(e.temp.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || ::syncfs(fd) != 0)
+            status = fail(ErrorKind::CantCreate,
+                          std::string("cannot make the output durable (syncfs): ") +
+                              std::strerror(errno),
+                          e.target);
+        if (fd >= 0) ::close(fd);
+        synced.insert(st.st_dev);
+    }
+    std::set<std::string> dirs;
+    for (; status && done < entries.size(); ++done) {
         const Entry& e = entries[done];
         if (::rename(e.temp.c_str(), e.target.c_str()) != 0) {
             status = fail(ErrorKind::CantCreate,
@@ -59,9 +82,10 @@ Status FinishedOutputs::commit_all(TempFiles& temp_files) {
             break;
         }
         temp_files.remove(e.temp);
-        // Make the rename itself durable.
-        const std::filesystem::path parent = std::filesystem::path(e.target).parent_path();
-        const std::string dir = parent.empty() ? "." : parent.string();
+        dirs.insert(dir_of(e.target));
+    }
+    // Make the renames themselves durable: each directory once.
+    for (const std::string& dir : dirs) {
         const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd >= 0) {
             ::fsync(dfd);

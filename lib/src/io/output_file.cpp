@@ -42,18 +42,26 @@ std::string temp_prefix(const std::string& base) {
 /// (a file name in `dir`) is spared: a resumed run writes on in the killed run's file.
 void remove_stale_temporaries(const std::filesystem::path& dir, const std::string& base,
                               const std::string& keep = {}) {
-    const std::string prefix = temp_prefix(base);
+    // An empty base: the temporary files of every target (`.<any>.conveyor-<pid>-...`).
+    const std::string prefix = base.empty() ? std::string(".") : temp_prefix(base);
+    constexpr std::string_view kMark = ".conveyor-";
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
         const std::string name = entry.path().filename().string();
         if (name.size() <= prefix.size() + 4 || name.compare(0, prefix.size(), prefix) != 0 ||
             !name.ends_with(".tmp") || name == keep)
             continue;
-        const std::size_t dash = name.find('-', prefix.size());
+        std::size_t pid_at = prefix.size();
+        if (base.empty()) {
+            const std::size_t mark = name.rfind(kMark);
+            if (mark == std::string::npos || mark == 0) continue;
+            pid_at = mark + kMark.size();
+        }
+        const std::size_t dash = name.find('-', pid_at);
         if (dash == std::string::npos) continue;
         long pid = 0;
         try {
-            pid = std::stol(name.substr(prefix.size(), dash - prefix.size()));
+            pid = std::stol(name.substr(pid_at, dash - pid_at));
         } catch (const std::exception&) {
             continue;
         }
@@ -133,6 +141,8 @@ OutputFile& OutputFile::operator=(OutputFile&& o) noexcept {
         buffer_ = std::move(o.buffer_);
         bytes_written_ = o.bytes_written_;
         run_ = o.run_;
+        suspended_ = o.suspended_;
+        sync_deferred_ = o.sync_deferred_;
         encoder_ = std::move(o.encoder_);
         encoded_ = std::move(o.encoded_);
         o.temp_path_.clear();
@@ -191,7 +201,13 @@ Result<OutputFile> OutputFile::open_special(const std::string& name, const std::
     return f;
 }
 
-Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run) {
+void OutputFile::remove_stale_temporaries_in(const std::string& dir) {
+    remove_stale_temporaries(dir.empty() ? std::filesystem::path(".") : std::filesystem::path(dir),
+                             std::string());
+}
+
+Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run,
+                                      bool remove_stale) {
     OutputFile f;
     f.name_ = path;
     f.path_ = path;
@@ -219,7 +235,7 @@ Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run) 
     const fs::path& dir = *prepared;
 
     const std::string base = target.filename().string();
-    remove_stale_temporaries(dir, base);
+    if (remove_stale) remove_stale_temporaries(dir, base);
     const std::string prefix = temp_prefix(base) + std::to_string(::getpid()) + "-";
     for (int attempt = 0; attempt < 16; ++attempt) {
         const std::string temp = (dir / (prefix + random_suffix() + ".tmp")).string();
@@ -366,8 +382,31 @@ Result<OutputFile> OutputFile::adopt(const std::string& target,
     return f;
 }
 
+Status OutputFile::suspend() {
+    if (stdout_ || special_ || suspended_ || fd_ < 0) return {};
+    CONVEYOR_TRY(flush());
+    if (encoder_) CONVEYOR_TRY(write_compressed(true));
+    const int fd = std::exchange(fd_, -1);
+    suspended_ = true;
+    std::string().swap(buffer_);
+    std::string().swap(encoded_);
+    if (::close(fd) != 0) return cant_create(name_, "close failed", errno);
+    return {};
+}
+
+Status OutputFile::reopen() {
+    if (!suspended_) return {};
+    const std::string& file = append_ ? path_ : temp_path_;
+    const int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0) return cant_create(name_, "cannot open the output again", errno);
+    fd_ = fd;
+    suspended_ = false;
+    return {};
+}
+
 Status OutputFile::write_all(const char* data, std::size_t n) {
     if (reader_gone_) return {};
+    CONVEYOR_TRY(reopen());
     const std::uint64_t before = bytes_written_;
     while (n > 0) {
         const ssize_t w = ::write(fd_, data, n);
@@ -466,6 +505,7 @@ Status OutputFile::flush() {
 
 Status OutputFile::sync() {
     CONVEYOR_TRY(flush());
+    CONVEYOR_TRY(reopen());
     // A device or FIFO has nothing to make durable (a FIFO's fdatasync fails with EINVAL).
     if (stdout_ || special_ || fd_ < 0) return {};
     if (::fdatasync(fd_) != 0 && errno != EINVAL)
@@ -475,6 +515,7 @@ Status OutputFile::sync() {
 
 Result<OutputFile::Position> OutputFile::checkpoint(bool durable) {
     if (stdout_) return fail(ErrorKind::Internal, "standard output has no checkpoint", "<stdout>");
+    CONVEYOR_TRY(reopen());
     if (fd_ < 0) return fail(ErrorKind::Internal, "checkpoint of an output that is closed", path_);
     if (special_)
         return fail(ErrorKind::Runtime,
@@ -492,6 +533,18 @@ Result<OutputFile::Position> OutputFile::checkpoint(bool durable) {
 
 Status OutputFile::commit() {
     if (committed_) return {};
+    const bool deferring = run_ && run_->finished_outputs().deferring();
+    // One of many files: the run syncs the file system once before renaming them all.
+    const bool sync_later = deferring && sync_deferred_ && !append_;
+    // A suspended file whose bytes are all written (and whose archive, if compressed, ended)
+    // needs no descriptor again when the run makes it durable.
+    if (suspended_ && sync_later && buffer_.empty() && initial_size_ + bytes_written_ > 0) {
+        suspended_ = false;
+        run_->finished_outputs().add(std::exchange(temp_path_, std::string()), path_, true);
+        committed_ = true;
+        return {};
+    }
+    CONVEYOR_TRY(reopen());
     CONVEYOR_TRY(flush());
     if (encoder_) {
         // An output with no records is still a valid (empty) archive.
@@ -510,16 +563,16 @@ Status OutputFile::commit() {
         if (::close(fd) != 0) return cant_create(path_, "close failed", errno);
         return {};
     }
-    if (::fsync(fd_) != 0) return cant_create(path_, "fsync failed", errno);
+    if (!sync_later && ::fsync(fd_) != 0) return cant_create(path_, "fsync failed", errno);
     if (::close(fd_) != 0) {
         fd_ = -1;
         return cant_create(path_, "close failed", errno);
     }
     fd_ = -1;
-    if (run_ && run_->finished_outputs().deferring()) {
+    if (deferring) {
         // The run renames it together with its other outputs, or rolls it back (the file
         // stays registered in temp_files() until then).
-        run_->finished_outputs().add(std::exchange(temp_path_, std::string()), path_);
+        run_->finished_outputs().add(std::exchange(temp_path_, std::string()), path_, sync_later);
         committed_ = true;
         return {};
     }

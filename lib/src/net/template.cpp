@@ -5,6 +5,8 @@
 #include "conveyor/net/url.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <charconv>
 
 namespace conveyor::net {
@@ -302,6 +304,39 @@ Status append_escaped(std::string& out, const Value& v, Escape escape, std::stri
             out.erase(at, 1); // opening quote
         } else {
             json::append_value(out, v);
+        }
+        return {};
+    }
+    case Escape::FileName: {
+        if (v.kind() == Kind::Null) {
+            out += "__null__";
+            return {};
+        }
+        std::string text;
+        if (v.kind() == Kind::String)
+            text = std::string(v.as_string());
+        else
+            append_scalar_text(text, v);
+        if (text.empty()) {
+            out += "__empty__";
+            return {};
+        }
+        constexpr std::size_t kMaxValueBytes = 200;
+        if (text.size() > kMaxValueBytes)
+            return fail(ErrorKind::Data, "field '" + std::string(name) + "' has " +
+                                             std::to_string(text.size()) +
+                                             " bytes, too long for a file name (at most 200)");
+        static constexpr char kHex[] = "0123456789ABCDEF";
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            const auto c = static_cast<unsigned char>(text[i]);
+            const bool safe = c >= 0x80 || std::isalnum(c) || std::strchr("-_.,+=@~ ", c);
+            if (safe && !(i == 0 && c == '.') && c != 0) {
+                out.push_back(static_cast<char>(c));
+            } else {
+                out.push_back('%');
+                out.push_back(kHex[c >> 4]);
+                out.push_back(kHex[c & 15]);
+            }
         }
         return {};
     }

@@ -55,7 +55,8 @@ Compression sink_compression(const SinkWriting& writing, const std::string& path
 }
 
 Result<OutputFile> open_sink_output(const std::string& path, const SinkWriting& writing,
-                                    const SinkResume* resume, RunContext* run) {
+                                    const SinkResume* resume, RunContext* run,
+                                    bool remove_stale) {
     const Compression c = sink_compression(writing, path);
     if (c != Compression::None && writing.append && !resume && path != "-") {
         // Another archive after the ones there is a valid file; after anything else it is not.
@@ -72,8 +73,9 @@ Result<OutputFile> open_sink_output(const std::string& path, const SinkWriting& 
     }
     Result<OutputFile> out = resume           ? resume->adopt(run)
                              : writing.append ? OutputFile::open_append(path, run)
-                                              : OutputFile::create(path, run);
+                                              : OutputFile::create(path, run, remove_stale);
     if (!out) return out;
+    if (!remove_stale) out->defer_sync(); // one of a split sink's many files
     const int level = writing.compression_level ? static_cast<int>(*writing.compression_level)
                                                 : compression_levels(c).fallback;
     CONVEYOR_TRY(out->compress(c, level));

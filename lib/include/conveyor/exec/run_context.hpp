@@ -53,10 +53,12 @@ public:
     }
     void set_deferring(bool on) noexcept { deferring_.store(on, std::memory_order_release); }
 
-    /// `temp` is complete and durable; renaming it over `target` commits it.
-    void add(std::string temp, std::string target);
-    /// Moves every file into place in the order added, fsyncing each directory. At the first
-    /// failure the files not yet moved are deleted and the error names the target.
+    /// `temp` is complete and durable (or, with `needs_sync`, complete: commit_all() makes it
+    /// durable); renaming it over `target` commits it.
+    void add(std::string temp, std::string target, bool needs_sync = false);
+    /// Makes the files that need it durable (one syncfs per file system), moves every file
+    /// into place in the order added, then fsyncs each directory once. At the first failure
+    /// the files not yet moved are deleted and the error names the target.
     Status commit_all(TempFiles& temp_files);
     /// Deletes every file, or with `keep` leaves them where they are (a checkpoint of the run
     /// names them: `--resume` takes them up again).
@@ -67,6 +69,7 @@ private:
     struct Entry {
         std::string temp;
         std::string target;
+        bool needs_sync = false;
     };
     std::atomic<bool> deferring_{false};
     mutable std::mutex mu_;

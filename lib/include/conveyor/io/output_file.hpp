@@ -68,7 +68,14 @@ public:
 
     /// Fails with CantCreate naming the path. A FIFO waits, as any writer does, until a reader
     /// opens it.
-    static Result<OutputFile> create(const std::string& path, RunContext* run);
+    /// `remove_stale`: first delete the temporary files of `path` a killed run left (a scan of
+    /// the directory); a sink writing many files into one directory scans it once itself
+    /// (remove_stale_temporaries_in) instead.
+    static Result<OutputFile> create(const std::string& path, RunContext* run,
+                                     bool remove_stale = true);
+    /// Deletes every output temporary file in `dir` that a process which no longer runs left
+    /// (whatever its target).
+    static void remove_stale_temporaries_in(const std::string& dir);
     /// Opens `path` for appending (created if missing, parent directories too). A file whose
     /// last byte is not a line break (a line cut short by a crash; a compressed file is not
     /// looked at) gets one first, so the
@@ -115,6 +122,15 @@ public:
     Result<Position> checkpoint(bool durable);
     /// Deletes the temporary file now (idempotent; also done by the destructor).
     void abort() noexcept;
+    /// Inside a run that defers its commits: commit() leaves making the file durable to the
+    /// run, which syncs the file system once (syncfs) before renaming its outputs into place,
+    /// instead of one fsync per file (a sink writing thousands of files).
+    void defer_sync() noexcept { sync_deferred_ = true; }
+    /// Hands everything to the file (ending a compressed archive), closes the descriptor and
+    /// frees the buffer, keeping the temporary file; the next write, sync, checkpoint or
+    /// commit opens it again and writes on at its end. Nothing for standard output, a device
+    /// or a FIFO. For sinks that write many files and keep few open (split_sink.hpp).
+    Status suspend();
 
     /// The path as given (a symbolic link there is written through), what messages name.
     [[nodiscard]] const std::string& path() const noexcept { return name_; }
@@ -140,6 +156,8 @@ private:
     static Result<OutputFile> open_special(const std::string& name, const std::string& file,
                                            RunContext* run);
     Status write_all(const char* data, std::size_t n);
+    /// Opens the file again after suspend().
+    Status reopen();
     /// Compresses what is buffered (completing the archive when `end_frame`) and writes it.
     Status write_compressed(bool end_frame);
     /// A write failed with `err`; `before` is bytes_written_ when it began. See the class
@@ -159,6 +177,8 @@ private:
     std::string buffer_;
     std::uint64_t bytes_written_ = 0;
     RunContext* run_ = nullptr;
+    bool suspended_ = false;              ///< closed by suspend(), opened again on use
+    bool sync_deferred_ = false;          ///< defer_sync()
     std::unique_ptr<Compressor> encoder_; ///< null: written as is
     std::string encoded_;                 ///< compressed bytes on their way to the file
 };

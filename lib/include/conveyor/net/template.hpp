@@ -25,6 +25,12 @@ enum class Escape : std::uint8_t {
     /// Raw text for an HTTP header value; a value containing CR, LF or NUL is an error (header
     /// injection), as is null.
     Header,
+    /// One file name's worth of a path (split outputs): '/', '\\', '%', control characters and
+    /// the characters shells and Windows trip on are percent-encoded (%2F ...), as is a leading
+    /// '.' (so no value makes "..", "." or a hidden file); bytes of UTF-8 above ASCII are kept.
+    /// null is `__null__`, the empty string `__empty__`; a value of more than 200 bytes is an
+    /// error.
+    FileName,
 };
 
 /// A text with `{{ name }}` placeholders (`{{name}}` too; `{{ user.name }}` reaches into nested

@@ -53,8 +53,10 @@ class SinkResume;
 /// created as `writing` says, and compressed as it says. Appending compressed records to a file
 /// that holds something else (plain text, the other format) fails (CantCreate): the result
 /// would be unreadable.
+/// `remove_stale` as OutputFile::create's (false for the files of a split sink).
 Result<OutputFile> open_sink_output(const std::string& path, const SinkWriting& writing,
-                                    const SinkResume* resume, RunContext* run);
+                                    const SinkResume* resume, RunContext* run,
+                                    bool remove_stale = true);
 
 /// A file sink's checkpoint text (Operator::checkpoint, OpenContext::resume): one line of
 /// compact JSON naming the sink, its target, where the output stands (OutputFile::Position)

@@ -107,6 +107,10 @@ public:
     /// carry on writing the same output (its temporary file and how many bytes of it are
     /// good), after handing everything it buffered to that file.
     virtual Result<std::string> checkpoint(const Checkpoint& /*cp*/) { return std::string(); }
+    /// Gives back what the operator holds while it waits (an open file descriptor, write
+    /// buffers); the next call takes them again. A sink split over many files (split_sink.hpp)
+    /// calls it on the files it wrote to least recently, to keep few of them open at a time.
+    virtual Status suspend() { return {}; }
 };
 
 /// What open() returns: the run object plus the schema of the records it will emit first

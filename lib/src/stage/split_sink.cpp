@@ -1,0 +1,343 @@
+#include "conveyor/stage/split_sink.hpp"
+
+#include "conveyor/core/batch.hpp"
+#include "conveyor/io/output_file.hpp"
+#include "conveyor/obs/metrics.hpp"
+#include "conveyor/registry/registry.hpp"
+#include "conveyor/stage/emitter.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fmt/format.h>
+#include <list>
+#include <spdlog/spdlog.h>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace conveyor {
+
+OptionTable<SinkSplitting> sink_splitting_options() {
+    return OptionTable<SinkSplitting>()
+        .add("max_records_per_file", &SinkSplitting::max_records_per_file,
+             {.description = "Roll to the next file once one holds this many records: the path "
+                             "gets a part number before its extension (out/data.csv: "
+                             "out/data-00001.csv, out/data-00002.csv, ...; with {{ field }} "
+                             "placeholders, numbered per value).",
+              .min = 1})
+        .add("max_bytes_per_file", &SinkSplitting::max_bytes_per_file,
+             {.description = "Roll to the next file once one holds this many bytes of text "
+                             "(before compression); a file ends at a batch of records, so it "
+                             "may hold a little more. Named as with max_records_per_file.",
+              .min = 1})
+        .add("max_open_files", &SinkSplitting::max_open_files,
+             {.description = "With {{ field }} placeholders in path (or rolling files): at most "
+                             "this many files are open at once; the one written least recently "
+                             "is closed and opened again when its value comes back, so any "
+                             "number of distinct values works.",
+              .min = 1,
+              .max = 65536});
+}
+
+std::optional<SplitPlan> SplitPlan::from(BuildContext& ctx, const std::string& path,
+                                         const SinkSplitting& options) {
+    const bool placeholders = path.find("{{") != std::string::npos;
+    if (!placeholders && !options.max_records_per_file && !options.max_bytes_per_file) {
+        if (ctx.options().given("max_open_files"))
+            ctx.warning("max_open_files", "max_open_files only matters when the output is split "
+                                          "({{ field }} in path, max_records_per_file or "
+                                          "max_bytes_per_file)");
+        return std::nullopt;
+    }
+    if (path == "-") {
+        ctx.error(placeholders ? "path" : "max_records_per_file",
+                  "standard output cannot be split into files; give a file path");
+        return std::nullopt;
+    }
+    SplitPlan plan;
+    plan.path = path;
+    plan.max_records = static_cast<std::uint64_t>(options.max_records_per_file.value_or(0));
+    plan.max_bytes = static_cast<std::uint64_t>(options.max_bytes_per_file.value_or(0));
+    plan.max_open = static_cast<std::size_t>(options.max_open_files);
+    if (placeholders) {
+        auto tpl = net::Template::parse(path);
+        if (!tpl) {
+            ctx.error("path", tpl.error().message);
+            return std::nullopt;
+        }
+        // The file's name must come out of the template: a path that is only a directory
+        // ("out/{{ country }}/") names no file.
+        if (path.ends_with('/')) {
+            ctx.error("path", "path names a directory; end it with a file name, e.g. "
+                              "out/{{ country }}/data.csv");
+            return std::nullopt;
+        }
+        plan.by = std::move(*tpl);
+    }
+    return plan;
+}
+
+std::string SplitPlan::numbered(const std::string& path, std::uint64_t part) {
+    const std::size_t slash = path.rfind('/');
+    const std::size_t name = slash == std::string::npos ? 0 : slash + 1;
+    // The first '.' after the name's first character: `data.csv.gz` -> `data` + `.csv.gz`.
+    std::size_t dot = path.find('.', name + 1);
+    if (dot == std::string::npos) dot = path.size();
+    return fmt::format("{}-{:05}{}", path.substr(0, dot), part, path.substr(dot));
+}
+
+namespace {
+
+/// One file being written (or a value whose current file is).
+struct Target {
+    std::string base;               ///< the rendered path, before any part number
+    std::uint64_t part = 0;         ///< 1-based when rolling, else 0
+    std::uint64_t records = 0;      ///< routed to the current file
+    std::uint64_t metrics_bytes = 0; ///< bytes its writer wrote to the current file
+    std::unique_ptr<Operator> writer; ///< null between files (rolled, not reopened yet)
+    std::unique_ptr<StageMetrics> metrics;
+    bool open = false;                   ///< holds a descriptor (is in the LRU list)
+    std::list<Target*>::iterator lru;    ///< valid while open
+    std::size_t group = 0;               ///< index into the batch's groups
+    std::uint64_t group_epoch = 0;
+};
+
+class SplitSinkOperator final : public Operator {
+public:
+    SplitSinkOperator(const SplitPlan& plan, const OpenContext& ctx, OpenFileWriter open_file)
+        : plan_(plan), ctx_(ctx), stage_id_(ctx.stage_id), metrics_(ctx.metrics),
+          open_file_(std::move(open_file)),
+          input_schemas_(ctx.input_schemas.begin(), ctx.input_schemas.end()),
+          input_schemas_fixed_(std::make_unique<bool[]>(ctx.input_schemas_fixed.size())) {
+        std::copy(ctx.input_schemas_fixed.begin(), ctx.input_schemas_fixed.end(),
+                  input_schemas_fixed_.get());
+        // What the context points to lives only as long as open(): the files are opened later.
+        ctx_.stage_id = stage_id_;
+        ctx_.input_schemas = input_schemas_;
+        ctx_.input_schemas_fixed =
+            std::span<const bool>(input_schemas_fixed_.get(), ctx.input_schemas_fixed.size());
+        ctx_.named_outputs_read = {};
+        ctx_.resume.reset();
+    }
+
+    Status push(std::size_t, Batch&& batch, Emitter& em) override {
+        const std::size_t rows = batch.rows();
+        if (rows == 0) return {};
+        // Every row's file first: a row whose value cannot name a file fails the batch
+        // before any of it is written (like a format error in one file's writer).
+        row_target_.assign(rows, nullptr);
+        for (std::size_t r = 0; r < rows; ++r) {
+            auto t = target_for(batch, r);
+            if (!t) {
+                if (metrics_) metrics_->records_failed.fetch_add(rows, std::memory_order_relaxed);
+                return fail(Error(t.error()).in_stage(std::string(stage_id_)));
+            }
+            row_target_[r] = *t;
+        }
+        ++epoch_;
+        groups_.clear();
+        for (std::size_t r = 0; r < rows; ++r) {
+            Target& t = *row_target_[r];
+            if (t.group_epoch != epoch_) {
+                t.group_epoch = epoch_;
+                t.group = groups_.size();
+                groups_.push_back({&t, {}});
+            }
+            groups_[t.group].rows.push_back(static_cast<std::uint32_t>(r));
+            if (plan_.max_records && ++t.records == plan_.max_records) {
+                // This file is full: write what it gets of this batch, then the next one.
+                CONVEYOR_TRY(write_group(groups_[t.group], batch, em));
+                CONVEYOR_TRY(close_file(t, em));
+            }
+        }
+        for (Group& g : groups_)
+            if (!g.rows.empty()) CONVEYOR_TRY(write_group(g, batch, em));
+        return {};
+    }
+
+    Status finish(Emitter& em) override {
+        // A split output with no record at all still gets its (empty) first file when its name
+        // does not depend on the records.
+        if (targets_.empty() && !plan_.by) {
+            auto t = target_named(plan_.path);
+            if (!t) return std::move(t).error();
+            CONVEYOR_TRY(ensure_writer(**t));
+        }
+        for (auto& [key, t] : targets_)
+            if (t.writer) CONVEYOR_TRY(close_file(t, em));
+        spdlog::info("stage '{}': {} file{} written{}", stage_id_, files_,
+                     files_ == 1 ? "" : "s",
+                     plan_.by ? fmt::format(" for {} distinct value{} of {}", targets_.size(),
+                                            targets_.size() == 1 ? "" : "s", plan_.path)
+                              : std::string());
+        return {};
+    }
+
+    void abort() noexcept override {
+        for (auto& [key, t] : targets_)
+            if (t.writer) t.writer->abort();
+    }
+
+    [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> timer() const override {
+        std::optional<std::chrono::steady_clock::time_point> first;
+        for (const Target* t : lru_)
+            if (auto at = t->writer->timer(); at && (!first || *at < *first)) first = at;
+        return first;
+    }
+
+    Status on_timer(Emitter& em) override {
+        const auto now = std::chrono::steady_clock::now();
+        for (Target* t : lru_) {
+            if (auto at = t->writer->timer(); at && *at <= now) {
+                CONVEYOR_TRY(t->writer->on_timer(em));
+                absorb(*t);
+            }
+        }
+        return {};
+    }
+
+private:
+    struct Group {
+        Target* target;
+        std::vector<std::uint32_t> rows;
+    };
+
+    Result<Target*> target_for(const Batch& batch, std::size_t r) {
+        if (!plan_.by) {
+            if (!single_) {
+                auto t = target_named(plan_.path);
+                if (!t) return t;
+                single_ = *t;
+            }
+            return single_;
+        }
+        if (bound_schema_ != batch.schema_ref().get()) {
+            bound_ = net::BoundTemplate(*plan_.by, batch.schema());
+            bound_schema_ = batch.schema_ref().get();
+            bound_keep_ = batch.schema_ref();
+        }
+        key_.clear();
+        CONVEYOR_TRY(bound_.render(batch.row(r), net::Escape::FileName, key_));
+        if (auto it = targets_.find(key_); it != targets_.end()) return &it->second;
+        return target_named(key_);
+    }
+
+    Result<Target*> target_named(const std::string& base) {
+        Target& t = targets_[base];
+        t.base = base;
+        t.metrics = std::make_unique<StageMetrics>(stage_id_);
+        // The directory's stale temporary files (a killed run's) are removed once, when the
+        // first file goes there; not when resuming (a resumed run may adopt some of them).
+        std::filesystem::path dir = std::filesystem::path(base).parent_path();
+        if (dirs_seen_.insert(dir.string()).second && !ctx_.resume)
+            OutputFile::remove_stale_temporaries_in(dir.string());
+        return &t;
+    }
+
+    /// The current file of `t`, opened (or taken up again) and made the most recently used.
+    Status ensure_writer(Target& t) {
+        if (!t.writer) {
+            const bool rolling = plan_.max_records || plan_.max_bytes;
+            if (rolling) ++t.part;
+            OpenContext c = ctx_;
+            c.metrics = t.metrics.get();
+            auto w = open_file_(rolling ? SplitPlan::numbered(t.base, t.part) : t.base, c);
+            if (!w) return std::move(w).error();
+            t.writer = std::move(*w);
+            ++files_;
+        }
+        if (t.open) {
+            lru_.splice(lru_.begin(), lru_, t.lru);
+            return {};
+        }
+        while (lru_.size() >= plan_.max_open) {
+            Target* old = lru_.back();
+            lru_.pop_back();
+            old->open = false;
+            CONVEYOR_TRY(old->writer->suspend());
+            absorb(*old);
+        }
+        lru_.push_front(&t);
+        t.lru = lru_.begin();
+        t.open = true;
+        return {};
+    }
+
+    Status write_group(Group& g, const Batch& batch, Emitter& em) {
+        Target& t = *g.target;
+        if (Status opened = ensure_writer(t); !opened) {
+            if (metrics_)
+                metrics_->records_failed.fetch_add(g.rows.size(), std::memory_order_relaxed);
+            g.rows.clear();
+            return opened;
+        }
+        Batch part(batch.schema_ref(), g.rows.size());
+        part.share_storage_of(const_cast<Batch&>(batch));
+        for (const std::uint32_t r : g.rows)
+            part.append_row(batch.row(r));
+        g.rows.clear();
+        Status s = t.writer->push(0, std::move(part), em);
+        absorb(t);
+        CONVEYOR_TRY(std::move(s));
+        if (plan_.max_bytes && t.metrics_bytes >= plan_.max_bytes) return close_file(t, em);
+        return {};
+    }
+
+    /// Commits `t`'s current file; the next record for it starts the next one.
+    Status close_file(Target& t, Emitter& em) {
+        if (!t.writer) return {};
+        if (t.open) {
+            lru_.erase(t.lru);
+            t.open = false;
+        }
+        Status s = t.writer->finish(em);
+        absorb(t);
+        t.writer.reset();
+        t.records = 0;
+        t.metrics_bytes = 0;
+        return s;
+    }
+
+    /// Moves what `t`'s writer counted into the stage's metrics.
+    void absorb(Target& t) {
+        const std::uint64_t bytes = t.metrics->bytes_written.exchange(0);
+        t.metrics_bytes += bytes;
+        if (!metrics_) return;
+        metrics_->bytes_written.fetch_add(bytes, std::memory_order_relaxed);
+        metrics_->records_failed.fetch_add(t.metrics->records_failed.exchange(0),
+                                           std::memory_order_relaxed);
+        metrics_->records_filtered.fetch_add(t.metrics->records_filtered.exchange(0),
+                                             std::memory_order_relaxed);
+    }
+
+    SplitPlan plan_;
+    OpenContext ctx_;
+    std::string stage_id_;
+    StageMetrics* metrics_;
+    OpenFileWriter open_file_;
+    std::vector<SchemaRef> input_schemas_;
+    std::unique_ptr<bool[]> input_schemas_fixed_;
+    std::unordered_map<std::string, Target> targets_;
+    Target* single_ = nullptr;
+    std::list<Target*> lru_; ///< open files, most recently written first
+    std::unordered_set<std::string> dirs_seen_;
+    std::vector<Target*> row_target_;
+    std::vector<Group> groups_;
+    std::uint64_t epoch_ = 0;
+    std::uint64_t files_ = 0;
+    net::BoundTemplate bound_;
+    const Schema* bound_schema_ = nullptr;
+    SchemaRef bound_keep_;
+    std::string key_;
+};
+
+} // namespace
+
+std::unique_ptr<Operator> make_split_sink(const SplitPlan& plan, const OpenContext& ctx,
+                                          OpenFileWriter open_file) {
+    return std::make_unique<SplitSinkOperator>(plan, ctx, std::move(open_file));
+}
+
+} // namespace conveyor
