@@ -667,7 +667,10 @@ private:
     void settle_failure(const Job& job, Error error, std::uint32_t attempts,
                         std::shared_ptr<const Response> response) {
         const std::size_t n = job.seqs.size();
-        if (metrics_) metrics_->records_failed.fetch_add(n, std::memory_order_relaxed);
+        if (metrics_) {
+            metrics_->records_failed.fetch_add(n, std::memory_order_relaxed);
+            metrics_->first_errors().note(error.message, error.where, n);
+        }
         switch (cfg_->on_error) {
         case OnError::Null:
             for (std::uint64_t seq : job.seqs) {
@@ -675,6 +678,8 @@ private:
                 s.outcome = Outcome::Null;
                 s.response = response;
             }
+            // Still passed on: counted apart so no summary calls them left out.
+            if (metrics_) metrics_->records_nulled.fetch_add(n, std::memory_order_relaxed);
             break;
         case OnError::Drop:
             for (std::uint64_t seq : job.seqs)

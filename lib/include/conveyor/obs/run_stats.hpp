@@ -51,6 +51,9 @@ struct StageStats {
     std::uint64_t records_failed = 0;
     std::uint64_t records_dead_lettered = 0;
     std::uint64_t records_dropped = 0;
+    std::uint64_t records_nulled = 0; ///< StageMetrics::records_nulled (part of records_out)
+    /// Why records failed: StageMetrics::first_errors() at the time of the snapshot.
+    std::vector<FirstErrors::Entry> first_errors;
     std::uint64_t records_spilled = 0; ///< StageMetrics::records_spilled
     std::uint64_t retries = 0;
     std::uint64_t batches_in = 0;
