@@ -35,6 +35,7 @@ StageStats stage_stats(const RunDescription::Stage& d, StageMetrics* m, std::int
     s.records_dead_lettered = m->records_dead_lettered.load(r);
     s.records_dropped = m->records_dropped.load(r);
     s.records_nulled = m->records_nulled.load(r);
+    s.records_pending = m->records_pending.load(r);
     s.first_errors = m->first_errors().entries();
     s.records_spilled = m->records_spilled.load(r);
     s.retries = m->retries.load(r);

@@ -52,6 +52,10 @@ struct StageMetrics {
     /// Records left out without a dead-letter queue (continue strategy, on_error = "drop").
     /// Per stage: records in = records out + filtered + dead-lettered + dropped.
     std::atomic<std::uint64_t> records_dropped{0};
+    /// Records received but not finished yet (neither passed on nor left out), for stages that
+    /// hold many at once (http.fetch waiting for responses); 0 for stages that finish each
+    /// record as they take it. Rates count records finished: records_in - records_pending.
+    std::atomic<std::uint64_t> records_pending{0};
     /// Retry attempts beyond the first (a request tried three times counts 2), of requests or
     /// of opening the stage.
     std::atomic<std::uint64_t> retries{0};

@@ -69,9 +69,13 @@ struct StageStats {
     double active_seconds = 0; ///< from its start to its end (or now)
     std::optional<std::string> error;
 
-    /// Records a source produced, else records the stage received.
+    std::uint64_t records_pending = 0; ///< StageMetrics::records_pending
+
+    /// Records a source produced, else records the stage finished: received and no longer
+    /// waiting inside it (http.fetch takes records long before their responses come).
     [[nodiscard]] std::uint64_t records_handled() const noexcept {
-        return source ? records_out : records_in;
+        if (source) return records_out;
+        return records_in > records_pending ? records_in - records_pending : 0;
     }
     /// records_handled() per active second (0 before the stage ran).
     [[nodiscard]] double records_per_second() const noexcept {
