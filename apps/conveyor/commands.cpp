@@ -167,6 +167,24 @@ std::string interrupted_hint(const std::string& file, const RunReport& report) {
            "stop were written\n";
 }
 
+/// One line per stage that failed records: what became of them and why, whatever the log
+/// level (the reasons used to show only at --log-level debug). `past_only`: only stages that
+/// went on past failed records (a failed run already named the error that stopped it).
+std::string stage_outcomes(const obs::RunStats& stats, const PipelineSpec& p, bool past_only) {
+    std::string out;
+    for (const obs::StageStats& s : stats.stages) {
+        if (past_only && s.records_nulled + s.records_dropped + s.records_dead_lettered == 0)
+            continue;
+        const std::string what = obs::describe_outcomes(s);
+        if (what.empty()) continue;
+        out += fmt::format("  stage '{}': {}{}\n", s.id, what,
+                           s.records_dead_lettered ? " (see the dead-letter queue " +
+                                                         p.error_handling.dead_letter_path + ")"
+                                                   : "");
+    }
+    return out;
+}
+
 } // namespace
 
 std::optional<double> parse_duration_seconds(const std::string& text) {
@@ -376,6 +394,8 @@ int cmd_run(const RunArgs& args) {
         print_err(interrupted_hint(args.file, report));
     } else if (!report.status) {
         print_err("conveyor: error: " + report.status.error().to_string() + "\n");
+        // Records other stages failed before the run stopped deserve their reason too.
+        print_err(stage_outcomes(stats, p, true));
     } else if (report.completed_with_failures) {
         std::size_t failed = 0;
         std::uint64_t records = 0;
@@ -390,16 +410,9 @@ int cmd_run(const RunArgs& args) {
                                 records == 1 ? "" : "s");
         print_err(fmt::format("conveyor: pipeline '{}' completed in {:.2f} s with {}:\n", p.name,
                               secs, what));
-        for (const StageOutcome& s : report.stages) {
+        for (const StageOutcome& s : report.stages)
             if (s.failed && s.error) print_err("  " + s.error->to_string() + "\n");
-            if (s.failed_records)
-                print_err(fmt::format("  stage '{}': {} record{} left out{}\n", s.id,
-                                      s.failed_records, s.failed_records == 1 ? "" : "s",
-                                      p.error_handling.dead_letter_enabled
-                                          ? " (see the dead-letter queue " +
-                                                p.error_handling.dead_letter_path + ")"
-                                          : ""));
-        }
+        print_err(stage_outcomes(stats, p, false));
     } else if (!table) {
         // The table's last line says the same.
         spdlog::info("pipeline '{}' completed in {:.2f} s", p.name, secs);

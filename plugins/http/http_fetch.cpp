@@ -240,12 +240,23 @@ private:
 
     void finish_stats() {
         stats_->connections_opened.store(client_ ? client_->connections_opened() : 0);
+        stats_->records_unfinished.store(unfinished());
+        publish_pending();
+    }
+
+    /// Records received and not yet emitted or otherwise disposed of.
+    [[nodiscard]] std::uint64_t unfinished() const {
         const std::uint64_t accounted = stats_->records_ok.load() + stats_->records_null.load() +
                                         stats_->records_dropped.load() +
                                         stats_->records_dead_lettered.load() +
                                         stats_->records_failed.load();
         const std::uint64_t in = stats_->records_in.load();
-        stats_->records_unfinished.store(in > accounted ? in - accounted : 0);
+        return in > accounted ? in - accounted : 0;
+    }
+    /// The stage takes records far faster than it finishes them (they wait for responses):
+    /// its rates count finished records, so they must know how many are still waiting.
+    void publish_pending() {
+        if (metrics_) metrics_->records_pending.store(unfinished(), std::memory_order_relaxed);
     }
 
     // ---- input ---------------------------------------------------------------------------
@@ -272,6 +283,7 @@ private:
                 metrics_->batches_in.fetch_add(1, std::memory_order_relaxed);
             }
             add(stats_->records_in, rows);
+            publish_pending();
             if (stopping_) break;
             if (halted()) {
                 left_out_ += rows;
@@ -667,7 +679,10 @@ private:
     void settle_failure(const Job& job, Error error, std::uint32_t attempts,
                         std::shared_ptr<const Response> response) {
         const std::size_t n = job.seqs.size();
-        if (metrics_) metrics_->records_failed.fetch_add(n, std::memory_order_relaxed);
+        if (metrics_) {
+            metrics_->records_failed.fetch_add(n, std::memory_order_relaxed);
+            metrics_->first_errors().note(error.message, error.where, n);
+        }
         switch (cfg_->on_error) {
         case OnError::Null:
             for (std::uint64_t seq : job.seqs) {
@@ -675,6 +690,8 @@ private:
                 s.outcome = Outcome::Null;
                 s.response = response;
             }
+            // Still passed on: counted apart so no summary calls them left out.
+            if (metrics_) metrics_->records_nulled.fetch_add(n, std::memory_order_relaxed);
             break;
         case OnError::Drop:
             for (std::uint64_t seq : job.seqs)
@@ -707,6 +724,7 @@ private:
         }
         if (spdlog::should_log(spdlog::level::debug))
             spdlog::debug("http.fetch '{}': {}", stage_id_, error.message);
+        publish_pending();
         ready_changed(n);
     }
 
@@ -737,6 +755,7 @@ private:
             const bool idle = tasks_ == 0;
             if (ready > 0 && (ready >= flush_threshold_ || idle || linger_expired_)) {
                 std::vector<Batch> batches = take_ready();
+                publish_pending();
                 linger_expired_ = false;
                 if (linger_armed_) {
                     linger_armed_ = false;

@@ -3,6 +3,7 @@
 #include "checkpointer.hpp"
 #include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/stage_errors.hpp"
+#include "conveyor/obs/log.hpp"
 #include "conveyor/stage/emitter.hpp"
 
 #include <chrono>
@@ -144,8 +145,13 @@ private:
     std::uint64_t since_ = 0;
 };
 
+/// Why a stage that succeeded stopped, for its "finished" debug line.
+constexpr std::string_view kInputEnded = "input ended";
+constexpr std::string_view kDownstreamGone = "downstream needs no more";
+constexpr std::string_view kSatisfied = "satisfied: needs no more input";
+
 asio::awaitable<Status> drive_source(Node& node, SourceOperator& op, StageOutput& out,
-                                     RunContext& run) {
+                                     RunContext& run, std::string_view& why) {
     StageMetrics& m = *node.metrics;
     CollectingEmitter em;
     SourceMarkers markers(node);
@@ -174,6 +180,7 @@ asio::awaitable<Status> drive_source(Node& node, SourceOperator& op, StageOutput
         if (!co_await send(std::move(batches), out, m)) {
             if (auto f = out.failure()) co_return f->in_stage(node.id());
             if (run.cancelled()) co_return cancelled_error(run);
+            why = kDownstreamGone;
             co_return Status{}; // every consumer is gone
         }
         if (!*more) break;
@@ -243,7 +250,7 @@ private:
 };
 
 asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in, StageOutput& out,
-                                       RunContext& run) {
+                                       RunContext& run, std::string_view& why) {
     StageMetrics& m = *node.metrics;
     CollectingEmitter em;
     OperatorMarkers markers(node);
@@ -262,6 +269,7 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
                 if (!s) co_return std::move(s).error().in_stage(node.id());
                 if (!co_await drain(em, out, m)) {
                     if (auto f = out.failure()) co_return f->in_stage(node.id());
+                    why = kDownstreamGone;
                     co_return Status{};
                 }
                 continue;
@@ -312,9 +320,13 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
                 co_return std::move(t).error().in_stage(node.id());
         if (!co_await send(std::move(batches), out, m)) {
             if (auto f = out.failure()) co_return f->in_stage(node.id());
+            why = kDownstreamGone;
             co_return Status{}; // downstream is gone: nothing more to do
         }
-        if (op.satisfied()) break; // the rest of the input is not needed
+        if (op.satisfied()) { // the rest of the input is not needed
+            why = kSatisfied;
+            break;
+        }
     }
     if (run.cancelled()) co_return cancelled_error(run);
     Status s;
@@ -350,17 +362,38 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
     co_return Status{};
 }
 
+/// The story of a stage at --log-level debug: how much it did, in how long, and why it
+/// stopped (the first thing to ask of a run that ended early or took long).
+void log_finished(const Node& node, const Status& s, std::string_view why, Clock::time_point t0) {
+    if (!spdlog::should_log(spdlog::level::debug)) return;
+    const StageMetrics& m = *node.metrics;
+    constexpr auto r = std::memory_order_relaxed;
+    std::string reason;
+    if (s)
+        reason = why;
+    else if (s.error().kind == ErrorKind::Cancelled)
+        reason = "cancelled";
+    else
+        reason = "failed: " + s.error().message;
+    spdlog::debug("stage '{}': finished in {:.3f} s, {} records in, {} out, {} left out; {}",
+                  node.id(), std::chrono::duration<double>(Clock::now() - t0).count(),
+                  m.records_in.load(r), m.records_out.load(r), left_out(m), reason);
+}
+
 } // namespace
 
 asio::awaitable<Status> drive_stage(Node& node, StreamInput& in, StageOutput& out,
                                     RunContext& run) {
     node.metrics->set_state(StageState::Running);
+    const auto t0 = Clock::now();
+    spdlog::debug("stage '{}' ({}): started", node.id(), node.spec->function);
     auto& op = node.opened->op;
     Status s;
+    std::string_view why = kInputEnded;
     if (auto* src = std::get_if<std::unique_ptr<SourceOperator>>(&op))
-        s = co_await drive_source(node, **src, out, run);
+        s = co_await drive_source(node, **src, out, run, why);
     else if (auto* tr = std::get_if<std::unique_ptr<Operator>>(&op))
-        s = co_await drive_operator(node, **tr, in, out, run);
+        s = co_await drive_operator(node, **tr, in, out, run, why);
     else {
         auto& stream = *std::get<std::unique_ptr<StreamOperator>>(op);
         s = co_await stream.run(in, out);
@@ -371,7 +404,10 @@ asio::awaitable<Status> drive_stage(Node& node, StreamInput& in, StageOutput& ou
             if (auto f = in.failure()) s = *f;
         if (s && run.cancelled()) s = cancelled_error(run);
         if (!s) s = std::move(s).error().in_stage(node.id());
+        // A stream stage ends on its own terms; it does not tell the driver which.
+        why = "ended";
     }
+    log_finished(node, s, why, t0);
     node.metrics->set_state(s ? StageState::Done : StageState::Failed);
     co_return s;
 }

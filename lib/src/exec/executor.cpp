@@ -7,9 +7,9 @@
 #include "conveyor/exec/run_lock.hpp"
 #include "conveyor/exec/runtime.hpp"
 #include "conveyor/graph/dag.hpp"
-#include "conveyor/registry/registry.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
+#include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/stream_stage.hpp"
 #include "per_window.hpp"
 #include "plan.hpp"
@@ -171,6 +171,7 @@ Status open_stages(exec::Plan& plan, const Dag& dag, const RunJournal* resume) {
             if (auto* op = std::get_if<std::unique_ptr<Operator>>(&opened->op))
                 *op = exec::per_window(*n.spec->stage, ctx, std::move(*op));
         n.opened.emplace(std::move(opened).value());
+        spdlog::debug("stage '{}' ({}): opened", n.id(), n.spec->function);
     }
     return {};
 }

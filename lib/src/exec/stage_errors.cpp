@@ -29,7 +29,10 @@ StageErrors::StageErrors(std::string stage_id, ErrorHandlingSpec policy,
 
 Status StageErrors::settle(Error error, const std::function<Status(Error&)>& dead_letter) {
     error = std::move(error).in_stage(stage_id_);
-    if (metrics_) metrics_->records_failed.fetch_add(1, std::memory_order_relaxed);
+    if (metrics_) {
+        metrics_->records_failed.fetch_add(1, std::memory_order_relaxed);
+        metrics_->first_errors().note(error.message, error.where);
+    }
     if (!policy_.continues()) return error;
     if (dead_letters_) {
         CONVEYOR_TRY(dead_letter(error));

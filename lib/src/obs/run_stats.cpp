@@ -34,6 +34,9 @@ StageStats stage_stats(const RunDescription::Stage& d, StageMetrics* m, std::int
     s.records_failed = m->records_failed.load(r);
     s.records_dead_lettered = m->records_dead_lettered.load(r);
     s.records_dropped = m->records_dropped.load(r);
+    s.records_nulled = m->records_nulled.load(r);
+    s.records_pending = m->records_pending.load(r);
+    s.first_errors = m->first_errors().entries();
     s.records_spilled = m->records_spilled.load(r);
     s.retries = m->retries.load(r);
     s.batches_in = m->batches_in.load(r);

@@ -80,6 +80,7 @@ std::string render_summary_table(const RunStats& stats, bool color) {
     const bool show_failed = any([](const StageStats& s) { return s.records_failed; });
     const bool show_dead = any([](const StageStats& s) { return s.records_dead_lettered; });
     const bool show_dropped = any([](const StageStats& s) { return s.records_dropped; });
+    const bool show_nulled = any([](const StageStats& s) { return s.records_nulled; });
     const bool show_retries = any([](const StageStats& s) { return s.retries; });
     const bool show_spilled = any([](const StageStats& s) { return s.records_spilled; });
 
@@ -96,6 +97,7 @@ std::string render_summary_table(const RunStats& stats, bool color) {
     if (show_failed) add("failed");
     if (show_dead) add("dead-lettered");
     if (show_dropped) add("dropped");
+    if (show_nulled) add("null result");
     if (show_retries) add("retries");
     if (show_spilled) add("spilled");
     add("bytes");
@@ -113,6 +115,7 @@ std::string render_summary_table(const RunStats& stats, bool color) {
         if (show_failed) cell(group_thousands(s.records_failed));
         if (show_dead) cell(group_thousands(s.records_dead_lettered));
         if (show_dropped) cell(group_thousands(s.records_dropped));
+        if (show_nulled) cell(group_thousands(s.records_nulled));
         if (show_retries) cell(group_thousands(s.retries));
         if (show_spilled) cell(group_thousands(s.records_spilled));
         const std::uint64_t bytes = s.bytes_read + s.bytes_written;
@@ -166,6 +169,43 @@ std::string render_summary_table(const RunStats& stats, bool color) {
     return out;
 }
 
+std::string describe_outcomes(const StageStats& s) {
+    const std::uint64_t settled = s.records_nulled + s.records_dead_lettered + s.records_dropped;
+    // The rest failed the stage (stop strategy) or were lost with a sink's failed write.
+    const std::uint64_t failed = s.records_failed > settled ? s.records_failed - settled : 0;
+    std::vector<std::string> parts;
+    auto part = [&](std::uint64_t n, std::string_view words) {
+        if (n) parts.push_back(fmt::format("{} {}", group_thousands(n), words));
+    };
+    part(s.records_nulled, "kept with null result");
+    part(s.records_dropped, "dropped");
+    part(s.records_dead_lettered, "dead-lettered");
+    part(failed, "failed");
+    if (parts.empty()) return {};
+    part(s.records_filtered, "filtered");
+
+    std::string out =
+        s.source ? fmt::format("{} record{} out: ", group_thousands(s.records_out),
+                               s.records_out == 1 ? "" : "s")
+                 : fmt::format("{} record{} in, {} out: ", group_thousands(s.records_in),
+                               s.records_in == 1 ? "" : "s", group_thousands(s.records_out));
+    for (std::size_t i = 0; i < parts.size(); ++i)
+        out += (i ? ", " : "") + parts[i];
+    if (s.first_errors.empty()) return out;
+    out += s.first_errors.size() == 1 ? "; error: " : "; first errors: ";
+    for (std::size_t i = 0; i < s.first_errors.size(); ++i) {
+        const FirstErrors::Entry& e = s.first_errors[i];
+        if (i) out += ", ";
+        json::append_string(out, e.message);
+        // Where the first such record was, and how many failed alike.
+        std::string note = e.at;
+        if (e.count > 1)
+            note += fmt::format("{}{} records", note.empty() ? "" : ", ", group_thousands(e.count));
+        if (!note.empty()) out += " (" + note + ")";
+    }
+    return out;
+}
+
 std::string render_stats_json(const RunStats& stats) {
     std::string o;
     auto key = [&](std::string_view k) {
@@ -216,7 +256,7 @@ std::string render_stats_json(const RunStats& stats) {
     opt_str("error", stats.error);
     key("stages");
     o += '[';
-    std::uint64_t failed = 0, dead = 0, retries = 0, read = 0, written = 0;
+    std::uint64_t failed = 0, dead = 0, dropped = 0, nulled = 0, retries = 0, read = 0, written = 0;
     for (const StageStats& s : stats.stages) {
         o += "\n  {";
         str("id", s.id);
@@ -231,6 +271,7 @@ std::string render_stats_json(const RunStats& stats) {
         num("failed", s.records_failed);
         num("dead_lettered", s.records_dead_lettered);
         num("dropped", s.records_dropped);
+        num("nulled", s.records_nulled);
         num("spilled", s.records_spilled);
         close('}');
         o += ',';
@@ -261,9 +302,22 @@ std::string render_stats_json(const RunStats& stats) {
         dbl("active_seconds", s.active_seconds);
         dbl("records_per_second", s.records_per_second());
         opt_str("error", s.error);
+        key("errors");
+        o += '[';
+        for (const FirstErrors::Entry& e : s.first_errors) {
+            o += '{';
+            str("message", e.message);
+            opt_str("at", e.at.empty() ? std::nullopt : std::optional<std::string>(e.at));
+            num("count", e.count);
+            close('}');
+            o += ',';
+        }
+        close(']');
         close('}');
         o += ',';
         failed += s.records_failed;
+        dropped += s.records_dropped;
+        nulled += s.records_nulled;
         dead += s.records_dead_lettered;
         retries += s.retries;
         read += s.bytes_read;
@@ -275,6 +329,8 @@ std::string render_stats_json(const RunStats& stats) {
     o += '{';
     num("records_failed", failed);
     num("records_dead_lettered", dead);
+    num("records_dropped", dropped);
+    num("records_nulled", nulled);
     num("retries", retries);
     num("bytes_read", read);
     num("bytes_written", written);

@@ -255,6 +255,28 @@ TEST_P(HttpFetchFlow, GracefulStopInBatchModeStartsNoNewRequest) {
     EXPECT_FALSE(o.output_exists) << "a stopped batch run commits no output";
 }
 
+// The rates of the progress line and summary count records finished: records http.fetch took
+// but never got a response for are still pending, not finished.
+TEST_P(HttpFetchFlow, RecordsWaitingForAResponseAreNotCountedAsFinished) {
+    HttpTestServer server;
+    route_users(server);
+    server.gate(3, 1000000); // with concurrency = 2 nothing is answered until open_gate()
+    PipelineFixture fx(1000);
+    const std::string text = fx.pipeline(GetParam(), url_line(server) + "concurrency = 2\n",
+                                         "batch_size = 10\nchannel_buffer_size = 10\n");
+    Outcome o = fx.run(text, [&](RunContext& ctx) {
+        ASSERT_TRUE(server.wait_for_concurrent(2, milliseconds{30000}));
+        ctx.request_stop();
+        server.open_gate();
+    });
+    ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
+    const StageMetrics* m = o.metrics->find("fetch");
+    ASSERT_NE(m, nullptr);
+    ASSERT_GT(m->records_in.load(), 2u);
+    // Two were fetched; the rest were taken in and never requested.
+    EXPECT_EQ(m->records_pending.load(), m->records_in.load() - 2);
+}
+
 /// on_error = "fail" must end the stage even while its reader waits for more input from an
 /// upstream that has nothing to give (a stdin that stays open).
 class HttpFetchStalledInput : public ::testing::TestWithParam<ExecutorKind> {};

@@ -124,5 +124,18 @@ TEST(Summary, StatsJsonOfAPipelineWithoutStagesIsStillValid) {
     EXPECT_TRUE(parser.parse(render_stats_json(s), arena));
 }
 
+TEST(StageStats, ATransformsRateCountsRecordsItFinishedNotRecordsItHolds) {
+    // http.fetch under dag: it took 400 records at once, 350 still wait for responses.
+    StageStats fetch;
+    fetch.id = "fetch";
+    fetch.records_in = 400;
+    fetch.records_pending = 350;
+    fetch.active_seconds = 2.0;
+    EXPECT_EQ(fetch.records_handled(), 50u);
+    EXPECT_DOUBLE_EQ(fetch.records_per_second(), 25.0);
+    fetch.records_pending = 0; // all settled
+    EXPECT_DOUBLE_EQ(fetch.records_per_second(), 200.0);
+}
+
 } // namespace
 } // namespace conveyor::obs

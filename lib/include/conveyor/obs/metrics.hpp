@@ -1,6 +1,7 @@
 #pragma once
 
 #include "conveyor/obs/extra_metrics.hpp"
+#include "conveyor/obs/first_errors.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -41,6 +42,9 @@ struct StageMetrics {
     /// the dead-letter queue, or kept with a null result by http.fetch on_error = "null").
     /// Any makes the run exit 3 ("completed with failures").
     std::atomic<std::uint64_t> records_failed{0};
+    /// Failed records the stage still passed on, with a null result (http.fetch
+    /// on_error = "null"): they are part of records_out, not left out.
+    std::atomic<std::uint64_t> records_nulled{0};
     /// Records left out and written to the dead-letter queue.
     std::atomic<std::uint64_t> records_dead_lettered{0};
     /// Records a filter-like stage chose not to pass on.
@@ -48,6 +52,10 @@ struct StageMetrics {
     /// Records left out without a dead-letter queue (continue strategy, on_error = "drop").
     /// Per stage: records in = records out + filtered + dead-lettered + dropped.
     std::atomic<std::uint64_t> records_dropped{0};
+    /// Records received but not finished yet (neither passed on nor left out), for stages that
+    /// hold many at once (http.fetch waiting for responses); 0 for stages that finish each
+    /// record as they take it. Rates count records finished: records_in - records_pending.
+    std::atomic<std::uint64_t> records_pending{0};
     /// Retry attempts beyond the first (a request tried three times counts 2), of requests or
     /// of opening the stage.
     std::atomic<std::uint64_t> retries{0};
@@ -102,6 +110,10 @@ struct StageMetrics {
     [[nodiscard]] obs::ExtraMetrics& extra() noexcept { return *extra_; }
     [[nodiscard]] const obs::ExtraMetrics& extra() const noexcept { return *extra_; }
 
+    /// Why records failed: the first distinct messages, for the end-of-run summary.
+    [[nodiscard]] obs::FirstErrors& first_errors() noexcept { return *first_errors_; }
+    [[nodiscard]] const obs::FirstErrors& first_errors() const noexcept { return *first_errors_; }
+
     static std::int64_t now_ns() noexcept {
         return std::chrono::duration_cast<std::chrono::nanoseconds>(
                    std::chrono::steady_clock::now().time_since_epoch())
@@ -110,6 +122,7 @@ struct StageMetrics {
 
 private:
     std::unique_ptr<obs::ExtraMetrics> extra_ = std::make_unique<obs::ExtraMetrics>();
+    std::unique_ptr<obs::FirstErrors> first_errors_ = std::make_unique<obs::FirstErrors>();
     std::unique_ptr<std::atomic<std::uint64_t>[]> named_output_records_;
     std::size_t named_outputs_ = 0;
 };

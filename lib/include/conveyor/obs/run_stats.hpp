@@ -51,6 +51,9 @@ struct StageStats {
     std::uint64_t records_failed = 0;
     std::uint64_t records_dead_lettered = 0;
     std::uint64_t records_dropped = 0;
+    std::uint64_t records_nulled = 0; ///< StageMetrics::records_nulled (part of records_out)
+    /// Why records failed: StageMetrics::first_errors() at the time of the snapshot.
+    std::vector<FirstErrors::Entry> first_errors;
     std::uint64_t records_spilled = 0; ///< StageMetrics::records_spilled
     std::uint64_t retries = 0;
     std::uint64_t batches_in = 0;
@@ -66,9 +69,13 @@ struct StageStats {
     double active_seconds = 0; ///< from its start to its end (or now)
     std::optional<std::string> error;
 
-    /// Records a source produced, else records the stage received.
+    std::uint64_t records_pending = 0; ///< StageMetrics::records_pending
+
+    /// Records a source produced, else records the stage finished: received and no longer
+    /// waiting inside it (http.fetch takes records long before their responses come).
     [[nodiscard]] std::uint64_t records_handled() const noexcept {
-        return source ? records_out : records_in;
+        if (source) return records_out;
+        return records_in > records_pending ? records_in - records_pending : 0;
     }
     /// records_handled() per active second (0 before the stage ran).
     [[nodiscard]] double records_per_second() const noexcept {

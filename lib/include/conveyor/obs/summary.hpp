@@ -17,12 +17,20 @@ std::string render_summary_table(const RunStats& stats, bool color);
 /// {"schema_version":1,"pipeline":..,"file":..,"executor":..,"started_at":"RFC 3339 UTC",
 ///  "wall_seconds":..,"status":..,"exit_code":..,"error":null|"..",
 ///  "stages":[{"id":..,"function":..,"role":"source|transform|sink","state":..,
-///             "records":{"in","out","filtered","failed","dead_lettered"},"retries":..,
+///             "records":{"in","out","filtered","failed","dead_lettered","dropped","nulled",
+///                        "spilled"},"retries":..,
 ///             "batches":{"in","out"},"bytes":{"read","written","input_size"|null},
 ///             "busy_seconds":..,"active_seconds":..,"records_per_second":..,
-///             "error":null|".."}],
-///  "totals":{"records_failed","records_dead_lettered","retries","bytes_read","bytes_written"}}
+///             "error":null|"..",
+///             "errors":[{"message":..,"at":"file:line"|null,"count":..}] (first 3 distinct)}],
+///  "totals":{"records_failed","records_dead_lettered","records_dropped","records_nulled",
+///            "retries","bytes_read","bytes_written"}}
 std::string render_stats_json(const RunStats& stats);
+
+/// What became of the records a stage could not process, in the words README uses:
+/// "22 records in, 22 out: 4 kept with null result; error: \"url: ...\" (4 records)".
+/// Empty when none failed.
+std::string describe_outcomes(const StageStats& s);
 
 /// "1,234,567".
 std::string group_thousands(std::uint64_t n);
