@@ -390,9 +390,9 @@ public:
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         if (config_.split) {
             // One writer per file, each a stage of its own config aimed at that file.
-            OpenFileWriter open_file = [config = config_](const std::string& path,
-                                                          const OpenContext& c)
-                -> Result<std::unique_ptr<Operator>> {
+            OpenFileWriter open_file =
+                [config = config_](const std::string& path,
+                                   const OpenContext& c) -> Result<std::unique_ptr<Operator>> {
                 CsvWriteConfig one = config;
                 one.path = path;
                 one.split.reset();
@@ -401,8 +401,7 @@ public:
                 if (!opened) return std::move(opened).error();
                 return std::move(std::get<std::unique_ptr<Operator>>(opened->op));
             };
-            return OpenedStage(make_split_sink(*config_.split, ctx, std::move(open_file)),
-                               nullptr);
+            return OpenedStage(make_split_sink(*config_.split, ctx, std::move(open_file)), nullptr);
         }
         const bool to_file = config_.path != "-";
         if (ctx.resume && !to_file)

@@ -5,6 +5,7 @@
 #include "conveyor/expr/expression.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/registry/registry.hpp"
+#include "field_watch.hpp"
 #include "filter.hpp"
 
 namespace conveyor::plugins {
@@ -19,11 +20,18 @@ using filter::Op;
 /// time, in place (rows are compacted, nothing is copied out).
 class FilterOperator final : public Operator {
 public:
-    FilterOperator(const expr::FieldPath& column, const Condition& cond, StageMetrics* metrics)
-        : column_(column), cond_(cond), metrics_(metrics) {}
+    FilterOperator(const expr::FieldPath& column, const Condition& cond, StageMetrics* metrics,
+                   std::optional<filter::FieldWatch> watch)
+        : column_(column), cond_(cond), metrics_(metrics), watch_(std::move(watch)) {}
+
+    Status finish(Emitter&) override {
+        if (watch_) watch_->finished();
+        return {};
+    }
 
     Status push(std::size_t, Batch&& batch, Emitter& out) override {
         const std::size_t rows = batch.rows();
+        if (watch_) watch_->saw(batch);
         const expr::ResolvedPath where = columns_.get(
             batch.schema_ref(), [&](const Schema& s) { return expr::resolve(column_, s); });
         // A plain column is tested in place; a path (user.address.city) is looked up per row.
@@ -64,6 +72,7 @@ private:
     StageMetrics* metrics_;
     PerSchema<expr::ResolvedPath> columns_;
     std::vector<std::uint8_t> keep_;
+    std::optional<filter::FieldWatch> watch_; ///< input without a fixed schema
 };
 
 class FilterStage final : public Stage {
@@ -84,7 +93,10 @@ public:
                                                join(in->names()) + ")" +
                                                did_you_mean(name_, in->names()));
         }
-        OpenedStage opened(std::make_unique<FilterOperator>(column_, cond_, ctx.metrics), in);
+        std::optional<filter::FieldWatch> watch;
+        if (!fixed) watch.emplace(std::string(ctx.stage_id), std::vector<expr::FieldPath>{column_});
+        OpenedStage opened(
+            std::make_unique<FilterOperator>(column_, cond_, ctx.metrics, std::move(watch)), in);
         opened.fixed_schema = fixed;
         opened.checkpoints = true; // stateless: a checkpoint marker just passes on
         return opened;
@@ -108,11 +120,18 @@ private:
 /// follows the stage's error strategy.
 class ExpressionFilterOperator final : public Operator {
 public:
-    ExpressionFilterOperator(expr::Expression e, StageErrors* errors, StageMetrics* metrics)
-        : eval_(std::move(e)), errors_(errors), metrics_(metrics) {}
+    ExpressionFilterOperator(expr::Expression e, StageErrors* errors, StageMetrics* metrics,
+                             std::optional<filter::FieldWatch> watch)
+        : eval_(std::move(e)), errors_(errors), metrics_(metrics), watch_(std::move(watch)) {}
+
+    Status finish(Emitter&) override {
+        if (watch_) watch_->finished();
+        return {};
+    }
 
     Status push(std::size_t, Batch&& batch, Emitter& out) override {
         const std::size_t rows = batch.rows();
+        if (watch_) watch_->saw(batch);
         eval_.bind(batch.schema_ref());
         Arena scratch; // strings made while testing; nothing of it is kept
         keep_.assign(rows, 0);
@@ -145,6 +164,7 @@ private:
     StageErrors* errors_;
     StageMetrics* metrics_;
     std::vector<std::uint8_t> keep_;
+    std::optional<filter::FieldWatch> watch_; ///< input without a fixed schema
 };
 
 class ExpressionFilterStage final : public Stage {
@@ -158,8 +178,15 @@ public:
             if (auto d = expression_.check_fields(*in))
                 return fail(ErrorKind::Config, "expression: " + d->render(expression_.text()));
         }
-        OpenedStage opened(
-            std::make_unique<ExpressionFilterOperator>(expression_, ctx.errors, ctx.metrics), in);
+        std::optional<filter::FieldWatch> watch;
+        if (!fixed) {
+            const auto fields = expression_.fields();
+            watch.emplace(std::string(ctx.stage_id),
+                          std::vector<expr::FieldPath>(fields.begin(), fields.end()));
+        }
+        OpenedStage opened(std::make_unique<ExpressionFilterOperator>(
+                               expression_, ctx.errors, ctx.metrics, std::move(watch)),
+                           in);
         opened.fixed_schema = fixed;
         opened.checkpoints = true; // stateless: a checkpoint marker just passes on
         return opened;

@@ -1,12 +1,11 @@
 #include "json_write.hpp"
 
-#include "conveyor/stage/split_sink.hpp"
-
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/flush_schedule.hpp"
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/registry/sink_options.hpp"
+#include "conveyor/stage/split_sink.hpp"
 
 #include <chrono>
 #include <optional>
@@ -182,9 +181,9 @@ public:
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         if (config_.split) {
             // One writer per file, each a stage of its own config aimed at that file.
-            OpenFileWriter open_file = [config = config_](const std::string& path,
-                                                          const OpenContext& c)
-                -> Result<std::unique_ptr<Operator>> {
+            OpenFileWriter open_file =
+                [config = config_](const std::string& path,
+                                   const OpenContext& c) -> Result<std::unique_ptr<Operator>> {
                 JsonWriteConfig one = config;
                 one.path = path;
                 one.split.reset();
@@ -193,8 +192,7 @@ public:
                 if (!opened) return std::move(opened).error();
                 return std::move(std::get<std::unique_ptr<Operator>>(opened->op));
             };
-            return OpenedStage(make_split_sink(*config_.split, ctx, std::move(open_file)),
-                               nullptr);
+            return OpenedStage(make_split_sink(*config_.split, ctx, std::move(open_file)), nullptr);
         }
         const bool to_file = config_.path != "-";
         if (ctx.resume && !to_file)

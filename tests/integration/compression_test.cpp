@@ -28,18 +28,16 @@ TEST(Compression, EveryFormatRoundTripsThroughGzipAndZstd) {
     const std::string in = dir.write("in.csv", csv);
     // Written compressed: by extension, and by the option whatever the name.
     const std::string write = dir.write(
-        "write.toml", stage_toml("in", "csv.read", "", "path = \"" + in + "\"") +
-                          stage_toml("c", "csv.write", "\"in\"",
-                                     "path = \"" + dir.file("o.csv.gz") + "\"") +
-                          stage_toml("a", "json.write", "\"in\"",
-                                     "path = \"" + dir.file("o.json.zst") + "\"") +
-                          stage_toml("l", "json.write", "\"in\"",
-                                     "path = \"" + dir.file("o.jsonl.data") +
-                                         "\"\nformat = \"jsonl\"\ncompression = \"gzip\"\n"
-                                         "compression_level = 1") +
-                          stage_toml("p", "json.write", "\"in\"",
-                                     "path = \"" + dir.file("plain.jsonl") +
-                                         "\"\nformat = \"jsonl\""));
+        "write.toml",
+        stage_toml("in", "csv.read", "", "path = \"" + in + "\"") +
+            stage_toml("c", "csv.write", "\"in\"", "path = \"" + dir.file("o.csv.gz") + "\"") +
+            stage_toml("a", "json.write", "\"in\"", "path = \"" + dir.file("o.json.zst") + "\"") +
+            stage_toml("l", "json.write", "\"in\"",
+                       "path = \"" + dir.file("o.jsonl.data") +
+                           "\"\nformat = \"jsonl\"\ncompression = \"gzip\"\n"
+                           "compression_level = 1") +
+            stage_toml("p", "json.write", "\"in\"",
+                       "path = \"" + dir.file("plain.jsonl") + "\"\nformat = \"jsonl\""));
     auto r = test::run_conveyor({"run", "-q", write});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(gunzip(dir.file("o.csv.gz")), csv);
@@ -72,10 +70,10 @@ TEST(Compression, StandardInputAndOutputCarryCompressedData) {
     const std::string in = dir.write("in.csv", csv);
     auto gz = test::run_process({"/bin/sh", "-c", "gzip -c '" + in + "'"});
     ASSERT_EQ(gz.exit_code, 0);
-    const std::string file = dir.write(
-        "p.toml", stage_toml("in", "csv.read", "", "path = \"-\"") +
-                      stage_toml("out", "csv.write", "\"in\"",
-                                 "path = \"-\"\ncompression = \"gzip\""));
+    const std::string file =
+        dir.write("p.toml", stage_toml("in", "csv.read", "", "path = \"-\"") +
+                                stage_toml("out", "csv.write", "\"in\"",
+                                           "path = \"-\"\ncompression = \"gzip\""));
     test::ProcessOptions opts;
     opts.stdin_data = gz.out;
     auto r = test::run_conveyor({"run", "-q", file}, opts);
@@ -90,10 +88,10 @@ TEST(Compression, ACutOrDamagedArchiveIsADataErrorNamingFileAndByte) {
     auto gz = test::run_process({"/bin/sh", "-c", "gzip -c '" + in + "'"});
     ASSERT_EQ(gz.exit_code, 0);
     const std::string cut = dir.write("cut.csv.gz", gz.out.substr(0, gz.out.size() / 2));
-    const std::string file = dir.write(
-        "p.toml", stage_toml("in", "csv.read", "", "path = \"" + cut + "\"") +
-                      stage_toml("out", "csv.write", "\"in\"",
-                                 "path = \"" + dir.file("out.csv") + "\""));
+    const std::string file =
+        dir.write("p.toml", stage_toml("in", "csv.read", "", "path = \"" + cut + "\"") +
+                                stage_toml("out", "csv.write", "\"in\"",
+                                           "path = \"" + dir.file("out.csv") + "\""));
     auto r = test::run_conveyor({"run", "-q", file});
     EXPECT_EQ(r.exit_code, 65) << r.err;
     EXPECT_THAT(r.err, HasSubstr("cut.csv.gz: truncated gzip archive: the compressed data ends "
@@ -116,10 +114,10 @@ TEST(Compression, AppendingOntoAFileOfAnotherCompressionIsRefused) {
     test::TempDir dir;
     const std::string in = dir.write("in.csv", test::items_csv(3));
     const std::string target = dir.write("log.csv.gz", "id,name\n0,n0\n"); // plain text
-    const std::string file = dir.write(
-        "p.toml", stage_toml("in", "csv.read", "", "path = \"" + in + "\"") +
-                      stage_toml("out", "csv.write", "\"in\"",
-                                 "path = \"" + target + "\"\nappend = true"));
+    const std::string file =
+        dir.write("p.toml", stage_toml("in", "csv.read", "", "path = \"" + in + "\"") +
+                                stage_toml("out", "csv.write", "\"in\"",
+                                           "path = \"" + target + "\"\nappend = true"));
     auto r = test::run_conveyor({"run", "-q", file});
     EXPECT_EQ(r.exit_code, 73) << r.err;
     EXPECT_THAT(r.err, HasSubstr("append = true with compression = \"gzip\", but the file holds "
@@ -140,16 +138,14 @@ TEST(Compression, OptionsAreChecked) {
     test::TempDir dir;
     const std::string in = dir.write("in.csv", test::items_csv(3));
     const std::string file = dir.write(
-        "p.toml", stage_toml("in", "csv.read", "", "path = \"" + in + "\"") +
-                      stage_toml("a", "csv.write", "\"in\"",
-                                 "path = \"" + dir.file("a.csv.gz") +
-                                     "\"\ncompression_level = 12") +
-                      stage_toml("b", "csv.write", "\"in\"",
-                                 "path = \"" + dir.file("b.csv.gz") +
-                                     "\"\ncompression = \"zstd\"") +
-                      stage_toml("c", "csv.write", "\"in\"",
-                                 "path = \"" + dir.file("c.csv") +
-                                     "\"\ncompression = \"bzip2\""));
+        "p.toml",
+        stage_toml("in", "csv.read", "", "path = \"" + in + "\"") +
+            stage_toml("a", "csv.write", "\"in\"",
+                       "path = \"" + dir.file("a.csv.gz") + "\"\ncompression_level = 12") +
+            stage_toml("b", "csv.write", "\"in\"",
+                       "path = \"" + dir.file("b.csv.gz") + "\"\ncompression = \"zstd\"") +
+            stage_toml("c", "csv.write", "\"in\"",
+                       "path = \"" + dir.file("c.csv") + "\"\ncompression = \"bzip2\""));
     auto r = test::run_conveyor({"validate", file});
     EXPECT_EQ(r.exit_code, 78) << r.err;
     const std::string all = r.out + r.err;

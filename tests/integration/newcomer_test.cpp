@@ -1,6 +1,7 @@
 // Frictions a new user met (issue 17): `conveyor run -` reads the pipeline from standard
 // input (and refuses records from there too, exit 64); stdout.write's `limit` counts what it
-// left out, so its stats say out = what it showed.
+// left out, so its stats say out = what it showed; a filter on JSON input testing a field that
+// never appears says so (CSV input: a load error, tested with the filter).
 
 #include "support/pipelines.hpp"
 #include "support/process.hpp"
@@ -18,10 +19,10 @@ TEST(RunFromStdin, ThePipelineComesFromStandardInput) {
     test::TempDir dir;
     const std::string in = dir.write("in.csv", test::items_csv(4));
     test::ProcessOptions opts;
-    opts.stdin_data = "[pipeline]\nname = \"inline\"\n" +
-                      stage_toml("in", "csv.read", "", "path = \"" + in + "\"") +
-                      stage_toml("out", "csv.write", "\"in\"",
-                                 "path = \"" + dir.file("out.csv") + "\"");
+    opts.stdin_data =
+        "[pipeline]\nname = \"inline\"\n" +
+        stage_toml("in", "csv.read", "", "path = \"" + in + "\"") +
+        stage_toml("out", "csv.write", "\"in\"", "path = \"" + dir.file("out.csv") + "\"");
     auto r = test::run_conveyor({"run", "-q", "-"}, opts);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(test::read_file(dir.file("out.csv")), test::items_csv(4));
@@ -37,9 +38,9 @@ TEST(RunFromStdin, ThePipelineComesFromStandardInput) {
 TEST(RunFromStdin, RecordsCannotComeFromStandardInputToo) {
     test::TempDir dir;
     test::ProcessOptions opts;
-    opts.stdin_data = stage_toml("in", "csv.read", "", "path = \"-\"") +
-                      stage_toml("out", "csv.write", "\"in\"",
-                                 "path = \"" + dir.file("out.csv") + "\"");
+    opts.stdin_data =
+        stage_toml("in", "csv.read", "", "path = \"-\"") +
+        stage_toml("out", "csv.write", "\"in\"", "path = \"" + dir.file("out.csv") + "\"");
     auto r = test::run_conveyor({"run", "-"}, opts);
     EXPECT_EQ(r.exit_code, 64);
     EXPECT_THAT(r.err, HasSubstr("stage 'in' (csv.read) reads its records from standard input, "
@@ -62,6 +63,28 @@ TEST(StdoutLimit, StatsSayWhatWasShownAndWhatWasLeftOut) {
         ASSERT_NE(at, std::string::npos) << stats;
         EXPECT_THAT(stats.substr(at), HasSubstr("\"in\":7,\"out\":4,\"filtered\":3")) << format;
     }
+}
+
+TEST(FieldWatch, AFilterOnAFieldJsonInputNeverHasWarnsEarlyAndAtTheEnd) {
+    test::TempDir dir;
+    std::string jsonl;
+    for (int i = 0; i < 1500; ++i)
+        jsonl += "{\"id\":" + std::to_string(i) + ",\"amount\":" + std::to_string(i) + "}\n";
+    const std::string in = dir.write("in.jsonl", jsonl);
+    const std::string file = dir.write(
+        "p.toml", stage_toml("in", "json.read", "", "path = \"" + in + "\"") +
+                      stage_toml("f", "filter.apply", "\"in\"",
+                                 "column = \"amout\"\noperator = \">\"\nvalue = 1") +
+                      stage_toml("g", "filter.apply", "\"in\"", "expression = \"amount > 1\"") +
+                      stage_toml("out", "json.write", "\"f\", \"g\"",
+                                 "path = \"" + dir.file("out.jsonl") + "\""));
+    auto r = test::run_conveyor({"run", file});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("stage 'f': field 'amout' did not appear in the first"));
+    EXPECT_THAT(r.err, HasSubstr("stage 'f': field 'amout' did not appear in the whole input "
+                                 "(1500 records) (fields seen: id, amount) (did you mean "
+                                 "'amount'?)"));
+    EXPECT_THAT(r.err, ::testing::Not(HasSubstr("stage 'g': field")));
 }
 
 } // namespace

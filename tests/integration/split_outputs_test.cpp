@@ -27,8 +27,8 @@ TEST(SplitOutputs, OneFilePerValueEachWithItsHeaderAndValuesMadeSafe) {
     const std::string in = dir.write("in.csv", "id,country\n1,FR\n2,DE\n3,FR\n4,\n5,a/../b\n"
                                                "6,.hidden\n7,DE\n8,\"\"\n");
     const std::string file = dir.write(
-        "p.toml", read_then_write(in, "csv.write",
-                                  "path = \"" + dir.file("out/{{ country }}.csv") + "\""));
+        "p.toml",
+        read_then_write(in, "csv.write", "path = \"" + dir.file("out/{{ country }}.csv") + "\""));
     auto r = test::run_conveyor({"run", file});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(test::read_file(dir.file("out/FR.csv")), "id,country\n1,FR\n3,FR\n");
@@ -48,14 +48,14 @@ TEST(SplitOutputs, RollingFilesAreNumberedPerValue) {
         csv += std::to_string(i) + "," + (i % 2 ? "odd" : "even") + "\n";
     const std::string in = dir.write("in.csv", csv);
     // Batches of 2 records: a file rolls by size at the end of a batch.
-    const std::string file = dir.write(
-        "p.toml",
-        "[global]\nbatch_size = 2\n" +
-        read_then_write(in, "json.write",
-                        "path = \"" + dir.file("out/{{k}}/part.jsonl.gz") +
-                            "\"\nmax_records_per_file = 2") +
-            stage_toml("bytes", "csv.write", "\"in\"",
-                       "path = \"" + dir.file("bytes/all.csv") + "\"\nmax_bytes_per_file = 10"));
+    const std::string file =
+        dir.write("p.toml", "[global]\nbatch_size = 2\n" +
+                                read_then_write(in, "json.write",
+                                                "path = \"" + dir.file("out/{{k}}/part.jsonl.gz") +
+                                                    "\"\nmax_records_per_file = 2") +
+                                stage_toml("bytes", "csv.write", "\"in\"",
+                                           "path = \"" + dir.file("bytes/all.csv") +
+                                               "\"\nmax_bytes_per_file = 10"));
     auto r = test::run_conveyor({"run", "-q", file});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto gunzip = [](const std::string& p) {
@@ -91,10 +91,10 @@ TEST(SplitOutputs, HundredThousandValuesWithinASmallDescriptorLimit) {
         csv += std::to_string(i) + ",x\n";
     csv += "5,again\n"; // a value whose file was closed long ago gets its second record
     const std::string in = dir.write("in.csv", csv);
-    const std::string file = dir.write(
-        "p.toml", read_then_write(in, "csv.write",
-                                  "path = \"" + dir.file("out/{{ id }}.csv") +
-                                      "\"\nmax_open_files = 8"));
+    const std::string file =
+        dir.write("p.toml", read_then_write(in, "csv.write",
+                                            "path = \"" + dir.file("out/{{ id }}.csv") +
+                                                "\"\nmax_open_files = 8"));
     // 64 descriptors: without the cap the run could not hold 100k files open.
     auto r = test::run_process(
         {"/bin/sh", "-c", "ulimit -n 64 && exec '" CONVEYOR_BINARY "' run -q '" + file + "'"});
@@ -123,11 +123,10 @@ TEST(SplitOutputs, OptionsAreChecked) {
     test::TempDir dir;
     const std::string in = dir.write("in.csv", "id\n1\n");
     const std::string file = dir.write(
-        "p.toml",
-        read_then_write(in, "csv.write", "path = \"-\"\nmax_records_per_file = 10") +
-            stage_toml("b", "json.write", "\"in\"", "path = \"out/{{ id.csv\"") +
-            stage_toml("c", "json.write", "\"in\"",
-                       "path = \"out/x.jsonl\"\nmax_records_per_file = 0"));
+        "p.toml", read_then_write(in, "csv.write", "path = \"-\"\nmax_records_per_file = 10") +
+                      stage_toml("b", "json.write", "\"in\"", "path = \"out/{{ id.csv\"") +
+                      stage_toml("c", "json.write", "\"in\"",
+                                 "path = \"out/x.jsonl\"\nmax_records_per_file = 0"));
     auto r = test::run_conveyor({"validate", file});
     EXPECT_EQ(r.exit_code, 78);
     EXPECT_THAT(r.err, HasSubstr("standard output cannot be split into files"));

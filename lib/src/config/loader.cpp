@@ -5,11 +5,11 @@
 #include "conveyor/registry/registry.hpp"
 #include "expand.hpp"
 #include "overrides.hpp"
-#include "variables.hpp"
 #include "sections.hpp"
 #include "stage_options.hpp"
 #include "toml_limits.hpp"
 #include "toml_util.hpp"
+#include "variables.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -706,7 +706,8 @@ LoadResult load_pipeline_file(const std::string& path, const Registry& registry,
         // `conveyor run -`: the pipeline comes from standard input (a heredoc, a generator).
         char buf[64 * 1024];
         std::size_t n = 0;
-        while (text.size() <= kMaxPipelineFileBytes && (n = std::fread(buf, 1, sizeof buf, stdin)) > 0)
+        while (text.size() <= kMaxPipelineFileBytes &&
+               (n = std::fread(buf, 1, sizeof buf, stdin)) > 0)
             text.append(buf, n);
         if (std::ferror(stdin)) {
             problem = std::strerror(errno);

@@ -6,11 +6,11 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
-#include <set>
-#include <sys/stat.h>
 #include <poll.h>
 #include <random>
+#include <set>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 

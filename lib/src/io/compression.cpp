@@ -40,7 +40,10 @@ std::optional<std::string> unsupported_compression(std::string_view head) {
         std::string_view command;
     };
     static constexpr Format kFormats[] = {
-        {std::string_view("\xfd" "7zXZ\x00", 6), "xz", "xz -dc"},
+        {std::string_view("\xfd"
+                          "7zXZ\x00",
+                          6),
+         "xz", "xz -dc"},
         {std::string_view("\x04\x22\x4d\x18", 4), "lz4", "lz4 -dc"},
         {std::string_view("PK\x03\x04", 4), "zip", "unzip -p"},
         {std::string_view("7z\xbc\xaf\x27\x1c", 6), "7z", "7z x -so"},
@@ -49,8 +52,9 @@ std::optional<std::string> unsupported_compression(std::string_view head) {
     };
     for (const Format& f : kFormats) {
         if (!head.starts_with(f.magic)) continue;
-        if (f.name == "bzip2" && (head.size() < 10 || head[3] < '1' || head[3] > '9' ||
-                                  head.substr(4, 6) != std::string_view("\x31\x41\x59\x26\x53\x59", 6)))
+        if (f.name == "bzip2" &&
+            (head.size() < 10 || head[3] < '1' || head[3] > '9' ||
+             head.substr(4, 6) != std::string_view("\x31\x41\x59\x26\x53\x59", 6)))
             continue;
         return std::string(f.name) +
                "-compressed data, which conveyor does not read (it reads gzip and zstd); "
@@ -81,7 +85,8 @@ constexpr std::size_t kZlibChunk = std::size_t{1} << 30;
 constexpr std::size_t kOutChunk = std::size_t{1} << 17;
 
 Failure corrupt(std::string_view format, std::string_view why) {
-    return fail(ErrorKind::Data, "corrupt " + std::string(format) + " data (" + std::string(why) + ")");
+    return fail(ErrorKind::Data,
+                "corrupt " + std::string(format) + " data (" + std::string(why) + ")");
 }
 
 class GzipDecompressor final : public Decompressor {
@@ -210,8 +215,7 @@ private:
             z_.avail_out = static_cast<uInt>(kOutChunk);
             const int rc = deflate(&z_, flush);
             out.resize(had + kOutChunk - z_.avail_out);
-            if (rc == Z_STREAM_ERROR)
-                return fail(ErrorKind::Internal, "gzip compression failed");
+            if (rc == Z_STREAM_ERROR) return fail(ErrorKind::Internal, "gzip compression failed");
             if (flush == Z_FINISH ? rc == Z_STREAM_END : z_.avail_in == 0 && z_.avail_out != 0)
                 return {};
         }
@@ -259,8 +263,7 @@ private:
             if (ZSTD_isError(rc))
                 return fail(ErrorKind::Internal,
                             std::string("zstd compression failed: ") + ZSTD_getErrorName(rc));
-            const bool done =
-                mode == ZSTD_e_end ? rc == 0 : ib.pos == ib.size && ob.pos < ob.size;
+            const bool done = mode == ZSTD_e_end ? rc == 0 : ib.pos == ib.size && ob.pos < ob.size;
             if (done) return {};
         }
     }

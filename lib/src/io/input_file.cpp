@@ -38,11 +38,15 @@ constexpr std::size_t kMagicBytes = 10;
 
 /// True while `head` may still grow into the magic number of a compressed format.
 bool may_be_magic(std::string_view head) {
-    static constexpr std::string_view kMagics[] = {
-        std::string_view("\x1f\x8b\x08", 3),        std::string_view("\x28\xb5\x2f\xfd", 4),
-        std::string_view("\xfd" "7zXZ\x00", 6),     std::string_view("\x04\x22\x4d\x18", 4),
-        std::string_view("PK\x03\x04", 4),          std::string_view("7z\xbc\xaf\x27\x1c", 6),
-        std::string_view("BZh", 3)};
+    static constexpr std::string_view kMagics[] = {std::string_view("\x1f\x8b\x08", 3),
+                                                   std::string_view("\x28\xb5\x2f\xfd", 4),
+                                                   std::string_view("\xfd"
+                                                                    "7zXZ\x00",
+                                                                    6),
+                                                   std::string_view("\x04\x22\x4d\x18", 4),
+                                                   std::string_view("PK\x03\x04", 4),
+                                                   std::string_view("7z\xbc\xaf\x27\x1c", 6),
+                                                   std::string_view("BZh", 3)};
     for (const std::string_view m : kMagics) {
         const std::size_t n = std::min(head.size(), m.size());
         if (head.substr(0, n) == m.substr(0, n)) return true;
@@ -216,8 +220,8 @@ Result<std::size_t> InputFile::read_decoded(std::span<char> dst) {
             raw_consumed_ += step.consumed;
             if (!decoded)
                 return fail(ErrorKind::Data,
-                            decoded.error().message + " at byte " +
-                                std::to_string(raw_consumed_) + " of the compressed file",
+                            decoded.error().message + " at byte " + std::to_string(raw_consumed_) +
+                                " of the compressed file",
                             display_);
             if (step.produced > 0) return step.produced;
             if (raw_eof_ && raw_begin_ == raw_end_) {

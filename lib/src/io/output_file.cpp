@@ -206,8 +206,7 @@ void OutputFile::remove_stale_temporaries_in(const std::string& dir) {
                              std::string());
 }
 
-Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run,
-                                      bool remove_stale) {
+Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run, bool remove_stale) {
     OutputFile f;
     f.name_ = path;
     f.path_ = path;
@@ -276,9 +275,9 @@ Result<OutputFile> OutputFile::open_append(const std::string& path, RunContext* 
     f.initial_size_ = S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
     // A compressed file ends where its last archive does, with any byte: it is not a line.
     char head[4] = {};
-    const bool compressed = f.initial_size_ > 0 && ::pread(fd, head, sizeof head, 0) > 0 &&
-                            detect_compression(std::string_view(head, sizeof head)) !=
-                                Compression::None;
+    const bool compressed =
+        f.initial_size_ > 0 && ::pread(fd, head, sizeof head, 0) > 0 &&
+        detect_compression(std::string_view(head, sizeof head)) != Compression::None;
     if (f.initial_size_ > 0 && !compressed) {
         char last = '\n';
         if (::pread(fd, &last, 1, static_cast<off_t>(f.initial_size_ - 1)) != 1)

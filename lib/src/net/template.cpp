@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstring>
 #include <charconv>
+#include <cstring>
 
 namespace conveyor::net {
 

@@ -33,15 +33,14 @@ OptionTable<SinkWriting> sink_writing_options(std::string_view append_detail) {
                              "and larger writes, and no record waits longer than N. Whole lines "
                              "either way.",
               .min = 0})
-        .add_choice("compression", &SinkWriting::compression,
-                    {{"none", Compression::None},
-                     {"gzip", Compression::Gzip},
-                     {"zstd", Compression::Zstd}},
-                    {.description = "none | gzip | zstd. Default: as the path's extension says "
-                                    "(.gz or .gzip: gzip, .zst or .zstd: zstd, else none; "
-                                    "standard output: none). A checkpoint, an append and every "
-                                    "flush of standard output end a complete archive, so what "
-                                    "is on disk always decompresses."})
+        .add_choice(
+            "compression", &SinkWriting::compression,
+            {{"none", Compression::None}, {"gzip", Compression::Gzip}, {"zstd", Compression::Zstd}},
+            {.description = "none | gzip | zstd. Default: as the path's extension says "
+                            "(.gz or .gzip: gzip, .zst or .zstd: zstd, else none; "
+                            "standard output: none). A checkpoint, an append and every "
+                            "flush of standard output end a complete archive, so what "
+                            "is on disk always decompresses."})
         .add("compression_level", &SinkWriting::compression_level,
              {.description = "gzip 1 (fastest) to 9 (smallest), default 6; zstd 1 to 19 (up to "
                              "22 with much more memory), default 3.",
@@ -55,8 +54,7 @@ Compression sink_compression(const SinkWriting& writing, const std::string& path
 }
 
 Result<OutputFile> open_sink_output(const std::string& path, const SinkWriting& writing,
-                                    const SinkResume* resume, RunContext* run,
-                                    bool remove_stale) {
+                                    const SinkResume* resume, RunContext* run, bool remove_stale) {
     const Compression c = sink_compression(writing, path);
     if (c != Compression::None && writing.append && !resume && path != "-") {
         // Another archive after the ones there is a valid file; after anything else it is not.

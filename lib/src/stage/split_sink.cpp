@@ -92,15 +92,15 @@ namespace {
 
 /// One file being written (or a value whose current file is).
 struct Target {
-    std::string base;               ///< the rendered path, before any part number
-    std::uint64_t part = 0;         ///< 1-based when rolling, else 0
-    std::uint64_t records = 0;      ///< routed to the current file
-    std::uint64_t metrics_bytes = 0; ///< bytes its writer wrote to the current file
+    std::string base;                 ///< the rendered path, before any part number
+    std::uint64_t part = 0;           ///< 1-based when rolling, else 0
+    std::uint64_t records = 0;        ///< routed to the current file
+    std::uint64_t metrics_bytes = 0;  ///< bytes its writer wrote to the current file
     std::unique_ptr<Operator> writer; ///< null between files (rolled, not reopened yet)
     std::unique_ptr<StageMetrics> metrics;
-    bool open = false;                   ///< holds a descriptor (is in the LRU list)
-    std::list<Target*>::iterator lru;    ///< valid while open
-    std::size_t group = 0;               ///< index into the batch's groups
+    bool open = false;                ///< holds a descriptor (is in the LRU list)
+    std::list<Target*>::iterator lru; ///< valid while open
+    std::size_t group = 0;            ///< index into the batch's groups
     std::uint64_t group_epoch = 0;
 };
 
@@ -167,8 +167,7 @@ public:
         }
         for (auto& [key, t] : targets_)
             if (t.writer) CONVEYOR_TRY(close_file(t, em));
-        spdlog::info("stage '{}': {} file{} written{}", stage_id_, files_,
-                     files_ == 1 ? "" : "s",
+        spdlog::info("stage '{}': {} file{} written{}", stage_id_, files_, files_ == 1 ? "" : "s",
                      plan_.by ? fmt::format(" for {} distinct value{} of {}", targets_.size(),
                                             targets_.size() == 1 ? "" : "s", plan_.path)
                               : std::string());

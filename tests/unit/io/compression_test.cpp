@@ -100,7 +100,9 @@ TEST_P(Codec, ACutArchiveIsNotComplete) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, Codec, ::testing::Values(Compression::Gzip, Compression::Zstd),
-                         [](const auto& param_info) { return std::string(to_string(param_info.param)); });
+                         [](const auto& param_info) {
+                             return std::string(to_string(param_info.param));
+                         });
 
 TEST(CompressionFormats, WhatWeWriteIsWhatTheReferenceLibrariesRead) {
     const std::string text = sample_text(100'000, 7);
@@ -143,7 +145,10 @@ TEST(CompressionFormats, NamesAndMagicNumbers) {
     EXPECT_EQ(compression_for_path("-"), Compression::None);
     EXPECT_EQ(detect_compression("id,name\n"), Compression::None);
     EXPECT_EQ(detect_compression(""), Compression::None);
-    EXPECT_THAT(unsupported_compression(std::string("\xfd" "7zXZ\0\0", 7)).value_or(""),
+    EXPECT_THAT(unsupported_compression(std::string("\xfd"
+                                                    "7zXZ\0\0",
+                                                    7))
+                    .value_or(""),
                 HasSubstr("xz-compressed"));
     EXPECT_THAT(unsupported_compression("BZh91AY&SY....").value_or(""),
                 HasSubstr("bzip2-compressed"));
@@ -191,8 +196,8 @@ TEST(CompressedInput, APipeIsRecognisedEvenWhenItsBytesComeOneByOne) {
         run.stdin_fd = fds[0];
         std::thread writer([&] {
             for (std::size_t i = 0; i < data.size(); i += i < 16 ? 1 : 4096)
-                if (::write(fds[1], data.data() + i, std::min<std::size_t>(i < 16 ? 1 : 4096,
-                                                                        data.size() - i)) < 0)
+                if (::write(fds[1], data.data() + i,
+                            std::min<std::size_t>(i < 16 ? 1 : 4096, data.size() - i)) < 0)
                     break;
             ::close(fds[1]);
         });
@@ -234,7 +239,9 @@ TEST(CompressedInput, ACutOrDamagedArchiveIsADataErrorNamingFileAndByte) {
     EXPECT_THAT(n.error().to_string(), HasSubstr("corrupt zstd data"));
     EXPECT_THAT(n.error().to_string(), HasSubstr(" at byte "));
 
-    auto xz = InputFile::open(dir.write("a.csv", std::string("\xfd" "7zXZ\0\0\0\0\0\0", 12)),
+    auto xz = InputFile::open(dir.write("a.csv", std::string("\xfd"
+                                                             "7zXZ\0\0\0\0\0\0",
+                                                             12)),
                               nullptr);
     ASSERT_FALSE(xz.ok());
     EXPECT_EQ(xz.error().kind, ErrorKind::Data);

@@ -57,8 +57,8 @@ struct SplitPlan {
 /// Opens the format's writer for one file of a split sink: `ctx` is the stage's, with its own
 /// metrics; the writer must not scan for stale temporary files (the split sink does, once
 /// per directory).
-using OpenFileWriter =
-    std::function<Result<std::unique_ptr<Operator>>(const std::string& path, const OpenContext& ctx)>;
+using OpenFileWriter = std::function<Result<std::unique_ptr<Operator>>(const std::string& path,
+                                                                       const OpenContext& ctx)>;
 
 std::unique_ptr<Operator> make_split_sink(const SplitPlan& plan, const OpenContext& ctx,
                                           OpenFileWriter open_file);

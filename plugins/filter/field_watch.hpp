@@ -1,0 +1,45 @@
+#pragma once
+
+#include "conveyor/core/batch.hpp"
+#include "conveyor/core/per_schema.hpp"
+#include "conveyor/expr/field_path.hpp"
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace conveyor::plugins::filter {
+
+/// Watches, on input without a fixed schema (JSON), whether the fields a filter tests ever
+/// appear: a misspelt field there is not an error (records may lack any field), it just makes
+/// the filter compare every record with a missing value. Warns once when a field has not
+/// appeared in the first kEarly records, and again when the input ended without it (with the
+/// fields that did appear, and a did-you-mean).
+class FieldWatch {
+public:
+    static constexpr std::uint64_t kEarly = 1000;
+
+    FieldWatch(std::string stage, std::vector<expr::FieldPath> fields);
+
+    /// Notes the fields of `batch` (its schema: the union of its records' fields).
+    void saw(const Batch& batch);
+    /// The input ended: warns about each field that never appeared.
+    void finished() const;
+
+private:
+    void warn(std::string_view when) const;
+
+    std::string stage_;
+    std::vector<expr::FieldPath> fields_;
+    std::vector<char> seen_;
+    std::size_t unseen_;
+    std::uint64_t records_ = 0;
+    bool warned_early_ = false;
+    std::vector<std::string> names_; ///< the input's fields so far (at most kMaxNames)
+    const Schema* last_schema_ = nullptr;
+    SchemaRef last_keep_;
+};
+
+} // namespace conveyor::plugins::filter
