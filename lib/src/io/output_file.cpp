@@ -20,7 +20,11 @@ namespace {
 constexpr std::size_t kFlushThreshold = 1 << 20;
 
 Failure cant_create(const std::string& path, const std::string& what, int err) {
-    return fail(ErrorKind::CantCreate, what + ": " + std::strerror(err), path);
+    std::string hint;
+    if (err == EMFILE || err == ENFILE)
+        hint = " (a sink split over files keeps max_open_files open: lower it, or raise the "
+               "limit with ulimit -n)";
+    return fail(ErrorKind::CantCreate, what + ": " + std::strerror(err) + hint, path);
 }
 
 std::string random_suffix() {
