@@ -199,5 +199,31 @@ TEST(Template, BindingIsPerSchema) {
     EXPECT_EQ(o2, "3");
 }
 
+TEST(Template, FileNameValuesCannotLeaveTheirDirectoryOrHide) {
+    const SchemaRef schema = make_schema({"v"});
+    const Template t = parse_ok("out/{{ v }}.csv");
+    const auto name = [&](Value v) {
+        std::vector<Value> row{v};
+        BoundTemplate b(t, *schema);
+        std::string out;
+        const Status s = b.render(row, Escape::FileName, out);
+        return s ? out : "error: " + s.error().message;
+    };
+    EXPECT_EQ(name(Value::string("FR")), "out/FR.csv");
+    EXPECT_EQ(name(Value::string("a/../b")), "out/a%2F..%2Fb.csv");
+    EXPECT_EQ(name(Value::string("..")), "out/%2E..csv");
+    EXPECT_EQ(name(Value::string(".")), "out/%2E.csv");
+    EXPECT_EQ(name(Value::string(".hidden")), "out/%2Ehidden.csv");
+    EXPECT_EQ(name(Value::string("a\\b:c*d?\"e\n")), "out/a%5Cb%3Ac%2Ad%3F%22e%0A.csv");
+    EXPECT_EQ(name(Value::string("50%")), "out/50%25.csv");
+    EXPECT_EQ(name(Value::string("Zürich")), "out/Zürich.csv"); // UTF-8 kept
+    EXPECT_EQ(name(Value::string("")), "out/__empty__.csv");
+    EXPECT_EQ(name(Value::null()), "out/__null__.csv");
+    EXPECT_EQ(name(Value::integer(-7)), "out/-7.csv");
+    EXPECT_EQ(name(Value::string(std::string(201, 'x'))).rfind("error: field 'v' has 201 bytes", 0),
+              0u);
+    EXPECT_EQ(name(Value::absent()).rfind("error: field 'v' is missing", 0), 0u);
+}
+
 } // namespace
 } // namespace conveyor::net
