@@ -53,7 +53,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (blocks & 0x80) ? conveyor::plugins::csv::kDefaultBlockSize : (blocks & 0x3F) + 1;
     if (dialect & 0x10) config.max_record_bytes = 64;
 
-    conveyor::plugins::csv::CsvReader reader(memory.open(data, size), config);
+    auto file = memory.open(data, size);
+    if (!file) return 0;
+    conveyor::plugins::csv::CsvReader reader(std::move(*file), config);
     conveyor::Batch batch;
     reader.attach(&batch);
     std::vector<Value> fields;

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -26,8 +27,10 @@ public:
     MemoryFile& operator=(const MemoryFile&) = delete;
     ~MemoryFile() { ::close(fd_); }
 
-    /// Replaces the contents with `data` and opens a fresh reader at its start.
-    InputFile open(const std::uint8_t* data, std::size_t size) {
+    /// Replaces the contents with `data` and opens a fresh reader at its start; nullopt when
+    /// the reader refuses the input by its first bytes (a compressed format conveyor does not
+    /// read, such as xz or zip: a data error by design). Any other failure to open aborts.
+    std::optional<InputFile> open(const std::uint8_t* data, std::size_t size) {
         if (::ftruncate(fd_, 0) != 0) std::abort();
         std::size_t done = 0;
         while (done < size) {
@@ -36,7 +39,10 @@ public:
             done += static_cast<std::size_t>(n);
         }
         auto file = InputFile::open(path_, nullptr);
-        if (!file.ok()) std::abort();
+        if (!file.ok()) {
+            if (file.error().kind == ErrorKind::Data) return std::nullopt;
+            std::abort();
+        }
         return std::move(*file);
     }
 

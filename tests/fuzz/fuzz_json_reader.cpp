@@ -67,7 +67,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const JsonFormat format = (mode & 1) ? JsonFormat::Jsonl : JsonFormat::Records;
     // Tiny blocks make records span many reads; the last choice is json.read's usual size.
     const std::size_t block_size = (mode & 0x40) ? std::size_t{1} << 16 : ((mode >> 1) & 0x1F) + 1;
-    JsonSplitter splitter(memory.open(data, size), format, block_size, nullptr);
+    auto file = memory.open(data, size);
+    if (!file) return 0;
+    JsonSplitter splitter(std::move(*file), format, block_size, nullptr);
     BatchBuilder builder;
     std::uint64_t last_line = 1;
     for (;;) {
