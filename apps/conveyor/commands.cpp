@@ -90,22 +90,13 @@ std::optional<ExecutorKind> executor_kind(const std::optional<std::string>& name
                               : ExecutorKind::Dag;
 }
 
-/// True when a stage writes records to standard output (stdout.write, or a sink path "-").
-bool writes_stdout(const PipelineSpec& p) {
+/// The first stage of `role` that uses a standard stream for its records: `function` (stdin.read,
+/// stdout.write), or a `path` of "-".
+const StageSpec* uses_standard_stream(const PipelineSpec& p, StageRole role,
+                                      std::string_view function) {
     for (const StageSpec& st : p.stages) {
-        if (!st.descriptor || st.descriptor->role != StageRole::Sink) continue;
-        if (st.function == "stdout.write") return true;
-        const OptionValue* path = st.config.find("path");
-        if (path && path->is_string() && path->as_string() == "-") return true;
-    }
-    return false;
-}
-
-/// The first stage that reads records from standard input (stdin.read, or a source path "-").
-const StageSpec* reads_stdin(const PipelineSpec& p) {
-    for (const StageSpec& st : p.stages) {
-        if (!st.descriptor || st.descriptor->role != StageRole::Source) continue;
-        if (st.function == "stdin.read") return &st;
+        if (!st.descriptor || st.descriptor->role != role) continue;
+        if (st.function == function) return &st;
         const OptionValue* path = st.config.find("path");
         if (path && path->is_string() && path->as_string() == "-") return &st;
     }
@@ -226,7 +217,8 @@ int cmd_run(const RunArgs& args) {
     if (!loaded.pipeline) return loaded.exit_code;
     const PipelineSpec& p = *loaded.pipeline;
     configure_logging(pick_level(args.log_level, args.quiet, p.global.log_level));
-    if (const StageSpec* st = args.file == "-" ? reads_stdin(p) : nullptr) {
+    if (const StageSpec* st =
+            args.file == "-" ? uses_standard_stream(p, StageRole::Source, "stdin.read") : nullptr) {
         print_err(fmt::format(
             "conveyor: {}: stage '{}' ({}) reads its records from standard input, but the "
             "pipeline itself was read from there (`conveyor run -`): put the pipeline in a file "
@@ -327,7 +319,8 @@ int cmd_run(const RunArgs& args) {
     }
 
     // A display redrawn in place would tear records a stage prints on the same terminal.
-    const bool data_on_terminal = writes_stdout(p) && ::isatty(1) == 1;
+    const bool data_on_terminal =
+        uses_standard_stream(p, StageRole::Sink, "stdout.write") && ::isatty(1) == 1;
     if (data_on_terminal && terminal.live && !args.quiet && !args.no_progress)
         spdlog::debug("no progress display: records are printed on the terminal");
     std::optional<obs::ProgressDisplay> progress;

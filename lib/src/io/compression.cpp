@@ -27,39 +27,60 @@ Compression compression_for_path(std::string_view path) noexcept {
     return Compression::None;
 }
 
+namespace {
+
+/// Every format recognised by its first bytes: the two conveyor reads (command empty) and
+/// those it refuses, with the command that undoes them.
+struct Magic {
+    std::string_view bytes;
+    Compression compression;
+    std::string_view name;
+    std::string_view command;
+};
+constexpr Magic kMagics[] = {
+    {std::string_view("\x1f\x8b\x08", 3), Compression::Gzip, "gzip", ""},
+    {std::string_view("\x28\xb5\x2f\xfd", 4), Compression::Zstd, "zstd", ""},
+    {std::string_view("\xfd"
+                      "7zXZ\x00",
+                      6),
+     Compression::None, "xz", "xz -dc"},
+    {std::string_view("\x04\x22\x4d\x18", 4), Compression::None, "lz4", "lz4 -dc"},
+    {std::string_view("PK\x03\x04", 4), Compression::None, "zip", "unzip -p"},
+    {std::string_view("7z\xbc\xaf\x27\x1c", 6), Compression::None, "7z", "7z x -so"},
+    // "BZh", the block size, then the block magic (pi in BCD): a CSV may start "BZh9".
+    {std::string_view("BZh", 3), Compression::None, "bzip2", "bzip2 -dc"},
+};
+
+/// bzip2's magic is only 3 letters: the block size and the block magic must follow.
+bool bzip2_rest_matches(std::string_view head) {
+    return head.size() >= kCompressionMagicBytes && head[3] >= '1' && head[3] <= '9' &&
+           head.substr(4, 6) == std::string_view("\x31\x41\x59\x26\x53\x59", 6);
+}
+
+} // namespace
+
 Compression detect_compression(std::string_view head) noexcept {
-    if (head.starts_with(std::string_view("\x1f\x8b\x08", 3))) return Compression::Gzip;
-    if (head.starts_with(std::string_view("\x28\xb5\x2f\xfd", 4))) return Compression::Zstd;
+    for (const Magic& m : kMagics)
+        if (m.compression != Compression::None && head.starts_with(m.bytes)) return m.compression;
     return Compression::None;
 }
 
+bool may_be_compression_magic(std::string_view head) noexcept {
+    for (const Magic& m : kMagics) {
+        const std::size_t n = std::min(head.size(), m.bytes.size());
+        if (head.substr(0, n) == m.bytes.substr(0, n)) return true;
+    }
+    return false;
+}
+
 std::optional<std::string> unsupported_compression(std::string_view head) {
-    struct Format {
-        std::string_view magic;
-        std::string_view name;
-        std::string_view command;
-    };
-    static constexpr Format kFormats[] = {
-        {std::string_view("\xfd"
-                          "7zXZ\x00",
-                          6),
-         "xz", "xz -dc"},
-        {std::string_view("\x04\x22\x4d\x18", 4), "lz4", "lz4 -dc"},
-        {std::string_view("PK\x03\x04", 4), "zip", "unzip -p"},
-        {std::string_view("7z\xbc\xaf\x27\x1c", 6), "7z", "7z x -so"},
-        // "BZh", the block size, then the block magic (pi in BCD): a CSV may start "BZh9".
-        {std::string_view("BZh", 3), "bzip2", "bzip2 -dc"},
-    };
-    for (const Format& f : kFormats) {
-        if (!head.starts_with(f.magic)) continue;
-        if (f.name == "bzip2" &&
-            (head.size() < 10 || head[3] < '1' || head[3] > '9' ||
-             head.substr(4, 6) != std::string_view("\x31\x41\x59\x26\x53\x59", 6)))
-            continue;
-        return std::string(f.name) +
+    for (const Magic& m : kMagics) {
+        if (m.compression != Compression::None || !head.starts_with(m.bytes)) continue;
+        if (m.name == "bzip2" && !bzip2_rest_matches(head)) continue;
+        return std::string(m.name) +
                "-compressed data, which conveyor does not read (it reads gzip and zstd); "
                "decompress it first: " +
-               std::string(f.command) + " FILE > FILE.plain, or " + std::string(f.command) +
+               std::string(m.command) + " FILE > FILE.plain, or " + std::string(m.command) +
                " FILE | conveyor ... with path = \"-\"";
     }
     return std::nullopt;

@@ -33,27 +33,6 @@ constexpr WideMark kWideMarks[] = {
 
 /// Raw bytes read at a time from a compressed input.
 constexpr std::size_t kRawBlock = std::size_t{1} << 18;
-/// Enough of an input's start to recognise every compressed format (compression.hpp).
-constexpr std::size_t kMagicBytes = 10;
-
-/// True while `head` may still grow into the magic number of a compressed format.
-bool may_be_magic(std::string_view head) {
-    static constexpr std::string_view kMagics[] = {std::string_view("\x1f\x8b\x08", 3),
-                                                   std::string_view("\x28\xb5\x2f\xfd", 4),
-                                                   std::string_view("\xfd"
-                                                                    "7zXZ\x00",
-                                                                    6),
-                                                   std::string_view("\x04\x22\x4d\x18", 4),
-                                                   std::string_view("PK\x03\x04", 4),
-                                                   std::string_view("7z\xbc\xaf\x27\x1c", 6),
-                                                   std::string_view("BZh", 3)};
-    for (const std::string_view m : kMagics) {
-        const std::size_t n = std::min(head.size(), m.size());
-        if (head.substr(0, n) == m.substr(0, n)) return true;
-    }
-    return false;
-}
-
 /// True while `head` is too short to tell whether it starts with one of the marks.
 bool may_be_incomplete_mark(std::string_view head) {
     for (const WideMark& m : kWideMarks)
@@ -128,7 +107,7 @@ Result<InputFile> InputFile::open(const std::string& path, RunContext* run) {
             f.size_ = static_cast<std::uint64_t>(st.st_size);
             ::posix_fadvise(f.fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
             // A regular file is recognised now, so that seekable() is right from the start.
-            char head[kMagicBytes];
+            char head[kCompressionMagicBytes];
             Result<std::size_t> n = f.read_at(0, std::span<char>(head, sizeof head));
             if (!n) return std::move(n).error();
             CONVEYOR_TRY(f.recognise(std::string_view(head, *n)));
@@ -183,8 +162,8 @@ Status InputFile::recognise_stream() {
     // the input ends or a stop comes. Text is not waited on: its first bytes rule out every
     // compressed format.
     raw_.resize(kRawBlock);
-    while (raw_end_ < kMagicBytes &&
-           (raw_end_ == 0 || may_be_magic(std::string_view(raw_.data(), raw_end_)))) {
+    while (raw_end_ < kCompressionMagicBytes &&
+           (raw_end_ == 0 || may_be_compression_magic(std::string_view(raw_.data(), raw_end_)))) {
         Result<std::size_t> n =
             read_block(std::span<char>(raw_.data() + raw_end_, raw_.size() - raw_end_));
         if (!n) return std::move(n).error();

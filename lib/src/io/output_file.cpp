@@ -387,8 +387,7 @@ Result<OutputFile> OutputFile::adopt(const std::string& target,
 
 Status OutputFile::suspend() {
     if (stdout_ || special_ || suspended_ || fd_ < 0) return {};
-    CONVEYOR_TRY(flush());
-    if (encoder_) CONVEYOR_TRY(write_compressed(true));
+    CONVEYOR_TRY(encoder_ ? write_compressed(true) : flush());
     const int fd = std::exchange(fd_, -1);
     suspended_ = true;
     std::string().swap(buffer_);
@@ -459,14 +458,14 @@ Status OutputFile::compress(Compression c, int level) {
     return {};
 }
 
-Status OutputFile::write_compressed(bool end_frame) {
+Status OutputFile::write_compressed(bool end_frame, bool even_empty) {
     if (reader_gone_) {
         buffer_.clear();
         return {};
     }
     Status s = encoder_->compress(buffer_, encoded_);
     buffer_.clear();
-    if (s && end_frame) s = encoder_->end_frame(encoded_);
+    if (s && end_frame) s = encoder_->end_frame(encoded_, even_empty);
     if (s && !encoded_.empty()) s = write_all(encoded_.data(), encoded_.size());
     encoded_.clear();
     return s;
@@ -525,9 +524,8 @@ Result<OutputFile::Position> OutputFile::checkpoint(bool durable) {
                     "a character device or FIFO is written directly and a resumed run cannot "
                     "continue it, so it has no checkpoint",
                     name_);
-    CONVEYOR_TRY(flush());
     // A resumed run cuts the file back to here and writes on: a complete archive ends here.
-    if (encoder_) CONVEYOR_TRY(write_compressed(true));
+    CONVEYOR_TRY(encoder_ ? write_compressed(true) : flush());
     if (durable && ::fdatasync(fd_) != 0 && errno != EINVAL)
         return cant_create(path_, "fdatasync failed", errno);
     // Everything this object wrote follows what the file held when it was opened.
@@ -548,13 +546,8 @@ Status OutputFile::commit() {
         return {};
     }
     CONVEYOR_TRY(reopen());
-    CONVEYOR_TRY(flush());
-    if (encoder_) {
-        // An output with no records is still a valid (empty) archive.
-        CONVEYOR_TRY(encoder_->end_frame(encoded_, initial_size_ + bytes_written_ == 0));
-        if (!encoded_.empty()) CONVEYOR_TRY(write_all(encoded_.data(), encoded_.size()));
-        encoded_.clear();
-    }
+    // The archive ends; an output with no records is still a valid (empty) archive.
+    CONVEYOR_TRY(encoder_ ? write_compressed(true, initial_size_ + bytes_written_ == 0) : flush());
     if (stdout_) {
         committed_ = true;
         return {};

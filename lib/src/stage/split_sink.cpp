@@ -228,9 +228,10 @@ private:
         t.base = base;
         t.metrics = std::make_unique<StageMetrics>(stage_id_);
         // The directory's stale temporary files (a killed run's) are removed once, when the
-        // first file goes there; not when resuming (a resumed run may adopt some of them).
+        // first file goes there. None of them can be one a resumed run adopts: a run with a
+        // split sink takes no checkpoints, so it is never resumed.
         std::filesystem::path dir = std::filesystem::path(base).parent_path();
-        if (dirs_seen_.insert(dir.string()).second && !ctx_.resume)
+        if (dirs_seen_.insert(dir.string()).second)
             OutputFile::remove_stale_temporaries_in(dir.string());
         return &t;
     }

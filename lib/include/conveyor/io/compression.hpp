@@ -31,6 +31,13 @@ Compression compression_for_path(std::string_view path) noexcept;
 /// anything else (plain text, or too few bytes to tell).
 Compression detect_compression(std::string_view head) noexcept;
 
+/// Bytes of an input's start that tell every recognised format apart from text.
+inline constexpr std::size_t kCompressionMagicBytes = 10;
+
+/// True while `head` may still grow into the magic number of a format detect_compression()
+/// or unsupported_compression() recognises (a pipe delivering its first bytes in pieces).
+bool may_be_compression_magic(std::string_view head) noexcept;
+
 /// A compressed format conveyor does not read (bzip2, xz, zip, 7z, lz4), named by the first
 /// bytes of the input, with the command that decompresses it; nullopt for anything else.
 std::optional<std::string> unsupported_compression(std::string_view head);

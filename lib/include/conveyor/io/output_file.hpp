@@ -158,8 +158,9 @@ private:
     Status write_all(const char* data, std::size_t n);
     /// Opens the file again after suspend().
     Status reopen();
-    /// Compresses what is buffered (completing the archive when `end_frame`) and writes it.
-    Status write_compressed(bool end_frame);
+    /// Compresses what is buffered (completing the archive when `end_frame`, even one with
+    /// nothing in it when `even_empty`) and writes it.
+    Status write_compressed(bool end_frame, bool even_empty = false);
     /// A write failed with `err`; `before` is bytes_written_ when it began. See the class
     /// comment on append mode.
     Failure write_failed(int err, std::uint64_t before);
