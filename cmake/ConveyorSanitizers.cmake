@@ -23,7 +23,7 @@ if(CONVEYOR_FUZZ)
     message(FATAL_ERROR "CONVEYOR_FUZZ needs clang (libFuzzer), e.g. the 'fuzz' preset")
   endif()
   if(conveyor_sanitize AND NOT conveyor_sanitize STREQUAL "address,undefined")
-    message(FATAL_ERROR "CONVEYOR_FUZZ builds with address,undefined; leave CONVEYOR_SANITIZE empty")
+    message(FATAL_ERROR "CONVEYOR_FUZZ builds with address,undefined; leave CONVEYOR_SANITIZE empty or set it to that")
   endif()
   add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
     -fno-omit-frame-pointer)

@@ -5,7 +5,8 @@
 //   them): every record is written out as JSON when read and again after the whole input;
 // - what it produces is writable as JSON that parses back (inferred numbers keep their text,
 //   which must be a JSON number);
-// - lines only go forward, and no more bytes are consumed than the input holds.
+// - lines only go forward, and no more bytes are consumed than the input holds (its decoded
+//   text when it is gzip or zstd).
 
 #include "conveyor/core/arena.hpp"
 #include "conveyor/core/batch.hpp"
@@ -55,6 +56,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     auto file = memory.open(data, size);
     if (!file) return 0;
+    // Gzip and zstd input is decoded: the bounds below are on the text, not the archive.
+    const std::uint64_t text_size = memory.text_size(size);
     conveyor::plugins::csv::CsvReader reader(std::move(*file), config);
     conveyor::Batch batch;
     reader.attach(&batch);
@@ -67,15 +70,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!more.ok()) {
             if (reader.unterminated()) {
                 const std::string_view rest = reader.take_unterminated();
-                check(rest.size() <= size);
+                check(rest.size() <= text_size);
             }
             break;
         }
         if (!*more) break;
         check(reader.record_line() > last_line);
         last_line = reader.record_line();
-        check(reader.bytes_consumed() <= size);
-        check(reader.last_record_text().size() <= size);
+        check(reader.bytes_consumed() <= text_size);
+        check(reader.last_record_text().size() <= text_size);
         texts.push_back(to_json(fields));
         conveyor::Arena arena;
         check(parser.parse(texts.back(), arena).ok());

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
+#include <span>
 #include <string>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -44,6 +45,22 @@ public:
             std::abort();
         }
         return std::move(*file);
+    }
+
+    /// How many bytes of text the input written by the last open() holds: its size when it is
+    /// not compressed, else what decompressing it yields (up to the first error of a damaged
+    /// archive). Readers never consume more than this.
+    std::uint64_t text_size(std::size_t size) {
+        auto file = InputFile::open(path_, nullptr);
+        if (!file.ok()) std::abort();
+        if (file->compression() == Compression::None) return size;
+        std::uint64_t total = 0;
+        std::string buffer(std::size_t{1} << 16, '\0');
+        for (;;) {
+            auto n = file->read(std::span<char>(buffer.data(), buffer.size()));
+            if (!n.ok() || *n == 0) return total;
+            total += *n;
+        }
     }
 
 private:
