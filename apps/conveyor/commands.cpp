@@ -364,7 +364,14 @@ int cmd_run(const RunArgs& args) {
     // The summary: on a terminal unless -q (someone is watching), elsewhere only with --stats
     // (cron mails whatever a job prints; scripts read --stats-json).
     const bool table = args.stats || (terminal.tty && !args.quiet);
-    if (table) print_err(obs::render_summary_table(stats, terminal.color));
+    if (table) {
+        print_err(obs::render_summary_table(stats, terminal.color));
+    } else {
+        // The table ends with the stages' warnings; without it they are logged.
+        for (const obs::StageStats& s : stats.stages)
+            for (const obs::FirstErrors::Entry& w : s.warnings)
+                spdlog::warn("stage '{}': {}", s.id, w.message);
+    }
 
     const double secs = std::chrono::duration<double>(report.wall).count();
     int code = report.exit_code();

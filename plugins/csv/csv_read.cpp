@@ -77,7 +77,7 @@ public:
               std::move(file),
               ReaderConfig{config.delimiter, config.quote, config.infer_types, config.block_size},
               ctx.metrics),
-          config_(config), batch_size_(std::max<std::size_t>(ctx.batch_size, 1)), run_(ctx.run),
+          config_(config), batch_size_(std::max<std::size_t>(ctx.batch_size, 1)),
           errors_(ctx.errors), streaming_(ctx.mode == ExecutionMode::Streaming),
           follow_(std::move(follow)), metrics_(ctx.metrics) {}
 
@@ -110,7 +110,6 @@ private:
     CsvReader reader_;
     CsvReadConfig config_;
     std::size_t batch_size_;
-    RunContext* run_;
     StageErrors* errors_;
     bool streaming_;
     std::shared_ptr<CsvFollowState> follow_;

@@ -13,9 +13,10 @@ namespace {
 constexpr std::size_t kMaxNames = 50;
 } // namespace
 
-FieldWatch::FieldWatch(std::string stage, std::vector<expr::FieldPath> fields)
-    : stage_(std::move(stage)), fields_(std::move(fields)), seen_(fields_.size(), 0),
-      unseen_(fields_.size()) {}
+FieldWatch::FieldWatch(std::string stage, std::vector<expr::FieldPath> fields,
+                       StageMetrics* metrics)
+    : stage_(std::move(stage)), metrics_(metrics), fields_(std::move(fields)),
+      seen_(fields_.size(), 0), unseen_(fields_.size()) {}
 
 void FieldWatch::saw(const Batch& batch) {
     if (unseen_ == 0 || batch.rows() == 0) return;
@@ -36,25 +37,36 @@ void FieldWatch::saw(const Batch& batch) {
     }
     if (!warned_early_ && unseen_ > 0 && records_ >= kEarly) {
         warned_early_ = true;
-        warn(fmt::format("in the first {} records", records_));
+        for (const std::string& m :
+             unseen_messages(fmt::format("in the first {} records", records_)))
+            spdlog::warn("stage '{}': {}", stage_, m);
     }
 }
 
 void FieldWatch::finished() const {
-    if (unseen_ > 0 && records_ > 0) warn(fmt::format("in the whole input ({} records)", records_));
+    if (unseen_ == 0 || records_ == 0) return;
+    for (const std::string& m :
+         unseen_messages(fmt::format("in the whole input ({} records)", records_))) {
+        if (metrics_)
+            metrics_->warnings().note(m, {});
+        else
+            spdlog::warn("stage '{}': {}", stage_, m);
+    }
 }
 
-void FieldWatch::warn(std::string_view when) const {
+std::vector<std::string> FieldWatch::unseen_messages(std::string_view when) const {
     std::string seen;
     for (std::size_t i = 0; i < names_.size(); ++i)
         seen += (i ? ", " : "") + names_[i];
+    std::vector<std::string> out;
     for (std::size_t i = 0; i < fields_.size(); ++i) {
         if (seen_[i]) continue;
         const std::string name = fields_[i].text();
-        spdlog::warn("stage '{}': field '{}' did not appear {} (fields seen: {}){}; every record "
-                     "was tested as if it were missing",
-                     stage_, name, when, seen, did_you_mean(name, names_));
+        out.push_back(fmt::format("field '{}' did not appear {} (fields seen: {}){}; every record "
+                                  "was tested as if it were missing",
+                                  name, when, seen, did_you_mean(name, names_)));
     }
+    return out;
 }
 
 } // namespace conveyor::plugins::filter

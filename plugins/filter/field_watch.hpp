@@ -3,6 +3,7 @@
 #include "conveyor/core/batch.hpp"
 #include "conveyor/core/per_schema.hpp"
 #include "conveyor/expr/field_path.hpp"
+#include "conveyor/obs/metrics.hpp"
 
 #include <cstdint>
 #include <span>
@@ -16,22 +17,25 @@ namespace conveyor::plugins::filter {
 /// appear: a misspelt field there is not an error (records may lack any field), it just makes
 /// the filter compare every record with a missing value. Warns once when a field has not
 /// appeared in the first kEarly records, and again when the input ended without it (with the
-/// fields that did appear, and a did-you-mean).
+/// fields that did appear, and a did-you-mean): the first warning is logged as it happens, the
+/// last one is a stage warning the end-of-run summary gives (StageMetrics::warnings).
 class FieldWatch {
 public:
     static constexpr std::uint64_t kEarly = 1000;
 
-    FieldWatch(std::string stage, std::vector<expr::FieldPath> fields);
+    FieldWatch(std::string stage, std::vector<expr::FieldPath> fields, StageMetrics* metrics);
 
     /// Notes the fields of `batch` (its schema: the union of its records' fields).
     void saw(const Batch& batch);
-    /// The input ended: warns about each field that never appeared.
+    /// The input ended: a stage warning for each field that never appeared.
     void finished() const;
 
 private:
-    void warn(std::string_view when) const;
+    /// One message per field not seen so far.
+    [[nodiscard]] std::vector<std::string> unseen_messages(std::string_view when) const;
 
     std::string stage_;
+    StageMetrics* metrics_;
     std::vector<expr::FieldPath> fields_;
     std::vector<char> seen_;
     std::size_t unseen_;

@@ -94,7 +94,9 @@ public:
                                                did_you_mean(name_, in->names()));
         }
         std::optional<filter::FieldWatch> watch;
-        if (!fixed) watch.emplace(std::string(ctx.stage_id), std::vector<expr::FieldPath>{column_});
+        if (!fixed)
+            watch.emplace(std::string(ctx.stage_id), std::vector<expr::FieldPath>{column_},
+                          ctx.metrics);
         OpenedStage opened(
             std::make_unique<FilterOperator>(column_, cond_, ctx.metrics, std::move(watch)), in);
         opened.fixed_schema = fixed;
@@ -182,7 +184,7 @@ public:
         if (!fixed) {
             const auto fields = expression_.fields();
             watch.emplace(std::string(ctx.stage_id),
-                          std::vector<expr::FieldPath>(fields.begin(), fields.end()));
+                          std::vector<expr::FieldPath>(fields.begin(), fields.end()), ctx.metrics);
         }
         OpenedStage opened(std::make_unique<ExpressionFilterOperator>(
                                expression_, ctx.errors, ctx.metrics, std::move(watch)),

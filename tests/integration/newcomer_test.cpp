@@ -85,6 +85,26 @@ TEST(FieldWatch, AFilterOnAFieldJsonInputNeverHasWarnsEarlyAndAtTheEnd) {
                                  "(1500 records) (fields seen: id, amount) (did you mean "
                                  "'amount'?)"));
     EXPECT_THAT(r.err, ::testing::Not(HasSubstr("stage 'g': field")));
+
+    // The end-of-input warning is part of the summary: the table's last lines (--stats), and
+    // the stage's "warnings" in --stats-json; said once, not also as a log line.
+    r = test::run_conveyor({"run", file, "--stats", "--stats-json", dir.file("s.json")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string end_warning = "warning: stage 'f': field 'amout' did not appear in the "
+                                    "whole input (1500 records)";
+    const std::size_t table = r.err.find("total ");
+    ASSERT_NE(table, std::string::npos) << r.err;
+    const std::size_t warning = r.err.find(end_warning);
+    ASSERT_NE(warning, std::string::npos) << r.err;
+    EXPECT_LT(warning, table) << "the warning is in the table, before its total line";
+    EXPECT_EQ(r.err.find("did not appear in the whole input", warning + end_warning.size()),
+              std::string::npos)
+        << r.err;
+    const std::string stats = test::read_file(dir.file("s.json"));
+    EXPECT_THAT(stats, HasSubstr("\"warnings\":[\"field 'amout' did not appear in the whole "
+                                 "input (1500 records)"))
+        << stats;
+    EXPECT_THAT(stats, HasSubstr("\"id\":\"g\"")) << stats;
 }
 
 } // namespace

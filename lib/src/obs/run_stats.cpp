@@ -37,6 +37,7 @@ StageStats stage_stats(const RunDescription::Stage& d, StageMetrics* m, std::int
     s.records_nulled = m->records_nulled.load(r);
     s.records_pending = m->records_pending.load(r);
     s.first_errors = m->first_errors().entries();
+    s.warnings = m->warnings().entries();
     s.records_spilled = m->records_spilled.load(r);
     s.retries = m->retries.load(r);
     s.batches_in = m->batches_in.load(r);

@@ -161,11 +161,21 @@ std::string render_summary_table(const RunStats& stats, bool color) {
                                group_thousands(s.named_outputs[k].second));
         out += '\n';
     }
+    out += render_stage_warnings(stats, color);
     std::string outcome = stats.status;
     if (stats.status == "completed_with_failures") outcome = "completed with failures";
     out += fmt::format("{}total{} {} wall time, pipeline '{}' {}{}\n", bold, reset,
                        human_seconds(stats.wall_seconds), stats.pipeline,
                        stats.finished ? "" : "still ", outcome);
+    return out;
+}
+
+std::string render_stage_warnings(const RunStats& stats, bool color) {
+    std::string out;
+    for (const StageStats& s : stats.stages)
+        for (const FirstErrors::Entry& w : s.warnings)
+            out += fmt::format("{}warning{}: stage '{}': {}\n", color ? "\x1b[33m" : "",
+                               color ? "\x1b[0m" : "", s.id, w.message);
     return out;
 }
 
@@ -310,6 +320,14 @@ std::string render_stats_json(const RunStats& stats) {
             opt_str("at", e.at.empty() ? std::nullopt : std::optional<std::string>(e.at));
             num("count", e.count);
             close('}');
+            o += ',';
+        }
+        close(']');
+        o += ',';
+        key("warnings");
+        o += '[';
+        for (const FirstErrors::Entry& w : s.warnings) {
+            json::append_string(o, w.message);
             o += ',';
         }
         close(']');

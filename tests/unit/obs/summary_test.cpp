@@ -83,9 +83,23 @@ TEST(Summary, TableShowsFailureColumnsOnlyWhenSomeStageHasThem) {
     EXPECT_NE(t.find("pipeline 'orders' failed"), std::string::npos);
 }
 
+TEST(Summary, TableEndsWithTheStagesWarnings) {
+    RunStats s = sample_stats();
+    s.stages[0].warnings.push_back({"field 'amout' did not appear", "", 1});
+    const std::string t = render_summary_table(s, false);
+    EXPECT_NE(t.find("save   json.write  1,234,567          -    512 B  0.00 s  617.3k\n"
+                     "warning: stage 'load': field 'amout' did not appear\n"
+                     "total 2.50 s wall time"),
+              std::string::npos)
+        << t;
+    EXPECT_NE(render_summary_table(s, true).find("\x1b[33mwarning\x1b[0m: stage 'load'"),
+              std::string::npos);
+}
+
 TEST(Summary, StatsJsonFollowsTheDocumentedSchema) {
     RunStats s = sample_stats();
     s.stages[1].error = "stage 'save': disk \"full\"";
+    s.stages[1].warnings.push_back({"field \"x\" did not appear", "", 1});
     const std::string text = render_stats_json(s);
     Arena arena;
     json::Parser parser;
@@ -113,6 +127,10 @@ TEST(Summary, StatsJsonFollowsTheDocumentedSchema) {
     EXPECT_EQ(save.find("role")->as_string(), "sink");
     EXPECT_EQ(save.find("bytes")->find("input_size")->kind(), Kind::Null);
     EXPECT_EQ(save.find("error")->as_string(), "stage 'save': disk \"full\"");
+    EXPECT_EQ(load.find("warnings")->as_array().size(), 0u);
+    const auto warnings = save.find("warnings")->as_array();
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_EQ(warnings[0].as_string(), "field \"x\" did not appear");
     EXPECT_EQ(v.find("totals")->find("bytes_written")->as_int(), 512);
 }
 

@@ -113,6 +113,10 @@ struct StageMetrics {
     /// Why records failed: the first distinct messages, for the end-of-run summary.
     [[nodiscard]] obs::FirstErrors& first_errors() noexcept { return *first_errors_; }
     [[nodiscard]] const obs::FirstErrors& first_errors() const noexcept { return *first_errors_; }
+    /// What the stage found doubtful about the run as a whole (filter.apply: a field that never
+    /// appeared in its input), said once at the end of the summary. Same bound as first_errors.
+    [[nodiscard]] obs::FirstErrors& warnings() noexcept { return *warnings_; }
+    [[nodiscard]] const obs::FirstErrors& warnings() const noexcept { return *warnings_; }
 
     static std::int64_t now_ns() noexcept {
         return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -123,6 +127,7 @@ struct StageMetrics {
 private:
     std::unique_ptr<obs::ExtraMetrics> extra_ = std::make_unique<obs::ExtraMetrics>();
     std::unique_ptr<obs::FirstErrors> first_errors_ = std::make_unique<obs::FirstErrors>();
+    std::unique_ptr<obs::FirstErrors> warnings_ = std::make_unique<obs::FirstErrors>();
     std::unique_ptr<std::atomic<std::uint64_t>[]> named_output_records_;
     std::size_t named_outputs_ = 0;
 };

@@ -54,6 +54,8 @@ struct StageStats {
     std::uint64_t records_nulled = 0; ///< StageMetrics::records_nulled (part of records_out)
     /// Why records failed: StageMetrics::first_errors() at the time of the snapshot.
     std::vector<FirstErrors::Entry> first_errors;
+    /// StageMetrics::warnings(): doubts about the run as a whole, for the end of the summary.
+    std::vector<FirstErrors::Entry> warnings;
     std::uint64_t records_spilled = 0; ///< StageMetrics::records_spilled
     std::uint64_t retries = 0;
     std::uint64_t batches_in = 0;

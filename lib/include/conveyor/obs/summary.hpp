@@ -22,10 +22,15 @@ std::string render_summary_table(const RunStats& stats, bool color);
 ///             "batches":{"in","out"},"bytes":{"read","written","input_size"|null},
 ///             "busy_seconds":..,"active_seconds":..,"records_per_second":..,
 ///             "error":null|"..",
-///             "errors":[{"message":..,"at":"file:line"|null,"count":..}] (first 3 distinct)}],
+///             "errors":[{"message":..,"at":"file:line"|null,"count":..}] (first 3 distinct),
+///             "warnings":[".."] (StageMetrics::warnings)}],
 ///  "totals":{"records_failed","records_dead_lettered","records_dropped","records_nulled",
 ///            "retries","bytes_read","bytes_written"}}
 std::string render_stats_json(const RunStats& stats);
+
+/// One line per stage warning ("warning: stage 'f': field 'amout' did not appear ..."), as the
+/// summary table ends with them; empty when there is none.
+std::string render_stage_warnings(const RunStats& stats, bool color);
 
 /// What became of the records a stage could not process, in the words README uses:
 /// "22 records in, 22 out: 4 kept with null result; error: \"url: ...\" (4 records)".
