@@ -31,7 +31,7 @@ public:
     [[nodiscard]] bool consumes(const BatchInfo& info) const noexcept override {
         return std::holds_alternative<WindowClosed>(info);
     }
-    Status on_info(const BatchInfo& info, Emitter& out) override {
+    Status on_info(std::size_t, const BatchInfo& info, Emitter& out) override {
         agg_.close(std::get<WindowClosed>(info), produced_);
         for (Batch& b : produced_)
             out.emit(std::move(b));

@@ -454,8 +454,7 @@ bool Loader::windowed(std::size_t i, std::vector<int>& memo) const {
     bool w = false;
     if (s.descriptor && s.descriptor->opens_windows) {
         w = true;
-    } else if (s.descriptor && s.descriptor->role == StageRole::Transform && !s.inputs.empty() &&
-               (!s.descriptor->needs_whole_input || s.inputs.size() == 1)) {
+    } else if (s.descriptor && s.descriptor->role == StageRole::Transform && !s.inputs.empty()) {
         w = std::all_of(s.inputs.begin(), s.inputs.end(), [&](const StageDraft::Input& in) {
             return in.producer < stages_.size() && windowed(in.producer, memo);
         });
@@ -467,19 +466,26 @@ bool Loader::windowed(std::size_t i, std::vector<int>& memo) const {
 void Loader::check_streaming(const GlobalSpec& global) {
     if (global.execution_mode != ExecutionMode::Streaming) return;
     // A stage that needs its whole input can run in a stream only per window: after
-    // window.apply (perhaps through transforms that pass the windows on).
+    // window.apply (perhaps through transforms that pass the windows on), on every input.
     std::vector<int> memo(stages_.size(), -1);
     for (std::size_t i = 0; i < stages_.size(); ++i) {
         const StageDraft& s = stages_[i];
         if (!s.descriptor || !s.descriptor->needs_whole_input || !s.inputs_ok) continue;
         const std::string who = "function '" + s.function + "'";
         const SourceLocation where = s.function_node ? ctx_.at(*s.function_node) : s.where;
-        if (s.inputs.size() > 1) {
+        if (s.inputs.size() > 1 && !windowed(i, memo)) {
+            std::string unwindowed;
+            for (const StageDraft::Input& in : s.inputs)
+                if (in.producer >= stages_.size() || !windowed(in.producer, memo))
+                    unwindowed += (unwindowed.empty() ? "'" : ", '") + in.id + "'";
             ctx_.error(where, s.id,
-                       who + " needs its whole input before it emits anything and reads " +
-                           std::to_string(s.inputs.size()) +
-                           " inputs, so it cannot run with execution_mode = \"streaming\", not "
-                           "even per window (use \"batch\" or remove the stage)");
+                       who +
+                           " needs its whole input before it emits anything, so with "
+                           "execution_mode = \"streaming\" it runs once per window, which "
+                           "needs a window.apply before every input (not before " +
+                           unwindowed +
+                           "); the inputs' windows are paired by window_start (or use "
+                           "\"batch\")");
         } else if (s.inputs.size() == 1 && !windowed(i, memo)) {
             ctx_.error(where, s.id,
                        who + " needs its whole input before it emits anything, so it cannot "

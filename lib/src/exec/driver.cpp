@@ -71,14 +71,14 @@ void append_marker(std::vector<Batch>& batches, std::uint64_t id) {
         batches.push_back(Batch::checkpoint_marker(id));
 }
 
-/// Metadata that followed a batch's records (BatchInfo): handed to the operator when it acts
-/// on that kind (what it emits goes on in order), else passed on after `batches` (on the last
-/// one when it carries no checkpoint, else on a batch of its own).
-Status pass_infos(std::vector<BatchInfo> infos, Operator& op, CollectingEmitter& em,
-                  std::vector<Batch>& batches) {
+/// Metadata that followed a batch's records on input `port` (BatchInfo): handed to the
+/// operator when it acts on that kind (what it emits goes on in order), else passed on after
+/// `batches` (on the last one when it carries no checkpoint, else on a batch of its own).
+Status pass_infos(std::size_t port, std::vector<BatchInfo> infos, Operator& op,
+                  CollectingEmitter& em, std::vector<Batch>& batches) {
     for (BatchInfo& info : infos) {
         if (op.consumes(info)) {
-            CONVEYOR_TRY(op.on_info(info, em));
+            CONVEYOR_TRY(op.on_info(port, info, em));
             for (Batch& b : em.take())
                 batches.push_back(std::move(b));
             continue;
@@ -308,7 +308,7 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
         if (!s) co_return std::move(s).error().in_stage(node.id());
         std::vector<Batch> batches = em.take();
         if (!infos.empty())
-            if (Status t = pass_infos(std::move(infos), op, em, batches); !t)
+            if (Status t = pass_infos(ev->port, std::move(infos), op, em, batches); !t)
                 co_return std::move(t).error().in_stage(node.id());
         std::uint64_t complete = 0;
         if (marker != 0)

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <list>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -18,7 +19,9 @@ class PerWindow final : public Operator {
 public:
     PerWindow(const Stage& stage, const OpenContext& ctx, std::unique_ptr<Operator> first)
         : stage_(stage), ctx_(ctx), schemas_(ctx.input_schemas.begin(), ctx.input_schemas.end()),
-          fixed_(new bool[ctx.input_schemas_fixed.size() + 1]()), spare_(std::move(first)) {
+          fixed_(new bool[ctx.input_schemas_fixed.size() + 1]()),
+          ports_(std::max<std::size_t>(ctx.input_schemas.size(), 1)), ended_(ports_, 0),
+          spare_(std::move(first)) {
         std::copy(ctx.input_schemas_fixed.begin(), ctx.input_schemas_fixed.end(), fixed_.get());
         // The copy's spans point at this object's copies: the executor's go with open_stages.
         ctx_.input_schemas = schemas_;
@@ -30,9 +33,9 @@ public:
     Status push(std::size_t port, Batch&& batch, Emitter& out) override {
         const std::optional<std::size_t> col = batch.schema().find("window_start");
         if (!col || batch.rows() == 0) {
-            Result<Operator*> op = window("");
-            if (!op) return std::move(op).error();
-            return (*op)->push(port, std::move(batch), out);
+            Result<Window*> w = window("", out);
+            if (!w) return std::move(w).error();
+            return (*w)->op->push(port, std::move(batch), out);
         }
         // Runs of records of one window go to its instance as they are (usually the whole
         // batch: a tumbling window's records come together).
@@ -45,14 +48,15 @@ public:
                 if (next_key_ != key_) break;
                 ++e;
             }
-            Result<Operator*> op = window(key_);
-            if (!op) return std::move(op).error();
-            if (r == 0 && e == batch.rows()) return (*op)->push(port, std::move(batch), out);
+            Result<Window*> w = window(key_, out);
+            if (!w) return std::move(w).error();
+            Operator& op = *(*w)->op;
+            if (r == 0 && e == batch.rows()) return op.push(port, std::move(batch), out);
             Batch part(batch.schema_ref(), e - r);
             part.share_storage_of(batch);
             for (std::size_t i = r; i < e; ++i)
                 part.append_row(batch.row(i));
-            CONVEYOR_TRY((*op)->push(port, std::move(part), out));
+            CONVEYOR_TRY(op.push(port, std::move(part), out));
             r = e;
         }
         return {};
@@ -62,16 +66,42 @@ public:
         return std::holds_alternative<WindowClosed>(info);
     }
 
-    Status on_info(const BatchInfo& info, Emitter& out) override {
+    Status on_info(std::size_t port, const BatchInfo& info, Emitter& out) override {
         key_of(std::get<WindowClosed>(info).start, key_);
-        if (auto it = index_.find(key_); it != index_.end()) {
-            const auto w = it->second;
-            index_.erase(it);
-            Status s = drain(*w->op, out);
-            windows_.erase(w);
-            CONVEYOR_TRY(s);
+        auto it = index_.find(key_);
+        if (ports_ == 1) {
+            if (it != index_.end()) CONVEYOR_TRY(close(it->second, out));
+            out.emit(Batch::info_only(info));
+            return {};
         }
-        out.emit(Batch::info_only(info));
+        // Several inputs: the window may still get records on the others.
+        Window* w = nullptr;
+        if (it != index_.end()) {
+            w = &*it->second;
+        } else {
+            Result<Window*> opened = window(key_, out);
+            if (!opened) return std::move(opened).error();
+            w = *opened;
+        }
+        if (!w->info) w->info = info;
+        CONVEYOR_TRY(close_port(*w, port, out));
+        if (complete(*w)) return close(index_.find(key_)->second, out);
+        return {};
+    }
+
+    Status input_done(std::size_t port, Emitter& out) override {
+        if (port >= ports_ || ended_[port]) return {};
+        ended_[port] = 1;
+        for (Window& w : windows_)
+            CONVEYOR_TRY(close_port(w, port, out));
+        if (ports_ == 1) return {};
+        // Windows another input closed already are complete now; the others (records without
+        // a window, windows no input closed) finish at the end of the input.
+        for (auto w = windows_.begin(); w != windows_.end();) {
+            const auto next = std::next(w);
+            if (w->info && complete(*w)) CONVEYOR_TRY(close(w, out));
+            w = next;
+        }
         return {};
     }
 
@@ -101,16 +131,20 @@ private:
     struct Window {
         std::string key;
         std::unique_ptr<Operator> op;
+        std::vector<char> closed;      ///< per input: closed this window (or ended)
+        std::optional<BatchInfo> info; ///< its WindowClosed, sent on once every input closed it
     };
+    using Windows = std::list<Window>;
 
     static void key_of(const Value& v, std::string& key) {
         key.clear();
         if (!v.is_absent()) encode_key(key, v);
     }
 
-    /// The instance of the window with key `key`, opened on its first record.
-    Result<Operator*> window(const std::string& key) {
-        if (auto it = index_.find(key); it != index_.end()) return it->second->op.get();
+    /// The instance of the window with key `key`, opened on its first record (or, with several
+    /// inputs, when one of them closes it first). Inputs that have ended are done for it.
+    Result<Window*> window(const std::string& key, Emitter& out) {
+        if (auto it = index_.find(key); it != index_.end()) return &*it->second;
         std::unique_ptr<Operator> op = std::move(spare_);
         if (!op) {
             Result<OpenedStage> opened = stage_.open(ctx_);
@@ -119,10 +153,34 @@ private:
             if (!o) return Error(ErrorKind::Internal, "a per-window stage must be an operator");
             op = std::move(*o);
         }
-        windows_.push_back(Window{key, std::move(op)});
+        windows_.push_back(Window{key, std::move(op), std::vector<char>(ports_, 0), {}});
         const auto it = std::prev(windows_.end());
         index_.emplace(key, it);
-        return it->op.get();
+        for (std::size_t p = 0; p < ports_; ++p)
+            if (ended_[p]) CONVEYOR_TRY(close_port(*it, p, out));
+        return &*it;
+    }
+
+    /// Input `port` has no more records for window `w`.
+    static Status close_port(Window& w, std::size_t port, Emitter& out) {
+        if (port >= w.closed.size() || w.closed[port]) return {};
+        w.closed[port] = 1;
+        return w.op->input_done(port, out);
+    }
+
+    [[nodiscard]] static bool complete(const Window& w) {
+        return std::all_of(w.closed.begin(), w.closed.end(), [](char c) { return c != 0; });
+    }
+
+    /// The window's whole output, then (with several inputs) its WindowClosed; forgets it.
+    Status close(Windows::iterator w, Emitter& out) {
+        index_.erase(w->key);
+        Status s = drain(*w->op, out);
+        std::optional<BatchInfo> info = std::move(w->info);
+        windows_.erase(w);
+        CONVEYOR_TRY(std::move(s));
+        if (ports_ > 1 && info) out.emit(Batch::info_only(std::move(*info)));
+        return {};
     }
 
     /// The whole output of `op` at the end of its window.
@@ -139,9 +197,11 @@ private:
     OpenContext ctx_;
     std::vector<SchemaRef> schemas_;
     std::unique_ptr<bool[]> fixed_;
+    std::size_t ports_;
+    std::vector<char> ended_;         ///< per input: it has ended
     std::unique_ptr<Operator> spare_; ///< opened and not given a window yet
-    std::list<Window> windows_;       ///< open windows, in order of their first record
-    std::unordered_map<std::string, std::list<Window>::iterator> index_;
+    Windows windows_;                 ///< open windows, in order of their first record
+    std::unordered_map<std::string, Windows::iterator> index_;
     std::string key_;
     std::string next_key_;
 };

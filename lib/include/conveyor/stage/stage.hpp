@@ -95,10 +95,13 @@ public:
     /// The time timer() named has come; called like push(), between pushes.
     virtual Status on_timer(Emitter& /*out*/) { return {}; }
     /// Whether this stage acts on metadata `info` (see BatchInfo). The executor hands such
-    /// metadata to on_info() right after pushing the records it followed; every other kind it
-    /// passes on by itself, after what the stage emitted for those records.
+    /// metadata to on_info() right after pushing the records it followed (`port`: the input
+    /// they came by); every other kind it passes on by itself, after what the stage emitted for
+    /// those records.
     [[nodiscard]] virtual bool consumes(const BatchInfo& /*info*/) const noexcept { return false; }
-    virtual Status on_info(const BatchInfo& /*info*/, Emitter& /*out*/) { return {}; }
+    virtual Status on_info(std::size_t /*port*/, const BatchInfo& /*info*/, Emitter& /*out*/) {
+        return {};
+    }
     /// Only for sinks that set OpenedStage::checkpoints (a transform that takes part keeps no
     /// state from one batch to the next: markers just pass through it, and this is not
     /// called). Called between pushes once every record before checkpoint `cp` (on every
