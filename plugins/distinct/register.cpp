@@ -33,12 +33,10 @@ struct DistinctSpec {
 class DistinctOperator final : public Operator {
 public:
     DistinctOperator(const DistinctSpec& spec, const OpenContext& ctx)
-        : spec_(spec), reader_(spec.columns),
-          batch_size_(std::max<std::size_t>(ctx.batch_size, 1)),
+        : spec_(spec), reader_(spec.columns), batch_size_(std::max<std::size_t>(ctx.batch_size, 1)),
           budget_(ctx.memory_budget ? ctx.memory_budget : std::uint64_t{256} << 20),
-          stage_(ctx.stage_id),
-          files_(ctx.spill_dir.empty() ? ".conveyor/spill" : ctx.spill_dir, stage_,
-                 ctx.run ? &ctx.run->temp_files() : nullptr),
+          stage_(ctx.stage_id), files_(ctx.spill_dir.empty() ? ".conveyor/spill" : ctx.spill_dir,
+                                       stage_, ctx.run ? &ctx.run->temp_files() : nullptr),
           errors_(ctx.errors), metrics_(ctx.metrics) {
         values_.resize(spec.columns.size());
     }
@@ -100,6 +98,11 @@ public:
             if (!s) return std::move(s).error().in_stage(stage_);
             survivors.push_back(std::move(*s));
         }
+        // As many readers at once as fit the budget (a tiny one merges in passes).
+        if (Status st = spill::merge_down(files_, survivors, 1, spill::compare_sequence,
+                                          spill::fan_in_for(budget_));
+            !st)
+            return std::move(st).error().in_stage(stage_);
         auto merger = spill::Merger::open(survivors, 1, spill::compare_sequence);
         if (!merger) return std::move(merger).error().in_stage(stage_);
         merger_ = std::move(*merger);
@@ -191,8 +194,8 @@ private:
                 if (!held_keep_[i][r]) continue;
                 Result<bool> ok = key_of(b.schema(), b.row(r), b.arena(), false);
                 if (!ok) return std::move(ok).error();
-                CONVEYOR_TRY(spill_row(first_seq_[i] + static_cast<std::int64_t>(r), b.schema(),
-                                       b.row(r)));
+                CONVEYOR_TRY(
+                    spill_row(first_seq_[i] + static_cast<std::int64_t>(r), b.schema(), b.row(r)));
             }
         }
         held_.clear();
@@ -261,11 +264,11 @@ private:
     std::vector<std::uint8_t> keep_;
     std::uint64_t bytes_ = 0;
 
-    KeyTable seen_;                   // keys seen (keep = "first": those passed on)
-    std::vector<std::int64_t> last_;  // keep = "last": per key, the seq of its last record
-    std::vector<Batch> held_;                             // keep = "last"
-    std::vector<std::vector<std::uint8_t>> held_keep_;    // rows with a readable key
-    std::vector<std::int64_t> first_seq_;                 // seq of each held batch's row 0
+    KeyTable seen_;                  // keys seen (keep = "first": those passed on)
+    std::vector<std::int64_t> last_; // keep = "last": per key, the seq of its last record
+    std::vector<Batch> held_;        // keep = "last"
+    std::vector<std::vector<std::uint8_t>> held_keep_; // rows with a readable key
+    std::vector<std::int64_t> first_seq_;              // seq of each held batch's row 0
     std::size_t next_held_ = 0;
 
     std::optional<spill::Partitions> parts_;

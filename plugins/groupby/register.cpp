@@ -50,8 +50,7 @@ constexpr std::size_t npos = static_cast<std::size_t>(-1);
 /// One pass over a stream of records: the groups held, and the partitions that records of
 /// new groups go to once the memory share is used up.
 struct Pass {
-    Pass(int d, const GroupBySpec& spec)
-        : depth(d), table(spec.keys.size(), spec.aggregations) {}
+    Pass(int d, const GroupBySpec& spec) : depth(d), table(spec.keys.size(), spec.aggregations) {}
     int depth;
     GroupTable table;
     /// Set once the pass is over its share: records of new groups go there.
@@ -64,9 +63,8 @@ public:
         : spec_(spec), reader_(spec.operands),
           batch_size_(std::max<std::size_t>(ctx.batch_size, 1)),
           budget_(ctx.memory_budget ? ctx.memory_budget : std::uint64_t{256} << 20),
-          stage_(ctx.stage_id),
-          files_(ctx.spill_dir.empty() ? ".conveyor/spill" : ctx.spill_dir, stage_,
-                 ctx.run ? &ctx.run->temp_files() : nullptr),
+          stage_(ctx.stage_id), files_(ctx.spill_dir.empty() ? ".conveyor/spill" : ctx.spill_dir,
+                                       stage_, ctx.run ? &ctx.run->temp_files() : nullptr),
           errors_(ctx.errors), top_(std::make_unique<Pass>(0, spec)) {
         values_.resize(spec.operands.size());
         read_.resize(spec.operands.size());
@@ -112,7 +110,9 @@ public:
                 return compare_keys(a, b, keys);
             })
                          : spill::Merger::Compare(spill::compare_sequence);
-        if (Status st = spill::merge_down(files_, results_, keys, compare); !st)
+        if (Status st =
+                spill::merge_down(files_, results_, keys, compare, spill::fan_in_for(budget_));
+            !st)
             return std::move(st).error().in_stage(stage_);
         auto merger = spill::Merger::open(results_, keys, compare);
         if (!merger) return std::move(merger).error().in_stage(stage_);
@@ -275,7 +275,8 @@ public:
         const bool fixed = !ctx.input_schemas_fixed.empty() && ctx.input_schemas_fixed[0];
         if (in && fixed) {
             for (std::size_t k = 0; k < spec_.keys.size(); ++k)
-                if (auto why = spec_.keys[k].check(*in)) return fail(ErrorKind::Config, "by: " + *why);
+                if (auto why = spec_.keys[k].check(*in))
+                    return fail(ErrorKind::Config, "by: " + *why);
             for (std::size_t a = 0; a < spec_.aggregations.size(); ++a)
                 if (const auto& input = spec_.aggregations[a].input)
                     if (auto why = input->check(*in))
@@ -331,8 +332,8 @@ std::optional<Aggregation> read_aggregation(BuildContext& ctx, const OptionValue
             }
             a.p = value.as_double() > 1 ? value.as_double() / 100 : value.as_double();
         } else {
-            static const std::vector<std::string> known = {"column", "operation",
-                                                           "output_column", "p"};
+            static const std::vector<std::string> known = {"column", "operation", "output_column",
+                                                           "p"};
             ctx.error("aggregations", where + ": unknown key '" + key + "'" +
                                           did_you_mean(key, known) +
                                           " (keys: column, operation, output_column, p)");
@@ -469,9 +470,7 @@ const OptionTable<ReduceOptions>& reduce_options() {
             .add("output_column", &ReduceOptions::output_column,
                  {.description = "The result's field name (default <column>_<operation>)."})
             .add("p", &ReduceOptions::p,
-                 {.description = "For percentile: the fraction, from 0 to 1.",
-                  .min = 0,
-                  .max = 1});
+                 {.description = "For percentile: the fraction, from 0 to 1.", .min = 0, .max = 1});
     return table;
 }
 

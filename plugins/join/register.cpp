@@ -46,9 +46,13 @@ struct JoinSpec {
     [[nodiscard]] std::size_t build_port() const { return build_left ? 0 : 1; }
     [[nodiscard]] std::size_t probe_port() const { return build_left ? 1 : 0; }
     /// Records of the left side only (semi, anti).
-    [[nodiscard]] bool left_only() const { return type == JoinType::Semi || type == JoinType::Anti; }
+    [[nodiscard]] bool left_only() const {
+        return type == JoinType::Semi || type == JoinType::Anti;
+    }
     /// Unmatched left records go out (with null right fields), unmatched right ones.
-    [[nodiscard]] bool keep_left() const { return type == JoinType::Left || type == JoinType::Full; }
+    [[nodiscard]] bool keep_left() const {
+        return type == JoinType::Left || type == JoinType::Full;
+    }
     [[nodiscard]] bool keep_right() const {
         return type == JoinType::Right || type == JoinType::Full;
     }
@@ -129,7 +133,7 @@ struct BuildTable {
     std::vector<Ref> rows;
     std::vector<std::uint32_t> next; ///< next row of the same key, or none
     std::vector<std::uint8_t> matched;
-    KeyTable keys;                                            ///< key -> slot
+    KeyTable keys;                                              ///< key -> slot
     std::vector<std::pair<std::uint32_t, std::uint32_t>> heads; ///< per slot: first, last row
     std::uint64_t bytes = 0;
     static constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
@@ -143,9 +147,8 @@ public:
         : spec_(spec), left_reader_(spec.left_keys), right_reader_(spec.right_keys),
           batch_size_(std::max<std::size_t>(ctx.batch_size, 1)),
           budget_(ctx.memory_budget ? ctx.memory_budget : std::uint64_t{256} << 20),
-          stage_(ctx.stage_id),
-          files_(ctx.spill_dir.empty() ? ".conveyor/spill" : ctx.spill_dir, stage_,
-                 ctx.run ? &ctx.run->temp_files() : nullptr),
+          stage_(ctx.stage_id), files_(ctx.spill_dir.empty() ? ".conveyor/spill" : ctx.spill_dir,
+                                       stage_, ctx.run ? &ctx.run->temp_files() : nullptr),
           errors_(ctx.errors), out_(batch_size_) {
         values_.resize(spec.left_keys.size());
         if (ctx.input_schemas.size() == 2) {
@@ -210,11 +213,17 @@ public:
             if (!r) return std::move(r).error().in_stage(stage_);
             if (!r->empty()) results.push_back(std::move(*r));
         }
-        auto merger = spill::Merger::open(results, 2, [](const Value* a, const Value* b) {
+        const spill::Merger::Compare in_probe_order = [](const Value* a, const Value* b) {
             for (int k = 0; k < 2; ++k)
                 if (a[k].as_int() != b[k].as_int()) return a[k].as_int() < b[k].as_int() ? -1 : 1;
             return 0;
-        });
+        };
+        // As many readers at once as fit the budget (a tiny one merges in passes).
+        if (Status st =
+                spill::merge_down(files_, results, 2, in_probe_order, spill::fan_in_for(budget_));
+            !st)
+            return std::move(st).error().in_stage(stage_);
+        auto merger = spill::Merger::open(results, 2, in_probe_order);
         if (!merger) return std::move(merger).error().in_stage(stage_);
         merger_ = std::move(*merger);
         return {};
@@ -252,7 +261,9 @@ private:
         return spec_.keep_left() || spec_.left_only();
     }
 
-    expr::OperandReader& reader(std::size_t port) { return port == 0 ? left_reader_ : right_reader_; }
+    expr::OperandReader& reader(std::size_t port) {
+        return port == 0 ? left_reader_ : right_reader_;
+    }
 
     /// The key of `row` (from input `port`) into key_: false when it has a null part (it
     /// matches nothing) or reading it failed (a record error, reported).
@@ -321,8 +332,8 @@ private:
             // The schemas are kept: their addresses stay theirs while the key is here.
             s.left = left;
             s.right = right;
-            s.shape = make_shape(*left, *right, spec_.shared_keys, spec_.left_suffix,
-                                 spec_.right_suffix);
+            s.shape =
+                make_shape(*left, *right, spec_.shared_keys, spec_.left_suffix, spec_.right_suffix);
         }
         last_shape_ = &s;
         return s.shape;
@@ -335,9 +346,7 @@ private:
 
     /// Joins the rows of a probe batch with the build table; `seq0` numbers its rows (for
     /// ordering results in grace mode).
-    Status probe(Batch& batch, std::int64_t seq0 = 0) {
-        return probe_with(table_, batch, seq0);
-    }
+    Status probe(Batch& batch, std::int64_t seq0 = 0) { return probe_with(table_, batch, seq0); }
 
     /// Row r's sequence number: seqs[r] when given, else seq0 + r.
     Status probe_with(BuildTable& t, Batch& batch, std::int64_t seq0,
@@ -501,8 +510,8 @@ private:
                 if (!null_key(port, batch, r)) continue;
                 key_.clear();
             }
-            Status st = parts.add(*k ? parts.partition_of(key_) : 0, seq, batch.schema(),
-                                  batch.row(r));
+            Status st =
+                parts.add(*k ? parts.partition_of(key_) : 0, seq, batch.schema(), batch.row(r));
             if (!st) return std::move(st).error().in_stage(stage_);
         }
         return {};
@@ -526,10 +535,10 @@ private:
         if (!w) return std::move(w).error();
         out_.to_run(&*w);
         if (!ppath.empty())
-            CONVEYOR_TRY(spill::read_batches(
-                ppath, batch_size_, [&](Batch& b, std::span<const std::int64_t> seqs) {
-                    return probe_with(t, b, 0, seqs.data());
-                }));
+            CONVEYOR_TRY(spill::read_batches(ppath, batch_size_,
+                                             [&](Batch& b, std::span<const std::int64_t> seqs) {
+                                                 return probe_with(t, b, 0, seqs.data());
+                                             }));
         if (at_end_wanted())
             for (std::size_t i = 0; i < t.batches.size(); ++i)
                 CONVEYOR_TRY(emit_unmatched_build(t, i, 0));
@@ -596,25 +605,25 @@ public:
         if (l && fixed(0))
             for (const expr::Operand& k : spec_.left_keys)
                 if (auto why = k.check(*l))
-                    return fail(ErrorKind::Config, std::string(spec_.shared_keys.empty()
-                                                                   ? "left_on: "
-                                                                   : "on (left input): ") +
-                                                       *why);
+                    return fail(
+                        ErrorKind::Config,
+                        std::string(spec_.shared_keys.empty() ? "left_on: " : "on (left input): ") +
+                            *why);
         if (r && fixed(1))
             for (const expr::Operand& k : spec_.right_keys)
                 if (auto why = k.check(*r))
-                    return fail(ErrorKind::Config, std::string(spec_.shared_keys.empty()
-                                                                   ? "right_on: "
-                                                                   : "on (right input): ") +
-                                                       *why);
+                    return fail(ErrorKind::Config,
+                                std::string(spec_.shared_keys.empty() ? "right_on: "
+                                                                      : "on (right input): ") +
+                                    *why);
         SchemaRef out;
         bool out_fixed = false;
         if (spec_.left_only()) {
             out = l;
             out_fixed = fixed(0);
         } else if (l && r && fixed(0) && fixed(1)) {
-            out = make_shape(*l, *r, spec_.shared_keys, spec_.left_suffix, spec_.right_suffix)
-                      .schema;
+            out =
+                make_shape(*l, *r, spec_.shared_keys, spec_.left_suffix, spec_.right_suffix).schema;
             out_fixed = true;
         }
         OpenedStage opened(std::make_unique<JoinOperator>(spec_, ctx), out);

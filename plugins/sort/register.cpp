@@ -1,7 +1,8 @@
 // sort.apply: a stable, multi-key sort. Input is held in memory up to the stage's share of
 // [global] memory_limit; beyond it each full buffer is sorted and spilled as a run to the
 // spill directory, and the runs are merged k-way at the end of the input (in passes of at
-// most kMaxFanIn runs). Output goes out a batch at a time (Operator::finish_more).
+// most spill::fan_in_for(budget) runs). Output goes out a batch at a time
+// (Operator::finish_more).
 
 #include "conveyor/core/per_schema.hpp"
 #include "conveyor/core/suggest.hpp"
@@ -21,8 +22,6 @@ namespace conveyor::plugins::sort {
 
 namespace {
 
-/// Runs merged at once; more are merged in passes (each reader holds a buffer and an arena).
-constexpr std::size_t kMaxFanIn = 64;
 /// Largest limit after a sort kept as a top-N (beyond it the sort spills as usual).
 constexpr std::uint64_t kMaxTop = 1000000;
 
@@ -91,8 +90,10 @@ public:
             return {};
         }
         if (!refs_.empty()) CONVEYOR_TRY(spill());
-        while (runs_.size() > kMaxFanIn)
-            CONVEYOR_TRY(merge_pass());
+        // Runs merged at once (more are merged in passes): as many readers as fit the budget.
+        const std::size_t fan_in = spill::fan_in_for(budget_);
+        while (runs_.size() > fan_in)
+            CONVEYOR_TRY(merge_pass(fan_in));
         return start_merge(runs_);
     }
 
@@ -277,28 +278,37 @@ private:
         }
     };
 
-    /// Merges the first kMaxFanIn runs into one.
-    Status merge_pass() {
-        std::vector<std::string> group(runs_.begin(), runs_.begin() + kMaxFanIn);
-        CONVEYOR_TRY(start_merge(group));
-        Result<spill::RunWriter> w =
-            spill::RunWriter::create(spill_dir_, spill::file_stem(stage_), seq_++, temp_files_);
-        if (!w) return std::move(w).error().in_stage(stage_);
-        while (!heap_.empty()) {
-            const std::size_t i = heap_.top();
-            heap_.pop();
-            CONVEYOR_TRY(w->add_line(readers_[i]->line()));
-            Result<bool> got = readers_[i]->next();
-            if (!got) return std::move(got).error().in_stage(stage_);
-            if (*got) heap_.push(i);
+    /// One pass over the runs: each `fan_in` consecutive runs become one (in order, so that
+    /// the final merge stays stable), and every record is read and written once per pass.
+    Status merge_pass(std::size_t fan_in) {
+        std::vector<std::string> merged;
+        for (std::size_t at = 0; at < runs_.size(); at += fan_in) {
+            const std::size_t end = std::min(at + fan_in, runs_.size());
+            if (end - at == 1) {
+                merged.push_back(runs_[at]);
+                continue;
+            }
+            const auto first = runs_.begin() + static_cast<std::ptrdiff_t>(at);
+            std::vector<std::string> group(first, first + static_cast<std::ptrdiff_t>(end - at));
+            CONVEYOR_TRY(start_merge(group));
+            Result<spill::RunWriter> w =
+                spill::RunWriter::create(spill_dir_, spill::file_stem(stage_), seq_++, temp_files_);
+            if (!w) return std::move(w).error().in_stage(stage_);
+            while (!heap_.empty()) {
+                const std::size_t i = heap_.top();
+                heap_.pop();
+                CONVEYOR_TRY(w->add_line(readers_[i]->line()));
+                Result<bool> got = readers_[i]->next();
+                if (!got) return std::move(got).error().in_stage(stage_);
+                if (*got) heap_.push(i);
+            }
+            CONVEYOR_TRY(w->close());
+            readers_.clear();
+            for (const std::string& p : group)
+                remove_run(p);
+            merged.push_back(w->path());
         }
-        CONVEYOR_TRY(w->close());
-        readers_.clear();
-        for (const std::string& p : group)
-            remove_run(p);
-        runs_.erase(runs_.begin(), runs_.begin() + kMaxFanIn);
-        // The merged run holds the earliest input: it goes first, to keep the merge stable.
-        runs_.insert(runs_.begin(), w->path());
+        runs_ = std::move(merged);
         return {};
     }
 

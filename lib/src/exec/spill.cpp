@@ -25,8 +25,10 @@ namespace {
 constexpr std::size_t kWriteChunk = 1 << 18;
 constexpr std::size_t kReadChunk = 1 << 16;
 /// A reader starts a new arena past this much text, so that the records a merge has passed
-/// on are freed with the batches that hold them.
-constexpr std::size_t kArenaBytes = 1 << 20;
+/// on are freed with the batches that hold them. Small: a merge has up to kMaxFanIn readers,
+/// each holding its current arena and those of the batches still on their way (1 MiB each
+/// made a 32-way merge hold 20 MB more than its budget).
+constexpr std::size_t kArenaBytes = 128 << 10;
 
 gzFile gz(const GzHandle& h) {
     return static_cast<gzFile>(h.get());
@@ -393,24 +395,37 @@ Status read_batches(const std::string& path, std::size_t max_rows,
 }
 
 Status merge_down(Files& files, std::vector<std::string>& runs, std::size_t keys,
-                  const Merger::Compare& compare) {
-    while (runs.size() > kMaxFanIn) {
-        std::vector<std::string> group(runs.begin(), runs.begin() + kMaxFanIn);
-        Result<RunWriter> w = files.create();
-        if (!w) return std::move(w).error();
-        {
-            auto m = Merger::open(group, keys, compare);
-            if (!m) return std::move(m).error();
-            while (!(*m)->done()) {
-                CONVEYOR_TRY(w->add_line((*m)->top().line()));
-                CONVEYOR_TRY((*m)->pop());
+                  const Merger::Compare& compare, std::size_t fan_in) {
+    fan_in = std::max<std::size_t>(fan_in, 2);
+    // Pass by pass: each `fan_in` consecutive runs become one, so every record is read and
+    // written once per pass (log_fan_in(runs) passes), and run order is kept.
+    while (runs.size() > fan_in) {
+        std::vector<std::string> merged;
+        for (std::size_t at = 0; at < runs.size(); at += fan_in) {
+            const std::size_t end = std::min(at + fan_in, runs.size());
+            if (end - at == 1) {
+                merged.push_back(runs[at]);
+                continue;
             }
+            const auto first = runs.begin() + static_cast<std::ptrdiff_t>(at);
+            const std::vector<std::string> group(first,
+                                                 first + static_cast<std::ptrdiff_t>(end - at));
+            Result<RunWriter> w = files.create();
+            if (!w) return std::move(w).error();
+            {
+                auto m = Merger::open(group, keys, compare);
+                if (!m) return std::move(m).error();
+                while (!(*m)->done()) {
+                    CONVEYOR_TRY(w->add_line((*m)->top().line()));
+                    CONVEYOR_TRY((*m)->pop());
+                }
+            }
+            CONVEYOR_TRY(w->close());
+            for (const std::string& p : group)
+                files.remove(p);
+            merged.push_back(w->path());
         }
-        CONVEYOR_TRY(w->close());
-        for (const std::string& p : group)
-            files.remove(p);
-        runs.erase(runs.begin(), runs.begin() + kMaxFanIn);
-        runs.insert(runs.begin(), w->path());
+        runs = std::move(merged);
     }
     return {};
 }

@@ -214,14 +214,26 @@ Result<bool> emit_merged(std::unique_ptr<Merger>& merger, std::size_t max_rows, 
 Status read_batches(const std::string& path, std::size_t max_rows,
                     const std::function<Status(Batch&, std::span<const std::int64_t>)>& fn);
 
-/// Runs merged at once: each open reader holds buffers and an arena.
+/// Runs merged at once at most: each open reader holds buffers and an arena.
 inline constexpr std::size_t kMaxFanIn = 64;
+/// What one open RunReader holds, about: its read buffer, zlib's window and buffer and the JSON
+/// parser's buffers (160-200 KiB measured with heaptrack), and its arena (128 KiB before it
+/// starts another), with room for arenas batches on their way still hold.
+inline constexpr std::uint64_t kReaderBytes = std::uint64_t{512} << 10;
 
-/// Merges `runs` (each ordered by `compare` over `keys` key values) in groups of kMaxFanIn
-/// into fewer runs until at most kMaxFanIn are left; the earliest runs go first, so that a
-/// stable merge of the result stays stable.
+/// Runs a merge may open at once within a stage's memory `budget`: kMaxFanIn, or fewer when
+/// that many readers would not fit in half of it (at least 4: a smaller budget merges in more
+/// passes, not in less memory than that).
+[[nodiscard]] constexpr std::size_t fan_in_for(std::uint64_t budget) noexcept {
+    const std::uint64_t fit = budget / 2 / kReaderBytes;
+    return fit < 4 ? 4 : fit > kMaxFanIn ? kMaxFanIn : static_cast<std::size_t>(fit);
+}
+
+/// Merges `runs` (each ordered by `compare` over `keys` key values) in passes, each turning
+/// every `fan_in` consecutive runs into one, until at most `fan_in` are left; runs keep their
+/// order, so that a stable merge of the result stays stable.
 Status merge_down(Files& files, std::vector<std::string>& runs, std::size_t keys,
-                  const Merger::Compare& compare);
+                  const Merger::Compare& compare, std::size_t fan_in = kMaxFanIn);
 
 /// A run's sequence-number order: the first key of each line, ascending.
 int compare_sequence(const Value* a, const Value* b);
