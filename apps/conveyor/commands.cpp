@@ -1,12 +1,13 @@
 #include "commands.hpp"
 
 #include "conveyor/config/loader.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/exec/executor.hpp"
 #include "conveyor/exec/journal.hpp"
 #include "conveyor/exec/probe.hpp"
-#include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/run_lock.hpp"
+#include "conveyor/exec/run_stats_of.hpp"
 #include "conveyor/graph/dag.hpp"
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/obs/log.hpp"
@@ -85,9 +86,7 @@ Status write_atomically(const std::string& path, const std::string& text) {
 
 std::optional<ExecutorKind> executor_kind(const std::optional<std::string>& name) {
     if (!name) return std::nullopt;
-    return *name == "channel" ? ExecutorKind::Channel
-           : *name == "async" ? ExecutorKind::Async
-                              : ExecutorKind::Dag;
+    return parse_executor(*name); // CLI11 checked the name
 }
 
 /// The first stage of `role` that uses a standard stream for its records: `function` (stdin.read,
@@ -281,7 +280,7 @@ int cmd_run(const RunArgs& args) {
     RunContext run;
     run.journal = journal->get();
     MetricsRegistry metrics;
-    const obs::RunDescription description = obs::describe_run(p);
+    const obs::RunDescription description = describe_run(p);
     const obs::TerminalInfo terminal = obs::stderr_terminal();
 
     std::unique_ptr<obs::Taps> observer;
@@ -349,7 +348,7 @@ int cmd_run(const RunArgs& args) {
         if (!side_error) side_error = std::move(s).error();
     };
     if (observer) note(observer->finish(), "--keep-intermediate");
-    const obs::RunStats stats = obs::collect_stats(description, metrics, report);
+    const obs::RunStats stats = final_stats(description, metrics, report);
     if (args.stats_json)
         note(write_atomically(*args.stats_json, obs::render_stats_json(stats)), "--stats-json");
     if (args.metrics_textfile) {

@@ -3,6 +3,7 @@
 // scripts and the man page are generated from the CLI11 definitions below (shell_docs.cpp).
 
 #include "commands.hpp"
+#include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/core/error.hpp"
 
 #include <CLI/CLI.hpp>
@@ -42,7 +43,7 @@ int main(int argc, char** argv) {
     CLI::App* run = app.add_subcommand("run", "Run a pipeline");
     run->add_option("file", run_args.file, "Pipeline file (TOML)")->required()->type_name("FILE");
     run->add_option("--executor", run_args.executor, "Override [global] executor")
-        ->check(CLI::IsMember({"dag", "channel", "async"}));
+        ->check(CLI::IsMember(executor_names()));
     run->add_option("--set", run_args.sets,
                     "Set a pipeline value, checked like the file's: global.KEY=VALUE, "
                     "error_handling.KEY=VALUE, stages.ID.KEY=VALUE (that stage's config); "
@@ -146,7 +147,7 @@ int main(int argc, char** argv) {
         ->required()
         ->type_name("FILE");
     explain->add_option("--executor", explain_args.executor, "Override [global] executor")
-        ->check(CLI::IsMember({"dag", "channel", "async"}));
+        ->check(CLI::IsMember(executor_names()));
 
     CLI::App* schema = app.add_subcommand(
         "schema",

@@ -3,9 +3,9 @@
 
 #include "commands.hpp"
 #include "conveyor/config/loader.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/exec/executor.hpp"
-#include "conveyor/exec/run_context.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/input_file.hpp"

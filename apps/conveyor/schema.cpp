@@ -8,6 +8,7 @@
 
 #include "conveyor/config/limits.hpp"
 #include "conveyor/config/pipeline_spec.hpp"
+#include "conveyor/obs/log.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "json_doc.hpp"
 
@@ -198,7 +199,7 @@ JsonDoc global_section(const Registry& registry) {
         {"type", "object"},
         {"description", "Run-wide settings (all optional)."},
         {"properties",
-         Obj{{"executor", with_default(described(choice({"dag", "channel", "async"}),
+         Obj{{"executor", with_default(described(choice(executor_names()),
                                                  "How stages are scheduled: dag (level by level), "
                                                  "channel (bounded channel per edge) or async "
                                                  "(one actor and mailbox per stage)."),
@@ -212,15 +213,14 @@ JsonDoc global_section(const Registry& registry) {
                                      "In-flight requests of I/O stages (http.fetch)."),
                            static_cast<std::int64_t>(d.concurrency))},
              {"log_level",
-              with_default(described(choice({"trace", "debug", "info", "warn", "warning", "error",
-                                             "critical", "off"}),
+              with_default(described(choice(log_level_names()),
                                      "Log level (--log-level and CONVEYOR_LOG override it)."),
                            d.log_level)},
              {"plugins", described(JsonDoc(Obj{{"type", "array"}, {"items", choice(plugins)}}),
                                    "Optional plugins to enable (all when omitted).")},
              {"execution_mode",
               with_default(
-                  described(choice({"batch", "streaming"}),
+                  described(choice(execution_mode_names()),
                             "batch, or streaming (refuses stages that need their whole input)."),
                   std::string(to_string(d.execution_mode)))},
              {"timeout_seconds",
@@ -274,7 +274,7 @@ JsonDoc error_handling_section(bool per_stage = false) {
         {"properties",
          Obj{{"strategy",
               with_default(
-                  described(choice({"stop", "continue", "retry"}),
+                  described(choice(strategy_names()),
                             "stop: the first failure cancels the run; continue: isolate "
                             "the failing stage (exit 3); retry: retry what can be retried."),
                   std::string(to_string(d.strategy)))},
@@ -288,7 +288,7 @@ JsonDoc error_handling_section(bool per_stage = false) {
               with_default(described(seconds(true), "Longest delay between retries."),
                            d.max_retry_delay_seconds)},
              {"on_exhausted",
-              with_default(described(choice({"stop", "continue"}),
+              with_default(described(choice(on_exhausted_names()),
                                      "retry: what to do once retries are exhausted."),
                            std::string(to_string(d.on_exhausted)))},
              {"dead_letter_queue",

@@ -1,5 +1,5 @@
 #include "aggregator.hpp"
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/registry/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 

@@ -1,8 +1,8 @@
 #include "csv_read.hpp"
 
 #include "conveyor/config/pipeline_spec.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/core/suggest.hpp"
-#include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/io/followed_file.hpp"
 #include "conveyor/obs/log.hpp"
@@ -475,8 +475,8 @@ private:
     /// position to resume from (a run that had one would not be resumed with them).
     [[nodiscard]] Failure cannot_resume(const OpenContext& ctx,
                                         Compression compressed = Compression::None) const {
-        return fail(CheckpointText::not_resumable(config_.follow, config_.path, ctx.stage_id,
-                                                  compressed));
+        return fail(
+            CheckpointText::not_resumable(config_.follow, config_.path, ctx.stage_id, compressed));
     }
 
     CsvReadConfig config_;

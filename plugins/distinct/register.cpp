@@ -5,7 +5,7 @@
 // deduplicated on its own at the end and the survivors are merged back into input order.
 
 #include "conveyor/core/key_table.hpp"
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/spill.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/expr/operand.hpp"

@@ -7,8 +7,8 @@
 // order.
 
 #include "aggregation.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/core/suggest.hpp"
-#include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/spill.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/format/value_key.hpp"

@@ -1,9 +1,9 @@
 #include "http_fetch.hpp"
 
 #include "conveyor/core/ascii.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/dead_letter.hpp"
 #include "conveyor/exec/journal.hpp"
-#include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/format/json_writer.hpp"

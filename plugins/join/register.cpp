@@ -7,8 +7,8 @@
 
 #include "conveyor/core/key_table.hpp"
 #include "conveyor/core/per_schema.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/core/suggest.hpp"
-#include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/spill.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/expr/operand.hpp"

@@ -5,8 +5,8 @@
 // (Operator::finish_more).
 
 #include "conveyor/core/per_schema.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/core/suggest.hpp"
-#include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/spill.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/registry/option_table.hpp"

@@ -1,4 +1,4 @@
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/flush_schedule.hpp"
 #include "conveyor/io/output_file.hpp"

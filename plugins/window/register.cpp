@@ -1,5 +1,5 @@
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/dead_letter.hpp"
-#include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/runtime.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/format/json_writer.hpp"

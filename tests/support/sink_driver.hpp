@@ -3,7 +3,7 @@
 // A sink opened and driven by hand as the executor drives it (push, then input_done and
 // finish), for the sinks' checkpoint tests.
 
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/stage/emitter.hpp"
 #include "conveyor/stage/stage.hpp"

@@ -5,7 +5,7 @@
 // lines. Also a pipe pair for stdin tests (the run's stdin_fd).
 
 #include "conveyor/config/pipeline_spec.hpp"
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/registry/registry.hpp"

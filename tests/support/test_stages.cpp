@@ -1,6 +1,6 @@
 #include "support/test_stages.hpp"
 
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 
 #include <poll.h>

@@ -9,32 +9,82 @@
 
 namespace conveyor {
 
+namespace {
+
+template <class E>
+struct Spelling {
+    std::string_view name;
+    E value;
+};
+constexpr Spelling<ExecutorKind> kExecutors[] = {
+    {"dag", ExecutorKind::Dag}, {"channel", ExecutorKind::Channel}, {"async", ExecutorKind::Async}};
+constexpr Spelling<ErrorStrategy> kStrategies[] = {{"stop", ErrorStrategy::Stop},
+                                                   {"continue", ErrorStrategy::Continue},
+                                                   {"retry", ErrorStrategy::Retry}};
+constexpr Spelling<ExecutionMode> kModes[] = {{"batch", ExecutionMode::Batch},
+                                              {"streaming", ExecutionMode::Streaming}};
+
+template <class E, std::size_t N>
+std::string_view name_of(const Spelling<E> (&table)[N], E value) noexcept {
+    for (const Spelling<E>& s : table)
+        if (s.value == value) return s.name;
+    return table[0].name;
+}
+
+template <class E, std::size_t N>
+std::optional<E> value_of(const Spelling<E> (&table)[N], std::string_view name) noexcept {
+    for (const Spelling<E>& s : table)
+        if (s.name == name) return s.value;
+    return std::nullopt;
+}
+
+template <class E, std::size_t N>
+std::vector<std::string> names_of(const Spelling<E> (&table)[N]) {
+    std::vector<std::string> v;
+    for (const Spelling<E>& s : table)
+        v.emplace_back(s.name);
+    return v;
+}
+
+} // namespace
+
 std::string_view to_string(ExecutorKind kind) noexcept {
-    switch (kind) {
-    case ExecutorKind::Dag:
-        return "dag";
-    case ExecutorKind::Channel:
-        return "channel";
-    case ExecutorKind::Async:
-        return "async";
-    }
-    return "dag";
+    return name_of(kExecutors, kind);
 }
-
 std::string_view to_string(ErrorStrategy strategy) noexcept {
-    switch (strategy) {
-    case ErrorStrategy::Stop:
-        return "stop";
-    case ErrorStrategy::Continue:
-        return "continue";
-    case ErrorStrategy::Retry:
-        return "retry";
-    }
-    return "stop";
+    return name_of(kStrategies, strategy);
 }
-
 std::string_view to_string(ExecutionMode mode) noexcept {
-    return mode == ExecutionMode::Streaming ? "streaming" : "batch";
+    return name_of(kModes, mode);
+}
+std::optional<ExecutorKind> parse_executor(std::string_view name) noexcept {
+    return value_of(kExecutors, name);
+}
+std::optional<ErrorStrategy> parse_strategy(std::string_view name) noexcept {
+    return value_of(kStrategies, name);
+}
+std::optional<ExecutionMode> parse_execution_mode(std::string_view name) noexcept {
+    return value_of(kModes, name);
+}
+const std::vector<std::string>& executor_names() {
+    static const std::vector<std::string> names = names_of(kExecutors);
+    return names;
+}
+const std::vector<std::string>& strategy_names() {
+    static const std::vector<std::string> names = names_of(kStrategies);
+    return names;
+}
+const std::vector<std::string>& on_exhausted_names() {
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> v = names_of(kStrategies);
+        std::erase(v, std::string(to_string(ErrorStrategy::Retry)));
+        return v;
+    }();
+    return names;
+}
+const std::vector<std::string>& execution_mode_names() {
+    static const std::vector<std::string> names = names_of(kModes);
+    return names;
 }
 
 std::string StageSpec::input_label(std::size_t k) const {
@@ -104,9 +154,8 @@ std::optional<std::uint64_t> PipelineSpec::consumers_take_at_most(std::size_t i)
         for (std::size_t k = 0; k < c.inputs.size(); ++k) {
             if (c.inputs[k] != stages[i].id) continue;
             const bool main = k >= c.input_outputs.size() || c.input_outputs[k].empty();
-            const auto n = c.stage && main && c.inputs.size() == 1
-                               ? c.stage->takes_at_most()
-                               : std::optional<std::uint64_t>();
+            const auto n = c.stage && main && c.inputs.size() == 1 ? c.stage->takes_at_most()
+                                                                   : std::optional<std::uint64_t>();
             if (!n) return std::nullopt;
             most = any ? std::max(*most, *n) : *n;
             any = true;

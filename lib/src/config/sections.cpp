@@ -2,6 +2,7 @@
 
 #include "conveyor/config/limits.hpp"
 #include "conveyor/core/suggest.hpp"
+#include "conveyor/obs/log.hpp"
 #include "conveyor/registry/registry.hpp"
 
 #include <cctype>
@@ -13,13 +14,7 @@ namespace conveyor::config {
 
 namespace {
 
-const std::vector<std::string> kExecutors = {"dag", "channel", "async"};
-const std::vector<std::string> kModes = {"batch", "streaming"};
-const std::vector<std::string> kLogLevels = {"trace",   "debug", "info",     "warn",
-                                             "warning", "error", "critical", "off"};
-const std::vector<std::string> kStrategies = {"stop", "continue", "retry"};
 const std::vector<std::string> kDeadLetterKeys = {"enabled", "path"};
-const std::vector<std::string> kOnExhausted = {"stop", "continue"};
 
 const toml::table* as_section(LoadContext& ctx, const toml::node& node, std::string_view name) {
     const toml::table* t = node.as_table();
@@ -209,10 +204,8 @@ void read_global_section(LoadContext& ctx, const toml::node& node, const Registr
         const toml::node& v = *e.value;
         const std::string what = "[global] " + std::string(key);
         if (key == "executor") {
-            if (auto s = read_choice(ctx, v, what, kExecutors))
-                global.executor = *s == "channel" ? ExecutorKind::Channel
-                                  : *s == "async" ? ExecutorKind::Async
-                                                  : ExecutorKind::Dag;
+            if (auto s = read_choice(ctx, v, what, executor_names()))
+                global.executor = parse_executor(*s).value_or(global.executor);
         } else if (key == "channel_buffer_size") {
             if (auto n = read_int(ctx, v, what, 1, kMaxChannelBuffer))
                 global.channel_buffer_size = static_cast<std::size_t>(*n);
@@ -220,13 +213,12 @@ void read_global_section(LoadContext& ctx, const toml::node& node, const Registr
             if (auto n = read_int(ctx, v, what, 1, kMaxConcurrency))
                 global.concurrency = static_cast<std::size_t>(*n);
         } else if (key == "log_level") {
-            if (auto s = read_choice(ctx, v, what, kLogLevels)) global.log_level = *s;
+            if (auto s = read_choice(ctx, v, what, log_level_names())) global.log_level = *s;
         } else if (key == "plugins") {
             read_plugins(ctx, v, registry, global);
         } else if (key == "execution_mode") {
-            if (auto s = read_choice(ctx, v, what, kModes))
-                global.execution_mode =
-                    *s == "streaming" ? ExecutionMode::Streaming : ExecutionMode::Batch;
+            if (auto s = read_choice(ctx, v, what, execution_mode_names()))
+                global.execution_mode = parse_execution_mode(*s).value_or(global.execution_mode);
         } else if (key == "timeout_seconds") {
             if (auto d = read_seconds(ctx, v, what, false)) global.timeout_seconds = *d;
         } else if (key == "shutdown_timeout_seconds") {
@@ -279,17 +271,14 @@ void read_error_handling_section(LoadContext& ctx, const toml::node& node, Error
             continue;
         }
         if (key == "strategy") {
-            if (auto s = read_choice(ctx, v, what, kStrategies, stage_id))
-                spec.strategy = *s == "continue" ? ErrorStrategy::Continue
-                                : *s == "retry"  ? ErrorStrategy::Retry
-                                                 : ErrorStrategy::Stop;
+            if (auto s = read_choice(ctx, v, what, strategy_names(), stage_id))
+                spec.strategy = parse_strategy(*s).value_or(spec.strategy);
         } else if (key == "max_retries") {
             if (auto n = read_int(ctx, v, what, 0, kMaxRetries, stage_id))
                 spec.max_retries = static_cast<std::uint32_t>(*n);
         } else if (key == "on_exhausted") {
-            if (auto s = read_choice(ctx, v, what, kOnExhausted, stage_id))
-                spec.on_exhausted =
-                    *s == "continue" ? ErrorStrategy::Continue : ErrorStrategy::Stop;
+            if (auto s = read_choice(ctx, v, what, on_exhausted_names(), stage_id))
+                spec.on_exhausted = parse_strategy(*s).value_or(spec.on_exhausted);
         } else if (key == "retry_delay_seconds") {
             if (auto d = read_seconds(ctx, v, what, true, stage_id)) spec.retry_delay_seconds = *d;
         } else if (key == "max_retry_delay_seconds") {

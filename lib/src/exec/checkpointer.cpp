@@ -1,8 +1,8 @@
 #include "checkpointer.hpp"
 
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/dead_letter.hpp"
 #include "conveyor/exec/journal.hpp"
-#include "conveyor/exec/run_context.hpp"
 #include "conveyor/obs/log.hpp"
 
 namespace conveyor::exec {

@@ -9,7 +9,7 @@
 // time. The graph's forks and joins, and the edges into and out of I/O stages (http.fetch),
 // stay level barriers.
 
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/run_lock.hpp"
 #include "conveyor/exec/runtime.hpp"
 #include "conveyor/graph/dag.hpp"
@@ -217,9 +217,8 @@ void run_dag(Plan& plan) {
                     st.to_next = out.get();
                     outs.push_back(std::move(out));
                 } else {
-                    auto out =
-                        std::make_unique<DagOutput>(n, n.consumers.size(), budget, *plan.run,
-                                                    spill_dir);
+                    auto out = std::make_unique<DagOutput>(n, n.consumers.size(), budget, *plan.run,
+                                                           spill_dir);
                     st.materialised = out.get();
                     outs.push_back(std::move(out));
                 }

@@ -1,6 +1,6 @@
 #include "conveyor/exec/dead_letter.hpp"
 
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/registry/sink_options.hpp"

@@ -1,7 +1,7 @@
 #include "driver.hpp"
 
 #include "checkpointer.hpp"
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/stage/emitter.hpp"

@@ -1,6 +1,6 @@
 #include "edge_spill.hpp"
 
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

@@ -1,6 +1,6 @@
 #include "edges.hpp"
 
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/runtime.hpp"
 
 #include <boost/asio/strand.hpp>

@@ -1,9 +1,9 @@
 #include "conveyor/exec/executor.hpp"
 
 #include "checkpointer.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/dead_letter.hpp"
 #include "conveyor/exec/journal.hpp"
-#include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/run_lock.hpp"
 #include "conveyor/exec/runtime.hpp"
 #include "conveyor/graph/dag.hpp"

@@ -40,7 +40,7 @@ std::string read_all(const std::string& path) {
 
 /// What the journal was made for: the pipeline file's content and each input file's size and
 /// modification time. Any change means recorded results may no longer be the right ones.
-std::string describe_run(const PipelineSpec& p) {
+std::string journal_meta(const PipelineSpec& p) {
     std::string meta = "pipeline " + RunJournal::fingerprint(read_all(p.file)) + "\n";
     for (const StageSpec& s : p.stages) {
         if (!s.inputs.empty()) continue;
@@ -144,7 +144,7 @@ Result<std::unique_ptr<RunJournal>> RunJournal::open(const PipelineSpec& pipelin
     std::unique_ptr<RunJournal> j(new RunJournal());
     j->dir_ =
         (fs::path(state_dir_for(pipeline)) / (state_file_stem(pipeline) + ".journal")).string();
-    j->meta_ = describe_run(pipeline);
+    j->meta_ = journal_meta(pipeline);
     j->interval_ = std::max<std::uint64_t>(1, pipeline.global.checkpoint_interval);
     std::error_code ec;
     const bool exists = fs::exists(fs::path(j->dir_) / "meta", ec);

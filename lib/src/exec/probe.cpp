@@ -1,6 +1,6 @@
 #include "conveyor/exec/probe.hpp"
 
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/graph/dag.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/registry/registry.hpp"

@@ -1,6 +1,6 @@
 #include "conveyor/exec/spill.hpp"
 
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/format/value_key.hpp"
 #include "conveyor/stage/emitter.hpp"

@@ -8,7 +8,7 @@
 // queue); under strategy = "continue" a failing stage is isolated instead: its queue is
 // cancelled (producers stop sending to it) and its outputs end, the rest runs to completion.
 
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/runtime.hpp"
 #include "edges.hpp"
 

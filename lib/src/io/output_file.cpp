@@ -1,6 +1,6 @@
 #include "conveyor/io/output_file.hpp"
 
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/obs/log.hpp"
 
 #include <cerrno>

@@ -32,15 +32,33 @@ private:
 
 } // namespace
 
+namespace {
+struct LevelName {
+    std::string_view name;
+    spdlog::level::level_enum level;
+};
+constexpr LevelName kLevels[] = {
+    {"trace", spdlog::level::trace},       {"debug", spdlog::level::debug},
+    {"info", spdlog::level::info},         {"warn", spdlog::level::warn},
+    {"warning", spdlog::level::warn},      {"error", spdlog::level::err},
+    {"critical", spdlog::level::critical}, {"off", spdlog::level::off},
+};
+} // namespace
+
 std::optional<spdlog::level::level_enum> parse_log_level(std::string_view name) {
-    if (name == "trace") return spdlog::level::trace;
-    if (name == "debug") return spdlog::level::debug;
-    if (name == "info") return spdlog::level::info;
-    if (name == "warn" || name == "warning") return spdlog::level::warn;
-    if (name == "error") return spdlog::level::err;
-    if (name == "critical") return spdlog::level::critical;
-    if (name == "off") return spdlog::level::off;
+    for (const LevelName& l : kLevels)
+        if (l.name == name) return l.level;
     return std::nullopt;
+}
+
+const std::vector<std::string>& log_level_names() {
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> v;
+        for (const LevelName& l : kLevels)
+            v.emplace_back(l.name);
+        return v;
+    }();
+    return names;
 }
 
 void configure_logging(spdlog::level::level_enum level) {

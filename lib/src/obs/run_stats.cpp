@@ -1,11 +1,5 @@
 #include "conveyor/obs/run_stats.hpp"
 
-#include "conveyor/config/pipeline_spec.hpp"
-#include "conveyor/exec/executor.hpp"
-#include "conveyor/registry/registry.hpp"
-
-#include <csignal>
-
 namespace conveyor::obs {
 
 namespace {
@@ -56,27 +50,6 @@ StageStats stage_stats(const RunDescription::Stage& d, StageMetrics* m, std::int
 
 } // namespace
 
-RunDescription describe_run(const PipelineSpec& pipeline) {
-    RunDescription d;
-    d.pipeline = pipeline.name;
-    d.file = pipeline.file;
-    d.executor = std::string(to_string(pipeline.global.executor));
-    for (const StageSpec& st : pipeline.stages) {
-        RunDescription::Stage s;
-        s.id = st.id;
-        s.function = st.function;
-        s.source = st.descriptor ? st.descriptor->role == StageRole::Source : st.inputs.empty();
-        s.sink = st.descriptor && st.descriptor->role == StageRole::Sink;
-        if (st.stage)
-            for (const NamedOutput& o : st.stage->named_outputs())
-                s.named_outputs.push_back(o.name);
-        d.stages.push_back(std::move(s));
-    }
-    d.started_at = std::chrono::system_clock::now();
-    d.started_ns = StageMetrics::now_ns();
-    return d;
-}
-
 RunStats collect_stats(const RunDescription& run, MetricsRegistry& metrics) {
     RunStats s;
     s.pipeline = run.pipeline;
@@ -87,31 +60,6 @@ RunStats collect_stats(const RunDescription& run, MetricsRegistry& metrics) {
     s.wall_seconds = seconds(now - run.started_ns);
     for (const RunDescription::Stage& d : run.stages)
         s.stages.push_back(stage_stats(d, metrics.find(d.id), now));
-    return s;
-}
-
-RunStats collect_stats(const RunDescription& run, MetricsRegistry& metrics,
-                       const RunReport& report) {
-    RunStats s = collect_stats(run, metrics);
-    s.finished = true;
-    s.wall_seconds = std::chrono::duration<double>(report.wall).count();
-    s.exit_code = report.exit_code();
-    if (report.signal) {
-        s.status = "interrupted";
-        s.error = report.signal == SIGINT ? "interrupted by SIGINT" : "interrupted by SIGTERM";
-    } else if (!report.status) {
-        s.status = "failed";
-        s.error = report.status.error().to_string();
-    } else if (report.completed_with_failures) {
-        s.status = "completed_with_failures";
-    } else {
-        s.status = "ok";
-    }
-    for (const StageOutcome& o : report.stages) {
-        if (!o.failed || !o.error) continue;
-        for (StageStats& st : s.stages)
-            if (st.id == o.id) st.error = o.error->to_string();
-    }
     return s;
 }
 

@@ -2,8 +2,8 @@
 // the columns. Runs whole pipelines from TOML text.
 
 #include "conveyor/config/loader.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/executor.hpp"
-#include "conveyor/exec/run_context.hpp"
 #include "support/process.hpp"
 #include "support/stage_harness.hpp"
 

@@ -2,8 +2,8 @@
 // the position checkpoint() reported produces exactly the records of an uninterrupted run, with
 // the same file:line in errors and dead-letter entries.
 
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/dead_letter.hpp"
-#include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "csv_read.hpp"
 #include "csv_test_support.hpp"

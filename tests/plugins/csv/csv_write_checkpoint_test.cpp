@@ -3,7 +3,7 @@
 // forked child ending with SIGKILL (no finish(), no abort(), no destructor), which also wrote
 // records after the checkpoint that the resumed run must cut off.
 
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/registry/sink_options.hpp"
 #include "csv_test_support.hpp"

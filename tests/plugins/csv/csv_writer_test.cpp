@@ -1,4 +1,4 @@
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "csv_read.hpp"
 #include "csv_test_support.hpp"

@@ -1,7 +1,7 @@
 // file.watch: a followed file in each format, across rotation and truncation. Steps that may
 // wait run on a helper thread and are collected with a deadline.
 
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "support/process.hpp"
 #include "support/stage_harness.hpp"
 

@@ -2,9 +2,9 @@
 // before it and before any record after it, whatever order the responses arrive in, ordered
 // or not; so a checkpoint a sink reports covers exactly the records the source had emitted.
 
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/executor.hpp"
 #include "conveyor/exec/journal.hpp"
-#include "conveyor/exec/run_context.hpp"
 #include "http_test_util.hpp"
 #include "support/checkpoint_stages.hpp"
 #include "support/stage_harness.hpp"

@@ -6,8 +6,8 @@
 // (installed through the plugin's test hooks) records every sleep instead of sleeping.
 
 #include "conveyor/config/loader.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/executor.hpp"
-#include "conveyor/exec/run_context.hpp"
 #include "conveyor/net/clock.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/registry/registry.hpp"

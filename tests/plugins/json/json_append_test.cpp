@@ -1,8 +1,8 @@
 // json.write append = true (JSON Lines only): records added in place across runs.
 
 #include "conveyor/config/loader.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/executor.hpp"
-#include "conveyor/exec/run_context.hpp"
 #include "support/process.hpp"
 #include "support/stage_harness.hpp"
 

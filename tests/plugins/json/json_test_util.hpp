@@ -4,7 +4,7 @@
 // would), run a source to its end, feed a sink.
 
 #include "conveyor/config/pipeline_spec.hpp"
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/obs/metrics.hpp"

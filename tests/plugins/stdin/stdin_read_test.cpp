@@ -1,6 +1,6 @@
 // stdin.read: every format, batch and streaming mode, through a pipe standing in for stdin.
 
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "line_source.hpp"
 #include "support/process.hpp"
 #include "support/stage_harness.hpp"

@@ -2,8 +2,8 @@
 // aggregate.stream -> json.write) under every executor, in batch and streaming mode.
 
 #include "conveyor/config/loader.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/executor.hpp"
-#include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/stage/stream_stage.hpp"

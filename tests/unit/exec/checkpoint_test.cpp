@@ -3,9 +3,9 @@
 // cut (what a sink had taken is exactly what the sources had emitted), and a run that died
 // resumes from the last one, doing again only the records after it.
 
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/executor.hpp"
 #include "conveyor/exec/journal.hpp"
-#include "conveyor/exec/run_context.hpp"
 #include "support/checkpoint_stages.hpp"
 #include "support/process.hpp"
 #include "support/test_stages.hpp"

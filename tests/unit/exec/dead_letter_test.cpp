@@ -2,8 +2,8 @@
 // is committed, so the file at a checkpoint holds exactly the entries of the records before it,
 // and a resumed run carries on from that file.
 
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/dead_letter.hpp"
-#include "conveyor/exec/run_context.hpp"
 #include "conveyor/registry/sink_options.hpp"
 #include "support/process.hpp"
 

@@ -1,5 +1,5 @@
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/executor.hpp"
-#include "conveyor/exec/run_context.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "support/pipelines.hpp"

@@ -3,7 +3,7 @@
 // compressed file or pipe by its first bytes, and a cut or damaged archive is a data error
 // naming the byte; OutputFile ends an archive at every checkpoint, append flush and commit.
 
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/io/compression.hpp"
 #include "conveyor/io/input_file.hpp"
 #include "conveyor/io/output_file.hpp"

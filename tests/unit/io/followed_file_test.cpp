@@ -1,7 +1,7 @@
 // FollowedFile: tail -F semantics. Waiting reads run on a helper thread and are collected with
 // a deadline (future::wait_for), never synchronised by sleeping.
 
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/io/followed_file.hpp"
 #include "support/process.hpp"
 

@@ -1,7 +1,7 @@
 // InputFile positions for checkpoints: seek(), read_at() and checksum_before() on regular
 // files; pipes refuse them.
 
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/io/input_file.hpp"
 #include "support/process.hpp"
 

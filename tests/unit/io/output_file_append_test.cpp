@@ -1,6 +1,6 @@
 // OutputFile append mode: in place, no temporary file, nothing rolled back.
 
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/io/output_file.hpp"
 #include "support/process.hpp"
 

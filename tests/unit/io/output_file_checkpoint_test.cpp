@@ -3,7 +3,7 @@
 // in a child process that ends with SIGKILL, so no destructor or abort() runs and the
 // temporary file carries a pid that no longer exists.
 
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/io/flush_schedule.hpp"
 #include "conveyor/io/output_file.hpp"
 #include "support/killed_process.hpp"

@@ -2,7 +2,7 @@
 // FIFOs are written directly and stay what they are, symbolic links are written through,
 // other special files are refused.
 
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/io/output_file.hpp"
 #include "support/process.hpp"
 

@@ -2,8 +2,8 @@
 // stage without changing what flows downstream, and input queues publish their fill level.
 
 #include "conveyor/core/batch.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/executor.hpp"
-#include "conveyor/exec/run_context.hpp"
 #include "conveyor/obs/batch_observer.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "support/test_stages.hpp"

@@ -19,9 +19,19 @@ struct FunctionDescriptor;
 enum class ExecutorKind : std::uint8_t { Dag, Channel, Async };
 enum class ErrorStrategy : std::uint8_t { Stop, Continue, Retry };
 
+// Each enum's spellings in pipeline files and on the command line exist once (pipeline_spec.cpp):
+// to_string() gives a value's, parse_*() reads one, *_names() lists them (documentation order).
 std::string_view to_string(ExecutorKind kind) noexcept;
 std::string_view to_string(ErrorStrategy strategy) noexcept;
 std::string_view to_string(ExecutionMode mode) noexcept;
+std::optional<ExecutorKind> parse_executor(std::string_view name) noexcept;
+std::optional<ErrorStrategy> parse_strategy(std::string_view name) noexcept;
+std::optional<ExecutionMode> parse_execution_mode(std::string_view name) noexcept;
+const std::vector<std::string>& executor_names();
+const std::vector<std::string>& strategy_names();
+/// What `on_exhausted` takes: the strategies but retry.
+const std::vector<std::string>& on_exhausted_names();
+const std::vector<std::string>& execution_mode_names();
 
 /// `[global]`. Defaults here are the documented defaults.
 struct GlobalSpec {
@@ -42,7 +52,7 @@ struct GlobalSpec {
     /// dag, the materialised edges share; beyond it they spill to state_dir. 0 = a quarter
     /// of RAM.
     std::uint64_t memory_limit = 0;
-    double shutdown_timeout_seconds = 10.0;       ///< grace period after SIGINT/SIGTERM
+    double shutdown_timeout_seconds = 10.0; ///< grace period after SIGINT/SIGTERM
     /// Run state (lock file, journal); empty = `.conveyor/` beside the pipeline file.
     std::string state_dir;
     bool lock = false;                        ///< one run at a time per pipeline (also --lock)

@@ -11,11 +11,6 @@
 #include <string>
 #include <vector>
 
-namespace conveyor {
-struct PipelineSpec;
-struct RunReport;
-} // namespace conveyor
-
 namespace conveyor::obs {
 
 /// What is known of a run before it starts.
@@ -34,9 +29,6 @@ struct RunDescription {
     std::chrono::system_clock::time_point started_at;
     std::int64_t started_ns = 0; ///< steady clock, as StageMetrics::now_ns()
 };
-
-/// Describes `pipeline`, timestamped now (call it when the run starts).
-RunDescription describe_run(const PipelineSpec& pipeline);
 
 struct StageStats {
     std::string id;
@@ -100,9 +92,8 @@ struct RunStats {
 };
 
 /// A snapshot while the run goes on. Stages the executor has not registered yet read as zero.
+/// (A pipeline's description and its final numbers come from exec/run_stats_of.hpp: obs
+/// knows neither pipelines nor executors.)
 RunStats collect_stats(const RunDescription& run, MetricsRegistry& metrics);
-/// The final numbers and how the run ended.
-RunStats collect_stats(const RunDescription& run, MetricsRegistry& metrics,
-                       const RunReport& report);
 
 } // namespace conveyor::obs

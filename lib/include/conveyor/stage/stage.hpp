@@ -18,7 +18,7 @@
 namespace conveyor {
 
 class StreamOperator; // stage/stream_stage.hpp (asio-based, for I/O-bound stages)
-class RunContext;     // exec/run_context.hpp
+class RunContext;     // core/run_context.hpp
 class StageErrors;    // exec/stage_errors.hpp
 struct StageMetrics;  // obs/metrics.hpp
 

@@ -1,4 +1,4 @@
-#include "conveyor/exec/run_context.hpp"
+#include "conveyor/core/run_context.hpp"
 
 #include <cerrno>
 #include <cstdint>
