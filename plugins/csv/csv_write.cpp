@@ -401,7 +401,13 @@ public:
                 if (!opened) return std::move(opened).error();
                 return std::move(std::get<std::unique_ptr<Operator>>(opened->op));
             };
-            return OpenedStage(make_split_sink(*config_.split, ctx, std::move(open_file)), nullptr);
+            auto split = make_split_sink(*config_.split, ctx, std::move(open_file));
+            if (!split) return std::move(split).error();
+            OpenedStage opened(std::move(*split), nullptr);
+            // Rolled files take part in checkpoints; a split by value does not (its state would
+            // grow with the number of values), nor appended files (nothing to take up again).
+            opened.checkpoints = !config_.split->by && !config_.writing.append;
+            return opened;
         }
         const bool to_file = config_.path != "-";
         if (ctx.resume && !to_file)

@@ -33,6 +33,37 @@ void TempFiles::remove_all() noexcept {
     paths_.clear();
 }
 
+Status FinishedOutputs::sync_file_systems(std::vector<Entry>& entries) {
+    // Files whose writers left the fsync to now (many small files): one syncfs per file
+    // system makes them all durable.
+    std::set<dev_t> synced;
+    for (Entry& e : entries) {
+        if (!e.needs_sync) continue;
+        struct stat st {};
+        if (::stat(e.temp.c_str(), &st) != 0) continue;
+        if (!synced.count(st.st_dev)) {
+            const int fd = ::open(e.temp.c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0 || ::syncfs(fd) != 0) {
+                const int err = errno;
+                if (fd >= 0) ::close(fd);
+                return fail(ErrorKind::CantCreate,
+                            std::string("cannot make the output durable (syncfs): ") +
+                                std::strerror(err),
+                            e.target);
+            }
+            ::close(fd);
+            synced.insert(st.st_dev);
+        }
+        e.needs_sync = false;
+    }
+    return {};
+}
+
+Status FinishedOutputs::make_durable() {
+    std::lock_guard lock(mu_);
+    return sync_file_systems(entries_);
+}
+
 void FinishedOutputs::add(std::string temp, std::string target, bool needs_sync) {
     std::lock_guard lock(mu_);
     entries_.push_back({std::move(temp), std::move(target), needs_sync});
@@ -55,22 +86,7 @@ Status FinishedOutputs::commit_all(TempFiles& temp_files) {
         const std::filesystem::path parent = std::filesystem::path(path).parent_path();
         return parent.empty() ? std::string(".") : parent.string();
     };
-    // Files whose writers left the fsync to now (many small files): one syncfs per file
-    // system makes them all durable.
-    std::set<dev_t> synced;
-    for (const Entry& e : entries) {
-        if (!e.needs_sync || !status) continue;
-        struct stat st {};
-        if (::stat(e.temp.c_str(), &st) != 0 || synced.count(st.st_dev)) continue;
-        const int fd = ::open(e.temp.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || ::syncfs(fd) != 0)
-            status = fail(ErrorKind::CantCreate,
-                          std::string("cannot make the output durable (syncfs): ") +
-                              std::strerror(errno),
-                          e.target);
-        if (fd >= 0) ::close(fd);
-        synced.insert(st.st_dev);
-    }
+    status = sync_file_systems(entries);
     std::set<std::string> dirs;
     for (; status && done < entries.size(); ++done) {
         const Entry& e = entries[done];

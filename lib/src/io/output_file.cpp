@@ -43,9 +43,11 @@ std::string temp_prefix(const std::string& base) {
 
 /// Temporary files of this target left by a run that was killed (kill -9 gives no chance to
 /// clean up): `.<name>.conveyor-<pid>-<random>.tmp` whose process no longer exists. `keep`
-/// (a file name in `dir`) is spared: a resumed run writes on in the killed run's file.
+/// (a file name in `dir`) is spared: a resumed run writes on in the killed run's file; so are
+/// the file names in `keep_names` (unique: each holds a pid and a random part).
 void remove_stale_temporaries(const std::filesystem::path& dir, const std::string& base,
-                              const std::string& keep = {}) {
+                              const std::string& keep = {},
+                              const std::unordered_set<std::string>* keep_names = nullptr) {
     // An empty base: the temporary files of every target (`.<any>.conveyor-<pid>-...`).
     const std::string prefix = base.empty() ? std::string(".") : temp_prefix(base);
     constexpr std::string_view kMark = ".conveyor-";
@@ -53,7 +55,7 @@ void remove_stale_temporaries(const std::filesystem::path& dir, const std::strin
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
         const std::string name = entry.path().filename().string();
         if (name.size() <= prefix.size() + 4 || name.compare(0, prefix.size(), prefix) != 0 ||
-            !name.ends_with(".tmp") || name == keep)
+            !name.ends_with(".tmp") || name == keep || (keep_names && keep_names->count(name)))
             continue;
         std::size_t pid_at = prefix.size();
         if (base.empty()) {
@@ -205,9 +207,10 @@ Result<OutputFile> OutputFile::open_special(const std::string& name, const std::
     return f;
 }
 
-void OutputFile::remove_stale_temporaries_in(const std::string& dir) {
+void OutputFile::remove_stale_temporaries_in(const std::string& dir,
+                                             const std::unordered_set<std::string>& keep) {
     remove_stale_temporaries(dir.empty() ? std::filesystem::path(".") : std::filesystem::path(dir),
-                             std::string());
+                             std::string(), std::string(), &keep);
 }
 
 Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run, bool remove_stale) {

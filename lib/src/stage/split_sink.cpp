@@ -1,6 +1,9 @@
 #include "conveyor/stage/split_sink.hpp"
 
 #include "conveyor/core/batch.hpp"
+#include "conveyor/core/run_context.hpp"
+#include "conveyor/format/json_parser.hpp"
+#include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/registry/registry.hpp"
@@ -13,6 +16,7 @@
 #include <list>
 #include <spdlog/spdlog.h>
 #include <string_view>
+#include <unistd.h>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -157,6 +161,125 @@ public:
         return {};
     }
 
+    /// Takes up the files a checkpoint of the killed run names (see make_split_sink): the
+    /// rolled files finished before it (temporary files of the runs in "pids", found by their
+    /// names) and the one being written.
+    Status restore(std::string_view text) {
+        const std::string start_over = " (`conveyor run --fresh` starts the run over)";
+        auto bad = [&](const std::string& why) {
+            return fail(ErrorKind::Runtime,
+                        "cannot resume the split output from its checkpoint: " + why + start_over,
+                        plan_.path);
+        };
+        json::Parser parser;
+        Arena arena;
+        Result<Value> doc = parser.parse(text, arena);
+        if (!doc || doc->kind() != Kind::Object) return bad("its state is not JSON");
+        auto number = [&](std::string_view key) -> std::optional<std::uint64_t> {
+            const Value* v = doc->find(key);
+            if (!v || v->kind() != Kind::Int || v->as_int() < 0) return std::nullopt;
+            return static_cast<std::uint64_t>(v->as_int());
+        };
+        const Value* split = doc->find("split");
+        const Value* pids = doc->find("pids");
+        const auto files = number("files");
+        const auto part = number("part");
+        const auto records = number("records");
+        const auto bytes = number("bytes");
+        if (plan_.by || !split || !split->is_string() || split->as_string() != plan_.path ||
+            !pids || pids->kind() != Kind::Array || !files || !part || !records || !bytes)
+            return bad("the checkpoint is not this output's");
+        for (const Value& pid : pids->as_array())
+            if (pid.kind() == Kind::Int) pids_.push_back(pid.as_int());
+        const Value* writer = doc->find("writer");
+        const bool open = writer && writer->is_string();
+
+        // The finished parts: 1 .. part - 1, and `part` too when no file was open.
+        const std::uint64_t finished = open ? *part - 1 : *part;
+        const std::filesystem::path dir = std::filesystem::path(plan_.path).parent_path();
+        std::unordered_map<std::string, std::string> temp_of; // "name.conveyor-<pid>-" -> file
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(dir.empty() ? "." : dir, ec)) {
+            const std::string name = e.path().filename().string();
+            const std::size_t mark = name.rfind(".conveyor-");
+            const std::size_t dash = mark == std::string::npos ? mark : name.find('-', mark + 10);
+            if (dash != std::string::npos && name.ends_with(".tmp"))
+                temp_of.emplace(name.substr(0, dash + 1), e.path().string());
+        }
+        for (std::uint64_t n = 1; n <= finished; ++n) {
+            const std::string target = SplitPlan::numbered(plan_.path, n);
+            const std::string stem =
+                "." + std::filesystem::path(target).filename().string() + ".conveyor-";
+            std::string file;
+            for (const std::int64_t pid : pids_)
+                if (auto it = temp_of.find(stem + std::to_string(pid) + "-"); it != temp_of.end())
+                    file = it->second;
+            if (file.empty())
+                return fail(ErrorKind::CantCreate,
+                            "the file finished before the interruption is gone, so the run "
+                            "cannot carry on from its checkpoint" +
+                                start_over,
+                            target);
+            adopted_.insert(std::filesystem::path(file).filename().string());
+            if (ctx_.run) {
+                ctx_.run->temp_files().add(file);
+                ctx_.run->finished_outputs().add(file, target, false);
+            }
+        }
+        if (open) {
+            Result<Value> state = parser.parse(writer->as_string(), arena);
+            const Value* file =
+                state && state->kind() == Kind::Object ? state->find("file") : nullptr;
+            if (!file || !file->is_string()) return bad("its writer's state names no file");
+            adopted_.insert(
+                std::filesystem::path(std::string(file->as_string())).filename().string());
+        }
+        auto t = target_named(plan_.path);
+        if (!t) return std::move(t).error();
+        Target& target = **t;
+        single_ = &target;
+        target.part = *part;
+        files_ = *files;
+        if (!open) return {}; // the next record starts the next part
+        target.records = *records;
+        target.metrics_bytes = *bytes;
+        OpenContext c = ctx_;
+        c.metrics = target.metrics.get();
+        c.resume = std::string(writer->as_string());
+        auto w = open_file_(SplitPlan::numbered(target.base, target.part), c);
+        if (!w) return std::move(w).error();
+        target.writer = std::move(*w);
+        return ensure_writer(target);
+    }
+
+    /// A split by size or record count (one series of files, no placeholders): the part being
+    /// written and its writer's own checkpoint, and the processes whose temporary files hold
+    /// the parts finished so far (made durable with `cp`). A split by value takes no
+    /// checkpoints (its state would grow with the number of values).
+    Result<std::string> checkpoint(const Checkpoint& cp) override {
+        std::string out = "{\"split\":";
+        json::append_string(out, plan_.path);
+        out += fmt::format(",\"files\":{},\"pids\":[", files_);
+        for (const std::int64_t pid : pids_)
+            out += std::to_string(pid) + ",";
+        out += std::to_string(::getpid()) + "]";
+        if (Target* t = single_) {
+            out += fmt::format(",\"part\":{},\"records\":{},\"bytes\":{}", t->part, t->records,
+                               t->metrics_bytes);
+            if (t->writer) {
+                Result<std::string> w = t->writer->checkpoint(cp);
+                absorb(*t);
+                if (!w) return std::move(w).error();
+                out += ",\"writer\":";
+                json::append_string(out, *w);
+            }
+        } else {
+            out += ",\"part\":0,\"records\":0,\"bytes\":0";
+        }
+        if (cp.durable && ctx_.run) CONVEYOR_TRY(ctx_.run->finished_outputs().make_durable());
+        return out + "}";
+    }
+
     Status finish(Emitter& em) override {
         // A split output with no record at all still gets its (empty) first file when its name
         // does not depend on the records.
@@ -228,11 +351,10 @@ private:
         t.base = base;
         t.metrics = std::make_unique<StageMetrics>(stage_id_);
         // The directory's stale temporary files (a killed run's) are removed once, when the
-        // first file goes there. None of them can be one a resumed run adopts: a run with a
-        // split sink takes no checkpoints, so it is never resumed.
+        // first file goes there, but those a resumed run took up again.
         std::filesystem::path dir = std::filesystem::path(base).parent_path();
         if (dirs_seen_.insert(dir.string()).second)
-            OutputFile::remove_stale_temporaries_in(dir.string());
+            OutputFile::remove_stale_temporaries_in(dir.string(), adopted_);
         return &t;
     }
 
@@ -323,6 +445,9 @@ private:
     Target* single_ = nullptr;
     std::list<Target*> lru_; ///< open files, most recently written first
     std::unordered_set<std::string> dirs_seen_;
+    std::unordered_set<std::string> adopted_; ///< names of a killed run's files taken up again
+    /// Earlier (killed) runs of this output whose temporary files hold finished parts.
+    std::vector<std::int64_t> pids_;
     std::vector<Target*> row_target_;
     std::vector<Group> groups_;
     std::uint64_t epoch_ = 0;
@@ -335,9 +460,11 @@ private:
 
 } // namespace
 
-std::unique_ptr<Operator> make_split_sink(const SplitPlan& plan, const OpenContext& ctx,
-                                          OpenFileWriter open_file) {
-    return std::make_unique<SplitSinkOperator>(plan, ctx, std::move(open_file));
+Result<std::unique_ptr<Operator>> make_split_sink(const SplitPlan& plan, const OpenContext& ctx,
+                                                  OpenFileWriter open_file) {
+    auto op = std::make_unique<SplitSinkOperator>(plan, ctx, std::move(open_file));
+    if (ctx.resume) CONVEYOR_TRY(op->restore(*ctx.resume));
+    return std::unique_ptr<Operator>(std::move(op));
 }
 
 } // namespace conveyor

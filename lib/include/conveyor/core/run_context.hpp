@@ -60,6 +60,9 @@ public:
     /// into place in the order added, then fsyncs each directory once. At the first failure
     /// the files not yet moved are deleted and the error names the target.
     Status commit_all(TempFiles& temp_files);
+    /// Makes the files added so far that need it durable now (a checkpoint that names them:
+    /// one syncfs per file system), instead of at commit_all().
+    Status make_durable();
     /// Deletes every file, or with `keep` leaves them where they are (a checkpoint of the run
     /// names them: `--resume` takes them up again).
     void roll_back(TempFiles& temp_files, bool keep) noexcept;
@@ -71,6 +74,8 @@ private:
         std::string target;
         bool needs_sync = false;
     };
+    /// syncfs once per file system of the entries that need it; they need it no more.
+    static Status sync_file_systems(std::vector<Entry>& entries);
     std::atomic<bool> deferring_{false};
     mutable std::mutex mu_;
     std::vector<Entry> entries_;

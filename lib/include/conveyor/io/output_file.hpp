@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 namespace conveyor {
 
@@ -74,8 +75,10 @@ public:
     static Result<OutputFile> create(const std::string& path, RunContext* run,
                                      bool remove_stale = true);
     /// Deletes every output temporary file in `dir` that a process which no longer runs left
-    /// (whatever its target).
-    static void remove_stale_temporaries_in(const std::string& dir);
+    /// (whatever its target), but those whose file names are in `keep` (a resumed run's
+    /// adopted files).
+    static void remove_stale_temporaries_in(const std::string& dir,
+                                            const std::unordered_set<std::string>& keep = {});
     /// Opens `path` for appending (created if missing, parent directories too). A file whose
     /// last byte is not a line break (a line cut short by a crash; a compressed file is not
     /// looked at) gets one first, so the

@@ -8,7 +8,12 @@
 // them open (the least recently written is suspended: its descriptor closed and its buffers
 // freed, its temporary file kept), so that 100k distinct values need no more descriptors or
 // memory than a few hundred. Every file is committed with the run's other outputs: all of them
-// or none. Split sinks take no checkpoints.
+// or none.
+//
+// Checkpoints, for a split by size or record count (no placeholders, no append): the part being
+// written with its writer's own checkpoint text (temporary file and length), and the processes
+// whose temporary files hold the parts finished so far; `--resume` adopts them all and writes
+// on. A split by value takes no checkpoints: its state would grow with the number of values.
 
 #include "conveyor/core/result.hpp"
 #include "conveyor/net/template.hpp"
@@ -60,7 +65,10 @@ struct SplitPlan {
 using OpenFileWriter = std::function<Result<std::unique_ptr<Operator>>(const std::string& path,
                                                                        const OpenContext& ctx)>;
 
-std::unique_ptr<Operator> make_split_sink(const SplitPlan& plan, const OpenContext& ctx,
-                                          OpenFileWriter open_file);
+/// Resuming (ctx.resume), the files the checkpoint names are taken up again first: a text that
+/// is not this output's, or a file that is gone, fails (saying `conveyor run --fresh` starts
+/// over).
+Result<std::unique_ptr<Operator>> make_split_sink(const SplitPlan& plan, const OpenContext& ctx,
+                                                  OpenFileWriter open_file);
 
 } // namespace conveyor
