@@ -91,9 +91,9 @@ public:
         }
         if (!refs_.empty()) CONVEYOR_TRY(spill());
         // Runs merged at once (more are merged in passes): as many readers as fit the budget.
-        const std::size_t fan_in = spill::fan_in_for(budget_);
-        while (runs_.size() > fan_in)
-            CONVEYOR_TRY(merge_pass(fan_in));
+        CONVEYOR_TRY(spill::merge_in_passes(
+            runs_, spill::fan_in_for(budget_),
+            [this](std::span<const std::string> group) { return merge_group(group); }));
         return start_merge(runs_);
     }
 
@@ -278,38 +278,26 @@ private:
         }
     };
 
-    /// One pass over the runs: each `fan_in` consecutive runs become one (in order, so that
-    /// the final merge stays stable), and every record is read and written once per pass.
-    Status merge_pass(std::size_t fan_in) {
-        std::vector<std::string> merged;
-        for (std::size_t at = 0; at < runs_.size(); at += fan_in) {
-            const std::size_t end = std::min(at + fan_in, runs_.size());
-            if (end - at == 1) {
-                merged.push_back(runs_[at]);
-                continue;
-            }
-            const auto first = runs_.begin() + static_cast<std::ptrdiff_t>(at);
-            std::vector<std::string> group(first, first + static_cast<std::ptrdiff_t>(end - at));
-            CONVEYOR_TRY(start_merge(group));
-            Result<spill::RunWriter> w =
-                spill::RunWriter::create(spill_dir_, spill::file_stem(stage_), seq_++, temp_files_);
-            if (!w) return std::move(w).error().in_stage(stage_);
-            while (!heap_.empty()) {
-                const std::size_t i = heap_.top();
-                heap_.pop();
-                CONVEYOR_TRY(w->add_line(readers_[i]->line()));
-                Result<bool> got = readers_[i]->next();
-                if (!got) return std::move(got).error().in_stage(stage_);
-                if (*got) heap_.push(i);
-            }
-            CONVEYOR_TRY(w->close());
-            readers_.clear();
-            for (const std::string& p : group)
-                remove_run(p);
-            merged.push_back(w->path());
+    /// Merges `group` (consecutive runs) into one run.
+    Result<std::string> merge_group(std::span<const std::string> group) {
+        const std::vector<std::string> paths(group.begin(), group.end());
+        CONVEYOR_TRY(start_merge(paths));
+        Result<spill::RunWriter> w =
+            spill::RunWriter::create(spill_dir_, spill::file_stem(stage_), seq_++, temp_files_);
+        if (!w) return std::move(w).error().in_stage(stage_);
+        while (!heap_.empty()) {
+            const std::size_t i = heap_.top();
+            heap_.pop();
+            CONVEYOR_TRY(w->add_line(readers_[i]->line()));
+            Result<bool> got = readers_[i]->next();
+            if (!got) return std::move(got).error().in_stage(stage_);
+            if (*got) heap_.push(i);
         }
-        runs_ = std::move(merged);
-        return {};
+        CONVEYOR_TRY(w->close());
+        readers_.clear();
+        for (const std::string& p : paths)
+            remove_run(p);
+        return w->path();
     }
 
     Result<bool> emit_merged(Emitter& out) {

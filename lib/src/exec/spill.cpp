@@ -394,40 +394,47 @@ Status read_batches(const std::string& path, std::size_t max_rows,
     return {};
 }
 
-Status merge_down(Files& files, std::vector<std::string>& runs, std::size_t keys,
-                  const Merger::Compare& compare, std::size_t fan_in) {
+Status
+merge_in_passes(std::vector<std::string>& runs, std::size_t fan_in,
+                const std::function<Result<std::string>(std::span<const std::string>)>& merge) {
     fan_in = std::max<std::size_t>(fan_in, 2);
-    // Pass by pass: each `fan_in` consecutive runs become one, so every record is read and
-    // written once per pass (log_fan_in(runs) passes), and run order is kept.
     while (runs.size() > fan_in) {
         std::vector<std::string> merged;
         for (std::size_t at = 0; at < runs.size(); at += fan_in) {
-            const std::size_t end = std::min(at + fan_in, runs.size());
-            if (end - at == 1) {
+            const std::size_t n = std::min(fan_in, runs.size() - at);
+            if (n == 1) {
                 merged.push_back(runs[at]);
                 continue;
             }
-            const auto first = runs.begin() + static_cast<std::ptrdiff_t>(at);
-            const std::vector<std::string> group(first,
-                                                 first + static_cast<std::ptrdiff_t>(end - at));
-            Result<RunWriter> w = files.create();
-            if (!w) return std::move(w).error();
-            {
-                auto m = Merger::open(group, keys, compare);
-                if (!m) return std::move(m).error();
-                while (!(*m)->done()) {
-                    CONVEYOR_TRY(w->add_line((*m)->top().line()));
-                    CONVEYOR_TRY((*m)->pop());
-                }
-            }
-            CONVEYOR_TRY(w->close());
-            for (const std::string& p : group)
-                files.remove(p);
-            merged.push_back(w->path());
+            Result<std::string> one = merge(std::span<const std::string>(runs).subspan(at, n));
+            if (!one) return std::move(one).error();
+            merged.push_back(std::move(*one));
         }
         runs = std::move(merged);
     }
     return {};
+}
+
+Status merge_down(Files& files, std::vector<std::string>& runs, std::size_t keys,
+                  const Merger::Compare& compare, std::size_t fan_in) {
+    return merge_in_passes(runs, fan_in,
+                           [&](std::span<const std::string> group) -> Result<std::string> {
+                               const std::vector<std::string> paths(group.begin(), group.end());
+                               Result<RunWriter> w = files.create();
+                               if (!w) return std::move(w).error();
+                               {
+                                   auto m = Merger::open(paths, keys, compare);
+                                   if (!m) return std::move(m).error();
+                                   while (!(*m)->done()) {
+                                       CONVEYOR_TRY(w->add_line((*m)->top().line()));
+                                       CONVEYOR_TRY((*m)->pop());
+                                   }
+                               }
+                               CONVEYOR_TRY(w->close());
+                               for (const std::string& p : paths)
+                                   files.remove(p);
+                               return w->path();
+                           });
 }
 
 int compare_sequence(const Value* a, const Value* b) {

@@ -229,6 +229,14 @@ inline constexpr std::uint64_t kReaderBytes = std::uint64_t{512} << 10;
     return fit < 4 ? 4 : fit > kMaxFanIn ? kMaxFanIn : static_cast<std::size_t>(fit);
 }
 
+/// Merges `runs` in passes until at most `fan_in` (at least 2) are left: each pass hands every
+/// `fan_in` consecutive runs to `merge`, which returns the one run they become, so every record
+/// is read and written once per pass and the runs keep their order (a stable merge of the
+/// result stays stable).
+Status
+merge_in_passes(std::vector<std::string>& runs, std::size_t fan_in,
+                const std::function<Result<std::string>(std::span<const std::string>)>& merge);
+
 /// Merges `runs` (each ordered by `compare` over `keys` key values) in passes, each turning
 /// every `fan_in` consecutive runs into one, until at most `fan_in` are left; runs keep their
 /// order, so that a stable merge of the result stays stable.
