@@ -68,33 +68,37 @@ std::map<std::string, std::string> files_under(const std::string& dir, bool hidd
     return out;
 }
 
+/// A server answering item requests and a folder holding items.csv and the pipeline p.toml.
+struct Workplace {
+    HttpTestServer server;
+    test::TempDir dir;
+    test::ProcessOptions o;
+    Workplace(const std::string& executor, bool by_value) {
+        serve_items(server);
+        dir.write("items.csv", grouped_items(kRows));
+        dir.write("p.toml", split_pipeline(server, executor, by_value));
+        o.cwd = dir.path();
+    }
+};
+
 class SplitResumeTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SplitResumeTest, KilledRunsResumeToTheFilesOfAnUninterruptedRun) {
     std::map<std::string, std::string> clean;
     {
-        HttpTestServer server;
-        serve_items(server);
-        test::TempDir dir;
-        dir.write("items.csv", grouped_items(kRows));
-        dir.write("p.toml", split_pipeline(server, GetParam()));
-        test::ProcessOptions o;
-        o.cwd = dir.path();
-        auto r = test::run_conveyor({"run", "p.toml", "-q"}, o);
+        Workplace w(GetParam(), false);
+        auto r = test::run_conveyor({"run", "p.toml", "-q"}, w.o);
         ASSERT_EQ(r.exit_code, 0) << r.err;
-        clean = files_under(dir.file("out"), true);
+        clean = files_under(w.dir.file("out"), true);
         // 240 records, 7 a file.
         ASSERT_EQ(clean.size(), 35u);
         ASSERT_EQ(clean.count("items-00035.jsonl"), 1u);
     }
 
-    HttpTestServer server;
-    serve_items(server);
-    test::TempDir dir;
-    dir.write("items.csv", grouped_items(kRows));
-    dir.write("p.toml", split_pipeline(server, GetParam()));
-    test::ProcessOptions o;
-    o.cwd = dir.path();
+    Workplace w(GetParam(), false);
+    HttpTestServer& server = w.server;
+    const test::TempDir& dir = w.dir;
+    const test::ProcessOptions& o = w.o;
     int kills = 0;
     for (std::size_t answered : {70u, 160u}) {
         auto child =
@@ -118,13 +122,10 @@ TEST_P(SplitResumeTest, KilledRunsResumeToTheFilesOfAnUninterruptedRun) {
 }
 
 TEST_P(SplitResumeTest, ASplitByValueStartsOverOnResumeAndStillEndsComplete) {
-    HttpTestServer server;
-    serve_items(server);
-    test::TempDir dir;
-    dir.write("items.csv", grouped_items(kRows));
-    dir.write("p.toml", split_pipeline(server, GetParam(), true));
-    test::ProcessOptions o;
-    o.cwd = dir.path();
+    Workplace w(GetParam(), true);
+    HttpTestServer& server = w.server;
+    const test::TempDir& dir = w.dir;
+    const test::ProcessOptions& o = w.o;
     auto child = test::spawn_conveyor({"run", "p.toml"}, o);
     EXPECT_TRUE(server.wait_for_answered(100, 60s));
     child->signal(SIGKILL);
