@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -47,19 +48,29 @@ public:
         return std::move(*file);
     }
 
-    /// How many bytes of text the input written by the last open() holds: its size when it is
-    /// not compressed, else what decompressing it yields (up to the first error of a damaged
-    /// archive). Readers never consume more than this.
-    std::uint64_t text_size(std::size_t size) {
-        auto file = InputFile::open(path_, nullptr);
-        if (!file.ok()) std::abort();
-        if (file->compression() == Compression::None) return size;
+    /// At most how many bytes of text a reader can get from `data` opened as `file`: its size
+    /// when it is not compressed; what the archive decodes to when it is whole. A damaged
+    /// archive sets no bound: how much a reader gets before the error depends on the size of
+    /// its reads (zstd, for one, checks a frame's checksum before handing a large buffer the
+    /// frame's bytes, but hands small reads most of them first).
+    static std::uint64_t text_size(const InputFile& file, const std::uint8_t* data,
+                                   std::size_t size) {
+        if (file.compression() == Compression::None) return size;
+        auto decoder = Decompressor::make(file.compression());
+        if (!decoder) std::abort();
+        std::string out(std::size_t{1} << 16, '\0');
+        std::span<const char> in(reinterpret_cast<const char*>(data), size);
         std::uint64_t total = 0;
-        std::string buffer(std::size_t{1} << 16, '\0');
         for (;;) {
-            auto n = file->read(std::span<char>(buffer.data(), buffer.size()));
-            if (!n.ok() || *n == 0) return total;
-            total += *n;
+            Decompressor::Step step;
+            const Status s = decoder->decode(in, std::span<char>(out.data(), out.size()), step);
+            total += step.produced;
+            in = in.subspan(step.consumed);
+            if (!s) return std::numeric_limits<std::uint64_t>::max();
+            if (step.produced == 0 && step.consumed == 0)
+                return in.empty() && decoder->complete()
+                           ? total
+                           : std::numeric_limits<std::uint64_t>::max();
         }
     }
 
