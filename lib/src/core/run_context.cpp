@@ -80,13 +80,12 @@ Status FinishedOutputs::commit_all(TempFiles& temp_files) {
         std::lock_guard lock(mu_);
         entries.swap(entries_);
     }
-    std::size_t done = 0;
-    Status status;
     const auto dir_of = [](const std::string& path) {
         const std::filesystem::path parent = std::filesystem::path(path).parent_path();
         return parent.empty() ? std::string(".") : parent.string();
     };
-    status = sync_file_systems(entries);
+    Status status = sync_file_systems(entries);
+    std::size_t done = 0;
     std::set<std::string> dirs;
     for (; status && done < entries.size(); ++done) {
         const Entry& e = entries[done];

@@ -213,6 +213,11 @@ void OutputFile::remove_stale_temporaries_in(const std::string& dir,
                              std::string(), std::string(), &keep);
 }
 
+std::string OutputFile::temporary_name_prefix(const std::string& target, std::int64_t pid) {
+    return temp_prefix(std::filesystem::path(target).filename().string()) + std::to_string(pid) +
+           "-";
+}
+
 Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run, bool remove_stale) {
     OutputFile f;
     f.name_ = path;
@@ -242,7 +247,7 @@ Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run, 
 
     const std::string base = target.filename().string();
     if (remove_stale) remove_stale_temporaries(dir, base);
-    const std::string prefix = temp_prefix(base) + std::to_string(::getpid()) + "-";
+    const std::string prefix = temporary_name_prefix(base, ::getpid());
     for (int attempt = 0; attempt < 16; ++attempt) {
         const std::string temp = (dir / (prefix + random_suffix() + ".tmp")).string();
         const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);

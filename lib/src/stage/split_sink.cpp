@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <list>
+#include <map>
 #include <spdlog/spdlog.h>
 #include <string_view>
 #include <unistd.h>
@@ -197,23 +198,19 @@ public:
         // The finished parts: 1 .. part - 1, and `part` too when no file was open.
         const std::uint64_t finished = open ? *part - 1 : *part;
         const std::filesystem::path dir = std::filesystem::path(plan_.path).parent_path();
-        std::unordered_map<std::string, std::string> temp_of; // "name.conveyor-<pid>-" -> file
+        std::map<std::string, std::string> in_dir; // file name -> path, to look up by prefix
         std::error_code ec;
-        for (const auto& e : std::filesystem::directory_iterator(dir.empty() ? "." : dir, ec)) {
-            const std::string name = e.path().filename().string();
-            const std::size_t mark = name.rfind(".conveyor-");
-            const std::size_t dash = mark == std::string::npos ? mark : name.find('-', mark + 10);
-            if (dash != std::string::npos && name.ends_with(".tmp"))
-                temp_of.emplace(name.substr(0, dash + 1), e.path().string());
-        }
+        for (const auto& e : std::filesystem::directory_iterator(dir.empty() ? "." : dir, ec))
+            in_dir.emplace(e.path().filename().string(), e.path().string());
         for (std::uint64_t n = 1; n <= finished; ++n) {
             const std::string target = SplitPlan::numbered(plan_.path, n);
-            const std::string stem =
-                "." + std::filesystem::path(target).filename().string() + ".conveyor-";
             std::string file;
-            for (const std::int64_t pid : pids_)
-                if (auto it = temp_of.find(stem + std::to_string(pid) + "-"); it != temp_of.end())
+            for (const std::int64_t pid : pids_) {
+                const std::string prefix = OutputFile::temporary_name_prefix(target, pid);
+                if (auto it = in_dir.lower_bound(prefix);
+                    it != in_dir.end() && it->first.starts_with(prefix))
                     file = it->second;
+            }
             if (file.empty())
                 return fail(ErrorKind::CantCreate,
                             "the file finished before the interruption is gone, so the run "

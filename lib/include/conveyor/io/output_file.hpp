@@ -79,6 +79,9 @@ public:
     /// adopted files).
     static void remove_stale_temporaries_in(const std::string& dir,
                                             const std::unordered_set<std::string>& keep = {});
+    /// How the names of the temporary files that process `pid` writes for `target` (beside it)
+    /// begin: `.<name>.conveyor-<pid>-`. A resumed run finds a killed run's files by it.
+    static std::string temporary_name_prefix(const std::string& target, std::int64_t pid);
     /// Opens `path` for appending (created if missing, parent directories too). A file whose
     /// last byte is not a line break (a line cut short by a crash; a compressed file is not
     /// looked at) gets one first, so the
