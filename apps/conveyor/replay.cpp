@@ -2,6 +2,7 @@
 // (dead-letter entries of that stage) back into it, and runs it and everything downstream.
 
 #include "commands.hpp"
+#include "session.hpp"
 #include "conveyor/config/loader.hpp"
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/core/suggest.hpp"
@@ -23,10 +24,6 @@
 namespace conveyor::cli {
 
 namespace {
-
-void print_err(const std::string& s) {
-    std::fputs(s.c_str(), stderr);
-}
 
 struct Extracted {
     std::size_t records = 0;
@@ -90,8 +87,7 @@ Result<Extracted> extract(const std::string& dlq_path, const std::string& stage,
 
 int cmd_replay(const ReplayArgs& args) {
     configure_logging(spdlog::level::info);
-    Registry registry;
-    register_builtin_plugins(registry);
+    const Registry& registry = builtin_registry();
     LoadResult loaded = load_pipeline_file(args.pipeline, registry, {});
     loaded.diagnostics.sort();
     print_err(loaded.diagnostics.to_string());

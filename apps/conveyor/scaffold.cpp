@@ -1,9 +1,11 @@
 // `conveyor new NAME`: a commented starter pipeline. The option comments come from the
-// functions' declarations (the same OptionSpecs that validate and describe them) and the
-// [global] defaults from GlobalSpec, so the starter file cannot drift from what conveyor accepts.
+// functions' declarations (the same OptionSpecs that validate and describe them) and those of
+// [global] and [error_handling] from their option tables, so the starter file cannot drift from
+// what conveyor accepts.
 
 #include "commands.hpp"
-#include "conveyor/config/pipeline_spec.hpp"
+#include "session.hpp"
+#include "conveyor/config/section_options.hpp"
 #include "conveyor/core/error.hpp"
 #include "conveyor/registry/registry.hpp"
 
@@ -71,6 +73,21 @@ std::string placeholder(const OptionSpec& o) {
     return "\"\"";
 }
 
+/// A fixed section's key as comment lines: what it does, then `# key = default`.
+std::string commented_key(const OptionSpec& o) {
+    std::string about = o.description;
+    if (!o.choices.empty()) {
+        about += " One of:";
+        for (const std::string& c : o.choices)
+            about += " " + c;
+        about += ".";
+    }
+    if (!o.default_note.empty()) about += " Default: " + o.default_note + ".";
+    std::string value = o.default_value.is_null() ? o.example : o.default_value.to_string();
+    if (value.empty()) value = placeholder(o);
+    return comment(about) + "# " + o.name + " = " + value + "\n";
+}
+
 struct StarterStage {
     std::string id;
     std::string function;
@@ -124,8 +141,7 @@ std::string stage_text(const Registry& registry, const StarterStage& s) {
 } // namespace
 
 int cmd_new(const std::string& name) {
-    Registry registry;
-    register_builtin_plugins(registry);
+    const Registry& registry = builtin_registry();
     std::string path = name;
     if (!path.ends_with(".toml")) path += ".toml";
     std::string stem = path.substr(0, path.size() - 5);
@@ -136,7 +152,6 @@ int cmd_new(const std::string& name) {
         return exit_codes::kUsage;
     }
 
-    const GlobalSpec g; // documented defaults
     std::string t;
     t += "# " + stem + ".toml: a conveyor pipeline (started with `conveyor new`).\n#\n";
     t += "#   conveyor run " + path +
@@ -150,27 +165,17 @@ int cmd_new(const std::string& name) {
     t += "version = \"0.1.0\"\n";
     t += "description = \"Read a CSV file, keep the large orders, write them as JSON\"\n\n";
     t += "[global]\n";
-    t += comment("Every key is optional; the values shown are the defaults.");
-    t += fmt::format("# executor = \"{}\"            # dag | channel | async\n",
-                     to_string(g.executor));
-    t += fmt::format(
-        "# channel_buffer_size = {}   # records per edge (channel) or mailbox (async)\n",
-        g.channel_buffer_size);
-    t += fmt::format("# batch_size = {}           # records per batch a source aims for\n",
-                     g.batch_size);
-    t += fmt::format(
-        "# workers = {}                 # worker threads; 0 = one per hardware thread\n",
-        g.workers);
-    t += fmt::format("# concurrency = {}            # in-flight requests of I/O stages\n",
-                     g.concurrency);
-    t += "# timeout_seconds = 3600      # bounds the whole run (exit 75)\n";
-    t += fmt::format("# log_level = \"{}\"          # trace | debug | info | warn | error | off\n",
-                     g.log_level);
+    t += comment("Every key is optional; the values shown are the defaults (conveyor describe "
+                 "global lists them all).");
+    for (const std::string_view key : {"executor", "channel_buffer_size", "batch_size", "workers",
+                                       "concurrency", "memory_limit", "timeout_seconds",
+                                       "log_level"})
+        t += commented_key(*config::global_options().find(key));
     t += "\n[global.variables]\n";
     t += comment("${name} in any string value; ${ENV:-default} reads the environment.");
     t += "data_dir = \"${DATA_DIR:-.}\"\n\n";
     t += "[error_handling]\n";
-    t += "# strategy = \"stop\"           # stop | continue (isolate a failing stage, exit 3)\n\n";
+    t += commented_key(*config::error_handling_options().find("strategy")) + "\n";
 
     t += stage_text(
         registry,

@@ -1,6 +1,6 @@
 #include "aggregator.hpp"
 #include "conveyor/core/run_context.hpp"
-#include "conveyor/registry/option_table.hpp"
+#include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 
 #include <algorithm>

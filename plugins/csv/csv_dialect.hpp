@@ -1,6 +1,6 @@
 #pragma once
 
-#include "conveyor/registry/option_table.hpp"
+#include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 
 #include <cstdint>

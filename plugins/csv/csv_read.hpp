@@ -2,7 +2,7 @@
 
 #include "conveyor/format/column_types.hpp"
 #include "conveyor/io/input_file.hpp"
-#include "conveyor/registry/option_table.hpp"
+#include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/stage.hpp"
 #include "csv_dialect.hpp"

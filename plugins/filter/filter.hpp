@@ -1,7 +1,7 @@
 #pragma once
 
 #include "conveyor/core/value.hpp"
-#include "conveyor/registry/option_value.hpp"
+#include "conveyor/option/option_value.hpp"
 
 #include <cstdint>
 #include <optional>

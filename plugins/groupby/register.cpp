@@ -13,7 +13,7 @@
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/format/value_key.hpp"
 #include "conveyor/obs/log.hpp"
-#include "conveyor/registry/option_table.hpp"
+#include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "group_table.hpp"
 

@@ -14,7 +14,7 @@
 #include "conveyor/expr/operand.hpp"
 #include "conveyor/format/value_key.hpp"
 #include "conveyor/obs/log.hpp"
-#include "conveyor/registry/option_table.hpp"
+#include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "join_shape.hpp"
 

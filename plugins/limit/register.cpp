@@ -2,7 +2,7 @@
 // input, so that its producers (and a source with no other consumer) stop early, as `head`.
 
 #include "conveyor/obs/metrics.hpp"
-#include "conveyor/registry/option_table.hpp"
+#include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 
 #include <algorithm>

@@ -2,7 +2,7 @@
 #include "conveyor/core/column_layout.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/expr/expression.hpp"
-#include "conveyor/registry/option_table.hpp"
+#include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 
 #include <set>

@@ -3,7 +3,7 @@
 
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/expr/expression.hpp"
-#include "conveyor/registry/option_table.hpp"
+#include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 
 #include <cctype>

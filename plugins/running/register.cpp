@@ -11,7 +11,7 @@
 #include "conveyor/expr/operand.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/format/value_key.hpp"
-#include "conveyor/registry/option_table.hpp"
+#include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 
 #include <charconv>

@@ -1,7 +1,7 @@
 #include "conveyor/core/per_schema.hpp"
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/expr/field_path.hpp"
-#include "conveyor/registry/option_table.hpp"
+#include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 
 #include <algorithm>

@@ -9,7 +9,7 @@
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/exec/spill.hpp"
 #include "conveyor/obs/log.hpp"
-#include "conveyor/registry/option_table.hpp"
+#include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "sort_order.hpp"
 

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "conveyor/io/input_file.hpp"
-#include "conveyor/registry/option_table.hpp"
+#include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/stage.hpp"
 #include "csv_read.hpp"

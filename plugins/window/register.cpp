@@ -4,7 +4,7 @@
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/obs/log.hpp"
-#include "conveyor/registry/option_table.hpp"
+#include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/stream_stage.hpp"
 #include "window_engine.hpp"

@@ -96,6 +96,22 @@ TEST(Cli, ListAndDescribe) {
     EXPECT_THAT(u.err, HasSubstr("did you mean 'csv.read'"));
 }
 
+TEST(Cli, DescribeShowsTheFixedSectionsKeys) {
+    auto g = run_conveyor({"describe", "global"});
+    ASSERT_EQ(g.exit_code, 0) << g.err;
+    for (const char* key : {"executor (string) = \"dag\"", "channel_buffer_size (integer) = 100",
+                            "memory_limit (integer) (default: a quarter of RAM)",
+                            "one of: dag channel async", "checkpoint_interval"})
+        EXPECT_THAT(g.out, HasSubstr(key));
+    auto e = run_conveyor({"describe", "error_handling"});
+    ASSERT_EQ(e.exit_code, 0) << e.err;
+    EXPECT_THAT(e.out, HasSubstr("max_retries (integer) = 3"));
+    EXPECT_THAT(e.out, HasSubstr("[error_handling.dead_letter_queue] keys:"));
+    auto p = run_conveyor({"describe", "pipeline"});
+    ASSERT_EQ(p.exit_code, 0) << p.err;
+    EXPECT_THAT(p.out, HasSubstr("name (string) (default: the pipeline file's name"));
+}
+
 TEST(Cli, RunWritesTheOutputAndExitsZero) {
     TempDir dir;
     dir.write("in.csv", kCsv);

@@ -6,7 +6,7 @@
 // toml++ as the core library compiles it (lib/src/config/toml_impl.cpp).
 #define TOML_HEADER_ONLY 0
 #define TOML_EXCEPTIONS 0
-#include "../../lib/src/config/sections.hpp"
+#include "conveyor/config/section_options.hpp"
 #include "conveyor/core/arena.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "support/paths.hpp"

@@ -1,5 +1,7 @@
 #include "sections.hpp"
 
+#include "conveyor/config/section_options.hpp"
+
 #include "conveyor/config/limits.hpp"
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/obs/log.hpp"
@@ -13,8 +15,6 @@
 namespace conveyor::config {
 
 namespace {
-
-const std::vector<std::string> kDeadLetterKeys = {"enabled", "path"};
 
 const toml::table* as_section(LoadContext& ctx, const toml::node& node, std::string_view name) {
     const toml::table* t = node.as_table();
@@ -62,65 +62,157 @@ void read_plugins(LoadContext& ctx, const toml::node& node, const Registry& regi
 }
 
 /// A size in bytes: an integer, or a string with a unit ("512MB", "2GiB").
-void read_byte_size(LoadContext& ctx, const toml::node& node, const std::string& key,
-                    std::uint64_t& target) {
-    const std::string what = "[global] " + key;
+std::optional<std::uint64_t> read_byte_size(LoadContext& ctx, const toml::node& node,
+                                            const std::string& what, const OptionSpec& o) {
+    const auto max = static_cast<std::uint64_t>(o.max.value_or(kMaxBufferedBytes));
     if (node.is_integer()) {
         const std::int64_t v = node.as_integer()->get();
-        if (v <= 0 || static_cast<std::uint64_t>(v) > kMaxBufferedBytes) {
+        if (v <= 0 || static_cast<std::uint64_t>(v) > max) {
             ctx.error(ctx.at(node), {},
                       what + " must be a positive number of bytes up to 1PiB, got " +
                           std::to_string(v));
-            return;
+            return std::nullopt;
         }
-        target = static_cast<std::uint64_t>(v);
-        return;
+        return static_cast<std::uint64_t>(v);
     }
     if (node.is_string()) {
-        if (ctx.is_poisoned(node)) return;
-        if (auto bytes = parse_byte_size(node.as_string()->get())) {
-            target = *bytes;
-            return;
-        }
+        if (ctx.is_poisoned(node)) return std::nullopt;
+        if (auto bytes = parse_byte_size(node.as_string()->get()); bytes && *bytes <= max)
+            return bytes;
     }
     ctx.error(ctx.at(node), {},
               what + " must be a positive number of bytes, either an integer or a string with " +
                   "a unit such as \"512MB\" or \"2GiB\" (up to 1PiB), not " + describe(node));
+    return std::nullopt;
+}
+
+/// A number: seconds (from 0 or above 0, up to a year) or one within the declared bounds.
+std::optional<double> read_number(LoadContext& ctx, const toml::node& node,
+                                  const std::string& what, const OptionSpec& o,
+                                  std::string_view stage) {
+    if (o.unit == OptionUnit::Seconds) return read_seconds(ctx, node, what, !o.min_exclusive, stage);
+    const std::optional<double> d = ctx.number_of(node);
+    if (!d) {
+        ctx.error(ctx.at(node), stage, what + " must be a number, not " + describe(node));
+        return std::nullopt;
+    }
+    if (!std::isfinite(*d) || (o.min && (*d < *o.min || (o.min_exclusive && *d == *o.min))) ||
+        (o.max && *d > *o.max)) {
+        ctx.error(ctx.at(node), stage,
+                  what + " must be a number" +
+                      (o.min ? (o.min_exclusive ? " above " : " from ") + number_text(*o.min)
+                             : std::string()) +
+                      (o.max ? " up to " + number_text(*o.max) : std::string()) + ", got " +
+                      number_text(*d));
+        return std::nullopt;
+    }
+    return d;
+}
+
+/// One key's value, checked against its declaration, with the messages the sections have
+/// always given ("[global] workers must be between 0 and 4096, got -1"). nullopt when it
+/// was reported. Keys of other types (plugins, variables, sub-tables) have their own readers.
+std::optional<OptionValue> read_value(LoadContext& ctx, const toml::node& v,
+                                      const std::string& what, const OptionSpec& o,
+                                      std::string_view stage) {
+    switch (o.type) {
+    case OptionType::Bool:
+        if (auto b = read_bool(ctx, v, what, stage)) return OptionValue(*b);
+        return std::nullopt;
+    case OptionType::Int: {
+        if (o.unit == OptionUnit::Bytes) {
+            if (auto n = read_byte_size(ctx, v, what, o))
+                return OptionValue(static_cast<std::int64_t>(*n));
+            return std::nullopt;
+        }
+        const auto min = static_cast<std::int64_t>(
+            o.min.value_or(static_cast<double>(std::numeric_limits<std::int64_t>::min())));
+        const auto max = o.max ? static_cast<std::int64_t>(*o.max)
+                               : std::numeric_limits<std::int64_t>::max();
+        if (auto n = read_int(ctx, v, what, min, max, stage)) return OptionValue(*n);
+        return std::nullopt;
+    }
+    case OptionType::Float:
+        if (auto d = read_number(ctx, v, what, o, stage)) return OptionValue(*d);
+        return std::nullopt;
+    case OptionType::String: {
+        if (!o.choices.empty()) {
+            if (auto s = read_choice(ctx, v, what, o.choices, stage)) return OptionValue(*s);
+            return std::nullopt;
+        }
+        const std::string* s = read_string(ctx, v, what, stage);
+        if (!s) return std::nullopt;
+        if (s->size() < o.min_length) {
+            ctx.error(ctx.at(v), stage, what + " must not be empty");
+            return std::nullopt;
+        }
+        return OptionValue(*s);
+    }
+    default:
+        ctx.error(ctx.at(v), stage, what + " cannot be read here (an internal error)");
+        return std::nullopt;
+    }
+}
+
+void read_dead_letter_queue(LoadContext& ctx, const toml::node& node, ErrorHandlingSpec& spec) {
+    const toml::table* dlq = as_section(ctx, node, "[error_handling] dead_letter_queue");
+    if (!dlq) return;
+    const OptionTable<ErrorHandlingSpec>& table = dead_letter_options();
+    static const std::vector<std::string> keys = [&] {
+        std::vector<std::string> out;
+        for (const OptionSpec& o : table.specs())
+            out.push_back(o.name);
+        return out;
+    }();
+    const toml::node* path_node = nullptr;
+    bool enabled_given = false;
+    for (const Entry& d : entries_in_file_order(*dlq)) {
+        const std::string_view key = d.key->str();
+        const OptionSpec* o = table.find(key);
+        if (!o) {
+            report_unknown_key(ctx, d, "[error_handling] dead_letter_queue", keys);
+            continue;
+        }
+        if (key == "enabled") enabled_given = true;
+        if (key == "path") path_node = d.value;
+        if (auto value = read_value(ctx, *d.value, "dead_letter_queue." + std::string(key), *o, {}))
+            table.assign(spec, key, *value);
+    }
+    if (spec.dead_letter_enabled && spec.dead_letter_path.empty() &&
+        !(path_node && ctx.is_poisoned(*path_node)))
+        ctx.error(path_node ? ctx.at(*path_node) : ctx.at(*dlq), {},
+                  path_node ? "dead_letter_queue.path must not be empty"
+                            : "dead_letter_queue is enabled but has no 'path' (the file that "
+                              "receives failed records)");
+    if (!enabled_given && path_node)
+        ctx.warning(ctx.at(*dlq), {},
+                    "dead_letter_queue has a path but is not enabled (add enabled = true to use "
+                    "it)");
+}
+
+/// Reads each key of section table `t` into `spec` through `table`, in file order; the keys
+/// in `own` are left to `read_own` (which returns false for keys it does not read either).
+template <class Spec, class ReadOwn, class Assigned = void (*)(const Entry&)>
+void read_keys(LoadContext& ctx, const toml::table& t, const std::string& section,
+               const OptionTable<Spec>& table, const std::vector<std::string>& keys, Spec& spec,
+               std::string_view stage, ReadOwn&& read_own,
+               Assigned&& assigned = [](const Entry&) {}) {
+    for (const Entry& e : entries_in_file_order(t)) {
+        const std::string_view key = e.key->str();
+        if (read_own(e)) continue;
+        const OptionSpec* o = table.find(key);
+        if (!o) {
+            report_unknown_key(ctx, e, section, keys, stage);
+            continue;
+        }
+        if (auto value = read_value(ctx, *e.value, section + " " + std::string(key), *o, stage)) {
+            table.assign(spec, key, *value);
+            assigned(e);
+        }
+    }
 }
 
 } // namespace
-
-const std::vector<std::string>& pipeline_keys() {
-    static const std::vector<std::string> keys = {"name", "version", "description"};
-    return keys;
-}
-
-const std::vector<std::string>& global_keys() {
-    static const std::vector<std::string> keys = {"executor",
-                                                  "channel_buffer_size",
-                                                  "concurrency",
-                                                  "log_level",
-                                                  "plugins",
-                                                  "execution_mode",
-                                                  "timeout_seconds",
-                                                  "variables",
-                                                  "workers",
-                                                  "batch_size",
-                                                  "max_buffered_bytes",
-                                                  "memory_limit",
-                                                  "shutdown_timeout_seconds",
-                                                  "state_dir",
-                                                  "lock",
-                                                  "checkpoint_interval"};
-    return keys;
-}
-
-const std::vector<std::string>& error_handling_keys() {
-    static const std::vector<std::string> keys = {
-        "strategy",     "max_retries",      "retry_delay_seconds", "max_retry_delay_seconds",
-        "on_exhausted", "dead_letter_queue"};
-    return keys;
-}
 
 std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
     auto trim = [](std::string_view s) {
@@ -175,82 +267,21 @@ std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
 void read_pipeline_section(LoadContext& ctx, const toml::node& node, PipelineSpec& spec) {
     const toml::table* t = as_section(ctx, node, "[pipeline]");
     if (!t) return;
-    for (const Entry& e : entries_in_file_order(*t)) {
-        const std::string_view key = e.key->str();
-        const std::string what = "[pipeline] " + std::string(key);
-        if (key == "name") {
-            if (const std::string* s = read_string(ctx, *e.value, what)) {
-                if (s->empty())
-                    ctx.error(ctx.at(*e.value), {}, "[pipeline] name must not be empty");
-                else
-                    spec.name = *s;
-            }
-        } else if (key == "version") {
-            if (const std::string* s = read_string(ctx, *e.value, what)) spec.version = *s;
-        } else if (key == "description") {
-            if (const std::string* s = read_string(ctx, *e.value, what)) spec.description = *s;
-        } else {
-            report_unknown_key(ctx, e, "[pipeline]", pipeline_keys());
-        }
-    }
+    read_keys(ctx, *t, "[pipeline]", pipeline_options(), pipeline_keys(), spec, {},
+              [](const Entry&) { return false; });
 }
 
 void read_global_section(LoadContext& ctx, const toml::node& node, const Registry& registry,
                          GlobalSpec& global) {
     const toml::table* t = as_section(ctx, node, "[global]");
     if (!t) return;
-    for (const Entry& e : entries_in_file_order(*t)) {
-        const std::string_view key = e.key->str();
-        const toml::node& v = *e.value;
-        const std::string what = "[global] " + std::string(key);
-        if (key == "executor") {
-            if (auto s = read_choice(ctx, v, what, executor_names()))
-                global.executor = parse_executor(*s).value_or(global.executor);
-        } else if (key == "channel_buffer_size") {
-            if (auto n = read_int(ctx, v, what, 1, kMaxChannelBuffer))
-                global.channel_buffer_size = static_cast<std::size_t>(*n);
-        } else if (key == "concurrency") {
-            if (auto n = read_int(ctx, v, what, 1, kMaxConcurrency))
-                global.concurrency = static_cast<std::size_t>(*n);
-        } else if (key == "log_level") {
-            if (auto s = read_choice(ctx, v, what, log_level_names())) global.log_level = *s;
-        } else if (key == "plugins") {
-            read_plugins(ctx, v, registry, global);
-        } else if (key == "execution_mode") {
-            if (auto s = read_choice(ctx, v, what, execution_mode_names()))
-                global.execution_mode = parse_execution_mode(*s).value_or(global.execution_mode);
-        } else if (key == "timeout_seconds") {
-            if (auto d = read_seconds(ctx, v, what, false)) global.timeout_seconds = *d;
-        } else if (key == "shutdown_timeout_seconds") {
-            if (auto d = read_seconds(ctx, v, what, false)) global.shutdown_timeout_seconds = *d;
-        } else if (key == "workers") {
-            if (auto n = read_int(ctx, v, what, 0, kMaxWorkers))
-                global.workers = static_cast<std::size_t>(*n);
-        } else if (key == "batch_size") {
-            if (auto n = read_int(ctx, v, what, 1, kMaxBatchSize))
-                global.batch_size = static_cast<std::size_t>(*n);
-        } else if (key == "max_buffered_bytes") {
-            read_byte_size(ctx, v, "max_buffered_bytes", global.max_buffered_bytes);
-        } else if (key == "memory_limit") {
-            read_byte_size(ctx, v, "memory_limit", global.memory_limit);
-        } else if (key == "state_dir") {
-            if (const std::string* s = read_string(ctx, v, what)) {
-                if (s->empty())
-                    ctx.error(ctx.at(v), {}, "[global] state_dir must not be empty");
-                else
-                    global.state_dir = *s;
-            }
-        } else if (key == "lock") {
-            if (auto b = read_bool(ctx, v, what)) global.lock = *b;
-        } else if (key == "checkpoint_interval") {
-            if (auto n = read_int(ctx, v, what, 0, kMaxCheckpointInterval))
-                global.checkpoint_interval = static_cast<std::uint64_t>(*n);
-        } else if (key == "variables") {
-            // Read (and expanded) before everything else.
-        } else {
-            report_unknown_key(ctx, e, "[global]", global_keys());
-        }
-    }
+    read_keys(ctx, *t, "[global]", global_options(), global_keys(), global, {},
+              [&](const Entry& e) {
+                  const std::string_view key = e.key->str();
+                  if (key == "plugins") read_plugins(ctx, *e.value, registry, global);
+                  // `variables` was read (and expanded) before everything else.
+                  return key == "plugins" || key == "variables";
+              });
 }
 
 void read_error_handling_section(LoadContext& ctx, const toml::node& node, ErrorHandlingSpec& spec,
@@ -260,66 +291,20 @@ void read_error_handling_section(LoadContext& ctx, const toml::node& node, Error
     const toml::table* t = as_section(ctx, node, section);
     if (!t) return;
     const toml::node* max_delay_node = nullptr;
-    for (const Entry& e : entries_in_file_order(*t)) {
-        const std::string_view key = e.key->str();
-        const toml::node& v = *e.value;
-        const std::string what = section + " " + std::string(key);
-        if (per_stage && key == "dead_letter_queue") {
-            ctx.error(ctx.at(v), stage_id,
-                      "the dead-letter queue is set for the whole run in [error_handling], not "
-                      "per stage");
-            continue;
-        }
-        if (key == "strategy") {
-            if (auto s = read_choice(ctx, v, what, strategy_names(), stage_id))
-                spec.strategy = parse_strategy(*s).value_or(spec.strategy);
-        } else if (key == "max_retries") {
-            if (auto n = read_int(ctx, v, what, 0, kMaxRetries, stage_id))
-                spec.max_retries = static_cast<std::uint32_t>(*n);
-        } else if (key == "on_exhausted") {
-            if (auto s = read_choice(ctx, v, what, on_exhausted_names(), stage_id))
-                spec.on_exhausted = parse_strategy(*s).value_or(spec.on_exhausted);
-        } else if (key == "retry_delay_seconds") {
-            if (auto d = read_seconds(ctx, v, what, true, stage_id)) spec.retry_delay_seconds = *d;
-        } else if (key == "max_retry_delay_seconds") {
-            if (auto d = read_seconds(ctx, v, what, true, stage_id)) {
-                spec.max_retry_delay_seconds = *d;
-                max_delay_node = &v;
-            }
-        } else if (key == "dead_letter_queue") {
-            const toml::table* dlq = as_section(ctx, v, "[error_handling] dead_letter_queue");
-            if (!dlq) continue;
-            const toml::node* path_node = nullptr;
-            bool enabled_given = false;
-            for (const Entry& d : entries_in_file_order(*dlq)) {
-                const std::string_view dkey = d.key->str();
-                if (dkey == "enabled") {
-                    enabled_given = true;
-                    if (auto b = read_bool(ctx, *d.value, "dead_letter_queue.enabled"))
-                        spec.dead_letter_enabled = *b;
-                } else if (dkey == "path") {
-                    path_node = d.value;
-                    if (const std::string* s = read_string(ctx, *d.value, "dead_letter_queue.path"))
-                        spec.dead_letter_path = *s;
-                } else {
-                    report_unknown_key(ctx, d, "[error_handling] dead_letter_queue",
-                                       kDeadLetterKeys);
-                }
-            }
-            if (spec.dead_letter_enabled && spec.dead_letter_path.empty() &&
-                !(path_node && ctx.is_poisoned(*path_node)))
-                ctx.error(path_node ? ctx.at(*path_node) : ctx.at(*dlq), {},
-                          path_node ? "dead_letter_queue.path must not be empty"
-                                    : "dead_letter_queue is enabled but has no 'path' (the "
-                                      "file that receives failed records)");
-            if (!enabled_given && path_node)
-                ctx.warning(ctx.at(*dlq), {},
-                            "dead_letter_queue has a path but is not enabled (add enabled = "
-                            "true to use it)");
-        } else {
-            report_unknown_key(ctx, e, section, error_handling_keys(), stage_id);
-        }
-    }
+    read_keys(ctx, *t, section, error_handling_options(), error_handling_keys(), spec, stage_id,
+              [&](const Entry& e) {
+                  if (e.key->str() != "dead_letter_queue") return false;
+                  if (per_stage)
+                      ctx.error(ctx.at(*e.value), stage_id,
+                                "the dead-letter queue is set for the whole run in "
+                                "[error_handling], not per stage");
+                  else
+                      read_dead_letter_queue(ctx, *e.value, spec);
+                  return true;
+              },
+              [&](const Entry& e) {
+                  if (e.key->str() == "max_retry_delay_seconds") max_delay_node = e.value;
+              });
     // Without an explicit cap, a long first delay raises the cap rather than being cut.
     if (!max_delay_node && spec.max_retry_delay_seconds < spec.retry_delay_seconds)
         spec.max_retry_delay_seconds = spec.retry_delay_seconds;
@@ -332,8 +317,7 @@ void read_error_handling_section(LoadContext& ctx, const toml::node& node, Error
 }
 
 OptionValue global_value(const GlobalSpec& global, std::string_view key) {
-    if (key == "concurrency") return OptionValue(static_cast<std::int64_t>(global.concurrency));
-    return OptionValue();
+    return global_options().read(global, key);
 }
 
 } // namespace conveyor::config

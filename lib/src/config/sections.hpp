@@ -1,9 +1,10 @@
 #pragma once
 
-// Readers of the fixed sections: [pipeline], [global], [error_handling]. Private to
-// lib/src/config.
+// Readers of the fixed sections: [pipeline], [global], [error_handling], through their option
+// tables (conveyor/config/section_options.hpp). Private to lib/src/config.
 
 #include "conveyor/config/pipeline_spec.hpp"
+#include "conveyor/config/section_options.hpp"
 #include "toml_util.hpp"
 
 #include <cstdint>
@@ -15,11 +16,6 @@ class Registry;
 }
 
 namespace conveyor::config {
-
-/// The keys each section accepts, for "did you mean" and misplaced-key hints.
-const std::vector<std::string>& pipeline_keys();
-const std::vector<std::string>& global_keys();
-const std::vector<std::string>& error_handling_keys();
 
 void read_pipeline_section(LoadContext& ctx, const toml::node& node, PipelineSpec& spec);
 /// Reads every [global] key but `variables` (expanded and read before everything else).

@@ -1,6 +1,7 @@
 #include "stage_options.hpp"
 
 #include "conveyor/core/suggest.hpp"
+#include "sections.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -35,7 +36,10 @@ public:
             return OptionValue(*b);
         }
         case OptionType::Int: {
-            const std::optional<std::int64_t> n = ctx_.int_of(node);
+            std::optional<std::int64_t> n = ctx_.int_of(node);
+            if (!n && spec_.unit == OptionUnit::Bytes && node.is_string())
+                if (auto bytes = parse_byte_size(node.as_string()->get()))
+                    n = static_cast<std::int64_t>(*bytes);
             if (!n) return type_error(node);
             const std::int64_t v = *n;
             if (!in_bounds(node, static_cast<double>(v))) return std::nullopt;
@@ -58,6 +62,11 @@ public:
             if (!node.is_string()) return type_error(node);
             const std::string& s = node.as_string()->get();
             if (!in_choices(node, s, {})) return std::nullopt;
+            if (s.size() < spec_.min_length) {
+                ctx_.error(ctx_.at(node), stage_,
+                           "key '" + std::string(key_) + "' must not be empty");
+                return std::nullopt;
+            }
             return OptionValue(s);
         }
         case OptionType::StringList:
@@ -95,11 +104,14 @@ private:
     }
 
     bool in_bounds(const toml::node& node, double v) {
-        const bool low = spec_.min && v < *spec_.min;
+        const bool low = spec_.min && (v < *spec_.min || (spec_.min_exclusive && v == *spec_.min));
         const bool high = spec_.max && v > *spec_.max;
         if (!low && !high) return true;
         std::string msg = "key '" + std::string(key_) + "' must be ";
-        if (spec_.min && spec_.max)
+        if (spec_.min_exclusive)
+            msg += "greater than " + number_text(*spec_.min) +
+                   (spec_.max ? " and at most " + number_text(*spec_.max) : std::string());
+        else if (spec_.min && spec_.max)
             msg += "between " + number_text(*spec_.min) + " and " + number_text(*spec_.max);
         else if (spec_.min)
             msg += "at least " + number_text(*spec_.min);

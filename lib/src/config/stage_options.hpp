@@ -3,7 +3,7 @@
 // Checks a stage's `[stages.config]` against its function's declared options. Private to
 // lib/src/config.
 
-#include "conveyor/registry/options.hpp"
+#include "conveyor/option/options.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "toml_util.hpp"
 

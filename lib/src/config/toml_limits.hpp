@@ -1,6 +1,6 @@
 #pragma once
 
-#include "conveyor/config/diagnostic.hpp"
+#include "conveyor/core/diagnostic.hpp"
 
 #include <cstdint>
 #include <optional>

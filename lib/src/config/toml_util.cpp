@@ -1,5 +1,6 @@
 #include "toml_util.hpp"
 
+#include "conveyor/config/limits.hpp"
 #include "conveyor/core/suggest.hpp"
 
 #include <algorithm>
@@ -249,8 +250,6 @@ std::optional<double> read_seconds(LoadContext& ctx, const toml::node& node, std
         return std::nullopt;
     }
     const double v = *n;
-    // A year bounds every sensible delay and keeps conversions to durations safe.
-    constexpr double kMaxSeconds = 365.0 * 24 * 3600;
     if (!std::isfinite(v) || v < 0 || (v == 0 && !allow_zero) || v > kMaxSeconds) {
         ctx.error(ctx.at(node), stage,
                   std::string(what) + " must be a number of seconds " +

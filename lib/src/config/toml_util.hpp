@@ -3,8 +3,8 @@
 // Helpers shared by the pipeline loader's translation units. Private to lib/src/config: the only
 // place toml++ may be included.
 
-#include "conveyor/config/diagnostic.hpp"
-#include "conveyor/registry/option_value.hpp"
+#include "conveyor/core/diagnostic.hpp"
+#include "conveyor/option/option_value.hpp"
 
 #include <optional>
 #include <string>

@@ -1,7 +1,5 @@
 #include "conveyor/registry/registry.hpp"
 
-#include "conveyor/config/pipeline_spec.hpp"
-
 #include <algorithm>
 #include <cassert>
 
@@ -17,15 +15,6 @@ std::string_view to_string(StageRole role) noexcept {
         return "sink";
     }
     return "stage";
-}
-
-void BuildContext::error(std::string_view key, std::string message) {
-    failed_ = true;
-    diags_.error(options_.location(key), std::string(stage_id_), std::move(message));
-}
-
-void BuildContext::warning(std::string_view key, std::string message) {
-    diags_.warning(options_.location(key), std::string(stage_id_), std::move(message));
 }
 
 const OptionSpec* FunctionDescriptor::find_option(std::string_view option) const {

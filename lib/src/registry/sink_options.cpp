@@ -1,6 +1,6 @@
 #include "conveyor/registry/sink_options.hpp"
 
-#include "conveyor/config/pipeline_spec.hpp"
+#include "conveyor/core/run_settings.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/input_file.hpp"

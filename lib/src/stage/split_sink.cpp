@@ -6,7 +6,7 @@
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/obs/metrics.hpp"
-#include "conveyor/registry/registry.hpp"
+#include "conveyor/stage/build_context.hpp"
 #include "conveyor/stage/emitter.hpp"
 
 #include <algorithm>

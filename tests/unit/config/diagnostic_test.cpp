@@ -1,4 +1,4 @@
-#include "conveyor/config/diagnostic.hpp"
+#include "conveyor/core/diagnostic.hpp"
 
 #include <gtest/gtest.h>
 

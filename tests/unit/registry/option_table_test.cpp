@@ -1,4 +1,4 @@
-#include "conveyor/registry/option_table.hpp"
+#include "conveyor/option/option_table.hpp"
 
 #include <cstdint>
 #include <gtest/gtest.h>

@@ -15,5 +15,7 @@ inline constexpr std::int64_t kMaxBatchSize = 1'000'000;
 inline constexpr std::int64_t kMaxRetries = 1000;
 inline constexpr std::uint64_t kMaxBufferedBytes = std::uint64_t{1} << 50; // 1 PiB
 inline constexpr std::int64_t kMaxCheckpointInterval = 1'000'000'000;
+/// A year bounds every sensible duration and keeps conversions to clock durations safe.
+inline constexpr double kMaxSeconds = 365.0 * 24 * 3600;
 
 } // namespace conveyor::config

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "conveyor/config/diagnostic.hpp"
+#include "conveyor/core/diagnostic.hpp"
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/core/error.hpp"
 

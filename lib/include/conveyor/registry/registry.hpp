@@ -1,8 +1,8 @@
 #pragma once
 
-#include "conveyor/config/diagnostic.hpp"
-#include "conveyor/registry/option_table.hpp"
-#include "conveyor/registry/options.hpp"
+#include "conveyor/option/option_table.hpp"
+#include "conveyor/option/options.hpp"
+#include "conveyor/stage/build_context.hpp"
 #include "conveyor/stage/stage.hpp"
 
 #include <cstddef>
@@ -15,34 +15,8 @@
 
 namespace conveyor {
 
-struct GlobalSpec;
-
 enum class StageRole : std::uint8_t { Source, Transform, Sink };
 std::string_view to_string(StageRole role) noexcept;
-
-/// What a function's factory sees: the validated options and a place to report problems
-/// that types alone cannot catch (e.g. `operator = "in"` needs a list value).
-class BuildContext {
-public:
-    BuildContext(std::string_view stage_id, const Options& options, const GlobalSpec& global,
-                 Diagnostics& diags)
-        : stage_id_(stage_id), options_(options), global_(global), diags_(diags) {}
-
-    [[nodiscard]] std::string_view stage_id() const noexcept { return stage_id_; }
-    [[nodiscard]] const Options& options() const noexcept { return options_; }
-    [[nodiscard]] const GlobalSpec& global() const noexcept { return global_; }
-    /// Reports a problem with option `key`, located where the key was written.
-    void error(std::string_view key, std::string message);
-    void warning(std::string_view key, std::string message);
-    [[nodiscard]] bool failed() const noexcept { return failed_; }
-
-private:
-    std::string_view stage_id_;
-    const Options& options_;
-    const GlobalSpec& global_;
-    Diagnostics& diags_;
-    bool failed_ = false;
-};
 
 /// Builds a stage definition; returns nullptr after reporting problems through the context.
 using StageFactory = std::function<std::unique_ptr<Stage>(BuildContext&)>;

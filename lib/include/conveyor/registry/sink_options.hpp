@@ -5,7 +5,7 @@
 #include "conveyor/core/value.hpp"
 #include "conveyor/io/compression.hpp"
 #include "conveyor/io/output_file.hpp"
-#include "conveyor/registry/option_table.hpp"
+#include "conveyor/option/option_table.hpp"
 
 #include <cstdint>
 #include <memory>

@@ -17,7 +17,7 @@
 
 #include "conveyor/core/result.hpp"
 #include "conveyor/net/template.hpp"
-#include "conveyor/registry/option_table.hpp"
+#include "conveyor/option/option_table.hpp"
 #include "conveyor/stage/stage.hpp"
 
 #include <cstdint>

@@ -2,6 +2,7 @@
 
 #include "conveyor/core/batch.hpp"
 #include "conveyor/core/result.hpp"
+#include "conveyor/core/run_settings.hpp"
 #include "conveyor/core/schema.hpp"
 #include "conveyor/stage/emitter.hpp"
 
@@ -21,8 +22,6 @@ class StreamOperator; // stage/stream_stage.hpp (asio-based, for I/O-bound stage
 class RunContext;     // core/run_context.hpp
 class StageErrors;    // exec/stage_errors.hpp
 struct StageMetrics;  // obs/metrics.hpp
-
-enum class ExecutionMode : std::uint8_t { Batch, Streaming };
 
 /// A checkpoint of the run (`conveyor run --resume`, `[global] checkpoint_interval`): a
 /// consistent cut through the pipeline. Sources emit a checkpoint marker after the records it

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "conveyor/registry/options.hpp"
+#include "conveyor/option/options.hpp"
 
 #include <algorithm>
 #include <cassert>
@@ -23,6 +23,11 @@ struct OptionInfo {
     bool required = false;
     std::optional<double> min; ///< inclusive; integer members default to their type's range
     std::optional<double> max;
+    bool min_exclusive = false; ///< `min` itself is not allowed
+    std::size_t min_length = 0; ///< of a string member: 1 = must not be empty
+    OptionUnit unit = OptionUnit::None;
+    /// The default when the run computes it (the member's initial value then means "unset").
+    std::string default_note;
     std::vector<std::string> choices; ///< allowed values of a string (or string-list) member
     std::vector<std::string> aliases; ///< older spellings still accepted
     std::string deprecated;           ///< non-empty: a warning saying what to use instead
@@ -174,11 +179,21 @@ public:
             using V = typename T::value_type;
             if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) bound_by_type<V>(spec);
         }
-        if (!spec.required) spec.default_value = Traits::to(Config{}.*member);
+        if (!spec.required && spec.default_note.empty())
+            spec.default_value = Traits::to(Config{}.*member);
         entries_.push_back(
             Entry{std::move(spec),
                   [member](Config& c, const OptionValue& v) { c.*member = Traits::from(v); },
                   [member](const Config& c) { return Traits::to(c.*member); }});
+        return *this;
+    }
+
+    /// An option declared here but read into `Config` by its own code (a sub-table with its
+    /// own table, say): it is known, described and in the schema; fill() and assign() skip it.
+    OptionTable& declare(std::string name, OptionType type, OptionInfo info = {}) {
+        entries_.push_back(Entry{make_spec(std::move(name), type, std::move(info)),
+                                 [](Config&, const OptionValue&) {},
+                                 [](const Config&) { return OptionValue(); }});
         return *this;
     }
 
@@ -244,6 +259,24 @@ public:
         return c;
     }
 
+    /// The declaration of option `name` (nullptr when there is none).
+    [[nodiscard]] const OptionSpec* find(std::string_view name) const {
+        for (const Entry& e : entries_)
+            if (e.spec.name == name) return &e.spec;
+        return nullptr;
+    }
+
+    /// Stores a validated value of option `name` in its member of `c`; false when there is
+    /// no such option. For readers that fill a struct key by key ([global] and the like).
+    bool assign(Config& c, std::string_view name, const OptionValue& value) const {
+        for (const Entry& e : entries_)
+            if (e.spec.name == name) {
+                e.assign(c, value);
+                return true;
+            }
+        return false;
+    }
+
     /// The value option `name` has in `c` (null when it has none); for inherited defaults and
     /// for showing a filled config (`conveyor explain`).
     [[nodiscard]] OptionValue read(const Config& c, std::string_view name) const {
@@ -296,6 +329,10 @@ private:
         spec.aliases = std::move(info.aliases);
         spec.min = info.min;
         spec.max = info.max;
+        spec.min_exclusive = info.min_exclusive;
+        spec.min_length = info.min_length;
+        spec.unit = info.unit;
+        spec.default_note = std::move(info.default_note);
         spec.deprecated = std::move(info.deprecated);
         spec.example = std::move(info.example);
         spec.inherits = std::move(info.inherits);

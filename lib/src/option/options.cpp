@@ -1,4 +1,4 @@
-#include "conveyor/registry/options.hpp"
+#include "conveyor/option/options.hpp"
 
 #include <cassert>
 

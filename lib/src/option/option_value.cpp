@@ -1,4 +1,4 @@
-#include "conveyor/registry/option_value.hpp"
+#include "conveyor/option/option_value.hpp"
 
 #include <cstdio>
 

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "conveyor/config/diagnostic.hpp"
-#include "conveyor/registry/option_value.hpp"
+#include "conveyor/core/diagnostic.hpp"
+#include "conveyor/option/option_value.hpp"
 
 #include <cstdint>
 #include <map>
@@ -26,6 +26,13 @@ enum class OptionType : std::uint8_t {
 
 std::string_view to_string(OptionType type) noexcept;
 
+/// What a number means, where it is more than a number: how it is read and shown.
+enum class OptionUnit : std::uint8_t {
+    None,
+    Seconds, ///< a Float: a duration in seconds
+    Bytes,   ///< an Int: bytes, also written as a string with a unit ("512MB", "2GiB")
+};
+
 /// One declared key of a function's `[stages.config]`. Validation, `conveyor describe`, error
 /// messages and the JSON schema all come from this one declaration.
 struct OptionSpec {
@@ -38,6 +45,11 @@ struct OptionSpec {
     std::vector<std::string> aliases; ///< older spellings still accepted (e.g. has_headers)
     std::optional<double> min;        ///< inclusive bounds of Int/Float options
     std::optional<double> max;
+    bool min_exclusive = false; ///< `min` itself is not allowed (a duration above 0)
+    std::size_t min_length = 0; ///< of a String option: 1 = must not be empty
+    OptionUnit unit = OptionUnit::None;
+    /// The default when the run computes it ("a quarter of RAM"); default_value is then null.
+    std::string default_note;
     std::string deprecated; ///< non-empty: using the option warns with this advice
     std::string example;    ///< TOML text of a typical value, for `conveyor new` and the schema
     std::string inherits;   ///< [global] key whose value is the default when not given

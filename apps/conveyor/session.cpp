@@ -1,0 +1,60 @@
+#include "session.hpp"
+
+#include "commands.hpp"
+#include "conveyor/obs/log.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace conveyor::cli {
+
+const Registry& builtin_registry() {
+    static const Registry registry = [] {
+        Registry r;
+        register_builtin_plugins(r);
+        return r;
+    }();
+    return registry;
+}
+
+void print_err(const std::string& s) {
+    std::fputs(s.c_str(), stderr);
+}
+
+spdlog::level::level_enum pick_level(const std::optional<std::string>& flag, bool quiet,
+                                     const std::string& fallback) {
+    if (flag) return parse_log_level(*flag).value_or(spdlog::level::info);
+    if (const char* env = std::getenv("CONVEYOR_LOG"); env && *env) {
+        if (auto l = parse_log_level(env)) return *l;
+        spdlog::warn("CONVEYOR_LOG='{}' is not a log level; ignoring it", env);
+    }
+    if (quiet) return spdlog::level::warn;
+    return parse_log_level(fallback).value_or(spdlog::level::info);
+}
+
+Loaded load(const std::string& file, const LoadOptions& options) {
+    LoadResult r = load_pipeline_file(file, builtin_registry(), options);
+    r.diagnostics.sort();
+    // The first start printed the warnings already (huge_pages.cpp).
+    if (!r.pipeline || !restarted_for_huge_pages()) print_err(r.diagnostics.to_string());
+    Loaded out;
+    if (!r.pipeline) {
+        std::size_t errors = 0;
+        for (const Diagnostic& d : r.diagnostics.all())
+            errors += d.severity == Diagnostic::Severity::Error;
+        if (errors > 1) print_err(fmt::format("conveyor: {} problems in {}\n", errors, file));
+        out.exit_code = exit_code(r.failure);
+        return out;
+    }
+    out.pipeline = std::move(r.pipeline);
+    return out;
+}
+
+std::optional<ExecutorKind> executor_kind(const std::optional<std::string>& name) {
+    if (!name) return std::nullopt;
+    return parse_executor(*name);
+}
+
+} // namespace conveyor::cli
