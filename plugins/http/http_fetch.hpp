@@ -2,29 +2,21 @@
 
 // http.fetch: one HTTP request per record (mode = "per_row") or per group of records
 // (mode = "batch"), up to `concurrency` in flight, the parsed response stored in each record.
-// The stage definition (built from validated options) and its per-run counters; the run itself
-// lives in http_fetch.cpp.
+// The stage definition, built from validated options (register.cpp); a run of it is a FetchRun
+// (fetch_run.hpp).
 
 #include "conveyor/net/backoff.hpp"
 #include "conveyor/net/template.hpp"
 #include "conveyor/stage/stage.hpp"
 
-#include <atomic>
-#include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-namespace conveyor::net {
-class Clock;
-}
 
 namespace conveyor::plugins::http {
 
@@ -67,69 +59,18 @@ struct HttpFetchConfig {
     std::size_t batch_size = 100; ///< records per request in mode = "batch"
 };
 
-/// Every outcome of one run, counted. Written on the stage's strand, readable from any thread
-/// (during or after the run). Invariant once the run has ended:
-///   records_in = records_ok + records_null + records_dropped + records_dead_lettered
-///                + records_failed + records_unfinished
-/// where records_ok + records_null = records emitted (counted when emitted), and
-/// records_unfinished counts records the stage had received but not emitted or otherwise
-/// disposed of when it stopped early (on_error = "fail", cancellation, downstream gone).
-///
-/// The stage also adds to its StageMetrics: records_in/batches_in (a stream stage counts its
-/// own input), and records_failed = every record whose request failed after its last attempt,
-/// whatever on_error then did with it (null, drop, dead_letter or fail).
-struct HttpStats {
-    std::atomic<std::uint64_t> records_in{0};
-    std::atomic<std::uint64_t> requests_sent{0}; ///< attempts, retries included
-    std::atomic<std::uint64_t> responses_2xx{0};
-    std::atomic<std::uint64_t> responses_3xx{0};
-    std::atomic<std::uint64_t> responses_4xx{0};
-    std::atomic<std::uint64_t> responses_5xx{0};
-    std::atomic<std::uint64_t> responses_other{0};
-    std::atomic<std::uint64_t> retries{0};
-    std::atomic<std::uint64_t> timeouts{0};
-    std::atomic<std::uint64_t> connect_errors{0}; ///< resolve + connect
-    std::atomic<std::uint64_t> resets{0};
-    std::atomic<std::uint64_t> tls_errors{0};
-    std::atomic<std::uint64_t> too_large{0};
-    std::atomic<std::uint64_t> template_errors{0};
-    std::atomic<std::uint64_t> rate_limit_waits{0};
-    std::atomic<std::uint64_t> records_ok{0};
-    std::atomic<std::uint64_t> records_null{0};
-    std::atomic<std::uint64_t> records_dropped{0};
-    std::atomic<std::uint64_t> records_dead_lettered{0};
-    std::atomic<std::uint64_t> records_failed{0};
-    std::atomic<std::uint64_t> records_unfinished{0};
-    std::atomic<std::uint64_t> max_in_flight{0};
-    std::atomic<std::uint64_t> connections_opened{0};
-    /// Responses taken from the run journal of an interrupted run (--resume), not requested.
-    std::atomic<std::uint64_t> journal_hits{0};
-};
-
-/// The http.fetch stage definition. Immutable apart from `last_stats()` bookkeeping.
+/// The http.fetch stage definition. Immutable. What a run counts goes to its StageMetrics
+/// (records in, out, failed, nulled, dropped, dead-lettered and pending; retries) and to the
+/// HTTP series of obs::HttpMetrics (attempts, responses by class, failures by cause).
 class HttpFetchStage final : public Stage {
 public:
     explicit HttpFetchStage(HttpFetchConfig config);
     Result<OpenedStage> open(const OpenContext& ctx) const override;
 
     [[nodiscard]] const HttpFetchConfig& config() const noexcept { return *config_; }
-    /// The counters of the most recent run opened from this definition (nullptr before any).
-    [[nodiscard]] std::shared_ptr<const HttpStats> last_stats() const;
 
 private:
     std::shared_ptr<const HttpFetchConfig> config_;
-    mutable std::mutex mu_;
-    mutable std::shared_ptr<HttpStats> last_stats_;
 };
-
-/// TEST ONLY. Replaces the clock (retry backoff, Retry-After, rate limiting) and the random
-/// source (full jitter) of every http.fetch run opened afterwards, so tests check the delays
-/// asked for without sleeping. Not thread-safe: set it before a run and reset it (with {})
-/// after; production code never calls it.
-struct TestHooks {
-    std::function<std::unique_ptr<net::Clock>(boost::asio::any_io_executor)> make_clock;
-    net::UniformRandom random;
-};
-void set_test_hooks(TestHooks hooks);
 
 } // namespace conveyor::plugins::http

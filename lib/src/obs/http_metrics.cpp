@@ -8,6 +8,8 @@ namespace {
 
 constexpr std::string_view kResponsesHelp =
     "HTTP responses received, by status class (error: no response: timeout, reset, refused)";
+constexpr std::string_view kErrorsHelp =
+    "HTTP requests that got no response (the responses of class error), by cause";
 
 } // namespace
 
@@ -31,11 +33,20 @@ HttpMetrics::HttpMetrics(StageMetrics& metrics)
     for (int i = 0; i < 5; ++i)
         by_class_[i] = &metrics.extra().counter("conveyor_http_responses_total", kResponsesHelp,
                                                 {{"class", kClasses[i]}});
+    static const char* const kCauses[kFailures] = {"timeout", "connect",   "reset",
+                                                   "tls",     "too_large", "other"};
+    for (std::size_t i = 0; i < kFailures; ++i)
+        by_cause_[i] = &metrics.extra().counter("conveyor_http_request_errors_total", kErrorsHelp,
+                                                {{"cause", kCauses[i]}});
 }
 
 Counter& HttpMetrics::responses(unsigned status) noexcept {
     if (status >= 100 && status < 600) return *by_class_[status / 100 - 1];
     return errors;
+}
+
+Counter& HttpMetrics::errors_by(Failure cause) noexcept {
+    return *by_cause_[static_cast<std::size_t>(cause)];
 }
 
 HttpMetrics::Request::Request(HttpMetrics* metrics)
@@ -46,23 +57,24 @@ HttpMetrics::Request::Request(HttpMetrics* metrics)
 }
 
 HttpMetrics::Request::~Request() {
-    if (!done_) end(m_ ? &m_->errors : nullptr);
+    if (!done_) end(m_ ? &m_->errors : nullptr, Failure::Other);
 }
 
 void HttpMetrics::Request::finish(unsigned status) noexcept {
-    end(m_ ? &m_->responses(status) : nullptr);
+    end(m_ ? &m_->responses(status) : nullptr, Failure::Other);
 }
 
-void HttpMetrics::Request::finish_error() noexcept {
-    end(m_ ? &m_->errors : nullptr);
+void HttpMetrics::Request::finish_error(Failure cause) noexcept {
+    end(m_ ? &m_->errors : nullptr, cause);
 }
 
-void HttpMetrics::Request::end(Counter* outcome) noexcept {
+void HttpMetrics::Request::end(Counter* outcome, Failure cause) noexcept {
     if (done_) return;
     done_ = true;
     if (!m_) return;
     m_->in_flight.sub();
     outcome->add();
+    if (outcome == &m_->errors) m_->errors_by(cause).add();
     m_->duration.observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
 }

@@ -28,7 +28,6 @@ struct Attempts {
 };
 
 TEST(HttpFetchRetry, ServerErrorsAreRetriedWithExponentialBackoffAndFullJitter) {
-    FakeTime time; // jitter source returns the top of the range
     HttpTestServer server;
     auto attempts = std::make_shared<Attempts>();
     server.route("/users/", [attempts](const HttpTestRequest& r) {
@@ -38,6 +37,7 @@ TEST(HttpFetchRetry, ServerErrorsAreRetriedWithExponentialBackoffAndFullJitter) 
         return HttpTestReply::json("{\"ok\":" + std::to_string(id) + "}");
     });
     PipelineFixture fx(5);
+    FakeTime& time = fx.use_fake_time(); // jitter source returns the top of the range
     Outcome o = fx.run(fx.pipeline(ExecutorKind::Channel,
                                    url_line(server) + "concurrency = 1\nretry_base_delay_ms = 250\n"
                                                       "max_retry_delay_ms = 10000\n"));
@@ -52,17 +52,17 @@ TEST(HttpFetchRetry, ServerErrorsAreRetriedWithExponentialBackoffAndFullJitter) 
     std::sort(sleeps.begin(), sleeps.end());
     EXPECT_EQ(sleeps, want);
     EXPECT_EQ(server.requests(), 15u);
-    EXPECT_EQ(o.stats->retries.load(), 10u);
-    EXPECT_EQ(o.stats->responses_5xx.load(), 10u);
-    EXPECT_EQ(o.stats->requests_sent.load(), 15u);
+    EXPECT_EQ(o.fetch->retries.load(), 10u);
+    EXPECT_EQ(o.http().responses(500).value(), 10u);
+    EXPECT_EQ(o.http().requests.value(), 15u);
     expect_accounting(o, 5);
 }
 
 TEST(HttpFetchRetry, BackoffIsCappedAndRetriesAreBounded) {
-    FakeTime time;
     HttpTestServer server;
     server.route("/users/", [](const HttpTestRequest&) { return HttpTestReply::status_only(503); });
     PipelineFixture fx(1);
+    FakeTime& time = fx.use_fake_time();
     Outcome o = fx.run(fx.pipeline(
         ExecutorKind::Dag, url_line(server) +
                                "on_error = \"null\"\nretries = 5\nretry_base_delay_ms = 100\n"
@@ -74,11 +74,10 @@ TEST(HttpFetchRetry, BackoffIsCappedAndRetriesAreBounded) {
     EXPECT_EQ(server.requests(), 6u);
     ASSERT_EQ(o.lines.size(), 1u);
     EXPECT_EQ(o.lines[0], R"({"id":1,"name":"n1","http_result":null})");
-    EXPECT_EQ(o.stats->records_null.load(), 1u);
+    EXPECT_EQ(o.fetch->records_nulled.load(), 1u);
 }
 
 TEST(HttpFetchRetry, RetryAfterSecondsAreHonouredAndCapped) {
-    FakeTime time;
     HttpTestServer server;
     auto attempts = std::make_shared<Attempts>();
     server.route("/users/", [attempts](const HttpTestRequest& r) {
@@ -89,6 +88,7 @@ TEST(HttpFetchRetry, RetryAfterSecondsAreHonouredAndCapped) {
         return HttpTestReply::json("{}");
     });
     PipelineFixture fx(2);
+    FakeTime& time = fx.use_fake_time();
     Outcome o =
         fx.run(fx.pipeline(ExecutorKind::Async, url_line(server) + "max_retry_delay_ms = 5000\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
@@ -96,11 +96,10 @@ TEST(HttpFetchRetry, RetryAfterSecondsAreHonouredAndCapped) {
     std::sort(sleeps.begin(), sleeps.end());
     EXPECT_EQ(sleeps, (std::vector<milliseconds>{milliseconds{2000}, milliseconds{5000}}));
     EXPECT_EQ(server.requests(), 4u);
-    EXPECT_EQ(o.stats->records_ok.load(), 2u);
+    EXPECT_EQ(records_ok(o), 2u);
 }
 
 TEST(HttpFetchRetry, RetryAfterHttpDateIsRelativeToTheClock) {
-    FakeTime time;
     HttpTestServer server;
     auto attempts = std::make_shared<Attempts>();
     server.route("/users/", [attempts](const HttpTestRequest& r) {
@@ -110,45 +109,46 @@ TEST(HttpFetchRetry, RetryAfterHttpDateIsRelativeToTheClock) {
         return HttpTestReply::json("{}");
     });
     PipelineFixture fx(1);
+    FakeTime& time = fx.use_fake_time();
     Outcome o = fx.run(fx.pipeline(ExecutorKind::Dag, url_line(server)));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_EQ(time.sleeps(), std::vector<milliseconds>{milliseconds{7000}});
-    EXPECT_EQ(o.stats->records_ok.load(), 1u);
+    EXPECT_EQ(records_ok(o), 1u);
 }
 
 TEST(HttpFetchRetry, ClientErrorsAreNotRetried) {
-    FakeTime time;
     HttpTestServer server;
     server.route("/users/", [](const HttpTestRequest& r) {
         const int id = id_in_path(r.path);
         return HttpTestReply::status_only(id % 2 ? 404 : 400);
     });
     PipelineFixture fx(6);
+    FakeTime& time = fx.use_fake_time();
     Outcome o = fx.run(fx.pipeline(
         ExecutorKind::Channel, url_line(server) + "on_error = \"null\"\nresponse_status = true\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_EQ(server.requests(), 6u);
     EXPECT_TRUE(time.sleeps().empty());
-    EXPECT_EQ(o.stats->retries.load(), 0u);
-    EXPECT_EQ(o.stats->responses_4xx.load(), 6u);
+    EXPECT_EQ(o.fetch->retries.load(), 0u);
+    EXPECT_EQ(o.http().responses(400).value(), 6u);
     ASSERT_EQ(o.lines.size(), 6u);
     EXPECT_EQ(o.lines[0], R"({"id":1,"name":"n1","http_result":null,"response_status":404})");
     EXPECT_EQ(o.lines[1], R"({"id":2,"name":"n2","http_result":null,"response_status":400})");
 }
 
 TEST(HttpFetchRetry, RequestTimeoutRetriesAHangingServer) {
-    FakeTime time;
     HttpTestServer server;
     server.route("/users/", [](const HttpTestRequest&) { return HttpTestReply::hang(); });
     PipelineFixture fx(4);
+    fx.use_fake_time();
     Outcome o = fx.run(
         fx.pipeline(ExecutorKind::Channel,
                     url_line(server) +
                         "on_error = \"null\"\nconcurrency = 4\ntimeout_ms = 100\nretries = 1\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
-    EXPECT_EQ(o.stats->timeouts.load(), 8u);
-    EXPECT_EQ(o.stats->retries.load(), 4u);
-    EXPECT_EQ(o.stats->records_null.load(), 4u);
+    EXPECT_EQ(o.http().errors_by(obs::HttpMetrics::Failure::Timeout).value(), 8u);
+    EXPECT_EQ(o.fetch->retries.load(), 4u);
+    EXPECT_EQ(o.fetch->records_nulled.load(), 4u);
     EXPECT_EQ(server.requests(), 8u);
     ASSERT_EQ(o.lines.size(), 4u);
     EXPECT_EQ(o.lines[3], R"({"id":4,"name":"n4","http_result":null})");
@@ -163,11 +163,10 @@ TEST(HttpFetchRetry, TimeoutSecondsIsTheEarlierToolsSpelling) {
         ExecutorKind::Dag,
         url_line(server) + "on_error = \"null\"\ntimeout_seconds = 0.1\nretries = 0\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
-    EXPECT_EQ(o.stats->timeouts.load(), 1u);
+    EXPECT_EQ(o.http().errors_by(obs::HttpMetrics::Failure::Timeout).value(), 1u);
 }
 
 TEST(HttpFetchRetry, ConnectionResetIsRetried) {
-    FakeTime time;
     HttpTestServer server;
     auto attempts = std::make_shared<Attempts>();
     server.route("/users/", [attempts](const HttpTestRequest& r) {
@@ -175,28 +174,29 @@ TEST(HttpFetchRetry, ConnectionResetIsRetried) {
         return HttpTestReply::json("true");
     });
     PipelineFixture fx(3);
+    fx.use_fake_time();
     Outcome o = fx.run(fx.pipeline(ExecutorKind::Async, url_line(server) + "concurrency = 1\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
-    EXPECT_EQ(o.stats->resets.load(), 3u);
-    EXPECT_EQ(o.stats->records_ok.load(), 3u);
+    EXPECT_EQ(o.http().errors_by(obs::HttpMetrics::Failure::Reset).value(), 3u);
+    EXPECT_EQ(records_ok(o), 3u);
     ASSERT_EQ(o.lines.size(), 3u);
     EXPECT_EQ(o.lines[0], R"({"id":1,"name":"n1","http_result":true})");
 }
 
 TEST(HttpFetchRetry, OversizedBodyIsAnErrorForThatRecordAndNotRetried) {
-    FakeTime time;
     HttpTestServer server;
     server.route("/users/", [](const HttpTestRequest& r) {
         if (id_in_path(r.path) == 2) return HttpTestReply::huge(20000);
         return HttpTestReply::json("1");
     });
     PipelineFixture fx(3);
+    fx.use_fake_time();
     Outcome o =
         fx.run(fx.pipeline(ExecutorKind::Channel,
                            url_line(server) + "on_error = \"null\"\nmax_response_bytes = 10000\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_EQ(server.requests(), 3u);
-    EXPECT_EQ(o.stats->too_large.load(), 1u);
+    EXPECT_EQ(o.http().errors_by(obs::HttpMetrics::Failure::TooLarge).value(), 1u);
     ASSERT_EQ(o.lines.size(), 3u);
     EXPECT_EQ(o.lines[1], R"({"id":2,"name":"n2","http_result":null})");
     EXPECT_EQ(o.lines[2], R"({"id":3,"name":"n3","http_result":1})");
@@ -214,26 +214,26 @@ void route_some_failures(HttpTestServer& server) {
 }
 
 TEST_P(OnErrorModes, NullKeepsTheRecordWithANullResult) {
-    FakeTime time;
     HttpTestServer server;
     route_some_failures(server);
     PipelineFixture fx(5);
+    fx.use_fake_time();
     Outcome o =
         fx.run(fx.pipeline(GetParam(), url_line(server) + "on_error = \"null\"\nretries = 1\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     ASSERT_EQ(o.lines.size(), 5u);
     EXPECT_EQ(o.lines[1], R"({"id":2,"name":"n2","http_result":null})");
     EXPECT_EQ(o.lines[2], R"({"id":3,"name":"n3","http_result":{"v":3}})");
-    EXPECT_EQ(o.stats->records_null.load(), 2u);
-    EXPECT_EQ(o.stats->records_ok.load(), 3u);
+    EXPECT_EQ(o.fetch->records_nulled.load(), 2u);
+    EXPECT_EQ(records_ok(o), 3u);
     expect_accounting(o, 5);
 }
 
 TEST_P(OnErrorModes, DropRemovesTheRecordAndCountsIt) {
-    FakeTime time;
     HttpTestServer server;
     route_some_failures(server);
     PipelineFixture fx(5);
+    fx.use_fake_time();
     Outcome o =
         fx.run(fx.pipeline(GetParam(), url_line(server) + "retries = 1\non_error = \"drop\"\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
@@ -241,15 +241,15 @@ TEST_P(OnErrorModes, DropRemovesTheRecordAndCountsIt) {
     EXPECT_EQ(o.lines[0], R"({"id":1,"name":"n1","http_result":{"v":1}})");
     EXPECT_EQ(o.lines[1], R"({"id":3,"name":"n3","http_result":{"v":3}})");
     EXPECT_EQ(o.lines[2], R"({"id":5,"name":"n5","http_result":{"v":5}})");
-    EXPECT_EQ(o.stats->records_dropped.load(), 2u);
+    EXPECT_EQ(o.fetch->records_dropped.load(), 2u);
     expect_accounting(o, 5);
 }
 
 TEST_P(OnErrorModes, DeadLetterWritesTheRecordAndTheError) {
-    FakeTime time;
     HttpTestServer server;
     route_some_failures(server);
     PipelineFixture fx(5);
+    fx.use_fake_time();
     const std::string tail = "[error_handling]\ndead_letter_queue = { enabled = true, path = \"" +
                              fx.dlq_path() + "\" }\n";
     Outcome o = fx.run(fx.pipeline(
@@ -257,7 +257,7 @@ TEST_P(OnErrorModes, DeadLetterWritesTheRecordAndTheError) {
     ASSERT_TRUE(o.loaded) << errors_of(o);
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     ASSERT_EQ(o.lines.size(), 3u);
-    EXPECT_EQ(o.stats->records_dead_lettered.load(), 2u);
+    EXPECT_EQ(o.fetch->records_dead_lettered.load(), 2u);
     expect_accounting(o, 5);
     // One JSON line per failed record, in order of failure (both possible orders accepted).
     std::vector<std::string> dl;
@@ -288,10 +288,10 @@ TEST_P(OnErrorModes, DeadLetterWritesTheRecordAndTheError) {
 }
 
 TEST_P(OnErrorModes, FailStopsTheRunWithATempFailNamingStageAndRedactedUrl) {
-    FakeTime time;
     HttpTestServer server;
     route_some_failures(server);
     PipelineFixture fx(5);
+    fx.use_fake_time();
     const std::string url =
         "url = \"http://alice:s3cret@127.0.0.1:" + std::to_string(server.port()) +
         "/users/{{ id }}?api_key=k3y\"\n";
@@ -310,8 +310,10 @@ TEST_P(OnErrorModes, FailStopsTheRunWithATempFailNamingStageAndRedactedUrl) {
     EXPECT_EQ(text.find("s3cret"), std::string::npos) << text;
     EXPECT_EQ(text.find("k3y"), std::string::npos) << text;
     EXPECT_FALSE(o.output_exists);
-    EXPECT_EQ(o.stats->records_failed.load(), 1u);
-    expect_accounting(o, o.stats->records_in.load());
+    // on_error = "fail": the one record given up on is the only failed one.
+    ASSERT_NE(o.fetch, nullptr);
+    EXPECT_EQ(o.fetch->records_failed.load(), 1u);
+    expect_accounting(o, o.fetch->records_in.load());
 }
 
 TEST_P(OnErrorModes, FailOnAClientErrorIsARuntimeFailure) {
@@ -346,8 +348,8 @@ TEST_P(OnErrorModes, MissingTemplateFieldGoesThroughOnError) {
         fx.pipeline(GetParam(), url_line(server, "/users/{{ nope }}") + "on_error = \"null\"\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_EQ(server.requests(), 0u);
-    EXPECT_EQ(o.stats->template_errors.load(), 3u);
-    EXPECT_EQ(o.stats->records_null.load(), 3u);
+    EXPECT_EQ(failures_noted(o, "cannot build the request: url: field 'nope' is missing"), 3u);
+    EXPECT_EQ(o.fetch->records_nulled.load(), 3u);
     ASSERT_EQ(o.lines.size(), 3u);
     EXPECT_EQ(o.lines[0], R"({"id":1,"name":"n1","http_result":null})");
 
@@ -376,7 +378,8 @@ TEST_P(OnErrorModes, HeaderValueWithALineBreakIsAnErrorForThatRecord) {
         EXPECT_TRUE(r.header("x-injected").empty());
     ASSERT_EQ(o.lines.size(), 3u);
     EXPECT_NE(o.lines[1].find("\"http_result\":null"), std::string::npos) << o.lines[1];
-    EXPECT_EQ(o.stats->template_errors.load(), 1u);
+    EXPECT_EQ(failures_noted(o, "cannot build the request: header X-Token: "), 1u);
+    EXPECT_EQ(o.fetch->records_failed.load(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, OnErrorModes,

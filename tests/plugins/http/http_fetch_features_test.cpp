@@ -251,7 +251,7 @@ TEST(HttpFetchBatchMode, OneRequestPerGroupAndTheResponseOnEveryRecord) {
     EXPECT_NE(sent.find(R"({"id":11,"name":"n11"})"), std::string::npos) << sent;
     EXPECT_NE(sent.find(R"({"id":20,"name":"n20"})"), std::string::npos) << sent;
     EXPECT_EQ(sent.find(R"("id":21)"), std::string::npos) << sent;
-    EXPECT_EQ(o.stats->requests_sent.load(), 3u);
+    EXPECT_EQ(o.http().requests.value(), 3u);
     expect_accounting(o, 25);
 }
 
@@ -267,39 +267,40 @@ TEST(HttpFetchBatchMode, WithoutABodyTheGroupIsTheBody) {
 }
 
 TEST(HttpFetchBatchMode, AFailedGroupFollowsOnErrorForEachRecord) {
-    FakeTime time;
     HttpTestServer server;
     server.route("/bulk", [](const HttpTestRequest&) { return HttpTestReply::status_only(500); });
     PipelineFixture fx(7);
+    fx.use_fake_time();
     Outcome o = fx.run(
         fx.pipeline(ExecutorKind::Async, url_line(server, "/bulk") +
                                              "mode = \"batch\"\nbatch_size = 4\nretries = 1\n"
                                              "on_error = \"drop\"\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_TRUE(o.lines.empty());
-    EXPECT_EQ(o.stats->records_dropped.load(), 7u);
+    EXPECT_EQ(o.fetch->records_dropped.load(), 7u);
     EXPECT_EQ(server.requests(), 4u); // two groups, two attempts each
     expect_accounting(o, 7);
 }
 
 TEST(HttpFetchRateLimit, RequestsAreSpacedByTheTokenBucket) {
-    FakeTime time;
     HttpTestServer server;
     PipelineFixture fx(20);
+    FakeTime& time = fx.use_fake_time();
     Outcome o = fx.run(fx.pipeline(
         ExecutorKind::Channel, url_line(server) + "rate_limit_per_second = 5\nconcurrency = 1\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     // A burst of one second's worth (5), then one request every 200 ms.
+    // No retries: each of the 15 sleeps is a wait for the rate limit.
     EXPECT_EQ(time.sleeps(), std::vector<milliseconds>(15, milliseconds{200}));
-    EXPECT_EQ(o.stats->rate_limit_waits.load(), 15u);
+    EXPECT_EQ(o.fetch->retries.load(), 0u);
     EXPECT_EQ(server.requests(), 20u);
 }
 
 TEST(HttpFetchRateLimit, RetriesCountAgainstTheRate) {
-    FakeTime time;
     HttpTestServer server;
     server.route("/users/", [](const HttpTestRequest&) { return HttpTestReply::status_only(500); });
     PipelineFixture fx(1);
+    FakeTime& time = fx.use_fake_time();
     Outcome o = fx.run(fx.pipeline(
         ExecutorKind::Dag, url_line(server) +
                                "on_error = \"null\"\nrate_limit_per_second = 1\nretries = 2\n"
@@ -335,7 +336,7 @@ TEST_F(HttpFetchTls, VerificationCanBeTurnedOff) {
     PipelineFixture fx(2);
     Outcome o = fx.run(fx.pipeline(ExecutorKind::Dag, url_line(server) + "tls_verify = false\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
-    EXPECT_EQ(o.stats->records_ok.load(), 2u);
+    EXPECT_EQ(records_ok(o), 2u);
 }
 
 TEST_F(HttpFetchTls, UntrustedCertificateFailsWithoutRetrying) {
@@ -346,7 +347,7 @@ TEST_F(HttpFetchTls, UntrustedCertificateFailsWithoutRetrying) {
     const Error& e = o.report.status.error();
     EXPECT_EQ(e.kind, ErrorKind::Runtime);
     EXPECT_NE(e.message.find("certificate verify failed"), std::string::npos) << e.message;
-    EXPECT_EQ(o.stats->retries.load(), 0u);
+    EXPECT_EQ(o.fetch->retries.load(), 0u);
     EXPECT_EQ(server.requests(), 0u);
 }
 

@@ -51,9 +51,9 @@ TEST_P(HttpFetchFlow, OrderedOutputKeepsInputOrderWhateverTheCompletionOrder) {
     for (int i = 1; i <= 120; ++i)
         EXPECT_EQ(o.lines[static_cast<std::size_t>(i - 1)], expected_line(i));
     expect_accounting(o, 120);
-    EXPECT_EQ(o.stats->records_ok.load(), 120u);
-    EXPECT_EQ(o.stats->requests_sent.load(), 120u);
-    EXPECT_EQ(o.stats->responses_2xx.load(), 120u);
+    EXPECT_EQ(records_ok(o), 120u);
+    EXPECT_EQ(o.http().requests.value(), 120u);
+    EXPECT_EQ(o.http().responses(200).value(), 120u);
 }
 
 TEST_P(HttpFetchFlow, UnorderedOutputLetsASlowRecordFinishLast) {
@@ -102,12 +102,12 @@ TEST_P(HttpFetchFlow, ExactlyConcurrencyRequestsInFlightOverReusedConnections) {
                            "batch_size = 10\nchannel_buffer_size = 10\ntimeout_seconds = 60\n"));
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_EQ(o.lines.size(), 100u);
+    // In flight at once, as the server saw them: exactly `concurrency`.
     EXPECT_EQ(server.max_concurrent(), 8u);
-    EXPECT_EQ(o.stats->max_in_flight.load(), 8u);
     EXPECT_LE(server.connections_opened(), 8u);
     EXPECT_GE(server.connections_opened(), 1u);
-    EXPECT_EQ(o.stats->connections_opened.load(), server.connections_opened());
     EXPECT_EQ(server.requests(), 100u);
+    EXPECT_EQ(o.http().requests.value(), 100u);
     expect_accounting(o, 100);
 }
 
@@ -173,10 +173,12 @@ TEST_P(HttpFetchFlow, CancellationAbortsHangingRequestsPromptly) {
     EXPECT_EQ(o.report.status.error().message, "a sibling stage failed");
     EXPECT_LT(o.report.wall, std::chrono::seconds{30}); // not the 600 s request timeout
     EXPECT_FALSE(o.output_exists);                      // the sink rolled back
-    ASSERT_TRUE(o.stats);
-    EXPECT_EQ(o.stats->max_in_flight.load(), 4u);
-    EXPECT_EQ(o.stats->records_ok.load(), 0u);
-    expect_accounting(o, o.stats->records_in.load());
+    ASSERT_NE(o.fetch, nullptr);
+    // Four in flight, and never more: four requests sent in all, none answered.
+    EXPECT_EQ(server.max_concurrent(), 4u);
+    EXPECT_EQ(o.http().requests.value(), 4u);
+    EXPECT_EQ(o.fetch->records_out.load(), 0u);
+    expect_accounting(o, o.fetch->records_in.load());
 }
 
 TEST_P(HttpFetchFlow, AFailingSiblingStageEndsTheRunWhileRequestsHang) {
@@ -217,11 +219,11 @@ TEST_P(HttpFetchFlow, GracefulStopInStreamingModeFinishesRequestsInFlight) {
         server.open_gate();
     });
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
-    ASSERT_TRUE(o.stats);
+    ASSERT_NE(o.fetch, nullptr);
     // Every record the stage received was fetched and written, none abandoned or nulled.
-    EXPECT_EQ(o.lines.size(), o.stats->records_in.load());
-    EXPECT_EQ(o.stats->records_ok.load(), o.stats->records_in.load());
-    EXPECT_EQ(o.stats->records_unfinished.load(), 0u);
+    EXPECT_EQ(o.lines.size(), o.fetch->records_in.load());
+    EXPECT_EQ(records_ok(o), o.fetch->records_in.load());
+    EXPECT_EQ(o.fetch->records_pending.load(), 0u);
     EXPECT_GE(o.lines.size(), 2u);
     for (std::size_t i = 0; i < o.lines.size(); ++i)
         EXPECT_EQ(o.lines[i], expected_line(static_cast<int>(i + 1)));
@@ -249,9 +251,9 @@ TEST_P(HttpFetchFlow, GracefulStopInBatchModeStartsNoNewRequest) {
     ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
     EXPECT_EQ(requested_at_stop, 2u);
     EXPECT_EQ(server.requests(), requested_at_stop) << "requests started after the stop";
-    ASSERT_TRUE(o.stats);
-    EXPECT_EQ(o.stats->records_ok.load(), 2u);
-    EXPECT_EQ(o.stats->records_unfinished.load(), o.stats->records_in.load() - 2);
+    ASSERT_NE(o.fetch, nullptr);
+    EXPECT_EQ(records_ok(o), 2u);
+    EXPECT_EQ(o.fetch->records_pending.load(), o.fetch->records_in.load() - 2);
     EXPECT_FALSE(o.output_exists) << "a stopped batch run commits no output";
 }
 

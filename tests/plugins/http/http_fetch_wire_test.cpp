@@ -94,7 +94,6 @@ TEST(HttpFetchResponses, GzipAndDeflateBodiesAreDecodedIntoTheRecord) {
 }
 
 TEST(HttpFetchResponses, UndecodableBodiesAreRecordErrorsThatSayWhyAndAreNotRetried) {
-    FakeTime time;
     HttpTestServer server;
     const std::string bomb = compress(std::string(8u << 20, '0'), Wrapper::Gzip);
     server.route("/users/", [&](const HttpTestRequest& r) {
@@ -113,6 +112,7 @@ TEST(HttpFetchResponses, UndecodableBodiesAreRecordErrorsThatSayWhyAndAreNotRetr
         return reply;
     });
     PipelineFixture fx(4);
+    fx.use_fake_time();
     const std::string tail = "[error_handling]\ndead_letter_queue = { enabled = true, path = \"" +
                              fx.dlq_path() + "\" }\n";
     Outcome o = fx.run(fx.pipeline(ExecutorKind::Channel,
@@ -124,8 +124,8 @@ TEST(HttpFetchResponses, UndecodableBodiesAreRecordErrorsThatSayWhyAndAreNotRetr
     ASSERT_EQ(o.lines.size(), 1u);
     EXPECT_EQ(o.lines[0], R"({"id":4,"name":"n4","http_result":{"ok":true}})");
     EXPECT_EQ(server.requests(), 4u) << "none of these is retried";
-    EXPECT_EQ(o.stats->records_dead_lettered.load(), 3u);
-    EXPECT_EQ(o.stats->too_large.load(), 1u);
+    EXPECT_EQ(o.fetch->records_dead_lettered.load(), 3u);
+    EXPECT_EQ(o.http().errors_by(obs::HttpMetrics::Failure::TooLarge).value(), 1u);
     EXPECT_NE(o.dead_letters.find("response body over 1000000 bytes after decoding gzip"),
               std::string::npos)
         << o.dead_letters;

@@ -24,6 +24,10 @@ class Runtime;         // exec/runtime.hpp: the Asio execution contexts of a run
 class DeadLetterQueue; // exec/dead_letter.hpp
 class RunJournal;      // exec/journal.hpp
 
+namespace net {
+class Clock; // net/clock.hpp
+}
+
 /// Paths of temporary output files currently being written, so that an immediate abort (second
 /// signal, kill by timeout) can delete them before the process exits. Thread-safe.
 class TempFiles {
@@ -133,6 +137,20 @@ public:
     std::function<double()> uniform01;
     /// Called before every retry wait with the stage and the delay chosen (tests record them).
     std::function<void(std::string_view stage, std::chrono::milliseconds delay)> on_backoff;
+
+    /// How stages that wait on their own (http.fetch: retry backoff, Retry-After, rate limit)
+    /// tell the time and draw their backoff jitter. Where a member is empty (always, outside
+    /// tests) each stage run uses the real steady clock, or a random source of its own. Tests
+    /// give virtual time and a fixed jitter, and read the delays asked for instead of sleeping.
+    struct StageTime {
+        /// Makes the clock of one stage run. Called on the run's executor (strand), the only
+        /// one that then uses the clock.
+        std::function<std::unique_ptr<net::Clock>()> make_clock;
+        /// A uniform integer in [0, max_inclusive] (net::UniformRandom). Called from stage
+        /// runs' executors, several of which may run at once.
+        std::function<std::uint64_t(std::uint64_t max_inclusive)> random;
+    };
+    StageTime stage_time;
 
     /// Waits up to `d` on the calling thread, returning early (false) when a stop or a
     /// cancellation is requested. Not for I/O threads.
