@@ -39,7 +39,19 @@ std::optional<Op> op_named(std::string_view name);
 /// Every operation name, for messages and documentation.
 std::span<const std::string_view> op_names() noexcept;
 /// Whether operation `op` reads its values as numbers only (sum, avg, median, ...).
-bool is_numeric(Op op) noexcept;
+inline bool is_numeric(Op op) noexcept {
+    switch (op) {
+    case Op::Sum:
+    case Op::Avg:
+    case Op::Median:
+    case Op::Percentile:
+    case Op::Std:
+    case Op::Var:
+        return true;
+    default:
+        return false;
+    }
+}
 
 struct Aggregation {
     Op op = Op::Count;
@@ -87,12 +99,20 @@ struct Input {
 /// Whether `a` can take `in`: a value that should be a number and is not is an error naming
 /// the column. A record is checked against every aggregation before any folds it, so that a
 /// failed record counts nowhere.
-Status check(const Aggregation& a, const Input& in);
+Status check_slow(const Aggregation& a, const Input& in);
+inline Status check(const Aggregation& a, const Input& in) {
+    if (!a.input || !is_numeric(a.op) || in.number) return {}; // per record: no call
+    return check_slow(a, in);
+}
 
-/// Folds `in` (absent for a bare count) into `s`; it must pass check() (fold checks again).
-Status fold(const Aggregation& a, AggState& s, const Input& in, Arena& arena);
+/// Folds `in` (absent for a bare count) into `s`; `in` must have passed check().
+void fold(const Aggregation& a, AggState& s, const Input& in, Arena& arena);
+/// check() and fold() of one value.
 inline Status fold(const Aggregation& a, AggState& s, const Value& v, Arena& arena) {
-    return fold(a, s, Input::of(v), arena);
+    const Input in = Input::of(v);
+    CONVEYOR_TRY(check(a, in));
+    fold(a, s, in, arena);
+    return {};
 }
 
 /// The result of `s`: in `arena` where it needs memory.

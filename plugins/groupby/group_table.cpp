@@ -21,19 +21,18 @@ std::uint32_t GroupTable::insert(const std::string& key, const Value* keys,
     return g;
 }
 
-Status GroupTable::fold(std::uint32_t g, const Input* inputs) {
+void GroupTable::fold(std::uint32_t g, const Input* inputs) {
     AggState* states = states_.data() + static_cast<std::size_t>(g) * aggregations_.size();
     for (std::size_t a = 0; a < aggregations_.size(); ++a) {
         const Aggregation& agg = aggregations_[a];
         if (!has_extra(agg.op)) {
-            CONVEYOR_TRY(groupby::fold(agg, states[a], inputs[a], *arena_));
+            groupby::fold(agg, states[a], inputs[a], *arena_);
             continue;
         }
         const std::size_t before = states[a].extra_bytes_hint();
-        CONVEYOR_TRY(groupby::fold(agg, states[a], inputs[a], *arena_));
+        groupby::fold(agg, states[a], inputs[a], *arena_);
         bytes_ += states[a].extra_bytes_hint() - before;
     }
-    return {};
 }
 
 void GroupTable::result_row(std::uint32_t g, std::span<Value> row, Arena& arena) {

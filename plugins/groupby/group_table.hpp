@@ -27,7 +27,7 @@ public:
     /// number of its first record.
     std::uint32_t insert(const std::string& key, const Value* keys, std::int64_t first_seq);
     /// Folds one record's aggregation inputs (one per aggregation) into group `g`.
-    Status fold(std::uint32_t g, const Input* inputs);
+    void fold(std::uint32_t g, const Input* inputs);
 
     [[nodiscard]] std::size_t size() const noexcept { return first_seq_.size(); }
     [[nodiscard]] std::int64_t first_seq(std::uint32_t g) const noexcept { return first_seq_[g]; }

@@ -166,8 +166,7 @@ private:
                 return record_failed(schema, row, std::move(st).error());
         }
         if (!g) g = pass.table.insert(key_, values_.data(), seq);
-        if (Status st = pass.table.fold(*g, inputs_.data()); !st)
-            return record_failed(schema, row, std::move(st).error());
+        pass.table.fold(*g, inputs_.data());
         // A partition is split again only past a floor: splitting small ones costs more in
         // files than it saves in memory.
         const std::uint64_t limit = pass.depth == 0 ? budget_ : std::max(budget_, kPartFloor);

@@ -3,6 +3,7 @@
 #include "conveyor/core/error.hpp"
 
 #include <cassert>
+#include <memory>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -67,27 +68,35 @@ private:
     std::variant<T, Error> v_;
 };
 
+/// Success carries nothing and costs a null pointer (a Status is returned per record on hot
+/// paths); a failure holds its Error on the heap.
 template <>
 class [[nodiscard]] Result<void> {
 public:
     Result() = default;
-    Result(Failure f) : err_(std::move(f.error)), failed_(true) {}
-    Result(Error e) : err_(std::move(e)), failed_(true) {}
+    Result(Failure f) : err_(std::make_unique<Error>(std::move(f.error))) {}
+    Result(Error e) : err_(std::make_unique<Error>(std::move(e))) {}
+    Result(const Result& other) : err_(other.err_ ? std::make_unique<Error>(*other.err_) : nullptr) {}
+    Result(Result&&) noexcept = default;
+    Result& operator=(const Result& other) {
+        if (this != &other) err_ = other.err_ ? std::make_unique<Error>(*other.err_) : nullptr;
+        return *this;
+    }
+    Result& operator=(Result&&) noexcept = default;
 
-    [[nodiscard]] bool ok() const noexcept { return !failed_; }
+    [[nodiscard]] bool ok() const noexcept { return !err_; }
     explicit operator bool() const noexcept { return ok(); }
     const Error& error() const& {
-        assert(failed_);
-        return err_;
+        assert(err_);
+        return *err_;
     }
     Error&& error() && {
-        assert(failed_);
-        return std::move(err_);
+        assert(err_);
+        return std::move(*err_);
     }
 
 private:
-    Error err_;
-    bool failed_ = false;
+    std::unique_ptr<Error> err_;
 };
 
 using Status = Result<void>;
