@@ -30,33 +30,34 @@ enum class OnError : std::uint8_t {
     DeadLetter, ///< the record and the error go to [error_handling] dead_letter_queue
 };
 
-/// A validated http.fetch configuration (see register.cpp for the option table).
+/// A validated http.fetch configuration. build_fetch (register.cpp) sets every member from the
+/// options; their defaults live once, in its option table's struct (HttpFetchOptions).
 struct HttpFetchConfig {
     net::Template url;
-    std::string method = "GET";
-    FetchMode mode = FetchMode::PerRow;
-    std::string result_field = "http_result";
+    std::string method;
+    FetchMode mode{};
+    std::string result_field;
     std::vector<std::pair<std::string, net::Template>> headers;
     std::optional<net::Template> body;
     bool content_type_given = false; ///< a header sets Content-Type
-    std::size_t concurrency = 10;
-    bool ordered = true;
-    std::uint32_t retries = 3;
+    std::size_t concurrency = 0;
+    bool ordered = false;
+    std::uint32_t retries = 0;
     net::BackoffPolicy backoff;
-    OnError on_error = OnError::Null;
+    OnError on_error{};
     /// Which of on_error, retries and the backoff were set in [stages.config]; the others
     /// follow the stage's error handling when the stage opens (see HttpFetchStage::open).
     bool on_error_given = false;
     bool retries_given = false;
     bool backoff_given = false;
-    std::chrono::milliseconds timeout{30000};
-    std::size_t max_response_bytes = 10u << 20;
+    std::chrono::milliseconds timeout{};
+    std::size_t max_response_bytes = 0;
     bool response_status = false;
     bool response_headers = false;
     std::optional<double> rate_limit_per_second;
-    bool tls_verify = true;
+    bool tls_verify = true; ///< kept on here too: never off by accident
     std::string ca_file;
-    std::size_t batch_size = 100; ///< records per request in mode = "batch"
+    std::size_t batch_size = 0; ///< records per request in mode = "batch"
 };
 
 /// The http.fetch stage definition. Immutable. What a run counts goes to its StageMetrics

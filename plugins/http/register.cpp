@@ -1,12 +1,15 @@
 #include "conveyor/config/limits.hpp"
-#include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/core/ascii.hpp"
+#include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "http_fetch.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
 
 namespace conveyor::plugins {
 
@@ -16,21 +19,131 @@ using http::FetchMode;
 using http::HttpFetchConfig;
 using http::OnError;
 
-OptionSpec option(std::string name, OptionType type, OptionValue def, std::string description) {
-    OptionSpec o;
-    o.name = std::move(name);
-    o.type = type;
-    o.default_value = std::move(def);
-    o.description = std::move(description);
-    return o;
-}
+/// http.fetch's options as its table fills them. A member with an initializer has that
+/// default; an optional one without is absent unless the pipeline gives it.
+struct HttpFetchOptions {
+    std::string url;
+    std::string method = "GET";
+    FetchMode mode = FetchMode::PerRow;
+    std::string result_field = "http_result";
+    std::optional<StringPairs> headers;
+    std::optional<std::string> body;
+    /// Filled from [global] concurrency by the loader when not given (`inherits`).
+    std::optional<std::size_t> concurrency;
+    bool ordered = true;
+    std::uint32_t retries = 3;
+    std::int64_t retry_base_delay_ms = 100;
+    std::int64_t max_retry_delay_ms = 10000;
+    /// Absent: the stage's error strategy decides when it opens.
+    std::optional<OnError> on_error;
+    std::int64_t timeout_ms = 30000;
+    std::optional<double> timeout_seconds;
+    std::size_t max_response_bytes = 10u << 20;
+    bool response_status = false;
+    bool response_headers = false;
+    std::optional<double> rate_limit_per_second;
+    bool tls_verify = true;
+    std::optional<std::string> ca_file;
+    std::size_t batch_size = 100;
+};
 
-OptionSpec int_option(std::string name, OptionValue def, double min, double max,
-                      std::string description) {
-    OptionSpec o = option(std::move(name), OptionType::Int, std::move(def), std::move(description));
-    o.min = min;
-    o.max = max;
-    return o;
+const OptionTable<HttpFetchOptions>& fetch_options() {
+    using O = HttpFetchOptions;
+    static const auto table =
+        OptionTable<O>()
+            .add("url", &O::url,
+                 {.description = "URL template, e.g. \"https://api.example.com/users/{{ id }}\".",
+                  .required = true})
+            .add("method", &O::method,
+                 {.description = "GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS (POST by default "
+                                 "in mode = \"batch\")."})
+            .add_choice(
+                "mode", &O::mode, {{"per_row", FetchMode::PerRow}, {"batch", FetchMode::Batch}},
+                {.description = "\"per_row\": one request per record; \"batch\": one request per "
+                                "group of batch_size records, whose body's {{ records }} is the "
+                                "group as a JSON array (the whole body when no body is given); the "
+                                "response is attached to every record of the group."})
+            .add("result_field", &O::result_field,
+                 {.description = "Field that receives the parsed response (null on failure with "
+                                 "on_error = \"null\")."})
+            .add("headers", &O::headers,
+                 {.description = "Request headers; values are templates. Never logged."})
+            .add("body", &O::body,
+                 {.description = "Request body template (values JSON-escaped, strings without "
+                                 "quotes). Content-Type defaults to application/json."})
+            .add("concurrency", &O::concurrency,
+                 {.description = "Requests in flight at most (default: [global] concurrency).",
+                  .min = 1,
+                  .max = config::kMaxConcurrency,
+                  .inherits = "concurrency"})
+            .add("ordered", &O::ordered,
+                 {.description = "Emit records in input order (false: as responses arrive)."})
+            .add("retries", &O::retries,
+                 {.description = "Retries after the first attempt for transient failures.",
+                  .min = 0,
+                  .max = 100})
+            .add("retry_base_delay_ms", &O::retry_base_delay_ms,
+                 {.description = "Backoff base: retry n waits a random time in [0, min("
+                                 "max_retry_delay_ms, retry_base_delay_ms * 2^n)].",
+                  .min = 0,
+                  .max = 3600000})
+            .add("max_retry_delay_ms", &O::max_retry_delay_ms,
+                 {.description = "Longest wait before a retry (also caps Retry-After).",
+                  .min = 0,
+                  .max = 3600000})
+            .add_choice("on_error", &O::on_error,
+                        {{"null", OnError::Null},
+                         {"drop", OnError::Drop},
+                         {"fail", OnError::Fail},
+                         {"dead_letter", OnError::DeadLetter}},
+                        {.description =
+                             "After the last attempt: \"null\" (keep the record with a null "
+                             "result, the earlier tool's behaviour), \"drop\", \"fail\" or "
+                             "\"dead_letter\" (needs [error_handling] dead_letter_queue). "
+                             "Default: what the stage's error strategy says (stop: fail; "
+                             "continue: dead_letter, or drop without a queue)."})
+            .add("timeout_ms", &O::timeout_ms,
+                 {.description = "Deadline per attempt: connect, TLS, sending and the whole "
+                                 "response.",
+                  .min = 1,
+                  .max = 86400000})
+            // timeout_ms's range: a longer deadline would overflow when turned into
+            // milliseconds.
+            .add("timeout_seconds", &O::timeout_seconds,
+                 {.description = "The same deadline in seconds (the earlier tool's key); give "
+                                 "either this or timeout_ms.",
+                  .min = 0.001,
+                  .max = 86400,
+                  .unit = OptionUnit::Seconds,
+                  .aliases = {"timeout"}})
+            .add("max_response_bytes", &O::max_response_bytes,
+                 {.description = "Larger response bodies are an error for that record, before "
+                                 "and after undoing a gzip or deflate Content-Encoding.",
+                  .min = 0,
+                  .max = 4.0e9})
+            .add("response_status", &O::response_status,
+                 {.description = "Add field response_status (the final HTTP status)."})
+            .add("response_headers", &O::response_headers,
+                 {.description = "Add field response_headers (object, lower-case names)."})
+            // Below the minimum the waits of queued requests no longer fit the timer's
+            // nanoseconds (a rate of 1e-10 overflowed into no limit at all); above the maximum
+            // the bucket's arithmetic loses whole tokens.
+            .add("rate_limit_per_second", &O::rate_limit_per_second,
+                 {.description = "Request rate cap for the stage, retries included (token "
+                                 "bucket, bursts of at most one second's worth); from 0.001 (one "
+                                 "request every 1000 s) to 1e9.",
+                  .min = 0.001,
+                  .max = 1e9})
+            .add("tls_verify", &O::tls_verify,
+                 {.description = "Verify server certificates and host names (https)."})
+            .add("ca_file", &O::ca_file,
+                 {.description = "PEM file of extra trusted CA certificates (self-signed "
+                                 "servers)."})
+            .add("batch_size", &O::batch_size,
+                 {.description = "Records per request in mode = \"batch\".",
+                  .min = 1,
+                  .max = 1000000});
+    return table;
 }
 
 bool is_token_char(unsigned char c) {
@@ -44,143 +157,142 @@ std::string upper(std::string s) {
     return s;
 }
 
-std::unique_ptr<Stage> build_fetch(BuildContext& ctx) {
-    const Options& o = ctx.options();
+/// The URL template, whose scheme must be written out (a record field cannot choose it).
+void read_url(BuildContext& ctx, const std::string& text, HttpFetchConfig& cfg) {
+    auto url = net::Template::parse(text);
+    if (!url) {
+        ctx.error("url", "invalid url template: " + url.error().message);
+        return;
+    }
+    cfg.url = std::move(url).value();
+    const std::string prefix = ascii_lower(cfg.url.literal_prefix().substr(0, 8));
+    if (!prefix.starts_with("http://") && !prefix.starts_with("https://"))
+        ctx.error("url", "must start with http:// or https:// (the scheme cannot come from a "
+                         "record field)");
+}
+
+/// Header names must be HTTP tokens, not ones conveyor sets itself; values are templates
+/// without line breaks.
+void read_headers(BuildContext& ctx, const StringPairs& headers, HttpFetchConfig& cfg) {
+    for (const auto& [name, value] : headers) {
+        if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+                return is_token_char(static_cast<unsigned char>(c));
+            })) {
+            ctx.error("headers", "\"" + name + "\" is not a valid header name");
+            continue;
+        }
+        const std::string lname = ascii_lower(name);
+        if (lname == "host" || lname == "content-length" || lname == "transfer-encoding") {
+            ctx.error("headers", "header \"" + name +
+                                     "\" is set by conveyor from the URL and body; remove it");
+            continue;
+        }
+        if (value.find_first_of("\r\n") != std::string::npos) {
+            ctx.error("headers", "the value of header \"" + name + "\" contains a line break");
+            continue;
+        }
+        if (lname == "content-type") cfg.content_type_given = true;
+        auto tpl = net::Template::parse(value);
+        if (!tpl) {
+            ctx.error("headers",
+                      "invalid template for header \"" + name + "\": " + tpl.error().message);
+            continue;
+        }
+        cfg.headers.emplace_back(name, std::move(tpl).value());
+    }
+}
+
+/// In mode = "batch" one request carries many records: only the body's {{ records }} may
+/// come from them.
+void check_batch_templates(BuildContext& ctx, const HttpFetchConfig& cfg) {
+    if (cfg.url.has_placeholders())
+        ctx.error("url", "in mode = \"batch\" the URL cannot use record fields: one request "
+                         "carries many records (put them in the body with {{ records }})");
+    for (const auto& [name, tpl] : cfg.headers)
+        if (tpl.has_placeholders())
+            ctx.error("headers",
+                      "in mode = \"batch\" header \"" + name + "\" cannot use record fields");
+    if (cfg.body) {
+        for (const std::string& n : cfg.body->names())
+            if (n != "records")
+                ctx.error("body", "in mode = \"batch\" the body can only use {{ records }} (the "
+                                  "group's records as a JSON array), not {{ " +
+                                      n + " }}");
+    }
+}
+
+/// The stage from its options; reports what their declarations cannot say: templates, header
+/// names, method spelling and the options that depend on each other.
+std::unique_ptr<Stage> build_fetch(BuildContext& ctx, const HttpFetchOptions& o) {
+    // Whether the pipeline wrote a key that has a default: the filled struct holds the
+    // default either way, and `conveyor describe` shows these defaults.
+    const Options& given = ctx.options();
     HttpFetchConfig cfg;
 
-    if (auto url = net::Template::parse(o.get_string("url")); url) {
-        cfg.url = std::move(url).value();
-        const std::string prefix = ascii_lower(cfg.url.literal_prefix().substr(0, 8));
-        if (!prefix.starts_with("http://") && !prefix.starts_with("https://"))
-            ctx.error("url", "must start with http:// or https:// (the scheme cannot come from a "
-                             "record field)");
-    } else {
-        ctx.error("url", "invalid url template: " + url.error().message);
-    }
+    read_url(ctx, o.url, cfg);
 
-    cfg.method = upper(o.get_string("method"));
+    cfg.method = upper(o.method);
     static const std::vector<std::string> kMethods = {"GET",   "HEAD",   "POST",   "PUT",
                                                       "PATCH", "DELETE", "OPTIONS"};
     if (std::find(kMethods.begin(), kMethods.end(), cfg.method) == kMethods.end())
         ctx.error("method", "must be one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, not \"" +
-                                o.get_string("method") + "\"");
+                                o.method + "\"");
 
-    cfg.mode = o.get_string("mode") == "batch" ? FetchMode::Batch : FetchMode::PerRow;
-    if (cfg.mode == FetchMode::Batch && !o.given("method")) cfg.method = "POST";
+    cfg.mode = o.mode;
+    if (cfg.mode == FetchMode::Batch && !given.given("method")) cfg.method = "POST";
 
-    cfg.result_field = o.get_string("result_field");
+    cfg.result_field = o.result_field;
     if (cfg.result_field.empty()) ctx.error("result_field", "must not be empty");
 
-    if (o.given("headers")) {
-        for (auto& [name, value] : o.get_string_map("headers")) {
-            if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
-                    return is_token_char(static_cast<unsigned char>(c));
-                })) {
-                ctx.error("headers", "\"" + name + "\" is not a valid header name");
-                continue;
-            }
-            const std::string lname = ascii_lower(name);
-            if (lname == "host" || lname == "content-length" || lname == "transfer-encoding") {
-                ctx.error("headers", "header \"" + name +
-                                         "\" is set by conveyor from the URL and body; remove it");
-                continue;
-            }
-            if (value.find_first_of("\r\n") != std::string::npos) {
-                ctx.error("headers", "the value of header \"" + name + "\" contains a line break");
-                continue;
-            }
-            if (lname == "content-type") cfg.content_type_given = true;
-            auto tpl = net::Template::parse(value);
-            if (!tpl) {
-                ctx.error("headers",
-                          "invalid template for header \"" + name + "\": " + tpl.error().message);
-                continue;
-            }
-            cfg.headers.emplace_back(name, std::move(tpl).value());
-        }
-    }
+    if (o.headers) read_headers(ctx, *o.headers, cfg);
 
-    if (o.given("body")) {
-        if (auto body = net::Template::parse(o.get_string("body")); body)
+    if (o.body) {
+        if (auto body = net::Template::parse(*o.body); body)
             cfg.body = std::move(body).value();
         else
             ctx.error("body", "invalid body template: " + body.error().message);
     }
 
-    if (cfg.mode == FetchMode::Batch) {
-        if (cfg.url.has_placeholders())
-            ctx.error("url", "in mode = \"batch\" the URL cannot use record fields: one request "
-                             "carries many records (put them in the body with {{ records }})");
-        for (const auto& [name, tpl] : cfg.headers)
-            if (tpl.has_placeholders())
-                ctx.error("headers",
-                          "in mode = \"batch\" header \"" + name + "\" cannot use record fields");
-        if (cfg.body) {
-            for (const std::string& n : cfg.body->names())
-                if (n != "records")
-                    ctx.error("body",
-                              "in mode = \"batch\" the body can only use {{ records }} (the "
-                              "group's records as a JSON array), not {{ " +
-                                  n + " }}");
-        }
-    }
+    if (cfg.mode == FetchMode::Batch) check_batch_templates(ctx, cfg);
 
-    cfg.concurrency = o.given("concurrency") ? static_cast<std::size_t>(o.get_int("concurrency"))
-                                             : ctx.global().concurrency;
-    if (cfg.concurrency == 0) cfg.concurrency = 1;
-    cfg.ordered = o.get_bool("ordered");
-    cfg.retries = static_cast<std::uint32_t>(o.get_int("retries"));
-    cfg.backoff.base_delay = std::chrono::milliseconds{o.get_int("retry_base_delay_ms")};
-    cfg.backoff.max_delay = std::chrono::milliseconds{o.get_int("max_retry_delay_ms")};
-    cfg.retries_given = o.given("retries");
-    cfg.backoff_given = o.given("retry_base_delay_ms") || o.given("max_retry_delay_ms");
-    cfg.on_error_given = o.given("on_error");
+    // Only a build outside the loader (which fills it from [global]) leaves it absent.
+    cfg.concurrency = o.concurrency.value_or(1);
+    cfg.ordered = o.ordered;
+    cfg.retries = o.retries;
+    cfg.backoff.base_delay = std::chrono::milliseconds{o.retry_base_delay_ms};
+    cfg.backoff.max_delay = std::chrono::milliseconds{o.max_retry_delay_ms};
+    cfg.retries_given = given.given("retries");
+    cfg.backoff_given = given.given("retry_base_delay_ms") || given.given("max_retry_delay_ms");
+    cfg.on_error_given = o.on_error.has_value();
+    cfg.on_error = o.on_error.value_or(OnError::Null);
 
-    if (cfg.on_error_given) {
-        const std::string& on_error = o.get_string("on_error");
-        cfg.on_error = on_error == "drop"          ? OnError::Drop
-                       : on_error == "fail"        ? OnError::Fail
-                       : on_error == "dead_letter" ? OnError::DeadLetter
-                                                   : OnError::Null;
-    }
-
-    if (o.given("timeout_ms") && o.given("timeout_seconds")) {
+    if (o.timeout_seconds && given.given("timeout_ms"))
         ctx.error("timeout_seconds", "give either timeout_ms or timeout_seconds, not both");
-    } else if (o.given("timeout_seconds")) {
-        const double secs = o.get_double("timeout_seconds");
-        if (!(secs > 0) || !std::isfinite(secs))
-            ctx.error("timeout_seconds", "must be a positive number of seconds");
-        else
-            cfg.timeout = std::chrono::milliseconds{
-                std::max<std::int64_t>(1, static_cast<std::int64_t>(std::llround(secs * 1000)))};
-    } else {
-        cfg.timeout = std::chrono::milliseconds{o.get_int("timeout_ms")};
-    }
+    else if (o.timeout_seconds)
+        cfg.timeout = std::chrono::milliseconds{std::max<std::int64_t>(
+            1, static_cast<std::int64_t>(std::llround(*o.timeout_seconds * 1000)))};
+    else
+        cfg.timeout = std::chrono::milliseconds{o.timeout_ms};
 
-    cfg.max_response_bytes = static_cast<std::size_t>(o.get_int("max_response_bytes"));
-    cfg.response_status = o.get_bool("response_status");
-    cfg.response_headers = o.get_bool("response_headers");
-    if (o.given("rate_limit_per_second")) {
-        const double rate = o.get_double("rate_limit_per_second");
-        if (!(rate > 0) || !std::isfinite(rate))
-            ctx.error("rate_limit_per_second", "must be a positive number of requests per second");
-        else
-            cfg.rate_limit_per_second = rate;
-    }
-    cfg.tls_verify = o.get_bool("tls_verify");
-    if (o.given("ca_file")) {
-        cfg.ca_file = o.get_string("ca_file");
+    cfg.max_response_bytes = o.max_response_bytes;
+    cfg.response_status = o.response_status;
+    cfg.response_headers = o.response_headers;
+    cfg.rate_limit_per_second = o.rate_limit_per_second;
+    cfg.tls_verify = o.tls_verify;
+    if (o.ca_file) {
+        cfg.ca_file = *o.ca_file;
         if (cfg.ca_file.empty()) ctx.error("ca_file", "must name a PEM file");
         if (!cfg.tls_verify)
             ctx.warning("ca_file", "ca_file has no effect with tls_verify = false");
     }
-    cfg.batch_size = static_cast<std::size_t>(o.get_int("batch_size"));
-    if (o.given("batch_size") && cfg.mode != FetchMode::Batch)
+    cfg.batch_size = o.batch_size;
+    if (given.given("batch_size") && cfg.mode != FetchMode::Batch)
         ctx.warning("batch_size", "batch_size is used only with mode = \"batch\"");
-    for (const std::string& name :
-         {std::string("response_status"), std::string("response_headers")})
-        if (o.get_bool(name) && name == cfg.result_field)
-            ctx.error("result_field", "\"" + name + "\" is also written by " + name + " = true");
+    // The result may not land in a field a response option writes.
+    if ((o.response_status && cfg.result_field == "response_status") ||
+        (o.response_headers && cfg.result_field == "response_headers"))
+        ctx.error("result_field", "\"" + cfg.result_field + "\" is also written by " +
+                                      cfg.result_field + " = true");
 
     if (ctx.failed()) return nullptr;
     return std::make_unique<http::HttpFetchStage>(std::move(cfg));
@@ -213,86 +325,10 @@ void register_http(Registry& registry) {
         "against "
         "the system store (ca_file adds a CA; tls_verify = false turns checks off). Debug logs "
         "show each request with credentials redacted; header values are never logged.";
-    OptionSpec url = option("url", OptionType::String, {},
-                            "URL template, e.g. \"https://api.example.com/users/{{ id }}\".");
-    url.required = true;
-    fn.options.push_back(std::move(url));
-    fn.options.push_back(option("method", OptionType::String, "GET",
-                                "GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS (POST by default "
-                                "in mode = \"batch\")."));
-    OptionSpec mode = option("mode", OptionType::String, "per_row",
-                             "\"per_row\": one request per record; \"batch\": one request per "
-                             "group of batch_size records, whose body's {{ records }} is the group "
-                             "as a JSON array (the whole body when no body is given); the response "
-                             "is attached to every record of the group.");
-    mode.choices = {"per_row", "batch"};
-    fn.options.push_back(std::move(mode));
-    fn.options.push_back(option("result_field", OptionType::String, "http_result",
-                                "Field that receives the parsed response (null on failure with "
-                                "on_error = \"null\")."));
-    fn.options.push_back(option("headers", OptionType::StringMap, {},
-                                "Request headers; values are templates. Never logged."));
-    fn.options.push_back(option("body", OptionType::String, {},
-                                "Request body template (values JSON-escaped, strings without "
-                                "quotes). Content-Type defaults to application/json."));
-    fn.options.push_back(int_option("concurrency", {}, 1, config::kMaxConcurrency,
-                                    "Requests in flight at most (default: [global] concurrency)."));
-    fn.options.push_back(option("ordered", OptionType::Bool, true,
-                                "Emit records in input order (false: as responses arrive)."));
-    fn.options.push_back(int_option("retries", 3, 0, 100,
-                                    "Retries after the first attempt for transient failures."));
-    fn.options.push_back(int_option("retry_base_delay_ms", 100, 0, 3600000,
-                                    "Backoff base: retry n waits a random time in [0, min("
-                                    "max_retry_delay_ms, retry_base_delay_ms * 2^n)]."));
-    fn.options.push_back(int_option("max_retry_delay_ms", 10000, 0, 3600000,
-                                    "Longest wait before a retry (also caps Retry-After)."));
-    OptionSpec on_error = option("on_error", OptionType::String, {},
-                                 "After the last attempt: \"null\" (keep the record with a null "
-                                 "result, the earlier tool's behaviour), \"drop\", \"fail\" or "
-                                 "\"dead_letter\" (needs [error_handling] dead_letter_queue). "
-                                 "Default: what the stage's error strategy says (stop: fail; "
-                                 "continue: dead_letter, or drop without a queue).");
-    on_error.choices = {"null", "drop", "fail", "dead_letter"};
-    fn.options.push_back(std::move(on_error));
-    fn.options.push_back(int_option("timeout_ms", 30000, 1, 86400000,
-                                    "Deadline per attempt: connect, TLS, sending and the whole "
-                                    "response."));
-    OptionSpec timeout_s = option("timeout_seconds", OptionType::Float, {},
-                                  "The same deadline in seconds (the earlier tool's key); give "
-                                  "either this or timeout_ms.");
-    timeout_s.aliases = {"timeout"};
-    // timeout_ms's range: a longer deadline would overflow when turned into milliseconds.
-    timeout_s.min = 0.001;
-    timeout_s.max = 86400;
-    fn.options.push_back(std::move(timeout_s));
-    fn.options.push_back(int_option("max_response_bytes", 10 * 1024 * 1024, 0, 4.0e9,
-                                    "Larger response bodies are an error for that record, "
-                                    "before and after undoing a gzip or deflate "
-                                    "Content-Encoding."));
-    fn.options.push_back(option("response_status", OptionType::Bool, false,
-                                "Add field response_status (the final HTTP status)."));
-    fn.options.push_back(option("response_headers", OptionType::Bool, false,
-                                "Add field response_headers (object, lower-case names)."));
-    OptionSpec rate = option("rate_limit_per_second", OptionType::Float, {},
-                             "Request rate cap for the stage, retries included (token bucket, "
-                             "bursts of at most one second's worth); from 0.001 (one request "
-                             "every 1000 s) to 1e9.");
-    // Below the minimum the waits of queued requests no longer fit the timer's nanoseconds
-    // (a rate of 1e-10 overflowed into no limit at all); above the maximum the bucket's
-    // arithmetic loses whole tokens.
-    rate.min = 0.001;
-    rate.max = 1e9;
-    fn.options.push_back(std::move(rate));
-    fn.options.push_back(option("tls_verify", OptionType::Bool, true,
-                                "Verify server certificates and host names (https)."));
-    fn.options.push_back(
-        option("ca_file", OptionType::String, {},
-               "PEM file of extra trusted CA certificates (self-signed servers)."));
-    fn.options.push_back(
-        int_option("batch_size", 100, 1, 1000000, "Records per request in mode = \"batch\"."));
+    fn.options = fetch_options().specs();
     fn.min_inputs = 1;
     fn.max_inputs = 1;
-    fn.factory = build_fetch;
+    fn.factory = bind_options(fetch_options(), build_fetch);
     registry.add(std::move(fn));
 }
 

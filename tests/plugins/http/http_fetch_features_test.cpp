@@ -459,5 +459,95 @@ TEST(HttpFetchConfig, SeedDocumentExamplesLoad) {
     EXPECT_EQ(diags.find("mode"), std::string::npos) << diags;
 }
 
+/// The config a pipeline's http.fetch stage was built with (fails the test when it does not
+/// load).
+std::optional<HttpFetchConfig> built_config(const std::string& fetch_config,
+                                            const std::string& global = "") {
+    PipelineFixture fx;
+    Registry registry;
+    register_builtin_plugins(registry);
+    LoadResult r = load_pipeline_text(fx.pipeline(ExecutorKind::Dag, fetch_config, global),
+                                      "pipeline.toml", registry);
+    EXPECT_TRUE(r.pipeline.has_value()) << r.diagnostics.to_string();
+    if (!r.pipeline) return std::nullopt;
+    const auto* stage =
+        dynamic_cast<const HttpFetchStage*>(r.pipeline->find_stage("fetch")->stage.get());
+    EXPECT_NE(stage, nullptr);
+    if (!stage) return std::nullopt;
+    return stage->config();
+}
+
+TEST(HttpFetchConfig, DefaultsComeFromTheOptionTable) {
+    const auto c = built_config("url = \"http://h/{{ id }}\"\n");
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->method, "GET");
+    EXPECT_EQ(c->mode, FetchMode::PerRow);
+    EXPECT_EQ(c->result_field, "http_result");
+    EXPECT_EQ(c->concurrency, 10u); // [global] concurrency's default
+    EXPECT_TRUE(c->ordered);
+    EXPECT_EQ(c->retries, 3u);
+    EXPECT_EQ(c->backoff.base_delay, milliseconds(100));
+    EXPECT_EQ(c->backoff.max_delay, milliseconds(10000));
+    EXPECT_EQ(c->timeout, milliseconds(30000));
+    EXPECT_EQ(c->max_response_bytes, std::size_t{10} << 20);
+    EXPECT_FALSE(c->response_status);
+    EXPECT_FALSE(c->response_headers);
+    EXPECT_FALSE(c->rate_limit_per_second);
+    EXPECT_TRUE(c->tls_verify);
+    EXPECT_TRUE(c->ca_file.empty());
+    EXPECT_EQ(c->batch_size, 100u);
+    EXPECT_TRUE(c->headers.empty());
+    EXPECT_FALSE(c->body);
+    // Left to the stage's error handling when it opens.
+    EXPECT_FALSE(c->on_error_given);
+    EXPECT_FALSE(c->retries_given);
+    EXPECT_FALSE(c->backoff_given);
+}
+
+TEST(HttpFetchConfig, ConcurrencyInheritsGlobalUnlessGiven) {
+    const auto inherited = built_config("url = \"http://h/{{ id }}\"\n", "concurrency = 7\n");
+    ASSERT_TRUE(inherited);
+    EXPECT_EQ(inherited->concurrency, 7u);
+    const auto own =
+        built_config("url = \"http://h/{{ id }}\"\nconcurrency = 3\n", "concurrency = 7\n");
+    ASSERT_TRUE(own);
+    EXPECT_EQ(own->concurrency, 3u);
+}
+
+TEST(HttpFetchConfig, GivenOptionsOverrideWhatOtherwiseFollows) {
+    // Batch mode posts unless a method is written, even the default one.
+    const auto batch = built_config("url = \"http://h/\"\nmode = \"batch\"\n");
+    ASSERT_TRUE(batch);
+    EXPECT_EQ(batch->mode, FetchMode::Batch);
+    EXPECT_EQ(batch->method, "POST");
+    const auto get = built_config("url = \"http://h/\"\nmode = \"batch\"\nmethod = \"get\"\n");
+    ASSERT_TRUE(get);
+    EXPECT_EQ(get->method, "GET");
+
+    // Given retries, backoff and on_error, even at their defaults, no longer follow the
+    // stage's error handling.
+    const auto retries = built_config("url = \"http://h/{{ id }}\"\nretries = 3\n");
+    ASSERT_TRUE(retries);
+    EXPECT_TRUE(retries->retries_given);
+    EXPECT_FALSE(retries->backoff_given);
+    EXPECT_FALSE(retries->on_error_given);
+    const auto backoff = built_config(
+        "url = \"http://h/{{ id }}\"\nmax_retry_delay_ms = 500\non_error = \"drop\"\n");
+    ASSERT_TRUE(backoff);
+    EXPECT_FALSE(backoff->retries_given);
+    EXPECT_TRUE(backoff->backoff_given);
+    EXPECT_EQ(backoff->backoff.max_delay, milliseconds(500));
+    EXPECT_TRUE(backoff->on_error_given);
+    EXPECT_EQ(backoff->on_error, OnError::Drop);
+
+    // The deadline in seconds (or its older key), rounded to milliseconds, at least 1.
+    const auto secs = built_config("url = \"http://h/{{ id }}\"\ntimeout = 2.5\n");
+    ASSERT_TRUE(secs);
+    EXPECT_EQ(secs->timeout, milliseconds(2500));
+    const auto tiny = built_config("url = \"http://h/{{ id }}\"\ntimeout_seconds = 0.0014\n");
+    ASSERT_TRUE(tiny);
+    EXPECT_EQ(tiny->timeout, milliseconds(1));
+}
+
 } // namespace
 } // namespace conveyor::plugins::http
