@@ -123,8 +123,12 @@ int main(int argc, char** argv) {
     CLI::App* list = app.add_subcommand("list", "List every function with a one-line description");
 
     std::string describe_name;
-    CLI::App* describe = app.add_subcommand("describe", "Show a function's options (or a section's keys)");
-    describe->add_option("function", describe_name, "Function name (csv.read), or global, error_handling or pipeline for a section's keys")
+    CLI::App* describe =
+        app.add_subcommand("describe", "Show a function's options (or a section's keys)");
+    describe
+        ->add_option(
+            "function", describe_name,
+            "Function name (csv.read), or global, error_handling or pipeline for a section's keys")
         ->required()
         ->type_name("FUNCTION");
 

@@ -2,7 +2,6 @@
 // (dead-letter entries of that stage) back into it, and runs it and everything downstream.
 
 #include "commands.hpp"
-#include "session.hpp"
 #include "conveyor/config/loader.hpp"
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/core/suggest.hpp"
@@ -14,6 +13,7 @@
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/registry/registry.hpp"
+#include "session.hpp"
 
 #include <cstdio>
 #include <filesystem>

@@ -4,10 +4,10 @@
 // what conveyor accepts.
 
 #include "commands.hpp"
-#include "session.hpp"
 #include "conveyor/config/section_options.hpp"
 #include "conveyor/core/error.hpp"
 #include "conveyor/registry/registry.hpp"
+#include "session.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -167,9 +167,9 @@ int cmd_new(const std::string& name) {
     t += "[global]\n";
     t += comment("Every key is optional; the values shown are the defaults (conveyor describe "
                  "global lists them all).");
-    for (const std::string_view key : {"executor", "channel_buffer_size", "batch_size", "workers",
-                                       "concurrency", "memory_limit", "timeout_seconds",
-                                       "log_level"})
+    for (const std::string_view key :
+         {"executor", "channel_buffer_size", "batch_size", "workers", "concurrency", "memory_limit",
+          "timeout_seconds", "log_level"})
         t += commented_key(*config::global_options().find(key));
     t += "\n[global.variables]\n";
     t += comment("${name} in any string value; ${ENV:-default} reads the environment.");

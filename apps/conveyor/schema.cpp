@@ -18,7 +18,6 @@ namespace {
 using Obj = JsonDoc::Object;
 using Arr = JsonDoc::Array;
 
-
 /// A string expanded at load time (`${NAME}`) can be anything afterwards: enums accept it.
 constexpr const char* kVariablePattern = "\\$\\{";
 

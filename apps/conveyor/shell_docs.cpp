@@ -3,11 +3,11 @@
 // their options), so completions and the man page follow the CLI as it changes.
 
 #include "commands.hpp"
-#include "session.hpp"
 #include "conveyor/config/section_options.hpp"
 #include "conveyor/core/error.hpp"
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/registry/registry.hpp"
+#include "session.hpp"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>

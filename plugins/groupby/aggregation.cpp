@@ -15,19 +15,17 @@ namespace conveyor::plugins::groupby {
 namespace {
 
 constexpr std::array<std::string_view, 14> kNames = {
-    "count", "count_distinct", "sum", "avg",  "mean",  "min",  "max",
-    "median", "percentile",    "std", "var",  "first", "last", "collect"};
+    "count",  "count_distinct", "sum", "avg", "mean",  "min",  "max",
+    "median", "percentile",     "std", "var", "first", "last", "collect"};
 
-constexpr std::array<Op, 14> kOps = {Op::Count,  Op::CountDistinct, Op::Sum,   Op::Avg,
-                                     Op::Avg,    Op::Min,           Op::Max,   Op::Median,
-                                     Op::Percentile, Op::Std,       Op::Var,   Op::First,
-                                     Op::Last,   Op::Collect};
+constexpr std::array<Op, 14> kOps = {
+    Op::Count,  Op::CountDistinct, Op::Sum, Op::Avg, Op::Avg,   Op::Min,  Op::Max,
+    Op::Median, Op::Percentile,    Op::Std, Op::Var, Op::First, Op::Last, Op::Collect};
 
 } // namespace
 
 bool has_extra(Op op) noexcept {
-    return op == Op::Median || op == Op::Percentile || op == Op::CountDistinct ||
-           op == Op::Collect;
+    return op == Op::Median || op == Op::Percentile || op == Op::CountDistinct || op == Op::Collect;
 }
 
 namespace {

@@ -62,9 +62,9 @@ struct Aggregation {
 
 /// What some aggregations keep beyond a few numbers.
 struct AggExtra {
-    std::vector<double> numbers;              ///< median, percentile
-    std::vector<Value> items;                 ///< collect
-    std::unordered_set<std::string> seen;     ///< count_distinct (encoded values)
+    std::vector<double> numbers;          ///< median, percentile
+    std::vector<Value> items;             ///< collect
+    std::unordered_set<std::string> seen; ///< count_distinct (encoded values)
 };
 
 /// One aggregation's state in one group (48 bytes: a group-by of millions of keys holds one

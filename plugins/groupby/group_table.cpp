@@ -8,7 +8,8 @@
 namespace conveyor::plugins::groupby {
 
 GroupTable::GroupTable(std::size_t key_count, const std::vector<Aggregation>& aggregations)
-    : key_count_(key_count), aggregations_(aggregations), arena_(std::make_shared<Arena>(64 * 1024)) {}
+    : key_count_(key_count), aggregations_(aggregations),
+      arena_(std::make_shared<Arena>(64 * 1024)) {}
 
 std::uint32_t GroupTable::insert(const std::string& key, const Value* keys,
                                  std::int64_t first_seq) {

@@ -17,9 +17,9 @@ namespace conveyor::plugins::join {
 struct JoinShape {
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
     SchemaRef schema;
-    std::vector<std::size_t> left;  ///< per output column: left column, or npos
-    std::vector<std::size_t> right; ///< per output column: right column, or npos
-    std::size_t left_width = 0;     ///< output columns [0, left_width) are the left's, in order
+    std::vector<std::size_t> left;      ///< per output column: left column, or npos
+    std::vector<std::size_t> right;     ///< per output column: right column, or npos
+    std::size_t left_width = 0;         ///< output columns [0, left_width) are the left's, in order
     std::vector<std::size_t> coalesced; ///< left columns that take the right value when null
 
     /// Fills `out` (schema->size() values) from a left and a right row, either may be empty

@@ -373,8 +373,8 @@ private:
     /// position to resume from (a run that had one would not be resumed with them).
     [[nodiscard]] Failure cannot_resume(const OpenContext& ctx,
                                         Compression compressed = Compression::None) const {
-        return fail(CheckpointText::not_resumable(config_.follow, config_.path, ctx.stage_id,
-                                                  compressed));
+        return fail(
+            CheckpointText::not_resumable(config_.follow, config_.path, ctx.stage_id, compressed));
     }
 
     JsonReadConfig config_;

@@ -1,5 +1,5 @@
-#include "conveyor/core/per_schema.hpp"
 #include "conveyor/core/column_layout.hpp"
+#include "conveyor/core/per_schema.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/expr/expression.hpp"
 #include "conveyor/option/option_table.hpp"
@@ -41,8 +41,9 @@ public:
     Status push(std::size_t, Batch&& batch, Emitter& out) override {
         const std::size_t rows = batch.rows();
         const std::size_t n = evaluators_.size();
-        const ColumnLayout& m = layouts_.get(
-            batch.schema_ref(), [&](const Schema& in) { return layout_setting(in, names_of(*computed_)); });
+        const ColumnLayout& m = layouts_.get(batch.schema_ref(), [&](const Schema& in) {
+            return layout_setting(in, names_of(*computed_));
+        });
         for (auto& e : evaluators_)
             e.bind(batch.schema_ref());
         results_.assign(rows * n, Value());

@@ -30,11 +30,10 @@ struct OpName {
     std::string_view name;
     Op op;
 };
-constexpr OpName kOps[] = {{"running_sum", Op::Sum},  {"running_count", Op::Count},
-                           {"running_avg", Op::Avg},  {"running_min", Op::Min},
-                           {"running_max", Op::Max},  {"row_number", Op::RowNumber},
-                           {"lag", Op::Lag},          {"lead", Op::Lead},
-                           {"delta", Op::Delta}};
+constexpr OpName kOps[] = {
+    {"running_sum", Op::Sum}, {"running_count", Op::Count}, {"running_avg", Op::Avg},
+    {"running_min", Op::Min}, {"running_max", Op::Max},     {"row_number", Op::RowNumber},
+    {"lag", Op::Lag},         {"lead", Op::Lead},           {"delta", Op::Delta}};
 
 struct Operation {
     Op op = Op::Sum;
@@ -173,7 +172,8 @@ private:
             Status st = compute_row(batch, r, out_.data() + r * n);
             if (st) continue;
             if (!errors_) return std::move(st).error().in_stage(stage_);
-            CONVEYOR_TRY(errors_->record_failed(batch.schema(), batch.row(r), std::move(st).error()));
+            CONVEYOR_TRY(
+                errors_->record_failed(batch.schema(), batch.row(r), std::move(st).error()));
             keep_[r] = 0;
             ++failed;
         }
@@ -230,8 +230,7 @@ private:
                     ++s.count;
                     s.sum += *d;
                     if (v.kind() == Kind::Int && s.int_only) {
-                        if (__builtin_add_overflow(s.isum, v.as_int(), &s.isum))
-                            s.int_only = false;
+                        if (__builtin_add_overflow(s.isum, v.as_int(), &s.isum)) s.int_only = false;
                     } else {
                         s.int_only = false;
                     }
@@ -239,8 +238,8 @@ private:
                 if (op.op == Op::Sum)
                     out[o] = s.int_only ? Value::integer(s.isum) : Value::real(s.sum);
                 else
-                    out[o] = s.count ? Value::real(s.sum / static_cast<double>(s.count))
-                                     : Value::null();
+                    out[o] =
+                        s.count ? Value::real(s.sum / static_cast<double>(s.count)) : Value::null();
                 break;
             }
             case Op::Min:
@@ -250,7 +249,9 @@ private:
                     if (!better) {
                         const auto a = number_of(v);
                         const auto b = number_of(s.best.v);
-                        const int c = a && b ? (*a < *b ? -1 : *a > *b ? 1 : 0)
+                        const int c = a && b ? (*a < *b   ? -1
+                                                : *a > *b ? 1
+                                                          : 0)
                                              : compare_values(key_value(v), key_value(s.best.v));
                         better = op.op == Op::Min ? c < 0 : c > 0;
                     }
@@ -388,11 +389,11 @@ std::optional<Operation> read_operation(BuildContext& ctx, const OptionValue& v,
     const auto found = std::find_if(std::begin(kOps), std::end(kOps),
                                     [&](const OpName& o) { return o.name == name; });
     if (found == std::end(kOps)) {
-        ctx.error("operations",
-                  where + (name.empty() ? std::string(" names no operation")
-                                        : ": unknown operation '" + name + "'" +
-                                              did_you_mean(name, names)) +
-                      " (one of " + fmt::format("{}", fmt::join(names, ", ")) + ")");
+        ctx.error("operations", where +
+                                    (name.empty() ? std::string(" names no operation")
+                                                  : ": unknown operation '" + name + "'" +
+                                                        did_you_mean(name, names)) +
+                                    " (one of " + fmt::format("{}", fmt::join(names, ", ")) + ")");
         return std::nullopt;
     }
     op.op = found->op;
@@ -445,10 +446,9 @@ std::unique_ptr<Stage> build_running(BuildContext& ctx, const RunningOptions& o)
     for (std::size_t i = 0; i < list.size(); ++i) {
         auto op = read_operation(ctx, list[i], i);
         if (!op) return nullptr;
-        if (std::find(spec.outputs.begin(), spec.outputs.end(), op->output) !=
-            spec.outputs.end()) {
-            ctx.error("operations", "two operations write '" + op->output +
-                                        "': give each its own output_column");
+        if (std::find(spec.outputs.begin(), spec.outputs.end(), op->output) != spec.outputs.end()) {
+            ctx.error("operations",
+                      "two operations write '" + op->output + "': give each its own output_column");
             return nullptr;
         }
         spec.outputs.push_back(op->output);

@@ -67,8 +67,8 @@ struct Held {
 class ReservoirOperator final : public Operator {
 public:
     ReservoirOperator(const SampleSpec& spec, std::size_t batch_size, StageMetrics* metrics)
-        : rng_(rng_for(spec)), count_(*spec.count), batch_size_(std::max<std::size_t>(batch_size, 1)),
-          metrics_(metrics) {}
+        : rng_(rng_for(spec)), count_(*spec.count),
+          batch_size_(std::max<std::size_t>(batch_size, 1)), metrics_(metrics) {}
 
     Status push(std::size_t, Batch&& batch, Emitter&) override {
         for (std::size_t r = 0; r < batch.rows(); ++r, ++seen_) {

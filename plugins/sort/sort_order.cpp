@@ -3,7 +3,6 @@
 #include <bit>
 #include <cmath>
 
-
 namespace conveyor::plugins::sort {
 
 int SortOrder::compare(const Value* a, const Value* b) const {

@@ -4,8 +4,8 @@
 // nulls first or last, strings by bytes or "naturally" (file2 before file10).
 
 #include "conveyor/core/value.hpp"
-#include "conveyor/format/value_key.hpp"
 #include "conveyor/expr/field_path.hpp"
+#include "conveyor/format/value_key.hpp"
 
 #include <cstdint>
 #include <string>

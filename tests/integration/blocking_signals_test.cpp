@@ -98,14 +98,12 @@ TEST_P(BlockingSignalsTest, TheSpillFilesOfAKilledRunAreRemovedByTheNextOne) {
 /// stdin fanned out to two sinks under dag: the source's output waits for both.
 std::string fan_out(test::TempDir& dir) {
     return dir.write(
-        "fan.toml", "[global]\nexecutor = \"dag\"\nmax_buffered_bytes = \"64KiB\"\n"
-                    "state_dir = \"" +
-                        dir.file("state") + "\"\n" +
-                        stage_toml("in", "stdin.read", "", "format = \"csv\"") +
-                        stage_toml("a", "csv.write", "\"in\"",
-                                   "path = \"" + dir.file("a.csv") + "\"") +
-                        stage_toml("b", "json.write", "\"in\"",
-                                   "path = \"" + dir.file("b.jsonl") + "\""));
+        "fan.toml",
+        "[global]\nexecutor = \"dag\"\nmax_buffered_bytes = \"64KiB\"\n"
+        "state_dir = \"" +
+            dir.file("state") + "\"\n" + stage_toml("in", "stdin.read", "", "format = \"csv\"") +
+            stage_toml("a", "csv.write", "\"in\"", "path = \"" + dir.file("a.csv") + "\"") +
+            stage_toml("b", "json.write", "\"in\"", "path = \"" + dir.file("b.jsonl") + "\""));
 }
 
 TEST(DagEdgeSpillSignals, SigtermWhileSpillingLeavesNoSpillFileAndNoOutput) {

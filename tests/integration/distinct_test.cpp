@@ -45,9 +45,9 @@ TEST_P(DistinctTest, KeepsTheFirstOrLastRecordOfEachKeyInInputOrder) {
 TEST_P(DistinctTest, WithoutColumnsWholeRecordsAreCompared) {
     test::TempDir dir;
     const std::string in = dir.write("in.csv", "a,b\n1,x\n1,y\n1,x\n1.0,x\n2,x\n");
-    const std::string file = dir.write(
-        "p.toml", csv_through(in, "distinct.apply", "", dir.file("out.csv"),
-                              "executor = \"" + GetParam() + "\"\n"));
+    const std::string file =
+        dir.write("p.toml", csv_through(in, "distinct.apply", "", dir.file("out.csv"),
+                                        "executor = \"" + GetParam() + "\"\n"));
     auto r = run_conveyor({"run", file, "-q"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(test::read_file(dir.file("out.csv")), "a,b\n1,x\n1,y\n2,x\n");
@@ -80,10 +80,10 @@ TEST(DistinctRun, RandomInputMatchesANaiveReferenceInMemoryAndSpilled) {
             const std::string global =
                 (limit.empty() ? std::string() : "memory_limit = \"" + limit + "\"\n") +
                 "state_dir = \"" + dir.file("state") + "\"\n";
-            const std::string file = dir.write(
-                "p.toml", csv_through(in, "distinct.apply",
-                                      "columns = \"k\"\nkeep = \"" + keep + "\"",
-                                      dir.file("out.csv"), global));
+            const std::string file =
+                dir.write("p.toml", csv_through(in, "distinct.apply",
+                                                "columns = \"k\"\nkeep = \"" + keep + "\"",
+                                                dir.file("out.csv"), global));
             auto r = run_conveyor({"run", file});
             ASSERT_EQ(r.exit_code, 0) << r.err;
             EXPECT_EQ(test::read_file(dir.file("out.csv")), want) << keep << " " << limit;

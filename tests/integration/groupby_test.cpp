@@ -54,15 +54,15 @@ TEST_P(GroupByTest, PutsOutOneRecordPerGroupWithEveryAggregationInFirstAppearanc
 TEST_P(GroupByTest, GroupsByTwoKeysSortedOnRequestAndCollectsLists) {
     test::TempDir dir;
     const std::string in = dir.write("in.csv", kOrders);
-    const std::string file = dir.write(
-        "p.toml", "[global]\nexecutor = \"" + GetParam() + "\"\n" +
-                      test::stage_toml("in", "csv.read", "", "path = \"" + in + "\"") +
-                      test::stage_toml("g", "groupby.apply", "\"in\"",
-                                       "by = [\"country\", \"category\"]\nsorted = true\n"
-                                       "aggregations = [{ column = \"id\", operation = "
-                                       "\"collect\", output_column = \"ids\" }]") +
-                      test::stage_toml("out", "json.write", "\"g\"",
-                                       "path = \"" + dir.file("out.jsonl") + "\""));
+    const std::string file =
+        dir.write("p.toml", "[global]\nexecutor = \"" + GetParam() + "\"\n" +
+                                test::stage_toml("in", "csv.read", "", "path = \"" + in + "\"") +
+                                test::stage_toml("g", "groupby.apply", "\"in\"",
+                                                 "by = [\"country\", \"category\"]\nsorted = true\n"
+                                                 "aggregations = [{ column = \"id\", operation = "
+                                                 "\"collect\", output_column = \"ids\" }]") +
+                                test::stage_toml("out", "json.write", "\"g\"",
+                                                 "path = \"" + dir.file("out.jsonl") + "\""));
     auto r = run_conveyor({"run", file, "-q"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(test::read_file(dir.file("out.jsonl")),
@@ -188,16 +188,16 @@ TEST(GroupByRun, AValueThatIsNotANumberIsARecordErrorUnderTheStrategy) {
     const std::string in = dir.write("in.csv", "k,v\na,1\na,oops\nb,2\nc,oops\n");
     const std::string config = "by = \"k\"\naggregations = [{ operation = \"count\" }, { column = "
                                "\"v\", operation = \"sum\" }]";
-    const std::string stop = dir.write("stop.toml", csv_through(in, "groupby.apply", config,
-                                                                dir.file("out.csv")));
+    const std::string stop =
+        dir.write("stop.toml", csv_through(in, "groupby.apply", config, dir.file("out.csv")));
     auto r = run_conveyor({"run", stop});
     EXPECT_EQ(r.exit_code, 65) << r.err;
     EXPECT_THAT(r.err, HasSubstr("'v' holds \"oops\", not a number"));
     EXPECT_FALSE(test::file_exists(dir.file("out.csv")));
 
-    const std::string go = dir.write(
-        "go.toml", "[error_handling]\nstrategy = \"continue\"\n" +
-                       csv_through(in, "groupby.apply", config, dir.file("out.csv")));
+    const std::string go =
+        dir.write("go.toml", "[error_handling]\nstrategy = \"continue\"\n" +
+                                 csv_through(in, "groupby.apply", config, dir.file("out.csv")));
     r = run_conveyor({"run", go, "-q"});
     EXPECT_EQ(r.exit_code, 3) << r.err; // completed, with a record left out
     // The records left out count nowhere: not in a's count, and c has no group.

@@ -41,8 +41,7 @@ TEST_P(JoinTest, InnerAndLeftJoinsKeepTheLeftOrderAndSuffixClashingNames) {
     const std::string r = dir.write("customers.csv", kCustomers);
     const std::string global = "executor = \"" + GetParam() + "\"\n";
     const std::string inner = dir.write(
-        "inner.toml",
-        join_pipeline(l, r, "on = \"customer_id\"", dir.file("inner.csv"), global));
+        "inner.toml", join_pipeline(l, r, "on = \"customer_id\"", dir.file("inner.csv"), global));
     auto res = run_conveyor({"run", inner, "-q"});
     ASSERT_EQ(res.exit_code, 0) << res.err;
     EXPECT_EQ(test::read_file(dir.file("inner.csv")),
@@ -167,11 +166,11 @@ TEST(JoinRun, EveryJoinTypeEqualsANestedLoopJoinInMemoryAndSpilled) {
                     (limit.empty() ? std::string() : "memory_limit = \"" + limit + "\"\n") +
                     "state_dir = \"" + state + "\"\n";
                 const std::string out = dir.file("out.csv");
-                const std::string file = dir.write(
-                    "p.toml", join_pipeline(l, r,
-                                            "on = \"k\"\ntype = \"" + type + "\"\nbuild = \"" +
-                                                build + "\"",
-                                            out, global));
+                const std::string file =
+                    dir.write("p.toml", join_pipeline(l, r,
+                                                      "on = \"k\"\ntype = \"" + type +
+                                                          "\"\nbuild = \"" + build + "\"",
+                                                      out, global));
                 auto res = run_conveyor({"run", file});
                 ASSERT_EQ(res.exit_code, 0) << res.err;
                 std::vector<std::string> got = lines_of(test::read_file(out));
@@ -215,10 +214,10 @@ TEST(JoinRun, BadOptionsAreLoadErrorsNamingStageAndKey) {
     }
     // One input only.
     const std::string one = dir.write(
-        "one.toml", "[global]\n" + stage_toml("orders", "csv.read", "", "path = \"" + l + "\"") +
-                        stage_toml("joined", "join.apply", "\"orders\"", "on = \"customer_id\"") +
-                        stage_toml("out", "csv.write", "\"joined\"",
-                                   "path = \"" + dir.file("out.csv") + "\""));
+        "one.toml",
+        "[global]\n" + stage_toml("orders", "csv.read", "", "path = \"" + l + "\"") +
+            stage_toml("joined", "join.apply", "\"orders\"", "on = \"customer_id\"") +
+            stage_toml("out", "csv.write", "\"joined\"", "path = \"" + dir.file("out.csv") + "\""));
     auto res = run_conveyor({"run", one});
     EXPECT_EQ(res.exit_code, 78) << res.err;
     EXPECT_THAT(res.err, HasSubstr("joined"));

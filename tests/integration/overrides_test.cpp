@@ -16,19 +16,20 @@ using ::testing::HasSubstr;
 
 std::string pipeline(const test::TempDir& dir) {
     const std::string in = dir.write("in.csv", test::items_csv(10));
-    return dir.write("p.toml", "[global]\nworkers = \"${W:-2}\"\n" +
-                                   stage_toml("in", "csv.read", "", "path = \"" + in + "\"") +
-                                   stage_toml("top", "limit.apply", "\"in\"", "count = \"${N:-3}\"") +
-                                   stage_toml("out", "csv.write", "\"top\"",
-                                              "path = \"" + dir.file("out.csv") + "\""));
+    return dir.write(
+        "p.toml",
+        "[global]\nworkers = \"${W:-2}\"\n" +
+            stage_toml("in", "csv.read", "", "path = \"" + in + "\"") +
+            stage_toml("top", "limit.apply", "\"in\"", "count = \"${N:-3}\"") +
+            stage_toml("out", "csv.write", "\"top\"", "path = \"" + dir.file("out.csv") + "\""));
 }
 
 TEST(Overrides, SetReplacesStageAndGlobalValuesAndDryRunShowsThem) {
     test::TempDir dir;
     const std::string file = pipeline(dir);
-    auto r = test::run_conveyor({"run", "-q", "--set", "stages.top.count=2", "--set",
-                                 "stages.out.path=" + dir.file("other.csv"), "--workers", "1",
-                                 file});
+    auto r =
+        test::run_conveyor({"run", "-q", "--set", "stages.top.count=2", "--set",
+                            "stages.out.path=" + dir.file("other.csv"), "--workers", "1", file});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(test::read_file(dir.file("other.csv")), "id,name\n1,n1\n2,n2\n");
     EXPECT_FALSE(test::file_exists(dir.file("out.csv")));
@@ -41,8 +42,8 @@ TEST(Overrides, BadSetsAreConfigErrorsNamingTheArgument) {
     test::TempDir dir;
     const std::string file = pipeline(dir);
     auto r = test::run_conveyor({"run", "--set", "global.workerz=2", "--set", "stages.tpo.count=1",
-                                 "--set", "stages.top.count=-1", "--set", "novalue",
-                                 "--batch-size", "lots", file});
+                                 "--set", "stages.top.count=-1", "--set", "novalue", "--batch-size",
+                                 "lots", file});
     EXPECT_EQ(r.exit_code, 78);
     EXPECT_THAT(r.err, HasSubstr("--set global.workerz=2: error: unknown key 'workerz' in "
                                  "[global] (did you mean 'workers'?)"));

@@ -31,15 +31,17 @@ TEST_P(SampleRunningTest, ASeededSampleIsReproducibleAndACountIsExactInInputOrde
     const std::string global = "executor = \"" + GetParam() + "\"\n";
     std::string first;
     for (int run = 0; run < 2; ++run) {
-        const std::string file = dir.write(
-            "p.toml", csv_through(in, "sample.apply", "count = 100\nseed = 42",
-                                  dir.file("out.csv"), global));
+        const std::string file =
+            dir.write("p.toml", csv_through(in, "sample.apply", "count = 100\nseed = 42",
+                                            dir.file("out.csv"), global));
         auto r = run_conveyor({"run", file, "-q"});
         ASSERT_EQ(r.exit_code, 0) << r.err;
         const std::string out = test::read_file(dir.file("out.csv"));
         EXPECT_EQ(line_count(out), 101u);
-        if (run == 0) first = out;
-        else EXPECT_EQ(out, first);
+        if (run == 0)
+            first = out;
+        else
+            EXPECT_EQ(out, first);
         // Input order: ids ascending.
         std::istringstream lines(out);
         std::string line;
@@ -51,9 +53,9 @@ TEST_P(SampleRunningTest, ASeededSampleIsReproducibleAndACountIsExactInInputOrde
             last = id;
         }
     }
-    const std::string file = dir.write(
-        "f.toml",
-        csv_through(in, "sample.apply", "fraction = 0.2\nseed = 7", dir.file("f.csv"), global));
+    const std::string file =
+        dir.write("f.toml", csv_through(in, "sample.apply", "fraction = 0.2\nseed = 7",
+                                        dir.file("f.csv"), global));
     auto r = run_conveyor({"run", file, "-q"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::size_t kept = line_count(test::read_file(dir.file("f.csv"))) - 1;
@@ -149,8 +151,7 @@ TEST_P(SampleRunningTest, RunningOperationsEqualANaiveComputationOnRandomData) {
                 std::to_string(st.sum) + "," + std::to_string(st.count) + "," +
                 std::to_string(st.min) + "," + std::to_string(st.max) + "," +
                 std::to_string(st.count) + "," + opt(!first, st.prev_id) + "," +
-                opt(lead[r] != 0, lead[r]) + "," + opt(!first, row.amount - st.prev_amount) +
-                "\n";
+                opt(lead[r] != 0, lead[r]) + "," + opt(!first, row.amount - st.prev_amount) + "\n";
         st.prev_id = row.id;
         st.prev_amount = row.amount;
     }
@@ -158,19 +159,19 @@ TEST_P(SampleRunningTest, RunningOperationsEqualANaiveComputationOnRandomData) {
     const std::string in = dir.write("in.csv", csv);
     const std::string file = dir.write(
         "p.toml",
-        csv_through(in, "running.apply",
-                    "by = \"part\"\noperations = [\n"
-                    "  { column = \"amount\", operation = \"running_sum\", output_column = \"sum\" },\n"
-                    "  { column = \"amount\", operation = \"running_count\", output_column = \"count\" },\n"
-                    "  { column = \"amount\", operation = \"running_min\", output_column = \"min\" },\n"
-                    "  { column = \"amount\", operation = \"running_max\", output_column = \"max\" },\n"
-                    "  { operation = \"row_number\", output_column = \"n\" },\n"
-                    "  { column = \"id\", operation = \"lag\", output_column = \"lag\" },\n"
-                    "  { column = \"id\", operation = \"lead\", output_column = \"lead\" },\n"
-                    "  { column = \"amount\", operation = \"delta\", output_column = \"delta\" },\n"
-                    "]",
-                    dir.file("out.csv"),
-                    "executor = \"" + GetParam() + "\"\nbatch_size = 64\n"));
+        csv_through(
+            in, "running.apply",
+            "by = \"part\"\noperations = [\n"
+            "  { column = \"amount\", operation = \"running_sum\", output_column = \"sum\" },\n"
+            "  { column = \"amount\", operation = \"running_count\", output_column = \"count\" },\n"
+            "  { column = \"amount\", operation = \"running_min\", output_column = \"min\" },\n"
+            "  { column = \"amount\", operation = \"running_max\", output_column = \"max\" },\n"
+            "  { operation = \"row_number\", output_column = \"n\" },\n"
+            "  { column = \"id\", operation = \"lag\", output_column = \"lag\" },\n"
+            "  { column = \"id\", operation = \"lead\", output_column = \"lead\" },\n"
+            "  { column = \"amount\", operation = \"delta\", output_column = \"delta\" },\n"
+            "]",
+            dir.file("out.csv"), "executor = \"" + GetParam() + "\"\nbatch_size = 64\n"));
     auto r = run_conveyor({"run", file, "-q"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(test::read_file(dir.file("out.csv")), want);
@@ -185,10 +186,10 @@ TEST_P(SampleRunningTest, ASampleIsASubsetOfItsInputInOrderForEverySeed) {
     for (int seed = 1; seed <= 4; ++seed)
         for (const std::string config : {"count = 50", "count = 1000", "fraction = 0.3"}) {
             const std::string file = dir.write(
-                "p.toml", csv_through(in, "sample.apply",
-                                      config + "\nseed = " + std::to_string(seed),
-                                      dir.file("out.csv"),
-                                      "executor = \"" + GetParam() + "\"\nbatch_size = 64\n"));
+                "p.toml",
+                csv_through(in, "sample.apply", config + "\nseed = " + std::to_string(seed),
+                            dir.file("out.csv"),
+                            "executor = \"" + GetParam() + "\"\nbatch_size = 64\n"));
             auto r = run_conveyor({"run", file, "-q"});
             ASSERT_EQ(r.exit_code, 0) << r.err;
             const std::string out = test::read_file(dir.file("out.csv"));

@@ -232,8 +232,7 @@ TEST(SortRun, ASortBeforeALimitKeepsATopNEqualToTheHeadOfTheFullSort) {
     std::size_t from = sorted.find('\n') + 1;
     for (int line = 0; line < 50; ++line)
         from = sorted.find('\n', from) + 1;
-    EXPECT_EQ(test::read_file(dir.file("out.csv")),
-              "id,k1,k2\n" + sorted.substr(from, end - from));
+    EXPECT_EQ(test::read_file(dir.file("out.csv")), "id,k1,k2\n" + sorted.substr(from, end - from));
     auto explain = run_conveyor({"explain", file});
     ASSERT_EQ(explain.exit_code, 0) << explain.err;
     EXPECT_THAT(explain.out, HasSubstr("sorted (sort.apply) <- in  [top 250: a limit takes at "

@@ -1,8 +1,7 @@
 #include "sections.hpp"
 
-#include "conveyor/config/section_options.hpp"
-
 #include "conveyor/config/limits.hpp"
+#include "conveyor/config/section_options.hpp"
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/registry/registry.hpp"
@@ -87,10 +86,10 @@ std::optional<std::uint64_t> read_byte_size(LoadContext& ctx, const toml::node& 
 }
 
 /// A number: seconds (from 0 or above 0, up to a year) or one within the declared bounds.
-std::optional<double> read_number(LoadContext& ctx, const toml::node& node,
-                                  const std::string& what, const OptionSpec& o,
-                                  std::string_view stage) {
-    if (o.unit == OptionUnit::Seconds) return read_seconds(ctx, node, what, !o.min_exclusive, stage);
+std::optional<double> read_number(LoadContext& ctx, const toml::node& node, const std::string& what,
+                                  const OptionSpec& o, std::string_view stage) {
+    if (o.unit == OptionUnit::Seconds)
+        return read_seconds(ctx, node, what, !o.min_exclusive, stage);
     const std::optional<double> d = ctx.number_of(node);
     if (!d) {
         ctx.error(ctx.at(node), stage, what + " must be a number, not " + describe(node));
@@ -127,8 +126,8 @@ std::optional<OptionValue> read_value(LoadContext& ctx, const toml::node& v,
         }
         const auto min = static_cast<std::int64_t>(
             o.min.value_or(static_cast<double>(std::numeric_limits<std::int64_t>::min())));
-        const auto max = o.max ? static_cast<std::int64_t>(*o.max)
-                               : std::numeric_limits<std::int64_t>::max();
+        const auto max =
+            o.max ? static_cast<std::int64_t>(*o.max) : std::numeric_limits<std::int64_t>::max();
         if (auto n = read_int(ctx, v, what, min, max, stage)) return OptionValue(*n);
         return std::nullopt;
     }
@@ -193,10 +192,10 @@ void read_dead_letter_queue(LoadContext& ctx, const toml::node& node, ErrorHandl
 /// Reads each key of section table `t` into `spec` through `table`, in file order; the keys
 /// in `own` are left to `read_own` (which returns false for keys it does not read either).
 template <class Spec, class ReadOwn, class Assigned = void (*)(const Entry&)>
-void read_keys(LoadContext& ctx, const toml::table& t, const std::string& section,
-               const OptionTable<Spec>& table, const std::vector<std::string>& keys, Spec& spec,
-               std::string_view stage, ReadOwn&& read_own,
-               Assigned&& assigned = [](const Entry&) {}) {
+void read_keys(
+    LoadContext& ctx, const toml::table& t, const std::string& section,
+    const OptionTable<Spec>& table, const std::vector<std::string>& keys, Spec& spec,
+    std::string_view stage, ReadOwn&& read_own, Assigned&& assigned = [](const Entry&) {}) {
     for (const Entry& e : entries_in_file_order(t)) {
         const std::string_view key = e.key->str();
         if (read_own(e)) continue;
@@ -291,20 +290,21 @@ void read_error_handling_section(LoadContext& ctx, const toml::node& node, Error
     const toml::table* t = as_section(ctx, node, section);
     if (!t) return;
     const toml::node* max_delay_node = nullptr;
-    read_keys(ctx, *t, section, error_handling_options(), error_handling_keys(), spec, stage_id,
-              [&](const Entry& e) {
-                  if (e.key->str() != "dead_letter_queue") return false;
-                  if (per_stage)
-                      ctx.error(ctx.at(*e.value), stage_id,
-                                "the dead-letter queue is set for the whole run in "
-                                "[error_handling], not per stage");
-                  else
-                      read_dead_letter_queue(ctx, *e.value, spec);
-                  return true;
-              },
-              [&](const Entry& e) {
-                  if (e.key->str() == "max_retry_delay_seconds") max_delay_node = e.value;
-              });
+    read_keys(
+        ctx, *t, section, error_handling_options(), error_handling_keys(), spec, stage_id,
+        [&](const Entry& e) {
+            if (e.key->str() != "dead_letter_queue") return false;
+            if (per_stage)
+                ctx.error(ctx.at(*e.value), stage_id,
+                          "the dead-letter queue is set for the whole run in "
+                          "[error_handling], not per stage");
+            else
+                read_dead_letter_queue(ctx, *e.value, spec);
+            return true;
+        },
+        [&](const Entry& e) {
+            if (e.key->str() == "max_retry_delay_seconds") max_delay_node = e.value;
+        });
     // Without an explicit cap, a long first delay raises the cap rather than being cut.
     if (!max_delay_node && spec.max_retry_delay_seconds < spec.retry_delay_seconds)
         spec.max_retry_delay_seconds = spec.retry_delay_seconds;

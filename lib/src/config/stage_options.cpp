@@ -95,7 +95,7 @@ private:
         if (ctx_.substituted.count(&node))
             msg += ctx_.substitution_note(node);
         else if (node.is_string() && spec_.type != OptionType::String &&
-            spec_.type != OptionType::StringList && looks_like_scalar(node.as_string()->get()))
+                 spec_.type != OptionType::StringList && looks_like_scalar(node.as_string()->get()))
             msg += " (remove the quotes)";
         else if (spec_.type == OptionType::Int && node.is_floating_point())
             msg += " (a whole number without a decimal point)";

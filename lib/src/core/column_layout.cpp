@@ -14,8 +14,8 @@ ColumnLayout layout_setting(const Schema& in, std::span<const std::string> field
             m.target.push_back(*at);
             continue;
         }
-        if (auto it = std::find(names.begin() + static_cast<std::ptrdiff_t>(in.size()),
-                                names.end(), f);
+        if (auto it =
+                std::find(names.begin() + static_cast<std::ptrdiff_t>(in.size()), names.end(), f);
             it != names.end()) {
             m.target.push_back(static_cast<std::size_t>(it - names.begin()));
             continue;

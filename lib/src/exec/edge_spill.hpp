@@ -38,8 +38,8 @@ private:
 
 /// One entry of a materialised edge: a batch held in memory, or the shell of a spilled one.
 struct EdgeItem {
-    Batch batch;                        ///< spilled: no records, the rest as emitted
-    std::size_t spilled_rows = 0;       ///< records to read from `file` before `batch`'s own
+    Batch batch;                         ///< spilled: no records, the rest as emitted
+    std::size_t spilled_rows = 0;        ///< records to read from `file` before `batch`'s own
     std::shared_ptr<EdgeSpillFile> file; ///< set when spilled_rows > 0
 };
 
@@ -47,10 +47,9 @@ struct EdgeItem {
 class EdgeSpillWriter {
 public:
     /// `stage`: the emitting stage's id (names the file).
-    EdgeSpillWriter(std::string dir, std::string stage, std::uint32_t output,
-                    TempFiles& temp_files)
-        : dir_(std::move(dir)), stage_(std::move(stage)), output_(output),
-          temp_files_(temp_files) {}
+    EdgeSpillWriter(std::string dir, std::string stage, std::uint32_t output, TempFiles& temp_files)
+        : dir_(std::move(dir)), stage_(std::move(stage)), output_(output), temp_files_(temp_files) {
+    }
 
     /// Writes `batch`'s records and returns the shell that stands for it on the edge.
     Result<EdgeItem> spill(Batch batch);

@@ -145,7 +145,6 @@ void encode_key(std::string& key, const Value& v) {
     }
 }
 
-
 Value copy_into(Arena& arena, const Value& v) {
     switch (v.kind()) {
     case Kind::String:

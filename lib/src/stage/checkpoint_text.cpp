@@ -42,8 +42,8 @@ Status CheckpointText::verify_file(InputFile& file, std::uint64_t offset, std::u
     return {};
 }
 
-Error CheckpointText::not_resumable(bool followed, const std::string& path,
-                                    std::string_view stage, Compression compressed) {
+Error CheckpointText::not_resumable(bool followed, const std::string& path, std::string_view stage,
+                                    Compression compressed) {
     if (compressed != Compression::None)
         return Error(ErrorKind::Config,
                      "cannot resume: the input is " + std::string(to_string(compressed)) +

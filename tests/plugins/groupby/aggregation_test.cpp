@@ -1,5 +1,4 @@
 #include "aggregation.hpp"
-
 #include "conveyor/format/json_writer.hpp"
 
 #include <gtest/gtest.h>
@@ -40,9 +39,9 @@ TEST(Aggregation, CountsAndSumsSkipNullsAndStayIntegersWhileTheyCan) {
 TEST(Aggregation, CompensatedSumsKeepDecimalsExact) {
     EXPECT_EQ(run(Op::Sum, {Value::real(0.1), Value::real(0.2), Value::real(0.3)}), "0.6")
         << "a plain double sum gives 0.6000000000000001";
-    EXPECT_EQ(run(Op::Avg, {Value::real(0.1), Value::real(0.2), Value::real(0.3),
-                            Value::real(0.4)}),
-              "0.25");
+    EXPECT_EQ(
+        run(Op::Avg, {Value::real(0.1), Value::real(0.2), Value::real(0.3), Value::real(0.4)}),
+        "0.25");
 }
 
 TEST(Aggregation, AverageMedianPercentileStdAndVar) {
@@ -70,9 +69,9 @@ TEST(Aggregation, MinMaxFirstLastCollectAndCountDistinct) {
     EXPECT_EQ(run(Op::First, xs), "10");
     EXPECT_EQ(run(Op::Last, xs), "11");
     EXPECT_EQ(run(Op::Collect, xs), "[10,9.5,11]");
-    EXPECT_EQ(run(Op::CountDistinct,
-                  {Value::integer(1), Value::real(1.0), Value::string("1"), kNull}),
-              "2")
+    EXPECT_EQ(
+        run(Op::CountDistinct, {Value::integer(1), Value::real(1.0), Value::string("1"), kNull}),
+        "2")
         << "1 and 1.0 are one value, \"1\" another, null none";
     EXPECT_EQ(run(Op::Min, {}), "null");
 }

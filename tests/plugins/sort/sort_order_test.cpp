@@ -1,6 +1,5 @@
-#include "sort_order.hpp"
-
 #include "conveyor/format/json_writer.hpp"
+#include "sort_order.hpp"
 
 #include <cstdint>
 #include <gtest/gtest.h>
@@ -66,17 +65,26 @@ TEST(SortOrder, LaterKeysBreakTiesAndEachHasItsDirection) {
 TEST(SortOrder, PrefixesAgreeWithCompareOnEveryPair) {
     // The sort compares prefixes first: wherever two prefixes differ they must order the two
     // values as compare() does, and equal exact prefixes must mean equal values.
-    std::vector<std::string> texts = {"", "a", "ab", std::string("ab\0", 3), "abcdefgh",
-                                      "abcdefghi", "abcdefgh\xff", "\xff", "B", "file10",
-                                      "file2"};
-    std::vector<Value> values = {Value::null(), Value::absent(), Value::boolean(false),
-                                 Value::boolean(true), Value::real(-0.0), Value::real(0.0),
-                                 Value::integer(0), Value::integer(-1), Value::real(-1.5),
-                                 Value::real(1e300), Value::real(-1e300),
+    std::vector<std::string> texts = {
+        "",         "a",         "ab",           std::string("ab\0", 3),
+        "abcdefgh", "abcdefghi", "abcdefgh\xff", "\xff",
+        "B",        "file10",    "file2"};
+    std::vector<Value> values = {Value::null(),
+                                 Value::absent(),
+                                 Value::boolean(false),
+                                 Value::boolean(true),
+                                 Value::real(-0.0),
+                                 Value::real(0.0),
+                                 Value::integer(0),
+                                 Value::integer(-1),
+                                 Value::real(-1.5),
+                                 Value::real(1e300),
+                                 Value::real(-1e300),
                                  Value::integer(std::int64_t{1} << 53),
                                  Value::integer((std::int64_t{1} << 53) + 1),
                                  Value::real(9007199254740992.0),
-                                 Value::integer(INT64_MAX), Value::integer(INT64_MIN)};
+                                 Value::integer(INT64_MAX),
+                                 Value::integer(INT64_MIN)};
     for (const std::string& t : texts)
         values.push_back(Value::string(t));
     for (const Collation collation : {Collation::Binary, Collation::Natural})
@@ -92,8 +100,7 @@ TEST(SortOrder, PrefixesAgreeWithCompareOnEveryPair) {
                         const auto pa = o.prefix(a);
                         const auto pb = o.prefix(b);
                         const int c = o.compare(&a, &b);
-                        const std::string what = json::to_string(a) + " vs " +
-                                                 json::to_string(b) +
+                        const std::string what = json::to_string(a) + " vs " + json::to_string(b) +
                                                  (descending ? " desc" : " asc");
                         if (pa.cls != pb.cls || pa.bits != pb.bits) {
                             const bool before =

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "conveyor/core/diagnostic.hpp"
 #include "conveyor/config/pipeline_spec.hpp"
+#include "conveyor/core/diagnostic.hpp"
 #include "conveyor/core/error.hpp"
 
 #include <cstddef>

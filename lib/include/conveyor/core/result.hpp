@@ -76,7 +76,8 @@ public:
     Result() = default;
     Result(Failure f) : err_(std::make_unique<Error>(std::move(f.error))) {}
     Result(Error e) : err_(std::make_unique<Error>(std::move(e))) {}
-    Result(const Result& other) : err_(other.err_ ? std::make_unique<Error>(*other.err_) : nullptr) {}
+    Result(const Result& other)
+        : err_(other.err_ ? std::make_unique<Error>(*other.err_) : nullptr) {}
     Result(Result&&) noexcept = default;
     Result& operator=(const Result& other) {
         if (this != &other) err_ = other.err_ ? std::make_unique<Error>(*other.err_) : nullptr;

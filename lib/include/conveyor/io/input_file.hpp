@@ -16,10 +16,10 @@ class RunContext;
 
 /// A file (or stdin for "-") read in large blocks, gzip and zstd undone on the way (recognised
 /// by their magic bytes, whatever the name): readers see the text. A compressed input cannot
-/// be read from a position (seekable() is false), so its source takes no checkpoints. Once a graceful stop or a cancellation is
-/// requested, read() reports end of input: the source parses and passes on what it already
-/// read, then ends. Reads from pipes and terminals can block; they poll the run's interrupt
-/// fd too, so a stop wakes them.
+/// be read from a position (seekable() is false), so its source takes no checkpoints. Once a
+/// graceful stop or a cancellation is requested, read() reports end of input: the source parses and
+/// passes on what it already read, then ends. Reads from pipes and terminals can block; they poll
+/// the run's interrupt fd too, so a stop wakes them.
 class InputFile {
 public:
     /// Reads a followed regular file (FollowedFile implements it).
@@ -124,7 +124,7 @@ private:
     bool recognised_ = false; ///< the input's first bytes were checked for a compressed format
     Compression compression_ = Compression::None;
     std::unique_ptr<Decompressor> decoder_;
-    std::string raw_;                ///< raw bytes read ahead: [raw_begin_, raw_end_) not used yet
+    std::string raw_; ///< raw bytes read ahead: [raw_begin_, raw_end_) not used yet
     std::size_t raw_begin_ = 0;
     std::size_t raw_end_ = 0;
     bool raw_eof_ = false;           ///< the raw input has ended

@@ -24,7 +24,7 @@ struct SinkWriting {
     bool append = false;
     std::int64_t flush_interval_ms = 0;
     std::int64_t fsync_interval_ms = 1000;
-    std::optional<Compression> compression; ///< nullopt: as the path's extension says
+    std::optional<Compression> compression;        ///< nullopt: as the path's extension says
     std::optional<std::int64_t> compression_level; ///< nullopt: the format's usual level
 };
 
