@@ -1,7 +1,6 @@
 #include "conveyor/io/followed_file.hpp"
 
 #include "conveyor/core/run_context.hpp"
-#include "conveyor/obs/log.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -9,6 +8,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>

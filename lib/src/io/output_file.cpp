@@ -1,7 +1,6 @@
 #include "conveyor/io/output_file.hpp"
 
 #include "conveyor/core/run_context.hpp"
-#include "conveyor/obs/log.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -9,6 +8,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <random>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <utility>
