@@ -60,8 +60,8 @@ TEST(Layers, LibModulesIncludeOnlyTheModulesBelowThem) {
                 const std::string used = m[1];
                 if (used == module) continue;
                 EXPECT_TRUE(it->second.count(used))
-                    << entry.path().string() << ":" << n << ": module '" << module
-                    << "' includes '" << used << "', which is not below it";
+                    << entry.path().string() << ":" << n << ": module '" << module << "' includes '"
+                    << used << "', which is not below it";
             }
         }
     }
