@@ -153,7 +153,7 @@ int cmd_describe(const std::string& function) {
     }
     const FunctionDescriptor* f = registry.find(function);
     if (!f) {
-        std::vector<std::string> names;
+        std::vector<std::string> names = {"global", "error_handling", "pipeline"};
         for (const FunctionDescriptor* d : registry.functions())
             names.push_back(d->name);
         print_err(fmt::format("conveyor: unknown function '{}'{}\nRun 'conveyor list' to see them "

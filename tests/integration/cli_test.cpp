@@ -110,6 +110,9 @@ TEST(Cli, DescribeShowsTheFixedSectionsKeys) {
     auto p = run_conveyor({"describe", "pipeline"});
     ASSERT_EQ(p.exit_code, 0) << p.err;
     EXPECT_THAT(p.out, HasSubstr("name (string) (default: the pipeline file's name"));
+    auto typo = run_conveyor({"describe", "globl"});
+    EXPECT_EQ(typo.exit_code, 64);
+    EXPECT_THAT(typo.err, HasSubstr("did you mean 'global'"));
 }
 
 TEST(Cli, RunWritesTheOutputAndExitsZero) {
