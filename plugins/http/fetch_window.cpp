@@ -124,7 +124,7 @@ void FetchWindow::put(Slot& s, Building& b) {
     }
     const auto in_row = s.chunk->batch.row(s.row);
     b.payload.back() += s.chunk->batch.payload_bytes() / s.chunk->batch.rows();
-    auto row = out.append_row();
+    auto row = out.append_row(s.chunk->batch.lineage(s.row));
     const OutputLayout& layout = info.out;
     for (std::size_t c = 0; c < row.size(); ++c)
         if (layout.source_column[c] != kNoColumn) row[c] = in_row[layout.source_column[c]];

@@ -92,7 +92,7 @@ public:
             Batch part(batch.schema_ref(), counts[k]);
             part.share_storage_of(batch);
             for (std::size_t r = 0; r < rows; ++r)
-                if (picks_[k][r]) part.append_row(batch.row(r));
+                if (picks_[k][r]) part.append_row(batch.row(r), batch.lineage(r));
             out.emit_to(static_cast<std::uint32_t>(k + 1), std::move(part));
         }
         return {};

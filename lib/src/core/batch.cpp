@@ -25,22 +25,26 @@ Batch Batch::clone() {
     b.checkpoint_ = checkpoint_;
     b.output_ = output_;
     b.infos_ = infos_;
+    b.lineage_ = lineage_;
     return b;
 }
 
 void Batch::retain_rows(std::span<const std::uint8_t> keep) {
     assert(keep.size() == rows_);
     std::size_t out = 0;
+    const bool ids = !lineage_.empty();
     for (std::size_t r = 0; r < rows_; ++r) {
         if (!keep[r]) continue;
         if (out != r && width_)
             std::memcpy(values_.data() + out * width_, values_.data() + r * width_,
                         width_ * sizeof(Value));
+        if (ids) lineage_[out] = lineage_[r];
         ++out;
     }
     if (rows_) payload_bytes_ = payload_bytes_ * out / rows_;
     rows_ = out;
     values_.resize(out * width_);
+    if (ids) lineage_.resize(out);
 }
 
 void Batch::truncate(std::size_t n) {
@@ -48,6 +52,7 @@ void Batch::truncate(std::size_t n) {
     if (rows_) payload_bytes_ = payload_bytes_ * n / rows_;
     rows_ = n;
     values_.resize(n * width_);
+    if (!lineage_.empty()) lineage_.resize(n);
 }
 
 void Batch::remap_columns(SchemaRef schema, std::span<const std::size_t> source_column) {

@@ -37,9 +37,12 @@ Result<EdgeItem> EdgeSpillWriter::spill(Batch batch) {
                      "rest waits for its consumers in {}",
                      stage_, writer_->path());
     }
-    for (std::size_t r = 0; r < batch.rows(); ++r)
-        if (Status s = writer_->add({}, batch.schema(), batch.row(r)); !s)
+    // Each record's lineage id (0 for none) is the record's one key.
+    for (std::size_t r = 0; r < batch.rows(); ++r) {
+        const Value id = Value::integer(static_cast<std::int64_t>(batch.lineage(r)));
+        if (Status s = writer_->add({&id, 1}, batch.schema(), batch.row(r)); !s)
             return std::move(s).error().in_stage(stage_);
+    }
     EdgeItem item;
     item.batch = Batch(batch.schema_ref());
     move_control(batch, item.batch);
@@ -61,7 +64,7 @@ Result<Batch> EdgeSpillReader::restore(EdgeItem item) {
     if (item.spilled_rows == 0) return b;
     if (file_ != item.file) {
         reader_.reset();
-        Result<std::unique_ptr<spill::RunReader>> r = spill::RunReader::open(item.file->path(), 0);
+        Result<std::unique_ptr<spill::RunReader>> r = spill::RunReader::open(item.file->path(), 1);
         if (!r) return std::move(r).error();
         reader_ = std::move(*r);
         file_ = item.file;
@@ -81,7 +84,9 @@ Result<Batch> EdgeSpillReader::restore(EdgeItem item) {
             out.keep_alive(reader_->arena());
             kept = reader_->arena().get();
         }
-        std::span<Value> row = out.append_row();
+        const Value& id = reader_->keys()[0];
+        std::span<Value> row =
+            out.append_row(id.kind() == Kind::Int ? static_cast<std::uint64_t>(id.as_int()) : 0);
         std::size_t c = 0;
         for (const Member& m : reader_->record().as_object()) {
             while (c < schema.size() && schema.name(c) != m.key)

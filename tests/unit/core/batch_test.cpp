@@ -182,6 +182,61 @@ TEST(BatchTest, MetadataFollowsTheRecordsAndIsClonedForFanOut) {
     EXPECT_FALSE(em.empty()) << "an emitter keeps metadata-only batches";
 }
 
+std::vector<std::uint64_t> lineage(const Batch& b) {
+    std::vector<std::uint64_t> out;
+    for (std::size_t r = 0; r < b.rows(); ++r)
+        out.push_back(b.lineage(r));
+    return out;
+}
+
+TEST(BatchTest, LineageFollowsEachRowThroughWhatMovesRows) {
+    Batch b = make_batch(5);
+    EXPECT_FALSE(b.has_lineage());
+    EXPECT_EQ(b.lineage(0), 0u) << "no lineage reads as 0";
+    b.set_lineage({11, 12, 13, 14, 15});
+    ASSERT_TRUE(b.has_lineage());
+
+    const std::vector<std::uint8_t> keep = {1, 0, 1, 0, 1};
+    b.retain_rows(keep);
+    EXPECT_EQ(ids(b), (std::vector<std::int64_t>{0, 2, 4}));
+    EXPECT_EQ(lineage(b), (std::vector<std::uint64_t>{11, 13, 15}));
+
+    b.truncate(2);
+    EXPECT_EQ(lineage(b), (std::vector<std::uint64_t>{11, 13}));
+
+    const std::size_t source[] = {1, Batch::npos, 0};
+    b.remap_columns(make_schema({"name", "extra", "id"}), source);
+    EXPECT_EQ(lineage(b), (std::vector<std::uint64_t>{11, 13})) << "columns move, rows do not";
+
+    Batch copy = b.clone();
+    EXPECT_EQ(lineage(copy), lineage(b)) << "a fan-out's copies keep the ids";
+
+    Batch moved = std::move(copy);
+    EXPECT_EQ(lineage(moved), (std::vector<std::uint64_t>{11, 13}));
+}
+
+TEST(BatchTest, RowsCopiedIntoANewBatchCarryTheirLineageWhenGivenIt) {
+    Batch from = make_batch(3);
+    from.set_lineage({7, 8, 9});
+    Batch to(from.schema_ref());
+    to.share_storage_of(from);
+    to.append_row(from.row(2), from.lineage(2));
+    to.append_row(from.row(0), from.lineage(0));
+    EXPECT_EQ(lineage(to), (std::vector<std::uint64_t>{9, 7}));
+
+    // Rows without an id before the first one with: 0 for them.
+    Batch mixed(make_schema({"a"}));
+    mixed.append_row()[0] = Value::integer(1);
+    mixed.append_row(5)[0] = Value::integer(2);
+    mixed.append_row()[0] = Value::integer(3);
+    EXPECT_EQ(lineage(mixed), (std::vector<std::uint64_t>{0, 5, 0}));
+
+    Batch none(make_schema({"a"}));
+    none.append_row()[0] = Value::integer(1);
+    EXPECT_FALSE(none.has_lineage()) << "batches without lineage hold no ids at all";
+    EXPECT_EQ(none.memory_bytes(), Batch(make_schema({"a"}), 1).memory_bytes());
+}
+
 TEST(ArenaTest, CopiesStayValidAcrossBlocks) {
     Arena arena(64);
     std::vector<std::string_view> views;

@@ -118,17 +118,36 @@ public:
     }
     [[nodiscard]] std::span<const Value> values() const noexcept { return values_; }
 
-    /// Appends a row of width() absent values and returns it for filling in.
-    std::span<Value> append_row() {
+    /// Appends a row of width() absent values and returns it for filling in; its lineage id
+    /// (below) is `lineage`, 0 for none.
+    std::span<Value> append_row(std::uint64_t lineage = 0) {
         values_.resize(values_.size() + width_);
         ++rows_;
+        note_lineage(lineage);
         return {values_.data() + (rows_ - 1) * width_, width_};
     }
     /// Appends a copy of `row` (must be width() long). Its storage must be co-owned already.
-    void append_row(std::span<const Value> row) {
+    void append_row(std::span<const Value> row, std::uint64_t lineage = 0) {
         assert(row.size() == width_);
         values_.insert(values_.end(), row.begin(), row.end());
         ++rows_;
+        note_lineage(lineage);
+    }
+
+    /// Lineage: the identity a record keeps through the 1:1 transforms after a fan-out, so
+    /// that a fan-in (gather.apply) can put its branches' results back together. An id per
+    /// row, 0 for none; a batch without any holds no vector at all. Moving rows within a batch
+    /// (retain_rows, truncate, remap_columns) and clone() keep each row's id; a stage that
+    /// copies rows into a new batch passes it on with append_row(row, from.lineage(r)).
+    [[nodiscard]] bool has_lineage() const noexcept { return !lineage_.empty(); }
+    [[nodiscard]] std::uint64_t lineage(std::size_t r) const noexcept {
+        assert(r < rows_);
+        return lineage_.empty() ? 0 : lineage_[r];
+    }
+    /// Sets every row's id (`ids.size() == rows()`, or empty for none).
+    void set_lineage(std::vector<std::uint64_t> ids) {
+        assert(ids.empty() || ids.size() == rows_);
+        lineage_ = std::move(ids);
     }
     void reserve_rows(std::size_t n) { values_.reserve(n * width_); }
 
@@ -153,7 +172,8 @@ public:
     /// Approximate memory held (values plus attributed payload bytes), for [global]
     /// max_buffered_bytes accounting.
     [[nodiscard]] std::size_t memory_bytes() const noexcept {
-        return values_.capacity() * sizeof(Value) + payload_bytes_;
+        return values_.capacity() * sizeof(Value) + lineage_.capacity() * sizeof(std::uint64_t) +
+               payload_bytes_;
     }
     /// Producers attribute the bytes of text their values point to (e.g. the input bytes a
     /// CSV batch was parsed from).
@@ -162,6 +182,14 @@ public:
 
 private:
     void freeze_arena();
+    /// Records the id of the row just appended, keeping lineage_ empty or one id per row.
+    void note_lineage(std::uint64_t id) {
+        if (lineage_.empty()) {
+            if (id == 0) return;
+            lineage_.assign(rows_ - 1, 0);
+        }
+        lineage_.push_back(id);
+    }
 
     SchemaRef schema_;
     std::size_t width_ = 0;
@@ -173,6 +201,7 @@ private:
     std::uint64_t checkpoint_ = 0;
     std::uint32_t output_ = 0;
     std::vector<BatchInfo> infos_;
+    std::vector<std::uint64_t> lineage_; ///< empty, or one id per row
 };
 
 } // namespace conveyor
