@@ -66,13 +66,14 @@ asio::awaitable<Status> FetchRun::run(StreamInput& in, StreamOutput& out) {
     }
 
     reader_running_ = true;
-    asio::co_spawn(ex_, read_loop(in),
-                   asio::bind_cancellation_slot(reader_cancel_.slot(),
-                                                [self = shared_from_this()](std::exception_ptr ep) {
-                                                    self->reader_running_ = false;
-                                                    if (ep) self->internal_error(ep);
-                                                    self->wake_.notify();
-                                                }));
+    asio::co_spawn(
+        ex_, read_loop(in),
+        asio::bind_cancellation_slot(reader_cancel_.slot(),
+                                     [self = shared_from_this()](const std::exception_ptr& ep) {
+                                         self->reader_running_ = false;
+                                         if (ep) self->internal_error(ep);
+                                         self->wake_.notify();
+                                     }));
 
     co_await emit_loop(out);
     stop();
@@ -216,7 +217,7 @@ asio::awaitable<void> FetchRun::dispatch(Batch batch) {
         }
         ++tasks_;
         asio::co_spawn(ex_, run_job(std::move(job)),
-                       [self = shared_from_this()](std::exception_ptr ep) {
+                       [self = shared_from_this()](const std::exception_ptr& ep) {
                            --self->tasks_;
                            if (ep) self->internal_error(ep);
                            self->wake_.notify();
@@ -254,7 +255,7 @@ void FetchRun::settle_success(const Job& job, net::HttpResponse resp) {
 
 /// The records of `job` failed for good: on_error decides what becomes of them.
 void FetchRun::settle_failure(const Job& job, Error error, std::uint32_t attempts,
-                              std::shared_ptr<const Response> response) {
+                              const std::shared_ptr<const Response>& response) {
     const std::size_t n = job.seqs.size();
     if (metrics_) {
         metrics_->records_failed.fetch_add(n, std::memory_order_relaxed);

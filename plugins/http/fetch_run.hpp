@@ -68,7 +68,7 @@ private:
     boost::asio::awaitable<void> run_job(Job job);
     void settle_success(const Job& job, net::HttpResponse resp);
     void settle_failure(const Job& job, Error error, std::uint32_t attempts,
-                        std::shared_ptr<const Response> response);
+                        const std::shared_ptr<const Response>& response);
     void ready_changed(std::size_t settled);
     boost::asio::awaitable<void> emit_loop(StreamOutput& out);
     void arm_linger();
