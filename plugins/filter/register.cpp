@@ -304,6 +304,7 @@ std::unique_ptr<Stage> build_filter(BuildContext& ctx, const FilterOptions& o) {
 void register_filter(Registry& registry) {
     FunctionDescriptor fn;
     fn.name = "filter.apply";
+    fn.keeps_lineage = true;
     fn.role = StageRole::Transform;
     fn.summary = "Keep the records that satisfy a condition";
     fn.description =

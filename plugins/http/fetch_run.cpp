@@ -65,6 +65,14 @@ asio::awaitable<Status> FetchRun::run(StreamInput& in, StreamOutput& out) {
         });
     }
 
+    // Nobody wants the answers any more (the gather they were for has let every record go):
+    // stop the requests in flight instead of waiting for a slow server.
+    out.on_unwanted([weak, ex = ex_] {
+        asio::post(ex, [weak] {
+            if (auto self = weak.lock()) self->stop();
+        });
+    });
+
     reader_running_ = true;
     asio::co_spawn(
         ex_, read_loop(in),
@@ -145,7 +153,12 @@ asio::awaitable<void> FetchRun::read_loop(StreamInput& in) {
         if (!ev) break;
         // A checkpoint marker, alone or after the batch's records.
         const std::uint64_t marker = ev->batch ? ev->batch->take_checkpoint() : 0;
+        // Metadata after the records (a gather's LineageMark, a window's close) follows them
+        // out, before the marker (as the stage driver passes it on).
+        std::vector<BatchInfo> infos;
+        if (ev->batch) infos = ev->batch->take_infos();
         if (!ev->batch || ev->batch->empty()) {
+            if (!infos.empty()) add_infos(std::move(infos));
             if (marker != 0) co_await add_marker(marker);
             continue;
         }
@@ -163,9 +176,16 @@ asio::awaitable<void> FetchRun::read_loop(StreamInput& in) {
             break;
         }
         co_await dispatch(std::move(batch));
+        if (!infos.empty() && left_out_ == 0) add_infos(std::move(infos));
         // Records left out: the marker after them must not pass.
         if (marker != 0 && left_out_ == 0) co_await add_marker(marker);
     }
+}
+
+void FetchRun::add_infos(std::vector<BatchInfo> infos) {
+    if (stopping_) return;
+    window_.add_infos(std::move(infos));
+    wake_.notify();
 }
 
 /// A checkpoint marker takes its place in the output after every record that came before it.
@@ -325,7 +345,7 @@ asio::awaitable<void> FetchRun::emit_loop(StreamOutput& out) {
             }
             room_.notify();
             for (Batch& b : batches) {
-                if (b.empty() && b.checkpoint_id() == 0) continue;
+                if (b.empty() && b.checkpoint_id() == 0 && b.infos().empty()) continue;
                 if (metrics_) metrics_->set_state(StageState::WaitingForOutput);
                 const bool more = co_await out.emit(std::move(b));
                 if (metrics_) metrics_->set_state(StageState::Running);

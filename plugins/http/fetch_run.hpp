@@ -64,6 +64,7 @@ private:
 
     boost::asio::awaitable<void> read_loop(StreamInput& in);
     boost::asio::awaitable<void> add_marker(std::uint64_t id);
+    void add_infos(std::vector<BatchInfo> infos);
     boost::asio::awaitable<void> dispatch(Batch batch);
     boost::asio::awaitable<void> run_job(Job job);
     void settle_success(const Job& job, net::HttpResponse resp);

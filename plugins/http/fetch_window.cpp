@@ -67,6 +67,13 @@ void FetchWindow::add_marker(std::uint64_t id) {
     settled(1);
 }
 
+void FetchWindow::add_infos(std::vector<BatchInfo> infos) {
+    Slot& s = slots_[next_seq_++];
+    s.outcome = Outcome::Info;
+    s.infos = std::move(infos);
+    settled(1);
+}
+
 void FetchWindow::settled(std::size_t n) {
     if (!ordered_) {
         unordered_ready_ += n;
@@ -94,6 +101,18 @@ struct FetchWindow::Building {
 
 void FetchWindow::put(Slot& s, Building& b) {
     if (s.outcome == Outcome::Removed) return;
+    if (s.outcome == Outcome::Info) {
+        // On the last batch when no marker follows its records, else alone.
+        if (b.batches.empty() || b.batches.back().checkpoint_id() != 0) {
+            b.batches.emplace_back();
+            b.payload.push_back(0);
+            b.info_of_last = nullptr;
+        }
+        for (BatchInfo& info : s.infos)
+            b.batches.back().add_info(std::move(info));
+        b.info_of_last = nullptr; // records after it start a batch of their own
+        return;
+    }
     if (s.outcome == Outcome::Marker) {
         // On the last batch (its records come before the marker), or alone.
         if (!b.batches.empty() && b.batches.back().checkpoint_id() == 0 &&
@@ -156,8 +175,11 @@ std::vector<Batch> FetchWindow::take_ready() {
         }
         emitted_end_ = ready_end_;
     } else {
+        bool pending_before = false;
         for (auto it = slots_.begin(); it != slots_.end();) {
-            if (it->second.outcome == Outcome::Pending) {
+            const Outcome o = it->second.outcome;
+            if (o == Outcome::Pending || (o == Outcome::Info && pending_before)) {
+                pending_before = true;
                 ++it;
                 continue;
             }

@@ -34,15 +34,17 @@ struct Response {
 
 std::shared_ptr<const Response> to_response(net::HttpResponse r);
 
-enum class Outcome : std::uint8_t { Pending, Ok, Null, Removed, Marker };
+enum class Outcome : std::uint8_t { Pending, Ok, Null, Removed, Marker, Info };
 
-/// A record between arrival and emission, or a checkpoint marker (Outcome::Marker) that goes
-/// out after the records before it.
+/// A record between arrival and emission, a checkpoint marker (Outcome::Marker) or batch
+/// metadata (Outcome::Info: BatchInfo, e.g. a LineageMark) that goes out after the records
+/// before it.
 struct Slot {
     std::shared_ptr<Chunk> chunk;
     std::size_t row = 0;
     Outcome outcome = Outcome::Pending;
-    std::uint64_t marker = 0; ///< the checkpoint id of a marker
+    std::uint64_t marker = 0;     ///< the checkpoint id of a marker
+    std::vector<BatchInfo> infos; ///< the metadata of an Info slot
     /// The last checkpoint before the record (its dead letter waits for the next).
     std::uint64_t epoch = 0;
     std::shared_ptr<const Response> response; ///< the final response, if one arrived
@@ -60,6 +62,10 @@ public:
     std::uint64_t add_record(std::shared_ptr<Chunk> chunk, std::size_t row, std::uint64_t epoch);
     /// Adds a checkpoint marker, ready at once.
     void add_marker(std::uint64_t id);
+    /// Adds metadata that followed the records added so far. Ordered, it goes out in its
+    /// place; unordered, once every record before it has gone out (records after it may
+    /// overtake it: what it says is about the records before it).
+    void add_infos(std::vector<BatchInfo> infos);
     /// The slot of a record not yet taken out.
     Slot& at(std::uint64_t seq) { return slots_.at(seq); }
     /// `n` more slots left Outcome::Pending (their outcome is set).

@@ -303,6 +303,7 @@ std::unique_ptr<Stage> build_fetch(BuildContext& ctx, const HttpFetchOptions& o)
 void register_http(Registry& registry) {
     FunctionDescriptor fn;
     fn.name = "http.fetch";
+    fn.keeps_lineage = true;
     fn.asynchronous = true; // a coroutine on the I/O thread (requests in flight)
     fn.role = StageRole::Transform;
     fn.summary = "Call an HTTP API for each record (or group of records) and keep the response";

@@ -203,6 +203,7 @@ std::unique_ptr<Stage> build_extract(BuildContext& ctx, const ExtractOptions& o)
 void register_extract(Registry& registry) {
     FunctionDescriptor fn;
     fn.name = "json.extract";
+    fn.keeps_lineage = true;
     fn.role = StageRole::Transform;
     fn.summary = "Pick a value out of a field holding JSON";
     fn.description =

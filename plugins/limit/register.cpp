@@ -98,6 +98,7 @@ std::unique_ptr<Stage> build_limit(BuildContext&, const LimitOptions& o) {
 FunctionDescriptor limit_apply() {
     FunctionDescriptor fn;
     fn.name = "limit.apply";
+    fn.keeps_lineage = true;
     fn.role = StageRole::Transform;
     fn.summary = "Pass on the first `count` records (after `offset`), then stop reading";
     fn.description =

@@ -198,6 +198,7 @@ std::unique_ptr<Stage> build_map(BuildContext& ctx, const MapOptions& o) {
 FunctionDescriptor map_apply() {
     FunctionDescriptor fn;
     fn.name = "map.apply";
+    fn.keeps_lineage = true;
     fn.role = StageRole::Transform;
     fn.summary = "Compute fields with expressions";
     fn.description =

@@ -195,6 +195,7 @@ void register_rename(Registry& registry) {
     using rename::rename_options;
     FunctionDescriptor fn;
     fn.name = "rename.apply";
+    fn.keeps_lineage = true;
     fn.role = StageRole::Transform;
     fn.summary = "Rename fields";
     fn.description =

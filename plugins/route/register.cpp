@@ -212,6 +212,7 @@ std::unique_ptr<Stage> build_route(BuildContext& ctx, const RouteOptions& o) {
 FunctionDescriptor route_apply() {
     FunctionDescriptor fn;
     fn.name = "route.apply";
+    fn.keeps_lineage = true;
     fn.role = StageRole::Transform;
     fn.summary = "Send records to named outputs by condition";
     fn.description =

@@ -200,6 +200,7 @@ std::unique_ptr<Stage> build_select(BuildContext& ctx, const SelectOptions& o) {
 FunctionDescriptor select_apply() {
     FunctionDescriptor fn;
     fn.name = "select.apply";
+    fn.keeps_lineage = true;
     fn.role = StageRole::Transform;
     fn.summary = "Keep some fields (in the order listed) or drop some";
     fn.description =

@@ -242,6 +242,7 @@ namespace conveyor::plugins {
 void register_validate(Registry& registry) {
     FunctionDescriptor fn;
     fn.name = "validate.schema";
+    fn.keeps_lineage = true;
     fn.role = StageRole::Transform;
     fn.summary = "Check records against rules; invalid ones go to output 'invalid'";
     fn.description =

@@ -2,8 +2,11 @@
 // exactly the files (and standard output) recorded in pipelines/examples/expected/<name>/.
 // Where fan-in interleaves inputs (an UNORDERED marker), files compare as sets of lines. An
 // example that leaves records out on purpose records its exit code in `exit_code`; dead-letter
-// timestamps ("timestamp":"...") are the one part of an output that may differ.
+// timestamps ("timestamp":"...") are the one part of an output that may differ. An example
+// that calls a local API (a SERVER file naming it) runs against the same answers served here
+// on 127.0.0.1, its URL in API_URL.
 
+#include "support/http_test_server.hpp"
 #include "support/paths.hpp"
 #include "support/process.hpp"
 
@@ -36,6 +39,41 @@ std::vector<std::string> sorted_lines(const std::string& text) {
     return lines;
 }
 
+/// What pipelines/examples/enrich_gather_server.py answers: /profile/ID at once, /risk/ID
+/// after 3 s for ids divisible by 4, /geo/ID 500 for ids divisible by 5.
+void serve_enrich_apis(test::HttpTestServer& server) {
+    auto id_of = [](const test::HttpTestRequest& req) {
+        return std::stoi(req.path.substr(req.path.rfind('/') + 1));
+    };
+    server.route("/profile/", [id_of](const test::HttpTestRequest& req) {
+        return test::HttpTestReply::json(R"({"name": "user )" + std::to_string(id_of(req)) + "\"}");
+    });
+    server.route("/risk/", [id_of](const test::HttpTestRequest& req) {
+        const int id = id_of(req);
+        auto reply =
+            test::HttpTestReply::json(R"({"score": )" + std::to_string(id * 7 % 100) + "}");
+        if (id % 4 == 0) reply.delay = std::chrono::seconds(3);
+        return reply;
+    });
+    server.route("/geo/", [id_of](const test::HttpTestRequest& req) {
+        const int id = id_of(req);
+        if (id % 5 == 0) return test::HttpTestReply::json(R"({"error": "geo backend down"})", 500);
+        static const char* const kCountries[] = {"FR", "DE", "JP"};
+        return test::HttpTestReply::json(std::string(R"({"country": ")") + kCountries[id % 3] +
+                                         "\"}");
+    });
+}
+
+/// The local API an example's SERVER file names, started for the run.
+std::unique_ptr<test::HttpTestServer> start_server(const std::string& name) {
+    auto server = std::make_unique<test::HttpTestServer>();
+    if (name == "enrich_apis")
+        serve_enrich_apis(*server);
+    else
+        ADD_FAILURE() << "unknown example server '" << name << "'";
+    return server;
+}
+
 using Param = std::tuple<std::string, std::string>;
 
 class ExamplesTest : public ::testing::TestWithParam<Param> {};
@@ -51,6 +89,13 @@ TEST_P(ExamplesTest, ProducesTheExpectedOutput) {
     opts.cwd = test::source_dir();
     opts.env["OUT_DIR"] = out.path();
     opts.unset_env = {"MIN_AMOUNT", "CONVEYOR_LOG"};
+    std::unique_ptr<test::HttpTestServer> server;
+    if (const std::string f = expected_dir + "/SERVER"; fs::exists(f)) {
+        std::string name = test::read_file(f);
+        name.erase(name.find_last_not_of(" \n") + 1);
+        server = start_server(name);
+        opts.env["API_URL"] = server->url();
+    }
     auto r = run_conveyor(
         {"run", "pipelines/examples/" + name + ".toml", "--executor", executor, "-q"}, opts);
     const std::string exit_file = expected_dir + "/exit_code";
@@ -73,7 +118,7 @@ TEST_P(ExamplesTest, ProducesTheExpectedOutput) {
     std::vector<std::string> expected_files;
     for (const auto& e : fs::directory_iterator(expected_dir)) {
         const std::string f = e.path().filename().string();
-        if (f == "UNORDERED" || f == "stdout.txt" || f == "exit_code") continue;
+        if (f == "UNORDERED" || f == "stdout.txt" || f == "exit_code" || f == "SERVER") continue;
         expected_files.push_back(f);
         compare(f, test::read_file(e.path().string()), test::read_file(out.file(f)));
     }

@@ -108,6 +108,10 @@ inline std::string jsonl(const std::vector<Batch>& batches) {
             out.push_back('\n');
         }
         for (const BatchInfo& info : b.infos()) {
+            if (const auto* mark = std::get_if<LineageMark>(&info)) {
+                out += "@lineage_mark " + std::to_string(mark->through) + "\n";
+                continue;
+            }
             const auto& closed = std::get<WindowClosed>(info);
             out += "@window_closed {\"window_start\":";
             json::append_value(out, closed.start);

@@ -4,6 +4,7 @@
 #include "conveyor/graph/dag.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "expand.hpp"
+#include "fan_in.hpp"
 #include "overrides.hpp"
 #include "sections.hpp"
 #include "stage_options.hpp"
@@ -77,6 +78,7 @@ struct StageDraft {
     Options options;
     bool options_ok = false;
     std::shared_ptr<const Stage> stage;
+    std::optional<std::size_t> fan_out; ///< gather.apply: the fan-out of its branches
 };
 
 class Loader {
@@ -98,6 +100,7 @@ private:
     void check_inputs();
     void check_input_count(const StageDraft& s);
     void check_cycles();
+    void check_gathers();
     /// Whether stage i's output comes in windows (see FunctionDescriptor::opens_windows).
     bool windowed(std::size_t i, std::vector<int>& memo) const;
     void check_streaming(const GlobalSpec& global);
@@ -447,6 +450,66 @@ void Loader::check_cycles() {
     }
 }
 
+void Loader::check_gathers() {
+    std::vector<config::FanInNode> nodes(stages_.size());
+    bool any = false;
+    for (std::size_t i = 0; i < stages_.size(); ++i) {
+        const StageDraft& s = stages_[i];
+        nodes[i].id = s.id;
+        nodes[i].fn = s.descriptor;
+        for (const StageDraft::Input& in : s.inputs)
+            nodes[i].producers.push_back(in.producer);
+        any = any || (s.descriptor && s.descriptor->gathers);
+    }
+    if (!any) return;
+    // Only stages whose inputs all resolved (a missing one is reported already).
+    auto resolved = [&](const StageDraft& s) {
+        return s.inputs_ok && !s.inputs.empty() &&
+               std::all_of(s.inputs.begin(), s.inputs.end(), [&](const StageDraft::Input& in) {
+                   return in.producer < stages_.size();
+               });
+    };
+    std::vector<std::vector<std::size_t>> through(stages_.size()); ///< per gather: its branches
+    for (std::size_t i = 0; i < stages_.size(); ++i) {
+        StageDraft& s = stages_[i];
+        if (!s.descriptor || !s.descriptor->gathers || !resolved(s)) continue;
+        if (std::any_of(nodes.begin(), nodes.end(), [&](const config::FanInNode& n) {
+                return std::any_of(n.producers.begin(), n.producers.end(),
+                                   [&](std::size_t p) { return p >= stages_.size(); });
+            }))
+            return; // an unresolved input elsewhere: the walk could step off the graph
+        config::FanOut f = config::find_fan_out(nodes, i);
+        const SourceLocation where = s.inputs_node ? ctx_.at(*s.inputs_node) : s.where;
+        if (!f.stage) {
+            ctx_.error(where, s.id, f.error);
+            continue;
+        }
+        s.fan_out = f.stage;
+        for (const auto& b : f.branches)
+            through[i].insert(through[i].end(), b.begin(), b.end());
+    }
+    // A branch may not pass through another gather's fan-out: that stage numbers its records
+    // afresh, and this gather would no longer recognise its own.
+    for (std::size_t i = 0; i < stages_.size(); ++i) {
+        if (!stages_[i].fan_out) continue;
+        for (std::size_t j = 0; j < stages_.size(); ++j) {
+            if (j == i || !stages_[j].fan_out) continue;
+            const std::size_t other = *stages_[j].fan_out;
+            if (other == *stages_[i].fan_out) continue;
+            if (std::find(through[i].begin(), through[i].end(), other) == through[i].end())
+                continue;
+            const StageDraft& s = stages_[i];
+            ctx_.error(s.inputs_node ? ctx_.at(*s.inputs_node) : s.where, s.id,
+                       "a branch of this gather passes through '" + stages_[other].id +
+                           "', the fan-out of gather '" + stages_[j].id +
+                           "', which numbers records afresh: gather the inner fan-out first "
+                           "and feed its output on, or fan out from '" +
+                           stages_[other].id + "' for both");
+            break;
+        }
+    }
+}
+
 bool Loader::windowed(std::size_t i, std::vector<int>& memo) const {
     if (memo[i] >= 0) return memo[i] != 0;
     memo[i] = 0; // also what a stage on a cycle gets (reported already)
@@ -517,7 +580,10 @@ void Loader::build_stages(const GlobalSpec& global) {
             if (!o.inherits.empty() && !s.options.given(o.name))
                 s.options.set(o.name, config::global_value(global, o.inherits),
                               s.options.location(o.name), false);
-        BuildContext build(s.id, s.options, global, ctx_.diags);
+        std::vector<std::string> inputs;
+        for (const StageDraft::Input& in : s.inputs)
+            inputs.push_back(in.output.empty() ? in.id : in.id + "." + in.output);
+        BuildContext build(s.id, s.options, global, ctx_.diags, inputs);
         std::unique_ptr<Stage> stage;
         // Plugin code is a library edge: a throwing factory becomes a diagnostic.
         try {
@@ -666,6 +732,7 @@ std::optional<PipelineSpec> Loader::load(std::string_view text) {
     }
     check_inputs();
     check_cycles();
+    check_gathers();
     check_streaming(spec.global);
     check_stage_options();
     build_stages(spec.global);
@@ -687,6 +754,7 @@ std::optional<PipelineSpec> Loader::load(std::string_view text) {
         out.stage = std::move(s.stage);
         out.description = std::move(s.description);
         out.error_handling = s.error_handling;
+        out.fan_out = s.fan_out;
         spec.stages.push_back(std::move(out));
     }
     return spec;

@@ -34,20 +34,26 @@ struct Budget {
     std::uint64_t cap = 0;
 };
 
-/// Input of a dag stage: every batch of port 0, its end, then port 1, ... in `inputs` order
-/// (a held port is passed over until it is released: checkpoint alignment). Spilled batches
-/// are read back as they come.
+/// Input of a dag stage: every batch of port 0, its end, then port 1, ... in `inputs` order,
+/// or (`interleave`: OpenedStage::interleave_inputs) a batch from each port in turn (a held
+/// port is passed over until it is released: checkpoint alignment). Spilled batches are read
+/// back as they come.
 class DagInput final : public StreamInput {
 public:
-    DagInput(std::vector<std::deque<EdgeItem>> ports, Budget& budget, RunContext& run,
-             StageMetrics& metrics)
+    DagInput(std::vector<std::deque<EdgeItem>> ports, bool interleave, Budget& budget,
+             RunContext& run, StageMetrics& metrics)
         : ports_(std::move(ports)), readers_(ports_.size()), ended_(ports_.size(), false),
-          held_(ports_.size(), false), budget_(budget), run_(run), metrics_(metrics) {}
+          held_(ports_.size(), false), interleave_(interleave), budget_(budget), run_(run),
+          metrics_(metrics) {}
 
     asio::awaitable<std::optional<InputEvent>> next() override {
         if (run_.cancelled() || failure_) co_return std::nullopt;
-        for (std::size_t p = 0; p < ports_.size(); ++p) {
+        const std::size_t n = ports_.size();
+        const std::size_t first = interleave_ ? turn_ : 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::size_t p = (first + i) % n;
             if (ended_[p] || held_[p]) continue;
+            turn_ = (p + 1) % n;
             auto& q = ports_[p];
             if (!q.empty()) {
                 EdgeItem item = std::move(q.front());
@@ -82,6 +88,8 @@ private:
     std::vector<EdgeSpillReader> readers_;
     std::vector<bool> ended_;
     std::vector<bool> held_;
+    bool interleave_;
+    std::size_t turn_ = 0; ///< interleaved: the port whose turn is next
     Budget& budget_;
     RunContext& run_;
     StageMetrics& metrics_;
@@ -98,6 +106,7 @@ public:
 
     asio::awaitable<bool> emit(Batch batch) override {
         if (run_.cancelled()) co_return false;
+        stamp_lineage(node_, batch);
         note_emitted(node_, batch);
         if (copies_ == 0) co_return true; // nobody consumes it (a sink's output)
         const std::uint64_t bytes = batch.memory_bytes() * copies_;
@@ -203,7 +212,8 @@ void run_dag(Plan& plan) {
                 Node& n = plan.nodes[seg[i]];
                 Started st{&n, seg_inboxes[i], nullptr, nullptr};
                 if (i == 0)
-                    ins.push_back(std::make_unique<DagInput>(std::move(inputs[n.index]), budget,
+                    ins.push_back(std::make_unique<DagInput>(std::move(inputs[n.index]),
+                                                             n.opened->interleave_inputs, budget,
                                                              *plan.run, *n.metrics));
                 else
                     ins.push_back(std::make_unique<InboxInput>(*seg_inboxes[i]));
@@ -265,7 +275,7 @@ void run_dag(Plan& plan) {
                 const bool last = c + 1 == n.consumers.size();
                 std::uint64_t rows = 0;
                 for (EdgeItem& item : items) {
-                    const bool ours = item.batch.output() == to.output;
+                    const bool ours = item.batch.output() == to.output || to.output == kEveryOutput;
                     std::optional<Batch> payload = payload_for(item.batch, to.output, last);
                     if (!payload) continue;
                     EdgeItem copy{std::move(*payload), ours ? item.spilled_rows : 0,

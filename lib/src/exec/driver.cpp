@@ -199,16 +199,20 @@ asio::awaitable<Status> drive_source(Node& node, SourceOperator& op, StageOutput
 /// Checkpoint alignment for a sync stage: a marker from one input holds that input until
 /// every other input has brought the same marker (or ended); then the stage reports its state
 /// and the marker goes on, after everything the stage emitted for the records before it.
+/// A gather's edge from its fan-out (a port beyond its `inputs`) is never held: its records
+/// only tell the gather what left the fan-out, and the gather must hear of that fan-out's end
+/// while a slow branch still holds back its own marker.
 class OperatorMarkers {
 public:
     explicit OperatorMarkers(Node& node)
-        : node_(node), passed_(node.producers.size(), 0), ended_(node.producers.size(), false) {}
+        : node_(node), passed_(node.producers.size(), 0), ended_(node.producers.size(), false),
+          holdable_(node.spec->inputs.size()) {}
 
     /// A marker arrived on `port`: true when it completes checkpoint `id` (call take()).
     bool arrived(std::size_t port, std::uint64_t id, StreamInput& in) {
-        passed_[port] = id;
+        passed_[port] = std::max(passed_[port], id);
         if (aligned(id)) return true;
-        in.hold(port, true);
+        if (port < holdable_) in.hold(port, true);
         return false;
     }
     /// `port` ended: the checkpoint now complete, if any (0: none).
@@ -246,6 +250,7 @@ private:
     Node& node_;
     std::vector<std::uint64_t> passed_; ///< per input: the last marker it brought
     std::vector<bool> ended_;
+    std::size_t holdable_; ///< ports below this one are held at a marker
     std::uint64_t emitted_ = 0;
 };
 
@@ -271,6 +276,10 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
                     if (auto f = out.failure()) co_return f->in_stage(node.id());
                     why = kDownstreamGone;
                     co_return Status{};
+                }
+                if (op.satisfied()) { // what it waited for came by its deadline
+                    why = kSatisfied;
+                    break;
                 }
                 continue;
             }

@@ -2,6 +2,7 @@
 
 #include "conveyor/core/run_context.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -62,38 +63,39 @@ Status EdgeSpillWriter::close() {
 Result<Batch> EdgeSpillReader::restore(EdgeItem item) {
     Batch b = std::move(item.batch);
     if (item.spilled_rows == 0) return b;
-    if (file_ != item.file) {
-        reader_.reset();
+    auto it = std::find_if(open_.begin(), open_.end(),
+                           [&](const Open& o) { return o.file == item.file; });
+    if (it == open_.end()) {
         Result<std::unique_ptr<spill::RunReader>> r = spill::RunReader::open(item.file->path(), 1);
         if (!r) return std::move(r).error();
-        reader_ = std::move(*r);
-        file_ = item.file;
+        open_.push_back(Open{item.file, std::move(*r)});
+        it = std::prev(open_.end());
     }
+    spill::RunReader* reader = it->reader.get();
     // The shell keeps the schema the records were written with; a record lists the fields it
     // had (absent ones left out) in that order.
     const Schema& schema = b.schema();
     Batch out(b.schema_ref(), item.spilled_rows);
     const void* kept = nullptr;
     for (std::size_t n = 0; n < item.spilled_rows; ++n) {
-        Result<bool> got = reader_->next();
+        Result<bool> got = reader->next();
         if (!got) return std::move(got).error();
         if (!*got)
-            return Error(ErrorKind::Runtime, "a spill file of an edge ended early",
-                         reader_->path());
-        if (kept != reader_->arena().get()) {
-            out.keep_alive(reader_->arena());
-            kept = reader_->arena().get();
+            return Error(ErrorKind::Runtime, "a spill file of an edge ended early", reader->path());
+        if (kept != reader->arena().get()) {
+            out.keep_alive(reader->arena());
+            kept = reader->arena().get();
         }
-        const Value& id = reader_->keys()[0];
+        const Value& id = reader->keys()[0];
         std::span<Value> row =
             out.append_row(id.kind() == Kind::Int ? static_cast<std::uint64_t>(id.as_int()) : 0);
         std::size_t c = 0;
-        for (const Member& m : reader_->record().as_object()) {
+        for (const Member& m : reader->record().as_object()) {
             while (c < schema.size() && schema.name(c) != m.key)
                 ++c;
             if (c == schema.size())
                 return Error(ErrorKind::Runtime, "a spill file of an edge holds a broken record",
-                             reader_->path());
+                             reader->path());
             row[c++] = m.value;
         }
     }

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace conveyor {
 class TempFiles;
@@ -73,8 +74,13 @@ public:
     Result<Batch> restore(EdgeItem item);
 
 private:
-    std::shared_ptr<EdgeSpillFile> file_;
-    std::unique_ptr<spill::RunReader> reader_;
+    /// One open reader per file: an edge that carries every output of its producer (a
+    /// gather's edge from its fan-out) reads the files of several outputs, each in order.
+    struct Open {
+        std::shared_ptr<EdgeSpillFile> file;
+        std::unique_ptr<spill::RunReader> reader;
+    };
+    std::vector<Open> open_;
 };
 
 /// The name edges of stage `stage` spill under (spill::file_stem of it).

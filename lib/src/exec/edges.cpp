@@ -12,6 +12,7 @@ namespace conveyor::exec {
 
 asio::awaitable<bool> BroadcastOutput::emit(Batch batch) {
     if (run_.cancelled()) co_return false;
+    stamp_lineage(node_, batch);
     note_emitted(node_, batch);
     if (targets_.empty()) co_return true;
     std::size_t last = targets_.size();
@@ -36,7 +37,7 @@ asio::awaitable<bool> BroadcastOutput::emit(Batch batch) {
 }
 
 std::optional<Batch> payload_for(Batch& batch, std::uint32_t output, bool last) {
-    if (batch.output() != output) {
+    if (batch.output() != output && output != kEveryOutput) {
         if (batch.checkpoint_id() == 0 && batch.infos().empty()) return std::nullopt;
         return batch.control_only();
     }
@@ -45,12 +46,31 @@ std::optional<Batch> payload_for(Batch& batch, std::uint32_t output, bool last) 
     return b;
 }
 
+void stamp_lineage(Node& node, Batch& batch) {
+    if (!node.numbers_records || batch.empty()) return;
+    std::vector<std::uint64_t> ids(batch.rows());
+    for (std::uint64_t& id : ids)
+        id = ++node.last_lineage;
+    batch.set_lineage(std::move(ids));
+    batch.add_info(LineageMark{node.last_lineage});
+}
+
 void note_emitted(Node& node, const Batch& batch) {
     if (batch.is_marker_only()) return;
     node.metrics->records_out.fetch_add(batch.rows(), std::memory_order_relaxed);
     node.metrics->batches_out.fetch_add(1, std::memory_order_relaxed);
     if (batch.output() != 0) node.metrics->add_named_output_records(batch.output(), batch.rows());
     if (node.observer) node.observer->on_batch(node.id(), batch);
+}
+
+void BroadcastOutput::on_unwanted(std::function<void()> fn) {
+    if (targets_.empty() || unwanted_) return; // a sink's output; or watched already
+    unwanted_ = std::move(fn);
+    wanted_by_.store(targets_.size());
+    for (Target& t : targets_)
+        t.inbox->on_cancel([this] {
+            if (wanted_by_.fetch_sub(1) == 1) unwanted_();
+        });
 }
 
 void BroadcastOutput::close() {

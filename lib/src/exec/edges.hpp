@@ -7,7 +7,9 @@
 #include "inbox.hpp"
 #include "plan.hpp"
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
+#include <functional>
 
 namespace conveyor::exec {
 
@@ -39,6 +41,7 @@ public:
         : node_(node), targets_(std::move(targets)), run_(run) {}
 
     boost::asio::awaitable<bool> emit(Batch batch) override;
+    void on_unwanted(std::function<void()> fn) override;
     /// Ends this stage's outputs: consumers see the ports end.
     void close();
 
@@ -46,13 +49,21 @@ private:
     Node& node_;
     std::vector<Target> targets_;
     RunContext& run_;
+    /// on_unwanted(): consumers' inboxes not yet cancelled, and what to call at zero.
+    std::atomic<std::size_t> wanted_by_{0};
+    std::function<void()> unwanted_;
 };
 
 /// What a consumer reading output `output` of the emitting stage gets of `batch`: the batch
-/// itself (moved when `last`, else cloned) when it left by that output, else only its
+/// itself (moved when `last`, else cloned) when it left by that output (or `output` is
+/// kEveryOutput), else only its
 /// checkpoint marker and metadata (nothing at all when it has neither). The output tag is
 /// cleared: it meant something only to the stage that emitted the batch.
 std::optional<Batch> payload_for(Batch& batch, std::uint32_t output, bool last);
+
+/// A fan-out that numbers its records (Node::numbers_records) gives each record of `batch` the
+/// next lineage id and puts a LineageMark for the last one after it; other stages: nothing.
+void stamp_lineage(Node& node, Batch& batch);
 
 /// Counts a batch a stage emits (records and batches out) and shows it to the stage's observer;
 /// a checkpoint marker alone is neither.

@@ -137,6 +137,7 @@ Status open_stages(exec::Plan& plan, const Dag& dag, const RunJournal* resume) {
             n.named_outputs = named;
         }
         ctx.named_outputs_read = std::span<const bool>(n.named_outputs_read.get(), n.named_outputs);
+        ctx.inputs_complete = g.executor == ExecutorKind::Dag && n.producers.size() > 1;
         Result<OpenedStage> opened = n.spec->stage->open(ctx);
         // strategy = "retry": opening again may succeed (an input not there yet, a server
         // restarting); bad data or a bad pipeline never will.
@@ -391,6 +392,19 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
             plan.nodes[i].producers.push_back(p);
             dag.add_edge(p, i);
         }
+    }
+    // A gather also reads its branches' fan-out, after its listed inputs: every record (of
+    // every output) with its lineage id, so that it knows each record and its order. It is the
+    // fan-out's first consumer, so that it hears of a record before the branches answer.
+    for (std::size_t i = 0; i < pipeline.stages.size(); ++i) {
+        const StageSpec& spec = pipeline.stages[i];
+        if (!spec.fan_out) continue;
+        exec::Node& fan_out = plan.nodes[*spec.fan_out];
+        fan_out.numbers_records = true;
+        fan_out.consumers.insert(fan_out.consumers.begin(),
+                                 {i, plan.nodes[i].producers.size(), exec::kEveryOutput});
+        plan.nodes[i].producers.push_back(*spec.fan_out);
+        dag.add_edge(*spec.fan_out, i);
     }
     plan.levels = dag.levels();
 

@@ -220,12 +220,25 @@ asio::awaitable<void> Inbox::wait_for_data_until(std::chrono::steady_clock::time
     state->timer.cancel();
 }
 
+void Inbox::on_cancel(std::function<void()> fn) {
+    {
+        std::lock_guard lock(mu_);
+        if (!cancelled_) {
+            on_cancel_.push_back(std::move(fn));
+            return;
+        }
+    }
+    fn();
+}
+
 void Inbox::cancel() {
     std::vector<Handler> wake;
+    std::vector<std::function<void()>> observers;
     {
         std::lock_guard lock(mu_);
         if (cancelled_) return;
         cancelled_ = true;
+        observers = std::move(on_cancel_);
         for (Waiter& w : producers_)
             wake.push_back(std::move(w.handler));
         producers_.clear();
@@ -241,6 +254,8 @@ void Inbox::cancel() {
     }
     for (Handler& h : wake)
         resume(std::move(h));
+    for (auto& fn : observers)
+        fn();
 }
 
 void Inbox::hold(std::size_t port, bool held) {

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -49,6 +50,9 @@ public:
     pop_until(std::chrono::steady_clock::time_point deadline);
     /// Wakes everyone; later pushes fail and pops return nullopt. Idempotent.
     void cancel();
+    /// Calls `fn` once the inbox is cancelled (the consumer takes nothing more), on the thread
+    /// that cancels it; at once when it is already.
+    void on_cancel(std::function<void()> fn);
     /// Checkpoint alignment (consumer only): while `port` is held, pop() takes nothing from it
     /// (neither batches nor its end); its producer may still fill its share. With a shared
     /// bound, the records waiting in held ports do not count against the other ports, so they
@@ -103,6 +107,7 @@ private:
     static void resume(Handler h);
 
     mutable std::mutex mu_;
+    std::vector<std::function<void()>> on_cancel_;
     std::vector<Port> ports_;
     std::size_t capacity_;
     bool shared_;

@@ -23,11 +23,15 @@ namespace conveyor::exec {
 
 class Checkpointer;
 
+/// Consumer::output of an edge that carries every output of its producer (a gather's edge
+/// from its fan-out).
+inline constexpr std::uint32_t kEveryOutput = 0xffffffffu;
+
 /// An edge seen from its producer: which consumer, and at which of its input ports.
 struct Consumer {
     std::size_t node;
     std::size_t port;
-    std::uint32_t output = 0; ///< the producer's output it reads (Batch::output)
+    std::uint32_t output = 0; ///< the producer's output it reads (Batch::output), kEveryOutput
 };
 
 /// One stage of the run: its spec, its graph position and its per-run state.
@@ -46,6 +50,10 @@ struct Node {
     BatchObserver* observer = nullptr;
     /// The run's checkpoint coordinator, when the run takes checkpoints.
     Checkpointer* checkpoints = nullptr;
+    /// The fan-out of a gather (StageSpec::fan_out): each record it emits gets the next
+    /// lineage id, and each batch a LineageMark after it (stamp_lineage).
+    bool numbers_records = false;
+    std::uint64_t last_lineage = 0;
     bool finished = false; ///< ended normally (finish() done)
     bool failed = false;
     std::optional<Error> error;

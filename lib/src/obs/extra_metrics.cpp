@@ -92,8 +92,11 @@ Series& ExtraMetrics::find_or_add(std::string_view name, std::string_view help, 
     return s;
 }
 
-Counter& ExtraMetrics::counter(std::string_view name, std::string_view help, Labels labels) {
-    return *find_or_add(name, help, std::move(labels), SeriesKind::Counter, {}).counter;
+Counter& ExtraMetrics::counter(std::string_view name, std::string_view help, Labels labels,
+                               ShownIn shown) {
+    Series& s = find_or_add(name, help, std::move(labels), SeriesKind::Counter, {});
+    s.shown = shown;
+    return *s.counter;
 }
 
 Gauge& ExtraMetrics::gauge(std::string_view name, std::string_view help, Labels labels) {

@@ -34,6 +34,11 @@ StageStats stage_stats(const RunDescription::Stage& d, StageMetrics* m, std::int
     s.warnings = m->warnings().entries();
     s.records_spilled = m->records_spilled.load(r);
     s.retries = m->retries.load(r);
+    m->extra().for_each([&s](const Series& series) {
+        if (series.shown != ShownIn::Summary || !series.counter) return;
+        const std::string label = series.labels.empty() ? series.name : series.labels[0].second;
+        s.outcomes.emplace_back(label, series.counter->value());
+    });
     s.batches_in = m->batches_in.load(r);
     s.batches_out = m->batches_out.load(r);
     s.bytes_read = m->bytes_read.load(r);

@@ -161,6 +161,14 @@ std::string render_summary_table(const RunStats& stats, bool color) {
                                group_thousands(s.named_outputs[k].second));
         out += '\n';
     }
+    for (const StageStats& s : stats.stages) {
+        if (s.outcomes.empty()) continue;
+        out += fmt::format("records of '{}':", s.id);
+        for (std::size_t k = 0; k < s.outcomes.size(); ++k)
+            out += fmt::format("{} {} {}", k ? "," : "", s.outcomes[k].first,
+                               group_thousands(s.outcomes[k].second));
+        out += '\n';
+    }
     out += render_stage_warnings(stats, color);
     std::string outcome = stats.status;
     if (stats.status == "completed_with_failures") outcome = "completed with failures";
@@ -289,6 +297,14 @@ std::string render_stats_json(const RunStats& stats) {
             key("outputs");
             o += '{';
             for (const auto& [name, n] : s.named_outputs)
+                num(name, n);
+            close('}');
+            o += ',';
+        }
+        if (!s.outcomes.empty()) {
+            key("outcomes");
+            o += '{';
+            for (const auto& [name, n] : s.outcomes)
                 num(name, n);
             close('}');
             o += ',';

@@ -33,6 +33,9 @@ struct StageSpec {
     /// The run-wide [error_handling] with this stage's [stages.error_handling] applied.
     ErrorHandlingSpec error_handling;
     std::string description; ///< the optional `description` of the [[stages]] entry
+    /// gather.apply (FunctionDescriptor::gathers): the index of the fan-out stage its branches
+    /// descend from. The run numbers that stage's records and feeds them to this one too.
+    std::optional<std::size_t> fan_out;
 
     /// Input k as the file names it: "<stage>" or "<stage>.<output>".
     [[nodiscard]] std::string input_label(std::size_t k) const;

@@ -24,11 +24,20 @@ struct WindowClosed {
     std::shared_ptr<const void> storage;
 };
 
+/// Typed batch metadata: every record with a lineage id up to `through` (Batch::lineage) that
+/// will ever pass this edge has passed it. The fan-out that numbers records (the stage a
+/// gather.apply names) puts one after each batch it numbers; the 1:1 transforms of a branch
+/// pass it on after what they emitted for the records before it, so a gather learns that a
+/// record a branch dropped or failed is not coming.
+struct LineageMark {
+    std::uint64_t through = 0;
+};
+
 /// A control signal that rides on a batch, after its records (as ClickHouse attaches ChunkInfo
 /// to a chunk): never a record, so sinks never write it and transforms never see it as data.
 /// A stage that does not act on a kind passes it on in order (exec/driver.cpp); one that does
 /// says so with Operator::consumes. Checkpoint markers ride the same way (checkpoint_id()).
-using BatchInfo = std::variant<WindowClosed>;
+using BatchInfo = std::variant<WindowClosed, LineageMark>;
 
 /// A move-only group of records sharing one schema, laid out row-major: row r is
 /// values[r * width .. (r + 1) * width). Stages exchange batches, never single records.

@@ -74,12 +74,17 @@ private:
 
 enum class SeriesKind : std::uint8_t { Counter, Gauge, Histogram };
 
+/// Where a counter is shown besides /metrics: also in the end-of-run summary and
+/// --stats-json, as "<label value> N" (gather.apply's records by outcome).
+enum class ShownIn : std::uint8_t { Metrics, Summary };
+
 /// One named series (a metric family member) owned by ExtraMetrics.
 struct Series {
     std::string name; ///< `conveyor_*`, Prometheus metric-name characters only
     std::string help;
     Labels labels;
     SeriesKind kind = SeriesKind::Counter;
+    ShownIn shown = ShownIn::Metrics;
     std::unique_ptr<Counter> counter;
     std::unique_ptr<Gauge> gauge;
     std::unique_ptr<Histogram> histogram;
@@ -92,7 +97,8 @@ struct Series {
 /// error (asserted).
 class ExtraMetrics {
 public:
-    Counter& counter(std::string_view name, std::string_view help, Labels labels = {});
+    Counter& counter(std::string_view name, std::string_view help, Labels labels = {},
+                     ShownIn shown = ShownIn::Metrics);
     Gauge& gauge(std::string_view name, std::string_view help, Labels labels = {});
     Histogram& histogram(std::string_view name, std::string_view help,
                          std::span<const double> upper_bounds, Labels labels = {});

@@ -59,6 +59,9 @@ struct StageStats {
     std::uint64_t queue_capacity = 0;
     /// Records sent to each named output (route.apply's routes), in declaration order.
     std::vector<std::pair<std::string, std::uint64_t>> named_outputs;
+    /// Counters the stage shows in the summary (ShownIn::Summary): per label value, its count
+    /// (gather.apply: complete, partial, failed, timed_out).
+    std::vector<std::pair<std::string, std::uint64_t>> outcomes;
     double busy_seconds = 0;   ///< time spent in the stage's own code
     double active_seconds = 0; ///< from its start to its end (or now)
     std::optional<std::string> error;

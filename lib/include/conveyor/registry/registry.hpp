@@ -51,6 +51,15 @@ struct FunctionDescriptor {
     /// Runs as a coroutine on the I/O thread (network, timers: a StreamOperator). Under
     /// executor = "dag" its edges stay level barriers instead of streaming inside a chain.
     bool asynchronous = false;
+    /// A 1:1 transform: every record it emits is one of its input records (changed or not),
+    /// emitted while that record's batch is pushed (filter, map, select, http.fetch, ...); it
+    /// may drop records or send them to named outputs. A record's lineage id survives it, so
+    /// it may stand between a fan-out and the gather.apply that joins its branches.
+    bool keeps_lineage = false;
+    /// Joins the branches of one fan-out back together per record (gather.apply): the loader
+    /// finds the fan-out its inputs descend from (StageSpec::fan_out) through stages that
+    /// keep lineage, and the run numbers that stage's records and feeds them to it as well.
+    bool gathers = false;
     StageFactory factory;
     std::string plugin; ///< filled in by Registry::add
 

@@ -4,6 +4,7 @@
 #include "conveyor/core/run_settings.hpp"
 #include "conveyor/option/options.hpp"
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -14,10 +15,12 @@ namespace conveyor {
 class BuildContext {
 public:
     BuildContext(std::string_view stage_id, const Options& options, const GlobalSpec& global,
-                 Diagnostics& diags)
-        : stage_id_(stage_id), options_(options), global_(global), diags_(diags) {}
+                 Diagnostics& diags, std::span<const std::string> inputs = {})
+        : stage_id_(stage_id), options_(options), global_(global), diags_(diags), inputs_(inputs) {}
 
     [[nodiscard]] std::string_view stage_id() const noexcept { return stage_id_; }
+    /// The stage's `inputs` as the file names them ("<stage>" or "<stage>.<output>").
+    [[nodiscard]] std::span<const std::string> inputs() const noexcept { return inputs_; }
     [[nodiscard]] const Options& options() const noexcept { return options_; }
     [[nodiscard]] const GlobalSpec& global() const noexcept { return global_; }
     /// Reports a problem with option `key`, located where the key was written.
@@ -30,6 +33,7 @@ private:
     const Options& options_;
     const GlobalSpec& global_;
     Diagnostics& diags_;
+    std::span<const std::string> inputs_;
     bool failed_ = false;
 };
 

@@ -130,6 +130,10 @@ struct OpenedStage {
     /// markers on in order, a sink can carry on writing its output after a resume. False (the
     /// default) turns checkpoints off for the whole run.
     bool checkpoints = false;
+    /// Under dag, take the inputs' batches in turn (one from each input, round and round)
+    /// instead of one whole input after the other: for a stage that pairs records across its
+    /// inputs as they come (gather.apply), so that it holds few of them at a time.
+    bool interleave_inputs = false;
 
     OpenedStage(std::unique_ptr<SourceOperator> s, SchemaRef schema);
     OpenedStage(std::unique_ptr<Operator> o, SchemaRef schema);
@@ -173,6 +177,9 @@ struct OpenContext {
     std::optional<std::uint64_t> output_limit;
     /// Where such a stage writes its spill files (under the run's state_dir; it removes them).
     std::string spill_dir;
+    /// Every input is complete before the stage runs (a stage with several inputs under dag):
+    /// nothing it waits for can come late, so deadlines do not apply (gather.apply).
+    bool inputs_complete = false;
 };
 
 /// An output of a stage besides its main one (route.apply's routes, validate.schema's

@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <optional>
 
 namespace conveyor {
@@ -54,6 +55,11 @@ class StreamOutput {
 public:
     virtual ~StreamOutput() = default;
     virtual boost::asio::awaitable<bool> emit(Batch batch) = 0;
+    /// Calls `fn` once no consumer wants this stage's output any more (each has finished or
+    /// gone, e.g. a gather.apply whose records have all gone), from any thread: a stage waiting
+    /// on slow work with nothing to emit yet can then stop. Never called when an output is
+    /// not watched (dag keeps a stage's output until its level is done).
+    virtual void on_unwanted(std::function<void()> fn) { (void)fn; }
 };
 
 /// Per-run state of an I/O-bound stage. run() is a coroutine started on the run's I/O
