@@ -140,6 +140,11 @@ std::optional<std::string> section_text(std::string_view name, const Registry& r
                options_text(config::error_handling_options().specs()) +
                "\n[error_handling.dead_letter_queue] keys:\n" +
                options_text(config::dead_letter_options().specs());
+    if (name == "buffer" || name == "[stages.buffer]")
+        return "[stages.buffer] (optional, per stage; channel and async executors)\n"
+               "  The stage's input queue: how much it holds and what happens when it is full, "
+               "so that a slow stage does not pace its siblings.\n\nKeys:\n" +
+               options_text(config::buffer_options().specs());
     return std::nullopt;
 }
 
@@ -153,7 +158,7 @@ int cmd_describe(const std::string& function) {
     }
     const FunctionDescriptor* f = registry.find(function);
     if (!f) {
-        std::vector<std::string> names = {"global", "error_handling", "pipeline"};
+        std::vector<std::string> names = {"global", "error_handling", "pipeline", "buffer"};
         for (const FunctionDescriptor* d : registry.functions())
             names.push_back(d->name);
         print_err(fmt::format("conveyor: unknown function '{}'{}\nRun 'conveyor list' to see them "

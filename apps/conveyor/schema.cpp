@@ -229,7 +229,10 @@ JsonDoc stage_schema(const Registry& registry) {
                  {"description", described(string_type(), "What this stage is for.")},
                  {"config", described(JsonDoc(Obj{{"type", "object"}}),
                                       "The function's options (conveyor describe FUNCTION).")},
-                 {"error_handling", error_handling_section(true)}}},
+                 {"error_handling", error_handling_section(true)},
+                 {"buffer", section_schema(config::buffer_options().specs(),
+                                           "The stage's input queue (channel and async "
+                                           "executors): [stages.buffer].")}}},
             {"required", Arr{"id", "function"}},
             {"additionalProperties", false},
             {"allOf", std::move(all_of)}});

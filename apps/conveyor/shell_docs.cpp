@@ -415,6 +415,9 @@ std::string man_page(const CLI::App& app) {
          options_roff(config::error_handling_options().specs());
     s += ".SS [error_handling.dead_letter_queue]\n" +
          options_roff(config::dead_letter_options().specs());
+    s += ".SS [stages.buffer]\nA stage's input queue under the channel and async executors "
+         "(\\fBconveyor describe buffer\\fR).\n" +
+         options_roff(config::buffer_options().specs());
     s += ".SH OBSERVING A RUN\n";
     s +=
         "On a terminal, \\fBrun\\fR shows a live line per running stage and prints a summary "

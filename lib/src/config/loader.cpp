@@ -34,8 +34,8 @@ using config::Entry;
 using config::LoadContext;
 
 const std::vector<std::string> kSections = {"pipeline", "global", "error_handling", "stages"};
-const std::vector<std::string> kStageKeys = {"id",          "function", "inputs",
-                                             "description", "config",   "error_handling"};
+const std::vector<std::string> kStageKeys = {"id",     "function",       "inputs", "description",
+                                             "config", "error_handling", "buffer"};
 /// Enough to show several independent cycles without flooding the report.
 constexpr std::size_t kMaxCyclesReported = 10;
 
@@ -62,7 +62,9 @@ struct StageDraft {
     const toml::node* function_node = nullptr;
     const FunctionDescriptor* descriptor = nullptr;
     const toml::node* error_handling_node = nullptr; ///< [stages.error_handling]
-    ErrorHandlingSpec error_handling;                ///< effective for this stage
+    const toml::node* buffer_node = nullptr;         ///< [stages.buffer]
+    std::optional<BufferSpec> buffer;
+    ErrorHandlingSpec error_handling; ///< effective for this stage
     struct Input {
         std::string id; ///< the stage it reads
         const toml::node* node;
@@ -210,6 +212,8 @@ void Loader::read_stage(const toml::table& table, StageDraft& draft, const Globa
             config_node = e.value;
         else if (key == "error_handling")
             draft.error_handling_node = e.value;
+        else if (key == "buffer")
+            draft.buffer_node = e.value;
         else
             unknown.push_back(e);
     }
@@ -726,6 +730,19 @@ std::optional<PipelineSpec> Loader::load(std::string_view text) {
     read_stages(root.get("stages"), spec.global);
     for (StageDraft& s : stages_) {
         s.error_handling = spec.error_handling;
+        if (s.buffer_node) {
+            s.buffer.emplace();
+            config::read_buffer_section(ctx_, *s.buffer_node, *s.buffer, s.id.empty() ? "?" : s.id);
+            if (s.descriptor && s.descriptor->role == StageRole::Source)
+                ctx_.error(ctx_.at(*s.buffer_node), s.id,
+                           "[stages.buffer] is the queue of a stage's input, and a source has "
+                           "none (give the buffer to the stage that reads it)");
+            else if (spec.global.executor == ExecutorKind::Dag)
+                ctx_.warning(ctx_.at(*s.buffer_node), s.id,
+                             "[stages.buffer] applies under executor = \"channel\" or "
+                             "\"async\"; under \"dag\" every edge holds its stage's whole "
+                             "output anyway (spilling to state_dir beyond its memory share)");
+        }
         if (s.error_handling_node)
             config::read_error_handling_section(ctx_, *s.error_handling_node, s.error_handling,
                                                 s.id.empty() ? "?" : s.id);
@@ -755,6 +772,7 @@ std::optional<PipelineSpec> Loader::load(std::string_view text) {
         out.description = std::move(s.description);
         out.error_handling = s.error_handling;
         out.fan_out = s.fan_out;
+        out.buffer = s.buffer;
         spec.stages.push_back(std::move(out));
     }
     return spec;

@@ -168,6 +168,37 @@ const OptionTable<ErrorHandlingSpec>& dead_letter_options() {
     return table;
 }
 
+const OptionTable<BufferSpec>& buffer_options() {
+    using B = BufferSpec;
+    static const auto table =
+        OptionTable<BufferSpec>()
+            .add_choice("type", &B::type, {{"memory", B::Type::Memory}, {"disk", B::Type::Disk}},
+                        {.description = "memory: the stage's input queue holds at most "
+                                        "max_records records in memory; disk: beyond that, "
+                                        "what comes waits in files under state_dir (read back "
+                                        "in order), so the producers never wait for this stage."})
+            .add("max_records", &B::max_records,
+                 {.description = "Records the queue holds in memory.",
+                  .min = 1,
+                  .max = 1e9,
+                  .default_note = "channel_buffer_size",
+                  .example = "10000"})
+            .add("max_bytes", &B::max_bytes,
+                 bytes("Bytes of records the queue holds in memory, bytes or \"64MiB\".",
+                       "no bound but max_records"))
+            .add_choice("when_full", &B::when_full,
+                        {{"block", B::WhenFull::Block}, {"drop_newest", B::WhenFull::DropNewest}},
+                        {.description = "type = \"memory\": a full queue makes its producers "
+                                        "wait (nothing is lost), or drops the records that come "
+                                        "(counted as dropped)."});
+    return table;
+}
+
+const std::vector<std::string>& buffer_keys() {
+    static const std::vector<std::string> keys = names_of(buffer_options().specs());
+    return keys;
+}
+
 std::vector<OptionSpec> global_option_specs(const Registry& registry) {
     std::vector<OptionSpec> specs = global_options().specs();
     for (OptionSpec& s : specs)

@@ -316,6 +316,24 @@ void read_error_handling_section(LoadContext& ctx, const toml::node& node, Error
                       number_text(spec.retry_delay_seconds) + ")");
 }
 
+void read_buffer_section(LoadContext& ctx, const toml::node& node, BufferSpec& spec,
+                         const std::string& stage_id) {
+    const toml::table* t = as_section(ctx, node, "[stages.buffer]");
+    if (!t) return;
+    const toml::node* when_full = nullptr;
+    read_keys(
+        ctx, *t, "[stages.buffer]", buffer_options(), buffer_keys(), spec, stage_id,
+        [](const Entry&) { return false; },
+        [&](const Entry& e) {
+            if (e.key->str() == "when_full") when_full = e.value;
+        });
+    if (when_full && spec.type == BufferSpec::Type::Disk &&
+        spec.when_full != BufferSpec::WhenFull::Block)
+        ctx.error(ctx.at(*when_full), stage_id,
+                  "[stages.buffer] when_full applies to type = \"memory\": a disk buffer "
+                  "never drops records (it is bounded by the disk)");
+}
+
 OptionValue global_value(const GlobalSpec& global, std::string_view key) {
     return global_options().read(global, key);
 }

@@ -29,6 +29,10 @@ void read_global_section(LoadContext& ctx, const toml::node& node, const Registr
 void read_error_handling_section(LoadContext& ctx, const toml::node& node, ErrorHandlingSpec& spec,
                                  const std::string& stage_id = {});
 
+/// Reads stage `stage_id`'s `[stages.buffer]` into `spec`.
+void read_buffer_section(LoadContext& ctx, const toml::node& node, BufferSpec& spec,
+                         const std::string& stage_id);
+
 /// The value [global] key `key` has in `global`, as an option value (null for an unknown
 /// key): the default of a stage option that inherits it.
 OptionValue global_value(const GlobalSpec& global, std::string_view key);

@@ -19,6 +19,25 @@ void move_control(Batch& from, Batch& to) {
     to.set_output(from.output());
 }
 
+/// Each record's lineage id (0 for none) is the record's one key.
+Status write_rows(spill::RunWriter& writer, const Batch& batch) {
+    for (std::size_t r = 0; r < batch.rows(); ++r) {
+        const Value id = Value::integer(static_cast<std::int64_t>(batch.lineage(r)));
+        CONVEYOR_TRY(writer.add({&id, 1}, batch.schema(), batch.row(r)));
+    }
+    return {};
+}
+
+/// The shell standing for `batch`'s records in `file`.
+EdgeItem shell_of(Batch& batch, std::shared_ptr<EdgeSpillFile> file) {
+    EdgeItem item;
+    item.batch = Batch(batch.schema_ref());
+    move_control(batch, item.batch);
+    item.spilled_rows = batch.rows();
+    item.file = std::move(file);
+    return item;
+}
+
 } // namespace
 
 std::string edge_spill_name(std::string_view stage, std::uint32_t output) {
@@ -38,18 +57,19 @@ Result<EdgeItem> EdgeSpillWriter::spill(Batch batch) {
                      "rest waits for its consumers in {}",
                      stage_, writer_->path());
     }
-    // Each record's lineage id (0 for none) is the record's one key.
-    for (std::size_t r = 0; r < batch.rows(); ++r) {
-        const Value id = Value::integer(static_cast<std::int64_t>(batch.lineage(r)));
-        if (Status s = writer_->add({&id, 1}, batch.schema(), batch.row(r)); !s)
-            return std::move(s).error().in_stage(stage_);
-    }
-    EdgeItem item;
-    item.batch = Batch(batch.schema_ref());
-    move_control(batch, item.batch);
-    item.spilled_rows = batch.rows();
-    item.file = file_;
-    return item;
+    if (Status s = write_rows(*writer_, batch); !s) return std::move(s).error().in_stage(stage_);
+    return shell_of(batch, file_);
+}
+
+Result<EdgeItem> spill_alone(const std::string& dir, std::string_view name, std::size_t seq,
+                             TempFiles& temp_files, Batch batch) {
+    Result<spill::RunWriter> w =
+        spill::RunWriter::create(dir, spill::file_stem(name), seq, &temp_files);
+    if (!w) return std::move(w).error();
+    auto file = std::make_shared<EdgeSpillFile>(w->path(), temp_files);
+    CONVEYOR_TRY(write_rows(*w, batch));
+    CONVEYOR_TRY(w->close());
+    return shell_of(batch, std::move(file));
 }
 
 Status EdgeSpillWriter::close() {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace conveyor {
@@ -82,6 +83,12 @@ private:
     };
     std::vector<Open> open_;
 };
+
+/// Writes `batch`'s records to a file of their own (`name`, spill::file_stem of it, numbered
+/// `seq`) and returns the shell that stands for them: a stage's disk buffer
+/// ([stages.buffer] type = "disk") puts each batch its queue has no room for there.
+Result<EdgeItem> spill_alone(const std::string& dir, std::string_view name, std::size_t seq,
+                             TempFiles& temp_files, Batch batch);
 
 /// The name edges of stage `stage` spill under (spill::file_stem of it).
 std::string edge_spill_name(std::string_view stage, std::uint32_t output);

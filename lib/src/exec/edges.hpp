@@ -22,6 +22,7 @@ public:
         return inbox_.pop_until(deadline);
     }
     void hold(std::size_t port, bool held) override { inbox_.hold(port, held); }
+    [[nodiscard]] std::optional<Error> failure() const override { return inbox_.failure(); }
 
 private:
     Inbox& inbox_;

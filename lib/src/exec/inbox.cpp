@@ -1,5 +1,8 @@
 #include "inbox.hpp"
 
+#include "conveyor/obs/extra_metrics.hpp"
+#include "edge_spill.hpp"
+
 #include <algorithm>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -27,11 +30,45 @@ void Inbox::resume(Handler h) {
     asio::post(h.executor, [fn = std::move(h.fn)]() mutable { std::move (*fn)(); });
 }
 
-bool Inbox::has_room(std::size_t port, std::size_t n) const {
+bool Inbox::has_room(std::size_t port, std::size_t n, std::size_t bytes) const {
     const std::size_t fill = !shared_            ? ports_[port].records
                              : ports_[port].held ? total_
                                                  : total_ - held_records_;
-    return fill == 0 || fill + n <= capacity_;
+    if (fill == 0) return true;
+    if (fill + n > capacity_) return false;
+    if (overflow_.max_bytes == 0) return true;
+    std::size_t held_bytes = 0;
+    if (!shared_) {
+        held_bytes = ports_[port].bytes;
+    } else {
+        for (const Port& p : ports_)
+            held_bytes += p.bytes;
+    }
+    return held_bytes + bytes <= overflow_.max_bytes;
+}
+
+void Inbox::set_overflow(InboxOverflow overflow) {
+    std::lock_guard lock(mu_);
+    overflow_ = std::move(overflow);
+}
+
+std::optional<Error> Inbox::failure() const {
+    std::lock_guard lock(mu_);
+    return failure_;
+}
+
+std::optional<Inbox::Handler> Inbox::enqueue_locked(std::size_t port, Entry e) {
+    Port& p = ports_[port];
+    const std::size_t n = e.batch.rows();
+    p.records += n;
+    p.bytes += e.bytes;
+    total_ += n;
+    if (p.held) held_records_ += n;
+    if (e.spilled_rows > 0) ++p.spilled;
+    max_total_ = std::max(max_total_, total_);
+    p.queue.push_back(std::move(e));
+    publish();
+    return std::exchange(consumer_, std::nullopt);
 }
 
 asio::awaitable<void> Inbox::wait_for_room(std::size_t port, std::size_t n) {
@@ -80,27 +117,65 @@ asio::awaitable<void> Inbox::wait_for_data() {
 
 asio::awaitable<bool> Inbox::push(std::size_t port, Batch batch) {
     const std::size_t n = batch.rows();
+    const std::size_t bytes = overflow_.max_bytes ? batch.memory_bytes() : 0;
+    using Mode = InboxOverflow::Mode;
     for (;;) {
         std::optional<Handler> wake;
         bool enqueued = false;
+        Mode full = Mode::Block; // what to do when there is no room
+        std::size_t seq = 0;
         {
             std::lock_guard lock(mu_);
             if (cancelled_ || ports_[port].closed) co_return false;
-            if (has_room(port, n)) {
-                Port& p = ports_[port];
+            // Behind records waiting on disk, the next ones wait there too: order is kept.
+            const bool behind_disk = overflow_.mode == Mode::Disk && ports_[port].spilled > 0;
+            if (!behind_disk && has_room(port, n, bytes)) {
                 // Enqueued at most once: the loop ends right after (enqueued = true).
-                p.queue.push_back(std::move(batch)); // NOLINT(bugprone-use-after-move)
-                p.records += n;
-                total_ += n;
-                if (p.held) held_records_ += n;
-                max_total_ = std::max(max_total_, total_);
-                publish();
-                wake = std::exchange(consumer_, std::nullopt);
+                wake = enqueue_locked(port, Entry{std::move(batch), 0,
+                                                  nullptr, // NOLINT(bugprone-use-after-move)
+                                                  bytes});
                 enqueued = true;
+            } else {
+                full = overflow_.mode;
+                seq = spill_seq_++;
             }
         }
         if (wake) resume(std::move(*wake));
         if (enqueued) co_return true;
+        if (full == Mode::DropNewest) {
+            if (overflow_.dropped) overflow_.dropped->add(n);
+            // The records go; a checkpoint marker or metadata after them still goes in.
+            if (batch.checkpoint_id() == 0 && batch.infos().empty()) co_return true;
+            {
+                std::lock_guard lock(mu_);
+                if (cancelled_ || ports_[port].closed) co_return false;
+                wake = enqueue_locked(port, Entry{batch.control_only(), 0, nullptr, 0});
+            }
+            if (wake) resume(std::move(*wake));
+            co_return true;
+        }
+        if (full == Mode::Disk) {
+            // Written on the producer's thread, outside the lock: the consumer goes on.
+            Result<EdgeItem> item = spill_alone(overflow_.spill_dir, overflow_.name, seq,
+                                                *overflow_.temp_files, std::move(batch));
+            if (!item) {
+                {
+                    std::lock_guard lock(mu_);
+                    if (!failure_) failure_ = std::move(item).error();
+                }
+                cancel(); // the consumer sees its input end, and failure() says why
+                co_return false;
+            }
+            {
+                std::lock_guard lock(mu_);
+                if (cancelled_ || ports_[port].closed) co_return false;
+                if (overflow_.on_disk) overflow_.on_disk->add(item->spilled_rows);
+                wake = enqueue_locked(port, Entry{std::move(item->batch), item->spilled_rows,
+                                                  std::move(item->file), 0});
+            }
+            if (wake) resume(std::move(*wake));
+            co_return true;
+        }
         co_await wait_for_room(port, n);
     }
 }
@@ -115,7 +190,8 @@ void Inbox::close_port(std::size_t port) {
     if (wake) resume(std::move(*wake));
 }
 
-std::optional<InputEvent> Inbox::take_locked(std::vector<Handler>& wake, bool& finished) {
+std::optional<InputEvent> Inbox::take_locked(std::vector<Handler>& wake, bool& finished,
+                                             Entry* spilled) {
     std::optional<InputEvent> event;
     const std::size_t n = ports_.size();
     for (std::size_t k = 0; k < n && !event; ++k) {
@@ -124,9 +200,16 @@ std::optional<InputEvent> Inbox::take_locked(std::vector<Handler>& wake, bool& f
         if (p.held || p.queue.empty()) continue;
         event.emplace();
         event->port = i;
-        event->batch.emplace(std::move(p.queue.front()));
+        Entry& front = p.queue.front();
+        const std::size_t rows = front.batch.rows();
+        p.bytes -= front.bytes;
+        if (front.spilled_rows > 0) {
+            --p.spilled;
+            spilled->spilled_rows = front.spilled_rows;
+            spilled->file = std::move(front.file);
+        }
+        event->batch.emplace(std::move(front.batch));
         p.queue.pop_front();
-        const std::size_t rows = event->batch->rows();
         p.records -= rows;
         total_ -= rows;
         publish();
@@ -171,13 +254,27 @@ Inbox::pop_impl(std::optional<std::chrono::steady_clock::time_point> deadline) {
     for (;;) {
         std::vector<Handler> wake;
         bool finished = false;
+        Entry spilled;
         {
             std::lock_guard lock(mu_);
             if (cancelled_) co_return out;
-            out.event = take_locked(wake, finished);
+            out.event = take_locked(wake, finished, &spilled);
         }
         for (Handler& h : wake)
             resume(std::move(h));
+        if (out.event && spilled.spilled_rows > 0) {
+            // Records that waited on disk: read back here, on the consumer's thread.
+            EdgeSpillReader reader;
+            Result<Batch> b = reader.restore(
+                EdgeItem{std::move(*out.event->batch), spilled.spilled_rows, spilled.file});
+            if (!b) {
+                std::lock_guard lock(mu_);
+                if (!failure_) failure_ = std::move(b).error();
+                out.event.reset();
+                co_return out;
+            }
+            out.event->batch.emplace(std::move(*b));
+        }
         if (out.event || finished) co_return out;
         if (!deadline) {
             co_await wait_for_data();

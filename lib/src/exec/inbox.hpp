@@ -1,6 +1,7 @@
 #pragma once
 
 #include "conveyor/core/batch.hpp"
+#include "conveyor/core/error.hpp"
 #include "conveyor/stage/stream_stage.hpp"
 
 #include <atomic>
@@ -14,9 +15,33 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
+namespace conveyor {
+class TempFiles;
+namespace obs {
+class Counter;
+}
+} // namespace conveyor
+
 namespace conveyor::exec {
+
+class EdgeSpillFile;
+
+/// What a full inbox does with a push ([stages.buffer] of its stage): wait for room (the
+/// default), drop the batch's records (its checkpoint marker and metadata still go in), or put
+/// them in a file of their own under `spill_dir`, read back in order.
+struct InboxOverflow {
+    enum class Mode : std::uint8_t { Block, DropNewest, Disk };
+    Mode mode = Mode::Block;
+    std::uint64_t max_bytes = 0; ///< bytes of records held in memory; 0: no such bound
+    std::string spill_dir;       ///< Disk
+    std::string name;            ///< Disk: what the files are named after
+    TempFiles* temp_files = nullptr;
+    obs::Counter* dropped = nullptr; ///< records dropped
+    obs::Counter* on_disk = nullptr; ///< records that waited in files
+};
 
 /// The bounded input of one stage: one queue per input port, capacity counted in records.
 ///
@@ -48,6 +73,11 @@ public:
     /// pop(), giving up at `deadline` (timed_out) when nothing came by then.
     boost::asio::awaitable<StreamInput::Timed>
     pop_until(std::chrono::steady_clock::time_point deadline);
+    /// How a push that finds no room behaves (before use; Block when never called).
+    void set_overflow(InboxOverflow overflow);
+    /// Why pop() ended the input early: a disk buffer's file could not be written or read.
+    [[nodiscard]] std::optional<Error> failure() const;
+
     /// Wakes everyone; later pushes fail and pops return nullopt. Idempotent.
     void cancel();
     /// Calls `fn` once the inbox is cancelled (the consumer takes nothing more), on the thread
@@ -74,9 +104,18 @@ private:
         std::unique_ptr<boost::asio::any_completion_handler<void()>> fn;
         boost::asio::any_io_executor executor;
     };
+    /// A queued batch; `spilled_rows` of its records wait in `file` (disk buffer).
+    struct Entry {
+        Batch batch;
+        std::size_t spilled_rows = 0;
+        std::shared_ptr<EdgeSpillFile> file;
+        std::size_t bytes = 0; ///< memory of the records held here (for max_bytes)
+    };
     struct Port {
-        std::deque<Batch> queue;
-        std::size_t records = 0;
+        std::deque<Entry> queue;
+        std::size_t records = 0; ///< records held in memory
+        std::size_t bytes = 0;
+        std::size_t spilled = 0; ///< entries whose records wait in files
         bool closed = false;
         bool end_reported = false;
         bool held = false;
@@ -86,7 +125,9 @@ private:
         Handler handler;
     };
 
-    bool has_room(std::size_t port, std::size_t n) const;
+    bool has_room(std::size_t port, std::size_t n, std::size_t bytes = 0) const;
+    /// Queues `e` on `port` (under the lock); the consumer to wake, if it waits.
+    std::optional<Handler> enqueue_locked(std::size_t port, Entry e);
     void publish() const noexcept {
         if (fill_) fill_->store(total_, std::memory_order_relaxed);
     }
@@ -101,12 +142,16 @@ private:
     wait_for_data_until(std::chrono::steady_clock::time_point deadline);
     /// Under the lock: the next batch or port end, if any; `finished` when every port has
     /// ended; producers that may now fit go to `wake`.
-    std::optional<InputEvent> take_locked(std::vector<Handler>& wake, bool& finished);
+    std::optional<InputEvent> take_locked(std::vector<Handler>& wake, bool& finished,
+                                          Entry* spilled);
     template <class H>
     static Handler erase(H&& handler);
     static void resume(Handler h);
 
     mutable std::mutex mu_;
+    InboxOverflow overflow_;
+    std::size_t spill_seq_ = 0;
+    std::optional<Error> failure_;
     std::vector<std::function<void()>> on_cancel_;
     std::vector<Port> ports_;
     std::size_t capacity_;

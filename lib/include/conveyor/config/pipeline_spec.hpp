@@ -19,6 +19,19 @@ struct FunctionDescriptor;
 
 /// One `[[stages]]` entry after validation: options checked against the function's
 /// declaration and the stage definition built.
+/// A stage's `[stages.buffer]`: how its input queue behaves under executor = "channel" or
+/// "async" when the stage falls behind (issue: one slow sink must not pace its siblings).
+struct BufferSpec {
+    enum class Type : std::uint8_t { Memory, Disk };
+    enum class WhenFull : std::uint8_t { Block, DropNewest };
+    Type type = Type::Memory;
+    /// Records (and bytes of them) the queue holds in memory; channel_buffer_size when unset.
+    std::optional<std::int64_t> max_records;
+    std::optional<std::uint64_t> max_bytes;
+    /// Memory only: a full queue suspends the producer (nothing lost) or drops what comes.
+    WhenFull when_full = WhenFull::Block;
+};
+
 struct StageSpec {
     std::string id;
     std::string function;
@@ -36,6 +49,7 @@ struct StageSpec {
     /// gather.apply (FunctionDescriptor::gathers): the index of the fan-out stage its branches
     /// descend from. The run numbers that stage's records and feeds them to this one too.
     std::optional<std::size_t> fan_out;
+    std::optional<BufferSpec> buffer; ///< its `[stages.buffer]`, when given
 
     /// Input k as the file names it: "<stage>" or "<stage>.<output>".
     [[nodiscard]] std::string input_label(std::size_t k) const;

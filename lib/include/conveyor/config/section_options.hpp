@@ -26,6 +26,10 @@ const OptionTable<ErrorHandlingSpec>& error_handling_options();
 /// [error_handling.dead_letter_queue]: `enabled` and `path`, filling ErrorHandlingSpec too.
 const OptionTable<ErrorHandlingSpec>& dead_letter_options();
 
+/// A stage's [stages.buffer] -> BufferSpec.
+const OptionTable<BufferSpec>& buffer_options();
+const std::vector<std::string>& buffer_keys();
+
 /// global_options()'s declarations with `plugins` choosing among `registry`'s plugins.
 std::vector<OptionSpec> global_option_specs(const Registry& registry);
 
