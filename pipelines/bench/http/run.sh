@@ -13,6 +13,7 @@
 #   SKIP_CURL=1      skip the xargs + curl comparison
 #   REPEAT=3         runs per configuration when the bound is <= 30 s (the median is reported)
 #   BENCH_DIR        where delay_server.py and gen_data.py live (default <repo>/../shared/bench)
+#   SERVER=py        use ../shared/bench/delay_server.py instead of the C++ delay server
 #   RESULTS=path     where to write the table (default RESULTS.md next to this script)
 #
 # Starts delay_server.py on 127.0.0.1 (ephemeral port, stops itself after 900 s, stopped by
@@ -56,7 +57,15 @@ cleanup() {
 trap cleanup EXIT
 
 $PY "$BENCH/gen_data.py" "$N" "$WORK/input.csv" > /dev/null
-$PY "$BENCH/delay_server.py" --port 0 --port-file "$WORK/port" --pid-file "$WORK/pid" \
+# The delay server: the C++ one (delay_server.cpp, one Asio thread, so that at C = 1000 the
+# server is not what is measured) unless SERVER=py asks for ../shared/bench/delay_server.py.
+if [ "${SERVER:-cpp}" = py ]; then
+  SERVER_CMD=("$PY" "$BENCH/delay_server.py")
+else
+  ninja -C "$BUILD" conveyor-delay-server > /dev/null
+  SERVER_CMD=("$BUILD/bin/conveyor-delay-server")
+fi
+"${SERVER_CMD[@]}" --port 0 --port-file "$WORK/port" --pid-file "$WORK/pid" \
   --delay-ms "$DELAY_MS" --max-seconds 900 > "$WORK/server.log" 2>&1 &
 for _ in $(seq 100); do [ -s "$WORK/pid" ] && [ -s "$WORK/port" ] && break; sleep 0.1; done
 SPID=$(cat "$WORK/pid")
