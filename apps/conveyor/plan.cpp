@@ -32,6 +32,23 @@ std::string PlanView::describe_stage(std::size_t i) const {
         for (std::size_t k = 0; k < st.inputs.size(); ++k)
             line += (k ? ", " : "") + st.input_label(k);
     }
+    if (st.fan_out)
+        line += fmt::format("  [gathers the branches of '{}', which numbers its records; it "
+                            "also reads them from there]",
+                            p.stages[*st.fan_out].id);
+    if (st.buffer) {
+        const BufferSpec& b = *st.buffer;
+        const std::string records = b.max_records ? fmt::format("{} records", *b.max_records)
+                                                  : std::string("channel_buffer_size records");
+        if (b.type == BufferSpec::Type::Disk)
+            line +=
+                "  [buffer: " + records + " in memory, then files under " + spill_dir_for(p) + "]";
+        else
+            line += "  [buffer: " + records + " in memory, then " +
+                    (b.when_full == BufferSpec::WhenFull::DropNewest ? "drops what comes"
+                                                                     : "its producers wait") +
+                    "]";
+    }
     if (st.descriptor && st.descriptor->needs_whole_input) {
         const auto top = p.consumers_take_at_most(i);
         if (top && st.function == "sort.apply" && *top <= 1000000)
