@@ -25,6 +25,9 @@ Workloads (see pipelines/bench/README.md):
            64MiB (spilling) vs in memory.
   w1gz     W1 (NDJSON) reading rows_<size>.csv.gz (gzip -6 of the W1 data) vs the plain file,
            `zcat | mlr`, DuckDB reading the .gz, and zcat alone (the decompression floor).
+  w7       NDJSON in: json.read of the W1 data as JSON lines (1M rows) -> filter.apply
+           (amount >= 1000) -> csv.write under each executor (the default configuration) vs
+           DuckDB's read_json, Miller and `jq -c 'select(.amount >= 1000)'`.
   w6       join.apply of 5M orders with 500k customers (inner and left) vs DuckDB's JOIN and
            Miller's join; then the inner join with memory_limit = 64MiB (grace hash join).
 
@@ -500,6 +503,54 @@ class Bench:
         vals = [o.read_bytes() for o in outs.values()]
         self.sections.append(f"- in memory vs spilled output: "
                              f"{'byte-identical' if vals[0] == vals[1] else 'DIFFERENT'}\n")
+
+    # ---- W7: NDJSON in (issue 20) ---------------------------------------------------------
+    def ndjson_dataset(self, size):
+        """The W1 data as JSON lines (numbers as numbers), written once by conveyor itself."""
+        path = self.data / f"rows_{size}.ndjson"
+        if not path.exists():
+            log(f"writing {path.name} ...")
+            env = dict(os.environ, **self.conveyor_env(BENCH_EXECUTOR="channel",
+                                                       BENCH_IN=self.dataset(size),
+                                                       BENCH_OUT=path, BENCH_FORMAT="jsonl"))
+            subprocess.run([str(self.conveyor), "run", str(BENCH / "w1_copy.toml"), "-q"],
+                           env=env, check=True)
+        return path
+
+    def w7(self):
+        duck = self.duckdb()
+        mlr = shutil.which("mlr")
+        jq = shutil.which("jq")
+        data = self.ndjson_dataset("1m")
+        self.out.mkdir(parents=True, exist_ok=True)
+        pipeline = str(BENCH / "w7_ndjson.toml")
+        cmds = []
+        for ex in ("dag", "channel", "async"):
+            o = self.out / f"w7_conveyor_{ex}.csv"
+            cmds.append((f"conveyor executor={ex}", Measure(
+                [str(self.conveyor), "run", pipeline, "-q"],
+                env=self.conveyor_env(BENCH_EXECUTOR=ex, BENCH_IN=data, BENCH_OUT=o)), o))
+        if duck:
+            od = self.out / "w7_duck.csv"
+            cmds.append(("DuckDB", Measure(duck + [
+                f"COPY (SELECT * FROM read_json('{data}', format = 'newline_delimited') "
+                f"WHERE amount >= 1000) TO '{od}' (HEADER)"]), od))
+        if mlr:
+            om = self.out / "w7_mlr.csv"
+            cmds.append(("Miller", Measure(
+                f"mlr --ijsonl --ocsv filter '$amount >= 1000' {data} > {om}", shell=True), om))
+        if jq:
+            oj = self.out / "w7_jq.ndjson"
+            cmds.append(("jq -c (NDJSON out)", Measure(
+                f"jq -c 'select(.amount >= 1000)' {data} > {oj}", shell=True), oj))
+        mb = data.stat().st_size / 1e6
+        r = self.compare(f"W7: NDJSON in, 1M rows ({mb:.0f} MB) -> filter -> CSV", cmds,
+                         self.args.runs)
+        if "DuckDB" in r:
+            best = min(r[f"conveyor executor={ex}"][0].median for ex in ("dag", "channel", "async"))
+            ratio = best / r["DuckDB"][0].median
+            self.sections.append(f"- conveyor (best executor) / DuckDB: {ratio:.2f} (target <= "
+                                 f"0.3): {'met' if ratio <= 0.3 else 'NOT met'}\n")
 
     def join_data(self):
         orders = self.data / "orders_5m.csv"
