@@ -65,14 +65,18 @@ int cmd_schema() {
     return exit_codes::kOk;
 }
 
-int cmd_validate(const std::string& file) {
+int cmd_validate(const std::string& file, bool connect) {
     configure_logging(pick_level(std::nullopt, false, "info"));
     Loaded loaded = load(file);
     if (!loaded.pipeline) return loaded.exit_code;
     const PipelineSpec& p = *loaded.pipeline;
     // What only the input files show: a column an expression or an option names that is not
     // in a CSV header.
-    const std::vector<Error> problems = probe_pipeline(p);
+    std::vector<Error> problems = probe_pipeline(p);
+    // --connect: what only the databases show (authentication, tables, columns).
+    if (connect)
+        for (Error& e : check_connections(p))
+            problems.push_back(std::move(e));
     for (const Error& e : problems) {
         const StageSpec* st = p.find_stage(e.stage);
         print_err(fmt::format("{}: error: {}\n", st ? st->where.to_string() : file, e.to_string()));
@@ -80,7 +84,12 @@ int cmd_validate(const std::string& file) {
     if (!problems.empty()) {
         print_err(fmt::format("conveyor: {} problem{} in {}\n", problems.size(),
                               problems.size() == 1 ? "" : "s", file));
-        return exit_codes::kConfig;
+        // A server that cannot be reached now is worth trying again (75); anything else is the
+        // pipeline's to fix (78).
+        const bool all_temporary =
+            std::all_of(problems.begin(), problems.end(),
+                        [](const Error& e) { return e.kind == ErrorKind::TempFail; });
+        return all_temporary ? exit_codes::kTempFail : exit_codes::kConfig;
     }
     std::printf("%s: OK (pipeline '%s', %zu stage%s, executor = %s)\n", file.c_str(),
                 p.name.c_str(), p.stages.size(), p.stages.size() == 1 ? "" : "s",

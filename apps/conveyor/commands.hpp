@@ -65,7 +65,7 @@ struct ExplainArgs {
 
 int cmd_run(const RunArgs& args);
 int cmd_replay(const ReplayArgs& args);
-int cmd_validate(const std::string& file);
+int cmd_validate(const std::string& file, bool connect);
 int cmd_list();
 int cmd_describe(const std::string& function);
 int cmd_graph(const GraphArgs& args);

@@ -119,6 +119,10 @@ int main(int argc, char** argv) {
     validate->add_option("file", validate_file, "Pipeline file (TOML)")
         ->required()
         ->type_name("FILE");
+    bool validate_connect = false;
+    validate->add_flag("--connect", validate_connect,
+                       "Also connect to each database a stage reads or writes and check its "
+                       "tables and columns (reads and writes no data)");
 
     CLI::App* list = app.add_subcommand("list", "List every function with a one-line description");
 
@@ -193,7 +197,7 @@ int main(int argc, char** argv) {
     }
 
     if (*run) return cli::cmd_run(run_args);
-    if (*validate) return cli::cmd_validate(validate_file);
+    if (*validate) return cli::cmd_validate(validate_file, validate_connect);
     if (*replay) return cli::cmd_replay(replay_args);
     if (*list) return cli::cmd_list();
     if (*describe) return cli::cmd_describe(describe_name);

@@ -4,6 +4,7 @@
 #include "conveyor/graph/dag.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/registry/registry.hpp"
+#include "conveyor/stage/connection_check.hpp"
 #include "conveyor/stage/stream_stage.hpp"
 
 #include <map>
@@ -89,6 +90,17 @@ std::vector<Error> probe_pipeline(const PipelineSpec& pipeline) {
     std::vector<Error> out;
     for (std::optional<Error>& e : errors)
         if (e) out.push_back(std::move(*e));
+    return out;
+}
+
+std::vector<Error> check_connections(const PipelineSpec& pipeline) {
+    std::vector<Error> out;
+    for (const StageSpec& s : pipeline.stages) {
+        const auto* check = dynamic_cast<const ConnectionCheck*>(s.stage.get());
+        if (!check) continue;
+        if (Status st = check->check_connection(); !st)
+            out.push_back(std::move(st).error().in_stage(s.id));
+    }
     return out;
 }
 

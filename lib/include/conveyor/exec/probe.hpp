@@ -17,4 +17,10 @@ namespace conveyor {
 /// does not exist yet) are not reported here.
 std::vector<Error> probe_pipeline(const PipelineSpec& pipeline);
 
+/// `conveyor validate --connect`: every stage that talks to a database (ConnectionCheck)
+/// connects and checks the tables and columns it names, reading and writing no data. Returns
+/// their errors in file order, each naming its stage (Config: the pipeline must change;
+/// TempFail: the server cannot be reached now).
+std::vector<Error> check_connections(const PipelineSpec& pipeline);
+
 } // namespace conveyor
