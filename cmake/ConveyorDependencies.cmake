@@ -29,3 +29,11 @@ pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 # zstd (Debian libzstd-dev, pkg-config only): reading and writing .zst files alongside gzip
 # (zlib); the reference implementation, streaming with bounded windows.
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+
+# libpq (Debian libpq-dev): PostgreSQL's official client library, for postgres.read/write
+# (COPY, server-side cursors); used only inside plugins/postgres.
+pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)
+
+# SQLite (Debian libsqlite3-dev): the official library, for sqlite.read/write; used only
+# inside plugins/sqlite.
+pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)

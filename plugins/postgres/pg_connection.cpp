@@ -1,0 +1,328 @@
+#include "pg_connection.hpp"
+
+#include <charconv>
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+namespace conveyor::plugins::postgres {
+
+namespace {
+
+/// libpq's messages end with a newline and may span lines ("FATAL:  ...\nDETAIL: ..."): one
+/// line for ours.
+std::string one_line(std::string_view text) {
+    std::string out;
+    bool space = false;
+    for (const char c : text) {
+        if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
+            space = !out.empty();
+            continue;
+        }
+        if (space) out.push_back(' ');
+        space = false;
+        out.push_back(c);
+    }
+    return out;
+}
+
+bool contains(std::string_view text, std::string_view part) {
+    return text.find(part) != std::string_view::npos;
+}
+
+/// The pipeline must change when the server refused who we are or what we asked for, not when
+/// it could not be reached.
+ErrorKind kind_of_connect_failure(std::string_view message) {
+    for (const std::string_view config :
+         {"authentication failed", "no password supplied", "password is required", "does not exist",
+          "no pg_hba.conf entry", "invalid connection option", "missing \"=\"", "invalid URI",
+          "invalid integer value", "permission denied", "unterminated quoted string",
+          "invalid sslmode", "invalid port number"})
+        if (contains(message, config)) return ErrorKind::Config;
+    return ErrorKind::TempFail;
+}
+
+} // namespace
+
+PgResult& PgResult::operator=(PgResult&& o) noexcept {
+    if (this != &o) {
+        if (r_) PQclear(r_);
+        r_ = std::exchange(o.r_, nullptr);
+    }
+    return *this;
+}
+PgResult::~PgResult() {
+    if (r_) PQclear(r_);
+}
+int PgResult::rows() const noexcept {
+    return r_ ? PQntuples(r_) : 0;
+}
+int PgResult::columns() const noexcept {
+    return r_ ? PQnfields(r_) : 0;
+}
+bool PgResult::is_null(int row, int col) const noexcept {
+    return PQgetisnull(r_, row, col) != 0;
+}
+std::string_view PgResult::value(int row, int col) const noexcept {
+    return {PQgetvalue(r_, row, col), static_cast<std::size_t>(PQgetlength(r_, row, col))};
+}
+std::string_view PgResult::name(int col) const noexcept {
+    return PQfname(r_, col);
+}
+std::uint32_t PgResult::type(int col) const noexcept {
+    return PQftype(r_, col);
+}
+
+std::string PgTarget::to_string() const {
+    std::string s = "PostgreSQL at " + (host.empty() ? std::string("the default host") : host);
+    if (!database.empty()) s += " (database " + database + ")";
+    return s;
+}
+
+PgTarget describe_dsn(const std::string& dsn) {
+    PgTarget t;
+    char* err = nullptr;
+    PQconninfoOption* opts = PQconninfoParse(dsn.c_str(), &err);
+    if (err) PQfreemem(err);
+    if (!opts) return t;
+    std::string host;
+    std::string port;
+    for (PQconninfoOption* o = opts; o->keyword; ++o) {
+        if (!o->val) continue;
+        const std::string_view k = o->keyword;
+        if (k == "host" || (k == "hostaddr" && host.empty()))
+            host = o->val;
+        else if (k == "port")
+            port = o->val;
+        else if (k == "dbname")
+            t.database = o->val;
+        else if (k == "user")
+            t.user = o->val;
+    }
+    PQconninfoFree(opts);
+    t.host = host.empty() ? std::string() : port.empty() ? host : host + ":" + port;
+    return t;
+}
+
+Result<PgConnection> PgConnection::open(const std::string& dsn, std::string_view stage) {
+    PgTarget target = describe_dsn(dsn);
+    char* parse_error = nullptr;
+    PQconninfoOption* parsed = PQconninfoParse(dsn.c_str(), &parse_error);
+    if (!parsed) {
+        std::string why = parse_error ? one_line(parse_error) : std::string("out of memory");
+        if (parse_error) PQfreemem(parse_error);
+        return fail(Error(ErrorKind::Config, "malformed dsn: " + why, "dsn", std::string(stage)));
+    }
+    PQconninfoFree(parsed);
+    pg_conn* c = PQconnectdb(dsn.c_str());
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        const std::string why = c ? one_line(PQerrorMessage(c)) : std::string("out of memory");
+        if (c) {
+            if (target.host.empty() && PQhost(c))
+                target.host = std::string(PQhost(c)) + ":" + PQport(c);
+            PQfinish(c);
+        }
+        return fail(Error(kind_of_connect_failure(why), "cannot connect: " + why,
+                          target.to_string(), std::string(stage)));
+    }
+    if (target.host.empty() && PQhost(c)) target.host = std::string(PQhost(c)) + ":" + PQport(c);
+    PgConnection conn(c, std::move(target), std::string(stage));
+    // Timestamps as ISO 8601 in UTC, floats exact, and no notices on standard error.
+    PQsetNoticeProcessor(
+        c, [](void*, const char*) {}, nullptr);
+    CONVEYOR_TRY(conn.exec("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; "
+                           "SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 1; "
+                           "SET client_encoding = 'UTF8'"));
+    return conn;
+}
+
+PgConnection::PgConnection(PgConnection&& o) noexcept
+    : c_(std::exchange(o.c_, nullptr)), target_(std::move(o.target_)), stage_(std::move(o.stage_)),
+      error_line_(o.error_line_), sqlstate_(std::move(o.sqlstate_)),
+      copy_buf_(std::exchange(o.copy_buf_, nullptr)) {}
+
+PgConnection& PgConnection::operator=(PgConnection&& o) noexcept {
+    if (this != &o) {
+        if (copy_buf_) PQfreemem(copy_buf_);
+        if (c_) PQfinish(c_);
+        c_ = std::exchange(o.c_, nullptr);
+        copy_buf_ = std::exchange(o.copy_buf_, nullptr);
+        target_ = std::move(o.target_);
+        stage_ = std::move(o.stage_);
+        error_line_ = o.error_line_;
+        sqlstate_ = std::move(o.sqlstate_);
+    }
+    return *this;
+}
+
+PgConnection::~PgConnection() {
+    if (copy_buf_) PQfreemem(copy_buf_);
+    if (c_) PQfinish(c_);
+}
+
+bool PgConnection::ok() const noexcept {
+    return c_ && PQstatus(c_) == CONNECTION_OK;
+}
+
+Error PgConnection::failure(pg_result* r, std::string_view doing) {
+    error_line_ = 0;
+    sqlstate_.clear();
+    std::string message;
+    if (r) {
+        const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        sqlstate_ = state ? state : "";
+        const char* primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+        message = primary ? primary : one_line(PQresultErrorMessage(r));
+        if (const char* detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL))
+            message += fmt::format(" ({})", one_line(detail));
+        if (const char* context = PQresultErrorField(r, PG_DIAG_CONTEXT)) {
+            // "COPY t, line 3, column id: ..." names the row of our data.
+            const std::string_view ctx = context;
+            if (const auto at = ctx.find(", line "); ctx.starts_with("COPY ") && at != ctx.npos) {
+                const char* p = ctx.data() + at + 7;
+                std::from_chars(p, ctx.data() + ctx.size(), error_line_);
+            }
+        }
+    }
+    if (message.empty()) message = c_ ? one_line(PQerrorMessage(c_)) : "no connection";
+    const ErrorKind kind = !ok()               ? ErrorKind::TempFail
+                           : sqlstate_.empty() ? ErrorKind::Runtime
+                                               : kind_of_sqlstate(sqlstate_);
+    std::string text = doing.empty() ? message : fmt::format("{}: {}", doing, message);
+    if (!sqlstate_.empty()) text += fmt::format(" (SQLSTATE {})", sqlstate_);
+    return Error(kind, std::move(text), target_.to_string(), stage_);
+}
+
+Result<PgResult> PgConnection::check(PgResult r, std::string_view doing, int expected) {
+    const ExecStatusType got = r.get() ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    const bool done = got == PGRES_COMMAND_OK || got == PGRES_TUPLES_OK;
+    if (got == expected || (done && (expected == PGRES_COMMAND_OK || expected == PGRES_TUPLES_OK)))
+        return r;
+    return fail(failure(r.get(), doing));
+}
+
+Status PgConnection::exec(const std::string& sql) {
+    auto r = check(PgResult(PQexec(c_, sql.c_str())), "", PGRES_COMMAND_OK);
+    if (!r) return std::move(r).error();
+    return {};
+}
+
+Result<PgResult> PgConnection::query(const std::string& sql,
+                                     std::span<const std::optional<std::string>> params) {
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params)
+        values.push_back(p ? p->c_str() : nullptr);
+    return check(PgResult(PQexecParams(c_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                                       values.data(), nullptr, nullptr, 0)),
+                 "", PGRES_TUPLES_OK);
+}
+
+Status PgConnection::copy_in(const std::string& sql) {
+    if (!PQsendQuery(c_, sql.c_str())) return failure(nullptr, "COPY");
+    // Statements before the COPY report their results first.
+    for (;;) {
+        PgResult r(PQgetResult(c_));
+        if (!r.get())
+            return Error(ErrorKind::Runtime, "COPY did not start", target_.to_string(), stage_);
+        const ExecStatusType st = PQresultStatus(r.get());
+        if (st == PGRES_COPY_IN) return {};
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            Error e = failure(r.get(), "");
+            while (PGresult* rest = PQgetResult(c_))
+                PQclear(rest);
+            return e;
+        }
+    }
+}
+
+Status PgConnection::copy_data(std::string_view data) {
+    if (data.empty()) return {};
+    if (PQputCopyData(c_, data.data(), static_cast<int>(data.size())) != 1)
+        return failure(nullptr, "COPY");
+    return {};
+}
+
+Status PgConnection::copy_end() {
+    if (PQputCopyEnd(c_, nullptr) != 1) return failure(nullptr, "COPY");
+    std::optional<Error> error;
+    while (PGresult* r = PQgetResult(c_)) {
+        PgResult owned(r);
+        const ExecStatusType st = PQresultStatus(r);
+        if (st != PGRES_COMMAND_OK && !error) error = failure(r, "");
+    }
+    if (error) return *error;
+    return {};
+}
+
+Status PgConnection::copy_out(const std::string& sql) {
+    if (!PQsendQuery(c_, sql.c_str())) return failure(nullptr, "COPY");
+    for (;;) {
+        PgResult r(PQgetResult(c_));
+        if (!r.get())
+            return Error(ErrorKind::Runtime, "COPY did not start", target_.to_string(), stage_);
+        const ExecStatusType st = PQresultStatus(r.get());
+        if (st == PGRES_COPY_OUT) return {};
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            Error e = failure(r.get(), "");
+            while (PGresult* rest = PQgetResult(c_))
+                PQclear(rest);
+            return e;
+        }
+    }
+}
+
+Result<std::optional<std::string_view>> PgConnection::copy_row() {
+    if (copy_buf_) {
+        PQfreemem(copy_buf_);
+        copy_buf_ = nullptr;
+    }
+    const int n = PQgetCopyData(c_, &copy_buf_, 0);
+    if (n >= 0) return std::optional<std::string_view>(std::string_view(copy_buf_, n));
+    if (n == -2) return fail(failure(nullptr, "COPY"));
+    // The end of the data: the COPY's own result follows.
+    std::optional<Error> error;
+    while (PGresult* r = PQgetResult(c_)) {
+        PgResult owned(r);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && !error) error = failure(r, "");
+    }
+    if (error) return fail(std::move(*error));
+    return std::optional<std::string_view>();
+}
+
+std::string PgConnection::quote_ident(std::string_view name) {
+    std::string out = "\"";
+    for (const char c : name) {
+        if (c == '"') out.push_back('"');
+        out.push_back(c);
+    }
+    out.push_back('"');
+    return out;
+}
+
+std::string PgConnection::quote_name(std::string_view name) {
+    const auto dot = name.find('.');
+    if (dot == std::string_view::npos) return quote_ident(name);
+    return quote_ident(name.substr(0, dot)) + "." + quote_ident(name.substr(dot + 1));
+}
+
+std::string PgConnection::quote_literal(std::string_view text) {
+    std::string out = "'";
+    for (const char c : text) {
+        if (c == '\'') out.push_back('\'');
+        out.push_back(c);
+    }
+    out.push_back('\'');
+    return out;
+}
+
+ErrorKind kind_of_sqlstate(std::string_view s) noexcept {
+    if (s.size() < 2) return ErrorKind::Runtime;
+    const std::string_view cls = s.substr(0, 2);
+    if (cls == "08" || cls == "53" || cls == "57" || cls == "40" || cls == "55")
+        return ErrorKind::TempFail;
+    if (cls == "28" || cls == "3D" || cls == "3F" || cls == "42") return ErrorKind::Config;
+    if (cls == "22" || cls == "23") return ErrorKind::Data;
+    return ErrorKind::Runtime;
+}
+
+} // namespace conveyor::plugins::postgres

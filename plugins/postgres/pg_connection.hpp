@@ -1,0 +1,116 @@
+#pragma once
+
+#include "conveyor/core/result.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct pg_conn;
+struct pg_result;
+
+namespace conveyor::plugins::postgres {
+
+/// A query result (owns its PGresult).
+class PgResult {
+public:
+    PgResult() = default;
+    explicit PgResult(pg_result* r) noexcept : r_(r) {}
+    PgResult(PgResult&& o) noexcept : r_(std::exchange(o.r_, nullptr)) {}
+    PgResult& operator=(PgResult&& o) noexcept;
+    PgResult(const PgResult&) = delete;
+    PgResult& operator=(const PgResult&) = delete;
+    ~PgResult();
+
+    [[nodiscard]] pg_result* get() const noexcept { return r_; }
+    [[nodiscard]] int rows() const noexcept;
+    [[nodiscard]] int columns() const noexcept;
+    [[nodiscard]] bool is_null(int row, int col) const noexcept;
+    [[nodiscard]] std::string_view value(int row, int col) const noexcept;
+    [[nodiscard]] std::string_view name(int col) const noexcept;
+    [[nodiscard]] std::uint32_t type(int col) const noexcept;
+
+private:
+    pg_result* r_ = nullptr;
+};
+
+/// What a connection string names, for messages: never the password.
+struct PgTarget {
+    std::string host; ///< host (or socket directory) and port, "127.0.0.1:5432"
+    std::string database;
+    std::string user;
+    [[nodiscard]] std::string to_string() const;
+};
+
+/// The parts of `dsn` (a URI or key=value text) that messages may show.
+PgTarget describe_dsn(const std::string& dsn);
+
+/// One libpq connection (blocking calls; one thread at a time). Sessions use UTC and ISO
+/// dates, so that timestamps come back as ISO 8601 text.
+class PgConnection {
+public:
+    /// Connects. Errors name `stage` and the server, never the password: Config when the
+    /// pipeline must change (authentication failed, unknown database or role, a malformed
+    /// dsn), TempFail when the server cannot be reached.
+    static Result<PgConnection> open(const std::string& dsn, std::string_view stage);
+
+    PgConnection(PgConnection&& o) noexcept;
+    PgConnection& operator=(PgConnection&& o) noexcept;
+    PgConnection(const PgConnection&) = delete;
+    PgConnection& operator=(const PgConnection&) = delete;
+    ~PgConnection();
+
+    /// Runs `sql` (one or more statements, no parameters).
+    Status exec(const std::string& sql);
+    /// Runs one statement with text parameters (nullopt: NULL) and returns its rows.
+    Result<PgResult> query(const std::string& sql,
+                           std::span<const std::optional<std::string>> params = {});
+    /// Starts `COPY ... FROM STDIN` (`sql` may have statements before it).
+    Status copy_in(const std::string& sql);
+    /// Sends COPY data (buffered by libpq).
+    Status copy_data(std::string_view data);
+    /// Ends the COPY; an error is the server's rejection of its data (see last_error_line).
+    Status copy_end();
+    /// Starts `COPY ... TO STDOUT` (`sql` may have statements before it).
+    Status copy_out(const std::string& sql);
+    /// The next row of a COPY TO STDOUT (a view valid until the next call); nullopt at its end.
+    Result<std::optional<std::string_view>> copy_row();
+
+    /// The line of the COPY data the server named in its last error (1-based), or 0.
+    [[nodiscard]] std::uint64_t last_error_line() const noexcept { return error_line_; }
+    /// The SQLSTATE of the last error ("" when none).
+    [[nodiscard]] const std::string& last_sqlstate() const noexcept { return sqlstate_; }
+    [[nodiscard]] const PgTarget& target() const noexcept { return target_; }
+    /// Whether the connection is still usable (not broken).
+    [[nodiscard]] bool ok() const noexcept;
+
+    /// `name` as a quoted SQL identifier; "schema.table" keeps its dot ("a.b" -> "a"."b").
+    [[nodiscard]] static std::string quote_name(std::string_view name);
+    [[nodiscard]] static std::string quote_ident(std::string_view name);
+    [[nodiscard]] static std::string quote_literal(std::string_view text);
+
+private:
+    PgConnection(pg_conn* c, PgTarget target, std::string stage)
+        : c_(c), target_(std::move(target)), stage_(std::move(stage)) {}
+    /// The error of a failed result (or of the connection when `r` is null).
+    Error failure(pg_result* r, std::string_view doing);
+    Result<PgResult> check(PgResult r, std::string_view doing, int expected);
+
+    pg_conn* c_ = nullptr;
+    PgTarget target_;
+    std::string stage_;
+    std::uint64_t error_line_ = 0;
+    std::string sqlstate_;
+    char* copy_buf_ = nullptr;
+};
+
+/// The error kind of a server error by its SQLSTATE: Config for what the pipeline names
+/// wrongly (undefined table or column, privileges, authentication), Data for rejected values
+/// and constraints, TempFail for connection and resource trouble, Runtime otherwise.
+ErrorKind kind_of_sqlstate(std::string_view sqlstate) noexcept;
+
+} // namespace conveyor::plugins::postgres

@@ -1,0 +1,459 @@
+#include "pg_write.hpp"
+
+#include "conveyor/core/batch.hpp"
+#include "conveyor/exec/stage_errors.hpp"
+#include "conveyor/stage/connection_check.hpp"
+#include "conveyor/stage/table_progress.hpp"
+#include "pg_connection.hpp"
+#include "pg_loader.hpp"
+#include "pg_values.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace conveyor::plugins::postgres {
+
+namespace {
+
+constexpr std::string_view kSinkName = "postgres.write";
+constexpr std::string_view kStaging = "pg_temp.conveyor_stage";
+
+struct TableColumn {
+    std::string name;
+    PgColumnKind kind = PgColumnKind::Plain;
+};
+
+/// The columns of `table` in order; empty when there is no such table.
+Result<std::vector<TableColumn>> table_columns(PgConnection& conn, const std::string& table) {
+    const std::optional<std::string> name = PgConnection::quote_name(table);
+    auto r = conn.query("SELECT a.attname, t.typcategory, t.typname FROM pg_attribute a JOIN "
+                        "pg_type t ON t.oid = a.atttypid WHERE a.attrelid = to_regclass($1) AND "
+                        "a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+                        std::span(&name, 1));
+    if (!r) return std::move(r).error();
+    std::vector<TableColumn> out;
+    for (int i = 0; i < r->rows(); ++i) {
+        TableColumn c{std::string(r->value(i, 0))};
+        if (r->value(i, 1) == "A")
+            c.kind = PgColumnKind::Array;
+        else if (r->value(i, 2) == "json" || r->value(i, 2) == "jsonb")
+            c.kind = PgColumnKind::Json;
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+const TableColumn* find_column(const std::vector<TableColumn>& cols, std::string_view name) {
+    for (const TableColumn& c : cols)
+        if (c.name == name) return &c;
+    return nullptr;
+}
+
+std::string sink_key(const PgWriteConfig& config, std::string_view stage) {
+    return fmt::format("{}:{}", config.table, stage);
+}
+
+/// Checks what the pipeline names against the table (exists, or create_table; the key and the
+/// mapped columns are its columns): Config errors.
+Status check_table(const PgWriteConfig& config, const std::vector<TableColumn>& cols,
+                   const PgTarget& target) {
+    auto error = [&](std::string message) {
+        return Error(ErrorKind::Config, std::move(message), target.to_string());
+    };
+    if (cols.empty()) {
+        if (config.create_table) return {};
+        return error(fmt::format("table '{}' does not exist (create_table = true creates it from "
+                                 "the first records)",
+                                 config.table));
+    }
+    for (const std::string& k : config.key)
+        if (!find_column(cols, k))
+            return error(
+                fmt::format("key column '{}' is not a column of table '{}'", k, config.table));
+    for (const auto& [column, field] : config.columns)
+        if (!find_column(cols, column))
+            return error(
+                fmt::format("columns: '{}' is not a column of table '{}'", column, config.table));
+    return {};
+}
+
+class PgWriteOperator final : public Operator {
+public:
+    PgWriteOperator(const PgWriteConfig& config, PgConnection conn,
+                    std::vector<TableColumn> columns, const OpenContext& ctx)
+        : config_(config), conn_(std::move(conn)), loader_(conn_), columns_(std::move(columns)),
+          stage_(ctx.stage_id), errors_(ctx.errors),
+          quoted_table_(PgConnection::quote_name(config.table)) {}
+
+    /// Starts the first transaction: a fresh run (`resume` empty) gets a new run token and, for
+    /// replace, empties the table; a resumed one skips what the database has beyond the
+    /// journal's checkpoint.
+    Status start(const std::optional<std::string>& resume) {
+        if (config_.commit == CommitAt::Checkpoint) {
+            CONVEYOR_TRY(conn_.exec(fmt::format(
+                "CREATE TABLE IF NOT EXISTS {} (sink text PRIMARY KEY, run text NOT NULL, records "
+                "bigint NOT NULL, updated_at timestamptz NOT NULL)",
+                PgConnection::quote_name(config_.progress_table))));
+        }
+        if (resume) {
+            auto journal = TableProgress::parse(*resume, "a postgres.write checkpoint");
+            if (!journal) return std::move(journal).error();
+            const std::optional<std::string> key = sink_key(config_, stage_);
+            auto row = conn_.query(fmt::format("SELECT run, records FROM {} WHERE sink = $1",
+                                               PgConnection::quote_name(config_.progress_table)),
+                                   std::span(&key, 1));
+            if (!row) return std::move(row).error();
+            std::optional<TableProgress> in_db;
+            if (row->rows() == 1)
+                in_db = TableProgress{std::string(row->value(0, 0)),
+                                      std::stoull(std::string(row->value(0, 1)))};
+            auto skip = records_to_skip(*journal, in_db, config_.table);
+            if (!skip) return std::move(skip).error();
+            run_ = journal->run;
+            records_ = journal->records;
+            skip_ = *skip;
+        } else {
+            run_ = TableProgress::new_run();
+        }
+        CONVEYOR_TRY(conn_.exec("BEGIN"));
+        if (config_.mode == WriteMode::Replace && !resume && !columns_.empty())
+            CONVEYOR_TRY(conn_.exec("TRUNCATE " + quoted_table_));
+        return {};
+    }
+
+    Status push(std::size_t, Batch&& batch, Emitter&) override {
+        std::size_t first = 0;
+        if (skip_ > 0) {
+            // Committed by the interrupted run after the journal's checkpoint.
+            first = static_cast<std::size_t>(std::min<std::uint64_t>(skip_, batch.rows()));
+            skip_ -= first;
+            records_ += first;
+        }
+        if (first == batch.rows()) return {};
+        if (columns_.empty()) CONVEYOR_TRY(create_table(batch));
+        auto m = mapping_for(batch.schema_ref());
+        if (!m) return std::move(m).error();
+        const Mapping& map = **m;
+        buf_.clear();
+        ends_.clear();
+        for (std::size_t r = first; r < batch.rows(); ++r) {
+            const std::span<const Value> row = batch.row(r);
+            for (std::size_t c = 0; c < map.source.size(); ++c) {
+                if (c) buf_.push_back('\t');
+                const std::size_t src = map.source[c];
+                append_copy_field(buf_, src == Batch::npos ? Value::null() : row[src], map.kinds[c],
+                                  scratch_);
+            }
+            buf_.push_back('\n');
+            ends_.push_back(buf_.size());
+        }
+        Status s = loader_.load(
+            map.copy_sql, map.merge_sql, buf_, ends_, [&](std::size_t i, Error e) -> Status {
+                Error error(ErrorKind::Data, "the database rejected the record: " + e.message,
+                            e.where, stage_);
+                if (!errors_) return error;
+                return errors_->record_failed(batch.schema(), batch.row(first + i),
+                                              std::move(error));
+            });
+        if (!s) return std::move(s).error().in_stage(stage_);
+        records_ += batch.rows() - first;
+        return {};
+    }
+
+    Result<std::string> checkpoint(const Checkpoint& cp) override {
+        // A commit that survives a kill of conveyor (the server has it) but, between durable
+        // checkpoints, not necessarily a crash of the server's machine.
+        std::string sql = loader_.take_pending();
+        if (!cp.durable) sql += "SET LOCAL synchronous_commit = off; ";
+        sql += progress_sql() + "; COMMIT; BEGIN";
+        if (Status s = conn_.exec(sql); !s) return fail(std::move(s).error().in_stage(stage_));
+        return TableProgress{run_, records_}.to_text();
+    }
+
+    Status finish(Emitter&) override {
+        std::string sql = loader_.take_pending();
+        if (config_.commit == CommitAt::Checkpoint) sql += progress_sql() + "; ";
+        sql += "COMMIT";
+        if (Status s = conn_.exec(sql); !s) return std::move(s).error().in_stage(stage_);
+        return {};
+    }
+
+    void abort() noexcept override {
+        if (conn_.ok()) (void)conn_.exec("ROLLBACK");
+    }
+
+private:
+    struct Mapping {
+        SchemaRef schema;
+        std::vector<std::size_t> source; ///< per written column: the field, or npos
+        std::vector<PgColumnKind> kinds;
+        std::string copy_sql;
+        std::string merge_sql;
+    };
+
+    [[nodiscard]] std::string progress_sql() const {
+        return fmt::format("INSERT INTO {} (sink, run, records, updated_at) VALUES ({}, {}, {}, "
+                           "now()) ON CONFLICT (sink) DO UPDATE SET run = EXCLUDED.run, records "
+                           "= EXCLUDED.records, updated_at = EXCLUDED.updated_at",
+                           PgConnection::quote_name(config_.progress_table),
+                           PgConnection::quote_literal(sink_key(config_, stage_)),
+                           PgConnection::quote_literal(run_), records_);
+    }
+
+    /// create_table: the table, from the first batch's fields and values (the first non-null
+    /// value of a column gives its type; text when all are null).
+    Status create_table(const Batch& batch) {
+        std::vector<std::string> defs;
+        auto type_of = [&](std::size_t field) {
+            for (std::size_t r = 0; r < batch.rows(); ++r) {
+                const Value& v = batch.at(r, field);
+                if (!v.is_null() && !v.is_absent()) return sql_type_for(v.kind());
+            }
+            return sql_type_for(Kind::Null);
+        };
+        if (config_.columns.empty()) {
+            for (std::size_t f = 0; f < batch.width(); ++f)
+                defs.push_back(PgConnection::quote_ident(batch.schema().name(f)) + " " +
+                               std::string(type_of(f)));
+        } else {
+            for (const auto& [column, field] : config_.columns) {
+                const auto f = batch.schema().find(field);
+                defs.push_back(PgConnection::quote_ident(column) + " " +
+                               std::string(f ? type_of(*f) : sql_type_for(Kind::Null)));
+            }
+        }
+        if (!config_.key.empty()) {
+            std::vector<std::string> keys;
+            for (const std::string& k : config_.key)
+                keys.push_back(PgConnection::quote_ident(k));
+            defs.push_back(fmt::format("PRIMARY KEY ({})", fmt::join(keys, ", ")));
+        }
+        CONVEYOR_TRY(
+            conn_.exec(fmt::format("{}CREATE TABLE IF NOT EXISTS {} ({})", loader_.take_pending(),
+                                   quoted_table_, fmt::join(defs, ", "))));
+        auto cols = table_columns(conn_, config_.table);
+        if (!cols) return std::move(cols).error();
+        columns_ = std::move(*cols);
+        return {};
+    }
+
+    Result<const Mapping*> mapping_for(const SchemaRef& schema) {
+        for (const Mapping& m : mappings_)
+            if (m.schema == schema) return &m;
+        Mapping m;
+        m.schema = schema;
+        std::vector<std::string> names;
+        auto add = [&](const std::string& column, std::size_t field) -> Status {
+            const TableColumn* col = find_column(columns_, column);
+            if (!col)
+                return Error(ErrorKind::Config,
+                             fmt::format("records have field '{}', which is not a column of "
+                                         "table '{}'; map the fields with 'columns' or choose "
+                                         "them with select.apply",
+                                         column, config_.table),
+                             conn_.target().to_string(), stage_);
+            m.source.push_back(field);
+            m.kinds.push_back(col->kind);
+            names.push_back(PgConnection::quote_ident(column));
+            return {};
+        };
+        if (config_.columns.empty()) {
+            for (std::size_t f = 0; f < schema->size(); ++f)
+                CONVEYOR_TRY(add(schema->name(f), f));
+        } else {
+            for (const auto& [column, field] : config_.columns)
+                CONVEYOR_TRY(add(column, schema->find(field).value_or(Batch::npos)));
+        }
+        const std::string list = fmt::format("{}", fmt::join(names, ", "));
+        if (config_.mode != WriteMode::Upsert) {
+            m.copy_sql = fmt::format("COPY {} ({}) FROM STDIN", quoted_table_, list);
+        } else {
+            CONVEYOR_TRY(upsert_sql(m, names, list));
+        }
+        mappings_.push_back(std::move(m));
+        return &mappings_.back();
+    }
+
+    /// The staging table (once per connection) and the merge from it: the last record of a
+    /// key wins.
+    Status upsert_sql(Mapping& m, const std::vector<std::string>& names, const std::string& list) {
+        std::vector<std::string> keys;
+        for (const std::string& k : config_.key) {
+            const std::string q = PgConnection::quote_ident(k);
+            if (std::find(names.begin(), names.end(), q) == names.end())
+                return Error(ErrorKind::Config,
+                             fmt::format("mode = \"upsert\": the records have no field for key "
+                                         "column '{}'",
+                                         k),
+                             conn_.target().to_string(), stage_);
+            keys.push_back(q);
+        }
+        std::vector<std::string> sets;
+        for (const std::string& n : names)
+            if (std::find(keys.begin(), keys.end(), n) == keys.end())
+                sets.push_back(fmt::format("{0} = EXCLUDED.{0}", n));
+        if (!staging_) {
+            CONVEYOR_TRY(conn_.exec(fmt::format(
+                "{}CREATE TEMP TABLE IF NOT EXISTS conveyor_stage (LIKE {} INCLUDING DEFAULTS); "
+                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS conveyor_seq bigserial",
+                loader_.take_pending(), quoted_table_, kStaging)));
+            staging_ = true;
+        }
+        const std::string key_list = fmt::format("{}", fmt::join(keys, ", "));
+        m.copy_sql = fmt::format("COPY {} ({}) FROM STDIN", kStaging, list);
+        m.merge_sql =
+            fmt::format("INSERT INTO {0} ({1}) SELECT DISTINCT ON ({2}) {1} FROM {3} ORDER BY {2}, "
+                        "conveyor_seq DESC ON CONFLICT ({2}) DO {4}; TRUNCATE {3}",
+                        quoted_table_, list, key_list, kStaging,
+                        sets.empty() ? std::string("NOTHING")
+                                     : fmt::format("UPDATE SET {}", fmt::join(sets, ", ")));
+        return {};
+    }
+
+    PgWriteConfig config_;
+    PgConnection conn_;
+    PgLoader loader_;
+    std::vector<TableColumn> columns_;
+    std::string stage_;
+    StageErrors* errors_;
+    std::string quoted_table_;
+    std::vector<Mapping> mappings_;
+    bool staging_ = false;
+    std::string run_;
+    std::uint64_t records_ = 0; ///< records handed to the sink (this run and those resumed)
+    std::uint64_t skip_ = 0;
+    std::string buf_;
+    std::vector<std::size_t> ends_;
+    std::string scratch_;
+};
+
+class PgWriteStage final : public Stage, public ConnectionCheck {
+public:
+    explicit PgWriteStage(PgWriteConfig config) : config_(std::move(config)) {}
+
+    Result<OpenedStage> open(const OpenContext& ctx) const override {
+        if (ctx.resume && config_.commit == CommitAt::End)
+            return fail(Error(ErrorKind::Config, "commit = \"end\" takes no checkpoints",
+                              config_.table, std::string(ctx.stage_id)));
+        auto conn = PgConnection::open(config_.dsn, ctx.stage_id);
+        if (!conn) return std::move(conn).error();
+        auto cols = table_columns(*conn, config_.table);
+        if (!cols) return fail(std::move(cols).error().in_stage(ctx.stage_id));
+        if (Status s = check_table(config_, *cols, conn->target()); !s)
+            return fail(std::move(s).error().in_stage(ctx.stage_id));
+        auto op =
+            std::make_unique<PgWriteOperator>(config_, std::move(*conn), std::move(*cols), ctx);
+        if (Status s = op->start(ctx.resume); !s)
+            return fail(std::move(s).error().in_stage(ctx.stage_id));
+        OpenedStage opened(std::unique_ptr<Operator>(std::move(op)), nullptr);
+        opened.checkpoints = config_.commit == CommitAt::Checkpoint;
+        return opened;
+    }
+
+    [[nodiscard]] Status check_connection() const override {
+        auto conn = PgConnection::open(config_.dsn, "");
+        if (!conn) return std::move(conn).error();
+        auto cols = table_columns(*conn, config_.table);
+        if (!cols) return std::move(cols).error();
+        return check_table(config_, *cols, conn->target());
+    }
+
+private:
+    PgWriteConfig config_;
+};
+
+const OptionTable<PgWriteOptions>& pg_write_options() {
+    static const auto table =
+        OptionTable<PgWriteOptions>()
+            .add("dsn", &PgWriteOptions::dsn,
+                 {.description = "libpq connection string or URI, usually \"${DATABASE_URL}\" "
+                                 "(messages name its host and database, never its password).",
+                  .required = true,
+                  .min_length = 1,
+                  .example = "\"${DATABASE_URL}\""})
+            .add("table", &PgWriteOptions::table,
+                 {.description = "The table to write (schema.table; names as written, "
+                                 "case-sensitive).",
+                  .required = true,
+                  .min_length = 1})
+            .add_choice("mode", &PgWriteOptions::mode,
+                        {{"append", WriteMode::Append},
+                         {"upsert", WriteMode::Upsert},
+                         {"replace", WriteMode::Replace}},
+                        {.description = "append: add the rows; upsert: insert or update by "
+                                        "'key' (the last record of a key wins); replace: empty "
+                                        "the table in the run's first transaction, then add."})
+            .add("key", &PgWriteOptions::key,
+                 {.description = "The columns of the unique key for mode = \"upsert\" (a primary "
+                                 "key or unique index on exactly them).",
+                  .example = "[\"id\"]"})
+            .add("create_table", &PgWriteOptions::create_table,
+                 {.description = "Create the table when it does not exist, from the first "
+                                 "records (integer bigint, number double precision, boolean, "
+                                 "text, lists and objects jsonb; primary key 'key')."})
+            .add("columns", &PgWriteOptions::columns,
+                 {.description = "Table column = record field: write only these columns, from "
+                                 "these fields (default: every field into the column of its "
+                                 "name).",
+                  .example = "{ customer_id = \"id\", full_name = \"name\" }"})
+            .add_choice("commit", &PgWriteOptions::commit,
+                        {{"checkpoint", CommitAt::Checkpoint}, {"end", CommitAt::End}},
+                        {.description = "checkpoint: commit at each checkpoint of the run "
+                                        "([global] checkpoint_interval) and at its end, with a "
+                                        "progress row, so that --resume continues exactly; end: "
+                                        "one transaction for the whole run (all or nothing; the "
+                                        "run takes no checkpoints)."})
+            .add("progress_table", &PgWriteOptions::progress_table,
+                 {.description = "Where the sink's progress row lives (created when missing).",
+                  .min_length = 1});
+    return table;
+}
+
+std::unique_ptr<Stage> build_pg_write(BuildContext& ctx, const PgWriteOptions& o) {
+    PgWriteConfig config;
+    config.dsn = o.dsn;
+    config.table = o.table;
+    config.mode = o.mode;
+    if (o.key) config.key = *o.key;
+    if (config.mode == WriteMode::Upsert && config.key.empty())
+        ctx.error("key", "mode = \"upsert\" needs 'key', the columns of a unique key");
+    if (config.mode != WriteMode::Upsert && o.key && !config.create_table && !o.create_table)
+        ctx.error("key", "'key' is for mode = \"upsert\" (or a primary key with create_table)");
+    config.create_table = o.create_table;
+    config.columns = o.columns;
+    for (const std::string& k : config.key) {
+        if (!config.columns.empty() && std::none_of(config.columns.begin(), config.columns.end(),
+                                                    [&](const auto& c) { return c.first == k; }))
+            ctx.error("key", fmt::format("key column '{}' is not among 'columns'", k));
+    }
+    config.commit = o.commit;
+    config.progress_table = o.progress_table;
+    if (ctx.failed()) return nullptr;
+    return std::make_unique<PgWriteStage>(std::move(config));
+}
+
+} // namespace
+
+FunctionDescriptor pg_write_descriptor() {
+    FunctionDescriptor fn;
+    fn.name = "postgres.write";
+    fn.role = StageRole::Sink;
+    fn.min_inputs = 1;
+    fn.max_inputs = kUnboundedInputs;
+    fn.summary = "Load records into a PostgreSQL table (append, upsert, replace)";
+    fn.description =
+        "Loads with COPY FROM STDIN (upsert: COPY into a temporary staging table, then INSERT "
+        "... ON CONFLICT), in a transaction committed at each checkpoint of the run and at its "
+        "end together with a progress row, so that --resume after a kill neither loses nor "
+        "repeats a row. A record the database rejects (a value not of its column's type, a "
+        "constraint) is a record error with the server's message, handled by the stage's error "
+        "strategy (dead letter, continue, stop) while the other rows are kept. Values: null is "
+        "NULL, lists go into array columns as arrays and elsewhere as JSON, objects as JSON; "
+        "json/jsonb columns get JSON text of any value.";
+    fn.options = pg_write_options().specs();
+    fn.factory = bind_options(pg_write_options(), build_pg_write);
+    return fn;
+}
+
+} // namespace conveyor::plugins::postgres

@@ -1,0 +1,52 @@
+#pragma once
+
+#include "conveyor/option/option_table.hpp"
+#include "conveyor/registry/registry.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace conveyor::plugins::postgres {
+
+enum class WriteMode : std::uint8_t { Append, Upsert, Replace };
+/// When the run's rows become visible: at each checkpoint of the run (resumable), or only at
+/// its end (all or nothing; the run then takes no checkpoints).
+enum class CommitAt : std::uint8_t { Checkpoint, End };
+
+/// postgres.write's options as a pipeline gives them; the initializers are the defaults.
+struct PgWriteOptions {
+    std::string dsn;   ///< required
+    std::string table; ///< required
+    WriteMode mode = WriteMode::Append;
+    std::optional<std::vector<std::string>> key;
+    bool create_table = false;
+    StringPairs columns; ///< table column = record field
+    CommitAt commit = CommitAt::Checkpoint;
+    std::string progress_table = "conveyor_progress";
+};
+
+/// postgres.write's definition.
+struct PgWriteConfig {
+    std::string dsn;
+    std::string table;
+    WriteMode mode = WriteMode::Append;
+    std::vector<std::string> key;
+    bool create_table = false;
+    StringPairs columns;
+    CommitAt commit = CommitAt::Checkpoint;
+    std::string progress_table = PgWriteOptions{}.progress_table;
+};
+
+/// The `postgres.write` function.
+///
+/// Loads with COPY FROM STDIN (append, replace: straight into the table; upsert: into a
+/// temporary staging table, then INSERT ... ON CONFLICT (key) DO UPDATE), in one transaction
+/// committed at each checkpoint of the run and at its end, together with the sink's progress
+/// row (`progress_table`, see stage/table_progress.hpp) so that --resume neither loses nor
+/// repeats a row. A row the server rejects is a record error with the server's message (see
+/// PgLoader). `replace` empties the table in the first transaction.
+FunctionDescriptor pg_write_descriptor();
+
+} // namespace conveyor::plugins::postgres
