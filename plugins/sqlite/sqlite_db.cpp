@@ -1,0 +1,148 @@
+#include "sqlite_db.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace conveyor::plugins::sqlite {
+
+SqliteStmt& SqliteStmt::operator=(SqliteStmt&& o) noexcept {
+    if (this != &o) {
+        sqlite3_finalize(s_);
+        s_ = std::exchange(o.s_, nullptr);
+    }
+    return *this;
+}
+
+SqliteStmt::~SqliteStmt() {
+    sqlite3_finalize(s_);
+}
+
+Result<SqliteDb> SqliteDb::open(const std::string& path, bool writable, std::string_view stage) {
+    if (!writable) {
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0)
+            return fail(
+                Error(ErrorKind::NoInput, "no such SQLite database", path, std::string(stage)));
+    }
+    sqlite3* db = nullptr;
+    const int flags = writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+    const int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+    SqliteDb out(db, path, std::string(stage));
+    if (rc != SQLITE_OK) {
+        Error e = out.error(rc, "cannot open");
+        if (rc == SQLITE_CANTOPEN) e.kind = writable ? ErrorKind::CantCreate : ErrorKind::NoInput;
+        return fail(std::move(e));
+    }
+    sqlite3_extended_result_codes(db, 1);
+    // Another writer holding the lock: wait for it a while rather than fail at once.
+    sqlite3_busy_timeout(db, 10000);
+    if (writable) CONVEYOR_TRY(out.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL"));
+    return out;
+}
+
+SqliteDb& SqliteDb::operator=(SqliteDb&& o) noexcept {
+    if (this != &o) {
+        sqlite3_close_v2(db_);
+        db_ = std::exchange(o.db_, nullptr);
+        path_ = std::move(o.path_);
+        stage_ = std::move(o.stage_);
+    }
+    return *this;
+}
+
+SqliteDb::~SqliteDb() {
+    sqlite3_close_v2(db_);
+}
+
+Status SqliteDb::exec(const std::string& sql) {
+    const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return error(rc);
+    return {};
+}
+
+Status SqliteDb::sync_wal() {
+    const std::string wal = path_ + "-wal";
+    const int fd = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return {}; // checkpointed into the database file already
+        return Error(ErrorKind::CantCreate,
+                     fmt::format("cannot open {}: {}", wal, std::strerror(errno)), path_, stage_);
+    }
+    const int rc = ::fdatasync(fd);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0)
+        return Error(ErrorKind::CantCreate,
+                     fmt::format("cannot sync {}: {}", wal, std::strerror(err)), path_, stage_);
+    return {};
+}
+
+Result<SqliteStmt> SqliteDb::prepare(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    const int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
+                                      SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+    if (rc != SQLITE_OK) return fail(error(rc));
+    return SqliteStmt(s);
+}
+
+Error SqliteDb::error(int rc, std::string_view doing) const {
+    const std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    ErrorKind kind = ErrorKind::Runtime;
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+        kind = ErrorKind::TempFail;
+        break;
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG:
+        kind = ErrorKind::Data;
+        break;
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+        kind = ErrorKind::CantCreate;
+        break;
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+        kind = ErrorKind::Data;
+        break;
+    case SQLITE_ERROR:
+        // "no such table", "no such column", syntax errors: the pipeline names them.
+        kind = ErrorKind::Config;
+        break;
+    default:
+        break;
+    }
+    return Error(kind, doing.empty() ? message : fmt::format("{}: {}", doing, message), path_,
+                 stage_);
+}
+
+std::string SqliteDb::quote_ident(std::string_view name) {
+    std::string out = "\"";
+    for (const char c : name) {
+        if (c == '"') out.push_back('"');
+        out.push_back(c);
+    }
+    out.push_back('"');
+    return out;
+}
+
+std::string SqliteDb::quote_literal(std::string_view text) {
+    std::string out = "'";
+    for (const char c : text) {
+        if (c == '\'') out.push_back('\'');
+        out.push_back(c);
+    }
+    out.push_back('\'');
+    return out;
+}
+
+} // namespace conveyor::plugins::sqlite
