@@ -217,6 +217,27 @@ Result<PgResult> PgConnection::query(const std::string& sql,
                  "", PGRES_TUPLES_OK);
 }
 
+Status PgConnection::send(const std::string& sql) {
+    if (!PQsendQuery(c_, sql.c_str())) return failure(nullptr, "");
+    return {};
+}
+
+Result<PgResult> PgConnection::receive() {
+    PgResult last;
+    std::optional<Error> error;
+    while (PGresult* r = PQgetResult(c_)) {
+        PgResult owned(r);
+        const ExecStatusType st = PQresultStatus(r);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            if (!error) error = failure(r, "");
+            continue;
+        }
+        last = std::move(owned);
+    }
+    if (error) return fail(std::move(*error));
+    return last;
+}
+
 Status PgConnection::copy_in(const std::string& sql) {
     if (!PQsendQuery(c_, sql.c_str())) return failure(nullptr, "COPY");
     // Statements before the COPY report their results first.

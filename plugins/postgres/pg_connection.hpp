@@ -69,6 +69,11 @@ public:
     /// Runs one statement with text parameters (nullopt: NULL) and returns its rows.
     Result<PgResult> query(const std::string& sql,
                            std::span<const std::optional<std::string>> params = {});
+    /// Sends one statement without waiting for its result (receive() takes it), so that the
+    /// server works on it while the caller does something else.
+    Status send(const std::string& sql);
+    /// The result of what send() sent.
+    Result<PgResult> receive();
     /// Starts `COPY ... FROM STDIN` (`sql` may have statements before it).
     Status copy_in(const std::string& sql);
     /// Sends COPY data (buffered by libpq).

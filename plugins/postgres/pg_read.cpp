@@ -92,7 +92,7 @@ public:
         if (!declared) return std::move(declared).error();
         if (skip > 0) CONVEYOR_TRY(conn_.exec(fmt::format("MOVE FORWARD {} IN {}", skip, kCursor)));
         records_ = skip;
-        CONVEYOR_TRY(fetch());
+        CONVEYOR_TRY(fetch(false)); // the catalog is asked below, before the next FETCH goes
         std::vector<std::string> names;
         for (int c = 0; c < rows_.columns(); ++c)
             names.emplace_back(rows_.name(c));
@@ -100,6 +100,7 @@ public:
         auto decoders = decoders_for(conn_, rows_, config_.numeric);
         if (!decoders) return std::move(decoders).error();
         decoders_ = std::move(*decoders);
+        if (!done_) CONVEYOR_TRY(fetch_ahead());
         return {};
     }
 
@@ -141,17 +142,40 @@ public:
     void abort() noexcept override {}
 
 private:
-    Status fetch() {
-        auto r = conn_.query(fmt::format("FETCH FORWARD {} FROM {}", config_.fetch_size, kCursor));
+    /// The next rows. The FETCH after them is sent at once, so that the server produces them
+    /// while these are decoded (one FETCH in flight at a time).
+    Status fetch(bool ahead = true) {
+        if (!in_flight_) CONVEYOR_TRY(conn_.send(fetch_sql()));
+        auto r = conn_.receive();
+        in_flight_ = false;
         if (!r) return std::move(r).error();
         rows_ = std::move(*r);
         row_ = 0;
-        if (rows_.rows() < config_.fetch_size) done_ = true;
+        if (rows_.rows() < config_.fetch_size)
+            done_ = true;
+        else if (ahead)
+            CONVEYOR_TRY(fetch_ahead());
         return {};
+    }
+
+    Status fetch_ahead() {
+        CONVEYOR_TRY(conn_.send(fetch_sql()));
+        in_flight_ = true;
+        return {};
+    }
+
+    [[nodiscard]] std::string fetch_sql() const {
+        return fmt::format("FETCH FORWARD {} FROM {}", config_.fetch_size, kCursor);
     }
 
     Result<bool> finish() {
         rows_ = PgResult();
+        if (in_flight_) {
+            // Stopped early: the FETCH sent ahead is not needed.
+            auto r = conn_.receive();
+            in_flight_ = false;
+            if (!r) return std::move(r).error();
+        }
         CONVEYOR_TRY(conn_.exec("COMMIT"));
         return false;
     }
@@ -166,6 +190,7 @@ private:
     PgResult rows_;
     int row_ = 0;
     bool done_ = false;
+    bool in_flight_ = false; ///< a FETCH was sent and its rows not received yet
     std::uint64_t records_ = 0;
 };
 
