@@ -1,0 +1,185 @@
+// postgres.write's loading semantics against a real PostgreSQL 15: upsert and replace, a row
+// the server rejects dead-lettered while the others commit, kill -9 in the middle of a load
+// then --resume leaving each row exactly once, and the exit codes of connection,
+// authentication and missing-table errors (`validate --connect` too).
+
+#include "support/postgres_server.hpp"
+#include "support/process.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <thread>
+
+namespace conveyor {
+namespace {
+
+using test::PostgresServer;
+using test::run_conveyor;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string stage(const std::string& id, const std::string& function, const std::string& inputs,
+                  const std::string& config) {
+    return "[[stages]]\nid = \"" + id + "\"\nfunction = \"" + function + "\"\ninputs = [" + inputs +
+           "]\n[stages.config]\n" + config + "\n";
+}
+
+/// csv `in` -> postgres.write with `config` (after dsn).
+std::string load_pipeline(const PostgresServer& pg, const std::string& in,
+                          const std::string& config, const std::string& head = "") {
+    return head + stage("in", "csv.read", "", "path = \"" + in + "\"") +
+           stage("db", "postgres.write", "\"in\"", "dsn = '" + pg.dsn() + "'\n" + config);
+}
+
+TEST(PostgresRun, UpsertUpdatesByKeyWithTheLastRecordWinningAndReplaceEmptiesFirst) {
+    PostgresServer pg;
+    ASSERT_EQ(pg.error(), "");
+    pg.psql("CREATE TABLE items (id int PRIMARY KEY, name text, qty int)");
+    pg.psql("INSERT INTO items VALUES (1, 'old', 1), (2, 'keep', 2)");
+    test::TempDir dir;
+    const std::string in =
+        dir.write("in.csv", "id,name,qty\n1,new,10\n3,added,30\n3,added again,31\n");
+    auto r = run_conveyor(
+        {"run",
+         dir.write("up.toml",
+                   load_pipeline(pg, in, "table = \"items\"\nmode = \"upsert\"\nkey = [\"id\"]")),
+         "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(pg.psql("SELECT * FROM items ORDER BY id"), "1|new|10\n2|keep|2\n3|added again|31\n");
+
+    r = run_conveyor(
+        {"run",
+         dir.write("replace.toml", load_pipeline(pg, in,
+                                                 "table = \"items2\"\nmode = \"replace\"\n"
+                                                 "create_table = true")),
+         "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = run_conveyor({"run", dir.file("replace.toml"), "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(pg.psql("SELECT * FROM items2 ORDER BY id, qty"),
+              "1|new|10\n3|added|30\n3|added again|31\n");
+    EXPECT_EQ(pg.psql("SELECT data_type FROM information_schema.columns WHERE table_name = "
+                      "'items2' ORDER BY ordinal_position"),
+              "bigint\ntext\nbigint\n");
+}
+
+TEST(PostgresRun, ARejectedRowIsDeadLetteredWithTheServersMessageWhileTheRestCommit) {
+    PostgresServer pg;
+    ASSERT_EQ(pg.error(), "");
+    pg.psql("CREATE TABLE orders (id int PRIMARY KEY, qty int CHECK (qty > 0))");
+    test::TempDir dir;
+    const std::string in = dir.write("in.csv", "id,qty\n1,5\n2,-1\n3,seven\n4,8\n1,9\n5,2\n");
+    auto r = run_conveyor(
+        {"run",
+         dir.write("p.toml",
+                   load_pipeline(pg, in, "table = \"orders\"",
+                                 "[error_handling]\nstrategy = \"continue\"\ndead_letter_queue = "
+                                 "{ enabled = true, path = \"" +
+                                     dir.file("failed.jsonl") + "\" }\n")),
+         "-q"});
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_EQ(pg.psql("SELECT * FROM orders ORDER BY id"), "1|5\n4|8\n5|2\n");
+    const std::string dead = test::read_file(dir.file("failed.jsonl"));
+    EXPECT_THAT(dead, HasSubstr("orders_qty_check"));
+    EXPECT_THAT(dead, HasSubstr("invalid input syntax for type integer"));
+    EXPECT_THAT(dead, HasSubstr("duplicate key value violates unique constraint"));
+    EXPECT_THAT(dead, HasSubstr("\"id\":2"));
+
+    // Under the default strategy the first rejected row stops the run and nothing commits.
+    pg.psql("TRUNCATE orders");
+    r = run_conveyor(
+        {"run", dir.write("stop.toml", load_pipeline(pg, in, "table = \"orders\"")), "-q"});
+    EXPECT_EQ(r.exit_code, 65) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("orders_qty_check"));
+    EXPECT_EQ(pg.psql("SELECT count(*) FROM orders"), "0\n");
+}
+
+TEST(PostgresRun, AKilledLoadResumesWithEveryRowExactlyOnce) {
+    PostgresServer pg;
+    ASSERT_EQ(pg.error(), "");
+    pg.psql("CREATE TABLE t (id int, name text)");
+    test::TempDir dir;
+    constexpr int kRows = 400000;
+    std::string csv = "id,name\n";
+    for (int i = 1; i <= kRows; ++i)
+        csv += std::to_string(i) + ",name " + std::to_string(i) + "\n";
+    const std::string in = dir.write("in.csv", csv);
+    dir.write("p.toml",
+              load_pipeline(pg, in, "table = \"t\"", "[global]\ncheckpoint_interval = 1000\n"));
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    int kills = 0;
+    for (const int at : {20000, 150000}) {
+        auto child = test::spawn_conveyor(
+            kills == 0 ? std::vector<std::string>{"run", "p.toml", "-q"}
+                       : std::vector<std::string>{"run", "p.toml", "-q", "--resume"},
+            o);
+        // Killed once the table holds `at` rows (committed at checkpoints).
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (std::stoi(pg.psql("SELECT count(*) FROM t")) < at &&
+               std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        child->signal(SIGKILL);
+        EXPECT_EQ(child->wait().exit_code, 128 + SIGKILL);
+        ++kills;
+        EXPECT_LT(std::stoi(pg.psql("SELECT count(*) FROM t")), kRows) << "killed too late";
+    }
+    auto r = run_conveyor({"run", "p.toml", "-q", "--resume"}, o);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(pg.psql("SELECT count(*), count(DISTINCT id), min(id), max(id) FROM t"),
+              "400000|400000|1|400000\n");
+    EXPECT_EQ(pg.psql("SELECT count(*) FROM t WHERE name <> 'name ' || id"), "0\n");
+}
+
+TEST(PostgresRun, ConnectionAuthenticationAndMissingTableErrorsHaveTheirExitCodes) {
+    PostgresServer pg;
+    ASSERT_EQ(pg.error(), "");
+    pg.psql("CREATE TABLE present (id int)");
+    test::TempDir dir;
+    const std::string in = dir.write("in.csv", "id\n1\n");
+    auto pipeline = [&](const std::string& dsn, const std::string& table) {
+        return stage("in", "csv.read", "", "path = \"" + in + "\"") +
+               stage("db", "postgres.write", "\"in\"",
+                     "dsn = '" + dsn + "'\ntable = \"" + table + "\"");
+    };
+    // A wrong password: a config error naming the host, never the password.
+    const std::string wrong = pg.password_dsn("not-the-Pw");
+    auto r =
+        run_conveyor({"validate", "--connect", dir.write("auth.toml", pipeline(wrong, "present"))});
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("password authentication failed"));
+    EXPECT_THAT(r.err, HasSubstr("127.0.0.1:" + std::to_string(pg.port())));
+    EXPECT_THAT(r.err, Not(HasSubstr("not-the-Pw")));
+    r = run_conveyor({"run", dir.file("auth.toml"), "-q"});
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    EXPECT_THAT(r.err, Not(HasSubstr("not-the-Pw")));
+
+    // The right password, a missing table: 78 from validate --connect, before anything runs.
+    const std::string right = pg.password_dsn(PostgresServer::kPassword);
+    r = run_conveyor(
+        {"validate", "--connect", dir.write("missing.toml", pipeline(right, "absent"))});
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("table 'absent' does not exist"));
+    EXPECT_THAT(r.err, Not(HasSubstr(PostgresServer::kPassword)));
+    r = run_conveyor(
+        {"validate", "--connect", dir.write("ok.toml", pipeline(pg.dsn(), "present"))});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    // Without --connect, validate touches no database.
+    r = run_conveyor({"validate", dir.file("missing.toml")});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+
+    // Nobody listening: a temporary failure (75) naming the host.
+    const std::string nowhere = "host=127.0.0.1 port=1 user=x password=hunter2 dbname=x";
+    r = run_conveyor({"run", dir.write("down.toml", pipeline(nowhere, "present")), "-q"});
+    EXPECT_EQ(r.exit_code, 75) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("127.0.0.1:1"));
+    EXPECT_THAT(r.err, HasSubstr("stage 'db'"));
+    EXPECT_THAT(r.err, Not(HasSubstr("hunter2")));
+    r = run_conveyor({"validate", "--connect", dir.file("down.toml")});
+    EXPECT_EQ(r.exit_code, 75) << r.err;
+}
+
+} // namespace
+} // namespace conveyor

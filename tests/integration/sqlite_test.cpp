@@ -1,0 +1,201 @@
+// sqlite.read and sqlite.write through the binary: every type both ways with NULLs and
+// unicode, a million rows CSV -> SQLite -> NDJSON equal to CSV -> NDJSON, upsert and replace,
+// a rejected row dead-lettered while the rest commit, kill -9 mid-load then --resume leaving
+// each row once, and `validate --connect`. (SQLite keeps REAL as a double: 5.10 reads back as
+// 5.1, so the CSV here has no trailing zeros.)
+
+#include "support/process.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <thread>
+
+namespace conveyor {
+namespace {
+
+using test::run_conveyor;
+using ::testing::HasSubstr;
+
+std::string stage(const std::string& id, const std::string& function, const std::string& inputs,
+                  const std::string& config) {
+    return "[[stages]]\nid = \"" + id + "\"\nfunction = \"" + function + "\"\ninputs = [" + inputs +
+           "]\n[stages.config]\n" + config + "\n";
+}
+
+/// sqlite3's answer (waiting for a writer's lock: a run being killed and resumed meanwhile) to
+/// `sql` (list mode, '|' between fields).
+std::string sqlite(const std::string& db, const std::string& sql) {
+    auto r = test::run_process({"/usr/bin/sqlite3", "-cmd", ".timeout 10000", db, sql});
+    EXPECT_EQ(r.exit_code, 0) << sql << "\n" << r.err;
+    return r.out;
+}
+
+TEST(SqliteRun, EveryTypeReadsAsItsValueAndWritesBackWithNullsAndUnicode) {
+    test::TempDir dir;
+    const std::string db = dir.file("t.db");
+    sqlite(db, "CREATE TABLE src (id INTEGER PRIMARY KEY, n INTEGER, r REAL, t TEXT, b BOOLEAN, "
+               "j JSON); INSERT INTO src VALUES (1, 9007199254740993, 0.1, 'héllo 世界 🎉', 1, "
+               "'{\"a\":[1,null]}'), (2, NULL, NULL, NULL, 0, NULL), (3, -1, 2.5, '', NULL, '[]')");
+    const std::string out = dir.file("out.jsonl");
+    auto r = run_conveyor(
+        {"run",
+         dir.write("read.toml",
+                   stage("db", "sqlite.read", "",
+                         "path = \"" + db + "\"\nquery = \"SELECT * FROM src ORDER BY id\"") +
+                       stage("save", "json.write", "\"db\"",
+                             "path = \"" + out + "\"\nformat = \"jsonl\"")),
+         "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(out),
+              "{\"id\":1,\"n\":9007199254740993,\"r\":0.1,\"t\":\"héllo 世界 🎉\",\"b\":true,"
+              "\"j\":{\"a\":[1,null]}}\n"
+              "{\"id\":2,\"n\":null,\"r\":null,\"t\":null,\"b\":false,\"j\":null}\n"
+              "{\"id\":3,\"n\":-1,\"r\":2.5,\"t\":\"\",\"b\":null,\"j\":[]}\n");
+    sqlite(db, "CREATE TABLE dst (id INTEGER PRIMARY KEY, n INTEGER, r REAL, t TEXT, b BOOLEAN, "
+               "j JSON)");
+    r = run_conveyor(
+        {"run",
+         dir.write("write.toml", stage("in", "json.read", "", "path = \"" + out + "\"") +
+                                     stage("db", "sqlite.write", "\"in\"",
+                                           "path = \"" + db + "\"\ntable = \"dst\"")),
+         "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(sqlite(db, "SELECT * FROM dst ORDER BY id"),
+              sqlite(db, "SELECT * FROM src ORDER BY id"));
+    EXPECT_EQ(sqlite(db, "SELECT typeof(n), typeof(r), typeof(t) FROM dst WHERE id = 1"),
+              "integer|real|text\n");
+}
+
+TEST(SqliteRun, AMillionRowsCsvToSqliteToNdjsonEqualCsvToNdjson) {
+    test::TempDir dir;
+    std::string csv = "id,name,amount,note\n";
+    for (int i = 1; i <= 1000000; ++i) {
+        csv += std::to_string(i) + (i % 2 ? ",Zoë," : ",\"Müller, Anna\",") +
+               std::to_string(i % 1000) + "." + std::to_string(i % 9 + 1) + ",";
+        if (i % 7) csv += "n" + std::to_string(i % 313);
+        csv += "\n";
+    }
+    const std::string in = dir.write("rows.csv", csv);
+    const std::string db = dir.file("t.db");
+    const std::string read_csv = stage("in", "csv.read", "", "path = \"" + in + "\"");
+    auto r = run_conveyor(
+        {"run",
+         dir.write("load.toml",
+                   "[global]\ncheckpoint_interval = 100000\n" + read_csv +
+                       stage("db", "sqlite.write", "\"in\"",
+                             "path = \"" + db + "\"\ntable = \"t\"\ncreate_table = true")),
+         "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = run_conveyor(
+        {"run",
+         dir.write("read.toml",
+                   stage("db", "sqlite.read", "", "path = \"" + db + "\"\ntable = \"t\"") +
+                       stage("save", "json.write", "\"db\"",
+                             "path = \"" + dir.file("db.jsonl") + "\"\nformat = \"jsonl\"")),
+         "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = run_conveyor(
+        {"run",
+         dir.write("direct.toml", read_csv + stage("save", "json.write", "\"in\"",
+                                                   "path = \"" + dir.file("direct.jsonl") +
+                                                       "\"\nformat = \"jsonl\"")),
+         "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string a = test::read_file(dir.file("db.jsonl"));
+    const std::string b = test::read_file(dir.file("direct.jsonl"));
+    EXPECT_EQ(a.size(), b.size());
+    EXPECT_TRUE(a == b);
+}
+
+TEST(SqliteRun, UpsertReplaceAndARejectedRowDeadLettered) {
+    test::TempDir dir;
+    const std::string db = dir.file("t.db");
+    sqlite(db, "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER "
+               "CHECK (qty > 0)); INSERT INTO items VALUES (1, 'old', 1), (2, 'keep', 2)");
+    const std::string in =
+        dir.write("in.csv", "id,name,qty\n1,new,10\n3,added,30\n4,,5\n5,bad,-1\n3,again,31\n");
+    auto pipeline = [&](const std::string& config) {
+        return "[error_handling]\nstrategy = \"continue\"\ndead_letter_queue = { enabled = true, "
+               "path = \"" +
+               dir.file("failed.jsonl") + "\" }\n" +
+               stage("in", "csv.read", "", "path = \"" + in + "\"") +
+               stage("db", "sqlite.write", "\"in\"", "path = \"" + db + "\"\n" + config);
+    };
+    auto r = run_conveyor(
+        {"run",
+         dir.write("up.toml", pipeline("table = \"items\"\nmode = \"upsert\"\nkey = [\"id\"]")),
+         "-q"});
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_EQ(sqlite(db, "SELECT * FROM items ORDER BY id"), "1|new|10\n2|keep|2\n3|again|31\n");
+    const std::string dead = test::read_file(dir.file("failed.jsonl"));
+    EXPECT_THAT(dead, HasSubstr("NOT NULL constraint failed: items.name"));
+    EXPECT_THAT(dead, HasSubstr("CHECK constraint failed"));
+
+    sqlite(db, "CREATE TABLE copy (id INTEGER, name TEXT, qty INTEGER)");
+    r = run_conveyor(
+        {"run", dir.write("replace.toml", pipeline("table = \"copy\"\nmode = \"replace\"")), "-q"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    r = run_conveyor({"run", dir.file("replace.toml"), "-q"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(sqlite(db, "SELECT count(*) FROM copy"), "5\n");
+}
+
+TEST(SqliteRun, AKilledLoadResumesWithEveryRowExactlyOnce) {
+    test::TempDir dir;
+    const std::string db = dir.file("t.db");
+    constexpr int kRows = 600000;
+    std::string csv = "id,name\n";
+    for (int i = 1; i <= kRows; ++i)
+        csv += std::to_string(i) + ",name " + std::to_string(i) + "\n";
+    const std::string in = dir.write("in.csv", csv);
+    sqlite(db, "CREATE TABLE t (id INTEGER, name TEXT)");
+    dir.write("p.toml",
+              "[global]\ncheckpoint_interval = 1000\n" +
+                  stage("in", "csv.read", "", "path = \"" + in + "\"") +
+                  stage("db", "sqlite.write", "\"in\"", "path = \"" + db + "\"\ntable = \"t\""));
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    int kills = 0;
+    for (const int at : {30000, 250000}) {
+        auto child = test::spawn_conveyor(
+            kills == 0 ? std::vector<std::string>{"run", "p.toml", "-q"}
+                       : std::vector<std::string>{"run", "p.toml", "-q", "--resume"},
+            o);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (std::stoi("0" + sqlite(db, "SELECT count(*) FROM t")) < at &&
+               std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        child->signal(SIGKILL);
+        EXPECT_EQ(child->wait().exit_code, 128 + SIGKILL);
+        ++kills;
+        EXPECT_LT(std::stoi(sqlite(db, "SELECT count(*) FROM t")), kRows) << "killed too late";
+    }
+    auto r = run_conveyor({"run", "p.toml", "-q", "--resume"}, o);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(sqlite(db, "SELECT count(*), count(DISTINCT id), min(id), max(id) FROM t"),
+              "600000|600000|1|600000\n");
+}
+
+TEST(SqliteRun, ValidateConnectReportsAMissingTableAndFile) {
+    test::TempDir dir;
+    const std::string db = dir.file("t.db");
+    sqlite(db, "CREATE TABLE present (id INTEGER)");
+    auto pipeline = [&](const std::string& path, const std::string& table) {
+        return stage("db", "sqlite.read", "",
+                     "path = \"" + path + "\"\ntable = \"" + table + "\"") +
+               stage("out", "stdout.write", "\"db\"", "format = \"jsonl\"");
+    };
+    auto r = run_conveyor({"validate", "--connect", dir.write("a.toml", pipeline(db, "absent"))});
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("no such table: absent"));
+    EXPECT_THAT(r.err, HasSubstr("stage 'db'"));
+    r = run_conveyor({"validate", "--connect", dir.write("b.toml", pipeline(db, "present"))});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    r = run_conveyor({"run", dir.write("c.toml", pipeline(dir.file("none.db"), "present")), "-q"});
+    EXPECT_EQ(r.exit_code, 66) << r.err;
+}
+
+} // namespace
+} // namespace conveyor

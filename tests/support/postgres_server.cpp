@@ -1,0 +1,197 @@
+#include "support/postgres_server.hpp"
+
+#include "support/process.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace conveyor::test {
+
+namespace {
+
+const std::string kBin = "/usr/lib/postgresql/15/bin/";
+const std::string kInstall = "PostgreSQL 15 is needed by the database tests: apt-get install -y "
+                             "postgresql-15 (see .ci/run)";
+
+/// A port nobody listens on right now.
+int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    socklen_t len = sizeof a;
+    int port = 0;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+        port = ntohs(a.sin_port);
+    ::close(fd);
+    return port;
+}
+
+/// The server refuses to run as root: as root, its programs run as the postgres user.
+const passwd* server_user() {
+    return ::geteuid() == 0 ? ::getpwnam("postgres") : nullptr;
+}
+
+std::vector<std::string> as_server_user(std::vector<std::string> argv) {
+    if (::geteuid() != 0) return argv;
+    argv.insert(argv.begin(), {"/usr/sbin/runuser", "-u", "postgres", "--"});
+    return argv;
+}
+
+} // namespace
+
+PostgresServer::PostgresServer() {
+    start();
+    if (!error_.empty()) ADD_FAILURE() << error_;
+}
+
+void PostgresServer::start() {
+    if (!std::filesystem::exists(kBin + "initdb") || !std::filesystem::exists("/usr/bin/psql")) {
+        error_ = kInstall;
+        return;
+    }
+    if (::geteuid() == 0 && !server_user()) {
+        error_ = "no 'postgres' user to run the server as; " + kInstall;
+        return;
+    }
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/conveyor-pg-XXXXXX";
+    if (!::mkdtemp(pattern.data())) {
+        error_ = "mkdtemp failed";
+        return;
+    }
+    dir_ = pattern;
+    if (const passwd* pw = server_user()) {
+        if (::chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+            error_ = "cannot give " + dir_ + " to the postgres user";
+            return;
+        }
+    }
+    const std::string data = dir_ + "/data";
+    auto init = run_process(as_server_user({kBin + "initdb", "-D", data, "-U", "postgres", "-A",
+                                            "trust", "-E", "UTF8", "--locale=C", "--no-sync"}));
+    if (init.exit_code != 0) {
+        error_ = "initdb failed: " + init.err;
+        return;
+    }
+    {
+        std::ofstream hba(data + "/pg_hba.conf", std::ios::trunc);
+        hba << "local all all trust\n"
+            << "host all " << kPasswordUser << " 127.0.0.1/32 scram-sha-256\n"
+            << "host all all 127.0.0.1/32 trust\n";
+    }
+    port_ = free_port();
+    const passwd* pw = server_user();
+    const std::vector<std::string> argv = {kBin + "postgres",
+                                           "-D",
+                                           data,
+                                           "-p",
+                                           std::to_string(port_),
+                                           "-c",
+                                           "listen_addresses=127.0.0.1",
+                                           "-c",
+                                           "unix_socket_directories=" + dir_,
+                                           "-c",
+                                           "fsync=off",
+                                           "-c",
+                                           "full_page_writes=off",
+                                           "-c",
+                                           "max_connections=40",
+                                           "-c",
+                                           "logging_collector=off"};
+    const std::string log = dir_ + "/server.log";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+        if (pw && (::setgid(pw->pw_gid) != 0 || ::setuid(pw->pw_uid) != 0)) ::_exit(126);
+        // Set after the change of user (which clears it): the server goes with this process.
+        ::prctl(PR_SET_PDEATHSIG, SIGQUIT);
+        if (::getppid() == 1) ::_exit(125);
+        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            ::dup2(fd, 1);
+            ::dup2(fd, 2);
+        }
+        std::vector<char*> args;
+        for (const std::string& a : argv)
+            args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        ::execv(args[0], args.data());
+        ::_exit(127);
+    }
+    // Ready when pg_isready says so (it answers at once while nothing listens: poll it).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (;;) {
+        auto ready = run_process(
+            {kBin + "pg_isready", "-q", "-h", "127.0.0.1", "-p", std::to_string(port_), "-t", "5"});
+        if (ready.exit_code == 0) break;
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            std::ifstream in(log);
+            error_ = "the PostgreSQL server did not start: " +
+                     std::string(std::istreambuf_iterator<char>(in), {});
+            return;
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            error_ = "the PostgreSQL server did not accept connections within 60 s";
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    auto setup = run_process(
+        {"/usr/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p",
+         std::to_string(port_), "-U", "postgres", "-d", "postgres", "-c",
+         std::string("CREATE ROLE ") + kUser + " LOGIN SUPERUSER", "-c",
+         std::string("CREATE ROLE ") + kPasswordUser + " LOGIN PASSWORD '" + kPassword + "'", "-c",
+         std::string("CREATE DATABASE ") + kDatabase + " OWNER " + kUser});
+    if (setup.exit_code != 0) error_ = "setting up the test roles failed: " + setup.err;
+}
+
+PostgresServer::~PostgresServer() {
+    if (pid_ > 0) {
+        // pg_ctl stop -m immediate: SIGQUIT to the postmaster.
+        ::kill(pid_, SIGQUIT);
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+    }
+    if (!dir_.empty()) {
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+}
+
+std::string PostgresServer::dsn() const {
+    return "host=127.0.0.1 port=" + std::to_string(port_) + " user=" + kUser +
+           " dbname=" + kDatabase;
+}
+
+std::string PostgresServer::password_dsn(const std::string& password) const {
+    return "postgresql://" + std::string(kPasswordUser) + ":" + password +
+           "@127.0.0.1:" + std::to_string(port_) + "/" + kDatabase;
+}
+
+std::string PostgresServer::psql(const std::string& sql) const {
+    auto r = run_process({"/usr/bin/psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h",
+                          "127.0.0.1", "-p", std::to_string(port_), "-U", kUser, "-d", kDatabase,
+                          "-c", sql});
+    EXPECT_EQ(r.exit_code, 0) << sql << "\n" << r.err;
+    return r.out;
+}
+
+} // namespace conveyor::test
