@@ -10,6 +10,7 @@
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/registry/registry.hpp"
+#include "conveyor/stage/checkpoint_spacing.hpp"
 #include "conveyor/stage/stream_stage.hpp"
 #include "per_window.hpp"
 #include "plan.hpp"
@@ -277,9 +278,14 @@ Status open_run(exec::Plan& plan, const Dag& dag, RunSetup& setup) {
     const GlobalSpec& g = plan.pipeline->global;
     const std::uint64_t start =
         journal->resumed_checkpoint() ? journal->resumed_checkpoint()->id : 0;
+    // A database sink commits at each checkpoint: it may ask for them further apart.
+    std::uint64_t interval = g.checkpoint_interval;
+    for (const exec::Node& n : plan.nodes)
+        if (const auto* spacing = dynamic_cast<const CheckpointSpacing*>(n.spec->stage.get()))
+            interval = std::max(interval, spacing->min_checkpoint_interval());
     setup.checkpoints = std::make_unique<exec::Checkpointer>(
-        *journal, std::move(participants), g.checkpoint_interval, batch_size_for(g, true, true),
-        start, setup.dead_letters.get(), *plan.run);
+        *journal, std::move(participants), interval, batch_size_for(g, true, true), start,
+        setup.dead_letters.get(), *plan.run);
     if (setup.dead_letters) setup.dead_letters->keep_back_for_checkpoints();
     plan.checkpoints = setup.checkpoints.get();
     for (exec::Node& n : plan.nodes) {
