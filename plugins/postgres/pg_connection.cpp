@@ -263,6 +263,13 @@ Status PgConnection::copy_data(std::string_view data) {
     return {};
 }
 
+Status PgConnection::copy_abandon() {
+    if (PQputCopyEnd(c_, "the run was abandoned") != 1) return failure(nullptr, "COPY");
+    while (PGresult* r = PQgetResult(c_))
+        PQclear(r);
+    return {};
+}
+
 Status PgConnection::copy_end() {
     if (PQputCopyEnd(c_, nullptr) != 1) return failure(nullptr, "COPY");
     std::optional<Error> error;

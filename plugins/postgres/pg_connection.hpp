@@ -78,6 +78,9 @@ public:
     Status copy_in(const std::string& sql);
     /// Sends COPY data (buffered by libpq).
     Status copy_data(std::string_view data);
+    /// Abandons the COPY in progress (the server fails it), so that the connection can roll
+    /// back.
+    Status copy_abandon();
     /// Ends the COPY; an error is the server's rejection of its data (see last_error_line).
     Status copy_end();
     /// Starts `COPY ... TO STDOUT` (`sql` may have statements before it).

@@ -2,6 +2,7 @@
 
 #include "conveyor/core/batch.hpp"
 #include "conveyor/exec/stage_errors.hpp"
+#include "conveyor/stage/checkpoint_spacing.hpp"
 #include "conveyor/stage/connection_check.hpp"
 #include "conveyor/stage/table_progress.hpp"
 #include "pg_connection.hpp"
@@ -131,12 +132,19 @@ public:
             records_ += first;
         }
         if (first == batch.rows()) return {};
+        // Rows of another shape go in a COPY of their own.
+        if (loader_.open() && mappings_[pending_mapping_].schema != batch.schema_ref())
+            CONVEYOR_TRY(flush());
         if (columns_.empty()) CONVEYOR_TRY(create_table(batch));
         auto m = mapping_for(batch.schema_ref());
         if (!m) return std::move(m).error();
-        const Mapping& map = **m;
-        buf_.clear();
-        ends_.clear();
+        const Mapping& map = mappings_[*m];
+        if (!loader_.open()) {
+            CONVEYOR_TRY(loader_.begin("", map.copy_sql, map.merge_sql));
+            pending_mapping_ = *m;
+        }
+        const std::size_t from = buf_.size();
+        const auto b = static_cast<std::uint32_t>(pending_.size());
         for (std::size_t r = first; r < batch.rows(); ++r) {
             const std::span<const Value> row = batch.row(r);
             for (std::size_t c = 0; c < map.source.size(); ++c) {
@@ -147,31 +155,34 @@ public:
             }
             buf_.push_back('\n');
             ends_.push_back(buf_.size());
+            rows_.emplace_back(b, static_cast<std::uint32_t>(r));
         }
-        Status s = loader_.load(
-            map.copy_sql, map.merge_sql, buf_, ends_, [&](std::size_t i, Error e) -> Status {
-                Error error(ErrorKind::Data, "the database rejected the record: " + e.message,
-                            e.where, stage_);
-                if (!errors_) return error;
-                return errors_->record_failed(batch.schema(), batch.row(first + i),
-                                              std::move(error));
-            });
-        if (!s) return std::move(s).error().in_stage(stage_);
         records_ += batch.rows() - first;
+        pending_.push_back(std::move(batch));
+        // The server takes the rows in while the next ones are made; the COPY ends (the rows
+        // kept for a rejected row's retry are let go) at a checkpoint or when this many wait.
+        CONVEYOR_TRY(loader_.send(std::string_view(buf_).substr(from)));
+        if (buf_.size() >= kFlushBytes || rows_.size() >= kFlushRows) CONVEYOR_TRY(flush());
         return {};
     }
 
     Result<std::string> checkpoint(const Checkpoint& cp) override {
+        if (Status s = flush(); !s) return fail(std::move(s).error());
         // A commit that survives a kill of conveyor (the server has it) but, between durable
         // checkpoints, not necessarily a crash of the server's machine.
         std::string sql = loader_.take_pending();
         if (!cp.durable) sql += "SET LOCAL synchronous_commit = off; ";
-        sql += progress_sql() + "; COMMIT; BEGIN";
-        if (Status s = conn_.exec(sql); !s) return fail(std::move(s).error().in_stage(stage_));
+        sql += progress_sql() + "; COMMIT; BEGIN; ";
+        // The next rows' COPY starts in the same round trip (its start confirms the commit).
+        Status s = mappings_.empty() ? conn_.exec(sql)
+                                     : loader_.begin(sql, mappings_[pending_mapping_].copy_sql,
+                                                     mappings_[pending_mapping_].merge_sql);
+        if (!s) return fail(std::move(s).error().in_stage(stage_));
         return TableProgress{run_, records_}.to_text();
     }
 
     Status finish(Emitter&) override {
+        CONVEYOR_TRY(flush());
         std::string sql = loader_.take_pending();
         if (config_.commit == CommitAt::Checkpoint) sql += progress_sql() + "; ";
         sql += "COMMIT";
@@ -180,10 +191,34 @@ public:
     }
 
     void abort() noexcept override {
+        loader_.abandon();
         if (conn_.ok()) (void)conn_.exec("ROLLBACK");
     }
 
 private:
+    static constexpr std::size_t kFlushBytes = std::size_t{4} << 20;
+    static constexpr std::size_t kFlushRows = 20000;
+
+    /// Ends the open COPY; a row the database rejects goes to the stage's error strategy with
+    /// the record it came from.
+    Status flush() {
+        if (!loader_.open()) return {};
+        Status s = loader_.end(buf_, ends_, [&](std::size_t i, Error e) -> Status {
+            Error error(ErrorKind::Data, "the database rejected the record: " + e.message, e.where,
+                        stage_);
+            if (!errors_) return error;
+            const Batch& from = pending_[rows_[i].first];
+            return errors_->record_failed(from.schema(), from.row(rows_[i].second),
+                                          std::move(error));
+        });
+        buf_.clear();
+        ends_.clear();
+        rows_.clear();
+        pending_.clear();
+        if (!s) return std::move(s).error().in_stage(stage_);
+        return {};
+    }
+
     struct Mapping {
         SchemaRef schema;
         std::vector<std::size_t> source; ///< per written column: the field, or npos
@@ -238,9 +273,10 @@ private:
         return {};
     }
 
-    Result<const Mapping*> mapping_for(const SchemaRef& schema) {
-        for (const Mapping& m : mappings_)
-            if (m.schema == schema) return &m;
+    /// The index in mappings_ of how records of `schema` are written.
+    Result<std::size_t> mapping_for(const SchemaRef& schema) {
+        for (std::size_t i = 0; i < mappings_.size(); ++i)
+            if (mappings_[i].schema == schema) return i;
         Mapping m;
         m.schema = schema;
         std::vector<std::string> names;
@@ -272,7 +308,7 @@ private:
             CONVEYOR_TRY(upsert_sql(m, names, list));
         }
         mappings_.push_back(std::move(m));
-        return &mappings_.back();
+        return mappings_.size() - 1;
     }
 
     /// The staging table (once per connection) and the merge from it: the last record of a
@@ -323,14 +359,25 @@ private:
     std::string run_;
     std::uint64_t records_ = 0; ///< records handed to the sink (this run and those resumed)
     std::uint64_t skip_ = 0;
+    // Rows gathered for the next COPY: their text (row i ends at ends_[i]), where each came
+    // from (batch in pending_, row) and how they are written (mappings_[pending_mapping_]).
     std::string buf_;
     std::vector<std::size_t> ends_;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> rows_;
+    std::vector<Batch> pending_;
+    std::size_t pending_mapping_ = 0;
     std::string scratch_;
 };
 
-class PgWriteStage final : public Stage, public ConnectionCheck {
+class PgWriteStage final : public Stage, public ConnectionCheck, public CheckpointSpacing {
 public:
     explicit PgWriteStage(PgWriteConfig config) : config_(std::move(config)) {}
+
+    [[nodiscard]] std::uint64_t min_checkpoint_interval() const override {
+        return config_.commit == CommitAt::Checkpoint
+                   ? static_cast<std::uint64_t>(config_.commit_interval)
+                   : 0;
+    }
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         if (ctx.resume && config_.commit == CommitAt::End)
@@ -404,6 +451,13 @@ const OptionTable<PgWriteOptions>& pg_write_options() {
                                         "progress row, so that --resume continues exactly; end: "
                                         "one transaction for the whole run (all or nothing; the "
                                         "run takes no checkpoints)."})
+            .add("commit_interval", &PgWriteOptions::commit_interval,
+                 {.description = "Records between commits (commit = \"checkpoint\"): the run "
+                                 "takes its checkpoints at least this far apart, the larger of "
+                                 "this and [global] checkpoint_interval. A commit costs the "
+                                 "database a round trip or two; a kill repeats at most this many "
+                                 "records' work.",
+                  .min = 1})
             .add("progress_table", &PgWriteOptions::progress_table,
                  {.description = "Where the sink's progress row lives (created when missing).",
                   .min_length = 1});
@@ -428,6 +482,7 @@ std::unique_ptr<Stage> build_pg_write(BuildContext& ctx, const PgWriteOptions& o
             ctx.error("key", fmt::format("key column '{}' is not among 'columns'", k));
     }
     config.commit = o.commit;
+    config.commit_interval = o.commit_interval;
     config.progress_table = o.progress_table;
     if (ctx.failed()) return nullptr;
     return std::make_unique<PgWriteStage>(std::move(config));

@@ -24,6 +24,7 @@ struct PgWriteOptions {
     bool create_table = false;
     StringPairs columns; ///< table column = record field
     CommitAt commit = CommitAt::Checkpoint;
+    std::int64_t commit_interval = 100000; ///< records between commits (checkpoints)
     std::string progress_table = "conveyor_progress";
 };
 
@@ -36,6 +37,7 @@ struct PgWriteConfig {
     bool create_table = false;
     StringPairs columns;
     CommitAt commit = CommitAt::Checkpoint;
+    std::int64_t commit_interval = PgWriteOptions{}.commit_interval;
     std::string progress_table = PgWriteOptions{}.progress_table;
 };
 

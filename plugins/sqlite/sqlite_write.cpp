@@ -3,6 +3,7 @@
 #include "conveyor/core/batch.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/format/json_writer.hpp"
+#include "conveyor/stage/checkpoint_spacing.hpp"
 #include "conveyor/stage/connection_check.hpp"
 #include "conveyor/stage/table_progress.hpp"
 #include "sqlite_db.hpp"
@@ -27,6 +28,7 @@ struct SqliteWriteOptions {
     bool create_table = false;
     StringPairs columns; ///< table column = record field
     CommitAt commit = CommitAt::Checkpoint;
+    std::int64_t commit_interval = 100000; ///< records between commits (checkpoints)
     std::string progress_table = "conveyor_progress";
 };
 
@@ -324,9 +326,15 @@ private:
     std::uint64_t skip_ = 0;
 };
 
-class SqliteWriteStage final : public Stage, public ConnectionCheck {
+class SqliteWriteStage final : public Stage, public ConnectionCheck, public CheckpointSpacing {
 public:
     explicit SqliteWriteStage(SqliteWriteOptions config) : config_(std::move(config)) {}
+
+    [[nodiscard]] std::uint64_t min_checkpoint_interval() const override {
+        return config_.commit == CommitAt::Checkpoint
+                   ? static_cast<std::uint64_t>(config_.commit_interval)
+                   : 0;
+    }
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         auto db = SqliteDb::open(config_.path, true, ctx.stage_id);
@@ -396,6 +404,13 @@ const OptionTable<SqliteWriteOptions>& sqlite_write_options() {
                              "its end, with a progress row (--resume continues exactly); "
                              "end: one transaction for the whole run (all or nothing; "
                              "the run takes no checkpoints)."})
+            .add("commit_interval", &SqliteWriteOptions::commit_interval,
+                 {.description = "Records between commits (commit = \"checkpoint\"): the run "
+                                 "takes its checkpoints at least this far apart, the larger of "
+                                 "this and [global] checkpoint_interval. A commit costs the "
+                                 "database a round trip or two; a kill repeats at most this many "
+                                 "records' work.",
+                  .min = 1})
             .add("progress_table", &SqliteWriteOptions::progress_table,
                  {.description = "Where the sink's progress row lives (created when missing).",
                   .min_length = 1});

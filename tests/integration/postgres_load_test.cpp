@@ -48,6 +48,24 @@ TEST(PostgresRun, UpsertUpdatesByKeyWithTheLastRecordWinningAndReplaceEmptiesFir
          "-q"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(pg.psql("SELECT * FROM items ORDER BY id"), "1|new|10\n2|keep|2\n3|added again|31\n");
+    // Across commits and COPYs: 3000 records of 1000 keys, the last of each key wins.
+    std::string updates = "id,name,qty\n";
+    for (int i = 0; i < 3000; ++i)
+        updates += std::to_string(i % 1000 + 10) + ",v" + std::to_string(i) + "," +
+                   std::to_string(i + 1) + "\n";
+    r = run_conveyor(
+        {"run",
+         dir.write(
+             "up2.toml",
+             load_pipeline(
+                 pg, dir.write("updates.csv", updates),
+                 "table = \"items\"\nmode = \"upsert\"\nkey = [\"id\"]\ncommit_interval = 700",
+                 "[global]\nexecutor = \"channel\"\ncheckpoint_interval = 700\n")),
+         "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(pg.psql("SELECT count(*), min(qty), max(qty) FROM items WHERE id >= 10"),
+              "1000|2001|3000\n");
+    EXPECT_EQ(pg.psql("SELECT name FROM items WHERE id = 10"), "v2000\n");
 
     r = run_conveyor(
         {"run",
@@ -87,6 +105,23 @@ TEST(PostgresRun, ARejectedRowIsDeadLetteredWithTheServersMessageWhileTheRestCom
     EXPECT_THAT(dead, HasSubstr("duplicate key value violates unique constraint"));
     EXPECT_THAT(dead, HasSubstr("\"id\":2"));
 
+    // Many rows in small batches (channel: 100 a batch), a commit every 1000: every 700th
+    // refused, wherever it falls in a COPY.
+    pg.psql("TRUNCATE orders");
+    std::string many = "id,qty\n";
+    for (int i = 1; i <= 5000; ++i)
+        many += std::to_string(i) + "," + (i % 700 == 0 ? "-1" : std::to_string(i)) + "\n";
+    r = run_conveyor(
+        {"run",
+         dir.write("many.toml",
+                   load_pipeline(pg, dir.write("many.csv", many),
+                                 "table = \"orders\"\ncommit_interval = 1000",
+                                 "[global]\nexecutor = \"channel\"\ncheckpoint_interval = 1000\n"
+                                 "[error_handling]\nstrategy = \"continue\"\n")),
+         "-q"});
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_EQ(pg.psql("SELECT count(*), sum(id) FROM orders"), "4993|12482900\n");
+
     // Under the default strategy the first rejected row stops the run and nothing commits.
     pg.psql("TRUNCATE orders");
     r = run_conveyor(
@@ -106,8 +141,8 @@ TEST(PostgresRun, AKilledLoadResumesWithEveryRowExactlyOnce) {
     for (int i = 1; i <= kRows; ++i)
         csv += std::to_string(i) + ",name " + std::to_string(i) + "\n";
     const std::string in = dir.write("in.csv", csv);
-    dir.write("p.toml",
-              load_pipeline(pg, in, "table = \"t\"", "[global]\ncheckpoint_interval = 1000\n"));
+    dir.write("p.toml", load_pipeline(pg, in, "table = \"t\"\ncommit_interval = 1000",
+                                      "[global]\ncheckpoint_interval = 1000\n"));
     test::ProcessOptions o;
     o.cwd = dir.path();
     int kills = 0;

@@ -151,10 +151,10 @@ TEST(SqliteRun, AKilledLoadResumesWithEveryRowExactlyOnce) {
         csv += std::to_string(i) + ",name " + std::to_string(i) + "\n";
     const std::string in = dir.write("in.csv", csv);
     sqlite(db, "CREATE TABLE t (id INTEGER, name TEXT)");
-    dir.write("p.toml",
-              "[global]\ncheckpoint_interval = 1000\n" +
-                  stage("in", "csv.read", "", "path = \"" + in + "\"") +
-                  stage("db", "sqlite.write", "\"in\"", "path = \"" + db + "\"\ntable = \"t\""));
+    dir.write("p.toml", "[global]\ncheckpoint_interval = 1000\n" +
+                            stage("in", "csv.read", "", "path = \"" + in + "\"") +
+                            stage("db", "sqlite.write", "\"in\"",
+                                  "path = \"" + db + "\"\ntable = \"t\"\ncommit_interval = 1000"));
     test::ProcessOptions o;
     o.cwd = dir.path();
     int kills = 0;
