@@ -30,6 +30,10 @@ Workloads (see pipelines/bench/README.md):
            DuckDB's read_json, Miller and `jq -c 'select(.amount >= 1000)'`.
   w6       join.apply of 5M orders with 500k customers (inner and left) vs DuckDB's JOIN and
            Miller's join; then the inner join with memory_limit = 64MiB (grace hash join).
+  w8       databases, 1M W1 rows: csv.read -> postgres.write vs `psql -c "\\copy t from ..."`,
+           postgres.read -> NDJSON vs `psql -c "\\copy (select ...) to ..."` (a PostgreSQL 15
+           started for the run: initdb into the data directory, as the postgres user when root),
+           and csv.read -> sqlite.write vs `sqlite3 .import`; each load into an empty table.
 
 Only the Python standard library is used. Peers are skipped (and say so) when missing:
 Miller (`mlr`), DuckDB through node + @duckdb/node-api (installed into the build directory
@@ -681,6 +685,124 @@ class Bench:
                    "speed-up vs dag"], rows), "",
             f"All {len(digests['dag'])} sink outputs byte-identical across executors: "
             f"{'yes' if same else 'NO'}.", ""]))
+
+    # ---- W8: databases (issue 19) --------------------------------------------------------
+    W8_PG_TABLE = ("CREATE TABLE t (id bigint, name text, email text, amount double precision, "
+                   "category text, country text, ts timestamptz, score double precision, active boolean)")
+    W8_SQLITE_TABLE = ("CREATE TABLE t (id INTEGER, name TEXT, email TEXT, amount REAL, category TEXT, "
+                       "country TEXT, ts TEXT, score REAL, active TEXT)")
+
+    def postgres_server(self):
+        """A PostgreSQL 15 of the benchmark's own (default settings, fsync on), on a free port of
+        127.0.0.1; returns (port, stop) or None when it is not installed."""
+        bin_dir = Path("/usr/lib/postgresql/15/bin")
+        if not (bin_dir / "initdb").exists() or not shutil.which("psql"):
+            return None
+        root = self.data / "w8-postgres"
+        if root.exists():
+            shutil.rmtree(root)
+        root.mkdir(parents=True)
+        as_pg = []
+        if os.geteuid() == 0:
+            shutil.chown(root, "postgres", "postgres")
+            as_pg = ["runuser", "-u", "postgres", "--"]
+        subprocess.run(as_pg + [str(bin_dir / "initdb"), "-D", str(root / "data"), "-U", "postgres",
+                                "-A", "trust", "-E", "UTF8", "--locale=C"], check=True,
+                       stdout=subprocess.DEVNULL)
+        import socket
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        subprocess.run(as_pg + [str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-w", "-l",
+                                str(root / "server.log"), "-o",
+                                f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={root}",
+                                "start"], check=True, stdout=subprocess.DEVNULL)
+
+        def stop():
+            subprocess.run(as_pg + [str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-m", "fast",
+                                    "stop"], stdout=subprocess.DEVNULL)
+            shutil.rmtree(root, ignore_errors=True)
+        return port, stop
+
+    def w8(self):
+        data = self.dataset("1m")
+        runs = self.args.runs
+        self.out.mkdir(parents=True, exist_ok=True)
+        text = ["## W8: databases (1M W1 rows)", "",
+                f"Median of {runs} runs; load: `{os.getloadavg()[0]:.2f}` (1-minute load average "
+                "when W8 started). Each load starts from an empty table (the `TRUNCATE`, or a new "
+                "SQLite file, is part of every timed command, peers' too).", ""]
+        rows = []
+
+        def add(section, name, m, peer):
+            rows.append([section, name, fmt_s(m.median), f"{fmt_s(min(m.walls))}..{fmt_s(max(m.walls))}",
+                         f"{m.cpu_median:.2f}", f"{m.rss_mib:,.0f}",
+                         f"{m.median / peer.median:.2f}" if peer else "-"])
+
+        server = self.postgres_server()
+        if server is None:
+            text.append("PostgreSQL 15 is not installed (apt-get install postgresql-15): "
+                        "PostgreSQL part skipped.")
+        else:
+            port, stop = server
+            try:
+                psql = f"psql -X -q -h 127.0.0.1 -p {port} -U postgres"
+                subprocess.run(f"{psql} -c 'CREATE DATABASE bench'", shell=True, check=True)
+                psql += " -d bench"
+                subprocess.run([*psql.split(), "-c", self.W8_PG_TABLE], check=True)
+                dsn = f"host=127.0.0.1 port={port} user=postgres dbname=bench"
+                truncate = f"{psql} -c 'TRUNCATE t'"
+                count = lambda: subprocess.run([*psql.split(), "-A", "-t", "-c", "SELECT count(*) FROM t"],
+                                               capture_output=True, text=True, check=True).stdout.strip()
+                peer = Measure(f"{truncate} && {psql} -c \"\\copy t from '{data}' csv header\"",
+                               shell=True)
+                log(f"W8: psql \\copy into PostgreSQL x{runs}")
+                peer.run(runs)
+                add("load CSV -> PostgreSQL", "psql \\copy (CSV, server-side parsing)", peer, None)
+                for interval in (100000, 1000):
+                    m = Measure(f"{truncate} && {self.conveyor} run {BENCH / 'w8_pg_load.toml'} -q",
+                                env=self.conveyor_env(BENCH_IN=data, BENCH_DSN=dsn,
+                                                      BENCH_COMMIT_INTERVAL=interval),
+                                shell=True)
+                    log(f"W8: conveyor -> PostgreSQL (commit_interval {interval}) x{runs}")
+                    m.run(runs)
+                    note = " (the default)" if interval == 100000 else ""
+                    add("load CSV -> PostgreSQL",
+                        f"conveyor csv.read -> postgres.write, commit_interval = {interval:,}{note}", m, peer)
+                    if count() != "1000000":
+                        raise RuntimeError(f"postgres.write left {count()} rows, not 1000000")
+                o_peer = self.out / "w8_psql.csv"
+                peer = Measure([*psql.split(), "-c", f"\\copy (select * from t) to '{o_peer}' csv"])
+                log(f"W8: psql \\copy out of PostgreSQL x{runs}")
+                peer.run(runs)
+                add("read PostgreSQL -> file", "psql \\copy (select * from t) to a CSV file", peer, None)
+                o = self.out / "w8_pg.ndjson"
+                m = Measure([str(self.conveyor), "run", str(BENCH / "w8_pg_read.toml"), "-q"],
+                            env=self.conveyor_env(BENCH_DSN=dsn, BENCH_OUT=o))
+                log(f"W8: conveyor postgres.read -> NDJSON x{runs}")
+                m.run(runs)
+                add("read PostgreSQL -> file", "conveyor postgres.read -> json.write (NDJSON)", m, peer)
+                if count_records(o) != 1_000_000:
+                    raise RuntimeError("postgres.read did not write 1000000 records")
+            finally:
+                stop()
+        if shutil.which("sqlite3"):
+            db = self.out / "w8.db"
+            fresh = f"rm -f {db} {db}-wal {db}-shm && sqlite3 {db} '{self.W8_SQLITE_TABLE}'"
+            peer = Measure(f"{fresh} && sqlite3 {db} '.import --csv --skip 1 {data} t'", shell=True)
+            log(f"W8: sqlite3 .import x{runs}")
+            peer.run(runs)
+            add("load CSV -> SQLite", "sqlite3 .import --csv (one transaction)", peer, None)
+            m = Measure(f"{fresh} && {self.conveyor} run {BENCH / 'w8_sqlite_load.toml'} -q",
+                        env=self.conveyor_env(BENCH_IN=data, BENCH_DB=db), shell=True)
+            log(f"W8: conveyor -> SQLite x{runs}")
+            m.run(runs)
+            add("load CSV -> SQLite", "conveyor csv.read -> sqlite.write, commit_interval = 100,000 (the default)", m, peer)
+        else:
+            text.append("sqlite3 is not installed: SQLite part skipped.")
+        text += [table(["workload", "tool", "wall (s)", "min..max", "CPU (s)", "peak RSS (MiB)",
+                        "x peer"], rows), ""]
+        self.sections.append("\n".join(text))
 
     # ---- checkpoints ---------------------------------------------------------------------
     def checkpoints(self):
