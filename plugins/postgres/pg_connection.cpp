@@ -43,33 +43,28 @@ ErrorKind kind_of_connect_failure(std::string_view message) {
 
 } // namespace
 
-PgResult& PgResult::operator=(PgResult&& o) noexcept {
-    if (this != &o) {
-        if (r_) PQclear(r_);
-        r_ = std::exchange(o.r_, nullptr);
-    }
-    return *this;
+PgResult::PgResult(pg_result* r) {
+    if (r) r_ = std::shared_ptr<pg_result>(r, [](pg_result* p) { PQclear(p); });
 }
-PgResult::~PgResult() {
-    if (r_) PQclear(r_);
-}
+
 int PgResult::rows() const noexcept {
-    return r_ ? PQntuples(r_) : 0;
+    return r_ ? PQntuples(r_.get()) : 0;
 }
 int PgResult::columns() const noexcept {
-    return r_ ? PQnfields(r_) : 0;
+    return r_ ? PQnfields(r_.get()) : 0;
 }
 bool PgResult::is_null(int row, int col) const noexcept {
-    return PQgetisnull(r_, row, col) != 0;
+    return PQgetisnull(r_.get(), row, col) != 0;
 }
 std::string_view PgResult::value(int row, int col) const noexcept {
-    return {PQgetvalue(r_, row, col), static_cast<std::size_t>(PQgetlength(r_, row, col))};
+    return {PQgetvalue(r_.get(), row, col),
+            static_cast<std::size_t>(PQgetlength(r_.get(), row, col))};
 }
 std::string_view PgResult::name(int col) const noexcept {
-    return PQfname(r_, col);
+    return PQfname(r_.get(), col);
 }
 std::uint32_t PgResult::type(int col) const noexcept {
-    return PQftype(r_, col);
+    return PQftype(r_.get(), col);
 }
 
 std::string PgTarget::to_string() const {

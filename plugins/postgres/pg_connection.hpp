@@ -15,27 +15,25 @@ struct pg_result;
 
 namespace conveyor::plugins::postgres {
 
-/// A query result (owns its PGresult).
+/// A query result (shares its PGresult: a batch whose values point into it keeps it alive).
 class PgResult {
 public:
     PgResult() = default;
-    explicit PgResult(pg_result* r) noexcept : r_(r) {}
-    PgResult(PgResult&& o) noexcept : r_(std::exchange(o.r_, nullptr)) {}
-    PgResult& operator=(PgResult&& o) noexcept;
-    PgResult(const PgResult&) = delete;
-    PgResult& operator=(const PgResult&) = delete;
-    ~PgResult();
+    explicit PgResult(pg_result* r);
 
-    [[nodiscard]] pg_result* get() const noexcept { return r_; }
+    [[nodiscard]] pg_result* get() const noexcept { return r_.get(); }
+    /// Something that keeps the result (and every value() view into it) alive.
+    [[nodiscard]] std::shared_ptr<const void> owner() const noexcept { return r_; }
     [[nodiscard]] int rows() const noexcept;
     [[nodiscard]] int columns() const noexcept;
     [[nodiscard]] bool is_null(int row, int col) const noexcept;
+    /// The value's text (empty for NULL), valid while the result lives.
     [[nodiscard]] std::string_view value(int row, int col) const noexcept;
     [[nodiscard]] std::string_view name(int col) const noexcept;
     [[nodiscard]] std::uint32_t type(int col) const noexcept;
 
 private:
-    pg_result* r_ = nullptr;
+    std::shared_ptr<pg_result> r_;
 };
 
 /// What a connection string names, for messages: never the password.

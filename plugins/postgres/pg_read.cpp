@@ -115,16 +115,19 @@ public:
         const int n = static_cast<int>(
             std::min<std::size_t>(batch_size_, static_cast<std::size_t>(rows_.rows() - row_)));
         Batch batch(schema_, static_cast<std::size_t>(n));
+        // Text and numbers point into the fetched rows, which the batch keeps.
+        batch.keep_alive(rows_.owner());
         Arena& arena = batch.arena();
         const int width = rows_.columns();
         for (int r = row_; r < row_ + n; ++r) {
             std::span<Value> values = batch.append_row();
             for (int c = 0; c < width; ++c) {
-                if (rows_.is_null(r, c)) {
+                const std::string_view text = rows_.value(r, c);
+                if (text.empty() && rows_.is_null(r, c)) {
                     values[c] = Value::null();
                     continue;
                 }
-                Result<Value> v = decoders_[c].decode(rows_.value(r, c), arena, parser_);
+                Result<Value> v = decoders_[c].decode(text, arena, parser_, true);
                 if (!v) return fail(std::move(v).error());
                 values[c] = *v;
             }

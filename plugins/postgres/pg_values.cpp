@@ -176,30 +176,32 @@ PgDecoder PgDecoder::for_type(std::uint32_t oid, char category,
     return d;
 }
 
-Result<Value> PgDecoder::decode(std::string_view text, Arena& arena, json::Parser& parser) const {
+Result<Value> PgDecoder::decode(std::string_view text, Arena& arena, json::Parser& parser,
+                                bool borrow) const {
+    auto as_text = [&] { return borrow ? Value::string(text) : text_value(text, arena); };
+    auto as_number = [&] { return Value::number_text(borrow ? text : arena.copy(text)); };
     switch (kind) {
     case Kind::Text:
-        return text_value(text, arena);
+        return as_text();
     case Kind::Int: {
         std::int64_t i = 0;
         const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), i);
-        if (ec != std::errc() || end != text.data() + text.size()) return text_value(text, arena);
+        if (ec != std::errc() || end != text.data() + text.size()) return as_text();
         return Value::integer(i);
     }
     case Kind::Float:
         // NaN and the infinities have no JSON number: they stay text.
-        if (text.empty() || (text.back() < '0' || text.back() > '9'))
-            return text_value(text, arena);
-        return Value::number_text(arena.copy(text));
+        if (text.empty() || (text.back() < '0' || text.back() > '9')) return as_text();
+        return as_number();
     case Kind::Numeric:
         if (numeric == NumericAs::String || text.empty() || text.back() < '0' ||
             text.back() > '9' || (numeric == NumericAs::Auto && !numeric_fits_double(text)))
-            return text_value(text, arena);
-        return Value::number_text(arena.copy(text));
+            return as_text();
+        return as_number();
     case Kind::Bool:
         if (text == "t") return Value::boolean(true);
         if (text == "f") return Value::boolean(false);
-        return text_value(text, arena);
+        return as_text();
     case Kind::Timestamp:
         return timestamp_value(text, false, arena);
     case Kind::TimestampTz:
@@ -223,7 +225,7 @@ Result<Value> PgDecoder::decode(std::string_view text, Arena& arena, json::Parse
         return v;
     }
     }
-    return text_value(text, arena);
+    return as_text();
 }
 
 namespace {

@@ -47,8 +47,11 @@ struct PgDecoder {
                               std::shared_ptr<const PgDecoder> element, NumericAs numeric);
 
     /// `text` (never NULL: the caller maps NULL to null) as a value whose storage is in
-    /// `arena`. A malformed text (an array or JSON the server would not send) is a Data error.
-    Result<Value> decode(std::string_view text, Arena& arena, json::Parser& parser) const;
+    /// `arena`, or, with `borrow`, in `text` itself where it can be taken as it is (the caller
+    /// keeps what `text` points into alive with the value: Batch::keep_alive). A malformed text
+    /// (an array or JSON the server would not send) is a Data error.
+    Result<Value> decode(std::string_view text, Arena& arena, json::Parser& parser,
+                         bool borrow = false) const;
 };
 
 /// Whether a numeric's decimal text is held exactly by a double (at most 15 significant
