@@ -2,8 +2,10 @@
 // every mapped type both ways with NULLs and unicode, and a million rows CSV -> PostgreSQL ->
 // NDJSON giving what CSV -> NDJSON gives.
 
+#include "conveyor/core/run_context.hpp"
 #include "support/postgres_server.hpp"
 #include "support/process.hpp"
+#include "support/stage_harness.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -146,6 +148,52 @@ TEST(PostgresRun, AMillionRowsCsvToPostgresToNdjsonEqualCsvToNdjson) {
         << std::distance(from_db.begin(), std::mismatch(from_db.begin(), from_db.end(),
                                                         expected.begin(), expected.end())
                                               .first);
+}
+
+/// Everything `source` emits until its end, as JSON lines.
+std::string drain(SourceOperator& source) {
+    std::vector<Batch> batches;
+    CollectingEmitter out;
+    for (;;) {
+        Result<bool> more = source.next(out);
+        EXPECT_TRUE(more.ok()) << (more.ok() ? "" : more.error().to_string());
+        if (!more.ok() || !*more) break;
+    }
+    for (Batch& b : out.take())
+        batches.push_back(std::move(b));
+    return test::jsonl(batches);
+}
+
+TEST(PostgresRead, ACheckpointIsTheRowsEmittedAndAResumeSkipsThemOnTheServer) {
+    PostgresServer pg;
+    ASSERT_EQ(pg.error(), "");
+    pg.psql("CREATE TABLE r (id int PRIMARY KEY, v text); INSERT INTO r SELECT i, 'v' || i FROM "
+            "generate_series(1, 5) i");
+    auto built = test::build_stage("postgres.read", {{"dsn", OptionValue(pg.dsn())},
+                                                     {"table", OptionValue("r")},
+                                                     {"fetch_size", OptionValue(std::int64_t{2})}});
+    ASSERT_TRUE(built.stage) << built.errors();
+    RunContext run;
+    OpenContext ctx;
+    ctx.stage_id = "db";
+    ctx.batch_size = 2;
+    ctx.run = &run;
+    {
+        auto opened = built.stage->open(ctx);
+        ASSERT_TRUE(opened.ok()) << opened.error().to_string();
+        EXPECT_TRUE(opened->checkpoints);
+        auto& source = *std::get<std::unique_ptr<SourceOperator>>(opened->op);
+        CollectingEmitter out;
+        ASSERT_TRUE(source.next(out).ok());
+        auto text = source.checkpoint(Checkpoint{1, false});
+        ASSERT_TRUE(text.ok());
+        EXPECT_EQ(*text, "pgread1 records=2");
+    }
+    ctx.resume = "pgread1 records=3";
+    auto resumed = built.stage->open(ctx);
+    ASSERT_TRUE(resumed.ok()) << resumed.error().to_string();
+    EXPECT_EQ(drain(*std::get<std::unique_ptr<SourceOperator>>(resumed->op)),
+              "{\"id\":4,\"v\":\"v4\"}\n{\"id\":5,\"v\":\"v5\"}\n");
 }
 
 } // namespace

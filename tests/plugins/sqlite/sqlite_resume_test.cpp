@@ -98,5 +98,42 @@ TEST(SqliteWrite, AResumeWhoseRunTheDatabaseDoesNotKnowIsRefused) {
     EXPECT_THAT(s.error().message, ::testing::HasSubstr("no progress row"));
 }
 
+TEST(SqliteRead, AResumeStepsOverTheRowsEmittedBeforeTheCheckpoint) {
+    test::TempDir dir;
+    const std::string path = dir.file("r.db");
+    query(path, "CREATE TABLE r (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO r VALUES (1, 'a'), "
+                "(2, 'b'), (3, 'c'), (4, 'd')");
+    auto built =
+        build_stage("sqlite.read", {{"path", OptionValue(path)},
+                                    {"query", OptionValue("SELECT * FROM r ORDER BY id")}});
+    ASSERT_TRUE(built.stage) << built.errors();
+    RunContext run;
+    OpenContext ctx;
+    ctx.stage_id = "db";
+    ctx.batch_size = 3;
+    ctx.run = &run;
+    {
+        auto opened = built.stage->open(ctx);
+        ASSERT_TRUE(opened.ok());
+        auto& source = *std::get<std::unique_ptr<SourceOperator>>(opened->op);
+        CollectingEmitter out;
+        ASSERT_TRUE(source.next(out).ok());
+        auto text = source.checkpoint(Checkpoint{1, false});
+        ASSERT_TRUE(text.ok());
+        EXPECT_EQ(*text, "sqliteread1 records=3");
+    }
+    ctx.resume = "sqliteread1 records=3";
+    auto resumed = built.stage->open(ctx);
+    ASSERT_TRUE(resumed.ok());
+    CollectingEmitter out;
+    auto& source = *std::get<std::unique_ptr<SourceOperator>>(resumed->op);
+    while (true) {
+        auto more = source.next(out);
+        ASSERT_TRUE(more.ok());
+        if (!*more) break;
+    }
+    EXPECT_EQ(test::jsonl(out.take()), "{\"id\":4,\"v\":\"d\"}\n");
+}
+
 } // namespace
 } // namespace conveyor
