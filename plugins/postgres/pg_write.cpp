@@ -1,6 +1,7 @@
 #include "pg_write.hpp"
 
 #include "conveyor/core/batch.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/stage/checkpoint_spacing.hpp"
 #include "conveyor/stage/connection_check.hpp"
@@ -84,7 +85,8 @@ public:
     PgWriteOperator(const PgWriteConfig& config, PgConnection conn,
                     std::vector<TableColumn> columns, const OpenContext& ctx)
         : config_(config), conn_(std::move(conn)), loader_(conn_), columns_(std::move(columns)),
-          stage_(ctx.stage_id), errors_(ctx.errors),
+          stage_(ctx.stage_id), errors_(ctx.errors), run_context_(ctx.run),
+          batch_mode_(ctx.mode == ExecutionMode::Batch),
           quoted_table_(PgConnection::quote_name(config.table)) {}
 
     /// Starts the first transaction: a fresh run (`resume` empty) gets a new run token and, for
@@ -182,6 +184,12 @@ public:
     }
 
     Status finish(Emitter&) override {
+        if (stopped_in_batch_mode()) {
+            // A batch run stopped by a signal commits nothing more: what came after its last
+            // checkpoint is rolled back, as file outputs are, and --resume writes it.
+            abort();
+            return {};
+        }
         CONVEYOR_TRY(flush());
         std::string sql = loader_.take_pending();
         if (config_.commit == CommitAt::Checkpoint) sql += progress_sql() + "; ";
@@ -226,6 +234,10 @@ private:
         std::string copy_sql;
         std::string merge_sql;
     };
+
+    [[nodiscard]] bool stopped_in_batch_mode() const noexcept {
+        return batch_mode_ && run_context_ && run_context_->stop_requested();
+    }
 
     [[nodiscard]] std::string progress_sql() const {
         return fmt::format("INSERT INTO {} (sink, run, records, updated_at) VALUES ({}, {}, {}, "
@@ -353,6 +365,8 @@ private:
     std::vector<TableColumn> columns_;
     std::string stage_;
     StageErrors* errors_;
+    RunContext* run_context_;
+    bool batch_mode_;
     std::string quoted_table_;
     std::vector<Mapping> mappings_;
     bool staging_ = false;

@@ -1,6 +1,7 @@
 #include "sqlite_write.hpp"
 
 #include "conveyor/core/batch.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/stage/checkpoint_spacing.hpp"
@@ -90,7 +91,8 @@ public:
     SqliteWriteOperator(const SqliteWriteOptions& config, SqliteDb db,
                         std::vector<std::string> columns, const OpenContext& ctx)
         : config_(config), db_(std::move(db)), columns_(std::move(columns)), stage_(ctx.stage_id),
-          errors_(ctx.errors), table_(SqliteDb::quote_ident(config.table)) {}
+          errors_(ctx.errors), run_context_(ctx.run), batch_mode_(ctx.mode == ExecutionMode::Batch),
+          table_(SqliteDb::quote_ident(config.table)) {}
 
     Status start(const std::optional<std::string>& resume) {
         if (config_.commit == CommitAt::Checkpoint)
@@ -164,7 +166,14 @@ public:
         return TableProgress{run_, records_}.to_text();
     }
 
-    Status finish(Emitter&) override { return commit(true, false); }
+    Status finish(Emitter&) override {
+        // A batch run stopped by a signal commits nothing more (see postgres.write).
+        if (batch_mode_ && run_context_ && run_context_->stop_requested()) {
+            abort();
+            return {};
+        }
+        return commit(true, false);
+    }
 
     void abort() noexcept override { (void)db_.exec("ROLLBACK"); }
 
@@ -319,6 +328,8 @@ private:
     std::vector<std::string> columns_;
     std::string stage_;
     StageErrors* errors_;
+    RunContext* run_context_;
+    bool batch_mode_;
     std::string table_;
     std::vector<Mapping> mappings_;
     std::string run_;
