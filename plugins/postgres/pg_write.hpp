@@ -41,7 +41,10 @@ struct PgWriteConfig {
     std::string progress_table = PgWriteOptions{}.progress_table;
 };
 
-/// The `postgres.write` function.
+/// The stage: open() connects, checks the table and starts the first transaction.
+std::unique_ptr<Stage> make_pg_write_stage(PgWriteConfig config);
+
+/// The `postgres.write` function (its options: pg_write_options.cpp).
 ///
 /// Loads with COPY FROM STDIN (append, replace: straight into the table; upsert: into a
 /// temporary staging table, then INSERT ... ON CONFLICT (key) DO UPDATE), in one transaction
