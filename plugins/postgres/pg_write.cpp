@@ -18,7 +18,6 @@ namespace conveyor::plugins::postgres {
 
 namespace {
 
-constexpr std::string_view kSinkName = "postgres.write";
 constexpr std::string_view kStaging = "pg_temp.conveyor_stage";
 
 struct TableColumn {
@@ -211,7 +210,7 @@ private:
     /// the record it came from.
     Status flush() {
         if (!loader_.open()) return {};
-        Status s = loader_.end(buf_, ends_, [&](std::size_t i, Error e) -> Status {
+        Status s = loader_.end(buf_, ends_, [&](std::size_t i, const Error& e) -> Status {
             Error error(ErrorKind::Data, "the database rejected the record: " + e.message, e.where,
                         stage_);
             if (!errors_) return error;
