@@ -25,6 +25,27 @@ std::string one_line(std::string_view text) {
     return out;
 }
 
+/// libpq's complaint about a connection string quotes pieces of it ('missing "=" after "..."'),
+/// which may be part of a password: those are left out.
+std::string without_quoted(std::string_view text) {
+    std::string out;
+    std::string piece;
+    bool quoted = false;
+    for (const char c : text) {
+        if (c != '"') {
+            (quoted ? piece : out).push_back(c);
+            continue;
+        }
+        if (quoted) {
+            // A single character ("=") is the syntax libpq wanted, not a piece of the text.
+            out += '"' + (piece.size() <= 1 ? piece : std::string("...")) + '"';
+            piece.clear();
+        }
+        quoted = !quoted;
+    }
+    return out;
+}
+
 bool contains(std::string_view text, std::string_view part) {
     return text.find(part) != std::string_view::npos;
 }
@@ -103,7 +124,8 @@ Result<PgConnection> PgConnection::open(const std::string& dsn, std::string_view
     char* parse_error = nullptr;
     PQconninfoOption* parsed = PQconninfoParse(dsn.c_str(), &parse_error);
     if (!parsed) {
-        std::string why = parse_error ? one_line(parse_error) : std::string("out of memory");
+        std::string why =
+            parse_error ? without_quoted(one_line(parse_error)) : std::string("out of memory");
         if (parse_error) PQfreemem(parse_error);
         return fail(Error(ErrorKind::Config, "malformed dsn: " + why, "dsn", std::string(stage)));
     }

@@ -216,6 +216,14 @@ TEST(PostgresRun, ConnectionAuthenticationAndMissingTableErrorsHaveTheirExitCode
     EXPECT_THAT(r.err, Not(HasSubstr("hunter2")));
     r = run_conveyor({"validate", "--connect", dir.file("down.toml")});
     EXPECT_EQ(r.exit_code, 75) << r.err;
+
+    // A connection string libpq cannot read: 78, without the pieces libpq quotes from it.
+    r = run_conveyor(
+        {"run", dir.write("bad.toml", pipeline("host=127.0.0.1 password=pass word", "present")),
+         "-q"});
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("malformed dsn: missing \"=\""));
+    EXPECT_THAT(r.err, Not(HasSubstr("word")));
 }
 
 } // namespace
