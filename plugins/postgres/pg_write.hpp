@@ -2,6 +2,7 @@
 
 #include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
+#include "conveyor/registry/table_sink_options.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -10,10 +11,8 @@
 
 namespace conveyor::plugins::postgres {
 
-enum class WriteMode : std::uint8_t { Append, Upsert, Replace };
-/// When the run's rows become visible: at each checkpoint of the run (resumable), or only at
-/// its end (all or nothing; the run then takes no checkpoints).
-enum class CommitAt : std::uint8_t { Checkpoint, End };
+using WriteMode = TableWriteMode;
+using CommitAt = TableCommit;
 
 /// postgres.write's options as a pipeline gives them; the initializers are the defaults.
 struct PgWriteOptions {

@@ -8,56 +8,19 @@ namespace conveyor::plugins::postgres {
 namespace {
 
 const OptionTable<PgWriteOptions>& pg_write_options() {
-    static const auto table =
-        OptionTable<PgWriteOptions>()
-            .add("dsn", &PgWriteOptions::dsn,
-                 {.description = "libpq connection string or URI, usually \"${DATABASE_URL}\" "
-                                 "(messages name its host and database, never its password).",
-                  .required = true,
-                  .min_length = 1,
-                  .example = "\"${DATABASE_URL}\""})
-            .add("table", &PgWriteOptions::table,
-                 {.description = "The table to write (schema.table; names as written, "
-                                 "case-sensitive).",
-                  .required = true,
-                  .min_length = 1})
-            .add_choice("mode", &PgWriteOptions::mode,
-                        {{"append", WriteMode::Append},
-                         {"upsert", WriteMode::Upsert},
-                         {"replace", WriteMode::Replace}},
-                        {.description = "append: add the rows; upsert: insert or update by "
-                                        "'key' (the last record of a key wins); replace: empty "
-                                        "the table in the run's first transaction, then add."})
-            .add("key", &PgWriteOptions::key,
-                 {.description = "The columns of the unique key for mode = \"upsert\" (a primary "
-                                 "key or unique index on exactly them).",
-                  .example = "[\"id\"]"})
-            .add("create_table", &PgWriteOptions::create_table,
-                 {.description = "Create the table when it does not exist, from the first "
-                                 "records (integer bigint, number double precision, boolean, "
-                                 "text, lists and objects jsonb; primary key 'key')."})
-            .add("columns", &PgWriteOptions::columns,
-                 {.description = "Table column = record field: write only these columns, from "
-                                 "these fields (default: every field into the column of its "
-                                 "name).",
-                  .example = "{ customer_id = \"id\", full_name = \"name\" }"})
-            .add_choice("commit", &PgWriteOptions::commit,
-                        {{"checkpoint", CommitAt::Checkpoint}, {"end", CommitAt::End}},
-                        {.description = "checkpoint: commit at each checkpoint of the run "
-                                        "([global] checkpoint_interval) and at its end, with a "
-                                        "progress row, so that --resume continues exactly; end: "
-                                        "one transaction for the whole run (all or nothing; the "
-                                        "run takes no checkpoints)."})
-            .add("commit_interval", &PgWriteOptions::commit_interval,
-                 {.description = "Records between commits (commit = \"checkpoint\"): the run "
-                                 "takes its checkpoints at least this far apart, the larger of "
-                                 "this and [global] checkpoint_interval. A commit costs the "
-                                 "database a round trip or two; a kill repeats at most this many "
-                                 "records' work.",
-                  .min = 1})
-            .add("progress_table", &PgWriteOptions::progress_table,
-                 {.description = "Where the sink's progress row lives (created when missing).",
-                  .min_length = 1});
+    static const auto table = [] {
+        OptionTable<PgWriteOptions> t;
+        t.add("dsn", &PgWriteOptions::dsn,
+              {.description = "libpq connection string or URI, usually \"${DATABASE_URL}\" "
+                              "(messages name its host and database, never its password).",
+               .required = true,
+               .min_length = 1,
+               .example = "\"${DATABASE_URL}\""});
+        add_table_sink_options(t, "schema.table; names as written, case-sensitive",
+                               "integer bigint, number double precision, boolean, text, "
+                               "lists and objects jsonb");
+        return t;
+    }();
     return table;
 }
 
@@ -67,17 +30,9 @@ std::unique_ptr<Stage> build_pg_write(BuildContext& ctx, const PgWriteOptions& o
     config.table = o.table;
     config.mode = o.mode;
     if (o.key) config.key = *o.key;
-    if (config.mode == WriteMode::Upsert && config.key.empty())
-        ctx.error("key", "mode = \"upsert\" needs 'key', the columns of a unique key");
-    if (config.mode != WriteMode::Upsert && o.key && !o.create_table)
-        ctx.error("key", "'key' is for mode = \"upsert\" (or a primary key with create_table)");
+    check_table_sink(ctx, o.mode, o.key, o.create_table, o.columns);
     config.create_table = o.create_table;
     config.columns = o.columns;
-    for (const std::string& k : config.key) {
-        if (!config.columns.empty() && std::none_of(config.columns.begin(), config.columns.end(),
-                                                    [&](const auto& c) { return c.first == k; }))
-            ctx.error("key", fmt::format("key column '{}' is not among 'columns'", k));
-    }
     config.commit = o.commit;
     config.commit_interval = o.commit_interval;
     config.progress_table = o.progress_table;

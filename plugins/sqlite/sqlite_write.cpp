@@ -4,6 +4,7 @@
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/format/json_writer.hpp"
+#include "conveyor/registry/table_sink_options.hpp"
 #include "conveyor/stage/checkpoint_spacing.hpp"
 #include "conveyor/stage/connection_check.hpp"
 #include "conveyor/stage/table_progress.hpp"
@@ -18,8 +19,8 @@ namespace conveyor::plugins::sqlite {
 
 namespace {
 
-enum class WriteMode : std::uint8_t { Append, Upsert, Replace };
-enum class CommitAt : std::uint8_t { Checkpoint, End };
+using WriteMode = TableWriteMode;
+using CommitAt = TableCommit;
 
 struct SqliteWriteOptions {
     std::string path;  ///< required
@@ -380,64 +381,21 @@ private:
 };
 
 const OptionTable<SqliteWriteOptions>& sqlite_write_options() {
-    static const auto table =
-        OptionTable<SqliteWriteOptions>()
-            .add("path", &SqliteWriteOptions::path,
-                 {.description = "The SQLite database file (created when missing; WAL mode).",
-                  .required = true,
-                  .min_length = 1})
-            .add("table", &SqliteWriteOptions::table,
-                 {.description = "The table to write.", .required = true, .min_length = 1})
-            .add_choice("mode", &SqliteWriteOptions::mode,
-                        {{"append", WriteMode::Append},
-                         {"upsert", WriteMode::Upsert},
-                         {"replace", WriteMode::Replace}},
-                        {.description = "append: add the rows; upsert: insert or update by 'key' "
-                                        "(a primary key or unique index on exactly them); "
-                                        "replace: empty the table in the run's first transaction, "
-                                        "then add."})
-            .add("key", &SqliteWriteOptions::key,
-                 {.description = "The columns of the unique key for mode = \"upsert\".",
-                  .example = "[\"id\"]"})
-            .add("create_table", &SqliteWriteOptions::create_table,
-                 {.description = "Create the table when it does not exist, from the first records "
-                                 "(INTEGER, REAL, BOOLEAN, TEXT, JSON for lists and objects; "
-                                 "primary key 'key')."})
-            .add("columns", &SqliteWriteOptions::columns,
-                 {.description =
-                      "Table column = record field: write only these columns, from these "
-                      "fields (default: every field into the column of its name).",
-                  .example = "{ customer_id = \"id\" }"})
-            .add_choice("commit", &SqliteWriteOptions::commit,
-                        {{"checkpoint", CommitAt::Checkpoint}, {"end", CommitAt::End}},
-                        {.description =
-                             "checkpoint: commit at each checkpoint of the run and at "
-                             "its end, with a progress row (--resume continues exactly); "
-                             "end: one transaction for the whole run (all or nothing; "
-                             "the run takes no checkpoints)."})
-            .add("commit_interval", &SqliteWriteOptions::commit_interval,
-                 {.description = "Records between commits (commit = \"checkpoint\"): the run "
-                                 "takes its checkpoints at least this far apart, the larger of "
-                                 "this and [global] checkpoint_interval. A commit costs the "
-                                 "database a round trip or two; a kill repeats at most this many "
-                                 "records' work.",
-                  .min = 1})
-            .add("progress_table", &SqliteWriteOptions::progress_table,
-                 {.description = "Where the sink's progress row lives (created when missing).",
-                  .min_length = 1});
+    static const auto table = [] {
+        OptionTable<SqliteWriteOptions> t;
+        t.add("path", &SqliteWriteOptions::path,
+              {.description = "The SQLite database file (created when missing; WAL mode).",
+               .required = true,
+               .min_length = 1});
+        add_table_sink_options(t, "its name",
+                               "INTEGER, REAL, BOOLEAN, TEXT, JSON for lists and objects");
+        return t;
+    }();
     return table;
 }
 
 std::unique_ptr<Stage> build_sqlite_write(BuildContext& ctx, const SqliteWriteOptions& o) {
-    if (o.mode == WriteMode::Upsert && (!o.key || o.key->empty()))
-        ctx.error("key", "mode = \"upsert\" needs 'key', the columns of a unique key");
-    if (o.key && o.mode != WriteMode::Upsert && !o.create_table)
-        ctx.error("key", "'key' is for mode = \"upsert\" (or a primary key with create_table)");
-    if (o.key && !o.columns.empty())
-        for (const std::string& k : *o.key)
-            if (std::none_of(o.columns.begin(), o.columns.end(),
-                             [&](const auto& c) { return c.first == k; }))
-                ctx.error("key", fmt::format("key column '{}' is not among 'columns'", k));
+    check_table_sink(ctx, o.mode, o.key, o.create_table, o.columns);
     if (ctx.failed()) return nullptr;
     return std::make_unique<SqliteWriteStage>(o);
 }
