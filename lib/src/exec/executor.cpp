@@ -421,6 +421,7 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
     Runtime runtime(g.workers ? g.workers : default_workers(), std::max<std::size_t>(1, sources));
     plan.runtime = &runtime;
     run.runtime = &runtime;
+    run.work_pool = &runtime;
 
     // Signals: the first SIGINT/SIGTERM stops sources gracefully (grace period
     // shutdown_timeout_seconds); a second one aborts at once, deleting temporary files.
@@ -503,6 +504,7 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
     });
     runtime.shutdown();
     run.runtime = nullptr;
+    run.work_pool = nullptr;
     report.signal = signal_seen.load();
     settle_outputs(plan, setup, report);
 

@@ -1,5 +1,7 @@
 #include "conveyor/exec/runtime.hpp"
 
+#include <boost/asio/post.hpp>
+
 namespace conveyor {
 
 Runtime::Runtime(std::size_t workers, std::size_t source_threads)
@@ -8,6 +10,10 @@ Runtime::Runtime(std::size_t workers, std::size_t source_threads)
 
 Runtime::~Runtime() {
     shutdown();
+}
+
+void Runtime::post(std::function<void()> fn) {
+    boost::asio::post(workers_, std::move(fn));
 }
 
 void Runtime::shutdown() {

@@ -21,6 +21,7 @@
 namespace conveyor {
 
 class Runtime;         // exec/runtime.hpp: the Asio execution contexts of a run
+class WorkPool;        // core/work_pool.hpp
 class DeadLetterQueue; // exec/dead_letter.hpp
 class RunJournal;      // exec/journal.hpp
 
@@ -132,6 +133,9 @@ public:
 
     /// The execution contexts of the run (set by the executor before stages open).
     Runtime* runtime = nullptr;
+    /// The run's worker threads, for stages that split CPU work into pieces (set with
+    /// `runtime`; nullptr outside a run: such a stage then does the work itself).
+    WorkPool* work_pool = nullptr;
 
     /// Uniform numbers in [0, 1) for retry jitter; tests replace it with a fixed sequence.
     std::function<double()> uniform01;

@@ -3,6 +3,8 @@
 // The execution contexts of one run. Includes Asio: only executors and I/O-bound plugins
 // (http) include this header.
 
+#include "conveyor/core/work_pool.hpp"
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -14,13 +16,14 @@
 namespace conveyor {
 
 /// - io(): one thread for sockets, timers and signals. Never blocked by CPU work.
-/// - workers(): `[global] workers` threads for transforms and sinks (CPU work).
+/// - workers(): `[global] workers` threads for transforms and sinks (CPU work), and for the
+///   pieces of work stages split off (WorkPool: csv.read's chunks, json.write's encoding).
 /// - sources(): one thread per source stage, because a source may block on its input
 ///   (stdin, a FIFO) without starving the rest of the graph.
-class Runtime {
+class Runtime final : public WorkPool {
 public:
     Runtime(std::size_t workers, std::size_t source_threads);
-    ~Runtime();
+    ~Runtime() override;
     Runtime(const Runtime&) = delete;
     Runtime& operator=(const Runtime&) = delete;
 
@@ -28,6 +31,10 @@ public:
     boost::asio::thread_pool& workers() noexcept { return workers_; }
     boost::asio::thread_pool& sources() noexcept { return sources_; }
     [[nodiscard]] std::size_t worker_count() const noexcept { return worker_count_; }
+
+    /// WorkPool: runs `fn` on workers().
+    void post(std::function<void()> fn) override;
+    [[nodiscard]] std::size_t size() const noexcept override { return worker_count_; }
 
     /// Lets io() return once its work is done and joins every thread.
     void shutdown();
