@@ -69,6 +69,7 @@ InputFile& InputFile::operator=(InputFile&& o) noexcept {
         raw_end_ = o.raw_end_;
         raw_eof_ = o.raw_eof_;
         raw_consumed_ = o.raw_consumed_;
+        position_ = o.position_;
     }
     return *this;
 }
@@ -141,11 +142,35 @@ Status InputFile::seek(std::uint64_t offset) {
                     "cannot seek to byte " + std::to_string(offset) + ": the file has only " +
                         std::to_string(st.st_size) + " bytes",
                     display_);
-    if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0)
+    if (position_)
+        position_ = offset;
+    else if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0)
         return fail(ErrorKind::Runtime, std::string("seek failed: ") + std::strerror(errno),
                     display_);
     start_checked_ = offset != 0; // the start was checked by the run that read past it
     return {};
+}
+
+Result<InputFile> InputFile::reader_at(std::uint64_t offset) const {
+    if (!seekable())
+        return fail(ErrorKind::Runtime, "cannot read at an offset: not a regular file", display_);
+    InputFile f;
+    f.fd_ = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+    if (f.fd_ < 0)
+        return fail(ErrorKind::Runtime,
+                    std::string("cannot duplicate the file descriptor: ") + std::strerror(errno),
+                    display_);
+    f.owns_fd_ = true;
+    f.regular_ = true;
+    f.path_ = path_;
+    f.display_ = display_;
+    f.size_ = size_;
+    f.run_ = run_;
+    f.recognised_ = true;
+    f.compression_ = Compression::None;
+    f.position_ = offset;
+    f.start_checked_ = offset != 0;
+    return f;
 }
 
 Status InputFile::recognise(std::string_view head) {
@@ -231,7 +256,7 @@ Result<std::size_t> InputFile::read_decoded(std::span<char> dst) {
     }
 }
 
-Result<std::size_t> InputFile::read_at(std::uint64_t offset, std::span<char> dst) {
+Result<std::size_t> InputFile::read_at(std::uint64_t offset, std::span<char> dst) const {
     if (!regular_ || follower_)
         return fail(ErrorKind::Runtime, "cannot read at an offset: not a regular file", display_);
     std::size_t done = 0;
@@ -324,6 +349,13 @@ Result<std::size_t> InputFile::read_block(std::span<char> dst) {
     if (run_ && (run_->stop_requested() || run_->cancelled())) {
         interrupted_ = true;
         return std::size_t{0};
+    }
+    if (position_) {
+        Result<std::size_t> n = read_at(*position_, dst);
+        if (!n) return n;
+        *position_ += *n;
+        bytes_read_ += *n;
+        return n;
     }
     if (follower_) {
         Result<std::size_t> n = follower_->read(fd_, dst);

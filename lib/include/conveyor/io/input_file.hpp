@@ -63,8 +63,15 @@ public:
     /// files and offsets past the end of the file.
     Status seek(std::uint64_t offset);
     /// Reads up to dst.size() bytes at `offset` of a regular file without moving the read
-    /// position (a source checking that the file still holds what its checkpoint saw).
-    Result<std::size_t> read_at(std::uint64_t offset, std::span<char> dst);
+    /// position (a source checking that the file still holds what its checkpoint saw). Touches
+    /// no state: may run on any thread while another reads.
+    Result<std::size_t> read_at(std::uint64_t offset, std::span<char> dst) const;
+    /// Another reader of this seekable() file, starting at byte `offset`: it has a descriptor
+    /// of its own and reads with pread, so it neither moves nor follows this one's position and
+    /// may be read on another thread while this one is (csv.read parsing pieces of one file on
+    /// several threads). Call it on the thread that owns this object. Fails for a file that is
+    /// not seekable().
+    [[nodiscard]] Result<InputFile> reader_at(std::uint64_t offset) const;
     /// A checksum (FNV-1a) of the first 64 bytes of a regular file and of the 64 just before
     /// `offset` (fewer when the offset is smaller): a source's checkpoint keeps it so that a
     /// resumed run can tell that the file still holds what the interrupted one had read (and
@@ -129,6 +136,8 @@ private:
     std::size_t raw_end_ = 0;
     bool raw_eof_ = false;           ///< the raw input has ended
     std::uint64_t raw_consumed_ = 0; ///< raw bytes handed to the decoder (error offsets)
+    /// A reader_at() reader: where its next positioned read starts.
+    std::optional<std::uint64_t> position_;
 };
 
 } // namespace conveyor
