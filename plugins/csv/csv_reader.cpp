@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstring>
 #include <fmt/format.h>
+#include <limits>
 #include <mutex>
 #include <vector>
 
@@ -22,6 +23,7 @@ namespace {
 // bits beyond them are masked off.
 constexpr std::size_t kPadding = 64;
 constexpr std::size_t kNoChunk = static_cast<std::size_t>(-1);
+constexpr std::uint64_t kNoLimit = std::numeric_limits<std::uint64_t>::max();
 
 // Bit i is set when p[i] is the delimiter, the quote, CR or LF.
 inline std::uint64_t special_mask(const char* p, std::size_t avail, char delimiter,
@@ -94,10 +96,15 @@ private:
     std::vector<std::unique_ptr<char[]>> free_;
 };
 
-CsvReader::CsvReader(InputFile file, ReaderConfig config, StageMetrics* metrics)
-    : file_(std::move(file)), config_(config), metrics_(metrics) {
+std::shared_ptr<BlockPool> make_block_pool(std::size_t block_size) {
+    return std::make_shared<BlockPool>(std::max<std::size_t>(block_size, 1));
+}
+
+CsvReader::CsvReader(InputFile file, ReaderConfig config, StageMetrics* metrics,
+                     std::shared_ptr<BlockPool> pool)
+    : file_(std::move(file)), config_(config), metrics_(metrics), pool_(std::move(pool)) {
     if (config_.block_size == 0) config_.block_size = 1;
-    pool_ = std::make_shared<BlockPool>(config_.block_size);
+    if (!pool_) pool_ = make_block_pool(config_.block_size);
 }
 
 void CsvReader::attach(Batch* batch) {
@@ -230,6 +237,10 @@ CsvReader::Step CsvReader::parse_record(std::vector<Value>& fields) {
     pos_ = p;
     line_ = line;
     if (p >= end || d[p] == '\r') return Step::NeedMore; // the CR at the end of the block
+    if (block_offset_ + p >= limit_) {
+        at_limit_ = true;
+        return Step::End;
+    }
 
     for (;;) {
         if (p < end && d[p] == quote) {
@@ -333,7 +344,7 @@ Status CsvReader::resume_at(std::uint64_t offset, std::uint64_t line) {
     block_offset_ = offset;
     line_ = line;
     record_line_ = 0;
-    eof_ = interrupted_ = unterminated_ = false;
+    eof_ = interrupted_ = unterminated_ = at_limit_ = false;
     // Only the start of the file can hold a byte order mark.
     bom_checked_ = offset != 0;
     chunk_ = kNoChunk;
@@ -394,7 +405,13 @@ Status CsvReader::refill() {
     }
     chunk_ = kNoChunk; // the cached mask may cover bytes that were not valid yet
 
-    auto n = file_.read(std::span<char>(data_ + end_, capacity_ - end_));
+    std::size_t room = capacity_ - end_;
+    if (const std::uint64_t at = block_offset_ + end_; limit_ != kNoLimit) {
+        // Up to the limit; past it only as much as a record crossing it needs, a bit at a time.
+        room = static_cast<std::size_t>(
+            std::min<std::uint64_t>(room, at < limit_ ? limit_ - at : min_read));
+    }
+    auto n = file_.read(std::span<char>(data_ + end_, room));
     if (!n) return std::move(n).error();
     if (*n == 0) {
         if (file_.interrupted())

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,10 @@ struct StageMetrics;
 namespace conveyor::plugins::csv {
 
 class BlockPool;
+
+/// A pool of input blocks of `block_size` bytes that several readers may share (on any
+/// threads): csv.read's chunk readers recycle each other's blocks through it.
+std::shared_ptr<BlockPool> make_block_pool(std::size_t block_size);
 
 /// Bytes read from the input per block. Large enough that reads cost nothing per record, small
 /// enough that the batches keeping a block alive do not hold much more than they use.
@@ -47,7 +52,10 @@ struct ReaderConfig {
 /// Not thread-safe; one reader per run of a stage.
 class CsvReader {
 public:
-    CsvReader(InputFile file, ReaderConfig config, StageMetrics* metrics = nullptr);
+    /// `pool`: where blocks come from and go back to (a pool of config.block_size blocks);
+    /// one of its own when null.
+    CsvReader(InputFile file, ReaderConfig config, StageMetrics* metrics = nullptr,
+              std::shared_ptr<BlockPool> pool = nullptr);
     CsvReader(CsvReader&&) noexcept = default;
     CsvReader& operator=(CsvReader&&) noexcept = default;
 
@@ -68,6 +76,17 @@ public:
     /// read: they never keep a reader waiting). Streaming sources use it to emit what they have
     /// instead of holding records back until a batch fills.
     Result<Fetch> fetch_record(std::vector<Value>& fields, bool may_wait);
+
+    /// Records are returned while they start before byte `offset` of the input: then
+    /// fetch_record() returns End with at_limit() true and bytes_consumed() at the start of the
+    /// first record at or after it (blank lines before it are consumed). Reading stops there
+    /// too, but for what a record crossing it needs. csv.read's chunks of a file end this way.
+    void set_limit(std::uint64_t offset) noexcept {
+        limit_ = offset;
+        at_limit_ = false;
+    }
+    /// The last End came from set_limit(), not from the end of the input.
+    [[nodiscard]] bool at_limit() const noexcept { return at_limit_; }
 
     /// Type inference on or off for the following records (headers are read as plain text).
     void set_infer_types(bool on) noexcept { config_.infer_types = on; }
@@ -133,6 +152,8 @@ private:
     bool interrupted_ = false;
     bool bom_checked_ = false;
     bool unterminated_ = false;
+    bool at_limit_ = false;
+    std::uint64_t limit_ = std::numeric_limits<std::uint64_t>::max();
 
     // The 64-byte window whose special-byte mask is cached (npos: none).
     std::size_t chunk_ = static_cast<std::size_t>(-1);
