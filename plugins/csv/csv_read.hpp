@@ -8,6 +8,7 @@
 #include "csv_dialect.hpp"
 #include "csv_reader.hpp"
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,12 +16,18 @@
 
 namespace conveyor::plugins::csv {
 
+/// Bytes of a file each worker parses at a time when the run has more than one: a few MiB
+/// make the hand-offs cost nothing per record while the chunks in flight (two a worker) and
+/// the batches pointing into them stay a few tens of MiB.
+inline constexpr std::uint64_t kDefaultChunkSize = std::uint64_t{2} << 20;
+
 /// csv.read's options as a pipeline gives them; the initializers are the options' defaults.
 struct CsvReadOptions {
     std::string path; ///< required
     CsvFormatOptions format;
     bool follow = false;
     StringPairs types; ///< column = type name, overriding inference for those columns
+    std::uint64_t chunk_size = kDefaultChunkSize;
 };
 
 /// csv.read's definition, built from validated options (the defaults are the options').
@@ -38,6 +45,7 @@ struct CsvReadConfig {
     /// Keep reading data appended to the file, across rotations (streaming mode only).
     bool follow = CsvReadOptions{}.follow;
     std::size_t block_size = kDefaultBlockSize; ///< internal knob for tests
+    std::uint64_t chunk_size = CsvReadOptions{}.chunk_size;
 };
 
 /// What the segments of one followed file share: the header read from the first one.

@@ -1,0 +1,450 @@
+#include "csv_read_operator.hpp"
+
+#include "conveyor/core/suggest.hpp"
+#include "conveyor/core/work_pool.hpp"
+#include "conveyor/exec/stage_errors.hpp"
+#include "conveyor/obs/log.hpp"
+#include "conveyor/obs/metrics.hpp"
+#include "conveyor/stage/checkpoint_text.hpp"
+#include "csv_typing.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <limits>
+#include <tuple>
+
+namespace conveyor::plugins::csv {
+
+namespace {
+
+/// csv.read's checkpoint (`conveyor run --resume`), one line of text:
+/// `csv1 offset=O line=L records=R columns=C skipped=S first_skipped=F check=H`: byte offset
+/// and physical line just after the last record emitted, records emitted, the header's width,
+/// rows dropped as ragged so far and the line of the first (0: none; for the warning at the
+/// end), and a checksum (hex) of the bytes before the offset (InputFile::checksum_before).
+struct CsvPosition {
+    static constexpr std::string_view kTag = "csv1";
+
+    std::uint64_t offset = 0;
+    std::uint64_t line = 1;
+    std::uint64_t records = 0;
+    std::uint64_t columns = 0;
+    std::uint64_t skipped = 0;
+    std::uint64_t first_skipped = 0;
+    std::uint64_t check = 0;
+
+    [[nodiscard]] std::string to_text() const {
+        return fmt::format("{} offset={} line={} records={} columns={} skipped={} "
+                           "first_skipped={} check={:016x}",
+                           kTag, offset, line, records, columns, skipped, first_skipped, check);
+    }
+
+    /// The position `text` describes; the error says what is wrong with it (no location).
+    static Result<CsvPosition> parse(std::string_view text) {
+        auto t = CheckpointText::parse(
+            text, kTag,
+            {"offset", "line", "records", "columns", "skipped", "first_skipped", "check"},
+            "a csv.read checkpoint");
+        if (!t) return std::move(t).error();
+        CsvPosition p;
+        for (auto [key, value, base] :
+             {std::tuple{"offset", &p.offset, 10}, std::tuple{"line", &p.line, 10},
+              std::tuple{"records", &p.records, 10}, std::tuple{"columns", &p.columns, 10},
+              std::tuple{"skipped", &p.skipped, 10},
+              std::tuple{"first_skipped", &p.first_skipped, 10},
+              std::tuple{"check", &p.check, 16}}) {
+            Result<std::uint64_t> n = t->number(key, base);
+            if (!n) return std::move(n).error();
+            *value = *n;
+        }
+        auto bad = [&t](std::string_view why) { return t->bad(why); };
+        if (p.line == 0 || p.line > p.offset + 1) return bad("the line does not fit the offset");
+        if (p.first_skipped == 0 ? p.skipped != 0 : p.skipped == 0)
+            return bad("skipped and first_skipped do not agree");
+        return p;
+    }
+};
+
+} // namespace
+
+CsvReadOperator::CsvReadOperator(const CsvReadConfig& config, InputFile file,
+                                 const OpenContext& ctx, std::shared_ptr<CsvFollowState> follow)
+    : reader_(std::move(file),
+              ReaderConfig{config.delimiter, config.quote, config.infer_types, config.block_size},
+              ctx.metrics),
+      config_(config), batch_size_(std::max<std::size_t>(ctx.batch_size, 1)), errors_(ctx.errors),
+      streaming_(ctx.mode == ExecutionMode::Streaming), follow_(std::move(follow)),
+      metrics_(ctx.metrics) {}
+
+Status CsvReadOperator::start() {
+    started_ = true;
+    if (config_.columns) {
+        schema_ = make_schema(*config_.columns);
+        width_ = schema_->size();
+        return resolve_types();
+    }
+    Batch scratch; // owns the first block and any unescaped text until the row is placed
+    reader_.attach(&scratch);
+    if (config_.headers) reader_.set_infer_types(false);
+    auto first = reader_.next_record(fields_);
+    reader_.set_infer_types(config_.infer_types);
+    reader_.attach(nullptr);
+    if (!first) return std::move(first).error();
+    if (!*first) { // empty file: no records, no columns
+        schema_ = make_schema({});
+        done_ = true;
+        return {};
+    }
+
+    if (config_.headers && follow_ && follow_->header) {
+        // A later segment of a followed file: a repeated header is skipped; anything else is
+        // the first record, under the header already known.
+        schema_ = follow_->header;
+        width_ = schema_->size();
+        bool same = fields_.size() == width_;
+        for (std::size_t i = 0; same && i < width_; ++i)
+            same = fields_[i].as_string() == schema_->name(i);
+        consumed_mark_ = reader_.bytes_consumed();
+        if (same) return {};
+        if (config_.infer_types)
+            for (Value& v : fields_)
+                v = infer_value(v.as_string(), false);
+        if (fields_.size() != width_) {
+            if (config_.on_ragged == RaggedPolicy::Skip) return {};
+            if (config_.on_ragged == RaggedPolicy::Pad && fields_.size() < width_)
+                fields_.resize(width_, Value::null());
+            else
+                return ragged_error();
+        }
+        pending_.emplace(schema_, batch_size_);
+        pending_->share_storage_of(scratch);
+        if (auto e = apply_types(*pending_)) return std::move(*e);
+        pending_->append_row(fields_);
+        return {};
+    }
+
+    std::vector<std::string> names;
+    names.reserve(fields_.size());
+    if (config_.headers) {
+        for (const Value& v : fields_)
+            names.emplace_back(v.as_string());
+        std::vector<std::pair<std::string, std::string>> renamed;
+        names = normalise_header(std::move(names), &renamed);
+        for (const auto& [from, to] : renamed)
+            spdlog::warn("{}: column name '{}' appears more than once in the header; the "
+                         "repeat is called '{}'",
+                         reader_.where(), from, to);
+        consumed_mark_ = reader_.bytes_consumed();
+        data_start_ = consumed_mark_;
+        emitted_up_to(consumed_mark_, reader_.next_line());
+    } else {
+        for (std::size_t i = 0; i < fields_.size(); ++i)
+            names.push_back(fmt::format("column{}", i + 1));
+    }
+    schema_ = make_schema(std::move(names));
+    width_ = schema_->size();
+    if (follow_) follow_->header = schema_;
+    CONVEYOR_TRY(resolve_types());
+    if (!config_.headers) {
+        pending_.emplace(schema_, batch_size_);
+        pending_->share_storage_of(scratch);
+        if (auto e = apply_types(*pending_)) return std::move(*e);
+        pending_->append_row(fields_);
+    }
+    return {};
+}
+
+Result<bool> CsvReadOperator::next(Emitter& out) {
+    if (!started_) CONVEYOR_TRY(start());
+    if (done_) return false;
+    if (pool_) return next_chunked(out);
+    return next_serial(out);
+}
+
+Result<bool> CsvReadOperator::next_serial(Emitter& out) {
+    // A graceful stop needs nothing here: the input then reports its end, and the complete
+    // records already read still go out.
+    Batch batch = pending_ ? std::move(*pending_) : Batch(schema_, batch_size_);
+    pending_.reset();
+    reader_.attach(&batch);
+    while (batch.rows() < batch_size_) {
+        // Streaming: records that have arrived go out now rather than when a batch fills.
+        const bool may_wait = !streaming_ || batch.empty();
+        auto fetched = reader_.fetch_record(fields_, may_wait);
+        if (!fetched && errors_ && reader_.unterminated()) {
+            // A quote never closed: the rest of the input is one broken record. Under a
+            // continuing strategy the records before it still go out and the rest goes to
+            // the dead-letter queue as text.
+            Status handled =
+                errors_->raw_failed(reader_.take_unterminated(), std::move(fetched).error());
+            if (!handled) {
+                reader_.attach(nullptr);
+                return std::move(handled).error();
+            }
+            done_ = true;
+            break;
+        }
+        if (!fetched) {
+            reader_.attach(nullptr);
+            // The records before the failure are good: they go on if the run does. A record
+            // that fails to parse does not move the reader.
+            records_ += batch.rows();
+            emitted_up_to(reader_.bytes_consumed(), reader_.next_line());
+            if (!batch.empty()) out.emit(std::move(batch));
+            return std::move(fetched).error();
+        }
+        if (*fetched == CsvReader::Fetch::WouldWait) break;
+        if (*fetched == CsvReader::Fetch::End) {
+            // The limit of a stretch read for a chunked read, or the end of the input.
+            (reader_.at_limit() ? stretch_ended_ : done_) = true;
+            break;
+        }
+        if (fields_.size() != width_) {
+            if (config_.on_ragged == RaggedPolicy::Skip) {
+                if (skipped_++ == 0) first_skipped_ = reader_.record_line();
+                continue;
+            }
+            if (config_.on_ragged == RaggedPolicy::Pad && fields_.size() < width_) {
+                fields_.resize(width_, Value::null());
+            } else {
+                // The error strategy decides: fail the stage, or leave the row out (into the
+                // dead-letter queue, with its text and file:line) and go on.
+                Status handled =
+                    errors_ ? errors_->raw_failed(reader_.last_record_text(), ragged_error())
+                            : Status(ragged_error());
+                if (handled) continue;
+                reader_.attach(nullptr);
+                // The records before this one are good: they go on if the run does.
+                records_ += batch.rows();
+                emitted_up_to(reader_.record_offset(), reader_.record_line());
+                if (!batch.empty()) out.emit(std::move(batch));
+                return std::move(handled).error();
+            }
+        }
+        if (!typed_.empty()) {
+            if (auto e = apply_types(batch)) {
+                // Like a ragged row: the error strategy fails the stage or leaves the record
+                // out (dead-lettered with its text).
+                Status handled = errors_ ? errors_->raw_failed(reader_.last_record_text(), *e)
+                                         : Status(std::move(*e));
+                if (handled) continue;
+                reader_.attach(nullptr);
+                records_ += batch.rows();
+                emitted_up_to(reader_.record_offset(), reader_.record_line());
+                if (!batch.empty()) out.emit(std::move(batch));
+                return std::move(handled).error();
+            }
+        }
+        batch.append_row(fields_);
+    }
+    reader_.attach(nullptr);
+    const std::uint64_t consumed = reader_.bytes_consumed();
+    batch.set_payload_bytes(static_cast<std::size_t>(consumed - consumed_mark_));
+    consumed_mark_ = consumed;
+    records_ += batch.rows();
+    emitted_up_to(consumed, reader_.next_line());
+    if (!batch.empty()) out.emit(std::move(batch));
+    if (done_) end_of_input();
+    return !done_;
+}
+
+void CsvReadOperator::start_chunks() {
+    const std::uint64_t from = reader_.bytes_consumed();
+    const std::uint64_t size = reader_.file().size().value_or(0);
+    if (size <= from || size - from <= chunk_size_) return; // one chunk: the serial reader
+    auto setup = std::make_shared<ChunkSetup>();
+    setup->reader =
+        ReaderConfig{config_.delimiter, config_.quote, config_.infer_types, config_.block_size};
+    setup->schema = schema_;
+    setup->on_ragged = config_.on_ragged;
+    setup->typed = typed_;
+    setup->batch_size = batch_size_;
+    setup->blocks = make_block_pool(config_.block_size);
+    // Two chunks a worker in flight: each has the next one queued when it finishes one, and
+    // memory stays a few chunks.
+    chunks_ =
+        std::make_unique<ChunkedReader>(std::move(setup), reader_.file(), *pool_, 2 * pool_->size(),
+                                        chunk_size_, from, reader_.next_line());
+}
+
+void CsvReadOperator::emit_ready(Emitter& out) {
+    ChunkBatch b = std::move(ready_.front());
+    ready_.pop_front();
+    records_ += b.batch.rows();
+    if (b.skipped != 0) {
+        if (skipped_ == 0) first_skipped_ = b.first_skipped;
+        skipped_ += b.skipped;
+    }
+    consumed_mark_ = b.end_offset;
+    emitted_up_to(b.end_offset, b.end_line);
+    if (metrics_)
+        metrics_->bytes_read.fetch_add(b.batch.payload_bytes(), std::memory_order_relaxed);
+    if (!b.batch.empty()) out.emit(std::move(b.batch));
+}
+
+Result<bool> CsvReadOperator::next_chunked(Emitter& out) {
+    if (!chunks_) {
+        start_chunks();
+        if (!chunks_) {
+            pool_ = nullptr; // too little left to split
+            return next_serial(out);
+        }
+        if (pending_) { // the first record of a file without a header row goes first
+            Batch first = std::move(*pending_);
+            pending_.reset();
+            const std::uint64_t consumed = reader_.bytes_consumed();
+            first.set_payload_bytes(static_cast<std::size_t>(consumed - consumed_mark_));
+            consumed_mark_ = consumed;
+            records_ += first.rows();
+            emitted_up_to(consumed, reader_.next_line());
+            out.emit(std::move(first));
+            return true;
+        }
+    }
+    for (;;) {
+        if (!ready_.empty()) {
+            emit_ready(out);
+            return true;
+        }
+        if (in_stretch_) {
+            Result<bool> more = next_serial(out);
+            if (!more || !*more) return more; // failed, or the input ended
+            if (stretch_ended_) {
+                in_stretch_ = stretch_ended_ = false;
+                chunks_->resume_at(reader_.bytes_consumed(), reader_.next_line());
+            }
+            return true;
+        }
+        if (chunks_end_) {
+            done_ = true;
+            end_of_input();
+            return false;
+        }
+        ChunkedReader::Step step = chunks_->next();
+        for (ChunkBatch& b : step.batches)
+            ready_.push_back(std::move(b));
+        chunks_end_ = step.end;
+        if (step.serial) {
+            CONVEYOR_TRY(reader_.resume_at(step.offset, step.line));
+            reader_.set_limit(step.limit.value_or(std::numeric_limits<std::uint64_t>::max()));
+            consumed_mark_ = step.offset;
+            in_stretch_ = true;
+        }
+    }
+}
+
+Result<std::string> CsvReadOperator::checkpoint(const Checkpoint& /*cp*/) {
+    CsvPosition p;
+    p.offset = emitted_offset_;
+    p.line = emitted_line_;
+    p.records = records_;
+    p.columns = width_;
+    p.skipped = skipped_;
+    p.first_skipped = first_skipped_;
+    auto check = reader_.file().checksum_before(p.offset);
+    if (!check) return std::move(check).error();
+    p.check = *check;
+    return p.to_text();
+}
+
+Status CsvReadOperator::resume(std::string_view text) {
+    const std::string& file = reader_.display_name();
+    auto parsed = CsvPosition::parse(text);
+    if (!parsed) {
+        Error e = std::move(parsed).error();
+        e.where = file;
+        return e;
+    }
+    const CsvPosition& p = *parsed;
+    auto refuse = [&](const std::string& why) {
+        return CheckpointText::refuse(p.to_text(), why, file);
+    };
+    if (p.columns != width_)
+        return refuse(fmt::format("the file now has {} column{}, the interrupted run read {}",
+                                  width_, width_ == 1 ? "" : "s", p.columns));
+    // (A position inside the header row is never beyond the end of the file.)
+    if (p.offset < data_start_)
+        return refuse(fmt::format("byte {} is inside the header row, which ends at byte {}",
+                                  p.offset, data_start_));
+    CONVEYOR_TRY(CheckpointText::verify_file(reader_.file(), p.offset, p.check, p.to_text()));
+    const std::uint64_t read_at_open = reader_.file().bytes_read(); // the header's block
+    CONVEYOR_TRY(reader_.resume_at(p.offset, p.line));
+    // The first record a file without a header row was read for its width is emitted again
+    // only if the checkpoint came before it.
+    pending_.reset();
+    done_ = false;
+    records_ = p.records;
+    skipped_ = p.skipped;
+    first_skipped_ = p.first_skipped;
+    consumed_mark_ = p.offset;
+    emitted_up_to(p.offset, p.line);
+    // Progress goes on from where the interrupted run was: the bytes before the position count
+    // as read, the header's block read again does not (unsigned wrap-around keeps the sum).
+    if (metrics_) {
+        metrics_->bytes_read.fetch_add(p.offset, std::memory_order_relaxed);
+        metrics_->bytes_read.fetch_sub(read_at_open, std::memory_order_relaxed);
+    }
+    return {};
+}
+
+Status CsvReadOperator::resolve_types() {
+    typed_.clear();
+    for (const auto& [name, type] : config_.types) {
+        const std::optional<std::size_t> c = schema_->find(name);
+        if (!c) {
+            std::string known;
+            for (const std::string& n : schema_->names())
+                known += (known.empty() ? "" : ", ") + n;
+            return Error(ErrorKind::Config,
+                         fmt::format("types: column '{}' is not in the {} (columns: {}){}", name,
+                                     config_.columns ? "names of 'columns'" : "header", known,
+                                     did_you_mean(name, schema_->names())),
+                         reader_.display_name());
+        }
+        typed_.emplace_back(*c, type);
+    }
+    return {};
+}
+
+std::optional<Error> CsvReadOperator::apply_types(Batch& into) {
+    std::string why;
+    for (const auto& [c, type] : typed_) {
+        if (c >= fields_.size()) continue; // a short row padded later, or ragged
+        std::optional<Value> v = coltype::convert(fields_[c], type, into.arena(), &why);
+        if (!v)
+            return Error(ErrorKind::Data,
+                         fmt::format("column '{}' (types.{} = \"{}\"): {}", schema_->name(c),
+                                     schema_->name(c), coltype::to_string(type), why),
+                         reader_.where());
+        fields_[c] = *v;
+    }
+    return std::nullopt;
+}
+
+Error CsvReadOperator::ragged_error() const {
+    const std::size_t n = fields_.size();
+    std::string msg = fmt::format("row has {} field{}, expected {}", n, n == 1 ? "" : "s", width_);
+    if (config_.columns) msg += " (the names listed in 'columns')";
+    if (config_.on_ragged == RaggedPolicy::Pad)
+        msg += "; on_ragged = \"pad\" only fills short rows and never drops data, "
+               "set on_ragged = \"skip\" to drop rows like this one";
+    else if (n < width_)
+        msg += "; set on_ragged = \"pad\" to fill missing fields with null, or \"skip\" to "
+               "drop such rows";
+    else
+        msg += "; set on_ragged = \"skip\" to drop such rows";
+    return Error(ErrorKind::Data, std::move(msg), reader_.where());
+}
+
+void CsvReadOperator::end_of_input() {
+    done_ = true;
+    if (skipped_ == 0) return;
+    spdlog::warn("{}: skipped {} row{} whose field count differs from the {} column{} expected "
+                 "(on_ragged = \"skip\"); the first was at {}",
+                 reader_.display_name(), skipped_, skipped_ == 1 ? "" : "s", width_,
+                 width_ == 1 ? "" : "s",
+                 fmt::format("{}:{}", reader_.display_name(), first_skipped_));
+    skipped_ = 0;
+}
+
+} // namespace conveyor::plugins::csv
