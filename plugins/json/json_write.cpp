@@ -1,5 +1,7 @@
 #include "json_write.hpp"
 
+#include "conveyor/core/run_context.hpp"
+#include "conveyor/core/work_pool.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/flush_schedule.hpp"
 #include "conveyor/io/output_file.hpp"
@@ -8,6 +10,7 @@
 #include "conveyor/stage/split_sink.hpp"
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -26,36 +29,100 @@ std::string_view format_name(JsonFormat format) {
     return format == JsonFormat::Jsonl ? "jsonl" : "records";
 }
 
+/// `"key":` for each column of a schema, escaped once per schema.
+using Keys = std::vector<std::string>;
+
+std::shared_ptr<const Keys> keys_of(const Schema& schema) {
+    auto keys = std::make_shared<Keys>();
+    for (const std::string& name : schema.names()) {
+        std::string k;
+        conveyor::json::append_string(k, name);
+        k.push_back(':');
+        keys->push_back(std::move(k));
+    }
+    return keys;
+}
+
+/// How records are written: the same bytes whichever thread encodes them.
+struct Encoding {
+    JsonFormat format = JsonFormat::Jsonl;
+    bool pretty = false;
+
+    /// Appends row `r` of `batch`; `first`: no record precedes it in the output.
+    void append(std::string& buf, const Batch& batch, std::size_t r, const Keys& keys,
+                bool first) const {
+        const std::span<const Value> row = batch.row(r);
+        if (format == JsonFormat::Jsonl) {
+            append_compact(buf, row, keys);
+            buf.push_back('\n');
+            return;
+        }
+        buf.append(first ? "[\n" : ",\n");
+        if (pretty) {
+            buf.append("  ");
+            conveyor::json::append_record_pretty(buf, batch.schema(), row, 2, 1);
+        } else {
+            append_compact(buf, row, keys);
+        }
+    }
+
+    static void append_compact(std::string& buf, std::span<const Value> row, const Keys& keys) {
+        buf.push_back('{');
+        bool first = true;
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            if (row[i].is_absent()) continue;
+            if (!first) buf.push_back(',');
+            first = false;
+            buf.append(keys[i]);
+            conveyor::json::append_value(buf, row[i]);
+        }
+        buf.push_back('}');
+    }
+};
+
+/// A batch encoded on a worker: its text and how many records it holds.
+struct Encoded {
+    std::string text;
+    std::size_t rows = 0;
+};
+
 class JsonWriteOperator final : public Operator {
 public:
+    /// `pool`: encode batches on the run's workers (a batch mode run with more than one).
     JsonWriteOperator(OutputFile file, const JsonWriteConfig& config, bool streaming,
-                      StageMetrics* metrics)
-        : file_(std::move(file)), format_(config.format),
-          pretty_(config.pretty && config.format == JsonFormat::Records), metrics_(metrics),
-          append_(config.writing.append), flush_each_batch_(streaming || config.writing.append),
+                      StageMetrics* metrics, WorkPool* pool)
+        : file_(std::move(file)), encoding_{config.format,
+                                            config.pretty && config.format == JsonFormat::Records},
+          metrics_(metrics), append_(config.writing.append),
+          flush_each_batch_(streaming || config.writing.append),
           schedule_(FlushSchedule::for_sink(config.writing.flush_interval_ms, config.writing.append,
-                                            config.writing.fsync_interval_ms)) {}
+                                            config.writing.fsync_interval_ms)) {
+        // Two batches a worker in flight: the next one encodes while one is written.
+        if (pool && !flush_each_batch_) jobs_.emplace(*pool, 2 * pool->size());
+    }
 
     /// Records are written as they arrive, whatever input they come from: under `dag` that is
     /// one input after another in the order listed; the streaming executors interleave them.
-    /// Nothing is held back, so memory stays bounded.
+    /// Nothing is held back beyond the batches being encoded, so memory stays bounded.
     Status push(std::size_t /*port*/, Batch&& batch, Emitter& /*out*/) override {
-        Status s = write_batch(batch);
+        const std::size_t rows = batch.rows();
+        Status s = jobs_ ? encode_on_workers(std::move(batch)) : write_batch(batch);
         // As csv.write: a batch that fails does not reach the output, so all its records
         // failed and records in = out + failed.
-        if (!s && metrics_)
-            metrics_->records_failed.fetch_add(batch.rows(), std::memory_order_relaxed);
+        if (!s && metrics_) metrics_->records_failed.fetch_add(rows, std::memory_order_relaxed);
         return s;
     }
 
     Status finish(Emitter& /*out*/) override {
-        if (format_ == JsonFormat::Records) buf_.append(any_ ? "\n]\n" : "[]\n");
+        CONVEYOR_TRY(write_encoded(true));
+        if (encoding_.format == JsonFormat::Records) buf_.append(any_ ? "\n]\n" : "[]\n");
         CONVEYOR_TRY(flush());
         return file_.commit();
     }
 
     void abort() noexcept override { file_.abort(); }
     Status suspend() override {
+        CONVEYOR_TRY(write_encoded(true));
         CONVEYOR_TRY(flush());
         std::string().swap(buf_);
         return file_.suspend();
@@ -72,13 +139,14 @@ public:
 
     /// Files only (OpenedStage::checkpoints). See json_write.hpp for the text.
     Result<std::string> checkpoint(const Checkpoint& cp) override {
+        CONVEYOR_TRY(write_encoded(true));
         CONVEYOR_TRY(flush());
         auto at =
             conveyor::checkpoint_out(schedule_, file_, cp.durable, FlushSchedule::Clock::now());
         if (!at) return std::move(at).error();
         std::string state = "\"format\":";
-        conveyor::json::append_string(state, format_name(format_));
-        state += pretty_ ? ",\"pretty\":true" : ",\"pretty\":false";
+        conveyor::json::append_string(state, format_name(encoding_.format));
+        state += encoding_.pretty ? ",\"pretty\":true" : ",\"pretty\":false";
         state += any_ ? ",\"array_open\":true" : ",\"array_open\":false";
         return sink_checkpoint_text(kSinkName, file_.path(), append_, *at, state);
     }
@@ -87,55 +155,59 @@ public:
     void restore(bool array_open) { any_ = array_open; }
 
 private:
-    /// `"key":` for each column of the batch's schema, escaped once per schema.
     void prepare_keys(const SchemaRef& schema) {
         if (schema == keys_schema_) return;
         keys_schema_ = schema;
-        keys_.clear();
-        for (const std::string& name : schema->names()) {
-            std::string k;
-            conveyor::json::append_string(k, name);
-            k.push_back(':');
-            keys_.push_back(std::move(k));
-        }
-    }
-
-    void append_compact(std::span<const Value> row) {
-        buf_.push_back('{');
-        bool first = true;
-        for (std::size_t i = 0; i < row.size(); ++i) {
-            if (row[i].is_absent()) continue;
-            if (!first) buf_.push_back(',');
-            first = false;
-            buf_.append(keys_[i]);
-            conveyor::json::append_value(buf_, row[i]);
-        }
-        buf_.push_back('}');
+        keys_ = keys_of(*schema);
     }
 
     Status write_batch(const Batch& batch) {
         if (batch.empty()) return {};
         prepare_keys(batch.schema_ref());
         for (std::size_t r = 0; r < batch.rows(); ++r) {
-            const std::span<const Value> row = batch.row(r);
-            if (format_ == JsonFormat::Jsonl) {
-                append_compact(row);
-                buf_.push_back('\n');
-            } else {
-                buf_.append(any_ ? ",\n" : "[\n");
-                if (pretty_) {
-                    buf_.append("  ");
-                    conveyor::json::append_record_pretty(buf_, batch.schema(), row, 2, 1);
-                } else {
-                    append_compact(row);
-                }
-            }
+            encoding_.append(buf_, batch, r, *keys_, !any_);
             any_ = true;
             if (buf_.size() >= kChunk) CONVEYOR_TRY(flush());
         }
         CONVEYOR_TRY(flush());
         if (!flush_each_batch_) return {};
         return conveyor::write_out(schedule_, file_, FlushSchedule::Clock::now());
+    }
+
+    /// Writes what the workers have encoded, in order, then hands `batch` to them (waiting for
+    /// the oldest when the window is full).
+    Status encode_on_workers(Batch&& batch) {
+        if (batch.empty()) return {};
+        prepare_keys(batch.schema_ref());
+        const bool first = !any_;
+        any_ = true;
+        CONVEYOR_TRY(write_encoded(false));
+        jobs_->submit([b = std::move(batch), keys = keys_, enc = encoding_, first] {
+            Encoded e;
+            e.rows = b.rows();
+            for (std::size_t r = 0; r < b.rows(); ++r)
+                enc.append(e.text, b, r, *keys, first && r == 0);
+            return e;
+        });
+        return {};
+    }
+
+    /// Writes the encoded batches in order: every one (`all`), or those done and, while the
+    /// window is full, the oldest (encoding it here if no worker has started it).
+    Status write_encoded(bool all) {
+        if (!jobs_) return {};
+        while (!jobs_->empty() && (all || jobs_->full() || jobs_->front_done())) {
+            Encoded e = jobs_->take();
+            const std::size_t n = e.text.size();
+            Status s = file_.write_and_clear(e.text);
+            if (!s) {
+                // The batch never reaches the output (its push was counted as written).
+                if (metrics_) metrics_->records_failed.fetch_add(e.rows, std::memory_order_relaxed);
+                return s;
+            }
+            if (metrics_) metrics_->bytes_written.fetch_add(n, std::memory_order_relaxed);
+        }
+        return {};
     }
 
     Status flush() {
@@ -147,16 +219,16 @@ private:
     }
 
     OutputFile file_;
-    JsonFormat format_;
-    bool pretty_;
+    Encoding encoding_;
     StageMetrics* metrics_;
     bool append_;
     bool flush_each_batch_;
     FlushSchedule schedule_;
-    bool any_ = false; ///< a record was written
+    bool any_ = false; ///< a record was written (or handed to the workers)
     std::string buf_;
     SchemaRef keys_schema_;
-    std::vector<std::string> keys_;
+    std::shared_ptr<const Keys> keys_;
+    std::optional<OrderedJobs<Encoded>> jobs_;
 };
 
 /// The writer's state in a checkpoint: whether the array has an element (the next one needs a
@@ -222,8 +294,12 @@ public:
         if (!file.ok()) return std::move(file).error();
         // A device or FIFO is written directly: nothing a resumed run could take up again.
         const bool checkpoints = to_file && !file->is_special();
+        // Batches are encoded on the run's workers when it has more than one, for a file
+        // (standard output and devices are written as batches come, one at a time).
+        WorkPool* pool = ctx.run ? ctx.run->work_pool : nullptr;
+        if (!checkpoints || config_.split_member || !pool || pool->size() < 2) pool = nullptr;
         auto op = std::make_unique<JsonWriteOperator>(
-            std::move(*file), config_, ctx.mode == ExecutionMode::Streaming, ctx.metrics);
+            std::move(*file), config_, ctx.mode == ExecutionMode::Streaming, ctx.metrics, pool);
         if (resume) op->restore(array_open);
         OpenedStage opened(std::unique_ptr<Operator>(std::move(op)), nullptr);
         opened.checkpoints = checkpoints;
