@@ -1,0 +1,97 @@
+// OrderedJobs: results come back in submission order whatever order the workers finish in,
+// the window bounds the jobs in flight, and a taker whose job no worker started runs it itself
+// (so a pool that never gets to it, or a taker on a worker thread, cannot hang).
+
+#include "conveyor/core/work_pool.hpp"
+#include "support/thread_work_pool.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <gtest/gtest.h>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace conveyor {
+namespace {
+
+TEST(OrderedJobs, ResultsComeInSubmissionOrder) {
+    test::ThreadWorkPool pool(3);
+    OrderedJobs<int> jobs(pool, 4);
+    std::vector<int> got;
+    for (int i = 0; i < 200; ++i) {
+        if (jobs.full()) got.push_back(jobs.take());
+        // Later jobs finish first now and then.
+        jobs.submit([i] {
+            if (i % 7 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+            return i;
+        });
+        EXPECT_LE(jobs.size(), 4u);
+    }
+    while (!jobs.empty())
+        got.push_back(jobs.take());
+    ASSERT_EQ(got.size(), 200u);
+    for (int i = 0; i < 200; ++i)
+        EXPECT_EQ(got[static_cast<std::size_t>(i)], i);
+}
+
+TEST(OrderedJobs, TheTakerRunsAJobNoWorkerStarted) {
+    test::IdleWorkPool pool(2);
+    OrderedJobs<std::string> jobs(pool, 2);
+    jobs.submit([] { return std::string("a"); });
+    jobs.submit([] { return std::string("b"); });
+    EXPECT_TRUE(jobs.full());
+    EXPECT_FALSE(jobs.front_done());
+    EXPECT_EQ(jobs.take(), "a");
+    EXPECT_EQ(jobs.take(), "b");
+    pool.run_all(); // a worker coming late finds the jobs claimed and does nothing
+}
+
+TEST(OrderedJobs, AJobRunsOnce) {
+    test::ThreadWorkPool pool(2);
+    auto runs = std::make_shared<std::atomic<int>>(0);
+    {
+        OrderedJobs<int> jobs(pool, 8);
+        for (int i = 0; i < 8; ++i)
+            jobs.submit([runs, i] {
+                runs->fetch_add(1);
+                return i;
+            });
+        for (int i = 0; i < 8; ++i)
+            EXPECT_EQ(jobs.take(), i);
+    }
+    EXPECT_EQ(runs->load(), 8);
+}
+
+TEST(OrderedJobs, WhatAJobThrowsReachesTheTaker) {
+    test::ThreadWorkPool pool(1);
+    OrderedJobs<int> jobs(pool, 2);
+    jobs.submit([]() -> int { throw std::runtime_error("broken"); });
+    jobs.submit([] { return 2; });
+    EXPECT_THROW(jobs.take(), std::runtime_error);
+    EXPECT_EQ(jobs.take(), 2);
+}
+
+TEST(OrderedJobs, JobsLeftBehindAreDroppedOrFinishOnTheirOwn) {
+    auto runs = std::make_shared<std::atomic<int>>(0);
+    test::IdleWorkPool idle(1);
+    {
+        OrderedJobs<int> jobs(idle, 4);
+        for (int i = 0; i < 3; ++i)
+            jobs.submit([runs] { return runs->fetch_add(1); });
+    }               // never taken
+    idle.run_all(); // a worker getting to them after their owner went away skips them
+    EXPECT_EQ(runs->load(), 0);
+
+    test::ThreadWorkPool pool(2);
+    {
+        OrderedJobs<int> jobs(pool, 4);
+        for (int i = 0; i < 4; ++i)
+            jobs.submit([runs] { return runs->fetch_add(1); });
+    } // owner gone while they may be running: they hold what they use
+}
+
+} // namespace
+} // namespace conveyor
