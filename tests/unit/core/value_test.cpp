@@ -1,8 +1,12 @@
 #include "conveyor/core/value.hpp"
 
+#include <charconv>
+#include <cstring>
 #include <gtest/gtest.h>
+#include <random>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 namespace conveyor {
 namespace {
@@ -60,6 +64,39 @@ TEST(ValueTest, AsDoubleConvertsIntsAndParsesNumberText) {
     EXPECT_EQ(Value::number_text(tiny).as_double(), 0.0);
     // Non-numbers have no numeric value.
     EXPECT_EQ(Value::string("12").as_double(), 0.0);
+}
+
+TEST(ValueTest, ShortDecimalsReadExactlyAsFromChars) {
+    // Plain decimals of up to 15 digits take a shortcut; it must give the very same double.
+    std::mt19937_64 rng(15);
+    std::vector<std::string> texts = {"0.1",
+                                      "-0.0",
+                                      "0",
+                                      "123456789012345",
+                                      "1234567890123456",
+                                      "999999999999999.9",
+                                      "0.000000000000001",
+                                      "00012.50",
+                                      "4503599627370497.5",
+                                      "1.",
+                                      "-7",
+                                      "1e5"};
+    for (int i = 0; i < 200000; ++i) {
+        const int digits = 1 + static_cast<int>(rng() % 16);
+        std::string t = (rng() % 4 == 0) ? "-" : "";
+        const int point = static_cast<int>(rng() % static_cast<std::uint64_t>(digits + 1));
+        for (int d = 0; d < digits; ++d) {
+            if (d == point && d > 0) t += '.';
+            t += static_cast<char>('0' + rng() % 10);
+        }
+        texts.push_back(std::move(t));
+    }
+    for (const std::string& t : texts) {
+        double expected = 0;
+        std::from_chars(t.data(), t.data() + t.size(), expected);
+        const double got = Value::number_text(t).as_double();
+        EXPECT_EQ(std::memcmp(&got, &expected, sizeof got), 0) << t;
+    }
 }
 
 TEST(ValueTest, ArraysAndObjects) {
