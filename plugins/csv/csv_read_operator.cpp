@@ -255,6 +255,11 @@ void CsvReadOperator::start_chunks() {
     auto setup = std::make_shared<ChunkSetup>();
     setup->reader =
         ReaderConfig{config_.delimiter, config_.quote, config_.infer_types, config_.block_size};
+    // A chunk whose guessed start fell inside a quoted field may take the rest of the file for
+    // one record: it gives up after this much and the serial reader (with the real limit)
+    // takes over. A chunk that started right gives up only on a record this large.
+    setup->reader.max_record_bytes =
+        static_cast<std::size_t>(std::max<std::uint64_t>(chunk_size_, std::uint64_t{1} << 20));
     setup->schema = schema_;
     setup->on_ragged = config_.on_ragged;
     setup->typed = typed_;
