@@ -28,6 +28,8 @@ Workloads (see pipelines/bench/README.md):
   w7       NDJSON in: json.read of the W1 data as JSON lines (1M rows) -> filter.apply
            (amount >= 1000) -> csv.write under each executor (the default configuration) vs
            DuckDB's read_json, Miller and `jq -c 'select(.amount >= 1000)'`.
+  w1par    W1 (NDJSON) at the --w1-sizes with workers = 1 vs 2 under each executor, vs DuckDB
+           and the C++ converter's time divided by the workers; outputs compared byte for byte.
   w6       join.apply of 5M orders with 500k customers (inner and left) vs DuckDB's JOIN and
            Miller's join; then the inner join with memory_limit = 64MiB (grace hash join).
   w8       databases, 1M W1 rows: csv.read -> postgres.write vs `psql -c "\\copy t from ..."`,
@@ -259,6 +261,71 @@ class Bench:
                 text.append(f"Output vs DuckDB (NDJSON, as records): {'identical' if ok else 'DIFFERENT'}"
                             f" — {detail}")
                 text.append("")
+        self.sections.append("\n".join(text))
+
+    # ---- W1 on both cores (issue 20) ------------------------------------------------------
+    def w1par(self):
+        """W1 (NDJSON) with workers = 1 and 2 under each executor (csv.read parsing chunks of
+        the file on the workers, json.write encoding on them), against DuckDB and the C++
+        converter in the same run; outputs compared byte for byte."""
+        duck = self.duckdb()
+        ref = self.cpp_peer("csv2ndjson")
+        pipeline = str(BENCH / "w1_filter.toml")
+        runs = self.args.runs
+        text = ["## W1 on both cores: workers = 1 vs 2 (csv.read -> filter.apply -> json.write, "
+                "NDJSON)", ""]
+        self.out.mkdir(parents=True, exist_ok=True)
+        for size in self.args.w1_sizes:
+            data = self.dataset(size)
+            mb = data.stat().st_size / 1e6
+            cmds = []  # (name, workers, Measure, output)
+            if ref:
+                o = self.out / f"par_cpp_{size}.ndjson"
+                cmds.append(("C++ reference csv2ndjson (1 thread)", "-",
+                             Measure([str(ref), str(data), str(o), "amount", "1000"]), o))
+            for ex in ("dag", "channel", "async"):
+                for workers in (1, 2):
+                    o = self.out / f"par_{ex}_{workers}_{size}.ndjson"
+                    env = self.conveyor_env(BENCH_EXECUTOR=ex, BENCH_IN=data, BENCH_OUT=o)
+                    cmds.append((f"conveyor executor={ex}", workers, Measure(
+                        [str(self.conveyor), "run", pipeline, "-q", "--workers", str(workers)],
+                        env=env), o))
+            if duck:
+                o = self.out / f"par_duck_{size}.ndjson"
+                sql = (f"COPY (SELECT * FROM read_csv_auto('{data}') WHERE amount >= 1000) "
+                       f"TO '{o}' (FORMAT JSON)")
+                cmds.append(("DuckDB", "all", Measure(duck + [sql]), o))
+            results = {}
+            for name, workers, m, o in cmds:
+                log(f"w1par {size}: {name} workers={workers} x{runs}")
+                m.run(runs)
+                results[(name, workers)] = (m, o)
+            duck_m = results.get(("DuckDB", "all"))
+            ref_m = results.get(("C++ reference csv2ndjson (1 thread)", "-"))
+            rows = []
+            for (name, workers), (m, o) in results.items():
+                cores = workers if isinstance(workers, int) else 1
+                rows.append([name, workers, fmt_s(m.median),
+                             f"{fmt_s(min(m.walls))}..{fmt_s(max(m.walls))}",
+                             f"{m.cpu_median:.2f}", f"{mb / m.median:,.0f}", f"{m.rss_mib:,.0f}",
+                             f"{m.median / duck_m[0].median:.2f}" if duck_m else "-",
+                             f"{m.median / (ref_m[0].median / cores):.2f}" if ref_m else "-"])
+            text += [f"### {SIZES[size]:,} rows ({mb:.1f} MB), median of {runs} runs", "",
+                     table(["tool", "workers", "wall (s)", "min..max", "CPU (s)", "MB/s",
+                            "peak RSS (MiB)", "x DuckDB", "x (C++ ref / workers)"], rows), ""]
+            for ex in ("dag", "channel", "async"):
+                one, o1 = results[(f"conveyor executor={ex}", 1)]
+                two, o2 = results[(f"conveyor executor={ex}", 2)]
+                same = o1.read_bytes() == o2.read_bytes()
+                line = (f"- {ex}: workers 1 -> 2 {one.median / two.median:.2f}x faster "
+                        f"(target >= 1.6); output {'byte-identical' if same else 'DIFFERENT'}")
+                if duck_m:
+                    line += f"; workers = 2 is {two.median / duck_m[0].median:.2f}x DuckDB (<= 0.25)"
+                if ref_m:
+                    line += (f", {two.median / (ref_m[0].median / 2):.2f}x the C++ converter's "
+                             "time / 2 (<= 1.2)")
+                text.append(line)
+            text.append("")
         self.sections.append("\n".join(text))
 
     # ---- W1 on gzip (issue 17) ---------------------------------------------------------------

@@ -94,7 +94,10 @@ const OptionTable<GlobalSpec>& global_options() {
             .add("variables", &GlobalSpec::variables,
                  {.description = "Values for ${name} in string values; may use ${ENV:-default}."})
             .add("workers", &GlobalSpec::workers,
-                 {.description = "Worker threads; 0 = one per hardware thread.",
+                 {.description = "Worker threads for transforms and sinks, and for the work "
+                                 "csv.read (parsing a regular file in chunks) and json.write "
+                                 "(encoding batches for a file) split over them when there are "
+                                 "more than one; 0 = one per hardware thread.",
                   .min = 0,
                   .max = kMaxWorkers})
             .add("batch_size", &GlobalSpec::batch_size,
