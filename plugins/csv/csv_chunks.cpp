@@ -9,7 +9,7 @@ namespace conveyor::plugins::csv {
 namespace {
 
 /// Bytes read at a time while looking for a chunk's first line start.
-constexpr std::size_t kScan = std::size_t{1} << 14;
+constexpr std::size_t kScan = std::size_t{1} << 12;
 
 /// Whether a record may start at the byte after `prev` (`next`: the byte there, or -1 at the
 /// end of the input): after LF, or after a CR that is not the first half of CRLF. A record
