@@ -265,6 +265,9 @@ void CsvReadOperator::start_chunks() {
     setup->typed = typed_;
     setup->batch_size = batch_size_;
     setup->blocks = make_block_pool(config_.block_size);
+    // Progress counts the chunks' bytes as their records go out: what the serial reader read
+    // ahead of its position is read again by them.
+    if (metrics_) metrics_->bytes_read.fetch_sub(reader_.buffered(), std::memory_order_relaxed);
     // Two chunks a worker in flight: each has the next one queued when it finishes one, and
     // memory stays a few chunks.
     chunks_ =

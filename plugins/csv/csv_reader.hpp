@@ -95,6 +95,8 @@ public:
     [[nodiscard]] std::uint64_t record_line() const noexcept { return record_line_; }
     /// Input bytes consumed by the records returned so far (and the blank lines before them).
     [[nodiscard]] std::uint64_t bytes_consumed() const noexcept { return block_offset_ + pos_; }
+    /// Input bytes read but not consumed yet (what follows bytes_consumed() in the block).
+    [[nodiscard]] std::size_t buffered() const noexcept { return end_ - pos_; }
     /// Physical line at bytes_consumed(): where the next record (or a blank line) starts.
     [[nodiscard]] std::uint64_t next_line() const noexcept { return line_; }
     /// Input offset where the record last returned starts (valid until the next read).
