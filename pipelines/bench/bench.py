@@ -966,8 +966,9 @@ class Bench:
             table(["workload", "workers", "rows", "wall (s)", "CPU (s)", "CPU / wall"], rows), "",
             f"- W1, 5M vs 1M rows (workers = 2): wall ratio / 5 = {lin:.2f} (1.00 = linear)",
             f"- W3 (10 sinks), workers = 1 -> 2: {w3_speedup:.2f}x faster",
-            f"- W1, workers = 1 -> 2: {w1_speedup:.2f}x (sources run on a thread of their own, so "
-            "with one worker the linear W1 already has its two busy stages on two threads)", ""]))
+            f"- W1, workers = 1 -> 2: {w1_speedup:.2f}x (with one worker the source parses on a "
+            "thread of its own while the worker filters and encodes; with two, csv.read parses "
+            "chunks of the file on both workers and json.write encodes on them; see w1par)", ""]))
 
     # ---- W2 (http.fetch against the shared delay server) ---------------------------------
     def w2(self):
