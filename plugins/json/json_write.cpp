@@ -106,7 +106,8 @@ public:
     /// Nothing is held back beyond the batches being encoded, so memory stays bounded.
     Status push(std::size_t /*port*/, Batch&& batch, Emitter& /*out*/) override {
         const std::size_t rows = batch.rows();
-        Status s = jobs_ ? encode_on_workers(std::move(batch)) : write_batch(batch);
+        ++since_checkpoint_;
+        Status s = write(std::move(batch));
         // As csv.write: a batch that fails does not reach the output, so all its records
         // failed and records in = out + failed.
         if (!s && metrics_) metrics_->records_failed.fetch_add(rows, std::memory_order_relaxed);
@@ -140,6 +141,10 @@ public:
     /// Files only (OpenedStage::checkpoints). See json_write.hpp for the text.
     Result<std::string> checkpoint(const Checkpoint& cp) override {
         CONVEYOR_TRY(write_encoded(true));
+        // A checkpoint waits for every batch handed to the workers: when they come after
+        // every batch or so, nothing overlaps and a hand-off only costs, so encode here.
+        encode_here_ = since_checkpoint_ < 2;
+        since_checkpoint_ = 0;
         CONVEYOR_TRY(flush());
         auto at =
             conveyor::checkpoint_out(schedule_, file_, cp.durable, FlushSchedule::Clock::now());
@@ -159,6 +164,13 @@ private:
         if (schema == keys_schema_) return;
         keys_schema_ = schema;
         keys_ = keys_of(*schema);
+    }
+
+    Status write(Batch&& batch) {
+        if (since_checkpoint_ > 2) encode_here_ = false; // checkpoints are rare again
+        if (jobs_ && !encode_here_) return encode_on_workers(std::move(batch));
+        CONVEYOR_TRY(write_encoded(true)); // what the workers still have goes first
+        return write_batch(batch);
     }
 
     Status write_batch(const Batch& batch) {
@@ -229,6 +241,8 @@ private:
     SchemaRef keys_schema_;
     std::shared_ptr<const Keys> keys_;
     std::optional<OrderedJobs<Encoded>> jobs_;
+    std::size_t since_checkpoint_ = 0; ///< batches pushed since the last checkpoint
+    bool encode_here_ = false;         ///< checkpoints come too often for the workers to help
 };
 
 /// The writer's state in a checkpoint: whether the array has an element (the next one needs a
