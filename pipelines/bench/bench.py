@@ -532,6 +532,11 @@ class Bench:
         o = self.out / "w5_conveyor.csv"
         cmds.append(("conveyor", Measure([str(self.conveyor), "run", pipeline, "-q"],
                                          env=self.conveyor_env(BENCH_IN=data, BENCH_OUT=o)), o))
+        # Issue 20: with one worker csv.read parses on its own thread only.
+        o1 = self.out / "w5_conveyor_workers1.csv"
+        cmds.append(("conveyor workers = 1", Measure(
+            [str(self.conveyor), "run", pipeline, "-q", "--workers", "1"],
+            env=self.conveyor_env(BENCH_IN=data, BENCH_OUT=o1)), o1))
         if duck:
             od = self.out / "w5_duck.csv"
             cmds.append(("DuckDB", Measure(duck + [
