@@ -1,5 +1,6 @@
 #include "csv_read_operator.hpp"
 
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/core/work_pool.hpp"
 #include "conveyor/exec/stage_errors.hpp"
@@ -74,7 +75,7 @@ CsvReadOperator::CsvReadOperator(const CsvReadConfig& config, InputFile file,
               ctx.metrics),
       config_(config), batch_size_(std::max<std::size_t>(ctx.batch_size, 1)), errors_(ctx.errors),
       streaming_(ctx.mode == ExecutionMode::Streaming), follow_(std::move(follow)),
-      metrics_(ctx.metrics) {}
+      metrics_(ctx.metrics), run_(ctx.run) {}
 
 Status CsvReadOperator::start() {
     started_ = true;
@@ -323,7 +324,9 @@ Result<bool> CsvReadOperator::next_chunked(Emitter& out) {
             }
             return true;
         }
-        if (chunks_end_) {
+        // After a stop request the source ends soon, as the serial reader does at the end of
+        // its block: the chunks parsed ahead are not passed on (a resumed run reads them).
+        if (chunks_end_ || (run_ && run_->stop_requested())) {
             done_ = true;
             end_of_input();
             return false;

@@ -14,8 +14,9 @@
 #include <vector>
 
 namespace conveyor {
+class RunContext;
 class WorkPool;
-}
+} // namespace conveyor
 
 namespace conveyor::plugins::csv {
 
@@ -92,6 +93,7 @@ private:
     std::uint64_t records_ = 0;
     std::uint64_t data_start_ = 0; ///< offset after the header row
     StageMetrics* metrics_ = nullptr;
+    RunContext* run_ = nullptr;
 
     // A chunked read (use_workers): the chunks, their batches not emitted yet, and whether
     // the serial reader is reading a stretch (up to its limit) instead.
