@@ -39,4 +39,11 @@ void PooledJob::drop() noexcept {
     state_.compare_exchange_strong(expected, kDropped);
 }
 
+void PooledJob::abandon() noexcept {
+    std::uint8_t expected = kQueued;
+    if (state_.compare_exchange_strong(expected, kDropped) || expected == kDropped) return;
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return state_.load() == kDone; });
+}
+
 } // namespace conveyor::detail

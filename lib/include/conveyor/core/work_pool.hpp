@@ -42,6 +42,9 @@ public:
     void finish() noexcept;
     /// The job will not be needed: a worker that gets to it later skips it.
     void drop() noexcept;
+    /// drop(), and if a worker is running the job already, waits until it is done (a job
+    /// never waits for anything, so this does not block for long).
+    void abandon() noexcept;
     [[nodiscard]] bool done() const noexcept { return state_.load() == kDone; }
     /// What work() threw, if it did (valid once done).
     [[nodiscard]] std::exception_ptr error() const noexcept { return error_; }
@@ -69,9 +72,10 @@ private:
 /// running (and a job never waits for anything), so a worker thread may call take() without
 /// risking a deadlock, even with one worker.
 ///
-/// Jobs must own (or share) everything they use: one still running when this object goes away
-/// finishes on its own and its result is dropped. Not thread-safe itself: one owner thread
-/// submits and takes.
+/// When this object goes away, jobs no worker has started are dropped and the ones running are
+/// waited for (their results dropped), so a job may use what its owner holds for the owner's
+/// life (csv.read's chunk readers use the run's RunContext). Not thread-safe itself: one owner
+/// thread submits and takes.
 template <class T>
 class OrderedJobs {
 public:
@@ -81,6 +85,8 @@ public:
     ~OrderedJobs() {
         for (auto& job : jobs_)
             job->drop();
+        for (auto& job : jobs_)
+            job->abandon();
     }
 
     [[nodiscard]] bool empty() const noexcept { return jobs_.empty(); }
