@@ -85,8 +85,8 @@ Value Merger::report(Batch& out, std::span<const BranchState> states, std::size_
 }
 
 const Merger::FlatLayout& Merger::flat_layout(std::span<const Held> answers) {
-    std::vector<SchemaRef> key;
-    key.reserve(spec_.order.size());
+    std::vector<SchemaRef>& key = key_;
+    key.clear();
     for (std::size_t b : spec_.order)
         key.push_back(answers[b] ? answers[b].batch->schema_ref() : nullptr);
     auto it = flat_.find(key);
@@ -113,7 +113,7 @@ const Merger::FlatLayout& Merger::flat_layout(std::span<const Held> answers) {
         layout.sources.emplace_back();
     }
     layout.schema = make_schema(std::move(fields));
-    return flat_.emplace(std::move(key), std::move(layout)).first->second;
+    return flat_.emplace(key, std::move(layout)).first->second;
 }
 
 void Merger::add(std::span<const Held> answers, std::span<const BranchState> states,
@@ -122,7 +122,8 @@ void Merger::add(std::span<const Held> answers, std::span<const BranchState> sta
         Batch& out = batch_for(nest_schema_);
         const std::size_t n = answers.size();
         // Filled before the row is appended: nested() may grow the arena, not the rows.
-        std::vector<Value> values(nest_schema_->size(), Value::null());
+        std::vector<Value>& values = values_;
+        values.assign(nest_schema_->size(), Value::null());
         for (std::size_t b = 0; b < n; ++b)
             if (answers[b]) values[b] = nested(out, answers[b]);
         if (spec_.report_field) values[n] = report(out, states, chosen);
@@ -131,7 +132,8 @@ void Merger::add(std::span<const Held> answers, std::span<const BranchState> sta
     }
     const FlatLayout& layout = flat_layout(answers);
     Batch& out = batch_for(layout.schema);
-    std::vector<Value> values(layout.schema->size());
+    std::vector<Value>& values = values_;
+    values.assign(layout.schema->size(), Value::absent());
     for (std::size_t f = 0; f < layout.sources.size(); ++f) {
         for (const auto& [b, c] : layout.sources[f]) {
             const Value& v = answers[b].batch->at(answers[b].row, c);

@@ -66,6 +66,9 @@ private:
     std::size_t batch_rows_;
     SchemaRef nest_schema_;
     std::map<std::vector<SchemaRef>, FlatLayout> flat_;
+    // Scratch reused for every record: the flat layout's lookup key, the row being built.
+    std::vector<SchemaRef> key_;
+    std::vector<Value> values_;
     std::optional<Batch> current_;
     std::vector<const void*> shared_; ///< storages and schemas `current_` already co-owns
     std::vector<Batch> done_;
