@@ -141,9 +141,7 @@ std::string explain_text(const PipelineSpec& p) {
     for (std::size_t i = 0; i < p.stages.size(); ++i)
         sources += v.dag.producers(i).empty();
     const std::size_t workers = g.workers ? g.workers : hardware_threads();
-    const std::size_t batch =
-        dag ? g.batch_size
-            : std::max<std::size_t>(1, std::min(g.batch_size, g.channel_buffer_size));
+    const std::size_t batch = g.batch_size;
 
     std::string s = fmt::format("pipeline '{}' ({}{}): {}\n", p.name, p.file,
                                 p.version.empty() ? "" : ", version " + p.version,
@@ -157,11 +155,12 @@ std::string explain_text(const PipelineSpec& p) {
                          ? "channel: every stage runs at once; one bounded channel per edge"
                          : "async: every stage runs at once as an actor with one bounded mailbox");
     s += fmt::format("  mode            {}\n", to_string(g.execution_mode));
-    s += fmt::format(
-        "  batch size      {} records{}\n", batch,
-        batch != g.batch_size
-            ? fmt::format(" (batch_size {} capped by channel_buffer_size)", g.batch_size)
-            : "");
+    s += fmt::format("  batch size      {} records{}\n", batch,
+                     !dag && batch > g.channel_buffer_size
+                         ? fmt::format(" (more than channel_buffer_size {}: a batch moves hand "
+                                       "to hand, never waiting in a queue)",
+                                       g.channel_buffer_size)
+                         : "");
     s += fmt::format("  workers         {} for transforms and sinks{}\n", plural(workers, "thread"),
                      g.workers ? "" : " (workers = 0: one per hardware thread)");
     s += fmt::format("  source threads  {} (one per source)\n", sources);

@@ -23,6 +23,8 @@ Workloads (see pipelines/bench/README.md):
   w5       groupby.apply by country, category (count, sum, avg, max of amount) at 5M rows vs
            DuckDB's GROUP BY and Miller's stats1; then a 5M-key group-by with memory_limit =
            64MiB (spilling) vs in memory.
+  w1cbs    W1 (NDJSON) under each executor with channel_buffer_size 10, 100 and 4096,
+           interleaved runs; each against the best (issue 20: within 1.15x).
   w1gz     W1 (NDJSON) reading rows_<size>.csv.gz (gzip -6 of the W1 data) vs the plain file,
            `zcat | mlr`, DuckDB reading the .gz, and zcat alone (the decompression floor).
   w7       NDJSON in: json.read of the W1 data as JSON lines (1M rows) -> filter.apply
@@ -326,6 +328,51 @@ class Bench:
                              "time / 2 (<= 1.2)")
                 text.append(line)
             text.append("")
+        self.sections.append("\n".join(text))
+
+    # ---- W1 at every channel_buffer_size (issue 20) -----------------------------------------
+    def w1cbs(self):
+        """W1 (NDJSON) under each executor with channel_buffer_size 10, 100 and 4096: the
+        default configuration must be the fast one (each within 1.15x of the best). Runs are
+        interleaved round by round so that a change in the machine's load hits every
+        configuration alike; outputs compared byte for byte."""
+        pipeline = str(BENCH / "w1_filter.toml")
+        runs = self.args.runs
+        text = ["## W1 at channel_buffer_size 10, 100 and 4096 (csv.read -> filter.apply -> "
+                "json.write, NDJSON)", ""]
+        self.out.mkdir(parents=True, exist_ok=True)
+        for size in self.args.w1_sizes:
+            data = self.dataset(size)
+            configs = []  # (executor, capacity, Measure, output)
+            for ex in ("dag", "channel", "async"):
+                for cap in (10, 100, 4096):
+                    o = self.out / f"cbs_{ex}_{cap}_{size}.ndjson"
+                    env = self.conveyor_env(BENCH_EXECUTOR=ex, BENCH_IN=data, BENCH_OUT=o)
+                    configs.append((ex, cap, Measure(
+                        [str(self.conveyor), "run", pipeline, "-q", "--set",
+                         f"global.channel_buffer_size={cap}"], env=env), o))
+            log(f"w1cbs {size}: {len(configs)} configurations x{runs}, interleaved")
+            for _, _, m, _ in configs:
+                m.once()  # warm-up
+            for _, _, m, _ in configs:
+                m.walls, m.rss_kb, m.cpu = [], [], []
+            for _ in range(runs):
+                for _, _, m, _ in configs:
+                    m.once()
+            best = min(m.median for _, _, m, _ in configs)
+            reference = configs[0][3].read_bytes()
+            rows, worst = [], 0.0
+            for ex, cap, m, o in configs:
+                ratio = m.median / best
+                worst = max(worst, ratio)
+                rows.append([ex, cap, fmt_s(m.median), f"{fmt_s(min(m.walls))}..{fmt_s(max(m.walls))}",
+                             f"{m.cpu_median:.2f}", f"{m.rss_mib:,.0f}", f"{ratio:.2f}",
+                             "yes" if o.read_bytes() == reference else "DIFFERENT"])
+            text += [f"### {SIZES[size]:,} rows, median of {runs} interleaved runs", "",
+                     table(["executor", "channel_buffer_size", "wall (s)", "min..max", "CPU (s)",
+                            "peak RSS (MiB)", "x best", "same output"], rows), "",
+                     f"- slowest configuration: {worst:.2f}x the best (target <= 1.15): "
+                     f"{'met' if worst <= 1.15 else 'NOT met'}", ""]
         self.sections.append("\n".join(text))
 
     # ---- W1 on gzip (issue 17) ---------------------------------------------------------------

@@ -73,7 +73,9 @@ public:
     }
     /// A record was appended; the batch ends after it when full.
     void appended() {
-        if (current_.batch.rows() < setup_.batch_size) return;
+        if (current_.batch.rows() < setup_.batch_size &&
+            reader_.bytes_consumed() - mark_ < kBatchTargetBytes)
+            return;
         close(reader_.bytes_consumed(), line(reader_.next_line()));
         open();
     }

@@ -74,8 +74,7 @@ CsvReadOperator::CsvReadOperator(const CsvReadConfig& config, InputFile file,
               ReaderConfig{config.delimiter, config.quote, config.infer_types, config.block_size},
               ctx.metrics),
       config_(config), batch_size_(std::max<std::size_t>(ctx.batch_size, 1)), errors_(ctx.errors),
-      streaming_(ctx.mode == ExecutionMode::Streaming), follow_(std::move(follow)),
-      metrics_(ctx.metrics), run_(ctx.run) {}
+      follow_(std::move(follow)), metrics_(ctx.metrics), run_(ctx.run) {}
 
 Status CsvReadOperator::start() {
     started_ = true;
@@ -168,9 +167,11 @@ Result<bool> CsvReadOperator::next_serial(Emitter& out) {
     Batch batch = pending_ ? std::move(*pending_) : Batch(schema_, batch_size_);
     pending_.reset();
     reader_.attach(&batch);
-    while (batch.rows() < batch_size_) {
-        // Streaming: records that have arrived go out now rather than when a batch fills.
-        const bool may_wait = !streaming_ || batch.empty();
+    while (batch.rows() < batch_size_ &&
+           reader_.bytes_consumed() - consumed_mark_ < kBatchTargetBytes) {
+        // Records that have arrived go out now rather than wait in a part-filled batch for
+        // more input (a pipe, a FIFO, a followed file).
+        const bool may_wait = batch.empty();
         auto fetched = reader_.fetch_record(fields_, may_wait);
         if (!fetched && errors_ && reader_.unterminated()) {
             // A quote never closed: the rest of the input is one broken record. Under a

@@ -74,7 +74,6 @@ private:
     CsvReadConfig config_;
     std::size_t batch_size_;
     StageErrors* errors_;
-    bool streaming_;
     std::shared_ptr<CsvFollowState> follow_;
     bool started_ = false;
     SchemaRef schema_;

@@ -191,7 +191,7 @@ Result<CsvReader::Fetch> CsvReader::fetch_record(std::vector<Value>& fields, boo
             // After a stop the complete records already read were passed on; an incomplete
             // one at the end of what was read is not a record.
             if (interrupted_) return Fetch::End;
-            if (!may_wait && block_ && !file_.size()) return Fetch::WouldWait;
+            if (!may_wait && block_ && file_.may_block()) return Fetch::WouldWait;
             CONVEYOR_TRY(refill());
             break;
         }

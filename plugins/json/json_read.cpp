@@ -108,11 +108,9 @@ std::string_view kind_name(Kind k) {
 class JsonReadOperator final : public SourceOperator {
 public:
     JsonReadOperator(JsonSplitter splitter, JsonFormat format, std::size_t batch_size,
-                     bool streaming, StageErrors* errors, StageMetrics* metrics = nullptr,
-                     bool positions = false)
+                     StageErrors* errors, StageMetrics* metrics = nullptr, bool positions = false)
         : splitter_(std::move(splitter)), errors_(errors), metrics_(metrics), format_(format),
-          batch_size_(std::max<std::size_t>(batch_size, 1)), streaming_(streaming),
-          positions_(positions) {}
+          batch_size_(std::max<std::size_t>(batch_size, 1)), positions_(positions) {}
 
     /// Reads the first record (open() reports its keys as the initial schema); nullptr for an
     /// input without records. After resume(), the first record after the saved position.
@@ -174,7 +172,8 @@ public:
     }
 
     Result<bool> next(Emitter& out) override {
-        while (builder_.rows() < batch_size_) {
+        const std::uint64_t start = splitter_.offset();
+        while (builder_.rows() < batch_size_ && splitter_.offset() - start < kBatchTargetBytes) {
             if (carried_) {
                 const bool added = builder_.add(*carried_);
                 (void)added; // a fresh batch takes any record
@@ -182,8 +181,9 @@ public:
                 continue;
             }
             if (finished_) break;
-            // Streaming: hand on what is complete rather than wait for a full batch.
-            const bool allow_read = !streaming_ || builder_.rows() == 0;
+            // Hand on what is complete rather than wait with it for more input (a pipe, a
+            // FIFO, a followed file).
+            const bool allow_read = builder_.rows() == 0 || !splitter_.file().may_block();
             Result<std::optional<Value>> record = read_record(allow_read);
             if (!record.ok()) {
                 // The records before the failure are good: they go on if the run does.
@@ -299,7 +299,6 @@ private:
     StageMetrics* metrics_ = nullptr;
     JsonFormat format_;
     std::size_t batch_size_;
-    bool streaming_;
     conveyor::json::Parser parser_;
     BatchBuilder builder_;
     std::optional<Value> carried_; ///< the record that starts the next batch
@@ -353,8 +352,7 @@ public:
         }
         auto op = std::make_unique<JsonReadOperator>(
             JsonSplitter(std::move(*file), config_.format, config_.block_size, ctx.metrics),
-            config_.format, ctx.batch_size, ctx.mode == ExecutionMode::Streaming, ctx.errors,
-            ctx.metrics, checkpoints);
+            config_.format, ctx.batch_size, ctx.errors, ctx.metrics, checkpoints);
         op->set_types(&config_.column_types);
         if (ctx.resume) {
             // The initial schema is that of the first record after the saved position.
@@ -397,7 +395,7 @@ std::unique_ptr<SourceOperator> make_json_source(InputFile file, JsonFormat form
                                                  const OpenContext& ctx, std::size_t block_size) {
     return std::make_unique<JsonReadOperator>(
         JsonSplitter(std::move(file), format, block_size, ctx.metrics), format, ctx.batch_size,
-        ctx.mode == ExecutionMode::Streaming, ctx.errors);
+        ctx.errors);
 }
 
 std::unique_ptr<Stage> make_json_read(JsonReadConfig config) {

@@ -59,6 +59,8 @@ public:
     /// and blank lines consumed after them). Counts lines up to there, so marks must be taken
     /// in increasing order together with locate().
     Mark mark();
+    /// Input offset of the next unconsumed byte (mark()'s offset, without counting lines).
+    [[nodiscard]] std::uint64_t offset() const noexcept { return base_ + begin_; }
     /// Continues at `at` (a mark of an earlier run over the same regular file): seeks the file
     /// and drops what was buffered. Fails when the file cannot be seeked there.
     conveyor::Status resume_at(const Mark& at);

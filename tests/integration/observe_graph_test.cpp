@@ -213,7 +213,8 @@ TEST(ObserveExplain, ChannelShowsEveryChannelWithItsCapacity) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.out, HasSubstr("channels (7 channels, at most 100 records each"));
     EXPECT_THAT(r.out, HasSubstr("orders -> large  capacity 100"));
-    EXPECT_THAT(r.out, HasSubstr("batch size      100 records (batch_size 4096 capped"));
+    EXPECT_THAT(r.out, HasSubstr("batch size      4096 records (more than channel_buffer_size "
+                                 "100: a batch moves hand to hand"));
     EXPECT_THAT(r.out, HasSubstr("parallelism: all 8 stages work at once"));
 
     auto a = run_conveyor(

@@ -38,13 +38,15 @@ double finished_in(const std::string& log, const std::string& id) {
 
 /// items -> fast (json.write) and items -> lookup (http.fetch, one request at a time against
 /// a server that takes 2 ms each) -> slow (json.write); `buffer` is lookup's [stages.buffer].
+/// Batches of 10 records: a buffer admits, drops or writes whole batches, and the 1000 records
+/// would otherwise make one.
 std::string fan_out_pipeline(const std::string& url, const std::string& executor,
                              const std::string& buffer) {
     std::string lookup = stage_toml("lookup", "http.fetch", "\"items\"",
                                     "url = \"" + url + "/item/{{ id }}\"\nconcurrency = 1");
     if (!buffer.empty()) lookup += "[stages.buffer]\n" + buffer + "\n";
     return "[global]\nexecutor = \"" + executor +
-           "\"\nchannel_buffer_size = 50\nstate_dir = \"state\"\n" +
+           "\"\nchannel_buffer_size = 50\nbatch_size = 10\nstate_dir = \"state\"\n" +
            stage_toml("items", "csv.read", "", "path = \"items.csv\"") +
            stage_toml("fast", "json.write", "\"items\"", "path = \"fast.jsonl\"") + lookup +
            stage_toml("slow", "json.write", "\"lookup\"", "path = \"slow.jsonl\"");

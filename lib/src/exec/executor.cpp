@@ -79,10 +79,11 @@ ExecutorKind effective_executor(const GlobalSpec& g) {
 }
 
 /// Records per batch the sources of the run aim for: within a checkpoint interval when the
-/// run may take checkpoints, so that markers can come every checkpoint_interval records.
+/// run may take checkpoints, so that markers can come every checkpoint_interval records. Not
+/// capped by channel_buffer_size: a batch larger than a queue's bound moves hand to hand
+/// (exec/inbox.hpp), so small bounds cost no extra hand-offs.
 std::size_t batch_size_for(const GlobalSpec& g, bool source, bool checkpoints) {
-    const bool streaming_exec = effective_executor(g) != ExecutorKind::Dag;
-    std::size_t n = streaming_exec ? std::min(g.batch_size, g.channel_buffer_size) : g.batch_size;
+    std::size_t n = g.batch_size;
     if (source && checkpoints && g.checkpoint_interval > 0)
         n = std::min<std::size_t>(n, g.checkpoint_interval);
     return std::max<std::size_t>(1, n);

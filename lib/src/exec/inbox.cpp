@@ -85,6 +85,26 @@ asio::awaitable<void> Inbox::wait_for_room(std::size_t port, std::size_t n) {
         asio::use_awaitable);
 }
 
+asio::awaitable<void> Inbox::wait_until_taken(std::size_t port) {
+    for (;;) {
+        bool taken = false;
+        co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
+            [this, port, &taken](auto handler) {
+                std::unique_lock lock(mu_);
+                if (cancelled_ || ports_[port].queue.empty()) {
+                    taken = true;
+                    lock.unlock();
+                    resume(erase(std::move(handler)));
+                    return;
+                }
+                // Woken (with the other producers of the port) by every take from it.
+                producers_.push_back(Waiter{port, erase(std::move(handler))});
+            },
+            asio::use_awaitable);
+        if (taken) co_return;
+    }
+}
+
 asio::awaitable<void> Inbox::wait_for_data() {
     co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
         [this](auto handler) {
@@ -141,7 +161,15 @@ asio::awaitable<bool> Inbox::push(std::size_t port, Batch batch) {
             }
         }
         if (wake) resume(std::move(*wake));
-        if (enqueued) co_return true;
+        if (enqueued) {
+            // A batch larger than the bound went into an empty queue: it moves hand to hand,
+            // so the producer waits until the consumer has taken it (unless the stage's
+            // buffer says producers never wait for it: drop_newest, disk). Nothing then waits in
+            // the queue while the producer fills its next batch, and the records a queue
+            // holds stay within the bound whatever the batch size.
+            if (n > capacity_ && overflow_.mode == Mode::Block) co_await wait_until_taken(port);
+            co_return true;
+        }
         if (full == Mode::DropNewest) {
             if (overflow_.dropped) overflow_.dropped->add(n);
             // The records go; a checkpoint marker or metadata after them still goes in.

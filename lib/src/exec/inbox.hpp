@@ -48,10 +48,11 @@ struct InboxOverflow {
 /// - per-port capacity (`channel` executor): every edge is its own bounded channel.
 /// - shared capacity (`async` executor): one mailbox bounded as a whole.
 /// A push is admitted while the bound has room for the whole batch, or when the queue is
-/// empty (so a batch larger than the bound still moves): a queue never holds more than
-/// max(capacity, one batch) records. A full queue suspends the producer until the consumer
-/// takes something. The single consumer takes batches from whichever port has them
-/// (round-robin), then learns each port's end once it has drained.
+/// empty: a batch larger than the bound then moves hand to hand (push() returns once the
+/// consumer has taken it), so no queue holds more than max(capacity, one batch) records, and
+/// one that holds more holds only that batch, with its producer waiting. A full queue
+/// suspends the producer until the consumer takes something. The single consumer takes batches from
+/// whichever port has them (round-robin), then learns each port's end once it has drained.
 ///
 /// Thread-safe: producers and the consumer may run on different executors. Suspended
 /// coroutines are resumed on their own executor.
@@ -133,6 +134,9 @@ private:
     }
     // Suspend until the condition may hold (callers re-check under the lock).
     boost::asio::awaitable<void> wait_for_room(std::size_t port, std::size_t n);
+    /// Suspends until `port`'s queue is empty (what the producer put there was taken) or the
+    /// inbox is cancelled.
+    boost::asio::awaitable<void> wait_until_taken(std::size_t port);
     boost::asio::awaitable<void> wait_for_data();
     /// pop() and pop_until(): the next event, waiting without end or until `deadline`.
     boost::asio::awaitable<StreamInput::Timed>

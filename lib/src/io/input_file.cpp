@@ -342,6 +342,14 @@ Result<std::size_t> InputFile::check_start(std::span<char> dst, std::size_t have
     return have;
 }
 
+bool InputFile::may_block() const noexcept {
+    if (follower_) return true;
+    if (regular_ || fd_ < 0) return false;
+    // Data, end of input or an error: a read returns at once.
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, 0) == 0;
+}
+
 Result<std::size_t> InputFile::read_block(std::span<char> dst) {
     if (dst.empty()) return std::size_t{0};
     // A graceful stop (or a cancellation) ends the input: what was read before is still

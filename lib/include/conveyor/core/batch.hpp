@@ -39,6 +39,11 @@ struct LineageMark {
 /// says so with Operator::consumes. Checkpoint markers ride the same way (checkpoint_id()).
 using BatchInfo = std::variant<WindowClosed, LineageMark>;
 
+/// Input a file source puts in one batch at most (about; the record that crosses it ends the
+/// batch), besides `[global] batch_size` records: wide records make smaller batches, so the
+/// memory a batch holds stays bounded whatever the records' size.
+inline constexpr std::size_t kBatchTargetBytes = std::size_t{1} << 20;
+
 /// A move-only group of records sharing one schema, laid out row-major: row r is
 /// values[r * width .. (r + 1) * width). Stages exchange batches, never single records.
 ///

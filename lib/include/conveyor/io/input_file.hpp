@@ -97,6 +97,10 @@ public:
     [[nodiscard]] std::optional<std::uint64_t> progress_size() const noexcept {
         return compression_ == Compression::None ? size_ : std::nullopt;
     }
+    /// Whether a read now might wait for data: a pipe or FIFO with nothing to read yet, or a
+    /// followed file. Never for a regular file. Readers hand on the records they have rather
+    /// than wait with them.
+    [[nodiscard]] bool may_block() const noexcept;
     /// True if the last read ended because of a stop/cancel rather than end of file.
     [[nodiscard]] bool interrupted() const noexcept { return interrupted_; }
 
