@@ -32,7 +32,13 @@ pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 
 # libpq (Debian libpq-dev): PostgreSQL's official client library, for postgres.read/write
 # (COPY, server-side cursors); used only inside plugins/postgres.
-pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)
+# The plugin compiles against libpq-fe.h but loads libpq.so.5 with dlopen when a postgres stage
+# first needs it (plugins/postgres/pg_api.hpp): linked, libpq and the twenty libraries it pulls
+# in (Kerberos, LDAP, GnuTLS, SASL) would cost every conveyor start about a millisecond.
+pkg_check_modules(PQ REQUIRED libpq)
+add_library(conveyor_libpq_headers INTERFACE)
+target_include_directories(conveyor_libpq_headers SYSTEM INTERFACE ${PQ_INCLUDE_DIRS})
+target_link_libraries(conveyor_libpq_headers INTERFACE ${CMAKE_DL_LIBS})
 
 # SQLite (Debian libsqlite3-dev): the official library, for sqlite.read/write; used only
 # inside plugins/sqlite.

@@ -1,8 +1,9 @@
 #include "pg_connection.hpp"
 
+#include "pg_api.hpp"
+
 #include <charconv>
 #include <fmt/format.h>
-#include <libpq-fe.h>
 
 namespace conveyor::plugins::postgres {
 
@@ -65,27 +66,27 @@ ErrorKind kind_of_connect_failure(std::string_view message) {
 } // namespace
 
 PgResult::PgResult(pg_result* r) {
-    if (r) r_ = std::shared_ptr<pg_result>(r, [](pg_result* p) { PQclear(p); });
+    if (r) r_ = std::shared_ptr<pg_result>(r, [](pg_result* p) { pq().clear(p); });
 }
 
 int PgResult::rows() const noexcept {
-    return r_ ? PQntuples(r_.get()) : 0;
+    return r_ ? pq().ntuples(r_.get()) : 0;
 }
 int PgResult::columns() const noexcept {
-    return r_ ? PQnfields(r_.get()) : 0;
+    return r_ ? pq().nfields(r_.get()) : 0;
 }
 bool PgResult::is_null(int row, int col) const noexcept {
-    return PQgetisnull(r_.get(), row, col) != 0;
+    return pq().getisnull(r_.get(), row, col) != 0;
 }
 std::string_view PgResult::value(int row, int col) const noexcept {
-    return {PQgetvalue(r_.get(), row, col),
-            static_cast<std::size_t>(PQgetlength(r_.get(), row, col))};
+    return {pq().getvalue(r_.get(), row, col),
+            static_cast<std::size_t>(pq().getlength(r_.get(), row, col))};
 }
 std::string_view PgResult::name(int col) const noexcept {
-    return PQfname(r_.get(), col);
+    return pq().fname(r_.get(), col);
 }
 std::uint32_t PgResult::type(int col) const noexcept {
-    return PQftype(r_.get(), col);
+    return pq().ftype(r_.get(), col);
 }
 
 std::string PgTarget::to_string() const {
@@ -96,9 +97,10 @@ std::string PgTarget::to_string() const {
 
 PgTarget describe_dsn(const std::string& dsn) {
     PgTarget t;
+    if (!load_libpq()) return t;
     char* err = nullptr;
-    PQconninfoOption* opts = PQconninfoParse(dsn.c_str(), &err);
-    if (err) PQfreemem(err);
+    PQconninfoOption* opts = pq().conninfoParse(dsn.c_str(), &err);
+    if (err) pq().freemem(err);
     if (!opts) return t;
     std::string host;
     std::string port;
@@ -114,37 +116,40 @@ PgTarget describe_dsn(const std::string& dsn) {
         else if (k == "user")
             t.user = o->val;
     }
-    PQconninfoFree(opts);
+    pq().conninfoFree(opts);
     t.host = host.empty() ? std::string() : port.empty() ? host : host + ":" + port;
     return t;
 }
 
 Result<PgConnection> PgConnection::open(const std::string& dsn, std::string_view stage) {
+    if (Result<const PqApi*> api = load_libpq(); !api)
+        return std::move(api).error().in_stage(stage);
     PgTarget target = describe_dsn(dsn);
     char* parse_error = nullptr;
-    PQconninfoOption* parsed = PQconninfoParse(dsn.c_str(), &parse_error);
+    PQconninfoOption* parsed = pq().conninfoParse(dsn.c_str(), &parse_error);
     if (!parsed) {
         std::string why =
             parse_error ? without_quoted(one_line(parse_error)) : std::string("out of memory");
-        if (parse_error) PQfreemem(parse_error);
+        if (parse_error) pq().freemem(parse_error);
         return fail(Error(ErrorKind::Config, "malformed dsn: " + why, "dsn", std::string(stage)));
     }
-    PQconninfoFree(parsed);
-    pg_conn* c = PQconnectdb(dsn.c_str());
-    if (!c || PQstatus(c) != CONNECTION_OK) {
-        const std::string why = c ? one_line(PQerrorMessage(c)) : std::string("out of memory");
+    pq().conninfoFree(parsed);
+    pg_conn* c = pq().connectdb(dsn.c_str());
+    if (!c || pq().status(c) != CONNECTION_OK) {
+        const std::string why = c ? one_line(pq().errorMessage(c)) : std::string("out of memory");
         if (c) {
-            if (target.host.empty() && PQhost(c))
-                target.host = std::string(PQhost(c)) + ":" + PQport(c);
-            PQfinish(c);
+            if (target.host.empty() && pq().host(c))
+                target.host = std::string(pq().host(c)) + ":" + pq().port(c);
+            pq().finish(c);
         }
         return fail(Error(kind_of_connect_failure(why), "cannot connect: " + why,
                           target.to_string(), std::string(stage)));
     }
-    if (target.host.empty() && PQhost(c)) target.host = std::string(PQhost(c)) + ":" + PQport(c);
+    if (target.host.empty() && pq().host(c))
+        target.host = std::string(pq().host(c)) + ":" + pq().port(c);
     PgConnection conn(c, std::move(target), std::string(stage));
     // Timestamps as ISO 8601 in UTC, floats exact, and no notices on standard error.
-    PQsetNoticeProcessor(
+    pq().setNoticeProcessor(
         c, [](void*, const char*) {}, nullptr);
     CONVEYOR_TRY(conn.exec("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; "
                            "SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 1; "
@@ -159,8 +164,8 @@ PgConnection::PgConnection(PgConnection&& o) noexcept
 
 PgConnection& PgConnection::operator=(PgConnection&& o) noexcept {
     if (this != &o) {
-        if (copy_buf_) PQfreemem(copy_buf_);
-        if (c_) PQfinish(c_);
+        if (copy_buf_) pq().freemem(copy_buf_);
+        if (c_) pq().finish(c_);
         c_ = std::exchange(o.c_, nullptr);
         copy_buf_ = std::exchange(o.copy_buf_, nullptr);
         target_ = std::move(o.target_);
@@ -172,12 +177,12 @@ PgConnection& PgConnection::operator=(PgConnection&& o) noexcept {
 }
 
 PgConnection::~PgConnection() {
-    if (copy_buf_) PQfreemem(copy_buf_);
-    if (c_) PQfinish(c_);
+    if (copy_buf_) pq().freemem(copy_buf_);
+    if (c_) pq().finish(c_);
 }
 
 bool PgConnection::ok() const noexcept {
-    return c_ && PQstatus(c_) == CONNECTION_OK;
+    return c_ && pq().status(c_) == CONNECTION_OK;
 }
 
 Error PgConnection::failure(pg_result* r, std::string_view doing) {
@@ -185,13 +190,13 @@ Error PgConnection::failure(pg_result* r, std::string_view doing) {
     sqlstate_.clear();
     std::string message;
     if (r) {
-        const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        const char* state = pq().resultErrorField(r, PG_DIAG_SQLSTATE);
         sqlstate_ = state ? state : "";
-        const char* primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-        message = primary ? primary : one_line(PQresultErrorMessage(r));
-        if (const char* detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL))
+        const char* primary = pq().resultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+        message = primary ? primary : one_line(pq().resultErrorMessage(r));
+        if (const char* detail = pq().resultErrorField(r, PG_DIAG_MESSAGE_DETAIL))
             message += fmt::format(" ({})", one_line(detail));
-        if (const char* context = PQresultErrorField(r, PG_DIAG_CONTEXT)) {
+        if (const char* context = pq().resultErrorField(r, PG_DIAG_CONTEXT)) {
             // "COPY t, line 3, column id: ..." names the row of our data.
             const std::string_view ctx = context;
             if (const auto at = ctx.find(", line "); ctx.starts_with("COPY ") && at != ctx.npos) {
@@ -200,7 +205,7 @@ Error PgConnection::failure(pg_result* r, std::string_view doing) {
             }
         }
     }
-    if (message.empty()) message = c_ ? one_line(PQerrorMessage(c_)) : "no connection";
+    if (message.empty()) message = c_ ? one_line(pq().errorMessage(c_)) : "no connection";
     const ErrorKind kind = !ok()               ? ErrorKind::TempFail
                            : sqlstate_.empty() ? ErrorKind::Runtime
                                                : kind_of_sqlstate(sqlstate_);
@@ -210,7 +215,7 @@ Error PgConnection::failure(pg_result* r, std::string_view doing) {
 }
 
 Result<PgResult> PgConnection::check(PgResult r, std::string_view doing, int expected) {
-    const ExecStatusType got = r.get() ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    const ExecStatusType got = r.get() ? pq().resultStatus(r.get()) : PGRES_FATAL_ERROR;
     const bool done = got == PGRES_COMMAND_OK || got == PGRES_TUPLES_OK;
     if (got == expected || (done && (expected == PGRES_COMMAND_OK || expected == PGRES_TUPLES_OK)))
         return r;
@@ -218,7 +223,7 @@ Result<PgResult> PgConnection::check(PgResult r, std::string_view doing, int exp
 }
 
 Status PgConnection::exec(const std::string& sql) {
-    auto r = check(PgResult(PQexec(c_, sql.c_str())), "", PGRES_COMMAND_OK);
+    auto r = check(PgResult(pq().exec(c_, sql.c_str())), "", PGRES_COMMAND_OK);
     if (!r) return std::move(r).error();
     return {};
 }
@@ -229,22 +234,22 @@ Result<PgResult> PgConnection::query(const std::string& sql,
     values.reserve(params.size());
     for (const auto& p : params)
         values.push_back(p ? p->c_str() : nullptr);
-    return check(PgResult(PQexecParams(c_, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                                       values.data(), nullptr, nullptr, 0)),
+    return check(PgResult(pq().execParams(c_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                                          values.data(), nullptr, nullptr, 0)),
                  "", PGRES_TUPLES_OK);
 }
 
 Status PgConnection::send(const std::string& sql) {
-    if (!PQsendQuery(c_, sql.c_str())) return failure(nullptr, "");
+    if (!pq().sendQuery(c_, sql.c_str())) return failure(nullptr, "");
     return {};
 }
 
 Result<PgResult> PgConnection::receive() {
     PgResult last;
     std::optional<Error> error;
-    while (PGresult* r = PQgetResult(c_)) {
+    while (PGresult* r = pq().getResult(c_)) {
         PgResult owned(r);
-        const ExecStatusType st = PQresultStatus(r);
+        const ExecStatusType st = pq().resultStatus(r);
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
             if (!error) error = failure(r, "");
             continue;
@@ -256,18 +261,18 @@ Result<PgResult> PgConnection::receive() {
 }
 
 Status PgConnection::copy_in(const std::string& sql) {
-    if (!PQsendQuery(c_, sql.c_str())) return failure(nullptr, "COPY");
+    if (!pq().sendQuery(c_, sql.c_str())) return failure(nullptr, "COPY");
     // Statements before the COPY report their results first.
     for (;;) {
-        PgResult r(PQgetResult(c_));
+        PgResult r(pq().getResult(c_));
         if (!r.get())
             return Error(ErrorKind::Runtime, "COPY did not start", target_.to_string(), stage_);
-        const ExecStatusType st = PQresultStatus(r.get());
+        const ExecStatusType st = pq().resultStatus(r.get());
         if (st == PGRES_COPY_IN) return {};
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
             Error e = failure(r.get(), "");
-            while (PGresult* rest = PQgetResult(c_))
-                PQclear(rest);
+            while (PGresult* rest = pq().getResult(c_))
+                pq().clear(rest);
             return e;
         }
     }
@@ -275,24 +280,24 @@ Status PgConnection::copy_in(const std::string& sql) {
 
 Status PgConnection::copy_data(std::string_view data) {
     if (data.empty()) return {};
-    if (PQputCopyData(c_, data.data(), static_cast<int>(data.size())) != 1)
+    if (pq().putCopyData(c_, data.data(), static_cast<int>(data.size())) != 1)
         return failure(nullptr, "COPY");
     return {};
 }
 
 Status PgConnection::copy_abandon() {
-    if (PQputCopyEnd(c_, "the run was abandoned") != 1) return failure(nullptr, "COPY");
-    while (PGresult* r = PQgetResult(c_))
-        PQclear(r);
+    if (pq().putCopyEnd(c_, "the run was abandoned") != 1) return failure(nullptr, "COPY");
+    while (PGresult* r = pq().getResult(c_))
+        pq().clear(r);
     return {};
 }
 
 Status PgConnection::copy_end() {
-    if (PQputCopyEnd(c_, nullptr) != 1) return failure(nullptr, "COPY");
+    if (pq().putCopyEnd(c_, nullptr) != 1) return failure(nullptr, "COPY");
     std::optional<Error> error;
-    while (PGresult* r = PQgetResult(c_)) {
+    while (PGresult* r = pq().getResult(c_)) {
         PgResult owned(r);
-        const ExecStatusType st = PQresultStatus(r);
+        const ExecStatusType st = pq().resultStatus(r);
         if (st != PGRES_COMMAND_OK && !error) error = failure(r, "");
     }
     if (error) return *error;
@@ -300,17 +305,17 @@ Status PgConnection::copy_end() {
 }
 
 Status PgConnection::copy_out(const std::string& sql) {
-    if (!PQsendQuery(c_, sql.c_str())) return failure(nullptr, "COPY");
+    if (!pq().sendQuery(c_, sql.c_str())) return failure(nullptr, "COPY");
     for (;;) {
-        PgResult r(PQgetResult(c_));
+        PgResult r(pq().getResult(c_));
         if (!r.get())
             return Error(ErrorKind::Runtime, "COPY did not start", target_.to_string(), stage_);
-        const ExecStatusType st = PQresultStatus(r.get());
+        const ExecStatusType st = pq().resultStatus(r.get());
         if (st == PGRES_COPY_OUT) return {};
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
             Error e = failure(r.get(), "");
-            while (PGresult* rest = PQgetResult(c_))
-                PQclear(rest);
+            while (PGresult* rest = pq().getResult(c_))
+                pq().clear(rest);
             return e;
         }
     }
@@ -318,17 +323,17 @@ Status PgConnection::copy_out(const std::string& sql) {
 
 Result<std::optional<std::string_view>> PgConnection::copy_row() {
     if (copy_buf_) {
-        PQfreemem(copy_buf_);
+        pq().freemem(copy_buf_);
         copy_buf_ = nullptr;
     }
-    const int n = PQgetCopyData(c_, &copy_buf_, 0);
+    const int n = pq().getCopyData(c_, &copy_buf_, 0);
     if (n >= 0) return std::optional<std::string_view>(std::string_view(copy_buf_, n));
     if (n == -2) return fail(failure(nullptr, "COPY"));
     // The end of the data: the COPY's own result follows.
     std::optional<Error> error;
-    while (PGresult* r = PQgetResult(c_)) {
+    while (PGresult* r = pq().getResult(c_)) {
         PgResult owned(r);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK && !error) error = failure(r, "");
+        if (pq().resultStatus(r) != PGRES_COMMAND_OK && !error) error = failure(r, "");
     }
     if (error) return fail(std::move(*error));
     return std::optional<std::string_view>();
