@@ -8,26 +8,27 @@
 # env:
 #   SKIP_C1=1        skip C=1 (each C=1 run takes N*L = 100 s)
 #   CONCS="1 10 50 200"  concurrencies (C=1 is dropped by SKIP_C1)
-#   TWO_CONCS="10 50 200" concurrencies for the two-stage pipelines
-#   N=1000 DELAY_MS=100  rows and server latency
-#   SKIP_CURL=1      skip the xargs + curl comparison
+#   TWO_CONCS="10 50 200 1000" concurrencies for the two-stage pipelines (W2)
+#   N=2000 DELAY_MS=100  rows and server latency
+#   SKIP_CURL=1      skip the peers (xargs + curl, curl -Z, python3 aiohttp)
 #   REPEAT=3         runs per configuration when the bound is <= 30 s (the median is reported)
 #   BENCH_DIR        where delay_server.py and gen_data.py live (default <repo>/../shared/bench)
 #   SERVER=py        use ../shared/bench/delay_server.py instead of the C++ delay server
 #   RESULTS=path     where to write the table (default RESULTS.md next to this script)
 #
-# Starts delay_server.py on 127.0.0.1 (ephemeral port, stops itself after 900 s, stopped by
+# Starts the delay server on 127.0.0.1 (ephemeral port, stops itself after 900 s, stopped by
 # PID on exit), prints a markdown table and writes it with the machine description to
-# RESULTS.md next to this script.
+# RESULTS.md next to this script. Every row also gives the client's CPU time (user + system
+# of the command and its children) per request, conveyor's next to curl's and aiohttp's.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
 BENCH=${BENCH_DIR:-$ROOT/../shared/bench}
-N=${N:-1000}
+N=${N:-2000}
 DELAY_MS=${DELAY_MS:-100}
 CONCS=${CONCS:-"1 10 50 200"}
-TWO_CONCS=${TWO_CONCS:-"10 50 200"}
+TWO_CONCS=${TWO_CONCS:-"10 50 200 1000"}
 PY=/usr/bin/python3
 
 if [ "${SKIP_C1:-0}" = "1" ]; then
@@ -94,16 +95,17 @@ once() {
   curl -s "$U/__reset" > /dev/null
   local t0 t1 rc=0
   t0=$(now)
-  "$@" || rc=$?
+  /usr/bin/time -f "%U %S" -o "$WORK/cpu" "$@" || rc=$?
   t1=$(now)
+  local cpu; cpu=$(tail -n 1 "$WORK/cpu" | awk '{ printf "%.3f", $1 + $2 }')
   local st; st=$(curl -s "$U/__stats")
   local lines; lines=$( [ -f "$out" ] && wc -l < "$out" || echo 0)
-  printf '%s %s %s %s %s %s %s %s\n' "$(sub "$t1" "$t0")" "$rc" \
+  printf '%s %s %s %s %s %s %s %s %s\n' "$(sub "$t1" "$t0")" "$rc" \
     "$(echo "$st" | jq .max_concurrent_requests)" \
     "$(echo "$st" | jq '.connections_total - 1')" \
     "$(echo "$st" | jq .requests)" \
     "$(echo "$st" | jq -c .status | tr -d '{}" ')" "$lines" \
-    "$(echo "$st" | jq '.first_request_to_last_response_s // 0')"
+    "$(echo "$st" | jq '.first_request_to_last_response_s // 0')" "$cpu"
 }
 
 # run LABEL TOOL C BOUND MAXC_LIMIT OUTFILE cmd...
@@ -118,26 +120,28 @@ run() {
   for ((i = 0; i < reps; i++)); do results+=("$(once "$out" "$@")"); done
   local median; median=$(printf '%s\n' "${results[@]}" | sort -n -k1,1 | sed -n "$(( (reps + 1) / 2 ))p")
   local walls; walls=$(printf '%s\n' "${results[@]}" | awk '{ printf "%s%s", sep, $1; sep = " " }')
-  local wall rc maxc conns reqs codes lines span
-  read -r wall rc maxc conns reqs codes lines span <<< "$median"
+  local wall rc maxc conns reqs codes lines span cpu
+  read -r wall rc maxc conns reqs codes lines span cpu <<< "$median"
+  local per_req; per_req=$(awk -v c="$cpu" -v r="$reqs" 'BEGIN { if (r > 0) printf "%.0f", c * 1e6 / r; else printf "-" }')
   local ratio; ratio=$(awk -v w="$wall" -v b="$bound" -v s="$STARTUP" 'BEGIN { printf "%.3f", w / (b + s) }')
   local verdict="-"
   if [ "$tool" = conveyor ]; then
-    verdict=$(awk -v r="$ratio" -v m="$maxc" -v lim="$limit" -v rc="$rc" -v n="$lines" -v want="$N" \
-      'BEGIN { ok = (rc == 0 && n == want && r <= 1.10 && m <= lim && m >= 0.9 * lim);
+    # Within 5% of the bound, 10% at C >= 1000 (issue 20).
+    verdict=$(awk -v r="$ratio" -v m="$maxc" -v lim="$limit" -v rc="$rc" -v n="$lines" -v want="$N" -v c="$c" \
+      'BEGIN { ok = (rc == 0 && n == want && r <= (c >= 1000 ? 1.10 : 1.05) && m <= lim && m >= 0.9 * lim);
                printf "%s", ok ? "pass" : "FAIL" }')
   fi
   local row
-  row=$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s | %s |' \
-    "$label" "$tool" "$c" "$N" "$bound" "$wall" "$walls" "$ratio" "$span" "$maxc" "$limit" "$conns" "$reqs" "$codes" "$verdict")
+  row=$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s | %s | %s | %s |' \
+    "$label" "$tool" "$c" "$N" "$bound" "$wall" "$walls" "$ratio" "$span" "$maxc" "$limit" "$conns" "$reqs" "$codes" "$cpu" "$per_req" "$verdict")
   echo "$row"
   ROWS+=("$row")
 }
 
 gen() { sed "s/@C@/$2/g" "$HERE/$1.toml.in" > "$WORK/$1_c$2.toml"; echo "$WORK/$1_c$2.toml"; }
 
-HEADER='| workload | tool | C | N | bound (s) | measured (s) | all runs (s) | ratio | server span (s) | max in flight / limit | connections | requests | status | check |'
-SEP='|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|---|'
+HEADER='| workload | tool | C | N | bound (s) | measured (s) | all runs (s) | ratio | server span (s) | max in flight / limit | connections | requests | status | client CPU (s) | CPU / request (us) | check |'
+SEP='|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---|'
 echo "start-up (csv.read -> json.write, no HTTP, median of 3): ${STARTUP} s"
 echo "$HEADER"; echo "$SEP"
 
@@ -168,6 +172,11 @@ for C in $TWO_CONCS; do
       "tail -n +2 '$WORK/input.csv' | cut -d, -f1 | xargs -P $C -n 1 '$BENCH/w2/row_fetch.sh' $PORT > '$WORK/x.out'"
     run "two requests per row" "curl -Z (curl_parallel.sh)" "$C" "$dag" "$C" "$WORK/z.out" sh -c \
       "'$BENCH/w2/curl_parallel.sh' $PORT $C '$WORK/input.csv' '$WORK/z.out' 2> /dev/null"
+    # Two pipelined stages of C requests each, as conveyor's channel run (Debian python3-aiohttp).
+    if $PY -c 'import aiohttp' 2> /dev/null; then
+      run "two stages, pipelined" "python3 aiohttp (aio_client.py --mode stages)" "$C" "$chan" "$((2 * C))" \
+        "$WORK/a.out" "$PY" "$BENCH/w2/aio_client.py" "$PORT" "$C" "$WORK/input.csv" "$WORK/a.out" --mode stages
+    fi
   fi
 done
 
@@ -181,18 +190,19 @@ done
   echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs ($(lscpu | sed -n 's/^Thread(s) per core: *//p') thread(s) per core)"
   echo "- Memory: $(free -g | awk '/^Mem:/ { print $2 }') GiB; kernel $(uname -r); $(. /etc/os-release && echo "$PRETTY_NAME")"
   echo "- Load average (1, 5, 15 min) at the start: ${LOAD_START}; at the end: $(cut -d' ' -f1-3 /proc/loadavg) (a shared 2-CPU machine: other jobs ran at the same time)"
-  echo "- Server: \`delay_server.py --delay-ms $DELAY_MS\` (Python asyncio, same machine, 127.0.0.1); N = $N rows from \`gen_data.py $N\`"
+  echo "- Server: \`$(basename "${SERVER_CMD[-1]}") --delay-ms $DELAY_MS\` (same machine, 127.0.0.1; the C++ one unless SERVER=py); N = $N rows from \`gen_data.py $N\`"
   echo
   echo "## Reading the table"
   echo
   echo "- tools: conveyor (this build); xargs -P C curl (one curl process per request, as in /work/shared/bench/w2); curl -Z --parallel-max C (one curl process, its own keep-alive pool; for two requests per row the W2 script curl_parallel.sh, which fetches all 2N URLs with C in flight and joins them afterwards)."
   echo "- bound: the latency bound. One stage: N·L/C. Two chained stages under \`channel\`: N·L/C + L (both stages run at once); under \`dag\`: 2·N·L/C (the second stage starts when the first is done). xargs rows: the same bounds for the same work (row_fetch.sh makes its two requests one after the other)."
   echo "- measured: wall time of the whole command, start-up included; the median of ${REPEAT:-3} runs when the bound is <= 30 s (all runs listed), else one run. Start-up (csv.read -> json.write of the same file without HTTP, median of 3): ${STARTUP} s."
-  echo "- ratio: measured / (bound + start-up); the target is <= 1.10."
+  echo "- ratio: measured / (bound + start-up); the target is <= 1.05 (<= 1.10 at C >= 1000)."
+  echo "- client CPU: user + system time of the command and its children (/usr/bin/time), of the median run; per request: divided by the requests the server counted."
   echo "- server span: the server's time from the first request received to the last response sent (all of the waiting on the server plus the client's turnaround between a response and the next request; not start-up or writing the output)."
   echo "- max in flight: the server's max_concurrent_requests; limit is C (2C for two stages running at once under channel). Target for conveyor: 0.9·limit <= max <= limit."
   echo "- connections: TCP connections the server accepted during the run (keep-alive reuse shows as <= C for conveyor; curl opens one per request)."
-  echo "- check: pass when the run succeeded, wrote N records, ratio <= 1.10 and max in flight is within [0.9·limit, limit]."
+  echo "- check: pass when the run succeeded, wrote N records, the ratio is within its target and max in flight is within [0.9·limit, limit]."
   echo
   echo "$HEADER"
   echo "$SEP"
