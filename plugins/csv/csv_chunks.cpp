@@ -182,10 +182,12 @@ ChunkResult parse_chunk(const ChunkSetup& setup, InputFile input, std::uint64_t 
 
 ChunkedReader::ChunkedReader(std::shared_ptr<const ChunkSetup> setup, const InputFile& file,
                              WorkPool& pool, std::size_t window, std::uint64_t chunk_size,
-                             std::uint64_t from, std::uint64_t line)
+                             std::uint64_t from, std::uint64_t line,
+                             std::optional<std::uint64_t> end)
     : setup_(std::move(setup)), file_(file), jobs_(pool, window),
-      chunk_size_(std::max<std::uint64_t>(chunk_size, 1)), size_(file.size().value_or(0)),
-      next_start_(from), expect_(from), expect_line_(line) {}
+      chunk_size_(std::max<std::uint64_t>(chunk_size, 1)),
+      size_(end.value_or(file.size().value_or(0))), bounded_(end.has_value()), next_start_(from),
+      expect_(from), expect_line_(line) {}
 
 void ChunkedReader::top_up() {
     while (!jobs_.full() && next_start_ < size_) {
@@ -193,7 +195,10 @@ void ChunkedReader::top_up() {
         const bool exact = first_;
         first_ = false;
         std::optional<std::uint64_t> limit;
-        if (size_ - start > chunk_size_) limit = start + chunk_size_;
+        if (size_ - start > chunk_size_)
+            limit = start + chunk_size_;
+        else if (bounded_)
+            limit = size_;
         next_start_ = limit.value_or(size_);
         nominal_.push_back({start, limit});
         // A speculative chunk reads from the byte before its nominal start.
@@ -213,7 +218,10 @@ ChunkedReader::Step ChunkedReader::next() {
         top_up();
         Step step;
         if (jobs_.empty()) {
-            // Every chunk is done; a file that grew since it was opened is read on serially.
+            // Every chunk is done; a file that grew since it was opened is read on serially
+            // (a range ends where it ends).
+            step.end = true;
+            if (bounded_) return step;
             step.serial = true;
             step.offset = expect_;
             step.line = expect_line_;

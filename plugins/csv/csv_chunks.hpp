@@ -83,10 +83,11 @@ ChunkResult parse_chunk(const ChunkSetup& setup, InputFile input, std::uint64_t 
 /// order, or a stretch the serial reader must read instead. Runs on the source's thread.
 class ChunkedReader {
 public:
-    /// Reads `file` from `from` (the start of a record, on line `line`) to its end.
+    /// Reads `file` from `from` (the start of a record, on line `line`) to its end, or the
+    /// records that start before `end` (a shard's range).
     ChunkedReader(std::shared_ptr<const ChunkSetup> setup, const InputFile& file, WorkPool& pool,
                   std::size_t window, std::uint64_t chunk_size, std::uint64_t from,
-                  std::uint64_t line);
+                  std::uint64_t line, std::optional<std::uint64_t> end = std::nullopt);
 
     /// What follows in file order: batches (absolute lines), then maybe a stretch for the
     /// serial reader, which must read the records starting in [offset, limit) and then call
@@ -120,7 +121,8 @@ private:
     OrderedJobs<ChunkResult> jobs_;
     std::deque<Nominal> nominal_;
     std::uint64_t chunk_size_;
-    std::uint64_t size_;
+    std::uint64_t size_; ///< the file's size, or the range's end
+    bool bounded_;       ///< reading a range: nothing after size_, however the file grew
     std::uint64_t next_start_;
     std::uint64_t expect_;      ///< where the next record starts: checked chunks end here
     std::uint64_t expect_line_; ///< and its line

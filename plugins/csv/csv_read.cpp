@@ -10,6 +10,7 @@
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/stage/checkpoint_text.hpp"
 #include "conveyor/stage/following_source.hpp"
+#include "conveyor/stage/shard_filter.hpp"
 #include "csv_dialect.hpp"
 #include "csv_read_operator.hpp"
 #include "csv_typing.hpp"
@@ -54,6 +55,16 @@ public:
         // is redirected from a file.
         const bool checkpoints = config_.path != "-" && file->seekable();
         if (ctx.resume && !checkpoints) return cannot_resume(ctx, file->compression());
+        const bool rows = config_.shard && config_.shard->partition == Partition::Rows;
+        if (rows && (!checkpoints || file->compression() != Compression::None))
+            return fail(ErrorKind::Config,
+                        "partition = \"rows\" reads a byte range of a regular file, and this "
+                        "one is " +
+                            std::string(file->compression() != Compression::None
+                                            ? "compressed"
+                                            : "not a regular file") +
+                            " (use partition = \"hash\")",
+                        config_.path);
         if (ctx.mode == ExecutionMode::Streaming && !file->size()) {
             // A pipe in streaming mode: do not wait for the header while the run starts.
             return OpenedStage(make_csv_source(std::move(*file), config_, ctx), nullptr);
@@ -66,6 +77,7 @@ public:
             Status resumed = op->resume(*ctx.resume);
             if (!resumed) return std::move(resumed).error().in_stage(ctx.stage_id);
         }
+        if (rows) CONVEYOR_TRY(op->read_share(config_.shard->shard));
         // A regular file is parsed in chunks on the run's workers when it has more than one
         // (a pipe or a compressed file only reads in order).
         if (checkpoints && ctx.run && ctx.run->work_pool && ctx.run->work_pool->size() > 1)
@@ -77,7 +89,11 @@ public:
         if (empty)
             spdlog::warn("stage '{}': {} is empty (no header, no records)", ctx.stage_id,
                          config_.path);
-        OpenedStage opened(std::unique_ptr<SourceOperator>(std::move(op)), std::move(schema));
+        std::unique_ptr<SourceOperator> source = std::move(op);
+        if (config_.shard && config_.shard->partition == Partition::Hash)
+            source =
+                keep_shard_records(std::move(source), config_.shard->key, config_.shard->shard);
+        OpenedStage opened(std::move(source), std::move(schema));
         // Every record has exactly the header's fields (ragged rows are padded or refused).
         opened.fixed_schema = !empty;
         opened.checkpoints = checkpoints;
@@ -125,6 +141,7 @@ const OptionTable<CsvReadOptions>& csv_read_options() {
                   .max = static_cast<double>(std::uint64_t{1} << 40),
                   .unit = OptionUnit::Bytes,
                   .example = "\"4MiB\""})
+            .embed(&CsvReadOptions::partition, partition_options())
             .add("follow", &CsvReadOptions::follow,
                  {.description = "Keep reading what is appended to the file, like `tail -F`, "
                                  "until the run is stopped (SIGINT/SIGTERM); a file rotated by "
@@ -177,6 +194,7 @@ std::unique_ptr<Stage> build_csv_read(BuildContext& ctx, const CsvReadOptions& o
     }
     config.follow = o.follow;
     config.chunk_size = o.chunk_size;
+    config.shard = source_shard(ctx, o.partition, o.path);
     if (config.follow) {
         if (config.path == "-")
             ctx.error("follow", "follow = true reads a file as it grows; standard input is "
@@ -250,6 +268,7 @@ FunctionDescriptor csv_read_descriptor() {
         "everything else (including 007, +1 and quoted \"\") stays a string. Errors name the "
         "file and the line where the record starts.";
 
+    fn.partitions = true;
     fn.options = csv_read_options().specs();
     fn.factory = bind_options(csv_read_options(), build_csv_read);
     return fn;

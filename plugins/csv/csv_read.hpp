@@ -3,6 +3,7 @@
 #include "conveyor/format/column_types.hpp"
 #include "conveyor/io/input_file.hpp"
 #include "conveyor/option/option_table.hpp"
+#include "conveyor/registry/partition_options.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/stage.hpp"
 #include "csv_dialect.hpp"
@@ -29,6 +30,7 @@ struct CsvReadOptions {
     bool follow = false;
     StringPairs types; ///< column = type name, overriding inference for those columns
     std::uint64_t chunk_size = kDefaultChunkSize;
+    PartitionOptions partition;
 };
 
 /// csv.read's definition, built from validated options (the defaults are the options').
@@ -47,6 +49,8 @@ struct CsvReadConfig {
     bool follow = CsvReadOptions{}.follow;
     std::size_t block_size = kDefaultBlockSize; ///< internal knob for tests
     std::uint64_t chunk_size = CsvReadOptions{}.chunk_size;
+    /// A sharded run: the share of the records this run reads.
+    std::optional<SourceShard> shard;
 };
 
 /// What the segments of one followed file share: the header read from the first one.

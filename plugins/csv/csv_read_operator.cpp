@@ -4,6 +4,7 @@
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/core/work_pool.hpp"
 #include "conveyor/exec/stage_errors.hpp"
+#include "conveyor/io/record_ranges.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/stage/checkpoint_text.hpp"
@@ -198,7 +199,7 @@ Result<bool> CsvReadOperator::next_serial(Emitter& out) {
         if (*fetched == CsvReader::Fetch::WouldWait) break;
         if (*fetched == CsvReader::Fetch::End) {
             // The limit of a stretch read for a chunked read, or the end of the input.
-            (reader_.at_limit() ? stretch_ended_ : done_) = true;
+            (reader_.at_limit() && in_stretch_ ? stretch_ended_ : done_) = true;
             break;
         }
         if (fields_.size() != width_) {
@@ -246,13 +247,13 @@ Result<bool> CsvReadOperator::next_serial(Emitter& out) {
     records_ += batch.rows();
     emitted_up_to(consumed, reader_.next_line());
     if (!batch.empty()) out.emit(std::move(batch));
-    if (done_) end_of_input();
+    if (done_) CONVEYOR_TRY(end_of_input());
     return !done_;
 }
 
 void CsvReadOperator::start_chunks() {
     const std::uint64_t from = reader_.bytes_consumed();
-    const std::uint64_t size = reader_.file().size().value_or(0);
+    const std::uint64_t size = share_end_.value_or(reader_.file().size().value_or(0));
     if (size <= from || size - from <= chunk_size_) return; // one chunk: the serial reader
     auto setup = std::make_shared<ChunkSetup>();
     setup->reader =
@@ -274,7 +275,7 @@ void CsvReadOperator::start_chunks() {
     // memory stays a few chunks.
     chunks_ =
         std::make_unique<ChunkedReader>(std::move(setup), reader_.file(), *pool_, 2 * pool_->size(),
-                                        chunk_size_, from, reader_.next_line());
+                                        chunk_size_, from, reader_.next_line(), share_end_);
 }
 
 void CsvReadOperator::emit_ready(Emitter& out) {
@@ -329,7 +330,7 @@ Result<bool> CsvReadOperator::next_chunked(Emitter& out) {
         // its block: the chunks parsed ahead are not passed on (a resumed run reads them).
         if (chunks_end_ || (run_ && run_->stop_requested())) {
             done_ = true;
-            end_of_input();
+            CONVEYOR_TRY(end_of_input());
             return false;
         }
         ChunkedReader::Step step = chunks_->next();
@@ -448,15 +449,54 @@ Error CsvReadOperator::ragged_error() const {
     return Error(ErrorKind::Data, std::move(msg), reader_.where());
 }
 
-void CsvReadOperator::end_of_input() {
+Status CsvReadOperator::read_share(ShardId shard) {
+    const std::uint64_t data_line = config_.headers ? reader_.next_line() : 1;
+    Result<RecordRange> range =
+        record_range(reader_.file(), data_start_, data_line, shard, config_.quote);
+    if (!range) return std::move(range).error();
+    share_end_ = range->end;
+    // A file without a header row had its first record read for its width: it is shard 0's
+    // (when that shard has any records) and the reader stands after it.
+    const bool first_read = !config_.headers && !config_.columns;
+    if (range->begin == range->end) {
+        pending_.reset();
+        done_ = true;
+        emitted_up_to(range->begin, range->line);
+        return {};
+    }
+    if (!(first_read && range->begin == 0)) {
+        pending_.reset();
+        CONVEYOR_TRY(reader_.resume_at(range->begin, range->line));
+        consumed_mark_ = range->begin;
+        emitted_up_to(range->begin, range->line);
+    }
+    reader_.set_limit(range->end);
+    if (metrics_) metrics_->bytes_total.store(range->end - range->begin);
+    return {};
+}
+
+Status CsvReadOperator::end_of_input() {
     done_ = true;
-    if (skipped_ == 0) return;
+    // (A stop request ends the input early: no range is complete then.)
+    if (share_end_ && emitted_offset_ != *share_end_ && !(run_ && run_->stop_requested())) {
+        const std::uint64_t end = *share_end_;
+        share_end_.reset(); // reported once
+        return Error(ErrorKind::Data,
+                     fmt::format("partition = \"rows\": this shard's records end at byte {}, "
+                                 "not at byte {} where the next shard's start (the quoting is "
+                                 "not RFC 4180's, e.g. a quote inside an unquoted field): use "
+                                 "partition = \"hash\" for this file",
+                                 emitted_offset_, end),
+                     reader_.display_name());
+    }
+    if (skipped_ == 0) return {};
     spdlog::warn("{}: skipped {} row{} whose field count differs from the {} column{} expected "
                  "(on_ragged = \"skip\"); the first was at {}",
                  reader_.display_name(), skipped_, skipped_ == 1 ? "" : "s", width_,
                  width_ == 1 ? "" : "s",
                  fmt::format("{}:{}", reader_.display_name(), first_skipped_));
     skipped_ = 0;
+    return {};
 }
 
 } // namespace conveyor::plugins::csv

@@ -41,6 +41,12 @@ public:
     Status resume(std::string_view text);
     /// After start() and resume(), for a seekable file: parse the rest in chunks of about
     /// `chunk_size` bytes on `pool` (when more than one chunk is left).
+    /// After start(), in a sharded run with partition = "rows": reads only the records that
+    /// start in `shard`'s byte range (io/record_ranges.hpp); at the end it checks that the last
+    /// record ended exactly where the next shard's range starts (a data error otherwise: the
+    /// file's quoting is not what the range rule assumes, and a record would be lost or read
+    /// twice).
+    Status read_share(ShardId shard);
     void use_workers(WorkPool& pool, std::uint64_t chunk_size) noexcept {
         pool_ = &pool;
         chunk_size_ = chunk_size;
@@ -64,7 +70,9 @@ private:
     /// Converts the declared columns of fields_ (new text into `into`'s arena); a field that
     /// is not of its type is a data error naming file:line, the column and the value.
     std::optional<Error> apply_types(Batch& into);
-    void end_of_input();
+    /// The input ended (done_): warns of skipped rows; fails when a shard's range did not end
+    /// on a record start.
+    Status end_of_input();
     void emitted_up_to(std::uint64_t offset, std::uint64_t line) noexcept {
         emitted_offset_ = offset;
         emitted_line_ = line;
@@ -103,6 +111,8 @@ private:
     bool in_stretch_ = false;
     bool stretch_ended_ = false;
     bool chunks_end_ = false; ///< nothing follows the ready batches and the stretch
+    /// read_share(): where the shard's byte range ends (the next shard's first record).
+    std::optional<std::uint64_t> share_end_;
 };
 
 } // namespace conveyor::plugins::csv

@@ -529,6 +529,7 @@ FunctionDescriptor csv_write_descriptor() {
     FunctionDescriptor fn;
     fn.name = "csv.write";
     fn.role = StageRole::Sink;
+    fn.writes_files = true;
     fn.min_inputs = 1;
     fn.max_inputs = kUnboundedInputs;
     fn.summary = "Write records to a CSV file (or standard output)";

@@ -341,6 +341,7 @@ FunctionDescriptor distinct_apply() {
     fn.min_inputs = 1;
     fn.max_inputs = 1;
     fn.needs_whole_input = true;
+    fn.shard_key_options = {"columns"};
     fn.factory = bind_options(distinct_options(), build_distinct);
     return fn;
 }

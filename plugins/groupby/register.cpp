@@ -506,6 +506,7 @@ FunctionDescriptor groupby_apply() {
     fn.min_inputs = 1;
     fn.max_inputs = 1;
     fn.needs_whole_input = true;
+    fn.shard_key_options = {"by"};
     fn.factory = bind_options(groupby_options(), build_groupby);
     return fn;
 }

@@ -740,6 +740,7 @@ FunctionDescriptor join_apply() {
     fn.min_inputs = 2;
     fn.max_inputs = 2;
     fn.needs_whole_input = true;
+    fn.shard_key_options = {"on", "left_on", "right_on"};
     fn.factory = bind_options(join_options(), build_join);
     return fn;
 }

@@ -8,6 +8,7 @@
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/stage/checkpoint_text.hpp"
 #include "conveyor/stage/following_source.hpp"
+#include "conveyor/stage/shard_filter.hpp"
 #include "json_batch_builder.hpp"
 #include "json_splitter.hpp"
 
@@ -361,7 +362,11 @@ public:
         }
         Result<SchemaRef> schema = op->prime();
         if (!schema.ok()) return std::move(schema).error();
-        OpenedStage opened(std::unique_ptr<SourceOperator>(std::move(op)), std::move(*schema));
+        std::unique_ptr<SourceOperator> source = std::move(op);
+        if (config_.shard) // partition = "hash" (the factory refuses "rows")
+            source =
+                keep_shard_records(std::move(source), config_.shard->key, config_.shard->shard);
+        OpenedStage opened(std::move(source), std::move(*schema));
         opened.checkpoints = checkpoints;
         return opened;
     }

@@ -3,6 +3,7 @@
 #include "conveyor/format/column_types.hpp"
 #include "conveyor/io/input_file.hpp"
 #include "conveyor/option/option_table.hpp"
+#include "conveyor/registry/partition_options.hpp"
 #include "conveyor/stage/stage.hpp"
 #include "json_format.hpp"
 
@@ -27,6 +28,9 @@ struct JsonReadConfig {
     /// `types`: field = type name, as written (checked and parsed into column_types).
     StringPairs types;
     std::vector<std::pair<std::string, coltype::ColumnType>> column_types;
+    PartitionOptions partition;
+    /// A sharded run: the share of the records this run reads (partition = "hash").
+    std::optional<SourceShard> shard;
 };
 
 std::unique_ptr<Stage> make_json_read(JsonReadConfig config);

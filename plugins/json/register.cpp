@@ -48,7 +48,8 @@ const OptionTable<JsonReadConfig>& read_options() {
                                  "until the run is stopped (SIGINT/SIGTERM); a file rotated by "
                                  "rename or truncated is read again from its beginning. Needs "
                                  "execution_mode = \"streaming\"; file.watch does the same "
-                                 "with more choices."});
+                                 "with more choices."})
+            .embed(&JsonReadConfig::partition, partition_options());
     return table;
 }
 
@@ -98,6 +99,12 @@ std::unique_ptr<Stage> build_read(BuildContext& ctx, JsonReadConfig config) {
             return nullptr;
         }
     }
+    config.shard = source_shard(ctx, config.partition, config.path);
+    if (config.shard && config.shard->partition == Partition::Rows) {
+        ctx.error("partition", "json.read divides its records by partition = \"hash\" (with "
+                               "key = \"...\") only; \"rows\" is csv.read's");
+        return nullptr;
+    }
     return json::make_json_read(std::move(config));
 }
 
@@ -113,6 +120,12 @@ std::unique_ptr<Stage> build_write(BuildContext& ctx, JsonWriteConfig config) {
     if (config.writing.append && config.format != JsonFormat::Jsonl) {
         ctx.error("append", "append = true needs format = \"jsonl\" (records can be added to "
                             "the end of a JSON Lines file, not inside a JSON array)");
+        return nullptr;
+    }
+    if (ctx.global().shard && config.format != JsonFormat::Jsonl) {
+        ctx.error("format", "a sharded run writes parts that `conveyor finalize` concatenates, "
+                            "which JSON Lines allows and one JSON array does not: use format = "
+                            "\"jsonl\"");
         return nullptr;
     }
     if (config.pretty && config.format == JsonFormat::Jsonl)
@@ -139,6 +152,7 @@ void register_json(Registry& registry) {
             "objects and arrays stay nested; numbers keep their spelling (1.0 stays 1.0, big "
             "integers keep every digit). Malformed input stops the run with the file, line and "
             "column of the problem.";
+        fn.partitions = true;
         fn.options = read_options().specs();
         fn.min_inputs = 0;
         fn.max_inputs = 0;
@@ -158,6 +172,7 @@ void register_json(Registry& registry) {
             "strings are escaped and invalid UTF-8 is replaced by U+FFFD. The file appears only "
             "when the run succeeds (written to a temporary file, then renamed) unless append = "
             "true adds to it as records come; \"-\" writes to standard output.";
+        fn.writes_files = true;
         fn.options = write_options().specs();
         fn.min_inputs = 1;
         fn.max_inputs = kUnboundedInputs;

@@ -7,6 +7,7 @@
 #include "fan_in.hpp"
 #include "overrides.hpp"
 #include "sections.hpp"
+#include "sharding.hpp"
 #include "stage_options.hpp"
 #include "toml_limits.hpp"
 #include "toml_util.hpp"
@@ -719,6 +720,7 @@ std::optional<PipelineSpec> Loader::load(std::string_view text) {
     if (const toml::node* n = root.get("global"))
         config::read_global_section(ctx_, *n, registry_, spec.global);
     if (options_.executor_override) spec.global.executor = *options_.executor_override;
+    spec.global.shard = options_.shard;
     // dag waits for each stage's whole output, which an endless source never finishes:
     // streaming pipelines run with the channel executor (what validate and --dry-run show).
     if (spec.global.execution_mode == ExecutionMode::Streaming &&
@@ -775,6 +777,7 @@ std::optional<PipelineSpec> Loader::load(std::string_view text) {
         out.buffer = s.buffer;
         spec.stages.push_back(std::move(out));
     }
+    if (!config::check_sharding(ctx_, spec)) return std::nullopt;
     return spec;
 }
 

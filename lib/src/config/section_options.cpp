@@ -130,7 +130,31 @@ const OptionTable<GlobalSpec>& global_options() {
                  {.description = "Records between checkpoints, and journal entries between "
                                  "fsyncs (for --resume); 0 turns checkpoints off.",
                   .min = 0,
-                  .max = static_cast<double>(kMaxCheckpointInterval)});
+                  .max = static_cast<double>(kMaxCheckpointInterval)})
+            .add_choice("partition", &GlobalSpec::partition,
+                        spellings<Partition>(partition_names(), parse_partition),
+                        {.description = "A sharded run (conveyor run --shard I/N, backend): how "
+                                        "each source that does not say otherwise divides its "
+                                        "records: \"rows\" (record-aligned byte ranges of a CSV "
+                                        "file), \"hash\" (the shard picked by partition_key's "
+                                        "value; group-by, distinct and join on that key give "
+                                        "one run's result). See docs/scale-out.md."})
+            .add("partition_key", &GlobalSpec::partition_key,
+                 {.description = "partition = \"hash\": the field whose value picks a "
+                                 "record's shard (a source's own `key` overrides it).",
+                  .example = "\"customer_id\""})
+            .add_choice("backend", &GlobalSpec::backend,
+                        spellings<Backend>(backend_names(), parse_backend),
+                        {.description = "none: one process. local: `conveyor run` runs "
+                                        "`processes` shards as processes on this machine, then "
+                                        "finalizes. auto: a shard from the environment when a "
+                                        "batch engine started us (SLURM_ARRAY_TASK_ID, "
+                                        "JOB_COMPLETION_INDEX, CONVEYOR_SHARD), else local."})
+            .add("processes", &GlobalSpec::processes,
+                 {.description = "backend = \"local\": the number of shards (processes); 0 = "
+                                 "one per hardware thread.",
+                  .min = 0,
+                  .max = 4096});
     return table;
 }
 

@@ -19,6 +19,11 @@ constexpr Spelling<ErrorStrategy> kStrategies[] = {{"stop", ErrorStrategy::Stop}
 constexpr Spelling<ExecutionMode> kModes[] = {{"batch", ExecutionMode::Batch},
                                               {"streaming", ExecutionMode::Streaming}};
 
+constexpr Spelling<Partition> kPartitions[] = {{"rows", Partition::Rows},
+                                               {"hash", Partition::Hash}};
+constexpr Spelling<Backend> kBackends[] = {
+    {"none", Backend::None}, {"local", Backend::Local}, {"auto", Backend::Auto}};
+
 template <class E, std::size_t N>
 std::string_view name_of(const Spelling<E> (&table)[N], E value) noexcept {
     for (const Spelling<E>& s : table)
@@ -75,6 +80,23 @@ const std::vector<std::string>& on_exhausted_names() {
         std::erase(v, std::string(to_string(ErrorStrategy::Retry)));
         return v;
     }();
+    return names;
+}
+std::string_view to_string(Partition partition) noexcept {
+    return name_of(kPartitions, partition);
+}
+std::optional<Partition> parse_partition(std::string_view name) noexcept {
+    return value_of(kPartitions, name);
+}
+const std::vector<std::string>& partition_names() {
+    static const std::vector<std::string> names = names_of(kPartitions);
+    return names;
+}
+std::optional<Backend> parse_backend(std::string_view name) noexcept {
+    return value_of(kBackends, name);
+}
+const std::vector<std::string>& backend_names() {
+    static const std::vector<std::string> names = names_of(kBackends);
     return names;
 }
 const std::vector<std::string>& execution_mode_names() {

@@ -27,6 +27,9 @@ struct LoadOptions {
     std::function<std::optional<std::string>(std::string_view)> getenv;
     /// `conveyor run --executor`: replaces `[global] executor`.
     std::optional<ExecutorKind> executor_override;
+    /// `conveyor run --shard I/N`: GlobalSpec::shard (the sources read their share, and the
+    /// loader refuses stages whose sharded result would differ from one run's).
+    std::optional<ShardId> shard;
     /// `conveyor run --set KEY=VALUE` (and --workers, ...), in order: put into the pipeline's
     /// TOML before it is read (config/overrides.hpp).
     std::vector<std::string> overrides;

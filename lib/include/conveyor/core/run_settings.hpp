@@ -18,6 +18,19 @@ namespace conveyor {
 enum class ExecutionMode : std::uint8_t { Batch, Streaming };
 enum class ExecutorKind : std::uint8_t { Dag, Channel, Async };
 enum class ErrorStrategy : std::uint8_t { Stop, Continue, Retry };
+/// How a sharded run divides a source's records (`partition`): record-aligned byte ranges,
+/// or the hash of a key field.
+enum class Partition : std::uint8_t { Rows, Hash };
+/// `[global] backend`: one process (none), N shards as processes here (local), or shards from
+/// the environment of the engine that started us when it says so, else local (auto).
+enum class Backend : std::uint8_t { None, Local, Auto };
+
+/// Shard `index` of `count` (`--shard I/N`): 0 <= index < count.
+struct ShardId {
+    std::uint32_t index = 0;
+    std::uint32_t count = 1;
+    friend bool operator==(const ShardId&, const ShardId&) = default;
+};
 
 // Each enum's spellings in pipeline files and on the command line exist once (run_settings.cpp):
 // to_string() gives a value's, parse_*() reads one, *_names() lists them (documentation order).
@@ -27,6 +40,11 @@ std::string_view to_string(ExecutionMode mode) noexcept;
 std::optional<ExecutorKind> parse_executor(std::string_view name) noexcept;
 std::optional<ErrorStrategy> parse_strategy(std::string_view name) noexcept;
 std::optional<ExecutionMode> parse_execution_mode(std::string_view name) noexcept;
+std::string_view to_string(Partition partition) noexcept;
+std::optional<Partition> parse_partition(std::string_view name) noexcept;
+const std::vector<std::string>& partition_names();
+std::optional<Backend> parse_backend(std::string_view name) noexcept;
+const std::vector<std::string>& backend_names();
 const std::vector<std::string>& executor_names();
 const std::vector<std::string>& strategy_names();
 /// What `on_exhausted` takes: the strategies but retry.
@@ -57,6 +75,15 @@ struct GlobalSpec {
     std::string state_dir;
     bool lock = false;                        ///< one run at a time per pipeline (also --lock)
     std::uint64_t checkpoint_interval = 1000; ///< records between checkpoints (--resume)
+    /// A sharded run's partitioning of every source that does not give its own `partition`.
+    Partition partition = Partition::Rows;
+    /// partition = "hash": the field whose value picks the shard (a source's `key` overrides).
+    std::string partition_key;
+    Backend backend = Backend::None;
+    std::size_t processes = 0; ///< backend "local": shards (processes); 0 = hardware threads
+    /// Set by `conveyor run --shard I/N` (LoadOptions::shard), never by the file: the sources
+    /// read only their share of the records and the file sinks write parts.
+    std::optional<ShardId> shard;
 };
 
 /// `[error_handling]` (run-wide) and `[stages.error_handling]` (one stage's override; the

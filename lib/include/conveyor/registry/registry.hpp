@@ -60,6 +60,17 @@ struct FunctionDescriptor {
     /// finds the fan-out its inputs descend from (StageSpec::fan_out) through stages that
     /// keep lineage, and the run numbers that stage's records and feeds them to it as well.
     bool gathers = false;
+    /// A source that reads only its shard's records under `conveyor run --shard I/N` (its
+    /// options embed partition_options(): `partition`, `key`).
+    bool partitions = false;
+    /// A file sink whose `path` a sharded run writes as parts (NAME.part-0000I-of-0000N.EXT)
+    /// for `conveyor finalize` to put together.
+    bool writes_files = false;
+    /// A stage that needs its whole input, under --shard: the options naming the fields whose
+    /// equal values must meet in one shard (group-by's `by`), so that hash partitioning on one
+    /// of them makes each shard's result final. Empty: it cannot run sharded (sort: the parts
+    /// would each be sorted, not the whole).
+    std::vector<std::string> shard_key_options;
     StageFactory factory;
     std::string plugin; ///< filled in by Registry::add
 

@@ -1,0 +1,36 @@
+#pragma once
+
+#include "conveyor/core/run_settings.hpp"
+#include "conveyor/option/option_table.hpp"
+
+#include <optional>
+#include <string>
+
+namespace conveyor {
+
+class BuildContext;
+
+/// A partitioning source's `partition` and `key` options (csv.read, json.read embed them):
+/// how it divides its records in a sharded run. Unset, [global] partition and partition_key
+/// apply.
+struct PartitionOptions {
+    std::optional<Partition> partition;
+    std::string key;
+};
+
+OptionTable<PartitionOptions> partition_options();
+
+/// What a source reads in a sharded run.
+struct SourceShard {
+    ShardId shard;
+    Partition partition = Partition::Rows;
+    std::string key; ///< partition = hash
+};
+
+/// The share of a source whose options are `o`, or nullopt when the run is not sharded
+/// (GlobalSpec::shard). Reports what cannot work: "hash" without a key, "rows" of standard
+/// input (`path` "-"), which has no byte ranges.
+std::optional<SourceShard> source_shard(BuildContext& ctx, const PartitionOptions& o,
+                                        const std::string& path);
+
+} // namespace conveyor
