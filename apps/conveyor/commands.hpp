@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,8 @@ namespace conveyor::cli {
 
 /// Called first in main(): keeps argv for use_huge_pages().
 void note_start(char** argv);
+/// The argv note_start() kept (for running ourselves again: huge pages, local shards).
+char** start_argv();
 /// Starts the process again with glibc's transparent huge pages on, where the machine gives
 /// them only to those who ask (returns when it does not: already done, turned off with
 /// CONVEYOR_HUGE_PAGES=0, GLIBC_TUNABLES set by the user, under valgrind).
@@ -41,6 +44,19 @@ struct RunArgs {
     std::optional<std::string> workers;
     std::optional<std::string> concurrency;
     std::optional<std::string> batch_size;
+    /// --shard I/N or auto: run one shard (stage its parts, then commit them).
+    std::optional<std::string> shard;
+    /// --shards N: the shard count for --shard auto when the environment does not say it.
+    std::optional<std::uint32_t> shards;
+    /// --attempt ID: names this attempt's staged files (default: a random id).
+    std::optional<std::string> attempt;
+};
+
+struct FinalizeArgs {
+    std::string file;
+    std::optional<std::uint32_t> shards;
+    bool keep_parts = false;
+    std::vector<std::string> sets;
 };
 
 /// "30s", "1.5m", "500ms", "2h" or plain seconds, up to 24h; nullopt when malformed, negative,
@@ -64,6 +80,7 @@ struct ExplainArgs {
 };
 
 int cmd_run(const RunArgs& args);
+int cmd_finalize(const FinalizeArgs& args);
 int cmd_replay(const ReplayArgs& args);
 int cmd_validate(const std::string& file, bool connect);
 int cmd_list();

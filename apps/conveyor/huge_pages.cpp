@@ -23,6 +23,10 @@ bool g_restarted = false;
 constexpr const char* kRestarted = "CONVEYOR_RESTARTED_FOR_HUGE_PAGES";
 } // namespace
 
+char** start_argv() {
+    return g_argv;
+}
+
 void note_start(char** argv) {
     g_argv = argv;
     if (std::getenv(kRestarted) != nullptr) {

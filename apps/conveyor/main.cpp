@@ -104,6 +104,39 @@ int main(int argc, char** argv) {
                        : "expected a duration up to 24h, such as 30s, 2m or 500ms";
         });
 
+    run->add_option("--shard", run_args.shard,
+                    "Run shard I of N (counted from 0) of a partitioned run, writing parts for "
+                    "`conveyor finalize`; auto: the shard the batch engine's environment names "
+                    "(SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX, CONVEYOR_SHARD)")
+        ->type_name("I/N|auto");
+    run->add_option("--shards", run_args.shards,
+                    "With --shard auto: the number of shards, when the environment does not "
+                    "say it")
+        ->type_name("N");
+    run->add_option("--attempt", run_args.attempt,
+                    "With --shard: the id naming this attempt's files until they are committed "
+                    "(default: random)")
+        ->type_name("ID");
+
+    cli::FinalizeArgs finalize_args;
+    CLI::App* finalize = app.add_subcommand(
+        "finalize", "Check the parts a sharded run committed and put each output together");
+    finalize->add_option("file", finalize_args.file, "Pipeline file (TOML)")
+        ->required()
+        ->type_name("FILE");
+    finalize
+        ->add_option("--shards", finalize_args.shards,
+                     "The number of shards (default: what the committed parts say)")
+        ->type_name("N");
+    finalize->add_flag("--keep-parts", finalize_args.keep_parts,
+                       "Leave the parts as they are and write _SUCCESS beside them instead of "
+                       "concatenating them");
+    finalize
+        ->add_option("--set", finalize_args.sets,
+                     "Set a pipeline value as `conveyor run --set` does (the same as the run's)")
+        ->type_name("KEY=VALUE")
+        ->allow_extra_args(false);
+
     cli::ReplayArgs replay_args;
     CLI::App* replay = app.add_subcommand(
         "replay", "Feed the records a stage dead-lettered back into that stage and run it and "
@@ -197,6 +230,7 @@ int main(int argc, char** argv) {
     }
 
     if (*run) return cli::cmd_run(run_args);
+    if (*finalize) return cli::cmd_finalize(finalize_args);
     if (*validate) return cli::cmd_validate(validate_file, validate_connect);
     if (*replay) return cli::cmd_replay(replay_args);
     if (*list) return cli::cmd_list();

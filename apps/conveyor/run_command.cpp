@@ -1,6 +1,8 @@
 // `conveyor run`: load, check what the user asked to observe, take the lock, open the journal,
 // start the observers, run, report. Each step is a function below; cmd_run is their sequence.
 
+#include "run_command.hpp"
+
 #include "commands.hpp"
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/core/suggest.hpp"
@@ -17,8 +19,10 @@
 #include "conveyor/obs/summary.hpp"
 #include "conveyor/obs/tap.hpp"
 #include "conveyor/obs/terminal.hpp"
+#include "local_backend.hpp"
 #include "plan.hpp"
 #include "session.hpp"
+#include "shard_run.hpp"
 
 #include <chrono>
 #include <csignal>
@@ -56,7 +60,8 @@ const StageSpec* uses_standard_stream(const PipelineSpec& p, StageRole role,
     return nullptr;
 }
 
-/// --set, --workers, --concurrency and --batch-size as overrides of the file, in that order.
+} // namespace
+
 LoadOptions load_options(const RunArgs& args) {
     LoadOptions options;
     options.executor_override = executor_kind(args.executor);
@@ -66,6 +71,8 @@ LoadOptions load_options(const RunArgs& args) {
     if (args.batch_size) options.overrides.push_back("global.batch_size=" + *args.batch_size);
     return options;
 }
+
+namespace {
 
 /// A pipeline read from standard input cannot also read its records from there.
 Step check_standard_input(const RunArgs& args, const PipelineSpec& p) {
@@ -379,9 +386,34 @@ void print_ending(const RunArgs& args, const PipelineSpec& p, const RunReport& r
 int cmd_run(const RunArgs& args) {
     configure_logging(pick_level(args.log_level, args.quiet, "info"));
     const LoadOptions options = load_options(args);
+    Result<std::optional<ShardId>> shard = shard_of_run(args);
+    if (!shard) {
+        print_err("conveyor: " + shard.error().message + "\n");
+        return exit_codes::kUsage;
+    }
+    if (*shard) return run_shard(args, options, **shard);
     Loaded loaded = load(args.file, options);
     if (!loaded.pipeline) return loaded.exit_code;
-    const PipelineSpec& p = *loaded.pipeline;
+    if (loaded.pipeline->global.backend != Backend::None && !args.dry_run) {
+        if (loaded.pipeline->global.backend == Backend::Auto) {
+            // A shard from the engine that started us, if one did; else local.
+            Result<std::optional<ShardId>> env =
+                shard_from_environment(process_environment(), args.shards);
+            if (!env) {
+                print_err("conveyor: " + env.error().message + "\n");
+                return exit_codes::kUsage;
+            }
+            if (*env) return run_shard(args, options, **env);
+        }
+        configure_logging(
+            pick_level(args.log_level, args.quiet, loaded.pipeline->global.log_level));
+        return run_local(args, *loaded.pipeline);
+    }
+    return run_loaded(args, *loaded.pipeline, options, nullptr);
+}
+
+int run_loaded(const RunArgs& args, const PipelineSpec& p, const LoadOptions& options,
+               obs::RunStats* stats_out) {
     configure_logging(pick_level(args.log_level, args.quiet, p.global.log_level));
     if (Step end = check_standard_input(args, p)) return *end;
     if (args.dry_run) return print_plan(p, options);
@@ -416,6 +448,7 @@ int cmd_run(const RunArgs& args) {
     observers.stop();
 
     const obs::RunStats stats = final_stats(description, metrics, report);
+    if (stats_out) *stats_out = stats;
     const std::optional<Error> side_error = write_side_outputs(args, observers, stats, metrics);
     print_summary(args, stats, terminal);
     close_journal(*journal, report);
