@@ -1,0 +1,173 @@
+// conveyor run --shard I/N and conveyor finalize (issue 21): the shards' parts put together are
+// a single run's output, with partition = "rows" (byte for byte) and "hash" (the same records);
+// blocking stages run sharded only where the result stays a single run's; the local backend
+// runs the shards as processes and finalizes.
+
+#include "support/shard_pipelines.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace conveyor {
+namespace {
+
+using test::run_conveyor;
+using ::testing::HasSubstr;
+
+class ShardRun : public ::testing::Test {
+protected:
+    void SetUp() override { in_ = dir_.write("in.csv", test::orders_csv(3000)); }
+    /// A single run of `toml` (with out.* as its output path): what the shards must match.
+    std::string single(const std::string& toml, const std::string& out) {
+        const std::string file = dir_.write("single.toml", toml);
+        const test::ProcessResult r = run_conveyor({"run", file, "-q"});
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        return test::read_file(out);
+    }
+
+    test::TempDir dir_;
+    std::string in_;
+};
+
+TEST_F(ShardRun, RowShardsThenFinalizeGiveTheSingleRunsFileByteForByte) {
+    const std::string expected =
+        single(test::w1_toml(in_, dir_.file("one.ndjson")), dir_.file("one.ndjson"));
+    ASSERT_GT(expected.size(), 1000U);
+    for (std::uint32_t n : {1U, 3U, 4U}) {
+        SCOPED_TRACE(std::to_string(n) + " shards");
+        const std::string file = dir_.write("p.toml", test::w1_toml(in_, dir_.file("out.ndjson")));
+        const test::ProcessResult r = test::run_shards(file, n);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_FALSE(test::file_exists(dir_.file("out.ndjson"))); // shards never write it
+        EXPECT_TRUE(test::file_exists(
+            dir_.file("out.part-00000-of-0000" + std::to_string(n) + ".ndjson.manifest")));
+        const test::ProcessResult f = run_conveyor({"finalize", file});
+        ASSERT_EQ(f.exit_code, 0) << f.err;
+        EXPECT_EQ(test::read_file(dir_.file("out.ndjson")), expected);
+        // The parts are gone: the next run starts clean.
+        for (const std::string& f : test::list_dir(dir_.path()))
+            EXPECT_EQ(f.find(".part-"), std::string::npos) << f;
+        std::remove(dir_.file("out.ndjson").c_str());
+    }
+}
+
+TEST_F(ShardRun, CsvPartsAreJoinedWithOneHeader) {
+    auto toml = [&](const std::string& out) {
+        return "[global]\n" + test::stage_toml("read", "csv.read", "", "path = \"" + in_ + "\"") +
+               test::stage_toml("write", "csv.write", "\"read\"", "path = \"" + out + "\"");
+    };
+    const std::string expected = single(toml(dir_.file("one.csv")), dir_.file("one.csv"));
+    const std::string file = dir_.write("p.toml", toml(dir_.file("out.csv")));
+    ASSERT_EQ(test::run_shards(file, 4).exit_code, 0);
+    const test::ProcessResult f = run_conveyor({"finalize", file});
+    ASSERT_EQ(f.exit_code, 0) << f.err;
+    EXPECT_EQ(test::read_file(dir_.file("out.csv")), expected);
+}
+
+TEST_F(ShardRun, HashShardsGiveTheSingleRunsRecords) {
+    const std::string hashed = "partition = \"hash\"\npartition_key = \"customer\"\n";
+    const std::string expected =
+        single(test::w1_toml(in_, dir_.file("one.ndjson")), dir_.file("one.ndjson"));
+    const std::string file =
+        dir_.write("p.toml", test::w1_toml(in_, dir_.file("out.ndjson"), hashed));
+    ASSERT_EQ(test::run_shards(file, 4).exit_code, 0);
+    // Each shard has whole customers: no customer in two parts.
+    for (int i = 0; i < 4; ++i) {
+        const std::string part =
+            test::read_file(dir_.file("out.part-0000" + std::to_string(i) + "-of-00004.ndjson"));
+        for (int j = i + 1; j < 4; ++j) {
+            const std::string other = test::read_file(
+                dir_.file("out.part-0000" + std::to_string(j) + "-of-00004.ndjson"));
+            for (const std::string& line : test::sorted_lines(part)) {
+                const std::string customer = line.substr(line.find("\"customer\""), 16);
+                EXPECT_EQ(other.find(customer + ","), std::string::npos) << customer;
+            }
+        }
+    }
+    ASSERT_EQ(run_conveyor({"finalize", file}).exit_code, 0);
+    EXPECT_EQ(test::sorted_lines(test::read_file(dir_.file("out.ndjson"))),
+              test::sorted_lines(expected));
+}
+
+TEST_F(ShardRun, GroupByHashedOnItsKeyGivesTheSingleRunsGroups) {
+    auto toml = [&](const std::string& out, const std::string& global) {
+        return "[global]\n" + global +
+               test::stage_toml("read", "csv.read", "", "path = \"" + in_ + "\"") +
+               test::stage_toml("g", "groupby.apply", "\"read\"",
+                                "by = [\"customer\"]\naggregations = [{ operation = \"count\" }, "
+                                "{ column = \"amount\", operation = \"sum\" }, { column = "
+                                "\"amount\", operation = \"avg\" }, { column = \"amount\", "
+                                "operation = \"max\" }]") +
+               test::stage_toml("write", "csv.write", "\"g\"", "path = \"" + out + "\"");
+    };
+    const std::string expected = single(toml(dir_.file("one.csv"), ""), dir_.file("one.csv"));
+    const std::string file =
+        dir_.write("p.toml", toml(dir_.file("out.csv"),
+                                  "partition = \"hash\"\npartition_key = \"customer\"\n"));
+    const test::ProcessResult r = test::run_shards(file, 4);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(run_conveyor({"finalize", file}).exit_code, 0);
+    EXPECT_EQ(test::sorted_lines(test::read_file(dir_.file("out.csv"))),
+              test::sorted_lines(expected));
+}
+
+TEST_F(ShardRun, StagesWhoseShardedResultWouldDifferAreRefusedWithTheFix) {
+    const std::string group = test::stage_toml("g", "groupby.apply", "\"read\"",
+                                               "by = [\"customer\"]\naggregations = [{ operation = "
+                                               "\"count_distinct\", column = \"id\" }]");
+    const std::string file = dir_.write(
+        "p.toml", "[global]\n" +
+                      test::stage_toml("read", "csv.read", "", "path = \"" + in_ + "\"") + group +
+                      test::stage_toml("w", "json.write", "\"g\"", "path = \"o.ndjson\""));
+    test::ProcessResult r = run_conveyor({"run", file, "--shard", "0/2"});
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("partition = \"hash\" with key = one of its by fields"));
+    EXPECT_THAT(r.err, HasSubstr("p.toml:"));
+    EXPECT_EQ(run_conveyor({"run", file, "-q"}).exit_code, 0); // unsharded it is fine
+
+    const std::string sorted = dir_.write(
+        "s.toml", "[global]\n" +
+                      test::stage_toml("read", "csv.read", "", "path = \"" + in_ + "\"") +
+                      test::stage_toml("s", "sort.apply", "\"read\"", "by = \"amount\"") +
+                      test::stage_toml("w", "json.write", "\"s\"", "path = \"s.ndjson\""));
+    r = run_conveyor({"run", sorted, "--shard", "0/2"});
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("sort.apply needs its whole input"));
+
+    const std::string array = dir_.write(
+        "a.toml", "[global]\n" +
+                      test::stage_toml("read", "csv.read", "", "path = \"" + in_ + "\"") +
+                      test::stage_toml("w", "json.write", "\"read\"", "path = \"a.json\""));
+    r = run_conveyor({"run", array, "--shard", "0/2"});
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("use format = \"jsonl\""));
+}
+
+TEST_F(ShardRun, LocalBackendRunsTheShardsAsProcessesAndFinalizes) {
+    const std::string expected =
+        single(test::w1_toml(in_, dir_.file("one.ndjson")), dir_.file("one.ndjson"));
+    // Leftover parts of an earlier run that never finalized do not get in.
+    dir_.write("out.part-00001-of-00003.ndjson", "{\"stale\":true}\n");
+    const std::string file =
+        dir_.write("p.toml", test::w1_toml(in_, dir_.file("out.ndjson"),
+                                           "backend = \"local\"\nprocesses = 3\n"));
+    const test::ProcessResult r = run_conveyor({"run", file});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("running 3 shards as processes"));
+    EXPECT_EQ(test::read_file(dir_.file("out.ndjson")), expected);
+    for (const std::string& f : test::list_dir(dir_.path()))
+        EXPECT_EQ(f.find(".part-"), std::string::npos) << f;
+}
+
+TEST_F(ShardRun, LocalBackendReportsAFailedShardAndDoesNotFinalize) {
+    const std::string file =
+        dir_.write("p.toml", test::w1_toml(dir_.file("missing.csv"), dir_.file("out.ndjson"),
+                                           "backend = \"local\"\nprocesses = 2\n"));
+    const test::ProcessResult r = run_conveyor({"run", file});
+    EXPECT_EQ(r.exit_code, 66) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("not finalized"));
+    EXPECT_FALSE(test::file_exists(dir_.file("out.ndjson")));
+}
+
+} // namespace
+} // namespace conveyor
