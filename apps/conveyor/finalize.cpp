@@ -3,6 +3,8 @@
 #include "finalize.hpp"
 
 #include "commands.hpp"
+#include "conveyor/core/run_context.hpp"
+#include "conveyor/exec/executor.hpp"
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/io/shard_parts.hpp"
 #include "conveyor/obs/log.hpp"
@@ -28,6 +30,9 @@ struct Output {
     bool compressed = false;
     std::vector<std::string> parts; ///< in shard order, checked
     std::uint64_t records = 0;
+    const StageSpec* sink = nullptr;
+    /// The stage feeding the sink when the parts hold partial results to combine.
+    const StageSpec* partial = nullptr;
 };
 
 std::vector<Output> outputs_of(const PipelineSpec& p) {
@@ -38,6 +43,11 @@ std::vector<Output> outputs_of(const PipelineSpec& p) {
         if (!path || !path->is_string() || path->as_string() == "-") continue;
         Output o;
         o.stage = st.id;
+        o.sink = &st;
+        const StageSpec* from = st.inputs.size() == 1 ? p.find_stage(st.inputs[0]) : nullptr;
+        if (from && from->descriptor && from->descriptor->combine_shards &&
+            p.global.partition == Partition::Rows)
+            o.partial = from;
         o.target = path->as_string();
         const OptionValue* headers = st.config.find("headers");
         o.csv_header =
@@ -128,6 +138,54 @@ Status concatenate(const Output& o) {
     return f->commit();
 }
 
+/// The source reading the parts put together at `path`, in the sink's format.
+std::string partials_source(const Output& o, const std::string& path) {
+    std::string config = fmt::format("path = \"{}\"\n", path);
+    if (o.sink->function == "json.write") {
+        config += "format = \"jsonl\"\n";
+    } else {
+        for (const char* key : {"delimiter", "quote"})
+            if (const OptionValue* v = o.sink->config.find(key); v && v->is_string())
+                config += fmt::format("{} = \"{}\"\n", key,
+                                      v->as_string() == "\"" ? "\\\"" : v->as_string());
+    }
+    return fmt::format("[[stages]]\nid = \"partials\"\nfunction = \"{}\"\ninputs = []\n"
+                       "[stages.config]\n{}",
+                       o.sink->function == "json.write" ? "json.read" : "csv.read", config);
+}
+
+/// Partial results (partition = "rows" into a group-by): the parts put together, read back,
+/// combined by the producing stage's combine_shards stages and written by the sink itself.
+Status combine(const Output& o) {
+    if (o.sink->function == "csv.write" && !o.csv_header)
+        return fail(ErrorKind::Config,
+                    "partial results written as CSV without a header cannot be read back to "
+                    "combine: write them with headers (or as JSON Lines)",
+                    o.target);
+    Output together = o;
+    together.target = partials_path(o.target);
+    CONVEYOR_TRY(concatenate(together));
+    const std::string text = "[global]\n" + partials_source(o, together.target) +
+                             o.partial->descriptor->combine_shards(o.partial->config);
+    LoadResult loaded = load_pipeline_text(text, "finalize of " + o.target, builtin_registry());
+    Status outcome;
+    if (!loaded.pipeline) {
+        outcome =
+            Error(ErrorKind::Internal, "the stages combining the shards' results do not load:\n" +
+                                           loaded.diagnostics.to_string());
+    } else {
+        StageSpec sink = *o.sink;
+        sink.inputs = {"combined"};
+        sink.input_outputs = {""};
+        loaded.pipeline->stages.push_back(std::move(sink));
+        RunContext run;
+        outcome = run_pipeline(*loaded.pipeline, run).status;
+    }
+    std::error_code ec;
+    std::filesystem::remove(together.target, ec);
+    return outcome;
+}
+
 Status write_success(const Output& o) {
     const std::filesystem::path dir = std::filesystem::path(o.target).parent_path();
     const std::string path =
@@ -164,6 +222,12 @@ int finalize_outputs(const PipelineSpec& p, std::optional<std::uint32_t> shards,
             n = counts.front();
         }
         if (Status s = check_parts(o, n); !s) return report(s.error());
+        if (o.partial && keep_parts)
+            return report(Error(ErrorKind::Config,
+                                fmt::format("the parts hold partial results of '{}' that only "
+                                            "finalize without --keep-parts combines",
+                                            o.partial->id),
+                                o.target));
         if (o.csv_header && o.compressed && !keep_parts)
             return report(Error(ErrorKind::Config,
                                 "compressed CSV parts each begin with a header that finalize "
@@ -173,7 +237,7 @@ int finalize_outputs(const PipelineSpec& p, std::optional<std::uint32_t> shards,
     }
     // Every output checked: now write them.
     for (const Output& o : outputs) {
-        Status s = keep_parts ? write_success(o) : concatenate(o);
+        Status s = keep_parts ? write_success(o) : o.partial ? combine(o) : concatenate(o);
         if (!s) return report(s.error());
         spdlog::info("finalized {}: {} parts, {} records{}", o.target, o.parts.size(), o.records,
                      keep_parts ? " (parts kept, _SUCCESS written)" : "");

@@ -23,7 +23,7 @@ namespace conveyor::cli {
 namespace {
 
 Error usage(std::string message) {
-    return Error(ErrorKind::Config, std::move(message));
+    return Error(ErrorKind::Usage, std::move(message));
 }
 
 std::optional<std::uint32_t> parse_count(std::string_view text) {

@@ -16,6 +16,7 @@
 #include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "group_table.hpp"
+#include "shard_partials.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -444,8 +445,24 @@ std::unique_ptr<Stage> build_groupby(BuildContext& ctx, const GroupByOptions& o)
         if (!a) return nullptr;
         spec.aggregations.push_back(std::move(*a));
     }
+    if (emits_partials(ctx.global()) && !make_partial(ctx, o.by, spec.aggregations)) return nullptr;
     if (!finish_spec(ctx, spec)) return nullptr;
     return std::make_unique<GroupByStage>(std::move(spec));
+}
+
+/// FunctionDescriptor::combine_shards: the stages finalize runs over the shards' partial
+/// groups (options already validated by the loader).
+std::string combine_groupby(const Options& options) {
+    const GroupByOptions o = groupby_options().fill(options);
+    Diagnostics ignored;
+    const GlobalSpec global;
+    BuildContext ctx("combine", options, global, ignored);
+    std::vector<Aggregation> aggs;
+    if (o.aggregations.is_list())
+        for (std::size_t i = 0; i < o.aggregations.as_list().size(); ++i)
+            if (auto a = read_aggregation(ctx, o.aggregations.as_list()[i], i))
+                aggs.push_back(std::move(*a));
+    return combine_stages_toml(o.by, aggs, o.sorted);
 }
 
 struct ReduceOptions {
@@ -507,6 +524,7 @@ FunctionDescriptor groupby_apply() {
     fn.max_inputs = 1;
     fn.needs_whole_input = true;
     fn.shard_key_options = {"by"};
+    fn.combine_shards = combine_groupby;
     fn.factory = bind_options(groupby_options(), build_groupby);
     return fn;
 }

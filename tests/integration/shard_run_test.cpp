@@ -111,17 +111,74 @@ TEST_F(ShardRun, GroupByHashedOnItsKeyGivesTheSingleRunsGroups) {
               test::sorted_lines(expected));
 }
 
+/// csv.read -> groupby.apply (every combinable operation) -> `sink` writing `out`.
+std::string groupby_toml(const std::string& in, const std::string& sink, const std::string& out,
+                         const std::string& global = "") {
+    return "[global]\n" + global +
+           test::stage_toml("read", "csv.read", "", "path = \"" + in + "\"") +
+           test::stage_toml("g", "groupby.apply", "\"read\"",
+                            "by = [\"customer\"]\naggregations = [{ operation = \"count\" }, "
+                            "{ column = \"amount\", operation = \"sum\" }, { column = "
+                            "\"amount\", operation = \"avg\" }, { column = \"amount\", "
+                            "operation = \"max\" }, { column = \"note\", operation = \"min\", "
+                            "output_column = \"least\" }]") +
+           test::stage_toml("write", sink, "\"g\"", "path = \"" + out + "\"");
+}
+
+TEST_F(ShardRun, GroupByOverRowShardsIsCombinedByFinalizeIntoTheSingleRunsFile) {
+    for (const auto& [sink, ext] : {std::pair{"csv.write", ".csv"}, {"json.write", ".ndjson"}}) {
+        SCOPED_TRACE(sink);
+        const std::string expected =
+            single(groupby_toml(in_, sink, dir_.file("one" + std::string(ext))),
+                   dir_.file("one" + std::string(ext)));
+        const std::string out = dir_.file("out" + std::string(ext));
+        const std::string file = dir_.write("p.toml", groupby_toml(in_, sink, out));
+        const test::ProcessResult r = test::run_shards(file, 4);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        const test::ProcessResult f = run_conveyor({"finalize", file});
+        ASSERT_EQ(f.exit_code, 0) << f.err;
+        // Same groups, in the same order (first appearance), with the same averages.
+        EXPECT_EQ(test::read_file(out), expected);
+        for (const std::string& name : test::list_dir(dir_.path()))
+            EXPECT_EQ(name.find("partials"), std::string::npos) << name;
+    }
+    // The local backend finalizes the same way.
+    const std::string expected = test::read_file(dir_.file("one.ndjson"));
+    const std::string file =
+        dir_.write("l.toml", groupby_toml(in_, "json.write", dir_.file("local.ndjson"),
+                                          "backend = \"local\"\nprocesses = 2\n"));
+    const test::ProcessResult r = run_conveyor({"run", file, "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir_.file("local.ndjson")), expected);
+}
+
 TEST_F(ShardRun, StagesWhoseShardedResultWouldDifferAreRefusedWithTheFix) {
+    // Partial groups go straight to a file sink, where finalize finds them.
+    const std::string through = dir_.write(
+        "t.toml", "[global]\n" +
+                      test::stage_toml("read", "csv.read", "", "path = \"" + in_ + "\"") +
+                      test::stage_toml("g", "groupby.apply", "\"read\"",
+                                       "by = [\"customer\"]\naggregations = [{ operation = "
+                                       "\"count\" }]") +
+                      test::stage_toml("f", "filter.apply", "\"g\"", "expression = \"count > 1\"") +
+                      test::stage_toml("w", "json.write", "\"f\"",
+                                       "path = \"" + dir_.file("t.ndjson") + "\""));
+    test::ProcessResult t = run_conveyor({"run", through, "--shard", "0/2"});
+    EXPECT_EQ(t.exit_code, 78);
+    EXPECT_THAT(t.err, HasSubstr("must go straight to csv.write or json.write, not to "
+                                 "filter.apply"));
+
     const std::string group = test::stage_toml("g", "groupby.apply", "\"read\"",
                                                "by = [\"customer\"]\naggregations = [{ operation = "
                                                "\"count_distinct\", column = \"id\" }]");
     const std::string file = dir_.write(
         "p.toml", "[global]\n" +
                       test::stage_toml("read", "csv.read", "", "path = \"" + in_ + "\"") + group +
-                      test::stage_toml("w", "json.write", "\"g\"", "path = \"o.ndjson\""));
+                      test::stage_toml("w", "json.write", "\"g\"",
+                                       "path = \"" + dir_.file("o.ndjson") + "\""));
     test::ProcessResult r = run_conveyor({"run", file, "--shard", "0/2"});
     EXPECT_EQ(r.exit_code, 78);
-    EXPECT_THAT(r.err, HasSubstr("partition = \"hash\" with key = one of its by fields"));
+    EXPECT_THAT(r.err, HasSubstr("partition = \"hash\" with key = one of the by fields"));
     EXPECT_THAT(r.err, HasSubstr("p.toml:"));
     EXPECT_EQ(run_conveyor({"run", file, "-q"}).exit_code, 0); // unsharded it is fine
 
@@ -129,7 +186,8 @@ TEST_F(ShardRun, StagesWhoseShardedResultWouldDifferAreRefusedWithTheFix) {
         "s.toml", "[global]\n" +
                       test::stage_toml("read", "csv.read", "", "path = \"" + in_ + "\"") +
                       test::stage_toml("s", "sort.apply", "\"read\"", "by = \"amount\"") +
-                      test::stage_toml("w", "json.write", "\"s\"", "path = \"s.ndjson\""));
+                      test::stage_toml("w", "json.write", "\"s\"",
+                                       "path = \"" + dir_.file("s.ndjson") + "\""));
     r = run_conveyor({"run", sorted, "--shard", "0/2"});
     EXPECT_EQ(r.exit_code, 78);
     EXPECT_THAT(r.err, HasSubstr("sort.apply needs its whole input"));
@@ -137,7 +195,8 @@ TEST_F(ShardRun, StagesWhoseShardedResultWouldDifferAreRefusedWithTheFix) {
     const std::string array = dir_.write(
         "a.toml", "[global]\n" +
                       test::stage_toml("read", "csv.read", "", "path = \"" + in_ + "\"") +
-                      test::stage_toml("w", "json.write", "\"read\"", "path = \"a.json\""));
+                      test::stage_toml("w", "json.write", "\"read\"",
+                                       "path = \"" + dir_.file("a.json") + "\""));
     r = run_conveyor({"run", array, "--shard", "0/2"});
     EXPECT_EQ(r.exit_code, 78);
     EXPECT_THAT(r.err, HasSubstr("use format = \"jsonl\""));

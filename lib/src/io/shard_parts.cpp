@@ -70,6 +70,11 @@ std::string attempt_part_path(const std::string& target, ShardId id, std::string
     return in_dir(s, fmt::format("{}.attempt-{}{}", part_stem(s, id), attempt, s.ext));
 }
 
+std::string partials_path(const std::string& target) {
+    const Split s = split(target);
+    return in_dir(s, "." + s.name + ".conveyor-partials" + s.ext);
+}
+
 std::string manifest_path_of(const std::string& part) {
     return part + ".manifest";
 }

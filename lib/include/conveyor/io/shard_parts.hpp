@@ -23,6 +23,9 @@ namespace conveyor {
 std::string part_path(const std::string& target, ShardId id);
 /// Attempt `attempt`'s part of `target` before commit (`attempt`: letters, digits, - and _).
 std::string attempt_part_path(const std::string& target, ShardId id, std::string_view attempt);
+/// Where `conveyor finalize` puts the parts of `target` together before combining partial
+/// results (a hidden file beside it, with its extensions).
+std::string partials_path(const std::string& target);
 /// The manifest beside a part (committed or not).
 std::string manifest_path_of(const std::string& part);
 

@@ -71,6 +71,12 @@ struct FunctionDescriptor {
     /// of them makes each shard's result final. Empty: it cannot run sharded (sort: the parts
     /// would each be sorted, not the whole).
     std::vector<std::string> shard_key_options;
+    /// A stage whose shards' results combine (group-by with count, sum, min, max, avg): under
+    /// partition = "rows" each shard emits partial results straight into file sinks, and
+    /// `conveyor finalize` runs these stages over the parts put together. Given the stage's
+    /// options: the TOML of `[[stages]]` reading input "partials" whose last one is
+    /// "combined". Unset: the stage needs hash partitioning on shard_key_options.
+    std::function<std::string(const Options&)> combine_shards;
     StageFactory factory;
     std::string plugin; ///< filled in by Registry::add
 
