@@ -32,6 +32,9 @@ Workloads (see pipelines/bench/README.md):
            DuckDB's read_json, Miller and `jq -c 'select(.amount >= 1000)'`.
   w1par    W1 (NDJSON) at the --w1-sizes with workers = 1 vs 2 under each executor, vs DuckDB
            and the C++ converter's time divided by the workers; outputs compared byte for byte.
+  w1shard  W1 (NDJSON) at the --w1-sizes as one process vs [global] backend = "local" with
+           processes = 2 (two shards as processes, then finalize), each with the default
+           workers and with workers = 1; outputs compared byte for byte (issue 21).
   w6       join.apply of 5M orders with 500k customers (inner and left) vs DuckDB's JOIN and
            Miller's join; then the inner join with memory_limit = 64MiB (grace hash join).
   w8       databases, 1M W1 rows: csv.read -> postgres.write vs `psql -c "\\copy t from ..."`,
@@ -373,6 +376,46 @@ class Bench:
                             "peak RSS (MiB)", "x best", "same output"], rows), "",
                      f"- slowest configuration: {worst:.2f}x the best (target <= 1.15): "
                      f"{'met' if worst <= 1.15 else 'NOT met'}", ""]
+    # ---- W1 as shards (issue 21) ------------------------------------------------------------
+    def w1shard(self):
+        """W1 (NDJSON) in one process vs backend = "local" with 2 processes (shards 0/2 and 1/2
+        as child processes, then finalize into the output), with the default workers and with
+        workers = 1; the finalized output must equal the single run's byte for byte."""
+        pipeline = str(BENCH / "w1_shard.toml")
+        runs = self.args.runs
+        text = ["## W1 as shards: one process vs backend = \"local\", processes = 2 "
+                "(csv.read -> filter.apply -> json.write, NDJSON)", ""]
+        self.out.mkdir(parents=True, exist_ok=True)
+        for size in self.args.w1_sizes:
+            data = self.dataset(size)
+            mb = data.stat().st_size / 1e6
+            results = {}
+            for backend in ("none", "local"):
+                for workers in (0, 1):
+                    o = self.out / f"shard_{backend}_{workers}_{size}.ndjson"
+                    env = self.conveyor_env(BENCH_IN=data, BENCH_OUT=o, BENCH_BACKEND=backend,
+                                            BENCH_WORKERS=workers, BENCH_PROCESSES=2)
+                    m = Measure([str(self.conveyor), "run", pipeline, "-q"], env=env)
+                    log(f"w1shard {size}: backend={backend} workers={workers} x{runs}")
+                    m.run(runs)
+                    results[(backend, workers)] = (m, o)
+            rows = []
+            for (backend, workers), (m, o) in results.items():
+                rows.append(["one process" if backend == "none" else "local, 2 processes",
+                             workers or "default (0)", fmt_s(m.median),
+                             f"{fmt_s(min(m.walls))}..{fmt_s(max(m.walls))}",
+                             f"{m.cpu_median:.2f}", f"{mb / m.median:,.0f}"])
+            text += [f"### {SIZES[size]:,} rows ({mb:.1f} MB), median of {runs} runs", "",
+                     table(["run", "workers", "wall (s)", "min..max", "CPU (s)", "MB/s"], rows),
+                     ""]
+            for workers in (0, 1):
+                one, o1 = results[("none", workers)]
+                two, o2 = results[("local", workers)]
+                same = o1.read_bytes() == o2.read_bytes()
+                text.append(f"- workers = {workers or 'default'}: 2 processes are "
+                            f"{one.median / two.median:.2f}x as fast as one (target >= 1.7); "
+                            f"output {'byte-identical' if same else 'DIFFERENT'}")
+            text.append("")
         self.sections.append("\n".join(text))
 
     # ---- W1 on gzip (issue 17) ---------------------------------------------------------------
