@@ -117,7 +117,7 @@ TEST(ObserveCli, BashCompletionCompletesSubcommandsOptionsValuesAndFunctions) {
         return r.out;
     };
     EXPECT_THAT(complete("conveyor ''"),
-                HasSubstr("explain graph list new replay run schema validate"));
+                HasSubstr("explain finalize graph list new replay run schema validate"));
     EXPECT_EQ(complete("conveyor run --executor ''"), "async channel dag ");
     EXPECT_EQ(complete("conveyor describe csv."), "csv.read csv.write ");
     EXPECT_EQ(complete("conveyor run ''"), "a.toml ") << "pipeline files only";
