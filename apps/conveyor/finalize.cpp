@@ -60,13 +60,6 @@ std::vector<Output> outputs_of(const PipelineSpec& p) {
     return out;
 }
 
-std::string read_all(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 /// Checks the N parts of `o` against their manifests.
 Status check_parts(Output& o, std::uint32_t n) {
     for (std::uint32_t i = 0; i < n; ++i) {
@@ -79,7 +72,7 @@ Status check_parts(Output& o, std::uint32_t n) {
                                     "that shard (conveyor run --shard {}/{})",
                                     i, n, o.target, manifest, i, n),
                         part);
-        Result<PartManifest> m = parse_manifest(read_all(manifest), manifest);
+        Result<PartManifest> m = read_manifest(manifest);
         if (!m) return std::move(m).error();
         if (m->shard != ShardId{i, n})
             return fail(

@@ -97,13 +97,6 @@ Result<bool> link_new(const std::string& from, const std::string& to) {
                 fmt::format("cannot commit {} as {}: {}", from, to, std::strerror(errno)), to);
 }
 
-std::string read_all(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 /// Commits one part; true when this attempt's file became the part.
 Result<bool> commit_part(const StagedPart& p) {
     const std::string staged_manifest = manifest_path_of(p.staged);
@@ -116,7 +109,7 @@ Result<bool> commit_part(const StagedPart& p) {
         // A part without its manifest: an attempt that stopped between the two links. Its
         // bytes are this attempt's (a shard reads the same records) or something is wrong.
         Result<FileDigest> theirs = digest_file(p.part);
-        Result<PartManifest> ours = parse_manifest(read_all(staged_manifest), staged_manifest);
+        Result<PartManifest> ours = read_manifest(staged_manifest);
         if (!theirs || !ours || theirs->sha256 != ours->sha256)
             return fail(ErrorKind::CantCreate,
                         "the part is there without its manifest and differs from this "

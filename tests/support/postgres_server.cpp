@@ -27,22 +27,6 @@ const std::string kBin = "/usr/lib/postgresql/15/bin/";
 const std::string kInstall = "PostgreSQL 15 is needed by the database tests: apt-get install -y "
                              "postgresql-15 (see .ci/run)";
 
-/// A port nobody listens on right now.
-int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    socklen_t len = sizeof a;
-    int port = 0;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-        port = ntohs(a.sin_port);
-    ::close(fd);
-    return port;
-}
-
 /// The server refuses to run as root: as root, its programs run as the postgres user.
 const passwd* server_user() {
     return ::geteuid() == 0 ? ::getpwnam("postgres") : nullptr;
@@ -96,7 +80,7 @@ void PostgresServer::start() {
             << "host all " << kPasswordUser << " 127.0.0.1/32 scram-sha-256\n"
             << "host all all 127.0.0.1/32 trust\n";
     }
-    port_ = free_port();
+    port_ = free_loopback_port();
     const passwd* pw = server_user();
     const std::vector<std::string> argv = {kBin + "postgres",
                                            "-D",
@@ -116,24 +100,9 @@ void PostgresServer::start() {
                                            "-c",
                                            "logging_collector=off"};
     const std::string log = dir_ + "/server.log";
-    pid_ = ::fork();
-    if (pid_ == 0) {
-        if (pw && (::setgid(pw->pw_gid) != 0 || ::setuid(pw->pw_uid) != 0)) ::_exit(126);
-        // Set after the change of user (which clears it): the server goes with this process.
-        ::prctl(PR_SET_PDEATHSIG, SIGQUIT);
-        if (::getppid() == 1) ::_exit(125);
-        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-        }
-        std::vector<char*> args;
-        for (const std::string& a : argv)
-            args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execv(args[0], args.data());
-        ::_exit(127);
-    }
+    pid_ = spawn_server(argv, log, SIGQUIT, [pw] {
+        return !pw || (::setgid(pw->pw_gid) == 0 && ::setuid(pw->pw_uid) == 0);
+    });
     // Ready when pg_isready says so (it answers at once while nothing listens: poll it).
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     for (;;) {

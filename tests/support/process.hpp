@@ -2,10 +2,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <sys/types.h>
 #include <thread>
 #include <vector>
 
@@ -76,6 +78,14 @@ private:
 };
 
 std::string read_file(const std::string& path);
+/// A port of 127.0.0.1 nobody listens on right now (bound to 0, read back, closed).
+int free_loopback_port();
+/// Starts a server `argv` (argv[0] a path, or a name found in PATH) as a child whose stdout and
+/// stderr are appended to `log` and which gets `death_signal` when this process dies, so a
+/// crashed test leaves no server behind. `in_child` runs in the child first (a change of user:
+/// false ends the child with 126). The caller stops and waits for it.
+pid_t spawn_server(const std::vector<std::string>& argv, const std::string& log, int death_signal,
+                   const std::function<bool()>& in_child = {});
 bool file_exists(const std::string& path);
 /// Names of the entries of a directory (not recursive), sorted.
 std::vector<std::string> list_dir(const std::string& path);

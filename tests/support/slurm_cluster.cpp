@@ -24,19 +24,6 @@ namespace {
 const std::string kInstall = "the Slurm test needs munge and slurm-wlm: apt-get install -y munge "
                              "slurm-wlm (see .ci/run)";
 
-/// A port nobody listens on right now (bound to 0, read back, closed).
-int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
 std::string read_text(const std::string& path) {
     std::ifstream in(path);
     return {std::istreambuf_iterator<char>(in), {}};
@@ -76,23 +63,9 @@ std::map<std::string, std::string> SlurmCluster::env() const {
 }
 
 pid_t SlurmCluster::spawn(const std::vector<std::string>& argv, const std::string& log) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        ::prctl(PR_SET_PDEATHSIG, SIGTERM); // the daemon goes with the test process
-        if (::getppid() == 1) ::_exit(125);
-        ::setenv("SLURM_CONF", (dir_ + "/slurm.conf").c_str(), 1);
-        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-        }
-        std::vector<char*> args;
-        for (const std::string& a : argv)
-            args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execvp(args[0], args.data());
-        ::_exit(127);
-    }
+    const std::string conf = dir_ + "/slurm.conf";
+    const pid_t pid = spawn_server(
+        argv, log, SIGTERM, [&conf] { return ::setenv("SLURM_CONF", conf.c_str(), 1) == 0; });
     if (pid > 0) daemons_.push_back(pid);
     return pid;
 }
@@ -136,8 +109,8 @@ void SlurmCluster::start() {
     }
     ::chmod((dir_ + "/munge.key").c_str(), 0400);
     const std::string socket = dir_ + "/munge.socket";
-    const int ctld = free_port();
-    const int slurmd = free_port();
+    const int ctld = free_loopback_port();
+    const int slurmd = free_loopback_port();
     {
         std::ofstream conf(dir_ + "/slurm.conf");
         conf << "ClusterName=conveyortest\nSlurmctldHost=localhost(127.0.0.1)\n"

@@ -127,6 +127,13 @@ Result<PartManifest> parse_manifest(std::string_view text, const std::string& wh
     return m;
 }
 
+Result<PartManifest> read_manifest(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail(ErrorKind::NoInput, "cannot open the manifest", path);
+    const std::string text{std::istreambuf_iterator<char>(in), {}};
+    return parse_manifest(text, path);
+}
+
 Result<FileDigest> digest_file(const std::string& path) {
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (!f)

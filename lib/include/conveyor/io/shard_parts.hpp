@@ -41,6 +41,8 @@ struct PartManifest {
 std::string manifest_text(const PartManifest& m);
 /// Fails (Data) when `text` is not a manifest; `where` names it in the error.
 Result<PartManifest> parse_manifest(std::string_view text, const std::string& where);
+/// The manifest in file `path` (NoInput when it cannot be read).
+Result<PartManifest> read_manifest(const std::string& path);
 
 /// The SHA-256 (hex) and size of a file.
 struct FileDigest {
