@@ -108,6 +108,40 @@ pushd "$work" >/dev/null
 expect 0 replay failed.jsonl replay.toml --from-stage big
 popd >/dev/null
 
+# Sharded runs: two shards (rows), finalize combining a group-by's partial groups, and the
+# local backend starting its shards as processes of the instrumented binary.
+printf 'id,k,amount,note\n1,a,5,"x\ny"\n2,b,7,plain\n3,a,9,"q""q"\n4,c,1,z\n' >"$work/sharded.csv"
+cat >"$work/sharded.toml" <<'TOML'
+[global]
+processes = 2
+[[stages]]
+id = "in"
+function = "csv.read"
+inputs = []
+[stages.config]
+path = "sharded.csv"
+[[stages]]
+id = "g"
+function = "groupby.apply"
+inputs = ["in"]
+[stages.config]
+by = ["k"]
+aggregations = [{ operation = "count" }, { column = "amount", operation = "avg" }]
+[[stages]]
+id = "out"
+function = "json.write"
+inputs = ["g"]
+[stages.config]
+path = "sharded.jsonl"
+TOML
+pushd "$work" >/dev/null
+expect 0 run sharded.toml -q --shard 0/2
+expect 0 run sharded.toml -q --shard 1/2 --attempt second
+expect 0 finalize sharded.toml
+expect 0 run sharded.toml -q --set global.backend=local
+expect 64 run sharded.toml -q --shard 2/2
+popd >/dev/null
+
 # Failures take their documented exits, cleanly.
 expect 64 frobnicate
 expect 64 run
