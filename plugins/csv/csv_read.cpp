@@ -6,6 +6,7 @@
 #include "conveyor/core/work_pool.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/io/followed_file.hpp"
+#include "conveyor/io/record_ranges.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/stage/checkpoint_text.hpp"
@@ -56,15 +57,7 @@ public:
         const bool checkpoints = config_.path != "-" && file->seekable();
         if (ctx.resume && !checkpoints) return cannot_resume(ctx, file->compression());
         const bool rows = config_.shard && config_.shard->partition == Partition::Rows;
-        if (rows && (!checkpoints || file->compression() != Compression::None))
-            return fail(ErrorKind::Config,
-                        "partition = \"rows\" reads a byte range of a regular file, and this "
-                        "one is " +
-                            std::string(file->compression() != Compression::None
-                                            ? "compressed"
-                                            : "not a regular file") +
-                            " (use partition = \"hash\")",
-                        config_.path);
+        if (rows) CONVEYOR_TRY(check_rows_partitionable(*file));
         if (ctx.mode == ExecutionMode::Streaming && !file->size()) {
             // A pipe in streaming mode: do not wait for the header while the run starts.
             return OpenedStage(make_csv_source(std::move(*file), config_, ctx), nullptr);

@@ -5,6 +5,7 @@
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/io/followed_file.hpp"
 #include "conveyor/io/input_file.hpp"
+#include "conveyor/io/record_ranges.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/stage/checkpoint_text.hpp"
 #include "conveyor/stage/following_source.hpp"
@@ -124,6 +125,21 @@ public:
         const bool added = builder_.add(**first);
         (void)added; // the first record of a batch always fits
         return BatchBuilder::keys_of(**first);
+    }
+
+    /// Before prime() and resume(): reads only the JSON lines starting in `range` (a shard's
+    /// share of the file, partition = "rows").
+    [[nodiscard]] InputFile& file() noexcept { return splitter_.file(); }
+
+    Status restrict_to(const RecordRange& range) {
+        JsonSplitter::Mark at;
+        at.offset = range.begin;
+        at.line = range.line;
+        CONVEYOR_TRY(splitter_.resume_at(at));
+        splitter_.set_limit(range.end);
+        emitted_ = before_ = at;
+        if (metrics_) metrics_->bytes_read.fetch_add(range.begin, std::memory_order_relaxed);
+        return {};
     }
 
     /// Before prime(): continues after the position a checkpoint() of an earlier run over the
@@ -345,6 +361,8 @@ public:
         // is redirected from a file.
         const bool checkpoints = config_.path != "-" && file->seekable();
         if (ctx.resume && !checkpoints) return cannot_resume(ctx, file->compression());
+        const bool rows = config_.shard && config_.shard->partition == Partition::Rows;
+        if (rows) CONVEYOR_TRY(check_rows_partitionable(*file));
         if (ctx.mode == ExecutionMode::Streaming && !file->size()) {
             // A pipe in streaming mode: do not wait for the first record while the run starts.
             return OpenedStage(
@@ -355,6 +373,12 @@ public:
             JsonSplitter(std::move(*file), config_.format, config_.block_size, ctx.metrics),
             config_.format, ctx.batch_size, ctx.errors, ctx.metrics, checkpoints);
         op->set_types(&config_.column_types);
+        if (rows) { // JSON lines (the factory allows "rows" for them only)
+            Result<RecordRange> range = record_range(op->file(), 0, 1, config_.shard->shard, '\0');
+            if (!range.ok()) return std::move(range).error().in_stage(ctx.stage_id);
+            if (Status st = op->restrict_to(*range); !st.ok())
+                return std::move(st).error().in_stage(ctx.stage_id);
+        }
         if (ctx.resume) {
             // The initial schema is that of the first record after the saved position.
             Status resumed = op->resume(*ctx.resume);
@@ -363,7 +387,7 @@ public:
         Result<SchemaRef> schema = op->prime();
         if (!schema.ok()) return std::move(schema).error();
         std::unique_ptr<SourceOperator> source = std::move(op);
-        if (config_.shard) // partition = "hash" (the factory refuses "rows")
+        if (config_.shard && config_.shard->partition == Partition::Hash)
             source =
                 keep_shard_records(std::move(source), config_.shard->key, config_.shard->shard);
         OpenedStage opened(std::move(source), std::move(*schema));

@@ -185,9 +185,11 @@ Result<JsonSplitter::Status> JsonSplitter::next_line(std::string_view& record, b
             const auto* q = static_cast<const char*>(nl);
             const std::string_view line(buf_.get() + begin_,
                                         static_cast<std::size_t>(q - (buf_.get() + begin_)));
+            const bool blank = is_blank(line);
+            if (!blank && base_ + begin_ >= limit_) return Status::End; // the next shard's
             begin_ = static_cast<std::size_t>(q - buf_.get()) + 1;
             scanned_ = 0;
-            if (is_blank(line)) continue;
+            if (blank) continue;
             record = line;
             return Status::Record;
         }
@@ -196,6 +198,7 @@ Result<JsonSplitter::Status> JsonSplitter::next_line(std::string_view& record, b
             // An interrupted read leaves a partial line: not a record.
             if (begin_ == end_ || file_.interrupted()) return Status::End;
             const std::string_view line(buf_.get() + begin_, end_ - begin_);
+            if (!is_blank(line) && base_ + begin_ >= limit_) return Status::End;
             begin_ = end_;
             scanned_ = 0;
             if (is_blank(line)) return Status::End;

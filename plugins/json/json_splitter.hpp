@@ -64,6 +64,9 @@ public:
     /// Continues at `at` (a mark of an earlier run over the same regular file): seeks the file
     /// and drops what was buffered. Fails when the file cannot be seeked there.
     conveyor::Status resume_at(const Mark& at);
+    /// JSON lines only: records starting at or after input offset `end` are not read (next()
+    /// ends before them); a shard's share of the file (partition = "rows").
+    void set_limit(std::uint64_t end) noexcept { limit_ = end; }
     /// The input file (to check a checkpoint's position against it).
     [[nodiscard]] InputFile& file() noexcept { return file_; }
     [[nodiscard]] JsonFormat format() const noexcept { return format_; }
@@ -97,6 +100,8 @@ private:
     std::uint64_t counted_ = 0;
     std::uint64_t line_ = 1;
     std::uint64_t line_start_ = 0;
+
+    std::uint64_t limit_ = UINT64_MAX; ///< set_limit()
 
     // JSONL: bytes after begin_ already known to hold no newline.
     std::size_t scanned_ = 0;

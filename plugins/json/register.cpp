@@ -100,9 +100,11 @@ std::unique_ptr<Stage> build_read(BuildContext& ctx, JsonReadConfig config) {
         }
     }
     config.shard = source_shard(ctx, config.partition, config.path);
-    if (config.shard && config.shard->partition == Partition::Rows) {
-        ctx.error("partition", "json.read divides its records by partition = \"hash\" (with "
-                               "key = \"...\") only; \"rows\" is csv.read's");
+    if (config.shard && config.shard->partition == Partition::Rows &&
+        config.format != JsonFormat::Jsonl) {
+        ctx.error("partition", "partition = \"rows\" divides JSON lines (format = \"jsonl\"); "
+                               "the records of one JSON array are divided by partition = "
+                               "\"hash\" (with key = \"...\")");
         return nullptr;
     }
     return json::make_json_read(std::move(config));

@@ -51,6 +51,46 @@ TEST_F(ShardRun, RowShardsThenFinalizeGiveTheSingleRunsFileByteForByte) {
     }
 }
 
+TEST_F(ShardRun, RowShardsOfJsonLinesGiveEachRecordOnceInOrder) {
+    // JSON lines with blank lines and records of very different lengths, so that cuts fall
+    // inside records, on line breaks and on blank lines.
+    std::string jsonl;
+    for (int i = 0; i < 2000; ++i) {
+        jsonl += "{\"id\":" + std::to_string(i) + ",\"amount\":" + std::to_string(i % 2000) +
+                 ",\"pad\":\"" + std::string(static_cast<std::size_t>(i % 97), 'x') + "\"}\n";
+        if (i % 13 == 0) jsonl += "\n";
+    }
+    const std::string in = dir_.write("in.jsonl", jsonl);
+    auto toml = [&](const std::string& out) {
+        return "[global]\n" + test::stage_toml("read", "json.read", "", "path = \"" + in + "\"") +
+               test::stage_toml("write", "json.write", "\"read\"", "path = \"" + out + "\"");
+    };
+    const std::string expected = single(toml(dir_.file("one.ndjson")), dir_.file("one.ndjson"));
+    ASSERT_EQ(std::count(expected.begin(), expected.end(), '\n'), 2000);
+    for (std::uint32_t n : {2U, 7U, 40U}) {
+        SCOPED_TRACE(std::to_string(n) + " shards");
+        const std::string file = dir_.write("p.toml", toml(dir_.file("out.ndjson")));
+        const test::ProcessResult r = test::run_shards(file, n);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        const test::ProcessResult f = run_conveyor({"finalize", file});
+        ASSERT_EQ(f.exit_code, 0) << f.err;
+        EXPECT_EQ(test::read_file(dir_.file("out.ndjson")), expected);
+        std::remove(dir_.file("out.ndjson").c_str());
+    }
+}
+
+TEST_F(ShardRun, RowShardsOfAJsonArrayAreRefusedWithTheFix) {
+    const std::string in = dir_.write("in.json", "[{\"id\":1}]");
+    const std::string file = dir_.write(
+        "p.toml", "[global]\n" +
+                      test::stage_toml("read", "json.read", "", "path = \"" + in + "\"") +
+                      test::stage_toml("write", "json.write", "\"read\"",
+                                       "path = \"" + dir_.file("o.ndjson") + "\""));
+    const test::ProcessResult r = run_conveyor({"run", file, "--shard", "0/2"});
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("partition = \"hash\""));
+}
+
 TEST_F(ShardRun, CsvPartsAreJoinedWithOneHeader) {
     auto toml = [&](const std::string& out) {
         return "[global]\n" + test::stage_toml("read", "csv.read", "", "path = \"" + in_ + "\"") +

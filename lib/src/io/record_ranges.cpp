@@ -129,4 +129,14 @@ Result<RecordRange> record_range(const InputFile& file, std::uint64_t data_start
     return r;
 }
 
+Status check_rows_partitionable(const InputFile& file) {
+    if (file.seekable() && file.path() != "-") return {};
+    return fail(ErrorKind::Config,
+                "partition = \"rows\" reads a byte range of a regular file, and this one is " +
+                    std::string(file.compression() != Compression::None ? "compressed"
+                                                                        : "not a regular file") +
+                    " (use partition = \"hash\")",
+                file.display_name());
+}
+
 } // namespace conveyor

@@ -28,6 +28,10 @@ struct RecordRange {
 /// [cut I, cut I+1): every record in exactly one shard, some shards perhaps empty. A reader
 /// whose quoting differs from RFC 4180 (a stray quote inside an unquoted field) may disagree;
 /// it checks that its last record ends at `end` (csv.read fails with a data error otherwise).
+/// Whether `file` can be divided by partition = "rows": a regular file, not compressed (a
+/// Config error naming it and the alternative otherwise).
+Status check_rows_partitionable(const InputFile& file);
+
 Result<RecordRange> record_range(const InputFile& file, std::uint64_t data_start,
                                  std::uint64_t data_line, ShardId shard, char quote);
 
