@@ -493,6 +493,19 @@ std::unique_ptr<Stage> build_sort(BuildContext& ctx, const SortOptions& o) {
     return std::make_unique<SortStage>(std::move(order));
 }
 
+/// FunctionDescriptor::combine_shards: under partition = "rows" each shard sorts its share
+/// (a contiguous run of the input) into a part; finalize reads the parts back in shard order and
+/// sorts them again with the same options. The sort is stable, so records with equal keys keep
+/// their order in the concatenation, which is the input's: the result is the single run's.
+std::string combine_sort(const Options& options) {
+    std::string config;
+    for (const auto& [name, value] : options.values())
+        if (options.given(name)) config += name + " = " + value.to_string() + "\n";
+    return "[[stages]]\nid = \"combined\"\nfunction = \"sort.apply\"\ninputs = "
+           "[\"partials\"]\n[stages.config]\n" +
+           config;
+}
+
 FunctionDescriptor sort_apply() {
     FunctionDescriptor fn;
     fn.name = "sort.apply";
@@ -510,6 +523,7 @@ FunctionDescriptor sort_apply() {
         "A run with a sort takes no checkpoints: --resume reads its input again.";
     fn.options = sort_options().specs();
     fn.needs_whole_input = true;
+    fn.combine_shards = combine_sort;
     fn.factory = bind_options(sort_options(), build_sort);
     return fn;
 }

@@ -192,6 +192,32 @@ TEST_F(ShardRun, GroupByOverRowShardsIsCombinedByFinalizeIntoTheSingleRunsFile) 
     EXPECT_EQ(test::read_file(dir_.file("local.ndjson")), expected);
 }
 
+TEST_F(ShardRun, SortOverRowShardsIsSortedAgainByFinalizeIntoTheSingleRunsFile) {
+    // Many equal amounts: the stable order of equal keys must survive the shards.
+    auto toml = [&](const std::string& sink, const std::string& out) {
+        return "[global]\n" + test::stage_toml("read", "csv.read", "", "path = \"" + in_ + "\"") +
+               test::stage_toml("s", "sort.apply", "\"read\"",
+                                "by = [\"customer\", \"amount\"]\ndescending = [false, true]") +
+               test::stage_toml("write", sink, "\"s\"", "path = \"" + out + "\"");
+    };
+    for (const auto& [sink, ext] : {std::pair{"json.write", ".ndjson"}, {"csv.write", ".csv"}}) {
+        SCOPED_TRACE(sink);
+        const std::string expected = single(toml(sink, dir_.file("one" + std::string(ext))),
+                                            dir_.file("one" + std::string(ext)));
+        for (std::uint32_t n : {3U, 4U}) {
+            SCOPED_TRACE(std::to_string(n) + " shards");
+            const std::string out = dir_.file("out" + std::string(ext));
+            const std::string file = dir_.write("p.toml", toml(sink, out));
+            const test::ProcessResult r = test::run_shards(file, n);
+            ASSERT_EQ(r.exit_code, 0) << r.err;
+            const test::ProcessResult f = run_conveyor({"finalize", file});
+            ASSERT_EQ(f.exit_code, 0) << f.err;
+            EXPECT_EQ(test::read_file(out), expected);
+            std::remove(out.c_str());
+        }
+    }
+}
+
 TEST_F(ShardRun, StagesWhoseShardedResultWouldDifferAreRefusedWithTheFix) {
     // Partial groups go straight to a file sink, where finalize finds them.
     const std::string through = dir_.write(
@@ -222,8 +248,9 @@ TEST_F(ShardRun, StagesWhoseShardedResultWouldDifferAreRefusedWithTheFix) {
     EXPECT_THAT(r.err, HasSubstr("p.toml:"));
     EXPECT_EQ(run_conveyor({"run", file, "-q"}).exit_code, 0); // unsharded it is fine
 
+    // Sorted by shard then combined, hash shards would put equal keys out of input order.
     const std::string sorted = dir_.write(
-        "s.toml", "[global]\n" +
+        "s.toml", "[global]\npartition = \"hash\"\npartition_key = \"customer\"\n" +
                       test::stage_toml("read", "csv.read", "", "path = \"" + in_ + "\"") +
                       test::stage_toml("s", "sort.apply", "\"read\"", "by = \"amount\"") +
                       test::stage_toml("w", "json.write", "\"s\"",
