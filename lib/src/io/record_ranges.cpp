@@ -138,8 +138,10 @@ private:
 /// Cut k's nominal offset.
 std::uint64_t nominal(std::uint64_t data_start, std::uint64_t size, std::uint64_t k,
                       std::uint64_t n) {
-    const auto span = static_cast<unsigned __int128>(size - data_start);
-    return data_start + static_cast<std::uint64_t>(span * k / n);
+    // span * k / n without overflow: (q * n + r) * k / n = q * k + r * k / n, with r < n
+    // and k <= n (shard counts are 32-bit, so r * k fits).
+    const std::uint64_t span = size - data_start;
+    return data_start + span / n * k + span % n * k / n;
 }
 
 } // namespace
