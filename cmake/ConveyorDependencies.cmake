@@ -43,3 +43,6 @@ target_link_libraries(conveyor_libpq_headers INTERFACE ${CMAKE_DL_LIBS})
 # SQLite (Debian libsqlite3-dev): the official library, for sqlite.read/write; used only
 # inside plugins/sqlite.
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
+
+# Work queues (lib/src/queue): Redis Streams through hiredis.
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)

@@ -1,5 +1,6 @@
 #include "support/postgres_server.hpp"
 
+#include "support/loopback_server.hpp"
 #include "support/process.hpp"
 
 #include <cerrno>
@@ -10,10 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <pwd.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>

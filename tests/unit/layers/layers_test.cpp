@@ -30,6 +30,7 @@ const std::map<std::string, std::set<std::string>>& allowed() {
         {"stage", {"core", "format", "io", "net", "obs", "option"}},
         {"registry", {"core", "format", "io", "option", "stage"}},
         {"config", {"core", "graph", "obs", "option", "registry", "stage"}},
+        {"queue", {"core"}},
         {"exec",
          {"config", "core", "format", "graph", "io", "net", "obs", "option", "registry", "stage"}},
     };

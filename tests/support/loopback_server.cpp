@@ -1,0 +1,131 @@
+#include "support/loopback_server.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace conveyor::test {
+
+int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    socklen_t len = sizeof a;
+    int port = 0;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+        port = ntohs(a.sin_port);
+    ::close(fd);
+    return port;
+}
+
+bool answers(int port, const std::string& request, const std::string& expect, int timeout_ms) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    bool ok = false;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+        std::string got;
+        pollfd p{fd, POLLIN, 0};
+        while (!ok && ::poll(&p, 1, timeout_ms) == 1) {
+            char buf[512];
+            const ssize_t n = ::read(fd, buf, sizeof buf);
+            if (n <= 0) break;
+            got.append(buf, static_cast<std::size_t>(n));
+            ok = got.find(expect) != std::string::npos;
+        }
+    }
+    ::close(fd);
+    return ok;
+}
+
+LoopbackServer::LoopbackServer(std::vector<std::string> argv, std::string request,
+                               std::string expect, const std::string& install_hint) {
+    if (!std::filesystem::exists(argv.at(0))) {
+        error_ = argv[0] + " is not installed: " + install_hint + " (see .ci/run)";
+        ADD_FAILURE() << error_;
+        return;
+    }
+    port_ = free_port();
+    for (std::string& a : argv) {
+        if (const auto at = a.find("{port}"); at != std::string::npos)
+            a.replace(at, 6, std::to_string(port_));
+        if (const auto at = a.find("{dir}"); at != std::string::npos) a.replace(at, 5, dir_.path());
+    }
+    const std::string log = dir_.file("server.log");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() == 1) ::_exit(125);
+        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            ::dup2(fd, 1);
+            ::dup2(fd, 2);
+        }
+        std::vector<char*> args;
+        for (const std::string& a : argv)
+            args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        ::execv(args[0], args.data());
+        ::_exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!answers(port_, request, expect, 1000)) {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            error_ = argv[0] + " exited before answering: " + read_file(log);
+            break;
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            error_ = argv[0] + " did not answer on port " + std::to_string(port_) + " within 30 s";
+            break;
+        }
+        // Polling a port that does not listen yet: each try fails at once.
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!error_.empty()) ADD_FAILURE() << error_;
+}
+
+LoopbackServer::~LoopbackServer() {
+    if (pid_ > 0) {
+        ::kill(pid_, SIGKILL);
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+    }
+}
+
+RedisServer::RedisServer()
+    : LoopbackServer({"/usr/bin/redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save",
+                      "", "--appendonly", "no", "--dir", "{dir}"},
+                     "PING\r\n", "+PONG", "apt-get install -y redis-server") {}
+
+std::string RedisServer::url(const std::string& name) const {
+    return "redis://127.0.0.1:" + std::to_string(port()) + "/" + name;
+}
+
+NatsServer::NatsServer()
+    : LoopbackServer(
+          {"/usr/sbin/nats-server", "-a", "127.0.0.1", "-p", "{port}", "-js", "-sd", "{dir}/js"},
+          "PING\r\n", "INFO", "apt-get install -y nats-server") {}
+
+std::string NatsServer::url(const std::string& name) const {
+    return "nats://127.0.0.1:" + std::to_string(port()) + "/" + name;
+}
+
+} // namespace conveyor::test
