@@ -5,6 +5,7 @@
 #include "commands.hpp"
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/core/error.hpp"
+#include "queue_cli.hpp"
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -209,6 +210,9 @@ int main(int argc, char** argv) {
     completion->add_option("-o,--output", completion_output, "Write to FILE instead of stdout")
         ->type_name("FILE");
 
+    cli::QueueCommands queue_commands;
+    cli::add_queue_commands(app, queue_commands);
+
     // Used by the build to generate the man page; not shown in --help.
     std::string man_output;
     CLI::App* man = app.add_subcommand("man", "Print the conveyor(1) man page (roff)");
@@ -241,5 +245,6 @@ int main(int argc, char** argv) {
     if (*make_new) return cli::cmd_new(new_name);
     if (*completion) return cli::cmd_completion(app, shell, completion_output);
     if (*man) return cli::cmd_man(app, man_output);
+    if (auto code = cli::run_queue_commands(queue_commands)) return *code;
     return exit_codes::kUsage;
 }

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 
 namespace conveyor::queue {
 
@@ -57,6 +58,17 @@ Result<QueueUrl> parse_queue_url(std::string_view text) {
     }
     if (url.host.empty()) return bad_url(text, "no host");
     return url;
+}
+
+std::string pipeline_digest(std::string_view bytes) {
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    for (unsigned char c : bytes) {
+        h ^= c;
+        h *= 0x100000001b3ULL;
+    }
+    char out[17];
+    std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+    return out;
 }
 
 std::string Lease::attempt() const {

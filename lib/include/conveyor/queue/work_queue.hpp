@@ -41,6 +41,10 @@ struct QueueSpec {
     std::uint32_t max_deliveries = 5;
 };
 
+/// The digest a queue keeps of its pipeline file's bytes (64-bit FNV-1a, hex): it tells a worker
+/// that its copy of the file differs from the pushed one; it is no security measure.
+std::string pipeline_digest(std::string_view bytes);
+
 /// One delivery of one chunk to one worker.
 struct Lease {
     std::uint32_t chunk = 0;

@@ -1,0 +1,31 @@
+#pragma once
+
+// What the queue commands share: reporting an error with its exit code, reading the pipeline
+// file's bytes (for its digest), and stop requests from SIGINT/SIGTERM.
+
+#include "conveyor/core/result.hpp"
+#include "conveyor/queue/worker.hpp"
+
+#include <string>
+
+namespace conveyor::cli {
+
+/// Prints "conveyor: ERROR" on stderr and returns its exit code (64 usage, 75 unreachable, ...).
+int report_error(const Error& e);
+
+Result<std::string> read_pipeline_bytes(const std::string& path);
+
+/// SIGINT and SIGTERM request `stop` (from a thread of its own, not the signal handler) for as
+/// long as the object lives. signal() says which came (0: none).
+class StopOnSignals {
+public:
+    explicit StopOnSignals(queue::Abandon& stop);
+    ~StopOnSignals();
+    StopOnSignals(const StopOnSignals&) = delete;
+    StopOnSignals& operator=(const StopOnSignals&) = delete;
+    /// Puts the handlers back: a pipeline run replaces them with its own while it runs.
+    static void install();
+    [[nodiscard]] int signal() const noexcept;
+};
+
+} // namespace conveyor::cli

@@ -1,0 +1,129 @@
+#include "conveyor/queue/worker.hpp"
+
+#include "heartbeat.hpp"
+
+#include <condition_variable>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+namespace conveyor::queue {
+
+// The callback runs under the lock, so that on_request({}) returning means it is not running
+// and will not run: the objects it touches may go.
+void Abandon::request(const std::string& why) {
+    std::lock_guard lock(mutex_);
+    if (requested_.exchange(true)) return;
+    why_ = why;
+    if (callback_) callback_();
+}
+
+std::string Abandon::why() const {
+    std::lock_guard lock(mutex_);
+    return why_;
+}
+
+void Abandon::on_request(std::function<void()> fn) {
+    std::lock_guard lock(mutex_);
+    callback_ = std::move(fn);
+    if (requested_ && callback_) callback_();
+}
+
+namespace {
+
+/// Runs one leased chunk to its end: committed, found committed, refused by the fence, failed
+/// or abandoned. Only an error reaching the queue is returned as an error.
+Status run_chunk(WorkQueue& queue, ChunkRunner& runner, const QueueSpec& spec, const Lease& lease,
+                 Abandon& stop, WorkerReport& report) {
+    const ChunkJob job{spec.pipeline, lease.chunk, spec.chunks, lease.attempt()};
+    spdlog::info("chunk {} of {}: started (attempt {})", lease.chunk, spec.chunks, job.attempt);
+    Abandon abandon;
+    stop.on_request([&abandon] { abandon.request("the worker was told to stop"); });
+    Heartbeat heartbeat(queue, lease, spec.lease / 3, abandon);
+    Result<StagedChunk> staged = runner.stage(job, abandon);
+    stop.on_request({});
+    if (!staged) {
+        if (abandon.requested()) {
+            ++report.abandoned;
+            spdlog::warn("chunk {}: abandoned ({})", lease.chunk, abandon.why());
+            return heartbeat.stop();
+        }
+        ++report.failed;
+        spdlog::error("chunk {}: attempt {} failed: {}", lease.chunk, job.attempt,
+                      staged.error().to_string());
+        CONVEYOR_TRY(heartbeat.stop());
+        return queue.fail_attempt(lease, staged.error().to_string());
+    }
+    Result<Fence> fence = queue.fence(lease);
+    if (!fence || *fence != Fence::Commit) {
+        runner.discard(*staged);
+        CONVEYOR_TRY(heartbeat.stop());
+        if (!fence) return std::move(fence).error();
+        if (*fence == Fence::LeaseLost) {
+            ++report.lease_lost;
+            spdlog::warn("chunk {}: attempt {} lost its lease; its output is discarded",
+                         lease.chunk, job.attempt);
+            return ok_status();
+        }
+        ++report.already_committed;
+        spdlog::info("chunk {}: committed by another attempt; attempt {} discarded", lease.chunk,
+                     job.attempt);
+        return queue.ack(lease, "");
+    }
+    Result<CommitOutcome> outcome = runner.commit(*staged);
+    CONVEYOR_TRY(heartbeat.stop());
+    if (!outcome) {
+        runner.discard(*staged);
+        ++report.failed;
+        return queue.fail_attempt(lease, "commit: " + outcome.error().to_string());
+    }
+    if (outcome->committed)
+        ++report.committed;
+    else
+        ++report.already_committed;
+    spdlog::info("chunk {} of {}: {} (attempt {})", lease.chunk, spec.chunks,
+                 outcome->committed ? "committed" : "committed already", outcome->committed_by);
+    return queue.ack(lease, outcome->committed_by);
+}
+
+/// Waits `d` or until `stop` is requested.
+void idle(std::chrono::milliseconds d, Abandon& stop) {
+    std::mutex m;
+    std::condition_variable cv;
+    bool woken = false;
+    stop.on_request([&] {
+        std::lock_guard lock(m);
+        woken = true;
+        cv.notify_all();
+    });
+    {
+        std::unique_lock lock(m);
+        cv.wait_for(lock, d, [&] { return woken; });
+    }
+    stop.on_request({});
+}
+
+} // namespace
+
+Result<WorkerReport> run_worker(WorkQueue& queue, ChunkRunner& runner, const WorkerOptions& options,
+                                Abandon& stop) {
+    Result<QueueSpec> spec = queue.spec();
+    if (!spec) return std::move(spec).error();
+    WorkerReport report;
+    while (!stop.requested()) {
+        Result<std::optional<Lease>> lease = queue.take(options.consumer);
+        if (!lease) return std::move(lease).error();
+        if (*lease) {
+            CONVEYOR_TRY(run_chunk(queue, runner, *spec, **lease, stop, report));
+            continue;
+        }
+        if (options.exit_when_empty) {
+            Result<QueueStatus> st = queue.status();
+            if (!st) return std::move(st).error();
+            if (st->pending == 0 && st->in_flight == 0) break;
+        }
+        idle(options.idle_wait, stop);
+    }
+    return report;
+}
+
+} // namespace conveyor::queue
