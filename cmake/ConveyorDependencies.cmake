@@ -46,3 +46,5 @@ pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 
 # Work queues (lib/src/queue): Redis Streams through hiredis.
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+# ... and NATS JetStream through the NATS C client.
+pkg_check_modules(NATS REQUIRED IMPORTED_TARGET libnats)

@@ -1,4 +1,5 @@
-// The work queue under chaos, with real processes and a real redis-server on 127.0.0.1: three
+// The work queue under chaos, with real processes and a real server on 127.0.0.1 (redis-server,
+// nats-server with JetStream; the test runs once with each): three
 // worker processes over 32 chunks; one is killed with SIGKILL in the middle of a chunk, one is
 // paused (SIGSTOP) past its lease and resumed after another worker committed its chunk, and one
 // chunk always fails. Every good chunk must be committed exactly once (one part, whose manifest
@@ -42,8 +43,17 @@ std::unique_ptr<Child> worker(const std::string& url, const std::string& out,
     return std::make_unique<Child>(argv);
 }
 
-TEST(QueueChaos, KilledPausedAndPoisonedWorkersCommitEveryGoodChunkExactlyOnce) {
-    RedisServer server;
+class QueueChaos : public ::testing::TestWithParam<std::string> {};
+
+INSTANTIATE_TEST_SUITE_P(Engines, QueueChaos, ::testing::Values("redis", "nats"));
+
+TEST_P(QueueChaos, KilledPausedAndPoisonedWorkersCommitEveryGoodChunkExactlyOnce) {
+    std::unique_ptr<LoopbackServer> engine;
+    if (GetParam() == "redis")
+        engine = std::make_unique<RedisServer>();
+    else
+        engine = std::make_unique<NatsServer>();
+    const LoopbackServer& server = *engine;
     ASSERT_EQ(server.error(), "");
     TempDir dir;
     const std::string out = dir.file("out");

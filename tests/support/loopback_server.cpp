@@ -54,8 +54,10 @@ bool answers(int port, const std::string& request, const std::string& expect, in
     return ok;
 }
 
-LoopbackServer::LoopbackServer(std::vector<std::string> argv, std::string request,
-                               std::string expect, const std::string& install_hint) {
+LoopbackServer::LoopbackServer(std::string scheme, std::vector<std::string> argv,
+                               std::string request, std::string expect,
+                               const std::string& install_hint)
+    : scheme_(std::move(scheme)) {
     if (!std::filesystem::exists(argv.at(0))) {
         error_ = argv[0] + " is not installed: " + install_hint + " (see .ci/run)";
         ADD_FAILURE() << error_;
@@ -111,21 +113,19 @@ LoopbackServer::~LoopbackServer() {
 }
 
 RedisServer::RedisServer()
-    : LoopbackServer({"/usr/bin/redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save",
+    : LoopbackServer("redis",
+                     {"/usr/bin/redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save",
                       "", "--appendonly", "no", "--dir", "{dir}"},
                      "PING\r\n", "+PONG", "apt-get install -y redis-server") {}
 
-std::string RedisServer::url(const std::string& name) const {
-    return "redis://127.0.0.1:" + std::to_string(port()) + "/" + name;
+std::string LoopbackServer::url(const std::string& name) const {
+    return scheme_ + "://127.0.0.1:" + std::to_string(port_) + "/" + name;
 }
 
 NatsServer::NatsServer()
     : LoopbackServer(
+          "nats",
           {"/usr/sbin/nats-server", "-a", "127.0.0.1", "-p", "{port}", "-js", "-sd", "{dir}/js"},
           "PING\r\n", "INFO", "apt-get install -y nats-server") {}
-
-std::string NatsServer::url(const std::string& name) const {
-    return "nats://127.0.0.1:" + std::to_string(port()) + "/" + name;
-}
 
 } // namespace conveyor::test

@@ -25,8 +25,8 @@ class LoopbackServer {
 public:
     /// Starts `argv` (argv[0] an absolute path; "{port}" and "{dir}" in it replaced) and waits
     /// until `request` sent to its port is answered with `expect`.
-    LoopbackServer(std::vector<std::string> argv, std::string request, std::string expect,
-                   const std::string& install_hint);
+    LoopbackServer(std::string scheme, std::vector<std::string> argv, std::string request,
+                   std::string expect, const std::string& install_hint);
     ~LoopbackServer();
     LoopbackServer(const LoopbackServer&) = delete;
     LoopbackServer& operator=(const LoopbackServer&) = delete;
@@ -35,8 +35,11 @@ public:
     [[nodiscard]] const std::string& error() const noexcept { return error_; }
     [[nodiscard]] int port() const noexcept { return port_; }
     [[nodiscard]] const std::string& dir() const noexcept { return dir_.path(); }
+    /// "SCHEME://127.0.0.1:PORT/name"
+    [[nodiscard]] std::string url(const std::string& name) const;
 
 private:
+    std::string scheme_;
     TempDir dir_;
     std::string error_;
     int port_ = 0;
@@ -47,16 +50,12 @@ private:
 class RedisServer : public LoopbackServer {
 public:
     RedisServer();
-    /// "redis://127.0.0.1:PORT/name"
-    [[nodiscard]] std::string url(const std::string& name) const;
 };
 
 /// nats-server with JetStream, storing in its directory.
 class NatsServer : public LoopbackServer {
 public:
     NatsServer();
-    /// "nats://127.0.0.1:PORT/name"
-    [[nodiscard]] std::string url(const std::string& name) const;
 };
 
 } // namespace conveyor::test

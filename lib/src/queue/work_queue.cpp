@@ -1,5 +1,6 @@
 #include "conveyor/queue/work_queue.hpp"
 
+#include "nats_queue.hpp"
 #include "redis_queue.hpp"
 
 #include <cctype>
@@ -78,9 +79,7 @@ std::string Lease::attempt() const {
 Result<std::unique_ptr<WorkQueue>> open_queue(const QueueUrl& url,
                                               std::chrono::milliseconds timeout) {
     if (url.engine == QueueUrl::Engine::Redis) return open_redis_queue(url, timeout);
-    return fail(ErrorKind::Usage, "--queue " + url.to_string() +
-                                      ": NATS JetStream queues are not available in this build "
-                                      "yet; use a redis:// queue");
+    return open_nats_queue(url, timeout);
 }
 
 } // namespace conveyor::queue

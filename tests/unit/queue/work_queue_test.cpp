@@ -1,4 +1,5 @@
-// The Redis Streams queue against a real redis-server on 127.0.0.1: leases, their renewal and
+// Both queue engines, each against a real server on 127.0.0.1 (redis-server, nats-server with
+// JetStream): leases, their renewal and
 // expiry, delivery counts, dead letters, the commit fence and the status counts. Lease expiry
 // is waited for by polling take() with a deadline (the observable condition), never by a sleep.
 
@@ -13,9 +14,9 @@ namespace conveyor::queue {
 namespace {
 
 using namespace std::chrono_literals;
-using test::RedisServer;
+using test::LoopbackServer;
 
-std::unique_ptr<WorkQueue> open(const RedisServer& server, const std::string& name) {
+std::unique_ptr<WorkQueue> open(const LoopbackServer& server, const std::string& name) {
     Result<QueueUrl> url = parse_queue_url(server.url(name));
     EXPECT_TRUE(url) << url.error().to_string();
     Result<std::unique_ptr<WorkQueue>> q = open_queue(*url);
@@ -73,20 +74,35 @@ TEST(QueueUrl, ParsesBothEnginesAndRejectsTheRest) {
     }
 }
 
-TEST(RedisQueue, AnUnreachableServerIsATemporaryFailure) {
-    Result<QueueUrl> url =
-        parse_queue_url("redis://127.0.0.1:" + std::to_string(test::free_port()) + "/q");
-    ASSERT_TRUE(url);
-    Result<std::unique_ptr<WorkQueue>> q = open_queue(*url, 2s);
-    ASSERT_FALSE(q);
-    EXPECT_EQ(q.error().kind, ErrorKind::TempFail);
-    EXPECT_NE(q.error().message.find("cannot reach Redis"), std::string::npos);
+/// Each test runs against each engine, on a server of its own.
+class Queue : public ::testing::TestWithParam<std::string> {
+protected:
+    void SetUp() override {
+        if (GetParam() == "redis")
+            server_ = std::make_unique<test::RedisServer>();
+        else
+            server_ = std::make_unique<test::NatsServer>();
+        ASSERT_EQ(server_->error(), "");
+    }
+    std::unique_ptr<LoopbackServer> server_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Engines, Queue, ::testing::Values("redis", "nats"));
+
+TEST(QueueEngines, AnUnreachableServerIsATemporaryFailure) {
+    for (const std::string scheme : {"redis", "nats"}) {
+        Result<QueueUrl> url =
+            parse_queue_url(scheme + "://127.0.0.1:" + std::to_string(test::free_port()) + "/q");
+        ASSERT_TRUE(url);
+        Result<std::unique_ptr<WorkQueue>> q = open_queue(*url, 2s);
+        ASSERT_FALSE(q) << scheme;
+        EXPECT_EQ(q.error().kind, ErrorKind::TempFail) << scheme;
+        EXPECT_NE(q.error().message.find("cannot reach"), std::string::npos) << q.error().message;
+    }
 }
 
-TEST(RedisQueue, HandsEveryChunkOutOnceAndCountsThem) {
-    RedisServer server;
-    ASSERT_EQ(server.error(), "");
-    auto q = open(server, "count");
+TEST_P(Queue, HandsEveryChunkOutOnceAndCountsThem) {
+    auto q = open(*server_, "count");
     ASSERT_TRUE(q->push(spec_of(4, 30s)));
     Result<QueueSpec> s = q->spec();
     ASSERT_TRUE(s);
@@ -127,10 +143,8 @@ TEST(RedisQueue, HandsEveryChunkOutOnceAndCountsThem) {
     EXPECT_EQ(again.error().kind, ErrorKind::Usage);
 }
 
-TEST(RedisQueue, AnExpiredLeaseGoesToAnotherWorkerAndFencesTheFirstOut) {
-    RedisServer server;
-    ASSERT_EQ(server.error(), "");
-    auto q = open(server, "expiry");
+TEST_P(Queue, AnExpiredLeaseGoesToAnotherWorkerAndFencesTheFirstOut) {
+    auto q = open(*server_, "expiry");
     ASSERT_TRUE(q->push(spec_of(1, 300ms)));
     auto first = take(*q, "paused");
     ASSERT_TRUE(first);
@@ -155,10 +169,8 @@ TEST(RedisQueue, AnExpiredLeaseGoesToAnotherWorkerAndFencesTheFirstOut) {
     EXPECT_EQ(status(*q).done, 1u);
 }
 
-TEST(RedisQueue, RenewingKeepsTheLease) {
-    RedisServer server;
-    ASSERT_EQ(server.error(), "");
-    auto q = open(server, "renew");
+TEST_P(Queue, RenewingKeepsTheLease) {
+    auto q = open(*server_, "renew");
     ASSERT_TRUE(q->push(spec_of(1, 400ms)));
     auto held = take(*q, "worker");
     ASSERT_TRUE(held);
@@ -177,10 +189,8 @@ TEST(RedisQueue, RenewingKeepsTheLease) {
     EXPECT_EQ(taken->delivery, 2u);
 }
 
-TEST(RedisQueue, AChunkFailingMaxDeliveriesTimesIsADeadLetterWithItsLastError) {
-    RedisServer server;
-    ASSERT_EQ(server.error(), "");
-    auto q = open(server, "poison");
+TEST_P(Queue, AChunkFailingMaxDeliveriesTimesIsADeadLetterWithItsLastError) {
+    auto q = open(*server_, "poison");
     ASSERT_TRUE(q->push(spec_of(2, 30s, 3)));
     auto good = take(*q, "w");
     ASSERT_TRUE(good);
@@ -204,10 +214,8 @@ TEST(RedisQueue, AChunkFailingMaxDeliveriesTimesIsADeadLetterWithItsLastError) {
     EXPECT_EQ(dead->front().error, "bad row 3");
 }
 
-TEST(RedisQueue, AChunkWhoseLeaseExpiresMaxDeliveriesTimesIsADeadLetter) {
-    RedisServer server;
-    ASSERT_EQ(server.error(), "");
-    auto q = open(server, "lost");
+TEST_P(Queue, AChunkWhoseLeaseExpiresMaxDeliveriesTimesIsADeadLetter) {
+    auto q = open(*server_, "lost");
     ASSERT_TRUE(q->push(spec_of(1, 200ms, 2)));
     ASSERT_TRUE(take(*q, "killed-1"));
     auto second = take_within(*q, "killed-2");
@@ -227,10 +235,8 @@ TEST(RedisQueue, AChunkWhoseLeaseExpiresMaxDeliveriesTimesIsADeadLetter) {
     EXPECT_EQ(st.in_flight + st.pending + st.done, 0u);
 }
 
-TEST(RedisQueue, TheQueueOfAnotherNameIsMissing) {
-    RedisServer server;
-    ASSERT_EQ(server.error(), "");
-    auto q = open(server, "nothing-here");
+TEST_P(Queue, TheQueueOfAnotherNameIsMissing) {
+    auto q = open(*server_, "nothing-here");
     Result<QueueStatus> st = q->status();
     ASSERT_FALSE(st);
     EXPECT_EQ(st.error().kind, ErrorKind::NoInput);
