@@ -34,7 +34,9 @@ struct OptionDoc {
 struct CommandDoc {
     std::string name;
     std::string description;
-    std::vector<OptionDoc> options; ///< flags and options, then positionals
+    std::vector<OptionDoc> options;       ///< flags and options, then positionals
+    std::vector<std::string> subcommands; ///< `queue`'s push and status
+    bool nested = false;                  ///< "queue push": in the man page only
     [[nodiscard]] std::vector<const OptionDoc*> positionals() const {
         std::vector<const OptionDoc*> out;
         for (const OptionDoc& o : options)
@@ -80,21 +82,33 @@ OptionDoc option_doc(const CLI::Option& opt) {
     return d;
 }
 
+CommandDoc command_doc(const CLI::App& sub, const std::string& name) {
+    CommandDoc c;
+    c.name = name;
+    c.description = sub.get_description();
+    std::vector<OptionDoc> positionals;
+    for (const CLI::Option* opt : sub.get_options()) {
+        OptionDoc d = option_doc(*opt);
+        (d.positional ? positionals : c.options).push_back(std::move(d));
+    }
+    for (OptionDoc& p : positionals)
+        c.options.push_back(std::move(p));
+    return c;
+}
+
+/// Each command, and after one with commands of its own (queue) those, named "queue push".
 std::vector<CommandDoc> commands(const CLI::App& app, bool include_hidden) {
     std::vector<CommandDoc> out;
-    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    auto all = [](const CLI::App*) { return true; };
+    for (const CLI::App* sub : app.get_subcommands(all)) {
         if (!include_hidden && sub->get_group().empty()) continue;
-        CommandDoc c;
-        c.name = sub->get_name();
-        c.description = sub->get_description();
-        std::vector<OptionDoc> positionals;
-        for (const CLI::Option* opt : sub->get_options()) {
-            OptionDoc d = option_doc(*opt);
-            (d.positional ? positionals : c.options).push_back(std::move(d));
+        out.push_back(command_doc(*sub, sub->get_name()));
+        const std::size_t parent = out.size() - 1;
+        for (const CLI::App* inner : sub->get_subcommands(all)) {
+            out[parent].subcommands.push_back(inner->get_name());
+            out.push_back(command_doc(*inner, sub->get_name() + " " + inner->get_name()));
+            out.back().nested = true;
         }
-        for (OptionDoc& p : positionals)
-            c.options.push_back(std::move(p));
-        out.push_back(std::move(c));
     }
     return out;
 }
@@ -147,7 +161,7 @@ std::string bash_script(const CLI::App& app) {
     const std::vector<CommandDoc> cmds = commands(app, false);
     std::vector<std::string> sub_names;
     for (const CommandDoc& c : cmds)
-        sub_names.push_back(c.name);
+        if (!c.nested) sub_names.push_back(c.name);
     std::vector<std::string> top;
     for (const OptionDoc& o : global_options(app))
         for (const std::string& n : o.names)
@@ -191,7 +205,13 @@ std::string bash_script(const CLI::App& app) {
     s += "    fi\n";
     s += "    case $sub in\n";
     for (const CommandDoc& c : cmds) {
+        if (c.nested) continue;
         s += "    " + c.name + ")\n";
+        if (!c.subcommands.empty()) {
+            s += "        [[ $npos == 0 ]] && COMPREPLY=($(compgen -W \"" + join(c.subcommands) +
+                 "\" -- \"$cur\"))\n        ;;\n";
+            continue;
+        }
         std::string value_cases;
         std::vector<std::string> names;
         for (const OptionDoc& o : c.options) {
@@ -283,7 +303,7 @@ std::string zsh_script(const CLI::App& app) {
     s += "    local -a subcommands\n";
     s += "    subcommands=(\n";
     for (const CommandDoc& c : cmds)
-        s += "        '" + c.name + ":" + zsh_escape(c.description) + "'\n";
+        if (!c.nested) s += "        '" + c.name + ":" + zsh_escape(c.description) + "'\n";
     s += "    )\n";
     s += "    _arguments -C \\\n";
     for (const OptionDoc& o : global_options(app))
@@ -295,8 +315,10 @@ std::string zsh_script(const CLI::App& app) {
     s += "    args)\n";
     s += "        case $line[1] in\n";
     for (const CommandDoc& c : cmds) {
+        if (c.nested) continue;
         s += "        " + c.name + ")\n";
         s += "            _arguments";
+        if (!c.subcommands.empty()) s += " '1:command:(" + join(c.subcommands) + ")'";
         std::size_t k = 0;
         for (const OptionDoc& o : c.options) {
             s += " \\\n                ";

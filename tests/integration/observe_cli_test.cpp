@@ -116,8 +116,10 @@ TEST(ObserveCli, BashCompletionCompletesSubcommandsOptionsValuesAndFunctions) {
         EXPECT_EQ(r.exit_code, 0) << r.err;
         return r.out;
     };
-    EXPECT_THAT(complete("conveyor ''"),
-                HasSubstr("explain finalize graph list new replay run schema validate"));
+    EXPECT_THAT(
+        complete("conveyor ''"),
+        HasSubstr("explain finalize graph list new queue replay run schema validate worker"));
+    EXPECT_EQ(complete("conveyor queue ''"), "push status ");
     EXPECT_EQ(complete("conveyor run --executor ''"), "async channel dag ");
     EXPECT_EQ(complete("conveyor describe csv."), "csv.read csv.write ");
     EXPECT_EQ(complete("conveyor run ''"), "a.toml ") << "pipeline files only";
