@@ -73,7 +73,7 @@ std::string pipeline_digest(std::string_view bytes) {
 }
 
 std::string Lease::attempt() const {
-    return message_id + "." + std::to_string(delivery);
+    return message_id + "_" + std::to_string(delivery);
 }
 
 Result<std::unique_ptr<WorkQueue>> open_queue(const QueueUrl& url,

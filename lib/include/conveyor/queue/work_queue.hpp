@@ -51,7 +51,8 @@ struct Lease {
     std::uint32_t delivery = 1; ///< 1 for the first delivery, +1 for every redelivery
     std::string consumer;       ///< the worker that holds it
     std::string message_id;     ///< the engine's id of the chunk's message
-    /// Unique per delivery of this queue's chunk: "<message_id>.<delivery>".
+    /// Unique per delivery of this queue's chunk: "<message_id>_<delivery>" (letters, digits,
+    /// - and _: it is part of file names).
     [[nodiscard]] std::string attempt() const;
 };
 
