@@ -76,8 +76,6 @@ int cmd_queue_push(const QueuePushArgs& args) {
                   "': expected a duration such as 30s or 2m (at least 10ms)\n");
         return exit_codes::kUsage;
     }
-    Result<queue::QueueUrl> url = queue::parse_queue_url(args.queue);
-    if (!url) return report_error(url.error());
     Loaded loaded = load(args.file);
     if (!loaded.pipeline) return loaded.exit_code;
     Result<std::string> bytes = read_pipeline_bytes(args.file);
@@ -90,24 +88,23 @@ int cmd_queue_push(const QueuePushArgs& args) {
     spec.chunks = args.chunks;
     spec.lease = std::chrono::milliseconds(std::llround(*lease * 1000));
     spec.max_deliveries = args.max_deliveries;
-    Result<std::unique_ptr<queue::WorkQueue>> q = queue::open_queue(*url);
+    Result<OpenedQueue> q = open_queue_arg(args.queue);
     if (!q) return report_error(q.error());
-    if (Status pushed = (*q)->push(spec); !pushed) return report_error(pushed.error());
+    if (Status pushed = q->queue->push(spec); !pushed) return report_error(pushed.error());
     std::printf("queued %u chunks of %s on %s (lease %s, max deliveries %u)\n", spec.chunks,
-                spec.pipeline.c_str(), url->to_string().c_str(), args.lease.c_str(),
+                spec.pipeline.c_str(), q->url.to_string().c_str(), args.lease.c_str(),
                 spec.max_deliveries);
     return exit_codes::kOk;
 }
 
 int cmd_queue_status(const QueueStatusArgs& args) {
     configure_logging(pick_level(std::nullopt, false, "info"));
-    Result<queue::QueueUrl> url = queue::parse_queue_url(args.queue);
-    if (!url) return report_error(url.error());
-    Result<std::unique_ptr<queue::WorkQueue>> q = queue::open_queue(*url);
+    Result<OpenedQueue> q = open_queue_arg(args.queue);
     if (!q) return report_error(q.error());
-    Result<queue::QueueStatus> st = (*q)->status();
+    const queue::QueueUrl* url = &q->url;
+    Result<queue::QueueStatus> st = q->queue->status();
     if (!st) return report_error(st.error());
-    Result<std::vector<queue::DeadLetter>> dead = (*q)->dead_letters();
+    Result<std::vector<queue::DeadLetter>> dead = q->queue->dead_letters();
     if (!dead) return report_error(dead.error());
     if (args.json) {
         JsonDoc letters = JsonDoc::array();

@@ -12,6 +12,14 @@
 
 namespace conveyor::cli {
 
+Result<OpenedQueue> open_queue_arg(const std::string& text) {
+    Result<queue::QueueUrl> url = queue::parse_queue_url(text);
+    if (!url) return std::move(url).error();
+    Result<std::unique_ptr<queue::WorkQueue>> q = queue::open_queue(*url);
+    if (!q) return std::move(q).error();
+    return OpenedQueue{std::move(url).value(), std::move(q).value()};
+}
+
 int report_error(const Error& e) {
     print_err("conveyor: " + e.to_string() + "\n");
     return exit_code(e.kind);

@@ -6,9 +6,18 @@
 #include "conveyor/core/result.hpp"
 #include "conveyor/queue/worker.hpp"
 
+#include <memory>
 #include <string>
 
 namespace conveyor::cli {
+
+/// The queue a --queue URL names, connected.
+struct OpenedQueue {
+    queue::QueueUrl url;
+    std::unique_ptr<queue::WorkQueue> queue;
+};
+/// A Usage error for a malformed URL, TempFail when the engine cannot be reached.
+Result<OpenedQueue> open_queue_arg(const std::string& text);
 
 /// Prints "conveyor: ERROR" on stderr and returns its exit code (64 usage, 75 unreachable, ...).
 int report_error(const Error& e);

@@ -45,11 +45,10 @@ private:
 
 int cmd_worker(const WorkerArgs& args) {
     configure_logging(pick_level(args.log_level, false, "info"));
-    Result<queue::QueueUrl> url = queue::parse_queue_url(args.queue);
-    if (!url) return report_error(url.error());
-    Result<std::unique_ptr<queue::WorkQueue>> q = queue::open_queue(*url);
+    Result<OpenedQueue> q = open_queue_arg(args.queue);
     if (!q) return report_error(q.error());
-    Result<queue::QueueSpec> spec = (*q)->spec();
+    const queue::QueueUrl* url = &q->url;
+    Result<queue::QueueSpec> spec = q->queue->spec();
     if (!spec) return report_error(spec.error());
     Result<std::string> bytes = read_pipeline_bytes(spec->pipeline);
     if (!bytes) return report_error(bytes.error());
@@ -70,7 +69,7 @@ int cmd_worker(const WorkerArgs& args) {
     KeepingStopHandlers keeping(**runner);
     spdlog::info("worker {} on {} ({} chunks of {})", options.consumer, url->to_string(),
                  spec->chunks, spec->pipeline);
-    Result<queue::WorkerReport> report = queue::run_worker(**q, keeping, options, stop);
+    Result<queue::WorkerReport> report = queue::run_worker(*q->queue, keeping, options, stop);
     if (!report) return report_error(report.error());
     spdlog::info("worker {}: {} committed, {} committed by others, {} lost to other workers, {} "
                  "failed, {} abandoned",

@@ -68,7 +68,8 @@ TEST(QueueCli, BadUrlsMissingQueuesAndDownServersHaveTheirExitCodes) {
     auto lease = run_conveyor({"queue", "push", p, "--chunks", "2", "--queue",
                                "redis://127.0.0.1:1/q", "--lease", "soon"});
     EXPECT_EQ(lease.exit_code, 64) << lease.err;
-    const std::string down = "redis://127.0.0.1:" + std::to_string(test::free_port()) + "/q";
+    const std::string down =
+        "redis://127.0.0.1:" + std::to_string(test::free_loopback_port()) + "/q";
     for (const std::vector<std::string>& args :
          {std::vector<std::string>{"queue", "status", "--queue", down},
           std::vector<std::string>{"worker", "--queue", down},

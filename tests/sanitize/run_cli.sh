@@ -70,6 +70,10 @@ expect 0 completion bash
 expect 0 completion zsh
 expect 0 man
 expect 0 --version
+# The work-queue commands as far as they go without a queue engine (their tests start one).
+expect 64 queue status --queue redis:/nowhere
+expect 75 queue status --queue redis://127.0.0.1:1/q
+expect 75 worker --queue nats://127.0.0.1:1/q
 expect 0 --help
 expect 0 run --help
 pushd "$work" >/dev/null

@@ -2,34 +2,17 @@
 
 #include <chrono>
 #include <csignal>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
 namespace conveyor::test {
-
-int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    socklen_t len = sizeof a;
-    int port = 0;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-        port = ntohs(a.sin_port);
-    ::close(fd);
-    return port;
-}
 
 bool answers(int port, const std::string& request, const std::string& expect, int timeout_ms) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -63,29 +46,14 @@ LoopbackServer::LoopbackServer(std::string scheme, std::vector<std::string> argv
         ADD_FAILURE() << error_;
         return;
     }
-    port_ = free_port();
+    port_ = free_loopback_port();
     for (std::string& a : argv) {
         if (const auto at = a.find("{port}"); at != std::string::npos)
             a.replace(at, 6, std::to_string(port_));
         if (const auto at = a.find("{dir}"); at != std::string::npos) a.replace(at, 5, dir_.path());
     }
     const std::string log = dir_.file("server.log");
-    pid_ = ::fork();
-    if (pid_ == 0) {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() == 1) ::_exit(125);
-        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-        }
-        std::vector<char*> args;
-        for (const std::string& a : argv)
-            args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execv(args[0], args.data());
-        ::_exit(127);
-    }
+    pid_ = spawn_server(argv, log, SIGKILL);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (!answers(port_, request, expect, 1000)) {
         int status = 0;
@@ -127,5 +95,10 @@ NatsServer::NatsServer()
           "nats",
           {"/usr/sbin/nats-server", "-a", "127.0.0.1", "-p", "{port}", "-js", "-sd", "{dir}/js"},
           "PING\r\n", "INFO", "apt-get install -y nats-server") {}
+
+std::unique_ptr<LoopbackServer> start_queue_engine(const std::string& engine) {
+    if (engine == "redis") return std::make_unique<RedisServer>();
+    return std::make_unique<NatsServer>();
+}
 
 } // namespace conveyor::test

@@ -8,14 +8,12 @@
 
 #include "support/process.hpp"
 
+#include <memory>
 #include <string>
 #include <sys/types.h>
 #include <vector>
 
 namespace conveyor::test {
-
-/// A port nobody listens on right now.
-int free_port();
 
 /// Sends `request` to 127.0.0.1:`port` and reads until the answer holds `expect` (true), the
 /// connection closes or `timeout_ms` pass.
@@ -57,5 +55,8 @@ class NatsServer : public LoopbackServer {
 public:
     NatsServer();
 };
+
+/// A RedisServer for "redis", a NatsServer for "nats": the queue tests run on each.
+std::unique_ptr<LoopbackServer> start_queue_engine(const std::string& engine);
 
 } // namespace conveyor::test

@@ -1,6 +1,5 @@
 #include "support/postgres_server.hpp"
 
-#include "support/loopback_server.hpp"
 #include "support/process.hpp"
 
 #include <cerrno>

@@ -15,6 +15,8 @@
 
 #include "nats_queue.hpp"
 
+#include "queue_errors.hpp"
+
 #include <algorithm>
 #include <map>
 #include <mutex>
@@ -57,9 +59,7 @@ public:
         natsOptions_SetTimeout(o, timeout_.count());
         natsConnection* nc = nullptr;
         if (natsStatus s = natsConnection_Connect(&nc, o); s != NATS_OK)
-            return fail(ErrorKind::TempFail,
-                        "cannot reach NATS at " + url_.host + ":" + std::to_string(url_.port) +
-                            " (" + natsStatus_GetText(s) + "): is nats-server running there?");
+            return engine_unreachable(url_, "NATS", natsStatus_GetText(s), "nats-server");
         nc_.reset(nc);
         jsOptions jo;
         jsOptions_Init(&jo);
@@ -84,9 +84,7 @@ public:
         if (natsStatus s =
                 kvStore_Create(&rev, kv_.get(), "meta", m.data(), static_cast<int>(m.size()));
             s != NATS_OK)
-            return s == NATS_ERR ? fail(ErrorKind::Usage, "queue " + url_.to_string() +
-                                                              " exists already: push to a new name")
-                                 : error("creating the queue", s);
+            return s == NATS_ERR ? queue_exists(url_) : error("creating the queue", s);
         CONVEYOR_TRY(add_stream(stream_, subject_, js_WorkQueuePolicy));
         CONVEYOR_TRY(add_stream(dead_stream_, dead_subject_, js_LimitsPolicy));
         jsConsumerConfig cc;
@@ -115,9 +113,7 @@ public:
         if (spec_) return *spec_;
         CONVEYOR_TRY(open_bucket(false));
         std::optional<std::string> m = get("meta");
-        if (!m)
-            return fail(ErrorKind::NoInput, "there is no queue " + url_.to_string() +
-                                                " (create it with `conveyor queue push`)");
+        if (!m) return no_such_queue(url_);
         std::istringstream in(*m);
         QueueSpec s;
         std::string chunks, lease, max;
@@ -329,9 +325,7 @@ private:
             cfg.History = 1;
             s = js_CreateKeyValue(&kv, js_.get(), &cfg);
         }
-        if (s == NATS_NOT_FOUND)
-            return fail(ErrorKind::NoInput, "there is no queue " + url_.to_string() +
-                                                " (create it with `conveyor queue push`)");
+        if (s == NATS_NOT_FOUND) return no_such_queue(url_);
         if (s != NATS_OK) return error("opening the queue's bucket", s);
         kv_.reset(kv);
         return ok_status();

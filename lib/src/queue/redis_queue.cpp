@@ -11,6 +11,7 @@
 
 #include "redis_queue.hpp"
 
+#include "queue_errors.hpp"
 #include "redis_scripts.hpp"
 
 #include <algorithm>
@@ -90,9 +91,7 @@ public:
     Status push(const QueueSpec& spec) override {
         Result<Reply> created = command({"HSETNX", meta_, "pipeline", spec.pipeline});
         if (!created) return std::move(created).error();
-        if (number(created->get()) != 1)
-            return fail(ErrorKind::Usage,
-                        "queue " + url_.to_string() + " exists already: push to a new name");
+        if (number(created->get()) != 1) return queue_exists(url_);
         CONVEYOR_TRY(
             command({"HSET", meta_, "digest", spec.pipeline_digest, "chunks",
                      std::to_string(spec.chunks), "lease_ms", std::to_string(spec.lease.count()),
@@ -112,9 +111,7 @@ public:
         Result<Reply> r = command({"HGETALL", meta_});
         if (!r) return std::move(r).error();
         auto m = fields(r->get());
-        if (m.empty())
-            return fail(ErrorKind::NoInput, "there is no queue " + url_.to_string() +
-                                                " (create it with `conveyor queue push`)");
+        if (m.empty()) return no_such_queue(url_);
         QueueSpec s;
         s.pipeline = m["pipeline"];
         s.pipeline_digest = m["digest"];
@@ -237,9 +234,7 @@ public:
 private:
     Failure unreachable() const {
         const std::string why = ctx_ ? std::string(ctx_->errstr) : "out of memory";
-        return fail(ErrorKind::TempFail, "cannot reach Redis at " + url_.host + ":" +
-                                             std::to_string(url_.port) + " (" + why +
-                                             "): is redis-server running there?");
+        return engine_unreachable(url_, "Redis", why, "redis-server");
     }
 
     /// One command; a broken connection is made again once. An error reply is a Runtime error.
@@ -266,8 +261,8 @@ private:
             }
             if (r->type == REDIS_REPLY_ERROR) {
                 const std::string msg(r->str, r->len);
-                // The group exists already: a second push is refused before it gets here, so
-                // this is a push that was interrupted and run again.
+                // The group exists already (the stream was made before the queue's spec): the
+                // chunks are added to it all the same.
                 if (msg.starts_with("BUSYGROUP")) return r;
                 return fail(ErrorKind::Runtime, "Redis " + url_.host + ":" +
                                                     std::to_string(url_.port) + ": " + args[0] +

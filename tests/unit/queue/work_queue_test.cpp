@@ -5,6 +5,7 @@
 
 #include "conveyor/queue/work_queue.hpp"
 #include "support/loopback_server.hpp"
+#include "support/queue_checks.hpp"
 
 #include <chrono>
 #include <gtest/gtest.h>
@@ -17,11 +18,7 @@ using namespace std::chrono_literals;
 using test::LoopbackServer;
 
 std::unique_ptr<WorkQueue> open(const LoopbackServer& server, const std::string& name) {
-    Result<QueueUrl> url = parse_queue_url(server.url(name));
-    EXPECT_TRUE(url) << url.error().to_string();
-    Result<std::unique_ptr<WorkQueue>> q = open_queue(*url);
-    EXPECT_TRUE(q) << q.error().to_string();
-    return std::move(q).value();
+    return test::open_test_queue(server.url(name));
 }
 
 QueueSpec spec_of(std::uint32_t chunks, std::chrono::milliseconds lease, std::uint32_t max = 3) {
@@ -78,10 +75,7 @@ TEST(QueueUrl, ParsesBothEnginesAndRejectsTheRest) {
 class Queue : public ::testing::TestWithParam<std::string> {
 protected:
     void SetUp() override {
-        if (GetParam() == "redis")
-            server_ = std::make_unique<test::RedisServer>();
-        else
-            server_ = std::make_unique<test::NatsServer>();
+        server_ = test::start_queue_engine(GetParam());
         ASSERT_EQ(server_->error(), "");
     }
     std::unique_ptr<LoopbackServer> server_;
@@ -91,8 +85,8 @@ INSTANTIATE_TEST_SUITE_P(Engines, Queue, ::testing::Values("redis", "nats"));
 
 TEST(QueueEngines, AnUnreachableServerIsATemporaryFailure) {
     for (const std::string scheme : {"redis", "nats"}) {
-        Result<QueueUrl> url =
-            parse_queue_url(scheme + "://127.0.0.1:" + std::to_string(test::free_port()) + "/q");
+        Result<QueueUrl> url = parse_queue_url(
+            scheme + "://127.0.0.1:" + std::to_string(test::free_loopback_port()) + "/q");
         ASSERT_TRUE(url);
         Result<std::unique_ptr<WorkQueue>> q = open_queue(*url, 2s);
         ASSERT_FALSE(q) << scheme;
