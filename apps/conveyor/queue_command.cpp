@@ -76,9 +76,10 @@ int cmd_queue_push(const QueuePushArgs& args) {
                   "': expected a duration such as 30s or 2m (at least 10ms)\n");
         return exit_codes::kUsage;
     }
-    Loaded loaded = load(args.file);
-    if (!loaded.pipeline) return loaded.exit_code;
-    Result<std::string> bytes = read_pipeline_bytes(args.file);
+    // Loaded as a chunk is run (shard 0 of N), so that a pipeline whose chunks could not be
+    // put together into one run's output is refused now, not chunk by chunk by the workers.
+    if (int code = check_as_chunk(args.file, args.chunks)) return code;
+    Result<std::string> bytes = read_text_file(args.file);
     if (!bytes) return report_error(bytes.error());
 
     queue::QueueSpec spec;

@@ -25,12 +25,19 @@ int report_error(const Error& e) {
     return exit_code(e.kind);
 }
 
-Result<std::string> read_pipeline_bytes(const std::string& path) {
+Result<std::string> read_text_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return fail(ErrorKind::NoInput, "cannot read the pipeline file " + path);
     std::ostringstream s;
     s << in.rdbuf();
     return s.str();
+}
+
+int check_as_chunk(const std::string& pipeline, std::uint32_t chunks) {
+    LoadOptions options;
+    options.shard = ShardId{0, chunks};
+    Loaded loaded = load(pipeline, options);
+    return loaded.pipeline ? exit_codes::kOk : loaded.exit_code;
 }
 
 namespace {
@@ -79,10 +86,6 @@ void StopOnSignals::install() {
     sigemptyset(&sa.sa_mask);
     ::sigaction(SIGINT, &sa, nullptr);
     ::sigaction(SIGTERM, &sa, nullptr);
-}
-
-int StopOnSignals::signal() const noexcept {
-    return g_signal.load();
 }
 
 } // namespace conveyor::cli

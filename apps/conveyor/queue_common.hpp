@@ -1,7 +1,7 @@
 #pragma once
 
-// What the queue commands share: reporting an error with its exit code, reading the pipeline
-// file's bytes (for its digest), and stop requests from SIGINT/SIGTERM.
+// What the queue commands share: reporting an error with its exit code, reading a whole file
+// (the pipeline's bytes for its digest, a part's manifest), stop requests from SIGINT/SIGTERM.
 
 #include "conveyor/core/result.hpp"
 #include "conveyor/queue/worker.hpp"
@@ -22,10 +22,14 @@ Result<OpenedQueue> open_queue_arg(const std::string& text);
 /// Prints "conveyor: ERROR" on stderr and returns its exit code (64 usage, 75 unreachable, ...).
 int report_error(const Error& e);
 
-Result<std::string> read_pipeline_bytes(const std::string& path);
+Result<std::string> read_text_file(const std::string& path);
+
+/// Loads `pipeline` as chunk 0 of `chunks` would be run, printing its problems (what a sharded
+/// run refuses included); 0, or the exit code when it cannot run so (78, 66).
+int check_as_chunk(const std::string& pipeline, std::uint32_t chunks);
 
 /// SIGINT and SIGTERM request `stop` (from a thread of its own, not the signal handler) for as
-/// long as the object lives. signal() says which came (0: none).
+/// long as the object lives, with "SIGINT" or "SIGTERM" as the reason.
 class StopOnSignals {
 public:
     explicit StopOnSignals(queue::Abandon& stop);
@@ -34,7 +38,6 @@ public:
     StopOnSignals& operator=(const StopOnSignals&) = delete;
     /// Puts the handlers back: a pipeline run replaces them with its own while it runs.
     static void install();
-    [[nodiscard]] int signal() const noexcept;
 };
 
 } // namespace conveyor::cli

@@ -269,6 +269,7 @@ StagingOutcome stage_shard(const RunArgs& args, const LoadOptions& options, Shar
     obs::RunStats stats;
     out.exit_code = run_loaded(args, *loaded.pipeline, sharded, &stats);
     if (out.exit_code != exit_codes::kOk && out.exit_code != exit_codes::kCompletedWithFailures) {
+        out.error = stats.error.value_or("");
         discard_staged(staged);
         return out;
     }

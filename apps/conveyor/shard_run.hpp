@@ -70,6 +70,7 @@ struct StagedShard {
 struct StagingOutcome {
     int exit_code = 0; ///< 0 (or 3: completed with failed records) = staged
     std::optional<StagedShard> staged;
+    std::string error; ///< why the run failed, when it ran and failed (a work queue keeps it)
 };
 
 /// A random attempt id: 16 lowercase hex digits.

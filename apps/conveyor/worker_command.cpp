@@ -2,6 +2,7 @@
 // --exit-when-empty, until nothing is pending or in flight).
 
 #include "chunk_runner.hpp"
+#include "commands.hpp"
 #include "conveyor/obs/log.hpp"
 #include "queue_cli.hpp"
 #include "queue_common.hpp"
@@ -44,21 +45,24 @@ private:
 } // namespace
 
 int cmd_worker(const WorkerArgs& args) {
+    // Now, before anything: a chunk's run would otherwise start the process again in the
+    // middle of the chunk, to have huge pages (huge_pages.cpp).
+    use_huge_pages();
     configure_logging(pick_level(args.log_level, false, "info"));
     Result<OpenedQueue> q = open_queue_arg(args.queue);
     if (!q) return report_error(q.error());
     const queue::QueueUrl* url = &q->url;
     Result<queue::QueueSpec> spec = q->queue->spec();
     if (!spec) return report_error(spec.error());
-    Result<std::string> bytes = read_pipeline_bytes(spec->pipeline);
+    Result<std::string> bytes = read_text_file(spec->pipeline);
     if (!bytes) return report_error(bytes.error());
     if (queue::pipeline_digest(*bytes) != spec->pipeline_digest)
         return report_error(
             Error(ErrorKind::Config, spec->pipeline + " differs from the file pushed to " +
                                          url->to_string() +
                                          ": every worker must run the pipeline that was pushed"));
-    Result<std::unique_ptr<queue::ChunkRunner>> runner = make_chunk_runner(*spec);
-    if (!runner) return report_error(runner.error());
+    // Every chunk of a pipeline that does not load would fail and end as a dead letter.
+    if (int code = check_as_chunk(spec->pipeline, spec->chunks)) return code;
 
     queue::WorkerOptions options;
     options.consumer = consumer_name();
@@ -66,7 +70,11 @@ int cmd_worker(const WorkerArgs& args) {
     options.idle_wait = std::min(std::chrono::milliseconds(1000), spec->lease / 4);
     queue::Abandon stop;
     StopOnSignals signals(stop);
-    KeepingStopHandlers keeping(**runner);
+    RunArgs run;
+    run.log_level = args.log_level;
+    run.no_progress = true;
+    std::unique_ptr<queue::ChunkRunner> runner = make_chunk_runner(*spec, run, stop);
+    KeepingStopHandlers keeping(*runner);
     spdlog::info("worker {} on {} ({} chunks of {})", options.consumer, url->to_string(),
                  spec->chunks, spec->pipeline);
     Result<queue::WorkerReport> report = queue::run_worker(*q->queue, keeping, options, stop);
@@ -75,8 +83,9 @@ int cmd_worker(const WorkerArgs& args) {
                  "failed, {} abandoned",
                  options.consumer, report->committed, report->already_committed, report->lease_lost,
                  report->failed, report->abandoned);
-    if (signals.signal() == SIGINT) return exit_codes::kSigint;
-    if (signals.signal() == SIGTERM) return exit_codes::kSigterm;
+    // A stop comes from SIGINT or SIGTERM only (caught here, or by a chunk's run).
+    if (stop.requested())
+        return stop.why() == "SIGINT" ? exit_codes::kSigint : exit_codes::kSigterm;
     return exit_codes::kOk;
 }
 

@@ -27,7 +27,7 @@ id = "save"
 function = "json.write"
 inputs = ["load"]
 [stages.config]
-path = "out.json"
+path = "out.jsonl"
 )";
 
 TEST(QueueCli, PushThenStatusCountsTheChunks) {
@@ -83,6 +83,14 @@ TEST(QueueCli, BadUrlsMissingQueuesAndDownServersHaveTheirExitCodes) {
     auto missing = run_conveyor({"queue", "status", "--queue", server.url("never-pushed")});
     EXPECT_EQ(missing.exit_code, 66) << missing.err;
     EXPECT_THAT(missing.err, HasSubstr("conveyor queue push"));
+    // A pipeline whose chunks could not make one run's output is refused before anything is
+    // queued: one JSON array per chunk cannot be concatenated.
+    std::string array = kPipeline;
+    array.replace(array.find("out.jsonl"), 9, "out.json");
+    auto unshardable = run_conveyor({"queue", "push", dir.write("array.toml", array), "--chunks",
+                                     "2", "--queue", server.url("a")});
+    EXPECT_EQ(unshardable.exit_code, 78) << unshardable.err;
+    EXPECT_THAT(unshardable.err, HasSubstr("use format = \"jsonl\""));
     // An invalid pipeline is refused before anything is queued.
     const std::string broken = dir.write("broken.toml", "[[stages]]\nid = 3\n");
     auto invalid =
