@@ -376,6 +376,8 @@ class Bench:
                             "peak RSS (MiB)", "x best", "same output"], rows), "",
                      f"- slowest configuration: {worst:.2f}x the best (target <= 1.15): "
                      f"{'met' if worst <= 1.15 else 'NOT met'}", ""]
+        self.sections.append("\n".join(text))
+
     # ---- W1 as shards (issue 21) ------------------------------------------------------------
     def w1shard(self):
         """W1 (NDJSON) in one process vs backend = "local" with 2 processes (shards 0/2 and 1/2
