@@ -269,6 +269,29 @@ class Bench:
         self.sections.append("\n".join(text))
 
     # ---- W1 on both cores (issue 20) ------------------------------------------------------
+    def two_core_ceiling(self, data, runs):
+        """What two cores of this machine give two independent single-threaded processes: the
+        C++ reference converter run alone, then two copies at once on the same input. On a VM
+        whose two vCPUs share a physical core or a busy host, two copies finish in more than
+        one copy's time; 2 x alone / together is the most any two-way split can gain here.
+        Returns (alone, together, ceiling) or None without the converter."""
+        ref = self.cpp_peer("csv2ndjson")
+        if not ref:
+            return None
+        o1, o2 = self.out / "ceiling_1.ndjson", self.out / "ceiling_2.ndjson"
+        alone = Measure([str(ref), str(data), str(o1), "amount", "1000"]).run(runs)
+        both = Measure(f"'{ref}' '{data}' '{o1}' amount 1000 & '{ref}' '{data}' '{o2}' amount "
+                       "1000; wait", shell=True).run(runs)
+        return alone.median, both.median, 2 * alone.median / both.median
+
+    def ceiling_line(self, data, runs):
+        c = self.two_core_ceiling(data, runs)
+        if not c:
+            return None
+        alone, both, ceiling = c
+        return (f"- this machine's two-core ceiling: the C++ converter alone {fmt_s(alone)} s, "
+                f"two copies at once {fmt_s(both)} s: two cores do {ceiling:.2f}x the work of one")
+
     def w1par(self):
         """W1 (NDJSON) with workers = 1 and 2 under each executor (csv.read parsing chunks of
         the file on the workers, json.write encoding on them), against DuckDB and the C++
@@ -330,6 +353,9 @@ class Bench:
                     line += (f", {two.median / (ref_m[0].median / 2):.2f}x the C++ converter's "
                              "time / 2 (<= 1.2)")
                 text.append(line)
+            ceiling = self.ceiling_line(data, runs)
+            if ceiling:
+                text.append(ceiling)
             text.append("")
         self.sections.append("\n".join(text))
 
@@ -417,6 +443,9 @@ class Bench:
                 text.append(f"- workers = {workers or 'default'}: 2 processes are "
                             f"{one.median / two.median:.2f}x as fast as one (target >= 1.7); "
                             f"output {'byte-identical' if same else 'DIFFERENT'}")
+            ceiling = self.ceiling_line(data, runs)
+            if ceiling:
+                text.append(ceiling)
             text.append("")
         self.sections.append("\n".join(text))
 
