@@ -1,10 +1,8 @@
 #pragma once
 
-// libpq, loaded when a postgres stage first needs it rather than linked into conveyor: linked,
-// libpq and the libraries it pulls in (Kerberos, LDAP, GnuTLS, SASL: about twenty) are loaded
-// and relocated at every start of conveyor, a millisecond or more of a one-record run that
-// never touches PostgreSQL. The declarations still come from libpq-fe.h (libpq-dev), so every
-// call is type-checked against the library's own header.
+// libpq, loaded when a postgres stage first needs it rather than linked into conveyor (see
+// conveyor/core/shared_library.hpp for why). The declarations still come from libpq-fe.h
+// (libpq-dev), so every call is type-checked against the library's own header.
 
 #include "conveyor/core/result.hpp"
 
@@ -12,36 +10,42 @@
 
 namespace conveyor::plugins::postgres {
 
-/// The libpq functions the plugin calls, named after them without "PQ" (PQexec -> exec).
+/// The libpq functions the plugin calls, each listed once: X(name) is PQname.
+#define CONVEYOR_LIBPQ_FUNCTIONS(X)                                                                \
+    X(clear)                                                                                       \
+    X(connectdb)                                                                                   \
+    X(conninfoFree)                                                                                \
+    X(conninfoParse)                                                                               \
+    X(errorMessage)                                                                                \
+    X(exec)                                                                                        \
+    X(execParams)                                                                                  \
+    X(finish)                                                                                      \
+    X(fname)                                                                                       \
+    X(freemem)                                                                                     \
+    X(ftype)                                                                                       \
+    X(getCopyData)                                                                                 \
+    X(getResult)                                                                                   \
+    X(getisnull)                                                                                   \
+    X(getlength)                                                                                   \
+    X(getvalue)                                                                                    \
+    X(host)                                                                                        \
+    X(nfields)                                                                                     \
+    X(ntuples)                                                                                     \
+    X(port)                                                                                        \
+    X(putCopyData)                                                                                 \
+    X(putCopyEnd)                                                                                  \
+    X(resultErrorField)                                                                            \
+    X(resultErrorMessage)                                                                          \
+    X(resultStatus)                                                                                \
+    X(sendQuery)                                                                                   \
+    X(setNoticeProcessor)                                                                          \
+    X(status)
+
+/// The loaded functions, named after them without "PQ" (PQexec -> exec).
 struct PqApi {
-    decltype(&::PQclear) clear = nullptr;
-    decltype(&::PQconnectdb) connectdb = nullptr;
-    decltype(&::PQconninfoFree) conninfoFree = nullptr;
-    decltype(&::PQconninfoParse) conninfoParse = nullptr;
-    decltype(&::PQerrorMessage) errorMessage = nullptr;
-    decltype(&::PQexec) exec = nullptr;
-    decltype(&::PQexecParams) execParams = nullptr;
-    decltype(&::PQfinish) finish = nullptr;
-    decltype(&::PQfname) fname = nullptr;
-    decltype(&::PQfreemem) freemem = nullptr;
-    decltype(&::PQftype) ftype = nullptr;
-    decltype(&::PQgetCopyData) getCopyData = nullptr;
-    decltype(&::PQgetResult) getResult = nullptr;
-    decltype(&::PQgetisnull) getisnull = nullptr;
-    decltype(&::PQgetlength) getlength = nullptr;
-    decltype(&::PQgetvalue) getvalue = nullptr;
-    decltype(&::PQhost) host = nullptr;
-    decltype(&::PQnfields) nfields = nullptr;
-    decltype(&::PQntuples) ntuples = nullptr;
-    decltype(&::PQport) port = nullptr;
-    decltype(&::PQputCopyData) putCopyData = nullptr;
-    decltype(&::PQputCopyEnd) putCopyEnd = nullptr;
-    decltype(&::PQresultErrorField) resultErrorField = nullptr;
-    decltype(&::PQresultErrorMessage) resultErrorMessage = nullptr;
-    decltype(&::PQresultStatus) resultStatus = nullptr;
-    decltype(&::PQsendQuery) sendQuery = nullptr;
-    decltype(&::PQsetNoticeProcessor) setNoticeProcessor = nullptr;
-    decltype(&::PQstatus) status = nullptr;
+#define CONVEYOR_PQ_MEMBER(name) decltype(&::PQ##name) name = nullptr;
+    CONVEYOR_LIBPQ_FUNCTIONS(CONVEYOR_PQ_MEMBER)
+#undef CONVEYOR_PQ_MEMBER
 };
 
 /// libpq.so.5, loaded once (thread-safe); a Config error naming the library and what the

@@ -15,31 +15,34 @@
 
 #include "nats_queue.hpp"
 
+#include "nats_api.hpp"
 #include "queue_errors.hpp"
 
 #include <algorithm>
 #include <map>
 #include <mutex>
-#include <nats/nats.h>
 #include <sstream>
 
 namespace conveyor::queue {
 
 namespace {
 
-template <class T, void (*Destroy)(T*)>
+/// Destroys through the loaded library: `Destroy` is the NatsApi member to call.
+template <class T, auto Destroy>
 struct Deleter {
     void operator()(T* p) const {
-        if (p) Destroy(p);
+        if (p) (nats().*Destroy)(p);
     }
 };
-using Connection = std::unique_ptr<natsConnection, Deleter<natsConnection, natsConnection_Destroy>>;
-using Js = std::unique_ptr<jsCtx, Deleter<jsCtx, jsCtx_Destroy>>;
-using Kv = std::unique_ptr<kvStore, Deleter<kvStore, kvStore_Destroy>>;
-using Msg = std::unique_ptr<natsMsg, Deleter<natsMsg, natsMsg_Destroy>>;
-using Sub = std::unique_ptr<natsSubscription, Deleter<natsSubscription, natsSubscription_Destroy>>;
-using Entry = std::unique_ptr<kvEntry, Deleter<kvEntry, kvEntry_Destroy>>;
-using Options = std::unique_ptr<natsOptions, Deleter<natsOptions, natsOptions_Destroy>>;
+using Connection =
+    std::unique_ptr<natsConnection, Deleter<natsConnection, &NatsApi::natsConnection_Destroy>>;
+using Js = std::unique_ptr<jsCtx, Deleter<jsCtx, &NatsApi::jsCtx_Destroy>>;
+using Kv = std::unique_ptr<kvStore, Deleter<kvStore, &NatsApi::kvStore_Destroy>>;
+using Msg = std::unique_ptr<natsMsg, Deleter<natsMsg, &NatsApi::natsMsg_Destroy>>;
+using Sub = std::unique_ptr<natsSubscription,
+                            Deleter<natsSubscription, &NatsApi::natsSubscription_Destroy>>;
+using Entry = std::unique_ptr<kvEntry, Deleter<kvEntry, &NatsApi::kvEntry_Destroy>>;
+using Options = std::unique_ptr<natsOptions, Deleter<natsOptions, &NatsApi::natsOptions_Destroy>>;
 
 constexpr const char* kConsumer = "workers";
 
@@ -52,20 +55,20 @@ public:
 
     Status connect() {
         natsOptions* o = nullptr;
-        if (natsOptions_Create(&o) != NATS_OK) return error("options", NATS_NO_MEMORY);
+        if (nats().natsOptions_Create(&o) != NATS_OK) return error("options", NATS_NO_MEMORY);
         Options opts(o);
         const std::string address = "nats://" + url_.host + ":" + std::to_string(url_.port);
-        natsOptions_SetURL(o, address.c_str());
-        natsOptions_SetTimeout(o, timeout_.count());
+        nats().natsOptions_SetURL(o, address.c_str());
+        nats().natsOptions_SetTimeout(o, timeout_.count());
         natsConnection* nc = nullptr;
-        if (natsStatus s = natsConnection_Connect(&nc, o); s != NATS_OK)
-            return engine_unreachable(url_, "NATS", natsStatus_GetText(s), "nats-server");
+        if (natsStatus s = nats().natsConnection_Connect(&nc, o); s != NATS_OK)
+            return engine_unreachable(url_, "NATS", nats().natsStatus_GetText(s), "nats-server");
         nc_.reset(nc);
         jsOptions jo;
-        jsOptions_Init(&jo);
+        nats().jsOptions_Init(&jo);
         jo.Wait = timeout_.count();
         jsCtx* js = nullptr;
-        if (natsStatus s = natsConnection_JetStream(&js, nc, &jo); s != NATS_OK)
+        if (natsStatus s = nats().natsConnection_JetStream(&js, nc, &jo); s != NATS_OK)
             return error("JetStream", s);
         js_.reset(js);
         return ok_status();
@@ -81,27 +84,28 @@ public:
              << spec.max_deliveries << "\n";
         const std::string m = meta.str();
         std::uint64_t rev = 0;
-        if (natsStatus s =
-                kvStore_Create(&rev, kv_.get(), "meta", m.data(), static_cast<int>(m.size()));
+        if (natsStatus s = nats().kvStore_Create(&rev, kv_.get(), "meta", m.data(),
+                                                 static_cast<int>(m.size()));
             s != NATS_OK)
             return s == NATS_ERR ? queue_exists(url_) : error("creating the queue", s);
         CONVEYOR_TRY(add_stream(stream_, subject_, js_WorkQueuePolicy));
         CONVEYOR_TRY(add_stream(dead_stream_, dead_subject_, js_LimitsPolicy));
         jsConsumerConfig cc;
-        jsConsumerConfig_Init(&cc);
+        nats().jsConsumerConfig_Init(&cc);
         cc.Durable = kConsumer;
         cc.AckPolicy = js_AckExplicit;
         cc.AckWait = std::chrono::nanoseconds(spec.lease).count();
         cc.MaxDeliver = -1;
         cc.MaxAckPending = -1;
         jsErrCode jerr{};
-        if (natsStatus s = js_AddConsumer(nullptr, js_.get(), stream_.c_str(), &cc, nullptr, &jerr);
+        if (natsStatus s =
+                nats().js_AddConsumer(nullptr, js_.get(), stream_.c_str(), &cc, nullptr, &jerr);
             s != NATS_OK)
             return error("creating the consumer", s);
         for (std::uint32_t i = 0; i < spec.chunks; ++i) {
             const std::string body = std::to_string(i);
-            if (natsStatus s = js_Publish(nullptr, js_.get(), subject_.c_str(), body.data(),
-                                          static_cast<int>(body.size()), nullptr, &jerr);
+            if (natsStatus s = nats().js_Publish(nullptr, js_.get(), subject_.c_str(), body.data(),
+                                                 static_cast<int>(body.size()), nullptr, &jerr);
                 s != NATS_OK)
                 return error("publishing chunk " + body, s);
         }
@@ -135,13 +139,13 @@ public:
         std::lock_guard lock(mutex_);
         if (!sub_) {
             jsSubOptions so;
-            jsSubOptions_Init(&so);
+            nats().jsSubOptions_Init(&so);
             so.Stream = stream_.c_str();
             so.Consumer = kConsumer;
             natsSubscription* sub = nullptr;
             jsErrCode jerr{};
-            if (natsStatus st = js_PullSubscribe(&sub, js_.get(), subject_.c_str(), kConsumer,
-                                                 nullptr, &so, &jerr);
+            if (natsStatus st = nats().js_PullSubscribe(&sub, js_.get(), subject_.c_str(),
+                                                        kConsumer, nullptr, &so, &jerr);
                 st != NATS_OK)
                 return error("subscribing", st);
             sub_.reset(sub);
@@ -149,25 +153,25 @@ public:
         for (;;) {
             natsMsgList list{};
             jsErrCode jerr{};
-            const natsStatus st = natsSubscription_Fetch(&list, sub_.get(), 1, 100, &jerr);
+            const natsStatus st = nats().natsSubscription_Fetch(&list, sub_.get(), 1, 100, &jerr);
             if (st == NATS_TIMEOUT) return std::optional<Lease>{};
             if (st != NATS_OK) return error("fetching a chunk", st);
             Msg msg(list.Count > 0 ? list.Msgs[0] : nullptr);
             if (list.Count > 0) list.Msgs[0] = nullptr;
-            natsMsgList_Destroy(&list);
+            nats().natsMsgList_Destroy(&list);
             if (!msg) return std::optional<Lease>{};
             jsMsgMetaData* meta = nullptr;
-            if (natsStatus ms = natsMsg_GetMetaData(&meta, msg.get()); ms != NATS_OK)
+            if (natsStatus ms = nats().natsMsg_GetMetaData(&meta, msg.get()); ms != NATS_OK)
                 return error("reading a delivery", ms);
             Lease l;
             l.message_id = std::to_string(meta->Sequence.Stream);
             l.delivery = static_cast<std::uint32_t>(meta->NumDelivered);
-            jsMsgMetaData_Destroy(meta);
-            l.chunk = static_cast<std::uint32_t>(std::stoul(
-                std::string(natsMsg_GetData(msg.get()), natsMsg_GetDataLength(msg.get()))));
+            nats().jsMsgMetaData_Destroy(meta);
+            l.chunk = static_cast<std::uint32_t>(std::stoul(std::string(
+                nats().natsMsg_GetData(msg.get()), nats().natsMsg_GetDataLength(msg.get()))));
             l.consumer = consumer;
             if (get(key("done", l.chunk))) {
-                natsMsg_AckSync(msg.get(), nullptr, nullptr);
+                nats().natsMsg_AckSync(msg.get(), nullptr, nullptr);
                 continue;
             }
             if (l.delivery > s->max_deliveries) {
@@ -176,8 +180,8 @@ public:
             }
             std::uint64_t rev = 0;
             const std::string a = l.attempt();
-            if (natsStatus ps =
-                    kvStore_PutString(&rev, kv_.get(), key("lease", l.chunk).c_str(), a.c_str());
+            if (natsStatus ps = nats().kvStore_PutString(&rev, kv_.get(),
+                                                         key("lease", l.chunk).c_str(), a.c_str());
                 ps != NATS_OK)
                 return error("recording the lease", ps);
             held_[a] = Held{std::move(msg), rev};
@@ -194,7 +198,7 @@ public:
             held_.erase(it); // another delivery holds it: this one is never acknowledged
             return false;
         }
-        if (natsStatus s = natsMsg_InProgress(it->second.msg.get(), nullptr); s != NATS_OK)
+        if (natsStatus s = nats().natsMsg_InProgress(it->second.msg.get(), nullptr); s != NATS_OK)
             return error("renewing the lease", s);
         return true;
     }
@@ -206,8 +210,8 @@ public:
         if (it == held_.end()) return Fence::LeaseLost;
         const std::string v = "commit:" + l.attempt();
         std::uint64_t rev = 0;
-        if (kvStore_UpdateString(&rev, kv_.get(), key("lease", l.chunk).c_str(), v.c_str(),
-                                 it->second.revision) != NATS_OK) {
+        if (nats().kvStore_UpdateString(&rev, kv_.get(), key("lease", l.chunk).c_str(), v.c_str(),
+                                        it->second.revision) != NATS_OK) {
             held_.erase(it);
             return Fence::LeaseLost;
         }
@@ -219,11 +223,11 @@ public:
         std::lock_guard lock(mutex_);
         std::uint64_t rev = 0;
         if (!committed_by.empty())
-            kvStore_CreateString(&rev, kv_.get(), key("done", l.chunk).c_str(),
-                                 committed_by.c_str());
+            nats().kvStore_CreateString(&rev, kv_.get(), key("done", l.chunk).c_str(),
+                                        committed_by.c_str());
         auto it = held_.find(l.attempt());
         if (it == held_.end()) return ok_status();
-        natsMsg_AckSync(it->second.msg.get(), nullptr, nullptr);
+        nats().natsMsg_AckSync(it->second.msg.get(), nullptr, nullptr);
         held_.erase(it);
         return ok_status();
     }
@@ -239,8 +243,8 @@ public:
         const std::string e = error_text.empty() ? "(no error message)" : error_text;
         if (l.delivery >= s->max_deliveries) return to_dead_letters(msg.get(), l, l.delivery, e);
         std::uint64_t rev = 0;
-        kvStore_PutString(&rev, kv_.get(), key("error", l.chunk).c_str(), e.c_str());
-        if (natsStatus st = natsMsg_Nak(msg.get(), nullptr); st != NATS_OK)
+        nats().kvStore_PutString(&rev, kv_.get(), key("error", l.chunk).c_str(), e.c_str());
+        if (natsStatus st = nats().natsMsg_Nak(msg.get(), nullptr); st != NATS_OK)
             return error("giving the chunk back", st);
         return ok_status();
     }
@@ -254,12 +258,12 @@ public:
         st.done = keys_with("done.").size();
         jsConsumerInfo* ci = nullptr;
         jsErrCode jerr{};
-        if (natsStatus e =
-                js_GetConsumerInfo(&ci, js_.get(), stream_.c_str(), kConsumer, nullptr, &jerr);
+        if (natsStatus e = nats().js_GetConsumerInfo(&ci, js_.get(), stream_.c_str(), kConsumer,
+                                                     nullptr, &jerr);
             e != NATS_OK)
             return error("reading the consumer", e);
         st.in_flight = static_cast<std::uint64_t>(ci->NumAckPending);
-        jsConsumerInfo_Destroy(ci);
+        nats().jsConsumerInfo_Destroy(ci);
         st.dead = dead_messages().size();
         const std::uint64_t accounted = st.done + st.dead + st.in_flight;
         st.pending = st.chunks > accounted ? st.chunks - accounted : 0;
@@ -300,13 +304,13 @@ private:
     };
 
     Failure error(const std::string& what, natsStatus s) const {
-        const char* detail = nats_GetLastError(nullptr);
+        const char* detail = nats().nats_GetLastError(nullptr);
         return fail(s == NATS_CONNECTION_CLOSED || s == NATS_NO_SERVER || s == NATS_TIMEOUT ||
                             s == NATS_NO_RESPONDERS
                         ? ErrorKind::TempFail
                         : ErrorKind::Runtime,
                     "NATS " + url_.host + ":" + std::to_string(url_.port) + ": " + what + ": " +
-                        natsStatus_GetText(s) +
+                        nats().natsStatus_GetText(s) +
                         (detail && *detail ? std::string(" (") + detail + ")" : ""));
     }
 
@@ -317,13 +321,13 @@ private:
     Status open_bucket(bool create) {
         if (kv_) return ok_status();
         kvStore* kv = nullptr;
-        natsStatus s = js_KeyValue(&kv, js_.get(), bucket_.c_str());
+        natsStatus s = nats().js_KeyValue(&kv, js_.get(), bucket_.c_str());
         if (s == NATS_NOT_FOUND && create) {
             kvConfig cfg;
-            kvConfig_Init(&cfg);
+            nats().kvConfig_Init(&cfg);
             cfg.Bucket = bucket_.c_str();
             cfg.History = 1;
-            s = js_CreateKeyValue(&kv, js_.get(), &cfg);
+            s = nats().js_CreateKeyValue(&kv, js_.get(), &cfg);
         }
         if (s == NATS_NOT_FOUND) return no_such_queue(url_);
         if (s != NATS_OK) return error("opening the queue's bucket", s);
@@ -333,24 +337,24 @@ private:
 
     std::optional<std::string> get(const std::string& k) {
         kvEntry* e = nullptr;
-        if (kvStore_Get(&e, kv_.get(), k.c_str()) != NATS_OK) return std::nullopt;
+        if (nats().kvStore_Get(&e, kv_.get(), k.c_str()) != NATS_OK) return std::nullopt;
         Entry entry(e);
-        return std::string(kvEntry_ValueString(e));
+        return std::string(nats().kvEntry_ValueString(e));
     }
 
     std::vector<std::string> keys_with(const std::string& prefix) {
         kvKeysList list{};
         std::vector<std::string> out;
-        if (kvStore_Keys(&list, kv_.get(), nullptr) != NATS_OK) return out;
+        if (nats().kvStore_Keys(&list, kv_.get(), nullptr) != NATS_OK) return out;
         for (int i = 0; i < list.Count; ++i)
             if (std::string_view(list.Keys[i]).starts_with(prefix)) out.emplace_back(list.Keys[i]);
-        kvKeysList_Destroy(&list);
+        nats().kvKeysList_Destroy(&list);
         return out;
     }
 
     Status add_stream(const std::string& name, const std::string& subject, jsRetentionPolicy r) {
         jsStreamConfig cfg;
-        jsStreamConfig_Init(&cfg);
+        nats().jsStreamConfig_Init(&cfg);
         cfg.Name = name.c_str();
         const char* subjects[] = {subject.c_str()};
         cfg.Subjects = subjects;
@@ -358,7 +362,8 @@ private:
         cfg.Retention = r;
         cfg.Storage = js_FileStorage;
         jsErrCode jerr{};
-        if (natsStatus s = js_AddStream(nullptr, js_.get(), &cfg, nullptr, &jerr); s != NATS_OK)
+        if (natsStatus s = nats().js_AddStream(nullptr, js_.get(), &cfg, nullptr, &jerr);
+            s != NATS_OK)
             return error("creating stream " + name, s);
         return ok_status();
     }
@@ -374,16 +379,16 @@ private:
                               " times (worker lost or too slow)");
         else {
             std::uint64_t rev = 0;
-            kvStore_PutString(&rev, kv_.get(), key("error", l.chunk).c_str(), e.c_str());
+            nats().kvStore_PutString(&rev, kv_.get(), key("error", l.chunk).c_str(), e.c_str());
         }
         const std::string body =
             std::to_string(l.chunk) + "\n" + std::to_string(deliveries) + "\n" + e;
         jsErrCode jerr{};
-        if (natsStatus s = js_Publish(nullptr, js_.get(), dead_subject_.c_str(), body.data(),
-                                      static_cast<int>(body.size()), nullptr, &jerr);
+        if (natsStatus s = nats().js_Publish(nullptr, js_.get(), dead_subject_.c_str(), body.data(),
+                                             static_cast<int>(body.size()), nullptr, &jerr);
             s != NATS_OK)
             return error("writing a dead letter", s);
-        if (natsStatus s = natsMsg_AckSync(msg, nullptr, &jerr); s != NATS_OK)
+        if (natsStatus s = nats().natsMsg_AckSync(msg, nullptr, &jerr); s != NATS_OK)
             return error("acknowledging a dead chunk", s);
         return ok_status();
     }
@@ -392,16 +397,18 @@ private:
         std::vector<std::string> out;
         jsStreamInfo* si = nullptr;
         jsErrCode jerr{};
-        if (js_GetStreamInfo(&si, js_.get(), dead_stream_.c_str(), nullptr, &jerr) != NATS_OK)
+        if (nats().js_GetStreamInfo(&si, js_.get(), dead_stream_.c_str(), nullptr, &jerr) !=
+            NATS_OK)
             return out;
         const std::uint64_t first = si->State.FirstSeq, last = si->State.LastSeq;
-        jsStreamInfo_Destroy(si);
+        nats().jsStreamInfo_Destroy(si);
         for (std::uint64_t seq = first; seq != 0 && seq <= last; ++seq) {
             natsMsg* m = nullptr;
-            if (js_GetMsg(&m, js_.get(), dead_stream_.c_str(), seq, nullptr, &jerr) != NATS_OK)
+            if (nats().js_GetMsg(&m, js_.get(), dead_stream_.c_str(), seq, nullptr, &jerr) !=
+                NATS_OK)
                 continue;
             Msg msg(m);
-            out.emplace_back(natsMsg_GetData(m), natsMsg_GetDataLength(m));
+            out.emplace_back(nats().natsMsg_GetData(m), nats().natsMsg_GetDataLength(m));
         }
         return out;
     }
@@ -422,6 +429,7 @@ private:
 
 Result<std::unique_ptr<WorkQueue>> open_nats_queue(const QueueUrl& url,
                                                    std::chrono::milliseconds timeout) {
+    CONVEYOR_TRY(load_libnats());
     auto q = std::make_unique<NatsQueue>(url, timeout);
     CONVEYOR_TRY(q->connect());
     return std::unique_ptr<WorkQueue>(std::move(q));
