@@ -1,5 +1,6 @@
 #include "shard_run.hpp"
 
+#include "conveyor/exec/run_lock.hpp"
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/io/shard_parts.hpp"
 #include "conveyor/obs/log.hpp"
@@ -232,12 +233,53 @@ std::string new_attempt_id() {
     return fmt::format("{:016x}", rng());
 }
 
+namespace {
+
+bool is_safe_attempt(const std::string& attempt) {
+    return !attempt.empty() && attempt.size() <= 64 &&
+           attempt.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                     "0123456789-_") == std::string::npos;
+}
+
+std::string shard_suffix(ShardId id) {
+    return fmt::format(".shard-{:05}-of-{:05}", id.index, id.count);
+}
+
+/// The attempt a `conveyor run --shard` without --attempt runs under (see stage_shard), and
+/// the file that keeps it; an error when that file cannot be written.
+Result<std::pair<std::string, std::string>>
+remembered_attempt(const RunArgs& args, const PipelineSpec& pipeline, ShardId id) {
+    PipelineSpec shard = pipeline;
+    shard.name += shard_suffix(id);
+    const std::string dir = state_dir_for(shard);
+    const std::string file = dir + "/" + state_file_stem(shard) + ".attempt";
+    if (args.resume) {
+        std::ifstream in(file);
+        std::string kept;
+        if (in && std::getline(in, kept) && is_safe_attempt(kept)) return std::pair{kept, file};
+    }
+    std::string attempt = new_attempt_id();
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    const std::string tmp = file + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << attempt << '\n';
+        if (!out.flush())
+            return Error(ErrorKind::CantCreate,
+                         "cannot write " + tmp + ": " + std::strerror(errno));
+    }
+    if (std::filesystem::rename(tmp, file, ec); ec)
+        return Error(ErrorKind::CantCreate, "cannot write " + file + ": " + ec.message());
+    return std::pair{attempt, file};
+}
+
+} // namespace
+
 StagingOutcome stage_shard(const RunArgs& args, const LoadOptions& options, ShardId id,
-                           const std::string& attempt) {
+                           std::string attempt) {
     StagingOutcome out;
-    const bool safe = !attempt.empty() && attempt.size() <= 64 &&
-                      attempt.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
-                                                "TUVWXYZ0123456789-_") == std::string::npos;
+    const bool safe = attempt.empty() || is_safe_attempt(attempt);
     if (!safe) {
         print_err(fmt::format("conveyor: --attempt {}: use letters, digits, - and _ (at most "
                               "64)\n",
@@ -254,7 +296,18 @@ StagingOutcome stage_shard(const RunArgs& args, const LoadOptions& options, Shar
         out.exit_code = first.exit_code;
         return out;
     }
-    StagedShard staged{id, attempt, file_sinks(*first.pipeline, id, attempt)};
+    std::string attempt_file;
+    if (attempt.empty()) {
+        auto chosen = remembered_attempt(args, *first.pipeline, id);
+        if (!chosen) {
+            print_err("conveyor: error: " + chosen.error().to_string() + "\n");
+            out.exit_code = exit_code(chosen.error().kind);
+            return out;
+        }
+        attempt = chosen->first;
+        attempt_file = chosen->second;
+    }
+    StagedShard staged{id, attempt, file_sinks(*first.pipeline, id, attempt), attempt_file};
     for (const StagedPart& p : staged.parts)
         sharded.overrides.push_back(
             fmt::format("stages.{}.path={}", p.stage, toml_string(p.staged)));
@@ -265,7 +318,7 @@ StagingOutcome stage_shard(const RunArgs& args, const LoadOptions& options, Shar
     }
     // Its own journal and spill files: other shards run beside it (a second attempt of the
     // same shard on this machine finds the journal taken and runs without one).
-    loaded.pipeline->name += fmt::format(".shard-{:05}-of-{:05}", id.index, id.count);
+    loaded.pipeline->name += shard_suffix(id);
     obs::RunStats stats;
     out.exit_code = run_loaded(args, *loaded.pipeline, sharded, &stats);
     if (out.exit_code != exit_codes::kOk && out.exit_code != exit_codes::kCompletedWithFailures) {
@@ -291,6 +344,10 @@ Result<CommitOutcome> commit_staged(const StagedShard& staged) {
         ours = ours || *committed;
     }
     discard_staged(staged);
+    if (!staged.attempt_file.empty()) {
+        std::error_code ec;
+        std::filesystem::remove(staged.attempt_file, ec);
+    }
     // An attempt with no file sink at all commits nothing and loses nothing.
     return ours || staged.parts.empty() ? CommitOutcome::Committed
                                         : CommitOutcome::AlreadyCommitted;
@@ -305,8 +362,7 @@ void discard_staged(const StagedShard& staged) {
 }
 
 int run_shard(const RunArgs& args, const LoadOptions& options, ShardId id) {
-    const std::string attempt = args.attempt.value_or(new_attempt_id());
-    StagingOutcome staged = stage_shard(args, options, id, attempt);
+    StagingOutcome staged = stage_shard(args, options, id, args.attempt.value_or(""));
     if (!staged.staged) return staged.exit_code;
     Result<CommitOutcome> committed = commit_staged(*staged.staged);
     if (!committed) {
@@ -314,6 +370,7 @@ int run_shard(const RunArgs& args, const LoadOptions& options, ShardId id) {
         discard_staged(*staged.staged);
         return exit_code(committed.error().kind);
     }
+    const std::string& attempt = staged.staged->attempt;
     if (*committed == CommitOutcome::AlreadyCommitted)
         spdlog::info("shard {}/{} was already committed by another attempt: this attempt's "
                      "output ({}) was discarded",

@@ -65,6 +65,9 @@ struct StagedShard {
     ShardId shard;
     std::string attempt;
     std::vector<StagedPart> parts;
+    /// Where the attempt id was kept for `--resume` (a run without --attempt); removed once the
+    /// shard is committed. Empty when the caller named the attempt.
+    std::string attempt_file;
 };
 
 struct StagingOutcome {
@@ -77,9 +80,15 @@ struct StagingOutcome {
 std::string new_attempt_id();
 
 /// Runs the pipeline of `args` as shard `id` under attempt `attempt` (letters, digits, - and
-/// _; a usage error otherwise). On failure nothing of this attempt is left behind.
+/// _; a usage error otherwise). On failure nothing of this attempt is left behind but what
+/// `--resume` continues from (its checkpoints and the sinks' unfinished files).
+///
+/// An empty `attempt` (`conveyor run --shard` without --attempt) is chosen here and kept in
+/// the shard's state file `<state_dir>/<stem>.attempt` until the shard is committed: a run
+/// with `--resume` takes the id kept there, so it continues that attempt's unfinished parts and
+/// checkpoints (a new id would name other files and start over); otherwise a new random id.
 StagingOutcome stage_shard(const RunArgs& args, const LoadOptions& options, ShardId id,
-                           const std::string& attempt);
+                           std::string attempt);
 
 enum class CommitOutcome : std::uint8_t {
     Committed,        ///< this attempt's parts are the shard's

@@ -391,6 +391,7 @@ Status CsvReadOperator::resume(std::string_view text) {
     first_skipped_ = p.first_skipped;
     consumed_mark_ = p.offset;
     emitted_up_to(p.offset, p.line);
+    resumed_at_ = p.offset;
     // Progress goes on from where the interrupted run was: the bytes before the position count
     // as read, the header's block read again does not (unsigned wrap-around keeps the sum).
     if (metrics_) {
@@ -455,6 +456,21 @@ Status CsvReadOperator::read_share(ShardId shard) {
         record_range(reader_.file(), data_start_, data_line, shard, config_.quote);
     if (!range) return std::move(range).error();
     share_end_ = range->end;
+    if (resumed_at_) {
+        // A resumed shard goes on from its checkpoint, which lies in its own range (the
+        // journal is the shard's), up to the range's end.
+        if (*resumed_at_ < range->begin || *resumed_at_ > range->end)
+            return Error(ErrorKind::Config,
+                         fmt::format("cannot resume: the checkpoint's byte {} is outside shard "
+                                     "{}/{}'s bytes {}..{} (`conveyor run --fresh` starts over)",
+                                     *resumed_at_, shard.index, shard.count, range->begin,
+                                     range->end),
+                         reader_.display_name());
+        if (*resumed_at_ == range->end) done_ = true;
+        reader_.set_limit(range->end);
+        if (metrics_) metrics_->bytes_total.store(range->end - range->begin);
+        return {};
+    }
     // A file without a header row had its first record read for its width: it is shard 0's
     // (when that shard has any records) and the reader stands after it.
     const bool first_read = !config_.headers && !config_.columns;

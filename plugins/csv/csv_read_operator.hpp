@@ -41,8 +41,9 @@ public:
     Status resume(std::string_view text);
     /// After start() and resume(), for a seekable file: parse the rest in chunks of about
     /// `chunk_size` bytes on `pool` (when more than one chunk is left).
-    /// After start(), in a sharded run with partition = "rows": reads only the records that
-    /// start in `shard`'s byte range (io/record_ranges.hpp); at the end it checks that the last
+    /// After start() (and resume(), whose position it keeps), in a sharded run with partition
+    /// = "rows": reads only the records that start in `shard`'s byte range
+    /// (io/record_ranges.hpp); at the end it checks that the last
     /// record ended exactly where the next shard's range starts (a data error otherwise: the
     /// file's quoting is not what the range rule assumes, and a record would be lost or read
     /// twice).
@@ -113,6 +114,8 @@ private:
     bool chunks_end_ = false; ///< nothing follows the ready batches and the stretch
     /// read_share(): where the shard's byte range ends (the next shard's first record).
     std::optional<std::uint64_t> share_end_;
+    /// resume(): the position reading goes on from (read_share() then keeps it).
+    std::optional<std::uint64_t> resumed_at_;
 };
 
 } // namespace conveyor::plugins::csv

@@ -1,0 +1,135 @@
+// Sharded runs stopped and resumed (issue 21 with the runtime's --resume): a shard killed (-9)
+// twice mid-run and resumed twice commits exactly the part an uninterrupted shard commits, and
+// a local-backend run interrupted with Ctrl-C (SIGINT, forwarded to its shard processes) and
+// run again with --resume finalizes the single run's output. The run is paced by a slow
+// http.fetch against a loopback server, whose answered-request count says when to stop it.
+
+#include "support/http_test_server.hpp"
+#include "support/paths.hpp"
+#include "support/pipelines.hpp"
+#include "support/process.hpp"
+
+#include <csignal>
+#include <filesystem>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace conveyor {
+namespace {
+
+using namespace std::chrono_literals;
+using test::HttpTestReply;
+using test::HttpTestRequest;
+using test::HttpTestServer;
+using ::testing::HasSubstr;
+
+constexpr int kRows = 240;
+
+void serve_items(HttpTestServer& server) {
+    server.route("/items/", [](const HttpTestRequest& r) {
+        HttpTestReply reply = HttpTestReply::json(R"({"item":")" + r.path.substr(7) + "\"}");
+        reply.delay = 3ms;
+        return reply;
+    });
+}
+
+/// fetch_items_pipeline with row partitioning and `global` added to [global].
+std::string sharded_pipeline(const HttpTestServer& server, const std::string& global = {}) {
+    std::string toml = test::fetch_items_pipeline(server.url("/items/{{ id }}"), "channel", 4);
+    toml.replace(toml.find("[global]\n"), 9, "[global]\npartition = \"rows\"\n" + global);
+    return toml;
+}
+
+/// Names in `dir` (recursively) that a finished run must not leave: attempt files, staged
+/// or unfinished parts.
+std::vector<std::string> leftovers(const std::string& dir) {
+    std::vector<std::string> found;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        if (name.ends_with(".attempt") || name.ends_with(".tmp") ||
+            name.find(".attempt-") != std::string::npos)
+            found.push_back(e.path().string());
+    }
+    return found;
+}
+
+TEST(ShardResume, AShardKilledTwiceAndResumedCommitsTheUninterruptedShardsPart) {
+    const std::string part = "out/items.part-00001-of-00002.jsonl";
+    std::string clean;
+    {
+        HttpTestServer server;
+        serve_items(server);
+        test::TempDir dir;
+        dir.write("items.csv", test::items_csv(kRows));
+        dir.write("p.toml", sharded_pipeline(server));
+        test::ProcessOptions o;
+        o.cwd = dir.path();
+        auto r = test::run_conveyor({"run", "p.toml", "-q", "--shard", "1/2"}, o);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        clean = test::read_file(dir.file(part));
+        ASSERT_GT(clean.size(), 0U);
+    }
+    HttpTestServer server;
+    serve_items(server);
+    test::TempDir dir;
+    dir.write("items.csv", test::items_csv(kRows));
+    dir.write("p.toml", sharded_pipeline(server));
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    bool first = true;
+    for (std::size_t answered : {40U, 80U}) {
+        std::vector<std::string> args{"run", "p.toml", "--shard", "1/2"};
+        if (!first) args.emplace_back("--resume");
+        first = false;
+        auto child = test::spawn_conveyor(args, o);
+        EXPECT_TRUE(server.wait_for_answered(answered, 60s));
+        child->signal(SIGKILL);
+        EXPECT_EQ(child->wait().exit_code, 128 + SIGKILL);
+        EXPECT_FALSE(test::file_exists(dir.file(part))) << "never a partial part";
+    }
+    const std::size_t asked_before = server.requests();
+    auto r = test::run_conveyor({"run", "p.toml", "--shard", "1/2", "--resume"}, o);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("from checkpoint")) << "the same attempt went on";
+    EXPECT_EQ(test::read_file(dir.file(part)), clean) << "byte for byte";
+    // Going on from a checkpoint, not from the shard's first record (its ~120 records).
+    EXPECT_LT(server.requests() - asked_before, static_cast<std::size_t>(kRows / 2 - 40));
+    EXPECT_THAT(leftovers(dir.path()), ::testing::IsEmpty());
+}
+
+TEST(ShardResume, ALocalBackendRunStoppedWithCtrlCResumesToTheSingleRunsOutput) {
+    std::string clean;
+    {
+        HttpTestServer server;
+        serve_items(server);
+        test::TempDir dir;
+        dir.write("items.csv", test::items_csv(kRows));
+        dir.write("p.toml", sharded_pipeline(server));
+        test::ProcessOptions o;
+        o.cwd = dir.path();
+        auto r = test::run_conveyor({"run", "p.toml", "-q"}, o);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        clean = test::read_file(dir.file("out/items.jsonl"));
+    }
+    HttpTestServer server;
+    serve_items(server);
+    test::TempDir dir;
+    dir.write("items.csv", test::items_csv(kRows));
+    dir.write("p.toml", sharded_pipeline(server, "backend = \"local\"\nprocesses = 2\n"));
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    auto child = test::spawn_conveyor({"run", "p.toml"}, o);
+    EXPECT_TRUE(server.wait_for_answered(100, 60s));
+    child->signal(SIGINT);
+    const auto stopped = child->wait();
+    EXPECT_EQ(stopped.exit_code, 130) << stopped.err;
+    EXPECT_THAT(stopped.err, HasSubstr("not finalized"));
+    EXPECT_FALSE(test::file_exists(dir.file("out/items.jsonl")));
+    auto r = test::run_conveyor({"run", "p.toml", "--resume"}, o);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out/items.jsonl")), clean) << "byte for byte";
+    EXPECT_THAT(leftovers(dir.path()), ::testing::IsEmpty());
+}
+
+} // namespace
+} // namespace conveyor
