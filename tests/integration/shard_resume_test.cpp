@@ -53,82 +53,69 @@ std::vector<std::string> leftovers(const std::string& dir) {
     return found;
 }
 
+/// A loopback server, the items file and the sharded pipeline in a directory of their own.
+struct Scene {
+    HttpTestServer server;
+    test::TempDir dir;
+    test::ProcessOptions o;
+
+    explicit Scene(const std::string& global = {}) {
+        serve_items(server);
+        dir.write("items.csv", test::items_csv(kRows));
+        dir.write("p.toml", sharded_pipeline(server, global));
+        o.cwd = dir.path();
+    }
+};
+
+/// What an uninterrupted run with `args` writes to `output` (in a scene of its own).
+std::string uninterrupted(const std::vector<std::string>& args, const std::string& output) {
+    Scene scene;
+    auto r = test::run_conveyor(args, scene.o);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return test::read_file(scene.dir.file(output));
+}
+
 TEST(ShardResume, AShardKilledTwiceAndResumedCommitsTheUninterruptedShardsPart) {
     const std::string part = "out/items.part-00001-of-00002.jsonl";
-    std::string clean;
-    {
-        HttpTestServer server;
-        serve_items(server);
-        test::TempDir dir;
-        dir.write("items.csv", test::items_csv(kRows));
-        dir.write("p.toml", sharded_pipeline(server));
-        test::ProcessOptions o;
-        o.cwd = dir.path();
-        auto r = test::run_conveyor({"run", "p.toml", "-q", "--shard", "1/2"}, o);
-        ASSERT_EQ(r.exit_code, 0) << r.err;
-        clean = test::read_file(dir.file(part));
-        ASSERT_GT(clean.size(), 0U);
-    }
-    HttpTestServer server;
-    serve_items(server);
-    test::TempDir dir;
-    dir.write("items.csv", test::items_csv(kRows));
-    dir.write("p.toml", sharded_pipeline(server));
-    test::ProcessOptions o;
-    o.cwd = dir.path();
+    const std::string clean = uninterrupted({"run", "p.toml", "-q", "--shard", "1/2"}, part);
+    ASSERT_GT(clean.size(), 0U);
+    Scene scene;
     bool first = true;
     for (std::size_t answered : {40U, 80U}) {
         std::vector<std::string> args{"run", "p.toml", "--shard", "1/2"};
         if (!first) args.emplace_back("--resume");
         first = false;
-        auto child = test::spawn_conveyor(args, o);
-        EXPECT_TRUE(server.wait_for_answered(answered, 60s));
+        auto child = test::spawn_conveyor(args, scene.o);
+        EXPECT_TRUE(scene.server.wait_for_answered(answered, 60s));
         child->signal(SIGKILL);
         EXPECT_EQ(child->wait().exit_code, 128 + SIGKILL);
-        EXPECT_FALSE(test::file_exists(dir.file(part))) << "never a partial part";
+        EXPECT_FALSE(test::file_exists(scene.dir.file(part))) << "never a partial part";
     }
-    const std::size_t asked_before = server.requests();
-    auto r = test::run_conveyor({"run", "p.toml", "--shard", "1/2", "--resume"}, o);
+    const std::size_t asked_before = scene.server.requests();
+    auto r = test::run_conveyor({"run", "p.toml", "--shard", "1/2", "--resume"}, scene.o);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.err, HasSubstr("from checkpoint")) << "the same attempt went on";
-    EXPECT_EQ(test::read_file(dir.file(part)), clean) << "byte for byte";
+    EXPECT_EQ(test::read_file(scene.dir.file(part)), clean) << "byte for byte";
     // Going on from a checkpoint, not from the shard's first record (its ~120 records).
-    EXPECT_LT(server.requests() - asked_before, static_cast<std::size_t>(kRows / 2 - 40));
-    EXPECT_THAT(leftovers(dir.path()), ::testing::IsEmpty());
+    EXPECT_LT(scene.server.requests() - asked_before, static_cast<std::size_t>(kRows / 2 - 40));
+    EXPECT_THAT(leftovers(scene.dir.path()), ::testing::IsEmpty());
 }
 
 TEST(ShardResume, ALocalBackendRunStoppedWithCtrlCResumesToTheSingleRunsOutput) {
-    std::string clean;
-    {
-        HttpTestServer server;
-        serve_items(server);
-        test::TempDir dir;
-        dir.write("items.csv", test::items_csv(kRows));
-        dir.write("p.toml", sharded_pipeline(server));
-        test::ProcessOptions o;
-        o.cwd = dir.path();
-        auto r = test::run_conveyor({"run", "p.toml", "-q"}, o);
-        ASSERT_EQ(r.exit_code, 0) << r.err;
-        clean = test::read_file(dir.file("out/items.jsonl"));
-    }
-    HttpTestServer server;
-    serve_items(server);
-    test::TempDir dir;
-    dir.write("items.csv", test::items_csv(kRows));
-    dir.write("p.toml", sharded_pipeline(server, "backend = \"local\"\nprocesses = 2\n"));
-    test::ProcessOptions o;
-    o.cwd = dir.path();
-    auto child = test::spawn_conveyor({"run", "p.toml"}, o);
-    EXPECT_TRUE(server.wait_for_answered(100, 60s));
+    const std::string clean = uninterrupted({"run", "p.toml", "-q"}, "out/items.jsonl");
+    ASSERT_GT(clean.size(), 0U);
+    Scene scene("backend = \"local\"\nprocesses = 2\n");
+    auto child = test::spawn_conveyor({"run", "p.toml"}, scene.o);
+    EXPECT_TRUE(scene.server.wait_for_answered(100, 60s));
     child->signal(SIGINT);
     const auto stopped = child->wait();
     EXPECT_EQ(stopped.exit_code, 130) << stopped.err;
     EXPECT_THAT(stopped.err, HasSubstr("not finalized"));
-    EXPECT_FALSE(test::file_exists(dir.file("out/items.jsonl")));
-    auto r = test::run_conveyor({"run", "p.toml", "--resume"}, o);
+    EXPECT_FALSE(test::file_exists(scene.dir.file("out/items.jsonl")));
+    auto r = test::run_conveyor({"run", "p.toml", "--resume"}, scene.o);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(test::read_file(dir.file("out/items.jsonl")), clean) << "byte for byte";
-    EXPECT_THAT(leftovers(dir.path()), ::testing::IsEmpty());
+    EXPECT_EQ(test::read_file(scene.dir.file("out/items.jsonl")), clean) << "byte for byte";
+    EXPECT_THAT(leftovers(scene.dir.path()), ::testing::IsEmpty());
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 
 #include "conveyor/core/result.hpp"
 
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,47 @@ private:
 
     void* handle_ = nullptr;
     std::string soname_;
+};
+
+/// A library's functions loaded on first use, once per process (thread-safe): `Api` is a
+/// struct of function pointers, `bind_all` binds each of them (the expansion of the library's
+/// X-macro list) and returns false with the first missing name.
+template <class Api>
+class LazyApi {
+public:
+    using BindAll = bool (*)(const SharedLibrary&, Api&, std::string& missing);
+
+    LazyApi(const char* soname, const char* what, const char* package, BindAll bind_all)
+        : soname_(soname), what_(what), package_(package), bind_all_(bind_all) {}
+
+    /// The loaded functions, or the Config error of SharedLibrary::open (or naming the missing
+    /// function), the same on every call.
+    Result<const Api*> load() {
+        std::call_once(once_, [this] {
+            Result<SharedLibrary> lib = SharedLibrary::open(soname_, what_, package_);
+            if (!lib) {
+                error_ = lib.error().message;
+                return;
+            }
+            std::string missing;
+            if (!bind_all_(*lib, api_, missing))
+                error_ = lib->soname() + " has no function " + missing;
+        });
+        if (!error_.empty()) return Error(ErrorKind::Config, error_);
+        return &api_;
+    }
+
+    /// Only after load() succeeded.
+    const Api& api() const noexcept { return api_; }
+
+private:
+    const char* soname_;
+    const char* what_;
+    const char* package_;
+    BindAll bind_all_;
+    std::once_flag once_;
+    std::string error_; ///< empty when api_ is complete
+    Api api_{};
 };
 
 } // namespace conveyor
