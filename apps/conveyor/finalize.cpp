@@ -46,7 +46,7 @@ std::vector<Output> outputs_of(const PipelineSpec& p) {
         o.sink = &st;
         const StageSpec* from = st.inputs.size() == 1 ? p.find_stage(st.inputs[0]) : nullptr;
         if (from && from->descriptor && from->descriptor->combine_shards &&
-            p.global.partition == Partition::Rows)
+            p.global.partition != Partition::Hash)
             o.partial = from;
         o.target = path->as_string();
         const OptionValue* headers = st.config.find("headers");
@@ -147,8 +147,8 @@ std::string partials_source(const Output& o, const std::string& path) {
                        o.sink->function == "json.write" ? "json.read" : "csv.read", config);
 }
 
-/// Partial results (partition = "rows" into a group-by): the parts put together, read back,
-/// combined by the producing stage's combine_shards stages and written by the sink itself.
+/// Partial results (partition = "rows" or "files" into a group-by): the parts put together, read
+/// back, combined by the producing stage's combine_shards stages and written by the sink itself.
 Status combine(const Output& o) {
     if (o.sink->function == "csv.write" && !o.csv_header)
         return fail(ErrorKind::Config,

@@ -5,11 +5,13 @@
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/core/work_pool.hpp"
 #include "conveyor/exec/stage_errors.hpp"
+#include "conveyor/io/file_glob.hpp"
 #include "conveyor/io/followed_file.hpp"
 #include "conveyor/io/record_ranges.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/stage/checkpoint_text.hpp"
+#include "conveyor/stage/file_sequence.hpp"
 #include "conveyor/stage/following_source.hpp"
 #include "conveyor/stage/shard_filter.hpp"
 #include "csv_dialect.hpp"
@@ -49,6 +51,7 @@ public:
                                    std::move(followed).value(), std::move(make))),
                                nullptr);
         }
+        if (is_glob(config_.path) || partition(Partition::Files)) return open_files(ctx);
         auto file = InputFile::open(config_.path, ctx.run);
         if (!file) return std::move(file).error();
         if (ctx.metrics) ctx.metrics->bytes_total.store(file->progress_size().value_or(0));
@@ -94,6 +97,30 @@ public:
     }
 
 private:
+    [[nodiscard]] bool partition(Partition p) const noexcept {
+        return config_.shard && config_.shard->partition == p;
+    }
+
+    /// A glob (or partition = "files"): each file is read by a csv.read of that file alone, one
+    /// after the other, so each has its own header (checked against the first file's), its
+    /// own compression, error locations and checkpoint positions, and a regular file is still
+    /// parsed in chunks on the workers (per file: a file's chunks never run into the next).
+    Result<OpenedStage> open_files(const OpenContext& ctx) const {
+        const std::optional<ShardId> files =
+            partition(Partition::Files) ? std::optional(config_.shard->shard) : std::nullopt;
+        Result<OpenedStage> opened =
+            open_file_sequence(config_.path, files, ctx, [config = config_](const std::string& p) {
+                CsvReadConfig one = config;
+                one.path = p;
+                one.shard.reset();
+                return make_csv_read_stage(std::move(one));
+            });
+        if (!opened || !partition(Partition::Hash)) return opened;
+        auto& source = std::get<std::unique_ptr<SourceOperator>>(opened->op);
+        source = keep_shard_records(std::move(source), config_.shard->key, config_.shard->shard);
+        return opened;
+    }
+
     /// Standard input, followed and compressed files take no checkpoints, so there is no
     /// position to resume from (a run that had one would not be resumed with them).
     [[nodiscard]] Failure cannot_resume(const OpenContext& ctx,
@@ -110,7 +137,12 @@ const OptionTable<CsvReadOptions>& csv_read_options() {
         OptionTable<CsvReadOptions>()
             .add("path", &CsvReadOptions::path,
                  {.description = "File to read; \"-\" reads standard input. Relative paths are "
-                                 "relative to the current directory.",
+                                 "relative to the current directory. A glob (* ? [...] in any "
+                                 "component, e.g. data/2026-*/part-*.csv) reads every file it "
+                                 "matches, in path order (byte-wise), as one stream: each file "
+                                 "has its own header, which must give the first file's "
+                                 "columns; messages name the file and its line. No match: "
+                                 "exit 66.",
                   .required = true})
             .embed(&CsvReadOptions::format,
                    csv_format_options("The first row holds the field names. Without it, fields "
@@ -188,6 +220,7 @@ std::unique_ptr<Stage> build_csv_read(BuildContext& ctx, const CsvReadOptions& o
     config.follow = o.follow;
     config.chunk_size = o.chunk_size;
     config.shard = source_shard(ctx, o.partition, o.path);
+    check_file_source_path(ctx, o.path, o.follow);
     if (config.follow) {
         if (config.path == "-")
             ctx.error("follow", "follow = true reads a file as it grows; standard input is "

@@ -1,7 +1,7 @@
 #pragma once
 
-// groupby.apply in a sharded run with partition = "rows": each shard sees some records of a
-// group, so it emits partial groups that `conveyor finalize` combines into one run's groups
+// groupby.apply in a sharded run with partition = "rows" or "files": each shard sees some records
+// of a group, so it emits partial groups that `conveyor finalize` combines into one run's groups
 // (FunctionDescriptor::combine_shards). count, sum, min and max combine as they are (sums of
 // counts and sums, min of minima, max of maxima); avg X is emitted as the sum X plus a hidden
 // count of its values, `__conveyor_count_X`, and finalize divides once the sums are combined.
@@ -22,7 +22,7 @@ namespace conveyor::plugins::groupby {
 
 /// Whether a group-by of a run with these settings emits partial groups.
 inline bool emits_partials(const GlobalSpec& global) noexcept {
-    return global.shard && global.partition == Partition::Rows;
+    return global.shard && global.partition != Partition::Hash;
 }
 
 /// Rewrites `aggs` into the partial form a shard emits (avg as sum plus a hidden count). False,

@@ -3,11 +3,13 @@
 #include "conveyor/core/ascii.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/format/json_parser.hpp"
+#include "conveyor/io/file_glob.hpp"
 #include "conveyor/io/followed_file.hpp"
 #include "conveyor/io/input_file.hpp"
 #include "conveyor/io/record_ranges.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/stage/checkpoint_text.hpp"
+#include "conveyor/stage/file_sequence.hpp"
 #include "conveyor/stage/following_source.hpp"
 #include "conveyor/stage/shard_filter.hpp"
 #include "json_batch_builder.hpp"
@@ -354,6 +356,7 @@ public:
                                    std::move(followed).value(), std::move(make))),
                                nullptr);
         }
+        if (is_glob(config_.path) || partition(Partition::Files)) return open_files(ctx);
         Result<InputFile> file = InputFile::open(config_.path, ctx.run);
         if (!file.ok()) return std::move(file).error();
         if (ctx.metrics) ctx.metrics->bytes_total.store(file->progress_size().value_or(0));
@@ -396,6 +399,28 @@ public:
     }
 
 private:
+    [[nodiscard]] bool partition(Partition p) const noexcept {
+        return config_.shard && config_.shard->partition == p;
+    }
+
+    /// A glob (or partition = "files"): each file is read by a json.read of that file alone,
+    /// one after the other (its own compression, error locations and checkpoint positions).
+    Result<OpenedStage> open_files(const OpenContext& ctx) const {
+        const std::optional<ShardId> files =
+            partition(Partition::Files) ? std::optional(config_.shard->shard) : std::nullopt;
+        Result<OpenedStage> opened =
+            open_file_sequence(config_.path, files, ctx, [config = config_](const std::string& p) {
+                JsonReadConfig one = config;
+                one.path = p;
+                one.shard.reset();
+                return make_json_read(std::move(one));
+            });
+        if (!opened.ok() || !partition(Partition::Hash)) return opened;
+        auto& source = std::get<std::unique_ptr<SourceOperator>>(opened->op);
+        source = keep_shard_records(std::move(source), config_.shard->key, config_.shard->shard);
+        return opened;
+    }
+
     /// Standard input, followed and compressed files take no checkpoints, so there is no
     /// position to resume from (a run that had one would not be resumed with them).
     [[nodiscard]] Failure cannot_resume(const OpenContext& ctx,

@@ -33,7 +33,11 @@ const OptionTable<JsonReadConfig>& read_options() {
     static const auto table =
         OptionTable<JsonReadConfig>()
             .add("path", &JsonReadConfig::path,
-                 {.description = "File to read; \"-\" reads standard input.", .required = true})
+                 {.description = "File to read; \"-\" reads standard input. A glob (* ? [...] "
+                                 "in any component, e.g. logs/2026-*/*.jsonl.gz) reads every "
+                                 "file it matches, in path order (byte-wise), as one stream; "
+                                 "messages name the file and its line. No match: exit 66.",
+                  .required = true})
             .add_choice("format", &JsonReadConfig::format, kFormats,
                         {.description = kFormatDescription})
             .add("types", &JsonReadConfig::types,
@@ -100,6 +104,8 @@ std::unique_ptr<Stage> build_read(BuildContext& ctx, JsonReadConfig config) {
         }
     }
     config.shard = source_shard(ctx, config.partition, config.path);
+    check_file_source_path(ctx, config.path, config.follow);
+    if (ctx.failed()) return nullptr;
     if (config.shard && config.shard->partition == Partition::Rows &&
         config.format != JsonFormat::Jsonl) {
         ctx.error("partition", "partition = \"rows\" divides JSON lines (format = \"jsonl\"); "

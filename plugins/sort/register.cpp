@@ -524,6 +524,7 @@ FunctionDescriptor sort_apply() {
     fn.options = sort_options().specs();
     fn.needs_whole_input = true;
     fn.combine_shards = combine_sort;
+    fn.combine_needs_input_order = true;
     fn.factory = bind_options(sort_options(), build_sort);
     return fn;
 }

@@ -138,7 +138,9 @@ const OptionTable<GlobalSpec>& global_options() {
                                         "records: \"rows\" (record-aligned byte ranges of a CSV "
                                         "file), \"hash\" (the shard picked by partition_key's "
                                         "value; group-by, distinct and join on that key give "
-                                        "one run's result). See docs/scale-out.md."})
+                                        "one run's result), \"files\" (the files of a glob "
+                                        "path, dealt out whole by size). See "
+                                        "docs/scale-out.md."})
             .add("partition_key", &GlobalSpec::partition_key,
                  {.description = "partition = \"hash\": the field whose value picks a "
                                  "record's shard (a source's own `key` overrides it).",

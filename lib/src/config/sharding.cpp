@@ -85,8 +85,19 @@ void check_combined(LoadContext& ctx, const PipelineSpec& spec, const StageSpec&
 
 void check_whole_input(LoadContext& ctx, const PipelineSpec& spec, const StageSpec& st) {
     const FunctionDescriptor& fn = *st.descriptor;
-    if (fn.combine_shards && spec.global.partition == Partition::Rows) {
+    if (fn.combine_shards && spec.global.partition != Partition::Hash) {
         check_combined(ctx, spec, st);
+        if (!fn.combine_needs_input_order) return;
+        for (const StageSpec* src : sources_of(spec, st))
+            if (source_partition(*src, spec.global) == Partition::Files)
+                ctx.error(st.where, st.id,
+                          fmt::format("{} over partition = \"files\" shards cannot keep records "
+                                      "with equal keys in their input order (each shard reads "
+                                      "files from all over the list, so the parts are not the "
+                                      "input in order) and source '{}' partitions by files: "
+                                      "use partition = \"rows\" on single files, or sort the "
+                                      "finalized output",
+                                      st.function, src->id));
         return;
     }
     if (fn.shard_key_options.empty()) {

@@ -19,8 +19,8 @@ constexpr Spelling<ErrorStrategy> kStrategies[] = {{"stop", ErrorStrategy::Stop}
 constexpr Spelling<ExecutionMode> kModes[] = {{"batch", ExecutionMode::Batch},
                                               {"streaming", ExecutionMode::Streaming}};
 
-constexpr Spelling<Partition> kPartitions[] = {{"rows", Partition::Rows},
-                                               {"hash", Partition::Hash}};
+constexpr Spelling<Partition> kPartitions[] = {
+    {"rows", Partition::Rows}, {"hash", Partition::Hash}, {"files", Partition::Files}};
 constexpr Spelling<Backend> kBackends[] = {
     {"none", Backend::None}, {"local", Backend::Local}, {"auto", Backend::Auto}};
 

@@ -1,5 +1,6 @@
 #include "conveyor/registry/partition_options.hpp"
 
+#include "conveyor/io/file_glob.hpp"
 #include "conveyor/stage/build_context.hpp"
 
 namespace conveyor {
@@ -13,7 +14,11 @@ OptionTable<PartitionOptions> partition_options() {
                     {.description = "In a sharded run (--shard I/N, [global] backend): \"rows\" "
                                     "reads the records starting in the shard's byte range of "
                                     "the file (cut at record starts, quote-aware), \"hash\" the "
-                                    "records whose `key` value hashes to the shard.",
+                                    "records whose `key` value hashes to the shard, \"files\" "
+                                    "whole files of a glob `path`, dealt to the shards by size "
+                                    "(largest first, each to the shard with the fewest bytes "
+                                    "so far); a path that is not a glob is one file, read by "
+                                    "shard 0.",
                      .default_note = "[global] partition"})
         .add("key", &PartitionOptions::key,
              {.description = "partition = \"hash\": the field whose value picks the shard.",
@@ -36,7 +41,24 @@ std::optional<SourceShard> source_shard(BuildContext& ctx, const PartitionOption
         ctx.error("partition", "partition = \"rows\" divides a file into byte ranges, and "
                                "standard input has none: read a file, or use partition = "
                                "\"hash\"");
+    if (s.partition == Partition::Rows && is_glob(path))
+        ctx.error("partition", "partition = \"rows\" divides one file into byte ranges, and "
+                               "path is a glob of several: use partition = \"files\" (each "
+                               "shard reads whole files) or \"hash\"");
+    if (s.partition == Partition::Files && path == "-")
+        ctx.error("partition", "partition = \"files\" deals the files of a glob path to the "
+                               "shards, and standard input is none: use partition = \"hash\"");
+    else if (s.partition == Partition::Files && !is_glob(path))
+        ctx.warning("partition", "partition = \"files\" with a path that is not a glob: shard 0 "
+                                 "reads the whole file and the other shards none (partition = "
+                                 "\"rows\" divides one file)");
     return s;
+}
+
+void check_file_source_path(BuildContext& ctx, const std::string& path, bool follow) {
+    if (follow && is_glob(path))
+        ctx.error("path", "follow = true follows one file, and path is a glob (* ? [...]): "
+                          "name the file");
 }
 
 } // namespace conveyor

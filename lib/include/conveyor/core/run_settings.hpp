@@ -19,8 +19,8 @@ enum class ExecutionMode : std::uint8_t { Batch, Streaming };
 enum class ExecutorKind : std::uint8_t { Dag, Channel, Async };
 enum class ErrorStrategy : std::uint8_t { Stop, Continue, Retry };
 /// How a sharded run divides a source's records (`partition`): record-aligned byte ranges,
-/// or the hash of a key field.
-enum class Partition : std::uint8_t { Rows, Hash };
+/// the hash of a key field, or whole files of a glob dealt out by size.
+enum class Partition : std::uint8_t { Rows, Hash, Files };
 /// `[global] backend`: one process (none), N shards as processes here (local), or shards from
 /// the environment of the engine that started us when it says so, else local (auto).
 enum class Backend : std::uint8_t { None, Local, Auto };

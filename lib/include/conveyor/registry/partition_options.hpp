@@ -29,8 +29,13 @@ struct SourceShard {
 
 /// The share of a source whose options are `o`, or nullopt when the run is not sharded
 /// (GlobalSpec::shard). Reports what cannot work: "hash" without a key, "rows" of standard
-/// input (`path` "-"), which has no byte ranges.
+/// input (`path` "-"), which has no byte ranges, or of a glob (several files), "files" of
+/// standard input; warns of "files" of one file (not a glob), which shard 0 reads.
 std::optional<SourceShard> source_shard(BuildContext& ctx, const PartitionOptions& o,
                                         const std::string& path);
+
+/// A file source's `path` (csv.read, json.read) may be a glob (io/file_glob.hpp) read as one
+/// stream (stage/file_sequence.hpp), but not with follow = true: reports that.
+void check_file_source_path(BuildContext& ctx, const std::string& path, bool follow);
 
 } // namespace conveyor

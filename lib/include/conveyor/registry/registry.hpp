@@ -72,11 +72,16 @@ struct FunctionDescriptor {
     /// would each be sorted, not the whole).
     std::vector<std::string> shard_key_options;
     /// A stage whose shards' results combine (group-by with count, sum, min, max, avg): under
-    /// partition = "rows" each shard emits partial results straight into file sinks, and
-    /// `conveyor finalize` runs these stages over the parts put together. Given the stage's
+    /// partition = "rows" (or "files") each shard emits partial results straight into file sinks,
+    /// and `conveyor finalize` runs these stages over the parts put together. Given the stage's
     /// options: the TOML of `[[stages]]` reading input "partials" whose last one is
     /// "combined". Unset: the stage needs hash partitioning on shard_key_options.
     std::function<std::string(const Options&)> combine_shards;
+    /// combine_shards gives a single run's output only when each part holds a contiguous
+    /// stretch of the input in input order (partition = "rows"): refused over sources with
+    /// partition = "files", whose shards read files from all over the list (sort: equal keys
+    /// would leave their input order).
+    bool combine_needs_input_order = false;
     StageFactory factory;
     std::string plugin; ///< filled in by Registry::add
 
