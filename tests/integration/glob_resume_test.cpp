@@ -38,7 +38,7 @@ void serve_items(HttpTestServer& server) {
 /// pipeline reading them through a glob, in batches of 7 so that checkpoints fall inside files
 /// as well as between them.
 void write_inputs(const test::TempDir& dir, const HttpTestServer& server,
-                  const std::string& function) {
+                  const std::string& function, const std::string& global = "") {
     const bool csv = function == "csv.read";
     for (int f = 0; f < kFiles; ++f) {
         std::string text = csv ? "id,name\n" : "";
@@ -50,7 +50,7 @@ void write_inputs(const test::TempDir& dir, const HttpTestServer& server,
     }
     std::string p =
         test::fetch_items_pipeline(server.url("/items/{{ id }}"), "channel", kConcurrency);
-    p.replace(p.find("[global]\n"), 9, "[global]\nbatch_size = 7\n");
+    p.replace(p.find("[global]\n"), 9, "[global]\nbatch_size = 7\n" + global);
     p.replace(p.find("function = \"csv.read\""), 21, "function = \"" + function + "\"");
     p.replace(p.find("path = \"items.csv\""), 18,
               std::string("path = \"items/part-*.") + (csv ? "csv\"" : "jsonl\""));
@@ -104,6 +104,48 @@ TEST_P(GlobResume, AKilledRunResumesInTheFileItWasReadingToTheCleanOutput) {
     // Each finished request is asked once; only those in flight at a kill are asked again.
     EXPECT_LE(server.requests(), static_cast<std::size_t>(kRows + kills * kConcurrency));
     EXPECT_GE(server.requests(), static_cast<std::size_t>(kRows));
+}
+
+TEST_P(GlobResume, AFilesShardKilledMidGlobAndResumedCommitsTheUninterruptedShardsPart) {
+    const std::string files = "partition = \"files\"\n";
+    const std::string part = "out/items.part-00001-of-00002.jsonl";
+    std::string clean;
+    {
+        HttpTestServer server;
+        serve_items(server);
+        test::TempDir dir;
+        write_inputs(dir, server, GetParam(), files);
+        test::ProcessOptions o;
+        o.cwd = dir.path();
+        const test::ProcessResult r =
+            test::run_conveyor({"run", "p.toml", "-q", "--shard", "1/2"}, o);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        clean = test::read_file(dir.file(part));
+        ASSERT_EQ(server.requests(), static_cast<std::size_t>(kRows / 2)); // 3 files of 6
+    }
+    HttpTestServer server;
+    serve_items(server);
+    test::TempDir dir;
+    write_inputs(dir, server, GetParam(), files);
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    bool first = true;
+    for (const std::size_t answered : {30U, 90U}) {
+        std::vector<std::string> args{"run", "p.toml", "--shard", "1/2"};
+        if (!first) args.emplace_back("--resume");
+        first = false;
+        auto child = test::spawn_conveyor(args, o);
+        EXPECT_TRUE(server.wait_for_answered(answered, 60s));
+        child->signal(SIGKILL);
+        EXPECT_EQ(child->wait().exit_code, 128 + SIGKILL);
+        EXPECT_FALSE(test::file_exists(dir.file(part))) << "never a partial part";
+    }
+    const test::ProcessResult r =
+        test::run_conveyor({"run", "p.toml", "--shard", "1/2", "--resume"}, o);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("resuming: from checkpoint"));
+    EXPECT_THAT(r.err, Not(HasSubstr("cannot continue from checkpoint")));
+    EXPECT_EQ(test::read_file(dir.file(part)), clean) << "byte for byte";
 }
 
 INSTANTIATE_TEST_SUITE_P(Sources, GlobResume, ::testing::Values("csv.read", "json.read"),

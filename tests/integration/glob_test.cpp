@@ -247,6 +247,17 @@ TEST_F(GlobShards, FourShardsReadDisjointFilesAndFinalizeGivesTheSingleRunsRecor
     }
 }
 
+TEST_F(GlobShards, HashShardsOfAGlobGiveTheSingleRunsRecords) {
+    const auto [single, sharded] = single_and_sharded(
+        [&](const std::string& out) {
+            return read_write_toml("csv.read", glob_, out,
+                                   "partition = \"hash\"\npartition_key = \"amount\"\n");
+        },
+        ".ndjson");
+    EXPECT_EQ(lines_of(single).size(), 1525U);
+    EXPECT_EQ(test::sorted_lines(sharded), test::sorted_lines(single));
+}
+
 TEST_F(GlobShards, AGroupByOverFileShardsGivesTheSingleRunsGroups) {
     const auto [single, sharded] = single_and_sharded(
         [&](const std::string& out) {
