@@ -149,9 +149,9 @@ TEST_P(GlobResume, AFilesShardKilledMidGlobAndResumedCommitsTheUninterruptedShar
 }
 
 INSTANTIATE_TEST_SUITE_P(Sources, GlobResume, ::testing::Values("csv.read", "json.read"),
-                         [](const auto& info) {
-                             return info.param == "csv.read" ? std::string("csv")
-                                                             : std::string("json");
+                         [](const auto& source) {
+                             return source.param == "csv.read" ? std::string("csv")
+                                                               : std::string("json");
                          });
 
 } // namespace
