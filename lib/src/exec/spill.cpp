@@ -11,10 +11,10 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fmt/format.h>
 #include <unistd.h>
-#include <zlib.h>
 
 namespace fs = std::filesystem;
 
@@ -30,15 +30,12 @@ constexpr std::size_t kReadChunk = 1 << 16;
 /// made a 32-way merge hold 20 MB more than its budget).
 constexpr std::size_t kArenaBytes = 128 << 10;
 
-gzFile gz(const GzHandle& h) {
-    return static_cast<gzFile>(h.get());
-}
+/// zstd's fast level 5 (`zstd --fast=5`): a spilling group-by of 5M keys took 44 s with gzip
+/// level 1, 34 s with zstd level 1 and 23 s with this (faster levels gained nothing more).
+constexpr int kZstdLevel = -5;
 
-std::string gz_error(const GzHandle& h) {
-    int code = 0;
-    const char* msg = gzerror(gz(h), &code);
-    if (code == Z_ERRNO) return std::strerror(errno);
-    return msg ? msg : "unknown error";
+std::string errno_text() {
+    return std::strerror(errno);
 }
 
 } // namespace
@@ -58,10 +55,12 @@ void remove_stale(const std::string& dir, std::string_view stage) {
         const std::string name = e.path().filename().string();
         const std::size_t dash = name.find('-');
         if (dash == std::string::npos || name.compare(dash, suffix.size(), suffix) != 0) continue;
-        // Then "-<seq>.run.gz": another stage whose id starts with this one's is not ours.
+        // Then "-<seq>.run.zst" (".run.gz" from versions that spilled gzip): another stage
+        // whose id starts with this one's is not ours.
         const std::string rest = name.substr(dash + suffix.size());
-        if (rest.size() < 9 || rest[0] != '-' || !rest.ends_with(".run.gz") ||
-            !std::all_of(rest.begin() + 1, rest.end() - 7,
+        const std::size_t ext = rest.ends_with(".run.zst") ? 8 : rest.ends_with(".run.gz") ? 7 : 0;
+        if (ext == 0 || rest.size() < ext + 2 || rest[0] != '-' ||
+            !std::all_of(rest.begin() + 1, rest.end() - static_cast<std::ptrdiff_t>(ext),
                          [](char c) { return c >= '0' && c <= '9'; }))
             continue;
         const pid_t pid = static_cast<pid_t>(std::atol(name.substr(0, dash).c_str()));
@@ -77,8 +76,10 @@ void remove(const std::string& path, TempFiles* temp_files) noexcept {
     if (temp_files) temp_files->remove(path);
 }
 
-void GzCloser::operator()(void* f) const noexcept {
-    gzclose(static_cast<gzFile>(f));
+int SpillFd::reset() noexcept {
+    if (fd_ < 0) return 0;
+    const int rc = ::close(std::exchange(fd_, -1));
+    return rc == 0 ? 0 : errno;
 }
 
 Result<RunWriter> RunWriter::create(const std::string& dir, const std::string& stem,
@@ -89,12 +90,14 @@ Result<RunWriter> RunWriter::create(const std::string& dir, const std::string& s
         return Error(ErrorKind::CantCreate, "cannot create the spill directory: " + ec.message(),
                      dir);
     RunWriter w;
-    w.path_ = (fs::path(dir) / fmt::format("{}-{}.run.gz", stem, seq)).string();
-    w.file_.reset(gzopen(w.path_.c_str(), "wb1"));
-    if (!w.file_)
-        return Error(ErrorKind::CantCreate,
-                     std::string("cannot create a spill file: ") + std::strerror(errno), w.path_);
+    w.path_ = (fs::path(dir) / fmt::format("{}-{}.run.zst", stem, seq)).string();
+    w.file_ = SpillFd(::open(w.path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (w.file_.get() < 0)
+        return Error(ErrorKind::CantCreate, "cannot create a spill file: " + errno_text(), w.path_);
     if (temp_files) temp_files->add(w.path_);
+    auto zstd = Compressor::make(Compression::Zstd, kZstdLevel);
+    if (!zstd) return std::move(zstd).error();
+    w.zstd_ = std::move(*zstd);
     return w;
 }
 
@@ -118,11 +121,27 @@ Status RunWriter::add_line(std::string_view line) {
     return {};
 }
 
+Status RunWriter::write_all(const std::string& data) {
+    std::size_t done = 0;
+    while (done < data.size()) {
+        const ssize_t n = ::write(file_.get(), data.data() + done, data.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return Error(ErrorKind::CantCreate, "cannot write a spill file: " + errno_text(),
+                         path_);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    return {};
+}
+
 Status RunWriter::write_out() {
     if (buf_.empty()) return {};
-    const int n = gzwrite(gz(file_), buf_.data(), static_cast<unsigned>(buf_.size()));
-    if (n <= 0 || static_cast<std::size_t>(n) != buf_.size())
-        return Error(ErrorKind::CantCreate, "cannot write a spill file: " + gz_error(file_), path_);
+    packed_.clear();
+    if (Status st = zstd_->compress(buf_, packed_); !st)
+        return Error(ErrorKind::CantCreate,
+                     "cannot write a spill file: " + std::move(st).error().message, path_);
+    CONVEYOR_TRY(write_all(packed_));
     bytes_ += buf_.size();
     buf_.clear();
     return {};
@@ -130,12 +149,14 @@ Status RunWriter::write_out() {
 
 Status RunWriter::close() {
     CONVEYOR_TRY(write_out());
-    const int rc = gzclose(static_cast<gzFile>(file_.release()));
-    if (rc != Z_OK)
+    packed_.clear();
+    if (Status st = zstd_->end_frame(packed_, true); !st)
         return Error(ErrorKind::CantCreate,
-                     std::string("cannot write a spill file: ") +
-                         (rc == Z_ERRNO ? std::strerror(errno) : "compression failed"),
-                     path_);
+                     "cannot write a spill file: " + std::move(st).error().message, path_);
+    CONVEYOR_TRY(write_all(packed_));
+    if (const int e = file_.reset(); e != 0)
+        return Error(ErrorKind::CantCreate,
+                     std::string("cannot write a spill file: ") + std::strerror(e), path_);
     return {};
 }
 
@@ -143,11 +164,10 @@ Result<std::unique_ptr<RunReader>> RunReader::open(const std::string& path, std:
     std::unique_ptr<RunReader> r(new RunReader());
     r->path_ = path;
     r->key_count_ = keys;
-    r->file_.reset(gzopen(path.c_str(), "rb"));
-    if (!r->file_)
-        return Error(ErrorKind::Runtime,
-                     std::string("cannot read back a spill file: ") + std::strerror(errno), path);
-    gzbuffer(gz(r->file_), 1 << 16);
+    r->file_ = SpillFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (r->file_.get() < 0)
+        return Error(ErrorKind::Runtime, "cannot read back a spill file: " + errno_text(), path);
+    r->zstd_ = Decompressor::make(Compression::Zstd);
     r->arena_ = std::make_shared<Arena>();
     return r;
 }
@@ -168,15 +188,40 @@ Result<bool> RunReader::read_line() {
         }
         buf_.erase(0, pos_);
         pos_ = 0;
-        const std::size_t had = buf_.size();
-        buf_.resize(had + kReadChunk);
-        const int n = gzread(gz(file_), buf_.data() + had, static_cast<unsigned>(kReadChunk));
-        if (n < 0)
-            return Error(ErrorKind::Runtime, "cannot read back a spill file: " + gz_error(file_),
-                         path_);
-        buf_.resize(had + static_cast<std::size_t>(n));
-        if (n == 0) eof_ = true;
+        CONVEYOR_TRY(decode_more());
     }
+}
+
+Status RunReader::decode_more() {
+    if (raw_pos_ == raw_.size()) {
+        raw_.resize(kReadChunk);
+        raw_pos_ = 0;
+        ssize_t n;
+        do {
+            n = ::read(file_.get(), raw_.data(), raw_.size());
+        } while (n < 0 && errno == EINTR);
+        if (n < 0)
+            return Error(ErrorKind::Runtime, "cannot read back a spill file: " + errno_text(),
+                         path_);
+        raw_.resize(static_cast<std::size_t>(n));
+        if (n == 0) {
+            if (!zstd_->complete())
+                return Error(ErrorKind::Runtime, "a spill file ends in the middle of its data",
+                             path_);
+            eof_ = true;
+            return {};
+        }
+    }
+    const std::size_t had = buf_.size();
+    buf_.resize(had + kReadChunk);
+    Decompressor::Step step;
+    const Status st = zstd_->decode(std::span<const char>(raw_).subspan(raw_pos_),
+                                    std::span<char>(buf_).subspan(had), step);
+    raw_pos_ += step.consumed;
+    buf_.resize(had + step.produced);
+    if (!st)
+        return Error(ErrorKind::Runtime, "a spill file is corrupt: " + st.error().message, path_);
+    return {};
 }
 
 Result<bool> RunReader::next() {

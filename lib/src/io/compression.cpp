@@ -310,7 +310,8 @@ std::unique_ptr<Decompressor> Decompressor::make(Compression c) {
 
 Result<std::unique_ptr<Compressor>> Compressor::make(Compression c, int level) {
     const CompressionLevels levels = compression_levels(c);
-    if (c == Compression::None || level < levels.min || level > levels.max)
+    const int min = c == Compression::Zstd ? ZSTD_minCLevel() : levels.min;
+    if (c == Compression::None || level < min || level > levels.max)
         return fail(ErrorKind::Internal, "no such compression level: " + std::to_string(level));
     if (c == Compression::Gzip) {
         auto z = std::make_unique<GzipCompressor>(level);

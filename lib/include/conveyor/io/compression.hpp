@@ -76,7 +76,9 @@ public:
 /// flush of standard output leaves a file every reader accepts).
 class Compressor {
 public:
-    /// `level` within compression_levels(c) (checked by the caller).
+    /// `level` within compression_levels(c) (checked by the caller), or for zstd one of its
+    /// negative "fast" levels (as `zstd --fast=N`; spill files use them, users are not
+    /// offered them).
     static Result<std::unique_ptr<Compressor>> make(Compression c, int level);
     virtual ~Compressor() = default;
 
