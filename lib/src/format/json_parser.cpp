@@ -213,15 +213,22 @@ struct Parser::Impl {
         return {p, static_cast<std::size_t>(q - p)};
     }
 
-    /// The fast path: true with `out` set, or false when the text is not valid JSON.
-    bool parse_fast(std::string_view text, Value& out) {
+    /// The fast path: true with `out` set, or false when the text is not valid JSON. Without
+    /// `padded`, the text is copied into buf first; with it, it is parsed where it is.
+    bool parse_fast(std::string_view text, Value& out, bool padded) {
         values.clear();
         members.clear();
         failed = false;
         sj_error = simdjson::SUCCESS;
-        load(text);
+        const char* data = text.data();
+        std::size_t cap = text.size() + simdjson::SIMDJSON_PADDING;
+        if (!padded || data == nullptr) {
+            load(text);
+            data = buf.get();
+            cap = buf_cap;
+        }
         od::document doc;
-        if (bad(sj.iterate(buf.get(), text.size(), buf_cap).get(doc))) return false;
+        if (bad(sj.iterate(data, text.size(), cap).get(doc))) return false;
         od::json_type t;
         if (bad(doc.type().get(t))) return false;
         if (t == od::json_type::array || t == od::json_type::object) {
@@ -236,7 +243,7 @@ struct Parser::Impl {
         // A scalar document must be a single token (its raw text runs to the end).
         std::string_view raw;
         if (bad(doc.raw_json_token().get(raw))) return false;
-        if (raw.data() + raw.size() != buf.get() + text.size()) return false;
+        if (raw.data() + raw.size() != data + text.size()) return false;
         out = scalar(doc, t);
         return !failed;
     }
@@ -245,11 +252,23 @@ struct Parser::Impl {
 Parser::Parser() : impl_(std::make_unique<Impl>()) {}
 Parser::~Parser() = default;
 
+static_assert(Parser::kPadding == simdjson::SIMDJSON_PADDING);
+
 Result<Value> Parser::parse(std::string_view text, Arena& arena, ParseError* error) {
     impl_->arena = &arena;
     Value out;
-    if (impl_->parse_fast(text, out)) return out;
+    if (impl_->parse_fast(text, out, false)) return out;
+    return failed(text, error);
+}
 
+Result<Value> Parser::parse_padded(std::string_view text, Arena& arena, ParseError* error) {
+    impl_->arena = &arena;
+    Value out;
+    if (impl_->parse_fast(text, out, true)) return out;
+    return failed(text, error);
+}
+
+Result<Value> Parser::failed(std::string_view text, ParseError* error) {
     std::optional<detail::Problem> problem = detail::diagnose(text);
     if (!problem) {
         // The validator saw nothing wrong but the fast parser did: keep its reason.

@@ -354,3 +354,62 @@ TEST(ParserDifferential, FastPathAgreesWithTheValidator) {
 
 } // namespace
 } // namespace conveyor::json
+
+namespace conveyor::json {
+namespace {
+
+/// parse_padded() reads the kPadding bytes after the text whatever they hold: the results must
+/// be parse()'s for every corpus document and mutation, with padding that looks like JSON.
+TEST(ParserPadded, AgreesWithParseWhateverThePaddingHolds) {
+    std::vector<std::string> docs = {
+        R"({"a":[1,2.5,-0,1e3,"s\"q",true,false,null,{"b":{}}],"c":"\u00e9\ud83d\ude00"})",
+        "true",
+        "fals",
+        "nul",
+        "12",
+        "-",
+        "1e",
+        "\"abc",
+        "\"abc\"",
+        "{\"a\":1",
+        "[1,2",
+        "{}\r",
+        "",
+        " ",
+        "{\"k\":tru}",
+        "{\"k\":12}x"};
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::path(test::shared_dir()) / "corpora/JSONTestSuite/test_parsing";
+    if (fs::is_directory(dir))
+        for (const auto& entry : fs::directory_iterator(dir))
+            if (entry.path().extension() == ".json") docs.push_back(slurp(entry.path()));
+    std::mt19937 rng(7);
+    for (std::size_t i = 0, n = docs.size(); i < n; ++i) {
+        std::string m = docs[i];
+        if (!m.empty()) m.erase(rng() % m.size(), 1);
+        docs.push_back(std::move(m));
+    }
+    Parser parser;
+    for (const std::string& doc : docs) {
+        Arena a1;
+        ParseError e1;
+        const Result<Value> want = parser.parse(doc, a1, &e1);
+        for (const char fill : {'\0', ' ', '1', '"', '\\', 'e', ']', '}', ',', 't', '\n'}) {
+            std::string buf = doc + std::string(Parser::kPadding, fill);
+            Arena a2;
+            ParseError e2;
+            const Result<Value> got =
+                parser.parse_padded(std::string_view(buf.data(), doc.size()), a2, &e2);
+            ASSERT_EQ(got.ok(), want.ok()) << "fill '" << fill << "': " << doc;
+            if (want.ok()) {
+                EXPECT_EQ(to_string(*got), to_string(*want)) << doc;
+            } else {
+                EXPECT_EQ(got.error().message, want.error().message) << doc;
+                EXPECT_EQ(e2.offset, e1.offset) << doc;
+            }
+        }
+    }
+}
+
+} // namespace
+} // namespace conveyor::json

@@ -39,7 +39,16 @@ public:
     /// `error`, when given, receives the same position and the bare <what>.
     Result<Value> parse(std::string_view text, Arena& arena, ParseError* error = nullptr);
 
+    /// How many bytes after the text parse_padded() reads (whatever they hold).
+    static constexpr std::size_t kPadding = 64;
+    /// parse() without first copying `text` into a padded buffer of its own: the kPadding bytes
+    /// after `text` must be readable (their content does not matter and is not changed). For
+    /// readers that keep their input blocks padded (json.read).
+    Result<Value> parse_padded(std::string_view text, Arena& arena, ParseError* error = nullptr);
+
 private:
+    Result<Value> failed(std::string_view text, ParseError* error);
+
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
