@@ -75,7 +75,7 @@ JsonSplitter::JsonSplitter(InputFile file, JsonFormat format, std::size_t block_
     : file_(std::move(file)), format_(format), block_size_(std::max<std::size_t>(block_size, 1)),
       metrics_(metrics) {
     cap_ = 2 * block_size_;
-    buf_ = std::make_unique_for_overwrite<char[]>(cap_);
+    buf_ = std::make_unique_for_overwrite<char[]>(cap_ + kPadding);
 }
 
 Result<bool> JsonSplitter::fill() {
@@ -91,7 +91,7 @@ Result<bool> JsonSplitter::fill() {
     if (cap_ - end_ < block_size_) {
         // One record larger than the buffer: grow it.
         const std::size_t cap = std::max(2 * cap_, end_ + block_size_);
-        auto bigger = std::make_unique_for_overwrite<char[]>(cap);
+        auto bigger = std::make_unique_for_overwrite<char[]>(cap + kPadding);
         std::memcpy(bigger.get(), buf_.get(), end_);
         buf_ = std::move(bigger);
         cap_ = cap;
@@ -109,6 +109,11 @@ Result<bool> JsonSplitter::fill() {
 
 void JsonSplitter::count_lines_to(std::uint64_t abs) {
     if (abs <= counted_) return;
+    if (counted_ == known_from_ && abs >= known_to_) {
+        ++line_;
+        counted_ = line_start_ = known_to_;
+        if (abs == counted_) return;
+    }
     const char* p = buf_.get() + (counted_ - base_);
     const char* const e = buf_.get() + (abs - base_);
     while (p < e) {
@@ -143,6 +148,7 @@ conveyor::Status JsonSplitter::resume_at(const Mark& at) {
     counted_ = at.offset;
     line_ = at.line;
     line_start_ = at.offset - (at.column - 1);
+    known_from_ = UINT64_MAX;
     scanned_ = 0;
     state_ = at.state;
     scan_pos_ = 0;
@@ -187,8 +193,16 @@ Result<JsonSplitter::Status> JsonSplitter::next_line(std::string_view& record, b
                                         static_cast<std::size_t>(q - (buf_.get() + begin_)));
             const bool blank = is_blank(line);
             if (!blank && base_ + begin_ >= limit_) return Status::End; // the next shard's
+            const std::uint64_t from = base_ + begin_;
             begin_ = static_cast<std::size_t>(q - buf_.get()) + 1;
             scanned_ = 0;
+            if (counted_ == from) {
+                // The line holds no other LF: it is counted without scanning it again, at once
+                // for a blank line, when a position after it is asked for a record's.
+                known_from_ = from;
+                known_to_ = base_ + begin_;
+                if (blank) count_lines_to(known_to_);
+            }
             if (blank) continue;
             record = line;
             return Status::Record;

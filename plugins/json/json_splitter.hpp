@@ -1,6 +1,7 @@
 #pragma once
 
 #include "conveyor/core/result.hpp"
+#include "conveyor/format/json_parser.hpp"
 #include "conveyor/io/input_file.hpp"
 #include "json_format.hpp"
 
@@ -31,7 +32,8 @@ public:
     };
 
     /// The next record's text, valid until the next call. Reads more input only when
-    /// `allow_read` (streaming sources emit what they have instead of waiting).
+    /// `allow_read` (streaming sources emit what they have instead of waiting). kPadding bytes
+    /// after it are readable (conveyor::json::Parser::parse_padded).
     Result<Status> next(std::string_view& record, bool allow_read = true);
 
     struct Position {
@@ -61,17 +63,28 @@ public:
     Mark mark();
     /// Input offset of the next unconsumed byte (mark()'s offset, without counting lines).
     [[nodiscard]] std::uint64_t offset() const noexcept { return base_ + begin_; }
+    /// Input offset of `p`, a pointer into the last record returned.
+    [[nodiscard]] std::uint64_t offset_of(const char* p) const noexcept {
+        return base_ + static_cast<std::uint64_t>(p - buf_.get());
+    }
+    /// Input offset just after the bytes read so far (read ahead of offset()).
+    [[nodiscard]] std::uint64_t read_end() const noexcept { return base_ + end_; }
     /// Continues at `at` (a mark of an earlier run over the same regular file): seeks the file
     /// and drops what was buffered. Fails when the file cannot be seeked there.
     conveyor::Status resume_at(const Mark& at);
     /// JSON lines only: records starting at or after input offset `end` are not read (next()
     /// ends before them); a shard's share of the file (partition = "rows").
     void set_limit(std::uint64_t end) noexcept { limit_ = end; }
+    [[nodiscard]] std::uint64_t limit() const noexcept { return limit_; }
     /// The input file (to check a checkpoint's position against it).
     [[nodiscard]] InputFile& file() noexcept { return file_; }
     [[nodiscard]] JsonFormat format() const noexcept { return format_; }
+    [[nodiscard]] std::size_t block_size() const noexcept { return block_size_; }
 
 private:
+    /// Bytes readable after the buffered data (records are parsed where they are).
+    static constexpr std::size_t kPadding = conveyor::json::Parser::kPadding;
+
     /// Reads another block; false at end of input.
     Result<bool> fill();
     void count_lines_to(std::uint64_t abs);
@@ -100,6 +113,9 @@ private:
     std::uint64_t counted_ = 0;
     std::uint64_t line_ = 1;
     std::uint64_t line_start_ = 0;
+    // JSONL: [known_from_, known_to_) is one line whose only LF is its last byte.
+    std::uint64_t known_from_ = UINT64_MAX;
+    std::uint64_t known_to_ = 0;
 
     std::uint64_t limit_ = UINT64_MAX; ///< set_limit()
 
