@@ -1,9 +1,30 @@
 #include "json_batch_builder.hpp"
 
 #include <algorithm>
+#include <fmt/format.h>
 #include <unordered_set>
 
 namespace conveyor::plugins::json {
+
+std::optional<std::string> convert_fields(const Value& object, const FieldTypes& types,
+                                          Arena& arena) {
+    // The members live in `arena`, which the parser filled: they are the caller's to change.
+    const std::span<const Member> members = object.as_object();
+    auto* m = const_cast<Member*>(members.data());
+    std::string why;
+    for (const auto& [name, type] : types) {
+        for (std::size_t i = members.size(); i-- > 0;) {
+            if (m[i].key != name) continue;
+            std::optional<Value> converted = coltype::convert(m[i].value, type, arena, &why);
+            if (!converted)
+                return fmt::format("field '{}' (types.{} = \"{}\"): {}", name, name,
+                                   coltype::to_string(type), why);
+            m[i].value = *converted;
+            break;
+        }
+    }
+    return std::nullopt;
+}
 
 namespace {
 /// Beyond this many distinct keys (keys that are really data, e.g. ids), the dictionary is

@@ -4,16 +4,29 @@
 #include "conveyor/core/batch.hpp"
 #include "conveyor/core/schema.hpp"
 #include "conveyor/core/value.hpp"
+#include "conveyor/format/column_types.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace conveyor::plugins::json {
+
+/// json.read's `types`: field name and the type its values are converted to.
+using FieldTypes = std::vector<std::pair<std::string, coltype::ColumnType>>;
+
+/// Converts the fields of `object` (an Object value parsed into `arena`) that `types` names, in
+/// place: of duplicate keys the last, which is the one a batch keeps. Checked in the order of
+/// `types`; the first field that is not of its type stops it: its message comes back ("field
+/// 'n' (types.n = \"int\"): ...", no location).
+std::optional<std::string> convert_fields(const Value& object, const FieldTypes& types,
+                                          Arena& arena);
 
 /// Turns parsed JSON objects into batches. A batch's schema is the union of its records' keys;
 /// a record without a key gets Value::absent() there (writers omit it), so heterogeneous records

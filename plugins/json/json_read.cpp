@@ -1,6 +1,7 @@
 #include "json_read.hpp"
 
 #include "conveyor/core/ascii.hpp"
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/io/file_glob.hpp"
@@ -13,11 +14,13 @@
 #include "conveyor/stage/following_source.hpp"
 #include "conveyor/stage/shard_filter.hpp"
 #include "json_batch_builder.hpp"
+#include "json_chunks.hpp"
 #include "json_splitter.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <deque>
 #include <fmt/format.h>
 #include <optional>
 #include <tuple>
@@ -185,12 +188,25 @@ public:
         return p.to_text();
     }
 
-    /// Declared field types (json.read `types`), applied to every batch before it goes out.
-    void set_types(const std::vector<std::pair<std::string, coltype::ColumnType>>* types) {
-        types_ = types;
+    /// Declared field types (json.read `types`), applied to each record as it is read (so that
+    /// record errors and dead letters come in file order, however records fall into batches).
+    void set_types(const FieldTypes* types) { types_ = types; }
+
+    /// After prime(), for JSON lines in a regular file: parse the rest in chunks of about
+    /// `chunk_size` bytes on `pool` (json_chunks.hpp) when more than one chunk is left.
+    void use_workers(WorkPool& pool, std::uint64_t chunk_size, RunContext* run) noexcept {
+        pool_ = &pool;
+        chunk_size_ = chunk_size;
+        run_ = run;
     }
 
     Result<bool> next(Emitter& out) override {
+        if (pool_) return next_chunked(out);
+        return next_serial(out);
+    }
+
+private:
+    Result<bool> next_serial(Emitter& out) {
         const std::uint64_t start = splitter_.offset();
         while (builder_.rows() < batch_size_ && splitter_.offset() - start < kBatchTargetBytes) {
             if (carried_) {
@@ -208,7 +224,7 @@ public:
                 // The records before the failure are good: they go on if the run does.
                 emitted_ = before_;
                 records_ += builder_.rows();
-                if (builder_.rows() > 0) CONVEYOR_TRY(emit(builder_.build(false), out));
+                if (builder_.rows() > 0) out.emit(builder_.build(false));
                 return std::move(record).error();
             }
             if (!*record) break;
@@ -221,48 +237,96 @@ public:
         // Everything read has gone out but a carried record: the position is before it.
         if (positions_) emitted_ = carried_ ? carried_from_ : splitter_.mark();
         records_ += builder_.rows();
-        if (builder_.rows() > 0) CONVEYOR_TRY(emit(builder_.build(carried_.has_value()), out));
+        if (builder_.rows() > 0) out.emit(builder_.build(carried_.has_value()));
         return !finished_ || carried_.has_value();
     }
 
-private:
-    /// Applies the declared types, then emits. A field that is not of its type makes its
-    /// record a record error (the stage's error strategy decides: fail, or leave it out).
-    Status emit(Batch batch, Emitter& out) {
-        if (types_ && !types_->empty()) {
-            std::vector<std::uint8_t> keep(batch.rows(), 1);
-            std::size_t dropped = 0;
-            std::string why;
-            for (const auto& [name, type] : *types_) {
-                const std::optional<std::size_t> c = batch.schema().find(name);
-                if (!c) continue; // no record of this batch has the field: null stays null
-                for (std::size_t r = 0; r < batch.rows(); ++r) {
-                    if (!keep[r]) continue;
-                    Value& v = batch.at(r, *c);
-                    std::optional<Value> typed = coltype::convert(v, type, batch.arena(), &why);
-                    if (typed) {
-                        v = *typed;
-                        continue;
-                    }
-                    Error e(ErrorKind::Data,
-                            fmt::format("field '{}' (types.{} = \"{}\"): {}", name, name,
-                                        coltype::to_string(type), why),
-                            splitter_.display_name());
-                    if (!errors_) return e;
-                    CONVEYOR_TRY(
-                        errors_->record_failed(batch.schema(), batch.row(r), std::move(e)));
-                    keep[r] = 0;
-                    ++dropped;
-                }
-            }
-            if (dropped == batch.rows()) return {};
-            if (dropped) batch.retain_rows(keep);
-        }
-        out.emit(std::move(batch));
-        return {};
+    /// Starts the chunked read at the primed record (read again by the first chunk), unless
+    /// one chunk would hold the rest.
+    void start_chunks() {
+        const std::uint64_t from = before_.offset;
+        const std::uint64_t limit = splitter_.limit();
+        const std::uint64_t size = std::min(limit, splitter_.file().size().value_or(0));
+        if (finished_ || carried_ || builder_.rows() != 1 || size <= from ||
+            size - from <= chunk_size_)
+            return;
+        builder_.build(false); // the primed record: dropped
+        // Progress counts the chunks' bytes as their records go out.
+        if (metrics_)
+            metrics_->bytes_read.fetch_sub(splitter_.read_end() - from, std::memory_order_relaxed);
+        consumed_mark_ = from;
+        ChunkSetup setup;
+        setup.batch_size = batch_size_;
+        setup.block_size = splitter_.block_size();
+        if (types_) setup.types = *types_;
+        // Two chunks a worker in flight: each has the next one queued when it finishes one.
+        chunks_ = std::make_unique<ChunkedReader>(
+            setup, splitter_.file(), *pool_, 2 * pool_->size(), chunk_size_, from, before_.line,
+            limit == UINT64_MAX ? std::nullopt : std::optional<std::uint64_t>(limit));
     }
 
-    const std::vector<std::pair<std::string, coltype::ColumnType>>* types_ = nullptr;
+    /// next() of a chunked read: the chunks' batches in file order, and the serial reader for
+    /// the stretches that need it (a line that does not parse, from its start to the chunk's
+    /// end).
+    Result<bool> next_chunked(Emitter& out) {
+        if (!chunks_) {
+            start_chunks();
+            if (!chunks_) {
+                pool_ = nullptr; // too little left to split
+                return next_serial(out);
+            }
+        }
+        for (;;) {
+            if (!ready_.empty()) {
+                ChunkBatch b = std::move(ready_.front());
+                ready_.pop_front();
+                records_ += b.batch.rows();
+                emitted_ =
+                    JsonSplitter::Mark{b.end_offset, b.end_line, b.end_column, ArrayState::Start};
+                if (metrics_)
+                    metrics_->bytes_read.fetch_add(b.end_offset - consumed_mark_,
+                                                   std::memory_order_relaxed);
+                consumed_mark_ = b.end_offset;
+                out.emit(std::move(b.batch));
+                return true;
+            }
+            if (in_stretch_) {
+                Result<bool> more = next_serial(out);
+                if (!more || *more) return more; // failed, or more of the stretch to read
+                // The stretch ended at its limit (or the input's end): chunks go on there.
+                in_stretch_ = false;
+                if (chunks_end_) return false;
+                finished_ = false;
+                const JsonSplitter::Mark at = splitter_.mark();
+                chunks_->resume_at(at.offset, at.line);
+                if (metrics_)
+                    metrics_->bytes_read.fetch_sub(splitter_.read_end() - at.offset,
+                                                   std::memory_order_relaxed);
+                consumed_mark_ = at.offset;
+                return true;
+            }
+            // After a stop request the source ends soon, as the serial reader does at the end
+            // of its block: the chunks parsed ahead are not passed on (a resumed run reads them).
+            if (chunks_end_ || (run_ && run_->stop_requested())) {
+                finished_ = true;
+                return false;
+            }
+            ChunkedReader::Step step = chunks_->next();
+            for (ChunkBatch& b : step.batches)
+                ready_.push_back(std::move(b));
+            chunks_end_ = step.end;
+            if (step.serial) {
+                JsonSplitter::Mark at;
+                at.offset = step.offset;
+                at.line = step.line;
+                CONVEYOR_TRY(splitter_.resume_at(at));
+                splitter_.set_limit(step.limit.value_or(UINT64_MAX));
+                in_stretch_ = true;
+            }
+        }
+    }
+
+    const FieldTypes* types_ = nullptr;
 
     /// The next record parsed into the batch arena; nullopt at the end (finished_ set) or when
     /// reading was not allowed and nothing is buffered.
@@ -278,7 +342,7 @@ private:
             if (*st != JsonSplitter::Status::Record) return std::optional<Value>{};
 
             conveyor::json::ParseError pe;
-            Result<Value> v = parser_.parse(text, builder_.arena(), &pe);
+            Result<Value> v = parser_.parse_padded(text, builder_.arena(), &pe);
             std::optional<Error> bad;
             if (!v.ok()) {
                 bad = located(text, pe).error;
@@ -289,13 +353,34 @@ private:
                                 std::string(kind_name(v->kind())),
                             splitter_.display_name() + ":" + std::to_string(at.line));
             }
-            if (!bad) return std::optional<Value>{*v};
+            if (!bad) {
+                // Declared types: a field that is not of its type makes the record a record
+                // error, as one that does not parse.
+                std::optional<std::string> wrong;
+                if (types_ && !types_->empty())
+                    wrong = convert_fields(*v, *types_, builder_.arena());
+                if (!wrong) return std::optional<Value>{*v};
+                Error e(ErrorKind::Data, std::move(*wrong), splitter_.display_name());
+                if (!errors_) return e;
+                Status handled = record_failed(*v, std::move(e));
+                if (!handled) return std::move(handled).error();
+                continue;
+            }
             // The error strategy decides: fail the stage, or leave the record out (into the
             // dead-letter queue with its text and position) and go on.
             if (!errors_) return *bad;
             Status handled = errors_->raw_failed(text, std::move(*bad));
             if (!handled) return std::move(handled).error();
         }
+    }
+
+    /// A record error for `object` (its fields, the last of duplicate keys, in its order).
+    Status record_failed(const Value& object, Error e) {
+        const SchemaRef schema = BatchBuilder::keys_of(object);
+        std::vector<Value> row(schema->size(), Value::absent());
+        for (const Member& m : object.as_object())
+            row[*schema->find(m.key)] = m.value;
+        return errors_->record_failed(*schema, row, std::move(e));
     }
 
     /// A record's parse error in the file's terms.
@@ -330,6 +415,17 @@ private:
     JsonSplitter::Mark carried_from_;
     JsonSplitter::Mark emitted_;
     std::uint64_t records_ = 0;
+
+    // A chunked read (use_workers): the chunks, their batches not emitted yet, and whether the
+    // serial reader is reading a stretch of them.
+    WorkPool* pool_ = nullptr;
+    RunContext* run_ = nullptr;
+    std::uint64_t chunk_size_ = 0;
+    std::unique_ptr<ChunkedReader> chunks_;
+    std::deque<ChunkBatch> ready_;
+    bool in_stretch_ = false;
+    bool chunks_end_ = false;         ///< nothing follows the ready batches and the stretch
+    std::uint64_t consumed_mark_ = 0; ///< progress counted up to here
 };
 
 class JsonReadStage final : public Stage {
@@ -376,6 +472,11 @@ public:
             JsonSplitter(std::move(*file), config_.format, config_.block_size, ctx.metrics),
             config_.format, ctx.batch_size, ctx.errors, ctx.metrics, checkpoints);
         op->set_types(&config_.column_types);
+        // JSON lines in a regular file are parsed in chunks on the run's workers when it has
+        // more than one.
+        if (checkpoints && config_.format == JsonFormat::Jsonl && ctx.run && ctx.run->work_pool &&
+            ctx.run->work_pool->size() > 1)
+            op->use_workers(*ctx.run->work_pool, config_.chunk_size, ctx.run);
         if (rows) { // JSON lines (the factory allows "rows" for them only)
             Result<RecordRange> range = record_range(op->file(), 0, 1, config_.shard->shard, '\0');
             if (!range.ok()) return std::move(range).error().in_stage(ctx.stage_id);
