@@ -12,7 +12,7 @@
 #include <optional>
 #include <vector>
 
-/// json.read of JSON lines on several threads: one regular file parsed in chunks of a few MiB
+/// json.read of JSON lines on several threads: one regular file parsed in chunks of 1 MiB
 /// on the run's workers, the records put back in file order (csv.read's csv_chunks.hpp, made
 /// simpler by the format).
 ///

@@ -25,7 +25,7 @@ struct JsonReadConfig {
     std::size_t block_size = 1 << 20;
     /// With [global] workers above 1, JSON lines in a regular file are parsed this many bytes
     /// at a time on the workers (two chunks a worker in flight); tests use tiny chunks.
-    std::uint64_t chunk_size = 4 << 20;
+    std::uint64_t chunk_size = 1 << 20;
     /// Keep reading what is appended to the file, across rotations (streaming mode only).
     bool follow = false;
     /// `types`: field = type name, as written (checked and parsed into column_types).
