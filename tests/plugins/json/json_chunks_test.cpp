@@ -265,6 +265,29 @@ TEST_F(JsonChunks, DeadLettersAndTypeErrorsAreTheSerialReaders) {
     }
 }
 
+TEST_F(JsonChunks, ShardsOfRowsReadInChunksAddUpToTheFile) {
+    const std::string text = random_jsonl(21, 400);
+    const Read whole = read(*stage_for(text, 1 << 30), 5, nullptr);
+    ASSERT_FALSE(whole.error);
+    for (std::uint32_t count : {1u, 2u, 3u, 7u}) {
+        for (std::uint64_t chunk : {1, 50, 700}) {
+            SCOPED_TRACE(std::to_string(count) + " shards, chunk " + std::to_string(chunk));
+            std::string joined;
+            for (std::uint32_t i = 0; i < count; ++i) {
+                JsonReadConfig config;
+                config.shard = SourceShard{ShardId{i, count}, Partition::Rows, ""};
+                const std::string serial =
+                    read(*stage_for(text, chunk, 1 << 20, config), 5, nullptr).records;
+                const Read parallel = read(*stage_for(text, chunk, 1 << 20, config), 5, &pool_);
+                ASSERT_FALSE(parallel.error) << parallel.error->to_string();
+                EXPECT_EQ(parallel.records, serial) << "shard " << i;
+                joined += parallel.records;
+            }
+            EXPECT_EQ(joined, whole.records);
+        }
+    }
+}
+
 /// Reads the rest of a file from checkpoint `position` serially.
 Read resume_serially(const Stage& stage, const std::string& position) {
     OpenContext ctx;
