@@ -193,13 +193,13 @@ Result<JsonSplitter::Status> JsonSplitter::next_line(std::string_view& record, b
                                         static_cast<std::size_t>(q - (buf_.get() + begin_)));
             const bool blank = is_blank(line);
             if (!blank && base_ + begin_ >= limit_) return Status::End; // the next shard's
-            const std::uint64_t from = base_ + begin_;
+            const std::uint64_t line_at = base_ + begin_;
             begin_ = static_cast<std::size_t>(q - buf_.get()) + 1;
             scanned_ = 0;
-            if (counted_ == from) {
+            if (counted_ == line_at) {
                 // The line holds no other LF: it is counted without scanning it again, at once
                 // for a blank line, when a position after it is asked for a record's.
-                known_from_ = from;
+                known_from_ = line_at;
                 known_to_ = base_ + begin_;
                 if (blank) count_lines_to(known_to_);
             }
