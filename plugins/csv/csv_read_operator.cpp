@@ -273,9 +273,13 @@ void CsvReadOperator::start_chunks() {
     if (metrics_) metrics_->bytes_read.fetch_sub(reader_.buffered(), std::memory_order_relaxed);
     // Two chunks a worker in flight: each has the next one queued when it finishes one, and
     // memory stays a few chunks.
-    chunks_ =
-        std::make_unique<ChunkedReader>(std::move(setup), reader_.file(), *pool_, 2 * pool_->size(),
-                                        chunk_size_, from, reader_.next_line(), share_end_);
+    chunks_ = std::make_unique<ChunkedReader>(
+        [setup = std::shared_ptr<const ChunkSetup>(std::move(setup))](
+            InputFile in, std::uint64_t start, bool exact, std::optional<std::uint64_t> limit) {
+            return parse_chunk(*setup, std::move(in), start, exact, limit);
+        },
+        reader_.file(), *pool_, 2 * pool_->size(), chunk_size_, from, reader_.next_line(),
+        share_end_);
 }
 
 void CsvReadOperator::emit_ready(Emitter& out) {

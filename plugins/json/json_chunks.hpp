@@ -3,6 +3,7 @@
 #include "conveyor/core/batch.hpp"
 #include "conveyor/core/work_pool.hpp"
 #include "conveyor/io/input_file.hpp"
+#include "conveyor/stage/chunked_reader.hpp"
 #include "json_batch_builder.hpp"
 
 #include <cstddef>
@@ -43,25 +44,13 @@ struct ChunkBatch {
     std::uint64_t end_offset = 0;
     std::uint64_t end_line = 0;
     std::uint64_t end_column = 1;
+
+    /// Makes its line absolute: its chunk starts on line `first_line`.
+    void add_lines(std::uint64_t first_line) noexcept { end_line += first_line; }
 };
 
-/// What parsing one chunk found.
-struct ChunkResult {
-    static constexpr std::uint64_t kNoStart = static_cast<std::uint64_t>(-1);
-    /// Where its first record starts (after blank lines); kNoStart when it could not tell.
-    std::uint64_t start = kNoStart;
-    /// Where the first record at or after its limit starts (or the input ends).
-    std::uint64_t end = 0;
-    std::uint64_t lines = 0; ///< line breaks from start to end
-    bool input_ended = false;
-    std::vector<ChunkBatch> batches;
-    /// Set when a record needs the serial reader (it does not parse, or a stop request): the
-    /// batches hold the records before it, which starts at `handoff_offset` on `handoff_line`
-    /// (relative).
-    bool handoff = false;
-    std::uint64_t handoff_offset = 0;
-    std::uint64_t handoff_line = 0;
-};
+/// What parsing one chunk found (stage/chunked_reader.hpp).
+using ChunkResult = ChunkOutcome<ChunkBatch>;
 
 /// Parses the lines of `input` that start at or after `from` and before `limit` (nullopt: to
 /// the end). With `exact` false, `from` is a nominal boundary and parsing starts at the first
@@ -69,55 +58,7 @@ struct ChunkResult {
 ChunkResult parse_chunk(const ChunkSetup& setup, InputFile input, std::uint64_t from, bool exact,
                         std::optional<std::uint64_t> limit);
 
-/// The ordered reassembly: schedules chunks on the pool (at most `window` in flight), checks
-/// each one's start against the end of the one before, and hands out their batches in file
-/// order, or a stretch the serial reader must read instead. Runs on the source's thread.
-class ChunkedReader {
-public:
-    /// Reads `file` from `from` (where a line starts, on line `line`) to its end, or the lines
-    /// that start before `end` (a shard's range).
-    ChunkedReader(ChunkSetup setup, const InputFile& file, WorkPool& pool, std::size_t window,
-                  std::uint64_t chunk_size, std::uint64_t from, std::uint64_t line,
-                  std::optional<std::uint64_t> end = std::nullopt);
-
-    /// What follows in file order: batches (absolute lines), then maybe a stretch for the
-    /// serial reader, which must read the lines starting in [offset, limit) and then call
-    /// resume_at() with where it stopped.
-    struct Step {
-        std::vector<ChunkBatch> batches;
-        bool serial = false;
-        std::uint64_t offset = 0;
-        std::uint64_t line = 0;
-        std::optional<std::uint64_t> limit;
-        bool end = false; ///< nothing follows (after the serial stretch, if any)
-    };
-    /// Waits for the next chunk (or parses it on this thread when no worker has started it).
-    Step next();
-    /// The serial stretch ended at `offset` (the start of the first record at or after its
-    /// limit, or the end of the input), on line `line`.
-    void resume_at(std::uint64_t offset, std::uint64_t line) noexcept {
-        expect_ = offset;
-        expect_line_ = line;
-    }
-
-private:
-    struct Nominal {
-        std::uint64_t start;
-        std::optional<std::uint64_t> limit;
-    };
-    void top_up();
-
-    std::shared_ptr<const ChunkSetup> setup_;
-    const InputFile& file_;
-    OrderedJobs<ChunkResult> jobs_;
-    std::deque<Nominal> nominal_;
-    std::uint64_t chunk_size_;
-    std::uint64_t size_; ///< the file's size, or the range's end
-    bool bounded_;       ///< reading a range: nothing after size_, however the file grew
-    std::uint64_t next_start_;
-    std::uint64_t expect_;      ///< where the next record starts: checked chunks end here
-    std::uint64_t expect_line_; ///< and its line
-    bool first_ = true;
-};
+/// The ordered reassembly of the chunks (stage/chunked_reader.hpp).
+using ChunkedReader = conveyor::ChunkedReader<ChunkBatch>;
 
 } // namespace conveyor::plugins::json

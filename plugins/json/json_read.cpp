@@ -261,7 +261,11 @@ private:
         if (types_) setup.types = *types_;
         // Two chunks a worker in flight: each has the next one queued when it finishes one.
         chunks_ = std::make_unique<ChunkedReader>(
-            setup, splitter_.file(), *pool_, 2 * pool_->size(), chunk_size_, from, before_.line,
+            [setup = std::make_shared<const ChunkSetup>(std::move(setup))](
+                InputFile in, std::uint64_t start, bool exact, std::optional<std::uint64_t> until) {
+                return parse_chunk(*setup, std::move(in), start, exact, until);
+            },
+            splitter_.file(), *pool_, 2 * pool_->size(), chunk_size_, from, before_.line,
             limit == UINT64_MAX ? std::nullopt : std::optional<std::uint64_t>(limit));
     }
 
