@@ -140,7 +140,7 @@ void Aggregator::emit(Window& w, const Value& end, std::vector<Batch>& out) {
     out.push_back(std::move(b));
 }
 
-Status Aggregator::push(const Batch& batch, std::vector<Batch>& out) {
+Status Aggregator::push(const Batch& batch, std::vector<Batch>& /*out*/) {
     if (batch.empty()) return {};
     const Columns& c = columns_.get(batch.schema_ref(), [this](const Schema& s) {
         Columns cols;

@@ -106,19 +106,13 @@ private:
     /// own compression, error locations and checkpoint positions, and a regular file is still
     /// parsed in chunks on the workers (per file: a file's chunks never run into the next).
     Result<OpenedStage> open_files(const OpenContext& ctx) const {
-        const std::optional<ShardId> files =
-            partition(Partition::Files) ? std::optional(config_.shard->shard) : std::nullopt;
-        Result<OpenedStage> opened =
-            open_file_sequence(config_.path, files, ctx, [config = config_](const std::string& p) {
-                CsvReadConfig one = config;
-                one.path = p;
-                one.shard.reset();
-                return make_csv_read_stage(std::move(one));
-            });
-        if (!opened || !partition(Partition::Hash)) return opened;
-        auto& source = std::get<std::unique_ptr<SourceOperator>>(opened->op);
-        source = keep_shard_records(std::move(source), config_.shard->key, config_.shard->shard);
-        return opened;
+        return open_sharded_files(config_.path, config_.shard, ctx,
+                                  [config = config_](const std::string& p) {
+                                      CsvReadConfig one = config;
+                                      one.path = p;
+                                      one.shard.reset();
+                                      return make_csv_read_stage(std::move(one));
+                                  });
     }
 
     /// Standard input, followed and compressed files take no checkpoints, so there is no

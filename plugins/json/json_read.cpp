@@ -511,19 +511,13 @@ private:
     /// A glob (or partition = "files"): each file is read by a json.read of that file alone,
     /// one after the other (its own compression, error locations and checkpoint positions).
     Result<OpenedStage> open_files(const OpenContext& ctx) const {
-        const std::optional<ShardId> files =
-            partition(Partition::Files) ? std::optional(config_.shard->shard) : std::nullopt;
-        Result<OpenedStage> opened =
-            open_file_sequence(config_.path, files, ctx, [config = config_](const std::string& p) {
-                JsonReadConfig one = config;
-                one.path = p;
-                one.shard.reset();
-                return make_json_read(std::move(one));
-            });
-        if (!opened.ok() || !partition(Partition::Hash)) return opened;
-        auto& source = std::get<std::unique_ptr<SourceOperator>>(opened->op);
-        source = keep_shard_records(std::move(source), config_.shard->key, config_.shard->shard);
-        return opened;
+        return open_sharded_files(config_.path, config_.shard, ctx,
+                                  [config = config_](const std::string& p) {
+                                      JsonReadConfig one = config;
+                                      one.path = p;
+                                      one.shard.reset();
+                                      return make_json_read(std::move(one));
+                                  });
     }
 
     /// Standard input, followed and compressed files take no checkpoints, so there is no

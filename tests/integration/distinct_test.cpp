@@ -87,7 +87,9 @@ TEST(DistinctRun, RandomInputMatchesANaiveReferenceInMemoryAndSpilled) {
             auto r = run_conveyor({"run", file});
             ASSERT_EQ(r.exit_code, 0) << r.err;
             EXPECT_EQ(test::read_file(dir.file("out.csv")), want) << keep << " " << limit;
-            if (!limit.empty()) EXPECT_THAT(r.err, HasSubstr("spilled to"));
+            if (!limit.empty()) {
+                EXPECT_THAT(r.err, HasSubstr("spilled to"));
+            }
             EXPECT_EQ(test::count_files(dir.file("state")), 0u);
         }
     }

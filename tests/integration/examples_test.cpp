@@ -91,9 +91,9 @@ TEST_P(ExamplesTest, ProducesTheExpectedOutput) {
     opts.unset_env = {"MIN_AMOUNT", "CONVEYOR_LOG"};
     std::unique_ptr<test::HttpTestServer> server;
     if (const std::string f = expected_dir + "/SERVER"; fs::exists(f)) {
-        std::string name = test::read_file(f);
-        name.erase(name.find_last_not_of(" \n") + 1);
-        server = start_server(name);
+        std::string server_name = test::read_file(f);
+        server_name.erase(server_name.find_last_not_of(" \n") + 1);
+        server = start_server(server_name);
         opts.env["API_URL"] = server->url();
     }
     auto r = run_conveyor(

@@ -334,7 +334,9 @@ TEST_P(GatherResumeTest, AKilledRunResumesThroughTheGatherToTheCleanOutput) {
     auto r = run_conveyor({"run", "p.toml", "--resume"}, o);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(test::read_file(dir.file("out/g.jsonl")), clean) << "byte for byte";
-    if (GetParam() != "dag") EXPECT_THAT(r.err, HasSubstr("from checkpoint"));
+    if (GetParam() != "dag") {
+        EXPECT_THAT(r.err, HasSubstr("from checkpoint"));
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, GatherResumeTest, ::testing::Values("dag", "channel", "async"));

@@ -148,7 +148,9 @@ TEST(GroupByRun, RandomInputGivesTheSumsOfANaiveMapInMemoryAndSpilled) {
         auto r = run_conveyor({"run", file});
         ASSERT_EQ(r.exit_code, 0) << r.err;
         EXPECT_EQ(test::read_file(dir.file("out.csv")), expected) << "memory_limit " << limit;
-        if (!limit.empty()) EXPECT_THAT(r.err, HasSubstr("spilled to"));
+        if (!limit.empty()) {
+            EXPECT_THAT(r.err, HasSubstr("spilled to"));
+        }
         EXPECT_EQ(test::count_files(dir.file("state")), 0u) << "no spill file is left";
     }
 }

@@ -2,6 +2,7 @@
 
 #include "conveyor/io/file_glob.hpp"
 #include "conveyor/stage/build_context.hpp"
+#include "conveyor/stage/shard_filter.hpp"
 
 namespace conveyor {
 
@@ -59,6 +60,18 @@ void check_file_source_path(BuildContext& ctx, const std::string& path, bool fol
     if (follow && is_glob(path))
         ctx.error("path", "follow = true follows one file, and path is a glob (* ? [...]): "
                           "name the file");
+}
+
+Result<OpenedStage> open_sharded_files(const std::string& path,
+                                       const std::optional<SourceShard>& shard,
+                                       const OpenContext& ctx, const FileStageFactory& make) {
+    const bool files = shard && shard->partition == Partition::Files;
+    Result<OpenedStage> opened =
+        open_file_sequence(path, files ? std::optional(shard->shard) : std::nullopt, ctx, make);
+    if (!opened || !shard || shard->partition != Partition::Hash) return opened;
+    auto& source = std::get<std::unique_ptr<SourceOperator>>(opened->op);
+    source = keep_shard_records(std::move(source), shard->key, shard->shard);
+    return opened;
 }
 
 } // namespace conveyor

@@ -45,8 +45,9 @@ std::string write(JsonFormat format, bool pretty, WorkPool* pool, std::size_t ev
     for (std::size_t i = 0; i < in.size(); ++i) {
         EXPECT_TRUE(sink.push(in, i, i + 1));
         const bool checkpoints = every > 0 && !(then_none && i >= in.size() / 2);
-        if (checkpoints && (i + 1) % every == 0)
+        if (checkpoints && (i + 1) % every == 0) {
             EXPECT_TRUE(sink.op->checkpoint(Checkpoint{i + 1, false}));
+        }
     }
     const Status s = sink.finish();
     EXPECT_TRUE(s) << s.error().to_string();

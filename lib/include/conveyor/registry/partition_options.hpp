@@ -2,6 +2,7 @@
 
 #include "conveyor/core/run_settings.hpp"
 #include "conveyor/option/option_table.hpp"
+#include "conveyor/stage/file_sequence.hpp"
 
 #include <optional>
 #include <string>
@@ -37,5 +38,12 @@ std::optional<SourceShard> source_shard(BuildContext& ctx, const PartitionOption
 /// A file source's `path` (csv.read, json.read) may be a glob (io/file_glob.hpp) read as one
 /// stream (stage/file_sequence.hpp), but not with follow = true: reports that.
 void check_file_source_path(BuildContext& ctx, const std::string& path, bool follow);
+
+/// Opens a file source whose `path` is a glob, or whose partition is "files", as a sequence
+/// of its files (stage/file_sequence.hpp), each opened by `make`: under partition = "files"
+/// only `shard`'s share of them, under "hash" the records of `shard`'s keys.
+Result<OpenedStage> open_sharded_files(const std::string& path,
+                                       const std::optional<SourceShard>& shard,
+                                       const OpenContext& ctx, const FileStageFactory& make);
 
 } // namespace conveyor
