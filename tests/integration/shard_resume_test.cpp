@@ -1,8 +1,9 @@
-// Sharded runs stopped and resumed (issue 21 with the runtime's --resume): a shard killed (-9)
-// twice mid-run and resumed twice commits exactly the part an uninterrupted shard commits, and
-// a local-backend run interrupted with Ctrl-C (SIGINT, forwarded to its shard processes) and
-// run again with --resume finalizes the single run's output. The run is paced by a slow
-// http.fetch against a loopback server, whose answered-request count says when to stop it.
+// Sharded runs stopped and resumed (issue 21 with the runtime's --resume), reading CSV and
+// JSON lines by rows: a shard killed (-9) twice mid-run and resumed twice commits exactly the
+// part an uninterrupted shard commits, and a local-backend run interrupted with Ctrl-C
+// (SIGINT, forwarded to its shard processes) and run again with --resume finalizes the single
+// run's output. The run is paced by a slow http.fetch against a loopback server, whose
+// answered-request count says when to stop it.
 
 #include "support/http_test_server.hpp"
 #include "support/paths.hpp"
@@ -33,11 +34,28 @@ void serve_items(HttpTestServer& server) {
     });
 }
 
-/// fetch_items_pipeline with row partitioning and `global` added to [global].
-std::string sharded_pipeline(const HttpTestServer& server, const std::string& global = {}) {
+/// fetch_items_pipeline with row partitioning and `global` added to [global], reading the
+/// items with `source` (csv.read: items.csv; json.read: the same items as JSON lines).
+std::string sharded_pipeline(const HttpTestServer& server, const std::string& source,
+                             const std::string& global) {
     std::string toml = test::fetch_items_pipeline(server.url("/items/{{ id }}"), "channel", 4);
     toml.replace(toml.find("[global]\n"), 9, "[global]\npartition = \"rows\"\n" + global);
+    auto swap = [&toml](const std::string& from, const std::string& to) {
+        toml.replace(toml.find(from), from.size(), to);
+    };
+    if (source == "json.read") {
+        swap("function = \"csv.read\"", "function = \"json.read\"");
+        swap("path = \"items.csv\"", "path = \"items.jsonl\"\nformat = \"jsonl\"");
+    }
     return toml;
+}
+
+/// The items of test::items_csv as JSON lines.
+std::string items_jsonl(int rows) {
+    std::string out;
+    for (int i = 1; i <= rows; ++i)
+        out += "{\"id\":" + std::to_string(i) + ",\"name\":\"n" + std::to_string(i) + "\"}\n";
+    return out;
 }
 
 /// Names in `dir` (recursively) that a finished run must not leave: attempt files, staged
@@ -59,27 +77,32 @@ struct Scene {
     test::TempDir dir;
     test::ProcessOptions o;
 
-    explicit Scene(const std::string& global = {}) {
+    explicit Scene(const std::string& source, const std::string& global = {}) {
         serve_items(server);
         dir.write("items.csv", test::items_csv(kRows));
-        dir.write("p.toml", sharded_pipeline(server, global));
+        dir.write("items.jsonl", items_jsonl(kRows));
+        dir.write("p.toml", sharded_pipeline(server, source, global));
         o.cwd = dir.path();
     }
 };
 
 /// What an uninterrupted run with `args` writes to `output` (in a scene of its own).
-std::string uninterrupted(const std::vector<std::string>& args, const std::string& output) {
-    Scene scene;
+std::string uninterrupted(const std::string& source, const std::vector<std::string>& args,
+                          const std::string& output) {
+    Scene scene(source);
     auto r = test::run_conveyor(args, scene.o);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return test::read_file(scene.dir.file(output));
 }
 
-TEST(ShardResume, AShardKilledTwiceAndResumedCommitsTheUninterruptedShardsPart) {
+class ShardResume : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ShardResume, AShardKilledTwiceAndResumedCommitsTheUninterruptedShardsPart) {
     const std::string part = "out/items.part-00001-of-00002.jsonl";
-    const std::string clean = uninterrupted({"run", "p.toml", "-q", "--shard", "1/2"}, part);
+    const std::string clean =
+        uninterrupted(GetParam(), {"run", "p.toml", "-q", "--shard", "1/2"}, part);
     ASSERT_GT(clean.size(), 0U);
-    Scene scene;
+    Scene scene(GetParam());
     bool first = true;
     for (std::size_t answered : {40U, 80U}) {
         std::vector<std::string> args{"run", "p.toml", "--shard", "1/2"};
@@ -101,10 +124,10 @@ TEST(ShardResume, AShardKilledTwiceAndResumedCommitsTheUninterruptedShardsPart) 
     EXPECT_THAT(leftovers(scene.dir.path()), ::testing::IsEmpty());
 }
 
-TEST(ShardResume, ALocalBackendRunStoppedWithCtrlCResumesToTheSingleRunsOutput) {
-    const std::string clean = uninterrupted({"run", "p.toml", "-q"}, "out/items.jsonl");
+TEST_P(ShardResume, ALocalBackendRunStoppedWithCtrlCResumesToTheSingleRunsOutput) {
+    const std::string clean = uninterrupted(GetParam(), {"run", "p.toml", "-q"}, "out/items.jsonl");
     ASSERT_GT(clean.size(), 0U);
-    Scene scene("backend = \"local\"\nprocesses = 2\n");
+    Scene scene(GetParam(), "backend = \"local\"\nprocesses = 2\n");
     auto child = test::spawn_conveyor({"run", "p.toml"}, scene.o);
     EXPECT_TRUE(scene.server.wait_for_answered(100, 60s));
     child->signal(SIGINT);
@@ -117,6 +140,12 @@ TEST(ShardResume, ALocalBackendRunStoppedWithCtrlCResumesToTheSingleRunsOutput) 
     EXPECT_EQ(test::read_file(scene.dir.file("out/items.jsonl")), clean) << "byte for byte";
     EXPECT_THAT(leftovers(scene.dir.path()), ::testing::IsEmpty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Sources, ShardResume, ::testing::Values("csv.read", "json.read"),
+                         [](const auto& source) {
+                             return source.param == "csv.read" ? std::string("csv")
+                                                               : std::string("json");
+                         });
 
 } // namespace
 } // namespace conveyor
