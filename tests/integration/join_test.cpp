@@ -184,7 +184,9 @@ TEST(JoinRun, EveryJoinTypeEqualsANestedLoopJoinInMemoryAndSpilled) {
                     std::sort(got.begin(), got.end());
                     EXPECT_EQ(got, w) << what;
                 }
-                if (!limit.empty()) EXPECT_THAT(res.err, HasSubstr("grace hash join")) << what;
+                if (!limit.empty()) {
+                    EXPECT_THAT(res.err, HasSubstr("grace hash join")) << what;
+                }
                 EXPECT_EQ(test::count_files(state), 0u) << what;
             }
         }

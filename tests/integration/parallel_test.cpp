@@ -140,7 +140,9 @@ TEST_P(ParallelRun, KilledChunkedRunsResumeToTheCleanOutput) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(test::read_file(dir.file("out/items.jsonl")), expected) << "byte for byte";
     // (Under dag a kill during the fetch level leaves no checkpoint: see resume_test.)
-    if (GetParam() != "dag") EXPECT_THAT(r.err, ::testing::HasSubstr("from checkpoint"));
+    if (GetParam() != "dag") {
+        EXPECT_THAT(r.err, ::testing::HasSubstr("from checkpoint"));
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, ParallelRun, ::testing::Values("dag", "channel", "async"),

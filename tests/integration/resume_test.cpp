@@ -281,8 +281,9 @@ TEST_P(ResumeTest, KilledRunsContinueFromTheirLastCheckpoint) {
         // branch can finish first) has its whole file in place, the others none yet.
         EXPECT_FALSE(test::file_exists(dir.file("out/items.jsonl")));
         EXPECT_FALSE(test::file_exists(dir.file("out/dead.jsonl")));
-        if (test::file_exists(dir.file("out/even.csv")))
+        if (test::file_exists(dir.file("out/even.csv"))) {
             EXPECT_EQ(test::read_file(dir.file("out/even.csv")), clean_even);
+        }
     });
     auto r = test::run_conveyor({"run", "p.toml", "--resume", "--stats-json", "stats.json"}, o);
     ASSERT_EQ(r.exit_code, 3) << r.err;

@@ -205,8 +205,12 @@ TEST_P(SampleRunningTest, ASampleIsASubsetOfItsInputInOrderForEverySeed) {
                 if (from != line) subsequence = false;
             }
             EXPECT_TRUE(subsequence) << config << " seed " << seed;
-            if (config == "count = 50") EXPECT_EQ(n, 51u) << seed;
-            if (config == "count = 1000") EXPECT_EQ(n, 701u) << seed;
+            if (config == "count = 50") {
+                EXPECT_EQ(n, 51u) << seed;
+            }
+            if (config == "count = 1000") {
+                EXPECT_EQ(n, 701u) << seed;
+            }
         }
 }
 

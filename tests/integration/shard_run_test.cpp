@@ -45,8 +45,8 @@ TEST_F(ShardRun, RowShardsThenFinalizeGiveTheSingleRunsFileByteForByte) {
         ASSERT_EQ(f.exit_code, 0) << f.err;
         EXPECT_EQ(test::read_file(dir_.file("out.ndjson")), expected);
         // The parts are gone: the next run starts clean.
-        for (const std::string& f : test::list_dir(dir_.path()))
-            EXPECT_EQ(f.find(".part-"), std::string::npos) << f;
+        for (const std::string& name : test::list_dir(dir_.path()))
+            EXPECT_EQ(name.find(".part-"), std::string::npos) << name;
         std::remove(dir_.file("out.ndjson").c_str());
     }
 }
@@ -258,6 +258,18 @@ TEST_F(ShardRun, StagesWhoseShardedResultWouldDifferAreRefusedWithTheFix) {
     r = run_conveyor({"run", sorted, "--shard", "0/2"});
     EXPECT_EQ(r.exit_code, 78);
     EXPECT_THAT(r.err, HasSubstr("sort.apply needs its whole input"));
+    // The same when only the source says "hash" ([global] partition stays "rows").
+    const std::string source_hashed = dir_.write(
+        "h.toml",
+        "[global]\n" +
+            test::stage_toml("read", "csv.read", "",
+                             "path = \"" + in_ + "\"\npartition = \"hash\"\nkey = \"customer\"") +
+            test::stage_toml("s", "sort.apply", "\"read\"", "by = \"amount\"") +
+            test::stage_toml("w", "json.write", "\"s\"",
+                             "path = \"" + dir_.file("h.ndjson") + "\""));
+    r = run_conveyor({"run", source_hashed, "--shard", "0/2"});
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("source 'read' is divided by partition = \"hash\""));
 
     const std::string array = dir_.write(
         "a.toml", "[global]\n" +

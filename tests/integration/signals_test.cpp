@@ -71,7 +71,9 @@ test::ProcessResult feed_and_stop(const test::TempDir& dir, const std::string& e
         // Streaming executors pass records on while the source still waits for more.
         auto first = child->read_line(std::chrono::seconds(30));
         EXPECT_TRUE(first.has_value());
-        if (first) EXPECT_EQ(*first, R"({"id":1,"word":"w1"})");
+        if (first) {
+            EXPECT_EQ(*first, R"({"id":1,"word":"w1"})");
+        }
     }
     child->signal(SIGTERM);
     auto r = child->wait();

@@ -96,7 +96,7 @@ TEST(SortRun, RandomInputComesOutAsAStableSortedPermutationInMemoryAndSpilled) {
     const std::string want = expected_sorted(rows);
     // No limit (in memory), then a budget so small that it spills about a hundred runs
     // (merged in two passes).
-    for (const std::string global : {std::string(), std::string("memory_limit = \"64KiB\"\n")}) {
+    for (const std::string& global : {std::string(), std::string("memory_limit = \"64KiB\"\n")}) {
         test::TempDir dir;
         const std::string in = dir.write("in.csv", to_csv(rows));
         const std::string file =
@@ -106,7 +106,9 @@ TEST(SortRun, RandomInputComesOutAsAStableSortedPermutationInMemoryAndSpilled) {
         auto r = run_conveyor({"run", file});
         ASSERT_EQ(r.exit_code, 0) << r.err;
         EXPECT_EQ(test::read_file(dir.file("out.csv")), want) << global;
-        if (!global.empty()) EXPECT_THAT(r.err, HasSubstr("spilled to"));
+        if (!global.empty()) {
+            EXPECT_THAT(r.err, HasSubstr("spilled to"));
+        }
         EXPECT_EQ(files_in(dir.file("state")), 0u) << "no spill file is left";
     }
 }

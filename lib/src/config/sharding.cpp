@@ -88,8 +88,9 @@ void check_whole_input(LoadContext& ctx, const PipelineSpec& spec, const StageSp
     if (fn.combine_shards && spec.global.partition != Partition::Hash) {
         check_combined(ctx, spec, st);
         if (!fn.combine_needs_input_order) return;
-        for (const StageSpec* src : sources_of(spec, st))
-            if (source_partition(*src, spec.global) == Partition::Files)
+        for (const StageSpec* src : sources_of(spec, st)) {
+            const Partition p = source_partition(*src, spec.global);
+            if (p == Partition::Files)
                 ctx.error(st.where, st.id,
                           fmt::format("{} over partition = \"files\" shards cannot keep records "
                                       "with equal keys in their input order (each shard reads "
@@ -98,6 +99,16 @@ void check_whole_input(LoadContext& ctx, const PipelineSpec& spec, const StageSp
                                       "use partition = \"rows\" on single files, or sort the "
                                       "finalized output",
                                       st.function, src->id));
+            else if (p == Partition::Hash)
+                // [global] partition is not "hash", but this source's own is.
+                ctx.error(st.where, st.id,
+                          fmt::format("{} needs its whole input, and source '{}' is divided "
+                                      "by partition = \"hash\": put back together, the "
+                                      "shards' parts would not keep records with equal keys in "
+                                      "their input order (use partition = \"rows\" on that "
+                                      "source, or run {} on the finalized output)",
+                                      st.function, src->id, st.function));
+        }
         return;
     }
     if (fn.shard_key_options.empty()) {

@@ -79,8 +79,8 @@ struct FunctionDescriptor {
     std::function<std::string(const Options&)> combine_shards;
     /// combine_shards gives a single run's output only when each part holds a contiguous
     /// stretch of the input in input order (partition = "rows"): refused over sources with
-    /// partition = "files", whose shards read files from all over the list (sort: equal keys
-    /// would leave their input order).
+    /// partition = "files", whose shards read files from all over the list, or with their own
+    /// partition = "hash" (sort: equal keys would leave their input order).
     bool combine_needs_input_order = false;
     StageFactory factory;
     std::string plugin; ///< filled in by Registry::add
