@@ -261,16 +261,7 @@ remembered_attempt(const RunArgs& args, const PipelineSpec& pipeline, ShardId id
     std::string attempt = new_attempt_id();
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
-    const std::string tmp = file + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << attempt << '\n';
-        if (!out.flush())
-            return Error(ErrorKind::CantCreate,
-                         "cannot write " + tmp + ": " + std::strerror(errno));
-    }
-    if (std::filesystem::rename(tmp, file, ec); ec)
-        return Error(ErrorKind::CantCreate, "cannot write " + file + ": " + ec.message());
+    CONVEYOR_TRY(write_file(file, attempt + "\n"));
     return std::pair{attempt, file};
 }
 

@@ -1,5 +1,6 @@
 #include "conveyor/exec/journal.hpp"
 
+#include "conveyor/core/fnv1a.hpp"
 #include "conveyor/exec/run_lock.hpp"
 #include "conveyor/obs/log.hpp"
 
@@ -22,14 +23,6 @@ namespace conveyor {
 namespace {
 
 constexpr char kSep = '\x1f';
-
-std::uint64_t fnv1a(std::string_view s, std::uint64_t h) {
-    for (unsigned char c : s) {
-        h ^= c;
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
 
 std::string read_all(const std::string& path) {
     std::ifstream f(path, std::ios::binary);

@@ -1,5 +1,6 @@
 #include "conveyor/io/input_file.hpp"
 
+#include "conveyor/core/fnv1a.hpp"
 #include "conveyor/core/run_context.hpp"
 
 #include <algorithm>
@@ -276,7 +277,7 @@ Result<std::size_t> InputFile::read_at(std::uint64_t offset, std::span<char> dst
 
 Result<std::uint64_t> InputFile::checksum_before(std::uint64_t offset) {
     constexpr std::uint64_t kSpan = 64;
-    std::uint64_t h = 14695981039346656037ull;
+    std::uint64_t h = kFnv1aBasis;
     const std::uint64_t tail = offset < kSpan ? 0 : offset - kSpan;
     // The head is the same for every checkpoint of a run: read it once.
     if (head_.size() < std::min(kSpan, offset)) {
@@ -300,10 +301,7 @@ Result<std::uint64_t> InputFile::checksum_before(std::uint64_t offset) {
             return fail(ErrorKind::Runtime, "the file ends before byte " + std::to_string(offset),
                         display_);
         }
-        for (std::size_t i = 0; i < len; ++i) {
-            h ^= static_cast<unsigned char>(data[i]);
-            h *= 1099511628211ull;
-        }
+        h = fnv1a(std::string_view(data, len), h);
     }
     return h;
 }

@@ -1,5 +1,6 @@
 #include "conveyor/stage/file_sequence.hpp"
 
+#include "conveyor/core/fnv1a.hpp"
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/io/file_glob.hpp"
 #include "conveyor/io/input_file.hpp"
@@ -58,14 +59,9 @@ std::optional<std::string> decode(std::string_view text) {
 /// FNV-1a of the names of files[0, end): a resumed run checks that the files before the one it
 /// continues in are the ones the interrupted run had read.
 std::uint64_t names_checksum(const std::vector<MatchedFile>& files, std::size_t end) {
-    std::uint64_t h = 14695981039346656037ULL;
-    for (std::size_t i = 0; i < end; ++i) {
-        for (const char c : files[i].path) {
-            h ^= static_cast<unsigned char>(c);
-            h *= 1099511628211ULL;
-        }
-        h *= 1099511628211ULL; // the name's end (a zero byte)
-    }
+    std::uint64_t h = kFnv1aBasis;
+    for (std::size_t i = 0; i < end; ++i)
+        h = fnv1a(std::string_view("\0", 1), fnv1a(files[i].path, h)); // each name, then a zero
     return h;
 }
 

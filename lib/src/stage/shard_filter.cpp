@@ -1,5 +1,6 @@
 #include "conveyor/stage/shard_filter.hpp"
 
+#include "conveyor/core/fnv1a.hpp"
 #include "conveyor/format/value_key.hpp"
 #include "conveyor/stage/emitter.hpp"
 
@@ -60,12 +61,7 @@ std::uint32_t shard_of_key(const Value& key, std::uint32_t count) {
     thread_local std::string encoded;
     encoded.clear();
     encode_key(encoded, key);
-    std::uint64_t h = 14695981039346656037ULL; // FNV-1a 64 offset basis
-    for (const char c : encoded) {
-        h ^= static_cast<unsigned char>(c);
-        h *= 1099511628211ULL; // FNV prime
-    }
-    return static_cast<std::uint32_t>(h % count);
+    return static_cast<std::uint32_t>(fnv1a(encoded) % count);
 }
 
 std::unique_ptr<SourceOperator> keep_shard_records(std::unique_ptr<SourceOperator> source,
