@@ -7,6 +7,10 @@ find_package(Boost 1.81 REQUIRED)
 # with dlopen, bring their own shared OpenSSL when they are used.
 set(OPENSSL_USE_STATIC_LIBS TRUE)
 find_package(OpenSSL REQUIRED)
+# zlib, zstd, RE2 and hiredis are linked statically too (their -dev packages ship the .a): each
+# shared library is one more object for the dynamic loader to map, relocate and bind at every
+# start, for code most runs never call (see conveyor_link_static below).
+set(ZLIB_USE_STATIC_LIBS TRUE)
 find_package(ZLIB REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(fmt REQUIRED)
@@ -31,9 +35,21 @@ target_compile_definitions(conveyor_asio INTERFACE
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 
+# Points a pkg-config target at the static archive of the same package instead of the shared
+# library (pkg-config names only the latter); `extra` are the libraries the archive needs.
+function(conveyor_link_static target archive)
+  find_library(${target}_STATIC_ARCHIVE NAMES ${archive} REQUIRED)
+  set_property(TARGET PkgConfig::${target} PROPERTY INTERFACE_LINK_LIBRARIES
+    ${${target}_STATIC_ARCHIVE} ${ARGN})
+  set_property(TARGET PkgConfig::${target} PROPERTY INTERFACE_LINK_OPTIONS "")
+  set_property(TARGET PkgConfig::${target} PROPERTY INTERFACE_LINK_DIRECTORIES "")
+endfunction()
+conveyor_link_static(RE2 libre2.a Threads::Threads)
+
 # zstd (Debian libzstd-dev, pkg-config only): reading and writing .zst files alongside gzip
 # (zlib); the reference implementation, streaming with bounded windows.
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+conveyor_link_static(ZSTD libzstd.a Threads::Threads)
 
 # libpq (Debian libpq-dev): PostgreSQL's official client library, for postgres.read/write
 # (COPY, server-side cursors); used only inside plugins/postgres.
@@ -58,6 +74,7 @@ target_link_libraries(conveyor_sqlite3 INTERFACE ${SQLITE3_STATIC_LIBRARY} Threa
 
 # Work queues (lib/src/queue): Redis Streams through hiredis.
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+conveyor_link_static(HIREDIS libhiredis.a)
 # ... and NATS JetStream through the NATS C client, compiled against nats/nats.h but loaded
 # with dlopen when a nats:// queue is first opened (lib/src/queue/nats_api.hpp): linked, libnats
 # brings OpenSSL's shared libraries back into every start (see below).

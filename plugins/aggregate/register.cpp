@@ -181,7 +181,8 @@ std::unique_ptr<Stage> build_aggregate(BuildContext& ctx, const AggregateOptions
 
 } // namespace
 
-void register_aggregate(Registry& registry) {
+/// aggregate.stream's descriptor, built when a pipeline first uses it (Registry).
+static FunctionDescriptor aggregate_stream_descriptor() {
     FunctionDescriptor fn;
     fn.name = "aggregate.stream";
     fn.role = StageRole::Transform;
@@ -202,7 +203,11 @@ void register_aggregate(Registry& registry) {
         "signals that close windows on by themselves, since they are not records.";
     fn.options = aggregate_options().specs();
     fn.factory = bind_options(aggregate_options(), build_aggregate);
-    registry.add(std::move(fn));
+    return fn;
+}
+
+void register_aggregate(Registry& registry) {
+    registry.add("aggregate.stream", aggregate_stream_descriptor);
 }
 
 } // namespace conveyor::plugins

@@ -5,8 +5,8 @@
 namespace conveyor::plugins {
 
 void register_csv(Registry& registry) {
-    registry.add(csv::csv_read_descriptor());
-    registry.add(csv::csv_write_descriptor());
+    registry.add("csv.read", csv::csv_read_descriptor);
+    registry.add("csv.write", csv::csv_write_descriptor);
 }
 
 } // namespace conveyor::plugins

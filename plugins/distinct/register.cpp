@@ -353,7 +353,7 @@ FunctionDescriptor distinct_apply() {
 namespace conveyor::plugins {
 
 void register_distinct(Registry& registry) {
-    registry.add(distinct::distinct_apply());
+    registry.add("distinct.apply", distinct::distinct_apply);
 }
 
 } // namespace conveyor::plugins

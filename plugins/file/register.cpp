@@ -137,7 +137,8 @@ std::unique_ptr<Stage> build_file_watch(BuildContext& ctx, const WatchOptions& o
 
 } // namespace
 
-void register_file(Registry& registry) {
+/// file.watch's descriptor, built when a pipeline first uses it (Registry).
+static FunctionDescriptor file_watch_descriptor() {
     FunctionDescriptor fn;
     fn.name = "file.watch";
     fn.role = StageRole::Source;
@@ -157,7 +158,11 @@ void register_file(Registry& registry) {
         "rewrite with the very same bytes where reading stopped passes for an append.";
     fn.options = watch_options().specs();
     fn.factory = bind_options(watch_options(), build_file_watch);
-    registry.add(std::move(fn));
+    return fn;
+}
+
+void register_file(Registry& registry) {
+    registry.add("file.watch", file_watch_descriptor);
 }
 
 } // namespace conveyor::plugins

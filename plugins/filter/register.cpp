@@ -301,7 +301,8 @@ std::unique_ptr<Stage> build_filter(BuildContext& ctx, const FilterOptions& o) {
 
 } // namespace
 
-void register_filter(Registry& registry) {
+/// filter.apply's descriptor, built when a pipeline first uses it (Registry).
+static FunctionDescriptor filter_apply_descriptor() {
     FunctionDescriptor fn;
     fn.name = "filter.apply";
     fn.keeps_lineage = true;
@@ -322,7 +323,11 @@ void register_filter(Registry& registry) {
     fn.min_inputs = 1;
     fn.max_inputs = 1;
     fn.factory = bind_options(filter_options(), build_filter);
-    registry.add(std::move(fn));
+    return fn;
+}
+
+void register_filter(Registry& registry) {
+    registry.add("filter.apply", filter_apply_descriptor);
 }
 
 } // namespace conveyor::plugins

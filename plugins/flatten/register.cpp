@@ -182,7 +182,8 @@ std::unique_ptr<Stage> build_flatten(BuildContext& ctx, FlattenOptions o) {
 
 namespace conveyor::plugins {
 
-void register_flatten(Registry& registry) {
+/// flatten.apply's descriptor, built when a pipeline first uses it (Registry).
+static FunctionDescriptor flatten_apply_descriptor() {
     FunctionDescriptor fn;
     fn.name = "flatten.apply";
     fn.role = StageRole::Transform;
@@ -198,7 +199,11 @@ void register_flatten(Registry& registry) {
         "\"a.b\" beside an object a with a member b) is a record error.";
     fn.options = flatten::flatten_options().specs();
     fn.factory = bind_options(flatten::flatten_options(), flatten::build_flatten);
-    registry.add(std::move(fn));
+    return fn;
+}
+
+void register_flatten(Registry& registry) {
+    registry.add("flatten.apply", flatten_apply_descriptor);
 }
 
 } // namespace conveyor::plugins

@@ -240,7 +240,7 @@ FunctionDescriptor gather_apply() {
 namespace conveyor::plugins {
 
 void register_gather(Registry& registry) {
-    registry.add(gather::gather_apply());
+    registry.add("gather.apply", gather::gather_apply);
 }
 
 } // namespace conveyor::plugins

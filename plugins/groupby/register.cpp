@@ -551,8 +551,8 @@ FunctionDescriptor reduce_apply() {
 namespace conveyor::plugins {
 
 void register_groupby(Registry& registry) {
-    registry.add(groupby::groupby_apply());
-    registry.add(groupby::reduce_apply());
+    registry.add("groupby.apply", groupby::groupby_apply);
+    registry.add("reduce.apply", groupby::reduce_apply);
 }
 
 } // namespace conveyor::plugins

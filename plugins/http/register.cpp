@@ -300,7 +300,8 @@ std::unique_ptr<Stage> build_fetch(BuildContext& ctx, const HttpFetchOptions& o)
 
 } // namespace
 
-void register_http(Registry& registry) {
+/// http.fetch's descriptor, built when a pipeline first uses it (Registry).
+static FunctionDescriptor http_fetch_descriptor() {
     FunctionDescriptor fn;
     fn.name = "http.fetch";
     fn.keeps_lineage = true;
@@ -330,7 +331,11 @@ void register_http(Registry& registry) {
     fn.min_inputs = 1;
     fn.max_inputs = 1;
     fn.factory = bind_options(fetch_options(), build_fetch);
-    registry.add(std::move(fn));
+    return fn;
+}
+
+void register_http(Registry& registry) {
+    registry.add("http.fetch", http_fetch_descriptor);
 }
 
 } // namespace conveyor::plugins

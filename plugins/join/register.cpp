@@ -752,7 +752,7 @@ FunctionDescriptor join_apply() {
 namespace conveyor::plugins {
 
 void register_join(Registry& registry) {
-    registry.add(join::join_apply());
+    registry.add("join.apply", join::join_apply);
 }
 
 } // namespace conveyor::plugins

@@ -200,7 +200,8 @@ std::unique_ptr<Stage> build_extract(BuildContext& ctx, const ExtractOptions& o)
 
 } // namespace
 
-void register_extract(Registry& registry) {
+/// json.extract's descriptor, built when a pipeline first uses it (Registry).
+static FunctionDescriptor json_extract_descriptor() {
     FunctionDescriptor fn;
     fn.name = "json.extract";
     fn.keeps_lineage = true;
@@ -214,7 +215,11 @@ void register_extract(Registry& registry) {
         "stage's error strategy). A record without `column` gets null.";
     fn.options = extract_options().specs();
     fn.factory = bind_options(extract_options(), build_extract);
-    registry.add(std::move(fn));
+    return fn;
+}
+
+void register_extract(Registry& registry) {
+    registry.add("json.extract", json_extract_descriptor);
 }
 
 } // namespace conveyor::plugins::json

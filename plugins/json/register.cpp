@@ -144,49 +144,55 @@ std::unique_ptr<Stage> build_write(BuildContext& ctx, JsonWriteConfig config) {
 
 } // namespace
 
+/// json.read's descriptor, built when a pipeline first uses it (Registry).
+static FunctionDescriptor json_read_descriptor() {
+    FunctionDescriptor fn;
+    fn.name = "json.read";
+    fn.role = StageRole::Source;
+    fn.summary = "Read records from a JSON array of objects or a JSON Lines file";
+    fn.description =
+        "Reads JSON objects as records: either one JSON array of objects (format "
+        "\"records\") or one object per line (format \"jsonl\"; blank lines are skipped). "
+        "Memory stays constant however large the file is. Records may have different keys: a "
+        "batch's fields are the union of its records' keys, and fields a record lacks are "
+        "absent (writers omit them), so every record keeps its own keys and key order. Nested "
+        "objects and arrays stay nested; numbers keep their spelling (1.0 stays 1.0, big "
+        "integers keep every digit). Malformed input stops the run with the file, line and "
+        "column of the problem.";
+    fn.partitions = true;
+    fn.options = read_options().specs();
+    fn.min_inputs = 0;
+    fn.max_inputs = 0;
+    fn.factory = bind_options(read_options(), build_read);
+    return fn;
+}
+
+/// json.write's descriptor, built when a pipeline first uses it (Registry).
+static FunctionDescriptor json_write_descriptor() {
+    FunctionDescriptor fn;
+    fn.name = "json.write";
+    fn.role = StageRole::Sink;
+    fn.summary = "Write records as a JSON array or as JSON Lines";
+    fn.description =
+        "Writes every record of its inputs (one input after the other, in the order of "
+        "`inputs`) as JSON objects: one JSON array (format \"records\", one object per line, "
+        "or indented with pretty = true) or one object per line (format \"jsonl\"). Absent "
+        "fields are left out; numbers read from text are written as they were spelled; "
+        "strings are escaped and invalid UTF-8 is replaced by U+FFFD. The file appears only "
+        "when the run succeeds (written to a temporary file, then renamed) unless append = "
+        "true adds to it as records come; \"-\" writes to standard output.";
+    fn.writes_files = true;
+    fn.options = write_options().specs();
+    fn.min_inputs = 1;
+    fn.max_inputs = kUnboundedInputs;
+    fn.factory = bind_options(write_options(), build_write);
+    return fn;
+}
+
 void register_json(Registry& registry) {
     json::register_extract(registry);
-    {
-        FunctionDescriptor fn;
-        fn.name = "json.read";
-        fn.role = StageRole::Source;
-        fn.summary = "Read records from a JSON array of objects or a JSON Lines file";
-        fn.description =
-            "Reads JSON objects as records: either one JSON array of objects (format "
-            "\"records\") or one object per line (format \"jsonl\"; blank lines are skipped). "
-            "Memory stays constant however large the file is. Records may have different keys: a "
-            "batch's fields are the union of its records' keys, and fields a record lacks are "
-            "absent (writers omit them), so every record keeps its own keys and key order. Nested "
-            "objects and arrays stay nested; numbers keep their spelling (1.0 stays 1.0, big "
-            "integers keep every digit). Malformed input stops the run with the file, line and "
-            "column of the problem.";
-        fn.partitions = true;
-        fn.options = read_options().specs();
-        fn.min_inputs = 0;
-        fn.max_inputs = 0;
-        fn.factory = bind_options(read_options(), build_read);
-        registry.add(std::move(fn));
-    }
-    {
-        FunctionDescriptor fn;
-        fn.name = "json.write";
-        fn.role = StageRole::Sink;
-        fn.summary = "Write records as a JSON array or as JSON Lines";
-        fn.description =
-            "Writes every record of its inputs (one input after the other, in the order of "
-            "`inputs`) as JSON objects: one JSON array (format \"records\", one object per line, "
-            "or indented with pretty = true) or one object per line (format \"jsonl\"). Absent "
-            "fields are left out; numbers read from text are written as they were spelled; "
-            "strings are escaped and invalid UTF-8 is replaced by U+FFFD. The file appears only "
-            "when the run succeeds (written to a temporary file, then renamed) unless append = "
-            "true adds to it as records come; \"-\" writes to standard output.";
-        fn.writes_files = true;
-        fn.options = write_options().specs();
-        fn.min_inputs = 1;
-        fn.max_inputs = kUnboundedInputs;
-        fn.factory = bind_options(write_options(), build_write);
-        registry.add(std::move(fn));
-    }
+    registry.add("json.read", json_read_descriptor);
+    registry.add("json.write", json_write_descriptor);
 }
 
 } // namespace conveyor::plugins

@@ -121,7 +121,7 @@ FunctionDescriptor limit_apply() {
 namespace conveyor::plugins {
 
 void register_limit(Registry& registry) {
-    registry.add(limit::limit_apply());
+    registry.add("limit.apply", limit::limit_apply);
 }
 
 } // namespace conveyor::plugins

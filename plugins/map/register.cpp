@@ -220,7 +220,7 @@ FunctionDescriptor map_apply() {
 namespace conveyor::plugins {
 
 void register_map(Registry& registry) {
-    registry.add(map::map_apply());
+    registry.add("map.apply", map::map_apply);
 }
 
 } // namespace conveyor::plugins

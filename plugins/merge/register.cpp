@@ -114,7 +114,7 @@ FunctionDescriptor merge_apply() {
 namespace conveyor::plugins {
 
 void register_merge(Registry& registry) {
-    registry.add(merge::merge_apply());
+    registry.add("merge.apply", merge::merge_apply);
 }
 
 } // namespace conveyor::plugins

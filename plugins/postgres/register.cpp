@@ -5,8 +5,8 @@
 namespace conveyor::plugins {
 
 void register_postgres(Registry& registry) {
-    registry.add(postgres::pg_read_descriptor());
-    registry.add(postgres::pg_write_descriptor());
+    registry.add("postgres.read", postgres::pg_read_descriptor);
+    registry.add("postgres.write", postgres::pg_write_descriptor);
 }
 
 } // namespace conveyor::plugins

@@ -190,7 +190,8 @@ std::unique_ptr<Stage> build_rename(BuildContext& ctx, const RenameOptions& o) {
 
 namespace conveyor::plugins {
 
-void register_rename(Registry& registry) {
+/// rename.apply's descriptor, built when a pipeline first uses it (Registry).
+static FunctionDescriptor rename_apply_descriptor() {
     using rename::build_rename;
     using rename::rename_options;
     FunctionDescriptor fn;
@@ -207,7 +208,11 @@ void register_rename(Registry& registry) {
         "record error (it follows the stage's error strategy) rather than losing a value.";
     fn.options = rename_options().specs();
     fn.factory = bind_options(rename_options(), build_rename);
-    registry.add(std::move(fn));
+    return fn;
+}
+
+void register_rename(Registry& registry) {
+    registry.add("rename.apply", rename_apply_descriptor);
 }
 
 } // namespace conveyor::plugins

@@ -237,7 +237,7 @@ FunctionDescriptor route_apply() {
 namespace conveyor::plugins {
 
 void register_route(Registry& registry) {
-    registry.add(route::route_apply());
+    registry.add("route.apply", route::route_apply);
 }
 
 } // namespace conveyor::plugins

@@ -492,7 +492,7 @@ FunctionDescriptor running_apply() {
 namespace conveyor::plugins {
 
 void register_running(Registry& registry) {
-    registry.add(running::running_apply());
+    registry.add("running.apply", running::running_apply);
 }
 
 } // namespace conveyor::plugins

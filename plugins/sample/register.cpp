@@ -217,7 +217,7 @@ FunctionDescriptor sample_apply() {
 namespace conveyor::plugins {
 
 void register_sample(Registry& registry) {
-    registry.add(sample::sample_apply());
+    registry.add("sample.apply", sample::sample_apply);
 }
 
 } // namespace conveyor::plugins

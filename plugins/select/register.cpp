@@ -220,7 +220,7 @@ FunctionDescriptor select_apply() {
 namespace conveyor::plugins {
 
 void register_select(Registry& registry) {
-    registry.add(select::select_apply());
+    registry.add("select.apply", select::select_apply);
 }
 
 } // namespace conveyor::plugins

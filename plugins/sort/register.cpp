@@ -536,7 +536,7 @@ FunctionDescriptor sort_apply() {
 namespace conveyor::plugins {
 
 void register_sort(Registry& registry) {
-    registry.add(sort::sort_apply());
+    registry.add("sort.apply", sort::sort_apply);
 }
 
 } // namespace conveyor::plugins

@@ -5,8 +5,8 @@
 namespace conveyor::plugins {
 
 void register_sqlite(Registry& registry) {
-    registry.add(sqlite::sqlite_read_descriptor());
-    registry.add(sqlite::sqlite_write_descriptor());
+    registry.add("sqlite.read", sqlite::sqlite_read_descriptor);
+    registry.add("sqlite.write", sqlite::sqlite_write_descriptor);
 }
 
 } // namespace conveyor::plugins

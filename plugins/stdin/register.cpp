@@ -49,7 +49,8 @@ std::unique_ptr<Stage> build_stdin_read(BuildContext& ctx, const StdinReadOption
 
 } // namespace
 
-void register_stdin(Registry& registry) {
+/// stdin.read's descriptor, built when a pipeline first uses it (Registry).
+static FunctionDescriptor stdin_read_descriptor() {
     FunctionDescriptor fn;
     fn.name = "stdin.read";
     fn.role = StageRole::Source;
@@ -66,7 +67,11 @@ void register_stdin(Registry& registry) {
         "and csv.read, with the same error messages (\"<stdin>:LINE\").";
     fn.options = stdin_read_options().specs();
     fn.factory = bind_options(stdin_read_options(), build_stdin_read);
-    registry.add(std::move(fn));
+    return fn;
+}
+
+void register_stdin(Registry& registry) {
+    registry.add("stdin.read", stdin_read_descriptor);
 }
 
 } // namespace conveyor::plugins

@@ -241,7 +241,8 @@ std::unique_ptr<Stage> build_stdout(BuildContext&, const StdoutOptions& o) {
 
 } // namespace
 
-void register_stdout(Registry& registry) {
+/// stdout.write's descriptor, built when a pipeline first uses it (Registry).
+static FunctionDescriptor stdout_write_descriptor() {
     FunctionDescriptor fn;
     fn.name = "stdout.write";
     fn.role = StageRole::Sink;
@@ -259,7 +260,11 @@ void register_stdout(Registry& registry) {
     fn.min_inputs = 1;
     fn.max_inputs = kUnboundedInputs;
     fn.factory = bind_options(stdout_options(), build_stdout);
-    registry.add(std::move(fn));
+    return fn;
+}
+
+void register_stdout(Registry& registry) {
+    registry.add("stdout.write", stdout_write_descriptor);
 }
 
 } // namespace conveyor::plugins

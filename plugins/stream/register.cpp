@@ -54,7 +54,8 @@ public:
 
 } // namespace
 
-void register_stream(Registry& registry) {
+/// stream.to_records's descriptor, built when a pipeline first uses it (Registry).
+static FunctionDescriptor stream_to_records_descriptor() {
     FunctionDescriptor fn;
     fn.name = "stream.to_records";
     fn.role = StageRole::Transform;
@@ -71,7 +72,11 @@ void register_stream(Registry& registry) {
     fn.factory = [](BuildContext&) -> std::unique_ptr<Stage> {
         return std::make_unique<ToRecordsStage>();
     };
-    registry.add(std::move(fn));
+    return fn;
+}
+
+void register_stream(Registry& registry) {
+    registry.add("stream.to_records", stream_to_records_descriptor);
 }
 
 } // namespace conveyor::plugins

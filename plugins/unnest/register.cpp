@@ -154,7 +154,8 @@ std::unique_ptr<Stage> build_unnest(BuildContext& ctx, UnnestOptions o) {
 
 namespace conveyor::plugins {
 
-void register_unnest(Registry& registry) {
+/// unnest.apply's descriptor, built when a pipeline first uses it (Registry).
+static FunctionDescriptor unnest_apply_descriptor() {
     FunctionDescriptor fn;
     fn.name = "unnest.apply";
     fn.role = StageRole::Transform;
@@ -168,7 +169,11 @@ void register_unnest(Registry& registry) {
         "element's position.";
     fn.options = unnest::unnest_options().specs();
     fn.factory = bind_options(unnest::unnest_options(), unnest::build_unnest);
-    registry.add(std::move(fn));
+    return fn;
+}
+
+void register_unnest(Registry& registry) {
+    registry.add("unnest.apply", unnest_apply_descriptor);
 }
 
 } // namespace conveyor::plugins

@@ -239,7 +239,8 @@ std::unique_ptr<Stage> build_validate(BuildContext& ctx, const ValidateOptions& 
 
 namespace conveyor::plugins {
 
-void register_validate(Registry& registry) {
+/// validate.schema's descriptor, built when a pipeline first uses it (Registry).
+static FunctionDescriptor validate_schema_descriptor() {
     FunctionDescriptor fn;
     fn.name = "validate.schema";
     fn.keeps_lineage = true;
@@ -258,7 +259,11 @@ void register_validate(Registry& registry) {
         "error before any row is read.";
     fn.options = validate::validate_options().specs();
     fn.factory = bind_options(validate::validate_options(), validate::build_validate);
-    registry.add(std::move(fn));
+    return fn;
+}
+
+void register_validate(Registry& registry) {
+    registry.add("validate.schema", validate_schema_descriptor);
 }
 
 } // namespace conveyor::plugins

@@ -559,7 +559,8 @@ FunctionDescriptor window_apply_descriptor(WindowClock clock) {
 namespace conveyor::plugins {
 
 void register_window(Registry& registry) {
-    registry.add(window::window_apply_descriptor(window::system_now_ms));
+    registry.add("window.apply",
+                 [] { return window::window_apply_descriptor(window::system_now_ms); });
 }
 
 } // namespace conveyor::plugins

@@ -177,8 +177,8 @@ void Loader::resolve_function(StageDraft& draft, const GlobalSpec& global) {
     draft.descriptor = registry_.find(*name);
     if (!draft.descriptor) {
         std::vector<std::string> names;
-        for (const FunctionDescriptor* f : registry_.functions())
-            names.push_back(f->name);
+        for (std::string_view n : registry_.names())
+            names.emplace_back(n);
         std::string hint = did_you_mean(*name, names);
         if (hint.empty()) hint = " (`conveyor list` shows every function)";
         ctx_.error(ctx_.at(node), draft.id, "unknown function '" + *name + "'" + hint);

@@ -64,6 +64,55 @@ TEST(RegistryTest, PluginsRecordOptionalityAndTheirFunctions) {
     EXPECT_EQ(r.find_plugin("mongodb"), nullptr);
 }
 
+int g_built = 0; // how many times lazy_descriptor ran
+
+FunctionDescriptor lazy_descriptor() {
+    ++g_built;
+    return fn("lazy.apply");
+}
+
+TEST(RegistryTest, BuildsADescriptorTheFirstTimeItsFunctionIsLookedUpOnly) {
+    g_built = 0;
+    Registry r;
+    r.begin_plugin("lazy", true);
+    r.add("lazy.apply", lazy_descriptor);
+    r.end_plugin();
+    r.add(fn("core.noop"));
+    // Names, plugins and misses do not build it.
+    EXPECT_EQ(r.names(), (std::vector<std::string_view>{"core.noop", "lazy.apply"}));
+    EXPECT_EQ(r.find_plugin("lazy")->functions, std::vector<std::string>{"lazy.apply"});
+    EXPECT_EQ(r.find("lazy.applied"), nullptr);
+    EXPECT_EQ(g_built, 0);
+
+    const FunctionDescriptor* f = r.find("lazy.apply");
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->name, "lazy.apply");
+    EXPECT_EQ(f->plugin, "lazy");
+    EXPECT_EQ(r.find("lazy.apply"), f); // built once, the same descriptor after
+    EXPECT_EQ(names(r.functions()), (std::vector<std::string>{"core.noop", "lazy.apply"}));
+    EXPECT_EQ(g_built, 1);
+
+    Registry moved = std::move(r);
+    EXPECT_EQ(moved.find("lazy.apply"), f);
+    EXPECT_EQ(g_built, 1);
+}
+
+TEST(RegistryTest, EveryBuiltinFunctionIsRegisteredUnderItsDescriptorsName) {
+    Registry r;
+    register_builtin_plugins(r);
+    const std::vector<std::string_view> listed = r.names();
+    ASSERT_GE(listed.size(), 30u);
+    for (std::string_view name : listed) {
+        const FunctionDescriptor* f = r.find(name);
+        ASSERT_NE(f, nullptr) << name;
+        EXPECT_EQ(f->name, name);
+        EXPECT_FALSE(f->plugin.empty()) << name;
+        EXPECT_TRUE(static_cast<bool>(f->factory)) << name;
+        EXPECT_FALSE(f->summary.empty()) << name;
+    }
+    EXPECT_EQ(r.functions().size(), listed.size());
+}
+
 TEST(RegistryTest, DescriptorFindsOptionsByName) {
     FunctionDescriptor f = fn("csv.read", StageRole::Source);
     OptionSpec path;

@@ -94,24 +94,48 @@ struct PluginInfo {
     std::vector<std::string> functions;
 };
 
+/// Builds a function's descriptor (a plain function: plugins declare their options in
+/// function-local statics, see bind_options).
+using DescriptorMaker = FunctionDescriptor (*)();
+
 /// The functions available to pipelines. An object owned by the app (or a test) and passed by
 /// reference; plugins add to it from their register_<name>() function.
+///
+/// Functions are registered by name with the function that builds their descriptor, which runs
+/// the first time the function is looked up: a start builds the descriptors (option tables,
+/// descriptions) of the functions its pipeline uses, not of all of them. Under a hypervisor the
+/// first touch of each page of that code and data is a page fault of several microseconds,
+/// and building all of them was a fifth of `conveyor validate`'s time. Lookups are thread-safe.
 class Registry {
 public:
+    Registry();
+    ~Registry();
+    Registry(Registry&&) noexcept;
+    Registry& operator=(Registry&&) noexcept;
+
     /// Functions added after this call belong to plugin `name`.
     void begin_plugin(std::string name, bool optional);
     void end_plugin();
-    /// Adds a function; names are unique (asserted).
+    /// Adds function `name`, whose descriptor `make` builds when first needed (its name must be
+    /// `name`: asserted then). Names are unique (asserted).
+    void add(std::string name, DescriptorMaker make);
+    /// Adds a function built already (tests).
     void add(FunctionDescriptor fn);
 
     [[nodiscard]] const FunctionDescriptor* find(std::string_view name) const;
-    /// Every function, sorted by name.
+    /// Every function, sorted by name (builds every descriptor).
     [[nodiscard]] std::vector<const FunctionDescriptor*> functions() const;
+    /// Every function's name, sorted (builds nothing).
+    [[nodiscard]] std::vector<std::string_view> names() const;
     [[nodiscard]] const PluginInfo* find_plugin(std::string_view name) const;
     [[nodiscard]] const std::vector<PluginInfo>& plugins() const noexcept { return plugins_; }
 
 private:
-    std::vector<std::unique_ptr<FunctionDescriptor>> functions_;
+    struct Entry;
+    const FunctionDescriptor& built(const Entry& e) const;
+    Entry& add_entry(std::string name);
+
+    std::vector<std::unique_ptr<Entry>> entries_;
     std::vector<PluginInfo> plugins_;
     std::string current_plugin_;
 };
