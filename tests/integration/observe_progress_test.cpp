@@ -60,6 +60,8 @@ TEST(ObserveProgress, ShowsLiveLinesOnATerminalWhileTheRunGoesOnThenASummary) {
     // json.read opens once it has the first record; then it blocks on stdin for the rest:
     // whatever shows up now was drawn during the run.
     run.write_stdin("{\"a\":0}\n");
+    // A frame drawn before json.read opened lists json.write alone: wait for one with both.
+    ASSERT_TRUE(run.wait_for_stderr("(json.read)", std::chrono::seconds(20))) << run.err;
     ASSERT_TRUE(run.wait_for_stderr("rec/s", std::chrono::seconds(20))) << run.err;
     const std::string during = run.err;
     EXPECT_THAT(during, HasSubstr("load"));
