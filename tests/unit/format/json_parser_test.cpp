@@ -128,6 +128,50 @@ TEST_F(ParserTest, ValuesSurviveTheNextParse) {
     EXPECT_EQ(first.find("list")->as_array()[1].as_string(), "y");
 }
 
+TEST_F(ParserTest, KeysAndStringsWhateverTheSpacingAndEscapes) {
+    // Keys of a text without backslashes are found from where their value starts (across the
+    // whitespace and ':' between); with a backslash anywhere each key and string is looked at.
+    const std::vector<std::string> plain = {
+        R"({"a":"x","":1,"bc":{"d":[]},"e":-1.5})",
+        "{ \"a\" : \"x\" ,\t\"\"\r\n:\n1, \"bc\":{  \"d\"  :[ ] },\"e\" :-1.5 }",
+        R"({"a" :"x","" : 1,"bc": {"d":[]} ,"e":  -1.5  })",
+    };
+    for (const std::string& doc : plain) {
+        Value v = ok(doc);
+        ASSERT_EQ(v.kind(), Kind::Object) << doc;
+        EXPECT_EQ(to_string(v), R"({"a":"x","":1,"bc":{"d":[]},"e":-1.5})") << doc;
+        ASSERT_EQ(v.as_object().size(), 4u);
+        EXPECT_EQ(v.as_object()[1].key, "");
+    }
+    Value escaped = ok(R"({"a":"x","k\"":"\\","":"","q":"\u0041"})");
+    EXPECT_EQ(escaped.as_object()[1].key, "k\"");
+    EXPECT_EQ(escaped.as_object()[1].value.as_string(), "\\");
+    EXPECT_EQ(escaped.as_object()[2].key, "");
+    EXPECT_EQ(escaped.as_object()[2].value.as_string(), "");
+    EXPECT_EQ(escaped.as_object()[3].value.as_string(), "A");
+    EXPECT_EQ(to_string(escaped), R"({"a":"x","k\"":"\\","":"","q":"A"})");
+}
+
+TEST_F(ParserTest, SmallAndLargeTextsKeepTheSameValues) {
+    // A text of up to 16 KiB is copied into the arena whole and its values point into the copy;
+    // a larger one copies value by value. Both must give the same values, independent of the
+    // text, which the caller may overwrite at once.
+    for (const std::size_t pad : {std::size_t{0}, std::size_t{20000}}) {
+        std::string doc = R"({"s":"text","n":12.50,"k":")" + std::string(pad, 'x') +
+                          R"(","big":123456789012345678901,"arr":["a","",1e2]})";
+        std::string copy = doc;
+        Arena arena;
+        Parser parser;
+        auto v = parser.parse_padded(
+            std::string_view(copy.append(Parser::kPadding, ' ').data(), doc.size()), arena);
+        ASSERT_TRUE(v.ok());
+        std::fill(copy.begin(), copy.end(), '#');
+        EXPECT_EQ(to_string(*v), doc);
+        EXPECT_EQ(v->find("n")->number_text(), "12.50");
+        EXPECT_EQ(v->find("arr")->as_array()[1].as_string().data(), nullptr); // as Arena::copy
+    }
+}
+
 TEST_F(ParserTest, ErrorsSayWhereAndWhat) {
     ParseError e = bad("{\n  \"a\": 1,\n  \"b\" 2\n}");
     EXPECT_EQ(e.line, 3u);
@@ -343,10 +387,22 @@ TEST(ParserDifferential, FastPathAgreesWithTheValidator) {
                 }
             }
             Arena arena;
-            const bool fast_ok = parser.parse(m, arena).ok();
+            const Result<Value> fast = parser.parse(m, arena);
             const bool strict_ok = !detail::diagnose(m).has_value();
-            EXPECT_EQ(fast_ok, strict_ok) << "document: " << m;
+            EXPECT_EQ(fast.ok(), strict_ok) << "document: " << m;
             ++checked;
+            if (fast.ok()) {
+                // The same values when a backslash elsewhere in the text makes every key and
+                // string be looked at for escapes, and when the text is too large to be
+                // copied whole.
+                for (const std::string& other :
+                     {std::string(R"("\\")"), std::string(20000, ' ') + "1"}) {
+                    Arena arena2;
+                    const Result<Value> wrapped = parser.parse("[" + m + "," + other + "]", arena2);
+                    ASSERT_TRUE(wrapped.ok()) << "document: " << m;
+                    EXPECT_EQ(to_string(wrapped->as_array()[0]), to_string(*fast)) << m;
+                }
+            }
         }
     }
     EXPECT_GE(checked, 200); // 5 built-in seeds x 40, more with the corpus
