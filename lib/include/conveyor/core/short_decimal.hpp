@@ -1,0 +1,43 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace conveyor {
+
+/// The value of `-?[0-9]+(\.[0-9]+)?` with at most 15 digits (CSV amounts, prices), exactly as
+/// from_chars gives it: the digits form an integer below 2^53 and the divisor a power of ten up
+/// to 10^15, both exact as doubles, so one division rounds correctly. nullopt for anything
+/// else (more digits, an exponent), which from_chars reads. `point`, when given, says whether
+/// the text had a decimal point (without one it is an integer of at most 15 digits).
+inline std::optional<double> short_decimal(std::string_view text, bool* point = nullptr) noexcept {
+    static constexpr double kPow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                        1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    const char* p = text.data();
+    const char* const end = p + text.size();
+    const bool negative = p != end && *p == '-';
+    if (negative) ++p;
+    std::uint64_t digits = 0;
+    int count = 0;
+    int fraction = -1; // digits after the point; -1: no point yet
+    for (; p != end; ++p) {
+        const char c = *p;
+        if (c >= '0' && c <= '9') {
+            digits = digits * 10 + static_cast<std::uint64_t>(c - '0');
+            if (++count > 15) return std::nullopt;
+            if (fraction >= 0) ++fraction;
+        } else if (c == '.' && fraction < 0 && count > 0) {
+            fraction = 0;
+        } else {
+            return std::nullopt;
+        }
+    }
+    if (count == 0 || fraction == 0) return std::nullopt;
+    double d = static_cast<double>(digits);
+    if (fraction > 0) d /= kPow10[fraction];
+    if (point) *point = fraction > 0;
+    return negative ? -d : d;
+}
+
+} // namespace conveyor
