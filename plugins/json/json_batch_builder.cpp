@@ -1,6 +1,7 @@
 #include "json_batch_builder.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <fmt/format.h>
 #include <unordered_set>
 
@@ -55,6 +56,13 @@ std::uint32_t BatchBuilder::id_of(std::string_view key, std::size_t index) {
 bool BatchBuilder::add(const Value& object) {
     const auto members = object.as_object();
     const std::size_t n = members.size();
+    if (prev_in_batch_ && n == prev_ids_.size() && same_keys_as_prev(members)) {
+        // The previous record's keys in its order (duplicates included): they were placed and
+        // their order checked when it was added to this batch, and nothing was added since.
+        records_.push_back(object);
+        member_ids_.insert(member_ids_.end(), prev_ids_.begin(), prev_ids_.end());
+        return true;
+    }
     if (++record_stamp_ == 0) {
         std::fill(stamp_.begin(), stamp_.end(), 0);
         record_stamp_ = 1;
@@ -84,6 +92,17 @@ bool BatchBuilder::add(const Value& object) {
     records_.push_back(object);
     member_ids_.insert(member_ids_.end(), ids_scratch_.begin(), ids_scratch_.end());
     prev_ids_.assign(ids_scratch_.begin(), ids_scratch_.end());
+    prev_in_batch_ = true;
+    return true;
+}
+
+bool BatchBuilder::same_keys_as_prev(std::span<const Member> members) const noexcept {
+    for (std::size_t i = 0; i < members.size(); ++i) {
+        const std::string& name = names_[prev_ids_[i]];
+        const std::string_view key = members[i].key;
+        if (name.size() != key.size() || std::memcmp(name.data(), key.data(), key.size()) != 0)
+            return false;
+    }
     return true;
 }
 
@@ -155,6 +174,7 @@ Batch BatchBuilder::build(bool carry) {
 
     for (const std::uint32_t id : order_)
         pos_[id] = kNone;
+    prev_in_batch_ = false;
     order_.clear();
     records_.clear();
     member_ids_.clear();

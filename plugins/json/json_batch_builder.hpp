@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -57,6 +58,8 @@ private:
     static constexpr std::uint32_t kNone = 0xFFFFFFFFu;
 
     std::uint32_t id_of(std::string_view key, std::size_t index);
+    /// Whether `members` have the previous record's keys, in its order (as many as it had).
+    [[nodiscard]] bool same_keys_as_prev(std::span<const Member> members) const noexcept;
     void place_new_keys();
 
     struct Hash {
@@ -84,6 +87,9 @@ private:
     std::vector<Value> records_;            ///< the objects, in order
     std::vector<std::uint32_t> member_ids_; ///< ids of every member of every record, flat
     std::vector<std::uint32_t> prev_ids_;   ///< the previous record's ids: the usual guess
+    /// The previous record is in this batch: a record with the same keys needs no placing and
+    /// no order check.
+    bool prev_in_batch_ = false;
 
     // Scratch for add().
     std::vector<std::uint32_t> ids_scratch_;

@@ -136,6 +136,34 @@ TEST(JsonRead, ConflictingKeyOrderStartsANewBatch) {
     EXPECT_EQ(to_jsonl(r->batches), doc); // every record keeps its key order
 }
 
+TEST(JsonRead, RepeatedKeysAreTakenAsTheyCameAfterDuplicatesConflictsAndBatchEnds) {
+    // A record with the previous record's keys (duplicates too) skips placing and checking
+    // them, but only while that record is in the batch.
+    test::TempDir dir;
+    const std::string doc =
+        "{\"a\":1,\"b\":2}\n{\"a\":3,\"b\":4}\n{\"a\":5,\"a\":6}\n"
+        "{\"a\":7,\"a\":8}\n{\"a\":9,\"b\":10}\n{\"b\":11,\"a\":12}\n"
+        "{\"b\":13,\"a\":14}\n{\"b\":15,\"a\":16}\n{\"b\":17}\n{\"b\":18,\"c\":19}\n"
+        "{\"b\":20,\"c\":21}\n";
+    const std::string want = "{\"a\":1,\"b\":2}\n{\"a\":3,\"b\":4}\n{\"a\":6}\n{\"a\":8}\n"
+                             "{\"a\":9,\"b\":10}\n{\"b\":11,\"a\":12}\n{\"b\":13,\"a\":14}\n"
+                             "{\"b\":15,\"a\":16}\n{\"b\":17}\n{\"b\":18,\"c\":19}\n"
+                             "{\"b\":20,\"c\":21}\n";
+    const std::string path = dir.write("r.jsonl", doc);
+    for (const std::size_t batch :
+         {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{1024}}) {
+        auto r = read_file(path, JsonFormat::Jsonl, 1 << 20, batch);
+        ASSERT_TRUE(r.ok()) << r.error().to_string();
+        EXPECT_EQ(to_jsonl(r->batches), want) << "batch size " << batch;
+        if (batch != 1024) continue;
+        // a,b until the order conflict; then b,a, and c placed after b.
+        ASSERT_EQ(r->batches.size(), 2u);
+        EXPECT_EQ(r->batches[0].rows(), 5u);
+        EXPECT_EQ(names(r->batches[0].schema_ref()), (std::vector<std::string>{"a", "b"}));
+        EXPECT_EQ(names(r->batches[1].schema_ref()), (std::vector<std::string>{"b", "a", "c"}));
+    }
+}
+
 TEST(JsonRead, CarriedRecordsSurviveAcrossBatchesAndBlocks) {
     // The record that starts the next batch was parsed into the previous batch's arena.
     test::TempDir dir;
