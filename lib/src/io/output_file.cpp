@@ -146,6 +146,7 @@ OutputFile& OutputFile::operator=(OutputFile&& o) noexcept {
         temp_path_ = std::move(o.temp_path_);
         buffer_ = std::move(o.buffer_);
         bytes_written_ = o.bytes_written_;
+        writeback_from_ = o.writeback_from_;
         run_ = o.run_;
         suspended_ = o.suspended_;
         sync_deferred_ = o.sync_deferred_;
@@ -437,7 +438,26 @@ Status OutputFile::write_all(const char* data, std::size_t n) {
         n -= static_cast<std::size_t>(w);
         bytes_written_ += static_cast<std::uint64_t>(w);
     }
+    start_writeback();
     return {};
+}
+
+// The fsync a file gets before it is renamed into place (or at a durable checkpoint) waits for
+// everything still dirty: for a 53 MB output, 30 ms at the end of a 160 ms run. Asking the
+// kernel to start writing each stretch back as soon as it is complete (without waiting for it)
+// overlaps that I/O with the rest of the run and leaves the fsync only the last stretch. A hint:
+// a failure changes nothing, the fsync still decides.
+void OutputFile::start_writeback() noexcept {
+#if defined(SYNC_FILE_RANGE_WRITE)
+    constexpr std::uint64_t kWritebackEvery = std::uint64_t{8} << 20;
+    if (writeback_from_ > bytes_written_) writeback_from_ = bytes_written_; // cut back
+    if (stdout_ || special_ || fd_ < 0 || bytes_written_ - writeback_from_ < kWritebackEvery)
+        return;
+    const auto from = static_cast<off64_t>(initial_size_ + writeback_from_);
+    const auto length = static_cast<off64_t>(bytes_written_ - writeback_from_);
+    static_cast<void>(::sync_file_range(fd_, from, length, SYNC_FILE_RANGE_WRITE));
+    writeback_from_ = bytes_written_;
+#endif
 }
 
 Failure OutputFile::write_failed(int err, std::uint64_t before) {

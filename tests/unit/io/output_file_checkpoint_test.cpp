@@ -120,6 +120,38 @@ TEST(OutputFileCheckpointTest, AdoptCarriesOnAfterTheKilledProcessAndCommits) {
     EXPECT_EQ(test::list_dir(dir.file("out")), std::vector<std::string>{"data.txt"});
 }
 
+/// `n` bytes of lines numbered from `first`, different at every offset.
+std::string numbered_lines(std::size_t n, std::size_t first) {
+    std::string s;
+    for (std::size_t i = first; s.size() < n; ++i)
+        s += "line " + std::to_string(i) + "\n";
+    s.resize(n);
+    return s;
+}
+
+// Outputs past the 8 MiB stretches whose write-back OutputFile starts as it goes, before and
+// after an adopt() (which writes on from the checkpoint's length): every byte where it belongs.
+TEST(OutputFileCheckpointTest, LargeOutputsKeepEveryByteAcrossWritebackAndAdopt) {
+    test::TempDir dir;
+    const std::string target = dir.file("big.txt");
+    const std::string before = numbered_lines(19u << 20, 0);
+    const std::string text = write_then_die(target, before, numbered_lines(3u << 20, 7));
+    ASSERT_FALSE(text.starts_with("ERROR")) << text.substr(0, 200);
+    const Checkpointed cp = parse(text);
+    ASSERT_EQ(cp.length, before.size());
+
+    RunContext run;
+    auto f = OutputFile::adopt(target, cp.file, cp.length, false, &run);
+    ASSERT_TRUE(f.ok()) << f.error().to_string();
+    const std::string after = numbered_lines(17u << 20, 1000000);
+    for (std::size_t at = 0; at < after.size(); at += 1u << 20)
+        ASSERT_TRUE(f->write(std::string_view(after).substr(at, 1u << 20)));
+    ASSERT_TRUE(f->commit());
+    const std::string written = test::read_file(target);
+    ASSERT_EQ(written.size(), before.size() + after.size());
+    EXPECT_TRUE(written == before + after) << "the bytes differ";
+}
+
 TEST(OutputFileCheckpointTest, AnAdoptedFileIsRolledBackLikeACreatedOne) {
     test::TempDir dir;
     const std::string target = dir.file("data.txt");

@@ -162,6 +162,9 @@ private:
     static Result<OutputFile> open_special(const std::string& name, const std::string& file,
                                            RunContext* run);
     Status write_all(const char* data, std::size_t n);
+    /// Starts the write-back of what was written since the last call once that is
+    /// kWritebackEvery bytes (see output_file.cpp).
+    void start_writeback() noexcept;
     /// Opens the file again after suspend().
     Status reopen();
     /// Compresses what is buffered (completing the archive when `end_frame`, even one with
@@ -183,6 +186,7 @@ private:
     std::string temp_path_;
     std::string buffer_;
     std::uint64_t bytes_written_ = 0;
+    std::uint64_t writeback_from_ = 0; ///< bytes_written_ at the last start_writeback()
     RunContext* run_ = nullptr;
     bool suspended_ = false;              ///< closed by suspend(), opened again on use
     bool sync_deferred_ = false;          ///< defer_sync()
