@@ -32,6 +32,7 @@ namespace {
 /// started afresh at the next batch so it cannot grow without bound.
 constexpr std::size_t kMaxDictionary = 1 << 16;
 constexpr std::size_t kMaxArenaHint = 16u << 20;
+constexpr std::size_t kHintStep = 64 * 1024;
 } // namespace
 
 BatchBuilder::BatchBuilder() {
@@ -180,7 +181,14 @@ Batch BatchBuilder::build(bool carry) {
     member_ids_.clear();
     carried_.clear();
     if (carry) carried_.push_back(arena_);
-    arena_hint_ = std::clamp<std::size_t>(arena_->reserved_bytes(), 16 * 1024, kMaxArenaHint);
+    // The next arena's first block holds what this one held, and an eighth more: sized by what
+    // was reserved, a batch just larger than the blocks before it (64 + 128 + 256 KiB) got a
+    // second block twice the first, and every batch after it three times what it used. Whole
+    // 64 KiB keep the size the same from batch to batch, so that malloc can reuse the block
+    // freed with an earlier batch (a new size above its mmap threshold is fresh pages).
+    const std::size_t used = arena_->used_bytes();
+    const std::size_t want = (used + used / 8 + kHintStep - 1) / kHintStep * kHintStep;
+    arena_hint_ = std::clamp<std::size_t>(want, 16 * 1024, kMaxArenaHint);
     arena_ = std::make_shared<Arena>(arena_hint_);
     if (names_.size() > kMaxDictionary) {
         names_.clear();

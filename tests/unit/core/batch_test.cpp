@@ -254,5 +254,19 @@ TEST(ArenaTest, CopiesStayValidAcrossBlocks) {
     EXPECT_NE(big, nullptr);
 }
 
+TEST(ArenaTest, UsedBytesCountWhatWasHandedOutAndTheEndsOfFullBlocks) {
+    Arena arena(100);
+    EXPECT_EQ(arena.used_bytes(), 0u);
+    arena.allocate(60, 1);
+    EXPECT_EQ(arena.used_bytes(), 60u);
+    EXPECT_EQ(arena.reserved_bytes(), 100u);
+    arena.allocate(30, 1);
+    EXPECT_EQ(arena.used_bytes(), 90u);
+    // Does not fit: a second block (200 bytes); the first one's last 10 count as used.
+    arena.allocate(50, 1);
+    EXPECT_EQ(arena.used_bytes(), 150u);
+    EXPECT_EQ(arena.reserved_bytes(), 300u);
+}
+
 } // namespace
 } // namespace conveyor

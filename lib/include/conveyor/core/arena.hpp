@@ -42,11 +42,15 @@ public:
 
     /// Bytes reserved from the system (for memory accounting).
     [[nodiscard]] std::size_t reserved_bytes() const noexcept { return reserved_; }
+    /// Bytes handed out, with what each full block left unused at its end: what a block of
+    /// its own would have needed to hold the same.
+    [[nodiscard]] std::size_t used_bytes() const noexcept { return spent_ + used_; }
 
 private:
     void grow(std::size_t min_bytes) {
         std::size_t size = next_block_ > min_bytes ? next_block_ : min_bytes;
         blocks_.push_back(std::make_unique_for_overwrite<std::byte[]>(size));
+        spent_ += cap_;
         cap_ = size;
         used_ = 0;
         reserved_ += size;
@@ -56,6 +60,7 @@ private:
     std::vector<std::unique_ptr<std::byte[]>> blocks_;
     std::size_t used_ = 0;
     std::size_t cap_ = 0;
+    std::size_t spent_ = 0; ///< sizes of the blocks before the last
     std::size_t next_block_;
     std::size_t reserved_ = 0;
 };
