@@ -1,4 +1,5 @@
 #include "conveyor/core/value.hpp"
+#include "support/decimal_texts.hpp"
 
 #include <charconv>
 #include <cstring>
@@ -81,16 +82,8 @@ TEST(ValueTest, ShortDecimalsReadExactlyAsFromChars) {
                                       "1.",
                                       "-7",
                                       "1e5"};
-    for (int i = 0; i < 200000; ++i) {
-        const int digits = 1 + static_cast<int>(rng() % 16);
-        std::string t = (rng() % 4 == 0) ? "-" : "";
-        const int point = static_cast<int>(rng() % static_cast<std::uint64_t>(digits + 1));
-        for (int d = 0; d < digits; ++d) {
-            if (d == point && d > 0) t += '.';
-            t += static_cast<char>('0' + rng() % 10);
-        }
-        texts.push_back(std::move(t));
-    }
+    for (int i = 0; i < 200000; ++i)
+        texts.push_back(test::random_decimal_text(rng, 16));
     for (const std::string& t : texts) {
         double expected = 0;
         std::from_chars(t.data(), t.data() + t.size(), expected);

@@ -1,6 +1,7 @@
 #include "conveyor/expr/expression.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/format/json_writer.hpp"
+#include "support/decimal_texts.hpp"
 
 #include <charconv>
 #include <cstdint>
@@ -186,16 +187,8 @@ TEST(ExpressionTest, NumericTextReadsAsFromCharsReadsIt) {
                                       "1234567890123456",
                                       "9007199254740993",
                                       "4503599627370497.5"};
-    for (int i = 0; i < 3000; ++i) {
-        const int digits = 1 + static_cast<int>(rng() % 17);
-        std::string t = rng() % 4 == 0 ? "-" : "";
-        const int point = static_cast<int>(rng() % static_cast<std::uint64_t>(digits + 1));
-        for (int d = 0; d < digits; ++d) {
-            if (d == point && d > 0) t += '.';
-            t += static_cast<char>('0' + rng() % 10);
-        }
-        texts.push_back(std::move(t));
-    }
+    for (int i = 0; i < 3000; ++i)
+        texts.push_back(test::random_decimal_text(rng, 17));
     for (const std::string& t : texts) {
         // The reference: what filter.apply did before the shortcut.
         const std::string_view body = t[0] == '+' ? std::string_view(t).substr(1) : t;
