@@ -1,7 +1,6 @@
 #include "json_batch_builder.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <fmt/format.h>
 #include <unordered_set>
 
@@ -99,10 +98,8 @@ bool BatchBuilder::add(const Value& object) {
 
 bool BatchBuilder::same_keys_as_prev(std::span<const Member> members) const noexcept {
     for (std::size_t i = 0; i < members.size(); ++i) {
-        const std::string& name = names_[prev_ids_[i]];
-        const std::string_view key = members[i].key;
-        if (name.size() != key.size() || std::memcmp(name.data(), key.data(), key.size()) != 0)
-            return false;
+        // Compared as views: an empty key may have a null data(), which memcmp must not see.
+        if (std::string_view(names_[prev_ids_[i]]) != members[i].key) return false;
     }
     return true;
 }

@@ -40,5 +40,24 @@ TEST(BatchBuilder, ABatchReservesAboutWhatItsRecordsTake) {
     }
 }
 
+// Found by fuzz_json_reader under UBSan: a record repeating the previous one's keys compared
+// them with memcmp, and an empty key (a null view from the parser) reached it.
+TEST(BatchBuilder, RepeatedEmptyKeysCompareWithoutTouchingTheirText) {
+    conveyor::json::Parser parser;
+    BatchBuilder builder;
+    for (const char* text : {R"({"":1,"a":2})", R"({"":3,"a":4})", R"({"":5})", R"({"":6})"}) {
+        const Result<Value> v = parser.parse(text, builder.arena());
+        ASSERT_TRUE(v.ok()) << text;
+        ASSERT_TRUE(builder.add(*v)) << text;
+    }
+    const Batch batch = builder.build(false);
+    ASSERT_EQ(batch.rows(), 4u);
+    ASSERT_EQ(batch.schema().size(), 2u);
+    EXPECT_EQ(batch.schema().name(0), "");
+    EXPECT_EQ(batch.row(1)[0].as_int(), 3);
+    EXPECT_EQ(batch.row(3)[0].as_int(), 6);
+    EXPECT_TRUE(batch.row(3)[1].is_absent());
+}
+
 } // namespace
 } // namespace conveyor::plugins::json
