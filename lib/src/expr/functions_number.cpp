@@ -1,0 +1,216 @@
+// Number functions of the expression language (abs, rounding, min and max), the casts
+// (int, float, string, bool) and the tests of a value's kind.
+
+#include "conveyor/format/json_writer.hpp"
+#include "function_args.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace conveyor::expr {
+
+namespace {
+
+Value fn_abs(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+    if (args[0].is_null()) return Value::null();
+    auto n = number_arg(ctx, call, args, 0);
+    if (!n) return {};
+    if (n->is_int && n->i != INT64_MIN) return Value::integer(n->i < 0 ? -n->i : n->i);
+    return Value::real(std::fabs(n->as_double()));
+}
+
+Value rounding(EvalContext& ctx, const Node& call, std::span<const Value> args,
+               double (*how)(double)) {
+    if (any_null(args)) return Value::null();
+    auto n = number_arg(ctx, call, args, 0);
+    if (!n) return {};
+    std::int64_t digits_wanted = 0;
+    if (args.size() > 1) {
+        auto d = int_arg(ctx, call, args, 1);
+        if (!d) return {};
+        digits_wanted = std::clamp<std::int64_t>(*d, -15, 15);
+    }
+    if (n->is_int && digits_wanted >= 0) return Value::integer(n->i);
+    if (digits_wanted == 0) {
+        const double r = how(n->d);
+        if (std::fabs(r) < 9.2e18) return Value::integer(static_cast<std::int64_t>(r));
+        return Value::real(r);
+    }
+    const double scale = std::pow(10.0, static_cast<double>(digits_wanted));
+    const double r = how(n->as_double() * scale) / scale;
+    if (digits_wanted < 0 && std::fabs(r) < 9.2e18)
+        return Value::integer(static_cast<std::int64_t>(r));
+    return Value::real(r);
+}
+
+Value fn_round(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+    return rounding(ctx, call, args, [](double x) { return std::round(x); });
+}
+Value fn_floor(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+    return rounding(ctx, call, args, [](double x) { return std::floor(x); });
+}
+Value fn_ceil(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+    return rounding(ctx, call, args, [](double x) { return std::ceil(x); });
+}
+
+Value extreme(EvalContext& ctx, const Node& call, std::span<const Value> args, bool want_max) {
+    std::span<const Value> items = args;
+    if (args.size() == 1 && args[0].kind() == Kind::Array) items = args[0].as_array();
+    Value best = Value::null();
+    for (const Value& v : items) {
+        if (v.is_null()) continue;
+        if (best.is_null()) {
+            best = v;
+            continue;
+        }
+        const auto c = compare_values(v, best);
+        if (!c)
+            return ctx.fail(call, fname(call) + "() cannot compare " + describe(v) + " with " +
+                                      describe(best));
+        if (want_max ? *c > 0 : *c < 0) best = v;
+    }
+    return best;
+}
+
+Value fn_min(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+    return extreme(ctx, call, args, false);
+}
+Value fn_max(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+    return extreme(ctx, call, args, true);
+}
+
+// ---- casts and tests --------------------------------------------------------------------
+
+/// The number int() and float() make of a value: numeric text may have white space around it.
+std::optional<Num> cast_number(const Value& v) {
+    if (v.kind() != Kind::String) return to_number(v);
+    std::string_view s = v.as_string();
+    while (!s.empty() && is_space(s.front()))
+        s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back()))
+        s.remove_suffix(1);
+    return to_number(Value::string(s));
+}
+
+Value fn_int(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+    const Value& v = args[0];
+    if (v.is_null()) return Value::null();
+    if (v.kind() == Kind::Bool) return Value::integer(v.as_bool() ? 1 : 0);
+    const std::optional<Num> n = cast_number(v);
+    if (!n) return ctx.fail(call, "int(): cannot make an integer of " + describe(v));
+    if (n->is_int) return Value::integer(n->i);
+    if (!(std::fabs(n->d) < 9.2e18))
+        return ctx.fail(call, "int(): " + describe(v) + " is out of range");
+    return Value::integer(static_cast<std::int64_t>(std::trunc(n->d)));
+}
+
+Value fn_float(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+    const Value& v = args[0];
+    if (v.is_null()) return Value::null();
+    if (v.kind() == Kind::Bool) return Value::real(v.as_bool() ? 1.0 : 0.0);
+    const std::optional<Num> n = cast_number(v);
+    if (!n) return ctx.fail(call, "float(): cannot make a number of " + describe(v));
+    return Value::real(n->as_double());
+}
+
+Value fn_string(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+    (void)call;
+    const Value& v = args[0];
+    if (v.is_null()) return Value::null();
+    if (auto t = to_text(ctx, v)) return Value::string(*t);
+    return ctx.string(json::to_string(v));
+}
+
+Value fn_bool(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+    const Value& v = args[0];
+    if (v.is_null()) return Value::null();
+    if (v.kind() == Kind::Bool) return v;
+    if (v.is_number()) return Value::boolean(v.as_double() != 0);
+    if (v.kind() == Kind::String) {
+        std::string s = change_case(v.as_string(), false);
+        if (s == "true" || s == "yes" || s == "y" || s == "1" || s == "on")
+            return Value::boolean(true);
+        if (s == "false" || s == "no" || s == "n" || s == "0" || s == "off")
+            return Value::boolean(false);
+    }
+    return ctx.fail(call, "bool(): cannot make true/false of " + describe(v));
+}
+
+Value fn_is_null(EvalContext&, const Node&, std::span<const Value> args) {
+    return Value::boolean(args[0].is_null());
+}
+Value fn_is_number(EvalContext&, const Node&, std::span<const Value> args) {
+    return Value::boolean(args[0].is_number());
+}
+Value fn_is_string(EvalContext&, const Node&, std::span<const Value> args) {
+    return Value::boolean(args[0].is_string());
+}
+
+} // namespace
+
+std::span<const Function> number_functions() noexcept {
+    static const Function kTable[] = {
+        {{"abs", "abs(x)", "absolute value"}, 1, 1, Type::Number, -1, fn_abs},
+        {{"round", "round(x, digits = 0)", "rounded half away from zero"},
+         1,
+         2,
+         Type::Number,
+         -1,
+         fn_round},
+        {{"floor", "floor(x, digits = 0)", "rounded down"}, 1, 2, Type::Number, -1, fn_floor},
+        {{"ceil", "ceil(x, digits = 0)", "rounded up"}, 1, 2, Type::Number, -1, fn_ceil},
+        {{"min", "min(a, b, ...) or min(list)", "the smallest non-null value"},
+         1,
+         kAnyArgs,
+         Type::Any,
+         -1,
+         fn_min},
+        {{"max", "max(a, b, ...) or max(list)", "the largest non-null value"},
+         1,
+         kAnyArgs,
+         Type::Any,
+         -1,
+         fn_max},
+        {{"int", "int(x)",
+          "an integer (text is parsed, decimals truncated); a failure is a record error"},
+         1,
+         1,
+         Type::Number,
+         -1,
+         fn_int},
+        {{"float", "float(x)", "a floating-point number; a failure is a record error"},
+         1,
+         1,
+         Type::Number,
+         -1,
+         fn_float},
+        {{"string", "string(x)", "text (lists and objects as JSON)"},
+         1,
+         1,
+         Type::String,
+         -1,
+         fn_string},
+        {{"bool", "bool(x)", "true/false from true/false, yes/no, 1/0, on/off or a number"},
+         1,
+         1,
+         Type::Bool,
+         -1,
+         fn_bool},
+        {{"is_null", "is_null(x)", "true when x is null or missing"},
+         1,
+         1,
+         Type::Bool,
+         -1,
+         fn_is_null},
+        {{"is_number", "is_number(x)", "true when x is a number"},
+         1,
+         1,
+         Type::Bool,
+         -1,
+         fn_is_number},
+        {{"is_string", "is_string(x)", "true when x is text"}, 1, 1, Type::Bool, -1, fn_is_string},
+    };
+    return kTable;
+}
+
+} // namespace conveyor::expr

@@ -1,0 +1,147 @@
+// Time functions of the expression language: parse_time, format_time and now, with times
+// as epoch seconds or ISO 8601 text (conveyor/format/time_text.hpp does the reading and
+// writing).
+
+#include "conveyor/format/time_text.hpp"
+#include "function_args.hpp"
+
+#include <chrono>
+#include <cmath>
+
+namespace conveyor::expr {
+
+namespace {
+
+Value epoch_value(const timefmt::Instant& t) {
+    if (t.nanos == 0) return Value::integer(t.seconds);
+    return Value::real(static_cast<double>(t.seconds) + t.nanos / 1e9);
+}
+
+std::optional<timefmt::Instant> instant_of(EvalContext& ctx, const Node& call, const Value& v) {
+    if (auto n = to_number(v); n && v.kind() != Kind::String) {
+        if (n->is_int) return timefmt::Instant{n->i, 0};
+        const double s = std::floor(n->d);
+        if (!(std::fabs(s) < 9e15)) {
+            ctx.fail(call, fname(call) + "(): time " + describe(v) + " is out of range");
+            return std::nullopt;
+        }
+        return timefmt::Instant{
+            static_cast<std::int64_t>(s),
+            static_cast<std::int32_t>(std::llround((n->d - s) * 1e9) % 1000000000)};
+    }
+    if (v.kind() == Kind::String) {
+        std::string why;
+        auto t = timefmt::parse_iso(v.as_string(), &why);
+        if (!t)
+            ctx.fail(call, fname(call) + "(): " + describe(v) + " is not an ISO 8601 time: " + why);
+        return t;
+    }
+    ctx.fail(call,
+             fname(call) + "() needs a time (epoch seconds or ISO 8601 text), got " + describe(v));
+    return std::nullopt;
+}
+
+/// A time as the caller asked for it: argument `at` (when given) is 'epoch' (seconds, the
+/// default) or 'iso' (ISO 8601 text in UTC).
+Value time_result(EvalContext& ctx, const Node& call, std::span<const Value> args, std::size_t at,
+                  const timefmt::Instant& t) {
+    if (args.size() <= at || args[at].is_null()) return epoch_value(t);
+    auto as = text_arg(ctx, call, args, at);
+    if (!as) return {};
+    if (*as == "epoch") return epoch_value(t);
+    if (*as == "iso") {
+        auto out = timefmt::format(t, {}, 0);
+        if (!out) return ctx.fail(call, fname(call) + "(): the year is outside 0..9999");
+        return ctx.string(*out);
+    }
+    return ctx.fail(call, fname(call) + "(): the result can be 'epoch' or 'iso', not '" +
+                              std::string(*as) + "'");
+}
+
+Value fn_parse_time(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+    if (args[0].is_null()) return Value::null();
+    auto s = text_arg(ctx, call, args, 0);
+    if (!s) return {};
+    std::string_view format; // null or absent: ISO 8601
+    if (args.size() > 1 && !args[1].is_null()) {
+        auto f = text_arg(ctx, call, args, 1);
+        if (!f) return {};
+        format = *f;
+    }
+    std::string why;
+    auto t = timefmt::parse(*s, format, &why);
+    if (!t)
+        return ctx.fail(
+            call, "parse_time(): '" + std::string(*s) + "' does not match " +
+                      (format.empty() ? std::string("ISO 8601") : "'" + std::string(format) + "'") +
+                      ": " + why);
+    return time_result(ctx, call, args, 2, *t);
+}
+
+Value fn_format_time(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+    if (args[0].is_null()) return Value::null();
+    auto t = instant_of(ctx, call, args[0]);
+    if (!t) return {};
+    std::string_view format;
+    if (args.size() > 1 && !args[1].is_null()) {
+        auto f = text_arg(ctx, call, args, 1);
+        if (!f) return {};
+        format = *f;
+    }
+    std::int32_t offset = 0;
+    if (args.size() > 2 && !args[2].is_null()) {
+        auto z = text_arg(ctx, call, args, 2);
+        if (!z) return {};
+        auto o = timefmt::parse_offset(*z);
+        if (!o)
+            return ctx.fail(call, "format_time(): time zone '" + std::string(*z) +
+                                      "' is not UTC or an offset such as +02:00");
+        offset = *o;
+    }
+    auto out = timefmt::format(*t, format, offset);
+    if (!out) return ctx.fail(call, "format_time(): the year is outside 0..9999");
+    return ctx.string(*out);
+}
+
+Value fn_now(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+    const auto since = std::chrono::system_clock::now().time_since_epoch();
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(since).count();
+    if (args.empty()) return Value::real(static_cast<double>(us) / 1e6);
+    const timefmt::Instant t{us / 1'000'000, static_cast<std::int32_t>((us % 1'000'000) * 1000)};
+    return time_result(ctx, call, args, 0, t);
+}
+
+} // namespace
+
+std::span<const Function> time_functions() noexcept {
+    static const Function kTable[] = {
+        {{"parse_time", "parse_time(s, format = ISO 8601, as = 'epoch')",
+          "a time written with a strftime format (%Y-%m-%d %H:%M:%S %z ...), as epoch seconds or, "
+          "with "
+          "as = 'iso', ISO 8601 text in UTC"},
+         1,
+         3,
+         Type::Any,
+         -1,
+         fn_parse_time},
+        {{"format_time", "format_time(t, format = ISO 8601, zone = 'UTC')",
+          "a time (epoch seconds or ISO text) written with a strftime format, at a UTC offset such "
+          "as "
+          "'+02:00'"},
+         1,
+         3,
+         Type::String,
+         -1,
+         fn_format_time},
+        {{"now", "now(as = 'epoch')",
+          "the current time in epoch seconds, or ISO 8601 text in UTC with as = 'iso'"},
+         0,
+         1,
+         Type::Any,
+         -1,
+         fn_now},
+    };
+    return kTable;
+}
+
+} // namespace conveyor::expr
