@@ -1,9 +1,10 @@
-// Text to Program: a hand-written lexer and a recursive-descent parser, with the checks that
-// need no data (function names and arities, operand types known at load, regex syntax).
-// A syntax error unwinds the recursion as a ParseFailure exception that never leaves this file:
-// parse_program() catches it and returns the Diagnostic.
+// Text to Program: a recursive-descent parser over the lexer's tokens (lexer.hpp), with the
+// checks that need no data (function names and arities, operand types known at load, regex
+// syntax). A syntax error unwinds the recursion as a ParseFailure exception that never leaves
+// lib/src/expr: parse_program() catches it and returns the Diagnostic.
 
 #include "conveyor/core/suggest.hpp"
+#include "lexer.hpp"
 #include "program.hpp"
 
 #include <charconv>
@@ -14,279 +15,6 @@
 namespace conveyor::expr {
 
 namespace {
-
-enum class Tok : std::uint8_t {
-    End,
-    Name,   ///< identifier (field, function or keyword)
-    Quoted, ///< `backquoted name`
-    Int,
-    Decimal,
-    String,
-    LParen,
-    RParen,
-    LBracket,
-    RBracket,
-    Comma,
-    Dot,
-    Plus,
-    Minus,
-    Star,
-    Slash,
-    Percent,
-    EqEq,
-    NotEq,
-    Less,
-    LessEq,
-    Greater,
-    GreaterEq,
-    Match,
-    NotMatch,
-    Coalesce,
-    AndAnd,
-    OrOr,
-    Bang,
-};
-
-struct Token {
-    Tok kind = Tok::End;
-    std::size_t offset = 0;
-    std::size_t length = 0;
-    std::string text; ///< names, strings (unescaped), number text
-};
-
-struct ParseFailure {
-    Diagnostic diag;
-};
-
-[[noreturn]] void raise(std::size_t offset, std::size_t length, std::string message) {
-    throw ParseFailure{Diagnostic{std::move(message), offset, length == 0 ? 1 : length}};
-}
-
-bool name_start(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-           static_cast<unsigned char>(c) >= 0x80;
-}
-bool name_char(char c) {
-    return name_start(c) || (c >= '0' && c <= '9');
-}
-bool digit(char c) {
-    return c >= '0' && c <= '9';
-}
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
-
-class Lexer {
-public:
-    explicit Lexer(std::string_view text) : s_(text) {}
-
-    Token next() {
-        while (pos_ < s_.size() &&
-               (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
-            ++pos_;
-        Token t;
-        t.offset = pos_;
-        if (pos_ >= s_.size()) return t;
-        const char c = s_[pos_];
-        if (name_start(c)) {
-            std::size_t j = pos_;
-            while (j < s_.size() && name_char(s_[j]))
-                ++j;
-            return take(t, Tok::Name, j - pos_, std::string(s_.substr(pos_, j - pos_)));
-        }
-        if (digit(c)) return number(t);
-        if (c == '\'' || c == '"') return string(t, c);
-        if (c == '`') return quoted(t);
-        const char n = pos_ + 1 < s_.size() ? s_[pos_ + 1] : '\0';
-        switch (c) {
-        case '(':
-            return take(t, Tok::LParen, 1);
-        case ')':
-            return take(t, Tok::RParen, 1);
-        case '[':
-            return take(t, Tok::LBracket, 1);
-        case ']':
-            return take(t, Tok::RBracket, 1);
-        case ',':
-            return take(t, Tok::Comma, 1);
-        case '.':
-            if (digit(n)) return number(t);
-            return take(t, Tok::Dot, 1);
-        case '+':
-            return take(t, Tok::Plus, 1);
-        case '-':
-            return take(t, Tok::Minus, 1);
-        case '*':
-            return take(t, Tok::Star, 1);
-        case '/':
-            return take(t, Tok::Slash, 1);
-        case '%':
-            return take(t, Tok::Percent, 1);
-        case '=':
-            if (n == '=') return take(t, Tok::EqEq, 2);
-            if (n == '~') return take(t, Tok::Match, 2);
-            raise(pos_, 1, "'=' is not an operator here (did you mean '=='?)");
-        case '!':
-            if (n == '=') return take(t, Tok::NotEq, 2);
-            if (n == '~') return take(t, Tok::NotMatch, 2);
-            return take(t, Tok::Bang, 1);
-        case '<':
-            if (n == '=') return take(t, Tok::LessEq, 2);
-            if (n == '>') return take(t, Tok::NotEq, 2);
-            return take(t, Tok::Less, 1);
-        case '>':
-            if (n == '=') return take(t, Tok::GreaterEq, 2);
-            return take(t, Tok::Greater, 1);
-        case '?':
-            if (n == '?') return take(t, Tok::Coalesce, 2);
-            raise(pos_, 1,
-                  "'?' is not an operator (did you mean '?"
-                  "?', the first non-null?)");
-        case '&':
-            if (n == '&') return take(t, Tok::AndAnd, 2);
-            raise(pos_, 1, "'&' is not an operator (did you mean 'and'?)");
-        case '|':
-            if (n == '|') return take(t, Tok::OrOr, 2);
-            raise(pos_, 1, "'|' is not an operator (did you mean 'or'?)");
-        default:
-            break;
-        }
-        raise(pos_, 1, "unexpected character '" + std::string(1, c) + "'");
-    }
-
-private:
-    Token take(Token& t, Tok kind, std::size_t len, std::string text = {}) {
-        t.kind = kind;
-        t.length = len;
-        t.text = std::move(text);
-        pos_ += len;
-        return t;
-    }
-
-    Token number(Token& t) {
-        std::size_t j = pos_;
-        bool decimal = false;
-        while (j < s_.size() && digit(s_[j]))
-            ++j;
-        // A fraction: "1.5", or ".5" (the dot first).
-        const bool dot = j < s_.size() && s_[j] == '.';
-        if (dot && ((j + 1 < s_.size() && digit(s_[j + 1])) || j == pos_)) {
-            decimal = true;
-            ++j;
-            while (j < s_.size() && digit(s_[j]))
-                ++j;
-        }
-        if (j < s_.size() && (s_[j] == 'e' || s_[j] == 'E')) {
-            std::size_t k = j + 1;
-            if (k < s_.size() && (s_[k] == '+' || s_[k] == '-')) ++k;
-            if (k < s_.size() && digit(s_[k])) {
-                decimal = true;
-                j = k;
-                while (j < s_.size() && digit(s_[j]))
-                    ++j;
-            }
-        }
-        if (j < s_.size() && name_start(s_[j]))
-            raise(pos_, j - pos_ + 1,
-                  "a name cannot start with a digit: write it in backquotes (`" +
-                      std::string(s_.substr(pos_, j - pos_ + 1)) + "...`)");
-        return take(t, decimal ? Tok::Decimal : Tok::Int, j - pos_,
-                    std::string(s_.substr(pos_, j - pos_)));
-    }
-
-    Token string(Token& t, char quote) {
-        std::string out;
-        std::size_t j = pos_ + 1;
-        for (;;) {
-            if (j >= s_.size()) raise(pos_, s_.size() - pos_, "unclosed string");
-            const char c = s_[j];
-            if (c == quote) break;
-            if (c != '\\') {
-                out += c;
-                ++j;
-                continue;
-            }
-            if (j + 1 >= s_.size()) raise(pos_, s_.size() - pos_, "unclosed string");
-            const char e = s_[j + 1];
-            switch (e) {
-            case 'n':
-                out += '\n';
-                break;
-            case 't':
-                out += '\t';
-                break;
-            case 'r':
-                out += '\r';
-                break;
-            case '0':
-                out += '\0';
-                break;
-            case '\\':
-                out += '\\';
-                break;
-            case '\'':
-                out += '\'';
-                break;
-            case '"':
-                out += '"';
-                break;
-            case 'u': {
-                std::uint32_t cp = 0;
-                if (j + 6 > s_.size()) raise(j, 2, "\\u needs four hex digits");
-                auto [p, ec] = std::from_chars(s_.data() + j + 2, s_.data() + j + 6, cp, 16);
-                if (ec != std::errc{} || p != s_.data() + j + 6)
-                    raise(j, 6, "\\u needs four hex digits");
-                append_utf8(out, cp);
-                j += 6;
-                continue;
-            }
-            default:
-                // Regexes are written in strings: keep unknown escapes (\d, \.) as they are.
-                out += '\\';
-                out += e;
-            }
-            j += 2;
-        }
-        return take(t, Tok::String, j + 1 - pos_, std::move(out));
-    }
-
-    Token quoted(Token& t) {
-        std::string out;
-        std::size_t j = pos_ + 1;
-        for (;;) {
-            if (j >= s_.size()) raise(pos_, s_.size() - pos_, "unclosed backquote");
-            if (s_[j] == '`') {
-                if (j + 1 < s_.size() && s_[j + 1] == '`') {
-                    out += '`';
-                    j += 2;
-                    continue;
-                }
-                break;
-            }
-            out += s_[j++];
-        }
-        if (out.empty()) raise(pos_, 2, "empty field name");
-        return take(t, Tok::Quoted, j + 1 - pos_, std::move(out));
-    }
-
-    std::string_view s_;
-    std::size_t pos_ = 0;
-};
 
 constexpr int kMaxDepth = 200; // nesting bound: a hostile expression cannot overflow the stack
 
@@ -318,11 +46,12 @@ public:
     std::unique_ptr<Node> parse() {
         auto root = expression();
         if (tok_.kind != Tok::End) {
-            if (tok_.kind == Tok::RParen) raise(tok_.offset, 1, "')' without a matching '('");
-            raise(tok_.offset, tok_.length,
-                  "unexpected '" + token_text(tok_) +
-                      "' after a complete expression (missing an "
-                      "operator such as 'and'?)");
+            if (tok_.kind == Tok::RParen)
+                syntax_error(tok_.offset, 1, "')' without a matching '('");
+            syntax_error(tok_.offset, tok_.length,
+                         "unexpected '" + token_text(tok_) +
+                             "' after a complete expression (missing an "
+                             "operator such as 'and'?)");
         }
         return root;
     }
@@ -343,10 +72,10 @@ private:
             return;
         }
         if (tok_.kind == Tok::End)
-            raise(opener.offset, opener.length,
-                  std::string("expected ") + what + " to close this, found the end");
-        raise(tok_.offset, tok_.length,
-              std::string("expected ") + what + ", found '" + token_text(tok_) + "'");
+            syntax_error(opener.offset, opener.length,
+                         std::string("expected ") + what + " to close this, found the end");
+        syntax_error(tok_.offset, tok_.length,
+                     std::string("expected ") + what + ", found '" + token_text(tok_) + "'");
     }
 
     std::unique_ptr<Node> make(Op op, const Token& at) {
@@ -377,9 +106,9 @@ private:
     struct Depth {
         explicit Depth(Parser& p) : p_(p) {
             if (++p_.depth_ > kMaxDepth)
-                raise(p_.tok_.offset, 1,
-                      "expression nested too deeply (more than " + std::to_string(kMaxDepth) +
-                          " levels)");
+                syntax_error(p_.tok_.offset, 1,
+                             "expression nested too deeply (more than " +
+                                 std::to_string(kMaxDepth) + " levels)");
         }
         ~Depth() { --p_.depth_; }
         Parser& p_;
@@ -392,9 +121,9 @@ private:
 
     void check_condition(const Node& n, std::string_view op) {
         if (!is_condition_type(n.type))
-            raise(n.offset, n.length,
-                  "'" + std::string(op) + "' needs true/false on both sides; this is a " +
-                      std::string(to_string(n.type)));
+            syntax_error(n.offset, n.length,
+                         "'" + std::string(op) + "' needs true/false on both sides; this is a " +
+                             std::string(to_string(n.type)));
     }
 
     std::unique_ptr<Node> or_expr() {
@@ -479,7 +208,7 @@ private:
                 // `x not in [..]`
                 advance();
                 if (!at_word("in"))
-                    raise(at.offset, at.length, "'not' here must be followed by 'in'");
+                    syntax_error(at.offset, at.length, "'not' here must be followed by 'in'");
                 op = Op::NotIn;
                 at.length = tok_.offset + tok_.length - at.offset;
                 break;
@@ -496,17 +225,19 @@ private:
             const Node& pattern = *n->args[1];
             if (pattern.op == Op::Literal) {
                 if (!pattern.literal.is_string())
-                    raise(pattern.offset, pattern.length, "a regular expression must be a string");
+                    syntax_error(pattern.offset, pattern.length,
+                                 "a regular expression must be a string");
                 std::string why;
                 n->regex = compile_regex(pattern.literal.as_string(), &why);
                 if (!n->regex)
-                    raise(pattern.offset, pattern.length, "invalid regular expression: " + why);
+                    syntax_error(pattern.offset, pattern.length,
+                                 "invalid regular expression: " + why);
             }
         }
         if ((op == Op::In || op == Op::NotIn) && n->args[1]->type != Type::List &&
             n->args[1]->type != Type::Any && n->args[1]->type != Type::Null)
-            raise(n->args[1]->offset, n->args[1]->length,
-                  "'in' needs a list on its right, such as ['DE', 'FR']");
+            syntax_error(n->args[1]->offset, n->args[1]->length,
+                         "'in' needs a list on its right, such as ['DE', 'FR']");
         // Chains like a < b < c read as (a < b) < c elsewhere; refuse them here.
         switch (tok_.kind) {
         case Tok::EqEq:
@@ -515,8 +246,8 @@ private:
         case Tok::LessEq:
         case Tok::Greater:
         case Tok::GreaterEq:
-            raise(tok_.offset, tok_.length,
-                  "comparisons cannot be chained: write 'a < b and b < c'");
+            syntax_error(tok_.offset, tok_.length,
+                         "comparisons cannot be chained: write 'a < b and b < c'");
         default:
             break;
         }
@@ -538,13 +269,13 @@ private:
 
     void check_arith(const Node& n, const Token& op) {
         if (n.op == Op::Literal && n.literal.is_string()) {
-            raise(n.offset, n.length,
-                  "'" + token_text(op) + "' works on numbers; use concat() to join text");
+            syntax_error(n.offset, n.length,
+                         "'" + token_text(op) + "' works on numbers; use concat() to join text");
         }
         if (!is_numeric_type(n.type) && n.type != Type::String)
-            raise(n.offset, n.length,
-                  "'" + token_text(op) + "' works on numbers; this is a " +
-                      std::string(to_string(n.type)));
+            syntax_error(n.offset, n.length,
+                         "'" + token_text(op) + "' works on numbers; this is a " +
+                             std::string(to_string(n.type)));
     }
 
     std::unique_ptr<Node> additive() {
@@ -620,7 +351,7 @@ private:
                 if (tok_.kind == Tok::Name || tok_.kind == Tok::Quoted)
                     key = tok_.text;
                 else
-                    raise(tok_.offset, tok_.length, "expected a field name after '.'");
+                    syntax_error(tok_.offset, tok_.length, "expected a field name after '.'");
                 Token name = tok_;
                 advance();
                 if (n->op == Op::Field) {
@@ -645,12 +376,12 @@ private:
                     advance();
                 }
                 if (tok_.kind != Tok::Int)
-                    raise(tok_.offset, tok_.length,
-                          "expected an index (a whole number) inside [ ]");
+                    syntax_error(tok_.offset, tok_.length,
+                                 "expected an index (a whole number) inside [ ]");
                 std::int64_t index = 0;
                 auto [ptr, ec] =
                     std::from_chars(tok_.text.data(), tok_.text.data() + tok_.text.size(), index);
-                if (ec != std::errc{}) raise(tok_.offset, tok_.length, "index out of range");
+                if (ec != std::errc{}) syntax_error(tok_.offset, tok_.length, "index out of range");
                 (void)ptr;
                 if (negative) index = -index;
                 advance();
@@ -710,7 +441,7 @@ private:
         case Tok::Decimal: {
             advance();
             const double d = std::strtod(at.text.c_str(), nullptr);
-            if (!std::isfinite(d)) raise(at.offset, at.length, "number out of range");
+            if (!std::isfinite(d)) syntax_error(at.offset, at.length, "number out of range");
             return literal_node(at, Value::real(d), Type::Number);
         }
         case Tok::String: {
@@ -733,11 +464,12 @@ private:
         case Tok::Name:
             break;
         case Tok::End:
-            raise(at.offset, 1, "expected a value, found the end of the expression");
+            syntax_error(at.offset, 1, "expected a value, found the end of the expression");
         default:
-            raise(at.offset, at.length,
-                  "expected a value (a field, a number, a 'string', a function call), found '" +
-                      token_text(at) + "'");
+            syntax_error(
+                at.offset, at.length,
+                "expected a value (a field, a number, a 'string', a function call), found '" +
+                    token_text(at) + "'");
         }
         const std::string& word = at.text;
         if (word == "true" || word == "false") {
@@ -749,9 +481,10 @@ private:
             return literal_node(at, Value::null(), Type::Null);
         }
         if (is_keyword(word))
-            raise(at.offset, at.length,
-                  "'" + word + "' is an operator and cannot start a value here (a field named '" +
-                      word + "' is written `" + word + "`)");
+            syntax_error(at.offset, at.length,
+                         "'" + word +
+                             "' is an operator and cannot start a value here (a field named '" +
+                             word + "' is written `" + word + "`)");
         advance();
         if (tok_.kind == Tok::LParen) return call(at);
         return field_node(at, word);
@@ -793,9 +526,9 @@ private:
     std::unique_ptr<Node> call(const Token& name) {
         const Function* f = find_function(name.text);
         if (!f)
-            raise(name.offset, name.length,
-                  "unknown function '" + name.text + "'" +
-                      did_you_mean(name.text, function_names()));
+            syntax_error(name.offset, name.length,
+                         "unknown function '" + name.text + "'" +
+                             did_you_mean(name.text, function_names()));
         Token open = tok_;
         advance();
         auto n = make(Op::Call, name);
@@ -820,20 +553,22 @@ private:
                                    : f->max_args < 0 ? "at least " + std::to_string(f->min_args)
                                                      : std::to_string(f->min_args) + " to " +
                                                            std::to_string(f->max_args);
-            raise(n->offset, n->length,
-                  std::string(f->info.name) + "() takes " + expected + " argument" +
-                      (expected == "1" ? "" : "s") + ", got " + std::to_string(argc) + ": " +
-                      std::string(f->info.signature));
+            syntax_error(n->offset, n->length,
+                         std::string(f->info.name) + "() takes " + expected + " argument" +
+                             (expected == "1" ? "" : "s") + ", got " + std::to_string(argc) + ": " +
+                             std::string(f->info.signature));
         }
         if (f->regex_arg >= 0 && f->regex_arg < argc) {
             const Node& pattern = *n->args[static_cast<std::size_t>(f->regex_arg)];
             if (pattern.op == Op::Literal) {
                 if (!pattern.literal.is_string())
-                    raise(pattern.offset, pattern.length, "a regular expression must be a string");
+                    syntax_error(pattern.offset, pattern.length,
+                                 "a regular expression must be a string");
                 std::string why;
                 n->regex = compile_regex(pattern.literal.as_string(), &why);
                 if (!n->regex)
-                    raise(pattern.offset, pattern.length, "invalid regular expression: " + why);
+                    syntax_error(pattern.offset, pattern.length,
+                                 "invalid regular expression: " + why);
             }
         }
         if (f->info.name == "if" && argc == 3) {
