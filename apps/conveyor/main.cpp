@@ -17,6 +17,205 @@
 
 using namespace conveyor;
 
+namespace {
+
+/// `conveyor run`: its options fill `args`.
+CLI::App* add_run_command(CLI::App& app, cli::RunArgs& args) {
+    CLI::App* run = app.add_subcommand("run", "Run a pipeline");
+    run->add_option("file", args.file, "Pipeline file (TOML)")->required()->type_name("FILE");
+    run->add_option("--executor", args.executor, "Override [global] executor")
+        ->check(CLI::IsMember(executor_names()));
+    run->add_option("--set", args.sets,
+                    "Set a pipeline value, checked like the file's: global.KEY=VALUE, "
+                    "error_handling.KEY=VALUE, stages.ID.KEY=VALUE (that stage's config); "
+                    "repeatable")
+        ->type_name("KEY=VALUE")
+        ->allow_extra_args(false);
+    run->add_option("--workers", args.workers, "Same as --set global.workers=N")->type_name("N");
+    run->add_option("--concurrency", args.concurrency, "Same as --set global.concurrency=N")
+        ->type_name("N");
+    run->add_option("--batch-size", args.batch_size, "Same as --set global.batch_size=N")
+        ->type_name("N");
+    run->add_option("--log-level", args.log_level,
+                    "trace|debug|info|warn|error|off (overrides CONVEYOR_LOG and [global])")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "warning", "error", "off"}));
+    run->add_flag("--dry-run", args.dry_run,
+                  "Load, validate and print the plan without reading or writing data");
+    run->add_flag("-q,--quiet", args.quiet,
+                  "Only log warnings and errors; no progress display, no summary (unless --stats)");
+    run->add_flag("--stats", args.stats,
+                  "Print the end-of-run summary table on stderr even when stderr is not a "
+                  "terminal (or with -q)");
+    run->add_flag("--no-progress", args.no_progress, "No live progress display on the terminal");
+    run->add_option("--stats-json", args.stats_json,
+                    "Write the run's statistics as JSON to FILE (atomically), whatever the outcome")
+        ->type_name("FILE");
+    run->add_option("--metrics-addr", args.metrics_addr,
+                    "Serve Prometheus metrics at http://ADDR/metrics during the run "
+                    "(e.g. 127.0.0.1:9464; port 0 picks a free port, printed on stderr)")
+        ->type_name("ADDR");
+    run->add_option("--metrics-textfile", args.metrics_textfile,
+                    "Write the final metrics to FILE (atomically) for node_exporter's textfile "
+                    "collector (name it *.prom)")
+        ->type_name("FILE");
+    run->add_option("--tap", args.taps,
+                    "Print the first N (default 10) records leaving STAGE to stderr as JSON lines; "
+                    "repeatable")
+        ->type_name("STAGE[:N]")
+        ->allow_extra_args(false); // one stage per --tap: `--tap a p.toml` keeps p.toml the file
+    run->add_option("--keep-intermediate", args.keep_intermediate,
+                    "Write every stage's output records to DIR/STAGE.jsonl")
+        ->type_name("DIR");
+    run->add_flag("--lock", args.lock,
+                  "Refuse to start while another run of this pipeline holds its lock (exit 4)");
+    auto* resume_flag = run->add_flag(
+        "--resume", args.resume,
+        "Finish a run that was interrupted (crash, kill): work recorded in its journal "
+        "(http.fetch responses) is not done again");
+    run->add_flag("--fresh", args.fresh, "Ignore (and discard) an unfinished run's journal")
+        ->excludes(resume_flag);
+    run->add_option("--jitter", args.jitter,
+                    "Wait a random time up to DURATION (e.g. 30s, 2m) before starting, so jobs "
+                    "scheduled for the same minute do not start together")
+        ->check([](const std::string& v) {
+            return cli::parse_duration_seconds(v)
+                       ? std::string()
+                       : "expected a duration up to 24h, such as 30s, 2m or 500ms";
+        });
+
+    run->add_option("--shard", args.shard,
+                    "Run shard I of N (counted from 0) of a partitioned run, writing parts for "
+                    "`conveyor finalize`; auto: the shard the batch engine's environment names "
+                    "(SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX, CONVEYOR_SHARD)")
+        ->type_name("I/N|auto");
+    run->add_option("--shards", args.shards,
+                    "With --shard auto: the number of shards, when the environment does not "
+                    "say it")
+        ->type_name("N");
+    run->add_option("--attempt", args.attempt,
+                    "With --shard: the id naming this attempt's files until they are committed "
+                    "(default: random)")
+        ->type_name("ID");
+    return run;
+}
+
+/// `conveyor finalize`: puts a sharded run's parts together.
+CLI::App* add_finalize_command(CLI::App& app, cli::FinalizeArgs& args) {
+    CLI::App* finalize = app.add_subcommand(
+        "finalize", "Check the parts a sharded run committed and put each output together");
+    finalize->add_option("file", args.file, "Pipeline file (TOML)")->required()->type_name("FILE");
+    finalize
+        ->add_option("--shards", args.shards,
+                     "The number of shards (default: what the committed parts say)")
+        ->type_name("N");
+    finalize->add_flag("--keep-parts", args.keep_parts,
+                       "Leave the parts as they are and write _SUCCESS beside them instead of "
+                       "concatenating them");
+    finalize
+        ->add_option("--set", args.sets,
+                     "Set a pipeline value as `conveyor run --set` does (the same as the run's)")
+        ->type_name("KEY=VALUE")
+        ->allow_extra_args(false);
+    return finalize;
+}
+
+/// `conveyor replay`: feeds dead letters back into a stage.
+CLI::App* add_replay_command(CLI::App& app, cli::ReplayArgs& args) {
+    CLI::App* replay = app.add_subcommand(
+        "replay", "Feed the records a stage dead-lettered back into that stage and run it and "
+                  "everything downstream of it");
+    replay->add_option("dead_letters", args.dead_letters, "Dead-letter queue file (NDJSON)")
+        ->required();
+    replay->add_option("pipeline", args.pipeline, "Pipeline file (TOML)")->required();
+    replay->add_option("--from-stage", args.from_stage, "The stage to feed")->required();
+    return replay;
+}
+
+/// The commands that read a pipeline without running it, or print something, and what
+/// their options fill.
+struct ToolCommands {
+    std::string validate_file;
+    bool validate_connect = false;
+    std::string describe_name;
+    cli::GraphArgs graph_args;
+    cli::ExplainArgs explain_args;
+    std::string new_name;
+    std::string shell;
+    std::string completion_output;
+    std::string man_output;
+    CLI::App* validate = nullptr;
+    CLI::App* list = nullptr;
+    CLI::App* describe = nullptr;
+    CLI::App* graph = nullptr;
+    CLI::App* explain = nullptr;
+    CLI::App* schema = nullptr;
+    CLI::App* make_new = nullptr;
+    CLI::App* completion = nullptr;
+    CLI::App* man = nullptr;
+};
+
+void add_tool_commands(CLI::App& app, ToolCommands& t) {
+    t.validate = app.add_subcommand("validate", "Check a pipeline file and report every problem");
+    t.validate->add_option("file", t.validate_file, "Pipeline file (TOML)")
+        ->required()
+        ->type_name("FILE");
+    t.validate->add_flag("--connect", t.validate_connect,
+                         "Also connect to each database a stage reads or writes and check its "
+                         "tables and columns (reads and writes no data)");
+
+    t.list = app.add_subcommand("list", "List every function with a one-line description");
+
+    t.describe = app.add_subcommand("describe", "Show a function's options (or a section's keys)");
+    t.describe
+        ->add_option(
+            "function", t.describe_name,
+            "Function name (csv.read), or global, error_handling or pipeline for a section's keys")
+        ->required()
+        ->type_name("FUNCTION");
+
+    t.graph = app.add_subcommand("graph", "Print the pipeline's graph (Graphviz DOT or Mermaid)");
+    t.graph->add_option("file", t.graph_args.file, "Pipeline file (TOML)")
+        ->required()
+        ->type_name("FILE");
+    t.graph
+        ->add_option("--format", t.graph_args.format,
+                     "dot (default; render with `dot -Tsvg`) or mermaid")
+        ->check(CLI::IsMember({"dot", "mermaid"}));
+
+    t.explain = app.add_subcommand(
+        "explain",
+        "Print the execution plan: levels or channels, capacities, threads, parallelism");
+    t.explain->add_option("file", t.explain_args.file, "Pipeline file (TOML)")
+        ->required()
+        ->type_name("FILE");
+    t.explain->add_option("--executor", t.explain_args.executor, "Override [global] executor")
+        ->check(CLI::IsMember(executor_names()));
+
+    t.schema = app.add_subcommand(
+        "schema",
+        "Print a JSON Schema of pipeline files (for editors), from the functions' options");
+
+    t.make_new = app.add_subcommand("new", "Write a commented starter pipeline NAME.toml");
+    t.make_new->add_option("name", t.new_name, "Pipeline name or path (NAME or NAME.toml)")
+        ->required()
+        ->type_name("NAME");
+
+    t.completion = app.add_subcommand("completion", "Print a shell completion script");
+    t.completion->add_option("shell", t.shell, "bash or zsh")
+        ->required()
+        ->check(CLI::IsMember({"bash", "zsh"}));
+    t.completion->add_option("-o,--output", t.completion_output, "Write to FILE instead of stdout")
+        ->type_name("FILE");
+
+    // Used by the build to generate the man page; not shown in --help.
+    t.man = app.add_subcommand("man", "Print the conveyor(1) man page (roff)");
+    t.man->group("");
+    t.man->add_option("-o,--output", t.man_output, "Write to FILE instead of stdout")
+        ->type_name("FILE");
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
     cli::note_start(argv);
     // A closed stdout (`conveyor run x.toml | head`) must surface as EPIPE, not kill us.
@@ -41,184 +240,17 @@ int main(int argc, char** argv) {
                "75 temporary failure (retry later), 78 invalid pipeline, 130/143 interrupted.");
 
     cli::RunArgs run_args;
-    CLI::App* run = app.add_subcommand("run", "Run a pipeline");
-    run->add_option("file", run_args.file, "Pipeline file (TOML)")->required()->type_name("FILE");
-    run->add_option("--executor", run_args.executor, "Override [global] executor")
-        ->check(CLI::IsMember(executor_names()));
-    run->add_option("--set", run_args.sets,
-                    "Set a pipeline value, checked like the file's: global.KEY=VALUE, "
-                    "error_handling.KEY=VALUE, stages.ID.KEY=VALUE (that stage's config); "
-                    "repeatable")
-        ->type_name("KEY=VALUE")
-        ->allow_extra_args(false);
-    run->add_option("--workers", run_args.workers, "Same as --set global.workers=N")
-        ->type_name("N");
-    run->add_option("--concurrency", run_args.concurrency, "Same as --set global.concurrency=N")
-        ->type_name("N");
-    run->add_option("--batch-size", run_args.batch_size, "Same as --set global.batch_size=N")
-        ->type_name("N");
-    run->add_option("--log-level", run_args.log_level,
-                    "trace|debug|info|warn|error|off (overrides CONVEYOR_LOG and [global])")
-        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "warning", "error", "off"}));
-    run->add_flag("--dry-run", run_args.dry_run,
-                  "Load, validate and print the plan without reading or writing data");
-    run->add_flag("-q,--quiet", run_args.quiet,
-                  "Only log warnings and errors; no progress display, no summary (unless --stats)");
-    run->add_flag("--stats", run_args.stats,
-                  "Print the end-of-run summary table on stderr even when stderr is not a "
-                  "terminal (or with -q)");
-    run->add_flag("--no-progress", run_args.no_progress,
-                  "No live progress display on the terminal");
-    run->add_option("--stats-json", run_args.stats_json,
-                    "Write the run's statistics as JSON to FILE (atomically), whatever the outcome")
-        ->type_name("FILE");
-    run->add_option("--metrics-addr", run_args.metrics_addr,
-                    "Serve Prometheus metrics at http://ADDR/metrics during the run "
-                    "(e.g. 127.0.0.1:9464; port 0 picks a free port, printed on stderr)")
-        ->type_name("ADDR");
-    run->add_option("--metrics-textfile", run_args.metrics_textfile,
-                    "Write the final metrics to FILE (atomically) for node_exporter's textfile "
-                    "collector (name it *.prom)")
-        ->type_name("FILE");
-    run->add_option("--tap", run_args.taps,
-                    "Print the first N (default 10) records leaving STAGE to stderr as JSON lines; "
-                    "repeatable")
-        ->type_name("STAGE[:N]")
-        ->allow_extra_args(false); // one stage per --tap: `--tap a p.toml` keeps p.toml the file
-    run->add_option("--keep-intermediate", run_args.keep_intermediate,
-                    "Write every stage's output records to DIR/STAGE.jsonl")
-        ->type_name("DIR");
-    run->add_flag("--lock", run_args.lock,
-                  "Refuse to start while another run of this pipeline holds its lock (exit 4)");
-    auto* resume_flag = run->add_flag(
-        "--resume", run_args.resume,
-        "Finish a run that was interrupted (crash, kill): work recorded in its journal "
-        "(http.fetch responses) is not done again");
-    run->add_flag("--fresh", run_args.fresh, "Ignore (and discard) an unfinished run's journal")
-        ->excludes(resume_flag);
-    run->add_option("--jitter", run_args.jitter,
-                    "Wait a random time up to DURATION (e.g. 30s, 2m) before starting, so jobs "
-                    "scheduled for the same minute do not start together")
-        ->check([](const std::string& v) {
-            return cli::parse_duration_seconds(v)
-                       ? std::string()
-                       : "expected a duration up to 24h, such as 30s, 2m or 500ms";
-        });
-
-    run->add_option("--shard", run_args.shard,
-                    "Run shard I of N (counted from 0) of a partitioned run, writing parts for "
-                    "`conveyor finalize`; auto: the shard the batch engine's environment names "
-                    "(SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX, CONVEYOR_SHARD)")
-        ->type_name("I/N|auto");
-    run->add_option("--shards", run_args.shards,
-                    "With --shard auto: the number of shards, when the environment does not "
-                    "say it")
-        ->type_name("N");
-    run->add_option("--attempt", run_args.attempt,
-                    "With --shard: the id naming this attempt's files until they are committed "
-                    "(default: random)")
-        ->type_name("ID");
-
+    CLI::App* run = add_run_command(app, run_args);
     cli::FinalizeArgs finalize_args;
-    CLI::App* finalize = app.add_subcommand(
-        "finalize", "Check the parts a sharded run committed and put each output together");
-    finalize->add_option("file", finalize_args.file, "Pipeline file (TOML)")
-        ->required()
-        ->type_name("FILE");
-    finalize
-        ->add_option("--shards", finalize_args.shards,
-                     "The number of shards (default: what the committed parts say)")
-        ->type_name("N");
-    finalize->add_flag("--keep-parts", finalize_args.keep_parts,
-                       "Leave the parts as they are and write _SUCCESS beside them instead of "
-                       "concatenating them");
-    finalize
-        ->add_option("--set", finalize_args.sets,
-                     "Set a pipeline value as `conveyor run --set` does (the same as the run's)")
-        ->type_name("KEY=VALUE")
-        ->allow_extra_args(false);
-
+    CLI::App* finalize = add_finalize_command(app, finalize_args);
     cli::ReplayArgs replay_args;
-    CLI::App* replay = app.add_subcommand(
-        "replay", "Feed the records a stage dead-lettered back into that stage and run it and "
-                  "everything downstream of it");
-    replay->add_option("dead_letters", replay_args.dead_letters, "Dead-letter queue file (NDJSON)")
-        ->required();
-    replay->add_option("pipeline", replay_args.pipeline, "Pipeline file (TOML)")->required();
-    replay->add_option("--from-stage", replay_args.from_stage, "The stage to feed")->required();
+    CLI::App* replay = add_replay_command(app, replay_args);
 
-    std::string validate_file;
-    CLI::App* validate =
-        app.add_subcommand("validate", "Check a pipeline file and report every problem");
-    validate->add_option("file", validate_file, "Pipeline file (TOML)")
-        ->required()
-        ->type_name("FILE");
-    bool validate_connect = false;
-    validate->add_flag("--connect", validate_connect,
-                       "Also connect to each database a stage reads or writes and check its "
-                       "tables and columns (reads and writes no data)");
-
-    CLI::App* list = app.add_subcommand("list", "List every function with a one-line description");
-
-    std::string describe_name;
-    CLI::App* describe =
-        app.add_subcommand("describe", "Show a function's options (or a section's keys)");
-    describe
-        ->add_option(
-            "function", describe_name,
-            "Function name (csv.read), or global, error_handling or pipeline for a section's keys")
-        ->required()
-        ->type_name("FUNCTION");
-
-    cli::GraphArgs graph_args;
-    CLI::App* graph =
-        app.add_subcommand("graph", "Print the pipeline's graph (Graphviz DOT or Mermaid)");
-    graph->add_option("file", graph_args.file, "Pipeline file (TOML)")
-        ->required()
-        ->type_name("FILE");
-    graph
-        ->add_option("--format", graph_args.format,
-                     "dot (default; render with `dot -Tsvg`) or mermaid")
-        ->check(CLI::IsMember({"dot", "mermaid"}));
-
-    cli::ExplainArgs explain_args;
-    CLI::App* explain = app.add_subcommand(
-        "explain",
-        "Print the execution plan: levels or channels, capacities, threads, parallelism");
-    explain->add_option("file", explain_args.file, "Pipeline file (TOML)")
-        ->required()
-        ->type_name("FILE");
-    explain->add_option("--executor", explain_args.executor, "Override [global] executor")
-        ->check(CLI::IsMember(executor_names()));
-
-    CLI::App* schema = app.add_subcommand(
-        "schema",
-        "Print a JSON Schema of pipeline files (for editors), from the functions' options");
-
-    std::string new_name;
-    CLI::App* make_new = app.add_subcommand("new", "Write a commented starter pipeline NAME.toml");
-    make_new->add_option("name", new_name, "Pipeline name or path (NAME or NAME.toml)")
-        ->required()
-        ->type_name("NAME");
-
-    std::string shell;
-    CLI::App* completion = app.add_subcommand("completion", "Print a shell completion script");
-    completion->add_option("shell", shell, "bash or zsh")
-        ->required()
-        ->check(CLI::IsMember({"bash", "zsh"}));
-    std::string completion_output;
-    completion->add_option("-o,--output", completion_output, "Write to FILE instead of stdout")
-        ->type_name("FILE");
+    ToolCommands tools;
+    add_tool_commands(app, tools);
 
     cli::QueueCommands queue_commands;
     cli::add_queue_commands(app, queue_commands);
-
-    // Used by the build to generate the man page; not shown in --help.
-    std::string man_output;
-    CLI::App* man = app.add_subcommand("man", "Print the conveyor(1) man page (roff)");
-    man->group("");
-    man->add_option("-o,--output", man_output, "Write to FILE instead of stdout")
-        ->type_name("FILE");
 
     try {
         app.parse(argc, argv);
@@ -235,16 +267,16 @@ int main(int argc, char** argv) {
 
     if (*run) return cli::cmd_run(run_args);
     if (*finalize) return cli::cmd_finalize(finalize_args);
-    if (*validate) return cli::cmd_validate(validate_file, validate_connect);
+    if (*tools.validate) return cli::cmd_validate(tools.validate_file, tools.validate_connect);
     if (*replay) return cli::cmd_replay(replay_args);
-    if (*list) return cli::cmd_list();
-    if (*describe) return cli::cmd_describe(describe_name);
-    if (*graph) return cli::cmd_graph(graph_args);
-    if (*explain) return cli::cmd_explain(explain_args);
-    if (*schema) return cli::cmd_schema();
-    if (*make_new) return cli::cmd_new(new_name);
-    if (*completion) return cli::cmd_completion(app, shell, completion_output);
-    if (*man) return cli::cmd_man(app, man_output);
+    if (*tools.list) return cli::cmd_list();
+    if (*tools.describe) return cli::cmd_describe(tools.describe_name);
+    if (*tools.graph) return cli::cmd_graph(tools.graph_args);
+    if (*tools.explain) return cli::cmd_explain(tools.explain_args);
+    if (*tools.schema) return cli::cmd_schema();
+    if (*tools.make_new) return cli::cmd_new(tools.new_name);
+    if (*tools.completion) return cli::cmd_completion(app, tools.shell, tools.completion_output);
+    if (*tools.man) return cli::cmd_man(app, tools.man_output);
     if (auto code = cli::run_queue_commands(queue_commands)) return *code;
     return exit_codes::kUsage;
 }
