@@ -33,14 +33,7 @@ std::string_view format_name(JsonFormat format) {
 using Keys = std::vector<std::string>;
 
 std::shared_ptr<const Keys> keys_of(const Schema& schema) {
-    auto keys = std::make_shared<Keys>();
-    for (const std::string& name : schema.names()) {
-        std::string k;
-        conveyor::json::append_string(k, name);
-        k.push_back(':');
-        keys->push_back(std::move(k));
-    }
-    return keys;
+    return std::make_shared<const Keys>(conveyor::json::encoded_keys(schema));
 }
 
 /// How records are written: the same bytes whichever thread encodes them.
@@ -67,16 +60,7 @@ struct Encoding {
     }
 
     static void append_compact(std::string& buf, std::span<const Value> row, const Keys& keys) {
-        buf.push_back('{');
-        bool first = true;
-        for (std::size_t i = 0; i < row.size(); ++i) {
-            if (row[i].is_absent()) continue;
-            if (!first) buf.push_back(',');
-            first = false;
-            buf.append(keys[i]);
-            conveyor::json::append_value(buf, row[i]);
-        }
-        buf.push_back('}');
+        conveyor::json::append_record_compact(buf, row, keys);
     }
 };
 

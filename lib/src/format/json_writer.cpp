@@ -286,6 +286,150 @@ void append_record_pretty(std::string& out, const Schema& schema, std::span<cons
         indent, depth);
 }
 
+namespace {
+
+/// The most bytes the fast path writes for `v`; 0 when `v` takes the general path (lists and
+/// objects).
+inline std::size_t fast_bound(const Value& v) noexcept {
+    switch (v.kind()) {
+    case Kind::Absent:
+    case Kind::Null:
+    case Kind::Bool:
+        return 5;
+    case Kind::Int:
+        return 20;
+    case Kind::Double:
+        // Number text is written as it is; a double as at most 24 characters and ".0".
+        return v.has_number_text() ? v.number_text().size() : 32;
+    case Kind::String:
+        return v.as_string().size() + 2;
+    default:
+        return 0;
+    }
+}
+
+/// Writes `v` at `p`, which has fast_bound(v) bytes of room; nullptr when `v` needs the
+/// general path after all: a string with a byte to escape or replace, number text that is not
+/// a JSON number.
+inline char* write_fast(char* p, const Value& v) noexcept {
+    switch (v.kind()) {
+    case Kind::Absent:
+    case Kind::Null:
+        std::memcpy(p, "null", 4);
+        return p + 4;
+    case Kind::Bool:
+        if (v.as_bool()) {
+            std::memcpy(p, "true", 4);
+            return p + 4;
+        }
+        std::memcpy(p, "false", 5);
+        return p + 5;
+    case Kind::Int:
+        return std::to_chars(p, p + 20, v.as_int()).ptr;
+    case Kind::Double: {
+        if (v.has_number_text()) {
+            const std::string_view t = v.number_text();
+            const detail::NumberScan scan = detail::scan_number(t);
+            if (scan.shape == detail::NumberShape::Invalid || !detail::number_is_finite(t, scan))
+                return nullptr;
+            std::memcpy(p, t.data(), t.size());
+            return p + t.size();
+        }
+        const double d = v.as_double();
+        if (!std::isfinite(d)) {
+            std::memcpy(p, "null", 4);
+            return p + 4;
+        }
+        char* const start = p;
+        p = std::to_chars(p, p + 30, d).ptr;
+        if (std::memchr(start, '.', static_cast<std::size_t>(p - start)) == nullptr &&
+            std::memchr(start, 'e', static_cast<std::size_t>(p - start)) == nullptr) {
+            *p++ = '.';
+            *p++ = '0';
+        }
+        return p;
+    }
+    case Kind::String: {
+        const std::string_view s = v.as_string();
+        const auto* q = reinterpret_cast<const unsigned char*>(s.data());
+        const auto* const end = q + s.size();
+        while (q < end) {
+            q = skip_plain(q, end);
+            if (q == end) break;
+            if (*q < 0x80) return nullptr; // a quote, backslash or control: escaped
+            const int n = detail::utf8_sequence(q, static_cast<std::size_t>(end - q));
+            if (n <= 0) return nullptr; // not UTF-8: replaced
+            q += n;
+        }
+        *p++ = '"';
+        if (!s.empty()) std::memcpy(p, s.data(), s.size());
+        p += s.size();
+        *p++ = '"';
+        return p;
+    }
+    default:
+        return nullptr;
+    }
+}
+
+} // namespace
+
+std::vector<std::string> encoded_keys(const Schema& schema) {
+    std::vector<std::string> keys;
+    keys.reserve(schema.size());
+    for (const std::string& name : schema.names()) {
+        std::string k;
+        append_string(k, name);
+        k.push_back(':');
+        keys.push_back(std::move(k));
+    }
+    return keys;
+}
+
+void append_record_compact(std::string& out, std::span<const Value> row,
+                           std::span<const std::string> keys) {
+    const std::size_t start = out.size();
+    std::size_t bound = 2;
+    bool fast = true;
+    for (std::size_t i = 0; i < row.size() && fast; ++i) {
+        if (row[i].is_absent()) continue;
+        const std::size_t b = fast_bound(row[i]);
+        fast = b != 0;
+        bound += keys[i].size() + 1 + b;
+    }
+    if (fast) {
+        // One resize for the row (room for the longest text it can be), written through a
+        // pointer, then cut to what was written.
+        out.resize(start + bound);
+        char* p = out.data() + start;
+        *p++ = '{';
+        bool first = true;
+        for (std::size_t i = 0; i < row.size() && p != nullptr; ++i) {
+            if (row[i].is_absent()) continue;
+            if (!first) *p++ = ',';
+            first = false;
+            std::memcpy(p, keys[i].data(), keys[i].size());
+            p = write_fast(p + keys[i].size(), row[i]);
+        }
+        if (p != nullptr) {
+            *p++ = '}';
+            out.resize(static_cast<std::size_t>(p - out.data()));
+            return;
+        }
+        out.resize(start);
+    }
+    out.push_back('{');
+    bool first = true;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+        if (row[i].is_absent()) continue;
+        if (!first) out.push_back(',');
+        first = false;
+        out.append(keys[i]);
+        append_value(out, row[i]);
+    }
+    out.push_back('}');
+}
+
 std::string to_string(const Value& v) {
     std::string out;
     append_value(out, v);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <gtest/gtest.h>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -211,6 +212,72 @@ TEST(JsonWriter, PrettyRecordAtDepth) {
     out.clear();
     append_record_pretty(out, schema, none, 2, 1);
     EXPECT_EQ(out, "{}");
+}
+
+TEST(JsonWriter, CompactRecordsAreTheBytesOfAppendRecord) {
+    // Rows of every kind the fast path takes and every one it hands to the general path
+    // (escapes, bytes that are not UTF-8, number text that is not JSON, lists, absent and
+    // non-finite values), mixed at random, appended after text already in the buffer.
+    Schema schema({"id", "we\"ird\nkey", "s", "x", "\xC3\xA9t\xC3\xA9"});
+    const std::vector<std::string> keys = encoded_keys(schema);
+    const std::vector<std::string> texts = {"",
+                                            "plain",
+                                            "caf\xC3\xA9 \xE2\x82\xAC",
+                                            "a\"b",
+                                            "back\\slash",
+                                            "tab\there",
+                                            std::string("nul\0x", 5),
+                                            "bad \xFF byte",
+                                            "cut \xE2\x82",
+                                            "\x7F del",
+                                            std::string(100, 'z') + "\"",
+                                            std::string(40, 'q')};
+    const std::vector<std::string> numbers = {"0", "-1.50", "1e3", "+1", ".5", "1e999", "12.", "7"};
+    const Value items[] = {Value::integer(1), Value::string("i\"j")};
+    Arena arena;
+    std::mt19937 rng(20261206);
+    const auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+    const auto value = [&]() -> Value {
+        switch (pick(9)) {
+        case 0:
+            return Value::absent();
+        case 1:
+            return Value::null();
+        case 2:
+            return Value::boolean(pick(2) == 0);
+        case 3:
+            return Value::integer(pick(2) ? std::numeric_limits<std::int64_t>::min()
+                                          : static_cast<std::int64_t>(rng()) - 2'000'000'000);
+        case 4: {
+            const double ds[] = {0.1,       -2.0,         1e300,
+                                 -5e-324,   std::nan(""), std::numeric_limits<double>::infinity(),
+                                 123456.789};
+            return Value::real(ds[pick(7)]);
+        }
+        case 5:
+            return Value::number_text(arena.copy(numbers[pick(numbers.size())]));
+        case 6:
+            return Value::array(items, 2);
+        default:
+            return Value::string(arena.copy(texts[pick(texts.size())]));
+        }
+    };
+    int fast_rows = 0;
+    for (int n = 0; n < 5000; ++n) {
+        Value row[5];
+        bool plain = true;
+        for (Value& v : row) {
+            v = value();
+            if (v.kind() == Kind::Array) plain = false;
+        }
+        std::string want = "prefix,";
+        append_record(want, schema, row);
+        std::string got = "prefix,";
+        append_record_compact(got, row, keys);
+        ASSERT_EQ(got, want) << "row " << n;
+        fast_rows += plain;
+    }
+    EXPECT_GT(fast_rows, 1000); // both paths were taken many times
 }
 
 TEST(JsonWriter, AppendsToExistingText) {

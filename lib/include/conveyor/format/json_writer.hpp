@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 /// Writing JSON text straight into a growing buffer (no iostreams, no intermediate DOM).
 /// Strings are escaped per RFC 8259; bytes that are not valid UTF-8 are replaced by U+FFFD so
@@ -25,6 +26,14 @@ void append_value_pretty(std::string& out, const Value& v, int indent, int depth
 void append_record(std::string& out, const Schema& schema, std::span<const Value> row);
 void append_record_pretty(std::string& out, const Schema& schema, std::span<const Value> row,
                           int indent, int depth);
+
+/// A schema's field names as append_record_compact takes them: each written once as `"name":`.
+std::vector<std::string> encoded_keys(const Schema& schema);
+/// The bytes append_record writes, with the names encoded beforehand (encoded_keys(schema)).
+/// Rows of scalars whose strings need no escapes are written through one reservation (the
+/// common case: a tenth of the calls per field); any other row takes the general path.
+void append_record_compact(std::string& out, std::span<const Value> row,
+                           std::span<const std::string> keys);
 
 /// Compact JSON text of one value.
 std::string to_string(const Value& v);
