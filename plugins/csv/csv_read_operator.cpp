@@ -162,7 +162,7 @@ Result<bool> CsvReadOperator::next(Emitter& out) {
     return next_serial(out);
 }
 
-Result<bool> CsvReadOperator::next_serial(Emitter& out) {
+Result<bool> CsvReadOperator::next_serial(Emitter& out, bool stretch) {
     // A graceful stop needs nothing here: the input then reports its end, and the complete
     // records already read still go out.
     Batch batch = pending_ ? std::move(*pending_) : Batch(schema_, batch_size_);
@@ -199,7 +199,7 @@ Result<bool> CsvReadOperator::next_serial(Emitter& out) {
         if (*fetched == CsvReader::Fetch::WouldWait) break;
         if (*fetched == CsvReader::Fetch::End) {
             // The limit of a stretch read for a chunked read, or the end of the input.
-            (reader_.at_limit() && in_stretch_ ? stretch_ended_ : done_) = true;
+            (reader_.at_limit() && stretch ? stretch_ended_ : done_) = true;
             break;
         }
         if (fields_.size() != width_) {
@@ -271,31 +271,55 @@ void CsvReadOperator::start_chunks() {
     // Progress counts the chunks' bytes as their records go out: what the serial reader read
     // ahead of its position is read again by them.
     if (metrics_) metrics_->bytes_read.fetch_sub(reader_.buffered(), std::memory_order_relaxed);
-    // Two chunks a worker in flight: each has the next one queued when it finishes one, and
-    // memory stays a few chunks.
-    chunks_ = std::make_unique<ChunkedReader>(
+    chunks_ = std::make_unique<ChunkedSource<ChunkBatch>>(
         [setup = std::shared_ptr<const ChunkSetup>(std::move(setup))](
             InputFile in, std::uint64_t start, bool exact, std::optional<std::uint64_t> limit) {
             return parse_chunk(*setup, std::move(in), start, exact, limit);
         },
-        reader_.file(), *pool_, 2 * pool_->size(), chunk_size_, from, reader_.next_line(),
-        share_end_);
+        reader_.file(), *pool_, chunk_size_, from, reader_.next_line(), share_end_, run_, metrics_);
 }
 
-void CsvReadOperator::emit_ready(Emitter& out) {
-    ChunkBatch b = std::move(ready_.front());
-    ready_.pop_front();
-    records_ += b.batch.rows();
-    if (b.skipped != 0) {
-        if (skipped_ == 0) first_skipped_ = b.first_skipped;
-        skipped_ += b.skipped;
+/// What ChunkedSource asks of csv.read (stage/chunked_source.hpp).
+struct CsvReadOperator::ChunkHooks {
+    CsvReadOperator& op;
+
+    void emit(ChunkBatch&& b, Emitter& out) const {
+        op.records_ += b.batch.rows();
+        if (b.skipped != 0) {
+            if (op.skipped_ == 0) op.first_skipped_ = b.first_skipped;
+            op.skipped_ += b.skipped;
+        }
+        op.consumed_mark_ = b.end_offset;
+        op.emitted_up_to(b.end_offset, b.end_line);
+        if (op.metrics_)
+            op.metrics_->bytes_read.fetch_add(b.batch.payload_bytes(), std::memory_order_relaxed);
+        if (!b.batch.empty()) out.emit(std::move(b.batch));
     }
-    consumed_mark_ = b.end_offset;
-    emitted_up_to(b.end_offset, b.end_line);
-    if (metrics_)
-        metrics_->bytes_read.fetch_add(b.batch.payload_bytes(), std::memory_order_relaxed);
-    if (!b.batch.empty()) out.emit(std::move(b.batch));
-}
+    Status seek_serial(std::uint64_t offset, std::uint64_t line,
+                       std::optional<std::uint64_t> limit) const {
+        CONVEYOR_TRY(op.reader_.resume_at(offset, line));
+        op.reader_.set_limit(limit.value_or(std::numeric_limits<std::uint64_t>::max()));
+        op.consumed_mark_ = offset;
+        return {};
+    }
+    Result<StretchRead> read_serial(Emitter& out) const {
+        Result<bool> more = op.next_serial(out, true);
+        if (!more) return std::move(more).error();
+        if (!*more) return StretchRead::InputEnded;
+        if (!op.stretch_ended_) return StretchRead::More;
+        op.stretch_ended_ = false;
+        return StretchRead::Ended;
+    }
+    /// Nothing is taken off bytes_read (as before ChunkedSource): what the reader read past
+    /// this point to find it (up to block_size / 8) stays counted, once a stretch.
+    StretchEnd stretch_ended() const {
+        return {op.reader_.bytes_consumed(), op.reader_.next_line(), 0};
+    }
+    Status finish() const {
+        op.done_ = true;
+        return op.end_of_input();
+    }
+};
 
 Result<bool> CsvReadOperator::next_chunked(Emitter& out) {
     if (!chunks_) {
@@ -316,38 +340,7 @@ Result<bool> CsvReadOperator::next_chunked(Emitter& out) {
             return true;
         }
     }
-    for (;;) {
-        if (!ready_.empty()) {
-            emit_ready(out);
-            return true;
-        }
-        if (in_stretch_) {
-            Result<bool> more = next_serial(out);
-            if (!more || !*more) return more; // failed, or the input ended
-            if (stretch_ended_) {
-                in_stretch_ = stretch_ended_ = false;
-                chunks_->resume_at(reader_.bytes_consumed(), reader_.next_line());
-            }
-            return true;
-        }
-        // After a stop request the source ends soon, as the serial reader does at the end of
-        // its block: the chunks parsed ahead are not passed on (a resumed run reads them).
-        if (chunks_end_ || (run_ && run_->stop_requested())) {
-            done_ = true;
-            CONVEYOR_TRY(end_of_input());
-            return false;
-        }
-        ChunkedReader::Step step = chunks_->next();
-        for (ChunkBatch& b : step.batches)
-            ready_.push_back(std::move(b));
-        chunks_end_ = step.end;
-        if (step.serial) {
-            CONVEYOR_TRY(reader_.resume_at(step.offset, step.line));
-            reader_.set_limit(step.limit.value_or(std::numeric_limits<std::uint64_t>::max()));
-            consumed_mark_ = step.offset;
-            in_stretch_ = true;
-        }
-    }
+    return chunks_->next(out, ChunkHooks{*this});
 }
 
 Result<std::string> CsvReadOperator::checkpoint(const Checkpoint& /*cp*/) {

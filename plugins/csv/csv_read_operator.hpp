@@ -1,22 +1,17 @@
 #pragma once
 
+#include "conveyor/stage/chunked_source.hpp"
 #include "conveyor/stage/stage.hpp"
 #include "csv_chunks.hpp"
 #include "csv_read.hpp"
 #include "csv_reader.hpp"
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-namespace conveyor {
-class RunContext;
-class WorkPool;
-} // namespace conveyor
 
 namespace conveyor::plugins::csv {
 
@@ -57,14 +52,15 @@ public:
     Result<std::string> checkpoint(const Checkpoint& cp) override;
 
 private:
-    /// One batch from the serial reader. At the reader's limit (a stretch of a chunked read)
-    /// it sets stretch_ended_ instead of ending the input.
-    Result<bool> next_serial(Emitter& out);
+    /// What ChunkedSource asks of csv.read: emit a chunk's batch, run the serial reader.
+    struct ChunkHooks;
+
+    /// One batch from the serial reader. At the reader's limit in a `stretch` of a chunked
+    /// read it sets stretch_ended_ instead of ending the input.
+    Result<bool> next_serial(Emitter& out, bool stretch = false);
     /// next() of a chunked read.
     Result<bool> next_chunked(Emitter& out);
     void start_chunks();
-    /// Emits the first ready chunk batch and moves the position past it.
-    void emit_ready(Emitter& out);
     Error ragged_error() const;
     /// Finds the columns of `types` in the schema: a name that is not there is a config error.
     Status resolve_types();
@@ -103,15 +99,12 @@ private:
     StageMetrics* metrics_ = nullptr;
     RunContext* run_ = nullptr;
 
-    // A chunked read (use_workers): the chunks, their batches not emitted yet, and whether
-    // the serial reader is reading a stretch (up to its limit) instead.
+    // A chunked read (use_workers), and whether the serial reader reached the limit of a
+    // stretch it read for it.
     WorkPool* pool_ = nullptr;
     std::uint64_t chunk_size_ = 0;
-    std::unique_ptr<ChunkedReader> chunks_;
-    std::deque<ChunkBatch> ready_;
-    bool in_stretch_ = false;
+    std::unique_ptr<ChunkedSource<ChunkBatch>> chunks_;
     bool stretch_ended_ = false;
-    bool chunks_end_ = false; ///< nothing follows the ready batches and the stretch
     /// read_share(): where the shard's byte range ends (the next shard's first record).
     std::optional<std::uint64_t> share_end_;
     /// resume(): the position reading goes on from (read_share() then keeps it).

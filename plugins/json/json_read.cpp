@@ -10,6 +10,7 @@
 #include "conveyor/io/record_ranges.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/stage/checkpoint_text.hpp"
+#include "conveyor/stage/chunked_source.hpp"
 #include "conveyor/stage/file_sequence.hpp"
 #include "conveyor/stage/following_source.hpp"
 #include "conveyor/stage/shard_filter.hpp"
@@ -20,7 +21,6 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <deque>
 #include <fmt/format.h>
 #include <optional>
 #include <tuple>
@@ -259,14 +259,14 @@ private:
         setup.batch_size = batch_size_;
         setup.block_size = splitter_.block_size();
         if (types_) setup.types = *types_;
-        // Two chunks a worker in flight: each has the next one queued when it finishes one.
-        chunks_ = std::make_unique<ChunkedReader>(
+        chunks_ = std::make_unique<ChunkedSource<ChunkBatch>>(
             [setup = std::make_shared<const ChunkSetup>(std::move(setup))](
                 InputFile in, std::uint64_t start, bool exact, std::optional<std::uint64_t> until) {
                 return parse_chunk(*setup, std::move(in), start, exact, until);
             },
-            splitter_.file(), *pool_, 2 * pool_->size(), chunk_size_, from, before_.line,
-            limit == UINT64_MAX ? std::nullopt : std::optional<std::uint64_t>(limit));
+            splitter_.file(), *pool_, chunk_size_, from, before_.line,
+            limit == UINT64_MAX ? std::nullopt : std::optional<std::uint64_t>(limit), run_,
+            metrics_);
     }
 
     /// next() of a chunked read: the chunks' batches in file order, and the serial reader for
@@ -280,55 +280,49 @@ private:
                 return next_serial(out);
             }
         }
-        for (;;) {
-            if (!ready_.empty()) {
-                ChunkBatch b = std::move(ready_.front());
-                ready_.pop_front();
-                records_ += b.batch.rows();
-                emitted_ =
-                    JsonSplitter::Mark{b.end_offset, b.end_line, b.end_column, ArrayState::Start};
-                if (metrics_)
-                    metrics_->bytes_read.fetch_add(b.end_offset - consumed_mark_,
-                                                   std::memory_order_relaxed);
-                consumed_mark_ = b.end_offset;
-                out.emit(std::move(b.batch));
-                return true;
-            }
-            if (in_stretch_) {
-                Result<bool> more = next_serial(out);
-                if (!more || *more) return more; // failed, or more of the stretch to read
-                // The stretch ended at its limit (or the input's end): chunks go on there.
-                in_stretch_ = false;
-                if (chunks_end_) return false;
-                finished_ = false;
-                const JsonSplitter::Mark at = splitter_.mark();
-                chunks_->resume_at(at.offset, at.line);
-                if (metrics_)
-                    metrics_->bytes_read.fetch_sub(splitter_.read_end() - at.offset,
-                                                   std::memory_order_relaxed);
-                consumed_mark_ = at.offset;
-                return true;
-            }
-            // After a stop request the source ends soon, as the serial reader does at the end
-            // of its block: the chunks parsed ahead are not passed on (a resumed run reads them).
-            if (chunks_end_ || (run_ && run_->stop_requested())) {
-                finished_ = true;
-                return false;
-            }
-            ChunkedReader::Step step = chunks_->next();
-            for (ChunkBatch& b : step.batches)
-                ready_.push_back(std::move(b));
-            chunks_end_ = step.end;
-            if (step.serial) {
-                JsonSplitter::Mark at;
-                at.offset = step.offset;
-                at.line = step.line;
-                CONVEYOR_TRY(splitter_.resume_at(at));
-                splitter_.set_limit(step.limit.value_or(UINT64_MAX));
-                in_stretch_ = true;
-            }
-        }
+        return chunks_->next(out, ChunkHooks{*this});
     }
+
+    /// What ChunkedSource asks of json.read (stage/chunked_source.hpp).
+    struct ChunkHooks {
+        JsonReadOperator& op;
+
+        void emit(ChunkBatch&& b, Emitter& out) const {
+            op.records_ += b.batch.rows();
+            op.emitted_ =
+                JsonSplitter::Mark{b.end_offset, b.end_line, b.end_column, ArrayState::Start};
+            if (op.metrics_)
+                op.metrics_->bytes_read.fetch_add(b.end_offset - op.consumed_mark_,
+                                                  std::memory_order_relaxed);
+            op.consumed_mark_ = b.end_offset;
+            out.emit(std::move(b.batch));
+        }
+        Status seek_serial(std::uint64_t offset, std::uint64_t line,
+                           std::optional<std::uint64_t> limit) const {
+            JsonSplitter::Mark at;
+            at.offset = offset;
+            at.line = line;
+            CONVEYOR_TRY(op.splitter_.resume_at(at));
+            op.splitter_.set_limit(limit.value_or(UINT64_MAX));
+            return {};
+        }
+        /// The serial reader ends its input at the stretch's limit.
+        Result<StretchRead> read_serial(Emitter& out) const {
+            Result<bool> more = op.next_serial(out);
+            if (!more) return std::move(more).error();
+            return *more ? StretchRead::More : StretchRead::Ended;
+        }
+        StretchEnd stretch_ended() const {
+            op.finished_ = false;
+            const JsonSplitter::Mark at = op.splitter_.mark();
+            op.consumed_mark_ = at.offset;
+            return {at.offset, at.line, op.splitter_.read_end() - at.offset};
+        }
+        Status finish() const {
+            op.finished_ = true;
+            return {};
+        }
+    };
 
     const FieldTypes* types_ = nullptr;
 
@@ -420,15 +414,11 @@ private:
     JsonSplitter::Mark emitted_;
     std::uint64_t records_ = 0;
 
-    // A chunked read (use_workers): the chunks, their batches not emitted yet, and whether the
-    // serial reader is reading a stretch of them.
+    // A chunked read (use_workers).
     WorkPool* pool_ = nullptr;
     RunContext* run_ = nullptr;
     std::uint64_t chunk_size_ = 0;
-    std::unique_ptr<ChunkedReader> chunks_;
-    std::deque<ChunkBatch> ready_;
-    bool in_stretch_ = false;
-    bool chunks_end_ = false;         ///< nothing follows the ready batches and the stretch
+    std::unique_ptr<ChunkedSource<ChunkBatch>> chunks_;
     std::uint64_t consumed_mark_ = 0; ///< progress counted up to here
 };
 
