@@ -310,10 +310,10 @@ struct CsvReadOperator::ChunkHooks {
         op.stretch_ended_ = false;
         return StretchRead::Ended;
     }
-    /// Nothing is taken off bytes_read (as before ChunkedSource): what the reader read past
-    /// this point to find it (up to block_size / 8) stays counted, once a stretch.
+    /// What the reader read past this point (to find it) is read again by the chunks: it
+    /// comes off bytes_read, so that a file is counted once however many stretches it had.
     StretchEnd stretch_ended() const {
-        return {op.reader_.bytes_consumed(), op.reader_.next_line(), 0};
+        return {op.reader_.bytes_consumed(), op.reader_.next_line(), op.reader_.buffered()};
     }
     Status finish() const {
         op.done_ = true;

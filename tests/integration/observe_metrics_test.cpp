@@ -193,5 +193,57 @@ TEST(ObserveMetrics, TextfileWithoutPromSuffixIsWrittenWithAWarning) {
     EXPECT_TRUE(test::file_exists(dir.file("m.txt")));
 }
 
+TEST(ObserveMetrics, BytesReadOfAChunkedReadWithRecordErrorsIsTheFileSize) {
+    // csv.read and json.read on two workers in small chunks, with rows the serial reader must
+    // read (to dead-letter them) in many chunks: each byte of the file is counted once, though
+    // the serial reader reads ahead of where the chunks take over again.
+    TempDir dir;
+    std::string csv = "id,a,b\n";
+    std::string jsonl;
+    for (int i = 0; i < 20000; ++i) {
+        const std::string n = std::to_string(i);
+        csv += i % 700 == 3 ? n + ",short\n" : n + "," + std::string(1 + i % 13, 'x') + ",7\n";
+        jsonl += i % 700 == 3
+                     ? "{\"id\":" + n + ",}\n"
+                     : "{\"id\":" + n + ",\"a\":\"" + std::string(1 + i % 13, 'x') + "\"}\n";
+    }
+    dir.write("in.csv", csv);
+    dir.write("in.jsonl", jsonl);
+    dir.write("p.toml", R"([global]
+workers = 2
+[error_handling]
+strategy = "continue"
+[[stages]]
+id = "c"
+function = "csv.read"
+[stages.config]
+path = "in.csv"
+chunk_size = 4096
+[[stages]]
+id = "j"
+function = "json.read"
+[stages.config]
+path = "in.jsonl"
+format = "jsonl"
+[[stages]]
+id = "out"
+function = "json.write"
+inputs = ["c", "j"]
+[stages.config]
+path = "out.jsonl"
+)");
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    auto r = test::run_conveyor({"run", "p.toml", "-q", "--metrics-textfile", "m.prom"}, o);
+    ASSERT_EQ(r.exit_code, 3) << r.err; // completed with failed records
+    const test::PromText fin = test::parse_prometheus(test::read_file(dir.file("m.prom")));
+    ASSERT_EQ(fin.error, "");
+    EXPECT_EQ(fin.value("conveyor_bytes_read_total{pipeline=\"p\",stage=\"c\"}"),
+              static_cast<double>(csv.size()));
+    EXPECT_EQ(fin.value("conveyor_bytes_read_total{pipeline=\"p\",stage=\"j\"}"),
+              static_cast<double>(jsonl.size()));
+    EXPECT_EQ(fin.value("conveyor_records_out_total{pipeline=\"p\",stage=\"c\"}"), 20000 - 29);
+}
+
 } // namespace
 } // namespace conveyor
