@@ -21,8 +21,13 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace conveyor::plugins::csv {
 
@@ -134,6 +139,12 @@ private:
     void write_header();
     void append_field(const Value& v, bool only_column);
     void append_text(std::string_view s);
+    /// Appends a row of the header's shape through one reservation; false (with nothing
+    /// appended) when one of its fields needs append_field: a quote to double inside a text,
+    /// a list or an object.
+    bool append_row_fast(std::span<const Value> row);
+    /// Whether `s` holds a byte that makes a field quoted (delimiter, quote, CR, LF).
+    [[nodiscard]] bool must_quote(std::string_view s) const noexcept;
     Status flush();
     Error unknown_field_error(std::string_view field) const;
 
@@ -239,6 +250,7 @@ Status CsvWriteOperator::write_batch(const Batch& batch) {
             }
         }
         if (width == 0) continue;
+        if (m.identity && width > 1 && append_row_fast(row)) continue;
         for (std::size_t c = 0; c < width; ++c) {
             if (c) buf_.push_back(delimiter);
             if (m.identity) {
@@ -308,6 +320,130 @@ void CsvWriteOperator::append_field(const Value& v, bool only_column) {
     }
 }
 
+inline bool CsvWriteOperator::must_quote(std::string_view s) const noexcept {
+    // The bytes that need quoting are exactly the delimiter, the quote, CR and LF: compared
+    // 16 bytes at a time (SSE2), then 8 (one word: a zero byte of x ^ c is a match), then one.
+    const char* p = s.data();
+    const char* const end = p + s.size();
+#if defined(__SSE2__)
+    const __m128i d16 = _mm_set1_epi8(config_.delimiter);
+    const __m128i q16 = _mm_set1_epi8(config_.quote);
+    const __m128i lf16 = _mm_set1_epi8('\n');
+    const __m128i cr16 = _mm_set1_epi8('\r');
+    while (end - p >= 16) {
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        const __m128i hit =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, d16), _mm_cmpeq_epi8(x, q16)),
+                         _mm_or_si128(_mm_cmpeq_epi8(x, lf16), _mm_cmpeq_epi8(x, cr16)));
+        if (_mm_movemask_epi8(hit) != 0) return true;
+        p += 16;
+    }
+#endif
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+    const auto zero_byte = [](std::uint64_t x) { return (x - kOnes) & ~x & kHighs; };
+    const std::uint64_t d8 = kOnes * static_cast<unsigned char>(config_.delimiter);
+    const std::uint64_t q8 = kOnes * static_cast<unsigned char>(config_.quote);
+    while (end - p >= 8) {
+        std::uint64_t x = 0;
+        std::memcpy(&x, p, 8);
+        if (zero_byte(x ^ d8) | zero_byte(x ^ q8) | zero_byte(x ^ (kOnes * '\n')) |
+            zero_byte(x ^ (kOnes * '\r')))
+            return true;
+        p += 8;
+    }
+    for (; p < end; ++p)
+        if (needs_quote_[static_cast<unsigned char>(*p)]) return true;
+    return false;
+}
+
+bool CsvWriteOperator::append_row_fast(std::span<const Value> row) {
+    // The most bytes each field can take: text as it is or quoted, numbers as their text or
+    // at most 32 characters, the rest (lists, objects) through append_field.
+    std::size_t bound = row.size() + 1;
+    for (const Value& v : row) {
+        switch (v.kind()) {
+        case Kind::Absent:
+        case Kind::Null:
+        case Kind::Bool:
+            bound += 5;
+            break;
+        case Kind::Int:
+            bound += 20;
+            break;
+        case Kind::Double:
+            bound += v.has_number_text() ? v.number_text().size() : 32;
+            break;
+        case Kind::String:
+            bound += v.as_string().size() + 2;
+            break;
+        default:
+            return false;
+        }
+    }
+    const char quote = config_.quote;
+    const std::size_t start = buf_.size();
+    buf_.resize(start + bound);
+    char* p = buf_.data() + start;
+    for (std::size_t c = 0; c < row.size(); ++c) {
+        if (c) *p++ = config_.delimiter;
+        const Value& v = row[c];
+        switch (v.kind()) {
+        case Kind::Absent:
+        case Kind::Null:
+            break; // an empty field (the row has other fields: it is not an empty line)
+        case Kind::Bool:
+            if (v.as_bool()) {
+                std::memcpy(p, "true", 4);
+                p += 4;
+            } else {
+                std::memcpy(p, "false", 5);
+                p += 5;
+            }
+            break;
+        case Kind::Int:
+            p = std::to_chars(p, p + 20, v.as_int()).ptr;
+            break;
+        case Kind::Double: {
+            if (v.has_number_text()) {
+                const std::string_view t = v.number_text();
+                std::memcpy(p, t.data(), t.size());
+                p += t.size();
+                break;
+            }
+            const double d = v.as_double();
+            if (!std::isfinite(d)) break; // empty, like null
+            char* const at = p;
+            p = std::to_chars(p, p + 30, d).ptr;
+            const auto n = static_cast<std::size_t>(p - at);
+            if (std::memchr(at, '.', n) == nullptr && std::memchr(at, 'e', n) == nullptr) {
+                *p++ = '.'; // as json::append_double: an integral double keeps its point
+                *p++ = '0';
+            }
+            break;
+        }
+        case Kind::String: {
+            const std::string_view t = v.as_string();
+            const bool quoted = t.empty() || must_quote(t);
+            if (quoted && !t.empty() && std::memchr(t.data(), quote, t.size()) != nullptr) {
+                buf_.resize(start); // a quote to double: append_field's way
+                return false;
+            }
+            if (quoted) *p++ = quote;
+            if (!t.empty()) std::memcpy(p, t.data(), t.size());
+            p += t.size();
+            if (quoted) *p++ = quote;
+            break;
+        }
+        default:
+            break; // not reached: the bound loop returned
+        }
+    }
+    *p++ = '\n';
+    buf_.resize(static_cast<std::size_t>(p - buf_.data()));
+    return true;
+}
+
 // Quotes a field only when it must be (delimiter, quote, CR or LF inside). The empty string is
 // written as "" so that it reads back as an empty string rather than as null.
 void CsvWriteOperator::append_text(std::string_view s) {
@@ -317,14 +453,7 @@ void CsvWriteOperator::append_text(std::string_view s) {
         buf_.push_back(quote);
         return;
     }
-    bool quoted = false;
-    for (const char c : s) {
-        if (needs_quote_[static_cast<unsigned char>(c)]) {
-            quoted = true;
-            break;
-        }
-    }
-    if (!quoted) {
+    if (!must_quote(s)) {
         buf_.append(s);
         return;
     }
