@@ -9,7 +9,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
 
 namespace conveyor::test {
@@ -38,8 +37,8 @@ bool answers(int port, const std::string& request, const std::string& expect, in
 }
 
 LoopbackServer::LoopbackServer(std::string scheme, std::vector<std::string> argv,
-                               std::string request, std::string expect,
-                               const std::string& install_hint)
+                               const std::string& ready_line, const std::string& request,
+                               const std::string& expect, const std::string& install_hint)
     : scheme_(std::move(scheme)) {
     if (!std::filesystem::exists(argv.at(0))) {
         error_ = argv[0] + " is not installed: " + install_hint + " (see .ci/run)";
@@ -53,21 +52,20 @@ LoopbackServer::LoopbackServer(std::string scheme, std::vector<std::string> argv
         if (const auto at = a.find("{dir}"); at != std::string::npos) a.replace(at, 5, dir_.path());
     }
     const std::string log = dir_.file("server.log");
-    pid_ = spawn_server(argv, log, SIGKILL);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!answers(port_, request, expect, 1000)) {
-        int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            pid_ = -1;
-            error_ = argv[0] + " exited before answering: " + read_file(log);
-            break;
-        }
-        if (std::chrono::steady_clock::now() > deadline) {
-            error_ = argv[0] + " did not answer on port " + std::to_string(port_) + " within 30 s";
-            break;
-        }
-        // Polling a port that does not listen yet: each try fails at once.
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ServerProcess server = spawn_server(argv, log, SIGKILL);
+    pid_ = server.pid;
+    output_ = std::move(server.output);
+    if (pid_ < 0) {
+        error_ = "cannot fork to start " + argv[0];
+    } else if (!output_->wait_for(ready_line, std::chrono::seconds(30))) {
+        error_ = argv[0] +
+                 (output_->closed() ? " exited before saying \"" + ready_line + "\""
+                                    : " did not say \"" + ready_line + "\" within 30 s") +
+                 ": " + output_->so_far();
+    } else if (!answers(port_, request, expect, 10000)) {
+        // Ready by its own word: it must answer at once (one try, no retries).
+        error_ = argv[0] + " said it was ready but did not answer \"" + expect + "\" on port " +
+                 std::to_string(port_) + ": " + output_->so_far();
     }
     if (!error_.empty()) ADD_FAILURE() << error_;
 }
@@ -84,7 +82,8 @@ RedisServer::RedisServer()
     : LoopbackServer("redis",
                      {"/usr/bin/redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save",
                       "", "--appendonly", "no", "--dir", "{dir}"},
-                     "PING\r\n", "+PONG", "apt-get install -y redis-server") {}
+                     "Ready to accept connections", "PING\r\n", "+PONG",
+                     "apt-get install -y redis-server") {}
 
 std::string LoopbackServer::url(const std::string& name) const {
     return scheme_ + "://127.0.0.1:" + std::to_string(port_) + "/" + name;
@@ -94,7 +93,7 @@ NatsServer::NatsServer()
     : LoopbackServer(
           "nats",
           {"/usr/sbin/nats-server", "-a", "127.0.0.1", "-p", "{port}", "-js", "-sd", "{dir}/js"},
-          "PING\r\n", "INFO", "apt-get install -y nats-server") {}
+          "Server is ready", "PING\r\n", "INFO", "apt-get install -y nats-server") {}
 
 std::unique_ptr<LoopbackServer> start_queue_engine(const std::string& engine) {
     if (engine == "redis") return std::make_unique<RedisServer>();

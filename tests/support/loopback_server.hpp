@@ -1,8 +1,9 @@
 #pragma once
 
 // A server program run by a test on a free port of 127.0.0.1 (redis-server, nats-server): its
-// own temporary directory, output to a log there, ready once it answers on its port (polled
-// with a deadline, never a sleep), killed and removed when the object goes. The server gets
+// own temporary directory, output to a log there, ready once it prints its readiness line (read
+// from its output through a pipe, with a deadline) and then answers on its port, killed and
+// removed when the object goes. The server gets
 // SIGKILL if the test process dies first, so a crashed test leaves no server behind. Never
 // skipped: a missing program fails the test with how to install it.
 
@@ -21,10 +22,12 @@ bool answers(int port, const std::string& request, const std::string& expect, in
 
 class LoopbackServer {
 public:
-    /// Starts `argv` (argv[0] an absolute path; "{port}" and "{dir}" in it replaced) and waits
-    /// until `request` sent to its port is answered with `expect`.
-    LoopbackServer(std::string scheme, std::vector<std::string> argv, std::string request,
-                   std::string expect, const std::string& install_hint);
+    /// Starts `argv` (argv[0] an absolute path; "{port}" and "{dir}" in it replaced), waits
+    /// until its output holds `ready_line`, then checks that `request` sent to its port is
+    /// answered with `expect`.
+    LoopbackServer(std::string scheme, std::vector<std::string> argv, const std::string& ready_line,
+                   const std::string& request, const std::string& expect,
+                   const std::string& install_hint);
     ~LoopbackServer();
     LoopbackServer(const LoopbackServer&) = delete;
     LoopbackServer& operator=(const LoopbackServer&) = delete;
@@ -42,6 +45,7 @@ private:
     std::string error_;
     int port_ = 0;
     pid_t pid_ = -1;
+    std::unique_ptr<StreamReader> output_; ///< after pid_'s reaping (in ~LoopbackServer)
 };
 
 /// redis-server with no persistence.

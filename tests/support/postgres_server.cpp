@@ -13,7 +13,6 @@
 #include <pwd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -98,28 +97,24 @@ void PostgresServer::start() {
                                            "-c",
                                            "logging_collector=off"};
     const std::string log = dir_ + "/server.log";
-    pid_ = spawn_server(argv, log, SIGQUIT, [pw] {
+    ServerProcess server = spawn_server(argv, log, SIGQUIT, [pw] {
         return !pw || (::setgid(pw->pw_gid) == 0 && ::setuid(pw->pw_uid) == 0);
     });
-    // Ready when pg_isready says so (it answers at once while nothing listens: poll it).
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    for (;;) {
-        auto ready = run_process(
-            {kBin + "pg_isready", "-q", "-h", "127.0.0.1", "-p", std::to_string(port_), "-t", "5"});
-        if (ready.exit_code == 0) break;
-        int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            pid_ = -1;
-            std::ifstream in(log);
-            error_ = "the PostgreSQL server did not start: " +
-                     std::string(std::istreambuf_iterator<char>(in), {});
-            return;
-        }
-        if (std::chrono::steady_clock::now() > deadline) {
-            error_ = "the PostgreSQL server did not accept connections within 60 s";
-            return;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    pid_ = server.pid;
+    output_ = std::move(server.output);
+    if (pid_ < 0) {
+        error_ = "cannot fork to start the PostgreSQL server";
+        return;
+    }
+    // The postmaster says so once it listens and recovery is over (logging_collector is off:
+    // its log is its stderr, read here through a pipe).
+    if (!output_->wait_for("database system is ready to accept connections",
+                           std::chrono::seconds(60))) {
+        error_ =
+            std::string(output_->closed() ? "the PostgreSQL server exited before it was ready"
+                                          : "the PostgreSQL server was not ready within 60 s") +
+            ": " + output_->so_far();
+        return;
     }
     auto setup = run_process(
         {"/usr/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p",

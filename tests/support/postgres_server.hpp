@@ -7,6 +7,9 @@
 // leaves no server behind. Never skipped: when PostgreSQL 15 is not installed, start() fails
 // with a message saying how to install it.
 
+#include "support/process.hpp"
+
+#include <memory>
 #include <string>
 #include <sys/types.h>
 
@@ -43,6 +46,7 @@ private:
     std::string error_;
     int port_ = 0;
     pid_t pid_ = -1;
+    std::unique_ptr<StreamReader> output_; ///< the postmaster's log; goes after it is reaped
 };
 
 } // namespace conveyor::test

@@ -207,46 +207,73 @@ std::string TempDir::write(const std::string& rel, const std::string& content) c
     return p;
 }
 
-FifoReader::FifoReader(std::string path) : path_(std::move(path)) {
-    // Non-blocking: no writer is needed to open, and reading never waits but in poll().
-    fd_ = ::open(path_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd_ < 0) throw std::runtime_error("cannot open the FIFO " + path_);
+StreamReader::StreamReader(int fd, const std::string& copy_to) : fd_(fd) {
+    if (!copy_to.empty())
+        copy_fd_ = ::open(copy_to.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (::pipe2(stop_, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     thread_ = std::thread([this] { read_until_closed(); });
 }
 
-FifoReader::~FifoReader() {
-    text();
-    for (int fd : {fd_, stop_[0], stop_[1]})
+StreamReader::~StreamReader() {
+    stop();
+    for (int fd : {fd_, copy_fd_, stop_[0], stop_[1]})
         if (fd >= 0) ::close(fd);
 }
 
-void FifoReader::read_until_closed() {
+void StreamReader::read_until_closed() {
     char buf[65536];
     bool stopping = false;
+    const auto finish = [this] {
+        const std::lock_guard lock(mutex_);
+        closed_ = true;
+        changed_.notify_all();
+    };
     for (;;) {
-        // Until text() is called, wait for data or the writer's close (POLLHUP comes only once
-        // a writer has been and gone); after, take what is buffered without waiting.
+        // Until stop() is called, wait for data or the writers' close (on a FIFO POLLHUP comes
+        // only once a writer has been and gone); after, take what is buffered without waiting.
         pollfd p[2] = {{fd_, POLLIN, 0}, {stop_[0], POLLIN, 0}};
         const int n = ::poll(p, stopping ? 1 : 2, stopping ? 0 : -1);
         if (n < 0) {
             if (errno == EINTR) continue;
-            return;
+            return finish();
         }
         if (p[0].revents != 0) {
             const ssize_t r = ::read(fd_, buf, sizeof buf);
             if (r > 0) {
+                if (copy_fd_ >= 0 && ::write(copy_fd_, buf, static_cast<std::size_t>(r)) < 0) {
+                    ::close(copy_fd_); // a log that cannot be written is given up, not retried
+                    copy_fd_ = -1;
+                }
+                const std::lock_guard lock(mutex_);
                 text_.append(buf, static_cast<std::size_t>(r));
+                changed_.notify_all();
                 continue;
             }
-            if (r == 0 || (errno != EAGAIN && errno != EINTR)) return; // the writer closed
+            if (r == 0 || (errno != EAGAIN && errno != EINTR)) return finish(); // writers gone
         }
-        if (stopping) return;
+        if (stopping) return finish();
         if (p[1].revents != 0) stopping = true;
     }
 }
 
-const std::string& FifoReader::text() {
+bool StreamReader::wait_for(const std::string& text, std::chrono::milliseconds deadline) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, deadline, [&] {
+        return text_.find(text) != std::string::npos || closed_;
+    }) && text_.find(text) != std::string::npos;
+}
+
+std::string StreamReader::so_far() const {
+    const std::lock_guard lock(mutex_);
+    return text_;
+}
+
+bool StreamReader::closed() const {
+    const std::lock_guard lock(mutex_);
+    return closed_;
+}
+
+const std::string& StreamReader::stop() {
     if (thread_.joinable()) {
         const char stop = 1;
         while (::write(stop_[1], &stop, 1) < 0 && errno == EINTR) {
@@ -255,6 +282,20 @@ const std::string& FifoReader::text() {
     }
     return text_;
 }
+
+namespace {
+
+/// The FIFO opened non-blocking: no writer is needed to open, and reading never waits but in
+/// poll().
+int open_fifo(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error("cannot open the FIFO " + path);
+    return fd;
+}
+
+} // namespace
+
+FifoReader::FifoReader(const std::string& path) : reader_(open_fifo(path)) {}
 
 int free_loopback_port() {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -271,19 +312,22 @@ int free_loopback_port() {
     return port;
 }
 
-pid_t spawn_server(const std::vector<std::string>& argv, const std::string& log, int death_signal,
-                   const std::function<bool()>& in_child) {
+ServerProcess spawn_server(const std::vector<std::string>& argv, const std::string& log,
+                           int death_signal, const std::function<bool()>& in_child) {
+    int out[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     const pid_t pid = ::fork();
-    if (pid != 0) return pid;
+    if (pid != 0) {
+        ::close(out[1]);
+        if (pid < 0) ::close(out[0]);
+        return {pid, pid < 0 ? nullptr : std::make_unique<StreamReader>(out[0], log)};
+    }
     if (in_child && !in_child()) ::_exit(126);
     // Set after a change of user (which clears it): the server goes with this process.
     ::prctl(PR_SET_PDEATHSIG, death_signal);
     if (::getppid() == 1) ::_exit(125);
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-    }
+    ::dup2(out[1], 1);
+    ::dup2(out[1], 2);
     std::vector<char*> args;
     for (const std::string& a : argv)
         args.push_back(const_cast<char*>(a.c_str()));

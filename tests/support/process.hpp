@@ -1,10 +1,12 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -54,38 +56,72 @@ private:
     std::string path_;
 };
 
+/// What writers put into a pipe or a FIFO, read on a thread as it comes (and appended to a file
+/// when one is named), so that a test can wait for a line: a server's "ready to accept
+/// connections". The thread is woken by data, by the writers' close or by stop(), never by a
+/// timer. Any thread may call any member.
+class StreamReader {
+public:
+    /// Takes over `fd` (the read end of a pipe, or a FIFO opened with O_NONBLOCK) and starts
+    /// reading it; what it reads is also appended to the file `copy_to` unless that is empty.
+    explicit StreamReader(int fd, const std::string& copy_to = {});
+    ~StreamReader(); ///< stop()
+    StreamReader(const StreamReader&) = delete;
+    StreamReader& operator=(const StreamReader&) = delete;
+    /// Waits until what was read holds `text` (true), or every writer has closed the stream or
+    /// `deadline` has passed (false).
+    bool wait_for(const std::string& text, std::chrono::milliseconds deadline);
+    /// Everything read so far.
+    [[nodiscard]] std::string so_far() const;
+    /// Whether every writer has closed the stream (a server that exited, say).
+    [[nodiscard]] bool closed() const;
+    /// Ends the reading and returns everything read: what is still buffered is read, then the
+    /// reading stops, even while a writer (a server's child, say) still holds the stream open.
+    const std::string& stop();
+
+private:
+    void read_until_closed();
+
+    int fd_ = -1;
+    int copy_fd_ = -1;
+    int stop_[2] = {-1, -1}; ///< a pipe: stop() writes to it to end the reading
+    mutable std::mutex mutex_;
+    std::condition_variable changed_;
+    std::string text_;    ///< guarded by mutex_ while the thread runs
+    bool closed_ = false; ///< the writers are gone; guarded by mutex_
+    std::thread thread_;
+};
+
 /// Reads the FIFO `path` on a thread until its writer closes it, as `cat path` would. The FIFO
 /// is opened for reading at once, so a writer's open() does not wait, and text() ends the
 /// reading even when no writer ever came (or the FIFO was replaced): no sleeps, no hangs.
 class FifoReader {
 public:
-    explicit FifoReader(std::string path);
-    ~FifoReader(); ///< text(), discarded
-    FifoReader(const FifoReader&) = delete;
-    FifoReader& operator=(const FifoReader&) = delete;
+    explicit FifoReader(const std::string& path);
     /// Everything written, once the writer is gone: call it after the writer closed the FIFO
     /// (e.g. its process exited); what is still buffered is read, then reading stops.
-    const std::string& text();
+    const std::string& text() { return reader_.stop(); }
 
 private:
-    void read_until_closed();
-
-    std::string path_;
-    std::string text_;
-    int fd_ = -1;
-    int stop_[2] = {-1, -1}; ///< a pipe: text() writes to it to end the reading
-    std::thread thread_;
+    StreamReader reader_;
 };
 
 std::string read_file(const std::string& path);
 /// A port of 127.0.0.1 nobody listens on right now (bound to 0, read back, closed).
 int free_loopback_port();
+/// A server started by spawn_server: its pid, and its stdout and stderr as it writes them.
+struct ServerProcess {
+    pid_t pid = -1;
+    std::unique_ptr<StreamReader> output;
+};
 /// Starts a server `argv` (argv[0] a path, or a name found in PATH) as a child whose stdout and
-/// stderr are appended to `log` and which gets `death_signal` when this process dies, so a
-/// crashed test leaves no server behind. `in_child` runs in the child first (a change of user:
-/// false ends the child with 126). The caller stops and waits for it.
-pid_t spawn_server(const std::vector<std::string>& argv, const std::string& log, int death_signal,
-                   const std::function<bool()>& in_child = {});
+/// stderr go through one pipe to the returned reader (which appends them to `log` as well), and
+/// which gets `death_signal` when this process dies, so a crashed test leaves no server behind.
+/// `in_child` runs in the child first (a change of user: false ends the child with 126). The
+/// caller waits on the output for the server's readiness line, and stops and reaps the server
+/// before the reader goes.
+ServerProcess spawn_server(const std::vector<std::string>& argv, const std::string& log,
+                           int death_signal, const std::function<bool()>& in_child = {});
 bool file_exists(const std::string& path);
 /// Names of the entries of a directory (not recursive), sorted.
 std::vector<std::string> list_dir(const std::string& path);

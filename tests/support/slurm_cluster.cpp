@@ -14,7 +14,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
 
 namespace conveyor::test {
@@ -27,17 +26,6 @@ const std::string kInstall = "the Slurm test needs munge and slurm-wlm: apt-get 
 std::string read_text(const std::string& path) {
     std::ifstream in(path);
     return {std::istreambuf_iterator<char>(in), {}};
-}
-
-/// Polls `ready` (a quick command) until it returns true or 60 s pass.
-template <class Ready>
-bool wait_until(Ready ready) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (!ready()) {
-        if (std::chrono::steady_clock::now() > deadline) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return true;
 }
 
 } // namespace
@@ -62,12 +50,23 @@ std::map<std::string, std::string> SlurmCluster::env() const {
     return {{"SLURM_CONF", dir_ + "/slurm.conf"}};
 }
 
-pid_t SlurmCluster::spawn(const std::vector<std::string>& argv, const std::string& log) {
+StreamReader* SlurmCluster::spawn(const std::vector<std::string>& argv, const std::string& log) {
     const std::string conf = dir_ + "/slurm.conf";
-    const pid_t pid = spawn_server(
+    ServerProcess daemon = spawn_server(
         argv, log, SIGTERM, [&conf] { return ::setenv("SLURM_CONF", conf.c_str(), 1) == 0; });
-    if (pid > 0) daemons_.push_back(pid);
-    return pid;
+    if (daemon.pid < 0) return nullptr;
+    daemons_.push_back(daemon.pid);
+    outputs_.push_back(std::move(daemon.output));
+    return outputs_.back().get();
+}
+
+bool SlurmCluster::wait_for(StreamReader* daemon, const std::string& line,
+                            const std::string& what) {
+    if (daemon && daemon->wait_for(line, std::chrono::seconds(60))) return true;
+    error_ = !daemon            ? "cannot fork to start " + what
+             : daemon->closed() ? what + " exited before saying \"" + line + "\"" + logs()
+                                : what + " did not say \"" + line + "\" within 60 s" + logs();
+    return false;
 }
 
 std::string SlurmCluster::logs() const {
@@ -131,34 +130,38 @@ void SlurmCluster::start() {
              << "PartitionName=test Nodes=localhost Default=YES MaxTime=INFINITE State=UP "
                 "OverSubscribe=FORCE\n";
     }
+    // Each daemon runs in the foreground, its output (copied to daemons.out) read through a
+    // pipe: the next step starts when the line saying the last one is ready has come.
     const std::string out = dir_ + "/daemons.out";
-    spawn({"/usr/sbin/munged", "--foreground", "--force", "--socket=" + socket,
-           "--key-file=" + dir_ + "/munge.key", "--log-file=" + dir_ + "/munged.log",
-           "--pid-file=" + dir_ + "/munged.pid", "--seed-file=" + dir_ + "/munged.seed"},
-          out);
-    if (!wait_until([&] {
-            return run_process({"/usr/bin/munge", "-n", "-S", socket}).exit_code == 0;
-        })) {
-        error_ = "munged did not answer within 60 s" + logs();
+    // munged listens on its socket before it says it created it.
+    if (!wait_for(
+            spawn({"/usr/sbin/munged", "--foreground", "--force", "--socket=" + socket,
+                   "--key-file=" + dir_ + "/munge.key", "--log-file=" + dir_ + "/munged.log",
+                   "--pid-file=" + dir_ + "/munged.pid", "--seed-file=" + dir_ + "/munged.seed"},
+                  out),
+            "Created socket \"" + socket + "\"", "munged"))
+        return;
+    if (const ProcessResult m = run_process({"/usr/bin/munge", "-n", "-S", socket});
+        m.exit_code != 0) {
+        error_ = "munged said it was listening but `munge -n` failed: " + m.err + logs();
         return;
     }
-    spawn({"/usr/sbin/slurmctld", "-D", "-c", "-f", dir_ + "/slurm.conf"}, out);
-    spawn({"/usr/sbin/slurmd", "-D", "-f", dir_ + "/slurm.conf", "-N", "localhost"}, out);
+    // -vv (debug) for slurmd's log of slurmctld's answer to its registration, which slurmctld
+    // sends once it has taken the node in (idle: ReturnToService=2).
+    StreamReader* ctld_out =
+        spawn({"/usr/sbin/slurmctld", "-D", "-c", "-f", dir_ + "/slurm.conf"}, out);
+    if (!wait_for(ctld_out, "Running as primary controller", "slurmctld")) return;
+    StreamReader* slurmd_out = spawn(
+        {"/usr/sbin/slurmd", "-D", "-vv", "-f", dir_ + "/slurm.conf", "-N", "localhost"}, out);
+    if (!wait_for(slurmd_out, "_handle_node_reg_resp", "slurmd")) return;
     ProcessOptions o;
     o.env = env();
     o.timeout = std::chrono::seconds(10);
-    const bool idle = wait_until([&] {
-        for (const pid_t pid : daemons_) {
-            int status = 0;
-            if (::waitpid(pid, &status, WNOHANG) == pid) return true; // reported below
-        }
-        const ProcessResult r = run_process({"/usr/bin/sinfo", "-h", "-N", "-o", "%T"}, o);
-        return r.exit_code == 0 && r.out.starts_with("idle");
-    });
     const ProcessResult r = run_process({"/usr/bin/sinfo", "-h", "-N", "-o", "%T"}, o);
-    if (!idle || !r.out.starts_with("idle"))
-        error_ = "the Slurm node did not become idle within 60 s (sinfo: " + r.out + r.err + ")" +
-                 logs();
+    if (r.exit_code != 0 || !r.out.starts_with("idle"))
+        error_ =
+            "the Slurm node was not idle once slurmctld had answered its registration (sinfo: " +
+            r.out + r.err + ")" + logs();
 }
 
 } // namespace conveyor::test

@@ -8,7 +8,10 @@
 // test's outcome. Never skipped: without root (slurmd needs it) or the packages, error() says
 // what is missing.
 
+#include "support/process.hpp"
+
 #include <map>
+#include <memory>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -29,14 +32,19 @@ public:
 
 private:
     void start();
-    /// Starts `argv` as a child whose output goes to `log`.
-    pid_t spawn(const std::vector<std::string>& argv, const std::string& log);
+    /// Starts `argv` as a child whose output goes to `log`; returns that output (null when
+    /// fork failed).
+    StreamReader* spawn(const std::vector<std::string>& argv, const std::string& log);
+    /// Waits up to 60 s for `daemon`'s output to hold `line`; false with error() set if not.
+    bool wait_for(StreamReader* daemon, const std::string& line, const std::string& what);
     /// The daemons' logs, for error().
     [[nodiscard]] std::string logs() const;
 
     std::string dir_;
     std::string error_;
     std::vector<pid_t> daemons_; ///< in start order; stopped in reverse
+    /// Their outputs, in the same order; they go after the daemons are stopped and reaped.
+    std::vector<std::unique_ptr<StreamReader>> outputs_;
 };
 
 } // namespace conveyor::test
