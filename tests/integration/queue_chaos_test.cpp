@@ -76,7 +76,8 @@ TEST_P(QueueChaos, KilledPausedAndPoisonedWorkersCommitEveryGoodChunkExactlyOnce
     auto healthy = worker(url, out, {});
 
     // The healthy worker takes chunk 1 over once B's lease runs out, and commits it.
-    ASSERT_TRUE(wait_until_committed(*q, 1, 30s)) << "chunk 1 was not taken over after B's lease";
+    ASSERT_TRUE(wait_until_committed(*healthy, *q, 1, kChunks, 30s))
+        << "chunk 1 was not taken over after B's lease";
     // B wakes up and finishes its chunk 1 (its runner pays no attention to its heartbeat, which
     // may have heard that the lease is gone): the fence stops the commit.
     paused->signal(SIGCONT);

@@ -140,7 +140,8 @@ TEST_P(QueueWorker, KilledPausedAndPoisonedWorkersCommitEveryGoodChunkOnceAndFin
     // C takes chunks 0 and 1 over once A's and B's leases run out; then B goes on.
     std::unique_ptr<queue::WorkQueue> q = open_test_queue(url);
     ASSERT_TRUE(q);
-    ASSERT_TRUE(wait_until_committed(*q, 1, 60s)) << "chunk 1 was not taken over after B's lease";
+    ASSERT_TRUE(wait_until_committed(*c, *q, 1, kChunks, 60s))
+        << "chunk 1 was not taken over after B's lease";
     b->signal(SIGCONT);
     ProcessResult rc = c->wait(60s), rb = b->wait(60s);
     EXPECT_EQ(rc.exit_code, 0) << rc.err;

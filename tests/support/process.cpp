@@ -421,6 +421,11 @@ bool Child::wait_for_stderr(const std::string& text, std::chrono::milliseconds d
                       [&](const std::string& b) { return b.find(text) != std::string::npos; });
 }
 
+bool Child::wait_for_stderr(const std::function<bool(const std::string&)>& done,
+                            std::chrono::milliseconds deadline) {
+    return read_until(err_, err_buf_, deadline, done);
+}
+
 void Child::write_stdin(const std::string& data) {
     std::size_t off = 0;
     while (off < data.size()) {

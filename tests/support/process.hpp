@@ -145,6 +145,10 @@ public:
     std::optional<std::string> read_line(std::chrono::milliseconds deadline);
     /// Reads stderr until it contains `text` (true) or the deadline passes / stderr closes.
     bool wait_for_stderr(const std::string& text, std::chrono::milliseconds deadline);
+    /// Reads stderr until `done(all of stderr read so far)` holds (true) or the deadline passes /
+    /// stderr closes.
+    bool wait_for_stderr(const std::function<bool(const std::string&)>& done,
+                         std::chrono::milliseconds deadline);
     void write_stdin(const std::string& data);
     void close_stdin();
     /// Closes the test's end of the child's stdout, as `| head` does after its lines: the

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <gtest/gtest.h>
 #include <regex>
-#include <thread>
 
 namespace conveyor::test {
 
@@ -22,17 +21,34 @@ long commits_logged(const std::string& log) {
         std::distance(std::sregex_iterator(log.begin(), log.end(), line), std::sregex_iterator()));
 }
 
-bool wait_until_committed(queue::WorkQueue& q, std::uint32_t chunk, std::chrono::seconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-        auto done = q.done();
-        if (done && std::any_of(done->begin(), done->end(),
-                                [&](const auto& d) { return d.first == chunk; }))
-            return true;
-        if (std::chrono::steady_clock::now() > deadline) return false;
-        // Each look is a round trip to the engine; the pause only spares the CPU.
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+bool wait_until_committed(Child& worker, queue::WorkQueue& q, std::uint32_t chunk,
+                          std::uint32_t chunks, std::chrono::seconds timeout) {
+    // run_worker logs "chunk I of N: committed (attempt A)" just before it acks the chunk, and
+    // its next line (the next chunk's "started", or the worker's report) only once the ack has
+    // returned, all from the worker's one main thread (the chunk's heartbeat is stopped before
+    // the commit is logged). So the line after the commit's says the queue holds the commit.
+    const std::string committed =
+        "chunk " + std::to_string(chunk) + " of " + std::to_string(chunks) + ": committed (attempt";
+    const bool acked = worker.wait_for_stderr(
+        [&](const std::string& err) {
+            const std::size_t at = err.find(committed);
+            if (at == std::string::npos) return false;
+            const std::size_t end = err.find('\n', at);
+            return end != std::string::npos && err.find('\n', end + 1) != std::string::npos;
+        },
+        timeout);
+    if (!acked) {
+        ADD_FAILURE() << "the worker did not log \"" << committed
+                      << "\" and a line after it within " << timeout.count() << " s";
+        return false;
     }
+    auto done = q.done();
+    EXPECT_TRUE(done) << done.error().to_string();
+    const bool recorded = done && std::any_of(done->begin(), done->end(),
+                                              [&](const auto& d) { return d.first == chunk; });
+    EXPECT_TRUE(recorded) << "the worker acked chunk " << chunk
+                          << " but the queue does not record it as committed";
+    return recorded;
 }
 
 } // namespace conveyor::test
