@@ -7,11 +7,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <gtest/gtest.h>
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <thread>
+#include <utility>
 #include <vector>
 
 namespace conveyor {
@@ -21,13 +22,25 @@ TEST(OrderedJobs, ResultsComeInSubmissionOrder) {
     test::ThreadWorkPool pool(3);
     OrderedJobs<int> jobs(pool, 4);
     std::vector<int> got;
+    // Every 7th job finishes after the job submitted next: it waits until that one has run. The
+    // next one is in the window before the 7th is taken, and a worker runs it (the taker, busy
+    // with the 7th, cannot), so the wait ends; its deadline only turns a bug into a failure.
+    std::shared_ptr<std::promise<void>> next_ran;
     for (int i = 0; i < 200; ++i) {
         if (jobs.full()) got.push_back(jobs.take());
-        // Later jobs finish first now and then.
-        jobs.submit([i] {
-            if (i % 7 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
-            return i;
-        });
+        if (i % 7 == 0) {
+            next_ran = std::make_shared<std::promise<void>>();
+            jobs.submit([i, ran = next_ran->get_future().share()] {
+                EXPECT_EQ(ran.wait_for(std::chrono::seconds(30)), std::future_status::ready)
+                    << "job " << i + 1 << " did not run while job " << i << " waited for it";
+                return i;
+            });
+        } else {
+            jobs.submit([i, ran = std::exchange(next_ran, nullptr)] {
+                if (ran) ran->set_value();
+                return i;
+            });
+        }
         EXPECT_LE(jobs.size(), 4u);
     }
     while (!jobs.empty())
