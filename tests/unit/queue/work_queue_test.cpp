@@ -169,7 +169,10 @@ TEST_P(Queue, RenewingKeepsTheLease) {
     auto held = take(*q, "worker");
     ASSERT_TRUE(held);
     // Renewing at a third of the lease (a worker's heartbeat) for three leases: nobody else gets
-    // the chunk. The waits are the heartbeat's period, the behaviour under test.
+    // the chunk. The sleep stays on purpose: it synchronises with nothing, it is the heartbeat's
+    // period, the behaviour under test. A lease runs out on the engine's own clock (Redis key
+    // expiry, JetStream's ack wait), so only time really passing past the lease shows that the
+    // renewals, and nothing else, kept the chunk; no event could stand in for that time.
     const auto until = std::chrono::steady_clock::now() + 1200ms;
     while (std::chrono::steady_clock::now() < until) {
         ASSERT_TRUE(q->renew(*held).value());
