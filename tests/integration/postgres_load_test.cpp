@@ -6,11 +6,16 @@
 #include "support/postgres_server.hpp"
 #include "support/process.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
+#include <cstring>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <thread>
+#include <libpq-fe.h>
+#include <poll.h>
 
 namespace conveyor {
 namespace {
@@ -19,6 +24,74 @@ using test::PostgresServer;
 using test::run_conveyor;
 using ::testing::HasSubstr;
 using ::testing::Not;
+
+/// The rows committed into a table, as the server tells them: a statement trigger adds what
+/// each INSERT or COPY put into the table to a counter row and notifies the new total, and the
+/// server delivers a notification to its listeners when (and only if) its transaction commits.
+/// So a test waits for a row count committed by another process without polling the table.
+class CommittedRows {
+public:
+    CommittedRows(const PostgresServer& pg, const std::string& table)
+        : channel_(table + "_committed") {
+        pg.psql("CREATE TABLE " + channel_ + " (n bigint NOT NULL); INSERT INTO " + channel_ +
+                " VALUES (0)");
+        pg.psql("CREATE FUNCTION " + channel_ +
+                "() RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE total bigint; BEGIN UPDATE " +
+                channel_ +
+                " SET n = n + (SELECT count(*) FROM new_rows) RETURNING n INTO total; "
+                "PERFORM pg_notify('" +
+                channel_ + "', total::text); RETURN NULL; END $$");
+        pg.psql("CREATE TRIGGER " + channel_ + " AFTER INSERT ON " + table +
+                " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION " +
+                channel_ + "()");
+        conn_ = PQconnectdb(pg.dsn().c_str());
+        if (PQstatus(conn_) != CONNECTION_OK) {
+            error_ = PQerrorMessage(conn_);
+            return;
+        }
+        PGresult* r = PQexec(conn_, ("LISTEN " + channel_).c_str());
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) error_ = PQerrorMessage(conn_);
+        PQclear(r);
+    }
+    ~CommittedRows() { PQfinish(conn_); }
+    CommittedRows(const CommittedRows&) = delete;
+    CommittedRows& operator=(const CommittedRows&) = delete;
+
+    /// Empty while the listening connection works; otherwise what went wrong.
+    [[nodiscard]] const std::string& error() const noexcept { return error_; }
+    /// The most rows known committed so far.
+    [[nodiscard]] long seen() const noexcept { return seen_; }
+
+    /// Waits until at least `rows` rows are committed (true), or `timeout` passes or the
+    /// connection fails (false).
+    bool wait_for(long rows, std::chrono::milliseconds timeout) {
+        const auto until = std::chrono::steady_clock::now() + timeout;
+        while (error_.empty()) {
+            if (PQconsumeInput(conn_) == 0) {
+                error_ = PQerrorMessage(conn_);
+                break;
+            }
+            while (PGnotify* n = PQnotifies(conn_)) {
+                seen_ = std::max(seen_, std::atol(n->extra));
+                PQfreemem(n);
+            }
+            if (seen_ >= rows) return true;
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                until - std::chrono::steady_clock::now());
+            if (left.count() <= 0) break;
+            pollfd p{PQsocket(conn_), POLLIN, 0};
+            if (::poll(&p, 1, static_cast<int>(left.count())) < 0 && errno != EINTR)
+                error_ = std::string("poll: ") + std::strerror(errno);
+        }
+        return false;
+    }
+
+private:
+    std::string channel_;
+    PGconn* conn_ = nullptr;
+    std::string error_;
+    long seen_ = 0;
+};
 
 std::string stage(const std::string& id, const std::string& function, const std::string& inputs,
                   const std::string& config) {
@@ -143,6 +216,8 @@ TEST(PostgresRun, AKilledLoadResumesWithEveryRowExactlyOnce) {
     const std::string in = dir.write("in.csv", csv);
     dir.write("p.toml", load_pipeline(pg, in, "table = \"t\"\ncommit_interval = 1000",
                                       "[global]\ncheckpoint_interval = 1000\n"));
+    CommittedRows committed(pg, "t");
+    ASSERT_EQ(committed.error(), "");
     test::ProcessOptions o;
     o.cwd = dir.path();
     int kills = 0;
@@ -154,10 +229,9 @@ TEST(PostgresRun, AKilledLoadResumesWithEveryRowExactlyOnce) {
                        : std::vector<std::string>{"run", "p.toml", "-q", "--resume"},
             o);
         // Interrupted once the table holds `at` rows (committed at checkpoints).
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-        while (std::stoi(pg.psql("SELECT count(*) FROM t")) < at &&
-               std::chrono::steady_clock::now() < deadline)
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        ASSERT_TRUE(committed.wait_for(at, std::chrono::seconds(60)))
+            << "the table did not reach " << at << " committed rows within 60 s (saw "
+            << committed.seen() << ") " << committed.error();
         child->signal(sig);
         EXPECT_EQ(child->wait().exit_code, sig == SIGKILL ? 128 + SIGKILL : 130);
         ++kills;
