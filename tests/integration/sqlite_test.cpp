@@ -6,11 +6,16 @@
 
 #include "support/process.hpp"
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstring>
+#include <filesystem>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <thread>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 
 namespace conveyor {
 namespace {
@@ -30,6 +35,45 @@ std::string sqlite(const std::string& db, const std::string& sql) {
     auto r = test::run_process({"/usr/bin/sqlite3", "-cmd", ".timeout 10000", db, sql});
     EXPECT_EQ(r.exit_code, 0) << sql << "\n" << r.err;
     return r.out;
+}
+
+/// Waits until `table` of `db` holds at least `rows` rows (true) or `timeout` passes (false),
+/// while another process writes it. SQLite tells no other process of a commit, so the rows are
+/// counted again, but only when the kernel says the writer wrote: in WAL mode (sqlite.write's)
+/// every commit is appended to DB-wal, and inotify wakes this wait at each write to that file.
+/// (A reader never writes the WAL, so the counting does not wake it.)
+bool wait_for_rows(const std::string& db, const std::string& table, int rows,
+                   std::chrono::milliseconds timeout) {
+    const std::filesystem::path path(db);
+    const std::string wal = path.filename().string() + "-wal";
+    const int fd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    EXPECT_GE(fd, 0) << std::strerror(errno);
+    if (fd < 0 || ::inotify_add_watch(fd, path.parent_path().c_str(), IN_CREATE | IN_MODIFY) < 0) {
+        ADD_FAILURE() << "inotify on " << path.parent_path() << ": " << std::strerror(errno);
+        if (fd >= 0) ::close(fd);
+        return false;
+    }
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    bool reached = false;
+    for (bool wrote = true; !reached;) {
+        if (wrote) reached = std::stol("0" + sqlite(db, "SELECT count(*) FROM " + table)) >= rows;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
+        if (reached || left.count() <= 0) break;
+        pollfd p{fd, POLLIN, 0};
+        wrote = false;
+        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+        alignas(inotify_event) char buf[4096];
+        for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) {
+            for (std::size_t at = 0; at < static_cast<std::size_t>(n);) {
+                const auto* e = reinterpret_cast<const inotify_event*>(buf + at);
+                wrote = wrote || (e->len > 0 && wal == e->name);
+                at += sizeof(inotify_event) + e->len;
+            }
+        }
+    }
+    ::close(fd);
+    return reached;
 }
 
 TEST(SqliteRun, EveryTypeReadsAsItsValueAndWritesBackWithNullsAndUnicode) {
@@ -163,10 +207,9 @@ TEST(SqliteRun, AKilledLoadResumesWithEveryRowExactlyOnce) {
             kills == 0 ? std::vector<std::string>{"run", "p.toml", "-q"}
                        : std::vector<std::string>{"run", "p.toml", "-q", "--resume"},
             o);
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-        while (std::stoi("0" + sqlite(db, "SELECT count(*) FROM t")) < at &&
-               std::chrono::steady_clock::now() < deadline)
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        // Killed once the table holds `at` rows (committed at checkpoints).
+        ASSERT_TRUE(wait_for_rows(db, "t", at, std::chrono::seconds(60)))
+            << "the table did not reach " << at << " committed rows within 60 s";
         child->signal(SIGKILL);
         EXPECT_EQ(child->wait().exit_code, 128 + SIGKILL);
         ++kills;
