@@ -186,21 +186,7 @@ TEST_F(CsvChunks, PaddedSkippedAndTypedRowsAsInASerialRead) {
 test::SourceRun resume_serially(const Stage& stage, OpenContext ctx, const std::string& position) {
     ctx.run = nullptr;
     ctx.resume = position;
-    test::SourceRun rest;
-    auto resumed = stage.open(ctx);
-    if (!resumed) {
-        rest.error = resumed.error();
-        return rest;
-    }
-    auto& op = std::get<std::unique_ptr<SourceOperator>>(resumed->op);
-    CollectingEmitter out;
-    for (;;) {
-        auto more = op->next(out);
-        for (Batch& b : out.take())
-            rest.batches.push_back(std::move(b));
-        if (!more) rest.error = more.error();
-        if (!more || !*more) return rest;
-    }
+    return {conveyor::test::run_source(stage, ctx)};
 }
 
 /// Reads with the pool, taking a checkpoint after every next(): resuming (serially) from each

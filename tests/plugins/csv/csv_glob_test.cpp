@@ -29,41 +29,17 @@ constexpr std::size_t kAll = std::numeric_limits<std::size_t>::max();
 /// the input ended, then asks for a checkpoint.
 Part read_part(const Stage& stage, std::size_t batch_size, std::optional<std::string> resume,
                std::size_t stop_after = kAll) {
-    Part part;
     OpenContext ctx;
     ctx.stage_id = "stage1";
     ctx.batch_size = batch_size;
     ctx.resume = std::move(resume);
-    auto opened = stage.open(ctx);
-    if (!opened) {
-        part.error = opened.error();
-        return part;
-    }
-    part.checkpoints = opened->checkpoints;
-    part.schema = opened->initial_schema;
-    auto& op = std::get<std::unique_ptr<SourceOperator>>(opened->op);
-    CollectingEmitter out;
-    while (part.rows.size() < stop_after) {
-        auto more = op->next(out);
-        test::SourceRun collected;
-        collected.batches = out.take();
-        for (auto& row : collected.rows())
-            part.rows.push_back(std::move(row));
-        if (!more) {
-            part.error = more.error();
-            return part;
-        }
-        if (!*more) {
-            part.ended = true;
-            break;
-        }
-    }
-    if (!part.checkpoints) return part;
-    auto position = op->checkpoint(Checkpoint{1, false});
-    EXPECT_TRUE(position) << position.error().to_string();
-    if (position) part.position = *position;
-    EXPECT_EQ(part.position.find('\n'), std::string::npos);
-    return part;
+    test::SourceRun got{conveyor::test::run_source(stage, ctx, stop_after, true)};
+    return {got.rows(),
+            std::move(got.error),
+            got.checkpoints,
+            std::move(got.schema),
+            std::move(got.position),
+            got.ended};
 }
 
 class CsvGlob : public ::testing::Test {

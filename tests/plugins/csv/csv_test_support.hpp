@@ -8,6 +8,7 @@
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/emitter.hpp"
 #include "conveyor/stage/stage.hpp"
+#include "support/source_run.hpp"
 
 #include <gtest/gtest.h>
 #include <memory>
@@ -87,13 +88,9 @@ inline std::string show(const Value& v) {
 
 using Rows = std::vector<std::vector<std::string>>;
 
-/// Everything a source produced, run to the end (or to its first error).
-struct SourceRun {
-    SchemaRef schema; ///< the schema open() announced
-    std::vector<Batch> batches;
-    std::size_t next_calls = 0;
-    std::optional<Error> error; ///< from open() or next()
-
+/// Everything a source produced, run to the end (or to its first error), with its records
+/// shown by kind.
+struct SourceRun : conveyor::test::SourceRun {
     [[nodiscard]] Rows rows() const {
         Rows out;
         for (const Batch& b : batches)
@@ -112,32 +109,12 @@ struct SourceRun {
 
 inline SourceRun run_source(const Stage& stage, std::size_t batch_size = 1024,
                             RunContext* run = nullptr, StageMetrics* metrics = nullptr) {
-    SourceRun result;
     OpenContext ctx;
     ctx.stage_id = "stage1";
     ctx.batch_size = batch_size;
     ctx.run = run;
     ctx.metrics = metrics;
-    auto opened = stage.open(ctx);
-    if (!opened) {
-        result.error = opened.error();
-        return result;
-    }
-    result.schema = opened->initial_schema;
-    auto& op = std::get<std::unique_ptr<SourceOperator>>(opened->op);
-    CollectingEmitter out;
-    for (;;) {
-        ++result.next_calls;
-        auto more = op->next(out);
-        for (Batch& b : out.take())
-            result.batches.push_back(std::move(b));
-        if (!more) {
-            result.error = more.error();
-            break;
-        }
-        if (!*more) break;
-    }
-    return result;
+    return {conveyor::test::run_source(stage, ctx)};
 }
 
 /// Captures what is logged while it lives (added to the default logger's sinks).

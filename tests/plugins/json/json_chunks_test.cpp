@@ -93,29 +93,8 @@ protected:
         ctx.batch_size = batch;
         ctx.run = &run;
         ctx.errors = errors;
-        Read r;
-        Result<OpenedStage> opened = stage.open(ctx);
-        if (!opened) {
-            r.error = opened.error();
-            return r;
-        }
-        auto& op = std::get<std::unique_ptr<SourceOperator>>(opened->op);
-        CollectingEmitter out;
-        for (int calls = 0; calls < 1000000; ++calls) {
-            Result<bool> more = op->next(out);
-            std::vector<Batch> batches = out.take();
-            for (const Batch& b : batches)
-                EXPECT_LE(b.rows(), batch);
-            r.batches += batches.size();
-            r.records += test_util::to_jsonl(batches);
-            if (!more) {
-                r.error = more.error();
-                return r;
-            }
-            if (!*more) return r;
-        }
-        ADD_FAILURE() << "the source does not end";
-        return r;
+        conveyor::test::SourceRun got = conveyor::test::run_source(stage, ctx);
+        return {test_util::to_jsonl(got.batches), std::move(got.error), got.batches.size()};
     }
 
     conveyor::test::TempDir dir_;
@@ -294,20 +273,8 @@ Read resume_serially(const Stage& stage, const std::string& position) {
     ctx.stage_id = "read";
     ctx.batch_size = 4;
     ctx.resume = position;
-    Read rest;
-    auto resumed = stage.open(ctx);
-    if (!resumed) {
-        rest.error = resumed.error();
-        return rest;
-    }
-    auto& op = std::get<std::unique_ptr<SourceOperator>>(resumed->op);
-    CollectingEmitter out;
-    for (;;) {
-        auto more = op->next(out);
-        rest.records += test_util::to_jsonl(out.take());
-        if (!more) rest.error = more.error();
-        if (!more || !*more) return rest;
-    }
+    conveyor::test::SourceRun rest = conveyor::test::run_source(stage, ctx);
+    return {test_util::to_jsonl(rest.batches), std::move(rest.error), rest.batches.size()};
 }
 
 /// Reads with the pool, taking a checkpoint after every next(): resuming (serially) from each

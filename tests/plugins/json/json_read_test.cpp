@@ -118,7 +118,7 @@ TEST(JsonRead, HeterogeneousKeysBecomeAbsentFields) {
     EXPECT_EQ(b.at(3, 3).as_int(), 7);
     EXPECT_EQ(to_jsonl(r->batches),
               "{\"a\":1,\"b\":2}\n{\"a\":3}\n{\"a\":4,\"c\":5,\"b\":6}\n{\"d\":7}\n");
-    EXPECT_EQ(names(r->initial_schema), (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(names(r->schema), (std::vector<std::string>{"a", "b"}));
 }
 
 TEST(JsonRead, ConflictingKeyOrderStartsANewBatch) {
@@ -212,7 +212,7 @@ TEST(JsonRead, EmptyInputs) {
         auto r = read_file(dir.write(name, text), format, 2);
         ASSERT_TRUE(r.ok()) << name << ": " << r.error().to_string();
         EXPECT_TRUE(r->batches.empty()) << name;
-        EXPECT_EQ(r->initial_schema, nullptr) << name;
+        EXPECT_EQ(r->schema, nullptr) << name;
     }
 }
 

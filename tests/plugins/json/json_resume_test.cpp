@@ -35,43 +35,19 @@ struct Part {
 Part read_part(const Stage& stage, std::size_t batch_size, std::optional<std::string> resume,
                std::size_t stop_after = kAll, RunContext* run = nullptr) {
     RunContext local;
-    Part part;
     OpenContext ctx;
     ctx.stage_id = "read";
     ctx.batch_size = batch_size;
     ctx.run = run ? run : &local;
     ctx.resume = std::move(resume);
-    Result<OpenedStage> opened = stage.open(ctx);
-    if (!opened.ok()) {
-        part.error = opened.error();
-        return part;
-    }
-    part.checkpoints = opened->checkpoints;
-    part.initial_schema = opened->initial_schema;
-    auto& op = std::get<std::unique_ptr<SourceOperator>>(opened->op);
-    CollectingEmitter out;
-    while (part.count < stop_after) {
-        Result<bool> more = op->next(out);
-        std::vector<Batch> batches = out.take();
-        for (const Batch& b : batches)
-            EXPECT_LE(b.rows(), batch_size);
-        part.records += to_jsonl(batches);
-        part.count += test_util::total_rows(batches);
-        if (!more.ok()) {
-            part.error = more.error();
-            return part;
-        }
-        if (!*more) {
-            part.ended = true;
-            break;
-        }
-    }
-    if (!part.checkpoints) return part; // checkpoint() is only for sources that take them
-    Result<std::string> position = op->checkpoint(Checkpoint{1, false});
-    EXPECT_TRUE(position.ok()) << position.error().to_string();
-    if (position.ok()) part.position = *position;
-    EXPECT_EQ(part.position.find('\n'), std::string::npos);
-    return part;
+    conveyor::test::SourceRun got = conveyor::test::run_source(stage, ctx, stop_after, true);
+    return {to_jsonl(got.batches),
+            got.records,
+            std::move(got.error),
+            got.checkpoints,
+            std::move(got.schema),
+            std::move(got.position),
+            got.ended};
 }
 
 /// Records that break naive splitting (brackets and quotes in strings, escapes, nesting), of

@@ -1,7 +1,7 @@
 #pragma once
 
 // Helpers shared by the json plugin tests: build stages through the registry (as a pipeline
-// would), run a source to its end, feed a sink.
+// would), run a source to its end (support/source_run.hpp's loop), feed a sink.
 
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/core/run_context.hpp"
@@ -12,6 +12,7 @@
 #include "conveyor/stage/emitter.hpp"
 #include "json_read.hpp"
 #include "json_write.hpp"
+#include "support/source_run.hpp"
 
 #include <gtest/gtest.h>
 #include <map>
@@ -57,13 +58,9 @@ inline Built build(const std::string& function, const std::map<std::string, Opti
     return b;
 }
 
-struct SourceRun {
-    SchemaRef initial_schema;
-    std::vector<Batch> batches;
-    std::size_t calls = 0; ///< next() calls made
-};
+using SourceRun = conveyor::test::SourceRun;
 
-/// Opens `stage` and calls next() until it reports the end.
+/// Opens `stage` and calls next() until it reports the end: what came out, or the first error.
 inline Result<SourceRun> run_source(const Stage& stage, std::size_t batch_size = 1024,
                                     RunContext* run = nullptr, StageMetrics* metrics = nullptr) {
     RunContext local;
@@ -72,26 +69,8 @@ inline Result<SourceRun> run_source(const Stage& stage, std::size_t batch_size =
     ctx.batch_size = batch_size;
     ctx.run = run ? run : &local;
     ctx.metrics = metrics;
-    Result<OpenedStage> opened = stage.open(ctx);
-    if (!opened.ok()) return std::move(opened).error();
-    SourceRun out;
-    out.initial_schema = opened->initial_schema;
-    auto* source = std::get_if<std::unique_ptr<SourceOperator>>(&opened->op);
-    EXPECT_TRUE(source != nullptr);
-    if (!source) return out;
-    CollectingEmitter emitter;
-    for (;;) {
-        ++out.calls;
-        Result<bool> more = (*source)->next(emitter);
-        if (!more.ok()) return std::move(more).error();
-        for (Batch& b : emitter.take())
-            out.batches.push_back(std::move(b));
-        if (!*more) break;
-        if (out.calls > 1000000) {
-            ADD_FAILURE() << "source does not end";
-            break;
-        }
-    }
+    SourceRun out = conveyor::test::run_source(stage, ctx);
+    if (out.error) return *std::move(out.error);
     return out;
 }
 
