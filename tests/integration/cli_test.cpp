@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <set>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -243,6 +244,54 @@ inputs = ["load"]
     auto r = run_conveyor({"run", "p.toml"}, in_dir(dir));
     EXPECT_EQ(r.exit_code, 65);
     EXPECT_THAT(r.err, HasSubstr("in.jsonl:2"));
+}
+
+TEST(Cli, StdoutJsonLinesFollowEachInputsFieldsAndEscapes) {
+    // Two inputs of different fields into one stdout sink (which concatenates them, batch by
+    // batch): each line has its own record's names, escaped, and values keep their escapes.
+    TempDir dir;
+    std::string a = "id,\"na\"\"me\"\n";
+    std::string b;
+    for (int i = 0; i < 3000; ++i) {
+        a += std::to_string(i) + (i % 500 == 1 ? ",\"say \"\"hi\"\"\"\n" : ",plain\n");
+        b += "{\"k\":" + std::to_string(i) + ",\"t\":\"tab\\there\"}\n";
+    }
+    dir.write("a.csv", a);
+    dir.write("b.jsonl", b);
+    dir.write("p.toml", R"([global]
+executor = "channel"
+batch_size = 7
+[[stages]]
+id = "a"
+function = "csv.read"
+[stages.config]
+path = "a.csv"
+[[stages]]
+id = "b"
+function = "json.read"
+[stages.config]
+path = "b.jsonl"
+format = "jsonl"
+[[stages]]
+id = "out"
+function = "stdout.write"
+inputs = ["a", "b"]
+[stages.config]
+format = "jsonl"
+)");
+    auto r = run_conveyor({"run", "p.toml", "-q"}, in_dir(dir));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::multiset<std::string> got;
+    std::size_t start = 0;
+    for (std::size_t nl; (nl = r.out.find('\n', start)) != std::string::npos; start = nl + 1)
+        got.insert(r.out.substr(start, nl - start));
+    std::multiset<std::string> want;
+    for (int i = 0; i < 3000; ++i) {
+        want.insert("{\"id\":" + std::to_string(i) +
+                    ",\"na\\\"me\":" + (i % 500 == 1 ? "\"say \\\"hi\\\"\"" : "\"plain\"") + "}");
+        want.insert("{\"k\":" + std::to_string(i) + ",\"t\":\"tab\\there\"}");
+    }
+    EXPECT_EQ(got, want);
 }
 
 TEST(Cli, UnwritableOutputExits73) {
