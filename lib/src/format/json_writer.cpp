@@ -262,18 +262,30 @@ void append_value_pretty(std::string& out, const Value& v, int indent, int depth
     append_pretty(out, v, indent, depth);
 }
 
-void append_record(std::string& out, const Schema& schema, std::span<const Value> row) {
+namespace {
+
+/// A row as a JSON object, absent fields left out; `key(i)` writes field i's `"name":`.
+template <class Key>
+void append_row(std::string& out, std::span<const Value> row, Key&& key) {
     out.push_back('{');
     bool first = true;
     for (std::size_t i = 0; i < row.size(); ++i) {
         if (row[i].is_absent()) continue;
         if (!first) out.push_back(',');
         first = false;
-        append_string(out, schema.name(i));
-        out.push_back(':');
+        key(i);
         append_value(out, row[i]);
     }
     out.push_back('}');
+}
+
+} // namespace
+
+void append_record(std::string& out, const Schema& schema, std::span<const Value> row) {
+    append_row(out, row, [&](std::size_t i) {
+        append_string(out, schema.name(i));
+        out.push_back(':');
+    });
 }
 
 void append_record_pretty(std::string& out, const Schema& schema, std::span<const Value> row,
@@ -418,16 +430,7 @@ void append_record_compact(std::string& out, std::span<const Value> row,
         }
         out.resize(start);
     }
-    out.push_back('{');
-    bool first = true;
-    for (std::size_t i = 0; i < row.size(); ++i) {
-        if (row[i].is_absent()) continue;
-        if (!first) out.push_back(',');
-        first = false;
-        out.append(keys[i]);
-        append_value(out, row[i]);
-    }
-    out.push_back('}');
+    append_row(out, row, [&](std::size_t i) { out.append(keys[i]); });
 }
 
 std::string to_string(const Value& v) {
