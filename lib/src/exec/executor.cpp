@@ -349,18 +349,10 @@ void settle_outputs(exec::Plan& plan, RunSetup& setup, RunReport& report) {
                                       : "ended without committing its outputs");
 }
 
-} // namespace
-
-RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunOptions& options) {
-    const auto started = std::chrono::steady_clock::now();
-    RunReport report;
-    MetricsRegistry own_metrics;
-    MetricsRegistry& metrics = options.metrics ? *options.metrics : own_metrics;
-
-    exec::Plan plan;
-    plan.pipeline = &pipeline;
-    plan.run = &run;
-    Dag dag(pipeline.stages.size());
+/// The plan's nodes (with their metrics and observer) and the graph's edges: each input, and
+/// a gather's extra edge from the fan-out it joins.
+void wire_plan(const PipelineSpec& pipeline, MetricsRegistry& metrics, const RunOptions& options,
+               exec::Plan& plan, Dag& dag) {
     plan.nodes.resize(pipeline.stages.size());
     for (std::size_t i = 0; i < pipeline.stages.size(); ++i) {
         exec::Node& n = plan.nodes[i];
@@ -413,6 +405,21 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
         plan.nodes[i].producers.push_back(*spec.fan_out);
         dag.add_edge(*spec.fan_out, i);
     }
+}
+
+} // namespace
+
+RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunOptions& options) {
+    const auto started = std::chrono::steady_clock::now();
+    RunReport report;
+    MetricsRegistry own_metrics;
+    MetricsRegistry& metrics = options.metrics ? *options.metrics : own_metrics;
+
+    exec::Plan plan;
+    plan.pipeline = &pipeline;
+    plan.run = &run;
+    Dag dag(pipeline.stages.size());
+    wire_plan(pipeline, metrics, options, plan, dag);
     plan.levels = dag.levels();
 
     std::size_t sources = 0;
