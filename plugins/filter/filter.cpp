@@ -1,5 +1,7 @@
 #include "filter.hpp"
 
+#include "conveyor/core/short_decimal.hpp"
+
 #include <charconv>
 #include <cmath>
 
@@ -97,6 +99,11 @@ std::optional<int> compare(const Value& v, const Literal& lit, bool ordering) {
         if (lit.number) return three_way(static_cast<double>(v.as_int()), *lit.number);
         return std::nullopt;
     case Kind::Double:
+        // Number text ("1854.94") against a whole literal: ordered digit by digit, the same
+        // as reading it as a double first.
+        if (lit.integer && v.has_number_text())
+            if (const std::optional<int> c = compare_short_decimal(v.number_text(), *lit.integer))
+                return *c;
         if (lit.number) return three_way(v.as_double(), *lit.number);
         return std::nullopt;
     case Kind::String: {

@@ -277,6 +277,14 @@ std::optional<int> compare_values(const Value& a, const Value& b) noexcept {
     if (a.is_null() || b.is_null()) return std::nullopt;
     if (a.is_number() || b.is_number()) {
         if (a.kind() == Kind::Bool || b.kind() == Kind::Bool) return std::nullopt;
+        // Number text ("1854.94") against an integer (amount >= 1000): ordered digit by
+        // digit, the same as reading it as a double first.
+        if (a.has_number_text() && b.kind() == Kind::Int)
+            if (const std::optional<int> c = compare_short_decimal(a.number_text(), b.as_int()))
+                return c;
+        if (b.has_number_text() && a.kind() == Kind::Int)
+            if (const std::optional<int> c = compare_short_decimal(b.number_text(), a.as_int()))
+                return -*c;
         const auto x = to_number(a);
         const auto y = to_number(b);
         if (!x || !y) return std::nullopt; // "n/a" is neither above nor below 1000

@@ -1,7 +1,9 @@
+#include "conveyor/core/short_decimal.hpp"
 #include "conveyor/core/value.hpp"
 #include "support/decimal_texts.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <gtest/gtest.h>
 #include <random>
@@ -90,6 +92,57 @@ TEST(ValueTest, ShortDecimalsReadExactlyAsFromChars) {
         const double got = Value::number_text(t).as_double();
         EXPECT_EQ(std::memcmp(&got, &expected, sizeof got), 0) << t;
     }
+}
+
+TEST(ValueTest, ShortDecimalsCompareWithIntegersAsTheirDoublesDo) {
+    // compare_short_decimal orders number text against an integer without reading it as a
+    // double: the order must be the one of from_chars' double against double(c), for texts
+    // right at, just above and just below the integers they are compared with.
+    std::mt19937_64 rng(61207);
+    std::vector<std::string> texts = {"0",
+                                      "-0",
+                                      "0.0",
+                                      "-0.000",
+                                      "1000",
+                                      "999.99",
+                                      "1000.00",
+                                      "1000.01",
+                                      "-1000.5",
+                                      "007",
+                                      "12.",
+                                      ".5",
+                                      "+1",
+                                      "1e3",
+                                      "",
+                                      "-",
+                                      "1234567890123456",
+                                      "999999999999999",
+                                      "-999999999999999.",
+                                      "1.5.2"};
+    for (int i = 0; i < 200000; ++i)
+        texts.push_back(test::random_decimal_text(rng, 16));
+    const std::int64_t big = (std::int64_t{1} << 53) - 1;
+    for (const std::string& t : texts) {
+        double d = 0;
+        const auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), d);
+        const bool read = ec == std::errc{} && ptr == t.data() + t.size();
+        std::vector<std::int64_t> cs = {0, 1, -1, 1000, -1000, big, -big, 999'999'999'999'999};
+        if (read && std::fabs(d) < 1e15) {
+            const auto whole = static_cast<std::int64_t>(d); // toward zero
+            cs.insert(cs.end(), {whole - 1, whole, whole + 1});
+        }
+        for (const std::int64_t c : cs) {
+            const std::optional<int> got = compare_short_decimal(t, c);
+            if (!short_decimal(t)) {
+                EXPECT_FALSE(got) << t; // only what short_decimal reads
+                continue;
+            }
+            ASSERT_TRUE(got) << t << " vs " << c;
+            const double cd = static_cast<double>(c);
+            EXPECT_EQ(*got, d < cd ? -1 : (d > cd ? 1 : 0)) << t << " vs " << c;
+        }
+    }
+    EXPECT_FALSE(compare_short_decimal("5", std::int64_t{1} << 53)); // c beyond exact doubles
 }
 
 TEST(ValueTest, ArraysAndObjects) {

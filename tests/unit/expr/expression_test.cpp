@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <cstdlib>
 #include <gtest/gtest.h>
 #include <random>
 #include <string>
@@ -164,6 +165,27 @@ TEST(ExpressionTest, ComparisonsNeverGiveNull) {
     EXPECT_EQ(r.eval("'B' < 'a'"), "true");
     EXPECT_EQ(r.eval("1 == 1.0"), "true");
     EXPECT_EQ(r.eval("[1, 2] == [1, 2]"), "true");
+}
+
+TEST(ExpressionTest, NumberTextAgainstAnIntegerOrdersAsItsDouble) {
+    // Number text is ordered against an integer digit by digit (compare_short_decimal); on
+    // either side of the operator the result is the double's, beyond 15 digits and with an
+    // exponent as well (those take the double).
+    for (const char* text :
+         {"999.99", "1000.00", "1000.01", "1000.0", "-5.5", "-1000.000", "-999.5", "1e3",
+          "1000.000000000001", "999.9999999999999999", "0.0", "-0.0"}) {
+        const double d = std::strtod(text, nullptr);
+        Record r(std::string("{\"a\":") + text + "}");
+        const auto show = [](bool b) { return std::string(b ? "true" : "false"); };
+        SCOPED_TRACE(text);
+        EXPECT_EQ(r.eval("a >= 1000"), show(d >= 1000));
+        EXPECT_EQ(r.eval("1000 <= a"), show(1000 <= d));
+        EXPECT_EQ(r.eval("a < 1000"), show(d < 1000));
+        EXPECT_EQ(r.eval("1000 > a"), show(1000 > d));
+        EXPECT_EQ(r.eval("a > -1000"), show(d > -1000));
+        EXPECT_EQ(r.eval("-1000 >= a"), show(-1000 >= d));
+        EXPECT_EQ(r.eval("a <= 0"), show(d <= 0));
+    }
 }
 
 TEST(ExpressionTest, NumericTextReadsAsFromCharsReadsIt) {

@@ -40,4 +40,40 @@ inline std::optional<double> short_decimal(std::string_view text, bool* point = 
     return negative ? -d : d;
 }
 
+/// How the number `text` compares with the integer `c`: -1, 0 or 1, exactly as comparing
+/// short_decimal(text) with double(c) does, found without reading the decimal as a double.
+/// With at most 15 digits, text and c differ by at least one unit of text's last digit, which
+/// is more than rounding either to a double can take away, so the order is the decimal's own.
+/// nullopt when short_decimal() does not read `text` or |c| >= 2^53.
+inline std::optional<int> compare_short_decimal(std::string_view text, std::int64_t c) noexcept {
+    constexpr std::int64_t kExact = std::int64_t{1} << 53;
+    if (c >= kExact || c <= -kExact) return std::nullopt;
+    const char* p = text.data();
+    const char* const end = p + text.size();
+    const bool negative = p != end && *p == '-';
+    if (negative) ++p;
+    std::int64_t whole = 0;
+    int count = 0;
+    for (; p != end && *p >= '0' && *p <= '9'; ++p) {
+        whole = whole * 10 + (*p - '0');
+        if (++count > 15) return std::nullopt;
+    }
+    if (count == 0) return std::nullopt;
+    bool fraction = false; // a nonzero digit after the point
+    if (p != end) {
+        if (*p != '.' || ++p == end) return std::nullopt;
+        for (; p != end; ++p) {
+            if (*p < '0' || *p > '9' || ++count > 15) return std::nullopt;
+            fraction |= *p != '0';
+        }
+    }
+    // text is sign * (whole + f) with 0 <= f < 1, f > 0 exactly when `fraction`.
+    if (!negative) {
+        if (whole != c) return whole > c ? 1 : -1;
+        return fraction ? 1 : 0;
+    }
+    if (-whole != c) return -whole > c ? 1 : -1;
+    return fraction ? -1 : 0;
+}
+
 } // namespace conveyor
