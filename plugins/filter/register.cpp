@@ -12,6 +12,9 @@ namespace conveyor::plugins {
 
 namespace {
 
+/// How many rows ahead a filter asks for the text it will test (prefetch_text).
+constexpr std::size_t kPrefetchRows = 8;
+
 using filter::Condition;
 using filter::Literal;
 using filter::Op;
@@ -43,6 +46,7 @@ public:
         std::size_t kept = 0;
         if (col) {
             for (std::size_t r = 0; r < rows; ++r) {
+                if (r + kPrefetchRows < rows) prefetch_text(batch.at(r + kPrefetchRows, *col));
                 const bool k = cond_.matches(batch.at(r, *col));
                 keep_[r] = k;
                 kept += k;
@@ -139,7 +143,13 @@ public:
         keep_.assign(rows, 0);
         std::size_t kept = 0;
         std::size_t failed = 0;
+        const std::span<const std::size_t> columns = eval_.columns();
         for (std::size_t r = 0; r < rows; ++r) {
+            // The text of the columns tested, a few rows ahead: it was written by the parser
+            // on another thread, and waiting for it was most of the filter's time.
+            if (r + kPrefetchRows < rows)
+                for (const std::size_t c : columns)
+                    prefetch_text(batch.at(r + kPrefetchRows, c));
             const auto row = batch.row(r);
             const auto pass = eval_.test(row, scratch);
             if (!pass) {

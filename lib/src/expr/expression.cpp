@@ -3,6 +3,7 @@
 #include "conveyor/core/suggest.hpp"
 #include "eval.hpp"
 
+#include <algorithm>
 #include <re2/re2.h>
 #include <unordered_map>
 #include <variant>
@@ -103,6 +104,7 @@ std::optional<Diagnostic> Expression::check_fields(const Schema& schema) const {
 struct Evaluator::State {
     SchemaRef schema;
     std::vector<ResolvedPath> resolved;
+    std::vector<std::size_t> columns; ///< resolved plain fields' columns, each once
     std::unordered_map<std::string, std::shared_ptr<const re2::RE2>> regexes;
 };
 
@@ -119,8 +121,19 @@ void Evaluator::bind(const SchemaRef& schema) {
     if (state_->schema == schema) return;
     state_->schema = schema;
     const auto fields = expression_.fields();
-    for (std::size_t i = 0; i < fields.size(); ++i)
-        state_->resolved[i] = schema ? resolve(fields[i], *schema) : ResolvedPath{};
+    state_->columns.clear();
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        const ResolvedPath& r = state_->resolved[i] =
+            schema ? resolve(fields[i], *schema) : ResolvedPath{};
+        if (r.found() && r.next_step == fields[i].steps().size() &&
+            std::find(state_->columns.begin(), state_->columns.end(), r.column) ==
+                state_->columns.end())
+            state_->columns.push_back(r.column);
+    }
+}
+
+std::span<const std::size_t> Evaluator::columns() const noexcept {
+    return state_->columns;
 }
 
 std::optional<Value> Evaluator::eval(std::span<const Value> row, Arena& arena) {

@@ -104,6 +104,10 @@ public:
     /// error ("expected true or false").
     std::optional<bool> test(std::span<const Value> row, Arena& arena);
 
+    /// The columns of the bound schema that the expression reads whole (plain fields that are
+    /// there), for a caller that wants their text in cache before it evaluates a row.
+    [[nodiscard]] std::span<const std::size_t> columns() const noexcept;
+
     /// Why the last eval()/test() failed.
     [[nodiscard]] const std::string& error() const noexcept { return error_; }
     [[nodiscard]] const Expression& expression() const noexcept { return expression_; }
