@@ -134,6 +134,24 @@ struct Parser::Impl {
     // Values are returned in registers and failure is a flag: passing them through memory
     // made every level pay for store-forwarding stalls.
 
+    /// The string `v`, whose raw token is `raw`. Without a backslash the text between the
+    /// quotes is the value: taken directly (stage 1 has already checked UTF-8 and control
+    /// characters). The string must still be consumed: simdjson skips an unconsumed string
+    /// followed by ':' as if it were an object key, which would accept ["a":1].
+    template <class V>
+    Value string(V& v, std::string_view raw) {
+        raw = trim_right(raw);
+        if (raw.size() >= 2 && raw.back() == '"' &&
+            (!escapes || std::memchr(raw.data(), '\\', raw.size()) == nullptr)) {
+            od::raw_json_string consumed;
+            if (bad(v.get_raw_json_string().get(consumed))) return failure();
+            return Value::string(keep(raw.substr(1, raw.size() - 2)));
+        }
+        std::string_view s;
+        if (bad(v.get_string().get(s))) return failure();
+        return Value::string(arena->copy(s));
+    }
+
     template <class V>
     Value scalar(V& v, od::json_type t) {
         switch (t) {
@@ -143,22 +161,9 @@ struct Parser::Impl {
             return number(raw);
         }
         case od::json_type::string: {
-            // Without a backslash the text between the quotes is the value: copy it directly
-            // (stage 1 has already checked UTF-8 and control characters). The string must
-            // still be consumed: simdjson skips an unconsumed string followed by ':' as if it
-            // were an object key, which would accept ["a":1].
             std::string_view raw;
             if (!raw_token(v, raw)) return failure();
-            raw = trim_right(raw);
-            if (raw.size() >= 2 && raw.back() == '"' &&
-                (!escapes || std::memchr(raw.data(), '\\', raw.size()) == nullptr)) {
-                od::raw_json_string consumed;
-                if (bad(v.get_raw_json_string().get(consumed))) return failure();
-                return Value::string(keep(raw.substr(1, raw.size() - 2)));
-            }
-            std::string_view s;
-            if (bad(v.get_string().get(s))) return failure();
-            return Value::string(arena->copy(s));
+            return string(v, raw);
         }
         case od::json_type::boolean: {
             bool b = false;
@@ -212,8 +217,10 @@ struct Parser::Impl {
                 if (bad(field_r.error())) return failure();
                 od::field&& field = std::move(field_r).value_unsafe();
                 const char* const key_at = field.key().raw();
+                od::value& fv = field.value();
+                const std::string_view raw = fv.raw_json_token();
                 std::string_view key;
-                if (!escapes) key = key_before(key_at, field.value().raw_json_token().data());
+                if (!escapes) key = key_before(key_at, raw.data());
                 if (key.data() == nullptr) key = plain_key(key_at);
                 std::string_view stored;
                 if (key.data() != nullptr) {
@@ -222,7 +229,16 @@ struct Parser::Impl {
                     if (bad(field.unescaped_key().get(key))) return failure();
                     stored = arena->copy(key);
                 }
-                const Value child = visit(field.value(), depth + 1);
+                // Strings and numbers, most members, are read here from the token already
+                // at hand; the rest (literals, lists, objects) through visit().
+                const char first = raw.empty() ? '\0' : raw.front();
+                Value child;
+                if (first == '"')
+                    child = string(fv, raw);
+                else if (first == '-' || (first >= '0' && first <= '9'))
+                    child = number(raw);
+                else
+                    child = visit(fv, depth + 1);
                 if (failed) return Value{};
                 Member& m = members.emplace_back();
                 m.key = stored;
