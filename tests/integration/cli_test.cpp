@@ -316,6 +316,47 @@ TEST(Cli, UnknownColumnIsReportedBeforeReading) {
     EXPECT_THAT(r.err, HasSubstr("did you mean 'amount'"));
 }
 
+TEST(Cli, RecordsSkippedWithoutDeadLettersAreWarnedForTheFirstTenThenAtDebugLevel) {
+    // 30 bad rows under `continue` without a dead-letter queue: ten warnings, one line saying
+    // more follow at debug level, and the summary's count; with --log-level debug, all 30.
+    TempDir dir;
+    std::string csv = "id,a,b\n";
+    for (int i = 0; i < 60; ++i)
+        csv += i % 2 ? std::to_string(i) + ",short\n" : std::to_string(i) + ",x,y\n";
+    dir.write("in.csv", csv);
+    dir.write("p.toml", R"(
+[error_handling]
+strategy = "continue"
+[[stages]]
+id = "load"
+function = "csv.read"
+[stages.config]
+path = "in.csv"
+[[stages]]
+id = "out"
+function = "json.write"
+inputs = ["load"]
+[stages.config]
+path = "out.jsonl"
+)");
+    const auto count = [](const std::string& text, const std::string& what) {
+        std::size_t n = 0;
+        for (std::size_t at = text.find(what); at != std::string::npos;
+             at = text.find(what, at + 1))
+            ++n;
+        return n;
+    };
+    auto r = run_conveyor({"run", "p.toml"}, in_dir(dir));
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_EQ(count(r.err, "skipped a record"), 10u) << r.err;
+    EXPECT_EQ(count(r.err, "more records skipped"), 1u) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("with 30 failed records"));
+    EXPECT_THAT(r.err, HasSubstr("in.csv:3"));
+    r = run_conveyor({"run", "p.toml", "--log-level", "debug"}, in_dir(dir));
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_EQ(count(r.err, "skipped a record"), 30u);
+}
+
 TEST(Cli, ContinueStrategyCompletesWithExitCode3) {
     TempDir dir;
     dir.write("good.csv", kCsv);

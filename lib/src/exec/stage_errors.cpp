@@ -39,7 +39,20 @@ Status StageErrors::settle(Error error, const std::function<Status(Error&)>& dea
         if (metrics_) metrics_->records_dead_lettered.fetch_add(1, std::memory_order_relaxed);
     } else {
         if (metrics_) metrics_->records_dropped.fetch_add(1, std::memory_order_relaxed);
-        spdlog::warn("skipped a record: {}", error.to_string());
+        // The first few are warnings; after them one line says so and the rest are logged at
+        // debug level: a file of a million bad rows must not bury the log in a million lines
+        // (the run's summary counts them all, and dead letters keep them).
+        const std::uint64_t n = skipped_logged_.fetch_add(1, std::memory_order_relaxed) + 1;
+        if (n <= kSkippedWarnings) {
+            spdlog::warn("skipped a record: {}", error.to_string());
+        } else {
+            if (n == kSkippedWarnings + 1)
+                spdlog::warn("stage '{}': more records skipped; from here on they are logged at "
+                             "debug level (--log-level debug); the summary at the end counts "
+                             "them all, and [error_handling] dead_letter_enabled = true keeps them",
+                             stage_id_);
+            spdlog::debug("skipped a record: {}", error.to_string());
+        }
     }
     return {};
 }

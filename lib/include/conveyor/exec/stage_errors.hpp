@@ -69,6 +69,9 @@ private:
     DeadLetterQueue* dead_letters_;
     StageMetrics* metrics_;
     std::atomic<std::uint64_t> epoch_{0};
+    /// Records skipped without a dead-letter queue: the first kSkippedWarnings are warnings.
+    static constexpr std::uint64_t kSkippedWarnings = 10;
+    std::atomic<std::uint64_t> skipped_logged_{0};
 };
 
 } // namespace conveyor
