@@ -306,6 +306,7 @@ const OptionTable<DistinctOptions>& distinct_options() {
             .add("columns", &DistinctOptions::columns,
                  {.description = "The fields that make records the same (paths and expressions "
                                  "allowed); empty or absent: the whole record.",
+                  .aliases = {"by"}, // as sort.apply and groupby.apply name their keys
                   .example = "[\"email\"]"})
             .add_choice("keep", &DistinctOptions::keep,
                         {{"first", Keep::First}, {"last", Keep::Last}},

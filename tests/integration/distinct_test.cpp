@@ -30,6 +30,8 @@ TEST_P(DistinctTest, KeepsTheFirstOrLastRecordOfEachKeyInInputOrder) {
         {"columns = \"email\"\nkeep = \"last\"",
          "id,email,city\n3,A@x,Oslo\n4,a@x,Rome\n5,b@x,Rome\n7,,Lima\n"},
         {"columns = [\"lower(email)\"]", "id,email,city\n1,a@x,Paris\n2,b@x,Rome\n6,,Oslo\n"},
+        // `by`, as sort.apply and groupby.apply name their keys.
+        {"by = [\"lower(email)\"]", "id,email,city\n1,a@x,Paris\n2,b@x,Rome\n6,,Oslo\n"},
         {"columns = [\"city\", \"email\"]",
          "id,email,city\n1,a@x,Paris\n2,b@x,Rome\n3,A@x,Oslo\n4,a@x,Rome\n6,,Oslo\n7,,Lima\n"},
     };

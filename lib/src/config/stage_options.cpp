@@ -257,10 +257,17 @@ bool validate_stage_options(LoadContext& ctx, const FunctionDescriptor& fn,
             }
             if (!index) {
                 std::string msg = "unknown key '" + key + "' in [stages.config]";
-                if (fn.options.empty())
+                if (fn.options.empty()) {
                     msg += ": function '" + fn.name + "' takes no options";
-                else
-                    msg += did_you_mean(key, known);
+                } else if (std::string hint = did_you_mean(key, known); !hint.empty()) {
+                    msg += hint;
+                } else {
+                    // Nothing close: say what the function does take.
+                    msg += ": " + fn.name + " takes ";
+                    for (std::size_t i = 0; i < fn.options.size(); ++i)
+                        msg += (i ? ", " : "") + fn.options[i].name;
+                    msg += " (conveyor describe " + fn.name + ")";
+                }
                 ctx.error(ctx.at(*e.key, *e.value), stage_id, std::move(msg));
                 ok = false;
                 continue;

@@ -72,6 +72,19 @@ path = "p"
             "([global] settings go in [global], before the first [[stages]])"}));
 }
 
+TEST_F(LoaderTest, AnUnknownStageKeyWithNothingCloseListsTheFunctionsKeys) {
+    EXPECT_EQ(load_errors(R"(
+[[stages]]
+id = "load"
+function = "test.source"
+[stages.config]
+rows = 5
+)"),
+              std::vector<std::string>{
+                  "pipe.toml:5:1: error: stage 'load': unknown key 'rows' in [stages.config]: "
+                  "test.source takes count (conveyor describe test.source)"});
+}
+
 TEST_F(LoaderTest, UnknownTopLevelEntries) {
     EXPECT_EQ(load_errors(R"(
 concurrency = 10
