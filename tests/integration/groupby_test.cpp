@@ -173,6 +173,9 @@ TEST(GroupByRun, BadOptionsAreLoadErrorsNamingStageAndKey) {
          "output_column = \"country\" }]",
          "two output columns are named 'country'"},
         {"by = \"country\"", "aggregations"},
+        // pandas' agg dict: the message shows the form that is taken.
+        {"by = \"country\"\naggregations = { amount = \"sum\" }",
+         "not a table (for example [{ column = \"amount\", operation = \"sum\""},
     };
     for (const Case& c : cases) {
         const std::string file =

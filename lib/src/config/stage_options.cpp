@@ -75,9 +75,10 @@ public:
             return check_string_map(node);
         case OptionType::Any:
             if (node.is_table()) {
-                ctx_.error(ctx_.at(node), stage_,
-                           "key '" + std::string(key_) +
-                               "' must be a value or an array of values, not a table");
+                std::string msg = "key '" + std::string(key_) +
+                                  "' must be a value or an array of values, not a table";
+                if (!spec_.example.empty()) msg += " (for example " + spec_.example + ")";
+                ctx_.error(ctx_.at(node), stage_, std::move(msg));
                 return std::nullopt;
             }
             return convert(node);
