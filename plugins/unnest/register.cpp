@@ -1,8 +1,11 @@
 #include "conveyor/core/per_schema.hpp"
 #include "conveyor/core/suggest.hpp"
+#include "conveyor/obs/log.hpp"
 #include "conveyor/registry/registry.hpp"
 
 #include <algorithm>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <optional>
 #include <string>
 
@@ -64,13 +67,29 @@ UnnestLayout layout_for(const SchemaRef& in, const UnnestOptions& options) {
 /// Output batches hold at most `batch_size` records, however long the arrays are.
 class UnnestOperator final : public Operator {
 public:
-    UnnestOperator(const UnnestOptions& options, std::size_t batch_size)
-        : options_(options), batch_size_(std::max<std::size_t>(batch_size, 1)) {}
+    UnnestOperator(const UnnestOptions& options, std::size_t batch_size, std::string stage_id)
+        : options_(options), batch_size_(std::max<std::size_t>(batch_size, 1)),
+          stage_id_(std::move(stage_id)) {}
 
     Status push(std::size_t, Batch&& batch, Emitter& out) override {
         const SchemaRef in = batch.schema_ref();
         const UnnestLayout& m =
             layouts_.get(in, [&](const Schema&) { return layout_for(in, options_); });
+        if (!m.column && !options_.keep_empty && !warned_absent_ && batch.rows() > 0) {
+            // Every record of this batch is dropped: say so once, naming what records do have
+            // (a path such as "b.c" is a field name here, not a way into an object).
+            warned_absent_ = true;
+            std::string hint = did_you_mean(options_.column, in->names());
+            if (const auto dot = options_.column.find('.');
+                hint.empty() && dot != std::string::npos &&
+                in->find(options_.column.substr(0, dot)))
+                hint = " ('column' names a field, not a path: flatten.apply first reaches into "
+                       "objects)";
+            spdlog::warn("stage '{}': no field '{}' in records with the fields {}: they are "
+                         "dropped (keep_empty = true keeps them){}",
+                         stage_id_, options_.column,
+                         fmt::format("{}", fmt::join(in->names(), ", ")), hint);
+        }
         if (m.schema != in) batch.remap_columns(m.schema, m.source);
         const std::size_t rows = batch.rows();
         Batch result = fresh(m.schema, batch, rows);
@@ -110,6 +129,8 @@ private:
 
     const UnnestOptions& options_;
     std::size_t batch_size_;
+    std::string stage_id_;
+    bool warned_absent_ = false;
     PerSchema<UnnestLayout> layouts_;
 };
 
@@ -125,7 +146,9 @@ public:
                                                "' is not in the input" +
                                                did_you_mean(options_.column, in->names()));
         SchemaRef out = in ? layout_for(in, options_).schema : nullptr;
-        OpenedStage opened(std::make_unique<UnnestOperator>(options_, ctx.batch_size), out);
+        OpenedStage opened(
+            std::make_unique<UnnestOperator>(options_, ctx.batch_size, std::string(ctx.stage_id)),
+            out);
         opened.fixed_schema = fixed;
         opened.checkpoints = true; // stateless
         return opened;

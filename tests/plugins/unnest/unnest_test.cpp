@@ -1,6 +1,8 @@
 #include "support/stage_harness.hpp"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 namespace conveyor {
 namespace {
@@ -71,6 +73,28 @@ TEST(UnnestApply, MissingColumnIsALoadErrorOverAKnownSchema) {
     ASSERT_FALSE(opened);
     EXPECT_NE(opened.error().message.find("did you mean 'tags'?"), std::string::npos)
         << opened.error().message;
+}
+
+TEST(UnnestApply, AColumnNoRecordHasIsWarnedOnceNamingTheFields) {
+    // Records without the field are dropped (as documented); when a whole batch lacks it, a
+    // misspelt name or a path ("b.c" names a field, it does not reach into b) would drop
+    // everything without a word: one warning says so.
+    auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(16);
+    sink->set_pattern("%l: %v");
+    spdlog::default_logger()->sinks().push_back(sink);
+    const std::vector<std::string> in = {R"({"a":1,"b":{"c":[1,2]}})", R"({"a":2,"b":{"c":[]}})"};
+    EXPECT_EQ(run_unnest({{"column", OptionValue("b.c")}}, in), "");
+    EXPECT_EQ(run_unnest({{"column", OptionValue("bb")}}, in), "");
+    EXPECT_EQ(run_unnest({{"column", OptionValue("a")}}, in),
+              "{\"a\":1,\"b\":{\"c\":[1,2]}}\n{\"a\":2,\"b\":{\"c\":[]}}\n");
+    std::erase(spdlog::default_logger()->sinks(), sink);
+    const std::vector<std::string> lines = sink->last_formatted();
+    ASSERT_EQ(lines.size(), 2U);
+    EXPECT_NE(lines[0].find("no field 'b.c' in records with the fields a, b: they are dropped"),
+              std::string::npos)
+        << lines[0];
+    EXPECT_NE(lines[0].find("names a field, not a path"), std::string::npos) << lines[0];
+    EXPECT_NE(lines[1].find("(did you mean 'b'?)"), std::string::npos) << lines[1];
 }
 
 } // namespace
