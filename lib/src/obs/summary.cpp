@@ -224,131 +224,144 @@ std::string describe_outcomes(const StageStats& s) {
     return out;
 }
 
-std::string render_stats_json(const RunStats& stats) {
+namespace {
+
+/// The --stats-json text, written piece by piece: each value ends with ',' and close()
+/// replaces the last one by the bracket that ends its object or array.
+struct StatsJson {
     std::string o;
-    auto key = [&](std::string_view k) {
+
+    void key(std::string_view k) {
         json::append_string(o, k);
         o += ':';
-    };
-    auto str = [&](std::string_view k, std::string_view v) {
+    }
+    void str(std::string_view k, std::string_view v) {
         key(k);
         json::append_string(o, v);
         o += ',';
-    };
-    auto num = [&](std::string_view k, std::uint64_t v) {
+    }
+    void num(std::string_view k, std::uint64_t v) {
         key(k);
         o += std::to_string(v);
         o += ',';
-    };
-    auto dbl = [&](std::string_view k, double v) {
+    }
+    void dbl(std::string_view k, double v) {
         key(k);
         // Microsecond precision is plenty and keeps the numbers short.
         json::append_double(o, std::isfinite(v) ? std::round(v * 1e6) / 1e6 : 0.0);
         o += ',';
-    };
-    auto opt_str = [&](std::string_view k, const std::optional<std::string>& v) {
+    }
+    void opt_str(std::string_view k, const std::optional<std::string>& v) {
         key(k);
         if (v)
             json::append_string(o, *v);
         else
             o += "null";
         o += ',';
-    };
-    auto close = [&](char c) {
+    }
+    void close(char c) {
         if (o.back() == ',')
             o.back() = c;
         else
             o += c;
-    };
+    }
+    /// `"k":{"name":n,...},` from pairs of name and count.
+    template <class Pairs>
+    void counts(std::string_view k, const Pairs& pairs) {
+        key(k);
+        o += '{';
+        for (const auto& [name, n] : pairs)
+            num(name, n);
+        close('}');
+        o += ',';
+    }
 
+    void stage(const StageStats& s);
+};
+
+void StatsJson::stage(const StageStats& s) {
+    o += "\n  {";
+    str("id", s.id);
+    str("function", s.function);
+    str("role", role(s));
+    str("state", to_string(s.state));
+    key("records");
     o += '{';
-    num("schema_version", 1);
-    str("pipeline", stats.pipeline);
-    str("file", stats.file);
-    str("executor", stats.executor);
-    str("started_at", rfc3339_utc(stats.started_at));
-    dbl("wall_seconds", stats.wall_seconds);
-    str("status", stats.status);
-    key("exit_code");
+    num("in", s.records_in);
+    num("out", s.records_out);
+    num("filtered", s.records_filtered);
+    num("failed", s.records_failed);
+    num("dead_lettered", s.records_dead_lettered);
+    num("dropped", s.records_dropped);
+    num("nulled", s.records_nulled);
+    num("spilled", s.records_spilled);
+    close('}');
+    o += ',';
+    if (!s.named_outputs.empty()) counts("outputs", s.named_outputs);
+    if (!s.outcomes.empty()) counts("outcomes", s.outcomes);
+    num("retries", s.retries);
+    key("batches");
+    o += '{';
+    num("in", s.batches_in);
+    num("out", s.batches_out);
+    close('}');
+    o += ',';
+    key("bytes");
+    o += '{';
+    num("read", s.bytes_read);
+    num("written", s.bytes_written);
+    key("input_size");
+    o += s.bytes_total ? std::to_string(s.bytes_total) : "null";
+    o += '}';
+    o += ',';
+    dbl("busy_seconds", s.busy_seconds);
+    dbl("active_seconds", s.active_seconds);
+    dbl("records_per_second", s.records_per_second());
+    opt_str("error", s.error);
+    key("errors");
+    o += '[';
+    for (const FirstErrors::Entry& e : s.first_errors) {
+        o += '{';
+        str("message", e.message);
+        opt_str("at", e.at.empty() ? std::nullopt : std::optional<std::string>(e.at));
+        num("count", e.count);
+        close('}');
+        o += ',';
+    }
+    close(']');
+    o += ',';
+    key("warnings");
+    o += '[';
+    for (const FirstErrors::Entry& w : s.warnings) {
+        json::append_string(o, w.message);
+        o += ',';
+    }
+    close(']');
+    close('}');
+    o += ',';
+}
+
+} // namespace
+
+std::string render_stats_json(const RunStats& stats) {
+    StatsJson w;
+    std::string& o = w.o;
+    o += '{';
+    w.num("schema_version", 1);
+    w.str("pipeline", stats.pipeline);
+    w.str("file", stats.file);
+    w.str("executor", stats.executor);
+    w.str("started_at", rfc3339_utc(stats.started_at));
+    w.dbl("wall_seconds", stats.wall_seconds);
+    w.str("status", stats.status);
+    w.key("exit_code");
     o += std::to_string(stats.exit_code) + ",";
-    opt_str("error", stats.error);
-    key("stages");
+    w.opt_str("error", stats.error);
+    w.key("stages");
     o += '[';
     std::uint64_t failed = 0, dead = 0, dropped = 0, nulled = 0, retries = 0, read = 0, written = 0;
     for (const StageStats& s : stats.stages) {
-        o += "\n  {";
-        str("id", s.id);
-        str("function", s.function);
-        str("role", role(s));
-        str("state", to_string(s.state));
-        key("records");
-        o += '{';
-        num("in", s.records_in);
-        num("out", s.records_out);
-        num("filtered", s.records_filtered);
-        num("failed", s.records_failed);
-        num("dead_lettered", s.records_dead_lettered);
-        num("dropped", s.records_dropped);
-        num("nulled", s.records_nulled);
-        num("spilled", s.records_spilled);
-        close('}');
-        o += ',';
-        if (!s.named_outputs.empty()) {
-            key("outputs");
-            o += '{';
-            for (const auto& [name, n] : s.named_outputs)
-                num(name, n);
-            close('}');
-            o += ',';
-        }
-        if (!s.outcomes.empty()) {
-            key("outcomes");
-            o += '{';
-            for (const auto& [name, n] : s.outcomes)
-                num(name, n);
-            close('}');
-            o += ',';
-        }
-        num("retries", s.retries);
-        key("batches");
-        o += '{';
-        num("in", s.batches_in);
-        num("out", s.batches_out);
-        close('}');
-        o += ',';
-        key("bytes");
-        o += '{';
-        num("read", s.bytes_read);
-        num("written", s.bytes_written);
-        key("input_size");
-        o += s.bytes_total ? std::to_string(s.bytes_total) : "null";
-        o += '}';
-        o += ',';
-        dbl("busy_seconds", s.busy_seconds);
-        dbl("active_seconds", s.active_seconds);
-        dbl("records_per_second", s.records_per_second());
-        opt_str("error", s.error);
-        key("errors");
-        o += '[';
-        for (const FirstErrors::Entry& e : s.first_errors) {
-            o += '{';
-            str("message", e.message);
-            opt_str("at", e.at.empty() ? std::nullopt : std::optional<std::string>(e.at));
-            num("count", e.count);
-            close('}');
-            o += ',';
-        }
-        close(']');
-        o += ',';
-        key("warnings");
-        o += '[';
-        for (const FirstErrors::Entry& w : s.warnings) {
-            json::append_string(o, w.message);
-            o += ',';
-        }
-        close(']');
-        close('}');
-        o += ',';
+        w.stage(s);
         failed += s.records_failed;
         dropped += s.records_dropped;
         nulled += s.records_nulled;
@@ -359,18 +372,18 @@ std::string render_stats_json(const RunStats& stats) {
     }
     if (o.back() == ',') o.back() = '\n';
     o += "],\n";
-    key("totals");
+    w.key("totals");
     o += '{';
-    num("records_failed", failed);
-    num("records_dead_lettered", dead);
-    num("records_dropped", dropped);
-    num("records_nulled", nulled);
-    num("retries", retries);
-    num("bytes_read", read);
-    num("bytes_written", written);
-    close('}');
+    w.num("records_failed", failed);
+    w.num("records_dead_lettered", dead);
+    w.num("records_dropped", dropped);
+    w.num("records_nulled", nulled);
+    w.num("retries", retries);
+    w.num("bytes_read", read);
+    w.num("bytes_written", written);
+    w.close('}');
     o += "}\n";
-    return o;
+    return std::move(o);
 }
 
 } // namespace conveyor::obs
