@@ -302,6 +302,107 @@ std::optional<int> compare_values(const Value& a, const Value& b) noexcept {
     return std::nullopt;
 }
 
+namespace {
+
+/// [a, b, ...] with items that are not all constant.
+Value eval_list(const Node& node, EvalContext& ctx) {
+    Value items[16];
+    std::vector<Value> many;
+    const bool small = node.args.size() <= 16;
+    if (!small) many.resize(node.args.size());
+    Value* out = small ? items : many.data();
+    for (std::size_t i = 0; i < node.args.size(); ++i) {
+        out[i] = eval_node(*node.args[i], ctx);
+        if (ctx.failed) return {};
+    }
+    return ctx.list({out, node.args.size()});
+}
+
+/// and / or: the right side only when the left does not decide.
+Value eval_logic(const Node& node, EvalContext& ctx) {
+    const Value l = eval_node(*node.args[0], ctx);
+    bool lb = false;
+    if (ctx.failed || !truthy_or_fail(ctx, *node.args[0], l, lb)) return {};
+    if (node.op == Op::And && !lb) return Value::boolean(false);
+    if (node.op == Op::Or && lb) return Value::boolean(true);
+    const Value r = eval_node(*node.args[1], ctx);
+    bool rb = false;
+    if (ctx.failed || !truthy_or_fail(ctx, *node.args[1], r, rb)) return {};
+    return Value::boolean(rb);
+}
+
+/// <, <=, >, >=: false when the two cannot be ordered (null, a number and other text).
+Value eval_order(const Node& node, EvalContext& ctx) {
+    const Value l = eval_node(*node.args[0], ctx);
+    if (ctx.failed) return {};
+    const Value r = eval_node(*node.args[1], ctx);
+    if (ctx.failed) return {};
+    const auto c = compare_values(l, r);
+    if (!c) return Value::boolean(false);
+    switch (node.op) {
+    case Op::Lt:
+        return Value::boolean(*c < 0);
+    case Op::Le:
+        return Value::boolean(*c <= 0);
+    case Op::Gt:
+        return Value::boolean(*c > 0);
+    default:
+        return Value::boolean(*c >= 0);
+    }
+}
+
+/// A function call; if and coalesce evaluate only the arguments they need.
+Value eval_call(const Node& node, EvalContext& ctx) {
+    const Function& f = *node.function;
+    // Only the lazy functions (if, coalesce) have no impl: no name comparison per call
+    // for the others.
+    if (!f.impl && f.info.name == "if") {
+        const Value c = eval_node(*node.args[0], ctx);
+        bool b = false;
+        if (ctx.failed || !truthy_or_fail(ctx, *node.args[0], c, b)) return {};
+        return eval_node(*node.args[b ? 1 : 2], ctx);
+    }
+    if (!f.impl) { // coalesce
+        for (const auto& a : node.args) {
+            const Value v = eval_node(*a, ctx);
+            if (ctx.failed) return {};
+            if (!v.is_null()) return v;
+        }
+        return Value::null();
+    }
+    Value small[8];
+    std::vector<Value> many;
+    const bool fits = node.args.size() <= 8;
+    if (!fits) many.resize(node.args.size());
+    Value* args = fits ? small : many.data();
+    for (std::size_t i = 0; i < node.args.size(); ++i) {
+        // A regex argument compiled at load is not evaluated again.
+        if (node.regex && static_cast<int>(i) == f.regex_arg) {
+            args[i] = node.args[i]->literal;
+            continue;
+        }
+        args[i] = eval_node(*node.args[i], ctx);
+        if (ctx.failed) return {};
+    }
+    const Value v = f.impl(ctx, node, {args, node.args.size()});
+    if (ctx.failed) return {};
+    return v;
+}
+
+/// (expr)[i], negative i counting from the end; absent when out of range.
+Value eval_index(const Node& node, EvalContext& ctx) {
+    const Value v = eval_node(*node.args[0], ctx);
+    if (ctx.failed) return {};
+    if (v.kind() != Kind::Array) return Value::absent();
+    const auto items = v.as_array();
+    const auto n = static_cast<std::int64_t>(items.size());
+    const std::int64_t at = node.index < 0 ? n + node.index : node.index;
+    if (at < 0 || at >= n) return Value::absent();
+    return items[static_cast<std::size_t>(at)];
+}
+
+} // namespace
+
 Value eval_node(const Node& node, EvalContext& ctx) {
     switch (node.op) {
     case Op::Literal:
@@ -313,18 +414,8 @@ Value eval_node(const Node& node, EvalContext& ctx) {
             return ctx.row[r.column];
         return lookup(path, r, ctx.row);
     }
-    case Op::List: {
-        Value items[16];
-        std::vector<Value> many;
-        const bool small = node.args.size() <= 16;
-        if (!small) many.resize(node.args.size());
-        Value* out = small ? items : many.data();
-        for (std::size_t i = 0; i < node.args.size(); ++i) {
-            out[i] = eval_node(*node.args[i], ctx);
-            if (ctx.failed) return {};
-        }
-        return ctx.list({out, node.args.size()});
-    }
+    case Op::List:
+        return eval_list(node, ctx);
     case Op::Neg: {
         const Value v = eval_node(*node.args[0], ctx);
         if (ctx.failed || v.is_null()) return Value::null();
@@ -340,17 +431,8 @@ Value eval_node(const Node& node, EvalContext& ctx) {
         return Value::boolean(!b);
     }
     case Op::And:
-    case Op::Or: {
-        const Value l = eval_node(*node.args[0], ctx);
-        bool lb = false;
-        if (ctx.failed || !truthy_or_fail(ctx, *node.args[0], l, lb)) return {};
-        if (node.op == Op::And && !lb) return Value::boolean(false);
-        if (node.op == Op::Or && lb) return Value::boolean(true);
-        const Value r = eval_node(*node.args[1], ctx);
-        bool rb = false;
-        if (ctx.failed || !truthy_or_fail(ctx, *node.args[1], r, rb)) return {};
-        return Value::boolean(rb);
-    }
+    case Op::Or:
+        return eval_logic(node, ctx);
     case Op::Coalesce: {
         const Value l = eval_node(*node.args[0], ctx);
         if (ctx.failed) return {};
@@ -379,24 +461,8 @@ Value eval_node(const Node& node, EvalContext& ctx) {
     case Op::Lt:
     case Op::Le:
     case Op::Gt:
-    case Op::Ge: {
-        const Value l = eval_node(*node.args[0], ctx);
-        if (ctx.failed) return {};
-        const Value r = eval_node(*node.args[1], ctx);
-        if (ctx.failed) return {};
-        const auto c = compare_values(l, r);
-        if (!c) return Value::boolean(false);
-        switch (node.op) {
-        case Op::Lt:
-            return Value::boolean(*c < 0);
-        case Op::Le:
-            return Value::boolean(*c <= 0);
-        case Op::Gt:
-            return Value::boolean(*c > 0);
-        default:
-            return Value::boolean(*c >= 0);
-        }
-    }
+    case Op::Ge:
+        return eval_order(node, ctx);
     case Op::Match:
     case Op::NotMatch: {
         const Value l = eval_node(*node.args[0], ctx);
@@ -418,58 +484,16 @@ Value eval_node(const Node& node, EvalContext& ctx) {
             return ctx.fail(node, "'in' needs a list on its right, got " + describe(r));
         return Value::boolean(contained(l, r) == (node.op == Op::In));
     }
-    case Op::Call: {
-        const Function& f = *node.function;
-        // Only the lazy functions (if, coalesce) have no impl: no name comparison per call
-        // for the others.
-        if (!f.impl && f.info.name == "if") {
-            const Value c = eval_node(*node.args[0], ctx);
-            bool b = false;
-            if (ctx.failed || !truthy_or_fail(ctx, *node.args[0], c, b)) return {};
-            return eval_node(*node.args[b ? 1 : 2], ctx);
-        }
-        if (!f.impl) { // coalesce
-            for (const auto& a : node.args) {
-                const Value v = eval_node(*a, ctx);
-                if (ctx.failed) return {};
-                if (!v.is_null()) return v;
-            }
-            return Value::null();
-        }
-        Value small[8];
-        std::vector<Value> many;
-        const bool fits = node.args.size() <= 8;
-        if (!fits) many.resize(node.args.size());
-        Value* args = fits ? small : many.data();
-        for (std::size_t i = 0; i < node.args.size(); ++i) {
-            // A regex argument compiled at load is not evaluated again.
-            if (node.regex && static_cast<int>(i) == f.regex_arg) {
-                args[i] = node.args[i]->literal;
-                continue;
-            }
-            args[i] = eval_node(*node.args[i], ctx);
-            if (ctx.failed) return {};
-        }
-        const Value v = f.impl(ctx, node, {args, node.args.size()});
-        if (ctx.failed) return {};
-        return v;
-    }
+    case Op::Call:
+        return eval_call(node, ctx);
     case Op::Member: {
         const Value v = eval_node(*node.args[0], ctx);
         if (ctx.failed) return {};
         const Value* m = v.find(node.key);
         return m ? *m : Value::absent();
     }
-    case Op::Index: {
-        const Value v = eval_node(*node.args[0], ctx);
-        if (ctx.failed) return {};
-        if (v.kind() != Kind::Array) return Value::absent();
-        const auto items = v.as_array();
-        const auto n = static_cast<std::int64_t>(items.size());
-        const std::int64_t at = node.index < 0 ? n + node.index : node.index;
-        if (at < 0 || at >= n) return Value::absent();
-        return items[static_cast<std::size_t>(at)];
-    }
+    case Op::Index:
+        return eval_index(node, ctx);
     }
     return Value::null();
 }
