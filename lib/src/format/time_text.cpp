@@ -1,20 +1,17 @@
+// Reading time text: strptime-style formats (parse), ISO 8601 (parse_iso) and UTC offsets.
+// Writing it is time_format.cpp.
+
 #include "conveyor/format/time_text.hpp"
 
-#include <array>
+#include "time_calendar.hpp"
+
 #include <cstdio>
 
 namespace conveyor::timefmt {
 
+using namespace detail;
+
 namespace {
-
-constexpr std::array<std::string_view, 12> kMonths = {
-    "january", "february", "march",     "april",   "may",      "june",
-    "july",    "august",   "september", "october", "november", "december"};
-constexpr std::array<std::string_view, 7> kWeekdays = {
-    "Thursday", "Friday",  "Saturday", "Sunday",
-    "Monday",   "Tuesday", "Wednesday"}; // 1970-01-01 was a Thursday
-
-constexpr std::int64_t kSecondsPerDay = 86400;
 
 // Locale-free character classes: time text is ASCII by definition.
 constexpr bool is_digit(char c) noexcept {
@@ -28,35 +25,6 @@ constexpr bool is_alpha(char c) noexcept {
 }
 constexpr char to_lower(char c) noexcept {
     return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
-}
-
-bool is_leap(std::int64_t y) noexcept {
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-unsigned days_in_month(std::int64_t y, unsigned m) noexcept {
-    static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
-}
-
-struct Civil {
-    std::int64_t year;
-    unsigned month;
-    unsigned day;
-};
-
-/// The inverse of days_from_civil: eras of 400 years (146097 days) starting on March 1st, so
-/// that the leap day is the last day of a year of the era.
-Civil civil_from_days(std::int64_t z) noexcept {
-    z += 719468;
-    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const auto doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    return {static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0), m, d};
 }
 
 /// Reads 1..max_digits decimal digits at `pos` (at least min_digits).
@@ -363,37 +331,6 @@ std::optional<Instant> to_instant(const Fields& f, std::string* why) {
     return Instant{secs, f.nanos};
 }
 
-void append_padded(std::string& out, std::int64_t v, int width) {
-    char buf[32];
-    const int n = std::snprintf(buf, sizeof buf, "%0*lld", width, static_cast<long long>(v));
-    out.append(buf, static_cast<std::size_t>(n));
-}
-
-void append_offset(std::string& out, std::int32_t offset, bool colon) {
-    out += offset < 0 ? '-' : '+';
-    const std::int32_t a = offset < 0 ? -offset : offset;
-    append_padded(out, a / 3600, 2);
-    if (colon) out += ':';
-    append_padded(out, (a % 3600) / 60, 2);
-}
-
-void append_fraction(std::string& out, std::int32_t nanos) {
-    if (nanos == 0) return;
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%09d", nanos);
-    std::string_view digits_text(buf, 9);
-    while (!digits_text.empty() && digits_text.back() == '0')
-        digits_text.remove_suffix(1);
-    out += '.';
-    out += digits_text;
-}
-
-std::string capitalised(std::string_view s) {
-    std::string out(s);
-    if (!out.empty()) out[0] = static_cast<char>(out[0] - 'a' + 'A');
-    return out;
-}
-
 } // namespace
 
 std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) noexcept {
@@ -467,137 +404,6 @@ std::optional<std::int32_t> parse_offset(std::string_view text) noexcept {
     auto o = read_offset(text, pos);
     if (!o || pos != text.size()) return std::nullopt;
     return o;
-}
-
-std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t offset_seconds) {
-    const std::int64_t local = t.seconds + offset_seconds;
-    std::int64_t days = local / kSecondsPerDay;
-    std::int64_t rem = local % kSecondsPerDay;
-    if (rem < 0) {
-        rem += kSecondsPerDay;
-        --days;
-    }
-    const Civil c = civil_from_days(days);
-    if (c.year < 0 || c.year > 9999) return std::nullopt;
-    const int hour = static_cast<int>(rem / 3600);
-    const int minute = static_cast<int>((rem % 3600) / 60);
-    const int second = static_cast<int>(rem % 60);
-    std::string out;
-    if (fmt.empty()) {
-        append_padded(out, c.year, 4);
-        out += '-';
-        append_padded(out, c.month, 2);
-        out += '-';
-        append_padded(out, c.day, 2);
-        out += 'T';
-        append_padded(out, hour, 2);
-        out += ':';
-        append_padded(out, minute, 2);
-        out += ':';
-        append_padded(out, second, 2);
-        append_fraction(out, t.nanos);
-        if (offset_seconds == 0)
-            out += 'Z';
-        else
-            append_offset(out, offset_seconds, true);
-        return out;
-    }
-    for (std::size_t i = 0; i < fmt.size(); ++i) {
-        if (fmt[i] != '%' || i + 1 >= fmt.size()) {
-            out += fmt[i];
-            continue;
-        }
-        switch (const char d = fmt[++i]) {
-        case 'Y':
-            append_padded(out, c.year, 4);
-            break;
-        case 'y':
-            append_padded(out, c.year % 100, 2);
-            break;
-        case 'm':
-            append_padded(out, c.month, 2);
-            break;
-        case 'd':
-            append_padded(out, c.day, 2);
-            break;
-        case 'e': {
-            if (c.day < 10) out += ' ';
-            append_padded(out, c.day, 1);
-            break;
-        }
-        case 'j':
-            append_padded(out, days - days_from_civil(c.year, 1, 1) + 1, 3);
-            break;
-        case 'H':
-            append_padded(out, hour, 2);
-            break;
-        case 'I':
-            append_padded(out, hour % 12 == 0 ? 12 : hour % 12, 2);
-            break;
-        case 'p':
-            out += hour < 12 ? "AM" : "PM";
-            break;
-        case 'M':
-            append_padded(out, minute, 2);
-            break;
-        case 'S':
-            append_padded(out, second, 2);
-            break;
-        case 'f': {
-            char buf[16];
-            std::snprintf(buf, sizeof buf, "%06d", t.nanos / 1000);
-            out += buf;
-            break;
-        }
-        case 'b':
-        case 'h':
-            out += capitalised(kMonths[c.month - 1].substr(0, 3));
-            break;
-        case 'B':
-            out += capitalised(kMonths[c.month - 1]);
-            break;
-        case 'a':
-        case 'A': {
-            const std::int64_t w = ((days % 7) + 7) % 7;
-            const std::string_view name = kWeekdays[static_cast<std::size_t>(w)];
-            out += d == 'a' ? name.substr(0, 3) : name;
-            break;
-        }
-        case 'z':
-            append_offset(out, offset_seconds, false);
-            break;
-        case 'Z':
-            if (offset_seconds == 0)
-                out += "UTC";
-            else
-                append_offset(out, offset_seconds, true);
-            break;
-        case 's':
-            out += std::to_string(t.seconds);
-            break;
-        case 'F':
-            append_padded(out, c.year, 4);
-            out += '-';
-            append_padded(out, c.month, 2);
-            out += '-';
-            append_padded(out, c.day, 2);
-            break;
-        case 'T':
-            append_padded(out, hour, 2);
-            out += ':';
-            append_padded(out, minute, 2);
-            out += ':';
-            append_padded(out, second, 2);
-            break;
-        case '%':
-            out += '%';
-            break;
-        default:
-            out += '%';
-            out += d;
-        }
-    }
-    return out;
 }
 
 } // namespace conveyor::timefmt

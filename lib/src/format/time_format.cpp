@@ -1,0 +1,179 @@
+// Writing time text: strftime-style formats at a UTC offset (format). Reading it is
+// time_text.cpp.
+
+#include "conveyor/format/time_text.hpp"
+#include "time_calendar.hpp"
+
+#include <cstdio>
+
+namespace conveyor::timefmt {
+
+using namespace detail;
+
+namespace {
+
+void append_padded(std::string& out, std::int64_t v, int width) {
+    char buf[32];
+    const int n = std::snprintf(buf, sizeof buf, "%0*lld", width, static_cast<long long>(v));
+    out.append(buf, static_cast<std::size_t>(n));
+}
+
+void append_offset(std::string& out, std::int32_t offset, bool colon) {
+    out += offset < 0 ? '-' : '+';
+    const std::int32_t a = offset < 0 ? -offset : offset;
+    append_padded(out, a / 3600, 2);
+    if (colon) out += ':';
+    append_padded(out, (a % 3600) / 60, 2);
+}
+
+void append_fraction(std::string& out, std::int32_t nanos) {
+    if (nanos == 0) return;
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%09d", nanos);
+    std::string_view digits_text(buf, 9);
+    while (!digits_text.empty() && digits_text.back() == '0')
+        digits_text.remove_suffix(1);
+    out += '.';
+    out += digits_text;
+}
+
+std::string capitalised(std::string_view s) {
+    std::string out(s);
+    if (!out.empty()) out[0] = static_cast<char>(out[0] - 'a' + 'A');
+    return out;
+}
+
+} // namespace
+
+std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t offset_seconds) {
+    const std::int64_t local = t.seconds + offset_seconds;
+    std::int64_t days = local / kSecondsPerDay;
+    std::int64_t rem = local % kSecondsPerDay;
+    if (rem < 0) {
+        rem += kSecondsPerDay;
+        --days;
+    }
+    const Civil c = civil_from_days(days);
+    if (c.year < 0 || c.year > 9999) return std::nullopt;
+    const int hour = static_cast<int>(rem / 3600);
+    const int minute = static_cast<int>((rem % 3600) / 60);
+    const int second = static_cast<int>(rem % 60);
+    std::string out;
+    if (fmt.empty()) {
+        append_padded(out, c.year, 4);
+        out += '-';
+        append_padded(out, c.month, 2);
+        out += '-';
+        append_padded(out, c.day, 2);
+        out += 'T';
+        append_padded(out, hour, 2);
+        out += ':';
+        append_padded(out, minute, 2);
+        out += ':';
+        append_padded(out, second, 2);
+        append_fraction(out, t.nanos);
+        if (offset_seconds == 0)
+            out += 'Z';
+        else
+            append_offset(out, offset_seconds, true);
+        return out;
+    }
+    for (std::size_t i = 0; i < fmt.size(); ++i) {
+        if (fmt[i] != '%' || i + 1 >= fmt.size()) {
+            out += fmt[i];
+            continue;
+        }
+        switch (const char d = fmt[++i]) {
+        case 'Y':
+            append_padded(out, c.year, 4);
+            break;
+        case 'y':
+            append_padded(out, c.year % 100, 2);
+            break;
+        case 'm':
+            append_padded(out, c.month, 2);
+            break;
+        case 'd':
+            append_padded(out, c.day, 2);
+            break;
+        case 'e': {
+            if (c.day < 10) out += ' ';
+            append_padded(out, c.day, 1);
+            break;
+        }
+        case 'j':
+            append_padded(out, days - days_from_civil(c.year, 1, 1) + 1, 3);
+            break;
+        case 'H':
+            append_padded(out, hour, 2);
+            break;
+        case 'I':
+            append_padded(out, hour % 12 == 0 ? 12 : hour % 12, 2);
+            break;
+        case 'p':
+            out += hour < 12 ? "AM" : "PM";
+            break;
+        case 'M':
+            append_padded(out, minute, 2);
+            break;
+        case 'S':
+            append_padded(out, second, 2);
+            break;
+        case 'f': {
+            char buf[16];
+            std::snprintf(buf, sizeof buf, "%06d", t.nanos / 1000);
+            out += buf;
+            break;
+        }
+        case 'b':
+        case 'h':
+            out += capitalised(kMonths[c.month - 1].substr(0, 3));
+            break;
+        case 'B':
+            out += capitalised(kMonths[c.month - 1]);
+            break;
+        case 'a':
+        case 'A': {
+            const std::int64_t w = ((days % 7) + 7) % 7;
+            const std::string_view name = kWeekdays[static_cast<std::size_t>(w)];
+            out += d == 'a' ? name.substr(0, 3) : name;
+            break;
+        }
+        case 'z':
+            append_offset(out, offset_seconds, false);
+            break;
+        case 'Z':
+            if (offset_seconds == 0)
+                out += "UTC";
+            else
+                append_offset(out, offset_seconds, true);
+            break;
+        case 's':
+            out += std::to_string(t.seconds);
+            break;
+        case 'F':
+            append_padded(out, c.year, 4);
+            out += '-';
+            append_padded(out, c.month, 2);
+            out += '-';
+            append_padded(out, c.day, 2);
+            break;
+        case 'T':
+            append_padded(out, hour, 2);
+            out += ':';
+            append_padded(out, minute, 2);
+            out += ':';
+            append_padded(out, second, 2);
+            break;
+        case '%':
+            out += '%';
+            break;
+        default:
+            out += '%';
+            out += d;
+        }
+    }
+    return out;
+}
+
+} // namespace conveyor::timefmt
