@@ -1,6 +1,7 @@
 #include "conveyor/io/output_file.hpp"
 
 #include "conveyor/core/run_context.hpp"
+#include "output_target.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -15,115 +16,11 @@
 
 namespace conveyor {
 
+using namespace output_target;
+
 namespace {
 
 constexpr std::size_t kFlushThreshold = 1 << 20;
-
-Failure cant_create(const std::string& path, const std::string& what, int err) {
-    std::string hint;
-    if (err == EMFILE || err == ENFILE)
-        hint = " (a sink split over files keeps max_open_files open: lower it, or raise the "
-               "limit with ulimit -n)";
-    return fail(ErrorKind::CantCreate, what + ": " + std::strerror(err) + hint, path);
-}
-
-std::string random_suffix() {
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-    std::string s(8, 'x');
-    for (char& c : s)
-        c = kChars[rng() % (sizeof kChars - 1)];
-    return s;
-}
-
-/// `.<base>.conveyor-`: how the names of `base`'s temporary files start.
-std::string temp_prefix(const std::string& base) {
-    return "." + base + ".conveyor-";
-}
-
-/// Temporary files of this target left by a run that was killed (kill -9 gives no chance to
-/// clean up): `.<name>.conveyor-<pid>-<random>.tmp` whose process no longer exists. `keep`
-/// (a file name in `dir`) is spared: a resumed run writes on in the killed run's file; so are
-/// the file names in `keep_names` (unique: each holds a pid and a random part).
-void remove_stale_temporaries(const std::filesystem::path& dir, const std::string& base,
-                              const std::string& keep = {},
-                              const std::unordered_set<std::string>* keep_names = nullptr) {
-    // An empty base: the temporary files of every target (`.<any>.conveyor-<pid>-...`).
-    const std::string prefix = base.empty() ? std::string(".") : temp_prefix(base);
-    constexpr std::string_view kMark = ".conveyor-";
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-        const std::string name = entry.path().filename().string();
-        if (name.size() <= prefix.size() + 4 || name.compare(0, prefix.size(), prefix) != 0 ||
-            !name.ends_with(".tmp") || name == keep || (keep_names && keep_names->count(name)))
-            continue;
-        std::size_t pid_at = prefix.size();
-        if (base.empty()) {
-            const std::size_t mark = name.rfind(kMark);
-            if (mark == std::string::npos || mark == 0) continue;
-            pid_at = mark + kMark.size();
-        }
-        const std::size_t dash = name.find('-', pid_at);
-        if (dash == std::string::npos) continue;
-        long pid = 0;
-        try {
-            pid = std::stol(name.substr(pid_at, dash - pid_at));
-        } catch (const std::exception&) {
-            continue;
-        }
-        if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
-            std::error_code rm;
-            std::filesystem::remove(entry.path(), rm);
-        }
-    }
-}
-
-/// `path` with symbolic links in its last component followed to the file they finally name,
-/// which may not exist yet (a dangling link names the file to create). Links in the directories
-/// above need nothing: the kernel follows them for the temporary file and the rename alike.
-Result<std::string> follow_links(const std::string& path) {
-    namespace fs = std::filesystem;
-    constexpr int kMaxLinks = 40; // as the kernel's ELOOP limit
-    fs::path p(path);
-    for (int hops = 0; hops < kMaxLinks; ++hops) {
-        std::error_code ec;
-        if (!fs::is_symlink(fs::symlink_status(p, ec))) return p.string();
-        const fs::path to = fs::read_symlink(p, ec);
-        if (ec)
-            return fail(ErrorKind::CantCreate,
-                        "cannot read the symbolic link " + p.string() + ": " + ec.message(), path);
-        p = to.is_absolute() ? to : p.parent_path() / to;
-    }
-    return fail(ErrorKind::CantCreate, "too many levels of symbolic links", path);
-}
-
-/// What an output path (links followed) holds before it is written.
-enum class Existing : std::uint8_t {
-    Nothing, ///< to be created
-    Regular,
-    Special, ///< a character device or a FIFO: written directly
-};
-
-/// What `path` is, links followed; anything but a regular file, a character device or a FIFO
-/// is refused.
-Result<Existing> existing_kind(const std::string& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
-        // A missing parent directory is created (prepare_directory() reports what stops it).
-        if (errno == ENOENT || errno == ENOTDIR) return Existing::Nothing;
-        return cant_create(path, "cannot examine the output path", errno);
-    }
-    if (S_ISREG(st.st_mode)) return Existing::Regular;
-    if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) return Existing::Special;
-    const char* what = S_ISDIR(st.st_mode)    ? "an existing directory"
-                       : S_ISBLK(st.st_mode)  ? "a block device"
-                       : S_ISSOCK(st.st_mode) ? "a socket"
-                                              : "not a regular file";
-    return fail(ErrorKind::CantCreate,
-                std::string("output path is ") + what +
-                    "; outputs are regular files, character devices (such as /dev/null) or FIFOs",
-                path);
-}
 
 } // namespace
 
@@ -160,26 +57,6 @@ OutputFile& OutputFile::operator=(OutputFile&& o) noexcept {
 OutputFile::~OutputFile() {
     abort();
 }
-
-namespace {
-
-/// The directory an output file goes into, created if missing; fails when `path` names a
-/// directory (ends with a separator).
-Result<std::filesystem::path> prepare_directory(const std::string& path) {
-    namespace fs = std::filesystem;
-    const fs::path target(path);
-    if (target.filename().empty())
-        return fail(ErrorKind::CantCreate, "output path names a directory, not a file", path);
-    std::error_code ec;
-    fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-    fs::create_directories(dir, ec);
-    if (ec)
-        return fail(ErrorKind::CantCreate,
-                    "cannot create directory " + dir.string() + ": " + ec.message(), path);
-    return dir;
-}
-
-} // namespace
 
 Result<OutputFile> OutputFile::open_special(const std::string& name, const std::string& file,
                                             RunContext* run) {
