@@ -133,20 +133,15 @@ std::string join_ids(const PipelineSpec& p, const std::vector<std::size_t>& node
 
 } // namespace
 
-std::string explain_text(const PipelineSpec& p) {
-    const PlanView v(p);
+namespace {
+
+/// explain's "settings:" section: executor, batches, threads, memory, timeouts, errors.
+std::string explain_settings(const PipelineSpec& p, std::size_t sources) {
     const GlobalSpec& g = p.global;
     const bool dag = g.executor == ExecutorKind::Dag;
-    std::size_t sources = 0;
-    for (std::size_t i = 0; i < p.stages.size(); ++i)
-        sources += v.dag.producers(i).empty();
     const std::size_t workers = g.workers ? g.workers : hardware_threads();
     const std::size_t batch = g.batch_size;
-
-    std::string s = fmt::format("pipeline '{}' ({}{}): {}\n", p.name, p.file,
-                                p.version.empty() ? "" : ", version " + p.version,
-                                plural(p.stages.size(), "stage"));
-    if (!p.description.empty()) s += "  " + p.description + "\n";
+    std::string s;
     s += "\nsettings:\n";
     s += fmt::format("  executor        {}\n",
                      dag ? "dag: level by level; each level's output is kept in memory, chains "
@@ -189,7 +184,15 @@ std::string explain_text(const PipelineSpec& p) {
                                        e.max_retry_delay_seconds)
                          : std::string("stop: the first failure cancels the run"));
     if (e.dead_letter_enabled) s += fmt::format("  dead letters    {}\n", e.dead_letter_path);
+    return s;
+}
 
+/// explain's levels (dag) or stages with their channels or mailboxes (channel, async).
+std::string explain_layout(const PipelineSpec& p, const PlanView& v) {
+    const GlobalSpec& g = p.global;
+    const bool dag = g.executor == ExecutorKind::Dag;
+    const std::size_t workers = g.workers ? g.workers : hardware_threads();
+    std::string s;
     if (dag) {
         const auto levels = v.dag_steps();
         s += fmt::format("\nlevels ({}; a level starts when the previous one has finished; "
@@ -234,6 +237,13 @@ std::string explain_text(const PipelineSpec& p) {
                          "others sharing {} worker thread{})\n",
                          plural(p.stages.size(), "stage"), workers, workers == 1 ? "" : "s");
     }
+    return s;
+}
+
+/// explain's "fan-out / fan-in:" section (empty when the graph has neither).
+std::string explain_fans(const PipelineSpec& p, const PlanView& v) {
+    const bool dag = p.global.executor == ExecutorKind::Dag;
+    std::string s;
     // Fan-out and fan-in are where records are copied or interleaved.
     std::string fan;
     for (std::size_t i = 0; i < p.stages.size(); ++i) {
@@ -250,6 +260,23 @@ std::string explain_text(const PipelineSpec& p) {
                 dag ? " (one input after the other)" : " (interleaved as records arrive)");
     }
     if (!fan.empty()) s += "\nfan-out / fan-in:\n" + fan;
+    return s;
+}
+
+} // namespace
+
+std::string explain_text(const PipelineSpec& p) {
+    const PlanView v(p);
+    std::size_t sources = 0;
+    for (std::size_t i = 0; i < p.stages.size(); ++i)
+        sources += v.dag.producers(i).empty();
+    std::string s = fmt::format("pipeline '{}' ({}{}): {}\n", p.name, p.file,
+                                p.version.empty() ? "" : ", version " + p.version,
+                                plural(p.stages.size(), "stage"));
+    if (!p.description.empty()) s += "  " + p.description + "\n";
+    s += explain_settings(p, sources);
+    s += explain_layout(p, v);
+    s += explain_fans(p, v);
     return s;
 }
 
