@@ -69,9 +69,9 @@ struct Column {
     std::vector<std::string> cells;
 };
 
-} // namespace
-
-std::string render_summary_table(const RunStats& stats, bool color) {
+/// The summary's columns with their cells, a row per stage; the counting columns only when
+/// some stage has a count in them.
+std::vector<Column> summary_columns(const RunStats& stats) {
     auto any = [&](auto field) {
         return std::any_of(stats.stages.begin(), stats.stages.end(),
                            [&](const StageStats& s) { return field(s) != 0; });
@@ -124,6 +124,11 @@ std::string render_summary_table(const RunStats& stats, bool color) {
         cell(s.active_seconds > 0 ? human_count(s.records_per_second()) : "-");
     }
 
+    return cols;
+}
+
+/// The columns as aligned text: a bold title line, then the stages (a failed one in red).
+std::string render_columns(const std::vector<Column>& cols, const RunStats& stats, bool color) {
     std::vector<std::size_t> width;
     for (const Column& col : cols) {
         std::size_t w = col.title.size();
@@ -153,6 +158,12 @@ std::string render_summary_table(const RunStats& stats, bool color) {
         if (failed) out += reset;
         out += '\n';
     }
+    return out;
+}
+
+/// "outputs of 'x': x.a 3, x.b 4" and "records of 'x': ..." lines, a stage each.
+std::string render_counts(const RunStats& stats) {
+    std::string out;
     for (const StageStats& s : stats.stages) {
         if (s.named_outputs.empty()) continue;
         out += fmt::format("outputs of '{}':", s.id);
@@ -169,6 +180,16 @@ std::string render_summary_table(const RunStats& stats, bool color) {
                                group_thousands(s.outcomes[k].second));
         out += '\n';
     }
+    return out;
+}
+
+} // namespace
+
+std::string render_summary_table(const RunStats& stats, bool color) {
+    std::string out = render_columns(summary_columns(stats), stats, color);
+    out += render_counts(stats);
+    const char* bold = color ? "\x1b[1m" : "";
+    const char* reset = color ? "\x1b[0m" : "";
     out += render_stage_warnings(stats, color);
     std::string outcome = stats.status;
     if (stats.status == "completed_with_failures") outcome = "completed with failures";
