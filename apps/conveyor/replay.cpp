@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
+#include <optional>
 #include <set>
 #include <unistd.h>
 
@@ -83,6 +84,50 @@ Result<Extracted> extract(const std::string& dlq_path, const std::string& stage,
     return ex;
 }
 
+/// Narrows `p` to `from_stage` and everything downstream of it, fed by a json.read of the
+/// records at `records_path` in place of its inputs; the diagnostics when that source cannot
+/// be built.
+std::optional<std::string> narrow_to_replay(PipelineSpec& p, const Registry& registry,
+                                            const std::string& from_stage,
+                                            const std::string& records_path) {
+    std::set<std::string> keep{from_stage};
+    for (bool grew = true; grew;) {
+        grew = false;
+        for (const StageSpec& s : p.stages)
+            for (const std::string& in : s.inputs)
+                if (keep.count(in) && keep.insert(s.id).second) grew = true;
+    }
+    std::string source_id = "dead_letters";
+    while (p.find_stage(source_id))
+        source_id += "_";
+    StageSpec source;
+    source.id = source_id;
+    source.function = "json.read";
+    source.descriptor = registry.find("json.read");
+    source.error_handling = p.error_handling;
+    source.config.set("path", records_path, {}, true);
+    source.config.set("format", std::string("jsonl"), {}, true);
+    for (const OptionSpec& o : source.descriptor->options)
+        if (!source.config.find(o.name) && !o.default_value.is_null())
+            source.config.set(o.name, o.default_value, {}, false);
+    Diagnostics diags;
+    BuildContext bctx(source.id, source.config, p.global, diags);
+    std::unique_ptr<Stage> built = source.descriptor->factory(bctx);
+    if (!built) return diags.to_string();
+    source.stage = std::move(built);
+
+    std::vector<StageSpec> stages;
+    stages.push_back(std::move(source));
+    for (StageSpec& s : p.stages) {
+        if (!keep.count(s.id)) continue;
+        if (s.id == from_stage) s.inputs = {source_id};
+        stages.push_back(std::move(s));
+    }
+    p.stages = std::move(stages);
+
+    return std::nullopt;
+}
+
 } // namespace
 
 int cmd_replay(const ReplayArgs& args) {
@@ -131,44 +176,10 @@ int cmd_replay(const ReplayArgs& args) {
                      : "",
                  ex->raw ? fmt::format(" ({} unparsed inputs cannot be replayed)", ex->raw) : "");
 
-    // The stage, everything downstream of it, and a source of the dead-lettered records.
-    std::set<std::string> keep{args.from_stage};
-    for (bool grew = true; grew;) {
-        grew = false;
-        for (const StageSpec& s : p.stages)
-            for (const std::string& in : s.inputs)
-                if (keep.count(in) && keep.insert(s.id).second) grew = true;
-    }
-    std::string source_id = "dead_letters";
-    while (p.find_stage(source_id))
-        source_id += "_";
-    StageSpec source;
-    source.id = source_id;
-    source.function = "json.read";
-    source.descriptor = registry.find("json.read");
-    source.error_handling = p.error_handling;
-    source.config.set("path", std::string(tmp), {}, true);
-    source.config.set("format", std::string("jsonl"), {}, true);
-    for (const OptionSpec& o : source.descriptor->options)
-        if (!source.config.find(o.name) && !o.default_value.is_null())
-            source.config.set(o.name, o.default_value, {}, false);
-    Diagnostics diags;
-    BuildContext bctx(source.id, source.config, p.global, diags);
-    std::unique_ptr<Stage> built = source.descriptor->factory(bctx);
-    if (!built) {
-        print_err(diags.to_string());
+    if (std::optional<std::string> problem = narrow_to_replay(p, registry, args.from_stage, tmp)) {
+        print_err(*problem);
         return exit_codes::kSoftware;
     }
-    source.stage = std::move(built);
-
-    std::vector<StageSpec> stages;
-    stages.push_back(std::move(source));
-    for (StageSpec& s : p.stages) {
-        if (!keep.count(s.id)) continue;
-        if (s.id == args.from_stage) s.inputs = {source_id};
-        stages.push_back(std::move(s));
-    }
-    p.stages = std::move(stages);
 
     RunContext run;
     MetricsRegistry metrics;
