@@ -359,7 +359,7 @@ inline bool CsvWriteOperator::must_quote(std::string_view s) const noexcept {
 
 bool CsvWriteOperator::append_row_fast(std::span<const Value> row) {
     // The most bytes each field can take: text as it is or quoted, numbers as their text or
-    // at most 32 characters, the rest (lists, objects) through append_field.
+    // as json::write_double writes them, the rest (lists, objects) through append_field.
     std::size_t bound = row.size() + 1;
     for (const Value& v : row) {
         switch (v.kind()) {
@@ -372,7 +372,7 @@ bool CsvWriteOperator::append_row_fast(std::span<const Value> row) {
             bound += 20;
             break;
         case Kind::Double:
-            bound += v.has_number_text() ? v.number_text().size() : 32;
+            bound += v.has_number_text() ? v.number_text().size() : json::kMaxDoubleText;
             break;
         case Kind::String:
             bound += v.as_string().size() + 2;
@@ -412,14 +412,7 @@ bool CsvWriteOperator::append_row_fast(std::span<const Value> row) {
                 break;
             }
             const double d = v.as_double();
-            if (!std::isfinite(d)) break; // empty, like null
-            char* const at = p;
-            p = std::to_chars(p, p + 30, d).ptr;
-            const auto n = static_cast<std::size_t>(p - at);
-            if (std::memchr(at, '.', n) == nullptr && std::memchr(at, 'e', n) == nullptr) {
-                *p++ = '.'; // as json::append_double: an integral double keeps its point
-                *p++ = '0';
-            }
+            if (std::isfinite(d)) p = json::write_double(p, d); // else empty, like null
             break;
         }
         case Kind::String: {

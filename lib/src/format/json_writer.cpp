@@ -193,13 +193,21 @@ void append_double(std::string& out, double d) {
         out.append("null");
         return;
     }
-    char buf[40];
-    auto r = std::to_chars(buf, buf + sizeof buf, d);
-    const auto n = static_cast<std::size_t>(r.ptr - buf);
-    out.append(buf, n);
+    char buf[kMaxDoubleText];
+    out.append(buf, write_double(buf, d));
+}
+
+char* write_double(char* p, double d) noexcept {
+    char* const start = p;
+    // At most 24 characters ("-2.2250738585072014e-308"), so ".0" always fits.
+    p = std::to_chars(p, p + kMaxDoubleText - 2, d).ptr;
     // "2" would read back as an integer; keep the value a double.
-    if (std::memchr(buf, '.', n) == nullptr && std::memchr(buf, 'e', n) == nullptr)
-        out.append(".0");
+    const auto n = static_cast<std::size_t>(p - start);
+    if (std::memchr(start, '.', n) == nullptr && std::memchr(start, 'e', n) == nullptr) {
+        *p++ = '.';
+        *p++ = '0';
+    }
+    return p;
 }
 
 void append_value(std::string& out, const Value& v) {
@@ -311,8 +319,8 @@ inline std::size_t fast_bound(const Value& v) noexcept {
     case Kind::Int:
         return 20;
     case Kind::Double:
-        // Number text is written as it is; a double as at most 24 characters and ".0".
-        return v.has_number_text() ? v.number_text().size() : 32;
+        // Number text is written as it is; a double as write_double() writes it.
+        return v.has_number_text() ? v.number_text().size() : kMaxDoubleText;
     case Kind::String:
         return v.as_string().size() + 2;
     default:
@@ -352,14 +360,7 @@ inline char* write_fast(char* p, const Value& v) noexcept {
             std::memcpy(p, "null", 4);
             return p + 4;
         }
-        char* const start = p;
-        p = std::to_chars(p, p + 30, d).ptr;
-        if (std::memchr(start, '.', static_cast<std::size_t>(p - start)) == nullptr &&
-            std::memchr(start, 'e', static_cast<std::size_t>(p - start)) == nullptr) {
-            *p++ = '.';
-            *p++ = '0';
-        }
-        return p;
+        return write_double(p, d);
     }
     case Kind::String: {
         const std::string_view s = v.as_string();

@@ -18,6 +18,10 @@ void append_string(std::string& out, std::string_view s);
 void append_int(std::string& out, std::int64_t i);
 /// Shortest round-trip form; integral values keep a ".0" so they stay doubles.
 void append_double(std::string& out, double d);
+/// The bytes append_double writes for a finite `d`, at `p`, which has kMaxDoubleText bytes of
+/// room; returns the end.
+inline constexpr std::size_t kMaxDoubleText = 32;
+char* write_double(char* p, double d) noexcept;
 void append_value(std::string& out, const Value& v);
 /// `indent` spaces per level, starting at nesting `depth`.
 void append_value_pretty(std::string& out, const Value& v, int indent, int depth);
