@@ -5,12 +5,15 @@
 #include "conveyor/expr/expression.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/registry/registry.hpp"
-#include "field_watch.hpp"
+#include "conveyor/stage/field_watch.hpp"
 #include "filter.hpp"
 
 namespace conveyor::plugins {
 
 namespace {
+
+/// What a field that never appears does to a filter (FieldWatch's warnings end with it).
+constexpr const char* kFilterConsequence = "every record was tested as if it were missing";
 
 /// How many rows ahead a filter asks for the text it will test (prefetch_text).
 constexpr std::size_t kPrefetchRows = 8;
@@ -24,7 +27,7 @@ using filter::Op;
 class FilterOperator final : public Operator {
 public:
     FilterOperator(const expr::FieldPath& column, const Condition& cond, StageMetrics* metrics,
-                   std::optional<filter::FieldWatch> watch)
+                   std::optional<FieldWatch> watch)
         : column_(column), cond_(cond), metrics_(metrics), watch_(std::move(watch)) {}
 
     Status finish(Emitter&) override {
@@ -76,7 +79,7 @@ private:
     StageMetrics* metrics_;
     PerSchema<expr::ResolvedPath> columns_;
     std::vector<std::uint8_t> keep_;
-    std::optional<filter::FieldWatch> watch_; ///< input without a fixed schema
+    std::optional<FieldWatch> watch_; ///< input without a fixed schema
 };
 
 class FilterStage final : public Stage {
@@ -97,10 +100,10 @@ public:
                                                join(in->names()) + ")" +
                                                did_you_mean(name_, in->names()));
         }
-        std::optional<filter::FieldWatch> watch;
+        std::optional<FieldWatch> watch;
         if (!fixed)
             watch.emplace(std::string(ctx.stage_id), std::vector<expr::FieldPath>{column_},
-                          ctx.metrics);
+                          ctx.metrics, kFilterConsequence);
         OpenedStage opened(
             std::make_unique<FilterOperator>(column_, cond_, ctx.metrics, std::move(watch)), in);
         opened.fixed_schema = fixed;
@@ -127,7 +130,7 @@ private:
 class ExpressionFilterOperator final : public Operator {
 public:
     ExpressionFilterOperator(expr::Expression e, StageErrors* errors, StageMetrics* metrics,
-                             std::optional<filter::FieldWatch> watch)
+                             std::optional<FieldWatch> watch)
         : eval_(std::move(e)), errors_(errors), metrics_(metrics), watch_(std::move(watch)) {}
 
     Status finish(Emitter&) override {
@@ -176,7 +179,7 @@ private:
     StageErrors* errors_;
     StageMetrics* metrics_;
     std::vector<std::uint8_t> keep_;
-    std::optional<filter::FieldWatch> watch_; ///< input without a fixed schema
+    std::optional<FieldWatch> watch_; ///< input without a fixed schema
 };
 
 class ExpressionFilterStage final : public Stage {
@@ -190,11 +193,12 @@ public:
             if (auto d = expression_.check_fields(*in))
                 return fail(ErrorKind::Config, "expression: " + d->render(expression_.text()));
         }
-        std::optional<filter::FieldWatch> watch;
+        std::optional<FieldWatch> watch;
         if (!fixed) {
             const auto fields = expression_.fields();
             watch.emplace(std::string(ctx.stage_id),
-                          std::vector<expr::FieldPath>(fields.begin(), fields.end()), ctx.metrics);
+                          std::vector<expr::FieldPath>(fields.begin(), fields.end()), ctx.metrics,
+                          kFilterConsequence);
         }
         OpenedStage opened(std::make_unique<ExpressionFilterOperator>(
                                expression_, ctx.errors, ctx.metrics, std::move(watch)),

@@ -1,11 +1,10 @@
 #include "conveyor/core/per_schema.hpp"
 #include "conveyor/core/suggest.hpp"
-#include "conveyor/obs/log.hpp"
+#include "conveyor/expr/field_path.hpp"
 #include "conveyor/registry/registry.hpp"
+#include "conveyor/stage/field_watch.hpp"
 
 #include <algorithm>
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <optional>
 #include <string>
 
@@ -67,29 +66,21 @@ UnnestLayout layout_for(const SchemaRef& in, const UnnestOptions& options) {
 /// Output batches hold at most `batch_size` records, however long the arrays are.
 class UnnestOperator final : public Operator {
 public:
-    UnnestOperator(const UnnestOptions& options, std::size_t batch_size, std::string stage_id)
+    UnnestOperator(const UnnestOptions& options, std::size_t batch_size,
+                   std::optional<FieldWatch> watch)
         : options_(options), batch_size_(std::max<std::size_t>(batch_size, 1)),
-          stage_id_(std::move(stage_id)) {}
+          watch_(std::move(watch)) {}
+
+    Status finish(Emitter&) override {
+        if (watch_) watch_->finished();
+        return {};
+    }
 
     Status push(std::size_t, Batch&& batch, Emitter& out) override {
         const SchemaRef in = batch.schema_ref();
         const UnnestLayout& m =
             layouts_.get(in, [&](const Schema&) { return layout_for(in, options_); });
-        if (!m.column && !options_.keep_empty && !warned_absent_ && batch.rows() > 0) {
-            // Every record of this batch is dropped: say so once, naming what records do have
-            // (a path such as "b.c" is a field name here, not a way into an object).
-            warned_absent_ = true;
-            std::string hint = did_you_mean(options_.column, in->names());
-            if (const auto dot = options_.column.find('.');
-                hint.empty() && dot != std::string::npos &&
-                in->find(options_.column.substr(0, dot)))
-                hint = " ('column' names a field, not a path: flatten.apply first reaches into "
-                       "objects)";
-            spdlog::warn("stage '{}': no field '{}' in records with the fields {}: they are "
-                         "dropped (keep_empty = true keeps them){}",
-                         stage_id_, options_.column,
-                         fmt::format("{}", fmt::join(in->names(), ", ")), hint);
-        }
+        if (watch_) watch_->saw(batch);
         if (m.schema != in) batch.remap_columns(m.schema, m.source);
         const std::size_t rows = batch.rows();
         Batch result = fresh(m.schema, batch, rows);
@@ -129,8 +120,7 @@ private:
 
     const UnnestOptions& options_;
     std::size_t batch_size_;
-    std::string stage_id_;
-    bool warned_absent_ = false;
+    std::optional<FieldWatch> watch_; ///< input without a fixed schema
     PerSchema<UnnestLayout> layouts_;
 };
 
@@ -146,9 +136,22 @@ public:
                                                "' is not in the input" +
                                                did_you_mean(options_.column, in->names()));
         SchemaRef out = in ? layout_for(in, options_).schema : nullptr;
+        std::optional<FieldWatch> watch;
+        if (!fixed) {
+            std::string consequence = options_.keep_empty
+                                          ? "every record was kept with it null"
+                                          : "every record was dropped (keep_empty = true keeps "
+                                            "them)";
+            // "b.c" is a field of that name here, not a way into b.
+            if (options_.column.find('.') != std::string::npos)
+                consequence += "; 'column' names a field, not a path: flatten.apply first "
+                               "reaches into objects";
+            watch.emplace(std::string(ctx.stage_id),
+                          std::vector<expr::FieldPath>{expr::FieldPath::single(options_.column)},
+                          ctx.metrics, std::move(consequence));
+        }
         OpenedStage opened(
-            std::make_unique<UnnestOperator>(options_, ctx.batch_size, std::string(ctx.stage_id)),
-            out);
+            std::make_unique<UnnestOperator>(options_, ctx.batch_size, std::move(watch)), out);
         opened.fixed_schema = fixed;
         opened.checkpoints = true; // stateless
         return opened;

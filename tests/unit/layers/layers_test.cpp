@@ -27,7 +27,7 @@ const std::map<std::string, std::set<std::string>>& allowed() {
         {"obs", {"core", "format", "io"}},
         {"io", {"core"}},
         {"net", {"core", "expr", "format"}},
-        {"stage", {"core", "format", "io", "net", "obs", "option"}},
+        {"stage", {"core", "expr", "format", "io", "net", "obs", "option"}},
         {"registry", {"core", "format", "io", "option", "stage"}},
         {"config", {"core", "graph", "obs", "option", "registry", "stage"}},
         {"queue", {"core"}},

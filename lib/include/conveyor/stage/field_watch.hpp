@@ -11,19 +11,21 @@
 #include <string_view>
 #include <vector>
 
-namespace conveyor::plugins::filter {
+namespace conveyor {
 
-/// Watches, on input without a fixed schema (JSON), whether the fields a filter tests ever
+/// Watches, on input without a fixed schema (JSON), whether the fields a stage reads ever
 /// appear: a misspelt field there is not an error (records may lack any field), it just makes
-/// the filter compare every record with a missing value. Warns once when a field has not
-/// appeared in the first kEarly records, and again when the input ended without it (with the
-/// fields that did appear, and a did-you-mean): the first warning is logged as it happens, the
+/// the stage treat every record as one without it (a filter tests a missing value, unnest.apply
+/// drops the record). `consequence` says which, at the end of each warning. Warns once when a field
+/// has not appeared in the first kEarly records, and again when the input ended without it (with
+/// the fields that did appear, and a did-you-mean): the first warning is logged as it happens, the
 /// last one is a stage warning the end-of-run summary gives (StageMetrics::warnings).
 class FieldWatch {
 public:
     static constexpr std::uint64_t kEarly = 1000;
 
-    FieldWatch(std::string stage, std::vector<expr::FieldPath> fields, StageMetrics* metrics);
+    FieldWatch(std::string stage, std::vector<expr::FieldPath> fields, StageMetrics* metrics,
+               std::string consequence);
 
     /// Notes the fields of `batch` (its schema: the union of its records' fields).
     void saw(const Batch& batch);
@@ -36,6 +38,7 @@ private:
 
     std::string stage_;
     StageMetrics* metrics_;
+    std::string consequence_;
     std::vector<expr::FieldPath> fields_;
     std::vector<char> seen_;
     std::size_t unseen_;
@@ -46,4 +49,4 @@ private:
     SchemaRef last_keep_;
 };
 
-} // namespace conveyor::plugins::filter
+} // namespace conveyor

@@ -1,4 +1,4 @@
-#include "field_watch.hpp"
+#include "conveyor/stage/field_watch.hpp"
 
 #include "conveyor/core/suggest.hpp"
 
@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-namespace conveyor::plugins::filter {
+namespace conveyor {
 
 namespace {
 /// Fields named in a warning at most (and remembered for it).
@@ -14,9 +14,9 @@ constexpr std::size_t kMaxNames = 50;
 } // namespace
 
 FieldWatch::FieldWatch(std::string stage, std::vector<expr::FieldPath> fields,
-                       StageMetrics* metrics)
-    : stage_(std::move(stage)), metrics_(metrics), fields_(std::move(fields)),
-      seen_(fields_.size(), 0), unseen_(fields_.size()) {}
+                       StageMetrics* metrics, std::string consequence)
+    : stage_(std::move(stage)), metrics_(metrics), consequence_(std::move(consequence)),
+      fields_(std::move(fields)), seen_(fields_.size(), 0), unseen_(fields_.size()) {}
 
 void FieldWatch::saw(const Batch& batch) {
     if (unseen_ == 0 || batch.rows() == 0) return;
@@ -62,11 +62,10 @@ std::vector<std::string> FieldWatch::unseen_messages(std::string_view when) cons
     for (std::size_t i = 0; i < fields_.size(); ++i) {
         if (seen_[i]) continue;
         const std::string name = fields_[i].text();
-        out.push_back(fmt::format("field '{}' did not appear {} (fields seen: {}){}; every record "
-                                  "was tested as if it were missing",
-                                  name, when, seen, did_you_mean(name, names_)));
+        out.push_back(fmt::format("field '{}' did not appear {} (fields seen: {}){}; {}", name,
+                                  when, seen, did_you_mean(name, names_), consequence_));
     }
     return out;
 }
 
-} // namespace conveyor::plugins::filter
+} // namespace conveyor
