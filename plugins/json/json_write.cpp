@@ -29,12 +29,8 @@ std::string_view format_name(JsonFormat format) {
     return format == JsonFormat::Jsonl ? "jsonl" : "records";
 }
 
-/// `"key":` for each column of a schema, escaped once per schema.
+/// `"key":` for each column of a schema, escaped once per schema (json::KeyCache).
 using Keys = std::vector<std::string>;
-
-std::shared_ptr<const Keys> keys_of(const Schema& schema) {
-    return std::make_shared<const Keys>(conveyor::json::encoded_keys(schema));
-}
 
 /// How records are written: the same bytes whichever thread encodes them.
 struct Encoding {
@@ -144,12 +140,6 @@ public:
     void restore(bool array_open) { any_ = array_open; }
 
 private:
-    void prepare_keys(const SchemaRef& schema) {
-        if (schema == keys_schema_) return;
-        keys_schema_ = schema;
-        keys_ = keys_of(*schema);
-    }
-
     Status write(Batch&& batch) {
         if (since_checkpoint_ > 2) encode_here_ = false; // checkpoints are rare again
         if (jobs_ && !encode_here_) return encode_on_workers(std::move(batch));
@@ -159,9 +149,9 @@ private:
 
     Status write_batch(const Batch& batch) {
         if (batch.empty()) return {};
-        prepare_keys(batch.schema_ref());
+        const Keys& keys = *keys_.of(batch.schema_ref());
         for (std::size_t r = 0; r < batch.rows(); ++r) {
-            encoding_.append(buf_, batch, r, *keys_, !any_);
+            encoding_.append(buf_, batch, r, keys, !any_);
             any_ = true;
             if (buf_.size() >= kChunk) CONVEYOR_TRY(flush());
         }
@@ -174,11 +164,11 @@ private:
     /// the oldest when the window is full).
     Status encode_on_workers(Batch&& batch) {
         if (batch.empty()) return {};
-        prepare_keys(batch.schema_ref());
+        std::shared_ptr<const Keys> keys = keys_.of(batch.schema_ref());
         const bool first = !any_;
         any_ = true;
         CONVEYOR_TRY(write_encoded(false));
-        jobs_->submit([b = std::move(batch), keys = keys_, enc = encoding_, first] {
+        jobs_->submit([b = std::move(batch), keys = std::move(keys), enc = encoding_, first] {
             Encoded e;
             e.rows = b.rows();
             for (std::size_t r = 0; r < b.rows(); ++r)
@@ -222,8 +212,7 @@ private:
     FlushSchedule schedule_;
     bool any_ = false; ///< a record was written (or handed to the workers)
     std::string buf_;
-    SchemaRef keys_schema_;
-    std::shared_ptr<const Keys> keys_;
+    conveyor::json::KeyCache keys_;
     std::optional<OrderedJobs<Encoded>> jobs_;
     std::size_t since_checkpoint_ = 0; ///< batches pushed since the last checkpoint
     bool encode_here_ = false;         ///< checkpoints come too often for the workers to help

@@ -65,13 +65,10 @@ public:
             table_.push_back(std::move(batch));
             return {};
         }
-        if (batch.schema_ref() != keys_schema_) {
-            keys_schema_ = batch.schema_ref();
-            keys_ = json::encoded_keys(batch.schema());
-        }
+        const std::vector<std::string>& keys = *keys_.of(batch.schema_ref());
         for (std::size_t r = 0; r < take; ++r) {
             if (format_ == Format::Json) buf_ += written_ ? ",\n" : "[\n";
-            json::append_record_compact(buf_, batch.row(r), keys_);
+            json::append_record_compact(buf_, batch.row(r), keys);
             if (format_ == Format::Jsonl) buf_ += '\n';
             ++written_;
         }
@@ -115,8 +112,7 @@ private:
     bool stop_at_limit_;
     StageMetrics* metrics_;
     std::string buf_;
-    SchemaRef keys_schema_; ///< the schema keys_ are the names of (held: its address stays its)
-    std::vector<std::string> keys_;
+    json::KeyCache keys_;
     std::size_t seen_ = 0;
     std::size_t written_ = 0;
     bool streaming_;

@@ -3,6 +3,7 @@
 #include "conveyor/core/schema.hpp"
 #include "conveyor/core/value.hpp"
 
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,6 +34,24 @@ void append_record_pretty(std::string& out, const Schema& schema, std::span<cons
 
 /// A schema's field names as append_record_compact takes them: each written once as `"name":`.
 std::vector<std::string> encoded_keys(const Schema& schema);
+/// encoded_keys() of the schema of the batches being written, made again only when the schema
+/// changes (the cache holds the schema, so a new one at the same address cannot be taken for
+/// it). Shared: a worker encoding a batch keeps its keys while the writer moves on.
+class KeyCache {
+public:
+    const std::shared_ptr<const std::vector<std::string>>& of(const SchemaRef& schema) {
+        if (schema != schema_) {
+            schema_ = schema;
+            keys_ = std::make_shared<const std::vector<std::string>>(encoded_keys(*schema));
+        }
+        return keys_;
+    }
+
+private:
+    SchemaRef schema_;
+    std::shared_ptr<const std::vector<std::string>> keys_;
+};
+
 /// The bytes append_record writes, with the names encoded beforehand (encoded_keys(schema)).
 /// Rows of scalars whose strings need no escapes are written through one reservation (the
 /// common case: a tenth of the calls per field); any other row takes the general path.
