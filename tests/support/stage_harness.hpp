@@ -149,9 +149,9 @@ inline Batch batch_from_json(const std::vector<std::string>& objects) {
     return b;
 }
 
-/// Builds `function` with `options`, opens it (one input, schema unknown) and pushes one
-/// batch of `records` (JSON objects): what it emits, as JSON lines. `metrics` (optional)
-/// receives its counters.
+/// Builds `function` with `options`, opens it (one input, schema unknown), pushes one batch of
+/// `records` (JSON objects) and finishes it, as an executor does: what it emits, as JSON lines.
+/// `metrics` (optional) receives its counters.
 inline std::string transform_jsonl(const std::string& function,
                                    const std::map<std::string, OptionValue>& options,
                                    const std::vector<std::string>& records,
@@ -168,6 +168,7 @@ inline std::string transform_jsonl(const std::string& function,
     auto& op = std::get<std::unique_ptr<Operator>>(opened->op);
     CollectingEmitter out;
     EXPECT_TRUE(op->push(0, batch_from_json(records), out));
+    EXPECT_TRUE(op->finish(out));
     return jsonl(out.take());
 }
 

@@ -83,26 +83,14 @@ TEST(UnnestApply, AColumnNoRecordHasIsWarnedAtTheEndNamingTheFields) {
     sink->set_pattern("%l: %v");
     spdlog::default_logger()->sinks().push_back(sink);
     const std::vector<std::string> in = {R"({"a":1,"b":{"c":[1,2]}})", R"({"a":2,"b":{"c":[]}})"};
-    const auto run = [&](const std::string& column) {
-        auto built = test::build_stage("unnest.apply", {{"column", OptionValue(column)}});
-        EXPECT_TRUE(built.stage);
-        OpenContext ctx;
-        ctx.stage_id = "u";
-        auto opened = built.stage->open(ctx);
-        EXPECT_TRUE(opened);
-        auto& op = std::get<std::unique_ptr<Operator>>(opened->op);
-        CollectingEmitter out;
-        EXPECT_TRUE(op->push(0, test::batch_from_json(in), out));
-        EXPECT_TRUE(op->finish(out));
-        return test::jsonl(out.take());
-    };
-    EXPECT_EQ(run("b.c"), "");
-    EXPECT_EQ(run("bb"), "");
-    EXPECT_EQ(run("a"), "{\"a\":1,\"b\":{\"c\":[1,2]}}\n{\"a\":2,\"b\":{\"c\":[]}}\n");
+    EXPECT_EQ(run_unnest({{"column", OptionValue("b.c")}}, in), "");
+    EXPECT_EQ(run_unnest({{"column", OptionValue("bb")}}, in), "");
+    EXPECT_EQ(run_unnest({{"column", OptionValue("a")}}, in),
+              "{\"a\":1,\"b\":{\"c\":[1,2]}}\n{\"a\":2,\"b\":{\"c\":[]}}\n");
     std::erase(spdlog::default_logger()->sinks(), sink);
     const std::vector<std::string> lines = sink->last_formatted();
     ASSERT_EQ(lines.size(), 2U);
-    EXPECT_NE(lines[0].find("stage 'u': field '`b.c`' did not appear in the whole input (2 "
+    EXPECT_NE(lines[0].find("stage 't': field '`b.c`' did not appear in the whole input (2 "
                             "records) (fields seen: a, b); every record was dropped"),
               std::string::npos)
         << lines[0];
