@@ -5,7 +5,9 @@
 #include "conveyor/stage/field_watch.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <optional>
+#include <spdlog/spdlog.h>
 #include <string>
 
 namespace conveyor::plugins::unnest {
@@ -23,7 +25,8 @@ const OptionTable<UnnestOptions>& unnest_options() {
     static const auto table =
         OptionTable<UnnestOptions>()
             .add("column", &UnnestOptions::column,
-                 {.description = "The field holding an array: one record per element",
+                 {.description = "The field holding an array, or a path to one inside an "
+                                 "object (`order.items`, `a[0].tags`): one record per element",
                   .required = true,
                   .example = "\"tags\""})
             .add("keep_empty", &UnnestOptions::keep_empty,
@@ -35,17 +38,26 @@ const OptionTable<UnnestOptions>& unnest_options() {
     return table;
 }
 
-/// For one input schema: the output schema and where the array and the index go.
+/// `column` as a path: `order.items`, `a[0].tags`, `` `a.b` `` (a name taken literally).
+/// A text that is not a path is a field name.
+expr::FieldPath column_path(const std::string& column) {
+    Result<expr::FieldPath> p = expr::FieldPath::parse(column);
+    return p ? std::move(p).value() : expr::FieldPath::single(column);
+}
+
+/// For one input schema: the output schema, where the array is (its column, and the steps of
+/// the path inside that column's value) and where the index goes.
 struct UnnestLayout {
     SchemaRef schema;
-    std::optional<std::size_t> column;
+    expr::ResolvedPath where;
     std::optional<std::size_t> index; ///< output column of index_column
     std::vector<std::size_t> source;  ///< per output column: its input column
 };
 
-UnnestLayout layout_for(const SchemaRef& in, const UnnestOptions& options) {
+UnnestLayout layout_for(const SchemaRef& in, const UnnestOptions& options,
+                        const expr::FieldPath& path) {
     UnnestLayout l;
-    l.column = in->find(options.column);
+    l.where = expr::resolve(path, *in);
     std::vector<std::string> names = in->names();
     for (std::size_t i = 0; i < in->size(); ++i)
         l.source.push_back(i);
@@ -61,28 +73,64 @@ UnnestLayout layout_for(const SchemaRef& in, const UnnestOptions& options) {
     return l;
 }
 
+/// `v` with the value at `steps` replaced by `element`: the objects and lists on the way are
+/// copied into `arena` (the rest of them still points where `v`'s did). `v` itself when the
+/// steps lead nowhere (a member not there, an index out of range, a scalar in the way).
+Value replaced(const Value& v, std::span<const expr::PathStep> steps, const Value& element,
+               Arena& arena) {
+    if (steps.empty()) return element;
+    const expr::PathStep& step = steps.front();
+    if (step.is_index) {
+        if (v.kind() != Kind::Array) return v;
+        const auto items = v.as_array();
+        const auto n = static_cast<std::int64_t>(items.size());
+        const std::int64_t at = step.index < 0 ? n + step.index : step.index;
+        if (at < 0 || at >= n) return v;
+        Value* copy = arena.allocate_array<Value>(items.size());
+        std::memcpy(static_cast<void*>(copy), items.data(), items.size() * sizeof(Value));
+        Value& slot = copy[static_cast<std::size_t>(at)];
+        slot = replaced(slot, steps.subspan(1), element, arena);
+        return Value::array(copy, static_cast<std::uint32_t>(items.size()));
+    }
+    if (v.kind() != Kind::Object) return v;
+    const auto members = v.as_object();
+    // The first member of that name: the one descend() reads.
+    const auto it = std::find_if(members.begin(), members.end(),
+                                 [&](const Member& m) { return m.key == step.key; });
+    if (it == members.end()) return v;
+    Member* copy = arena.allocate_array<Member>(members.size());
+    std::memcpy(static_cast<void*>(copy), members.data(), members.size() * sizeof(Member));
+    Value& slot = copy[static_cast<std::size_t>(it - members.begin())].value;
+    slot = replaced(slot, steps.subspan(1), element, arena);
+    return Value::object(copy, static_cast<std::uint32_t>(members.size()));
+}
+
 /// One record per element of `column`'s array, a batch at a time: each copy is the record with
-/// the array replaced by one element. A value that is not an array counts as an array of one.
-/// Output batches hold at most `batch_size` records, however long the arrays are.
+/// the array replaced by one element (inside its object when `column` is a path). A value that
+/// is not an array counts as an array of one. Output batches hold at most `batch_size`
+/// records, however long the arrays are.
 class UnnestOperator final : public Operator {
 public:
     UnnestOperator(const UnnestOptions& options, std::size_t batch_size,
-                   std::optional<FieldWatch> watch)
-        : options_(options), batch_size_(std::max<std::size_t>(batch_size, 1)),
-          watch_(std::move(watch)) {}
+                   std::optional<FieldWatch> watch, std::string stage, StageMetrics* metrics)
+        : options_(options), path_(column_path(options.column)),
+          batch_size_(std::max<std::size_t>(batch_size, 1)), watch_(std::move(watch)),
+          stage_(std::move(stage)), metrics_(metrics) {}
 
     Status finish(Emitter&) override {
         if (watch_) watch_->finished();
+        if (!stops_at_.empty() && reached_ == 0) warn_unreached();
         return {};
     }
 
     Status push(std::size_t, Batch&& batch, Emitter& out) override {
         const SchemaRef in = batch.schema_ref();
         const UnnestLayout& m =
-            layouts_.get(in, [&](const Schema&) { return layout_for(in, options_); });
+            layouts_.get(in, [&](const Schema&) { return layout_for(in, options_, path_); });
         if (watch_) watch_->saw(batch);
         if (m.schema != in) batch.remap_columns(m.schema, m.source);
         const std::size_t rows = batch.rows();
+        const std::span<const expr::PathStep> inner = path_.steps().subspan(m.where.next_step);
         Batch result = fresh(m.schema, batch, rows);
         auto append = [&](std::span<const Value> row, const Value& element, const Value& index) {
             if (result.rows() >= batch_size_) {
@@ -91,12 +139,16 @@ public:
             }
             auto dst = result.append_row();
             std::copy(row.begin(), row.end(), dst.begin());
-            if (m.column) dst[*m.column] = element;
+            if (m.where.found()) {
+                Value& at = dst[m.where.column];
+                at = inner.empty() ? element : replaced(at, inner, element, result.arena());
+            }
             if (m.index) dst[*m.index] = index;
         };
         for (std::size_t r = 0; r < rows; ++r) {
             const auto row = batch.row(r);
-            const Value v = m.column ? row[*m.column] : Value::absent();
+            const Value v = expr::lookup(path_, m.where, row);
+            if (!inner.empty() && m.where.found()) note_reach(v, row[m.where.column], m.where);
             if (v.kind() == Kind::Array && !v.as_array().empty()) {
                 const auto items = v.as_array();
                 for (std::size_t i = 0; i < items.size(); ++i)
@@ -104,6 +156,7 @@ public:
             } else if (!v.is_null() && v.kind() != Kind::Array) {
                 append(row, v, Value::integer(0));
             } else if (options_.keep_empty) {
+                // Inside an object, a path that leads nowhere leaves the record as it is.
                 append(row, Value::null(), Value::null());
             }
         }
@@ -112,6 +165,69 @@ public:
     }
 
 private:
+    /// Inside objects, FieldWatch sees only the top-level field: a misspelt step further in
+    /// (`order.itms`) would drop every record without a word. Counts the records the path
+    /// reached, and remembers where the first one it did not reach stops.
+    void note_reach(const Value& v, const Value& top, const expr::ResolvedPath& where) {
+        if (!v.is_absent()) {
+            ++reached_;
+            return;
+        }
+        // A record without the top-level field is FieldWatch's to report.
+        if (!stops_at_.empty() || top.is_absent()) return;
+        const auto steps = path_.steps();
+        std::string walked;
+        for (std::size_t i = 0; i < where.next_step; ++i)
+            walked += (i ? "." : "") + steps[i].key;
+        Value at = top;
+        for (std::size_t i = where.next_step; i < steps.size(); ++i) {
+            const expr::PathStep& step = steps[i];
+            if (step.is_index) {
+                if (at.kind() != Kind::Array) {
+                    stops_at_ = "'" + walked + "' is not a list";
+                    return;
+                }
+                const auto items = at.as_array();
+                const auto n = static_cast<std::int64_t>(items.size());
+                const std::int64_t k = step.index < 0 ? n + step.index : step.index;
+                if (k < 0 || k >= n) {
+                    stops_at_ = "'" + walked + "' has " + std::to_string(n) + " elements";
+                    return;
+                }
+                at = items[static_cast<std::size_t>(k)];
+                walked += "[" + std::to_string(step.index) + "]";
+            } else {
+                const Value* member = at.find(step.key);
+                if (member == nullptr) {
+                    if (at.kind() != Kind::Object) {
+                        stops_at_ = "'" + walked + "' is not an object";
+                        return;
+                    }
+                    std::vector<std::string> keys;
+                    for (const Member& m : at.as_object())
+                        keys.emplace_back(m.key);
+                    stops_at_ =
+                        "'" + walked + "' has no '" + step.key + "'" + did_you_mean(step.key, keys);
+                    return;
+                }
+                at = *member;
+                walked += "." + step.key;
+            }
+        }
+    }
+
+    void warn_unreached() const {
+        const std::string m =
+            "no record has a value at '" + path_.text() + "' (in the first record that lacks it, " +
+            stops_at_ + "); " +
+            (options_.keep_empty ? "every record was kept as it was"
+                                 : "every record was dropped (keep_empty = true keeps them)");
+        if (metrics_)
+            metrics_->warnings().note(m, {});
+        else
+            spdlog::warn("stage '{}': {}", stage_, m);
+    }
+
     static Batch fresh(const SchemaRef& schema, Batch& storage, std::size_t rows) {
         Batch b(schema, rows);
         b.share_storage_of(storage);
@@ -119,8 +235,13 @@ private:
     }
 
     const UnnestOptions& options_;
+    expr::FieldPath path_;
     std::size_t batch_size_;
     std::optional<FieldWatch> watch_; ///< input without a fixed schema
+    std::string stage_;
+    StageMetrics* metrics_;
+    std::uint64_t reached_ = 0; ///< records with a value at a path into objects
+    std::string stops_at_;      ///< where the first record without one stops
     PerSchema<UnnestLayout> layouts_;
 };
 
@@ -131,27 +252,24 @@ public:
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         const SchemaRef in = ctx.input_schemas.empty() ? nullptr : ctx.input_schemas[0];
         const bool fixed = !ctx.input_schemas_fixed.empty() && ctx.input_schemas_fixed[0];
-        if (in && fixed && !in->find(options_.column))
-            return fail(ErrorKind::Config, "column: field '" + options_.column +
+        const expr::FieldPath path = column_path(options_.column);
+        if (in && fixed && !expr::resolve(path, *in).found())
+            return fail(ErrorKind::Config, "column: field '" + path.root() +
                                                "' is not in the input" +
-                                               did_you_mean(options_.column, in->names()));
-        SchemaRef out = in ? layout_for(in, options_).schema : nullptr;
+                                               did_you_mean(path.root(), in->names()));
+        SchemaRef out = in ? layout_for(in, options_, path).schema : nullptr;
         std::optional<FieldWatch> watch;
         if (!fixed) {
-            std::string consequence = options_.keep_empty
-                                          ? "every record was kept with it null"
-                                          : "every record was dropped (keep_empty = true keeps "
-                                            "them)";
-            // "b.c" is a field of that name here, not a way into b.
-            if (options_.column.find('.') != std::string::npos)
-                consequence += "; 'column' names a field, not a path: flatten.apply first "
-                               "reaches into objects";
-            watch.emplace(std::string(ctx.stage_id),
-                          std::vector<expr::FieldPath>{expr::FieldPath::single(options_.column)},
-                          ctx.metrics, std::move(consequence));
+            watch.emplace(std::string(ctx.stage_id), std::vector<expr::FieldPath>{path},
+                          ctx.metrics,
+                          options_.keep_empty ? "every record was kept with it null"
+                                              : "every record was dropped (keep_empty = true "
+                                                "keeps them)");
         }
-        OpenedStage opened(
-            std::make_unique<UnnestOperator>(options_, ctx.batch_size, std::move(watch)), out);
+        OpenedStage opened(std::make_unique<UnnestOperator>(options_, ctx.batch_size,
+                                                            std::move(watch),
+                                                            std::string(ctx.stage_id), ctx.metrics),
+                           out);
         opened.fixed_schema = fixed;
         opened.checkpoints = true; // stateless
         return opened;
@@ -189,7 +307,9 @@ static FunctionDescriptor unnest_apply_descriptor() {
     fn.description =
         "Explodes the array in `column`: each element becomes a record of its own, the other "
         "fields copied ({\"id\": 1, \"tags\": [\"a\", \"b\"]} becomes {\"id\": 1, \"tags\": "
-        "\"a\"} and {\"id\": 1, \"tags\": \"b\"}), in order. A value that is not an array "
+        "\"a\"} and {\"id\": 1, \"tags\": \"b\"}), in order. `column` may be a path into "
+        "objects and lists (`order.items`, `a[0].tags`; `` `a.b` `` for a field named with a "
+        "dot): the element then takes the array's place there. A value that is not an array "
         "counts as an array of one. A record whose array is empty, null or absent is dropped, "
         "or kept with the field null when keep_empty = true. `index_column` adds each "
         "element's position.";
