@@ -163,13 +163,128 @@ std::vector<std::vector<Dag::Chain>> plan_steps(const Plan& plan) {
     });
 }
 
+/// One step's stages wired together: per stage its input, its output and (inside a chain) its
+/// inbox.
+struct StepWiring {
+    struct Started {
+        Node* node;
+        Inbox* inbox;             ///< null for a chain's head
+        BroadcastOutput* to_next; ///< null for a chain's tail
+        DagOutput* materialised;  ///< the tail's output
+    };
+    std::vector<std::unique_ptr<Inbox>> inboxes;
+    std::vector<std::unique_ptr<StreamInput>> ins;
+    std::vector<std::unique_ptr<StageOutput>> outs;
+    std::vector<Started> started;
+};
+
+/// What the stages of `seg` read and write: the head reads its materialised input, each
+/// other link an inbox the link before it writes; the tail's output is materialised.
+void wire_chain(Plan& plan, const Dag::Chain& seg, StepWiring& w,
+                std::vector<std::vector<std::deque<EdgeItem>>>& inputs, Budget& budget,
+                const std::string& spill_dir) {
+    const std::size_t capacity = plan.pipeline->global.channel_buffer_size;
+    // Inboxes first: each stage's output points at the next one's.
+    std::vector<Inbox*> seg_inboxes(seg.size(), nullptr);
+    for (std::size_t i = 1; i < seg.size(); ++i) {
+        Node& n = plan.nodes[seg[i]];
+        w.inboxes.push_back(std::make_unique<Inbox>(1, capacity, false));
+        w.inboxes.back()->publish_fill(&n.metrics->queued_records);
+        n.metrics->queue_capacity.store(capacity, std::memory_order_relaxed);
+        seg_inboxes[i] = w.inboxes.back().get();
+    }
+    for (std::size_t i = 0; i < seg.size(); ++i) {
+        Node& n = plan.nodes[seg[i]];
+        StepWiring::Started st{&n, seg_inboxes[i], nullptr, nullptr};
+        if (i == 0)
+            w.ins.push_back(std::make_unique<DagInput>(std::move(inputs[n.index]),
+                                                       n.opened->interleave_inputs, budget,
+                                                       *plan.run, *n.metrics));
+        else
+            w.ins.push_back(std::make_unique<InboxInput>(*seg_inboxes[i]));
+        if (i + 1 < seg.size()) {
+            // Inside a chain a stage has one consumer, the next link.
+            const std::uint32_t output = n.consumers.empty() ? 0 : n.consumers[0].output;
+            auto out = std::make_unique<BroadcastOutput>(
+                n, std::vector<BroadcastOutput::Target>{{seg_inboxes[i + 1], 0, true, output}},
+                *plan.run);
+            st.to_next = out.get();
+            w.outs.push_back(std::move(out));
+        } else {
+            auto out =
+                std::make_unique<DagOutput>(n, n.consumers.size(), budget, *plan.run, spill_dir);
+            st.materialised = out.get();
+            w.outs.push_back(std::move(out));
+        }
+        w.started.push_back(st);
+    }
+}
+
+/// Runs the stages of one step at once and waits for all of them.
+void run_step(Plan& plan, StepWiring& w) {
+    const auto cancel_id = plan.run->on_cancel([&w] {
+        for (auto& ib : w.inboxes)
+            ib->cancel();
+    });
+    Completion completion;
+    completion.add(w.started.size());
+    for (std::size_t k = 0; k < w.started.size(); ++k) {
+        Node& n = *w.started[k].node;
+        asio::co_spawn(
+            stage_executor(plan, n), drive_stage(n, *w.ins[k], *w.outs[k], *plan.run),
+            [&plan, &completion, st = w.started[k]](const std::exception_ptr& ep, Status s) {
+                s = stage_status(*st.node, ep, std::move(s));
+                const bool isolated = settle_stage(plan, *st.node, s);
+                // Like the streaming executors: a finished or failed link takes no
+                // more input, and the next one sees its input end.
+                if (st.inbox) st.inbox->cancel();
+                if (st.to_next) st.to_next->close();
+                if (isolated && st.materialised) st.materialised->items().clear();
+                completion.done();
+            });
+    }
+    completion.wait();
+    plan.run->remove_on_cancel(cancel_id);
+}
+
+/// Hands a finished step's materialised output to its consumers' inputs (clones for all but
+/// the last).
+void hand_over(Plan& plan, const StepWiring::Started& st,
+               std::vector<std::vector<std::deque<EdgeItem>>>& inputs) {
+    Node& n = *st.node;
+    auto& items = st.materialised->items();
+    if (n.failed || plan.run->cancelled()) return;
+    if (Status s = st.materialised->close(); !s) {
+        settle_stage(plan, n, std::move(s));
+        items.clear();
+        return;
+    }
+    for (std::size_t c = 0; c < n.consumers.size(); ++c) {
+        const Consumer& to = n.consumers[c];
+        auto& q = inputs[to.node][to.port];
+        const bool last = c + 1 == n.consumers.size();
+        std::uint64_t rows = 0;
+        for (EdgeItem& item : items) {
+            const bool ours = item.batch.output() == to.output || to.output == kEveryOutput;
+            std::optional<Batch> payload = payload_for(item.batch, to.output, last);
+            if (!payload) continue;
+            EdgeItem copy{std::move(*payload), ours ? item.spilled_rows : 0,
+                          ours ? item.file : nullptr};
+            rows += copy.batch.rows() + copy.spilled_rows;
+            q.push_back(std::move(copy));
+        }
+        // Waiting records, for live metrics and progress.
+        plan.nodes[to.node].metrics->queued_records.fetch_add(rows, std::memory_order_relaxed);
+    }
+    items.clear();
+}
+
 } // namespace
 
 void run_dag(Plan& plan) {
     Budget budget;
     budget.cap = plan.pipeline->edge_share();
     const std::string spill_dir = spill_dir_for(*plan.pipeline);
-    const std::size_t capacity = plan.pipeline->global.channel_buffer_size;
 
     // Spill files of edges a killed run left (a run that spills removes them too, but this
     // one may not spill).
@@ -186,109 +301,14 @@ void run_dag(Plan& plan) {
 
     for (const std::vector<Dag::Chain>& group : plan_steps(plan)) {
         if (plan.run->cancelled()) break;
-        // Per stage of this group: its input, its output, and (inside a chain) its inbox.
-        std::vector<std::unique_ptr<Inbox>> inboxes;
-        std::vector<std::unique_ptr<StreamInput>> ins;
-        std::vector<std::unique_ptr<StageOutput>> outs;
-        struct Started {
-            Node* node;
-            Inbox* inbox;             ///< null for a chain's head
-            BroadcastOutput* to_next; ///< null for a chain's tail
-            DagOutput* materialised;  ///< the tail's output
-        };
-        std::vector<Started> started;
+        StepWiring w;
         for (const Dag::Chain& seg : group) {
             if (!plan.nodes[seg.front()].opened) continue; // failed to open (continue strategy)
-            // Inboxes first: each stage's output points at the next one's.
-            std::vector<Inbox*> seg_inboxes(seg.size(), nullptr);
-            for (std::size_t i = 1; i < seg.size(); ++i) {
-                Node& n = plan.nodes[seg[i]];
-                inboxes.push_back(std::make_unique<Inbox>(1, capacity, false));
-                inboxes.back()->publish_fill(&n.metrics->queued_records);
-                n.metrics->queue_capacity.store(capacity, std::memory_order_relaxed);
-                seg_inboxes[i] = inboxes.back().get();
-            }
-            for (std::size_t i = 0; i < seg.size(); ++i) {
-                Node& n = plan.nodes[seg[i]];
-                Started st{&n, seg_inboxes[i], nullptr, nullptr};
-                if (i == 0)
-                    ins.push_back(std::make_unique<DagInput>(std::move(inputs[n.index]),
-                                                             n.opened->interleave_inputs, budget,
-                                                             *plan.run, *n.metrics));
-                else
-                    ins.push_back(std::make_unique<InboxInput>(*seg_inboxes[i]));
-                if (i + 1 < seg.size()) {
-                    // Inside a chain a stage has one consumer, the next link.
-                    const std::uint32_t output = n.consumers.empty() ? 0 : n.consumers[0].output;
-                    auto out = std::make_unique<BroadcastOutput>(
-                        n,
-                        std::vector<BroadcastOutput::Target>{{seg_inboxes[i + 1], 0, true, output}},
-                        *plan.run);
-                    st.to_next = out.get();
-                    outs.push_back(std::move(out));
-                } else {
-                    auto out = std::make_unique<DagOutput>(n, n.consumers.size(), budget, *plan.run,
-                                                           spill_dir);
-                    st.materialised = out.get();
-                    outs.push_back(std::move(out));
-                }
-                started.push_back(st);
-            }
+            wire_chain(plan, seg, w, inputs, budget, spill_dir);
         }
-        const auto cancel_id = plan.run->on_cancel([&inboxes] {
-            for (auto& ib : inboxes)
-                ib->cancel();
-        });
-        Completion completion;
-        completion.add(started.size());
-        for (std::size_t k = 0; k < started.size(); ++k) {
-            Node& n = *started[k].node;
-            asio::co_spawn(
-                stage_executor(plan, n), drive_stage(n, *ins[k], *outs[k], *plan.run),
-                [&plan, &completion, st = started[k]](const std::exception_ptr& ep, Status s) {
-                    s = stage_status(*st.node, ep, std::move(s));
-                    const bool isolated = settle_stage(plan, *st.node, s);
-                    // Like the streaming executors: a finished or failed link
-                    // takes no more input, and the next one sees its input end.
-                    if (st.inbox) st.inbox->cancel();
-                    if (st.to_next) st.to_next->close();
-                    if (isolated && st.materialised) st.materialised->items().clear();
-                    completion.done();
-                });
-        }
-        completion.wait();
-        plan.run->remove_on_cancel(cancel_id);
-        // Hand each finished step's output to its consumers (clones for all but the last).
-        for (const Started& st : started) {
-            if (!st.materialised) continue;
-            Node& n = *st.node;
-            auto& items = st.materialised->items();
-            if (n.failed || plan.run->cancelled()) continue;
-            if (Status s = st.materialised->close(); !s) {
-                settle_stage(plan, n, std::move(s));
-                items.clear();
-                continue;
-            }
-            for (std::size_t c = 0; c < n.consumers.size(); ++c) {
-                const Consumer& to = n.consumers[c];
-                auto& q = inputs[to.node][to.port];
-                const bool last = c + 1 == n.consumers.size();
-                std::uint64_t rows = 0;
-                for (EdgeItem& item : items) {
-                    const bool ours = item.batch.output() == to.output || to.output == kEveryOutput;
-                    std::optional<Batch> payload = payload_for(item.batch, to.output, last);
-                    if (!payload) continue;
-                    EdgeItem copy{std::move(*payload), ours ? item.spilled_rows : 0,
-                                  ours ? item.file : nullptr};
-                    rows += copy.batch.rows() + copy.spilled_rows;
-                    q.push_back(std::move(copy));
-                }
-                // Waiting records, for live metrics and progress.
-                plan.nodes[to.node].metrics->queued_records.fetch_add(rows,
-                                                                      std::memory_order_relaxed);
-            }
-            items.clear();
-        }
+        run_step(plan, w);
+        for (const StepWiring::Started& st : w.started)
+            if (st.materialised) hand_over(plan, st, inputs);
     }
 }
 
