@@ -63,13 +63,7 @@ TEST(UnnestApply, MissingColumnIsALoadErrorOverAKnownSchema) {
 
     auto built = test::build_stage("unnest.apply", {{"column", OptionValue("tgas")}});
     ASSERT_TRUE(built.stage);
-    SchemaRef schema = make_schema({"id", "tags"});
-    const bool fixed[] = {true};
-    OpenContext ctx;
-    ctx.stage_id = "u";
-    ctx.input_schemas = std::span<const SchemaRef>(&schema, 1);
-    ctx.input_schemas_fixed = fixed;
-    auto opened = built.stage->open(ctx);
+    auto opened = test::open_over(*built.stage, {"id", "tags"});
     ASSERT_FALSE(opened);
     EXPECT_NE(opened.error().message.find("did you mean 'tags'?"), std::string::npos)
         << opened.error().message;
@@ -157,13 +151,7 @@ TEST(UnnestApply, APathThatReachesNoRecordIsWarnedWithWhereItStops) {
 TEST(UnnestApply, APathWhoseTopFieldIsNotInAKnownSchemaIsALoadError) {
     auto built = test::build_stage("unnest.apply", {{"column", OptionValue("ordr.items")}});
     ASSERT_TRUE(built.stage);
-    SchemaRef schema = make_schema({"id", "order"});
-    const bool fixed[] = {true};
-    OpenContext ctx;
-    ctx.stage_id = "u";
-    ctx.input_schemas = std::span<const SchemaRef>(&schema, 1);
-    ctx.input_schemas_fixed = fixed;
-    auto opened = built.stage->open(ctx);
+    auto opened = test::open_over(*built.stage, {"id", "order"});
     ASSERT_FALSE(opened);
     EXPECT_NE(opened.error().message.find("field 'ordr' is not in the input (did you mean "
                                           "'order'?)"),
