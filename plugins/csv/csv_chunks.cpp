@@ -19,8 +19,11 @@ bool is_line_start(char prev, int next) {
 }
 
 /// The first line start at or after `from` (> 0) in `input`, which reads from `from - 1`: the
-/// end of the input when there is none. nullopt when reading fails.
-std::optional<std::uint64_t> first_line_start(InputFile& input, std::uint64_t from) {
+/// end of the input when there is none. nullopt when reading fails, or when there is none
+/// before `limit`: no record starts in the chunk, so a record before it spans the chunk
+/// (scanning on to its end made every chunk inside a 50 MB field read the rest of it).
+std::optional<std::uint64_t> first_line_start(InputFile& input, std::uint64_t from,
+                                              std::optional<std::uint64_t> limit) {
     std::array<char, kScan + 1> buf{};
     std::uint64_t at = from - 1; // offset of buf[0]
     std::size_t have = 0;
@@ -35,6 +38,7 @@ std::optional<std::uint64_t> first_line_start(InputFile& input, std::uint64_t fr
             if (is_line_start(buf[i], next)) return at + i + 1;
         }
         if (ended) return std::max(from, at + have);
+        if (limit && at + have >= *limit) return std::nullopt;
         // Keep the last byte: its successor decides whether it ends a line.
         buf[0] = buf[have - 1];
         at += have - 1;
@@ -123,8 +127,10 @@ ChunkResult parse_chunk(const ChunkSetup& setup, InputFile input, std::uint64_t 
     ChunkResult r;
     std::uint64_t begin = from;
     if (!exact && from > 0) {
-        const std::optional<std::uint64_t> found = first_line_start(input, from);
-        if (!found) return r; // no start: the serial reader reads this chunk
+        const std::optional<std::uint64_t> found = first_line_start(input, from, limit);
+        // No start: the chunk is skipped when a record before it spans it, else the serial
+        // reader reads it.
+        if (!found) return r;
         begin = *found;
     }
     CsvReader reader(std::move(input), setup.reader, nullptr, setup.blocks);

@@ -407,9 +407,12 @@ Status CsvReader::refill() {
 
     std::size_t room = capacity_ - end_;
     if (const std::uint64_t at = block_offset_ + end_; limit_ != kNoLimit) {
-        // Up to the limit; past it only as much as a record crossing it needs, a bit at a time.
+        // Up to the limit; past it only as much as a record crossing it needs, in reads that
+        // grow with the unparsed tail: each NeedMore parses the record again from its start,
+        // so reads of a fixed size made a 50 MB field cost seconds (quadratic).
+        const std::size_t past = std::max(min_read, tail);
         room = static_cast<std::size_t>(
-            std::min<std::uint64_t>(room, at < limit_ ? limit_ - at : min_read));
+            std::min<std::uint64_t>(room, at < limit_ ? limit_ - at : past));
     }
     auto n = file_.read(std::span<char>(data_ + end_, room));
     if (!n) return std::move(n).error();

@@ -9,6 +9,7 @@
 #include "support/process.hpp"
 #include "support/thread_work_pool.hpp"
 
+#include <fstream>
 #include <gtest/gtest.h>
 #include <random>
 #include <string>
@@ -233,6 +234,64 @@ TEST_F(CsvChunks, CheckpointPositionsResumeExactly) {
         }
         EXPECT_EQ(seen, all.size());
     }
+}
+
+/// This process's read system calls and bytes read so far (/proc/self/io, all threads).
+struct ReadCounts {
+    std::uint64_t calls = 0;
+    std::uint64_t bytes = 0;
+};
+ReadCounts read_counts() {
+    std::ifstream io("/proc/self/io");
+    ReadCounts c;
+    std::string key;
+    std::uint64_t value = 0;
+    while (io >> key >> value) {
+        if (key == "syscr:") c.calls = value;
+        if (key == "rchar:") c.bytes = value;
+    }
+    return c;
+}
+
+/// "a,b" and a record whose second field is `width` bytes, then one short record.
+std::string one_long_field(std::size_t width) {
+    return "a,b\n1," + std::string(width, 'x') + "\n2,y\n";
+}
+
+// A record crossing a chunk's limit was read a few bytes at a time past it (block_size / 8),
+// each read parsing the record again from its start: quadratic, seconds for a 50 MB field.
+// The reads past the limit now grow with the record.
+TEST_F(CsvChunks, ARecordCrossingTheChunkLimitIsReadInGrowingPieces) {
+    const std::string text = one_long_field(std::size_t{64} << 10);
+    CsvReadConfig config;
+    config.block_size = 16; // 2-byte reads past the limit before
+    const Rows all = read(*stage_for(text, 1 << 20, config), 4, nullptr).rows();
+    ASSERT_EQ(all.size(), 2u);
+    auto stage = stage_for(text, 1024, config);
+    const ReadCounts before = read_counts();
+    const test::SourceRun parallel = read(*stage, 4, &pool_);
+    const ReadCounts after = read_counts();
+    ASSERT_FALSE(parallel.error) << parallel.error->to_string();
+    EXPECT_EQ(parallel.rows(), all);
+    // 16-byte reads up to the limit, a few growing ones past it, one per other chunk (there
+    // were 32,000).
+    EXPECT_LT(after.calls - before.calls, 1000u);
+}
+
+// Every chunk inside a long field looked for its first line start up to the field's end,
+// reading the rest of it: a 1 MiB field in 4 KiB chunks was read 128 times over. A chunk now
+// looks no further than its limit (no record starts in it: one before spans it).
+TEST_F(CsvChunks, ChunksInsideALongFieldReadNoFurtherThanTheirLimit) {
+    const std::string text = one_long_field(std::size_t{1} << 20);
+    const Rows all = read(*stage_for(text, 1 << 22), 4, nullptr).rows();
+    ASSERT_EQ(all.size(), 2u);
+    auto stage = stage_for(text, 4096);
+    const ReadCounts before = read_counts();
+    const test::SourceRun parallel = read(*stage, 4, &pool_);
+    const ReadCounts after = read_counts();
+    ASSERT_FALSE(parallel.error) << parallel.error->to_string();
+    EXPECT_EQ(parallel.rows(), all);
+    EXPECT_LT(after.bytes - before.bytes, 4 * text.size());
 }
 
 } // namespace
