@@ -30,11 +30,11 @@ public:
     SortOperator(const SortOrder& order, const OpenContext& ctx)
         : order_(order), batch_size_(std::max<std::size_t>(ctx.batch_size, 1)),
           budget_(ctx.memory_budget ? ctx.memory_budget : std::uint64_t{256} << 20),
-          spill_dir_(ctx.spill_dir.empty() ? ".conveyor/spill" : ctx.spill_dir),
-          stage_(ctx.stage_id), temp_files_(ctx.run ? &ctx.run->temp_files() : nullptr) {
+          stage_(ctx.stage_id),
+          // Removes what a killed run of this stage left, whether or not this run spills.
+          files_(ctx.spill_dir.empty() ? ".conveyor/spill" : ctx.spill_dir, stage_,
+                 ctx.run ? &ctx.run->temp_files() : nullptr) {
         if (ctx.output_limit && *ctx.output_limit <= kMaxTop) top_ = *ctx.output_limit;
-        // What a killed run of this stage left, whether or not this run spills.
-        spill::remove_stale(spill_dir_, stage_);
     }
     ~SortOperator() override { remove_runs(); }
     SortOperator(const SortOperator&) = delete;
@@ -192,9 +192,10 @@ private:
     /// Sorts what is held and writes it as a run, then lets it go.
     Status spill() {
         sort_held();
-        Result<spill::RunWriter> w =
-            spill::RunWriter::create(spill_dir_, spill::file_stem(stage_), seq_++, temp_files_);
-        if (!w) return std::move(w).error().in_stage(stage_);
+        // Files knows the run from its creation on, so that a write that fails (a full disk)
+        // leaves no file behind.
+        Result<spill::RunWriter> w = files_.create();
+        if (!w) return std::move(w).error();
         const std::size_t nk = order_.keys.size();
         for (std::uint32_t i : order_idx_) {
             const Ref& ref = refs_[i];
@@ -208,7 +209,7 @@ private:
         if (runs_.size() == 1)
             spdlog::info("stage '{}': input beyond its memory share ({} MiB): sorting in runs "
                          "spilled to {}",
-                         stage_, budget_ >> 20, spill_dir_);
+                         stage_, budget_ >> 20, files_.dir());
         release_held();
         return {};
     }
@@ -282,9 +283,8 @@ private:
     Result<std::string> merge_group(std::span<const std::string> group) {
         const std::vector<std::string> paths(group.begin(), group.end());
         CONVEYOR_TRY(start_merge(paths));
-        Result<spill::RunWriter> w =
-            spill::RunWriter::create(spill_dir_, spill::file_stem(stage_), seq_++, temp_files_);
-        if (!w) return std::move(w).error().in_stage(stage_);
+        Result<spill::RunWriter> w = files_.create();
+        if (!w) return std::move(w).error();
         while (!heap_.empty()) {
             const std::size_t i = heap_.top();
             heap_.pop();
@@ -296,7 +296,7 @@ private:
         CONVEYOR_TRY(w->close());
         readers_.clear();
         for (const std::string& p : paths)
-            remove_run(p);
+            files_.remove(p);
         return w->path();
     }
 
@@ -353,20 +353,17 @@ private:
         return last_schema_;
     }
 
-    void remove_run(const std::string& path) noexcept { spill::remove(path, temp_files_); }
-
     void remove_runs() noexcept {
-        for (const std::string& p : runs_)
-            remove_run(p);
+        files_.remove_all();
         runs_.clear();
     }
 
     const SortOrder& order_;
     std::size_t batch_size_;
     std::uint64_t budget_;
-    std::string spill_dir_;
     std::string stage_;
-    TempFiles* temp_files_;
+    /// Every spill file of the stage, the runs and those being written.
+    spill::Files files_;
 
     // Held input: batches, the key values of their rows (keys.size() per row), row refs.
     std::vector<Batch> batches_;
@@ -387,7 +384,6 @@ private:
 
     // Spilled runs and their merge.
     std::vector<std::string> runs_;
-    std::size_t seq_ = 0;
     std::uint64_t spilled_bytes_ = 0;
     std::vector<std::unique_ptr<spill::RunReader>> readers_;
     std::priority_queue<std::size_t, std::vector<std::size_t>, HeapOrder> heap_{HeapOrder{this}};

@@ -146,13 +146,13 @@ TEST(SortRun, JsonRecordsOfDifferentShapesSurviveASpillUnchanged) {
 }
 
 /// A pipeline whose sort spills many runs of a large input, for the signal tests.
-std::string spilling_pipeline(test::TempDir& dir) {
+std::string spilling_pipeline(test::TempDir& dir, const std::string& memory_limit = "64KiB") {
     std::string csv = "id,k\n";
     for (int i = 0; i < 300000; ++i)
         csv += std::to_string(i) + "," + std::to_string((i * 7919LL) % 100003) + "\n";
     const std::string in = dir.write("in.csv", csv);
     return dir.write("p.toml", pipeline(in, "by = \"k\"\n", dir.file("out.csv"),
-                                        "memory_limit = \"64KiB\"\nstate_dir = \"" +
+                                        "memory_limit = \"" + memory_limit + "\"\nstate_dir = \"" +
                                             dir.file("state") + "\"\n"));
 }
 
@@ -179,6 +179,31 @@ TEST(SortRun, TheSpillFilesOfAKilledRunAreRemovedByTheNextOne) {
     auto r = run_conveyor({"run", file, "-q"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(files_in(dir.file("state/spill")), 0u) << "the next run removed them";
+}
+
+// A full disk (EFBIG past `ulimit -f` here) while writing a run, or while merging runs in
+// passes: exit 73 naming the spill file, the old output kept, and no spill file left (the file
+// being written was not among the stage's runs yet, so nothing removed it).
+TEST(SortRun, ASpillFileThatCannotBeWrittenExits73AndLeavesNoSpillFile) {
+    struct Limit {
+        std::string memory_limit;
+        std::uint64_t file_size;
+    };
+    // The first run is too large; runs fit but the first merged one is too large.
+    for (const Limit& limit : {Limit{"1MiB", 16 << 10}, Limit{"64KiB", 64 << 10}}) {
+        SCOPED_TRACE(limit.memory_limit);
+        test::TempDir dir;
+        const std::string file = spilling_pipeline(dir, limit.memory_limit);
+        dir.write("out.csv", "old\n");
+        test::ProcessOptions opts;
+        opts.file_size_limit = limit.file_size;
+        auto r = run_conveyor({"run", file, "-q"}, opts);
+        EXPECT_EQ(r.exit_code, 73) << r.err;
+        EXPECT_THAT(r.err, HasSubstr("cannot write a spill file: File too large"));
+        EXPECT_THAT(r.err, HasSubstr(dir.file("state/spill/")));
+        EXPECT_EQ(files_in(dir.file("state")), 0u);
+        EXPECT_EQ(test::read_file(dir.file("out.csv")), "old\n");
+    }
 }
 
 TEST(SortRun, AMisspeltKeyOverACsvHeaderIsAConfigError) {
