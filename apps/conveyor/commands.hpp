@@ -11,6 +11,9 @@ class App;
 
 namespace conveyor::cli {
 
+/// Called first in main(): opens /dev/null on each of descriptors 0, 1 and 2 that is closed,
+/// before any file can take that number (stdin and stdout so that using them fails).
+void reserve_standard_fds();
 /// Called first in main(): keeps argv for use_huge_pages().
 void note_start(char** argv);
 /// The argv note_start() kept (for running ourselves again: huge pages, local shards).

@@ -217,6 +217,7 @@ void add_tool_commands(CLI::App& app, ToolCommands& t) {
 } // namespace
 
 int main(int argc, char** argv) {
+    cli::reserve_standard_fds();
     cli::note_start(argv);
     // A closed stdout (`conveyor run x.toml | head`) must surface as EPIPE, not kill us.
     std::signal(SIGPIPE, SIG_IGN);

@@ -399,6 +399,12 @@ Result<std::size_t> InputFile::read_block(std::span<char> dst) {
         }
         if (errno == EINTR) continue;
         if (errno == EAGAIN) return read_block(dst); // non-blocking stdin: wait in poll again
+        // main() opens /dev/null write-only on a standard input the caller closed.
+        if (errno == EBADF)
+            return fail(ErrorKind::NoInput,
+                        "cannot read: not open for reading (standard input closed, as `<&-` "
+                        "does?)",
+                        display_);
         return fail(ErrorKind::Runtime, std::string("read error: ") + std::strerror(errno),
                     display_);
     }

@@ -339,6 +339,8 @@ void OutputFile::start_writeback() noexcept {
 
 Failure OutputFile::write_failed(int err, std::uint64_t before) {
     std::string what = std::string("write failed: ") + std::strerror(err);
+    // main() opens /dev/null read-only on a standard output the caller closed.
+    if (stdout_ && err == EBADF) what += " (standard output is closed, as `>&-` does)";
     // Appending, the file is the output: part of a record must not stay at its end. Callers
     // hand over whole records, so the length before this write ends with the last complete
     // one. (A temporary file is deleted anyway; a device or FIFO cannot take bytes back.)
