@@ -373,6 +373,7 @@ std::optional<PipelineSpec> Loader::load(std::string_view text) {
     build_stages(spec.global);
     check_named_outputs();
     warn_unused_outputs();
+    check_output_paths(root, spec.error_handling);
 
     if (ctx_.diags.has_errors()) return std::nullopt;
     for (StageDraft& s : stages_) {

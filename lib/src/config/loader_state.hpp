@@ -84,6 +84,9 @@ private:
     void build_stages(const GlobalSpec& global);
     void check_named_outputs();
     void warn_unused_outputs();
+    /// No two file sinks, nor a sink and the dead-letter queue, write one file
+    /// (loader_outputs.cpp).
+    void check_output_paths(const toml::table& root, const ErrorHandlingSpec& run_wide);
 
     LoadContext ctx_;
     std::string default_name_;

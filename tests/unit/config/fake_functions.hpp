@@ -54,7 +54,8 @@ inline FunctionDescriptor function(std::string name, StageRole role, std::size_t
     return f;
 }
 
-/// test.source, test.map (an option of every type), test.sink (1..N inputs), test.sort
+/// test.source, test.map (an option of every type), test.sink (1..N inputs), test.file_sink
+/// (writes_files: the file `path`), test.sort
 /// (needs_whole_input), test.join (exactly 2 inputs) in plugin "test"; extra.fn in the optional
 /// plugin "extra".
 inline void register_test_functions(Registry& r) {
@@ -96,6 +97,10 @@ inline void register_test_functions(Registry& r) {
 
     r.add(function("test.sink", StageRole::Sink, 1, kUnboundedInputs,
                    {option("path", OptionType::String, true)}));
+    FunctionDescriptor file_sink = function("test.file_sink", StageRole::Sink, 1, 1,
+                                            {option("path", OptionType::String, true)});
+    file_sink.writes_files = true;
+    r.add(std::move(file_sink));
     FunctionDescriptor sort = function("test.sort", StageRole::Transform, 1, 1,
                                        {option("by", OptionType::StringList, false)});
     sort.needs_whole_input = true;
