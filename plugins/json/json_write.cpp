@@ -12,6 +12,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <spdlog/spdlog.h>
 #include <string_view>
 #include <vector>
 
@@ -64,6 +65,7 @@ struct Encoding {
 struct Encoded {
     std::string text;
     std::size_t rows = 0;
+    std::uint64_t replaced = 0; ///< sequences that are not UTF-8, written as U+FFFD
 };
 
 class JsonWriteOperator final : public Operator {
@@ -96,6 +98,12 @@ public:
 
     Status finish(Emitter& /*out*/) override {
         CONVEYOR_TRY(write_encoded(true));
+        if (replaced_ > 0) {
+            if (metrics_)
+                metrics_->warnings().note(conveyor::json::replacement_warning(replaced_), {});
+            else
+                spdlog::warn("json.write: {}", conveyor::json::replacement_warning(replaced_));
+        }
         if (encoding_.format == JsonFormat::Records) buf_.append(any_ ? "\n]\n" : "[]\n");
         CONVEYOR_TRY(flush());
         return file_.commit();
@@ -150,11 +158,13 @@ private:
     Status write_batch(const Batch& batch) {
         if (batch.empty()) return {};
         const Keys& keys = *keys_.of(batch.schema_ref());
+        const std::uint64_t replaced_before = conveyor::json::replaced_on_this_thread();
         for (std::size_t r = 0; r < batch.rows(); ++r) {
             encoding_.append(buf_, batch, r, keys, !any_);
             any_ = true;
             if (buf_.size() >= kChunk) CONVEYOR_TRY(flush());
         }
+        replaced_ += conveyor::json::replaced_on_this_thread() - replaced_before;
         CONVEYOR_TRY(flush());
         if (!flush_each_batch_) return {};
         return conveyor::write_out(schedule_, file_, FlushSchedule::Clock::now());
@@ -171,8 +181,10 @@ private:
         jobs_->submit([b = std::move(batch), keys = std::move(keys), enc = encoding_, first] {
             Encoded e;
             e.rows = b.rows();
+            const std::uint64_t replaced_before = conveyor::json::replaced_on_this_thread();
             for (std::size_t r = 0; r < b.rows(); ++r)
                 enc.append(e.text, b, r, *keys, first && r == 0);
+            e.replaced = conveyor::json::replaced_on_this_thread() - replaced_before;
             return e;
         });
         return {};
@@ -184,6 +196,7 @@ private:
         if (!jobs_) return {};
         while (!jobs_->empty() && (all || jobs_->full() || jobs_->front_done())) {
             Encoded e = jobs_->take();
+            replaced_ += e.replaced;
             const std::size_t n = e.text.size();
             Status s = file_.write_and_clear(e.text);
             if (!s) {
@@ -216,6 +229,7 @@ private:
     std::optional<OrderedJobs<Encoded>> jobs_;
     std::size_t since_checkpoint_ = 0; ///< batches pushed since the last checkpoint
     bool encode_here_ = false;         ///< checkpoints come too often for the workers to help
+    std::uint64_t replaced_ = 0;       ///< sequences that are not UTF-8, written as U+FFFD
 };
 
 /// The writer's state in a checkpoint: whether the array has an element (the next one needs a

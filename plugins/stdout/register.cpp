@@ -66,17 +66,25 @@ public:
             return {};
         }
         const std::vector<std::string>& keys = *keys_.of(batch.schema_ref());
+        const std::uint64_t replaced_before = json::replaced_on_this_thread();
         for (std::size_t r = 0; r < take; ++r) {
             if (format_ == Format::Json) buf_ += written_ ? ",\n" : "[\n";
             json::append_record_compact(buf_, batch.row(r), keys);
             if (format_ == Format::Jsonl) buf_ += '\n';
             ++written_;
         }
+        replaced_ += json::replaced_on_this_thread() - replaced_before;
         return write_out();
     }
 
     Status finish(Emitter&) override {
         if (out_.reader_gone()) return {}; // `| head` has what it wanted
+        if (replaced_ > 0) {
+            if (metrics_)
+                metrics_->warnings().note(json::replacement_warning(replaced_), {});
+            else
+                spdlog::warn("stdout.write: {}", json::replacement_warning(replaced_));
+        }
         if (format_ == Format::Table) {
             if (!streaming_) buf_ = stdout_sink::render_table(table_, seen_);
         } else if (format_ == Format::Json) {
@@ -115,6 +123,7 @@ private:
     json::KeyCache keys_;
     std::size_t seen_ = 0;
     std::size_t written_ = 0;
+    std::uint64_t replaced_ = 0; ///< sequences that are not UTF-8, written as U+FFFD
     bool streaming_;
     std::vector<Batch> table_;
     FlushSchedule schedule_;

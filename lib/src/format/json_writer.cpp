@@ -151,6 +151,20 @@ void append_pretty(std::string& out, const Value& v, int indent, int depth) {
 
 } // namespace
 
+namespace {
+thread_local std::uint64_t replaced = 0; ///< replaced_on_this_thread()
+} // namespace
+
+std::uint64_t replaced_on_this_thread() noexcept {
+    return replaced;
+}
+
+std::string replacement_warning(std::uint64_t n) {
+    return std::to_string(n) + (n == 1 ? " byte sequence that is" : " byte sequences that are") +
+           " not UTF-8 (in text values or field names) written as U+FFFD, as JSON text must be "
+           "UTF-8 (csv.write keeps such bytes as they are)";
+}
+
 void append_string(std::string& out, std::string_view s) {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     const auto* const end = p + s.size();
@@ -175,6 +189,7 @@ void append_string(std::string& out, std::string_view s) {
         }
         out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
         out.append(kReplacement, 3);
+        ++replaced;
         p += -n;
         run = p;
     }

@@ -75,5 +75,40 @@ TEST(JsonWriteOnWorkers, WithoutAnyWorkerTheSinkEncodesItself) {
     idle.run_all();
 }
 
+/// Bytes that are not UTF-8 (CSV input may hold any) are written as U+FFFD, and the writer
+/// says how many at the end, whichever thread encoded them.
+TEST(JsonWriteOnWorkers, BytesThatAreNotUtf8AreCountedAndWarnedAbout) {
+    conveyor::test::ThreadWorkPool pool(2);
+    for (WorkPool* p : {static_cast<WorkPool*>(nullptr), static_cast<WorkPool*>(&pool)}) {
+        conveyor::test::TempDir dir;
+        const std::string path = dir.file("out.jsonl");
+        auto stage = make_json_write({path, JsonFormat::Jsonl, false, {}});
+        conveyor::test::SinkDriver sink("write");
+        sink.run.work_pool = p;
+        ASSERT_TRUE(sink.open(*stage, nullptr, std::nullopt));
+        std::vector<Batch> in;
+        for (int b = 0; b < 6; ++b) {
+            Batch batch(make_schema({"s"}));
+            // "\xff\xfe" is two ill-formed sequences, a lone lead byte one; "é" is fine.
+            batch.append_row()[0] = Value::string(b % 2 ? std::string_view("x\xff\xfey")
+                                                        : std::string_view("\xc3\xa9 \xc3"));
+            in.push_back(std::move(batch));
+        }
+        for (std::size_t i = 0; i < in.size(); ++i)
+            ASSERT_TRUE(sink.push(in, i, i + 1));
+        const Status s = sink.finish();
+        ASSERT_TRUE(s) << s.error().to_string();
+        const std::string text = conveyor::test::read_file(path);
+        EXPECT_NE(text.find("{\"s\":\"x\xEF\xBF\xBD\xEF\xBF\xBDy\"}"), std::string::npos) << text;
+        EXPECT_NE(text.find("{\"s\":\"\xc3\xa9 \xEF\xBF\xBD\"}"), std::string::npos) << text;
+        const auto warnings = sink.metrics.warnings().entries();
+        ASSERT_EQ(warnings.size(), 1U) << (p ? "workers" : "one thread");
+        EXPECT_EQ(warnings[0].message, conveyor::json::replacement_warning(9));
+        EXPECT_NE(warnings[0].message.find("9 byte sequences that are not UTF-8"),
+                  std::string::npos)
+            << warnings[0].message;
+    }
+}
+
 } // namespace
 } // namespace conveyor::plugins::json

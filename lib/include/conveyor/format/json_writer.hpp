@@ -3,6 +3,7 @@
 #include "conveyor/core/schema.hpp"
 #include "conveyor/core/value.hpp"
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -16,6 +17,12 @@
 namespace conveyor::json {
 
 void append_string(std::string& out, std::string_view s);
+/// How many byte sequences that are not UTF-8 the writers of the calling thread have written
+/// as U+FFFD since it started: a JSON sink takes the difference over what it wrote, so that
+/// it can say so (replacement_warning) instead of changing text without a word.
+std::uint64_t replaced_on_this_thread() noexcept;
+/// What a JSON sink says at the end when it wrote `n` (> 0) such sequences as U+FFFD.
+std::string replacement_warning(std::uint64_t n);
 void append_int(std::string& out, std::int64_t i);
 /// Shortest round-trip form; integral values keep a ".0" so they stay doubles.
 void append_double(std::string& out, double d);
