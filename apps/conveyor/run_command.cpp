@@ -310,6 +310,13 @@ std::string interrupted_hint(const std::string& file, const RunReport& report) {
            "stop were written\n";
 }
 
+/// The error that ended a run. A configuration error of a stage (one its open() found: a column
+/// that is not in the CSV header) is located at the stage, as `conveyor validate` prints it.
+std::string error_line(const PipelineSpec& p, const Error& e) {
+    const StageSpec* st = e.kind == ErrorKind::Config ? p.find_stage(e.stage) : nullptr;
+    return fmt::format("{}: error: {}\n", st ? st->where.to_string() : "conveyor", e.to_string());
+}
+
 /// One line per stage that failed records: what became of them and why, whatever the log
 /// level. `past_only`: only stages that went on past failed records (a failed run already
 /// named the error that stopped it).
@@ -356,7 +363,7 @@ void print_ending(const RunArgs& args, const PipelineSpec& p, const RunReport& r
                               report.signal == SIGINT ? "SIGINT" : "SIGTERM", secs));
         print_err(interrupted_hint(args.file, report));
     } else if (!report.status) {
-        print_err("conveyor: error: " + report.status.error().to_string() + "\n");
+        print_err(error_line(p, report.status.error()));
         // Records other stages failed before the run stopped deserve their reason too.
         print_err(stage_outcomes(stats, p, true));
     } else if (report.completed_with_failures) {

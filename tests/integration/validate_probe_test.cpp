@@ -41,6 +41,28 @@ TEST(ValidateProbe, AMisspeltFieldInAnExpressionOverACsvHeaderIsReportedWithACar
         << "no temporary file either";
 }
 
+TEST(ValidateProbe, RunLocatesAColumnNotInTheHeaderAtItsStageAsValidateDoes) {
+    // The run finds the same problem when the stage opens, before any row is read; it names the
+    // file and the stage's line as validate does, not just "conveyor: error:".
+    test::TempDir dir;
+    const std::string in = dir.write("in.csv", "id,amount,country\n1,5,DE\n");
+    const std::string file = dir.write(
+        "p.toml", csv_pipeline(in,
+                               "function = \"map.apply\"\n[stages.config]\ncolumns = { x = "
+                               "\"amout + 1\" }\n",
+                               dir.file("out.csv")));
+    const std::string want =
+        "p.toml:8:1: error: stage 't': columns.x: unknown field 'amout' (did you mean 'amount'?)";
+    auto validated = run_conveyor({"validate", file});
+    EXPECT_EQ(validated.exit_code, 78);
+    EXPECT_THAT(validated.err, HasSubstr(want));
+    auto ran = run_conveyor({"run", file});
+    EXPECT_EQ(ran.exit_code, 78);
+    EXPECT_THAT(ran.err, HasSubstr(want));
+    EXPECT_THAT(ran.err, HasSubstr("\n    amout + 1\n    ^^^^^\n"));
+    EXPECT_FALSE(test::file_exists(dir.file("out.csv")));
+}
+
 TEST(ValidateProbe, AMissingColumnOfAnOptionIsReportedToo) {
     test::TempDir dir;
     const std::string in = dir.write("in.csv", "id,amount\n1,5\n");
