@@ -119,6 +119,19 @@ TEST(SplitOutputs, AFailedRunLeavesNoneOfTheFiles) {
     EXPECT_TRUE(test::list_dir(dir.file("out")).empty());
 }
 
+TEST(SplitOutputs, APlaceholderNotInTheCsvHeaderIsAConfigErrorBeforeAnyRowIsRead) {
+    test::TempDir dir;
+    const std::string in = dir.write("in.csv", "id,country\n1,FR\n");
+    const std::string file =
+        dir.write("p.toml", read_then_write(in, "csv.write",
+                                            "path = \"" + dir.file("out/{{ countr }}.csv") + "\""));
+    auto r = test::run_conveyor({"run", "-q", file});
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("stage 'out': path: {{ countr }}: field 'countr' is not in the "
+                                 "input (columns: id, country) (did you mean 'country'?)"));
+    EXPECT_FALSE(std::filesystem::exists(dir.file("out")));
+}
+
 TEST(SplitOutputs, OptionsAreChecked) {
     test::TempDir dir;
     const std::string in = dir.write("in.csv", "id\n1\n");

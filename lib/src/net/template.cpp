@@ -221,6 +221,18 @@ std::vector<std::string> Template::names() const {
     return out;
 }
 
+std::vector<std::string> Template::names_missing_from(const Schema& schema) const {
+    std::vector<std::string> out;
+    for (const Part& p : parts_) {
+        if (!p.is_placeholder() || std::find(out.begin(), out.end(), p.name) != out.end()) continue;
+        bool found = false;
+        for (std::size_t n = p.path.size(); n > 0 && !found; --n)
+            found = schema.find(join_path(p.path, n)).has_value();
+        if (!found) out.push_back(p.name);
+    }
+    return out;
+}
+
 std::string_view Template::literal_prefix() const noexcept {
     if (parts_.empty()) return {};
     return parts_.front().literal;

@@ -2,6 +2,7 @@
 
 #include "conveyor/core/batch.hpp"
 #include "conveyor/core/run_context.hpp"
+#include "conveyor/core/suggest.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/output_file.hpp"
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <list>
 #include <map>
 #include <spdlog/spdlog.h>
@@ -455,10 +457,30 @@ private:
     std::string key_;
 };
 
+/// A placeholder that no column of a fixed input (a CSV header) gives would fail every record
+/// of that input: a configuration error before any is read, with a did-you-mean.
+Status check_placeholders(const SplitPlan& plan, const OpenContext& ctx) {
+    if (!plan.by) return {};
+    for (std::size_t i = 0; i < ctx.input_schemas.size(); ++i) {
+        const SchemaRef& in = ctx.input_schemas[i];
+        if (!in || i >= ctx.input_schemas_fixed.size() || !ctx.input_schemas_fixed[i]) continue;
+        const std::vector<std::string> missing = plan.by->names_missing_from(*in);
+        if (missing.empty()) continue;
+        const std::string& name = missing.front();
+        return fail(ErrorKind::Config,
+                    fmt::format("path: {{{{ {} }}}}: field '{}' is not in the input (columns: "
+                                "{}){}",
+                                name, name, fmt::join(in->names(), ", "),
+                                did_you_mean(name, in->names())));
+    }
+    return {};
+}
+
 } // namespace
 
 Result<std::unique_ptr<Operator>> make_split_sink(const SplitPlan& plan, const OpenContext& ctx,
                                                   OpenFileWriter open_file) {
+    CONVEYOR_TRY(check_placeholders(plan, ctx));
     auto op = std::make_unique<SplitSinkOperator>(plan, ctx, std::move(open_file));
     if (ctx.resume) CONVEYOR_TRY(op->restore(*ctx.resume));
     return std::unique_ptr<Operator>(std::move(op));

@@ -148,6 +148,15 @@ TEST(Template, DottedColumnNameWinsOverNesting) {
     EXPECT_EQ(*out, "D");
 }
 
+TEST(Template, NamesMissingFromASchemaFollowTheLongestColumnPrefix) {
+    Record r = sample();
+    // user.age: member of column user (not looked into); dotted.key: the dotted column itself.
+    Template t =
+        parse_ok("{{ countr }}/{{ user.age }}/{{ dotted.key }}/{{ usr.name }}/{{ countr }}");
+    EXPECT_EQ(t.names_missing_from(*r.schema), (std::vector<std::string>{"countr", "usr.name"}));
+    EXPECT_TRUE(parse_ok("{{ id }}-{{ ok }}").names_missing_from(*r.schema).empty());
+}
+
 TEST(Template, MissingOrNullFieldIsAnErrorNotAnEmptyString) {
     Record r = sample();
     auto missing = render(parse_ok("http://h/{{ nope }}"), Escape::Url, r);

@@ -54,6 +54,9 @@ public:
     [[nodiscard]] bool has_placeholders() const noexcept;
     /// The placeholder names, in order of first use.
     [[nodiscard]] std::vector<std::string> names() const;
+    /// The placeholder names that no column of `schema` gives (by BoundTemplate's rule: the
+    /// longest dotted prefix of the name that is a column), in order of first use.
+    [[nodiscard]] std::vector<std::string> names_missing_from(const Schema& schema) const;
     /// The literal text before the first placeholder (the whole text when there is none).
     [[nodiscard]] std::string_view literal_prefix() const noexcept;
 
