@@ -98,8 +98,9 @@ Value fn_format_time(EvalContext& ctx, const Node& call, std::span<const Value> 
                                       "' is not UTC or an offset such as +02:00");
         offset = *o;
     }
-    auto out = timefmt::format(*t, format, offset);
-    if (!out) return ctx.fail(call, "format_time(): the year is outside 0..9999");
+    std::string why;
+    auto out = timefmt::format(*t, format, offset, &why);
+    if (!out) return ctx.fail(call, "format_time(): " + why);
     return ctx.string(*out);
 }
 
@@ -123,7 +124,8 @@ std::span<const Function> time_functions() noexcept {
          3,
          Type::Any,
          -1,
-         fn_parse_time},
+         fn_parse_time,
+         1},
         {{"format_time", "format_time(t, format = ISO 8601, zone = 'UTC')",
           "a time (epoch seconds or ISO text) written with a strftime format, at a UTC offset such "
           "as "
@@ -132,7 +134,8 @@ std::span<const Function> time_functions() noexcept {
          3,
          Type::String,
          -1,
-         fn_format_time},
+         fn_format_time,
+         1},
         {{"now", "now(as = 'epoch')",
           "the current time in epoch seconds, or ISO 8601 text in UTC with as = 'iso'"},
          0,

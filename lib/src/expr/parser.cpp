@@ -4,6 +4,7 @@
 // lib/src/expr: parse_program() catches it and returns the Diagnostic.
 
 #include "conveyor/core/suggest.hpp"
+#include "conveyor/format/time_text.hpp"
 #include "lexer.hpp"
 #include "program.hpp"
 
@@ -124,6 +125,16 @@ private:
             syntax_error(n.offset, n.length,
                          "'" + std::string(op) + "' needs true/false on both sides; this is a " +
                              std::string(to_string(n.type)));
+    }
+
+    /// A literal time format with a directive parse_time/format_time do not know would fail
+    /// (or, before, be written as it is) on every record.
+    void check_time_format(const Node& n) {
+        if (n.op != Op::Literal || !n.literal.is_string()) return;
+        if (auto d = timefmt::unsupported_directive(n.literal.as_string()))
+            syntax_error(n.offset, n.length,
+                         "unsupported time format directive " + *d +
+                             " (supported: " + std::string(timefmt::kDirectives) + ")");
     }
 
     std::unique_ptr<Node> or_expr() {
@@ -571,6 +582,8 @@ private:
                                  "invalid regular expression: " + why);
             }
         }
+        if (f->time_format_arg >= 0 && f->time_format_arg < argc)
+            check_time_format(*n->args[static_cast<std::size_t>(f->time_format_arg)]);
         if (f->info.name == "if" && argc == 3) {
             check_condition(*n->args[0], "if");
             n->type = n->args[1]->type == n->args[2]->type ? n->args[1]->type : Type::Any;

@@ -60,6 +60,9 @@ struct Function {
     /// Index of an argument that is a regular expression (compiled at load when literal); -1.
     int regex_arg = -1;
     Value (*impl)(EvalContext& ctx, const Node& call, std::span<const Value> args) = nullptr;
+    /// Index of an argument that is a strftime-style time format (its directives checked at
+    /// load when literal); -1.
+    int time_format_arg = -1;
 };
 
 /// Looks a function up by name; nullptr when unknown.

@@ -45,7 +45,21 @@ std::string capitalised(std::string_view s) {
 
 } // namespace
 
-std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t offset_seconds) {
+const std::string_view kDirectives =
+    "%Y %y %m %d %e %j %H %I %p %M %S %f %b %B %h %a %A %z %Z %s %F %T %D %R %%";
+
+std::optional<std::string> unsupported_directive(std::string_view fmt) {
+    for (std::size_t i = 0; i + 1 < fmt.size(); ++i) {
+        if (fmt[i] != '%') continue;
+        const char d = fmt[++i];
+        if (kDirectives.find(std::string{'%', d}) == std::string_view::npos)
+            return std::string{'%', d};
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t offset_seconds,
+                                  std::string* why) {
     const std::int64_t local = t.seconds + offset_seconds;
     std::int64_t days = local / kSecondsPerDay;
     std::int64_t rem = local % kSecondsPerDay;
@@ -54,7 +68,10 @@ std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t 
         --days;
     }
     const Civil c = civil_from_days(days);
-    if (c.year < 0 || c.year > 9999) return std::nullopt;
+    if (c.year < 0 || c.year > 9999) {
+        if (why) *why = "the year is outside 0..9999";
+        return std::nullopt;
+    }
     const int hour = static_cast<int>(rem / 3600);
     const int minute = static_cast<int>((rem % 3600) / 60);
     const int second = static_cast<int>(rem % 60);
@@ -165,12 +182,26 @@ std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t 
             out += ':';
             append_padded(out, second, 2);
             break;
+        case 'D':
+            append_padded(out, c.month, 2);
+            out += '/';
+            append_padded(out, c.day, 2);
+            out += '/';
+            append_padded(out, c.year % 100, 2);
+            break;
+        case 'R':
+            append_padded(out, hour, 2);
+            out += ':';
+            append_padded(out, minute, 2);
+            break;
         case '%':
             out += '%';
             break;
         default:
-            out += '%';
-            out += d;
+            if (why)
+                *why = std::string("unsupported directive %") + d +
+                       " (supported: " + std::string(kDirectives) + ")";
+            return std::nullopt;
         }
     }
     return out;

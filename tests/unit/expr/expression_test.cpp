@@ -1,6 +1,7 @@
 #include "conveyor/expr/expression.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/format/json_writer.hpp"
+#include "conveyor/format/time_text.hpp"
 #include "support/decimal_texts.hpp"
 
 #include <charconv>
@@ -421,6 +422,14 @@ TEST(ExpressionTest, MalformedExpressionsAreLocated) {
               "invalid regular expression: missing ): (unclosed\n"
               "    name =~ '(unclosed'\n"
               "            ^^^^^^^^^^^");
+    EXPECT_EQ(
+        compile_error("format_time(t, '%Y-W%V')"),
+        "unsupported time format directive %V (supported: " + std::string(timefmt::kDirectives) +
+            ")\n"
+            "    format_time(t, '%Y-W%V')\n"
+            "                   ^^^^^^^^");
+    EXPECT_TRUE(starts_with(compile_error("parse_time(t, '%d.%m.%Y %k')"),
+                            "unsupported time format directive %k"));
     EXPECT_TRUE(starts_with(compile_error("'abc"), "unclosed string"));
     EXPECT_TRUE(starts_with(compile_error("a b"), "unexpected 'b' after a complete expression"));
     EXPECT_TRUE(starts_with(compile_error(""), "expected a value, found the end"));

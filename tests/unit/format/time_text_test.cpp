@@ -64,6 +64,18 @@ TEST(TimeFormatTest, FormatsIsoWithFractionsAndOffsets) {
     EXPECT_FALSE(format({400000000000, 0}, "", 0).has_value()); // past year 9999
 }
 
+TEST(TimeFormatTest, FormatKnowsTheDirectivesParseKnowsAndRefusesOthers) {
+    // %D and %R read and write the same text; before, format() wrote them as they are.
+    EXPECT_EQ(*format({1714564800, 0}, "%D %R 100%%", 0), "05/01/24 12:00 100%");
+    EXPECT_EQ(seconds("05/01/24 12:00", "%D %R"), 1714564800);
+    // An unknown directive was copied into the output as it is ("2024-%V"): now an error.
+    std::string why;
+    EXPECT_FALSE(format({1714564800, 0}, "%Y-%V", 0, &why).has_value());
+    EXPECT_NE(why.find("unsupported directive %V (supported: %Y"), std::string::npos) << why;
+    EXPECT_EQ(unsupported_directive("%Y-%V %U"), "%V");
+    EXPECT_EQ(unsupported_directive("%F %T %D %R %a %A %j %s %% 50%"), std::nullopt);
+}
+
 TEST(TimeFormatTest, Offsets) {
     EXPECT_EQ(parse_offset("UTC"), 0);
     EXPECT_EQ(parse_offset("+02:00"), 7200);

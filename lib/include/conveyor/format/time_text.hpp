@@ -20,9 +20,9 @@ struct Instant {
 std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) noexcept;
 
 /// Parses `text` with a strftime-style `format`: %Y %m %d %H %M %S %y %b %B %h %e %j %p %I %z
-/// %Z %f (fraction digits) %s (epoch seconds) %F %T %% ; a space matches any run of spaces;
-/// other characters match themselves. Without %z the text is taken as UTC. The whole text must
-/// match. nullopt (and `why` set when given) otherwise.
+/// %Z %a %A %f (fraction digits) %s (epoch seconds) %F %T %D %R %% ; a space matches any run of
+/// spaces; other characters match themselves. Without %z the text is taken as UTC. The whole text
+/// must match. nullopt (and `why` set when given) otherwise.
 std::optional<Instant> parse(std::string_view text, std::string_view format,
                              std::string* why = nullptr);
 
@@ -35,9 +35,17 @@ std::optional<Instant> parse_iso(std::string_view text, std::string* why = nullp
 std::optional<std::int32_t> parse_offset(std::string_view text) noexcept;
 
 /// Formats `t` shifted by `offset_seconds` with a strftime-style format (the directives of
-/// parse() plus %a %A). An empty format gives ISO 8601: `2024-05-01T12:00:00Z` (or `+02:00`
-/// when offset), with a fraction (`.25`) only when there is one. nullopt when the year falls
-/// outside 0..9999.
-std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t offset_seconds);
+/// parse()). An empty format gives ISO 8601: `2024-05-01T12:00:00Z` (or `+02:00` when
+/// offset), with a fraction (`.25`) only when there is one. nullopt (and `why` set when given)
+/// when the year falls outside 0..9999 or the format has a directive neither function knows.
+std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t offset_seconds,
+                                  std::string* why = nullptr);
+
+/// The directives parse() and format() know, for messages: "%Y %m %d ...".
+extern const std::string_view kDirectives;
+
+/// The first directive of `fmt` that parse() and format() do not know ("%V"); nullopt when
+/// they know every one. A '%' at the very end is a literal '%'.
+std::optional<std::string> unsupported_directive(std::string_view fmt);
 
 } // namespace conveyor::timefmt
