@@ -3,6 +3,7 @@
 #include "conveyor/config/section_options.hpp"
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/exec/probe.hpp"
+#include "conveyor/expr/expression.hpp"
 #include "conveyor/obs/log.hpp"
 #include "plan.hpp"
 #include "schema.hpp"
@@ -157,6 +158,29 @@ std::optional<std::string> section_text(std::string_view name, const Registry& r
     return std::nullopt;
 }
 
+constexpr std::string_view kWhereExpressions =
+    "used in expressions: filter.apply's expression, map.apply's columns, route.apply's routes, "
+    "groupby.apply's by";
+
+/// `conveyor describe lower` (a function of the expression language), or `describe expressions`
+/// for all of them.
+std::optional<std::string> expression_function_text(std::string_view name) {
+    const auto line = [](const expr::FunctionInfo& f) {
+        return fmt::format("  {}\n      {}\n", f.signature, f.summary);
+    };
+    if (name == "expressions" || name == "expression") {
+        std::string s = fmt::format("Expression functions ({}):\n", kWhereExpressions);
+        for (const expr::FunctionInfo& f : expr::functions())
+            s += line(f);
+        return s;
+    }
+    for (const expr::FunctionInfo& f : expr::functions())
+        if (f.name == name)
+            return fmt::format("{} (expression function, {})\n{}", f.name, kWhereExpressions,
+                               line(f));
+    return std::nullopt;
+}
+
 } // namespace
 
 int cmd_describe(const std::string& function) {
@@ -167,11 +191,19 @@ int cmd_describe(const std::string& function) {
     }
     const FunctionDescriptor* f = registry.find(function);
     if (!f) {
-        std::vector<std::string> names = {"global", "error_handling", "pipeline", "buffer"};
+        if (auto text = expression_function_text(function)) {
+            std::fputs(text->c_str(), stdout);
+            return exit_codes::kOk;
+        }
+        std::vector<std::string> names = {"global", "error_handling", "pipeline", "buffer",
+                                          "expressions"};
         for (const FunctionDescriptor* d : registry.functions())
             names.push_back(d->name);
+        for (const expr::FunctionInfo& e : expr::functions())
+            names.emplace_back(e.name);
         print_err(fmt::format("conveyor: unknown function '{}'{}\nRun 'conveyor list' to see them "
-                              "all, or 'conveyor describe global' for the [global] keys.\n",
+                              "all, 'conveyor describe expressions' for the functions of "
+                              "expressions, or 'conveyor describe global' for the [global] keys.\n",
                               function, did_you_mean(function, names)));
         return exit_codes::kUsage;
     }

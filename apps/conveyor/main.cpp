@@ -169,7 +169,8 @@ void add_tool_commands(CLI::App& app, ToolCommands& t) {
     t.describe
         ->add_option(
             "function", t.describe_name,
-            "Function name (csv.read), or global, error_handling or pipeline for a section's keys")
+            "Function name (csv.read), an expression function (lower) or expressions for all "
+            "of them, or global, error_handling or pipeline for a section's keys")
         ->required()
         ->type_name("FUNCTION");
 

@@ -97,6 +97,25 @@ TEST(Cli, ListAndDescribe) {
     EXPECT_THAT(u.err, HasSubstr("did you mean 'csv.read'"));
 }
 
+TEST(Cli, DescribeShowsTheFunctionsOfExpressions) {
+    // Before, `describe regex_extract` said "unknown function": the signatures were only in
+    // the source.
+    auto one = run_conveyor({"describe", "regex_extract"});
+    ASSERT_EQ(one.exit_code, 0) << one.err;
+    EXPECT_THAT(one.out, HasSubstr("regex_extract (expression function"));
+    EXPECT_THAT(one.out,
+                HasSubstr("  regex_extract(s, pattern, group = 0)\n      the first match"));
+    auto all = run_conveyor({"describe", "expressions"});
+    ASSERT_EQ(all.exit_code, 0) << all.err;
+    for (const char* sig : {"  lower(s)\n", "  if(condition, then, else)\n",
+                            "  format_time(t, format = ISO 8601, zone = 'UTC')\n"})
+        EXPECT_THAT(all.out, HasSubstr(sig));
+    auto typo = run_conveyor({"describe", "regex_extrct"});
+    EXPECT_EQ(typo.exit_code, 64);
+    EXPECT_THAT(typo.err, HasSubstr("did you mean 'regex_extract'"));
+    EXPECT_THAT(typo.err, HasSubstr("'conveyor describe expressions'"));
+}
+
 TEST(Cli, DescribeShowsTheFixedSectionsKeys) {
     auto g = run_conveyor({"describe", "global"});
     ASSERT_EQ(g.exit_code, 0) << g.err;
