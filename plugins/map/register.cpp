@@ -4,6 +4,7 @@
 #include "conveyor/expr/expression.hpp"
 #include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
+#include "conveyor/stage/field_watch.hpp"
 
 #include <set>
 
@@ -30,7 +31,9 @@ std::vector<std::string> names_of(const std::vector<Computed>& computed) {
 /// record error (the stage's strategy decides: fail, or leave it out and dead-letter it).
 class MapOperator final : public Operator {
 public:
-    MapOperator(const std::vector<Computed>& computed, StageErrors* errors) : errors_(errors) {
+    MapOperator(const std::vector<Computed>& computed, StageErrors* errors,
+                std::optional<FieldWatch> watch)
+        : errors_(errors), watch_(std::move(watch)) {
         for (const Computed& c : computed) {
             evaluators_.emplace_back(c.expression);
             storage_.push_back(c.expression.storage());
@@ -38,7 +41,13 @@ public:
         computed_ = &computed;
     }
 
+    Status finish(Emitter&) override {
+        if (watch_) watch_->finished();
+        return {};
+    }
+
     Status push(std::size_t, Batch&& batch, Emitter& out) override {
+        if (watch_) watch_->saw(batch);
         const std::size_t rows = batch.rows();
         const std::size_t n = evaluators_.size();
         const ColumnLayout& m = layouts_.get(batch.schema_ref(), [&](const Schema& in) {
@@ -91,6 +100,7 @@ private:
     PerSchema<ColumnLayout> layouts_;
     std::vector<Value> results_;
     std::vector<std::uint8_t> keep_;
+    std::optional<FieldWatch> watch_; ///< input without a fixed schema
 };
 
 class MapStage final : public Stage {
@@ -112,7 +122,18 @@ public:
             ColumnLayout m = layout_setting(*in, names_of(computed_));
             out = m.same_schema ? in : m.schema;
         }
-        OpenedStage opened(std::make_unique<MapOperator>(computed_, ctx.errors), out);
+        std::optional<FieldWatch> watch;
+        if (!fixed) {
+            std::vector<expr::FieldPath> read;
+            for (const Computed& c : computed_) {
+                const auto fields = c.expression.fields();
+                read.insert(read.end(), fields.begin(), fields.end());
+            }
+            watch.emplace(std::string(ctx.stage_id), distinct_fields(std::move(read)), ctx.metrics,
+                          "the expressions read it as missing (null)");
+        }
+        OpenedStage opened(std::make_unique<MapOperator>(computed_, ctx.errors, std::move(watch)),
+                           out);
         opened.fixed_schema = fixed;
         opened.checkpoints = true; // stateless: a checkpoint marker just passes on
         return opened;

@@ -11,6 +11,7 @@
 #include "conveyor/obs/log.hpp"
 #include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
+#include "conveyor/stage/field_watch.hpp"
 #include "sort_order.hpp"
 
 #include <algorithm>
@@ -27,8 +28,9 @@ constexpr std::uint64_t kMaxTop = 1000000;
 
 class SortOperator final : public Operator {
 public:
-    SortOperator(const SortOrder& order, const OpenContext& ctx)
-        : order_(order), batch_size_(std::max<std::size_t>(ctx.batch_size, 1)),
+    SortOperator(const SortOrder& order, const OpenContext& ctx, std::optional<FieldWatch> watch)
+        : order_(order), watch_(std::move(watch)),
+          batch_size_(std::max<std::size_t>(ctx.batch_size, 1)),
           budget_(ctx.memory_budget ? ctx.memory_budget : std::uint64_t{256} << 20),
           stage_(ctx.stage_id),
           // Removes what a killed run of this stage left, whether or not this run spills.
@@ -42,6 +44,7 @@ public:
 
     Status push(std::size_t, Batch&& batch, Emitter&) override {
         if (batch.empty()) return {};
+        if (watch_) watch_->saw(batch);
         const std::size_t nk = order_.keys.size();
         const auto& where = paths_.get(batch.schema_ref(), [&](const Schema& s) {
             std::vector<expr::ResolvedPath> w;
@@ -84,6 +87,7 @@ public:
     }
 
     Status finish(Emitter&) override {
+        if (watch_) watch_->finished();
         if (runs_.empty()) {
             sort_held();
             if (top_ && order_idx_.size() > *top_) order_idx_.resize(*top_);
@@ -359,6 +363,7 @@ private:
     }
 
     const SortOrder& order_;
+    std::optional<FieldWatch> watch_; ///< input without a fixed schema
     std::size_t batch_size_;
     std::uint64_t budget_;
     std::string stage_;
@@ -407,7 +412,15 @@ public:
         if (ctx.output_limit && *ctx.output_limit <= kMaxTop)
             spdlog::debug("stage '{}': a top-{} (keeps at most that many records)", ctx.stage_id,
                           *ctx.output_limit);
-        OpenedStage opened(std::make_unique<SortOperator>(order_, ctx), in);
+        std::optional<FieldWatch> watch;
+        if (!fixed) {
+            std::vector<expr::FieldPath> keys;
+            for (const SortKey& k : order_.keys)
+                keys.push_back(k.path);
+            watch.emplace(std::string(ctx.stage_id), distinct_fields(std::move(keys)), ctx.metrics,
+                          "that key was null for every record");
+        }
+        OpenedStage opened(std::make_unique<SortOperator>(order_, ctx, std::move(watch)), in);
         opened.fixed_schema = fixed;
         // What it holds is not part of a checkpoint: a run with a sort takes none, and
         // --resume reads its input again from the start.

@@ -112,14 +112,12 @@ Value replaced(const Value& v, std::span<const expr::PathStep> steps, const Valu
 class UnnestOperator final : public Operator {
 public:
     UnnestOperator(const UnnestOptions& options, std::size_t batch_size,
-                   std::optional<FieldWatch> watch, std::string stage, StageMetrics* metrics)
+                   std::optional<FieldWatch> watch)
         : options_(options), path_(column_path(options.column)),
-          batch_size_(std::max<std::size_t>(batch_size, 1)), watch_(std::move(watch)),
-          stage_(std::move(stage)), metrics_(metrics) {}
+          batch_size_(std::max<std::size_t>(batch_size, 1)), watch_(std::move(watch)) {}
 
     Status finish(Emitter&) override {
         if (watch_) watch_->finished();
-        if (!stops_at_.empty() && reached_ == 0) warn_unreached();
         return {};
     }
 
@@ -148,7 +146,6 @@ public:
         for (std::size_t r = 0; r < rows; ++r) {
             const auto row = batch.row(r);
             const Value v = expr::lookup(path_, m.where, row);
-            if (!inner.empty() && m.where.found()) note_reach(v, row[m.where.column], m.where);
             if (v.kind() == Kind::Array && !v.as_array().empty()) {
                 const auto items = v.as_array();
                 for (std::size_t i = 0; i < items.size(); ++i)
@@ -165,69 +162,6 @@ public:
     }
 
 private:
-    /// Inside objects, FieldWatch sees only the top-level field: a misspelt step further in
-    /// (`order.itms`) would drop every record without a word. Counts the records the path
-    /// reached, and remembers where the first one it did not reach stops.
-    void note_reach(const Value& v, const Value& top, const expr::ResolvedPath& where) {
-        if (!v.is_absent()) {
-            ++reached_;
-            return;
-        }
-        // A record without the top-level field is FieldWatch's to report.
-        if (!stops_at_.empty() || top.is_absent()) return;
-        const auto steps = path_.steps();
-        std::string walked;
-        for (std::size_t i = 0; i < where.next_step; ++i)
-            walked += (i ? "." : "") + steps[i].key;
-        Value at = top;
-        for (std::size_t i = where.next_step; i < steps.size(); ++i) {
-            const expr::PathStep& step = steps[i];
-            if (step.is_index) {
-                if (at.kind() != Kind::Array) {
-                    stops_at_ = "'" + walked + "' is not a list";
-                    return;
-                }
-                const auto items = at.as_array();
-                const auto n = static_cast<std::int64_t>(items.size());
-                const std::int64_t k = step.index < 0 ? n + step.index : step.index;
-                if (k < 0 || k >= n) {
-                    stops_at_ = "'" + walked + "' has " + std::to_string(n) + " elements";
-                    return;
-                }
-                at = items[static_cast<std::size_t>(k)];
-                walked += "[" + std::to_string(step.index) + "]";
-            } else {
-                const Value* member = at.find(step.key);
-                if (member == nullptr) {
-                    if (at.kind() != Kind::Object) {
-                        stops_at_ = "'" + walked + "' is not an object";
-                        return;
-                    }
-                    std::vector<std::string> keys;
-                    for (const Member& m : at.as_object())
-                        keys.emplace_back(m.key);
-                    stops_at_ =
-                        "'" + walked + "' has no '" + step.key + "'" + did_you_mean(step.key, keys);
-                    return;
-                }
-                at = *member;
-                walked += "." + step.key;
-            }
-        }
-    }
-
-    void warn_unreached() const {
-        const std::string m =
-            "no record has a value at '" + path_.text() + "' (in the first record that lacks it, " +
-            stops_at_ + "); " +
-            (options_.keep_empty ? "every record was kept as it was"
-                                 : "every record was dropped (keep_empty = true keeps them)");
-        if (metrics_)
-            metrics_->warnings().note(m, {});
-        else
-            spdlog::warn("stage '{}': {}", stage_, m);
-    }
-
     static Batch fresh(const SchemaRef& schema, Batch& storage, std::size_t rows) {
         Batch b(schema, rows);
         b.share_storage_of(storage);
@@ -237,11 +171,7 @@ private:
     const UnnestOptions& options_;
     expr::FieldPath path_;
     std::size_t batch_size_;
-    std::optional<FieldWatch> watch_; ///< input without a fixed schema
-    std::string stage_;
-    StageMetrics* metrics_;
-    std::uint64_t reached_ = 0; ///< records with a value at a path into objects
-    std::string stops_at_;      ///< where the first record without one stops
+    std::optional<FieldWatch> watch_; ///< input without a fixed schema, or a path into objects
     PerSchema<UnnestLayout> layouts_;
 };
 
@@ -259,17 +189,17 @@ public:
                                                did_you_mean(path.root(), in->names()));
         SchemaRef out = in ? layout_for(in, options_, path).schema : nullptr;
         std::optional<FieldWatch> watch;
-        if (!fixed) {
+        // Over a fixed schema the top-level field is there (checked above), but a path into
+        // it may still lead nowhere.
+        if (!fixed || !path.is_simple()) {
             watch.emplace(std::string(ctx.stage_id), std::vector<expr::FieldPath>{path},
                           ctx.metrics,
                           options_.keep_empty ? "every record was kept with it null"
                                               : "every record was dropped (keep_empty = true "
                                                 "keeps them)");
         }
-        OpenedStage opened(std::make_unique<UnnestOperator>(options_, ctx.batch_size,
-                                                            std::move(watch),
-                                                            std::string(ctx.stage_id), ctx.metrics),
-                           out);
+        OpenedStage opened(
+            std::make_unique<UnnestOperator>(options_, ctx.batch_size, std::move(watch)), out);
         opened.fixed_schema = fixed;
         opened.checkpoints = true; // stateless
         return opened;

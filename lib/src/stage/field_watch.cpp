@@ -11,12 +11,60 @@ namespace conveyor {
 namespace {
 /// Fields named in a warning at most (and remembered for it).
 constexpr std::size_t kMaxNames = 50;
+
+/// Where `path` stops in `top`, the value of its top-level field (which has no value at the
+/// whole path): "'order' has no 'itms' (did you mean 'items'?)", "'id' is not an object",
+/// "'lists' has 2 elements".
+std::string where_it_stops(const expr::FieldPath& path, const expr::ResolvedPath& where, Value at) {
+    const auto steps = path.steps();
+    std::string walked;
+    for (std::size_t i = 0; i < where.next_step; ++i)
+        walked += (i ? "." : "") + steps[i].key;
+    for (std::size_t i = where.next_step; i < steps.size(); ++i) {
+        const expr::PathStep& step = steps[i];
+        if (step.is_index) {
+            if (at.kind() != Kind::Array) return "'" + walked + "' is not a list";
+            const auto items = at.as_array();
+            const auto n = static_cast<std::int64_t>(items.size());
+            const std::int64_t k = step.index < 0 ? n + step.index : step.index;
+            if (k < 0 || k >= n)
+                return fmt::format("'{}' has {} element{}", walked, n, n == 1 ? "" : "s");
+            at = items[static_cast<std::size_t>(k)];
+            walked += fmt::format("[{}]", step.index);
+            continue;
+        }
+        const Value* member = at.find(step.key);
+        if (member == nullptr) {
+            if (at.kind() != Kind::Object) return "'" + walked + "' is not an object";
+            std::vector<std::string> keys;
+            for (const Member& m : at.as_object())
+                keys.emplace_back(m.key);
+            return "'" + walked + "' has no '" + step.key + "'" + did_you_mean(step.key, keys);
+        }
+        at = *member;
+        walked += "." + step.key;
+    }
+    return "'" + walked + "' has no value";
+}
 } // namespace
+
+std::vector<expr::FieldPath> distinct_fields(std::vector<expr::FieldPath> fields) {
+    std::vector<expr::FieldPath> out;
+    std::vector<std::string> texts;
+    for (expr::FieldPath& f : fields) {
+        std::string t = f.text();
+        if (std::find(texts.begin(), texts.end(), t) != texts.end()) continue;
+        texts.push_back(std::move(t));
+        out.push_back(std::move(f));
+    }
+    return out;
+}
 
 FieldWatch::FieldWatch(std::string stage, std::vector<expr::FieldPath> fields,
                        StageMetrics* metrics, std::string consequence)
     : stage_(std::move(stage)), metrics_(metrics), consequence_(std::move(consequence)),
-      fields_(std::move(fields)), seen_(fields_.size(), 0), unseen_(fields_.size()) {}
+      fields_(std::move(fields)), seen_(fields_.size(), 0), unseen_(fields_.size()),
+      resolved_(fields_.size()), stops_at_(fields_.size()) {}
 
 void FieldWatch::saw(const Batch& batch) {
     if (unseen_ == 0 || batch.rows() == 0) return;
@@ -26,7 +74,11 @@ void FieldWatch::saw(const Batch& batch) {
         last_schema_ = &schema;
         last_keep_ = batch.schema_ref();
         for (std::size_t i = 0; i < fields_.size(); ++i) {
-            if (seen_[i] || !expr::resolve(fields_[i], schema).found()) continue;
+            if (seen_[i]) continue;
+            resolved_[i] = expr::resolve(fields_[i], schema);
+            // A path into the field's value has appeared only when a record has a value there.
+            if (!resolved_[i].found() || resolved_[i].next_step < fields_[i].steps().size())
+                continue;
             seen_[i] = 1;
             --unseen_;
         }
@@ -35,11 +87,30 @@ void FieldWatch::saw(const Batch& batch) {
                 std::find(names_.begin(), names_.end(), n) == names_.end())
                 names_.push_back(n);
     }
+    look_into(batch);
     if (!warned_early_ && unseen_ > 0 && records_ >= kEarly) {
         warned_early_ = true;
         for (const std::string& m :
              unseen_messages(fmt::format("in the first {} records", records_)))
             spdlog::warn("stage '{}': {}", stage_, m);
+    }
+}
+
+void FieldWatch::look_into(const Batch& batch) {
+    for (std::size_t i = 0; i < fields_.size() && unseen_ > 0; ++i) {
+        const expr::ResolvedPath& where = resolved_[i];
+        if (seen_[i] || !where.found() || where.next_step >= fields_[i].steps().size()) continue;
+        for (std::size_t r = 0; r < batch.rows(); ++r) {
+            const auto row = batch.row(r);
+            if (!expr::lookup(fields_[i], where, row).is_absent()) {
+                seen_[i] = 1;
+                --unseen_;
+                break;
+            }
+            // A record without the top-level field says nothing about the rest of the path.
+            if (stops_at_[i].empty() && !row[where.column].is_absent())
+                stops_at_[i] = where_it_stops(fields_[i], where, row[where.column]);
+        }
     }
 }
 
@@ -62,8 +133,13 @@ std::vector<std::string> FieldWatch::unseen_messages(std::string_view when) cons
     for (std::size_t i = 0; i < fields_.size(); ++i) {
         if (seen_[i]) continue;
         const std::string name = fields_[i].text();
-        out.push_back(fmt::format("field '{}' did not appear {} (fields seen: {}){}; {}", name,
-                                  when, seen, did_you_mean(name, names_), consequence_));
+        if (!stops_at_[i].empty())
+            out.push_back(fmt::format("no record has a value at '{}' {} (in the first record "
+                                      "that lacks it, {}); {}",
+                                      name, when, stops_at_[i], consequence_));
+        else
+            out.push_back(fmt::format("field '{}' did not appear {} (fields seen: {}){}; {}", name,
+                                      when, seen, did_you_mean(name, names_), consequence_));
     }
     return out;
 }

@@ -1,3 +1,4 @@
+#include "conveyor/obs/metrics.hpp"
 #include "support/stage_harness.hpp"
 
 #include <gtest/gtest.h>
@@ -89,6 +90,28 @@ TEST(MapApply, AnUnknownFieldOverAFixedSchemaIsReportedWhenTheStageOpens) {
               std::string::npos)
         << opened.error().message;
     EXPECT_EQ(opened.error().kind, ErrorKind::Config);
+}
+
+TEST(MapApply, AFieldOrPathNoRecordHasIsWarnedAtTheEnd) {
+    // JSON records may lack any field, so a misspelt one is not an error: every expression
+    // reading it gets null. The end of the input says so, with where a path stops.
+    StageMetrics metrics("t");
+    const std::string out = test::transform_jsonl(
+        "map.apply",
+        {{"columns",
+          columns({{"a", "usr.name"}, {"b", "coalesce(order.nno, 0)"}, {"c", "id + 1"}})}},
+        {R"({"id":1,"order":{"no":"A"}})", R"({"id":2,"order":{"no":"B"}})"}, &metrics);
+    EXPECT_EQ(out, "{\"id\":1,\"order\":{\"no\":\"A\"},\"b\":0,\"c\":2}\n"
+                   "{\"id\":2,\"order\":{\"no\":\"B\"},\"b\":0,\"c\":3}\n");
+    const auto warnings = metrics.warnings().entries();
+    ASSERT_EQ(warnings.size(), 2U);
+    EXPECT_EQ(warnings[0].message,
+              "field 'usr.name' did not appear in the whole input (2 records) (fields seen: id, "
+              "order); the expressions read it as missing (null)");
+    EXPECT_EQ(warnings[1].message,
+              "no record has a value at 'order.nno' in the whole input (2 records) (in the first "
+              "record that lacks it, 'order' has no 'nno' (did you mean 'no'?)); the expressions "
+              "read it as missing (null)");
 }
 
 } // namespace

@@ -20,6 +20,15 @@ namespace conveyor {
 /// has not appeared in the first kEarly records, and again when the input ended without it (with
 /// the fields that did appear, and a did-you-mean): the first warning is logged as it happens, the
 /// last one is a stage warning the end-of-run summary gives (StageMetrics::warnings).
+///
+/// A path into objects or lists (`user.address.city`, `items[0].sku`) has appeared once a record
+/// has a value there; until then the records that have its top-level field are looked into
+/// (over a fixed schema too: a CSV field holds no object), and the warning says where the first
+/// of them stops (`'user' has no 'adress' (did you mean 'address'?)`).
+/// `fields` without repeats (the first of each spelling): what a stage reads in several places
+/// (two expressions, a key and an aggregate) is watched, and warned about, once.
+std::vector<expr::FieldPath> distinct_fields(std::vector<expr::FieldPath> fields);
+
 class FieldWatch {
 public:
     static constexpr std::uint64_t kEarly = 1000;
@@ -39,9 +48,14 @@ private:
     std::string stage_;
     StageMetrics* metrics_;
     std::string consequence_;
+    /// Looks for the unseen paths into objects or lists in `batch`'s records.
+    void look_into(const Batch& batch);
+
     std::vector<expr::FieldPath> fields_;
     std::vector<char> seen_;
     std::size_t unseen_;
+    std::vector<expr::ResolvedPath> resolved_; ///< per field, in the last schema
+    std::vector<std::string> stops_at_; ///< per path: where the first record without it stops
     std::uint64_t records_ = 0;
     bool warned_early_ = false;
     std::vector<std::string> names_; ///< the input's fields so far (at most kMaxNames)
