@@ -129,12 +129,12 @@ private:
 
     /// A literal time format with a directive parse_time/format_time do not know would fail
     /// (or, before, be written as it is) on every record.
-    void check_time_format(const Node& n) {
+    void check_time_format(const Node& n, timefmt::TimeUse use) {
         if (n.op != Op::Literal || !n.literal.is_string()) return;
-        if (auto d = timefmt::unsupported_directive(n.literal.as_string()))
+        if (auto d = timefmt::unsupported_directive(n.literal.as_string(), use))
             syntax_error(n.offset, n.length,
                          "unsupported time format directive " + *d +
-                             " (supported: " + std::string(timefmt::kDirectives) + ")");
+                             " (supported: " + timefmt::supported_directives(use) + ")");
     }
 
     std::unique_ptr<Node> or_expr() {
@@ -583,7 +583,9 @@ private:
             }
         }
         if (f->time_format_arg >= 0 && f->time_format_arg < argc)
-            check_time_format(*n->args[static_cast<std::size_t>(f->time_format_arg)]);
+            check_time_format(*n->args[static_cast<std::size_t>(f->time_format_arg)],
+                              f->info.name == "format_time" ? timefmt::TimeUse::Format
+                                                            : timefmt::TimeUse::Parse);
         if (f->info.name == "if" && argc == 3) {
             check_condition(*n->args[0], "if");
             n->type = n->args[1]->type == n->args[2]->type ? n->args[1]->type : Type::Any;

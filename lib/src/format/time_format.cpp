@@ -5,6 +5,7 @@
 #include "time_calendar.hpp"
 
 #include <cstdio>
+#include <utility>
 
 namespace conveyor::timefmt {
 
@@ -37,6 +38,53 @@ void append_fraction(std::string& out, std::int32_t nanos) {
     out += digits_text;
 }
 
+/// The ISO 8601 week-based year and week (01 .. 53) of day `days` (since 1970-01-01): weeks
+/// start on Monday, and week 1 is the one with the year's first Thursday.
+std::pair<std::int64_t, int> iso_week(std::int64_t days, std::int64_t year) {
+    const auto monday_of_week_1 = [](std::int64_t y) {
+        const std::int64_t jan4 = days_from_civil(y, 1, 4);
+        const std::int64_t from_monday = (((jan4 + 3) % 7) + 7) % 7; // 1970-01-01: Thursday
+        return jan4 - from_monday;
+    };
+    std::int64_t start = monday_of_week_1(year + 1);
+    if (days >= start) return {year + 1, 1};
+    start = monday_of_week_1(year);
+    if (days < start) {
+        --year;
+        start = monday_of_week_1(year);
+    }
+    return {year, static_cast<int>((days - start) / 7 + 1)};
+}
+
+/// The weekday and week-number directives (kFormatOnlyDirectives) for day `days` of `year`.
+void append_week(std::string& out, char d, std::int64_t days, std::int64_t year) {
+    const std::int64_t monday_based = (((days + 3) % 7) + 7) % 7; // Monday 0 .. Sunday 6
+    const std::int64_t yday = days - days_from_civil(year, 1, 1); // 0-based
+    switch (d) {
+    case 'u':
+        append_padded(out, monday_based + 1, 1);
+        break;
+    case 'w':
+        append_padded(out, (monday_based + 1) % 7, 1);
+        break;
+    case 'U': // weeks starting on Sunday; days before the year's first Sunday are week 0
+        append_padded(out, (yday + 7 - (monday_based + 1) % 7) / 7, 2);
+        break;
+    case 'W':
+        append_padded(out, (yday + 7 - monday_based) / 7, 2);
+        break;
+    case 'V':
+        append_padded(out, iso_week(days, year).second, 2);
+        break;
+    case 'G':
+        append_padded(out, iso_week(days, year).first, 4);
+        break;
+    default: // 'g'
+        append_padded(out, iso_week(days, year).first % 100, 2);
+        break;
+    }
+}
+
 std::string capitalised(std::string_view s) {
     std::string out(s);
     if (!out.empty()) out[0] = static_cast<char>(out[0] - 'a' + 'A');
@@ -47,15 +95,24 @@ std::string capitalised(std::string_view s) {
 
 const std::string_view kDirectives =
     "%Y %y %m %d %e %j %H %I %p %M %S %f %b %B %h %a %A %z %Z %s %F %T %D %R %%";
+const std::string_view kFormatOnlyDirectives = "%u %w %U %W %V %G %g";
 
-std::optional<std::string> unsupported_directive(std::string_view fmt) {
+std::optional<std::string> unsupported_directive(std::string_view fmt, TimeUse use) {
     for (std::size_t i = 0; i + 1 < fmt.size(); ++i) {
         if (fmt[i] != '%') continue;
-        const char d = fmt[++i];
-        if (kDirectives.find(std::string{'%', d}) == std::string_view::npos)
-            return std::string{'%', d};
+        const std::string d{'%', fmt[++i]};
+        if (kDirectives.find(d) != std::string_view::npos) continue;
+        if (use == TimeUse::Format && kFormatOnlyDirectives.find(d) != std::string_view::npos)
+            continue;
+        return d;
     }
     return std::nullopt;
+}
+
+std::string supported_directives(TimeUse use) {
+    std::string s(kDirectives);
+    if (use == TimeUse::Format) s += " " + std::string(kFormatOnlyDirectives);
+    return s;
 }
 
 std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t offset_seconds,
@@ -197,10 +254,19 @@ std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t 
         case '%':
             out += '%';
             break;
+        case 'u':
+        case 'w':
+        case 'U':
+        case 'W':
+        case 'V':
+        case 'G':
+        case 'g':
+            append_week(out, d, days, c.year);
+            break;
         default:
             if (why)
                 *why = std::string("unsupported directive %") + d +
-                       " (supported: " + std::string(kDirectives) + ")";
+                       " (supported: " + supported_directives(TimeUse::Format) + ")";
             return std::nullopt;
         }
     }

@@ -423,11 +423,14 @@ TEST(ExpressionTest, MalformedExpressionsAreLocated) {
               "    name =~ '(unclosed'\n"
               "            ^^^^^^^^^^^");
     EXPECT_EQ(
-        compile_error("format_time(t, '%Y-W%V')"),
+        compile_error("parse_time(t, '%Y-W%V')"),
         "unsupported time format directive %V (supported: " + std::string(timefmt::kDirectives) +
             ")\n"
-            "    format_time(t, '%Y-W%V')\n"
-            "                   ^^^^^^^^");
+            "    parse_time(t, '%Y-W%V')\n"
+            "                  ^^^^^^^^");
+    EXPECT_TRUE(starts_with(compile_error("format_time(t, '%G-W%V %k')"),
+                            "unsupported time format directive %k (supported: " +
+                                timefmt::supported_directives(timefmt::TimeUse::Format)));
     EXPECT_TRUE(starts_with(compile_error("parse_time(t, '%d.%m.%Y %k')"),
                             "unsupported time format directive %k"));
     EXPECT_TRUE(starts_with(compile_error("'abc"), "unclosed string"));

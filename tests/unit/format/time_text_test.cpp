@@ -70,10 +70,31 @@ TEST(TimeFormatTest, FormatKnowsTheDirectivesParseKnowsAndRefusesOthers) {
     EXPECT_EQ(seconds("05/01/24 12:00", "%D %R"), 1714564800);
     // An unknown directive was copied into the output as it is ("2024-%V"): now an error.
     std::string why;
-    EXPECT_FALSE(format({1714564800, 0}, "%Y-%V", 0, &why).has_value());
-    EXPECT_NE(why.find("unsupported directive %V (supported: %Y"), std::string::npos) << why;
-    EXPECT_EQ(unsupported_directive("%Y-%V %U"), "%V");
+    EXPECT_FALSE(format({1714564800, 0}, "%Y-%k", 0, &why).has_value());
+    EXPECT_NE(why.find("unsupported directive %k (supported: %Y"), std::string::npos) << why;
+    EXPECT_EQ(unsupported_directive("%Y-%V %U"), "%V") << "parse_time cannot read week numbers";
+    EXPECT_EQ(unsupported_directive("%Y-%V %U", TimeUse::Format), std::nullopt);
+    EXPECT_EQ(unsupported_directive("%G-W%V-%u %k", TimeUse::Format), "%k");
     EXPECT_EQ(unsupported_directive("%F %T %D %R %a %A %j %s %% 50%"), std::nullopt);
+}
+
+TEST(TimeFormatTest, WeekdaysAndWeekNumbersAreWhatGnuDateWrites) {
+    // date -u -d DAY '+%u %w %U %W %V %G %g', around the years' edges (ISO weeks 52 and 53 of
+    // the year before, week 1 of the next).
+    const std::pair<const char*, const char*> days[] = {
+        {"2024-01-01", "1 1 00 01 01 2024 24"}, {"2023-01-01", "7 0 01 00 52 2022 22"},
+        {"2021-01-03", "7 0 01 00 53 2020 20"}, {"2020-12-31", "4 4 52 52 53 2020 20"},
+        {"2026-12-07", "1 1 49 49 50 2026 26"}, {"2027-01-01", "5 5 00 00 53 2026 26"},
+        {"2024-12-30", "1 1 52 53 01 2025 25"}, {"2015-12-31", "4 4 52 52 53 2015 15"},
+        {"2016-01-03", "7 0 01 00 53 2015 15"},
+    };
+    for (const auto& [day, want] : days) {
+        const std::int64_t t = seconds(day, "%Y-%m-%d");
+        EXPECT_EQ(format({t, 0}, "%u %w %U %W %V %G %g", 0), want) << day;
+    }
+    // At an offset, the local day counts: 2024-12-29 23:30 UTC is Monday in Tokyo.
+    EXPECT_EQ(format({seconds("2024-12-29 23:30", "%Y-%m-%d %H:%M"), 0}, "%G-W%V-%u", 9 * 3600),
+              "2025-W01-1");
 }
 
 TEST(TimeFormatTest, Offsets) {

@@ -43,9 +43,19 @@ std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t 
 
 /// The directives parse() and format() know, for messages: "%Y %m %d ...".
 extern const std::string_view kDirectives;
+/// The ones only format() knows: weekdays as numbers (%u Monday = 1 .. 7, %w Sunday = 0 .. 6),
+/// week numbers (%U from Sunday, %W from Monday, 00 .. 53; %V ISO 8601, 01 .. 53) and the ISO
+/// week-based year (%G, %g), which say nothing parse() could turn back into a day.
+extern const std::string_view kFormatOnlyDirectives;
 
-/// The first directive of `fmt` that parse() and format() do not know ("%V"); nullopt when
-/// they know every one. A '%' at the very end is a literal '%'.
-std::optional<std::string> unsupported_directive(std::string_view fmt);
+/// What a format is for: reading (parse) or writing (format) time text.
+enum class TimeUse : std::uint8_t { Parse, Format };
+
+/// The first directive of `fmt` that parse() (or format()) does not know ("%k"); nullopt when
+/// it knows every one. A '%' at the very end is a literal '%'.
+std::optional<std::string> unsupported_directive(std::string_view fmt,
+                                                 TimeUse use = TimeUse::Parse);
+/// The directives parse() (or format()) knows, for messages.
+std::string supported_directives(TimeUse use);
 
 } // namespace conveyor::timefmt
