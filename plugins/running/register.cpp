@@ -24,16 +24,17 @@ namespace conveyor::plugins::running {
 
 namespace {
 
-enum class Op : std::uint8_t { Sum, Count, Avg, Min, Max, RowNumber, Lag, Lead, Delta };
+enum class Op : std::uint8_t { Sum, Count, Avg, Min, Max, RowNumber, Lag, Lead, Delta, FillDown };
 
 struct OpName {
     std::string_view name;
     Op op;
 };
-constexpr OpName kOps[] = {
-    {"running_sum", Op::Sum}, {"running_count", Op::Count}, {"running_avg", Op::Avg},
-    {"running_min", Op::Min}, {"running_max", Op::Max},     {"row_number", Op::RowNumber},
-    {"lag", Op::Lag},         {"lead", Op::Lead},           {"delta", Op::Delta}};
+constexpr OpName kOps[] = {{"running_sum", Op::Sum}, {"running_count", Op::Count},
+                           {"running_avg", Op::Avg}, {"running_min", Op::Min},
+                           {"running_max", Op::Max}, {"row_number", Op::RowNumber},
+                           {"lag", Op::Lag},         {"lead", Op::Lead},
+                           {"delta", Op::Delta},     {"fill_down", Op::FillDown}};
 
 struct Operation {
     Op op = Op::Sum;
@@ -288,6 +289,16 @@ private:
                 out[o] = current_leads_ ? (*current_leads_)[r * spec_.operations.size() + o]
                                         : Value::null();
                 break;
+            case Op::FillDown:
+                // A blank (null, empty or missing) value takes the last one that was not.
+                if (!v.is_null() && !(v.is_string() && v.as_string().empty())) {
+                    s.best = Kept::of(v);
+                    out[o] = v;
+                } else {
+                    out[o] = s.best.v.is_absent() ? v : s.best.v;
+                    keep(s.best.arena);
+                }
+                break;
             }
         }
         return {};
@@ -422,7 +433,9 @@ const OptionTable<RunningOptions>& running_options() {
                                  "operation: running_sum, running_count, running_avg, "
                                  "running_min, running_max, row_number (no column), lag and "
                                  "lead (with offset, default 1), delta (the change from the "
-                                 "previous record). output_column defaults to "
+                                 "previous record), fill_down (the value, or when it is null, "
+                                 "empty or missing the last one that was not; output_column = "
+                                 "column fills in place). output_column defaults to "
                                  "<column>_<operation>.",
                   .required = true,
                   .example = "[{ column = \"amount\", operation = \"running_sum\", "
@@ -468,13 +481,14 @@ FunctionDescriptor running_apply() {
     FunctionDescriptor fn;
     fn.name = "running.apply";
     fn.role = StageRole::Transform;
-    fn.summary = "Running totals, row numbers, lag/lead and deltas, per partition";
+    fn.summary = "Running totals, row numbers, lag/lead, deltas and fill-down, per partition";
     fn.description =
         "Adds fields computed over the records so far, in input order, within each partition "
         "of `by`: running_sum, running_count (non-null values; without column, records), "
         "running_avg, running_min, running_max, row_number (1, 2, ...), lag (the value "
         "`offset` records back, null before), lead (the value `offset` records ahead, null "
-        "at the end) and delta (this value minus the previous one). Nulls are skipped by the "
+        "at the end), delta (this value minus the previous one) and fill_down (the last value "
+        "that was not null or empty, for blanks: `mlr fill-down -a`). Nulls are skipped by the "
         "running aggregates. Without lead it streams and holds one state per partition; lead "
         "needs the records that follow, so a stage with lead holds its input and puts it out "
         "at the end.";

@@ -93,6 +93,42 @@ TEST_P(SampleRunningTest, RunningTotalsAndNeighboursPerPartition) {
               "6,c,1,1,1,,,,1\n");
 }
 
+TEST_P(SampleRunningTest, FillDownGivesBlanksTheLastValueOfTheirPartition) {
+    // A report exported with each group's name on its first row only (mlr fill-down -a). Values
+    // are carried over batches (batch_size 2) and never across partitions.
+    test::TempDir dir;
+    const std::string in = dir.write(
+        "in.csv", "region,city,n\nEU,Paris,1\n,Lyon,2\n,,3\nUS,Boston,4\n,,5\n,Austin,6\n");
+    const std::string file = dir.write(
+        "p.toml",
+        csv_through(in, "running.apply",
+                    "operations = [\n"
+                    "  { column = \"region\", operation = \"fill_down\", output_column = "
+                    "\"region\" },\n"
+                    "  { column = \"city\", operation = \"fill_down\" },\n"
+                    "]",
+                    dir.file("out.csv"), "executor = \"" + GetParam() + "\"\nbatch_size = 2\n"));
+    auto r = run_conveyor({"run", file, "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.csv")), "region,city,n,city_fill_down\n"
+                                                    "EU,Paris,1,Paris\n"
+                                                    "EU,Lyon,2,Lyon\n"
+                                                    "EU,,3,Lyon\n"
+                                                    "US,Boston,4,Boston\n"
+                                                    "US,,5,Boston\n"
+                                                    "US,Austin,6,Austin\n");
+    const std::string blanks = dir.write("blank.csv", "region,city\nEU,\nEU,Nice\nUS,\n");
+    const std::string by_region = dir.write(
+        "q.toml", csv_through(blanks, "running.apply",
+                              "by = \"region\"\noperations = [{ column = \"city\", operation = "
+                              "\"fill_down\", output_column = \"city\" }]",
+                              dir.file("out2.csv"), "executor = \"" + GetParam() + "\"\n"));
+    r = run_conveyor({"run", by_region, "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // Nothing before the first value, and US does not take EU's.
+    EXPECT_EQ(test::read_file(dir.file("out2.csv")), "region,city\nEU,\nEU,Nice\nUS,\n");
+}
+
 TEST_P(SampleRunningTest, ARecordThatFailsCountsInNoRunningTotal) {
     test::TempDir dir;
     const std::string in = dir.write("in.csv", "id,amount\n1,10\n2,oops\n3,5\n");
