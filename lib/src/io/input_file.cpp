@@ -348,6 +348,16 @@ bool InputFile::may_block() const noexcept {
     return ::poll(&p, 1, 0) == 0;
 }
 
+Status InputFile::check_whole(std::uint64_t end) const {
+    // A file that ends before the size it had when opened was cut short (truncated, or
+    // rewritten) while being read: its last records would be missing without a word.
+    if (!size_ || end >= *size_) return {};
+    return fail(ErrorKind::Data,
+                "the file was cut short while being read: it had " + std::to_string(*size_) +
+                    " bytes when opened and now ends at byte " + std::to_string(end),
+                display_);
+}
+
 Result<std::size_t> InputFile::read_block(std::span<char> dst) {
     if (dst.empty()) return std::size_t{0};
     // A graceful stop (or a cancellation) ends the input: what was read before is still
@@ -359,6 +369,7 @@ Result<std::size_t> InputFile::read_block(std::span<char> dst) {
     if (position_) {
         Result<std::size_t> n = read_at(*position_, dst);
         if (!n) return n;
+        if (*n == 0) CONVEYOR_TRY(check_whole(*position_));
         *position_ += *n;
         bytes_read_ += *n;
         return n;
@@ -394,6 +405,10 @@ Result<std::size_t> InputFile::read_block(std::span<char> dst) {
     for (;;) {
         const ssize_t n = ::read(fd_, dst.data(), dst.size());
         if (n >= 0) {
+            if (n == 0 && regular_) {
+                const off_t at = ::lseek(fd_, 0, SEEK_CUR);
+                if (at >= 0) CONVEYOR_TRY(check_whole(static_cast<std::uint64_t>(at)));
+            }
             bytes_read_ += static_cast<std::uint64_t>(n);
             return static_cast<std::size_t>(n);
         }

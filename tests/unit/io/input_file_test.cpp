@@ -59,6 +59,37 @@ TEST(InputFilePosition, ReadAtDoesNotMoveTheReadPosition) {
     EXPECT_EQ(read_all(*in), text);
 }
 
+TEST(InputFilePosition, AFileCutShortWhileBeingReadIsADataError) {
+    // Truncated at a line break while a run reads it, a file would otherwise give its first
+    // records and a clean end, exit 0. Both the reader and a positioned one (a chunk's) say so.
+    test::TempDir dir;
+    const std::string path = dir.write("f.csv", "a\n" + text_of(200) + "\n" + text_of(200) + "\n");
+    auto in = InputFile::open(path, nullptr);
+    ASSERT_TRUE(in.ok());
+    auto chunk = in->reader_at(150);
+    ASSERT_TRUE(chunk.ok());
+    char buf[100];
+    ASSERT_TRUE(in->read(buf).ok());
+    ASSERT_EQ(::truncate(path.c_str(), 203), 0); // just after the second line
+    for (InputFile* f : {&*in, &*chunk}) {
+        Result<std::size_t> n = 1;
+        while (n.ok() && *n > 0)
+            n = f->read(buf);
+        ASSERT_FALSE(n.ok());
+        EXPECT_EQ(n.error().kind, ErrorKind::Data);
+        EXPECT_NE(n.error().message.find("the file was cut short while being read: it had 404 "
+                                         "bytes when opened and now ends at byte 203"),
+                  std::string::npos)
+            << n.error().message;
+    }
+    // A file that grew is read to its new end.
+    const std::string grown = dir.write("g.csv", "a\n");
+    auto g = InputFile::open(grown, nullptr);
+    ASSERT_TRUE(g.ok());
+    dir.write("g.csv", "a\nb\n");
+    EXPECT_EQ(read_all(*g), "a\nb\n");
+}
+
 TEST(InputFilePosition, ChecksumSeesTheStartOfTheFileAndTheBytesBeforeTheOffset) {
     test::TempDir dir;
     const std::string text = text_of(1000);

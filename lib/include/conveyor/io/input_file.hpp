@@ -107,6 +107,8 @@ public:
 private:
     /// Reads raw bytes from the file descriptor (or the follower).
     Result<std::size_t> read_block(std::span<char> dst);
+    /// A regular file's end at `end`: an error when it had more bytes when it was opened.
+    [[nodiscard]] Status check_whole(std::uint64_t end) const;
     /// read() without the check of the input's first bytes: raw bytes or decompressed ones.
     Result<std::size_t> read_data(std::span<char> dst);
     /// Undoes the compression into `dst`.
