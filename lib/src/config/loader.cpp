@@ -451,7 +451,11 @@ LoadResult load_pipeline_file(const std::string& path, const Registry& registry,
     if (!problem.empty()) {
         LoadResult result;
         result.failure = ErrorKind::NoInput;
-        result.diagnostics.error({}, {}, "cannot read pipeline file '" + path + "': " + problem);
+        // Located at the file, as the compilers and the other messages about it are:
+        // "nope.toml: error: cannot read the pipeline file: No such file or directory".
+        SourceLocation at;
+        at.file = path;
+        result.diagnostics.error(at, {}, "cannot read the pipeline file: " + problem);
         return result;
     }
     return load(text, path, fs::path(path).stem().string(), registry, options);

@@ -252,8 +252,9 @@ TEST_F(LoaderTest, MissingFileIsNoInput) {
     LoadResult r = load_pipeline_file(path, registry_);
     EXPECT_FALSE(r.pipeline.has_value());
     EXPECT_EQ(r.failure, ErrorKind::NoInput);
-    EXPECT_EQ(errors(r), std::vector<std::string>{"error: cannot read pipeline file '" + path +
-                                                  "': No such file or directory"});
+    EXPECT_EQ(errors(r), std::vector<std::string>{
+                             path + ": error: cannot read the pipeline file: No such file or "
+                                    "directory"});
 }
 
 TEST_F(LoaderTest, DirectoryIsNoInput) {
@@ -261,8 +262,9 @@ TEST_F(LoaderTest, DirectoryIsNoInput) {
     LoadResult r = load_pipeline_file(dir.path(), registry_);
     EXPECT_FALSE(r.pipeline.has_value());
     EXPECT_EQ(r.failure, ErrorKind::NoInput);
-    EXPECT_EQ(errors(r), std::vector<std::string>{"error: cannot read pipeline file '" +
-                                                  dir.path() + "': it is a directory"});
+    EXPECT_EQ(errors(r), std::vector<std::string>{dir.path() +
+                                                  ": error: cannot read the pipeline file: it is a "
+                                                  "directory"});
 }
 
 TEST_F(LoaderTest, SyntaxErrorIsOneDiagnosticWithPosition) {
