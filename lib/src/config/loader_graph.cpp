@@ -132,8 +132,12 @@ void Loader::check_cycles() {
         for (std::size_t n : *cycle)
             path += stages_[n].id + " -> ";
         path += stages_[cycle->front()].id;
+        // Located at the input that closes it (head reads the last stage of the cycle).
         const StageDraft& head = stages_[cycle->front()];
-        ctx_.error(head.where, head.id, "stages form a cycle: " + path);
+        SourceLocation at = head.where;
+        for (const StageDraft::Input& in : head.inputs)
+            if (in.producer == cycle->back() && in.node) at = ctx_.at(*in.node);
+        ctx_.error(at, head.id, "stages form a cycle: " + path);
         const std::pair<std::size_t, std::size_t> closing{cycle->back(), cycle->front()};
         std::erase(edges, closing);
     }

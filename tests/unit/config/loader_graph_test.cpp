@@ -146,8 +146,10 @@ inputs = ["c", "y"]
 path = "p"
 )"),
               (std::vector<std::string>{
-                  "pipe.toml:5:1: error: stage 'join': stages form a cycle: join -> b -> c -> join",
-                  "pipe.toml:20:1: error: stage 'x': stages form a cycle: x -> y -> x"}));
+                  // At the input that closes each cycle: join's "c", x's "y".
+                  "pipe.toml:8:19: error: stage 'join': stages form a cycle: join -> b -> c -> "
+                  "join",
+                  "pipe.toml:23:11: error: stage 'x': stages form a cycle: x -> y -> x"}));
 }
 
 TEST_F(LoaderTest, OptionalPluginMustBeListedWhenPluginsAreGiven) {
