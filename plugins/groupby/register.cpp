@@ -15,6 +15,7 @@
 #include "conveyor/obs/log.hpp"
 #include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
+#include "conveyor/stage/field_watch.hpp"
 #include "group_table.hpp"
 #include "shard_partials.hpp"
 
@@ -60,8 +61,9 @@ struct Pass {
 
 class GroupByOperator final : public Operator {
 public:
-    GroupByOperator(const GroupBySpec& spec, const OpenContext& ctx)
-        : spec_(spec), reader_(spec.operands),
+    GroupByOperator(const GroupBySpec& spec, const OpenContext& ctx,
+                    std::optional<FieldWatch> watch)
+        : spec_(spec), watch_(std::move(watch)), reader_(spec.operands),
           batch_size_(std::max<std::size_t>(ctx.batch_size, 1)),
           budget_(ctx.memory_budget ? ctx.memory_budget : std::uint64_t{256} << 20),
           stage_(ctx.stage_id), files_(ctx.spill_dir.empty() ? ".conveyor/spill" : ctx.spill_dir,
@@ -75,6 +77,7 @@ public:
     GroupByOperator& operator=(const GroupByOperator&) = delete;
 
     Status push(std::size_t, Batch&& batch, Emitter&) override {
+        if (watch_) watch_->saw(batch);
         reader_.bind(batch.schema_ref());
         for (std::size_t r = 0; r < batch.rows(); ++r)
             CONVEYOR_TRY(add(*top_, batch.schema(), batch.row(r), batch.arena(), seq_++));
@@ -82,6 +85,7 @@ public:
     }
 
     Status finish(Emitter&) override {
+        if (watch_) watch_->finished();
         if (top_->table.size() == 0 && spec_.keys.empty() && !top_->parts) {
             // A whole-input aggregation of no records is one row (count 0), as in SQL.
             key_.clear();
@@ -243,6 +247,7 @@ private:
     }
 
     const GroupBySpec& spec_;
+    std::optional<FieldWatch> watch_; ///< input without a fixed schema
     expr::OperandReader reader_;
     std::size_t batch_size_;
     std::uint64_t budget_;
@@ -283,7 +288,12 @@ public:
                         return fail(ErrorKind::Config,
                                     fmt::format("aggregations[{}].column: {}", a, *why));
         }
-        OpenedStage opened(std::make_unique<GroupByOperator>(spec_, ctx), spec_.out_schema);
+        std::optional<FieldWatch> watch;
+        if (!fixed)
+            watch.emplace(std::string(ctx.stage_id), fields_of(spec_.operands), ctx.metrics,
+                          "the group-by read it as null in every record");
+        OpenedStage opened(std::make_unique<GroupByOperator>(spec_, ctx, std::move(watch)),
+                           spec_.out_schema);
         opened.fixed_schema = true;
         // Groups are not part of a checkpoint: --resume reads the input again.
         opened.checkpoints = false;

@@ -60,6 +60,19 @@ std::vector<expr::FieldPath> distinct_fields(std::vector<expr::FieldPath> fields
     return out;
 }
 
+std::vector<expr::FieldPath> fields_of(std::span<const expr::Operand> operands) {
+    std::vector<expr::FieldPath> read;
+    for (const expr::Operand& o : operands) {
+        if (const expr::FieldPath* p = o.path()) {
+            read.push_back(*p);
+        } else if (const expr::Expression* e = o.expression()) {
+            const auto fields = e->fields();
+            read.insert(read.end(), fields.begin(), fields.end());
+        }
+    }
+    return distinct_fields(std::move(read));
+}
+
 FieldWatch::FieldWatch(std::string stage, std::vector<expr::FieldPath> fields,
                        StageMetrics* metrics, std::string consequence)
     : stage_(std::move(stage)), metrics_(metrics), consequence_(std::move(consequence)),

@@ -3,6 +3,7 @@
 #include "conveyor/core/batch.hpp"
 #include "conveyor/core/per_schema.hpp"
 #include "conveyor/expr/field_path.hpp"
+#include "conveyor/expr/operand.hpp"
 #include "conveyor/obs/metrics.hpp"
 
 #include <cstdint>
@@ -28,6 +29,8 @@ namespace conveyor {
 /// `fields` without repeats (the first of each spelling): what a stage reads in several places
 /// (two expressions, a key and an aggregate) is watched, and warned about, once.
 std::vector<expr::FieldPath> distinct_fields(std::vector<expr::FieldPath> fields);
+/// The fields `operands` read (a field's or path's path, an expression's fields), each once.
+std::vector<expr::FieldPath> fields_of(std::span<const expr::Operand> operands);
 
 class FieldWatch {
 public:
