@@ -35,8 +35,10 @@ std::optional<std::string> closest_match(std::string_view word,
     std::size_t best_distance = 0;
     for (const std::string& c : candidates) {
         const std::size_t d = edit_distance(word, c);
-        const std::size_t limit = std::max<std::size_t>(1, std::max(word.size(), c.size()) / 3);
-        if (d <= limit && (!best || d < best_distance)) {
+        const std::size_t longer = std::max(word.size(), c.size());
+        const std::size_t limit = std::max<std::size_t>(1, longer / 3);
+        // Every character changed ('c' for 'a') is no hint.
+        if (d <= limit && d < longer && (!best || d < best_distance)) {
             best = c;
             best_distance = d;
         }

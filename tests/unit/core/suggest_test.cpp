@@ -21,6 +21,12 @@ TEST(SuggestTest, RejectsWordsThatAreTooDifferent) {
     EXPECT_EQ(closest_match("url", kKeys), std::nullopt);
     EXPECT_EQ(closest_match("x", kKeys), std::nullopt);
     EXPECT_EQ(closest_match("path", std::vector<std::string>{}), std::nullopt);
+    // One-letter names: a different letter is no hint; a letter more or less still is.
+    const std::vector<std::string> short_names = {"a", "b", "id"};
+    EXPECT_EQ(closest_match("c", short_names), std::nullopt);
+    EXPECT_EQ(closest_match("ab", std::vector<std::string>{"cd"}), std::nullopt);
+    EXPECT_EQ(closest_match("idd", short_names), "id");
+    EXPECT_EQ(closest_match("i", short_names), "id");
 }
 
 TEST(SuggestTest, PrefersTheClosestCandidate) {
