@@ -116,7 +116,32 @@ TEST(SplitOutputs, AFailedRunLeavesNoneOfTheFiles) {
     auto r = test::run_conveyor({"run", "-q", file});
     EXPECT_EQ(r.exit_code, 65) << r.err;
     EXPECT_THAT(r.err, HasSubstr("field 'country' is missing from the record"));
-    EXPECT_TRUE(test::list_dir(dir.file("out")).empty());
+    EXPECT_FALSE(std::filesystem::exists(dir.file("out"))) << "the run created it";
+}
+
+TEST(SplitOutputs, AFullDiskLeavesNoneOfTheDirectoriesTheRunCreated) {
+    test::TempDir dir;
+    std::string jsonl;
+    for (int i = 0; i < 200; ++i)
+        jsonl += "{\"id\":" + std::to_string(i) + ",\"k\":\"" + (i % 2 ? "odd" : "even") +
+                 "\",\"pad\":\"" + std::string(100, 'x') + "\"}\n";
+    const std::string in = dir.write("in.jsonl", jsonl);
+    // `full` exists (with a file of its own) before the run; `full/b` and the value
+    // directories do not.
+    dir.write("full/keep.txt", "mine\n");
+    const std::string file = dir.write(
+        "p.toml", stage_toml("in", "json.read", "", "path = \"" + in + "\"") +
+                      stage_toml("out", "json.write", "\"in\"",
+                                 "path = \"" + dir.file("full/b/{{ k }}/{{ id }}.json") + "\"") +
+                      stage_toml("one", "json.write", "\"in\"",
+                                 "path = \"" + dir.file("full/c/all.jsonl") + "\""));
+    test::ProcessOptions opts;
+    opts.file_size_limit = 4096; // all.jsonl passes it: EFBIG, as a full disk gives ENOSPC
+    auto r = test::run_conveyor({"run", "-q", file}, opts);
+    EXPECT_EQ(r.exit_code, 73) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("File too large"));
+    EXPECT_EQ(test::list_dir(dir.file("full")), std::vector<std::string>{"keep.txt"});
+    EXPECT_EQ(test::read_file(dir.file("full/keep.txt")), "mine\n");
 }
 
 TEST(SplitOutputs, APlaceholderNotInTheCsvHeaderIsAConfigErrorBeforeAnyRowIsRead) {

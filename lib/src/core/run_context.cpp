@@ -1,5 +1,6 @@
 #include "conveyor/core/run_context.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -27,10 +28,43 @@ void TempFiles::remove(const std::string& path) {
 }
 
 void TempFiles::remove_all() noexcept {
+    {
+        std::lock_guard lock(mu_);
+        for (const std::string& p : paths_)
+            ::unlink(p.c_str());
+        paths_.clear();
+    }
+    remove_directories();
+}
+
+void TempFiles::add_directory(const std::string& dir) {
     std::lock_guard lock(mu_);
-    for (const std::string& p : paths_)
-        ::unlink(p.c_str());
-    paths_.clear();
+    dirs_.push_back(dir);
+}
+
+void TempFiles::remove_directories() noexcept {
+    std::vector<std::string> dirs;
+    {
+        std::lock_guard lock(mu_);
+        dirs.swap(dirs_);
+    }
+    // Deepest first: a parent is empty only once its children are gone. By depth, not in the
+    // order added: two sinks may create a parent and its child at once.
+    const auto depth = [](const std::string& d) {
+        const std::filesystem::path p = std::filesystem::path(d).lexically_normal();
+        return std::distance(p.begin(), p.end());
+    };
+    std::stable_sort(dirs.begin(), dirs.end(), [&](const std::string& a, const std::string& b) {
+        return depth(a) > depth(b);
+    });
+    // rmdir() removes only an empty directory.
+    for (const std::string& d : dirs)
+        ::rmdir(d.c_str());
+}
+
+void TempFiles::keep_directories() noexcept {
+    std::lock_guard lock(mu_);
+    dirs_.clear();
 }
 
 Status FinishedOutputs::sync_file_systems(std::vector<Entry>& entries) {
@@ -111,6 +145,11 @@ Status FinishedOutputs::commit_all(TempFiles& temp_files) {
         ::unlink(entries[i].temp.c_str());
         temp_files.remove(entries[i].temp);
     }
+    // Those the files moved into place hold stay.
+    if (status)
+        temp_files.keep_directories();
+    else
+        temp_files.remove_directories();
     return status;
 }
 
@@ -124,6 +163,10 @@ void FinishedOutputs::roll_back(TempFiles& temp_files, bool keep) noexcept {
         if (!keep) ::unlink(e.temp.c_str());
         temp_files.remove(e.temp);
     }
+    if (keep)
+        temp_files.keep_directories();
+    else
+        temp_files.remove_directories();
 }
 
 RunContext::RunContext() : interrupt_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {

@@ -119,7 +119,7 @@ Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run, 
     // and not a link to it.
     f.path_ = *file;
     const fs::path target(*file);
-    auto prepared = prepare_directory(*file);
+    auto prepared = prepare_directory(*file, run ? &run->temp_files() : nullptr);
     if (!prepared) return std::move(prepared).error();
     const fs::path& dir = *prepared;
 
@@ -149,7 +149,8 @@ Result<OutputFile> OutputFile::open_append(const std::string& path, RunContext* 
     if (*existing == Existing::Special) return open_special(path, path, run);
     auto file = follow_links(path);
     if (!file) return std::move(file).error();
-    if (auto prepared = prepare_directory(*file); !prepared) return std::move(prepared).error();
+    if (auto prepared = prepare_directory(*file, run ? &run->temp_files() : nullptr); !prepared)
+        return std::move(prepared).error();
     OutputFile f;
     f.name_ = path;
     f.path_ = *file;
@@ -203,7 +204,7 @@ Result<OutputFile> OutputFile::adopt(const std::string& target,
                     "from a checkpoint" +
                         start_over,
                     target);
-    auto prepared = prepare_directory(*resolved);
+    auto prepared = prepare_directory(*resolved, run ? &run->temp_files() : nullptr);
     if (!prepared) return std::move(prepared).error();
     const fs::path& dir = *prepared;
     const std::string base = fs::path(*resolved).filename().string();

@@ -1,11 +1,15 @@
 #include "output_target.hpp"
 
+#include "conveyor/core/run_context.hpp"
+
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <random>
 #include <string_view>
 #include <sys/stat.h>
+#include <system_error>
+#include <vector>
 
 namespace conveyor::output_target {
 
@@ -110,17 +114,33 @@ Result<Existing> existing_kind(const std::string& path) {
 
 /// The directory an output file goes into, created if missing; fails when `path` names a
 /// directory (ends with a separator).
-Result<std::filesystem::path> prepare_directory(const std::string& path) {
+Result<std::filesystem::path> prepare_directory(const std::string& path, TempFiles* created) {
     namespace fs = std::filesystem;
     const fs::path target(path);
     if (target.filename().empty())
         return fail(ErrorKind::CantCreate, "output path names a directory, not a file", path);
-    std::error_code ec;
     fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-    fs::create_directories(dir, ec);
-    if (ec)
+    // The missing directories, outermost first; each one created here (not by another sink
+    // of the run at the same moment, nor before the run) is the run's to remove if it fails.
+    std::vector<fs::path> missing;
+    std::error_code ec;
+    for (fs::path d = dir; !d.empty() && !fs::exists(d, ec); d = d.parent_path()) {
+        missing.push_back(d);
+        if (d == d.parent_path()) break;
+    }
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+        const bool made = fs::create_directory(*it, ec);
+        if (ec)
+            return fail(ErrorKind::CantCreate,
+                        "cannot create directory " + dir.string() + ": " + ec.message(), path);
+        if (made && created) created->add_directory(it->string());
+    }
+    // Something on the way that is not a directory (a file, a dangling link).
+    if (!fs::is_directory(dir, ec))
         return fail(ErrorKind::CantCreate,
-                    "cannot create directory " + dir.string() + ": " + ec.message(), path);
+                    "cannot create directory " + dir.string() + ": " +
+                        std::make_error_code(std::errc::not_a_directory).message(),
+                    path);
     return dir;
 }
 

@@ -11,6 +11,10 @@
 #include <string>
 #include <unordered_set>
 
+namespace conveyor {
+class TempFiles; // core/run_context.hpp
+}
+
 namespace conveyor::output_target {
 
 /// A CantCreate error for `path`: `what` and errno's text (with a hint for too many open
@@ -48,7 +52,8 @@ enum class Existing : std::uint8_t {
 Result<Existing> existing_kind(const std::string& path);
 
 /// The directory an output file goes into, created if missing; fails when `path` names a
-/// directory (ends with a separator).
-Result<std::filesystem::path> prepare_directory(const std::string& path);
+/// directory (ends with a separator). The directories it creates are added to `created`
+/// (when not null): a run that fails removes them again.
+Result<std::filesystem::path> prepare_directory(const std::string& path, TempFiles* created);
 
 } // namespace conveyor::output_target

@@ -30,17 +30,31 @@ class Clock; // net/clock.hpp
 }
 
 /// Paths of temporary output files currently being written, so that an immediate abort (second
-/// signal, kill by timeout) can delete them before the process exits. Thread-safe.
+/// signal, kill by timeout) can delete them before the process exits, and the directories the
+/// run created for its outputs, so that a run that fails leaves none of them behind.
+/// Thread-safe.
 class TempFiles {
 public:
     void add(const std::string& path);
     void remove(const std::string& path);
-    /// Unlinks every registered file; safe to call from any thread, more than once.
+    /// Unlinks every registered file, then removes the directories (remove_directories());
+    /// safe to call from any thread, more than once.
     void remove_all() noexcept;
+
+    /// `dir` did not exist before this run created it for an output.
+    void add_directory(const std::string& dir);
+    /// Removes the directories added, deepest first, each only if it is empty (a file the run
+    /// committed, kept for `--resume` or that someone else put there keeps it, and its
+    /// parents), and forgets them.
+    void remove_directories() noexcept;
+    /// Forgets the directories added: they stay (the run committed, or keeps its files for
+    /// `--resume`).
+    void keep_directories() noexcept;
 
 private:
     std::mutex mu_;
     std::unordered_set<std::string> paths_;
+    std::vector<std::string> dirs_;
 };
 
 /// Output files their stage has finished (every byte written, fsynced, closed) that are not in
@@ -63,13 +77,15 @@ public:
     void add(std::string temp, std::string target, bool needs_sync = false);
     /// Makes the files that need it durable (one syncfs per file system), moves every file
     /// into place in the order added, then fsyncs each directory once. At the first failure
-    /// the files not yet moved are deleted and the error names the target.
+    /// the files not yet moved are deleted, so are the directories the run created that are
+    /// left empty, and the error names the target; otherwise those directories stay.
     Status commit_all(TempFiles& temp_files);
     /// Makes the files added so far that need it durable now (a checkpoint that names them:
     /// one syncfs per file system), instead of at commit_all().
     Status make_durable();
-    /// Deletes every file, or with `keep` leaves them where they are (a checkpoint of the run
-    /// names them: `--resume` takes them up again).
+    /// Deletes every file and the empty directories the run created for its outputs
+    /// (TempFiles::remove_directories()), or with `keep` leaves them where they are (a
+    /// checkpoint of the run names them: `--resume` takes them up again).
     void roll_back(TempFiles& temp_files, bool keep) noexcept;
     [[nodiscard]] std::size_t size() const;
 
