@@ -80,7 +80,8 @@ int cmd_validate(const std::string& file, bool connect) {
             problems.push_back(std::move(e));
     for (const Error& e : problems) {
         const StageSpec* st = p.find_stage(e.stage);
-        print_err(fmt::format("{}: error: {}\n", st ? st->where.to_string() : file, e.to_string()));
+        print_err(fmt::format("{}: error: {}\n", st ? st->location_of(e).to_string() : file,
+                              e.to_string()));
     }
     if (!problems.empty()) {
         print_err(fmt::format("conveyor: {} problem{} in {}\n", problems.size(),

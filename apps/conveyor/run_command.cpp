@@ -311,10 +311,12 @@ std::string interrupted_hint(const std::string& file, const RunReport& report) {
 }
 
 /// The error that ended a run. A configuration error of a stage (one its open() found: a column
-/// that is not in the CSV header) is located at the stage, as `conveyor validate` prints it.
+/// that is not in the CSV header) is located at the option it names, or else at the stage, as
+/// `conveyor validate` prints it.
 std::string error_line(const PipelineSpec& p, const Error& e) {
     const StageSpec* st = e.kind == ErrorKind::Config ? p.find_stage(e.stage) : nullptr;
-    return fmt::format("{}: error: {}\n", st ? st->where.to_string() : "conveyor", e.to_string());
+    return fmt::format("{}: error: {}\n", st ? st->location_of(e).to_string() : "conveyor",
+                       e.to_string());
 }
 
 /// One line per stage that failed records: what became of them and why, whatever the log

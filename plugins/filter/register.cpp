@@ -96,9 +96,9 @@ public:
         const SchemaRef in = ctx.input_schemas.empty() ? nullptr : ctx.input_schemas[0];
         const bool fixed = !ctx.input_schemas_fixed.empty() && ctx.input_schemas_fixed[0];
         if (in && fixed && !expr::resolve(column_, *in).found()) {
-            return fail(ErrorKind::Config, "column '" + name_ + "' is not in the input (columns: " +
-                                               join(in->names()) + ")" +
-                                               did_you_mean(name_, in->names()));
+            return fail(ErrorKind::Config,
+                        "column: field '" + name_ + "' is not in the input (columns: " +
+                            join(in->names()) + ")" + did_you_mean(name_, in->names()));
         }
         std::optional<FieldWatch> watch;
         if (!fixed)

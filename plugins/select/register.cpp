@@ -124,7 +124,7 @@ public:
                 const std::string& c = columns_[k];
                 if (!in->find(c) && !(paths_[k] && expr::resolve(*paths_[k], *in).found()))
                     return fail(ErrorKind::Config,
-                                "column '" + c + "' is not in the input (columns: " +
+                                "columns: field '" + c + "' is not in the input (columns: " +
                                     join(in->names()) + ")" + did_you_mean(c, in->names()));
             }
         }

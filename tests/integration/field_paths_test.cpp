@@ -84,7 +84,8 @@ TEST(FieldPaths, OverACsvHeaderAPathWhoseFirstFieldIsMissingIsAnOpenError) {
             dir.file("out.csv") + "\"\n");
     auto r = run_conveyor({"run", file, "-q"});
     EXPECT_EQ(r.exit_code, 78) << r.err;
-    EXPECT_NE(r.err.find("column 'usr.name' is not in the input"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("columns: field 'usr.name' is not in the input"), std::string::npos)
+        << r.err;
 }
 
 TEST(FieldPaths, AggregateGroupsAndSumsByNestedFields) {

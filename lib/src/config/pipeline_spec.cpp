@@ -4,6 +4,7 @@
 #include "conveyor/stage/stage.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <unistd.h>
 
@@ -13,6 +14,35 @@ std::string StageSpec::input_label(std::size_t k) const {
     if (k < input_outputs.size() && !input_outputs[k].empty())
         return inputs[k] + "." + input_outputs[k];
     return inputs[k];
+}
+
+namespace {
+
+/// The option name an error's text starts with: "columns" in "columns: ..." and in
+/// "aggregations[0].column: ..." (a part of it before the colon, with no space); empty when the
+/// text starts otherwise.
+std::string_view leading_option(std::string_view text) {
+    std::size_t n = 0;
+    while (n < text.size() && (std::isalnum(static_cast<unsigned char>(text[n])) || text[n] == '_'))
+        ++n;
+    if (n == 0 || n == text.size()) return {};
+    if (text[n] == ':') return text.substr(0, n);
+    if (text[n] != '[' && text[n] != '.') return {};
+    const std::size_t colon = text.find(": ", n);
+    if (colon == std::string_view::npos ||
+        text.substr(n, colon - n).find(' ') != std::string_view::npos)
+        return {};
+    return text.substr(0, n);
+}
+
+} // namespace
+
+SourceLocation StageSpec::location_of(const Error& e) const {
+    const std::string text = e.where.empty() ? e.message : e.where + ": " + e.message;
+    const std::string_view name = leading_option(text);
+    // Only an option the file gave has a line of its own (a default has none).
+    if (!name.empty() && config.given(name)) return config.location(name);
+    return where;
 }
 
 const StageSpec* PipelineSpec::find_stage(std::string_view id) const {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "conveyor/core/diagnostic.hpp"
+#include "conveyor/core/error.hpp"
 #include "conveyor/core/run_settings.hpp"
 #include "conveyor/option/options.hpp"
 #include "conveyor/stage/stage.hpp"
@@ -53,6 +54,10 @@ struct StageSpec {
 
     /// Input k as the file names it: "<stage>" or "<stage>.<output>".
     [[nodiscard]] std::string input_label(std::size_t k) const;
+    /// Where a configuration error of this stage (one its open() found) points: at the option
+    /// the error's text starts with ("columns: ...", "aggregations[0].column: ...") when the
+    /// file gave that option, else at the stage's `[[stages]]` line.
+    [[nodiscard]] SourceLocation location_of(const Error& e) const;
 };
 
 /// A validated pipeline: what `conveyor run` executes.
