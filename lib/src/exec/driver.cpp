@@ -39,6 +39,16 @@ std::uint64_t left_out(const StageMetrics& m) {
            m.records_dropped.load(std::memory_order_relaxed);
 }
 
+/// A sink's output is what it wrote: what it took minus what it left out so far. Set after
+/// each call that can leave records out, since a sink that writes in bulk (postgres.write)
+/// learns of rejected rows at a checkpoint or at its end, not in the push that took them.
+void count_sink_output(const Node& node, StageMetrics& m) {
+    if (!node.consumers.empty()) return;
+    const std::uint64_t in = m.records_in.load(std::memory_order_relaxed);
+    const std::uint64_t out = left_out(m);
+    m.records_out.store(in > out ? in - out : 0, std::memory_order_relaxed);
+}
+
 Error cancelled_error(RunContext& run) {
     if (auto reason = run.cancel_reason())
         return Error(ErrorKind::Cancelled, "cancelled: " + reason->to_string());
@@ -301,15 +311,10 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
         if (!((marker != 0 || !infos.empty()) && ev->batch->empty())) {
             BusyTimer t(m);
             if (ev->batch) {
-                const std::size_t rows = ev->batch->rows();
-                m.records_in.fetch_add(rows, std::memory_order_relaxed);
+                m.records_in.fetch_add(ev->batch->rows(), std::memory_order_relaxed);
                 m.batches_in.fetch_add(1, std::memory_order_relaxed);
-                const std::uint64_t left_out_before = left_out(m);
                 s = op.push(ev->port, std::move(*ev->batch), em);
-                // A sink's output is what it wrote: what it took minus what it left out.
-                if (s && node.consumers.empty())
-                    m.records_out.fetch_add(rows - (left_out(m) - left_out_before),
-                                            std::memory_order_relaxed);
+                if (s) count_sink_output(node, m);
             } else {
                 s = op.input_done(ev->port, em);
             }
@@ -324,9 +329,11 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
             complete = markers.arrived(ev->port, marker, in) ? marker : 0;
         else if (!ev->batch)
             complete = markers.port_ended(ev->port);
-        if (complete != 0)
+        if (complete != 0) {
             if (Status t = markers.take(complete, op, in, batches); !t)
                 co_return std::move(t).error().in_stage(node.id());
+            count_sink_output(node, m);
+        }
         if (!co_await send(std::move(batches), out, m)) {
             if (auto f = out.failure()) co_return f->in_stage(node.id());
             why = kDownstreamGone;
@@ -344,6 +351,7 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
         s = op.finish(em);
     }
     if (!s) co_return std::move(s).error().in_stage(node.id());
+    count_sink_output(node, m);
     if (!co_await drain(em, out, m)) {
         if (auto f = out.failure()) co_return f->in_stage(node.id());
     } else {
