@@ -1,9 +1,14 @@
 #include "pg_loader.hpp"
 
+#include <algorithm>
+#include <optional>
+
 namespace conveyor::plugins::postgres {
 
 namespace {
 constexpr std::string_view kSavepoint = "conveyor_batch";
+/// Rows in the first attempt after a rejected one (doubling while attempts succeed).
+constexpr std::size_t kWindowAfterRejection = 16;
 } // namespace
 
 bool is_row_error(const Error& e) noexcept {
@@ -59,19 +64,11 @@ Status PgLoader::end(std::string_view text, std::span<const std::size_t> ends,
 }
 
 Status PgLoader::attempt(std::string_view text, std::span<const std::size_t> ends,
-                         std::span<const std::size_t> rows) {
+                         std::size_t first, std::size_t count) {
     Status s = begin("", copy_sql_, merge_);
     if (!s) return rolled_back(std::move(s).error());
-    // Consecutive rows go out as one piece.
-    std::size_t i = 0;
-    while (i < rows.size() && s) {
-        std::size_t j = i + 1;
-        while (j < rows.size() && rows[j] == rows[j - 1] + 1)
-            ++j;
-        const std::size_t from = rows[i] == 0 ? 0 : ends[rows[i] - 1];
-        s = send(text.substr(from, ends[rows[j - 1]] - from));
-        i = j;
-    }
+    const std::size_t from = first == 0 ? 0 : ends[first - 1];
+    s = send(text.substr(from, ends[first + count - 1] - from));
     open_ = false;
     Status done = conn_.copy_end();
     if (s) s = std::move(done);
@@ -85,31 +82,49 @@ Status PgLoader::attempt(std::string_view text, std::span<const std::size_t> end
 
 Status PgLoader::retry(Error first, std::string_view text, std::span<const std::size_t> ends,
                        const Rejected& rejected) {
-    std::vector<std::size_t> rows(ends.size());
-    for (std::size_t i = 0; i < rows.size(); ++i)
-        rows[i] = i;
+    const std::size_t n = ends.size();
+    std::size_t at = 0;      // the rows before it are loaded or rejected
+    std::size_t window = n;  // the attempt that failed: rows [at, at + window)
+    std::size_t suspect = 0; // a failure without a line: a bad row lies in [at, suspect)
+    std::size_t bad = n;     // the row known bad, not yet handed on (n: none), and why
+    std::optional<Error> why;
     Error e = std::move(first);
     for (;;) {
         const std::uint64_t line = error_line_;
-        if (line == 0 || line > rows.size()) break;
-        // The server names the row of the COPY it refused: all the others go again.
-        CONVEYOR_TRY(rejected(rows[line - 1], std::move(e)));
-        rows.erase(rows.begin() + static_cast<std::ptrdiff_t>(line - 1));
-        if (rows.empty()) return {};
-        Status s = attempt(text, ends, rows);
-        if (s) return s;
-        e = std::move(s).error();
-        if (!conn_.ok() || !is_row_error(e)) return e;
+        if (line >= 1 && line <= window) {
+            bad = at + line - 1; // the rows before it are good
+            why = std::move(e);
+        } else if (window == 1) {
+            bad = at;
+            why = std::move(e);
+        } else { // no line (the upsert's merge): bisect
+            suspect = at + window;
+            window = (window + 1) / 2;
+        }
+        // Attempts up to the row known bad, growing while they succeed. Sending every row
+        // again after each rejected one made a load with many of them quadratic (200k rows
+        // with 16% refused took 9 minutes).
+        for (;;) {
+            if (why && bad == at) {
+                CONVEYOR_TRY(rejected(at, std::move(*why)));
+                why.reset();
+                bad = n;
+                ++at;
+                suspect = 0;
+                window = kWindowAfterRejection;
+            }
+            if (at == n) return {};
+            window = std::min(window, bad - at);
+            Status s = attempt(text, ends, at, window);
+            if (!s) {
+                e = std::move(s).error();
+                if (!conn_.ok() || !is_row_error(e)) return e;
+                break;
+            }
+            at += window;
+            window = suspect > at ? (suspect - at + 1) / 2 : window * 2;
+        }
     }
-    // No line (the upsert's merge): one row at a time.
-    for (const std::size_t row : rows) {
-        Status s = attempt(text, ends, std::span(&row, 1));
-        if (s) continue;
-        Error one = std::move(s).error();
-        if (!conn_.ok() || !is_row_error(one)) return one;
-        CONVEYOR_TRY(rejected(row, std::move(one)));
-    }
-    return {};
 }
 
 } // namespace conveyor::plugins::postgres

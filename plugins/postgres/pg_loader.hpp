@@ -20,8 +20,10 @@ namespace conveyor::plugins::postgres {
 /// then end() (plus `merge`, the upsert's INSERT ... ON CONFLICT from the staging table). When
 /// the server rejects a row (a value not of its column's type, a constraint: SQLSTATE classes
 /// 22 and 23) the savepoint is rolled back, the row the server named (its COPY line) is handed
-/// to `rejected`, and the others are sent again; when the server names no line (a constraint
-/// the upsert's merge checks), the rows are sent one at a time. Any other failure (the
+/// to `rejected`, the rows before it are sent again and the rest follow in windows (16 rows
+/// after a rejected one, doubling while they go in), so that each row is sent a few times at
+/// most however many are rejected; when the server names no line (a constraint the upsert's
+/// merge checks), a failed window is bisected until the row is found. Any other failure (the
 /// connection, a missing column) is returned as it is. Not thread-safe.
 class PgLoader {
 public:
@@ -49,10 +51,12 @@ public:
 private:
     /// The error of a failed COPY (its savepoint rolled back), or the rollback's own.
     Error rolled_back(Error e);
-    /// One attempt with the rows `rows` of `text`: ok, or the server's error (rolled back).
-    Status attempt(std::string_view text, std::span<const std::size_t> ends,
-                   std::span<const std::size_t> rows);
-    /// After `first` failed the whole COPY: the rows again without those the server names.
+    /// One attempt with the rows [first, first + count) of `text`: ok, or the server's error
+    /// (rolled back).
+    Status attempt(std::string_view text, std::span<const std::size_t> ends, std::size_t first,
+                   std::size_t count);
+    /// After `first` failed the whole COPY: the rows again, in windows that end before the row
+    /// the server names (which goes to `rejected`), or bisected when it names none.
     Status retry(Error first, std::string_view text, std::span<const std::size_t> ends,
                  const Rejected& rejected);
 
