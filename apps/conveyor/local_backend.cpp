@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstring>
 #include <fmt/format.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -44,11 +45,21 @@ pid_t spawn_shard(ShardId id) {
     for (std::string& a : args)
         argv.push_back(a.data());
     argv.push_back(nullptr);
+    const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid == 0) {
+        // A process group of its own: a signal to ours (Ctrl-C on a terminal, timeout(1),
+        // kill -- -PGID) reaches the shard once, forwarded by us, not twice (a second signal
+        // aborts a run at once, throwing away what it could have resumed from).
+        ::setpgid(0, 0);
+        // SIGKILLed (a scheduler's hard kill, the OOM killer), we take the shards with us as
+        // SIGTERM would, instead of leaving them running on their own.
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (::getppid() != parent) _exit(exit_codes::kSigterm);
         ::execv("/proc/self/exe", argv.data());
         _exit(exit_codes::kSoftware);
     }
+    if (pid > 0) ::setpgid(pid, pid); // whichever of the two runs first
     return pid;
 }
 

@@ -2,18 +2,24 @@
 // JSON lines by rows: a shard killed (-9) twice mid-run and resumed twice commits exactly the
 // part an uninterrupted shard commits, and a local-backend run interrupted with Ctrl-C
 // (SIGINT, forwarded to its shard processes) and run again with --resume finalizes the single
-// run's output. The run is paced by a slow http.fetch against a loopback server, whose
-// answered-request count says when to stop it.
+// run's output; signalled as a process group (Ctrl-C, timeout(1)) its shards stop once,
+// gracefully, and killed with SIGKILL it stops its shards. The run is paced by a slow
+// http.fetch against a loopback server, whose answered-request count says when to stop it.
 
 #include "support/http_test_server.hpp"
 #include "support/paths.hpp"
 #include "support/pipelines.hpp"
 #include "support/process.hpp"
 
+#include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace conveyor {
 namespace {
@@ -23,6 +29,7 @@ using test::HttpTestReply;
 using test::HttpTestRequest;
 using test::HttpTestServer;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr int kRows = 240;
 
@@ -135,6 +142,76 @@ TEST_P(ShardResume, ALocalBackendRunStoppedWithCtrlCResumesToTheSingleRunsOutput
     EXPECT_EQ(stopped.exit_code, 130) << stopped.err;
     EXPECT_THAT(stopped.err, HasSubstr("not finalized"));
     EXPECT_FALSE(test::file_exists(scene.dir.file("out/items.jsonl")));
+    auto r = test::run_conveyor({"run", "p.toml", "--resume"}, scene.o);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(scene.dir.file("out/items.jsonl")), clean) << "byte for byte";
+    EXPECT_THAT(leftovers(scene.dir.path()), ::testing::IsEmpty());
+}
+
+/// The processes whose parent is `parent` (from /proc/PID/stat).
+std::vector<pid_t> children_of(pid_t parent) {
+    std::vector<pid_t> found;
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = e.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        const std::string stat = test::read_file(e.path().string() + "/stat");
+        // pid (comm) state ppid ...: comm may hold spaces, so read after its last ')'.
+        const std::size_t close = stat.rfind(')');
+        if (close == std::string::npos) continue;
+        int ppid = 0;
+        if (std::sscanf(stat.c_str() + close + 1, " %*c %d", &ppid) == 1 && ppid == parent)
+            found.push_back(static_cast<pid_t>(std::stoi(name)));
+    }
+    return found;
+}
+
+/// Waits until process `pid` (not our child) has exited: true, or false after `deadline`.
+bool wait_for_exit(pid_t pid, std::chrono::milliseconds deadline) {
+    const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (fd < 0) return errno == ESRCH; // already gone
+    pollfd p{fd, POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(deadline.count()));
+    ::close(fd);
+    return ready == 1;
+}
+
+// Ctrl-C on a terminal, timeout(1) or kill -- -PGID signal the whole process group: the
+// shards, which were in it, got the signal and then its forward from the backend, a second
+// signal that aborted them at once.
+TEST_P(ShardResume, ALocalBackendRunSignalledAsAProcessGroupStopsItsShardsOnce) {
+    const std::string clean = uninterrupted(GetParam(), {"run", "p.toml", "-q"}, "out/items.jsonl");
+    ASSERT_GT(clean.size(), 0U);
+    Scene scene(GetParam(), "backend = \"local\"\nprocesses = 2\n");
+    // setsid: a process group of its own (the test's must not get the signal), same pid.
+    test::Child child({"/usr/bin/setsid", test::conveyor_binary(), "run", "p.toml"}, scene.o);
+    EXPECT_TRUE(scene.server.wait_for_answered(100, 60s));
+    ::kill(-child.pid(), SIGINT);
+    const auto stopped = child.wait();
+    EXPECT_EQ(stopped.exit_code, 130) << stopped.err;
+    EXPECT_THAT(stopped.err, Not(HasSubstr("aborted"))) << "one signal, a graceful stop";
+    auto r = test::run_conveyor({"run", "p.toml", "--resume"}, scene.o);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("from checkpoint"));
+    EXPECT_EQ(test::read_file(scene.dir.file("out/items.jsonl")), clean) << "byte for byte";
+}
+
+// A backend killed with SIGKILL left its shards running on their own, committing their parts.
+TEST_P(ShardResume, ALocalBackendKilledWithSigkillStopsItsShards) {
+    const std::string clean = uninterrupted(GetParam(), {"run", "p.toml", "-q"}, "out/items.jsonl");
+    ASSERT_GT(clean.size(), 0U);
+    Scene scene(GetParam(), "backend = \"local\"\nprocesses = 2\n");
+    auto child = test::spawn_conveyor({"run", "p.toml"}, scene.o);
+    EXPECT_TRUE(scene.server.wait_for_answered(100, 60s));
+    const std::vector<pid_t> shards = children_of(child->pid());
+    ASSERT_EQ(shards.size(), 2U);
+    child->signal(SIGKILL);
+    EXPECT_EQ(child->wait().exit_code, 128 + SIGKILL);
+    for (const pid_t shard : shards)
+        EXPECT_TRUE(wait_for_exit(shard, 60s)) << "shard " << shard << " still runs";
+    EXPECT_LT(scene.server.requests(), static_cast<std::size_t>(kRows)) << "they stopped";
+    for (const char* part :
+         {"out/items.part-00000-of-00002.jsonl", "out/items.part-00001-of-00002.jsonl"})
+        EXPECT_FALSE(test::file_exists(scene.dir.file(part))) << part;
     auto r = test::run_conveyor({"run", "p.toml", "--resume"}, scene.o);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(test::read_file(scene.dir.file("out/items.jsonl")), clean) << "byte for byte";
