@@ -11,9 +11,11 @@
 #include "sqlite_db.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 namespace conveyor::plugins::sqlite {
 
@@ -349,6 +351,16 @@ public:
     }
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
+        // Without create_table a database that is not there cannot have the table: say so
+        // before opening it, which would leave an empty database file behind.
+        struct stat st {};
+        if (!config_.create_table && ::stat(config_.path.c_str(), &st) != 0 && errno == ENOENT)
+            return fail(Error(ErrorKind::Config,
+                              fmt::format("no such SQLite database, so no table '{}' "
+                                          "(create_table = true creates both from the first "
+                                          "records)",
+                                          config_.table),
+                              config_.path, std::string(ctx.stage_id)));
         auto db = SqliteDb::open(config_.path, true, ctx.stage_id);
         if (!db) return std::move(db).error();
         auto cols = table_columns(*db, config_.table);

@@ -240,5 +240,25 @@ TEST(SqliteRun, ValidateConnectReportsAMissingTableAndFile) {
     EXPECT_EQ(r.exit_code, 66) << r.err;
 }
 
+TEST(SqliteRun, AWriteToADatabaseThatIsNotThereWithoutCreateTableLeavesNoFile) {
+    // Without create_table the table cannot be in a database that does not exist: the run
+    // says so (78) and does not leave an empty database file behind; with it, both are made.
+    test::TempDir dir;
+    const std::string in = dir.write("in.csv", "id,name\n1,a\n");
+    auto pipeline = [&](const std::string& extra) {
+        return stage("in", "csv.read", "", "path = \"" + in + "\"") +
+               stage("db", "sqlite.write", "\"in\"",
+                     "path = \"" + dir.file("new.db") + "\"\ntable = \"t\"\n" + extra);
+    };
+    auto r = run_conveyor({"run", dir.write("a.toml", pipeline("")), "-q"});
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("no such SQLite database, so no table 't' (create_table = true "
+                                 "creates both"));
+    EXPECT_FALSE(std::filesystem::exists(dir.file("new.db")));
+    r = run_conveyor({"run", dir.write("b.toml", pipeline("create_table = true")), "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(sqlite(dir.file("new.db"), "SELECT id, name FROM t"), "1|a\n");
+}
+
 } // namespace
 } // namespace conveyor
