@@ -51,6 +51,56 @@ const TableColumn* find_column(const std::vector<TableColumn>& cols, std::string
     return nullptr;
 }
 
+/// What `validate --connect` checks beyond the table's shape: that the role may do what the
+/// run will (insert, and update for upsert, truncate for replace; create the table or the
+/// progress table when they are not there), which would otherwise fail the run at its first
+/// rows. `table_exists`: the target table is there.
+Status check_privileges(PgConnection& conn, const PgWriteConfig& config, bool table_exists) {
+    auto check = [&](const std::string& sql, std::optional<std::string> param,
+                     const std::string& what) -> Status {
+        const bool has_param = param.has_value();
+        const std::optional<std::string> params[] = {std::move(param)};
+        auto r =
+            conn.query(sql, std::span<const std::optional<std::string>>(params, has_param ? 1 : 0));
+        if (!r) return std::move(r).error();
+        if (r->rows() == 0 || r->is_null(0, 0) || r->value(0, 0) != "f") return {};
+        auto who = conn.query("SELECT current_user");
+        const std::string role = who && who->rows() > 0 ? std::string(who->value(0, 0)) : "?";
+        return Error(ErrorKind::Config,
+                     fmt::format("role '{}' may not {} (the run would fail at its first rows; "
+                                 "GRANT it, or connect as another role)",
+                                 role, what),
+                     conn.target().to_string());
+    };
+    const std::string create_sql = "SELECT has_schema_privilege(current_schema(), 'CREATE')";
+    if (table_exists) {
+        std::vector<std::string> needed = {"INSERT"};
+        if (config.mode == WriteMode::Upsert) needed.push_back("UPDATE");
+        if (config.mode == WriteMode::Replace) needed.push_back("TRUNCATE");
+        for (const std::string& p : needed)
+            CONVEYOR_TRY(check("SELECT has_table_privilege(to_regclass($1), '" + p + "')",
+                               PgConnection::quote_name(config.table),
+                               fmt::format("{} on table '{}'", p, config.table)));
+    } else if (config.create_table) {
+        CONVEYOR_TRY(check(create_sql, std::nullopt,
+                           fmt::format("create table '{}' (CREATE on its schema)", config.table)));
+    }
+    if (config.commit != CommitAt::Checkpoint) return {};
+    const std::optional<std::string> progress = PgConnection::quote_name(config.progress_table);
+    auto exists = conn.query("SELECT to_regclass($1) IS NOT NULL", std::span(&progress, 1));
+    if (!exists) return std::move(exists).error();
+    if (exists->rows() > 0 && exists->value(0, 0) == "t") {
+        for (const char* p : {"SELECT", "INSERT", "UPDATE"})
+            CONVEYOR_TRY(check(
+                std::string("SELECT has_table_privilege(to_regclass($1), '") + p + "')", progress,
+                fmt::format("{} on the progress table '{}'", p, config.progress_table)));
+        return {};
+    }
+    return check(create_sql, std::nullopt,
+                 fmt::format("create the progress table '{}' (CREATE on its schema)",
+                             config.progress_table));
+}
+
 std::string sink_key(const PgWriteConfig& config, std::string_view stage) {
     return fmt::format("{}:{}", config.table, stage);
 }
@@ -92,7 +142,7 @@ public:
     /// replace, empties the table; a resumed one skips what the database has beyond the
     /// journal's checkpoint.
     Status start(const std::optional<std::string>& resume) {
-        if (config_.commit == CommitAt::Checkpoint) {
+        if (config_.commit == CommitAt::Checkpoint && !progress_table_exists()) {
             CONVEYOR_TRY(conn_.exec(fmt::format(
                 "CREATE TABLE IF NOT EXISTS {} (sink text PRIMARY KEY, run text NOT NULL, records "
                 "bigint NOT NULL, updated_at timestamptz NOT NULL)",
@@ -122,6 +172,14 @@ public:
         if (config_.mode == WriteMode::Replace && !resume && !columns_.empty())
             CONVEYOR_TRY(conn_.exec("TRUNCATE " + quoted_table_));
         return {};
+    }
+
+    /// Whether the progress table is there already: CREATE TABLE IF NOT EXISTS needs CREATE
+    /// on the schema even then, which a role that may only write the tables lacks.
+    bool progress_table_exists() {
+        const std::optional<std::string> name = PgConnection::quote_name(config_.progress_table);
+        auto r = conn_.query("SELECT to_regclass($1) IS NOT NULL", std::span(&name, 1));
+        return r && r->rows() > 0 && r->value(0, 0) == "t";
     }
 
     Status push(std::size_t, Batch&& batch, Emitter&) override {
@@ -416,7 +474,8 @@ public:
         if (!conn) return std::move(conn).error();
         auto cols = table_columns(*conn, config_.table);
         if (!cols) return std::move(cols).error();
-        return check_table(config_, *cols, conn->target());
+        CONVEYOR_TRY(check_table(config_, *cols, conn->target()));
+        return check_privileges(*conn, config_, !cols->empty());
     }
 
 private:

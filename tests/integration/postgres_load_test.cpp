@@ -300,5 +300,50 @@ TEST(PostgresRun, ConnectionAuthenticationAndMissingTableErrorsHaveTheirExitCode
     EXPECT_THAT(r.err, Not(HasSubstr("word")));
 }
 
+TEST(PostgresRun, ValidateConnectChecksTheRolesPrivilegesAsTheRunNeedsThem) {
+    // A role that may connect but not write: validate --connect passed and the run then failed
+    // at its first COPY with "permission denied". Now validate says which privilege is missing.
+    PostgresServer pg;
+    ASSERT_EQ(pg.error(), "");
+    pg.psql("CREATE TABLE owned (id int PRIMARY KEY)");
+    test::TempDir dir;
+    const std::string in = dir.write("in.csv", "id\n1\n");
+    const std::string as_pw = pg.password_dsn(PostgresServer::kPassword);
+    auto pipeline = [&](const std::string& config) {
+        return stage("in", "csv.read", "", "path = \"" + in + "\"") +
+               stage("db", "postgres.write", "\"in\"", "dsn = '" + as_pw + "'\n" + config);
+    };
+    const std::string append = dir.write("append.toml", pipeline("table = \"owned\""));
+    auto r = run_conveyor({"validate", "--connect", append});
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("role 'conveyor_pw' may not INSERT on table 'owned'"));
+    EXPECT_THAT(r.err, HasSubstr("stage 'db'"));
+    EXPECT_EQ(run_conveyor({"run", append, "-q"}).exit_code, 78) << "as the run finds";
+
+    pg.psql("GRANT INSERT ON owned TO conveyor_pw");
+    r = run_conveyor({"validate", "--connect", append});
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("may not create the progress table 'conveyor_progress'"));
+    // Without checkpoint commits no progress table is needed; upsert also updates.
+    EXPECT_EQ(run_conveyor({"validate", "--connect",
+                            dir.write("end.toml", pipeline("table = \"owned\"\ncommit = \"end\""))})
+                  .exit_code,
+              0);
+    r = run_conveyor(
+        {"validate", "--connect",
+         dir.write("upsert.toml", pipeline("table = \"owned\"\ncommit = \"end\"\nmode = "
+                                           "\"upsert\"\nkey = [\"id\"]"))});
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("may not UPDATE on table 'owned'"));
+    pg.psql("CREATE TABLE conveyor_progress (sink text PRIMARY KEY, run text NOT NULL, records "
+            "bigint NOT NULL, updated_at timestamptz NOT NULL)");
+    pg.psql("GRANT SELECT, INSERT, UPDATE ON conveyor_progress TO conveyor_pw");
+    r = run_conveyor({"validate", "--connect", append});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    r = run_conveyor({"run", append, "-q"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(pg.psql("SELECT count(*) FROM owned"), "1\n");
+}
+
 } // namespace
 } // namespace conveyor
