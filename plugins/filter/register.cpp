@@ -88,8 +88,7 @@ public:
         : name_(std::move(column)), cond_(std::move(cond)) {
         // `user.address.city` is a path into nested values; a name that is not a valid path
         // ("first name") is taken literally, as it always was.
-        auto path = expr::FieldPath::parse(name_);
-        column_ = path ? std::move(*path) : expr::FieldPath::single(name_);
+        column_ = expr::FieldPath::path_or_name(name_);
     }
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {

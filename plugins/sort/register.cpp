@@ -469,10 +469,9 @@ std::unique_ptr<Stage> build_sort(BuildContext& ctx, const SortOptions& o) {
         return nullptr;
     }
     for (const std::string& text : o.by) {
-        auto path = expr::FieldPath::parse(text);
         SortKey k;
         k.text = text;
-        k.path = path ? std::move(*path) : expr::FieldPath::single(text);
+        k.path = expr::FieldPath::path_or_name(text);
         order.keys.push_back(std::move(k));
     }
     const OptionValue& d = o.descending;

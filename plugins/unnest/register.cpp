@@ -38,13 +38,6 @@ const OptionTable<UnnestOptions>& unnest_options() {
     return table;
 }
 
-/// `column` as a path: `order.items`, `a[0].tags`, `` `a.b` `` (a name taken literally).
-/// A text that is not a path is a field name.
-expr::FieldPath column_path(const std::string& column) {
-    Result<expr::FieldPath> p = expr::FieldPath::parse(column);
-    return p ? std::move(p).value() : expr::FieldPath::single(column);
-}
-
 /// For one input schema: the output schema, where the array is (its column, and the steps of
 /// the path inside that column's value) and where the index goes.
 struct UnnestLayout {
@@ -83,12 +76,11 @@ Value replaced(const Value& v, std::span<const expr::PathStep> steps, const Valu
     if (step.is_index) {
         if (v.kind() != Kind::Array) return v;
         const auto items = v.as_array();
-        const auto n = static_cast<std::int64_t>(items.size());
-        const std::int64_t at = step.index < 0 ? n + step.index : step.index;
-        if (at < 0 || at >= n) return v;
+        const std::optional<std::size_t> at = expr::item_at(step.index, items.size());
+        if (!at) return v;
         Value* copy = arena.allocate_array<Value>(items.size());
         std::memcpy(static_cast<void*>(copy), items.data(), items.size() * sizeof(Value));
-        Value& slot = copy[static_cast<std::size_t>(at)];
+        Value& slot = copy[*at];
         slot = replaced(slot, steps.subspan(1), element, arena);
         return Value::array(copy, static_cast<std::uint32_t>(items.size()));
     }
@@ -113,7 +105,7 @@ class UnnestOperator final : public Operator {
 public:
     UnnestOperator(const UnnestOptions& options, std::size_t batch_size,
                    std::optional<FieldWatch> watch)
-        : options_(options), path_(column_path(options.column)),
+        : options_(options), path_(expr::FieldPath::path_or_name(options.column)),
           batch_size_(std::max<std::size_t>(batch_size, 1)), watch_(std::move(watch)) {}
 
     Status finish(Emitter&) override {
@@ -182,7 +174,7 @@ public:
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         const SchemaRef in = ctx.input_schemas.empty() ? nullptr : ctx.input_schemas[0];
         const bool fixed = !ctx.input_schemas_fixed.empty() && ctx.input_schemas_fixed[0];
-        const expr::FieldPath path = column_path(options_.column);
+        const expr::FieldPath path = expr::FieldPath::path_or_name(options_.column);
         if (in && fixed && !expr::resolve(path, *in).found())
             return fail(ErrorKind::Config, "column: field '" + path.root() +
                                                "' is not in the input" +

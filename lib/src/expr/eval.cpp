@@ -395,10 +395,8 @@ Value eval_index(const Node& node, EvalContext& ctx) {
     if (ctx.failed) return {};
     if (v.kind() != Kind::Array) return Value::absent();
     const auto items = v.as_array();
-    const auto n = static_cast<std::int64_t>(items.size());
-    const std::int64_t at = node.index < 0 ? n + node.index : node.index;
-    if (at < 0 || at >= n) return Value::absent();
-    return items[static_cast<std::size_t>(at)];
+    const std::optional<std::size_t> at = item_at(node.index, items.size());
+    return at ? items[*at] : Value::absent();
 }
 
 } // namespace

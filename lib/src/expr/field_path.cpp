@@ -29,6 +29,11 @@ bool needs_quotes(std::string_view key) {
 
 } // namespace
 
+FieldPath FieldPath::path_or_name(const std::string& text) {
+    Result<FieldPath> p = parse(text);
+    return p ? std::move(p).value() : single(text);
+}
+
 FieldPath FieldPath::single(std::string name) {
     FieldPath p;
     p.steps_.push_back({std::move(name), 0, false});
@@ -133,6 +138,13 @@ ResolvedPath resolve(const FieldPath& path, const Schema& schema) {
     return {};
 }
 
+std::optional<std::size_t> item_at(std::int64_t index, std::size_t n) noexcept {
+    const auto count = static_cast<std::int64_t>(n);
+    const std::int64_t at = index < 0 ? count + index : index;
+    if (at < 0 || at >= count) return std::nullopt;
+    return static_cast<std::size_t>(at);
+}
+
 Value descend(const FieldPath& path, std::size_t from, Value v) {
     const auto steps = path.steps();
     for (std::size_t i = from; i < steps.size(); ++i) {
@@ -140,10 +152,9 @@ Value descend(const FieldPath& path, std::size_t from, Value v) {
         if (s.is_index) {
             if (v.kind() != Kind::Array) return Value::absent();
             const auto items = v.as_array();
-            const auto n = static_cast<std::int64_t>(items.size());
-            const std::int64_t at = s.index < 0 ? n + s.index : s.index;
-            if (at < 0 || at >= n) return Value::absent();
-            v = items[static_cast<std::size_t>(at)];
+            const std::optional<std::size_t> at = item_at(s.index, items.size());
+            if (!at) return Value::absent();
+            v = items[*at];
         } else {
             const Value* m = v.find(s.key);
             if (!m) return Value::absent();

@@ -25,11 +25,11 @@ std::string where_it_stops(const expr::FieldPath& path, const expr::ResolvedPath
         if (step.is_index) {
             if (at.kind() != Kind::Array) return "'" + walked + "' is not a list";
             const auto items = at.as_array();
-            const auto n = static_cast<std::int64_t>(items.size());
-            const std::int64_t k = step.index < 0 ? n + step.index : step.index;
-            if (k < 0 || k >= n)
-                return fmt::format("'{}' has {} element{}", walked, n, n == 1 ? "" : "s");
-            at = items[static_cast<std::size_t>(k)];
+            const std::optional<std::size_t> k = expr::item_at(step.index, items.size());
+            if (!k)
+                return fmt::format("'{}' has {} element{}", walked, items.size(),
+                                   items.size() == 1 ? "" : "s");
+            at = items[*k];
             walked += fmt::format("[{}]", step.index);
             continue;
         }

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -31,6 +32,9 @@ public:
     static FieldPath single(std::string name);
     /// Parses the path syntax above. The error names the position in `text`.
     static Result<FieldPath> parse(std::string_view text);
+    /// `text` as a path when it is one (`user.city`, `tags[0]`), else the field of that very
+    /// name ("first name"): what a stage's option naming one field means.
+    static FieldPath path_or_name(const std::string& text);
 
     /// The steps; the first is always a key (the record's top-level field).
     [[nodiscard]] std::span<const PathStep> steps() const noexcept { return steps_; }
@@ -64,6 +68,10 @@ ResolvedPath resolve(const FieldPath& path, const Schema& schema);
 /// The value at `path` in a row (`resolved` from resolve() against the row's schema); absent
 /// when any step is missing (a member not there, an index out of range, a scalar in the way).
 Value lookup(const FieldPath& path, const ResolvedPath& resolved, std::span<const Value> row);
+
+/// Where `index` (negative: counted from the end) falls in a list of `n` items; nullopt when
+/// out of range.
+std::optional<std::size_t> item_at(std::int64_t index, std::size_t n) noexcept;
 
 /// Descends from `v` through steps [from, end) of `path`.
 Value descend(const FieldPath& path, std::size_t from, Value v);
