@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace conveyor::timefmt::detail {
@@ -17,6 +18,22 @@ constexpr std::array<std::string_view, 7> kWeekdays = {
     "Monday",   "Tuesday", "Wednesday"}; // 1970-01-01 was a Thursday
 
 constexpr std::int64_t kSecondsPerDay = 86400;
+
+/// What a composite directive stands for (%F is %Y-%m-%d), read and written through it.
+inline std::optional<std::string_view> composite_directive(char d) noexcept {
+    switch (d) {
+    case 'F':
+        return "%Y-%m-%d";
+    case 'T':
+        return "%H:%M:%S";
+    case 'D':
+        return "%m/%d/%y";
+    case 'R':
+        return "%H:%M";
+    default:
+        return std::nullopt;
+    }
+}
 
 inline bool is_leap(std::int64_t y) noexcept {
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;

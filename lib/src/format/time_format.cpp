@@ -115,36 +115,157 @@ std::string supported_directives(TimeUse use) {
     return s;
 }
 
+namespace {
+
+/// A time as the directives write it: at its UTC offset, in days and the time of that day.
+struct Broken {
+    Instant t;
+    std::int32_t offset = 0;
+    std::int64_t days = 0; ///< since 1970-01-01, local
+    Civil c;
+    int hour = 0;
+    int minute = 0;
+    int second = 0;
+};
+
+bool append_directive(std::string& out, char d, const Broken& b);
+
+/// Appends `fmt` written for `b`; false at the first directive format() does not know, which
+/// `unknown` then holds. A '%' at the very end is a literal '%'.
+bool append_format(std::string& out, std::string_view fmt, const Broken& b, char& unknown) {
+    for (std::size_t i = 0; i < fmt.size(); ++i) {
+        if (fmt[i] != '%' || i + 1 >= fmt.size()) {
+            out += fmt[i];
+            continue;
+        }
+        const char d = fmt[++i];
+        if (!append_directive(out, d, b)) {
+            unknown = d;
+            return false;
+        }
+    }
+    return true;
+}
+
+/// Appends directive `d` of `b`; false for one format() does not know. The composite ones
+/// (%F, %T, %D, %R) are written through their expansions, which parsing reads them by too.
+bool append_directive(std::string& out, char d, const Broken& b) {
+    if (const std::optional<std::string_view> e = composite_directive(d)) {
+        char unknown = 0;
+        return append_format(out, *e, b, unknown);
+    }
+    const Civil& c = b.c;
+    switch (d) {
+    case 'Y':
+        append_padded(out, c.year, 4);
+        break;
+    case 'y':
+        append_padded(out, c.year % 100, 2);
+        break;
+    case 'm':
+        append_padded(out, c.month, 2);
+        break;
+    case 'd':
+        append_padded(out, c.day, 2);
+        break;
+    case 'e':
+        if (c.day < 10) out += ' ';
+        append_padded(out, c.day, 1);
+        break;
+    case 'j':
+        append_padded(out, b.days - days_from_civil(c.year, 1, 1) + 1, 3);
+        break;
+    case 'H':
+        append_padded(out, b.hour, 2);
+        break;
+    case 'I':
+        append_padded(out, b.hour % 12 == 0 ? 12 : b.hour % 12, 2);
+        break;
+    case 'p':
+        out += b.hour < 12 ? "AM" : "PM";
+        break;
+    case 'M':
+        append_padded(out, b.minute, 2);
+        break;
+    case 'S':
+        append_padded(out, b.second, 2);
+        break;
+    case 'f': {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "%06d", b.t.nanos / 1000);
+        out += buf;
+        break;
+    }
+    case 'b':
+    case 'h':
+        out += capitalised(kMonths[c.month - 1].substr(0, 3));
+        break;
+    case 'B':
+        out += capitalised(kMonths[c.month - 1]);
+        break;
+    case 'a':
+    case 'A': {
+        const std::string_view name = kWeekdays[static_cast<std::size_t>(((b.days % 7) + 7) % 7)];
+        out += d == 'a' ? name.substr(0, 3) : name;
+        break;
+    }
+    case 'z':
+        append_offset(out, b.offset, false);
+        break;
+    case 'Z':
+        if (b.offset == 0)
+            out += "UTC";
+        else
+            append_offset(out, b.offset, true);
+        break;
+    case 's':
+        out += std::to_string(b.t.seconds);
+        break;
+    case '%':
+        out += '%';
+        break;
+    case 'u':
+    case 'w':
+    case 'U':
+    case 'W':
+    case 'V':
+    case 'G':
+    case 'g':
+        append_week(out, d, b.days, c.year);
+        break;
+    default:
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
 std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t offset_seconds,
                                   std::string* why) {
+    Broken b;
+    b.t = t;
+    b.offset = offset_seconds;
     const std::int64_t local = t.seconds + offset_seconds;
-    std::int64_t days = local / kSecondsPerDay;
+    b.days = local / kSecondsPerDay;
     std::int64_t rem = local % kSecondsPerDay;
     if (rem < 0) {
         rem += kSecondsPerDay;
-        --days;
+        --b.days;
     }
-    const Civil c = civil_from_days(days);
-    if (c.year < 0 || c.year > 9999) {
+    b.c = civil_from_days(b.days);
+    if (b.c.year < 0 || b.c.year > 9999) {
         if (why) *why = "the year is outside 0..9999";
         return std::nullopt;
     }
-    const int hour = static_cast<int>(rem / 3600);
-    const int minute = static_cast<int>((rem % 3600) / 60);
-    const int second = static_cast<int>(rem % 60);
+    b.hour = static_cast<int>(rem / 3600);
+    b.minute = static_cast<int>((rem % 3600) / 60);
+    b.second = static_cast<int>(rem % 60);
     std::string out;
-    if (fmt.empty()) {
-        append_padded(out, c.year, 4);
-        out += '-';
-        append_padded(out, c.month, 2);
-        out += '-';
-        append_padded(out, c.day, 2);
+    if (fmt.empty()) { // ISO 8601: the fraction only when there is one, Z for UTC
+        append_directive(out, 'F', b);
         out += 'T';
-        append_padded(out, hour, 2);
-        out += ':';
-        append_padded(out, minute, 2);
-        out += ':';
-        append_padded(out, second, 2);
+        append_directive(out, 'T', b);
         append_fraction(out, t.nanos);
         if (offset_seconds == 0)
             out += 'Z';
@@ -152,123 +273,12 @@ std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t 
             append_offset(out, offset_seconds, true);
         return out;
     }
-    for (std::size_t i = 0; i < fmt.size(); ++i) {
-        if (fmt[i] != '%' || i + 1 >= fmt.size()) {
-            out += fmt[i];
-            continue;
-        }
-        switch (const char d = fmt[++i]) {
-        case 'Y':
-            append_padded(out, c.year, 4);
-            break;
-        case 'y':
-            append_padded(out, c.year % 100, 2);
-            break;
-        case 'm':
-            append_padded(out, c.month, 2);
-            break;
-        case 'd':
-            append_padded(out, c.day, 2);
-            break;
-        case 'e': {
-            if (c.day < 10) out += ' ';
-            append_padded(out, c.day, 1);
-            break;
-        }
-        case 'j':
-            append_padded(out, days - days_from_civil(c.year, 1, 1) + 1, 3);
-            break;
-        case 'H':
-            append_padded(out, hour, 2);
-            break;
-        case 'I':
-            append_padded(out, hour % 12 == 0 ? 12 : hour % 12, 2);
-            break;
-        case 'p':
-            out += hour < 12 ? "AM" : "PM";
-            break;
-        case 'M':
-            append_padded(out, minute, 2);
-            break;
-        case 'S':
-            append_padded(out, second, 2);
-            break;
-        case 'f': {
-            char buf[16];
-            std::snprintf(buf, sizeof buf, "%06d", t.nanos / 1000);
-            out += buf;
-            break;
-        }
-        case 'b':
-        case 'h':
-            out += capitalised(kMonths[c.month - 1].substr(0, 3));
-            break;
-        case 'B':
-            out += capitalised(kMonths[c.month - 1]);
-            break;
-        case 'a':
-        case 'A': {
-            const std::int64_t w = ((days % 7) + 7) % 7;
-            const std::string_view name = kWeekdays[static_cast<std::size_t>(w)];
-            out += d == 'a' ? name.substr(0, 3) : name;
-            break;
-        }
-        case 'z':
-            append_offset(out, offset_seconds, false);
-            break;
-        case 'Z':
-            if (offset_seconds == 0)
-                out += "UTC";
-            else
-                append_offset(out, offset_seconds, true);
-            break;
-        case 's':
-            out += std::to_string(t.seconds);
-            break;
-        case 'F':
-            append_padded(out, c.year, 4);
-            out += '-';
-            append_padded(out, c.month, 2);
-            out += '-';
-            append_padded(out, c.day, 2);
-            break;
-        case 'T':
-            append_padded(out, hour, 2);
-            out += ':';
-            append_padded(out, minute, 2);
-            out += ':';
-            append_padded(out, second, 2);
-            break;
-        case 'D':
-            append_padded(out, c.month, 2);
-            out += '/';
-            append_padded(out, c.day, 2);
-            out += '/';
-            append_padded(out, c.year % 100, 2);
-            break;
-        case 'R':
-            append_padded(out, hour, 2);
-            out += ':';
-            append_padded(out, minute, 2);
-            break;
-        case '%':
-            out += '%';
-            break;
-        case 'u':
-        case 'w':
-        case 'U':
-        case 'W':
-        case 'V':
-        case 'G':
-        case 'g':
-            append_week(out, d, days, c.year);
-            break;
-        default:
-            if (why)
-                *why = std::string("unsupported directive %") + d +
-                       " (supported: " + supported_directives(TimeUse::Format) + ")";
-            return std::nullopt;
-        }
+    char unknown = 0;
+    if (!append_format(out, fmt, b, unknown)) {
+        if (why)
+            *why = std::string("unsupported directive %") + unknown +
+                   " (supported: " + supported_directives(TimeUse::Format) + ")";
+        return std::nullopt;
     }
     return out;
 }

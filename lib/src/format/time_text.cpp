@@ -290,15 +290,9 @@ bool apply_directive(char d, std::string_view s, std::size_t& pos, Fields& f, st
         f.epoch = negative ? -*v : *v;
         return true;
     }
-    case 'F':
-        return match_format(s, pos, "%Y-%m-%d", f, why);
-    case 'T':
-        return match_format(s, pos, "%H:%M:%S", f, why);
-    case 'D':
-        return match_format(s, pos, "%m/%d/%y", f, why);
-    case 'R':
-        return match_format(s, pos, "%H:%M", f, why);
     default:
+        if (const std::optional<std::string_view> e = composite_directive(d))
+            return match_format(s, pos, *e, f, why);
         return fail(why, std::string("unsupported directive %") + d);
     }
 }
