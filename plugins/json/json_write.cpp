@@ -12,7 +12,6 @@
 #include <chrono>
 #include <memory>
 #include <optional>
-#include <spdlog/spdlog.h>
 #include <string_view>
 #include <vector>
 
@@ -98,12 +97,8 @@ public:
 
     Status finish(Emitter& /*out*/) override {
         CONVEYOR_TRY(write_encoded(true));
-        if (replaced_ > 0) {
-            if (metrics_)
-                metrics_->warnings().note(conveyor::json::replacement_warning(replaced_), {});
-            else
-                spdlog::warn("json.write: {}", conveyor::json::replacement_warning(replaced_));
-        }
+        if (replaced_ > 0)
+            warn_at_end(metrics_, "json.write", conveyor::json::replacement_warning(replaced_));
         if (encoding_.format == JsonFormat::Records) buf_.append(any_ ? "\n]\n" : "[]\n");
         CONVEYOR_TRY(flush());
         return file_.commit();

@@ -79,12 +79,8 @@ public:
 
     Status finish(Emitter&) override {
         if (out_.reader_gone()) return {}; // `| head` has what it wanted
-        if (replaced_ > 0) {
-            if (metrics_)
-                metrics_->warnings().note(json::replacement_warning(replaced_), {});
-            else
-                spdlog::warn("stdout.write: {}", json::replacement_warning(replaced_));
-        }
+        if (replaced_ > 0)
+            warn_at_end(metrics_, "stdout.write", json::replacement_warning(replaced_));
         if (format_ == Format::Table) {
             if (!streaming_) buf_ = stdout_sink::render_table(table_, seen_);
         } else if (format_ == Format::Json) {

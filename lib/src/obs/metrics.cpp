@@ -1,10 +1,19 @@
 #include "conveyor/obs/metrics.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace conveyor {
 
 StageMetrics& MetricsRegistry::add(std::string stage_id) {
     std::lock_guard lock(mu_);
     return stages_.emplace_back(std::move(stage_id));
+}
+
+void warn_at_end(StageMetrics* metrics, std::string_view who, const std::string& message) {
+    if (metrics)
+        metrics->warnings().note(message, {});
+    else
+        spdlog::warn("{}: {}", who, message);
 }
 
 StageMetrics* MetricsRegistry::find(std::string_view stage_id) {

@@ -130,12 +130,8 @@ void FieldWatch::look_into(const Batch& batch) {
 void FieldWatch::finished() const {
     if (unseen_ == 0 || records_ == 0) return;
     for (const std::string& m :
-         unseen_messages(fmt::format("in the whole input ({} records)", records_))) {
-        if (metrics_)
-            metrics_->warnings().note(m, {});
-        else
-            spdlog::warn("stage '{}': {}", stage_, m);
-    }
+         unseen_messages(fmt::format("in the whole input ({} records)", records_)))
+        warn_at_end(metrics_, fmt::format("stage '{}'", stage_), m);
 }
 
 std::vector<std::string> FieldWatch::unseen_messages(std::string_view when) const {

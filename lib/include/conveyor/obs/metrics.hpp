@@ -132,6 +132,10 @@ private:
     std::size_t named_outputs_ = 0;
 };
 
+/// A warning about the run as a whole for the end-of-run summary (`metrics`' warnings), or,
+/// for a stage run without metrics (tests, tools), a log line starting with `who`.
+void warn_at_end(StageMetrics* metrics, std::string_view who, const std::string& message);
+
 std::string_view to_string(StageState state) noexcept;
 
 /// The metrics of every stage of a run. Owned by whoever starts the run (the CLI, or a test
