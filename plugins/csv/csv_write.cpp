@@ -1,6 +1,7 @@
 #include "csv_write.hpp"
 
 #include "conveyor/config/pipeline_spec.hpp"
+#include "conveyor/core/short_bytes.hpp"
 #include "conveyor/expr/field_path.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/flush_schedule.hpp"
@@ -338,6 +339,15 @@ inline bool CsvWriteOperator::must_quote(std::string_view s) const noexcept {
         if (_mm_movemask_epi8(hit) != 0) return true;
         p += 16;
     }
+    if (p < end && short_bytes::loadable16(p)) {
+        // The last 1 to 15 bytes in one compare; the bytes past `end` are masked off.
+        const __m128i x = short_bytes::load16(p);
+        const __m128i hit =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, d16), _mm_cmpeq_epi8(x, q16)),
+                         _mm_or_si128(_mm_cmpeq_epi8(x, lf16), _mm_cmpeq_epi8(x, cr16)));
+        return (static_cast<unsigned>(_mm_movemask_epi8(hit)) &
+                short_bytes::first_bits(static_cast<std::size_t>(end - p))) != 0;
+    }
 #endif
     constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
     constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
@@ -383,7 +393,7 @@ bool CsvWriteOperator::append_row_fast(std::span<const Value> row) {
     }
     const char quote = config_.quote;
     const std::size_t start = buf_.size();
-    buf_.resize(start + bound);
+    buf_.resize(start + bound + 16); // and the 16 bytes a short copy may store past its end
     char* p = buf_.data() + start;
     for (std::size_t c = 0; c < row.size(); ++c) {
         if (c) *p++ = config_.delimiter;
@@ -407,7 +417,7 @@ bool CsvWriteOperator::append_row_fast(std::span<const Value> row) {
         case Kind::Double: {
             if (v.has_number_text()) {
                 const std::string_view t = v.number_text();
-                std::memcpy(p, t.data(), t.size());
+                short_bytes::copy(p, t.data(), t.size());
                 p += t.size();
                 break;
             }
@@ -423,7 +433,7 @@ bool CsvWriteOperator::append_row_fast(std::span<const Value> row) {
                 return false;
             }
             if (quoted) *p++ = quote;
-            if (!t.empty()) std::memcpy(p, t.data(), t.size());
+            short_bytes::copy(p, t.data(), t.size());
             p += t.size();
             if (quoted) *p++ = quote;
             break;

@@ -3,6 +3,7 @@
 #include "conveyor/obs/metrics.hpp"
 #include "csv_read.hpp"
 #include "csv_test_support.hpp"
+#include "support/page_end.hpp"
 #include "support/process.hpp"
 
 #include <cmath>
@@ -95,6 +96,41 @@ TEST_F(CsvWrite, QuotesOnlyWhereNeeded) {
                              {Value::string("semi;colon")}}),
               "v\nplain\n spaced \n\"a,b\"\n\"say \"\"hi\"\"\"\n\"line\nbreak\"\n\"cr\rhere\"\n"
               "semi;colon\n");
+}
+
+TEST_F(CsvWrite, TextEndingAtAPageEndIsReadNoFurther) {
+    // The check for bytes that need quoting and the copy of short text take 16 bytes at a time
+    // where that cannot fault; here the byte after each text cannot be read at all. Every
+    // length up to 40, with nothing to quote and with a delimiter, quote or line break at each
+    // position (a field with a quote takes the general path: the quote is doubled).
+    constexpr std::size_t kLongest = 40;
+    conveyor::test::PageEnd page(3 * (kLongest + 1) + 1);
+    const auto schema = make_schema({"v", "n"});
+    for (std::size_t len = 1; len <= kLongest; ++len) {
+        std::vector<std::vector<Value>> rows;
+        std::string want = "v,n\n";
+        for (std::size_t at = 0; at <= len; ++at) {
+            for (const char special : {',', '\n', '"'}) {
+                std::string text(len, 'a');
+                for (std::size_t i = 0; i < len; ++i)
+                    text[i] = static_cast<char>('a' + i % 26);
+                if (at < len) text[at] = special; // at == len: nothing to quote
+                if (at == len) {
+                    want += text;
+                } else {
+                    std::string field = text;
+                    if (special == '"') field.insert(at, 1, '"');
+                    want += '"' + field + '"';
+                }
+                want += ",12.5\n";
+                rows.push_back(
+                    {Value::string(page.place(text, rows.size())), Value::number_text("12.5")});
+            }
+        }
+        rows.push_back({Value::null(), Value::number_text(page.place("-7.25", rows.size()))});
+        want += ",-7.25\n";
+        ASSERT_EQ(write(schema, rows), want) << "length " << len;
+    }
 }
 
 TEST_F(CsvWrite, ScalarsNullsAndEmptyStrings) {

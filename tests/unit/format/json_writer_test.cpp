@@ -1,5 +1,6 @@
 #include "conveyor/core/arena.hpp"
 #include "conveyor/format/json_writer.hpp"
+#include "support/page_end.hpp"
 
 #include <cmath>
 #include <cstdlib>
@@ -278,6 +279,56 @@ TEST(JsonWriter, CompactRecordsAreTheBytesOfAppendRecord) {
         fast_rows += plain;
     }
     EXPECT_GT(fast_rows, 1000); // both paths were taken many times
+}
+
+/// What append_string writes for text of letters and the three escapes used below.
+std::string escaped(std::string_view s) {
+    std::string out = "\"";
+    for (const char c : s) {
+        if (c == '"')
+            out += "\\\"";
+        else if (c == '\\')
+            out += "\\\\";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
+    }
+    return out + "\"";
+}
+
+TEST(JsonWriter, TextEndingAtAPageEndIsReadNoFurther) {
+    // The scan and the copy of short text take 16 bytes at a time where that cannot fault;
+    // here the byte after each text cannot be read at all, and every length up to 40 is tried
+    // with nothing to escape and with a byte to escape at each position.
+    test::PageEnd page;
+    const Schema schema({"s", "n"});
+    const std::vector<std::string> keys = encoded_keys(schema);
+    for (std::size_t len = 0; len <= 40; ++len) {
+        for (std::size_t at = 0; at <= len; ++at) {
+            for (const char special : {'"', '\\', '\n'}) {
+                std::string text(len, 'a');
+                for (std::size_t i = 0; i < len; ++i)
+                    text[i] = static_cast<char>('a' + i % 26);
+                if (at < len) text[at] = special; // at == len: nothing to escape
+                const std::string_view placed = page.place(text);
+                std::string out = "x";
+                append_string(out, placed);
+                ASSERT_EQ(out, "x" + escaped(text)) << "length " << len << ", at " << at;
+                const Value row[] = {Value::string(placed), Value::integer(7)};
+                out = "x";
+                append_record_compact(out, row, keys);
+                ASSERT_EQ(out, "x{\"s\":" + escaped(text) + ",\"n\":7}")
+                    << "length " << len << ", at " << at;
+            }
+        }
+    }
+    for (const std::string_view number : {"1", "-2.5", "1234567890.125", "12345678901234.5678"}) {
+        const Value row[] = {Value::absent(), Value::number_text(page.place(number))};
+        std::string out;
+        append_record_compact(out, row, keys);
+        EXPECT_EQ(out, "{\"n\":" + std::string(number) + "}");
+    }
 }
 
 TEST(JsonWriter, AppendsToExistingText) {
