@@ -1,5 +1,5 @@
-// Writing time text: strftime-style formats at a UTC offset (format). Reading it is
-// time_text.cpp.
+// Writing time text: strftime-style formats at a UTC offset or in a zone (format). Reading it
+// is time_text.cpp.
 
 #include "conveyor/format/time_text.hpp"
 #include "time_calendar.hpp"
@@ -121,7 +121,8 @@ namespace {
 struct Broken {
     Instant t;
     std::int32_t offset = 0;
-    std::int64_t days = 0; ///< since 1970-01-01, local
+    std::string_view abbreviation; ///< the zone's ("CEST"); empty at a fixed offset
+    std::int64_t days = 0;         ///< since 1970-01-01, local
     Civil c;
     int hour = 0;
     int minute = 0;
@@ -213,7 +214,9 @@ bool append_directive(std::string& out, char d, const Broken& b) {
         append_offset(out, b.offset, false);
         break;
     case 'Z':
-        if (b.offset == 0)
+        if (!b.abbreviation.empty())
+            out += b.abbreviation;
+        else if (b.offset == 0)
             out += "UTC";
         else
             append_offset(out, b.offset, true);
@@ -241,11 +244,14 @@ bool append_directive(std::string& out, char d, const Broken& b) {
 
 } // namespace
 
-std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t offset_seconds,
-                                  std::string* why) {
+namespace {
+
+std::optional<std::string> format_at(Instant t, std::string_view fmt, std::int32_t offset_seconds,
+                                     std::string_view abbreviation, std::string* why) {
     Broken b;
     b.t = t;
     b.offset = offset_seconds;
+    b.abbreviation = abbreviation;
     const std::int64_t local = t.seconds + offset_seconds;
     b.days = local / kSecondsPerDay;
     std::int64_t rem = local % kSecondsPerDay;
@@ -281,6 +287,19 @@ std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t 
         return std::nullopt;
     }
     return out;
+}
+
+} // namespace
+
+std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t offset_seconds,
+                                  std::string* why) {
+    return format_at(t, fmt, offset_seconds, {}, why);
+}
+
+std::optional<std::string> format(Instant t, std::string_view fmt, const TimeZone& zone,
+                                  std::string* why) {
+    const ZoneOffset z = zone.at(t.seconds);
+    return format_at(t, fmt, z.offset, z.abbreviation, why);
 }
 
 } // namespace conveyor::timefmt

@@ -54,6 +54,7 @@ struct Fields {
     int hour12 = -1; // %I
     int pm = -1;     // %p: 0 AM, 1 PM
     std::int32_t offset = 0;
+    bool has_offset = false;           // %z, %Z, or an ISO 8601 offset: the text says where it is
     std::optional<std::int64_t> epoch; // %s
 };
 
@@ -268,11 +269,13 @@ bool apply_directive(char d, std::string_view s, std::size_t& pos, Fields& f, st
         if (d == 'Z' && s.substr(pos, 3) == "UTC") {
             pos += 3;
             f.offset = 0;
+            f.has_offset = true;
             return true;
         }
         if (d == 'Z' && s.substr(pos, 3) == "GMT") {
             pos += 3;
             f.offset = 0;
+            f.has_offset = true;
             return true;
         }
         auto o = read_offset(s, pos);
@@ -280,6 +283,7 @@ bool apply_directive(char d, std::string_view s, std::size_t& pos, Fields& f, st
             return fail(why, "expected a UTC offset such as +02:00 or Z at position " +
                                  std::to_string(start + 1));
         f.offset = *o;
+        f.has_offset = true;
         return true;
     }
     case 's': {
@@ -297,7 +301,8 @@ bool apply_directive(char d, std::string_view s, std::size_t& pos, Fields& f, st
     }
 }
 
-std::optional<Instant> to_instant(const Fields& f, std::string* why) {
+/// The instant `f` names; a text without an offset is a local time in `zone` (UTC without one).
+std::optional<Instant> to_instant(const Fields& f, const TimeZone* zone, std::string* why) {
     if (f.epoch) return Instant{*f.epoch, f.nanos};
     unsigned month = f.month;
     unsigned day = f.day;
@@ -320,9 +325,10 @@ std::optional<Instant> to_instant(const Fields& f, std::string* why) {
         hour = f.hour12 % 12 + (f.pm == 1 ? 12 : 0);
     else if (f.pm == 1 && hour < 12)
         hour += 12;
-    const std::int64_t secs = days_from_civil(f.year, month, day) * kSecondsPerDay + hour * 3600 +
-                              f.minute * 60 + f.second - f.offset;
-    return Instant{secs, f.nanos};
+    const std::int64_t local = days_from_civil(f.year, month, day) * kSecondsPerDay + hour * 3600 +
+                               f.minute * 60 + f.second;
+    if (zone && !f.has_offset) return Instant{zone->to_utc(local).utc, f.nanos};
+    return Instant{local - f.offset, f.nanos};
 }
 
 } // namespace
@@ -336,8 +342,14 @@ std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) no
     return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
-std::optional<Instant> parse(std::string_view text, std::string_view format, std::string* why) {
-    if (format.empty()) return parse_iso(text, why);
+namespace {
+
+std::optional<Instant> parse_iso_fields(std::string_view text, const TimeZone* zone,
+                                        std::string* why);
+
+std::optional<Instant> parse_fields(std::string_view text, std::string_view format,
+                                    const TimeZone* zone, std::string* why) {
+    if (format.empty()) return parse_iso_fields(text, zone, why);
     Fields f;
     std::size_t pos = 0;
     if (!match_format(text, pos, format, f, why)) return std::nullopt;
@@ -346,10 +358,11 @@ std::optional<Instant> parse(std::string_view text, std::string_view format, std
                       std::to_string(pos + 1));
         return std::nullopt;
     }
-    return to_instant(f, why);
+    return to_instant(f, zone, why);
 }
 
-std::optional<Instant> parse_iso(std::string_view text, std::string* why) {
+std::optional<Instant> parse_iso_fields(std::string_view text, const TimeZone* zone,
+                                        std::string* why) {
     Fields f;
     std::size_t pos = 0;
     if (!match_format(text, pos, "%Y-%m-%d", f, why)) return std::nullopt;
@@ -382,6 +395,7 @@ std::optional<Instant> parse_iso(std::string_view text, std::string* why) {
                 return std::nullopt;
             }
             f.offset = *o;
+            f.has_offset = true;
         }
     }
     if (pos != text.size()) {
@@ -389,7 +403,22 @@ std::optional<Instant> parse_iso(std::string_view text, std::string* why) {
                       "' at position " + std::to_string(pos + 1));
         return std::nullopt;
     }
-    return to_instant(f, why);
+    return to_instant(f, zone, why);
+}
+
+} // namespace
+
+std::optional<Instant> parse(std::string_view text, std::string_view format, std::string* why) {
+    return parse_fields(text, format, nullptr, why);
+}
+
+std::optional<Instant> parse_iso(std::string_view text, std::string* why) {
+    return parse_iso_fields(text, nullptr, why);
+}
+
+std::optional<Instant> parse_in_zone(std::string_view text, std::string_view format,
+                                     const TimeZone& zone, std::string* why) {
+    return parse_fields(text, format, &zone, why);
 }
 
 std::optional<std::int32_t> parse_offset(std::string_view text) noexcept {

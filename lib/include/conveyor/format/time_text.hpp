@@ -1,5 +1,7 @@
 #pragma once
 
+#include "conveyor/format/time_zone.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -7,7 +9,8 @@
 
 /// Reading and writing points in time as text: ISO 8601 / RFC 3339 and strftime-style formats.
 /// Independent of the process's locale and TZ: times are UTC instants; offsets written in the
-/// text (`+02:00`, `Z`) are honoured when reading and chosen explicitly when writing.
+/// text (`+02:00`, `Z`) are honoured when reading, and the zone (time_zone.hpp) of a text
+/// without one, or of a text written, is chosen explicitly.
 namespace conveyor::timefmt {
 
 /// An instant: seconds since the Unix epoch (UTC) plus a fraction in nanoseconds [0, 1e9).
@@ -30,8 +33,14 @@ std::optional<Instant> parse(std::string_view text, std::string_view format,
 /// `2024-05-01T12:00:00Z`. No offset means UTC.
 std::optional<Instant> parse_iso(std::string_view text, std::string* why = nullptr);
 
+/// As parse() (parse_iso() when `format` is empty), but a text without an offset (no %z or %Z,
+/// no "Z" or "+02:00") is a local time in `zone`: see LocalResolution for the times a change
+/// of the clocks skips or repeats. %s (epoch seconds) is no local time.
+std::optional<Instant> parse_in_zone(std::string_view text, std::string_view format,
+                                     const TimeZone& zone, std::string* why = nullptr);
+
 /// A fixed UTC offset in seconds from "UTC", "Z", "GMT", "+02:00", "-0530", "+5". nullopt for
-/// anything else (named zones such as "Europe/Paris" are not supported).
+/// anything else (find_zone() also knows named zones such as "Europe/Paris").
 std::optional<std::int32_t> parse_offset(std::string_view text) noexcept;
 
 /// Formats `t` shifted by `offset_seconds` with a strftime-style format (the directives of
@@ -39,6 +48,10 @@ std::optional<std::int32_t> parse_offset(std::string_view text) noexcept;
 /// offset), with a fraction (`.25`) only when there is one. nullopt (and `why` set when given)
 /// when the year falls outside 0..9999 or the format has a directive neither function knows.
 std::optional<std::string> format(Instant t, std::string_view fmt, std::int32_t offset_seconds,
+                                  std::string* why = nullptr);
+/// As above, at the offset `zone` has at `t`: %z and the ISO 8601 default write that offset,
+/// %Z the zone's abbreviation ("CEST"; a fixed offset has none and writes "UTC" or "+02:00").
+std::optional<std::string> format(Instant t, std::string_view fmt, const TimeZone& zone,
                                   std::string* why = nullptr);
 
 /// The directives parse() and format() know, for messages: "%Y %m %d ...".
