@@ -5,6 +5,7 @@
 
 #include "conveyor/core/short_decimal.hpp"
 #include "conveyor/format/json_writer.hpp"
+#include "conveyor/format/time_zone.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -16,6 +17,8 @@ namespace conveyor::expr {
 namespace {
 
 constexpr std::size_t kRegexCacheLimit = 256;
+/// Zones named by fields: there are about 600, a record may name any.
+constexpr std::size_t kZoneCacheLimit = 1024;
 
 /// A plain decimal number ("42", "-2.5", "1e3", "007"), as filter.apply has always read them.
 std::optional<Num> parse_numeric_text(std::string_view s) noexcept {
@@ -175,6 +178,19 @@ const re2::RE2* EvalContext::regex(const Node& node, const Value& pattern) {
     }
     if (regex_cache->size() >= kRegexCacheLimit) regex_cache->clear();
     return regex_cache->emplace(std::string(*text), std::move(re)).first->second.get();
+}
+
+const timefmt::TimeZone* EvalContext::zone(const Node& call, std::string_view name) {
+    if (call.zone) return call.zone.get();
+    if (auto it = zone_cache->find(name); it != zone_cache->end()) return it->second.get();
+    std::string why;
+    auto z = timefmt::find_zone(name, &why);
+    if (!z) {
+        fail(call, std::string(call.function->info.name) + "(): " + why);
+        return nullptr;
+    }
+    if (zone_cache->size() >= kZoneCacheLimit) zone_cache->clear();
+    return zone_cache->emplace(std::string(name), std::move(z)).first->second.get();
 }
 
 std::optional<Num> to_number(const Value& v) noexcept {

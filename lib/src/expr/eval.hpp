@@ -6,6 +6,7 @@
 
 #include "program.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,16 @@ struct Num {
     [[nodiscard]] double as_double() const noexcept { return is_int ? static_cast<double>(i) : d; }
 };
 
+/// Hashes std::string and std::string_view alike, so a lookup by a view allocates nothing.
+struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+        return std::hash<std::string_view>{}(s);
+    }
+};
+using ZoneCache = std::unordered_map<std::string, std::shared_ptr<const timefmt::TimeZone>,
+                                     TextHash, std::equal_to<>>;
+
 struct EvalContext {
     const Program* program = nullptr;
     std::span<const Value> row;
@@ -28,6 +39,8 @@ struct EvalContext {
     Arena* arena = nullptr;
     /// Regexes whose pattern was only known at run time, by pattern.
     std::unordered_map<std::string, std::shared_ptr<const re2::RE2>>* regex_cache = nullptr;
+    /// Time zones named at run time (by a field), by name.
+    ZoneCache* zone_cache = nullptr;
     bool failed = false;
     std::string error;
 
@@ -39,6 +52,9 @@ struct EvalContext {
     Value list(std::span<const Value> items);
     /// The regex of a call or match: the one compiled at load, or built now from `pattern`.
     const re2::RE2* regex(const Node& node, const Value& pattern);
+    /// The time zone of a call: the one loaded at load, or found now by `name` (a record error
+    /// naming it when there is no such zone).
+    const timefmt::TimeZone* zone(const Node& call, std::string_view name);
 };
 
 /// The number in `v`: ints and doubles, and strings that are plain decimal numbers ("42",

@@ -106,6 +106,7 @@ struct Evaluator::State {
     std::vector<ResolvedPath> resolved;
     std::vector<std::size_t> columns; ///< resolved plain fields' columns, each once
     std::unordered_map<std::string, std::shared_ptr<const re2::RE2>> regexes;
+    ZoneCache zones;
 };
 
 Evaluator::Evaluator(Expression expression)
@@ -143,6 +144,7 @@ std::optional<Value> Evaluator::eval(std::span<const Value> row, Arena& arena) {
     ctx.resolved = &state_->resolved;
     ctx.arena = &arena;
     ctx.regex_cache = &state_->regexes;
+    ctx.zone_cache = &state_->zones;
     Value v = eval_node(*ctx.program->root, ctx);
     if (ctx.failed) {
         error_ = std::move(ctx.error);

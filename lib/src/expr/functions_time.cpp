@@ -1,8 +1,9 @@
 // Time functions of the expression language: parse_time, format_time and now, with times
 // as epoch seconds or ISO 8601 text (conveyor/format/time_text.hpp does the reading and
-// writing).
+// writing, conveyor/format/time_zone.hpp knows the zones).
 
 #include "conveyor/format/time_text.hpp"
+#include "conveyor/format/time_zone.hpp"
 #include "function_args.hpp"
 
 #include <chrono>
@@ -58,6 +59,16 @@ Value time_result(EvalContext& ctx, const Node& call, std::span<const Value> arg
                               std::string(*as) + "'");
 }
 
+/// The zone of argument `i` (UTC when absent or null); nullptr after a record error.
+const timefmt::TimeZone* zone_arg(EvalContext& ctx, const Node& call, std::span<const Value> args,
+                                  std::size_t i) {
+    static const std::shared_ptr<const timefmt::TimeZone> kUtc = timefmt::TimeZone::fixed(0, "UTC");
+    if (args.size() <= i || args[i].is_null()) return kUtc.get();
+    auto name = text_arg(ctx, call, args, i);
+    if (!name) return nullptr;
+    return ctx.zone(call, *name);
+}
+
 Value fn_parse_time(EvalContext& ctx, const Node& call, std::span<const Value> args) {
     if (args[0].is_null()) return Value::null();
     auto s = text_arg(ctx, call, args, 0);
@@ -68,8 +79,10 @@ Value fn_parse_time(EvalContext& ctx, const Node& call, std::span<const Value> a
         if (!f) return {};
         format = *f;
     }
+    const timefmt::TimeZone* zone = zone_arg(ctx, call, args, 3);
+    if (!zone) return {};
     std::string why;
-    auto t = timefmt::parse(*s, format, &why);
+    auto t = timefmt::parse_in_zone(*s, format, *zone, &why);
     if (!t)
         return ctx.fail(
             call, "parse_time(): '" + std::string(*s) + "' does not match " +
@@ -88,18 +101,10 @@ Value fn_format_time(EvalContext& ctx, const Node& call, std::span<const Value> 
         if (!f) return {};
         format = *f;
     }
-    std::int32_t offset = 0;
-    if (args.size() > 2 && !args[2].is_null()) {
-        auto z = text_arg(ctx, call, args, 2);
-        if (!z) return {};
-        auto o = timefmt::parse_offset(*z);
-        if (!o)
-            return ctx.fail(call, "format_time(): time zone '" + std::string(*z) +
-                                      "' is not UTC or an offset such as +02:00");
-        offset = *o;
-    }
+    const timefmt::TimeZone* zone = zone_arg(ctx, call, args, 2);
+    if (!zone) return {};
     std::string why;
-    auto out = timefmt::format(*t, format, offset, &why);
+    auto out = timefmt::format(*t, format, *zone, &why);
     if (!out) return ctx.fail(call, "format_time(): " + why);
     return ctx.string(*out);
 }
@@ -116,26 +121,31 @@ Value fn_now(EvalContext& ctx, const Node& call, std::span<const Value> args) {
 
 std::span<const Function> time_functions() noexcept {
     static const Function kTable[] = {
-        {{"parse_time", "parse_time(s, format = ISO 8601, as = 'epoch')",
+        {{"parse_time", "parse_time(s, format = ISO 8601, as = 'epoch', zone = 'UTC')",
           "a time written with a strftime format (%Y-%m-%d %H:%M:%S %z ...), as epoch seconds or, "
-          "with "
-          "as = 'iso', ISO 8601 text in UTC"},
+          "with as = 'iso', ISO 8601 text in UTC; a text without an offset is a local time in "
+          "zone ('UTC', an offset such as '+02:00', an IANA name such as 'Europe/Berlin', or "
+          "'local': TZ, else /etc/localtime); a time the clocks repeat (going back) is the earlier "
+          "one, a time they skip (going forward) moves forward by the gap (02:30 becomes 03:30)"},
          1,
-         3,
+         4,
          Type::Any,
          -1,
          fn_parse_time,
-         1},
+         1,
+         3},
         {{"format_time", "format_time(t, format = ISO 8601, zone = 'UTC')",
-          "a time (epoch seconds or ISO text) written with a strftime format, at a UTC offset such "
-          "as "
-          "'+02:00'"},
+          "a time (epoch seconds or ISO text) written with a strftime format in zone: 'UTC', an "
+          "offset such as '+02:00', an IANA name such as 'Europe/Berlin' (its daylight saving "
+          "time included: %z and ISO 8601 write the offset of that moment, %Z its abbreviation "
+          "such as CEST), or 'local' (TZ, else /etc/localtime)"},
          1,
          3,
          Type::String,
          -1,
          fn_format_time,
-         1},
+         1,
+         2},
         {{"now", "now(as = 'epoch')",
           "the current time in epoch seconds, or ISO 8601 text in UTC with as = 'iso'"},
          0,

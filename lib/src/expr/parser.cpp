@@ -5,6 +5,7 @@
 
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/format/time_text.hpp"
+#include "conveyor/format/time_zone.hpp"
 #include "lexer.hpp"
 #include "program.hpp"
 
@@ -135,6 +136,15 @@ private:
             syntax_error(n.offset, n.length,
                          "unsupported time format directive " + *d +
                              " (supported: " + timefmt::supported_directives(use) + ")");
+    }
+
+    /// A literal time zone is loaded now: an unknown one is an error at load, not per record.
+    void load_zone(Node& call, const Node& n) {
+        if (n.op != Op::Literal || n.literal.is_null()) return;
+        if (!n.literal.is_string()) syntax_error(n.offset, n.length, "a time zone must be text");
+        std::string why;
+        call.zone = timefmt::find_zone(n.literal.as_string(), &why);
+        if (!call.zone) syntax_error(n.offset, n.length, why);
     }
 
     std::unique_ptr<Node> or_expr() {
@@ -586,6 +596,8 @@ private:
             check_time_format(*n->args[static_cast<std::size_t>(f->time_format_arg)],
                               f->info.name == "format_time" ? timefmt::TimeUse::Format
                                                             : timefmt::TimeUse::Parse);
+        if (f->zone_arg >= 0 && f->zone_arg < argc)
+            load_zone(*n, *n->args[static_cast<std::size_t>(f->zone_arg)]);
         if (f->info.name == "if" && argc == 3) {
             check_condition(*n->args[0], "if");
             n->type = n->args[1]->type == n->args[2]->type ? n->args[1]->type : Type::Any;

@@ -15,6 +15,9 @@
 namespace re2 {
 class RE2;
 }
+namespace conveyor::timefmt {
+class TimeZone;
+}
 
 namespace conveyor::expr {
 
@@ -63,6 +66,8 @@ struct Function {
     /// Index of an argument that is a strftime-style time format (its directives checked at
     /// load when literal); -1.
     int time_format_arg = -1;
+    /// Index of an argument that is a time zone (loaded at load when literal); -1.
+    int zone_arg = -1;
 };
 
 /// Looks a function up by name; nullptr when unknown.
@@ -80,6 +85,8 @@ struct Node {
     std::int64_t index = 0;             ///< Index
     /// Match/NotMatch with a literal pattern, or a Call whose regex argument is literal.
     std::shared_ptr<const re2::RE2> regex;
+    /// A Call whose time zone argument is literal: that zone, loaded at load.
+    std::shared_ptr<const timefmt::TimeZone> zone;
     std::vector<std::unique_ptr<Node>> args;
 };
 

@@ -371,7 +371,8 @@ TEST(ExpressionTest, TimeParsingFormattingAndOffsets) {
     EXPECT_EQ(r.eval("format_time(parse_time('29/02/2024', '%d/%m/%Y'), '%F')"), "\"2024-02-29\"");
     EXPECT_TRUE(starts_with(r.eval("parse_time('31/02/2024', '%d/%m/%Y')"), "error: parse_time()"));
     EXPECT_TRUE(starts_with(r.eval("parse_time('yesterday')"), "error: parse_time()"));
-    EXPECT_TRUE(starts_with(r.eval("format_time(0, '', 'Europe/Paris')"), "error: format_time()"));
+    // Before, a zone name was an error ("is not UTC or an offset"): now the zone's offset.
+    EXPECT_EQ(r.eval("format_time(0, '', 'Europe/Paris')"), "\"1970-01-01T01:00:00+01:00\"");
     EXPECT_EQ(r.eval("now() > parse_time('2020-01-01')"), "true");
 }
 
@@ -386,6 +387,54 @@ TEST(ExpressionTest, TimesComeAsEpochSecondsOrIsoTextAsAsked) {
     EXPECT_TRUE(starts_with(r.eval("now('iso')"), "\"20"));
     EXPECT_EQ(r.eval("now('iso') > '2026-01-01'"), "true");
     EXPECT_EQ(r.eval("is_number(now('epoch'))"), "true");
+}
+
+TEST(ExpressionTest, TimesInNamedZones) {
+    // Expected values from GNU date: TZ=Europe/Berlin date -d @1711846800 '+%F %H:%M %Z', and
+    // for local text the offset spelled out: date -d '2024-10-27 02:30 +0200' +%s.
+    Record r(R"({"ts": 1711846800, "zone": "America/New_York", "bad": "Mars/Base",
+                 "sneaky": "../../etc/passwd", "text": "2024-10-27 02:30"})");
+    EXPECT_EQ(r.eval("format_time(ts, '%F %H:%M %Z', 'Europe/Berlin')"),
+              "\"2024-03-31 03:00 CEST\"");
+    EXPECT_EQ(r.eval("format_time(ts - 1, '', 'Europe/Berlin')"), "\"2024-03-31T01:59:59+01:00\"");
+    EXPECT_EQ(r.eval("format_time(ts, '%H:%M %z %Z', zone)"), "\"21:00 -0400 EDT\"");
+    EXPECT_EQ(r.eval("format_time('2024-07-01T12:00:00Z', '%H:%M %Z', 'Asia/Kolkata')"),
+              "\"17:30 IST\"");
+    // A local text in a zone: the hour skipped is moved forward (02:30 is 03:30 CEST), the hour
+    // repeated is the earlier (+02:00).
+    EXPECT_EQ(r.eval("parse_time('2024-03-31 02:30', '%Y-%m-%d %H:%M', null, 'Europe/Berlin')"),
+              "1711848600");
+    EXPECT_EQ(r.eval("format_time(parse_time('2024-03-31 02:30', null, 'epoch', "
+                     "'Europe/Berlin'), '%H:%M %Z', 'Europe/Berlin')"),
+              "\"03:30 CEST\"");
+    EXPECT_EQ(r.eval("parse_time(text, null, 'epoch', 'Europe/Berlin')"), "1729989000");
+    EXPECT_EQ(r.eval("parse_time(text, '%Y-%m-%d %H:%M', 'iso', 'Europe/Berlin')"),
+              "\"2024-10-27T00:30:00Z\"");
+    EXPECT_EQ(r.eval("parse_time('2024-06-15 09:00', null, null, zone)"), "1718456400");
+    EXPECT_EQ(r.eval("parse_time('2024-06-15T09:00Z', null, null, zone)"), "1718442000");
+    EXPECT_EQ(r.eval("parse_time(text, null, 'epoch', null)"), "1729996200"); // UTC
+    // A zone from a field that does not exist is a record error naming it.
+    EXPECT_TRUE(starts_with(r.eval("format_time(ts, '', bad)"),
+                            "error: format_time(): unknown time zone 'Mars/Base' (in "));
+    EXPECT_TRUE(starts_with(r.eval("parse_time(text, null, 'epoch', sneaky)"),
+                            "error: parse_time(): '../../etc/passwd' is not a time zone name"));
+}
+
+TEST(ExpressionTest, UnknownZonesInTheTextAreErrorsAtLoad) {
+    EXPECT_EQ(compile_error("format_time(t, '%H', 'Europe/Berln')"),
+              "unknown time zone 'Europe/Berln' (did you mean 'Europe/Berlin'?)\n"
+              "    format_time(t, '%H', 'Europe/Berln')\n"
+              "                         ^^^^^^^^^^^^^^");
+    EXPECT_EQ(compile_error("parse_time(s, null, 'epoch', '/etc/passwd')"),
+              "'/etc/passwd' is not a time zone name (an IANA name such as Europe/Berlin, UTC, "
+              "local, or an offset such as +02:00)\n"
+              "    parse_time(s, null, 'epoch', '/etc/passwd')\n"
+              "                                 ^^^^^^^^^^^^^");
+    EXPECT_TRUE(starts_with(compile_error("format_time(t, null, 5)"), "a time zone must be text"));
+    EXPECT_EQ(compile_error("format_time(t, null, 'Asia/Seoul')"), "(compiled)");
+    EXPECT_EQ(compile_error("parse_time(s, null, null, null)"), "(compiled)");
+    EXPECT_TRUE(starts_with(compile_error("parse_time(s, null, null, 'UTC', 1)"),
+                            "parse_time() takes 1 to 4 arguments, got 5"));
 }
 
 TEST(ExpressionTest, HashesAndIds) {
