@@ -1,5 +1,7 @@
 #include "csv_dialect.hpp"
 
+#include "conveyor/core/ascii.hpp"
+
 #include <fmt/format.h>
 
 namespace conveyor::plugins::csv {
@@ -22,11 +24,22 @@ std::optional<char> parse_delimiter(std::string_view text) noexcept {
     return std::nullopt;
 }
 
-std::optional<Dialect> dialect_from_options(BuildContext& ctx, const CsvFormatOptions& options) {
+char default_delimiter(std::string_view path) noexcept {
+    for (const std::string_view packed : {".gz", ".gzip", ".zst", ".zstd"})
+        if (iends_with(path, packed)) {
+            path.remove_suffix(packed.size());
+            break;
+        }
+    return iends_with(path, ".tsv") || iends_with(path, ".tab") ? '\t' : Dialect{}.delimiter;
+}
+
+std::optional<Dialect> dialect_from_options(BuildContext& ctx, const CsvFormatOptions& options,
+                                            std::string_view path) {
     Dialect dialect;
     bool ok = true;
 
-    const std::string& delimiter = options.delimiter;
+    const std::string delimiter =
+        options.delimiter.value_or(std::string(1, default_delimiter(path)));
     if (const auto d = parse_delimiter(delimiter)) {
         dialect.delimiter = *d;
         if (*d == '\n' || *d == '\r') {
@@ -70,7 +83,9 @@ OptionTable<CsvFormatOptions> csv_format_options(std::string headers_description
              {.description = std::move(headers_description), .aliases = {"has_headers"}})
         .add("delimiter", &CsvFormatOptions::delimiter,
              {.description = "Field separator: one byte such as \",\", \";\" or \"|\"; \"tab\" "
-                             "or \"\\t\" for tab-separated files."})
+                             "or \"\\t\" for tab-separated files.",
+              .default_note = "\",\", or a tab when the path ends in .tsv or .tab (also "
+                              "followed by .gz or .zst)"})
         .add("quote", &CsvFormatOptions::quote,
              {.description = "Quote character (one byte) around fields that contain the "
                              "delimiter, the quote itself or line breaks; a quote inside a "

@@ -29,7 +29,8 @@ enum class RaggedPolicy : std::uint8_t {
 /// `delimiter` and `quote` are still text here: dialect_from_options() checks and converts them.
 struct CsvFormatOptions {
     bool headers = true;
-    std::string delimiter = std::string(1, Dialect{}.delimiter);
+    /// Unset: a comma, or a tab for a path named like a tab-separated file (default_delimiter).
+    std::optional<std::string> delimiter;
     std::string quote = std::string(1, Dialect{}.quote);
     bool infer_types = true;
     RaggedPolicy on_ragged = RaggedPolicy::Error;
@@ -49,8 +50,15 @@ OptionTable<CsvFormatOptions> csv_format_options(std::string headers_description
 /// (a TOML basic string "\t" already is one tab byte). nullopt when it is none of those.
 std::optional<char> parse_delimiter(std::string_view text) noexcept;
 
+/// The delimiter of a file at `path` when the pipeline sets none: a tab for a name ending in
+/// .tsv or .tab (before a .gz, .gzip, .zst or .zstd), else a comma. Reading a tab-separated
+/// file with commas gave one field holding every column, with exit 0.
+char default_delimiter(std::string_view path) noexcept;
+
 /// Checks and converts `delimiter` and `quote`, reporting every problem through `ctx` (a
-/// multi-byte delimiter, a line break, quote == delimiter). nullopt after an error.
-std::optional<Dialect> dialect_from_options(BuildContext& ctx, const CsvFormatOptions& options);
+/// multi-byte delimiter, a line break, quote == delimiter); an unset delimiter is
+/// default_delimiter(path) (`path` empty for standard input). nullopt after an error.
+std::optional<Dialect> dialect_from_options(BuildContext& ctx, const CsvFormatOptions& options,
+                                            std::string_view path = {});
 
 } // namespace conveyor::plugins::csv

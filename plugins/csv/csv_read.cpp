@@ -176,7 +176,7 @@ std::unique_ptr<Stage> build_csv_read(BuildContext& ctx, const CsvReadOptions& o
     if (config.path.empty())
         ctx.error("path", "path must name a CSV file (or \"-\" for standard input)");
     config.headers = o.format.headers;
-    if (const auto dialect = dialect_from_options(ctx, o.format)) {
+    if (const auto dialect = dialect_from_options(ctx, o.format, o.path)) {
         config.delimiter = dialect->delimiter;
         config.quote = dialect->quote;
     }

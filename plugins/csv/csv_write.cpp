@@ -640,7 +640,7 @@ std::unique_ptr<Stage> build_csv_write(BuildContext& ctx, const CsvWriteOptions&
         if (config.columns.empty())
             ctx.error("columns", "'columns' is empty: there would be no column to write");
     }
-    if (const auto dialect = dialect_from_options(ctx, o.format)) {
+    if (const auto dialect = dialect_from_options(ctx, o.format, o.path)) {
         config.delimiter = dialect->delimiter;
         config.quote = dialect->quote;
     }

@@ -264,6 +264,30 @@ TEST_F(CsvRead, OtherDelimitersAndQuotes) {
     EXPECT_EQ(read("x,y\n1,\"a\n", {{"quote", "'"}}).rows(), (Rows{{"i:1", "s:\"a"}}));
 }
 
+TEST_F(CsvRead, ATsvOrTabPathIsReadWithTabsUnlessTheDelimiterIsSet) {
+    // A .tsv file read with commas was one field holding every column, and exit 0.
+    const Rows expected = {{"i:1", "s:a,b"}};
+    for (const std::string name : {"data.tsv", "DATA.TAB", "data.tsv.gz", "data.tab.zst"}) {
+        // Only the name matters (the file's first bytes say whether it is compressed).
+        const std::string path = dir_.write(name, "x\ty\n1\ta,b\n");
+        auto built = test::build("csv.read", {{"path", path}});
+        ASSERT_NE(built.stage, nullptr) << built.diags.to_string();
+        const SourceRun r = test::run_source(*built.stage, 1024);
+        ASSERT_FALSE(r.error) << r.error->to_string();
+        EXPECT_EQ(r.names(), (std::vector<std::string>{"x", "y"})) << name;
+        EXPECT_EQ(r.rows(), expected) << name;
+    }
+    // A delimiter the pipeline sets wins; other names keep the comma.
+    const std::string tsv = dir_.write("semi.tsv", "x;y\n1;a,b\n");
+    auto built = test::build("csv.read", {{"path", tsv}, {"delimiter", ";"}});
+    ASSERT_NE(built.stage, nullptr) << built.diags.to_string();
+    EXPECT_EQ(test::run_source(*built.stage, 1024).rows(), expected);
+    EXPECT_EQ(read("x,y\n1,\"a,b\"\n").rows(), expected);
+    EXPECT_EQ(plugins::csv::default_delimiter("-"), ',');
+    EXPECT_EQ(plugins::csv::default_delimiter("out/{{ day }}.tsv"), '\t');
+    EXPECT_EQ(plugins::csv::default_delimiter("a.tsv.csv"), ',');
+}
+
 TEST_F(CsvRead, NumbersThatAreNotQuiteNumbersStayStrings) {
     const SourceRun r = read("a,b,c,d,e,f\n1e999,007,+1,.5,1.,-0\n");
     EXPECT_EQ(r.rows(), (Rows{{"s:1e999", "s:007", "s:+1", "s:.5", "s:1.", "n:-0"}}));
