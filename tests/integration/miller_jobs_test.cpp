@@ -29,5 +29,56 @@ TEST(TsvFiles, ATsvPathIsReadAndWrittenWithTabs) {
     EXPECT_EQ(test::read_file(dir.file("out.tsv")), "id\tname\n1\tAnn, Lee\n2\tBob\n");
 }
 
+constexpr const char* kLong = "id,metric,value\n1,x,3\n1,y,4\n2,x,5\n2,z,6\n3,y,7\n";
+
+/// csv.read of `in` -> reshape.long_to_wide -> csv.write `wide.csv`, and the wide records ->
+/// reshape.wide_to_long -> csv.write `long.csv`.
+std::string round_trip(const std::string& in, const std::string& dir, const std::string& global) {
+    return "[global]\n" + global + "\n" +
+           stage_toml("in", "csv.read", "", "path = \"" + in + "\"") +
+           stage_toml("wide", "reshape.long_to_wide", "\"in\"", "key_column = \"metric\"") +
+           stage_toml("w", "csv.write", "\"wide\"", "path = \"" + dir + "/wide.csv\"") +
+           stage_toml("long", "reshape.wide_to_long", "\"wide\"",
+                      "id_columns = [\"id\"]\nkey_column = \"metric\"\nskip_nulls = true") +
+           stage_toml("l", "csv.write", "\"long\"", "path = \"" + dir + "/long.csv\"");
+}
+
+class ReshapeTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ReshapeTest, LongToWideAndBackUnderEveryExecutorInMemoryAndSpilled) {
+    // `mlr reshape -s metric,value then unsparsify` and `mlr reshape -r '^[a-z]$' -o
+    // metric,value`: no function did either.
+    for (const std::string limit : {"", "memory_limit = \"1KiB\"\n"}) {
+        test::TempDir dir;
+        const std::string in = dir.write("in.csv", kLong);
+        const std::string file = dir.write(
+            "p.toml", round_trip(in, dir.path(), "executor = \"" + GetParam() + "\"\n" + limit));
+        auto r = run_conveyor({"run", file, "-q"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_EQ(test::read_file(dir.file("wide.csv")), "id,x,y,z\n1,3,4,\n2,5,,6\n3,,7,\n")
+            << limit;
+        EXPECT_EQ(test::read_file(dir.file("long.csv")),
+                  "id,metric,value\n1,x,3\n1,y,4\n2,x,5\n2,z,6\n3,y,7\n")
+            << limit;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Executors, ReshapeTest, ::testing::Values("dag", "channel", "async"));
+
+TEST(ReshapeRun, AKeyThatCannotNameAFieldIsARecordErrorNamingTheStage) {
+    test::TempDir dir;
+    const std::string in = dir.write("in.csv", "id,metric,value\n1,x,3\n1,,4\n2,id,5\n2,y,6\n");
+    const std::string pipeline = round_trip(in, dir.path(), "");
+    auto r = run_conveyor({"run", dir.write("p.toml", pipeline), "-q"});
+    EXPECT_EQ(r.exit_code, 65);
+    EXPECT_THAT(r.err, HasSubstr("stage 'wide': key_column 'metric' is null"));
+    r = run_conveyor({"run",
+                      dir.write("c.toml", "[error_handling]\nstrategy = \"continue\"\n" + pipeline),
+                      "-q"});
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("key 'id' (from metric) names a field the record already has"));
+    EXPECT_EQ(test::read_file(dir.file("wide.csv")), "id,x,y\n1,3,\n2,,6\n");
+}
+
 } // namespace
 } // namespace conveyor
