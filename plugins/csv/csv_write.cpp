@@ -491,8 +491,9 @@ Error CsvWriteOperator::unknown_field_error(std::string_view field) const {
     if (header_->size() > kShown) columns += fmt::format(", ... ({} in all)", header_->size());
     return Error(ErrorKind::Data,
                  fmt::format("record has field '{}' that is not in the CSV header (columns: {}); "
-                             "list the columns to write with 'columns = [...]' or choose them "
-                             "with select.apply before this stage",
+                             "list the columns to write with 'columns = [...]', choose them "
+                             "with select.apply before this stage, or give every record every "
+                             "field with unsparsify.apply before it",
                              field, columns),
                  out_.is_stdout() ? std::string("<stdout>") : out_.path(), stage_id_);
 }

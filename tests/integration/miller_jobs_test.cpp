@@ -1,6 +1,7 @@
 // Everyday jobs a user who knows Miller tries (the etl3 round): tab-separated files named
 // .tsv read and written with tabs without a delimiter option; reshape.apply's long-to-wide
-// and wide-to-long, in memory and spilled, under every executor.
+// and wide-to-long, in memory and spilled, under every executor; unsparsify.apply making
+// JSON records of different shapes one CSV.
 
 #include "support/pipelines.hpp"
 #include "support/process.hpp"
@@ -79,6 +80,42 @@ TEST(ReshapeRun, AKeyThatCannotNameAFieldIsARecordErrorNamingTheStage) {
     EXPECT_THAT(r.err, HasSubstr("key 'id' (from metric) names a field the record already has"));
     EXPECT_EQ(test::read_file(dir.file("wide.csv")), "id,x,y\n1,3,\n2,,6\n");
 }
+
+class UnsparsifyTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(UnsparsifyTest, JsonRecordsOfDifferentShapesMakeOneCsvInMemoryAndSpilled) {
+    // `mlr --ijsonl --ocsv unsparsify`: csv.write refused the second record's new field.
+    std::string jsonl;
+    std::string want = "id,a,b,c\n";
+    for (int i = 0; i < 3000; ++i) {
+        const std::string id = std::to_string(i);
+        if (i % 3 == 0) {
+            jsonl += "{\"id\":" + id + ",\"a\":" + id + "}\n";
+            want += id + "," + id + ",,\n";
+        } else if (i % 3 == 1) {
+            jsonl += "{\"b\":\"x\",\"id\":" + id + "}\n";
+            want += id + ",,x,\n";
+        } else {
+            jsonl += "{\"id\":" + id + ",\"c\":null}\n";
+            want += id + ",,,\n";
+        }
+    }
+    for (const std::string limit : {"", "memory_limit = \"16KiB\"\n"}) {
+        test::TempDir dir;
+        const std::string in = dir.write("in.jsonl", jsonl);
+        const std::string file =
+            dir.write("p.toml", "[global]\nexecutor = \"" + GetParam() + "\"\n" + limit +
+                                    stage_toml("in", "json.read", "", "path = \"" + in + "\"") +
+                                    stage_toml("u", "unsparsify.apply", "\"in\"", "") +
+                                    stage_toml("out", "csv.write", "\"u\"",
+                                               "path = \"" + dir.file("out.csv") + "\""));
+        auto r = run_conveyor({"run", file, "-q"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_EQ(test::read_file(dir.file("out.csv")), want) << limit;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Executors, UnsparsifyTest, ::testing::Values("dag", "channel", "async"));
 
 } // namespace
 } // namespace conveyor

@@ -211,8 +211,8 @@ TEST_F(CsvWrite, FieldOutsideTheHeaderIsAnError) {
     EXPECT_EQ(s.error().stage, "save");
     EXPECT_EQ(s.error().message,
               "record has field 'x' that is not in the CSV header (columns: a, b); list the "
-              "columns to write with 'columns = [...]' or choose them with select.apply before "
-              "this stage");
+              "columns to write with 'columns = [...]', choose them with select.apply before "
+              "this stage, or give every record every field with unsparsify.apply before it");
     EXPECT_NE(s.error().to_string().find("stage 'save'"), std::string::npos);
     w.abort();
     EXPECT_FALSE(conveyor::test::file_exists(path));
