@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <fmt/format.h>
@@ -50,7 +51,24 @@ Value number(double d) {
 std::optional<Op> op_named(std::string_view name) {
     for (std::size_t i = 0; i < kNames.size(); ++i)
         if (kNames[i] == name) return kOps[i];
+    // Miller's spellings (stats1 -a stddev,var,distinct_count; pNN: percentile_named).
+    if (name == "stddev") return Op::Std;
+    if (name == "variance") return Op::Var;
+    if (name == "distinct_count") return Op::CountDistinct;
+    if (percentile_named(name)) return Op::Percentile;
     return std::nullopt;
+}
+
+std::optional<double> percentile_named(std::string_view name) {
+    if (name.size() < 2 || name.front() != 'p') return std::nullopt;
+    const std::string_view digits = name.substr(1);
+    if (!std::isdigit(static_cast<unsigned char>(digits.front()))) return std::nullopt;
+    double percent = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), percent,
+                                           std::chars_format::fixed);
+    if (ec != std::errc() || end != digits.data() + digits.size() || percent > 100)
+        return std::nullopt;
+    return percent / 100;
 }
 
 std::span<const std::string_view> op_names() noexcept {

@@ -36,6 +36,9 @@ enum class Op : std::uint8_t {
 
 /// The operation called `name` (`mean` is avg), or nullopt.
 std::optional<Op> op_named(std::string_view name);
+/// The fraction a Miller-style percentile name gives: "p95" is 0.95, "p99.9" 0.999 (p and a
+/// number from 0 to 100); nullopt for any other name.
+std::optional<double> percentile_named(std::string_view name);
 /// Every operation name, for messages and documentation.
 std::span<const std::string_view> op_names() noexcept;
 /// Whether operation `op` reads its values as numbers only (sum, avg, median, ...).

@@ -315,6 +315,7 @@ std::optional<Aggregation> read_aggregation(BuildContext& ctx, const OptionValue
     }
     Aggregation a;
     std::string op_name;
+    bool p_given = false;
     for (const auto& [key, value] : v.as_table()) {
         if (key == "operation" || key == "op" || key == "function") {
             if (!value.is_string()) {
@@ -341,6 +342,7 @@ std::optional<Aggregation> read_aggregation(BuildContext& ctx, const OptionValue
                 return std::nullopt;
             }
             a.p = value.as_double() > 1 ? value.as_double() / 100 : value.as_double();
+            p_given = true;
         } else {
             static const std::vector<std::string> known = {"column", "operation", "output_column",
                                                            "p"};
@@ -360,10 +362,20 @@ std::optional<Aggregation> read_aggregation(BuildContext& ctx, const OptionValue
     if (!op) {
         ctx.error("aggregations", where + ": unknown operation '" + op_name + "'" +
                                       did_you_mean(op_name, names) + " (one of " +
-                                      fmt::format("{}", fmt::join(names, ", ")) + ")");
+                                      fmt::format("{}", fmt::join(names, ", ")) +
+                                      "; p90 for percentile with p = 0.9)");
         return std::nullopt;
     }
     a.op = *op;
+    if (const std::optional<double> named = percentile_named(op_name)) {
+        if (p_given && a.p != *named) {
+            ctx.error("aggregations", where + ": operation '" + op_name + "' is the percentile " +
+                                          "p = " + fmt::format("{}", *named) +
+                                          ", and p says otherwise: give one of them");
+            return std::nullopt;
+        }
+        a.p = *named;
+    }
     if (!a.input && a.op != Op::Count) {
         ctx.error("aggregations", where + ": operation '" + op_name + "' needs a column");
         return std::nullopt;
@@ -426,9 +438,11 @@ const OptionTable<GroupByOptions>& groupby_options() {
                  {.description = "What to compute per group: a list of { column, operation, "
                                  "output_column } tables. operation: count (column optional: "
                                  "without it, records), count_distinct, sum, avg (mean), min, "
-                                 "max, median, percentile (with p = 0.9), std, var (sample), "
-                                 "first, last, collect (a list). output_column defaults to "
-                                 "<column>_<operation>.",
+                                 "max, median, percentile (with p = 0.9; or p90, p99.9 as "
+                                 "Miller writes them), std, var (sample), first, last, "
+                                 "collect (a list); Miller's stddev, variance and "
+                                 "distinct_count are accepted. output_column defaults to "
+                                 "<column>_<operation> (amount_p90).",
                   .required = true,
                   .example = "[{ column = \"amount\", operation = \"sum\", output_column = "
                              "\"total\" }]",

@@ -165,6 +165,9 @@ TEST(GroupByRun, BadOptionsAreLoadErrorsNamingStageAndKey) {
     const Case cases[] = {
         {"by = \"country\"\naggregations = [{ column = \"amount\", operation = \"summ\" }]",
          "unknown operation 'summ' (did you mean 'sum'?)"},
+        {"by = \"country\"\naggregations = [{ column = \"amount\", operation = \"p90\", p = "
+         "0.5 }]",
+         "operation 'p90' is the percentile p = 0.9, and p says otherwise"},
         {"by = \"country\"\naggregations = [{ column = \"amount\" }]", "names no operation"},
         {"by = \"country\"\naggregations = [{ operation = \"sum\" }]", "needs a column"},
         {"by = \"contry\"\naggregations = [{ operation = \"count\" }]",

@@ -117,5 +117,28 @@ TEST_P(UnsparsifyTest, JsonRecordsOfDifferentShapesMakeOneCsvInMemoryAndSpilled)
 
 INSTANTIATE_TEST_SUITE_P(Executors, UnsparsifyTest, ::testing::Values("dag", "channel", "async"));
 
+TEST(GroupByMillerNames, StatsOneSpellingsGiveMillersInterpolatedResults) {
+    // `mlr stats1 -i -a p50,p95,stddev,distinct_count -f amount -g region`, same numbers and
+    // column names; 'p95' was an unknown operation.
+    test::TempDir dir;
+    const std::string in =
+        dir.write("in.csv", "region,amount\neast,10.5\nwest,7\neast,3.25\neast,20\nwest,8\n"
+                            "west,1.5\neast,6\nwest,9\n");
+    const std::string file = dir.write(
+        "p.toml",
+        test::csv_through(in, "groupby.apply",
+                          "by = \"region\"\naggregations = [{ column = \"amount\", operation = "
+                          "\"p50\" }, { column = \"amount\", operation = \"p95\" }, { column = "
+                          "\"amount\", operation = \"stddev\" }, { column = \"amount\", "
+                          "operation = \"distinct_count\" }]",
+                          dir.file("out.csv")));
+    auto r = run_conveyor({"run", file, "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.csv")),
+              "region,amount_p50,amount_p95,amount_stddev,amount_distinct_count\n"
+              "east,8.25,18.574999999999996,7.3438608147667574,4\n"
+              "west,7.5,8.85,3.3509948771471834,4\n");
+}
+
 } // namespace
 } // namespace conveyor

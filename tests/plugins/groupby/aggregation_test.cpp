@@ -82,5 +82,20 @@ TEST(Aggregation, OperationNamesIncludeMeanForAvg) {
     EXPECT_FALSE(op_named("summ").has_value());
 }
 
+TEST(Aggregation, MillersSpellingsNameTheSameOperations) {
+    // mlr stats1 -a p50,p95,stddev,var,distinct_count: 'p95' was an unknown operation.
+    EXPECT_EQ(op_named("stddev"), Op::Std);
+    EXPECT_EQ(op_named("variance"), Op::Var);
+    EXPECT_EQ(op_named("distinct_count"), Op::CountDistinct);
+    EXPECT_EQ(op_named("p95"), Op::Percentile);
+    EXPECT_EQ(percentile_named("p95"), 0.95);
+    EXPECT_EQ(percentile_named("p0"), 0.0);
+    EXPECT_EQ(percentile_named("p100"), 1.0);
+    EXPECT_DOUBLE_EQ(*percentile_named("p99.9"), 0.999);
+    for (const char* no : {"p", "p101", "px", "p-5", "p5x", "percentile", "pp5"})
+        EXPECT_FALSE(percentile_named(no).has_value()) << no;
+    EXPECT_FALSE(op_named("p101").has_value());
+}
+
 } // namespace
 } // namespace conveyor::plugins::groupby
