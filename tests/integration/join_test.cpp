@@ -80,6 +80,48 @@ TEST_P(JoinTest, FullSemiAndAntiJoins) {
     }
 }
 
+TEST_P(JoinTest, KeysThatAreNumbersMeetTheSameNumbersWrittenAsTextInMemoryAndSpilled) {
+    // CSV ids are numbers, the JSON side gives them as text: the left join kept no name, exit 0.
+    // Plain number text ("42", "2.50") meets the number; other text ("007", "+1") stays text.
+    std::string csv = "id,amt\n";
+    std::string jsonl;
+    std::string want = "id,amt,name\n";
+    for (int i = 1; i <= 2000; ++i) {
+        const std::string id = std::to_string(i);
+        csv += id + "," + id + "\n";
+        jsonl += "{\"id\":\"" + id + "\",\"name\":\"n" + id + "\"}\n";
+        want += id + "," + id + ",n" + id + "\n";
+    }
+    csv += "2.50,x\n007,y\n+1,z\n";
+    // "+1" would be 1 and "007" 7, which the right has as "1" and "7".
+    jsonl += "{\"id\":\"2.5\",\"name\":\"half\"}\n";
+    want += "2.50,x,half\n007,y,\n+1,z,\n";
+    for (const std::string limit : {"", "memory_limit = \"64KiB\"\n"}) {
+        test::TempDir dir;
+        const std::string l = dir.write("amts.csv", csv);
+        const std::string r = dir.write("names.jsonl", jsonl);
+        const std::string file =
+            dir.write("p.toml", "[global]\nexecutor = \"" + GetParam() + "\"\n" + limit +
+                                    stage_toml("amts", "csv.read", "", "path = \"" + l + "\"") +
+                                    stage_toml("names", "json.read", "", "path = \"" + r + "\"") +
+                                    stage_toml("joined", "join.apply", "\"amts\", \"names\"",
+                                               "on = \"id\"\ntype = \"left\"") +
+                                    stage_toml("out", "csv.write", "\"joined\"",
+                                               "path = \"" + dir.file("out.csv") +
+                                                   "\"\ncolumns = [\"id\", \"amt\", "
+                                                   "\"name\"]"));
+        auto res = run_conveyor({"run", file, "-q"});
+        ASSERT_EQ(res.exit_code, 0) << res.err;
+        const std::string got = test::read_file(dir.file("out.csv"));
+        // Where they differ, not 2000 lines of each.
+        const auto at = static_cast<std::size_t>(
+            std::mismatch(got.begin(), got.end(), want.begin(), want.end()).first - got.begin());
+        EXPECT_TRUE(got == want) << limit << ": from byte " << at << ", got '"
+                                 << got.substr(at > 40 ? at - 40 : 0, 120) << "', want '"
+                                 << want.substr(at > 40 ? at - 40 : 0, 120) << "'";
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Executors, JoinTest, ::testing::Values("dag", "channel", "async"));
 
 struct Row {
