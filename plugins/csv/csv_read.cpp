@@ -150,6 +150,11 @@ const OptionTable<CsvReadOptions>& csv_read_options() {
                                  "that is not of its type is a record error naming file:line; "
                                  "empty fields stay null.",
                   .example = "{ zip = \"string\", qty = \"int\", when = \"timestamp\" }"})
+            .add("comment", &CsvReadOptions::comment,
+                 {.description = "Skip the lines that start with this character (outside quoted "
+                                 "fields), before the header or between records, as Miller's "
+                                 "--skip-comments does with \"#\". Unset: every line is data.",
+                  .example = "\"#\""})
             .add("chunk_size", &CsvReadOptions::chunk_size,
                  {.description = "With [global] workers above 1, a regular file (not standard "
                                  "input, not compressed) is parsed this many bytes at a time on "
@@ -214,6 +219,23 @@ std::unique_ptr<Stage> build_csv_read(BuildContext& ctx, const CsvReadOptions& o
     config.follow = o.follow;
     config.chunk_size = o.chunk_size;
     config.shard = source_shard(ctx, o.partition, o.path);
+    if (o.comment) {
+        const std::string& c = *o.comment;
+        if (c.size() != 1 || c == "\n" || c == "\r")
+            ctx.error("comment", "comment must be one character that starts the lines to skip, "
+                                 "such as \"#\"");
+        else if (c.front() == config.delimiter || c.front() == config.quote)
+            ctx.error("comment", fmt::format("comment '{}' is also the delimiter or the quote: "
+                                             "records could start with it",
+                                             c));
+        else if (config.shard && config.shard->partition == Partition::Rows)
+            // The cuts between shards count quotes from the start of the data, and a quote in
+            // a comment line would move them.
+            ctx.error("comment", "comment lines cannot be skipped in a sharded run with "
+                                 "partition = \"rows\" (use partition = \"hash\" or \"files\")");
+        else
+            config.comment = c.front();
+    }
     check_file_source_path(ctx, o.path, o.follow);
     if (config.follow) {
         if (config.path == "-")

@@ -31,6 +31,7 @@ struct CsvReadOptions {
     StringPairs types; ///< column = type name, overriding inference for those columns
     std::uint64_t chunk_size = kDefaultChunkSize;
     PartitionOptions partition;
+    std::optional<std::string> comment; ///< one byte starting the lines to skip
 };
 
 /// csv.read's definition, built from validated options (the defaults are the options').
@@ -49,6 +50,7 @@ struct CsvReadConfig {
     bool follow = CsvReadOptions{}.follow;
     std::size_t block_size = kDefaultBlockSize; ///< internal knob for tests
     std::uint64_t chunk_size = CsvReadOptions{}.chunk_size;
+    char comment = 0; ///< ReaderConfig::comment
     /// A sharded run: the share of the records this run reads.
     std::optional<SourceShard> shard;
 };

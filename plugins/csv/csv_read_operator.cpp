@@ -67,14 +67,19 @@ struct CsvPosition {
     }
 };
 
+/// The record reader's settings for csv.read's `config`.
+ReaderConfig reader_config(const CsvReadConfig& config) {
+    ReaderConfig r{config.delimiter, config.quote, config.infer_types, config.block_size};
+    r.comment = config.comment;
+    return r;
+}
+
 } // namespace
 
 CsvReadOperator::CsvReadOperator(const CsvReadConfig& config, InputFile file,
                                  const OpenContext& ctx, std::shared_ptr<CsvFollowState> follow)
-    : reader_(std::move(file),
-              ReaderConfig{config.delimiter, config.quote, config.infer_types, config.block_size},
-              ctx.metrics),
-      config_(config), batch_size_(std::max<std::size_t>(ctx.batch_size, 1)), errors_(ctx.errors),
+    : reader_(std::move(file), reader_config(config), ctx.metrics), config_(config),
+      batch_size_(std::max<std::size_t>(ctx.batch_size, 1)), errors_(ctx.errors),
       follow_(std::move(follow)), metrics_(ctx.metrics), run_(ctx.run) {}
 
 Status CsvReadOperator::start() {
@@ -256,8 +261,7 @@ void CsvReadOperator::start_chunks() {
     const std::uint64_t size = share_end_.value_or(reader_.file().size().value_or(0));
     if (size <= from || size - from <= chunk_size_) return; // one chunk: the serial reader
     auto setup = std::make_shared<ChunkSetup>();
-    setup->reader =
-        ReaderConfig{config_.delimiter, config_.quote, config_.infer_types, config_.block_size};
+    setup->reader = reader_config(config_);
     // A chunk whose guessed start fell inside a quoted field may take the rest of the file for
     // one record: it gives up after this much and the serial reader (with the real limit)
     // takes over. A chunk that started right gives up only on a record this large.

@@ -230,6 +230,18 @@ CsvReader::Step CsvReader::parse_record(std::vector<Value>& fields) {
             if (p + 1 >= end && !eof_) break; // cannot tell CRLF from a lone CR yet
             p += (p + 1 < end && d[p + 1] == '\n') ? 2 : 1;
             ++line;
+        } else if (config_.comment != 0 && d[p] == config_.comment) {
+            // A comment line: skipped to its line break (which the next turn takes), quotes
+            // and delimiters in it included.
+            std::size_t q = p;
+            while (q < end && d[q] != '\n' && d[q] != '\r')
+                ++q;
+            if (q >= end && !eof_) {
+                pos_ = p;
+                line_ = line;
+                return Step::NeedMore;
+            }
+            p = q;
         } else {
             break;
         }

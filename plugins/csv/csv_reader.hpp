@@ -38,6 +38,9 @@ struct ReaderConfig {
     /// Tests use tiny blocks so that records cross block boundaries many times.
     std::size_t block_size = kDefaultBlockSize;
     std::size_t max_record_bytes = kDefaultMaxRecordBytes;
+    /// A line that starts with this byte where a record would start is skipped, as a blank
+    /// line is (csv.read's `comment`); 0: none.
+    char comment = 0;
 };
 
 /// An RFC 4180 record reader over an InputFile (also lenient where most readers are: a quote

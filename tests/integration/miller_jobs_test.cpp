@@ -1,7 +1,7 @@
 // Everyday jobs a user who knows Miller tries (the etl3 round): tab-separated files named
-// .tsv read and written with tabs without a delimiter option; reshape.apply's long-to-wide
-// and wide-to-long, in memory and spilled, under every executor; unsparsify.apply making
-// JSON records of different shapes one CSV.
+// .tsv read and written with tabs without a delimiter option; comment lines skipped;
+// reshape.apply's long-to-wide and wide-to-long, in memory and spilled, under every executor;
+// unsparsify.apply making JSON records of different shapes one CSV.
 
 #include "support/pipelines.hpp"
 #include "support/process.hpp"
@@ -42,6 +42,32 @@ std::string round_trip(const std::string& in, const std::string& dir, const std:
            stage_toml("long", "reshape.wide_to_long", "\"wide\"",
                       "id_columns = [\"id\"]\nkey_column = \"metric\"\nskip_nulls = true") +
            stage_toml("l", "csv.write", "\"long\"", "path = \"" + dir + "/long.csv\"");
+}
+
+TEST(CsvComments, CommentLinesAreSkippedWithTheWorkersToo) {
+    // `mlr --icsv --ifs ';' --skip-comments`: the first comment was the header.
+    std::string text = "\xEF\xBB\xBF# export of 2026-03-01\nid;name\n";
+    std::string want = "id,name\n";
+    for (int i = 0; i < 4000; ++i) {
+        if (i % 7 == 0) text += "# page " + std::to_string(i) + "; \"see\"\n";
+        text += std::to_string(i) + ";n" + std::to_string(i) + "\n";
+        want += std::to_string(i) + ",n" + std::to_string(i) + "\n";
+    }
+    for (const std::string workers : {"1", "2"}) {
+        test::TempDir dir;
+        const std::string in = dir.write("in.csv", text);
+        const std::string file =
+            dir.write("p.toml", "[global]\nworkers = " + workers + "\n" +
+                                    stage_toml("in", "csv.read", "",
+                                               "path = \"" + in +
+                                                   "\"\ndelimiter = \";\"\ncomment = \"#\"\n"
+                                                   "chunk_size = 2048") +
+                                    stage_toml("out", "csv.write", "\"in\"",
+                                               "path = \"" + dir.file("out.csv") + "\""));
+        auto r = run_conveyor({"run", file, "-q"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_TRUE(test::read_file(dir.file("out.csv")) == want) << "workers " << workers;
+    }
 }
 
 class ReshapeTest : public ::testing::TestWithParam<std::string> {};

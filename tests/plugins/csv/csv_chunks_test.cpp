@@ -117,6 +117,25 @@ TEST_F(CsvChunks, BoundariesAtEveryByteOfAHandWrittenFile) {
         EXPECT_EQ(read(*stage_for(text, chunk), 2, &pool_).rows(), all) << "chunk " << chunk;
 }
 
+TEST_F(CsvChunks, CommentLinesAreSkippedAtEveryChunkBoundary) {
+    // Comment lines before the header and between records, one holding a quote and the
+    // delimiter; a quoted field with a line that starts with '#' is data.
+    const std::string text = "# made by a tool\r\n# it's \"odd, isn't it\na,b\n1,x\n#2,no\r\n"
+                             "3,\"y\n# kept\"\n\n# \"\n4,z\n#";
+    CsvReadConfig config;
+    config.comment = '#';
+    const test::SourceRun serial = read(*stage_for(text, 1, config), 1, nullptr);
+    ASSERT_FALSE(serial.error) << serial.error->to_string();
+    EXPECT_EQ(serial.names(), (std::vector<std::string>{"a", "b"}));
+    const Rows all = {{"i:1", "s:x"}, {"i:3", "s:y\n# kept"}, {"i:4", "s:z"}};
+    EXPECT_EQ(serial.rows(), all);
+    for (std::uint64_t chunk = 1; chunk <= text.size(); ++chunk)
+        EXPECT_EQ(read(*stage_for(text, chunk, config), 2, &pool_).rows(), all)
+            << "chunk " << chunk;
+    config.block_size = 3; // records and comments across many blocks
+    EXPECT_EQ(read(*stage_for(text, 1, config), 1, nullptr).rows(), all);
+}
+
 TEST_F(CsvChunks, WithoutAnyWorkerTheSourceParsesEveryChunkItself) {
     const std::string text = random_csv(9, 200);
     const Rows all = read(*stage_for(text, 1), 3, nullptr).rows();

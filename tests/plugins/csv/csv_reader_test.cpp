@@ -288,6 +288,23 @@ TEST_F(CsvRead, ATsvOrTabPathIsReadWithTabsUnlessTheDelimiterIsSet) {
     EXPECT_EQ(plugins::csv::default_delimiter("a.tsv.csv"), ',');
 }
 
+TEST_F(CsvRead, CommentLinesAreSkippedWithTheirLinesCounted) {
+    // `mlr --skip-comments`: the header was "# exported ..." and every column unknown.
+    const SourceRun r = read("# exported 2026-03-01\nid,name\n1,ann\n# 2,bob\n3\n",
+                             {{"comment", "#"}, {"on_ragged", "error"}});
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->where, where(5)) << "the ragged row's own line, comments counted";
+    EXPECT_EQ(read("#\nid\n#x\n1\n", {{"comment", "#"}}).rows(), (Rows{{"i:1"}}));
+    // Without the option a '#' line is data.
+    EXPECT_EQ(read("id\n#x\n", {}).rows(), (Rows{{"s:#x"}}));
+    for (const auto& [bad, why] : std::vector<std::pair<std::string, std::string>>{
+             {"##", "one character"}, {",", "also the delimiter"}, {"\"", "or the quote"}}) {
+        auto built = test::build("csv.read", {{"path", "x.csv"}, {"comment", bad}});
+        EXPECT_EQ(built.stage, nullptr) << bad;
+        EXPECT_NE(built.diags.to_string().find(why), std::string::npos) << built.diags.to_string();
+    }
+}
+
 TEST_F(CsvRead, NumbersThatAreNotQuiteNumbersStayStrings) {
     const SourceRun r = read("a,b,c,d,e,f\n1e999,007,+1,.5,1.,-0\n");
     EXPECT_EQ(r.rows(), (Rows{{"s:1e999", "s:007", "s:+1", "s:.5", "s:1.", "n:-0"}}));
