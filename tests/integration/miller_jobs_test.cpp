@@ -70,6 +70,22 @@ TEST(CsvComments, CommentLinesAreSkippedWithTheWorkersToo) {
     }
 }
 
+TEST(RenamePattern, HeadersWithSpacesBecomeNamesExpressionsCanUse) {
+    // mlr rename -g -r '[^A-Za-z0-9]+,_' then case -k -l: each name needed its own entry.
+    test::TempDir dir;
+    const std::string in = dir.write("in.csv", "First Name,Last-Name,AGE\nAnn,Lee,30\nBo,Ek,9\n");
+    const std::string file = dir.write(
+        "p.toml",
+        stage_toml("in", "csv.read", "", "path = \"" + in + "\"") +
+            stage_toml("r", "rename.apply", "\"in\"",
+                       "pattern = \"[^A-Za-z0-9]+\"\nreplacement = \"_\"\ncase = \"lower\"") +
+            stage_toml("f", "filter.apply", "\"r\"", "expression = \"age >= 18\"") +
+            stage_toml("out", "csv.write", "\"f\"", "path = \"" + dir.file("out.csv") + "\""));
+    auto r = run_conveyor({"run", file, "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.csv")), "first_name,last_name,age\nAnn,Lee,30\n");
+}
+
 class ReshapeTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ReshapeTest, LongToWideAndBackUnderEveryExecutorInMemoryAndSpilled) {

@@ -91,5 +91,59 @@ TEST(RenameApply, BadOptionsAreLoadErrorsNamingTheKey) {
         << twice.errors();
 }
 
+TEST(RenameApply, PatternAndCaseRenameEveryFieldColumnsDoesNotList) {
+    // mlr rename -g -r '[^A-Za-z0-9]+,_' then case -k -l: "First Name" needed its own entry.
+    const std::map<std::string, OptionValue> o = {{"pattern", OptionValue("[^A-Za-z0-9]+")},
+                                                  {"replacement", OptionValue("_")},
+                                                  {"case", OptionValue("lower")},
+                                                  {"columns", renames({{"e mail", "Email"}})}};
+    EXPECT_EQ(test::transform_jsonl(
+                  "rename.apply", o,
+                  {R"({"First Name":"Ann","Last--Name":"Lee","e mail":"a@x"})", R"({"AGE":3})"}),
+              "{\"first_name\":\"Ann\",\"last_name\":\"Lee\",\"Email\":\"a@x\"}\n"
+              "{\"age\":3}\n");
+    EXPECT_EQ(test::transform_jsonl("rename.apply",
+                                    {{"pattern", OptionValue("^col_(\\w+)$")},
+                                     {"replacement", OptionValue("\\1")},
+                                     {"case", OptionValue("upper")}},
+                                    {R"({"col_a":1,"b":2})"}),
+              "{\"A\":1,\"B\":2}\n");
+}
+
+TEST(RenameApply, NamesThePatternMakesTwiceOrEmptyAreErrors) {
+    auto built = test::build_stage("rename.apply", {{"pattern", OptionValue("[ _]")}});
+    ASSERT_TRUE(built.stage) << built.errors();
+    auto opened = test::open_over(*built.stage, {"a b", "ab"});
+    ASSERT_FALSE(opened);
+    EXPECT_NE(opened.error().message.find("the input already has a field 'ab'"), std::string::npos)
+        << opened.error().message;
+    opened = test::open_over(*built.stage, {"a b", "a_b"});
+    ASSERT_FALSE(opened);
+    EXPECT_NE(opened.error().message.find("two fields would be named 'ab'"), std::string::npos)
+        << opened.error().message;
+    opened = test::open_over(*built.stage, {"_", "x"});
+    ASSERT_FALSE(opened);
+    EXPECT_NE(opened.error().message.find("field '_' would get an empty name"), std::string::npos)
+        << opened.error().message;
+}
+
+TEST(RenameApply, PatternOptionsAreCheckedAtLoad) {
+    EXPECT_NE(test::build_stage("rename.apply", {}).errors().find("'columns' is empty"),
+              std::string::npos);
+    EXPECT_NE(test::build_stage("rename.apply", {{"pattern", OptionValue("(")}})
+                  .errors()
+                  .find("invalid regular expression"),
+              std::string::npos);
+    EXPECT_NE(test::build_stage("rename.apply", {{"pattern", OptionValue("a")},
+                                                 {"replacement", OptionValue("\\2")}})
+                  .errors()
+                  .find("replacement"),
+              std::string::npos);
+    EXPECT_NE(test::build_stage("rename.apply", {{"replacement", OptionValue("_")}})
+                  .errors()
+                  .find("needs a 'pattern'"),
+              std::string::npos);
+}
+
 } // namespace
 } // namespace conveyor
