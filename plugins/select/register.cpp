@@ -34,6 +34,30 @@ struct Mapping {
     bool identity = false;
 };
 
+/// In `columns`: every field of the input the list does not name, in input order (Miller's
+/// reorder: ["id", "*"] puts id first, ["*", "id"] last).
+constexpr std::string_view kOthers = "*";
+
+/// The names `columns` gives records of schema `in`, with kOthers expanded, and for each its
+/// input column (npos: not there); `sources` may be null.
+std::vector<std::string> kept_names(const std::vector<std::string>& columns, const Schema& in,
+                                    std::vector<std::size_t>* sources) {
+    std::vector<std::string> names;
+    for (const std::string& c : columns) {
+        if (c != kOthers) {
+            names.push_back(c);
+            if (sources) sources->push_back(in.find(c).value_or(Batch::npos));
+            continue;
+        }
+        for (std::size_t i = 0; i < in.size(); ++i) {
+            if (std::find(columns.begin(), columns.end(), in.name(i)) != columns.end()) continue;
+            names.push_back(in.name(i));
+            if (sources) sources->push_back(i);
+        }
+    }
+    return names;
+}
+
 /// `name` as a path (`user.address.city`, `tags[0]`), or nullopt when it is a plain name or
 /// not a path at all ("first name" stays a literal name).
 std::optional<expr::FieldPath> path_of(const std::string& name) {
@@ -84,14 +108,17 @@ private:
                 m.source.push_back(i);
             }
         } else {
-            for (std::size_t k = 0; k < columns_.size(); ++k) {
+            names = kept_names(columns_, in, &m.source);
+            for (std::size_t k = 0, out = 0; k < columns_.size(); ++k) {
                 const std::string& c = columns_[k];
-                names.push_back(c);
-                const std::optional<std::size_t> at = in.find(c);
-                m.source.push_back(at.value_or(Batch::npos));
+                if (c == kOthers) {
+                    out = names.size() - (columns_.size() - k - 1);
+                    continue;
+                }
                 // A field literally named "a.b" wins over the path a -> b.
-                if (!at && paths_[k])
-                    m.nested.push_back({k, &*paths_[k], expr::resolve(*paths_[k], in)});
+                if (!in.find(c) && paths_[k])
+                    m.nested.push_back({out, &*paths_[k], expr::resolve(*paths_[k], in)});
+                ++out;
             }
         }
         m.identity = names == in.names();
@@ -122,6 +149,7 @@ public:
         if (in && fixed) {
             for (std::size_t k = 0; k < columns_.size(); ++k) {
                 const std::string& c = columns_[k];
+                if (c == kOthers) continue;
                 if (!in->find(c) && !(paths_[k] && expr::resolve(*paths_[k], *in).found()))
                     return fail(ErrorKind::Config,
                                 "columns: field '" + c + "' is not in the input (columns: " +
@@ -136,10 +164,11 @@ public:
                     if (std::find(columns_.begin(), columns_.end(), n) == columns_.end())
                         names.push_back(n);
             } else {
-                names = columns_;
+                names = kept_names(columns_, *in, nullptr);
             }
             out = make_schema(std::move(names));
-        } else if (!exclude_) {
+        } else if (!exclude_ &&
+                   std::find(columns_.begin(), columns_.end(), kOthers) == columns_.end()) {
             out = make_schema(columns_);
         }
         OpenedStage opened(std::make_unique<SelectOperator>(columns_, paths_, exclude_, out), out);
@@ -164,7 +193,9 @@ const OptionTable<SelectOptions>& select_options() {
     static const auto table =
         OptionTable<SelectOptions>()
             .add("columns", &SelectOptions::columns,
-                 {.description = "Fields to keep, in output order (a string or an array)"})
+                 {.description = "Fields to keep, in output order (a string or an array); \"*\" "
+                                 "stands for every field not listed, in input order: [\"id\", "
+                                 "\"*\"] moves id first, [\"*\", \"id\"] last (Miller's reorder)."})
             .add("exclude", &SelectOptions::exclude,
                  {.description = "Fields to drop (instead of columns)"});
     return table;
@@ -190,6 +221,11 @@ std::unique_ptr<Stage> build_select(BuildContext& ctx, const SelectOptions& o) {
             return nullptr;
         }
     }
+    if (has_exclude && seen.contains(std::string(kOthers))) {
+        ctx.error(key, "\"*\" (every other field) belongs in 'columns': excluding it would drop "
+                       "everything");
+        return nullptr;
+    }
     if (has_columns && list.empty()) {
         ctx.error(key, "'columns' is empty: nothing would be kept");
         return nullptr;
@@ -206,7 +242,9 @@ FunctionDescriptor select_apply() {
     fn.description =
         "With `columns`, every record keeps exactly those fields, in that order (a field a "
         "record lacks stays absent). With `exclude`, the listed fields are dropped and the "
-        "rest keep their order. Against a CSV input, unknown column names are reported "
+        "rest keep their order. \"*\" in `columns` is every field the list does not name, in "
+        "input order (reorder: [\"id\", \"*\"]). Against a CSV input, unknown column names are "
+        "reported "
         "before any data is read.";
     fn.options = select_options().specs();
     fn.factory = bind_options(select_options(), build_select);

@@ -86,6 +86,18 @@ TEST(RenamePattern, HeadersWithSpacesBecomeNamesExpressionsCanUse) {
     EXPECT_EQ(test::read_file(dir.file("out.csv")), "first_name,last_name,age\nAnn,Lee,30\n");
 }
 
+TEST(SelectStar, ReorderMovesFieldsFirstOrLastAndKeepsTheRest) {
+    // mlr reorder -f amount then reorder -e -f id.
+    test::TempDir dir;
+    const std::string in = dir.write("in.csv", "id,region,amount,qty\n1,e,5,2\n2,w,7,1\n");
+    const std::string file = dir.write(
+        "p.toml", test::csv_through(in, "select.apply", "columns = [\"amount\", \"*\", \"id\"]",
+                                    dir.file("out.csv")));
+    auto r = run_conveyor({"run", file, "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.csv")), "amount,region,qty,id\n5,e,2,1\n7,w,1,2\n");
+}
+
 class ReshapeTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ReshapeTest, LongToWideAndBackUnderEveryExecutorInMemoryAndSpilled) {

@@ -52,5 +52,28 @@ TEST(SelectApply, UnknownColumnsOfAFixedSchemaAreReportedWhenTheStageOpens) {
     EXPECT_NE(opened.error().message.find("did you mean 'name'"), std::string::npos);
 }
 
+TEST(SelectApply, AStarInColumnsIsEveryFieldNotListedInInputOrder) {
+    // mlr reorder -f amount / reorder -e -f id: columns had to list every field.
+    const std::vector<std::string> in = {R"({"id":1,"region":"e","amount":5,"qty":2})"};
+    EXPECT_EQ(run_select({{"columns", test::string_list({"amount", "*"})}}, in),
+              "{\"amount\":5,\"id\":1,\"region\":\"e\",\"qty\":2}\n");
+    EXPECT_EQ(run_select({{"columns", test::string_list({"region", "*", "id"})}}, in),
+              "{\"region\":\"e\",\"amount\":5,\"qty\":2,\"id\":1}\n");
+    // A path after the star still takes its nested value.
+    EXPECT_EQ(
+        run_select({{"columns", test::string_list({"*", "u.c"})}}, {R"({"id":1,"u":{"c":"X"}})"}),
+        "{\"id\":1,\"u\":{\"c\":\"X\"},\"u.c\":\"X\"}\n");
+    // Over a header the star needs no field of its own; excluding it is refused.
+    auto built = test::build_stage("select.apply", {{"columns", test::string_list({"id", "*"})}});
+    ASSERT_TRUE(built.stage);
+    auto opened = test::open_over(*built.stage, {"x", "id"});
+    ASSERT_TRUE(opened);
+    EXPECT_EQ(opened->initial_schema->names(), (std::vector<std::string>{"id", "x"}));
+    EXPECT_NE(test::build_stage("select.apply", {{"exclude", test::string_list({"*"})}})
+                  .errors()
+                  .find("belongs in 'columns'"),
+              std::string::npos);
+}
+
 } // namespace
 } // namespace conveyor
