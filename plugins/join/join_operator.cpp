@@ -30,31 +30,22 @@ namespace {
 
 constexpr std::size_t kPartitions = 16;
 
-/// The number text `s` spells plainly ("42", "-7", "3.50": an optional minus, digits without
-/// a leading zero, an optional fraction), as a number; nullopt for other text ("007", "1e3",
-/// " 1", "+1"). A join key given as such text matches that number: the expressions' `==`
-/// says "42" == 42, and ids read from CSV (numbers) met the same ids JSON gave as text
-/// nowhere, a join that kept nothing with exit 0.
-std::optional<Value> plain_number(std::string_view s) {
-    std::size_t i = s.starts_with('-') ? 1 : 0;
-    const std::size_t digits = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
-        ++i;
-    const std::size_t int_digits = i - digits;
-    if (int_digits == 0 || (int_digits > 1 && s[digits] == '0')) return std::nullopt;
-    if (i == s.size()) {
-        std::int64_t n = 0;
-        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-        if (ec == std::errc() && end == s.data() + s.size()) return Value::integer(n);
-        return std::nullopt; // beyond 64 bits: text
-    }
-    if (s[i] != '.' || i + 1 == s.size()) return std::nullopt;
-    for (std::size_t j = i + 1; j < s.size(); ++j)
-        if (s[j] < '0' || s[j] > '9') return std::nullopt;
-    double d = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
-    if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-    return Value::real(d);
+/// The integer text `s` spells plainly ("42", "-7": an optional minus and digits without a
+/// leading zero, within 64 bits), as a number; nullopt for other text ("007", "-0", "+1",
+/// "1e3", " 1", "2.50"). A join key given as such text matches that number: the expressions'
+/// `==` says "42" == 42, and ids read from CSV (numbers) met the same ids JSON gave as text
+/// nowhere, a join that kept nothing with exit 0. Decimal text stays text: two texts such as
+/// "1.10" and "1.1" (versions, codes) are different keys, which reading both as numbers would
+/// have made one.
+std::optional<Value> plain_integer(std::string_view s) {
+    const std::size_t digits = s.starts_with('-') ? 1 : 0;
+    if (s.size() == digits || (s[digits] == '0' && s.size() > 1)) return std::nullopt;
+    for (std::size_t i = digits; i < s.size(); ++i)
+        if (s[i] < '0' || s[i] > '9') return std::nullopt;
+    std::int64_t n = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt; // beyond 64 bits
+    return Value::integer(n);
 }
 
 /// The first key of results put out after every probe record (unmatched build records).
@@ -283,7 +274,7 @@ private:
         for (const Value& v : values_) {
             if (v.is_null()) return false; // as in SQL, null keys never match
             const std::optional<Value> n =
-                v.kind() == Kind::String ? plain_number(v.as_string()) : std::nullopt;
+                v.kind() == Kind::String ? plain_integer(v.as_string()) : std::nullopt;
             encode_key(key_, n ? *n : v);
         }
         return true;
