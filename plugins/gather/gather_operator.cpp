@@ -1,5 +1,6 @@
 #include "gather_operator.hpp"
 
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/stage_errors.hpp"
 
 #include <fmt/format.h>
@@ -19,11 +20,11 @@ std::uint64_t bit(std::size_t b) {
 
 GatherOperator::GatherOperator(const GatherSettings& settings, std::size_t batch_rows,
                                StageErrors* errors, GatherCounters counters, bool deadlines,
-                               std::function<Clock::time_point()> now)
+                               std::function<Clock::time_point()> now, const RunContext* halting)
     : settings_(settings), branches_(settings.policy.branches), errors_(errors),
       counters_(counters), deadlines_(deadlines && settings.timeout.has_value()),
       now_(std::move(now)), merger_(settings.merge, batch_rows), dead_letter_(settings.merge, 1),
-      through_(branches_, 0) {}
+      through_(branches_, 0), halting_(halting) {}
 
 GatherOperator::Pending& GatherOperator::touch(std::uint64_t id) {
     auto [it, fresh] = pending_.try_emplace(id);
@@ -100,7 +101,9 @@ Status GatherOperator::on_info(std::size_t port, const BatchInfo& info, Emitter&
 }
 
 Status GatherOperator::input_done(std::size_t port, Emitter& out) {
-    if (port < branches_)
+    if (port < branches_ && halting_ && halting_->stop_requested())
+        ended_short_ = true; // it may have left records out unrequested: they are not failures
+    else if (port < branches_)
         passed(port, kAll);
     else
         origins_ended_ = true;
@@ -128,6 +131,10 @@ Status GatherOperator::on_timer(Emitter& out) {
 }
 
 Status GatherOperator::finish(Emitter& out) {
+    // A branch ended short by a stop: the records still waiting for it come after the last
+    // checkpoint (it never passed the marker after them), so a resumed run does them again.
+    if (ended_short_)
+        std::erase_if(pending_, [](const auto& entry) { return !entry.second.verdict; });
     // Every input has ended, so every branch has answered or passed every record; what is
     // left waits for ordered output or for an original the fan-out never sent.
     for (auto& [id, p] : pending_) {

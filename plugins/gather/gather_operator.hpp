@@ -18,6 +18,10 @@
 #include <string>
 #include <vector>
 
+namespace conveyor {
+class RunContext;
+} // namespace conveyor
+
 namespace conveyor::plugins::gather {
 
 using Clock = std::chrono::steady_clock;
@@ -43,9 +47,13 @@ class GatherOperator final : public Operator {
 public:
     /// Ports 0..branches-1 are the branches, port `branches` the fan-out. `errors` applies the
     /// stage's strategy to records that fail the policy; `now` is the clock (tests pass one).
+    /// `halting`: the run in batch mode, where a graceful stop ends branches short (http.fetch
+    /// requests nothing more): the records they did not answer are then not failed but left
+    /// for `--resume` (null: every branch's end means it has nothing more).
     GatherOperator(const GatherSettings& settings, std::size_t batch_rows, StageErrors* errors,
                    GatherCounters counters, bool deadlines,
-                   std::function<Clock::time_point()> now = &Clock::now);
+                   std::function<Clock::time_point()> now = &Clock::now,
+                   const RunContext* halting = nullptr);
 
     Status push(std::size_t port, Batch&& batch, Emitter& out) override;
     Status input_done(std::size_t port, Emitter& out) override;
@@ -96,6 +104,8 @@ private:
     std::vector<std::uint64_t> through_; ///< per branch: nothing more for ids up to this
     std::vector<std::uint64_t> decided_; ///< ids decided, not yet settled (in order of deciding)
     bool origins_ended_ = false;
+    const RunContext* halting_;
+    bool ended_short_ = false;        ///< a branch ended after a stop request (see the constructor)
     std::uint64_t next_in_order_ = 1; ///< ordered: the next id to emit
     using Deadline = std::pair<Clock::time_point, std::uint64_t>;
     std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_at_;

@@ -108,8 +108,9 @@ public:
             counters.timed_out =
                 &extra.counter(kName, kHelp, {{"outcome", "timed_out"}}, obs::ShownIn::Summary);
         }
-        auto op = std::make_unique<GatherOperator>(settings_, ctx.batch_size, ctx.errors, counters,
-                                                   !ctx.inputs_complete);
+        auto op = std::make_unique<GatherOperator>(
+            settings_, ctx.batch_size, ctx.errors, counters, !ctx.inputs_complete, &Clock::now,
+            ctx.mode == ExecutionMode::Batch ? ctx.run : nullptr);
         SchemaRef schema;
         if (settings_.merge.mode == MergeMode::Nest) {
             std::vector<std::string> fields(settings_.merge.names->begin(),

@@ -212,22 +212,33 @@ asio::awaitable<Status> drive_source(Node& node, SourceOperator& op, StageOutput
 /// A gather's edge from its fan-out (a port beyond its `inputs`) is never held: its records
 /// only tell the gather what left the fan-out, and the gather must hear of that fan-out's end
 /// while a slow branch still holds back its own marker.
+/// An input that ends after a graceful stop was requested may have ended short (an http.fetch
+/// in batch mode stops requesting and passes neither the records it left out nor the marker
+/// after them): it aligns nothing, and the stage takes no more checkpoints, so that the last
+/// one lies before the records that input never brought and `--resume` does them again.
 class OperatorMarkers {
 public:
-    explicit OperatorMarkers(Node& node)
-        : node_(node), passed_(node.producers.size(), 0), ended_(node.producers.size(), false),
-          holdable_(node.spec->inputs.size()) {}
+    OperatorMarkers(Node& node, const RunContext& run)
+        : node_(node), run_(run), passed_(node.producers.size(), 0),
+          ended_(node.producers.size(), false), holdable_(node.spec->inputs.size()) {}
 
     /// A marker arrived on `port`: true when it completes checkpoint `id` (call take()).
     bool arrived(std::size_t port, std::uint64_t id, StreamInput& in) {
         passed_[port] = std::max(passed_[port], id);
+        if (ended_short_) return false;
         if (aligned(id)) return true;
         if (port < holdable_) in.hold(port, true);
         return false;
     }
     /// `port` ended: the checkpoint now complete, if any (0: none).
-    std::uint64_t port_ended(std::size_t port) {
+    std::uint64_t port_ended(std::size_t port, StreamInput& in) {
         ended_[port] = true;
+        if (run_.stop_requested() && !ended_short_) {
+            ended_short_ = true;
+            for (std::size_t p = 0; p < holdable_; ++p) // no marker waits for alignment now
+                if (!ended_[p]) in.hold(p, false);
+        }
+        if (ended_short_) return 0;
         for (std::size_t p = 0; p < passed_.size(); ++p)
             if (!ended_[p] && passed_[p] > emitted_ && aligned(passed_[p])) return passed_[p];
         return 0;
@@ -258,6 +269,8 @@ private:
     }
 
     Node& node_;
+    const RunContext& run_;
+    bool ended_short_ = false; ///< an input ended after a stop request: no more checkpoints
     std::vector<std::uint64_t> passed_; ///< per input: the last marker it brought
     std::vector<bool> ended_;
     std::size_t holdable_; ///< ports below this one are held at a marker
@@ -268,7 +281,7 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
                                        RunContext& run, std::string_view& why) {
     StageMetrics& m = *node.metrics;
     CollectingEmitter em;
-    OperatorMarkers markers(node);
+    OperatorMarkers markers(node, run);
     for (;;) {
         m.set_state(StageState::WaitingForInput);
         std::optional<InputEvent> ev;
@@ -328,7 +341,7 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
         if (marker != 0)
             complete = markers.arrived(ev->port, marker, in) ? marker : 0;
         else if (!ev->batch)
-            complete = markers.port_ended(ev->port);
+            complete = markers.port_ended(ev->port, in);
         if (complete != 0) {
             if (Status t = markers.take(complete, op, in, batches); !t)
                 co_return std::move(t).error().in_stage(node.id());
