@@ -31,8 +31,11 @@ struct Output {
     std::vector<std::string> parts; ///< in shard order, checked
     std::uint64_t records = 0;
     const StageSpec* sink = nullptr;
-    /// The stage feeding the sink when the parts hold partial results to combine.
+    /// The stage feeding the sink when the parts hold results to combine, and the stages
+    /// (TOML) that combine them.
     const StageSpec* partial = nullptr;
+    std::string combine;
+    bool whole = false; ///< the parts' results are whole (hash): combining only orders them
 };
 
 std::vector<Output> outputs_of(const PipelineSpec& p) {
@@ -45,9 +48,14 @@ std::vector<Output> outputs_of(const PipelineSpec& p) {
         o.stage = st.id;
         o.sink = &st;
         const StageSpec* from = st.inputs.size() == 1 ? p.find_stage(st.inputs[0]) : nullptr;
-        if (from && from->descriptor && from->descriptor->combine_shards &&
-            p.global.partition != Partition::Hash)
-            o.partial = from;
+        if (from && from->descriptor) {
+            const FunctionDescriptor& fn = *from->descriptor;
+            const bool hash = p.global.partition == Partition::Hash;
+            if (!hash && fn.combine_shards) o.combine = fn.combine_shards(from->config);
+            if (hash && fn.combine_hash_shards) o.combine = fn.combine_hash_shards(from->config);
+            if (!o.combine.empty()) o.partial = from;
+            o.whole = hash;
+        }
         o.target = path->as_string();
         const OptionValue* headers = st.config.find("headers");
         o.csv_header =
@@ -147,8 +155,9 @@ std::string partials_source(const Output& o, const std::string& path) {
                        o.sink->function == "json.write" ? "json.read" : "csv.read", config);
 }
 
-/// Partial results (partition = "rows" or "files" into a group-by): the parts put together, read
-/// back, combined by the producing stage's combine_shards stages and written by the sink itself.
+/// Partial results (partition = "rows" or "files" into a group-by), or whole ones that need
+/// merging (a sorted group-by under "hash"): the parts put together, read back, combined by the
+/// producing stage's combine_shards (combine_hash_shards) stages and written by the sink itself.
 Status combine(const Output& o) {
     if (o.sink->function == "csv.write" && !o.csv_header)
         return fail(ErrorKind::Config,
@@ -158,8 +167,7 @@ Status combine(const Output& o) {
     Output together = o;
     together.target = partials_path(o.target);
     CONVEYOR_TRY(concatenate(together));
-    const std::string text = "[global]\n" + partials_source(o, together.target) +
-                             o.partial->descriptor->combine_shards(o.partial->config);
+    const std::string text = "[global]\n" + partials_source(o, together.target) + o.combine;
     LoadResult loaded = load_pipeline_text(text, "finalize of " + o.target, builtin_registry());
     Status outcome;
     if (!loaded.pipeline) {
@@ -215,7 +223,7 @@ int finalize_outputs(const PipelineSpec& p, std::optional<std::uint32_t> shards,
             n = counts.front();
         }
         if (Status s = check_parts(o, n); !s) return report(s.error());
-        if (o.partial && keep_parts)
+        if (o.partial && !o.whole && keep_parts)
             return report(Error(ErrorKind::Config,
                                 fmt::format("the parts hold partial results of '{}' that only "
                                             "finalize without --keep-parts combines",

@@ -470,6 +470,9 @@ std::unique_ptr<Stage> build_groupby(BuildContext& ctx, const GroupByOptions& o)
         spec.aggregations.push_back(std::move(*a));
     }
     if (emits_partials(ctx.global()) && !make_partial(ctx, o.by, spec.aggregations)) return nullptr;
+    if (emits_sorted_parts(ctx.global(), o.sorted) &&
+        !check_sorted_parts(ctx, o.by, spec.aggregations))
+        return nullptr;
     if (!finish_spec(ctx, spec)) return nullptr;
     return std::make_unique<GroupByStage>(std::move(spec));
 }
@@ -487,6 +490,22 @@ std::string combine_groupby(const Options& options) {
             if (auto a = read_aggregation(ctx, o.aggregations.as_list()[i], i))
                 aggs.push_back(std::move(*a));
     return combine_stages_toml(o.by, aggs, o.sorted);
+}
+
+/// FunctionDescriptor::combine_hash_shards: under partition = "hash" each shard's groups are
+/// whole; with sorted = true finalize merges them into the single run's key order.
+std::string combine_groupby_hash(const Options& options) {
+    const GroupByOptions o = groupby_options().fill(options);
+    if (!o.sorted) return {};
+    Diagnostics ignored;
+    const GlobalSpec global;
+    BuildContext ctx("combine", options, global, ignored);
+    std::vector<Aggregation> aggs;
+    if (o.aggregations.is_list())
+        for (std::size_t i = 0; i < o.aggregations.as_list().size(); ++i)
+            if (auto a = read_aggregation(ctx, o.aggregations.as_list()[i], i))
+                aggs.push_back(std::move(*a));
+    return combine_sorted_toml(o.by, aggs);
 }
 
 struct ReduceOptions {
@@ -549,6 +568,7 @@ FunctionDescriptor groupby_apply() {
     fn.needs_whole_input = true;
     fn.shard_key_options = {"by"};
     fn.combine_shards = combine_groupby;
+    fn.combine_hash_shards = combine_groupby_hash;
     fn.factory = bind_options(groupby_options(), build_groupby);
     return fn;
 }

@@ -2,6 +2,7 @@
 
 #include "conveyor/stage/build_context.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace conveyor::plugins::groupby {
@@ -67,6 +68,38 @@ bool make_partial(BuildContext& ctx, const std::vector<std::string>& keys,
     for (Aggregation& c : counts)
         aggs.push_back(std::move(c));
     return true;
+}
+
+bool check_sorted_parts(BuildContext& ctx, const std::vector<std::string>& keys,
+                        const std::vector<Aggregation>& aggs) {
+    std::vector<std::string> names = keys;
+    for (const Aggregation& a : aggs)
+        names.push_back(a.output);
+    for (const std::string& n : names)
+        if (!plain_name(n)) {
+            ctx.error(keys.end() != std::find(keys.begin(), keys.end(), n) ? "by" : "aggregations",
+                      fmt::format("in a sharded run with partition = \"hash\" and sorted = true, "
+                                  "finalize merges the shards' groups into one key order by "
+                                  "their field names, which must be plain ('{}' is not): name "
+                                  "it with output_column, or sort the finalized output",
+                                  n));
+            return false;
+        }
+    return true;
+}
+
+std::string combine_sorted_toml(const std::vector<std::string>& keys,
+                                const std::vector<Aggregation>& aggs) {
+    std::string by;
+    for (const std::string& k : keys)
+        by += (by.empty() ? "" : ", ") + quoted(k);
+    std::string list;
+    for (const Aggregation& a : aggs)
+        list += "  " + aggregation(a.output, "first", a.output) + ",\n";
+    return fmt::format("[[stages]]\nid = \"combined\"\nfunction = \"groupby.apply\"\n"
+                       "inputs = [\"partials\"]\n[stages.config]\nby = [{}]\nsorted = true\n"
+                       "aggregations = [\n{}]\n",
+                       by, list);
 }
 
 std::string combine_stages_toml(const std::vector<std::string>& keys,

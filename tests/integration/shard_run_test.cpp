@@ -192,6 +192,53 @@ TEST_F(ShardRun, GroupByOverRowShardsIsCombinedByFinalizeIntoTheSingleRunsFile) 
     EXPECT_EQ(test::read_file(dir_.file("local.ndjson")), expected);
 }
 
+TEST_F(ShardRun, SortedGroupByHashedOnItsKeyIsMergedByFinalizeIntoTheSingleRunsFile) {
+    // Each hash shard's groups are whole but sorted on their own; put together in shard order
+    // they were out of key order (exit 0). Keys include a null (empty) customer.
+    const std::string in =
+        dir_.write("nulls.csv", test::orders_csv(3000) + "3000,,5,plain\n3001,,7,plain\n");
+    auto toml = [&](const std::string& sink, const std::string& out, const std::string& global,
+                    const std::string& between = "") {
+        const std::string into = between.empty() ? "\"g\"" : "\"m\"";
+        return "[global]\n" + global +
+               test::stage_toml("read", "csv.read", "", "path = \"" + in + "\"") +
+               test::stage_toml("g", "groupby.apply", "\"read\"",
+                                "by = [\"customer\"]\nsorted = true\naggregations = [{ operation "
+                                "= \"count\", output_column = \"n\" }, { column = \"amount\", "
+                                "operation = \"median\", output_column = \"med\" }, { column = "
+                                "\"note\", operation = \"count_distinct\", output_column = "
+                                "\"notes\" }]") +
+               between + test::stage_toml("write", sink, into, "path = \"" + out + "\"");
+    };
+    const std::string hashed = "partition = \"hash\"\npartition_key = \"customer\"\n";
+    for (const auto& [sink, ext] : {std::pair{"csv.write", ".csv"}, {"json.write", ".ndjson"}}) {
+        SCOPED_TRACE(sink);
+        const std::string one = dir_.file("one" + std::string(ext));
+        const std::string expected = single(toml(sink, one, ""), one);
+        const std::string out = dir_.file("sorted" + std::string(ext));
+        const std::string file = dir_.write("p.toml", toml(sink, out, hashed));
+        const test::ProcessResult r = test::run_shards(file, 4);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        const test::ProcessResult f = run_conveyor({"finalize", file});
+        ASSERT_EQ(f.exit_code, 0) << f.err;
+        EXPECT_EQ(test::read_file(out), expected) << "byte for byte, in key order";
+    }
+    // The local backend finalizes the same way.
+    const std::string file =
+        dir_.write("l.toml", toml("json.write", dir_.file("local.ndjson"),
+                                  hashed + "backend = \"local\"\nprocesses = 3\n"));
+    const test::ProcessResult r = run_conveyor({"run", file, "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir_.file("local.ndjson")), test::read_file(dir_.file("one.ndjson")));
+    // Only the file the group-by writes is merged: a stage between them is refused at load.
+    const std::string between = dir_.write(
+        "b.toml", toml("json.write", dir_.file("b.ndjson"), hashed,
+                       test::stage_toml("m", "map.apply", "\"g\"", "columns = { k = \"n * 2\" }")));
+    const test::ProcessResult b = run_conveyor({"run", between, "--shard", "0/2"});
+    EXPECT_EQ(b.exit_code, 78) << b.err;
+    EXPECT_THAT(b.err, HasSubstr("groups sorted per shard that finalize merges"));
+}
+
 TEST_F(ShardRun, SortOverRowShardsIsSortedAgainByFinalizeIntoTheSingleRunsFile) {
     // Many equal amounts: the stable order of equal keys must survive the shards.
     auto toml = [&](const std::string& sink, const std::string& out) {

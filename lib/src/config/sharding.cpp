@@ -66,20 +66,29 @@ void check_sink(LoadContext& ctx, const StageSpec& st) {
                   "placeholders (one file per value) cannot be (use a fixed path)");
 }
 
-/// A stage whose partial results finalize combines (partition = "rows"): its output must go
-/// straight into file sinks, whose parts finalize reads.
+/// A stage whose partial results finalize combines (partition = "rows"), or whose whole results
+/// it merges into one order ("hash", combine_hash_shards): its output must go straight into
+/// file sinks, whose parts finalize reads.
 void check_combined(LoadContext& ctx, const PipelineSpec& spec, const StageSpec& st) {
+    const bool hash = spec.global.partition == Partition::Hash;
     for (const StageSpec& consumer : spec.stages) {
         if (std::find(consumer.inputs.begin(), consumer.inputs.end(), st.id) ==
             consumer.inputs.end())
             continue;
         if (consumer.descriptor && consumer.descriptor->writes_files) continue;
         ctx.error(consumer.where, consumer.id,
-                  fmt::format("in a sharded run with partition = \"rows\", {} '{}' emits "
-                              "partial results that finalize combines from the parts of the "
-                              "file it writes: its output must go straight to csv.write or "
-                              "json.write, not to {} (or use partition = \"hash\" on its key)",
-                              st.function, st.id, consumer.function));
+                  hash ? fmt::format("in a sharded run with partition = \"hash\", {} '{}' "
+                                     "emits groups sorted per shard that finalize merges into "
+                                     "one order from the parts of the file it writes: its "
+                                     "output must go straight to csv.write or json.write, not "
+                                     "to {} (or leave out sorted = true)",
+                                     st.function, st.id, consumer.function)
+                       : fmt::format("in a sharded run with partition = \"rows\", {} '{}' emits "
+                                     "partial results that finalize combines from the parts of "
+                                     "the file it writes: its output must go straight to "
+                                     "csv.write or json.write, not to {} (or use partition = "
+                                     "\"hash\" on its key)",
+                                     st.function, st.id, consumer.function));
     }
 }
 
@@ -111,6 +120,8 @@ void check_whole_input(LoadContext& ctx, const PipelineSpec& spec, const StageSp
         }
         return;
     }
+    if (fn.combine_hash_shards && !fn.combine_hash_shards(st.config).empty())
+        check_combined(ctx, spec, st);
     if (fn.shard_key_options.empty()) {
         ctx.error(st.where, st.id,
                   fmt::format("{} needs its whole input, and a sharded run gives it a share: "

@@ -82,6 +82,12 @@ struct FunctionDescriptor {
     /// partition = "files", whose shards read files from all over the list, or with their own
     /// partition = "hash" (sort: equal keys would leave their input order).
     bool combine_needs_input_order = false;
+    /// Under partition = "hash" each shard's results are whole and finalize puts the parts
+    /// together in shard order, unless this gives (for the stage's options) the TOML of stages
+    /// as for combine_shards to run over them: a group-by with sorted = true has its groups
+    /// sorted per part, and only a merge across the parts gives the single run's order. Empty
+    /// text (or unset): the parts are concatenated.
+    std::function<std::string(const Options&)> combine_hash_shards;
     StageFactory factory;
     std::string plugin; ///< filled in by Registry::add
 
