@@ -69,7 +69,10 @@ asio::awaitable<Status> FetchRun::run(StreamInput& in, StreamOutput& out) {
     // stop the requests in flight instead of waiting for a slow server.
     out.on_unwanted([weak, ex = ex_] {
         asio::post(ex, [weak] {
-            if (auto self = weak.lock()) self->stop();
+            if (auto self = weak.lock()) {
+                self->unwanted_ = true;
+                self->stop();
+            }
         });
     });
 
@@ -92,6 +95,13 @@ asio::awaitable<Status> FetchRun::run(StreamInput& in, StreamOutput& out) {
         spdlog::warn("stage '{}': stopped before requesting {} record{} it was given; the "
                      "run's last checkpoint comes before them, so --resume requests them",
                      stage_id_, left_out_, left_out_ == 1 ? "" : "s");
+    // Records whose answers nobody wanted any more were not passed on by choice, as a sink's
+    // limit does: filtered, so that in = out + filtered + failed still holds.
+    if (unwanted_ && !fatal_ && !(run_ && run_->cancelled())) {
+        const std::uint64_t n = unfinished();
+        if (metrics_) metrics_->records_filtered.fetch_add(n, std::memory_order_relaxed);
+        disposed_ += n;
+    }
     publish_pending();
     if (fatal_) co_return *fatal_;
     co_return Status{};

@@ -97,6 +97,7 @@ private:
     std::size_t tasks_ = 0;   ///< run_job coroutines running
     bool reader_running_ = false;
     bool stopping_ = false;
+    bool unwanted_ = false; ///< the consumer needs no more answers (a gather let every record go)
     std::uint64_t received_ = 0; ///< records taken from the input
     std::uint64_t disposed_ = 0; ///< records dropped, dead-lettered or failed (not emitted)
     std::uint64_t left_out_ = 0; ///< records never requested because of a stop (halted())
