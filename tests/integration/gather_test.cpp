@@ -275,6 +275,35 @@ TEST_P(GatherLocalTest, ARecordABranchDropsCountsAsFailedForIt) {
     }
 }
 
+/// Branches that are a route's outputs: the route emits each input batch as one batch per
+/// output, and numbered there records came out of an ordered gather output by output (all the
+/// odd ids of a batch, then the even ones). Its input's order is the order.
+TEST_P(GatherLocalTest, BranchesOfARoutesOutputsComeOutInInputOrder) {
+    test::TempDir dir;
+    dir.write("items.csv", test::items_csv(5000));
+    const std::string p = dir.write(
+        "p.toml",
+        "[global]\nexecutor = \"" + GetParam() +
+            "\"\nchannel_buffer_size = 64\ncheckpoint_interval = 100\nstate_dir = \"state\"\n" +
+            stage_toml("items", "csv.read", "", "path = \"items.csv\"") +
+            stage_toml("r", "route.apply", "\"items\"", "routes = { odd = \"id % 2 == 1\" }") +
+            stage_toml("odd", "map.apply", "\"r.odd\"", "columns = { odd = \"true\" }") +
+            stage_toml("even", "map.apply", "\"r.unmatched\"", "columns = { odd = \"false\" }") +
+            stage_toml("joined", "gather.apply", "\"odd\", \"even\"",
+                       "policy = \"any\"\nmerge = \"flat\"\nordered = true") +
+            stage_toml("out", "csv.write", "\"joined\"", "path = \"out.csv\""));
+    test::ProcessOptions opts;
+    opts.cwd = dir.path();
+    auto r = run_conveyor({"run", p, "-q"}, opts);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto lines = lines_of(test::read_file(dir.file("out.csv")));
+    ASSERT_EQ(lines.size(), 5001u);
+    EXPECT_EQ(lines[0], "id,name,odd");
+    for (int i = 1; i <= 5000; ++i)
+        ASSERT_EQ(lines[static_cast<std::size_t>(i)],
+                  std::to_string(i) + ",n" + std::to_string(i) + (i % 2 == 1 ? ",true" : ",false"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Executors, GatherLocalTest, ::testing::Values("dag", "channel", "async"));
 
 /// items (240 rows) -> two http.fetch branches -> gather (all, ordered) -> out/g.jsonl, with a

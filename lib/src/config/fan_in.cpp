@@ -38,13 +38,32 @@ FanOut find_fan_out(std::span<const FanInNode> nodes, std::size_t gather) {
     for (std::size_t p : g.producers)
         chains.push_back(lineage_chain(nodes, p));
     if (chains.empty()) return out;
+    // Whether branch k reads `stage` (at `pos` in its chain) through a named output.
+    auto through_named_output = [&](std::size_t k, std::size_t pos) {
+        const FanInNode& reader = pos == 0 ? g : nodes[chains[k][pos - 1]];
+        const std::size_t port = pos == 0 ? k : 0;
+        return port < reader.outputs.size() && !reader.outputs[port].empty();
+    };
     // The fan-out: the stage nearest the gather on the first branch that every other branch
-    // reaches too.
-    for (std::size_t candidate : chains.front()) {
+    // reaches too. When branches read it through named outputs (route.apply's), it emits each
+    // input batch as one batch per output, so records would be numbered output by output: the
+    // fan-out is then the stage before it, if the lineage goes on there, so that `ordered`
+    // means the input's order.
+    for (std::size_t i = 0; i < chains.front().size(); ++i) {
+        const std::size_t candidate = chains.front()[i];
         const bool common = std::all_of(chains.begin(), chains.end(), [&](const auto& c) {
             return std::find(c.begin(), c.end(), candidate) != c.end();
         });
         if (!common) continue;
+        bool named = false;
+        for (std::size_t k = 0; k < chains.size(); ++k) {
+            const auto at = std::find(chains[k].begin(), chains[k].end(), candidate);
+            named =
+                named || through_named_output(k, static_cast<std::size_t>(at - chains[k].begin()));
+        }
+        // Past the candidate every chain goes the same way (one producer each), so the next
+        // stage of the first chain is common to all.
+        if (named && i + 1 < chains.front().size()) continue;
         out.stage = candidate;
         for (const auto& c : chains)
             out.branches.emplace_back(c.begin(), std::find(c.begin(), c.end(), candidate));

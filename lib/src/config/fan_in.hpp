@@ -20,6 +20,7 @@ struct FanInNode {
     std::string id;
     const FunctionDescriptor* fn = nullptr; ///< null when the function is unknown
     std::vector<std::size_t> producers;     ///< per input, the producing stage's index
+    std::vector<std::string> outputs;       ///< per input, the named output read ("" = main)
 };
 
 /// The fan-out of gather stage `gather`'s branches, or why there is none.

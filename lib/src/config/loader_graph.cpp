@@ -150,8 +150,10 @@ void Loader::check_gathers() {
         const StageDraft& s = stages_[i];
         nodes[i].id = s.id;
         nodes[i].fn = s.descriptor;
-        for (const StageDraft::Input& in : s.inputs)
+        for (const StageDraft::Input& in : s.inputs) {
             nodes[i].producers.push_back(in.producer);
+            nodes[i].outputs.push_back(in.output);
+        }
         any = any || (s.descriptor && s.descriptor->gathers);
     }
     if (!any) return;
