@@ -1,6 +1,7 @@
 #include "commands.hpp"
 
 #include "conveyor/config/section_options.hpp"
+#include "conveyor/core/duration_text.hpp"
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/exec/probe.hpp"
 #include "conveyor/expr/expression.hpp"
@@ -17,28 +18,12 @@
 namespace conveyor::cli {
 
 std::optional<double> parse_duration_seconds(const std::string& text) {
-    std::size_t used = 0;
-    double v = 0;
-    try {
-        v = std::stod(text, &used);
-    } catch (const std::exception&) {
-        return std::nullopt;
-    }
-    const std::string unit = text.substr(used);
-    double factor = 0;
-    if (unit.empty() || unit == "s")
-        factor = 1;
-    else if (unit == "ms")
-        factor = 0.001;
-    else if (unit == "m" || unit == "min")
-        factor = 60;
-    else if (unit == "h")
-        factor = 3600;
+    const std::optional<double> seconds = conveyor::parse_duration_seconds(text);
     // --jitter sleeps for up to this long: beyond a day it is a typo, and far beyond, the
     // conversion to the clock's nanoseconds overflowed into no wait at all.
     constexpr double kMaxSeconds = 24 * 3600;
-    if (factor == 0 || !std::isfinite(v) || v < 0 || v * factor > kMaxSeconds) return std::nullopt;
-    return v * factor;
+    if (!seconds || *seconds > kMaxSeconds) return std::nullopt;
+    return seconds;
 }
 
 int cmd_graph(const GraphArgs& args) {

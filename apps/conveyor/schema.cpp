@@ -96,6 +96,13 @@ JsonDoc option_schema(const OptionSpec& o) {
     case OptionType::Float:
         s = Obj{{"type", "number"}};
         bounds(s);
+        if (o.unit == OptionUnit::Seconds) {
+            // Or a duration with its unit ("30s", "5m", "500ms").
+            JsonDoc any = JsonDoc::array();
+            any.push(std::move(s));
+            any.push(Obj{{"type", "string"}, {"pattern", "^[0-9.]+(ms|s|m|min|h|d)?$"}});
+            s = Obj{{"anyOf", std::move(any)}};
+        }
         break;
     case OptionType::String:
         s = o.choices.empty() ? string_type(o.min_length) : choice(o.choices);

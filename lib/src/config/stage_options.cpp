@@ -1,5 +1,6 @@
 #include "stage_options.hpp"
 
+#include "conveyor/core/duration_text.hpp"
 #include "conveyor/core/suggest.hpp"
 #include "sections.hpp"
 
@@ -46,7 +47,9 @@ public:
             return OptionValue(v);
         }
         case OptionType::Float: {
-            const std::optional<double> n = ctx_.number_of(node);
+            std::optional<double> n = ctx_.number_of(node);
+            if (!n && spec_.unit == OptionUnit::Seconds && node.is_string())
+                n = parse_duration_seconds(node.as_string()->get()); // "30s", "5m", "500ms"
             if (!n) return type_error(node);
             const double v = *n;
             if (!std::isfinite(v)) {

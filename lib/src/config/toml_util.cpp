@@ -1,6 +1,7 @@
 #include "toml_util.hpp"
 
 #include "conveyor/config/limits.hpp"
+#include "conveyor/core/duration_text.hpp"
 #include "conveyor/core/suggest.hpp"
 
 #include <algorithm>
@@ -244,9 +245,12 @@ std::optional<std::int64_t> read_int(LoadContext& ctx, const toml::node& node,
 
 std::optional<double> read_seconds(LoadContext& ctx, const toml::node& node, std::string_view what,
                                    bool allow_zero, std::string_view stage) {
-    const std::optional<double> n = ctx.number_of(node);
+    std::optional<double> n = ctx.number_of(node);
+    // Or a duration with its unit, as --jitter takes it: "30s", "5m", "1h", "500ms".
+    if (!n && node.is_string()) n = parse_duration_seconds(node.as_string()->get());
     if (!n) {
-        type_error(ctx, node, what, "a number of seconds", stage);
+        type_error(ctx, node, what,
+                   "a number of seconds or a duration such as \"30s\", \"5m\" or \"1h\"", stage);
         return std::nullopt;
     }
     const double v = *n;

@@ -112,5 +112,41 @@ path = "out.txt"
     EXPECT_EQ(p.error_handling.dead_letter_path, "dead.jsonl");
 }
 
+TEST(SectionOptions, DurationsInSecondsAlsoTakeTextWithAUnit) {
+    Registry registry;
+    test::register_test_functions(registry);
+    auto load = [&](const std::string& lines) {
+        return load_pipeline_text("[global]\n" + lines + R"(
+[[stages]]
+id = "src"
+function = "test.source"
+[[stages]]
+id = "out"
+function = "test.sink"
+inputs = ["src"]
+[stages.config]
+path = "out.txt"
+)",
+                                  "p.toml", registry, {});
+    };
+    LoadResult r = load("timeout_seconds = \"30s\"\nshutdown_timeout_seconds = \"500ms\"\n"
+                        "[error_handling]\nretry_delay_seconds = \"2m\"\n"
+                        "max_retry_delay_seconds = \"1h\"");
+    ASSERT_TRUE(r.pipeline) << r.diagnostics.to_string();
+    ASSERT_TRUE(r.pipeline->global.timeout_seconds);
+    EXPECT_DOUBLE_EQ(*r.pipeline->global.timeout_seconds, 30.0);
+    EXPECT_DOUBLE_EQ(r.pipeline->global.shutdown_timeout_seconds, 0.5);
+    EXPECT_DOUBLE_EQ(r.pipeline->error_handling.retry_delay_seconds, 120.0);
+    EXPECT_DOUBLE_EQ(r.pipeline->error_handling.max_retry_delay_seconds, 3600.0);
+    // A unit it does not know, and bounds as for numbers.
+    LoadResult bad = load("timeout_seconds = \"2y\"");
+    EXPECT_FALSE(bad.pipeline);
+    EXPECT_EQ(bad.diagnostics.to_string(),
+              "p.toml:2:19: error: [global] timeout_seconds must be a number of seconds or a "
+              "duration such as \"30s\", \"5m\" or \"1h\", not string \"2y\"\n");
+    LoadResult zero = load("timeout_seconds = \"0s\"");
+    EXPECT_FALSE(zero.pipeline);
+}
+
 } // namespace
 } // namespace conveyor
