@@ -161,7 +161,12 @@ Status CsvReadOperator::start() {
 }
 
 Result<bool> CsvReadOperator::next(Emitter& out) {
-    if (!started_) CONVEYOR_TRY(start());
+    if (!started_) {
+        // The schema was not known at open (a pipe, a followed file): until a record shows
+        // it, the first batch does.
+        CONVEYOR_TRY(start());
+        show_schema_ = schema_->size() > 0;
+    }
     if (done_) return false;
     if (pool_) return next_chunked(out);
     return next_serial(out);
@@ -251,7 +256,10 @@ Result<bool> CsvReadOperator::next_serial(Emitter& out, bool stretch) {
     consumed_mark_ = consumed;
     records_ += batch.rows();
     emitted_up_to(consumed, reader_.next_line());
-    if (!batch.empty()) out.emit(std::move(batch));
+    if (std::exchange(show_schema_, false) || !batch.empty()) {
+        if (batch.empty()) batch.set_shows_schema();
+        out.emit(std::move(batch));
+    }
     if (done_) CONVEYOR_TRY(end_of_input());
     return !done_;
 }

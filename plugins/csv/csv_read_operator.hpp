@@ -81,6 +81,9 @@ private:
     StageErrors* errors_;
     std::shared_ptr<CsvFollowState> follow_;
     bool started_ = false;
+    /// start() ran in next(): the first batch shows the schema even with no records
+    /// (Batch::shows_schema).
+    bool show_schema_ = false;
     SchemaRef schema_;
     std::size_t width_ = 0;
     std::optional<Batch> pending_;

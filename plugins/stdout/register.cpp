@@ -180,7 +180,8 @@ private:
             const std::size_t past = batch.rows() > left_ ? batch.rows() - left_ : 0;
             if (metrics_ && past > 0)
                 metrics_->records_filtered.fetch_add(past, std::memory_order_relaxed);
-            if (left_ == 0) return {};
+            // A batch of no records still goes in: it may show the header (Batch::shows_schema).
+            if (left_ == 0 && !batch.empty()) return {};
             if (past > 0) batch.truncate(left_);
             left_ -= batch.rows();
             return inner_->push(port, std::move(batch), out);

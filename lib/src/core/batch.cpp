@@ -24,6 +24,7 @@ Batch Batch::clone() {
     b.payload_bytes_ = payload_bytes_;
     b.checkpoint_ = checkpoint_;
     b.output_ = output_;
+    b.shows_schema_ = shows_schema_;
     b.infos_ = infos_;
     b.lineage_ = lineage_;
     return b;

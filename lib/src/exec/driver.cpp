@@ -321,12 +321,16 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
         std::vector<BatchInfo> infos;
         if (ev->batch) infos = ev->batch->take_infos();
         Status s;
-        if (!((marker != 0 || !infos.empty()) && ev->batch->empty())) {
+        if (!((marker != 0 || !infos.empty()) && ev->batch->empty() &&
+              !ev->batch->shows_schema())) {
             BusyTimer t(m);
             if (ev->batch) {
                 m.records_in.fetch_add(ev->batch->rows(), std::memory_order_relaxed);
                 m.batches_in.fetch_add(1, std::memory_order_relaxed);
+                // What the stage makes of a batch showing a schema shows its own.
+                em.keep_empty(ev->batch->shows_schema());
                 s = op.push(ev->port, std::move(*ev->batch), em);
+                em.keep_empty(false);
                 if (s) count_sink_output(node, m);
             } else {
                 s = op.input_done(ev->port, em);

@@ -102,6 +102,16 @@ public:
         return b;
     }
 
+    /// A batch without records that shows its consumers the schema of records that did not
+    /// come: a source that learned its fields only after open (a CSV header read from a pipe)
+    /// and then reached the end of its input emits one, so that a sink writes a header with no
+    /// rows as it does when the schema is known at open (OpenedStage::initial_schema). The
+    /// executor keeps it where it drops other empty batches, and keeps what a stage emits
+    /// with no records for it (CollectingEmitter), so the fields a transform makes of it
+    /// travel on.
+    [[nodiscard]] bool shows_schema() const noexcept { return shows_schema_ && rows_ == 0; }
+    void set_shows_schema() noexcept { shows_schema_ = true; }
+
     /// The metadata that follows this batch's records, in order.
     [[nodiscard]] const std::vector<BatchInfo>& infos() const noexcept { return infos_; }
     void add_info(BatchInfo info) { infos_.push_back(std::move(info)); }
@@ -214,6 +224,7 @@ private:
     std::size_t payload_bytes_ = 0;
     std::uint64_t checkpoint_ = 0;
     std::uint32_t output_ = 0;
+    bool shows_schema_ = false;
     std::vector<BatchInfo> infos_;
     std::vector<std::uint64_t> lineage_; ///< empty, or one id per row
 };

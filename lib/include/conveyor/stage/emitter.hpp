@@ -26,9 +26,18 @@ public:
 /// An Emitter that keeps what it is given, in order.
 class CollectingEmitter final : public Emitter {
 public:
+    /// An empty batch is dropped unless it carries metadata or shows a schema
+    /// (Batch::shows_schema), or the stage is handling such a batch (keep_empty): what it
+    /// emits with no records then shows the schema of its output.
     void emit(Batch&& batch) override {
-        if (!batch.empty() || !batch.infos().empty()) batches_.push_back(std::move(batch));
+        if (batch.empty() && batch.infos().empty() && !batch.shows_schema()) {
+            if (!keep_empty_ || !batch.schema_ref()) return;
+            batch.set_shows_schema();
+        }
+        batches_.push_back(std::move(batch));
     }
+    /// While set, empty batches with a schema are kept as showing it (see emit).
+    void keep_empty(bool on) noexcept { keep_empty_ = on; }
     [[nodiscard]] bool empty() const noexcept { return batches_.empty(); }
     /// Records emitted and not yet taken.
     [[nodiscard]] std::size_t rows() const noexcept {
@@ -41,6 +50,7 @@ public:
 
 private:
     std::vector<Batch> batches_;
+    bool keep_empty_ = false;
 };
 
 } // namespace conveyor
