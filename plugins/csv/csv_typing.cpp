@@ -27,7 +27,8 @@ NumberShape classify_number(std::string_view text, std::int64_t* as_int) noexcep
     if (p == end) return NumberShape::None;
     const bool negative = *p == '-';
     if (negative && ++p == end) return NumberShape::None;
-    if (!is_digit(*p)) return NumberShape::None;
+    // ".5" has no digit before the point (as Python, pandas and DuckDB read it).
+    if (!is_digit(*p) && !(*p == '.' && p + 1 != end && is_digit(p[1]))) return NumberShape::None;
 
     const char* const int_begin = p;
     // Up to 19 digits fit in uint64 without overflow; longer runs are never an int64.
@@ -56,11 +57,10 @@ NumberShape classify_number(std::string_view text, std::int64_t* as_int) noexcep
     }
 
     if (*p == '.') {
+        // "5." has no digit after it: still the number 5 (never "." alone: see above).
         ++p;
-        const char* const frac_begin = p;
         while (p != end && is_digit(*p))
             ++p;
-        if (p == frac_begin) return NumberShape::None; // "1."
     }
     std::int64_t exponent = 0;
     if (p != end && (*p == 'e' || *p == 'E')) {

@@ -29,11 +29,12 @@ constexpr Spelling kSpellings[] = {
     {"not_null", Op::NotNull},
 };
 
-/// A string that is a plain decimal number ("100", "-2.5", "1e3", "007"): compared as a
-/// number against numeric literals.
+/// A string that is a plain decimal number ("100", "-2.5", "1e3", "007", ".5", "5."):
+/// compared as a number against numeric literals.
 std::optional<double> parse_number(std::string_view s) {
     if (s.empty()) return std::nullopt;
-    const char first = s[0] == '-' && s.size() > 1 ? s[1] : s[0];
+    const std::size_t at = s[0] == '-' && s.size() > 1 ? 1 : 0;
+    const char first = s[at] == '.' && s.size() > at + 1 ? s[at + 1] : s[at];
     if (first < '0' || first > '9') return std::nullopt;
     double d = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d);

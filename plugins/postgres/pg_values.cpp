@@ -322,9 +322,9 @@ void append_copy_field(std::string& out, const Value& v, PgColumnKind column,
         return;
     case Kind::Int:
     case Kind::Double:
-        if (column == PgColumnKind::Json && v.kind() == Kind::Double && !v.has_number_text() &&
-            !std::isfinite(v.as_double())) {
-            out += "null";
+        if (column == PgColumnKind::Json && v.kind() == Kind::Double) {
+            // Valid JSON: null when not finite, 0.5 for number text such as ".5".
+            json::append_value(out, v);
             return;
         }
         append_number(out, v);

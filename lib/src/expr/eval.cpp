@@ -20,10 +20,12 @@ constexpr std::size_t kRegexCacheLimit = 256;
 /// Zones named by fields: there are about 600, a record may name any.
 constexpr std::size_t kZoneCacheLimit = 1024;
 
-/// A plain decimal number ("42", "-2.5", "1e3", "007"), as filter.apply has always read them.
+/// A plain decimal number ("42", "-2.5", "1e3", "007", ".5", "5."), as filter.apply has
+/// always read them; never "inf", "nan" or hex.
 std::optional<Num> parse_numeric_text(std::string_view s) noexcept {
     if (s.empty()) return std::nullopt;
-    const char first = (s[0] == '-' || s[0] == '+') && s.size() > 1 ? s[1] : s[0];
+    const std::size_t at = (s[0] == '-' || s[0] == '+') && s.size() > 1 ? 1 : 0;
+    const char first = s[at] == '.' && s.size() > at + 1 ? s[at + 1] : s[at];
     if (first < '0' || first > '9') return std::nullopt;
     const std::string_view body = s[0] == '+' ? s.substr(1) : s;
     // Most numeric text is short ("1854.94", "42"): read without from_chars (the filter's

@@ -131,9 +131,12 @@ Token Lexer::number(Token& t) {
     bool decimal = false;
     while (j < s_.size() && digit(s_[j]))
         ++j;
-    // A fraction: "1.5", or ".5" (the dot first).
+    // A fraction: "1.5", ".5" (the dot first) or "5." (the dot last: not followed by a name
+    // or another dot, which would be a path).
     const bool dot = j < s_.size() && s_[j] == '.';
-    if (dot && ((j + 1 < s_.size() && digit(s_[j + 1])) || j == pos_)) {
+    const bool dot_last =
+        dot && (j + 1 >= s_.size() || (!name_start(s_[j + 1]) && s_[j + 1] != '.'));
+    if (dot && ((j + 1 < s_.size() && digit(s_[j + 1])) || j == pos_ || dot_last)) {
         decimal = true;
         ++j;
         while (j < s_.size() && digit(s_[j]))

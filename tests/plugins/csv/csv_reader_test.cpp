@@ -306,8 +306,13 @@ TEST_F(CsvRead, CommentLinesAreSkippedWithTheirLinesCounted) {
 }
 
 TEST_F(CsvRead, NumbersThatAreNotQuiteNumbersStayStrings) {
-    const SourceRun r = read("a,b,c,d,e,f\n1e999,007,+1,.5,1.,-0\n");
-    EXPECT_EQ(r.rows(), (Rows{{"s:1e999", "s:007", "s:+1", "s:.5", "s:1.", "n:-0"}}));
+    const SourceRun r = read("a,b,c,d,e,f\n1e999,007,+1,inf,0x1F,-0\n");
+    EXPECT_EQ(r.rows(), (Rows{{"s:1e999", "s:007", "s:+1", "s:inf", "s:0x1F", "n:-0"}}));
+}
+
+TEST_F(CsvRead, APointWithNoDigitOnOneSideIsANumberKeepingItsText) {
+    const SourceRun r = read("a,b,c,d\n.5,-.5,5.,\"1,50\"\n");
+    EXPECT_EQ(r.rows(), (Rows{{"n:.5", "n:-.5", "n:5.", "s:1,50"}}));
 }
 
 TEST_F(CsvRead, EmptyQuotedIsEmptyStringEmptyUnquotedIsNull) {

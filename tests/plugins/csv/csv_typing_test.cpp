@@ -33,6 +33,25 @@ TEST(CsvTyping, DecimalsKeepTheirTextWithoutCopying) {
         EXPECT_EQ(v.number_text().data(), view.data()) << "must view the input, not copy it";
     }
     EXPECT_DOUBLE_EQ(infer_value("0.0460", false).as_double(), 0.046);
+}
+
+TEST(CsvTyping, APointWithNoDigitBeforeOrAfterItIsStillADecimal) {
+    // As Python, pandas, DuckDB and Miller read them; the text is kept as written.
+    for (const auto& [text, expected] :
+         std::initializer_list<std::pair<const char*, double>>{{".5", 0.5},
+                                                               {"-.5", -0.5},
+                                                               {"5.", 5.0},
+                                                               {"-5.", -5.0},
+                                                               {"0.", 0.0},
+                                                               {".25e2", 25.0},
+                                                               {"1.e5", 1e5}}) {
+        const Value v = infer_value(text, false);
+        ASSERT_EQ(v.kind(), Kind::Double) << text;
+        ASSERT_TRUE(v.has_number_text()) << text;
+        EXPECT_EQ(v.number_text(), text);
+        EXPECT_EQ(v.as_double(), expected) << text;
+        EXPECT_EQ(classify_number(text), NumberShape::Decimal) << text;
+    }
     EXPECT_DOUBLE_EQ(infer_value("0.00001e310", false).as_double(), 1e305);
 }
 
@@ -46,10 +65,12 @@ TEST(CsvTyping, NonNumbersStayStrings) {
                              "-1e999",
                              "1.8e308",
                              "9e99999999999999999",
-                             ".5",
-                             "-.5",
-                             "1.",
-                             "1.e5",
+                             ".",
+                             "-.",
+                             ".e5",
+                             "..5",
+                             "5..",
+                             "00.5",
                              "1e",
                              "1e+",
                              "-",

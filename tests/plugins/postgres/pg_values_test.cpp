@@ -90,6 +90,20 @@ TEST(PgValues, CopyTextEscapesAndWritesListsAsArraysOrJson) {
               "{1,NULL,\"x \\\\\"y\\\\\"\"}");
     EXPECT_EQ(copy_field("[1,{\"a\":2}]", PgColumnKind::Plain), "[1,{\"a\":2}]");
     EXPECT_EQ(copy_field("{\"a\":\"t\\tb\"}", PgColumnKind::Json), "{\"a\":\"t\\\\tb\"}");
+
+    // Number text CSV read as a number (".5", "5.") is valid JSON in a json column and kept as
+    // it came in a numeric one, which PostgreSQL reads.
+    std::string out;
+    std::string scratch;
+    for (const auto& [text, json] :
+         {std::pair{".5", "0.5"}, std::pair{"-.5", "-0.5"}, std::pair{"5.", "5.0"}}) {
+        out.clear();
+        append_copy_field(out, Value::number_text(text), PgColumnKind::Json, scratch);
+        EXPECT_EQ(out, json);
+        out.clear();
+        append_copy_field(out, Value::number_text(text), PgColumnKind::Plain, scratch);
+        EXPECT_EQ(out, text);
+    }
 }
 
 } // namespace

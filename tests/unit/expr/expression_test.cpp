@@ -203,6 +203,10 @@ TEST(ExpressionTest, NumericTextReadsAsFromCharsReadsIt) {
                                       "+2.5",
                                       "1e3",
                                       "1.",
+                                      ".5",
+                                      "-.5",
+                                      "+.5",
+                                      ".25e2",
                                       "999999999999999.9",
                                       "42",
                                       "-7.25",
@@ -229,12 +233,40 @@ TEST(ExpressionTest, NumericTextReadsAsFromCharsReadsIt) {
         Record as_text("{\"t\": \"" + t + "\"}");
         const std::string got = as_text.eval("t * 1");
         EXPECT_EQ(got.rfind("error", 0) == 0 ? "error" : got, want) << t;
-        if (t[0] != '+' && t.back() != '.' &&
+        if (t[0] != '+' && t.back() != '.' && t[t[0] == '-'] != '.' &&
             !(t.size() > 1 && t[t[0] == '-'] == '0' && t[1 + (t[0] == '-')] != '.')) {
             Record as_number("{\"t\": " + t + "}");
             EXPECT_EQ(as_number.eval("t * 1"), want) << t;
         }
     }
+}
+
+TEST(ExpressionTest, APointWithNoDigitOnOneSideIsStillANumber) {
+    // As literals...
+    Record r(R"({"half": ".5", "neg": "-.5", "five": "5.", "comma": "1,50", "inf": "inf",
+                 "hex": "0x1F", "dot": "."})");
+    EXPECT_EQ(r.eval(".5"), "0.5");
+    EXPECT_EQ(r.eval("5."), "5.0");
+    EXPECT_EQ(r.eval("5. + 1"), "6.0");
+    EXPECT_EQ(r.eval("[5.]"), "[5.0]");
+    EXPECT_EQ(r.test("1 > .5"), true);
+    // ... and as text read as a number by arithmetic and comparisons.
+    EXPECT_EQ(r.eval("half * 2"), "1.0");
+    EXPECT_EQ(r.eval("neg * 2"), "-1.0");
+    EXPECT_EQ(r.eval("five * 2"), "10.0");
+    EXPECT_EQ(r.test("half > .4"), true);
+    EXPECT_EQ(r.test("half > 0"), true);
+    EXPECT_EQ(r.test("neg < 0"), true);
+    EXPECT_EQ(r.test("five == 5"), true);
+    EXPECT_EQ(r.eval("float(half)"), "0.5");
+    EXPECT_EQ(r.eval("is_number(half)"), "false") << "still text: is_number asks for the type";
+    // A decimal comma, inf, hex and a point alone stay text.
+    for (const char* text : {"comma", "inf", "hex", "dot"}) {
+        EXPECT_EQ(r.eval(std::string(text) + " * 2").rfind("error", 0), 0u) << text;
+        EXPECT_EQ(r.test(std::string(text) + " > 0"), false) << text;
+    }
+    // A dot followed by a name is a path step, as before: not a fraction.
+    EXPECT_EQ(r.eval("5.x"), r.eval("(5).x"));
 }
 
 TEST(ExpressionTest, LogicShortCircuitsAndNullCountsAsFalse) {

@@ -131,6 +131,11 @@ TEST(JsonWriter, NumberTextThatIsNotJsonIsWrittenFromItsValue) {
     EXPECT_EQ(to_string(Value::number_text("1.")), "1.0");
     EXPECT_EQ(to_string(Value::number_text("007")), "7.0");
     EXPECT_EQ(to_string(Value::number_text("1e999")), "null");
+    // CSV reads these as numbers (csv_typing.hpp); JSON has no such spelling.
+    EXPECT_EQ(to_string(Value::number_text(".5")), "0.5");
+    EXPECT_EQ(to_string(Value::number_text("-.5")), "-0.5");
+    EXPECT_EQ(to_string(Value::number_text("5.")), "5.0");
+    EXPECT_EQ(to_string(Value::number_text("-5.")), "-5.0");
 }
 
 TEST(JsonWriter, ScalarsAndContainers) {
