@@ -4,6 +4,9 @@
 
 #include <charconv>
 #include <fmt/format.h>
+#include <optional>
+#include <string>
+#include <string_view>
 
 namespace conveyor::plugins::postgres {
 
@@ -24,6 +27,72 @@ std::string one_line(std::string_view text) {
         out.push_back(c);
     }
     return out;
+}
+
+/// `text` without the quoted values in it: `invalid input syntax for type integer: "x"` and
+/// `value "99999999999" is out of range for type integer` lose `: "x"` and ` "99999999999"`.
+std::string without_values(std::string_view text) {
+    std::string out;
+    std::size_t from = 0;
+    for (;;) {
+        const std::size_t open = text.find('"', from);
+        const std::size_t close = open == text.npos ? open : text.find('"', open + 1);
+        if (close == text.npos) break;
+        std::size_t cut = open;
+        if (cut > from && text[cut - 1] == ' ') --cut;
+        if (cut > from && text[cut - 1] == ':') --cut;
+        out.append(text.substr(from, cut - from));
+        from = close + 1;
+    }
+    out.append(text.substr(from));
+    return out;
+}
+
+/// A key's detail without the key's value: "Key (id)=(7) already exists." is "Key (id) already
+/// exists."; "Key (a)=(1) conflicts with existing key (a)=(2)." keeps "Key (a) conflicts with
+/// existing key". nullopt when it is no such detail, or the values cannot be told apart.
+std::optional<std::string> key_without_values(std::string_view detail) {
+    if (!detail.starts_with("Key (")) return std::nullopt;
+    const std::size_t eq = detail.find(")=(");
+    if (eq == detail.npos) return std::nullopt;
+    static constexpr std::string_view kTails[] = {") already exists", ") is not present in table",
+                                                  ") is still referenced from table",
+                                                  ") conflicts with existing key"};
+    for (const std::string_view tail : kTails) {
+        const std::size_t at = detail.rfind(tail);
+        if (at == detail.npos || at < eq) continue;
+        std::string out(detail.substr(0, eq + 1));
+        if (tail == kTails[3]) return out + std::string(tail.substr(1));
+        return out + std::string(detail.substr(at + 1));
+    }
+    return std::nullopt;
+}
+
+/// Why the server refused a row (SQLSTATE class 22 data exception, 23 integrity violation),
+/// without the row's values: the end-of-run summary groups record errors by message, so a
+/// thousand rows refused for one reason must read alike (their dead letters keep the records).
+/// A data exception's quoted value goes, and the column a COPY names is said instead; a key's
+/// detail keeps its columns; "Failing row contains (...)" goes.
+std::string row_reason(std::string_view sqlstate, std::string_view primary, const char* detail,
+                       std::string_view context) {
+    const bool data = sqlstate.starts_with("22");
+    std::string out = data ? without_values(primary) : std::string(primary);
+    if (data) {
+        // "COPY t, line 3, column qty: "x""
+        if (const std::size_t at = context.find(", column ");
+            context.starts_with("COPY ") && at != context.npos) {
+            std::string_view column = context.substr(at + 9);
+            column = column.substr(0, column.find(": "));
+            out += fmt::format(" (column {})", column);
+        }
+    }
+    if (!detail) return out;
+    const std::string d = one_line(detail);
+    if (auto key = key_without_values(d)) return out + fmt::format(" ({})", *key);
+    if (d.starts_with("Failing row contains") || d.starts_with("Key (") ||
+        (data && d.find('"') != d.npos))
+        return out;
+    return out + fmt::format(" ({})", d);
 }
 
 /// libpq's complaint about a connection string quotes pieces of it ('missing "=" after "..."'),
@@ -194,9 +263,13 @@ Error PgConnection::failure(pg_result* r, std::string_view doing) {
         sqlstate_ = state ? state : "";
         const char* primary = pq().resultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
         message = primary ? primary : one_line(pq().resultErrorMessage(r));
-        if (const char* detail = pq().resultErrorField(r, PG_DIAG_MESSAGE_DETAIL))
+        const char* detail = pq().resultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
+        const char* context = pq().resultErrorField(r, PG_DIAG_CONTEXT);
+        if (primary && (sqlstate_.starts_with("22") || sqlstate_.starts_with("23")))
+            message = row_reason(sqlstate_, primary, detail, context ? context : "");
+        else if (detail)
             message += fmt::format(" ({})", one_line(detail));
-        if (const char* context = pq().resultErrorField(r, PG_DIAG_CONTEXT)) {
+        if (context) {
             // "COPY t, line 3, column id: ..." names the row of our data.
             const std::string_view ctx = context;
             if (const auto at = ctx.find(", line "); ctx.starts_with("COPY ") && at != ctx.npos) {

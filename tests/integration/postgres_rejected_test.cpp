@@ -104,5 +104,48 @@ TEST(PostgresRejected, ManyRejectedRowsAreEachSentAFewTimesNotOncePerRejectedRow
     }
 }
 
+TEST(PostgresRejected, RowsRefusedForOneReasonShareOneMessageWithoutTheirValues) {
+    PostgresServer pg;
+    ASSERT_EQ(pg.error(), "");
+    test::TempDir dir;
+    pg.psql("CREATE TABLE t (id int PRIMARY KEY, qty int CHECK (qty > 0))");
+    // 100 good rows, then 40 repeated keys, 30 quantities that are not integers and 20 that
+    // the CHECK refuses: each refused row quotes other values in the server's own text.
+    std::string csv = "id,qty\n";
+    for (int i = 1; i <= 100; ++i)
+        csv += std::to_string(i) + "," + std::to_string(i) + "\n";
+    for (int i = 1; i <= 40; ++i)
+        csv += std::to_string(i) + "," + std::to_string(1000 + i) + "\n";
+    for (int i = 1; i <= 30; ++i)
+        csv += std::to_string(200 + i) + ",x" + std::to_string(i) + "\n";
+    for (int i = 1; i <= 20; ++i)
+        csv += std::to_string(300 + i) + ",-" + std::to_string(i) + "\n";
+    const std::string in = dir.write("in.csv", csv);
+    auto r = run_conveyor(
+        {"run", dir.write("p.toml", pipeline(pg, in, "t", dir.file("dead.jsonl"), "append")), "-q",
+         "--stats-json", dir.file("stats.json")});
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_EQ(pg.psql("SELECT count(*) FROM t"), "100\n");
+    const std::string stats = test::read_file(dir.file("stats.json"));
+    // Grouped by message: three reasons, with every record counted under its own.
+    EXPECT_THAT(stats, HasSubstr("duplicate key value violates unique constraint \\\"t_pkey\\\" "
+                                 "(Key (id) already exists.) (SQLSTATE 23505)"))
+        << stats;
+    EXPECT_THAT(stats, HasSubstr("invalid input syntax for type integer (column qty) (SQLSTATE "
+                                 "22P02)"));
+    EXPECT_THAT(stats, HasSubstr("violates check constraint \\\"t_qty_check\\\" (SQLSTATE 23514)"));
+    EXPECT_THAT(stats, HasSubstr("\"count\":40}"));
+    EXPECT_THAT(stats, HasSubstr("\"count\":30}"));
+    EXPECT_THAT(stats, HasSubstr("\"count\":20}"));
+    EXPECT_EQ(stats.find("=("), std::string::npos) << "no key value in a message";
+    EXPECT_EQ(stats.find("Failing row"), std::string::npos);
+    EXPECT_EQ(stats.find("x7"), std::string::npos);
+    // The records themselves are in the dead letters.
+    const std::string dead = test::read_file(dir.file("dead.jsonl"));
+    EXPECT_EQ(std::count(dead.begin(), dead.end(), '\n'), 90);
+    EXPECT_THAT(dead, HasSubstr("\"record\":{\"id\":207,\"qty\":\"x7\"}"));
+    EXPECT_THAT(dead, HasSubstr("\"record\":{\"id\":7,\"qty\":1007}"));
+}
+
 } // namespace
 } // namespace conveyor
