@@ -6,6 +6,7 @@
 #include "conveyor/format/time_zone.hpp"
 #include "function_args.hpp"
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 
@@ -18,17 +19,47 @@ Value epoch_value(const timefmt::Instant& t) {
     return Value::real(static_cast<double>(t.seconds) + t.nanos / 1e9);
 }
 
+/// Epoch seconds given as a double (|d| < 9e15), as the instant its shortest decimal text
+/// names, to the nanosecond (rounded half up): 1700000000123 / 1000 is .123 s, where the double
+/// nearest to it holds .122999907 s, which is what the fraction showed.
+timefmt::Instant instant_of_seconds(double d) {
+    // Shortest round-trip text in fixed notation: at most 16 digits before the point here,
+    // and a subnormal's fraction needs about 1100 digits after it.
+    char buf[1200];
+    const auto [end, ec] =
+        std::to_chars(buf, buf + sizeof buf, std::fabs(d), std::chars_format::fixed);
+    std::int64_t whole = 0;
+    std::int64_t nanos = 0;
+    const char* p = buf;
+    if (ec == std::errc{}) {
+        for (; p < end && *p != '.'; ++p)
+            whole = whole * 10 + (*p - '0');
+        int digits = 0;
+        if (p < end) ++p; // the point
+        for (; p < end && digits < 9; ++p, ++digits)
+            nanos = nanos * 10 + (*p - '0');
+        for (; digits < 9; ++digits)
+            nanos *= 10;
+        if (p < end && *p >= '5' && ++nanos == 1'000'000'000) {
+            nanos = 0;
+            ++whole;
+        }
+    } else { // not reached for |d| < 9e15; the double's own digits then
+        whole = static_cast<std::int64_t>(std::floor(std::fabs(d)));
+        nanos = std::llround((std::fabs(d) - static_cast<double>(whole)) * 1e9) % 1'000'000'000;
+    }
+    if (d < 0 && nanos != 0) return {-whole - 1, static_cast<std::int32_t>(1'000'000'000 - nanos)};
+    return {d < 0 ? -whole : whole, static_cast<std::int32_t>(nanos)};
+}
+
 std::optional<timefmt::Instant> instant_of(EvalContext& ctx, const Node& call, const Value& v) {
     if (auto n = to_number(v); n && v.kind() != Kind::String) {
         if (n->is_int) return timefmt::Instant{n->i, 0};
-        const double s = std::floor(n->d);
-        if (!(std::fabs(s) < 9e15)) {
+        if (!(std::fabs(std::floor(n->d)) < 9e15)) {
             ctx.fail(call, fname(call) + "(): time " + describe(v) + " is out of range");
             return std::nullopt;
         }
-        return timefmt::Instant{
-            static_cast<std::int64_t>(s),
-            static_cast<std::int32_t>(std::llround((n->d - s) * 1e9) % 1000000000)};
+        return instant_of_seconds(n->d);
     }
     if (v.kind() == Kind::String) {
         std::string why;

@@ -408,6 +408,19 @@ TEST(ExpressionTest, TimeParsingFormattingAndOffsets) {
     EXPECT_EQ(r.eval("now() > parse_time('2020-01-01')"), "true");
 }
 
+TEST(ExpressionTest, FractionalEpochSecondsAreTheTimeTheirDecimalTextNames) {
+    // Milliseconds divided by 1000 gave "20.122999907Z": the digits of the nearest double.
+    Record r(R"({"ms": 1700000000123, "late": 1700000000999})");
+    EXPECT_EQ(r.eval("format_time(ms / 1000)"), "\"2023-11-14T22:13:20.123Z\"");
+    EXPECT_EQ(r.eval("format_time(late / 1000)"), "\"2023-11-14T22:13:20.999Z\"");
+    EXPECT_EQ(r.eval("format_time(0.1)"), "\"1970-01-01T00:00:00.1Z\"");
+    EXPECT_EQ(r.eval("format_time(-1.5)"), "\"1969-12-31T23:59:58.5Z\"");
+    // Past nine digits the fraction is rounded to the nanosecond, carrying into the second.
+    EXPECT_EQ(r.eval("format_time(20.9999999996)"), "\"1970-01-01T00:00:21Z\"");
+    EXPECT_EQ(r.eval("format_time(-0.0000000004)"), "\"1970-01-01T00:00:00Z\"");
+    EXPECT_EQ(r.eval("format_time(1e-300)"), "\"1970-01-01T00:00:00Z\"");
+}
+
 TEST(ExpressionTest, TimesComeAsEpochSecondsOrIsoTextAsAsked) {
     Record r(R"({"ts": "04/12/2026 10:30 +0200"})");
     EXPECT_EQ(r.eval("parse_time(ts, '%d/%m/%Y %H:%M %z', 'iso')"), "\"2026-12-04T08:30:00Z\"");

@@ -44,7 +44,9 @@ public:
         v.u_.d = d;
         return v;
     }
-    /// A double known by its text, which must match the JSON number grammar and be finite.
+    /// A double known by its text: a finite decimal number, usually in JSON's grammar, also
+    /// as CSV allows it (".5", "-.5", "5."). Writers of JSON check it and write such text from
+    /// its value (0.5); csv.write keeps it as written.
     static Value number_text(std::string_view text) noexcept {
         Value v{Kind::Double};
         v.text_ = 1;
