@@ -123,10 +123,13 @@ std::optional<unsigned> read_month_name(std::string_view s, std::size_t& pos) {
     return std::nullopt;
 }
 
-bool apply_directive(char d, std::string_view s, std::size_t& pos, Fields& f, std::string* why);
+bool apply_directive(char d, std::string_view s, std::size_t& pos, Fields& f, char follows,
+                     std::string* why);
 
+/// `follows`: the format character after `format` when it is the expansion of a composite
+/// directive (0 at the end), so that %S in "%T.%f" knows what comes after it.
 bool match_format(std::string_view s, std::size_t& pos, std::string_view format, Fields& f,
-                  std::string* why) {
+                  std::string* why, char follows = 0) {
     for (std::size_t i = 0; i < format.size(); ++i) {
         const char c = format[i];
         if (c == '%' && i + 1 < format.size()) {
@@ -136,7 +139,8 @@ bool match_format(std::string_view s, std::size_t& pos, std::string_view format,
                 ++pos;
                 continue;
             }
-            if (!apply_directive(d, s, pos, f, why)) return false;
+            const char next = i + 1 < format.size() ? format[i + 1] : follows;
+            if (!apply_directive(d, s, pos, f, next, why)) return false;
             continue;
         }
         if (c == ' ') {
@@ -152,7 +156,9 @@ bool match_format(std::string_view s, std::size_t& pos, std::string_view format,
     return true;
 }
 
-bool apply_directive(char d, std::string_view s, std::size_t& pos, Fields& f, std::string* why) {
+/// `follows`: the format character after the directive (0 at the end of the format).
+bool apply_directive(char d, std::string_view s, std::size_t& pos, Fields& f, char follows,
+                     std::string* why) {
     auto number = [&](const char* what, int min_digits, int max_digits, std::int64_t lo,
                       std::int64_t hi) -> std::optional<std::int64_t> {
         auto v = digits(s, pos, min_digits, max_digits);
@@ -220,8 +226,10 @@ bool apply_directive(char d, std::string_view s, std::size_t& pos, Fields& f, st
         auto v = number("seconds", 1, 2, 0, 60);
         if (!v) return false;
         f.second = static_cast<int>(*v);
-        if (pos < s.size() && (s[pos] == '.' || s[pos] == ',') && pos + 1 < s.size() &&
-            is_digit(s[pos + 1])) {
+        // A fraction after the seconds ("05.25") is read with them, unless the format has
+        // the '.' or ',' itself ("%S.%f", "%T,%f"): then it is the format's to match.
+        if (follows != '.' && follows != ',' && pos < s.size() &&
+            (s[pos] == '.' || s[pos] == ',') && pos + 1 < s.size() && is_digit(s[pos + 1])) {
             ++pos;
             f.nanos = *read_fraction(s, pos);
         }
@@ -296,7 +304,7 @@ bool apply_directive(char d, std::string_view s, std::size_t& pos, Fields& f, st
     }
     default:
         if (const std::optional<std::string_view> e = composite_directive(d))
-            return match_format(s, pos, *e, f, why);
+            return match_format(s, pos, *e, f, why, follows);
         return fail(why, std::string("unsupported directive %") + d);
     }
 }

@@ -1,5 +1,6 @@
 #include "conveyor/format/time_text.hpp"
 
+#include <cstdint>
 #include <gtest/gtest.h>
 
 namespace conveyor::timefmt {
@@ -53,6 +54,33 @@ TEST(TimeFormatTest, StrftimeDirectives) {
     EXPECT_EQ(seconds("12:00:00 100%", "%T 100%%") % 86400, 43200);
     EXPECT_NE(why_not("2024-05-01", "%Y/%m/%d").find("expected '/'"), std::string::npos);
     EXPECT_NE(why_not("x", "%Q").find("unsupported directive %Q"), std::string::npos);
+}
+
+TEST(TimeFormatTest, SecondsBeforeTheFormatsOwnFractionSeparator) {
+    // %S read ".123456" as its fraction, so the format's '.' found nothing left to match: text
+    // that format() wrote with "%S.%f" did not read back.
+    std::string why;
+    auto t = parse("12:00:05.123456", "%H:%M:%S.%f", &why);
+    ASSERT_TRUE(t) << why;
+    EXPECT_EQ(t->seconds, 43205);
+    EXPECT_EQ(t->nanos, 123456000);
+    t = parse("1970-01-01 00:00:05,25", "%F %T,%f", &why); // through a composite directive
+    ASSERT_TRUE(t) << why;
+    EXPECT_EQ(t->seconds, 5);
+    EXPECT_EQ(t->nanos, 250000000);
+    const std::string written = *format({1714564800, 123456000}, "%F %T.%f", 0);
+    EXPECT_EQ(written, "2024-05-01 12:00:00.123456");
+    t = parse(written, "%F %T.%f", &why);
+    ASSERT_TRUE(t) << why;
+    EXPECT_EQ(t->seconds, 1714564800);
+    EXPECT_EQ(t->nanos, 123456000);
+    // Without a separator in the format, %S still reads a fraction after it.
+    t = parse("05.5", "%S", &why);
+    ASSERT_TRUE(t) << why;
+    EXPECT_EQ(t->nanos, 500000000);
+    t = parse("05.5Z", "%S%z", &why);
+    ASSERT_TRUE(t) << why;
+    EXPECT_EQ(t->nanos, 500000000);
 }
 
 TEST(TimeFormatTest, FormatsIsoWithFractionsAndOffsets) {
