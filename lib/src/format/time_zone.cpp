@@ -88,6 +88,7 @@ struct TzifReader {
         if (!read_block(*zone, data, at, h, time_size, why)) return nullptr;
         at += h.block_size(time_size);
         if (h.version != 0 && !read_footer(*zone, data.substr(at), why)) return nullptr;
+        zone->list_offsets();
         return zone;
     }
 
@@ -145,6 +146,7 @@ std::shared_ptr<const TimeZone> TimeZone::fixed(std::int32_t offset, std::string
     std::shared_ptr<TimeZone> zone(new TimeZone());
     zone->name_ = std::move(name);
     zone->types_.push_back({offset, false, {}});
+    zone->list_offsets();
     return zone;
 }
 
@@ -161,7 +163,19 @@ std::shared_ptr<const TimeZone> TimeZone::from_posix(std::string name, std::stri
     zone->name_ = std::move(name);
     zone->types_.push_back({r->std_offset, false, r->std_abbreviation});
     zone->rule_ = std::move(r);
+    zone->list_offsets();
     return zone;
+}
+
+void TimeZone::list_offsets() {
+    for (const Type& t : types_)
+        offsets_.push_back(t.offset);
+    if (rule_) {
+        offsets_.push_back(rule_->std_offset);
+        if (rule_->has_dst) offsets_.push_back(rule_->dst_offset);
+    }
+    std::sort(offsets_.begin(), offsets_.end());
+    offsets_.erase(std::unique(offsets_.begin(), offsets_.end()), offsets_.end());
 }
 
 bool TimeZone::is_fixed() const noexcept {
@@ -179,23 +193,25 @@ ZoneOffset TimeZone::at(std::int64_t utc_seconds) const noexcept {
 }
 
 LocalResolution TimeZone::to_utc(std::int64_t local_seconds) const noexcept {
-    // The instant lies within a day and two hours of the reading. The offsets in force a day
-    // before and a day after it are those around any one change near it (two changes within
-    // two days are not in the tz database): an offset o fits when the instant local - o has
-    // offset o. Two fit in an overlap, none in a gap.
+    // An offset o fits when the instant local - o has offset o: none fits in a gap, two or
+    // more in an overlap. Every offset the zone has is tried (a handful in a real zone), not
+    // just those a day before and after the reading: changes may be closer together than
+    // that (a POSIX rule such as "XXX0YYY,J100/0,J101/0" has a day of daylight saving time).
     constexpr std::int64_t kDay = 86400;
     const std::int64_t local =
         std::clamp<std::int64_t>(local_seconds, INT64_MIN / 2, INT64_MAX / 2);
-    const std::int32_t before = at(local - kDay).offset;
-    const std::int32_t after = at(local + kDay).offset;
-    const auto fits = [&](std::int32_t o) { return at(local - o).offset == o; };
-    const bool before_fits = fits(before);
-    const bool after_fits = before != after && fits(after);
-    if (before_fits && after_fits)
-        return {std::min(local - before, local - after), LocalResolution::Kind::Ambiguous};
-    if (before_fits) return {local - before, LocalResolution::Kind::Unique};
-    if (after_fits) return {local - after, LocalResolution::Kind::Unique};
-    return {local - before, LocalResolution::Kind::Skipped};
+    std::size_t fitting = 0;
+    std::int64_t earliest = 0;
+    // Ascending offsets: the first that fits gives the latest instant, the last the earliest.
+    for (const std::int32_t o : offsets_) {
+        if (at(local - o).offset != o) continue;
+        ++fitting;
+        earliest = local - o;
+    }
+    if (fitting == 1) return {earliest, LocalResolution::Kind::Unique};
+    if (fitting > 1) return {earliest, LocalResolution::Kind::Ambiguous};
+    // In a gap: the reading taken at the offset before the change.
+    return {local - at(local - kDay).offset, LocalResolution::Kind::Skipped};
 }
 
 } // namespace conveyor::timefmt

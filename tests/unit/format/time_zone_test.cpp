@@ -2,6 +2,7 @@
 #include "conveyor/format/time_zone.hpp"
 #include "support/process.hpp"
 
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <gtest/gtest.h>
@@ -262,6 +263,29 @@ TEST(TimeZoneTest, LocalIsTheProcesssZone) {
                   "the TZ environment variable ('Nowhere/Land') names no time zone and is no "
                   "POSIX TZ rule");
     }
+}
+
+TEST(TimeZoneTest, LocalTimesBetweenChangesADayApart) {
+    // Daylight saving time from day 100 (April 10th) 00:00 to day 101 00:00: the offsets a day
+    // before and a day after a reading on April 10th are both +00:00, and to_utc tried only
+    // those, so every reading of that day was "skipped" and read an hour late.
+    const auto z = TimeZone::from_posix("short", "XXX0YYY,J100/0,J101/0");
+    ASSERT_TRUE(z);
+    // 1970-04-10T12:00 local is 11:00 UTC (+01:00).
+    EXPECT_EQ(z->at(8593200).offset, 3600);
+    const LocalResolution noon = z->to_utc(8596800);
+    EXPECT_EQ(noon.kind, LocalResolution::Kind::Unique);
+    EXPECT_EQ(noon.utc, 8593200);
+    EXPECT_EQ(parse_in_zone("1970-04-10 12:00", "%Y-%m-%d %H:%M", *z)->seconds, 8593200);
+    // 00:30 is skipped (00:00 -> 01:00): read at +00:00, that is 01:30 +01:00.
+    const LocalResolution gap = z->to_utc(8553600 + 1800);
+    EXPECT_EQ(gap.kind, LocalResolution::Kind::Skipped);
+    EXPECT_EQ(gap.utc, 8555400);
+    // 23:30 happens twice (back from 24:00 to 23:00): the earlier, at +01:00.
+    const LocalResolution twice = z->to_utc(8638200);
+    EXPECT_EQ(twice.kind, LocalResolution::Kind::Ambiguous);
+    EXPECT_EQ(twice.utc, 8634600);
+    EXPECT_EQ(z->to_utc(8638200 + 3600).kind, LocalResolution::Kind::Unique);
 }
 
 TEST(TimeZoneTest, PosixRules) {

@@ -78,6 +78,9 @@ private:
     std::vector<std::uint8_t> transition_types_; ///< index into types_, one per transition
     std::vector<Type> types_;                    ///< at least one; [0] before the first
     std::unique_ptr<const PosixRule> rule_;      ///< after the last transition, when given
+    /// Every offset at() can give (types_ and the rule's), each once: to_utc() tries them all.
+    std::vector<std::int32_t> offsets_;
+    void list_offsets();
     friend struct TzifReader;
 };
 
