@@ -248,6 +248,13 @@ namespace {
 
 std::optional<std::string> format_at(Instant t, std::string_view fmt, std::int32_t offset_seconds,
                                      std::string_view abbreviation, std::string* why) {
+    // Far beyond the years 0..9999 (by a margin no offset spans): refused before the local
+    // time is worked out, which would overflow near the ends of int64.
+    constexpr std::int64_t kFar = std::int64_t{1} << 40;
+    if (t.seconds < -kFar || t.seconds > kFar) {
+        if (why) *why = "the year is outside 0..9999";
+        return std::nullopt;
+    }
     Broken b;
     b.t = t;
     b.offset = offset_seconds;

@@ -6,6 +6,8 @@
 #include "conveyor/format/time_text.hpp"
 #include "time_calendar.hpp"
 
+#include <algorithm>
+
 namespace conveyor::timefmt {
 
 using namespace detail;
@@ -199,9 +201,14 @@ std::unique_ptr<PosixRule> PosixRule::parse(std::string_view text, std::string* 
     return rule;
 }
 
-ZoneOffset PosixRule::at(std::int64_t utc_seconds) const noexcept {
+ZoneOffset PosixRule::at(std::int64_t utc_seconds_given) const noexcept {
     const ZoneOffset standard{std_offset, false, std_abbreviation};
     if (!has_dst) return standard;
+    // Beyond about 35 million years either way the offset is that of the limit: working out
+    // the year of an instant near the ends of int64 (and the changes' seconds in it) would
+    // overflow.
+    constexpr std::int64_t kFar = std::int64_t{1} << 50;
+    const std::int64_t utc_seconds = std::clamp(utc_seconds_given, -kFar, kFar);
     const std::int64_t year =
         civil_from_days(floor_div(utc_seconds + std_offset, kSecondsPerDay)).year;
     // The change to daylight saving time happens at a time of standard time, the change back at

@@ -83,6 +83,16 @@ TEST(TimeFormatTest, SecondsBeforeTheFormatsOwnFractionSeparator) {
     EXPECT_EQ(t->nanos, 500000000);
 }
 
+TEST(TimeFormatTest, FormatRefusesInstantsFarOutsideTheYears) {
+    // The local time of an instant near the ends of int64 overflowed (undefined behaviour,
+    // which the sanitizer build stops at) before the year was checked.
+    std::string why;
+    EXPECT_FALSE(format({INT64_MIN, 0}, "%Y", -32768, &why).has_value());
+    EXPECT_EQ(why, "the year is outside 0..9999");
+    EXPECT_FALSE(format({INT64_MAX, 0}, "", 3600).has_value());
+    EXPECT_FALSE(format({INT64_MAX - 100, 0}, "%s", 0).has_value());
+}
+
 TEST(TimeFormatTest, FormatsIsoWithFractionsAndOffsets) {
     EXPECT_EQ(*format({0, 0}, "", 0), "1970-01-01T00:00:00Z");
     EXPECT_EQ(*format({1714564800, 500000000}, "", 0), "2024-05-01T12:00:00.5Z");

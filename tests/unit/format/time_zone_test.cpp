@@ -288,6 +288,21 @@ TEST(TimeZoneTest, LocalTimesBetweenChangesADayApart) {
     EXPECT_EQ(z->to_utc(8638200 + 3600).kind, LocalResolution::Kind::Unique);
 }
 
+TEST(TimeZoneTest, PosixRulesAtTheEndsOfInt64) {
+    // The year of an instant near the ends of int64 overflowed (undefined behaviour, which the
+    // sanitizer build stops at); far out the offset is that of the limit.
+    const auto z = TimeZone::from_posix("cet", "CET-1CEST,M3.5.0,M10.5.0/3");
+    ASSERT_TRUE(z);
+    for (const std::int64_t t : {INT64_MAX, INT64_MIN, INT64_MAX - 3600, INT64_MIN + 3600}) {
+        const std::int32_t o = z->at(t).offset;
+        EXPECT_TRUE(o == 3600 || o == 7200) << t;
+        EXPECT_EQ(o, z->at(t < 0 ? -(std::int64_t{1} << 50) : std::int64_t{1} << 50).offset);
+        (void)z->to_utc(t);
+    }
+    EXPECT_FALSE(format({INT64_MAX, 0}, "%Y", *z).has_value());
+    EXPECT_FALSE(format({INT64_MIN, 0}, "", *z).has_value());
+}
+
 TEST(TimeZoneTest, PosixRules) {
     // Expected texts from GNU date with the same TZ value, e.g.
     //   TZ='EST5EDT,M3.2.0,M11.1.0' date -d @1710054000 '+%Y-%m-%dT%H:%M:%S %z %Z'
