@@ -76,9 +76,31 @@ bool json_equal(const Value& a, const Value& b) noexcept {
     case Kind::Object: {
         auto x = a.as_object(), y = b.as_object();
         if (x.size() != y.size()) return false;
-        for (const Member& m : x) {
-            const Value* other = b.find(m.key);
-            if (!other || !json_equal(m.value, *other)) return false;
+        std::size_t i = 0;
+        while (i < x.size() && x[i].key == y[i].key) // the usual case: the same order
+            ++i;
+        if (i == x.size()) {
+            for (std::size_t k = 0; k < x.size(); ++k)
+                if (!json_equal(x[k].value, y[k].value)) return false;
+            return true;
+        }
+        // In any order: the n-th member of a key with the other's n-th member of that key, so
+        // that an object with a repeated key ({"a":1,"a":2}, as JSON input may have) equals
+        // itself rather than having each "a" compared with the first.
+        for (std::size_t k = 0; k < x.size(); ++k) {
+            std::size_t nth = 0;
+            for (std::size_t j = 0; j < k; ++j)
+                if (x[j].key == x[k].key) ++nth;
+            const Member* match = nullptr;
+            for (const Member& m : y) {
+                if (m.key != x[k].key) continue;
+                if (nth == 0) {
+                    match = &m;
+                    break;
+                }
+                --nth;
+            }
+            if (!match || !json_equal(x[k].value, match->value)) return false;
         }
         return true;
     }

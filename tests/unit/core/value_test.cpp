@@ -172,6 +172,26 @@ TEST(ValueTest, JsonEqualComparesNumbersByValue) {
     EXPECT_FALSE(json_equal(Value::integer(9007199254740993), Value::integer(9007199254740992)));
 }
 
+TEST(ValueTest, JsonEqualMatchesRepeatedKeysInTurn) {
+    // JSON input may repeat a key; such an object equals itself and its reorderings (each "a"
+    // was compared with the first "a", so it did not), and differs where one "a" differs.
+    const Member twice[] = {{"a", Value::null()}, {"a", Value::integer(7)}};
+    const Member reordered[] = {
+        {"b", Value::integer(1)}, {"a", Value::null()}, {"a", Value::integer(7)}};
+    const Member reordered_too[] = {
+        {"a", Value::null()}, {"b", Value::integer(1)}, {"a", Value::integer(7)}};
+    const Member other[] = {{"a", Value::null()}, {"a", Value::integer(8)}};
+    const Member swapped[] = {{"a", Value::integer(7)}, {"a", Value::null()}};
+    const Value v = Value::object(twice, 2);
+    EXPECT_TRUE(json_equal(v, v));
+    EXPECT_TRUE(json_equal(Value::object(reordered, 3), Value::object(reordered_too, 3)));
+    EXPECT_FALSE(json_equal(v, Value::object(other, 2)));
+    EXPECT_FALSE(json_equal(v, Value::object(swapped, 2)));
+    const Member ab[] = {{"a", Value::integer(1)}, {"b", Value::integer(2)}};
+    const Member ba[] = {{"b", Value::integer(2)}, {"a", Value::integer(1)}};
+    EXPECT_TRUE(json_equal(Value::object(ab, 2), Value::object(ba, 2)));
+}
+
 TEST(ValueTest, JsonEqualTreatsAbsentAsNull) {
     EXPECT_TRUE(json_equal(Value::absent(), Value::null()));
     EXPECT_TRUE(json_equal(Value::null(), Value::null()));
