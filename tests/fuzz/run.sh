@@ -69,6 +69,10 @@ seed_target() {
         copy_seeds "$dest" tests/fixtures '*.json' '*.jsonl' '*.ndjson'
         copy_seeds "$dest" pipelines/examples '*.json' '*.jsonl'
         ;;
+    json_writer)
+        copy_seeds "$dest" "$shared/JSONTestSuite/test_parsing" '*.json'
+        copy_seeds "$dest" tests/fixtures '*.json' '*.jsonl' '*.ndjson'
+        ;;
     pipeline_loader)
         copy_seeds "$dest" "$shared/toml-test/tests" '*.toml'
         copy_seeds "$dest" tests/fixtures '*.toml'
