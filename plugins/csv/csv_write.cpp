@@ -54,6 +54,7 @@ public:
           flush_each_batch_(ctx.mode == ExecutionMode::Streaming || config.writing.append),
           schedule_(FlushSchedule::for_sink(config.writing.flush_interval_ms, config.writing.append,
                                             config.writing.fsync_interval_ms)) {
+        file_start_ = out_.initial_size() == 0;
         if (existing_header) {
             // Appending under an existing header: it names the columns (a field it lacks is
             // an error, as for any header), and is not repeated.
@@ -165,6 +166,10 @@ private:
     std::string buf_;
     std::string nested_;
     std::array<bool, 256> needs_quote_{};
+    /// Nothing is in the file yet: its first field is quoted when its text would be taken for
+    /// a byte-order mark or a compressed format's magic number (taken_for_a_mark_or_magic),
+    /// which csv.read drops or refuses the file for.
+    bool file_start_ = false;
 };
 
 Status CsvWriteOperator::push(std::size_t, Batch&& batch, Emitter&) {
@@ -251,7 +256,7 @@ Status CsvWriteOperator::write_batch(const Batch& batch) {
             }
         }
         if (width == 0) continue;
-        if (m.identity && width > 1 && append_row_fast(row)) continue;
+        if (m.identity && width > 1 && !file_start_ && append_row_fast(row)) continue;
         for (std::size_t c = 0; c < width; ++c) {
             if (c) buf_.push_back(delimiter);
             if (m.identity) {
@@ -265,6 +270,7 @@ Status CsvWriteOperator::write_batch(const Batch& batch) {
                 else
                     append_field(Value::absent(), width == 1);
             }
+            file_start_ = false;
         }
         buf_.push_back('\n');
     }
@@ -277,6 +283,7 @@ void CsvWriteOperator::write_header() {
     for (std::size_t c = 0; c < header_->size(); ++c) {
         if (c) buf_.push_back(config_.delimiter);
         append_text(header_->name(c));
+        file_start_ = false;
     }
     buf_.push_back('\n');
 }
@@ -456,7 +463,7 @@ void CsvWriteOperator::append_text(std::string_view s) {
         buf_.push_back(quote);
         return;
     }
-    if (!must_quote(s)) {
+    if (!must_quote(s) && !(file_start_ && taken_for_a_mark_or_magic(s))) {
         buf_.append(s);
         return;
     }

@@ -43,6 +43,14 @@ bool may_be_incomplete_mark(std::string_view head) {
 
 } // namespace
 
+bool taken_for_a_mark_or_magic(std::string_view head) {
+    if (head.starts_with("\xEF\xBB\xBF")) return true;
+    for (const WideMark& m : kWideMarks)
+        if (head.starts_with(m.bytes)) return true;
+    return detect_compression(head) != Compression::None ||
+           unsupported_compression(head).has_value();
+}
+
 InputFile::InputFile(InputFile&& o) noexcept {
     *this = std::move(o);
 }

@@ -440,6 +440,61 @@ TEST_F(CsvWrite, BuildTimeOptionErrors) {
     EXPECT_NE(quote.diags.to_string().find("quote"), std::string::npos);
 }
 
+TEST_F(CsvWrite, AFirstFieldTakenForAMarkOrMagicIsQuoted) {
+    // Unquoted at the start of the file, csv.read took a text's first bytes for the file's
+    // byte-order mark or a compressed format's magic number: a UTF-8 mark was dropped (and a
+    // record holding only it became an empty line, which readers skip), and for UTF-16 or
+    // UTF-32 marks, zip, xz, bzip2 ... the whole file was refused. Only the file's first field
+    // is quoted for it; the same text later in the file reads back as it is.
+    const std::string bom = "\xEF\xBB\xBF";
+    const std::string named = bom + "id";
+    const auto schema = make_schema({named, "v"});
+    EXPECT_EQ(write(schema, {{Value::string(bom), Value::string("x")}}),
+              "\"" + named + "\",v\n" + bom + ",x\n");
+    const std::string path = dir_.file("bom.csv");
+    {
+        Writer w(path, {{"headers", false}}, {make_schema({"only"})});
+        ASSERT_TRUE(w.push(
+            make_batch(make_schema({"only"}), {{Value::string(bom)}, {Value::string(bom + "a")}})));
+        ASSERT_TRUE(w.finish());
+    }
+    EXPECT_EQ(conveyor::test::read_file(path), "\"" + bom + "\"\n" + bom + "a\n");
+    auto built = test::build("csv.read", {{"path", path}, {"headers", false}});
+    const test::SourceRun r = test::run_source(*built.stage);
+    ASSERT_FALSE(r.error) << r.error->to_string();
+    EXPECT_EQ(r.rows(), (test::Rows{{test::show(Value::string(bom))},
+                                    {test::show(Value::string(bom + "a"))}}));
+
+    const std::string starts[] = {std::string("\xFF\xFE", 2),
+                                  std::string("\xFE\xFF", 2),
+                                  std::string("\x00\x00\xFE\xFF", 4),
+                                  std::string("\x1f\x8b\x08", 3),
+                                  std::string("\x28\xb5\x2f\xfd", 4),
+                                  std::string("PK\x03\x04", 4),
+                                  std::string("\xfd"
+                                              "7zXZ\x00",
+                                              6),
+                                  "BZh91AY&SY"};
+    int n = 0;
+    for (const std::string& start : starts) {
+        SCOPED_TRACE(n);
+        const std::string file = dir_.file("magic" + std::to_string(n++) + ".csv");
+        const auto two = make_schema({start + "name", "v"});
+        {
+            Writer w(file, {}, {two});
+            ASSERT_TRUE(w.push(make_batch(two, {{Value::string(start), Value::integer(1)}})));
+            ASSERT_TRUE(w.finish());
+        }
+        EXPECT_EQ(conveyor::test::read_file(file), "\"" + start + "name\",v\n" + start + ",1\n");
+        auto read = test::build("csv.read", {{"path", file}});
+        const test::SourceRun back = test::run_source(*read.stage);
+        ASSERT_FALSE(back.error) << back.error->to_string();
+        EXPECT_EQ(back.names(), two->names());
+    }
+    // "BZh9" without the rest of bzip2's magic is text, and stays unquoted.
+    EXPECT_EQ(write(make_schema({"BZh9", "v"}), {}), "BZh9,v\n");
+}
+
 TEST_F(CsvWrite, RoundTripThroughCsvRead) {
     const auto schema = make_schema({"id", "text", "num", "maybe", "flag"});
     const std::vector<std::vector<Value>> rows = {

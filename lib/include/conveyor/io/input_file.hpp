@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace conveyor {
 
@@ -20,6 +21,12 @@ class RunContext;
 /// graceful stop or a cancellation is requested, read() reports end of input: the source parses and
 /// passes on what it already read, then ends. Reads from pipes and terminals can block; they poll
 /// the run's interrupt fd too, so a stop wakes them.
+/// True when an input starting with `head` is not read as the text it is: a compressed
+/// format's magic number (read, or refused as unsupported), or a byte-order mark (UTF-16's and
+/// UTF-32's are refused, UTF-8's is dropped by the readers). A writer of text quotes a field
+/// that would start its file so.
+bool taken_for_a_mark_or_magic(std::string_view head);
+
 class InputFile {
 public:
     /// Reads a followed regular file (FollowedFile implements it).
