@@ -1,8 +1,8 @@
 // running.apply: running totals and neighbours, per partition (`by`) in input order: running
 // sum, count, avg, min and max, the row number, the previous (lag) or next (lead) value and the
-// change from the previous one (delta). Without lead it streams, holding one state per
-// partition; with lead a record waits for the next record of its partition, so the stage
-// holds its input and puts it out at the end.
+// change from the previous one (delta). It streams, holding one state per partition; with lead
+// a record waits for the record `offset` ahead in its partition, and the records after it wait
+// with it (output keeps input order).
 
 #include "conveyor/core/column_layout.hpp"
 #include "conveyor/core/per_schema.hpp"
@@ -14,10 +14,12 @@
 #include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <deque>
 #include <fmt/format.h>
+#include <limits>
 #include <unordered_map>
 
 namespace conveyor::plugins::running {
@@ -102,57 +104,112 @@ public:
     Status push(std::size_t, Batch&& batch, Emitter& out) override {
         if (batch.empty()) return {};
         if (spec_.has_lead) {
-            held_.push_back(std::move(batch));
-            return {};
+            note_leads(std::move(batch));
+            return emit_resolved(out, false);
         }
         CONVEYOR_TRY(compute(batch));
         out.emit(std::move(batch));
         return {};
     }
 
-    Status finish(Emitter&) override {
-        if (!spec_.has_lead) return {};
-        // Leads: walking the input backwards, the next values of each partition are known.
-        std::unordered_map<std::string, std::vector<std::deque<Kept>>> ahead;
-        leads_.resize(held_.size());
-        for (std::size_t i = held_.size(); i-- > 0;) {
-            Batch& b = held_[i];
-            reader_.bind(b.schema_ref());
-            leads_[i].assign(b.rows() * spec_.operations.size(), Value::null());
-            for (std::size_t r = b.rows(); r-- > 0;) {
-                if (!reader_.read(b.row(r), b.arena(), values_.data())) continue;
-                partition_key();
-                auto& per_op = ahead[key_];
-                per_op.resize(spec_.operations.size());
-                for (std::size_t o = 0; o < spec_.operations.size(); ++o) {
-                    const Operation& op = spec_.operations[o];
-                    if (op.op != Op::Lead) continue;
-                    std::deque<Kept>& next = per_op[o];
-                    if (next.size() >= op.offset)
-                        leads_[i][r * spec_.operations.size() + o] = next[op.offset - 1].v;
-                    next.push_front(Kept::of(values_[spec_.input_of[o]]));
-                    if (next.size() > op.offset) next.pop_back();
-                    if (!next.front().arena) continue;
-                    lead_storage_.push_back(next.front().arena);
-                }
-            }
-        }
-        return {};
-    }
+    Status finish(Emitter&) override { return {}; }
 
     Result<bool> finish_more(Emitter& out) override {
-        if (next_ >= held_.size()) return false;
-        Batch b = std::move(held_[next_]);
-        current_leads_ = &leads_[next_];
-        ++next_;
-        CONVEYOR_TRY(compute(b));
-        for (const auto& owner : lead_storage_)
-            b.keep_alive(owner);
-        out.emit(std::move(b));
-        return next_ < held_.size();
+        // The leads still missing have no record that far ahead: they stay null.
+        if (held_.empty()) return false;
+        CONVEYOR_TRY(emit_resolved(out, true, 1));
+        return !held_.empty();
     }
 
 private:
+    /// Holds `batch` and gives the records waiting in each partition the values of its rows,
+    /// copied into the waiting record's batch. Per partition and lead, the last `offset`
+    /// records wait: a new record completes the one `offset` records back. Records are
+    /// numbered in input order from 0.
+    void note_leads(Batch&& batch) {
+        const std::size_t n = spec_.operations.size();
+        held_starts_.push_back(next_record_);
+        held_.push_back(std::move(batch));
+        Batch& b = held_.back();
+        reader_.bind(b.schema_ref());
+        for (std::size_t r = 0; r < b.rows(); ++r) {
+            const std::uint64_t record = next_record_++;
+            leads_.insert(leads_.end(), n, Value::null());
+            waits_.push_back(0);
+            // A record whose operands cannot be read fails in compute(); it waits for nothing
+            // and completes nobody.
+            if (!reader_.read(b.row(r), b.arena(), values_.data())) continue;
+            partition_key();
+            std::vector<std::deque<std::uint64_t>>& waiting = waiting_[key_];
+            waiting.resize(n);
+            for (std::size_t o = 0; o < n; ++o) {
+                const Operation& op = spec_.operations[o];
+                if (op.op != Op::Lead) continue;
+                std::deque<std::uint64_t>& w = waiting[o];
+                if (w.size() == op.offset) {
+                    complete(w.front(), o, values_[spec_.input_of[o]]);
+                    w.pop_front();
+                }
+                w.push_back(record);
+                ++waits_.back();
+            }
+        }
+    }
+
+    /// Record `record` (held) gets `v` as lead `o`.
+    void complete(std::uint64_t record, std::size_t o, const Value& v) {
+        const std::size_t at = static_cast<std::size_t>(record - first_record_);
+        // The held batch holding it: the last one starting at or before it.
+        const auto it = std::upper_bound(held_starts_.begin(), held_starts_.end(), record);
+        Batch& owner = held_[static_cast<std::size_t>(it - held_starts_.begin()) - 1];
+        leads_[at * spec_.operations.size() + o] =
+            v.is_absent() ? Value::null() : copy_into(owner.arena(), v);
+        --waits_[at];
+    }
+
+    /// Computes and emits the held records from the first one on while none of them waits for
+    /// a lead (all of them at the end of the input: `at_end`; the leads still missing have no
+    /// record that far ahead and stay null), at most `max` batches. A batch whose first records
+    /// are complete and others not is split: the records after it must not wait for them.
+    Status emit_resolved(Emitter& out, bool at_end,
+                         std::size_t max = std::numeric_limits<std::size_t>::max()) {
+        const std::size_t n = spec_.operations.size();
+        for (; max > 0 && !held_.empty(); --max) {
+            Batch& front = held_.front();
+            const std::size_t rows = front.rows();
+            std::size_t ready = 0;
+            while (ready < rows && (at_end || waits_[ready] == 0))
+                ++ready;
+            if (ready == 0) break;
+            Batch b;
+            if (ready == rows) {
+                b = std::move(front);
+                held_.pop_front();
+                held_starts_.pop_front();
+            } else {
+                b = front.clone();
+                b.truncate(ready);
+                std::vector<std::uint8_t> rest(rows, 1);
+                std::fill_n(rest.begin(), ready, std::uint8_t{0});
+                front.retain_rows(rest);
+                held_starts_.front() += ready;
+            }
+            std::vector<Value> leads(leads_.begin(),
+                                     leads_.begin() + static_cast<std::ptrdiff_t>(ready * n));
+            leads_.erase(leads_.begin(), leads_.begin() + static_cast<std::ptrdiff_t>(ready * n));
+            waits_.erase(waits_.begin(), waits_.begin() + static_cast<std::ptrdiff_t>(ready));
+            first_record_ += ready;
+            current_leads_ = &leads;
+            Status st = compute(b);
+            current_leads_ = nullptr;
+            CONVEYOR_TRY(std::move(st));
+            out.emit(std::move(b));
+            if (ready < rows) break; // the rest of that batch waits
+        }
+        if (at_end && held_.empty()) waiting_.clear();
+        return {};
+    }
+
     void partition_key() {
         key_.clear();
         for (std::size_t k = 0; k < spec_.by.size(); ++k)
@@ -316,12 +373,18 @@ private:
     std::vector<std::uint8_t> keep_;
     std::vector<std::shared_ptr<Arena>> storage_;
 
-    // With lead: the input, and per held batch the lead values (rows x operations).
-    std::vector<Batch> held_;
-    std::vector<std::vector<Value>> leads_;
-    std::vector<std::shared_ptr<Arena>> lead_storage_;
+    // With lead: the batches from the first record still waiting for a lead on (and the
+    // number of each one's first record); per held record, its lead values (records x
+    // operations) and how many leads it still waits for; per partition and operation, the
+    // records waiting.
+    std::deque<Batch> held_;
+    std::deque<std::uint64_t> held_starts_;
+    std::deque<Value> leads_;
+    std::deque<std::uint32_t> waits_;
+    std::uint64_t first_record_ = 0; ///< the first held record's number
+    std::uint64_t next_record_ = 0;
+    std::unordered_map<std::string, std::vector<std::deque<std::uint64_t>>> waiting_;
     const std::vector<Value>* current_leads_ = nullptr;
-    std::size_t next_ = 0;
 };
 
 class RunningStage final : public Stage {
@@ -489,9 +552,10 @@ FunctionDescriptor running_apply() {
         "`offset` records back, null before), lead (the value `offset` records ahead, null "
         "at the end), delta (this value minus the previous one) and fill_down (the last value "
         "that was not null or empty, for blanks: `mlr fill-down -a`). Nulls are skipped by the "
-        "running aggregates. Without lead it streams and holds one state per partition; lead "
-        "needs the records that follow, so a stage with lead holds its input and puts it out "
-        "at the end.";
+        "running aggregates. It streams and holds one state per partition; with lead a record "
+        "waits until the record `offset` ahead in its partition has come (or the input ends), "
+        "and the records after it wait with it, since output keeps input order: memory grows "
+        "with the distance between a record and its lead.";
     fn.options = running_options().specs();
     fn.min_inputs = 1;
     fn.max_inputs = 1;

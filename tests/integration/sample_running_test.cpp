@@ -253,6 +253,63 @@ TEST_P(SampleRunningTest, ASampleIsASubsetOfItsInputInOrderForEverySeed) {
 INSTANTIATE_TEST_SUITE_P(Executors, SampleRunningTest,
                          ::testing::Values("dag", "channel", "async"));
 
+TEST_P(SampleRunningTest, ARecordGoesOutOnceItsLeadHasComeNotAtTheEndOfTheInput) {
+    // A stage with lead held its whole input and put it out at the end: in streaming mode
+    // nothing came out while the input stayed open, and memory grew with the input. Now a
+    // record goes out once the record `offset` ahead in its partition has come; the records
+    // after it wait with it (output keeps input order).
+    using namespace std::chrono_literals;
+    test::TempDir dir;
+    const std::string file = dir.write(
+        "p.toml", "[pipeline]\nname = \"leads\"\n"
+                  "[global]\nexecution_mode = \"streaming\"\nexecutor = \"" +
+                      GetParam() +
+                      "\"\n"
+                      "[[stages]]\nid = \"in\"\nfunction = \"stdin.read\"\n"
+                      "[[stages]]\nid = \"next\"\nfunction = \"running.apply\"\n"
+                      "inputs = [\"in\"]\n[stages.config]\noperations = [\n"
+                      "  { column = \"id\", operation = \"lead\", output_column = \"next\" },\n"
+                      "  { column = \"id\", operation = \"lead\", output_column = \"same\" },\n"
+                      "]\n"
+                      "[[stages]]\nid = \"out\"\nfunction = \"stdout.write\"\n"
+                      "inputs = [\"next\"]\n[stages.config]\nformat = \"jsonl\"\n");
+    // "same" is the lead within the record's partition: a copy of the stage with `by`.
+    std::string by = test::read_file(file);
+    by.replace(by.find("operations = [\n  { column = \"id\", operation = \"lead\", "
+                       "output_column = \"next\" },\n"),
+               0, "by = \"k\"\n");
+    by.replace(by.find("  { column = \"id\", operation = \"lead\", output_column = \"next\" "
+                       "},\n"),
+               std::string("  { column = \"id\", operation = \"lead\", output_column = \"next\" "
+                           "},\n")
+                   .size(),
+               "");
+    const std::string by_file = dir.write("by.toml", by);
+    {
+        auto child = test::spawn_conveyor({"run", file, "-q"});
+        child->write_stdin("{\"id\":1,\"k\":\"a\"}\n{\"id\":2,\"k\":\"b\"}\n");
+        EXPECT_EQ(child->read_line(30s), R"({"id":1,"k":"a","next":2,"same":2})");
+        child->write_stdin("{\"id\":3,\"k\":\"a\"}\n");
+        EXPECT_EQ(child->read_line(30s), R"({"id":2,"k":"b","next":3,"same":3})");
+        child->close_stdin();
+        EXPECT_EQ(child->read_line(30s), R"({"id":3,"k":"a","next":null,"same":null})");
+        EXPECT_EQ(child->wait().exit_code, 0);
+    }
+    {
+        auto child = test::spawn_conveyor({"run", by_file, "-q"});
+        // a1 waits for a3; b2 waits for b4, and a3 (complete at a5) waits behind it.
+        child->write_stdin("{\"id\":1,\"k\":\"a\"}\n{\"id\":2,\"k\":\"b\"}\n"
+                           "{\"id\":3,\"k\":\"a\"}\n");
+        EXPECT_EQ(child->read_line(30s), R"({"id":1,"k":"a","same":3})");
+        child->write_stdin("{\"id\":4,\"k\":\"b\"}\n");
+        EXPECT_EQ(child->read_line(30s), R"({"id":2,"k":"b","same":4})");
+        child->close_stdin();
+        EXPECT_EQ(child->read_line(30s), R"({"id":3,"k":"a","same":null})");
+        EXPECT_EQ(child->read_line(30s), R"({"id":4,"k":"b","same":null})");
+        EXPECT_EQ(child->wait().exit_code, 0);
+    }
+}
+
 TEST(SampleRunningRun, BadOptionsAreLoadErrors) {
     test::TempDir dir;
     const std::string in = dir.write("in.csv", test::items_csv(3));
