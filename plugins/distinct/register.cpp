@@ -88,22 +88,9 @@ public:
 
     Status finish(Emitter&) override {
         if (!parts_) return {};
-        Result<std::vector<std::string>> paths = parts_->close();
-        if (!paths) return std::move(paths).error().in_stage(stage_);
+        auto merger = spill::merge_partitions_in_sequence(
+            files_, *parts_, budget_, [&](const std::string& p) { return dedupe_partition(p); });
         parts_.reset();
-        std::vector<std::string> survivors;
-        for (const std::string& p : *paths) {
-            if (p.empty()) continue;
-            Result<std::string> s = dedupe_partition(p);
-            if (!s) return std::move(s).error().in_stage(stage_);
-            survivors.push_back(std::move(*s));
-        }
-        // As many readers at once as fit the budget (a tiny one merges in passes).
-        if (Status st = spill::merge_down(files_, survivors, 1, spill::compare_sequence,
-                                          spill::fan_in_for(budget_));
-            !st)
-            return std::move(st).error().in_stage(stage_);
-        auto merger = spill::Merger::open(survivors, 1, spill::compare_sequence);
         if (!merger) return std::move(merger).error().in_stage(stage_);
         merger_ = std::move(*merger);
         return {};

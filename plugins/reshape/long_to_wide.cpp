@@ -116,21 +116,9 @@ public:
             wide_schemas_.push_back(make_schema(std::move(names)));
         }
         if (!parts_) return {};
-        Result<std::vector<std::string>> paths = parts_->close();
-        if (!paths) return std::move(paths).error().in_stage(stage_);
+        auto merger = spill::merge_partitions_in_sequence(
+            files_, *parts_, budget_, [&](const std::string& p) { return group_partition(p); });
         parts_.reset();
-        std::vector<std::string> runs;
-        for (const std::string& p : *paths) {
-            if (p.empty()) continue;
-            Result<std::string> run = group_partition(p);
-            if (!run) return std::move(run).error().in_stage(stage_);
-            runs.push_back(std::move(*run));
-        }
-        if (Status st = spill::merge_down(files_, runs, 1, spill::compare_sequence,
-                                          spill::fan_in_for(budget_));
-            !st)
-            return std::move(st).error().in_stage(stage_);
-        auto merger = spill::Merger::open(runs, 1, spill::compare_sequence);
         if (!merger) return std::move(merger).error().in_stage(stage_);
         merger_ = std::move(*merger);
         return {};

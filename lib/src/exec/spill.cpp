@@ -488,4 +488,21 @@ int compare_sequence(const Value* a, const Value* b) {
     return x < y ? -1 : x > y ? 1 : 0;
 }
 
+Result<std::unique_ptr<Merger>> merge_partitions_in_sequence(
+    Files& files, Partitions& parts, std::uint64_t budget,
+    const std::function<Result<std::string>(const std::string&)>& make_run) {
+    Result<std::vector<std::string>> paths = parts.close();
+    if (!paths) return std::move(paths).error();
+    std::vector<std::string> runs;
+    for (const std::string& p : *paths) {
+        if (p.empty()) continue; // no record went to that partition
+        Result<std::string> run = make_run(p);
+        if (!run) return std::move(run).error();
+        runs.push_back(std::move(*run));
+    }
+    // As many readers at once as fit the budget (a tiny one merges in passes).
+    CONVEYOR_TRY(merge_down(files, runs, 1, compare_sequence, fan_in_for(budget)));
+    return Merger::open(runs, 1, compare_sequence);
+}
+
 } // namespace conveyor::spill

@@ -276,4 +276,12 @@ Status merge_down(Files& files, std::vector<std::string>& runs, std::size_t keys
 /// A run's sequence-number order: the first key of each line, ascending.
 int compare_sequence(const Value* a, const Value* b);
 
+/// The end of a stage that spilled its input to hash partitions (distinct, reshape): closes
+/// `parts`, turns each partition's file into a run keyed by sequence number with `make_run`
+/// (its records in input order), and merges those runs back into input order within `budget`
+/// (in passes when more than fan_in_for(budget) of them). The merge to emit from.
+Result<std::unique_ptr<Merger>> merge_partitions_in_sequence(
+    Files& files, Partitions& parts, std::uint64_t budget,
+    const std::function<Result<std::string>(const std::string&)>& make_run);
+
 } // namespace conveyor::spill
