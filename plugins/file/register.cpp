@@ -1,9 +1,9 @@
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/io/followed_file.hpp"
+#include "conveyor/recordio/csv_reader.hpp"
+#include "conveyor/recordio/record_format.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/following_source.hpp"
-#include "csv_reader.hpp"
-#include "record_format.hpp"
 
 #include <chrono>
 
@@ -11,8 +11,8 @@ namespace conveyor::plugins {
 
 namespace {
 
-using stdin_source::FormatConfig;
-using stdin_source::RecordFormat;
+using recordio::FormatConfig;
+using recordio::RecordFormat;
 
 /// file.watch's definition, filled by build_file_watch from the validated options.
 struct WatchConfig {
@@ -28,9 +28,9 @@ struct WatchConfig {
 Result<SchemaRef> csv_header_of(const WatchConfig& config) {
     Result<InputFile> in = InputFile::open(config.path, nullptr);
     if (!in) return SchemaRef{}; // not there yet
-    csv::CsvReader reader(
-        std::move(*in),
-        csv::ReaderConfig{config.format.csv.delimiter, config.format.csv.quote, false, 64 * 1024});
+    recordio::csv::CsvReader reader(
+        std::move(*in), recordio::csv::ReaderConfig{config.format.csv.delimiter,
+                                                    config.format.csv.quote, false, 64 * 1024});
     Batch scratch;
     reader.attach(&scratch);
     std::vector<Value> fields;
@@ -41,7 +41,7 @@ Result<SchemaRef> csv_header_of(const WatchConfig& config) {
     std::vector<std::string> names;
     for (const Value& v : fields)
         names.emplace_back(v.as_string());
-    return make_schema(csv::normalise_header(std::move(names)));
+    return make_schema(recordio::csv::normalise_header(std::move(names)));
 }
 
 class FileWatchStage final : public Stage {
@@ -49,7 +49,7 @@ public:
     explicit FileWatchStage(WatchConfig config) : config_(std::move(config)) {}
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
-        auto state = std::make_shared<csv::CsvFollowState>();
+        auto state = std::make_shared<recordio::csv::CsvFollowState>();
         if (config_.from == FollowFrom::End && config_.format.format == RecordFormat::Csv &&
             config_.format.csv.headers) {
             // Starting at the end skips the header row too; the known header lets the first
@@ -70,9 +70,9 @@ public:
         FollowingSource::Factory make = [format = config_.format, source_ctx,
                                          state](InputFile segment, std::size_t) {
             return Result<std::unique_ptr<SourceOperator>>(
-                stdin_source::make_format_source(std::move(segment), format, source_ctx, state));
+                recordio::make_format_source(std::move(segment), format, source_ctx, state));
         };
-        SchemaRef schema = stdin_source::initial_format_schema(config_.format);
+        SchemaRef schema = recordio::initial_format_schema(config_.format);
         const bool fixed = schema != nullptr;
         OpenedStage opened(std::unique_ptr<SourceOperator>(std::make_unique<FollowingSource>(
                                std::move(followed).value(), std::move(make))),
@@ -90,7 +90,7 @@ struct WatchOptions {
     std::string path; ///< required
     FollowFrom from = FollowFrom::Beginning;
     std::int64_t poll_interval_ms = 500;
-    stdin_source::FormatOptions input; ///< no format: the path's extension decides
+    recordio::FormatOptions input; ///< no format: the path's extension decides
 };
 
 const OptionTable<WatchOptions>& watch_options() {
@@ -109,7 +109,7 @@ const OptionTable<WatchOptions>& watch_options() {
                                  "arrives (file systems without inotify, such as NFS).",
                   .min = 10,
                   .max = 60000})
-            .embed(&WatchOptions::input, stdin_source::format_options(WatchOptions{}.input.format));
+            .embed(&WatchOptions::input, recordio::format_options(WatchOptions{}.input.format));
     return table;
 }
 
@@ -126,7 +126,7 @@ std::unique_ptr<Stage> build_file_watch(BuildContext& ctx, const WatchOptions& o
                           "csv.read or json.read)");
         return nullptr;
     }
-    auto format = stdin_source::format_from_options(ctx, o.input, config.path);
+    auto format = recordio::format_from_options(ctx, o.input, config.path);
     if (!format) return nullptr;
     config.format = std::move(*format);
     config.format.csv.path = config.path;

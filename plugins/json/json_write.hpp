@@ -1,9 +1,9 @@
 #pragma once
 
+#include "conveyor/recordio/json_format.hpp"
 #include "conveyor/registry/sink_options.hpp"
 #include "conveyor/stage/split_sink.hpp"
 #include "conveyor/stage/stage.hpp"
-#include "json_format.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -11,6 +11,9 @@
 #include <string>
 
 namespace conveyor::plugins::json {
+
+/// The format json.read reads and json.write writes (recordio's).
+using recordio::json::JsonFormat;
 
 /// What a json.write stage is built from: json.write's option table fills it (the
 /// initializers are the options' defaults).

@@ -1,9 +1,9 @@
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/core/suggest.hpp"
+#include "conveyor/recordio/json_read.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/registry/sink_options.hpp"
 #include "json_extract.hpp"
-#include "json_read.hpp"
 #include "json_write.hpp"
 
 namespace conveyor::plugins {
@@ -12,8 +12,8 @@ namespace {
 
 using json::JsonFormat;
 
-using json::JsonReadConfig;
 using json::JsonWriteConfig;
+using recordio::json::JsonReadConfig;
 
 const std::vector<std::pair<std::string, JsonFormat>> kFormats = {{"records", JsonFormat::Records},
                                                                   {"jsonl", JsonFormat::Jsonl}};
@@ -25,7 +25,7 @@ constexpr const char* kFormatDescription =
 
 /// The format given, or the path's extension when the option was not given.
 JsonFormat format_of(const BuildContext& ctx, JsonFormat format, const std::string& path) {
-    return ctx.options().given("format") ? format : json::default_format_for(path);
+    return ctx.options().given("format") ? format : recordio::json::default_format_for(path);
 }
 
 /// json.read's options fill its config directly; its initializers are the defaults.
@@ -113,7 +113,7 @@ std::unique_ptr<Stage> build_read(BuildContext& ctx, JsonReadConfig config) {
                                "\"hash\" (with key = \"...\")");
         return nullptr;
     }
-    return json::make_json_read(std::move(config));
+    return recordio::json::make_json_read(std::move(config));
 }
 
 std::unique_ptr<Stage> build_write(BuildContext& ctx, JsonWriteConfig config) {

@@ -1,12 +1,12 @@
 #include "conveyor/io/input_file.hpp"
+#include "conveyor/recordio/record_format.hpp"
 #include "conveyor/registry/registry.hpp"
-#include "record_format.hpp"
 
 namespace conveyor::plugins {
 
 namespace {
 
-using stdin_source::FormatConfig;
+using recordio::FormatConfig;
 
 class StdinReadStage final : public Stage {
 public:
@@ -17,9 +17,9 @@ public:
         if (!in) return std::move(in).error();
         // Nothing is read here: standard input may stay silent for a long time, and the other
         // stages should start meanwhile. The schema is known up front only for lines.
-        SchemaRef schema = stdin_source::initial_format_schema(config_);
+        SchemaRef schema = recordio::initial_format_schema(config_);
         const bool fixed = schema != nullptr;
-        OpenedStage opened(stdin_source::make_format_source(std::move(*in), config_, ctx),
+        OpenedStage opened(recordio::make_format_source(std::move(*in), config_, ctx),
                            std::move(schema));
         opened.fixed_schema = fixed;
         return opened;
@@ -31,17 +31,17 @@ private:
 
 /// stdin.read's options: the format options, JSON lines unless given.
 struct StdinReadOptions {
-    stdin_source::FormatOptions input{.format = stdin_source::RecordFormat::Jsonl};
+    recordio::FormatOptions input{.format = recordio::RecordFormat::Jsonl};
 };
 
 const OptionTable<StdinReadOptions>& stdin_read_options() {
     static const auto table = OptionTable<StdinReadOptions>().embed(
-        &StdinReadOptions::input, stdin_source::format_options(StdinReadOptions{}.input.format));
+        &StdinReadOptions::input, recordio::format_options(StdinReadOptions{}.input.format));
     return table;
 }
 
 std::unique_ptr<Stage> build_stdin_read(BuildContext& ctx, const StdinReadOptions& o) {
-    auto config = stdin_source::format_from_options(ctx, o.input, "-");
+    auto config = recordio::format_from_options(ctx, o.input, "-");
     if (!config) return nullptr;
     config->csv.path = "-";
     return std::make_unique<StdinReadStage>(std::move(*config));

@@ -4,9 +4,9 @@
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
+#include "conveyor/recordio/csv_write.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/registry/sink_options.hpp"
-#include "csv_write.hpp"
 #include "table.hpp"
 
 #include <unistd.h>
@@ -160,7 +160,7 @@ private:
 class LimitedCsvStage final : public Stage {
 public:
     LimitedCsvStage(std::optional<std::size_t> limit, std::int64_t flush_interval_ms)
-        : csv_(csv::make_csv_write_stage(csv_config(flush_interval_ms))), limit_(limit) {}
+        : csv_(recordio::csv::make_csv_write_stage(csv_config(flush_interval_ms))), limit_(limit) {}
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         auto opened = csv_->open(ctx);
@@ -202,8 +202,8 @@ private:
         StageMetrics* metrics_;
     };
 
-    static csv::CsvWriteConfig csv_config(std::int64_t flush_interval_ms) {
-        csv::CsvWriteConfig c;
+    static recordio::csv::CsvWriteConfig csv_config(std::int64_t flush_interval_ms) {
+        recordio::csv::CsvWriteConfig c;
         c.path = "-";
         c.writing.flush_interval_ms = flush_interval_ms;
         return c;

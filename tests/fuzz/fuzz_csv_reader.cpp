@@ -12,7 +12,7 @@
 #include "conveyor/core/batch.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/format/json_writer.hpp"
-#include "csv_reader.hpp"
+#include "conveyor/recordio/csv_reader.hpp"
 #include "fuzz_input.hpp"
 
 #include <algorithm>
@@ -50,14 +50,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     conveyor::fuzz::Knobs knobs(data, size);
     const std::uint8_t dialect = knobs.byte();
     const std::uint8_t blocks = knobs.byte();
-    conveyor::plugins::csv::ReaderConfig config;
+    conveyor::recordio::csv::ReaderConfig config;
     static constexpr char kDelimiters[] = {',', ';', '\t', '|'};
     config.delimiter = kDelimiters[dialect & 3];
     config.quote = (dialect & 4) ? '\'' : '"';
     config.infer_types = (dialect & 8) == 0;
     // Tiny blocks make records cross block boundaries; the default one is covered too.
     config.block_size =
-        (blocks & 0x80) ? conveyor::plugins::csv::kDefaultBlockSize : (blocks & 0x3F) + 1;
+        (blocks & 0x80) ? conveyor::recordio::csv::kDefaultBlockSize : (blocks & 0x3F) + 1;
     if (dialect & 0x10) config.max_record_bytes = 64;
 
     auto file = memory.open(data, size);
@@ -68,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // it takes minutes under the sanitizers (a timeout of the harness, not of the reader).
     if (file->compression() != conveyor::Compression::None)
         config.block_size = std::max<std::size_t>(config.block_size, 64);
-    conveyor::plugins::csv::CsvReader reader(std::move(*file), config);
+    conveyor::recordio::csv::CsvReader reader(std::move(*file), config);
     conveyor::Batch batch;
     reader.attach(&batch);
     std::vector<Value> fields;

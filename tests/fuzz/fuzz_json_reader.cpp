@@ -11,9 +11,9 @@
 #include "conveyor/core/value.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/format/json_writer.hpp"
+#include "conveyor/recordio/json_batch_builder.hpp"
+#include "conveyor/recordio/json_splitter.hpp"
 #include "fuzz_input.hpp"
-#include "json_batch_builder.hpp"
-#include "json_splitter.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -25,9 +25,9 @@
 namespace {
 
 namespace json = conveyor::json;
-using conveyor::plugins::json::BatchBuilder;
-using conveyor::plugins::json::JsonFormat;
-using conveyor::plugins::json::JsonSplitter;
+using conveyor::recordio::json::BatchBuilder;
+using conveyor::recordio::json::JsonFormat;
+using conveyor::recordio::json::JsonSplitter;
 
 /// A broken promise: says which (the crash report's stack has no line for an inlined check).
 void check(bool ok, int line) {

@@ -4,7 +4,7 @@
 // file:line and the checkpoint positions are those of the serial reader.
 
 #include "conveyor/core/run_context.hpp"
-#include "csv_read.hpp"
+#include "conveyor/recordio/csv_read.hpp"
 #include "csv_test_support.hpp"
 #include "support/process.hpp"
 #include "support/thread_work_pool.hpp"
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 namespace {
 
 using test::Rows;
@@ -314,4 +314,4 @@ TEST_F(CsvChunks, ChunksInsideALongFieldReadNoFurtherThanTheirLimit) {
 }
 
 } // namespace
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

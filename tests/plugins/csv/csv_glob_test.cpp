@@ -2,14 +2,14 @@
 // resumed from the position checkpoint() reported gives exactly the records of an uninterrupted
 // read; a position whose files changed is refused (the run then starts over).
 
-#include "csv_read.hpp"
+#include "conveyor/recordio/csv_read.hpp"
 #include "csv_test_support.hpp"
 #include "support/process.hpp"
 
 #include <gtest/gtest.h>
 #include <limits>
 
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 namespace {
 
 using test::Rows;
@@ -117,4 +117,4 @@ TEST_F(CsvGlob, ACompressedFileTurnsCheckpointsOffAndResumeIsRefused) {
 }
 
 } // namespace
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

@@ -1,6 +1,6 @@
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/obs/metrics.hpp"
-#include "csv_read.hpp"
+#include "conveyor/recordio/csv_read.hpp"
 #include "csv_test_support.hpp"
 #include "support/process.hpp"
 
@@ -8,7 +8,7 @@
 #include <random>
 #include <unistd.h>
 
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 namespace {
 
 using test::OptionList;
@@ -283,9 +283,9 @@ TEST_F(CsvRead, ATsvOrTabPathIsReadWithTabsUnlessTheDelimiterIsSet) {
     ASSERT_NE(built.stage, nullptr) << built.diags.to_string();
     EXPECT_EQ(test::run_source(*built.stage, 1024).rows(), expected);
     EXPECT_EQ(read("x,y\n1,\"a,b\"\n").rows(), expected);
-    EXPECT_EQ(plugins::csv::default_delimiter("-"), ',');
-    EXPECT_EQ(plugins::csv::default_delimiter("out/{{ day }}.tsv"), '\t');
-    EXPECT_EQ(plugins::csv::default_delimiter("a.tsv.csv"), ',');
+    EXPECT_EQ(recordio::csv::default_delimiter("-"), ',');
+    EXPECT_EQ(recordio::csv::default_delimiter("out/{{ day }}.tsv"), '\t');
+    EXPECT_EQ(recordio::csv::default_delimiter("a.tsv.csv"), ',');
 }
 
 TEST_F(CsvRead, CommentLinesAreSkippedWithTheirLinesCounted) {
@@ -686,4 +686,4 @@ TEST_F(CsvRead, BuildTimeOptionErrors) {
 }
 
 } // namespace
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

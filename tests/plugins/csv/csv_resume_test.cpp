@@ -5,7 +5,7 @@
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/dead_letter.hpp"
 #include "conveyor/exec/stage_errors.hpp"
-#include "csv_read.hpp"
+#include "conveyor/recordio/csv_read.hpp"
 #include "csv_test_support.hpp"
 #include "support/process.hpp"
 
@@ -16,7 +16,7 @@
 #include <sstream>
 #include <unistd.h>
 
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 namespace {
 
 using test::Rows;
@@ -406,4 +406,4 @@ TEST_F(CsvResume, StandardInputAndFollowedFilesTakeNoCheckpoints) {
 }
 
 } // namespace
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

@@ -5,8 +5,8 @@
 // either gives the same records or fails a shard with a data error, never another result.
 
 #include "conveyor/core/run_context.hpp"
+#include "conveyor/recordio/csv_read.hpp"
 #include "conveyor/registry/partition_options.hpp"
-#include "csv_read.hpp"
 #include "csv_test_support.hpp"
 #include "support/process.hpp"
 #include "support/thread_work_pool.hpp"
@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 namespace {
 
 using test::Rows;
@@ -141,4 +141,4 @@ TEST_F(CsvShards, QuotingOutsideRfc4180IsReadRightOrRefusedNeverWrong) {
 }
 
 } // namespace
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

@@ -1,7 +1,7 @@
 // Conformance with csv-spectrum: every CSV there, read with infer_types = false, must give the
 // records of its JSON twin (field names and string values).
 
-#include "csv_read.hpp"
+#include "conveyor/recordio/csv_read.hpp"
 #include "csv_test_support.hpp"
 #include "support/paths.hpp"
 #include "support/process.hpp"
@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 #include <stdexcept>
 
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 namespace {
 
 using Record = std::vector<std::pair<std::string, std::string>>;
@@ -163,4 +163,4 @@ TEST(CsvSpectrum, EveryCaseMatchesItsJson) {
 }
 
 } // namespace
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

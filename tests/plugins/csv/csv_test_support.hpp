@@ -19,7 +19,7 @@
 #include <variant>
 #include <vector>
 
-namespace conveyor::plugins::csv::test {
+namespace conveyor::recordio::csv::test {
 
 inline const Registry& registry() {
     static const Registry r = [] {
@@ -136,4 +136,4 @@ private:
     std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
 };
 
-} // namespace conveyor::plugins::csv::test
+} // namespace conveyor::recordio::csv::test

@@ -5,9 +5,9 @@
 
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/obs/metrics.hpp"
+#include "conveyor/recordio/csv_write.hpp"
 #include "conveyor/registry/sink_options.hpp"
 #include "csv_test_support.hpp"
-#include "csv_write.hpp"
 #include "support/killed_process.hpp"
 #include "support/process.hpp"
 #include "support/sink_driver.hpp"
@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include <vector>
 
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 namespace {
 
 constexpr std::size_t kBatches = 6;
@@ -284,4 +284,4 @@ TEST(CsvWriteCheckpoint, MalformedTextIsAClearErrorAndTouchesNothing) {
 }
 
 } // namespace
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

@@ -1,7 +1,7 @@
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/obs/metrics.hpp"
-#include "csv_read.hpp"
+#include "conveyor/recordio/csv_read.hpp"
 #include "csv_test_support.hpp"
 #include "support/page_end.hpp"
 #include "support/process.hpp"
@@ -12,7 +12,7 @@
 #include <random>
 #include <unistd.h>
 
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 namespace {
 
 using test::OptionList;
@@ -531,4 +531,4 @@ TEST_F(CsvWrite, RoundTripThroughCsvRead) {
 }
 
 } // namespace
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

@@ -17,6 +17,8 @@
 #include <vector>
 
 namespace conveyor::plugins::json {
+
+using namespace recordio::json;
 namespace {
 
 /// A random JSON lines file: unicode escapes and raw UTF-8, escaped quotes and backslashes,

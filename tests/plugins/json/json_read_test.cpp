@@ -9,6 +9,8 @@
 #include <vector>
 
 namespace conveyor::plugins::json {
+
+using namespace recordio::json;
 namespace {
 
 using test_util::build;
@@ -416,6 +418,8 @@ TEST(JsonRead, StdinInStreamingModeEmitsWhatHasArrived) {
 } // namespace conveyor::plugins::json
 
 namespace conveyor::plugins::json {
+
+using namespace recordio::json;
 namespace {
 
 TEST(JsonFixtures, RecordsAndLinesHoldTheSameRecords) {
@@ -442,6 +446,8 @@ TEST(JsonFixtures, InvalidFileReportsLineAndColumn) {
 } // namespace conveyor::plugins::json
 
 namespace conveyor::plugins::json {
+
+using namespace recordio::json;
 namespace {
 
 /// What a read produced, comparable across block sizes: the records or the error.

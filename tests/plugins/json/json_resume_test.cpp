@@ -13,6 +13,8 @@
 #include <vector>
 
 namespace conveyor::plugins::json {
+
+using namespace recordio::json;
 namespace {
 
 using test_util::to_jsonl;

@@ -8,9 +8,9 @@
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/obs/metrics.hpp"
+#include "conveyor/recordio/json_read.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/emitter.hpp"
-#include "json_read.hpp"
 #include "json_write.hpp"
 #include "support/source_run.hpp"
 

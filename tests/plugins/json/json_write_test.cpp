@@ -9,6 +9,8 @@
 #include <vector>
 
 namespace conveyor::plugins::json {
+
+using namespace recordio::json;
 namespace {
 
 using test_util::batch_of;

@@ -1,7 +1,7 @@
 // stdin.read: every format, batch and streaming mode, through a pipe standing in for stdin.
 
 #include "conveyor/core/run_context.hpp"
-#include "line_source.hpp"
+#include "conveyor/recordio/line_source.hpp"
 #include "support/process.hpp"
 #include "support/stage_harness.hpp"
 
@@ -159,7 +159,7 @@ TEST(LineSourceTest, BlockSizeNeverChangesTheLines) {
             OpenContext ctx;
             ctx.batch_size = batch;
             ctx.run = &run;
-            auto op = plugins::stdin_source::make_line_source(std::move(*file), ctx, block);
+            auto op = recordio::make_line_source(std::move(*file), ctx, block);
             CollectingEmitter out;
             std::string got;
             for (;;) {
@@ -181,7 +181,7 @@ TEST(LineSourceTest, ALineLongerThanTheLimitIsADataError) {
     ASSERT_TRUE(file.ok());
     OpenContext ctx;
     ctx.run = &run;
-    auto op = plugins::stdin_source::make_line_source(std::move(*file), ctx, 16, 64);
+    auto op = recordio::make_line_source(std::move(*file), ctx, 16, 64);
     CollectingEmitter out;
     Result<bool> r = true;
     while (r.ok() && *r)

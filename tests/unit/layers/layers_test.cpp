@@ -33,6 +33,8 @@ const std::map<std::string, std::set<std::string>>& allowed() {
         {"queue", {"core"}},
         {"exec",
          {"config", "core", "format", "graph", "io", "net", "obs", "option", "registry", "stage"}},
+        {"recordio",
+         {"config", "core", "exec", "expr", "format", "io", "obs", "option", "registry", "stage"}},
     };
     return m;
 }

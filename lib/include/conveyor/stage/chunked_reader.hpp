@@ -4,7 +4,7 @@
 // few MiB, each parsed on its own from the first record start at or after its nominal offset,
 // and their batches handed out in file order by one ChunkedReader on the source's thread.
 // What a record start is (and so how a chunk finds its first one) is the format's: csv.read
-// (plugins/csv/csv_chunks.hpp) and json.read (plugins/json/json_chunks.hpp) bring their own
+// (recordio/csv_chunks.hpp) and json.read (recordio/json_chunks.hpp) bring their own
 // chunk parser and result; the scheduling and the checks of the reassembly are here.
 //
 // The reassembly trusts nothing a chunk guessed: a chunk whose first record does not start

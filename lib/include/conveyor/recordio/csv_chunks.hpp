@@ -5,9 +5,9 @@
 #include "conveyor/core/work_pool.hpp"
 #include "conveyor/format/column_types.hpp"
 #include "conveyor/io/input_file.hpp"
+#include "conveyor/recordio/csv_dialect.hpp"
+#include "conveyor/recordio/csv_reader.hpp"
 #include "conveyor/stage/chunked_reader.hpp"
-#include "csv_dialect.hpp"
-#include "csv_reader.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -31,7 +31,7 @@
 /// a quoted field cannot start where a record starts (see is_line_start in the .cpp), so the
 /// check fails and the serial reader reads that chunk instead: slower, never wrong. Lines are
 /// counted from each chunk's start and made absolute in order, so file:line stays exact.
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 
 /// What every chunk of one run shares; immutable once chunks are parsed.
 struct ChunkSetup {
@@ -73,4 +73,4 @@ ChunkResult parse_chunk(const ChunkSetup& setup, InputFile input, std::uint64_t 
 /// The ordered reassembly of the chunks (stage/chunked_reader.hpp).
 using ChunkedReader = conveyor::ChunkedReader<ChunkBatch>;
 
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

@@ -2,9 +2,9 @@
 
 #include "conveyor/io/input_file.hpp"
 #include "conveyor/option/option_table.hpp"
+#include "conveyor/recordio/csv_read.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/stage.hpp"
-#include "csv_read.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -12,8 +12,8 @@
 #include <string_view>
 
 /// The formats a byte stream (standard input, a followed file) can hold, shared by stdin.read
-/// and file.watch. Parsing is done by the csv and json plugins' readers.
-namespace conveyor::plugins::stdin_source {
+/// and file.watch. Parsing is done by this module's CSV and JSON readers.
+namespace conveyor::recordio {
 
 enum class RecordFormat : std::uint8_t {
     Lines, ///< one record {line: "..."} per line
@@ -57,4 +57,4 @@ make_format_source(InputFile file, const FormatConfig& config, const OpenContext
 /// The initial schema of such a source: known up front only for "lines" (and CSV `columns`).
 SchemaRef initial_format_schema(const FormatConfig& config);
 
-} // namespace conveyor::plugins::stdin_source
+} // namespace conveyor::recordio

@@ -1,10 +1,10 @@
-#include "csv_chunks.hpp"
+#include "conveyor/recordio/csv_chunks.hpp"
 
 #include <algorithm>
 #include <array>
 #include <string>
 
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 
 namespace {
 
@@ -186,4 +186,4 @@ ChunkResult parse_chunk(const ChunkSetup& setup, InputFile input, std::uint64_t 
     }
 }
 
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

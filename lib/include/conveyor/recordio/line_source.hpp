@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <memory>
 
-namespace conveyor::plugins::stdin_source {
+namespace conveyor::recordio {
 
 /// Bytes read from the input per block.
 inline constexpr std::size_t kLineBlockSize = std::size_t{1} << 20;
@@ -26,4 +26,4 @@ std::unique_ptr<SourceOperator> make_line_source(InputFile file, const OpenConte
                                                  std::size_t block_size = kLineBlockSize,
                                                  std::size_t max_line = kMaxLineBytes);
 
-} // namespace conveyor::plugins::stdin_source
+} // namespace conveyor::recordio

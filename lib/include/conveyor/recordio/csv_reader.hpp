@@ -16,7 +16,7 @@ namespace conveyor {
 struct StageMetrics;
 }
 
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 
 class BlockPool;
 
@@ -167,4 +167,4 @@ private:
     Error error_;
 };
 
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

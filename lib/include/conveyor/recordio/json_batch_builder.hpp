@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-namespace conveyor::plugins::json {
+namespace conveyor::recordio::json {
 
 /// json.read's `types`: field name and the type its values are converted to.
 using FieldTypes = std::vector<std::pair<std::string, coltype::ColumnType>>;
@@ -103,4 +103,4 @@ private:
     std::size_t arena_hint_ = 64 * 1024;
 };
 
-} // namespace conveyor::plugins::json
+} // namespace conveyor::recordio::json

@@ -1,4 +1,4 @@
-#include "csv_write.hpp"
+#include "conveyor/recordio/csv_write.hpp"
 
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/core/short_bytes.hpp"
@@ -8,10 +8,10 @@
 #include "conveyor/io/input_file.hpp"
 #include "conveyor/io/output_file.hpp"
 #include "conveyor/obs/metrics.hpp"
+#include "conveyor/recordio/csv_dialect.hpp"
+#include "conveyor/recordio/csv_reader.hpp"
 #include "conveyor/registry/sink_options.hpp"
 #include "conveyor/stage/split_sink.hpp"
-#include "csv_dialect.hpp"
-#include "csv_reader.hpp"
 
 #include <algorithm>
 #include <array>
@@ -30,7 +30,7 @@
 #include <emmintrin.h>
 #endif
 
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 
 namespace {
 
@@ -690,4 +690,4 @@ FunctionDescriptor csv_write_descriptor() {
     return fn;
 }
 
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

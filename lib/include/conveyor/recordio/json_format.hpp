@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace conveyor::plugins::json {
+namespace conveyor::recordio::json {
 
 enum class JsonFormat : std::uint8_t {
     Records, ///< one JSON array of objects
@@ -13,4 +13,4 @@ enum class JsonFormat : std::uint8_t {
 /// Jsonl when the path ends in .jsonl or .ndjson (any case), else Records.
 JsonFormat default_format_for(std::string_view path);
 
-} // namespace conveyor::plugins::json
+} // namespace conveyor::recordio::json

@@ -1,10 +1,10 @@
-#include "json_batch_builder.hpp"
+#include "conveyor/recordio/json_batch_builder.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
 #include <unordered_set>
 
-namespace conveyor::plugins::json {
+namespace conveyor::recordio::json {
 
 std::optional<std::string> convert_fields(const Value& object, const FieldTypes& types,
                                           Arena& arena) {
@@ -207,4 +207,4 @@ SchemaRef BatchBuilder::keys_of(const Value& object) {
     return make_schema(std::move(names));
 }
 
-} // namespace conveyor::plugins::json
+} // namespace conveyor::recordio::json

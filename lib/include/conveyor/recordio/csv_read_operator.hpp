@@ -1,10 +1,10 @@
 #pragma once
 
+#include "conveyor/recordio/csv_chunks.hpp"
+#include "conveyor/recordio/csv_read.hpp"
+#include "conveyor/recordio/csv_reader.hpp"
 #include "conveyor/stage/chunked_source.hpp"
 #include "conveyor/stage/stage.hpp"
-#include "csv_chunks.hpp"
-#include "csv_read.hpp"
-#include "csv_reader.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 
 /// One run of csv.read: reads the header at start(), then one batch per next(). With
 /// use_workers() it parses a regular file in chunks on the run's workers (csv_chunks.hpp),
@@ -114,4 +114,4 @@ private:
     std::optional<std::uint64_t> resumed_at_;
 };
 
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

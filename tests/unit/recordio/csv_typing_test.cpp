@@ -1,9 +1,9 @@
-#include "csv_typing.hpp"
+#include "conveyor/recordio/csv_typing.hpp"
 
 #include <gtest/gtest.h>
 #include <string>
 
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 namespace {
 
 TEST(CsvTyping, IntegersBecomeInts) {
@@ -130,4 +130,4 @@ TEST(CsvTyping, ClassifyNumber) {
 }
 
 } // namespace
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

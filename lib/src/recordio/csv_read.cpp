@@ -1,4 +1,4 @@
-#include "csv_read.hpp"
+#include "conveyor/recordio/csv_read.hpp"
 
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/core/run_context.hpp"
@@ -10,19 +10,19 @@
 #include "conveyor/io/record_ranges.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
+#include "conveyor/recordio/csv_dialect.hpp"
+#include "conveyor/recordio/csv_read_operator.hpp"
+#include "conveyor/recordio/csv_typing.hpp"
 #include "conveyor/stage/checkpoint_text.hpp"
 #include "conveyor/stage/file_sequence.hpp"
 #include "conveyor/stage/following_source.hpp"
 #include "conveyor/stage/shard_filter.hpp"
-#include "csv_dialect.hpp"
-#include "csv_read_operator.hpp"
-#include "csv_typing.hpp"
 
 #include <fmt/format.h>
 #include <tuple>
 #include <unordered_set>
 
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 
 namespace {
 
@@ -316,4 +316,4 @@ FunctionDescriptor csv_read_descriptor() {
     return fn;
 }
 
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

@@ -1,10 +1,10 @@
-#include "csv_dialect.hpp"
+#include "conveyor/recordio/csv_dialect.hpp"
 
 #include "conveyor/core/ascii.hpp"
 
 #include <fmt/format.h>
 
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 
 namespace {
 
@@ -108,4 +108,4 @@ OptionTable<CsvFormatOptions> csv_format_options(std::string headers_description
                                       "false); each row must have this many fields."});
 }
 
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

@@ -3,8 +3,8 @@
 #include "conveyor/core/batch.hpp"
 #include "conveyor/core/work_pool.hpp"
 #include "conveyor/io/input_file.hpp"
+#include "conveyor/recordio/json_batch_builder.hpp"
 #include "conveyor/stage/chunked_reader.hpp"
-#include "json_batch_builder.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -27,7 +27,7 @@
 /// of the chunk to the serial reader from that line's start, so errors, dead letters, file:line
 /// and checkpoint positions are the serial reader's. Lines are counted from each chunk's start
 /// and made absolute in order.
-namespace conveyor::plugins::json {
+namespace conveyor::recordio::json {
 
 /// What every chunk of one run shares.
 struct ChunkSetup {
@@ -61,4 +61,4 @@ ChunkResult parse_chunk(const ChunkSetup& setup, InputFile input, std::uint64_t 
 /// The ordered reassembly of the chunks (stage/chunked_reader.hpp).
 using ChunkedReader = conveyor::ChunkedReader<ChunkBatch>;
 
-} // namespace conveyor::plugins::json
+} // namespace conveyor::recordio::json

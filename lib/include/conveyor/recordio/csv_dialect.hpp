@@ -11,7 +11,7 @@
 
 /// The options csv.read and csv.write share (how fields are separated and quoted), and those
 /// of every CSV reader (csv.read, stdin.read and file.watch with format = "csv").
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 
 struct Dialect {
     char delimiter = ',';
@@ -61,4 +61,4 @@ char default_delimiter(std::string_view path) noexcept;
 std::optional<Dialect> dialect_from_options(BuildContext& ctx, const CsvFormatOptions& options,
                                             std::string_view path = {});
 
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

@@ -1,17 +1,17 @@
-#include "record_format.hpp"
+#include "conveyor/recordio/record_format.hpp"
 
 #include "conveyor/core/ascii.hpp"
-#include "csv_dialect.hpp"
-#include "json_format.hpp"
-#include "json_read.hpp"
-#include "line_source.hpp"
+#include "conveyor/recordio/csv_dialect.hpp"
+#include "conveyor/recordio/json_format.hpp"
+#include "conveyor/recordio/json_read.hpp"
+#include "conveyor/recordio/line_source.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <fmt/format.h>
 #include <unordered_set>
 
-namespace conveyor::plugins::stdin_source {
+namespace conveyor::recordio {
 
 namespace {
 
@@ -123,4 +123,4 @@ SchemaRef initial_format_schema(const FormatConfig& config) {
     return nullptr;
 }
 
-} // namespace conveyor::plugins::stdin_source
+} // namespace conveyor::recordio

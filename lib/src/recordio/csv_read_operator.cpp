@@ -1,4 +1,4 @@
-#include "csv_read_operator.hpp"
+#include "conveyor/recordio/csv_read_operator.hpp"
 
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/core/suggest.hpp"
@@ -7,15 +7,15 @@
 #include "conveyor/io/record_ranges.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
+#include "conveyor/recordio/csv_typing.hpp"
 #include "conveyor/stage/checkpoint_text.hpp"
-#include "csv_typing.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
 #include <limits>
 #include <tuple>
 
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 
 namespace {
 
@@ -524,4 +524,4 @@ Status CsvReadOperator::end_of_input() {
     return {};
 }
 
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

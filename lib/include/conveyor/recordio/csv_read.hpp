@@ -3,11 +3,11 @@
 #include "conveyor/format/column_types.hpp"
 #include "conveyor/io/input_file.hpp"
 #include "conveyor/option/option_table.hpp"
+#include "conveyor/recordio/csv_dialect.hpp"
+#include "conveyor/recordio/csv_reader.hpp"
 #include "conveyor/registry/partition_options.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/stage.hpp"
-#include "csv_dialect.hpp"
-#include "csv_reader.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 
 /// Bytes of a file each worker parses at a time when the run has more than one: a MiB (about
 /// ten thousand records) makes the hand-offs cost nothing per record, while the chunks in
@@ -85,4 +85,4 @@ std::vector<std::string>
 normalise_header(std::vector<std::string> names,
                  std::vector<std::pair<std::string, std::string>>* renamed = nullptr);
 
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

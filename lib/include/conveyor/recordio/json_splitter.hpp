@@ -3,7 +3,7 @@
 #include "conveyor/core/result.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/io/input_file.hpp"
-#include "json_format.hpp"
+#include "conveyor/recordio/json_format.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -15,7 +15,7 @@ namespace conveyor {
 struct StageMetrics;
 }
 
-namespace conveyor::plugins::json {
+namespace conveyor::recordio::json {
 
 /// Cuts a JSON input into the texts of its records without holding more than a few blocks:
 /// lines for JSONL, the elements of the top-level array for records (found with a small
@@ -130,4 +130,4 @@ private:
     std::size_t elem_end_ = 0;
 };
 
-} // namespace conveyor::plugins::json
+} // namespace conveyor::recordio::json

@@ -2,12 +2,12 @@
 // before it were.
 
 #include "conveyor/format/json_parser.hpp"
-#include "json_batch_builder.hpp"
+#include "conveyor/recordio/json_batch_builder.hpp"
 
 #include <gtest/gtest.h>
 #include <string>
 
-namespace conveyor::plugins::json {
+namespace conveyor::recordio::json {
 namespace {
 
 TEST(BatchBuilder, ABatchReservesAboutWhatItsRecordsTake) {
@@ -60,4 +60,4 @@ TEST(BatchBuilder, RepeatedEmptyKeysCompareWithoutTouchingTheirText) {
 }
 
 } // namespace
-} // namespace conveyor::plugins::json
+} // namespace conveyor::recordio::json

@@ -1,11 +1,11 @@
-#include "csv_typing.hpp"
+#include "conveyor/recordio/csv_typing.hpp"
 
 #include <charconv>
 #include <cmath>
 #include <limits>
 #include <system_error>
 
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 
 namespace {
 
@@ -105,4 +105,4 @@ Value infer_numeric(std::string_view text) noexcept {
 
 } // namespace detail
 
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

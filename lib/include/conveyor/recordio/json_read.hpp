@@ -3,9 +3,9 @@
 #include "conveyor/format/column_types.hpp"
 #include "conveyor/io/input_file.hpp"
 #include "conveyor/option/option_table.hpp"
+#include "conveyor/recordio/json_format.hpp"
 #include "conveyor/registry/partition_options.hpp"
 #include "conveyor/stage/stage.hpp"
-#include "json_format.hpp"
 
 #include <cstddef>
 #include <memory>
@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-namespace conveyor::plugins::json {
+namespace conveyor::recordio::json {
 
 /// What a json.read stage is built from: the validated options (json.read's option table
 /// fills it; the initializers are the options' defaults), plus internal knobs.
@@ -44,4 +44,4 @@ std::unique_ptr<SourceOperator> make_json_source(InputFile file, JsonFormat form
                                                  const OpenContext& ctx,
                                                  std::size_t block_size = 1 << 20);
 
-} // namespace conveyor::plugins::json
+} // namespace conveyor::recordio::json

@@ -1,7 +1,7 @@
-#include "csv_reader.hpp"
+#include "conveyor/recordio/csv_reader.hpp"
 
 #include "conveyor/obs/metrics.hpp"
-#include "csv_typing.hpp"
+#include "conveyor/recordio/csv_typing.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -15,7 +15,7 @@
 #include <emmintrin.h>
 #endif
 
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 
 namespace {
 
@@ -440,4 +440,4 @@ Status CsvReader::refill() {
     return {};
 }
 
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

@@ -1,4 +1,4 @@
-#include "line_source.hpp"
+#include "conveyor/recordio/line_source.hpp"
 
 #include "conveyor/obs/metrics.hpp"
 
@@ -6,7 +6,7 @@
 #include <cstring>
 #include <fmt/format.h>
 
-namespace conveyor::plugins::stdin_source {
+namespace conveyor::recordio {
 
 namespace {
 
@@ -125,4 +125,4 @@ std::unique_ptr<SourceOperator> make_line_source(InputFile file, const OpenConte
     return std::make_unique<LineSource>(std::move(file), ctx, block_size, max_line);
 }
 
-} // namespace conveyor::plugins::stdin_source
+} // namespace conveyor::recordio

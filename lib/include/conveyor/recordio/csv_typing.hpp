@@ -7,7 +7,7 @@
 
 /// How text fields (CSV cells, plain-text lines) become typed values. Shared by csv.read and
 /// other text sources so that "42" means the same thing everywhere.
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 
 /// What a piece of text looks like as a number.
 enum class NumberShape : std::uint8_t {
@@ -47,4 +47,4 @@ inline Value infer_value(std::string_view text, bool quoted) noexcept {
     return Value::string(text);
 }
 
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

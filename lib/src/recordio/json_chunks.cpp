@@ -1,14 +1,14 @@
-#include "json_chunks.hpp"
+#include "conveyor/recordio/json_chunks.hpp"
 
 #include "conveyor/format/json_parser.hpp"
-#include "json_batch_builder.hpp"
-#include "json_splitter.hpp"
+#include "conveyor/recordio/json_batch_builder.hpp"
+#include "conveyor/recordio/json_splitter.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cstring>
 
-namespace conveyor::plugins::json {
+namespace conveyor::recordio::json {
 
 namespace {
 
@@ -143,4 +143,4 @@ ChunkResult parse_chunk(const ChunkSetup& setup, InputFile input, std::uint64_t 
     return parser.run();
 }
 
-} // namespace conveyor::plugins::json
+} // namespace conveyor::recordio::json

@@ -1,4 +1,4 @@
-#include "json_read.hpp"
+#include "conveyor/recordio/json_read.hpp"
 
 #include "conveyor/core/ascii.hpp"
 #include "conveyor/core/run_context.hpp"
@@ -9,14 +9,14 @@
 #include "conveyor/io/input_file.hpp"
 #include "conveyor/io/record_ranges.hpp"
 #include "conveyor/obs/metrics.hpp"
+#include "conveyor/recordio/json_batch_builder.hpp"
+#include "conveyor/recordio/json_chunks.hpp"
+#include "conveyor/recordio/json_splitter.hpp"
 #include "conveyor/stage/checkpoint_text.hpp"
 #include "conveyor/stage/chunked_source.hpp"
 #include "conveyor/stage/file_sequence.hpp"
 #include "conveyor/stage/following_source.hpp"
 #include "conveyor/stage/shard_filter.hpp"
-#include "json_batch_builder.hpp"
-#include "json_chunks.hpp"
-#include "json_splitter.hpp"
 
 #include <algorithm>
 #include <array>
@@ -25,7 +25,7 @@
 #include <optional>
 #include <tuple>
 
-namespace conveyor::plugins::json {
+namespace conveyor::recordio::json {
 
 namespace {
 
@@ -545,4 +545,4 @@ std::unique_ptr<Stage> make_json_read(JsonReadConfig config) {
     return std::make_unique<JsonReadStage>(std::move(config));
 }
 
-} // namespace conveyor::plugins::json
+} // namespace conveyor::recordio::json

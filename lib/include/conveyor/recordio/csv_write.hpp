@@ -1,10 +1,10 @@
 #pragma once
 
+#include "conveyor/recordio/csv_dialect.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/registry/sink_options.hpp"
 #include "conveyor/stage/split_sink.hpp"
 #include "conveyor/stage/stage.hpp"
-#include "csv_dialect.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace conveyor::plugins::csv {
+namespace conveyor::recordio::csv {
 
 /// csv.write's options as a pipeline gives them; the initializers are the options' defaults.
 struct CsvWriteOptions {
@@ -59,4 +59,4 @@ std::unique_ptr<Stage> make_csv_write_stage(CsvWriteConfig config);
 /// The `csv.write` function: options, documentation and factory.
 FunctionDescriptor csv_write_descriptor();
 
-} // namespace conveyor::plugins::csv
+} // namespace conveyor::recordio::csv

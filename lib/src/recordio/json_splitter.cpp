@@ -1,4 +1,4 @@
-#include "json_splitter.hpp"
+#include "conveyor/recordio/json_splitter.hpp"
 
 #include "conveyor/obs/metrics.hpp"
 
@@ -9,7 +9,7 @@
 #include <emmintrin.h>
 #endif
 
-namespace conveyor::plugins::json {
+namespace conveyor::recordio::json {
 
 namespace {
 
@@ -356,4 +356,4 @@ Result<JsonSplitter::Status> JsonSplitter::next_element(std::string_view& record
     }
 }
 
-} // namespace conveyor::plugins::json
+} // namespace conveyor::recordio::json
