@@ -73,9 +73,6 @@ std::unique_ptr<SourceOperator> make_csv_source(InputFile file, const CsvReadCon
 /// knows its schema before any batch flows.
 std::unique_ptr<Stage> make_csv_read_stage(CsvReadConfig config);
 
-/// The `csv.read` function: options, documentation and factory.
-FunctionDescriptor csv_read_descriptor();
-
 /// Header names made usable as field names. Names written in the header are never taken by
 /// a generated one: a repeated name gets the first free suffix (`a`, `a_2`, `a_3`), and an
 /// empty cell at 1-based position N becomes `columnN`, or the first free `columnN_2`,

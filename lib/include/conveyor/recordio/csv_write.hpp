@@ -56,7 +56,4 @@ struct CsvWriteConfig {
 /// touched.
 std::unique_ptr<Stage> make_csv_write_stage(CsvWriteConfig config);
 
-/// The `csv.write` function: options, documentation and factory.
-FunctionDescriptor csv_write_descriptor();
-
 } // namespace conveyor::recordio::csv
