@@ -14,10 +14,10 @@
 #include "conveyor/core/schema.hpp"
 #include "conveyor/core/value.hpp"
 #include "conveyor/io/input_file.hpp"
+#include "conveyor/recordio/csv_reader.hpp"
+#include "conveyor/recordio/csv_write.hpp"
 #include "conveyor/stage/emitter.hpp"
 #include "conveyor/stage/stage.hpp"
-#include "csv_reader.hpp"
-#include "csv_write.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -36,7 +36,7 @@
 namespace {
 
 using conveyor::Value;
-namespace csv = conveyor::plugins::csv;
+namespace csv = conveyor::recordio::csv;
 
 /// A broken promise: says which (the crash report's stack has no line for an inlined check).
 void check(bool ok, int line) {
