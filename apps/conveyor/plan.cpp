@@ -162,14 +162,19 @@ std::string explain_settings(const PipelineSpec& p, std::size_t sources) {
     s += "  I/O thread      1 (network, timers, signals)\n";
     s += fmt::format("  concurrency     {} in-flight requests per I/O stage (http.fetch)\n",
                      g.concurrency);
+    // Edges take a share only where dag buffers them (a fork, a join): a pipeline of chains
+    // streams, and its holding stages share the whole limit.
+    const bool buffered = dag && p.buffers_edges();
     s += fmt::format("  memory limit    {}{}, shared by the stages that hold their input{}\n",
                      obs::human_bytes(p.memory_limit()),
                      g.memory_limit ? "" : " (memory_limit unset: a quarter of RAM)",
-                     dag ? " and the buffered edges" : "");
-    if (dag)
+                     buffered ? " and the buffered edges" : "");
+    if (buffered)
         s += fmt::format("  memory cap      {} for buffered edges, beyond it they spill to {}{}\n",
                          obs::human_bytes(p.edge_share()), spill_dir_for(p),
                          g.max_buffered_bytes ? " (max_buffered_bytes)" : "");
+    else if (dag)
+        s += "  memory cap      none for edges: every edge streams inside a chain\n";
     s += fmt::format("  timeout         {}\n",
                      g.timeout_seconds ? fmt::format("{} s for the whole run", *g.timeout_seconds)
                                        : std::string("none"));

@@ -207,6 +207,31 @@ TEST(ObserveExplain, DagShowsLevelsAndWhatRunsInParallel) {
     EXPECT_THAT(r.out, HasSubstr("orders fans out to large, french, open, copy"));
 }
 
+TEST(ObserveExplain, AChainOfHoldingStagesSharesTheWholeLimitAndBuffersNoEdge) {
+    // A sort feeding a group-by, no fork: explain said 32 MiB for buffered edges beside the
+    // two stages' 32 MiB each (96 MiB of a 64 MiB limit); such a pipeline buffers no edge.
+    test::TempDir dir;
+    dir.write("in.csv", "id,k\n1,a\n");
+    const std::string file = dir.write(
+        "p.toml", "[global]\nexecutor = \"dag\"\nmemory_limit = \"64MiB\"\n"
+                  "[[stages]]\nid = \"r\"\nfunction = \"csv.read\"\n[stages.config]\npath = \"" +
+                      dir.file("in.csv") +
+                      "\"\n"
+                      "[[stages]]\nid = \"s\"\nfunction = \"sort.apply\"\ninputs = [\"r\"]\n"
+                      "[stages.config]\nby = [\"k\"]\n"
+                      "[[stages]]\nid = \"d\"\nfunction = \"distinct.apply\"\ninputs = [\"s\"]\n"
+                      "[[stages]]\nid = \"w\"\nfunction = \"csv.write\"\ninputs = [\"d\"]\n"
+                      "[stages.config]\npath = \"" +
+                      dir.file("out.csv") + "\"\n");
+    auto r = run_conveyor({"explain", file});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("memory limit    64.0 MiB, shared by the stages that hold "
+                                 "their input\n"));
+    EXPECT_THAT(r.out, HasSubstr("memory cap      none for edges"));
+    EXPECT_THAT(r.out, HasSubstr("spills to"));
+    EXPECT_THAT(r.out, HasSubstr("beyond 32.0 MiB]")); // each of the two holding stages
+}
+
 TEST(ObserveExplain, ChannelShowsEveryChannelWithItsCapacity) {
     auto r = run_conveyor({"explain", "pipelines/examples/fan_out.toml", "--executor", "channel"},
                           in_repo());

@@ -94,6 +94,10 @@ bool PipelineSpec::holds_data() const {
     return memory_holders(*this) != 0;
 }
 
+bool PipelineSpec::buffers_edges() const {
+    return materialises_edges(*this);
+}
+
 std::uint64_t PipelineSpec::edge_share() const {
     if (global.max_buffered_bytes != 0) return global.max_buffered_bytes;
     return memory_share();

@@ -86,6 +86,9 @@ struct PipelineSpec {
     /// Whether some stage holds its input or dag materialises some edge: the run may hold
     /// much of its data in memory.
     [[nodiscard]] bool holds_data() const;
+    /// Whether the dag executor materialises some edge (at a fork, a join, or around a stage
+    /// on the I/O thread); a pipeline of chains buffers none, and its edges take no share.
+    [[nodiscard]] bool buffers_edges() const;
 };
 
 } // namespace conveyor
