@@ -12,6 +12,7 @@
 #include "conveyor/format/value_key.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
+#include "conveyor/obs/summary.hpp"
 #include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 
@@ -171,8 +172,8 @@ private:
     /// keep = "last" that is every record, the held ones first.
     Status start_spilling() {
         parts_.emplace(files_, kPartitions);
-        spdlog::info("stage '{}': keys beyond its memory share ({} MiB): records spilled to {}",
-                     stage_, budget_ >> 20, files_.dir());
+        spdlog::info("stage '{}': keys beyond its memory share ({}): records spilled to {}", stage_,
+                     obs::human_bytes(budget_), files_.dir());
         if (spec_.keep == Keep::First) return {};
         for (std::size_t i = 0; i < held_.size(); ++i) {
             Batch& b = held_[i];

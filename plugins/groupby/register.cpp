@@ -13,6 +13,7 @@
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/format/value_key.hpp"
 #include "conveyor/obs/log.hpp"
+#include "conveyor/obs/summary.hpp"
 #include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/field_watch.hpp"
@@ -179,9 +180,9 @@ private:
             pass.parts.emplace(files_, kPartitions, static_cast<std::uint64_t>(pass.depth));
             if (!logged_) {
                 logged_ = true;
-                spdlog::info("stage '{}': groups beyond its memory share ({} MiB): records of "
+                spdlog::info("stage '{}': groups beyond its memory share ({}): records of "
                              "new groups spilled to {}",
-                             stage_, budget_ >> 20, files_.dir());
+                             stage_, obs::human_bytes(budget_), files_.dir());
             }
         }
         return {};

@@ -15,6 +15,7 @@
 #include "conveyor/expr/operand.hpp"
 #include "conveyor/format/value_key.hpp"
 #include "conveyor/obs/log.hpp"
+#include "conveyor/obs/summary.hpp"
 #include "join_shape.hpp"
 
 #include <algorithm>
@@ -472,9 +473,9 @@ private:
         grace_ = true;
         build_parts_.emplace(files_, kPartitions);
         probe_parts_.emplace(files_, kPartitions);
-        spdlog::info("stage '{}': build side beyond its memory share ({} MiB): grace hash join "
+        spdlog::info("stage '{}': build side beyond its memory share ({}): grace hash join "
                      "through {}",
-                     stage_, budget_ >> 20, files_.dir());
+                     stage_, obs::human_bytes(budget_), files_.dir());
         BuildTable held = std::move(table_);
         table_.clear();
         const std::int64_t next_build = build_seq_;

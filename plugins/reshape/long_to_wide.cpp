@@ -13,6 +13,7 @@
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/format/value_key.hpp"
+#include "conveyor/obs/summary.hpp"
 #include "reshape.hpp"
 
 #include <algorithm>
@@ -272,8 +273,8 @@ private:
     /// and every later record follows it there.
     Status start_spilling() {
         parts_.emplace(files_, kPartitions);
-        spdlog::info("stage '{}': groups beyond its memory share ({} MiB): records spilled to {}",
-                     stage_, budget_ >> 20, files_.dir());
+        spdlog::info("stage '{}': groups beyond its memory share ({}): records spilled to {}",
+                     stage_, obs::human_bytes(budget_), files_.dir());
         std::vector<SchemaRef> long_schemas;
         for (const std::vector<std::string>& shape : shapes_) {
             std::vector<std::string> names = shape;

@@ -9,6 +9,7 @@
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/exec/spill.hpp"
 #include "conveyor/obs/log.hpp"
+#include "conveyor/obs/summary.hpp"
 #include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/field_watch.hpp"
@@ -211,9 +212,9 @@ private:
         spilled_bytes_ += w->bytes();
         runs_.push_back(w->path());
         if (runs_.size() == 1)
-            spdlog::info("stage '{}': input beyond its memory share ({} MiB): sorting in runs "
+            spdlog::info("stage '{}': input beyond its memory share ({}): sorting in runs "
                          "spilled to {}",
-                         stage_, budget_ >> 20, files_.dir());
+                         stage_, obs::human_bytes(budget_), files_.dir());
         release_held();
         return {};
     }

@@ -7,6 +7,7 @@
 #include "conveyor/core/key_table.hpp"
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/spill.hpp"
+#include "conveyor/obs/summary.hpp"
 #include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/stage/emitter.hpp"
@@ -59,8 +60,8 @@ public:
         Result<spill::RunWriter> w = files_.create();
         if (!w) return std::move(w).error().in_stage(stage_);
         run_.emplace(std::move(*w));
-        spdlog::info("stage '{}': records beyond its memory share ({} MiB): spilled to {}", stage_,
-                     budget_ >> 20, files_.dir());
+        spdlog::info("stage '{}': records beyond its memory share ({}): spilled to {}", stage_,
+                     obs::human_bytes(budget_), files_.dir());
         for (Batch& b : held_)
             CONVEYOR_TRY(spill(b));
         held_.clear();

@@ -108,6 +108,8 @@ TEST(SortRun, RandomInputComesOutAsAStableSortedPermutationInMemoryAndSpilled) {
         EXPECT_EQ(test::read_file(dir.file("out.csv")), want) << global;
         if (!global.empty()) {
             EXPECT_THAT(r.err, HasSubstr("spilled to"));
+            // The share in the unit that shows it; it was "(0 MiB)" below a MiB.
+            EXPECT_THAT(r.err, HasSubstr("beyond its memory share (64.0 KiB)"));
         }
         EXPECT_EQ(files_in(dir.file("state")), 0u) << "no spill file is left";
     }
