@@ -91,6 +91,12 @@ JsonDoc option_schema(const OptionSpec& o) {
             any.push(Obj{{"type", "string"},
                          {"pattern", "^\\s*[0-9.]+\\s*([kKmMgGtT]([iI]?[bB])?|[bB])?\\s*$"}});
             s = Obj{{"anyOf", std::move(any)}};
+        } else if (o.unit == OptionUnit::Milliseconds) {
+            // Or a duration with its unit ("300ms", "2s").
+            JsonDoc any = JsonDoc::array();
+            any.push(std::move(s));
+            any.push(Obj{{"type", "string"}, {"pattern", "^[0-9.]+(ms|s|m|min|h|d)?$"}});
+            s = Obj{{"anyOf", std::move(any)}};
         }
         break;
     case OptionType::Float:

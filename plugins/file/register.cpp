@@ -108,7 +108,8 @@ const OptionTable<WatchOptions>& watch_options() {
                  {.description = "How often the file is looked at when no change notification "
                                  "arrives (file systems without inotify, such as NFS).",
                   .min = 10,
-                  .max = 60000})
+                  .max = 60000,
+                  .unit = OptionUnit::Milliseconds})
             .embed(&WatchOptions::input, recordio::format_options(WatchOptions{}.input.format));
     return table;
 }

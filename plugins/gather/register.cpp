@@ -58,6 +58,7 @@ const OptionTable<GatherOptions>& gather_options() {
                                  "answered or passed it. Under executor = \"dag\" branches are "
                                  "complete before the gather runs, so it never applies.",
                   .min = 1,
+                  .unit = OptionUnit::Milliseconds,
                   .example = "300"})
             .add("max_failures", &GatherOptions::max_failures,
                  {.description = "Failed or timed-out branches a record may have and still go "

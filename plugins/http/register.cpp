@@ -86,11 +86,13 @@ const OptionTable<HttpFetchOptions>& fetch_options() {
                  {.description = "Backoff base: retry n waits a random time in [0, min("
                                  "max_retry_delay_ms, retry_base_delay_ms * 2^n)].",
                   .min = 0,
-                  .max = 3600000})
+                  .max = 3600000,
+                  .unit = OptionUnit::Milliseconds})
             .add("max_retry_delay_ms", &O::max_retry_delay_ms,
                  {.description = "Longest wait before a retry (also caps Retry-After).",
                   .min = 0,
-                  .max = 3600000})
+                  .max = 3600000,
+                  .unit = OptionUnit::Milliseconds})
             .add_choice("on_error", &O::on_error,
                         {{"null", OnError::Null},
                          {"drop", OnError::Drop},
@@ -106,7 +108,8 @@ const OptionTable<HttpFetchOptions>& fetch_options() {
                  {.description = "Deadline per attempt: connect, TLS, sending and the whole "
                                  "response.",
                   .min = 1,
-                  .max = 86400000})
+                  .max = 86400000,
+                  .unit = OptionUnit::Milliseconds})
             // timeout_ms's range: a longer deadline would overflow when turned into
             // milliseconds.
             .add("timeout_seconds", &O::timeout_seconds,

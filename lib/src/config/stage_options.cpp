@@ -4,6 +4,7 @@
 #include "conveyor/core/suggest.hpp"
 #include "sections.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <optional>
@@ -11,6 +12,16 @@
 namespace conveyor::config {
 
 namespace {
+
+/// A duration written with its unit ("300ms", "2s", "5m") in whole milliseconds; nullopt for
+/// text without a unit (a quoted "300" is refused as a quoted number is elsewhere, not read as
+/// seconds) or out of range.
+std::optional<std::int64_t> milliseconds_of(std::string_view text) {
+    if (text.empty() || !std::isalpha(static_cast<unsigned char>(text.back()))) return std::nullopt;
+    const std::optional<double> s = parse_duration_seconds(text);
+    if (!s || !(*s < 9e15 / 1000)) return std::nullopt;
+    return std::llround(*s * 1000);
+}
 
 /// True when a string value reads as a number or boolean, so the user probably quoted one.
 bool looks_like_scalar(std::string_view s) {
@@ -41,6 +52,8 @@ public:
             if (!n && spec_.unit == OptionUnit::Bytes && node.is_string())
                 if (auto bytes = parse_byte_size(node.as_string()->get()))
                     n = static_cast<std::int64_t>(*bytes);
+            if (!n && spec_.unit == OptionUnit::Milliseconds && node.is_string())
+                n = milliseconds_of(node.as_string()->get()); // "300ms", "2s", "5m"
             if (!n) return type_error(node);
             const std::int64_t v = *n;
             if (!in_bounds(node, static_cast<double>(v))) return std::nullopt;
@@ -101,6 +114,8 @@ private:
         else if (node.is_string() && spec_.type != OptionType::String &&
                  spec_.type != OptionType::StringList && looks_like_scalar(node.as_string()->get()))
             msg += " (remove the quotes)";
+        else if (spec_.unit == OptionUnit::Milliseconds)
+            msg += " (milliseconds, or a duration such as \"300ms\", \"2s\" or \"5m\")";
         else if (spec_.type == OptionType::Int && node.is_floating_point())
             msg += " (a whole number without a decimal point)";
         ctx_.error(ctx_.at(node), stage_, std::move(msg));

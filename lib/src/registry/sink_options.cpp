@@ -26,13 +26,15 @@ OptionTable<SinkWriting> sink_writing_options(std::string_view append_detail) {
                              "when no more records come), and when the stage ends; 0 syncs every "
                              "write. Records are visible to readers as soon as they are written "
                              "either way.",
-              .min = 0})
+              .min = 0,
+              .unit = OptionUnit::Milliseconds})
         .add("flush_interval_ms", &SinkWriting::flush_interval_ms,
              {.description = "In streaming mode (or with append = true): 0 writes every batch "
                              "out as it arrives; N writes at most every N milliseconds, in fewer "
                              "and larger writes, and no record waits longer than N. Whole lines "
                              "either way.",
-              .min = 0})
+              .min = 0,
+              .unit = OptionUnit::Milliseconds})
         .add_choice(
             "compression", &SinkWriting::compression,
             {{"none", Compression::None}, {"gzip", Compression::Gzip}, {"zstd", Compression::Zstd}},

@@ -29,8 +29,9 @@ std::string_view to_string(OptionType type) noexcept;
 /// What a number means, where it is more than a number: how it is read and shown.
 enum class OptionUnit : std::uint8_t {
     None,
-    Seconds, ///< a Float: a duration in seconds
-    Bytes,   ///< an Int: bytes, also written as a string with a unit ("512MB", "2GiB")
+    Seconds,      ///< a Float: a duration in seconds, also written with a unit ("30s", "5m")
+    Milliseconds, ///< an Int: a duration in milliseconds, also written with a unit ("300ms", "2s")
+    Bytes,        ///< an Int: bytes, also written as a string with a unit ("512MB", "2GiB")
 };
 
 /// One declared key of a function's `[stages.config]`. Validation, `conveyor describe`, error
