@@ -16,10 +16,10 @@
 #include "conveyor/format/value_key.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/summary.hpp"
+#include "conveyor/recordio/csv_typing.hpp"
 #include "join_shape.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <fmt/format.h>
 #include <limits>
 #include <map>
@@ -31,21 +31,17 @@ namespace {
 
 constexpr std::size_t kPartitions = 16;
 
-/// The integer text `s` spells plainly ("42", "-7": an optional minus and digits without a
-/// leading zero, within 64 bits), as a number; nullopt for other text ("007", "-0", "+1",
-/// "1e3", " 1", "2.50"). A join key given as such text matches that number: the expressions'
-/// `==` says "42" == 42, and ids read from CSV (numbers) met the same ids JSON gave as text
-/// nowhere, a join that kept nothing with exit 0. Decimal text stays text: two texts such as
-/// "1.10" and "1.1" (versions, codes) are different keys, which reading both as numbers would
-/// have made one.
+/// The integer text `s` spells plainly ("42", "-7": CSV's integer, recordio's
+/// classify_number), as a number; nullopt for other text ("007", "-0", "+1", "1e3", " 1",
+/// "2.50"). A join key given as such text matches that number: the expressions' `==` says
+/// "42" == 42, and ids read from CSV (numbers) met the same ids JSON gave as text nowhere, a
+/// join that kept nothing with exit 0. Decimal text stays text: two texts such as "1.10" and
+/// "1.1" (versions, codes) are different keys, which reading both as numbers would have made
+/// one.
 std::optional<Value> plain_integer(std::string_view s) {
-    const std::size_t digits = s.starts_with('-') ? 1 : 0;
-    if (s.size() == digits || (s[digits] == '0' && s.size() > 1)) return std::nullopt;
-    for (std::size_t i = digits; i < s.size(); ++i)
-        if (s[i] < '0' || s[i] > '9') return std::nullopt;
     std::int64_t n = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt; // beyond 64 bits
+    if (recordio::csv::classify_number(s, &n) != recordio::csv::NumberShape::Integer)
+        return std::nullopt;
     return Value::integer(n);
 }
 
