@@ -172,6 +172,40 @@ inline std::string transform_jsonl(const std::string& function,
     return jsonl(out.take());
 }
 
+/// What a stage that may hold its input emits, as JSON lines: `function` built with `options`,
+/// opened with `batch_size`, `memory_budget` and `spill_dir` (one input, schema unknown), each
+/// group of `batches` (JSON objects) pushed as a batch, then finished and drained with
+/// finish_more() as an executor does. A failure comes back as "ERROR: " and its message.
+inline std::string drained_jsonl(const std::string& function,
+                                 const std::map<std::string, OptionValue>& options,
+                                 const std::vector<std::vector<std::string>>& batches,
+                                 std::size_t batch_size, std::uint64_t memory_budget = 0,
+                                 const std::string& spill_dir = {}) {
+    auto built = build_stage(function, options);
+    EXPECT_TRUE(built.stage) << built.errors();
+    if (!built.stage) return "BUILD FAILED: " + built.errors();
+    OpenContext ctx;
+    ctx.stage_id = "t";
+    ctx.batch_size = batch_size;
+    ctx.memory_budget = memory_budget;
+    ctx.spill_dir = spill_dir;
+    auto opened = built.stage->open(ctx);
+    EXPECT_TRUE(opened);
+    if (!opened) return "OPEN FAILED";
+    auto& op = std::get<std::unique_ptr<Operator>>(opened->op);
+    CollectingEmitter out;
+    for (const auto& records : batches)
+        if (Status st = op->push(0, batch_from_json(records), out); !st)
+            return "ERROR: " + st.error().message;
+    if (Status st = op->finish(out); !st) return "ERROR: " + st.error().message;
+    for (;;) {
+        Result<bool> more = op->finish_more(out);
+        if (!more) return "ERROR: " + more.error().message;
+        if (!*more) break;
+    }
+    return jsonl(out.take());
+}
+
 /// A pipe whose read end a run uses as stdin; the test writes and closes the write end.
 class StdinPipe {
 public:

@@ -15,29 +15,7 @@ namespace {
 std::string run(const std::string& function, const std::map<std::string, OptionValue>& options,
                 const std::vector<std::vector<std::string>>& batches,
                 std::uint64_t memory_budget = 0, const std::string& spill_dir = {}) {
-    auto built = test::build_stage(function, options);
-    EXPECT_TRUE(built.stage) << built.errors();
-    if (!built.stage) return "BUILD FAILED: " + built.errors();
-    OpenContext ctx;
-    ctx.stage_id = "r";
-    ctx.batch_size = 3;
-    ctx.memory_budget = memory_budget;
-    ctx.spill_dir = spill_dir;
-    auto opened = built.stage->open(ctx);
-    EXPECT_TRUE(opened);
-    if (!opened) return "OPEN FAILED";
-    auto& op = std::get<std::unique_ptr<Operator>>(opened->op);
-    CollectingEmitter out;
-    for (const auto& records : batches)
-        if (Status st = op->push(0, test::batch_from_json(records), out); !st)
-            return "ERROR: " + st.error().message;
-    if (Status st = op->finish(out); !st) return "ERROR: " + st.error().message;
-    for (;;) {
-        Result<bool> more = op->finish_more(out);
-        if (!more) return "ERROR: " + more.error().message;
-        if (!*more) break;
-    }
-    return test::jsonl(out.take());
+    return test::drained_jsonl(function, options, batches, 3, memory_budget, spill_dir);
 }
 
 std::map<std::string, OptionValue> list_option(const std::string& name,
