@@ -2,6 +2,7 @@
 // limit, and the fuzz target's seed corpus read whole and in slices.
 
 #include "conveyor/net/http_response_reader.hpp"
+#include "support/paths.hpp"
 #include "unit/net/net_test_util.hpp"
 
 #include <filesystem>
@@ -227,7 +228,8 @@ TEST(ResponseReader, AResponseCutShortIsAReset) {
 }
 
 TEST(ResponseReader, TheFuzzSeedsReadTheSameWholeAndInSlices) {
-    const std::filesystem::path dir = "tests/fuzz/corpus/http_response";
+    const std::filesystem::path dir =
+        std::filesystem::path(test::source_dir()) / "tests/fuzz/corpus/http_response";
     std::size_t seeds = 0;
     for (const auto& entry : std::filesystem::directory_iterator(dir)) {
         std::ifstream in(entry.path(), std::ios::binary);
