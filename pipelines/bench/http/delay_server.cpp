@@ -79,11 +79,19 @@ struct Stats {
         char span[64] = "null";
         if (first_request && last_response)
             std::snprintf(span, sizeof span, "%.4f", secs(*last_response - *first_request));
-        char tail[256];
+        // The same two moments on CLOCK_MONOTONIC (steady_clock on Linux), so that a client can
+        // place them against its own process's start and end: what lies outside the span.
+        char moments[128] = "";
+        if (first_request && last_response)
+            std::snprintf(moments, sizeof moments,
+                          "\"first_request_monotonic_s\":%.6f,\"last_response_monotonic_s\":%.6f,",
+                          secs(first_request->time_since_epoch()),
+                          secs(last_response->time_since_epoch()));
+        char tail[384];
         std::snprintf(tail, sizeof tail,
-                      "\"first_request_to_last_response_s\":%s,\"uptime_since_reset_s\":%.3f,"
+                      "\"first_request_to_last_response_s\":%s,%s\"uptime_since_reset_s\":%.3f,"
                       "\"cpu_s\":%.4f}",
-                      span, secs(Clock::now() - since), cpu_seconds() - cpu_at_reset);
+                      span, moments, secs(Clock::now() - since), cpu_seconds() - cpu_at_reset);
         return "{\"requests\":" + std::to_string(requests) +
                ",\"by_kind\":{\"profile\":" + std::to_string(profile) +
                ",\"orders\":" + std::to_string(orders) + "},\"status\":{" + codes +
