@@ -75,12 +75,15 @@ bool materialises_edges(const PipelineSpec& p) {
     return false;
 }
 
-/// Holders of a share of memory_limit: each stage that holds its input, and the materialised
-/// edges together.
+/// Holders of a share of memory_limit: each stage that holds its input or may hold records
+/// (Stage::may_hold_records), and the materialised edges together.
 std::size_t memory_holders(const PipelineSpec& p) {
     std::size_t holders = materialises_edges(p) ? 1 : 0;
     for (const StageSpec& s : p.stages)
-        holders += s.descriptor && s.descriptor->needs_whole_input ? 1 : 0;
+        holders += (s.descriptor && s.descriptor->needs_whole_input) ||
+                           (s.stage && s.stage->may_hold_records())
+                       ? 1
+                       : 0;
     return holders;
 }
 

@@ -131,6 +131,9 @@ Status open_stages(exec::Plan& plan, const Dag& dag, const RunJournal* resume) {
             ctx.spill_dir = spill_dir;
             ctx.output_limit = plan.pipeline->consumers_take_at_most(
                 static_cast<std::size_t>(n.spec - plan.pipeline->stages.data()));
+        } else if (n.spec->stage && n.spec->stage->may_hold_records()) {
+            ctx.memory_budget = memory_share;
+            ctx.spill_dir = spill_dir;
         }
         // Outputs nobody reads: all false (the stage may handle those records itself).
         const std::size_t named = n.spec->stage ? n.spec->stage->named_outputs().size() : 0;

@@ -76,9 +76,9 @@ struct PipelineSpec {
     [[nodiscard]] std::optional<std::uint64_t> consumers_take_at_most(std::size_t i) const;
     /// [global] memory_limit, or a quarter of RAM when unset.
     [[nodiscard]] std::uint64_t memory_limit() const;
-    /// The memory a stage that holds its input (FunctionDescriptor::needs_whole_input) may
-    /// use before it spills: memory_limit() shared equally by those stages and, under dag,
-    /// the materialised edges.
+    /// The memory a stage that holds its input (FunctionDescriptor::needs_whole_input, or
+    /// Stage::may_hold_records) may use before it spills: memory_limit() shared equally by
+    /// those stages and, under dag, the materialised edges.
     [[nodiscard]] std::uint64_t memory_share() const;
     /// What dag's materialised edges together hold in memory before they spill:
     /// max_buffered_bytes when set, else their share of memory_limit().

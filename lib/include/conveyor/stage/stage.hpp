@@ -169,8 +169,8 @@ struct OpenContext {
     /// them instead (validate.schema dead-letters invalid records then).
     std::span<const bool> named_outputs_read;
     /// Bytes of memory the stage may hold (its share of [global] memory_limit), for stages
-    /// that hold their input (FunctionDescriptor::needs_whole_input): beyond it they spill to
-    /// `spill_dir`. 0 for other stages.
+    /// that hold their input (FunctionDescriptor::needs_whole_input, Stage::may_hold_records):
+    /// beyond it they spill to `spill_dir`. 0 for other stages.
     std::uint64_t memory_budget = 0;
     /// Every consumer of this stage takes at most this many of its records
     /// (PipelineSpec::consumers_take_at_most): a sort keeps only that many.
@@ -216,6 +216,11 @@ public:
     /// `conveyor validate` may open it to check the stages after it against the schema it
     /// finds (exec/probe.hpp).
     [[nodiscard]] virtual bool can_probe() const { return false; }
+    /// Whether the stage, though it streams, may hold records for a while (running.apply
+    /// with lead: a record waits for the one ahead of it): it then gets a share of [global]
+    /// memory_limit and the spill directory (OpenContext::memory_budget, spill_dir) as a
+    /// stage that needs its whole input does, and spills beyond it.
+    [[nodiscard]] virtual bool may_hold_records() const { return false; }
 };
 
 } // namespace conveyor
