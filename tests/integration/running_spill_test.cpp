@@ -224,11 +224,10 @@ TEST(RunningSpillRun, AFailureAfterSpillingLeavesNoSpillFile) {
     EXPECT_FALSE(test::file_exists(dir.file("out.csv")));
 }
 
-TEST(RunningSpillRun, SigtermWhileSpillingLeavesNoSpillFileAndNoOutput) {
-    // The input comes through stdin and stays open until the signal: the spill files exist
-    // while the run waits for more.
-    test::TempDir dir;
-    const std::string file = dir.write(
+/// stdin (CSV "v,k", the first record alone in its partition) -> running.apply with lead
+/// -> out.csv, under a 64 KiB memory_limit.
+std::string stdin_pipeline(test::TempDir& dir) {
+    return dir.write(
         "p.toml",
         "[global]\nexecutor = \"channel\"\nmemory_limit = \"64KiB\"\nstate_dir = \"" +
             dir.file("state") + "\"\n" + stage_toml("in", "stdin.read", "", "format = \"csv\"") +
@@ -236,11 +235,22 @@ TEST(RunningSpillRun, SigtermWhileSpillingLeavesNoSpillFileAndNoOutput) {
                        "by = \"k\"\noperations = [{ column = \"v\", operation = "
                        "\"lead\" }]") +
             stage_toml("out", "csv.write", "\"step\"", "path = \"" + dir.file("out.csv") + "\""));
+}
+
+std::string stdin_rows(int n) {
     std::string csv = "v,k\n-1,alone\n";
-    for (int i = 0; i < 50000; ++i)
+    for (int i = 0; i < n; ++i)
         csv += std::to_string(i) + ",k" + std::to_string(i % 3) + "\n";
+    return csv;
+}
+
+TEST(RunningSpillRun, SigtermWhileSpillingLeavesNoSpillFileAndNoOutput) {
+    // The input comes through stdin and stays open until the signal: the spill files exist
+    // while the run waits for more.
+    test::TempDir dir;
+    const std::string file = stdin_pipeline(dir);
     auto child = test::spawn_conveyor({"run", file});
-    child->write_stdin(csv);
+    child->write_stdin(stdin_rows(50000));
     ASSERT_TRUE(child->wait_for_stderr("spilled to", std::chrono::seconds(60)));
     EXPECT_GT(test::count_files(dir.file("state/spill")), 0u);
     child->signal(SIGTERM);
@@ -248,6 +258,26 @@ TEST(RunningSpillRun, SigtermWhileSpillingLeavesNoSpillFileAndNoOutput) {
     EXPECT_EQ(r.exit_code, 143) << r.err;
     EXPECT_EQ(test::count_files(dir.file("state/spill")), 0u);
     EXPECT_FALSE(test::file_exists(dir.file("out.csv")));
+}
+
+TEST(RunningSpillRun, TheSpillFilesOfAKilledRunAreRemovedByTheNextOne) {
+    test::TempDir dir;
+    const std::string file = stdin_pipeline(dir);
+    auto child = test::spawn_conveyor({"run", file});
+    child->write_stdin(stdin_rows(50000));
+    ASSERT_TRUE(child->wait_for_stderr("spilled to", std::chrono::seconds(60)));
+    child->signal(SIGKILL);
+    child->wait();
+    EXPECT_GT(test::count_files(dir.file("state/spill")), 0u) << "kill -9 leaves them";
+    // A run that does not spill removes them too.
+    test::ProcessOptions opts;
+    opts.stdin_data = stdin_rows(10);
+    auto r = run_conveyor({"run", file, "-q"}, opts);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::count_files(dir.file("state/spill")), 0u) << "the next run removed them";
+    EXPECT_EQ(test::read_file(dir.file("out.csv")),
+              "v,k,v_lead\n-1,alone,\n0,k0,3\n1,k1,4\n2,k2,5\n3,k0,6\n4,k1,7\n5,k2,8\n"
+              "6,k0,9\n7,k1,\n8,k2,\n9,k0,\n");
 }
 
 } // namespace
