@@ -304,6 +304,33 @@ TEST_P(GatherLocalTest, BranchesOfARoutesOutputsComeOutInInputOrder) {
                   std::to_string(i) + ",n" + std::to_string(i) + (i % 2 == 1 ? ",true" : ",false"));
 }
 
+/// The gather's records in are the records it gathers (one per record of the fan-out), not
+/// every branch answer as well: 10 records through two branches are 10 in, 10 out.
+TEST_P(GatherLocalTest, RecordsInCountEachGatheredRecordOnce) {
+    test::TempDir dir;
+    dir.write("items.csv", test::items_csv(10));
+    const std::string p = dir.write(
+        "p.toml", "[global]\nexecutor = \"" + GetParam() + "\"\n" +
+                      stage_toml("items", "csv.read", "", "path = \"items.csv\"") +
+                      stage_toml("a", "map.apply", "\"items\"", "columns = { a = \"id * 2\" }") +
+                      stage_toml("b", "map.apply", "\"items\"", "columns = { b = \"id * 3\" }") +
+                      stage_toml("joined", "gather.apply", "\"a\", \"b\"", "merge = \"flat\"") +
+                      stage_toml("out", "csv.write", "\"joined\"", "path = \"out.csv\""));
+    test::ProcessOptions opts;
+    opts.cwd = dir.path();
+    auto r = run_conveyor({"run", p, "--stats", "--stats-json", "stats.json"}, opts);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(lines_of(test::read_file(dir.file("out.csv"))).size(), 11u);
+    const std::string stats = test::read_file(dir.file("stats.json"));
+    const auto joined = stats.find(R"("id":"joined")");
+    ASSERT_NE(joined, std::string::npos) << stats;
+    EXPECT_THAT(stats.substr(joined, stats.find(R"("id":)", joined + 1) - joined),
+                HasSubstr(R"("records":{"in":10,"out":10,)"))
+        << stats;
+    // The summary table says the same.
+    EXPECT_THAT(r.err, ::testing::ContainsRegex("joined +gather.apply +10 +10"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Executors, GatherLocalTest, ::testing::Values("dag", "channel", "async"));
 
 /// items (240 rows) -> two http.fetch branches -> gather (all, ordered) -> out/g.jsonl, with a

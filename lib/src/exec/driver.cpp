@@ -32,6 +32,14 @@ private:
     Clock::time_point start_;
 };
 
+/// Whether the records arriving at `port` are the stage's records in. A gather takes each
+/// record twice or more: from its fan-out (its last port) and as each branch's answer. Its
+/// records in are those of the fan-out, one per record gathered, so that in = out + left out
+/// as for any stage (answers are parts of a record, not records of their own).
+bool counts_input(const Node& node, std::size_t port) {
+    return !node.spec->fan_out || port + 1 == node.producers.size();
+}
+
 /// Records a stage has left out so far (filtered, dead-lettered, dropped).
 std::uint64_t left_out(const StageMetrics& m) {
     return m.records_filtered.load(std::memory_order_relaxed) +
@@ -325,8 +333,10 @@ asio::awaitable<Status> drive_operator(Node& node, Operator& op, StreamInput& in
               !ev->batch->shows_schema())) {
             BusyTimer t(m);
             if (ev->batch) {
-                m.records_in.fetch_add(ev->batch->rows(), std::memory_order_relaxed);
-                m.batches_in.fetch_add(1, std::memory_order_relaxed);
+                if (counts_input(node, ev->port)) {
+                    m.records_in.fetch_add(ev->batch->rows(), std::memory_order_relaxed);
+                    m.batches_in.fetch_add(1, std::memory_order_relaxed);
+                }
                 // What the stage makes of a batch showing a schema shows its own.
                 em.keep_empty(ev->batch->shows_schema());
                 s = op.push(ev->port, std::move(*ev->batch), em);
