@@ -239,7 +239,8 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.footer("Exit codes: 0 ok, 1 run failed, 3 completed with failed stages/records,\n"
                "64 usage, 65 bad input data, 66 input missing, 73 cannot write output,\n"
-               "75 temporary failure (retry later), 78 invalid pipeline, 130/143 interrupted.");
+               "75 temporary failure (retry later), 78 invalid pipeline,\n"
+               "130/143/129 interrupted (SIGINT/SIGTERM/SIGHUP).");
 
     cli::RunArgs run_args;
     CLI::App* run = add_run_command(app, run_args);

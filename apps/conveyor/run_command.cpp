@@ -362,7 +362,7 @@ void print_ending(const RunArgs& args, const PipelineSpec& p, const RunReport& r
     const double secs = std::chrono::duration<double>(report.wall).count();
     if (report.signal) {
         print_err(fmt::format("conveyor: interrupted by {} after {:.2f} s\n",
-                              report.signal == SIGINT ? "SIGINT" : "SIGTERM", secs));
+                              signal_name(report.signal), secs));
         print_err(interrupted_hint(args.file, report));
     } else if (!report.status) {
         print_err(error_line(p, report.status.error()));

@@ -458,7 +458,7 @@ std::string man_page(const CLI::App& app) {
                               {"73", "an output cannot be created or written"},
                               {"75", "temporary failure worth retrying (timeout, ...)"},
                               {"78", "invalid pipeline file"},
-                              {"130, 143", "interrupted by SIGINT, SIGTERM"}};
+                              {"130, 143, 129", "interrupted by SIGINT, SIGTERM, SIGHUP"}};
     for (const auto& c : codes)
         s += fmt::format("{}\t{}\n", c[0], roff(c[1]));
     s += ".TE\n";

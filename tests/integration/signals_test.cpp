@@ -132,6 +132,39 @@ TEST_P(SignalTest, SigintExits130) {
     EXPECT_EQ(r.exit_code, 130) << r.err;
 }
 
+// SIGHUP (the terminal or the ssh session of a hand-started run went away) stops the run as
+// SIGTERM does. It used to kill conveyor at once, silently, leaving the temporary output file
+// (.saved.json.conveyor-PID-XXXX.tmp) beside the output.
+TEST_P(SignalTest, SighupStopsLikeSigtermAndLeavesNoTemporaryFile) {
+    const std::string executor = GetParam();
+    test::TempDir dir;
+    ASSERT_EQ(::mkfifo(dir.file("feed.csv").c_str(), 0600), 0);
+    dir.write("p.toml", fifo_pipeline(executor));
+    const std::string previous = "[\n{\"id\":0,\"word\":\"from the last complete run\"}\n]\n";
+    dir.write("out/saved.json", previous);
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    auto child = test::spawn_conveyor({"run", "p.toml"}, o);
+    const int fd = ::open(dir.file("feed.csv").c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    const std::string rows = "id,word\n1,w1\n2,w2\n";
+    EXPECT_EQ(::write(fd, rows.data(), rows.size()), static_cast<ssize_t>(rows.size()));
+    if (executor != "dag") {
+        // The sinks have opened their temporary files once a record went through.
+        auto first = child->read_line(std::chrono::seconds(30));
+        ASSERT_TRUE(first.has_value());
+    }
+    child->signal(SIGHUP);
+    auto r = child->wait();
+    ::close(fd);
+    EXPECT_EQ(r.exit_code, 129) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("interrupted by SIGHUP"));
+    EXPECT_THAT(r.err, HasSubstr("no output was committed"));
+    EXPECT_EQ(test::read_file(dir.file("out/saved.json")), previous);
+    EXPECT_EQ(test::list_dir(dir.file("out")), std::vector<std::string>{"saved.json"})
+        << "no temporary file left";
+}
+
 INSTANTIATE_TEST_SUITE_P(Executors, SignalTest, ::testing::Values("dag", "channel", "async"));
 
 TEST(SignalAbort, SecondSignalAbortsAtOnceWithoutLeavingFiles) {

@@ -119,7 +119,7 @@ const OptionTable<GlobalSpec>& global_options() {
                      return i;
                  }())
             .add("shutdown_timeout_seconds", &GlobalSpec::shutdown_timeout_seconds,
-                 seconds("Grace period after SIGINT/SIGTERM.", false))
+                 seconds("Grace period after SIGINT/SIGTERM/SIGHUP.", false))
             .add("state_dir", &GlobalSpec::state_dir,
                  {.description = "Lock file, run journal and spill files.",
                   .min_length = 1,

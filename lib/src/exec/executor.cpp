@@ -37,6 +37,19 @@ int RunReport::exit_code() const noexcept {
     return exit_codes::kOk;
 }
 
+std::string signal_name(int signal) {
+    switch (signal) {
+    case SIGINT:
+        return "SIGINT";
+    case SIGTERM:
+        return "SIGTERM";
+    case SIGHUP:
+        return "SIGHUP";
+    default:
+        return "signal " + std::to_string(signal);
+    }
+}
+
 namespace exec {
 
 bool settle_stage(Plan& plan, Node& node, const Status& status) {
@@ -434,19 +447,21 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
     run.runtime = &runtime;
     run.work_pool = &runtime;
 
-    // Signals: the first SIGINT/SIGTERM stops sources gracefully (grace period
-    // shutdown_timeout_seconds); a second one aborts at once, deleting temporary files.
+    // Signals: the first SIGINT/SIGTERM/SIGHUP stops sources gracefully (grace period
+    // shutdown_timeout_seconds); a second one aborts at once, deleting temporary files. SIGHUP
+    // (the terminal or ssh session went away) stops like SIGTERM: by default it would kill
+    // the process at once, leaving temporary output files behind.
     std::atomic<int> signal_seen{0};
     std::optional<asio::signal_set> signals;
     asio::steady_timer grace(runtime.io());
     std::function<void()> arm_signals;
     if (options.handle_signals) {
-        signals.emplace(runtime.io(), SIGINT, SIGTERM);
+        signals.emplace(runtime.io(), SIGINT, SIGTERM, SIGHUP);
         // Abort at once: delete every temporary output file and exit; used for a second
         // signal and when the grace period ends (a sink may be stuck in a blocking write).
         auto abort_now = [&run](int sig) {
             run.temp_files().remove_all();
-            std::fprintf(stderr, "conveyor: aborted by %s\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            std::fprintf(stderr, "conveyor: aborted by %s\n", signal_name(sig).c_str());
             std::_Exit(128 + sig);
         };
         arm_signals = [&, abort_now] {
@@ -457,7 +472,7 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
                 run.request_stop();
                 spdlog::warn("received {}: stopping sources, letting records in flight drain "
                              "(up to {} s; a second signal aborts at once)",
-                             sig == SIGINT ? "SIGINT" : "SIGTERM", g.shutdown_timeout_seconds);
+                             signal_name(sig), g.shutdown_timeout_seconds);
                 grace.expires_after(std::chrono::milliseconds(
                     static_cast<std::int64_t>(g.shutdown_timeout_seconds * 1000)));
                 grace.async_wait([&, abort_now, sig](const boost::system::error_code& gec) {

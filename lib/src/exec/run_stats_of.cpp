@@ -37,7 +37,7 @@ obs::RunStats final_stats(const obs::RunDescription& run, MetricsRegistry& metri
     s.exit_code = report.exit_code();
     if (report.signal) {
         s.status = "interrupted";
-        s.error = report.signal == SIGINT ? "interrupted by SIGINT" : "interrupted by SIGTERM";
+        s.error = "interrupted by " + signal_name(report.signal);
     } else if (!report.status) {
         s.status = "failed";
         s.error = report.status.error().to_string();

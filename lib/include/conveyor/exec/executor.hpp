@@ -18,7 +18,7 @@ class RunContext;
 struct RunOptions {
     /// Where per-stage counters go; a private registry is used when null.
     MetricsRegistry* metrics = nullptr;
-    /// Handle SIGINT/SIGTERM (graceful stop, second signal aborts). The CLI sets this.
+    /// Handle SIGINT/SIGTERM/SIGHUP (graceful stop, second signal aborts). The CLI sets this.
     bool handle_signals = false;
     /// Sees every batch leaving the stages it observes, before it moves downstream
     /// (`--tap`, `--keep-intermediate`; obs/batch_observer.hpp). Null: nothing is observed.
@@ -41,7 +41,7 @@ struct RunReport {
     std::vector<StageOutcome> stages;
     /// Under `strategy = "continue"`: the run completed but some stages or records failed.
     bool completed_with_failures = false;
-    /// SIGINT or SIGTERM if the run was interrupted by one (0 otherwise).
+    /// SIGINT, SIGTERM or SIGHUP if the run was interrupted by one (0 otherwise).
     int signal = 0;
     /// A batch run was stopped (signal): its outputs were rolled back, none was committed.
     bool stopped_batch = false;
@@ -52,6 +52,9 @@ struct RunReport {
 
     [[nodiscard]] int exit_code() const noexcept;
 };
+
+/// "SIGINT", "SIGTERM" or "SIGHUP" (the signals a run stops on); "signal N" for others.
+[[nodiscard]] std::string signal_name(int signal);
 
 /// Runs a validated pipeline to completion with the executor it names (`[global] executor`).
 /// Blocks the calling thread; stages run on the run's own threads.
