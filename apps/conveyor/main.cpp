@@ -5,6 +5,7 @@
 #include "commands.hpp"
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/core/error.hpp"
+#include "conveyor/core/suggest.hpp"
 #include "queue_cli.hpp"
 
 #include <CLI/CLI.hpp>
@@ -14,6 +15,8 @@
 #endif
 #include <cstdio>
 #include <string>
+#include <string_view>
+#include <vector>
 
 using namespace conveyor;
 
@@ -215,6 +218,69 @@ void add_tool_commands(CLI::App& app, ToolCommands& t) {
         ->type_name("FILE");
 }
 
+/// The names an option of `app` is spelled with on the command line (--name, -n).
+std::vector<std::string> option_spellings(const CLI::App& app) {
+    std::vector<std::string> out;
+    for (const CLI::Option* opt : app.get_options()) {
+        for (const std::string& l : opt->get_lnames())
+            out.push_back("--" + l);
+        for (const std::string& s : opt->get_snames())
+            out.push_back("-" + s);
+    }
+    return out;
+}
+
+/// What CLI11 says of a bad command line, made to name the word that is wrong and suggest the
+/// right one: a misspelled command (`conveyor runn p.toml` said only "A subcommand is
+/// required") or a misspelled option ("The following argument was not expected: --resme").
+std::string usage_problem(const CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
+    std::vector<std::string> commands;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+        commands.push_back(sub->get_name());
+    // The first word that is not an option names the command (the top level takes only flags).
+    const CLI::App* command = nullptr;
+    int i = 1;
+    for (; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if (a.starts_with('-')) continue;
+        for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+            if (sub->check_name(std::string(a))) command = sub;
+        if (!command)
+            return "unknown command '" + std::string(a) + "'" + did_you_mean(a, commands) +
+                   "; the commands are listed by 'conveyor --help'";
+        break;
+    }
+    if (command && dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+        // Options of the command (and of a subcommand of it, such as `queue submit`).
+        const CLI::App* inner = command;
+        for (int j = i + 1; j < argc; ++j) {
+            const std::string_view a = argv[j];
+            if (a.starts_with('-')) continue;
+            for (const CLI::App* sub : inner->get_subcommands([](const CLI::App*) { return true; }))
+                if (sub->check_name(std::string(a))) inner = sub;
+            break;
+        }
+        std::vector<std::string> known = option_spellings(*inner);
+        for (const std::string& o : option_spellings(app))
+            known.push_back(o);
+        for (int j = i + 1; j < argc; ++j) {
+            std::string_view a = argv[j];
+            if (a == "--") break;
+            if (!a.starts_with('-') || a == "-") continue;
+            if (const auto eq = a.find('='); eq != std::string_view::npos) a = a.substr(0, eq);
+            // -abc may be short flags together: only a long spelling is checked.
+            if (!a.starts_with("--") && a.size() > 2) continue;
+            bool found = false;
+            for (const std::string& k : known)
+                found = found || k == a;
+            if (!found)
+                return "unknown option '" + std::string(a) + "' for 'conveyor " +
+                       command->get_name() + "'" + did_you_mean(a, known);
+        }
+    }
+    return e.what();
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -264,7 +330,8 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        std::fprintf(stderr, "conveyor: %s\nRun 'conveyor --help' for usage.\n", e.what());
+        std::fprintf(stderr, "conveyor: %s\nRun 'conveyor --help' for usage.\n",
+                     usage_problem(app, e, argc, argv).c_str());
         return exit_codes::kUsage;
     }
 

@@ -79,6 +79,30 @@ TEST(Cli, BadCommandLinesExit64) {
     EXPECT_THAT(r.err, HasSubstr("executor"));
 }
 
+// A misspelled command said only "A subcommand is required", and a misspelled option
+// "The following argument was not expected": both now name the word and suggest the right one.
+TEST(Cli, AMisspelledCommandOrOptionIsNamedWithTheRightSpelling) {
+    auto cmd = run_conveyor({"runn", "p.toml"});
+    EXPECT_EQ(cmd.exit_code, 64);
+    EXPECT_THAT(cmd.err, HasSubstr("unknown command 'runn' (did you mean 'run'?)"));
+    auto other = run_conveyor({"frobnicate"});
+    EXPECT_EQ(other.exit_code, 64);
+    EXPECT_THAT(other.err, HasSubstr("unknown command 'frobnicate'"));
+    auto opt = run_conveyor({"run", "p.toml", "--resme"});
+    EXPECT_EQ(opt.exit_code, 64);
+    EXPECT_THAT(
+        opt.err,
+        HasSubstr("unknown option '--resme' for 'conveyor run' (did you mean '--resume'?)"));
+    auto valued = run_conveyor({"run", "p.toml", "--executr=dag"});
+    EXPECT_EQ(valued.exit_code, 64);
+    EXPECT_THAT(valued.err, HasSubstr("unknown option '--executr' for 'conveyor run' (did you "
+                                      "mean '--executor'?)"));
+    auto validate = run_conveyor({"validate", "--conect", "p.toml"});
+    EXPECT_EQ(validate.exit_code, 64);
+    EXPECT_THAT(validate.err, HasSubstr("unknown option '--conect' for 'conveyor validate' (did "
+                                        "you mean '--connect'?)"));
+}
+
 TEST(Cli, ListAndDescribe) {
     auto l = run_conveyor({"list"});
     EXPECT_EQ(l.exit_code, 0);
