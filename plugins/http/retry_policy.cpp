@@ -41,6 +41,15 @@ Verdict judge(const net::HttpResult& res, std::chrono::system_clock::time_point 
         v.retryable = st == 408 || st == 429 || (st >= 500 && st < 600);
         v.cause = "HTTP " + std::to_string(st);
         if (!res.response->reason.empty()) v.cause += " " + res.response->reason;
+        if (st >= 300 && st < 400) {
+            // "HTTP 302 Found" alone leaves the user guessing: redirects are not followed, so
+            // say where the server points (credentials and secret query values redacted).
+            v.cause += " (http.fetch does not follow redirects";
+            if (auto location = res.response->header("location"); location && !location->empty())
+                v.cause +=
+                    "; the server points to " + net::redact_url(*location) + ": set url to it";
+            v.cause += ")";
+        }
         if (v.retryable) {
             if (auto ra = res.response->header("retry-after"))
                 v.retry_after = net::parse_retry_after(*ra, now);

@@ -136,6 +136,30 @@ TEST(HttpFetchRetry, ClientErrorsAreNotRetried) {
     EXPECT_EQ(o.lines[1], R"({"id":2,"name":"n2","http_result":null,"response_status":400})");
 }
 
+// A redirect is not followed: it is a record error that says so and where the server points
+// (it said only "HTTP 302 Found"), with a secret in the Location redacted; it is not retried.
+TEST(HttpFetchRetry, ARedirectIsAnErrorNamingWhereItPoints) {
+    HttpTestServer server;
+    server.route("/users/", [](const HttpTestRequest& r) {
+        HttpTestReply reply = HttpTestReply::status_only(302);
+        reply.headers.emplace_back("Location", "https://new.example/users/" +
+                                                   std::to_string(id_in_path(r.path)) +
+                                                   "?token=s3cret");
+        return reply;
+    });
+    PipelineFixture fx(2);
+    Outcome o = fx.run(fx.pipeline(ExecutorKind::Channel, url_line(server) + "retries = 3\n"));
+    ASSERT_FALSE(o.report.status);
+    const std::string message = o.report.status.error().to_string();
+    EXPECT_NE(message.find("HTTP 302 Found (http.fetch does not follow redirects; the server "
+                           "points to https://new.example/users/"),
+              std::string::npos)
+        << message;
+    EXPECT_NE(message.find("?token=***: set url to it)"), std::string::npos) << message;
+    EXPECT_EQ(message.find("s3cret"), std::string::npos) << message;
+    EXPECT_EQ(o.fetch->retries.load(), 0u);
+}
+
 TEST(HttpFetchRetry, RequestTimeoutRetriesAHangingServer) {
     HttpTestServer server;
     server.route("/users/", [](const HttpTestRequest&) { return HttpTestReply::hang(); });
