@@ -47,7 +47,7 @@ FetchRun::FetchRun(std::shared_ptr<const HttpFetchConfig> cfg, std::string stage
                    std::size_t input_batch, std::shared_ptr<net::TlsContext> tls, bool halt_on_stop)
     : halt_on_stop_(halt_on_stop), cfg_(std::move(cfg)), stage_id_(std::move(stage_id)), run_(run),
       metrics_(metrics), errors_(errors), window_cap_(window_capacity(*cfg_, input_batch)),
-      schemas_(*cfg_), requests_(*cfg_, stage_id_, run, metrics, std::move(tls)),
+      schemas_(*cfg_), requests_(*cfg_, stage_id_, run, metrics, std::move(tls), halt_on_stop),
       window_(cfg_->ordered, flush_threshold(*cfg_, input_batch)) {}
 
 asio::awaitable<Status> FetchRun::run(StreamInput& in, StreamOutput& out) {
@@ -92,8 +92,9 @@ asio::awaitable<Status> FetchRun::run(StreamInput& in, StreamOutput& out) {
         co_await wake_.wait();
     if (run_) run_->remove_on_cancel(cancel_id);
     if (left_out_ > 0)
-        spdlog::warn("stage '{}': stopped before requesting {} record{} it was given; the "
-                     "run's last checkpoint comes before them, so --resume requests them",
+        spdlog::warn("stage '{}': stopped before requesting (or requesting again) {} record{} "
+                     "it was given; the run's last checkpoint comes before them, so --resume "
+                     "requests them",
                      stage_id_, left_out_, left_out_ == 1 ? "" : "s");
     // Records whose answers nobody wanted any more were not passed on by choice, as a sink's
     // limit does: filtered, so that in = out + filtered + failed still holds.
@@ -202,10 +203,11 @@ void FetchRun::add_infos(std::vector<BatchInfo> infos) {
 /// Unordered output sends records as they complete, so there the marker waits until every
 /// earlier record has gone out (records after it are not read meanwhile).
 asio::awaitable<void> FetchRun::add_marker(std::uint64_t id) {
+    // (A record left unanswered by a stop never leaves the window: the marker is dropped.)
     if (!cfg_->ordered)
-        while (!stopping_ && !window_.empty())
+        while (!stopping_ && left_out_ == 0 && !window_.empty())
             co_await room_.wait();
-    if (stopping_) co_return;
+    if (stopping_ || left_out_ > 0) co_return;
     window_.add_marker(id);
     epoch_ = id;
     wake_.notify();
@@ -269,6 +271,19 @@ asio::awaitable<void> FetchRun::run_job(Job job) {
         break;
     case Fetched::Kind::Fatal:
         set_fatal(std::move(*f.error));
+        break;
+    case Fetched::Kind::Halted:
+        if (halt_on_stop_ || !f.error) {
+            // Batch mode: the records stay unanswered, and neither they nor any checkpoint
+            // marker after them go out, so --resume asks for them again.
+            left_out_ += job.seqs.size();
+            room_.notify();
+        } else {
+            // Streaming mode commits what arrived: the record failed for good, and on_error
+            // says what becomes of it (a dead letter can be replayed).
+            settle_failure(job, std::move(*f.error), f.attempts,
+                           f.response ? to_response(std::move(*f.response)) : nullptr);
+        }
         break;
     }
 }

@@ -7,6 +7,7 @@
 #include "conveyor/obs/metrics.hpp"
 #include "response_journal.hpp"
 
+#include <fcntl.h>
 #include <utility>
 
 namespace asio = boost::asio;
@@ -14,9 +15,10 @@ namespace asio = boost::asio;
 namespace conveyor::plugins::http {
 
 RequestRunner::RequestRunner(const HttpFetchConfig& cfg, std::string stage_id, RunContext* run,
-                             StageMetrics* metrics, std::shared_ptr<net::TlsContext> tls)
+                             StageMetrics* metrics, std::shared_ptr<net::TlsContext> tls,
+                             bool halt_on_stop)
     : cfg_(cfg), stage_id_(std::move(stage_id)), run_(run), metrics_(metrics), tls_(std::move(tls)),
-      limiter_(cfg.concurrency) {
+      limiter_(cfg.concurrency), halt_on_stop_(halt_on_stop) {
     if (metrics_) http_metrics_.emplace(*metrics_);
 }
 
@@ -31,11 +33,28 @@ void RequestRunner::start(const asio::any_io_executor& ex) {
     random_ = time && time->random ? time->random : net::default_random();
     if (cfg_.rate_limit_per_second)
         bucket_.emplace(*cfg_.rate_limit_per_second, *cfg_.rate_limit_per_second, clock_->now());
+    // A stop request (first SIGINT/SIGTERM/SIGHUP) makes the run's interrupt descriptor
+    // readable: the waits end then (a cancellation is FetchRun::stop()'s).
+    const int fd = run_ ? ::fcntl(run_->interrupt_fd(), F_DUPFD_CLOEXEC, 0) : -1;
+    if (fd >= 0) {
+        stop_watch_.emplace(ex, fd);
+        stop_watch_->async_wait(
+            asio::posix::descriptor_base::wait_read,
+            [this, alive = std::weak_ptr<int>(alive_)](const boost::system::error_code& ec) {
+                if (ec || !alive.lock() || stopping_ || !run_->stop_requested()) return;
+                stop_seen_ = true;
+                clock_->cancel_all();
+            });
+    }
 }
 
 void RequestRunner::stop() {
     if (stopping_) return;
     stopping_ = true;
+    if (stop_watch_) {
+        boost::system::error_code ec;
+        stop_watch_->close(ec);
+    }
     if (client_) client_->cancel_all();
     if (clock_) clock_->cancel_all();
     limiter_.close();
@@ -69,7 +88,16 @@ asio::awaitable<Fetched> RequestRunner::fetch(const net::HttpRequest& request) {
     for (;;) {
         if (bucket_) {
             const auto wait = bucket_->reserve(clock_->now());
-            if (wait > std::chrono::nanoseconds::zero()) co_await clock_->wait_for(wait);
+            if (wait > std::chrono::nanoseconds::zero()) {
+                // Its own statement: GCC evaluates a co_await inside && even when the left
+                // side is false.
+                const bool waited = co_await clock_->wait_for(wait);
+                if (!waited && stop_seen_ && !stopping_ && halt_on_stop_) {
+                    // Batch mode: not started before the stop, so left for --resume.
+                    limiter_.release();
+                    co_return Fetched{Fetched::Kind::Halted, std::nullopt, std::nullopt, attempt};
+                }
+            }
         }
         if (stopping_) {
             limiter_.release();
@@ -118,7 +146,15 @@ asio::awaitable<Fetched> RequestRunner::fetch(const net::HttpRequest& request) {
             co_return refused(request, v, attempt, std::move(res.response));
         const std::chrono::milliseconds delay = retry_delay(cfg_.backoff, v, attempt, random_);
         if (metrics_) metrics_->retries.fetch_add(1, std::memory_order_relaxed);
-        if (!co_await clock_->wait_for(delay)) co_return Fetched{};
+        if (!co_await clock_->wait_for(delay)) {
+            if (!stop_seen_ || stopping_) co_return Fetched{};
+            // The run is stopping: the wait for the next attempt (a Retry-After may ask for
+            // minutes) would hold it until the grace period aborts it, losing every output.
+            Fetched f = refused(request, v, attempt, std::move(res.response));
+            f.kind = Fetched::Kind::Halted;
+            f.error->message += " (not tried again: the run was asked to stop)";
+            co_return f;
+        }
         if (!co_await limiter_.acquire()) co_return Fetched{};
         ++attempt;
     }

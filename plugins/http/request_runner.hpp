@@ -16,6 +16,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -36,6 +37,10 @@ struct Fetched {
         Success, ///< `response` is the answer (a 2xx)
         Refused, ///< given up: `error`, after `attempts`, with the last `response` if any came
         Fatal,   ///< the stage must fail with `error` (the journal could not be written)
+        /// The run was asked to stop (SIGINT/SIGTERM/SIGHUP) while the request waited to be
+        /// tried again (a retry's backoff or Retry-After) or, in batch mode, to be tried at all
+        /// (the rate limit): it is not tried. `error`: its last failure, when it was tried.
+        Halted,
     };
     Kind kind = Kind::Stopped;
     std::optional<net::HttpResponse> response;
@@ -46,8 +51,11 @@ struct Fetched {
 class RequestRunner {
 public:
     /// `run` and `metrics` may be null (unit tests); `cfg` must outlive the runner.
+    /// `halt_on_stop`: batch mode, where a request that has not started when the run is asked
+    /// to stop is left for `--resume` (in streaming mode it still goes, rate limit or not).
     RequestRunner(const HttpFetchConfig& cfg, std::string stage_id, RunContext* run,
-                  StageMetrics* metrics, std::shared_ptr<net::TlsContext> tls);
+                  StageMetrics* metrics, std::shared_ptr<net::TlsContext> tls,
+                  bool halt_on_stop = false);
 
     /// Makes the client, the clock (RunContext::stage_time or the real one), the random source
     /// and the rate limit on `ex`, the run's strand: every other call comes from there.
@@ -85,6 +93,14 @@ private:
     std::optional<net::TokenBucket> bucket_;
     net::ConcurrencyLimiter limiter_;
     bool stopping_ = false;
+    bool halt_on_stop_;
+    /// The run was asked to stop: waits between attempts (and for the rate limit) have ended,
+    /// so that a Retry-After of minutes does not hold the run until the grace period aborts it.
+    bool stop_seen_ = false;
+    /// Watches the run's interrupt descriptor (readable once a stop is requested).
+    std::optional<boost::asio::posix::stream_descriptor> stop_watch_;
+    /// Expires with the runner: a completion of stop_watch_ already queued then does nothing.
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
 } // namespace conveyor::plugins::http
