@@ -7,11 +7,14 @@
 #include "support/pipelines.hpp"
 #include "support/process.hpp"
 
+#include <chrono>
 #include <csignal>
 #include <fcntl.h>
+#include <filesystem>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 namespace conveyor {
@@ -163,6 +166,44 @@ TEST_P(SignalTest, SighupStopsLikeSigtermAndLeavesNoTemporaryFile) {
     EXPECT_EQ(test::read_file(dir.file("out/saved.json")), previous);
     EXPECT_EQ(test::list_dir(dir.file("out")), std::vector<std::string>{"saved.json"})
         << "no temporary file left";
+}
+
+/// Whether process `pid` holds `path` open (a /proc/PID/fd link points to it).
+bool holds_open(int pid, const std::string& path) {
+    std::error_code ec;
+    const std::filesystem::path want = std::filesystem::canonical(path, ec);
+    if (ec) return false;
+    for (const auto& e :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+        std::error_code lec;
+        if (std::filesystem::read_symlink(e.path(), lec) == want) return true;
+    }
+    return false;
+}
+
+// An input FIFO whose writer never comes (the producer of a batch script did not start):
+// open() waited for it, deaf to the signal, until shutdown_timeout_seconds aborted the run.
+// Now the source waits for the writer where a stop reaches it: exit 143 at once.
+TEST_P(SignalTest, SigtermWhileTheInputFifoHasNoWriterStopsAtOnce) {
+    test::TempDir dir;
+    ASSERT_EQ(::mkfifo(dir.file("feed.csv").c_str(), 0600), 0);
+    dir.write("p.toml", fifo_pipeline(GetParam(), "shutdown_timeout_seconds = 600\n"));
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    auto child = test::spawn_conveyor({"run", "p.toml"}, o);
+    // Signal handling is installed before the source opens its input.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    bool opened = false;
+    while (!(opened = holds_open(child->pid(), dir.file("feed.csv"))) &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1)); // polling, bounded
+    EXPECT_TRUE(opened) << "conveyor never opened the FIFO (blocked in open())";
+    child->signal(SIGTERM);
+    auto r = child->wait(std::chrono::seconds(60));
+    EXPECT_EQ(r.exit_code, 143) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("interrupted by SIGTERM"));
+    EXPECT_THAT(r.err, ::testing::Not(HasSubstr("aborted"))) << r.err;
+    EXPECT_FALSE(test::file_exists(dir.file("out/saved.json")));
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, SignalTest, ::testing::Values("dag", "channel", "async"));

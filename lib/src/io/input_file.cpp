@@ -96,9 +96,18 @@ Result<InputFile> InputFile::open(const std::string& path, RunContext* run) {
         f.display_ = "<stdin>";
     } else {
         f.display_ = path;
+        // A FIFO's open() waits for a writer, deaf to a stop (SIGINT/SIGTERM/SIGHUP): a run
+        // whose producer never came held on until the grace period aborted it. Opened without
+        // waiting, it waits for the writer in read_block(), whose poll() also wakes on the
+        // stop (EAGAIN until a writer has come; EOF once one has come and gone, as before).
+        int flags = O_RDONLY | O_CLOEXEC;
+        struct stat pre {};
+        if (run && run->interrupt_fd() >= 0 && ::stat(path.c_str(), &pre) == 0 &&
+            S_ISFIFO(pre.st_mode))
+            flags |= O_NONBLOCK;
         int fd;
         do {
-            fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+            fd = ::open(path.c_str(), flags);
         } while (fd < 0 && errno == EINTR);
         if (fd < 0) {
             const int err = errno;
