@@ -15,14 +15,22 @@ namespace fs = std::filesystem;
 
 /// The file `path` names, for comparing (relative paths are relative to the current directory);
 /// empty for what two sinks may share: standard output, a device or a FIFO (/dev/null).
+/// Symbolic links are followed (a sink writes through a link into its target), and a file that
+/// exists is known by its inode, so a link or a hard link to another sink's file is that file.
 std::string written_file(const std::string& path) {
     if (path.empty() || path == "-") return {};
     struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return {};
+    if (::stat(path.c_str(), &st) == 0) {
+        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return {};
+        if (S_ISREG(st.st_mode))
+            return "inode " + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+    }
     std::error_code ec;
     fs::path p = fs::absolute(path, ec);
     if (ec) p = path;
-    return p.lexically_normal().string();
+    fs::path resolved = fs::weakly_canonical(p, ec);
+    if (ec) resolved = p;
+    return resolved.lexically_normal().string();
 }
 
 } // namespace

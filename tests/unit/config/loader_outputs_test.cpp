@@ -2,7 +2,10 @@
 // (each renames its temporary file into place at commit, so one output replaced the other
 // and the run exited 0).
 
+#include "support/process.hpp"
 #include "unit/config/loader_test_support.hpp"
+
+#include <unistd.h>
 
 namespace conveyor {
 namespace {
@@ -47,6 +50,39 @@ path = "bad.jsonl"
                   "pipe.toml:28:8: error: stage 'bad': path 'bad.jsonl' is the dead-letter "
                   "queue's file (pipe.toml:3:46): one would replace the other; give each its "
                   "own file"}));
+}
+
+// A symbolic link to another sink's file (or to a directory holding it), or a hard link to it,
+// is that file: the run exited 0 with one output replaced by the other.
+TEST_F(LoaderTest, SinksWritingOneFileThroughLinksAreAnError) {
+    test::TempDir dir;
+    const std::string real = dir.write("real.csv", "old\n");
+    ASSERT_EQ(::symlink(real.c_str(), dir.file("link.csv").c_str()), 0);
+    ASSERT_EQ(::link(real.c_str(), dir.file("hard.csv").c_str()), 0);
+    ASSERT_EQ(::symlink(dir.path().c_str(), dir.file("alias").c_str()), 0);
+    const auto sink = [](const std::string& id, const std::string& path) {
+        return "\n[[stages]]\nid = \"" + id +
+               "\"\nfunction = \"test.file_sink\"\ninputs = [\"load\"]\n[stages.config]\npath = "
+               "\"" +
+               path + "\"\n";
+    };
+    const std::vector<std::string> errors =
+        load_errors("[[stages]]\nid = \"load\"\nfunction = \"test.source\"\n" + sink("a", real) +
+                    sink("b", dir.file("link.csv")) + sink("c", dir.file("hard.csv")) +
+                    sink("d", dir.file("new.csv")) + sink("e", dir.file("alias/new.csv")));
+    ASSERT_EQ(errors.size(), 3u);
+    EXPECT_NE(errors[0].find("stage 'b': path '" + dir.file("link.csv") +
+                             "' is also written by stage 'a'"),
+              std::string::npos)
+        << errors[0];
+    EXPECT_NE(errors[1].find("stage 'c': path '" + dir.file("hard.csv") +
+                             "' is also written by stage 'a'"),
+              std::string::npos)
+        << errors[1];
+    EXPECT_NE(errors[2].find("stage 'e': path '" + dir.file("alias/new.csv") +
+                             "' is also written by stage 'd'"),
+              std::string::npos)
+        << errors[2];
 }
 
 TEST_F(LoaderTest, FileSinksMayShareStandardOutputAndDevices) {
