@@ -9,6 +9,7 @@
 #include "queue_cli.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <csignal>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -250,13 +251,40 @@ std::string usage_problem(const CLI::App& app, const CLI::ParseError& e, int arg
                    "; the commands are listed by 'conveyor --help'";
         break;
     }
+    // A command of commands (queue) with a misspelled one: CLI11 says "A subcommand is
+    // required".
+    const auto all = [](const CLI::App*) { return true; };
+    if (command && !command->get_subcommands(all).empty() &&
+        dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+        std::vector<std::string> names;
+        for (const CLI::App* sub : command->get_subcommands(all))
+            names.push_back(sub->get_name());
+        for (int j = i + 1; j < argc; ++j) {
+            const std::string_view a = argv[j];
+            if (a.starts_with('-')) continue;
+            bool known = false;
+            for (const CLI::App* sub : command->get_subcommands(all))
+                known = known || sub->check_name(std::string(a));
+            if (!known)
+                return "unknown command '" + command->get_name() + " " + std::string(a) + "'" +
+                       did_you_mean(a, names) + "; see 'conveyor " + command->get_name() +
+                       " --help'";
+            break;
+        }
+        if (std::none_of(argv + i + 1, argv + argc, [](const char* a) { return a[0] != '-'; })) {
+            std::string list;
+            for (const std::string& n : names)
+                list += (list.empty() ? "" : ", ") + n;
+            return "'conveyor " + command->get_name() + "' needs a command: " + list;
+        }
+    }
     if (command && dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
         // Options of the command (and of a subcommand of it, such as `queue submit`).
         const CLI::App* inner = command;
         for (int j = i + 1; j < argc; ++j) {
             const std::string_view a = argv[j];
             if (a.starts_with('-')) continue;
-            for (const CLI::App* sub : inner->get_subcommands([](const CLI::App*) { return true; }))
+            for (const CLI::App* sub : inner->get_subcommands(all))
                 if (sub->check_name(std::string(a))) inner = sub;
             break;
         }

@@ -88,6 +88,12 @@ TEST(Cli, AMisspelledCommandOrOptionIsNamedWithTheRightSpelling) {
     auto other = run_conveyor({"frobnicate"});
     EXPECT_EQ(other.exit_code, 64);
     EXPECT_THAT(other.err, HasSubstr("unknown command 'frobnicate'"));
+    auto inner = run_conveyor({"queue", "psh", "p.toml"});
+    EXPECT_EQ(inner.exit_code, 64);
+    EXPECT_THAT(inner.err, HasSubstr("unknown command 'queue psh' (did you mean 'push'?)"));
+    auto bare = run_conveyor({"queue"});
+    EXPECT_EQ(bare.exit_code, 64);
+    EXPECT_THAT(bare.err, HasSubstr("'conveyor queue' needs a command: push, status"));
     auto opt = run_conveyor({"run", "p.toml", "--resme"});
     EXPECT_EQ(opt.exit_code, 64);
     EXPECT_THAT(
