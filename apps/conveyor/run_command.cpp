@@ -321,8 +321,13 @@ std::string error_line(const PipelineSpec& p, const Error& e) {
 
 /// One line per stage that failed records: what became of them and why, whatever the log
 /// level. `past_only`: only stages that went on past failed records (a failed run already
-/// named the error that stopped it).
+/// named the error that stopped it); a failed run commits no output, the dead-letter queue's
+/// file included, so it is not pointed to then.
 std::string stage_outcomes(const obs::RunStats& stats, const PipelineSpec& p, bool past_only) {
+    const std::string queue =
+        past_only ? " (the dead-letter queue " + p.error_handling.dead_letter_path +
+                        " was not written: the run failed)"
+                  : " (see the dead-letter queue " + p.error_handling.dead_letter_path + ")";
     std::string out;
     for (const obs::StageStats& s : stats.stages) {
         if (past_only && s.records_nulled + s.records_dropped + s.records_dead_lettered == 0)
@@ -330,9 +335,7 @@ std::string stage_outcomes(const obs::RunStats& stats, const PipelineSpec& p, bo
         const std::string what = obs::describe_outcomes(s);
         if (what.empty()) continue;
         out += fmt::format("  stage '{}': {}{}\n", s.id, what,
-                           s.records_dead_lettered ? " (see the dead-letter queue " +
-                                                         p.error_handling.dead_letter_path + ")"
-                                                   : "");
+                           s.records_dead_lettered ? queue : std::string());
     }
     return out;
 }

@@ -210,5 +210,49 @@ TEST(ErrorOutcomes, ManyErrorsKeepThreeAndCountEveryRecordDeadLettered) {
     EXPECT_EQ(orders.find("errors")->as_array().size(), 3u);
 }
 
+// A run that fails after records were meant for the dead-letter queue commits nothing, the
+// queue's file included: the ending used to say "(see the dead-letter queue dead.jsonl)" of a
+// file that was never written.
+TEST(ErrorOutcomes, AFailedRunDoesNotPointToTheDeadLetterQueueItDidNotWrite) {
+    test::TempDir dir;
+    dir.write("bad.csv", "id,amount\n1,5\n2,x\n3,7\n");
+    dir.write("p.toml", R"([error_handling]
+strategy = "continue"
+dead_letter_queue = { enabled = true, path = "dead.jsonl" }
+
+[[stages]]
+id = "in"
+function = "csv.read"
+inputs = []
+[stages.config]
+path = "bad.csv"
+
+[[stages]]
+id = "m"
+function = "map.apply"
+inputs = ["in"]
+[stages.config]
+columns = { t = "amount * 2" }
+
+[[stages]]
+id = "out"
+function = "json.write"
+inputs = ["m"]
+[stages.config]
+path = "/dev/full"
+[stages.error_handling]
+strategy = "stop"
+)");
+    auto r = run_in(dir, {"run", "p.toml"});
+    EXPECT_EQ(r.exit_code, 73) << r.err;
+    EXPECT_FALSE(test::file_exists(dir.file("dead.jsonl")));
+    const std::string line = stage_line(r.err, "m");
+    EXPECT_THAT(line, HasSubstr("1 dead-lettered")) << r.err;
+    EXPECT_THAT(line, HasSubstr("(the dead-letter queue dead.jsonl was not written: the run "
+                                "failed)"))
+        << r.err;
+    EXPECT_THAT(r.err, Not(HasSubstr("see the dead-letter queue"))) << r.err;
+}
+
 } // namespace
 } // namespace conveyor
