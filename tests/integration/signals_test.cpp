@@ -21,6 +21,7 @@ namespace conveyor {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class SignalTest : public ::testing::TestWithParam<std::string> {};
 
@@ -166,6 +167,32 @@ TEST_P(SignalTest, SighupStopsLikeSigtermAndLeavesNoTemporaryFile) {
     EXPECT_EQ(test::read_file(dir.file("out/saved.json")), previous);
     EXPECT_EQ(test::list_dir(dir.file("out")), std::vector<std::string>{"saved.json"})
         << "no temporary file left";
+}
+
+// Under nohup the user asked for the run to outlive the terminal: a hangup stays ignored and
+// the run finishes and commits as if nothing happened.
+TEST_P(SignalTest, SighupUnderNohupIsIgnoredAndTheRunCompletes) {
+    const std::string executor = GetParam();
+    test::TempDir dir;
+    ASSERT_EQ(::mkfifo(dir.file("feed.csv").c_str(), 0600), 0);
+    dir.write("p.toml", fifo_pipeline(executor));
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    test::Child child({"/usr/bin/nohup", test::conveyor_binary(), "run", "p.toml"}, o);
+    // The open returns once conveyor (nohup has exec'd it, SIGHUP ignored) opened the FIFO.
+    const int fd = ::open(dir.file("feed.csv").c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    const std::string head = "id,word\n1,w1\n";
+    EXPECT_EQ(::write(fd, head.data(), head.size()), static_cast<ssize_t>(head.size()));
+    child.signal(SIGHUP); // an ignored signal is discarded when sent: nothing is pending after
+    const std::string rest = "2,w2\n";
+    EXPECT_EQ(::write(fd, rest.data(), rest.size()), static_cast<ssize_t>(rest.size()));
+    ::close(fd);
+    auto r = child.wait();
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, Not(HasSubstr("SIGHUP")));
+    EXPECT_EQ(test::read_file(dir.file("out/saved.json")),
+              "[\n{\"id\":1,\"word\":\"w1\"},\n{\"id\":2,\"word\":\"w2\"}\n]\n");
 }
 
 /// Whether process `pid` holds `path` open (a /proc/PID/fd link points to it).

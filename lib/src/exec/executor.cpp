@@ -50,6 +50,16 @@ std::string signal_name(int signal) {
     }
 }
 
+namespace {
+
+/// Whether this process started with SIGHUP ignored (nohup, or a parent that ignores it).
+bool hangup_ignored() noexcept {
+    struct sigaction current {};
+    return ::sigaction(SIGHUP, nullptr, &current) == 0 && current.sa_handler == SIG_IGN;
+}
+
+} // namespace
+
 namespace exec {
 
 bool settle_stage(Plan& plan, Node& node, const Status& status) {
@@ -450,13 +460,16 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
     // Signals: the first SIGINT/SIGTERM/SIGHUP stops sources gracefully (grace period
     // shutdown_timeout_seconds); a second one aborts at once, deleting temporary files. SIGHUP
     // (the terminal or ssh session went away) stops like SIGTERM: by default it would kill
-    // the process at once, leaving temporary output files behind.
+    // the process at once, leaving temporary output files behind; ignored under nohup.
     std::atomic<int> signal_seen{0};
     std::optional<asio::signal_set> signals;
     asio::steady_timer grace(runtime.io());
     std::function<void()> arm_signals;
     if (options.handle_signals) {
-        signals.emplace(runtime.io(), SIGINT, SIGTERM, SIGHUP);
+        signals.emplace(runtime.io(), SIGINT, SIGTERM);
+        // Under nohup (SIGHUP ignored when we started) a hangup must stay ignored: the user
+        // asked for the run to outlive the terminal.
+        if (!hangup_ignored()) signals->add(SIGHUP);
         // Abort at once: delete every temporary output file and exit; used for a second
         // signal and when the grace period ends (a sink may be stuck in a blocking write).
         auto abort_now = [&run](int sig) {
