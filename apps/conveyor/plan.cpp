@@ -61,6 +61,9 @@ std::string PlanView::describe_stage(std::size_t i) const {
                                     ? "each window's records (runs once per window)"
                                     : "its input",
                                 spill_dir_for(p), obs::human_bytes(p.memory_share()));
+    } else if (st.stage && st.stage->may_hold_records()) {
+        line += fmt::format("  [holds records waiting for later ones: spills to {} beyond {}]",
+                            spill_dir_for(p), obs::human_bytes(p.memory_share()));
     }
     return line;
 }

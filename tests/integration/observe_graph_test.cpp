@@ -232,6 +232,32 @@ TEST(ObserveExplain, AChainOfHoldingStagesSharesTheWholeLimitAndBuffersNoEdge) {
     EXPECT_THAT(r.out, HasSubstr("beyond 32.0 MiB]")); // each of the two holding stages
 }
 
+TEST(ObserveExplain, RunningApplyWithLeadShowsItsShareAndWhereItSpills) {
+    // running.apply with lead holds the records waiting for their leads and takes a share of
+    // memory_limit (half here, beside the sort); explain showed no share line for it.
+    test::TempDir dir;
+    dir.write("in.csv", "id,k\n1,a\n");
+    const std::string file = dir.write(
+        "p.toml", "[global]\nexecutor = \"dag\"\nmemory_limit = \"64MiB\"\n"
+                  "[[stages]]\nid = \"r\"\nfunction = \"csv.read\"\n[stages.config]\npath = \"" +
+                      dir.file("in.csv") +
+                      "\"\n"
+                      "[[stages]]\nid = \"s\"\nfunction = \"sort.apply\"\ninputs = [\"r\"]\n"
+                      "[stages.config]\nby = [\"k\"]\n"
+                      "[[stages]]\nid = \"next\"\nfunction = \"running.apply\"\ninputs = [\"s\"]\n"
+                      "[stages.config]\nby = \"k\"\noperations = [{ column = \"id\", "
+                      "operation = \"lead\", output_column = \"next_id\" }]\n"
+                      "[[stages]]\nid = \"w\"\nfunction = \"csv.write\"\ninputs = [\"next\"]\n"
+                      "[stages.config]\npath = \"" +
+                      dir.file("out.csv") + "\"\n");
+    auto r = run_conveyor({"explain", file});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("holds records waiting for later ones: spills to"));
+    const auto at = r.out.find("holds records waiting for later ones");
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_THAT(r.out.substr(at), HasSubstr("beyond 32.0 MiB]"));
+}
+
 TEST(ObserveExplain, ChannelShowsEveryChannelWithItsCapacity) {
     auto r = run_conveyor({"explain", "pipelines/examples/fan_out.toml", "--executor", "channel"},
                           in_repo());
