@@ -1,8 +1,11 @@
 #include "group_table.hpp"
 
+#include "conveyor/format/json_writer.hpp"
 #include "conveyor/format/value_key.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
 #include <numeric>
 
 namespace conveyor::plugins::groupby {
@@ -36,12 +39,25 @@ void GroupTable::fold(std::uint32_t g, const Input* inputs) {
     }
 }
 
-void GroupTable::result_row(std::uint32_t g, std::span<Value> row, Arena& arena) {
+Status GroupTable::result_row(std::uint32_t g, std::span<Value> row, Arena& arena) {
     const Value* k = keys(g);
     std::copy(k, k + key_count_, row.begin());
     AggState* states = states_.data() + static_cast<std::size_t>(g) * aggregations_.size();
-    for (std::size_t a = 0; a < aggregations_.size(); ++a)
-        row[key_count_ + a] = result(aggregations_[a], states[a], arena);
+    for (std::size_t a = 0; a < aggregations_.size(); ++a) {
+        const Value v = result(aggregations_[a], states[a], arena);
+        if (v.kind() == Kind::Double && !std::isfinite(v.as_double())) {
+            std::string group = key_count_ ? "of the group (" : "of the whole input";
+            for (std::size_t i = 0; i < key_count_; ++i)
+                group += (i ? ", " : "") + json::to_string(k[i]);
+            if (key_count_) group += ')';
+            return fail(ErrorKind::Data,
+                        fmt::format("'{}' {} overflows a double (it is beyond about 1.8e308), "
+                                    "so it cannot be written as a number",
+                                    aggregations_[a].output, group));
+        }
+        row[key_count_ + a] = v;
+    }
+    return {};
 }
 
 std::vector<std::uint32_t> GroupTable::key_order() const {

@@ -42,8 +42,10 @@ public:
     }
     /// Where key values and kept values live: a batch holding results keeps it alive.
     [[nodiscard]] const std::shared_ptr<Arena>& arena() const noexcept { return arena_; }
-    /// Group `g`'s output row: its keys, then each aggregation's result (in `arena`).
-    void result_row(std::uint32_t g, std::span<Value> row, Arena& arena);
+    /// Group `g`'s output row: its keys, then each aggregation's result (in `arena`). A result
+    /// past a double's range (a sum of 1e308 and 1e308) is a data error naming the group: no
+    /// writer can show it, and a null there would lose it without a word.
+    Status result_row(std::uint32_t g, std::span<Value> row, Arena& arena);
     /// The groups in key order (nulls last), for `sorted = true`.
     [[nodiscard]] std::vector<std::uint32_t> key_order() const;
 

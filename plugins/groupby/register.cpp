@@ -137,7 +137,9 @@ public:
             Batch b(spec_.out_schema, end - emitted_);
             b.keep_alive(top_->table.arena());
             for (; emitted_ < end; ++emitted_)
-                top_->table.result_row(order_[emitted_], b.append_row(), b.arena());
+                if (Status st = top_->table.result_row(order_[emitted_], b.append_row(), b.arena());
+                    !st)
+                    return std::move(st).error().in_stage(stage_);
             out.emit(std::move(b));
         }
         return emitted_ < order_.size();
@@ -207,7 +209,8 @@ private:
         std::vector<Value> row(spec_.out_schema->size());
         Arena scratch;
         for (std::uint32_t g : order) {
-            pass.table.result_row(g, row, scratch);
+            if (Status st = pass.table.result_row(g, row, scratch); !st)
+                return std::move(st).error().in_stage(stage_);
             const Value seq = Value::integer(pass.table.first_seq(g));
             const std::span<const Value> keys =
                 spec_.sorted ? std::span<const Value>(pass.table.keys(g), spec_.keys.size())
