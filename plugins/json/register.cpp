@@ -17,6 +17,10 @@ using recordio::json::JsonReadConfig;
 
 const std::vector<std::pair<std::string, JsonFormat>> kFormats = {{"records", JsonFormat::Records},
                                                                   {"jsonl", JsonFormat::Jsonl}};
+const std::vector<std::pair<std::string, JsonFormat>> kReadFormats = {
+    {"records", JsonFormat::Records},
+    {"jsonl", JsonFormat::Jsonl},
+    {"objects", JsonFormat::Objects}};
 
 constexpr const char* kFormatDescription =
     "\"records\" (a JSON array of objects) or \"jsonl\" (one object per line). When not "
@@ -38,8 +42,11 @@ const OptionTable<JsonReadConfig>& read_options() {
                                  "file it matches, in path order (byte-wise), as one stream; "
                                  "messages name the file and its line. No match: exit 66.",
                   .required = true})
-            .add_choice("format", &JsonReadConfig::format, kFormats,
-                        {.description = kFormatDescription})
+            .add_choice("format", &JsonReadConfig::format, kReadFormats,
+                        {.description = std::string(kFormatDescription) +
+                                        " \"objects\": JSON objects one after another, each "
+                                        "over any number of lines, as `jq .` or `jq '.[]'` "
+                                        "prints them (Miller reads them the same way)."})
             .add("types", &JsonReadConfig::types,
                  {.description = "Field = type, for fields whose JSON type is not the one "
                                  "wanted: string, int, float, bool, timestamp (ISO 8601 or "
@@ -152,7 +159,9 @@ static FunctionDescriptor json_read_descriptor() {
     fn.summary = "Read records from a JSON array of objects or a JSON Lines file";
     fn.description =
         "Reads JSON objects as records: either one JSON array of objects (format "
-        "\"records\") or one object per line (format \"jsonl\"; blank lines are skipped). "
+        "\"records\"), one object per line (format \"jsonl\"; blank lines are skipped), or "
+        "objects one after another over any number of lines (format \"objects\", as jq "
+        "prints them). "
         "Memory stays constant however large the file is. Records may have different keys: a "
         "batch's fields are the union of its records' keys, and fields a record lacks are "
         "absent (writers omit them), so every record keeps its own keys and key order. Nested "

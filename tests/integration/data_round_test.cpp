@@ -1,5 +1,6 @@
 // Everyday data jobs of a new user (the fourth round): what they found wrong, end to end.
-// Group-by results beyond a double's range were written as empty fields with exit 0.
+// Group-by results beyond a double's range were written as empty fields with exit 0; what
+// `jq .` prints (objects one after another over several lines) could not be read at all.
 
 #include "support/pipelines.hpp"
 #include "support/process.hpp"
@@ -35,6 +36,28 @@ TEST(GroupByOverflow, ASumBeyondADoublesRangeIsADataErrorInMemoryAndSpilled) {
             << limit;
         EXPECT_FALSE(test::file_exists(dir.file("out.csv"))) << limit;
     }
+}
+
+TEST(JsonObjects, WhatJqPrintsIsReadWithFormatObjectsAndTheRecordsErrorSaysSo) {
+    // `curl ... | jq '.items[]' > items.json.gz`: format "records" refused the first '{' and
+    // pointed to "jsonl", which then failed on the object's first line.
+    test::TempDir dir;
+    const std::string text = "{\n  \"id\": 1,\n  \"tags\": [\n    \"a\"\n  ]\n}\n{\n  \"id\": 2,\n"
+                             "  \"name\": \"}{\"\n}\n{\"id\": 3}{\"id\": 4}\n";
+    const std::string in = dir.write("items.json", text);
+    const std::string reads = stage_toml("in", "json.read", "", "path = \"" + in + "\"");
+    const std::string writes =
+        stage_toml("out", "json.write", "\"in\"", "path = \"" + dir.file("out.jsonl") + "\"");
+    auto r = run_conveyor({"run", dir.write("p.toml", reads + writes), "-q"});
+    EXPECT_EQ(r.exit_code, 65);
+    EXPECT_THAT(r.err, HasSubstr("items.json:1:1: expected '[' to start an array of records, "
+                                 "found '{' (for one object per line, use format = \"jsonl\"; "
+                                 "for objects one after another over several lines, as jq "
+                                 "prints them, format = \"objects\")"));
+    r = run_conveyor({"run", dir.write("o.toml", reads + "format = \"objects\"\n" + writes), "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.jsonl")),
+              "{\"id\":1,\"tags\":[\"a\"]}\n{\"id\":2,\"name\":\"}{\"}\n{\"id\":3}\n{\"id\":4}\n");
 }
 
 } // namespace

@@ -179,8 +179,15 @@ Result<JsonSplitter::Status> JsonSplitter::next(std::string_view& record, bool a
         Result<bool> more = fill();
         if (!more.ok()) return std::move(more).error();
     }
-    return format_ == JsonFormat::Jsonl ? next_line(record, allow_read)
-                                        : next_element(record, allow_read);
+    switch (format_) {
+    case JsonFormat::Jsonl:
+        return next_line(record, allow_read);
+    case JsonFormat::Objects:
+        return next_object(record, allow_read);
+    case JsonFormat::Records:
+        break;
+    }
+    return next_element(record, allow_read);
 }
 
 Result<JsonSplitter::Status> JsonSplitter::next_line(std::string_view& record, bool allow_read) {
@@ -299,8 +306,12 @@ Result<JsonSplitter::Status> JsonSplitter::next_element(std::string_view& record
                 continue;
             }
             return error_at(
-                begin_, "expected '[' to start an array of records, found " + describe(c) +
-                            (c == '{' ? " (for one object per line, use format = \"jsonl\")" : ""));
+                begin_,
+                "expected '[' to start an array of records, found " + describe(c) +
+                    (c == '{' ? " (for one object per line, use format = \"jsonl\"; for objects "
+                                "one after another over several lines, as jq prints "
+                                "them, format = \"objects\")"
+                              : ""));
         case ArrayState::FirstElement:
             if (c == ']') {
                 ++begin_;
@@ -331,29 +342,54 @@ Result<JsonSplitter::Status> JsonSplitter::next_element(std::string_view& record
         if (c != '{')
             return error_at(begin_, "array element is " + value_kind(c) +
                                         ", not a JSON object: each record must be an object");
-        if (scan_pos_ == 0) {
-            in_string_ = false;
-            closers_.clear();
-        }
-        while (!scan_element()) {
-            if (eof_) {
-                if (file_.interrupted()) return Status::End;
-                // Unclosed: the parser will say exactly what is missing.
-                record = std::string_view(buf_.get() + begin_, end_ - begin_);
-                begin_ = end_;
-                scan_pos_ = 0;
-                state_ = ArrayState::AfterElement;
-                return Status::Record;
-            }
+        Result<Status> taken = take_object(record, allow_read);
+        if (taken.ok() && *taken == Status::Record) state_ = ArrayState::AfterElement;
+        return taken;
+    }
+}
+
+Result<JsonSplitter::Status> JsonSplitter::next_object(std::string_view& record, bool allow_read) {
+    for (;;) {
+        while (begin_ < end_ && is_ws(buf_[begin_]))
+            ++begin_;
+        if (begin_ == end_) {
+            if (eof_) return Status::End;
             if (!allow_read) return Status::WouldRead;
             Result<bool> more = fill();
             if (!more.ok()) return std::move(more).error();
+            continue;
         }
-        record = std::string_view(buf_.get() + begin_, elem_end_ - begin_);
-        begin_ = elem_end_;
-        state_ = ArrayState::AfterElement;
-        return Status::Record;
+        const char c = buf_[begin_];
+        if (c != '{')
+            return error_at(begin_, "expected '{' to start the next record, found " + describe(c) +
+                                        (c == '[' ? " (for an array of records, use format = "
+                                                    "\"records\")"
+                                                  : ""));
+        return take_object(record, allow_read);
     }
+}
+
+Result<JsonSplitter::Status> JsonSplitter::take_object(std::string_view& record, bool allow_read) {
+    if (scan_pos_ == 0) {
+        in_string_ = false;
+        closers_.clear();
+    }
+    while (!scan_element()) {
+        if (eof_) {
+            if (file_.interrupted()) return Status::End;
+            // Unclosed: the parser will say exactly what is missing.
+            record = std::string_view(buf_.get() + begin_, end_ - begin_);
+            begin_ = end_;
+            scan_pos_ = 0;
+            return Status::Record;
+        }
+        if (!allow_read) return Status::WouldRead;
+        Result<bool> more = fill();
+        if (!more.ok()) return std::move(more).error();
+    }
+    record = std::string_view(buf_.get() + begin_, elem_end_ - begin_);
+    begin_ = elem_end_;
+    return Status::Record;
 }
 
 } // namespace conveyor::recordio::json

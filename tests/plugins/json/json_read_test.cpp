@@ -89,6 +89,25 @@ TEST(JsonRead, JsonlAcrossEveryBlockSize) {
     }
 }
 
+TEST(JsonRead, ObjectsOneAfterAnotherAcrossEveryBlockSize) {
+    // What `jq .` prints: objects over several lines, one after another (some on one line,
+    // some with nothing between them), with a byte-order mark. Neither "records" nor "jsonl"
+    // could read it.
+    test::TempDir dir;
+    std::string doc = "\xEF\xBB\xBF";
+    for (std::size_t i = 0; i < kTrickyRecords.size(); ++i) {
+        std::string pretty = kTrickyRecords[i];
+        if (i % 2 == 0) pretty.replace(pretty.find(','), 1, ",\n  ");
+        doc += pretty + (i == 3 ? "" : i % 3 ? "\r\n" : "\n\n  ");
+    }
+    const std::string path = dir.write("data.json", doc);
+    for (std::size_t block : {1, 2, 3, 5, 7, 16, 64, 1 << 20}) {
+        auto r = read_file(path, JsonFormat::Objects, block, 2);
+        ASSERT_TRUE(r.ok()) << block << ": " << r.error().to_string();
+        EXPECT_EQ(to_jsonl(r->batches), expected_jsonl()) << "block " << block;
+    }
+}
+
 TEST(JsonRead, BatchesHoldAtMostBatchSizeRecords) {
     test::TempDir dir;
     std::string doc;
@@ -270,6 +289,12 @@ TEST(JsonRead, ErrorsNameFileLineAndColumn) {
         {"[{\"a\":\"x\xFFy\"}]", JsonFormat::Records, "1:9", "UTF-8"},
         {"[{\"a\":}]", JsonFormat::Records, "1:7", "expected a value"},
         {"[{\"a\":1}}]", JsonFormat::Records, "1:9", "expected ',' or ']'"},
+        {"{\"a\":1}", JsonFormat::Records, "1:1", "format = \"objects\""},
+        // Objects: "file:LINE:COLUMN" between objects and inside them.
+        {"{\"a\":1}\n[{\"a\":2}]", JsonFormat::Objects, "2:1", "use format = \"records\""},
+        {"{\"a\":1}, {\"a\":2}", JsonFormat::Objects, "1:8", "expected '{' to start the next"},
+        {"{\"a\":1}\n{\n  \"a\":\n", JsonFormat::Objects, "4:1", "end of input"},
+        {"{\"a\":1}\n{\n  \"a\" 2}", JsonFormat::Objects, "3:7", "expected ':'"},
     };
     test::TempDir dir;
     int n = 0;
@@ -367,7 +392,8 @@ TEST(JsonRead, DescriptorDeclaresRoleAndOptions) {
     ASSERT_NE(fn->find_option("path"), nullptr);
     EXPECT_TRUE(fn->find_option("path")->required);
     ASSERT_NE(fn->find_option("format"), nullptr);
-    EXPECT_EQ(fn->find_option("format")->choices, (std::vector<std::string>{"records", "jsonl"}));
+    EXPECT_EQ(fn->find_option("format")->choices,
+              (std::vector<std::string>{"records", "jsonl", "objects"}));
     EXPECT_FALSE(fn->summary.empty());
     EXPECT_FALSE(fn->description.empty());
 }

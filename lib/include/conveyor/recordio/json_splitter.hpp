@@ -18,8 +18,9 @@ struct StageMetrics;
 namespace conveyor::recordio::json {
 
 /// Cuts a JSON input into the texts of its records without holding more than a few blocks:
-/// lines for JSONL, the elements of the top-level array for records (found with a small
-/// string-aware bracket tracker, so an element may span any number of blocks). Structural errors
+/// lines for JSONL, the elements of the top-level array for records, the top-level objects for
+/// objects (found with a small string-aware bracket tracker, so an element may span any number
+/// of blocks). Structural errors
 /// of the outer array are reported here; the records themselves are left to the parser.
 class JsonSplitter {
 public:
@@ -92,6 +93,9 @@ private:
 
     Result<Status> next_line(std::string_view& record, bool allow_read);
     Result<Status> next_element(std::string_view& record, bool allow_read);
+    Result<Status> next_object(std::string_view& record, bool allow_read);
+    /// The object starting at begin_ (a '{'), scanned to its end; reads more as it must.
+    Result<Status> take_object(std::string_view& record, bool allow_read);
     /// Scans the element starting at begin_ for its end; true when found (elem_end_ set).
     bool scan_element();
 
