@@ -40,7 +40,10 @@ SortOrder::Prefix SortOrder::prefix(const Value& v) const {
             const auto u = std::bit_cast<std::uint64_t>(d);
             p.bits = (u >> 63) != 0 ? ~u : u | (std::uint64_t{1} << 63);
             constexpr std::int64_t kExact = std::int64_t{1} << 53;
-            p.exact = v.kind() == Kind::Double || (v.as_int() >= -kExact && v.as_int() <= kExact);
+            // A double is its bits, unless it is an integer beyond int64 kept as its text
+            // (key_value): two of those one double cannot tell apart compare by their digits.
+            p.exact = v.kind() == Kind::Double ? !v.has_number_text()
+                                               : v.as_int() >= -kExact && v.as_int() <= kExact;
         }
     } else if (v.is_string()) {
         rank = 1;

@@ -1,6 +1,8 @@
 // Everyday data jobs of a new user (the fourth round): what they found wrong, end to end.
 // Group-by results beyond a double's range were written as empty fields with exit 0; what
-// `jq .` prints (objects one after another over several lines) could not be read at all.
+// `jq .` prints (objects one after another over several lines) could not be read at all; JSON
+// ids beyond int64 that one double cannot tell apart were one group, one distinct value and
+// equal in a sort.
 
 #include "support/pipelines.hpp"
 #include "support/process.hpp"
@@ -58,6 +60,47 @@ TEST(JsonObjects, WhatJqPrintsIsReadWithFormatObjectsAndTheRecordsErrorSaysSo) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(test::read_file(dir.file("out.jsonl")),
               "{\"id\":1,\"tags\":[\"a\"]}\n{\"id\":2,\"name\":\"}{\"}\n{\"id\":3}\n{\"id\":4}\n");
+}
+
+TEST(BigJsonIds, IdsBeyondInt64AreDistinctKeysAndSortByTheirDigitsInMemoryAndSpilled) {
+    // `mlr count -g id` counts 12345678901234567890 and ...891 apart; conveyor made them one
+    // group (n 2, the second id gone), distinct.apply dropped one, sort.apply left them in input
+    // order.
+    std::string jsonl;
+    for (int i = 0; i < 400; ++i)
+        jsonl += "{\"id\":1234567890123456789" + std::to_string(9 - i % 3) +
+                 ",\"i\":" + std::to_string(i) + ",\"pad\":\"" + std::string(40, 'x') + "\"}\n";
+    for (const std::string limit : {"", "memory_limit = \"16KiB\"\n"}) {
+        test::TempDir dir;
+        const std::string in = dir.write("in.jsonl", jsonl);
+        const std::string file = dir.write(
+            "p.toml",
+            "[global]\n" + limit + stage_toml("in", "json.read", "", "path = \"" + in + "\"") +
+                stage_toml("g", "groupby.apply", "\"in\"",
+                           "by = \"id\"\naggregations = [{ operation = \"count\", "
+                           "output_column = \"n\" }]") +
+                stage_toml("d", "distinct.apply", "\"in\"", "columns = [\"id\"]") +
+                stage_toml("s", "sort.apply", "\"in\"", "by = [\"id\", \"i\"]") +
+                stage_toml("l", "limit.apply", "\"s\"", "count = 2") +
+                stage_toml("og", "json.write", "\"g\"", "path = \"" + dir.file("g.jsonl") + "\"") +
+                stage_toml("od", "csv.write", "\"d\"", "path = \"" + dir.file("d.csv") + "\"") +
+                stage_toml("ol", "csv.write", "\"l\"", "path = \"" + dir.file("l.csv") + "\""));
+        auto r = run_conveyor({"run", file, "-q"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_EQ(test::read_file(dir.file("g.jsonl")), "{\"id\":12345678901234567899,\"n\":134}\n"
+                                                        "{\"id\":12345678901234567898,\"n\":133}\n"
+                                                        "{\"id\":12345678901234567897,\"n\":133}\n")
+            << limit;
+        EXPECT_EQ(test::read_file(dir.file("d.csv")),
+                  "id,i,pad\n12345678901234567899,0," + std::string(40, 'x') +
+                      "\n12345678901234567898,1," + std::string(40, 'x') +
+                      "\n12345678901234567897,2," + std::string(40, 'x') + "\n")
+            << limit;
+        EXPECT_EQ(test::read_file(dir.file("l.csv")),
+                  "id,i,pad\n12345678901234567897,2," + std::string(40, 'x') +
+                      "\n12345678901234567897,5," + std::string(40, 'x') + "\n")
+            << limit;
+    }
 }
 
 } // namespace

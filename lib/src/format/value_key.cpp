@@ -73,6 +73,43 @@ int compare_natural(std::string_view a, std::string_view b) {
     return i < a.size() ? 1 : j < b.size() ? -1 : 0;
 }
 
+/// The digits of an integer written in a number's text (`-12345678901234567890`, also with a
+/// fraction of zeros, `...890.0`), with its sign and without leading zeros; empty when the text
+/// is not such an integer (an exponent, a fraction that is not zero).
+std::string_view integer_digits(std::string_view text, std::string& scratch) {
+    std::size_t i = 0;
+    const bool negative = !text.empty() && text[0] == '-';
+    if (negative) ++i;
+    std::size_t first = i;
+    while (first < text.size() && text[first] == '0')
+        ++first;
+    std::size_t end = first;
+    while (end < text.size() && is_digit(text[end]))
+        ++end;
+    if (end == i) return {};
+    if (end < text.size()) {
+        if (text[end] != '.') return {};
+        for (std::size_t k = end + 1; k < text.size(); ++k)
+            if (text[k] != '0') return {};
+    }
+    scratch.assign(negative ? "-" : "");
+    scratch.append(text.substr(first, end - first));
+    return scratch;
+}
+
+/// Two numbers equal as doubles beyond int64: by the integers their texts write, when both do
+/// (12345678901234567890 < 12345678901234567891), else equal.
+int compare_big_integers(const Value& a, const Value& b) {
+    if (!a.has_number_text() || !b.has_number_text()) return 0;
+    std::string sa, sb;
+    const std::string_view x = integer_digits(a.number_text(), sa);
+    const std::string_view y = integer_digits(b.number_text(), sb);
+    if (x.empty() || y.empty()) return 0;
+    // Equal as doubles, so of one sign: more digits is further from zero.
+    const int c = x.size() != y.size() ? (x.size() < y.size() ? -1 : 1) : compare_bytes(x, y);
+    return x.front() == '-' ? -c : c;
+}
+
 } // namespace
 
 int compare_values(const Value& a, const Value& b, Collation collation) {
@@ -86,7 +123,8 @@ int compare_values(const Value& a, const Value& b, Collation collation) {
         {
             const double x = a.as_double();
             const double y = b.as_double();
-            return x < y ? -1 : x > y ? 1 : 0;
+            if (x != y || std::fabs(x) < 9.2e18) return x < y ? -1 : x > y ? 1 : 0;
+            return compare_big_integers(a, b);
         }
     case 1:
         return collation == Collation::Natural ? compare_natural(a.as_string(), b.as_string())
@@ -121,6 +159,19 @@ void encode_key(std::string& key, const Value& v) {
             const auto i = static_cast<std::int64_t>(d);
             put(&i, sizeof i);
             return;
+        }
+        // An integer beyond int64 (a 20-digit id in JSON) keeps its digits: two such ids a
+        // double cannot tell apart are still two keys.
+        if (std::fabs(d) >= 9.2e18 && v.has_number_text()) {
+            std::string scratch;
+            if (const std::string_view digits = integer_digits(v.number_text(), scratch);
+                !digits.empty()) {
+                key.push_back('b');
+                const auto n = static_cast<std::uint32_t>(digits.size());
+                put(&n, sizeof n);
+                key.append(digits);
+                return;
+            }
         }
         key.push_back('d');
         put(&d, sizeof d);
