@@ -26,7 +26,9 @@ const OptionTable<CsvWriteOptions>& csv_write_options() {
                    {"headers", "delimiter", "quote"})
             .add("columns", &CsvWriteOptions::columns,
                  {.description = "The columns to write, in this order; other fields are left "
-                                 "out and missing ones are empty."})
+                                 "out and missing ones are empty. Over CSV input (a fixed "
+                                 "header) a name the header lacks is an error when the run "
+                                 "starts."})
             .embed(&CsvWriteOptions::writing,
                    sink_writing_options("the header goes only into an empty file, and an "
                                         "existing header names the columns"))

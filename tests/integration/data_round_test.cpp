@@ -2,7 +2,8 @@
 // Group-by results beyond a double's range were written as empty fields with exit 0; what
 // `jq .` prints (objects one after another over several lines) could not be read at all; JSON
 // ids beyond int64 that one double cannot tell apart were one group, one distinct value and
-// equal in a sort.
+// equal in a sort; a misspelt name in csv.write's columns over a CSV header wrote an empty
+// column on every row.
 
 #include "support/pipelines.hpp"
 #include "support/process.hpp"
@@ -101,6 +102,39 @@ TEST(BigJsonIds, IdsBeyondInt64AreDistinctKeysAndSortByTheirDigitsInMemoryAndSpi
                       "\n12345678901234567897,5," + std::string(40, 'x') + "\n")
             << limit;
     }
+}
+
+TEST(CsvWriteColumns, ANameNoCsvHeaderGivesIsAnErrorBeforeAnyRowWithADidYouMean) {
+    // columns = ["name", "amuont"] wrote name,amuont with an empty amuont on every row, exit 0.
+    test::TempDir dir;
+    const std::string in = dir.write("in.csv", "id,name,amount,user.city\n1,Ann,5,Rome\n");
+    const auto pipeline = [&](const std::string& columns) {
+        return stage_toml("in", "csv.read", "", "path = \"" + in + "\"") +
+               stage_toml("out", "csv.write", "\"in\"",
+                          "path = \"" + dir.file("out.csv") + "\"\ncolumns = " + columns);
+    };
+    auto r = run_conveyor({"run", dir.write("p.toml", pipeline("[\"name\", \"amuont\"]")), "-q"});
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("p.toml:15:11: error: stage 'out': columns: field 'amuont' is "
+                                 "not in the input (columns: id, name, amount, user.city) (did "
+                                 "you mean 'amount'?)"));
+    EXPECT_FALSE(test::file_exists(dir.file("out.csv")));
+    // Names the header has, a name with a dot, and the same over JSON input (no header to
+    // check: a field records lack is an empty column there, as before).
+    r = run_conveyor(
+        {"run", dir.write("q.toml", pipeline("[\"amount\", \"user.city\", \"id\"]")), "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.csv")), "amount,user.city,id\n5,Rome,1\n");
+    const std::string jsonl = dir.write("in.jsonl", "{\"id\":1,\"name\":\"Ann\"}\n");
+    r = run_conveyor(
+        {"run",
+         dir.write("j.toml", stage_toml("in", "json.read", "", "path = \"" + jsonl + "\"") +
+                                 stage_toml("out", "csv.write", "\"in\"",
+                                            "path = \"" + dir.file("out.csv") +
+                                                "\"\ncolumns = [\"name\", \"amount\"]")),
+         "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.csv")), "name,amount\nAnn,\n");
 }
 
 } // namespace

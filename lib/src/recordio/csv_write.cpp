@@ -2,6 +2,7 @@
 
 #include "conveyor/config/pipeline_spec.hpp"
 #include "conveyor/core/short_bytes.hpp"
+#include "conveyor/core/suggest.hpp"
 #include "conveyor/expr/field_path.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/flush_schedule.hpp"
@@ -523,11 +524,40 @@ Result<ResumeState> read_resume_state(const SinkResume& resume, const CsvWriteCo
     return state;
 }
 
+/// A name in `columns` that no input gives, when every input has a fixed header (CSV): a
+/// misspelt column would otherwise be written empty on every row without a word.
+Status check_columns(const std::vector<std::string>& columns, const OpenContext& ctx) {
+    if (ctx.input_schemas.empty()) return {};
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < ctx.input_schemas.size(); ++i) {
+        const SchemaRef& in = ctx.input_schemas[i];
+        if (!in || i >= ctx.input_schemas_fixed.size() || !ctx.input_schemas_fixed[i]) return {};
+        for (const std::string& n : in->names())
+            if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+    }
+    for (const std::string& c : columns) {
+        bool found = false;
+        for (const SchemaRef& in : ctx.input_schemas) {
+            if (in->find(c)) found = true;
+            auto path = expr::FieldPath::parse(c);
+            if (path && path->steps().size() > 1 && expr::resolve(*path, *in).found()) found = true;
+        }
+        if (!found)
+            return fail(ErrorKind::Config,
+                        fmt::format("columns: field '{}' is not in the input (columns: {}){}; an "
+                                    "empty column of that name is made with map.apply ({} = "
+                                    "\"null\")",
+                                    c, fmt::join(names, ", "), did_you_mean(c, names), c));
+    }
+    return {};
+}
+
 class CsvWriteStage final : public Stage {
 public:
     explicit CsvWriteStage(CsvWriteConfig config) : config_(std::move(config)) {}
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
+        if (!config_.split_member) CONVEYOR_TRY(check_columns(config_.columns, ctx));
         if (config_.split) {
             // One writer per file, each a stage of its own config aimed at that file.
             OpenFileWriter open_file =
