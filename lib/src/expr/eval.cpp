@@ -4,6 +4,7 @@
 #include "eval.hpp"
 
 #include "conveyor/core/short_decimal.hpp"
+#include "conveyor/format/integer_text.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/format/time_zone.hpp"
 
@@ -263,6 +264,26 @@ std::string describe(const Value& v) {
     return "value";
 }
 
+namespace {
+
+/// The text a number was written in: a number's kept text, or numeric text.
+std::string_view written(const Value& v) noexcept {
+    if (v.has_number_text()) return v.number_text();
+    if (v.kind() == Kind::String) return v.as_string();
+    return {};
+}
+
+/// p <=> q for two numbers read from a and b: integers beyond int64 that one double cannot
+/// tell apart (12345678901234567890 and ...891, ids read from JSON) by their digits.
+int compare_doubles(double p, double q, const Value& a, const Value& b) noexcept {
+    if (p < q) return -1;
+    if (p > q) return 1;
+    if (p != q || std::fabs(p) < 9.2e18) return 0; // NaN; or a double tells them apart
+    return compare_integer_texts(written(a), written(b)).value_or(0);
+}
+
+} // namespace
+
 bool values_equal(const Value& a, const Value& b) noexcept {
     if (a.is_null() || b.is_null()) return a.is_null() && b.is_null();
     if (a.is_number() || b.is_number()) {
@@ -270,7 +291,7 @@ bool values_equal(const Value& a, const Value& b) noexcept {
         const auto y = to_number(b);
         if (!x || !y || a.kind() == Kind::Bool || b.kind() == Kind::Bool) return false;
         if (x->is_int && y->is_int) return x->i == y->i;
-        return x->as_double() == y->as_double();
+        return compare_doubles(x->as_double(), y->as_double(), a, b) == 0;
     }
     if (a.kind() != b.kind()) return false;
     switch (a.kind()) {
@@ -307,9 +328,7 @@ std::optional<int> compare_values(const Value& a, const Value& b) noexcept {
         const auto y = to_number(b);
         if (!x || !y) return std::nullopt; // "n/a" is neither above nor below 1000
         if (x->is_int && y->is_int) return x->i < y->i ? -1 : (x->i > y->i ? 1 : 0);
-        const double p = x->as_double();
-        const double q = y->as_double();
-        return p < q ? -1 : (p > q ? 1 : 0);
+        return compare_doubles(x->as_double(), y->as_double(), a, b);
     }
     if (a.kind() == Kind::String && b.kind() == Kind::String) {
         const int c = a.as_string().compare(b.as_string());

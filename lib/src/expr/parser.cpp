@@ -455,8 +455,9 @@ private:
             auto [ptr, ec] = std::from_chars(at.text.data(), at.text.data() + at.text.size(), i);
             (void)ptr;
             if (ec == std::errc{}) return literal_node(at, Value::integer(i), Type::Number);
-            // Past int64: keep it as a double rather than refuse it.
-            return literal_node(at, Value::real(std::strtod(at.text.c_str(), nullptr)),
+            // Past int64: a double that keeps its digits (id == 12345678901234567891 tells that
+            // id from ...890, which the double alone cannot).
+            return literal_node(at, Value::number_text(p_.strings.emplace_back(at.text)),
                                 Type::Number);
         }
         case Tok::Decimal: {

@@ -1,5 +1,6 @@
 #include "conveyor/format/value_key.hpp"
 
+#include "conveyor/format/integer_text.hpp"
 #include "conveyor/format/json_writer.hpp"
 
 #include <algorithm>
@@ -101,16 +102,22 @@ std::string_view integer_digits(std::string_view text, std::string& scratch) {
 /// (12345678901234567890 < 12345678901234567891), else equal.
 int compare_big_integers(const Value& a, const Value& b) {
     if (!a.has_number_text() || !b.has_number_text()) return 0;
-    std::string sa, sb;
-    const std::string_view x = integer_digits(a.number_text(), sa);
-    const std::string_view y = integer_digits(b.number_text(), sb);
-    if (x.empty() || y.empty()) return 0;
-    // Equal as doubles, so of one sign: more digits is further from zero.
-    const int c = x.size() != y.size() ? (x.size() < y.size() ? -1 : 1) : compare_bytes(x, y);
-    return x.front() == '-' ? -c : c;
+    return compare_integer_texts(a.number_text(), b.number_text()).value_or(0);
 }
 
 } // namespace
+
+std::optional<int> compare_integer_texts(std::string_view a, std::string_view b) {
+    std::string sa, sb;
+    const std::string_view x = integer_digits(a, sa);
+    const std::string_view y = integer_digits(b, sb);
+    if (x.empty() || y.empty()) return std::nullopt;
+    const bool nx = x.front() == '-';
+    if (nx != (y.front() == '-')) return nx ? -1 : 1;
+    // Of one sign: more digits is further from zero.
+    const int c = x.size() != y.size() ? (x.size() < y.size() ? -1 : 1) : compare_bytes(x, y);
+    return nx ? -c : c;
+}
 
 int compare_values(const Value& a, const Value& b, Collation collation) {
     const int ra = kind_rank(a);

@@ -168,6 +168,27 @@ TEST(ExpressionTest, ComparisonsNeverGiveNull) {
     EXPECT_EQ(r.eval("[1, 2] == [1, 2]"), "true");
 }
 
+TEST(ExpressionTest, IntegersBeyondInt64CompareByTheirDigits) {
+    // 20-digit ids read from JSON are one double: id == 12345678901234567891 was true for
+    // ...890 too, and a filter on one id kept both.
+    Record r(R"({"id": 12345678901234567890, "text": "12345678901234567891",
+                 "e": 1.2345678901234567e19, "n1": -12345678901234567891,
+                 "n2": -12345678901234567890})");
+    EXPECT_EQ(r.eval("id == 12345678901234567890"), "true");
+    EXPECT_EQ(r.eval("id == 12345678901234567891"), "false");
+    EXPECT_EQ(r.eval("id != 12345678901234567891"), "true");
+    EXPECT_EQ(r.eval("id < 12345678901234567891"), "true");
+    EXPECT_EQ(r.eval("id >= 12345678901234567891"), "false");
+    EXPECT_EQ(r.eval("text > id"), "true");
+    EXPECT_EQ(r.eval("id in [1, 12345678901234567891]"), "false");
+    EXPECT_EQ(r.eval("id in [12345678901234567890]"), "true");
+    EXPECT_EQ(r.eval("n1 < n2"), "true");
+    EXPECT_EQ(r.eval("n1 == n2"), "false");
+    // A number written with an exponent has no digits to tell: its double decides.
+    EXPECT_EQ(r.eval("e == 12345678901234567891"), "true");
+    EXPECT_EQ(r.eval("12345678901234567890 + 0"), "12345678901234567168.0");
+}
+
 TEST(ExpressionTest, NumberTextAgainstAnIntegerOrdersAsItsDouble) {
     // Number text is ordered against an integer digit by digit (compare_short_decimal); on
     // either side of the operator the result is the double's, beyond 15 digits and with an
