@@ -40,9 +40,21 @@ constexpr std::size_t kPartitions = 16;
 /// one.
 std::optional<Value> plain_integer(std::string_view s) {
     std::int64_t n = 0;
-    if (recordio::csv::classify_number(s, &n) != recordio::csv::NumberShape::Integer)
+    switch (recordio::csv::classify_number(s, &n)) {
+    case recordio::csv::NumberShape::Integer:
+        return Value::integer(n);
+    case recordio::csv::NumberShape::Decimal:
         return std::nullopt;
-    return Value::integer(n);
+    case recordio::csv::NumberShape::None:
+        break;
+    }
+    // Past int64 (a 20-digit id, which csv.read keeps as text): its digits, the key the same
+    // number read from JSON has (encode_key), so the two still meet.
+    const std::string_view digits = s.substr(!s.empty() && s[0] == '-' ? 1 : 0);
+    if (digits.size() < 19 || digits[0] == '0') return std::nullopt;
+    for (const char c : digits)
+        if (c < '0' || c > '9') return std::nullopt;
+    return Value::number_text(s);
 }
 
 /// The first key of results put out after every probe record (unmatched build records).

@@ -137,5 +137,37 @@ TEST(CsvWriteColumns, ANameNoCsvHeaderGivesIsAnErrorBeforeAnyRowWithADidYouMean)
     EXPECT_EQ(test::read_file(dir.file("out.csv")), "name,amount\nAnn,\n");
 }
 
+TEST(BigJsonIds, CsvIdsBeyondInt64MeetTheSameIdsFromJsonInMemoryAndSpilled) {
+    // csv.read keeps 12345678901234567890 as text (no int64 holds it), JSON as a number: a
+    // left join of the two found no right record for any of them, exit 0.
+    std::string csv = "id,l\n";
+    std::string jsonl;
+    for (int i = 0; i < 300; ++i) {
+        const std::string id = "123456789012345" + std::to_string(67000 + i);
+        csv += id + ",l" + std::to_string(i) + "\n";
+        if (i % 2 == 0) jsonl += "{\"id\":" + id + ",\"r\":\"r" + std::to_string(i) + "\"}\n";
+    }
+    csv += "0012345678901234567000,zeros\n";
+    for (const std::string limit : {"", "memory_limit = \"16KiB\"\n"}) {
+        test::TempDir dir;
+        const std::string left = dir.write("l.csv", csv);
+        const std::string right = dir.write("r.jsonl", jsonl);
+        const std::string file = dir.write(
+            "p.toml",
+            "[global]\n" + limit + stage_toml("l", "csv.read", "", "path = \"" + left + "\"") +
+                stage_toml("r", "json.read", "", "path = \"" + right + "\"") +
+                stage_toml("j", "join.apply", "\"l\", \"r\"", "on = \"id\"\ntype = \"left\"") +
+                stage_toml("out", "csv.write", "\"j\"", "path = \"" + dir.file("out.csv") + "\""));
+        auto r = run_conveyor({"run", file, "-q"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        std::string want = "id,l,r\n";
+        for (int i = 0; i < 300; ++i)
+            want += "123456789012345" + std::to_string(67000 + i) + ",l" + std::to_string(i) + "," +
+                    (i % 2 == 0 ? "r" + std::to_string(i) : "") + "\n";
+        want += "0012345678901234567000,zeros,\n";
+        EXPECT_EQ(test::read_file(dir.file("out.csv")), want) << limit;
+    }
+}
+
 } // namespace
 } // namespace conveyor
