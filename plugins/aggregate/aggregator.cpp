@@ -90,6 +90,14 @@ Status Aggregator::fold(Acc& acc, const Value& v, std::string_view column, Arena
     ++acc.count;
     const double d = v.as_double();
     acc.dsum += d;
+    // Past a double's range the sum is infinity, which no writer can show (it would be null).
+    if (!std::isfinite(acc.dsum) &&
+        (spec_.operation == Operation::Sum || spec_.operation == Operation::Avg))
+        return fail(ErrorKind::Data,
+                    fmt::format("the {} of value_column '{}' overflows a double (it is beyond "
+                                "about 1.8e308) at {}, so it cannot be written as a number",
+                                spec_.operation == Operation::Sum ? "sum" : "average", column,
+                                json::to_string(v)));
     if (v.kind() == Kind::Int && acc.int_only) {
         if (__builtin_add_overflow(acc.isum, v.as_int(), &acc.isum)) acc.int_only = false;
     } else {

@@ -81,6 +81,23 @@ TEST(AggregatorTest, SumStaysAnIntegerWhileEveryValueIsOne) {
               "{\"total\":9223372036854775808.0,\"window_start\":0,\"window_end\":10}\n");
 }
 
+TEST(AggregatorTest, ASumOrAverageBeyondADoublesRangeIsADataError) {
+    // 1e308 + 1e308 is infinity, which the window's record carried as a null total, exit 0.
+    for (const Operation op : {Operation::Sum, Operation::Avg}) {
+        Aggregator a(spec(op, "v", {}, "total"));
+        std::vector<Batch> out;
+        Status s = a.push(batch_from_json({rec(0, "\"v\":1e308"), rec(0, "\"v\":1e308")}), out);
+        ASSERT_FALSE(s.ok());
+        EXPECT_EQ(s.error().kind, ErrorKind::Data);
+        EXPECT_NE(s.error().message.find("of value_column 'v' overflows a double"),
+                  std::string::npos)
+            << s.error().message;
+    }
+    Aggregator mx(spec(Operation::Max, "v", {}, "max"));
+    EXPECT_EQ(run(mx, {rec(0, "\"v\":1e308"), rec(0, "\"v\":1e308"), close(0, 10)}),
+              "{\"max\":1e308,\"window_start\":0,\"window_end\":10}\n");
+}
+
 TEST(AggregatorTest, AvgMinMaxAndTheirNulls) {
     Aggregator avg(spec(Operation::Avg, "v", {}, "avg"));
     EXPECT_EQ(run(avg, {rec(0, "\"v\":1"), rec(0, "\"v\":2"), close(0, 10)}),
