@@ -1,6 +1,7 @@
 #include "filter.hpp"
 
 #include "conveyor/core/short_decimal.hpp"
+#include "conveyor/format/json_writer.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -164,6 +165,18 @@ bool Condition::matches(const Value& v) const {
         if (v.kind() == Kind::String)
             return values_[0].text &&
                    v.as_string().find(*values_[0].text) != std::string_view::npos;
+        // A number as it is written, as the expressions' contains() reads it: a zip code or
+        // an id that csv.read made a number still contains "12".
+        if (v.is_number() && v.kind() != Kind::Bool && values_[0].text) {
+            std::string text;
+            if (v.kind() == Kind::Int)
+                text = std::to_string(v.as_int());
+            else if (v.has_number_text())
+                text = v.number_text();
+            else
+                json::append_double(text, v.as_double());
+            return text.find(*values_[0].text) != std::string::npos;
+        }
         if (v.kind() == Kind::Array) {
             for (const Value& item : v.as_array())
                 if (!item.is_null() && equals(item, values_[0])) return true;

@@ -329,7 +329,8 @@ static FunctionDescriptor filter_apply_descriptor() {
         "a number; a string that is not a number is never above or below a number), strings "
         "lexically (byte order), booleans by value. Null or missing values "
         "never match a comparison; use is_null / not_null to select them. `contains` tests a "
-        "substring of a string or an element of an array; `in` / `not_in` take a list. "
+        "substring of a string (or of a number as it is written: a zip code 12345 contains "
+        "\"23\") or an element of an array; `in` / `not_in` take a list. "
         "Between window.apply and aggregate.stream, windows keep closing: their closing "
         "signals are not records and pass every filter.";
     fn.options = filter_options().specs();

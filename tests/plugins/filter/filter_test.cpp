@@ -65,6 +65,18 @@ TEST(FilterApply, StringsCompareLexicallyAndContainsLooksInsideStringsAndArrays)
     EXPECT_EQ(ids(run_filter(cond("tags", "contains", "b"), kRows)), "1 ");
 }
 
+TEST(FilterApply, ContainsLooksInsideANumberAsItIsWritten) {
+    // A zip code or id csv.read made a number: `contains` kept none of them, while the
+    // expression contains(zip, '12') found them.
+    const std::vector<std::string> rows = {
+        R"({"id":1,"zip":12345})", R"({"id":2,"zip":"0123"})", R"({"id":3,"zip":1.125})",
+        R"({"id":4,"zip":99})",    R"({"id":5,"zip":null})",   R"({"id":6,"zip":true})",
+    };
+    EXPECT_EQ(ids(run_filter(cond("zip", "contains", "12"), rows)), "1 2 3 ");
+    EXPECT_EQ(ids(run_filter(cond("zip", "contains", 9), rows)), "4 ");
+    EXPECT_EQ(ids(run_filter(cond("zip", "contains", "tru"), rows)), "");
+}
+
 TEST(FilterApply, InAndNotInTakeALists) {
     EXPECT_EQ(ids(run_filter(cond("id", "in", OptionValue::List{2, "4", 9}), kRows)), "2 4 ");
     EXPECT_EQ(ids(run_filter(cond("name", "not_in", OptionValue::List{"Ann", "Ed"}), kRows)),
