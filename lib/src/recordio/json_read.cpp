@@ -386,7 +386,14 @@ private:
         const JsonSplitter::Position start = splitter_.locate(text.data());
         if (format_ == JsonFormat::Jsonl) {
             // "events.jsonl:17: <what> (column C)"
-            return fail(ErrorKind::Data, pe.message + " (column " + std::to_string(pe.column) + ")",
+            std::string message = pe.message + " (column " + std::to_string(pe.column) + ")";
+            // A short line that ends inside its object: most likely an object over several
+            // lines (what `jq .` prints), which JSON Lines cannot hold. (A long one is more
+            // likely a file cut short.)
+            if (pe.message.starts_with("unexpected end of input") && text.size() < 200)
+                message += "; for objects over several lines, as jq prints them, use format = "
+                           "\"objects\"";
+            return fail(ErrorKind::Data, std::move(message),
                         splitter_.display_name() + ":" + std::to_string(start.line));
         }
         const std::uint64_t line = start.line + pe.line - 1;

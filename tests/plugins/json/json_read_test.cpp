@@ -272,6 +272,7 @@ TEST(JsonRead, ErrorsNameFileLineAndColumn) {
         {"{\"a\":1}\n\"text\"\n", JsonFormat::Jsonl, "2", "found a string"},
         {"{\"a\":1}\n{\"a\":1}x\n", JsonFormat::Jsonl, "2", "after the JSON value"},
         {"{\"a\":\"unterminated\n{\"b\":1}\n", JsonFormat::Jsonl, "1", "unterminated string"},
+        {"{\n  \"a\": 1\n}\n", JsonFormat::Jsonl, "1", "use format = \"objects\""},
         // Records: "file:LINE:COLUMN" for the outer array and inside elements.
         {"[{\"a\":1}\n {\"a\":2}]", JsonFormat::Records, "2:2", "expected ',' or ']'"},
         {"[{\"a\":1},\n]", JsonFormat::Records, "2:1", "trailing comma"},
