@@ -227,6 +227,14 @@ char* write_double(char* p, double d) noexcept {
     char* const start = p;
     // At most 24 characters ("-2.2250738585072014e-308"), so ".0" always fits.
     p = std::to_chars(p, p + kMaxDoubleText - 2, d).ptr;
+    // to_chars takes the exponent form whenever it is shorter, so 1000.0 * 100 came out as
+    // "1e+05" beside 200000 in one column. From 1e-4 to below 1e16 (where Python, Java and
+    // JavaScript write plain digits too) write the digits: the same double reads back.
+    if (std::memchr(start, 'e', static_cast<std::size_t>(p - start)) != nullptr) {
+        const double a = std::fabs(d);
+        if (a >= 1e-4 && a < 1e16)
+            p = std::to_chars(start, start + kMaxDoubleText - 2, d, std::chars_format::fixed).ptr;
+    }
     // "2" would read back as an integer; keep the value a double.
     const auto n = static_cast<std::size_t>(p - start);
     if (std::memchr(start, '.', n) == nullptr && std::memchr(start, 'e', n) == nullptr) {

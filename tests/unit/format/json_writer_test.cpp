@@ -109,11 +109,21 @@ TEST(JsonWriter, Doubles) {
     EXPECT_EQ(dbl(1e21), "1e+21");
     EXPECT_EQ(dbl(1e-7), "1e-07");
     EXPECT_EQ(dbl(123456789.5), "123456789.5");
+    // Plain digits from 1e-4 to below 1e16, as Python and JavaScript write them: 100000.0 was
+    // "1e+05" beside 200000 in one column.
+    EXPECT_EQ(dbl(100000.0), "100000.0");
+    EXPECT_EQ(dbl(-2e15), "-2000000000000000.0");
+    EXPECT_EQ(dbl(1e15 + 0.5), "1000000000000000.5");
+    EXPECT_EQ(dbl(0.0001), "0.0001");
+    EXPECT_EQ(dbl(0.00012), "0.00012");
+    EXPECT_EQ(dbl(1e16), "1e+16");
+    EXPECT_EQ(dbl(0.00001), "1e-05");
     EXPECT_EQ(dbl(std::nan("")), "null");
     EXPECT_EQ(dbl(std::numeric_limits<double>::infinity()), "null");
     EXPECT_EQ(dbl(-std::numeric_limits<double>::infinity()), "null");
     // Shortest text that reads back as the same double.
-    for (double d : {0.1 + 0.2, 5e-324, 1.7976931348623157e308, 123.456}) {
+    for (double d : {0.1 + 0.2, 5e-324, 1.7976931348623157e308, 123.456, 1e5, 9.999999999999998e15,
+                     0.00010000000000000002, 123456789012.25e3}) {
         const std::string s = dbl(d);
         EXPECT_EQ(std::strtod(s.c_str(), nullptr), d) << s;
     }
