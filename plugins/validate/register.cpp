@@ -162,9 +162,13 @@ public:
                 if (Status st = known(f, "unique_fields"); !st) return st.error();
         }
         const bool invalid_read = !ctx.named_outputs_read.empty() && ctx.named_outputs_read[0];
+        // A stage has one initial schema for all its outputs, and the invalid output's records
+        // carry _errors besides the input's fields: when a stage reads it, the schema is left
+        // unknown, so that its readers (select.apply of _errors, csv.write's header) take the
+        // fields from the records instead of refusing _errors as not in the input.
         OpenedStage opened(std::make_unique<ValidateOperator>(rules_, ctx.errors, invalid_read),
-                           in);
-        opened.fixed_schema = fixed;
+                           invalid_read ? nullptr : in);
+        opened.fixed_schema = fixed && !invalid_read;
         // unique_fields remembers what it saw; that memory is not part of a checkpoint, so a
         // run that checks uniqueness takes none (--resume starts over).
         opened.checkpoints = rules_.unique.empty();

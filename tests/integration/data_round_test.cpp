@@ -3,7 +3,8 @@
 // `jq .` prints (objects one after another over several lines) could not be read at all; JSON
 // ids beyond int64 that one double cannot tell apart were one group, one distinct value and
 // equal in a sort; a misspelt name in csv.write's columns over a CSV header wrote an empty
-// column on every row.
+// column on every row; the invalid records of validate.schema over a CSV input could not be
+// written to CSV (_errors was "not in the header") nor selected.
 
 #include "support/pipelines.hpp"
 #include "support/process.hpp"
@@ -167,6 +168,37 @@ TEST(BigJsonIds, CsvIdsBeyondInt64MeetTheSameIdsFromJsonInMemoryAndSpilled) {
         want += "0012345678901234567000,zeros,\n";
         EXPECT_EQ(test::read_file(dir.file("out.csv")), want) << limit;
     }
+}
+
+TEST(ValidateRejects, InvalidRecordsOfACsvInputGoToACsvFileWithTheirErrors) {
+    // The daily rejects file: `inputs = ["check.invalid"]` into csv.write stopped at the first
+    // invalid record with exit 65 ("record has field '_errors' that is not in the CSV header"),
+    // and select.apply of _errors was refused before any row, exit 78.
+    test::TempDir dir;
+    const std::string in = dir.write("in.csv", "id,amount\n1,5\n2,n/a\n3,7\n");
+    const std::string file =
+        dir.write("p.toml", stage_toml("in", "csv.read", "", "path = \"" + in + "\"") +
+                                stage_toml("check", "validate.schema", "\"in\"",
+                                           "field_types = { amount = \"number\" }") +
+                                stage_toml("good", "csv.write", "\"check\"",
+                                           "path = \"" + dir.file("good.csv") + "\"") +
+                                stage_toml("bad", "csv.write", "\"check.invalid\"",
+                                           "path = \"" + dir.file("bad.csv") + "\"") +
+                                stage_toml("why", "select.apply", "\"check.invalid\"",
+                                           "columns = [\"id\", \"_errors\"]") +
+                                stage_toml("w", "json.write", "\"why\"",
+                                           "path = \"" + dir.file("why.jsonl") + "\""));
+    auto r = run_conveyor({"run", file, "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("good.csv")), "id,amount\n1,5\n3,7\n");
+    const std::string errors = "[{\"rule\":\"field_types\",\"field\":\"amount\",\"message\":"
+                               "\"'amount' should be number, got string n/a\"}]";
+    EXPECT_EQ(test::read_file(dir.file("why.jsonl")), "{\"id\":2,\"_errors\":" + errors + "}\n");
+    std::string quoted;
+    for (const char c : errors)
+        quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    EXPECT_EQ(test::read_file(dir.file("bad.csv")),
+              "id,amount,_errors\n2,n/a,\"" + quoted + "\"\n");
 }
 
 } // namespace
