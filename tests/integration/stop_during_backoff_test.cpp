@@ -116,11 +116,10 @@ TEST_P(StopDuringBackoffTest, StreamingModeEndsTheWaitAndDeadLettersTheRecords) 
     serve_items(server, healthy);
     test::TempDir dir;
     dir.write("items.csv", test::items_csv(kRecords));
-    dir.write("p.toml",
-              pipeline(server.url(), GetParam(),
-                       "execution_mode = \"streaming\"\n[error_handling]\nstrategy = "
-                       "\"continue\"\ndead_letter_queue = { enabled = true, path = "
-                       "\"dead.jsonl\" }"));
+    dir.write("p.toml", pipeline(server.url(), GetParam(),
+                                 "execution_mode = \"streaming\"\n[error_handling]\nstrategy = "
+                                 "\"continue\"\ndead_letter_queue = { enabled = true, path = "
+                                 "\"dead.jsonl\" }"));
 
     auto [r, took] = stop_while_waiting(dir, server, {"run", "p.toml"});
     EXPECT_EQ(r.exit_code, 143) << r.err;
