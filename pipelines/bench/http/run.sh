@@ -10,7 +10,8 @@
 #   CONCS="1 10 50 200"  concurrencies (C=1 is dropped by SKIP_C1)
 #   TWO_CONCS="10 50 200 1000" concurrencies for the two-stage pipelines (W2)
 #   N=2000 DELAY_MS=100  rows and server latency
-#   SKIP_CURL=1      skip the peers (xargs + curl, curl -Z, h2load, python3 aiohttp)
+#   SKIP_CURL=1      skip the peers (xargs + curl, curl -Z, python3 aiohttp)
+#   SKIP_H2LOAD=1    skip h2load (run for one stage when installed: nghttp2-client)
 #   REPEAT=3         runs per configuration when the bound is <= 30 s (the median is reported)
 #   BENCH_DIR        where delay_server.py and gen_data.py live (default <repo>/../shared/bench)
 #   SERVER=py        use ../shared/bench/delay_server.py instead of the C++ delay server
@@ -158,14 +159,14 @@ for C in $CONCS; do
       awk -v u="$U" '{ printf "url = \"%s/users/%s/profile\"\noutput = \"/dev/null\"\n", u, $1 }' > "$WORK/one.curl"
     run "one stage" "curl -Z --parallel-max C" "$C" "$bound" "$C" "$WORK/z.out" sh -c \
       "curl -sS --no-progress-meter --fail -m 10 -Z --parallel-max $C -K '$WORK/one.curl' && seq $N > '$WORK/z.out'"
-    # nghttp2's load generator (Debian nghttp2-client), HTTP/1.1, C connections doing N
-    # requests in all: a client in C that does nothing but connect, send and read, so its ratio
-    # is the floor of any client on this machine and this server (one URL: the server's delay
-    # does not depend on the id). Its output is only checked: all N must succeed.
-    if command -v h2load > /dev/null; then
-      run "one stage" "h2load --h1 -c C" "$C" "$bound" "$C" "$WORK/h.out" sh -c \
-        "h2load --h1 -n $N -c $C -m 1 '$U/users/1/profile' > '$WORK/h.log' && grep -q ' $N succeeded' '$WORK/h.log' && seq $N > '$WORK/h.out'"
-    fi
+  fi
+  # nghttp2's load generator (Debian nghttp2-client), HTTP/1.1, C connections doing N
+  # requests in all: a client in C that does nothing but connect, send and read, so its ratio
+  # is the floor of any client on this machine and this server (one URL: the server's delay
+  # does not depend on the id). Its output is only checked: all N must succeed.
+  if [ "${SKIP_H2LOAD:-0}" != "1" ] && command -v h2load > /dev/null; then
+    run "one stage" "h2load --h1 -c C" "$C" "$bound" "$C" "$WORK/h.out" sh -c \
+      "h2load --h1 -n $N -c $C -m 1 '$U/users/1/profile' > '$WORK/h.log' && grep -q ' $N succeeded' '$WORK/h.log' && seq $N > '$WORK/h.out'"
   fi
 done
 
