@@ -27,13 +27,6 @@ std::uint64_t text_bytes(const Value& v) {
     }
 }
 
-bool same_names(const Schema& s, std::span<const Member> fields) {
-    if (s.size() != fields.size()) return false;
-    for (std::size_t c = 0; c < fields.size(); ++c)
-        if (s.name(c) != fields[c].key) return false;
-    return true;
-}
-
 } // namespace
 
 LeadBuffer::LeadBuffer(const RunningSpec& spec, const OpenContext& ctx)
@@ -54,7 +47,7 @@ void LeadBuffer::hold(Batch&& batch) {
     held_starts_.push_back(next_record_);
     held_sizes_.push_back(batch.memory_bytes());
     held_batch_bytes_ += held_sizes_.back();
-    last_schema_ = batch.schema_ref();
+    shaper_.remember(batch.schema_ref());
     held_.push_back(std::move(batch));
     Batch& b = held_.back();
     reader_.bind(b.schema_ref());
@@ -198,16 +191,6 @@ Result<bool> LeadBuffer::take_spilled(bool at_end, std::vector<ReadyRecords>& ou
     return true;
 }
 
-const SchemaRef& LeadBuffer::schema_for(std::span<const Member> fields) {
-    if (last_schema_ && same_names(*last_schema_, fields)) return last_schema_;
-    std::vector<std::string> names;
-    names.reserve(fields.size());
-    for (const Member& m : fields)
-        names.emplace_back(m.key);
-    last_schema_ = make_schema(std::move(names));
-    return last_schema_;
-}
-
 Status LeadBuffer::read_back(Segment& seg, std::size_t count, std::vector<Batch>& batches) {
     if (!seg.reader) {
         auto r = spill::RunReader::open(seg.path, 1);
@@ -215,8 +198,7 @@ Status LeadBuffer::read_back(Segment& seg, std::size_t count, std::vector<Batch>
         seg.reader = std::move(*r);
     }
     spill::RunReader& reader = *seg.reader;
-    std::optional<Batch> cur;
-    const void* kept = nullptr;
+    spill::BatchRebuilder rebuilt(shaper_);
     for (std::size_t i = 0; i < count; ++i) {
         Result<bool> got = reader.next();
         if (!got) return std::move(got).error();
@@ -224,24 +206,9 @@ Status LeadBuffer::read_back(Segment& seg, std::size_t count, std::vector<Batch>
         if (!*got || reader.keys()[0].as_int() != expected)
             return Error(ErrorKind::Runtime, "a spill file does not hold the records written to it",
                          seg.path);
-        const std::span<const Member> fields = reader.record().as_object();
-        if (cur && !same_names(cur->schema(), fields)) {
-            batches.push_back(std::move(*cur));
-            cur.reset();
-        }
-        if (!cur) {
-            cur.emplace(schema_for(fields), count - i);
-            kept = nullptr;
-        }
-        if (kept != reader.arena().get()) {
-            cur->keep_alive(reader.arena());
-            kept = reader.arena().get();
-        }
-        std::span<Value> row = cur->append_row();
-        for (std::size_t c = 0; c < fields.size(); ++c)
-            row[c] = fields[c].value;
+        rebuilt.append(reader, count - i, batches);
     }
-    if (cur) batches.push_back(std::move(*cur));
+    rebuilt.finish(batches);
     return {};
 }
 

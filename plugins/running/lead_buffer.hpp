@@ -79,7 +79,6 @@ private:
     Result<bool> take_spilled(bool at_end, std::vector<ReadyRecords>& out);
     /// Reads the next `count` records of `seg` back into batches appended to `batches`.
     Status read_back(Segment& seg, std::size_t count, std::vector<Batch>& batches);
-    const SchemaRef& schema_for(std::span<const Member> fields);
     [[nodiscard]] std::uint64_t held_bytes() const noexcept;
 
     const RunningSpec& spec_;
@@ -111,7 +110,7 @@ private:
     std::uint64_t waiting_count_ = 0;
     /// The schema of the records last held or read back: records read back with the same
     /// fields get the same schema object (downstream caches stay small).
-    SchemaRef last_schema_;
+    spill::RowShaper shaper_;
     bool spilled_ = false;
 };
 

@@ -271,6 +271,32 @@ const SchemaRef& RowShaper::schema_for(std::span<const Member> fields) {
     return last_;
 }
 
+void BatchRebuilder::append(const RunReader& reader, std::size_t capacity,
+                            std::vector<Batch>& out) {
+    const std::span<const Member> fields = reader.record().as_object();
+    if (cur_ && !same_names(cur_->schema(), fields)) {
+        out.push_back(std::move(*cur_));
+        cur_.reset();
+    }
+    if (!cur_) {
+        cur_.emplace(shaper_.schema_for(fields), capacity);
+        kept_ = nullptr;
+    }
+    if (kept_ != reader.arena().get()) {
+        cur_->keep_alive(reader.arena());
+        kept_ = reader.arena().get();
+    }
+    std::span<Value> row = cur_->append_row();
+    for (std::size_t c = 0; c < fields.size(); ++c)
+        row[c] = fields[c].value;
+}
+
+void BatchRebuilder::finish(std::vector<Batch>& out) {
+    if (cur_) out.push_back(std::move(*cur_));
+    cur_.reset();
+    kept_ = nullptr;
+}
+
 bool Merger::Later::operator()(std::size_t a, std::size_t b) const {
     const int c = self->compare_(self->readers_[a]->keys(), self->readers_[b]->keys());
     return c != 0 ? c > 0 : a > b;
@@ -302,30 +328,14 @@ Status Merger::pop() {
 
 Result<bool> Merger::next(std::size_t max_rows, std::vector<Batch>& out,
                           std::vector<std::int64_t>* first_keys) {
-    std::optional<Batch> cur;
-    const void* kept = nullptr;
+    BatchRebuilder batches(shaper_);
     for (std::size_t n = 0; !heap_.empty() && n < max_rows; ++n) {
         const RunReader& r = top();
-        const std::span<const Member> fields = r.record().as_object();
-        if (cur && !same_names(cur->schema(), fields)) {
-            out.push_back(std::move(*cur));
-            cur.reset();
-        }
-        if (!cur) {
-            cur.emplace(shaper_.schema_for(fields), max_rows);
-            kept = nullptr;
-        }
-        if (kept != r.arena().get()) {
-            cur->keep_alive(r.arena());
-            kept = r.arena().get();
-        }
-        std::span<Value> row = cur->append_row();
-        for (std::size_t c = 0; c < fields.size(); ++c)
-            row[c] = fields[c].value;
+        batches.append(r, max_rows, out);
         if (first_keys) first_keys->push_back(r.keys()[0].as_int());
         CONVEYOR_TRY(pop());
     }
-    if (cur) out.push_back(std::move(*cur));
+    batches.finish(out);
     return !heap_.empty();
 }
 

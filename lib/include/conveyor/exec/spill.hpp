@@ -139,9 +139,30 @@ class RowShaper {
 public:
     /// The schema of `record`'s fields, in order.
     const SchemaRef& schema_for(std::span<const Member> fields);
+    /// Records read back next with `schema`'s names get `schema` itself (the one their
+    /// records had before they were written: downstream caches keyed by schema stay small).
+    void remember(SchemaRef schema) { last_ = std::move(schema); }
 
 private:
     SchemaRef last_;
+};
+
+/// Rebuilds batches from the records of runs read back, one after another: a record goes to
+/// the batch being built while its field names are that batch's (a new batch, with room for
+/// `capacity` rows, where they change), and each batch keeps alive the arenas its values
+/// point into.
+class BatchRebuilder {
+public:
+    explicit BatchRebuilder(RowShaper& shaper) : shaper_(shaper) {}
+    /// Appends `reader`'s current record; a finished batch goes to `out`.
+    void append(const RunReader& reader, std::size_t capacity, std::vector<Batch>& out);
+    /// Moves the batch being built, if any, to `out`.
+    void finish(std::vector<Batch>& out);
+
+private:
+    RowShaper& shaper_;
+    std::optional<Batch> cur_;
+    const void* kept_ = nullptr;
 };
 
 /// Merges runs whose records are each in order of their keys into one stream in that order;
