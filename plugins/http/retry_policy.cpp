@@ -15,6 +15,7 @@ obs::HttpMetrics::Failure failure_of(net::FailureKind kind) noexcept {
     case net::FailureKind::Timeout:
         return Failure::Timeout;
     case net::FailureKind::Resolve:
+    case net::FailureKind::HostNotFound: // the series' cause "connect" covers name lookups
     case net::FailureKind::Connect:
         return Failure::Connect;
     case net::FailureKind::Reset:

@@ -43,6 +43,8 @@ std::string_view to_string(FailureKind kind) noexcept {
         return "bad request";
     case FailureKind::Resolve:
         return "host lookup failed";
+    case FailureKind::HostNotFound:
+        return "host not found";
     case FailureKind::Connect:
         return "connection failed";
     case FailureKind::Timeout:
@@ -187,6 +189,17 @@ std::string ssl_error_text(const error_code& ec, SSL* native) {
     return text;
 }
 
+/// A failed host name lookup: permanent when the resolver says the name does not exist
+/// (getaddrinfo's EAI_NONAME, which Asio reports as host_not_found), retryable otherwise
+/// (EAI_AGAIN: no answer from the name server, as when the network is down).
+HttpResult resolve_failure(const std::string& host, const error_code& ec) {
+    if (ec == asio::error::host_not_found)
+        return failure(FailureKind::HostNotFound,
+                       "cannot resolve host '" + host + "': no such host name");
+    return failure(FailureKind::Resolve, "cannot resolve host '" + host + "' for now (" +
+                                             ec.message() + "; a temporary failure)");
+}
+
 bool is_broken_connection(const error_code& ec) {
     return ec == asio::error::eof || ec == asio::error::connection_reset ||
            ec == asio::error::connection_aborted || ec == asio::error::broken_pipe ||
@@ -263,8 +276,7 @@ struct HttpClient::Impl {
                 co_return nullptr;
             }
             if (rec) {
-                error = failure(FailureKind::Resolve,
-                                "cannot resolve host \"" + url.host + "\": " + rec.message());
+                error = resolve_failure(url.host, rec);
                 co_return nullptr;
             }
             for (const auto& r : results)

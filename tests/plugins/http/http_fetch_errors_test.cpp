@@ -207,6 +207,72 @@ TEST(HttpFetchRetry, ConnectionResetIsRetried) {
     EXPECT_EQ(o.lines[0], R"({"id":1,"name":"n1","http_result":true})");
 }
 
+/// A host name that resolves nowhere, with no network and no DNS: a label of more than 63
+/// octets cannot be part of any DNS name (RFC 1035), so the system's resolver refuses it itself
+/// (EAI_NONAME) without asking a name server. ("nonexistent.invalid" would need one: glibc asks
+/// the configured server, and answers EAI_AGAIN, a temporary failure, when there is none.)
+std::string unresolvable_host() {
+    return "no-dns-label-can-be-longer-than-sixty-three-octets-and-this-one-is-longer.invalid";
+}
+
+TEST(HttpFetchRetry, AHostThatDoesNotResolveFailsAtOnceWithoutRetries) {
+    static_assert(
+        sizeof("no-dns-label-can-be-longer-than-sixty-three-octets-and-this-one-is-longer") - 1 >
+        63);
+    PipelineFixture fx(3);
+    FakeTime& time = fx.use_fake_time();
+    const std::string tail = "[error_handling]\ndead_letter_queue = { enabled = true, path = \"" +
+                             fx.dlq_path() + "\" }\n";
+    Outcome o =
+        fx.run(fx.pipeline(ExecutorKind::Channel,
+                           "url = \"http://" + unresolvable_host() +
+                               "/users/{{ id }}\"\nretries = 3\non_error = \"dead_letter\"\n",
+                           "", tail));
+    ASSERT_TRUE(o.loaded) << errors_of(o);
+    ASSERT_TRUE(o.report.status) << o.report.status.error().to_string();
+    // One attempt per record: no retry, no backoff.
+    EXPECT_EQ(o.http().requests.value(), 3u);
+    EXPECT_EQ(o.http().errors_by(obs::HttpMetrics::Failure::Connect).value(), 3u);
+    EXPECT_EQ(o.fetch->retries.load(), 0u);
+    EXPECT_TRUE(time.sleeps().empty());
+    EXPECT_EQ(o.fetch->records_dead_lettered.load(), 3u);
+    expect_accounting(o, 3);
+    std::istringstream in(o.dead_letters);
+    std::string line;
+    std::size_t n = 0;
+    json::Parser parser;
+    while (std::getline(in, line)) {
+        ++n;
+        Arena arena;
+        auto v = parser.parse(line, arena);
+        ASSERT_TRUE(v) << line;
+        EXPECT_EQ(v->find("attempts")->as_int(), 1) << line;
+        const Value* err = v->find("error");
+        ASSERT_NE(err, nullptr);
+        EXPECT_EQ(err->find("kind")->as_string(), to_string(ErrorKind::Runtime)) << line;
+        const std::string msg(err->find("message")->as_string());
+        EXPECT_NE(msg.find("cannot resolve host '" + unresolvable_host() + "': no such host name"),
+                  std::string::npos)
+            << msg;
+        EXPECT_EQ(msg.find("attempts"), std::string::npos) << msg;
+    }
+    EXPECT_EQ(n, 3u) << o.dead_letters;
+
+    // Left to the stage's strategy (stop): the run fails at the first record, as with other
+    // permanent failures (exit 1, not 75: trying again later would not help).
+    Outcome stopped = fx.run(fx.pipeline(
+        ExecutorKind::Channel, "url = \"http://" + unresolvable_host() + "/users/{{ id }}\"\n"));
+    ASSERT_FALSE(stopped.report.status);
+    EXPECT_EQ(stopped.report.status.error().kind, ErrorKind::Runtime);
+    EXPECT_EQ(stopped.report.exit_code(), 1);
+    EXPECT_NE(stopped.report.status.error().message.find("cannot resolve host '"),
+              std::string::npos)
+        << stopped.report.status.error().to_string();
+    ASSERT_NE(stopped.fetch, nullptr);
+    EXPECT_EQ(stopped.fetch->retries.load(), 0u);
+    EXPECT_TRUE(time.sleeps().empty());
+}
+
 TEST(HttpFetchRetry, OversizedBodyIsAnErrorForThatRecordAndNotRetried) {
     HttpTestServer server;
     server.route("/users/", [](const HttpTestRequest& r) {

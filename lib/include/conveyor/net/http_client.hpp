@@ -45,8 +45,13 @@ struct HttpResponse {
 /// Why a request got no response.
 enum class FailureKind : std::uint8_t {
     None,
-    BadUrl,    ///< the URL does not parse
-    Resolve,   ///< host name lookup failed
+    BadUrl, ///< the URL does not parse
+    /// The host name could not be looked up for now (the resolver did not answer, EAI_AGAIN,
+    /// or failed otherwise): asking again later may work.
+    Resolve,
+    /// The resolver says the host name does not exist (EAI_NONAME): no later attempt will
+    /// find it, so it is permanent for that URL.
+    HostNotFound,
     Connect,   ///< TCP connect failed (refused, unreachable)
     Timeout,   ///< the deadline passed (connect + TLS + write + read)
     Reset,     ///< the connection broke before the whole response arrived
@@ -58,7 +63,7 @@ enum class FailureKind : std::uint8_t {
 
 std::string_view to_string(FailureKind kind) noexcept;
 
-/// Transient failures are worth retrying: resolve, connect, timeout, reset.
+/// Transient failures are worth retrying: resolve (not HostNotFound), connect, timeout, reset.
 bool is_retryable(FailureKind kind) noexcept;
 
 struct HttpResult {
