@@ -123,11 +123,18 @@ using Millis = std::chrono::milliseconds;
 /// How much one socket read may add to a connection's buffer.
 constexpr std::size_t kReadChunk = 64 * 1024;
 
+/// A server that closes a connection this soon after a response that promised keep-alive closes
+/// connections after responses (an idle timeout is longer), so a request sent on one may be lost
+/// to a close it cannot see coming.
+constexpr auto kPromptClose = std::chrono::seconds(1);
+
 /// One TCP (or TLS over TCP) connection and the bytes read past the last response.
 struct Connection {
     std::optional<beast::tcp_stream> plain;
     std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
     beast::flat_buffer buffer;
+    /// When it was last put in the pool.
+    std::chrono::steady_clock::time_point idle_since{};
 
     tcp::socket& socket() {
         return secure ? beast::get_lowest_layer(*secure).socket() : plain->socket();
@@ -214,6 +221,10 @@ struct HttpClient::Impl {
     ClientOptions options;
     std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
     std::unordered_set<Operation*> active;
+    /// Pool keys whose server closed a connection within kPromptClose of a response that
+    /// promised keep-alive: a request that must not be sent twice gets a connection of its own
+    /// there (see run()).
+    std::unordered_set<std::string> closes_after_response;
     bool cancelled = false;
     std::uint64_t opened = 0;
 
@@ -221,17 +232,31 @@ struct HttpClient::Impl {
     struct Exchange {
         HttpResult result;
         bool keep_alive = false;
-        bool stale = false; ///< failed before any response byte: a closed keep-alive connection
+        /// A reused connection failed before any byte of a response: the server had closed it,
+        /// or closed it while the request was on its way.
+        bool lost_on_reuse = false;
+        /// ... and sending the request again on a new connection cannot make the server act on
+        /// it twice (see resend_rule()).
+        bool resend = false;
     };
 
-    std::unique_ptr<Connection> take_idle(const std::string& key) {
+    /// An idle connection to `key` that is still open, or null. `idempotent`: whether the
+    /// request may be sent twice; one that may not takes none from a server known to close
+    /// connections after responses. `idle_for` is set to how long the connection was idle.
+    std::unique_ptr<Connection> take_idle(const std::string& key, bool idempotent,
+                                          std::chrono::steady_clock::duration& idle_for) {
         auto it = idle.find(key);
         if (it == idle.end()) return nullptr;
         auto& list = it->second;
-        while (!list.empty()) {
+        const auto now = std::chrono::steady_clock::now();
+        while (!list.empty() && (idempotent || !closes_after_response.contains(key))) {
             std::unique_ptr<Connection> c = std::move(list.back());
             list.pop_back();
-            if (c->idle_usable()) return c;
+            if (c->idle_usable()) {
+                idle_for = now - c->idle_since;
+                return c;
+            }
+            if (now - c->idle_since < kPromptClose) closes_after_response.insert(key);
             c->close();
         }
         return nullptr;
@@ -243,6 +268,7 @@ struct HttpClient::Impl {
             c->close();
             return;
         }
+        c->idle_since = std::chrono::steady_clock::now();
         list.push_back(std::move(c));
     }
 
@@ -351,6 +377,15 @@ struct HttpClient::Impl {
     /// Requests that may be sent again without asking: the server may have acted on one whose
     /// connection died after it was written (a POST must not be made twice behind the user's
     /// back; it goes through the stage's retry policy instead).
+    ///
+    /// The resend rule, for a request that failed on a reused connection before any byte of a
+    /// response arrived: an idempotent request is sent once more on a new connection; any other
+    /// only when no byte of it was written (the write itself failed at once), since then the
+    /// server cannot have received it. Once written, a reset or close cannot tell a server that
+    /// closed the connection before reading the request from one (or a proxy) that acted on it
+    /// and then dropped the connection, so it is not resent. The idle check (take_idle) and the
+    /// servers known to close after responses (closes_after_response) keep such requests off
+    /// connections that are closing.
     static bool idempotent(http::verb verb) {
         switch (verb) {
         case http::verb::get:
@@ -423,7 +458,8 @@ struct HttpClient::Impl {
             co_return out;
         }
         if (wec) {
-            out.stale = reused;
+            out.lost_on_reuse = reused;
+            out.resend = reused && (idempotent(verb) || written == 0);
             out.result =
                 failure(FailureKind::Reset, "sending the request failed: " + wec.message());
             co_return out;
@@ -435,7 +471,8 @@ struct HttpClient::Impl {
             co_return out;
         }
         if (rec) {
-            out.stale = reused && !reader.got_some() && idempotent(verb);
+            out.lost_on_reuse = reused && !reader.got_some();
+            out.resend = out.lost_on_reuse && idempotent(verb);
             if (is_broken_connection(rec)) {
                 out.result =
                     failure(FailureKind::Reset,
@@ -443,7 +480,7 @@ struct HttpClient::Impl {
                                 rec.message() + ")");
             } else if (rec.category() == asio::error::get_ssl_category() ||
                        rec.category() == ssl::error::get_stream_category()) {
-                out.stale = false;
+                out.lost_on_reuse = out.resend = false;
                 out.result = failure(FailureKind::Tls, "TLS error while reading: " + rec.message());
             } else {
                 out.result =
@@ -453,7 +490,8 @@ struct HttpClient::Impl {
         }
         const bool done = reader.state() == ResponseReader::State::Done;
         // The connection closed with nothing of a response: the keep-alive connection was stale.
-        out.stale = !done && reused && !reader.got_some() && idempotent(verb);
+        out.lost_on_reuse = !done && reused && !reader.got_some();
+        out.resend = out.lost_on_reuse && idempotent(verb);
         // Bytes after the final response answer nothing we asked: the connection can no longer
         // tell which response belongs to which request, so it is not used again.
         out.keep_alive = done && reader.keep_alive() && !wants_close && conn.buffer.size() == 0;
@@ -464,7 +502,9 @@ struct HttpClient::Impl {
     asio::awaitable<HttpResult> run(Operation& op, const Url& url, http::verb verb,
                                     const HttpRequest& rq, Millis timeout) {
         const std::string key = url.pool_key();
-        std::unique_ptr<Connection> conn = take_idle(key);
+        const bool repeatable = idempotent(verb);
+        std::chrono::steady_clock::duration idle_for{};
+        std::unique_ptr<Connection> conn = take_idle(key, repeatable, idle_for);
         bool reused = conn != nullptr;
         for (;;) {
             if (!conn) {
@@ -484,15 +524,19 @@ struct HttpClient::Impl {
             else
                 ex = co_await exchange_on(*conn->plain, *conn, op, url, verb, rq, timeout, reused);
             op.conn = nullptr;
-            if (ex.stale && !op.interrupted()) {
-                // The server had closed this idle connection: try once more on a new one
-                // (any request whose sending failed; after that, idempotent ones only).
+            if (ex.lost_on_reuse && !op.interrupted() && idle_for < kPromptClose)
+                closes_after_response.insert(key);
+            if (ex.resend && !op.interrupted()) {
+                // The server had closed this idle connection: try once more on a new one.
                 conn->close();
                 conn.reset();
                 reused = false;
                 continue;
             }
-            if (ex.result.ok() && ex.keep_alive && !cancelled)
+            // A connection to a server that closes after responses is no use to a request that
+            // must not be sent twice: close it rather than leave it to the server.
+            if (ex.result.ok() && ex.keep_alive && !cancelled &&
+                (repeatable || !closes_after_response.contains(key)))
                 put_idle(key, std::move(conn));
             else
                 conn->close();

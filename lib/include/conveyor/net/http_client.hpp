@@ -116,8 +116,14 @@ public:
 
     /// Sends `request` and reads the whole response within `timeout` (DNS, connect, TLS
     /// handshake, write and read all count). Reuses an idle connection to the same
-    /// host:port(:tls) when one is alive; a reused connection that turns out to have been closed
-    /// by the server before answering is replaced once, transparently. Interim 1xx responses are
+    /// host:port(:tls) when one is still open (checked without blocking before each reuse). A
+    /// request that fails on a reused connection before any byte of a response is sent once
+    /// more on a new connection when that cannot make the server act on it twice: always for
+    /// GET, HEAD, PUT, DELETE, OPTIONS and TRACE; for any other method (POST, PATCH) only when
+    /// no byte of it was written. Once a server has closed a connection within a second of a
+    /// response that promised keep-alive, requests of those other methods get a connection of
+    /// their own to it (for this client's life), so that they are not lost to the next such
+    /// close. Interim 1xx responses are
     /// skipped (an unasked 101 is FailureKind::Protocol); a body sent with Content-Encoding gzip
     /// or deflate (offered through Accept-Encoding unless the request sets that header) comes
     /// back decoded, any other coding is FailureKind::Protocol. A connection that delivered
