@@ -217,6 +217,12 @@ Value from_number(const Num& n) noexcept {
     return n.is_int ? Value::integer(n.i) : Value::real(n.d);
 }
 
+std::string negated_text(std::string_view text) {
+    if (text.starts_with('-')) return std::string(text.substr(1));
+    if (text.starts_with('+')) text.remove_prefix(1);
+    return "-" + std::string(text);
+}
+
 std::optional<std::string_view> to_text(EvalContext& ctx, const Value& v) {
     switch (v.kind()) {
     case Kind::String:
@@ -457,6 +463,10 @@ Value eval_node(const Node& node, EvalContext& ctx) {
         const auto n = to_number(v);
         if (!n) return ctx.fail(node, "'-' needs a number, got " + describe(v));
         if (n->is_int && n->i != INT64_MIN) return Value::integer(-n->i);
+        // An integer past int64 (a 20-digit id) keeps its digits, as its literal does.
+        if (v.has_number_text() && !n->is_int &&
+            v.number_text().find_first_of(".eE") == std::string_view::npos)
+            return Value::number_text(ctx.arena->copy(negated_text(v.number_text())));
         return Value::real(-n->as_double());
     }
     case Op::Not: {

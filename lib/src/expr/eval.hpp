@@ -62,6 +62,9 @@ struct EvalContext {
 std::optional<Num> to_number(const Value& v) noexcept;
 /// A Value holding `n`.
 Value from_number(const Num& n) noexcept;
+/// The number text of `-text` ("12" -> "-12", "-12" -> "12"), so that negating an integer
+/// past int64 keeps its digits.
+std::string negated_text(std::string_view text);
 /// The text of a scalar: a string as is, numbers as written, booleans as true/false (written
 /// into `ctx.arena` when needed); nullopt for lists and objects.
 std::optional<std::string_view> to_text(EvalContext& ctx, const Value& v);

@@ -6,6 +6,7 @@
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/format/time_text.hpp"
 #include "conveyor/format/time_zone.hpp"
+#include "eval.hpp"
 #include "lexer.hpp"
 #include "program.hpp"
 
@@ -347,6 +348,10 @@ private:
                     operand->literal = Value::integer(-v.as_int());
                 else if (text_.substr(operand->offset, operand->length) == "9223372036854775808")
                     operand->literal = Value::integer(INT64_MIN); // only negated does it fit
+                else if (v.has_number_text())
+                    // An integer past int64 keeps its digits negated too, as a field's would.
+                    operand->literal =
+                        Value::number_text(p_.strings.emplace_back(negated_text(v.number_text())));
                 else
                     operand->literal = Value::real(-v.as_double());
                 operand->length = operand->offset + operand->length - at.offset;

@@ -189,6 +189,22 @@ TEST(ExpressionTest, IntegersBeyondInt64CompareByTheirDigits) {
     EXPECT_EQ(r.eval("12345678901234567890 + 0"), "12345678901234567168.0");
 }
 
+TEST(ExpressionTest, NegatedIntegersBeyondInt64KeepTheirDigits) {
+    // A unary minus made the literal one double: -12345678901234567891 <
+    // -12345678901234567890 was false, while the same comparison on fields was true.
+    Record r(R"({"id": 12345678901234567890, "n1": -12345678901234567891})");
+    EXPECT_EQ(r.eval("-12345678901234567891 < -12345678901234567890"), "true");
+    EXPECT_EQ(r.eval("-12345678901234567891 == -12345678901234567890"), "false");
+    EXPECT_EQ(r.eval("n1 == -12345678901234567891"), "true");
+    EXPECT_EQ(r.eval("n1 < -12345678901234567890"), "true");
+    EXPECT_EQ(r.eval("- -12345678901234567891 == 12345678901234567891"), "true");
+    // Negating a field keeps its digits too.
+    EXPECT_EQ(r.eval("-id == -12345678901234567890"), "true");
+    EXPECT_EQ(r.eval("-id > -12345678901234567891"), "true");
+    EXPECT_EQ(r.eval("-n1 == 12345678901234567891"), "true");
+    EXPECT_EQ(r.eval("-9223372036854775808"), "-9223372036854775808");
+}
+
 TEST(ExpressionTest, NumberTextAgainstAnIntegerOrdersAsItsDouble) {
     // Number text is ordered against an integer digit by digit (compare_short_decimal); on
     // either side of the operator the result is the double's, beyond 15 digits and with an
