@@ -17,10 +17,11 @@ constexpr std::pair<std::string_view, FieldType> kTypes[] = {
     {"boolean", FieldType::Bool},       {"object", FieldType::Object}, {"array", FieldType::Array},
     {"timestamp", FieldType::Timestamp}};
 
+/// An integer of any size: "-" or nothing, then digits. An id of 20 digits is an integer,
+/// though no int64 holds it.
 bool reads_as_int(std::string_view s) {
-    std::int64_t v = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    return !s.empty() && ec == std::errc() && p == s.data() + s.size();
+    if (s.starts_with('-')) s.remove_prefix(1);
+    return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
 }
 
 bool reads_as_number(std::string_view s) {
@@ -38,6 +39,7 @@ bool has_type(const Value& v, FieldType t) {
     case FieldType::Int:
         if (v.kind() == Kind::Int) return true;
         if (v.kind() == Kind::Double) {
+            if (v.has_number_text() && reads_as_int(v.number_text())) return true;
             const double d = v.as_double();
             return std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.2e18;
         }

@@ -48,6 +48,26 @@ TEST(ValidateSchema, ValidRecordsPassUnchanged) {
     EXPECT_EQ(o.error, "");
 }
 
+TEST(ValidateSchema, AnIntegerBeyondInt64IsAnInt) {
+    // {"id":12345678901234567890} was refused with "should be int, got double": an integer
+    // is an integer, whatever its size, as a number or as text.
+    const Outcome o = run_validate(
+        {{"field_types", table({{"id", "int"}})}},
+        {R"({"id":12345678901234567890})", R"({"id":-12345678901234567891})",
+         R"({"id":"123456789012345678901234567890"})", R"({"id":9223372036854775807})"});
+    EXPECT_EQ(o.error, "");
+    EXPECT_EQ(o.passed, "{\"id\":12345678901234567890}\n{\"id\":-12345678901234567891}\n"
+                        "{\"id\":\"123456789012345678901234567890\"}\n"
+                        "{\"id\":9223372036854775807}\n");
+    // What is not an integer still is not.
+    for (const char* bad : {R"({"id":1.5})", R"({"id":"12345678901234567890.5"})",
+                            R"({"id":"1e30"})", R"({"id":"-"})", R"({"id":"+5"})"})
+        EXPECT_NE(run_validate({{"field_types", table({{"id", "int"}})}}, {bad})
+                      .error.find("'id' should be int"),
+                  std::string::npos)
+            << bad;
+}
+
 TEST(ValidateSchema, EachRuleReportsWhatItFound) {
     EXPECT_NE(run_validate({{"required_fields", list({"id"})}}, {R"({"x":1})"})
                   .error.find("'id' is missing (required_fields)"),
