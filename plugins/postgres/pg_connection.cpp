@@ -2,7 +2,9 @@
 
 #include "pg_api.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <fmt/format.h>
 #include <optional>
 #include <string>
@@ -228,8 +230,8 @@ Result<PgConnection> PgConnection::open(const std::string& dsn, std::string_view
 
 PgConnection::PgConnection(PgConnection&& o) noexcept
     : c_(std::exchange(o.c_, nullptr)), target_(std::move(o.target_)), stage_(std::move(o.stage_)),
-      error_line_(o.error_line_), sqlstate_(std::move(o.sqlstate_)),
-      copy_buf_(std::exchange(o.copy_buf_, nullptr)) {}
+      error_line_(o.error_line_), error_position_(o.error_position_),
+      sqlstate_(std::move(o.sqlstate_)), copy_buf_(std::exchange(o.copy_buf_, nullptr)) {}
 
 PgConnection& PgConnection::operator=(PgConnection&& o) noexcept {
     if (this != &o) {
@@ -240,6 +242,7 @@ PgConnection& PgConnection::operator=(PgConnection&& o) noexcept {
         target_ = std::move(o.target_);
         stage_ = std::move(o.stage_);
         error_line_ = o.error_line_;
+        error_position_ = o.error_position_;
         sqlstate_ = std::move(o.sqlstate_);
     }
     return *this;
@@ -256,9 +259,12 @@ bool PgConnection::ok() const noexcept {
 
 Error PgConnection::failure(pg_result* r, std::string_view doing) {
     error_line_ = 0;
+    error_position_ = 0;
     sqlstate_.clear();
     std::string message;
     if (r) {
+        if (const char* pos = pq().resultErrorField(r, PG_DIAG_STATEMENT_POSITION))
+            std::from_chars(pos, pos + std::strlen(pos), error_position_);
         const char* state = pq().resultErrorField(r, PG_DIAG_SQLSTATE);
         sqlstate_ = state ? state : "";
         const char* primary = pq().resultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
@@ -436,6 +442,35 @@ std::string PgConnection::quote_literal(std::string_view text) {
     }
     out.push_back('\'');
     return out;
+}
+
+Error at_query_position(Error error, std::string_view sql, std::size_t position,
+                        std::size_t prefix) {
+    if (position <= prefix) return error;
+    // The server counts characters; UTF-8 continuation bytes are no characters of their own.
+    std::size_t chars = position - prefix - 1;
+    std::size_t at = 0;
+    for (; at < sql.size(); ++at) {
+        if ((static_cast<unsigned char>(sql[at]) & 0xC0) == 0x80) continue;
+        if (chars == 0) break;
+        --chars;
+    }
+    if (at >= sql.size()) return error;
+    const std::size_t before = sql.substr(0, at).rfind('\n');
+    const std::size_t line_start = before == sql.npos ? 0 : before + 1;
+    const std::size_t line = 1 + static_cast<std::size_t>(std::count(
+                                     sql.begin(), sql.begin() + static_cast<long>(at), '\n'));
+    std::size_t column = 1;
+    for (std::size_t i = line_start; i < at; ++i)
+        if ((static_cast<unsigned char>(sql[i]) & 0xC0) != 0x80) ++column;
+    // What starts there, on its line.
+    std::size_t to = std::min(sql.find('\n', at), std::min(sql.size(), at + 30));
+    while (to < sql.size() && (static_cast<unsigned char>(sql[to]) & 0xC0) == 0x80)
+        ++to;
+    error.message +=
+        fmt::format(" at line {}, column {} of the query: \"{}{}\"", line, column,
+                    sql.substr(at, to - at), to < sql.size() && sql[to] != '\n' ? "..." : "");
+    return error;
 }
 
 ErrorKind kind_of_sqlstate(std::string_view s) noexcept {

@@ -88,6 +88,9 @@ public:
 
     /// The line of the COPY data the server named in its last error (1-based), or 0.
     [[nodiscard]] std::uint64_t last_error_line() const noexcept { return error_line_; }
+    /// Where in its statement the server placed the last error (1-based, in characters), or
+    /// 0.
+    [[nodiscard]] std::size_t last_error_position() const noexcept { return error_position_; }
     /// The SQLSTATE of the last error ("" when none).
     [[nodiscard]] const std::string& last_sqlstate() const noexcept { return sqlstate_; }
     [[nodiscard]] const PgTarget& target() const noexcept { return target_; }
@@ -110,9 +113,16 @@ private:
     PgTarget target_;
     std::string stage_;
     std::uint64_t error_line_ = 0;
+    std::size_t error_position_ = 0;
     std::string sqlstate_;
     char* copy_buf_ = nullptr;
 };
+
+/// `error` with where it lies in `sql`, the statement the user wrote, when the server gave a
+/// position (`position`, 1-based in characters) in a statement that had `prefix` characters
+/// before the user's text: "(line 2, column 7 of the query: ...)" with the text around it.
+Error at_query_position(Error error, std::string_view sql, std::size_t position,
+                        std::size_t prefix);
 
 /// The error kind of a server error by its SQLSTATE: Config for what the pipeline names
 /// wrongly (undefined table or column, privileges, authentication), Data for rejected values

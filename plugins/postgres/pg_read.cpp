@@ -87,9 +87,11 @@ public:
             sql = std::move(*q);
         }
         CONVEYOR_TRY(conn_.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-        auto declared = conn_.query(fmt::format("DECLARE {} NO SCROLL CURSOR FOR {}", kCursor, sql),
-                                    config_.params);
-        if (!declared) return std::move(declared).error();
+        const std::string declare = fmt::format("DECLARE {} NO SCROLL CURSOR FOR ", kCursor);
+        auto declared = conn_.query(declare + sql, config_.params);
+        if (!declared)
+            return at_query_position(std::move(declared).error(), sql, conn_.last_error_position(),
+                                     declare.size());
         if (skip > 0) CONVEYOR_TRY(conn_.exec(fmt::format("MOVE FORWARD {} IN {}", skip, kCursor)));
         records_ = skip;
         CONVEYOR_TRY(fetch(false)); // the catalog is asked below, before the next FETCH goes
@@ -235,7 +237,9 @@ public:
         // Planned, not run: a missing table or column is reported without reading a row.
         std::vector<std::optional<std::string>> params = config_.params;
         auto r = conn->query("EXPLAIN " + sql, params);
-        if (!r) return std::move(r).error();
+        if (!r)
+            return at_query_position(std::move(r).error(), sql, conn->last_error_position(),
+                                     std::string_view("EXPLAIN ").size());
         return {};
     }
 
