@@ -148,24 +148,31 @@ public:
                 "bigint NOT NULL, updated_at timestamptz NOT NULL)",
                 PgConnection::quote_name(config_.progress_table))));
         }
-        if (resume) {
-            auto journal = TableProgress::parse(*resume, "a postgres.write checkpoint");
-            if (!journal) return std::move(journal).error();
+        std::optional<StoredProgress> in_db;
+        if (config_.commit == CommitAt::Checkpoint &&
+            (resume || config_.mode == WriteMode::Append)) {
             const std::optional<std::string> key = sink_key(config_, stage_);
             auto row = conn_.query(fmt::format("SELECT run, records FROM {} WHERE sink = $1",
                                                PgConnection::quote_name(config_.progress_table)),
                                    std::span(&key, 1));
             if (!row) return std::move(row).error();
-            std::optional<TableProgress> in_db;
             if (row->rows() == 1)
-                in_db = TableProgress{std::string(row->value(0, 0)),
-                                      std::stoull(std::string(row->value(0, 1)))};
-            auto skip = records_to_skip(*journal, in_db, config_.table);
+                in_db = StoredProgress::from_row(row->value(0, 0),
+                                                 std::stoull(std::string(row->value(0, 1))));
+        }
+        if (resume) {
+            auto journal = TableProgress::parse(*resume, "a postgres.write checkpoint");
+            if (!journal) return std::move(journal).error();
+            auto skip = records_to_skip(
+                *journal, in_db ? std::optional(in_db->progress) : std::nullopt, config_.table);
             if (!skip) return std::move(skip).error();
             run_ = journal->run;
             records_ = journal->records;
             skip_ = *skip;
         } else {
+            if (config_.mode == WriteMode::Append)
+                CONVEYOR_TRY(check_fresh_append(in_db, config_.table, config_.progress_table,
+                                                sink_key(config_, stage_)));
             run_ = TableProgress::new_run();
         }
         CONVEYOR_TRY(conn_.exec("BEGIN"));
@@ -231,7 +238,7 @@ public:
         // checkpoints, not necessarily a crash of the server's machine.
         std::string sql = loader_.take_pending();
         if (!cp.durable) sql += "SET LOCAL synchronous_commit = off; ";
-        sql += progress_sql() + "; COMMIT; BEGIN; ";
+        sql += progress_sql(false) + "; COMMIT; BEGIN; ";
         // The next rows' COPY starts in the same round trip (its start confirms the commit).
         Status s = mappings_.empty() ? conn_.exec(sql)
                                      : loader_.begin(sql, mappings_[pending_mapping_].copy_sql,
@@ -249,7 +256,7 @@ public:
         }
         CONVEYOR_TRY(flush());
         std::string sql = loader_.take_pending();
-        if (config_.commit == CommitAt::Checkpoint) sql += progress_sql() + "; ";
+        if (config_.commit == CommitAt::Checkpoint) sql += progress_sql(true) + "; ";
         sql += "COMMIT";
         if (Status s = conn_.exec(sql); !s) return std::move(s).error().in_stage(stage_);
         return {};
@@ -296,13 +303,15 @@ private:
         return batch_mode_ && run_context_ && run_context_->stop_requested();
     }
 
-    [[nodiscard]] std::string progress_sql() const {
+    /// The progress row's upsert; `finished` at the run's last commit.
+    [[nodiscard]] std::string progress_sql(bool finished) const {
         return fmt::format("INSERT INTO {} (sink, run, records, updated_at) VALUES ({}, {}, {}, "
                            "now()) ON CONFLICT (sink) DO UPDATE SET run = EXCLUDED.run, records "
                            "= EXCLUDED.records, updated_at = EXCLUDED.updated_at",
                            PgConnection::quote_name(config_.progress_table),
                            PgConnection::quote_literal(sink_key(config_, stage_)),
-                           PgConnection::quote_literal(run_), records_);
+                           PgConnection::quote_literal(StoredProgress::run_column(run_, finished)),
+                           records_);
     }
 
     /// create_table: the table, from the first batch's fields and values (the first non-null

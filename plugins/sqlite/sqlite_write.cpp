@@ -104,26 +104,33 @@ public:
                                      "run TEXT NOT NULL, records INTEGER NOT NULL, "
                                      "updated_at TEXT NOT NULL)",
                                      SqliteDb::quote_ident(config_.progress_table))));
-        if (resume) {
-            auto journal = TableProgress::parse(*resume, "a sqlite.write checkpoint");
-            if (!journal) return std::move(journal).error();
+        std::optional<StoredProgress> in_db;
+        if (config_.commit == CommitAt::Checkpoint &&
+            (resume || config_.mode == WriteMode::Append)) {
             auto stmt = db_.prepare(fmt::format("SELECT run, records FROM {} WHERE sink = ?1",
                                                 SqliteDb::quote_ident(config_.progress_table)));
             if (!stmt) return std::move(stmt).error();
             const std::string key = sink_key();
             sqlite3_bind_text(stmt->get(), 1, key.data(), static_cast<int>(key.size()),
                               SQLITE_STATIC);
-            std::optional<TableProgress> in_db;
             if (sqlite3_step(stmt->get()) == SQLITE_ROW)
-                in_db = TableProgress{
+                in_db = StoredProgress::from_row(
                     reinterpret_cast<const char*>(sqlite3_column_text(stmt->get(), 0)),
-                    static_cast<std::uint64_t>(sqlite3_column_int64(stmt->get(), 1))};
-            auto skip = records_to_skip(*journal, in_db, config_.table);
+                    static_cast<std::uint64_t>(sqlite3_column_int64(stmt->get(), 1)));
+        }
+        if (resume) {
+            auto journal = TableProgress::parse(*resume, "a sqlite.write checkpoint");
+            if (!journal) return std::move(journal).error();
+            auto skip = records_to_skip(
+                *journal, in_db ? std::optional(in_db->progress) : std::nullopt, config_.table);
             if (!skip) return std::move(skip).error();
             run_ = journal->run;
             records_ = journal->records;
             skip_ = *skip;
         } else {
+            if (config_.mode == WriteMode::Append)
+                CONVEYOR_TRY(
+                    check_fresh_append(in_db, config_.table, config_.progress_table, sink_key()));
             run_ = TableProgress::new_run();
         }
         CONVEYOR_TRY(db_.exec("BEGIN IMMEDIATE"));
@@ -195,6 +202,7 @@ private:
     /// WAL file (survives a killed process) but not synced; a durable one (at most about once a
     /// second, and the last) also syncs that file, as synchronous = FULL would on every commit.
     Status commit(bool durable, bool again) {
+        const bool finished = !again;
         std::string sql;
         if (config_.commit == CommitAt::Checkpoint)
             sql += fmt::format(
@@ -202,7 +210,7 @@ private:
                 "datetime('now')) ON CONFLICT (sink) DO UPDATE SET run = excluded.run, "
                 "records = excluded.records, updated_at = excluded.updated_at; ",
                 SqliteDb::quote_ident(config_.progress_table), SqliteDb::quote_literal(sink_key()),
-                SqliteDb::quote_literal(run_), records_);
+                SqliteDb::quote_literal(StoredProgress::run_column(run_, finished)), records_);
         sql += "COMMIT";
         if (again) sql += "; BEGIN IMMEDIATE";
         if (Status s = db_.exec(sql); !s) return std::move(s).error().in_stage(stage_);

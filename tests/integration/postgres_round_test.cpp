@@ -67,5 +67,48 @@ TEST_F(PostgresRound, AQueryErrorSaysWhereInTheQueryItIs) {
     EXPECT_THAT(r.err, HasSubstr("at line 1, column 8 of the query: \"nosuch FROM pos_t\""));
 }
 
+/// `rows` records id,qty with qty "oops" at record `bad` (0: none).
+std::string numbered_csv(int rows, int bad) {
+    std::string csv = "id,qty\n";
+    for (int i = 1; i <= rows; ++i)
+        csv +=
+            std::to_string(i) + "," + (i == bad ? std::string("oops") : std::to_string(i)) + "\n";
+    return csv;
+}
+
+TEST_F(PostgresRound, AFailedAppendIsNotAppendedAgainByItsRerun) {
+    // A load that failed at record 5000 kept the checkpoints it had committed (as documented),
+    // but its journal cannot continue it: `run --resume` (what the end of the failed run
+    // suggests) started over and appended those rows a second time.
+    pg().psql("CREATE TABLE rerun_t (id int, qty int)");
+    const std::string in = dir_.write("in.csv", numbered_csv(6000, 5000));
+    const std::string pipeline =
+        dir_.write("load.toml", "[global]\ncheckpoint_interval = 1000\n" +
+                                    stage("in", "csv.read", "", "path = \"" + in + "\"") +
+                                    stage("db", "postgres.write", "\"in\"",
+                                          dsn() + "table = \"rerun_t\"\ncommit_interval = 1000"));
+    auto r = run_conveyor({"run", pipeline, "-q"}, {.cwd = dir_.path()});
+    ASSERT_EQ(r.exit_code, 65) << r.err;
+    const std::string committed = pg().psql("SELECT count(*) FROM rerun_t");
+    ASSERT_NE(committed, "0\n");
+    // The data fixed, the run again: refused, nothing added.
+    dir_.write("in.csv", numbered_csv(6000, 0));
+    for (const char* resume : {"--resume", "-q"}) {
+        r = run_conveyor({"run", pipeline, "-q", resume}, {.cwd = dir_.path()});
+        EXPECT_EQ(r.exit_code, 78) << r.err;
+        EXPECT_THAT(r.err, HasSubstr("appending them again would add them twice"));
+        EXPECT_EQ(pg().psql("SELECT count(*) FROM rerun_t"), committed);
+    }
+    // Once those rows are gone (or with upsert or replace) it runs, and a finished run may be
+    // followed by another append.
+    pg().psql("TRUNCATE rerun_t; DELETE FROM conveyor_progress WHERE sink = 'rerun_t:db'");
+    for (int run = 1; run <= 2; ++run) {
+        r = run_conveyor({"run", pipeline, "-q"}, {.cwd = dir_.path()});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_EQ(pg().psql("SELECT count(*), count(DISTINCT id) FROM rerun_t"),
+                  std::to_string(6000 * run) + "|6000\n");
+    }
+}
+
 } // namespace
 } // namespace conveyor

@@ -260,5 +260,46 @@ TEST(SqliteRun, AWriteToADatabaseThatIsNotThereWithoutCreateTableLeavesNoFile) {
     EXPECT_EQ(sqlite(dir.file("new.db"), "SELECT id, name FROM t"), "1|a\n");
 }
 
+/// `rows` records id,qty with qty "oops" at record `bad` (0: none).
+std::string numbered_csv(int rows, int bad) {
+    std::string csv = "id,qty\n";
+    for (int i = 1; i <= rows; ++i)
+        csv +=
+            std::to_string(i) + "," + (i == bad ? std::string("oops") : std::to_string(i)) + "\n";
+    return csv;
+}
+
+TEST(SqliteRun, AFailedAppendIsNotAppendedAgainByItsRerun) {
+    // A load that failed at record 5000 kept the checkpoints it had committed, and its rerun
+    // (`--resume`, which cannot continue a failed run, or not) appended them a second time.
+    test::TempDir dir;
+    const std::string db = dir.file("t.db");
+    sqlite(db, "CREATE TABLE t (id INTEGER, qty INTEGER CHECK (typeof(qty) = 'integer'))");
+    const std::string in = dir.write("in.csv", numbered_csv(6000, 5000));
+    const std::string pipeline = dir.write(
+        "load.toml", "[global]\ncheckpoint_interval = 1000\n" +
+                         stage("in", "csv.read", "", "path = \"" + in + "\"") +
+                         stage("db", "sqlite.write", "\"in\"",
+                               "path = \"" + db + "\"\ntable = \"t\"\ncommit_interval = 1000"));
+    auto r = run_conveyor({"run", pipeline, "-q"}, {.cwd = dir.path()});
+    ASSERT_EQ(r.exit_code, 65) << r.err;
+    const std::string committed = sqlite(db, "SELECT count(*) FROM t");
+    ASSERT_NE(committed, "0\n");
+    dir.write("in.csv", numbered_csv(6000, 0));
+    for (const char* resume : {"--resume", "-q"}) {
+        r = run_conveyor({"run", pipeline, "-q", resume}, {.cwd = dir.path()});
+        EXPECT_EQ(r.exit_code, 78) << r.err;
+        EXPECT_THAT(r.err, HasSubstr("appending them again would add them twice"));
+        EXPECT_EQ(sqlite(db, "SELECT count(*) FROM t"), committed);
+    }
+    sqlite(db, "DELETE FROM t; DELETE FROM conveyor_progress");
+    for (int run = 1; run <= 2; ++run) {
+        r = run_conveyor({"run", pipeline, "-q"}, {.cwd = dir.path()});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_EQ(sqlite(db, "SELECT count(*), count(DISTINCT id) FROM t"),
+                  std::to_string(6000 * run) + "|6000\n");
+    }
+}
+
 } // namespace
 } // namespace conveyor

@@ -23,6 +23,37 @@ Result<TableProgress> TableProgress::parse(std::string_view text, std::string_vi
     return p;
 }
 
+namespace {
+constexpr std::string_view kUnfinished = " unfinished";
+} // namespace
+
+std::string StoredProgress::run_column(const std::string& run, bool finished) {
+    return finished ? run : run + std::string(kUnfinished);
+}
+
+StoredProgress StoredProgress::from_row(std::string_view run_column, std::uint64_t records) {
+    StoredProgress p;
+    p.finished = !run_column.ends_with(kUnfinished);
+    if (!p.finished) run_column.remove_suffix(kUnfinished.size());
+    p.progress = TableProgress{std::string(run_column), records};
+    return p;
+}
+
+Status check_fresh_append(const std::optional<StoredProgress>& in_database,
+                          const std::string& table, const std::string& progress_table,
+                          const std::string& sink) {
+    if (!in_database || in_database->finished || in_database->progress.records == 0) return {};
+    return Error(
+        ErrorKind::Config,
+        fmt::format("table '{}' holds what an earlier run of this stage committed at its "
+                    "checkpoints ({} records) before it failed or was interrupted; appending "
+                    "them again would add them twice. `conveyor run --resume` continues a run "
+                    "that was killed or stopped; otherwise use mode = \"upsert\" or "
+                    "\"replace\", or delete those rows and the row '{}' of {}",
+                    table, in_database->progress.records, sink, progress_table),
+        table);
+}
+
 std::string TableProgress::new_run() {
     std::random_device rd;
     const std::uint64_t hi = (static_cast<std::uint64_t>(rd()) << 32) | rd();

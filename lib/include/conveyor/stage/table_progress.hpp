@@ -33,6 +33,28 @@ struct TableProgress {
     static std::string new_run();
 };
 
+/// The progress row as a database holds it: the run column is the run's token, followed by
+/// " unfinished" at the commits of its checkpoints and alone at its last commit (rows written
+/// before that distinction read as finished).
+struct StoredProgress {
+    TableProgress progress;
+    bool finished = true;
+
+    /// The run column for `run` at a checkpoint's commit (`finished` false) or the last one.
+    static std::string run_column(const std::string& run, bool finished);
+    /// The row read back: `run_column` as run_column() wrote it, and its records.
+    static StoredProgress from_row(std::string_view run_column, std::uint64_t records);
+};
+
+/// Whether a fresh run (not --resume) may append to `table`: not when the progress row says an
+/// earlier run of this sink committed records and never finished (it failed, or was killed or
+/// stopped and is run again without --resume), since that run's records would then be added a
+/// second time. A Config error saying so and what to do (`progress_table` names the table
+/// holding the row `sink`).
+Status check_fresh_append(const std::optional<StoredProgress>& in_database,
+                          const std::string& table, const std::string& progress_table,
+                          const std::string& sink);
+
 /// How many records a resumed sink skips: those the database committed after the journal's
 /// checkpoint (`from_journal`). `in_database` is the progress row (nullopt: none). A row of
 /// another run, or one behind the journal, means that the table is not the one the interrupted
