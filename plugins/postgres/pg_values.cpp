@@ -354,6 +354,13 @@ void append_copy_field(std::string& out, const Value& v, PgColumnKind column,
     }
 }
 
+bool is_integer_text(const Value& v) noexcept {
+    if (!v.has_number_text()) return false;
+    std::string_view t = v.number_text();
+    if (t.starts_with('-') || t.starts_with('+')) t.remove_prefix(1);
+    return !t.empty() && t.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
 std::string_view sql_type_for(Kind kind) noexcept {
     switch (kind) {
     case Kind::Bool:

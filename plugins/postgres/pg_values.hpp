@@ -66,6 +66,10 @@ enum class PgColumnKind : std::uint8_t { Plain, Array, Json };
 /// as JSON text). `scratch` is reused between calls.
 void append_copy_field(std::string& out, const Value& v, PgColumnKind column, std::string& scratch);
 
+/// Whether `v` is a number written as an integer that no int64 holds (a 20-digit id): its
+/// number text is digits with an optional sign.
+bool is_integer_text(const Value& v) noexcept;
+
 /// The column type create_table gives to a value's kind (null: text).
 std::string_view sql_type_for(Kind kind) noexcept;
 

@@ -315,15 +315,26 @@ private:
     }
 
     /// create_table: the table, from the first batch's fields and values (the first non-null
-    /// value of a column gives its type; text when all are null).
+    /// value of a column gives its type, text when all are null; a number column is one that
+    /// holds every number of the batch: bigint, double precision, or numeric for an integer
+    /// beyond int64, which a double would round).
     Status create_table(const Batch& batch) {
         std::vector<std::string> defs;
-        auto type_of = [&](std::size_t field) {
+        auto type_of = [&](std::size_t field) -> std::string_view {
+            Kind first = Kind::Null;
+            bool doubles = false;
+            bool beyond_int64 = false;
             for (std::size_t r = 0; r < batch.rows(); ++r) {
                 const Value& v = batch.at(r, field);
-                if (!v.is_null() && !v.is_absent()) return sql_type_for(v.kind());
+                if (v.is_null() || v.is_absent()) continue;
+                if (first == Kind::Null) first = v.kind();
+                if (v.kind() != Kind::Double) continue;
+                doubles = true;
+                beyond_int64 = beyond_int64 || is_integer_text(v);
             }
-            return sql_type_for(Kind::Null);
+            if (first != Kind::Int && first != Kind::Double) return sql_type_for(first);
+            if (beyond_int64) return "numeric";
+            return sql_type_for(doubles ? Kind::Double : Kind::Int);
         };
         if (config_.columns.empty()) {
             for (std::size_t f = 0; f < batch.width(); ++f)

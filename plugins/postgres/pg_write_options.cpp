@@ -16,9 +16,11 @@ const OptionTable<PgWriteOptions>& pg_write_options() {
                .required = true,
                .min_length = 1,
                .example = "\"${DATABASE_URL}\""});
-        add_table_sink_options(t, "schema.table; names as written, case-sensitive",
-                               "integer bigint, number double precision, boolean, text, "
-                               "lists and objects jsonb");
+        add_table_sink_options(
+            t, "schema.table; names as written, case-sensitive",
+            "integer bigint, number double precision (numeric for integers beyond int64), "
+            "boolean, text, "
+            "lists and objects jsonb");
         return t;
     }();
     return table;

@@ -67,6 +67,32 @@ TEST_F(PostgresRound, AQueryErrorSaysWhereInTheQueryItIs) {
     EXPECT_THAT(r.err, HasSubstr("at line 1, column 8 of the query: \"nosuch FROM pos_t\""));
 }
 
+TEST_F(PostgresRound, CreateTableGivesNumberColumnsThatHoldTheFirstRecordsNumbers) {
+    // The first non-null value decided: a 20-digit id went into a double precision column
+    // (12345678901234567890 stored as 1.2345678901234567e+19), and a column whose first value
+    // was 1 became bigint, refusing the 2.5 and the 20-digit id of the records after it.
+    const std::string in = dir_.write("in.jsonl", R"({"a":1,"b":1,"c":"x","d":12345678901234567890}
+{"a":2.5,"b":12345678901234567890,"c":"y","d":1.5}
+{"a":3,"b":-9223372036854775809,"c":null,"d":null}
+)");
+    auto r = run_conveyor(
+        {"run",
+         dir_.write("load.toml",
+                    stage("in", "json.read", "", "path = \"" + in + "\"") +
+                        stage("db", "postgres.write", "\"in\"",
+                              dsn() + "table = \"created_t\"\ncreate_table = true\ncommit = "
+                                      "\"end\"")),
+         "-q"},
+        {.cwd = dir_.path()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(pg().psql("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                        "WHERE attrelid = 'created_t'::regclass AND attnum > 0 ORDER BY attnum"),
+              "a|double precision\nb|numeric\nc|text\nd|numeric\n");
+    EXPECT_EQ(pg().psql("SELECT * FROM created_t ORDER BY a"),
+              "1|1|x|12345678901234567890\n2.5|12345678901234567890|y|1.5\n"
+              "3|-9223372036854775809||\n");
+}
+
 /// `rows` records id,qty with qty "oops" at record `bad` (0: none).
 std::string numbered_csv(int rows, int bad) {
     std::string csv = "id,qty\n";
