@@ -28,11 +28,14 @@ Result<SqliteDb> SqliteDb::open(const std::string& path, bool writable, std::str
         if (::stat(path.c_str(), &st) != 0)
             return fail(
                 Error(ErrorKind::NoInput, "no such SQLite database", path, std::string(stage)));
+        if (S_ISDIR(st.st_mode))
+            return fail(Error(ErrorKind::NoInput, "a directory, not a SQLite database", path,
+                              std::string(stage)));
     }
     sqlite3* db = nullptr;
     const int flags = writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
     const int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
-    SqliteDb out(db, path, std::string(stage));
+    SqliteDb out(db, path, std::string(stage), writable);
     if (rc != SQLITE_OK) {
         Error e = out.error(rc, "cannot open");
         if (rc == SQLITE_CANTOPEN) e.kind = writable ? ErrorKind::CantCreate : ErrorKind::NoInput;
@@ -51,6 +54,7 @@ SqliteDb& SqliteDb::operator=(SqliteDb&& o) noexcept {
         db_ = std::exchange(o.db_, nullptr);
         path_ = std::move(o.path_);
         stage_ = std::move(o.stage_);
+        writable_ = o.writable_;
     }
     return *this;
 }
@@ -112,7 +116,8 @@ Error SqliteDb::error(int rc, std::string_view doing) const {
         break;
     case SQLITE_NOTADB:
     case SQLITE_CORRUPT:
-        kind = ErrorKind::Data;
+        // Bad input to read; an output that cannot be written to write.
+        kind = writable_ ? ErrorKind::CantCreate : ErrorKind::Data;
         break;
     case SQLITE_ERROR:
         // "no such table", "no such column", syntax errors: the pipeline names them.

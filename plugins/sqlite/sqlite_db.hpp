@@ -32,12 +32,13 @@ private:
 class SqliteDb {
 public:
     /// Opens `path`; `writable` creates it when missing and turns on WAL. A missing file to
-    /// read is a NoInput error (66); a locked one TempFail (75).
+    /// read, or a directory, is a NoInput error (66); a file that is not a database is Data
+    /// (65) to read and CantCreate (73) to write; a locked one TempFail (75).
     static Result<SqliteDb> open(const std::string& path, bool writable, std::string_view stage);
 
     SqliteDb(SqliteDb&& o) noexcept
         : db_(std::exchange(o.db_, nullptr)), path_(std::move(o.path_)),
-          stage_(std::move(o.stage_)) {}
+          stage_(std::move(o.stage_)), writable_(o.writable_) {}
     SqliteDb& operator=(SqliteDb&& o) noexcept;
     SqliteDb(const SqliteDb&) = delete;
     SqliteDb& operator=(const SqliteDb&) = delete;
@@ -58,11 +59,12 @@ public:
     [[nodiscard]] static std::string quote_literal(std::string_view text);
 
 private:
-    SqliteDb(sqlite3* db, std::string path, std::string stage)
-        : db_(db), path_(std::move(path)), stage_(std::move(stage)) {}
+    SqliteDb(sqlite3* db, std::string path, std::string stage, bool writable)
+        : db_(db), path_(std::move(path)), stage_(std::move(stage)), writable_(writable) {}
     sqlite3* db_ = nullptr;
     std::string path_;
     std::string stage_;
+    bool writable_ = false;
 };
 
 } // namespace conveyor::plugins::sqlite

@@ -301,5 +301,38 @@ TEST(SqliteRun, AFailedAppendIsNotAppendedAgainByItsRerun) {
     }
 }
 
+TEST(SqliteRun, AFileThatIsNotADatabaseOrADirectoryHasTheExitCodeOfItsSide) {
+    // A directory to read failed with "disk I/O error", exit 75 (temporary: retry later), and a
+    // file that is not a database to write exited 65 (bad input data) though the input was fine.
+    test::TempDir dir;
+    const std::string in = dir.write("in.jsonl", "{\"id\":1}\n");
+    const std::string not_db = dir.write("not.db", "hello, not a database\n");
+    std::filesystem::create_directory(dir.file("dir.db"));
+    auto read = [&](const std::string& db) {
+        return dir.write(
+            "read.toml",
+            stage("db", "sqlite.read", "", "path = \"" + db + "\"\nquery = \"SELECT * FROM t\"") +
+                stage("save", "json.write", "\"db\"", "path = \"" + dir.file("out.jsonl") + "\""));
+    };
+    auto write = [&](const std::string& db) {
+        return dir.write("write.toml",
+                         stage("in", "json.read", "", "path = \"" + in + "\"") +
+                             stage("db", "sqlite.write", "\"in\"",
+                                   "path = \"" + db + "\"\ntable = \"t\"\ncreate_table = true"));
+    };
+    auto r = run_conveyor({"run", read(not_db), "-q"}, {.cwd = dir.path()});
+    EXPECT_EQ(r.exit_code, 65) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("file is not a database"));
+    r = run_conveyor({"run", write(not_db), "-q"}, {.cwd = dir.path()});
+    EXPECT_EQ(r.exit_code, 73) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("file is not a database"));
+    r = run_conveyor({"run", read(dir.file("dir.db")), "-q"}, {.cwd = dir.path()});
+    EXPECT_EQ(r.exit_code, 66) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("a directory, not a SQLite database"));
+    r = run_conveyor({"run", write(dir.file("dir.db")), "-q"}, {.cwd = dir.path()});
+    EXPECT_EQ(r.exit_code, 73) << r.err;
+    EXPECT_EQ(test::read_file(not_db), "hello, not a database\n");
+}
+
 } // namespace
 } // namespace conveyor
