@@ -1,11 +1,15 @@
 #include "sqlite_db.hpp"
 
+#include "conveyor/core/run_context.hpp"
+
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 namespace conveyor::plugins::sqlite {
@@ -22,7 +26,27 @@ SqliteStmt::~SqliteStmt() {
     sqlite3_finalize(s_);
 }
 
-Result<SqliteDb> SqliteDb::open(const std::string& path, bool writable, std::string_view stage) {
+namespace {
+
+/// How long a statement waits for another connection's lock, in steps of kBusyStep.
+constexpr int kBusySteps = 1000;
+constexpr auto kBusyStep = std::chrono::milliseconds(10);
+
+/// SQLite's busy handler: wait a step more (1) or give up (0: the statement fails with
+/// SQLITE_BUSY), at once when the run is stopped or cancelled, so that Ctrl-C does not wait
+/// for another connection's lock.
+int wait_while_busy(void* run, int count) {
+    const auto* r = static_cast<const RunContext*>(run);
+    if (r && (r->stop_requested() || r->cancelled())) return 0;
+    if (count >= kBusySteps) return 0;
+    std::this_thread::sleep_for(kBusyStep);
+    return 1;
+}
+
+} // namespace
+
+Result<SqliteDb> SqliteDb::open(const std::string& path, bool writable, std::string_view stage,
+                                const RunContext* run) {
     if (!writable) {
         struct stat st {};
         if (::stat(path.c_str(), &st) != 0)
@@ -43,7 +67,7 @@ Result<SqliteDb> SqliteDb::open(const std::string& path, bool writable, std::str
     }
     sqlite3_extended_result_codes(db, 1);
     // Another writer holding the lock: wait for it a while rather than fail at once.
-    sqlite3_busy_timeout(db, 10000);
+    sqlite3_busy_handler(db, wait_while_busy, const_cast<RunContext*>(run));
     if (writable) CONVEYOR_TRY(out.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL"));
     return out;
 }
@@ -95,11 +119,14 @@ Result<SqliteStmt> SqliteDb::prepare(const std::string& sql) {
 }
 
 Error SqliteDb::error(int rc, std::string_view doing) const {
-    const std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     ErrorKind kind = ErrorKind::Runtime;
     switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
+        kind = ErrorKind::TempFail;
+        message += " (another connection holds its lock; waited up to 10 s)";
+        break;
     case SQLITE_IOERR:
     case SQLITE_FULL:
         kind = ErrorKind::TempFail;

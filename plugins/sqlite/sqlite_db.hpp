@@ -10,6 +10,10 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
+namespace conveyor {
+class RunContext;
+}
+
 namespace conveyor::plugins::sqlite {
 
 /// A prepared statement (owns it).
@@ -33,8 +37,11 @@ class SqliteDb {
 public:
     /// Opens `path`; `writable` creates it when missing and turns on WAL. A missing file to
     /// read, or a directory, is a NoInput error (66); a file that is not a database is Data
-    /// (65) to read and CantCreate (73) to write; a locked one TempFail (75).
-    static Result<SqliteDb> open(const std::string& path, bool writable, std::string_view stage);
+    /// (65) to read and CantCreate (73) to write; a locked one TempFail (75). A statement that
+    /// finds the database locked by another connection waits up to 10 s for it, less when
+    /// `run` (null: none) is stopped or cancelled meanwhile.
+    static Result<SqliteDb> open(const std::string& path, bool writable, std::string_view stage,
+                                 const RunContext* run = nullptr);
 
     SqliteDb(SqliteDb&& o) noexcept
         : db_(std::exchange(o.db_, nullptr)), path_(std::move(o.path_)),

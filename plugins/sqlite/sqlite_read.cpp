@@ -151,7 +151,7 @@ public:
             if (!n) return std::move(n).error();
             skip = *n;
         }
-        auto db = SqliteDb::open(config_.path, false, ctx.stage_id);
+        auto db = SqliteDb::open(config_.path, false, ctx.stage_id, ctx.run);
         if (!db) return std::move(db).error();
         // One snapshot for the whole read.
         CONVEYOR_TRY(db->exec("BEGIN"));

@@ -369,7 +369,7 @@ public:
                                           "records)",
                                           config_.table),
                               config_.path, std::string(ctx.stage_id)));
-        auto db = SqliteDb::open(config_.path, true, ctx.stage_id);
+        auto db = SqliteDb::open(config_.path, true, ctx.stage_id, ctx.run);
         if (!db) return std::move(db).error();
         auto cols = table_columns(*db, config_.table);
         if (!cols) return fail(std::move(cols).error().in_stage(ctx.stage_id));

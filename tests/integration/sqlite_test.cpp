@@ -334,5 +334,40 @@ TEST(SqliteRun, AFileThatIsNotADatabaseOrADirectoryHasTheExitCodeOfItsSide) {
     EXPECT_EQ(test::read_file(not_db), "hello, not a database\n");
 }
 
+TEST(SqliteRun, AStopWhileWaitingForAnotherConnectionsLockEndsTheRunAtOnce) {
+    // sqlite.write waits up to 10 s for a database another connection holds locked; SIGTERM
+    // or Ctrl-C in that wait was answered only when the 10 s were over.
+    test::TempDir dir;
+    const std::string db = dir.file("t.db");
+    sqlite(db, "CREATE TABLE t (id INTEGER)");
+    test::Child holder({"/usr/bin/sqlite3", db});
+    holder.write_stdin("BEGIN EXCLUSIVE; INSERT INTO t VALUES (0); SELECT 'locked';\n");
+    ASSERT_EQ(holder.read_line(std::chrono::seconds(30)), "locked");
+    // The run opens the database file, then waits for the lock: its open says it is there.
+    const int fd = ::inotify_init1(IN_CLOEXEC);
+    ASSERT_GE(fd, 0) << std::strerror(errno);
+    ASSERT_GE(::inotify_add_watch(fd, db.c_str(), IN_OPEN), 0) << std::strerror(errno);
+    const std::string in = dir.write("in.jsonl", "{\"id\":1}\n");
+    auto run = test::spawn_conveyor(
+        {"run",
+         dir.write("load.toml", stage("in", "json.read", "", "path = \"" + in + "\"") +
+                                    stage("db", "sqlite.write", "\"in\"",
+                                          "path = \"" + db + "\"\ntable = \"t\"")),
+         "-q"},
+        {.cwd = dir.path()});
+    pollfd p{fd, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 30000), 1) << "the run never opened the database";
+    ::close(fd);
+    const auto signalled = std::chrono::steady_clock::now();
+    run->signal(SIGTERM);
+    const test::ProcessResult r = run->wait(std::chrono::seconds(30));
+    const auto took = std::chrono::steady_clock::now() - signalled;
+    EXPECT_EQ(r.exit_code, 143) << r.err;
+    EXPECT_LT(took, std::chrono::seconds(5));
+    holder.close_stdin();
+    holder.wait();
+    EXPECT_EQ(sqlite(db, "SELECT count(*) FROM t"), "0\n");
+}
+
 } // namespace
 } // namespace conveyor
