@@ -279,7 +279,7 @@ void append_array_literal(std::string& out, const Value& v) {
             out += "NULL";
             break;
         case Kind::Bool:
-            out += item.as_bool() ? "t" : "f";
+            out += item.as_bool() ? "true" : "false";
             break;
         case Kind::Int:
         case Kind::Double:
@@ -315,10 +315,9 @@ void append_copy_field(std::string& out, const Value& v, PgColumnKind column,
         out += "\\N";
         return;
     case Kind::Bool:
-        if (column == PgColumnKind::Json)
-            out += v.as_bool() ? "true" : "false";
-        else
-            out.push_back(v.as_bool() ? 't' : 'f');
+        // What a boolean column reads as well as PostgreSQL's own t/f, and what a text column
+        // should hold (JSON true is "true", not "t").
+        out += v.as_bool() ? "true" : "false";
         return;
     case Kind::Int:
     case Kind::Double:

@@ -93,6 +93,25 @@ TEST_F(PostgresRound, CreateTableGivesNumberColumnsThatHoldTheFirstRecordsNumber
               "3|-9223372036854775809||\n");
 }
 
+TEST_F(PostgresRound, ABooleanGoesIntoATextColumnAsTrueOrFalse) {
+    // COPY got PostgreSQL's t and f, so JSON true landed in a text column as "t".
+    pg().psql("CREATE TABLE bools_t (note text, ok boolean, flags text[], bools boolean[])");
+    const std::string in =
+        dir_.write("in.jsonl", R"({"note":true,"ok":true,"flags":[true,false],"bools":[false]}
+{"note":false,"ok":false,"flags":[],"bools":[true,null]}
+)");
+    auto r = run_conveyor(
+        {"run",
+         dir_.write("load.toml", stage("in", "json.read", "", "path = \"" + in + "\"") +
+                                     stage("db", "postgres.write", "\"in\"",
+                                           dsn() + "table = \"bools_t\"\ncommit = \"end\"")),
+         "-q"},
+        {.cwd = dir_.path()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(pg().psql("SELECT note, ok, flags, bools FROM bools_t ORDER BY note DESC"),
+              "true|t|{true,false}|{f}\nfalse|f|{}|{t,NULL}\n");
+}
+
 /// `rows` records id,qty with qty "oops" at record `bad` (0: none).
 std::string numbered_csv(int rows, int bad) {
     std::string csv = "id,qty\n";

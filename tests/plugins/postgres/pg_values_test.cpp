@@ -82,7 +82,7 @@ std::string copy_field(const std::string& json, PgColumnKind column) {
 TEST(PgValues, CopyTextEscapesAndWritesListsAsArraysOrJson) {
     EXPECT_EQ(copy_field("null", PgColumnKind::Plain), "\\N");
     EXPECT_EQ(copy_field("\"a\\tb\\\\c\\nd\"", PgColumnKind::Plain), "a\\tb\\\\c\\nd");
-    EXPECT_EQ(copy_field("true", PgColumnKind::Plain), "t");
+    EXPECT_EQ(copy_field("true", PgColumnKind::Plain), "true");
     EXPECT_EQ(copy_field("true", PgColumnKind::Json), "true");
     EXPECT_EQ(copy_field("12.50", PgColumnKind::Plain), "12.50");
     EXPECT_EQ(copy_field("\"héllo\"", PgColumnKind::Json), "\"héllo\"");
