@@ -73,6 +73,14 @@ Status check_table(const SqliteWriteOptions& config, const std::vector<std::stri
     return {};
 }
 
+/// A number written as an integer that no int64 holds (a 20-digit id).
+bool integer_beyond_int64(const Value& v) noexcept {
+    if (!v.has_number_text()) return false;
+    std::string_view t = v.number_text();
+    if (t.starts_with('-') || t.starts_with('+')) t.remove_prefix(1);
+    return !t.empty() && t.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
 std::string_view sqlite_type_for(Kind kind) {
     switch (kind) {
     case Kind::Bool:
@@ -231,6 +239,13 @@ private:
             sqlite3_bind_int64(s, at, v.as_int());
             return;
         case Kind::Double:
+            if (integer_beyond_int64(v)) {
+                // No double holds its digits: as text, a TEXT (or untyped) column keeps them,
+                // and a numeric one converts it as it would the double.
+                sqlite3_bind_text(s, at, v.number_text().data(),
+                                  static_cast<int>(v.number_text().size()), SQLITE_STATIC);
+                return;
+            }
             sqlite3_bind_double(s, at, v.as_double());
             return;
         case Kind::String:

@@ -260,6 +260,28 @@ TEST(SqliteRun, AWriteToADatabaseThatIsNotThereWithoutCreateTableLeavesNoFile) {
     EXPECT_EQ(sqlite(dir.file("new.db"), "SELECT id, name FROM t"), "1|a\n");
 }
 
+TEST(SqliteRun, AnIntegerBeyondInt64KeepsItsDigitsInATextColumn) {
+    // It was bound as a double: a TEXT column got "1.23456789012346e+19" for the 20-digit id
+    // 12345678901234567890. A numeric column still makes it a REAL, as SQLite does such text.
+    test::TempDir dir;
+    const std::string db = dir.file("t.db");
+    sqlite(db, "CREATE TABLE t (id TEXT, any_type, r REAL, small TEXT)");
+    const std::string in = dir.write(
+        "in.jsonl", "{\"id\":12345678901234567890,\"any_type\":-12345678901234567891,\"r\":"
+                    "12345678901234567890,\"small\":42}\n");
+    auto r =
+        run_conveyor({"run",
+                      dir.write("load.toml", stage("in", "json.read", "", "path = \"" + in + "\"") +
+                                                 stage("db", "sqlite.write", "\"in\"",
+                                                       "path = \"" + db + "\"\ntable = \"t\"")),
+                      "-q"},
+                     {.cwd = dir.path()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(
+        sqlite(db, "SELECT id, any_type, typeof(r), r = 12345678901234567890.0, small FROM t"),
+        "12345678901234567890|-12345678901234567891|real|1|42\n");
+}
+
 /// `rows` records id,qty with qty "oops" at record `bad` (0: none).
 std::string numbered_csv(int rows, int bad) {
     std::string csv = "id,qty\n";
