@@ -266,6 +266,28 @@ void append_number(std::string& out, const Value& v) {
     }
 }
 
+/// An integral double for an integer column: number text with a fraction of zeros only
+/// ("1000.0", "-7.00") as its integer part, a double without text (a computed 1000.0) as its
+/// integer when an int64 holds it. False (nothing written) for anything else, which the
+/// server then refuses or takes as it is.
+bool append_integral(std::string& out, const Value& v) {
+    if (v.has_number_text()) {
+        const std::string_view t = v.number_text();
+        const std::size_t point = t.find('.');
+        if (point == std::string_view::npos || point == 0 ||
+            t.find_first_not_of('0', point + 1) != std::string_view::npos ||
+            t.substr(0, point).find_first_not_of("+-0123456789") != std::string_view::npos ||
+            t.find_first_of("0123456789") >= point)
+            return false;
+        out.append(t.substr(t.starts_with('+') ? 1 : 0, point - (t.starts_with('+') ? 1 : 0)));
+        return true;
+    }
+    const double d = v.as_double();
+    if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) >= 9.2e18) return false;
+    json::append_int(out, static_cast<std::int64_t>(d));
+    return true;
+}
+
 /// An array literal: {1,"two",NULL,{3,4}}; objects as quoted JSON text.
 void append_array_literal(std::string& out, const Value& v) {
     out.push_back('{');
@@ -326,6 +348,8 @@ void append_copy_field(std::string& out, const Value& v, PgColumnKind column,
             json::append_value(out, v);
             return;
         }
+        if (column == PgColumnKind::Integer && v.kind() == Kind::Double && append_integral(out, v))
+            return;
         append_number(out, v);
         return;
     case Kind::String:

@@ -40,6 +40,8 @@ Result<std::vector<TableColumn>> table_columns(PgConnection& conn, const std::st
             c.kind = PgColumnKind::Array;
         else if (r->value(i, 2) == "json" || r->value(i, 2) == "jsonb")
             c.kind = PgColumnKind::Json;
+        else if (r->value(i, 2) == "int2" || r->value(i, 2) == "int4" || r->value(i, 2) == "int8")
+            c.kind = PgColumnKind::Integer;
         out.push_back(std::move(c));
     }
     return out;

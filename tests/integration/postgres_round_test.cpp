@@ -112,6 +112,31 @@ TEST_F(PostgresRound, ABooleanGoesIntoATextColumnAsTrueOrFalse) {
               "true|t|{true,false}|{f}\nfalse|f|{}|{t,NULL}\n");
 }
 
+TEST_F(PostgresRound, AnIntegralNumberGoesIntoAnIntegerColumn) {
+    // 1000.0 read from JSON, or computed (amount * 100 is a double), was sent as written and
+    // an integer column refused it: 'invalid input syntax for type bigint'.
+    pg().psql("CREATE TABLE ints_t (id int, qty smallint, amt bigint, note text)");
+    const std::string in = dir_.write("in.jsonl", R"({"id":9.0,"qty":-7.00,"amt":1000.0,"note":1.0}
+{"id":1.5,"qty":1,"amt":1,"note":2.0}
+{"id":3,"qty":2,"amt":12345678901234567890,"note":3.0}
+)");
+    auto r = run_conveyor(
+        {"run",
+         dir_.write("load.toml",
+                    "[error_handling]\nstrategy = \"continue\"\n" +
+                        stage("in", "json.read", "", "path = \"" + in + "\"") +
+                        stage("x100", "map.apply", "\"in\"", "columns = { amt = \"amt * 100\" }") +
+                        stage("db", "postgres.write", "\"x100\"",
+                              dsn() + "table = \"ints_t\"\ncommit = \"end\"")),
+         "-q"},
+        {.cwd = dir_.path()});
+    // What has a fraction, or is beyond the column's range, is still refused.
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("invalid input syntax for type integer (column id)"));
+    EXPECT_THAT(r.err, HasSubstr("out of range"));
+    EXPECT_EQ(pg().psql("SELECT * FROM ints_t"), "9|-7|100000|1.0\n");
+}
+
 /// `rows` records id,qty with qty "oops" at record `bad` (0: none).
 std::string numbered_csv(int rows, int bad) {
     std::string csv = "id,qty\n";
