@@ -475,6 +475,9 @@ Error at_query_position(Error error, std::string_view sql, std::size_t position,
 
 ErrorKind kind_of_sqlstate(std::string_view s) noexcept {
     if (s.size() < 2) return ErrorKind::Runtime;
+    // read_only_sql_transaction: a standby, or a database whose transactions are read-only
+    // by default, cannot be the output.
+    if (s == "25006") return ErrorKind::CantCreate;
     const std::string_view cls = s.substr(0, 2);
     if (cls == "08" || cls == "53" || cls == "57" || cls == "40" || cls == "55")
         return ErrorKind::TempFail;

@@ -126,7 +126,8 @@ Error at_query_position(Error error, std::string_view sql, std::size_t position,
 
 /// The error kind of a server error by its SQLSTATE: Config for what the pipeline names
 /// wrongly (undefined table or column, privileges, authentication), Data for rejected values
-/// and constraints, TempFail for connection and resource trouble, Runtime otherwise.
+/// and constraints, TempFail for connection and resource trouble, CantCreate for a read-only
+/// transaction (a standby, default_transaction_read_only), Runtime otherwise.
 ErrorKind kind_of_sqlstate(std::string_view sqlstate) noexcept;
 
 } // namespace conveyor::plugins::postgres

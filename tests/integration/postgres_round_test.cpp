@@ -137,6 +137,28 @@ TEST_F(PostgresRound, AnIntegralNumberGoesIntoAnIntegerColumn) {
     EXPECT_EQ(pg().psql("SELECT * FROM ints_t"), "9|-7|100000|1.0\n");
 }
 
+TEST_F(PostgresRound, AReadOnlyDatabaseIsAnOutputThatCannotBeWritten) {
+    // A standby, or a role or database whose transactions are read-only by default, refuses
+    // the COPY with SQLSTATE 25006, which exited 1 (a failed stage) rather than 73.
+    pg().psql("CREATE TABLE ro_t (id int); CREATE ROLE ro_user LOGIN; "
+              "ALTER ROLE ro_user SET default_transaction_read_only = on; "
+              "GRANT SELECT, INSERT ON ro_t TO ro_user");
+    const std::string in = dir_.write("in.jsonl", "{\"id\":1}\n");
+    auto r = run_conveyor(
+        {"run",
+         dir_.write("load.toml",
+                    stage("in", "json.read", "", "path = \"" + in + "\"") +
+                        stage("db", "postgres.write", "\"in\"",
+                              "dsn = 'host=127.0.0.1 port=" + std::to_string(pg().port()) +
+                                  " user=ro_user dbname=" + PostgresServer::kDatabase +
+                                  "'\ntable = \"ro_t\"\ncommit = \"end\"")),
+         "-q"},
+        {.cwd = dir_.path()});
+    EXPECT_EQ(r.exit_code, 73) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("read-only transaction (SQLSTATE 25006)"));
+    EXPECT_EQ(pg().psql("SELECT count(*) FROM ro_t"), "0\n");
+}
+
 /// `rows` records id,qty with qty "oops" at record `bad` (0: none).
 std::string numbered_csv(int rows, int bad) {
     std::string csv = "id,qty\n";
