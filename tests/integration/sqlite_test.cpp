@@ -282,6 +282,31 @@ TEST(SqliteRun, AnIntegerBeyondInt64KeepsItsDigitsInATextColumn) {
         "12345678901234567890|-12345678901234567891|real|1|42\n");
 }
 
+TEST(SqliteRun, AQueryErrorSaysWhereInTheQueryItIs) {
+    // 'near "id": syntax error' did not say which id of the query it meant.
+    test::TempDir dir;
+    const std::string db = dir.file("t.db");
+    sqlite(db, "CREATE TABLE t (id INTEGER, name TEXT)");
+    auto read = [&](const std::string& query) {
+        return dir.write(
+            "read.toml",
+            stage("db", "sqlite.read", "", "path = \"" + db + "\"\nquery = " + query) +
+                stage("save", "json.write", "\"db\"", "path = \"" + dir.file("out.jsonl") + "\""));
+    };
+    auto r = run_conveyor({"run", read("\"SELECT id, name FROM t wher id > 0\""), "-q"},
+                          {.cwd = dir.path()});
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("near \"id\": syntax error at line 1, column 29 of the query: "
+                                 "\"id > 0\""));
+    // Lines and columns of a multi-line query, in characters ('é' is one); validate --connect
+    // says the same.
+    r = run_conveyor(
+        {"validate", "--connect", read("'''\nSELECT id, 'é' AS e,\n       nosuch FROM t'''")});
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("no such column: nosuch at line 2, column 8 of the query: "
+                                 "\"nosuch FROM t\""));
+}
+
 /// `rows` records id,qty with qty "oops" at record `bad` (0: none).
 std::string numbered_csv(int rows, int bad) {
     std::string csv = "id,qty\n";
