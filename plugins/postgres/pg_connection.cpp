@@ -478,6 +478,9 @@ ErrorKind kind_of_sqlstate(std::string_view s) noexcept {
     // read_only_sql_transaction: a standby, or a database whose transactions are read-only
     // by default, cannot be the output.
     if (s == "25006") return ErrorKind::CantCreate;
+    // protocol_violation on a connection that still works: what was sent does not fit the
+    // statement (params for $1, $2, ... that it does not have), which no retry mends.
+    if (s == "08P01") return ErrorKind::Config;
     const std::string_view cls = s.substr(0, 2);
     if (cls == "08" || cls == "53" || cls == "57" || cls == "40" || cls == "55")
         return ErrorKind::TempFail;

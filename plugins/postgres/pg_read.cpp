@@ -54,6 +54,17 @@ Result<std::vector<PgDecoder>> decoders_for(PgConnection& conn, const PgResult& 
     return out;
 }
 
+/// The server's refusal of the query before it gave a row, with where in the query (see
+/// at_query_position). A value it could not take there (a param not of its type, a constant
+/// the plan computed) is the pipeline's to change, not bad input data.
+Error query_error(Error e, std::string_view sql, std::size_t position, std::size_t prefix) {
+    if (e.kind == ErrorKind::Data) {
+        e.kind = ErrorKind::Config;
+        e.message += " (in 'query' or its 'params')";
+    }
+    return at_query_position(std::move(e), sql, position, prefix);
+}
+
 /// The SELECT for `table`: every column, in primary key order when the table has one (so that
 /// a resumed run reads the rows in the same order).
 Result<std::string> table_query(PgConnection& conn, const std::string& table) {
@@ -90,8 +101,8 @@ public:
         const std::string declare = fmt::format("DECLARE {} NO SCROLL CURSOR FOR ", kCursor);
         auto declared = conn_.query(declare + sql, config_.params);
         if (!declared)
-            return at_query_position(std::move(declared).error(), sql, conn_.last_error_position(),
-                                     declare.size());
+            return query_error(std::move(declared).error(), sql, conn_.last_error_position(),
+                               declare.size());
         if (skip > 0) CONVEYOR_TRY(conn_.exec(fmt::format("MOVE FORWARD {} IN {}", skip, kCursor)));
         records_ = skip;
         CONVEYOR_TRY(fetch(false)); // the catalog is asked below, before the next FETCH goes
@@ -238,8 +249,8 @@ public:
         std::vector<std::optional<std::string>> params = config_.params;
         auto r = conn->query("EXPLAIN " + sql, params);
         if (!r)
-            return at_query_position(std::move(r).error(), sql, conn->last_error_position(),
-                                     std::string_view("EXPLAIN ").size());
+            return query_error(std::move(r).error(), sql, conn->last_error_position(),
+                               std::string_view("EXPLAIN ").size());
         return {};
     }
 

@@ -159,6 +159,35 @@ TEST_F(PostgresRound, AReadOnlyDatabaseIsAnOutputThatCannotBeWritten) {
     EXPECT_EQ(pg().psql("SELECT count(*) FROM ro_t"), "0\n");
 }
 
+TEST_F(PostgresRound, ParamsThatDoNotFitTheQueryAreTheConfigsToChange) {
+    // One value for $1 and $2 was a protocol violation, exit 75 (temporary: retry later), and a
+    // param not of its type exited 65 (bad input data); the pipeline file has to change.
+    pg().psql("CREATE TABLE params_t (id int, qty int); INSERT INTO params_t VALUES (1, 0)");
+    const std::string out = dir_.file("out.jsonl");
+    auto read = [&](const std::string& params) {
+        return dir_.write("read.toml",
+                          stage("db", "postgres.read", "",
+                                dsn() +
+                                    "query = \"SELECT id / qty AS x FROM params_t WHERE id = $1 "
+                                    "AND qty = $2\"\nparams = " +
+                                    params) +
+                              stage("save", "json.write", "\"db\"", "path = \"" + out + "\""));
+    };
+    auto r = run_conveyor({"run", read("[1]"), "-q"}, {.cwd = dir_.path()});
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("bind message supplies 1 parameters"));
+    r = run_conveyor({"run", read("[\"one\", 0]"), "-q"}, {.cwd = dir_.path()});
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("invalid input syntax for type integer (SQLSTATE 22P02) (in "
+                                 "'query' or its 'params')"));
+    r = run_conveyor({"validate", "--connect", read("[1]")}, {.cwd = dir_.path()});
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    // A row the query cannot compute is still bad data.
+    r = run_conveyor({"run", read("[1, 0]"), "-q"}, {.cwd = dir_.path()});
+    EXPECT_EQ(r.exit_code, 65) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("division by zero"));
+}
+
 /// `rows` records id,qty with qty "oops" at record `bad` (0: none).
 std::string numbered_csv(int rows, int bad) {
     std::string csv = "id,qty\n";
