@@ -13,6 +13,8 @@ namespace conveyor::plugins::postgres {
 /// The libpq functions the plugin calls, each listed once: X(name) is PQname.
 #define CONVEYOR_LIBPQ_FUNCTIONS(X)                                                                \
     X(clear)                                                                                       \
+    X(connectPoll)                                                                                 \
+    X(connectStart)                                                                                \
     X(connectdb)                                                                                   \
     X(conninfoFree)                                                                                \
     X(conninfoParse)                                                                               \
@@ -39,6 +41,7 @@ namespace conveyor::plugins::postgres {
     X(resultStatus)                                                                                \
     X(sendQuery)                                                                                   \
     X(setNoticeProcessor)                                                                          \
+    X(socket)                                                                                      \
     X(status)
 
 /// The loaded functions, named after them without "PQ" (PQexec -> exec).

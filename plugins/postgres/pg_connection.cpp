@@ -1,12 +1,16 @@
 #include "pg_connection.hpp"
 
+#include "conveyor/core/run_context.hpp"
 #include "pg_api.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <fmt/format.h>
 #include <optional>
+#include <poll.h>
 #include <string>
 #include <string_view>
 
@@ -192,7 +196,51 @@ PgTarget describe_dsn(const std::string& dsn) {
     return t;
 }
 
-Result<PgConnection> PgConnection::open(const std::string& dsn, std::string_view stage) {
+namespace {
+
+/// The dsn's connect_timeout in seconds (libpq's rule: below 2 counts as 2; 0 or none: ours).
+int connect_timeout_of(PQconninfoOption* parsed) {
+    for (PQconninfoOption* o = parsed; o->keyword; ++o) {
+        if (!o->val || std::string_view(o->keyword) != "connect_timeout") continue;
+        int seconds = 0;
+        const std::string_view v = o->val;
+        std::from_chars(v.data(), v.data() + v.size(), seconds);
+        if (seconds > 0) return std::max(seconds, 2);
+    }
+    return PgConnection::kConnectTimeoutSeconds;
+}
+
+/// Drives PQconnectStart's connection to its end: CONNECTION_OK, a failure (its message in the
+/// connection), or nullopt-like outcomes as a message of ours: "" when it ended by itself,
+/// else why we gave up (the deadline, a stop of the run). libpq ignores connect_timeout for a
+/// connection made so: the deadline is ours, and the wait wakes every 100 ms to see a stop.
+std::string drive_connect(pg_conn* c, int timeout_seconds, const RunContext* run, bool& stopped) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    for (;;) {
+        if (st == PGRES_POLLING_OK || st == PGRES_POLLING_FAILED) return {};
+        if (run && (run->stop_requested() || run->cancelled())) {
+            stopped = true;
+            return "the run was stopped while connecting";
+        }
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            return fmt::format("no answer within {} s (connect_timeout in the dsn sets how long "
+                               "to wait)",
+                               timeout_seconds);
+        pollfd p{pq().socket(c), static_cast<short>(st == PGRES_POLLING_READING ? POLLIN : POLLOUT),
+                 0};
+        const int n = ::poll(&p, 1, static_cast<int>(std::min<long>(left.count(), 100)));
+        if (n < 0 && errno != EINTR) return std::string("poll: ") + std::strerror(errno);
+        if (n > 0) st = pq().connectPoll(c);
+    }
+}
+
+} // namespace
+
+Result<PgConnection> PgConnection::open(const std::string& dsn, std::string_view stage,
+                                        const RunContext* run) {
     if (Result<const PqApi*> api = load_libpq(); !api)
         return std::move(api).error().in_stage(stage);
     PgTarget target = describe_dsn(dsn);
@@ -204,17 +252,26 @@ Result<PgConnection> PgConnection::open(const std::string& dsn, std::string_view
         if (parse_error) pq().freemem(parse_error);
         return fail(Error(ErrorKind::Config, "malformed dsn: " + why, "dsn", std::string(stage)));
     }
+    const int timeout_seconds = connect_timeout_of(parsed);
     pq().conninfoFree(parsed);
-    pg_conn* c = pq().connectdb(dsn.c_str());
-    if (!c || pq().status(c) != CONNECTION_OK) {
-        const std::string why = c ? one_line(pq().errorMessage(c)) : std::string("out of memory");
+    pg_conn* c = pq().connectStart(dsn.c_str());
+    bool stopped = false;
+    const std::string gave_up = c && pq().status(c) != CONNECTION_BAD
+                                    ? drive_connect(c, timeout_seconds, run, stopped)
+                                    : std::string();
+    if (!c || !gave_up.empty() || pq().status(c) != CONNECTION_OK) {
+        const std::string why = !c                ? std::string("out of memory")
+                                : gave_up.empty() ? one_line(pq().errorMessage(c))
+                                                  : gave_up;
         if (c) {
             if (target.host.empty() && pq().host(c))
                 target.host = std::string(pq().host(c)) + ":" + pq().port(c);
             pq().finish(c);
         }
-        return fail(Error(kind_of_connect_failure(why), "cannot connect: " + why,
-                          target.to_string(), std::string(stage)));
+        const ErrorKind kind = stopped           ? ErrorKind::Cancelled
+                               : gave_up.empty() ? kind_of_connect_failure(why)
+                                                 : ErrorKind::TempFail;
+        return fail(Error(kind, "cannot connect: " + why, target.to_string(), std::string(stage)));
     }
     if (target.host.empty() && pq().host(c))
         target.host = std::string(pq().host(c)) + ":" + pq().port(c);

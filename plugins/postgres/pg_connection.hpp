@@ -13,6 +13,10 @@
 struct pg_conn;
 struct pg_result;
 
+namespace conveyor {
+class RunContext;
+}
+
 namespace conveyor::plugins::postgres {
 
 /// A query result (shares its PGresult: a batch whose values point into it keeps it alive).
@@ -53,8 +57,13 @@ class PgConnection {
 public:
     /// Connects. Errors name `stage` and the server, never the password: Config when the
     /// pipeline must change (authentication failed, unknown database or role, a malformed
-    /// dsn), TempFail when the server cannot be reached.
-    static Result<PgConnection> open(const std::string& dsn, std::string_view stage);
+    /// dsn), TempFail when the server cannot be reached or does not answer within the dsn's
+    /// connect_timeout (kConnectTimeoutSeconds without one). Gives up at once (Cancelled)
+    /// when `run` (null: none) is stopped or cancelled meanwhile.
+    static Result<PgConnection> open(const std::string& dsn, std::string_view stage,
+                                     const RunContext* run = nullptr);
+    /// How long a connection may take when the dsn sets no connect_timeout.
+    static constexpr int kConnectTimeoutSeconds = 30;
 
     PgConnection(PgConnection&& o) noexcept;
     PgConnection& operator=(PgConnection&& o) noexcept;

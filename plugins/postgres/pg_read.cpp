@@ -224,7 +224,7 @@ public:
             if (!n) return std::move(n).error();
             skip = *n;
         }
-        auto conn = PgConnection::open(config_.dsn, ctx.stage_id);
+        auto conn = PgConnection::open(config_.dsn, ctx.stage_id, ctx.run);
         if (!conn) return std::move(conn).error();
         auto op = std::make_unique<PgReadOperator>(config_, std::move(*conn), ctx);
         if (Status s = op->start(skip); !s)

@@ -476,7 +476,7 @@ public:
         if (ctx.resume && config_.commit == CommitAt::End)
             return fail(Error(ErrorKind::Config, "commit = \"end\" takes no checkpoints",
                               config_.table, std::string(ctx.stage_id)));
-        auto conn = PgConnection::open(config_.dsn, ctx.stage_id);
+        auto conn = PgConnection::open(config_.dsn, ctx.stage_id, ctx.run);
         if (!conn) return std::move(conn).error();
         auto cols = table_columns(*conn, config_.table);
         if (!cols) return fail(std::move(cols).error().in_stage(ctx.stage_id));

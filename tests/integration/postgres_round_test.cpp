@@ -5,9 +5,18 @@
 #include "support/postgres_server.hpp"
 #include "support/process.hpp"
 
+#include <arpa/inet.h>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <memory>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace conveyor {
 namespace {
@@ -186,6 +195,64 @@ TEST_F(PostgresRound, ParamsThatDoNotFitTheQueryAreTheConfigsToChange) {
     r = run_conveyor({"run", read("[1, 0]"), "-q"}, {.cwd = dir_.path()});
     EXPECT_EQ(r.exit_code, 65) << r.err;
     EXPECT_THAT(r.err, HasSubstr("division by zero"));
+}
+
+/// A TCP listener on 127.0.0.1 that never accepts, so never answers: a connection to it is
+/// established by the kernel and then waits. readable() says a client connected.
+class SilentListener {
+public:
+    SilentListener() {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 ||
+            ::listen(fd_, 8) != 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+            ADD_FAILURE() << "listener: " << std::strerror(errno);
+        port_ = ntohs(a.sin_port);
+    }
+    ~SilentListener() { ::close(fd_); }
+    SilentListener(const SilentListener&) = delete;
+    SilentListener& operator=(const SilentListener&) = delete;
+    [[nodiscard]] int port() const noexcept { return port_; }
+    /// Waits until a client has connected (true) or `ms` pass.
+    bool connected(int ms) const {
+        pollfd p{fd_, POLLIN, 0};
+        return ::poll(&p, 1, ms) == 1;
+    }
+
+private:
+    int fd_ = -1;
+    int port_ = 0;
+};
+
+TEST_F(PostgresRound, AServerThatNeverAnswersIsGivenUpAndAStopEndsTheWait) {
+    // libpq waits for a server's answer without end when the dsn sets no connect_timeout, and a
+    // stop in that wait went unanswered: `timeout 30 conveyor run` was still there at 30 s.
+    const std::string in = dir_.write("in.jsonl", "{\"id\":1}\n");
+    auto pipeline = [&](const SilentListener& silent, const std::string& extra) {
+        return dir_.write("load.toml",
+                          stage("in", "json.read", "", "path = \"" + in + "\"") +
+                              stage("db", "postgres.write", "\"in\"",
+                                    "dsn = 'host=127.0.0.1 port=" + std::to_string(silent.port()) +
+                                        " user=x dbname=y" + extra + "'\ntable = \"t\""));
+    };
+    SilentListener first;
+    auto r =
+        run_conveyor({"run", pipeline(first, " connect_timeout=2"), "-q"}, {.cwd = dir_.path()});
+    EXPECT_EQ(r.exit_code, 75) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("cannot connect: no answer within 2 s"));
+
+    // Another listener, so that the connection it sees is this run's.
+    SilentListener silent;
+    auto run = test::spawn_conveyor({"run", pipeline(silent, ""), "-q"}, {.cwd = dir_.path()});
+    ASSERT_TRUE(silent.connected(30000)) << "the run never connected";
+    const auto signalled = std::chrono::steady_clock::now();
+    run->signal(SIGTERM);
+    const test::ProcessResult stopped = run->wait(std::chrono::seconds(20));
+    EXPECT_EQ(stopped.exit_code, 143) << stopped.err;
+    EXPECT_LT(std::chrono::steady_clock::now() - signalled, std::chrono::seconds(5));
 }
 
 /// `rows` records id,qty with qty "oops" at record `bad` (0: none).
