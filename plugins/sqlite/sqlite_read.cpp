@@ -113,6 +113,21 @@ private:
         }
         case SQLITE_FLOAT:
             return Value::real(sqlite3_column_double(s, c));
+        case SQLITE_BLOB: {
+            // Bytes, not text: as hex after \x, as postgres.read gives bytea, rather than
+            // bytes that are not UTF-8 (which JSON writers must replace).
+            static constexpr char kHex[] = "0123456789abcdef";
+            const auto* p = static_cast<const unsigned char*>(sqlite3_column_blob(s, c));
+            const auto n = static_cast<std::size_t>(sqlite3_column_bytes(s, c));
+            char* out = static_cast<char*>(arena.allocate(2 + 2 * n, 1));
+            out[0] = '\\';
+            out[1] = 'x';
+            for (std::size_t i = 0; i < n; ++i) {
+                out[2 + 2 * i] = kHex[p[i] >> 4];
+                out[3 + 2 * i] = kHex[p[i] & 0xF];
+            }
+            return Value::string(std::string_view(out, 2 + 2 * n));
+        }
         default: {
             const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, c));
             const std::string_view text(p ? p : "",

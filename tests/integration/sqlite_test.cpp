@@ -307,6 +307,28 @@ TEST(SqliteRun, AQueryErrorSaysWhereInTheQueryItIs) {
                                  "\"nosuch FROM t\""));
 }
 
+TEST(SqliteRun, ABlobReadsAsHexLikeBytea) {
+    // A BLOB was read as text: its bytes that are not UTF-8 became U+FFFD in JSON, and a blob
+    // of zero bytes came out as "\u0000\u0000\u0000".
+    test::TempDir dir;
+    const std::string db = dir.file("t.db");
+    sqlite(db, "CREATE TABLE t (id INTEGER, b BLOB); INSERT INTO t VALUES (1, x'00ff41'), "
+               "(2, zeroblob(2)), (3, x''), (4, NULL)");
+    const std::string out = dir.file("out.jsonl");
+    auto r = run_conveyor(
+        {"run",
+         dir.write("read.toml",
+                   stage("db", "sqlite.read", "",
+                         "path = \"" + db + "\"\nquery = \"SELECT id, b FROM t ORDER BY id\"") +
+                       stage("save", "json.write", "\"db\"", "path = \"" + out + "\"")),
+         "-q"},
+        {.cwd = dir.path()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(out),
+              "{\"id\":1,\"b\":\"\\\\x00ff41\"}\n{\"id\":2,\"b\":\"\\\\x0000\"}\n"
+              "{\"id\":3,\"b\":\"\\\\x\"}\n{\"id\":4,\"b\":null}\n");
+}
+
 /// `rows` records id,qty with qty "oops" at record `bad` (0: none).
 std::string numbered_csv(int rows, int bad) {
     std::string csv = "id,qty\n";
