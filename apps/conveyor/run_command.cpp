@@ -19,6 +19,7 @@
 #include "conveyor/obs/summary.hpp"
 #include "conveyor/obs/tap.hpp"
 #include "conveyor/obs/terminal.hpp"
+#include "conveyor/registry/registry.hpp"
 #include "local_backend.hpp"
 #include "plan.hpp"
 #include "session.hpp"
@@ -292,12 +293,31 @@ void close_journal(RunJournal& journal, const RunReport& report) {
                      journal.directory());
 }
 
+/// The sinks of `p` that commit at checkpoints (database tables), as "'a', 'b'"; empty if none.
+std::string checkpoint_committers(const PipelineSpec& p) {
+    std::string ids;
+    for (const StageSpec& st : p.stages)
+        if (st.descriptor && st.descriptor->commits_at_checkpoints)
+            ids += (ids.empty() ? "'" : ", '") + st.id + "'";
+    return ids;
+}
+
 /// What an interrupted run did to its outputs and how to carry on, for stderr.
-std::string interrupted_hint(const std::string& file, const RunReport& report) {
-    if (report.resumable)
+std::string interrupted_hint(const std::string& file, const PipelineSpec& p,
+                             const RunReport& report) {
+    if (report.resumable) {
+        // Database sinks committed their rows up to the last checkpoint: "no output" would
+        // send the user to a plain rerun, which would append those rows again.
+        if (const std::string tables = checkpoint_committers(p); !tables.empty())
+            return fmt::format("conveyor: no file output was committed (the previous files are "
+                               "as they were); the database sinks {} hold the rows up to the "
+                               "last checkpoint; `conveyor run {} --resume` continues after "
+                               "them\n",
+                               tables, file);
         return fmt::format("conveyor: no output was committed (the previous files are as they "
                            "were); `conveyor run {} --resume` continues where it stopped\n",
                            file);
+    }
     if (!report.status)
         return "conveyor: error: " + report.status.error().to_string() +
                "\nconveyor: no output was committed\n";
@@ -366,7 +386,7 @@ void print_ending(const RunArgs& args, const PipelineSpec& p, const RunReport& r
     if (report.signal) {
         print_err(fmt::format("conveyor: interrupted by {} after {:.2f} s\n",
                               signal_name(report.signal), secs));
-        print_err(interrupted_hint(args.file, report));
+        print_err(interrupted_hint(args.file, p, report));
     } else if (!report.status) {
         print_err(error_line(p, report.status.error()));
         // Records other stages failed before the run stopped deserve their reason too.

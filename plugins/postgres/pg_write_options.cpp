@@ -48,6 +48,7 @@ FunctionDescriptor pg_write_descriptor() {
     FunctionDescriptor fn;
     fn.name = "postgres.write";
     fn.role = StageRole::Sink;
+    fn.commits_at_checkpoints = true;
     fn.min_inputs = 1;
     fn.max_inputs = kUnboundedInputs;
     fn.summary = "Load records into a PostgreSQL table (append, upsert, replace)";

@@ -441,6 +441,7 @@ FunctionDescriptor sqlite_write_descriptor() {
     FunctionDescriptor fn;
     fn.name = "sqlite.write";
     fn.role = StageRole::Sink;
+    fn.commits_at_checkpoints = true;
     fn.min_inputs = 1;
     fn.max_inputs = kUnboundedInputs;
     fn.summary = "Write records into a SQLite table (append, upsert, replace)";

@@ -221,6 +221,44 @@ TEST(SqliteRun, AKilledLoadResumesWithEveryRowExactlyOnce) {
               "600000|600000|1|600000\n");
 }
 
+TEST(SqliteRun, AStoppedLoadSaysTheTableHoldsTheRowsUpToTheLastCheckpoint) {
+    // A SIGTERM after checkpoint commits said "no output was committed", which sends a user to
+    // a plain rerun; the table holds the rows up to the last checkpoint and --resume goes on.
+    test::TempDir dir;
+    const std::string db = dir.file("t.db");
+    constexpr int kRows = 600000;
+    std::string csv = "id,name\n";
+    for (int i = 1; i <= kRows; ++i)
+        csv += std::to_string(i) + ",name " + std::to_string(i) + "\n";
+    const std::string in = dir.write("in.csv", csv);
+    const std::string out = dir.file("copy.csv");
+    sqlite(db, "CREATE TABLE t (id INTEGER, name TEXT)");
+    // Under channel the stop ends the source while it reads (under dag the fan-out's edge
+    // already held the whole input, and draining it loaded every row).
+    dir.write("p.toml", "[global]\nexecutor = \"channel\"\ncheckpoint_interval = 1000\n" +
+                            stage("in", "csv.read", "", "path = \"" + in + "\"") +
+                            stage("db", "sqlite.write", "\"in\"",
+                                  "path = \"" + db + "\"\ntable = \"t\"\ncommit_interval = 1000") +
+                            stage("copy", "csv.write", "\"in\"", "path = \"" + out + "\""));
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    auto child = test::spawn_conveyor({"run", "p.toml"}, o);
+    ASSERT_TRUE(wait_for_rows(db, "t", 30000, std::chrono::seconds(60)))
+        << "the table did not reach 30000 committed rows within 60 s";
+    child->signal(SIGTERM);
+    const test::ProcessResult stopped = child->wait();
+    ASSERT_EQ(stopped.exit_code, 143) << stopped.err;
+    EXPECT_LT(std::stoi(sqlite(db, "SELECT count(*) FROM t")), kRows) << "stopped too late";
+    EXPECT_THAT(stopped.err, HasSubstr("no file output was committed"));
+    EXPECT_THAT(stopped.err, HasSubstr("the database sinks 'db' hold the rows up to the last "
+                                       "checkpoint; `conveyor run p.toml --resume` continues"));
+    EXPECT_FALSE(std::filesystem::exists(out));
+    auto r = run_conveyor({"run", "p.toml", "-q", "--resume"}, o);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(sqlite(db, "SELECT count(*), count(DISTINCT id), min(id), max(id) FROM t"),
+              "600000|600000|1|600000\n");
+}
+
 TEST(SqliteRun, ValidateConnectReportsAMissingTableAndFile) {
     test::TempDir dir;
     const std::string db = dir.file("t.db");

@@ -66,6 +66,10 @@ struct FunctionDescriptor {
     /// A file sink whose `path` a sharded run writes as parts (NAME.part-0000I-of-0000N.EXT)
     /// for `conveyor finalize` to put together.
     bool writes_files = false;
+    /// A sink that commits what it wrote at each checkpoint of the run (a database table with
+    /// a progress row), not only at the end: a stopped or failed run has changed it up to its
+    /// last checkpoint, which --resume carries on from.
+    bool commits_at_checkpoints = false;
     /// A stage that needs its whole input, under --shard: the options naming the fields whose
     /// equal values must meet in one shard (group-by's `by`), so that hash partitioning on one
     /// of them makes each shard's result final. Empty: it cannot run sharded (sort: the parts
