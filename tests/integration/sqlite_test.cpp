@@ -186,14 +186,19 @@ TEST(SqliteRun, UpsertReplaceAndARejectedRowDeadLettered) {
     EXPECT_EQ(sqlite(db, "SELECT count(*) FROM copy"), "5\n");
 }
 
+/// "id,name" and rows 1..`rows` ("1,name 1", ...).
+std::string named_rows_csv(int rows) {
+    std::string csv = "id,name\n";
+    for (int i = 1; i <= rows; ++i)
+        csv += std::to_string(i) + ",name " + std::to_string(i) + "\n";
+    return csv;
+}
+
 TEST(SqliteRun, AKilledLoadResumesWithEveryRowExactlyOnce) {
     test::TempDir dir;
     const std::string db = dir.file("t.db");
     constexpr int kRows = 600000;
-    std::string csv = "id,name\n";
-    for (int i = 1; i <= kRows; ++i)
-        csv += std::to_string(i) + ",name " + std::to_string(i) + "\n";
-    const std::string in = dir.write("in.csv", csv);
+    const std::string in = dir.write("in.csv", named_rows_csv(kRows));
     sqlite(db, "CREATE TABLE t (id INTEGER, name TEXT)");
     dir.write("p.toml", "[global]\ncheckpoint_interval = 1000\n" +
                             stage("in", "csv.read", "", "path = \"" + in + "\"") +
@@ -227,10 +232,7 @@ TEST(SqliteRun, AStoppedLoadSaysTheTableHoldsTheRowsUpToTheLastCheckpoint) {
     test::TempDir dir;
     const std::string db = dir.file("t.db");
     constexpr int kRows = 600000;
-    std::string csv = "id,name\n";
-    for (int i = 1; i <= kRows; ++i)
-        csv += std::to_string(i) + ",name " + std::to_string(i) + "\n";
-    const std::string in = dir.write("in.csv", csv);
+    const std::string in = dir.write("in.csv", named_rows_csv(kRows));
     const std::string out = dir.file("copy.csv");
     sqlite(db, "CREATE TABLE t (id INTEGER, name TEXT)");
     // Under channel the stop ends the source while it reads (under dag the fan-out's edge
