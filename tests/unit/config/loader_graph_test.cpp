@@ -216,8 +216,9 @@ path = "p"
               (std::vector<std::string>{
                   "pipe.toml:2:12: error: unknown plugin 'extr' in [global] plugins (did you "
                   "mean 'extra'?)",
-                  "pipe.toml:2:20: error: unknown plugin 'mongodb' in [global] plugins "
-                  "(available plugins: test, extra)",
+                  "pipe.toml:2:20: error: unknown plugin 'mongodb' in [global] plugins: "
+                  "conveyor has no MongoDB plugin yet, see README's Roadmap (available plugins: "
+                  "test, extra)",
                   "pipe.toml:2:31: error: each entry of [global] plugins must be a string, not "
                   "integer 3"}));
 }

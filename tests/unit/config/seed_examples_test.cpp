@@ -75,8 +75,11 @@ std::vector<SeedCase> seed_cases() {
     add("06_executor_choice.toml", {no_stages("06_executor_choice.toml")});
     add("07_channel_settings.toml", {no_stages("07_channel_settings.toml")});
     const std::string f08 = "08_full_configuration.toml";
-    add(f08, {no_stages(f08), f08 + ":10:20: error: unknown plugin 'mongodb' in [global] plugins "
-                                    "(available plugins: csv, json, transform, stdout, http)"});
+    add(f08,
+        {no_stages(f08),
+         f08 + ":10:20: error: unknown plugin 'mongodb' in [global] plugins: "
+               "conveyor has no MongoDB plugin yet, see README's Roadmap (available plugins: csv, "
+               "json, transform, stdout, http)"});
     add("09_stream_stage.toml", {"09_stream_stage.toml:7:11: error: stage 'enrich': input 'data' "
                                  "is not the id of any stage (stages: enrich)"});
     add("10_real_world.toml", {});
