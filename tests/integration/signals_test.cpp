@@ -7,14 +7,16 @@
 #include "support/pipelines.hpp"
 #include "support/process.hpp"
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <fcntl.h>
-#include <filesystem>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
-#include <thread>
 #include <unistd.h>
 
 namespace conveyor {
@@ -195,19 +197,6 @@ TEST_P(SignalTest, SighupUnderNohupIsIgnoredAndTheRunCompletes) {
               "[\n{\"id\":1,\"word\":\"w1\"},\n{\"id\":2,\"word\":\"w2\"}\n]\n");
 }
 
-/// Whether process `pid` holds `path` open (a /proc/PID/fd link points to it).
-bool holds_open(int pid, const std::string& path) {
-    std::error_code ec;
-    const std::filesystem::path want = std::filesystem::canonical(path, ec);
-    if (ec) return false;
-    for (const auto& e :
-         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
-        std::error_code lec;
-        if (std::filesystem::read_symlink(e.path(), lec) == want) return true;
-    }
-    return false;
-}
-
 // An input FIFO whose writer never comes (the producer of a batch script did not start):
 // open() waited for it, deaf to the signal, until shutdown_timeout_seconds aborted the run.
 // Now the source waits for the writer where a stop reaches it: exit 143 at once.
@@ -215,16 +204,18 @@ TEST_P(SignalTest, SigtermWhileTheInputFifoHasNoWriterStopsAtOnce) {
     test::TempDir dir;
     ASSERT_EQ(::mkfifo(dir.file("feed.csv").c_str(), 0600), 0);
     dir.write("p.toml", fifo_pipeline(GetParam(), "shutdown_timeout_seconds = 600\n"));
+    // The FIFO's open is an event (inotify IN_OPEN); signal handling is installed before the
+    // source opens its input.
+    const int watch = ::inotify_init1(IN_CLOEXEC);
+    ASSERT_GE(watch, 0) << std::strerror(errno);
+    ASSERT_GE(::inotify_add_watch(watch, dir.file("feed.csv").c_str(), IN_OPEN), 0)
+        << std::strerror(errno);
     test::ProcessOptions o;
     o.cwd = dir.path();
     auto child = test::spawn_conveyor({"run", "p.toml"}, o);
-    // Signal handling is installed before the source opens its input.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    bool opened = false;
-    while (!(opened = holds_open(child->pid(), dir.file("feed.csv"))) &&
-           std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(1)); // polling, bounded
-    EXPECT_TRUE(opened) << "conveyor never opened the FIFO (blocked in open())";
+    pollfd opened{watch, POLLIN, 0};
+    EXPECT_EQ(::poll(&opened, 1, 30000), 1) << "conveyor never opened the FIFO (blocked in open())";
+    ::close(watch);
     child->signal(SIGTERM);
     auto r = child->wait(std::chrono::seconds(60));
     EXPECT_EQ(r.exit_code, 143) << r.err;
