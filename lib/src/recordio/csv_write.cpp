@@ -558,27 +558,9 @@ public:
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         if (!config_.split_member) CONVEYOR_TRY(check_columns(config_.columns, ctx));
-        if (config_.split) {
-            // One writer per file, each a stage of its own config aimed at that file.
-            OpenFileWriter open_file =
-                [config = config_](const std::string& path,
-                                   const OpenContext& c) -> Result<std::unique_ptr<Operator>> {
-                CsvWriteConfig one = config;
-                one.path = path;
-                one.split.reset();
-                one.split_member = true;
-                auto opened = CsvWriteStage(std::move(one)).open(c);
-                if (!opened) return std::move(opened).error();
-                return std::move(std::get<std::unique_ptr<Operator>>(opened->op));
-            };
-            auto split = make_split_sink(*config_.split, ctx, std::move(open_file));
-            if (!split) return std::move(split).error();
-            OpenedStage opened(std::move(*split), nullptr);
-            // Rolled files take part in checkpoints; a split by value does not (its state would
-            // grow with the number of values), nor appended files (nothing to take up again).
-            opened.checkpoints = !config_.split->by && !config_.writing.append;
-            return opened;
-        }
+        if (config_.split) // one writer per file, each this stage aimed at that file
+            return open_split_stage(*config_.split, config_.writing.append, ctx,
+                                    split_file_writer<CsvWriteStage>(config_));
         const bool to_file = config_.path != "-";
         if (ctx.resume && !to_file)
             return fail(ErrorKind::Runtime, "standard output cannot be resumed from a checkpoint",

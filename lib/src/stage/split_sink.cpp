@@ -486,4 +486,13 @@ Result<std::unique_ptr<Operator>> make_split_sink(const SplitPlan& plan, const O
     return std::unique_ptr<Operator>(std::move(op));
 }
 
+Result<OpenedStage> open_split_stage(const SplitPlan& plan, bool append, const OpenContext& ctx,
+                                     OpenFileWriter open_file) {
+    auto split = make_split_sink(plan, ctx, std::move(open_file));
+    if (!split) return std::move(split).error();
+    OpenedStage opened(std::move(*split), nullptr);
+    opened.checkpoints = !plan.by && !append;
+    return opened;
+}
+
 } // namespace conveyor

@@ -71,4 +71,26 @@ using OpenFileWriter = std::function<Result<std::unique_ptr<Operator>>(const std
 Result<std::unique_ptr<Operator>> make_split_sink(const SplitPlan& plan, const OpenContext& ctx,
                                                   OpenFileWriter open_file);
 
+/// make_split_sink as a file sink stage's opening: rolled files take part in checkpoints; a
+/// split by value does not (its state would grow with the number of values), nor appended
+/// files (`append`: nothing to take up again).
+Result<OpenedStage> open_split_stage(const SplitPlan& plan, bool append, const OpenContext& ctx,
+                                     OpenFileWriter open_file);
+
+/// The OpenFileWriter of a file sink stage `StageT` over `config` (path, split, split_member):
+/// the same stage aimed at one file of the split.
+template <class StageT, class Config>
+OpenFileWriter split_file_writer(const Config& config) {
+    return [config](const std::string& path,
+                    const OpenContext& ctx) -> Result<std::unique_ptr<Operator>> {
+        Config one = config;
+        one.path = path;
+        one.split.reset();
+        one.split_member = true;
+        auto opened = StageT(std::move(one)).open(ctx);
+        if (!opened) return std::move(opened).error();
+        return std::move(std::get<std::unique_ptr<Operator>>(opened->op));
+    };
+}
+
 } // namespace conveyor
