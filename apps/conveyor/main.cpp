@@ -15,6 +15,7 @@
 #include <malloc.h>
 #endif
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -231,81 +232,87 @@ std::vector<std::string> option_spellings(const CLI::App& app) {
     return out;
 }
 
+/// Every subcommand of an app (CLI11 filters them by a predicate).
+bool every_command(const CLI::App*) {
+    return true;
+}
+
+/// The subcommand of `app` that `word` names, or null.
+const CLI::App* subcommand_named(const CLI::App& app, std::string_view word) {
+    const CLI::App* named = nullptr;
+    for (const CLI::App* sub : app.get_subcommands(every_command))
+        if (sub->check_name(std::string(word))) named = sub;
+    return named;
+}
+
+std::vector<std::string> subcommand_names(const CLI::App& app) {
+    std::vector<std::string> names;
+    for (const CLI::App* sub : app.get_subcommands(every_command))
+        names.push_back(sub->get_name());
+    return names;
+}
+
+/// The first argument from `from` on that is not an option; argc when there is none.
+int next_word(int from, int argc, char** argv) {
+    while (from < argc && argv[from][0] == '-')
+        ++from;
+    return from;
+}
+
+/// The first option after argv[at] (the command's word) that neither `command` (or the
+/// subcommand of it named next, such as `queue push`) nor the top level has, as a message.
+std::optional<std::string> unknown_option(const CLI::App& app, const CLI::App& command, int at,
+                                          int argc, char** argv) {
+    const CLI::App* inner = &command;
+    if (const int w = next_word(at + 1, argc, argv); w < argc)
+        if (const CLI::App* sub = subcommand_named(command, argv[w])) inner = sub;
+    std::vector<std::string> known = option_spellings(*inner);
+    for (const std::string& o : option_spellings(app))
+        known.push_back(o);
+    for (int j = at + 1; j < argc; ++j) {
+        std::string_view a = argv[j];
+        if (a == "--") break;
+        if (!a.starts_with('-') || a == "-") continue;
+        if (const auto eq = a.find('='); eq != std::string_view::npos) a = a.substr(0, eq);
+        // -abc may be short flags together: only a long spelling is checked.
+        if (!a.starts_with("--") && a.size() > 2) continue;
+        if (std::find(known.begin(), known.end(), a) == known.end())
+            return "unknown option '" + std::string(a) + "' for 'conveyor " + command.get_name() +
+                   "'" + did_you_mean(a, known);
+    }
+    return std::nullopt;
+}
+
 /// What CLI11 says of a bad command line, made to name the word that is wrong and suggest the
 /// right one: a misspelled command (`conveyor runn p.toml` said only "A subcommand is
 /// required") or a misspelled option ("The following argument was not expected: --resme").
 std::string usage_problem(const CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
-    std::vector<std::string> commands;
-    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
-        commands.push_back(sub->get_name());
     // The first word that is not an option names the command (the top level takes only flags).
-    const CLI::App* command = nullptr;
-    int i = 1;
-    for (; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        if (a.starts_with('-')) continue;
-        for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
-            if (sub->check_name(std::string(a))) command = sub;
-        if (!command)
-            return "unknown command '" + std::string(a) + "'" + did_you_mean(a, commands) +
-                   "; the commands are listed by 'conveyor --help'";
-        break;
-    }
-    // A command of commands (queue) with a misspelled one: CLI11 says "A subcommand is
-    // required".
-    const auto all = [](const CLI::App*) { return true; };
-    if (command && !command->get_subcommands(all).empty() &&
-        dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
-        std::vector<std::string> names;
-        for (const CLI::App* sub : command->get_subcommands(all))
-            names.push_back(sub->get_name());
-        for (int j = i + 1; j < argc; ++j) {
-            const std::string_view a = argv[j];
-            if (a.starts_with('-')) continue;
-            bool known = false;
-            for (const CLI::App* sub : command->get_subcommands(all))
-                known = known || sub->check_name(std::string(a));
-            if (!known)
-                return "unknown command '" + command->get_name() + " " + std::string(a) + "'" +
-                       did_you_mean(a, names) + "; see 'conveyor " + command->get_name() +
-                       " --help'";
-            break;
-        }
-        if (std::none_of(argv + i + 1, argv + argc, [](const char* a) { return a[0] != '-'; })) {
+    const int at = next_word(1, argc, argv);
+    if (at == argc) return e.what();
+    const CLI::App* command = subcommand_named(app, argv[at]);
+    if (!command)
+        return "unknown command '" + std::string(argv[at]) + "'" +
+               did_you_mean(argv[at], subcommand_names(app)) +
+               "; the commands are listed by 'conveyor --help'";
+    // A command of commands (queue) with a misspelled one or none: CLI11 says "A subcommand
+    // is required".
+    const std::vector<std::string> names = subcommand_names(*command);
+    if (!names.empty() && dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+        const int w = next_word(at + 1, argc, argv);
+        if (w == argc) {
             std::string list;
             for (const std::string& n : names)
                 list += (list.empty() ? "" : ", ") + n;
             return "'conveyor " + command->get_name() + "' needs a command: " + list;
         }
+        if (!subcommand_named(*command, argv[w]))
+            return "unknown command '" + command->get_name() + " " + argv[w] + "'" +
+                   did_you_mean(argv[w], names) + "; see 'conveyor " + command->get_name() +
+                   " --help'";
     }
-    if (command && dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
-        // Options of the command (and of a subcommand of it, such as `queue submit`).
-        const CLI::App* inner = command;
-        for (int j = i + 1; j < argc; ++j) {
-            const std::string_view a = argv[j];
-            if (a.starts_with('-')) continue;
-            for (const CLI::App* sub : inner->get_subcommands(all))
-                if (sub->check_name(std::string(a))) inner = sub;
-            break;
-        }
-        std::vector<std::string> known = option_spellings(*inner);
-        for (const std::string& o : option_spellings(app))
-            known.push_back(o);
-        for (int j = i + 1; j < argc; ++j) {
-            std::string_view a = argv[j];
-            if (a == "--") break;
-            if (!a.starts_with('-') || a == "-") continue;
-            if (const auto eq = a.find('='); eq != std::string_view::npos) a = a.substr(0, eq);
-            // -abc may be short flags together: only a long spelling is checked.
-            if (!a.starts_with("--") && a.size() > 2) continue;
-            bool found = false;
-            for (const std::string& k : known)
-                found = found || k == a;
-            if (!found)
-                return "unknown option '" + std::string(a) + "' for 'conveyor " +
-                       command->get_name() + "'" + did_you_mean(a, known);
-        }
-    }
+    if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr)
+        if (auto message = unknown_option(app, *command, at, argc, argv)) return *message;
     return e.what();
 }
 
