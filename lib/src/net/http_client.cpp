@@ -235,9 +235,9 @@ struct HttpClient::Impl {
         /// A reused connection failed before any byte of a response: the server had closed it,
         /// or closed it while the request was on its way.
         bool lost_on_reuse = false;
-        /// ... and sending the request again on a new connection cannot make the server act on
-        /// it twice (see resend_rule()).
-        bool resend = false;
+        /// No byte of the request was written (its write failed at once): the server cannot
+        /// have received it.
+        bool unwritten = false;
     };
 
     /// An idle connection to `key` that is still open, or null. `idempotent`: whether the
@@ -459,7 +459,7 @@ struct HttpClient::Impl {
         }
         if (wec) {
             out.lost_on_reuse = reused;
-            out.resend = reused && (idempotent(verb) || written == 0);
+            out.unwritten = written == 0;
             out.result =
                 failure(FailureKind::Reset, "sending the request failed: " + wec.message());
             co_return out;
@@ -472,7 +472,6 @@ struct HttpClient::Impl {
         }
         if (rec) {
             out.lost_on_reuse = reused && !reader.got_some();
-            out.resend = out.lost_on_reuse && idempotent(verb);
             if (is_broken_connection(rec)) {
                 out.result =
                     failure(FailureKind::Reset,
@@ -480,7 +479,7 @@ struct HttpClient::Impl {
                                 rec.message() + ")");
             } else if (rec.category() == asio::error::get_ssl_category() ||
                        rec.category() == ssl::error::get_stream_category()) {
-                out.lost_on_reuse = out.resend = false;
+                out.lost_on_reuse = false;
                 out.result = failure(FailureKind::Tls, "TLS error while reading: " + rec.message());
             } else {
                 out.result =
@@ -491,7 +490,6 @@ struct HttpClient::Impl {
         const bool done = reader.state() == ResponseReader::State::Done;
         // The connection closed with nothing of a response: the keep-alive connection was stale.
         out.lost_on_reuse = !done && reused && !reader.got_some();
-        out.resend = out.lost_on_reuse && idempotent(verb);
         // Bytes after the final response answer nothing we asked: the connection can no longer
         // tell which response belongs to which request, so it is not used again.
         out.keep_alive = done && reader.keep_alive() && !wants_close && conn.buffer.size() == 0;
@@ -526,7 +524,8 @@ struct HttpClient::Impl {
             op.conn = nullptr;
             if (ex.lost_on_reuse && !op.interrupted() && idle_for < kPromptClose)
                 closes_after_response.insert(key);
-            if (ex.resend && !op.interrupted()) {
+            // The resend rule (idempotent()): cannot make the server act on it twice.
+            if (ex.lost_on_reuse && (repeatable || ex.unwritten) && !op.interrupted()) {
                 // The server had closed this idle connection: try once more on a new one.
                 conn->close();
                 conn.reset();
