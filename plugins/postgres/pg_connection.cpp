@@ -1,5 +1,6 @@
 #include "pg_connection.hpp"
 
+#include "conveyor/core/query_position.hpp"
 #include "conveyor/core/run_context.hpp"
 #include "pg_api.hpp"
 
@@ -504,29 +505,10 @@ std::string PgConnection::quote_literal(std::string_view text) {
 Error at_query_position(Error error, std::string_view sql, std::size_t position,
                         std::size_t prefix) {
     if (position <= prefix) return error;
-    // The server counts characters; UTF-8 continuation bytes are no characters of their own.
-    std::size_t chars = position - prefix - 1;
-    std::size_t at = 0;
-    for (; at < sql.size(); ++at) {
-        if ((static_cast<unsigned char>(sql[at]) & 0xC0) == 0x80) continue;
-        if (chars == 0) break;
-        --chars;
-    }
+    // The server counts characters from 1.
+    const std::size_t at = byte_of_character(sql, position - prefix - 1);
     if (at >= sql.size()) return error;
-    const std::size_t before = sql.substr(0, at).rfind('\n');
-    const std::size_t line_start = before == sql.npos ? 0 : before + 1;
-    const std::size_t line = 1 + static_cast<std::size_t>(std::count(
-                                     sql.begin(), sql.begin() + static_cast<long>(at), '\n'));
-    std::size_t column = 1;
-    for (std::size_t i = line_start; i < at; ++i)
-        if ((static_cast<unsigned char>(sql[i]) & 0xC0) != 0x80) ++column;
-    // What starts there, on its line.
-    std::size_t to = std::min(sql.find('\n', at), std::min(sql.size(), at + 30));
-    while (to < sql.size() && (static_cast<unsigned char>(sql[to]) & 0xC0) == 0x80)
-        ++to;
-    error.message +=
-        fmt::format(" at line {}, column {} of the query: \"{}{}\"", line, column,
-                    sql.substr(at, to - at), to < sql.size() && sql[to] != '\n' ? "..." : "");
+    error.message += query_position_text(sql, at);
     return error;
 }
 

@@ -1,8 +1,8 @@
 #include "sqlite_db.hpp"
 
+#include "conveyor/core/query_position.hpp"
 #include "conveyor/core/run_context.hpp"
 
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -42,25 +42,6 @@ int wait_while_busy(void* run, int count) {
     if (count >= kBusySteps) return 0;
     std::this_thread::sleep_for(kBusyStep);
     return 1;
-}
-
-/// " at line L, column C of the query: "text from there"" for the byte `at` of `sql` (columns
-/// count characters: UTF-8 continuation bytes are none of their own).
-std::string at_position(std::string_view sql, std::size_t at) {
-    auto continuation = [&](std::size_t i) {
-        return (static_cast<unsigned char>(sql[i]) & 0xC0) == 0x80;
-    };
-    const std::size_t before = sql.substr(0, at).rfind('\n');
-    const std::size_t line_start = before == std::string_view::npos ? 0 : before + 1;
-    const auto line = 1 + std::count(sql.begin(), sql.begin() + static_cast<long>(at), '\n');
-    std::size_t column = 1;
-    for (std::size_t i = line_start; i < at; ++i)
-        if (!continuation(i)) ++column;
-    std::size_t to = std::min({sql.find('\n', at), sql.size(), at + 30});
-    while (to < sql.size() && continuation(to))
-        ++to;
-    return fmt::format(" at line {}, column {} of the query: \"{}{}\"", line, column,
-                       sql.substr(at, to - at), to < sql.size() && sql[to] != '\n' ? "..." : "");
 }
 
 } // namespace
@@ -138,7 +119,7 @@ Result<SqliteStmt> SqliteDb::prepare(const std::string& sql) {
         Error e = error(rc);
         const int offset = sqlite3_error_offset(db_);
         if (offset >= 0 && static_cast<std::size_t>(offset) < sql.size())
-            e.message += at_position(sql, static_cast<std::size_t>(offset));
+            e.message += query_position_text(sql, static_cast<std::size_t>(offset));
         return fail(std::move(e));
     }
     return SqliteStmt(s);
