@@ -3,6 +3,7 @@
 #include "conveyor/core/ascii.hpp"
 #include "conveyor/net/http_response_reader.hpp"
 #include "conveyor/net/url.hpp"
+#include "host_lookup.hpp"
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
@@ -161,11 +162,11 @@ struct Operation {
     bool cancelled = false;
     bool finished = false;
     Connection* conn = nullptr;
-    tcp::resolver* resolver = nullptr;
+    LookupWait lookup;
 
     void abort() {
         if (conn) conn->close();
-        if (resolver) resolver->cancel();
+        lookup.abort();
     }
     [[nodiscard]] bool interrupted() const noexcept { return timed_out || cancelled; }
 };
@@ -217,6 +218,9 @@ bool is_broken_connection(const error_code& ec) {
 } // namespace
 
 struct HttpClient::Impl {
+    Impl(asio::any_io_executor executor, ClientOptions client_options)
+        : ex(std::move(executor)), options(std::move(client_options)), lookups(ex) {}
+
     asio::any_io_executor ex;
     ClientOptions options;
     std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
@@ -227,6 +231,7 @@ struct HttpClient::Impl {
     std::unordered_set<std::string> closes_after_response;
     bool cancelled = false;
     std::uint64_t opened = 0;
+    HostLookups lookups;
 
     /// The outcome of writing a request and reading its response on one connection.
     struct Exchange {
@@ -292,21 +297,16 @@ struct HttpClient::Impl {
         if (!ec) {
             endpoints.emplace_back(addr, url.port);
         } else {
-            tcp::resolver resolver(ex);
-            op.resolver = &resolver;
-            auto [rec, results] = co_await resolver.async_resolve(
-                url.host, std::to_string(url.port), asio::as_tuple(asio::use_awaitable));
-            op.resolver = nullptr;
+            LookupResult found = co_await lookups.resolve(url.host, url.port, op.lookup);
             if (op.interrupted()) {
                 error = interrupted(op, timeout);
                 co_return nullptr;
             }
-            if (rec) {
-                error = resolve_failure(url.host, rec);
+            if (found.error) {
+                error = resolve_failure(url.host, found.error);
                 co_return nullptr;
             }
-            for (const auto& r : results)
-                endpoints.push_back(r.endpoint());
+            endpoints = std::move(found.endpoints);
         }
         auto conn = std::make_unique<Connection>();
         if (url.tls) {
@@ -545,10 +545,7 @@ struct HttpClient::Impl {
 };
 
 HttpClient::HttpClient(asio::any_io_executor executor, ClientOptions options)
-    : impl_(std::make_unique<Impl>()) {
-    impl_->ex = std::move(executor);
-    impl_->options = std::move(options);
-}
+    : impl_(std::make_unique<Impl>(std::move(executor), std::move(options))) {}
 
 HttpClient::~HttpClient() {
     if (!impl_) return;
@@ -598,6 +595,10 @@ void HttpClient::cancel_all() {
 
 std::uint64_t HttpClient::connections_opened() const noexcept {
     return impl_->opened;
+}
+
+std::uint64_t HttpClient::host_lookups() const noexcept {
+    return impl_->lookups.lookups();
 }
 
 } // namespace conveyor::net

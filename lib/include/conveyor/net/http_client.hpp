@@ -139,6 +139,11 @@ public:
     /// TCP connections opened so far (connection reuse shows as fewer connections than requests).
     [[nodiscard]] std::uint64_t connections_opened() const noexcept;
 
+    /// Host name lookups made so far. Requests that need the same host:port while its lookup is
+    /// in progress wait for that one; its addresses are then remembered for 30 s, and a name
+    /// the resolver says does not exist for 10 s (a temporary failure is not remembered).
+    [[nodiscard]] std::uint64_t host_lookups() const noexcept;
+
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
