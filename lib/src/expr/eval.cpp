@@ -85,7 +85,8 @@ Value arithmetic(Op op, const Node& node, const Value& a, const Value& b, EvalCo
             break;
         case Op::Div:
             if (y->i == 0) return ctx.fail(node, "division by zero");
-            if (x->i % y->i == 0 && !(x->i == INT64_MIN && y->i == -1))
+            // INT64_MIN / -1 is past int64 (and `%` on it traps): a double below.
+            if (!(x->i == INT64_MIN && y->i == -1) && x->i % y->i == 0)
                 return Value::integer(x->i / y->i);
             break;
         case Op::Mod: {

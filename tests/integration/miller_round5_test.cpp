@@ -1,0 +1,47 @@
+// Everyday Miller jobs redone with conveyor (the fifth round), what they found wrong: integer
+// division of the smallest int64 by -1 killed the run with SIGFPE.
+
+#include "support/pipelines.hpp"
+#include "support/process.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace conveyor {
+namespace {
+
+using test::run_conveyor;
+using test::stage_toml;
+using ::testing::HasSubstr;
+
+/// `input` (file `name` in `dir`, read by csv.read or json.read by its extension) ->
+/// `function` with `config` -> JSON lines in out.jsonl; `global` goes into [global].
+test::ProcessResult through(const test::TempDir& dir, const std::string& name,
+                            const std::string& input, const std::string& function,
+                            const std::string& config, const std::string& global = "") {
+    const std::string in = dir.write(name, input);
+    const std::string reader = name.ends_with(".csv") ? "csv.read" : "json.read";
+    const std::string file =
+        dir.write("p.toml", "[global]\n" + global + "\n" +
+                                stage_toml("in", reader, "", "path = \"" + in + "\"") +
+                                stage_toml("step", function, "\"in\"", config) +
+                                stage_toml("out", "json.write", "\"step\"",
+                                           "path = \"" + dir.file("out.jsonl") + "\""));
+    return run_conveyor({"run", file, "-q"});
+}
+
+TEST(ExpressionArithmetic, TheSmallestIntegerDividedByMinusOneIsANumberNotACrash) {
+    // `mlr put '$q = $x / $y'` gives 9223372036854775808; conveyor died of SIGFPE (exit 136)
+    // and wrote nothing.
+    test::TempDir dir;
+    auto r = through(dir, "in.csv", "x,y\n-9223372036854775808,-1\n7,2\n-9223372036854775808,2\n",
+                     "map.apply", "columns = { q = \"x / y\", m = \"x % y\" }");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.jsonl")),
+              "{\"x\":-9223372036854775808,\"y\":-1,\"q\":9223372036854775808.0,\"m\":0}\n"
+              "{\"x\":7,\"y\":2,\"q\":3.5,\"m\":1}\n"
+              "{\"x\":-9223372036854775808,\"y\":2,\"q\":-4611686018427387904,\"m\":0}\n");
+}
+
+} // namespace
+} // namespace conveyor
