@@ -1,5 +1,6 @@
 // Everyday Miller jobs redone with conveyor (the fifth round), what they found wrong: integer
-// division of the smallest int64 by -1 killed the run with SIGFPE.
+// division of the smallest int64 by -1 killed the run with SIGFPE; round(x, digits) of a large
+// number wrote an empty field; lists and objects equal as JSON were different group keys.
 
 #include "support/pipelines.hpp"
 #include "support/process.hpp"
@@ -41,6 +42,24 @@ TEST(ExpressionArithmetic, TheSmallestIntegerDividedByMinusOneIsANumberNotACrash
               "{\"x\":-9223372036854775808,\"y\":-1,\"q\":9223372036854775808.0,\"m\":0}\n"
               "{\"x\":7,\"y\":2,\"q\":3.5,\"m\":1}\n"
               "{\"x\":-9223372036854775808,\"y\":2,\"q\":-4611686018427387904,\"m\":0}\n");
+}
+
+TEST(ExpressionRounding, LargeNumbersKeepTheirValueAndNegativeDigitsRoundExactly) {
+    // round(1e300, 2) was infinity, written as null (JSON) or an empty field (CSV) with exit 0;
+    // floor(9223372036854775807, -15) was 9222999999999998976.
+    test::TempDir dir;
+    auto r =
+        through(dir, "in.csv",
+                "x\n1e300\n-1.7976931348623157e308\n9223372036854775807\n1234.5678\n", "map.apply",
+                "columns = { r = \"round(x, 2)\", c = \"ceil(x, 15)\", f = \"floor(x, -15)\" }");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.jsonl")),
+              "{\"x\":1e300,\"r\":1e+300,\"c\":1e+300,\"f\":1e+300}\n"
+              "{\"x\":-1.7976931348623157e308,\"r\":-1.7976931348623157e+308,"
+              "\"c\":-1.7976931348623157e+308,\"f\":-1.7976931348623157e+308}\n"
+              "{\"x\":9223372036854775807,\"r\":9223372036854775807,\"c\":9223372036854775807,"
+              "\"f\":9.223e+18}\n"
+              "{\"x\":1234.5678,\"r\":1234.57,\"c\":1234.5678,\"f\":0}\n");
 }
 
 } // namespace

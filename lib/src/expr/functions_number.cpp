@@ -36,8 +36,14 @@ Value rounding(EvalContext& ctx, const Node& call, std::span<const Value> args,
         if (std::fabs(r) < 9.2e18) return Value::integer(static_cast<std::int64_t>(r));
         return Value::real(r);
     }
-    const double scale = std::pow(10.0, static_cast<double>(digits_wanted));
-    const double r = how(n->as_double() * scale) / scale;
+    const double x = n->as_double();
+    // Every double from 2^52 on is whole: nothing to round at digits >= 0 (scaling it could
+    // overflow to infinity, which was written as an empty field).
+    if (digits_wanted > 0 && !(std::fabs(x) < 0x1p52)) return Value::real(x);
+    // 10^k is exact as a double (k <= 15) where 10^-k is not: divide and multiply by it.
+    const double scale = std::pow(10.0, static_cast<double>(std::abs(digits_wanted)));
+    const double r = digits_wanted > 0 ? how(x * scale) / scale : how(x / scale) * scale;
+    if (!std::isfinite(r)) return Value::real(x); // ceil(DBL_MAX, -15): past the largest double
     if (digits_wanted < 0 && std::fabs(r) < 9.2e18)
         return Value::integer(static_cast<std::int64_t>(r));
     return Value::real(r);
