@@ -62,5 +62,37 @@ TEST(ExpressionRounding, LargeNumbersKeepTheirValueAndNegativeDigitsRoundExactly
               "{\"x\":1234.5678,\"r\":1234.57,\"c\":1234.5678,\"f\":0}\n");
 }
 
+class NestedKeysTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(NestedKeysTest, ListsAndObjectsEqualAsJsonAreOneGroupAndOneDistinctValue) {
+    // `[1, 2]` and `[1, 2.0]`, `{"a":1,"b":2}` and `{"b":2,"a":1.0}` are equal (== says so, as
+    // 2 and 2.0 are one group): they were two groups and two distinct values.
+    const std::string jsonl =
+        "{\"k\":[1,2],\"v\":1}\n{\"k\":[1,2.0],\"v\":2}\n"
+        "{\"k\":{\"a\":1,\"b\":2},\"v\":3}\n{\"k\":{\"b\":2,\"a\":1.0},\"v\":4}\n"
+        "{\"k\":[2,1],\"v\":5}\n{\"k\":{\"a\":1,\"b\":3},\"v\":6}\n";
+    for (const std::string limit : {"", "memory_limit = \"1KiB\"\n"}) {
+        test::TempDir dir;
+        const std::string global = "executor = \"" + GetParam() + "\"\n" + limit;
+        auto r = through(dir, "in.jsonl", jsonl, "groupby.apply",
+                         "by = \"k\"\naggregations = [{ column = \"v\", operation = \"collect\" }]",
+                         global);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_EQ(
+            test::read_file(dir.file("out.jsonl")),
+            "{\"k\":[1,2],\"v_collect\":[1,2]}\n{\"k\":{\"a\":1,\"b\":2},\"v_collect\":[3,4]}\n"
+            "{\"k\":[2,1],\"v_collect\":[5]}\n{\"k\":{\"a\":1,\"b\":3},\"v_collect\":[6]}\n")
+            << limit;
+        r = through(dir, "in.jsonl", jsonl, "distinct.apply", "columns = [\"k\"]", global);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_EQ(test::read_file(dir.file("out.jsonl")),
+                  "{\"k\":[1,2],\"v\":1}\n{\"k\":{\"a\":1,\"b\":2},\"v\":3}\n"
+                  "{\"k\":[2,1],\"v\":5}\n{\"k\":{\"a\":1,\"b\":3},\"v\":6}\n")
+            << limit;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Executors, NestedKeysTest, ::testing::Values("dag", "channel", "async"));
+
 } // namespace
 } // namespace conveyor

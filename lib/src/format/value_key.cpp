@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <string_view>
+#include <vector>
 
 namespace conveyor {
 
@@ -191,13 +192,35 @@ void encode_key(std::string& key, const Value& v) {
         key.append(v.as_string());
         return;
     }
-    case Kind::Array:
-    case Kind::Object: {
-        const std::string text = json::to_string(v);
-        key.push_back('j');
-        const auto n = static_cast<std::uint32_t>(text.size());
+    case Kind::Array: {
+        // Item by item, so that [1, 2.0] is the key [1, 2] is, as 2.0 is 2's.
+        const std::span<const Value> items = v.as_array();
+        key.push_back('a');
+        const auto n = static_cast<std::uint32_t>(items.size());
         put(&n, sizeof n);
-        key.append(text);
+        for (const Value& item : items)
+            encode_key(key, item);
+        return;
+    }
+    case Kind::Object: {
+        // Members by name (a repeated name's values in their order), each value as a key:
+        // {"a": 1, "b": 2} and {"b": 2.0, "a": 1} are equal as JSON, so one key.
+        const std::span<const Member> members = v.as_object();
+        std::vector<const Member*> sorted;
+        sorted.reserve(members.size());
+        for (const Member& m : members)
+            sorted.push_back(&m);
+        std::stable_sort(sorted.begin(), sorted.end(),
+                         [](const Member* x, const Member* y) { return x->key < y->key; });
+        key.push_back('o');
+        const auto n = static_cast<std::uint32_t>(members.size());
+        put(&n, sizeof n);
+        for (const Member* m : sorted) {
+            const auto len = static_cast<std::uint32_t>(m->key.size());
+            put(&len, sizeof len);
+            key.append(m->key);
+            encode_key(key, m->value);
+        }
         return;
     }
     }
