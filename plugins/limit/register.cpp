@@ -1,12 +1,17 @@
 // limit.apply: passes on at most `count` records after skipping `offset`, then stops taking
 // input, so that its producers (and a source with no other consumer) stop early, as `head`.
+// With `by`, count and offset hold per group (`mlr head -n 2 -g region`) and it reads on.
 
+#include "conveyor/exec/stage_errors.hpp"
+#include "conveyor/expr/operand.hpp"
+#include "conveyor/format/value_key.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 
 #include <algorithm>
 #include <limits>
+#include <unordered_map>
 
 namespace conveyor::plugins::limit {
 
@@ -49,14 +54,76 @@ private:
     std::vector<std::uint8_t> keep_;
 };
 
+/// limit.apply with `by`: the records [offset, offset + count) of each group go on, in input
+/// order; it keeps one counter per group and reads its whole input.
+class GroupLimitOperator final : public Operator {
+public:
+    GroupLimitOperator(std::span<const expr::Operand> by, std::uint64_t count, std::uint64_t offset,
+                       const OpenContext& ctx)
+        : reader_(by), count_(count), offset_(offset), stage_(ctx.stage_id), errors_(ctx.errors),
+          metrics_(ctx.metrics) {
+        values_.resize(by.size());
+    }
+
+    Status push(std::size_t, Batch&& batch, Emitter& out) override {
+        reader_.bind(batch.schema_ref());
+        const std::size_t rows = batch.rows();
+        keep_.assign(rows, 0);
+        std::size_t kept = 0;
+        for (std::size_t r = 0; r < rows; ++r) {
+            if (!reader_.read(batch.row(r), batch.arena(), values_.data())) {
+                Error e(ErrorKind::Data, reader_.error());
+                if (!errors_) return std::move(e).in_stage(stage_);
+                CONVEYOR_TRY(errors_->record_failed(batch.schema(), batch.row(r), std::move(e)));
+                continue;
+            }
+            key_.clear();
+            for (const Value& v : values_)
+                encode_key(key_, v);
+            const std::uint64_t seen = seen_[key_]++;
+            if (seen >= offset_ && seen - offset_ < count_) {
+                keep_[r] = 1;
+                ++kept;
+            }
+        }
+        if (metrics_) metrics_->records_filtered.fetch_add(rows - kept, std::memory_order_relaxed);
+        if (kept == 0) return {};
+        if (kept != rows) batch.retain_rows(keep_);
+        out.emit(std::move(batch));
+        return {};
+    }
+
+private:
+    expr::OperandReader reader_;
+    std::uint64_t count_;
+    std::uint64_t offset_;
+    std::string stage_;
+    StageErrors* errors_;
+    StageMetrics* metrics_;
+    std::vector<Value> values_;
+    std::string key_;
+    std::unordered_map<std::string, std::uint64_t> seen_; ///< records of each group so far
+    std::vector<std::uint8_t> keep_;
+};
+
 class LimitStage final : public Stage {
 public:
-    LimitStage(std::uint64_t count, std::uint64_t offset) : count_(count), offset_(offset) {}
+    LimitStage(std::uint64_t count, std::uint64_t offset, std::vector<expr::Operand> by)
+        : count_(count), offset_(offset), by_(std::move(by)) {}
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         const SchemaRef in = ctx.input_schemas.empty() ? nullptr : ctx.input_schemas[0];
-        OpenedStage opened(std::make_unique<LimitOperator>(count_, offset_, ctx.metrics), in);
-        opened.fixed_schema = !ctx.input_schemas_fixed.empty() && ctx.input_schemas_fixed[0];
+        const bool fixed = !ctx.input_schemas_fixed.empty() && ctx.input_schemas_fixed[0];
+        if (in && fixed)
+            for (const expr::Operand& k : by_)
+                if (auto why = k.check(*in)) return fail(ErrorKind::Config, "by: " + *why);
+        std::unique_ptr<Operator> op;
+        if (by_.empty())
+            op = std::make_unique<LimitOperator>(count_, offset_, ctx.metrics);
+        else
+            op = std::make_unique<GroupLimitOperator>(by_, count_, offset_, ctx);
+        OpenedStage opened(std::move(op), in);
+        opened.fixed_schema = fixed;
         // It counts what it has passed on, which a checkpoint would have to keep: a run with
         // a limit takes no checkpoints (--resume starts over).
         opened.checkpoints = false;
@@ -64,17 +131,20 @@ public:
     }
 
     [[nodiscard]] std::optional<std::uint64_t> takes_at_most() const override {
+        if (!by_.empty()) return std::nullopt; // any record may start a group
         return count_ + offset_;
     }
 
 private:
     std::uint64_t count_;
     std::uint64_t offset_;
+    std::vector<expr::Operand> by_;
 };
 
 struct LimitOptions {
     std::int64_t count = 0; ///< required
     std::int64_t offset = 0;
+    std::vector<std::string> by;
 };
 
 const OptionTable<LimitOptions>& limit_options() {
@@ -86,13 +156,21 @@ const OptionTable<LimitOptions>& limit_options() {
                   .min = 0,
                   .example = "100"})
             .add("offset", &LimitOptions::offset,
-                 {.description = "Records to skip first.", .min = 0});
+                 {.description = "Records to skip first.", .min = 0})
+            .add("by", &LimitOptions::by,
+                 {.description = "Groups (fields, paths or expressions): count and offset hold "
+                                 "per group, as `mlr head -n 2 -g region`; the whole input is "
+                                 "read, keeping one counter per group.",
+                  .example = "[\"region\"]"});
     return table;
 }
 
 std::unique_ptr<Stage> build_limit(BuildContext&, const LimitOptions& o) {
+    std::vector<expr::Operand> by;
+    for (const std::string& k : o.by)
+        by.push_back(expr::Operand::parse(k));
     return std::make_unique<LimitStage>(static_cast<std::uint64_t>(o.count),
-                                        static_cast<std::uint64_t>(o.offset));
+                                        static_cast<std::uint64_t>(o.offset), std::move(by));
 }
 
 FunctionDescriptor limit_apply() {
@@ -106,7 +184,9 @@ FunctionDescriptor limit_apply() {
         "Once it has passed `count` records it takes no more input: its producers stop sending, "
         "and a source whose only consumers are done stops reading (like `head`), so a limit "
         "after a large file ends the run early. The records skipped or not taken are counted "
-        "as filtered. A run with limit.apply takes no checkpoints (--resume starts over).";
+        "as filtered. With `by`, count and offset hold per group (the first records of each "
+        "group, as `mlr head -g`; after sort.apply, the top N of each group) and the whole "
+        "input is read. A run with limit.apply takes no checkpoints (--resume starts over).";
     fn.options = limit_options().specs();
     fn.min_inputs = 1;
     fn.max_inputs = 1;

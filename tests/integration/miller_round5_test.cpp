@@ -1,6 +1,8 @@
 // Everyday Miller jobs redone with conveyor (the fifth round), what they found wrong: integer
 // division of the smallest int64 by -1 killed the run with SIGFPE; round(x, digits) of a large
-// number wrote an empty field; lists and objects equal as JSON were different group keys.
+// number wrote an empty field; lists and objects equal as JSON were different group keys. And
+// what had no way at all: head and top N per group (limit.apply by), a case-folded sort
+// (collation = "nocase"), stats1's mode and antimode, cut -r (select.apply pattern).
 
 #include "support/pipelines.hpp"
 #include "support/process.hpp"
@@ -93,6 +95,51 @@ TEST_P(NestedKeysTest, ListsAndObjectsEqualAsJsonAreOneGroupAndOneDistinctValue)
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, NestedKeysTest, ::testing::Values("dag", "channel", "async"));
+
+constexpr const char* kPeople =
+    "id,region,name,amount\n1,east,bob,5\n2,West,Ann,7\n3,east,ann,5\n"
+    "4,west,Bob,9\n5,east,Cy,7\n6,West,al,7\n7,east,bo,3\n8,west,ANN,\n";
+
+class LimitByTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LimitByTest, HeadPerGroupAndTopNPerGroupAfterASort) {
+    // `mlr head -n 2 -g region` and `mlr top -n 2 -f amount -g region -a`: limit.apply had no
+    // groups, only the first N of the whole input.
+    test::TempDir dir;
+    const std::string global = "executor = \"" + GetParam() + "\"\nbatch_size = 3\n";
+    auto r = through(dir, "in.csv", kPeople, "limit.apply", "count = 2\nby = [\"region\"]", global);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.jsonl")),
+              "{\"id\":1,\"region\":\"east\",\"name\":\"bob\",\"amount\":5}\n"
+              "{\"id\":2,\"region\":\"West\",\"name\":\"Ann\",\"amount\":7}\n"
+              "{\"id\":3,\"region\":\"east\",\"name\":\"ann\",\"amount\":5}\n"
+              "{\"id\":4,\"region\":\"west\",\"name\":\"Bob\",\"amount\":9}\n"
+              "{\"id\":6,\"region\":\"West\",\"name\":\"al\",\"amount\":7}\n"
+              "{\"id\":8,\"region\":\"west\",\"name\":\"ANN\",\"amount\":null}\n");
+    const std::string in = dir.write("in.csv", kPeople);
+    const std::string file = dir.write(
+        "top.toml",
+        "[global]\n" + global + stage_toml("in", "csv.read", "", "path = \"" + in + "\"") +
+            stage_toml("s", "sort.apply", "\"in\"", "by = \"amount\"\ndescending = true") +
+            stage_toml("top", "limit.apply", "\"s\"",
+                       "count = 1\noffset = 1\nby = \"lower(region)\"") +
+            stage_toml("out", "csv.write", "\"top\"", "path = \"" + dir.file("top.csv") + "\""));
+    r = run_conveyor({"run", file, "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // The second largest amount of each region, regions folded to lower case.
+    EXPECT_EQ(test::read_file(dir.file("top.csv")),
+              "id,region,name,amount\n2,West,Ann,7\n1,east,bob,5\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(Executors, LimitByTest, ::testing::Values("dag", "channel", "async"));
+
+TEST(LimitByRun, AGroupFieldNotInTheCsvHeaderIsAnErrorBeforeAnyRow) {
+    test::TempDir dir;
+    auto r = through(dir, "in.csv", kPeople, "limit.apply", "count = 2\nby = [\"regoin\"]");
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("by: "));
+    EXPECT_THAT(r.err, HasSubstr("(did you mean 'region'?)"));
+}
 
 } // namespace
 } // namespace conveyor
