@@ -433,11 +433,14 @@ private:
     SortOrder order_;
 };
 
+/// collation's choices: Collation's, and nocase (SortOrder::fold_case).
+enum class SortCollation : std::uint8_t { Binary, Natural, NoCase };
+
 struct SortOptions {
     std::vector<std::string> by; ///< required
     OptionValue descending = OptionValue(false);
     bool nulls_last = true;
-    Collation collation = Collation::Binary;
+    SortCollation collation = SortCollation::Binary;
 };
 
 const OptionTable<SortOptions>& sort_options() {
@@ -455,16 +458,22 @@ const OptionTable<SortOptions>& sort_options() {
                  {.description = "Nulls and missing fields after every value (whatever the "
                                  "direction); false puts them first."})
             .add_choice("collation", &SortOptions::collation,
-                        {{"binary", Collation::Binary}, {"natural", Collation::Natural}},
-                        {.description = "How strings compare: binary (by bytes) or natural "
-                                        "(runs of digits by value: file2 before file10)."});
+                        {{"binary", SortCollation::Binary},
+                         {"natural", SortCollation::Natural},
+                         {"nocase", SortCollation::NoCase}},
+                        {.description = "How strings compare: binary (by bytes), natural "
+                                        "(runs of digits by value: file2 before file10) or "
+                                        "nocase (by bytes with A-Z as a-z: Bob beside bob, "
+                                        "as mlr sort -c)."});
     return table;
 }
 
 std::unique_ptr<Stage> build_sort(BuildContext& ctx, const SortOptions& o) {
     SortOrder order;
     order.nulls_last = o.nulls_last;
-    order.collation = o.collation;
+    order.collation =
+        o.collation == SortCollation::Natural ? Collation::Natural : Collation::Binary;
+    order.fold_case = o.collation == SortCollation::NoCase;
     if (o.by.empty()) {
         ctx.error("by", "'by' names no field: give the key, e.g. by = \"amount\"");
         return nullptr;
@@ -523,7 +532,8 @@ FunctionDescriptor sort_apply() {
     fn.description =
         "A stable sort (records with equal keys keep their input order) by the fields in `by`, "
         "each ascending or descending. Numbers compare as numbers whatever their type, strings "
-        "by bytes (or naturally, collation = \"natural\"), nulls and missing fields last (or "
+        "by bytes (or naturally, collation = \"natural\", or case-folded, \"nocase\"), nulls and "
+        "missing fields last (or "
         "first); values of different kinds are ordered numbers, strings, booleans, lists, "
         "objects. It holds its input up to its share of [global] memory_limit; beyond that it "
         "sorts what it holds, writes it compressed to state_dir/spill, and merges those runs "

@@ -1,9 +1,27 @@
 #include "sort_order.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 
 namespace conveyor::plugins::sort {
+
+namespace {
+
+unsigned fold(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 'A' && u <= 'Z' ? u + 32u : u;
+}
+
+/// By bytes with ASCII capitals as small letters: "apple" < "Banana" < "cherry".
+int compare_folded(std::string_view a, std::string_view b) {
+    const std::size_t n = std::min(a.size(), b.size());
+    for (std::size_t i = 0; i < n; ++i)
+        if (fold(a[i]) != fold(b[i])) return fold(a[i]) < fold(b[i]) ? -1 : 1;
+    return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
+}
+
+} // namespace
 
 int SortOrder::compare(const Value* a, const Value* b) const {
     for (std::size_t k = 0; k < keys.size(); ++k) {
@@ -13,7 +31,9 @@ int SortOrder::compare(const Value* a, const Value* b) const {
             if (na && nb) continue;
             return na == nulls_last ? 1 : -1;
         }
-        int c = compare_values(a[k], b[k], collation);
+        int c = fold_case && a[k].is_string() && b[k].is_string()
+                    ? compare_folded(a[k].as_string(), b[k].as_string())
+                    : compare_values(a[k], b[k], collation);
         if (c == 0) continue;
         return keys[k].descending ? -c : c;
     }
@@ -50,7 +70,9 @@ SortOrder::Prefix SortOrder::prefix(const Value& v) const {
         if (collation == Collation::Binary) {
             const std::string_view s = v.as_string();
             for (std::size_t i = 0; i < 8; ++i)
-                p.bits = (p.bits << 8) | (i < s.size() ? static_cast<unsigned char>(s[i]) : 0u);
+                p.bits = (p.bits << 8) |
+                         (i < s.size() ? (fold_case ? fold(s[i]) : static_cast<unsigned char>(s[i]))
+                                       : 0u);
         }
     } else if (v.kind() == Kind::Bool) {
         rank = 2;

@@ -1,7 +1,7 @@
 #pragma once
 
 // The order sort.apply puts records in: keys (field paths), each ascending or descending,
-// nulls first or last, strings by bytes or "naturally" (file2 before file10).
+// nulls first or last, strings by bytes, "naturally" (file2 before file10) or case-folded.
 
 #include "conveyor/core/value.hpp"
 #include "conveyor/expr/field_path.hpp"
@@ -24,6 +24,9 @@ struct SortOrder {
     /// Nulls (and missing fields) after every value, whatever the direction; else before.
     bool nulls_last = true;
     Collation collation = Collation::Binary;
+    /// Strings by bytes with A-Z taken as a-z (collation = "nocase", `mlr sort -c`): "Bob"
+    /// and "bob" are equal, so they keep their input order.
+    bool fold_case = false;
 
     /// <0, 0, >0 as the record with key values `a` goes before, with, or after the one with
     /// `b` (each keys.size() long). Numbers compare as numbers (1 < 2.5 < 10), strings by

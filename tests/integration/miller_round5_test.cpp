@@ -141,5 +141,31 @@ TEST(LimitByRun, AGroupFieldNotInTheCsvHeaderIsAnErrorBeforeAnyRow) {
     EXPECT_THAT(r.err, HasSubstr("(did you mean 'region'?)"));
 }
 
+/// The one-digit ids of the records in out.jsonl of `dir`, in order.
+std::string ids_in(const test::TempDir& dir) {
+    const std::string out = test::read_file(dir.file("out.jsonl"));
+    std::string ids;
+    for (std::size_t at = out.find("{\"id\":"); at != std::string::npos;
+         at = out.find("{\"id\":", at + 1))
+        ids += out[at + 6];
+    return ids;
+}
+
+TEST(SortNoCase, CaseFoldedAscendingAndDescendingAsMillerSortC) {
+    // `mlr sort -c name` / `sort -cr name`: collation knew only binary and natural, which put
+    // every capital before every small letter (ANN, Ann, Bob, Cy, al, ann, ...).
+    for (const std::string spill : {"", "memory_limit = \"1KiB\"\n"}) {
+        test::TempDir dir;
+        auto r = through(dir, "in.csv", kPeople, "sort.apply",
+                         "by = \"name\"\ncollation = \"nocase\"", spill);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_EQ(ids_in(dir), "62387145") << spill; // al Ann ann ANN bo bob Bob Cy
+        r = through(dir, "in.csv", kPeople, "sort.apply",
+                    "by = \"name\"\ncollation = \"nocase\"\ndescending = true", spill);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_EQ(ids_in(dir), "51472386") << spill; // Cy bob Bob bo Ann ann ANN al
+    }
+}
+
 } // namespace
 } // namespace conveyor
