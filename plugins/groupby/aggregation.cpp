@@ -15,18 +15,21 @@ namespace conveyor::plugins::groupby {
 
 namespace {
 
-constexpr std::array<std::string_view, 14> kNames = {
-    "count",  "count_distinct", "sum", "avg", "mean",  "min",  "max",
-    "median", "percentile",     "std", "var", "first", "last", "collect"};
+constexpr std::array<std::string_view, 16> kNames = {
+    "count", "count_distinct", "sum",        "avg",     "mean", "min",
+    "max",   "median",         "percentile", "std",     "var",  "first",
+    "last",  "collect",        "mode",       "antimode"};
 
-constexpr std::array<Op, 14> kOps = {
-    Op::Count,  Op::CountDistinct, Op::Sum, Op::Avg, Op::Avg,   Op::Min,  Op::Max,
-    Op::Median, Op::Percentile,    Op::Std, Op::Var, Op::First, Op::Last, Op::Collect};
+constexpr std::array<Op, 16> kOps = {Op::Count,      Op::CountDistinct, Op::Sum,  Op::Avg,
+                                     Op::Avg,        Op::Min,           Op::Max,  Op::Median,
+                                     Op::Percentile, Op::Std,           Op::Var,  Op::First,
+                                     Op::Last,       Op::Collect,       Op::Mode, Op::Antimode};
 
 } // namespace
 
 bool has_extra(Op op) noexcept {
-    return op == Op::Median || op == Op::Percentile || op == Op::CountDistinct || op == Op::Collect;
+    return op == Op::Median || op == Op::Percentile || op == Op::CountDistinct ||
+           op == Op::Collect || op == Op::Mode || op == Op::Antimode;
 }
 
 namespace {
@@ -44,6 +47,19 @@ double quantile(std::vector<double>& xs, double p) {
 /// A double that is a whole number within range as an integer value, else a real.
 Value number(double d) {
     return Value::real(d);
+}
+
+/// mode: the value seen most often, antimode: least often; of equals the first seen (as
+/// Miller's stats1). Null when there was none.
+Value most_or_least(const AggState& s, bool most) {
+    if (!s.extra || s.extra->items.empty()) return Value::null();
+    std::vector<std::int64_t> counts(s.extra->items.size());
+    for (const auto& [key, entry] : s.extra->tally)
+        counts[entry.second] = entry.first;
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < counts.size(); ++i)
+        if (most ? counts[i] > counts[best] : counts[i] < counts[best]) best = i;
+    return s.extra->items[best];
 }
 
 } // namespace
@@ -78,7 +94,8 @@ std::span<const std::string_view> op_names() noexcept {
 std::size_t AggState::extra_bytes_hint() const noexcept {
     if (!extra) return 0;
     return sizeof(AggExtra) + extra->numbers.size() * sizeof(double) +
-           extra->items.size() * sizeof(Value) + extra->seen.size() * 64; // node, hash, key
+           extra->items.size() * sizeof(Value) +
+           (extra->seen.size() + extra->tally.size()) * 64; // node, hash, key
 }
 
 std::optional<double> as_number(const Value& v) {
@@ -192,6 +209,16 @@ void fold(const Aggregation& a, AggState& s, const Input& in, Arena& arena) {
         if (!s.extra) s.extra = std::make_unique<AggExtra>();
         s.extra->items.push_back(copy_into(arena, v));
         break;
+    case Op::Mode:
+    case Op::Antimode: {
+        if (!s.extra) s.extra = std::make_unique<AggExtra>();
+        std::string key;
+        encode_key(key, v);
+        auto [it, fresh] = s.extra->tally.try_emplace(std::move(key), 0, s.extra->items.size());
+        if (fresh) s.extra->items.push_back(copy_into(arena, v));
+        ++it->second.first;
+        break;
+    }
     default:
         break;
     }
@@ -224,6 +251,9 @@ Value result(const Aggregation& a, AggState& s, Arena& arena) {
         const double var = s.carry / static_cast<double>(s.count - 1);
         return number(a.op == Op::Var ? var : std::sqrt(var));
     }
+    case Op::Mode:
+    case Op::Antimode:
+        return most_or_least(s, a.op == Op::Mode);
     case Op::Collect: {
         const std::size_t n = s.extra ? s.extra->items.size() : 0;
         Value* items = arena.allocate_array<Value>(n);

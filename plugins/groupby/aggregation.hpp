@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -31,7 +32,9 @@ enum class Op : std::uint8_t {
     Var,
     First,
     Last,
-    Collect
+    Collect,
+    Mode,
+    Antimode
 };
 
 /// The operation called `name` (`mean` is avg), or nullopt.
@@ -68,6 +71,9 @@ struct AggExtra {
     std::vector<double> numbers;          ///< median, percentile
     std::vector<Value> items;             ///< collect
     std::unordered_set<std::string> seen; ///< count_distinct (encoded values)
+    /// mode, antimode: per encoded value, its count and its place in `items` (the value as
+    /// first seen).
+    std::unordered_map<std::string, std::pair<std::int64_t, std::size_t>> tally;
 };
 
 /// One aggregation's state in one group (48 bytes: a group-by of millions of keys holds one

@@ -444,7 +444,9 @@ const OptionTable<GroupByOptions>& groupby_options() {
                                  "without it, records), count_distinct, sum, avg (mean), min, "
                                  "max, median, percentile (with p = 0.9; or p90, p99.9 as "
                                  "Miller writes them), std, var (sample), first, last, "
-                                 "collect (a list); Miller's stddev, variance and "
+                                 "collect (a list), mode and antimode (the value seen most, "
+                                 "least often; of equals the first); Miller's stddev, "
+                                 "variance and "
                                  "distinct_count are accepted. output_column defaults to "
                                  "<column>_<operation> (amount_p90).",
                   .required = true,
@@ -527,8 +529,9 @@ const OptionTable<ReduceOptions>& reduce_options() {
                                  "it counts records.",
                   .example = "\"amount\""})
             .add("operation", &ReduceOptions::operation,
-                 {.description = "count, count_distinct, sum, avg (mean), min, max, median, "
-                                 "percentile (with p), std, var, first, last or collect.",
+                 {.description =
+                      "count, count_distinct, sum, avg (mean), min, max, median, "
+                      "percentile (with p), std, var, first, last, collect, mode or antimode.",
                   .example = "\"sum\""})
             .add("output_column", &ReduceOptions::output_column,
                  {.description = "The result's field name (default <column>_<operation>)."})

@@ -167,5 +167,23 @@ TEST(SortNoCase, CaseFoldedAscendingAndDescendingAsMillerSortC) {
     }
 }
 
+TEST(GroupByMode, ModeAndAntimodeAsMillerStatsOne) {
+    // `mlr stats1 -a mode,antimode -f amount,name -g region`: both were unknown operations.
+    test::TempDir dir;
+    auto r = through(dir, "in.csv", kPeople, "groupby.apply",
+                     "by = \"region\"\naggregations = [{ column = \"amount\", operation = \"mode\" "
+                     "}, { column = \"amount\", operation = \"antimode\" }, { column = \"name\", "
+                     "operation = \"mode\" }, { column = \"name\", operation = \"antimode\" }]");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // west's amounts are 9 and null: nulls are skipped, as by every aggregation.
+    EXPECT_EQ(test::read_file(dir.file("out.jsonl")),
+              "{\"region\":\"east\",\"amount_mode\":5,\"amount_antimode\":7,"
+              "\"name_mode\":\"bob\",\"name_antimode\":\"bob\"}\n"
+              "{\"region\":\"West\",\"amount_mode\":7,\"amount_antimode\":7,"
+              "\"name_mode\":\"Ann\",\"name_antimode\":\"Ann\"}\n"
+              "{\"region\":\"west\",\"amount_mode\":9,\"amount_antimode\":9,"
+              "\"name_mode\":\"Bob\",\"name_antimode\":\"Bob\"}\n");
+}
+
 } // namespace
 } // namespace conveyor
