@@ -5,6 +5,7 @@
 #include "conveyor/registry/registry.hpp"
 
 #include <algorithm>
+#include <re2/re2.h>
 #include <set>
 
 namespace conveyor::plugins::select {
@@ -58,6 +59,20 @@ std::vector<std::string> kept_names(const std::vector<std::string>& columns, con
     return names;
 }
 
+/// The fields of `in` whose name `pattern` matches (anywhere, unless anchored), or with
+/// `exclude` those it does not, in input order, with their input columns into `sources` (may
+/// be null): Miller's `cut -r -f` and `cut -x -r -f`.
+std::vector<std::string> matching_names(const RE2& pattern, bool exclude, const Schema& in,
+                                        std::vector<std::size_t>* sources) {
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (RE2::PartialMatch(in.name(i), pattern) == exclude) continue;
+        names.push_back(in.name(i));
+        if (sources) sources->push_back(i);
+    }
+    return names;
+}
+
 /// `name` as a path (`user.address.city`, `tags[0]`), or nullopt when it is a plain name or
 /// not a path at all ("first name" stays a literal name).
 std::optional<expr::FieldPath> path_of(const std::string& name) {
@@ -71,8 +86,9 @@ class SelectOperator final : public Operator {
 public:
     SelectOperator(const std::vector<std::string>& columns,
                    const std::vector<std::optional<expr::FieldPath>>& paths, bool exclude,
-                   SchemaRef fixed_out)
-        : columns_(columns), paths_(paths), exclude_(exclude), fixed_out_(std::move(fixed_out)) {}
+                   const RE2* pattern, SchemaRef fixed_out)
+        : columns_(columns), paths_(paths), exclude_(exclude), pattern_(pattern),
+          fixed_out_(std::move(fixed_out)) {}
 
     Status push(std::size_t, Batch&& batch, Emitter& out) override {
         Mapping& m = mappings_.get(batch.schema_ref(), [&](const Schema& in) { return map(in); });
@@ -100,7 +116,9 @@ private:
     Mapping map(const Schema& in) const {
         Mapping m;
         std::vector<std::string> names;
-        if (exclude_) {
+        if (pattern_) {
+            names = matching_names(*pattern_, exclude_, in, &m.source);
+        } else if (exclude_) {
             for (std::size_t i = 0; i < in.size(); ++i) {
                 if (std::find(columns_.begin(), columns_.end(), in.name(i)) != columns_.end())
                     continue;
@@ -130,6 +148,7 @@ private:
     const std::vector<std::string>& columns_;
     const std::vector<std::optional<expr::FieldPath>>& paths_;
     bool exclude_;
+    const RE2* pattern_; ///< pattern or exclude_pattern (the stage's); null with a list
     SchemaRef fixed_out_;
     PerSchema<Mapping> mappings_;
     std::vector<Value> values_;
@@ -137,8 +156,8 @@ private:
 
 class SelectStage final : public Stage {
 public:
-    SelectStage(std::vector<std::string> columns, bool exclude)
-        : columns_(std::move(columns)), exclude_(exclude) {
+    SelectStage(std::vector<std::string> columns, bool exclude, std::shared_ptr<const RE2> pattern)
+        : columns_(std::move(columns)), exclude_(exclude), pattern_(std::move(pattern)) {
         for (const std::string& c : columns_)
             paths_.push_back(exclude_ ? std::nullopt : path_of(c));
     }
@@ -159,7 +178,9 @@ public:
         SchemaRef out;
         if (in) {
             std::vector<std::string> names;
-            if (exclude_) {
+            if (pattern_) {
+                names = matching_names(*pattern_, exclude_, *in, nullptr);
+            } else if (exclude_) {
                 for (const std::string& n : in->names())
                     if (std::find(columns_.begin(), columns_.end(), n) == columns_.end())
                         names.push_back(n);
@@ -167,11 +188,12 @@ public:
                 names = kept_names(columns_, *in, nullptr);
             }
             out = make_schema(std::move(names));
-        } else if (!exclude_ &&
+        } else if (!exclude_ && !pattern_ &&
                    std::find(columns_.begin(), columns_.end(), kOthers) == columns_.end()) {
             out = make_schema(columns_);
         }
-        OpenedStage opened(std::make_unique<SelectOperator>(columns_, paths_, exclude_, out), out);
+        OpenedStage opened(
+            std::make_unique<SelectOperator>(columns_, paths_, exclude_, pattern_.get(), out), out);
         opened.fixed_schema = fixed;
         opened.checkpoints = true; // stateless
         return opened;
@@ -181,12 +203,15 @@ private:
     std::vector<std::string> columns_;
     std::vector<std::optional<expr::FieldPath>> paths_; ///< per column: its path, if one
     bool exclude_;
+    std::shared_ptr<const RE2> pattern_;
 };
 
 /// select.apply's options: the fields to keep, or the fields to drop.
 struct SelectOptions {
     std::optional<std::vector<std::string>> columns;
     std::optional<std::vector<std::string>> exclude;
+    std::optional<std::string> pattern;
+    std::optional<std::string> exclude_pattern;
 };
 
 const OptionTable<SelectOptions>& select_options() {
@@ -197,21 +222,51 @@ const OptionTable<SelectOptions>& select_options() {
                                  "stands for every field not listed, in input order: [\"id\", "
                                  "\"*\"] moves id first, [\"*\", \"id\"] last (Miller's reorder)."})
             .add("exclude", &SelectOptions::exclude,
-                 {.description = "Fields to drop (instead of columns)"});
+                 {.description = "Fields to drop (instead of columns)"})
+            .add("pattern", &SelectOptions::pattern,
+                 {.description = "Instead of columns: keep the fields whose name this regular "
+                                 "expression (RE2) matches, anywhere unless anchored, in input "
+                                 "order (Miller's cut -r -f).",
+                  .example = "\"^amount_\""})
+            .add("exclude_pattern", &SelectOptions::exclude_pattern,
+                 {.description = "Instead of exclude: drop the fields whose name this regular "
+                                 "expression (RE2) matches (Miller's cut -x -r -f).",
+                  .example = "\"(?i)^tmp\""});
     return table;
 }
 
+/// The regular expression of `pattern` or `exclude_pattern`; null after reporting it invalid.
+std::shared_ptr<const RE2> compile_pattern(BuildContext& ctx, const char* key,
+                                           const std::string& text) {
+    auto re = std::make_shared<RE2>(text, RE2::Quiet);
+    if (re->ok()) return re;
+    ctx.error(key, "invalid regular expression: " + re->error());
+    return nullptr;
+}
+
 std::unique_ptr<Stage> build_select(BuildContext& ctx, const SelectOptions& o) {
-    const bool has_columns = o.columns.has_value();
-    const bool has_exclude = o.exclude.has_value();
-    if (has_columns == has_exclude) {
-        ctx.error(has_columns ? "exclude" : "columns",
-                  has_columns ? "give either 'columns' (fields to keep) or 'exclude' (fields "
-                                "to drop), not both"
-                              : "missing 'columns' (fields to keep) or 'exclude' (fields to "
-                                "drop)");
+    std::vector<const char*> given;
+    if (o.columns) given.push_back("columns");
+    if (o.exclude) given.push_back("exclude");
+    if (o.pattern) given.push_back("pattern");
+    if (o.exclude_pattern) given.push_back("exclude_pattern");
+    if (given.size() != 1) {
+        ctx.error(given.empty() ? "columns" : given[1],
+                  given.empty() ? "missing 'columns' (fields to keep) or 'exclude' (fields to "
+                                  "drop), or 'pattern' / 'exclude_pattern' (a regular expression "
+                                  "on names)"
+                                : "give one of 'columns' (fields to keep), 'exclude' (fields to "
+                                  "drop), 'pattern' or 'exclude_pattern', not several");
         return nullptr;
     }
+    if (o.pattern || o.exclude_pattern) {
+        const char* key = o.pattern ? "pattern" : "exclude_pattern";
+        auto re = compile_pattern(ctx, key, o.pattern ? *o.pattern : *o.exclude_pattern);
+        if (!re) return nullptr;
+        return std::make_unique<SelectStage>(std::vector<std::string>{}, !o.pattern, std::move(re));
+    }
+    const bool has_columns = o.columns.has_value();
+    const bool has_exclude = o.exclude.has_value();
     const char* key = has_columns ? "columns" : "exclude";
     std::vector<std::string> list = has_columns ? *o.columns : *o.exclude;
     std::set<std::string> seen;
@@ -230,7 +285,7 @@ std::unique_ptr<Stage> build_select(BuildContext& ctx, const SelectOptions& o) {
         ctx.error(key, "'columns' is empty: nothing would be kept");
         return nullptr;
     }
-    return std::make_unique<SelectStage>(std::move(list), has_exclude);
+    return std::make_unique<SelectStage>(std::move(list), has_exclude, nullptr);
 }
 
 FunctionDescriptor select_apply() {
@@ -243,9 +298,9 @@ FunctionDescriptor select_apply() {
         "With `columns`, every record keeps exactly those fields, in that order (a field a "
         "record lacks stays absent). With `exclude`, the listed fields are dropped and the "
         "rest keep their order. \"*\" in `columns` is every field the list does not name, in "
-        "input order (reorder: [\"id\", \"*\"]). Against a CSV input, unknown column names are "
-        "reported "
-        "before any data is read.";
+        "input order (reorder: [\"id\", \"*\"]). `pattern` keeps, `exclude_pattern` drops, the "
+        "fields whose name a regular expression matches (Miller's cut -r). Against a CSV "
+        "input, unknown column names are reported before any data is read.";
     fn.options = select_options().specs();
     fn.factory = bind_options(select_options(), build_select);
     return fn;

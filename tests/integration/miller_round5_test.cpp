@@ -185,5 +185,24 @@ TEST(GroupByMode, ModeAndAntimodeAsMillerStatsOne) {
               "\"name_mode\":\"Bob\",\"name_antimode\":\"Bob\"}\n");
 }
 
+TEST(SelectPattern, KeepOrDropFieldsByARegularExpressionAsMillerCutR) {
+    // `mlr cut -r -f '^(id|n)'` and `mlr cut -x -r -f '"A"i'`: select.apply needed every name.
+    test::TempDir dir;
+    auto r = through(dir, "in.csv", "id,region,name,amount\n1,east,bob,5\n", "select.apply",
+                     "pattern = \"^(id|n)\"");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.jsonl")), "{\"id\":1,\"name\":\"bob\"}\n");
+    r = through(dir, "in.jsonl", "{\"id\":1,\"Amount\":2,\"nAme\":3,\"x\":{\"a\":1}}\n",
+                "select.apply", "exclude_pattern = \"(?i)a\"");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.jsonl")), "{\"id\":1,\"x\":{\"a\":1}}\n");
+    r = through(dir, "in.csv", "id\n1\n", "select.apply", "pattern = \"(\"");
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("stage 'step': invalid regular expression: missing ): ("));
+    r = through(dir, "in.csv", "id\n1\n", "select.apply", "pattern = \"i\"\ncolumns = [\"id\"]");
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("give one of 'columns'"));
+}
+
 } // namespace
 } // namespace conveyor
