@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace conveyor::expr {
 
@@ -83,6 +84,94 @@ Value fn_min(EvalContext& ctx, const Node& call, std::span<const Value> args) {
 }
 Value fn_max(EvalContext& ctx, const Node& call, std::span<const Value> args) {
     return extreme(ctx, call, args, true);
+}
+
+/// A printf-style number format: the text around its one conversion (with %% as %), and the
+/// conversion for snprintf (`%08.3f`; length modifiers such as l in `%lf` dropped, `ll` put in
+/// for integers).
+struct NumberFormat {
+    std::string before;
+    std::string spec;
+    std::string after;
+    bool integer = false; ///< d i o x X: the number truncated to an integer
+};
+
+std::optional<NumberFormat> parse_number_format(std::string_view f, std::string& why) {
+    NumberFormat out;
+    std::string* text = &out.before;
+    for (std::size_t i = 0; i < f.size(); ++i) {
+        if (f[i] != '%') {
+            *text += f[i];
+            continue;
+        }
+        if (i + 1 < f.size() && f[i + 1] == '%') {
+            *text += '%';
+            ++i;
+            continue;
+        }
+        if (!out.spec.empty()) {
+            why = "'" + std::string(f) + "' has more than one conversion (write %% for a %)";
+            return std::nullopt;
+        }
+        const std::size_t start = i++;
+        std::string spec = "%";
+        while (i < f.size() && std::string_view("-+ 0#").find(f[i]) != std::string_view::npos)
+            spec += f[i++];
+        for (int part = 0; part < 2; ++part) { // width, then .precision
+            if (part == 1) {
+                if (i >= f.size() || f[i] != '.') break;
+                spec += f[i++];
+            }
+            std::size_t digits = 0;
+            for (; i < f.size() && f[i] >= '0' && f[i] <= '9'; ++i, ++digits)
+                spec += f[i];
+            if (digits > 3) {
+                why = "'" + std::string(f) + "': a width or precision of more than 999";
+                return std::nullopt;
+            }
+        }
+        while (i < f.size() && (f[i] == 'l' || f[i] == 'h'))
+            ++i;
+        const char conv = i < f.size() ? f[i] : '\0';
+        if (std::string_view("dioxXeEfFgG").find(conv) == std::string_view::npos || !conv) {
+            why = "'" + std::string(f) + "': the conversion at position " +
+                  std::to_string(start + 1) + " is not one of d i o x X f F e E g G";
+            return std::nullopt;
+        }
+        out.integer = std::string_view("dioxX").find(conv) != std::string_view::npos;
+        out.spec = spec + (out.integer ? "ll" : "") + conv;
+        text = &out.after;
+    }
+    if (out.spec.empty()) {
+        why = "'" + std::string(f) + "' has no conversion such as %.2f or %d";
+        return std::nullopt;
+    }
+    return out;
+}
+
+Value fn_format_number(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+    if (args[0].is_null()) return Value::null();
+    auto n = number_arg(ctx, call, args, 0);
+    auto f = n ? text_arg(ctx, call, args, 1) : std::nullopt;
+    if (!f) return {};
+    std::string why;
+    const std::optional<NumberFormat> format = parse_number_format(*f, why);
+    if (!format) return ctx.fail(call, "format_number(): " + why);
+    char buf[1400]; // a width and a precision of 999 at most, and a double's 309 digits
+    int len = 0;
+    if (format->integer) {
+        if (!n->is_int && !(std::fabs(n->d) < 9.2e18))
+            return ctx.fail(call, "format_number(): " + describe(args[0]) +
+                                      " is out of range for an integer conversion");
+        const long long i = n->is_int ? n->i : static_cast<long long>(std::trunc(n->d));
+        len = std::snprintf(buf, sizeof buf, format->spec.c_str(), i);
+    } else {
+        len = std::snprintf(buf, sizeof buf, format->spec.c_str(), n->as_double());
+    }
+    if (len < 0 || static_cast<std::size_t>(len) >= sizeof buf)
+        return ctx.fail(call, "format_number(): the result is too long");
+    return ctx.string(format->before + std::string(buf, static_cast<std::size_t>(len)) +
+                      format->after);
 }
 
 // ---- casts and tests --------------------------------------------------------------------
@@ -177,6 +266,15 @@ std::span<const Function> number_functions() noexcept {
          Type::Any,
          -1,
          fn_max},
+        {{"format_number", "format_number(x, format)",
+          "a number as text, printf style with one conversion (Miller's fmtnum): '%.2f' (17 "
+          "becomes 17.00), '%08.3f', '%d' (decimals truncated), '%x', '%.3e', text around it "
+          "kept, %% for a %"},
+         2,
+         2,
+         Type::String,
+         -1,
+         fn_format_number},
         {{"int", "int(x)",
           "an integer (text is parsed, decimals truncated); a failure is a record error"},
          1,

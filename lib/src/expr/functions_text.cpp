@@ -167,6 +167,29 @@ Value fn_regex_replace(EvalContext& ctx, const Node& call, std::span<const Value
     return ctx.string(out);
 }
 
+Value fn_regex_replace_first(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+    if (any_null(args)) return Value::null();
+    auto s = text_arg(ctx, call, args, 0);
+    auto to = s ? text_arg(ctx, call, args, 2) : std::nullopt;
+    if (!to) return {};
+    const re2::RE2* re = ctx.regex(call, args[1]);
+    if (!re) return {};
+    std::string out(*s);
+    RE2::Replace(&out, *re, re2::StringPiece(to->data(), to->size()));
+    return ctx.string(out);
+}
+
+Value fn_capitalize(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+    if (args[0].is_null()) return Value::null();
+    auto t = text_arg(ctx, call, args, 0);
+    if (!t) return {};
+    if (t->empty()) return Value::string(*t);
+    std::size_t first = 1; // the first character's bytes
+    while (first < t->size() && is_continuation((*t)[first]))
+        ++first;
+    return ctx.string(change_case(t->substr(0, first), true) + std::string(t->substr(first)));
+}
+
 Value fn_regex_extract(EvalContext& ctx, const Node& call, std::span<const Value> args) {
     if (args[0].is_null() || args[1].is_null()) return Value::null();
     auto s = text_arg(ctx, call, args, 0);
@@ -323,6 +346,12 @@ std::span<const Function> text_functions() noexcept {
     static const Function kTable[] = {
         {{"lower", "lower(s)", "lower-case text"}, 1, 1, Type::String, -1, fn_lower},
         {{"upper", "upper(s)", "upper-case text"}, 1, 1, Type::String, -1, fn_upper},
+        {{"capitalize", "capitalize(s)", "text with its first character upper-cased"},
+         1,
+         1,
+         Type::String,
+         -1,
+         fn_capitalize},
         {{"trim", "trim(s)", "text without leading and trailing white space"},
          1,
          1,
@@ -355,6 +384,13 @@ std::span<const Function> text_functions() noexcept {
          Type::String,
          1,
          fn_regex_replace},
+        {{"regex_replace_first", "regex_replace_first(s, pattern, replacement)",
+          "the first match replaced (Miller's sub; regex_replace is its gsub)"},
+         3,
+         3,
+         Type::String,
+         1,
+         fn_regex_replace_first},
         {{"regex_extract", "regex_extract(s, pattern, group = 0)",
           "the first match (or one of its groups); null when none"},
          2,
