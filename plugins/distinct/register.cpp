@@ -48,14 +48,20 @@ public:
         const std::size_t rows = batch.rows();
         keep_.assign(rows, 0);
         std::size_t kept = 0;
+        std::size_t failed = 0;  // counted as failed by errors_, not as filtered
+        std::size_t spilled = 0; // decided (and counted) when their partition is
         for (std::size_t r = 0; r < rows; ++r) {
             const std::int64_t seq = seq_++;
             Result<bool> ok = key_of(batch.schema(), batch.row(r), batch.arena());
             if (!ok) return std::move(ok).error();
-            if (!*ok) continue; // a record error, handled
+            if (!*ok) { // a record error, handled
+                ++failed;
+                continue;
+            }
             if (parts_) {
                 if (spec_.keep == Keep::First && seen_.find(key_)) continue;
                 CONVEYOR_TRY(spill_row(seq, batch.schema(), batch.row(r)));
+                ++spilled;
                 continue;
             }
             const auto [slot, inserted] = seen_.insert(key_);
@@ -73,7 +79,8 @@ public:
         }
         if (spec_.keep == Keep::First) {
             if (metrics_)
-                metrics_->records_filtered.fetch_add(rows - kept, std::memory_order_relaxed);
+                metrics_->records_filtered.fetch_add(rows - kept - failed - spilled,
+                                                     std::memory_order_relaxed);
             if (kept != rows) batch.retain_rows(keep_);
             if (kept) out.emit(std::move(batch));
         } else if (!parts_) {
@@ -107,15 +114,17 @@ public:
             ++next_held_;
             reader_.bind(b.schema_ref());
             std::size_t kept = 0;
+            std::size_t keyed = 0; // the others failed, counted by errors_
             for (std::size_t r = 0; r < b.rows(); ++r) {
                 if (!keep[r]) continue;
+                ++keyed;
                 Result<bool> ok = key_of(b.schema(), b.row(r), b.arena(), false);
                 if (!ok) return std::move(ok).error();
                 keep[r] = last_[*seen_.find(key_)] == first + static_cast<std::int64_t>(r) ? 1 : 0;
                 kept += keep[r];
             }
             if (metrics_)
-                metrics_->records_filtered.fetch_add(b.rows() - kept, std::memory_order_relaxed);
+                metrics_->records_filtered.fetch_add(keyed - kept, std::memory_order_relaxed);
             if (kept == 0) continue;
             if (kept != b.rows()) b.retain_rows(keep);
             out.emit(std::move(b));

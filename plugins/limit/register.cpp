@@ -70,11 +70,13 @@ public:
         const std::size_t rows = batch.rows();
         keep_.assign(rows, 0);
         std::size_t kept = 0;
+        std::size_t failed = 0; // counted by errors_, not as filtered
         for (std::size_t r = 0; r < rows; ++r) {
             if (!reader_.read(batch.row(r), batch.arena(), values_.data())) {
                 Error e(ErrorKind::Data, reader_.error());
                 if (!errors_) return std::move(e).in_stage(stage_);
                 CONVEYOR_TRY(errors_->record_failed(batch.schema(), batch.row(r), std::move(e)));
+                ++failed;
                 continue;
             }
             key_.clear();
@@ -86,7 +88,8 @@ public:
                 ++kept;
             }
         }
-        if (metrics_) metrics_->records_filtered.fetch_add(rows - kept, std::memory_order_relaxed);
+        if (metrics_)
+            metrics_->records_filtered.fetch_add(rows - kept - failed, std::memory_order_relaxed);
         if (kept == 0) return {};
         if (kept != rows) batch.retain_rows(keep_);
         out.emit(std::move(batch));

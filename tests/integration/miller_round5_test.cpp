@@ -204,5 +204,48 @@ TEST(SelectPattern, KeepOrDropFieldsByARegularExpressionAsMillerCutR) {
     EXPECT_THAT(r.err, HasSubstr("give one of 'columns'"));
 }
 
+/// The `records` counts of stage `step` in the --stats-json document `stats`.
+std::string step_records(const std::string& stats) {
+    const std::size_t at = stats.find("\"id\":\"step\"");
+    if (at == std::string::npos) return "no stage 'step' in " + stats;
+    const std::size_t from = stats.find("\"records\":{", at);
+    return stats.substr(from, stats.find('}', from) - from + 1);
+}
+
+TEST(KeyedCounts, EveryRecordIsCountedOnceWhetherSpilledOrFailed) {
+    // distinct.apply (keep = "first") counted a spilled record as filtered when it spilled and
+    // again when its partition dropped it (2550 filtered, 300 failed, 1350 out of 3000 in), and a
+    // record whose key failed as failed and filtered ("8 dropped, 8 filtered" of 8 in).
+    std::string csv = "id,k\n";
+    for (int i = 0; i < 3000; ++i)
+        csv += std::to_string(i) + "," + (i % 10 == 0 ? "x" : std::to_string(i % 1500)) + "\n";
+    const std::string want_distinct = "\"records\":{\"in\":3000,\"out\":1350,\"filtered\":1350,"
+                                      "\"failed\":300,\"dead_lettered\":0,\"dropped\":300,"
+                                      "\"nulled\":0,\"spilled\":0}";
+    for (const std::string limit : {"", "memory_limit = \"4KiB\"\n"}) {
+        test::TempDir dir;
+        const std::string in = dir.write("in.csv", csv);
+        const std::string file = dir.write(
+            "p.toml",
+            test::csv_through(in, "distinct.apply", "columns = [\"int(k)\"]", dir.file("out.csv"),
+                              limit + "[error_handling]\nstrategy = \"continue\"\n"));
+        auto r = run_conveyor({"run", file, "--stats-json", dir.file("stats.json")});
+        ASSERT_EQ(r.exit_code, 3) << r.err;
+        if (!limit.empty()) EXPECT_THAT(r.err, HasSubstr("records spilled to"));
+        EXPECT_EQ(step_records(test::read_file(dir.file("stats.json"))), want_distinct) << limit;
+    }
+    test::TempDir dir;
+    const std::string in = dir.write("in.csv", csv);
+    const std::string file =
+        dir.write("p.toml", test::csv_through(in, "limit.apply", "count = 1\nby = [\"int(k)\"]",
+                                              dir.file("out.csv"),
+                                              "[error_handling]\nstrategy = \"continue\"\n"));
+    auto r = run_conveyor({"run", file, "-q", "--stats-json", dir.file("stats.json")});
+    ASSERT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_EQ(step_records(test::read_file(dir.file("stats.json"))),
+              "\"records\":{\"in\":3000,\"out\":1350,\"filtered\":1350,\"failed\":300,"
+              "\"dead_lettered\":0,\"dropped\":300,\"nulled\":0,\"spilled\":0}");
+}
+
 } // namespace
 } // namespace conveyor
