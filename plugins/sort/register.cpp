@@ -8,6 +8,7 @@
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/exec/spill.hpp"
+#include "conveyor/expr/operand.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/summary.hpp"
 #include "conveyor/option/option_table.hpp"
@@ -396,6 +397,15 @@ private:
     SchemaRef last_schema_;
 };
 
+/// For a key that is not a field but reads as an expression (`lower(name)`, `-amount`): what
+/// to do instead, as sort keys are fields and paths only.
+std::string expression_hint(const std::string& key) {
+    if (!expr::Operand::parse(key).expression()) return {};
+    return " (sort.apply sorts by fields and paths, not expressions: compute the key with "
+           "map.apply first; for letters in any case, collation = \"nocase\"; for high to low, "
+           "descending = true)";
+}
+
 class SortStage final : public Stage {
 public:
     explicit SortStage(SortOrder order) : order_(std::move(order)) {}
@@ -406,9 +416,9 @@ public:
         if (in && fixed) {
             for (const SortKey& k : order_.keys)
                 if (!expr::resolve(k.path, *in).found())
-                    return fail(ErrorKind::Config, "by: field '" + k.text +
-                                                       "' is not in the input" +
-                                                       did_you_mean(k.text, in->names()));
+                    return fail(ErrorKind::Config,
+                                "by: field '" + k.text + "' is not in the input" +
+                                    did_you_mean(k.text, in->names()) + expression_hint(k.text));
         }
         if (ctx.output_limit && *ctx.output_limit <= kMaxTop)
             spdlog::debug("stage '{}': a top-{} (keeps at most that many records)", ctx.stage_id,

@@ -167,6 +167,18 @@ TEST(SortNoCase, CaseFoldedAscendingAndDescendingAsMillerSortC) {
     }
 }
 
+TEST(SortExpressionKey, AKeyThatIsAnExpressionSaysSortTakesFieldsAndWhatToDo) {
+    // `by = "lower(name)"` (groupby.apply, distinct.apply and limit.apply take expressions) was
+    // "field 'lower(name)' is not in the input", no word of why or what instead.
+    test::TempDir dir;
+    auto r = through(dir, "in.csv", kPeople, "sort.apply", "by = \"lower(name)\"");
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("by: field 'lower(name)' is not in the input (sort.apply sorts by "
+                                 "fields and paths, not expressions: compute the key with "
+                                 "map.apply first; for letters in any case, collation = "
+                                 "\"nocase\""));
+}
+
 TEST(GroupByMode, ModeAndAntimodeAsMillerStatsOne) {
     // `mlr stats1 -a mode,antimode -f amount,name -g region`: both were unknown operations.
     test::TempDir dir;
