@@ -160,9 +160,13 @@ void RunningState::update(const Operation& op, State& s, const Value& v, Value& 
             } else {
                 const auto a = number_of(v);
                 const auto b = number_of(prev.v);
+                std::int64_t d = 0;
                 if (a && b) {
-                    if (v.kind() == Kind::Int && prev.v.kind() == Kind::Int)
-                        out = Value::integer(v.as_int() - prev.v.as_int());
+                    // Past int64 (9223372036854775807 after -9223372036854775808) a double, as
+                    // Miller gives, not the integer it wrapped around to.
+                    if (v.kind() == Kind::Int && prev.v.kind() == Kind::Int &&
+                        !__builtin_sub_overflow(v.as_int(), prev.v.as_int(), &d))
+                        out = Value::integer(d);
                     else
                         out = Value::real(*a - *b);
                 }

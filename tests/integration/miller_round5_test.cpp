@@ -1,6 +1,7 @@
 // Everyday Miller jobs redone with conveyor (the fifth round), what they found wrong: integer
 // division of the smallest int64 by -1 killed the run with SIGFPE; round(x, digits) of a large
-// number wrote an empty field; lists and objects equal as JSON were different group keys. And
+// number wrote an empty field; lists and objects equal as JSON were different group keys; a
+// running delta past int64 wrapped around; distinct.apply counted records twice. And
 // what had no way at all: head and top N per group (limit.apply by), a case-folded sort
 // (collation = "nocase"), stats1's mode and antimode, cut -r (select.apply pattern).
 
@@ -177,6 +178,20 @@ TEST(SortExpressionKey, AKeyThatIsAnExpressionSaysSortTakesFieldsAndWhatToDo) {
                                  "fields and paths, not expressions: compute the key with "
                                  "map.apply first; for letters in any case, collation = "
                                  "\"nocase\""));
+}
+
+TEST(RunningDelta, ADifferencePastInt64IsADoubleNotAWrappedInteger) {
+    // `mlr step -a delta` gives -18446744073709552000; running.apply wrote 1 (and then -1).
+    test::TempDir dir;
+    auto r = through(dir, "in.csv",
+                     "x\n9223372036854775807\n-9223372036854775808\n9223372036854775807\n5\n",
+                     "running.apply", "operations = [{ column = \"x\", operation = \"delta\" }]");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.jsonl")),
+              "{\"x\":9223372036854775807,\"x_delta\":null}\n"
+              "{\"x\":-9223372036854775808,\"x_delta\":-18446744073709551616.0}\n"
+              "{\"x\":9223372036854775807,\"x_delta\":18446744073709551616.0}\n"
+              "{\"x\":5,\"x_delta\":-9223372036854775802}\n");
 }
 
 TEST(GroupByMode, ModeAndAntimodeAsMillerStatsOne) {
