@@ -168,7 +168,15 @@ const OptionTable<LimitOptions>& limit_options() {
     return table;
 }
 
-std::unique_ptr<Stage> build_limit(BuildContext&, const LimitOptions& o) {
+std::unique_ptr<Stage> build_limit(BuildContext& ctx, const LimitOptions& o) {
+    if (ctx.global().shard) {
+        // Each shard would pass its own first `count` records: N shards, N times as many.
+        ctx.error("count", "limit.apply counts over the whole input, and a sharded run gives "
+                           "each shard a share (each would pass its own first " +
+                               std::to_string(o.count) +
+                               " records): run it on the finalized output, or without --shard");
+        return nullptr;
+    }
     std::vector<expr::Operand> by;
     for (const std::string& k : o.by)
         by.push_back(expr::Operand::parse(k));

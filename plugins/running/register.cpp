@@ -10,11 +10,24 @@
 #include "running_spec.hpp"
 #include "running_stage.hpp"
 
+#include <algorithm>
+
 namespace conveyor::plugins::running {
 
 namespace {
 
 std::unique_ptr<Stage> build_running(BuildContext& ctx, const RunningOptions& o) {
+    const GlobalSpec& g = ctx.global();
+    if (g.shard && !(g.partition == Partition::Hash &&
+                     std::find(o.by.begin(), o.by.end(), g.partition_key) != o.by.end())) {
+        // Each shard would start over at its first record: row_number from 1, lag null.
+        ctx.error("operations",
+                  "running.apply carries totals and neighbours from record to record, and a "
+                  "sharded run gives each shard a share, each starting over at its first record "
+                  "(row_number 1, lag null): give [global] partition = \"hash\" with key = one "
+                  "of its by fields, or run it on the finalized output, or without --shard");
+        return nullptr;
+    }
     std::optional<RunningSpec> spec = make_spec(ctx, o);
     if (!spec) return nullptr;
     return std::make_unique<RunningStage>(std::move(*spec));

@@ -185,6 +185,15 @@ std::unique_ptr<Stage> build_sample(BuildContext& ctx, const SampleOptions& o) {
                   "'count' (keep that many records)");
         return nullptr;
     }
+    if (o.count && ctx.global().shard) {
+        // Each shard would keep `count` of its own share: N shards, N times as many.
+        ctx.error("count", "sample.apply with count samples the whole input, and a sharded run "
+                           "gives each shard a share (each would keep " +
+                               std::to_string(*o.count) +
+                               " records): use fraction, or run it on the finalized output, or "
+                               "without --shard");
+        return nullptr;
+    }
     SampleSpec spec;
     spec.fraction = o.fraction;
     if (o.count) spec.count = static_cast<std::uint64_t>(*o.count);

@@ -1,7 +1,8 @@
 // Everyday Miller jobs redone with conveyor (the fifth round), what they found wrong: integer
 // division of the smallest int64 by -1 killed the run with SIGFPE; round(x, digits) of a large
 // number wrote an empty field; lists and objects equal as JSON were different group keys; a
-// running delta past int64 wrapped around; distinct.apply counted records twice. And
+// running delta past int64 wrapped around; distinct.apply counted records twice; limit, sample
+// (count) and running.apply counted per shard in a sharded run. And
 // what had no way at all: head and top N per group (limit.apply by), a case-folded sort
 // (collation = "nocase"), stats1's mode and antimode, cut -r (select.apply pattern).
 
@@ -192,6 +193,50 @@ TEST(RunningDelta, ADifferencePastInt64IsADoubleNotAWrappedInteger) {
               "{\"x\":-9223372036854775808,\"x_delta\":-18446744073709551616.0}\n"
               "{\"x\":9223372036854775807,\"x_delta\":18446744073709551616.0}\n"
               "{\"x\":5,\"x_delta\":-9223372036854775802}\n");
+}
+
+TEST(ShardedRuns, StagesThatCountOverTheWholeInputAreRefusedInsteadOfCountingPerShard) {
+    // backend = "local" with processes = 2: limit.apply count = 3 wrote 6 records (3 per
+    // shard), sample.apply count = 3 six, and running.apply's row_number started again at 1
+    // at the second shard's first record, all with exit 0.
+    std::string csv = "id,g\n";
+    for (int i = 1; i <= 200; ++i)
+        csv += std::to_string(i) + ",g" + std::to_string(i % 3) + "\n";
+    const std::pair<const char*, const char*> cases[] = {
+        {"limit.apply", "count = 3"},
+        {"sample.apply", "count = 3\nseed = 1"},
+        {"running.apply", "operations = [{ operation = \"row_number\" }]"},
+    };
+    for (const auto& [function, config] : cases) {
+        test::TempDir dir;
+        const std::string in = dir.write("in.csv", csv);
+        const std::string file =
+            dir.write("p.toml", test::csv_through(in, function, config, dir.file("out.csv"),
+                                                  "backend = \"local\"\nprocesses = 2\n"));
+        auto r = run_conveyor({"run", file, "-q"});
+        EXPECT_EQ(r.exit_code, 78) << function << r.err;
+        EXPECT_THAT(r.err, HasSubstr("stage 'step': " + std::string(function)));
+        EXPECT_THAT(r.err, HasSubstr("a sharded run gives each shard a share"));
+        EXPECT_FALSE(test::file_exists(dir.file("out.csv"))) << function;
+    }
+    // Partitioned by hash on its own by field, each shard holds whole partitions: allowed.
+    test::TempDir dir;
+    const std::string in = dir.write("in.csv", csv);
+    const std::string file = dir.write(
+        "p.toml", test::csv_through(in, "running.apply",
+                                    "by = [\"g\"]\noperations = [{ operation = \"row_number\" }]",
+                                    dir.file("out.csv"),
+                                    "backend = \"local\"\nprocesses = 2\npartition = \"hash\"\n"
+                                    "partition_key = \"g\"\n"));
+    auto r = run_conveyor({"run", file, "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string out = test::read_file(dir.file("out.csv"));
+    // Each id i is the (i + 2) / 3-th record of its group, whichever shard wrote it.
+    for (int i = 1; i <= 200; ++i)
+        EXPECT_NE(out.find("\n" + std::to_string(i) + ",g" + std::to_string(i % 3) + "," +
+                           std::to_string((i + 2) / 3) + "\n"),
+                  std::string::npos)
+            << i;
 }
 
 TEST(GroupByMode, ModeAndAntimodeAsMillerStatsOne) {
