@@ -32,8 +32,47 @@ struct Mapping {
     SchemaRef schema;
     std::vector<std::size_t> source;
     std::vector<NestedColumn> nested;
+    /// `exclude` of paths into objects (`user.email`): the output column holding each one's
+    /// top-level field (out) and where the path goes on from (where.next_step).
+    std::vector<NestedColumn> removed;
     bool identity = false;
 };
+
+/// `v` without the object member at steps [i, end) of `path` (`user.email`; lists on the way
+/// by index, `items[0].price`), what changes copied into `arena`; nullopt when the path is not
+/// there (nothing to drop).
+std::optional<Value> without(const Value& v, const expr::FieldPath& path, std::size_t i,
+                             Arena& arena) {
+    const expr::PathStep& step = path.steps()[i];
+    const bool last = i + 1 == path.steps().size();
+    if (step.is_index) {
+        if (v.kind() != Kind::Array || last) return std::nullopt;
+        const std::span<const Value> items = v.as_array();
+        const std::optional<std::size_t> at = expr::item_at(step.index, items.size());
+        if (!at) return std::nullopt;
+        const std::optional<Value> inner = without(items[*at], path, i + 1, arena);
+        if (!inner) return std::nullopt;
+        Value* copy = arena.allocate_array<Value>(items.size());
+        std::copy(items.begin(), items.end(), copy);
+        copy[*at] = *inner;
+        return Value::array(copy, static_cast<std::uint32_t>(items.size()));
+    }
+    if (v.kind() != Kind::Object) return std::nullopt;
+    const std::span<const Member> members = v.as_object();
+    const auto hit = std::find_if(members.begin(), members.end(),
+                                  [&](const Member& m) { return m.key == step.key; });
+    if (hit == members.end()) return std::nullopt;
+    const auto at = static_cast<std::size_t>(hit - members.begin());
+    std::optional<Value> inner;
+    if (!last && !(inner = without(hit->value, path, i + 1, arena))) return std::nullopt;
+    const std::size_t n = members.size() - (last ? 1 : 0);
+    Member* copy = arena.allocate_array<Member>(n);
+    for (std::size_t k = 0, o = 0; k < members.size(); ++k) {
+        if (k == at && last) continue;
+        copy[o++] = k == at ? Member{members[k].key, *inner} : members[k];
+    }
+    return Value::object(copy, static_cast<std::uint32_t>(n));
+}
 
 /// In `columns`: every field of the input the list does not name, in input order (Miller's
 /// reorder: ["id", "*"] puts id first, ["*", "id"] last).
@@ -108,6 +147,11 @@ public:
         for (std::size_t r = 0; r < batch.rows() && !m.nested.empty(); ++r)
             for (std::size_t k = 0; k < m.nested.size(); ++k)
                 batch.at(r, m.nested[k].out) = values_[r * m.nested.size() + k];
+        for (std::size_t r = 0; r < batch.rows() && !m.removed.empty(); ++r)
+            for (const NestedColumn& n : m.removed) {
+                Value& v = batch.at(r, n.out);
+                if (auto rest = without(v, *n.path, n.where.next_step, batch.arena())) v = *rest;
+            }
         out.emit(std::move(batch));
         return {};
     }
@@ -124,6 +168,17 @@ private:
                     continue;
                 names.push_back(in.name(i));
                 m.source.push_back(i);
+            }
+            // A path into an object (`user.email`) drops that member, not a field.
+            for (std::size_t k = 0; k < columns_.size(); ++k) {
+                if (in.find(columns_[k]) || !paths_[k]) continue;
+                const expr::ResolvedPath where = expr::resolve(*paths_[k], in);
+                const auto kept = std::find(m.source.begin(), m.source.end(), where.column);
+                if (!where.found() || where.next_step >= paths_[k]->steps().size() ||
+                    kept == m.source.end())
+                    continue;
+                m.removed.push_back(
+                    {static_cast<std::size_t>(kept - m.source.begin()), &*paths_[k], where});
             }
         } else {
             names = kept_names(columns_, in, &m.source);
@@ -159,7 +214,7 @@ public:
     SelectStage(std::vector<std::string> columns, bool exclude, std::shared_ptr<const RE2> pattern)
         : columns_(std::move(columns)), exclude_(exclude), pattern_(std::move(pattern)) {
         for (const std::string& c : columns_)
-            paths_.push_back(exclude_ ? std::nullopt : path_of(c));
+            paths_.push_back(path_of(c));
     }
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
@@ -171,8 +226,9 @@ public:
                 if (c == kOthers) continue;
                 if (!in->find(c) && !(paths_[k] && expr::resolve(*paths_[k], *in).found()))
                     return fail(ErrorKind::Config,
-                                "columns: field '" + c + "' is not in the input (columns: " +
-                                    join(in->names()) + ")" + did_you_mean(c, in->names()));
+                                std::string(exclude_ ? "exclude" : "columns") + ": field '" + c +
+                                    "' is not in the input (columns: " + join(in->names()) + ")" +
+                                    did_you_mean(c, in->names()));
             }
         }
         SchemaRef out;
@@ -222,7 +278,8 @@ const OptionTable<SelectOptions>& select_options() {
                                  "stands for every field not listed, in input order: [\"id\", "
                                  "\"*\"] moves id first, [\"*\", \"id\"] last (Miller's reorder)."})
             .add("exclude", &SelectOptions::exclude,
-                 {.description = "Fields to drop (instead of columns)"})
+                 {.description = "Fields to drop (instead of columns); a path (user.email, "
+                                 "items[0].price) drops that member of a nested value"})
             .add("pattern", &SelectOptions::pattern,
                  {.description = "Instead of columns: keep the fields whose name this regular "
                                  "expression (RE2) matches, anywhere unless anchored, in input "

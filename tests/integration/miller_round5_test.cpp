@@ -2,7 +2,8 @@
 // division of the smallest int64 by -1 killed the run with SIGFPE; round(x, digits) of a large
 // number wrote an empty field; lists and objects equal as JSON were different group keys; a
 // running delta past int64 wrapped around; distinct.apply counted records twice; limit, sample
-// (count) and running.apply counted per shard in a sharded run. And
+// (count) and running.apply counted per shard in a sharded run; select.apply's exclude of a path
+// dropped nothing. And
 // what had no way at all: head and top N per group (limit.apply by), a case-folded sort
 // (collation = "nocase"), stats1's mode and antimode, cut -r (select.apply pattern).
 
@@ -317,6 +318,38 @@ TEST(KeyedCounts, EveryRecordIsCountedOnceWhetherSpilledOrFailed) {
     EXPECT_EQ(step_records(test::read_file(dir.file("stats.json"))),
               "\"records\":{\"in\":3000,\"out\":1350,\"filtered\":1350,\"failed\":300,"
               "\"dead_lettered\":0,\"dropped\":300,\"nulled\":0,\"spilled\":0}");
+}
+
+class SelectExcludePathTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SelectExcludePathTest, APathDropsThatMemberAsColumnsKeepsOne) {
+    // `columns = ["user.name"]` takes a nested value, but `exclude = ["user.name"]` dropped
+    // nothing and said nothing (a top-level field of that name was looked for).
+    test::TempDir dir;
+    auto r = through(
+        dir, "in.jsonl",
+        "{\"id\":1,\"user\":{\"name\":\"a\",\"age\":3,\"addr\":{\"city\":\"x\",\"zip\":1}},"
+        "\"items\":[{\"sku\":1,\"p\":2},{\"sku\":3}]}\n{\"id\":2,\"user\":\"plain\"}\n{\"id\":3}\n",
+        "select.apply",
+        "exclude = [\"user.name\", \"user.addr.zip\", \"items[0].p\", \"items[-1].sku\", \"id\", "
+        "\"nosuch.x\"]",
+        "executor = \"" + GetParam() + "\"\n");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.jsonl")),
+              "{\"user\":{\"age\":3,\"addr\":{\"city\":\"x\"}},\"items\":[{\"sku\":1},{}]}\n"
+              "{\"user\":\"plain\"}\n{}\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(Executors, SelectExcludePathTest,
+                         ::testing::Values("dag", "channel", "async"));
+
+TEST(SelectExcludeRun, AnExcludedFieldNotInTheCsvHeaderNamesTheExcludeOption) {
+    // It said "columns: field 'usr' is not in the input" for an exclude list.
+    test::TempDir dir;
+    auto r = through(dir, "in.csv", "id,user\n1,x\n", "select.apply", "exclude = [\"usr\"]");
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("stage 'step': exclude: field 'usr' is not in the input (columns: "
+                                 "id, user) (did you mean 'user'?)"));
 }
 
 } // namespace
