@@ -3,7 +3,7 @@
 // number wrote an empty field; lists and objects equal as JSON were different group keys; a
 // running delta past int64 wrapped around; distinct.apply counted records twice; limit, sample
 // (count) and running.apply counted per shard in a sharded run; select.apply's exclude of a path
-// dropped nothing. And
+// dropped nothing; lists sorted by their JSON text ([10] before [9]). And
 // what had no way at all: head and top N per group (limit.apply by), a case-folded sort
 // (collation = "nocase"), stats1's mode and antimode, cut -r (select.apply pattern).
 
@@ -350,6 +350,28 @@ TEST(SelectExcludeRun, AnExcludedFieldNotInTheCsvHeaderNamesTheExcludeOption) {
     EXPECT_EQ(r.exit_code, 78);
     EXPECT_THAT(r.err, HasSubstr("stage 'step': exclude: field 'usr' is not in the input (columns: "
                                  "id, user) (did you mean 'user'?)"));
+}
+
+TEST(SortLists, ListsAreOrderedItemByItemNotByTheirJsonText) {
+    // [10] came before [9] and [2, 1] before [2] (their JSON text compared byte by byte); min
+    // and max of lists too.
+    const std::string jsonl = "{\"k\":[10]}\n{\"k\":[9]}\n{\"k\":[2,1]}\n{\"k\":[2]}\n"
+                              "{\"k\":[2,\"a\"]}\n{\"k\":[]}\n{\"k\":[2,0.5]}\n";
+    for (const std::string limit : {"", "memory_limit = \"1KiB\"\n"}) {
+        test::TempDir dir;
+        auto r = through(dir, "in.jsonl", jsonl, "sort.apply", "by = \"k\"", limit);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_EQ(test::read_file(dir.file("out.jsonl")),
+                  "{\"k\":[]}\n{\"k\":[2]}\n{\"k\":[2,0.5]}\n{\"k\":[2,1]}\n{\"k\":[2,\"a\"]}\n"
+                  "{\"k\":[9]}\n{\"k\":[10]}\n")
+            << limit;
+    }
+    test::TempDir dir;
+    auto r = through(dir, "in.jsonl", jsonl, "groupby.apply",
+                     "aggregations = [{ column = \"k\", operation = \"min\" }, { column = \"k\", "
+                     "operation = \"max\" }]");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.jsonl")), "{\"k_min\":[],\"k_max\":[10]}\n");
 }
 
 } // namespace

@@ -139,6 +139,23 @@ int compare_values(const Value& a, const Value& b, Collation collation) {
                                                : compare_bytes(a.as_string(), b.as_string());
     case 2:
         return static_cast<int>(a.as_bool()) - static_cast<int>(b.as_bool());
+    case 3: {
+        // Item by item, as these rules order the items ([9] before [10], [2] before [2, 1]);
+        // a null item before any value.
+        const std::span<const Value> x = a.as_array();
+        const std::span<const Value> y = b.as_array();
+        for (std::size_t i = 0; i < x.size() && i < y.size(); ++i) {
+            const bool nx = x[i].is_null();
+            const bool ny = y[i].is_null();
+            if (nx || ny) {
+                if (nx != ny) return nx ? -1 : 1;
+                continue;
+            }
+            if (const int c = compare_values(key_value(x[i]), key_value(y[i]), collation); c != 0)
+                return c;
+        }
+        return x.size() < y.size() ? -1 : x.size() > y.size() ? 1 : 0;
+    }
     default:
         return compare_bytes(json::to_string(a), json::to_string(b));
     }
