@@ -143,6 +143,13 @@ const OptionTable<AggregateOptions>& aggregate_options() {
 }
 
 std::unique_ptr<Stage> build_aggregate(BuildContext& ctx, const AggregateOptions& opts) {
+    if (ctx.global().shard) {
+        // Each shard would emit its own result for a window: two rows, each part of it.
+        ctx.error("operation", "aggregate.stream emits one result per window, and a sharded run "
+                               "gives each shard a share of a window's records (each would emit "
+                               "a partial result): run without --shard");
+        return nullptr;
+    }
     AggregateSpec spec;
     spec.operation = opts.operation;
     const std::string op(operation_name(opts.operation));

@@ -430,6 +430,17 @@ std::string too_many_windows(const Extent& size, const Extent& slide, const Opti
         size.count ? " records" : "");
 }
 
+/// In a sharded run each shard sees a share of the records: windows counted in records, or
+/// sessions, would each start over at a shard's first record.
+void check_sharded(BuildContext& ctx, const WindowSpec& spec) {
+    if (!ctx.global().shard || (!spec.by_count && spec.type != WindowType::Session)) return;
+    ctx.error(spec.by_count ? "size" : "type",
+              std::string(spec.by_count ? "windows counted in records" : "session windows") +
+                  " follow the records one after another, and a sharded run gives each shard a "
+                  "share (each would start its windows over): use windows of a duration on "
+                  "time_field, or run without --shard");
+}
+
 std::unique_ptr<Stage> build_window(BuildContext& ctx, const WindowOptions& opts,
                                     const WindowClock& clock) {
     const Options& o = ctx.options(); // given(): whether the pipeline wrote a key
@@ -507,6 +518,7 @@ std::unique_ptr<Stage> build_window(BuildContext& ctx, const WindowOptions& opts
                       "allowed_lateness is for windows on a timestamp field "
                       "(time_field); records on processing time are never late");
     }
+    check_sharded(ctx, spec);
     if (ctx.failed()) return nullptr;
     return std::make_unique<WindowStage>(std::move(spec), clock);
 }

@@ -198,8 +198,8 @@ TEST(RunningDelta, ADifferencePastInt64IsADoubleNotAWrappedInteger) {
 
 TEST(ShardedRuns, StagesThatCountOverTheWholeInputAreRefusedInsteadOfCountingPerShard) {
     // backend = "local" with processes = 2: limit.apply count = 3 wrote 6 records (3 per
-    // shard), sample.apply count = 3 six, and running.apply's row_number started again at 1
-    // at the second shard's first record, all with exit 0.
+    // shard), sample.apply count = 3 six, running.apply's row_number and window.apply's count
+    // windows started again at the second shard's first record, all with exit 0.
     std::string csv = "id,g\n";
     for (int i = 1; i <= 200; ++i)
         csv += std::to_string(i) + ",g" + std::to_string(i % 3) + "\n";
@@ -207,6 +207,7 @@ TEST(ShardedRuns, StagesThatCountOverTheWholeInputAreRefusedInsteadOfCountingPer
         {"limit.apply", "count = 3"},
         {"sample.apply", "count = 3\nseed = 1"},
         {"running.apply", "operations = [{ operation = \"row_number\" }]"},
+        {"window.apply", "size = 10"},
     };
     for (const auto& [function, config] : cases) {
         test::TempDir dir;
@@ -216,9 +217,27 @@ TEST(ShardedRuns, StagesThatCountOverTheWholeInputAreRefusedInsteadOfCountingPer
                                                   "backend = \"local\"\nprocesses = 2\n"));
         auto r = run_conveyor({"run", file, "-q"});
         EXPECT_EQ(r.exit_code, 78) << function << r.err;
-        EXPECT_THAT(r.err, HasSubstr("stage 'step': " + std::string(function)));
+        EXPECT_THAT(r.err, HasSubstr("stage 'step': "));
         EXPECT_THAT(r.err, HasSubstr("a sharded run gives each shard a share"));
         EXPECT_FALSE(test::file_exists(dir.file("out.csv"))) << function;
+    }
+    {
+        // A window of a duration on a time field keeps its bounds per record, but
+        // aggregate.stream emitted one partial count per shard for the window both shards had.
+        test::TempDir dir;
+        const std::string in = dir.write("in.csv", "t\n1700000000\n1700000010\n1700000020\n");
+        const std::string file = dir.write(
+            "p.toml",
+            "[global]\nbackend = \"local\"\nprocesses = 2\n" +
+                stage_toml("in", "csv.read", "", "path = \"" + in + "\"") +
+                stage_toml("w", "window.apply", "\"in\"", "size = \"5m\"\ntime_field = \"t\"") +
+                stage_toml("step", "aggregate.stream", "\"w\"", "operation = \"count\"") +
+                stage_toml("out", "csv.write", "\"step\"",
+                           "path = \"" + dir.file("out.csv") + "\""));
+        auto r = run_conveyor({"run", file, "-q"});
+        EXPECT_EQ(r.exit_code, 78) << r.err;
+        EXPECT_THAT(r.err, HasSubstr("stage 'step': aggregate.stream emits one result per window, "
+                                     "and a sharded run gives each shard a share"));
     }
     // Partitioned by hash on its own by field, each shard holds whole partitions: allowed.
     test::TempDir dir;
