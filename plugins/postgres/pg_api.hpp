@@ -15,13 +15,12 @@ namespace conveyor::plugins::postgres {
     X(clear)                                                                                       \
     X(connectPoll)                                                                                 \
     X(connectStart)                                                                                \
-    X(connectdb)                                                                                   \
     X(conninfoFree)                                                                                \
     X(conninfoParse)                                                                               \
+    X(consumeInput)                                                                                \
     X(errorMessage)                                                                                \
-    X(exec)                                                                                        \
-    X(execParams)                                                                                  \
     X(finish)                                                                                      \
+    X(flush)                                                                                       \
     X(fname)                                                                                       \
     X(freemem)                                                                                     \
     X(ftype)                                                                                       \
@@ -31,6 +30,7 @@ namespace conveyor::plugins::postgres {
     X(getlength)                                                                                   \
     X(getvalue)                                                                                    \
     X(host)                                                                                        \
+    X(isBusy)                                                                                      \
     X(nfields)                                                                                     \
     X(ntuples)                                                                                     \
     X(port)                                                                                        \
@@ -39,7 +39,9 @@ namespace conveyor::plugins::postgres {
     X(resultErrorField)                                                                            \
     X(resultErrorMessage)                                                                          \
     X(resultStatus)                                                                                \
+    X(sendQueryParams)                                                                             \
     X(sendQuery)                                                                                   \
+    X(setnonblocking)                                                                              \
     X(setNoticeProcessor)                                                                          \
     X(socket)                                                                                      \
     X(status)

@@ -3,6 +3,7 @@
 #include "conveyor/core/query_position.hpp"
 #include "conveyor/core/run_context.hpp"
 #include "pg_api.hpp"
+#include "pg_errors.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -16,130 +17,6 @@
 #include <string_view>
 
 namespace conveyor::plugins::postgres {
-
-namespace {
-
-/// libpq's messages end with a newline and may span lines ("FATAL:  ...\nDETAIL: ..."): one
-/// line for ours.
-std::string one_line(std::string_view text) {
-    std::string out;
-    bool space = false;
-    for (const char c : text) {
-        if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
-            space = !out.empty();
-            continue;
-        }
-        if (space) out.push_back(' ');
-        space = false;
-        out.push_back(c);
-    }
-    return out;
-}
-
-/// `text` without the quoted values in it: `invalid input syntax for type integer: "x"` and
-/// `value "99999999999" is out of range for type integer` lose `: "x"` and ` "99999999999"`.
-std::string without_values(std::string_view text) {
-    std::string out;
-    std::size_t from = 0;
-    for (;;) {
-        const std::size_t open = text.find('"', from);
-        const std::size_t close = open == text.npos ? open : text.find('"', open + 1);
-        if (close == text.npos) break;
-        std::size_t cut = open;
-        if (cut > from && text[cut - 1] == ' ') --cut;
-        if (cut > from && text[cut - 1] == ':') --cut;
-        out.append(text.substr(from, cut - from));
-        from = close + 1;
-    }
-    out.append(text.substr(from));
-    return out;
-}
-
-/// A key's detail without the key's value: "Key (id)=(7) already exists." is "Key (id) already
-/// exists."; "Key (a)=(1) conflicts with existing key (a)=(2)." keeps "Key (a) conflicts with
-/// existing key". nullopt when it is no such detail, or the values cannot be told apart.
-std::optional<std::string> key_without_values(std::string_view detail) {
-    if (!detail.starts_with("Key (")) return std::nullopt;
-    const std::size_t eq = detail.find(")=(");
-    if (eq == detail.npos) return std::nullopt;
-    static constexpr std::string_view kTails[] = {") already exists", ") is not present in table",
-                                                  ") is still referenced from table",
-                                                  ") conflicts with existing key"};
-    for (const std::string_view tail : kTails) {
-        const std::size_t at = detail.rfind(tail);
-        if (at == detail.npos || at < eq) continue;
-        std::string out(detail.substr(0, eq + 1));
-        if (tail == kTails[3]) return out + std::string(tail.substr(1));
-        return out + std::string(detail.substr(at + 1));
-    }
-    return std::nullopt;
-}
-
-/// Why the server refused a row (SQLSTATE class 22 data exception, 23 integrity violation),
-/// without the row's values: the end-of-run summary groups record errors by message, so a
-/// thousand rows refused for one reason must read alike (their dead letters keep the records).
-/// A data exception's quoted value goes, and the column a COPY names is said instead; a key's
-/// detail keeps its columns; "Failing row contains (...)" goes.
-std::string row_reason(std::string_view sqlstate, std::string_view primary, const char* detail,
-                       std::string_view context) {
-    const bool data = sqlstate.starts_with("22");
-    std::string out = data ? without_values(primary) : std::string(primary);
-    if (data) {
-        // "COPY t, line 3, column qty: "x""
-        if (const std::size_t at = context.find(", column ");
-            context.starts_with("COPY ") && at != context.npos) {
-            std::string_view column = context.substr(at + 9);
-            column = column.substr(0, column.find(": "));
-            out += fmt::format(" (column {})", column);
-        }
-    }
-    if (!detail) return out;
-    const std::string d = one_line(detail);
-    if (auto key = key_without_values(d)) return out + fmt::format(" ({})", *key);
-    if (d.starts_with("Failing row contains") || d.starts_with("Key (") ||
-        (data && d.find('"') != d.npos))
-        return out;
-    return out + fmt::format(" ({})", d);
-}
-
-/// libpq's complaint about a connection string quotes pieces of it ('missing "=" after "..."'),
-/// which may be part of a password: those are left out.
-std::string without_quoted(std::string_view text) {
-    std::string out;
-    std::string piece;
-    bool quoted = false;
-    for (const char c : text) {
-        if (c != '"') {
-            (quoted ? piece : out).push_back(c);
-            continue;
-        }
-        if (quoted) {
-            // A single character ("=") is the syntax libpq wanted, not a piece of the text.
-            out += '"' + (piece.size() <= 1 ? piece : std::string("...")) + '"';
-            piece.clear();
-        }
-        quoted = !quoted;
-    }
-    return out;
-}
-
-bool contains(std::string_view text, std::string_view part) {
-    return text.find(part) != std::string_view::npos;
-}
-
-/// The pipeline must change when the server refused who we are or what we asked for, not when
-/// it could not be reached.
-ErrorKind kind_of_connect_failure(std::string_view message) {
-    for (const std::string_view config :
-         {"authentication failed", "no password supplied", "password is required", "does not exist",
-          "no pg_hba.conf entry", "invalid connection option", "missing \"=\"", "invalid URI",
-          "invalid integer value", "permission denied", "unterminated quoted string",
-          "invalid sslmode", "invalid port number"})
-        if (contains(message, config)) return ErrorKind::Config;
-    return ErrorKind::TempFail;
-}
-
-} // namespace
 
 PgResult::PgResult(pg_result* r) {
     if (r) r_ = std::shared_ptr<pg_result>(r, [](pg_result* p) { pq().clear(p); });
@@ -241,7 +118,7 @@ std::string drive_connect(pg_conn* c, int timeout_seconds, const RunContext* run
 } // namespace
 
 Result<PgConnection> PgConnection::open(const std::string& dsn, std::string_view stage,
-                                        const RunContext* run) {
+                                        PgWaits waits) {
     if (Result<const PqApi*> api = load_libpq(); !api)
         return std::move(api).error().in_stage(stage);
     PgTarget target = describe_dsn(dsn);
@@ -258,7 +135,7 @@ Result<PgConnection> PgConnection::open(const std::string& dsn, std::string_view
     pg_conn* c = pq().connectStart(dsn.c_str());
     bool stopped = false;
     const std::string gave_up = c && pq().status(c) != CONNECTION_BAD
-                                    ? drive_connect(c, timeout_seconds, run, stopped)
+                                    ? drive_connect(c, timeout_seconds, waits.run, stopped)
                                     : std::string();
     if (!c || !gave_up.empty() || pq().status(c) != CONNECTION_OK) {
         const std::string why = !c                ? std::string("out of memory")
@@ -276,20 +153,24 @@ Result<PgConnection> PgConnection::open(const std::string& dsn, std::string_view
     }
     if (target.host.empty() && pq().host(c))
         target.host = std::string(pq().host(c)) + ":" + pq().port(c);
-    PgConnection conn(c, std::move(target), std::string(stage));
-    // Timestamps as ISO 8601 in UTC, floats exact, and no notices on standard error.
+    PgConnection conn(c, std::move(target), std::string(stage), waits);
+    // Every wait for the server is ours (see wait()): libpq never blocks.
+    if (pq().setnonblocking(c, 1) != 0) return fail(conn.failure(nullptr, "nonblocking mode"));
+    // Timestamps as ISO 8601 in UTC, floats exact, and no notices on standard error. A server
+    // that has client_connection_check_interval (PostgreSQL 14 and later) ends a statement it
+    // is running within a second once we closed the connection (a wait given up).
     pq().setNoticeProcessor(
         c, [](void*, const char*) {}, nullptr);
     CONVEYOR_TRY(conn.exec("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; "
                            "SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 1; "
-                           "SET client_encoding = 'UTF8'"));
+                           "SET client_encoding = 'UTF8'; SELECT set_config(name, '1s', false) "
+                           "FROM pg_settings WHERE name = 'client_connection_check_interval'"));
     return conn;
 }
 
-PgConnection::PgConnection(PgConnection&& o) noexcept
-    : c_(std::exchange(o.c_, nullptr)), target_(std::move(o.target_)), stage_(std::move(o.stage_)),
-      error_line_(o.error_line_), error_position_(o.error_position_),
-      sqlstate_(std::move(o.sqlstate_)), copy_buf_(std::exchange(o.copy_buf_, nullptr)) {}
+PgConnection::PgConnection(PgConnection&& o) noexcept : PgConnection(nullptr, {}, {}, {}) {
+    *this = std::move(o);
+}
 
 PgConnection& PgConnection::operator=(PgConnection&& o) noexcept {
     if (this != &o) {
@@ -299,6 +180,9 @@ PgConnection& PgConnection::operator=(PgConnection&& o) noexcept {
         copy_buf_ = std::exchange(o.copy_buf_, nullptr);
         target_ = std::move(o.target_);
         stage_ = std::move(o.stage_);
+        waits_ = o.waits_;
+        stop_seen_ = o.stop_seen_;
+        given_up_ = std::move(o.given_up_);
         error_line_ = o.error_line_;
         error_position_ = o.error_position_;
         sqlstate_ = std::move(o.sqlstate_);
@@ -315,7 +199,88 @@ bool PgConnection::ok() const noexcept {
     return c_ && pq().status(c_) == CONNECTION_OK;
 }
 
+Error PgConnection::give_up(Error error) {
+    if (copy_buf_) pq().freemem(copy_buf_);
+    copy_buf_ = nullptr;
+    // Closing the socket is what a stalled server cannot hold up; it rolls back what the
+    // connection left open when it notices.
+    if (c_) pq().finish(c_);
+    c_ = nullptr;
+    error.message += "; the connection was closed, so the server rolls back what it left open";
+    given_up_ = error;
+    return error;
+}
+
+std::optional<Error> PgConnection::stopping() {
+    const RunContext* run = waits_.run;
+    if (!run) return std::nullopt;
+    if (run->cancelled())
+        return Error(ErrorKind::Cancelled, "the run was cancelled while waiting for the server",
+                     target_.to_string(), stage_);
+    if (!run->stop_requested()) return std::nullopt;
+    const auto now = std::chrono::steady_clock::now();
+    if (!stop_seen_) stop_seen_ = now;
+    if (now - *stop_seen_ < PgWaits::kStopGrace) return std::nullopt;
+    return Error(ErrorKind::Cancelled,
+                 fmt::format("the run was stopped and the server did not answer within {:g} s",
+                             static_cast<double>(PgWaits::kStopGrace.count()) / 1000),
+                 target_.to_string(), stage_);
+}
+
+Status PgConnection::wait(bool write) {
+    using Clock = std::chrono::steady_clock;
+    const auto start = Clock::now();
+    const auto limit = waits_.answer_timeout;
+    for (;;) {
+        if (std::optional<Error> stop = stopping()) return give_up(std::move(*stop));
+        const auto waited =
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+        if (limit.count() > 0 && waited >= limit)
+            return give_up(
+                Error(ErrorKind::TempFail,
+                      fmt::format("the server did not answer within {} s (the stage's 'timeout' "
+                                  "sets how long to wait)",
+                                  fmt::format("{:g}", static_cast<double>(limit.count()) / 1000)),
+                      target_.to_string(), stage_));
+        long slice = 100;
+        if (limit.count() > 0) slice = std::min<long>(slice, (limit - waited).count());
+        pollfd p{pq().socket(c_), static_cast<short>(POLLIN | (write ? POLLOUT : 0)), 0};
+        const int n = ::poll(&p, 1, static_cast<int>(std::max<long>(slice, 1)));
+        if (n < 0 && errno != EINTR)
+            return give_up(Error(ErrorKind::TempFail, std::string("poll: ") + std::strerror(errno),
+                                 target_.to_string(), stage_));
+        if (n > 0) return {};
+    }
+}
+
+Status PgConnection::flush() {
+    if (given_up_) return *given_up_;
+    for (;;) {
+        const int left = pq().flush(c_);
+        if (left == 0) return {};
+        if (left < 0) return failure(nullptr, "");
+        CONVEYOR_TRY(wait(true));
+        // The server may have answered meanwhile (an error ends its reading).
+        if (pq().consumeInput(c_) == 0) return failure(nullptr, "");
+    }
+}
+
+Status PgConnection::await_result() {
+    CONVEYOR_TRY(flush());
+    for (;;) {
+        if (pq().consumeInput(c_) == 0) return failure(nullptr, "");
+        if (pq().isBusy(c_) == 0) return {};
+        CONVEYOR_TRY(wait(false));
+    }
+}
+
+Result<PgResult> PgConnection::next_result() {
+    CONVEYOR_TRY(await_result());
+    return PgResult(pq().getResult(c_));
+}
+
 Error PgConnection::failure(pg_result* r, std::string_view doing) {
+    if (given_up_) return *given_up_;
     error_line_ = 0;
     error_position_ = 0;
     sqlstate_.clear();
@@ -360,102 +325,113 @@ Result<PgResult> PgConnection::check(PgResult r, std::string_view doing, int exp
 }
 
 Status PgConnection::exec(const std::string& sql) {
-    auto r = check(PgResult(pq().exec(c_, sql.c_str())), "", PGRES_COMMAND_OK);
+    CONVEYOR_TRY(send(sql));
+    auto r = receive();
     if (!r) return std::move(r).error();
     return {};
 }
 
 Result<PgResult> PgConnection::query(const std::string& sql,
                                      std::span<const std::optional<std::string>> params) {
+    if (given_up_) return fail(*given_up_);
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& p : params)
         values.push_back(p ? p->c_str() : nullptr);
-    return check(PgResult(pq().execParams(c_, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                                          values.data(), nullptr, nullptr, 0)),
-                 "", PGRES_TUPLES_OK);
+    if (!pq().sendQueryParams(c_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                              values.data(), nullptr, nullptr, 0))
+        return fail(failure(nullptr, ""));
+    auto r = receive();
+    if (!r) return r;
+    return check(std::move(*r), "", PGRES_TUPLES_OK);
 }
 
 Status PgConnection::send(const std::string& sql) {
+    if (given_up_) return *given_up_;
     if (!pq().sendQuery(c_, sql.c_str())) return failure(nullptr, "");
-    return {};
+    return flush();
 }
 
 Result<PgResult> PgConnection::receive() {
     PgResult last;
     std::optional<Error> error;
-    while (PGresult* r = pq().getResult(c_)) {
-        PgResult owned(r);
-        const ExecStatusType st = pq().resultStatus(r);
+    for (;;) {
+        auto next = next_result();
+        if (!next) return next;
+        if (!next->get()) break;
+        const ExecStatusType st = pq().resultStatus(next->get());
+        if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH)
+            return fail(give_up(Error(ErrorKind::Internal, "a COPY started where none was sent",
+                                      target_.to_string(), stage_)));
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-            if (!error) error = failure(r, "");
+            if (!error) error = failure(next->get(), "");
             continue;
         }
-        last = std::move(owned);
+        last = std::move(*next);
     }
     if (error) return fail(std::move(*error));
     return last;
 }
 
-Status PgConnection::copy_in(const std::string& sql) {
-    if (!pq().sendQuery(c_, sql.c_str())) return failure(nullptr, "COPY");
-    // Statements before the COPY report their results first.
+Status PgConnection::start_copy(const std::string& sql, int expected) {
+    CONVEYOR_TRY(send(sql));
     for (;;) {
-        PgResult r(pq().getResult(c_));
-        if (!r.get())
+        auto r = next_result();
+        if (!r) return std::move(r).error();
+        if (!r->get())
             return Error(ErrorKind::Runtime, "COPY did not start", target_.to_string(), stage_);
-        const ExecStatusType st = pq().resultStatus(r.get());
-        if (st == PGRES_COPY_IN) return {};
-        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-            Error e = failure(r.get(), "");
-            while (PGresult* rest = pq().getResult(c_))
-                pq().clear(rest);
-            return e;
-        }
+        const ExecStatusType st = pq().resultStatus(r->get());
+        if (st == expected) return {};
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) continue;
+        Error e = failure(r->get(), "");
+        auto rest = receive();
+        if (!rest && given_up_) return std::move(rest).error();
+        return e;
     }
+}
+
+Status PgConnection::copy_in(const std::string& sql) {
+    return start_copy(sql, PGRES_COPY_IN);
 }
 
 Status PgConnection::copy_data(std::string_view data) {
     if (data.empty()) return {};
-    if (pq().putCopyData(c_, data.data(), static_cast<int>(data.size())) != 1)
-        return failure(nullptr, "COPY");
+    if (given_up_) return *given_up_;
+    for (;;) {
+        const int put = pq().putCopyData(c_, data.data(), static_cast<int>(data.size()));
+        if (put < 0) return failure(nullptr, "COPY");
+        if (put == 1) return flush();
+        CONVEYOR_TRY(wait(true));
+        if (pq().consumeInput(c_) == 0) return failure(nullptr, "COPY");
+    }
+}
+
+Status PgConnection::end_copy(const char* why) {
+    if (given_up_) return *given_up_;
+    for (;;) {
+        const int put = pq().putCopyEnd(c_, why);
+        if (put < 0) return failure(nullptr, "COPY");
+        if (put == 1) break;
+        CONVEYOR_TRY(wait(true));
+        if (pq().consumeInput(c_) == 0) return failure(nullptr, "COPY");
+    }
+    auto r = receive();
+    if (!r) return std::move(r).error();
     return {};
 }
 
 Status PgConnection::copy_abandon() {
-    if (pq().putCopyEnd(c_, "the run was abandoned") != 1) return failure(nullptr, "COPY");
-    while (PGresult* r = pq().getResult(c_))
-        pq().clear(r);
+    (void)end_copy("the run was abandoned");
+    if (given_up_) return *given_up_;
     return {};
 }
 
 Status PgConnection::copy_end() {
-    if (pq().putCopyEnd(c_, nullptr) != 1) return failure(nullptr, "COPY");
-    std::optional<Error> error;
-    while (PGresult* r = pq().getResult(c_)) {
-        PgResult owned(r);
-        const ExecStatusType st = pq().resultStatus(r);
-        if (st != PGRES_COMMAND_OK && !error) error = failure(r, "");
-    }
-    if (error) return *error;
-    return {};
+    return end_copy(nullptr);
 }
 
 Status PgConnection::copy_out(const std::string& sql) {
-    if (!pq().sendQuery(c_, sql.c_str())) return failure(nullptr, "COPY");
-    for (;;) {
-        PgResult r(pq().getResult(c_));
-        if (!r.get())
-            return Error(ErrorKind::Runtime, "COPY did not start", target_.to_string(), stage_);
-        const ExecStatusType st = pq().resultStatus(r.get());
-        if (st == PGRES_COPY_OUT) return {};
-        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-            Error e = failure(r.get(), "");
-            while (PGresult* rest = pq().getResult(c_))
-                pq().clear(rest);
-            return e;
-        }
-    }
+    return start_copy(sql, PGRES_COPY_OUT);
 }
 
 Result<std::optional<std::string_view>> PgConnection::copy_row() {
@@ -463,16 +439,18 @@ Result<std::optional<std::string_view>> PgConnection::copy_row() {
         pq().freemem(copy_buf_);
         copy_buf_ = nullptr;
     }
-    const int n = pq().getCopyData(c_, &copy_buf_, 0);
-    if (n >= 0) return std::optional<std::string_view>(std::string_view(copy_buf_, n));
-    if (n == -2) return fail(failure(nullptr, "COPY"));
-    // The end of the data: the COPY's own result follows.
-    std::optional<Error> error;
-    while (PGresult* r = pq().getResult(c_)) {
-        PgResult owned(r);
-        if (pq().resultStatus(r) != PGRES_COMMAND_OK && !error) error = failure(r, "");
+    if (given_up_) return fail(*given_up_);
+    for (;;) {
+        const int n = pq().getCopyData(c_, &copy_buf_, 1);
+        if (n > 0) return std::optional<std::string_view>(std::string_view(copy_buf_, n));
+        if (n == -2) return fail(failure(nullptr, "COPY"));
+        if (n == -1) break;
+        CONVEYOR_TRY(wait(false));
+        if (pq().consumeInput(c_) == 0) return fail(failure(nullptr, "COPY"));
     }
-    if (error) return fail(std::move(*error));
+    // The end of the data: the COPY's own result follows.
+    auto r = receive();
+    if (!r) return fail(std::move(r).error());
     return std::optional<std::string_view>();
 }
 
@@ -510,22 +488,6 @@ Error at_query_position(Error error, std::string_view sql, std::size_t position,
     if (at >= sql.size()) return error;
     error.message += query_position_text(sql, at);
     return error;
-}
-
-ErrorKind kind_of_sqlstate(std::string_view s) noexcept {
-    if (s.size() < 2) return ErrorKind::Runtime;
-    // read_only_sql_transaction: a standby, or a database whose transactions are read-only
-    // by default, cannot be the output.
-    if (s == "25006") return ErrorKind::CantCreate;
-    // protocol_violation on a connection that still works: what was sent does not fit the
-    // statement (params for $1, $2, ... that it does not have), which no retry mends.
-    if (s == "08P01") return ErrorKind::Config;
-    const std::string_view cls = s.substr(0, 2);
-    if (cls == "08" || cls == "53" || cls == "57" || cls == "40" || cls == "55")
-        return ErrorKind::TempFail;
-    if (cls == "28" || cls == "3D" || cls == "3F" || cls == "42") return ErrorKind::Config;
-    if (cls == "22" || cls == "23") return ErrorKind::Data;
-    return ErrorKind::Runtime;
 }
 
 } // namespace conveyor::plugins::postgres

@@ -6,6 +6,7 @@
 #include "conveyor/stage/checkpoint_text.hpp"
 #include "conveyor/stage/connection_check.hpp"
 #include "pg_connection.hpp"
+#include "pg_timeout_option.hpp"
 
 #include <fmt/format.h>
 #include <map>
@@ -224,7 +225,8 @@ public:
             if (!n) return std::move(n).error();
             skip = *n;
         }
-        auto conn = PgConnection::open(config_.dsn, ctx.stage_id, ctx.run);
+        auto conn =
+            PgConnection::open(config_.dsn, ctx.stage_id, waits_of(ctx.run, config_.timeout));
         if (!conn) return std::move(conn).error();
         auto op = std::make_unique<PgReadOperator>(config_, std::move(*conn), ctx);
         if (Status s = op->start(skip); !s)
@@ -237,7 +239,7 @@ public:
     }
 
     [[nodiscard]] Status check_connection() const override {
-        auto conn = PgConnection::open(config_.dsn, "");
+        auto conn = PgConnection::open(config_.dsn, "", waits_of(nullptr, config_.timeout));
         if (!conn) return std::move(conn).error();
         std::string sql = config_.query;
         if (!config_.table.empty()) {
@@ -259,38 +261,44 @@ private:
 };
 
 const OptionTable<PgReadOptions>& pg_read_options() {
-    static const auto table =
-        OptionTable<PgReadOptions>()
-            .add("dsn", &PgReadOptions::dsn,
-                 {.description = "libpq connection string or URI, usually \"${DATABASE_URL}\" "
-                                 "(messages name its host and database, never its password).",
-                  .required = true,
-                  .min_length = 1,
-                  .example = "\"${DATABASE_URL}\""})
-            .add("query", &PgReadOptions::query,
-                 {.description = "The SELECT to read; $1, $2, ... are bound to 'params'. Give it "
-                                 "an ORDER BY for --resume to continue at the right row.",
-                  .example = "\"SELECT id, name FROM users WHERE country = $1 ORDER BY id\""})
-            .add("table", &PgReadOptions::table,
-                 {.description = "Read every column of this table (schema.table), in primary "
-                                 "key order; instead of 'query'."})
-            .add("params", &PgReadOptions::params,
-                 {.description = "Values bound to $1, $2, ... of 'query' (never put into its "
-                                 "text).",
-                  .example = "[\"DE\", 100]"})
-            .add("fetch_size", &PgReadOptions::fetch_size,
-                 {.description = "Rows fetched from the server per round trip (memory stays "
-                                 "bounded by it).",
-                  .min = 1,
-                  .max = 1000000})
-            .add_choice("numeric", &PgReadOptions::numeric,
-                        {{"auto", NumericAs::Auto},
-                         {"number", NumericAs::Number},
-                         {"string", NumericAs::String}},
-                        {.description = "numeric columns: auto (a number when a double holds it "
-                                        "exactly, i.e. 15 significant digits, else a string), "
-                                        "number (always, keeping the server's digits) or "
-                                        "string."});
+    static const auto table = [] {
+        auto t =
+            OptionTable<PgReadOptions>()
+                .add("dsn", &PgReadOptions::dsn,
+                     {.description = "libpq connection string or URI, usually \"${DATABASE_URL}\" "
+                                     "(messages name its host and database, never its password).",
+                      .required = true,
+                      .min_length = 1,
+                      .example = "\"${DATABASE_URL}\""})
+                .add("query", &PgReadOptions::query,
+                     {.description =
+                          "The SELECT to read; $1, $2, ... are bound to 'params'. Give it "
+                          "an ORDER BY for --resume to continue at the right row.",
+                      .example = "\"SELECT id, name FROM users WHERE country = $1 ORDER BY id\""})
+                .add("table", &PgReadOptions::table,
+                     {.description = "Read every column of this table (schema.table), in primary "
+                                     "key order; instead of 'query'."})
+                .add("params", &PgReadOptions::params,
+                     {.description = "Values bound to $1, $2, ... of 'query' (never put into its "
+                                     "text).",
+                      .example = "[\"DE\", 100]"})
+                .add("fetch_size", &PgReadOptions::fetch_size,
+                     {.description = "Rows fetched from the server per round trip (memory stays "
+                                     "bounded by it).",
+                      .min = 1,
+                      .max = 1000000})
+                .add_choice("numeric", &PgReadOptions::numeric,
+                            {{"auto", NumericAs::Auto},
+                             {"number", NumericAs::Number},
+                             {"string", NumericAs::String}},
+                            {.description =
+                                 "numeric columns: auto (a number when a double holds it "
+                                 "exactly, i.e. 15 significant digits, else a string), "
+                                 "number (always, keeping the server's digits) or "
+                                 "string."});
+        add_timeout_option(t);
+        return t;
+    }();
     return table;
 }
 
@@ -327,6 +335,7 @@ std::unique_ptr<Stage> build_pg_read(BuildContext& ctx, const PgReadOptions& o) 
     }
     config.fetch_size = o.fetch_size;
     config.numeric = o.numeric;
+    config.timeout = o.timeout;
     if (ctx.failed()) return nullptr;
     return std::make_unique<PgReadStage>(std::move(config));
 }

@@ -2,6 +2,7 @@
 
 #include "conveyor/option/option_value.hpp"
 #include "conveyor/registry/registry.hpp"
+#include "pg_connection.hpp"
 #include "pg_values.hpp"
 
 #include <cstdint>
@@ -19,6 +20,7 @@ struct PgReadOptions {
     OptionValue params; ///< a list of scalars bound to $1, $2, ...
     std::int64_t fetch_size = 10000;
     NumericAs numeric = NumericAs::Auto;
+    double timeout = PgWaits::kAnswerTimeoutSeconds; ///< seconds; 0: without end
 };
 
 /// postgres.read's definition.
@@ -29,6 +31,7 @@ struct PgReadConfig {
     std::vector<std::optional<std::string>> params;
     std::int64_t fetch_size = PgReadOptions{}.fetch_size;
     NumericAs numeric = NumericAs::Auto;
+    double timeout = PgReadOptions{}.timeout;
 };
 
 /// The `postgres.read` function. Reads through a server-side cursor in a read-only

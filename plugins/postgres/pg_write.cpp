@@ -8,6 +8,7 @@
 #include "conveyor/stage/table_progress.hpp"
 #include "pg_connection.hpp"
 #include "pg_loader.hpp"
+#include "pg_timeout_option.hpp"
 #include "pg_values.hpp"
 
 #include <algorithm>
@@ -476,7 +477,8 @@ public:
         if (ctx.resume && config_.commit == CommitAt::End)
             return fail(Error(ErrorKind::Config, "commit = \"end\" takes no checkpoints",
                               config_.table, std::string(ctx.stage_id)));
-        auto conn = PgConnection::open(config_.dsn, ctx.stage_id, ctx.run);
+        auto conn =
+            PgConnection::open(config_.dsn, ctx.stage_id, waits_of(ctx.run, config_.timeout));
         if (!conn) return std::move(conn).error();
         auto cols = table_columns(*conn, config_.table);
         if (!cols) return fail(std::move(cols).error().in_stage(ctx.stage_id));
@@ -492,7 +494,7 @@ public:
     }
 
     [[nodiscard]] Status check_connection() const override {
-        auto conn = PgConnection::open(config_.dsn, "");
+        auto conn = PgConnection::open(config_.dsn, "", waits_of(nullptr, config_.timeout));
         if (!conn) return std::move(conn).error();
         auto cols = table_columns(*conn, config_.table);
         if (!cols) return std::move(cols).error();

@@ -3,6 +3,7 @@
 #include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
 #include "conveyor/registry/table_sink_options.hpp"
+#include "pg_connection.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -25,6 +26,7 @@ struct PgWriteOptions {
     CommitAt commit = CommitAt::Checkpoint;
     std::int64_t commit_interval = 100000; ///< records between commits (checkpoints)
     std::string progress_table = "conveyor_progress";
+    double timeout = PgWaits::kAnswerTimeoutSeconds; ///< seconds; 0: without end
 };
 
 /// postgres.write's definition.
@@ -38,6 +40,7 @@ struct PgWriteConfig {
     CommitAt commit = CommitAt::Checkpoint;
     std::int64_t commit_interval = PgWriteOptions{}.commit_interval;
     std::string progress_table = PgWriteOptions{}.progress_table;
+    double timeout = PgWriteOptions{}.timeout;
 };
 
 /// The stage: open() connects, checks the table and starts the first transaction.

@@ -1,3 +1,4 @@
+#include "pg_timeout_option.hpp"
 #include "pg_write.hpp"
 
 #include <algorithm>
@@ -21,6 +22,7 @@ const OptionTable<PgWriteOptions>& pg_write_options() {
             "integer bigint, number double precision (numeric for integers beyond int64), "
             "boolean, text, "
             "lists and objects jsonb");
+        add_timeout_option(t);
         return t;
     }();
     return table;
@@ -38,6 +40,7 @@ std::unique_ptr<Stage> build_pg_write(BuildContext& ctx, const PgWriteOptions& o
     config.commit = o.commit;
     config.commit_interval = o.commit_interval;
     config.progress_table = o.progress_table;
+    config.timeout = o.timeout;
     if (ctx.failed()) return nullptr;
     return make_pg_write_stage(std::move(config));
 }
