@@ -2,10 +2,12 @@
 
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/format/json_writer.hpp"
+#include "conveyor/format/time_text.hpp"
 
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <vector>
 
 namespace conveyor::plugins::postgres {
@@ -26,10 +28,12 @@ Value text_value(std::string_view text, Arena& arena) {
     return Value::string(arena.copy(text));
 }
 
-/// "2024-01-02 10:11:12.5" -> "2024-01-02T10:11:12.5"; with `utc`, "+00" -> "Z". Other
-/// shapes (infinity, BC dates) stay as the server wrote them.
+/// "2024-01-02 10:11:12.5" -> "2024-01-02T10:11:12.5"; with `utc`, "+00" -> "Z" (also for a
+/// year of five digits or more: "10000-01-02 03:04:05+00"). Other shapes (infinity, BC dates)
+/// stay as the server wrote them.
 Value timestamp_value(std::string_view text, bool utc, Arena& arena) {
-    if (text.size() < 19 || text[10] != ' ' || text.ends_with(" BC"))
+    const std::size_t space = text.find(' ');
+    if (space < 10 || space == text.npos || text.size() < space + 9 || text.ends_with(" BC"))
         return text_value(text, arena);
     std::string_view body = text;
     bool zulu = false;
@@ -40,7 +44,7 @@ Value timestamp_value(std::string_view text, bool utc, Arena& arena) {
     const std::size_t n = body.size() + (zulu ? 1 : 0);
     char* p = static_cast<char*>(arena.allocate(n, 1));
     std::copy(body.begin(), body.end(), p);
-    p[10] = 'T';
+    p[space] = 'T';
     if (zulu) p[n - 1] = 'Z';
     return Value::string(std::string_view(p, n));
 }
@@ -329,6 +333,30 @@ void append_array_literal(std::string& out, const Value& v) {
 
 } // namespace
 
+namespace {
+
+/// Whether the time of ISO 8601 `text` has an offset ("Z", "+02:00", "-0530" after the time).
+bool has_offset(std::string_view text) noexcept {
+    const std::size_t time = text.find_first_of("T ", 8);
+    if (time == text.npos) return false;
+    const std::string_view rest = text.substr(time + 1);
+    return rest.find_first_of("Zz+-") != rest.npos;
+}
+
+/// `text` for a timestamp (without time zone) column: in UTC when it has an offset, which the
+/// column would drop; as it is otherwise (and when conveyor cannot read it: the server says).
+std::string_view timestamp_text(std::string_view text, std::string& scratch) {
+    if (!has_offset(text)) return text;
+    const std::optional<timefmt::Instant> t = timefmt::parse_iso(text);
+    if (!t) return text;
+    std::optional<std::string> utc = timefmt::format(*t, "", 0);
+    if (!utc) return text;
+    scratch = std::move(*utc);
+    return scratch;
+}
+
+} // namespace
+
 void append_copy_field(std::string& out, const Value& v, PgColumnKind column,
                        std::string& scratch) {
     switch (v.kind()) {
@@ -353,6 +381,10 @@ void append_copy_field(std::string& out, const Value& v, PgColumnKind column,
         append_number(out, v);
         return;
     case Kind::String:
+        if (column == PgColumnKind::Timestamp) {
+            append_copy_text(out, timestamp_text(v.as_string(), scratch));
+            return;
+        }
         if (column != PgColumnKind::Json) {
             append_copy_text(out, v.as_string());
             return;

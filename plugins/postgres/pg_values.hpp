@@ -60,8 +60,9 @@ bool numeric_fits_double(std::string_view text) noexcept;
 
 /// How a value is written into one column of `COPY ... FROM STDIN` (text format).
 /// Integer: smallint, integer, bigint, which read no fraction, so an integral number is written
-/// without one (1000.0 as 1000).
-enum class PgColumnKind : std::uint8_t { Plain, Array, Json, Integer };
+/// without one (1000.0 as 1000). Timestamp: timestamp without time zone, which ignores an
+/// offset in its input, so a text with one is written in UTC (the session's zone).
+enum class PgColumnKind : std::uint8_t { Plain, Array, Json, Integer, Timestamp };
 
 /// Appends `v` as one COPY text field for a column of kind `column` (null and absent: \N;
 /// strings escaped; arrays as array literals for array columns, JSON text elsewhere; objects

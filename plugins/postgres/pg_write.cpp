@@ -43,6 +43,8 @@ Result<std::vector<TableColumn>> table_columns(PgConnection& conn, const std::st
             c.kind = PgColumnKind::Json;
         else if (r->value(i, 2) == "int2" || r->value(i, 2) == "int4" || r->value(i, 2) == "int8")
             c.kind = PgColumnKind::Integer;
+        else if (r->value(i, 2) == "timestamp")
+            c.kind = PgColumnKind::Timestamp;
         out.push_back(std::move(c));
     }
     return out;

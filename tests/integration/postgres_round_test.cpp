@@ -146,6 +146,35 @@ TEST_F(PostgresRound, AnIntegralNumberGoesIntoAnIntegerColumn) {
     EXPECT_EQ(pg().psql("SELECT * FROM ints_t"), "9|-7|100000|1.0\n");
 }
 
+TEST_F(PostgresRound, AnOffsetGoesIntoATimestampColumnAsUtcAndYearsPast9999ReadBackAsIso8601) {
+    // A timestamp (without time zone) column dropped the offset: 03:04:05+02:00 was stored as
+    // 03:04:05. And a timestamptz of year 10000 came back as the server's text.
+    pg().psql("CREATE TABLE times_t (id int, t timestamp, tz timestamptz)");
+    const std::string in =
+        dir_.write("in.jsonl",
+                   R"({"id":1,"t":"2024-01-02T03:04:05+02:00","tz":"10000-01-02T03:04:05Z"}
+{"id":2,"t":"2024-01-02 03:04:05","tz":"2024-01-02T03:04:05-01:30"}
+)");
+    auto r = run_conveyor(
+        {"run",
+         dir_.write("load.toml", stage("in", "json.read", "", "path = \"" + in + "\"") +
+                                     stage("db", "postgres.write", "\"in\"",
+                                           dsn() + "table = \"times_t\"\ncommit = \"end\"")),
+         "-q"},
+        {.cwd = dir_.path()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(pg().psql("SELECT id, t, tz AT TIME ZONE 'UTC' FROM times_t ORDER BY id"),
+              "1|2024-01-02 01:04:05|10000-01-02 03:04:05\n"
+              "2|2024-01-02 03:04:05|2024-01-02 04:34:05\n");
+    const std::string out = dir_.file("out.jsonl");
+    r = run_conveyor({"run", read_pipeline("\"SELECT * FROM times_t ORDER BY id\"", out), "-q"},
+                     {.cwd = dir_.path()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(out),
+              "{\"id\":1,\"t\":\"2024-01-02T01:04:05\",\"tz\":\"10000-01-02T03:04:05Z\"}\n"
+              "{\"id\":2,\"t\":\"2024-01-02T03:04:05\",\"tz\":\"2024-01-02T04:34:05Z\"}\n");
+}
+
 TEST_F(PostgresRound, AReadOnlyDatabaseIsAnOutputThatCannotBeWritten) {
     // A standby, or a role or database whose transactions are read-only by default, refuses
     // the COPY with SQLSTATE 25006, which exited 1 (a failed stage) rather than 73.

@@ -106,5 +106,36 @@ TEST(PgValues, CopyTextEscapesAndWritesListsAsArraysOrJson) {
     }
 }
 
+TEST(PgValues, ATimestampTzOfAYearPastNineThousandNineHundredNinetyNineIsIso8601Too) {
+    // The server writes such a year with five digits; the date's end was looked for at a
+    // fixed place, so "10000-01-02 03:04:05+00" came through as the server's text.
+    using K = PgDecoder::Kind;
+    EXPECT_EQ(decoded(of(K::TimestampTz), "10000-01-02 03:04:05.5+00"),
+              "string \"10000-01-02T03:04:05.5Z\"");
+    EXPECT_EQ(decoded(of(K::Timestamp), "294276-12-31 23:59:59"),
+              "string \"294276-12-31T23:59:59\"");
+    EXPECT_EQ(decoded(of(K::TimestampTz), "0044-03-15 12:00:00+00 BC"),
+              "string \"0044-03-15 12:00:00+00 BC\"");
+}
+
+TEST(PgValues, ATimeWithAnOffsetGoesIntoATimestampColumnInUtc) {
+    // A timestamp (without time zone) column ignores an offset in its input: 03:04:05+02:00
+    // was stored as 03:04:05, two hours off, without a word.
+    EXPECT_EQ(copy_field("\"2024-01-02T03:04:05+02:00\"", PgColumnKind::Timestamp),
+              "2024-01-02T01:04:05Z");
+    EXPECT_EQ(copy_field("\"2024-01-02 03:04:05.25-05:30\"", PgColumnKind::Timestamp),
+              "2024-01-02T08:34:05.25Z");
+    EXPECT_EQ(copy_field("\"2024-01-02T03:04:05Z\"", PgColumnKind::Timestamp),
+              "2024-01-02T03:04:05Z");
+    // Without an offset, or in a spelling conveyor does not read, the server decides.
+    EXPECT_EQ(copy_field("\"2024-01-02 03:04:05\"", PgColumnKind::Timestamp),
+              "2024-01-02 03:04:05");
+    EXPECT_EQ(copy_field("\"2024-01-02\"", PgColumnKind::Timestamp), "2024-01-02");
+    EXPECT_EQ(copy_field("\"infinity\"", PgColumnKind::Timestamp), "infinity");
+    // Other columns get the text as it is.
+    EXPECT_EQ(copy_field("\"2024-01-02T03:04:05+02:00\"", PgColumnKind::Plain),
+              "2024-01-02T03:04:05+02:00");
+}
+
 } // namespace
 } // namespace conveyor::plugins::postgres
