@@ -228,6 +228,7 @@ public:
             ends_.push_back(buf_.size());
             rows_.emplace_back(b, static_cast<std::uint32_t>(r));
         }
+        bases_.push_back(records_ - first);
         records_ += batch.rows() - first;
         pending_.push_back(std::move(batch));
         // The server takes the rows in while the next ones are made; the COPY ends (the rows
@@ -281,17 +282,21 @@ private:
     Status flush() {
         if (!loader_.open()) return {};
         Status s = loader_.end(buf_, ends_, [&](std::size_t i, const Error& e) -> Status {
-            Error error(ErrorKind::Data, "the database rejected the record: " + e.message, e.where,
-                        stage_);
+            const auto [b, r] = rows_[i];
+            // Records carry no place in the input file: the sink's count is what it knows.
+            Error error(
+                ErrorKind::Data, "the database rejected the record: " + e.message,
+                fmt::format("{}, record {} of the stage's input", e.where, bases_[b] + r + 1),
+                stage_);
             if (!errors_) return error;
-            const Batch& from = pending_[rows_[i].first];
-            return errors_->record_failed(from.schema(), from.row(rows_[i].second),
+            return errors_->record_failed(pending_[b].schema(), pending_[b].row(r),
                                           std::move(error));
         });
         buf_.clear();
         ends_.clear();
         rows_.clear();
         pending_.clear();
+        bases_.clear();
         if (!s) return std::move(s).error().in_stage(stage_);
         return {};
     }
@@ -461,6 +466,7 @@ private:
     std::vector<std::size_t> ends_;
     std::vector<std::pair<std::uint32_t, std::uint32_t>> rows_;
     std::vector<Batch> pending_;
+    std::vector<std::uint64_t> bases_; ///< per batch in pending_: the records before it
     std::size_t pending_mapping_ = 0;
     std::string scratch_;
 };

@@ -170,7 +170,10 @@ public:
             if (rc == SQLITE_DONE) continue;
             Error e = db_.error(rc);
             if (e.kind != ErrorKind::Data) return std::move(e).in_stage(stage_);
-            Error error(ErrorKind::Data, "the database rejected the record: " + e.message, e.where,
+            // Records carry no place in the input file: the sink's count is what it knows.
+            Error error(ErrorKind::Data, "the database rejected the record: " + e.message,
+                        fmt::format("{}, record {} of the stage's input", e.where,
+                                    records_ + (r - first) + 1),
                         stage_);
             if (!errors_) return error;
             CONVEYOR_TRY(errors_->record_failed(batch.schema(), row, std::move(error)));

@@ -147,5 +147,33 @@ TEST(PostgresRejected, RowsRefusedForOneReasonShareOneMessageWithoutTheirValues)
     EXPECT_THAT(dead, HasSubstr("\"record\":{\"id\":7,\"qty\":1007}"));
 }
 
+TEST(PostgresRejected, ARejectedRowSaysWhichRecordOfTheSinksInputItWas) {
+    // "the database rejected the record: invalid input syntax for type integer (column qty)"
+    // named the column but not the record: in a run stopped by it, nothing said which of
+    // 6000 rows to look at. Records carry no place in their file, so the sink's count is said.
+    PostgresServer pg;
+    ASSERT_EQ(pg.error(), "");
+    test::TempDir dir;
+    pg.psql("CREATE TABLE t (id int, qty int)");
+    std::string csv = "id,qty\n";
+    for (int i = 1; i <= kRows; ++i)
+        csv += std::to_string(i) + "," + (i == 4321 ? "oops" : std::to_string(i)) + "\n";
+    const std::string in = dir.write("in.csv", csv);
+    std::string p = pipeline(pg, in, "t", dir.file("dead.jsonl"), "append");
+    p = p.substr(p.find("[[stages]]")); // the default strategy: stop
+    auto r = run_conveyor({"run", dir.write("stop.toml", p), "-q"});
+    EXPECT_EQ(r.exit_code, 65) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("record 4321 of the stage's input: the database rejected the "
+                                 "record: invalid input syntax for type integer (column qty)"));
+    EXPECT_EQ(pg.psql("SELECT count(*) FROM t"), "0\n");
+    // Continuing, each dead letter says it too, after rows the server took.
+    r = run_conveyor({"run",
+                      dir.write("go.toml", pipeline(pg, in, "t", dir.file("dead.jsonl"), "append")),
+                      "-q"});
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_THAT(test::read_file(dir.file("dead.jsonl")),
+                HasSubstr("record 4321 of the stage's input\",\"record\":{\"id\":4321,"));
+}
+
 } // namespace
 } // namespace conveyor

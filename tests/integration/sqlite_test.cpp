@@ -176,6 +176,9 @@ TEST(SqliteRun, UpsertReplaceAndARejectedRowDeadLettered) {
     const std::string dead = test::read_file(dir.file("failed.jsonl"));
     EXPECT_THAT(dead, HasSubstr("NOT NULL constraint failed: items.name"));
     EXPECT_THAT(dead, HasSubstr("CHECK constraint failed"));
+    // Which record of the sink's input each was (records carry no place in their file).
+    EXPECT_THAT(dead, HasSubstr("t.db, record 3 of the stage's input\",\"record\":{\"id\":4,"));
+    EXPECT_THAT(dead, HasSubstr("t.db, record 4 of the stage's input\",\"record\":{\"id\":5,"));
 
     sqlite(db, "CREATE TABLE copy (id INTEGER, name TEXT, qty INTEGER)");
     r = run_conveyor(
