@@ -251,10 +251,13 @@ private:
             }
             sqlite3_bind_double(s, at, v.as_double());
             return;
-        case Kind::String:
-            sqlite3_bind_text(s, at, v.as_string().data(), static_cast<int>(v.as_string().size()),
+        case Kind::String: {
+            // An empty string's view may have no data pointer, which SQLite binds as NULL.
+            const std::string_view text = v.as_string();
+            sqlite3_bind_text(s, at, text.empty() ? "" : text.data(), static_cast<int>(text.size()),
                               SQLITE_STATIC);
             return;
+        }
         case Kind::Array:
         case Kind::Object: {
             const std::string text = json::to_string(v);

@@ -350,6 +350,40 @@ TEST(SqliteRun, AQueryErrorSaysWhereInTheQueryItIs) {
                                  "\"nosuch FROM t\""));
 }
 
+TEST(SqliteRun, AnEmptyStringIsStoredAsAnEmptyStringAndNullAsNull) {
+    // An empty string went in as NULL (its view had no data pointer, which SQLite binds as
+    // NULL): "" read back as null, without a word.
+    test::TempDir dir;
+    const std::string db = dir.file("t.db");
+    const std::string in = dir.write("in.jsonl", R"({"id":1,"s":"","j":""}
+{"id":2,"s":null,"j":null}
+{"id":3,"s":"\\N","j":"x"}
+)");
+    auto r = run_conveyor(
+        {"run",
+         dir.write("load.toml",
+                   stage("in", "json.read", "", "path = \"" + in + "\"") +
+                       stage("db", "sqlite.write", "\"in\"",
+                             "path = \"" + db + "\"\ntable = \"t\"\ncreate_table = true")),
+         "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(sqlite(db, "SELECT id, quote(s), quote(j) FROM t ORDER BY id"),
+              "1|''|''\n2|NULL|NULL\n3|'\\N'|'x'\n");
+    const std::string out = dir.file("out.jsonl");
+    r = run_conveyor(
+        {"run",
+         dir.write("read.toml",
+                   stage("db", "sqlite.read", "",
+                         "path = \"" + db + "\"\nquery = \"SELECT * FROM t ORDER BY id\"") +
+                       stage("save", "json.write", "\"db\"", "path = \"" + out + "\"")),
+         "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(out), R"({"id":1,"s":"","j":""}
+{"id":2,"s":null,"j":null}
+{"id":3,"s":"\\N","j":"x"}
+)");
+}
+
 TEST(SqliteRun, ABlobReadsAsHexLikeBytea) {
     // A BLOB was read as text: its bytes that are not UTF-8 became U+FFFD in JSON, and a blob
     // of zero bytes came out as "\u0000\u0000\u0000".
