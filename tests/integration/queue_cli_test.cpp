@@ -7,6 +7,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <string>
+#include <vector>
 
 namespace conveyor {
 namespace {
@@ -98,6 +100,47 @@ TEST(QueueCli, BadUrlsMissingQueuesAndDownServersHaveTheirExitCodes) {
     EXPECT_EQ(invalid.exit_code, 78) << invalid.err;
     auto none = run_conveyor({"queue", "status", "--queue", server.url("b")});
     EXPECT_EQ(none.exit_code, 66);
+}
+
+/// `redis-cli` against `server`: its output (a failure when it fails).
+std::string redis_cli(const test::LoopbackServer& server, const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"/usr/bin/redis-cli", "-p", std::to_string(server.port())};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = test::run_process(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+}
+
+TEST(QueueCli, APushThatEndsBeforeEveryChunkIsOnTheQueueLeavesNoQueueToWorkOn) {
+    // A push that failed half way (here Redis refuses more data past its maxmemory; a kill or a
+    // lost connection alike) left the queue's name taken with some of the chunks: `status`
+    // counted the missing ones as pending for ever, and `worker --exit-when-empty` waited for
+    // them without end.
+    test::RedisServer server;
+    ASSERT_EQ(server.error(), "");
+    test::TempDir dir;
+    const std::string p = dir.write("p.toml", kPipeline);
+    dir.write("in.csv", "a\n1\n");
+    const std::string info = redis_cli(server, {"INFO", "memory"});
+    const auto at = info.find("used_memory:");
+    ASSERT_NE(at, std::string::npos) << info;
+    const long used = std::stol(info.substr(at + 12));
+    redis_cli(server, {"CONFIG", "SET", "maxmemory", std::to_string(used + 200000)});
+    auto pushed =
+        run_conveyor({"queue", "push", p, "--chunks", "50000", "--queue", server.url("half")},
+                     {.cwd = dir.path()});
+    EXPECT_NE(pushed.exit_code, 0) << pushed.out;
+    EXPECT_THAT(pushed.err, HasSubstr("OOM"));
+    redis_cli(server, {"CONFIG", "SET", "maxmemory", "0"});
+    ASSERT_NE(redis_cli(server, {"XLEN", "half:chunks"}), "0\n") << "no chunk was pushed";
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"queue", "status", "--queue", server.url("half")},
+          std::vector<std::string>{"worker", "--queue", server.url("half"), "--exit-when-empty"}}) {
+        auto r = run_conveyor(args, {.cwd = dir.path(), .timeout = std::chrono::seconds(20)});
+        EXPECT_EQ(r.exit_code, 66) << args[0] << ": " << r.out << r.err;
+        EXPECT_THAT(r.err, HasSubstr("was never completely pushed")) << args[0];
+    }
+    EXPECT_FALSE(test::file_exists(dir.file("out.jsonl")));
 }
 
 } // namespace

@@ -45,6 +45,8 @@ using Entry = std::unique_ptr<kvEntry, Deleter<kvEntry, &NatsApi::kvEntry_Destro
 using Options = std::unique_ptr<natsOptions, Deleter<natsOptions, &NatsApi::natsOptions_Destroy>>;
 
 constexpr const char* kConsumer = "workers";
+/// The meta key's value while `queue push` puts the chunks on the queue (its spec after).
+constexpr const char* kPushing = "(being pushed)\n";
 
 class NatsQueue final : public WorkQueue {
 public:
@@ -83,9 +85,12 @@ public:
              << spec.lease.count() << "\n"
              << spec.max_deliveries << "\n";
         const std::string m = meta.str();
+        // The name is taken first; the spec goes in once every chunk is on the queue, so that
+        // a push that ends before leaves a queue no worker takes from.
+        const std::string claim = kPushing;
         std::uint64_t rev = 0;
-        if (natsStatus s = nats().kvStore_Create(&rev, kv_.get(), "meta", m.data(),
-                                                 static_cast<int>(m.size()));
+        if (natsStatus s = nats().kvStore_Create(&rev, kv_.get(), "meta", claim.data(),
+                                                 static_cast<int>(claim.size()));
             s != NATS_OK)
             return s == NATS_ERR ? queue_exists(url_) : error("creating the queue", s);
         CONVEYOR_TRY(add_stream(stream_, subject_, js_WorkQueuePolicy));
@@ -109,6 +114,9 @@ public:
                 s != NATS_OK)
                 return error("publishing chunk " + body, s);
         }
+        if (natsStatus s = nats().kvStore_PutString(&rev, kv_.get(), "meta", m.c_str());
+            s != NATS_OK)
+            return error("recording the queue's spec", s);
         return ok_status();
     }
 
@@ -126,9 +134,11 @@ public:
         std::getline(in, chunks);
         std::getline(in, lease);
         std::getline(in, max);
-        s.chunks = static_cast<std::uint32_t>(std::stoul(chunks));
-        s.lease = std::chrono::milliseconds(std::stoll(lease));
-        s.max_deliveries = static_cast<std::uint32_t>(std::stoul(max));
+        std::int64_t lease_ms = 0;
+        if (!parse_count(chunks, s.chunks) || !parse_count(lease, lease_ms) ||
+            !parse_count(max, s.max_deliveries))
+            return incomplete_queue(url_);
+        s.lease = std::chrono::milliseconds(lease_ms);
         spec_ = s;
         return s;
     }

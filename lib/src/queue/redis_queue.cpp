@@ -92,14 +92,15 @@ public:
         Result<Reply> created = command({"HSETNX", meta_, "pipeline", spec.pipeline});
         if (!created) return std::move(created).error();
         if (number(created->get()) != 1) return queue_exists(url_);
-        CONVEYOR_TRY(
-            command({"HSET", meta_, "digest", spec.pipeline_digest, "chunks",
-                     std::to_string(spec.chunks), "lease_ms", std::to_string(spec.lease.count()),
-                     "max_deliveries", std::to_string(spec.max_deliveries)}));
+        CONVEYOR_TRY(command({"HSET", meta_, "digest", spec.pipeline_digest, "lease_ms",
+                              std::to_string(spec.lease.count()), "max_deliveries",
+                              std::to_string(spec.max_deliveries)}));
         CONVEYOR_TRY(command({"XGROUP", "CREATE", stream_, kGroup, "0", "MKSTREAM"}));
         for (std::uint32_t i = 0; i < spec.chunks; ++i)
             CONVEYOR_TRY(command({"XADD", stream_, "*", "chunk", std::to_string(i), "chunks",
                                   std::to_string(spec.chunks), "digest", spec.pipeline_digest}));
+        // The number of chunks goes last: a queue without it was never completely pushed.
+        CONVEYOR_TRY(command({"HSET", meta_, "chunks", std::to_string(spec.chunks)}));
         return ok_status();
     }
 
@@ -115,9 +116,11 @@ public:
         QueueSpec s;
         s.pipeline = m["pipeline"];
         s.pipeline_digest = m["digest"];
-        s.chunks = static_cast<std::uint32_t>(std::stoul(m["chunks"]));
-        s.lease = std::chrono::milliseconds(std::stoll(m["lease_ms"]));
-        s.max_deliveries = static_cast<std::uint32_t>(std::stoul(m["max_deliveries"]));
+        std::int64_t lease = 0;
+        if (!parse_count(m["chunks"], s.chunks) || !parse_count(m["lease_ms"], lease) ||
+            !parse_count(m["max_deliveries"], s.max_deliveries))
+            return incomplete_queue(url_);
+        s.lease = std::chrono::milliseconds(lease);
         std::lock_guard lock(spec_mutex_);
         spec_ = s;
         return s;
