@@ -3,6 +3,7 @@
 #include "conveyor/core/query_position.hpp"
 #include "conveyor/core/run_context.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -44,6 +45,42 @@ int wait_while_busy(void* run, int count) {
     return 1;
 }
 
+/// The directory `path` is in ("." for a bare name).
+std::string directory_of(const std::string& path) {
+    const std::size_t slash = path.rfind('/');
+    return slash == std::string::npos ? "." : path.substr(0, std::max<std::size_t>(slash, 1));
+}
+
+/// Whether a database to read must be opened as immutable: it is in WAL mode (as sqlite.write
+/// leaves it), which a reader can only read by making its `-shm` file beside it, and nobody can
+/// make files in its directory, so that none can be writing it either (a writer makes `-wal`
+/// there) and no `-wal` holds commits the file lacks. SQLite would fail every statement with
+/// "attempt to write a readonly database" otherwise.
+bool read_as_immutable(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    unsigned char header[20] = {};
+    const bool read = ::pread(fd, header, sizeof header, 0) == static_cast<ssize_t>(sizeof header);
+    ::close(fd);
+    // Bytes 18 and 19 of the header: the file format's write and read versions, 2 for WAL.
+    if (!read || header[18] != 2 || header[19] != 2) return false;
+    struct stat st {};
+    if (::stat((path + "-wal").c_str(), &st) == 0) return false;
+    return ::access(directory_of(path).c_str(), W_OK) != 0;
+}
+
+/// `path` as a URI that opens it immutable (read without locks or a `-shm` file).
+std::string immutable_uri(const std::string& path) {
+    std::string uri = "file:";
+    for (const char c : path) {
+        if (c == '%' || c == '?' || c == '#')
+            uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+        else
+            uri += c;
+    }
+    return uri + "?immutable=1";
+}
+
 } // namespace
 
 Result<SqliteDb> SqliteDb::open(const std::string& path, bool writable, std::string_view stage,
@@ -59,11 +96,22 @@ Result<SqliteDb> SqliteDb::open(const std::string& path, bool writable, std::str
     }
     sqlite3* db = nullptr;
     const int flags = writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
-    const int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+    const bool immutable = !writable && read_as_immutable(path);
+    const std::string name = immutable ? immutable_uri(path) : path;
+    const int rc =
+        sqlite3_open_v2(name.c_str(), &db,
+                        flags | SQLITE_OPEN_NOMUTEX | (immutable ? SQLITE_OPEN_URI : 0), nullptr);
     SqliteDb out(db, path, std::string(stage), writable);
     if (rc != SQLITE_OK) {
         Error e = out.error(rc, "cannot open");
-        if (rc == SQLITE_CANTOPEN) e.kind = writable ? ErrorKind::CantCreate : ErrorKind::NoInput;
+        if ((rc & 0xff) == SQLITE_CANTOPEN) {
+            e.kind = writable ? ErrorKind::CantCreate : ErrorKind::NoInput;
+            // SQLite says "unable to open database file" whatever the cause.
+            const std::string dir = directory_of(path);
+            struct stat st {};
+            if (writable && ::stat(dir.c_str(), &st) != 0)
+                e.message += fmt::format(" (there is no directory {}: create it first)", dir);
+        }
         return fail(std::move(e));
     }
     sqlite3_extended_result_codes(db, 1);

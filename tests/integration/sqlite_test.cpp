@@ -4,6 +4,7 @@
 // each row once, and `validate --connect`. (SQLite keeps REAL as a double: 5.10 reads back as
 // 5.1, so the CSV here has no trailing zeros.)
 
+#include "support/paths.hpp"
 #include "support/process.hpp"
 
 #include <cerrno>
@@ -15,7 +16,9 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 namespace conveyor {
 namespace {
@@ -382,6 +385,44 @@ TEST(SqliteRun, AnEmptyStringIsStoredAsAnEmptyStringAndNullAsNull) {
 {"id":2,"s":null,"j":null}
 {"id":3,"s":"\\N","j":"x"}
 )");
+}
+
+TEST(SqliteRun, ADatabaseInADirectoryNobodyMayWriteIsReadAsItIs) {
+    // A database sqlite.write made (WAL mode), in a directory the reader may not write (a
+    // read-only mount, another user's directory): SQLite could not make its -shm file, and
+    // sqlite.read failed with "attempt to write a readonly database", exit 73, as if it were
+    // an output.
+    test::TempDir dir;
+    const std::string db = dir.file("ro/t.db");
+    const std::string in = dir.write("in.jsonl", "{\"id\":1,\"s\":\"a\"}\n{\"id\":2,\"s\":\"\"}\n");
+    const std::string load = dir.write(
+        "load.toml", stage("in", "json.read", "", "path = \"" + in + "\"") +
+                         stage("db", "sqlite.write", "\"in\"",
+                               "path = \"" + db + "\"\ntable = \"t\"\ncreate_table = true"));
+    // Its directory must be there: SQLite's "unable to open database file" did not say so.
+    auto r = run_conveyor({"run", load, "-q"});
+    EXPECT_EQ(r.exit_code, 73) << r.err;
+    EXPECT_THAT(r.err,
+                HasSubstr("(there is no directory " + dir.file("ro") + ": create it first)"));
+    std::filesystem::create_directory(dir.file("ro"));
+    r = run_conveyor({"run", load, "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(sqlite(db, "PRAGMA journal_mode"), "wal\n");
+    const std::string read = dir.write(
+        "read.toml", stage("db", "sqlite.read", "",
+                           "path = \"" + db + "\"\nquery = \"SELECT * FROM t ORDER BY id\"") +
+                         stage("out", "stdout.write", "\"db\"", ""));
+    // Root may write anywhere: the reader runs as nobody then.
+    std::vector<std::string> argv = {test::conveyor_binary(), "run", read, "-q"};
+    if (::geteuid() == 0) argv.insert(argv.begin(), {"/usr/sbin/runuser", "-u", "nobody", "--"});
+    ::chmod(dir.path().c_str(), 0755);
+    ::chmod(dir.file("ro").c_str(), 0555);
+    ::chmod(db.c_str(), 0444);
+    ::chmod(read.c_str(), 0644);
+    r = test::run_process(argv, {.cwd = "/"});
+    ::chmod(dir.file("ro").c_str(), 0755);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "{\"id\":1,\"s\":\"a\"}\n{\"id\":2,\"s\":\"\"}\n");
 }
 
 TEST(SqliteRun, ABlobReadsAsHexLikeBytea) {
