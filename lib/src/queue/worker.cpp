@@ -2,7 +2,11 @@
 
 #include "heartbeat.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
+#include <fmt/format.h>
+#include <optional>
 #include <spdlog/spdlog.h>
 #include <thread>
 
@@ -102,6 +106,31 @@ void idle(std::chrono::milliseconds d, Abandon& stop) {
     stop.on_request({});
 }
 
+/// Whether the loop may go on after `error` from the queue between chunks: an engine that
+/// cannot be reached is waited for (backing off, until `stop`) while it has been so for less
+/// than options.engine_outage since `since` (set at its first failure). The error otherwise.
+Status ride_out(const Error& error, std::optional<std::chrono::steady_clock::time_point>& since,
+                std::chrono::milliseconds& backoff, const WorkerOptions& options, Abandon& stop) {
+    if (error.kind != ErrorKind::TempFail) return error;
+    const auto now = std::chrono::steady_clock::now();
+    if (!since) {
+        since = now;
+        backoff = std::chrono::milliseconds(500);
+    }
+    const auto failing = std::chrono::duration_cast<std::chrono::milliseconds>(now - *since);
+    if (failing >= options.engine_outage) {
+        Error e = error;
+        e.message += fmt::format(" (tried again for {} s)", failing.count() / 1000);
+        return e;
+    }
+    const auto wait = std::min(backoff, options.engine_outage - failing);
+    spdlog::warn("{}; trying again in {:.1f} s (for up to {} s)", error.to_string(),
+                 static_cast<double>(wait.count()) / 1000, options.engine_outage.count() / 1000);
+    idle(wait, stop);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(8000));
+    return ok_status();
+}
+
 } // namespace
 
 Result<WorkerReport> run_worker(WorkQueue& queue, ChunkRunner& runner, const WorkerOptions& options,
@@ -109,18 +138,25 @@ Result<WorkerReport> run_worker(WorkQueue& queue, ChunkRunner& runner, const Wor
     Result<QueueSpec> spec = queue.spec();
     if (!spec) return std::move(spec).error();
     WorkerReport report;
+    std::optional<std::chrono::steady_clock::time_point> failing_since;
+    std::chrono::milliseconds backoff{0};
     while (!stop.requested()) {
         Result<std::optional<Lease>> lease = queue.take(options.consumer);
-        if (!lease) return std::move(lease).error();
+        Result<QueueStatus> st = QueueStatus{};
+        if (lease && !*lease && options.exit_when_empty) st = queue.status();
+        if (!lease || !st) {
+            CONVEYOR_TRY(ride_out(!lease ? lease.error() : st.error(), failing_since, backoff,
+                                  options, stop));
+            continue;
+        }
+        if (failing_since) spdlog::info("the queue answers again");
+        failing_since.reset();
         if (*lease) {
             CONVEYOR_TRY(run_chunk(queue, runner, *spec, **lease, stop, report));
             continue;
         }
-        if (options.exit_when_empty) {
-            Result<QueueStatus> st = queue.status();
-            if (!st) return std::move(st).error();
-            if (st->pending == 0 && st->in_flight == 0) break;
-        }
+        if (options.exit_when_empty && st->pending == 0 && st->in_flight == 0) break;
+        spdlog::debug("no chunk to take; looking again in {} ms", options.idle_wait.count());
         idle(options.idle_wait, stop);
     }
     return report;

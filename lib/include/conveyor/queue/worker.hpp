@@ -70,6 +70,10 @@ struct WorkerOptions {
     bool exit_when_empty = false;
     /// How long an idle worker waits between looks at the queue.
     std::chrono::milliseconds idle_wait{500};
+    /// How long the engine may stay unreachable (restarted, failing over) between chunks
+    /// before the worker gives up with that error: it tries again meanwhile, 0.5 s after the
+    /// first failure, doubling up to 8 s.
+    std::chrono::milliseconds engine_outage{60000};
 };
 
 struct WorkerReport {
@@ -82,7 +86,9 @@ struct WorkerReport {
 
 /// Takes and runs chunks until `stop` is requested or, with exit_when_empty, the queue has
 /// nothing left to hand out. A stop abandons the chunk in hand (its lease runs out and another
-/// worker takes it). An error reaching the queue ends the loop with that error.
+/// worker takes it). Between chunks, an engine that cannot be reached (TempFail) is tried
+/// again for up to options.engine_outage; any other error reaching the queue, or that one
+/// past it, ends the loop with that error.
 Result<WorkerReport> run_worker(WorkQueue& queue, ChunkRunner& runner, const WorkerOptions& options,
                                 Abandon& stop);
 
