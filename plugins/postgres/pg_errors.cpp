@@ -126,7 +126,8 @@ ErrorKind kind_of_connect_failure(std::string_view message) {
          {"authentication failed", "no password supplied", "password is required", "does not exist",
           "no pg_hba.conf entry", "invalid connection option", "missing \"=\"", "invalid URI",
           "invalid integer value", "permission denied", "unterminated quoted string",
-          "invalid sslmode", "invalid port number"})
+          "invalid sslmode", "invalid port number", "does not support SSL",
+          "certificate verify failed", "root certificate file", "server certificate for"})
         if (contains(message, config)) return ErrorKind::Config;
     return ErrorKind::TempFail;
 }

@@ -175,6 +175,19 @@ TEST_F(PostgresRound, AnOffsetGoesIntoATimestampColumnAsUtcAndYearsPast9999ReadB
               "{\"id\":2,\"t\":\"2024-01-02T03:04:05\",\"tz\":\"2024-01-02T04:34:05Z\"}\n");
 }
 
+TEST_F(PostgresRound, ASslModeTheServerCannotMeetIsTheConfigsToChange) {
+    // sslmode=require against a server without SSL exited 75 ("try again later"), which no
+    // retry mends.
+    const std::string out = dir_.file("out.jsonl");
+    const std::string p = dir_.write(
+        "ssl.toml", stage("db", "postgres.read", "",
+                          "dsn = '" + pg().dsn() + " sslmode=require'\nquery = \"SELECT 1\"") +
+                        stage("save", "json.write", "\"db\"", "path = \"" + out + "\""));
+    auto r = run_conveyor({"run", p, "-q"}, {.cwd = dir_.path()});
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("server does not support SSL, but SSL was required"));
+}
+
 TEST_F(PostgresRound, AReadOnlyDatabaseIsAnOutputThatCannotBeWritten) {
     // A standby, or a role or database whose transactions are read-only by default, refuses
     // the COPY with SQLSTATE 25006, which exited 1 (a failed stage) rather than 73.
