@@ -3,6 +3,7 @@
 #include "conveyor/core/batch.hpp"
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/format/json_parser.hpp"
+#include "conveyor/recordio/csv_read.hpp"
 #include "conveyor/stage/checkpoint_text.hpp"
 #include "conveyor/stage/connection_check.hpp"
 #include "pg_connection.hpp"
@@ -110,7 +111,8 @@ public:
         std::vector<std::string> names;
         for (int c = 0; c < rows_.columns(); ++c)
             names.emplace_back(rows_.name(c));
-        schema_ = make_schema(std::move(names));
+        // A name the result repeats ("SELECT 1 AS a, 2 AS a") gets a suffix, as a CSV header's.
+        schema_ = make_schema(recordio::csv::normalise_header(std::move(names)));
         auto decoders = decoders_for(conn_, rows_, config_.numeric);
         if (!decoders) return std::move(decoders).error();
         decoders_ = std::move(*decoders);

@@ -4,6 +4,7 @@
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/option/option_value.hpp"
+#include "conveyor/recordio/csv_read.hpp"
 #include "conveyor/stage/checkpoint_text.hpp"
 #include "conveyor/stage/connection_check.hpp"
 #include "sqlite_db.hpp"
@@ -185,7 +186,8 @@ public:
             if (rc == SQLITE_DONE) break;
             if (rc != SQLITE_ROW) return fail(db->error(rc, "reading"));
         }
-        SchemaRef schema = make_schema(std::move(names));
+        // A name the result repeats ("SELECT 1 AS a, 2 AS a") gets a suffix, as a CSV header's.
+        SchemaRef schema = make_schema(recordio::csv::normalise_header(std::move(names)));
         auto op = std::make_unique<SqliteReadOperator>(std::move(*db), std::move(*stmt), schema,
                                                        std::move(declared), ctx, skip);
         OpenedStage opened(std::unique_ptr<SourceOperator>(std::move(op)), std::move(schema));

@@ -188,6 +188,16 @@ TEST_F(PostgresRound, ASslModeTheServerCannotMeetIsTheConfigsToChange) {
     EXPECT_THAT(r.err, HasSubstr("server does not support SSL, but SSL was required"));
 }
 
+TEST_F(PostgresRound, AColumnNameTheResultRepeatsGetsASuffixAsInACsvHeader) {
+    // "SELECT 1 AS a, 2 AS a" gave records {"a":1,"a":2}: JSON with a repeated key, whose
+    // readers keep one of the two values.
+    const std::string out = dir_.file("out.jsonl");
+    auto r = run_conveyor({"run", read_pipeline("'SELECT 1 AS a, 2 AS a, 3 AS a_2, 4'", out), "-q"},
+                          {.cwd = dir_.path()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(out), "{\"a\":1,\"a_3\":2,\"a_2\":3,\"?column?\":4}\n");
+}
+
 TEST_F(PostgresRound, AReadOnlyDatabaseIsAnOutputThatCannotBeWritten) {
     // A standby, or a role or database whose transactions are read-only by default, refuses
     // the COPY with SQLSTATE 25006, which exited 1 (a failed stage) rather than 73.

@@ -373,6 +373,16 @@ TEST(SqliteRun, AnEmptyStringIsStoredAsAnEmptyStringAndNullAsNull) {
     EXPECT_EQ(sqlite(db, "SELECT id, quote(s), quote(j) FROM t ORDER BY id"),
               "1|''|''\n2|NULL|NULL\n3|'\\N'|'x'\n");
     const std::string out = dir.file("out.jsonl");
+    // A name the result repeats gets a suffix (it gave {"id":1,"id":1}).
+    r = run_conveyor(
+        {"run",
+         dir.write("dup.toml",
+                   stage("db", "sqlite.read", "",
+                         "path = \"" + db + "\"\nquery = \"SELECT id, id FROM t WHERE id = 1\"") +
+                       stage("save", "json.write", "\"db\"", "path = \"" + out + "\"")),
+         "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(out), "{\"id\":1,\"id_2\":1}\n");
     r = run_conveyor(
         {"run",
          dir.write("read.toml",
