@@ -1,5 +1,6 @@
 // A work queue's engine restarted under its workers (Redis killed with -9 and started again
-// with its data): an idle worker waits for it and goes on, instead of ending with 75.
+// with its data): an idle worker waits for it and goes on, and a chunk in hand keeps its lease,
+// instead of ending with 75.
 
 #include "support/process.hpp"
 #include "support/restarting_redis.hpp"
@@ -7,9 +8,12 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <string>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace conveyor {
 namespace {
@@ -66,6 +70,40 @@ TEST(QueueRestart, AnIdleWorkerWaitsForARestartedRedisAndGoesOn) {
     const test::ProcessResult r = worker->wait(std::chrono::seconds(30));
     EXPECT_EQ(r.exit_code, 143) << r.err;
     EXPECT_THAT(r.err, HasSubstr("cannot reach Redis"));
+}
+
+TEST(QueueRestart, AChunkInHandKeepsItsLeaseThroughARedisRestart) {
+    // The first renewal of a chunk's lease that could not reach Redis gave the chunk up: a
+    // restart of a second lost the work of every chunk in hand, and the worker ended with 75.
+    test::RestartingRedis redis;
+    ASSERT_EQ(redis.error(), "");
+    test::TempDir dir;
+    const std::string p = dir.write("p.toml", kPipeline);
+    dir.write("in.csv", "a\n1\n");
+    // Renewed every 2 s: after the renewal that fails, the next one is 2 s later.
+    auto pushed = run_conveyor(
+        {"queue", "push", p, "--chunks", "1", "--lease", "6s", "--queue", redis.url("held")},
+        {.cwd = dir.path()});
+    ASSERT_EQ(pushed.exit_code, 0) << pushed.err;
+    const std::string gate = dir.file("gate");
+    ASSERT_EQ(::mkfifo(gate.c_str(), 0600), 0);
+    test::Child worker(
+        {CONVEYOR_QUEUE_TEST_WORKER, redis.url("held"), dir.file("out"), "--hold-first", gate});
+    ASSERT_TRUE(worker.wait_for_stderr("holding chunk 0", std::chrono::seconds(30)));
+    redis.kill();
+    ASSERT_TRUE(worker.wait_for_stderr("chunk 0: cannot renew its lease", std::chrono::seconds(30)))
+        << "the chunk was given up";
+    ASSERT_TRUE(redis.start());
+    ASSERT_TRUE(
+        worker.wait_for_stderr("chunk 0: its lease is renewed again", std::chrono::seconds(30)));
+    // The chunk goes on: released, it is committed by this attempt.
+    const int fd = ::open(gate.c_str(), O_WRONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    const test::ProcessResult r = worker.wait(std::chrono::seconds(60));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("report: committed 1, already 0, lost 0, failed 0, abandoned 0"));
+    EXPECT_TRUE(test::file_exists(dir.file("out/part-0/data")));
 }
 
 } // namespace

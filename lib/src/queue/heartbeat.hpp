@@ -7,13 +7,15 @@
 
 namespace conveyor::queue {
 
-/// Renews a lease every `period` on a thread of its own while a chunk runs. When the queue says
-/// the lease is gone, requests `lost` (the chunk went to another worker: no point going on).
-/// An error reaching the queue is kept for stop() and also requests `lost`: a worker that
-/// cannot renew cannot know that it still holds the chunk.
+/// Renews a lease of `lease_time` every third of it on a thread of its own while a chunk runs.
+/// When the queue says the lease is gone, requests `lost` (the chunk went to another worker: no
+/// point going on). An engine that cannot be reached (restarted, failing over) is tried again
+/// at the next beat while that beat still comes before the lease would run out since its last
+/// renewal; past that, or for any other error, the error is kept for stop() and requests
+/// `lost`: a worker that cannot renew cannot know that it still holds the chunk.
 class Heartbeat {
 public:
-    Heartbeat(WorkQueue& queue, const Lease& lease, std::chrono::milliseconds period,
+    Heartbeat(WorkQueue& queue, const Lease& lease, std::chrono::milliseconds lease_time,
               Abandon& lost);
     ~Heartbeat();
     Heartbeat(const Heartbeat&) = delete;
@@ -26,6 +28,7 @@ private:
 
     WorkQueue& queue_;
     const Lease& lease_;
+    std::chrono::milliseconds lease_time_;
     std::chrono::milliseconds period_;
     Abandon& lost_;
     std::mutex mutex_;

@@ -42,7 +42,7 @@ Status run_chunk(WorkQueue& queue, ChunkRunner& runner, const QueueSpec& spec, c
     spdlog::info("chunk {} of {}: started (attempt {})", lease.chunk, spec.chunks, job.attempt);
     Abandon abandon;
     stop.on_request([&abandon] { abandon.request("the worker was told to stop"); });
-    Heartbeat heartbeat(queue, lease, spec.lease / 3, abandon);
+    Heartbeat heartbeat(queue, lease, spec.lease, abandon);
     Result<StagedChunk> staged = runner.stage(job, abandon);
     stop.on_request({});
     if (!staged) {
