@@ -13,7 +13,8 @@ namespace conveyor::plugins::postgres {
 template <class O>
 void add_timeout_option(OptionTable<O>& t) {
     t.add("timeout", &O::timeout,
-          {.description = "How long the server may go without answering once connected (a "
+          {.description = "Seconds (also \"30s\", \"10m\") the server may go without "
+                          "answering once connected (a "
                           "statement waiting for a lock another session holds, a stalled "
                           "server, a lost network): then the run gives up, closing the "
                           "connection so that the server rolls back what it left open, and "
