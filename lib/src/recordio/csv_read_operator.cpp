@@ -114,7 +114,7 @@ Status CsvReadOperator::start() {
         if (same) return {};
         if (config_.infer_types)
             for (Value& v : fields_)
-                v = infer_value(v.as_string(), false);
+                v = infer_value(v.as_string(), !is_bare_empty(v));
         if (fields_.size() != width_) {
             if (config_.on_ragged == RaggedPolicy::Skip) return {};
             if (config_.on_ragged == RaggedPolicy::Pad && fields_.size() < width_)

@@ -142,6 +142,7 @@ std::string CsvReader::where() const {
 [[gnu::always_inline]] inline Value CsvReader::make_value(std::string_view text,
                                                           bool quoted) noexcept {
     if (config_.infer_types) return infer_value(text, quoted);
+    if (text.empty() && !quoted) return bare_empty(); // written back as it was: no quotes
     return Value::string(text);
 }
 

@@ -11,6 +11,7 @@
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/recordio/csv_dialect.hpp"
 #include "conveyor/recordio/csv_reader.hpp"
+#include "conveyor/recordio/csv_typing.hpp"
 #include "conveyor/registry/sink_options.hpp"
 #include "conveyor/stage/split_sink.hpp"
 
@@ -318,6 +319,8 @@ void CsvWriteOperator::append_field(const Value& v, bool only_column) {
             append_text({}); // not finite: empty, like null
         return;
     case Kind::String:
+        // An unquoted empty field read without inference is written as it was read.
+        if (!only_column && is_bare_empty(v)) return;
         append_text(v.as_string());
         return;
     case Kind::Array:
@@ -435,7 +438,7 @@ bool CsvWriteOperator::append_row_fast(std::span<const Value> row) {
         }
         case Kind::String: {
             const std::string_view t = v.as_string();
-            const bool quoted = t.empty() || must_quote(t);
+            const bool quoted = (t.empty() && !is_bare_empty(v)) || must_quote(t);
             if (quoted && !t.empty() && std::memchr(t.data(), quote, t.size()) != nullptr) {
                 buf_.resize(start); // a quote to double: append_field's way
                 return false;

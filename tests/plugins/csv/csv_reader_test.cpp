@@ -1,6 +1,7 @@
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/recordio/csv_read.hpp"
+#include "conveyor/recordio/csv_typing.hpp"
 #include "csv_test_support.hpp"
 #include "support/process.hpp"
 
@@ -322,6 +323,20 @@ TEST_F(CsvRead, EmptyQuotedIsEmptyStringEmptyUnquotedIsNull) {
 TEST_F(CsvRead, InferTypesOffKeepsEveryFieldAString) {
     const SourceRun r = read("a,b,c\n1,,2.5\n", {{"infer_types", false}});
     EXPECT_EQ(r.rows(), (Rows{{"s:1", "s:", "s:2.5"}}));
+}
+
+TEST_F(CsvRead, InferTypesOffMarksUnquotedEmptyFieldsSoTheyAreWrittenBackEmpty) {
+    // Both are the empty string; only the unquoted one is bare_empty() (csv.write keeps it
+    // unquoted), also in the last field of a line and of the file.
+    const SourceRun r = read("a,b,c\n,\"\",\n\"\",,", {{"infer_types", false}});
+    ASSERT_FALSE(r.error);
+    EXPECT_EQ(r.rows(), (Rows{{"s:", "s:", "s:"}, {"s:", "s:", "s:"}}));
+    std::vector<bool> bare;
+    for (const Batch& b : r.batches)
+        for (std::size_t row = 0; row < b.rows(); ++row)
+            for (const Value& v : b.row(row))
+                bare.push_back(is_bare_empty(v));
+    EXPECT_EQ(bare, (std::vector<bool>{true, false, true, false, true, true}));
 }
 
 TEST_F(CsvRead, EmptyFileAndHeaderOnly) {

@@ -2,6 +2,7 @@
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/recordio/csv_read.hpp"
+#include "conveyor/recordio/csv_typing.hpp"
 #include "csv_test_support.hpp"
 #include "support/page_end.hpp"
 #include "support/process.hpp"
@@ -142,6 +143,18 @@ TEST_F(CsvWrite, ScalarsNullsAndEmptyStrings) {
     EXPECT_EQ(write(make_schema({"x", "y"}),
                     {{Value::real(std::numeric_limits<double>::infinity()), Value::real(1e300)}}),
               "x,y\n,1e+300\n");
+}
+
+TEST_F(CsvWrite, AnUnquotedEmptyFieldReadAsTextIsWrittenEmptyAgain) {
+    // csv.read with infer_types = false reads `a,,b`'s middle field as bare_empty(); it was
+    // written `a,"",b`. Through the fast path (first row) and the general one (a quote to
+    // double), while the empty string of any other origin stays "".
+    const auto schema = make_schema({"a", "b", "c"});
+    EXPECT_EQ(write(schema, {{bare_empty(), Value::string(""), bare_empty()},
+                             {Value::string("say \"hi\""), bare_empty(), Value::string("x")}}),
+              "a,b,c\n,\"\",\n\"say \"\"hi\"\"\",,x\n");
+    // Alone on its line it would be a blank line, which readers skip.
+    EXPECT_EQ(write(make_schema({"v"}), {{bare_empty()}}), "v\n\"\"\n");
 }
 
 TEST_F(CsvWrite, OneColumnNullKeepsItsRecord) {
