@@ -52,5 +52,36 @@ TEST(FormatsRound, CsvReadWithoutInferenceWritesEmptyFieldsBackAsTheyWere) {
     EXPECT_EQ(test::read_file(dir.file("typed.csv")), csv);
 }
 
+TEST(FormatsRound, JsonNumbersBeyondADoubleKeepTheirDigits) {
+    // 1e400 is a JSON number (RFC 8259 leaves the range to implementations); Miller keeps its
+    // text. conveyor stopped the whole file with exit 65 ("number is too large for a double").
+    test::TempDir dir;
+    const std::string jsonl = "{\"id\":1,\"x\":1e400,\"y\":null}\n"
+                              "{\"id\":2,\"x\":-123.5E+100000,\"y\":[1E999,{\"z\":-1e400}]}\n"
+                              "{\"id\":3,\"x\":1.50,\"y\":1e-400}\n";
+    const std::string in = dir.write("in.jsonl", jsonl);
+    auto r = convert(dir, "json.read", in, "", "json.write", dir.file("out.jsonl"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.jsonl")), jsonl);
+
+    // Also through CSV, as their digits (mlr --ijson --ocsv writes 1e400 too).
+    r = convert(dir, "json.read", in, "", "csv.write", dir.file("out.csv"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.csv")),
+              "id,x,y\n1,1e400,\n2,-123.5E+100000,\"[1E999,{\"\"z\"\":-1e400}]\"\n"
+              "3,1.50,1e-400\n");
+
+    // A record array, pretty or not, keeps them too; arithmetic sees infinity.
+    const std::string array = dir.write("in.json", "[{\"x\":1e400},{\"x\":5}]");
+    const std::string file = dir.write(
+        "f.toml",
+        stage_toml("in", "json.read", "", "path = \"" + array + "\"") +
+            stage_toml("f", "filter.apply", "\"in\"", "expression = \"x > 1e300\"") +
+            stage_toml("out", "json.write", "\"f\"", "path = \"" + dir.file("big.json") + "\""));
+    r = test::run_conveyor({"run", "-q", file});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("big.json")), "[\n{\"x\":1e400}\n]\n");
+}
+
 } // namespace
 } // namespace conveyor

@@ -174,8 +174,6 @@ private:
         const std::string_view tok(p_, static_cast<std::size_t>(end - p_));
         const NumberScan s = scan_number(tok);
         if (s.shape == NumberShape::Invalid) return fail(p_, "invalid number");
-        if (!number_is_finite(tok, s))
-            return fail(p_, "number is too large for a double: " + std::string(tok));
         p_ = end;
         return true;
     }

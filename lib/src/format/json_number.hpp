@@ -2,11 +2,9 @@
 
 // The JSON number grammar (RFC 8259 section 6), shared by the parser and its error diagnosis.
 
-#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
-#include <system_error>
 
 namespace conveyor::json::detail {
 
@@ -63,33 +61,6 @@ inline NumberScan scan_number(std::string_view t) noexcept {
     if (i != n) return r;
     r.shape = real ? NumberShape::Real : NumberShape::Integer;
     return r;
-}
-
-/// False when a number of valid grammar is too large for a double (1e400). Underflow to zero
-/// is fine. Cheap for ordinary numbers: only long or large-exponent ones are converted.
-inline bool number_is_finite(std::string_view t, const NumberScan& s) noexcept {
-    const long positive_exp = s.exponent > 0 ? s.exponent : 0;
-    if (static_cast<long>(s.int_digits) + positive_exp < 290) return true;
-    double d = 0;
-    auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), d);
-    (void)ptr;
-    if (ec != std::errc::result_out_of_range) return true;
-    // Out of range either way: overflow when the decimal magnitude is positive.
-    std::size_t i = t[0] == '-' ? 1 : 0;
-    long magnitude;
-    if (t[i] != '0') {
-        magnitude = static_cast<long>(s.int_digits) - 1;
-    } else {
-        // 0.000ddd: the magnitude is minus the count of zeros before the first digit.
-        i += 2; // "0."
-        long zeros = 0;
-        while (i < t.size() && t[i] == '0') {
-            ++zeros;
-            ++i;
-        }
-        magnitude = -zeros - 1;
-    }
-    return magnitude + s.exponent <= 0;
 }
 
 } // namespace conveyor::json::detail

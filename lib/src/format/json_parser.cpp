@@ -3,8 +3,10 @@
 #include "json_diagnose.hpp"
 #include "json_number.hpp"
 
+#include <charconv>
 #include <cstring>
 #include <simdjson.h>
+#include <system_error>
 #include <vector>
 
 namespace conveyor::json {
@@ -105,9 +107,11 @@ struct Parser::Impl {
             auto r = std::from_chars(tok.data(), tok.data() + tok.size(), v);
             if (r.ec == std::errc{} && !(v == 0 && tok[0] == '-')) return Value::integer(v);
             // Beyond int64: keep the digits exactly.
-        } else if (s.shape == detail::NumberShape::Invalid || !detail::number_is_finite(tok, s)) {
+        } else if (s.shape == detail::NumberShape::Invalid) {
             return failure();
         }
+        // Also beyond a double's range (1e400): kept as its digits, as Miller keeps it, and
+        // written again as it came; arithmetic sees it as infinity.
         return Value::number_text(keep(tok));
     }
 

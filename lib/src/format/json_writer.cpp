@@ -259,10 +259,10 @@ void append_value(std::string& out, const Value& v) {
     case Kind::Double:
         if (v.has_number_text()) {
             // Producers promise JSON number syntax; checking keeps the output valid JSON even
-            // when one does not ("+1", ".5", "1e999" are written from their value instead).
+            // when one does not ("+1", ".5" are written from their value instead). Text beyond
+            // a double's range (1e400, read from JSON) is JSON too, and keeps its digits.
             const std::string_view t = v.number_text();
-            const detail::NumberScan scan = detail::scan_number(t);
-            if (scan.shape != detail::NumberShape::Invalid && detail::number_is_finite(t, scan)) {
+            if (detail::scan_number(t).shape != detail::NumberShape::Invalid) {
                 out.append(t);
                 return;
             }
@@ -384,9 +384,7 @@ inline char* write_fast(char* p, const Value& v) noexcept {
     case Kind::Double: {
         if (v.has_number_text()) {
             const std::string_view t = v.number_text();
-            const detail::NumberScan scan = detail::scan_number(t);
-            if (scan.shape == detail::NumberShape::Invalid || !detail::number_is_finite(t, scan))
-                return nullptr;
+            if (detail::scan_number(t).shape == detail::NumberShape::Invalid) return nullptr;
             short_bytes::copy(p, t.data(), t.size());
             return p + t.size();
         }

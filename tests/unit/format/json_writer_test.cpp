@@ -140,7 +140,8 @@ TEST(JsonWriter, NumberTextThatIsNotJsonIsWrittenFromItsValue) {
     // The output stays valid JSON even if a producer breaks the number-text promise.
     EXPECT_EQ(to_string(Value::number_text("1.")), "1.0");
     EXPECT_EQ(to_string(Value::number_text("007")), "7.0");
-    EXPECT_EQ(to_string(Value::number_text("1e999")), "null");
+    // JSON grammar beyond a double's range keeps its digits (json.read reads 1e400 so).
+    EXPECT_EQ(to_string(Value::number_text("1e999")), "1e999");
     // CSV reads these as numbers (csv_typing.hpp); JSON has no such spelling.
     EXPECT_EQ(to_string(Value::number_text(".5")), "0.5");
     EXPECT_EQ(to_string(Value::number_text("-.5")), "-0.5");
