@@ -83,5 +83,39 @@ TEST(FormatsRound, JsonNumbersBeyondADoubleKeepTheirDigits) {
     EXPECT_EQ(test::read_file(dir.file("big.json")), "[\n{\"x\":1e400}\n]\n");
 }
 
+/// `gzip -c` of `text`.
+std::string gzip(const test::TempDir& dir, const std::string& text) {
+    const std::string plain = dir.write("plain.tmp", text);
+    auto gz = test::run_process({"/bin/sh", "-c", "gzip -c '" + plain + "'"});
+    EXPECT_EQ(gz.exit_code, 0) << gz.err;
+    return gz.out;
+}
+
+TEST(FormatsRound, AGzipFilePaddedWithZerosReadsAsGzipDecompressesIt) {
+    // Zero bytes after the last member (a tape's or a block device's padding): gzip -d and
+    // Python's gzip read such a file; conveyor refused it as "corrupt gzip data (incorrect
+    // header check)".
+    test::TempDir dir;
+    const std::string csv = test::items_csv(3000);
+    const std::string gz = gzip(dir, csv);
+    const std::string padded = dir.write("padded.csv.gz", gz + gz + std::string(70000, '\0'));
+    auto r = convert(dir, "csv.read", padded, "", "csv.write", dir.file("out.csv"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.csv")), csv + csv); // both members (the second
+                                                                // header is a record)
+
+    // Anything but zeros after the archive is refused, located, and nothing is written (gzip -d
+    // drops it with a warning): here text, and text after the zeros.
+    for (const std::string& tail : {std::string("id,name\n9,n9\n"), std::string(100, '\0') + "x"}) {
+        const std::string bad = dir.write("bad.csv.gz", gz + tail);
+        r = convert(dir, "csv.read", bad, "", "csv.write", dir.file("bad.csv"));
+        EXPECT_EQ(r.exit_code, 65) << r.err;
+        EXPECT_THAT(r.err, HasSubstr("bad.csv.gz: corrupt gzip data (data after the "));
+        const std::size_t at = gz.size() + (tail[0] == '\0' ? 100 : 0); // where it starts
+        EXPECT_THAT(r.err, HasSubstr(" at byte " + std::to_string(at) + " of the compressed"));
+        EXPECT_FALSE(test::file_exists(dir.file("bad.csv")));
+    }
+}
+
 } // namespace
 } // namespace conveyor

@@ -128,6 +128,8 @@ public:
         while (s.produced < out.size()) {
             if (ended_) {
                 if (s.consumed == in.size()) break; // a member ended with the input
+                CONVEYOR_TRY(after_member(in, s));
+                if (s.consumed == in.size()) break; // zeros up to here
                 inflateReset(&z_);                  // another member follows
                 ended_ = false;
             }
@@ -155,9 +157,27 @@ public:
     [[nodiscard]] bool complete() const noexcept override { return ended_; }
 
 private:
+    /// What follows a member that ended: another member, or zero bytes to the end (the padding
+    /// of a tape or a block device, which gzip -d and Python ignore too), skipped here. Anything
+    /// else is refused rather than dropped (gzip -d drops it with a warning and exit status 2).
+    Status after_member(std::span<const char> in, Step& s) {
+        if (padding_ || in[s.consumed] == '\0') {
+            padding_ = true;
+            while (s.consumed < in.size() && in[s.consumed] == '\0')
+                ++s.consumed;
+            if (s.consumed == in.size()) return {};
+            return corrupt("gzip", "data after the zero bytes that end the archive");
+        }
+        if (in[s.consumed] != '\x1f')
+            return corrupt("gzip", "data after the end of the archive that is not another gzip "
+                                   "member; gzip -d drops it as trailing garbage");
+        return {};
+    }
+
     z_stream z_{};
     bool ok_ = false;
     bool ended_ = false;
+    bool padding_ = false;
 };
 
 class ZstdDecompressor final : public Decompressor {
