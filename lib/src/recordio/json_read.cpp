@@ -112,6 +112,10 @@ std::string_view kind_name(Kind k) {
     }
 }
 
+/// What a JSON line that is (or starts) an array most likely means.
+constexpr std::string_view kArrayHint =
+    "; the line is a JSON array: for an array of records, use format = \"records\"";
+
 class JsonReadOperator final : public SourceOperator {
 public:
     JsonReadOperator(JsonSplitter splitter, JsonFormat format, std::size_t batch_size,
@@ -348,7 +352,8 @@ private:
                 const JsonSplitter::Position at = splitter_.locate(text.data());
                 bad = Error(ErrorKind::Data,
                             std::string("expected a JSON object on each line, found ") +
-                                std::string(kind_name(v->kind())),
+                                std::string(kind_name(v->kind())) +
+                                std::string(v->kind() == Kind::Array ? kArrayHint : ""),
                             splitter_.display_name() + ":" + std::to_string(at.line));
             }
             if (!bad) {
@@ -390,7 +395,12 @@ private:
             // A short line that ends inside its object: most likely an object over several
             // lines (what `jq .` prints), which JSON Lines cannot hold. (A long one is more
             // likely a file cut short.)
-            if (pe.message.starts_with("unexpected end of input") && text.size() < 200)
+            // One that opens an array is most likely a JSON array of records (what `jq -c
+            // '[...]'` or a .json writer prints) under a .jsonl name.
+            const std::size_t first = text.find_first_not_of(" \t\r\n");
+            if (first != std::string_view::npos && text[first] == '[')
+                message += kArrayHint;
+            else if (pe.message.starts_with("unexpected end of input") && text.size() < 200)
                 message += "; for objects over several lines, as jq prints them, use format = "
                            "\"objects\"";
             return fail(ErrorKind::Data, std::move(message),

@@ -315,6 +315,23 @@ TEST(JsonRead, ErrorsNameFileLineAndColumn) {
     }
 }
 
+TEST(JsonRead, AJsonLineThatIsAnArraySaysToReadRecords) {
+    // A JSON array of records under a .jsonl name (read as JSON lines by default): the message
+    // told to use format = "objects", which refuses an array too.
+    test::TempDir dir;
+    for (const std::string text : {"[{\"a\":1},\n {\"a\":2}]\n", "  [{\"a\":1},{\"a\":2}]\n"}) {
+        const std::string path = dir.write("array.jsonl", text);
+        auto r = read_file(path, JsonFormat::Jsonl);
+        ASSERT_FALSE(r.ok()) << text;
+        EXPECT_EQ(r.error().where, path + ":1");
+        EXPECT_NE(r.error().message.find("the line is a JSON array: for an array of records, use "
+                                         "format = \"records\""),
+                  std::string::npos)
+            << r.error().to_string();
+        EXPECT_EQ(r.error().message.find("objects"), std::string::npos) << r.error().to_string();
+    }
+}
+
 TEST(JsonRead, ErrorAfterManyBlocksCountsLinesCorrectly) {
     test::TempDir dir;
     std::string doc = "[\n";
