@@ -75,6 +75,9 @@ public:
     void skipped(std::uint64_t line) {
         if (current_.skipped++ == 0) current_.first_skipped = line;
     }
+    void stray_quote(std::uint64_t line) {
+        if (current_.stray_quotes++ == 0) current_.first_stray_quote = line;
+    }
     /// A record was appended; the batch ends after it when full.
     void appended() {
         if (current_.batch.rows() < setup_.batch_size &&
@@ -166,8 +169,12 @@ ChunkResult parse_chunk(const ChunkSetup& setup, InputFile input, std::uint64_t 
             r.batches = out.finish(r.end, r.lines);
             return r;
         }
+        // (Counted for the records this chunk keeps or skips: the serial reader counts those
+        // it takes over.)
+        const bool stray = reader.record_has_text_after_quote();
         if (fields.size() != width) {
             if (setup.on_ragged == RaggedPolicy::Skip) {
+                if (stray) out.stray_quote(out.line(reader.record_line()));
                 out.skipped(out.line(reader.record_line()));
                 continue;
             }
@@ -181,6 +188,7 @@ ChunkResult parse_chunk(const ChunkSetup& setup, InputFile input, std::uint64_t 
             hand_off(r, out, reader.record_offset(), reader.record_line());
             return r;
         }
+        if (stray) out.stray_quote(out.line(reader.record_line()));
         out.batch().append_row(fields);
         out.appended();
     }

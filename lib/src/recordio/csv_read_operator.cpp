@@ -212,6 +212,8 @@ Result<bool> CsvReadOperator::next_serial(Emitter& out, bool stretch) {
             (reader_.at_limit() && stretch ? stretch_ended_ : done_) = true;
             break;
         }
+        if (reader_.record_has_text_after_quote() && stray_quotes_++ == 0)
+            first_stray_quote_ = reader_.record_line();
         if (fields_.size() != width_) {
             if (config_.on_ragged == RaggedPolicy::Skip) {
                 if (skipped_++ == 0) first_skipped_ = reader_.record_line();
@@ -300,6 +302,10 @@ struct CsvReadOperator::ChunkHooks {
         if (b.skipped != 0) {
             if (op.skipped_ == 0) op.first_skipped_ = b.first_skipped;
             op.skipped_ += b.skipped;
+        }
+        if (b.stray_quotes != 0) {
+            if (op.stray_quotes_ == 0) op.first_stray_quote_ = b.first_stray_quote;
+            op.stray_quotes_ += b.stray_quotes;
         }
         op.consumed_mark_ = b.end_offset;
         op.emitted_up_to(b.end_offset, b.end_line);
@@ -500,6 +506,18 @@ Status CsvReadOperator::read_share(ShardId shard) {
     return {};
 }
 
+void CsvReadOperator::warn_stray_quotes() {
+    if (stray_quotes_ == 0) return;
+    spdlog::warn("{}: {} record{} a quoted field with text after its closing quote, the first "
+                 "at {}:{}: such a field is read without its quotes (\"a\" b as a b), and a "
+                 "quote that starts a field opens a quoted field, which runs on to the next "
+                 "quote, over line breaks and the records on those lines; if the file does not "
+                 "quote its fields that way, check those records",
+                 reader_.display_name(), stray_quotes_, stray_quotes_ == 1 ? " has" : "s have",
+                 reader_.display_name(), first_stray_quote_);
+    stray_quotes_ = 0;
+}
+
 Status CsvReadOperator::end_of_input() {
     done_ = true;
     // (A stop request ends the input early: no range is complete then.)
@@ -514,6 +532,7 @@ Status CsvReadOperator::end_of_input() {
                                  emitted_offset_, end),
                      reader_.display_name());
     }
+    warn_stray_quotes();
     if (skipped_ == 0) return {};
     spdlog::warn("{}: skipped {} row{} whose field count differs from the {} column{} expected "
                  "(on_ragged = \"skip\"); the first was at {}",

@@ -205,6 +205,7 @@ Result<CsvReader::Fetch> CsvReader::fetch_record(std::vector<Value>& fields, boo
 CsvReader::Step CsvReader::parse_record(std::vector<Value>& fields) {
     assert(batch_ && "attach() a batch before reading");
     fields.clear();
+    stray_ = false;
     if (!bom_checked_) {
         if (end_ - pos_ < 3 && !eof_) return Step::NeedMore;
         if (end_ - pos_ >= 3 && std::memcmp(data_ + pos_, "\xEF\xBB\xBF", 3) == 0) pos_ += 3;
@@ -308,6 +309,7 @@ CsvReader::Step CsvReader::parse_record(std::vector<Value>& fields) {
                 if (e >= end && !eof_) return Step::NeedMore;
                 text = unescape(text, std::string_view(d + p, e - p));
                 p = e;
+                stray_ = true;
             } else if (doubled) {
                 text = unescape(text, {});
             }

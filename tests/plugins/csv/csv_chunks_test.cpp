@@ -313,5 +313,39 @@ TEST_F(CsvChunks, ChunksInsideALongFieldReadNoFurtherThanTheirLimit) {
     EXPECT_LT(after.bytes - before.bytes, 4 * text.size());
 }
 
+TEST_F(CsvChunks, RecordsWithTextAfterAClosingQuoteAreWarnedOfWithTheirCountAndFirstLine) {
+    // `"q" tail` is read as `q tail` (as most readers do), and a quote that opens a field may
+    // take in the lines after it: csv.read said nothing. The count and the first line are the
+    // serial reader's wherever the chunk boundaries fall.
+    std::string text = "id,text\n";
+    for (int i = 0; i < 30; ++i)
+        text += std::to_string(i) + (i % 7 == 3 ? ",\"q\" tail\n" : ",\"two\nlines\"\n");
+    // Rows 3, 10, 17 and 24; row 3 starts on line 8 (rows 0 to 2 take two lines each).
+    for (std::uint64_t chunk : {std::uint64_t{1} << 30, std::uint64_t{1}, std::uint64_t{7},
+                                std::uint64_t{16}, std::uint64_t{40}}) {
+        test::LogCapture log;
+        const auto stage = stage_for(text, chunk);
+        const test::SourceRun r = read(*stage, 4, &pool_);
+        ASSERT_FALSE(r.error) << r.error->to_string();
+        ASSERT_EQ(r.records, 30u);
+        std::vector<std::string> warnings;
+        for (const std::string& line : log.lines())
+            if (line.find("text after its closing quote") != std::string::npos)
+                warnings.push_back(line);
+        ASSERT_EQ(warnings.size(), 1u) << "chunk " << chunk;
+        EXPECT_NE(warnings[0].find(": 4 records have a quoted field"), std::string::npos)
+            << "chunk " << chunk << ": " << warnings[0];
+        EXPECT_NE(warnings[0].find("the first at " + dir_.file("data.csv") + ":8:"),
+                  std::string::npos)
+            << "chunk " << chunk << ": " << warnings[0];
+    }
+    // A file without such a field: no warning.
+    test::LogCapture log;
+    const auto clean = stage_for("id,text\n1,\"a\"\n2,\"b\"\"c\"\n", 1);
+    ASSERT_FALSE(read(*clean, 4, &pool_).error);
+    for (const std::string& line : log.lines())
+        EXPECT_EQ(line.find("closing quote"), std::string::npos) << line;
+}
+
 } // namespace
 } // namespace conveyor::recordio::csv

@@ -53,11 +53,15 @@ struct ChunkBatch {
     std::uint64_t end_line = 0;
     std::uint64_t skipped = 0;       ///< ragged rows left out (on_ragged = "skip") in its range
     std::uint64_t first_skipped = 0; ///< the line of the first of them
+    /// Records with text after a field's closing quote (CsvReader::record_has_text_after_quote)
+    std::uint64_t stray_quotes = 0;
+    std::uint64_t first_stray_quote = 0; ///< the line of the first of them
 
     /// Makes its lines absolute: its chunk starts on line `first_line`.
     void add_lines(std::uint64_t first_line) noexcept {
         end_line += first_line;
         if (skipped) first_skipped += first_line;
+        if (stray_quotes) first_stray_quote += first_line;
     }
 };
 

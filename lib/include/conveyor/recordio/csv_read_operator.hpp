@@ -67,9 +67,10 @@ private:
     /// Converts the declared columns of fields_ (new text into `into`'s arena); a field that
     /// is not of its type is a data error naming file:line, the column and the value.
     std::optional<Error> apply_types(Batch& into);
-    /// The input ended (done_): warns of skipped rows; fails when a shard's range did not end
-    /// on a record start.
+    /// The input ended (done_): warns of skipped rows and of fields with text after their
+    /// closing quote; fails when a shard's range did not end on a record start.
     Status end_of_input();
+    void warn_stray_quotes();
     void emitted_up_to(std::uint64_t offset, std::uint64_t line) noexcept {
         emitted_offset_ = offset;
         emitted_line_ = line;
@@ -92,6 +93,10 @@ private:
     std::uint64_t consumed_mark_ = 0;
     std::uint64_t skipped_ = 0;
     std::uint64_t first_skipped_ = 0; ///< line of the first row skipped as ragged
+    /// Records with text after a field's closing quote (`"a" b`), read leniently, and the line
+    /// of the first: warned about at the end of the input (this run's part of it).
+    std::uint64_t stray_quotes_ = 0;
+    std::uint64_t first_stray_quote_ = 0;
     bool done_ = false;
     // Where the input stands after the records emitted so far (pending_ is not emitted yet):
     // what checkpoint() reports.

@@ -94,6 +94,10 @@ public:
     /// Type inference on or off for the following records (headers are read as plain text).
     void set_infer_types(bool on) noexcept { config_.infer_types = on; }
 
+    /// The record last returned has a quoted field with text after its closing quote
+    /// (`"a" b`), read leniently as `a b`: the quotes were not the field's whole text, and
+    /// the field may have run on over the lines after it (csv.read warns about such records).
+    [[nodiscard]] bool record_has_text_after_quote() const noexcept { return stray_; }
     /// Physical line (1-based) where the record last returned by next_record() starts.
     [[nodiscard]] std::uint64_t record_line() const noexcept { return record_line_; }
     /// Input bytes consumed by the records returned so far (and the blank lines before them).
@@ -158,6 +162,7 @@ private:
     bool bom_checked_ = false;
     bool unterminated_ = false;
     bool at_limit_ = false;
+    bool stray_ = false; // see record_has_text_after_quote()
     std::uint64_t limit_ = std::numeric_limits<std::uint64_t>::max();
 
     // The 64-byte window whose special-byte mask is cached (npos: none).
