@@ -168,4 +168,10 @@ std::optional<Value> convert(const Value& v, ColumnType type, Arena& arena, std:
     return v;
 }
 
+std::optional<Value> convert_text_field(const Value& v, ColumnType type, Arena& arena,
+                                        std::string* why) {
+    if (type != ColumnType::String && v.is_string() && v.as_string().empty()) return Value::null();
+    return convert(v, type, arena, why);
+}
+
 } // namespace conveyor::coltype

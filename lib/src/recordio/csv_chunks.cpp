@@ -52,7 +52,7 @@ bool apply_types(const ChunkSetup& setup, std::vector<Value>& fields, Batch& bat
     std::string why;
     for (const auto& [c, type] : setup.typed) {
         if (c >= fields.size()) continue;
-        std::optional<Value> v = coltype::convert(fields[c], type, batch.arena(), &why);
+        std::optional<Value> v = coltype::convert_text_field(fields[c], type, batch.arena(), &why);
         if (!v) return false;
         fields[c] = *v;
     }

@@ -439,7 +439,7 @@ std::optional<Error> CsvReadOperator::apply_types(Batch& into) {
     std::string why;
     for (const auto& [c, type] : typed_) {
         if (c >= fields_.size()) continue; // a short row padded later, or ragged
-        std::optional<Value> v = coltype::convert(fields_[c], type, into.arena(), &why);
+        std::optional<Value> v = coltype::convert_text_field(fields_[c], type, into.arena(), &why);
         if (!v)
             return Error(ErrorKind::Data,
                          fmt::format("column '{}' (types.{} = \"{}\"): {}", schema_->name(c),

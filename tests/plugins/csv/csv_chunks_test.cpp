@@ -347,5 +347,39 @@ TEST_F(CsvChunks, RecordsWithTextAfterAClosingQuoteAreWarnedOfWithTheirCountAndF
         EXPECT_EQ(line.find("closing quote"), std::string::npos) << line;
 }
 
+TEST_F(CsvChunks, EmptyFieldsOfTypedColumnsAreNullWhetherQuotedOrReadAsText) {
+    // `types` promises "empty fields stay null", but with infer_types = false (where `,,` is
+    // the empty text) or in a file that quotes every field (`""`), an int, float, bool or
+    // timestamp column failed on its first empty field: "'' is not an integer".
+    std::string text = "id,n,f,b,t,s\n";
+    for (int i = 0; i < 40; ++i)
+        text += i % 2 ? "\"1\",\"\",\"\",\"\",\"\",\"\"\n" : "2,,,,,\n";
+    CsvReadConfig config;
+    config.types = {{"n", coltype::ColumnType::Int},
+                    {"f", coltype::ColumnType::Float},
+                    {"b", coltype::ColumnType::Bool},
+                    {"t", coltype::ColumnType::Timestamp},
+                    {"s", coltype::ColumnType::String}};
+    for (const bool infer : {true, false}) {
+        config.infer_types = infer;
+        for (std::uint64_t chunk : {std::uint64_t{1} << 30, std::uint64_t{1}, std::uint64_t{9}}) {
+            const test::SourceRun r = read(*stage_for(text, chunk, config), 4, &pool_);
+            ASSERT_FALSE(r.error) << "infer " << infer << ", chunk " << chunk << ": "
+                                  << r.error->to_string();
+            const Rows rows = r.rows();
+            ASSERT_EQ(rows.size(), 40u);
+            for (std::size_t i = 0; i < rows.size(); ++i) {
+                const std::string id = infer ? (i % 2 ? "i:1" : "i:2") : (i % 2 ? "s:1" : "s:2");
+                // A string column keeps the text: "" stays "", an empty field is null with
+                // inference and the empty text without.
+                const std::string s = i % 2 || !infer ? "s:" : "null";
+                EXPECT_EQ(rows[i],
+                          (std::vector<std::string>{id, "null", "null", "null", "null", s}))
+                    << "infer " << infer << ", chunk " << chunk << ", row " << i;
+            }
+        }
+    }
+}
+
 } // namespace
 } // namespace conveyor::recordio::csv

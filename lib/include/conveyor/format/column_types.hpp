@@ -32,4 +32,11 @@ std::string_view to_string(ColumnType type) noexcept;
 /// read as the type (`why` says why, e.g. "'1.5' is not a whole number").
 std::optional<Value> convert(const Value& v, ColumnType type, Arena& arena, std::string* why);
 
+/// convert() for a field of text (a CSV cell): the empty text is no value (null) for every
+/// type but string, whether it came unquoted and read as text (infer_types = false) or quoted
+/// (`""`, as files that quote every field write it): such a file has no other way to leave a
+/// number out. Everything else as convert().
+std::optional<Value> convert_text_field(const Value& v, ColumnType type, Arena& arena,
+                                        std::string* why);
+
 } // namespace conveyor::coltype
