@@ -82,6 +82,18 @@ TEST(FormatsRound, JsonNumbersBeyondADoubleKeepTheirDigits) {
     r = test::run_conveyor({"run", "-q", file});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(test::read_file(dir.file("big.json")), "[\n{\"x\":1e400}\n]\n");
+
+    // Two such numbers are one infinity as doubles, but two values (distinct.apply keeps both;
+    // value_key's encode_key).
+    const std::string two = dir.write("two.jsonl", "{\"x\":1e400}\n{\"x\":1e500}\n{\"x\":1e400}\n");
+    const std::string d =
+        dir.write("d.toml", stage_toml("in", "json.read", "", "path = \"" + two + "\"") +
+                                stage_toml("d", "distinct.apply", "\"in\"", "") +
+                                stage_toml("out", "json.write", "\"d\"",
+                                           "path = \"" + dir.file("d.jsonl") + "\""));
+    r = test::run_conveyor({"run", "-q", d});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("d.jsonl")), "{\"x\":1e400}\n{\"x\":1e500}\n");
 }
 
 TEST(FormatsRound, AFileOfVeryManyColumnsIsWrittenBackInLinearTime) {

@@ -198,6 +198,16 @@ void encode_key(std::string& key, const Value& v) {
                 return;
             }
         }
+        // Beyond a double's range (1e400 read from JSON keeps its text): 1e400 and 1e500 are
+        // one infinity as doubles, but two values.
+        if (!std::isfinite(d) && v.has_number_text()) {
+            const std::string_view text = v.number_text();
+            key.push_back('x');
+            const auto n = static_cast<std::uint32_t>(text.size());
+            put(&n, sizeof n);
+            key.append(text);
+            return;
+        }
         key.push_back('d');
         put(&d, sizeof d);
         return;
