@@ -134,12 +134,20 @@ Status CsvReadOperator::start() {
     if (config_.headers) {
         for (const Value& v : fields_)
             names.emplace_back(v.as_string());
+        std::vector<bool> unnamed;
+        for (const std::string& n : names)
+            unnamed.push_back(n.empty());
         std::vector<std::pair<std::string, std::string>> renamed;
         names = normalise_header(std::move(names), &renamed);
         for (const auto& [from, to] : renamed)
             spdlog::warn("{}: column name '{}' appears more than once in the header; the "
                          "repeat is called '{}'",
                          reader_.where(), from, to);
+        // Like a repeat, a name the file does not have (which a csv.write after it writes).
+        for (std::size_t i = 0; i < unnamed.size(); ++i)
+            if (unnamed[i])
+                spdlog::warn("{}: column {} has no name in the header; it is called '{}'",
+                             reader_.where(), i + 1, names[i]);
         consumed_mark_ = reader_.bytes_consumed();
         data_start_ = consumed_mark_;
         emitted_up_to(consumed_mark_, reader_.next_line());

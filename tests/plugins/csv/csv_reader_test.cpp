@@ -228,6 +228,24 @@ TEST_F(CsvRead, DuplicateAndEmptyHeaderNames) {
     EXPECT_EQ(warnings, 2);
 }
 
+TEST_F(CsvRead, AnEmptyHeaderCellIsNamedWithAWarning) {
+    // `a,,b` became a,column2,b (and a csv.write after it wrote that header) without a word,
+    // where a repeated name is warned of.
+    test::LogCapture log;
+    const SourceRun r = read("a,,b,\n1,2,3,4\n");
+    ASSERT_FALSE(r.error) << r.error->to_string();
+    EXPECT_EQ(r.names(), (std::vector<std::string>{"a", "column2", "b", "column4"}));
+    std::vector<std::string> warnings;
+    for (const std::string& line : log.lines())
+        if (line.find("has no name") != std::string::npos) warnings.push_back(line);
+    ASSERT_EQ(warnings.size(), 2u);
+    EXPECT_NE(warnings[0].find(where(1) + ": column 2 has no name in the header; it is called "
+                                          "'column2'"),
+              std::string::npos)
+        << warnings[0];
+    EXPECT_NE(warnings[1].find("column 4 has no name"), std::string::npos) << warnings[1];
+}
+
 TEST(CsvHeader, Normalise) {
     // The user's own "column2" keeps its name; the empty cell at position 2 goes around it.
     EXPECT_EQ(normalise_header({"x", "", "x", "column2"}),
