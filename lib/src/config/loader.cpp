@@ -34,8 +34,6 @@ namespace config {
 namespace {
 
 const std::vector<std::string> kSections = {"pipeline", "global", "error_handling", "stages"};
-const std::vector<std::string> kStageKeys = {"id",     "function",       "inputs", "description",
-                                             "config", "error_handling", "buffer"};
 
 /// "first", "second", ... for stages that have no id to name them by.
 std::string ordinal(std::size_t n) {
@@ -45,9 +43,41 @@ std::string ordinal(std::size_t n) {
     return "#" + std::to_string(n);
 }
 
+/// The encoding a byte-order mark at the start of `text` names when it is not UTF-8's.
+std::string_view other_encoding(std::string_view text) {
+    if (text.starts_with(std::string_view("\xFF\xFE\0\0", 4))) return "UTF-32 LE";
+    if (text.starts_with(std::string_view("\0\0\xFE\xFF", 4))) return "UTF-32 BE";
+    if (text.starts_with("\xFF\xFE")) return "UTF-16 LE";
+    if (text.starts_with("\xFE\xFF")) return "UTF-16 BE";
+    return {};
+}
+
+/// What toml++ says, with what a newcomer most likely did and how to write it.
+std::string toml_problem(std::string desc) {
+    if (!desc.empty())
+        desc[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(desc[0])));
+    std::string hint;
+    if (desc.find("'stages' as array-of-tables") != std::string::npos)
+        hint = " (a [stages.config] table belongs to the [[stages]] entry above it: write "
+               "[[stages]] with its id and function first, then its [stages.config])";
+    else if (desc.find("existing table 'stages.") != std::string::npos)
+        hint = " (each [[stages]] entry has one such table: is a [[stages]] line missing "
+               "above this one?)";
+    else if (desc.find("invalid utf-8") != std::string::npos)
+        hint = " (a pipeline file is UTF-8: convert it, e.g. iconv -f latin1 -t utf-8)";
+    return "invalid TOML: " + desc + hint;
+}
+
 /// Parses `text` as TOML after checking the limits on size and nesting; reports the first
 /// problem (the parser stops there) and returns nullopt on one.
 std::optional<toml::table> parse_toml(std::string_view text, LoadContext& ctx) {
+    if (const std::string_view encoding = other_encoding(text); !encoding.empty()) {
+        ctx.error(SourceLocation{ctx.file, 1, 1}, {},
+                  "the pipeline file is " + std::string(encoding) +
+                      " (byte-order mark), not UTF-8: convert it with iconv -f " +
+                      std::string(encoding.substr(0, 6)) + " -t UTF-8");
+        return std::nullopt;
+    }
     if (std::optional<LimitProblem> p = check_toml_limits(text)) {
         ctx.error(SourceLocation{ctx.file, p->line, p->column}, {}, std::move(p->message));
         return std::nullopt;
@@ -55,10 +85,7 @@ std::optional<toml::table> parse_toml(std::string_view text, LoadContext& ctx) {
     toml::parse_result parsed = toml::parse(text, std::string_view(ctx.file));
     if (!parsed) {
         const toml::parse_error& err = parsed.error();
-        std::string desc(err.description());
-        if (!desc.empty())
-            desc[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(desc[0])));
-        ctx.error(ctx.at(err.source()), {}, "invalid TOML: " + desc);
+        ctx.error(ctx.at(err.source()), {}, toml_problem(std::string(err.description())));
         return std::nullopt;
     }
     return std::move(parsed).table();
@@ -105,7 +132,7 @@ void Loader::check_top_level(const toml::table& root) {
                 msg += " (it belongs in [global])";
             else if (in(error_handling_keys()))
                 msg += " (it belongs in [error_handling])";
-            else if (in(kStageKeys))
+            else if (in(stage_keys()))
                 msg += " (it belongs in a [[stages]] entry)";
             else
                 msg += did_you_mean(key, kSections);
@@ -233,10 +260,10 @@ void Loader::read_stage(const toml::table& table, StageDraft& draft, const Globa
         }
         if (is_option)
             hint = ": options of '" + fn->name + "' go in [stages.config]";
-        else if (!closest_match(key, kStageKeys) &&
+        else if (!closest_match(key, stage_keys()) &&
                  std::find(global_keys().begin(), global_keys().end(), key) != global_keys().end())
             hint = " ([global] settings go in [global], before the first [[stages]])";
-        report_unknown_key(ctx_, e, "[[stages]]", kStageKeys, draft.id, hint);
+        report_unknown_key(ctx_, e, "[[stages]]", stage_keys(), draft.id, hint);
     }
 }
 

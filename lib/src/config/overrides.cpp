@@ -23,15 +23,22 @@ std::vector<std::string> split_dots(std::string_view key) {
 }
 
 /// Sets `target[key]` to VALUE: a TOML value (its nodes located at "--set ARG"), or a string
-/// when it is none.
-void put_value(toml::table& target, const std::string& key, const std::string& arg,
-               std::string_view value) {
+/// when it is none (or when `as_string`). A number or boolean keeps the text it was written
+/// as, for a key that takes a string (`--set stages.out.path=2024`).
+void put_value(LoadContext& ctx, toml::table& target, const std::string& key,
+               const std::string& arg, std::string_view value, bool as_string) {
     const std::string source = "--set " + arg;
-    toml::parse_result r = toml::parse("v = " + std::string(value), source);
-    toml::node* v = r ? r.table().get("v") : nullptr;
-    if (v && !v->is_date() && !v->is_time() && !v->is_date_time()) {
-        target.insert_or_assign(key, std::move(*v));
-        return;
+    ctx.command_line_text.erase(target.get(key)); // a value an earlier --set gave it goes
+    if (!as_string) {
+        toml::parse_result r = toml::parse("v = " + std::string(value), source);
+        // Exactly one value: `4\nfoo = 1` is text, not 4 with the rest dropped.
+        toml::node* v = r && r.table().size() == 1 ? r.table().get("v") : nullptr;
+        if (v && !v->is_date() && !v->is_time() && !v->is_date_time()) {
+            const bool scalar = v->is_number() || v->is_boolean();
+            auto [it, inserted] = target.insert_or_assign(key, std::move(*v));
+            if (scalar) ctx.command_line_text[&it->second] = std::string(value);
+            return;
+        }
     }
     toml::parse_result s = toml::parse("v = \"\"", source);
     toml::node* text = s.table().get("v");
@@ -39,13 +46,63 @@ void put_value(toml::table& target, const std::string& key, const std::string& a
     target.insert_or_assign(key, std::move(*text));
 }
 
-toml::table* child_table(toml::table& parent, const std::string& key) {
+/// `parent[key]` as a table, created (located at "--set ARG") when it is not there; null when
+/// it is something else.
+toml::table* child_table(toml::table& parent, const std::string& key, const std::string& arg) {
     toml::node* n = parent.get(key);
     if (!n) {
-        parent.insert(key, toml::table{});
+        toml::parse_result r = toml::parse("[v]", "--set " + arg);
+        parent.insert(key, std::move(*r.table().get("v")));
         n = parent.get(key);
     }
     return n->as_table();
+}
+
+/// The stage table whose id is parts[1], or parts[1..k] joined by dots (an id with dots in it,
+/// the longest that names a stage and leaves a key); null when none does. `id_parts` is set to
+/// how many parts the id took; `ids` receives every stage id.
+toml::table* find_stage(toml::table& root, const std::vector<std::string>& parts,
+                        std::size_t& id_parts, std::vector<std::string>& ids) {
+    toml::array* stages = root.get("stages") ? root.get("stages")->as_array() : nullptr;
+    toml::table* found = nullptr;
+    if (!stages) return nullptr;
+    for (toml::node& n : *stages) {
+        toml::table* t = n.as_table();
+        const toml::node* id = t ? t->get("id") : nullptr;
+        if (!id || !id->is_string()) continue;
+        const std::string& name = id->as_string()->get();
+        ids.push_back(name);
+        std::string joined;
+        for (std::size_t k = 1; k + 1 < parts.size(); ++k) {
+            joined += (k > 1 ? "." : "") + parts[k];
+            if (joined == name && k > id_parts) {
+                found = t;
+                id_parts = k;
+            }
+        }
+    }
+    return found;
+}
+
+/// The table of stage `stage` that `parts` (after the stage id) lead to: the stage itself for
+/// its own keys, its error_handling or buffer, else its config (and tables inside it). The key
+/// to set is parts.back().
+toml::table* stage_target(toml::table& stage, const std::vector<std::string>& parts,
+                          std::size_t first, const std::string& arg) {
+    const std::string& k = parts[first];
+    const std::size_t last = parts.size() - 1;
+    if (first == last && (k == "function" || k == "inputs" || k == "description")) return &stage;
+    toml::table* target = nullptr;
+    std::size_t i = first;
+    if ((k == "error_handling" || k == "buffer") && first < last) {
+        target = child_table(stage, k, arg);
+        ++i;
+    } else {
+        target = child_table(stage, "config", arg);
+    }
+    for (; target && i < last; ++i)
+        target = child_table(*target, parts[i], arg);
+    return target;
 }
 
 /// One --set ARG (or an error naming it).
@@ -68,47 +125,35 @@ void apply_one(LoadContext& ctx, toml::table& root, const std::string& arg) {
     toml::table* target = nullptr;
     const std::string& section = parts[0];
     if (section == "global" || section == "error_handling" || section == "pipeline") {
-        if (parts.size() != 2 &&
-            !(section == "global" && parts.size() == 3 && parts[1] == "variables")) {
+        if (parts.size() < 2) {
             ctx.error(where, {},
-                      "--set " + section + ".KEY=VALUE takes one key after '" + section + ".'");
+                      "--set " + section + ".KEY=VALUE names a key after '" + section + ".'");
             return;
         }
-        target = child_table(root, section);
-        if (target && parts.size() == 3) target = child_table(*target, parts[1]);
+        // A table inside the section: global.variables.NAME, error_handling.dead_letter_queue.KEY
+        target = child_table(root, section, arg);
+        for (std::size_t i = 1; target && i + 1 < parts.size(); ++i)
+            target = child_table(*target, parts[i], arg);
     } else if (section == "stages") {
         if (parts.size() < 3) {
             ctx.error(where, {}, "--set stages.ID.KEY=VALUE names a stage and a key");
             return;
         }
-        toml::array* stages = root.get("stages") ? root.get("stages")->as_array() : nullptr;
-        toml::table* stage = nullptr;
         std::vector<std::string> ids;
-        if (stages)
-            for (toml::node& n : *stages)
-                if (toml::table* t = n.as_table())
-                    if (const toml::node* id = t->get("id"); id && id->is_string()) {
-                        ids.push_back(id->as_string()->get());
-                        if (ids.back() == parts[1]) stage = t;
-                    }
+        std::size_t id_parts = 0;
+        toml::table* stage = find_stage(root, parts, id_parts, ids);
         if (!stage) {
-            ctx.error(where, {},
-                      "--set: no stage has id '" + parts[1] + "'" + did_you_mean(parts[1], ids));
+            std::string hint = did_you_mean(parts[1], ids);
+            if (hint.empty() && !ids.empty()) {
+                hint = " (the stages are";
+                for (std::size_t i = 0; i < ids.size(); ++i)
+                    hint += (i ? ", " : " ") + ids[i];
+                hint += ")";
+            }
+            ctx.error(where, {}, "--set: no stage has id '" + parts[1] + "'" + hint);
             return;
         }
-        const std::string& k = parts[2];
-        if (parts.size() == 3 && (k == "function" || k == "inputs" || k == "description")) {
-            target = stage;
-        } else if (k == "error_handling" && parts.size() == 4) {
-            target = child_table(*stage, "error_handling");
-        } else if (parts.size() == 3) {
-            target = child_table(*stage, "config");
-        } else {
-            ctx.error(where, {},
-                      "--set stages.ID.KEY=VALUE takes one key (or error_handling.KEY) after the "
-                      "stage id");
-            return;
-        }
+        target = stage_target(*stage, parts, 1 + id_parts, arg);
     } else {
         ctx.error(where, {},
                   "--set: '" + section +
@@ -121,7 +166,9 @@ void apply_one(LoadContext& ctx, toml::table& root, const std::string& arg) {
         ctx.error(where, {}, "--set: '" + arg.substr(0, eq) + "' is not a table in the file");
         return;
     }
-    put_value(*target, parts.back(), arg, value);
+    // A variable is text whatever it looks like (`--set global.variables.year=2024`).
+    const bool variable = section == "global" && parts.size() == 3 && parts[1] == "variables";
+    put_value(ctx, *target, parts.back(), arg, value, variable);
 }
 
 } // namespace

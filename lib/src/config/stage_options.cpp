@@ -4,6 +4,7 @@
 #include "conveyor/core/suggest.hpp"
 #include "sections.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -75,8 +76,9 @@ public:
             return OptionValue(v);
         }
         case OptionType::String: {
-            if (!node.is_string()) return type_error(node);
-            const std::string& s = node.as_string()->get();
+            const std::string* text = ctx_.string_of(node);
+            if (!text) return type_error(node);
+            const std::string& s = *text;
             if (!in_choices(node, s, {})) return std::nullopt;
             if (s.size() < spec_.min_length) {
                 ctx_.error(ctx_.at(node), stage_,
@@ -154,8 +156,8 @@ private:
     }
 
     std::optional<OptionValue> check_string_list(const toml::node& node) {
-        if (node.is_string()) {
-            const std::string& s = node.as_string()->get();
+        if (const std::string* text = ctx_.string_of(node)) {
+            const std::string& s = *text;
             if (!in_choices(node, s, {})) return std::nullopt;
             return OptionValue(OptionValue::List{OptionValue(s)});
         }
@@ -227,6 +229,12 @@ struct Given {
 
 } // namespace
 
+const std::vector<std::string>& stage_keys() {
+    static const std::vector<std::string> keys = {
+        "id", "function", "inputs", "description", "config", "error_handling", "buffer"};
+    return keys;
+}
+
 std::string_view expected_type(OptionType type) noexcept {
     switch (type) {
     case OptionType::Bool:
@@ -276,10 +284,19 @@ bool validate_stage_options(LoadContext& ctx, const FunctionDescriptor& fn,
             }
             if (!index) {
                 std::string msg = "unknown key '" + key + "' in [stages.config]";
-                if (fn.options.empty()) {
+                const auto in = [&key](const std::vector<std::string>& keys) {
+                    return std::find(keys.begin(), keys.end(), key) != keys.end();
+                };
+                if (in(stage_keys()) && key != "config") {
+                    // TOML puts every key after a [table] header into that table.
+                    msg += ": '" + key + "' is a key of the [[stages]] entry: write it above " +
+                           "[stages.config] (every key after a [table] header belongs to it)";
+                } else if (fn.options.empty()) {
                     msg += ": function '" + fn.name + "' takes no options";
                 } else if (std::string hint = did_you_mean(key, known); !hint.empty()) {
                     msg += hint;
+                } else if (in(global_keys())) {
+                    msg += ": [global] settings go in [global], before the first [[stages]]";
                 } else {
                     // Nothing close: say what the function does take.
                     msg += ": " + fn.name + " takes ";

@@ -7,7 +7,9 @@
 #include "conveyor/registry/registry.hpp"
 #include "toml_util.hpp"
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace conveyor::config {
 
@@ -17,6 +19,10 @@ namespace conveyor::config {
 bool validate_stage_options(LoadContext& ctx, const FunctionDescriptor& fn,
                             const toml::table* config, const SourceLocation& stage_where,
                             std::string_view stage_id, Options& out);
+
+/// The keys of a [[stages]] entry itself (id, function, inputs, ...), as opposed to its
+/// function's options in [stages.config].
+const std::vector<std::string>& stage_keys();
 
 /// "a boolean", "an integer", ... for "must be" messages.
 std::string_view expected_type(OptionType type) noexcept;

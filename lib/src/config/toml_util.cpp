@@ -64,6 +64,12 @@ std::optional<bool> LoadContext::bool_of(const toml::node& node) const {
     return std::nullopt;
 }
 
+const std::string* LoadContext::string_of(const toml::node& node) const {
+    if (const toml::value<std::string>* s = node.as_string()) return &s->get();
+    const auto it = command_line_text.find(&node);
+    return it == command_line_text.end() ? nullptr : &it->second;
+}
+
 std::string LoadContext::substitution_note(const toml::node& node) const {
     const auto it = substituted.find(&node);
     return it == substituted.end() ? std::string() : " (the value of " + it->second + ")";
@@ -196,12 +202,13 @@ void type_error(LoadContext& ctx, const toml::node& node, std::string_view what,
 
 const std::string* read_string(LoadContext& ctx, const toml::node& node, std::string_view what,
                                std::string_view stage) {
-    if (!node.is_string()) {
+    const std::string* s = ctx.string_of(node);
+    if (!s) {
         type_error(ctx, node, what, "a string", stage);
         return nullptr;
     }
     if (ctx.is_poisoned(node)) return nullptr;
-    return &node.as_string()->get();
+    return s;
 }
 
 std::optional<std::string> read_choice(LoadContext& ctx, const toml::node& node,

@@ -27,6 +27,9 @@ struct LoadContext {
     /// String nodes that were exactly one `${...}` before expansion, with that text: their
     /// value takes the type the option wants (`workers = "${W:-2}"` is the integer 2).
     std::unordered_map<const toml::node*, std::string> substituted;
+    /// Values given with --set that read as a TOML number or boolean, with their text as
+    /// written: a key that takes a string takes that text (`--set stages.out.path=2024`).
+    std::unordered_map<const toml::node*, std::string> command_line_text;
 
     [[nodiscard]] SourceLocation at(const toml::source_region& region) const {
         // A value given on the command line (config/overrides.hpp) is located there.
@@ -55,6 +58,9 @@ struct LoadContext {
     [[nodiscard]] std::optional<std::int64_t> int_of(const toml::node& node) const;
     [[nodiscard]] std::optional<double> number_of(const toml::node& node) const;
     [[nodiscard]] std::optional<bool> bool_of(const toml::node& node) const;
+    /// `node`'s string, or the text of a --set value that read as a number or boolean (see
+    /// `command_line_text`); null for anything else.
+    [[nodiscard]] const std::string* string_of(const toml::node& node) const;
     /// " (the value of ${W:-x})" for a substituted string, else "".
     [[nodiscard]] std::string substitution_note(const toml::node& node) const;
 };

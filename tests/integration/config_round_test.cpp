@@ -1,0 +1,182 @@
+// What a newcomer meets before any data flows, found by using the tool as one: `--set` with
+// values and keys the first version refused or mangled, TOML mistakes whose messages did not
+// say what to write, and `conveyor replay` replacing the earlier run's output.
+
+#include "support/paths.hpp"
+#include "support/process.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <regex>
+#include <sstream>
+
+namespace conveyor {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const char* kPipeline = R"([[stages]]
+id = "load"
+function = "csv.read"
+[stages.config]
+path = "orders.csv"
+
+[[stages]]
+id = "big"
+function = "filter.apply"
+inputs = ["load"]
+[stages.config]
+expression = "amount >= 100"
+
+[[stages]]
+id = "out"
+function = "csv.write"
+inputs = ["big"]
+[stages.config]
+path = "out.csv"
+)";
+
+test::ProcessOptions in(const test::TempDir& dir) {
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    return o;
+}
+
+TEST(ConfigRound, SetGivesAStringOptionTheTextWrittenEvenWhenItReadsAsANumber) {
+    test::TempDir dir;
+    dir.write("p.toml", kPipeline);
+    dir.write("orders.csv", "id,amount\n1,50\n2,500\n");
+    // A file named 2024 (or 1e3, true, inf): the key takes a string, so VALUE is that text.
+    auto r = test::run_conveyor({"run", "-q", "p.toml", "--set", "stages.out.path=2024", "--set",
+                                 "stages.load.delimiter=,", "--set", "pipeline.name=1e3"},
+                                in(dir));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("2024")), "id,amount\n2,500\n");
+    // A key that takes a number still takes the number, and a list stays a list.
+    r = test::run_conveyor({"run", "-q", "p.toml", "--dry-run", "--set", "global.workers=2",
+                            "--set", "stages.big.expression=true"},
+                           in(dir));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    // A variable is text whatever it looks like.
+    dir.write("v.toml", std::string("[global.variables]\nyear = \"x\"\n") + kPipeline);
+    r = test::run_conveyor({"run", "-q", "v.toml", "--set", "global.variables.year=2024", "--set",
+                            "stages.out.path=out-${year}.csv"},
+                           in(dir));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(test::file_exists(dir.file("out-2024.csv")));
+}
+
+TEST(ConfigRound, SetReachesTablesInsideASectionOrAStagesConfig) {
+    test::TempDir dir;
+    dir.write("p.toml", kPipeline);
+    dir.write("orders.csv", "id,amount\n1,500\n2,yes\n");
+    auto r = test::run_conveyor({"run", "-q", "p.toml", "--set", "stages.load.types.amount=bool",
+                                 "--set", "error_handling.strategy=continue", "--set",
+                                 "error_handling.dead_letter_queue.enabled=true", "--set",
+                                 "error_handling.dead_letter_queue.path=failed.jsonl"},
+                                in(dir));
+    // types.amount = "bool" made 500 a record error, which went to the dead-letter queue set.
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_THAT(test::read_file(dir.file("failed.jsonl")), HasSubstr("orders.csv:2"));
+    // A key that is not there is still named with a did-you-mean, at the argument.
+    r = test::run_conveyor({"run", "p.toml", "--set", "error_handling.dead_letter_queue.pth=x",
+                            "--set", "stages.load.typs.id=string"},
+                           in(dir));
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("--set error_handling.dead_letter_queue.pth=x: error: unknown "
+                                 "key 'pth'"));
+    EXPECT_THAT(r.err, HasSubstr("did you mean 'path'?"));
+    EXPECT_THAT(r.err, HasSubstr("--set stages.load.typs.id=string: error: stage 'load': unknown "
+                                 "key 'typs' in [stages.config] (did you mean 'types'?)"));
+    // Something that is not a table in the file cannot hold a key.
+    r = test::run_conveyor({"run", "p.toml", "--set", "stages.out.path.x=1"}, in(dir));
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("'stages.out.path.x' is not a table in the file"));
+}
+
+TEST(ConfigRound, SetOfAStageWhoseIdHasADotFindsThatStage) {
+    test::TempDir dir;
+    std::string p = kPipeline;
+    p.replace(p.find("id = \"out\""), 10, "id = \"out.v2\"");
+    dir.write("p.toml", p);
+    dir.write("orders.csv", "id,amount\n1,500\n");
+    auto r = test::run_conveyor({"run", "-q", "p.toml", "--set", "stages.out.v2.path=other.csv"},
+                                in(dir));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(test::file_exists(dir.file("other.csv")));
+    EXPECT_FALSE(test::file_exists(dir.file("out.csv")));
+}
+
+TEST(ConfigRound, ASetValueOfSeveralTomlLinesIsNotCutToItsFirstValue) {
+    test::TempDir dir;
+    dir.write("p.toml", kPipeline);
+    auto r = test::run_conveyor({"run", "--dry-run", "p.toml", "--set", "global.workers=4\nx = 1"},
+                                in(dir));
+    EXPECT_EQ(r.exit_code, 78) << r.out;
+    EXPECT_THAT(r.err, HasSubstr("[global] workers must be an integer, not string"));
+}
+
+TEST(ConfigRound, AStagesKeyWrittenUnderItsConfigSaysToMoveItUp) {
+    test::TempDir dir;
+    dir.write("p.toml", R"([[stages]]
+id = "load"
+function = "csv.read"
+[stages.config]
+path = "orders.csv"
+executor = "channel"
+
+[[stages]]
+id = "out"
+function = "stdout.write"
+[stages.config]
+format = "csv"
+inputs = ["load"]
+)");
+    auto r = test::run_conveyor({"validate", "p.toml"}, in(dir));
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("p.toml:13:1: error: stage 'out': unknown key 'inputs' in "
+                                 "[stages.config]: 'inputs' is a key of the [[stages]] entry: "
+                                 "write it above [stages.config]"));
+    EXPECT_THAT(r.err, HasSubstr("p.toml:6:1: error: stage 'load': unknown key 'executor' in "
+                                 "[stages.config]: [global] settings go in [global]"));
+}
+
+TEST(ConfigRound, TomlMistakesAboutStageTablesSayWhatToWrite) {
+    test::TempDir dir;
+    dir.write("before.toml", "[stages.config]\npath = \"a.csv\"\n\n[[stages]]\nid = \"a\"\n"
+                             "function = \"csv.read\"\n");
+    auto r = test::run_conveyor({"validate", "before.toml"}, in(dir));
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("before.toml:4:1: error: invalid TOML:"));
+    EXPECT_THAT(r.err, HasSubstr("write [[stages]] with its id and function first, then its "
+                                 "[stages.config]"));
+    dir.write("twice.toml", "[[stages]]\nid = \"a\"\nfunction = \"csv.read\"\n[stages.config]\n"
+                            "path = \"a.csv\"\n\nid = \"b\"\n[stages.config]\npath = \"b.csv\"\n");
+    r = test::run_conveyor({"validate", "twice.toml"}, in(dir));
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("twice.toml:8:1: error: invalid TOML:"));
+    EXPECT_THAT(r.err, HasSubstr("is a [[stages]] line missing above this one?"));
+}
+
+TEST(ConfigRound, APipelineFileInUtf16OrLatin1SaysHowToConvertIt) {
+    test::TempDir dir;
+    std::string utf16 = "\xFF\xFE";
+    for (char c : std::string(kPipeline)) {
+        utf16 += c;
+        utf16 += '\0';
+    }
+    dir.write("w.toml", utf16);
+    auto r = test::run_conveyor({"validate", "w.toml"}, in(dir));
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("w.toml:1:1: error: the pipeline file is UTF-16 LE (byte-order "
+                                 "mark), not UTF-8: convert it with iconv -f UTF-16 -t UTF-8"));
+    dir.write("l.toml", std::string("[pipeline]\nname = \"caf\xE9\"\n") + kPipeline);
+    r = test::run_conveyor({"validate", "l.toml"}, in(dir));
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("l.toml:2:"));
+    EXPECT_THAT(r.err, HasSubstr("a pipeline file is UTF-8: convert it"));
+}
+
+} // namespace
+} // namespace conveyor
