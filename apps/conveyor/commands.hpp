@@ -70,6 +70,7 @@ struct ReplayArgs {
     std::string dead_letters;
     std::string pipeline;
     std::string from_stage;
+    std::vector<std::string> sets; ///< --set KEY=VALUE, as for run
 };
 
 struct GraphArgs {

@@ -133,6 +133,13 @@ CLI::App* add_replay_command(CLI::App& app, cli::ReplayArgs& args) {
         ->required();
     replay->add_option("pipeline", args.pipeline, "Pipeline file (TOML)")->required();
     replay->add_option("--from-stage", args.from_stage, "The stage to feed")->required();
+    replay
+        ->add_option("--set", args.sets,
+                     "Set a pipeline value as `conveyor run --set` does, e.g. "
+                     "stages.ID.path=OTHER_FILE or stages.ID.append=true for a sink whose file "
+                     "the replay would otherwise replace")
+        ->type_name("KEY=VALUE")
+        ->allow_extra_args(false);
     return replay;
 }
 

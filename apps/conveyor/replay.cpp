@@ -30,7 +30,21 @@ struct Extracted {
     std::size_t records = 0;
     std::size_t other_stages = 0;
     std::size_t raw = 0;
+    /// The other stages that have entries, with how many each, in the order first seen.
+    std::vector<std::pair<std::string, std::size_t>> others;
 };
+
+void count_other(Extracted& ex, const Value* who) {
+    ++ex.other_stages;
+    const std::string name =
+        who && who->kind() == Kind::String ? std::string(who->as_string()) : std::string("?");
+    for (auto& [stage, n] : ex.others)
+        if (stage == name) {
+            ++n;
+            return;
+        }
+    ex.others.emplace_back(name, 1);
+}
 
 /// Copies the `record` of every entry of `stage` from the dead-letter file into `out_path`
 /// as JSON lines.
@@ -66,7 +80,7 @@ Result<Extracted> extract(const std::string& dlq_path, const std::string& stage,
                         fmt::format("{}:{}", dlq_path, line_no));
         const Value* who = v->find("stage");
         if (!who || who->kind() != Kind::String || who->as_string() != stage) {
-            ++ex.other_stages;
+            count_other(ex, who);
             continue;
         }
         const Value* record = v->find("record");
@@ -128,12 +142,99 @@ std::optional<std::string> narrow_to_replay(PipelineSpec& p, const Registry& reg
     return std::nullopt;
 }
 
+/// What the replay would destroy of what the earlier run wrote: a file sink whose file exists
+/// and is written whole (the replayed records' output would replace it), a table sink that
+/// empties its table first (mode = "replace"), or a dead-letter queue file that exists. Empty
+/// when nothing would be.
+std::vector<std::string> replaced_outputs(const PipelineSpec& p) {
+    std::vector<std::string> problems;
+    // The dead-letter queue is written whole too: replaying from it into it would keep only the
+    // records that fail again, and lose the entries of the other stages.
+    const ErrorHandlingSpec& eh = p.error_handling;
+    std::error_code ec;
+    if (eh.dead_letter_enabled && eh.dead_letter_path != "-" &&
+        std::filesystem::is_regular_file(eh.dead_letter_path, ec))
+        problems.push_back(fmt::format(
+            "the dead-letter queue would replace {} with the records that fail again alone, and "
+            "what it holds now would be lost: give it another file (--set "
+            "error_handling.dead_letter_queue.path=OTHER_FILE)",
+            eh.dead_letter_path));
+    for (const StageSpec& st : p.stages) {
+        if (!st.descriptor || st.descriptor->role != StageRole::Sink) continue;
+        const OptionValue* mode = st.config.find("mode");
+        if (mode && mode->is_string() && mode->as_string() == "replace") {
+            problems.push_back(fmt::format(
+                "stage '{}' ({}) would empty its table (mode = \"replace\") and leave only the "
+                "replayed records in it: add them instead with --set stages.{}.mode=append",
+                st.id, st.function, st.id));
+            continue;
+        }
+        if (!st.descriptor->writes_files) continue;
+        const OptionValue* path = st.config.find("path");
+        const OptionValue* append = st.config.find("append");
+        if (!path || !path->is_string() || (append && append->is_bool() && append->as_bool()))
+            continue;
+        const std::string& file = path->as_string();
+        if (file == "-" || file.find("{{") != std::string::npos ||
+            !std::filesystem::is_regular_file(file, ec))
+            continue;
+        problems.push_back(fmt::format(
+            "stage '{}' ({}) would replace {} with the output of the replayed records alone, and "
+            "what the earlier run wrote there would be lost: write them elsewhere "
+            "(--set stages.{}.path=OTHER_FILE) or add them to it (--set stages.{}.append=true)",
+            st.id, st.function, file, st.id, st.id));
+    }
+    return problems;
+}
+
+/// The dead-letter file holds no record of the stage: nothing is run (a run would still write
+/// every sink downstream, replacing the earlier outputs with empty ones).
+int nothing_to_replay(const ReplayArgs& args, const Extracted& ex) {
+    std::string others;
+    for (const auto& [stage, n] : ex.others)
+        others += fmt::format("{}'{}' ({})", others.empty() ? "" : ", ", stage, n);
+    print_err(fmt::format(
+        "conveyor: replay: {} holds no dead-lettered record of stage '{}'{}{}; nothing replayed, "
+        "no output touched\n",
+        args.dead_letters, args.from_stage,
+        ex.raw ? fmt::format(" ({} unparsed inputs, which cannot be replayed)", ex.raw) : "",
+        others.empty() ? "" : "; it has entries of " + others));
+    return exit_codes::kOk;
+}
+
+/// Runs the narrowed pipeline and says how the replay went.
+int run_replay(const PipelineSpec& p, const ReplayArgs& args, const Extracted& ex) {
+    spdlog::info("replaying {} record{} into stage '{}'{}{}", ex.records,
+                 ex.records == 1 ? "" : "s", args.from_stage,
+                 ex.other_stages
+                     ? fmt::format(" ({} entries of other stages left alone)", ex.other_stages)
+                     : "",
+                 ex.raw ? fmt::format(" ({} unparsed inputs cannot be replayed)", ex.raw) : "");
+    RunContext run;
+    MetricsRegistry metrics;
+    RunOptions ro;
+    ro.metrics = &metrics;
+    ro.handle_signals = true;
+    RunReport report = run_pipeline(p, run, ro);
+    if (!report.status)
+        print_err("conveyor: error: " + report.status.error().to_string() + "\n");
+    else if (report.completed_with_failures)
+        print_err("conveyor: replay completed, but some records failed again (see the dead-letter "
+                  "queue)\n");
+    else
+        spdlog::info("replay of {} record{} into '{}' completed", ex.records,
+                     ex.records == 1 ? "" : "s", args.from_stage);
+    return report.exit_code();
+}
+
 } // namespace
 
 int cmd_replay(const ReplayArgs& args) {
     configure_logging(spdlog::level::info);
     const Registry& registry = builtin_registry();
-    LoadResult loaded = load_pipeline_file(args.pipeline, registry, {});
+    LoadOptions options;
+    options.overrides = args.sets;
+    LoadResult loaded = load_pipeline_file(args.pipeline, registry, options);
     loaded.diagnostics.sort();
     print_err(loaded.diagnostics.to_string());
     if (!loaded.pipeline) return exit_code(loaded.failure);
@@ -169,33 +270,17 @@ int cmd_replay(const ReplayArgs& args) {
         std::string path;
         ~Cleanup() { std::filesystem::remove(path); }
     } cleanup{tmp};
-    spdlog::info("replaying {} record{} into stage '{}'{}{}", ex->records,
-                 ex->records == 1 ? "" : "s", args.from_stage,
-                 ex->other_stages
-                     ? fmt::format(" ({} entries of other stages left alone)", ex->other_stages)
-                     : "",
-                 ex->raw ? fmt::format(" ({} unparsed inputs cannot be replayed)", ex->raw) : "");
-
+    if (ex->records == 0) return nothing_to_replay(args, *ex);
     if (std::optional<std::string> problem = narrow_to_replay(p, registry, args.from_stage, tmp)) {
         print_err(*problem);
         return exit_codes::kSoftware;
     }
-
-    RunContext run;
-    MetricsRegistry metrics;
-    RunOptions ro;
-    ro.metrics = &metrics;
-    ro.handle_signals = true;
-    RunReport report = run_pipeline(p, run, ro);
-    if (!report.status)
-        print_err("conveyor: error: " + report.status.error().to_string() + "\n");
-    else if (report.completed_with_failures)
-        print_err("conveyor: replay completed, but some records failed again (see the dead-letter "
-                  "queue)\n");
-    else
-        spdlog::info("replay of {} record{} into '{}' completed", ex->records,
-                     ex->records == 1 ? "" : "s", args.from_stage);
-    return report.exit_code();
+    if (const std::vector<std::string> replaced = replaced_outputs(p); !replaced.empty()) {
+        for (const std::string& r : replaced)
+            print_err("conveyor: replay: " + r + "\n");
+        return exit_codes::kCantCreate;
+    }
+    return run_replay(p, args, *ex);
 }
 
 } // namespace conveyor::cli

@@ -178,5 +178,75 @@ TEST(ConfigRound, APipelineFileInUtf16OrLatin1SaysHowToConvertIt) {
     EXPECT_THAT(r.err, HasSubstr("a pipeline file is UTF-8: convert it"));
 }
 
+const char* kDeadLetter =
+    R"({"stage":"big","error":{"kind":"data","message":"x"},"attempts":1,"timestamp":"t","record":{"id":3,"amount":700}})"
+    "\n";
+
+TEST(ConfigRound, ReplayNeverReplacesTheEarlierRunsOutputWithTheReplayedRecordsAlone) {
+    test::TempDir dir;
+    dir.write("p.toml", kPipeline);
+    dir.write("out.csv", "id,amount\n2,500\n");
+    dir.write("failed.jsonl", kDeadLetter);
+    auto r =
+        test::run_conveyor({"replay", "failed.jsonl", "p.toml", "--from-stage", "big"}, in(dir));
+    EXPECT_EQ(r.exit_code, 73);
+    EXPECT_THAT(r.err, HasSubstr("stage 'out' (csv.write) would replace out.csv with the output "
+                                 "of the replayed records alone"));
+    EXPECT_THAT(r.err, HasSubstr("--set stages.out.append=true"));
+    EXPECT_EQ(test::read_file(dir.file("out.csv")), "id,amount\n2,500\n");
+    // Added to it, or written elsewhere, as the message says.
+    r = test::run_conveyor({"replay", "failed.jsonl", "p.toml", "--from-stage", "big", "--set",
+                            "stages.out.append=true"},
+                           in(dir));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.csv")), "id,amount\n2,500\n3,700\n");
+    r = test::run_conveyor({"replay", "failed.jsonl", "p.toml", "--from-stage", "big", "--set",
+                            "stages.out.path=replayed.csv"},
+                           in(dir));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("replayed.csv")), "id,amount\n3,700\n");
+}
+
+TEST(ConfigRound, ReplayNeverReplacesTheDeadLetterFileItReplaysFrom) {
+    test::TempDir dir;
+    dir.write("p.toml", std::string("[error_handling]\nstrategy = \"continue\"\n"
+                                    "dead_letter_queue = { enabled = true, path = "
+                                    "\"failed.jsonl\" }\n") +
+                            kPipeline);
+    const std::string other =
+        R"({"stage":"load","error":{"kind":"data","message":"row"},"attempts":1,"timestamp":"t","where":"orders.csv:3","raw":"2,x"})"
+        "\n";
+    dir.write("failed.jsonl", other + kDeadLetter);
+    auto r = test::run_conveyor({"replay", "failed.jsonl", "p.toml", "--from-stage", "big", "--set",
+                                 "stages.out.path=replayed.csv"},
+                                in(dir));
+    EXPECT_EQ(r.exit_code, 73);
+    EXPECT_THAT(r.err, HasSubstr("the dead-letter queue would replace failed.jsonl"));
+    EXPECT_THAT(r.err, HasSubstr("--set error_handling.dead_letter_queue.path=OTHER_FILE"));
+    EXPECT_EQ(test::read_file(dir.file("failed.jsonl")), other + kDeadLetter);
+    EXPECT_FALSE(test::file_exists(dir.file("replayed.csv")));
+    r = test::run_conveyor({"replay", "failed.jsonl", "p.toml", "--from-stage", "big", "--set",
+                            "stages.out.path=replayed.csv", "--set",
+                            "error_handling.dead_letter_queue.path=failed-again.jsonl"},
+                           in(dir));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("replayed.csv")), "id,amount\n3,700\n");
+    EXPECT_EQ(test::read_file(dir.file("failed.jsonl")), other + kDeadLetter);
+}
+
+TEST(ConfigRound, ReplayWithNothingOfTheStageInTheFileRunsNothingAndTouchesNoOutput) {
+    test::TempDir dir;
+    dir.write("p.toml", kPipeline);
+    dir.write("out.csv", "id,amount\n2,500\n");
+    dir.write("failed.jsonl", std::string(kDeadLetter) + kDeadLetter);
+    auto r =
+        test::run_conveyor({"replay", "failed.jsonl", "p.toml", "--from-stage", "out"}, in(dir));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("failed.jsonl holds no dead-lettered record of stage 'out'; it "
+                                 "has entries of 'big' (2); nothing replayed, no output touched"));
+    EXPECT_EQ(test::read_file(dir.file("out.csv")), "id,amount\n2,500\n");
+    EXPECT_THAT(r.err, Not(HasSubstr("completed")));
+}
+
 } // namespace
 } // namespace conveyor
