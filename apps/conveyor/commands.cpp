@@ -56,6 +56,8 @@ int cmd_validate(const std::string& file, bool connect) {
     Loaded loaded = load(file);
     if (!loaded.pipeline) return loaded.exit_code;
     const PipelineSpec& p = *loaded.pipeline;
+    // `validate -` names standard input as every message about it does.
+    const std::string shown = file == "-" ? "<stdin>" : file;
     // What only the input files show: a column an expression or an option names that is not
     // in a CSV header.
     std::vector<Error> problems = probe_pipeline(p);
@@ -65,12 +67,12 @@ int cmd_validate(const std::string& file, bool connect) {
             problems.push_back(std::move(e));
     for (const Error& e : problems) {
         const StageSpec* st = p.find_stage(e.stage);
-        print_err(fmt::format("{}: error: {}\n", st ? st->location_of(e).to_string() : file,
+        print_err(fmt::format("{}: error: {}\n", st ? st->location_of(e).to_string() : shown,
                               e.to_string()));
     }
     if (!problems.empty()) {
         print_err(fmt::format("conveyor: {} problem{} in {}\n", problems.size(),
-                              problems.size() == 1 ? "" : "s", file));
+                              problems.size() == 1 ? "" : "s", shown));
         // A server that cannot be reached now is worth trying again (75); anything else is the
         // pipeline's to fix (78).
         const bool all_temporary =
@@ -78,7 +80,7 @@ int cmd_validate(const std::string& file, bool connect) {
                         [](const Error& e) { return e.kind == ErrorKind::TempFail; });
         return all_temporary ? exit_codes::kTempFail : exit_codes::kConfig;
     }
-    std::printf("%s: OK (pipeline '%s', %zu stage%s, executor = %s)\n", file.c_str(),
+    std::printf("%s: OK (pipeline '%s', %zu stage%s, executor = %s)\n", shown.c_str(),
                 p.name.c_str(), p.stages.size(), p.stages.size() == 1 ? "" : "s",
                 std::string(to_string(p.global.executor)).c_str());
     return exit_codes::kOk;

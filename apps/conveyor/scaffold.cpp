@@ -9,7 +9,10 @@
 #include "conveyor/registry/registry.hpp"
 #include "session.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
@@ -30,6 +33,19 @@ std::string toml_string(std::string_view s) {
         out += c;
     }
     return out + "\"";
+}
+
+/// `s` as one word of a shell command line: quoted when it holds anything but letters, digits
+/// and `-_./+,:=@%`.
+std::string shell_word(std::string_view s) {
+    const bool plain =
+        !s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                          "0123456789-_./+,:=@%") == std::string_view::npos;
+    if (plain) return std::string(s);
+    std::string out = "'";
+    for (char c : s)
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
 }
 
 /// `text` as `# ` comment lines of at most kWidth columns.
@@ -53,14 +69,22 @@ std::string comment(std::string_view text, std::string_view indent = "") {
     return out;
 }
 
+/// The value shown for an option that has no default: its example, or a value of its type that
+/// its bounds allow (a line uncommented as it stands must not be refused).
 std::string placeholder(const OptionSpec& o) {
+    if (!o.example.empty()) return o.example;
+    const double low = o.min ? *o.min + (o.min_exclusive ? 1 : 0) : 0;
+    const double least = o.max ? std::min(std::max(low, 0.0), *o.max) : std::max(low, 0.0);
     switch (o.type) {
     case OptionType::Bool:
         return "false";
     case OptionType::Int:
-        return "0";
-    case OptionType::Float:
-        return "0.0";
+        return fmt::format("{}", static_cast<std::int64_t>(std::ceil(least)));
+    case OptionType::Float: {
+        std::string text = fmt::format("{}", least);
+        if (text.find_first_of(".e") == std::string::npos) text += ".0";
+        return text;
+    }
     case OptionType::StringList:
         return "[]";
     case OptionType::StringMap:
@@ -83,8 +107,8 @@ std::string commented_key(const OptionSpec& o) {
         about += ".";
     }
     if (!o.default_note.empty()) about += " Default: " + o.default_note + ".";
-    std::string value = o.default_value.is_null() ? o.example : o.default_value.to_string();
-    if (value.empty()) value = placeholder(o);
+    const std::string value =
+        o.default_value.is_null() ? placeholder(o) : o.default_value.to_string();
     return comment(about) + "# " + o.name + " = " + value + "\n";
 }
 
@@ -154,10 +178,11 @@ int cmd_new(const std::string& name) {
 
     std::string t;
     t += "# " + stem + ".toml: a conveyor pipeline (started with `conveyor new`).\n#\n";
-    t += "#   conveyor run " + path +
+    const std::string word = shell_word(path);
+    t += "#   conveyor run " + word +
          "        run it (add --stats for a summary, --tap STAGE to peek)\n";
-    t += "#   conveyor validate " + path + "   check it without running anything\n";
-    t += "#   conveyor explain " + path + "    see how it will run; `conveyor graph` draws it\n";
+    t += "#   conveyor validate " + word + "   check it without running anything\n";
+    t += "#   conveyor explain " + word + "    see how it will run; `conveyor graph` draws it\n";
     t += "#   conveyor list / conveyor describe FUNCTION   the functions and their options\n";
     t += "#   conveyor schema > conveyor.schema.json      a JSON Schema for your editor\n\n";
     t += "[pipeline]\n";
@@ -227,7 +252,10 @@ int cmd_new(const std::string& name) {
                      std::strerror(err));
         return exit_codes::kCantCreate;
     }
-    std::printf("wrote %s; try: conveyor validate %s\n", path.c_str(), path.c_str());
+    const std::string shell_path = shell_word(path);
+    std::printf("wrote %s: it reads input.csv (a header with an amount column) and writes "
+                "output.json, in $DATA_DIR or the current directory; try: conveyor validate %s\n",
+                path.c_str(), shell_path.c_str());
     return exit_codes::kOk;
 }
 

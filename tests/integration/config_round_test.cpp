@@ -248,5 +248,45 @@ TEST(ConfigRound, ReplayWithNothingOfTheStageInTheFileRunsNothingAndTouchesNoOut
     EXPECT_THAT(r.err, Not(HasSubstr("completed")));
 }
 
+TEST(ConfigRound, EveryNumberTheStarterFileShowsIsOneConveyorAccepts) {
+    test::TempDir dir;
+    ASSERT_EQ(test::run_conveyor({"new", "starter"}, in(dir)).exit_code, 0);
+    const std::string text = test::read_file(dir.file("starter.toml"));
+    std::istringstream lines(text);
+    const std::regex number_line(R"(# ([a-z_]+) = (-?[0-9][0-9.e+-]*))");
+    std::string line;
+    int checked = 0;
+    for (std::size_t at = 0; std::getline(lines, line); at += line.size() + 1) {
+        if (!std::regex_match(line, number_line)) continue;
+        std::string uncommented = text;
+        uncommented.erase(at, 2);
+        dir.write("u.toml", uncommented);
+        auto r = test::run_conveyor({"validate", "u.toml"}, in(dir));
+        EXPECT_EQ(r.exit_code, 0) << "uncommented: " << line << "\n" << r.err;
+        ++checked;
+    }
+    EXPECT_GT(checked, 10);
+}
+
+TEST(ConfigRound, NewSaysWhatTheStarterReadsAndQuotesItsPathForTheShell) {
+    test::TempDir dir;
+    auto r = test::run_conveyor({"new", "my orders"}, in(dir));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("it reads input.csv"));
+    EXPECT_THAT(r.out, HasSubstr("try: conveyor validate 'my orders.toml'"));
+    EXPECT_THAT(test::read_file(dir.file("my orders.toml")),
+                HasSubstr("#   conveyor run 'my orders.toml'"));
+}
+
+TEST(ConfigRound, ValidateOfStandardInputNamesItAsEveryOtherMessageDoes) {
+    test::TempDir dir;
+    dir.write("orders.csv", "id,amount\n1,5\n");
+    test::ProcessOptions o = in(dir);
+    o.stdin_data = kPipeline;
+    auto r = test::run_conveyor({"validate", "-"}, o);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("<stdin>: OK (pipeline 'stdin', 3 stages"));
+}
+
 } // namespace
 } // namespace conveyor
