@@ -16,8 +16,7 @@ void expand_string(LoadContext& ctx, toml::node& node, const VariableLookup& loo
     std::string& text = node.as_string()->get();
     if (!needs_expansion(text)) return;
     // Exactly one ${...}: the value takes the type its option wants.
-    if (text.size() > 3 && text.starts_with("${") && text.find('}') == text.size() - 1)
-        ctx.substituted.emplace(&node, text);
+    if (is_single_reference(text)) ctx.substituted.emplace(&node, text);
     Result<std::string> r = expand_variables(text, lookup);
     if (!r) {
         if (ctx.is_poisoned(node)) return; // a variable it uses failed, and said why

@@ -63,6 +63,28 @@ TEST_F(ExpandTest, DefaultsApplyWhenUnsetOrEmpty) {
     EXPECT_EQ(expand("${MISSING:-{{ id }}}"), "{{ id }}");
 }
 
+TEST_F(ExpandTest, ADefaultMayUseOtherVariables) {
+    // As in the shell: `${A:-${B:-x}}` was the path "${B:-x}" (a default up to the first '}'
+    // and a '}' after it), a file nobody meant.
+    EXPECT_EQ(expand("${MISSING:-${B_2:-x}}"), "two");
+    EXPECT_EQ(expand("${MISSING:-${ALSO_MISSING:-x}}/y"), "x/y");
+    EXPECT_EQ(expand("${MISSING:-a${A}b${EMPTY:-c}}"), "a1bc");
+    EXPECT_EQ(expand("${A:-${UNSET}}"), "1") << "an unused default is not expanded";
+    EXPECT_EQ(expand("${MISSING:-$${A}}"), "${A}");
+    EXPECT_EQ(error("${MISSING:-${UNSET}}"),
+              "variable 'UNSET' is not set (used in \"${UNSET}\"); set it in the environment "
+              "or in [global.variables], or give a default: ${UNSET:-value}");
+    std::string deep = "x";
+    for (int i = 0; i < 40; ++i)
+        deep = "${MISSING:-" + deep + "}";
+    EXPECT_NE(error(deep).find("nested more than 16 deep"), std::string::npos);
+    // Still one reference, which takes the type of its option (`workers = "${W:-${N:-2}}"`).
+    EXPECT_TRUE(is_single_reference("${W:-${N:-2}}"));
+    EXPECT_TRUE(is_single_reference("${W:-2}"));
+    EXPECT_FALSE(is_single_reference("${W:-${N:-2}}x"));
+    EXPECT_FALSE(is_single_reference("${A}${B}"));
+}
+
 TEST_F(ExpandTest, DollarDollarBraceIsALiteral) {
     EXPECT_EQ(expand("$${A}"), "${A}");
     EXPECT_EQ(expand("$${"), "${");
