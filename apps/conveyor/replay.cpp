@@ -142,8 +142,38 @@ std::optional<std::string> narrow_to_replay(PipelineSpec& p, const Registry& reg
     return std::nullopt;
 }
 
+/// True when file sink `st` writing `file` would replace files that are there: the file itself,
+/// or, for a path split by value ({{ field }}) or rolled over numbered files (data-00001.csv),
+/// any file under the directory they go to whose name starts as theirs do (which ones it
+/// would write is only known from the records).
+bool earlier_files_there(const StageSpec& st, const std::string& file) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const auto given = [&st](const char* key) {
+        const OptionValue* v = st.config.find(key);
+        return v && v->is_int() && v->as_int() > 0;
+    };
+    const std::size_t placeholder = file.find("{{");
+    const bool rolled = given("max_records_per_file") || given("max_bytes_per_file");
+    if (placeholder == std::string::npos && !rolled) return fs::is_regular_file(file, ec);
+    const fs::path head(placeholder == std::string::npos ? file : file.substr(0, placeholder));
+    const fs::path dir = head.parent_path().empty() ? fs::path(".") : head.parent_path();
+    const std::string prefix =
+        placeholder == std::string::npos ? head.stem().string() + "-" : head.filename().string();
+    std::size_t seen = 0;
+    for (auto it = fs::recursive_directory_iterator(dir, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (++seen > 100000) return true; // too many to look through: assume the worst
+        if (it->is_regular_file(ec) &&
+            it->path().lexically_relative(dir).string().starts_with(prefix))
+            return true;
+    }
+    return false;
+}
+
 /// What the replay would destroy of what the earlier run wrote: a file sink whose file exists
-/// and is written whole (the replayed records' output would replace it), a table sink that
+/// and is written whole (the replayed records' output would replace it; see
+/// earlier_files_there), a table sink that
 /// empties its table first (mode = "replace"), or a dead-letter queue file that exists. Empty
 /// when nothing would be.
 std::vector<std::string> replaced_outputs(const PipelineSpec& p) {
@@ -175,9 +205,7 @@ std::vector<std::string> replaced_outputs(const PipelineSpec& p) {
         if (!path || !path->is_string() || (append && append->is_bool() && append->as_bool()))
             continue;
         const std::string& file = path->as_string();
-        if (file == "-" || file.find("{{") != std::string::npos ||
-            !std::filesystem::is_regular_file(file, ec))
-            continue;
+        if (file == "-" || !earlier_files_there(st, file)) continue;
         problems.push_back(fmt::format(
             "stage '{}' ({}) would replace {} with the output of the replayed records alone, and "
             "what the earlier run wrote there would be lost: write them elsewhere "

@@ -207,6 +207,35 @@ TEST(ConfigRound, ReplayNeverReplacesTheEarlierRunsOutputWithTheReplayedRecordsA
     EXPECT_EQ(test::read_file(dir.file("replayed.csv")), "id,amount\n3,700\n");
 }
 
+TEST(ConfigRound, ReplayNeverReplacesFilesSplitByValueOrRolledThatTheEarlierRunWrote) {
+    test::TempDir dir;
+    std::string p = kPipeline;
+    p.replace(p.find("path = \"out.csv\""), 16, "path = \"out/{{ id }}.csv\"");
+    dir.write("p.toml", p);
+    dir.write("out/2.csv", "id,amount\n2,500\n");
+    dir.write("notes.txt", "not an output");
+    dir.write("failed.jsonl", kDeadLetter);
+    auto r =
+        test::run_conveyor({"replay", "failed.jsonl", "p.toml", "--from-stage", "big"}, in(dir));
+    EXPECT_EQ(r.exit_code, 73);
+    EXPECT_THAT(r.err, HasSubstr("would replace out/{{ id }}.csv"));
+    EXPECT_FALSE(test::file_exists(dir.file("out/3.csv")));
+    // A file beside them that is not theirs does not count: a fresh directory replays.
+    r = test::run_conveyor({"replay", "failed.jsonl", "p.toml", "--from-stage", "big", "--set",
+                            "stages.out.path=again/{{ id }}.csv"},
+                           in(dir));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("again/3.csv")), "id,amount\n3,700\n");
+    // Rolled files: out/part.csv is written as out/part-00001.csv, ...
+    dir.write("rolled/part-00001.csv", "id,amount\n2,500\n");
+    r = test::run_conveyor({"replay", "failed.jsonl", "p.toml", "--from-stage", "big", "--set",
+                            "stages.out.path=rolled/part.csv", "--set",
+                            "stages.out.max_records_per_file=10"},
+                           in(dir));
+    EXPECT_EQ(r.exit_code, 73);
+    EXPECT_EQ(test::read_file(dir.file("rolled/part-00001.csv")), "id,amount\n2,500\n");
+}
+
 TEST(ConfigRound, ReplayNeverReplacesTheDeadLetterFileItReplaysFrom) {
     test::TempDir dir;
     dir.write("p.toml", std::string("[error_handling]\nstrategy = \"continue\"\n"
