@@ -42,8 +42,10 @@ CLI::App* add_run_command(CLI::App& app, cli::RunArgs& args) {
     run->add_option("--batch-size", args.batch_size, "Same as --set global.batch_size=N")
         ->type_name("N");
     run->add_option("--log-level", args.log_level,
-                    "trace|debug|info|warn|error|off (overrides CONVEYOR_LOG and [global])")
-        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "warning", "error", "off"}));
+                    "trace|debug|info|warn|error|critical|off (overrides CONVEYOR_LOG and "
+                    "[global])")
+        ->check(CLI::IsMember(
+            {"trace", "debug", "info", "warn", "warning", "error", "critical", "off"}));
     run->add_flag("--dry-run", args.dry_run,
                   "Load, validate and print the plan without reading or writing data");
     run->add_flag("-q,--quiet", args.quiet,
@@ -296,7 +298,19 @@ std::optional<std::string> unknown_option(const CLI::App& app, const CLI::App& c
 std::string usage_problem(const CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
     // The first word that is not an option names the command (the top level takes only flags).
     const int at = next_word(1, argc, argv);
-    if (at == argc) return e.what();
+    if (at == argc) {
+        if (dynamic_cast<const CLI::RequiredError*>(&e) == nullptr) return e.what();
+        std::string list;
+        for (const std::string& n : subcommand_names(app))
+            if (n != "man") list += (list.empty() ? "" : ", ") + n;
+        const std::vector<std::string> known = option_spellings(app);
+        for (int j = 1; j < argc; ++j)
+            if (argv[j][0] == '-' && std::find(known.begin(), known.end(), argv[j]) == known.end())
+                return "unknown option '" + std::string(argv[j]) + "'" +
+                       did_you_mean(argv[j], known) + " before any command; the commands are " +
+                       list;
+        return "a command is needed: " + list;
+    }
     const CLI::App* command = subcommand_named(app, argv[at]);
     if (!command)
         return "unknown command '" + std::string(argv[at]) + "'" +

@@ -317,5 +317,20 @@ TEST(ConfigRound, ValidateOfStandardInputNamesItAsEveryOtherMessageDoes) {
     EXPECT_THAT(r.out, HasSubstr("<stdin>: OK (pipeline 'stdin', 3 stages"));
 }
 
+TEST(ConfigRound, NoCommandListsTheCommandsAndLogLevelsMatchTheFiles) {
+    test::TempDir dir;
+    auto r = test::run_conveyor({}, in(dir));
+    EXPECT_EQ(r.exit_code, 64);
+    EXPECT_THAT(r.err, HasSubstr("a command is needed: run, finalize, replay, validate"));
+    EXPECT_THAT(r.err, Not(HasSubstr(", man")));
+    r = test::run_conveyor({"--verison"}, in(dir));
+    EXPECT_EQ(r.exit_code, 64);
+    EXPECT_THAT(r.err, HasSubstr("unknown option '--verison' (did you mean '--version'?)"));
+    // [global] log_level takes "critical": so does --log-level.
+    dir.write("p.toml", kPipeline);
+    r = test::run_conveyor({"run", "--dry-run", "--log-level", "critical", "p.toml"}, in(dir));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 } // namespace
 } // namespace conveyor
