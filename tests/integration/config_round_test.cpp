@@ -142,6 +142,40 @@ inputs = ["load"]
                                  "[stages.config]: [global] settings go in [global]"));
 }
 
+TEST(ConfigRound, AKeyInTheWrongSectionSaysWhichSectionItBelongsIn) {
+    test::TempDir dir;
+    dir.write("p.toml", std::string(R"([pipeline]
+executor = "channel"
+
+[global]
+strategy = "continue"
+name = "orders"
+
+[error_handling]
+workers = 2
+
+[variables]
+day = "monday"
+
+)") + kPipeline + R"(max_retries = 2
+)");
+    auto r = test::run_conveyor({"validate", "p.toml"}, in(dir));
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("p.toml:2:1: error: unknown key 'executor' in [pipeline] (it "
+                                 "belongs in [global])"));
+    EXPECT_THAT(r.err, HasSubstr("p.toml:5:1: error: unknown key 'strategy' in [global] (it "
+                                 "belongs in [error_handling])"));
+    EXPECT_THAT(r.err, HasSubstr("p.toml:6:1: error: unknown key 'name' in [global] (it belongs "
+                                 "in [pipeline])"));
+    EXPECT_THAT(r.err, HasSubstr("p.toml:9:1: error: unknown key 'workers' in [error_handling] "
+                                 "(it belongs in [global])"));
+    EXPECT_THAT(r.err, HasSubstr("unknown table [variables] (did you mean [global.variables]?)"));
+    EXPECT_THAT(r.err, HasSubstr("stage 'out': unknown key 'max_retries' in [stages.config] (it "
+                                 "belongs in [stages.error_handling], or [error_handling] for the "
+                                 "whole run)"));
+    EXPECT_THAT(r.err, HasSubstr("6 problems in p.toml"));
+}
+
 TEST(ConfigRound, TomlMistakesAboutStageTablesSayWhatToWrite) {
     test::TempDir dir;
     dir.write("before.toml", "[stages.config]\npath = \"a.csv\"\n\n[[stages]]\nid = \"a\"\n"

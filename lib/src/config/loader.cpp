@@ -115,7 +115,10 @@ void Loader::check_top_level(const toml::table& root) {
         std::string msg;
         if (table || table_array) {
             msg = table ? "unknown table [" + key + "]" : "unknown table [[" + key + "]]";
-            if (auto m = closest_match(key, kSections))
+            if (const std::string_view home = home_section(key); table && !home.empty())
+                // [variables], [dead_letter_queue]: a table of a fixed section.
+                msg += " (did you mean [" + std::string(home) + "." + key + "]?)";
+            else if (auto m = closest_match(key, kSections))
                 msg += *m == "stages" ? " (did you mean [[stages]]?)"
                                       : " (did you mean [" + *m + "]?)";
             else

@@ -297,6 +297,9 @@ bool validate_stage_options(LoadContext& ctx, const FunctionDescriptor& fn,
                     msg += hint;
                 } else if (in(global_keys())) {
                     msg += ": [global] settings go in [global], before the first [[stages]]";
+                } else if (std::string home = belongs_elsewhere(key, "[stages.config]");
+                           !home.empty()) {
+                    msg += home;
                 } else {
                     // Nothing close: say what the function does take.
                     msg += ": " + fn.name + " takes ";

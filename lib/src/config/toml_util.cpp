@@ -1,6 +1,7 @@
 #include "toml_util.hpp"
 
 #include "conveyor/config/limits.hpp"
+#include "conveyor/config/section_options.hpp"
 #include "conveyor/core/duration_text.hpp"
 #include "conveyor/core/suggest.hpp"
 
@@ -271,6 +272,26 @@ std::optional<double> read_seconds(LoadContext& ctx, const toml::node& node, std
     return v;
 }
 
+std::string_view home_section(const std::string& key) {
+    const auto in = [&key](const std::vector<std::string>& keys) {
+        return std::find(keys.begin(), keys.end(), key) != keys.end();
+    };
+    if (in(error_handling_keys())) return "error_handling";
+    if (in(global_keys())) return "global";
+    if (in(pipeline_keys())) return "pipeline";
+    return {};
+}
+
+std::string belongs_elsewhere(const std::string& key, std::string_view section) {
+    const std::string_view home = home_section(key);
+    if (home.empty() || section.find(home) != std::string_view::npos) return {};
+    const bool stage_level = section.starts_with("[stages.") || section == "[[stages]]";
+    if (home == "error_handling" && stage_level)
+        return " (it belongs in [stages.error_handling], or [error_handling] for the whole run)";
+    if (home == "pipeline" && stage_level) return {}; // description is a stage's key too
+    return " (it belongs in [" + std::string(home) + "])";
+}
+
 void report_unknown_key(LoadContext& ctx, const Entry& entry, std::string_view section,
                         const std::vector<std::string>& known, std::string_view stage,
                         std::string_view hint) {
@@ -278,8 +299,10 @@ void report_unknown_key(LoadContext& ctx, const Entry& entry, std::string_view s
     std::string msg = "unknown key '" + key + "' in " + std::string(section);
     if (!hint.empty())
         msg += std::string(hint);
+    else if (std::string close = did_you_mean(key, known); !close.empty())
+        msg += close;
     else
-        msg += did_you_mean(key, known);
+        msg += belongs_elsewhere(key, section);
     ctx.error(ctx.at(*entry.key, *entry.value), stage, std::move(msg));
 }
 

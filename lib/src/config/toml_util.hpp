@@ -114,7 +114,16 @@ std::optional<std::int64_t> read_int(LoadContext& ctx, const toml::node& node,
 std::optional<double> read_seconds(LoadContext& ctx, const toml::node& node, std::string_view what,
                                    bool allow_zero, std::string_view stage = {});
 
-/// Reports `key` as unknown in `section` ("[global]"), suggesting the closest known key.
+/// The fixed section whose key `key` is ("global", "error_handling", "pipeline"); empty for
+/// none.
+std::string_view home_section(const std::string& key);
+
+/// " (it belongs in [global])" and the like when `key` is a key of another fixed section than
+/// `section`; empty otherwise.
+std::string belongs_elsewhere(const std::string& key, std::string_view section);
+
+/// Reports `key` as unknown in `section` ("[global]"), suggesting the closest known key, else
+/// the section it belongs in.
 void report_unknown_key(LoadContext& ctx, const Entry& entry, std::string_view section,
                         const std::vector<std::string>& known, std::string_view stage = {},
                         std::string_view hint = {});
