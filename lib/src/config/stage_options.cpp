@@ -222,6 +222,35 @@ private:
     std::string_view key_;
 };
 
+/// "unknown key 'x' in [stages.config]" with what the user most likely meant.
+std::string unknown_key_message(const FunctionDescriptor& fn, const std::string& key,
+                                const std::vector<std::string>& known) {
+    std::string msg = "unknown key '" + key + "' in [stages.config]";
+    const auto in = [&key](const std::vector<std::string>& keys) {
+        return std::find(keys.begin(), keys.end(), key) != keys.end();
+    };
+    if (in(stage_keys()) && key != "config") {
+        // TOML puts every key after a [table] header into that table.
+        msg += ": '" + key + "' is a key of the [[stages]] entry: write it above " +
+               "[stages.config] (every key after a [table] header belongs to it)";
+    } else if (fn.options.empty()) {
+        msg += ": function '" + fn.name + "' takes no options";
+    } else if (std::string hint = did_you_mean(key, known); !hint.empty()) {
+        msg += hint;
+    } else if (in(global_keys())) {
+        msg += ": [global] settings go in [global], before the first [[stages]]";
+    } else if (std::string home = belongs_elsewhere(key, "[stages.config]"); !home.empty()) {
+        msg += home;
+    } else {
+        // Nothing close: say what the function does take.
+        msg += ": " + fn.name + " takes ";
+        for (std::size_t i = 0; i < fn.options.size(); ++i)
+            msg += (i ? ", " : "") + fn.options[i].name;
+        msg += " (conveyor describe " + fn.name + ")";
+    }
+    return msg;
+}
+
 struct Given {
     const toml::key* key = nullptr;
     const toml::node* value = nullptr;
@@ -283,31 +312,7 @@ bool validate_stage_options(LoadContext& ctx, const FunctionDescriptor& fn,
                     if (a == key) index = i;
             }
             if (!index) {
-                std::string msg = "unknown key '" + key + "' in [stages.config]";
-                const auto in = [&key](const std::vector<std::string>& keys) {
-                    return std::find(keys.begin(), keys.end(), key) != keys.end();
-                };
-                if (in(stage_keys()) && key != "config") {
-                    // TOML puts every key after a [table] header into that table.
-                    msg += ": '" + key + "' is a key of the [[stages]] entry: write it above " +
-                           "[stages.config] (every key after a [table] header belongs to it)";
-                } else if (fn.options.empty()) {
-                    msg += ": function '" + fn.name + "' takes no options";
-                } else if (std::string hint = did_you_mean(key, known); !hint.empty()) {
-                    msg += hint;
-                } else if (in(global_keys())) {
-                    msg += ": [global] settings go in [global], before the first [[stages]]";
-                } else if (std::string home = belongs_elsewhere(key, "[stages.config]");
-                           !home.empty()) {
-                    msg += home;
-                } else {
-                    // Nothing close: say what the function does take.
-                    msg += ": " + fn.name + " takes ";
-                    for (std::size_t i = 0; i < fn.options.size(); ++i)
-                        msg += (i ? ", " : "") + fn.options[i].name;
-                    msg += " (conveyor describe " + fn.name + ")";
-                }
-                ctx.error(ctx.at(*e.key, *e.value), stage_id, std::move(msg));
+                ctx.error(ctx.at(*e.key, *e.value), stage_id, unknown_key_message(fn, key, known));
                 ok = false;
                 continue;
             }
