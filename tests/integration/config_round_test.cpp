@@ -108,6 +108,36 @@ TEST(ConfigRound, SetOfAStageWhoseIdHasADotFindsThatStage) {
     EXPECT_FALSE(test::file_exists(dir.file("out.csv")));
 }
 
+TEST(ConfigRound, SetOverridesAnOptionTheFileWritesUnderItsOlderSpelling) {
+    test::TempDir dir;
+    dir.write("p.toml", R"([[stages]]
+id = "load"
+function = "csv.read"
+[stages.config]
+path = "people.csv"
+
+[[stages]]
+id = "once"
+function = "distinct.apply"
+inputs = ["load"]
+[stages.config]
+by = ["id"]
+
+[[stages]]
+id = "out"
+function = "csv.write"
+inputs = ["once"]
+[stages.config]
+path = "out.csv"
+)");
+    dir.write("people.csv", "id,name\n1,a\n2,a\n3,b\n");
+    // `by` is distinct.apply's older spelling of `columns`: the --set replaces it.
+    auto r = test::run_conveyor({"run", "-q", "p.toml", "--set", "stages.once.columns=[\"name\"]"},
+                                in(dir));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.csv")), "id,name\n1,a\n3,b\n");
+}
+
 TEST(ConfigRound, ASetValueOfSeveralTomlLinesIsNotCutToItsFirstValue) {
     test::TempDir dir;
     dir.write("p.toml", kPipeline);

@@ -317,6 +317,14 @@ bool validate_stage_options(LoadContext& ctx, const FunctionDescriptor& fn,
                 continue;
             }
             Given& g = given[*index];
+            // A --set of either spelling overrides what the file says under the other one.
+            const auto from_set = [&ctx](const toml::node* v) {
+                return ctx.at(*v).file.starts_with("--set ");
+            };
+            if (g.key && from_set(e.value) != from_set(g.value)) {
+                if (from_set(e.value)) g = Given{e.key, e.value};
+                continue;
+            }
             if (g.key) {
                 const std::string& canonical = fn.options[*index].name;
                 const std::string first(g.key->str());
