@@ -206,6 +206,16 @@ day = "monday"
     EXPECT_THAT(r.err, HasSubstr("6 problems in p.toml"));
 }
 
+TEST(ConfigRound, AStageIdWithALineBreakIsRefusedNotPrintedOverTwoLines) {
+    test::TempDir dir;
+    dir.write("p.toml", "[[stages]]\nid = \"load\\nx\"\nfunction = \"csv.read\"\n"
+                        "[stages.config]\npath = \"a.csv\"\n");
+    auto r = test::run_conveyor({"validate", "p.toml"}, in(dir));
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("p.toml:2:6: error: stage id \"load\\nx\" holds a control "
+                                 "character (a line break, a tab)"));
+}
+
 TEST(ConfigRound, TomlMistakesAboutStageTablesSayWhatToWrite) {
     test::TempDir dir;
     dir.write("before.toml", "[stages.config]\npath = \"a.csv\"\n\n[[stages]]\nid = \"a\"\n"

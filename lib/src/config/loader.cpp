@@ -22,6 +22,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <fmt/format.h>
 #include <functional>
 #include <map>
 #include <memory>
@@ -66,6 +67,23 @@ std::string toml_problem(std::string desc) {
     else if (desc.find("invalid utf-8") != std::string::npos)
         hint = " (a pipeline file is UTF-8: convert it, e.g. iconv -f latin1 -t utf-8)";
     return "invalid TOML: " + desc + hint;
+}
+
+/// `text` with control characters written as TOML writes them (\n, \t, \u0001).
+std::string escaped(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '\n')
+            out += "\\n";
+        else if (c == '\t')
+            out += "\\t";
+        else if (u < 0x20 || u == 0x7f)
+            out += fmt::format("\\u{:04X}", u);
+        else
+            out += c;
+    }
+    return out;
 }
 
 /// Parses `text` as TOML after checking the limits on size and nesting; reports the first
@@ -196,8 +214,17 @@ void Loader::read_stage(const toml::table& table, StageDraft& draft, const Globa
     // The id first: later messages about this stage name it.
     if (draft.id_node) {
         if (const std::string* id = read_string(ctx_, *draft.id_node, "'id'")) {
+            const bool control = std::any_of(id->begin(), id->end(), [](char c) {
+                return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+            });
             if (id->empty())
                 ctx_.error(ctx_.at(*draft.id_node), {}, "stage id must not be empty");
+            else if (control)
+                // It would break every message, --tap and --set line that names the stage.
+                ctx_.error(ctx_.at(*draft.id_node), {},
+                           "stage id \"" + escaped(*id) +
+                               "\" holds a control character (a line break, a tab): write it "
+                               "without");
             else
                 draft.id = *id;
         }
