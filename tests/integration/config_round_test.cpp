@@ -214,6 +214,14 @@ TEST(ConfigRound, AStageIdWithALineBreakIsRefusedNotPrintedOverTwoLines) {
     EXPECT_EQ(r.exit_code, 78);
     EXPECT_THAT(r.err, HasSubstr("p.toml:2:6: error: stage id \"load\\nx\" holds a control "
                                  "character (a line break, a tab)"));
+    dir.write("q.toml", "[[stages]]\nid = \"load\"\nfunction = \"csv.read\"\n"
+                        "[stages.config]\npath = \"a.csv\"\n[[stages]]\nid = \"out\"\n"
+                        "function = \"stdout.write\"\ninputs = [\"lo\\tad\"]\n");
+    r = test::run_conveyor({"validate", "q.toml"}, in(dir));
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("q.toml:9:11: error: stage 'out': input \"lo\\tad\" holds a "
+                                 "control character"));
+    EXPECT_THAT(r.err, Not(HasSubstr("\t")));
 }
 
 TEST(ConfigRound, TomlMistakesAboutStageTablesSayWhatToWrite) {

@@ -69,6 +69,11 @@ std::string toml_problem(std::string desc) {
     return "invalid TOML: " + desc + hint;
 }
 
+bool has_control_character(std::string_view text) {
+    return std::any_of(text.begin(), text.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
 /// `text` with control characters written as TOML writes them (\n, \t, \u0001).
 std::string escaped(std::string_view text) {
     std::string out;
@@ -214,12 +219,9 @@ void Loader::read_stage(const toml::table& table, StageDraft& draft, const Globa
     // The id first: later messages about this stage name it.
     if (draft.id_node) {
         if (const std::string* id = read_string(ctx_, *draft.id_node, "'id'")) {
-            const bool control = std::any_of(id->begin(), id->end(), [](char c) {
-                return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-            });
             if (id->empty())
                 ctx_.error(ctx_.at(*draft.id_node), {}, "stage id must not be empty");
-            else if (control)
+            else if (has_control_character(*id))
                 // It would break every message, --tap and --set line that names the stage.
                 ctx_.error(ctx_.at(*draft.id_node), {},
                            "stage id \"" + escaped(*id) +
@@ -261,7 +263,12 @@ void Loader::read_stage(const toml::table& table, StageDraft& draft, const Globa
             for (const toml::node& item : *arr) {
                 const std::string* input =
                     read_string(ctx_, item, "each entry of 'inputs'", draft.id);
-                if (!input) {
+                if (input && has_control_character(*input))
+                    ctx_.error(ctx_.at(item), draft.id,
+                               "input \"" + escaped(*input) +
+                                   "\" holds a control character (a line break, a tab), which "
+                                   "no stage id has");
+                if (!input || has_control_character(*input)) {
                     draft.inputs_ok = false;
                     continue;
                 }
