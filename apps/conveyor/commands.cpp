@@ -169,6 +169,19 @@ std::optional<std::string> expression_function_text(std::string_view name) {
     return std::nullopt;
 }
 
+/// `conveyor describe csv`: the functions of a family (csv.read, csv.write), one line each.
+std::optional<std::string> family_text(std::string_view family, const Registry& registry) {
+    std::string s;
+    for (const FunctionDescriptor* f : registry.functions())
+        if (f->name.size() > family.size() && f->name.starts_with(family) &&
+            f->name[family.size()] == '.')
+            s += fmt::format("  {}  ({})  {}\n", f->name, to_string(f->role), f->summary);
+    if (s.empty()) return std::nullopt;
+    return fmt::format("{}: the functions of this family (conveyor describe FUNCTION for one's "
+                       "options):\n{}",
+                       family, s);
+}
+
 } // namespace
 
 int cmd_describe(const std::string& function) {
@@ -180,6 +193,10 @@ int cmd_describe(const std::string& function) {
     const FunctionDescriptor* f = registry.find(function);
     if (!f) {
         if (auto text = expression_function_text(function)) {
+            std::fputs(text->c_str(), stdout);
+            return exit_codes::kOk;
+        }
+        if (auto text = family_text(function, registry)) {
             std::fputs(text->c_str(), stdout);
             return exit_codes::kOk;
         }

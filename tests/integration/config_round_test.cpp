@@ -414,5 +414,15 @@ TEST(ConfigRound, NoCommandListsTheCommandsAndLogLevelsMatchTheFiles) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+TEST(ConfigRound, DescribeOfAFamilyListsItsFunctions) {
+    auto r = test::run_conveyor({"describe", "csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("csv.read  (source)"));
+    EXPECT_THAT(r.out, HasSubstr("csv.write  (sink)"));
+    EXPECT_THAT(r.out, Not(HasSubstr("json.read")));
+    r = test::run_conveyor({"describe", "cs"});
+    EXPECT_EQ(r.exit_code, 64);
+}
+
 } // namespace
 } // namespace conveyor
