@@ -89,6 +89,23 @@ TEST(ConfigRound, SetReachesTablesInsideASectionOrAStagesConfig) {
     EXPECT_THAT(r.err, HasSubstr("did you mean 'path'?"));
     EXPECT_THAT(r.err, HasSubstr("--set stages.load.typs.id=string: error: stage 'load': unknown "
                                  "key 'typs' in [stages.config] (did you mean 'types'?)"));
+    // The stage's own tables and id: said in --set's terms, not as a TOML layout mistake.
+    r = test::run_conveyor({"run", "p.toml", "--set", "stages.load.id=x", "--set",
+                            "stages.out.error_handling=continue", "--set", "stages.out.config=1"},
+                           in(dir));
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("--set stages.load.id=x: error: --set cannot change a stage's "
+                                 "id"));
+    EXPECT_THAT(r.err, HasSubstr("--set stages.out.error_handling=continue: error: --set "
+                                 "stages.ID.error_handling.KEY=VALUE names a key of the stage's "
+                                 "[stages.error_handling]"));
+    EXPECT_THAT(r.err, HasSubstr("--set stages.out.config=1: error: --set "
+                                 "stages.ID.config.KEY=VALUE names a key of the stage's "
+                                 "[stages.config]"));
+    // stages.ID.config.KEY, as the file writes it, is stages.ID.KEY.
+    r = test::run_conveyor({"run", "--dry-run", "p.toml", "--set", "stages.out.config.path=x.csv"},
+                           in(dir));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
     // Something that is not a table in the file cannot hold a key.
     r = test::run_conveyor({"run", "p.toml", "--set", "stages.out.path.x=1"}, in(dir));
     EXPECT_EQ(r.exit_code, 78);

@@ -84,17 +84,18 @@ toml::table* find_stage(toml::table& root, const std::vector<std::string>& parts
     return found;
 }
 
-/// The table of stage `stage` that `parts` (after the stage id) lead to: the stage itself for
-/// its own keys, its error_handling or buffer, else its config (and tables inside it). The key
-/// to set is parts.back().
+/// The table of stage `stage` that `parts` (from `first`, after the stage id) lead to: the stage
+/// itself for its own keys, its error_handling or buffer, else (and always when the argument
+/// said `config.`) its config and tables inside it. The key to set is parts.back().
 toml::table* stage_target(toml::table& stage, const std::vector<std::string>& parts,
-                          std::size_t first, const std::string& arg) {
+                          std::size_t first, bool in_config, const std::string& arg) {
     const std::string& k = parts[first];
     const std::size_t last = parts.size() - 1;
-    if (first == last && (k == "function" || k == "inputs" || k == "description")) return &stage;
+    if (!in_config && first == last && (k == "function" || k == "inputs" || k == "description"))
+        return &stage;
     toml::table* target = nullptr;
     std::size_t i = first;
-    if ((k == "error_handling" || k == "buffer") && first < last) {
+    if (!in_config && (k == "error_handling" || k == "buffer") && first < last) {
         target = child_table(stage, k, arg);
         ++i;
     } else {
@@ -103,6 +104,48 @@ toml::table* stage_target(toml::table& stage, const std::vector<std::string>& pa
     for (; target && i < last; ++i)
         target = child_table(*target, parts[i], arg);
     return target;
+}
+
+/// For stages.ID.KEY...: the table the key goes in (null when the path leads to something that
+/// is no table); false after reporting a mistake in the argument.
+bool stage_table(LoadContext& ctx, toml::table& root, const std::vector<std::string>& parts,
+                 const std::string& arg, toml::table*& target) {
+    const SourceLocation where{"--set " + arg, 0, 0};
+    if (parts.size() < 3) {
+        ctx.error(where, {}, "--set stages.ID.KEY=VALUE names a stage and a key");
+        return false;
+    }
+    std::vector<std::string> ids;
+    std::size_t id_parts = 0;
+    toml::table* stage = find_stage(root, parts, id_parts, ids);
+    if (!stage) {
+        std::string hint = did_you_mean(parts[1], ids);
+        if (hint.empty() && !ids.empty()) {
+            hint = " (the stages are";
+            for (std::size_t i = 0; i < ids.size(); ++i)
+                hint += (i ? ", " : " ") + ids[i];
+            hint += ")";
+        }
+        ctx.error(where, {}, "--set: no stage has id '" + parts[1] + "'" + hint);
+        return false;
+    }
+    std::size_t first = 1 + id_parts;
+    // stages.ID.config.KEY, as the file writes [stages.config], is stages.ID.KEY.
+    const bool in_config = parts[first] == "config" && first + 1 < parts.size();
+    if (in_config) ++first;
+    const std::string& k = parts[first];
+    const bool last = first + 1 == parts.size();
+    if (!in_config &&
+        (k == "id" || ((k == "config" || k == "error_handling" || k == "buffer") && last))) {
+        ctx.error(where, {},
+                  k == "id" ? std::string("--set cannot change a stage's id (other stages' "
+                                          "inputs name it)")
+                            : "--set stages.ID." + k + ".KEY=VALUE names a key of the " +
+                                  "stage's [stages." + k + "]");
+        return false;
+    }
+    target = stage_target(*stage, parts, first, in_config, arg);
+    return true;
 }
 
 /// One --set ARG (or an error naming it).
@@ -135,25 +178,7 @@ void apply_one(LoadContext& ctx, toml::table& root, const std::string& arg) {
         for (std::size_t i = 1; target && i + 1 < parts.size(); ++i)
             target = child_table(*target, parts[i], arg);
     } else if (section == "stages") {
-        if (parts.size() < 3) {
-            ctx.error(where, {}, "--set stages.ID.KEY=VALUE names a stage and a key");
-            return;
-        }
-        std::vector<std::string> ids;
-        std::size_t id_parts = 0;
-        toml::table* stage = find_stage(root, parts, id_parts, ids);
-        if (!stage) {
-            std::string hint = did_you_mean(parts[1], ids);
-            if (hint.empty() && !ids.empty()) {
-                hint = " (the stages are";
-                for (std::size_t i = 0; i < ids.size(); ++i)
-                    hint += (i ? ", " : " ") + ids[i];
-                hint += ")";
-            }
-            ctx.error(where, {}, "--set: no stage has id '" + parts[1] + "'" + hint);
-            return;
-        }
-        target = stage_target(*stage, parts, 1 + id_parts, arg);
+        if (!stage_table(ctx, root, parts, arg, target)) return;
     } else {
         ctx.error(where, {},
                   "--set: '" + section +
