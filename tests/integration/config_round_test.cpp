@@ -441,5 +441,21 @@ TEST(ConfigRound, DescribeOfAFamilyListsItsFunctions) {
     EXPECT_EQ(r.exit_code, 64);
 }
 
+TEST(ConfigRound, ALongCycleIsShownByItsEndsNotAsAThousandIds) {
+    test::TempDir dir;
+    std::string p;
+    const int n = 1000;
+    for (int i = 0; i < n; ++i)
+        p += "[[stages]]\nid = \"s" + std::to_string(i) + "\"\nfunction = \"merge.apply\"\n" +
+             "inputs = [\"s" + std::to_string((i + n - 1) % n) + "\"]\n";
+    dir.write("p.toml", p);
+    auto r = test::run_conveyor({"validate", "p.toml"}, in(dir));
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("stages form a cycle: s0 -> s1 -> s2 -> s3 -> s4 -> s5 -> s6 -> "
+                                 "s7 -> s8 -> s9 -> ... (980 more) -> s990 -> s991"));
+    EXPECT_THAT(r.err, HasSubstr("-> s999 -> s0\n"));
+    EXPECT_LT(r.err.size(), 1000u);
+}
+
 } // namespace
 } // namespace conveyor

@@ -128,9 +128,16 @@ void Loader::check_cycles() {
         // Start at the stage written first, so the report is stable and easy to find.
         auto first = std::min_element(cycle->begin(), cycle->end());
         std::rotate(cycle->begin(), first, cycle->end());
+        // A long cycle (a generated file) shows its ends, not a line of thousands of ids.
+        constexpr std::size_t kShown = 10;
         std::string path;
-        for (std::size_t n : *cycle)
-            path += stages_[n].id + " -> ";
+        for (std::size_t i = 0; i < cycle->size(); ++i) {
+            if (cycle->size() > 2 * kShown && i == kShown) {
+                path += "... (" + std::to_string(cycle->size() - 2 * kShown) + " more) -> ";
+                i = cycle->size() - kShown;
+            }
+            path += stages_[(*cycle)[i]].id + " -> ";
+        }
         path += stages_[cycle->front()].id;
         // Located at the input that closes it (head reads the last stage of the cycle).
         const StageDraft& head = stages_[cycle->front()];
