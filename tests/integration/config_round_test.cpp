@@ -455,6 +455,11 @@ TEST(ConfigRound, ALongCycleIsShownByItsEndsNotAsAThousandIds) {
                                  "s7 -> s8 -> s9 -> ... (980 more) -> s990 -> s991"));
     EXPECT_THAT(r.err, HasSubstr("-> s999 -> s0\n"));
     EXPECT_LT(r.err.size(), 1000u);
+    // Nor does a --set naming no stage list the thousand it could have named.
+    r = test::run_conveyor({"run", "p.toml", "--set", "stages.zzz.x=1"}, in(dir));
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("--set: no stage has id 'zzz'"));
+    EXPECT_LT(r.err.size(), 1000u);
 }
 
 } // namespace

@@ -120,7 +120,7 @@ bool stage_table(LoadContext& ctx, toml::table& root, const std::vector<std::str
     toml::table* stage = find_stage(root, parts, id_parts, ids);
     if (!stage) {
         std::string hint = did_you_mean(parts[1], ids);
-        if (hint.empty() && !ids.empty()) {
+        if (hint.empty() && !ids.empty() && ids.size() <= 12) { // as for an unknown input
             hint = " (the stages are";
             for (std::size_t i = 0; i < ids.size(); ++i)
                 hint += (i ? ", " : " ") + ids[i];
