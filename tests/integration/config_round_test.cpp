@@ -462,5 +462,27 @@ TEST(ConfigRound, ALongCycleIsShownByItsEndsNotAsAThousandIds) {
     EXPECT_LT(r.err.size(), 1000u);
 }
 
+TEST(ConfigRound, AVariableSetButEmptyIsWarnedAboutWithoutShowingOtherValues) {
+    test::TempDir dir;
+    std::string p = kPipeline;
+    p.replace(p.find("path = \"out.csv\""), 16, "path = \"${OUTDIR}/out-${SECRET}.csv\"");
+    dir.write("p.toml", p);
+    test::ProcessOptions o = in(dir);
+    o.env = {{"OUTDIR", ""}, {"SECRET", "s3cr3t"}};
+    auto r = test::run_conveyor({"validate", "p.toml"}, o);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("p.toml:19:8: warning: stage 'out': variable 'OUTDIR' is set but "
+                                 "empty (used in \"${OUTDIR}/out-${SECRET}.csv\"; write "
+                                 "${OUTDIR:-} if empty is meant"));
+    EXPECT_THAT(r.err, Not(HasSubstr("s3cr3t")));
+    // Said to be empty on purpose: no warning.
+    p = kPipeline;
+    p.replace(p.find("path = \"out.csv\""), 16, "path = \"${OUTDIR:-}out.csv\"");
+    dir.write("q.toml", p);
+    r = test::run_conveyor({"validate", "q.toml"}, o);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, Not(HasSubstr("warning")));
+}
+
 } // namespace
 } // namespace conveyor

@@ -55,11 +55,17 @@ Closing closing_brace(std::string_view text, std::size_t open) {
 /// file cannot exhaust the stack.
 constexpr int kMaxNesting = 16;
 
-Result<std::string> expand(std::string_view text, const VariableLookup& lookup, int depth);
+/// What one expansion carries along.
+struct Expansion {
+    const VariableLookup& lookup;
+    std::vector<std::string>* empty;
+};
+
+Result<std::string> expand(std::string_view text, const Expansion& x, int depth);
 
 /// The value of reference `body` (NAME or NAME:-default) found in `text`.
 Result<std::string> reference_value(std::string_view text, std::string_view body, bool literal,
-                                    const VariableLookup& lookup, int depth) {
+                                    const Expansion& x, int depth) {
     const std::size_t sep = body.find(":-");
     const std::string_view name = sep == std::string_view::npos ? body : body.substr(0, sep);
     if (!is_variable_name(name)) {
@@ -73,7 +79,7 @@ Result<std::string> reference_value(std::string_view text, std::string_view body
             msg += " (write '$${' for a literal '${')";
         return fail(ErrorKind::Config, std::move(msg));
     }
-    std::optional<std::string> value = lookup(name);
+    std::optional<std::string> value = x.lookup(name);
     // Like the shell's ${NAME:-default}: the default also replaces an empty value, and is
     // expanded only when it is used.
     if (sep != std::string_view::npos && (!value || value->empty())) {
@@ -83,7 +89,7 @@ Result<std::string> reference_value(std::string_view text, std::string_view body
             return fail(ErrorKind::Config, "variable defaults nested more than " +
                                                std::to_string(kMaxNesting) + " deep in " +
                                                quoted(text));
-        return expand(fallback, lookup, depth + 1);
+        return expand(fallback, x, depth + 1);
     }
     if (!value)
         return fail(ErrorKind::Config,
@@ -91,10 +97,11 @@ Result<std::string> reference_value(std::string_view text, std::string_view body
                         "); set it in the environment or in [global.variables], or give "
                         "a default: ${" +
                         std::string(name) + ":-value}");
+    if (value->empty() && x.empty) x.empty->emplace_back(name);
     return std::move(*value);
 }
 
-Result<std::string> expand(std::string_view text, const VariableLookup& lookup, int depth) {
+Result<std::string> expand(std::string_view text, const Expansion& x, int depth) {
     std::string out;
     out.reserve(text.size());
     std::size_t i = 0;
@@ -124,7 +131,7 @@ Result<std::string> expand(std::string_view text, const VariableLookup& lookup, 
                             ": a variable reference ends with '}' (write '$${' for a literal "
                             "'${')");
         Result<std::string> value =
-            reference_value(text, text.substr(open, close.at - open), close.literal, lookup, depth);
+            reference_value(text, text.substr(open, close.at - open), close.literal, x, depth);
         if (!value) return std::move(value).error();
         out += *value;
         i = close.at + 1;
@@ -150,8 +157,9 @@ bool needs_expansion(std::string_view text) noexcept {
     return text.find("${") != std::string_view::npos;
 }
 
-Result<std::string> expand_variables(std::string_view text, const VariableLookup& lookup) {
-    return expand(text, lookup, 0);
+Result<std::string> expand_variables(std::string_view text, const VariableLookup& lookup,
+                                     std::vector<std::string>* empty) {
+    return expand(text, Expansion{lookup, empty}, 0);
 }
 
 } // namespace conveyor::config

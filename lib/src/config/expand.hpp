@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace conveyor::config {
 
@@ -25,7 +26,9 @@ bool is_variable_name(std::string_view name) noexcept;
 /// `$${` stands for a literal `${`; any other `$` is kept as is, and `{{ ... }}` templates are
 /// never touched. Fails (ErrorKind::Config, a message for the user) on an unset variable
 /// without default, an unterminated `${` or an invalid name.
-Result<std::string> expand_variables(std::string_view text, const VariableLookup& lookup);
+/// `empty`, when given, receives the names used without a default whose value was empty.
+Result<std::string> expand_variables(std::string_view text, const VariableLookup& lookup,
+                                     std::vector<std::string>* empty = nullptr);
 
 /// True when `text` is exactly one `${...}` reference (`${W:-2}`, `${W:-${X:-2}}`).
 bool is_single_reference(std::string_view text) noexcept;

@@ -17,13 +17,23 @@ void expand_string(LoadContext& ctx, toml::node& node, const VariableLookup& loo
     if (!needs_expansion(text)) return;
     // Exactly one ${...}: the value takes the type its option wants.
     if (is_single_reference(text)) ctx.substituted.emplace(&node, text);
-    Result<std::string> r = expand_variables(text, lookup);
+    std::vector<std::string> empty;
+    Result<std::string> r = expand_variables(text, lookup, &empty);
     if (!r) {
         if (ctx.is_poisoned(node)) return; // a variable it uses failed, and said why
         ctx.error(ctx.at(node), stage, r.error().message);
         ctx.poisoned.insert(&node);
         return;
     }
+    // `OUTDIR=` in a cron line makes "${OUTDIR}/out.csv" the file /out.csv: say so, naming the
+    // text as written (the expanded one may hold another variable's secret). A variable that
+    // failed reads as empty too, but its error was reported first.
+    if (!empty.empty() && !ctx.diags.has_errors())
+        ctx.warning(ctx.at(node), stage,
+                    "variable '" + empty.front() + "' is set but empty (used in " + quote(text) +
+                        "; write ${" + empty.front() +
+                        ":-} if empty is meant, or give a default: ${" + empty.front() +
+                        ":-value})");
     text = std::move(*r);
 }
 
