@@ -51,9 +51,11 @@ int cmd_schema() {
     return exit_codes::kOk;
 }
 
-int cmd_validate(const std::string& file, bool connect) {
+int cmd_validate(const std::string& file, bool connect, const std::vector<std::string>& sets) {
     configure_logging(pick_level(std::nullopt, false, "info"));
-    Loaded loaded = load(file);
+    LoadOptions options;
+    options.overrides = sets;
+    Loaded loaded = load(file, options);
     if (!loaded.pipeline) return loaded.exit_code;
     const PipelineSpec& p = *loaded.pipeline;
     // `validate -` names standard input as every message about it does.

@@ -86,7 +86,8 @@ struct ExplainArgs {
 int cmd_run(const RunArgs& args);
 int cmd_finalize(const FinalizeArgs& args);
 int cmd_replay(const ReplayArgs& args);
-int cmd_validate(const std::string& file, bool connect);
+/// `sets`: --set KEY=VALUE arguments, applied as `conveyor run` applies them.
+int cmd_validate(const std::string& file, bool connect, const std::vector<std::string>& sets);
 int cmd_list();
 int cmd_describe(const std::string& function);
 int cmd_graph(const GraphArgs& args);

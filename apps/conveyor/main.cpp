@@ -150,6 +150,7 @@ CLI::App* add_replay_command(CLI::App& app, cli::ReplayArgs& args) {
 struct ToolCommands {
     std::string validate_file;
     bool validate_connect = false;
+    std::vector<std::string> validate_sets;
     std::string describe_name;
     cli::GraphArgs graph_args;
     cli::ExplainArgs explain_args;
@@ -173,6 +174,12 @@ void add_tool_commands(CLI::App& app, ToolCommands& t) {
     t.validate->add_option("file", t.validate_file, "Pipeline file (TOML)")
         ->required()
         ->type_name("FILE");
+    t.validate
+        ->add_option("--set", t.validate_sets,
+                     "Set a pipeline value as `conveyor run --set` does, to check the file as "
+                     "that run will read it")
+        ->type_name("KEY=VALUE")
+        ->allow_extra_args(false);
     t.validate->add_flag("--connect", t.validate_connect,
                          "Also connect to each database a stage reads or writes and check its "
                          "tables and columns (reads and writes no data)");
@@ -393,7 +400,8 @@ int main(int argc, char** argv) {
 
     if (*run) return cli::cmd_run(run_args);
     if (*finalize) return cli::cmd_finalize(finalize_args);
-    if (*tools.validate) return cli::cmd_validate(tools.validate_file, tools.validate_connect);
+    if (*tools.validate)
+        return cli::cmd_validate(tools.validate_file, tools.validate_connect, tools.validate_sets);
     if (*replay) return cli::cmd_replay(replay_args);
     if (*tools.list) return cli::cmd_list();
     if (*tools.describe) return cli::cmd_describe(tools.describe_name);

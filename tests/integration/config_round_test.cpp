@@ -484,5 +484,23 @@ TEST(ConfigRound, AVariableSetButEmptyIsWarnedAboutWithoutShowingOtherValues) {
     EXPECT_THAT(r.err, Not(HasSubstr("warning")));
 }
 
+TEST(ConfigRound, ValidateChecksThePipelineWithTheSetsARunWillGive) {
+    test::TempDir dir;
+    dir.write("p.toml", kPipeline);
+    dir.write("orders.csv", "id,amount\n1,5\n");
+    auto r = test::run_conveyor({"validate", "p.toml", "--set", "stages.big.expression=amout > 1",
+                                 "--set", "global.workerz=2"},
+                                in(dir));
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("--set global.workerz=2: error: unknown key 'workerz' in "
+                                 "[global] (did you mean 'workers'?)"));
+    r = test::run_conveyor({"validate", "p.toml", "--set", "stages.big.expression=amout > 1"},
+                           in(dir));
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("unknown field 'amout' (did you mean 'amount'?)"));
+    r = test::run_conveyor({"validate", "p.toml", "--set", "global.workers=2"}, in(dir));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 } // namespace
 } // namespace conveyor
