@@ -299,6 +299,25 @@ std::optional<std::string> unknown_option(const CLI::App& app, const CLI::App& c
     return std::nullopt;
 }
 
+/// `--set a=1 b=2`: the second KEY=VALUE without its own --set, which CLI11 calls only "not
+/// expected".
+std::optional<std::string> set_without_flag(int argc, char** argv) {
+    bool seen_set = false;
+    for (int j = 1; j < argc; ++j) {
+        const std::string_view a = argv[j];
+        if (a == "--") break;
+        if (a == "--set" || a.starts_with("--set=")) {
+            seen_set = true;
+            if (a == "--set") ++j; // its value
+            continue;
+        }
+        if (seen_set && !a.starts_with('-') && a.find('=') != std::string_view::npos)
+            return "'" + std::string(a) + "' is not a --set of its own: write --set before each " +
+                   "KEY=VALUE (--set a=1 --set b=2)";
+    }
+    return std::nullopt;
+}
+
 /// What CLI11 says of a bad command line, made to name the word that is wrong and suggest the
 /// right one: a misspelled command (`conveyor runn p.toml` said only "A subcommand is
 /// required") or a misspelled option ("The following argument was not expected: --resme").
@@ -339,8 +358,10 @@ std::string usage_problem(const CLI::App& app, const CLI::ParseError& e, int arg
                    did_you_mean(argv[w], names) + "; see 'conveyor " + command->get_name() +
                    " --help'";
     }
-    if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr)
+    if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
         if (auto message = unknown_option(app, *command, at, argc, argv)) return *message;
+        if (auto message = set_without_flag(argc, argv)) return *message;
+    }
     return e.what();
 }
 

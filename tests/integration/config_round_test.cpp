@@ -425,6 +425,14 @@ TEST(ConfigRound, NoCommandListsTheCommandsAndLogLevelsMatchTheFiles) {
     r = test::run_conveyor({"--verison"}, in(dir));
     EXPECT_EQ(r.exit_code, 64);
     EXPECT_THAT(r.err, HasSubstr("unknown option '--verison' (did you mean '--version'?)"));
+    // Two KEY=VALUE after one --set: the second is named, with what to write.
+    dir.write("p.toml", kPipeline);
+    r = test::run_conveyor(
+        {"run", "--dry-run", "p.toml", "--set", "global.workers=2", "global.batch_size=5"},
+        in(dir));
+    EXPECT_EQ(r.exit_code, 64);
+    EXPECT_THAT(r.err, HasSubstr("'global.batch_size=5' is not a --set of its own: write --set "
+                                 "before each KEY=VALUE"));
     // [global] log_level takes "critical": so does --log-level.
     dir.write("p.toml", kPipeline);
     r = test::run_conveyor({"run", "--dry-run", "--log-level", "critical", "p.toml"}, in(dir));
