@@ -510,5 +510,23 @@ TEST(ConfigRound, ValidateChecksThePipelineWithTheSetsARunWillGive) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+TEST(ConfigRound, ValidateFromAnotherDirectorySaysWhereRelativeInputsAreLookedFor) {
+    test::TempDir dir;
+    dir.write("cfg/p.toml", kPipeline);
+    dir.write("cfg/orders.csv", "id,amount\n1,5\n");
+    auto r = test::run_conveyor({"validate", "cfg/p.toml"}, in(dir));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("cfg/p.toml:5:8: warning: stage 'load': orders.csv is not in the "
+                                 "current directory"));
+    EXPECT_THAT(r.err, HasSubstr("but cfg/orders.csv is: relative paths are relative to the "
+                                 "current directory, not to the pipeline file's (run from cfg"));
+    // From the pipeline's directory, nothing to say.
+    test::ProcessOptions o;
+    o.cwd = dir.file("cfg");
+    r = test::run_conveyor({"validate", "p.toml"}, o);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, Not(HasSubstr("warning")));
+}
+
 } // namespace
 } // namespace conveyor
