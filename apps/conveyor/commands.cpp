@@ -54,20 +54,28 @@ int cmd_schema() {
 
 namespace {
 
-/// Relative input paths are relative to the current directory: one that is not there but is
-/// beside the pipeline file (`conveyor validate cfg/p.toml` from another directory) is the
-/// newcomer's usual mistake, and the run would end in "cannot open input file" (66).
+/// What validate can say of a source's path before the run fails on it (66): a directory, or a
+/// relative path that is not in the current directory but is beside the pipeline file
+/// (`conveyor validate cfg/p.toml` from another directory, the newcomer's usual mistake).
 void warn_inputs_beside_the_file(const PipelineSpec& p, const std::string& file) {
     namespace fs = std::filesystem;
     const fs::path dir = fs::path(file).parent_path();
-    if (file == "-" || dir.empty()) return;
+    if (file == "-") return;
     std::error_code ec;
     for (const StageSpec& st : p.stages) {
         if (!st.descriptor || st.descriptor->role != StageRole::Source) continue;
         const OptionValue* path = st.config.find("path");
         if (!path || !path->is_string()) continue;
         const fs::path input(path->as_string());
-        if (input == "-" || input.is_absolute() || fs::exists(input, ec) ||
+        if (input != "-" && fs::is_directory(input, ec)) {
+            print_err(fmt::format("{}: warning: stage '{}': {} is a directory, not a file: the "
+                                  "run will stop there (exit 66); a glob such as {}/*.csv reads "
+                                  "the files in it\n",
+                                  st.config.location("path").to_string(), st.id, input.string(),
+                                  input.string()));
+            continue;
+        }
+        if (dir.empty() || input == "-" || input.is_absolute() || fs::exists(input, ec) ||
             !fs::exists(dir / input, ec))
             continue;
         print_err(fmt::format("{}: warning: stage '{}': {} is not in the current directory ({}), "

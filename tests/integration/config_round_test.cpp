@@ -520,6 +520,11 @@ TEST(ConfigRound, ValidateFromAnotherDirectorySaysWhereRelativeInputsAreLookedFo
                                  "current directory"));
     EXPECT_THAT(r.err, HasSubstr("but cfg/orders.csv is: relative paths are relative to the "
                                  "current directory, not to the pipeline file's (run from cfg"));
+    // A directory given as the file to read.
+    r = test::run_conveyor({"validate", "cfg/p.toml", "--set", "stages.load.path=cfg"}, in(dir));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("warning: stage 'load': cfg is a directory, not a file: the run "
+                                 "will stop there (exit 66)"));
     // From the pipeline's directory, nothing to say.
     test::ProcessOptions o;
     o.cwd = dir.file("cfg");
