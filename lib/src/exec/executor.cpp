@@ -4,6 +4,7 @@
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/dead_letter.hpp"
 #include "conveyor/exec/journal.hpp"
+#include "conveyor/exec/own_output.hpp"
 #include "conveyor/exec/run_lock.hpp"
 #include "conveyor/exec/runtime.hpp"
 #include "conveyor/graph/dag.hpp"
@@ -513,7 +514,8 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
     // Outputs finished by their stages are committed together at the end (settle_outputs).
     run.finished_outputs().set_deferring(true);
     RunSetup setup;
-    Status opened = open_run(plan, dag, setup);
+    Status opened = check_outputs_are_not_inputs(pipeline);
+    if (opened) opened = open_run(plan, dag, setup);
     if (!opened) {
         run.cancel(opened.error());
     } else {
