@@ -6,10 +6,12 @@
 #include "support/process.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <string>
+#include <sys/stat.h>
 
 namespace conveyor {
 namespace {
@@ -43,6 +45,14 @@ test::ProcessResult run_in(const test::TempDir& dir, std::vector<std::string> ar
     std::vector<std::string> all = {"run", "-q", "p.toml"};
     all.insert(all.end(), args.begin(), args.end());
     return test::run_conveyor(all, opts);
+}
+
+/// `script` run by sh in `dir`, with $0 the conveyor binary.
+test::ProcessResult shell_in(const test::TempDir& dir, const std::string& script) {
+    test::ProcessOptions opts;
+    opts.cwd = dir.path();
+    opts.timeout = std::chrono::seconds(60);
+    return test::run_process({"/bin/sh", "-c", script, test::conveyor_binary()}, opts);
 }
 
 class OwnOutput : public ::testing::TestWithParam<std::string> {};
@@ -107,6 +117,82 @@ TEST_P(OwnOutput, RewritingTheInputInPlaceStillWorks) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, OwnOutput, ::testing::Values("dag", "channel", "async"));
+
+// `path = "/dev/stdout"` with standard output redirected to a file replaced that file through a
+// temporary file: under `>> log` what the log held was lost, and what the script wrote after
+// the run went to the replaced (deleted) file.
+TEST(DescriptorOutputs, DevStdoutUnderARedirectionWritesToTheDescriptorNotOverTheFile) {
+    test::TempDir dir;
+    dir.write("in.csv", rows_csv(3));
+    dir.write("log.txt", "earlier\n");
+    dir.write("p.toml", pipeline("in.csv", "csv.write", "/dev/stdout"));
+    const test::ProcessResult r =
+        shell_in(dir, "{ echo before; \"$0\" run -q p.toml; echo rc=$?; echo after; } >> log.txt");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("log.txt")),
+              "earlier\nbefore\n" + rows_csv(3) + "rc=0\nafter\n");
+
+    // The same for a json.write with append, /dev/fd/1, and the dead-letter queue on stderr.
+    dir.write("in.csv", "id,name\n1,a\n2\n3,c\n");
+    dir.write("p.toml", "[error_handling]\nstrategy = \"continue\"\ndead_letter_queue = "
+                        "{ enabled = true, path = \"/dev/stderr\" }\n" +
+                            pipeline("in.csv", "json.write", "/dev/fd/1",
+                                     "append = true\nformat = \"jsonl\"\n"));
+    dir.write("out.txt", "old\n");
+    dir.write("err.txt", "old\n");
+    const test::ProcessResult dlq = shell_in(dir, "exec \"$0\" run -q p.toml >>out.txt 2>>err.txt");
+    EXPECT_EQ(dlq.exit_code, 3);
+    EXPECT_EQ(test::read_file(dir.file("out.txt")),
+              "old\n{\"id\":1,\"name\":\"a\"}\n{\"id\":3,\"name\":\"c\"}\n");
+    const std::string err = test::read_file(dir.file("err.txt"));
+    EXPECT_EQ(err.substr(0, 4), "old\n") << err;
+    EXPECT_THAT(err, HasSubstr("\"raw\":\"2\""));
+}
+
+// With standard output closed (`>&-`), `/dev/stdout` led to the /dev/null conveyor opens in its
+// place: exit 0 and the records gone.
+TEST(DescriptorOutputs, DevStdoutClosedIsAnOutputErrorNotALoss) {
+    test::TempDir dir;
+    dir.write("in.csv", rows_csv(3));
+    dir.write("p.toml", pipeline("in.csv", "csv.write", "/dev/stdout"));
+    const test::ProcessResult r = shell_in(dir, "exec \"$0\" run -q p.toml >&-");
+    EXPECT_EQ(r.exit_code, 73) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("stage 'out': /dev/stdout: descriptor 1 is not open for "
+                                 "writing (closed, as `>&-` does?)"));
+}
+
+// A reader that has what it wanted (`| head -1`) ends a `/dev/stdout` sink as it ends a
+// `path = "-"` one: quietly, exit 0, instead of exit 73 "Broken pipe".
+TEST(DescriptorOutputs, DevStdoutClosedByItsReaderEndsQuietlyAsStandardOutputDoes) {
+    test::TempDir dir;
+    dir.write("in.csv", rows_csv(200000));
+    dir.write("p.toml", pipeline("in.csv", "csv.write", "/dev/stdout"));
+    const test::ProcessResult r =
+        shell_in(dir, "{ \"$0\" run -q p.toml; echo \"rc=$?\" >&2; } | head -1");
+    EXPECT_EQ(r.out, "id,name\n");
+    EXPECT_THAT(r.err, HasSubstr("rc=0")) << r.err;
+    EXPECT_THAT(r.err, Not(HasSubstr("Broken pipe")));
+}
+
+// SIGTERM while an output FIFO waited for its reader failed the open with EINTR: exit 73,
+// "cannot open output: Interrupted system call". Now the run stops as on any signal.
+TEST(FifoOutput, SigtermWhileTheOutputFifoWaitsForAReaderStopsTheRunWith143) {
+    test::TempDir dir;
+    dir.write("in.csv", rows_csv(3));
+    ASSERT_EQ(::mkfifo(dir.file("out.fifo").c_str(), 0600), 0);
+    dir.write("p.toml", pipeline("in.csv", "csv.write", "out.fifo"));
+    test::ProcessOptions opts;
+    opts.cwd = dir.path();
+    auto child = test::spawn_conveyor({"run", "p.toml"}, opts);
+    ASSERT_TRUE(child->wait_for_stderr("out.fifo: waiting for a reader to open the FIFO",
+                                       std::chrono::seconds(30)));
+    child->signal(SIGTERM);
+    const test::ProcessResult r = child->wait(std::chrono::seconds(30));
+    EXPECT_EQ(r.exit_code, 143) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("conveyor: interrupted by SIGTERM"));
+    EXPECT_THAT(r.err, Not(HasSubstr("Interrupted system call")));
+    EXPECT_THAT(r.err, Not(HasSubstr("aborted")));
+}
 
 } // namespace
 } // namespace conveyor

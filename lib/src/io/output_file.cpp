@@ -33,6 +33,7 @@ OutputFile& OutputFile::operator=(OutputFile&& o) noexcept {
         abort();
         fd_ = std::exchange(o.fd_, -1);
         stdout_ = o.stdout_;
+        descriptor_ = o.descriptor_;
         reader_gone_ = o.reader_gone_;
         committed_ = std::exchange(o.committed_, true);
         append_ = o.append_;
@@ -69,11 +70,17 @@ Result<OutputFile> OutputFile::open_special(const std::string& name, const std::
     // delete. A temporary file renamed over a device or FIFO would destroy it.
     f.append_ = true;
     // No O_CREAT, no O_TRUNC: the device or FIFO is there and stays what it is. A FIFO's open
-    // waits for a reader.
-    const int fd = ::open(file.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) return cant_create(name, "cannot open output", errno);
-    f.fd_ = fd;
+    // waits for a reader (or the run's stop).
     struct stat st {};
+    if (::stat(file.c_str(), &st) == 0 && S_ISFIFO(st.st_mode)) {
+        Result<int> fd = open_fifo_writer(file, run);
+        if (!fd) return std::move(fd).error();
+        f.fd_ = *fd;
+    } else {
+        f.fd_ = ::open(file.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        if (f.fd_ < 0) return cant_create(name, "cannot open output", errno);
+    }
+    const int fd = f.fd_;
     if (::fstat(fd, &st) != 0) return cant_create(name, "cannot stat output", errno);
     if (!S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode))
         return fail(ErrorKind::CantCreate,
@@ -82,6 +89,31 @@ Result<OutputFile> OutputFile::open_special(const std::string& name, const std::
                   "not atomic (a failed run leaves what it wrote there) and a resumed run "
                   "cannot continue it (it has no checkpoint)",
                   name, S_ISFIFO(st.st_mode) ? "FIFO" : "character device");
+    return f;
+}
+
+Result<OutputFile> OutputFile::open_descriptor(const std::string& name, int descriptor,
+                                               RunContext* run) {
+    OutputFile f;
+    f.name_ = name;
+    f.path_ = name;
+    f.run_ = run;
+    f.special_ = true; // written in place, like a device: nothing to rename, no checkpoint
+    f.append_ = true;
+    f.descriptor_ = descriptor;
+    // A duplicate shares the caller's offset and O_APPEND: `>> log` is appended to, and what
+    // the caller writes after the run follows the records.
+    const int fd = ::fcntl(descriptor, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0)
+        return cant_create(name, "cannot use descriptor " + std::to_string(descriptor), errno);
+    f.fd_ = fd;
+    const int flags = ::fcntl(fd, F_GETFL);
+    // main() opens /dev/null read-only on a standard descriptor the caller closed.
+    if (flags < 0 || (flags & O_ACCMODE) == O_RDONLY)
+        return fail(ErrorKind::CantCreate,
+                    "descriptor " + std::to_string(descriptor) +
+                        " is not open for writing (closed, as `>&-` does?)",
+                    name);
     return f;
 }
 
@@ -108,8 +140,10 @@ Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run, 
         return f;
     }
     namespace fs = std::filesystem;
-    // stat() follows every link, /proc's magic ones (/dev/stdout) too, which only the kernel
-    // can follow: a device or FIFO is opened by the path as given.
+    if (const std::optional<int> fd = descriptor_named(path))
+        return open_descriptor(path, *fd, run);
+    // stat() follows every link, /proc's magic ones too, which only the kernel can follow: a
+    // device or FIFO is opened by the path as given.
     auto existing = existing_kind(path);
     if (!existing) return std::move(existing).error();
     if (*existing == Existing::Special) return open_special(path, path, run);
@@ -143,6 +177,8 @@ Result<OutputFile> OutputFile::create(const std::string& path, RunContext* run, 
 
 Result<OutputFile> OutputFile::open_append(const std::string& path, RunContext* run) {
     if (path == "-") return create(path, run);
+    if (const std::optional<int> fd = descriptor_named(path))
+        return open_descriptor(path, *fd, run);
     auto existing = existing_kind(path);
     if (!existing) return std::move(existing).error();
     // O_RDWR below would make a FIFO never wait for a reader (and lose what is written).
@@ -198,7 +234,7 @@ Result<OutputFile> OutputFile::adopt(const std::string& target,
     auto resolved = follow_links(target);
     if (!resolved) return std::move(resolved).error();
     const std::string start_over = " (`conveyor run --fresh` starts the run over)";
-    if (*existing == Existing::Special)
+    if (*existing == Existing::Special || descriptor_named(target))
         return fail(ErrorKind::CantCreate,
                     "output path is a character device or FIFO, which a run cannot continue "
                     "from a checkpoint" +
@@ -302,7 +338,7 @@ Status OutputFile::write_all(const char* data, std::size_t n) {
         if (w < 0) {
             const int err = errno;
             if (err == EINTR) continue;
-            if (stdout_ && err == EPIPE) {
+            if ((stdout_ || descriptor_ == STDOUT_FILENO) && err == EPIPE) {
                 // `conveyor run x.toml | head`: the reader has what it wanted. Not an error;
                 // the rest is discarded and the sink asks for no more input.
                 spdlog::debug("standard output closed by its reader; discarding the rest");

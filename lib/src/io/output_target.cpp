@@ -3,12 +3,18 @@
 #include "conveyor/core/run_context.hpp"
 
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <cstring>
+#include <fcntl.h>
+#include <poll.h>
 #include <random>
+#include <spdlog/spdlog.h>
 #include <string_view>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <system_error>
+#include <unistd.h>
 #include <vector>
 
 namespace conveyor::output_target {
@@ -89,6 +95,97 @@ Result<std::string> follow_links(const std::string& path) {
         p = to.is_absolute() ? to : p.parent_path() / to;
     }
     return fail(ErrorKind::CantCreate, "too many levels of symbolic links", path);
+}
+
+namespace {
+
+/// Whether `dir` (canonical) is this process's directory of open descriptors:
+/// /proc/<pid>/fd, or /proc/<pid>/task/<tid>/fd (what /proc/thread-self/fd leads to).
+bool is_own_descriptor_directory(const std::filesystem::path& dir) {
+    const std::string own = "/proc/" + std::to_string(::getpid());
+    const std::string d = dir.string();
+    if (d == own + "/fd") return true;
+    if (!d.starts_with(own + "/task/") || !d.ends_with("/fd")) return false;
+    const std::string_view tid =
+        std::string_view(d).substr(own.size() + 6, d.size() - own.size() - 6 - 3);
+    return !tid.empty() && tid.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+} // namespace
+
+std::optional<int> descriptor_named(const std::string& path) {
+    namespace fs = std::filesystem;
+    constexpr int kMaxLinks = 40; // as follow_links()
+    fs::path p(path);
+    for (int hops = 0; hops < kMaxLinks; ++hops) {
+        std::error_code ec;
+        // The link in /proc names the file behind the descriptor: stop before following it.
+        const fs::path dir = fs::canonical(p.has_parent_path() ? p.parent_path() : ".", ec);
+        if (!ec && is_own_descriptor_directory(dir)) {
+            const std::string name = p.filename().string();
+            int fd = -1;
+            const auto [end, err] = std::from_chars(name.data(), name.data() + name.size(), fd);
+            if (err == std::errc() && end == name.data() + name.size() && fd >= 0) return fd;
+            return std::nullopt;
+        }
+        if (!fs::is_symlink(fs::symlink_status(p, ec))) return std::nullopt;
+        const fs::path to = fs::read_symlink(p, ec);
+        if (ec) return std::nullopt;
+        p = to.is_absolute() ? to : p.parent_path() / to;
+    }
+    return std::nullopt;
+}
+
+namespace {
+
+/// An inotify descriptor watching `path` for opens (a reader coming to a FIFO), or -1.
+int watch_opens(const std::string& path) {
+    const int fd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (fd < 0) return -1;
+    if (::inotify_add_watch(fd, path.c_str(), IN_OPEN) < 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+} // namespace
+
+Result<int> open_fifo_writer(const std::string& path, const RunContext* run) {
+    // A blocking open() is deaf to a stop: a SIGTERM while no reader came failed it with EINTR
+    // (exit 73, "Interrupted system call") instead of stopping the run. Without waiting, an open
+    // fails with ENXIO until a reader is there; the wait is for the reader's open (inotify) or
+    // the stop, whichever comes first.
+    const int interrupt = run ? run->interrupt_fd() : -1;
+    const int watch = interrupt >= 0 ? watch_opens(path) : -1;
+    struct Closer {
+        int fd;
+        ~Closer() {
+            if (fd >= 0) ::close(fd);
+        }
+    } closer{watch};
+    bool said = false;
+    for (;;) {
+        if (run && (run->stop_requested() || run->cancelled()))
+            return fail(ErrorKind::Cancelled,
+                        "the run was stopped while waiting for a reader to open this FIFO", path);
+        const int fd =
+            ::open(path.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC | (watch >= 0 ? O_NONBLOCK : 0));
+        if (fd >= 0) {
+            if (watch >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+            return fd;
+        }
+        if (errno == EINTR) continue;
+        if (errno != ENXIO || watch < 0) return cant_create(path, "cannot open output", errno);
+        if (!said) spdlog::info("{}: waiting for a reader to open the FIFO", path);
+        said = true;
+        pollfd fds[2] = {{watch, POLLIN, 0}, {interrupt, POLLIN, 0}};
+        if (::poll(fds, 2, -1) < 0 && errno != EINTR)
+            return cant_create(path, "cannot wait for a reader of the FIFO", errno);
+        char events[4096];
+        while (::read(watch, events, sizeof events) > 0) {
+        }
+    }
 }
 
 /// What `path` is, links followed; anything but a regular file, a character device or a FIFO

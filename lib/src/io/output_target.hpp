@@ -8,12 +8,14 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <unordered_set>
 
 namespace conveyor {
-class TempFiles; // core/run_context.hpp
-}
+class TempFiles;  // core/run_context.hpp
+class RunContext; // core/run_context.hpp
+} // namespace conveyor
 
 namespace conveyor::output_target {
 
@@ -39,6 +41,18 @@ void remove_stale_temporaries(const std::filesystem::path& dir, const std::strin
 /// `path` with symbolic links in its last component followed to the file they finally name,
 /// which may not exist yet (a dangling link names the file to create).
 Result<std::string> follow_links(const std::string& path);
+
+/// The descriptor of this process that `path` names through /proc's links to open descriptors
+/// (`/dev/stdout`, `/dev/stderr`, `/dev/fd/N`, `/proc/self/fd/N`, also reached through links of
+/// one's own), or nullopt. Such a path is the descriptor the caller handed over (`>> log`), not
+/// the file behind it: opened by name that file would be written from its start, and replaced
+/// by a rename it would lose what the caller wrote there before and after the run.
+std::optional<int> descriptor_named(const std::string& path);
+
+/// Opens the FIFO `path` for writing: waits, as open(2) does, until a reader opens it, but
+/// stops waiting when `run` (if not null) is stopped or cancelled (a signal), which fails with
+/// Cancelled. The descriptor returned blocks on writes, as open(2)'s does.
+Result<int> open_fifo_writer(const std::string& path, const RunContext* run);
 
 /// What an output path (links followed) holds before it is written.
 enum class Existing : std::uint8_t {

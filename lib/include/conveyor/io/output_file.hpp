@@ -26,6 +26,12 @@ class RunContext;
 ///
 /// "-" writes to the run's stdout instead (nothing to rename; commit() just flushes).
 ///
+/// A path naming one of the process's open descriptors (`/dev/stdout`, `/dev/stderr`,
+/// `/dev/fd/N`, `/proc/self/fd/N`) writes to that descriptor, as "-" does to stdout, whatever
+/// is behind it: a file the caller opened (`>> log`) is written at the caller's offset, never
+/// replaced (a rename would lose what the caller wrote there before and after), and is taken
+/// like a device (no atomicity, no checkpoint).
+///
 /// A symbolic link is written through, never replaced: the temporary file goes beside the file
 /// the link finally names and is renamed over that file (a dangling link's target is created).
 /// A character device (/dev/null, a terminal) or a FIFO is written directly, like standard
@@ -161,6 +167,9 @@ private:
     /// A character device or FIFO `file` (links followed from `name`), opened for writing.
     static Result<OutputFile> open_special(const std::string& name, const std::string& file,
                                            RunContext* run);
+    /// The process's open descriptor `descriptor`, which `name` names (descriptor_named()).
+    static Result<OutputFile> open_descriptor(const std::string& name, int descriptor,
+                                              RunContext* run);
     Status write_all(const char* data, std::size_t n);
     /// Starts the write-back of what was written since the last call once that is
     /// kWritebackEvery bytes (see output_file.cpp).
@@ -176,6 +185,7 @@ private:
 
     int fd_ = -1;
     bool stdout_ = false;
+    int descriptor_ = -1; ///< open_descriptor(): the descriptor the path names
     bool reader_gone_ = false;
     bool committed_ = false;
     bool append_ = false; ///< written in place: append mode, or a special file
