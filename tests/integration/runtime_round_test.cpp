@@ -194,5 +194,36 @@ TEST(FifoOutput, SigtermWhileTheOutputFifoWaitsForAReaderStopsTheRunWith143) {
     EXPECT_THAT(r.err, Not(HasSubstr("aborted")));
 }
 
+// Under an address-space limit (ulimit -v, a batch scheduler's memory request) a run that could
+// not start its threads ended in std::terminate (exit 134, "terminate called after throwing
+// ... thread: Resource temporarily unavailable"), and one whose stage ran out of memory exited
+// 70, an exit code the manual does not list, saying only "std::bad_alloc". Now each is a
+// temporary failure (75) saying what ran out and what to change; the previous output stays.
+TEST(ResourceLimits, TooLittleMemoryIsATemporaryFailureSayingSoNeverACrash) {
+    test::TempDir dir;
+    dir.write("in.csv", rows_csv(20000));
+    dir.write("out.csv", "previous\n");
+    dir.write("p.toml", pipeline("in.csv", "csv.write", "out.csv"));
+    int failed = 0;
+    // The limits at which the threads, then the stages, run short depend on the machine: each
+    // run either succeeds or fails cleanly.
+    for (int kib = 30000; kib <= 150000; kib += 10000) {
+        const test::ProcessResult r =
+            shell_in(dir, "ulimit -v " + std::to_string(kib) + " && exec \"$0\" run -q p.toml");
+        if (r.exit_code == 0) continue;
+        if (r.exit_code == 127) continue; // the limit is below what loading the binary needs
+        ++failed;
+        EXPECT_EQ(r.exit_code, 75) << "ulimit -v " << kib << ": " << r.err;
+        EXPECT_THAT(r.err, ::testing::AnyOf(HasSubstr("cannot start the run's threads"),
+                                            HasSubstr("out of memory: an allocation failed")))
+            << r.err;
+        EXPECT_THAT(r.err, Not(HasSubstr("terminate called"))) << r.err;
+        EXPECT_EQ(test::read_file(dir.file("out.csv")), "previous\n") << "ulimit -v " << kib;
+        for (const std::string& name : test::list_dir(dir.path()))
+            EXPECT_EQ(name.find(".conveyor-"), std::string::npos) << name << " left behind";
+    }
+    EXPECT_GT(failed, 0) << "no limit was low enough to fail a run";
+}
+
 } // namespace
 } // namespace conveyor

@@ -5,6 +5,7 @@
 
 #include <boost/asio/strand.hpp>
 #include <exception>
+#include <new>
 
 namespace asio = boost::asio;
 
@@ -89,6 +90,14 @@ Status stage_status(const Node& node, const std::exception_ptr& ep, Status s) {
     if (!ep) return s;
     try {
         std::rethrow_exception(ep);
+    } catch (const std::bad_alloc&) {
+        // "std::bad_alloc" and exit 70 told a user under ulimit -v or a scheduler's memory
+        // request nothing they could act on.
+        return Error(ErrorKind::TempFail,
+                     "out of memory: an allocation failed; give the run more memory (ulimit -v, "
+                     "the scheduler's memory request) or lower [global] memory_limit (stages "
+                     "holding records spill to disk beyond it) or batch_size",
+                     {}, node.id());
     } catch (const std::exception& e) {
         return Error(ErrorKind::Internal, e.what(), {}, node.id());
     } catch (...) {

@@ -206,6 +206,22 @@ Status open_stages(exec::Plan& plan, const Dag& dag, const RunJournal* resume) {
     return {};
 }
 
+/// The run's threads. A process that may not start them (too little address space for their
+/// stacks under ulimit -v, too many processes under ulimit -u or a cgroup's pids.max) fails
+/// the run with TempFail instead of ending in std::terminate.
+Result<std::unique_ptr<Runtime>> start_runtime(std::size_t workers, std::size_t sources) {
+    const std::string limits = " (the address-space limit, ulimit -v, leaves too little for "
+                               "their stacks, or the process limit, ulimit -u, is reached)";
+    try {
+        return std::make_unique<Runtime>(workers, sources);
+    } catch (const std::bad_alloc&) {
+        return Error(ErrorKind::TempFail, "cannot start the run's threads: out of memory" + limits);
+    } catch (const std::exception& e) {
+        return Error(ErrorKind::TempFail,
+                     std::string("cannot start the run's threads: ") + e.what() + limits);
+    }
+}
+
 void abort_unfinished(exec::Plan& plan) {
     for (exec::Node& n : plan.nodes) {
         if (!n.opened || n.finished) continue;
@@ -453,7 +469,14 @@ RunReport run_pipeline(const PipelineSpec& pipeline, RunContext& run, const RunO
     for (const exec::Node& n : plan.nodes)
         sources += n.producers.empty() ? 1 : 0;
     const GlobalSpec& g = pipeline.global;
-    Runtime runtime(g.workers ? g.workers : default_workers(), std::max<std::size_t>(1, sources));
+    Result<std::unique_ptr<Runtime>> threads =
+        start_runtime(g.workers ? g.workers : default_workers(), std::max<std::size_t>(1, sources));
+    if (!threads) {
+        report.status = std::move(threads).error();
+        report.wall = std::chrono::steady_clock::now() - started;
+        return report;
+    }
+    Runtime& runtime = **threads;
     plan.runtime = &runtime;
     run.runtime = &runtime;
     run.work_pool = &runtime;

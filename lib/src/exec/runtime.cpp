@@ -6,7 +6,7 @@ namespace conveyor {
 
 Runtime::Runtime(std::size_t workers, std::size_t source_threads)
     : worker_count_(workers), io_(1), io_work_(boost::asio::make_work_guard(io_)),
-      io_thread_([this] { io_.run(); }), workers_(workers), sources_(source_threads) {}
+      workers_(workers), sources_(source_threads), io_thread_([this] { io_.run(); }) {}
 
 Runtime::~Runtime() {
     shutdown();

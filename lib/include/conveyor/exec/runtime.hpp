@@ -22,6 +22,8 @@ namespace conveyor {
 ///   (stdin, a FIFO) without starving the rest of the graph.
 class Runtime final : public WorkPool {
 public:
+    /// Throws (std::system_error, boost::system::system_error, std::bad_alloc) when the threads
+    /// cannot be started.
     Runtime(std::size_t workers, std::size_t source_threads);
     ~Runtime() override;
     Runtime(const Runtime&) = delete;
@@ -44,9 +46,11 @@ private:
     boost::asio::io_context io_;
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
         io_work_;
-    std::thread io_thread_;
     boost::asio::thread_pool workers_;
     boost::asio::thread_pool sources_;
+    /// Started last: a pool that cannot start its threads (ulimit -v, -u) throws before it,
+    /// instead of leaving a joinable thread whose destruction would end the process.
+    std::thread io_thread_;
     bool shut_down_ = false;
 };
 
