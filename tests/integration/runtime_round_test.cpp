@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <string>
 #include <sys/stat.h>
+#include <vector>
 
 namespace conveyor {
 namespace {
@@ -223,6 +224,20 @@ TEST(ResourceLimits, TooLittleMemoryIsATemporaryFailureSayingSoNeverACrash) {
             EXPECT_EQ(name.find(".conveyor-"), std::string::npos) << name << " left behind";
     }
     EXPECT_GT(failed, 0) << "no limit was low enough to fail a run";
+}
+
+// A split by value under a small descriptor limit with max_open_files at its default (128):
+// `ulimit -n 32` failed the run with 73, "Too many open files", after a few dozen values. The
+// sink now keeps open only what the limit leaves.
+TEST(ResourceLimits, ASplitByValueKeepsWithinTheDescriptorLimitWithTheDefaultMaxOpenFiles) {
+    test::TempDir dir;
+    dir.write("in.csv", rows_csv(300));
+    dir.write("p.toml", pipeline("in.csv", "csv.write", "out/{{ name }}.csv"));
+    const test::ProcessResult r = shell_in(dir, "ulimit -n 32 && exec \"$0\" run -q p.toml");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::vector<std::string> files = test::list_dir(dir.file("out"));
+    EXPECT_EQ(files.size(), 300u);
+    EXPECT_EQ(test::read_file(dir.file("out/name123.csv")), "id,name\n123,name123\n");
 }
 
 } // namespace

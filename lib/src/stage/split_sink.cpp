@@ -19,6 +19,7 @@
 #include <map>
 #include <spdlog/spdlog.h>
 #include <string_view>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <unordered_map>
 #include <unordered_set>
@@ -111,6 +112,28 @@ struct Target {
     std::uint64_t group_epoch = 0;
 };
 
+/// `max_open` lowered to what the descriptor limit (ulimit -n) leaves when the sink opens:
+/// half of the descriptors not in use then (the rest for other sinks, inputs, spill files and
+/// sockets), at least one. With the default 128 under `ulimit -n 64` the sink failed with
+/// "Too many open files" after a few dozen values.
+std::size_t within_descriptor_limit(std::size_t max_open, std::string_view stage) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return max_open;
+    std::size_t in_use = 0;
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+         it.increment(ec))
+        ++in_use;
+    if (ec) return max_open;
+    const std::size_t free = limit.rlim_cur > in_use ? limit.rlim_cur - in_use : 0;
+    const std::size_t fits = std::max<std::size_t>(1, free / 2);
+    if (fits >= max_open) return max_open;
+    spdlog::debug("stage '{}': at most {} files open at once instead of max_open_files = {} "
+                  "(ulimit -n {}, {} descriptors in use)",
+                  stage, fits, max_open, limit.rlim_cur, in_use);
+    return fits;
+}
+
 class SplitSinkOperator final : public Operator {
 public:
     SplitSinkOperator(const SplitPlan& plan, const OpenContext& ctx, OpenFileWriter open_file)
@@ -127,6 +150,7 @@ public:
             std::span<const bool>(input_schemas_fixed_.get(), ctx.input_schemas_fixed.size());
         ctx_.named_outputs_read = {};
         ctx_.resume.reset();
+        plan_.max_open = within_descriptor_limit(plan_.max_open, stage_id_);
     }
 
     Status push(std::size_t, Batch&& batch, Emitter& em) override {
