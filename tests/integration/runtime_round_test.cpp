@@ -175,6 +175,28 @@ TEST(DescriptorOutputs, DevStdoutClosedByItsReaderEndsQuietlyAsStandardOutputDoe
     EXPECT_THAT(r.err, Not(HasSubstr("Broken pipe")));
 }
 
+// `conveyor run p.toml | head -1` with a file output as well: the reader leaving is not a
+// failure (README "Signals and outputs"): exit 0 and the file committed whole, under every
+// executor.
+TEST(DescriptorOutputs, AReaderLeavingStandardOutputEarlyCommitsTheRunsFileOutputs) {
+    test::TempDir dir;
+    const std::string data = rows_csv(100000);
+    dir.write("in.csv", data);
+    const std::string toml = pipeline("in.csv", "csv.write", "copy.csv") +
+                             "\n[[stages]]\nid = \"show\"\nfunction = \"stdout.write\"\n"
+                             "inputs = [\"in\"]\n[stages.config]\nformat = \"csv\"\n";
+    dir.write("p.toml", toml);
+    for (const std::string executor : {"dag", "channel", "async"}) {
+        std::filesystem::remove(dir.file("copy.csv"));
+        const test::ProcessResult r =
+            shell_in(dir, "{ \"$0\" run -q p.toml --executor " + executor +
+                              "; echo \"rc=$?\" >&2; } | head -1");
+        EXPECT_EQ(r.out, "id,name\n") << executor;
+        EXPECT_THAT(r.err, HasSubstr("rc=0")) << executor << ": " << r.err;
+        EXPECT_TRUE(test::read_file(dir.file("copy.csv")) == data) << executor;
+    }
+}
+
 // SIGTERM while an output FIFO waited for its reader failed the open with EINTR: exit 73,
 // "cannot open output: Interrupted system call". Now the run stops as on any signal.
 TEST(FifoOutput, SigtermWhileTheOutputFifoWaitsForAReaderStopsTheRunWith143) {
