@@ -34,8 +34,9 @@ extern "C" void forward_signal(int sig) {
         if (g_children[i] > 0) ::kill(g_children[i], sig);
 }
 
-/// Starts `conveyor` again with our own arguments plus --shard i/N.
-pid_t spawn_shard(ShardId id) {
+/// Starts `conveyor` again with our own arguments plus --shard i/N, with the signal mask
+/// `mask`.
+pid_t spawn_shard(ShardId id, const sigset_t& mask) {
     std::vector<std::string> args;
     for (char** a = start_argv(); a && *a; ++a)
         args.emplace_back(*a);
@@ -56,6 +57,15 @@ pid_t spawn_shard(ShardId id) {
         // SIGTERM would, instead of leaving them running on their own.
         ::prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (::getppid() != parent) _exit(exit_codes::kSigterm);
+        // Until execv the parent's handler is ours too: a signal forwarded now would run it
+        // here (and reach this shard's siblings instead of it). It acts as it would on the
+        // shard before that installs its own.
+        for (const int sig : {SIGINT, SIGTERM, SIGHUP}) {
+            struct sigaction now {};
+            if (::sigaction(sig, nullptr, &now) == 0 && now.sa_handler == forward_signal)
+                ::signal(sig, SIG_DFL);
+        }
+        ::sigprocmask(SIG_SETMASK, &mask, nullptr);
         ::execv("/proc/self/exe", argv.data());
         _exit(exit_codes::kSoftware);
     }
@@ -87,18 +97,33 @@ int run_local(const RunArgs& args, const PipelineSpec& p) {
             remove_parts(path->as_string());
     }
 
-    spdlog::info("running {} shards as processes (backend = \"local\")", count);
     struct sigaction forward {};
     forward.sa_handler = forward_signal;
     sigemptyset(&forward.sa_mask);
     struct sigaction old_int {};
     struct sigaction old_term {};
+    struct sigaction old_hup {};
     ::sigaction(SIGINT, &forward, &old_int);
     ::sigaction(SIGTERM, &forward, &old_term);
+    // A closed terminal or ssh session (SIGHUP) killed this process at once, leaving the shards
+    // to stop on their own (PR_SET_PDEATHSIG) unwaited for and without a word; now it reaches
+    // them as SIGINT and SIGTERM do, and they stop as on SIGTERM. Under nohup it stays ignored.
+    ::sigaction(SIGHUP, nullptr, &old_hup);
+    if (old_hup.sa_handler != SIG_IGN) ::sigaction(SIGHUP, &forward, nullptr);
+    // Held while the shards start: one that came before they were all known reached none of
+    // them, and the run went on. Each shard starts with our mask as it was.
+    sigset_t forwarded;
+    sigset_t old_mask;
+    sigemptyset(&forwarded);
+    for (const int sig : {SIGINT, SIGTERM, SIGHUP})
+        sigaddset(&forwarded, sig);
+    ::sigprocmask(SIG_BLOCK, &forwarded, &old_mask);
+    // Said once the signals are forwarded: from here on a signal reaches every shard.
+    spdlog::info("running {} shards as processes (backend = \"local\")", count);
     int worst = exit_codes::kOk;
     bool signalled = false;
     for (std::uint32_t i = 0; i < count; ++i) {
-        const pid_t pid = spawn_shard(ShardId{i, count});
+        const pid_t pid = spawn_shard(ShardId{i, count}, old_mask);
         if (pid < 0) {
             spdlog::error("cannot start shard {}/{}: {}", i, count, std::strerror(errno));
             worst = exit_codes::kTempFail;
@@ -108,6 +133,7 @@ int run_local(const RunArgs& args, const PipelineSpec& p) {
         g_children[g_child_count.load()] = pid;
         g_child_count.fetch_add(1);
     }
+    ::sigprocmask(SIG_SETMASK, &old_mask, nullptr); // what came meanwhile is forwarded now
     for (std::size_t k = 0; k < g_child_count.load(); ++k) {
         int status = 0;
         while (::waitpid(g_children[k], &status, 0) < 0 && errno == EINTR) {
@@ -116,7 +142,8 @@ int run_local(const RunArgs& args, const PipelineSpec& p) {
         const int code = code_of(status);
         if (code != exit_codes::kOk)
             spdlog::error("shard {}/{} ended with exit code {}", k, count, code);
-        if (WIFSIGNALED(status) || code == exit_codes::kSigint || code == exit_codes::kSigterm) {
+        if (WIFSIGNALED(status) || code == exit_codes::kSigint || code == exit_codes::kSigterm ||
+            code == 128 + SIGHUP) {
             if (!signalled) worst = code;
             signalled = true;
         } else if (!signalled) {
@@ -126,6 +153,7 @@ int run_local(const RunArgs& args, const PipelineSpec& p) {
     g_child_count.store(0);
     ::sigaction(SIGINT, &old_int, nullptr);
     ::sigaction(SIGTERM, &old_term, nullptr);
+    ::sigaction(SIGHUP, &old_hup, nullptr);
     if (worst != exit_codes::kOk) {
         print_err(fmt::format("conveyor: not finalized: a shard failed (exit {}); the parts "
                               "committed so far are kept\n",

@@ -262,5 +262,32 @@ TEST(ResourceLimits, ASplitByValueKeepsWithinTheDescriptorLimitWithTheDefaultMax
     EXPECT_EQ(test::read_file(dir.file("out/name123.csv")), "id,name\n123,name123\n");
 }
 
+// backend = "local" on a terminal or over ssh that goes away (SIGHUP): the parent died at once
+// without a word, its shards left to stop on their own, unwaited for. Now the hangup reaches
+// the shards as SIGINT and SIGTERM do, the parent waits for them and says what became of the
+// run. The shards read a FIFO nobody writes, so they are still running when it comes.
+TEST(LocalBackend, SighupReachesTheShardsAndTheParentWaitsForThem) {
+    test::TempDir dir;
+    ASSERT_EQ(::mkfifo(dir.file("in.fifo").c_str(), 0600), 0);
+    dir.write("p.toml", pipeline("in.fifo", "json.write", "out.jsonl", "",
+                                 "backend = \"local\"\nprocesses = 2") +
+                            "");
+    std::string toml = test::read_file(dir.file("p.toml"));
+    const std::string at = "path = \"in.fifo\"\n";
+    toml.insert(toml.find(at) + at.size(), "partition = \"hash\"\nkey = \"id\"\n");
+    dir.write("p.toml", toml);
+    test::ProcessOptions opts;
+    opts.cwd = dir.path();
+    auto child = test::spawn_conveyor({"run", "p.toml"}, opts);
+    ASSERT_TRUE(child->wait_for_stderr("running 2 shards as processes", std::chrono::seconds(30)));
+    child->signal(SIGHUP);
+    const test::ProcessResult r = child->wait(std::chrono::seconds(30));
+    EXPECT_EQ(r.exit_code, 129) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("conveyor: not finalized: a shard failed (exit 129)"));
+    EXPECT_FALSE(test::file_exists(dir.file("out.jsonl")));
+    for (const std::string& name : test::list_dir(dir.path()))
+        EXPECT_EQ(name.find(".conveyor-"), std::string::npos) << name << " left behind";
+}
+
 } // namespace
 } // namespace conveyor
