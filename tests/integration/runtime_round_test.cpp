@@ -289,5 +289,29 @@ TEST(LocalBackend, SighupReachesTheShardsAndTheParentWaitsForThem) {
         EXPECT_EQ(name.find(".conveyor-"), std::string::npos) << name << " left behind";
 }
 
+// A rerun replaced a `chmod 600` output with a file of the umask's mode (0644 here): readable by
+// everyone, without a word. The new file now keeps the old one's permissions, split files too.
+TEST(OutputPermissions, ARerunKeepsTheModeTheOutputHad) {
+    test::TempDir dir;
+    dir.write("in.csv", rows_csv(3));
+    dir.write("out.csv", "old\n");
+    dir.write("split/name1.csv", "old\n");
+    ASSERT_EQ(::chmod(dir.file("out.csv").c_str(), 0600), 0);
+    ASSERT_EQ(::chmod(dir.file("split/name1.csv").c_str(), 0640), 0);
+    dir.write("p.toml",
+              pipeline("in.csv", "csv.write", "out.csv") +
+                  "\n[[stages]]\nid = \"split\"\nfunction = \"csv.write\"\n"
+                  "inputs = [\"in\"]\n[stages.config]\npath = \"split/{{ name }}.csv\"\n");
+    const test::ProcessResult r = run_in(dir);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(dir.file("out.csv")), rows_csv(3));
+    const auto mode = [&dir](const std::string& rel) {
+        return std::filesystem::status(dir.file(rel)).permissions() & std::filesystem::perms::all;
+    };
+    using std::filesystem::perms;
+    EXPECT_EQ(mode("out.csv"), perms::owner_read | perms::owner_write);
+    EXPECT_EQ(mode("split/name1.csv"), perms::owner_read | perms::owner_write | perms::group_read);
+}
+
 } // namespace
 } // namespace conveyor

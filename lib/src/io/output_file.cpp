@@ -22,6 +22,18 @@ namespace {
 
 constexpr std::size_t kFlushThreshold = 1 << 20;
 
+/// The finished `temp`, about to replace `target`, gets the target's permissions and, where
+/// allowed, its owner and group: a rerun turned a `chmod 600` output into a world-readable 0644
+/// one (a temporary file's mode comes from the umask). Done at commit, once nothing opens
+/// `temp` again (a read-only mode would refuse that). Best effort: on failure the umask's mode.
+void keep_mode_and_owner(const std::string& temp, const std::string& target) {
+    struct stat st {};
+    if (::stat(target.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+    // The owner first: chown clears the set-user/group-ID bits that chmod then sets again.
+    static_cast<void>(::chown(temp.c_str(), st.st_uid, st.st_gid));
+    static_cast<void>(::chmod(temp.c_str(), st.st_mode & 07777));
+}
+
 } // namespace
 
 OutputFile::OutputFile(OutputFile&& o) noexcept {
@@ -485,6 +497,7 @@ Status OutputFile::commit() {
     // needs no descriptor again when the run makes it durable.
     if (suspended_ && sync_later && buffer_.empty() && initial_size_ + bytes_written_ > 0) {
         suspended_ = false;
+        keep_mode_and_owner(temp_path_, path_);
         run_->finished_outputs().add(std::exchange(temp_path_, std::string()), path_, true);
         committed_ = true;
         return {};
@@ -509,6 +522,7 @@ Status OutputFile::commit() {
         return cant_create(path_, "close failed", errno);
     }
     fd_ = -1;
+    keep_mode_and_owner(temp_path_, path_);
     if (deferring) {
         // The run renames it together with its other outputs, or rolls it back (the file
         // stays registered in temp_files() until then).
