@@ -323,7 +323,9 @@ TEST(KeyedCounts, EveryRecordIsCountedOnceWhetherSpilledOrFailed) {
                               limit + "[error_handling]\nstrategy = \"continue\"\n"));
         auto r = run_conveyor({"run", file, "--stats-json", dir.file("stats.json")});
         ASSERT_EQ(r.exit_code, 3) << r.err;
-        if (!limit.empty()) EXPECT_THAT(r.err, HasSubstr("records spilled to"));
+        if (!limit.empty()) {
+            EXPECT_THAT(r.err, HasSubstr("records spilled to"));
+        }
         EXPECT_EQ(step_records(test::read_file(dir.file("stats.json"))), want_distinct) << limit;
     }
     test::TempDir dir;
