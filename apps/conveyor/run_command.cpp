@@ -302,22 +302,26 @@ std::string checkpoint_committers(const PipelineSpec& p) {
     return ids;
 }
 
+/// What a run that `--resume` may continue (report.resumable) left, for stderr. `failed`: it
+/// ended on an error, whose cause must be mended first.
+std::string resume_hint(const std::string& file, const PipelineSpec& p, bool failed) {
+    const char* const once = failed ? "once the cause is mended, " : "";
+    // Database sinks committed their rows up to the last checkpoint: "no output" would send
+    // the user to a plain rerun, which would append those rows again.
+    if (const std::string tables = checkpoint_committers(p); !tables.empty())
+        return fmt::format("conveyor: no file output was committed (the previous files are as "
+                           "they were); the database sinks {} hold the rows up to the last "
+                           "checkpoint; {}`conveyor run {} --resume` continues after them\n",
+                           tables, once, file);
+    return fmt::format("conveyor: no output was committed (the previous files are as they "
+                       "were); {}`conveyor run {} --resume` continues where it stopped\n",
+                       once, file);
+}
+
 /// What an interrupted run did to its outputs and how to carry on, for stderr.
 std::string interrupted_hint(const std::string& file, const PipelineSpec& p,
                              const RunReport& report) {
-    if (report.resumable) {
-        // Database sinks committed their rows up to the last checkpoint: "no output" would
-        // send the user to a plain rerun, which would append those rows again.
-        if (const std::string tables = checkpoint_committers(p); !tables.empty())
-            return fmt::format("conveyor: no file output was committed (the previous files are "
-                               "as they were); the database sinks {} hold the rows up to the "
-                               "last checkpoint; `conveyor run {} --resume` continues after "
-                               "them\n",
-                               tables, file);
-        return fmt::format("conveyor: no output was committed (the previous files are as they "
-                           "were); `conveyor run {} --resume` continues where it stopped\n",
-                           file);
-    }
+    if (report.resumable) return resume_hint(file, p, false);
     if (!report.status)
         return "conveyor: error: " + report.status.error().to_string() +
                "\nconveyor: no output was committed\n";
@@ -391,6 +395,7 @@ void print_ending(const RunArgs& args, const PipelineSpec& p, const RunReport& r
         print_err(error_line(p, report.status.error()));
         // Records other stages failed before the run stopped deserve their reason too.
         print_err(stage_outcomes(stats, p, true));
+        if (report.resumable) print_err(resume_hint(args.file, p, true));
     } else if (report.completed_with_failures) {
         std::size_t failed = 0;
         std::uint64_t records = 0;

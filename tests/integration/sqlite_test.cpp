@@ -468,7 +468,7 @@ std::string numbered_csv(int rows, int bad) {
 
 TEST(SqliteRun, AFailedAppendIsNotAppendedAgainByItsRerun) {
     // A load that failed at record 5000 kept the checkpoints it had committed, and its rerun
-    // (`--resume`, which cannot continue a failed run, or not) appended them a second time.
+    // (with `--resume` or not) appended them a second time.
     test::TempDir dir;
     const std::string db = dir.file("t.db");
     sqlite(db, "CREATE TABLE t (id INTEGER, qty INTEGER CHECK (typeof(qty) = 'integer'))");
@@ -482,6 +482,7 @@ TEST(SqliteRun, AFailedAppendIsNotAppendedAgainByItsRerun) {
     ASSERT_EQ(r.exit_code, 65) << r.err;
     const std::string committed = sqlite(db, "SELECT count(*) FROM t");
     ASSERT_NE(committed, "0\n");
+    // The input corrected: its run journal no longer applies, so --resume starts over too.
     dir.write("in.csv", numbered_csv(6000, 0));
     for (const char* resume : {"--resume", "-q"}) {
         r = run_conveyor({"run", pipeline, "-q", resume}, {.cwd = dir.path()});
@@ -496,6 +497,39 @@ TEST(SqliteRun, AFailedAppendIsNotAppendedAgainByItsRerun) {
         EXPECT_EQ(sqlite(db, "SELECT count(*), count(DISTINCT id) FROM t"),
                   std::to_string(6000 * run) + "|6000\n");
     }
+}
+
+TEST(SqliteRun, AFailedLoadIsContinuedByResumeOnceItsCauseIsMended) {
+    // A load that failed (here the database refused record 5000; as well a server that went
+    // away, exit 75) kept the rows of its checkpoints but not its journal: neither a rerun nor
+    // `--resume` could go on, each exited 78, and the rows had to be deleted by hand.
+    test::TempDir dir;
+    const std::string db = dir.file("t.db");
+    sqlite(db, "CREATE TABLE t (id INTEGER, qty INTEGER);"
+               "CREATE TRIGGER refuse BEFORE INSERT ON t WHEN NEW.id = 5000 "
+               "BEGIN SELECT RAISE(ABORT, 'not today'); END");
+    const std::string in = dir.write("in.csv", numbered_csv(6000, 0));
+    const std::string pipeline = dir.write(
+        "load.toml", "[global]\ncheckpoint_interval = 1000\n" +
+                         stage("in", "csv.read", "", "path = \"" + in + "\"") +
+                         stage("db", "sqlite.write", "\"in\"",
+                               "path = \"" + db + "\"\ntable = \"t\"\ncommit_interval = 1000"));
+    auto r = run_conveyor({"run", pipeline}, {.cwd = dir.path()});
+    ASSERT_EQ(r.exit_code, 65) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("not today"));
+    EXPECT_THAT(r.err, HasSubstr("the database sinks 'db' hold the rows up to the last "
+                                 "checkpoint; once the cause is mended, `conveyor run " +
+                                 pipeline + " --resume` continues after them"));
+    const std::string committed = sqlite(db, "SELECT count(*) FROM t");
+    ASSERT_NE(committed, "0\n");
+    ASSERT_NE(committed, "6000\n");
+
+    sqlite(db, "DROP TRIGGER refuse");
+    r = run_conveyor({"run", pipeline, "--resume"}, {.cwd = dir.path()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("resuming: from checkpoint"));
+    EXPECT_EQ(sqlite(db, "SELECT count(*), count(DISTINCT id), sum(qty) FROM t"),
+              "6000|6000|18003000\n");
 }
 
 TEST(SqliteRun, AFileThatIsNotADatabaseOrADirectoryHasTheExitCodeOfItsSide) {

@@ -344,11 +344,31 @@ std::string records(std::uint64_t n) {
     return fmt::format("{} record{}", n, n == 1 ? "" : "s");
 }
 
+/// Whether a sink of `pipeline` commits at checkpoints (a database table): what it committed
+/// stays when the run fails.
+bool has_checkpoint_committer(const PipelineSpec& pipeline) {
+    return std::any_of(pipeline.stages.begin(), pipeline.stages.end(), [](const StageSpec& st) {
+        return st.descriptor && st.descriptor->commits_at_checkpoints;
+    });
+}
+
+/// Whether `--resume` may carry the run on from its last checkpoint (report.resumable): a
+/// batch run that committed one and was stopped, or that failed while a database sink held
+/// the rows of its checkpoints (a rerun from the start would append them again, so the tables
+/// could only be continued).
+bool resumable(const exec::Plan& plan, const RunReport& report) {
+    const RunContext& run = *plan.run;
+    if (plan.pipeline->global.execution_mode != ExecutionMode::Batch || !plan.checkpoints ||
+        plan.checkpoints->committed() == 0)
+        return false;
+    if (report.stopped_batch && !run.cancelled()) return true;
+    return run.cancelled() && has_checkpoint_committer(*plan.pipeline);
+}
+
 /// Ends the run's outputs once every stage has ended: commits them all (the dead-letter queue
 /// first: if its file cannot be written, no output is committed), or, when the run failed, was
-/// cancelled or was stopped in batch mode, rolls them all back. A batch run stopped after a
-/// checkpoint keeps the files that checkpoint names (report.resumable): `--resume` carries
-/// them on.
+/// cancelled or was stopped in batch mode, rolls them all back. A run that resumable() says
+/// `--resume` may carry on keeps the files its last checkpoint names.
 void settle_outputs(exec::Plan& plan, RunSetup& setup, RunReport& report) {
     RunContext& run = *plan.run;
     FinishedOutputs& outputs = run.finished_outputs();
@@ -376,8 +396,7 @@ void settle_outputs(exec::Plan& plan, RunSetup& setup, RunReport& report) {
         outputs.roll_back(run.temp_files(), false);
         return;
     }
-    report.resumable = report.stopped_batch && !run.cancelled() && plan.checkpoints &&
-                       plan.checkpoints->committed() > 0;
+    report.resumable = resumable(plan, report);
     // Kept for --resume, the queue's file is handed over like the sinks' (its checkpoint
     // names it); otherwise it goes with the queue.
     if (dlq && report.resumable) {
@@ -388,8 +407,9 @@ void settle_outputs(exec::Plan& plan, RunSetup& setup, RunReport& report) {
     if (dead > 0)
         spdlog::warn("{} for the dead-letter queue {} not written: the run {}", records(dead),
                      dlq->path(),
-                     report.resumable ? "stopped; `--resume` writes them"
-                                      : "ended without committing its outputs");
+                     !report.resumable      ? "ended without committing its outputs"
+                     : report.stopped_batch ? "stopped; `--resume` writes them"
+                                            : "failed; `--resume` writes them");
 }
 
 /// The plan's nodes (with their metrics and observer) and the graph's edges: each input, and

@@ -48,7 +48,7 @@ Status check_fresh_append(const std::optional<StoredProgress>& in_database,
         fmt::format("table '{}' holds what an earlier run of this stage committed at its "
                     "checkpoints ({} records) before it failed or was interrupted; appending "
                     "them again would add them twice. `conveyor run --resume` continues a run "
-                    "that was killed or stopped; otherwise use mode = \"upsert\" or "
+                    "that was killed, stopped or failed; otherwise use mode = \"upsert\" or "
                     "\"replace\", or delete those rows and the row '{}' of {}",
                     table, in_database->progress.records, sink, progress_table),
         table);

@@ -45,8 +45,9 @@ struct RunReport {
     int signal = 0;
     /// A batch run was stopped (signal): its outputs were rolled back, none was committed.
     bool stopped_batch = false;
-    /// Stopped in batch mode after a checkpoint: the run journal holds it and the files it
-    /// names were kept, so `conveyor run --resume` carries the run on from there.
+    /// Stopped in batch mode after a checkpoint, or failed after a database sink committed
+    /// one: the run journal holds it and the files it names were kept, so `conveyor run
+    /// --resume` carries the run on from there.
     bool resumable = false;
     std::chrono::nanoseconds wall{0};
 
