@@ -181,8 +181,10 @@ Step take_lock(const RunArgs& args, const PipelineSpec& p, RunLock& lock) {
 Step open_journal(const RunArgs& args, const PipelineSpec& p,
                   std::unique_ptr<RunJournal>& journal) {
     std::string note;
-    auto opened = RunJournal::open(
-        p, args.resume ? RunJournal::Mode::Resume : RunJournal::Mode::Fresh, &note);
+    const RunJournal::Mode mode = args.resume  ? RunJournal::Mode::Resume
+                                  : args.fresh ? RunJournal::Mode::Fresh
+                                               : RunJournal::Mode::Start;
+    auto opened = RunJournal::open(p, mode, &note);
     if (!opened) {
         print_err("conveyor: " + opened.error().to_string() + "\n");
         return exit_code(opened.error().kind);

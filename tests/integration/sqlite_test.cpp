@@ -524,6 +524,13 @@ TEST(SqliteRun, AFailedLoadIsContinuedByResumeOnceItsCauseIsMended) {
     ASSERT_NE(committed, "0\n");
     ASSERT_NE(committed, "6000\n");
 
+    // A plain rerun, as the exit code 75 of a server that went away invites, keeps the journal.
+    r = run_conveyor({"run", pipeline, "-q"}, {.cwd = dir.path()});
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("committed rows to its database sinks at its checkpoints: "
+                                 "`conveyor run --resume` continues after them"));
+    EXPECT_EQ(sqlite(db, "SELECT count(*) FROM t"), committed);
+
     sqlite(db, "DROP TRIGGER refuse");
     r = run_conveyor({"run", pipeline, "--resume"}, {.cwd = dir.path()});
     ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -344,14 +344,6 @@ std::string records(std::uint64_t n) {
     return fmt::format("{} record{}", n, n == 1 ? "" : "s");
 }
 
-/// Whether a sink of `pipeline` commits at checkpoints (a database table): what it committed
-/// stays when the run fails.
-bool has_checkpoint_committer(const PipelineSpec& pipeline) {
-    return std::any_of(pipeline.stages.begin(), pipeline.stages.end(), [](const StageSpec& st) {
-        return st.descriptor && st.descriptor->commits_at_checkpoints;
-    });
-}
-
 /// Whether `--resume` may carry the run on from its last checkpoint (report.resumable): a
 /// batch run that committed one and was stopped, or that failed while a database sink held
 /// the rows of its checkpoints (a rerun from the start would append them again, so the tables
@@ -362,7 +354,7 @@ bool resumable(const exec::Plan& plan, const RunReport& report) {
         plan.checkpoints->committed() == 0)
         return false;
     if (report.stopped_batch && !run.cancelled()) return true;
-    return run.cancelled() && has_checkpoint_committer(*plan.pipeline);
+    return run.cancelled() && commits_at_checkpoints(*plan.pipeline);
 }
 
 /// Ends the run's outputs once every stage has ended: commits them all (the dead-letter queue

@@ -3,6 +3,7 @@
 #include "conveyor/core/fnv1a.hpp"
 #include "conveyor/exec/run_lock.hpp"
 #include "conveyor/obs/log.hpp"
+#include "conveyor/registry/registry.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -132,6 +133,12 @@ std::string RunJournal::fingerprint(std::string_view text) {
                        fnv1a(text, 0x84222325cbf29ce4ULL));
 }
 
+bool commits_at_checkpoints(const PipelineSpec& pipeline) {
+    return std::any_of(pipeline.stages.begin(), pipeline.stages.end(), [](const StageSpec& st) {
+        return st.descriptor && st.descriptor->commits_at_checkpoints;
+    });
+}
+
 Result<std::unique_ptr<RunJournal>> RunJournal::open(const PipelineSpec& pipeline, Mode mode,
                                                      std::string* note) {
     std::unique_ptr<RunJournal> j(new RunJournal());
@@ -157,6 +164,17 @@ Result<std::unique_ptr<RunJournal>> RunJournal::open(const PipelineSpec& pipelin
             j->busy_ = true;
             return j;
         }
+    }
+    if (exists && mode == Mode::Start && commits_at_checkpoints(pipeline) &&
+        read_all((fs::path(j->dir_) / "meta").string()) == j->meta_) {
+        j->load_checkpoints();
+        if (j->resumed_)
+            return fail(ErrorKind::Config,
+                        "an unfinished run of this pipeline (failed, stopped or killed) committed "
+                        "rows to its database sinks at its checkpoints: `conveyor run --resume` "
+                        "continues after them; a run from the start would append them again "
+                        "(`--fresh` discards the unfinished run's journal)",
+                        j->dir_);
     }
     if (exists && mode == Mode::Resume) {
         const std::string old = read_all((fs::path(j->dir_) / "meta").string());
@@ -203,7 +221,7 @@ Result<std::unique_ptr<RunJournal>> RunJournal::open(const PipelineSpec& pipelin
         return j;
     }
     if (exists) {
-        if (note && mode == Mode::Fresh)
+        if (note && mode != Mode::Resume)
             *note =
                 "discarding the journal of an unfinished earlier run (use --resume to continue it)";
         fs::remove_all(j->dir_, ec);

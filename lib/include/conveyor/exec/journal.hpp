@@ -42,15 +42,24 @@ class OutputFile;
 /// starts afresh. One run owns it at a time (an flock on `<stem>.journal.lock` beside
 /// it): a run of the same pipeline overlapping a running one keeps no journal (and so takes
 /// no checkpoints) and never touches the other's. Thread-safe.
+/// Whether a sink of `pipeline` commits at checkpoints (a database table): what it committed
+/// stays in its table when the run fails or is killed.
+[[nodiscard]] bool commits_at_checkpoints(const PipelineSpec& pipeline);
+
 class RunJournal {
 public:
     enum class Mode : std::uint8_t {
-        Fresh,  ///< discard an earlier journal (`--fresh`, and the default)
+        Fresh, ///< discard an earlier journal (`--fresh`)
+        /// The default: discard an earlier journal, unless it still applies and its run's
+        /// database sinks committed rows at its checkpoints (only --resume can go on from
+        /// those rows; a run from the start would append them again).
+        Start,
         Resume, ///< use an earlier unfinished run's journal when it still applies
     };
 
     /// `note` receives what happened to an earlier journal, for the log (may stay empty).
-    /// Resume fails (TempFail) while the run to resume is still running.
+    /// Resume fails (TempFail) while the run to resume is still running; Start fails (Config)
+    /// where it keeps the earlier journal.
     static Result<std::unique_ptr<RunJournal>> open(const PipelineSpec& pipeline, Mode mode,
                                                     std::string* note);
 
