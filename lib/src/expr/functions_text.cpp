@@ -155,7 +155,8 @@ Value fn_replace(EvalContext& ctx, const Node& call, std::span<const Value> args
     return ctx.string(out);
 }
 
-Value fn_regex_replace(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+/// regex_replace (every match, `all`) and regex_replace_first (the first).
+Value regex_replaced(EvalContext& ctx, const Node& call, std::span<const Value> args, bool all) {
     if (any_null(args)) return Value::null();
     auto s = text_arg(ctx, call, args, 0);
     auto to = s ? text_arg(ctx, call, args, 2) : std::nullopt;
@@ -163,20 +164,20 @@ Value fn_regex_replace(EvalContext& ctx, const Node& call, std::span<const Value
     const re2::RE2* re = ctx.regex(call, args[1]);
     if (!re) return {};
     std::string out(*s);
-    RE2::GlobalReplace(&out, *re, re2::StringPiece(to->data(), to->size()));
+    const re2::StringPiece rewrite(to->data(), to->size());
+    if (all)
+        RE2::GlobalReplace(&out, *re, rewrite);
+    else
+        RE2::Replace(&out, *re, rewrite);
     return ctx.string(out);
 }
 
+Value fn_regex_replace(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+    return regex_replaced(ctx, call, args, true);
+}
+
 Value fn_regex_replace_first(EvalContext& ctx, const Node& call, std::span<const Value> args) {
-    if (any_null(args)) return Value::null();
-    auto s = text_arg(ctx, call, args, 0);
-    auto to = s ? text_arg(ctx, call, args, 2) : std::nullopt;
-    if (!to) return {};
-    const re2::RE2* re = ctx.regex(call, args[1]);
-    if (!re) return {};
-    std::string out(*s);
-    RE2::Replace(&out, *re, re2::StringPiece(to->data(), to->size()));
-    return ctx.string(out);
+    return regex_replaced(ctx, call, args, false);
 }
 
 Value fn_capitalize(EvalContext& ctx, const Node& call, std::span<const Value> args) {
