@@ -9,7 +9,7 @@
 //   are not UTF-8, number text that is not a JSON number, doubles of any bits, absent fields),
 //   built directly. Written, they parse to the value expected of the writer's documented
 //   replacements: each maximal ill-formed UTF-8 subpart becomes U+FFFD (worked out here on its
-//   own), number text that is not a finite JSON number is written from its value, a double
+//   own), number text that is not a JSON number is written from its value, a double
 //   that is not finite and an absent array item are null, an absent member is left out.
 
 #include "conveyor/core/arena.hpp"
@@ -152,6 +152,32 @@ struct Bytes {
 
 /// The values built from a description (inputs starting with 0x01), and what the writer should make
 /// of them, in storage that lives for the whole input.
+/// RFC 8259's number grammar, on its own here: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+bool is_json_number(std::string_view t) {
+    std::size_t i = 0;
+    const auto digits = [&] {
+        const std::size_t from = i;
+        while (i < t.size() && t[i] >= '0' && t[i] <= '9')
+            ++i;
+        return i > from;
+    };
+    if (i < t.size() && t[i] == '-') ++i;
+    if (i < t.size() && t[i] == '0')
+        ++i;
+    else if (!digits())
+        return false;
+    if (i < t.size() && t[i] == '.') {
+        ++i;
+        if (!digits()) return false;
+    }
+    if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+        ++i;
+        if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+        if (!digits()) return false;
+    }
+    return i == t.size();
+}
+
 class Builder {
 public:
     struct Pair {
@@ -175,12 +201,14 @@ public:
             return {Value::real(d), std::isfinite(d) ? Value::real(d) : Value::null()};
         }
         case 4: {
-            // Number text from the input: kept when it is a finite JSON number (then it reads
-            // back as the same value), else written from its value.
+            // Number text from the input: kept when it is a JSON number (then it reads back as
+            // the same value, or as the same text beyond a double's range: 1e999), else
+            // written from its value (null when that is not finite).
             const std::string_view t = keep(in.text());
             const Value v = Value::number_text(t);
             const double d = v.as_double();
-            return {v, std::isfinite(d) ? Value::real(d) : Value::null()};
+            if (std::isfinite(d)) return {v, Value::real(d)};
+            return {v, is_json_number(t) ? v : Value::null()};
         }
         case 5: {
             const std::string_view s = keep(in.text());
