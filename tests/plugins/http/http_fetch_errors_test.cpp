@@ -4,6 +4,7 @@
 
 #include "conveyor/format/json_parser.hpp"
 #include "plugins/http/http_test_util.hpp"
+#include "unit/net/net_test_util.hpp"
 
 #include <gtest/gtest.h>
 #include <map>
@@ -207,18 +208,9 @@ TEST(HttpFetchRetry, ConnectionResetIsRetried) {
     EXPECT_EQ(o.lines[0], R"({"id":1,"name":"n1","http_result":true})");
 }
 
-/// A host name that resolves nowhere, with no network and no DNS: a label of more than 63
-/// octets cannot be part of any DNS name (RFC 1035), so the system's resolver refuses it itself
-/// (EAI_NONAME) without asking a name server. ("nonexistent.invalid" would need one: glibc asks
-/// the configured server, and answers EAI_AGAIN, a temporary failure, when there is none.)
-std::string unresolvable_host() {
-    return "no-dns-label-can-be-longer-than-sixty-three-octets-and-this-one-is-longer.invalid";
-}
+using net::test_util::unresolvable_host;
 
 TEST(HttpFetchRetry, AHostThatDoesNotResolveFailsAtOnceWithoutRetries) {
-    static_assert(
-        sizeof("no-dns-label-can-be-longer-than-sixty-three-octets-and-this-one-is-longer") - 1 >
-        63);
     PipelineFixture fx(3);
     FakeTime& time = fx.use_fake_time();
     const std::string tail = "[error_handling]\ndead_letter_queue = { enabled = true, path = \"" +

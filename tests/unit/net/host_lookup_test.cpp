@@ -21,17 +21,8 @@ using test::HttpTestReply;
 using test::HttpTestRequest;
 using test::HttpTestServer;
 
-HttpRequest get(std::string url) {
-    HttpRequest r;
-    r.url = std::move(url);
-    return r;
-}
-
-/// A name glibc refuses without asking a name server (a label is at most 63 octets), so the
-/// test needs no network: the resolver answers "no such host name" (EAI_NONAME) at once.
-std::string unresolvable_host() {
-    return "no-dns-label-can-be-longer-than-sixty-three-octets-and-this-one-is-longer.invalid";
-}
+using test_util::get;
+using test_util::unresolvable_host;
 
 struct Outcome {
     std::vector<HttpResult> results;

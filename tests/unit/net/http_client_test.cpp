@@ -18,11 +18,7 @@ using test::HttpTestReply;
 using test::HttpTestRequest;
 using test::HttpTestServer;
 
-HttpRequest get(std::string url) {
-    HttpRequest r;
-    r.url = std::move(url);
-    return r;
-}
+using test_util::get;
 
 /// Sends `requests` one after the other on one client; returns the results and the client's
 /// connection count.

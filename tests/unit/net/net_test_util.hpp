@@ -1,6 +1,9 @@
 #pragma once
 
-// Running coroutines of the net library to completion in a test; compressing test bodies.
+// Running coroutines of the net library to completion in a test; compressing test bodies;
+// requests and host names the net tests share.
+
+#include "conveyor/net/http_client.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -31,6 +34,24 @@ T run(const std::function<boost::asio::awaitable<T>(boost::asio::any_io_executor
     ioc.run();
     if (error) std::rethrow_exception(error);
     return std::move(*out);
+}
+
+/// A GET of `url`.
+inline HttpRequest get(std::string url) {
+    HttpRequest r;
+    r.url = std::move(url);
+    return r;
+}
+
+/// A host name that resolves nowhere, with no network and no DNS: a label of more than 63
+/// octets cannot be part of any DNS name (RFC 1035), so the system's resolver refuses it itself
+/// (EAI_NONAME) without asking a name server. ("nonexistent.invalid" would need one: glibc asks
+/// the configured server, and answers EAI_AGAIN, a temporary failure, when there is none.)
+inline std::string unresolvable_host() {
+    static_assert(
+        sizeof("no-dns-label-can-be-longer-than-sixty-three-octets-and-this-one-is-longer") - 1 >
+        63);
+    return "no-dns-label-can-be-longer-than-sixty-three-octets-and-this-one-is-longer.invalid";
 }
 
 /// The wrappers a compressed HTTP body comes in.
