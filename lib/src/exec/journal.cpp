@@ -175,6 +175,7 @@ Result<std::unique_ptr<RunJournal>> RunJournal::open(const PipelineSpec& pipelin
                         "continues after them; a run from the start would append them again "
                         "(`--fresh` discards the unfinished run's journal)",
                         j->dir_);
+        j->finished_.clear(); // loaded for the check only: this run starts afresh
     }
     if (exists && mode == Mode::Resume) {
         const std::string old = read_all((fs::path(j->dir_) / "meta").string());
