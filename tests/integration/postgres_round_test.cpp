@@ -2,6 +2,7 @@
 // the server found its error, the types create_table picks for what it is given. One server
 // for the suite (tests/support/postgres_server), each test with tables of its own.
 
+#include "support/pipelines.hpp"
 #include "support/postgres_server.hpp"
 #include "support/process.hpp"
 
@@ -21,6 +22,7 @@
 namespace conveyor {
 namespace {
 
+using test::numbered_csv;
 using test::PostgresServer;
 using test::run_conveyor;
 using ::testing::HasSubstr;
@@ -305,15 +307,6 @@ TEST_F(PostgresRound, AServerThatNeverAnswersIsGivenUpAndAStopEndsTheWait) {
     const test::ProcessResult stopped = run->wait(std::chrono::seconds(20));
     EXPECT_EQ(stopped.exit_code, 143) << stopped.err;
     EXPECT_LT(std::chrono::steady_clock::now() - signalled, std::chrono::seconds(5));
-}
-
-/// `rows` records id,qty with qty "oops" at record `bad` (0: none).
-std::string numbered_csv(int rows, int bad) {
-    std::string csv = "id,qty\n";
-    for (int i = 1; i <= rows; ++i)
-        csv +=
-            std::to_string(i) + "," + (i == bad ? std::string("oops") : std::to_string(i)) + "\n";
-    return csv;
 }
 
 TEST_F(PostgresRound, AFailedAppendIsNotAppendedAgainByItsRerun) {

@@ -5,6 +5,7 @@
 // 5.1, so the CSV here has no trailing zeros.)
 
 #include "support/paths.hpp"
+#include "support/pipelines.hpp"
 #include "support/process.hpp"
 
 #include <cerrno>
@@ -23,6 +24,7 @@
 namespace conveyor {
 namespace {
 
+using test::numbered_csv;
 using test::run_conveyor;
 using ::testing::HasSubstr;
 
@@ -455,15 +457,6 @@ TEST(SqliteRun, ABlobReadsAsHexLikeBytea) {
     EXPECT_EQ(test::read_file(out),
               "{\"id\":1,\"b\":\"\\\\x00ff41\"}\n{\"id\":2,\"b\":\"\\\\x0000\"}\n"
               "{\"id\":3,\"b\":\"\\\\x\"}\n{\"id\":4,\"b\":null}\n");
-}
-
-/// `rows` records id,qty with qty "oops" at record `bad` (0: none).
-std::string numbered_csv(int rows, int bad) {
-    std::string csv = "id,qty\n";
-    for (int i = 1; i <= rows; ++i)
-        csv +=
-            std::to_string(i) + "," + (i == bad ? std::string("oops") : std::to_string(i)) + "\n";
-    return csv;
 }
 
 TEST(SqliteRun, AFailedAppendIsNotAppendedAgainByItsRerun) {

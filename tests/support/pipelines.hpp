@@ -16,6 +16,16 @@ inline std::string wide_rows_csv(int rows, std::size_t width = 2000) {
     return csv;
 }
 
+/// "id,qty" and `rows` records numbered from 1, qty the same number but "oops" at record `bad`
+/// (0: none), which a typed column refuses.
+inline std::string numbered_csv(int rows, int bad) {
+    std::string csv = "id,qty\n";
+    for (int i = 1; i <= rows; ++i)
+        csv +=
+            std::to_string(i) + "," + (i == bad ? std::string("oops") : std::to_string(i)) + "\n";
+    return csv;
+}
+
 /// `input` read by csv.read, echoed to stdout (JSON lines) and saved to `output` by json.write.
 inline std::string echo_and_save_pipeline(const std::string& input, const std::string& output,
                                           const std::string& global = "") {
