@@ -3,6 +3,7 @@
 // then --resume leaving each row exactly once, and the exit codes of connection,
 // authentication and missing-table errors (`validate --connect` too).
 
+#include "support/pipelines.hpp"
 #include "support/postgres_server.hpp"
 #include "support/process.hpp"
 
@@ -22,6 +23,7 @@ namespace {
 
 using test::PostgresServer;
 using test::run_conveyor;
+using test::stage;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -92,12 +94,6 @@ private:
     std::string error_;
     long seen_ = 0;
 };
-
-std::string stage(const std::string& id, const std::string& function, const std::string& inputs,
-                  const std::string& config) {
-    return "[[stages]]\nid = \"" + id + "\"\nfunction = \"" + function + "\"\ninputs = [" + inputs +
-           "]\n[stages.config]\n" + config + "\n";
-}
 
 /// csv `in` -> postgres.write with `config` (after dsn).
 std::string load_pipeline(const PostgresServer& pg, const std::string& in,

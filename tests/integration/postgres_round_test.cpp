@@ -25,13 +25,8 @@ namespace {
 using test::numbered_csv;
 using test::PostgresServer;
 using test::run_conveyor;
+using test::stage;
 using ::testing::HasSubstr;
-
-std::string stage(const std::string& id, const std::string& function, const std::string& inputs,
-                  const std::string& config) {
-    return "[[stages]]\nid = \"" + id + "\"\nfunction = \"" + function + "\"\ninputs = [" + inputs +
-           "]\n[stages.config]\n" + config + "\n";
-}
 
 class PostgresRound : public ::testing::Test {
 protected:

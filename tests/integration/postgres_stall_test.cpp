@@ -3,6 +3,7 @@
 // and in the middle of a COPY. The run gives up
 // after the stage's `timeout` (exit 75) and a stop ends it at once (143), committing nothing.
 
+#include "support/pipelines.hpp"
 #include "support/postgres_server.hpp"
 #include "support/process.hpp"
 
@@ -25,13 +26,8 @@ namespace {
 
 using test::PostgresServer;
 using test::run_conveyor;
+using test::stage;
 using ::testing::HasSubstr;
-
-std::string stage(const std::string& id, const std::string& function, const std::string& inputs,
-                  const std::string& config) {
-    return "[[stages]]\nid = \"" + id + "\"\nfunction = \"" + function + "\"\ninputs = [" + inputs +
-           "]\n[stages.config]\n" + config + "\n";
-}
 
 /// A statement that waits for a lock another session holds: it reads a file first, whose open
 /// is an event (inotify IN_OPEN), so that the test knows when the server is in it, then waits

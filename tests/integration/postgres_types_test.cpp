@@ -3,6 +3,7 @@
 // NDJSON giving what CSV -> NDJSON gives.
 
 #include "conveyor/core/run_context.hpp"
+#include "support/pipelines.hpp"
 #include "support/postgres_server.hpp"
 #include "support/process.hpp"
 #include "support/stage_harness.hpp"
@@ -15,12 +16,7 @@ namespace {
 
 using test::PostgresServer;
 using test::run_conveyor;
-
-std::string stage(const std::string& id, const std::string& function, const std::string& inputs,
-                  const std::string& config) {
-    return "[[stages]]\nid = \"" + id + "\"\nfunction = \"" + function + "\"\ninputs = [" + inputs +
-           "]\n[stages.config]\n" + config + "\n";
-}
+using test::stage;
 
 std::string toml_string(const std::string& s) {
     std::string out = "'";

@@ -26,13 +26,8 @@ namespace {
 
 using test::numbered_csv;
 using test::run_conveyor;
+using test::stage;
 using ::testing::HasSubstr;
-
-std::string stage(const std::string& id, const std::string& function, const std::string& inputs,
-                  const std::string& config) {
-    return "[[stages]]\nid = \"" + id + "\"\nfunction = \"" + function + "\"\ninputs = [" + inputs +
-           "]\n[stages.config]\n" + config + "\n";
-}
 
 /// sqlite3's answer (waiting for a writer's lock: a run being killed and resumed meanwhile) to
 /// `sql` (list mode, '|' between fields).

@@ -16,6 +16,14 @@ inline std::string wide_rows_csv(int rows, std::size_t width = 2000) {
     return csv;
 }
 
+/// One [[stages]] table: `inputs` is the inside of its list ("\"a\", \"b\""), `config` the
+/// lines of its [stages.config].
+inline std::string stage(const std::string& id, const std::string& function,
+                         const std::string& inputs, const std::string& config) {
+    return "[[stages]]\nid = \"" + id + "\"\nfunction = \"" + function + "\"\ninputs = [" + inputs +
+           "]\n[stages.config]\n" + config + "\n";
+}
+
 /// "id,qty" and `rows` records numbered from 1, qty the same number but "oops" at record `bad`
 /// (0: none), which a typed column refuses.
 inline std::string numbered_csv(int rows, int bad) {
