@@ -5,7 +5,7 @@
 // set the whole rest is given to the parser alone, as one document. Besides crashes and undefined
 // behaviour it checks that what the parser accepts is written back as JSON that parses to the
 // same text again (a value read and written keeps its meaning), and that located positions stay
-// inside the input.
+// inside the input, and that the parser's two paths (its flat-object scan and simdjson) agree.
 
 #include "conveyor/core/arena.hpp"
 #include "conveyor/core/value.hpp"
@@ -38,15 +38,23 @@ void check(bool ok, int line) {
 #define CHECK(x) check((x), __LINE__)
 
 /// Parses `text`; when it is valid, its JSON writing must parse again and be written the same.
+/// The parser's general path (simdjson alone) must read it the same way, or fail the same way.
 conveyor::Result<conveyor::Value> parse_and_round_trip(json::Parser& parser, std::string_view text,
                                                        conveyor::Arena& arena) {
+    static json::Parser general(json::Parser::Path::General);
     json::ParseError error;
     auto value = parser.parse(text, arena, &error);
+    conveyor::Arena general_arena;
+    json::ParseError general_error;
+    const auto by_general = general.parse(text, general_arena, &general_error);
+    CHECK(by_general.ok() == value.ok());
     if (!value.ok()) {
         CHECK(error.offset <= text.size());
         CHECK(error.line >= 1 && error.column >= 1);
+        CHECK(general_error.offset == error.offset && general_error.message == error.message);
         return value;
     }
+    CHECK(json::to_string(*by_general) == json::to_string(*value));
     const std::string once = json::to_string(*value);
     conveyor::Arena again_arena;
     auto again = parser.parse(once, again_arena);

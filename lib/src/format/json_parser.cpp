@@ -1,6 +1,7 @@
 #include "conveyor/format/json_parser.hpp"
 
 #include "json_diagnose.hpp"
+#include "json_flat.hpp"
 #include "json_number.hpp"
 
 #include <charconv>
@@ -15,8 +16,9 @@ namespace od = simdjson::ondemand;
 
 namespace {
 
+using detail::is_json_ws;
 bool is_ws(char c) noexcept {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    return is_json_ws(c);
 }
 
 std::string_view trim_right(std::string_view s) noexcept {
@@ -45,6 +47,8 @@ struct Parser::Impl {
     std::vector<Member> members; // scratch stack for object members
     Arena* arena = nullptr;
     bool failed = false;
+    bool flat = true; // try flat_object() first
+    std::uint64_t flat_reads = 0;
     simdjson::error_code sj_error = simdjson::SUCCESS;
 
     // The text being walked (where simdjson reads it), whether it holds a backslash anywhere
@@ -93,7 +97,11 @@ struct Parser::Impl {
 
     Value number(std::string_view raw) {
         const std::string_view tok = trim_right(raw);
-        const detail::NumberScan s = detail::scan_number(tok);
+        return number(tok, detail::scan_number(tok));
+    }
+
+    /// The number `tok`, whose scan is `s`.
+    Value number(std::string_view tok, const detail::NumberScan& s) {
         if (s.shape == detail::NumberShape::Integer) {
             // "-0" stays text: as an integer it would lose its sign.
             if (s.int_digits <= 18 && !(tok.size() == 2 && tok[0] == '-' && tok[1] == '0')) {
@@ -291,6 +299,92 @@ struct Parser::Impl {
         return {p, static_cast<std::size_t>(q - 1 - p)};
     }
 
+    /// The flat-object path: true with `out` set when [p, end) is one object whose values are
+    /// strings, numbers, true, false or null, with no escapes; false for anything else, valid
+    /// or not, which the general path then reads. The kPadding bytes after `end` are readable.
+    bool flat_object(const char* p, const char* const end, Value& out) {
+        const auto skip_ws = [&] {
+            while (p < end && is_json_ws(*p))
+                ++p;
+        };
+        const auto literal = [&](std::string_view word) {
+            if (static_cast<std::size_t>(end - p) < word.size() ||
+                std::memcmp(p, word.data(), word.size()) != 0)
+                return false;
+            p += word.size();
+            return true;
+        };
+        skip_ws();
+        if (p == end || *p != '{') return false;
+        ++p;
+        skip_ws();
+        members.clear();
+        if (p < end && *p == '}') {
+            ++p;
+        } else {
+            for (;;) {
+                if (p == end || *p != '"') return false;
+                const char* const key_at = ++p;
+                const char* const key_end = detail::plain_string_end(p, end);
+                if (key_end == nullptr) return false;
+                p = key_end + 1;
+                skip_ws();
+                if (p == end || *p != ':') return false;
+                ++p;
+                skip_ws();
+                if (p == end) return false;
+                // The value is made in its member: made in a local and copied, it was stored
+                // a byte at a time and loaded whole (a store-forwarding stall a field).
+                Member& m = members.emplace_back();
+                m.key = keep({key_at, static_cast<std::size_t>(key_end - key_at)});
+                const char c = *p;
+                if (c == '"') {
+                    const char* const s = ++p;
+                    const char* const e = detail::plain_string_end(p, end);
+                    if (e == nullptr) return false;
+                    p = e + 1;
+                    m.value = Value::string(keep({s, static_cast<std::size_t>(e - s)}));
+                } else if (c == '-' || (c >= '0' && c <= '9')) {
+                    const char* const s = p;
+                    while (p < end && detail::is_number_char(*p))
+                        ++p;
+                    const std::string_view tok(s, static_cast<std::size_t>(p - s));
+                    const detail::NumberScan scan = detail::scan_number(tok);
+                    if (scan.shape == detail::NumberShape::Invalid) return false;
+                    m.value = number(tok, scan);
+                } else if (literal("true")) {
+                    m.value = Value::boolean(true);
+                } else if (literal("false")) {
+                    m.value = Value::boolean(false);
+                } else if (literal("null")) {
+                    m.value = Value::null();
+                } else {
+                    return false; // a list, an object, or not JSON
+                }
+                skip_ws();
+                if (p == end) return false;
+                if (*p == '}') {
+                    ++p;
+                    break;
+                }
+                if (*p != ',') return false; // also what follows a literal or number directly
+                ++p;
+                skip_ws();
+            }
+        }
+        skip_ws();
+        if (p != end) return false;
+        const std::size_t n = members.size();
+        Member* ms = nullptr;
+        if (n) {
+            ms = arena->allocate_array<Member>(n);
+            std::memcpy(static_cast<void*>(ms), members.data(), n * sizeof(Member));
+        }
+        members.clear();
+        out = Value::object(ms, static_cast<std::uint32_t>(n));
+        return true;
+    }
+
     /// The fast path: true with `out` set, or false when the text is not valid JSON. Without
     /// `padded`, the text is copied into buf first; with it, it is parsed where it is.
     bool parse_fast(std::string_view text, Value& out, bool padded) {
@@ -308,8 +402,13 @@ struct Parser::Impl {
         text_at = data;
         text_size = text.size();
         whole_copy = text.size() <= kWholeCopyMax;
-        escapes = std::memchr(data, '\\', text.size()) != nullptr;
         copy_at = nullptr;
+        if (flat && flat_object(data, data + text.size(), out)) {
+            ++flat_reads;
+            return true;
+        }
+        members.clear();
+        escapes = std::memchr(data, '\\', text.size()) != nullptr;
         od::document doc;
         if (bad(sj.iterate(data, text.size(), cap).get(doc))) return false;
         od::json_type t;
@@ -332,8 +431,14 @@ struct Parser::Impl {
     }
 };
 
-Parser::Parser() : impl_(std::make_unique<Impl>()) {}
+Parser::Parser(Path path) : impl_(std::make_unique<Impl>()) {
+    impl_->flat = path == Path::FlatObjectsFirst;
+}
 Parser::~Parser() = default;
+
+std::uint64_t Parser::flat_reads() const noexcept {
+    return impl_->flat_reads;
+}
 
 static_assert(Parser::kPadding == simdjson::SIMDJSON_PADDING);
 

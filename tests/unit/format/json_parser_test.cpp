@@ -476,3 +476,95 @@ TEST(ParserPadded, AgreesWithParseWhateverThePaddingHolds) {
 
 } // namespace
 } // namespace conveyor::json
+
+namespace conveyor::json {
+namespace {
+
+/// `v` with the kind of every value spelled out (the JSON text alone does not tell an integer
+/// from a number kept as text, or an empty key's null view from another).
+std::string with_kinds(const Value& v) {
+    std::string out(to_string(v.kind()));
+    switch (v.kind()) {
+    case Kind::Object:
+        out += "{";
+        for (const Member& m : v.as_object())
+            out += "'" + std::string(m.key) + "'=" + with_kinds(m.value) + ";";
+        return out + "}";
+    case Kind::Array:
+        out += "[";
+        for (const Value& e : v.as_array())
+            out += with_kinds(e) + ";";
+        return out + "]";
+    case Kind::Double:
+        return out + (v.has_number_text() ? "text:" : "") + to_string(v);
+    default:
+        return out + ":" + to_string(v);
+    }
+}
+
+/// The flat-object path must read exactly what the general (simdjson) path reads, and refuse
+/// exactly what it refuses with the same message: flat objects of every value shape, string
+/// lengths across the 8-byte steps of its scan, UTF-8 of every length, and damaged copies.
+TEST(ParserPaths, FlatObjectsReadAsTheGeneralPathReadsThem) {
+    std::vector<std::string> seeds = {
+        R"({"id":1,"name":"John Hernandez","amount":180.64,"ok":true,"no":false,"z":null})",
+        R"({ "a" : -0 , "b" : 1e400 , "c" : 12345678901234567890 , "d" : -9223372036854775808 })",
+        R"({"e":1E+2,"f":0.5e-3,"g":-1.0,"h":0,"i":9223372036854775807})",
+        "{}",
+        " {\t}\r\n",
+        R"({"":"","a":"","a":"dup"})",
+        "{\"u\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 caf\xc3\xa9\"}",
+        R"({"esc":"a\"b","k":1})",
+        R"({"nested":{"a":1},"list":[1,2]})",
+    };
+    for (std::size_t n = 0; n <= 24; ++n)
+        seeds.push_back("{\"" + std::string(n, 'k') + "\":\"" + std::string(n, 'v') + "\"}");
+    static constexpr char kBytes[] = "{}[],:\"\\ \n\t0-.eE+tfnul\x01\x1f\x7f\x80\xc3\xa9\xff";
+    std::mt19937 rng(20261207);
+    Parser flat;
+    Parser general(Parser::Path::General);
+    int compared = 0;
+    std::size_t seeds_read_flat = 0;
+    for (const std::string& seed : seeds) {
+        for (int i = 0; i < 60; ++i) {
+            std::string doc = seed;
+            const int edits = i == 0 ? 0 : 1 + static_cast<int>(rng() % 2);
+            for (int e = 0; e < edits && !doc.empty(); ++e) {
+                const std::size_t at = rng() % doc.size();
+                const char b = kBytes[rng() % (sizeof kBytes - 1)];
+                if (rng() % 3 == 0)
+                    doc.erase(at, 1);
+                else if (rng() % 2 == 0)
+                    doc.insert(at, 1, b);
+                else
+                    doc[at] = b;
+            }
+            Arena a1;
+            Arena a2;
+            ParseError e1;
+            ParseError e2;
+            const Result<Value> want = general.parse(doc, a1, &e1);
+            // Padded with bytes that would continue a string, so that reading past the end
+            // shows.
+            const std::string padded = doc + std::string(Parser::kPadding, 'x');
+            const std::uint64_t flat_before = flat.flat_reads();
+            const Result<Value> got =
+                flat.parse_padded(std::string_view(padded.data(), doc.size()), a2, &e2);
+            if (i == 0 && flat.flat_reads() > flat_before) ++seeds_read_flat;
+            ASSERT_EQ(got.ok(), want.ok()) << doc;
+            if (want.ok()) {
+                EXPECT_EQ(with_kinds(*got), with_kinds(*want)) << doc;
+            } else {
+                EXPECT_EQ(got.error().message, want.error().message) << doc;
+                EXPECT_EQ(e2.offset, e1.offset) << doc;
+            }
+            ++compared;
+        }
+    }
+    EXPECT_EQ(compared, static_cast<int>(seeds.size()) * 60);
+    EXPECT_EQ(general.flat_reads(), 0u);
+    EXPECT_EQ(seeds_read_flat, seeds.size() - 2); // all but the escape and the nested values
+}
+
+} // namespace
+} // namespace conveyor::json

@@ -5,6 +5,7 @@
 #include "conveyor/core/value.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string_view>
 
@@ -24,7 +25,13 @@ struct ParseError {
 /// is preserved; duplicate keys are kept as they appear.
 class Parser {
 public:
-    Parser();
+    /// How documents are read. Both give the same values and the same errors: FlatObjectsFirst
+    /// reads an object of strings, numbers and literals without escapes (most NDJSON records)
+    /// in one pass of its own, and everything else through simdjson, as General reads all.
+    /// General is there to check the other against (tests, fuzzing).
+    enum class Path { FlatObjectsFirst, General };
+
+    explicit Parser(Path path = Path::FlatObjectsFirst);
     ~Parser();
     Parser(const Parser&) = delete;
     Parser& operator=(const Parser&) = delete;
@@ -45,6 +52,9 @@ public:
     /// after `text` must be readable (their content does not matter and is not changed). For
     /// readers that keep their input blocks padded (json.read).
     Result<Value> parse_padded(std::string_view text, Arena& arena, ParseError* error = nullptr);
+
+    /// How many documents the flat-object path has read (of every parse and parse_padded).
+    [[nodiscard]] std::uint64_t flat_reads() const noexcept;
 
 private:
     Result<Value> failed(std::string_view text, ParseError* error);
