@@ -3,6 +3,7 @@
 #include "conveyor/config/section_options.hpp"
 #include "conveyor/core/duration_text.hpp"
 #include "conveyor/core/suggest.hpp"
+#include "conveyor/exec/own_output.hpp"
 #include "conveyor/exec/probe.hpp"
 #include "conveyor/expr/expression.hpp"
 #include "conveyor/obs/log.hpp"
@@ -102,6 +103,9 @@ int cmd_validate(const std::string& file, bool connect, const std::vector<std::s
     // What only the input files show: a column an expression or an option names that is not
     // in a CSV header.
     std::vector<Error> problems = probe_pipeline(p);
+    // An output that is also an input (appended to, or matched by a glob): run refuses it
+    // before anything opens, so validate says so too.
+    if (Status own = check_outputs_are_not_inputs(p); !own) problems.push_back(own.error());
     // --connect: what only the databases show (authentication, tables, columns).
     if (connect)
         for (Error& e : check_connections(p))

@@ -119,6 +119,34 @@ TEST_P(OwnOutput, RewritingTheInputInPlaceStillWorks) {
 
 INSTANTIATE_TEST_SUITE_P(Executors, OwnOutput, ::testing::Values("dag", "channel", "async"));
 
+// validate said OK to the pipelines above, which run then refused (78) before opening anything.
+TEST(OwnOutputValidate, ValidateRefusesWhatRunRefusesAndPassesTheRewriteInPlace) {
+    test::TempDir dir;
+    dir.write("self.csv", rows_csv(3));
+    dir.write("data/a.csv", rows_csv(3));
+    test::ProcessOptions opts;
+    opts.cwd = dir.path();
+    dir.write("p.toml", pipeline("self.csv", "csv.write", "self.csv", "append = true\n"));
+    test::ProcessResult r = test::run_conveyor({"validate", "p.toml"}, opts);
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("p.toml:15:8: error: stage 'out': path: 'self.csv' is also "
+                                 "read by stage 'in': with append = true the records written "
+                                 "would be read back"));
+    EXPECT_THAT(r.out, Not(HasSubstr("OK")));
+
+    dir.write("p.toml", pipeline("data/*.csv", "csv.write", "data/all.csv"));
+    r = test::run_conveyor({"validate", "p.toml"}, opts);
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("'data/all.csv' is matched by the pattern 'data/*.csv' that "
+                                 "stage 'in' reads"));
+
+    dir.write("p.toml", pipeline("self.csv", "csv.write", "self.csv"));
+    r = test::run_conveyor({"validate", "p.toml"}, opts);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("p.toml: OK"));
+    EXPECT_EQ(test::read_file(dir.file("self.csv")), rows_csv(3)); // validate wrote nothing
+}
+
 // `path = "/dev/stdout"` with standard output redirected to a file replaced that file through a
 // temporary file: under `>> log` what the log held was lost, and what the script wrote after
 // the run went to the replaced (deleted) file.
