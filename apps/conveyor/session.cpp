@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
+#include <utility>
 
 namespace conveyor::cli {
 
@@ -28,7 +30,13 @@ spdlog::level::level_enum pick_level(const std::optional<std::string>& flag, boo
     if (flag) return parse_log_level(*flag).value_or(spdlog::level::info);
     if (const char* env = std::getenv("CONVEYOR_LOG"); env && *env) {
         if (auto l = parse_log_level(env)) return *l;
-        spdlog::warn("CONVEYOR_LOG='{}' is not a log level; ignoring it", env);
+        // Once a process (run picks its level again once the pipeline's log_level is known),
+        // and on stderr: the logger is not set up yet, and its default writes to stdout.
+        static bool warned = false;
+        if (!std::exchange(warned, true))
+            print_err(fmt::format("conveyor: warning: CONVEYOR_LOG='{}' is not a log level (one "
+                                  "of {}); ignoring it\n",
+                                  env, fmt::join(log_level_names(), ", ")));
     }
     if (quiet) return spdlog::level::warn;
     return parse_log_level(fallback).value_or(spdlog::level::info);

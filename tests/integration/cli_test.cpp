@@ -539,5 +539,24 @@ TEST(Cli, TimeoutExits75) {
     EXPECT_FALSE(test::file_exists(dir.file("out.json")));
 }
 
+// A CONVEYOR_LOG that is not a level was reported twice by run (once before the pipeline's
+// log_level was known, once after), the first time on stdout.
+TEST(Cli, AnUnknownConveyorLogIsReportedOnceAndTheRunGoesOn) {
+    TempDir dir;
+    dir.write("in.csv", kCsv);
+    dir.write("p.toml", linear("in.csv", "out.json"));
+    test::ProcessOptions o = in_dir(dir);
+    o.unset_env.clear();
+    o.env["CONVEYOR_LOG"] = "bogus";
+    const auto r = run_conveyor({"run", "-q", "p.toml"}, o);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const std::string warning = "conveyor: warning: CONVEYOR_LOG='bogus' is not a log level";
+    const std::size_t first = r.err.find(warning);
+    ASSERT_NE(first, std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find(warning, first + 1), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+    EXPECT_TRUE(test::file_exists(dir.file("out.json")));
+}
+
 } // namespace
 } // namespace conveyor
