@@ -4,6 +4,7 @@
 #include "json_flat.hpp"
 #include "json_number.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <simdjson.h>
@@ -49,6 +50,13 @@ struct Parser::Impl {
     bool failed = false;
     bool flat = true; // try flat_object() first
     std::uint64_t flat_reads = 0;
+    // After a document the flat pass could not read, the next `flat_skip` documents go to
+    // simdjson directly: the gap doubles with each such miss in a row, up to kMaxFlatGap, and
+    // closes at the first hit. A pass that fails at a nested value in the last field was a
+    // quarter of the work on such records; now it is one document in 65.
+    static constexpr std::uint32_t kMaxFlatGap = 64;
+    std::uint32_t flat_skip = 0;
+    std::uint32_t flat_gap = 0;
     simdjson::error_code sj_error = simdjson::SUCCESS;
 
     // The text being walked (where simdjson reads it), whether it holds a backslash anywhere
@@ -403,11 +411,18 @@ struct Parser::Impl {
         text_size = text.size();
         whole_copy = text.size() <= kWholeCopyMax;
         copy_at = nullptr;
-        if (flat && flat_object(data, data + text.size(), out)) {
-            ++flat_reads;
-            return true;
+        if (flat && flat_skip > 0) {
+            --flat_skip;
+        } else if (flat) {
+            if (flat_object(data, data + text.size(), out)) {
+                ++flat_reads;
+                flat_gap = 0;
+                return true;
+            }
+            members.clear();
+            flat_gap = flat_gap == 0 ? 1 : std::min(flat_gap * 2, kMaxFlatGap);
+            flat_skip = flat_gap;
         }
-        members.clear();
         escapes = std::memchr(data, '\\', text.size()) != nullptr;
         od::document doc;
         if (bad(sj.iterate(data, text.size(), cap).get(doc))) return false;
