@@ -18,12 +18,9 @@ namespace od = simdjson::ondemand;
 namespace {
 
 using detail::is_json_ws;
-bool is_ws(char c) noexcept {
-    return is_json_ws(c);
-}
 
 std::string_view trim_right(std::string_view s) noexcept {
-    while (!s.empty() && is_ws(s.back()))
+    while (!s.empty() && is_json_ws(s.back()))
         s.remove_suffix(1);
     return s;
 }
@@ -200,6 +197,19 @@ struct Parser::Impl {
         }
     }
 
+    /// The object of the members stacked from `base` on, moved into the arena (and off the
+    /// stack).
+    Value object_from(std::size_t base) {
+        const std::size_t n = members.size() - base;
+        Member* ms = nullptr;
+        if (n) {
+            ms = arena->allocate_array<Member>(n);
+            std::memcpy(static_cast<void*>(ms), members.data() + base, n * sizeof(Member));
+        }
+        members.resize(base);
+        return Value::object(ms, static_cast<std::uint32_t>(n));
+    }
+
     Value visit(od::value& v, int depth) {
         od::json_type t;
         if (bad(v.type().get(t))) return failure();
@@ -264,14 +274,7 @@ struct Parser::Impl {
                 m.key = stored;
                 m.value = child;
             }
-            const std::size_t n = members.size() - base;
-            Member* ms = nullptr;
-            if (n) {
-                ms = arena->allocate_array<Member>(n);
-                std::memcpy(static_cast<void*>(ms), members.data() + base, n * sizeof(Member));
-            }
-            members.resize(base);
-            return Value::object(ms, static_cast<std::uint32_t>(n));
+            return object_from(base);
         }
         default:
             return scalar(v, t);
@@ -297,11 +300,11 @@ struct Parser::Impl {
     static std::string_view key_before(const char* p, const char* value) noexcept {
         if (value <= p) return {};
         const char* q = value;
-        while (q > p && is_ws(q[-1]))
+        while (q > p && is_json_ws(q[-1]))
             --q;
         if (q == p || q[-1] != ':') return {};
         --q;
-        while (q > p && is_ws(q[-1]))
+        while (q > p && is_json_ws(q[-1]))
             --q;
         if (q == p || q[-1] != '"') return {};
         return {p, static_cast<std::size_t>(q - 1 - p)};
@@ -309,7 +312,8 @@ struct Parser::Impl {
 
     /// The flat-object path: true with `out` set when [p, end) is one object whose values are
     /// strings, numbers, true, false or null, with no escapes; false for anything else, valid
-    /// or not, which the general path then reads. The kPadding bytes after `end` are readable.
+    /// or not, which the general path then reads. The kPadding bytes after `end` are readable;
+    /// the member stack is empty, and after a false holds what the pass got to.
     bool flat_object(const char* p, const char* const end, Value& out) {
         const auto skip_ws = [&] {
             while (p < end && is_json_ws(*p))
@@ -326,7 +330,6 @@ struct Parser::Impl {
         if (p == end || *p != '{') return false;
         ++p;
         skip_ws();
-        members.clear();
         if (p < end && *p == '}') {
             ++p;
         } else {
@@ -382,15 +385,27 @@ struct Parser::Impl {
         }
         skip_ws();
         if (p != end) return false;
-        const std::size_t n = members.size();
-        Member* ms = nullptr;
-        if (n) {
-            ms = arena->allocate_array<Member>(n);
-            std::memcpy(static_cast<void*>(ms), members.data(), n * sizeof(Member));
+        out = object_from(0);
+        return true;
+    }
+
+    /// flat_object() on the `size` bytes at `data`, unless the path is General or a recent miss
+    /// leaves this document to simdjson (flat_skip); keeps the gap between tries.
+    bool flat_first(const char* data, std::size_t size, Value& out) {
+        if (!flat) return false;
+        if (flat_skip > 0) {
+            --flat_skip;
+            return false;
+        }
+        if (flat_object(data, data + size, out)) {
+            ++flat_reads;
+            flat_gap = 0;
+            return true;
         }
         members.clear();
-        out = Value::object(ms, static_cast<std::uint32_t>(n));
-        return true;
+        flat_gap = flat_gap == 0 ? 1 : std::min(flat_gap * 2, kMaxFlatGap);
+        flat_skip = flat_gap;
+        return false;
     }
 
     /// The fast path: true with `out` set, or false when the text is not valid JSON. Without
@@ -411,18 +426,7 @@ struct Parser::Impl {
         text_size = text.size();
         whole_copy = text.size() <= kWholeCopyMax;
         copy_at = nullptr;
-        if (flat && flat_skip > 0) {
-            --flat_skip;
-        } else if (flat) {
-            if (flat_object(data, data + text.size(), out)) {
-                ++flat_reads;
-                flat_gap = 0;
-                return true;
-            }
-            members.clear();
-            flat_gap = flat_gap == 0 ? 1 : std::min(flat_gap * 2, kMaxFlatGap);
-            flat_skip = flat_gap;
-        }
+        if (flat_first(data, text.size(), out)) return true;
         escapes = std::memchr(data, '\\', text.size()) != nullptr;
         od::document doc;
         if (bad(sj.iterate(data, text.size(), cap).get(doc))) return false;

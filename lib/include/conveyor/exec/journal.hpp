@@ -17,6 +17,10 @@ namespace conveyor {
 
 class OutputFile;
 
+/// Whether a sink of `pipeline` commits at checkpoints (a database table): what it committed
+/// stays in its table when the run fails or is killed.
+[[nodiscard]] bool commits_at_checkpoints(const PipelineSpec& pipeline);
+
 /// The run journal behind `conveyor run --resume`. It holds two things:
 ///
 /// - Results of work that is expensive or must not be done twice (an http.fetch response),
@@ -42,10 +46,6 @@ class OutputFile;
 /// starts afresh. One run owns it at a time (an flock on `<stem>.journal.lock` beside
 /// it): a run of the same pipeline overlapping a running one keeps no journal (and so takes
 /// no checkpoints) and never touches the other's. Thread-safe.
-/// Whether a sink of `pipeline` commits at checkpoints (a database table): what it committed
-/// stays in its table when the run fails or is killed.
-[[nodiscard]] bool commits_at_checkpoints(const PipelineSpec& pipeline);
-
 class RunJournal {
 public:
     enum class Mode : std::uint8_t {
