@@ -15,6 +15,9 @@ namespace {
 
 constexpr std::size_t kMaxDepth = 1024;
 
+/// With a limit, bytes read past it for the record that crosses it (more follow as needed).
+constexpr std::uint64_t kPastLimit = 16 * 1024;
+
 bool is_ws(char c) noexcept {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
@@ -96,7 +99,12 @@ Result<bool> JsonSplitter::fill() {
         buf_ = std::move(bigger);
         cap_ = cap;
     }
-    Result<std::size_t> n = file_.read({buf_.get() + end_, cap_ - end_});
+    // With a limit, read little past it: the records there are the next shard's, and a
+    // chunk read a whole block beyond its end (twice its bytes) before this.
+    std::size_t want = cap_ - end_;
+    if (const std::uint64_t at = base_ + end_; limit_ != UINT64_MAX && at < limit_)
+        want = static_cast<std::size_t>(std::min<std::uint64_t>(want, limit_ - at + kPastLimit));
+    Result<std::size_t> n = file_.read({buf_.get() + end_, want});
     if (!n.ok()) return std::move(n).error();
     if (*n == 0) {
         eof_ = true;

@@ -7,9 +7,9 @@
 #include "conveyor/recordio/csv_read.hpp"
 #include "csv_test_support.hpp"
 #include "support/process.hpp"
+#include "support/read_counts.hpp"
 #include "support/thread_work_pool.hpp"
 
-#include <fstream>
 #include <gtest/gtest.h>
 #include <random>
 #include <string>
@@ -255,23 +255,6 @@ TEST_F(CsvChunks, CheckpointPositionsResumeExactly) {
     }
 }
 
-/// This process's read system calls and bytes read so far (/proc/self/io, all threads).
-struct ReadCounts {
-    std::uint64_t calls = 0;
-    std::uint64_t bytes = 0;
-};
-ReadCounts read_counts() {
-    std::ifstream io("/proc/self/io");
-    ReadCounts c;
-    std::string key;
-    std::uint64_t value = 0;
-    while (io >> key >> value) {
-        if (key == "syscr:") c.calls = value;
-        if (key == "rchar:") c.bytes = value;
-    }
-    return c;
-}
-
 /// "a,b" and a record whose second field is `width` bytes, then one short record.
 std::string one_long_field(std::size_t width) {
     return "a,b\n1," + std::string(width, 'x') + "\n2,y\n";
@@ -287,9 +270,9 @@ TEST_F(CsvChunks, ARecordCrossingTheChunkLimitIsReadInGrowingPieces) {
     const Rows all = read(*stage_for(text, 1 << 20, config), 4, nullptr).rows();
     ASSERT_EQ(all.size(), 2u);
     auto stage = stage_for(text, 1024, config);
-    const ReadCounts before = read_counts();
+    const conveyor::test::ReadCounts before = conveyor::test::read_counts();
     const test::SourceRun parallel = read(*stage, 4, &pool_);
-    const ReadCounts after = read_counts();
+    const conveyor::test::ReadCounts after = conveyor::test::read_counts();
     ASSERT_FALSE(parallel.error) << parallel.error->to_string();
     EXPECT_EQ(parallel.rows(), all);
     // 16-byte reads up to the limit, a few growing ones past it, one per other chunk (there
@@ -305,9 +288,9 @@ TEST_F(CsvChunks, ChunksInsideALongFieldReadNoFurtherThanTheirLimit) {
     const Rows all = read(*stage_for(text, 1 << 22), 4, nullptr).rows();
     ASSERT_EQ(all.size(), 2u);
     auto stage = stage_for(text, 4096);
-    const ReadCounts before = read_counts();
+    const conveyor::test::ReadCounts before = conveyor::test::read_counts();
     const test::SourceRun parallel = read(*stage, 4, &pool_);
-    const ReadCounts after = read_counts();
+    const conveyor::test::ReadCounts after = conveyor::test::read_counts();
     ASSERT_FALSE(parallel.error) << parallel.error->to_string();
     EXPECT_EQ(parallel.rows(), all);
     EXPECT_LT(after.bytes - before.bytes, 4 * text.size());

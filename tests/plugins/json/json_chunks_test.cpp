@@ -8,6 +8,7 @@
 #include "conveyor/exec/stage_errors.hpp"
 #include "json_test_util.hpp"
 #include "support/process.hpp"
+#include "support/read_counts.hpp"
 #include "support/thread_work_pool.hpp"
 
 #include <fstream>
@@ -144,6 +145,21 @@ TEST_F(JsonChunks, BigFileInDefaultChunksIsSplitAndKeepsOrder) {
     const Read parallel = read(*stage_for(text, defaults.chunk_size), 4096, &pool_);
     ASSERT_FALSE(parallel.error);
     EXPECT_EQ(parallel.records, serial.records);
+}
+
+// Each chunk's first read took a whole buffer (two blocks), so a file read in chunks of one
+// block was read twice over. A chunk now reads to its limit and a little past it; what is read
+// twice is the serial reader's first buffer (two blocks, for the first record).
+TEST_F(JsonChunks, ChunksReadLittleMoreThanTheFile) {
+    const std::string text = random_jsonl(7, 120000);
+    ASSERT_GT(text.size(), std::size_t{8} << 20);
+    const Read serial = read(*stage_for(text, 1 << 30), 4096, nullptr);
+    const conveyor::test::ReadCounts before = conveyor::test::read_counts();
+    const Read parallel = read(*stage_for(text, 1 << 20), 4096, &pool_);
+    const conveyor::test::ReadCounts after = conveyor::test::read_counts();
+    ASSERT_FALSE(parallel.error);
+    EXPECT_EQ(parallel.records, serial.records);
+    EXPECT_LT(after.bytes - before.bytes, text.size() + text.size() / 8 + (std::size_t{2} << 20));
 }
 
 TEST_F(JsonChunks, WithoutAnyWorkerTheSourceParsesEveryChunkItself) {
