@@ -8,6 +8,7 @@
 // inside the input, and that the parser's two paths (its flat-object scan and simdjson) agree.
 
 #include "conveyor/core/arena.hpp"
+#include "conveyor/core/batch.hpp"
 #include "conveyor/core/value.hpp"
 #include "conveyor/format/json_parser.hpp"
 #include "conveyor/format/json_writer.hpp"
@@ -21,6 +22,8 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -91,6 +94,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         block_size = std::max<std::size_t>(block_size, 64);
     JsonSplitter splitter(std::move(*file), format, block_size, nullptr);
     BatchBuilder builder;
+    // Records are also parsed where they lie, their buffer held by the batch (as json.read's
+    // chunks do): each must still read the same after every read that came after it.
+    std::vector<conveyor::Batch> batches;
+    std::vector<std::pair<conveyor::Value, std::string>> kept;
     std::uint64_t last_line = 1;
     for (;;) {
         std::string_view text;
@@ -102,13 +109,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         last_line = at.line;
         auto value = parse_and_round_trip(parser, text, builder.arena());
         if (!value.ok() || value->kind() != conveyor::Kind::Object) continue;
-        if (!builder.add(*value)) {
-            (void)builder.build(true);
-            CHECK(builder.add(*value));
+        auto in_place = parser.parse_in_place(text, builder.arena());
+        CHECK(in_place.ok());
+        builder.hold(splitter.buffer(), splitter.buffer_bytes());
+        kept.emplace_back(*in_place, json::to_string(*value));
+        if (!builder.add(*in_place)) {
+            batches.push_back(builder.build(true));
+            CHECK(builder.add(*in_place));
         }
         const JsonSplitter::Mark mark = splitter.mark();
         CHECK(mark.offset <= text_size && mark.line >= at.line);
     }
-    (void)builder.build(false);
+    batches.push_back(builder.build(false));
+    for (const auto& [value, text] : kept)
+        CHECK(json::to_string(value) == text);
     return 0;
 }

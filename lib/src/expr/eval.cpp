@@ -319,6 +319,53 @@ bool values_equal(const Value& a, const Value& b) noexcept {
     }
 }
 
+bool compare_as(Op op, const Value& l, const Value& r) noexcept {
+    if (op == Op::Eq || op == Op::Ne) return values_equal(l, r) == (op == Op::Eq);
+    // <, <=, >, >=: false when the two cannot be ordered (null, a number and other text).
+    const auto c = compare_values(l, r);
+    if (!c) return false;
+    switch (op) {
+    case Op::Lt:
+        return *c < 0;
+    case Op::Le:
+        return *c <= 0;
+    case Op::Gt:
+        return *c > 0;
+    default:
+        return *c >= 0;
+    }
+}
+
+std::optional<FieldComparison> as_field_comparison(const Node& root) noexcept {
+    switch (root.op) {
+    case Op::Eq:
+    case Op::Ne:
+    case Op::Lt:
+    case Op::Le:
+    case Op::Gt:
+    case Op::Ge:
+        break;
+    default:
+        return std::nullopt;
+    }
+    if (root.args.size() != 2) return std::nullopt;
+    const Node& a = *root.args[0];
+    const Node& b = *root.args[1];
+    FieldComparison f;
+    f.op = root.op;
+    if (a.op == Op::Field && b.op == Op::Literal) {
+        f.slot = a.slot;
+        f.literal = &b.literal;
+    } else if (a.op == Op::Literal && b.op == Op::Field) {
+        f.slot = b.slot;
+        f.literal = &a.literal;
+        f.literal_left = true;
+    } else {
+        return std::nullopt;
+    }
+    return f;
+}
+
 std::optional<int> compare_values(const Value& a, const Value& b) noexcept {
     if (a.is_null() || b.is_null()) return std::nullopt;
     if (a.is_number() || b.is_number()) {
@@ -375,24 +422,13 @@ Value eval_logic(const Node& node, EvalContext& ctx) {
     return Value::boolean(rb);
 }
 
-/// <, <=, >, >=: false when the two cannot be ordered (null, a number and other text).
-Value eval_order(const Node& node, EvalContext& ctx) {
+/// ==, !=, <, <=, >, >=: the two sides, then compare_as().
+Value eval_comparison(const Node& node, EvalContext& ctx) {
     const Value l = eval_node(*node.args[0], ctx);
     if (ctx.failed) return {};
     const Value r = eval_node(*node.args[1], ctx);
     if (ctx.failed) return {};
-    const auto c = compare_values(l, r);
-    if (!c) return Value::boolean(false);
-    switch (node.op) {
-    case Op::Lt:
-        return Value::boolean(*c < 0);
-    case Op::Le:
-        return Value::boolean(*c <= 0);
-    case Op::Gt:
-        return Value::boolean(*c > 0);
-    default:
-        return Value::boolean(*c >= 0);
-    }
+    return Value::boolean(compare_as(node.op, l, r));
 }
 
 /// A function call; if and coalesce evaluate only the arguments they need.
@@ -497,18 +533,12 @@ Value eval_node(const Node& node, EvalContext& ctx) {
         return arithmetic(node.op, node, l, r, ctx);
     }
     case Op::Eq:
-    case Op::Ne: {
-        const Value l = eval_node(*node.args[0], ctx);
-        if (ctx.failed) return {};
-        const Value r = eval_node(*node.args[1], ctx);
-        if (ctx.failed) return {};
-        return Value::boolean(values_equal(l, r) == (node.op == Op::Eq));
-    }
+    case Op::Ne:
     case Op::Lt:
     case Op::Le:
     case Op::Gt:
     case Op::Ge:
-        return eval_order(node, ctx);
+        return eval_comparison(node, ctx);
     case Op::Match:
     case Op::NotMatch: {
         const Value l = eval_node(*node.args[0], ctx);

@@ -80,4 +80,18 @@ std::optional<int> compare_values(const Value& a, const Value& b) noexcept;
 /// Evaluates a node (eval.cpp).
 Value eval_node(const Node& node, EvalContext& ctx);
 
+/// `l op r` for a comparison (==, !=, <, <=, >, >=), as eval_node() decides it.
+bool compare_as(Op op, const Value& l, const Value& r) noexcept;
+
+/// A condition that compares one field with a literal (`amount >= 1000`, `"DE" == country`):
+/// most filters. Such a tree cannot fail, so Evaluator::test() decides it without walking it.
+struct FieldComparison {
+    Op op = Op::Eq;
+    std::size_t slot = 0; ///< the field's
+    const Value* literal = nullptr;
+    bool literal_left = false;
+};
+/// `root` as a FieldComparison; nullopt when it is not one.
+std::optional<FieldComparison> as_field_comparison(const Node& root) noexcept;
+
 } // namespace conveyor::expr

@@ -107,11 +107,13 @@ struct Evaluator::State {
     std::vector<std::size_t> columns; ///< resolved plain fields' columns, each once
     std::unordered_map<std::string, std::shared_ptr<const re2::RE2>> regexes;
     ZoneCache zones;
+    std::optional<FieldComparison> comparison; ///< the whole expression, when it is one
 };
 
 Evaluator::Evaluator(Expression expression)
     : expression_(std::move(expression)), state_(std::make_unique<State>()) {
     state_->resolved.resize(expression_.fields().size());
+    state_->comparison = as_field_comparison(*expression_.program().root);
 }
 
 Evaluator::~Evaluator() = default;
@@ -154,6 +156,16 @@ std::optional<Value> Evaluator::eval(std::span<const Value> row, Arena& arena) {
 }
 
 std::optional<bool> Evaluator::test(std::span<const Value> row, Arena& arena) {
+    if (const auto& f = state_->comparison) {
+        // The field as eval_node() reads it; neither side can fail.
+        const FieldPath& path = expression_.program().fields[f->slot];
+        const ResolvedPath& r = state_->resolved[f->slot];
+        const Value field = r.next_step == path.steps().size() && r.found() && r.column < row.size()
+                                ? row[r.column]
+                                : lookup(path, r, row);
+        return f->literal_left ? compare_as(f->op, *f->literal, field)
+                               : compare_as(f->op, field, *f->literal);
+    }
     auto v = eval(row, arena);
     if (!v) return std::nullopt;
     if (v->is_null()) return false;

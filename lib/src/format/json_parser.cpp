@@ -54,6 +54,13 @@ struct Parser::Impl {
     static constexpr std::uint32_t kMaxFlatGap = 64;
     std::uint32_t flat_skip = 0;
     std::uint32_t flat_gap = 0;
+    // The keys of the last object the flat pass read; whether they are the keys of the
+    // document parsed last (not one the pass could not read), and whether the document parsed
+    // last had the same keys as the one before it (same_keys_as_last()).
+    detail::KeyGuess guess;
+    bool guess_is_last = false;
+    bool guess_was_last = false; // guess_is_last before this document
+    bool same_keys = false;
     simdjson::error_code sj_error = simdjson::SUCCESS;
 
     // The text being walked (where simdjson reads it), whether it holds a backslash anywhere
@@ -330,18 +337,28 @@ struct Parser::Impl {
         if (p == end || *p != '{') return false;
         ++p;
         skip_ws();
+        std::size_t index = 0;
+        bool guessed = true; // every key so far was the guess's
         if (p < end && *p == '}') {
             ++p;
         } else {
             for (;;) {
                 if (p == end || *p != '"') return false;
-                const char* const key_at = ++p;
-                const char* const key_end = detail::plain_string_end(p, end);
-                if (key_end == nullptr) return false;
-                p = key_end + 1;
-                skip_ws();
-                if (p == end || *p != ':') return false;
-                ++p;
+                const char* const key_at = p + 1;
+                const char* key_end = nullptr;
+                if (index < guess.size() && guess.matches(index, p, end)) {
+                    key_end = key_at + guess.key_size(index);
+                    p = key_end + 2; // `":`
+                } else {
+                    guessed = false;
+                    key_end = detail::plain_string_end(key_at, end);
+                    if (key_end == nullptr) return false;
+                    p = key_end + 1;
+                    skip_ws();
+                    if (p == end || *p != ':') return false;
+                    ++p;
+                }
+                ++index;
                 skip_ws();
                 if (p == end) return false;
                 // The value is made in its member: made in a local and copied, it was stored
@@ -357,12 +374,24 @@ struct Parser::Impl {
                     m.value = Value::string(keep({s, static_cast<std::size_t>(e - s)}));
                 } else if (c == '-' || (c >= '0' && c <= '9')) {
                     const char* const s = p;
-                    while (p < end && detail::is_number_char(*p))
-                        ++p;
-                    const std::string_view tok(s, static_cast<std::size_t>(p - s));
-                    const detail::NumberScan scan = detail::scan_number(tok);
-                    if (scan.shape == detail::NumberShape::Invalid) return false;
-                    m.value = number(tok, scan);
+                    bool real = false;
+                    if (const char* const e = detail::plain_number_end(p, end, real)) {
+                        // Checked as it was scanned: no second pass for its shape.
+                        p = e;
+                        const std::string_view tok(s, static_cast<std::size_t>(e - s));
+                        detail::NumberScan scan;
+                        scan.shape =
+                            real ? detail::NumberShape::Real : detail::NumberShape::Integer;
+                        scan.int_digits = tok.size() - (*s == '-' ? 1 : 0);
+                        m.value = real ? Value::number_text(keep(tok)) : number(tok, scan);
+                    } else {
+                        while (p < end && detail::is_number_char(*p))
+                            ++p;
+                        const std::string_view tok(s, static_cast<std::size_t>(p - s));
+                        const detail::NumberScan scan = detail::scan_number(tok);
+                        if (scan.shape == detail::NumberShape::Invalid) return false;
+                        m.value = number(tok, scan);
+                    }
                 } else if (literal("true")) {
                     m.value = Value::boolean(true);
                 } else if (literal("false")) {
@@ -385,6 +414,14 @@ struct Parser::Impl {
         }
         skip_ws();
         if (p != end) return false;
+        if (!guessed || index != guess.size()) {
+            guess.clear();
+            for (const Member& m : members)
+                guess.add(m.key);
+            guessed = false;
+        }
+        same_keys = guessed && guess_was_last;
+        guess_is_last = true;
         out = object_from(0);
         return true;
     }
@@ -408,16 +445,25 @@ struct Parser::Impl {
         return false;
     }
 
-    /// The fast path: true with `out` set, or false when the text is not valid JSON. Without
-    /// `padded`, the text is copied into buf first; with it, it is parsed where it is.
-    bool parse_fast(std::string_view text, Value& out, bool padded) {
+    /// Where the text of a parse lies, and what may point into it.
+    enum class Text {
+        Copied, ///< anywhere: copied into buf first (parse)
+        Padded, ///< padded where it is; what values keep of it is copied (parse_padded)
+        Kept,   ///< padded, and kept alive with the values: nothing copied (parse_in_place)
+    };
+
+    /// The fast path: true with `out` set, or false when the text is not valid JSON.
+    bool parse_fast(std::string_view text, Value& out, Text where) {
         values.clear();
         members.clear();
+        same_keys = false;
+        guess_was_last = guess_is_last;
+        guess_is_last = false; // until the flat pass reads this document
         failed = false;
         sj_error = simdjson::SUCCESS;
         const char* data = text.data();
         std::size_t cap = text.size() + simdjson::SIMDJSON_PADDING;
-        if (!padded || data == nullptr) {
+        if (where == Text::Copied || data == nullptr) {
             load(text);
             data = buf.get();
             cap = buf_cap;
@@ -425,7 +471,7 @@ struct Parser::Impl {
         text_at = data;
         text_size = text.size();
         whole_copy = text.size() <= kWholeCopyMax;
-        copy_at = nullptr;
+        copy_at = where == Text::Kept && data == text.data() ? data : nullptr;
         if (flat_first(data, text.size(), out)) return true;
         escapes = std::memchr(data, '\\', text.size()) != nullptr;
         od::document doc;
@@ -459,19 +505,30 @@ std::uint64_t Parser::flat_reads() const noexcept {
     return impl_->flat_reads;
 }
 
+bool Parser::same_keys_as_last() const noexcept {
+    return impl_->same_keys;
+}
+
 static_assert(Parser::kPadding == simdjson::SIMDJSON_PADDING);
 
 Result<Value> Parser::parse(std::string_view text, Arena& arena, ParseError* error) {
     impl_->arena = &arena;
     Value out;
-    if (impl_->parse_fast(text, out, false)) return out;
+    if (impl_->parse_fast(text, out, Impl::Text::Copied)) return out;
     return failed(text, error);
 }
 
 Result<Value> Parser::parse_padded(std::string_view text, Arena& arena, ParseError* error) {
     impl_->arena = &arena;
     Value out;
-    if (impl_->parse_fast(text, out, true)) return out;
+    if (impl_->parse_fast(text, out, Impl::Text::Padded)) return out;
+    return failed(text, error);
+}
+
+Result<Value> Parser::parse_in_place(std::string_view text, Arena& arena, ParseError* error) {
+    impl_->arena = &arena;
+    Value out;
+    if (impl_->parse_fast(text, out, Impl::Text::Kept)) return out;
     return failed(text, error);
 }
 

@@ -53,10 +53,10 @@ std::uint32_t BatchBuilder::id_of(std::string_view key, std::size_t index) {
     return id;
 }
 
-bool BatchBuilder::add(const Value& object) {
+bool BatchBuilder::add(const Value& object, bool keys_as_prev) {
     const auto members = object.as_object();
     const std::size_t n = members.size();
-    if (prev_in_batch_ && n == prev_ids_.size() && same_keys_as_prev(members)) {
+    if (prev_in_batch_ && n == prev_ids_.size() && (keys_as_prev || same_keys_as_prev(members))) {
         // The previous record's keys in its order (duplicates included): they were placed and
         // their order checked when it was added to this batch, and nothing was added since.
         records_.push_back(object);
@@ -89,10 +89,18 @@ bool BatchBuilder::add(const Value& object) {
         last = p;
     }
     if (has_new) place_new_keys();
+    one_key_order_ = records_.empty();
     records_.push_back(object);
     member_ids_.insert(member_ids_.end(), ids_scratch_.begin(), ids_scratch_.end());
     prev_ids_.assign(ids_scratch_.begin(), ids_scratch_.end());
     prev_in_batch_ = true;
+    return true;
+}
+
+bool BatchBuilder::same_keys_throughout() const noexcept {
+    if (!one_key_order_ || prev_ids_.size() != order_.size()) return false;
+    for (std::size_t i = 0; i < order_.size(); ++i)
+        if (order_[i] != prev_ids_[i]) return false;
     return true;
 }
 
@@ -156,17 +164,31 @@ Batch BatchBuilder::build(bool carry) {
     }
 
     Batch batch(schema, records_.size());
-    std::size_t k = 0;
-    for (const Value& record : records_) {
-        std::span<Value> row = batch.append_row();
-        for (const Member& m : record.as_object())
-            row[pos_[member_ids_[k++]]] = m.value;
+    if (same_keys_throughout()) {
+        // Every record has the schema's keys in its order: members go to columns as they are.
+        for (const Value& record : records_) {
+            std::span<Value> row = batch.append_row();
+            const std::span<const Member> members = record.as_object();
+            for (std::size_t i = 0; i < members.size(); ++i)
+                row[i] = members[i].value;
+        }
+    } else {
+        std::size_t k = 0;
+        for (const Value& record : records_) {
+            std::span<Value> row = batch.append_row();
+            for (const Member& m : record.as_object())
+                row[pos_[member_ids_[k++]]] = m.value;
+        }
     }
     std::size_t payload = arena_->reserved_bytes();
     batch.keep_alive(arena_);
     for (auto& owner : carried_) {
         payload += owner->reserved_bytes();
         batch.keep_alive(std::move(owner));
+    }
+    for (const Held& h : holds_) {
+        payload += h.bytes;
+        batch.keep_alive(h.owner);
     }
     batch.set_payload_bytes(payload);
 
@@ -177,7 +199,13 @@ Batch BatchBuilder::build(bool carry) {
     records_.clear();
     member_ids_.clear();
     carried_.clear();
-    if (carry) carried_.push_back(arena_);
+    if (carry) {
+        // The carried record may lie in the arena and in what was held (only in the last).
+        carried_.push_back(arena_);
+        if (!holds_.empty()) holds_.erase(holds_.begin(), holds_.end() - 1);
+    } else {
+        holds_.clear();
+    }
     // The next arena's first block holds what this one held, and an eighth more: sized by what
     // was reserved, a batch just larger than the blocks before it (64 + 128 + 256 KiB) got a
     // second block twice the first, and every batch after it three times what it used. Whole

@@ -58,13 +58,16 @@ public:
                 const JsonSplitter::Position p = splitter_.locate(at);
                 started(splitter_.offset_of(at), p.line);
             }
-            Result<Value> v = parser.parse_padded(text, builder_.arena());
+            // Parsed where it lies, in the splitter's buffer, which the batch keeps.
+            Result<Value> v = parser.parse_in_place(text, builder_.arena());
             if (!v || v->kind() != Kind::Object ||
                 (!setup_.types.empty() && convert_fields(*v, setup_.types, builder_.arena()))) {
                 // The serial reader reports it (or leaves it out) with its file:line.
                 return hand_off(before, splitter_.offset_of(at), splitter_.locate(at).line);
             }
-            if (!builder_.add(*v)) {
+            builder_.hold(splitter_.buffer(), splitter_.buffer_bytes());
+            // Every record parsed before this one was added (or the chunk ended there).
+            if (!builder_.add(*v, parser.same_keys_as_last())) {
                 // Its key order conflicts with the batch: it starts the next one.
                 close(before, true);
                 const bool added = builder_.add(*v);

@@ -3,6 +3,7 @@
 #include "conveyor/obs/metrics.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #if defined(__SSE2__)
@@ -78,7 +79,18 @@ JsonSplitter::JsonSplitter(InputFile file, JsonFormat format, std::size_t block_
     : file_(std::move(file)), format_(format), block_size_(std::max<std::size_t>(block_size, 1)),
       metrics_(metrics) {
     cap_ = 2 * block_size_;
-    buf_ = std::make_unique_for_overwrite<char[]>(cap_ + kPadding);
+    buf_ = new_buffer(cap_);
+}
+
+std::shared_ptr<char[]> JsonSplitter::new_buffer(std::size_t cap) {
+    return std::shared_ptr<char[]>(new char[cap + kPadding]);
+}
+
+bool JsonSplitter::buffer_is_held() const noexcept {
+    if (buf_.use_count() > 1) return true;
+    // The last holder let go: its reads of the bytes happen before our writes over them.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return false;
 }
 
 Result<bool> JsonSplitter::fill() {
@@ -86,7 +98,14 @@ Result<bool> JsonSplitter::fill() {
     if (begin_ > 0) {
         // Consumed bytes leave the buffer: count their lines first.
         count_lines_to(base_ + begin_);
-        std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
+        if (buffer_is_held()) {
+            // Batches hold records parsed where they are: the rest goes to a buffer of its own.
+            auto fresh = new_buffer(cap_);
+            std::memcpy(fresh.get(), buf_.get() + begin_, end_ - begin_);
+            buf_ = std::move(fresh);
+        } else {
+            std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
+        }
         end_ -= begin_;
         base_ += begin_;
         begin_ = 0;
@@ -94,7 +113,7 @@ Result<bool> JsonSplitter::fill() {
     if (cap_ - end_ < block_size_) {
         // One record larger than the buffer: grow it.
         const std::size_t cap = std::max(2 * cap_, end_ + block_size_);
-        auto bigger = std::make_unique_for_overwrite<char[]>(cap + kPadding);
+        auto bigger = new_buffer(cap);
         std::memcpy(bigger.get(), buf_.get(), end_);
         buf_ = std::move(bigger);
         cap_ = cap;
@@ -149,6 +168,7 @@ conveyor::Status JsonSplitter::resume_at(const Mark& at) {
     if (at.column == 0 || at.column - 1 > at.offset || at.line == 0)
         return fail(ErrorKind::Runtime, "invalid position", display_name());
     CONVEYOR_TRY(file_.seek(at.offset));
+    if (buffer_is_held()) buf_ = new_buffer(cap_);
     begin_ = end_ = 0;
     base_ = at.offset;
     eof_ = false;

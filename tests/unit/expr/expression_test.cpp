@@ -68,6 +68,34 @@ bool starts_with(const std::string& s, std::string_view p) {
     return s.rfind(p, 0) == 0;
 }
 
+// test() decides `field op literal` without walking the tree: it must say what eval() says,
+// for every kind of value on either side, a missing field and a path into a nested one.
+TEST(ExpressionTest, AFieldComparedWithALiteralTestsAsItEvaluates) {
+    Record r(R"({"i":1000,"d":1854.94,"neg":-2.5,"z":0,"big":12345678901234567890,"s":"1000",)"
+             R"("t":"abc","e":"","n":null,"b":true,"l":[1,2],"o":{"k":1000}})");
+    const std::vector<std::string> fields = {"i", "d", "neg", "z", "big", "s",   "t",
+                                             "e", "n", "b",   "l", "o",   "o.k", "missing"};
+    const std::vector<std::string> literals = {
+        "1000",  "999.99", "-3",   "0",    "'1000'",
+        "'abc'", "''",     "null", "true", "12345678901234567891",
+        "[1, 2]"};
+    int compared = 0;
+    for (const std::string op : {"==", "!=", "<", "<=", ">", ">="}) {
+        for (const std::string& f : fields) {
+            for (const std::string& lit : literals) {
+                for (const std::string& text :
+                     {f + " " + op + " " + lit, lit + " " + op + " " + f}) {
+                    const std::string want = r.eval(text);
+                    ASSERT_TRUE(want == "true" || want == "false") << text << ": " << want;
+                    EXPECT_EQ(r.test(text), std::optional<bool>(want == "true")) << text;
+                    ++compared;
+                }
+            }
+        }
+    }
+    EXPECT_EQ(compared, 6 * 14 * 11 * 2);
+}
+
 TEST(ExpressionTest, LiteralsOfEveryKind) {
     Record r;
     EXPECT_EQ(r.eval("42"), "42");

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <gtest/gtest.h>
 #include <sstream>
 #include <string>
@@ -415,6 +416,69 @@ TEST(ParserDifferential, FastPathAgreesWithTheValidator) {
     EXPECT_GE(checked, 200); // 5 built-in seeds x 40, more with the corpus
 }
 
+/// parse_in_place() gives parse()'s values, and what it keeps of the text as it is (keys,
+/// strings without escapes, numbers kept as text) points into the text, not into the arena.
+TEST(ParserInPlace, KeepsPlainTextWhereItIsAndAgreesWithParse) {
+    const std::vector<std::string> docs = {
+        R"({"id":1,"name":"Ann","amount":180.64,"big":12345678901234567890,"ok":true})",
+        R"({"s":"tab\tquote\"","n":null,"list":[1.5,"x",{"k":"v"}],"e":""})",
+        R"({"a":{"b":{"c":"deep"}},"z":-0})",
+        R"(["top","level",2.50])",
+        R"("just a string")",
+        R"({"k":tru})",
+    };
+    Parser parser;
+    for (const std::string& doc : docs) {
+        Arena want_arena;
+        ParseError want_error;
+        const Result<Value> want = parser.parse(doc, want_arena, &want_error);
+        const std::string buf = doc + std::string(Parser::kPadding, '"');
+        const char* const begin = buf.data();
+        const char* const end = buf.data() + doc.size();
+        Arena arena;
+        ParseError error;
+        const Result<Value> got = parser.parse_in_place({begin, doc.size()}, arena, &error);
+        ASSERT_EQ(got.ok(), want.ok()) << doc;
+        if (!want.ok()) {
+            EXPECT_EQ(got.error().message, want.error().message);
+            EXPECT_EQ(error.offset, want_error.offset);
+            continue;
+        }
+        EXPECT_EQ(to_string(*got), to_string(*want)) << doc;
+        const auto in_text = [&](std::string_view s) {
+            return s.empty() || (s.data() >= begin && s.data() + s.size() <= end);
+        };
+        // Every key, plain string and number text is in the text; escaped strings are not.
+        int checked = 0;
+        std::function<void(const Value&)> walk = [&](const Value& v) {
+            if (v.kind() == Kind::Object) {
+                for (const Member& m : v.as_object()) {
+                    EXPECT_TRUE(in_text(m.key)) << m.key;
+                    ++checked;
+                    walk(m.value);
+                }
+            } else if (v.kind() == Kind::Array) {
+                for (const Value& item : v.as_array())
+                    walk(item);
+            } else if (v.kind() == Kind::String) {
+                const std::string_view s = v.as_string();
+                EXPECT_EQ(in_text(s), s.find_first_of("\t\"") == std::string_view::npos) << s;
+                ++checked;
+            } else if (v.has_number_text()) {
+                EXPECT_TRUE(in_text(v.number_text())) << v.number_text();
+                ++checked;
+            }
+        };
+        walk(*got);
+        EXPECT_GT(checked, 0) << doc;
+    }
+    // A flat record leaves nothing of its text in the arena, only its members.
+    Arena arena;
+    const std::string flat = docs[0] + std::string(Parser::kPadding, ' ');
+    ASSERT_TRUE(parser.parse_in_place({flat.data(), docs[0].size()}, arena).ok());
+    EXPECT_EQ(arena.used_bytes(), 5 * sizeof(Member));
+}
+
 } // namespace
 } // namespace conveyor::json
 
@@ -505,6 +569,50 @@ std::string with_kinds(const Value& v) {
 /// The flat-object path must read exactly what the general (simdjson) path reads, and refuse
 /// exactly what it refuses with the same message: flat objects of every value shape, string
 /// lengths across the 8-byte steps of its scan, UTF-8 of every length, and damaged copies.
+// same_keys_as_last() lets json.read's chunks skip comparing a record's keys with the one
+// before: it must never say so of keys that differ, nor after a document it did not read.
+TEST(ParserPaths, SameKeysAsLastOnlyWhenTheKeysAreTheLastDocumentsInOrder) {
+    const std::vector<std::pair<std::string, bool>> docs = {
+        {R"({"a":1,"b":"x"})", false}, // nothing before it
+        {R"({"a":2,"b":"y"})", true},
+        {R"({"a":2,"c":"y"})", false},
+        {R"({"b":2,"a":"y"})", false}, // the same keys in another order
+        {R"({"b":3,"a":"z"})", true},
+        {R"({"b":3})", false},         // fewer
+        {R"({"b":3,"a":1})", false},   // more
+        {R"({"b":[1],"a":1})", false}, // not read by the flat pass,
+        {R"({"b":3,"a":1})", false},   // nor the document after such a miss;
+        {R"({"b":3,"a":1})", false},   // the last was not read by the pass
+        {R"({"b":3,"a":1})", true},
+        {R"({"b":"q\"","a":1})", false}, // an escape: simdjson reads it
+        {R"({"b":3,"a":1})", false},
+        {R"({"b":3,"a":1})", false},
+        {R"({"b":3,"a":1})", true},
+        {R"({ "b" : 3, "a": 1 })", false}, // spaced: scanned, not checked against the guess
+        {R"({"b":3,"a":1})", true},
+        {R"({"bb":3,"a":1})", false},
+        {R"({"b":3,"a":1})", false},
+        {R"({"a":1,"b":3,"a":2})", false}, // a duplicate key
+        {R"({"a":1,"b":3,"a":2})", true},
+        {"{}", false},
+        {"{}", true},
+        {"[1]", false},
+        {"{}", false},
+        {R"({"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk":1})", false},
+        {R"({"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk":2})", true},
+        {R"({"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkj":2})", false},
+        {R"({"k":tru})", false}, // an error
+        {R"({"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkj":2})", false},
+    };
+    Parser parser;
+    for (const auto& [doc, same] : docs) {
+        Arena arena;
+        const std::string padded = doc + std::string(Parser::kPadding, 'k');
+        (void)parser.parse_padded(std::string_view(padded.data(), doc.size()), arena);
+        EXPECT_EQ(parser.same_keys_as_last(), same) << doc;
+    }
+}
+
 TEST(ParserPaths, FlatObjectsReadAsTheGeneralPathReadsThem) {
     std::vector<std::string> seeds = {
         R"({"id":1,"name":"John Hernandez","amount":180.64,"ok":true,"no":false,"z":null})",
@@ -517,7 +625,9 @@ TEST(ParserPaths, FlatObjectsReadAsTheGeneralPathReadsThem) {
         R"({"esc":"a\"b","k":1})",
         R"({"nested":{"a":1},"list":[1,2]})",
     };
-    for (std::size_t n = 0; n <= 24; ++n)
+    // Keys and strings of 0 to 40 bytes: across the 8-byte words of a key's check and the
+    // 16-byte blocks of a string's scan; each key a prefix of the next.
+    for (std::size_t n = 0; n <= 40; ++n)
         seeds.push_back("{\"" + std::string(n, 'k') + "\":\"" + std::string(n, 'v') + "\"}");
     static constexpr char kBytes[] = "{}[],:\"\\ \n\t0-.eE+tfnul\x01\x1f\x7f\x80\xc3\xa9\xff";
     std::mt19937 rng(20261207);

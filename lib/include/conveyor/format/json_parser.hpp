@@ -53,9 +53,18 @@ public:
     /// after `text` must be readable (their content does not matter and is not changed). For
     /// readers that keep their input blocks padded (json.read).
     Result<Value> parse_padded(std::string_view text, Arena& arena, ParseError* error = nullptr);
+    /// parse_padded() that copies nothing of `text` into `arena`: strings, keys and numbers
+    /// kept as text may point into `text`, which the caller keeps, unchanged, as long as the
+    /// values (json.read's chunks keep their read buffer alive with their batches). Values that
+    /// are not in the text as they are (strings with escapes, arrays, objects) go to `arena`.
+    Result<Value> parse_in_place(std::string_view text, Arena& arena, ParseError* error = nullptr);
 
-    /// How many documents the flat-object path has read (of every parse and parse_padded).
+    /// How many documents the flat-object path has read (of every parse of any kind).
     [[nodiscard]] std::uint64_t flat_reads() const noexcept;
+    /// Whether the document parsed last is an object with the same keys, in the same order, as
+    /// the document parsed just before it (by the same parser). False when that is not known:
+    /// only the flat-object path tells.
+    [[nodiscard]] bool same_keys_as_last() const noexcept;
 
 private:
     Result<Value> failed(std::string_view text, ParseError* error);

@@ -42,9 +42,21 @@ public:
     /// Where the current batch's values are parsed into.
     [[nodiscard]] Arena& arena() { return *arena_; }
 
-    /// Adds `object` (an Object value living in arena() or in an arena kept by keep()). False
-    /// when its key order conflicts with the batch: build() this batch, then add it again.
-    bool add(const Value& object);
+    /// Keeps `owner` (`bytes` large) alive with the current batch: the text that records were
+    /// parsed in place from (Parser::parse_in_place). Held again for the next batch when a
+    /// record is carried over. Repeating the last owner does nothing.
+    template <class T>
+    void hold(const std::shared_ptr<T>& owner, std::size_t bytes) {
+        if (!holds_.empty() && holds_.back().owner.get() == owner.get()) return;
+        holds_.push_back({owner, bytes});
+    }
+
+    /// Adds `object` (an Object value living in arena(), in an arena kept by build(true), or
+    /// in what hold() keeps). False when its key order conflicts with the batch: build() this
+    /// batch, then add it again. `keys_as_prev`: the caller knows `object` has the keys, in
+    /// order, of the record added just before it (Parser::same_keys_as_last() of records that
+    /// are all added), so they need no comparing.
+    bool add(const Value& object, bool keys_as_prev = false);
     [[nodiscard]] std::size_t rows() const noexcept { return records_.size(); }
 
     /// The batch of everything added since the last build(); a new arena for the next one. The
@@ -60,6 +72,8 @@ private:
     std::uint32_t id_of(std::string_view key, std::size_t index);
     /// Whether `members` have the previous record's keys, in its order (as many as it had).
     [[nodiscard]] bool same_keys_as_prev(std::span<const Member> members) const noexcept;
+    /// Whether every record of the batch has the schema's keys, in its order, once each.
+    [[nodiscard]] bool same_keys_throughout() const noexcept;
     void place_new_keys();
 
     struct Hash {
@@ -83,6 +97,11 @@ private:
     // The batch being built.
     std::shared_ptr<Arena> arena_;
     std::vector<std::shared_ptr<Arena>> carried_;
+    struct Held {
+        std::shared_ptr<const void> owner;
+        std::size_t bytes = 0;
+    };
+    std::vector<Held> holds_;
     std::vector<std::uint32_t> order_;      ///< key ids in schema order
     std::vector<Value> records_;            ///< the objects, in order
     std::vector<std::uint32_t> member_ids_; ///< ids of every member of every record, flat
@@ -90,6 +109,8 @@ private:
     /// The previous record is in this batch: a record with the same keys needs no placing and
     /// no order check.
     bool prev_in_batch_ = false;
+    /// Every record of the batch came through the same-keys path after its first.
+    bool one_key_order_ = false;
 
     // Scratch for add().
     std::vector<std::uint32_t> ids_scratch_;

@@ -82,12 +82,21 @@ public:
     [[nodiscard]] JsonFormat format() const noexcept { return format_; }
     [[nodiscard]] std::size_t block_size() const noexcept { return block_size_; }
 
+    /// The buffer the last record returned lies in, and its size. A caller that parses records
+    /// where they are (Parser::parse_in_place) keeps it alive with their values; the splitter
+    /// never writes over bytes of a buffer someone else holds (it moves on to a new one).
+    [[nodiscard]] const std::shared_ptr<char[]>& buffer() const noexcept { return buf_; }
+    [[nodiscard]] std::size_t buffer_bytes() const noexcept { return cap_ + kPadding; }
+
 private:
     /// Bytes readable after the buffered data (records are parsed where they are).
     static constexpr std::size_t kPadding = conveyor::json::Parser::kPadding;
 
     /// Reads another block; false at end of input.
     Result<bool> fill();
+    static std::shared_ptr<char[]> new_buffer(std::size_t cap);
+    /// Whether anyone but the splitter holds buf_ (see buffer()).
+    [[nodiscard]] bool buffer_is_held() const noexcept;
     void count_lines_to(std::uint64_t abs);
     Failure error_at(std::size_t index, std::string message);
 
@@ -104,7 +113,7 @@ private:
     std::size_t block_size_;
     StageMetrics* metrics_;
 
-    std::unique_ptr<char[]> buf_;
+    std::shared_ptr<char[]> buf_;
     std::size_t cap_ = 0;
     std::size_t begin_ = 0;  ///< first unconsumed byte
     std::size_t end_ = 0;    ///< end of buffered data
