@@ -1,10 +1,11 @@
 #pragma once
 
 // The scanning behind the parser's flat-object path (json_parser.cpp): one JSON object whose
-// values are strings, numbers, true, false or null, with no escapes anywhere, is most of what
-// NDJSON holds, and it can be read in one pass without simdjson's structural index. These
-// scanners only ever accept what RFC 8259 accepts; anything else (an escape, a nested value,
-// an error) makes the caller hand the text to the general parser, which decides.
+// values are strings, numbers, true, false or null (keys without escapes, strings with the
+// common ones) is most of what NDJSON holds, and it can be read in one pass without simdjson's
+// structural index. These scanners only ever accept what RFC 8259 accepts; anything else (a
+// surrogate escape, a nested value, an error) makes the caller hand the text to the general
+// parser, which decides.
 
 #include "utf8.hpp"
 
@@ -12,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -25,28 +27,38 @@ inline bool is_json_ws(char c) noexcept {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/// The closing quote of the string whose text starts at `p`, when the string lies before `end`
-/// and holds neither a backslash nor a control character, and its bytes are well-formed
-/// UTF-8; nullptr otherwise. Reads up to 16 bytes past `end` (the caller's padding).
-inline const char* plain_string_end(const char* p, const char* end) noexcept {
+/// Where the string whose text starts at `p` stops being plain: at its closing quote or at a
+/// backslash (`escape` set), when what lies before is neither a control character nor
+/// ill-formed UTF-8 and lies before `end`; nullptr otherwise. Reads up to 16 bytes past `end`
+/// (the caller's padding).
+inline const char* string_stop(const char* p, const char* end, bool& escape) noexcept {
     while (p < end) {
 #if defined(__SSE2__)
         // 16 bytes at a time: most strings end in the first block, so the loop's branch
         // follows the data less than 8 bytes at a time did. A signed compare below 0x20 also
         // takes the bytes of 0x80 and above (negative).
+        // The kind of the first stop comes from the masks: loading its byte again put a load
+        // on the path of every string.
         const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
         const auto quotes =
             static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('"'))));
-        const auto others = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(
-            _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')), _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)))));
-        const unsigned hit = quotes | others;
+        const auto backslashes =
+            static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+        const auto others =
+            static_cast<unsigned>(_mm_movemask_epi8(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20))));
+        const unsigned hit = quotes | backslashes | others;
         if (hit == 0) {
             p += 16;
             continue;
         }
         const char* at = p + __builtin_ctz(hit);
         if (at >= end) return nullptr;
-        if (quotes & hit & (0u - hit)) return at; // the first is a quote
+        const unsigned first = hit & (0u - hit);
+        if (quotes & first) return at;
+        if (backslashes & first) {
+            escape = true;
+            return at;
+        }
 #else
         constexpr std::uint64_t kOnes = 0x0101010101010101ull;
         constexpr std::uint64_t kHigh = 0x8080808080808080ull;
@@ -65,15 +77,89 @@ inline const char* plain_string_end(const char* p, const char* end) noexcept {
         const char* at = p + (__builtin_ctzll(hit) >> 3);
         if (at >= end) return nullptr;
         if (*at == '"') return at;
+        if (*at == '\\') {
+            escape = true;
+            return at;
+        }
 #endif
         const auto c = static_cast<unsigned char>(*at);
-        if (c < 0x80) return nullptr; // a backslash or a control character
+        if (c < 0x80) return nullptr; // a control character
         const int n = utf8_sequence(reinterpret_cast<const unsigned char*>(at),
                                     static_cast<std::size_t>(end - at));
         if (n <= 0) return nullptr;
         p = at + n;
     }
     return nullptr;
+}
+
+/// The closing quote of the string whose text starts at `p`, when the string lies before `end`
+/// and holds neither a backslash nor a control character, and its bytes are well-formed
+/// UTF-8; nullptr otherwise. Reads up to 16 bytes past `end`.
+inline const char* plain_string_end(const char* p, const char* end) noexcept {
+    bool escape = false;
+    const char* at = string_stop(p, end, escape);
+    return escape ? nullptr : at;
+}
+
+/// Appends what the escape at `p` (a backslash before `end`) stands for to `out`: the
+/// one-letter escapes and \uXXXX outside the surrogates. The end of the escape; nullptr for
+/// anything else (a surrogate, half of a pair; not an escape), which the caller leaves to the
+/// general path.
+inline const char* read_escape(const char* p, const char* end, std::string& out) {
+    if (end - p < 2) return nullptr;
+    switch (p[1]) {
+    case '"':
+    case '\\':
+    case '/':
+        out += p[1];
+        return p + 2;
+    case 'b':
+        out += '\b';
+        return p + 2;
+    case 'f':
+        out += '\f';
+        return p + 2;
+    case 'n':
+        out += '\n';
+        return p + 2;
+    case 'r':
+        out += '\r';
+        return p + 2;
+    case 't':
+        out += '\t';
+        return p + 2;
+    case 'u':
+        break;
+    default:
+        return nullptr;
+    }
+    if (end - p < 6) return nullptr;
+    std::uint32_t cp = 0;
+    for (int i = 2; i < 6; ++i) {
+        const char h = p[i];
+        std::uint32_t d;
+        if (h >= '0' && h <= '9')
+            d = static_cast<std::uint32_t>(h - '0');
+        else if (h >= 'a' && h <= 'f')
+            d = static_cast<std::uint32_t>(h - 'a' + 10);
+        else if (h >= 'A' && h <= 'F')
+            d = static_cast<std::uint32_t>(h - 'A' + 10);
+        else
+            return nullptr;
+        cp = cp * 16 + d;
+    }
+    if (cp >= 0xD800 && cp <= 0xDFFF) return nullptr;
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+    return p + 6;
 }
 
 /// The end of the number starting at `p` (before `end`) in its common forms, an integer or a

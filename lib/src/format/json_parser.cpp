@@ -43,6 +43,7 @@ struct Parser::Impl {
     std::size_t buf_cap = 0;
     std::vector<Value> values;   // scratch stack for array elements
     std::vector<Member> members; // scratch stack for object members
+    std::string unescaped;       // scratch for a string with escapes (flat pass)
     Arena* arena = nullptr;
     bool failed = false;
     bool flat = true; // try flat_object() first
@@ -317,8 +318,31 @@ struct Parser::Impl {
         return {p, static_cast<std::size_t>(q - 1 - p)};
     }
 
+    /// The string starting at `s` (after its quote) that has an escape at `stop`, unescaped
+    /// into the arena; its closing quote, or nullptr when it is not a string the flat pass
+    /// reads (see read_escape).
+    [[gnu::noinline]] const char* escaped_string(const char* s, const char* stop, const char* end,
+                                                 Value& out) {
+        unescaped.assign(s, stop);
+        const char* p = stop;
+        for (;;) {
+            p = detail::read_escape(p, end, unescaped);
+            if (p == nullptr) return nullptr;
+            bool escape = false;
+            const char* const e = detail::string_stop(p, end, escape);
+            if (e == nullptr) return nullptr;
+            unescaped.append(p, e);
+            if (!escape) {
+                out = Value::string(arena->copy(unescaped));
+                return e;
+            }
+            p = e;
+        }
+    }
+
     /// The flat-object path: true with `out` set when [p, end) is one object whose values are
-    /// strings, numbers, true, false or null, with no escapes; false for anything else, valid
+    /// strings, numbers, true, false or null, with keys without escapes and strings without
+    /// surrogate escapes (read_escape); false for anything else, valid
     /// or not, which the general path then reads. The kPadding bytes after `end` are readable;
     /// the member stack is empty, and after a false holds what the pass got to.
     bool flat_object(const char* p, const char* const end, Value& out) {
@@ -368,10 +392,14 @@ struct Parser::Impl {
                 const char c = *p;
                 if (c == '"') {
                     const char* const s = ++p;
-                    const char* const e = detail::plain_string_end(p, end);
+                    bool escape = false;
+                    const char* e = detail::string_stop(p, end, escape);
                     if (e == nullptr) return false;
+                    if (!escape)
+                        m.value = Value::string(keep({s, static_cast<std::size_t>(e - s)}));
+                    else if ((e = escaped_string(s, e, end, m.value)) == nullptr)
+                        return false;
                     p = e + 1;
-                    m.value = Value::string(keep({s, static_cast<std::size_t>(e - s)}));
                 } else if (c == '-' || (c >= '0' && c <= '9')) {
                     const char* const s = p;
                     bool real = false;

@@ -26,7 +26,7 @@ struct ParseError {
 class Parser {
 public:
     /// How documents are read. Both give the same values and the same errors: FlatObjectsFirst
-    /// reads an object of strings, numbers and literals without escapes (most NDJSON records)
+    /// reads an object of strings, numbers and literals (most NDJSON records)
     /// in one pass of its own, and everything else through simdjson, as General reads all
     /// (after a document that pass could not read, it leaves a few to simdjson directly).
     /// General is there to check the other against (tests, fuzzing).
