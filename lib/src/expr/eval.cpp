@@ -337,18 +337,9 @@ bool compare_as(Op op, const Value& l, const Value& r) noexcept {
 }
 
 std::optional<FieldComparison> as_field_comparison(const Node& root) noexcept {
-    switch (root.op) {
-    case Op::Eq:
-    case Op::Ne:
-    case Op::Lt:
-    case Op::Le:
-    case Op::Gt:
-    case Op::Ge:
-        break;
-    default:
-        return std::nullopt;
-    }
-    if (root.args.size() != 2) return std::nullopt;
+    const bool comparison = root.op == Op::Eq || root.op == Op::Ne || root.op == Op::Lt ||
+                            root.op == Op::Le || root.op == Op::Gt || root.op == Op::Ge;
+    if (!comparison || root.args.size() != 2) return std::nullopt;
     const Node& a = *root.args[0];
     const Node& b = *root.args[1];
     FieldComparison f;

@@ -7,6 +7,7 @@
 // surrogate escape, a nested value, an error) makes the caller hand the text to the general
 // parser, which decides.
 
+#include "conveyor/core/utf8.hpp"
 #include "utf8.hpp"
 
 #include <bit>
@@ -149,16 +150,7 @@ inline const char* read_escape(const char* p, const char* end, std::string& out)
         cp = cp * 16 + d;
     }
     if (cp >= 0xD800 && cp <= 0xDFFF) return nullptr;
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
+    append_utf8(out, cp);
     return p + 6;
 }
 

@@ -1,6 +1,7 @@
 // Conformance with csv-spectrum: every CSV there, read with infer_types = false, must give the
 // records of its JSON twin (field names and string values).
 
+#include "conveyor/core/utf8.hpp"
 #include "conveyor/recordio/csv_read.hpp"
 #include "csv_test_support.hpp"
 #include "support/paths.hpp"
@@ -89,16 +90,7 @@ private:
                 const unsigned cp =
                     static_cast<unsigned>(std::stoul(std::string(s_.substr(i_, 4)), nullptr, 16));
                 i_ += 4;
-                if (cp < 0x80) {
-                    out += static_cast<char>(cp);
-                } else if (cp < 0x800) {
-                    out += static_cast<char>(0xC0 | (cp >> 6));
-                    out += static_cast<char>(0x80 | (cp & 0x3F));
-                } else {
-                    out += static_cast<char>(0xE0 | (cp >> 12));
-                    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-                    out += static_cast<char>(0x80 | (cp & 0x3F));
-                }
+                append_utf8(out, cp);
                 break;
             }
             default:
