@@ -111,7 +111,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!value.ok() || value->kind() != conveyor::Kind::Object) continue;
         auto in_place = parser.parse_in_place(text, builder.arena());
         CHECK(in_place.ok());
-        builder.hold(splitter.buffer(), splitter.buffer_bytes());
+        builder.hold(splitter.buffer(), text.size());
         kept.emplace_back(*in_place, json::to_string(*value));
         if (!builder.add(*in_place)) {
             batches.push_back(builder.build(true));

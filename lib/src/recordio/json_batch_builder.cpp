@@ -180,16 +180,14 @@ Batch BatchBuilder::build(bool carry) {
                 row[pos_[member_ids_[k++]]] = m.value;
         }
     }
-    std::size_t payload = arena_->reserved_bytes();
+    std::size_t payload = arena_->reserved_bytes() + held_bytes_;
     batch.keep_alive(arena_);
     for (auto& owner : carried_) {
         payload += owner->reserved_bytes();
         batch.keep_alive(std::move(owner));
     }
-    for (const Held& h : holds_) {
-        payload += h.bytes;
-        batch.keep_alive(h.owner);
-    }
+    for (const auto& owner : holds_)
+        batch.keep_alive(owner);
     batch.set_payload_bytes(payload);
 
     for (const std::uint32_t id : order_)
@@ -206,6 +204,7 @@ Batch BatchBuilder::build(bool carry) {
     } else {
         holds_.clear();
     }
+    held_bytes_ = 0;
     // The next arena's first block holds what this one held, and an eighth more: sized by what
     // was reserved, a batch just larger than the blocks before it (64 + 128 + 256 KiB) got a
     // second block twice the first, and every batch after it three times what it used. Whole

@@ -65,7 +65,7 @@ public:
                 // The serial reader reports it (or leaves it out) with its file:line.
                 return hand_off(before, splitter_.offset_of(at), splitter_.locate(at).line);
             }
-            builder_.hold(splitter_.buffer(), splitter_.buffer_bytes());
+            builder_.hold(splitter_.buffer(), text.size());
             // Every record parsed before this one was added (or the chunk ended there).
             if (!builder_.add(*v, parser.same_keys_as_last())) {
                 // Its key order conflicts with the batch: it starts the next one.

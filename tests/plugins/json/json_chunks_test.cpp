@@ -162,6 +162,31 @@ TEST_F(JsonChunks, ChunksReadLittleMoreThanTheFile) {
     EXPECT_LT(after.bytes - before.bytes, text.size() + text.size() / 8 + (std::size_t{2} << 20));
 }
 
+// Batches of a chunk hold its read buffer (records are parsed where they lie). What a batch
+// counts for memory budgets is the text of its own records (and its arena), as csv.read counts
+// the bytes a batch covers: a ten-record batch counting the whole buffer (a chunk's 1 MiB and
+// more) would look a hundred times its size.
+TEST_F(JsonChunks, SmallBatchesCountTheirOwnTextNotTheWholeBuffer) {
+    const std::string text = random_jsonl(11, 30000);
+    ASSERT_GT(text.size(), std::size_t{2} << 20);
+    auto stage = stage_for(text, 1 << 20);
+    RunContext run;
+    run.work_pool = &pool_;
+    OpenContext ctx;
+    ctx.stage_id = "read";
+    ctx.batch_size = 10;
+    ctx.run = &run;
+    const conveyor::test::SourceRun got = conveyor::test::run_source(*stage, ctx);
+    ASSERT_FALSE(got.error);
+    ASSERT_GT(got.batches.size(), 1000u);
+    std::size_t largest = 0;
+    for (const Batch& b : got.batches) {
+        EXPECT_GT(b.payload_bytes(), 0u);
+        largest = std::max(largest, b.payload_bytes());
+    }
+    EXPECT_LT(largest, std::size_t{1} << 19);
+}
+
 TEST_F(JsonChunks, WithoutAnyWorkerTheSourceParsesEveryChunkItself) {
     const std::string text = random_jsonl(3, 200);
     const Read serial = read(*stage_for(text, 1), 3, nullptr);

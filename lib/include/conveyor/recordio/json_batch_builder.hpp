@@ -42,13 +42,16 @@ public:
     /// Where the current batch's values are parsed into.
     [[nodiscard]] Arena& arena() { return *arena_; }
 
-    /// Keeps `owner` (`bytes` large) alive with the current batch: the text that records were
-    /// parsed in place from (Parser::parse_in_place). Held again for the next batch when a
-    /// record is carried over. Repeating the last owner does nothing.
+    /// Keeps `owner` alive with the current batch: the text a record was parsed in place from
+    /// (Parser::parse_in_place), and counts `bytes` (the record's text) in the batch's payload,
+    /// as csv.read counts the bytes a batch covers rather than the blocks it holds: batches of
+    /// a few records share one buffer. Held again for the next batch when a record is carried
+    /// over.
     template <class T>
     void hold(const std::shared_ptr<T>& owner, std::size_t bytes) {
-        if (!holds_.empty() && holds_.back().owner.get() == owner.get()) return;
-        holds_.push_back({owner, bytes});
+        held_bytes_ += bytes;
+        if (!holds_.empty() && holds_.back().get() == owner.get()) return;
+        holds_.push_back(owner);
     }
 
     /// Adds `object` (an Object value living in arena(), in an arena kept by build(true), or
@@ -97,11 +100,8 @@ private:
     // The batch being built.
     std::shared_ptr<Arena> arena_;
     std::vector<std::shared_ptr<Arena>> carried_;
-    struct Held {
-        std::shared_ptr<const void> owner;
-        std::size_t bytes = 0;
-    };
-    std::vector<Held> holds_;
+    std::vector<std::shared_ptr<const void>> holds_;
+    std::size_t held_bytes_ = 0;
     std::vector<std::uint32_t> order_;      ///< key ids in schema order
     std::vector<Value> records_;            ///< the objects, in order
     std::vector<std::uint32_t> member_ids_; ///< ids of every member of every record, flat

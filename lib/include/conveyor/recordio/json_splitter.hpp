@@ -82,11 +82,10 @@ public:
     [[nodiscard]] JsonFormat format() const noexcept { return format_; }
     [[nodiscard]] std::size_t block_size() const noexcept { return block_size_; }
 
-    /// The buffer the last record returned lies in, and its size. A caller that parses records
-    /// where they are (Parser::parse_in_place) keeps it alive with their values; the splitter
-    /// never writes over bytes of a buffer someone else holds (it moves on to a new one).
+    /// The buffer the last record returned lies in. A caller that parses records where they
+    /// are (Parser::parse_in_place) keeps it alive with their values; the splitter never
+    /// writes over bytes of a buffer someone else holds (it moves on to a new one).
     [[nodiscard]] const std::shared_ptr<char[]>& buffer() const noexcept { return buf_; }
-    [[nodiscard]] std::size_t buffer_bytes() const noexcept { return cap_ + kPadding; }
 
 private:
     /// Bytes readable after the buffered data (records are parsed where they are).
