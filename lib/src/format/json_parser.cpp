@@ -342,9 +342,9 @@ struct Parser::Impl {
 
     /// The flat-object path: true with `out` set when [p, end) is one object whose values are
     /// strings, numbers, true, false or null, with keys without escapes and strings without
-    /// surrogate escapes (read_escape); false for anything else, valid
-    /// or not, which the general path then reads. The kPadding bytes after `end` are readable;
-    /// the member stack is empty, and after a false holds what the pass got to.
+    /// surrogate escapes (read_escape); false for anything else, valid or not, which the
+    /// general path then reads. The kPadding bytes after `end` are readable; the member stack
+    /// is empty, and after a false holds what the pass got to.
     bool flat_object(const char* p, const char* const end, Value& out) {
         const auto skip_ws = [&] {
             while (p < end && is_json_ws(*p))
