@@ -87,16 +87,22 @@ protected:
         return make_json_read(std::move(config));
     }
 
-    static Read read(const Stage& stage, std::size_t batch, WorkPool* pool,
-                     StageErrors* errors = nullptr) {
-        RunContext run;
-        run.work_pool = pool;
+    /// The stage run to its end in batches of `batch` records, on `pool` (none: serially).
+    static conveyor::test::SourceRun run(const Stage& stage, std::size_t batch, WorkPool* pool,
+                                         StageErrors* errors = nullptr) {
+        RunContext context;
+        context.work_pool = pool;
         OpenContext ctx;
         ctx.stage_id = "read";
         ctx.batch_size = batch;
-        ctx.run = &run;
+        ctx.run = &context;
         ctx.errors = errors;
-        conveyor::test::SourceRun got = conveyor::test::run_source(stage, ctx);
+        return conveyor::test::run_source(stage, ctx);
+    }
+
+    static Read read(const Stage& stage, std::size_t batch, WorkPool* pool,
+                     StageErrors* errors = nullptr) {
+        conveyor::test::SourceRun got = run(stage, batch, pool, errors);
         return {test_util::to_jsonl(got.batches), std::move(got.error), got.batches.size()};
     }
 
@@ -169,14 +175,7 @@ TEST_F(JsonChunks, ChunksReadLittleMoreThanTheFile) {
 TEST_F(JsonChunks, SmallBatchesCountTheirOwnTextNotTheWholeBuffer) {
     const std::string text = random_jsonl(11, 30000);
     ASSERT_GT(text.size(), std::size_t{2} << 20);
-    auto stage = stage_for(text, 1 << 20);
-    RunContext run;
-    run.work_pool = &pool_;
-    OpenContext ctx;
-    ctx.stage_id = "read";
-    ctx.batch_size = 10;
-    ctx.run = &run;
-    const conveyor::test::SourceRun got = conveyor::test::run_source(*stage, ctx);
+    const conveyor::test::SourceRun got = run(*stage_for(text, 1 << 20), 10, &pool_);
     ASSERT_FALSE(got.error);
     ASSERT_GT(got.batches.size(), 1000u);
     std::size_t largest = 0;
