@@ -1,5 +1,6 @@
 #include "json_diagnose.hpp"
 
+#include "conveyor/core/ascii.hpp"
 #include "json_number.hpp"
 #include "utf8.hpp"
 
@@ -28,13 +29,6 @@ std::string describe(unsigned char c) {
     else
         std::snprintf(buf, sizeof buf, "byte 0x%02X", c);
     return buf;
-}
-
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 class Diagnoser {

@@ -7,7 +7,9 @@
 // surrogate escape, a nested value, an error) makes the caller hand the text to the general
 // parser, which decides.
 
+#include "conveyor/core/ascii.hpp"
 #include "conveyor/core/utf8.hpp"
+#include "json_number.hpp"
 #include "utf8.hpp"
 
 #include <bit>
@@ -137,17 +139,9 @@ inline const char* read_escape(const char* p, const char* end, std::string& out)
     if (end - p < 6) return nullptr;
     std::uint32_t cp = 0;
     for (int i = 2; i < 6; ++i) {
-        const char h = p[i];
-        std::uint32_t d;
-        if (h >= '0' && h <= '9')
-            d = static_cast<std::uint32_t>(h - '0');
-        else if (h >= 'a' && h <= 'f')
-            d = static_cast<std::uint32_t>(h - 'a' + 10);
-        else if (h >= 'A' && h <= 'F')
-            d = static_cast<std::uint32_t>(h - 'A' + 10);
-        else
-            return nullptr;
-        cp = cp * 16 + d;
+        const int d = hex_value(p[i]);
+        if (d < 0) return nullptr;
+        cp = cp * 16 + static_cast<std::uint32_t>(d);
     }
     if (cp >= 0xD800 && cp <= 0xDFFF) return nullptr;
     append_utf8(out, cp);
@@ -159,22 +153,21 @@ inline const char* read_escape(const char* p, const char* end, std::string& out)
 /// exponent or is no number, which the caller reads the general way. What follows the number
 /// is the caller's to check.
 inline const char* plain_number_end(const char* p, const char* end, bool& real) noexcept {
-    const auto digit = [](char c) { return c >= '0' && c <= '9'; };
     if (*p == '-') ++p;
-    if (p == end || !digit(*p)) return nullptr;
+    if (p == end || !is_digit(*p)) return nullptr;
     if (*p == '0') {
         ++p;
     } else {
         do
             ++p;
-        while (p < end && digit(*p));
+        while (p < end && is_digit(*p));
     }
     if (p < end && *p == '.') {
         ++p;
-        if (p == end || !digit(*p)) return nullptr;
+        if (p == end || !is_digit(*p)) return nullptr;
         do
             ++p;
-        while (p < end && digit(*p));
+        while (p < end && is_digit(*p));
         real = true;
     }
     if (p < end && (*p == 'e' || *p == 'E')) return nullptr;

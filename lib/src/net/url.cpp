@@ -1,5 +1,7 @@
 #include "conveyor/net/url.hpp"
 
+#include "conveyor/core/ascii.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -20,13 +22,6 @@ std::string to_lower(std::string_view s) {
     std::string out(s);
     std::transform(out.begin(), out.end(), out.begin(), lower);
     return out;
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 /// Query parameter names whose values must not appear in logs.

@@ -1,7 +1,7 @@
 #pragma once
 
-// ASCII case helpers for names that are ASCII by definition (HTTP header names and methods,
-// file extensions, option words): no locale involved.
+// ASCII helpers for text that is ASCII by definition (HTTP header names and methods, file
+// extensions, option words, hex digits of escapes): no locale involved.
 
 #include <algorithm>
 #include <cctype>
@@ -25,6 +25,14 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                return ascii_lower(x) == ascii_lower(y);
            });
+}
+
+/// The value of hex digit `c` (either case), or -1 when it is not one.
+inline int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
 }
 
 /// `s` ends with `suffix`, ignoring ASCII case (".CSV" is a ".csv").
