@@ -476,13 +476,8 @@ Value eval_node(const Node& node, EvalContext& ctx) {
     switch (node.op) {
     case Op::Literal:
         return node.literal;
-    case Op::Field: {
-        const FieldPath& path = ctx.program->fields[node.slot];
-        const ResolvedPath& r = (*ctx.resolved)[node.slot];
-        if (r.next_step == path.steps().size() && r.found() && r.column < ctx.row.size())
-            return ctx.row[r.column];
-        return lookup(path, r, ctx.row);
-    }
+    case Op::Field:
+        return field_value(ctx.program->fields[node.slot], (*ctx.resolved)[node.slot], ctx.row);
     case Op::List:
         return eval_list(node, ctx);
     case Op::Neg: {

@@ -80,6 +80,14 @@ std::optional<int> compare_values(const Value& a, const Value& b) noexcept;
 /// Evaluates a node (eval.cpp).
 Value eval_node(const Node& node, EvalContext& ctx);
 
+/// The value of field `path` (resolved as `r` against the row's schema) in `row`: the column
+/// itself when the path is a plain field there, else the lookup into nested values.
+inline Value field_value(const FieldPath& path, const ResolvedPath& r, std::span<const Value> row) {
+    if (r.next_step == path.steps().size() && r.found() && r.column < row.size())
+        return row[r.column];
+    return lookup(path, r, row);
+}
+
 /// `l op r` for a comparison (==, !=, <, <=, >, >=), as eval_node() decides it.
 bool compare_as(Op op, const Value& l, const Value& r) noexcept;
 

@@ -158,11 +158,8 @@ std::optional<Value> Evaluator::eval(std::span<const Value> row, Arena& arena) {
 std::optional<bool> Evaluator::test(std::span<const Value> row, Arena& arena) {
     if (const auto& f = state_->comparison) {
         // The field as eval_node() reads it; neither side can fail.
-        const FieldPath& path = expression_.program().fields[f->slot];
-        const ResolvedPath& r = state_->resolved[f->slot];
-        const Value field = r.next_step == path.steps().size() && r.found() && r.column < row.size()
-                                ? row[r.column]
-                                : lookup(path, r, row);
+        const Value field =
+            field_value(expression_.program().fields[f->slot], state_->resolved[f->slot], row);
         return f->literal_left ? compare_as(f->op, *f->literal, field)
                                : compare_as(f->op, field, *f->literal);
     }
