@@ -205,17 +205,25 @@ struct Parser::Impl {
         }
     }
 
-    /// The object of the members stacked from `base` on, moved into the arena (and off the
-    /// stack).
-    Value object_from(std::size_t base) {
-        const std::size_t n = members.size() - base;
-        Member* ms = nullptr;
+    /// The items of `stack` from `base` on, moved into the arena (and off the stack); null
+    /// when there are none. Their count goes to `n`.
+    template <class T>
+    T* to_arena(std::vector<T>& stack, std::size_t base, std::uint32_t& n) {
+        n = static_cast<std::uint32_t>(stack.size() - base);
+        T* items = nullptr;
         if (n) {
-            ms = arena->allocate_array<Member>(n);
-            std::memcpy(static_cast<void*>(ms), members.data() + base, n * sizeof(Member));
+            items = arena->allocate_array<T>(n);
+            std::memcpy(static_cast<void*>(items), stack.data() + base, n * sizeof(T));
         }
-        members.resize(base);
-        return Value::object(ms, static_cast<std::uint32_t>(n));
+        stack.resize(base);
+        return items;
+    }
+
+    /// The object of the members stacked from `base` on (see to_arena).
+    Value object_from(std::size_t base) {
+        std::uint32_t n = 0;
+        Member* ms = to_arena(members, base, n);
+        return Value::object(ms, n);
     }
 
     Value visit(od::value& v, int depth) {
@@ -236,14 +244,9 @@ struct Parser::Impl {
                 if (failed) return Value{};
                 values.push_back(child);
             }
-            const std::size_t n = values.size() - base;
-            Value* items = nullptr;
-            if (n) {
-                items = arena->allocate_array<Value>(n);
-                std::memcpy(static_cast<void*>(items), values.data() + base, n * sizeof(Value));
-            }
-            values.resize(base);
-            return Value::array(items, static_cast<std::uint32_t>(n));
+            std::uint32_t n = 0;
+            Value* items = to_arena(values, base, n);
+            return Value::array(items, n);
         }
         case od::json_type::object: {
             if (depth >= detail::kMaxDepth) return failure();
