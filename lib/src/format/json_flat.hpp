@@ -110,32 +110,14 @@ inline const char* plain_string_end(const char* p, const char* end) noexcept {
 /// general path.
 inline const char* read_escape(const char* p, const char* end, std::string& out) {
     if (end - p < 2) return nullptr;
-    switch (p[1]) {
-    case '"':
-    case '\\':
-    case '/':
-        out += p[1];
+    // The one-letter escapes, and what each stands for.
+    static constexpr std::string_view kLetters = "\"\\/bfnrt";
+    static constexpr std::string_view kMeanings = "\"\\/\b\f\n\r\t";
+    if (const std::size_t k = kLetters.find(p[1]); k != std::string_view::npos) {
+        out += kMeanings[k];
         return p + 2;
-    case 'b':
-        out += '\b';
-        return p + 2;
-    case 'f':
-        out += '\f';
-        return p + 2;
-    case 'n':
-        out += '\n';
-        return p + 2;
-    case 'r':
-        out += '\r';
-        return p + 2;
-    case 't':
-        out += '\t';
-        return p + 2;
-    case 'u':
-        break;
-    default:
-        return nullptr;
     }
+    if (p[1] != 'u') return nullptr;
     if (end - p < 6) return nullptr;
     std::uint32_t cp = 0;
     for (int i = 2; i < 6; ++i) {
