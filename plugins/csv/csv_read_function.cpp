@@ -151,7 +151,9 @@ FunctionDescriptor csv_read_descriptor() {
     fn.description =
         "Reads an RFC 4180 CSV file: quoted fields may contain the delimiter, doubled quotes "
         "and line breaks; lines may end with LF, CRLF or CR; a UTF-8 byte order mark and blank "
-        "lines are skipped. The first row names the fields (repeated names get a suffix such "
+        "lines are skipped, except in a file of one column, where a blank line is a record "
+        "whose field is empty (as Miller and DuckDB read it). The first row names the fields "
+        "(repeated names get a suffix such "
         "as a_2, an empty one becomes columnN for its position N, or columnN_2 when the header "
         "already has columnN). With infer_types, integers become integers, "
         "decimals become numbers that keep their spelling, empty fields become null and "

@@ -87,6 +87,7 @@ Status CsvReadOperator::start() {
     if (config_.columns) {
         schema_ = make_schema(*config_.columns);
         width_ = schema_->size();
+        one_column_blank_lines();
         return resolve_types();
     }
     Batch scratch; // owns the first block and any unescaped text until the row is placed
@@ -107,6 +108,7 @@ Status CsvReadOperator::start() {
         // the first record, under the header already known.
         schema_ = follow_->header;
         width_ = schema_->size();
+        one_column_blank_lines();
         bool same = fields_.size() == width_;
         for (std::size_t i = 0; same && i < width_; ++i)
             same = fields_[i].as_string() == schema_->name(i);
@@ -157,6 +159,7 @@ Status CsvReadOperator::start() {
     }
     schema_ = make_schema(std::move(names));
     width_ = schema_->size();
+    one_column_blank_lines();
     if (follow_) follow_->header = schema_;
     CONVEYOR_TRY(resolve_types());
     if (!config_.headers) {
@@ -280,6 +283,7 @@ void CsvReadOperator::start_chunks() {
     if (size <= from || size - from <= chunk_size_) return; // one chunk: the serial reader
     auto setup = std::make_shared<ChunkSetup>();
     setup->reader = reader_config(config_);
+    setup->reader.blank_lines_are_records = width_ == 1;
     // A chunk whose guessed start fell inside a quoted field may take the rest of the file for
     // one record: it gives up after this much and the serial reader (with the real limit)
     // takes over. A chunk that started right gives up only on a record this large.
@@ -456,6 +460,13 @@ std::optional<Error> CsvReadOperator::apply_types(Batch& into) {
         fields_[c] = *v;
     }
     return std::nullopt;
+}
+
+// In a file of one column a blank line is a record whose one field is empty (Miller and DuckDB
+// read it so, and csv.write writes such a record so when its value is the bare empty
+// string); skipping it would lose the record.
+void CsvReadOperator::one_column_blank_lines() {
+    reader_.set_blank_lines_are_records(width_ == 1);
 }
 
 Error CsvReadOperator::ragged_error() const {

@@ -225,6 +225,11 @@ CsvReader::Step CsvReader::parse_record(std::vector<Value>& fields) {
             line_ = line;
             return eof_ ? Step::End : Step::NeedMore;
         }
+        if (config_.blank_lines_are_records && (d[p] == '\n' || d[p] == '\r')) {
+            pos_ = p;
+            line_ = line;
+            return blank_record(fields);
+        }
         if (d[p] == '\n') {
             ++p;
             ++line;
@@ -233,15 +238,20 @@ CsvReader::Step CsvReader::parse_record(std::vector<Value>& fields) {
             p += (p + 1 < end && d[p + 1] == '\n') ? 2 : 1;
             ++line;
         } else if (config_.comment != 0 && d[p] == config_.comment) {
-            // A comment line: skipped to its line break (which the next turn takes), quotes
-            // and delimiters in it included.
+            // A comment line: skipped with its line break, quotes and delimiters in it
+            // included.
             std::size_t q = p;
             while (q < end && d[q] != '\n' && d[q] != '\r')
                 ++q;
-            if (q >= end && !eof_) {
+            if ((q >= end || (d[q] == '\r' && q + 1 >= end)) && !eof_) {
                 pos_ = p;
                 line_ = line;
                 return Step::NeedMore;
+            }
+            // Its line break goes with it: where blank lines are records, it is not one.
+            if (q < end) {
+                q += d[q] == '\r' && q + 1 < end && d[q + 1] == '\n' ? 2 : 1;
+                ++line;
             }
             p = q;
         } else {
@@ -349,6 +359,27 @@ CsvReader::Step CsvReader::parse_record(std::vector<Value>& fields) {
         line_ = line + 1;
         return Step::Record;
     }
+}
+
+// A blank line at pos_ as a record of one empty field (one-column files): unquoted, so null
+// with type inference, written back as an empty field without.
+CsvReader::Step CsvReader::blank_record(std::vector<Value>& fields) {
+    const std::size_t p = pos_;
+    std::size_t next = p + 1;
+    if (data_[p] == '\r') {
+        if (p + 1 >= end_ && !eof_) return Step::NeedMore; // cannot tell CRLF from a lone CR yet
+        if (p + 1 < end_ && data_[p + 1] == '\n') next = p + 2;
+    }
+    if (block_offset_ + p >= limit_) {
+        at_limit_ = true;
+        return Step::End;
+    }
+    fields.push_back(make_value(std::string_view(data_ + p, 0), false));
+    record_line_ = line_;
+    record_start_ = p;
+    pos_ = next;
+    ++line_;
+    return Step::Record;
 }
 
 Status CsvReader::resume_at(std::uint64_t offset, std::uint64_t line) {

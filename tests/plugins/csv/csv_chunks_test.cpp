@@ -87,6 +87,41 @@ TEST_F(CsvChunks, EveryChunkSizeGivesTheSerialRecords) {
     }
 }
 
+TEST_F(CsvChunks, AOneColumnFileKeepsItsBlankLinesAsRecordsWhereverChunksStart) {
+    // In a one-column file a blank line is a record (an empty field): a chunk that starts on
+    // one must neither skip it nor give it to its neighbour as well.
+    std::mt19937 rng(7);
+    static const char* const kValues[] = {"a", "\"two\nlines\"", "\"\"", "12", "\"x\r\ny\""};
+    static const char* const kShown[] = {"s:a", "s:two\nlines", "s:", "i:12", "s:x\r\ny"};
+    static const char* const kEnds[] = {"\n", "\r\n", "\r"};
+    for (int round = 0; round < 4; ++round) {
+        std::string text = "v\n";
+        Rows expected;
+        for (int i = 0; i < 60; ++i) {
+            const bool blank = rng() % 3 == 0;
+            if (blank) {
+                expected.push_back({"null"});
+            } else {
+                const auto k = rng() % 5;
+                text += kValues[k];
+                expected.push_back({kShown[k]});
+            }
+            // A blank line's LF right after a CR would make the two one line break.
+            const bool after_cr = blank && text.back() == '\r';
+            text += kEnds[after_cr ? 1 + rng() % 2 : rng() % 3];
+        }
+        const test::SourceRun serial = read(*stage_for(text, 1), 4, nullptr);
+        ASSERT_FALSE(serial.error) << serial.error->to_string();
+        ASSERT_EQ(serial.rows(), expected);
+        for (std::uint64_t chunk = 1; chunk <= 30; ++chunk) {
+            SCOPED_TRACE("round " + std::to_string(round) + ", chunk " + std::to_string(chunk));
+            const test::SourceRun parallel = read(*stage_for(text, chunk), 1 + chunk % 5, &pool_);
+            ASSERT_FALSE(parallel.error) << parallel.error->to_string();
+            EXPECT_EQ(parallel.rows(), expected);
+        }
+    }
+}
+
 TEST_F(CsvChunks, RandomChunkSizesAndOptions) {
     std::mt19937 rng(42);
     for (int round = 0; round < 40; ++round) {

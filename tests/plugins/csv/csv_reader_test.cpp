@@ -113,6 +113,32 @@ TEST_F(CsvRead, BlankLinesAreSkippedAndStillCounted) {
     EXPECT_EQ(bad.error->where, where(6));
 }
 
+TEST_F(CsvRead, InAOneColumnFileABlankLineIsARecordWithAnEmptyField) {
+    // As Miller and DuckDB read it: skipping the line would lose the record. LF, CRLF and a
+    // lone CR, in the middle and at the end; blank lines before the header are still skipped.
+    const SourceRun r = read("\n\nname\nalice\n\nbob\r\n\r\ncarol\r\rdave\n\n");
+    ASSERT_FALSE(r.error) << r.error->to_string();
+    EXPECT_EQ(r.names(), (std::vector<std::string>{"name"}));
+    EXPECT_EQ(r.rows(), (Rows{{"s:alice"},
+                              {"null"},
+                              {"s:bob"},
+                              {"null"},
+                              {"s:carol"},
+                              {"null"},
+                              {"s:dave"},
+                              {"null"}}));
+    // Without type inference the field is the bare empty string (csv.write writes it back as
+    // an empty field, which a one-column writer quotes); named columns and no header alike.
+    const SourceRun text = read("v\n1\n\n2\n", {{"infer_types", false}});
+    ASSERT_FALSE(text.error) << text.error->to_string();
+    EXPECT_EQ(text.rows(), (Rows{{"s:1"}, {"s:"}, {"s:2"}}));
+    const SourceRun named = read("1\n\n2", {{"headers", false}});
+    ASSERT_FALSE(named.error) << named.error->to_string();
+    EXPECT_EQ(named.rows(), (Rows{{"i:1"}, {"null"}, {"i:2"}}));
+    // With two columns a blank line is still nothing.
+    EXPECT_EQ(read("a,b\n1,2\n\n3,4\n").rows(), (Rows{{"i:1", "i:2"}, {"i:3", "i:4"}}));
+}
+
 TEST_F(CsvRead, RaggedRowsFailByDefaultNamingFileAndLine) {
     const SourceRun r = read("a,b,c\n1,2,3\n1,2,3,4\n");
     ASSERT_TRUE(r.error);

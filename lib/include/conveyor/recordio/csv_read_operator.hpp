@@ -62,6 +62,8 @@ private:
     Result<bool> next_chunked(Emitter& out);
     void start_chunks();
     Error ragged_error() const;
+    /// Blank lines are records in a file of one column (once its width is known).
+    void one_column_blank_lines();
     /// Finds the columns of `types` in the schema: a name that is not there is a config error.
     Status resolve_types();
     /// Converts the declared columns of fields_ (new text into `into`'s arena); a field that

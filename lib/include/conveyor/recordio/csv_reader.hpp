@@ -41,11 +41,16 @@ struct ReaderConfig {
     /// A line that starts with this byte where a record would start is skipped, as a blank
     /// line is (csv.read's `comment`); 0: none.
     char comment = 0;
+    /// A blank line is a record of one empty field, as Miller and DuckDB read a one-column
+    /// file (csv.read sets it once it knows the file has one column); otherwise blank lines
+    /// are skipped.
+    bool blank_lines_are_records = false;
 };
 
 /// An RFC 4180 record reader over an InputFile (also lenient where most readers are: a quote
 /// inside an unquoted field, or text after a closing quote, is kept literally; LF, CRLF and a
-/// lone CR all end a line; blank lines are skipped; a UTF-8 BOM is skipped).
+/// lone CR all end a line; blank lines are skipped, or read as one empty field where
+/// ReaderConfig says so; a UTF-8 BOM is skipped).
 ///
 /// Input is read in large blocks that values point into directly (zero copy); only fields with
 /// doubled quotes are unescaped, into the attached batch's arena. A record never straddles two
@@ -93,6 +98,8 @@ public:
 
     /// Type inference on or off for the following records (headers are read as plain text).
     void set_infer_types(bool on) noexcept { config_.infer_types = on; }
+    /// ReaderConfig::blank_lines_are_records, from the next record on.
+    void set_blank_lines_are_records(bool on) noexcept { config_.blank_lines_are_records = on; }
 
     /// The record last returned has a quoted field with text after its closing quote
     /// (`"a" b`), read leniently as `a b`: the quotes were not the field's whole text, and
@@ -136,6 +143,7 @@ private:
     enum class Step : std::uint8_t { Record, NeedMore, End, Error };
 
     Step parse_record(std::vector<Value>& fields);
+    Step blank_record(std::vector<Value>& fields);
     Status refill();
     std::size_t find_special(std::size_t p) noexcept;
     std::size_t find_unquoted_end(std::size_t p) noexcept;
