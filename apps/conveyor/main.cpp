@@ -382,6 +382,15 @@ int main(int argc, char** argv) {
     // length of a run. Allocation happens per batch, not per record, so one arena costs
     // nothing measurable (pipelines/bench) and keeps the peak flat.
     mallopt(M_ARENA_MAX, 1);
+    // Memory a batch frees is taken again by the next one. glibc's defaults give blocks of a
+    // few hundred KiB (a batch's values, a read block) their own mappings, and hand the top of
+    // the heap back to the kernel once 256 KiB or so lie free: the next batch then grows the
+    // heap again and faults its pages in one by one, and growing it takes the lock that the
+    // other threads' page faults wait for. Below 4 MiB blocks now come from the heap, whose
+    // top keeps up to 16 MiB free. W1 5M (pipelines/bench): 4-6% less CPU, page faults
+    // 9,000 -> 4,700, peak RSS 26 -> 28 MiB.
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+    mallopt(M_TRIM_THRESHOLD, 16 << 20);
 #endif
 
     CLI::App app{"conveyor: run ETL pipelines described in TOML files", "conveyor"};
