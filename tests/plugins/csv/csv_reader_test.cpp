@@ -700,6 +700,47 @@ TEST_F(CsvRead, BlockBoundariesAnywhereGiveTheSameRecords) {
     }
 }
 
+// Unquoted fields of every length around the reader's 64-byte windows (a delimiter as a
+// window's last byte, a field running into the next window or past it), some with a quote
+// inside, records of 1 to 6 fields ending in LF, CRLF or CR: the same records as the
+// reference parser, whatever the block size.
+TEST_F(CsvRead, FieldsOfEveryLengthAroundTheScanWindows) {
+    std::mt19937 rng(2026);
+    const auto pick = [&rng](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+    static const char* const kEnds[] = {"\n", "\r\n", "\r"};
+    for (std::size_t fields = 1; fields <= 6; ++fields) {
+        std::string text;
+        for (int r = 0; r < 200; ++r) {
+            for (std::size_t c = 0; c < fields; ++c) {
+                if (c) text += ',';
+                const std::size_t kind = pick(10);
+                std::size_t length = kind < 3   ? pick(4)
+                                     : kind < 6 ? 58 + pick(12)
+                                     : kind < 8 ? 122 + pick(12)
+                                                : 190 + pick(80);
+                if (fields == 1 && length == 0) length = 1; // not a blank line
+                std::string f(length, 'a');
+                for (char& ch : f)
+                    ch = static_cast<char>('a' + pick(26));
+                if (f.size() >= 2 && pick(8) == 0) f[1 + pick(f.size() - 1)] = '"'; // literal
+                text += f;
+            }
+            text += kEnds[pick(3)];
+        }
+        const Rows expected = reference_parse(text);
+        ASSERT_EQ(expected.size(), 200u);
+        for (const std::size_t block : {1, 63, 64, 65, 100, 1000, 1 << 20}) {
+            CsvReadConfig config;
+            config.headers = false;
+            config.infer_types = false;
+            config.block_size = block;
+            const SourceRun got = read_blocks(text, config, 37);
+            ASSERT_FALSE(got.error) << got.error->to_string();
+            ASSERT_EQ(got.rows(), expected) << fields << " fields, block " << block;
+        }
+    }
+}
+
 TEST_F(CsvRead, BlockBoundariesKeepLineNumbers) {
     std::string text = "a,b\n";
     for (int i = 0; i < 50; ++i)
