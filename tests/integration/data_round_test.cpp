@@ -9,6 +9,7 @@
 #include "support/pipelines.hpp"
 #include "support/process.hpp"
 
+#include <algorithm>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -103,6 +104,40 @@ TEST(BigJsonIds, IdsBeyondInt64AreDistinctKeysAndSortByTheirDigitsInMemoryAndSpi
                       "\n12345678901234567897,5," + std::string(40, 'x') + "\n")
             << limit;
     }
+}
+
+TEST(BareEmptyFields, StayEmptyFieldsThroughStagesThatSpill) {
+    // With infer_types = false `a,,b` is written back as `a,,b`, and `a,"",b` as it was. A
+    // sort or distinct that spilled wrote every such empty field as "" instead: the spill
+    // file's JSON text cannot tell the two apart.
+    std::string csv = "id,v,w\n";
+    for (int i = 0; i < 300; ++i)
+        csv += std::to_string((i * 7919) % 300) + "," + (i % 3 == 0 ? "" : "x") + "," +
+               (i % 5 == 0 ? "\"\"" : std::to_string(i % 4)) + "\n";
+    std::vector<std::string> sorted;
+    std::vector<std::string> distinct;
+    for (const std::string limit : {"", "memory_limit = \"16KiB\"\n"}) {
+        test::TempDir dir;
+        const std::string in = dir.write("in.csv", csv);
+        const std::string file = dir.write(
+            "p.toml",
+            "[global]\n" + limit +
+                stage_toml("in", "csv.read", "", "path = \"" + in + "\"\ninfer_types = false") +
+                stage_toml("s", "sort.apply", "\"in\"", "by = [\"w\", \"id\"]") +
+                stage_toml("d", "distinct.apply", "\"in\"", "columns = [\"v\", \"w\"]") +
+                stage_toml("os", "csv.write", "\"s\"", "path = \"" + dir.file("s.csv") + "\"") +
+                stage_toml("od", "csv.write", "\"d\"", "path = \"" + dir.file("d.csv") + "\""));
+        auto r = run_conveyor({"run", file, "-q"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        sorted.push_back(test::read_file(dir.file("s.csv")));
+        distinct.push_back(test::read_file(dir.file("d.csv")));
+        EXPECT_THAT(sorted.back(), HasSubstr("\n0,,\"\"\n")) << limit; // i = 0
+        EXPECT_EQ(distinct.back(), "id,v,w\n0,,\"\"\n119,x,1\n238,x,2\n57,,3\n176,x,0\n"
+                                   "295,x,\"\"\n114,,2\n233,x,3\n171,,1\n228,,0\n")
+            << limit;
+    }
+    EXPECT_EQ(sorted[0], sorted[1]) << "the spilled sort wrote other bytes";
+    EXPECT_EQ(std::count(sorted[0].begin(), sorted[0].end(), '\n'), 301);
 }
 
 TEST(CsvWriteColumns, ANameNoCsvHeaderGivesIsAnErrorBeforeAnyRowWithADidYouMean) {

@@ -1,5 +1,6 @@
 #include "conveyor/core/value.hpp"
 
+#include "conveyor/core/bare_empty.hpp"
 #include "conveyor/core/short_decimal.hpp"
 
 #include <charconv>
@@ -8,6 +9,10 @@
 #include <string>
 
 namespace conveyor {
+
+namespace detail {
+const char kBareEmpty[1] = {};
+} // namespace detail
 
 std::string_view to_string(Kind kind) noexcept {
     switch (kind) {

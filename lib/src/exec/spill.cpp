@@ -1,5 +1,6 @@
 #include "conveyor/exec/spill.hpp"
 
+#include "conveyor/core/bare_empty.hpp"
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/format/value_key.hpp"
@@ -109,6 +110,20 @@ Status RunWriter::add(std::span<const Value> keys, const Schema& schema,
         buf_.push_back(',');
     }
     json::append_record(buf_, schema, row);
+    // Bare empty fields read back as "" otherwise (csv.write would then quote them). Their
+    // positions among the record's members (absent fields are not written).
+    bool any = false;
+    std::size_t member = 0;
+    for (const Value& v : row) {
+        if (v.is_absent()) continue;
+        if (is_bare_empty(v)) {
+            buf_ += any ? "," : ",[";
+            any = true;
+            buf_ += fmt::format("{}", member);
+        }
+        ++member;
+    }
+    if (any) buf_.push_back(']');
     buf_ += "]\n";
     if (buf_.size() >= kWriteChunk) return write_out();
     return {};
@@ -239,14 +254,29 @@ Result<bool> RunReader::next() {
         return Error(ErrorKind::Runtime,
                      "a spill file holds a broken record: " + parsed.error().message, path_);
     const Value& v = *parsed;
-    if (v.kind() != Kind::Array || v.as_array().size() != key_count_ + 1 ||
-        v.as_array().back().kind() != Kind::Object)
+    const std::size_t n = v.kind() == Kind::Array ? v.as_array().size() : 0;
+    // [keys..., record] or [keys..., record, [positions of bare empty fields]]
+    const bool marks = n == key_count_ + 2;
+    if ((n != key_count_ + 1 && !marks) || v.as_array()[key_count_].kind() != Kind::Object ||
+        (marks && v.as_array().back().kind() != Kind::Array))
         return Error(ErrorKind::Runtime, "a spill file holds a broken record", path_);
     const std::span<const Value> items = v.as_array();
     keys_.clear();
-    for (auto it = items.begin(); it != items.end() - 1; ++it)
-        keys_.push_back(key_value(*it));
-    record_ = items.back();
+    for (std::size_t k = 0; k < key_count_; ++k)
+        keys_.push_back(key_value(items[k]));
+    record_ = items[key_count_];
+    if (marks) {
+        // The parser built the members in this reader's arena: they are ours to change.
+        const std::span<const Member> fields = record_.as_object();
+        auto* members =
+            const_cast<Member*>(fields.data()); // NOLINT(cppcoreguidelines-pro-type-const-cast)
+        for (const Value& at : items.back().as_array()) {
+            if (at.kind() != Kind::Int || at.as_int() < 0 ||
+                static_cast<std::size_t>(at.as_int()) >= fields.size())
+                return Error(ErrorKind::Runtime, "a spill file holds a broken record", path_);
+            members[at.as_int()].value = bare_empty();
+        }
+    }
     return true;
 }
 

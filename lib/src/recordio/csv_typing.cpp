@@ -90,8 +90,6 @@ NumberShape classify_number(std::string_view text, std::int64_t* as_int) noexcep
 
 namespace detail {
 
-const char kBareEmpty[1] = {};
-
 Value infer_numeric(std::string_view text) noexcept {
     std::int64_t i = 0;
     switch (classify_number(text, &i)) {

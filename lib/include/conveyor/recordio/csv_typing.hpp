@@ -1,5 +1,6 @@
 #pragma once
 
+#include "conveyor/core/bare_empty.hpp"
 #include "conveyor/core/value.hpp"
 
 #include <cstdint>
@@ -38,22 +39,11 @@ inline Value infer_value(std::string_view text, bool quoted) noexcept;
 namespace detail {
 /// infer_value for text starting with a digit, '-' or '.'.
 Value infer_numeric(std::string_view text) noexcept;
-/// The storage bare_empty() points at: its address is the mark, it holds no text.
-extern const char kBareEmpty[1];
 } // namespace detail
 
-/// The empty string of an unquoted empty field read without type inference. It is the empty
-/// string to everything else (JSON writes ""), but csv.write writes it back as an empty field,
-/// as it was, rather than as `""` (which it writes for the empty string so that a reader with
-/// inference tells it from null): `a,,b` read with infer_types = false stays `a,,b`. The mark
-/// is the address of the (static) storage the value views, so it survives copies of the value
-/// and costs nothing; a value rebuilt from its text (a spill) is a plain empty string.
-inline Value bare_empty() noexcept {
-    return Value::string(std::string_view(detail::kBareEmpty, 0));
-}
-inline bool is_bare_empty(const Value& v) noexcept {
-    return v.is_string() && v.as_string().data() == detail::kBareEmpty;
-}
+/// An unquoted empty field read without type inference (core/bare_empty.hpp).
+using conveyor::bare_empty;
+using conveyor::is_bare_empty;
 
 inline Value infer_value(std::string_view text, bool quoted) noexcept {
     if (text.empty()) return quoted ? Value::string(text) : Value::null();
