@@ -108,8 +108,8 @@ TEST(BigJsonIds, IdsBeyondInt64AreDistinctKeysAndSortByTheirDigitsInMemoryAndSpi
 
 TEST(BareEmptyFields, StayEmptyFieldsThroughStagesThatSpill) {
     // With infer_types = false `a,,b` is written back as `a,,b`, and `a,"",b` as it was. A
-    // sort or distinct that spilled wrote every such empty field as "" instead: the spill
-    // file's JSON text cannot tell the two apart.
+    // sort or distinct that spilled wrote every such empty field as "" instead (the spill
+    // file's JSON text cannot tell the two apart), and a group-by did even in memory.
     std::string csv = "id,v,w\n";
     for (int i = 0; i < 300; ++i)
         csv += std::to_string((i * 7919) % 300) + "," + (i % 3 == 0 ? "" : "x") + "," +
@@ -125,6 +125,10 @@ TEST(BareEmptyFields, StayEmptyFieldsThroughStagesThatSpill) {
                 stage_toml("in", "csv.read", "", "path = \"" + in + "\"\ninfer_types = false") +
                 stage_toml("s", "sort.apply", "\"in\"", "by = [\"w\", \"id\"]") +
                 stage_toml("d", "distinct.apply", "\"in\"", "columns = [\"v\", \"w\"]") +
+                stage_toml("g", "groupby.apply", "\"in\"",
+                           "by = [\"v\"]\naggregations = [{ operation = \"count\", "
+                           "output_column = \"n\" }]") +
+                stage_toml("og", "csv.write", "\"g\"", "path = \"" + dir.file("g.csv") + "\"") +
                 stage_toml("os", "csv.write", "\"s\"", "path = \"" + dir.file("s.csv") + "\"") +
                 stage_toml("od", "csv.write", "\"d\"", "path = \"" + dir.file("d.csv") + "\""));
         auto r = run_conveyor({"run", file, "-q"});
@@ -132,6 +136,8 @@ TEST(BareEmptyFields, StayEmptyFieldsThroughStagesThatSpill) {
         sorted.push_back(test::read_file(dir.file("s.csv")));
         distinct.push_back(test::read_file(dir.file("d.csv")));
         EXPECT_THAT(sorted.back(), HasSubstr("\n0,,\"\"\n")) << limit; // i = 0
+        // The group's key is copied when the group is made: the copy kept no mark either.
+        EXPECT_EQ(test::read_file(dir.file("g.csv")), "v,n\n,100\nx,200\n") << limit;
         EXPECT_EQ(distinct.back(), "id,v,w\n0,,\"\"\n119,x,1\n238,x,2\n57,,3\n176,x,0\n"
                                    "295,x,\"\"\n114,,2\n233,x,3\n171,,1\n228,,0\n")
             << limit;

@@ -256,6 +256,8 @@ void encode_key(std::string& key, const Value& v) {
 Value copy_into(Arena& arena, const Value& v) {
     switch (v.kind()) {
     case Kind::String:
+        // An empty string needs no storage; as it is, a bare-empty one keeps its mark.
+        if (v.as_string().empty()) return v;
         return Value::string(arena.copy(v.as_string()));
     case Kind::Double:
         return v.has_number_text() ? Value::number_text(arena.copy(v.number_text())) : v;
