@@ -146,6 +146,32 @@ TEST(BareEmptyFields, StayEmptyFieldsThroughStagesThatSpill) {
     EXPECT_EQ(std::count(sorted[0].begin(), sorted[0].end(), '\n'), 301);
 }
 
+TEST(Latin1Text, KeepsItsBytesThroughASortThatSpills) {
+    // A Latin-1 export (caf\xe9) sorted to CSV: csv.write writes the bytes as they were read.
+    // A sort that spilled wrote U+FFFD in their place, without a word, and ordered by it.
+    const char* const names[] = {"caf\xe9", "caf\xe8", "cafe", "caf\xc3\xa9", "\xff\xfe", "z"};
+    std::string csv = "id,name\n";
+    for (int i = 0; i < 400; ++i)
+        csv += std::to_string((i * 7919) % 400) + "," + names[i % 6] + "\n";
+    std::vector<std::string> outputs;
+    for (const std::string limit : {"", "memory_limit = \"16KiB\"\n"}) {
+        test::TempDir dir;
+        const std::string in = dir.write("in.csv", csv);
+        const std::string file =
+            dir.write("p.toml", test::csv_through(in, "sort.apply", "by = [\"name\", \"id\"]",
+                                                  dir.file("out.csv"), limit));
+        auto r = run_conveyor({"run", file, "-q"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        outputs.push_back(test::read_file(dir.file("out.csv")));
+        EXPECT_THAT(outputs.back(), HasSubstr(",caf\xe9\n")) << limit;
+        EXPECT_EQ(outputs.back().find("\xef\xbf\xbd"), std::string::npos) << limit;
+    }
+    EXPECT_EQ(outputs[0], outputs[1]) << "the spilled sort wrote other bytes";
+    // By bytes: cafe, caf\xc3\xa9, caf\xe8, caf\xe9, z, \xff\xfe.
+    EXPECT_LT(outputs[0].find(",caf\xe8\n"), outputs[0].find(",caf\xe9\n"));
+    EXPECT_LT(outputs[0].find(",z\n"), outputs[0].find(",\xff\xfe\n"));
+}
+
 TEST(CsvWriteColumns, ANameNoCsvHeaderGivesIsAnErrorBeforeAnyRowWithADidYouMean) {
     // columns = ["name", "amuont"] wrote name,amuont with an empty amuont on every row, exit 0.
     test::TempDir dir;

@@ -1,5 +1,6 @@
 #include "conveyor/exec/spill.hpp"
 
+#include "conveyor/core/ascii.hpp"
 #include "conveyor/core/bare_empty.hpp"
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/format/json_writer.hpp"
@@ -34,6 +35,26 @@ constexpr std::size_t kArenaBytes = 128 << 10;
 /// zstd's fast level 5 (`zstd --fast=5`): a spilling group-by of 5M keys took 44 s with gzip
 /// level 1, 34 s with zstd level 1 and 23 s with this (faster levels gained nothing more).
 constexpr int kZstdLevel = -5;
+
+/// Whether JSON text holds `s` as it is (not: bytes that are not UTF-8, written as U+FFFD).
+bool json_keeps(std::string_view s) {
+    const std::uint64_t before = json::replaced_on_this_thread();
+    std::string scratch;
+    json::append_string(scratch, s);
+    return json::replaced_on_this_thread() == before;
+}
+
+/// `,[at,"<hex of s>"]` on `out`: a string's own bytes, for the reader to put back.
+void append_raw(std::string& out, long long at, std::string_view s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += fmt::format(",[{},\"", at);
+    for (const char c : s) {
+        const auto b = static_cast<unsigned char>(c);
+        out.push_back(kHex[b >> 4]);
+        out.push_back(kHex[b & 15]);
+    }
+    out += "\"]";
+}
 
 std::string errno_text() {
     return std::strerror(errno);
@@ -109,21 +130,35 @@ Status RunWriter::add(std::span<const Value> keys, const Schema& schema,
         json::append_value(buf_, k.is_absent() ? Value::null() : k);
         buf_.push_back(',');
     }
+    const std::uint64_t replaced = json::replaced_on_this_thread();
     json::append_record(buf_, schema, row);
-    // Bare empty fields read back as "" otherwise (csv.write would then quote them). Their
-    // positions among the record's members (absent fields are not written).
-    bool any = false;
+    // What JSON text alone would change, after the record: the positions of bare empty fields
+    // (read back as "" otherwise, which csv.write quotes) and, where a key or field holds
+    // bytes that are not UTF-8 (a Latin-1 file read as text), those bytes, so that a record
+    // comes back as it went in: `[keys..., record, [3, [1,"e9"], [-1,"e9"]]]`. Members count
+    // without absent fields; key k is -1 - k. Strings nested in lists and objects are not
+    // covered.
+    const bool raw = json::replaced_on_this_thread() != replaced;
+    std::string marks;
     std::size_t member = 0;
     for (const Value& v : row) {
         if (v.is_absent()) continue;
-        if (is_bare_empty(v)) {
-            buf_ += any ? "," : ",[";
-            any = true;
-            buf_ += fmt::format("{}", member);
-        }
+        if (is_bare_empty(v))
+            marks += fmt::format(",{}", member);
+        else if (raw && v.is_string() && !json_keeps(v.as_string()))
+            append_raw(marks, static_cast<long long>(member), v.as_string());
         ++member;
     }
-    if (any) buf_.push_back(']');
+    if (raw)
+        for (std::size_t k = 0; k < keys.size(); ++k)
+            if (keys[k].is_string() && !json_keeps(keys[k].as_string()))
+                append_raw(marks, -1 - static_cast<long long>(k), keys[k].as_string());
+    if (!marks.empty()) {
+        marks[0] = '[';
+        buf_ += ',';
+        buf_ += marks;
+        buf_.push_back(']');
+    }
     buf_ += "]\n";
     if (buf_.size() >= kWriteChunk) return write_out();
     return {};
@@ -255,7 +290,7 @@ Result<bool> RunReader::next() {
                      "a spill file holds a broken record: " + parsed.error().message, path_);
     const Value& v = *parsed;
     const std::size_t n = v.kind() == Kind::Array ? v.as_array().size() : 0;
-    // [keys..., record] or [keys..., record, [positions of bare empty fields]]
+    // [keys..., record] or [keys..., record, [marks]] (RunWriter::add)
     const bool marks = n == key_count_ + 2;
     if ((n != key_count_ + 1 && !marks) || v.as_array()[key_count_].kind() != Kind::Object ||
         (marks && v.as_array().back().kind() != Kind::Array))
@@ -270,11 +305,38 @@ Result<bool> RunReader::next() {
         const std::span<const Member> fields = record_.as_object();
         auto* members =
             const_cast<Member*>(fields.data()); // NOLINT(cppcoreguidelines-pro-type-const-cast)
-        for (const Value& at : items.back().as_array()) {
-            if (at.kind() != Kind::Int || at.as_int() < 0 ||
-                static_cast<std::size_t>(at.as_int()) >= fields.size())
-                return Error(ErrorKind::Runtime, "a spill file holds a broken record", path_);
-            members[at.as_int()].value = bare_empty();
+        const auto broken = [&] {
+            return Error(ErrorKind::Runtime, "a spill file holds a broken record", path_);
+        };
+        for (const Value& mark : items.back().as_array()) {
+            if (mark.kind() == Kind::Int) { // a bare empty field
+                if (mark.as_int() < 0 || static_cast<std::size_t>(mark.as_int()) >= fields.size())
+                    return broken();
+                members[mark.as_int()].value = bare_empty();
+                continue;
+            }
+            // [position, "hex"]: a key's or field's bytes that are not UTF-8
+            const std::span<const Value> pair =
+                mark.kind() == Kind::Array ? mark.as_array() : std::span<const Value>{};
+            if (pair.size() != 2 || pair[0].kind() != Kind::Int || !pair[1].is_string())
+                return broken();
+            const std::string_view hex = pair[1].as_string();
+            if (hex.size() % 2 != 0) return broken();
+            char* bytes = arena_->allocate_array<char>(std::max<std::size_t>(hex.size() / 2, 1));
+            for (std::size_t i = 0; i < hex.size(); i += 2) {
+                const int hi = hex_value(hex[i]);
+                const int lo = hex_value(hex[i + 1]);
+                if (hi < 0 || lo < 0) return broken();
+                bytes[i / 2] = static_cast<char>(hi * 16 + lo);
+            }
+            const Value own = Value::string(std::string_view(bytes, hex.size() / 2));
+            const std::int64_t at = pair[0].as_int();
+            if (at >= 0 && static_cast<std::size_t>(at) < fields.size())
+                members[at].value = own;
+            else if (at < 0 && static_cast<std::size_t>(-1 - at) < keys_.size())
+                keys_[static_cast<std::size_t>(-1 - at)] = own;
+            else
+                return broken();
         }
     }
     return true;

@@ -109,6 +109,35 @@ TEST(SpillRuns, BareEmptyFieldsComeBackMarked) {
     EXPECT_EQ(text, "[1,{\"b\":\"\",\"c\":\"\",\"d\":null,\"e\":\"\"},[0,3]]");
 }
 
+// Bytes that are not UTF-8 (a Latin-1 file read as text) come back from a run as they were,
+// in a field and in a key; JSON text alone would hold U+FFFD in their place.
+TEST(SpillRuns, BytesThatAreNotUtf8ComeBackAsTheyWere) {
+    test::TempDir dir;
+    Files files(dir.file("spill"), "s", nullptr);
+    const SchemaRef schema = make_schema({"name", "city", "note"});
+    auto w = files.create();
+    ASSERT_TRUE(w) << w.error().to_string();
+    const std::string latin = "caf\xe9";
+    const std::string broken = "\xff\xfe\x80x";
+    const Value key[] = {Value::string(latin), Value::integer(7)};
+    const Value row[] = {Value::string(latin), Value::string("K\xc3\xb6ln"), Value::string(broken)};
+    ASSERT_TRUE(w->add(key, *schema, row));
+    ASSERT_TRUE(w->close());
+    auto r = RunReader::open(w->path(), 2);
+    ASSERT_TRUE(r) << r.error().to_string();
+    ASSERT_TRUE(*(*r)->next());
+    EXPECT_EQ((*r)->keys()[0].as_string(), latin);
+    EXPECT_EQ((*r)->keys()[1].as_int(), 7);
+    const std::span<const Member> f = (*r)->record().as_object();
+    ASSERT_EQ(f.size(), 3u);
+    EXPECT_EQ(f[0].value.as_string(), latin);
+    EXPECT_EQ(f[1].value.as_string(), "K\xc3\xb6ln"); // UTF-8 needs nothing
+    EXPECT_EQ(f[2].value.as_string(), broken);
+    EXPECT_EQ((*r)->line(), "[\"caf\xef\xbf\xbd\",7,{\"name\":\"caf\xef\xbf\xbd\",\"city\":"
+                            "\"K\xc3\xb6ln\",\"note\":\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdx\"},"
+                            "[[0,\"636166e9\"],[2,\"fffe8078\"],[-1,\"636166e9\"]]]");
+}
+
 TEST(SpillMergeDown, PassesLeaveAtMostFanInRunsHoldingEveryRecordInOrderStably) {
     test::TempDir dir;
     Files files(dir.file("spill"), "s", nullptr);
