@@ -53,43 +53,6 @@ int cmd_schema() {
     return exit_codes::kOk;
 }
 
-namespace {
-
-/// What validate can say of a source's path before the run fails on it (66): a directory, or a
-/// relative path that is not in the current directory but is beside the pipeline file
-/// (`conveyor validate cfg/p.toml` from another directory, the newcomer's usual mistake).
-void warn_inputs_beside_the_file(const PipelineSpec& p, const std::string& file) {
-    namespace fs = std::filesystem;
-    const fs::path dir = fs::path(file).parent_path();
-    if (file == "-") return;
-    std::error_code ec;
-    for (const StageSpec& st : p.stages) {
-        if (!st.descriptor || st.descriptor->role != StageRole::Source) continue;
-        const OptionValue* path = st.config.find("path");
-        if (!path || !path->is_string()) continue;
-        const fs::path input(path->as_string());
-        if (input != "-" && fs::is_directory(input, ec)) {
-            print_err(fmt::format("{}: warning: stage '{}': {} is a directory, not a file: the "
-                                  "run will stop there (exit 66); a glob such as {}/*.csv reads "
-                                  "the files in it\n",
-                                  st.config.location("path").to_string(), st.id, input.string(),
-                                  input.string()));
-            continue;
-        }
-        if (dir.empty() || input == "-" || input.is_absolute() || fs::exists(input, ec) ||
-            !fs::exists(dir / input, ec))
-            continue;
-        print_err(fmt::format("{}: warning: stage '{}': {} is not in the current directory ({}), "
-                              "but {} is: relative paths are relative to the current directory, "
-                              "not to the pipeline file's (run from {}, or write the path from "
-                              "here)\n",
-                              st.config.location("path").to_string(), st.id, input.string(),
-                              fs::current_path(ec).string(), (dir / input).string(), dir.string()));
-    }
-}
-
-} // namespace
-
 int cmd_validate(const std::string& file, bool connect, const std::vector<std::string>& sets) {
     configure_logging(pick_level(std::nullopt, false, "info"));
     LoadOptions options;
@@ -99,7 +62,7 @@ int cmd_validate(const std::string& file, bool connect, const std::vector<std::s
     const PipelineSpec& p = *loaded.pipeline;
     // `validate -` names standard input as every message about it does.
     const std::string shown = file == "-" ? "<stdin>" : file;
-    warn_inputs_beside_the_file(p, file);
+    explain_input_paths(p, file, "warning");
     // What only the input files show: a column an expression or an option names that is not
     // in a CSV header.
     std::vector<Error> problems = probe_pipeline(p);

@@ -494,6 +494,8 @@ int run_loaded(const RunArgs& args, const PipelineSpec& p, const LoadOptions& op
     print_ending(args, p, report, stats, terminal);
     int code = report.exit_code();
     if (side_error && code == exit_codes::kOk) code = exit_code(side_error->kind);
+    // An input that is missing here may be beside the pipeline file: say so, as validate does.
+    if (code == exit_codes::kNoInput) explain_input_paths(p, args.file, "hint");
     return code;
 }
 

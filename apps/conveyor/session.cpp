@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -63,6 +64,36 @@ Loaded load(const std::string& file, const LoadOptions& options) {
 std::optional<ExecutorKind> executor_kind(const std::optional<std::string>& name) {
     if (!name) return std::nullopt;
     return parse_executor(*name);
+}
+
+void explain_input_paths(const PipelineSpec& p, const std::string& file, std::string_view label) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::path(file).parent_path();
+    if (file == "-") return;
+    std::error_code ec;
+    for (const StageSpec& st : p.stages) {
+        if (!st.descriptor || st.descriptor->role != StageRole::Source) continue;
+        const OptionValue* path = st.config.find("path");
+        if (!path || !path->is_string()) continue;
+        const fs::path input(path->as_string());
+        if (input != "-" && fs::is_directory(input, ec)) {
+            print_err(fmt::format("{}: {}: stage '{}': {} is a directory, not a file: the "
+                                  "run will stop there (exit 66); a glob such as {}/*.csv reads "
+                                  "the files in it\n",
+                                  st.config.location("path").to_string(), label, st.id,
+                                  input.string(), input.string()));
+            continue;
+        }
+        if (dir.empty() || input == "-" || input.is_absolute() || fs::exists(input, ec) ||
+            !fs::exists(dir / input, ec))
+            continue;
+        print_err(fmt::format("{}: {}: stage '{}': {} is not in the current directory ({}), "
+                              "but {} is: relative paths are relative to the current directory, "
+                              "not to the pipeline file's (run from {}, or write the path from "
+                              "here)\n",
+                              st.config.location("path").to_string(), label, st.id, input.string(),
+                              fs::current_path(ec).string(), (dir / input).string(), dir.string()));
+    }
 }
 
 } // namespace conveyor::cli

@@ -11,6 +11,7 @@
 #include <optional>
 #include <spdlog/common.h>
 #include <string>
+#include <string_view>
 
 namespace conveyor::cli {
 
@@ -32,6 +33,12 @@ struct Loaded {
 /// Loads `file` with the built-in registry; prints the diagnostics (and how many problems
 /// there were) on stderr.
 Loaded load(const std::string& file, const LoadOptions& options = {});
+
+/// What can be said of each source's `path` before a run fails on it (exit 66): a directory, or
+/// a relative path that is not in the current directory but is beside the pipeline file
+/// (`conveyor run cfg/p.toml` from another directory, the newcomer's usual mistake). Each is a
+/// line on stderr, "<file:line:col>: <label>: ...": validate warns, run explains its 66.
+void explain_input_paths(const PipelineSpec& p, const std::string& file, std::string_view label);
 
 /// The executor named on the command line (CLI11 checked the spelling).
 std::optional<ExecutorKind> executor_kind(const std::optional<std::string>& name);

@@ -533,5 +533,29 @@ TEST(ConfigRound, ValidateFromAnotherDirectorySaysWhereRelativeInputsAreLookedFo
     EXPECT_THAT(r.err, Not(HasSubstr("warning")));
 }
 
+TEST(ConfigRound, ARunFromAnotherDirectoryThatMissesItsInputSaysWhereItIs) {
+    // `conveyor run cfg/p.toml` ended with "orders.csv: cannot open input file" (66) and no
+    // word of the cfg/orders.csv beside the pipeline, which validate points out.
+    test::TempDir dir;
+    dir.write("cfg/p.toml", kPipeline);
+    dir.write("cfg/orders.csv", "id,amount\n1,5\n");
+    auto r = test::run_conveyor({"run", "-q", "cfg/p.toml"}, in(dir));
+    EXPECT_EQ(r.exit_code, 66) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("cannot open input file"));
+    EXPECT_THAT(r.err, HasSubstr("cfg/p.toml:5:8: hint: stage 'load': orders.csv is not in the "
+                                 "current directory"));
+    EXPECT_THAT(r.err, HasSubstr("but cfg/orders.csv is: relative paths are relative to the "
+                                 "current directory, not to the pipeline file's (run from cfg"));
+    // Run from there, it reads it; a run that fails for another reason gives no such hint.
+    test::ProcessOptions o;
+    o.cwd = dir.file("cfg");
+    r = test::run_conveyor({"run", "-q", "p.toml"}, o);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    dir.write("orders.csv", "id,amount\n1,x\n2\n");
+    r = test::run_conveyor({"run", "-q", "cfg/p.toml"}, in(dir));
+    EXPECT_EQ(r.exit_code, 65) << r.err;
+    EXPECT_THAT(r.err, Not(HasSubstr("hint:")));
+}
+
 } // namespace
 } // namespace conveyor
