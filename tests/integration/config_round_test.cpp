@@ -396,6 +396,30 @@ TEST(ConfigRound, EveryNumberTheStarterFileShowsIsOneConveyorAccepts) {
     EXPECT_GT(checked, 10);
 }
 
+TEST(ConfigRound, EveryStringTheStarterFileShowsIsOneConveyorAccepts) {
+    // `# delimiter = ""` was shown (the option has no default), and uncommented it was an
+    // error: "delimiter must be a single byte". Every quoted value shown must load as it is,
+    // but `expression`, which the starter's filter has instead of column/operator/value.
+    test::TempDir dir;
+    ASSERT_EQ(test::run_conveyor({"new", "starter"}, in(dir)).exit_code, 0);
+    const std::string text = test::read_file(dir.file("starter.toml"));
+    std::istringstream lines(text);
+    const std::regex string_line(R"re(# ([a-z_]+) = ".*")re");
+    std::string line;
+    int checked = 0;
+    for (std::size_t at = 0; std::getline(lines, line); at += line.size() + 1) {
+        if (!std::regex_match(line, string_line) || line.rfind("# expression = ", 0) == 0) continue;
+        std::string uncommented = text;
+        uncommented.erase(at, 2);
+        dir.write("u.toml", uncommented);
+        auto r = test::run_conveyor({"validate", "u.toml"}, in(dir));
+        EXPECT_EQ(r.exit_code, 0) << "uncommented: " << line << "\n" << r.err;
+        ++checked;
+    }
+    EXPECT_GT(checked, 8);
+    EXPECT_THAT(text, HasSubstr("\n# delimiter = \";\"\n"));
+}
+
 TEST(ConfigRound, NewSaysWhatTheStarterReadsAndQuotesItsPathForTheShell) {
     test::TempDir dir;
     auto r = test::run_conveyor({"new", "my orders"}, in(dir));

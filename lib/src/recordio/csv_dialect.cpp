@@ -85,7 +85,8 @@ OptionTable<CsvFormatOptions> csv_format_options(std::string headers_description
              {.description = "Field separator: one byte such as \",\", \";\" or \"|\"; \"tab\" "
                              "or \"\\t\" for tab-separated files.",
               .default_note = "\",\", or a tab when the path ends in .tsv or .tab (also "
-                              "followed by .gz or .zst)"})
+                              "followed by .gz or .zst)",
+              .example = "\";\""})
         .add("quote", &CsvFormatOptions::quote,
              {.description = "Quote character (one byte) around fields that contain the "
                              "delimiter, the quote itself or line breaks; a quote inside a "
@@ -105,7 +106,8 @@ OptionTable<CsvFormatOptions> csv_format_options(std::string headers_description
                                              "with the count."})
         .add("columns", &CsvFormatOptions::columns,
              {.description = prefix + "Field names for input without a header row (headers = "
-                                      "false); each row must have this many fields."});
+                                      "false); each row must have this many fields.",
+              .example = "[\"id\", \"name\", \"amount\"]"});
 }
 
 } // namespace conveyor::recordio::csv
