@@ -41,6 +41,19 @@ TEST(ClosedStandardFds, AClosedStdinIsAnInputErrorNotAnEndlessWait) {
     EXPECT_FALSE(test::file_exists(dir.file("out.jsonl")));
 }
 
+TEST(ClosedStandardFds, APipelineReadFromAClosedStdinSaysSo) {
+    // `conveyor run - <&-` said "-: error: cannot read the pipeline file: Bad file descriptor".
+    test::TempDir dir;
+    test::ProcessOptions opts;
+    opts.cwd = dir.path();
+    opts.timeout = std::chrono::seconds(30);
+    const test::ProcessResult r = test::run_process(
+        {"/bin/sh", "-c", "exec \"$0\" run - <&-", test::conveyor_binary()}, opts);
+    EXPECT_EQ(r.exit_code, 66) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("<stdin>: error: cannot read the pipeline file: standard input "
+                                 "is closed (give the pipeline on it"));
+}
+
 TEST(ClosedStandardFds, AClosedStdoutFailsTheSinkWith73) {
     test::TempDir dir;
     // "a,b\n1,2\n" is 8 bytes: an eventfd on descriptor 1 took them as a count, and the run

@@ -494,7 +494,10 @@ LoadResult load_pipeline_file(const std::string& path, const Registry& registry,
                (n = std::fread(buf, 1, sizeof buf, stdin)) > 0)
             text.append(buf, n);
         if (std::ferror(stdin)) {
-            problem = std::strerror(errno);
+            // `conveyor run - <&-` (a cron line without its heredoc): say what is missing.
+            problem = errno == EBADF ? "standard input is closed (give the pipeline on it, "
+                                       "e.g. `conveyor run - < p.toml`, or name its file)"
+                                     : std::strerror(errno);
         } else {
             return load(text, "<stdin>", "stdin", registry, options);
         }
@@ -518,7 +521,7 @@ LoadResult load_pipeline_file(const std::string& path, const Registry& registry,
         // Located at the file, as the compilers and the other messages about it are:
         // "nope.toml: error: cannot read the pipeline file: No such file or directory".
         SourceLocation at;
-        at.file = path;
+        at.file = path == "-" ? "<stdin>" : path;
         result.diagnostics.error(at, {}, "cannot read the pipeline file: " + problem);
         return result;
     }
