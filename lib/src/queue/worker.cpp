@@ -106,18 +106,25 @@ void idle(std::chrono::milliseconds d, Abandon& stop) {
     stop.on_request({});
 }
 
+/// Since when the queue has failed to answer (a plain struct: with std::optional here GCC 12
+/// warned that the time might be read uninitialised).
+struct Outage {
+    bool on = false;
+    std::chrono::steady_clock::time_point since{};
+};
+
 /// Whether the loop may go on after `error` from the queue between chunks: an engine that
 /// cannot be reached is waited for (backing off, until `stop`) while it has been so for less
-/// than options.engine_outage since `since` (set at its first failure). The error otherwise.
-Status ride_out(const Error& error, std::optional<std::chrono::steady_clock::time_point>& since,
-                std::chrono::milliseconds& backoff, const WorkerOptions& options, Abandon& stop) {
+/// than options.engine_outage since `outage` began (at its first failure). The error otherwise.
+Status ride_out(const Error& error, Outage& outage, std::chrono::milliseconds& backoff,
+                const WorkerOptions& options, Abandon& stop) {
     if (error.kind != ErrorKind::TempFail) return error;
     const auto now = std::chrono::steady_clock::now();
-    if (!since) {
-        since = now;
+    if (!outage.on) {
+        outage = Outage{true, now};
         backoff = std::chrono::milliseconds(500);
     }
-    const auto failing = std::chrono::duration_cast<std::chrono::milliseconds>(now - *since);
+    const auto failing = std::chrono::duration_cast<std::chrono::milliseconds>(now - outage.since);
     if (failing >= options.engine_outage) {
         Error e = error;
         e.message += fmt::format(" (tried again for {} s)", failing.count() / 1000);
@@ -138,19 +145,19 @@ Result<WorkerReport> run_worker(WorkQueue& queue, ChunkRunner& runner, const Wor
     Result<QueueSpec> spec = queue.spec();
     if (!spec) return std::move(spec).error();
     WorkerReport report;
-    std::optional<std::chrono::steady_clock::time_point> failing_since;
+    Outage outage;
     std::chrono::milliseconds backoff{0};
     while (!stop.requested()) {
         Result<std::optional<Lease>> lease = queue.take(options.consumer);
         Result<QueueStatus> st = QueueStatus{};
         if (lease && !*lease && options.exit_when_empty) st = queue.status();
         if (!lease || !st) {
-            CONVEYOR_TRY(ride_out(!lease ? lease.error() : st.error(), failing_since, backoff,
-                                  options, stop));
+            CONVEYOR_TRY(
+                ride_out(!lease ? lease.error() : st.error(), outage, backoff, options, stop));
             continue;
         }
-        if (failing_since) spdlog::info("the queue answers again");
-        failing_since.reset();
+        if (outage.on) spdlog::info("the queue answers again");
+        outage = Outage{};
         if (*lease) {
             CONVEYOR_TRY(run_chunk(queue, runner, *spec, **lease, stop, report));
             continue;
