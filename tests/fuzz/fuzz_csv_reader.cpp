@@ -59,6 +59,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     config.block_size =
         (blocks & 0x80) ? conveyor::recordio::csv::kDefaultBlockSize : (blocks & 0x3F) + 1;
     if (dialect & 0x10) config.max_record_bytes = 64;
+    // As csv.read reads a file of one column: a blank line is a record.
+    config.blank_lines_are_records = (dialect & 0x20) != 0;
+    if (dialect & 0x40) config.comment = '#'; // csv.read's `comment`
 
     auto file = memory.open(data, size);
     if (!file) return 0;
