@@ -1,5 +1,6 @@
 #include "sqlite_read.hpp"
 
+#include "conveyor/core/ascii.hpp"
 #include "conveyor/core/batch.hpp"
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/format/json_parser.hpp"
@@ -117,16 +118,12 @@ private:
         case SQLITE_BLOB: {
             // Bytes, not text: as hex after \x, as postgres.read gives bytea, rather than
             // bytes that are not UTF-8 (which JSON writers must replace).
-            static constexpr char kHex[] = "0123456789abcdef";
             const auto* p = static_cast<const unsigned char*>(sqlite3_column_blob(s, c));
             const auto n = static_cast<std::size_t>(sqlite3_column_bytes(s, c));
             char* out = static_cast<char*>(arena.allocate(2 + 2 * n, 1));
             out[0] = '\\';
             out[1] = 'x';
-            for (std::size_t i = 0; i < n; ++i) {
-                out[2 + 2 * i] = kHex[p[i] >> 4];
-                out[3 + 2 * i] = kHex[p[i] & 0xF];
-            }
+            write_hex(out + 2, p, n);
             return Value::string(std::string_view(out, 2 + 2 * n));
         }
         default: {

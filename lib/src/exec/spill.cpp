@@ -46,13 +46,10 @@ bool json_keeps(std::string_view s) {
 
 /// `,[at,"<hex of s>"]` on `out`: a string's own bytes, for the reader to put back.
 void append_raw(std::string& out, long long at, std::string_view s) {
-    static constexpr char kHex[] = "0123456789abcdef";
     out += fmt::format(",[{},\"", at);
-    for (const char c : s) {
-        const auto b = static_cast<unsigned char>(c);
-        out.push_back(kHex[b >> 4]);
-        out.push_back(kHex[b & 15]);
-    }
+    const std::size_t from = out.size();
+    out.resize(from + 2 * s.size());
+    write_hex(out.data() + from, reinterpret_cast<const unsigned char*>(s.data()), s.size());
     out += "\"]";
 }
 
@@ -292,9 +289,12 @@ Result<bool> RunReader::next() {
     const std::size_t n = v.kind() == Kind::Array ? v.as_array().size() : 0;
     // [keys..., record] or [keys..., record, [marks]] (RunWriter::add)
     const bool marks = n == key_count_ + 2;
+    const auto broken = [&] {
+        return Error(ErrorKind::Runtime, "a spill file holds a broken record", path_);
+    };
     if ((n != key_count_ + 1 && !marks) || v.as_array()[key_count_].kind() != Kind::Object ||
         (marks && v.as_array().back().kind() != Kind::Array))
-        return Error(ErrorKind::Runtime, "a spill file holds a broken record", path_);
+        return broken();
     const std::span<const Value> items = v.as_array();
     keys_.clear();
     for (std::size_t k = 0; k < key_count_; ++k)
@@ -305,9 +305,6 @@ Result<bool> RunReader::next() {
         const std::span<const Member> fields = record_.as_object();
         auto* members =
             const_cast<Member*>(fields.data()); // NOLINT(cppcoreguidelines-pro-type-const-cast)
-        const auto broken = [&] {
-            return Error(ErrorKind::Runtime, "a spill file holds a broken record", path_);
-        };
         for (const Value& mark : items.back().as_array()) {
             if (mark.kind() == Kind::Int) { // a bare empty field
                 if (mark.as_int() < 0 || static_cast<std::size_t>(mark.as_int()) >= fields.size())

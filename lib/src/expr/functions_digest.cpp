@@ -1,6 +1,7 @@
 // Digests and ids in the expression language: sha256, md5, hmac_sha256 (hex, by OpenSSL)
 // and random version-4 UUIDs.
 
+#include "conveyor/core/ascii.hpp"
 #include "function_args.hpp"
 
 #include <openssl/evp.h>
@@ -12,12 +13,8 @@ namespace conveyor::expr {
 namespace {
 
 std::string hex(const unsigned char* p, std::size_t n) {
-    static constexpr char kHex[] = "0123456789abcdef";
     std::string out(n * 2, '0');
-    for (std::size_t i = 0; i < n; ++i) {
-        out[2 * i] = kHex[p[i] >> 4];
-        out[2 * i + 1] = kHex[p[i] & 15];
-    }
+    write_hex(out.data(), p, n);
     return out;
 }
 

@@ -35,6 +35,16 @@ inline int hex_value(char c) noexcept {
     return -1;
 }
 
+/// The two lowercase hex digits of each of the `n` bytes at `p`, written at `out` (2n chars):
+/// the inverse of hex_value.
+inline void write_hex(char* out, const unsigned char* p, std::size_t n) noexcept {
+    constexpr char kHex[] = "0123456789abcdef";
+    for (std::size_t i = 0; i < n; ++i) {
+        out[2 * i] = kHex[p[i] >> 4];
+        out[2 * i + 1] = kHex[p[i] & 15];
+    }
+}
+
 /// `s` ends with `suffix`, ignoring ASCII case (".CSV" is a ".csv").
 inline bool iends_with(std::string_view s, std::string_view suffix) noexcept {
     return s.size() >= suffix.size() && iequals(s.substr(s.size() - suffix.size()), suffix);

@@ -3,9 +3,10 @@
 // Spill files of the blocking stages (sort, group-by, distinct, join): runs of records written
 // to the run's spill directory (state_dir/spill), compressed (zstd at a fast level: gzip at
 // its fastest was more than half of a spilling group-by's CPU), one JSON array per line: some key
-// values (sort keys, a sequence number), then the record itself, then, only when some of its
-// fields are bare empty (core/bare_empty.hpp), the array of their positions, which JSON text
-// cannot tell from "". Files are named
+// values (sort keys, a sequence number), then the record itself, then, only when the record
+// needs it, what JSON text alone would change: the positions of its bare-empty fields
+// (core/bare_empty.hpp), which JSON cannot tell from "", and the bytes, in hex, of keys and
+// fields that are not UTF-8. Files are named
 // `<pid>-<stage>-<seq>.run.zst`, registered with the run's TempFiles while they exist, and those a
 // killed process left are removed by the next run of the stage.
 
