@@ -122,12 +122,13 @@ Result<RunWriter> RunWriter::create(const std::string& dir, const std::string& s
 
 Status RunWriter::add(std::span<const Value> keys, const Schema& schema,
                       std::span<const Value> row) {
+    // Counted from before the keys: a key may be what holds bytes that are not UTF-8.
+    const std::uint64_t replaced = json::replaced_on_this_thread();
     buf_.push_back('[');
     for (const Value& k : keys) {
         json::append_value(buf_, k.is_absent() ? Value::null() : k);
         buf_.push_back(',');
     }
-    const std::uint64_t replaced = json::replaced_on_this_thread();
     json::append_record(buf_, schema, row);
     // What JSON text alone would change, after the record: the positions of bare empty fields
     // (read back as "" otherwise, which csv.write quotes) and, where a key or field holds

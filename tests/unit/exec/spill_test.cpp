@@ -138,6 +138,25 @@ TEST(SpillRuns, BytesThatAreNotUtf8ComeBackAsTheyWere) {
                             "[[0,\"636166e9\"],[2,\"fffe8078\"],[-1,\"636166e9\"]]]");
 }
 
+// A key that is not UTF-8 beside a record that is (a sort key computed from other text):
+// its bytes still come back.
+TEST(SpillRuns, AKeyThatIsNotUtf8BesideACleanRecordComesBackAsItWas) {
+    test::TempDir dir;
+    Files files(dir.file("spill"), "s", nullptr);
+    const SchemaRef schema = make_schema({"name"});
+    auto w = files.create();
+    ASSERT_TRUE(w) << w.error().to_string();
+    const Value key[] = {Value::string("caf\xe9")};
+    const Value row[] = {Value::string("cafe")};
+    ASSERT_TRUE(w->add(key, *schema, row));
+    ASSERT_TRUE(w->close());
+    auto r = RunReader::open(w->path(), 1);
+    ASSERT_TRUE(r) << r.error().to_string();
+    ASSERT_TRUE(*(*r)->next());
+    EXPECT_EQ((*r)->keys()[0].as_string(), "caf\xe9");
+    EXPECT_EQ((*r)->record().as_object()[0].value.as_string(), "cafe");
+}
+
 TEST(SpillMergeDown, PassesLeaveAtMostFanInRunsHoldingEveryRecordInOrderStably) {
     test::TempDir dir;
     Files files(dir.file("spill"), "s", nullptr);
