@@ -62,6 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // As csv.read reads a file of one column: a blank line is a record.
     config.blank_lines_are_records = (dialect & 0x20) != 0;
     if (dialect & 0x40) config.comment = '#'; // csv.read's `comment`
+    // quote = "": no field is quoted, so none can be left open.
+    const bool quoting = (dialect & 0x80) == 0;
+    if (!quoting) config.quote = conveyor::recordio::csv::kNoQuote;
 
     auto file = memory.open(data, size);
     if (!file) return 0;
@@ -81,6 +84,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (;;) {
         auto more = reader.next_record(fields);
         if (!more.ok()) {
+            CHECK(quoting || !reader.unterminated());
             if (reader.unterminated()) {
                 const std::string_view rest = reader.take_unterminated();
                 CHECK(rest.size() <= text_size);

@@ -30,6 +30,46 @@ TEST(TsvFiles, ATsvPathIsReadAndWrittenWithTabs) {
     EXPECT_EQ(test::read_file(dir.file("out.tsv")), "id\tname\n1\tAnn, Lee\n2\tBob\n");
 }
 
+TEST(TsvFiles, AnExportWhoseTextHoldsQuotesRoundTripsWithQuoteOff) {
+    // `mlr --tsv sort -f name`: Miller's TSV has no quoting. With quote = "" the quotes are
+    // text, on both workers and from standard input as well, and the output is the input's
+    // bytes in the new order.
+    std::string text = "name\tnote\n";
+    std::string sorted;
+    for (int i = 2999; i >= 0; --i) {
+        const std::string line = "n" + std::to_string(10000 + i) + "\t" +
+                                 (i % 3 == 0   ? "\"quoted\" word"
+                                  : i % 3 == 1 ? "5\" screen"
+                                               : "\"open") +
+                                 "\n";
+        text += line;
+        sorted.insert(0, line);
+    }
+    for (const std::string& path : {std::string("in.tsv"), std::string("-")}) {
+        for (const std::string workers : {"1", "2"}) {
+            SCOPED_TRACE(path + ", workers " + workers);
+            test::TempDir dir;
+            const std::string in = dir.write("in.tsv", text);
+            const std::string source =
+                path == "-" ? stage_toml("in", "stdin.read", "",
+                                         "format = \"csv\"\ndelimiter = \"tab\"\nquote = \"\"")
+                            : stage_toml("in", "csv.read", "",
+                                         "path = \"" + in + "\"\nquote = \"\"\nchunk_size = 4096");
+            const std::string file = dir.write(
+                "p.toml", "[global]\nworkers = " + workers + "\n" + source +
+                              stage_toml("s", "sort.apply", "\"in\"", "by = [\"name\"]") +
+                              stage_toml("out", "csv.write", "\"s\"",
+                                         "path = \"" + dir.file("out.tsv") + "\"\nquote = \"\""));
+            test::ProcessOptions opts;
+            if (path == "-") opts.stdin_data = text;
+            auto r = run_conveyor({"run", file, "-q"}, opts);
+            ASSERT_EQ(r.exit_code, 0) << r.err;
+            EXPECT_EQ(r.err, "");
+            EXPECT_EQ(test::read_file(dir.file("out.tsv")), "name\tnote\n" + sorted);
+        }
+    }
+}
+
 constexpr const char* kLong = "id,metric,value\n1,x,3\n1,y,4\n2,x,5\n2,z,6\n3,y,7\n";
 
 /// csv.read of `in` -> reshape.long_to_wide -> csv.write `wide.csv`, and the wide records ->

@@ -1,6 +1,7 @@
 #include "conveyor/recordio/csv_dialect.hpp"
 
 #include "conveyor/core/ascii.hpp"
+#include "conveyor/recordio/csv_reader.hpp"
 
 #include <fmt/format.h>
 
@@ -55,7 +56,12 @@ std::optional<Dialect> dialect_from_options(BuildContext& ctx, const CsvFormatOp
     }
 
     const std::string& quote = options.quote;
-    if (quote.size() == 1) {
+    if (quote.empty()) {
+        dialect.quote = kNoQuote;
+    } else if (quote.size() == 1 && quote.front() == kNoQuote) {
+        ctx.error("quote", "quote cannot be the NUL byte; quote = \"\" turns quoting off");
+        ok = false;
+    } else if (quote.size() == 1) {
         dialect.quote = quote.front();
         if (dialect.quote == '\n' || dialect.quote == '\r') {
             ctx.error("quote", "quote cannot be a line break");
@@ -67,7 +73,7 @@ std::optional<Dialect> dialect_from_options(BuildContext& ctx, const CsvFormatOp
         }
     } else {
         ctx.error("quote", fmt::format("quote must be a single byte (usually \"\\\"\" or \"'\"), "
-                                       "not {}",
+                                       "or \"\" for none, not {}",
                                        describe_byte_string(quote)));
         ok = false;
     }
@@ -90,7 +96,11 @@ OptionTable<CsvFormatOptions> csv_format_options(std::string headers_description
         .add("quote", &CsvFormatOptions::quote,
              {.description = "Quote character (one byte) around fields that contain the "
                              "delimiter, the quote itself or line breaks; a quote inside a "
-                             "quoted field is doubled."})
+                             "quoted field is doubled. \"\" turns quoting off, as in "
+                             "tab-separated exports (PostgreSQL's text format, Miller's TSV) "
+                             "whose fields hold quotes as they are: every byte up to the next "
+                             "delimiter or line break is the field's, and a field that holds "
+                             "one of those cannot be written (a record error)."})
         .add("infer_types", &CsvFormatOptions::infer_types,
              {.description = prefix + "Turn integers and decimals into numbers and empty fields "
                                       "into null. When false every field is a string (empty "

@@ -531,7 +531,8 @@ void CsvReadOperator::warn_stray_quotes() {
                  "at {}:{}: such a field is read without its quotes (\"a\" b as a b), and a "
                  "quote that starts a field opens a quoted field, which runs on to the next "
                  "quote, over line breaks and the records on those lines; if the file does not "
-                 "quote its fields that way, check those records",
+                 "quote its fields that way (a tab-separated export whose text holds quotes as "
+                 "they are), read it with quote = \"\"",
                  reader_.display_name(), stray_quotes_, stray_quotes_ == 1 ? " has" : "s have",
                  reader_.display_name(), first_stray_quote_);
     stray_quotes_ = 0;

@@ -105,6 +105,8 @@ CsvReader::CsvReader(InputFile file, ReaderConfig config, StageMetrics* metrics,
     : file_(std::move(file)), config_(config), metrics_(metrics), pool_(std::move(pool)) {
     if (config_.block_size == 0) config_.block_size = 1;
     if (!pool_) pool_ = make_block_pool(config_.block_size);
+    quoting_ = config_.quote != kNoQuote;
+    mask_quote_ = quoting_ ? config_.quote : config_.delimiter;
 }
 
 void CsvReader::attach(Batch* batch) {
@@ -122,7 +124,7 @@ std::string CsvReader::where() const {
         if (p >= end_) return end_;
         if (p < chunk_ || p - chunk_ >= 64) {
             chunk_ = p;
-            mask_ = special_mask(data_ + p, end_ - p, config_.delimiter, config_.quote);
+            mask_ = special_mask(data_ + p, end_ - p, config_.delimiter, mask_quote_);
         }
         const std::uint64_t m = mask_ & (~std::uint64_t{0} << (p - chunk_));
         if (m) return chunk_ + static_cast<std::size_t>(__builtin_ctzll(m));
@@ -134,7 +136,7 @@ std::string CsvReader::where() const {
 [[gnu::always_inline]] inline std::size_t CsvReader::find_unquoted_end(std::size_t p) noexcept {
     for (;;) {
         const std::size_t s = find_special(p);
-        if (s >= end_ || data_[s] != config_.quote) return s;
+        if (s >= end_ || !quoting_ || data_[s] != config_.quote) return s;
         p = s + 1;
     }
 }
@@ -267,7 +269,7 @@ CsvReader::Step CsvReader::parse_record(std::vector<Value>& fields) {
     }
 
     for (;;) {
-        if (p < end && d[p] == quote) {
+        if (quoting_ && p < end && d[p] == quote) {
             const std::uint64_t open_line = line;
             const std::size_t content = p + 1;
             std::size_t q = content;
@@ -279,7 +281,9 @@ CsvReader::Step CsvReader::parse_record(std::vector<Value>& fields) {
                     if (!eof_) return Step::NeedMore;
                     error_ = Error(ErrorKind::Data,
                                    "quoted field is never closed: the quote that opens it has no "
-                                   "closing quote before the end of the input",
+                                   "closing quote before the end of the input (if the "
+                                   "file's fields are not quoted and a quote is text in "
+                                   "them, read it with quote = \"\")",
                                    fmt::format("{}:{}", display_name(), open_line));
                     unterminated_ = true;
                     record_line_ = open_line;

@@ -76,11 +76,7 @@ public:
             // an error, as for any header), and is not repeated.
             header_ = std::move(existing_header);
             header_written_ = true;
-            for (const unsigned char c :
-                 {static_cast<unsigned char>(config_.delimiter),
-                  static_cast<unsigned char>(config_.quote), static_cast<unsigned char>('\n'),
-                  static_cast<unsigned char>('\r')})
-                needs_quote_[c] = true;
+            mark_special_bytes();
             return;
         }
         if (config_.writing.append && out_.initial_size() > 0)
@@ -100,11 +96,7 @@ public:
                                         ? std::optional<expr::FieldPath>(std::move(*path))
                                         : std::nullopt);
         }
-        for (const unsigned char c :
-             {static_cast<unsigned char>(config_.delimiter),
-              static_cast<unsigned char>(config_.quote), static_cast<unsigned char>('\n'),
-              static_cast<unsigned char>('\r')})
-            needs_quote_[c] = true;
+        mark_special_bytes();
     }
 
     /// Carries on after a checkpoint whose output `out_` was adopted from.
@@ -145,6 +137,17 @@ private:
         std::vector<expr::ResolvedPath> nested;
     };
 
+    /// The bytes that make a field quoted (needs_quote_, mask_quote_): the delimiter, the
+    /// quote, CR and LF; without quoting, those a field cannot hold.
+    void mark_special_bytes() {
+        quoting_ = config_.quote != kNoQuote;
+        mask_quote_ = quoting_ ? config_.quote : config_.delimiter;
+        for (const char c : {config_.delimiter, mask_quote_, '\n', '\r'})
+            needs_quote_[static_cast<unsigned char>(c)] = true;
+    }
+    /// Without quoting (quote = ""), the record error for a field holding the delimiter or a
+    /// line break (`column`: its header name; empty for the header row itself).
+    Error unwritable_error(std::string_view column) const;
     const Mapping& mapping_for(const SchemaRef& schema);
     Status write_batch(const Batch& batch);
     /// Hands the batch's text to the file; in streaming or append mode also writes it out
@@ -178,6 +181,11 @@ private:
     std::string buf_;
     std::string nested_;
     std::array<bool, 256> needs_quote_{};
+    bool quoting_ = true;
+    char mask_quote_ = '"';
+    /// Without quoting: append_text met a field it cannot write (the batch fails).
+    bool unwritable_ = false;
+    std::string unwritable_text_;
     /// Nothing is in the file yet: its first field is quoted when its text would be taken for
     /// a byte-order mark or a compressed format's magic number (taken_for_a_mark_or_magic),
     /// which csv.read drops or refuses the file for.
@@ -195,6 +203,10 @@ Status CsvWriteOperator::push(std::size_t, Batch&& batch, Emitter&) {
 
 Status CsvWriteOperator::finish(Emitter&) {
     if (!header_written_ && header_) write_header();
+    if (unwritable_) {
+        buf_.clear();
+        return unwritable_error({});
+    }
     CONVEYOR_TRY(flush());
     return out_.commit();
 }
@@ -255,6 +267,10 @@ const CsvWriteOperator::Mapping& CsvWriteOperator::mapping_for(const SchemaRef& 
 Status CsvWriteOperator::write_batch(const Batch& batch) {
     if (!header_) header_ = batch.schema_ref();
     if (!header_written_) write_header();
+    if (unwritable_) { // the header's: every batch fails
+        buf_.clear();
+        return unwritable_error({});
+    }
     if (batch.empty()) return {};
     const Mapping& m = mapping_for(batch.schema_ref());
     const std::size_t width = header_->size();
@@ -282,6 +298,11 @@ Status CsvWriteOperator::write_batch(const Batch& batch) {
                 else
                     append_field(Value::absent(), width == 1);
             }
+            if (unwritable_) { // this batch fails; the next one is written if it can be
+                buf_.clear();
+                unwritable_ = false;
+                return unwritable_error(header_->name(c));
+            }
             file_start_ = false;
         }
         buf_.push_back('\n');
@@ -306,7 +327,7 @@ void CsvWriteOperator::append_field(const Value& v, bool only_column) {
     switch (v.kind()) {
     case Kind::Absent:
     case Kind::Null:
-        if (only_column) {
+        if (only_column && quoting_) {
             buf_.push_back(config_.quote);
             buf_.push_back(config_.quote);
         }
@@ -349,7 +370,7 @@ inline bool CsvWriteOperator::must_quote(std::string_view s) const noexcept {
     const char* const end = p + s.size();
 #if defined(__SSE2__)
     const __m128i d16 = _mm_set1_epi8(config_.delimiter);
-    const __m128i q16 = _mm_set1_epi8(config_.quote);
+    const __m128i q16 = _mm_set1_epi8(mask_quote_);
     const __m128i lf16 = _mm_set1_epi8('\n');
     const __m128i cr16 = _mm_set1_epi8('\r');
     while (end - p >= 16) {
@@ -374,7 +395,7 @@ inline bool CsvWriteOperator::must_quote(std::string_view s) const noexcept {
     constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
     const auto zero_byte = [](std::uint64_t x) { return (x - kOnes) & ~x & kHighs; };
     const std::uint64_t d8 = kOnes * static_cast<unsigned char>(config_.delimiter);
-    const std::uint64_t q8 = kOnes * static_cast<unsigned char>(config_.quote);
+    const std::uint64_t q8 = kOnes * static_cast<unsigned char>(mask_quote_);
     while (end - p >= 8) {
         std::uint64_t x = 0;
         std::memcpy(&x, p, 8);
@@ -448,7 +469,14 @@ bool CsvWriteOperator::append_row_fast(std::span<const Value> row) {
         }
         case Kind::String: {
             const std::string_view t = v.as_string();
-            const bool quoted = (t.empty() && !is_bare_empty(v)) || must_quote(t);
+            bool quoted = (t.empty() && !is_bare_empty(v)) || must_quote(t);
+            if (quoted && !quoting_) {
+                if (!t.empty()) {
+                    buf_.resize(start); // append_text reports it
+                    return false;
+                }
+                quoted = false; // without quotes an empty string is an empty field
+            }
             if (quoted && !t.empty() && std::memchr(t.data(), quote, t.size()) != nullptr) {
                 buf_.resize(start); // a quote to double: append_field's way
                 return false;
@@ -471,6 +499,15 @@ bool CsvWriteOperator::append_row_fast(std::span<const Value> row) {
 // Quotes a field only when it must be (delimiter, quote, CR or LF inside). The empty string is
 // written as "" so that it reads back as an empty string rather than as null.
 void CsvWriteOperator::append_text(std::string_view s) {
+    if (!quoting_) {
+        // Written as it is; a field that holds the delimiter or a line break cannot be.
+        if (!unwritable_ && must_quote(s)) {
+            unwritable_ = true;
+            unwritable_text_ = s;
+        }
+        buf_.append(s);
+        return;
+    }
     const char quote = config_.quote;
     if (s.empty()) {
         buf_.push_back(quote);
@@ -516,6 +553,26 @@ Error CsvWriteOperator::unknown_field_error(std::string_view field) const {
                              "with select.apply before this stage, or give every record every "
                              "field with unsparsify.apply before it",
                              field, columns),
+                 out_.is_stdout() ? std::string("<stdout>") : out_.path(), stage_id_);
+}
+
+Error CsvWriteOperator::unwritable_error(std::string_view column) const {
+    constexpr std::size_t kShown = 60;
+    std::string text = unwritable_text_.substr(0, kShown);
+    if (unwritable_text_.size() > kShown) text += "...";
+    std::string shown;
+    json::append_string(shown, text);
+    const std::string delimiter = config_.delimiter == '\t' ? std::string("a tab")
+                                  : config_.delimiter == ' '
+                                      ? std::string("a space")
+                                      : fmt::format("'{}'", config_.delimiter);
+    return Error(ErrorKind::Data,
+                 fmt::format("{} {} holds {} or a line break, which a file without quoting "
+                             "(quote = \"\") cannot hold; replace them before this stage "
+                             "(map.apply with replace()) or let csv.write quote the field",
+                             column.empty() ? std::string("the header name")
+                                            : "a value of column '" + std::string(column) + "'",
+                             shown, delimiter),
                  out_.is_stdout() ? std::string("<stdout>") : out_.path(), stage_id_);
 }
 

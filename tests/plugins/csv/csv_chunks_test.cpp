@@ -122,6 +122,24 @@ TEST_F(CsvChunks, AOneColumnFileKeepsItsBlankLinesAsRecordsWhereverChunksStart) 
     }
 }
 
+TEST_F(CsvChunks, WithoutQuotingEveryLineStartIsARecordStart) {
+    // quote = "": a chunk that starts after a quote must not take it for an open quoted field.
+    const std::string text = random_csv(3, 150);
+    CsvReadConfig config;
+    config.quote = kNoQuote;
+    config.delimiter = ';'; // one column: its blank lines are records too
+    const test::SourceRun serial = read(*stage_for(text, 1, config), 4, nullptr);
+    ASSERT_FALSE(serial.error) << serial.error->to_string();
+    ASSERT_GT(serial.rows().size(), 150u) << "every line of the file is a record";
+    for (std::uint64_t chunk = 1; chunk <= 40; ++chunk) {
+        SCOPED_TRACE("chunk " + std::to_string(chunk));
+        const test::SourceRun parallel =
+            read(*stage_for(text, chunk, config), 1 + chunk % 5, &pool_);
+        ASSERT_FALSE(parallel.error) << parallel.error->to_string();
+        EXPECT_EQ(parallel.rows(), serial.rows());
+    }
+}
+
 TEST_F(CsvChunks, RandomChunkSizesAndOptions) {
     std::mt19937 rng(42);
     for (int round = 0; round < 40; ++round) {

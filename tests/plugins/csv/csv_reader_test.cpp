@@ -309,6 +309,42 @@ TEST_F(CsvRead, OtherDelimitersAndQuotes) {
     EXPECT_EQ(read("x,y\n1,\"a\n", {{"quote", "'"}}).rows(), (Rows{{"i:1", "s:\"a"}}));
 }
 
+TEST_F(CsvRead, WithoutQuotingAQuoteIsTextLikeAnyOther) {
+    // quote = "": tab-separated exports (PostgreSQL's text format, Miller's TSV) hold quotes as
+    // they are. A quote that starts a field no longer opens a quoted field running on over the
+    // next lines, and quotes around a field stay part of it.
+    const std::string text = "name\tnote\nalice\t\"quoted\" word\n\"bob\t5\" screen\n"
+                             "\"\"\t\"\n\"open\t1\n";
+    const SourceRun r = read(text, {{"delimiter", "tab"}, {"quote", ""}});
+    ASSERT_FALSE(r.error) << r.error->to_string();
+    EXPECT_EQ(r.rows(), (Rows{{"s:alice", "s:\"quoted\" word"},
+                              {"s:\"bob", "s:5\" screen"},
+                              {"s:\"\"", "s:\""},
+                              {"s:\"open", "i:1"}}));
+    // The same text read with quoting takes the quote before "open" to run to the end.
+    EXPECT_TRUE(read(text, {{"delimiter", "tab"}}).error);
+    // Blocks of one byte: a field never waits for a closing quote across a block end.
+    CsvReadConfig config;
+    config.quote = kNoQuote;
+    config.block_size = 1;
+    const SourceRun small = read_blocks("a,b\n\"x,\"\"y\n", config);
+    ASSERT_FALSE(small.error) << small.error->to_string();
+    EXPECT_EQ(small.rows(), (Rows{{"s:\"x", "s:\"\"y"}}));
+}
+
+TEST_F(CsvRead, QuoteOptionErrors) {
+    // "" is no quoting; the NUL byte, two bytes and a line break are refused by name.
+    for (const auto& [quote, says] : std::vector<std::pair<std::string, std::string>>{
+             {std::string(1, '\0'), "quote = \"\" turns quoting off"},
+             {"''", "or \"\" for none"},
+             {"\n", "cannot be a line break"},
+             {",", "they must differ"}}) {
+        auto built = test::build("csv.read", {{"path", "x.csv"}, {"quote", quote}});
+        EXPECT_EQ(built.stage, nullptr) << quote;
+        EXPECT_NE(built.diags.to_string().find(says), std::string::npos) << built.diags.to_string();
+    }
+}
+
 TEST_F(CsvRead, ATsvOrTabPathIsReadWithTabsUnlessTheDelimiterIsSet) {
     // A .tsv file read with commas was one field holding every column, and exit 0.
     const Rows expected = {{"i:1", "s:a,b"}};

@@ -320,6 +320,47 @@ TEST_F(CsvWrite, NoHeaderAndOtherDialects) {
               "a,b\n'it''s',\"\n");
 }
 
+TEST_F(CsvWrite, WithoutQuotingFieldsAreWrittenAsTheyAre) {
+    // quote = "": a quote is text; empty strings and nulls are empty fields alike.
+    const auto schema = make_schema({"a", "b"});
+    EXPECT_EQ(write(schema,
+                    {{Value::string("5\" screen"), Value::string("\"quoted\"")},
+                     {Value::string(""), Value::null()},
+                     {Value::string("x,y"), Value::integer(3)}},
+                    {{"delimiter", "tab"}, {"quote", ""}}),
+              "a\tb\n5\" screen\t\"quoted\"\n\t\nx,y\t3\n");
+    // A one-column null is an empty line, which csv.read reads back as a record.
+    EXPECT_EQ(write(make_schema({"v"}), {{Value::string("a")}, {Value::null()}}, {{"quote", ""}}),
+              "v\na\n\n");
+}
+
+TEST_F(CsvWrite, WithoutQuotingAFieldHoldingTheDelimiterOrALineBreakFailsItsBatch) {
+    const auto schema = make_schema({"a", "b"});
+    for (const std::string bad : {"x\ty", "two\nlines", "cr\r"}) {
+        SCOPED_TRACE(bad);
+        const std::string path = dir_.file("out.tsv");
+        Writer w(path, {{"delimiter", "tab"}, {"quote", ""}}, {schema});
+        ASSERT_TRUE(w.push(make_batch(schema, {{Value::integer(1), Value::string("fine")}})));
+        const Status s = w.push(make_batch(schema, {{Value::integer(2), Value::string("ok")},
+                                                    {Value::integer(3), Value::string(bad)}}));
+        ASSERT_FALSE(s);
+        EXPECT_EQ(s.error().kind, ErrorKind::Data);
+        EXPECT_NE(s.error().message.find("a value of column 'b'"), std::string::npos)
+            << s.error().message;
+        EXPECT_NE(s.error().message.find("quote = \"\""), std::string::npos);
+        // The next batch is written; the failed one is not, in part or whole.
+        ASSERT_TRUE(w.push(make_batch(schema, {{Value::integer(4), Value::string("last")}})));
+        ASSERT_TRUE(w.finish());
+        EXPECT_EQ(conveyor::test::read_file(path), "a\tb\n1\tfine\n4\tlast\n");
+    }
+    // A header name that cannot be written fails the output.
+    const std::string path = dir_.file("header.tsv");
+    Writer w(path, {{"delimiter", "tab"}, {"quote", ""}}, {make_schema({"a\tb"})});
+    EXPECT_FALSE(w.push(make_batch(make_schema({"a\tb"}), {{Value::integer(1)}})));
+    w.abort();
+    EXPECT_FALSE(conveyor::test::file_exists(path));
+}
+
 /// A field as RFC 4180 and the option docs say csv.write writes it, for the random test.
 std::string expected_field(const Value& v, char delimiter, char quote, bool only_column) {
     std::string text;

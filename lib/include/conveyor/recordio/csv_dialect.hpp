@@ -15,6 +15,8 @@ namespace conveyor::recordio::csv {
 
 struct Dialect {
     char delimiter = ',';
+    /// kNoQuote (csv_reader.hpp): fields are never quoted (`quote = ""`: tab-separated exports
+    /// whose text holds quotes as they are).
     char quote = '"';
 };
 

@@ -31,8 +31,13 @@ inline constexpr std::size_t kDefaultBlockSize = std::size_t{1} << 18;
 /// into memory: almost always a quote that was never closed.
 inline constexpr std::size_t kDefaultMaxRecordBytes = std::size_t{256} << 20;
 
+/// ReaderConfig::quote (and Dialect's, CsvWriteConfig's) for no quoting (`quote = ""`): every
+/// byte but the delimiter and line breaks is the field's own, and a field cannot hold those.
+inline constexpr char kNoQuote = '\0';
+
 struct ReaderConfig {
     char delimiter = ',';
+    /// kNoQuote (csv_dialect.hpp): no quoting, a quote is a byte like any other.
     char quote = '"';
     bool infer_types = true;
     /// Tests use tiny blocks so that records cross block boundaries many times.
@@ -176,6 +181,10 @@ private:
     // The 64-byte window whose special-byte mask is cached (npos: none).
     std::size_t chunk_ = static_cast<std::size_t>(-1);
     std::uint64_t mask_ = 0;
+    // Fields may be quoted (config_.quote is not kNoQuote); without quoting the mask looks for
+    // the delimiter in the quote's place.
+    bool quoting_ = true;
+    char mask_quote_ = '"';
 
     Error error_;
 };
