@@ -3,13 +3,15 @@
 
 #include "commands.hpp"
 #include "conveyor/config/loader.hpp"
+#include "conveyor/core/ascii.hpp"
+#include "conveyor/core/bare_empty.hpp"
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/core/suggest.hpp"
 #include "conveyor/exec/executor.hpp"
+#include "conveyor/exec/run_source.hpp"
+#include "conveyor/exec/spill.hpp"
 #include "conveyor/format/json_parser.hpp"
-#include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/input_file.hpp"
-#include "conveyor/io/output_file.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/registry/registry.hpp"
@@ -46,10 +48,40 @@ void count_other(Extracted& ex, const Value* who) {
     ex.others.emplace_back(name, 1);
 }
 
-/// Copies the `record` of every entry of `stage` from the dead-letter file into `out_path`
-/// as JSON lines.
+/// Puts back in `row` (the fields of `schema`) what entry `e` says JSON text changed
+/// (DeadLetterQueue: "unquoted_empty", "bytes"); false when those members are malformed.
+bool restore_as_read(const Value& e, const Schema& schema, std::vector<Value>& row, Arena& arena) {
+    if (const Value* empty = e.find("unquoted_empty")) {
+        if (empty->kind() != Kind::Array) return false;
+        for (const Value& name : empty->as_array()) {
+            if (!name.is_string()) return false;
+            if (const auto i = schema.find(name.as_string())) row[*i] = bare_empty();
+        }
+    }
+    if (const Value* bytes = e.find("bytes")) {
+        if (bytes->kind() != Kind::Object) return false;
+        for (const Member& m : bytes->as_object()) {
+            if (!m.value.is_string() || m.value.as_string().size() % 2 != 0) return false;
+            const std::string_view hex = m.value.as_string();
+            char* out = arena.allocate_array<char>(std::max<std::size_t>(hex.size() / 2, 1));
+            for (std::size_t k = 0; k < hex.size(); k += 2) {
+                const int hi = hex_value(hex[k]);
+                const int lo = hex_value(hex[k + 1]);
+                if (hi < 0 || lo < 0) return false;
+                out[k / 2] = static_cast<char>(hi * 16 + lo);
+            }
+            if (const auto i = schema.find(m.key))
+                row[*i] = Value::string(std::string_view(out, hex.size() / 2));
+        }
+    }
+    return true;
+}
+
+/// Copies the `record` of every entry of `stage` from the dead-letter file into a run file
+/// (exec/spill.hpp's format, which keeps bare-empty fields and bytes that are not UTF-8) at
+/// `writer`, with what the entry says JSON text changed put back.
 Result<Extracted> extract(const std::string& dlq_path, const std::string& stage,
-                          const std::string& out_path) {
+                          spill::RunWriter& writer) {
     auto in = InputFile::open(dlq_path, nullptr);
     if (!in) return std::move(in).error();
     std::string text;
@@ -60,12 +92,11 @@ Result<Extracted> extract(const std::string& dlq_path, const std::string& stage,
         if (*n == 0) break;
         text.append(buf, *n);
     }
-    auto out = OutputFile::create(out_path, nullptr);
-    if (!out) return std::move(out).error();
     Extracted ex;
     json::Parser parser;
+    spill::RowShaper shaper;
+    std::vector<Value> row;
     std::size_t line_no = 0, pos = 0;
-    std::string line_out;
     while (pos < text.size()) {
         const std::size_t nl = text.find('\n', pos);
         const std::string_view line(text.data() + pos,
@@ -75,9 +106,11 @@ Result<Extracted> extract(const std::string& dlq_path, const std::string& stage,
         if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
         Arena arena;
         auto v = parser.parse(line, arena);
-        if (!v || v->kind() != Kind::Object)
+        const auto not_an_entry = [&] {
             return fail(ErrorKind::Data, "not a dead-letter entry (a JSON object per line)",
                         fmt::format("{}:{}", dlq_path, line_no));
+        };
+        if (!v || v->kind() != Kind::Object) return not_an_entry();
         const Value* who = v->find("stage");
         if (!who || who->kind() != Kind::String || who->as_string() != stage) {
             count_other(ex, who);
@@ -88,22 +121,23 @@ Result<Extracted> extract(const std::string& dlq_path, const std::string& stage,
             ++ex.raw; // input that never became a record cannot be fed to a stage
             continue;
         }
-        line_out.clear();
-        json::append_value(line_out, *record);
-        line_out += '\n';
-        CONVEYOR_TRY(out->write(line_out));
+        const std::span<const Member> fields = record->as_object();
+        const SchemaRef& schema = shaper.schema_for(fields);
+        row.clear();
+        for (const Member& m : fields)
+            row.push_back(m.value);
+        if (!restore_as_read(*v, *schema, row, arena)) return not_an_entry();
+        CONVEYOR_TRY(writer.add({}, *schema, row));
         ++ex.records;
     }
-    CONVEYOR_TRY(out->commit());
+    CONVEYOR_TRY(writer.close());
     return ex;
 }
 
-/// Narrows `p` to `from_stage` and everything downstream of it, fed by a json.read of the
-/// records at `records_path` in place of its inputs; the diagnostics when that source cannot
-/// be built.
-std::optional<std::string> narrow_to_replay(PipelineSpec& p, const Registry& registry,
-                                            const std::string& from_stage,
-                                            const std::string& records_path) {
+/// Narrows `p` to `from_stage` and everything downstream of it, fed by a source reading the
+/// records of the run file at `records_path` (exec/run_source.hpp) in place of its inputs.
+void narrow_to_replay(PipelineSpec& p, const Registry& registry, const std::string& from_stage,
+                      const std::string& records_path) {
     std::set<std::string> keep{from_stage};
     for (bool grew = true; grew;) {
         grew = false;
@@ -116,19 +150,13 @@ std::optional<std::string> narrow_to_replay(PipelineSpec& p, const Registry& reg
         source_id += "_";
     StageSpec source;
     source.id = source_id;
+    // Described as the json.read of a file of records it stands for (progress, metrics, a
+    // source's role); what reads the file is the run source.
     source.function = "json.read";
     source.descriptor = registry.find("json.read");
     source.error_handling = p.error_handling;
     source.config.set("path", records_path, {}, true);
-    source.config.set("format", std::string("jsonl"), {}, true);
-    for (const OptionSpec& o : source.descriptor->options)
-        if (!source.config.find(o.name) && !o.default_value.is_null())
-            source.config.set(o.name, o.default_value, {}, false);
-    Diagnostics diags;
-    BuildContext bctx(source.id, source.config, p.global, diags);
-    std::unique_ptr<Stage> built = source.descriptor->factory(bctx);
-    if (!built) return diags.to_string();
-    source.stage = std::move(built);
+    source.stage = make_run_source(records_path);
 
     std::vector<StageSpec> stages;
     stages.push_back(std::move(source));
@@ -138,8 +166,6 @@ std::optional<std::string> narrow_to_replay(PipelineSpec& p, const Registry& reg
         stages.push_back(std::move(s));
     }
     p.stages = std::move(stages);
-
-    return std::nullopt;
 }
 
 /// True when file sink `st` writing `file` would replace files that are there: the file itself,
@@ -285,24 +311,25 @@ int cmd_replay(const ReplayArgs& args) {
         return exit_codes::kUsage;
     }
 
-    // The records to replay, as JSON lines next to the pipeline's state.
-    const std::string tmp = (std::filesystem::temp_directory_path() /
-                             fmt::format("conveyor-replay-{}.jsonl", ::getpid()))
-                                .string();
-    auto ex = extract(args.dead_letters, args.from_stage, tmp);
+    // The records to replay, in a run file in the temporary directory.
+    auto writer =
+        spill::RunWriter::create(std::filesystem::temp_directory_path().string(),
+                                 fmt::format("conveyor-replay-{}", ::getpid()), 0, nullptr);
+    if (!writer) {
+        print_err("conveyor: " + writer.error().to_string() + "\n");
+        return exit_code(writer.error().kind);
+    }
+    struct Cleanup {
+        std::string path;
+        ~Cleanup() { spill::remove(path, nullptr); }
+    } cleanup{writer->path()};
+    auto ex = extract(args.dead_letters, args.from_stage, *writer);
     if (!ex) {
         print_err("conveyor: " + ex.error().to_string() + "\n");
         return exit_code(ex.error().kind);
     }
-    struct Cleanup {
-        std::string path;
-        ~Cleanup() { std::filesystem::remove(path); }
-    } cleanup{tmp};
     if (ex->records == 0) return nothing_to_replay(args, *ex);
-    if (std::optional<std::string> problem = narrow_to_replay(p, registry, args.from_stage, tmp)) {
-        print_err(*problem);
-        return exit_codes::kSoftware;
-    }
+    narrow_to_replay(p, registry, args.from_stage, writer->path());
     if (const std::vector<std::string> replaced = replaced_outputs(p); !replaced.empty()) {
         for (const std::string& r : replaced)
             print_err("conveyor: replay: " + r + "\n");

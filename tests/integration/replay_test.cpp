@@ -61,6 +61,59 @@ TEST(Replay, FeedsTheStagesDeadLettersBackIntoIt) {
               "{\"id\":1,\"amount\":150}\n{\"id\":3,\"amount\":700,\"note\":\"fixed\"}\n");
 }
 
+TEST(Replay, ARecordComesBackWithItsBareEmptyFieldsAndItsBytesThatAreNotUtf8) {
+    // A Latin-1 CSV read as text: the dead-letter file is JSON, which shows "" and U+FFFD, but
+    // the replayed records reach csv.write as they were read, so the replay writes what a run
+    // of the fixed pipeline writes.
+    test::TempDir dir;
+    dir.write("in.csv", "id,name,qty\n1,caf\xe9,2\n2,,x\n3,\xe8\xe9,y\n4,\"\",z\n");
+    const auto pipeline = [](const std::string& qty, const std::string& out) {
+        return R"(
+[error_handling]
+strategy = "continue"
+[error_handling.dead_letter_queue]
+enabled = true
+path = "dead.jsonl"
+[[stages]]
+id = "load"
+function = "csv.read"
+inputs = []
+[stages.config]
+path = "in.csv"
+infer_types = false
+[[stages]]
+id = "calc"
+function = "map.apply"
+inputs = ["load"]
+[stages.config]
+columns = { twice = ")" +
+               qty + R"(" }
+[[stages]]
+id = "save"
+function = "csv.write"
+inputs = ["calc"]
+[stages.config]
+path = ")" + out +
+               R"("
+)";
+    };
+    dir.write("p.toml", pipeline("int(qty) * 2", "first.csv"));
+    test::ProcessOptions o;
+    o.cwd = dir.path();
+    auto first = test::run_conveyor({"run", "p.toml", "-q"}, o);
+    ASSERT_EQ(first.exit_code, 3) << first.err;
+    EXPECT_EQ(test::read_file(dir.file("first.csv")), "id,name,qty,twice\n1,caf\xe9,2,4\n");
+    // The fix: a column that takes text.
+    dir.write("fixed.toml", pipeline("concat(qty, qty)", "replayed.csv"));
+    auto replay = test::run_conveyor({"replay", "dead.jsonl", "fixed.toml", "--from-stage", "calc",
+                                      "--set", "error_handling.dead_letter_queue.path=dead2.jsonl"},
+                                     o);
+    ASSERT_EQ(replay.exit_code, 0) << replay.err;
+    EXPECT_THAT(replay.err, HasSubstr("replaying 3 records into stage 'calc'"));
+    EXPECT_EQ(test::read_file(dir.file("replayed.csv")),
+              "id,name,qty,twice\n2,,x,xx\n3,\xe8\xe9,y,yy\n4,\"\",z,zz\n");
+}
+
 TEST(Replay, RefusesUnknownStagesAndSources) {
     test::TempDir dir;
     dir.write("p.toml", kPipeline);

@@ -1,5 +1,7 @@
 #include "conveyor/exec/dead_letter.hpp"
 
+#include "conveyor/core/ascii.hpp"
+#include "conveyor/core/bare_empty.hpp"
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/output_file.hpp"
@@ -26,6 +28,40 @@ std::string utc_now() {
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                   static_cast<int>(ms));
     return buf;
+}
+
+/// `"<hex of s>"` on `out`.
+void append_hex_string(std::string& out, std::string_view s) {
+    out.push_back('"');
+    const std::size_t from = out.size();
+    out.resize(from + 2 * s.size());
+    write_hex(out.data() + from, reinterpret_cast<const unsigned char*>(s.data()), s.size());
+    out.push_back('"');
+}
+
+/// What JSON text alone changes of a record's fields, as members after "record" (none when
+/// nothing): `"unquoted_empty":[names]`, the fields read as bare empty strings (an unquoted
+/// empty CSV field without type inference, written back empty where "" is quoted), and
+/// `"bytes":{name: hex}`, the fields whose text is not UTF-8 (a Latin-1 file), which the
+/// record shows with U+FFFD. `conveyor replay` puts both back.
+void append_as_read(std::string& out, const Schema& schema, std::span<const Value> row) {
+    std::string empty;
+    std::string bytes;
+    for (std::size_t i = 0; i < row.size() && i < schema.size(); ++i) {
+        const Value& v = row[i];
+        if (!v.is_string()) continue;
+        if (is_bare_empty(v)) {
+            empty += empty.empty() ? "" : ",";
+            json::append_string(empty, schema.name(i));
+        } else if (!json::is_utf8(v.as_string())) {
+            bytes += bytes.empty() ? "" : ",";
+            json::append_string(bytes, schema.name(i));
+            bytes.push_back(':');
+            append_hex_string(bytes, v.as_string());
+        }
+    }
+    if (!empty.empty()) out += ",\"unquoted_empty\":[" + empty + "]";
+    if (!bytes.empty()) out += ",\"bytes\":{" + bytes + "}";
 }
 
 } // namespace
@@ -114,6 +150,7 @@ Status DeadLetterQueue::add(std::string_view stage, const Schema& schema,
         begin_entry(stage, error, attempts);
         buf_ += ",\"record\":";
         json::append_record(buf_, schema, row);
+        append_as_read(buf_, schema, row);
         buf_ += "}\n";
         s = put_locked(epoch);
     }
@@ -128,6 +165,10 @@ Status DeadLetterQueue::add_raw(std::string_view stage, std::string_view raw, co
         begin_entry(stage, error, 1);
         buf_ += ",\"raw\":";
         json::append_string(buf_, raw);
+        if (!json::is_utf8(raw)) { // "raw" shows U+FFFD: the bytes as they were
+            buf_ += ",\"raw_bytes\":";
+            append_hex_string(buf_, raw);
+        }
         buf_ += "}\n";
         s = put_locked(epoch);
     }

@@ -36,14 +36,6 @@ constexpr std::size_t kArenaBytes = 128 << 10;
 /// level 1, 34 s with zstd level 1 and 23 s with this (faster levels gained nothing more).
 constexpr int kZstdLevel = -5;
 
-/// Whether JSON text holds `s` as it is (not: bytes that are not UTF-8, written as U+FFFD).
-bool json_keeps(std::string_view s) {
-    const std::uint64_t before = json::replaced_on_this_thread();
-    std::string scratch;
-    json::append_string(scratch, s);
-    return json::replaced_on_this_thread() == before;
-}
-
 /// `,[at,"<hex of s>"]` on `out`: a string's own bytes, for the reader to put back.
 void append_raw(std::string& out, long long at, std::string_view s) {
     out += fmt::format(",[{},\"", at);
@@ -143,13 +135,13 @@ Status RunWriter::add(std::span<const Value> keys, const Schema& schema,
         if (v.is_absent()) continue;
         if (is_bare_empty(v))
             marks += fmt::format(",{}", member);
-        else if (raw && v.is_string() && !json_keeps(v.as_string()))
+        else if (raw && v.is_string() && !json::is_utf8(v.as_string()))
             append_raw(marks, static_cast<long long>(member), v.as_string());
         ++member;
     }
     if (raw)
         for (std::size_t k = 0; k < keys.size(); ++k)
-            if (keys[k].is_string() && !json_keeps(keys[k].as_string()))
+            if (keys[k].is_string() && !json::is_utf8(keys[k].as_string()))
                 append_raw(marks, -1 - static_cast<long long>(k), keys[k].as_string());
     if (!marks.empty()) {
         marks[0] = '[';

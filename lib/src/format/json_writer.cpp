@@ -176,6 +176,21 @@ std::string replacement_warning(std::uint64_t n) {
            "UTF-8 (csv.write keeps such bytes as they are)";
 }
 
+bool is_utf8(std::string_view s) noexcept {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* const end = p + s.size();
+    while (p < end) {
+        if (*p < 0x80) {
+            ++p;
+            continue;
+        }
+        const int n = detail::utf8_sequence(p, static_cast<std::size_t>(end - p));
+        if (n <= 0) return false;
+        p += n;
+    }
+    return true;
+}
+
 void append_string(std::string& out, std::string_view s) {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     const auto* const end = p + s.size();

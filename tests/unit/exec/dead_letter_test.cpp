@@ -2,6 +2,7 @@
 // is committed, so the file at a checkpoint holds exactly the entries of the records before it,
 // and a resumed run carries on from that file.
 
+#include "conveyor/core/bare_empty.hpp"
 #include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/dead_letter.hpp"
 #include "conveyor/registry/sink_options.hpp"
@@ -41,6 +42,40 @@ TEST(DeadLetterQueue, WithoutCheckpointsEntriesAreWrittenInArrivalOrder) {
     add(**q, 2, 0);
     ASSERT_TRUE((*q)->commit());
     EXPECT_EQ(ids_in(test::read_file(dir.file("dead.jsonl"))), (std::vector<std::int64_t>{1, 2}));
+}
+
+TEST(DeadLetterQueue, AnEntrySaysWhatJsonTextChangesOfItsRecord) {
+    // A Latin-1 field shows U+FFFD and a bare empty field shows "": the entry keeps the bytes
+    // in hex and names the bare empty fields, for replay. Clean records carry neither member.
+    test::TempDir dir;
+    RunContext run;
+    auto q = DeadLetterQueue::open(dir.file("dead.jsonl"), &run);
+    ASSERT_TRUE(q);
+    const SchemaRef schema = make_schema({"id", "name", "note", "city"});
+    const Value odd[] = {Value::integer(1), Value::string("caf\xe9"), bare_empty(),
+                         Value::string("")};
+    ASSERT_TRUE((*q)->add("stage", *schema, odd, Error(ErrorKind::Data, "bad"), 1, 0));
+    const Value clean[] = {Value::integer(2), Value::string("caf\xc3\xa9"), Value::null(),
+                           Value::string("x")};
+    ASSERT_TRUE((*q)->add("stage", *schema, clean, Error(ErrorKind::Data, "bad"), 1, 0));
+    ASSERT_TRUE((*q)->add_raw("load", "1,\xff,2", Error(ErrorKind::Data, "row"), 0));
+    ASSERT_TRUE((*q)->add_raw("load", "1,2", Error(ErrorKind::Data, "row"), 0));
+    ASSERT_TRUE((*q)->commit());
+    const std::string text = test::read_file(dir.file("dead.jsonl"));
+    std::vector<std::string> lines;
+    for (std::size_t pos = 0, nl; (nl = text.find('\n', pos)) != std::string::npos; pos = nl + 1)
+        lines.push_back(text.substr(pos, nl - pos));
+    ASSERT_EQ(lines.size(), 4u) << text;
+    const auto tail = [](const std::string& line) { return line.substr(line.find("\"record\"")); };
+    EXPECT_EQ(tail(lines[0]),
+              "\"record\":{\"id\":1,\"name\":\"caf\xef\xbf\xbd\",\"note\":\"\",\"city\":\"\"},"
+              "\"unquoted_empty\":[\"note\"],\"bytes\":{\"name\":\"636166e9\"}}");
+    EXPECT_EQ(tail(lines[1]),
+              "\"record\":{\"id\":2,\"name\":\"caf\xc3\xa9\",\"note\":null,\"city\":\"x\"}}");
+    EXPECT_NE(lines[2].find("\"raw\":\"1,\xef\xbf\xbd,2\",\"raw_bytes\":\"312cff2c32\"}"),
+              std::string::npos)
+        << lines[2];
+    EXPECT_EQ(lines[3].find("raw_bytes"), std::string::npos);
 }
 
 TEST(DeadLetterQueue, ACheckpointWritesTheEntriesOfTheRecordsBeforeItAndAResumeCarriesOn) {

@@ -24,7 +24,11 @@ class RunContext;
 /// gave up on, so nothing is lost silently:
 ///   {"stage":"fetch","error":{"kind":"temporary","message":"..."},"attempts":4,
 ///    "timestamp":"2026-11-23T14:08:12.123Z","where":"users.csv:17","record":{...}}
-/// Input that could not be parsed into a record carries `"raw":"<the text>"` instead.
+/// Input that could not be parsed into a record carries `"raw":"<the text>"` instead. What JSON
+/// text would change follows: `"unquoted_empty":["f"]` names the fields that were bare empty
+/// strings (core/bare_empty.hpp), `"bytes":{"f":"636166e9"}` gives in hex the fields whose text
+/// is not UTF-8 (shown with U+FFFD in the record), `"raw_bytes":"..."` the same for raw text;
+/// `conveyor replay` puts them back.
 /// Written like every other output: a temporary file renamed into place when the run ends
 /// (commit), so a killed run leaves no partial file. Dead letters that cannot be written (a
 /// full disk) fail the run whatever the stages' strategy: add() cancels the run, and

@@ -17,6 +17,8 @@
 namespace conveyor::json {
 
 void append_string(std::string& out, std::string_view s);
+/// Whether `s` is UTF-8, so that append_string writes it as it is (no U+FFFD).
+[[nodiscard]] bool is_utf8(std::string_view s) noexcept;
 /// How many byte sequences that are not UTF-8 the writers of the calling thread have written
 /// as U+FFFD since it started: a JSON sink takes the difference over what it wrote, so that
 /// it can say so (replacement_warning) instead of changing text without a word.
