@@ -168,12 +168,24 @@ std::optional<std::string> expression_function_text(std::string_view name) {
         std::string s = fmt::format("Expression functions ({}):\n", kWhereExpressions);
         for (const expr::FunctionInfo& f : expr::functions())
             s += line(f);
+        s += "Miller's names are accepted too:";
+        for (const expr::FunctionAlias& a : expr::function_aliases())
+            s += fmt::format(" {} ({}),", a.alias, a.name);
+        s.back() = '\n';
         return s;
     }
+    std::string_view alias_of;
+    for (const expr::FunctionAlias& a : expr::function_aliases())
+        if (a.alias == name) {
+            alias_of = a.alias;
+            name = a.name;
+        }
     for (const expr::FunctionInfo& f : expr::functions())
         if (f.name == name)
-            return fmt::format("{} (expression function, {})\n{}", f.name, kWhereExpressions,
-                               line(f));
+            return fmt::format(
+                "{} (expression function{}, {})\n{}", f.name,
+                alias_of.empty() ? "" : fmt::format("; Miller's {} is this one", alias_of),
+                kWhereExpressions, line(f));
     return std::nullopt;
 }
 

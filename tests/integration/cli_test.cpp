@@ -140,6 +140,11 @@ TEST(Cli, DescribeShowsTheFunctionsOfExpressions) {
     for (const char* sig : {"  lower(s)\n", "  if(condition, then, else)\n",
                             "  format_time(t, format = ISO 8601, zone = 'UTC')\n"})
         EXPECT_THAT(all.out, HasSubstr(sig));
+    EXPECT_THAT(all.out, HasSubstr("Miller's names are accepted too: toupper (upper),"));
+    // A Miller name shows the function it calls.
+    auto miller = run_conveyor({"describe", "gsub"});
+    ASSERT_EQ(miller.exit_code, 0) << miller.err;
+    EXPECT_THAT(miller.out, HasSubstr("regex_replace (expression function; Miller's gsub is"));
     auto typo = run_conveyor({"describe", "regex_extrct"});
     EXPECT_EQ(typo.exit_code, 64);
     EXPECT_THAT(typo.err, HasSubstr("did you mean 'regex_extract'"));

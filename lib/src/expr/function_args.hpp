@@ -57,6 +57,32 @@ inline std::optional<std::int64_t> int_arg(EvalContext& ctx, const Node& call,
     return static_cast<std::int64_t>(n->d);
 }
 
+/// UTF-8: code points are counted by their lead bytes.
+inline bool is_continuation(char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+}
+
+inline std::size_t code_points(std::string_view s) {
+    std::size_t n = 0;
+    for (char c : s)
+        n += is_continuation(c) ? 0 : 1;
+    return n;
+}
+
+/// Byte offset of code point `cp` (s.size() when past the end).
+inline std::size_t byte_offset(std::string_view s, std::size_t cp) {
+    std::size_t i = 0;
+    std::size_t seen = 0;
+    while (i < s.size()) {
+        if (!is_continuation(s[i])) {
+            if (seen == cp) return i;
+            ++seen;
+        }
+        ++i;
+    }
+    return s.size();
+}
+
 /// White space as trim() and the casts skip it.
 inline bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -68,7 +94,9 @@ std::string change_case(std::string_view s, bool upper);
 
 // The functions of each file, in the order `conveyor describe expressions` lists them.
 std::span<const Function> text_functions() noexcept;
+std::span<const Function> text_cut_functions() noexcept;
 std::span<const Function> number_functions() noexcept;
+std::span<const Function> math_functions() noexcept;
 std::span<const Function> time_functions() noexcept;
 std::span<const Function> digest_functions() noexcept;
 

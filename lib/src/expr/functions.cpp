@@ -2,7 +2,8 @@
 // evaluated arguments; if and coalesce are lazy (eval.cpp evaluates their arguments itself)
 // and have no impl. Null in, null out, unless the function is about nulls; a value of the
 // wrong kind is a record error naming the function. The functions themselves are in
-// functions_text.cpp, functions_number.cpp, functions_time.cpp and functions_digest.cpp.
+// functions_text.cpp, functions_text_cut.cpp, functions_number.cpp, functions_math.cpp,
+// functions_time.cpp and functions_digest.cpp; Miller's names for them are here.
 
 #include "function_args.hpp"
 
@@ -36,8 +37,8 @@ const std::vector<const Function*>& all_functions() {
     static const std::vector<const Function*> all = [] {
         std::vector<const Function*> v;
         for (const std::span<const Function> part :
-             {text_functions(), number_functions(), lazy_functions(), time_functions(),
-              digest_functions()})
+             {text_functions(), text_cut_functions(), number_functions(), math_functions(),
+              lazy_functions(), time_functions(), digest_functions()})
             for (const Function& f : part)
                 v.push_back(&f);
         return v;
@@ -55,12 +56,28 @@ const std::vector<FunctionInfo>& infos() {
     return all;
 }
 
+/// Only where Miller's function does what ours does (its ssub replaces the first match only,
+/// so it is not replace).
+constexpr FunctionAlias kAliases[] = {
+    {"toupper", "upper"},        {"tolower", "lower"},           {"strlen", "len"},
+    {"strip", "trim"},           {"sub", "regex_replace_first"}, {"gsub", "regex_replace"},
+    {"fmtnum", "format_number"}, {"strftime", "format_time"},    {"strptime", "parse_time"},
+    {"sec2gmt", "format_time"},  {"gmt2sec", "parse_time"},      {"systime", "now"},
+    {"strrev", "reverse"},
+};
+
 } // namespace
 
 const Function* find_function(std::string_view name) noexcept {
     for (const Function* f : all_functions())
         if (f->info.name == name) return f;
+    for (const FunctionAlias& a : kAliases)
+        if (a.alias == name) return find_function(a.name);
     return nullptr;
+}
+
+std::span<const FunctionAlias> function_aliases() noexcept {
+    return kAliases;
 }
 
 std::span<const FunctionInfo> functions() noexcept {

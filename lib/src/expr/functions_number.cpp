@@ -240,6 +240,46 @@ Value fn_is_number(EvalContext&, const Node&, std::span<const Value> args) {
 Value fn_is_string(EvalContext&, const Node&, std::span<const Value> args) {
     return Value::boolean(args[0].is_string());
 }
+Value fn_is_present(EvalContext&, const Node&, std::span<const Value> args) {
+    return Value::boolean(!args[0].is_absent());
+}
+Value fn_is_absent(EvalContext&, const Node&, std::span<const Value> args) {
+    return Value::boolean(args[0].is_absent());
+}
+/// Present with no value: null (an empty CSV field) or empty text.
+bool empty_value(const Value& v) {
+    return v.kind() == Kind::Null || (v.is_string() && v.as_string().empty());
+}
+Value fn_is_empty(EvalContext&, const Node&, std::span<const Value> args) {
+    return Value::boolean(empty_value(args[0]));
+}
+Value fn_is_not_empty(EvalContext&, const Node&, std::span<const Value> args) {
+    return Value::boolean(!args[0].is_absent() && !empty_value(args[0]));
+}
+
+/// Miller's names for the kinds of value, and null (JSON's, or an empty CSV field).
+Value fn_typeof(EvalContext&, const Node&, std::span<const Value> args) {
+    const Value& v = args[0];
+    switch (v.kind()) {
+    case Kind::Absent:
+        return Value::string("absent");
+    case Kind::Null:
+        return Value::string("null");
+    case Kind::Bool:
+        return Value::string("boolean");
+    case Kind::Int:
+        return Value::string("int");
+    case Kind::Double:
+        return Value::string("float");
+    case Kind::String:
+        return Value::string(v.as_string().empty() ? "empty" : "string");
+    case Kind::Array:
+        return Value::string("array");
+    case Kind::Object:
+        return Value::string("map");
+    }
+    return Value::string("null");
+}
 
 } // namespace
 
@@ -313,6 +353,38 @@ std::span<const Function> number_functions() noexcept {
          -1,
          fn_is_number},
         {{"is_string", "is_string(x)", "true when x is text"}, 1, 1, Type::Bool, -1, fn_is_string},
+        {{"is_present", "is_present(x)", "true when the field is there (null included)"},
+         1,
+         1,
+         Type::Bool,
+         -1,
+         fn_is_present},
+        {{"is_absent", "is_absent(x)", "true when the field is not there"},
+         1,
+         1,
+         Type::Bool,
+         -1,
+         fn_is_absent},
+        {{"is_empty", "is_empty(x)", "true when x is there with no value: null or empty text"},
+         1,
+         1,
+         Type::Bool,
+         -1,
+         fn_is_empty},
+        {{"is_not_empty", "is_not_empty(x)", "true when x is there with a value"},
+         1,
+         1,
+         Type::Bool,
+         -1,
+         fn_is_not_empty},
+        {{"typeof", "typeof(x)",
+          "the kind of x as Miller names it: int, float, boolean, string, empty (empty text), "
+          "array, map, null or absent (no such field)"},
+         1,
+         1,
+         Type::String,
+         -1,
+         fn_typeof},
     };
     return kTable;
 }

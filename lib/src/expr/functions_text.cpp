@@ -8,36 +8,6 @@
 
 namespace conveyor::expr {
 
-namespace {
-
-// UTF-8: code points are counted by their lead bytes.
-bool is_continuation(char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
-}
-
-std::size_t code_points(std::string_view s) {
-    std::size_t n = 0;
-    for (char c : s)
-        n += is_continuation(c) ? 0 : 1;
-    return n;
-}
-
-/// Byte offset of code point `cp` (s.size() when past the end).
-std::size_t byte_offset(std::string_view s, std::size_t cp) {
-    std::size_t i = 0;
-    std::size_t seen = 0;
-    while (i < s.size()) {
-        if (!is_continuation(s[i])) {
-            if (seen == cp) return i;
-            ++seen;
-        }
-        ++i;
-    }
-    return s.size();
-}
-
-} // namespace
-
 /// Case mapping for ASCII, Latin-1, Greek and Cyrillic letters (two-byte UTF-8 sequences);
 /// other characters are kept.
 std::string change_case(std::string_view s, bool upper) {
@@ -301,7 +271,8 @@ Value fn_contains(EvalContext& ctx, const Node& call, std::span<const Value> arg
     });
 }
 
-Value fn_pad_left(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+/// pad_left() and pad_right(): text padded to `width` characters with one fill character.
+Value pad(EvalContext& ctx, const Node& call, std::span<const Value> args, bool left) {
     if (args[0].is_null()) return Value::null();
     auto s = text_arg(ctx, call, args, 0);
     auto width = s ? int_arg(ctx, call, args, 1) : std::nullopt;
@@ -311,17 +282,26 @@ Value fn_pad_left(EvalContext& ctx, const Node& call, std::span<const Value> arg
         auto f = text_arg(ctx, call, args, 2);
         if (!f) return {};
         if (code_points(*f) != 1)
-            return ctx.fail(call, "pad_left(): the fill must be one character");
+            return ctx.fail(call, fname(call) + "(): the fill must be one character");
         fill = *f;
     }
-    if (*width > 1'000'000) return ctx.fail(call, "pad_left(): width over 1000000");
+    if (*width > 1'000'000) return ctx.fail(call, fname(call) + "(): width over 1000000");
     const auto have = static_cast<std::int64_t>(code_points(*s));
     if (have >= *width) return Value::string(*s);
     std::string out;
+    if (!left) out.append(*s);
     for (std::int64_t i = have; i < *width; ++i)
         out.append(fill);
-    out.append(*s);
+    if (left) out.append(*s);
     return ctx.string(out);
+}
+
+Value fn_pad_left(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+    return pad(ctx, call, args, true);
+}
+
+Value fn_pad_right(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+    return pad(ctx, call, args, false);
 }
 
 Value fn_mask(EvalContext& ctx, const Node& call, std::span<const Value> args) {
@@ -443,6 +423,13 @@ std::span<const Function> text_functions() noexcept {
          Type::String,
          -1,
          fn_pad_left},
+        {{"pad_right", "pad_right(s, width, fill = ' ')",
+          "text padded on the right to width characters"},
+         2,
+         3,
+         Type::String,
+         -1,
+         fn_pad_right},
         {{"mask", "mask(s, keep_last = 4)", "every character but the last keep_last replaced by *"},
          1,
          2,

@@ -64,7 +64,10 @@ Token Lexer::next() {
     case '-':
         return take(t, Tok::Minus, 1);
     case '*':
+        if (n == '*') return take(t, Tok::StarStar, 2);
         return take(t, Tok::Star, 1);
+    case ':':
+        return take(t, Tok::Colon, 1);
     case '/':
         return take(t, Tok::Slash, 1);
     case '%':
@@ -86,9 +89,7 @@ Token Lexer::next() {
         return take(t, Tok::Greater, 1);
     case '?':
         if (n == '?') return take(t, Tok::Coalesce, 2);
-        syntax_error(pos_, 1,
-                     "'?' is not an operator (did you mean '?"
-                     "?', the first non-null?)");
+        return take(t, Tok::Question, 1);
     case '&':
         if (n == '&') return take(t, Tok::AndAnd, 2);
         syntax_error(pos_, 1, "'&' is not an operator (did you mean 'and'?)");

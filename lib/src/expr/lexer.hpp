@@ -29,6 +29,7 @@ enum class Tok : std::uint8_t {
     Plus,
     Minus,
     Star,
+    StarStar, ///< ** (power)
     Slash,
     Percent,
     EqEq,
@@ -40,6 +41,8 @@ enum class Tok : std::uint8_t {
     Match,
     NotMatch,
     Coalesce,
+    Question, ///< ? of c ? a : b
+    Colon,
     AndAnd,
     OrOr,
     Bang,

@@ -30,6 +30,8 @@ std::vector<std::string> function_names() {
     std::vector<std::string> names;
     for (const FunctionInfo& f : functions())
         names.emplace_back(f.name);
+    for (const FunctionAlias& a : function_aliases())
+        names.emplace_back(a.alias);
     return names;
 }
 
@@ -119,7 +121,27 @@ private:
 
     std::unique_ptr<Node> expression() {
         Depth guard(*this);
-        return or_expr();
+        auto condition = or_expr();
+        if (tok_.kind != Tok::Question) return condition;
+        // condition ? then : else, as if(condition, then, else); the branches may be
+        // conditionals themselves (right to left).
+        Token at = tok_;
+        advance();
+        auto then = expression();
+        expect(Tok::Colon, "':' (condition ? then : else)", at);
+        auto otherwise = expression();
+        if (!is_condition_type(condition->type))
+            syntax_error(condition->offset, condition->length,
+                         "'?' needs true/false before it (condition ? then : else); this is a " +
+                             std::string(to_string(condition->type)));
+        auto n = make(Op::Call, at);
+        n->function = find_function("if");
+        n->type = then->type == otherwise->type ? then->type : Type::Any;
+        n->args.push_back(std::move(condition));
+        n->args.push_back(std::move(then));
+        n->args.push_back(std::move(otherwise));
+        span_children(*n);
+        return n;
     }
 
     void check_condition(const Node& n, std::string_view op) {
@@ -364,7 +386,27 @@ private:
             span_children(*n);
             return n;
         }
-        return postfix();
+        return power();
+    }
+
+    /// base ** exponent, as pow(): binds tighter than a sign on its left (-2 ** 2 is -4),
+    /// and from right to left (2 ** 3 ** 2 is 2 ** 9).
+    std::unique_ptr<Node> power() {
+        auto base = postfix();
+        if (tok_.kind != Tok::StarStar) return base;
+        Token at = tok_;
+        advance();
+        Depth guard(*this);
+        auto exponent = unary();
+        check_arith(*base, at);
+        check_arith(*exponent, at);
+        auto n = make(Op::Call, at);
+        n->function = find_function("pow");
+        n->type = Type::Number;
+        n->args.push_back(std::move(base));
+        n->args.push_back(std::move(exponent));
+        span_children(*n);
+        return n;
     }
 
     std::unique_ptr<Node> postfix() {
@@ -377,7 +419,9 @@ private:
                 if (tok_.kind == Tok::Name || tok_.kind == Tok::Quoted)
                     key = tok_.text;
                 else
-                    syntax_error(tok_.offset, tok_.length, "expected a field name after '.'");
+                    syntax_error(tok_.offset, tok_.length,
+                                 "expected a field name after '.' (to join texts, use "
+                                 "concat(a, b))");
                 Token name = tok_;
                 advance();
                 if (n->op == Op::Field) {

@@ -599,7 +599,13 @@ TEST(ExpressionTest, MalformedExpressionsAreLocated) {
     EXPECT_TRUE(starts_with(compile_error("x in 5"), "'in' needs a list"));
     EXPECT_TRUE(starts_with(compile_error("1 and true"), "'and' needs true/false"));
     EXPECT_TRUE(starts_with(compile_error("a[x]"), "expected an index"));
-    EXPECT_TRUE(starts_with(compile_error("a ? b"), "'?' is not an operator"));
+    EXPECT_TRUE(starts_with(compile_error("a > 1 ? b"),
+                            "expected ':' (condition ? then : else) to close this"));
+    EXPECT_TRUE(starts_with(compile_error("1 ? 2 : 3"), "'?' needs true/false before it"));
+    EXPECT_TRUE(starts_with(compile_error("a . 'x'"),
+                            "expected a field name after '.' (to join texts, use concat"));
+    EXPECT_TRUE(starts_with(compile_error("'a' ** 2"), "'**' works on numbers"));
+    EXPECT_TRUE(starts_with(compile_error("a[1:2]"), "expected ']'"));
     EXPECT_TRUE(starts_with(compile_error("and"), "'and' is an operator"));
     EXPECT_TRUE(starts_with(compile_error("2abc"), "a name cannot start with a digit"));
     // A hostile nesting depth is refused, not a stack overflow.

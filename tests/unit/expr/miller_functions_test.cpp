@@ -1,5 +1,6 @@
-// The expression functions a Miller user reaches for (fmtnum, sub, capitalize), checked
-// against what Miller 6 gives, and the arithmetic corners the Miller round found.
+// The expression functions a Miller user reaches for (fmtnum, sub, capitalize, typeof, the
+// whitespace cleaners, Miller's own names for ours, c ? a : b, **), checked against what
+// Miller 6 gives, and the arithmetic corners the Miller round found.
 
 #include "conveyor/expr/expression.hpp"
 #include "conveyor/format/json_parser.hpp"
@@ -92,6 +93,99 @@ TEST(Arithmetic, IntegerCornersGiveNumbersNotTraps) {
     EXPECT_EQ(eval("x % -1", R"({"x":-9223372036854775808})"), "0");
     EXPECT_EQ(eval("round(1e300, 2)"), "1e+300");
     EXPECT_EQ(eval("floor(1234.5678, -2)"), "1200");
+}
+
+TEST(MillerNames, MillersFunctionNamesCallOurs) {
+    const char* rec = R"({"name": "Ann Lee", "ts": 1700000000, "x": 3.14159})";
+    EXPECT_EQ(eval("toupper(name)", rec), "\"ANN LEE\"");
+    EXPECT_EQ(eval("tolower(name)", rec), "\"ann lee\"");
+    EXPECT_EQ(eval("strlen('h\u00e9')", rec), "2");
+    EXPECT_EQ(eval("sub(name, 'n', 'N')", rec), "\"ANn Lee\"");
+    EXPECT_EQ(eval("gsub(name, 'e', 'E')", rec), "\"Ann LEE\"");
+    EXPECT_EQ(eval("fmtnum(x, '%.2f')", rec), "\"3.14\"");
+    EXPECT_EQ(eval("sec2gmt(ts)", rec), "\"2023-11-14T22:13:20Z\"");
+    EXPECT_EQ(eval("gmt2sec('2023-11-14T22:13:20Z')", rec), "1700000000");
+    EXPECT_EQ(eval("strftime(ts, '%Y-%m-%d')", rec), "\"2023-11-14\"");
+    EXPECT_EQ(eval("strptime('2023-01-01', '%Y-%m-%d')", rec), "1672531200");
+    EXPECT_EQ(eval("strip('  a b  ')", rec), "\"a b\"");
+    EXPECT_EQ(eval("strrev(name)", rec), "\"eeL nnA\"");
+    EXPECT_EQ(eval("systime() > 1700000000", rec), "true");
+    // A misspelt Miller name is suggested like ours.
+    EXPECT_EQ(eval("touper(name)", rec)
+                  .rfind("compile error: unknown function 'touper' (did you "
+                         "mean 'toupper'?)",
+                         0),
+              0u);
+    // Every alias names a function there is.
+    for (const FunctionAlias& a : function_aliases()) {
+        bool found = false;
+        for (const FunctionInfo& f : functions())
+            found = found || f.name == a.name;
+        EXPECT_TRUE(found) << a.alias << " -> " << a.name;
+    }
+}
+
+TEST(Typeof, MillersNamesForTheKindsOfValueAndTheEmptinessTests) {
+    const char* rec =
+        R"({"i": 1, "f": 1.5, "b": true, "s": "x", "e": "", "n": null, "l": [1], "m": {"k": 1}})";
+    EXPECT_EQ(eval("[typeof(i), typeof(f), typeof(b), typeof(s), typeof(e), typeof(n), "
+                   "typeof(l), typeof(m), typeof(gone)]",
+                   rec),
+              "[\"int\",\"float\",\"boolean\",\"string\",\"empty\",\"null\",\"array\","
+              "\"map\",\"absent\"]");
+    EXPECT_EQ(eval("[is_present(n), is_present(gone), is_absent(gone), is_absent(e)]", rec),
+              "[true,false,true,false]");
+    EXPECT_EQ(eval("[is_empty(e), is_empty(n), is_empty(s), is_empty(gone)]", rec),
+              "[true,true,false,false]");
+    EXPECT_EQ(eval("[is_not_empty(s), is_not_empty(i), is_not_empty(e), is_not_empty(gone)]", rec),
+              "[true,true,false,false]");
+}
+
+TEST(Conditional, QuestionColonIsIfAndNestsToTheRight) {
+    const char* rec = R"({"amount": 50, "n": null})";
+    EXPECT_EQ(eval("amount > 100 ? 'big' : 'small'", rec), "\"small\"");
+    EXPECT_EQ(eval("amount > 100 ? 'big' : amount > 10 ? 'mid' : 'small'", rec), "\"mid\"");
+    EXPECT_EQ(eval("(amount > 10 ? 1 : 2) + 1", rec), "2");
+    // Null counts as false, as in if(); the branch not taken is not evaluated.
+    EXPECT_EQ(eval("n > 1 ? 'yes' : 'no'", rec), "\"no\"");
+    EXPECT_EQ(eval("amount > 1 ? 'ok' : int('x')", rec), "\"ok\"");
+    // It binds looser than or: a or b ? x : y is (a or b) ? x : y.
+    EXPECT_EQ(eval("amount > 100 or amount < 60 ? 'out' : 'in'", rec), "\"out\"");
+}
+
+TEST(Power, StarStarAndTheMathFunctions) {
+    EXPECT_EQ(eval("2 ** 10"), "1024");
+    EXPECT_EQ(eval("-2 ** 2"), "-4");
+    EXPECT_EQ(eval("2 ** 3 ** 2"), "512");
+    EXPECT_EQ(eval("2 ** -1"), "0.5");
+    EXPECT_EQ(eval("(-2) ** 3"), "-8");
+    EXPECT_EQ(eval("3 * 2 ** 2"), "12");
+    EXPECT_EQ(eval("pow(2, 0.5)"), "1.4142135623730951");
+    EXPECT_EQ(eval("2 ** 63"), "9223372036854775808.0") << "past int64: a float";
+    EXPECT_EQ(eval("sqrt(16)"), "4.0");
+    EXPECT_EQ(eval("exp(0)"), "1.0");
+    EXPECT_EQ(eval("log(1)"), "0.0");
+    EXPECT_EQ(eval("log10(1000)"), "3.0");
+    EXPECT_EQ(eval("sqrt(null)"), "null");
+    EXPECT_THAT(eval("sqrt(-1)"), StartsWith("error: sqrt(number -1) is not a finite number"));
+    EXPECT_THAT(eval("log(0)"), StartsWith("error: log(number 0) is not a finite number"));
+    EXPECT_THAT(eval("pow(10, 400)"), StartsWith("error: pow("));
+}
+
+TEST(TextCut, WhitespaceTruncateReverseAndPadRight) {
+    const char* rec = R"({"s": " \t a  b \n", "u": "h\u00e9llo"})";
+    EXPECT_EQ(eval("lstrip(s)", rec), "\"a  b \\n\"");
+    EXPECT_EQ(eval("rstrip(s)", rec), "\" \\t a  b\"");
+    EXPECT_EQ(eval("collapse_whitespace(s)", rec), "\" a b \"");
+    EXPECT_EQ(eval("clean_whitespace(s)", rec), "\"a b\"");
+    EXPECT_EQ(eval("truncate(u, 2)", rec), "\"h\u00e9\"");
+    EXPECT_EQ(eval("truncate(u, 99)", rec), "\"h\u00e9llo\"");
+    EXPECT_THAT(eval("truncate(u, -1)", rec), StartsWith("error: truncate(): the length"));
+    EXPECT_EQ(eval("reverse(u)", rec), "\"oll\u00e9h\"");
+    EXPECT_EQ(eval("reverse([1, 'a', null])", rec), "[null,\"a\",1]");
+    EXPECT_EQ(eval("pad_right('ab', 4, '.')", rec), "\"ab..\"");
+    EXPECT_EQ(eval("pad_right(u, 3)", rec), "\"h\u00e9llo\"");
+    EXPECT_EQ(eval("[lstrip(null), truncate(null, 1), reverse(null)]", rec), "[null,null,null]");
 }
 
 } // namespace

@@ -50,6 +50,13 @@ struct FunctionInfo {
     std::string_view summary;
 };
 std::span<const FunctionInfo> functions() noexcept;
+/// Another name a function answers to: Miller's names (toupper for upper, gsub for
+/// regex_replace), so that its users' expressions work as they wrote them.
+struct FunctionAlias {
+    std::string_view alias;
+    std::string_view name;
+};
+std::span<const FunctionAlias> function_aliases() noexcept;
 
 struct Program; // the compiled tree (lib/src/expr/)
 
