@@ -1,6 +1,7 @@
 // limit.apply: passes on at most `count` records after skipping `offset`, then stops taking
 // input, so that its producers (and a source with no other consumer) stop early, as `head`.
 // With `by`, count and offset hold per group (`mlr head -n 2 -g region`) and it reads on.
+// With from = "end" it passes on the last records instead (`mlr tail`, tail.hpp).
 
 #include "conveyor/exec/stage_errors.hpp"
 #include "conveyor/expr/operand.hpp"
@@ -8,6 +9,7 @@
 #include "conveyor/obs/metrics.hpp"
 #include "conveyor/option/option_table.hpp"
 #include "conveyor/registry/registry.hpp"
+#include "tail.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -109,10 +111,13 @@ private:
     std::vector<std::uint8_t> keep_;
 };
 
+/// Which records limit.apply passes on: the first ones or the last ones.
+enum class From : std::uint8_t { Start, End };
+
 class LimitStage final : public Stage {
 public:
-    LimitStage(std::uint64_t count, std::uint64_t offset, std::vector<expr::Operand> by)
-        : count_(count), offset_(offset), by_(std::move(by)) {}
+    LimitStage(std::uint64_t count, std::uint64_t offset, std::vector<expr::Operand> by, From from)
+        : count_(count), offset_(offset), by_(std::move(by)), from_(from) {}
 
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         const SchemaRef in = ctx.input_schemas.empty() ? nullptr : ctx.input_schemas[0];
@@ -121,7 +126,9 @@ public:
             for (const expr::Operand& k : by_)
                 if (auto why = k.check(*in)) return fail(ErrorKind::Config, "by: " + *why);
         std::unique_ptr<Operator> op;
-        if (by_.empty())
+        if (from_ == From::End)
+            op = make_tail_operator(by_, count_, offset_, ctx);
+        else if (by_.empty())
             op = std::make_unique<LimitOperator>(count_, offset_, ctx.metrics);
         else
             op = std::make_unique<GroupLimitOperator>(by_, count_, offset_, ctx);
@@ -134,20 +141,26 @@ public:
     }
 
     [[nodiscard]] std::optional<std::uint64_t> takes_at_most() const override {
-        if (!by_.empty()) return std::nullopt; // any record may start a group
+        // Any record may start a group, or be among the last ones.
+        if (!by_.empty() || from_ == From::End) return std::nullopt;
         return count_ + offset_;
     }
+
+    /// The last records wait for the end of the input, up to the stage's memory share.
+    [[nodiscard]] bool may_hold_records() const override { return from_ == From::End; }
 
 private:
     std::uint64_t count_;
     std::uint64_t offset_;
     std::vector<expr::Operand> by_;
+    From from_;
 };
 
 struct LimitOptions {
     std::int64_t count = 0; ///< required
     std::int64_t offset = 0;
     std::vector<std::string> by;
+    From from = From::Start;
 };
 
 const OptionTable<LimitOptions>& limit_options() {
@@ -159,7 +172,15 @@ const OptionTable<LimitOptions>& limit_options() {
                   .min = 0,
                   .example = "100"})
             .add("offset", &LimitOptions::offset,
-                 {.description = "Records to skip first.", .min = 0})
+                 {.description = "Records to skip first (with from = \"end\": the last ones "
+                                 "to leave out).",
+                  .min = 0})
+            .add_choice("from", &LimitOptions::from, {{"start", From::Start}, {"end", From::End}},
+                        {.description = "\"start\": the first records, as `head`; \"end\": "
+                                        "the last ones, as `tail` and `mlr tail`, in input order "
+                                        "(the whole input is read; the records that may be "
+                                        "among them are held, and spilled beyond the stage's "
+                                        "share of [global] memory_limit)."})
             .add("by", &LimitOptions::by,
                  {.description = "Groups (fields, paths or expressions): count and offset hold "
                                  "per group, as `mlr head -n 2 -g region`; the whole input is "
@@ -177,11 +198,17 @@ std::unique_ptr<Stage> build_limit(BuildContext& ctx, const LimitOptions& o) {
                                " records): run it on the finalized output, or without --shard");
         return nullptr;
     }
+    if (o.from == From::End && ctx.global().execution_mode == ExecutionMode::Streaming) {
+        ctx.error("from", "from = \"end\" passes on the last records of the input, and a stream "
+                          "has no last records: use execution_mode = \"batch\"");
+        return nullptr;
+    }
     std::vector<expr::Operand> by;
     for (const std::string& k : o.by)
         by.push_back(expr::Operand::parse(k));
     return std::make_unique<LimitStage>(static_cast<std::uint64_t>(o.count),
-                                        static_cast<std::uint64_t>(o.offset), std::move(by));
+                                        static_cast<std::uint64_t>(o.offset), std::move(by),
+                                        o.from);
 }
 
 FunctionDescriptor limit_apply() {
@@ -189,7 +216,8 @@ FunctionDescriptor limit_apply() {
     fn.name = "limit.apply";
     fn.keeps_lineage = true;
     fn.role = StageRole::Transform;
-    fn.summary = "Pass on the first `count` records (after `offset`), then stop reading";
+    fn.summary = "Pass on the first `count` records (after `offset`), then stop reading; or "
+                 "the last ones";
     fn.description =
         "Passes on at most `count` records, after skipping the first `offset`, in input order. "
         "Once it has passed `count` records it takes no more input: its producers stop sending, "
@@ -197,7 +225,10 @@ FunctionDescriptor limit_apply() {
         "after a large file ends the run early. The records skipped or not taken are counted "
         "as filtered. With `by`, count and offset hold per group (the first records of each "
         "group, as `mlr head -g`; after sort.apply, the top N of each group) and the whole "
-        "input is read. A run with limit.apply takes no checkpoints (--resume starts over).";
+        "input is read. With from = \"end\" it passes on the last `count` records instead (before "
+        "the last `offset`; of each group with `by`), as `tail` and `mlr tail -n`, in input "
+        "order, once the input has ended. A run with limit.apply takes no checkpoints "
+        "(--resume starts over).";
     fn.options = limit_options().specs();
     fn.min_inputs = 1;
     fn.max_inputs = 1;

@@ -1,10 +1,13 @@
 // limit.apply after any stage: the first records in input order, and a run that stops reading
 // its input early once the limit is reached, under every executor.
 
+#include "support/pipelines.hpp"
 #include "support/process.hpp"
 
+#include <algorithm>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <vector>
 
 namespace conveyor {
 namespace {
@@ -36,6 +39,90 @@ TEST_P(LimitRunTest, WritesTheFirstRecordsAfterTheOffset) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, LimitRunTest, ::testing::Values("dag", "channel", "async"));
+
+class TailRunTest : public ::testing::TestWithParam<std::string> {};
+
+/// "id,g\n<id>,<id % 7>..." for the ids in `ids`.
+std::string id_lines(const std::vector<int>& ids) {
+    std::string text = "id,g\n";
+    for (const int i : ids)
+        text += std::to_string(i) + "," + std::to_string(i % 7) + "\n";
+    return text;
+}
+
+TEST_P(TailRunTest, TheLastRecordsOfTheInputAndOfEachGroupInMemoryAndSpilled) {
+    // `mlr tail -n 3`, `mlr tail -n 2 -g g`: in input order, after a filter; with a memory
+    // share far too small for the records held, spilled, with the same output.
+    test::TempDir dir;
+    std::vector<int> all;
+    for (int i = 0; i < 20000; ++i)
+        all.push_back(i);
+    const std::string in = dir.write("in.csv", id_lines(all));
+    struct Case {
+        std::string config;
+        std::vector<int> want;
+    };
+    std::vector<int> per_group; // the last 2 odd ids of each g, before the last odd id of each
+    for (int g = 0; g < 7; ++g) {
+        std::vector<int> odd;
+        for (const int i : all)
+            if (i % 2 == 1 && i % 7 == g) odd.push_back(i);
+        per_group.insert(per_group.end(), odd.end() - 3, odd.end() - 1);
+    }
+    std::sort(per_group.begin(), per_group.end());
+    const std::vector<Case> cases = {{"count = 3\noffset = 2", {19991, 19993, 19995}},
+                                     {"count = 2\noffset = 1\nby = [\"g\"]", per_group},
+                                     {"count = 0", {}},
+                                     {"count = 50000", [&] {
+                                          std::vector<int> odd;
+                                          for (const int i : all)
+                                              if (i % 2 == 1) odd.push_back(i);
+                                          return odd;
+                                      }()}};
+    for (const Case& c : cases) {
+        for (const std::string memory : {"", "memory_limit = \"64KiB\"\n"}) {
+            SCOPED_TRACE(c.config + " / " + memory);
+            const std::string file = dir.write(
+                "p.toml", "[global]\n" + memory + "executor = \"" + GetParam() + "\"\n" +
+                              test::stage_toml("in", "csv.read", "", "path = \"" + in + "\"") +
+                              test::stage_toml("odd", "filter.apply", "\"in\"",
+                                               "expression = \"id % 2 == 1\"") +
+                              test::stage_toml("last", "limit.apply", "\"odd\"",
+                                               "from = \"end\"\n" + c.config) +
+                              test::stage_toml("out", "csv.write", "\"last\"",
+                                               "path = \"" + dir.file("out.csv") + "\""));
+            auto r = run_conveyor({"run", file, "--stats-json", dir.file("stats.json")});
+            ASSERT_EQ(r.exit_code, 0) << r.err;
+            EXPECT_EQ(test::read_file(dir.file("out.csv")), id_lines(c.want));
+            // Records in = out + filtered.
+            const std::string stats = test::read_file(dir.file("stats.json"));
+            const std::string counts =
+                "\"records\":{\"in\":10000,\"out\":" + std::to_string(c.want.size()) +
+                ",\"filtered\":" + std::to_string(10000 - c.want.size()) + ",";
+            EXPECT_THAT(stats, HasSubstr("{\"id\":\"last\",\"function\":\"limit.apply\","
+                                         "\"role\":\"transform\",\"state\":\"done\"," +
+                                         counts))
+                << stats;
+            const bool spilled = r.err.find("spilled to") != std::string::npos;
+            EXPECT_EQ(spilled, !memory.empty() && c.want.size() > 1000) << r.err;
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Executors, TailRunTest, ::testing::Values("dag", "channel", "async"));
+
+TEST(TailRun, AStreamHasNoLastRecords) {
+    test::TempDir dir;
+    const std::string file =
+        dir.write("p.toml", "[global]\nexecution_mode = \"streaming\"\n" +
+                                test::stage_toml("in", "stdin.read", "", "format = \"lines\"") +
+                                test::stage_toml("last", "limit.apply", "\"in\"",
+                                                 "count = 5\nfrom = \"end\"") +
+                                test::stage_toml("out", "stdout.write", "\"last\"", ""));
+    auto r = run_conveyor({"validate", file});
+    EXPECT_EQ(r.exit_code, 78);
+    EXPECT_THAT(r.err, HasSubstr("a stream has no last records"));
+}
 
 TEST(LimitRun, AStreamingExecutorStopsReadingTheInputOnceTheLimitIsReached) {
     test::TempDir dir;
