@@ -1,7 +1,10 @@
 #include "conveyor/obs/metrics.hpp"
+#include "support/process.hpp"
 #include "support/stage_harness.hpp"
 
 #include <gtest/gtest.h>
+#include <map>
+#include <random>
 
 namespace conveyor {
 namespace {
@@ -85,6 +88,55 @@ TEST(LimitApply, ANegativeCountIsALoadError) {
             EXPECT_EQ(*o.min, 0);
             EXPECT_TRUE(o.required);
         }
+}
+
+TEST(TailApply, TheLastRecordsOfEachGroupWhateverTheBatchesAndTheMemory) {
+    // Random groups, batch sizes and tails, against the records picked by hand: in memory, and
+    // with a budget so small that every record held goes to a spill file.
+    test::TempDir dir;
+    std::mt19937 rng(11);
+    for (int round = 0; round < 30; ++round) {
+        const int groups = 1 + static_cast<int>(rng() % 5);
+        const std::int64_t count = static_cast<std::int64_t>(rng() % 8);
+        const std::int64_t offset = static_cast<std::int64_t>(rng() % 4);
+        const bool grouped = rng() % 2 == 0;
+        std::vector<std::vector<std::string>> batches;
+        std::vector<int> group_of;
+        const int total = 1 + static_cast<int>(rng() % 300);
+        for (int i = 0; i < total;) {
+            std::vector<std::string>& b = batches.emplace_back();
+            for (int n = 1 + static_cast<int>(rng() % 40); n > 0 && i < total; --n, ++i) {
+                const int g = static_cast<int>(rng() % static_cast<unsigned>(groups));
+                group_of.push_back(g);
+                b.push_back("{\"i\":" + std::to_string(i) + ",\"g\":" + std::to_string(g) +
+                            ",\"t\":\"caf\u00e9 " + std::to_string(i) + "\"}");
+            }
+        }
+        std::string want;
+        for (int i = 0; i < total; ++i) {
+            // Records of its group (of all, ungrouped) after it, and in all.
+            int after = 0, all = 0;
+            for (int j = 0; j < total; ++j) {
+                if (grouped && group_of[j] != group_of[i]) continue;
+                ++all;
+                after += j > i ? 1 : 0;
+            }
+            if (after >= offset && after < offset + count)
+                want += "{\"i\":" + std::to_string(i) + ",\"g\":" + std::to_string(group_of[i]) +
+                        ",\"t\":\"caf\u00e9 " + std::to_string(i) + "\"}\n";
+        }
+        std::map<std::string, OptionValue> options = {{"count", OptionValue(count)},
+                                                      {"offset", OptionValue(offset)},
+                                                      {"from", OptionValue(std::string("end"))}};
+        if (grouped) options["by"] = test::string_list({"g"});
+        for (const std::uint64_t budget : {std::uint64_t{0}, std::uint64_t{1}}) {
+            SCOPED_TRACE("round " + std::to_string(round) + ", budget " + std::to_string(budget));
+            EXPECT_EQ(test::drained_jsonl("limit.apply", options, batches, 1 + rng() % 7, budget,
+                                          dir.file("spill")),
+                      want);
+        }
+    }
+    EXPECT_TRUE(test::list_dir(dir.file("spill")).empty()) << "spill files are removed";
 }
 
 } // namespace
