@@ -15,11 +15,19 @@ struct OpName {
     std::string_view name;
     Op op;
 };
-constexpr OpName kOps[] = {{"running_sum", Op::Sum}, {"running_count", Op::Count},
-                           {"running_avg", Op::Avg}, {"running_min", Op::Min},
-                           {"running_max", Op::Max}, {"row_number", Op::RowNumber},
-                           {"lag", Op::Lag},         {"lead", Op::Lead},
-                           {"delta", Op::Delta},     {"fill_down", Op::FillDown}};
+constexpr OpName kOps[] = {{"running_sum", Op::Sum},
+                           {"running_count", Op::Count},
+                           {"running_avg", Op::Avg},
+                           {"running_min", Op::Min},
+                           {"running_max", Op::Max},
+                           {"row_number", Op::RowNumber},
+                           {"lag", Op::Lag},
+                           {"lead", Op::Lead},
+                           {"delta", Op::Delta},
+                           {"ratio", Op::Ratio},
+                           {"from_first", Op::FromFirst},
+                           {"ewma", Op::Ewma},
+                           {"fill_down", Op::FillDown}};
 
 std::optional<Operation> read_operation(BuildContext& ctx, const OptionValue& v, std::size_t i) {
     const std::string where = fmt::format("operations[{}]", i);
@@ -51,12 +59,21 @@ std::optional<Operation> read_operation(BuildContext& ctx, const OptionValue& v,
                 return std::nullopt;
             }
             op.offset = static_cast<std::size_t>(value.as_int());
+        } else if (key == "alpha") {
+            const double a = value.is_number() ? value.as_double() : -1;
+            if (!(a > 0 && a <= 1)) {
+                ctx.error("operations", where + ".alpha must be a number above 0 and at most 1 "
+                                                "(the weight of the newest value)");
+                return std::nullopt;
+            }
+            op.alpha = a;
         } else {
             static const std::vector<std::string> known = {"column", "operation", "output_column",
-                                                           "offset"};
+                                                           "offset", "alpha"};
             ctx.error("operations", where + ": unknown key '" + key + "'" +
                                         did_you_mean(key, known) +
-                                        " (keys: column, operation, output_column, offset)");
+                                        " (keys: column, operation, output_column, offset, "
+                                        "alpha)");
             return std::nullopt;
         }
     }
@@ -102,7 +119,11 @@ const OptionTable<RunningOptions>& running_options() {
                                  "operation: running_sum, running_count, running_avg, "
                                  "running_min, running_max, row_number (no column), lag and "
                                  "lead (with offset, default 1), delta (the change from the "
-                                 "previous record), fill_down (the value, or when it is null, "
+                                 "previous record), ratio (this value divided by the previous "
+                                 "one), from_first (the change from the partition's first "
+                                 "value), ewma (exponentially weighted moving average, with "
+                                 "alpha, the newest value's weight, default 0.5: Miller's step "
+                                 "-a ewma -d), fill_down (the value, or when it is null, "
                                  "empty or missing the last one that was not; output_column = "
                                  "column fills in place). output_column defaults to "
                                  "<column>_<operation>.",

@@ -15,13 +15,28 @@
 
 namespace conveyor::plugins::running {
 
-enum class Op : std::uint8_t { Sum, Count, Avg, Min, Max, RowNumber, Lag, Lead, Delta, FillDown };
+enum class Op : std::uint8_t {
+    Sum,
+    Count,
+    Avg,
+    Min,
+    Max,
+    RowNumber,
+    Lag,
+    Lead,
+    Delta,
+    Ratio,
+    FromFirst,
+    Ewma,
+    FillDown
+};
 
 struct Operation {
     Op op = Op::Sum;
     std::optional<expr::Operand> input;
     std::string output;
     std::size_t offset = 1; ///< lag, lead
+    double alpha = 0.5;     ///< ewma: the weight of the newest value (Miller's -d)
 };
 
 inline constexpr std::size_t npos = static_cast<std::size_t>(-1);

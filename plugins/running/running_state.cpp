@@ -84,7 +84,7 @@ Status RunningState::compute_row(Batch& batch, std::size_t r, Value* out, const 
     // Checked before any state changes: a failed record counts nowhere.
     for (std::size_t o = 0; o < spec_.operations.size(); ++o) {
         const Operation& op = spec_.operations[o];
-        if (op.op != Op::Sum && op.op != Op::Avg) continue;
+        if (op.op != Op::Sum && op.op != Op::Avg && op.op != Op::Ewma) continue;
         const Value& v = values_[spec_.input_of[o]];
         if (blank(v) || number_of(v)) continue;
         return fail(ErrorKind::Data, fmt::format("column '{}' holds {}, not a number",
@@ -174,6 +174,42 @@ void RunningState::update(const Operation& op, State& s, const Value& v, Value& 
         }
         s.history.push_back(Kept::of(v));
         if (s.history.size() > offset) s.history.pop_front();
+        break;
+    }
+    case Op::Ratio: {
+        // This value over the previous one: null for the first, or when either is not a
+        // number, or the previous one is 0.
+        if (!s.history.empty()) {
+            const auto a = number_of(v);
+            const auto b = number_of(s.history.back().v);
+            if (a && b && *b != 0) out = Value::real(*a / *b);
+        }
+        s.history.clear();
+        s.history.push_back(Kept::of(v));
+        break;
+    }
+    case Op::FromFirst: {
+        // The change from the partition's first number (kept in best).
+        const auto a = number_of(v);
+        if (!a) break;
+        if (s.best.v.is_absent()) s.best = Kept::of(v);
+        const Value& first = s.best.v;
+        std::int64_t d = 0;
+        if (v.kind() == Kind::Int && first.kind() == Kind::Int &&
+            !__builtin_sub_overflow(v.as_int(), first.as_int(), &d))
+            out = Value::integer(d);
+        else
+            out = Value::real(*a - *number_of(first));
+        break;
+    }
+    case Op::Ewma: {
+        // s = alpha * v + (1 - alpha) * s, from the first number on; a blank passes.
+        if (!blank(v)) {
+            const double x = *number_of(v); // checked above
+            s.sum = s.count == 0 ? x : op.alpha * x + (1 - op.alpha) * s.sum;
+            ++s.count;
+        }
+        if (s.count) out = Value::real(s.sum);
         break;
     }
     case Op::Lead:
