@@ -185,6 +185,7 @@ private:
     char mask_quote_ = '"';
     /// Without quoting: append_text met a field it cannot write (the batch fails).
     bool unwritable_ = false;
+    bool unwritable_start_ = false; ///< ...for how it starts the file, not for what it holds
     std::string unwritable_text_;
     /// Nothing is in the file yet: its first field is quoted when its text would be taken for
     /// a byte-order mark or a compressed format's magic number (taken_for_a_mark_or_magic),
@@ -500,10 +501,12 @@ bool CsvWriteOperator::append_row_fast(std::span<const Value> row) {
 // written as "" so that it reads back as an empty string rather than as null.
 void CsvWriteOperator::append_text(std::string_view s) {
     if (!quoting_) {
-        // Written as it is; a field that holds the delimiter or a line break cannot be.
-        if (!unwritable_ && must_quote(s)) {
+        // Written as it is; a field that holds the delimiter or a line break cannot be, nor
+        // a first field that csv.read would take for a byte-order mark or a magic number.
+        if (!unwritable_ && (must_quote(s) || (file_start_ && taken_for_a_mark_or_magic(s)))) {
             unwritable_ = true;
             unwritable_text_ = s;
+            unwritable_start_ = !must_quote(s);
         }
         buf_.append(s);
         return;
@@ -567,12 +570,17 @@ Error CsvWriteOperator::unwritable_error(std::string_view column) const {
                                       ? std::string("a space")
                                       : fmt::format("'{}'", config_.delimiter);
     return Error(ErrorKind::Data,
-                 fmt::format("{} {} holds {} or a line break, which a file without quoting "
-                             "(quote = \"\") cannot hold; replace them before this stage "
-                             "(map.apply with replace()) or let csv.write quote the field",
+                 fmt::format("{} {} {}, which a file without quoting (quote = \"\") cannot "
+                             "hold; replace them before this stage (map.apply with replace()) "
+                             "or let csv.write quote the field",
                              column.empty() ? std::string("the header name")
                                             : "a value of column '" + std::string(column) + "'",
-                             shown, delimiter),
+                             shown,
+                             unwritable_start_
+                                 ? std::string("starts the file as a byte-order mark or a "
+                                               "compressed file does (csv.read would drop it or "
+                                               "refuse the file)")
+                                 : "holds " + delimiter + " or a line break"),
                  out_.is_stdout() ? std::string("<stdout>") : out_.path(), stage_id_);
 }
 

@@ -353,6 +353,17 @@ TEST_F(CsvWrite, WithoutQuotingAFieldHoldingTheDelimiterOrALineBreakFailsItsBatc
         ASSERT_TRUE(w.finish());
         EXPECT_EQ(conveyor::test::read_file(path), "a\tb\n1\tfine\n4\tlast\n");
     }
+    // Nor can a first field that csv.read would take for a byte-order mark.
+    {
+        const std::string path = dir_.file("bom.tsv");
+        Writer w(path, {{"headers", false}, {"quote", ""}}, {schema});
+        const Status s =
+            w.push(make_batch(schema, {{Value::string("\xEF\xBB\xBFx"), Value::string("y")}}));
+        ASSERT_FALSE(s);
+        EXPECT_NE(s.error().message.find("starts the file as a byte-order mark"), std::string::npos)
+            << s.error().message;
+        w.abort();
+    }
     // A header name that cannot be written fails the output.
     const std::string path = dir_.file("header.tsv");
     Writer w(path, {{"delimiter", "tab"}, {"quote", ""}}, {make_schema({"a\tb"})});
