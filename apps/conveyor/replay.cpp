@@ -61,15 +61,10 @@ bool restore_as_read(const Value& e, const Schema& schema, std::vector<Value>& r
     if (const Value* bytes = e.find("bytes")) {
         if (bytes->kind() != Kind::Object) return false;
         for (const Member& m : bytes->as_object()) {
-            if (!m.value.is_string() || m.value.as_string().size() % 2 != 0) return false;
+            if (!m.value.is_string()) return false;
             const std::string_view hex = m.value.as_string();
             char* out = arena.allocate_array<char>(std::max<std::size_t>(hex.size() / 2, 1));
-            for (std::size_t k = 0; k < hex.size(); k += 2) {
-                const int hi = hex_value(hex[k]);
-                const int lo = hex_value(hex[k + 1]);
-                if (hi < 0 || lo < 0) return false;
-                out[k / 2] = static_cast<char>(hi * 16 + lo);
-            }
+            if (!read_hex(hex, out)) return false;
             if (const auto i = schema.find(m.key))
                 row[*i] = Value::string(std::string_view(out, hex.size() / 2));
         }

@@ -311,14 +311,8 @@ Result<bool> RunReader::next() {
             if (pair.size() != 2 || pair[0].kind() != Kind::Int || !pair[1].is_string())
                 return broken();
             const std::string_view hex = pair[1].as_string();
-            if (hex.size() % 2 != 0) return broken();
             char* bytes = arena_->allocate_array<char>(std::max<std::size_t>(hex.size() / 2, 1));
-            for (std::size_t i = 0; i < hex.size(); i += 2) {
-                const int hi = hex_value(hex[i]);
-                const int lo = hex_value(hex[i + 1]);
-                if (hi < 0 || lo < 0) return broken();
-                bytes[i / 2] = static_cast<char>(hi * 16 + lo);
-            }
+            if (!read_hex(hex, bytes)) return broken();
             const Value own = Value::string(std::string_view(bytes, hex.size() / 2));
             const std::int64_t at = pair[0].as_int();
             if (at >= 0 && static_cast<std::size_t>(at) < fields.size())

@@ -45,6 +45,19 @@ inline void write_hex(char* out, const unsigned char* p, std::size_t n) noexcept
     }
 }
 
+/// The bytes the hex digits `hex` stand for, written at `out` (hex.size() / 2 bytes): the
+/// inverse of write_hex; false for an odd length or a character that is not a hex digit.
+inline bool read_hex(std::string_view hex, char* out) noexcept {
+    if (hex.size() % 2 != 0) return false;
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+        const int hi = hex_value(hex[i]);
+        const int lo = hex_value(hex[i + 1]);
+        if (hi < 0 || lo < 0) return false;
+        out[i / 2] = static_cast<char>(hi * 16 + lo);
+    }
+    return true;
+}
+
 /// `s` ends with `suffix`, ignoring ASCII case (".CSV" is a ".csv").
 inline bool iends_with(std::string_view s, std::string_view suffix) noexcept {
     return s.size() >= suffix.size() && iequals(s.substr(s.size() - suffix.size()), suffix);
