@@ -624,8 +624,9 @@ private:
                                    : f->max_args < 0 ? "at least " + std::to_string(f->min_args)
                                                      : std::to_string(f->min_args) + " to " +
                                                            std::to_string(f->max_args);
+            // Named as written: Miller's toupper is our upper, whose signature follows.
             syntax_error(n->offset, n->length,
-                         std::string(f->info.name) + "() takes " + expected + " argument" +
+                         name.text + "() takes " + expected + " argument" +
                              (expected == "1" ? "" : "s") + ", got " + std::to_string(argc) + ": " +
                              std::string(f->info.signature));
         }

@@ -116,6 +116,9 @@ TEST(MillerNames, MillersFunctionNamesCallOurs) {
                          "mean 'toupper'?)",
                          0),
               0u);
+    // An arity error names the function as written, then the signature it stands for.
+    EXPECT_THAT(eval("toupper(name, 2)", rec),
+                StartsWith("compile error: toupper() takes 1 argument, got 2: upper(s)"));
     // Every alias names a function there is.
     for (const FunctionAlias& a : function_aliases()) {
         bool found = false;
