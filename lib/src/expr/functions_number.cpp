@@ -257,14 +257,15 @@ Value fn_is_not_empty(EvalContext&, const Node&, std::span<const Value> args) {
     return Value::boolean(!args[0].is_absent() && !empty_value(args[0]));
 }
 
-/// Miller's names for the kinds of value, and null (JSON's, or an empty CSV field).
+/// Miller's names for the kinds of value. Null is "empty", as Miller calls an empty CSV
+/// field (which csv.read makes null), so that typeof(x) == "empty" works as it does there.
 Value fn_typeof(EvalContext&, const Node&, std::span<const Value> args) {
     const Value& v = args[0];
     switch (v.kind()) {
     case Kind::Absent:
         return Value::string("absent");
     case Kind::Null:
-        return Value::string("null");
+        return Value::string("empty");
     case Kind::Bool:
         return Value::string("boolean");
     case Kind::Int:
@@ -278,7 +279,7 @@ Value fn_typeof(EvalContext&, const Node&, std::span<const Value> args) {
     case Kind::Object:
         return Value::string("map");
     }
-    return Value::string("null");
+    return Value::string("empty");
 }
 
 } // namespace
@@ -378,8 +379,8 @@ std::span<const Function> number_functions() noexcept {
          -1,
          fn_is_not_empty},
         {{"typeof", "typeof(x)",
-          "the kind of x as Miller names it: int, float, boolean, string, empty (empty text), "
-          "array, map, null or absent (no such field)"},
+          "the kind of x as Miller names it: int, float, boolean, string, empty (null, as an "
+          "empty CSV field is, or empty text), array, map or absent (no such field)"},
          1,
          1,
          Type::String,

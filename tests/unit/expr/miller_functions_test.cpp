@@ -134,7 +134,7 @@ TEST(Typeof, MillersNamesForTheKindsOfValueAndTheEmptinessTests) {
     EXPECT_EQ(eval("[typeof(i), typeof(f), typeof(b), typeof(s), typeof(e), typeof(n), "
                    "typeof(l), typeof(m), typeof(gone)]",
                    rec),
-              "[\"int\",\"float\",\"boolean\",\"string\",\"empty\",\"null\",\"array\","
+              "[\"int\",\"float\",\"boolean\",\"string\",\"empty\",\"empty\",\"array\","
               "\"map\",\"absent\"]");
     EXPECT_EQ(eval("[is_present(n), is_present(gone), is_absent(gone), is_absent(e)]", rec),
               "[true,false,true,false]");
