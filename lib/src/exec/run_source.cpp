@@ -1,7 +1,9 @@
 #include "conveyor/exec/run_source.hpp"
 
+#include "conveyor/core/run_context.hpp"
 #include "conveyor/exec/spill.hpp"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -11,10 +13,14 @@ namespace {
 
 class RunSourceOperator final : public SourceOperator {
 public:
-    RunSourceOperator(std::unique_ptr<spill::RunReader> reader, std::size_t batch_size)
-        : reader_(std::move(reader)), batch_size_(std::max<std::size_t>(batch_size, 1)) {}
+    RunSourceOperator(std::unique_ptr<spill::RunReader> reader, std::size_t batch_size,
+                      const RunContext* run)
+        : reader_(std::move(reader)), batch_size_(std::max<std::size_t>(batch_size, 1)), run_(run) {
+    }
 
     Result<bool> next(Emitter& out) override {
+        // A graceful stop (SIGINT): what was emitted goes on, nothing more is read.
+        if (run_ && run_->stop_requested()) return false;
         std::vector<Batch> batches;
         bool more = true;
         for (std::size_t n = 0; n < batch_size_; ++n) {
@@ -35,6 +41,7 @@ public:
 private:
     std::unique_ptr<spill::RunReader> reader_;
     std::size_t batch_size_;
+    const RunContext* run_;
     spill::RowShaper shaper_;
     spill::BatchRebuilder rebuilder_{shaper_};
 };
@@ -46,8 +53,9 @@ public:
     Result<OpenedStage> open(const OpenContext& ctx) const override {
         auto reader = spill::RunReader::open(path_, 0);
         if (!reader) return std::move(reader).error();
-        return OpenedStage(std::make_unique<RunSourceOperator>(std::move(*reader), ctx.batch_size),
-                           nullptr);
+        return OpenedStage(
+            std::make_unique<RunSourceOperator>(std::move(*reader), ctx.batch_size, ctx.run),
+            nullptr);
     }
 
 private:
