@@ -17,7 +17,7 @@ namespace conveyor::plugins::fill_empty {
 namespace {
 
 struct FillEmptyOptions {
-    std::string value = "N/A";
+    OptionValue value = OptionValue(std::string("N/A")); ///< text, a number or true/false
     bool infer_types = true;
     std::vector<std::string> columns;
 };
@@ -26,7 +26,10 @@ const OptionTable<FillEmptyOptions>& fill_empty_options() {
     static const auto table =
         OptionTable<FillEmptyOptions>()
             .add("value", &FillEmptyOptions::value,
-                 {.description = "What an empty field gets (Miller's -v).", .example = "\"0\""})
+                 {.description = "What an empty field gets (Miller's -v): text, a number or "
+                                 "true/false.",
+                  .example = "\"0\"",
+                  .type = OptionType::Any})
             .add("infer_types", &FillEmptyOptions::infer_types,
                  {.description = "Read `value` as csv.read reads a field: \"0\" is the number "
                                  "0, \"1.50\" a number keeping its text. False keeps it text "
@@ -111,12 +114,25 @@ private:
     std::vector<std::string> columns_;
 };
 
-std::unique_ptr<Stage> build_fill_empty(BuildContext&, const FillEmptyOptions& o) {
+std::unique_ptr<Stage> build_fill_empty(BuildContext& ctx, const FillEmptyOptions& o) {
     auto fill = std::make_shared<Fill>();
-    fill->text = std::make_shared<const std::string>(o.value);
-    // Unquoted, as csv.read reads a bare field; "" stays the empty text (it fills nothing).
-    fill->value = o.infer_types && !o.value.empty() ? recordio::csv::infer_value(*fill->text, false)
-                                                    : Value::string(*fill->text);
+    const OptionValue& v = o.value;
+    if (v.is_int()) {
+        fill->value = Value::integer(v.as_int());
+    } else if (v.is_double()) {
+        fill->value = Value::real(v.as_double());
+    } else if (v.is_bool()) {
+        fill->value = Value::boolean(v.as_bool());
+    } else if (v.is_string()) {
+        fill->text = std::make_shared<const std::string>(v.as_string());
+        // Unquoted, as csv.read reads a bare field; "" stays the empty text (it fills nothing).
+        fill->value = o.infer_types && !fill->text->empty()
+                          ? recordio::csv::infer_value(*fill->text, false)
+                          : Value::string(*fill->text);
+    } else {
+        ctx.error("value", "value must be text, a number or true/false, such as \"N/A\" or 0");
+        return nullptr;
+    }
     return std::make_unique<FillEmptyStage>(std::move(fill), o.columns);
 }
 

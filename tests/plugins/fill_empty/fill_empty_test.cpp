@@ -23,6 +23,13 @@ TEST(FillEmptyApply, NullAndEmptyTextGetNaOrTheValueReadAsANumber) {
                               {{"value", OptionValue("0")}, {"infer_types", OptionValue(false)}},
                               {R"({"a":null})"}),
         "{\"a\":\"0\"}\n");
+    // TOML numbers and booleans as they are.
+    EXPECT_EQ(
+        test::transform_jsonl("fill_empty.apply", {{"value", OptionValue(0)}}, {R"({"a":null})"}),
+        "{\"a\":0}\n");
+    EXPECT_EQ(
+        test::transform_jsonl("fill_empty.apply", {{"value", OptionValue(false)}}, {R"({"a":""})"}),
+        "{\"a\":false}\n");
     EXPECT_EQ(test::transform_jsonl("fill_empty.apply", {{"value", OptionValue("1.50")}},
                                     {R"({"a":null})"}),
               "{\"a\":1.50}\n");
