@@ -11,6 +11,7 @@
 #include "conveyor/exec/run_source.hpp"
 #include "conveyor/exec/spill.hpp"
 #include "conveyor/format/json_parser.hpp"
+#include "conveyor/format/json_writer.hpp"
 #include "conveyor/io/input_file.hpp"
 #include "conveyor/obs/log.hpp"
 #include "conveyor/obs/metrics.hpp"
@@ -48,14 +49,26 @@ void count_other(Extracted& ex, const Value* who) {
     ex.others.emplace_back(name, 1);
 }
 
+/// `raw` as JSON text shows it: with U+FFFD for each sequence that is not UTF-8.
+std::string as_json_shows(std::string_view raw, json::Parser& parser, Arena& arena) {
+    std::string quoted;
+    json::append_string(quoted, raw);
+    auto v = parser.parse(quoted, arena);
+    return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
 /// Puts back in `row` (the fields of `schema`) what entry `e` says JSON text changed
-/// (DeadLetterQueue: "unquoted_empty", "bytes"); false when those members are malformed.
-bool restore_as_read(const Value& e, const Schema& schema, std::vector<Value>& row, Arena& arena) {
+/// (DeadLetterQueue: "unquoted_empty", "bytes"), where the field still shows what JSON made
+/// of it: a value fixed by hand in the file is replayed as it was fixed. False when those
+/// members are malformed.
+bool restore_as_read(const Value& e, const Schema& schema, std::vector<Value>& row, Arena& arena,
+                     json::Parser& parser) {
     if (const Value* empty = e.find("unquoted_empty")) {
         if (empty->kind() != Kind::Array) return false;
         for (const Value& name : empty->as_array()) {
             if (!name.is_string()) return false;
-            if (const auto i = schema.find(name.as_string())) row[*i] = bare_empty();
+            const auto i = schema.find(name.as_string());
+            if (i && row[*i].is_string() && row[*i].as_string().empty()) row[*i] = bare_empty();
         }
     }
     if (const Value* bytes = e.find("bytes")) {
@@ -65,8 +78,11 @@ bool restore_as_read(const Value& e, const Schema& schema, std::vector<Value>& r
             const std::string_view hex = m.value.as_string();
             char* out = arena.allocate_array<char>(std::max<std::size_t>(hex.size() / 2, 1));
             if (!read_hex(hex, out)) return false;
-            if (const auto i = schema.find(m.key))
-                row[*i] = Value::string(std::string_view(out, hex.size() / 2));
+            const std::string_view raw(out, hex.size() / 2);
+            const auto i = schema.find(m.key);
+            if (i && row[*i].is_string() &&
+                row[*i].as_string() == as_json_shows(raw, parser, arena))
+                row[*i] = Value::string(raw);
         }
     }
     return true;
@@ -89,6 +105,7 @@ Result<Extracted> extract(const std::string& dlq_path, const std::string& stage,
     }
     Extracted ex;
     json::Parser parser;
+    json::Parser shown_parser; // its own: a parse may reuse what the last one gave
     spill::RowShaper shaper;
     std::vector<Value> row;
     std::size_t line_no = 0, pos = 0;
@@ -121,7 +138,7 @@ Result<Extracted> extract(const std::string& dlq_path, const std::string& stage,
         row.clear();
         for (const Member& m : fields)
             row.push_back(m.value);
-        if (!restore_as_read(*v, *schema, row, arena)) return not_an_entry();
+        if (!restore_as_read(*v, *schema, row, arena, shown_parser)) return not_an_entry();
         CONVEYOR_TRY(writer.add({}, *schema, row));
         ++ex.records;
     }

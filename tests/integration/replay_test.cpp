@@ -112,6 +112,23 @@ path = ")" + out +
     EXPECT_THAT(replay.err, HasSubstr("replaying 3 records into stage 'calc'"));
     EXPECT_EQ(test::read_file(dir.file("replayed.csv")),
               "id,name,qty,twice\n2,,x,xx\n3,\xe8\xe9,y,yy\n4,\"\",z,zz\n");
+    // A field fixed by hand in the file is replayed as fixed, not as the bytes first read.
+    std::string dead = test::read_file(dir.file("dead.jsonl"));
+    for (const auto& [from, to] :
+         {std::pair<std::string, std::string>{"\"name\":\"\"", "\"name\":\"Ann\""},
+          {"\"name\":\"\xef\xbf\xbd\xef\xbf\xbd\"", "\"name\":\"Bob\""}}) {
+        const auto at = dead.find(from);
+        ASSERT_NE(at, std::string::npos) << dead;
+        dead.replace(at, from.size(), to);
+    }
+    dir.write("fixed.jsonl", dead);
+    auto again = test::run_conveyor({"replay", "fixed.jsonl", "fixed.toml", "--from-stage", "calc",
+                                     "--set", "stages.save.path=fixed.csv", "--set",
+                                     "error_handling.dead_letter_queue.path=dead3.jsonl"},
+                                    o);
+    ASSERT_EQ(again.exit_code, 0) << again.err;
+    EXPECT_EQ(test::read_file(dir.file("fixed.csv")),
+              "id,name,qty,twice\n2,Ann,x,xx\n3,Bob,y,yy\n4,\"\",z,zz\n");
 }
 
 TEST(Replay, RefusesUnknownStagesAndSources) {
