@@ -56,14 +56,27 @@ const std::vector<FunctionInfo>& infos() {
     return all;
 }
 
-/// Only where Miller's function does what ours does (its ssub replaces the first match only,
-/// so it is not replace).
+/// Only where Miller's function does what ours does, with its arguments in the same places
+/// (strptime_local is not parse_time: its third argument is the zone).
 constexpr FunctionAlias kAliases[] = {
-    {"toupper", "upper"},        {"tolower", "lower"},           {"strlen", "len"},
-    {"strip", "trim"},           {"sub", "regex_replace_first"}, {"gsub", "regex_replace"},
-    {"fmtnum", "format_number"}, {"strftime", "format_time"},    {"strptime", "parse_time"},
-    {"sec2gmt", "format_time"},  {"gmt2sec", "parse_time"},      {"systime", "now"},
+    {"toupper", "upper"},
+    {"tolower", "lower"},
+    {"strlen", "len"},
+    {"strip", "trim"},
+    {"sub", "regex_replace_first"},
+    {"gsub", "regex_replace"},
+    {"ssub", "replace_first"},
+    {"regextract", "regex_extract"},
+    {"splitax", "split"},
+    {"fmtnum", "format_number"},
+    {"strftime", "format_time"},
+    {"strftime_local", "format_time"},
+    {"strptime", "parse_time"},
+    {"sec2gmt", "format_time"},
+    {"gmt2sec", "parse_time"},
+    {"systime", "now"},
     {"strrev", "reverse"},
+    {"boolean", "bool"},
 };
 
 } // namespace

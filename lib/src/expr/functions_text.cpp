@@ -105,7 +105,8 @@ Value fn_substr(EvalContext& ctx, const Node& call, std::span<const Value> args)
     return Value::string(ctx.arena->copy(t->substr(b, e - b)));
 }
 
-Value fn_replace(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+/// replace (every occurrence, `all`) and replace_first (the first), literally.
+Value replaced(EvalContext& ctx, const Node& call, std::span<const Value> args, bool all) {
     if (any_null(args)) return Value::null();
     auto s = text_arg(ctx, call, args, 0);
     auto from = s ? text_arg(ctx, call, args, 1) : std::nullopt;
@@ -120,9 +121,19 @@ Value fn_replace(EvalContext& ctx, const Node& call, std::span<const Value> args
         out.append(s->substr(pos, hit - pos));
         out.append(*to);
         pos = hit + from->size();
+        if (!all) break;
     }
+    if (pos == 0) return Value::string(*s); // nothing replaced
     out.append(s->substr(pos));
     return ctx.string(out);
+}
+
+Value fn_replace(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+    return replaced(ctx, call, args, true);
+}
+
+Value fn_replace_first(EvalContext& ctx, const Node& call, std::span<const Value> args) {
+    return replaced(ctx, call, args, false);
 }
 
 /// regex_replace (every match, `all`) and regex_replace_first (the first).
@@ -358,6 +369,13 @@ std::span<const Function> text_functions() noexcept {
          Type::String,
          -1,
          fn_replace},
+        {{"replace_first", "replace_first(s, old, new)",
+          "the first occurrence of old replaced by new (Miller's ssub)"},
+         3,
+         3,
+         Type::String,
+         -1,
+         fn_replace_first},
         {{"regex_replace", "regex_replace(s, pattern, replacement)",
           "every match replaced; \\1 in the replacement is group 1"},
          3,

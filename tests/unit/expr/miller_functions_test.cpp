@@ -110,6 +110,14 @@ TEST(MillerNames, MillersFunctionNamesCallOurs) {
     EXPECT_EQ(eval("strip('  a b  ')", rec), "\"a b\"");
     EXPECT_EQ(eval("strrev(name)", rec), "\"eeL nnA\"");
     EXPECT_EQ(eval("systime() > 1700000000", rec), "true");
+    // ssub is literal and replaces the first occurrence only; gsub and sub take regexes.
+    EXPECT_EQ(eval("ssub('a.b.c', '.', '-')", rec), "\"a-b.c\"");
+    EXPECT_EQ(eval("replace('a.b.c', '.', '-')", rec), "\"a-b-c\"");
+    EXPECT_EQ(eval("replace_first('abc', 'x', '-')", rec), "\"abc\"");
+    EXPECT_EQ(eval("regextract('abc123', '[0-9]+')", rec), "\"123\"");
+    EXPECT_EQ(eval("splitax('1,2', ',')", rec), "[\"1\",\"2\"]");
+    EXPECT_EQ(eval("boolean('true')", rec), "true");
+    EXPECT_EQ(eval("strftime_local(0, '%H', 'Asia/Tokyo')", rec), "\"09\"");
     // A misspelt Miller name is suggested like ours.
     EXPECT_EQ(eval("touper(name)", rec)
                   .rfind("compile error: unknown function 'touper' (did you "
