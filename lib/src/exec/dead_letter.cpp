@@ -33,9 +33,7 @@ std::string utc_now() {
 /// `"<hex of s>"` on `out`.
 void append_hex_string(std::string& out, std::string_view s) {
     out.push_back('"');
-    const std::size_t from = out.size();
-    out.resize(from + 2 * s.size());
-    write_hex(out.data() + from, reinterpret_cast<const unsigned char*>(s.data()), s.size());
+    append_hex(out, s);
     out.push_back('"');
 }
 

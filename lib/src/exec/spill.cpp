@@ -39,9 +39,7 @@ constexpr int kZstdLevel = -5;
 /// `,[at,"<hex of s>"]` on `out`: a string's own bytes, for the reader to put back.
 void append_raw(std::string& out, long long at, std::string_view s) {
     out += fmt::format(",[{},\"", at);
-    const std::size_t from = out.size();
-    out.resize(from + 2 * s.size());
-    write_hex(out.data() + from, reinterpret_cast<const unsigned char*>(s.data()), s.size());
+    append_hex(out, s);
     out += "\"]";
 }
 

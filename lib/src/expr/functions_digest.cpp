@@ -13,8 +13,8 @@ namespace conveyor::expr {
 namespace {
 
 std::string hex(const unsigned char* p, std::size_t n) {
-    std::string out(n * 2, '0');
-    write_hex(out.data(), p, n);
+    std::string out;
+    append_hex(out, std::string_view(reinterpret_cast<const char*>(p), n));
     return out;
 }
 

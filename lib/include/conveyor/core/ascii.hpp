@@ -45,6 +45,14 @@ inline void write_hex(char* out, const unsigned char* p, std::size_t n) noexcept
     }
 }
 
+/// The hex digits of the bytes of `bytes`, appended to `out`.
+inline void append_hex(std::string& out, std::string_view bytes) {
+    const std::size_t from = out.size();
+    out.resize(from + 2 * bytes.size());
+    write_hex(out.data() + from, reinterpret_cast<const unsigned char*>(bytes.data()),
+              bytes.size());
+}
+
 /// The bytes the hex digits `hex` stand for, written at `out` (hex.size() / 2 bytes): the
 /// inverse of write_hex; false for an odd length or a character that is not a hex digit.
 inline bool read_hex(std::string_view hex, char* out) noexcept {
