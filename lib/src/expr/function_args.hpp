@@ -88,6 +88,25 @@ inline bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/// `s` without the white space at its start.
+inline std::string_view trim_left(std::string_view s) {
+    while (!s.empty() && is_space(s.front()))
+        s.remove_prefix(1);
+    return s;
+}
+
+/// `s` without the white space at its end.
+inline std::string_view trim_right(std::string_view s) {
+    while (!s.empty() && is_space(s.back()))
+        s.remove_suffix(1);
+    return s;
+}
+
+/// `part` (a piece of `whole`) as a result: `whole` itself when it is all of it, else a copy.
+inline Value part_of(EvalContext& ctx, std::string_view whole, std::string_view part) {
+    return part.size() == whole.size() ? Value::string(whole) : ctx.string(part);
+}
+
 /// Case mapping for ASCII, Latin-1, Greek and Cyrillic letters; other characters are kept
 /// (functions_text.cpp).
 std::string change_case(std::string_view s, bool upper);

@@ -179,12 +179,7 @@ Value fn_format_number(EvalContext& ctx, const Node& call, std::span<const Value
 /// The number int() and float() make of a value: numeric text may have white space around it.
 std::optional<Num> cast_number(const Value& v) {
     if (v.kind() != Kind::String) return to_number(v);
-    std::string_view s = v.as_string();
-    while (!s.empty() && is_space(s.front()))
-        s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back()))
-        s.remove_suffix(1);
-    return to_number(Value::string(s));
+    return to_number(Value::string(trim_right(trim_left(v.as_string()))));
 }
 
 Value fn_int(EvalContext& ctx, const Node& call, std::span<const Value> args) {

@@ -67,12 +67,7 @@ Value fn_trim(EvalContext& ctx, const Node& call, std::span<const Value> args) {
     if (args[0].is_null()) return Value::null();
     auto t = text_arg(ctx, call, args, 0);
     if (!t) return {};
-    std::string_view s = *t;
-    while (!s.empty() && is_space(s.front()))
-        s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back()))
-        s.remove_suffix(1);
-    return Value::string(s.data() == t->data() && s.size() == t->size() ? *t : ctx.arena->copy(s));
+    return part_of(ctx, *t, trim_right(trim_left(*t)));
 }
 
 Value fn_len(EvalContext& ctx, const Node& call, std::span<const Value> args) {

@@ -5,6 +5,7 @@
 #include "function_args.hpp"
 
 #include <string>
+#include <vector>
 
 namespace conveyor::expr {
 
@@ -17,33 +18,16 @@ std::optional<std::string_view> text0(EvalContext& ctx, const Node& call,
     return text_arg(ctx, call, args, 0);
 }
 
-std::string_view strip_left(std::string_view s) {
-    while (!s.empty() && is_space(s.front()))
-        s.remove_prefix(1);
-    return s;
-}
-
-std::string_view strip_right(std::string_view s) {
-    while (!s.empty() && is_space(s.back()))
-        s.remove_suffix(1);
-    return s;
-}
-
-/// `part` of `whole` as a value: a view of it when it is the whole text, else a copy.
-Value part_of(EvalContext& ctx, std::string_view whole, std::string_view part) {
-    return part.size() == whole.size() ? Value::string(whole) : ctx.string(part);
-}
-
 Value fn_lstrip(EvalContext& ctx, const Node& call, std::span<const Value> args) {
     auto s = text0(ctx, call, args);
     if (!s) return ctx.failed ? Value{} : Value::null();
-    return part_of(ctx, *s, strip_left(*s));
+    return part_of(ctx, *s, trim_left(*s));
 }
 
 Value fn_rstrip(EvalContext& ctx, const Node& call, std::span<const Value> args) {
     auto s = text0(ctx, call, args);
     if (!s) return ctx.failed ? Value{} : Value::null();
-    return part_of(ctx, *s, strip_right(*s));
+    return part_of(ctx, *s, trim_right(*s));
 }
 
 /// Every run of white space as one space.
@@ -72,7 +56,7 @@ Value fn_collapse_whitespace(EvalContext& ctx, const Node& call, std::span<const
 Value fn_clean_whitespace(EvalContext& ctx, const Node& call, std::span<const Value> args) {
     auto s = text0(ctx, call, args);
     if (!s) return ctx.failed ? Value{} : Value::null();
-    return ctx.string(collapse(strip_right(strip_left(*s))));
+    return ctx.string(collapse(trim_right(trim_left(*s))));
 }
 
 Value fn_truncate(EvalContext& ctx, const Node& call, std::span<const Value> args) {
@@ -88,10 +72,8 @@ Value fn_truncate(EvalContext& ctx, const Node& call, std::span<const Value> arg
 Value fn_reverse(EvalContext& ctx, const Node& call, std::span<const Value> args) {
     if (args[0].kind() == Kind::Array) {
         const std::span<const Value> items = args[0].as_array();
-        Value* out = ctx.arena->allocate_array<Value>(std::max<std::size_t>(items.size(), 1));
-        for (std::size_t i = 0; i < items.size(); ++i)
-            out[i] = items[items.size() - 1 - i];
-        return Value::array(out, static_cast<std::uint32_t>(items.size()));
+        const std::vector<Value> reversed(items.rbegin(), items.rend());
+        return ctx.list(reversed);
     }
     auto s = text0(ctx, call, args);
     if (!s) return ctx.failed ? Value{} : Value::null();
