@@ -7,17 +7,12 @@
 
 namespace conveyor::recordio::csv {
 
-namespace {
-
-// How a byte is shown in messages: control characters by name, the rest as themselves.
 std::string describe_byte_string(std::string_view text) {
     if (text == "\t") return "a tab";
     if (text == "\n") return "a line feed";
     if (text == "\r") return "a carriage return";
     return fmt::format("\"{}\"", text);
 }
-
-} // namespace
 
 std::optional<char> parse_delimiter(std::string_view text) noexcept {
     if (text.size() == 1) return text.front();

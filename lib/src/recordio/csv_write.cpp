@@ -565,10 +565,6 @@ Error CsvWriteOperator::unwritable_error(std::string_view column) const {
     if (unwritable_text_.size() > kShown) text += "...";
     std::string shown;
     json::append_string(shown, text);
-    const std::string delimiter = config_.delimiter == '\t' ? std::string("a tab")
-                                  : config_.delimiter == ' '
-                                      ? std::string("a space")
-                                      : fmt::format("'{}'", config_.delimiter);
     return Error(ErrorKind::Data,
                  fmt::format("{} {} {}, which a file without quoting (quote = \"\") cannot "
                              "hold; replace them before this stage (map.apply with replace()) "
@@ -580,7 +576,9 @@ Error CsvWriteOperator::unwritable_error(std::string_view column) const {
                                  ? std::string("starts the file as a byte-order mark or a "
                                                "compressed file does (csv.read would drop it or "
                                                "refuse the file)")
-                                 : "holds " + delimiter + " or a line break"),
+                                 : "holds " +
+                                       describe_byte_string(std::string(1, config_.delimiter)) +
+                                       " or a line break"),
                  out_.is_stdout() ? std::string("<stdout>") : out_.path(), stage_id_);
 }
 

@@ -57,6 +57,10 @@ std::optional<char> parse_delimiter(std::string_view text) noexcept;
 /// file with commas gave one field holding every column, with exit 0.
 char default_delimiter(std::string_view path) noexcept;
 
+/// How a delimiter or quote is named in messages: control characters by name ("a tab"), the
+/// rest quoted (`","`).
+std::string describe_byte_string(std::string_view text);
+
 /// Checks and converts `delimiter` and `quote`, reporting every problem through `ctx` (a
 /// multi-byte delimiter, a line break, quote == delimiter); an unset delimiter is
 /// default_delimiter(path) (`path` empty for standard input). nullopt after an error.
