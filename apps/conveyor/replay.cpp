@@ -49,20 +49,22 @@ void count_other(Extracted& ex, const Value* who) {
     ex.others.emplace_back(name, 1);
 }
 
-/// `raw` as JSON text shows it: with U+FFFD for each sequence that is not UTF-8.
-std::string as_json_shows(std::string_view raw, json::Parser& parser, Arena& arena) {
-    std::string quoted;
-    json::append_string(quoted, raw);
-    auto v = parser.parse(quoted, arena);
-    return v && v->is_string() ? std::string(v->as_string()) : std::string();
+/// Whether `field` is what JSON text made of `raw`: `raw` with U+FFFD for each sequence that
+/// is not UTF-8 (compared as written: the writer maps distinct texts to distinct JSON).
+bool shows(const Value& field, std::string_view raw) {
+    if (!field.is_string()) return false;
+    std::string a;
+    std::string b;
+    json::append_string(a, field.as_string());
+    json::append_string(b, raw);
+    return a == b;
 }
 
 /// Puts back in `row` (the fields of `schema`) what entry `e` says JSON text changed
 /// (DeadLetterQueue: "unquoted_empty", "bytes"), where the field still shows what JSON made
 /// of it: a value fixed by hand in the file is replayed as it was fixed. False when those
 /// members are malformed.
-bool restore_as_read(const Value& e, const Schema& schema, std::vector<Value>& row, Arena& arena,
-                     json::Parser& parser) {
+bool restore_as_read(const Value& e, const Schema& schema, std::vector<Value>& row, Arena& arena) {
     if (const Value* empty = e.find("unquoted_empty")) {
         if (empty->kind() != Kind::Array) return false;
         for (const Value& name : empty->as_array()) {
@@ -80,9 +82,7 @@ bool restore_as_read(const Value& e, const Schema& schema, std::vector<Value>& r
             if (!read_hex(hex, out)) return false;
             const std::string_view raw(out, hex.size() / 2);
             const auto i = schema.find(m.key);
-            if (i && row[*i].is_string() &&
-                row[*i].as_string() == as_json_shows(raw, parser, arena))
-                row[*i] = Value::string(raw);
+            if (i && shows(row[*i], raw)) row[*i] = Value::string(raw);
         }
     }
     return true;
@@ -105,7 +105,6 @@ Result<Extracted> extract(const std::string& dlq_path, const std::string& stage,
     }
     Extracted ex;
     json::Parser parser;
-    json::Parser shown_parser; // its own: a parse may reuse what the last one gave
     spill::RowShaper shaper;
     std::vector<Value> row;
     std::size_t line_no = 0, pos = 0;
@@ -138,7 +137,7 @@ Result<Extracted> extract(const std::string& dlq_path, const std::string& stage,
         row.clear();
         for (const Member& m : fields)
             row.push_back(m.value);
-        if (!restore_as_read(*v, *schema, row, arena, shown_parser)) return not_an_entry();
+        if (!restore_as_read(*v, *schema, row, arena)) return not_an_entry();
         CONVEYOR_TRY(writer.add({}, *schema, row));
         ++ex.records;
     }
